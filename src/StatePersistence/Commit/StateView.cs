@@ -1,0 +1,57 @@
+using System.Collections.Immutable;
+
+namespace StatePersistence.Commit;
+
+/// <summary>
+/// An immutable, consistent view of the whole state at one revision. Taking one is O(1) (the maps are persistent),
+/// so a snapshot can stream to disk while saves go on, without a second copy of the state in memory.
+/// </summary>
+/// <param name="Revision">The last journal sequence number the view includes.</param>
+/// <param name="Tasks">Tasks by id.</param>
+/// <param name="Sessions">Sessions by id.</param>
+/// <param name="Extras">The application's own top-level properties as a UTF-8 JSON object, or null.</param>
+public sealed record StateView(
+    long Revision,
+    ImmutableDictionary<string, StoredItem> Tasks,
+    ImmutableDictionary<string, StoredItem> Sessions,
+    byte[]? Extras)
+{
+    /// <summary>The empty state.</summary>
+    public static StateView Empty { get; } = new(0,
+        ImmutableDictionary.Create<string, StoredItem>(StringComparer.Ordinal),
+        ImmutableDictionary.Create<string, StoredItem>(StringComparer.Ordinal),
+        null);
+
+    /// <summary>Applies changes in order, returning the new view.</summary>
+    public StateView Apply(IEnumerable<StateChange> changes, long revision, Func<StateChange, StoredItem> toItem)
+    {
+        ImmutableDictionary<string, StoredItem> tasks = Tasks;
+        ImmutableDictionary<string, StoredItem> sessions = Sessions;
+        byte[]? extras = Extras;
+        foreach (StateChange change in changes)
+        {
+            switch (change.Kind)
+            {
+                case ChangeKind.PutTask:
+                    tasks = tasks.SetItem(change.Id, toItem(change));
+                    break;
+                case ChangeKind.DeleteTask:
+                    tasks = tasks.Remove(change.Id);
+                    break;
+                case ChangeKind.PutSession:
+                    sessions = sessions.SetItem(change.Id, toItem(change));
+                    break;
+                case ChangeKind.DeleteSession:
+                    sessions = sessions.Remove(change.Id);
+                    break;
+                case ChangeKind.SetStateExtras:
+                    extras = change.Json;
+                    break;
+                default:
+                    throw new InvalidDataException($"Unknown change kind {(byte)change.Kind}.");
+            }
+        }
+
+        return new StateView(revision, tasks, sessions, extras);
+    }
+}

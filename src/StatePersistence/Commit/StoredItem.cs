@@ -1,0 +1,11 @@
+namespace StatePersistence.Commit;
+
+/// <summary>
+/// A task or session as held in memory: its exact UTF-8 JSON (so callers can never mutate stored state, and a
+/// snapshot writes the bytes without re-serializing) plus the few fields metrics and filters need.
+/// </summary>
+/// <param name="Id">The id.</param>
+/// <param name="Json">The UTF-8 JSON, as written to its file.</param>
+/// <param name="Status">The status, for filters and metrics.</param>
+/// <param name="CompletionMilliseconds">For a completed task, how long it took; otherwise null.</param>
+public sealed record StoredItem(string Id, byte[] Json, string? Status, double? CompletionMilliseconds);

@@ -1,0 +1,23 @@
+namespace StatePersistence.FileSystem;
+
+/// <summary>An open file. Reads and writes take explicit offsets, like <see cref="RandomAccess"/>.</summary>
+public interface IFileHandle : IDisposable
+{
+    /// <summary>The file's path.</summary>
+    string Path { get; }
+
+    /// <summary>The file's current length.</summary>
+    long Length { get; }
+
+    /// <summary>Reads up to <paramref name="buffer"/>.Length bytes at <paramref name="offset"/>; returns how many.</summary>
+    int Read(long offset, Span<byte> buffer);
+
+    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>, extending the file as needed.</summary>
+    void Write(long offset, ReadOnlySpan<byte> data);
+
+    /// <summary>Changes the file's length.</summary>
+    void SetLength(long length);
+
+    /// <summary>Makes the file's data and length durable (fsync). A failure means they may not be.</summary>
+    void Sync();
+}

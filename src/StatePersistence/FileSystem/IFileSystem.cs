@@ -1,0 +1,63 @@
+namespace StatePersistence.FileSystem;
+
+/// <summary>
+/// Every byte the file store reads or writes goes through this interface, so tests can replace the disk with a
+/// crash-simulating or fault-injecting one. Failures surface as <see cref="IOException"/> or
+/// <see cref="UnauthorizedAccessException"/>. Paths are absolute.
+/// </summary>
+/// <remarks>
+/// The durability contract mirrors POSIX: data written through an <see cref="IFileHandle"/> is durable once
+/// <see cref="IFileHandle.Sync"/> returns; a create, rename or delete is durable once
+/// <see cref="SyncDirectory"/> of its parent directory returns.
+/// </remarks>
+public interface IFileSystem
+{
+    /// <summary>Creates a directory and its missing parents (mode 0700 on Unix). No-op when it exists.</summary>
+    void CreateDirectory(string path);
+
+    /// <summary>Whether a directory exists.</summary>
+    bool DirectoryExists(string path);
+
+    /// <summary>Whether a file exists.</summary>
+    bool FileExists(string path);
+
+    /// <summary>Opens or creates a file (new files get mode 0600 on Unix).</summary>
+    IFileHandle Open(string path, FileOpenMode mode);
+
+    /// <summary>Renames a file, replacing the destination atomically when it exists.</summary>
+    void Rename(string sourcePath, string destinationPath);
+
+    /// <summary>Deletes a file. No-op when it does not exist.</summary>
+    void Delete(string path);
+
+    /// <summary>Makes the directory's entries (creates, renames, deletes) durable.</summary>
+    void SyncDirectory(string path);
+
+    /// <summary>The names (not paths) of the files directly in a directory; empty when it does not exist.</summary>
+    IReadOnlyList<string> ListFiles(string directory);
+
+    /// <summary>Bytes available to this process on the volume holding <paramref name="path"/>.</summary>
+    long GetAvailableFreeSpace(string path);
+
+    /// <summary>
+    /// Takes an exclusive lock on <paramref name="path"/> that the OS releases when the process dies.
+    /// Throws <see cref="IOException"/> when another process holds it.
+    /// </summary>
+    IDisposable AcquireLock(string path);
+}
+
+/// <summary>How <see cref="IFileSystem.Open"/> opens a file.</summary>
+public enum FileOpenMode
+{
+    /// <summary>Read only; the file must exist.</summary>
+    Read,
+
+    /// <summary>Read and write; the file must not exist.</summary>
+    CreateNew,
+
+    /// <summary>Read and write; created when missing, emptied when present.</summary>
+    CreateOrTruncate,
+
+    /// <summary>Read and write; created when missing, kept as is when present.</summary>
+    OpenOrCreate,
+}

@@ -1,0 +1,130 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace StatePersistence.FileSystem;
+
+/// <summary>The real file system, with fsync for files and directories and 0600/0700 permissions on Unix.</summary>
+public sealed class PhysicalFileSystem : IFileSystem
+{
+    private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>The shared instance.</summary>
+    public static PhysicalFileSystem Instance { get; } = new();
+
+    /// <inheritdoc />
+    public void CreateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, DirectoryMode);
+        }
+    }
+
+    /// <inheritdoc />
+    public bool DirectoryExists(string path) => Directory.Exists(path);
+
+    /// <inheritdoc />
+    public bool FileExists(string path) => File.Exists(path);
+
+    /// <inheritdoc />
+    public IFileHandle Open(string path, FileOpenMode mode)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = mode switch
+            {
+                FileOpenMode.Read => System.IO.FileMode.Open,
+                FileOpenMode.CreateNew => System.IO.FileMode.CreateNew,
+                FileOpenMode.CreateOrTruncate => System.IO.FileMode.Create,
+                _ => System.IO.FileMode.OpenOrCreate,
+            },
+            Access = mode == FileOpenMode.Read ? FileAccess.Read : FileAccess.ReadWrite,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = 0,
+        };
+        if (mode != FileOpenMode.Read && !OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = FileMode;
+        }
+
+        return new PhysicalFileHandle(path, new FileStream(path, options));
+    }
+
+    /// <inheritdoc />
+    public void Rename(string sourcePath, string destinationPath) => File.Move(sourcePath, destinationPath, overwrite: true);
+
+    /// <inheritdoc />
+    public void Delete(string path) => File.Delete(path);
+
+    /// <inheritdoc />
+    public void SyncDirectory(string path)
+    {
+        // Windows has no directory fsync; NTFS journals its metadata instead.
+        if (!OperatingSystem.IsWindows())
+        {
+            PosixNative.SyncDirectory(path);
+        }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> ListFiles(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return [];
+        }
+
+        var names = new List<string>();
+        foreach (string path in Directory.EnumerateFiles(directory))
+        {
+            names.Add(System.IO.Path.GetFileName(path));
+        }
+
+        return names;
+    }
+
+    /// <inheritdoc />
+    public long GetAvailableFreeSpace(string path) => new DriveInfo(System.IO.Path.GetFullPath(path)).AvailableFreeSpace;
+
+    /// <inheritdoc />
+    public IDisposable AcquireLock(string path)
+    {
+        // FileShare.None is an advisory flock(LOCK_EX | LOCK_NB) on Unix: the kernel drops it when the process dies.
+        var options = new FileStreamOptions
+        {
+            Mode = System.IO.FileMode.OpenOrCreate,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.None,
+            BufferSize = 0,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = FileMode;
+        }
+
+        return new FileStream(path, options);
+    }
+
+    private sealed class PhysicalFileHandle(string path, FileStream stream) : IFileHandle
+    {
+        private SafeFileHandle Handle => stream.SafeFileHandle;
+
+        public string Path => path;
+
+        public long Length => RandomAccess.GetLength(Handle);
+
+        public int Read(long offset, Span<byte> buffer) => RandomAccess.Read(Handle, buffer, offset);
+
+        public void Write(long offset, ReadOnlySpan<byte> data) => RandomAccess.Write(Handle, data, offset);
+
+        public void SetLength(long length) => stream.SetLength(length);
+
+        public void Sync() => stream.Flush(flushToDisk: true);
+
+        public void Dispose() => stream.Dispose();
+    }
+}

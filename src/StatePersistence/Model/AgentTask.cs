@@ -1,0 +1,45 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace StatePersistence.Model;
+
+/// <summary>
+/// One task of the agent server, stored as <c>tasks/&lt;id&gt;.json</c> in the seed's snake_case format.
+/// Properties the application adds are kept in <see cref="ExtensionData"/> and written back unchanged.
+/// </summary>
+public sealed class AgentTask
+{
+    /// <summary>The task id; see <see cref="Ids.StateId"/> for the allowed characters.</summary>
+    public string Id { get; set; } = "";
+
+    /// <summary>What the task is about.</summary>
+    public string? Description { get; set; }
+
+    /// <summary>The status, usually one of <see cref="TaskStatuses"/>.</summary>
+    public string? Status { get; set; }
+
+    /// <summary>The tool that runs the task (for example <c>CLAUDECODE</c>).</summary>
+    public string? Tool { get; set; }
+
+    /// <summary>When the task was created (UTC).</summary>
+    public DateTimeOffset? CreatedAt { get; set; }
+
+    /// <summary>When the task was last changed (UTC).</summary>
+    public DateTimeOffset? UpdatedAt { get; set; }
+
+    /// <summary>When the task started running (UTC).</summary>
+    public DateTimeOffset? StartedAt { get; set; }
+
+    /// <summary>When the task completed or failed (UTC).</summary>
+    public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>The task's log entries, oldest first.</summary>
+    public List<TaskLogEntry> Logs { get; set; } = [];
+
+    /// <summary>The task's free-form result.</summary>
+    public JsonElement? Result { get; set; }
+
+    /// <summary>Properties this type does not know; they round-trip losslessly.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? ExtensionData { get; set; }
+}

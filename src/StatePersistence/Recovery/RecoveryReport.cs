@@ -1,0 +1,54 @@
+namespace StatePersistence.Recovery;
+
+/// <summary>
+/// What startup recovery used, repaired, quarantined and lost. Raised with
+/// <see cref="Diagnostics.StateLoadedEventArgs"/>, logged, and written to <c>recovery-report.json</c> in the state
+/// directory whenever anything was quarantined or lost.
+/// </summary>
+public sealed class RecoveryReport
+{
+    /// <summary>When recovery ran (UTC).</summary>
+    public DateTimeOffset StartedAt { get; set; }
+
+    /// <summary>The snapshot the state was built from (<c>state.json</c>, a backup's file name, or <c>none</c>).</summary>
+    public string SnapshotSource { get; set; } = "none";
+
+    /// <summary>The revision of that snapshot.</summary>
+    public long SnapshotRevision { get; set; }
+
+    /// <summary>Whether task and session files were read because no current snapshot was usable.</summary>
+    public bool RebuiltFromItemFiles { get; set; }
+
+    /// <summary>Journal records replayed on top of the snapshot.</summary>
+    public long JournalRecordsReplayed { get; set; }
+
+    /// <summary>Bytes of unacknowledged, torn journal tail that were ignored.</summary>
+    public long TornJournalBytes { get; set; }
+
+    /// <summary>The revision recovered (the last journal sequence number included).</summary>
+    public long Revision { get; set; }
+
+    /// <summary>Tasks loaded.</summary>
+    public int TasksLoaded { get; set; }
+
+    /// <summary>Sessions loaded.</summary>
+    public int SessionsLoaded { get; set; }
+
+    /// <summary>Corrupt files moved aside, with where they went and why.</summary>
+    public List<QuarantinedFile> Quarantined { get; set; } = [];
+
+    /// <summary>Things that could not be recovered, in words (empty when nothing was lost).</summary>
+    public List<string> Lost { get; set; } = [];
+
+    /// <summary>Warnings that lost nothing (a missing state directory, a fallback that fully covered the gap).</summary>
+    public List<string> Warnings { get; set; } = [];
+
+    /// <summary>Whether anything was quarantined or lost.</summary>
+    public bool CorruptionDetected => Quarantined.Count > 0 || Lost.Count > 0;
+}
+
+/// <summary>A corrupt file moved aside by recovery.</summary>
+/// <param name="OriginalPath">Where it was.</param>
+/// <param name="QuarantinePath">Where it is now.</param>
+/// <param name="Reason">Why it was judged corrupt.</param>
+public sealed record QuarantinedFile(string OriginalPath, string QuarantinePath, string Reason);

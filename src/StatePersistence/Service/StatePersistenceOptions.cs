@@ -1,0 +1,86 @@
+using StatePersistence.Storage;
+
+namespace StatePersistence;
+
+/// <summary>Options for <c>StatePersistenceService</c> and the file-system store. Every default is the seed's.</summary>
+public sealed class StatePersistenceOptions
+{
+    /// <summary>The default state directory, relative to the working directory.</summary>
+    public const string DefaultStatePath = "./coding-agent-state";
+
+    /// <summary>The environment variable that overrides the default directory.</summary>
+    public const string StatePathVariable = "STATE_PATH";
+
+    /// <summary>
+    /// The state directory. When null: <c>STATE_PATH</c> if set, else <c>./coding-agent-state</c>.
+    /// An explicit value wins over both.
+    /// </summary>
+    public string? StatePath { get; set; }
+
+    /// <summary>When a save counts as done. Default <see cref="Storage.Durability.Full"/>.</summary>
+    public Durability Durability { get; set; } = Durability.Full;
+
+    /// <summary>How often changed state is snapshotted to <c>state.json</c>. Default 30 s; <see cref="TimeSpan.Zero"/> turns autosave off.</summary>
+    public TimeSpan AutosaveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many <c>state.backup.*.json</c> files to keep. Default 10; at least 1.</summary>
+    public int MaxBackups { get; set; } = 10;
+
+    /// <summary>The most bytes all backups may use together; the newest backup is kept even when larger. Default 1 GiB.</summary>
+    public long MaxBackupBytes { get; set; } = 1L << 30;
+
+    /// <summary>Whether to write the final snapshot on shutdown. Default true.</summary>
+    public bool SnapshotOnShutdown { get; set; } = true;
+
+    /// <summary>
+    /// Resolves the directory: the explicit <see cref="StatePath"/>, else <c>STATE_PATH</c>, else the default;
+    /// returned as an absolute path.
+    /// </summary>
+    public string ResolveStatePath()
+    {
+        string? path = StatePath;
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            path = Environment.GetEnvironmentVariable(StatePathVariable);
+        }
+
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            path = DefaultStatePath;
+        }
+
+        return Path.GetFullPath(path);
+    }
+
+    /// <summary>Returns the problems with these options, empty when they are valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (AutosaveInterval < TimeSpan.Zero)
+        {
+            problems.Add($"AutosaveInterval must not be negative (was {AutosaveInterval}).");
+        }
+
+        if (MaxBackups < 1)
+        {
+            problems.Add($"MaxBackups must be at least 1 (was {MaxBackups}); the newest backup is what recovery falls back to.");
+        }
+
+        if (MaxBackupBytes < 0)
+        {
+            problems.Add($"MaxBackupBytes must not be negative (was {MaxBackupBytes}).");
+        }
+
+        if (!Enum.IsDefined(Durability))
+        {
+            problems.Add($"Durability must be Full or Relaxed (was {(int)Durability}).");
+        }
+
+        if (StatePath is not null && StatePath.IndexOfAny(['\0']) >= 0)
+        {
+            problems.Add("StatePath contains a NUL character.");
+        }
+
+        return problems;
+    }
+}
