@@ -26,4 +26,5 @@ public enum ChangeKind : byte
 /// <param name="Kind">What the change does.</param>
 /// <param name="Id">The task or session id; empty for <see cref="ChangeKind.SetStateExtras"/>.</param>
 /// <param name="Json">The UTF-8 JSON of the new value; null for deletions.</param>
-public sealed record StateChange(ChangeKind Kind, string Id, byte[]? Json);
+/// <param name="Item">The value's in-memory form when the caller already has it (saves the parse); null otherwise.</param>
+public sealed record StateChange(ChangeKind Kind, string Id, byte[]? Json, StoredItem? Item = null);

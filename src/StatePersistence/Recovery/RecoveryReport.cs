@@ -16,6 +16,9 @@ public sealed class RecoveryReport
     /// <summary>The revision of that snapshot.</summary>
     public long SnapshotRevision { get; set; }
 
+    /// <summary>The <c>last_saved</c> time of that snapshot.</summary>
+    public DateTimeOffset? SnapshotSavedAt { get; set; }
+
     /// <summary>Whether task and session files were read because no current snapshot was usable.</summary>
     public bool RebuiltFromItemFiles { get; set; }
 

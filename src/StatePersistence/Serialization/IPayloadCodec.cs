@@ -16,7 +16,11 @@ public interface IPayloadCodec
     /// <summary>Turns stored bytes back into plain bytes; throws <see cref="System.IO.InvalidDataException"/> when they cannot be decoded.</summary>
     byte[] Decode(ReadOnlySpan<byte> stored);
 
-    /// <summary>Wraps a stream being written so that what is written through it is encoded.</summary>
+    /// <summary>
+    /// Wraps a stream being written so that what is written through it is encoded. Disposing the wrapper flushes
+    /// its last block and leaves <paramref name="inner"/> open; a codec that needs no wrapper returns
+    /// <paramref name="inner"/> itself, which the caller then does not dispose.
+    /// </summary>
     Stream EncodeStream(Stream inner);
 
     /// <summary>Wraps a stream being read so that what is read through it is decoded.</summary>

@@ -2,7 +2,7 @@ using StatePersistence.Storage;
 
 namespace StatePersistence;
 
-/// <summary>Options for <c>StatePersistenceService</c> and the file-system store. Every default is the seed's.</summary>
+/// <summary>Options for <see cref="StatePersistenceService"/> and the file-system store. Every default is the seed's.</summary>
 public sealed class StatePersistenceOptions
 {
     /// <summary>The default state directory, relative to the working directory.</summary>

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace StatePersistence.Diagnostics;
+
+/// <summary>
+/// Log messages (source-generated). Nothing here logs task content: ids, paths, counts and causes only, so
+/// Information and above are safe to ship.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "State loaded from {Source} in {Location}: revision {Revision}, {Tasks} tasks, {Sessions} sessions, {Replayed} journal records replayed in {ElapsedMs:F1} ms")]
+    public static partial void StateLoaded(ILogger logger, string source, string location, long revision, int tasks, int sessions, long replayed, double elapsedMs);
+
+    [LoggerMessage(2, LogLevel.Warning, "Recovery warning for {Location}: {Warning}")]
+    public static partial void RecoveryWarning(ILogger logger, string location, string warning);
+
+    [LoggerMessage(3, LogLevel.Error, "Corrupt file {Path} moved aside to {QuarantinePath}: {Reason}")]
+    public static partial void Quarantined(ILogger logger, string path, string quarantinePath, string reason);
+
+    [LoggerMessage(4, LogLevel.Error, "Recovery of {Location} could not recover everything: {Lost}")]
+    public static partial void RecoveryLoss(ILogger logger, string location, string lost);
+
+    [LoggerMessage(5, LogLevel.Error, "Saving failed ({Operation}) at {Path}")]
+    public static partial void SaveFailed(ILogger logger, Exception error, string operation, string? path);
+
+    [LoggerMessage(6, LogLevel.Debug, "Snapshot written to {Path}: revision {Revision}, {Bytes} bytes, {Written} item files written, {Deleted} deleted, in {ElapsedMs:F1} ms")]
+    public static partial void SnapshotWritten(ILogger logger, string path, long revision, long bytes, int written, int deleted, double elapsedMs);
+
+    [LoggerMessage(7, LogLevel.Error, "An event handler for {Event} threw; persistence goes on")]
+    public static partial void HandlerFailed(ILogger logger, Exception error, string @event);
+
+    [LoggerMessage(8, LogLevel.Debug, "Autosave triggered at revision {Revision}")]
+    public static partial void AutosaveTriggered(ILogger logger, long revision);
+
+    [LoggerMessage(9, LogLevel.Information, "Final snapshot written on shutdown at revision {Revision}")]
+    public static partial void ShutdownSaved(ILogger logger, long revision);
+
+    [LoggerMessage(10, LogLevel.Debug, "Saved {Kind} {Id} at revision {Revision}")]
+    public static partial void ItemSaved(ILogger logger, string kind, string id, long revision);
+}

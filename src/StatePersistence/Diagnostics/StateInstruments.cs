@@ -1,0 +1,71 @@
+using System.Diagnostics.Metrics;
+
+namespace StatePersistence.Diagnostics;
+
+/// <summary>
+/// The <c>StatePersistence</c> meter. Names follow OpenTelemetry's conventions (dotted, lower case, unit in the
+/// instrument's unit, not its name); durations in seconds.
+/// </summary>
+public sealed class StateInstruments : IDisposable
+{
+    /// <summary>The meter's name.</summary>
+    public const string MeterName = "StatePersistence";
+
+    private readonly Meter _meter;
+
+    /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, or a standalone meter.</summary>
+    public StateInstruments(IMeterFactory? meterFactory, Func<InstrumentSnapshot> observe)
+    {
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        SaveDuration = _meter.CreateHistogram<double>("statepersistence.save.duration", "s",
+            "How long durable saves take, by kind (task, session, snapshot, report, log).");
+        LoadDuration = _meter.CreateHistogram<double>("statepersistence.load.duration", "s",
+            "How long loading the state at start-up takes.");
+        SaveFailures = _meter.CreateCounter<long>("statepersistence.save.failures", "{failure}",
+            "Saves that failed, by kind.");
+        Corruptions = _meter.CreateCounter<long>("statepersistence.corruption.detected", "{file}",
+            "Corrupt files moved aside.");
+        HandlerErrors = _meter.CreateCounter<long>("statepersistence.event_handler.errors", "{error}",
+            "Exceptions thrown by application event handlers (caught so persistence keeps working).");
+        _meter.CreateObservableGauge("statepersistence.disk.usage", () => observe().BytesOnDisk, "By",
+            "Bytes used by the state (snapshot, backups, journal and item files).");
+        _meter.CreateObservableGauge("statepersistence.files", () => observe().FileCounts, "{file}",
+            "Files in the state directory, by kind.");
+        _meter.CreateObservableGauge("statepersistence.items", () => observe().ItemCounts, "{item}",
+            "Tasks and sessions held, by kind.");
+    }
+
+    /// <summary>Save durations.</summary>
+    public Histogram<double> SaveDuration { get; }
+
+    /// <summary>Load durations.</summary>
+    public Histogram<double> LoadDuration { get; }
+
+    /// <summary>Save failures.</summary>
+    public Counter<long> SaveFailures { get; }
+
+    /// <summary>Corrupt files found.</summary>
+    public Counter<long> Corruptions { get; }
+
+    /// <summary>Exceptions from event handlers.</summary>
+    public Counter<long> HandlerErrors { get; }
+
+    /// <inheritdoc />
+    public void Dispose() => _meter.Dispose();
+
+    /// <summary>Recorded with a <c>kind</c> tag.</summary>
+    internal static KeyValuePair<string, object?> Kind(string kind) => new("kind", kind);
+}
+
+/// <summary>Values the observable gauges report.</summary>
+public sealed class InstrumentSnapshot
+{
+    /// <summary>Bytes on disk.</summary>
+    public long BytesOnDisk { get; init; }
+
+    /// <summary>File counts by kind.</summary>
+    public IEnumerable<Measurement<long>> FileCounts { get; init; } = [];
+
+    /// <summary>Item counts by kind.</summary>
+    public IEnumerable<Measurement<long>> ItemCounts { get; init; } = [];
+}

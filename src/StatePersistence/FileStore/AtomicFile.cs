@@ -1,0 +1,51 @@
+using StatePersistence.FileSystem;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore;
+
+/// <summary>
+/// Replaces a file so that a crash at any instant leaves either the old complete file or the new complete one:
+/// write a temp file in the same directory, fsync it, rename it over the target, fsync the directory. Without the
+/// first fsync ext4 may persist the rename before the data (the empty or NUL-filled file after a crash); without the
+/// second the rename itself may vanish.
+/// </summary>
+internal static class AtomicFile
+{
+    /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> atomically.</summary>
+    public static void Write(IFileSystem fileSystem, string path, ReadOnlySpan<byte> content, Durability durability, bool syncDirectory = true)
+    {
+        string temp = path + StateLayout.TempSuffix;
+        using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
+        {
+            handle.Write(0, content);
+            if (durability == Durability.Full)
+            {
+                handle.Sync();
+            }
+        }
+
+        fileSystem.Rename(temp, path);
+        if (syncDirectory && durability == Durability.Full)
+        {
+            fileSystem.SyncDirectory(Path.GetDirectoryName(path)!);
+        }
+    }
+
+    /// <summary>Writes a file's temp copy through a stream and fsyncs it; the caller renames it into place.</summary>
+    public static long WriteTemp(IFileSystem fileSystem, string tempPath, Action<Stream> write, Durability durability)
+    {
+        using IFileHandle handle = fileSystem.Open(tempPath, FileOpenMode.CreateOrTruncate);
+        using (var buffered = new BufferedStream(new FileHandleStream(handle), 1 << 16))
+        {
+            write(buffered);
+            buffered.Flush();
+        }
+
+        if (durability == Durability.Full)
+        {
+            handle.Sync();
+        }
+
+        return handle.Length;
+    }
+}

@@ -1,0 +1,220 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using StatePersistence.Commit;
+using StatePersistence.Errors;
+using StatePersistence.FileStore.Journal;
+using StatePersistence.FileStore.Snapshot;
+using StatePersistence.FileSystem;
+using StatePersistence.Recovery;
+using StatePersistence.Serialization;
+
+namespace StatePersistence.FileStore;
+
+/// <summary>What recovery produced, for the store's own bookkeeping.</summary>
+internal sealed record FileRecoveryResult(StateView View, StateView FilesView, bool SweepItemFiles, long NextSegmentNumber, RecoveryReport Report);
+
+/// <summary>
+/// Start-up recovery of a state directory.
+/// <list type="number">
+/// <item><description>The snapshot: <c>state.json</c>, when valid and the journal continues from its revision.</description></item>
+/// <item><description>Otherwise the task and session files, which every checkpoint writes before its snapshot (so they
+/// are never older than the oldest journal segment), with the application's extra properties from the newest valid
+/// backup.</description></item>
+/// <item><description>Then the journal: every acknowledged commit after that base, in order. A task deleted after the
+/// last snapshot is deleted here again, so it does not come back.</description></item>
+/// </list>
+/// Corrupt files are moved aside and listed in the report; recovery itself never throws for corrupt data.
+/// </summary>
+internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, Quarantine quarantine, RecoveryReport report)
+{
+    private readonly Backups _backups = new(fileSystem, layout);
+
+    public FileRecoveryResult Run()
+    {
+        RemoveTempFiles();
+        var journal = new JournalReader(fileSystem, layout, codec);
+        List<(long Number, long FirstSequence)> segments = journal.Scan();
+        SnapshotContent? primary = TryLoadSnapshot(layout.StateFile);
+
+        StateView baseView;
+        bool sweep;
+        if (primary is not null && primary.Version.StartsWith('1'))
+        {
+            baseView = MergeOriginalFormat(primary);
+            sweep = false;
+        }
+        else if (primary is not null && (journal.FirstSequence is not { } first || first <= primary.View.Revision + 1))
+        {
+            baseView = primary.View;
+            sweep = true;
+            report.SnapshotSource = "state.json";
+            report.SnapshotRevision = primary.View.Revision;
+            report.SnapshotSavedAt = primary.LastSaved;
+        }
+        else
+        {
+            if (primary is not null)
+            {
+                report.Warnings.Add($"state.json (revision {primary.View.Revision}) is older than the journal (which starts at {journal.FirstSequence}); it was probably restored by hand. The task and session files, which are newer, were used.");
+            }
+
+            baseView = RebuildFromItemFiles();
+            sweep = false;
+        }
+
+        StateView filesView = baseView;
+        StateView view = Replay(journal, segments, baseView);
+        report.Lost.AddRange(journal.Problems);
+        report.TornJournalBytes = journal.TornBytes;
+        report.Revision = view.Revision;
+        report.TasksLoaded = view.Tasks.Count;
+        report.SessionsLoaded = view.Sessions.Count;
+        return new FileRecoveryResult(view, filesView, sweep, journal.HighestSegmentNumber + 1, report);
+    }
+
+    private StateView Replay(JournalReader journal, List<(long Number, long FirstSequence)> segments, StateView view)
+    {
+        foreach (JournalRecord record in journal.ReadRecords(segments))
+        {
+            if (record.Sequence <= view.Revision)
+            {
+                continue;
+            }
+
+            try
+            {
+                view = view.Apply(record.Changes, record.Sequence, ItemCodec.ToItem);
+            }
+            catch (JsonException ex)
+            {
+                report.Lost.Add($"Journal record {record.Sequence} holds an item that does not parse ({ex.Message}); it was skipped.");
+                view = view with { Revision = record.Sequence };
+            }
+
+            report.JournalRecordsReplayed++;
+        }
+
+        return view;
+    }
+
+    private StateView RebuildFromItemFiles()
+    {
+        report.RebuiltFromItemFiles = true;
+        byte[]? extras = null;
+        foreach (string name in _backups.ListNewestFirst())
+        {
+            SnapshotContent? backup = TryLoadSnapshot(Path.Combine(layout.Root, name));
+            if (backup is not null)
+            {
+                extras = backup.View.Extras;
+                report.SnapshotSource = name;
+                report.SnapshotRevision = backup.View.Revision;
+                report.SnapshotSavedAt = backup.LastSaved;
+                break;
+            }
+        }
+
+        ImmutableDictionary<string, StoredItem> tasks = ReadItemFiles(layout.TasksDirectory, ItemCodec.TaskItem, "task");
+        ImmutableDictionary<string, StoredItem> sessions = ReadItemFiles(layout.SessionsDirectory, ItemCodec.SessionItem, "session");
+        if (report.SnapshotSource == "none" && tasks.IsEmpty && sessions.IsEmpty)
+        {
+            report.Warnings.Add($"No saved state was found in '{layout.Root}'; starting with an empty state.");
+        }
+        else if (report.SnapshotSource == "none")
+        {
+            report.Warnings.Add("No valid snapshot was found; the state was rebuilt from the task and session files.");
+        }
+
+        return new StateView(0, tasks, sessions, extras);
+    }
+
+    /// <summary>
+    /// The original Node implementation saved task files immediately and <c>state.json</c> every 30 s, so its task
+    /// files are newer; tasks only the snapshot lists are kept too (it had no journal to say they were deleted).
+    /// </summary>
+    private StateView MergeOriginalFormat(SnapshotContent primary)
+    {
+        report.SnapshotSource = "state.json";
+        report.Warnings.Add($"state.json is in the original format ({primary.Version}); task files were merged over it and it will be rewritten as {Model.StateFormat.CurrentVersion} at the next snapshot.");
+        ImmutableDictionary<string, StoredItem> tasks = primary.View.Tasks.SetItems(ReadItemFiles(layout.TasksDirectory, ItemCodec.TaskItem, "task"));
+        ImmutableDictionary<string, StoredItem> sessions = primary.View.Sessions.SetItems(ReadItemFiles(layout.SessionsDirectory, ItemCodec.SessionItem, "session"));
+        return primary.View with { Tasks = tasks, Sessions = sessions };
+    }
+
+    private ImmutableDictionary<string, StoredItem> ReadItemFiles(string directory, Func<byte[], StoredItem> toItem, string kind)
+    {
+        var items = ImmutableDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
+        foreach (string name in fileSystem.ListFiles(directory))
+        {
+            if (StateLayout.ItemId(name) is not { } id)
+            {
+                continue;
+            }
+
+            string path = Path.Combine(directory, name);
+            try
+            {
+                byte[] stored = fileSystem.ReadAllBytes(path);
+                StoredItem item = toItem(codec is IdentityCodec ? stored : codec.Decode(stored));
+                if (item.Id != id)
+                {
+                    throw new JsonException($"the {kind} inside has id {Ids.StateId.Quote(item.Id)}, not '{id}' as its file name says");
+                }
+
+                items[id] = item;
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidDataException or System.Security.Cryptography.CryptographicException)
+            {
+                MoveAside(path, ex.Message);
+                report.Lost.Add($"The {kind} file '{path}' is corrupt and no newer copy of {kind} '{id}' exists outside the journal.");
+            }
+        }
+
+        return items.ToImmutable();
+    }
+
+    private SnapshotContent? TryLoadSnapshot(string path)
+    {
+        if (!fileSystem.FileExists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            byte[] stored = fileSystem.ReadAllBytes(path);
+            SnapshotContent content = SnapshotReader.Read(codec is IdentityCodec ? stored : codec.Decode(stored), path);
+            report.Warnings.AddRange(content.Warnings);
+            return content;
+        }
+        catch (StateFormatException)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
+        {
+            MoveAside(path, ex.Message);
+            return null;
+        }
+    }
+
+    private void MoveAside(string path, string reason)
+    {
+        report.Quarantined.Add(quarantine.MoveAside(path, reason));
+    }
+
+    private void RemoveTempFiles()
+    {
+        foreach (string directory in (string[])[layout.Root, layout.TasksDirectory, layout.SessionsDirectory, layout.ReportsDirectory])
+        {
+            foreach (string name in fileSystem.ListFiles(directory))
+            {
+                if (name.EndsWith(StateLayout.TempSuffix, StringComparison.Ordinal))
+                {
+                    // A temp file was never renamed into place, so nothing acknowledged depends on it.
+                    fileSystem.Delete(Path.Combine(directory, name));
+                }
+            }
+        }
+    }
+}

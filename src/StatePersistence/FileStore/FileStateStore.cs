@@ -1,0 +1,296 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StatePersistence.Commit;
+using StatePersistence.Errors;
+using StatePersistence.FileStore.Journal;
+using StatePersistence.FileStore.Snapshot;
+using StatePersistence.FileSystem;
+using StatePersistence.Ids;
+using StatePersistence.Recovery;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore;
+
+/// <summary>
+/// The default store: a state directory in the seed's layout. A save is durable when its journal record is
+/// (one append and one fsync, shared by every save that arrived meanwhile); checkpoints then write the seed's files
+/// (<c>tasks/&lt;id&gt;.json</c>, <c>sessions/&lt;id&gt;.json</c>, <c>state.json</c> with its backups) in the
+/// background and drop the journal they cover.
+/// </summary>
+public sealed partial class FileStateStore : IStateStore
+{
+    private readonly IFileSystem _fileSystem;
+    private readonly IPayloadCodec _codec;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly StatePersistenceOptions _options;
+    private readonly StateLayout _layout;
+    private readonly Quarantine _quarantine;
+    private readonly Backups _backups;
+    private readonly SessionLogs _logs;
+    private IDisposable? _lock;
+    private JournalWriter? _journal;
+    private StateView _filesView = StateView.Empty;
+    private bool _sweepItemFiles;
+    private long _checkpointCut;
+
+    /// <summary>Creates a store for the directory <see cref="StatePersistenceOptions.ResolveStatePath"/> names.</summary>
+    public FileStateStore(StatePersistenceOptions options, IFileSystem? fileSystem = null, IPayloadCodec? codec = null,
+        TimeProvider? timeProvider = null, ILogger<FileStateStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _fileSystem = fileSystem ?? PhysicalFileSystem.Instance;
+        _codec = codec ?? IdentityCodec.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _layout = new StateLayout(options.ResolveStatePath());
+        _quarantine = new Quarantine(_fileSystem, _time);
+        _backups = new Backups(_fileSystem, _layout);
+        _logs = new SessionLogs(_fileSystem, _layout);
+    }
+
+    /// <summary>Raised when a corrupt file is moved aside outside start-up (for example a corrupt report).</summary>
+    public event EventHandler<QuarantinedFile>? FileQuarantined;
+
+    /// <summary>The state directory's layout.</summary>
+    public StateLayout Layout => _layout;
+
+    /// <inheritdoc />
+    public string Location => _layout.Root;
+
+    /// <inheritdoc />
+    public ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (_lock is not null)
+        {
+            throw new InvalidOperationException($"The store for '{Location}' is already open.");
+        }
+
+        var report = new RecoveryReport { StartedAt = _time.GetUtcNow() };
+        CreateDirectories(report);
+        _lock = DirectoryLock.Acquire(_fileSystem, _layout, _time);
+        try
+        {
+            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _codec, _quarantine, report).Run();
+            report.Warnings.AddRange(_logs.RepairTails());
+            _filesView = result.FilesView;
+            _sweepItemFiles = result.SweepItemFiles;
+            _journal = new JournalWriter(_fileSystem, _layout, _codec, result.NextSegmentNumber);
+            if (report.CorruptionDetected)
+            {
+                WriteRecoveryReport(report);
+            }
+
+            return ValueTask.FromResult(new RecoveredState(result.View, report));
+        }
+        catch
+        {
+            _lock.Dispose();
+            _lock = null;
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> batch, long firstSequence, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        Journal.Append(batch, firstSequence, durability);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask BeginCheckpointAsync(long revision, CancellationToken cancellationToken = default)
+    {
+        _checkpointCut = Journal.Cut(revision, _options.Durability);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CheckpointResult> WriteCheckpointAsync(StateView view, DateTimeOffset savedAt, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        string step = _layout.TasksDirectory;
+        try
+        {
+            var tasks = new ItemFiles(_fileSystem, _layout.TasksDirectory);
+            (int tasksWritten, int tasksDeleted) = tasks.Sync(view.Tasks, _filesView.Tasks, _sweepItemFiles, durability);
+            step = _layout.SessionsDirectory;
+            var sessions = new ItemFiles(_fileSystem, _layout.SessionsDirectory);
+            (int sessionsWritten, int sessionsDeleted) = sessions.Sync(view.Sessions, _filesView.Sessions, _sweepItemFiles, durability);
+            _filesView = view;
+            _sweepItemFiles = false;
+
+            step = _layout.StateFile;
+            long bytes = WriteSnapshot(view, savedAt, durability);
+            step = _layout.JournalDirectory;
+            Journal.DeleteSegmentsBefore(_checkpointCut);
+            step = _layout.Root;
+            _backups.Prune(_options.MaxBackups, _options.MaxBackupBytes);
+            return ValueTask.FromResult(new CheckpointResult(_layout.StateFile, bytes,
+                tasksWritten + sessionsWritten, tasksDeleted + sessionsDeleted));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The files view may now be ahead of what is durable; sweep next time rather than trust it.
+            _sweepItemFiles = true;
+            throw new StateStorageException($"Writing the checkpoint failed at '{step}': {ex.Message}. The journal still holds every saved change.", step, ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        return WrapIo(_logs.AppendAsync(sessionId, utf8Text, durability, cancellationToken), _layout.SessionLogFile(sessionId), "Appending to the session log");
+    }
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        return ValueTask.FromResult(Io(() => _logs.Read(sessionId), _layout.SessionLogFile(sessionId), "Reading the session log"));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(reportId, "report");
+        string path = _layout.ReportFile(reportId);
+        Io(() =>
+        {
+            AtomicFile.Write(_fileSystem, path, _codec is IdentityCodec ? json.Span : _codec.Encode(json.Span), durability);
+            return path;
+        }, path, "Saving the report");
+        return ValueTask.FromResult(path);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(reportId, "report");
+        string path = _layout.ReportFile(reportId);
+        byte[]? stored = Io(() => _fileSystem.FileExists(path) ? _fileSystem.ReadAllBytes(path) : null, path, "Loading the report");
+        if (stored is null)
+        {
+            return ValueTask.FromResult<byte[]?>(null);
+        }
+
+        try
+        {
+            byte[] json = _codec is IdentityCodec ? stored : _codec.Decode(stored);
+            using (JsonDocument.Parse(json))
+            {
+                return ValueTask.FromResult<byte[]?>(json);
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidDataException or System.Security.Cryptography.CryptographicException)
+        {
+            QuarantinedFile moved = Io(() => _quarantine.MoveAside(path, ex.Message), path, "Quarantining the corrupt report");
+            FileQuarantined?.Invoke(this, moved);
+            throw new StateStorageException($"The report '{path}' is corrupt ({ex.Message}); it was moved to '{moved.QuarantinePath}'.", path, ex, isTransient: false);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default)
+    {
+        var ids = new List<string>();
+        foreach (string name in Io(() => _fileSystem.ListFiles(_layout.ReportsDirectory), _layout.ReportsDirectory, "Listing reports"))
+        {
+            if (name.StartsWith("report_", StringComparison.Ordinal) && StateLayout.ItemId(name) is { } stem && StateId.IsValid(stem["report_".Length..]))
+            {
+                ids.Add(stem["report_".Length..]);
+            }
+        }
+
+        ids.Sort(StringComparer.Ordinal);
+        return ValueTask.FromResult<IReadOnlyList<string>>(ids);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _journal?.Dispose();
+        _journal = null;
+        _lock?.Dispose();
+        _lock = null;
+        return ValueTask.CompletedTask;
+    }
+
+    private JournalWriter Journal => _journal ?? throw new InvalidOperationException($"The store for '{Location}' is not open.");
+
+    private long WriteSnapshot(StateView view, DateTimeOffset savedAt, Durability durability)
+    {
+        string temp = _layout.StateFile + StateLayout.TempSuffix;
+        long bytes = AtomicFile.WriteTemp(_fileSystem, temp, stream =>
+        {
+            Stream encoded = _codec.EncodeStream(stream);
+            try
+            {
+                SnapshotWriter.Write(encoded, view, savedAt);
+            }
+            finally
+            {
+                if (!ReferenceEquals(encoded, stream))
+                {
+                    encoded.Dispose();
+                }
+            }
+        }, durability);
+        if (_fileSystem.FileExists(_layout.StateFile))
+        {
+            _fileSystem.Rename(_layout.StateFile, _backups.NextPath(savedAt));
+        }
+
+        _fileSystem.Rename(temp, _layout.StateFile);
+        if (durability == Durability.Full)
+        {
+            _fileSystem.SyncDirectory(_layout.Root);
+        }
+
+        return bytes;
+    }
+
+    private void CreateDirectories(RecoveryReport report)
+    {
+        bool rootExisted = _fileSystem.DirectoryExists(_layout.Root);
+        _fileSystem.CreateDirectory(_layout.Root);
+        bool created = false;
+        foreach (string directory in _layout.Directories)
+        {
+            if (!_fileSystem.DirectoryExists(directory))
+            {
+                _fileSystem.CreateDirectory(directory);
+                created = true;
+            }
+        }
+
+        if (!rootExisted)
+        {
+            report.Warnings.Add($"The state directory '{_layout.Root}' did not exist and was created.");
+            string? parent = Path.GetDirectoryName(_layout.Root);
+            if (parent is not null)
+            {
+                _fileSystem.SyncDirectory(parent);
+            }
+        }
+
+        if (created || !rootExisted)
+        {
+            _fileSystem.SyncDirectory(_layout.Root);
+        }
+    }
+
+    private void WriteRecoveryReport(RecoveryReport report)
+    {
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(report, StateJsonContext.Default.RecoveryReport);
+        AtomicFile.Write(_fileSystem, _layout.RecoveryReportFile, json, Durability.Full);
+    }
+}

@@ -1,0 +1,85 @@
+using System.Collections.Immutable;
+using StatePersistence.Commit;
+using StatePersistence.FileSystem;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore;
+
+/// <summary>
+/// One JSON file per task (<c>tasks/</c>) or session (<c>sessions/</c>). A checkpoint writes the items that changed
+/// since the previous checkpoint and deletes the ones that went away: every temp file is written and fsynced first,
+/// then all are renamed, then the directory is fsynced once.
+/// </summary>
+internal sealed class ItemFiles(IFileSystem fileSystem, string directory)
+{
+    public string Directory => directory;
+
+    public string PathOf(string id) => Path.Combine(directory, id + ".json");
+
+    /// <summary>
+    /// Brings the directory in line with <paramref name="current"/>, given what it held after the previous
+    /// checkpoint. With <paramref name="sweep"/>, files of ids not in <paramref name="current"/> are deleted even if
+    /// <paramref name="previous"/> did not list them (left by a checkpoint a crash interrupted).
+    /// </summary>
+    public (int Written, int Deleted) Sync(ImmutableDictionary<string, StoredItem> current,
+        ImmutableDictionary<string, StoredItem> previous, bool sweep, Durability durability)
+    {
+        var changed = new List<StoredItem>();
+        foreach (KeyValuePair<string, StoredItem> entry in current)
+        {
+            if (!previous.TryGetValue(entry.Key, out StoredItem? old) || !ReferenceEquals(old, entry.Value))
+            {
+                changed.Add(entry.Value);
+            }
+        }
+
+        var removed = new List<string>();
+        if (sweep)
+        {
+            foreach (string name in fileSystem.ListFiles(directory))
+            {
+                if (StateLayout.ItemId(name) is { } id && !current.ContainsKey(id))
+                {
+                    removed.Add(id);
+                }
+            }
+        }
+        else
+        {
+            foreach (string id in previous.Keys)
+            {
+                if (!current.ContainsKey(id))
+                {
+                    removed.Add(id);
+                }
+            }
+        }
+
+        foreach (StoredItem item in changed)
+        {
+            using IFileHandle handle = fileSystem.Open(PathOf(item.Id) + StateLayout.TempSuffix, FileOpenMode.CreateOrTruncate);
+            handle.Write(0, item.Json);
+            if (durability == Durability.Full)
+            {
+                handle.Sync();
+            }
+        }
+
+        foreach (StoredItem item in changed)
+        {
+            fileSystem.Rename(PathOf(item.Id) + StateLayout.TempSuffix, PathOf(item.Id));
+        }
+
+        foreach (string id in removed)
+        {
+            fileSystem.Delete(PathOf(id));
+        }
+
+        if ((changed.Count > 0 || removed.Count > 0) && durability == Durability.Full)
+        {
+            fileSystem.SyncDirectory(directory);
+        }
+
+        return (changed.Count, removed.Count);
+    }
+}

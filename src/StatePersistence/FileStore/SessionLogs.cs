@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using StatePersistence.FileSystem;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore;
+
+/// <summary>
+/// <c>logs/session_&lt;id&gt;.log</c>: plain text, appended. An append under <see cref="Durability.Full"/> is fsynced
+/// (and the directory too when the file is new) before it returns. A crash can leave the tail of an unacknowledged
+/// append as NUL bytes; start-up trims those, so acknowledged text is always followed only by later appends.
+/// </summary>
+internal sealed class SessionLogs(IFileSystem fileSystem, StateLayout layout)
+{
+    private const int TailWindow = 1 << 16;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+
+    public async ValueTask AppendAsync(string sessionId, ReadOnlyMemory<byte> text, Durability durability, CancellationToken cancellationToken)
+    {
+        SemaphoreSlim gate = _locks.GetOrAdd(sessionId, static _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            string path = layout.SessionLogFile(sessionId);
+            bool created = !fileSystem.FileExists(path);
+            using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
+            handle.Write(handle.Length, text.Span);
+            if (durability == Durability.Full)
+            {
+                handle.Sync();
+                if (created)
+                {
+                    fileSystem.SyncDirectory(layout.LogsDirectory);
+                }
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public byte[]? Read(string sessionId)
+    {
+        string path = layout.SessionLogFile(sessionId);
+        return fileSystem.FileExists(path) ? fileSystem.ReadAllBytes(path) : null;
+    }
+
+    /// <summary>Trims NUL bytes a crash left at the end of logs; returns a description per repaired file.</summary>
+    public List<string> RepairTails()
+    {
+        var repaired = new List<string>();
+        foreach (string name in fileSystem.ListFiles(layout.LogsDirectory))
+        {
+            if (!name.EndsWith(".log", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            string path = Path.Combine(layout.LogsDirectory, name);
+            using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
+            long length = handle.Length;
+            long end = length;
+            var window = new byte[(int)Math.Min(TailWindow, length)];
+            while (end > 0)
+            {
+                int size = (int)Math.Min(window.Length, end);
+                handle.Read(end - size, window.AsSpan(0, size));
+                int lastNonZero = window.AsSpan(0, size).LastIndexOfAnyExcept((byte)0);
+                if (lastNonZero >= 0)
+                {
+                    end = end - size + lastNonZero + 1;
+                    break;
+                }
+
+                end -= size;
+            }
+
+            if (end < length)
+            {
+                handle.SetLength(end);
+                handle.Sync();
+                repaired.Add($"Session log '{path}' ended in {length - end} NUL bytes from an append a crash interrupted; they were trimmed.");
+            }
+        }
+
+        return repaired;
+    }
+}

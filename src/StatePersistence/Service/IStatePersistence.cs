@@ -1,0 +1,114 @@
+using System.Text.Json;
+using StatePersistence.Diagnostics;
+using StatePersistence.Model;
+using StatePersistence.Recovery;
+
+namespace StatePersistence;
+
+/// <summary>
+/// The seed's persistence API: an agent server's tasks, sessions, session logs, reports and whole state, saved so
+/// they survive restarts, crashes, kill -9 and power loss. Every save returns only once it is durable
+/// (under the default <see cref="Storage.Durability.Full"/>); reads see only durable data.
+/// </summary>
+public interface IStatePersistence : IAsyncDisposable
+{
+    /// <summary>What start-up recovery used and found; null before <see cref="StatePersistenceService.StartAsync"/>.</summary>
+    RecoveryReport? LastRecovery { get; }
+
+    /// <summary>The state directory (or other location) in use.</summary>
+    string Location { get; }
+
+    /// <summary>The current state: all tasks, sessions, metrics and the application's own properties.</summary>
+    ValueTask<PersistedState> LoadStateAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces the whole state with <paramref name="state"/> (tasks and sessions it does not list are deleted) as
+    /// one atomic change, then writes a snapshot. Returns the snapshot's <c>last_saved</c>.
+    /// </summary>
+    ValueTask<DateTimeOffset> SaveStateAsync(PersistedState state, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes a snapshot of the current state now (with its backup); returns its <c>last_saved</c>.</summary>
+    ValueTask<DateTimeOffset> SaveSnapshotAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or replaces a task; durable when it returns.</summary>
+    ValueTask SaveTaskAsync(AgentTask task, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates a task unless one with its id exists; returns false (and writes nothing) when it does.</summary>
+    ValueTask<bool> CreateTaskAsync(AgentTask task, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Changes a task atomically with respect to other saves: <paramref name="update"/> gets the newest version and
+    /// changes it in place. Returns the saved task, or null when there is none with that id. The callback must be
+    /// quick and must not block; it may throw to abort (nothing is written).
+    /// </summary>
+    ValueTask<AgentTask?> UpdateTaskAsync(string id, Action<AgentTask> update, CancellationToken cancellationToken = default);
+
+    /// <summary>Loads a task, or null when there is none with that id.</summary>
+    ValueTask<AgentTask?> LoadTaskAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Loads all tasks, ordered by id.</summary>
+    ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a task; returns false when there was none. A deleted task never comes back after a crash.</summary>
+    ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or replaces a session; durable when it returns.</summary>
+    ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates a session unless one with its id exists; returns false when it does.</summary>
+    ValueTask<bool> CreateSessionAsync(SessionInfo session, CancellationToken cancellationToken = default);
+
+    /// <summary>Changes a session atomically; see <see cref="UpdateTaskAsync"/>.</summary>
+    ValueTask<SessionInfo?> UpdateSessionAsync(string id, Action<SessionInfo> update, CancellationToken cancellationToken = default);
+
+    /// <summary>Loads a session, or null.</summary>
+    ValueTask<SessionInfo?> LoadSessionAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Loads all sessions, ordered by id.</summary>
+    ValueTask<IReadOnlyList<SessionInfo>> LoadSessionsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a session; returns false when there was none. Its log is kept.</summary>
+    ValueTask<bool> DeleteSessionAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Appends text to <c>logs/session_&lt;id&gt;.log</c>; durable when it returns.</summary>
+    ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads a session's whole log, or null when it has none.</summary>
+    ValueTask<string?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Saves a report as <c>reports/report_&lt;id&gt;.json</c> (replacing one with the same id); returns its path.</summary>
+    ValueTask<string> SaveReportAsync(string reportId, JsonElement report, CancellationToken cancellationToken = default);
+
+    /// <summary>Loads a report, or null when there is none.</summary>
+    ValueTask<JsonElement?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default);
+
+    /// <summary>The ids of all reports, sorted.</summary>
+    ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The seed's metrics, derived from the current tasks.</summary>
+    StateMetrics GetMetrics();
+
+    /// <summary>Checks health: the directory, a probe write, free space, the last save and the last error.</summary>
+    StateHealth CheckHealth(long lowDiskSpaceBytes = 100L * 1024 * 1024);
+
+    /// <summary>Raised after a durable save (snapshot, task, session, report).</summary>
+    event EventHandler<StateSavedEventArgs>? StateSaved;
+
+    /// <summary>Raised once the state is loaded at start-up.</summary>
+    event EventHandler<StateLoadedEventArgs>? StateLoaded;
+
+    /// <summary>Raised when a save fails.</summary>
+    event EventHandler<StateSaveErrorEventArgs>? StateSaveError;
+
+    /// <summary>Raised when the autosave timer finds changes to snapshot.</summary>
+    event EventHandler<AutosaveTriggeredEventArgs>? AutosaveTriggered;
+
+    /// <summary>Raised after the final snapshot at shutdown.</summary>
+    event EventHandler<ShutdownSaveEventArgs>? ShutdownSaved;
+
+    /// <summary>Raised for every corrupt file moved aside.</summary>
+    event EventHandler<CorruptionDetectedEventArgs>? CorruptionDetected;
+
+    /// <summary>Raised when start-up recovery found corruption or loss, with its report.</summary>
+    event EventHandler<StateRecoveredEventArgs>? StateRecovered;
+}

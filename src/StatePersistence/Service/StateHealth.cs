@@ -1,0 +1,66 @@
+namespace StatePersistence;
+
+/// <summary>How healthy persistence is.</summary>
+public enum StateHealthStatus
+{
+    /// <summary>Saving works.</summary>
+    Healthy,
+
+    /// <summary>Saving works but needs attention: low disk space, corruption found at start-up, a recent failed save.</summary>
+    Degraded,
+
+    /// <summary>Saving does not work: the directory is missing or not writable, or the last save failed.</summary>
+    Unhealthy,
+}
+
+/// <summary>The seed's health check, plus the last error.</summary>
+public sealed record StateHealth
+{
+    /// <summary>The overall status.</summary>
+    public required StateHealthStatus Status { get; init; }
+
+    /// <summary>Why the status is not Healthy, in words.</summary>
+    public IReadOnlyList<string> Reasons { get; init; } = [];
+
+    /// <summary>The state directory (or other location).</summary>
+    public required string StatePath { get; init; }
+
+    /// <summary>Whether the state directory exists.</summary>
+    public bool StateDirExists { get; init; }
+
+    /// <summary>Whether a probe write succeeded.</summary>
+    public bool Writable { get; init; }
+
+    /// <summary>Free bytes on the volume.</summary>
+    public long? DiskSpace { get; init; }
+
+    /// <summary>When the last snapshot was written.</summary>
+    public DateTimeOffset? LastSaveTime { get; init; }
+
+    /// <summary>How long ago that was.</summary>
+    public TimeSpan? LastSaveAge { get; init; }
+
+    /// <summary>How many backups exist.</summary>
+    public int BackupCount { get; init; }
+
+    /// <summary>The last save error, if any.</summary>
+    public string? LastError { get; init; }
+
+    /// <summary>When it happened.</summary>
+    public DateTimeOffset? LastErrorTime { get; init; }
+
+    /// <summary>Whether start-up recovery found corruption or loss.</summary>
+    public bool CorruptionDetected { get; init; }
+
+    /// <summary>The current revision.</summary>
+    public long Revision { get; init; }
+
+    /// <summary>Tasks held.</summary>
+    public int TaskCount { get; init; }
+
+    /// <summary>Sessions held.</summary>
+    public int SessionCount { get; init; }
+
+    /// <summary>File counts by kind.</summary>
+    public IReadOnlyDictionary<string, long> FileCounts { get; init; } = new Dictionary<string, long>();
+}

@@ -1,0 +1,60 @@
+using Microsoft.Extensions.Time.Testing;
+using StatePersistence.FileSystem;
+using StatePersistence.Model;
+
+namespace StatePersistence.Tests.Support;
+
+/// <summary>Opens services on a temp state directory with a fake clock.</summary>
+public sealed class StateFixture : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2024, 1, 1, 10, 0, 0, TimeSpan.Zero));
+
+    public string StatePath => _directory.Combine("state");
+
+    public string File(params string[] parts) => System.IO.Path.Combine([StatePath, .. parts]);
+
+    public StatePersistenceOptions Options(Action<StatePersistenceOptions>? configure = null)
+    {
+        var options = new StatePersistenceOptions { StatePath = StatePath, AutosaveInterval = TimeSpan.FromSeconds(30) };
+        configure?.Invoke(options);
+        return options;
+    }
+
+    public StatePersistenceService Create(Action<StatePersistenceOptions>? configure = null, IFileSystem? fileSystem = null)
+    {
+        StatePersistenceOptions options = Options(configure);
+        var store = new FileStore.FileStateStore(options, fileSystem, timeProvider: Time);
+        return new StatePersistenceService(options, store, timeProvider: Time);
+    }
+
+    public async Task<StatePersistenceService> OpenAsync(Action<StatePersistenceOptions>? configure = null, IFileSystem? fileSystem = null)
+    {
+        StatePersistenceService service = Create(configure, fileSystem);
+        await service.StartAsync(TestContext.Current.CancellationToken);
+        return service;
+    }
+
+    /// <summary>
+    /// Opens a service and abandons it without shutdown, as a crash would: no final snapshot. The directory lock is
+    /// released the way the OS releases it for a dead process.
+    /// </summary>
+    public static async Task CrashAsync(StatePersistenceService service)
+    {
+        service.Options.SnapshotOnShutdown = false;
+        await service.DisposeAsync();
+    }
+
+    public static AgentTask Task(string id, string status = TaskStatuses.Pending, string description = "Implement authentication") => new()
+    {
+        Id = id,
+        Description = description,
+        Status = status,
+        Tool = "CLAUDECODE",
+        CreatedAt = new DateTimeOffset(2024, 1, 1, 10, 0, 0, TimeSpan.Zero),
+        UpdatedAt = new DateTimeOffset(2024, 1, 1, 10, 0, 0, TimeSpan.Zero),
+    };
+
+    public void Dispose() => _directory.Dispose();
+}
