@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StatePersistence.Serialization;
+
+namespace StatePersistence.Hosting.HealthChecks;
+
+/// <summary>
+/// Reports <see cref="IStatePersistence.CheckHealth"/> as a health check: Healthy and Degraded as they are,
+/// Unhealthy as the registration's failure status. The data carries the seed's health fields in snake_case
+/// (<c>state_dir_exists</c>, <c>writable</c>, <c>disk_space</c>, <c>last_save_time</c>, <c>backup_count</c>, ...)
+/// plus the last error and whether corruption was found.
+/// </summary>
+public sealed class StatePersistenceHealthCheck(IStatePersistence persistence, StatePersistenceHealthCheckOptions options) : IHealthCheck
+{
+    /// <inheritdoc />
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        StateHealth health;
+        try
+        {
+            health = persistence.CheckHealth(options.LowDiskSpaceBytes);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        {
+            // Not started yet (recovery failed or still running) or already shut down: nothing can be saved now.
+            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus,
+                "State persistence is not running: " + ex.Message, ex));
+        }
+
+        HealthStatus status = health.Status switch
+        {
+            StateHealthStatus.Healthy => HealthStatus.Healthy,
+            StateHealthStatus.Degraded => HealthStatus.Degraded,
+            _ => context.Registration.FailureStatus,
+        };
+        string description = health.Reasons.Count == 0 ? "State persistence is healthy." : string.Join(" ", health.Reasons);
+        return Task.FromResult(new HealthCheckResult(status, description, data: Data(health, options.LowDiskSpaceBytes)));
+    }
+
+    /// <summary>The health as the check's data; absent values are left out rather than reported as null.</summary>
+    internal static Dictionary<string, object> Data(StateHealth health, long lowDiskSpaceBytes)
+    {
+        var data = new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            ["status"] = health.Status.ToString(),
+            ["state_path"] = health.StatePath,
+            ["state_dir_exists"] = health.StateDirExists,
+            ["writable"] = health.Writable,
+            ["low_disk_space_bytes"] = lowDiskSpaceBytes,
+            ["backup_count"] = health.BackupCount,
+            ["corruption_detected"] = health.CorruptionDetected,
+            ["revision"] = health.Revision,
+            ["task_count"] = health.TaskCount,
+            ["session_count"] = health.SessionCount,
+        };
+        if (health.DiskSpace is { } free)
+        {
+            data["disk_space"] = free;
+        }
+
+        if (health.LastSaveTime is { } saved)
+        {
+            data["last_save_time"] = UtcTimestampConverter.ToText(saved);
+        }
+
+        if (health.LastSaveAge is { } age)
+        {
+            data["last_save_age_seconds"] = Math.Round(age.TotalSeconds, 3);
+        }
+
+        if (health.LastError is { } error)
+        {
+            data["last_error"] = error;
+        }
+
+        if (health.LastErrorTime is { } errorTime)
+        {
+            data["last_error_time"] = UtcTimestampConverter.ToText(errorTime);
+        }
+
+        foreach ((string kind, long count) in health.FileCounts)
+        {
+            data["files_" + kind] = count;
+        }
+
+        return data;
+    }
+}
