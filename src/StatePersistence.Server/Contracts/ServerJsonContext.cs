@@ -1,0 +1,28 @@
+using System.Text.Json.Serialization;
+using StatePersistence.Model;
+using StatePersistence.Serialization;
+
+namespace StatePersistence.Server.Contracts;
+
+/// <summary>
+/// Source-generated JSON for the server's requests and responses, with the core's conventions (snake_case, nulls
+/// omitted, ISO-8601 UTC timestamps), so a list of tasks reads exactly like the task files.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(UtcTimestampConverter)])]
+[JsonSerializable(typeof(CreateTaskRequest))]
+[JsonSerializable(typeof(TaskPatchRequest))]
+[JsonSerializable(typeof(TaskLogRequest))]
+[JsonSerializable(typeof(CreateSessionRequest))]
+[JsonSerializable(typeof(SessionPatchRequest))]
+[JsonSerializable(typeof(CreateReportRequest))]
+[JsonSerializable(typeof(StoredReport))]
+[JsonSerializable(typeof(ReportCreatedResponse))]
+[JsonSerializable(typeof(StateSavedResponse))]
+[JsonSerializable(typeof(TaskLogEntry))]
+[JsonSerializable(typeof(IReadOnlyList<AgentTask>))]
+[JsonSerializable(typeof(IReadOnlyList<SessionInfo>))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+internal sealed partial class ServerJsonContext : JsonSerializerContext;

@@ -1,0 +1,54 @@
+using StatePersistence.Errors;
+
+namespace StatePersistence.Server.Problems;
+
+/// <summary>
+/// The server's error responses, as <c>application/problem+json</c>. Each names what is wrong in its detail and,
+/// where there is one, in an <c>id</c> or <c>field</c> member a client can act on without parsing text.
+/// </summary>
+internal static class ApiProblems
+{
+    public static IResult Problem(int status, string title, string detail, string? field = null, string? id = null, string? kind = null)
+    {
+        var extensions = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (field is not null)
+        {
+            extensions["field"] = field;
+        }
+
+        if (id is not null)
+        {
+            extensions["id"] = id;
+        }
+
+        if (kind is not null)
+        {
+            extensions["kind"] = kind;
+        }
+
+        return TypedResults.Problem(detail, statusCode: status, title: title, extensions: extensions);
+    }
+
+    public static IResult InvalidId(InvalidStateIdException error) =>
+        Problem(StatusCodes.Status400BadRequest, "Invalid id", error.Message, field: "id", id: error.Id, kind: error.Kind);
+
+    public static IResult InvalidField(string field, string detail) =>
+        Problem(StatusCodes.Status400BadRequest, "Invalid field", detail, field: field);
+
+    public static IResult UnknownStatus(string status) =>
+        InvalidField("status", $"Unknown status '{status}'; use one of: {string.Join(", ", Model.TaskStatuses.All)}.");
+
+    public static IResult NotFound(string kind, string id) =>
+        Problem(StatusCodes.Status404NotFound, "Not found", $"There is no {kind} with id '{id}'.", id: id, kind: kind);
+
+    public static IResult Conflict(string kind, string id) =>
+        Problem(StatusCodes.Status409Conflict, "Already exists", $"A {kind} with id '{id}' already exists.", id: id, kind: kind);
+
+    public static IResult TooLarge(long limit) =>
+        Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large",
+            $"The request body is larger than {limit} bytes (StatePersistence:Server:MaxRequestBodyBytes).");
+
+    public static IResult Unauthorized() =>
+        Problem(StatusCodes.Status401Unauthorized, "Unauthorized",
+            "This server requires 'Authorization: Bearer <key>' with its API key on every route except /health.");
+}

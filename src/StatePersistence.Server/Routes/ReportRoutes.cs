@@ -1,0 +1,56 @@
+using System.Text.Json;
+using StatePersistence.Ids;
+using StatePersistence.Serialization;
+using StatePersistence.Server.Contracts;
+using StatePersistence.Server.Http;
+using StatePersistence.Server.Problems;
+
+namespace StatePersistence.Server.Routes;
+
+/// <summary><c>/api/reports</c>: each report is one file, <c>reports/report_&lt;id&gt;.json</c>.</summary>
+internal static class ReportRoutes
+{
+    private const string Kind = "report";
+
+    public static void MapReportRoutes(this IEndpointRouteBuilder routes)
+    {
+        RouteGroupBuilder reports = routes.MapGroup("/api/reports");
+        reports.MapPost("", CreateAsync);
+        reports.MapGet("", ListAsync);
+        reports.MapGet("/{id}", GetAsync);
+    }
+
+    /// <summary>Saves <c>{ id, type, created_at, data }</c>; a report with the same id is replaced.</summary>
+    private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, StatePersistenceService state,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        CreateReportRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateReportRequest);
+        string id = body.Id ?? NewIds.Create("", time);
+        StateId.Validate(id, Kind);
+        if (string.IsNullOrWhiteSpace(body.Type))
+        {
+            return ApiProblems.InvalidField("type", "The field 'type' is required.");
+        }
+
+        if (body.Data is not { } data)
+        {
+            return ApiProblems.InvalidField("data", "The field 'data' is required (any JSON value but null).");
+        }
+
+        var report = new StoredReport { Id = id, Type = body.Type, CreatedAt = time.GetUtcNow(), Data = data };
+        JsonElement json = JsonSerializer.SerializeToElement(report, ServerJsonContext.Default.StoredReport);
+        string path = await state.SaveReportAsync(id, json, cancellationToken);
+        return ApiResults.Created(request.HttpContext.Response, "/api/reports/" + id, new ReportCreatedResponse(id, path),
+            ServerJsonContext.Default.ReportCreatedResponse);
+    }
+
+    /// <summary>The ids of all reports, sorted.</summary>
+    private static async Task<IResult> ListAsync(StatePersistenceService state, CancellationToken cancellationToken) =>
+        ApiResults.Ok(await state.ListReportsAsync(cancellationToken), ServerJsonContext.Default.IReadOnlyListString);
+
+    private static async Task<IResult> GetAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
+    {
+        JsonElement? report = await state.LoadReportAsync(id, cancellationToken);
+        return report is { } json ? ApiResults.Ok(json, StateJsonContext.Default.JsonElement) : ApiProblems.NotFound(Kind, id);
+    }
+}

@@ -1,0 +1,120 @@
+using StatePersistence.Ids;
+using StatePersistence.Model;
+using StatePersistence.Serialization;
+using StatePersistence.Server.Contracts;
+using StatePersistence.Server.Http;
+using StatePersistence.Server.Problems;
+
+namespace StatePersistence.Server.Routes;
+
+/// <summary><c>/api/sessions</c>: sessions and their plain-text logs (<c>logs/session_&lt;id&gt;.log</c>).</summary>
+internal static class SessionRoutes
+{
+    private const string Kind = "session";
+
+    public static void MapSessionRoutes(this IEndpointRouteBuilder routes)
+    {
+        RouteGroupBuilder sessions = routes.MapGroup("/api/sessions");
+        sessions.MapGet("", ListAsync);
+        sessions.MapPost("", CreateAsync);
+        sessions.MapGet("/{id}", GetAsync);
+        sessions.MapPatch("/{id}", PatchAsync);
+        sessions.MapPost("/{id}/log", AppendLogAsync);
+        sessions.MapGet("/{id}/log", ReadLogAsync);
+    }
+
+    private static async Task<IResult> ListAsync(StatePersistenceService state, CancellationToken cancellationToken) =>
+        ApiResults.Ok(await state.LoadSessionsAsync(cancellationToken), ServerJsonContext.Default.IReadOnlyListSessionInfo);
+
+    private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, StatePersistenceService state,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        CreateSessionRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateSessionRequest);
+        string id = body.Id ?? NewIds.Create("session_", time);
+        StateId.Validate(id, Kind);
+        if (string.IsNullOrWhiteSpace(body.Type))
+        {
+            return ApiProblems.InvalidField("type", "The field 'type' is required.");
+        }
+
+        if (string.IsNullOrWhiteSpace(body.Status))
+        {
+            return ApiProblems.InvalidField("status", "The field 'status' is required.");
+        }
+
+        if (InvalidTaskId(body.TaskId) is { } problem)
+        {
+            return problem;
+        }
+
+        var session = new SessionInfo { Id = id, Type = body.Type, Status = body.Status, TaskId = body.TaskId, CreatedAt = time.GetUtcNow() };
+        if (!await state.CreateSessionAsync(session, cancellationToken))
+        {
+            return ApiProblems.Conflict(Kind, id);
+        }
+
+        return ApiResults.Created(request.HttpContext.Response, "/api/sessions/" + id, session, StateJsonContext.Default.SessionInfo);
+    }
+
+    private static async Task<IResult> GetAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
+    {
+        SessionInfo? session = await state.LoadSessionAsync(id, cancellationToken);
+        return session is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(session, StateJsonContext.Default.SessionInfo);
+    }
+
+    private static async Task<IResult> PatchAsync(string id, HttpRequest request, RequestReader reader,
+        StatePersistenceService state, CancellationToken cancellationToken)
+    {
+        StateId.Validate(id, Kind);
+        SessionPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.SessionPatchRequest);
+        if (InvalidTaskId(patch.TaskId) is { } problem)
+        {
+            return problem;
+        }
+
+        SessionInfo? updated = await state.UpdateSessionAsync(id, session =>
+        {
+            session.Type = patch.Type ?? session.Type;
+            session.Status = patch.Status ?? session.Status;
+            session.TaskId = patch.TaskId ?? session.TaskId;
+        }, cancellationToken);
+        return updated is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(updated, StateJsonContext.Default.SessionInfo);
+    }
+
+    /// <summary>Appends the body, as sent, to the session's log; answers 204 once the text is durable.</summary>
+    private static async Task<IResult> AppendLogAsync(string id, HttpRequest request, RequestReader reader,
+        StatePersistenceService state, CancellationToken cancellationToken)
+    {
+        if (await state.LoadSessionAsync(id, cancellationToken) is null)
+        {
+            return ApiProblems.NotFound(Kind, id);
+        }
+
+        string text = await reader.ReadTextAsync(request);
+        if (text.Length == 0)
+        {
+            return ApiProblems.Problem(StatusCodes.Status400BadRequest, "Missing body", "The request body is empty; send the log text to append.");
+        }
+
+        await state.AppendSessionLogAsync(id, text, cancellationToken);
+        return Results.NoContent();
+    }
+
+    /// <summary>The whole log; empty for a session that has logged nothing. A log outlives its session.</summary>
+    private static async Task<IResult> ReadLogAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
+    {
+        string? log = await state.ReadSessionLogAsync(id, cancellationToken);
+        if (log is null && await state.LoadSessionAsync(id, cancellationToken) is null)
+        {
+            return ApiProblems.NotFound(Kind, id);
+        }
+
+        return ApiResults.Text(log ?? "");
+    }
+
+    /// <summary>A session's task id must be one a task could have, though the task need not exist (yet).</summary>
+    private static IResult? InvalidTaskId(string? taskId) =>
+        taskId is not null && StateId.Problem(taskId) is { } problem
+            ? ApiProblems.InvalidField("task_id", $"Invalid task_id {StateId.Quote(taskId)}: {problem}.")
+            : null;
+}

@@ -1,0 +1,71 @@
+using StatePersistence.Ids;
+using StatePersistence.Model;
+using StatePersistence.Serialization;
+using StatePersistence.Server.Http;
+using StatePersistence.Server.Problems;
+
+namespace StatePersistence.Server.Routes;
+
+/// <summary>
+/// <c>PUT /api/tasks/{id}</c>: creates or replaces the whole task. The body is stored as given (fields the
+/// application adds included), with the route's id, <c>updated_at</c> set now, and <c>created_at</c> kept from the
+/// task it replaces (or set now) when the body has none.
+/// </summary>
+internal static class TaskReplaceRoute
+{
+    // Replace-or-create is two atomic steps; a concurrent create or delete between them makes one retry necessary,
+    // and a client racing us for longer than this is told so rather than looped on.
+    private const int Attempts = 3;
+
+    public static async Task<IResult> PutAsync(string id, HttpRequest request, RequestReader reader,
+        StatePersistenceService state, TimeProvider time, CancellationToken cancellationToken)
+    {
+        StateId.Validate(id, "task");
+        AgentTask body = await reader.ReadJsonAsync(request, StateJsonContext.Default.AgentTask);
+        if (body.Id.Length > 0 && !string.Equals(body.Id, id, StringComparison.Ordinal))
+        {
+            return ApiProblems.InvalidField("id", $"The body's id {StateId.Quote(body.Id)} differs from the route's id '{id}'.");
+        }
+
+        body.Id = id;
+        body.Status ??= TaskStatuses.Pending;
+        if (!TaskStatuses.IsKnown(body.Status))
+        {
+            return ApiProblems.UnknownStatus(body.Status);
+        }
+
+        for (int attempt = 0; attempt < Attempts; attempt++)
+        {
+            DateTimeOffset now = time.GetUtcNow();
+            AgentTask? replaced = await state.UpdateTaskAsync(id, current => Replace(current, body, now), cancellationToken);
+            if (replaced is not null)
+            {
+                return ApiResults.Ok(replaced, StateJsonContext.Default.AgentTask);
+            }
+
+            body.CreatedAt ??= now;
+            body.UpdatedAt = now;
+            if (await state.CreateTaskAsync(body, cancellationToken))
+            {
+                return ApiResults.Created(request.HttpContext.Response, TaskRoutes.Location(id), body, StateJsonContext.Default.AgentTask);
+            }
+        }
+
+        return ApiProblems.Problem(StatusCodes.Status409Conflict, "Concurrent change",
+            $"The task '{id}' was created and deleted concurrently while it was being replaced; try again.", id: id, kind: "task");
+    }
+
+    private static void Replace(AgentTask current, AgentTask body, DateTimeOffset now)
+    {
+        current.Description = body.Description;
+        current.Status = body.Status;
+        current.Tool = body.Tool;
+        current.CreatedAt = body.CreatedAt ?? current.CreatedAt ?? now;
+        current.UpdatedAt = now;
+        current.StartedAt = body.StartedAt;
+        current.CompletedAt = body.CompletedAt;
+        current.Logs = body.Logs ?? [];
+        current.Result = body.Result;
+        current.ExtensionData = body.ExtensionData;
+    }
+}

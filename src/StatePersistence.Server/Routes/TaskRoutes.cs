@@ -1,0 +1,131 @@
+using StatePersistence.Ids;
+using StatePersistence.Model;
+using StatePersistence.Serialization;
+using StatePersistence.Server.Contracts;
+using StatePersistence.Server.Http;
+using StatePersistence.Server.Problems;
+
+namespace StatePersistence.Server.Routes;
+
+/// <summary>
+/// <c>/api/tasks</c>. Every write goes through the service's atomic operations (create-if-absent, read-modify-write)
+/// and is answered only once it is durable; an unsafe id is refused (400) before anything is written.
+/// </summary>
+internal static class TaskRoutes
+{
+    private const string Kind = "task";
+
+    public static void MapTaskRoutes(this IEndpointRouteBuilder routes)
+    {
+        RouteGroupBuilder tasks = routes.MapGroup("/api/tasks");
+        tasks.MapPost("", CreateAsync);
+        tasks.MapGet("", List);
+        tasks.MapGet("/{id}", GetAsync);
+        tasks.MapPut("/{id}", TaskReplaceRoute.PutAsync);
+        tasks.MapPatch("/{id}", PatchAsync);
+        tasks.MapDelete("/{id}", DeleteAsync);
+        tasks.MapPost("/{id}/logs", AppendLogAsync);
+    }
+
+    /// <summary>The location of a task, for <c>Location</c> headers.</summary>
+    public static string Location(string id) => "/api/tasks/" + id;
+
+    private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, StatePersistenceService state,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        CreateTaskRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateTaskRequest);
+        string id = body.Id ?? NewIds.Create("task_", time);
+        StateId.Validate(id, Kind);
+        if (string.IsNullOrWhiteSpace(body.Description))
+        {
+            return ApiProblems.InvalidField("description", "The field 'description' is required.");
+        }
+
+        string status = body.Status ?? TaskStatuses.Pending;
+        if (!TaskStatuses.IsKnown(status))
+        {
+            return ApiProblems.UnknownStatus(status);
+        }
+
+        DateTimeOffset now = time.GetUtcNow();
+        var task = new AgentTask { Id = id, Description = body.Description, Tool = body.Tool, CreatedAt = now, UpdatedAt = now };
+        TaskStamps.ChangeStatus(task, status, now);
+        if (!await state.CreateTaskAsync(task, cancellationToken))
+        {
+            return ApiProblems.Conflict(Kind, id);
+        }
+
+        return ApiResults.Created(request.HttpContext.Response, Location(id), task, StateJsonContext.Default.AgentTask);
+    }
+
+    private static IResult List(StatePersistenceService state, string? status = null)
+    {
+        if (status is not null && !TaskStatuses.IsKnown(status))
+        {
+            return ApiProblems.UnknownStatus(status);
+        }
+
+        return ApiResults.Ok(state.LoadTasks(status), ServerJsonContext.Default.IReadOnlyListAgentTask);
+    }
+
+    private static async Task<IResult> GetAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
+    {
+        AgentTask? task = await state.LoadTaskAsync(id, cancellationToken);
+        return task is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(task, StateJsonContext.Default.AgentTask);
+    }
+
+    private static async Task<IResult> PatchAsync(string id, HttpRequest request, RequestReader reader,
+        StatePersistenceService state, TimeProvider time, CancellationToken cancellationToken)
+    {
+        StateId.Validate(id, Kind);
+        TaskPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskPatchRequest);
+        if (patch.Status is not null && !TaskStatuses.IsKnown(patch.Status))
+        {
+            return ApiProblems.UnknownStatus(patch.Status);
+        }
+
+        DateTimeOffset now = time.GetUtcNow();
+        AgentTask? updated = await state.UpdateTaskAsync(id, task =>
+        {
+            if (patch.Status is { } status)
+            {
+                TaskStamps.ChangeStatus(task, status, now);
+            }
+
+            task.Description = patch.Description ?? task.Description;
+            task.Result = patch.Result ?? task.Result;
+            task.UpdatedAt = now;
+        }, cancellationToken);
+        return updated is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(updated, StateJsonContext.Default.AgentTask);
+    }
+
+    private static async Task<IResult> DeleteAsync(string id, StatePersistenceService state, CancellationToken cancellationToken) =>
+        await state.DeleteTaskAsync(id, cancellationToken) ? Results.NoContent() : ApiProblems.NotFound(Kind, id);
+
+    private static async Task<IResult> AppendLogAsync(string id, HttpRequest request, RequestReader reader,
+        StatePersistenceService state, TimeProvider time, CancellationToken cancellationToken)
+    {
+        StateId.Validate(id, Kind);
+        TaskLogRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskLogRequest);
+        foreach ((string field, string? value) in new[] { ("level", body.Level), ("type", body.Type), ("message", body.Message) })
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                return ApiProblems.InvalidField(field, $"The field '{field}' is required.");
+            }
+        }
+
+        DateTimeOffset now = time.GetUtcNow();
+        var entry = new TaskLogEntry { Timestamp = now, Level = body.Level, Type = body.Type, Message = body.Message };
+        AgentTask? updated = await state.UpdateTaskAsync(id, task =>
+        {
+            // A task file written by hand may say "logs": null.
+            task.Logs ??= [];
+            task.Logs.Add(entry);
+            task.UpdatedAt = now;
+        }, cancellationToken);
+        return updated is null
+            ? ApiProblems.NotFound(Kind, id)
+            : Results.Json(entry, ServerJsonContext.Default.TaskLogEntry, statusCode: StatusCodes.Status201Created);
+    }
+}

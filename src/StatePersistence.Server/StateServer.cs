@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using StatePersistence.Server.Auth;
+using StatePersistence.Server.Configuration;
+using StatePersistence.Server.Health;
+using StatePersistence.Server.Http;
+using StatePersistence.Server.Metrics;
+using StatePersistence.Server.Problems;
+using StatePersistence.Server.Routes;
+
+namespace StatePersistence.Server;
+
+/// <summary>Builds the state server: configuration, services, middleware and routes.</summary>
+internal static class StateServer
+{
+    /// <summary>Command-line switches beyond ASP.NET Core's own (<c>--urls</c>, <c>--Section:Key value</c>).</summary>
+    private static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
+    {
+        // No --api-key switch on purpose: a key on the command line is visible to every local user in ps.
+        ["--state-path"] = "StatePersistence:StatePath",
+    };
+
+    public static WebApplication Build(string[] args)
+    {
+        // appsettings.json ships beside the binary; the working directory is where the state lives, not the settings.
+        WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddCommandLine(args, SwitchMappings);
+        if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            // Loopback by default: exposing the state to the network is an explicit choice (--urls plus a key).
+            builder.WebHost.UseUrls(StateServerOptions.DefaultUrl);
+        }
+
+        AddServices(builder.Services);
+        WebApplication app = builder.Build();
+        Configure(app);
+        return app;
+    }
+
+    private static void AddServices(IServiceCollection services)
+    {
+        services.AddOptions<StateServerOptions>()
+            .BindConfiguration(StateServerOptions.Section)
+            .PostConfigure<IConfiguration>(static (options, configuration) =>
+            {
+                if (string.IsNullOrWhiteSpace(options.ApiKey))
+                {
+                    options.ApiKey = configuration[StateServerOptions.ApiKeyVariable];
+                }
+            })
+            .Validate(static o => o.MaxRequestBodyBytes > 0,
+                $"{StateServerOptions.Section}:MaxRequestBodyBytes must be greater than 0.")
+            .ValidateOnStart();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<StateServerOptions>>(static (kestrel, server) =>
+            kestrel.Limits.MaxRequestBodySize = server.Value.MaxRequestBodyBytes);
+
+        // Registered before the persistence service so that an exposed address is refused before recovery starts.
+        services.AddHostedService<ExposureGuard>();
+        services.AddStatePersistence();
+        services.AddHealthChecks().AddStatePersistence();
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<StateExceptionHandler>();
+        services.AddSingleton<RequestReader>();
+        services.AddSingleton<PrometheusMetrics>();
+    }
+
+    private static void Configure(WebApplication app)
+    {
+        // Listen before the first measurement (start-up recovery records the load duration).
+        app.Services.GetRequiredService<PrometheusMetrics>();
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<ApiKeyMiddleware>();
+
+        app.MapStateHealth();
+        app.MapPrometheusMetrics();
+        app.MapTaskRoutes();
+        app.MapSessionRoutes();
+        app.MapReportRoutes();
+        app.MapStateRoutes();
+    }
+}
