@@ -1,0 +1,67 @@
+using System.Net;
+using StatePersistence.Server.Tests.Support;
+using static StatePersistence.Server.Tests.Support.Http;
+
+namespace StatePersistence.Server.Tests.Routes;
+
+/// <summary>Bodies over <c>StatePersistence:Server:MaxRequestBodyBytes</c> get 413 and nothing is written.</summary>
+public sealed class RequestLimitTests : IAsyncDisposable
+{
+    private readonly StateServerFactory _server = new(("StatePersistence:Server:MaxRequestBodyBytes", "1024"));
+    private readonly HttpClient _client;
+
+    public RequestLimitTests() => _client = _server.Client();
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task PostTask_OverTheLimit_Answers413AndWritesNothing()
+    {
+        string body = $$"""{"id":"task_1","description":"{{new string('x', 2000)}}"}""";
+
+        await (await _client.PostJsonAsync("/api/tasks", body)).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+
+        Assert.Empty(_server.Persistence.LoadTasks(null));
+    }
+
+    [Fact]
+    public async Task PostTask_JustUnderTheLimit_IsAccepted()
+    {
+        string body = $$"""{"id":"task_1","description":"{{new string('x', 900)}}"}""";
+
+        await (await _client.PostJsonAsync("/api/tasks", body)).ExpectAsync(HttpStatusCode.Created);
+    }
+
+    [Fact]
+    public async Task ChunkedBodyOverTheLimit_Answers413()
+    {
+        // No Content-Length: the limit must hold while reading, not only by the header.
+        var content = new StreamContent(new MemoryStream(new byte[5000]));
+        content.Headers.ContentType = new("text/plain");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/sessions/s1/log") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"interactive","status":"active"}""");
+
+        HttpResponseMessage response = await _client.SendAsync(request, Ct);
+
+        await response.ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        Assert.False(File.Exists(_server.File("logs", "session_s1.log")));
+    }
+
+    [Fact]
+    public async Task PutAndPatchAndReportsOverTheLimit_Answer413()
+    {
+        string big = new('x', 2000);
+        await (await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+
+        await (await _client.PutJsonAsync("/api/tasks/task_1", $$"""{"description":"{{big}}"}""")).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        await (await _client.PatchJsonAsync("/api/tasks/task_1", $$"""{"description":"{{big}}"}""")).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        await (await _client.PostJsonAsync("/api/reports", $$"""{"type":"t","data":"{{big}}"}""")).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+
+        Assert.Equal("d", (await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Description);
+    }
+}

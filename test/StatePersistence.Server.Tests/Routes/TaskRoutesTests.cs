@@ -1,0 +1,204 @@
+using System.Net;
+using System.Text.Json;
+using StatePersistence.Server.Tests.Support;
+using static StatePersistence.Server.Tests.Support.Http;
+
+namespace StatePersistence.Server.Tests.Routes;
+
+public sealed class TaskRoutesTests : IAsyncDisposable
+{
+    private readonly StateServerFactory _server = new();
+    private readonly HttpClient _client;
+
+    public TaskRoutesTests() => _client = _server.Client();
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task PostTask_WithoutId_GeneratesIdAndAnswers201WithLocation()
+    {
+        HttpResponseMessage response = await _client.PostJsonAsync("/api/tasks", """{"description":"Implement authentication","tool":"CLAUDECODE"}""");
+
+        JsonElement task = await response.ExpectAsync(HttpStatusCode.Created);
+        string id = task.Str("id");
+        Assert.StartsWith("task_", id, StringComparison.Ordinal);
+        Assert.Equal("/api/tasks/" + id, response.Headers.Location?.OriginalString);
+        Assert.Equal("pending", task.Str("status"));
+        Assert.Equal("CLAUDECODE", task.Str("tool"));
+        Assert.Equal("2024-01-01T10:00:00Z", task.Str("created_at"));
+        Assert.Equal("2024-01-01T10:00:00Z", task.Str("updated_at"));
+        Assert.Equal(JsonValueKind.Array, task.GetProperty("logs").ValueKind);
+        Assert.NotNull(await _server.Persistence.LoadTaskAsync(id, Ct));
+    }
+
+    [Fact]
+    public async Task PostTask_InProgress_StampsStartedAt()
+    {
+        JsonElement task = await (await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d","status":"in_progress"}"""))
+            .ExpectAsync(HttpStatusCode.Created);
+
+        Assert.Equal("2024-01-01T10:00:00Z", task.Str("started_at"));
+    }
+
+    [Fact]
+    public async Task PostTask_ExistingId_Answers409AndKeepsTheFirst()
+    {
+        await (await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"first"}""")).ExpectAsync(HttpStatusCode.Created);
+
+        JsonElement problem = await (await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"second"}"""))
+            .ExpectProblemAsync(HttpStatusCode.Conflict);
+
+        Assert.Equal("task_1", problem.Str("id"));
+        Assert.Contains("task_1", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.Equal("first", (await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Description);
+    }
+
+    [Theory]
+    [InlineData("""{"id":"t"}""", "description")]
+    [InlineData("""{"description":"  "}""", "description")]
+    [InlineData("""{"description":"d","status":"done"}""", "status")]
+    [InlineData("""{"description":"d","stauts":"pending"}""", "stauts")]
+    [InlineData("""{"description":5}""", "description")]
+    [InlineData("""{"description":"d","created_at":"2024-01-01T00:00:00Z"}""", "created_at")]
+    public async Task PostTask_InvalidField_Answers400NamingTheField(string body, string field)
+    {
+        JsonElement problem = await (await _client.PostJsonAsync("/api/tasks", body)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(field, problem.Str("field"));
+        Assert.Contains(field, problem.Str("detail"), StringComparison.Ordinal);
+        Assert.Empty(_server.Persistence.LoadTasks(null));
+    }
+
+    [Theory]
+    [InlineData("{\"description\":")]
+    [InlineData("not json")]
+    [InlineData("")]
+    [InlineData("null")]
+    [InlineData("[1,2]")]
+    public async Task PostTask_MalformedJson_Answers400(string body)
+    {
+        await (await _client.PostJsonAsync("/api/tasks", body)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Empty(_server.Persistence.LoadTasks(null));
+    }
+
+    [Theory]
+    [InlineData("..")]
+    [InlineData("a/b")]
+    [InlineData("a\\\\b")]
+    [InlineData("../escape")]
+    [InlineData("a\\u0001b")]
+    [InlineData("a.b")]
+    [InlineData("")]
+    public async Task PostTask_UnsafeId_Answers400AndWritesNothing(string id)
+    {
+        long revision = _server.Persistence.Revision;
+
+        JsonElement problem = await (await _client.PostJsonAsync("/api/tasks", $$"""{"id":"{{id}}","description":"d"}"""))
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal("id", problem.Str("field"));
+        Assert.Equal("Invalid id", problem.Str("title"));
+        Assert.Equal(revision, _server.Persistence.Revision);
+        Assert.Empty(Directory.GetFiles(_server.File("tasks")));
+    }
+
+    [Fact]
+    public async Task PostTask_OverLongId_Answers400NamingTheLimit()
+    {
+        string id = new('a', 129);
+
+        JsonElement problem = await (await _client.PostJsonAsync("/api/tasks", $$"""{"id":"{{id}}","description":"d"}"""))
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Contains("128", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.Empty(_server.Persistence.LoadTasks(null));
+    }
+
+    [Theory]
+    [InlineData("/api/tasks/a.b")]
+    [InlineData("/api/tasks/a%01b")]
+    [InlineData("/api/tasks/a%2Fb")]
+    [InlineData("/api/tasks/a%20b")]
+    public async Task GetTask_UnsafeIdInRoute_Answers400(string url)
+    {
+        JsonElement problem = await (await _client.GetUrlAsync(url)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal("id", problem.Str("field"));
+    }
+
+    [Fact]
+    public async Task GetTask_OverLongIdInRoute_Answers400()
+    {
+        await (await _client.GetUrlAsync("/api/tasks/" + new string('x', 200))).ExpectProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task GetTask_Absent_Answers404NamingTheId()
+    {
+        JsonElement problem = await (await _client.GetUrlAsync("/api/tasks/task_9")).ExpectProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.Equal("task_9", problem.Str("id"));
+        Assert.Equal("task", problem.Str("kind"));
+    }
+
+    [Fact]
+    public async Task GetTask_Present_ReturnsItInSnakeCase()
+    {
+        await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"Implement authentication","tool":"CLAUDECODE"}""");
+
+        JsonElement task = await (await _client.GetUrlAsync("/api/tasks/task_1")).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal("Implement authentication", task.Str("description"));
+        Assert.Equal("2024-01-01T10:00:00Z", task.Str("created_at"));
+    }
+
+    [Fact]
+    public async Task ListTasks_WithStatus_ReturnsOnlyThoseTasksSortedById()
+    {
+        await _client.PostJsonAsync("/api/tasks", """{"id":"b","description":"d","status":"completed"}""");
+        await _client.PostJsonAsync("/api/tasks", """{"id":"a","description":"d","status":"completed"}""");
+        await _client.PostJsonAsync("/api/tasks", """{"id":"c","description":"d"}""");
+
+        JsonElement all = await (await _client.GetUrlAsync("/api/tasks")).ExpectAsync(HttpStatusCode.OK);
+        JsonElement completed = await (await _client.GetUrlAsync("/api/tasks?status=completed")).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(["a", "b", "c"], all.EnumerateArray().Select(t => t.Str("id")));
+        Assert.Equal(["a", "b"], completed.EnumerateArray().Select(t => t.Str("id")));
+    }
+
+    [Fact]
+    public async Task ListTasks_UnknownStatus_Answers400()
+    {
+        JsonElement problem = await (await _client.GetUrlAsync("/api/tasks?status=done")).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal("status", problem.Str("field"));
+    }
+
+    [Fact]
+    public async Task DeleteTask_Present_Answers204AndIsGone()
+    {
+        await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+
+        HttpResponseMessage response = await _client.DeleteUrlAsync("/api/tasks/task_1");
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        await (await _client.GetUrlAsync("/api/tasks/task_1")).ExpectProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task DeleteTask_Absent_Answers404()
+    {
+        await (await _client.DeleteUrlAsync("/api/tasks/task_1")).ExpectProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task DeleteTask_UnsafeId_Answers400()
+    {
+        await (await _client.DeleteUrlAsync("/api/tasks/a.b")).ExpectProblemAsync(HttpStatusCode.BadRequest);
+    }
+}
