@@ -1,0 +1,71 @@
+using System.Net;
+using StatePersistence.Server.Metrics;
+using StatePersistence.Server.Tests.Support;
+using static StatePersistence.Server.Tests.Support.Http;
+
+namespace StatePersistence.Server.Tests.Metrics;
+
+public sealed class PrometheusMetricsTests
+{
+    [Fact]
+    public async Task Metrics_AfterSaves_ExposesTheMeterInPrometheusText()
+    {
+        await using var server = new StateServerFactory();
+        using HttpClient client = server.Client();
+        await client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+        await client.PostJsonAsync("/api/tasks", """{"id":"task_2","description":"d"}""");
+        await client.PostAsync("/api/state/save", null, Ct);
+
+        HttpResponseMessage response = await client.GetUrlAsync("/metrics");
+        string text = await response.TextAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.ContentType()?.MediaType);
+        Assert.Contains("version=0.0.4", response.ContentType()?.ToString(), StringComparison.Ordinal);
+        Assert.Contains("# TYPE statepersistence_save_duration_seconds histogram\n", text, StringComparison.Ordinal);
+        Assert.Contains("statepersistence_save_duration_seconds_count{kind=\"task\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("statepersistence_save_duration_seconds_bucket{kind=\"task\",le=\"+Inf\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("statepersistence_load_duration_seconds_count 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE statepersistence_save_failures_total counter\n", text, StringComparison.Ordinal);
+        Assert.Contains("statepersistence_items{kind=\"tasks\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE statepersistence_disk_usage_bytes gauge\n", text, StringComparison.Ordinal);
+        Assert.Matches("statepersistence_files\\{kind=\"tasks\"\\} 2\n", text);
+    }
+
+    [Fact]
+    public async Task Metrics_OfTwoServersInOneProcess_AreKeptApart()
+    {
+        await using var first = new StateServerFactory();
+        await using var second = new StateServerFactory();
+        using HttpClient a = first.Client();
+        using HttpClient b = second.Client();
+        await a.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+
+        string textA = await (await a.GetUrlAsync("/metrics")).TextAsync();
+        string textB = await (await b.GetUrlAsync("/metrics")).TextAsync();
+
+        Assert.Contains("statepersistence_items{kind=\"tasks\"} 1\n", textA, StringComparison.Ordinal);
+        Assert.Contains("statepersistence_items{kind=\"tasks\"} 0\n", textB, StringComparison.Ordinal);
+        Assert.DoesNotContain("kind=\"task\"", textB, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("statepersistence.save.duration", "s", "Histogram", "statepersistence_save_duration_seconds")]
+    [InlineData("statepersistence.save.failures", "{failure}", "Counter", "statepersistence_save_failures_total")]
+    [InlineData("statepersistence.disk.usage", "By", "Gauge", "statepersistence_disk_usage_bytes")]
+    [InlineData("statepersistence.files", "{file}", "Gauge", "statepersistence_files")]
+    [InlineData("a.b-c", "ms", "Gauge", "a_b_c_milliseconds")]
+    [InlineData("x.seconds", "s", "Gauge", "x_seconds")]
+    public void Name_FollowsOpenTelemetrysPrometheusTranslation(string instrument, string unit, string type, string expected)
+    {
+        Assert.Equal(expected, PrometheusText.Name(instrument, unit, Enum.Parse<MetricType>(type)));
+    }
+
+    [Fact]
+    public void Labels_AreSortedAndEscaped()
+    {
+        KeyValuePair<string, object?>[] tags = [new("z", "1"), new("kind", "a\"b\\c\nd")];
+
+        Assert.Equal("{kind=\"a\\\"b\\\\c\\nd\",z=\"1\"}", PrometheusText.Labels(tags));
+    }
+}
