@@ -1,0 +1,125 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using StatePersistence.Server.Tests.Support;
+using static StatePersistence.Server.Tests.Support.Http;
+
+namespace StatePersistence.Server.Tests.Hosting;
+
+/// <summary>How <c>StateHealth</c> becomes a <see cref="HealthReport"/>.</summary>
+public sealed class HealthCheckTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    private string StatePath => _directory.Combine("state");
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public async Task Healthy_CarriesTheSeedsFieldsAsData()
+    {
+        using IHost host = await StartAsync(b => b.AddStatePersistence());
+
+        HealthReportEntry entry = await CheckAsync(host);
+
+        Assert.Equal(HealthStatus.Healthy, entry.Status);
+        Assert.Equal(true, entry.Data["state_dir_exists"]);
+        Assert.Equal(true, entry.Data["writable"]);
+        Assert.True((long)entry.Data["disk_space"] > 0);
+        Assert.Equal(0, entry.Data["backup_count"]);
+        Assert.Equal(false, entry.Data["corruption_detected"]);
+        Assert.Equal(StatePath, entry.Data["state_path"]);
+        Assert.False(entry.Data.ContainsKey("last_error"));
+    }
+
+    [Fact]
+    public async Task LowSpace_IsDegraded_WithTheThresholdFromCode()
+    {
+        using IHost host = await StartAsync(b => b.AddStatePersistence(o => o.LowDiskSpaceBytes = long.MaxValue));
+
+        HealthReportEntry entry = await CheckAsync(host);
+
+        Assert.Equal(HealthStatus.Degraded, entry.Status);
+        Assert.Contains("threshold", entry.Description, StringComparison.Ordinal);
+        Assert.Equal(long.MaxValue, entry.Data["low_disk_space_bytes"]);
+    }
+
+    [Fact]
+    public async Task LowSpace_IsDegraded_WithTheThresholdFromConfiguration()
+    {
+        using IHost host = await StartAsync(b => b.AddStatePersistence(),
+            ("StatePersistence:HealthCheck:LowDiskSpaceBytes", long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+        Assert.Equal(HealthStatus.Degraded, (await CheckAsync(host)).Status);
+    }
+
+    [Fact]
+    public async Task Unhealthy_IsReportedAsTheRegistrationsFailureStatus()
+    {
+        using IHost strict = await StartAsync(b => b.AddStatePersistence());
+        Directory.Delete(StatePath, recursive: true);
+
+        HealthReportEntry entry = await CheckAsync(strict);
+
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.Equal(false, entry.Data["state_dir_exists"]);
+        await strict.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task Unhealthy_WithAMilderFailureStatus_IsReportedAsThat()
+    {
+        using IHost lenient = await StartAsync(b => b.AddStatePersistence(failureStatus: HealthStatus.Degraded));
+        Directory.Delete(StatePath, recursive: true);
+
+        Assert.Equal(HealthStatus.Degraded, (await CheckAsync(lenient)).Status);
+        await lenient.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task NotStarted_IsTheFailureStatusAndSaysSo()
+    {
+        using IHost host = Build(b => b.AddStatePersistence());
+
+        HealthReportEntry entry = await CheckAsync(host);
+
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.Contains("not running", entry.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NegativeThreshold_FailsStart()
+    {
+        using IHost host = Build(b => b.AddStatePersistence(o => o.LowDiskSpaceBytes = -1));
+
+        OptionsValidationException error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Ct));
+
+        Assert.Contains("LowDiskSpaceBytes must not be negative", error.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<HealthReportEntry> CheckAsync(IHost host)
+    {
+        HealthReport report = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(Ct);
+        return report.Entries["state_persistence"];
+    }
+
+    private async Task<IHost> StartAsync(Action<IHealthChecksBuilder> addCheck, params (string Key, string? Value)[] settings)
+    {
+        IHost host = Build(addCheck, settings);
+        await host.StartAsync(Ct);
+        return host;
+    }
+
+    private IHost Build(Action<IHealthChecksBuilder> addCheck, params (string Key, string? Value)[] settings)
+    {
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(
+            [new("StatePersistence:StatePath", StatePath), .. settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))]);
+        builder.Services.AddLogging();
+        builder.Services.AddStatePersistence();
+        addCheck(builder.Services.AddHealthChecks());
+        return builder.Build();
+    }
+}
