@@ -28,6 +28,7 @@ internal static class TaskReplaceRoute
         }
 
         body.Id = id;
+        body.Logs ??= [];
         body.Status ??= TaskStatuses.Pending;
         if (!TaskStatuses.IsKnown(body.Status))
         {

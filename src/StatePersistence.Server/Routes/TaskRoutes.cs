@@ -60,6 +60,8 @@ internal static class TaskRoutes
 
     private static IResult List(StatePersistenceService state, string? status = null)
     {
+        // "?status=" with no value means no filter, as a form or a shell variable that is empty would send it.
+        status = string.IsNullOrEmpty(status) ? null : status;
         if (status is not null && !TaskStatuses.IsKnown(status))
         {
             return ApiProblems.UnknownStatus(status);

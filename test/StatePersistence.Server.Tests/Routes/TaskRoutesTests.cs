@@ -167,7 +167,10 @@ public sealed class TaskRoutesTests : IAsyncDisposable
         JsonElement all = await (await _client.GetUrlAsync("/api/tasks")).ExpectAsync(HttpStatusCode.OK);
         JsonElement completed = await (await _client.GetUrlAsync("/api/tasks?status=completed")).ExpectAsync(HttpStatusCode.OK);
 
+        JsonElement empty = await (await _client.GetUrlAsync("/api/tasks?status=")).ExpectAsync(HttpStatusCode.OK);
+
         Assert.Equal(["a", "b", "c"], all.EnumerateArray().Select(t => t.Str("id")));
+        Assert.Equal(3, empty.GetArrayLength());
         Assert.Equal(["a", "b"], completed.EnumerateArray().Select(t => t.Str("id")));
     }
 
