@@ -12,6 +12,9 @@ namespace StatePersistence.Hosting;
 internal sealed partial class StatePersistenceHostedService(
     StatePersistenceService service, ILogger<StatePersistenceHostedService> logger) : IHostedLifecycleService
 {
+    private readonly Lock _gate = new();
+    private Task? _shutdown;
+
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         LogStarting(logger, service.Location);
@@ -28,9 +31,18 @@ internal sealed partial class StatePersistenceHostedService(
 
     public async Task StoppedAsync(CancellationToken cancellationToken)
     {
+        // A host can be stopped twice at once (WebApplicationFactory stops it while the entry point's RunAsync does
+        // too). The service's DisposeAsync returns at once to a second caller, before the first has written the
+        // snapshot, so every stop awaits the one shutdown instead.
+        Task shutdown;
+        lock (_gate)
+        {
+            shutdown = _shutdown ??= service.DisposeAsync().AsTask();
+        }
+
         try
         {
-            await service.DisposeAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+            await shutdown.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -98,6 +98,21 @@ public sealed class ServerProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task ASecondServerOnTheSameDirectory_ExitsWithCode2NamingTheHolder()
+    {
+        await using ServerProcess first = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);
+        int port = ServerProcess.FreePort();
+        await using ServerProcess second = ServerProcess.Launch(port, ["--urls", $"http://127.0.0.1:{port}", "--state-path", StatePath]);
+
+        int exitCode = await second.WaitForExitAsync();
+
+        Assert.True(exitCode == 2, $"exit code {exitCode}:\n{second.Output}");
+        Assert.Contains($"statepersistence-server: The state directory '{StatePath}' is in use by", second.Output, StringComparison.Ordinal);
+        Assert.Contains(first.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), second.Output, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await first.Client.GetUrlAsync("/health")).StatusCode);
+    }
+
+    [Fact]
     public async Task WithAKey_TheRealServerRequiresIt()
     {
         await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath],

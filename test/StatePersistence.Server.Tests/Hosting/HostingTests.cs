@@ -132,6 +132,27 @@ public sealed class HostingTests : IDisposable
     }
 
     [Fact]
+    public async Task TwoStopsAtOnce_BothReturnOnlyAfterTheFinalSnapshot()
+    {
+        HostApplicationBuilder builder = Builder(("StatePersistence:AutosaveInterval", "01:00:00"));
+        builder.Services.AddStatePersistence();
+        using IHost host = builder.Build();
+        await host.StartAsync(Ct);
+        IStatePersistence persistence = host.Services.GetRequiredService<IStatePersistence>();
+        for (int i = 0; i < 50; i++)
+        {
+            await persistence.SaveTaskAsync(new AgentTask { Id = $"task_{i}", Description = new string('x', 10_000) }, Ct);
+        }
+
+        Task first = host.StopAsync(Ct);
+        Task second = host.StopAsync(Ct);
+        await second;
+
+        Assert.True(File.Exists(Path.Combine(StatePath, "state.json")), "the second stop returned before the snapshot was written");
+        await first;
+    }
+
+    [Fact]
     public async Task TheHostsTimeProviderAndMeterFactory_AreUsed()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2024, 1, 1, 10, 0, 0, TimeSpan.Zero));
