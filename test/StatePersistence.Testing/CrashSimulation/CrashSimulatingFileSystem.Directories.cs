@@ -1,5 +1,3 @@
-using StatePersistence.FileSystem;
-
 namespace StatePersistence.Testing.CrashSimulation;
 
 /// <summary>Directories and names: the operations that become durable at <see cref="SyncDirectory"/>.</summary>
