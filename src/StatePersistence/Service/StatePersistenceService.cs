@@ -105,6 +105,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
             ? recovered.Report.SnapshotRevision
             : -1;
         LastRecovery = recovered.Report;
+        _lastSaved = recovered.Report.SnapshotSavedAt;
         _instruments.LoadDuration.Record(elapsed.TotalSeconds);
         ReportRecovery(recovered.Report, elapsed);
 

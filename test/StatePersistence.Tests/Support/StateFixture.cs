@@ -25,7 +25,7 @@ public sealed class StateFixture : IDisposable
     public StatePersistenceService Create(Action<StatePersistenceOptions>? configure = null, IFileSystem? fileSystem = null)
     {
         StatePersistenceOptions options = Options(configure);
-        var store = new FileStore.FileStateStore(options, fileSystem, timeProvider: Time);
+        var store = new StatePersistence.FileStore.FileStateStore(options, fileSystem, timeProvider: Time);
         return new StatePersistenceService(options, store, timeProvider: Time);
     }
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The one test command (README "Run the tests"): builds everything with warnings as errors, starts what the tests
+# need, runs every test project, and ends with one line "N passed, N failed, N skipped" for the whole run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p artifacts
+log=artifacts/test-output.log
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "dotnet (SDK 10) is required: https://dotnet.microsoft.com/download" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+if ! dotnet build StatePersistence.sln -c Release -nologo -v quiet > artifacts/build-output.log 2>&1; then
+  grep -E ": error " artifacts/build-output.log | sort -u | head -50 >&2
+  echo "Build failed; see artifacts/build-output.log" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test --solution StatePersistence.sln -c Release --no-build 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# Microsoft.Testing.Platform prints one summary per run: "total: N", "failed: N", "succeeded: N", "skipped: N".
+summary=$(awk '/Test run summary/{found=1} found' "$log")
+passed=$(printf '%s\n' "$summary" | awk '$1=="succeeded:"{print $2; exit}')
+failed=$(printf '%s\n' "$summary" | awk '$1=="failed:"{print $2; exit}')
+skipped=$(printf '%s\n' "$summary" | awk '$1=="skipped:"{print $2; exit}')
+if [ -z "$passed" ] || [ -z "$failed" ]; then
+  echo "Could not read the test summary (dotnet test exited $status); see $log" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  echo "dotnet test exited $status without failed tests; see $log" >&2
+  failed=1
+fi
+echo "${passed} passed, ${failed} failed, ${skipped:-0} skipped"
+[ "$failed" -eq 0 ]

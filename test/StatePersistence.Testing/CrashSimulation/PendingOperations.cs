@@ -1,0 +1,81 @@
+namespace StatePersistence.Testing.CrashSimulation;
+
+/// <summary>What a directory-entry change does to the namespace.</summary>
+internal enum EntryChangeKind
+{
+    LinkFile,
+    Unlink,
+    MakeDirectory,
+}
+
+/// <summary>
+/// One change to one directory's entries, volatile until that directory is synced. A rename within one directory is
+/// two of these with the same <see cref="Sequence"/> and <see cref="Directory"/>, which keep or lose together; a
+/// cross-directory rename is a link in the destination and an unlink in the source, each durable on its own sync.
+/// </summary>
+internal sealed record EntryOp(int Sequence, string Directory, string Path, EntryChangeKind Kind, int Inode, bool ReplacesExisting, string Description)
+{
+    public void ApplyTo(DiskState state)
+    {
+        switch (Kind)
+        {
+            case EntryChangeKind.LinkFile:
+                state.Files[Path] = Inode;
+                break;
+            case EntryChangeKind.Unlink:
+                state.Files.Remove(Path);
+                break;
+            default:
+                state.Directories.Add(Path);
+                break;
+        }
+    }
+}
+
+/// <summary>How much of a pending data change reaches the disk in one crash state.</summary>
+internal enum DataFate
+{
+    Lost,
+    Kept,
+    Zeroed,
+    Torn,
+}
+
+/// <summary>A write (when <see cref="Bytes"/> is set) or a length change of one inode, volatile until it is synced.</summary>
+internal sealed record DataOp(int Sequence, int Inode, long Offset, byte[]? Bytes, long NewLength, string Description)
+{
+    public bool IsWrite => Bytes is not null;
+
+    /// <summary>How many bytes survive when the write is torn: the first half, as if it tore at a sector boundary.</summary>
+    public int TornLength => Bytes is null ? 0 : Bytes.Length / 2;
+
+    /// <summary>The fates worth enumerating: a write of one byte cannot tear, a length change cannot tear or zero.</summary>
+    public IReadOnlyList<DataFate> StrictFates => Bytes switch
+    {
+        null => [DataFate.Lost, DataFate.Kept],
+        { Length: 1 } => [DataFate.Lost, DataFate.Kept, DataFate.Zeroed],
+        _ => [DataFate.Lost, DataFate.Kept, DataFate.Zeroed, DataFate.Torn],
+    };
+
+    public void ApplyTo(DiskState state, DataFate fate)
+    {
+        FileData data = state.DataOf(Inode);
+        switch (fate)
+        {
+            case DataFate.Kept when Bytes is null:
+                data.SetLength(NewLength);
+                break;
+            case DataFate.Kept:
+                data.Write(Offset, Bytes);
+                break;
+            case DataFate.Zeroed:
+                data.WriteZeros(Offset, Bytes!.Length);
+                break;
+            case DataFate.Torn:
+                data.Write(Offset, Bytes.AsSpan(0, TornLength));
+                break;
+            default:
+                break;
+        }
+    }
+}

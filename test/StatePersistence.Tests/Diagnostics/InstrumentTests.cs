@@ -1,0 +1,97 @@
+using System.Diagnostics.Metrics;
+using StatePersistence.Diagnostics;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.Diagnostics;
+
+public sealed class InstrumentTests : IDisposable
+{
+    private readonly StateFixture _fixture = new();
+
+    public void Dispose() => _fixture.Dispose();
+
+    [Fact]
+    public async Task Meter_RecordsSaveAndLoadDurations_AndObservesFilesAndItems()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var recorded = new List<(string Instrument, double Value, string? Kind)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == StateInstruments.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Record(i, v, tags));
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
+        listener.Start();
+
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            await service.SaveTaskAsync(StateFixture.Task("t1"), ct);
+            await service.SaveSnapshotAsync(ct);
+            listener.RecordObservableInstruments();
+        }
+
+        lock (recorded)
+        {
+            Assert.Contains(recorded, r => r.Instrument == "statepersistence.load.duration");
+            Assert.Contains(recorded, r => r.Instrument == "statepersistence.save.duration" && r.Kind == "task");
+            Assert.Contains(recorded, r => r.Instrument == "statepersistence.save.duration" && r.Kind == "snapshot");
+            Assert.Contains(recorded, r => r.Instrument == "statepersistence.items" && r.Kind == "tasks" && r.Value == 1);
+            Assert.Contains(recorded, r => r.Instrument == "statepersistence.files" && r.Kind == "tasks" && r.Value == 1);
+            Assert.Contains(recorded, r => r.Instrument == "statepersistence.disk.usage" && r.Value > 0);
+        }
+
+        void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            string? kind = null;
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                if (tag.Key == "kind")
+                {
+                    kind = tag.Value as string;
+                }
+            }
+
+            lock (recorded)
+            {
+                recorded.Add((instrument.Name, value, kind));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Health_IsHealthyAfterSaves_AndReportsTheSeedsFields()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await service.SaveSnapshotAsync(ct);
+        await service.SaveSnapshotAsync(ct);
+        _fixture.Time.Advance(TimeSpan.FromSeconds(5));
+
+        StateHealth health = service.CheckHealth();
+
+        Assert.Equal(StateHealthStatus.Healthy, health.Status);
+        Assert.True(health.StateDirExists);
+        Assert.True(health.Writable);
+        Assert.True(health.DiskSpace > 0);
+        Assert.Equal(TimeSpan.FromSeconds(5), health.LastSaveAge);
+        Assert.Equal(1, health.BackupCount);
+        Assert.Null(health.LastError);
+        Assert.Equal(1, health.TaskCount);
+    }
+
+    [Fact]
+    public async Task Health_IsDegradedWhenFreeSpaceIsBelowThreshold()
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        StateHealth health = service.CheckHealth(lowDiskSpaceBytes: long.MaxValue);
+
+        Assert.Equal(StateHealthStatus.Degraded, health.Status);
+        Assert.Contains(health.Reasons, r => r.Contains("free", StringComparison.Ordinal));
+    }
+}

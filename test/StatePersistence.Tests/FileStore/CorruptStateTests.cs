@@ -1,0 +1,157 @@
+using System.Text;
+using System.Text.Json;
+using StatePersistence.Diagnostics;
+using StatePersistence.Errors;
+using StatePersistence.Model;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.FileStore;
+
+public sealed class CorruptStateTests : IDisposable
+{
+    private readonly StateFixture _fixture = new();
+
+    public void Dispose() => _fixture.Dispose();
+
+    public static TheoryData<string> Corruptions => new()
+    {
+        "truncated", "nul-filled", "empty", "invalid-json", "wrong-types", "bad-task-id", "root-array", "trailing-garbage", "task-wrong-type",
+    };
+
+    [Theory]
+    [MemberData(nameof(Corruptions))]
+    public async Task CorruptStateJson_IsQuarantinedAndStateRecoveredFromFilesAndBackup(string corruption)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await WriteTwoSnapshotsAsync(ct);
+        string statePath = _fixture.File("state.json");
+        byte[] original = await File.ReadAllBytesAsync(statePath, ct);
+        byte[] corrupt = Corrupt(original, corruption);
+        await File.WriteAllBytesAsync(statePath, corrupt, ct);
+
+        var detected = new List<CorruptionDetectedEventArgs>();
+        StatePersistenceService service = _fixture.Create();
+        service.CorruptionDetected += (_, e) => detected.Add(e);
+        await service.StartAsync(ct);
+        await using (service)
+        {
+            IReadOnlyList<AgentTask> tasks = await service.LoadTasksAsync(ct);
+            Assert.Equal(["task_1", "task_2"], tasks.Select(t => t.Id));
+            Assert.Equal(TaskStatuses.Completed, tasks[1].Status);
+            PersistedState state = await service.LoadStateAsync(ct);
+            Assert.Equal(2, state.ExtensionData!["app_counter"].GetInt32());
+
+            QuarantinedFileAssert(detected, statePath, corrupt);
+            Assert.True(service.LastRecovery!.RebuiltFromItemFiles);
+            Assert.Empty(service.LastRecovery.Lost);
+            Assert.True(File.Exists(_fixture.File("recovery-report.json")));
+            Assert.Equal(StateHealthStatus.Degraded, service.CheckHealth().Status);
+        }
+    }
+
+    [Fact]
+    public async Task CorruptStateAndNewestBackup_FallsBackToOlderBackup_AndQuarantinesBoth()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await WriteTwoSnapshotsAsync(ct);
+        await using (StatePersistenceService again = await _fixture.OpenAsync())
+        {
+            _fixture.Time.Advance(TimeSpan.FromSeconds(1));
+            await again.SaveTaskAsync(StateFixture.Task("task_1", TaskStatuses.Failed), ct);
+        }
+
+        string newestBackup = Directory.GetFiles(_fixture.StatePath, "state.backup.*.json").Order(StringComparer.Ordinal).Last();
+        await File.WriteAllTextAsync(_fixture.File("state.json"), "{\"tasks\":[", ct);
+        await File.WriteAllBytesAsync(newestBackup, new byte[100], ct);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Equal(2, service.LastRecovery!.Quarantined.Count);
+        Assert.Equal(TaskStatuses.Failed, (await service.LoadTaskAsync("task_1", ct))!.Status);
+        Assert.Equal(2, (await service.LoadStateAsync(ct)).ExtensionData!["app_counter"].GetInt32());
+        Assert.StartsWith("state.backup.", service.LastRecovery.SnapshotSource, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TaskFileWhoseIdDoesNotMatchItsName_IsQuarantinedDuringRebuild()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await WriteTwoSnapshotsAsync(ct);
+        File.Delete(_fixture.File("state.json"));
+        await File.WriteAllTextAsync(_fixture.File("tasks", "task_1.json"), """{"id":"task_9","status":"pending"}""", ct);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Equal(["task_2"], (await service.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.Single(service.LastRecovery!.Quarantined);
+        Assert.Contains("task_9", service.LastRecovery.Quarantined[0].Reason, StringComparison.Ordinal);
+        Assert.Single(service.LastRecovery.Lost);
+        Assert.Single(Directory.GetFiles(_fixture.File("tasks"), "task_1.corrupt.*.json"));
+    }
+
+    [Fact]
+    public async Task StateFromNewerFormat_IsRefusedAndLeftUntouched()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        Directory.CreateDirectory(_fixture.StatePath);
+        const string future = """{"version":"3.0.0","tasks":[]}""";
+        await File.WriteAllTextAsync(_fixture.File("state.json"), future, ct);
+
+        StatePersistenceService service = _fixture.Create();
+        var error = await Assert.ThrowsAsync<StateFormatException>(() => service.StartAsync(ct));
+        await service.DisposeAsync();
+
+        Assert.Contains("3.0.0", error.Message, StringComparison.Ordinal);
+        Assert.Equal(future, await File.ReadAllTextAsync(_fixture.File("state.json"), ct));
+    }
+
+    [Fact]
+    public async Task MissingDirectory_IsCreatedAndStartsEmptyWithWarning()
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.True(Directory.Exists(_fixture.File("tasks")));
+        Assert.True(Directory.Exists(_fixture.File("sessions")));
+        Assert.True(Directory.Exists(_fixture.File("logs")));
+        Assert.True(Directory.Exists(_fixture.File("reports")));
+        Assert.Contains(service.LastRecovery!.Warnings, w => w.Contains("did not exist", StringComparison.Ordinal));
+        Assert.Contains(service.LastRecovery.Warnings, w => w.Contains("starting with an empty state", StringComparison.Ordinal));
+        Assert.Empty(await service.LoadTasksAsync(TestContext.Current.CancellationToken));
+    }
+
+    private async Task WriteTwoSnapshotsAsync(CancellationToken ct)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        var state = new PersistedState
+        {
+            Tasks = [StateFixture.Task("task_1"), StateFixture.Task("task_2")],
+            ExtensionData = new() { ["app_counter"] = JsonSerializer.SerializeToElement(2) },
+        };
+        await service.SaveStateAsync(state, ct);
+        _fixture.Time.Advance(TimeSpan.FromSeconds(1));
+        await service.SaveTaskAsync(StateFixture.Task("task_2", TaskStatuses.Completed), ct);
+        await service.SaveSnapshotAsync(ct);
+    }
+
+    private static void QuarantinedFileAssert(List<CorruptionDetectedEventArgs> detected, string statePath, byte[] corrupt)
+    {
+        CorruptionDetectedEventArgs e = Assert.Single(detected);
+        Assert.Equal(statePath, e.File.OriginalPath);
+        Assert.Matches(@"state\.corrupt\.\d{8}T\d{6}-\d{7}Z\.json$", e.File.QuarantinePath);
+        Assert.Equal(corrupt, File.ReadAllBytes(e.File.QuarantinePath));
+    }
+
+    private static byte[] Corrupt(byte[] original, string corruption) => corruption switch
+    {
+        "truncated" => original[..(original.Length / 2)],
+        "nul-filled" => new byte[original.Length],
+        "empty" => [],
+        "invalid-json" => Encoding.UTF8.GetBytes("{ this is not json"),
+        "wrong-types" => Encoding.UTF8.GetBytes("""{"version":"2.0.0","revision":1,"tasks":"none"}"""),
+        "bad-task-id" => Encoding.UTF8.GetBytes("""{"version":"2.0.0","tasks":[{"id":"../etc"}]}"""),
+        "root-array" => Encoding.UTF8.GetBytes("[]"),
+        "trailing-garbage" => [.. original, .. "}}garbage"u8],
+        "task-wrong-type" => Encoding.UTF8.GetBytes("""{"version":"2.0.0","tasks":[{"id":"task_1","logs":{}}]}"""),
+        _ => throw new ArgumentOutOfRangeException(nameof(corruption)),
+    };
+}
