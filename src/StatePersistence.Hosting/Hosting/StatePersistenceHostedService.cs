@@ -12,9 +12,6 @@ namespace StatePersistence.Hosting;
 internal sealed partial class StatePersistenceHostedService(
     StatePersistenceService service, ILogger<StatePersistenceHostedService> logger) : IHostedLifecycleService
 {
-    private readonly Lock _gate = new();
-    private Task? _shutdown;
-
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         LogStarting(logger, service.Location);
@@ -32,13 +29,8 @@ internal sealed partial class StatePersistenceHostedService(
     public async Task StoppedAsync(CancellationToken cancellationToken)
     {
         // A host can be stopped twice at once (WebApplicationFactory stops it while the entry point's RunAsync does
-        // too). The service's DisposeAsync returns at once to a second caller, before the first has written the
-        // snapshot, so every stop awaits the one shutdown instead.
-        Task shutdown;
-        lock (_gate)
-        {
-            shutdown = _shutdown ??= service.DisposeAsync().AsTask();
-        }
+        // too); every stop awaits the one shutdown, which the service's DisposeAsync shares between its callers.
+        Task shutdown = service.DisposeAsync().AsTask();
 
         try
         {

@@ -19,7 +19,7 @@ internal static class TaskRoutes
     {
         RouteGroupBuilder tasks = routes.MapGroup("/api/tasks");
         tasks.MapPost("", CreateAsync);
-        tasks.MapGet("", List);
+        tasks.MapGet("", ListAsync);
         tasks.MapGet("/{id}", GetAsync);
         tasks.MapPut("/{id}", TaskReplaceRoute.PutAsync);
         tasks.MapPatch("/{id}", PatchAsync);
@@ -58,7 +58,7 @@ internal static class TaskRoutes
         return ApiResults.Created(request.HttpContext.Response, Location(id), task, StateJsonContext.Default.AgentTask);
     }
 
-    private static IResult List(StatePersistenceService state, string? status = null)
+    private static async Task<IResult> ListAsync(StatePersistenceService state, CancellationToken cancellationToken, string? status = null)
     {
         // "?status=" with no value means no filter, as a form or a shell variable that is empty would send it.
         status = string.IsNullOrEmpty(status) ? null : status;
@@ -67,7 +67,7 @@ internal static class TaskRoutes
             return ApiProblems.UnknownStatus(status);
         }
 
-        return ApiResults.Ok(state.LoadTasks(status), ServerJsonContext.Default.IReadOnlyListAgentTask);
+        return ApiResults.Ok(await state.LoadTasksAsync(status, cancellationToken), ServerJsonContext.Default.IReadOnlyListAgentTask);
     }
 
     private static async Task<IResult> GetAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)

@@ -49,6 +49,9 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>Loads all tasks, ordered by id.</summary>
     ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Loads the tasks whose status is <paramref name="status"/> (all when null), ordered by id.</summary>
+    ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(string? status, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes a task; returns false when there was none. A deleted task never comes back after a crash.</summary>
     ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default);
 

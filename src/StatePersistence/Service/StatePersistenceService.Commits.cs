@@ -83,9 +83,9 @@ public sealed partial class StatePersistenceService
         }
     }
 
-    private async Task AutosaveLoopAsync(CancellationToken cancellationToken)
+    private async Task AutosaveLoopAsync(PeriodicTimer timer, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_options.AutosaveInterval, _time);
+        using PeriodicTimer owned = timer;
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))

@@ -62,8 +62,8 @@ public sealed partial class StatePersistenceService
         return await CommitAsync("task", id, static (view, c) => view.Tasks.ContainsKey(c.Id) ? [c] : null, change, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The tasks whose status is <paramref name="status"/> (or all when null), ordered by id.</summary>
-    public IReadOnlyList<AgentTask> LoadTasks(string? status)
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(string? status, CancellationToken cancellationToken = default)
     {
         IEnumerable<StoredItem> items = Committer.Durable.Tasks.Values;
         if (status is not null)
@@ -71,7 +71,7 @@ public sealed partial class StatePersistenceService
             items = items.Where(i => i.Status == status);
         }
 
-        return Sorted(items).Select(i => ItemCodec.DeserializeTask(i.Json)).ToList();
+        return ValueTask.FromResult<IReadOnlyList<AgentTask>>(Sorted(items).Select(i => ItemCodec.DeserializeTask(i.Json)).ToList());
     }
 
     private static StateChange TaskChange(AgentTask task)

@@ -33,6 +33,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
     private bool _lastSaveFailed;
     private StoreHealth? _lastStoreHealth;
     private int _disposed;
+    private Task? _disposal;
 
     /// <summary>Creates the service over <paramref name="store"/>, or over a <see cref="FileStateStore"/> when null.</summary>
     public StatePersistenceService(StatePersistenceOptions? options = null, IStateStore? store = null,
@@ -111,18 +112,29 @@ public sealed partial class StatePersistenceService : IStatePersistence
 
         if (_options.AutosaveInterval > TimeSpan.Zero)
         {
-            _autosave = Task.Run(() => AutosaveLoopAsync(_stopping.Token), CancellationToken.None);
+            // The timer starts now, not when the loop first runs, so time that passes before then is not lost.
+            var timer = new PeriodicTimer(_options.AutosaveInterval, _time);
+            _autosave = Task.Run(() => AutosaveLoopAsync(timer, _stopping.Token), CancellationToken.None);
         }
     }
 
-    /// <summary>Stops the autosave, writes the final snapshot (when enabled) and releases the state directory.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops the autosave, writes the final snapshot (when enabled) and releases the state directory. Every caller,
+    /// including concurrent ones, returns only once that is done.
+    /// </summary>
+    public ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        lock (_stopping)
         {
-            return;
+            _disposal ??= DisposeOnceAsync();
         }
 
+        return new ValueTask(_disposal);
+    }
+
+    private async Task DisposeOnceAsync()
+    {
+        Volatile.Write(ref _disposed, 1);
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_autosave is not null)
         {
@@ -136,7 +148,6 @@ public sealed partial class StatePersistenceService : IStatePersistence
 
         await _store.DisposeAsync().ConfigureAwait(false);
         _instruments.Dispose();
-        _stopping.Dispose();
     }
 
     private GroupCommitter Committer => _committer ?? throw new InvalidOperationException(
@@ -153,9 +164,8 @@ public sealed partial class StatePersistenceService : IStatePersistence
             if (revision != _snapshotRevision)
             {
                 await CheckpointAsync(force: false, CancellationToken.None).ConfigureAwait(false);
+                Log.ShutdownSaved(_logger, revision);
             }
-
-            Log.ShutdownSaved(_logger, revision);
         }
         catch (StatePersistenceException ex)
         {

@@ -43,7 +43,7 @@ public sealed class ApiKeyTests
         await (await anonymous.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""")).ExpectProblemAsync(HttpStatusCode.Unauthorized);
         await (await anonymous.PostAsync("/api/state/save", null, Ct)).ExpectProblemAsync(HttpStatusCode.Unauthorized);
 
-        Assert.Empty(server.Persistence.LoadTasks(null));
+        Assert.Empty(await server.Persistence.LoadTasksAsync(TestContext.Current.CancellationToken));
         Assert.False(File.Exists(server.File("state.json")));
     }
 

@@ -25,7 +25,7 @@ public sealed class RequestLimitTests : IAsyncDisposable
 
         await (await _client.PostJsonAsync("/api/tasks", body)).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
 
-        Assert.Empty(_server.Persistence.LoadTasks(null));
+        Assert.Empty(await _server.Persistence.LoadTasksAsync(TestContext.Current.CancellationToken));
     }
 
     [Fact]

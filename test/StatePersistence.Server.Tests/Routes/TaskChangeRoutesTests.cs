@@ -143,7 +143,7 @@ public sealed class TaskChangeRoutesTests : IAsyncDisposable
             .ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal("id", problem.Str("field"));
-        Assert.Empty(_server.Persistence.LoadTasks(null));
+        Assert.Empty(await _server.Persistence.LoadTasksAsync(TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -157,7 +157,7 @@ public sealed class TaskChangeRoutesTests : IAsyncDisposable
     {
         await (await _client.PutJsonAsync("/api/tasks/a.b", """{"description":"d"}""")).ExpectProblemAsync(HttpStatusCode.BadRequest);
         await (await _client.PutJsonAsync("/api/tasks/task_1", """{"description":""")).ExpectProblemAsync(HttpStatusCode.BadRequest);
-        Assert.Empty(_server.Persistence.LoadTasks(null));
+        Assert.Empty(await _server.Persistence.LoadTasksAsync(TestContext.Current.CancellationToken));
     }
 
     [Fact]

@@ -70,7 +70,7 @@ public sealed class TaskRoutesTests : IAsyncDisposable
 
         Assert.Equal(field, problem.Str("field"));
         Assert.Contains(field, problem.Str("detail"), StringComparison.Ordinal);
-        Assert.Empty(_server.Persistence.LoadTasks(null));
+        Assert.Empty(await _server.Persistence.LoadTasksAsync(TestContext.Current.CancellationToken));
     }
 
     [Theory]
@@ -83,7 +83,7 @@ public sealed class TaskRoutesTests : IAsyncDisposable
     {
         await (await _client.PostJsonAsync("/api/tasks", body)).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
-        Assert.Empty(_server.Persistence.LoadTasks(null));
+        Assert.Empty(await _server.Persistence.LoadTasksAsync(TestContext.Current.CancellationToken));
     }
 
     [Theory]
@@ -116,7 +116,7 @@ public sealed class TaskRoutesTests : IAsyncDisposable
             .ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Contains("128", problem.Str("detail"), StringComparison.Ordinal);
-        Assert.Empty(_server.Persistence.LoadTasks(null));
+        Assert.Empty(await _server.Persistence.LoadTasksAsync(TestContext.Current.CancellationToken));
     }
 
     [Theory]
