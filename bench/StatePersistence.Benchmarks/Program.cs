@@ -40,26 +40,18 @@ TaskDocuments documents = TaskDocuments.Create();
 Console.WriteLine($"{(options.Quick ? "quick" : "full")} run: {selected.Length} cases, {documents.DocumentBytes} B task JSON, "
     + $"temp root {options.Root} on {machine.FileSystem ?? "?"}, load average {machine.LoadAverageAtStart} on {machine.Cores} cores");
 
-var runner = new BenchRunner(options, documents);
-var results = new List<CaseResult>();
+var runner = new BenchRunner(options, documents, Console.Out);
 var clock = Stopwatch.StartNew();
+IReadOnlyList<CaseResult> results;
 try
 {
-    for (int i = 0; i < selected.Length; i++)
-    {
-        IBenchCase benchCase = selected[i];
-        Console.Write($"[{i + 1}/{selected.Length}] {benchCase.Info.Name} ... ");
-        var caseClock = Stopwatch.StartNew();
-        CaseResult result = await runner.RunAsync(benchCase, cancel.Token);
-        results.Add(result);
-        Console.WriteLine(result.Error is null
-            ? $"{result.OpsPerSec:N0} ops/s, p50 {result.P50Us:N1} µs, p99 {result.P99Us:N1} µs ({caseClock.Elapsed.TotalSeconds:N1} s)"
-            : $"FAILED: {result.Error}");
-    }
+    results = await runner.RunAsync(selected, cancel.Token);
 }
-catch (OperationCanceledException)
+catch (OperationCanceledException) when (cancel.IsCancellationRequested)
 {
-    Console.Error.WriteLine("Cancelled; writing the cases that finished.");
+    Console.Error.WriteLine("Cancelled; no results written.");
+    TryDeleteIfEmpty(options.Root);
+    return 130;
 }
 
 TryDeleteIfEmpty(options.Root);
@@ -67,6 +59,7 @@ machine.LoadAverageAtEnd = MachineInfo.LoadAverage();
 var report = new BenchReport
 {
     Mode = options.Quick ? "quick" : "full",
+    Rounds = options.Rounds,
     Filters = options.Filters,
     Machine = machine,
     Cases = results,
@@ -78,7 +71,7 @@ await File.WriteAllTextAsync(options.OutputPath, ReportJsonContext.ToJson(report
 ResultTable.Print(Console.Out, report);
 Console.WriteLine();
 Console.WriteLine($"Wrote {options.OutputPath} in {clock.Elapsed.TotalSeconds:N0} s.");
-return results.Any(r => r.Error is not null) || cancel.IsCancellationRequested ? 1 : 0;
+return results.Any(r => r.Error is not null) ? 1 : 0;
 
 static void TryDeleteIfEmpty(string directory)
 {

@@ -1,6 +1,6 @@
 namespace StatePersistence.Benchmarks.Harness;
 
-/// <summary>The command line: <c>[--quick] [--filter TEXT]... [--out PATH] [--root DIR] [--list]</c>.</summary>
+/// <summary>The command line: <c>[--quick] [--filter TEXT]... [--out PATH] [--root DIR] [--rounds N] [--list]</c>.</summary>
 internal sealed class BenchOptions
 {
     public const string Usage = """
@@ -9,6 +9,7 @@ internal sealed class BenchOptions
           --filter TEXT    run only cases whose name contains TEXT (repeatable: any match runs)
           --out PATH       results file (default: bench/results/latest.json in the repository)
           --root DIR       where each case's temporary directory is made (default: the system temp dir)
+          --rounds N       measure every case in N interleaved rounds (default: 3 quick, 5 full)
           --list           print the case names and exit
         """;
 
@@ -17,6 +18,9 @@ internal sealed class BenchOptions
     public bool List { get; private init; }
 
     public IReadOnlyList<string> Filters { get; private init; } = [];
+
+    /// <summary>How many rounds each case's timed budget is split into (every case runs once per round).</summary>
+    public int Rounds { get; private init; }
 
     public required string OutputPath { get; init; }
 
@@ -30,6 +34,7 @@ internal sealed class BenchOptions
     {
         bool quick = false, list = false;
         string? output = null, root = null;
+        int? rounds = null;
         var filters = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -40,6 +45,10 @@ internal sealed class BenchOptions
                 case "--filter" when i + 1 < args.Length: filters.Add(args[++i]); break;
                 case "--out" when i + 1 < args.Length: output = args[++i]; break;
                 case "--root" when i + 1 < args.Length: root = args[++i]; break;
+                case "--rounds" when i + 1 < args.Length && int.TryParse(args[i + 1], out int n) && n > 0:
+                    rounds = n;
+                    i++;
+                    break;
                 default:
                     Console.Error.WriteLine($"Unknown or incomplete option '{args[i]}'.");
                     Console.Error.WriteLine(Usage);
@@ -52,6 +61,7 @@ internal sealed class BenchOptions
             Quick = quick,
             List = list,
             Filters = filters,
+            Rounds = rounds ?? (quick ? 3 : 5),
             OutputPath = Path.GetFullPath(output ?? DefaultOutputPath()),
             Root = Path.GetFullPath(root ?? Path.Combine(Path.GetTempPath(), "statepersistence-bench")),
         };

@@ -2,9 +2,11 @@ namespace StatePersistence.Benchmarks.Harness;
 
 /// <summary>
 /// One benchmark case: a way to save (or load) state whose operations the harness times one by one.
-/// The harness gives each case a fresh, empty directory, calls <see cref="SetupAsync"/> once, then calls
-/// <see cref="RunOnceAsync"/> from <see cref="BenchCaseInfo.Writers"/> concurrent writers (warmup first, then the
-/// measured operations), then <see cref="VerifyAsync"/>, then disposes the case and deletes the directory.
+/// The harness gives each case a fresh, empty directory and calls <see cref="SetupAsync"/> once; then, in each of
+/// several rounds that interleave the cases, it calls <see cref="RunOnceAsync"/> from
+/// <see cref="BenchCaseInfo.Writers"/> concurrent writers (untimed warmup first, then timed operations); then
+/// <see cref="VerifyAsync"/>; then it disposes the case and deletes the directory. Other cases stay set up
+/// between a case's rounds, each in its own directory.
 /// Register a new case in <see cref="Cases.CaseCatalog"/>.
 /// </summary>
 public interface IBenchCase : IAsyncDisposable

@@ -3,30 +3,24 @@ using System.Diagnostics;
 namespace StatePersistence.Benchmarks.Harness;
 
 /// <summary>
-/// Runs a case's writers, each on a dedicated thread so blocking saves (fsync, SQLite) never starve the thread
-/// pool, and times every operation with <see cref="Stopwatch.GetTimestamp"/> into preallocated arrays.
+/// Runs one round of a case's writers, each on a dedicated thread so blocking saves (fsync, SQLite) never starve
+/// the thread pool, and times every operation with <see cref="Stopwatch.GetTimestamp"/> into the case's
+/// preallocated arrays.
 /// </summary>
 internal static class LoadGenerator
 {
-    /// <summary>Latency slots for all writers together (16 MB): enough for any case at these speeds.</summary>
-    private const int TotalLatencyCapacity = 2_000_000;
-
-    public static Measurement Run(IBenchCase benchCase, BenchBudget budget, CancellationToken cancellationToken)
+    /// <summary>Runs the round; returns its operations and throughput. Throws what a writer threw.</summary>
+    public static (long Ops, double OpsPerSecond) RunRound(CaseRun run, RoundBudget budget,
+        CancellationToken cancellationToken)
     {
-        BenchCaseInfo info = benchCase.Info;
-        int writers = info.Writers;
-        int capacity = (int)Math.Min(budget.MaxOps, TotalLatencyCapacity / writers);
-        var recorders = new WriterRecorder[writers];
-        for (int w = 0; w < writers; w++)
-        {
-            recorders[w] = new WriterRecorder(capacity);
-        }
-
+        BenchCaseInfo info = run.Info;
+        int[] countsBefore = [.. run.Recorders.Select(r => r.Count)];
+        long[] windowsBefore = [.. run.Recorders.Select(r => r.WindowTicks)];
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var go = new ManualResetEventSlim(false);
         Exception? failure = null;
-        var threads = new Thread[writers];
-        for (int w = 0; w < writers; w++)
+        var threads = new Thread[info.Writers];
+        for (int w = 0; w < threads.Length; w++)
         {
             int writer = w;
             threads[w] = new Thread(() =>
@@ -34,7 +28,7 @@ internal static class LoadGenerator
                 go.Wait();
                 try
                 {
-                    RunWriterAsync(benchCase, writer, recorders[writer], budget, abort.Token).GetAwaiter().GetResult();
+                    RunWriterAsync(run.Case, writer, run.Recorders[writer], budget, abort.Token).GetAwaiter().GetResult();
                 }
                 catch (Exception e)
                 {
@@ -54,38 +48,53 @@ internal static class LoadGenerator
                 thread.Join();
             }
 
-            if (failure is not null)
+            if (sampler is not null)
             {
-                throw failure is OperationCanceledException && cancellationToken.IsCancellationRequested
-                    ? new OperationCanceledException(cancellationToken)
-                    : new InvalidOperationException($"{info.Name}: {failure.Message}", failure);
+                run.PeakMemoryBytes = Math.Max(run.PeakMemoryBytes ?? 0, sampler.PeakGrowth);
             }
-
-            return Summarize(recorders, sampler?.PeakGrowth);
         }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (failure is not null)
+        {
+            throw new InvalidOperationException($"{info.Name}: {failure.Message}", failure);
+        }
+
+        long ops = 0;
+        double opsPerSecond = 0;
+        for (int w = 0; w < run.Recorders.Length; w++)
+        {
+            WriterRecorder r = run.Recorders[w];
+            ops += r.Count - countsBefore[w];
+            double seconds = (double)(r.WindowTicks - windowsBefore[w]) / Stopwatch.Frequency;
+            opsPerSecond += seconds > 0 ? (r.Count - countsBefore[w]) / seconds : 0;
+        }
+
+        return (ops, opsPerSecond);
     }
 
     private static async Task RunWriterAsync(IBenchCase benchCase, int writer, WriterRecorder recorder,
-        BenchBudget budget, CancellationToken cancellationToken)
+        RoundBudget budget, CancellationToken cancellationToken)
     {
-        long sequence = 0;
+        long sequence = recorder.Sequence;
+        int warmups = 0;
         long warmupUntil = Stopwatch.GetTimestamp() + ToTicks(budget.Warmup);
-        while (Stopwatch.GetTimestamp() < warmupUntil || sequence < budget.MinWarmupOps)
+        while (Stopwatch.GetTimestamp() < warmupUntil || warmups < budget.MinWarmupOps)
         {
             cancellationToken.ThrowIfCancellationRequested();
             await benchCase.RunOnceAsync(writer, sequence++, cancellationToken);
+            warmups++;
         }
 
         long[] latencies = recorder.Latencies;
-        int count = 0;
+        int count = recorder.Count, timed = 0;
         long start = Stopwatch.GetTimestamp();
         long measureUntil = start + ToTicks(budget.Measure);
         long end = start;
-        recorder.FirstStart = start;
         while (count < latencies.Length)
         {
             long t0 = Stopwatch.GetTimestamp();
-            if (t0 >= measureUntil && count >= budget.MinOps)
+            if (t0 >= measureUntil && timed >= budget.MinOps)
             {
                 break;
             }
@@ -94,39 +103,13 @@ internal static class LoadGenerator
             await benchCase.RunOnceAsync(writer, sequence++, cancellationToken);
             end = Stopwatch.GetTimestamp();
             latencies[count++] = end - t0;
+            timed++;
         }
 
         recorder.Count = count;
-        recorder.LastEnd = end;
-    }
-
-    private static Measurement Summarize(WriterRecorder[] recorders, long? peakMemory)
-    {
-        long total = recorders.Sum(r => (long)r.Count);
-        var all = new long[total];
-        int offset = 0;
-        double opsPerSecond = 0, seconds = 0;
-        foreach (WriterRecorder r in recorders)
-        {
-            r.Latencies.AsSpan(0, r.Count).CopyTo(all.AsSpan(offset));
-            offset += r.Count;
-            double window = Stopwatch.GetElapsedTime(r.FirstStart, r.LastEnd).TotalSeconds;
-            seconds = Math.Max(seconds, window);
-            opsPerSecond += window > 0 ? r.Count / window : 0;
-        }
-
-        if (total == 0)
-        {
-            throw new InvalidOperationException("No operation was timed.");
-        }
-
-        Array.Sort(all);
-        return new Measurement(total, opsPerSecond, Micros(Percentiles.OfSorted(all, 0.50)),
-            Micros(Percentiles.OfSorted(all, 0.99)), Micros(all[^1]), seconds, peakMemory,
-            recorders.Any(r => r.HitCapacity));
+        recorder.WindowTicks += end - start;
+        recorder.Sequence = sequence;
     }
 
     private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
-
-    private static double Micros(long ticks) => ticks * 1_000_000.0 / Stopwatch.Frequency;
 }

@@ -1,6 +1,9 @@
 namespace StatePersistence.Benchmarks.Harness;
 
-/// <summary>One writer's timed operations, in an array allocated before the run so recording never allocates.</summary>
+/// <summary>
+/// One writer's timed operations over all rounds, in an array allocated before the first round so recording never
+/// allocates.
+/// </summary>
 internal sealed class WriterRecorder(int capacity)
 {
     /// <summary>Latencies in <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
@@ -8,11 +11,11 @@ internal sealed class WriterRecorder(int capacity)
 
     public int Count { get; set; }
 
-    /// <summary>Timestamp when the first timed operation started.</summary>
-    public long FirstStart { get; set; }
+    /// <summary>The writer's next operation number, warmups included, carried from round to round.</summary>
+    public long Sequence { get; set; }
 
-    /// <summary>Timestamp when the last timed operation ended.</summary>
-    public long LastEnd { get; set; }
+    /// <summary>The writer's timed windows added up over the rounds, in Stopwatch ticks.</summary>
+    public long WindowTicks { get; set; }
 
     public bool HitCapacity => Count == Latencies.Length;
 }

@@ -6,6 +6,9 @@ public sealed class BenchReport
     /// <summary><c>quick</c> or <c>full</c>.</summary>
     public required string Mode { get; init; }
 
+    /// <summary>How many interleaved rounds each case was measured in.</summary>
+    public required int Rounds { get; init; }
+
     /// <summary>The <c>--filter</c> texts, empty when every case ran.</summary>
     public required IReadOnlyList<string> Filters { get; init; }
 
