@@ -27,6 +27,12 @@ public sealed record BenchCaseInfo(string Name, CaseGroup Group, int Writers = 1
     /// <summary>Sample the managed heap during the run and report its peak growth.</summary>
     public bool TrackMemory { get; init; }
 
+    /// <summary>
+    /// Run a full garbage collection, untimed, before each operation. For heavy cases whose previous operation
+    /// leaves a whole state of garbage: a real startup or snapshot does not start by collecting that.
+    /// </summary>
+    public bool CollectBeforeEachOp { get; init; }
+
     /// <summary>A short remark printed with the results (how the case is configured).</summary>
     public string? Note { get; init; }
 }

@@ -28,7 +28,8 @@ internal static class LoadGenerator
                 go.Wait();
                 try
                 {
-                    RunWriterAsync(run.Case, writer, run.Recorders[writer], budget, abort.Token).GetAwaiter().GetResult();
+                    RunWriterAsync(run.Case, writer, run.Recorders[writer], budget, info.CollectBeforeEachOp, abort.Token)
+                        .GetAwaiter().GetResult();
                 }
                 catch (Exception e)
                 {
@@ -74,7 +75,7 @@ internal static class LoadGenerator
     }
 
     private static async Task RunWriterAsync(IBenchCase benchCase, int writer, WriterRecorder recorder,
-        RoundBudget budget, CancellationToken cancellationToken)
+        RoundBudget budget, bool collect, CancellationToken cancellationToken)
     {
         long sequence = recorder.Sequence;
         int warmups = 0;
@@ -82,17 +83,19 @@ internal static class LoadGenerator
         while (Stopwatch.GetTimestamp() < warmupUntil || warmups < budget.MinWarmupOps)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            CollectIf(collect);
             await benchCase.RunOnceAsync(writer, sequence++, cancellationToken);
             warmups++;
         }
 
         long[] latencies = recorder.Latencies;
         int count = recorder.Count, timed = 0;
-        long start = Stopwatch.GetTimestamp();
-        long measureUntil = start + ToTicks(budget.Measure);
-        long end = start;
+        long windowStart = Stopwatch.GetTimestamp();
+        long measureUntil = windowStart + ToTicks(budget.Measure);
+        long window = 0;
         while (count < latencies.Length)
         {
+            CollectIf(collect);
             long t0 = Stopwatch.GetTimestamp();
             if (t0 >= measureUntil && timed >= budget.MinOps)
             {
@@ -101,14 +104,25 @@ internal static class LoadGenerator
 
             cancellationToken.ThrowIfCancellationRequested();
             await benchCase.RunOnceAsync(writer, sequence++, cancellationToken);
-            end = Stopwatch.GetTimestamp();
-            latencies[count++] = end - t0;
+            long latency = Stopwatch.GetTimestamp() - t0;
+            latencies[count++] = latency;
             timed++;
+            window += collect ? latency : 0;
         }
 
         recorder.Count = count;
-        recorder.WindowTicks += end - start;
+        recorder.WindowTicks += collect ? window : Stopwatch.GetTimestamp() - windowStart;
         recorder.Sequence = sequence;
+    }
+
+    /// <summary>Collects the previous operation's garbage off the clock, for cases that ask.</summary>
+    private static void CollectIf(bool collect)
+    {
+        if (collect)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
+            GC.WaitForPendingFinalizers();
+        }
     }
 
     private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);

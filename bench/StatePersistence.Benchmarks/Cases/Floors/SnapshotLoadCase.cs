@@ -16,6 +16,7 @@ internal sealed class SnapshotLoadCase(int tasks) : IBenchCase
         Tasks = tasks,
         Weight = CaseWeight.Heavy,
         TrackMemory = true,
+        CollectBeforeEachOp = true,
         Note = "streamed System.Text.Json, warm page cache",
     };
 

@@ -19,6 +19,7 @@ internal sealed class SnapshotWriteCase(int tasks) : IBenchCase
         Tasks = tasks,
         Weight = CaseWeight.Heavy,
         TrackMemory = true,
+        CollectBeforeEachOp = true,
         Note = "streamed System.Text.Json, temp + fsync + rename",
     };
 
