@@ -1,0 +1,42 @@
+using StatePersistence.Benchmarks.Cases.Floors;
+using StatePersistence.Benchmarks.Cases.Peers;
+using StatePersistence.Benchmarks.Harness;
+
+namespace StatePersistence.Benchmarks.Cases;
+
+/// <summary>
+/// Every case a run can choose from, in the order they run. To add a case, write an <see cref="IBenchCase"/> in
+/// the folder of its group (<c>Peers/</c>, <c>Floors/</c>, <c>StatePersistence/</c>) and add one line here;
+/// if it plays a role in a goal, give it the name <see cref="CaseNames"/> has for that role.
+/// </summary>
+public static class CaseCatalog
+{
+    /// <summary>Creates the cases (constructors do no I/O, so unselected cases cost nothing).</summary>
+    /// <param name="quick">Quick mode leaves out the 100k-task snapshot cases.</param>
+    public static IReadOnlyList<IBenchCase> Create(bool quick)
+    {
+        int[] snapshotTasks = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
+        return
+        [
+            // Peers: other ways to store the same ~1 KB task.
+            new SqliteUpsertCase("FULL", writers: 1),
+            new SqliteUpsertCase("NORMAL", writers: 1),
+            new SqliteUpsertCase("FULL", writers: 8),
+            new SqliteUpsertCase("NORMAL", writers: 8),
+            new LiteDbUpsertCase(writers: 1),
+            new LiteDbUpsertCase(writers: 8),
+            new WriteAllTextCase(),
+            new AtomicRenameCase(),
+
+            // Floors: what the disk allows at best.
+            new FsyncInPlaceCase(),
+            new AppendFsyncCase(),
+            new GroupCommitCase(writers: 8),
+            new GroupCommitCase(writers: 64),
+            .. snapshotTasks.Select(n => new SnapshotWriteCase(n)),
+            .. snapshotTasks.Select(n => new SnapshotLoadCase(n)),
+
+            // StatePersistence: this project's saves and startups, named after CaseNames' sp-* roles.
+        ];
+    }
+}

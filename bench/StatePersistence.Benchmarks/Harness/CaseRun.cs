@@ -1,0 +1,36 @@
+namespace StatePersistence.Benchmarks.Harness;
+
+/// <summary>A case while the run holds it: set up once, measured in several rounds, verified, then disposed.</summary>
+internal sealed class CaseRun
+{
+    /// <summary>Latency slots for all writers of a case together (16 MB): enough for any case at these speeds.</summary>
+    private const int TotalLatencyCapacity = 2_000_000;
+
+    public CaseRun(IBenchCase benchCase, BenchContext context, BenchBudget budget)
+    {
+        Case = benchCase;
+        Context = context;
+        Budget = budget;
+        int writers = benchCase.Info.Writers;
+        int capacity = Math.Min(budget.MaxOps, TotalLatencyCapacity / writers);
+        Recorders = [.. Enumerable.Range(0, writers).Select(_ => new WriterRecorder(capacity))];
+    }
+
+    public IBenchCase Case { get; }
+
+    public BenchCaseInfo Info => Case.Info;
+
+    public BenchContext Context { get; }
+
+    public BenchBudget Budget { get; }
+
+    public WriterRecorder[] Recorders { get; }
+
+    /// <summary>Highest managed-heap growth over the rounds, when the case tracks memory.</summary>
+    public long? PeakMemoryBytes { get; set; }
+
+    /// <summary>What made the case fail (setup, a round or verification); it is not run again.</summary>
+    public Exception? Failure { get; set; }
+
+    public bool IsFull => Recorders.Any(r => r.HitCapacity);
+}

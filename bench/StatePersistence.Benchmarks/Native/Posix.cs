@@ -1,0 +1,64 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace StatePersistence.Benchmarks.Native;
+
+/// <summary>
+/// fsync(2) of a file handle and of a directory: .NET cannot open a directory on Linux (FIELD-NOTES), and
+/// <see cref="FileStream.Flush(bool)"/> needs a FileStream where the floors use a bare handle.
+/// </summary>
+internal static partial class Posix
+{
+    private const int ReadOnly = 0;
+    private const int Directory = 0x10000; // O_DIRECTORY on Linux
+
+    public static void Fsync(SafeFileHandle handle)
+    {
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            Check(FsyncFd((int)handle.DangerousGetHandle()), "fsync");
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Makes a create, rename or delete in <paramref name="path"/> durable.</summary>
+    public static void SyncDirectory(string path)
+    {
+        int fd = Open(path, ReadOnly | Directory);
+        Check(fd, $"open directory '{path}'");
+        try
+        {
+            Check(FsyncFd(fd), $"fsync directory '{path}'");
+        }
+        finally
+        {
+            _ = CloseFd(fd);
+        }
+    }
+
+    private static void Check(int result, string what)
+    {
+        if (result < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"{what} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int FsyncFd(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int CloseFd(int fd);
+}

@@ -1,0 +1,98 @@
+using System.Globalization;
+using static StatePersistence.Benchmarks.Cases.CaseNames;
+
+namespace StatePersistence.Benchmarks.Results;
+
+/// <summary>
+/// Computes the goals of issue 5 as ratios of cases measured in the same run, so the machine's noise cancels.
+/// A check whose cases are missing (not written yet, filtered out, quick mode) or failed is reported as pending
+/// with the reason; no number is ever guessed.
+/// </summary>
+public static class Goals
+{
+    private static readonly GoalDefinition[] Definitions =
+    [
+        new(1, "1a", "1 writer, Full: saves/s at least SQLite WAL FULL's",
+            new(SaveFull1, Metric.OpsPerSec), new(SqliteFull1, Metric.OpsPerSec), 1.0, AtLeast: true),
+        new(1, "1b", "1 writer, Full: p50 within 1.3x of one append+fsync",
+            new(SaveFull1, Metric.P50Us), new(AppendFsync1, Metric.P50Us), 1.3, AtLeast: false),
+        new(2, "2a", "8 writers, Full: at least 2x SQLite WAL FULL (8 writers)",
+            new(SaveFull8, Metric.OpsPerSec), new(SqliteFull8, Metric.OpsPerSec), 2.0, AtLeast: true),
+        new(2, "2b", "8 writers, Full: at least 2x LiteDB (8 writers)",
+            new(SaveFull8, Metric.OpsPerSec), new(LiteDb8, Metric.OpsPerSec), 2.0, AtLeast: true),
+        new(2, "2c", "8 writers, Full: at least 0.8x the raw group-commit harness",
+            new(SaveFull8, Metric.OpsPerSec), new(GroupCommit8, Metric.OpsPerSec), 0.8, AtLeast: true),
+        new(2, "2d", "64 writers, Full: at least 0.8x the raw 64-writer group-commit harness",
+            new(SaveFull64, Metric.OpsPerSec), new(GroupCommit64, Metric.OpsPerSec), 0.8, AtLeast: true),
+        new(3, "3a", "Relaxed: saves/s at least SQLite WAL NORMAL's",
+            new(SaveRelaxed1, Metric.OpsPerSec), new(SqliteNormal1, Metric.OpsPerSec), 1.0, AtLeast: true),
+        new(4, "4a", "save p50 with 100k tasks stored within 1.2x of with 1k",
+            new(SaveFull1At100k, Metric.P50Us), new(SaveFull1, Metric.P50Us), 1.2, AtLeast: false),
+        new(5, "5a", "startup of 100k tasks after a clean shutdown within 1.5x of loading the snapshot alone",
+            new(StartupClean100k, Metric.P50Us), new(SnapshotLoad100k, Metric.P50Us), 1.5, AtLeast: false),
+        new(5, "5b", "startup of 100k tasks after a crash within 1.5x of loading the snapshot alone",
+            new(StartupCrash100k, Metric.P50Us), new(SnapshotLoad100k, Metric.P50Us), 1.5, AtLeast: false),
+        new(5, "5c", "startup peak memory relative to loading the snapshot alone (stated; no numeric target)",
+            new(StartupClean100k, Metric.PeakMemoryBytes), new(SnapshotLoad100k, Metric.PeakMemoryBytes), null,
+            AtLeast: false),
+        new(6, "6a", "save p99 during a 100k-task snapshot within 2x of without",
+            new(SaveFull1DuringSnapshot, Metric.P99Us), new(SaveFull1, Metric.P99Us), 2.0, AtLeast: false),
+        new(6, "6b", "snapshot holds no second copy: its peak heap growth below one snapshot's size",
+            new(Snapshot100k, Metric.PeakMemoryBytes), new(Snapshot100k, Metric.BytesPerOp), 1.0, AtLeast: false),
+    ];
+
+    /// <summary>Evaluates every check against <paramref name="cases"/>, in goal order.</summary>
+    public static IReadOnlyList<GoalCheck> Evaluate(IReadOnlyList<CaseResult> cases)
+    {
+        Dictionary<string, CaseResult> byName = cases.ToDictionary(c => c.Name, StringComparer.Ordinal);
+        return [.. Definitions.Select(d => Evaluate(d, byName))];
+    }
+
+    private static GoalCheck Evaluate(GoalDefinition d, Dictionary<string, CaseResult> byName)
+    {
+        string? pending = WhyPending(d.Numerator, byName, divisor: false) ?? WhyPending(d.Denominator, byName, divisor: true);
+        double? ratio = null;
+        bool? met = null;
+        if (pending is null)
+        {
+            double numerator = d.Numerator.ValueIn(byName[d.Numerator.Case])!.Value;
+            double denominator = d.Denominator.ValueIn(byName[d.Denominator.Case])!.Value;
+            ratio = Math.Round(numerator / denominator, 3);
+            met = d.Target is { } target ? (d.AtLeast ? ratio >= target : ratio <= target) : null;
+        }
+
+        return new GoalCheck
+        {
+            Goal = d.Goal,
+            Check = d.Check,
+            Description = d.Description,
+            Numerator = d.Numerator.ToString(),
+            Denominator = d.Denominator.ToString(),
+            Ratio = ratio,
+            Target = d.Target,
+            Comparison = d.AtLeast ? "at_least" : "at_most",
+            Met = met,
+            Pending = pending,
+        };
+    }
+
+    private static string? WhyPending(Operand operand, Dictionary<string, CaseResult> byName, bool divisor)
+    {
+        if (!byName.TryGetValue(operand.Case, out CaseResult? result))
+        {
+            return $"needs case {operand.Case}";
+        }
+
+        if (result.Error is not null)
+        {
+            return $"case {operand.Case} failed";
+        }
+
+        return operand.ValueIn(result) switch
+        {
+            null => $"case {operand.Case} reports no {operand.JsonName}",
+            0 when divisor => string.Create(CultureInfo.InvariantCulture, $"case {operand.Case} reports {operand.JsonName} = 0"),
+            _ => null,
+        };
+    }
+}
