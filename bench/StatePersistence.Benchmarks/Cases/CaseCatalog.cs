@@ -1,6 +1,8 @@
 using StatePersistence.Benchmarks.Cases.Floors;
 using StatePersistence.Benchmarks.Cases.Peers;
+using StatePersistence.Benchmarks.Cases.StatePersistence;
 using StatePersistence.Benchmarks.Harness;
+using StatePersistence.Storage;
 
 namespace StatePersistence.Benchmarks.Cases;
 
@@ -37,6 +39,18 @@ public static class CaseCatalog
             .. snapshotTasks.Select(n => new SnapshotLoadCase(n)),
 
             // StatePersistence: this project's saves and startups, named after CaseNames' sp-* roles.
+            new SpSaveCase(CaseNames.SaveFull1, Durability.Full, writers: 1, stored: 1_000),
+            new SpSaveCase(CaseNames.SaveFull8, Durability.Full, writers: 8, stored: 1_000),
+            new SpSaveCase(CaseNames.SaveFull64, Durability.Full, writers: 64, stored: 1_000),
+            new SpSaveCase(CaseNames.SaveRelaxed1, Durability.Relaxed, writers: 1, stored: 1_000),
+            .. quick ? Array.Empty<IBenchCase>() :
+            [
+                new SpSaveCase(CaseNames.SaveFull1At100k, Durability.Full, writers: 1, stored: 100_000),
+                new SpSaveDuringSnapshotCase(100_000),
+                new SpSnapshotCase(100_000),
+                new SpStartupCase(100_000, afterCrash: false),
+                new SpStartupCase(100_000, afterCrash: true),
+            ],
         ];
     }
 }

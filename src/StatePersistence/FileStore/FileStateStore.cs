@@ -79,7 +79,7 @@ public sealed partial class FileStateStore : IStateStore
             report.Warnings.AddRange(_logs.RepairTails());
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
-            _journal = new JournalWriter(_fileSystem, _layout, _codec, result.NextSegmentNumber);
+            _journal = new JournalWriter(_fileSystem, _layout, _codec, result.NextSegmentNumber, _options.JournalPreallocationBytes);
             if (report.CorruptionDetected)
             {
                 WriteRecoveryReport(report);

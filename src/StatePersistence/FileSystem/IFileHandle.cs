@@ -18,6 +18,9 @@ public interface IFileHandle : IDisposable
     /// <summary>Changes the file's length.</summary>
     void SetLength(long length);
 
-    /// <summary>Makes the file's data and length durable (fsync). A failure means they may not be.</summary>
+    /// <summary>
+    /// Makes the file's data and length durable (fdatasync on Linux, fsync elsewhere). A failure means they may not
+    /// be, and the kernel may have dropped the pages: a later successful call proves nothing about them.
+    /// </summary>
     void Sync();
 }

@@ -123,7 +123,17 @@ public sealed class PhysicalFileSystem : IFileSystem
 
         public void SetLength(long length) => stream.SetLength(length);
 
-        public void Sync() => stream.Flush(flushToDisk: true);
+        public void Sync()
+        {
+            if (OperatingSystem.IsLinux())
+            {
+                PosixNative.SyncData(Handle, path);
+            }
+            else
+            {
+                stream.Flush(flushToDisk: true);
+            }
+        }
 
         public void Dispose() => stream.Dispose();
     }

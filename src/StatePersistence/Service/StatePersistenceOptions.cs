@@ -29,6 +29,13 @@ public sealed class StatePersistenceOptions
     /// <summary>The most bytes all backups may use together; the newest backup is kept even when larger. Default 1 GiB.</summary>
     public long MaxBackupBytes { get; set; } = 1L << 30;
 
+    /// <summary>
+    /// How far ahead journal segments are filled with zeros before records are written into them. Appending to a
+    /// file makes every fsync write its size as well; overwriting already-allocated space makes it a data-only
+    /// flush, which is what lets one durable save cost about one disk flush. Default 4 MiB; 0 appends instead.
+    /// </summary>
+    public int JournalPreallocationBytes { get; set; } = 4 << 20;
+
     /// <summary>Whether to write the final snapshot on shutdown. Default true.</summary>
     public bool SnapshotOnShutdown { get; set; } = true;
 
@@ -69,6 +76,11 @@ public sealed class StatePersistenceOptions
         if (MaxBackupBytes < 0)
         {
             problems.Add($"MaxBackupBytes must not be negative (was {MaxBackupBytes}).");
+        }
+
+        if (JournalPreallocationBytes < 0)
+        {
+            problems.Add($"JournalPreallocationBytes must not be negative (was {JournalPreallocationBytes}).");
         }
 
         if (!Enum.IsDefined(Durability))

@@ -133,7 +133,8 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
 
         if (sequence < stopBefore)
         {
-            TornBytes += bytes.Length - offset;
+            // Zeros are the preallocated space ahead of the records, not a torn write.
+            TornBytes += bytes.AsSpan(offset).LastIndexOfAnyExcept((byte)0) + 1;
         }
     }
 }

@@ -13,13 +13,21 @@ namespace StatePersistence.FileStore.Journal;
 /// kernel may already have dropped the failed pages, so a later successful fsync would prove nothing. The next
 /// group opens a new segment starting at the same sequence number, which supersedes the abandoned tail.
 /// </summary>
-internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, long nextSegmentNumber) : IDisposable
+/// <remarks>
+/// Segments are filled with zeros ahead of the records (<see cref="StatePersistenceOptions.JournalPreallocationBytes"/>),
+/// so the fsync after a group usually flushes data only, not the file's size too. Readers stop at the first record
+/// that fails its checks, which the zeros always do.
+/// </remarks>
+internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, long nextSegmentNumber,
+    int preallocationBytes) : IDisposable
 {
+    private static readonly byte[] Zeros = new byte[1 << 16];
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 16);
     private readonly ArrayBufferWriter<byte> _payload = new(1 << 12);
     private IFileHandle? _current;
     private long _currentNumber;
     private long _offset;
+    private long _allocated;
     private long _nextSequence;
     private bool _currentHasRecords;
 
@@ -46,6 +54,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
         IFileHandle handle = _current!;
         try
         {
+            Preallocate(handle, _offset + _buffer.WrittenCount);
             handle.Write(_offset, _buffer.WrittenSpan);
             if (durability == Durability.Full)
             {
@@ -111,6 +120,8 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
             handle = fileSystem.Open(path, FileOpenMode.CreateNew);
             byte[] header = JournalFormat.SegmentHeader(firstSequence);
             handle.Write(0, header);
+            _allocated = header.Length;
+            Preallocate(handle, header.Length + 1);
             if (durability == Durability.Full)
             {
                 handle.Sync();
@@ -131,6 +142,23 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
         _offset = JournalFormat.SegmentHeaderSize;
         _nextSequence = firstSequence;
         _currentHasRecords = false;
+    }
+
+    /// <summary>Zero-fills the segment up to <paramref name="needed"/> plus one preallocation step, when short of it.</summary>
+    private void Preallocate(IFileHandle handle, long needed)
+    {
+        if (preallocationBytes <= 0 || needed <= _allocated)
+        {
+            return;
+        }
+
+        long target = needed + preallocationBytes;
+        for (long position = _allocated; position < target; position += Zeros.Length)
+        {
+            handle.Write(position, Zeros.AsSpan(0, (int)Math.Min(Zeros.Length, target - position)));
+        }
+
+        _allocated = target;
     }
 
     private void Abandon()

@@ -1,0 +1,56 @@
+using StatePersistence.Benchmarks.Harness;
+using StatePersistence.Benchmarks.Workload;
+using StatePersistence.Model;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Benchmarks.Cases.StatePersistence;
+
+/// <summary>
+/// This project's task save: <see cref="IStatePersistence.SaveTaskAsync"/> on a state already holding
+/// <paramref name="stored"/> tasks; under Full durability it returns once the journal record is fsynced (group commit).
+/// </summary>
+internal sealed class SpSaveCase(string name, Durability durability, int writers, int stored) : IBenchCase
+{
+    private StatePersistenceService? _service;
+    private AgentTask[] _tasks = [];
+
+    public BenchCaseInfo Info { get; } = new(name, CaseGroup.StatePersistence, writers)
+    {
+        Durability = durability == Durability.Full ? "full" : "relaxed",
+        Tasks = stored,
+        Weight = stored > 10_000 ? CaseWeight.Heavy : CaseWeight.Light,
+        Budget = stored > 10_000 ? BenchBudget.For(CaseWeight.Light, quick: false) : null,
+        Note = $"SaveTaskAsync, {stored:N0} tasks stored",
+    };
+
+    public async ValueTask SetupAsync(BenchContext context, CancellationToken cancellationToken = default)
+    {
+        _tasks = SpStates.Tasks(context.Documents);
+        _service = await SpStates.OpenAsync(context.Directory, durability, cancellationToken);
+        await SpStates.FillAsync(_service, stored, cancellationToken);
+    }
+
+    public ValueTask RunOnceAsync(int writer, long sequence, CancellationToken cancellationToken = default)
+    {
+        (_, int document) = TaskDocuments.Pick(writer, Info.Writers, sequence);
+        return _service!.SaveTaskAsync(_tasks[document], cancellationToken);
+    }
+
+    public async ValueTask VerifyAsync(CancellationToken cancellationToken = default)
+    {
+        int expected = Math.Max(stored, TaskDocuments.KeySpace);
+        int count = (await _service!.LoadTasksAsync(cancellationToken)).Count;
+        if (count < Math.Min(expected, stored + 1))
+        {
+            throw new InvalidDataException($"{count} tasks stored, expected at least {Math.Min(expected, stored + 1)}.");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_service is not null)
+        {
+            await _service.DisposeAsync();
+        }
+    }
+}
