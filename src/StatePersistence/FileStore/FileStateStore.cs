@@ -80,6 +80,7 @@ public sealed partial class FileStateStore : IStateStore
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
             _journal = new JournalWriter(_fileSystem, _layout, _codec, result.NextSegmentNumber, _options.JournalPreallocationBytes);
+            PrepareSpareSegment();
             if (report.CorruptionDetected)
             {
                 WriteRecoveryReport(report);
@@ -131,6 +132,7 @@ public sealed partial class FileStateStore : IStateStore
             Journal.DeleteSegmentsBefore(_checkpointCut);
             step = _layout.Root;
             _backups.Prune(_options.MaxBackups, _options.MaxBackupBytes);
+            PrepareSpareSegment();
             return ValueTask.FromResult(new CheckpointResult(_layout.StateFile, bytes,
                 tasksWritten + sessionsWritten, tasksDeleted + sessionsDeleted));
         }
@@ -256,6 +258,19 @@ public sealed partial class FileStateStore : IStateStore
         }
 
         return bytes;
+    }
+
+    /// <summary>An optimization only: when it fails the cut creates the segment itself, so the failure is logged, not thrown.</summary>
+    private void PrepareSpareSegment()
+    {
+        try
+        {
+            Journal.PrepareSpare(_options.Durability);
+        }
+        catch (StateStorageException ex)
+        {
+            Diagnostics.Log.SparePreparationFailed(_logger, ex);
+        }
     }
 
     private void CreateDirectories(RecoveryReport report)

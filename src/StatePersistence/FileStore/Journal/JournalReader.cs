@@ -80,8 +80,10 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
             }
             else
             {
-                // A segment whose creation a crash interrupted; it never held an acknowledged record.
-                TornBytes += handle.Length;
+                // A spare segment not yet started, or one whose creation a crash interrupted: it never held an
+                // acknowledged record. Only non-zero bytes count as torn.
+                byte[] content = fileSystem.ReadAllBytes(layout.JournalSegment(number));
+                TornBytes += content.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
             }
         }
 

@@ -22,6 +22,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
     int preallocationBytes) : IDisposable
 {
     private static readonly byte[] Zeros = new byte[1 << 16];
+    private readonly Lock _numbers = new();
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 16);
     private readonly ArrayBufferWriter<byte> _payload = new(1 << 12);
     private IFileHandle? _current;
@@ -30,6 +31,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
     private long _allocated;
     private long _nextSequence;
     private bool _currentHasRecords;
+    private SpareSegment? _spare;
 
     /// <summary>The path of the segment being appended to, for messages.</summary>
     public string CurrentPath => _current?.Path ?? layout.JournalDirectory;
@@ -108,40 +110,140 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
         return deleted;
     }
 
-    public void Dispose() => Abandon();
-
-    private void OpenSegment(long firstSequence, Durability durability)
+    /// <summary>
+    /// Creates the next segment ahead of time (zero-filled, no header, its name fsynced), so the cut at the next
+    /// checkpoint only writes a header and flushes it instead of creating and filling a file while saves wait.
+    /// A crash leaves a spare that readers skip (no valid header) and a later checkpoint deletes.
+    /// </summary>
+    public void PrepareSpare(Durability durability)
     {
-        Abandon();
-        string path = layout.JournalSegment(nextSegmentNumber);
+        long number;
+        lock (_numbers)
+        {
+            if (_spare is not null)
+            {
+                return;
+            }
+
+            number = nextSegmentNumber++;
+        }
+
+        string path = layout.JournalSegment(number);
         IFileHandle? handle = null;
         try
         {
             handle = fileSystem.Open(path, FileOpenMode.CreateNew);
-            byte[] header = JournalFormat.SegmentHeader(firstSequence);
-            handle.Write(0, header);
-            _allocated = header.Length;
-            Preallocate(handle, header.Length + 1);
+            long allocated = ZeroFill(handle, 0, JournalFormat.SegmentHeaderSize + preallocationBytes);
             if (durability == Durability.Full)
             {
                 handle.Sync();
                 fileSystem.SyncDirectory(layout.JournalDirectory);
             }
+
+            lock (_numbers)
+            {
+                _spare = new SpareSegment(handle, number, allocated);
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             handle?.Dispose();
+            throw new StateStorageException($"Preparing the journal segment '{path}' failed: {ex.Message}", path, ex);
+        }
+    }
 
-            // The number is used up either way: a half-created file must not be reopened as if it were new.
-            nextSegmentNumber++;
-            throw new StateStorageException($"Creating the journal segment '{path}' failed: {ex.Message}", path, ex);
+    public void Dispose()
+    {
+        Abandon();
+        lock (_numbers)
+        {
+            _spare?.Handle.Dispose();
+            _spare = null;
+        }
+    }
+
+    private void OpenSegment(long firstSequence, Durability durability)
+    {
+        Abandon();
+        SpareSegment? spare;
+        lock (_numbers)
+        {
+            spare = _spare;
+            _spare = null;
         }
 
+        if (spare is not null)
+        {
+            Use(spare, firstSequence, durability);
+            return;
+        }
+
+        long number;
+        lock (_numbers)
+        {
+            // The number is used up even if creating fails: a half-created file must not be reopened as if new.
+            number = nextSegmentNumber++;
+        }
+
+        string path = layout.JournalSegment(number);
+        IFileHandle? handle = null;
+        try
+        {
+            handle = fileSystem.Open(path, FileOpenMode.CreateNew);
+            handle.Write(0, JournalFormat.SegmentHeader(firstSequence));
+            long allocated = ZeroFill(handle, JournalFormat.SegmentHeaderSize, JournalFormat.SegmentHeaderSize + preallocationBytes);
+            if (durability == Durability.Full)
+            {
+                handle.Sync();
+                fileSystem.SyncDirectory(layout.JournalDirectory);
+            }
+
+            Become(handle, number, allocated, firstSequence);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            handle?.Dispose();
+            throw new StateStorageException($"Creating the journal segment '{path}' failed: {ex.Message}", path, ex);
+        }
+    }
+
+    private void Use(SpareSegment spare, long firstSequence, Durability durability)
+    {
+        try
+        {
+            spare.Handle.Write(0, JournalFormat.SegmentHeader(firstSequence));
+            if (durability == Durability.Full)
+            {
+                spare.Handle.Sync();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            spare.Handle.Dispose();
+            throw new StateStorageException($"Starting the journal segment '{spare.Handle.Path}' failed: {ex.Message}", spare.Handle.Path, ex);
+        }
+
+        Become(spare.Handle, spare.Number, spare.Allocated, firstSequence);
+    }
+
+    private void Become(IFileHandle handle, long number, long allocated, long firstSequence)
+    {
         _current = handle;
-        _currentNumber = nextSegmentNumber++;
+        _currentNumber = number;
         _offset = JournalFormat.SegmentHeaderSize;
+        _allocated = allocated;
         _nextSequence = firstSequence;
         _currentHasRecords = false;
+    }
+
+    private static long ZeroFill(IFileHandle handle, long from, long to)
+    {
+        for (long position = from; position < to; position += Zeros.Length)
+        {
+            handle.Write(position, Zeros.AsSpan(0, (int)Math.Min(Zeros.Length, to - position)));
+        }
+
+        return Math.Max(from, to);
     }
 
     /// <summary>Zero-fills the segment up to <paramref name="needed"/> plus one preallocation step, when short of it.</summary>
@@ -152,13 +254,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
             return;
         }
 
-        long target = needed + preallocationBytes;
-        for (long position = _allocated; position < target; position += Zeros.Length)
-        {
-            handle.Write(position, Zeros.AsSpan(0, (int)Math.Min(Zeros.Length, target - position)));
-        }
-
-        _allocated = target;
+        _allocated = ZeroFill(handle, _allocated, needed + preallocationBytes);
     }
 
     private void Abandon()
@@ -167,3 +263,6 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
         _current = null;
     }
 }
+
+/// <summary>A segment created ahead of time, waiting for its header.</summary>
+internal sealed record SpareSegment(IFileHandle Handle, long Number, long Allocated);

@@ -1,0 +1,88 @@
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.FileStore;
+
+public sealed class JournalTests : IDisposable
+{
+    private readonly StateFixture _fixture = new();
+
+    public void Dispose() => _fixture.Dispose();
+
+    private string[] Segments() => Directory.GetFiles(_fixture.File("journal"), "*.wal").Order(StringComparer.Ordinal).ToArray();
+
+    [Fact]
+    public async Task Saves_OverwritePreallocatedSpace_SoTheSegmentDoesNotGrowPerSave()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using StatePersistenceService service = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 1 << 20);
+        await service.SaveTaskAsync(StateFixture.Task("t0"), ct);
+        string segment = Segments().Single(s => new FileInfo(s).Length > 0 && File.ReadAllBytes(s)[0] != 0);
+        long length = new FileInfo(segment).Length;
+
+        for (int i = 1; i < 20; i++)
+        {
+            await service.SaveTaskAsync(StateFixture.Task($"t{i}"), ct);
+        }
+
+        Assert.Equal(length, new FileInfo(segment).Length);
+        Assert.True(length >= 1 << 20);
+    }
+
+    [Fact]
+    public async Task SpareSegment_IsPreparedAhead_AndIgnoredByRecoveryWhenUnused()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        string spare = Assert.Single(Segments());
+        Assert.All(await File.ReadAllBytesAsync(spare, ct), b => Assert.Equal(0, b));
+
+        await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await first.SaveSnapshotAsync(ct);
+        await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        await StateFixture.CrashAsync(first);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        Assert.Equal(["t1", "t2"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.Equal(0, second.LastRecovery!.TornJournalBytes);
+        Assert.Empty(second.LastRecovery.Lost);
+    }
+
+    [Fact]
+    public async Task GarbageAfterTheLastRecord_IsReportedAsTornAndIgnored()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 0);
+        await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await StateFixture.CrashAsync(first);
+        string segment = Segments().Single(s => new FileInfo(s).Length > 0);
+        await using (FileStream stream = File.Open(segment, FileMode.Append))
+        {
+            stream.Write("SPJ1 half a record"u8);
+        }
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+
+        Assert.Equal(["t1"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.Equal(18, second.LastRecovery!.TornJournalBytes);
+        Assert.Empty(second.LastRecovery.Lost);
+    }
+
+    [Fact]
+    public async Task LastRecordWithBadChecksum_IsTreatedAsTornAndNotReplayed()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 0);
+        await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        await StateFixture.CrashAsync(first);
+        string segment = Segments().Single(s => new FileInfo(s).Length > 0);
+        byte[] bytes = await File.ReadAllBytesAsync(segment, ct);
+        bytes[^5] ^= 0xFF;
+        await File.WriteAllBytesAsync(segment, bytes, ct);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+
+        Assert.Equal(["t1"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.True(second.LastRecovery!.TornJournalBytes > 0);
+    }
+}
