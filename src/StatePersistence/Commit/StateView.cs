@@ -4,7 +4,8 @@ namespace StatePersistence.Commit;
 
 /// <summary>
 /// An immutable, consistent view of the whole state at one revision. Taking one is O(1) (the maps are persistent),
-/// so a snapshot can stream to disk while saves go on, without a second copy of the state in memory.
+/// so a snapshot can stream to disk while saves go on, without a second copy of the state in memory. The maps are
+/// sorted by id (ordinal), so <c>state.json</c> and every listing come out in id order.
 /// </summary>
 /// <param name="Revision">The last journal sequence number the view includes.</param>
 /// <param name="Tasks">Tasks by id.</param>
@@ -12,21 +13,21 @@ namespace StatePersistence.Commit;
 /// <param name="Extras">The application's own top-level properties as a UTF-8 JSON object, or null.</param>
 public sealed record StateView(
     long Revision,
-    ImmutableDictionary<string, StoredItem> Tasks,
-    ImmutableDictionary<string, StoredItem> Sessions,
+    ImmutableSortedDictionary<string, StoredItem> Tasks,
+    ImmutableSortedDictionary<string, StoredItem> Sessions,
     byte[]? Extras)
 {
     /// <summary>The empty state.</summary>
     public static StateView Empty { get; } = new(0,
-        ImmutableDictionary.Create<string, StoredItem>(StringComparer.Ordinal),
-        ImmutableDictionary.Create<string, StoredItem>(StringComparer.Ordinal),
+        ImmutableSortedDictionary.Create<string, StoredItem>(StringComparer.Ordinal),
+        ImmutableSortedDictionary.Create<string, StoredItem>(StringComparer.Ordinal),
         null);
 
     /// <summary>Applies changes in order, returning the new view.</summary>
     public StateView Apply(IEnumerable<StateChange> changes, long revision, Func<StateChange, StoredItem> toItem)
     {
-        ImmutableDictionary<string, StoredItem> tasks = Tasks;
-        ImmutableDictionary<string, StoredItem> sessions = Sessions;
+        ImmutableSortedDictionary<string, StoredItem> tasks = Tasks;
+        ImmutableSortedDictionary<string, StoredItem> sessions = Sessions;
         byte[]? extras = Extras;
         foreach (StateChange change in changes)
         {

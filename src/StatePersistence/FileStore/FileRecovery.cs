@@ -114,8 +114,8 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
             }
         }
 
-        ImmutableDictionary<string, StoredItem> tasks = ReadItemFiles(layout.TasksDirectory, ItemCodec.TaskItem, "task");
-        ImmutableDictionary<string, StoredItem> sessions = ReadItemFiles(layout.SessionsDirectory, ItemCodec.SessionItem, "session");
+        ImmutableSortedDictionary<string, StoredItem> tasks = ReadItemFiles(layout.TasksDirectory, ItemCodec.TaskItem, "task");
+        ImmutableSortedDictionary<string, StoredItem> sessions = ReadItemFiles(layout.SessionsDirectory, ItemCodec.SessionItem, "session");
         if (report.SnapshotSource == "none" && tasks.IsEmpty && sessions.IsEmpty)
         {
             report.Warnings.Add($"No saved state was found in '{layout.Root}'; starting with an empty state.");
@@ -136,14 +136,14 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
     {
         report.SnapshotSource = "state.json";
         report.Warnings.Add($"state.json is in the original format ({primary.Version}); task files were merged over it and it will be rewritten as {Model.StateFormat.CurrentVersion} at the next snapshot.");
-        ImmutableDictionary<string, StoredItem> tasks = primary.View.Tasks.SetItems(ReadItemFiles(layout.TasksDirectory, ItemCodec.TaskItem, "task"));
-        ImmutableDictionary<string, StoredItem> sessions = primary.View.Sessions.SetItems(ReadItemFiles(layout.SessionsDirectory, ItemCodec.SessionItem, "session"));
+        ImmutableSortedDictionary<string, StoredItem> tasks = primary.View.Tasks.SetItems(ReadItemFiles(layout.TasksDirectory, ItemCodec.TaskItem, "task"));
+        ImmutableSortedDictionary<string, StoredItem> sessions = primary.View.Sessions.SetItems(ReadItemFiles(layout.SessionsDirectory, ItemCodec.SessionItem, "session"));
         return primary.View with { Tasks = tasks, Sessions = sessions };
     }
 
-    private ImmutableDictionary<string, StoredItem> ReadItemFiles(string directory, Func<byte[], StoredItem> toItem, string kind)
+    private ImmutableSortedDictionary<string, StoredItem> ReadItemFiles(string directory, Func<byte[], StoredItem> toItem, string kind)
     {
-        var items = ImmutableDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
+        var items = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
         foreach (string name in fileSystem.ListFiles(directory))
         {
             if (StateLayout.ItemId(name) is not { } id)

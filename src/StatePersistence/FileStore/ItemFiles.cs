@@ -21,8 +21,8 @@ internal sealed class ItemFiles(IFileSystem fileSystem, string directory)
     /// checkpoint. With <paramref name="sweep"/>, files of ids not in <paramref name="current"/> are deleted even if
     /// <paramref name="previous"/> did not list them (left by a checkpoint a crash interrupted).
     /// </summary>
-    public (int Written, int Deleted) Sync(ImmutableDictionary<string, StoredItem> current,
-        ImmutableDictionary<string, StoredItem> previous, bool sweep, Durability durability)
+    public (int Written, int Deleted) Sync(ImmutableSortedDictionary<string, StoredItem> current,
+        ImmutableSortedDictionary<string, StoredItem> previous, bool sweep, Durability durability)
     {
         var changed = new List<StoredItem>();
         foreach (KeyValuePair<string, StoredItem> entry in current)

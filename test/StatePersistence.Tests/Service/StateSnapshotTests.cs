@@ -43,6 +43,24 @@ public sealed class StateSnapshotTests : IDisposable
     }
 
     [Fact]
+    public async Task Snapshot_ListsTasksInIdOrder_SoItDiffsCleanly()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        foreach (string id in (string[])["task_b", "task_c", "task_a", "TASK_z"])
+        {
+            await service.SaveTaskAsync(StateFixture.Task(id), ct);
+        }
+
+        await service.SaveSnapshotAsync(ct);
+
+        string json = await File.ReadAllTextAsync(_fixture.File("state.json"), ct);
+        int[] positions = [.. ((string[])["TASK_z", "task_a", "task_b", "task_c"]).Select(id => json.IndexOf($"\"id\":\"{id}\"", StringComparison.Ordinal))];
+        Assert.All(positions, p => Assert.True(p > 0));
+        Assert.Equal(positions.Order(), positions);
+    }
+
+    [Fact]
     public async Task SaveState_WithDuplicateIds_IsRejectedNamingTheId()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

@@ -45,8 +45,8 @@ internal static class SnapshotReader
         }
 
         var warnings = new List<string>();
-        var tasks = ImmutableDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
-        var sessions = ImmutableDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
+        var tasks = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
+        var sessions = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
         string version = "1.0.0";
         long revision = 0;
         DateTimeOffset? lastSaved = null;
@@ -106,7 +106,7 @@ internal static class SnapshotReader
     }
 
     private static void ReadItems(ref Utf8JsonReader reader, byte[] bytes, string name,
-        ImmutableDictionary<string, StoredItem>.Builder items, Func<byte[], StoredItem> toItem, List<string> warnings)
+        ImmutableSortedDictionary<string, StoredItem>.Builder items, Func<byte[], StoredItem> toItem, List<string> warnings)
     {
         Expect(ref reader, JsonTokenType.StartArray, name);
         int index = 0;
