@@ -71,7 +71,7 @@ public sealed partial class FileStateStore : IStateStore
         }
 
         var report = new RecoveryReport { StartedAt = _time.GetUtcNow() };
-        CreateDirectories(report);
+        StateDirectories.Ensure(_fileSystem, _layout, report);
         _lock = DirectoryLock.Acquire(_fileSystem, _layout, _time);
         try
         {
@@ -256,36 +256,6 @@ public sealed partial class FileStateStore : IStateStore
         }
 
         return bytes;
-    }
-
-    private void CreateDirectories(RecoveryReport report)
-    {
-        bool rootExisted = _fileSystem.DirectoryExists(_layout.Root);
-        _fileSystem.CreateDirectory(_layout.Root);
-        bool created = false;
-        foreach (string directory in _layout.Directories)
-        {
-            if (!_fileSystem.DirectoryExists(directory))
-            {
-                _fileSystem.CreateDirectory(directory);
-                created = true;
-            }
-        }
-
-        if (!rootExisted)
-        {
-            report.Warnings.Add($"The state directory '{_layout.Root}' did not exist and was created.");
-            string? parent = Path.GetDirectoryName(_layout.Root);
-            if (parent is not null)
-            {
-                _fileSystem.SyncDirectory(parent);
-            }
-        }
-
-        if (created || !rootExisted)
-        {
-            _fileSystem.SyncDirectory(_layout.Root);
-        }
     }
 
     private void WriteRecoveryReport(RecoveryReport report)

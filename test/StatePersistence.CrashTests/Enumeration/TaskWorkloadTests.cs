@@ -38,4 +38,37 @@ public sealed class TaskWorkloadTests(ReliabilityLedger ledger)
                 await run.Snapshot();
             },
         }, ledger).ExploreAsync();
+
+    [Fact]
+    public Task FirstStartInMissingDirectory_CrashedAnywhere_KeepsEveryAcknowledgedSave() =>
+        new CrashPointExplorer(new Workload("tasks: first start in a missing directory", async run =>
+        {
+            await run.SaveTask(Task("a"));
+            await run.UpdateTask("a", Progress(TaskStatuses.Completed, "done"));
+        })
+        {
+            // Two missing levels: every directory created must become durable, not only the last.
+            StatePath = CrashSimulatingFileSystem.DefaultRoot + "/home/agent",
+            CrashDuringStart = true,
+        }, ledger).ExploreAsync();
+
+    [Fact]
+    public Task TaskSavesKilledAnywhere_ThenRestartAndPowerLoss_KeepEverythingLoaded() =>
+        new CrashPointExplorer(new Workload("tasks: kill -9, restart, power loss", async run =>
+        {
+            await run.SaveTask(Task("a"));
+            await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "started"));
+            await run.SaveTask(Task("b"));
+            await run.DeleteTask("b");
+        })
+        {
+            Crash = CrashKind.KillThenPowerLoss,
+            StatePath = CrashSimulatingFileSystem.DefaultRoot + "/agent",
+            CrashDuringStart = true,
+            AfterRestart = async run =>
+            {
+                await run.SaveTask(Task("c"));
+                await run.Snapshot();
+            },
+        }, ledger).ExploreAsync();
 }
