@@ -35,7 +35,8 @@ internal sealed class CrashStateChecker(Workload workload, Violations violations
 
         foreach (string problem in problems)
         {
-            violations.Add($"{workload.Name}: crash {run.Point}, model {model}: {problem}\n  state: {image.Description}\n  calls: {run.Model.Steps()}");
+            string crash = workload.Crash == CrashKind.PowerLoss ? "power loss" : "kill -9";
+            violations.Add($"{workload.Name}: {crash} {run.Point}, model {model}: {problem}\n  state: {image.Description}\n  calls: {run.Model.Steps()}");
         }
     }
 

@@ -25,13 +25,20 @@ internal sealed partial class WorkloadModel
                 CheckAtomic(op, keys, content, problems);
             }
 
-            if (content.Values.Count == 0 && _history.Values.Any(h => h.FindLastIndex(e => e.Op.Acknowledged) is int i && i >= 0 && h[i].Value is not null))
+            if (content.Values.Count == 0 && _history.Values.Any(MustExist))
             {
                 problems.Insert(0, "recovery yielded an empty state although acknowledged data exists");
             }
 
             return problems;
         }
+    }
+
+    /// <summary>Whether an acknowledged value exists that no later call in flight may have removed.</summary>
+    private static bool MustExist(List<(ModelOp Op, string? Value)> history)
+    {
+        int lastAcked = history.FindLastIndex(h => h.Op.Acknowledged);
+        return lastAcked >= 0 && history.Skip(lastAcked).All(h => h.Value is not null);
     }
 
     private void CheckKey(string key, string? actual, List<string> problems)
@@ -149,6 +156,9 @@ internal sealed partial class WorkloadModel
     }
 
     private static string Short(string? text) => text is null ? "(absent)"
-        : text.Length <= Preview ? "'" + text.Replace("\0", "\\0", StringComparison.Ordinal) + "'"
-        : "'" + text[..Preview].Replace("\0", "\\0", StringComparison.Ordinal) + $"…' ({text.Length} chars)";
+        : text.Length <= Preview ? "'" + Escape(text) + "'"
+        : "'" + Escape(text[..Preview]) + $"…' ({text.Length} chars)";
+
+    private static string Escape(string text) =>
+        text.Replace("\0", "\\0", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Time.Testing;
 using StatePersistence.CrashTests.Support;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
@@ -13,7 +12,7 @@ namespace StatePersistence.CrashTests.Enumeration;
 /// clock, and the model of what was written. Every call goes through <see cref="Step"/>, which records it before it
 /// starts and acknowledges it only once its await returns.
 /// </summary>
-internal sealed class WorkloadRun(Workload workload, CrashSimulatingFileSystem disk)
+internal sealed partial class WorkloadRun(Workload workload, CrashSimulatingFileSystem disk)
 {
     private static readonly HashSet<string> ReservedStateNames = new(StringComparer.Ordinal)
     {
@@ -26,7 +25,10 @@ internal sealed class WorkloadRun(Workload workload, CrashSimulatingFileSystem d
 
     public ProcessFileSystem Process { get; private set; } = new(disk);
 
-    public FakeTimeProvider Time { get; } = Services.NewClock();
+    public WorkloadClock Time { get; } = new();
+
+    /// <summary>Timers created before the current process started; its autosave timer is the next one.</summary>
+    public int TimersBeforeProcess { get; private set; }
 
     public WorkloadModel Model { get; } = new();
 
@@ -41,6 +43,7 @@ internal sealed class WorkloadRun(Workload workload, CrashSimulatingFileSystem d
     public async Task StartProcessAsync()
     {
         Process = new ProcessFileSystem(disk);
+        TimersBeforeProcess = Time.TimersCreated;
         _service = Services.Create(NewOptions(), Process, Time);
         try
         {
@@ -103,25 +106,6 @@ internal sealed class WorkloadRun(Workload workload, CrashSimulatingFileSystem d
         var own = state.ExtensionData?.Where(e => !ReservedStateNames.Contains(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
         changes.Add((ExtrasKey, Extras(own)));
         return Step(Model.Group("save whole state", changes), s => s.SaveStateAsync(state).AsTask());
-    }
-
-    /// <summary>Runs <paramref name="work"/> on its own task as <paramref name="actor"/>, for gates to tell it apart.</summary>
-    public static Task Background(string actor, Func<Task> work) => Task.Run(async () =>
-    {
-        ProcessFileSystem.Actor = actor;
-        await work();
-    });
-
-    /// <summary>Waits until a call is held at <paramref name="gate"/>, or <paramref name="work"/> ended (a crash) first.</summary>
-    public async Task UntilHeld(Gate gate, Task work)
-    {
-        await Task.WhenAny(gate.Reached, work);
-        if (!gate.Reached.IsCompleted)
-        {
-            await work;
-            StopIfCrashed();
-            throw new InvalidOperationException("The workload ended without reaching its gate; the interleaving it tests did not happen.");
-        }
     }
 
     public void StopIfCrashed()

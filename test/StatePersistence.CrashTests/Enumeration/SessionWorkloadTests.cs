@@ -1,0 +1,20 @@
+using StatePersistence.CrashTests.Support;
+using static StatePersistence.CrashTests.Enumeration.Items;
+
+namespace StatePersistence.CrashTests.Enumeration;
+
+/// <summary>Sessions (journaled like tasks) and session logs (appended files), crashed before every operation.</summary>
+public sealed class SessionWorkloadTests(ReliabilityLedger ledger)
+{
+    [Fact]
+    public Task SessionsAndLogAppends_CrashedAnywhere_KeepEveryAcknowledgedLine() =>
+        new CrashPointExplorer(new Workload("sessions: save, log appends, close", async run =>
+        {
+            await run.SaveSession(Session("s1"));
+            await run.AppendLog("s1", "agent started\n");
+            await run.AppendLog("s1", "tool call: dotnet build\n");
+            await run.SaveSession(Session("s1", "closed"));
+            await run.AppendLog("s2", "second session\n");
+            await run.DeleteSession("s1");
+        }), ledger).ExploreAsync();
+}
