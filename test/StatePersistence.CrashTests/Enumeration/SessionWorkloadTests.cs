@@ -17,4 +17,22 @@ public sealed class SessionWorkloadTests(ReliabilityLedger ledger)
             await run.AppendLog("s2", "second session\n");
             await run.DeleteSession("s1");
         }), ledger).ExploreAsync();
+
+    [Fact]
+    public Task LogAppendsKilledAnywhere_ThenRestartAndPowerLoss_KeepEveryAcknowledgedLine() =>
+        new CrashPointExplorer(new Workload("session logs: kill -9, restart, power loss", async run =>
+        {
+            await run.AppendLog("s1", "one\n");
+            await run.AppendLog("s2", "first line of s2\n");
+            await run.AppendLog("s1", "two\n");
+        })
+        {
+            Crash = CrashKind.KillThenPowerLoss,
+            Setup = run => run.SaveSession(Session("s1")),
+            AfterRestart = async run =>
+            {
+                await run.AppendLog("s1", "three\n");
+                await run.AppendLog("s2", "after restart\n");
+            },
+        }, ledger).ExploreAsync();
 }
