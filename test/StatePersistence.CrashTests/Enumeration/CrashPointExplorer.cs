@@ -14,6 +14,7 @@ namespace StatePersistence.CrashTests.Enumeration;
 internal sealed class CrashPointExplorer(Workload workload, ReliabilityLedger ledger)
 {
     private static readonly CrashModel[] Models = [CrashModel.StrictWorstCase, CrashModel.Ext4Ordered];
+    private static readonly TimeSpan PhaseDeadline = TimeSpan.FromMinutes(1);
 
     private readonly Violations _violations = new(ledger, workload.Name);
 
@@ -145,17 +146,26 @@ internal sealed class CrashPointExplorer(Workload workload, ReliabilityLedger le
     {
         try
         {
-            if (start is not null)
+            // A workload takes milliseconds; the deadline turns a deadlock into a reported failure instead of a hang.
+            await Task.Run(async () =>
             {
-                await start();
-            }
+                if (start is not null)
+                {
+                    await start();
+                }
 
-            await body(run);
+                await body(run);
+            }).WaitAsync(PhaseDeadline);
             return null;
         }
         catch (WorkloadStoppedException)
         {
             return null;
+        }
+        catch (TimeoutException ex)
+        {
+            return new TimeoutException($"The workload deadlocked. {run.Process.DescribeGates()}. Last operations: "
+                + string.Join(", ", run.Disk.Operations.TakeLast(6)), ex);
         }
         catch (Exception ex) when (!run.Crashed)
         {

@@ -7,7 +7,7 @@ namespace StatePersistence.CrashTests.Enumeration;
 /// <summary>Small tasks, sessions and reports for workloads, with an unknown field so round-tripping is checked too.</summary>
 internal static class Items
 {
-    public static AgentTask Task(string id, string status = TaskStatuses.Pending, string description = "Implement authentication") => new()
+    public static AgentTask NewTask(string id, string status = TaskStatuses.Pending, string description = "Implement authentication") => new()
     {
         Id = id,
         Description = description,
@@ -18,7 +18,7 @@ internal static class Items
         ExtensionData = new Dictionary<string, JsonElement> { ["priority"] = JsonSerializer.SerializeToElement(id.Length) },
     };
 
-    public static SessionInfo Session(string id, string status = "active") => new()
+    public static SessionInfo NewSession(string id, string status = "active") => new()
     {
         Id = id,
         Type = "interactive",
@@ -27,7 +27,7 @@ internal static class Items
         TaskId = "a",
     };
 
-    public static JsonElement Report(string title, int findings) =>
+    public static JsonElement NewReport(string title, int findings) =>
         JsonDocument.Parse($$"""{"title":"{{title}}","findings":{{findings}},"lines":["one","two"]}""").RootElement.Clone();
 
     public static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();

@@ -10,10 +10,10 @@ public sealed class SessionWorkloadTests(ReliabilityLedger ledger)
     public Task SessionsAndLogAppends_CrashedAnywhere_KeepEveryAcknowledgedLine() =>
         new CrashPointExplorer(new Workload("sessions: save, log appends, close", async run =>
         {
-            await run.SaveSession(Session("s1"));
+            await run.SaveSession(NewSession("s1"));
             await run.AppendLog("s1", "agent started\n");
             await run.AppendLog("s1", "tool call: dotnet build\n");
-            await run.SaveSession(Session("s1", "closed"));
+            await run.SaveSession(NewSession("s1", "closed"));
             await run.AppendLog("s2", "second session\n");
             await run.DeleteSession("s1");
         }), ledger).ExploreAsync();
@@ -28,7 +28,7 @@ public sealed class SessionWorkloadTests(ReliabilityLedger ledger)
         })
         {
             Crash = CrashKind.KillThenPowerLoss,
-            Setup = run => run.SaveSession(Session("s1")),
+            Setup = run => run.SaveSession(NewSession("s1")),
             AfterRestart = async run =>
             {
                 await run.AppendLog("s1", "three\n");

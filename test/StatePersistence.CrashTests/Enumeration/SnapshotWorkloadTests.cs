@@ -16,7 +16,7 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
             await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "started"));
             await run.Snapshot();
             run.Time.Advance(TimeSpan.FromMinutes(1));
-            await run.SaveTask(Task("c"));
+            await run.SaveTask(NewTask("c"));
             await run.DeleteTask("b");
             await run.Snapshot();
             run.Time.Advance(TimeSpan.FromMinutes(1));
@@ -27,8 +27,8 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
             Configure = o => o.MaxBackups = 2,
             Setup = async run =>
             {
-                await run.SaveTask(Task("a"));
-                await run.SaveTask(Task("b"));
+                await run.SaveTask(NewTask("a"));
+                await run.SaveTask(NewTask("b"));
             },
             StatesPerPoint = 16,
         }, ledger).ExploreAsync();
@@ -39,13 +39,13 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
         {
             await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "started"));
             await run.Autosave();
-            await run.SaveTask(Task("b"));
+            await run.SaveTask(NewTask("b"));
             await run.DeleteTask("a");
             await run.Autosave();
         })
         {
             Configure = o => o.AutosaveInterval = TimeSpan.FromSeconds(30),
-            Setup = run => run.SaveTask(Task("a")),
+            Setup = run => run.SaveTask(NewTask("a")),
         }, ledger).ExploreAsync();
 
     [Fact]
@@ -54,23 +54,23 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
         {
             await run.SaveState(new PersistedState
             {
-                Tasks = [Task("a", TaskStatuses.Completed), Task("c")],
-                Sessions = [Session("s2")],
+                Tasks = [NewTask("a", TaskStatuses.Completed), NewTask("c")],
+                Sessions = [NewSession("s2")],
                 ExtensionData = new() { ["app_version"] = Json("\"2.1\""), ["feature_flags"] = Json("""{"fast":true}""") },
             });
-            await run.SaveTask(Task("d"));
+            await run.SaveTask(NewTask("d"));
             await run.SaveState(new PersistedState
             {
-                Tasks = [Task("c", TaskStatuses.Failed)],
+                Tasks = [NewTask("c", TaskStatuses.Failed)],
                 ExtensionData = new() { ["app_version"] = Json("\"2.2\"") },
             });
         })
         {
             Setup = async run =>
             {
-                await run.SaveTask(Task("a"));
-                await run.SaveTask(Task("b"));
-                await run.SaveSession(Session("s1"));
+                await run.SaveTask(NewTask("a"));
+                await run.SaveTask(NewTask("b"));
+                await run.SaveSession(NewSession("s1"));
             },
             StatesPerPoint = 16,
         }, ledger).ExploreAsync();
@@ -90,12 +90,12 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
             Configure = o => o.MaxBackups = 1,
             Setup = async run =>
             {
-                await run.SaveTask(Task("a"));
-                await run.SaveTask(Task("b"));
+                await run.SaveTask(NewTask("a"));
+                await run.SaveTask(NewTask("b"));
             },
             AfterRestart = async run =>
             {
-                await run.SaveTask(Task("c"));
+                await run.SaveTask(NewTask("c"));
                 run.Time.Advance(TimeSpan.FromMinutes(1));
                 await run.Snapshot();
             },

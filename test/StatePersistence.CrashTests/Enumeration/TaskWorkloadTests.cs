@@ -12,11 +12,11 @@ public sealed class TaskWorkloadTests(ReliabilityLedger ledger)
     public Task CreateUpdateDeleteTask_CrashedAnywhere_KeepsEveryAcknowledgedSave() =>
         new CrashPointExplorer(new Workload("tasks: create, update, delete", async run =>
         {
-            await run.SaveTask(Task("a"));
-            await run.SaveTask(Task("b"));
+            await run.SaveTask(NewTask("a"));
+            await run.SaveTask(NewTask("b"));
             await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "started"));
             await run.DeleteTask("b");
-            await run.SaveTask(Task("c", TaskStatuses.Completed));
+            await run.SaveTask(NewTask("c", TaskStatuses.Completed));
         }), ledger).ExploreAsync();
 
     [Fact]
@@ -25,7 +25,7 @@ public sealed class TaskWorkloadTests(ReliabilityLedger ledger)
         {
             await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "started"));
             await run.DeleteTask("b");
-            await run.SaveTask(Task("c"));
+            await run.SaveTask(NewTask("c"));
             await run.Snapshot();
             await run.UpdateTask("c", Progress(TaskStatuses.Failed, "broke"));
             await run.DeleteTask("a");
@@ -33,8 +33,8 @@ public sealed class TaskWorkloadTests(ReliabilityLedger ledger)
         {
             Setup = async run =>
             {
-                await run.SaveTask(Task("a"));
-                await run.SaveTask(Task("b"));
+                await run.SaveTask(NewTask("a"));
+                await run.SaveTask(NewTask("b"));
                 await run.Snapshot();
             },
         }, ledger).ExploreAsync();
@@ -43,7 +43,7 @@ public sealed class TaskWorkloadTests(ReliabilityLedger ledger)
     public Task FirstStartInMissingDirectory_CrashedAnywhere_KeepsEveryAcknowledgedSave() =>
         new CrashPointExplorer(new Workload("tasks: first start in a missing directory", async run =>
         {
-            await run.SaveTask(Task("a"));
+            await run.SaveTask(NewTask("a"));
             await run.UpdateTask("a", Progress(TaskStatuses.Completed, "done"));
         })
         {
@@ -56,15 +56,15 @@ public sealed class TaskWorkloadTests(ReliabilityLedger ledger)
     public Task TaskSavesKilledAnywhere_ThenRestartAndPowerLoss_KeepEverythingLoaded() =>
         new CrashPointExplorer(new Workload("tasks: kill -9, restart, power loss", async run =>
         {
-            await run.SaveTask(Task("a"));
+            await run.SaveTask(NewTask("a"));
             await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "started"));
-            await run.SaveTask(Task("b"));
+            await run.SaveTask(NewTask("b"));
             await run.DeleteTask("b");
         })
         {
             Crash = CrashKind.KillThenPowerLoss,
             StatePath = CrashSimulatingFileSystem.DefaultRoot + "/agent",
             CrashDuringStart = true,
-            AfterRestart = run => run.SaveTask(Task("c")),
+            AfterRestart = run => run.SaveTask(NewTask("c")),
         }, ledger).ExploreAsync();
 }

@@ -51,6 +51,15 @@ internal sealed class ProcessFileSystem(IFileSystem disk) : IFileSystem
 
     public void Kill() => _killed = true;
 
+    /// <summary>The gates and where they are, for the message of a run that deadlocked.</summary>
+    public string DescribeGates()
+    {
+        lock (_gate)
+        {
+            return string.Join("; ", _gates.Select(g => g.ToString()));
+        }
+    }
+
     public void CreateDirectory(string path) => Enter(SimulatedOperationKind.CreateDirectory, path, () => disk.CreateDirectory(path));
 
     public bool DirectoryExists(string path) => Read(() => disk.DirectoryExists(path));
@@ -138,7 +147,9 @@ internal sealed class ProcessFileSystem(IFileSystem disk) : IFileSystem
 /// <summary>A call as a gate sees it.</summary>
 internal readonly record struct FileCall(SimulatedOperationKind Kind, string Path, string? Actor)
 {
-    public bool Under(string directoryName) => Path.Contains("/" + directoryName + "/", StringComparison.Ordinal);
+    /// <summary>Whether the call is on the directory <paramref name="directoryName"/> or on something in it.</summary>
+    public bool Under(string directoryName) =>
+        Path.Contains("/" + directoryName + "/", StringComparison.Ordinal) || Path.EndsWith("/" + directoryName, StringComparison.Ordinal);
 }
 
 /// <summary>A point where one call waits until the test lets it through.</summary>
@@ -154,6 +165,9 @@ internal sealed class Gate(string name, Func<FileCall, bool> match)
     public bool Passed { get; private set; }
 
     public bool Match(FileCall call) => match(call);
+
+    public override string ToString() =>
+        $"gate '{name}': {(Reached.IsCompleted ? "reached" : "not reached")}, {(_released.IsSet ? "released" : "closed")}";
 
     public void MarkPassed() => Passed = true;
 

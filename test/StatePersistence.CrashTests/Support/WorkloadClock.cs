@@ -3,9 +3,14 @@ using Microsoft.Extensions.Time.Testing;
 namespace StatePersistence.CrashTests.Support;
 
 /// <summary>
-/// A fake clock that also tells when a timer was created. The autosave loop creates its timer on a thread of its
-/// own after start-up; moving the clock before that would fire nothing, and moving it again later could fire a
-/// second, unplanned autosave. Waiting for the timer keeps autosave workloads deterministic without sleeping.
+/// A fake clock for autosave workloads, deterministic without sleeping:
+/// <list type="bullet">
+/// <item><description>It tells when a timer was created. The autosave loop creates its timer on a thread of its own
+/// after start-up; moving the clock before that would fire nothing.</description></item>
+/// <item><description>Timer callbacks run on the thread pool, not inside <see cref="FakeTimeProvider.Advance"/>.
+/// FakeTimeProvider runs them inline and lets only one thread wake timers at a time: an autosave running inside
+/// one Advance (held at a gate, say) made the next Advance return without firing anything.</description></item>
+/// </list>
 /// </summary>
 internal sealed class WorkloadClock() : FakeTimeProvider(Services.Epoch)
 {
@@ -26,7 +31,7 @@ internal sealed class WorkloadClock() : FakeTimeProvider(Services.Epoch)
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        ITimer timer = base.CreateTimer(callback, state, dueTime, period);
+        ITimer timer = base.CreateTimer(s => ThreadPool.QueueUserWorkItem(_ => callback(s)), state, dueTime, period);
         lock (_gate)
         {
             _timersCreated++;
