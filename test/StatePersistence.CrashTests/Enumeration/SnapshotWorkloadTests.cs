@@ -30,7 +30,7 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
                 await run.SaveTask(NewTask("a"));
                 await run.SaveTask(NewTask("b"));
             },
-            StatesPerPoint = 16,
+            StatesPerPoint = 32,
         }, ledger).ExploreAsync();
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
                 await run.SaveTask(NewTask("b"));
                 await run.SaveSession(NewSession("s1"));
             },
-            StatesPerPoint = 16,
+            StatesPerPoint = 32,
         }, ledger).ExploreAsync();
 
     [Fact]

@@ -46,7 +46,7 @@ internal sealed record Workload(string Name, Func<WorkloadRun, Task> Run)
     public CrashKind Crash { get; init; } = CrashKind.PowerLoss;
 
     /// <summary>Crash states tried per crash point and model: all of them when there are fewer, else a seeded sample.</summary>
-    public int StatesPerPoint { get; init; } = 24;
+    public int StatesPerPoint { get; init; } = 48;
 
     /// <summary>Extra checks of each crash image and of the disk after recovery (for example that a corrupt file was kept).</summary>
     public Func<DurableImage, CrashSimulatingFileSystem, string?>? CheckImage { get; init; }

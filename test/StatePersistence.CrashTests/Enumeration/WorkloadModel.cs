@@ -9,6 +9,12 @@ internal sealed class ModelOp(int sequence, string description)
 
     /// <summary>The call returned (or a reader saw its effect): from now on it must survive every crash.</summary>
     public bool Acknowledged { get; set; }
+
+    /// <summary>
+    /// The call failed without a crash, so the service dropped it from its latest state (it may still have reached
+    /// the disk): later calls build on what came before it.
+    /// </summary>
+    public bool Abandoned { get; set; }
 }
 
 /// <summary>
@@ -52,7 +58,7 @@ internal sealed partial class WorkloadModel
             foreach ((string key, string? value) in changes)
             {
                 List<(ModelOp Op, string? Value)> history = History(key);
-                if (history.Count == 0 ? value is not null : history[^1].Value != value)
+                if (LatestLocked(key) != value)
                 {
                     changed.Add(key);
                 }
@@ -106,12 +112,20 @@ internal sealed partial class WorkloadModel
         }
     }
 
-    /// <summary>The newest value issued for a key (acknowledged or not), as the service's latest view has it.</summary>
+    public void Abandon(ModelOp op)
+    {
+        lock (_gate)
+        {
+            op.Abandoned = true;
+        }
+    }
+
+    /// <summary>The newest value issued for a key and not abandoned, as the service's latest view has it.</summary>
     public string? Latest(string key)
     {
         lock (_gate)
         {
-            return _history.TryGetValue(key, out List<(ModelOp Op, string? Value)>? history) && history.Count > 0 ? history[^1].Value : null;
+            return LatestLocked(key);
         }
     }
 
@@ -120,8 +134,8 @@ internal sealed partial class WorkloadModel
     {
         lock (_gate)
         {
-            return [.. _history.Where(h => h.Key.StartsWith(prefix, StringComparison.Ordinal) && h.Value.Count > 0 && h.Value[^1].Value is not null)
-                .Select(h => h.Key).Order(StringComparer.Ordinal)];
+            return [.. _history.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).Where(k => LatestLocked(k) is not null)
+                .Order(StringComparer.Ordinal)];
         }
     }
 
@@ -153,6 +167,10 @@ internal sealed partial class WorkloadModel
             }
         }
     }
+
+    private string? LatestLocked(string key) =>
+        _history.TryGetValue(key, out List<(ModelOp Op, string? Value)>? history)
+            && history.FindLastIndex(h => !h.Op.Abandoned) is int last && last >= 0 ? history[last].Value : null;
 
     private List<(ModelOp Op, string? Value)> History(string key)
     {

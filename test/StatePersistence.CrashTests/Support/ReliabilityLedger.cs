@@ -24,13 +24,14 @@ public sealed class ReliabilityLedger : IDisposable
 
     private const int DefaultSeed = 20240601;
     private const int MaxViolationSamples = 50;
+    private const int MaxViolationsKept = 20_000;
 
     private readonly Lock _gate = new();
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     private readonly SortedDictionary<string, WorkloadFigures> _workloads = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _faultsBy = new(StringComparer.Ordinal);
-    private readonly List<string> _violationSamples = [];
+    private readonly List<string> _violationMessages = [];
     private long _violations;
     private long _faultTrials;
     private long _faults;
@@ -103,9 +104,9 @@ public sealed class ReliabilityLedger : IDisposable
                 Figures(workload).Violations++;
             }
 
-            if (_violationSamples.Count < MaxViolationSamples)
+            if (_violationMessages.Count < MaxViolationsKept)
             {
-                _violationSamples.Add(message);
+                _violationMessages.Add(message);
             }
         }
     }
@@ -128,8 +129,8 @@ public sealed class ReliabilityLedger : IDisposable
         lock (_gate)
         {
             var summary = new ReliabilitySummary(Seed, _startedAt, Stopwatch.GetElapsedTime(_started), TotalsLocked(), _workloads,
-                _faultTrials, _faultsBy, _childStarts, _acksChecked, _violationSamples);
-            summary.Write();
+                _faultTrials, _faultsBy, _childStarts, _acksChecked, [.. _violationMessages.Take(MaxViolationSamples)]);
+            summary.Write(_violationMessages);
         }
     }
 

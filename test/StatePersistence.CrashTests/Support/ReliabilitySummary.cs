@@ -20,6 +20,9 @@ internal sealed record ReliabilitySummary(
 {
     public const string RelativePath = "artifacts/reliability-summary.json";
 
+    /// <summary>Every violation of the run, in full, when there were any (the summary keeps the first few).</summary>
+    public const string ViolationsRelativePath = "artifacts/reliability-violations.txt";
+
     /// <summary>The repository root: the nearest folder above the test binaries that holds StatePersistence.sln.</summary>
     public static string RepositoryRoot()
     {
@@ -34,10 +37,20 @@ internal sealed record ReliabilitySummary(
         throw new DirectoryNotFoundException($"No StatePersistence.sln above '{AppContext.BaseDirectory}'.");
     }
 
-    public void Write()
+    public void Write(IReadOnlyList<string> violations)
     {
         string path = Path.Combine(RepositoryRoot(), RelativePath);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string violationsPath = Path.Combine(RepositoryRoot(), ViolationsRelativePath);
+        if (violations.Count > 0)
+        {
+            File.WriteAllText(violationsPath, string.Join("\n\n", violations) + "\n");
+        }
+        else
+        {
+            File.Delete(violationsPath);
+        }
+
         File.WriteAllText(path, ToJson().ToJsonString(new JsonSerializerOptions
         {
             WriteIndented = true,
