@@ -10,12 +10,16 @@ namespace StatePersistence.FileStore;
 /// exists may have been created by an append that failed, or by a process killed before it fsynced the directory,
 /// and its name would then not survive a power cut. A crash can leave the tail of an unacknowledged append as NUL
 /// bytes; start-up trims those, so acknowledged text is always followed only by later appends.
+/// <para>After a failed append the next one starts where the failed one did, cutting off what it left: when fsync
+/// fails Linux may drop the written pages and never write them (fsyncgate), so appending after them would leave a
+/// hole of NULs or stale bytes in front of text that was then acknowledged.</para>
 /// </summary>
 internal sealed class SessionLogs(IFileSystem fileSystem, StateLayout layout)
 {
     private const int TailWindow = 1 << 16;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _namesMadeDurable = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _failedAppendStarts = new(StringComparer.Ordinal);
 
     public async ValueTask AppendAsync(string sessionId, ReadOnlyMemory<byte> text, Durability durability, CancellationToken cancellationToken)
     {
@@ -25,16 +29,32 @@ internal sealed class SessionLogs(IFileSystem fileSystem, StateLayout layout)
         {
             string path = layout.SessionLogFile(sessionId);
             using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
-            handle.Write(handle.Length, text.Span);
-            if (durability == Durability.Full)
+            long start = _failedAppendStarts.TryGetValue(sessionId, out long failedStart) ? failedStart : handle.Length;
+            try
             {
-                handle.Sync();
-                if (!_namesMadeDurable.ContainsKey(sessionId))
+                if (handle.Length > start)
                 {
-                    fileSystem.SyncDirectory(layout.LogsDirectory);
-                    _namesMadeDurable[sessionId] = true;
+                    handle.SetLength(start);
+                }
+
+                handle.Write(start, text.Span);
+                if (durability == Durability.Full)
+                {
+                    handle.Sync();
+                    if (!_namesMadeDurable.ContainsKey(sessionId))
+                    {
+                        fileSystem.SyncDirectory(layout.LogsDirectory);
+                        _namesMadeDurable[sessionId] = true;
+                    }
                 }
             }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _failedAppendStarts[sessionId] = start;
+                throw;
+            }
+
+            _failedAppendStarts.TryRemove(sessionId, out _);
         }
         finally
         {

@@ -25,6 +25,8 @@ internal sealed record FaultWritePath(string Name, Func<FaultTrial, Task> Setup,
             await t.SaveTask(NewTask("b"));
         }, t => t.DeleteTask("b")),
         new("save session", t => t.SaveSession(NewSession("s1")), t => t.SaveSession(NewSession("s1", "closed"))),
+        new("append to a new log", t => t.SaveSession(NewSession("s1")), t => t.AppendLog("s1", "agent started\n")),
+        new("append to an existing log", t => t.AppendLog("s1", "first line\n"), t => t.AppendLog("s1", "second line\n")),
         new("save report", t => t.SaveReport("weekly", NewReport("week 1", 3)), t => t.SaveReport("weekly", NewReport("week 2", 4))),
         new("snapshot with backup rotation", async t =>
         {
