@@ -71,8 +71,16 @@ public sealed partial class FileStateStore : IStateStore
         }
 
         var report = new RecoveryReport { StartedAt = _time.GetUtcNow() };
-        StateDirectories.Ensure(_fileSystem, _layout, report);
-        _lock = DirectoryLock.Acquire(_fileSystem, _layout, _time);
+        try
+        {
+            StateDirectories.Ensure(_fileSystem, _layout, report);
+            _lock = DirectoryLock.Acquire(_fileSystem, _layout, _time);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw OpenFailed(ex);
+        }
+
         try
         {
             FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _codec, _quarantine, report).Run();
@@ -87,13 +95,22 @@ public sealed partial class FileStateStore : IStateStore
 
             return ValueTask.FromResult(new RecoveredState(result.View, report));
         }
-        catch
+        catch (Exception ex)
         {
             _lock.Dispose();
             _lock = null;
+            if (ex is IOException or UnauthorizedAccessException)
+            {
+                throw OpenFailed(ex);
+            }
+
             throw;
         }
     }
+
+    /// <summary>An I/O failure during start-up, in the library's exception family; nothing was lost or changed for good.</summary>
+    private StateStorageException OpenFailed(Exception ex) =>
+        new($"Opening the state directory '{Location}' failed: {ex.Message}. Nothing was lost; fix the cause and start again.", Location, ex, ex is IOException);
 
     /// <inheritdoc />
     public ValueTask AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> batch, long firstSequence, Durability durability,

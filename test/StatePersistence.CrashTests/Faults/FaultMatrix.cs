@@ -126,6 +126,13 @@ internal sealed class FaultMatrix(bool simulated, FaultWritePath path, Reliabili
 
     private void CheckFailure(Exception? failure, FaultTrial trial, FaultOperations kind, List<string> problems)
     {
+        if (failure is null && path.IsStart && trial.Service.LastRecovery!.Warnings.Any(w => w.StartsWith("Could not fsync", StringComparison.Ordinal)))
+        {
+            // The parent of an existing state directory is not ours: fsyncing it is a best effort, and a refusal
+            // (EACCES, EPERM) is a warning in the recovery report rather than a failed start.
+            return;
+        }
+
         if (failure is null)
         {
             string fsync = kind is FaultOperations.Sync or FaultOperations.SyncDirectory ? " (a failed fsync reported as success)" : "";

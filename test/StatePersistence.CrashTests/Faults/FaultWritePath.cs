@@ -48,6 +48,17 @@ internal sealed record FaultWritePath(string Name, Func<FaultTrial, Task> Setup,
             Tasks = [NewTask("a", TaskStatuses.Completed), NewTask("c")],
             ExtensionData = new() { ["app_version"] = Json("\"2.1\"") },
         })),
+        new("start-up recovery", async t =>
+        {
+            await t.SaveTask(NewTask("a"));
+            await t.Snapshot();
+            await t.SaveTask(NewTask("b"));
+            await t.AppendLog("s1", "line\n");
+            t.LeaveWorkForRecovery();
+        }, t => Task.CompletedTask)
+        {
+            IsStart = true,
+        },
     ];
 
     public static FaultWritePath Named(string name) => All.Single(p => p.Name == name);
