@@ -35,9 +35,6 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Information, "Final snapshot written on shutdown at revision {Revision}")]
     public static partial void ShutdownSaved(ILogger logger, long revision);
 
-    [LoggerMessage(11, LogLevel.Warning, "Could not prepare the next journal segment ahead of time; the next checkpoint creates it while saves wait")]
-    public static partial void SparePreparationFailed(ILogger logger, Exception error);
-
     [LoggerMessage(10, LogLevel.Debug, "Saved {Kind} {Id} at revision {Revision}")]
     public static partial void ItemSaved(ILogger logger, string kind, string id, long revision);
 }

@@ -18,7 +18,7 @@ internal static class DirectoryLock
         {
             held = fileSystem.AcquireLock(layout.LockFile);
         }
-        catch (IOException ex)
+        catch (IOException ex) when (IsHeldByAnother(ex))
         {
             throw new StateDirectoryLockedException(layout.Root, ReadOwner(fileSystem, layout), ex);
         }
@@ -38,6 +38,13 @@ internal static class DirectoryLock
 
         return held;
     }
+
+    /// <summary>
+    /// Whether the lock failed because another process holds it (EWOULDBLOCK: 11 on Linux, 35 on macOS; a sharing
+    /// violation on Windows), rather than because the disk failed: an EIO or ENOSPC must not be reported as a
+    /// second process.
+    /// </summary>
+    private static bool IsHeldByAnother(IOException ex) => ex.HResult is 11 or 35 or unchecked((int)0x80070020);
 
     private static string ReadOwner(IFileSystem fileSystem, StateLayout layout)
     {

@@ -71,8 +71,16 @@ public sealed partial class FileStateStore : IStateStore
         }
 
         var report = new RecoveryReport { StartedAt = _time.GetUtcNow() };
-        CreateDirectories(report);
-        _lock = DirectoryLock.Acquire(_fileSystem, _layout, _time);
+        try
+        {
+            StateDirectories.Ensure(_fileSystem, _layout, report);
+            _lock = DirectoryLock.Acquire(_fileSystem, _layout, _time);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw OpenFailed(ex);
+        }
+
         try
         {
             FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _codec, _quarantine, report).Run();
@@ -88,13 +96,22 @@ public sealed partial class FileStateStore : IStateStore
 
             return ValueTask.FromResult(new RecoveredState(result.View, report));
         }
-        catch
+        catch (Exception ex)
         {
             _lock.Dispose();
             _lock = null;
+            if (ex is IOException or UnauthorizedAccessException)
+            {
+                throw OpenFailed(ex);
+            }
+
             throw;
         }
     }
+
+    /// <summary>An I/O failure during start-up, in the library's exception family; nothing was lost or changed for good.</summary>
+    private StateStorageException OpenFailed(Exception ex) =>
+        new($"Opening the state directory '{Location}' failed: {ex.Message}. Nothing was lost; fix the cause and start again.", Location, ex, ex is IOException);
 
     /// <inheritdoc />
     public ValueTask AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> batch, long firstSequence, Durability durability,
@@ -260,48 +277,11 @@ public sealed partial class FileStateStore : IStateStore
         return bytes;
     }
 
-    /// <summary>An optimization only: when it fails the cut creates the segment itself, so the failure is logged, not thrown.</summary>
-    private void PrepareSpareSegment()
-    {
-        try
-        {
-            Journal.PrepareSpare(_options.Durability);
-        }
-        catch (StateStorageException ex)
-        {
-            Diagnostics.Log.SparePreparationFailed(_logger, ex);
-        }
-    }
-
-    private void CreateDirectories(RecoveryReport report)
-    {
-        bool rootExisted = _fileSystem.DirectoryExists(_layout.Root);
-        _fileSystem.CreateDirectory(_layout.Root);
-        bool created = false;
-        foreach (string directory in _layout.Directories)
-        {
-            if (!_fileSystem.DirectoryExists(directory))
-            {
-                _fileSystem.CreateDirectory(directory);
-                created = true;
-            }
-        }
-
-        if (!rootExisted)
-        {
-            report.Warnings.Add($"The state directory '{_layout.Root}' did not exist and was created.");
-            string? parent = Path.GetDirectoryName(_layout.Root);
-            if (parent is not null)
-            {
-                _fileSystem.SyncDirectory(parent);
-            }
-        }
-
-        if (created || !rootExisted)
-        {
-            _fileSystem.SyncDirectory(_layout.Root);
-        }
-    }
+    /// <summary>
+    /// Prepares the segment the next cut will use. Like every other I/O failure, a failure here fails the call that
+    /// met it (start-up or the checkpoint), so it is reported and counted; the next checkpoint tries again.
+    /// </summary>
+    private void PrepareSpareSegment() => Journal.PrepareSpare(_options.Durability);
 
     private void WriteRecoveryReport(RecoveryReport report)
     {

@@ -6,13 +6,20 @@ namespace StatePersistence.FileStore;
 
 /// <summary>
 /// <c>logs/session_&lt;id&gt;.log</c>: plain text, appended. An append under <see cref="Durability.Full"/> is fsynced
-/// (and the directory too when the file is new) before it returns. A crash can leave the tail of an unacknowledged
-/// append as NUL bytes; start-up trims those, so acknowledged text is always followed only by later appends.
+/// before it returns, and so is the directory, the first time this process appends to a log: a log that merely
+/// exists may have been created by an append that failed, or by a process killed before it fsynced the directory,
+/// and its name would then not survive a power cut. A crash can leave the tail of an unacknowledged append as NUL
+/// bytes; start-up trims those, so acknowledged text is always followed only by later appends.
+/// <para>After a failed append the next one starts where the failed one did, cutting off what it left: when fsync
+/// fails Linux may drop the written pages and never write them (fsyncgate), so appending after them would leave a
+/// hole of NULs or stale bytes in front of text that was then acknowledged.</para>
 /// </summary>
 internal sealed class SessionLogs(IFileSystem fileSystem, StateLayout layout)
 {
     private const int TailWindow = 1 << 16;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _namesMadeDurable = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _failedAppendStarts = new(StringComparer.Ordinal);
 
     public async ValueTask AppendAsync(string sessionId, ReadOnlyMemory<byte> text, Durability durability, CancellationToken cancellationToken)
     {
@@ -21,17 +28,33 @@ internal sealed class SessionLogs(IFileSystem fileSystem, StateLayout layout)
         try
         {
             string path = layout.SessionLogFile(sessionId);
-            bool created = !fileSystem.FileExists(path);
             using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
-            handle.Write(handle.Length, text.Span);
-            if (durability == Durability.Full)
+            long start = _failedAppendStarts.TryGetValue(sessionId, out long failedStart) ? failedStart : handle.Length;
+            try
             {
-                handle.Sync();
-                if (created)
+                if (handle.Length > start)
                 {
-                    fileSystem.SyncDirectory(layout.LogsDirectory);
+                    handle.SetLength(start);
+                }
+
+                handle.Write(start, text.Span);
+                if (durability == Durability.Full)
+                {
+                    handle.Sync();
+                    if (!_namesMadeDurable.ContainsKey(sessionId))
+                    {
+                        fileSystem.SyncDirectory(layout.LogsDirectory);
+                        _namesMadeDurable[sessionId] = true;
+                    }
                 }
             }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _failedAppendStarts[sessionId] = start;
+                throw;
+            }
+
+            _failedAppendStarts.TryRemove(sessionId, out _);
         }
         finally
         {

@@ -1,0 +1,138 @@
+using StatePersistence.CrashTests.Support;
+using StatePersistence.Model;
+using StatePersistence.Recovery;
+using StatePersistence.Testing.CrashSimulation;
+
+namespace StatePersistence.CrashTests.Enumeration;
+
+/// <summary>
+/// Boots one crash state and checks the invariants: recovery does not throw; what it returns is a state the
+/// acknowledged calls allow (<see cref="WorkloadModel.Check"/>); quarantined files keep their exact bytes, durably;
+/// and recovery is idempotent and leaves a working store: a save after it, then a second recovery from what is
+/// durable, gives the same state plus that save.
+/// </summary>
+internal sealed class CrashStateChecker(Workload workload, Violations violations)
+{
+    private static readonly AgentTask AfterRecovery = new()
+    {
+        Id = "saved-after-recovery",
+        Description = "written by the first process after recovery",
+        Status = TaskStatuses.Pending,
+        CreatedAt = Services.Epoch,
+    };
+
+    public async Task CheckAsync(RunResult run, CrashModel model, DurableImage image)
+    {
+        var problems = new List<string>();
+        try
+        {
+            await CheckRecoveriesAsync(run.Model, image, problems);
+        }
+        catch (Exception ex)
+        {
+            problems.Add("checking threw: " + ex);
+        }
+
+        foreach (string problem in problems)
+        {
+            string crash = workload.Crash == CrashKind.PowerLoss ? "power loss" : "kill -9";
+            violations.Add($"{workload.Name}: {crash} {run.Point}, model {model}: {problem}\n  state: {image.Description}\n  calls: {run.Model.Steps()}");
+        }
+    }
+
+    private async Task CheckRecoveriesAsync(WorkloadModel model, DurableImage image, List<string> problems)
+    {
+        CrashSimulatingFileSystem firstDisk = CrashSimulatingFileSystem.FromImage(image);
+        StatePersistenceService first = Services.Create(Options(), firstDisk, Clock());
+        try
+        {
+            await first.StartAsync();
+        }
+        catch (Exception ex)
+        {
+            problems.Add("recovery threw: " + ex);
+            await Services.AbandonAsync(first);
+            return;
+        }
+
+        RecoveredContent recovered;
+        try
+        {
+            recovered = await RecoveredContent.ReadAsync(first, model.LogSessions);
+            problems.AddRange(model.Check(recovered));
+            CheckQuarantined(first.LastRecovery!, image, firstDisk, problems);
+            if (workload.CheckImage?.Invoke(image, firstDisk) is { } imageProblem)
+            {
+                problems.Add(imageProblem);
+            }
+
+            await first.SaveTaskAsync(AfterRecovery);
+        }
+        catch (Exception ex)
+        {
+            problems.Add("using the recovered service threw: " + ex);
+            return;
+        }
+        finally
+        {
+            await Services.AbandonAsync(first);
+        }
+
+        // A power cut right after: recovery again from only what the first recovery and the save made durable.
+        StatePersistenceService second = Services.Create(Options(), CrashSimulatingFileSystem.FromImage(firstDisk.DurableState), Clock());
+        try
+        {
+            await second.StartAsync();
+            RecoveredContent again = await RecoveredContent.ReadAsync(second, model.LogSessions);
+            recovered.Values[RecoveredContent.TaskKey(AfterRecovery.Id)] = RecoveredContent.Json(AfterRecovery);
+            foreach (string difference in recovered.Differences(again))
+            {
+                problems.Add("a second recovery (after a save and a power cut) differs from the first: " + difference);
+            }
+        }
+        catch (Exception ex)
+        {
+            problems.Add("the second recovery threw: " + ex);
+        }
+        finally
+        {
+            await Services.AbandonAsync(second);
+        }
+    }
+
+    /// <summary>A corrupt file is moved aside with its exact bytes, and the move is durable.</summary>
+    private static void CheckQuarantined(RecoveryReport report, DurableImage image, CrashSimulatingFileSystem disk, List<string> problems)
+    {
+        if (report.Quarantined.Count == 0)
+        {
+            return;
+        }
+
+        DurableImage after = disk.DurableState;
+        foreach (QuarantinedFile file in report.Quarantined)
+        {
+            if (!image.FileExists(file.OriginalPath))
+            {
+                problems.Add($"'{file.OriginalPath}' was reported quarantined but was not on the disk");
+            }
+            else if (!after.FileExists(file.QuarantinePath))
+            {
+                problems.Add($"'{file.OriginalPath}' was quarantined to '{file.QuarantinePath}', which is not durable");
+            }
+            else if (!after.ReadFile(file.QuarantinePath).AsSpan().SequenceEqual(image.ReadFile(file.OriginalPath)))
+            {
+                problems.Add($"'{file.OriginalPath}' was quarantined to '{file.QuarantinePath}' with different content");
+            }
+        }
+    }
+
+    private StatePersistenceOptions Options() => Services.Options(workload.StatePath, workload.Configure);
+
+    /// <summary>A clock a day after the workload's, so names recovery derives from it never collide with older ones.</summary>
+    private static Microsoft.Extensions.Time.Testing.FakeTimeProvider Clock()
+    {
+        var clock = Services.NewClock();
+        clock.Advance(TimeSpan.FromDays(1));
+        return clock;
+    }
+}

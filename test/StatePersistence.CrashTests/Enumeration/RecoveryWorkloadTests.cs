@@ -1,0 +1,129 @@
+using System.Buffers.Binary;
+using StatePersistence.CrashTests.Support;
+using StatePersistence.FileSystem;
+using StatePersistence.Model;
+using StatePersistence.Testing.CrashSimulation;
+using static StatePersistence.CrashTests.Enumeration.Items;
+
+namespace StatePersistence.CrashTests.Enumeration;
+
+/// <summary>
+/// Start-up recovery itself, crashed before every one of its operations: quarantining a corrupt state.json and task
+/// file, trimming a log's NUL tail, ignoring a torn journal record and removing leftover temp files. Each crash
+/// state is then recovered again (twice, by the checker).
+/// </summary>
+public sealed class RecoveryWorkloadTests(ReliabilityLedger ledger)
+{
+    private const string Root = CrashSimulatingFileSystem.DefaultRoot;
+
+    /// <summary>Acknowledged data in a snapshot and in the journal after it.</summary>
+    private static async Task SnapshotThenJournal(WorkloadRun run)
+    {
+        await run.SaveTask(NewTask("a"));
+        await run.SaveTask(NewTask("b"));
+        await run.Snapshot();
+        await run.SaveTask(NewTask("c"));
+        await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "started"));
+        await run.DeleteTask("b");
+    }
+
+    private static void WriteDurably(IFileSystem disk, string path, ReadOnlySpan<byte> bytes, bool append = false)
+    {
+        using (IFileHandle handle = disk.Open(path, append ? FileOpenMode.OpenOrCreate : FileOpenMode.CreateOrTruncate))
+        {
+            handle.Write(append ? handle.Length : 0, bytes);
+            handle.Sync();
+        }
+
+        disk.SyncDirectory(Path.GetDirectoryName(path)!);
+    }
+
+    /// <summary>state.json cut in half and tasks/a.json zeroed, as a disk error might leave them.</summary>
+    private static Workload CorruptStateWorkload(string name, CorruptFiles corrupt) => new(name, async run =>
+    {
+        await run.SaveTask(NewTask("d"));
+        await run.Snapshot();
+    })
+    {
+        Setup = SnapshotThenJournal,
+        BeforeRestart = (disk, _) =>
+        {
+            byte[] state = disk.ReadAllBytes(Root + "/state.json");
+            corrupt.StateFile = state[..(state.Length / 2)];
+            corrupt.TaskFile = new byte[disk.ReadAllBytes(Root + "/tasks/a.json").Length];
+            WriteDurably(disk, Root + "/state.json", corrupt.StateFile);
+            WriteDurably(disk, Root + "/tasks/a.json", corrupt.TaskFile);
+        },
+        CheckImage = corrupt.Check,
+    };
+
+    [Fact]
+    public Task RecoveryQuarantiningCorruptFiles_CrashedAnywhere_LosesNothingAndKeepsTheEvidence() =>
+        new CrashPointExplorer(CorruptStateWorkload("recovery: quarantine corrupt state.json and task file", new CorruptFiles()), ledger).ExploreAsync();
+
+    [Fact]
+    public Task RecoveryQuarantiningCorruptFiles_KilledAnywhere_ThenRestartAndPowerLoss_LosesNothing() =>
+        new CrashPointExplorer(CorruptStateWorkload("recovery: quarantine, kill -9, restart, power loss", new CorruptFiles()) with
+        {
+            Crash = CrashKind.KillThenPowerLoss,
+            AfterRestart = run => run.SaveTask(NewTask("e")),
+        }, ledger).ExploreAsync();
+
+    [Fact]
+    public Task RecoveryOfTornTailsAndTempFiles_CrashedAnywhere_ShowsOnlyWhatWasAcknowledged() =>
+        new CrashPointExplorer(new Workload("recovery: torn journal tail, NUL log tail, temp files", async run =>
+        {
+            await run.AppendLog("s1", "two\n");
+            await run.SaveTask(NewTask("c"));
+            await run.Snapshot();
+        })
+        {
+            Setup = async run =>
+            {
+                await run.SaveTask(NewTask("a"));
+                await run.AppendLog("s1", "one\n");
+                await run.Snapshot();
+                await run.SaveTask(NewTask("b"));
+            },
+            BeforeRestart = (disk, _) =>
+            {
+                // A record header whose payload never reached the disk, NULs where an append's data did not, and
+                // the temp files of a checkpoint that did not finish.
+                var torn = new byte[28];
+                BinaryPrimitives.WriteUInt32LittleEndian(torn, 0x314A5053);
+                BinaryPrimitives.WriteInt32LittleEndian(torn.AsSpan(4), 200);
+                string segment = disk.ListFiles(Root + "/journal").Order(StringComparer.Ordinal).Last();
+                WriteDurably(disk, Root + "/journal/" + segment, torn, append: true);
+                WriteDurably(disk, Root + "/logs/session_s1.log", new byte[6], append: true);
+                WriteDurably(disk, Root + "/tasks/zz.json.tmp", "{\"id\":\"zz\""u8);
+                WriteDurably(disk, Root + "/state.json.tmp", "{"u8);
+            },
+        }, ledger).ExploreAsync();
+
+    /// <summary>The bytes of the corrupted files, which must never disappear: at their place, or quarantined.</summary>
+    private sealed class CorruptFiles
+    {
+        public byte[] StateFile { get; set; } = [];
+
+        public byte[] TaskFile { get; set; } = [];
+
+        public string? Check(DurableImage image, CrashSimulatingFileSystem recovered)
+        {
+            DurableImage after = recovered.DurableState;
+            foreach ((string what, byte[] bytes) in (ReadOnlySpan<(string, byte[])>)[("state.json", StateFile), ("tasks/a.json", TaskFile)])
+            {
+                if (!image.Files.Values.Any(f => f.Span.SequenceEqual(bytes)))
+                {
+                    return $"the corrupt {what} is gone from the crash image: evidence lost";
+                }
+
+                if (!after.Files.Any(f => f.Key.Contains(".corrupt.", StringComparison.Ordinal) && f.Value.Span.SequenceEqual(bytes)))
+                {
+                    return $"after recovery the corrupt {what} is not quarantined (durably, with its bytes)";
+                }
+            }
+
+            return null;
+        }
+    }
+}

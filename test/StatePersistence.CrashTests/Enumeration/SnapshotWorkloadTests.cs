@@ -1,0 +1,103 @@
+using StatePersistence.CrashTests.Support;
+using StatePersistence.Model;
+using static StatePersistence.CrashTests.Enumeration.Items;
+
+namespace StatePersistence.CrashTests.Enumeration;
+
+/// <summary>Checkpoints: explicit snapshots with backup rotation, the autosave, and SaveStateAsync's whole-state replace.</summary>
+public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
+{
+    [Fact]
+    public Task SnapshotsWithBackupRotation_CrashedAnywhere_KeepEveryAcknowledgedSave() =>
+        new CrashPointExplorer(new Workload("snapshots: four snapshots, two backups kept", async run =>
+        {
+            await run.Snapshot();
+            run.Time.Advance(TimeSpan.FromMinutes(1));
+            await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "started"));
+            await run.Snapshot();
+            run.Time.Advance(TimeSpan.FromMinutes(1));
+            await run.SaveTask(NewTask("c"));
+            await run.DeleteTask("b");
+            await run.Snapshot();
+            run.Time.Advance(TimeSpan.FromMinutes(1));
+            await run.UpdateTask("c", Progress(TaskStatuses.Completed, "done"));
+            await run.Snapshot();
+        })
+        {
+            Configure = o => o.MaxBackups = 2,
+            Setup = async run =>
+            {
+                await run.SaveTask(NewTask("a"));
+                await run.SaveTask(NewTask("b"));
+            },
+            StatesPerPoint = 32,
+        }, ledger).ExploreAsync();
+
+    [Fact]
+    public Task Autosave_CrashedAnywhere_KeepsEveryAcknowledgedSave() =>
+        new CrashPointExplorer(new Workload("snapshots: autosave", async run =>
+        {
+            await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "started"));
+            await run.Autosave();
+            await run.SaveTask(NewTask("b"));
+            await run.DeleteTask("a");
+            await run.Autosave();
+        })
+        {
+            Configure = o => o.AutosaveInterval = TimeSpan.FromSeconds(30),
+            Setup = run => run.SaveTask(NewTask("a")),
+        }, ledger).ExploreAsync();
+
+    [Fact]
+    public Task SaveStateReplacingEverything_CrashedAnywhere_LandsAllOrNothing() =>
+        new CrashPointExplorer(new Workload("snapshots: SaveStateAsync replaces the whole state", async run =>
+        {
+            await run.SaveState(new PersistedState
+            {
+                Tasks = [NewTask("a", TaskStatuses.Completed), NewTask("c")],
+                Sessions = [NewSession("s2")],
+                ExtensionData = new() { ["app_version"] = Json("\"2.1\""), ["feature_flags"] = Json("""{"fast":true}""") },
+            });
+            await run.SaveTask(NewTask("d"));
+            await run.SaveState(new PersistedState
+            {
+                Tasks = [NewTask("c", TaskStatuses.Failed)],
+                ExtensionData = new() { ["app_version"] = Json("\"2.2\"") },
+            });
+        })
+        {
+            Setup = async run =>
+            {
+                await run.SaveTask(NewTask("a"));
+                await run.SaveTask(NewTask("b"));
+                await run.SaveSession(NewSession("s1"));
+            },
+            StatesPerPoint = 32,
+        }, ledger).ExploreAsync();
+
+    [Fact]
+    public Task SnapshotsKilledAnywhere_ThenRestartAndPowerLoss_KeepEverythingLoaded() =>
+        new CrashPointExplorer(new Workload("snapshots: kill -9, restart, power loss", async run =>
+        {
+            await run.Snapshot();
+            await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "started"));
+            await run.DeleteTask("b");
+            run.Time.Advance(TimeSpan.FromMinutes(1));
+            await run.Snapshot();
+        })
+        {
+            Crash = CrashKind.KillThenPowerLoss,
+            Configure = o => o.MaxBackups = 1,
+            Setup = async run =>
+            {
+                await run.SaveTask(NewTask("a"));
+                await run.SaveTask(NewTask("b"));
+            },
+            AfterRestart = async run =>
+            {
+                await run.SaveTask(NewTask("c"));
+                run.Time.Advance(TimeSpan.FromMinutes(1));
+                await run.Snapshot();
+            },
+        }, ledger).ExploreAsync();
+}
