@@ -75,21 +75,42 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
 
     private StateView Replay(JournalReader journal, List<(long Number, long FirstSequence)> segments, StateView view)
     {
+        var records = new List<JournalRecord>();
         foreach (JournalRecord record in journal.ReadRecords(segments))
         {
-            if (record.Sequence <= view.Revision)
+            if (record.Sequence > view.Revision)
             {
-                continue;
+                records.Add(record);
             }
+        }
 
+        // Parsing each put is most of a replay's work and independent of order: do it on every core first, then
+        // apply the records one by one in sequence order.
+        var parsed = new StateChange[records.Count][];
+        var errors = new string?[records.Count];
+        Parallel.For(0, records.Count, i =>
+        {
             try
             {
-                view = view.Apply(record.Changes, record.Sequence, ItemCodec.ToItem);
+                parsed[i] = [.. records[i].Changes.Select(c => c.Kind is ChangeKind.PutTask or ChangeKind.PutSession && c.Item is null ? c with { Item = ItemCodec.ToItem(c) } : c)];
             }
             catch (JsonException ex)
             {
-                report.Lost.Add($"Journal record {record.Sequence} holds an item that does not parse ({ex.Message}); it was skipped.");
-                view = view with { Revision = record.Sequence };
+                errors[i] = ex.Message;
+            }
+        });
+
+        for (int i = 0; i < records.Count; i++)
+        {
+            long sequence = records[i].Sequence;
+            if (errors[i] is { } error)
+            {
+                report.Lost.Add($"Journal record {sequence} holds an item that does not parse ({error}); it was skipped.");
+                view = view with { Revision = sequence };
+            }
+            else
+            {
+                view = view.Apply(parsed[i], sequence, ItemCodec.ToItem);
             }
 
             report.JournalRecordsReplayed++;

@@ -109,33 +109,47 @@ internal static class SnapshotReader
         ImmutableSortedDictionary<string, StoredItem>.Builder items, Func<byte[], StoredItem> toItem, List<string> warnings)
     {
         Expect(ref reader, JsonTokenType.StartArray, name);
-        int index = 0;
+        var slices = new List<(int Start, int Length)>();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             if (reader.TokenType != JsonTokenType.StartObject)
             {
-                throw new InvalidDataException($"{name}[{index}] is {reader.TokenType}, not an object");
+                throw new InvalidDataException($"{name}[{slices.Count}] is {reader.TokenType}, not an object");
             }
 
             int start = (int)reader.TokenStartIndex;
-            int length = RawLength(ref reader);
-            StoredItem item;
+            slices.Add((start, RawLength(ref reader)));
+        }
+
+        // Validating an item means deserializing it, most of a start-up's work: spread it over the cores, then
+        // add the items in file order so a duplicate id keeps its last occurrence.
+        var parsed = new StoredItem[slices.Count];
+        var errors = new string?[slices.Count];
+        Parallel.For(0, slices.Count, i =>
+        {
             try
             {
-                item = toItem(bytes.AsSpan(start, length).ToArray());
+                parsed[i] = toItem(bytes.AsSpan(slices[i].Start, slices[i].Length).ToArray());
             }
             catch (JsonException ex)
             {
-                throw new InvalidDataException($"{name}[{index}] is not valid: {ex.Message}", ex);
+                errors[i] = ex.Message;
             }
+        });
 
-            if (items.ContainsKey(item.Id))
+        for (int i = 0; i < parsed.Length; i++)
+        {
+            if (errors[i] is { } error)
             {
-                warnings.Add($"{name} lists id '{item.Id}' more than once; the last one was kept.");
+                throw new InvalidDataException($"{name}[{i}] is not valid: {error}");
             }
 
-            items[item.Id] = item;
-            index++;
+            if (items.ContainsKey(parsed[i].Id))
+            {
+                warnings.Add($"{name} lists id '{parsed[i].Id}' more than once; the last one was kept.");
+            }
+
+            items[parsed[i].Id] = parsed[i];
         }
     }
 
