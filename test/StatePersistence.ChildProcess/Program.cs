@@ -1,20 +1,36 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Text;
 using StatePersistence;
 using StatePersistence.Errors;
 using StatePersistence.Model;
 
 // Usage:
 //   hold <state-dir>                 open the directory, print "ready", wait for stdin to close, shut down
-//   save-loop <state-dir> <prefix>   save tasks <prefix>_<n> forever, printing "ack <id>" after each durable save
-//   verify <state-dir>               open, print "task <id> <status>" for every task, exit
+//   save-loop <state-dir> <prefix> [--list] [--autosave-ms N]
+//                                    save tasks <prefix>_<n> forever, printing "ack <id>" after each durable save;
+//                                    with --list, print "starting" first and every recovered task before "ready"
+//   verify <state-dir>               open, print "task <id> <status> <descriptionLength> <descriptionCrc32>" for every task, exit
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: hold|save-loop|verify <state-dir> [prefix]");
+    Console.Error.WriteLine("usage: hold|save-loop|verify <state-dir> [prefix] [--list] [--autosave-ms N]");
     return 2;
 }
 
-var options = new StatePersistenceOptions { StatePath = args[1], AutosaveInterval = TimeSpan.FromMilliseconds(200) };
+bool list = args.Contains("--list");
+int autosaveIndex = Array.IndexOf(args, "--autosave-ms");
+TimeSpan autosave = autosaveIndex > 0 && autosaveIndex + 1 < args.Length
+    ? TimeSpan.FromMilliseconds(int.Parse(args[autosaveIndex + 1], CultureInfo.InvariantCulture))
+    : TimeSpan.FromMilliseconds(200);
+var options = new StatePersistenceOptions { StatePath = args[1], AutosaveInterval = autosave };
 try
 {
+    if (list)
+    {
+        // A kill right after this line lands in start-up recovery.
+        Console.WriteLine("starting");
+    }
+
     await using StatePersistenceService service = await StatePersistenceService.OpenAsync(options);
     switch (args[0])
     {
@@ -23,7 +39,22 @@ try
             await Console.In.ReadToEndAsync();
             return 0;
         case "save-loop":
-            string prefix = args.Length > 2 ? args[2] : "task";
+            string prefix = args.Length > 2 && !args[2].StartsWith("--", StringComparison.Ordinal) ? args[2] : "task";
+            if (list)
+            {
+                await PrintTasksAsync(service);
+            }
+
+            if (Console.IsInputRedirected)
+            {
+                // Stdin closes when the test that started us dies; an orphan must not save forever.
+                _ = Task.Run(async () =>
+                {
+                    await Console.In.ReadToEndAsync();
+                    Environment.Exit(4);
+                });
+            }
+
             Console.WriteLine("ready");
             for (long n = 0; ; n++)
             {
@@ -31,7 +62,7 @@ try
                 await service.SaveTaskAsync(new AgentTask
                 {
                     Id = id,
-                    Description = new string('x', 200) + id,
+                    Description = Description(id),
                     Status = TaskStatuses.InProgress,
                     CreatedAt = DateTimeOffset.UtcNow,
                 });
@@ -39,11 +70,7 @@ try
             }
 
         case "verify":
-            foreach (AgentTask task in await service.LoadTasksAsync())
-            {
-                Console.WriteLine($"task {task.Id} {task.Status} {task.Description?.Length}");
-            }
-
+            await PrintTasksAsync(service);
             return 0;
         default:
             Console.Error.WriteLine($"unknown command '{args[0]}'");
@@ -54,4 +81,17 @@ catch (StateDirectoryLockedException ex)
 {
     Console.Error.WriteLine(ex.Message);
     return 3;
+}
+
+// The description the saving loop writes for an id; tests recompute it to check content, not just presence.
+static string Description(string id) => new string('x', 200) + id;
+
+static async Task PrintTasksAsync(StatePersistenceService service)
+{
+    foreach (AgentTask task in await service.LoadTasksAsync())
+    {
+        string description = task.Description ?? "";
+        uint crc = Crc32.HashToUInt32(Encoding.UTF8.GetBytes(description));
+        Console.WriteLine($"task {task.Id} {task.Status} {description.Length} {crc:x8}");
+    }
 }

@@ -58,12 +58,17 @@ internal sealed class CrashStateChecker(Workload workload, Violations violations
         RecoveredContent recovered;
         try
         {
-            recovered = await RecoveredContent.ReadAsync(first, model.LogSessions);
-            problems.AddRange(model.Check(recovered));
+            recovered = await RecoveredContent.ReadAsync(first, model.LogSessions, skipCorruptReports: workload.IntegrityOnly);
+            problems.AddRange(workload.IntegrityOnly ? model.CheckIntegrity(recovered) : model.Check(recovered));
             CheckQuarantined(first.LastRecovery!, image, firstDisk, problems);
             if (workload.CheckImage?.Invoke(image, firstDisk) is { } imageProblem)
             {
                 problems.Add(imageProblem);
+            }
+
+            if (workload.IntegrityOnly)
+            {
+                return;
             }
 
             await first.SaveTaskAsync(AfterRecovery);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using StatePersistence.Errors;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
 
@@ -50,8 +51,12 @@ internal sealed record RecoveredContent(SortedDictionary<string, string> Values,
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    /// <summary>Reads the whole state back (a read that throws is a violation the caller reports).</summary>
-    public static async Task<RecoveredContent> ReadAsync(StatePersistenceService service, IEnumerable<string> logSessions)
+    /// <summary>
+    /// Reads the whole state back (a read that throws is a violation the caller reports). With
+    /// <paramref name="skipCorruptReports"/>, a report the service finds corrupt (it quarantines it and throws) counts
+    /// as absent: only right where nothing was fsynced.
+    /// </summary>
+    public static async Task<RecoveredContent> ReadAsync(StatePersistenceService service, IEnumerable<string> logSessions, bool skipCorruptReports = false)
     {
         var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (AgentTask task in await service.LoadTasksAsync())
@@ -66,10 +71,17 @@ internal sealed record RecoveredContent(SortedDictionary<string, string> Values,
 
         foreach (string id in await service.ListReportsAsync())
         {
-            JsonElement? report = await service.LoadReportAsync(id);
-            if (report is { } json)
+            try
             {
-                values[ReportKey(id)] = Json(json);
+                if (await service.LoadReportAsync(id) is { } json)
+                {
+                    values[ReportKey(id)] = Json(json);
+                }
+            }
+            catch (StateStorageException ex) when (skipCorruptReports && ex.InnerException is JsonException)
+            {
+                // Quarantined by the service, which is the behaviour wanted for a corrupt report.
+                continue;
             }
         }
 

@@ -48,6 +48,12 @@ internal sealed record Workload(string Name, Func<WorkloadRun, Task> Run)
     /// <summary>Crash states tried per crash point and model: all of them when there are fewer, else a seeded sample.</summary>
     public int StatesPerPoint { get; init; } = 48;
 
+    /// <summary>
+    /// Only check what holds without fsync (<see cref="StatePersistence.Storage.Durability.Relaxed"/>): recovery
+    /// does not throw and loads nothing partial or never written; acknowledged saves may be lost.
+    /// </summary>
+    public bool IntegrityOnly { get; init; }
+
     /// <summary>Extra checks of each crash image and of the disk after recovery (for example that a corrupt file was kept).</summary>
     public Func<DurableImage, CrashSimulatingFileSystem, string?>? CheckImage { get; init; }
 

@@ -34,6 +34,27 @@ internal sealed partial class WorkloadModel
         }
     }
 
+    /// <summary>
+    /// What is wrong with a state where nothing had to survive (<see cref="StatePersistence.Storage.Durability.Relaxed"/>
+    /// after a power cut): every item loaded must still be a value that was written, whole.
+    /// </summary>
+    public List<string> CheckIntegrity(RecoveredContent content)
+    {
+        lock (_gate)
+        {
+            var problems = new List<string>();
+            foreach ((string key, string value) in content.Values)
+            {
+                if (!_history.TryGetValue(key, out List<(ModelOp Op, string? Value)>? history) || !history.Any(h => h.Value == value))
+                {
+                    problems.Add($"{key} holds content that was never written (partial or corrupt JSON?): {Short(value)}");
+                }
+            }
+
+            return problems;
+        }
+    }
+
     /// <summary>Whether an acknowledged value exists that no later call in flight may have removed.</summary>
     private static bool MustExist(List<(ModelOp Op, string? Value)> history)
     {

@@ -41,6 +41,13 @@ internal sealed class FaultMatrix(bool simulated, FaultWritePath path, Reliabili
     public async Task RunAsync()
     {
         Dictionary<FaultOperations, int> calls = await CountCallsAsync();
+        if (simulated)
+        {
+            // Each trial ends in a power cut: one crash point per trial, over the calls the path makes.
+            int trials = calls.Values.Sum(count => Math.Min(count, MaxNth)) * Errors.Length * 2;
+            ledger.RecordWorkload(PowerCutWorkload, "fault-then-power-cut", calls.Values.Sum(), trials);
+        }
+
         foreach ((FaultOperations kind, int count) in calls)
         {
             for (int nth = 1; nth <= Math.Min(count, MaxNth); nth++)

@@ -1,0 +1,39 @@
+using System.Diagnostics;
+
+namespace StatePersistence.CrashTests.Support;
+
+/// <summary>Starts test/StatePersistence.ChildProcess, a real separate process using the library.</summary>
+internal static class ChildProcess
+{
+    public static string DllPath
+    {
+        get
+        {
+            // Both projects build to bin/<configuration>/net10.0 beside each other under test/.
+            string here = AppContext.BaseDirectory;
+            string path = Path.GetFullPath(Path.Combine(here, "..", "..", "..", "..", "StatePersistence.ChildProcess",
+                Path.GetRelativePath(Path.GetFullPath(Path.Combine(here, "..", "..", "..")), here), "StatePersistence.ChildProcess.dll"));
+            return File.Exists(path) ? path : throw new FileNotFoundException($"Build test/StatePersistence.ChildProcess first; '{path}' is missing.", path);
+        }
+    }
+
+    public static Process Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+
+            // Never written: it closes when this process dies, which tells the child to stop.
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(DllPath);
+        foreach (string arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("The child process did not start.");
+    }
+}
