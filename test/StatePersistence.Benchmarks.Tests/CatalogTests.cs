@@ -15,12 +15,19 @@ public class CatalogTests
     }
 
     [Fact]
-    public void Create_QuickLeavesOutOnlyThe100kSnapshots()
+    public void Create_QuickLeavesOutExactlyThe100kTaskCases()
     {
-        string[] full = [.. CaseCatalog.Create(quick: false).Select(c => c.Info.Name)];
+        var full = CaseCatalog.Create(quick: false).ToDictionary(c => c.Info.Name, c => c.Info.Tasks);
         string[] quick = [.. CaseCatalog.Create(quick: true).Select(c => c.Info.Name)];
 
-        Assert.Equal([CaseNames.WithTasks("snapshot-write", 100_000), CaseNames.SnapshotLoad100k], full.Except(quick));
+        string[] leftOut = [.. full.Keys.Except(quick)];
+        Assert.Equal(
+        [
+            CaseNames.WithTasks("snapshot-write", 100_000), CaseNames.SnapshotLoad100k, CaseNames.SaveFull1At100k,
+            CaseNames.SaveFull1DuringSnapshot, CaseNames.Snapshot100k, CaseNames.StartupClean100k, CaseNames.StartupCrash100k,
+        ], leftOut);
+        Assert.All(leftOut, name => Assert.Equal(100_000, full[name]));
+        Assert.DoesNotContain(quick, name => full[name] == 100_000);
     }
 
     [Theory]
