@@ -10,59 +10,28 @@ namespace StatePersistence;
 public sealed partial class StatePersistenceService
 {
     /// <inheritdoc />
-    public async ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
-    {
-        StateChange change = SessionChange(session);
-        await CommitAsync("session", session.Id, static (_, c) => [c], change, cancellationToken).ConfigureAwait(false);
-    }
+    public ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default) =>
+        SaveItemAsync(Sessions, session, cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask<bool> CreateSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
-    {
-        StateChange change = SessionChange(session);
-        return CommitAsync("session", session.Id, static (view, c) => view.Sessions.ContainsKey(c.Id) ? null : [c], change, cancellationToken);
-    }
+    public ValueTask<bool> CreateSessionAsync(SessionInfo session, CancellationToken cancellationToken = default) =>
+        CreateItemAsync(Sessions, session, cancellationToken);
 
     /// <inheritdoc />
-    public async ValueTask<SessionInfo?> UpdateSessionAsync(string id, Action<SessionInfo> update, CancellationToken cancellationToken = default)
-    {
-        StateId.Validate(id, "session");
-        ArgumentNullException.ThrowIfNull(update);
-        SessionInfo? saved = null;
-        bool committed = await CommitAsync("session", id, (view, _) =>
-        {
-            if (!view.Sessions.TryGetValue(id, out StoredItem? current))
-            {
-                return null;
-            }
-
-            SessionInfo session = ItemCodec.DeserializeSession(current.Json);
-            update(session);
-            session.Id = id;
-            saved = session;
-            return [SessionChange(session)];
-        }, 0, cancellationToken).ConfigureAwait(false);
-        return committed ? saved : null;
-    }
+    public ValueTask<SessionInfo?> UpdateSessionAsync(string id, Action<SessionInfo> update, CancellationToken cancellationToken = default) =>
+        UpdateItemAsync(Sessions, id, update, cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask<SessionInfo?> LoadSessionAsync(string id, CancellationToken cancellationToken = default)
-    {
-        StateId.Validate(id, "session");
-        return ValueTask.FromResult(Committer.Durable.Sessions.TryGetValue(id, out StoredItem? item) ? ItemCodec.DeserializeSession(item.Json) : null);
-    }
+    public ValueTask<SessionInfo?> LoadSessionAsync(string id, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(LoadItem(Sessions, id));
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<SessionInfo>> LoadSessionsAsync(CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult<IReadOnlyList<SessionInfo>>(Sorted(Committer.Durable.Sessions.Values).Select(i => ItemCodec.DeserializeSession(i.Json)).ToList());
+        ValueTask.FromResult<IReadOnlyList<SessionInfo>>(LoadItems(Sessions));
 
     /// <inheritdoc />
-    public async ValueTask<bool> DeleteSessionAsync(string id, CancellationToken cancellationToken = default)
-    {
-        StateId.Validate(id, "session");
-        var change = new StateChange(ChangeKind.DeleteSession, id, null);
-        return await CommitAsync("session", id, static (view, c) => view.Sessions.ContainsKey(c.Id) ? [c] : null, change, cancellationToken).ConfigureAwait(false);
-    }
+    public ValueTask<bool> DeleteSessionAsync(string id, CancellationToken cancellationToken = default) =>
+        DeleteItemAsync(Sessions, id, cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken = default)

@@ -18,8 +18,8 @@ public sealed partial class StatePersistenceService
         {
             Version = StateFormat.CurrentVersion,
             Revision = view.Revision,
-            Tasks = Sorted(view.Tasks.Values).Select(i => ItemCodec.DeserializeTask(i.Json)).ToList(),
-            Sessions = Sorted(view.Sessions.Values).Select(i => ItemCodec.DeserializeSession(i.Json)).ToList(),
+            Tasks = view.Tasks.Values.Select(i => ItemCodec.DeserializeTask(i.Json)).ToList(),
+            Sessions = view.Sessions.Values.Select(i => ItemCodec.DeserializeSession(i.Json)).ToList(),
             Metrics = MetricsCalculator.Compute(view.Tasks.Values),
             LastSaved = _lastSaved,
             ExtensionData = view.Extras is null

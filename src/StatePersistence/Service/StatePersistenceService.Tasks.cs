@@ -8,71 +8,32 @@ namespace StatePersistence;
 public sealed partial class StatePersistenceService
 {
     /// <inheritdoc />
-    public async ValueTask SaveTaskAsync(AgentTask task, CancellationToken cancellationToken = default)
-    {
-        StateChange change = TaskChange(task);
-        await CommitAsync("task", task.Id, static (_, c) => [c], change, cancellationToken).ConfigureAwait(false);
-    }
+    public ValueTask SaveTaskAsync(AgentTask task, CancellationToken cancellationToken = default) =>
+        SaveItemAsync(Tasks, task, cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask<bool> CreateTaskAsync(AgentTask task, CancellationToken cancellationToken = default)
-    {
-        StateChange change = TaskChange(task);
-        return CommitAsync("task", task.Id, static (view, c) => view.Tasks.ContainsKey(c.Id) ? null : [c], change, cancellationToken);
-    }
+    public ValueTask<bool> CreateTaskAsync(AgentTask task, CancellationToken cancellationToken = default) =>
+        CreateItemAsync(Tasks, task, cancellationToken);
 
     /// <inheritdoc />
-    public async ValueTask<AgentTask?> UpdateTaskAsync(string id, Action<AgentTask> update, CancellationToken cancellationToken = default)
-    {
-        StateId.Validate(id, "task");
-        ArgumentNullException.ThrowIfNull(update);
-        AgentTask? saved = null;
-        bool committed = await CommitAsync("task", id, (view, _) =>
-        {
-            if (!view.Tasks.TryGetValue(id, out StoredItem? current))
-            {
-                return null;
-            }
-
-            AgentTask task = ItemCodec.DeserializeTask(current.Json);
-            update(task);
-            task.Id = id;
-            saved = task;
-            return [TaskChange(task)];
-        }, 0, cancellationToken).ConfigureAwait(false);
-        return committed ? saved : null;
-    }
+    public ValueTask<AgentTask?> UpdateTaskAsync(string id, Action<AgentTask> update, CancellationToken cancellationToken = default) =>
+        UpdateItemAsync(Tasks, id, update, cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask<AgentTask?> LoadTaskAsync(string id, CancellationToken cancellationToken = default)
-    {
-        StateId.Validate(id, "task");
-        return ValueTask.FromResult(Committer.Durable.Tasks.TryGetValue(id, out StoredItem? item) ? ItemCodec.DeserializeTask(item.Json) : null);
-    }
+    public ValueTask<AgentTask?> LoadTaskAsync(string id, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(LoadItem(Tasks, id));
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult<IReadOnlyList<AgentTask>>(Sorted(Committer.Durable.Tasks.Values).Select(i => ItemCodec.DeserializeTask(i.Json)).ToList());
+        ValueTask.FromResult<IReadOnlyList<AgentTask>>(LoadItems(Tasks));
 
     /// <inheritdoc />
-    public async ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default)
-    {
-        StateId.Validate(id, "task");
-        var change = new StateChange(ChangeKind.DeleteTask, id, null);
-        return await CommitAsync("task", id, static (view, c) => view.Tasks.ContainsKey(c.Id) ? [c] : null, change, cancellationToken).ConfigureAwait(false);
-    }
+    public ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(string? status, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyList<AgentTask>>(status is null ? LoadItems(Tasks) : LoadItems(Tasks, i => i.Status == status));
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(string? status, CancellationToken cancellationToken = default)
-    {
-        IEnumerable<StoredItem> items = Committer.Durable.Tasks.Values;
-        if (status is not null)
-        {
-            items = items.Where(i => i.Status == status);
-        }
-
-        return ValueTask.FromResult<IReadOnlyList<AgentTask>>(Sorted(items).Select(i => ItemCodec.DeserializeTask(i.Json)).ToList());
-    }
+    public ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default) =>
+        DeleteItemAsync(Tasks, id, cancellationToken);
 
     private static StateChange TaskChange(AgentTask task)
     {
@@ -81,7 +42,4 @@ public sealed partial class StatePersistenceService
         byte[] json = ItemCodec.Serialize(task);
         return new StateChange(ChangeKind.PutTask, task.Id, json, ItemCodec.TaskItem(task, json));
     }
-
-    /// <summary>The state's maps are sorted by id (ordinal), so their values already are.</summary>
-    private static IEnumerable<StoredItem> Sorted(IEnumerable<StoredItem> items) => items;
 }
