@@ -4,6 +4,7 @@ using System.IO.Hashing;
 using System.Text;
 using StatePersistence.CrashTests.Support;
 using StatePersistence.Model;
+using StatePersistence.Testing.Processes;
 
 namespace StatePersistence.CrashTests.Kill;
 

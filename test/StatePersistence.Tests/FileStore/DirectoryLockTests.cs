@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using StatePersistence.Errors;
 using StatePersistence.Tests.Support;
+using StatePersistence.Testing.Processes;
 
 namespace StatePersistence.Tests.FileStore;
 

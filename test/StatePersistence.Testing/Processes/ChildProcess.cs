@@ -1,10 +1,11 @@
 using System.Diagnostics;
 
-namespace StatePersistence.Tests.Support;
+namespace StatePersistence.Testing.Processes;
 
 /// <summary>Starts test/StatePersistence.ChildProcess, a real separate process using the library.</summary>
 public static class ChildProcess
 {
+    /// <summary>The built child program, found beside the calling test project's output under test/.</summary>
     public static string DllPath
     {
         get
@@ -17,12 +18,15 @@ public static class ChildProcess
         }
     }
 
+    /// <summary>Starts the child with <paramref name="args"/>, its standard streams redirected.</summary>
     public static Process Start(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+
+            // Never written: it closes when this process dies, which tells the child to stop.
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
