@@ -26,6 +26,12 @@ internal sealed class CaseRun
 
     public WriterRecorder[] Recorders { get; }
 
+    /// <summary>Operations completed inside the rounds' timed windows, all writers together.</summary>
+    public long CompletedOps { get; set; }
+
+    /// <summary>The rounds' timed windows added up, in Stopwatch ticks.</summary>
+    public long WindowTicks { get; set; }
+
     /// <summary>Highest managed-heap growth over the rounds, when the case tracks memory.</summary>
     public long? PeakMemoryBytes { get; set; }
 

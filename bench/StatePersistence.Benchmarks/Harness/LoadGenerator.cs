@@ -5,7 +5,7 @@ namespace StatePersistence.Benchmarks.Harness;
 /// <summary>
 /// Runs one round of a case's writers, each on a dedicated thread so blocking saves (fsync, SQLite) never starve
 /// the thread pool, and times every operation with <see cref="Stopwatch.GetTimestamp"/> into the case's
-/// preallocated arrays.
+/// preallocated arrays. All writers share one timed window (<see cref="RoundWindow"/>).
 /// </summary>
 internal static class LoadGenerator
 {
@@ -14,8 +14,15 @@ internal static class LoadGenerator
         CancellationToken cancellationToken)
     {
         BenchCaseInfo info = run.Info;
-        int[] countsBefore = [.. run.Recorders.Select(r => r.Count)];
-        long[] windowsBefore = [.. run.Recorders.Select(r => r.WindowTicks)];
+        if (info.CollectBeforeEachOp && info.Writers != 1)
+        {
+            // Collecting before each operation stops every thread; it only makes sense with one writer.
+            throw new InvalidOperationException($"{info.Name}: CollectBeforeEachOp needs exactly one writer.");
+        }
+
+        var window = new RoundWindow(info.Writers, budget);
+        var completed = new long[info.Writers];
+        var collectedTicks = new long[info.Writers];
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var go = new ManualResetEventSlim(false);
         Exception? failure = null;
@@ -28,12 +35,13 @@ internal static class LoadGenerator
                 go.Wait();
                 try
                 {
-                    RunWriterAsync(run.Case, writer, run.Recorders[writer], budget, info.CollectBeforeEachOp, abort.Token)
-                        .GetAwaiter().GetResult();
+                    (completed[writer], collectedTicks[writer]) = RunWriterAsync(run.Case, writer, run.Recorders[writer],
+                        budget, window, info.CollectBeforeEachOp, abort.Token).GetAwaiter().GetResult();
                 }
                 catch (Exception e)
                 {
                     Interlocked.CompareExchange(ref failure, e, null);
+                    window.Close();
                     abort.Cancel();
                 }
             })
@@ -61,25 +69,24 @@ internal static class LoadGenerator
             throw new InvalidOperationException($"{info.Name}: {failure.Message}", failure);
         }
 
-        long ops = 0;
-        double opsPerSecond = 0;
-        for (int w = 0; w < run.Recorders.Length; w++)
-        {
-            WriterRecorder r = run.Recorders[w];
-            ops += r.Count - countsBefore[w];
-            double seconds = (double)(r.WindowTicks - windowsBefore[w]) / Stopwatch.Frequency;
-            opsPerSecond += seconds > 0 ? (r.Count - countsBefore[w]) / seconds : 0;
-        }
-
-        return (ops, opsPerSecond);
+        long ops = completed.Sum();
+        // With a collection before each operation, the window is the operations' own time, not the collections'.
+        long ticks = info.CollectBeforeEachOp ? collectedTicks[0] : window.LengthTicks;
+        run.CompletedOps += ops;
+        run.WindowTicks += ticks;
+        return (ops, ticks > 0 ? ops / ((double)ticks / Stopwatch.Frequency) : 0);
     }
 
-    private static async Task RunWriterAsync(IBenchCase benchCase, int writer, WriterRecorder recorder,
-        RoundBudget budget, bool collect, CancellationToken cancellationToken)
+    /// <summary>
+    /// One writer's loop: warm up, then run until the window closes. Returns the operations it completed inside the
+    /// window and, for a collecting case, their summed latencies.
+    /// </summary>
+    private static async Task<(long Completed, long CollectedTicks)> RunWriterAsync(IBenchCase benchCase, int writer,
+        WriterRecorder recorder, RoundBudget budget, RoundWindow window, bool collect, CancellationToken cancellationToken)
     {
         long sequence = recorder.Sequence;
         int warmups = 0;
-        long warmupUntil = Stopwatch.GetTimestamp() + ToTicks(budget.Warmup);
+        long warmupUntil = Stopwatch.GetTimestamp() + RoundWindow.ToTicks(budget.Warmup);
         while (Stopwatch.GetTimestamp() < warmupUntil || warmups < budget.MinWarmupOps)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -88,31 +95,62 @@ internal static class LoadGenerator
             warmups++;
         }
 
+        window.WarmedUp();
+        if (budget.MinOps <= 0)
+        {
+            window.ReachedMinimum();
+        }
+
         long[] latencies = recorder.Latencies;
         int count = recorder.Count, timed = 0;
-        long windowStart = Stopwatch.GetTimestamp();
-        long measureUntil = windowStart + ToTicks(budget.Measure);
-        long window = 0;
-        while (count < latencies.Length)
+        long inWindow = 0, collectedTicks = 0, lastEnd = 0;
+        while (true)
         {
             CollectIf(collect);
-            long t0 = Stopwatch.GetTimestamp();
-            if (t0 >= measureUntil && timed >= budget.MinOps)
+            long start = Stopwatch.GetTimestamp();
+            if (window.ShouldStop(start))
             {
+                break;
+            }
+
+            if (count == latencies.Length)
+            {
+                window.Close();
                 break;
             }
 
             cancellationToken.ThrowIfCancellationRequested();
             await benchCase.RunOnceAsync(writer, sequence++, cancellationToken);
-            long latency = Stopwatch.GetTimestamp() - t0;
-            latencies[count++] = latency;
-            timed++;
-            window += collect ? latency : 0;
+            long end = Stopwatch.GetTimestamp();
+            long opensAt = window.OpensAt;
+            if (opensAt == 0 || end < opensAt)
+            {
+                continue;
+            }
+
+            inWindow++;
+            lastEnd = end;
+            if (start >= opensAt)
+            {
+                latencies[count++] = end - start;
+                collectedTicks += end - start;
+                if (++timed == budget.MinOps)
+                {
+                    window.ReachedMinimum();
+                }
+            }
+        }
+
+        if (timed < budget.MinOps)
+        {
+            // Stopped early (full latency array, or another writer failed): no longer holds the window open.
+            window.ReachedMinimum();
         }
 
         recorder.Count = count;
-        recorder.WindowTicks += collect ? window : Stopwatch.GetTimestamp() - windowStart;
         recorder.Sequence = sequence;
+        // Every writer checks the window before each operation, so only its last one can have ended after it closed.
+        return (lastEnd > window.ClosesAt ? inWindow - 1 : inWindow, collectedTicks);
     }
 
     /// <summary>Collects the previous operation's garbage off the clock, for cases that ask.</summary>
@@ -124,6 +162,4 @@ internal static class LoadGenerator
             GC.WaitForPendingFinalizers();
         }
     }
-
-    private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 }

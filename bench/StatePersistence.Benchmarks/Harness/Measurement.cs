@@ -2,11 +2,11 @@ namespace StatePersistence.Benchmarks.Harness;
 
 /// <summary>What one case's timed operations came to.</summary>
 /// <param name="Ops">Timed operations, all writers together.</param>
-/// <param name="OpsPerSecond">Sum over writers of each writer's operations over its own timed window.</param>
+/// <param name="OpsPerSecond">Operations completed inside the shared timed windows, all writers together, over their length.</param>
 /// <param name="P50Micros">Median latency in microseconds.</param>
 /// <param name="P99Micros">99th-percentile latency in microseconds.</param>
 /// <param name="MaxMicros">Slowest operation in microseconds.</param>
-/// <param name="Seconds">The longest writer's timed windows, all rounds together.</param>
+/// <param name="Seconds">The timed windows, all rounds together.</param>
 /// <param name="PeakMemoryBytes">Peak managed-heap growth, when the case asked for it.</param>
 /// <param name="HitCapacity">True when a writer filled its latency array and stopped early.</param>
 public sealed record Measurement(long Ops, double OpsPerSecond, double P50Micros, double P99Micros,

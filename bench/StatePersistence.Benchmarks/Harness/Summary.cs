@@ -15,15 +15,14 @@ internal static class Summary
 
         var all = new long[total];
         int offset = 0;
-        double opsPerSecond = 0, seconds = 0;
         foreach (WriterRecorder r in run.Recorders)
         {
             r.Latencies.AsSpan(0, r.Count).CopyTo(all.AsSpan(offset));
             offset += r.Count;
-            double window = (double)r.WindowTicks / Stopwatch.Frequency;
-            seconds = Math.Max(seconds, window);
-            opsPerSecond += window > 0 ? r.Count / window : 0;
         }
+
+        double seconds = (double)run.WindowTicks / Stopwatch.Frequency;
+        double opsPerSecond = seconds > 0 ? run.CompletedOps / seconds : 0;
 
         Array.Sort(all);
         return new Measurement(total, opsPerSecond, Micros(Percentiles.OfSorted(all, 0.50)),

@@ -14,8 +14,5 @@ internal sealed class WriterRecorder(int capacity)
     /// <summary>The writer's next operation number, warmups included, carried from round to round.</summary>
     public long Sequence { get; set; }
 
-    /// <summary>The writer's timed windows added up over the rounds, in Stopwatch ticks.</summary>
-    public long WindowTicks { get; set; }
-
     public bool HitCapacity => Count == Latencies.Length;
 }

@@ -11,10 +11,16 @@ internal enum MetricType
 }
 
 /// <summary>One instrument's series, aggregated the way Prometheus expects (cumulative counters and histograms).</summary>
-internal sealed class MetricFamily(string name, string? help, MetricType type, bool observedTotals)
+internal sealed class MetricFamily(string name, string? help, MetricType type, bool observedTotals, double[] bounds)
 {
-    /// <summary>Bucket bounds in seconds: saves take from tens of microseconds (one fsync) to seconds (a big snapshot).</summary>
-    public static readonly double[] Bounds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    /// <summary>
+    /// Default bucket bounds, in seconds: saves take from tens of microseconds (one fsync) to seconds (a big snapshot).
+    /// An instrument that advises its own bounds (a count, not a duration) gets those instead.
+    /// </summary>
+    public static readonly double[] DurationBounds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>This family's histogram bucket bounds, ascending.</summary>
+    public double[] Bounds { get; } = bounds;
 
     public string Name { get; } = name;
 
@@ -36,8 +42,17 @@ internal sealed class MetricFamily(string name, string? help, MetricType type, b
             _ when kind == typeof(UpDownCounter<>) => (MetricType.Gauge, false),
             _ => (MetricType.Gauge, true),
         };
-        return new MetricFamily(PrometheusText.Name(instrument.Name, instrument.Unit, type), instrument.Description, type, observed);
+        return new MetricFamily(PrometheusText.Name(instrument.Name, instrument.Unit, type), instrument.Description, type, observed,
+            AdvisedBounds(instrument) ?? DurationBounds);
     }
+
+    private static double[]? AdvisedBounds(Instrument instrument) => instrument switch
+    {
+        Histogram<int> { Advice.HistogramBucketBoundaries: { Count: > 0 } bounds } => [.. bounds.Select(b => (double)b)],
+        Histogram<long> { Advice.HistogramBucketBoundaries: { Count: > 0 } bounds } => [.. bounds.Select(b => (double)b)],
+        Histogram<double> { Advice.HistogramBucketBoundaries: { Count: > 0 } bounds } => [.. bounds],
+        _ => null,
+    };
 
     public void Record(string labels, double value)
     {

@@ -70,7 +70,7 @@ internal static class PrometheusText
             {
                 if (family.Type == MetricType.Histogram)
                 {
-                    WriteHistogram(text, family.Name, labels, series);
+                    WriteHistogram(text, family.Name, family.Bounds, labels, series);
                 }
                 else
                 {
@@ -82,13 +82,13 @@ internal static class PrometheusText
         return text.ToString();
     }
 
-    private static void WriteHistogram(StringBuilder text, string name, string labels, Series series)
+    private static void WriteHistogram(StringBuilder text, string name, double[] bounds, string labels, Series series)
     {
         long cumulative = 0;
-        for (int i = 0; i < MetricFamily.Bounds.Length; i++)
+        for (int i = 0; i < bounds.Length; i++)
         {
             cumulative += series.Buckets![i];
-            Sample(text, name + "_bucket", WithLe(labels, Number(MetricFamily.Bounds[i])), cumulative);
+            Sample(text, name + "_bucket", WithLe(labels, Number(bounds[i])), cumulative);
         }
 
         Sample(text, name + "_bucket", WithLe(labels, "+Inf"), series.Count);

@@ -1,4 +1,5 @@
-using System.Collections.Immutable;
+using System.Diagnostics;
+using StatePersistence.Diagnostics;
 using StatePersistence.Storage;
 
 namespace StatePersistence.Commit;
@@ -20,16 +21,18 @@ internal sealed class GroupCommitter
     private readonly object _gate = new();
     private readonly IStateStore _store;
     private readonly Func<StateChange, StoredItem> _toItem;
+    private readonly StateInstruments? _instruments;
     private readonly SemaphoreSlim _appendLock = new(1, 1);
     private List<PendingCommit> _queue = [];
     private bool _leaderActive;
     private StateView _latest;
     private StateView _durable;
 
-    public GroupCommitter(IStateStore store, StateView recovered, Func<StateChange, StoredItem> toItem)
+    public GroupCommitter(IStateStore store, StateView recovered, Func<StateChange, StoredItem> toItem, StateInstruments? instruments = null)
     {
         _store = store;
         _toItem = toItem;
+        _instruments = instruments;
         _latest = recovered;
         _durable = recovered;
     }
@@ -170,9 +173,12 @@ internal sealed class GroupCommitter
             }
         }
 
+        long started = Stopwatch.GetTimestamp();
         try
         {
             await _store.AppendAsync(batch, first, durability).ConfigureAwait(false);
+            _instruments?.JournalAppendDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _instruments?.CommitGroupSize.Record(group.Count);
             return null;
         }
         catch (Exception ex)

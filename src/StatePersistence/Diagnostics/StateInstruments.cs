@@ -27,6 +27,11 @@ public sealed class StateInstruments : IDisposable
             "Corrupt files moved aside.");
         HandlerErrors = _meter.CreateCounter<long>("statepersistence.event_handler.errors", "{error}",
             "Exceptions thrown by application event handlers (caught so persistence keeps working).");
+        CommitGroupSize = _meter.CreateHistogram<int>("statepersistence.commit.group_size", "{commit}",
+            "Commits made durable by one journal append (one fsync under Full durability): how well group commit batches.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+        JournalAppendDuration = _meter.CreateHistogram<double>("statepersistence.journal.append.duration", "s",
+            "How long one journal append takes, write and fsync included: the disk's share of a save.");
         _meter.CreateObservableGauge("statepersistence.disk.usage", () => observe().BytesOnDisk, "By",
             "Bytes used by the state (snapshot, backups, journal and item files).");
         _meter.CreateObservableGauge("statepersistence.files", () => observe().FileCounts, "{file}",
@@ -40,6 +45,12 @@ public sealed class StateInstruments : IDisposable
 
     /// <summary>Load durations.</summary>
     public Histogram<double> LoadDuration { get; }
+
+    /// <summary>Commits per journal append.</summary>
+    public Histogram<int> CommitGroupSize { get; }
+
+    /// <summary>Journal append (write + fsync) durations.</summary>
+    public Histogram<double> JournalAppendDuration { get; }
 
     /// <summary>Save failures.</summary>
     public Counter<long> SaveFailures { get; }

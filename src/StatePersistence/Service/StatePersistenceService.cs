@@ -101,7 +101,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
         long started = Stopwatch.GetTimestamp();
         RecoveredState recovered = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
-        _committer = new GroupCommitter(_store, recovered.View, ItemCodec.ToItem);
+        _committer = new GroupCommitter(_store, recovered.View, ItemCodec.ToItem, _instruments);
         _snapshotRevision = recovered.Report.SnapshotSource == "state.json" && !recovered.Report.RebuiltFromItemFiles
             ? recovered.Report.SnapshotRevision
             : -1;

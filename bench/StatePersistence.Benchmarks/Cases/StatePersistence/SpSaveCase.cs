@@ -11,7 +11,9 @@ namespace StatePersistence.Benchmarks.Cases.StatePersistence;
 /// </summary>
 internal sealed class SpSaveCase(string name, Durability durability, int writers, int stored) : IBenchCase
 {
+    private readonly GroupCommitStats _stats = new();
     private StatePersistenceService? _service;
+    private BenchContext? _context;
     private AgentTask[] _tasks = [];
 
     public BenchCaseInfo Info { get; } = new(name, CaseGroup.StatePersistence, writers)
@@ -25,9 +27,11 @@ internal sealed class SpSaveCase(string name, Durability durability, int writers
 
     public async ValueTask SetupAsync(BenchContext context, CancellationToken cancellationToken = default)
     {
+        _context = context;
         _tasks = SpStates.Tasks(context.Documents);
-        _service = await SpStates.OpenAsync(context.Directory, durability, cancellationToken);
+        _service = await SpStates.OpenAsync(context.Directory, durability, cancellationToken, _stats.MeterFactory);
         await SpStates.FillAsync(_service, stored, cancellationToken);
+        _stats.Reset();
     }
 
     public ValueTask RunOnceAsync(int writer, long sequence, CancellationToken cancellationToken = default)
@@ -44,6 +48,8 @@ internal sealed class SpSaveCase(string name, Durability durability, int writers
         {
             throw new InvalidDataException($"{count} tasks stored, expected at least {Math.Min(expected, stored + 1)}.");
         }
+
+        _context!.RunNote = _stats.Describe();
     }
 
     public async ValueTask DisposeAsync()
@@ -52,5 +58,7 @@ internal sealed class SpSaveCase(string name, Durability durability, int writers
         {
             await _service.DisposeAsync();
         }
+
+        _stats.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using StatePersistence.Benchmarks.Workload;
 using StatePersistence.Model;
 using StatePersistence.Storage;
@@ -16,8 +17,21 @@ internal static class SpStates
         SnapshotOnShutdown = false,
     };
 
-    public static Task<StatePersistenceService> OpenAsync(string directory, Durability durability, CancellationToken cancellationToken) =>
-        StatePersistenceService.OpenAsync(Options(directory, durability), cancellationToken: cancellationToken);
+    public static async Task<StatePersistenceService> OpenAsync(string directory, Durability durability, CancellationToken cancellationToken,
+        IMeterFactory? meterFactory = null)
+    {
+        var service = new StatePersistenceService(Options(directory, durability), meterFactory: meterFactory);
+        try
+        {
+            await service.StartAsync(cancellationToken);
+            return service;
+        }
+        catch
+        {
+            await service.DisposeAsync();
+            throw;
+        }
+    }
 
     /// <summary>The documents as tasks, deserialized once so the timed saves pay only what an application pays.</summary>
     public static AgentTask[] Tasks(TaskDocuments documents) =>
