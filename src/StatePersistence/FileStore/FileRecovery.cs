@@ -11,7 +11,8 @@ using StatePersistence.Serialization;
 namespace StatePersistence.FileStore;
 
 /// <summary>What recovery produced, for the store's own bookkeeping.</summary>
-internal sealed record FileRecoveryResult(StateView View, StateView FilesView, bool SweepItemFiles, long NextSegmentNumber, RecoveryReport Report);
+internal sealed record FileRecoveryResult(StateView View, StateView FilesView, bool SweepItemFiles, long NextSegmentNumber,
+    long? UnstartedSpare, RecoveryReport Report);
 
 /// <summary>
 /// Start-up recovery of a state directory.
@@ -70,7 +71,7 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         report.Revision = view.Revision;
         report.TasksLoaded = view.Tasks.Count;
         report.SessionsLoaded = view.Sessions.Count;
-        return new FileRecoveryResult(view, filesView, sweep, journal.HighestSegmentNumber + 1, report);
+        return new FileRecoveryResult(view, filesView, sweep, journal.HighestSegmentNumber + 1, journal.UnstartedSpare, report);
     }
 
     private StateView Replay(JournalReader journal, List<(long Number, long FirstSequence)> segments, StateView view)

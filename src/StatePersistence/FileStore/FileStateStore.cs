@@ -88,6 +88,11 @@ public sealed partial class FileStateStore : IStateStore
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
             _journal = new JournalWriter(_fileSystem, _layout, _codec, result.NextSegmentNumber, _options.JournalPreallocationBytes);
+            if (result.UnstartedSpare is { } spare)
+            {
+                _journal.AdoptSpare(spare, _options.Durability);
+            }
+
             PrepareSpareSegment();
             if (report.CorruptionDetected)
             {

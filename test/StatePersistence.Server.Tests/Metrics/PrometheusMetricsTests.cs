@@ -26,6 +26,12 @@ public sealed class PrometheusMetricsTests
         Assert.Contains("statepersistence_save_duration_seconds_count{kind=\"task\"} 2\n", text, StringComparison.Ordinal);
         Assert.Contains("statepersistence_save_duration_seconds_bucket{kind=\"task\",le=\"+Inf\"} 2\n", text, StringComparison.Ordinal);
         Assert.Contains("statepersistence_load_duration_seconds_count 1\n", text, StringComparison.Ordinal);
+        // Two saves one after the other: two journal appends of one commit each, in the group size's own buckets.
+        Assert.Contains("statepersistence_commit_group_size_bucket{le=\"1\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("statepersistence_commit_group_size_bucket{le=\"256\"} 2\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("statepersistence_commit_group_size_bucket{le=\"0.0001\"}", text, StringComparison.Ordinal);
+        Assert.Contains("statepersistence_commit_group_size_sum 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("statepersistence_journal_append_duration_seconds_count 2\n", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE statepersistence_save_failures_total counter\n", text, StringComparison.Ordinal);
         Assert.Contains("statepersistence_items{kind=\"tasks\"} 2\n", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE statepersistence_disk_usage_bytes gauge\n", text, StringComparison.Ordinal);

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using StatePersistence.Diagnostics;
 using StatePersistence.Tests.Support;
 
@@ -60,6 +61,29 @@ public sealed class InstrumentTests : IDisposable
                 recorded.Add((instrument.Name, value, kind));
             }
         }
+    }
+
+    [Fact]
+    public async Task ConcurrentSaves_AreCountedOncePerJournalAppend_InGroupSizeAndAppendDuration()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using var meters = new ScopedMeterFactory();
+        using var groups = new MetricCollector<int>(meters, StateInstruments.MeterName, "statepersistence.commit.group_size");
+        using var appends = new MetricCollector<double>(meters, StateInstruments.MeterName, "statepersistence.journal.append.duration");
+        StatePersistenceOptions options = _fixture.Options();
+        var store = new StatePersistence.FileStore.FileStateStore(options, timeProvider: _fixture.Time);
+
+        await using (var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time, meterFactory: meters))
+        {
+            await service.StartAsync(ct);
+            await Task.WhenAll(Enumerable.Range(0, 32).Select(i => Task.Run(() => service.SaveTaskAsync(StateFixture.Task($"t{i}"), ct), ct)));
+        }
+
+        IReadOnlyList<CollectedMeasurement<int>> sizes = groups.GetMeasurementSnapshot();
+        Assert.Equal(32, sizes.Sum(m => m.Value));
+        Assert.All(sizes, m => Assert.InRange(m.Value, 1, 32));
+        Assert.Equal(sizes.Count, appends.GetMeasurementSnapshot().Count);
+        Assert.All(appends.GetMeasurementSnapshot(), m => Assert.True(m.Value > 0));
     }
 
     [Fact]

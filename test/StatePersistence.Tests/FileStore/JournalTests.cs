@@ -48,6 +48,39 @@ public sealed class JournalTests : IDisposable
     }
 
     [Fact]
+    public async Task Restart_TakesOverTheUnusedSpare_InsteadOfLeavingItAndMakingAnother()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await StateFixture.CrashAsync(first);
+        // The first save used the spare its run prepared; the next run prepares one and leaves it unused.
+        StatePersistenceService preparing = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        await StateFixture.CrashAsync(preparing);
+        string[] before = Segments();
+        string spare = before[^1];
+        Assert.All(await File.ReadAllBytesAsync(spare, ct), b => Assert.Equal(0, b));
+
+        for (int restart = 0; restart < 3; restart++)
+        {
+            StatePersistenceService idle = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+            await StateFixture.CrashAsync(idle);
+            Assert.Equal(before, Segments());
+        }
+
+        // The adopted spare becomes the next segment: the save lands in it, and a restart reads it back.
+        StatePersistenceService writer = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        await writer.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        await StateFixture.CrashAsync(writer);
+        Assert.NotEqual(0, (await File.ReadAllBytesAsync(spare, ct))[0]);
+
+        await using StatePersistenceService last = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        Assert.Equal(["t1", "t2"], (await last.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.Empty(last.LastRecovery!.Lost);
+        Assert.Equal(0, last.LastRecovery.TornJournalBytes);
+    }
+
+    [Fact]
     public async Task GarbageAfterTheLastRecord_IsReportedAsTornAndIgnored()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

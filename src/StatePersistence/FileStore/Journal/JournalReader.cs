@@ -24,6 +24,12 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     /// <summary>The highest segment number present, or 0.</summary>
     public long HighestSegmentNumber { get; private set; }
 
+    /// <summary>
+    /// The highest-numbered segment when it holds nothing but zeros: a spare a previous run prepared and never
+    /// started (every run prepares one). The writer takes it over instead of leaving it behind and making another.
+    /// </summary>
+    public long? UnstartedSpare { get; private set; }
+
     /// <summary>The first sequence number the journal holds, or null when it holds none.</summary>
     public long? FirstSequence { get; private set; }
 
@@ -83,7 +89,12 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
                 // A spare segment not yet started, or one whose creation a crash interrupted: it never held an
                 // acknowledged record. Only non-zero bytes count as torn.
                 byte[] content = fileSystem.ReadAllBytes(layout.JournalSegment(number));
-                TornBytes += content.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
+                int nonZero = content.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
+                TornBytes += nonZero;
+                if (nonZero == 0 && number == numbers[^1])
+                {
+                    UnstartedSpare = number;
+                }
             }
         }
 

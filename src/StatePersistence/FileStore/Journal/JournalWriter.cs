@@ -152,6 +152,38 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
         }
     }
 
+    /// <summary>
+    /// Takes over segment <paramref name="number"/>, an unstarted spare a previous run left (all zeros, no header),
+    /// as this run's spare, so a restart neither zero-fills a new one nor leaves the old one behind. Its file and name
+    /// are synced first: the run that made it may have crashed before it did.
+    /// </summary>
+    public void AdoptSpare(long number, Durability durability)
+    {
+        string path = layout.JournalSegment(number);
+        IFileHandle? handle = null;
+        try
+        {
+            handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
+            long allocated = handle.Length;
+            if (durability == Durability.Full)
+            {
+                handle.Sync();
+                fileSystem.SyncDirectory(layout.JournalDirectory);
+            }
+
+            lock (_numbers)
+            {
+                _spare?.Handle.Dispose();
+                _spare = new SpareSegment(handle, number, allocated);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            handle?.Dispose();
+            throw new StateStorageException($"Taking over the spare journal segment '{path}' failed: {ex.Message}", path, ex);
+        }
+    }
+
     public void Dispose()
     {
         Abandon();
