@@ -81,6 +81,27 @@ public sealed class JournalTests : IDisposable
     }
 
     [Fact]
+    public async Task Restart_TakingOverASpareThatACrashLeftEmpty_KeepsItsHeaderAndRecords()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await StateFixture.CrashAsync(first);
+        // A crash between creating the next spare and zero-filling it leaves an empty file with the highest number.
+        string last = Segments()[^1];
+        string empty = Path.Combine(Path.GetDirectoryName(last)!, $"{long.Parse(Path.GetFileNameWithoutExtension(last), System.Globalization.CultureInfo.InvariantCulture) + 1:D10}.wal");
+        await File.WriteAllBytesAsync(empty, [], ct);
+
+        StatePersistenceService second = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        await second.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        await StateFixture.CrashAsync(second);
+
+        await using StatePersistenceService third = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        Assert.Equal(["t1", "t2"], (await third.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.Empty(third.LastRecovery!.Lost);
+    }
+
+    [Fact]
     public async Task GarbageAfterTheLastRecord_IsReportedAsTornAndIgnored()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

@@ -255,7 +255,9 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
             throw new StateStorageException($"Starting the journal segment '{spare.Handle.Path}' failed: {ex.Message}", spare.Handle.Path, ex);
         }
 
-        Become(spare.Handle, spare.Number, spare.Allocated, firstSequence);
+        // An adopted spare may be shorter than its header (a crash cut its zero-fill short): the header now ends
+        // what is allocated, so the zero-fill ahead of the records must start after it, not overwrite it.
+        Become(spare.Handle, spare.Number, Math.Max(spare.Allocated, JournalFormat.SegmentHeaderSize), firstSequence);
     }
 
     private void Become(IFileHandle handle, long number, long allocated, long firstSequence)
