@@ -171,6 +171,12 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         {
             if (StateLayout.ItemId(name) is not { } id)
             {
+                if (name.EndsWith(StateLayout.TempSuffix, StringComparison.Ordinal))
+                {
+                    // A temp file was never renamed into place, so nothing acknowledged depends on it.
+                    fileSystem.Delete(Path.Combine(directory, name));
+                }
+
                 continue;
             }
 
@@ -246,9 +252,14 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         fileSystem.SyncDirectory(layout.ReportsDirectory);
     }
 
+    /// <summary>
+    /// Removes temp files from the state root and <c>reports/</c>. Those in <c>tasks/</c> and <c>sessions/</c> go with
+    /// the next listing of those directories (a rebuild here, or the first checkpoint's sweep), so a start-up with
+    /// 100k task files does not list them just to find none.
+    /// </summary>
     private void RemoveTempFiles()
     {
-        foreach (string directory in (string[])[layout.Root, layout.TasksDirectory, layout.SessionsDirectory, layout.ReportsDirectory])
+        foreach (string directory in (string[])[layout.Root, layout.ReportsDirectory])
         {
             foreach (string name in fileSystem.ListFiles(directory))
             {

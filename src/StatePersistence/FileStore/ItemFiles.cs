@@ -19,7 +19,8 @@ internal sealed class ItemFiles(IFileSystem fileSystem, string directory)
     /// <summary>
     /// Brings the directory in line with <paramref name="current"/>, given what it held after the previous
     /// checkpoint. With <paramref name="sweep"/>, files of ids not in <paramref name="current"/> are deleted even if
-    /// <paramref name="previous"/> did not list them (left by a checkpoint a crash interrupted).
+    /// <paramref name="previous"/> did not list them, and so are temp files (both left by a checkpoint a crash
+    /// interrupted).
     /// </summary>
     public (int Written, int Deleted) Sync(ImmutableSortedDictionary<string, StoredItem> current,
         ImmutableSortedDictionary<string, StoredItem> previous, bool sweep, Durability durability)
@@ -38,9 +39,17 @@ internal sealed class ItemFiles(IFileSystem fileSystem, string directory)
         {
             foreach (string name in fileSystem.ListFiles(directory))
             {
-                if (StateLayout.ItemId(name) is { } id && !current.ContainsKey(id))
+                if (StateLayout.ItemId(name) is { } id)
                 {
-                    removed.Add(id);
+                    if (!current.ContainsKey(id))
+                    {
+                        removed.Add(id);
+                    }
+                }
+                else if (name.EndsWith(StateLayout.TempSuffix, StringComparison.Ordinal))
+                {
+                    // Left by a checkpoint a crash interrupted (never renamed into place, so never acknowledged).
+                    fileSystem.Delete(Path.Combine(directory, name));
                 }
             }
         }

@@ -18,6 +18,48 @@ public sealed class CorruptStateTests : IDisposable
         "truncated", "nul-filled", "empty", "invalid-json", "wrong-types", "bad-task-id", "root-array", "trailing-garbage", "task-wrong-type",
     };
 
+    [Fact]
+    public async Task TempFilesOfAnInterruptedCheckpoint_AreIgnored_AndRemoved()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using (StatePersistenceService first = await _fixture.OpenAsync())
+        {
+            await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        }
+
+        string rootTemp = _fixture.File("state.json.tmp");
+        string taskTemp = _fixture.File("tasks", "zz.json.tmp");
+        await File.WriteAllTextAsync(rootTemp, "{", ct);
+        await File.WriteAllTextAsync(taskTemp, "{\"id\":", ct);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+        Assert.Equal(["t1"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.Empty(second.LastRecovery!.Lost);
+        // The root's go at start-up; tasks/ is not listed at start-up (it may hold 100k files): its go at the first checkpoint.
+        Assert.False(File.Exists(rootTemp));
+        await second.SaveSnapshotAsync(ct);
+        Assert.False(File.Exists(taskTemp));
+        Assert.True(File.Exists(_fixture.File("tasks", "t1.json")));
+    }
+
+    [Fact]
+    public async Task TempFilesBesideTaskFiles_AreRemovedWhenARebuildListsThem()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using (StatePersistenceService first = await _fixture.OpenAsync())
+        {
+            await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        }
+
+        File.Delete(_fixture.File("state.json"));
+        string taskTemp = _fixture.File("tasks", "zz.json.tmp");
+        await File.WriteAllTextAsync(taskTemp, "{\"id\":", ct);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+        Assert.Equal(["t1"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.False(File.Exists(taskTemp));
+    }
+
     [Theory]
     [MemberData(nameof(Corruptions))]
     public async Task CorruptStateJson_IsQuarantinedAndStateRecoveredFromFilesAndBackup(string corruption)
