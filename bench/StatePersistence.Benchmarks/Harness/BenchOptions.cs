@@ -61,7 +61,7 @@ internal sealed class BenchOptions
             Quick = quick,
             List = list,
             Filters = filters,
-            Rounds = rounds ?? (quick ? 3 : 5),
+            Rounds = rounds ?? (quick ? 3 : 10),
             OutputPath = Path.GetFullPath(output ?? DefaultOutputPath()),
             Root = Path.GetFullPath(root ?? Path.Combine(Path.GetTempPath(), "statepersistence-bench")),
         };
