@@ -71,9 +71,11 @@ internal sealed class BenchRunner(BenchOptions options, TaskDocuments documents,
 
     private void Measure(CaseRun run, int round, CancellationToken cancellationToken)
     {
-        // Start each case from a collected heap, so one case's garbage is not collected on another's clock.
+        // Start each case from a collected heap and a clean page cache, so neither one case's garbage nor the
+        // write-back of its dirty pages (set-ups write hundreds of MiB unsynced) lands on another's clock.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
         GC.WaitForPendingFinalizers();
+        Native.Posix.SyncFileSystem(options.Root);
         progress.Write($"round {round + 1}/{options.Rounds} {run.Info.Name,-34} ");
         try
         {

@@ -44,6 +44,24 @@ internal static partial class Posix
         }
     }
 
+    /// <summary>
+    /// syncfs(2) of the file system holding <paramref name="path"/>: writes back every dirty page on it, so the
+    /// next case does not pay, inside its fsyncs, for the write-back of what earlier cases left in the page cache.
+    /// </summary>
+    public static void SyncFileSystem(string path)
+    {
+        int fd = Open(path, ReadOnly | Directory);
+        Check(fd, $"open directory '{path}'");
+        try
+        {
+            Check(SyncFs(fd), $"syncfs '{path}'");
+        }
+        finally
+        {
+            _ = CloseFd(fd);
+        }
+    }
+
     private static void Check(int result, string what)
     {
         if (result < 0)
@@ -58,6 +76,9 @@ internal static partial class Posix
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int FsyncFd(int fd);
+
+    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    private static partial int SyncFs(int fd);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int CloseFd(int fd);
