@@ -15,7 +15,7 @@ namespace StatePersistence.Benchmarks.Harness;
 /// Writers keep running between their warmup and the window's opening, and after reaching their minimum, so the
 /// load inside the window is always all writers'.
 /// </remarks>
-internal sealed class RoundWindow(int writers, RoundBudget budget)
+public sealed class RoundWindow(int writers, RoundBudget budget)
 {
     private long _opensAt;
     private long _closesAt;
@@ -64,5 +64,6 @@ internal sealed class RoundWindow(int writers, RoundBudget budget)
     /// <summary>Stops the window now, for a writer that cannot go on (its latency array is full).</summary>
     public void Close() => Interlocked.CompareExchange(ref _closesAt, Stopwatch.GetTimestamp(), 0);
 
+    /// <summary>A span in Stopwatch ticks.</summary>
     public static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 }
