@@ -29,6 +29,7 @@ internal sealed record FileRecoveryResult(StateView View, StateView FilesView, b
 internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, Quarantine quarantine, RecoveryReport report)
 {
     private readonly Backups _backups = new(fileSystem, layout);
+    private readonly List<(string Kind, string Id, string Path)> _corruptItems = [];
 
     public FileRecoveryResult Run()
     {
@@ -64,7 +65,8 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         }
 
         StateView filesView = baseView;
-        StateView view = Replay(journal, segments, baseView);
+        StateView view = Replay(journal, segments, baseView, out HashSet<(string Kind, string Id)> replayedIds);
+        ReportCorruptItems(replayedIds);
         MakeWhatWasReadDurable(segments);
         report.Lost.AddRange(journal.Problems);
         report.TornJournalBytes = journal.TornBytes;
@@ -74,8 +76,10 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         return new FileRecoveryResult(view, filesView, sweep, journal.HighestSegmentNumber + 1, journal.UnstartedSpare, report);
     }
 
-    private StateView Replay(JournalReader journal, List<(long Number, long FirstSequence)> segments, StateView view)
+    private StateView Replay(JournalReader journal, List<(long Number, long FirstSequence)> segments, StateView view,
+        out HashSet<(string Kind, string Id)> replayedIds)
     {
+        replayedIds = [];
         var records = new List<JournalRecord>();
         foreach (JournalRecord record in journal.ReadRecords(segments))
         {
@@ -112,6 +116,17 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
             else
             {
                 view = view.Apply(parsed[i], sequence, ItemCodec.ToItem);
+                foreach (StateChange change in parsed[i])
+                {
+                    if (change.Kind is ChangeKind.PutTask or ChangeKind.DeleteTask)
+                    {
+                        replayedIds.Add(("task", change.Id));
+                    }
+                    else if (change.Kind is ChangeKind.PutSession or ChangeKind.DeleteSession)
+                    {
+                        replayedIds.Add(("session", change.Id));
+                    }
+                }
             }
 
             report.JournalRecordsReplayed++;
@@ -164,6 +179,25 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         return primary.View with { Tasks = tasks, Sessions = sessions };
     }
 
+    /// <summary>
+    /// A corrupt item file (already moved aside) is a loss only if the journal did not hold a later change of that
+    /// item; when it did, the item was restored (or its deletion replayed) and the file is only evidence.
+    /// </summary>
+    private void ReportCorruptItems(HashSet<(string Kind, string Id)> replayedIds)
+    {
+        foreach ((string kind, string id, string path) in _corruptItems)
+        {
+            if (replayedIds.Contains((kind, id)))
+            {
+                report.Warnings.Add($"The {kind} file '{path}' was corrupt (moved aside); the journal held a later change of {kind} '{id}', which was used.");
+            }
+            else
+            {
+                report.Lost.Add($"The {kind} file '{path}' is corrupt and no newer copy of {kind} '{id}' exists outside the journal.");
+            }
+        }
+    }
+
     private ImmutableSortedDictionary<string, StoredItem> ReadItemFiles(string directory, Func<byte[], StoredItem> toItem, string kind)
     {
         var items = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
@@ -195,7 +229,7 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
             catch (Exception ex) when (ex is JsonException or InvalidDataException or System.Security.Cryptography.CryptographicException)
             {
                 MoveAside(path, ex.Message);
-                report.Lost.Add($"The {kind} file '{path}' is corrupt and no newer copy of {kind} '{id}' exists outside the journal.");
+                _corruptItems.Add((kind, id, path));
             }
         }
 

@@ -132,6 +132,25 @@ public sealed class CorruptStateTests : IDisposable
     }
 
     [Fact]
+    public async Task CorruptTaskFile_WhoseTaskTheJournalRestores_IsQuarantinedButNotListedAsLost()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await WriteTwoSnapshotsAsync(ct);
+        StatePersistenceService writer = await _fixture.OpenAsync();
+        await writer.SaveTaskAsync(StateFixture.Task("task_1", TaskStatuses.Failed), ct);
+        await StateFixture.CrashAsync(writer);
+        File.Delete(_fixture.File("state.json"));
+        await File.WriteAllBytesAsync(_fixture.File("tasks", "task_1.json"), new byte[64], ct);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Equal(TaskStatuses.Failed, (await service.LoadTaskAsync("task_1", ct))!.Status);
+        Assert.Single(service.LastRecovery!.Quarantined);
+        Assert.Empty(service.LastRecovery.Lost);
+        Assert.Contains(service.LastRecovery.Warnings, w => w.Contains("task_1", StringComparison.Ordinal) && w.Contains("journal", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task StateFromNewerFormat_IsRefusedAndLeftUntouched()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
