@@ -33,6 +33,19 @@ public interface IFileSystem
     /// <summary>Makes the directory's entries (creates, renames, deletes) durable.</summary>
     void SyncDirectory(string path);
 
+    /// <summary>
+    /// Makes the data of every file in <paramref name="files"/> durable, as <see cref="IFileHandle.Sync"/> on each
+    /// would. An implementation may do it with one flush for all of them; a failure means any of them may not be
+    /// durable. The default syncs each in turn.
+    /// </summary>
+    void SyncFiles(IReadOnlyList<IFileHandle> files)
+    {
+        foreach (IFileHandle file in files)
+        {
+            file.Sync();
+        }
+    }
+
     /// <summary>The names (not paths) of the files directly in a directory; empty when it does not exist.</summary>
     IReadOnlyList<string> ListFiles(string directory);
 
