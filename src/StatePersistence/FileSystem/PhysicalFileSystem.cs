@@ -72,15 +72,16 @@ public sealed class PhysicalFileSystem : IFileSystem
 
     /// <inheritdoc />
     /// <remarks>
-    /// On Linux 5.8+, a batch of <see cref="SyncFsThreshold"/> files or more is made durable with one syncfs(2) on
-    /// the first file's descriptor, opened before any of them was written, so it reports every write-back error
-    /// that could have touched them: one disk-cache flush instead of one per file. It also writes back whatever
-    /// else is dirty on that file system, which is why small batches still sync file by file.
+    /// On Linux 5.8+ and a local file system (ext4, XFS, Btrfs), a batch of <see cref="SyncFsThreshold"/> files or
+    /// more is made durable with one syncfs(2) on the first file's descriptor, opened before any of them was
+    /// written, so it reports every write-back error that could have touched them: one disk-cache flush instead of
+    /// one per file. It also writes back whatever else is dirty on that file system, which is why small batches
+    /// still sync file by file.
     /// </remarks>
     public void SyncFiles(IReadOnlyList<IFileHandle> files)
     {
         if (files.Count >= SyncFsThreshold && PosixNative.SyncfsReportsErrors
-            && files.All(f => f is PhysicalFileHandle) && files[0] is PhysicalFileHandle first)
+            && files.All(f => f is PhysicalFileHandle) && files[0] is PhysicalFileHandle first && first.SyncfsCovers())
         {
             first.SyncFileSystem();
             return;
@@ -161,6 +162,8 @@ public sealed class PhysicalFileSystem : IFileSystem
         }
 
         public void SyncFileSystem() => PosixNative.SyncFileSystem(Handle, path);
+
+        public bool SyncfsCovers() => PosixNative.SyncfsCovers(Handle);
 
         public void Dispose() => stream.Dispose();
     }

@@ -25,11 +25,42 @@ internal static partial class PosixNative
     [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
     private static partial int Syncfs(int fd);
 
+    [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
+    private static unsafe partial int Fstatfs(int fd, byte* buffer);
+
+    /// <summary>
+    /// Magic numbers (statfs f_type) of the local file systems whose syncfs writes back and flushes everything an
+    /// fsync of each file would: ext2/3/4, XFS, Btrfs. Elsewhere (FUSE before 5.15, network file systems) syncfs can
+    /// be weaker than fsync, so files are synced one by one.
+    /// </summary>
+    private static readonly long[] SyncfsFileSystems = [0xEF53, 0x58465342, 0x9123683E];
+
+    /// <summary>Whether syncfs on the file system holding <paramref name="handle"/> may stand in for fsync of each file.</summary>
+    public static unsafe bool SyncfsCovers(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        // struct statfs begins with f_type (a long) on every 64-bit Linux; 256 bytes covers the whole struct.
+        byte* buffer = stackalloc byte[256];
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return Fstatfs((int)handle.DangerousGetHandle(), buffer) == 0 && Array.IndexOf(SyncfsFileSystems, *(long*)buffer) >= 0;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
     /// <summary>
     /// Linux 5.8 and later report, from syncfs(2), every write-back error on the file system since the descriptor
     /// was opened; before that, syncfs could return 0 after losing pages, so it must not stand in for fsync there.
     /// </summary>
-    public static bool SyncfsReportsErrors { get; } = OperatingSystem.IsLinux() && Environment.OSVersion.Version >= new Version(5, 8);
+    public static bool SyncfsReportsErrors { get; } = OperatingSystem.IsLinux() && Environment.Is64BitProcess
+        && Environment.OSVersion.Version >= new Version(5, 8);
 
     /// <summary>
     /// syncfs(2) on the file system of <paramref name="handle"/>: every dirty page on it is written back and the disk
