@@ -205,9 +205,8 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         {
             if (StateLayout.ItemId(name) is not { } id)
             {
-                if (name.EndsWith(StateLayout.TempSuffix, StringComparison.Ordinal))
+                if (StateLayout.IsTempFile(name))
                 {
-                    // A temp file was never renamed into place, so nothing acknowledged depends on it.
                     fileSystem.Delete(Path.Combine(directory, name));
                 }
 
@@ -297,7 +296,7 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         {
             foreach (string name in fileSystem.ListFiles(directory))
             {
-                if (name.EndsWith(StateLayout.TempSuffix, StringComparison.Ordinal))
+                if (StateLayout.IsTempFile(name))
                 {
                     // A temp file was never renamed into place, so nothing acknowledged depends on it.
                     fileSystem.Delete(Path.Combine(directory, name));

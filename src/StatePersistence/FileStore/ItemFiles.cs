@@ -46,7 +46,7 @@ internal sealed class ItemFiles(IFileSystem fileSystem, string directory)
                         removed.Add(id);
                     }
                 }
-                else if (name.EndsWith(StateLayout.TempSuffix, StringComparison.Ordinal))
+                else if (StateLayout.IsTempFile(name))
                 {
                     // Left by a checkpoint a crash interrupted (never renamed into place, so never acknowledged).
                     fileSystem.Delete(Path.Combine(directory, name));

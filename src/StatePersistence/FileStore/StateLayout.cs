@@ -9,8 +9,11 @@ namespace StatePersistence.FileStore;
 /// </summary>
 public sealed class StateLayout(string root)
 {
-    /// <summary>Suffix of in-progress writes; such a file was never acknowledged and is removed at start-up.</summary>
+    /// <summary>Suffix of in-progress writes; such a file was never acknowledged and is removed when next listed.</summary>
     public const string TempSuffix = ".tmp";
+
+    /// <summary>Whether a file name is a temp file: one never renamed into place, so never acknowledged.</summary>
+    public static bool IsTempFile(string fileName) => fileName.EndsWith(TempSuffix, StringComparison.Ordinal);
 
     /// <summary>Marker in the names of quarantined files.</summary>
     public const string CorruptMarker = ".corrupt.";
