@@ -30,31 +30,21 @@ internal static partial class Posix
     }
 
     /// <summary>Makes a create, rename or delete in <paramref name="path"/> durable.</summary>
-    public static void SyncDirectory(string path)
-    {
-        int fd = Open(path, ReadOnly | Directory);
-        Check(fd, $"open directory '{path}'");
-        try
-        {
-            Check(FsyncFd(fd), $"fsync directory '{path}'");
-        }
-        finally
-        {
-            _ = CloseFd(fd);
-        }
-    }
+    public static void SyncDirectory(string path) => OnDirectory(path, FsyncFd, $"fsync directory '{path}'");
 
     /// <summary>
     /// syncfs(2) of the file system holding <paramref name="path"/>: writes back every dirty page on it, so the
     /// next case does not pay, inside its fsyncs, for the write-back of what earlier cases left in the page cache.
     /// </summary>
-    public static void SyncFileSystem(string path)
+    public static void SyncFileSystem(string path) => OnDirectory(path, SyncFs, $"syncfs '{path}'");
+
+    private static void OnDirectory(string path, Func<int, int> call, string what)
     {
         int fd = Open(path, ReadOnly | Directory);
         Check(fd, $"open directory '{path}'");
         try
         {
-            Check(SyncFs(fd), $"syncfs '{path}'");
+            Check(call(fd), what);
         }
         finally
         {

@@ -87,10 +87,7 @@ public sealed class PhysicalFileSystem : IFileSystem
             return;
         }
 
-        foreach (IFileHandle file in files)
-        {
-            file.Sync();
-        }
+        IFileSystem.SyncEach(files);
     }
 
     /// <summary>The smallest batch <see cref="SyncFiles"/> makes durable with one syncfs.</summary>

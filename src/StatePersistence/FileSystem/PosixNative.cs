@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace StatePersistence.FileSystem;
 
@@ -26,7 +27,7 @@ internal static partial class PosixNative
     private static partial int Syncfs(int fd);
 
     [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
-    private static unsafe partial int Fstatfs(int fd, byte* buffer);
+    private static partial int Fstatfs(int fd, ref StatfsBuffer buffer);
 
     /// <summary>
     /// Magic numbers (statfs f_type) of the local file systems whose syncfs writes back and flushes everything an
@@ -35,26 +36,6 @@ internal static partial class PosixNative
     /// </summary>
     private static readonly long[] SyncfsFileSystems = [0xEF53, 0x58465342, 0x9123683E];
 
-    /// <summary>Whether syncfs on the file system holding <paramref name="handle"/> may stand in for fsync of each file.</summary>
-    public static unsafe bool SyncfsCovers(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
-    {
-        // struct statfs begins with f_type (a long) on every 64-bit Linux; 256 bytes covers the whole struct.
-        byte* buffer = stackalloc byte[256];
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            return Fstatfs((int)handle.DangerousGetHandle(), buffer) == 0 && Array.IndexOf(SyncfsFileSystems, *(long*)buffer) >= 0;
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
-    }
-
     /// <summary>
     /// Linux 5.8 and later report, from syncfs(2), every write-back error on the file system since the descriptor
     /// was opened; before that, syncfs could return 0 after losing pages, so it must not stand in for fsync there.
@@ -62,28 +43,22 @@ internal static partial class PosixNative
     public static bool SyncfsReportsErrors { get; } = OperatingSystem.IsLinux() && Environment.Is64BitProcess
         && Environment.OSVersion.Version >= new Version(5, 8);
 
+    /// <summary>Whether syncfs on the file system holding <paramref name="handle"/> may stand in for fsync of each file.</summary>
+    public static bool SyncfsCovers(SafeFileHandle handle) => OnDescriptor(handle, fd =>
+    {
+        var buffer = default(StatfsBuffer);
+        return Fstatfs(fd, ref buffer) == 0 && Array.IndexOf(SyncfsFileSystems, buffer.Type) >= 0 ? 1 : 0;
+    }) == 1;
+
     /// <summary>
     /// syncfs(2) on the file system of <paramref name="handle"/>: every dirty page on it is written back and the disk
     /// cache flushed once. Write-back errors since <paramref name="handle"/> was opened are reported (Linux 5.8+).
     /// </summary>
-    public static void SyncFileSystem(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path)
+    public static void SyncFileSystem(SafeFileHandle handle, string path)
     {
-        bool added = false;
-        try
+        if (OnDescriptor(handle, Syncfs) != 0)
         {
-            handle.DangerousAddRef(ref added);
-            if (Syncfs((int)handle.DangerousGetHandle()) != 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                throw new IOException($"syncfs of the file system holding '{path}' failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
+            throw LastError($"syncfs of the file system holding '{path}' failed");
         }
     }
 
@@ -91,24 +66,11 @@ internal static partial class PosixNative
     /// fdatasync(2): the file's data and everything needed to read it back (its size included) become durable; only
     /// timestamps may lag. That is the durability a save needs, without an inode write for mtime on every append.
     /// </summary>
-    public static void SyncData(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path)
+    public static void SyncData(SafeFileHandle handle, string path)
     {
-        bool added = false;
-        try
+        if (OnDescriptor(handle, Fdatasync) != 0)
         {
-            handle.DangerousAddRef(ref added);
-            if (Fdatasync((int)handle.DangerousGetHandle()) != 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                throw new IOException($"fdatasync of '{path}' failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
+            throw LastError($"fdatasync of '{path}' failed");
         }
     }
 
@@ -117,21 +79,51 @@ internal static partial class PosixNative
         int fd = Open(path, ReadOnly);
         if (fd < 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
-            throw new IOException($"Cannot open directory '{path}' to sync it: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+            throw LastError($"Cannot open directory '{path}' to sync it");
         }
 
         try
         {
             if (Fsync(fd) != 0)
             {
-                int errno = Marshal.GetLastPInvokeError();
-                throw new IOException($"fsync of directory '{path}' failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+                throw LastError($"fsync of directory '{path}' failed");
             }
         }
         finally
         {
             Close(fd);
         }
+    }
+
+    /// <summary>Calls <paramref name="call"/> with the descriptor of <paramref name="handle"/>, kept from closing meanwhile.</summary>
+    private static int OnDescriptor(SafeFileHandle handle, Func<int, int> call)
+    {
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return call((int)handle.DangerousGetHandle());
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>The failure of the libc call just made, errno named.</summary>
+    private static IOException LastError(string what)
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{what}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+    }
+
+    /// <summary>struct statfs: f_type (a long) first on every 64-bit Linux; 120 bytes there, 256 reserved.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 256)]
+    private struct StatfsBuffer
+    {
+        public long Type;
     }
 }
