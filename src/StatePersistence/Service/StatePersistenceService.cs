@@ -60,9 +60,10 @@ public sealed partial class StatePersistenceService : IStatePersistence
 
     /// <summary>Creates the service and starts it.</summary>
     public static async Task<StatePersistenceService> OpenAsync(StatePersistenceOptions? options = null,
-        ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, CancellationToken cancellationToken = default)
+        ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null,
+        CancellationToken cancellationToken = default)
     {
-        var service = new StatePersistenceService(options, null, loggerFactory, timeProvider);
+        var service = new StatePersistenceService(options, null, loggerFactory, timeProvider, meterFactory);
         try
         {
             await service.StartAsync(cancellationToken).ConfigureAwait(false);

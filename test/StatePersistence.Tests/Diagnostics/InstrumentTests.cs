@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using StatePersistence.Diagnostics;
 using StatePersistence.Tests.Support;
@@ -67,7 +68,9 @@ public sealed class InstrumentTests : IDisposable
     public async Task ConcurrentSaves_AreCountedOncePerJournalAppend_InGroupSizeAndAppendDuration()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        using var meters = new ScopedMeterFactory();
+        // The default meter factory scopes its meters to itself: the collectors see this service's measurements only.
+        using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
         using var groups = new MetricCollector<int>(meters, StateInstruments.MeterName, "statepersistence.commit.group_size");
         using var appends = new MetricCollector<double>(meters, StateInstruments.MeterName, "statepersistence.journal.append.duration");
         StatePersistenceOptions options = _fixture.Options();

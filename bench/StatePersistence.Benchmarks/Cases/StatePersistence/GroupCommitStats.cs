@@ -1,17 +1,20 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace StatePersistence.Benchmarks.Cases.StatePersistence;
 
 /// <summary>
 /// Reads one service's <c>statepersistence.commit.group_size</c> and <c>statepersistence.journal.append.duration</c>
 /// as the service records them, so a case can say how many saves shared each fsync and what the fsync cost. The
-/// service gets its meter from <see cref="MeterFactory"/>, which keeps it apart from other cases' services.
+/// service gets its meter from <see cref="MeterFactory"/> (the default one of Microsoft.Extensions.Diagnostics, whose
+/// meters carry it as their scope), which keeps it apart from other cases' services.
 /// </summary>
 internal sealed class GroupCommitStats : IDisposable
 {
     private const string GroupSize = "statepersistence.commit.group_size";
     private const string AppendDuration = "statepersistence.journal.append.duration";
-    private readonly OwnMeterFactory _factory = new();
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly IMeterFactory _factory;
     private readonly MeterListener _listener = new();
     private long _appends;
     private long _commits;
@@ -19,9 +22,10 @@ internal sealed class GroupCommitStats : IDisposable
 
     public GroupCommitStats()
     {
+        _factory = _services.GetRequiredService<IMeterFactory>();
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (_factory.Owns(instrument.Meter) && instrument.Name is GroupSize or AppendDuration)
+            if (ReferenceEquals(instrument.Meter.Scope, _factory) && instrument.Name is GroupSize or AppendDuration)
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -66,33 +70,6 @@ internal sealed class GroupCommitStats : IDisposable
     public void Dispose()
     {
         _listener.Dispose();
-        _factory.Dispose();
-    }
-
-    private sealed class OwnMeterFactory : IMeterFactory
-    {
-        private readonly List<Meter> _meters = [];
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(options.Name, options.Version, options.Tags, scope: this);
-            lock (_meters)
-            {
-                _meters.Add(meter);
-            }
-
-            return meter;
-        }
-
-        public bool Owns(Meter meter) => ReferenceEquals(meter.Scope, this);
-
-        public void Dispose()
-        {
-            lock (_meters)
-            {
-                _meters.ForEach(m => m.Dispose());
-                _meters.Clear();
-            }
-        }
+        _services.Dispose();
     }
 }

@@ -17,21 +17,9 @@ internal static class SpStates
         SnapshotOnShutdown = false,
     };
 
-    public static async Task<StatePersistenceService> OpenAsync(string directory, Durability durability, CancellationToken cancellationToken,
-        IMeterFactory? meterFactory = null)
-    {
-        var service = new StatePersistenceService(Options(directory, durability), meterFactory: meterFactory);
-        try
-        {
-            await service.StartAsync(cancellationToken);
-            return service;
-        }
-        catch
-        {
-            await service.DisposeAsync();
-            throw;
-        }
-    }
+    public static Task<StatePersistenceService> OpenAsync(string directory, Durability durability, CancellationToken cancellationToken,
+        IMeterFactory? meterFactory = null) =>
+        StatePersistenceService.OpenAsync(Options(directory, durability), meterFactory: meterFactory, cancellationToken: cancellationToken);
 
     /// <summary>The documents as tasks, deserialized once so the timed saves pay only what an application pays.</summary>
     public static AgentTask[] Tasks(TaskDocuments documents) =>
