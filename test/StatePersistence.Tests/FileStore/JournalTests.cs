@@ -1,3 +1,5 @@
+using StatePersistence.FileStore;
+using StatePersistence.FileStore.Journal;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.FileStore;
@@ -7,6 +9,9 @@ public sealed class JournalTests : IDisposable
     private readonly StateFixture _fixture = new();
 
     public void Dispose() => _fixture.Dispose();
+
+    /// <summary>A service whose segments are zero-filled 4 KiB at a time, so a spare is small enough to read whole.</summary>
+    private Task<StatePersistenceService> OpenSmallSegmentsAsync() => _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
 
     private string[] Segments() => Directory.GetFiles(_fixture.File("journal"), "*.wal").Order(StringComparer.Ordinal).ToArray();
 
@@ -32,7 +37,7 @@ public sealed class JournalTests : IDisposable
     public async Task SpareSegment_IsPreparedAhead_AndIgnoredByRecoveryWhenUnused()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        StatePersistenceService first = await OpenSmallSegmentsAsync();
         string spare = Assert.Single(Segments());
         Assert.All(await File.ReadAllBytesAsync(spare, ct), b => Assert.Equal(0, b));
 
@@ -41,7 +46,7 @@ public sealed class JournalTests : IDisposable
         await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
         await StateFixture.CrashAsync(first);
 
-        await using StatePersistenceService second = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        await using StatePersistenceService second = await OpenSmallSegmentsAsync();
         Assert.Equal(["t1", "t2"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
         Assert.Equal(0, second.LastRecovery!.TornJournalBytes);
         Assert.Empty(second.LastRecovery.Lost);
@@ -51,11 +56,11 @@ public sealed class JournalTests : IDisposable
     public async Task Restart_TakesOverTheUnusedSpare_InsteadOfLeavingItAndMakingAnother()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        StatePersistenceService first = await OpenSmallSegmentsAsync();
         await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
         await StateFixture.CrashAsync(first);
         // The first save used the spare its run prepared; the next run prepares one and leaves it unused.
-        StatePersistenceService preparing = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        StatePersistenceService preparing = await OpenSmallSegmentsAsync();
         await StateFixture.CrashAsync(preparing);
         string[] before = Segments();
         string spare = before[^1];
@@ -63,18 +68,18 @@ public sealed class JournalTests : IDisposable
 
         for (int restart = 0; restart < 3; restart++)
         {
-            StatePersistenceService idle = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+            StatePersistenceService idle = await OpenSmallSegmentsAsync();
             await StateFixture.CrashAsync(idle);
             Assert.Equal(before, Segments());
         }
 
         // The adopted spare becomes the next segment: the save lands in it, and a restart reads it back.
-        StatePersistenceService writer = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        StatePersistenceService writer = await OpenSmallSegmentsAsync();
         await writer.SaveTaskAsync(StateFixture.Task("t2"), ct);
         await StateFixture.CrashAsync(writer);
         Assert.NotEqual(0, (await File.ReadAllBytesAsync(spare, ct))[0]);
 
-        await using StatePersistenceService last = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        await using StatePersistenceService last = await OpenSmallSegmentsAsync();
         Assert.Equal(["t1", "t2"], (await last.LoadTasksAsync(ct)).Select(t => t.Id));
         Assert.Empty(last.LastRecovery!.Lost);
         Assert.Equal(0, last.LastRecovery.TornJournalBytes);
@@ -84,19 +89,18 @@ public sealed class JournalTests : IDisposable
     public async Task Restart_TakingOverASpareThatACrashLeftEmpty_KeepsItsHeaderAndRecords()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        StatePersistenceService first = await OpenSmallSegmentsAsync();
         await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
         await StateFixture.CrashAsync(first);
         // A crash between creating the next spare and zero-filling it leaves an empty file with the highest number.
-        string last = Segments()[^1];
-        string empty = Path.Combine(Path.GetDirectoryName(last)!, $"{long.Parse(Path.GetFileNameWithoutExtension(last), System.Globalization.CultureInfo.InvariantCulture) + 1:D10}.wal");
-        await File.WriteAllBytesAsync(empty, [], ct);
+        Assert.True(JournalReader.TryParseSegmentNumber(Path.GetFileName(Segments()[^1]), out long last));
+        await File.WriteAllBytesAsync(new StateLayout(_fixture.StatePath).JournalSegment(last + 1), [], ct);
 
-        StatePersistenceService second = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        StatePersistenceService second = await OpenSmallSegmentsAsync();
         await second.SaveTaskAsync(StateFixture.Task("t2"), ct);
         await StateFixture.CrashAsync(second);
 
-        await using StatePersistenceService third = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        await using StatePersistenceService third = await OpenSmallSegmentsAsync();
         Assert.Equal(["t1", "t2"], (await third.LoadTasksAsync(ct)).Select(t => t.Id));
         Assert.Empty(third.LastRecovery!.Lost);
     }
