@@ -116,7 +116,8 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
             else
             {
                 view = view.Apply(parsed[i], sequence, ItemCodec.ToItem);
-                foreach (StateChange change in parsed[i])
+                // Only a corrupt item file asks which items the journal touched.
+                foreach (StateChange change in _corruptItems.Count > 0 ? parsed[i] : [])
                 {
                     if (change.Kind is ChangeKind.PutTask or ChangeKind.DeleteTask)
                     {

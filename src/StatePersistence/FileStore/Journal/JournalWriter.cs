@@ -154,8 +154,9 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
 
     /// <summary>
     /// Takes over segment <paramref name="number"/>, an unstarted spare a previous run left (all zeros, no header),
-    /// as this run's spare, so a restart neither zero-fills a new one nor leaves the old one behind. Its file and name
-    /// are synced first: the run that made it may have crashed before it did.
+    /// as this run's spare, so a restart neither zero-fills a new one nor leaves the old one behind. A crash may have
+    /// cut its zero-fill short (even before the header's bytes), so it is filled up to what a prepared spare holds,
+    /// and its file and name are synced: the run that made it may have crashed before it did.
     /// </summary>
     public void AdoptSpare(long number, Durability durability)
     {
@@ -164,7 +165,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
         try
         {
             handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
-            long allocated = handle.Length;
+            long allocated = ZeroFill(handle, handle.Length, JournalFormat.SegmentHeaderSize + preallocationBytes);
             if (durability == Durability.Full)
             {
                 handle.Sync();
@@ -255,9 +256,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
             throw new StateStorageException($"Starting the journal segment '{spare.Handle.Path}' failed: {ex.Message}", spare.Handle.Path, ex);
         }
 
-        // An adopted spare may be shorter than its header (a crash cut its zero-fill short): the header now ends
-        // what is allocated, so the zero-fill ahead of the records must start after it, not overwrite it.
-        Become(spare.Handle, spare.Number, Math.Max(spare.Allocated, JournalFormat.SegmentHeaderSize), firstSequence);
+        Become(spare.Handle, spare.Number, spare.Allocated, firstSequence);
     }
 
     private void Become(IFileHandle handle, long number, long allocated, long firstSequence)
