@@ -5,7 +5,8 @@ namespace StatePersistence.FileStore;
 
 /// <summary>
 /// Replaces a file so that a crash at any instant leaves either the old complete file or the new complete one:
-/// write a temp file in the same directory, fsync it, rename it over the target, fsync the directory. Without the
+/// write a temp file in the same directory (a name unique to this write, so concurrent writers of one file never
+/// share it), fsync it, rename it over the target, fsync the directory. Without the
 /// first fsync ext4 may persist the rename before the data (the empty or NUL-filled file after a crash); without the
 /// second the rename itself may vanish.
 /// </summary>
@@ -14,7 +15,7 @@ internal static class AtomicFile
     /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> atomically.</summary>
     public static void Write(IFileSystem fileSystem, string path, ReadOnlySpan<byte> content, Durability durability, bool syncDirectory = true)
     {
-        string temp = path + StateLayout.TempSuffix;
+        string temp = StateLayout.UniqueTempPath(path);
         using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
         {
             handle.Write(0, content);

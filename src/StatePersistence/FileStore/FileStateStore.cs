@@ -252,7 +252,7 @@ public sealed partial class FileStateStore : IStateStore
 
     private long WriteSnapshot(StateView view, DateTimeOffset savedAt, Durability durability)
     {
-        string temp = _layout.StateFile + StateLayout.TempSuffix;
+        string temp = StateLayout.UniqueTempPath(_layout.StateFile);
         long bytes = AtomicFile.WriteTemp(_fileSystem, temp, stream =>
         {
             Stream encoded = _codec.EncodeStream(stream);

@@ -15,6 +15,13 @@ public sealed class StateLayout(string root)
     /// <summary>Whether a file name is a temp file: one never renamed into place, so never acknowledged.</summary>
     public static bool IsTempFile(string fileName) => fileName.EndsWith(TempSuffix, StringComparison.Ordinal);
 
+    /// <summary>
+    /// A temp path beside <paramref name="path"/> that no other write uses (<c>&lt;name&gt;.&lt;random&gt;.tmp</c>):
+    /// two writers of one file must never truncate or rename each other's half-written temp file.
+    /// </summary>
+    public static string UniqueTempPath(string path) =>
+        path + "." + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)) + TempSuffix;
+
     /// <summary>Marker in the names of quarantined files.</summary>
     public const string CorruptMarker = ".corrupt.";
 
