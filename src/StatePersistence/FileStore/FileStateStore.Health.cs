@@ -70,6 +70,21 @@ public sealed partial class FileStateStore
             problem = $"The state directory '{_layout.Root}' does not exist.";
         }
 
+        try
+        {
+            // The journal segment is checked by the appends themselves: its handle is theirs to swap and close.
+            if (_guard.Check() is { } moved)
+            {
+                // Writes are refused from now on, whatever a probe file in the new directory says.
+                problem = moved;
+                writable = false;
+            }
+        }
+        catch (StateStorageException ex)
+        {
+            problem ??= ex.Message;
+        }
+
         return new StoreHealth
         {
             Location = _layout.Root,

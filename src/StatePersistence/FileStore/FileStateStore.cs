@@ -31,6 +31,7 @@ public sealed partial class FileStateStore : IStateStore
     private readonly Quarantine _quarantine;
     private readonly Backups _backups;
     private readonly SessionLogs _logs;
+    private readonly StateDirectoryGuard _guard;
     private IDisposable? _lock;
     private JournalWriter? _journal;
     private StateView _filesView = StateView.Empty;
@@ -51,6 +52,7 @@ public sealed partial class FileStateStore : IStateStore
         _quarantine = new Quarantine(_fileSystem, _time);
         _backups = new Backups(_fileSystem, _layout);
         _logs = new SessionLogs(_fileSystem, _layout);
+        _guard = new StateDirectoryGuard(_fileSystem, _layout);
     }
 
     /// <summary>Raised when a corrupt file is moved aside outside start-up (for example a corrupt report).</summary>
@@ -75,6 +77,7 @@ public sealed partial class FileStateStore : IStateStore
         {
             StateDirectories.Ensure(_fileSystem, _layout, report);
             _lock = DirectoryLock.Acquire(_fileSystem, _layout, _time);
+            _guard.RememberOpenedDirectory();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -123,6 +126,7 @@ public sealed partial class FileStateStore : IStateStore
         CancellationToken cancellationToken = default)
     {
         Journal.Append(batch, firstSequence, durability);
+        _guard.ThrowIfMoved(Journal.CurrentSegment);
         return ValueTask.CompletedTask;
     }
 
@@ -137,6 +141,7 @@ public sealed partial class FileStateStore : IStateStore
     public ValueTask<CheckpointResult> WriteCheckpointAsync(StateView view, DateTimeOffset savedAt, Durability durability,
         CancellationToken cancellationToken = default)
     {
+        _guard.ThrowIfMoved();
         string step = _layout.TasksDirectory;
         try
         {
@@ -167,11 +172,12 @@ public sealed partial class FileStateStore : IStateStore
     }
 
     /// <inheritdoc />
-    public ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
+    public async ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
         CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
-        return WrapIo(_logs.AppendAsync(sessionId, utf8Text, durability, cancellationToken), _layout.SessionLogFile(sessionId), "Appending to the session log");
+        await WrapIo(_logs.AppendAsync(sessionId, utf8Text, durability, cancellationToken), _layout.SessionLogFile(sessionId), "Appending to the session log").ConfigureAwait(false);
+        _guard.ThrowIfMoved();
     }
 
     /// <inheritdoc />
@@ -192,6 +198,7 @@ public sealed partial class FileStateStore : IStateStore
             AtomicFile.Write(_fileSystem, path, _codec is IdentityCodec ? json.Span : _codec.Encode(json.Span), durability);
             return path;
         }, path, "Saving the report");
+        _guard.ThrowIfMoved();
         return ValueTask.FromResult(path);
     }
 

@@ -23,4 +23,11 @@ public interface IFileHandle : IDisposable
     /// be, and the kernel may have dropped the pages: a later successful call proves nothing about them.
     /// </summary>
     void Sync();
+
+    /// <summary>
+    /// Whether this handle's file is still the one at <see cref="Path"/>: false once the file, or a directory above
+    /// it, was deleted, moved or replaced while open, so that data written here is durable nowhere a restart looks.
+    /// The default (for file systems nothing else can change behind the store's back) is true.
+    /// </summary>
+    bool IsStillAtPath() => true;
 }

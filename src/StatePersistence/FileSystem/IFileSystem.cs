@@ -49,6 +49,12 @@ public interface IFileSystem
         }
     }
 
+    /// <summary>
+    /// The identity of the file or directory at <paramref name="path"/>, or null when nothing is there. The default
+    /// (for file systems that cannot tell identities apart) is null, which the store reads as "cannot check".
+    /// </summary>
+    FileIdentity? IdentityOf(string path) => null;
+
     /// <summary>The names (not paths) of the files directly in a directory; empty when it does not exist.</summary>
     IReadOnlyList<string> ListFiles(string directory);
 

@@ -111,6 +111,9 @@ public sealed class PhysicalFileSystem : IFileSystem
     }
 
     /// <inheritdoc />
+    public FileIdentity? IdentityOf(string path) => OperatingSystem.IsLinux() ? PosixNative.IdentityOf(path) : null;
+
+    /// <inheritdoc />
     public long GetAvailableFreeSpace(string path) => new DriveInfo(System.IO.Path.GetFullPath(path)).AvailableFreeSpace;
 
     /// <inheritdoc />
@@ -156,6 +159,17 @@ public sealed class PhysicalFileSystem : IFileSystem
             {
                 stream.Flush(flushToDisk: true);
             }
+        }
+
+        public bool IsStillAtPath()
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                return File.Exists(path);
+            }
+
+            FileIdentity open = PosixNative.IdentityOf(Handle, path);
+            return open.Links > 0 && PosixNative.IdentityOf(path) is { } named && named.IsSameFile(open);
         }
 
         public void SyncFileSystem() => PosixNative.SyncFileSystem(Handle, path);

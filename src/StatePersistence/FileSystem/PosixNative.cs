@@ -26,6 +26,9 @@ internal static partial class PosixNative
     [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
     private static partial int Syncfs(int fd);
 
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int directoryFd, string path, int flags, uint mask, ref StatxBuffer buffer);
+
     [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
     private static partial int Fstatfs(int fd, ref StatfsBuffer buffer);
 
@@ -95,6 +98,45 @@ internal static partial class PosixNative
         }
     }
 
+    private const int AtFdCwd = -100;
+    private const int AtEmptyPath = 0x1000;
+    private const uint StatxBasicStats = 0x7ff;
+    private const int NoSuchFile = 2;
+    private const int NotADirectory = 20;
+
+    /// <summary>
+    /// The identity of the file at <paramref name="path"/> (following links), or null when nothing is there any more.
+    /// statx(2) rather than stat(2) because its struct has one layout on every Linux architecture.
+    /// </summary>
+    public static FileIdentity? IdentityOf(string path)
+    {
+        var buffer = default(StatxBuffer);
+        if (Statx(AtFdCwd, path, 0, StatxBasicStats, ref buffer) == 0)
+        {
+            return buffer.Identity;
+        }
+
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno is NoSuchFile or NotADirectory)
+        {
+            return null;
+        }
+
+        throw LastError($"statx of '{path}' failed");
+    }
+
+    /// <summary>The identity of the open file <paramref name="handle"/>, its link count included.</summary>
+    public static FileIdentity IdentityOf(SafeFileHandle handle, string path)
+    {
+        var buffer = default(StatxBuffer);
+        if (OnDescriptor(handle, fd => Statx(fd, string.Empty, AtEmptyPath, StatxBasicStats, ref buffer)) != 0)
+        {
+            throw LastError($"statx of the open file '{path}' failed");
+        }
+
+        return buffer.Identity;
+    }
+
     /// <summary>Calls <paramref name="call"/> with the descriptor of <paramref name="handle"/>, kept from closing meanwhile.</summary>
     private static int OnDescriptor(SafeFileHandle handle, Func<int, int> call)
     {
@@ -118,6 +160,25 @@ internal static partial class PosixNative
     {
         int errno = Marshal.GetLastPInvokeError();
         return new IOException($"{what}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+    }
+
+    /// <summary>struct statx (256 bytes): only the fields read here are named.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct StatxBuffer
+    {
+        [FieldOffset(16)]
+        public uint Links;
+
+        [FieldOffset(32)]
+        public ulong Inode;
+
+        [FieldOffset(136)]
+        public uint DeviceMajor;
+
+        [FieldOffset(140)]
+        public uint DeviceMinor;
+
+        public readonly FileIdentity Identity => new(((ulong)DeviceMajor << 32) | DeviceMinor, Inode, Links);
     }
 
     /// <summary>struct statfs: f_type (a long) first on every 64-bit Linux; 120 bytes there, 256 reserved.</summary>

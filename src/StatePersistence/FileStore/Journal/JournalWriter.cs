@@ -33,6 +33,9 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
     private bool _currentHasRecords;
     private SpareSegment? _spare;
 
+    /// <summary>The segment being appended to, if one is open (to check that it is still in place).</summary>
+    public IFileHandle? CurrentSegment => _current;
+
     /// <summary>The path of the segment being appended to, for messages.</summary>
     public string CurrentPath => _current?.Path ?? layout.JournalDirectory;
 
