@@ -13,9 +13,9 @@ namespace StatePersistence.FileStore;
 internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> atomically.</summary>
-    public static void Write(IFileSystem fileSystem, string path, ReadOnlySpan<byte> content, Durability durability, bool syncDirectory = true)
+    public static void Write(IFileSystem fileSystem, StateLayout layout, string path, ReadOnlySpan<byte> content, Durability durability, bool syncDirectory = true)
     {
-        string temp = StateLayout.UniqueTempPath(path);
+        string temp = layout.NextTempPath(path);
         using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
         {
             handle.Write(0, content);

@@ -20,7 +20,7 @@ public sealed partial class FileStateStore
         {
             try
             {
-                string probe = StateLayout.UniqueTempPath(Path.Combine(_layout.Root, ".health-probe"));
+                string probe = _layout.NextTempPath(Path.Combine(_layout.Root, ".health-probe"));
                 using (IFileHandle handle = _fileSystem.Open(probe, FileOpenMode.CreateOrTruncate))
                 {
                     handle.Write(0, "ok"u8);

@@ -195,7 +195,7 @@ public sealed partial class FileStateStore : IStateStore
         string path = _layout.ReportFile(reportId);
         Io(() =>
         {
-            AtomicFile.Write(_fileSystem, path, _codec is IdentityCodec ? json.Span : _codec.Encode(json.Span), durability);
+            AtomicFile.Write(_fileSystem, _layout, path, _codec is IdentityCodec ? json.Span : _codec.Encode(json.Span), durability);
             return path;
         }, path, "Saving the report");
         _guard.ThrowIfMoved();
@@ -259,7 +259,7 @@ public sealed partial class FileStateStore : IStateStore
 
     private long WriteSnapshot(StateView view, DateTimeOffset savedAt, Durability durability)
     {
-        string temp = StateLayout.UniqueTempPath(_layout.StateFile);
+        string temp = _layout.NextTempPath(_layout.StateFile);
         long bytes = AtomicFile.WriteTemp(_fileSystem, temp, stream =>
         {
             Stream encoded = _codec.EncodeStream(stream);
@@ -298,6 +298,6 @@ public sealed partial class FileStateStore : IStateStore
     private void WriteRecoveryReport(RecoveryReport report)
     {
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(report, StateJsonContext.Default.RecoveryReport);
-        AtomicFile.Write(_fileSystem, _layout.RecoveryReportFile, json, Durability.Full);
+        AtomicFile.Write(_fileSystem, _layout, _layout.RecoveryReportFile, json, Durability.Full);
     }
 }

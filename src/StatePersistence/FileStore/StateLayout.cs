@@ -15,12 +15,17 @@ public sealed class StateLayout(string root)
     /// <summary>Whether a file name is a temp file: one never renamed into place, so never acknowledged.</summary>
     public static bool IsTempFile(string fileName) => fileName.EndsWith(TempSuffix, StringComparison.Ordinal);
 
+    private long _tempCounter;
+
     /// <summary>
-    /// A temp path beside <paramref name="path"/> that no other write uses (<c>&lt;name&gt;.&lt;random&gt;.tmp</c>):
-    /// two writers of one file must never truncate or rename each other's half-written temp file.
+    /// A temp path beside <paramref name="path"/> that no other write of this process uses
+    /// (<c>&lt;name&gt;.&lt;n&gt;.tmp</c>): two writers of one file must never truncate or rename each other's
+    /// half-written temp file. A counter rather than a random name keeps the sequence of file operations
+    /// reproducible; another process's leftovers cannot collide with a live write, since one process at a time holds
+    /// the directory and start-up removes them.
     /// </summary>
-    public static string UniqueTempPath(string path) =>
-        path + "." + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)) + TempSuffix;
+    public string NextTempPath(string path) =>
+        path + "." + Interlocked.Increment(ref _tempCounter).ToString(CultureInfo.InvariantCulture) + TempSuffix;
 
     /// <summary>Marker in the names of quarantined files.</summary>
     public const string CorruptMarker = ".corrupt.";

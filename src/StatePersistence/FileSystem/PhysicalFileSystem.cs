@@ -72,7 +72,7 @@ public sealed class PhysicalFileSystem : IFileSystem
 
     /// <inheritdoc />
     /// <remarks>
-    /// On Linux 5.8+ and a local file system (ext4, XFS, Btrfs), a batch of <see cref="SyncFsThreshold"/> files or
+    /// On Linux 5.17+ and a local file system (ext4, XFS, Btrfs), a batch of <see cref="SyncFsThreshold"/> files or
     /// more is made durable with one syncfs(2) on the first file's descriptor, opened before any of them was
     /// written, so it reports every write-back error that could have touched them: one disk-cache flush instead of
     /// one per file. It also writes back whatever else is dirty on that file system, which is why small batches
@@ -90,8 +90,11 @@ public sealed class PhysicalFileSystem : IFileSystem
         IFileSystem.SyncEach(files);
     }
 
-    /// <summary>The smallest batch <see cref="SyncFiles"/> makes durable with one syncfs.</summary>
-    internal const int SyncFsThreshold = 8;
+    /// <summary>
+    /// The smallest batch <see cref="SyncFiles"/> makes durable with one syncfs (the simulated file systems in the
+    /// tests take the same path from the same size).
+    /// </summary>
+    public const int SyncFsThreshold = 8;
 
     /// <inheritdoc />
     public IReadOnlyList<string> ListFiles(string directory)

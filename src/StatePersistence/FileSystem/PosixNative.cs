@@ -40,11 +40,16 @@ internal static partial class PosixNative
     private static readonly long[] SyncfsFileSystems = [0xEF53, 0x58465342, 0x9123683E];
 
     /// <summary>
-    /// Linux 5.8 and later report, from syncfs(2), every write-back error on the file system since the descriptor
-    /// was opened; before that, syncfs could return 0 after losing pages, so it must not stand in for fsync there.
+    /// Whether syncfs(2) reports every error an fsync of each file would. Linux 5.8 made it report write-back errors
+    /// since the descriptor was opened, but until 5.17 sync_filesystem ignored the file system's own sync_fs error
+    /// (the journal commit or the disk-cache flush), so before 5.17 syncfs could return 0 after a failed flush and
+    /// must not stand in for fsync.
     /// </summary>
     public static bool SyncfsReportsErrors { get; } = OperatingSystem.IsLinux() && Environment.Is64BitProcess
-        && Environment.OSVersion.Version >= new Version(5, 8);
+        && Environment.OSVersion.Version >= MinimumSyncfsKernel;
+
+    /// <summary>The first Linux release whose syncfs reports both write-back and sync_fs errors.</summary>
+    public static readonly Version MinimumSyncfsKernel = new(5, 17);
 
     /// <summary>Whether syncfs on the file system holding <paramref name="handle"/> may stand in for fsync of each file.</summary>
     public static bool SyncfsCovers(SafeFileHandle handle) => OnDescriptor(handle, fd =>

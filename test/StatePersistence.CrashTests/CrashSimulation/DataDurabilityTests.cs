@@ -34,7 +34,7 @@ public class DataDurabilityTests
     }
 
     [Fact]
-    public void UnsyncedOverwrite_InStrictModel_CanSurviveKeptLostZeroedOrTorn()
+    public void UnsyncedOverwrite_InStrictModel_CanSurviveKeptLostZeroedTornOrTornIntoGarbage()
     {
         var fs = new CrashSimulatingFileSystem();
         WriteDurably(fs, FilePath, "aaaa");
@@ -45,7 +45,27 @@ public class DataDurabilityTests
 
         HashSet<string?> contents = ContentsOf(fs.PossibleCrashStates(CrashModel.StrictWorstCase), FilePath);
 
-        Assert.Equal(["\0\0\0\0", "aaaa", "bbaa", "bbbb"], contents.Order(StringComparer.Ordinal));
+        Assert.Equal(5, contents.Count);
+        Assert.Subset(contents, new HashSet<string?>(["\0\0\0\0", "aaaa", "bbaa", "bbbb"]));
+        string garbage = contents.Except(["\0\0\0\0", "aaaa", "bbaa", "bbbb"]).Single()!;
+        Assert.StartsWith("bb", garbage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SecondUnsyncedWrite_InStrictModel_CanTearIntoTheFirstWritesStaleBytes()
+    {
+        var fs = new CrashSimulatingFileSystem();
+        WriteDurably(fs, FilePath, "");
+        using (IFileHandle handle = fs.Open(FilePath, FileOpenMode.OpenOrCreate))
+        {
+            handle.Write(0, Bytes("rec1"));
+            handle.Write(4, Bytes("rec2"));
+        }
+
+        HashSet<string?> contents = ContentsOf(fs.PossibleCrashStates(CrashModel.StrictWorstCase), FilePath);
+
+        // The second record's first half, then the first record's bytes where its second half should be.
+        Assert.Contains("rec1rere", contents);
     }
 
     [Fact]
@@ -88,8 +108,11 @@ public class DataDurabilityTests
 
         HashSet<string?> contents = ContentsOf(fs.PossibleCrashStates(CrashModel.StrictWorstCase), FilePath);
 
-        // "ac" would mean the first write landed after the second one.
-        Assert.Equal(["", "\0", "\0\0", "a", "b", "bc"], contents.Order(StringComparer.Ordinal));
+        // "ac" would mean the first write landed after the second one. "ba" is the second torn over the first's
+        // stale bytes; one more is the second torn into garbage.
+        Assert.Equal(8, contents.Count);
+        Assert.Subset(contents, new HashSet<string?>(["", "\0", "\0\0", "a", "b", "bc", "ba"]));
+        Assert.DoesNotContain("ac", contents);
     }
 
     [Fact]
@@ -121,5 +144,38 @@ public class DataDurabilityTests
 
         Assert.Equal("1", ContentOf(fs.DurableState, FilePath));
         Assert.Equal("", ContentOf(fs.DurableState, other));
+    }
+}
+
+/// <summary>A batch synced the way syncfs(2) syncs it: one operation for every file of the batch.</summary>
+public class SyncFilesTests
+{
+    [Fact]
+    public void SyncFiles_OfABatchForSyncfs_IsOneOperation_ThatMakesEveryFileDurable()
+    {
+        var fs = new CrashSimulatingFileSystem();
+        string[] paths = [.. Enumerable.Range(0, PhysicalFileSystem.SyncFsThreshold).Select(i => PathOf($"f{i}"))];
+        var handles = paths.Select(p => fs.Open(p, FileOpenMode.CreateNew)).ToList();
+        handles.ForEach(h => h.Write(0, Bytes("data")));
+        fs.SyncDirectory(CrashSimulatingFileSystem.DefaultRoot);
+        int before = fs.OperationCount;
+
+        fs.SyncFiles(handles);
+
+        Assert.Equal(before + 1, fs.OperationCount);
+        Assert.Equal(SimulatedOperationKind.SyncFileSystem, fs.Operations[^1].Kind);
+        Assert.All(paths, p => Assert.Equal(["data"], ContentsOf(fs.PossibleCrashStates(CrashModel.StrictWorstCase), p)));
+        handles.ForEach(h => h.Dispose());
+    }
+
+    [Fact]
+    public void SyncFiles_OfASmallBatch_SyncsFileByFile()
+    {
+        var fs = new CrashSimulatingFileSystem();
+        var handles = new[] { fs.Open(PathOf("a"), FileOpenMode.CreateNew), fs.Open(PathOf("b"), FileOpenMode.CreateNew) };
+
+        fs.SyncFiles(handles);
+
+        Assert.Equal([SimulatedOperationKind.Sync, SimulatedOperationKind.Sync], fs.Operations.TakeLast(2).Select(o => o.Kind));
     }
 }

@@ -1,3 +1,4 @@
+using StatePersistence.FileSystem;
 using StatePersistence.CrashTests.Support;
 using StatePersistence.Model;
 using static StatePersistence.CrashTests.Enumeration.Items;
@@ -31,6 +32,25 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
                 await run.SaveTask(NewTask("b"));
             },
             StatesPerPoint = 32,
+        }, ledger).ExploreAsync();
+
+    [Fact]
+    public Task CheckpointOfManyChangedTasks_OneSyncfs_CrashedAnywhere_KeepsEveryAcknowledgedSave() =>
+        new CrashPointExplorer(new Workload("snapshots: ten changed tasks made durable with one syncfs", async run =>
+        {
+            await run.Snapshot();
+            await run.DeleteTask("t3");
+            await run.UpdateTask("t4", Progress(TaskStatuses.Completed, "done"));
+            await run.Snapshot();
+        })
+        {
+            Setup = async run =>
+            {
+                for (int i = 0; i < PhysicalFileSystem.SyncFsThreshold + 2; i++)
+                {
+                    await run.SaveTask(NewTask($"t{i}"));
+                }
+            },
         }, ledger).ExploreAsync();
 
     [Fact]

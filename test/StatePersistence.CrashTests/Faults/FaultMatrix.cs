@@ -25,7 +25,7 @@ internal sealed class FaultMatrix(bool simulated, FaultWritePath path, Reliabili
     [
         FaultOperations.Open, FaultOperations.Read, FaultOperations.Write, FaultOperations.SetLength, FaultOperations.Sync,
         FaultOperations.Rename, FaultOperations.Delete, FaultOperations.SyncDirectory, FaultOperations.List,
-        FaultOperations.FreeSpace, FaultOperations.CreateDirectory, FaultOperations.Lock,
+        FaultOperations.FreeSpace, FaultOperations.CreateDirectory, FaultOperations.Lock, FaultOperations.SyncFileSystem,
     ];
 
     private static readonly InjectedError[] Errors = [InjectedError.NoSpace, InjectedError.IOError, InjectedError.AccessDenied, InjectedError.NotPermitted];
@@ -142,7 +142,7 @@ internal sealed class FaultMatrix(bool simulated, FaultWritePath path, Reliabili
 
         if (failure is null)
         {
-            string fsync = kind is FaultOperations.Sync or FaultOperations.SyncDirectory ? " (a failed fsync reported as success)" : "";
+            string fsync = kind is FaultOperations.Sync or FaultOperations.SyncDirectory or FaultOperations.SyncFileSystem ? " (a failed fsync reported as success)" : "";
             problems.Add($"the call succeeded although its {kind} failed{fsync}");
             return;
         }

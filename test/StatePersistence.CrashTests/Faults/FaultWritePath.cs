@@ -1,3 +1,4 @@
+using StatePersistence.FileSystem;
 using StatePersistence.Model;
 using static StatePersistence.CrashTests.Enumeration.Items;
 
@@ -39,6 +40,13 @@ internal sealed record FaultWritePath(string Name, Func<FaultTrial, Task> Setup,
         {
             Configure = o => o.MaxBackups = 1,
         },
+        new("checkpoint of many changed tasks (one syncfs)", async t =>
+        {
+            for (int i = 0; i < PhysicalFileSystem.SyncFsThreshold + 2; i++)
+            {
+                await t.SaveTask(NewTask($"t{i}"));
+            }
+        }, t => t.Snapshot()),
         new("save whole state", async t =>
         {
             await t.SaveTask(NewTask("a"));

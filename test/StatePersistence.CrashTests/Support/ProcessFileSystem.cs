@@ -1,4 +1,5 @@
 using StatePersistence.FileSystem;
+using StatePersistence.Testing;
 using StatePersistence.Testing.CrashSimulation;
 
 namespace StatePersistence.CrashTests.Support;
@@ -76,6 +77,10 @@ internal sealed class ProcessFileSystem(IFileSystem disk) : IFileSystem
 
     public void SyncDirectory(string path) => Enter(SimulatedOperationKind.SyncDirectory, path, () => disk.SyncDirectory(path));
 
+    public void SyncFiles(IReadOnlyList<IFileHandle> files) => Enter(
+        files.Count >= PhysicalFileSystem.SyncFsThreshold ? SimulatedOperationKind.SyncFileSystem : SimulatedOperationKind.Sync,
+        files.Count > 0 ? files[0].Path : "", () => disk.SyncFiles([.. files.Select(f => ((Handle)f).Inner)]));
+
     public IReadOnlyList<string> ListFiles(string directory) => Read(() => disk.ListFiles(directory));
 
     public long GetAvailableFreeSpace(string path) => Read(() => disk.GetAvailableFreeSpace(path));
@@ -118,8 +123,10 @@ internal sealed class ProcessFileSystem(IFileSystem disk) : IFileSystem
         }
     }
 
-    private sealed class Handle(ProcessFileSystem owner, IFileHandle inner) : IFileHandle
+    private sealed class Handle(ProcessFileSystem owner, IFileHandle inner) : IFileHandle, IWrappingFileHandle
     {
+        public IFileHandle Inner => inner;
+
         public string Path => inner.Path;
 
         public long Length => owner.Read(() => inner.Length);

@@ -22,7 +22,6 @@ public sealed class ReliabilityLedger : IDisposable
     /// <summary>Injected file-system faults per run.</summary>
     public const int RequiredFaults = 100;
 
-    private const int DefaultSeed = 20240601;
     private const int MaxViolationSamples = 50;
     private const int MaxViolationsKept = 20_000;
 
@@ -40,11 +39,16 @@ public sealed class ReliabilityLedger : IDisposable
     private long _acksChecked;
 
     /// <summary>
-    /// The seed of every sampled choice (crash states when there are too many, kill moments). Set
-    /// <c>RELIABILITY_SEED</c> to explore other samples; the summary records the one used.
+    /// The seed of every sampled choice (crash states when there are too many, kill moments, corruptions). A new
+    /// one each run, so successive runs explore other samples; <c>RELIABILITY_SEED</c> sets it to reproduce a run.
+    /// Every violation message and the summary name it.
     /// </summary>
     public static int Seed { get; } = int.TryParse(Environment.GetEnvironmentVariable("RELIABILITY_SEED"),
-        NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed) ? seed : DefaultSeed;
+        NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed) ? seed : System.Security.Cryptography.RandomNumberGenerator.GetInt32(1, int.MaxValue);
+
+    /// <summary>Creates the ledger and says which seed this run uses.</summary>
+    public ReliabilityLedger() =>
+        Console.Error.WriteLine($"Reliability suite seed: {Seed} (RELIABILITY_SEED={Seed} reproduces this run's samples).");
 
     /// <summary>Adds a workload's operation count and crash points (once per workload).</summary>
     public void RecordWorkload(string workload, string kind, int operations, int crashPoints)

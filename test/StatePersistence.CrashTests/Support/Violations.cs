@@ -37,7 +37,8 @@ internal sealed class Violations(ReliabilityLedger ledger, string? workload)
         {
             if (_messages.Count > 0)
             {
-                Assert.Fail($"{_messages.Count} violation(s){(workload is null ? "" : " in " + workload)}; the first {Math.Min(Shown, _messages.Count)}:\n\n"
+                Assert.Fail($"{_messages.Count} violation(s){(workload is null ? "" : " in " + workload)} with RELIABILITY_SEED={ReliabilityLedger.Seed}; "
+                    + $"the first {Math.Min(Shown, _messages.Count)}:\n\n"
                     + string.Join("\n\n", _messages.Take(Shown)));
             }
         }

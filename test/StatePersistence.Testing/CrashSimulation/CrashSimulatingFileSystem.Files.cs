@@ -143,6 +143,43 @@ public sealed partial class CrashSimulatingFileSystem
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// A batch of <see cref="PhysicalFileSystem.SyncFsThreshold"/> files or more is one numbered operation, as the
+    /// real file system makes it one syncfs(2): a crash before it leaves each file's data as unsynced writes may
+    /// leave it, a crash after it every file whole. The model is the weakest syncfs that still keeps its promise:
+    /// only the listed files' data becomes durable, nothing else that is dirty. Smaller batches sync file by file.
+    /// Handles of wrapping file systems (<see cref="IWrappingFileHandle"/>) are unwrapped to this disk's own.
+    /// </remarks>
+    public void SyncFiles(IReadOnlyList<IFileHandle> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (files.Count < PhysicalFileSystem.SyncFsThreshold)
+        {
+            IFileSystem.SyncEach(files);
+            return;
+        }
+
+        var inodes = new HashSet<int>();
+        foreach (IFileHandle file in files)
+        {
+            inodes.Add(IWrappingFileHandle.Innermost(file) is Handle own
+                ? own.OpenInode
+                : throw new ArgumentException($"'{file.Path}' was not opened on this simulated disk.", nameof(files)));
+        }
+
+        lock (_gate)
+        {
+            Begin(SimulatedOperationKind.SyncFileSystem, files[0].Path);
+            foreach (DataOp op in _pendingData.Where(op => inodes.Contains(op.Inode)))
+            {
+                op.ApplyTo(_durable, DataFate.Kept);
+            }
+
+            _pendingData.RemoveAll(op => inodes.Contains(op.Inode));
+        }
+    }
+
     private void DropUnsyncedData(int inode)
     {
         lock (_gate)
@@ -178,6 +215,8 @@ public sealed partial class CrashSimulatingFileSystem
         public void Sync() => owner.Sync(path, CheckOpen());
 
         public void DropUnsyncedData() => owner.DropUnsyncedData(CheckOpen());
+
+        public int OpenInode => CheckOpen();
 
         public void Dispose() => _disposed = true;
 

@@ -26,12 +26,29 @@ internal sealed class StrictSpace : ICrashSpace
     {
         // A rename within one directory is one unit: POSIX makes it atomic, so its link and unlink go together.
         _units = [.. entries.GroupBy(op => (op.Sequence, op.Directory)).Select(g => g.ToArray())];
-        _data = data;
-        Radices = [.. _units.Select(_ => 2), .. data.Select(op => op.StrictFates.Count)];
+        _data = WithStaleBytes(data);
+        Radices = [.. _units.Select(_ => 2), .. _data.Select(op => op.StrictFates.Count)];
         AllKept = [.. Radices.Select(_ => 1)];
     }
 
     public string Name => nameof(CrashModel.StrictWorstCase);
+
+    /// <summary>Gives each write the bytes of the write to the same file pending before it.</summary>
+    private static DataOp[] WithStaleBytes(DataOp[] data)
+    {
+        var previous = new Dictionary<int, byte[]>();
+        var result = new DataOp[data.Length];
+        foreach ((DataOp op, int i) in data.Select((op, i) => (op, i)).OrderBy(p => p.op.Sequence))
+        {
+            result[i] = op.IsWrite && previous.TryGetValue(op.Inode, out byte[]? stale) ? op with { StaleBytes = stale } : op;
+            if (op.IsWrite)
+            {
+                previous[op.Inode] = op.Bytes!;
+            }
+        }
+
+        return result;
+    }
 
     public int[] Radices { get; }
 

@@ -38,7 +38,18 @@ internal enum DataFate
     Lost,
     Kept,
     Zeroed,
+
+    /// <summary>The first half reached the disk; the rest of the region kept what was there.</summary>
     Torn,
+
+    /// <summary>The first half reached the disk; the rest holds garbage (a misdirected or half-written sector).</summary>
+    TornGarbage,
+
+    /// <summary>
+    /// The first half reached the disk; the rest holds stale bytes an earlier unsynced write to the same file put
+    /// in flight (a reordered or reused block): data that parses, in the wrong place.
+    /// </summary>
+    TornStale,
 }
 
 /// <summary>A write (when <see cref="Bytes"/> is set) or a length change of one inode, volatile until it is synced.</summary>
@@ -49,13 +60,43 @@ internal sealed record DataOp(int Sequence, int Inode, long Offset, byte[]? Byte
     /// <summary>How many bytes survive when the write is torn: the first half, as if it tore at a sector boundary.</summary>
     public int TornLength => Bytes is null ? 0 : Bytes.Length / 2;
 
-    /// <summary>The fates worth enumerating: a write of one byte cannot tear, a length change cannot tear or zero.</summary>
+    /// <summary>
+    /// The bytes of the previous pending write to the same file, which <see cref="DataFate.TornStale"/> puts after
+    /// the torn half; null when there is none (that fate is then not offered).
+    /// </summary>
+    public byte[]? StaleBytes { get; init; }
+
+    /// <summary>
+    /// The fates worth enumerating: a write of one byte cannot tear, a length change cannot tear or zero, a write
+    /// with no earlier pending write to its file has no stale bytes to show.
+    /// </summary>
     public IReadOnlyList<DataFate> StrictFates => Bytes switch
     {
         null => [DataFate.Lost, DataFate.Kept],
         { Length: 1 } => [DataFate.Lost, DataFate.Kept, DataFate.Zeroed],
-        _ => [DataFate.Lost, DataFate.Kept, DataFate.Zeroed, DataFate.Torn],
+        _ when StaleBytes is null => [DataFate.Lost, DataFate.Kept, DataFate.Zeroed, DataFate.Torn, DataFate.TornGarbage],
+        _ => [DataFate.Lost, DataFate.Kept, DataFate.Zeroed, DataFate.Torn, DataFate.TornGarbage, DataFate.TornStale],
     };
+
+    /// <summary>The region after the torn half as <paramref name="fate"/> leaves it.</summary>
+    private byte[] TornTail(DataFate fate)
+    {
+        var tail = new byte[Bytes!.Length - TornLength];
+        if (fate == DataFate.TornGarbage)
+        {
+            // Deterministic per operation, so a failing crash state can be described and reproduced.
+            new Random(HashCode.Combine(Sequence, Inode, Offset)).NextBytes(tail);
+        }
+        else
+        {
+            for (int i = 0; i < tail.Length; i++)
+            {
+                tail[i] = StaleBytes![i % StaleBytes.Length];
+            }
+        }
+
+        return tail;
+    }
 
     public void ApplyTo(DiskState state, DataFate fate)
     {
@@ -73,6 +114,10 @@ internal sealed record DataOp(int Sequence, int Inode, long Offset, byte[]? Byte
                 break;
             case DataFate.Torn:
                 data.Write(Offset, Bytes.AsSpan(0, TornLength));
+                break;
+            case DataFate.TornGarbage or DataFate.TornStale:
+                data.Write(Offset, Bytes.AsSpan(0, TornLength));
+                data.Write(Offset + TornLength, TornTail(fate));
                 break;
             default:
                 break;

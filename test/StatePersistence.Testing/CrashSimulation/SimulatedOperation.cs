@@ -29,6 +29,12 @@ public enum SimulatedOperationKind
 
     /// <summary><see cref="FileSystem.IFileSystem.AcquireLock"/> (it creates the lock file when missing).</summary>
     AcquireLock,
+
+    /// <summary>
+    /// <see cref="FileSystem.IFileSystem.SyncFiles"/> of a batch large enough for syncfs(2): one call makes every
+    /// listed file's data durable.
+    /// </summary>
+    SyncFileSystem,
 }
 
 /// <summary>One numbered entry of the operation log.</summary>

@@ -6,10 +6,12 @@ namespace StatePersistence.Testing.FaultInjection;
 /// A handle whose reads, writes, length changes and syncs go through the fault rules. For file systems that cannot
 /// drop unsynced data themselves it keeps an undo log since the last successful sync, so a failed sync can roll back.
 /// </summary>
-internal sealed class FaultInjectingFileHandle(FaultInjectingFileSystem owner, IFileHandle inner) : IFileHandle
+internal sealed class FaultInjectingFileHandle(FaultInjectingFileSystem owner, IFileHandle inner) : IFileHandle, IWrappingFileHandle
 {
     private readonly Lock _gate = new();
     private readonly List<UndoEntry> _undo = [];
+
+    public IFileHandle Inner => inner;
 
     public string Path => inner.Path;
 
@@ -61,9 +63,20 @@ internal sealed class FaultInjectingFileHandle(FaultInjectingFileSystem owner, I
         }
     }
 
+    public bool IsStillAtPath() => inner.IsStillAtPath();
+
     public void Dispose() => inner.Dispose();
 
-    private void LoseUnsyncedData()
+    /// <summary>The file system synced this file as part of a batch: nothing written so far can be rolled back.</summary>
+    internal void SyncedByFileSystem()
+    {
+        lock (_gate)
+        {
+            _undo.Clear();
+        }
+    }
+
+    internal void LoseUnsyncedData()
     {
         if (inner is ISyncFailureSimulation simulated)
         {

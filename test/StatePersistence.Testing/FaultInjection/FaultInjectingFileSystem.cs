@@ -149,11 +149,45 @@ public sealed class FaultInjectingFileSystem : IFileSystem
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A batch the real file system would sync with one syncfs(2) (<see cref="PhysicalFileSystem.SyncFsThreshold"/>
+    /// files or more) is one <see cref="FaultOperations.SyncFileSystem"/> call: when it fails, every file of the batch
+    /// loses its unsynced data as after a failed fsync. Otherwise each file is synced through its own handle.
+    /// </remarks>
+    public void SyncFiles(IReadOnlyList<IFileHandle> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (files.Count < PhysicalFileSystem.SyncFsThreshold)
+        {
+            IFileSystem.SyncEach(files);
+            return;
+        }
+
+        var handles = files.Select(f => f as FaultInjectingFileHandle
+            ?? throw new ArgumentException($"'{f.Path}' was not opened through this file system.", nameof(files))).ToList();
+        try
+        {
+            ThrowIfFaulted(FaultOperations.SyncFileSystem, files[0].Path);
+        }
+        catch (Exception exception) when (IsInjected(exception))
+        {
+            handles.ForEach(h => h.LoseUnsyncedData());
+            throw;
+        }
+
+        Inner.SyncFiles([.. handles.Select(h => h.Inner)]);
+        handles.ForEach(h => h.SyncedByFileSystem());
+    }
+
+    /// <inheritdoc />
     public IReadOnlyList<string> ListFiles(string directory)
     {
         ThrowIfFaulted(FaultOperations.List, directory);
         return Inner.ListFiles(directory);
     }
+
+    /// <inheritdoc />
+    public FileIdentity? IdentityOf(string path) => Inner.IdentityOf(path);
 
     /// <inheritdoc />
     public long GetAvailableFreeSpace(string path)

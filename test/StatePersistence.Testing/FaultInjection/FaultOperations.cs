@@ -43,9 +43,15 @@ public enum FaultOperations
     /// <summary><c>IFileSystem.AcquireLock</c>.</summary>
     Lock = 1 << 11,
 
+    /// <summary>
+    /// <c>IFileSystem.SyncFiles</c> of a batch large enough for one syncfs(2); a failure loses the unsynced data of
+    /// every file in the batch. Smaller batches count as one <see cref="Sync"/> per file.
+    /// </summary>
+    SyncFileSystem = 1 << 12,
+
     /// <summary>Every call that writes: writes, length changes, syncs, renames, deletes, directory syncs and creates.</summary>
-    AnyMutation = Open | Write | SetLength | Sync | Rename | Delete | SyncDirectory | CreateDirectory,
+    AnyMutation = Open | Write | SetLength | Sync | Rename | Delete | SyncDirectory | CreateDirectory | SyncFileSystem,
 
     /// <summary>Every call that can fail.</summary>
-    All = (1 << 12) - 1,
+    All = (1 << 13) - 1,
 }
