@@ -195,7 +195,8 @@ public sealed partial class FileStateStore : IStateStore
         string path = _layout.ReportFile(reportId);
         Io(() =>
         {
-            AtomicFile.Write(_fileSystem, _layout, path, _codec is IdentityCodec ? json.Span : _codec.Encode(json.Span), durability);
+            byte[] content = ReportEnvelope.Wrap(reportId, json.Span);
+            AtomicFile.Write(_fileSystem, _layout, path, _codec is IdentityCodec ? content : _codec.Encode(content), durability);
             return path;
         }, path, "Saving the report");
         _guard.ThrowIfMoved();
@@ -215,13 +216,9 @@ public sealed partial class FileStateStore : IStateStore
 
         try
         {
-            byte[] json = _codec is IdentityCodec ? stored : _codec.Decode(stored);
-            using (JsonDocument.Parse(json))
-            {
-                return ValueTask.FromResult<byte[]?>(json);
-            }
+            return ValueTask.FromResult<byte[]?>(ReportEnvelope.Unwrap(reportId, _codec is IdentityCodec ? stored : _codec.Decode(stored)));
         }
-        catch (Exception ex) when (ex is JsonException or InvalidDataException or System.Security.Cryptography.CryptographicException)
+        catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
         {
             QuarantinedFile moved = Io(() => _quarantine.MoveAside(path, ex.Message), path, "Quarantining the corrupt report");
             FileQuarantined?.Invoke(this, moved);

@@ -78,7 +78,7 @@ internal sealed record RecoveredContent(SortedDictionary<string, string> Values,
                     values[ReportKey(id)] = Json(json);
                 }
             }
-            catch (StateStorageException ex) when (skipCorruptReports && ex.InnerException is JsonException)
+            catch (StateStorageException ex) when (skipCorruptReports && ex.InnerException is InvalidDataException or JsonException)
             {
                 // Quarantined by the service, which is the behaviour wanted for a corrupt report.
                 continue;

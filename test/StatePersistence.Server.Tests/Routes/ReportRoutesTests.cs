@@ -28,8 +28,9 @@ public sealed class ReportRoutesTests : IAsyncDisposable
         Assert.Equal(_server.File("reports", "report_r1.json"), created.Str("path"));
         Assert.Equal("/api/reports/r1", response.Headers.Location?.OriginalString);
         using JsonDocument file = JsonDocument.Parse(await File.ReadAllTextAsync(created.Str("path"), Ct));
-        Assert.Equal("summary", file.RootElement.Str("type"));
-        Assert.True(file.RootElement.GetProperty("data").GetProperty("tests_passed").GetBoolean());
+        JsonElement stored = file.RootElement.GetProperty("$report");
+        Assert.Equal("summary", stored.Str("type"));
+        Assert.True(stored.GetProperty("data").GetProperty("tests_passed").GetBoolean());
     }
 
     [Fact]
