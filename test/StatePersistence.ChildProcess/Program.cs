@@ -10,6 +10,8 @@ using StatePersistence.Model;
 //   save-loop <state-dir> <prefix> [--list] [--autosave-ms N]
 //                                    save tasks <prefix>_<n> forever, printing "ack <id>" after each durable save;
 //                                    with --list, print "starting" first and every recovered task before "ready"
+//   mixed-loop <state-dir>           forever: save, update and delete tasks, save sessions, append to session logs and
+//                                    save reports in a fixed order, printing "ack <n>" after each durable call
 //   verify <state-dir>               open, print "task <id> <status> <descriptionLength> <descriptionCrc32>" for every task, exit
 if (args.Length < 2)
 {
@@ -69,6 +71,14 @@ try
                 Console.WriteLine("ack " + id);
             }
 
+        case "mixed-loop":
+            Console.WriteLine("ready");
+            for (long n = 0; ; n++)
+            {
+                await MixedStepAsync(service, n);
+                Console.WriteLine("ack " + n.ToString(CultureInfo.InvariantCulture));
+            }
+
         case "verify":
             await PrintTasksAsync(service);
             return 0;
@@ -81,6 +91,36 @@ catch (StateDirectoryLockedException ex)
 {
     Console.Error.WriteLine(ex.Message);
     return 3;
+}
+
+// One call of every kind the state directory holds, so a directory killed mid-loop has all of its file kinds.
+static async Task MixedStepAsync(StatePersistenceService service, long n)
+{
+    string at = n.ToString(CultureInfo.InvariantCulture);
+    switch (n % 6)
+    {
+        case 0 or 3:
+            await service.SaveTaskAsync(new AgentTask
+            {
+                Id = $"t{n % 40}",
+                Description = "task updated at step " + at,
+                Status = n % 4 == 0 ? TaskStatuses.Completed : TaskStatuses.InProgress,
+                CreatedAt = DateTimeOffset.UnixEpoch.AddSeconds(n),
+            });
+            break;
+        case 1:
+            await service.DeleteTaskAsync($"t{(n / 6 * 7) % 40}");
+            break;
+        case 2:
+            await service.SaveSessionAsync(new SessionInfo { Id = $"s{n % 5}", Type = "interactive", Status = "active", TaskId = $"t{n % 40}" });
+            break;
+        case 4:
+            await service.AppendSessionLogAsync($"s{n % 5}", "log line " + at + "\n");
+            break;
+        default:
+            await service.SaveReportAsync($"r{n % 4}", System.Text.Json.JsonDocument.Parse("{\"step\":" + at + ",\"ok\":true}").RootElement);
+            break;
+    }
 }
 
 // The description the saving loop writes for an id; tests recompute it to check content, not just presence.

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace StatePersistence.FileStore;
 
@@ -42,6 +43,12 @@ internal static class ReportEnvelope
     /// </summary>
     public static byte[] Unwrap(string id, byte[] content)
     {
+        if (!Utf8.IsValid(content))
+        {
+            // JsonDocument checks a string's UTF-8 only when it is read; a flipped high bit must not wait until then.
+            throw new InvalidDataException("the report file is not valid UTF-8");
+        }
+
         using JsonDocument document = Parse(content);
         JsonElement root = document.RootElement;
         if (!IsEnvelope(root))

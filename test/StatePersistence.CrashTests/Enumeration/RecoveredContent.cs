@@ -56,7 +56,8 @@ internal sealed record RecoveredContent(SortedDictionary<string, string> Values,
     /// <paramref name="skipCorruptReports"/>, a report the service finds corrupt (it quarantines it and throws) counts
     /// as absent: only right where nothing was fsynced.
     /// </summary>
-    public static async Task<RecoveredContent> ReadAsync(StatePersistenceService service, IEnumerable<string> logSessions, bool skipCorruptReports = false)
+    public static async Task<RecoveredContent> ReadAsync(StatePersistenceService service, IEnumerable<string> logSessions, bool skipCorruptReports = false,
+        Action? onCorrupt = null)
     {
         var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (AgentTask task in await service.LoadTasksAsync())
@@ -81,6 +82,7 @@ internal sealed record RecoveredContent(SortedDictionary<string, string> Values,
             catch (StateStorageException ex) when (skipCorruptReports && ex.InnerException is InvalidDataException or JsonException)
             {
                 // Quarantined by the service, which is the behaviour wanted for a corrupt report.
+                onCorrupt?.Invoke();
                 continue;
             }
         }
@@ -94,7 +96,15 @@ internal sealed record RecoveredContent(SortedDictionary<string, string> Values,
         var logs = new SortedDictionary<string, string?>(StringComparer.Ordinal);
         foreach (string sessionId in logSessions)
         {
-            logs[sessionId] = await service.ReadSessionLogAsync(sessionId);
+            try
+            {
+                logs[sessionId] = await service.ReadSessionLogAsync(sessionId);
+            }
+            catch (StateStorageException ex) when (skipCorruptReports && ex.InnerException is InvalidDataException)
+            {
+                // A log found damaged when read: refused, not served.
+                onCorrupt?.Invoke();
+            }
         }
 
         return new RecoveredContent(values, logs);

@@ -30,6 +30,7 @@ public sealed class ReliabilityLedger : IDisposable
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     private readonly SortedDictionary<string, WorkloadFigures> _workloads = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _faultsBy = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, long> _corruptionTrials = new(StringComparer.Ordinal);
     private readonly List<string> _violationMessages = [];
     private long _violations;
     private long _faultTrials;
@@ -86,6 +87,16 @@ public sealed class ReliabilityLedger : IDisposable
         }
     }
 
+    /// <summary>Adds one trial of the corruption campaign: its kind of damage and how it ended.</summary>
+    public void RecordCorruptionTrial(string kind, string outcome)
+    {
+        lock (_gate)
+        {
+            string key = kind + ":" + outcome;
+            _corruptionTrials[key] = _corruptionTrials.GetValueOrDefault(key) + 1;
+        }
+    }
+
     /// <summary>Adds SIGKILLs, the child processes started and the acknowledged saves checked after them.</summary>
     public void RecordKills(int kills, int childStarts, long acksChecked)
     {
@@ -133,7 +144,7 @@ public sealed class ReliabilityLedger : IDisposable
         lock (_gate)
         {
             var summary = new ReliabilitySummary(Seed, _startedAt, Stopwatch.GetElapsedTime(_started), TotalsLocked(), _workloads,
-                _faultTrials, _faultsBy, _childStarts, _acksChecked, [.. _violationMessages.Take(MaxViolationSamples)]);
+                _faultTrials, _faultsBy, _childStarts, _acksChecked, _corruptionTrials, [.. _violationMessages.Take(MaxViolationSamples)]);
             summary.Write(_violationMessages);
         }
     }

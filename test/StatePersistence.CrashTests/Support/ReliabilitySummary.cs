@@ -16,6 +16,7 @@ internal sealed record ReliabilitySummary(
     IReadOnlyDictionary<string, long> FaultsBy,
     long ChildStarts,
     long AcksChecked,
+    IReadOnlyDictionary<string, long> CorruptionTrials,
     IReadOnlyList<string> ViolationSamples)
 {
     public const string RelativePath = "artifacts/reliability-summary.json";
@@ -35,6 +36,25 @@ internal sealed record ReliabilitySummary(
         }
 
         throw new DirectoryNotFoundException($"No StatePersistence.sln above '{AppContext.BaseDirectory}'.");
+    }
+
+    /// <summary>Corruption trials by kind of damage, then by outcome (intact, recovered-and-reported, refused, violation).</summary>
+    private JsonObject Corruptions()
+    {
+        var byKind = new JsonObject();
+        foreach ((string key, long count) in CorruptionTrials)
+        {
+            string[] parts = key.Split(':');
+            if (byKind[parts[0]] is not JsonObject outcomes)
+            {
+                outcomes = new JsonObject();
+                byKind[parts[0]] = outcomes;
+            }
+
+            outcomes[parts[1]] = count;
+        }
+
+        return byKind;
     }
 
     public void Write(IReadOnlyList<string> violations)
@@ -123,6 +143,8 @@ internal sealed record ReliabilitySummary(
             ["faults_by"] = faults,
             ["kill_child_starts"] = ChildStarts,
             ["kill_acks_checked"] = AcksChecked,
+            ["corruption_trials"] = CorruptionTrials.Values.Sum(),
+            ["corruption_trials_by"] = Corruptions(),
             ["violation_samples"] = new JsonArray([.. ViolationSamples.Select(v => (JsonNode?)JsonValue.Create(v))]),
         };
     }

@@ -47,6 +47,22 @@ public sealed class ReportIntegrityTests : IDisposable
     }
 
     [Fact]
+    public async Task LoadReport_WithAHighBitFlippedIntoInvalidUtf8_IsRefusedAsCorrupt()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.SaveReportAsync("r1", Json("""{"week":1}"""), ct);
+        string path = _fixture.File("reports", "report_r1.json");
+        byte[] bytes = await File.ReadAllBytesAsync(path, ct);
+        bytes[Encoding.UTF8.GetString(bytes).IndexOf("r1", StringComparison.Ordinal)] ^= 0x80;
+        await File.WriteAllBytesAsync(path, bytes, ct);
+
+        var error = await Assert.ThrowsAsync<StateStorageException>(() => service.LoadReportAsync("r1", ct).AsTask());
+
+        Assert.Contains("UTF-8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task LoadReport_WrittenBeforeReportsHadAnEnvelope_IsServedAsItIs()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

@@ -1,0 +1,23 @@
+using StatePersistence.CrashTests.Support;
+
+namespace StatePersistence.CrashTests.Corruption;
+
+/// <summary>The corruption campaign of issue 10: damage at rest, on real files, in a seeded and bounded run.</summary>
+public sealed class CorruptionCampaignTests(ReliabilityLedger ledger)
+{
+    /// <summary>Seven kinds of damage, forty trials each: 280 single corruptions per run.</summary>
+    private const int TrialsPerKind = 40;
+
+    /// <summary>Calls the killed process acknowledged: enough for checkpoints, backups and several journal segments.</summary>
+    private const int Acks = 600;
+
+    [Fact]
+    public async Task SingleCorruptionsOfAKilledDirectory_AreRecoveredOrRefused_AndReported_AndLoseNothingValid()
+    {
+        var violations = new Violations(ledger, "corruption campaign");
+
+        await new CorruptionCampaign(ledger, violations).RunAsync(TrialsPerKind, Acks);
+
+        violations.ThrowIfAny();
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using StatePersistence.Model;
+using StatePersistence.Serialization;
+using static StatePersistence.CrashTests.Enumeration.RecoveredContent;
+
+namespace StatePersistence.CrashTests.Corruption;
+
+/// <summary>
+/// Which undamaged files of a trial's directory hold an item's value, read the simple way (as JSON, without the
+/// library's recovery): its own file, <c>state.json</c> and the backups. The journal is binary and not read here,
+/// so an item whose only copy was in a damaged journal segment is never demanded.
+/// </summary>
+internal sealed class ItemHolders(string root, HashSet<string> damaged)
+{
+    private List<PersistedState>? _states;
+
+    /// <summary>Whether a file the corruption did not touch holds exactly <paramref name="value"/> for <paramref name="key"/>.</summary>
+    public bool UndamagedCopyHolds(string key, string value)
+    {
+        if (key.StartsWith("task/", StringComparison.Ordinal))
+        {
+            string id = key["task/".Length..];
+            return Holds(Path.Combine("tasks", id + ".json"), bytes => Json(ItemCodec.DeserializeTask(bytes)) == value)
+                || States().Any(s => s.Tasks.Any(t => t.Id == id && Json(t) == value));
+        }
+
+        if (key.StartsWith("session/", StringComparison.Ordinal))
+        {
+            string id = key["session/".Length..];
+            return Holds(Path.Combine("sessions", id + ".json"), bytes => Json(ItemCodec.DeserializeSession(bytes)) == value)
+                || States().Any(s => s.Sessions.Any(t => t.Id == id && Json(t) == value));
+        }
+
+        if (key.StartsWith("report/", StringComparison.Ordinal))
+        {
+            // A report has one copy: when its file is untouched, it must be served.
+            return !damaged.Contains(Path.Combine("reports", "report_" + key["report/".Length..] + ".json"));
+        }
+
+        return false;
+    }
+
+    private bool Holds(string relativePath, Func<byte[], bool> holds)
+    {
+        string path = Path.Combine(root, relativePath);
+        if (damaged.Contains(relativePath) || !File.Exists(path))
+        {
+            return false;
+        }
+
+        try
+        {
+            return holds(File.ReadAllBytes(path));
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private List<PersistedState> States()
+    {
+        if (_states is null)
+        {
+            _states = [];
+            foreach (string path in Directory.EnumerateFiles(root, "state*.json"))
+            {
+                string name = Path.GetFileName(path);
+                if (damaged.Contains(name) || name.Contains(".corrupt.", StringComparison.Ordinal) || name.Contains("pre-migration", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    if (JsonSerializer.Deserialize(File.ReadAllBytes(path), StateJsonContext.Default.PersistedState) is { } state)
+                    {
+                        _states.Add(state);
+                    }
+                }
+                catch (JsonException)
+                {
+                    // Not a state a careful reader could use.
+                }
+            }
+        }
+
+        return _states;
+    }
+}
