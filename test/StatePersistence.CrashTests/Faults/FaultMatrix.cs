@@ -109,9 +109,13 @@ internal sealed class FaultMatrix(bool simulated, FaultWritePath path, Reliabili
         int injected = trial.Faults.FaultsInjected - before;
         trial.Faults.RemoveFault(rule);
         ledger.RecordFaultTrial(FileSystemName, path.Name, kind.ToString(), Errno(error), injected);
-        if (injected == 0)
+        if (injected == 0 && !path.Concurrent)
         {
             problems.Add("the fault never fired: the call the dry run counted did not happen");
+        }
+        else if (injected == 0)
+        {
+            // This interleaving made fewer calls of the kind than the dry run: nothing failed, nothing to check.
         }
         else
         {

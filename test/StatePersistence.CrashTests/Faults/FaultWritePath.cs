@@ -16,6 +16,12 @@ internal sealed record FaultWritePath(string Name, Func<FaultTrial, Task> Setup,
     /// <summary>The operation is start-up recovery itself (the process's StartAsync).</summary>
     public bool IsStart { get; init; }
 
+    /// <summary>
+    /// The operation runs several calls at once (a checkpoint with saves racing it): how many file-system calls of
+    /// a kind it makes varies with the interleaving, so a countdown that the run never reaches is no violation.
+    /// </summary>
+    public bool Concurrent { get; init; }
+
     public static IReadOnlyList<FaultWritePath> All { get; } =
     [
         new("save task", t => t.SaveTask(NewTask("a")), t => t.SaveTask(NewTask("b"))),
@@ -47,6 +53,18 @@ internal sealed record FaultWritePath(string Name, Func<FaultTrial, Task> Setup,
                 await t.SaveTask(NewTask($"t{i}"));
             }
         }, t => t.Snapshot()),
+        new("snapshot while saves, an update and a delete run", async t =>
+        {
+            await t.SaveTask(NewTask("a"));
+            await t.SaveTask(NewTask("b"));
+            await t.Snapshot();
+            await t.SaveTask(NewTask("c"));
+        }, t => Task.WhenAll(t.Snapshot(), t.SaveTask(NewTask("d")), t.UpdateTask("a", Progress(TaskStatuses.InProgress, "started")),
+            t.DeleteTask("b"), t.SaveSession(NewSession("s1"))))
+        {
+            Configure = o => o.MaxBackups = 1,
+            Concurrent = true,
+        },
         new("save whole state", async t =>
         {
             await t.SaveTask(NewTask("a"));
