@@ -38,23 +38,35 @@ internal sealed class Backups(IFileSystem fileSystem, StateLayout layout)
         return layout.BackupFile(StateLayout.Timestamp(now));
     }
 
-    /// <summary>Deletes the oldest backups beyond the count and size limits, always keeping the newest.</summary>
-    public int Prune(int maxBackups, long maxBytes)
+    /// <summary>
+    /// Deletes the oldest backups beyond the count and size limits, always keeping the newest. A backup that cannot
+    /// be opened is handed to <paramref name="keepAside"/> (moved aside and reported) instead of failing the
+    /// checkpoint: one unreadable old file must not make every later save fail.
+    /// </summary>
+    public int Prune(int maxBackups, long maxBytes, Action<string, string> keepAside)
     {
         List<string> names = ListNewestFirst();
         long total = 0;
         int deleted = 0;
+        int kept = 0;
         for (int i = 0; i < names.Count; i++)
         {
             string path = Path.Combine(layout.Root, names[i]);
             long size;
-            using (IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read))
+            try
             {
+                using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
                 size = handle.Length;
             }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                keepAside(path, $"the backup cannot be opened ({ex.Message})");
+                continue;
+            }
 
+            int index = kept++;
             total += size;
-            if (i > 0 && (i >= maxBackups || total > maxBytes))
+            if (index > 0 && (index >= maxBackups || total > maxBytes))
             {
                 fileSystem.Delete(path);
                 deleted++;
