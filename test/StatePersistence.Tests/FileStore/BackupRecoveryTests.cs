@@ -113,9 +113,15 @@ public sealed class BackupRecoveryTests : IDisposable
         fileSystem.InjectFault(FaultOperations.Open | FaultOperations.Read, InjectedError.IOError, persistent: true, pathFilter: p => p == oldest);
 
         await using StatePersistenceService service = await _fixture.OpenAsync(o => o.MaxBackups = 1, fileSystem);
+        // The first rotation that meets it fails (the error may be transient: reported, never swallowed) ...
+        await service.SaveTaskAsync(StateFixture.Task("task_10"), ct);
+        _fixture.Time.Advance(TimeSpan.FromSeconds(1));
+        await Assert.ThrowsAsync<StatePersistence.Errors.StateStorageException>(() => service.SaveSnapshotAsync(ct).AsTask());
+
+        // ... and every later one moves it aside and succeeds.
         for (int i = 0; i < 3; i++)
         {
-            await service.SaveTaskAsync(StateFixture.Task($"task_{i + 10}"), ct);
+            await service.SaveTaskAsync(StateFixture.Task($"task_{i + 11}"), ct);
             _fixture.Time.Advance(TimeSpan.FromSeconds(1));
             await service.SaveSnapshotAsync(ct);
         }

@@ -9,6 +9,9 @@ namespace StatePersistence.FileStore.Snapshot;
 /// </summary>
 internal sealed class Backups(IFileSystem fileSystem, StateLayout layout)
 {
+    /// <summary>Backups a rotation could not open; a second failure on the same one moves it aside.</summary>
+    private readonly HashSet<string> _unreadable = new(StringComparer.Ordinal);
+
     /// <summary>Backup file names, newest first.</summary>
     public List<string> ListNewestFirst()
     {
@@ -40,8 +43,9 @@ internal sealed class Backups(IFileSystem fileSystem, StateLayout layout)
 
     /// <summary>
     /// Deletes the oldest backups beyond the count and size limits, always keeping the newest. A backup that cannot
-    /// be opened is handed to <paramref name="keepAside"/> (moved aside and reported) instead of failing the
-    /// checkpoint: one unreadable old file must not make every later save fail.
+    /// be opened fails this rotation (the error may be transient, and a failure is reported, never swallowed); when
+    /// the same backup fails again at a later rotation it is handed to <paramref name="keepAside"/> (moved aside and
+    /// reported) and the rotation goes on: one unreadable old file must not make every later save fail.
     /// </summary>
     public int Prune(int maxBackups, long maxBytes, Action<string, string> keepAside)
     {
@@ -58,9 +62,9 @@ internal sealed class Backups(IFileSystem fileSystem, StateLayout layout)
                 using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
                 size = handle.Length;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when ((ex is IOException or UnauthorizedAccessException) && !_unreadable.Add(path))
             {
-                keepAside(path, $"the backup cannot be opened ({ex.Message})");
+                keepAside(path, $"the backup cannot be opened, again ({ex.Message})");
                 continue;
             }
 
