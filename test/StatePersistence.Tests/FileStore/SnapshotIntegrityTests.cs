@@ -168,6 +168,32 @@ public sealed partial class SnapshotIntegrityTests : IDisposable
         Assert.Empty(Directory.GetFiles(_fixture.File("tasks"), "task_1*"));
     }
 
+    [Fact]
+    public async Task Sweep_DeletesTheFileOfATaskTheSnapshotRecordsAsDeleted()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await WriteSnapshotAsync(ct);
+        byte[] old = await File.ReadAllBytesAsync(_fixture.File("tasks", "task_1.json"), ct);
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            await service.DeleteTaskAsync("task_1", ct);
+            await service.SaveSnapshotAsync(ct);
+        }
+
+        Assert.Contains("\"deleted_tasks\": [\n    \"task_1\"", (await File.ReadAllTextAsync(_fixture.File("state.json"), ct)).ReplaceLineEndings("\n"), StringComparison.Ordinal);
+
+        // The deletion's directory entry did not survive (Relaxed durability and a power cut): the file is back.
+        await File.WriteAllBytesAsync(_fixture.File("tasks", "task_1.json"), old, ct);
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            Assert.Equal(["task_2"], (await service.LoadTasksAsync(ct)).Select(t => t.Id));
+            await service.SaveTaskAsync(StateFixture.Task("task_3"), ct);
+            await service.SaveSnapshotAsync(ct);
+        }
+
+        Assert.Empty(Directory.GetFiles(_fixture.File("tasks"), "task_1*"));
+    }
+
     private async Task WriteSnapshotAsync(CancellationToken ct)
     {
         await using StatePersistenceService service = await _fixture.OpenAsync();
