@@ -37,4 +37,10 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Debug, "Saved {Kind} {Id} at revision {Revision}")]
     public static partial void ItemSaved(ILogger logger, string kind, string id, long revision);
+
+    [LoggerMessage(41, LogLevel.Error, "{Path} could not be moved aside ({Reason}); it was left in place, unused and not deleted")]
+    public static partial void KeepAsideFailed(ILogger logger, Exception error, string path, string reason);
+
+    [LoggerMessage(42, LogLevel.Warning, "Scrub of {Location}: {Quarantined} item file(s) moved aside and {Missing} missing; they are rewritten from the state at the next checkpoint")]
+    public static partial void ScrubFound(ILogger logger, string location, int quarantined, int missing);
 }

@@ -10,9 +10,13 @@ using StatePersistence.Serialization;
 
 namespace StatePersistence.FileStore;
 
-/// <summary>What recovery produced, for the store's own bookkeeping.</summary>
+/// <summary>
+/// What recovery produced, for the store's own bookkeeping. <c>DeletedTasks</c>/<c>DeletedSessions</c> are the ids
+/// whose deletion is recorded (replayed from the journal, or the snapshot's tombstones): the only evidence on which
+/// the first checkpoint's sweep deletes an item file the state does not hold.
+/// </summary>
 internal sealed record FileRecoveryResult(StateView View, StateView FilesView, bool SweepItemFiles, long NextSegmentNumber,
-    long? UnstartedSpare, RecoveryReport Report);
+    long? UnstartedSpare, RecoveryReport Report, IReadOnlySet<string> DeletedTasks, IReadOnlySet<string> DeletedSessions);
 
 /// <summary>
 /// Start-up recovery of a state directory.
@@ -26,10 +30,12 @@ internal sealed record FileRecoveryResult(StateView View, StateView FilesView, b
 /// </list>
 /// Corrupt files are moved aside and listed in the report; recovery itself never throws for corrupt data.
 /// </summary>
-internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, Quarantine quarantine, RecoveryReport report)
+internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, Quarantine quarantine, RecoveryReport report)
 {
     private readonly Backups _backups = new(fileSystem, layout);
     private readonly List<(string Kind, string Id, string Path)> _corruptItems = [];
+    private readonly HashSet<string> _deletedTasks = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _deletedSessions = new(StringComparer.Ordinal);
 
     public FileRecoveryResult Run()
     {
@@ -49,6 +55,8 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         {
             baseView = primary.View;
             sweep = true;
+            _deletedTasks.UnionWith(primary.Deleted.Tasks);
+            _deletedSessions.UnionWith(primary.Deleted.Sessions);
             report.SnapshotSource = "state.json";
             report.SnapshotRevision = primary.View.Revision;
             report.SnapshotSavedAt = primary.LastSaved;
@@ -73,7 +81,8 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         report.Revision = view.Revision;
         report.TasksLoaded = view.Tasks.Count;
         report.SessionsLoaded = view.Sessions.Count;
-        return new FileRecoveryResult(view, filesView, sweep, journal.HighestSegmentNumber + 1, journal.UnstartedSpare, report);
+        return new FileRecoveryResult(view, filesView, sweep, journal.HighestSegmentNumber + 1, journal.UnstartedSpare, report,
+            _deletedTasks, _deletedSessions);
     }
 
     private StateView Replay(JournalReader journal, List<(long Number, long FirstSequence)> segments, StateView view,
@@ -99,7 +108,7 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
             {
                 parsed[i] = [.. records[i].Changes.Select(c => c.Kind is ChangeKind.PutTask or ChangeKind.PutSession && c.Item is null ? c with { Item = ItemCodec.ToItem(c) } : c)];
             }
-            catch (JsonException ex)
+            catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or InvalidOperationException or ArgumentException)
             {
                 errors[i] = ex.Message;
             }
@@ -116,6 +125,12 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
             else
             {
                 view = view.Apply(parsed[i], sequence, ItemCodec.ToItem);
+                foreach (StateChange change in parsed[i])
+                {
+                    // A replayed deletion is the evidence the sweep needs to delete the item's file.
+                    (change.Kind switch { ChangeKind.DeleteTask => _deletedTasks, ChangeKind.DeleteSession => _deletedSessions, _ => null })?.Add(change.Id);
+                }
+
                 // Only a corrupt item file asks which items the journal touched.
                 foreach (StateChange change in _corruptItems.Count > 0 ? parsed[i] : [])
                 {
@@ -134,37 +149,6 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         }
 
         return view;
-    }
-
-    private StateView RebuildFromItemFiles()
-    {
-        report.RebuiltFromItemFiles = true;
-        byte[]? extras = null;
-        foreach (string name in _backups.ListNewestFirst())
-        {
-            SnapshotContent? backup = TryLoadSnapshot(Path.Combine(layout.Root, name));
-            if (backup is not null)
-            {
-                extras = backup.View.Extras;
-                report.SnapshotSource = name;
-                report.SnapshotRevision = backup.View.Revision;
-                report.SnapshotSavedAt = backup.LastSaved;
-                break;
-            }
-        }
-
-        ImmutableSortedDictionary<string, StoredItem> tasks = ReadItemFiles(layout.TasksDirectory, ItemCodec.TaskItem, "task");
-        ImmutableSortedDictionary<string, StoredItem> sessions = ReadItemFiles(layout.SessionsDirectory, ItemCodec.SessionItem, "session");
-        if (report.SnapshotSource == "none" && tasks.IsEmpty && sessions.IsEmpty)
-        {
-            report.Warnings.Add($"No saved state was found in '{layout.Root}'; starting with an empty state.");
-        }
-        else if (report.SnapshotSource == "none")
-        {
-            report.Warnings.Add("No valid snapshot was found; the state was rebuilt from the task and session files.");
-        }
-
-        return new StateView(0, tasks, sessions, extras);
     }
 
     /// <summary>
@@ -190,11 +174,13 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
         {
             if (replayedIds.Contains((kind, id)))
             {
+                // What the journal holds is newer than any backup: the item was not restored from one after all.
+                report.RestoredFromBackup.RemoveAll(r => r.Kind == kind && r.Id == id);
                 report.Warnings.Add($"The {kind} file '{path}' was corrupt (moved aside); the journal held a later change of {kind} '{id}', which was used.");
             }
-            else
+            else if (!report.RestoredFromBackup.Exists(r => r.Kind == kind && r.Id == id) && !_deletedBeforeNewestBackup.Contains((kind, id)))
             {
-                report.Lost.Add($"The {kind} file '{path}' is corrupt and no newer copy of {kind} '{id}' exists outside the journal.");
+                report.Lost.Add($"The {kind} file '{path}' is corrupt and no valid copy of {kind} '{id}' exists (snapshot, backups or journal).");
             }
         }
     }
@@ -226,7 +212,8 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
 
                 items[id] = item;
             }
-            catch (Exception ex) when (ex is JsonException or InvalidDataException or System.Security.Cryptography.CryptographicException)
+            catch (Exception ex) when (ex is JsonException or InvalidDataException or System.Security.Cryptography.CryptographicException
+                or FormatException or OverflowException or InvalidOperationException or ArgumentException)
             {
                 MoveAside(path, ex.Message);
                 _corruptItems.Add((kind, id, path));
@@ -245,7 +232,18 @@ internal sealed class FileRecovery(IFileSystem fileSystem, StateLayout layout, I
 
         try
         {
-            byte[] stored = fileSystem.ReadAllBytes(path);
+            byte[] stored;
+            try
+            {
+                stored = fileSystem.ReadAllBytes(path);
+            }
+            catch (Exception ex) when (path != layout.StateFile && ex is IOException or UnauthorizedAccessException)
+            {
+                // An unreadable backup is skipped, not fatal: older ones and the item files may hold everything.
+                report.Warnings.Add($"The backup '{path}' could not be read ({ex.Message}); it was skipped and left in place.");
+                return null;
+            }
+
             SnapshotContent content = SnapshotReader.Read(codec is IdentityCodec ? stored : codec.Decode(stored), path);
             report.Warnings.AddRange(content.Warnings);
             return content;

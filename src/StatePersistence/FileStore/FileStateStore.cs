@@ -36,6 +36,8 @@ public sealed partial class FileStateStore : IStateStore
     private JournalWriter? _journal;
     private StateView _filesView = StateView.Empty;
     private bool _sweepItemFiles;
+    private readonly HashSet<string> _deletedTasks = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _deletedSessions = new(StringComparer.Ordinal);
     private long _checkpointCut;
 
     /// <summary>Creates a store for the directory <see cref="StatePersistenceOptions.ResolveStatePath"/> names.</summary>
@@ -90,6 +92,8 @@ public sealed partial class FileStateStore : IStateStore
             report.Warnings.AddRange(_logs.RepairTails());
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
+            _deletedTasks.UnionWith(result.DeletedTasks);
+            _deletedSessions.UnionWith(result.DeletedSessions);
             _journal = new JournalWriter(_fileSystem, _layout, _codec, result.NextSegmentNumber, _options.JournalPreallocationBytes);
             if (result.UnstartedSpare is { } spare)
             {
@@ -146,27 +150,32 @@ public sealed partial class FileStateStore : IStateStore
         try
         {
             var tasks = new ItemFiles(_fileSystem, _layout.TasksDirectory);
-            (int tasksWritten, int tasksDeleted) = tasks.Sync(view.Tasks, _filesView.Tasks, _sweepItemFiles, durability);
+            (int tasksWritten, List<string> tasksDeleted) = tasks.Sync(view.Tasks, _filesView.Tasks, _sweepItemFiles, _deletedTasks, (p, r) => KeepAside(p, r), durability);
             step = _layout.SessionsDirectory;
             var sessions = new ItemFiles(_fileSystem, _layout.SessionsDirectory);
-            (int sessionsWritten, int sessionsDeleted) = sessions.Sync(view.Sessions, _filesView.Sessions, _sweepItemFiles, durability);
+            (int sessionsWritten, List<string> sessionsDeleted) = sessions.Sync(view.Sessions, _filesView.Sessions, _sweepItemFiles, _deletedSessions, (p, r) => KeepAside(p, r), durability);
             _filesView = view;
             _sweepItemFiles = false;
+            _deletedTasks.Clear();
+            _deletedSessions.Clear();
 
             step = _layout.StateFile;
-            long bytes = WriteSnapshot(view, savedAt, durability);
+            long bytes = WriteSnapshot(view, savedAt, new Tombstones(tasksDeleted, sessionsDeleted), durability);
             step = _layout.JournalDirectory;
             Journal.DeleteSegmentsBefore(_checkpointCut);
             step = _layout.Root;
-            _backups.Prune(_options.MaxBackups, _options.MaxBackupBytes);
+            _backups.Prune(_options.MaxBackups, _options.MaxBackupBytes, (p, r) => KeepAside(p, r));
             PrepareSpareSegment();
             return ValueTask.FromResult(new CheckpointResult(_layout.StateFile, bytes,
-                tasksWritten + sessionsWritten, tasksDeleted + sessionsDeleted));
+                tasksWritten + sessionsWritten, tasksDeleted.Count + sessionsDeleted.Count));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // The files view may now be ahead of what is durable; sweep next time rather than trust it.
+            // The files view may now be ahead of what is durable; sweep next time rather than trust it. Every id of
+            // this view may have a file now, so one the state no longer holds by then was deleted: evidence enough.
             _sweepItemFiles = true;
+            _deletedTasks.UnionWith(view.Tasks.Keys);
+            _deletedSessions.UnionWith(view.Sessions.Keys);
             throw new StateStorageException($"Writing the checkpoint failed at '{step}': {ex.Message}. The journal still holds every saved change.", step, ex);
         }
     }
@@ -221,7 +230,7 @@ public sealed partial class FileStateStore : IStateStore
         catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
         {
             QuarantinedFile moved = Io(() => _quarantine.MoveAside(path, ex.Message), path, "Quarantining the corrupt report");
-            FileQuarantined?.Invoke(this, moved);
+            RaiseQuarantined(moved);
             throw new StateStorageException($"The report '{path}' is corrupt ({ex.Message}); it was moved to '{moved.QuarantinePath}'.", path, ex, isTransient: false);
         }
     }
@@ -254,7 +263,7 @@ public sealed partial class FileStateStore : IStateStore
 
     private JournalWriter Journal => _journal ?? throw new InvalidOperationException($"The store for '{Location}' is not open.");
 
-    private long WriteSnapshot(StateView view, DateTimeOffset savedAt, Durability durability)
+    private long WriteSnapshot(StateView view, DateTimeOffset savedAt, Tombstones deleted, Durability durability)
     {
         string temp = _layout.NextTempPath(_layout.StateFile);
         long bytes = AtomicFile.WriteTemp(_fileSystem, temp, stream =>
@@ -262,7 +271,7 @@ public sealed partial class FileStateStore : IStateStore
             Stream encoded = _codec.EncodeStream(stream);
             try
             {
-                SnapshotWriter.Write(encoded, view, savedAt);
+                SnapshotWriter.Write(encoded, view, savedAt, deleted);
             }
             finally
             {

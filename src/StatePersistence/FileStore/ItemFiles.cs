@@ -18,12 +18,15 @@ internal sealed class ItemFiles(IFileSystem fileSystem, string directory)
 
     /// <summary>
     /// Brings the directory in line with <paramref name="current"/>, given what it held after the previous
-    /// checkpoint. With <paramref name="sweep"/>, files of ids not in <paramref name="current"/> are deleted even if
-    /// <paramref name="previous"/> did not list them, and so are temp files (both left by a checkpoint a crash
-    /// interrupted).
+    /// checkpoint. With <paramref name="sweep"/>, the directory is listed: temp files (left by a checkpoint a crash
+    /// interrupted) are deleted, and so is the file of an id missing from <paramref name="current"/> when its deletion
+    /// is recorded (<paramref name="previous"/> or <paramref name="deletionEvidence"/> holds the id). A file of an id
+    /// the state never held is not deleted because a snapshot lacks it: <paramref name="keepAside"/> moves it aside.
+    /// Returns the ids whose files were deleted (the tombstones the snapshot records).
     /// </summary>
-    public (int Written, int Deleted) Sync(ImmutableSortedDictionary<string, StoredItem> current,
-        ImmutableSortedDictionary<string, StoredItem> previous, bool sweep, Durability durability)
+    public (int Written, List<string> Deleted) Sync(ImmutableSortedDictionary<string, StoredItem> current,
+        ImmutableSortedDictionary<string, StoredItem> previous, bool sweep, IReadOnlySet<string> deletionEvidence,
+        Action<string, string> keepAside, Durability durability)
     {
         var changed = new List<StoredItem>();
         foreach (KeyValuePair<string, StoredItem> entry in current)
@@ -41,9 +44,18 @@ internal sealed class ItemFiles(IFileSystem fileSystem, string directory)
             {
                 if (StateLayout.ItemId(name) is { } id)
                 {
-                    if (!current.ContainsKey(id))
+                    if (current.ContainsKey(id))
+                    {
+                        continue;
+                    }
+
+                    if (previous.ContainsKey(id) || deletionEvidence.Contains(id))
                     {
                         removed.Add(id);
+                    }
+                    else
+                    {
+                        keepAside(PathOf(id), $"the state holds no item '{id}' and records no deletion of it");
                     }
                 }
                 else if (StateLayout.IsTempFile(name))
@@ -84,7 +96,7 @@ internal sealed class ItemFiles(IFileSystem fileSystem, string directory)
             fileSystem.SyncDirectory(directory);
         }
 
-        return (changed.Count, removed.Count);
+        return (changed.Count, removed);
     }
 
     /// <summary>

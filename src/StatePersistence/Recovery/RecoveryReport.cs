@@ -40,6 +40,12 @@ public sealed class RecoveryReport
     /// <summary>Corrupt files moved aside, with where they went and why.</summary>
     public List<QuarantinedFile> Quarantined { get; set; } = [];
 
+    /// <summary>
+    /// Items whose newest copy was corrupt and that were taken from the newest valid backup holding them instead:
+    /// they may miss changes made after that backup.
+    /// </summary>
+    public List<RestoredItem> RestoredFromBackup { get; set; } = [];
+
     /// <summary>Things that could not be recovered, in words (empty when nothing was lost).</summary>
     public List<string> Lost { get; set; } = [];
 
@@ -55,3 +61,11 @@ public sealed class RecoveryReport
 /// <param name="QuarantinePath">Where it is now.</param>
 /// <param name="Reason">Why it was judged corrupt.</param>
 public sealed record QuarantinedFile(string OriginalPath, string QuarantinePath, string Reason);
+
+/// <summary>An item restored from an older copy because its newest copy was corrupt.</summary>
+/// <param name="Kind"><c>task</c> or <c>session</c>.</param>
+/// <param name="Id">The item's id.</param>
+/// <param name="Source">The file it was taken from (a backup's file name).</param>
+/// <param name="SourceRevision">That file's revision.</param>
+/// <param name="PossiblyStale">Whether changes made after that copy may be missing.</param>
+public sealed record RestoredItem(string Kind, string Id, string Source, long SourceRevision, bool PossiblyStale);

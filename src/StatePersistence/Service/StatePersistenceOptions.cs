@@ -36,6 +36,13 @@ public sealed class StatePersistenceOptions
     /// </summary>
     public int JournalPreallocationBytes { get; set; } = 4 << 20;
 
+    /// <summary>
+    /// How often the task and session files are read back and compared with the state in the background (the first
+    /// scrub runs right after start-up); a file that does not parse or disagrees is moved aside and rewritten at the
+    /// next checkpoint. Default 1 hour; <see cref="TimeSpan.Zero"/> turns the scrub off.
+    /// </summary>
+    public TimeSpan ScrubInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Whether to write the final snapshot on shutdown. Default true.</summary>
     public bool SnapshotOnShutdown { get; set; } = true;
 
@@ -66,6 +73,11 @@ public sealed class StatePersistenceOptions
         if (AutosaveInterval < TimeSpan.Zero)
         {
             problems.Add($"AutosaveInterval must not be negative (was {AutosaveInterval}).");
+        }
+
+        if (ScrubInterval < TimeSpan.Zero)
+        {
+            problems.Add($"ScrubInterval must not be negative (was {ScrubInterval}).");
         }
 
         if (MaxBackups < 1)

@@ -44,6 +44,12 @@ public sealed partial class StatePersistenceService
             reasons.Add($"Start-up recovery found corruption: {recovery.Quarantined.Count} file(s) moved aside, {recovery.Lost.Count} loss(es) reported; see recovery-report.json.");
         }
 
+        if (Volatile.Read(ref _quarantinedWhileRunning) is > 0 and int found)
+        {
+            status = Max(status, StateHealthStatus.Degraded);
+            reasons.Add($"{found} damaged file(s) found since start-up (by the scrub or on read) were moved aside; item files are rewritten from the state at the next checkpoint.");
+        }
+
         StateView view = Committer.Durable;
         DateTimeOffset now = _time.GetUtcNow();
         DateTimeOffset? lastSaved = _lastSaved ?? LastRecovery?.SnapshotSavedAt;
@@ -60,7 +66,7 @@ public sealed partial class StatePersistenceService
             BackupCount = store.BackupCount,
             LastError = _lastError?.Message,
             LastErrorTime = _lastError?.Time,
-            CorruptionDetected = LastRecovery?.CorruptionDetected ?? false,
+            CorruptionDetected = (LastRecovery?.CorruptionDetected ?? false) || Volatile.Read(ref _quarantinedWhileRunning) > 0,
             Revision = view.Revision,
             TaskCount = view.Tasks.Count,
             SessionCount = view.Sessions.Count,

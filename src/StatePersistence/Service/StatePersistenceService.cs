@@ -27,6 +27,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
     private readonly CancellationTokenSource _stopping = new();
     private GroupCommitter? _committer;
     private Task? _autosave;
+    private Task? _scrub;
     private long _snapshotRevision = -1;
     private DateTimeOffset? _lastSaved;
     private (string Message, DateTimeOffset Time)? _lastError;
@@ -52,7 +53,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
         _store = store ?? new FileStateStore(_options, timeProvider: _time, logger: loggerFactory.CreateLogger<FileStateStore>());
         if (_store is FileStateStore files)
         {
-            files.FileQuarantined += (_, file) => OnQuarantined(file);
+            files.FileQuarantined += (_, file) => OnQuarantinedWhileRunning(file);
         }
 
         _instruments = new StateInstruments(meterFactory, ObserveInstruments);
@@ -117,6 +118,8 @@ public sealed partial class StatePersistenceService : IStatePersistence
             var timer = new PeriodicTimer(_options.AutosaveInterval, _time);
             _autosave = Task.Run(() => AutosaveLoopAsync(timer, _stopping.Token), CancellationToken.None);
         }
+
+        StartScrub();
     }
 
     /// <summary>
@@ -140,6 +143,11 @@ public sealed partial class StatePersistenceService : IStatePersistence
         if (_autosave is not null)
         {
             await _autosave.ConfigureAwait(false);
+        }
+
+        if (_scrub is not null)
+        {
+            await _scrub.ConfigureAwait(false);
         }
 
         if (_committer is not null && _options.SnapshotOnShutdown)

@@ -1,3 +1,4 @@
+using StatePersistence.Recovery;
 using StatePersistence.Commit;
 
 namespace StatePersistence.Storage;
@@ -55,4 +56,12 @@ public interface IStateStore : IAsyncDisposable
 
     /// <summary>Checks the storage's health (reachable, writable, free space, backups).</summary>
     StoreHealth CheckHealth();
+
+    /// <summary>
+    /// Reads the store's redundant copies back and checks them against <paramref name="current"/> (the file store:
+    /// every task and session file); what is damaged is moved aside, reported and written again at the next
+    /// checkpoint. Called in the background, never while a checkpoint runs. A store without such copies finds nothing.
+    /// </summary>
+    ValueTask<IReadOnlyList<QuarantinedFile>> ScrubAsync(StateView current, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyList<QuarantinedFile>>([]);
 }

@@ -61,6 +61,7 @@ internal sealed class CrashStateChecker(Workload workload, Violations violations
             recovered = await RecoveredContent.ReadAsync(first, model.LogSessions, skipCorruptReports: workload.IntegrityOnly);
             problems.AddRange(workload.IntegrityOnly ? model.CheckIntegrity(recovered) : model.Check(recovered));
             CheckQuarantined(first.LastRecovery!, image, firstDisk, problems);
+            CheckRestored(first.LastRecovery!, image, recovered, problems);
             if (workload.CheckImage?.Invoke(image, firstDisk) is { } imageProblem)
             {
                 problems.Add(imageProblem);
@@ -127,6 +128,35 @@ internal sealed class CrashStateChecker(Workload workload, Violations violations
             else if (!after.ReadFile(file.QuarantinePath).AsSpan().SequenceEqual(image.ReadFile(file.OriginalPath)))
             {
                 problems.Add($"'{file.OriginalPath}' was quarantined to '{file.QuarantinePath}' with different content");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Nothing is listed as restored from a backup that was not: the backup named was on the disk, its item's file
+    /// was corrupt (quarantined), and the recovered state holds the item.
+    /// </summary>
+    private void CheckRestored(RecoveryReport report, DurableImage image, RecoveredContent recovered, List<string> problems)
+    {
+        foreach (RestoredItem item in report.RestoredFromBackup)
+        {
+            string key = item.Kind == "task" ? RecoveredContent.TaskKey(item.Id) : RecoveredContent.SessionKey(item.Id);
+            string itemFile = Path.Combine(workload.StatePath, item.Kind == "task" ? "tasks" : "sessions", item.Id + ".json");
+            if (!image.FileExists(Path.Combine(workload.StatePath, item.Source)))
+            {
+                problems.Add($"{item.Kind} '{item.Id}' was reported restored from '{item.Source}', which was not on the disk");
+            }
+            else if (!report.Quarantined.Exists(q => q.OriginalPath == itemFile))
+            {
+                problems.Add($"{item.Kind} '{item.Id}' was reported restored from '{item.Source}', but its file was not quarantined");
+            }
+            else if (!recovered.Values.ContainsKey(key))
+            {
+                problems.Add($"{item.Kind} '{item.Id}' was reported restored from '{item.Source}', but the recovered state does not hold it");
+            }
+            else if (!item.PossiblyStale)
+            {
+                problems.Add($"{item.Kind} '{item.Id}' was restored from the backup '{item.Source}' without being marked possibly stale");
             }
         }
     }

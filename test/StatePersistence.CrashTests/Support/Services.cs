@@ -11,13 +11,16 @@ internal static class Services
 
     public static FakeTimeProvider NewClock() => new(Epoch);
 
-    /// <summary>Options for the tests: autosave off unless a workload turns it on, few backups so rotation runs.</summary>
+    /// <summary>Options for the tests: autosave and scrub off unless a workload turns them on, few backups so rotation runs.</summary>
     public static StatePersistenceOptions Options(string statePath, Action<StatePersistenceOptions>? configure = null)
     {
         var options = new StatePersistenceOptions
         {
             StatePath = statePath,
             AutosaveInterval = TimeSpan.Zero,
+
+            // Off like autosave: a background scrub's reads would move the fault countdowns' call numbers.
+            ScrubInterval = TimeSpan.Zero,
             MaxBackups = 2,
 
             // Small, so workloads cross a preallocation step and simulated images stay small.

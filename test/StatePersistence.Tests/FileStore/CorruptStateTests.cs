@@ -120,6 +120,12 @@ public sealed class CorruptStateTests : IDisposable
         CancellationToken ct = TestContext.Current.CancellationToken;
         await WriteTwoSnapshotsAsync(ct);
         File.Delete(_fixture.File("state.json"));
+        // No valid copy of task_1 anywhere (a backup holding it would restore it: BackupRecoveryTests).
+        foreach (string backup in Directory.GetFiles(_fixture.StatePath, "state.backup.*.json"))
+        {
+            File.Delete(backup);
+        }
+
         await File.WriteAllTextAsync(_fixture.File("tasks", "task_1.json"), """{"id":"task_9","status":"pending"}""", ct);
 
         await using StatePersistenceService service = await _fixture.OpenAsync();

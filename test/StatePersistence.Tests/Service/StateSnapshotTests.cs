@@ -29,7 +29,7 @@ public sealed class StateSnapshotTests : IDisposable
 
         string json = await File.ReadAllTextAsync(_fixture.File("state.json"), ct);
         Assert.Contains("\"theme\": \"dark\"", json, StringComparison.Ordinal);
-        Assert.Contains("\"version\": \"2.0.0\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"version\": \"2.1.0\"", json, StringComparison.Ordinal);
         Assert.False(File.Exists(_fixture.File("tasks", "old.json")));
 
         await using StatePersistenceService reopened = await _fixture.OpenAsync();

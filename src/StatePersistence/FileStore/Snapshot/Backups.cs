@@ -9,6 +9,9 @@ namespace StatePersistence.FileStore.Snapshot;
 /// </summary>
 internal sealed class Backups(IFileSystem fileSystem, StateLayout layout)
 {
+    /// <summary>Backups a rotation could not open; a second failure on the same one moves it aside.</summary>
+    private readonly HashSet<string> _unreadable = new(StringComparer.Ordinal);
+
     /// <summary>Backup file names, newest first.</summary>
     public List<string> ListNewestFirst()
     {
@@ -38,23 +41,36 @@ internal sealed class Backups(IFileSystem fileSystem, StateLayout layout)
         return layout.BackupFile(StateLayout.Timestamp(now));
     }
 
-    /// <summary>Deletes the oldest backups beyond the count and size limits, always keeping the newest.</summary>
-    public int Prune(int maxBackups, long maxBytes)
+    /// <summary>
+    /// Deletes the oldest backups beyond the count and size limits, always keeping the newest. A backup that cannot
+    /// be opened fails this rotation (the error may be transient, and a failure is reported, never swallowed); when
+    /// the same backup fails again at a later rotation it is handed to <paramref name="keepAside"/> (moved aside and
+    /// reported) and the rotation goes on: one unreadable old file must not make every later save fail.
+    /// </summary>
+    public int Prune(int maxBackups, long maxBytes, Action<string, string> keepAside)
     {
         List<string> names = ListNewestFirst();
         long total = 0;
         int deleted = 0;
+        int kept = 0;
         for (int i = 0; i < names.Count; i++)
         {
             string path = Path.Combine(layout.Root, names[i]);
             long size;
-            using (IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read))
+            try
             {
+                using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
                 size = handle.Length;
             }
+            catch (Exception ex) when ((ex is IOException or UnauthorizedAccessException) && !_unreadable.Add(path))
+            {
+                keepAside(path, $"the backup cannot be opened, again ({ex.Message})");
+                continue;
+            }
 
+            int index = kept++;
             total += size;
-            if (i > 0 && (i >= maxBackups || total > maxBytes))
+            if (index > 0 && (index >= maxBackups || total > maxBytes))
             {
                 fileSystem.Delete(path);
                 deleted++;

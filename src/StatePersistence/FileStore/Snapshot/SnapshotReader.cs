@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using StatePersistence.Commit;
 using StatePersistence.Errors;
@@ -8,8 +9,8 @@ using StatePersistence.Serialization;
 
 namespace StatePersistence.FileStore.Snapshot;
 
-/// <summary>A parsed snapshot.</summary>
-internal sealed record SnapshotContent(StateView View, string Version, DateTimeOffset? LastSaved, List<string> Warnings);
+/// <summary>A parsed snapshot; <c>Deleted</c> lists the ids whose files the checkpoint that wrote it deleted (2.1 files).</summary>
+internal sealed record SnapshotContent(StateView View, string Version, DateTimeOffset? LastSaved, List<string> Warnings, Tombstones Deleted);
 
 /// <summary>
 /// Parses <c>state.json</c> (or a backup) strictly: anything that is not the expected shape (truncated, NUL-filled,
@@ -29,6 +30,12 @@ internal static class SnapshotReader
         {
             throw new InvalidDataException($"invalid JSON ({ex.Message})", ex);
         }
+        catch (Exception ex) when (ex is FormatException or OverflowException or InvalidOperationException or ArgumentException)
+        {
+            // Valid JSON that does not fit the model (a number beyond Int64, a string where a number belongs): the
+            // same corruption as invalid JSON, never a crash.
+            throw new InvalidDataException($"the content does not fit the state's model ({ex.Message})", ex);
+        }
     }
 
     private static SnapshotContent Parse(byte[] bytes, string path)
@@ -38,7 +45,7 @@ internal static class SnapshotReader
             throw new InvalidDataException("the file is empty");
         }
 
-        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = JsonLimits.SnapshotMaxDepth });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
             throw new InvalidDataException($"the root is {reader.TokenType}, not a JSON object");
@@ -47,7 +54,12 @@ internal static class SnapshotReader
         var warnings = new List<string>();
         var tasks = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
         var sessions = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
-        string version = "1.0.0";
+        string? version = null;
+        bool checksummed = false;
+        bool verified = false;
+        long valueEnd = reader.BytesConsumed;
+        var deletedTasks = new List<string>();
+        var deletedSessions = new List<string>();
         long revision = 0;
         DateTimeOffset? lastSaved = null;
         using var extrasBuffer = new MemoryStream();
@@ -58,15 +70,32 @@ internal static class SnapshotReader
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             string name = reader.GetString()!;
+            if (verified)
+            {
+                throw new InvalidDataException($"'{name}' follows the checksum, which must be the last property");
+            }
+
             reader.Read();
             switch (name)
             {
                 case "version":
                     version = Expect(ref reader, JsonTokenType.String, name).GetString()!;
-                    CheckVersion(version, path);
+                    checksummed = CheckVersion(version, path);
                     break;
                 case "revision":
-                    revision = Expect(ref reader, JsonTokenType.Number, name).GetInt64();
+                    revision = Expect(ref reader, JsonTokenType.Number, name).TryGetInt64(out long parsed) && parsed >= 0
+                        ? parsed
+                        : throw new InvalidDataException($"'revision' is not a revision number: {Encoding.UTF8.GetString(reader.ValueSpan)}");
+                    break;
+                case SnapshotChecksum.PropertyName when checksummed:
+                    SnapshotChecksum.Verify(bytes.AsSpan(0, (int)valueEnd), Expect(ref reader, JsonTokenType.String, name).GetString());
+                    verified = true;
+                    break;
+                case "deleted_tasks" when checksummed:
+                    ReadIds(ref reader, name, deletedTasks);
+                    break;
+                case "deleted_sessions" when checksummed:
+                    ReadIds(ref reader, name, deletedSessions);
                     break;
                 case "last_saved":
                     lastSaved = reader.TokenType == JsonTokenType.Null ? null : ParseTime(Expect(ref reader, JsonTokenType.String, name).GetString()!);
@@ -87,6 +116,8 @@ internal static class SnapshotReader
                     hasExtras = true;
                     break;
             }
+
+            valueEnd = reader.BytesConsumed;
         }
 
         if (reader.TokenType != JsonTokenType.EndObject)
@@ -99,10 +130,20 @@ internal static class SnapshotReader
             throw new InvalidDataException("there is data after the root object");
         }
 
+        if (version is null)
+        {
+            throw new InvalidDataException("there is no 'version' property: this is not a state file");
+        }
+
+        if (checksummed && !verified)
+        {
+            throw new InvalidDataException($"a version {version} state file must end with its checksum, and this one has none");
+        }
+
         extras.WriteEndObject();
         extras.Flush();
         var view = new StateView(revision, tasks.ToImmutable(), sessions.ToImmutable(), hasExtras ? extrasBuffer.ToArray() : null);
-        return new SnapshotContent(view, version, lastSaved, warnings);
+        return new SnapshotContent(view, version, lastSaved, warnings, new Tombstones(deletedTasks, deletedSessions));
     }
 
     private static void ReadItems(ref Utf8JsonReader reader, byte[] bytes, string name,
@@ -131,7 +172,7 @@ internal static class SnapshotReader
             {
                 parsed[i] = toItem(bytes.AsSpan(slices[i].Start, slices[i].Length).ToArray());
             }
-            catch (JsonException ex)
+            catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or InvalidOperationException or ArgumentException)
             {
                 errors[i] = ex.Message;
             }
@@ -171,10 +212,26 @@ internal static class SnapshotReader
         return ref reader;
     }
 
-    private static void CheckVersion(string version, string path)
+    private static void ReadIds(ref Utf8JsonReader reader, string name, List<string> ids)
     {
-        string majorText = version.Split('.')[0];
-        if (!int.TryParse(majorText, NumberStyles.None, CultureInfo.InvariantCulture, out int major))
+        Expect(ref reader, JsonTokenType.StartArray, name);
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            ids.Add(Expect(ref reader, JsonTokenType.String, name).GetString()!);
+        }
+    }
+
+    /// <summary>Refuses a newer major version; returns whether the file must carry a checksum (2.1 and later).</summary>
+    private static bool CheckVersion(string version, string path)
+    {
+        string[] parts = version.Split('.');
+        if (!int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int major))
+        {
+            throw new InvalidDataException($"the version '{version}' is not a version number");
+        }
+
+        int minor = 0;
+        if (parts.Length > 1 && !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out minor))
         {
             throw new InvalidDataException($"the version '{version}' is not a version number");
         }
@@ -185,6 +242,8 @@ internal static class SnapshotReader
                 $"'{path}' has format version {version}, newer than this library reads ({StateFormat.HighestReadableMajor}.x). Upgrade StatePersistence; the file was not changed.",
                 path);
         }
+
+        return major > 2 || (major == 2 && minor >= 1);
     }
 
     private static DateTimeOffset ParseTime(string text) =>

@@ -5,21 +5,34 @@ using StatePersistence.Serialization;
 
 namespace StatePersistence.FileStore.Snapshot;
 
+/// <summary>Ids of items whose deletion a snapshot records.</summary>
+internal sealed record Tombstones(IReadOnlyCollection<string> Tasks, IReadOnlyCollection<string> Sessions)
+{
+    public static Tombstones None { get; } = new([], []);
+}
+
 /// <summary>
 /// Streams a <see cref="StateView"/> as <c>state.json</c>. Items are written from the exact bytes held in memory,
-/// one per line, so a snapshot of 100k tasks needs no second copy of the state and no re-serialization.
+/// one per line, so a snapshot of 100k tasks needs no second copy of the state and no re-serialization. The last
+/// property is the checksum of everything before it (<see cref="SnapshotChecksum"/>).
 /// </summary>
 internal static class SnapshotWriter
 {
     /// <summary>The state's own property names; the application's extra properties never override them.</summary>
     public static readonly HashSet<string> ReservedNames = new(StringComparer.Ordinal)
     {
-        "version", "revision", "last_saved", "metrics", "tasks", "sessions",
+        "version", "revision", "last_saved", "metrics", "tasks", "sessions", "deleted_tasks", "deleted_sessions",
+        SnapshotChecksum.PropertyName,
     };
 
-    public static void Write(Stream stream, StateView view, DateTimeOffset savedAt)
+    /// <summary>
+    /// Writes the snapshot. <paramref name="deleted"/> lists the ids whose files this checkpoint deletes (tombstones:
+    /// the evidence a later sweep needs before it deletes an item file).
+    /// </summary>
+    public static void Write(Stream stream, StateView view, DateTimeOffset savedAt, Tombstones deleted)
     {
-        using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, SkipValidation = true });
+        using var hashing = new SnapshotChecksum.HashingStream(stream);
+        using var writer = new Utf8JsonWriter(hashing, new JsonWriterOptions { Indented = true, SkipValidation = true });
         writer.WriteStartObject();
         writer.WriteString("version", StateFormat.CurrentVersion);
         writer.WriteNumber("revision", view.Revision);
@@ -28,6 +41,8 @@ internal static class SnapshotWriter
         JsonSerializer.Serialize(writer, MetricsCalculator.Compute(view.Tasks.Values), StateJsonContext.Default.StateMetrics);
         WriteItems(writer, "tasks", view.Tasks.Values);
         WriteItems(writer, "sessions", view.Sessions.Values);
+        WriteIds(writer, "deleted_tasks", deleted.Tasks);
+        WriteIds(writer, "deleted_sessions", deleted.Sessions);
         if (view.Extras is not null)
         {
             using JsonDocument extras = JsonDocument.Parse(view.Extras);
@@ -40,8 +55,22 @@ internal static class SnapshotWriter
             }
         }
 
+        // The checksum covers every byte before it, so it is computed once they have all gone through.
+        writer.Flush();
+        writer.WriteString(SnapshotChecksum.PropertyName, SnapshotChecksum.Format(hashing.Current));
         writer.WriteEndObject();
         writer.Flush();
+    }
+
+    private static void WriteIds(Utf8JsonWriter writer, string name, IReadOnlyCollection<string> ids)
+    {
+        writer.WriteStartArray(name);
+        foreach (string id in ids)
+        {
+            writer.WriteStringValue(id);
+        }
+
+        writer.WriteEndArray();
     }
 
     private static void WriteItems(Utf8JsonWriter writer, string name, IEnumerable<StoredItem> items)

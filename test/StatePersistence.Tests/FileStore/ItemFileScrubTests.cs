@@ -1,0 +1,86 @@
+using System.Text.Json;
+using StatePersistence.Diagnostics;
+using StatePersistence.Model;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.FileStore;
+
+/// <summary>Issue 10 item 5: item files that are corrupt or disagree with a valid state are found and rewritten.</summary>
+public sealed class ItemFileScrubTests : IDisposable
+{
+    private readonly StateFixture _fixture = new();
+
+    public void Dispose() => _fixture.Dispose();
+
+    [Fact]
+    public async Task CorruptTaskFile_WhileStateJsonIsValid_IsFoundAtStartup_QuarantinedAndRewritten()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await WriteSnapshotAsync(ct);
+        string taskPath = _fixture.File("tasks", "task_1.json");
+        byte[] good = await File.ReadAllBytesAsync(taskPath, ct);
+        await File.WriteAllBytesAsync(taskPath, good[..(good.Length / 2)], ct);
+
+        await using StatePersistenceService service = await OpenAndScrubAsync();
+
+        Assert.Equal(StateHealthStatus.Degraded, service.CheckHealth().Status);
+        Assert.Single(Directory.GetFiles(_fixture.File("tasks"), "task_1.corrupt.*.json"));
+        await service.SaveSnapshotAsync(ct);
+        Assert.Equal(good, await File.ReadAllBytesAsync(taskPath, ct));
+    }
+
+    [Fact]
+    public async Task TaskFileThatDisagreesWithTheState_IsQuarantinedAndRewritten()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await WriteSnapshotAsync(ct);
+        string taskPath = _fixture.File("tasks", "task_2.json");
+        byte[] good = await File.ReadAllBytesAsync(taskPath, ct);
+        await File.WriteAllBytesAsync(taskPath, JsonSerializer.SerializeToUtf8Bytes(StateFixture.Task("task_2", TaskStatuses.Failed)), ct);
+
+        await using StatePersistenceService service = await OpenAndScrubAsync();
+
+        Assert.Equal(TaskStatuses.Completed, (await service.LoadTaskAsync("task_2", ct))!.Status);
+        await service.SaveSnapshotAsync(ct);
+        Assert.Equal(good, await File.ReadAllBytesAsync(taskPath, ct));
+    }
+
+    [Fact]
+    public async Task PeriodicScrub_FindsATaskFileDamagedWhileRunning()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await WriteSnapshotAsync(ct);
+        var found = new TaskCompletionSource<CorruptionDetectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        StatePersistenceService service = _fixture.Create(o => o.ScrubInterval = TimeSpan.FromMinutes(10));
+        service.CorruptionDetected += (_, e) => found.TrySetResult(e);
+        await service.StartAsync(ct);
+        await using (service)
+        {
+            await Task.Delay(200, ct); // let the start-up scrub finish on an intact directory
+            await File.WriteAllBytesAsync(_fixture.File("tasks", "task_1.json"), new byte[10], ct);
+            _fixture.Time.Advance(TimeSpan.FromMinutes(10));
+
+            CorruptionDetectedEventArgs e = await found.Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
+            Assert.Equal(_fixture.File("tasks", "task_1.json"), e.File.OriginalPath);
+            Assert.Equal(StateHealthStatus.Degraded, service.CheckHealth().Status);
+        }
+    }
+
+    private async Task<StatePersistenceService> OpenAndScrubAsync()
+    {
+        var found = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        StatePersistenceService service = _fixture.Create();
+        service.CorruptionDetected += (_, _) => found.TrySetResult();
+        await service.StartAsync(TestContext.Current.CancellationToken);
+        await found.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        return service;
+    }
+
+    private async Task WriteSnapshotAsync(CancellationToken ct)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.SaveTaskAsync(StateFixture.Task("task_1"), ct);
+        await service.SaveTaskAsync(StateFixture.Task("task_2", TaskStatuses.Completed), ct);
+        await service.SaveSnapshotAsync(ct);
+    }
+}
