@@ -35,7 +35,7 @@ public sealed partial class FileStateStore : IStateStore
     private JournalWriter? _journal;
     private StateView _filesView = StateView.Empty;
     private bool _sweepItemFiles;
-    private long _checkpointCut;
+    private IReadOnlyList<long> _checkpointCut = [];
 
     /// <summary>Creates a store for the directory <see cref="StatePersistenceOptions.ResolveStatePath"/> names.</summary>
     public FileStateStore(StatePersistenceOptions options, IFileSystem? fileSystem = null, IPayloadCodec? codec = null,
@@ -83,15 +83,11 @@ public sealed partial class FileStateStore : IStateStore
 
         try
         {
-            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _codec, _quarantine, report).Run();
+            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _codec, _quarantine, report, _options.JournalRecoveryMode).Run();
             report.Warnings.AddRange(_logs.RepairTails());
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
-            _journal = new JournalWriter(_fileSystem, _layout, _codec, result.NextSegmentNumber, _options.JournalPreallocationBytes);
-            if (result.UnstartedSpare is { } spare)
-            {
-                _journal.AdoptSpare(spare, _options.Durability);
-            }
+            _journal = StartJournal(result.Journal, report);
 
             PrepareSpareSegment();
             if (report.CorruptionDetected)
@@ -151,7 +147,7 @@ public sealed partial class FileStateStore : IStateStore
             step = _layout.StateFile;
             long bytes = WriteSnapshot(view, savedAt, durability);
             step = _layout.JournalDirectory;
-            Journal.DeleteSegmentsBefore(_checkpointCut);
+            Journal.DeleteSegments(_checkpointCut);
             step = _layout.Root;
             _backups.Prune(_options.MaxBackups, _options.MaxBackupBytes);
             PrepareSpareSegment();

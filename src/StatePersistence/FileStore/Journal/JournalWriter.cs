@@ -11,15 +11,16 @@ namespace StatePersistence.FileStore.Journal;
 /// Appends commits to the current journal segment: one write and (under <see cref="Durability.Full"/>) one fsync
 /// per group of commits. After any failed write or fsync the segment is abandoned, never appended to again: the
 /// kernel may already have dropped the failed pages, so a later successful fsync would prove nothing. The next
-/// group opens a new segment starting at the same sequence number, which supersedes the abandoned tail.
+/// group opens a new segment starting at the same sequence number, which supersedes the abandoned tail, and a marker
+/// file beside the abandoned segment tells the next start that its tail may be readable but not durable.
 /// </summary>
 /// <remarks>
 /// Segments are filled with zeros ahead of the records (<see cref="StatePersistenceOptions.JournalPreallocationBytes"/>),
 /// so the fsync after a group usually flushes data only, not the file's size too. Readers stop at the first record
 /// that fails its checks, which the zeros always do.
 /// </remarks>
-internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, long nextSegmentNumber,
-    int preallocationBytes) : IDisposable
+internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, long nextSegmentNumber,
+    int preallocationBytes, long nextEpoch = 1, IEnumerable<long>? existingSegments = null) : IDisposable
 {
     private static readonly byte[] Zeros = new byte[1 << 16];
     private readonly Lock _numbers = new();
@@ -32,6 +33,9 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
     private long _nextSequence;
     private bool _currentHasRecords;
     private SpareSegment? _spare;
+
+    /// <summary>Segments no longer appended to: every one is deleted by the next checkpoint that completes.</summary>
+    private readonly HashSet<long> _retired = [.. existingSegments ?? []];
 
     /// <summary>The path of the segment being appended to, for messages.</summary>
     public string CurrentPath => _current?.Path ?? layout.JournalDirectory;
@@ -66,7 +70,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Abandon();
-            throw new StateStorageException($"Appending to the journal '{handle.Path}' failed: {ex.Message}", handle.Path, ex);
+            throw new StateStorageException($"Appending to the journal '{handle.Path}' failed: {ex.Message}{MarkFailed(handle.Path)}", handle.Path, ex);
         }
 
         _offset += _buffer.WrittenCount;
@@ -80,30 +84,38 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
     }
 
     /// <summary>
-    /// Cuts the journal after <paramref name="revision"/>: later commits go to a new segment, and every segment
-    /// numbered below the returned one can be deleted once a checkpoint at <paramref name="revision"/> is durable.
+    /// Cuts the journal after <paramref name="revision"/>: later commits go to a new segment, and the returned segments
+    /// (every one no longer appended to) can be deleted once a checkpoint at <paramref name="revision"/> is durable.
     /// </summary>
-    public long Cut(long revision, Durability durability)
+    public IReadOnlyList<long> Cut(long revision, Durability durability)
     {
-        if (_current is not null && !_currentHasRecords && _nextSequence == revision + 1)
+        if (_current is null || _currentHasRecords || _nextSequence != revision + 1)
         {
-            return _currentNumber;
+            OpenSegment(revision + 1, durability);
         }
 
-        OpenSegment(revision + 1, durability);
-        return _currentNumber;
+        lock (_numbers)
+        {
+            return [.. _retired];
+        }
     }
 
     /// <summary>Deletes the segments a durable checkpoint made redundant.</summary>
-    public int DeleteSegmentsBefore(long segmentNumber)
+    public int DeleteSegments(IReadOnlyList<long> numbers)
     {
         int deleted = 0;
-        foreach (string name in fileSystem.ListFiles(layout.JournalDirectory))
+        foreach (long number in numbers)
         {
-            if (JournalReader.TryParseSegmentNumber(name, out long number) && number < segmentNumber)
+            string path = layout.JournalSegment(number);
+            if (fileSystem.FileExists(path))
             {
-                fileSystem.Delete(Path.Combine(layout.JournalDirectory, name));
+                fileSystem.Delete(path);
                 deleted++;
+            }
+
+            lock (_numbers)
+            {
+                _retired.Remove(number);
             }
         }
 
@@ -223,7 +235,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
         try
         {
             handle = fileSystem.Open(path, FileOpenMode.CreateNew);
-            handle.Write(0, JournalFormat.SegmentHeader(firstSequence));
+            handle.Write(0, JournalFormat.SegmentHeader(firstSequence, nextEpoch++));
             long allocated = ZeroFill(handle, JournalFormat.SegmentHeaderSize, JournalFormat.SegmentHeaderSize + preallocationBytes);
             if (durability == Durability.Full)
             {
@@ -244,7 +256,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
     {
         try
         {
-            spare.Handle.Write(0, JournalFormat.SegmentHeader(firstSequence));
+            spare.Handle.Write(0, JournalFormat.SegmentHeader(firstSequence, nextEpoch++));
             if (durability == Durability.Full)
             {
                 spare.Handle.Sync();
@@ -292,8 +304,17 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
 
     private void Abandon()
     {
-        _current?.Dispose();
+        if (_current is null)
+        {
+            return;
+        }
+
+        _current.Dispose();
         _current = null;
+        lock (_numbers)
+        {
+            _retired.Add(_currentNumber);
+        }
     }
 }
 
