@@ -50,7 +50,7 @@ public sealed partial class FileStateStore : IStateStore
         _layout = new StateLayout(options.ResolveStatePath());
         _quarantine = new Quarantine(_fileSystem, _time);
         _backups = new Backups(_fileSystem, _layout);
-        _logs = new SessionLogs(_fileSystem, _layout);
+        _logs = new SessionLogs(_fileSystem, _layout, _time, file => FileQuarantined?.Invoke(this, file));
     }
 
     /// <summary>Raised when a corrupt file is moved aside outside start-up (for example a corrupt report).</summary>
@@ -84,7 +84,7 @@ public sealed partial class FileStateStore : IStateStore
         try
         {
             FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _codec, _quarantine, report, _options.JournalRecoveryMode).Run();
-            report.Warnings.AddRange(_logs.RepairTails());
+            _logs.RepairTails(report);
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
             _journal = StartJournal(result.Journal, report);

@@ -101,11 +101,19 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
             }
         }
 
+        List<(JournalSegment Segment, RecordRef Record)> chosen = Choose(_segments);
+        long? firstHeader = _segments.Where(s => s.HasValidHeader).Select(s => (long?)s.Header.FirstSequence).Min();
+        long? firstRecord = chosen.Count > 0 ? chosen[0].Record.Sequence : null;
+        FirstSequence = firstHeader is { } h && firstRecord is { } r ? Math.Min(h, r) : firstHeader ?? firstRecord;
         return _segments;
     }
 
-    /// <summary>The records recovery replays, in sequence order; gaps after <paramref name="afterRevision"/> are problems.</summary>
-    public IEnumerable<JournalRecord> ReadRecords(IReadOnlyList<JournalSegment> segments, long afterRevision = 0)
+    /// <summary>
+    /// The record to replay for each sequence number: segments in the order they were started (epoch, then number for
+    /// version 1 ones), each superseding earlier ones from its first sequence on; then records of segments whose
+    /// header is damaged, only where no other segment holds that sequence.
+    /// </summary>
+    private static List<(JournalSegment Segment, RecordRef Record)> Choose(IReadOnlyList<JournalSegment> segments)
     {
         var chosen = new List<(JournalSegment Segment, RecordRef Record)>();
         foreach (JournalSegment segment in segments.Where(s => s.HasValidHeader).OrderBy(s => s.Header.Epoch).ThenBy(s => s.Number))
@@ -121,7 +129,13 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         }
 
         chosen.Sort((a, b) => a.Record.Sequence.CompareTo(b.Record.Sequence));
-        FirstSequence = chosen.Count > 0 ? chosen[0].Record.Sequence : null;
+        return chosen;
+    }
+
+    /// <summary>The records recovery replays, in sequence order; gaps after <paramref name="afterRevision"/> are problems.</summary>
+    public IEnumerable<JournalRecord> ReadRecords(IReadOnlyList<JournalSegment> segments, long afterRevision = 0)
+    {
+        List<(JournalSegment Segment, RecordRef Record)> chosen = Choose(segments);
         long? previous = null;
         foreach ((JournalSegment segment, RecordRef record) in chosen)
         {
