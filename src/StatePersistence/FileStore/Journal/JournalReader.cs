@@ -196,7 +196,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     }
 
     private static StateStorageException Refuse(string path, string problem) => new(
-        $"The journal is damaged: {problem}. JournalRecoveryMode is AbsoluteConsistency, so start-up stopped and nothing was changed. Restore the directory from a copy, or start with JournalRecoveryMode.SkipCorruptedRecords to replay every valid record around the damage (the damaged segment is then moved aside and reported).",
+        $"The journal is damaged at '{path}': {problem}. JournalRecoveryMode is AbsoluteConsistency, so start-up stopped and nothing was changed. Restore the directory from a copy, or start with JournalRecoveryMode.SkipCorruptedRecords to replay every valid record around the damage (the damaged segment is then moved aside and reported).",
         path, inner: null, isTransient: false);
 }
 
