@@ -26,6 +26,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _namesMadeDurable = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _failedAppendStarts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _framed = new(StringComparer.Ordinal);
 
     public async ValueTask AppendAsync(string sessionId, ReadOnlyMemory<byte> text, Durability durability, CancellationToken cancellationToken)
     {
@@ -34,7 +35,12 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         try
         {
             string path = layout.SessionLogFile(sessionId);
-            ConvertLegacy(path, durability);
+            if (!_framed.ContainsKey(sessionId))
+            {
+                ConvertLegacy(path, durability);
+                _framed[sessionId] = true;
+            }
+
             using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
             long start = _failedAppendStarts.TryGetValue(sessionId, out long failedStart) ? failedStart : FramedEnd(handle);
             try

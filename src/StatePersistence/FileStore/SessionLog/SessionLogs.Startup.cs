@@ -164,7 +164,7 @@ internal sealed partial class SessionLogs
         handle.Read(start, rest);
         return rest.Length >= SessionLogFormat.Overhead
             && SessionLogFormat.TrailerLength(rest) == rest.Length - SessionLogFormat.Overhead
-            && BitConverter.ToUInt32(rest, 0) == SessionLogFormat.FrameMagic;
+            && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(rest) == SessionLogFormat.FrameMagic;
     }
 
     /// <summary>A version 1 (plain text) log: its end less the NULs a crash may have left.</summary>
@@ -196,11 +196,17 @@ internal sealed partial class SessionLogs
             return;
         }
 
-        byte[] bytes = fileSystem.ReadAllBytes(path);
-        if (bytes.Length == 0 || SessionLogFormat.IsFramed(bytes) || IsTornFileHeader(bytes))
+        using (IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read))
         {
-            return;
+            byte[] start = new byte[(int)Math.Min(handle.Length, SessionLogFormat.FileHeaderSize)];
+            handle.Read(0, start);
+            if (start.Length == 0 || SessionLogFormat.IsFramed(start) || IsTornFileHeader(start))
+            {
+                return;
+            }
         }
+
+        byte[] bytes = fileSystem.ReadAllBytes(path);
 
         AtomicFile.Write(fileSystem, path, SessionLogFormat.Frame(bytes, withFileHeader: true), durability);
     }
