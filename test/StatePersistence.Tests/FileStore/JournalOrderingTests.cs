@@ -113,6 +113,7 @@ public sealed class JournalOrderingTests : IDisposable
 
         Assert.Equal(["t1", "t2", "t3", "t4"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
         Assert.Empty(second.LastRecovery!.Lost);
+        Assert.Contains(second.LastRecovery.Warnings, w => w.Contains("0000000999.wal', started later", StringComparison.Ordinal));
     }
 
     [Fact]

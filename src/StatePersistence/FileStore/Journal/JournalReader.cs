@@ -25,6 +25,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     private readonly List<long> _numbers = [];
     private readonly List<string> _failedMarkers = [];
     private readonly List<string> _tempFiles = [];
+    private readonly List<string> _superseded = [];
     private long _highestEpoch;
 
     /// <summary>Bytes of torn tails, summed.</summary>
@@ -101,7 +102,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
             }
         }
 
-        List<(JournalSegment Segment, RecordRef Record)> chosen = Choose(_segments);
+        List<(JournalSegment Segment, RecordRef Record)> chosen = Choose(_segments, _superseded);
         long? firstHeader = _segments.Where(s => s.HasValidHeader).Select(s => (long?)s.Header.FirstSequence).Min();
         long? firstRecord = chosen.Count > 0 ? chosen[0].Record.Sequence : null;
         FirstSequence = firstHeader is { } h && firstRecord is { } r ? Math.Min(h, r) : firstHeader ?? firstRecord;
@@ -113,11 +114,16 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     /// version 1 ones), each superseding earlier ones from its first sequence on; then records of segments whose
     /// header is damaged, only where no other segment holds that sequence.
     /// </summary>
-    private static List<(JournalSegment Segment, RecordRef Record)> Choose(IReadOnlyList<JournalSegment> segments)
+    private static List<(JournalSegment Segment, RecordRef Record)> Choose(IReadOnlyList<JournalSegment> segments, List<string>? superseded = null)
     {
         var chosen = new List<(JournalSegment Segment, RecordRef Record)>();
         foreach (JournalSegment segment in segments.Where(s => s.HasValidHeader).OrderBy(s => s.Header.Epoch).ThenBy(s => s.Number))
         {
+            foreach (var dropped in chosen.Where(c => c.Record.Sequence >= segment.Header.FirstSequence).GroupBy(c => c.Segment.Path))
+            {
+                superseded?.Add($"Journal records {dropped.Min(c => c.Record.Sequence)}..{dropped.Max(c => c.Record.Sequence)} of '{dropped.Key}' were not replayed: '{segment.Path}', started later from record {segment.Header.FirstSequence}, supersedes them (the unacknowledged tail of an append that failed, or a copy of the same segment).");
+            }
+
             chosen.RemoveAll(c => c.Record.Sequence >= segment.Header.FirstSequence);
             chosen.AddRange(segment.Records.Select(r => (segment, r)));
         }
@@ -167,6 +173,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     {
         report.Lost.AddRange(Problems);
         report.TornJournalBytes = TornBytes;
+        report.Warnings.AddRange(_superseded);
         foreach (DroppedByteRange range in _segments.SelectMany(s => s.Dropped))
         {
             report.DroppedJournalBytes.Add(range);
