@@ -17,8 +17,9 @@ public enum JournalRecoveryMode
     /// <summary>
     /// RocksDB's <c>kAbsoluteConsistency</c> (less a torn, unacknowledged tail): any damage inside the journal, a
     /// missing sequence number or a record that does not decode stops the start with a
-    /// <see cref="Errors.StateStorageException"/> naming the file and the bytes, and nothing is changed, so an operator
-    /// can inspect or restore the directory before anything is replayed around the damage.
+    /// <see cref="Errors.StateStorageException"/> naming the file and the bytes; the journal is left as it is (damage
+    /// in a segment is found before anything in the directory is changed), so an operator can inspect or restore the
+    /// directory before anything is replayed around the damage.
     /// </summary>
     AbsoluteConsistency,
 }
