@@ -16,7 +16,7 @@ namespace StatePersistence.FileStore;
 /// the first checkpoint's sweep deletes an item file the state does not hold.
 /// </summary>
 internal sealed record FileRecoveryResult(StateView View, StateView FilesView, bool SweepItemFiles, long NextSegmentNumber,
-    long? UnstartedSpare, RecoveryReport Report, IReadOnlySet<string> DeletedTasks, IReadOnlySet<string> DeletedSessions);
+    long? UnstartedSpare, RecoveryReport Report, IReadOnlySet<string> DeletedTasks, IReadOnlySet<string> DeletedSessions, JournalStartInfo Journal);
 
 /// <summary>
 /// Start-up recovery of a state directory.
@@ -30,18 +30,21 @@ internal sealed record FileRecoveryResult(StateView View, StateView FilesView, b
 /// </list>
 /// Corrupt files are moved aside and listed in the report; recovery itself never throws for corrupt data.
 /// </summary>
-internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, Quarantine quarantine, RecoveryReport report)
+internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, Quarantine quarantine, RecoveryReport report,
+    JournalRecoveryMode journalMode = JournalRecoveryMode.SkipCorruptedRecords)
 {
     private readonly Backups _backups = new(fileSystem, layout);
     private readonly List<(string Kind, string Id, string Path)> _corruptItems = [];
     private readonly HashSet<string> _deletedTasks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _deletedSessions = new(StringComparer.Ordinal);
+    private List<JournalRecord> _replayed = [];
 
     public FileRecoveryResult Run()
     {
+        // The journal is read first: a segment this build cannot read stops the start before anything is changed.
+        var journal = new JournalReader(fileSystem, layout, codec, journalMode);
+        List<JournalSegment> segments = journal.Scan();
         RemoveTempFiles();
-        var journal = new JournalReader(fileSystem, layout, codec);
-        List<(long Number, long FirstSequence)> segments = journal.Scan();
         SnapshotContent? primary = TryLoadSnapshot(layout.StateFile);
 
         StateView baseView;
@@ -76,27 +79,28 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         StateView view = Replay(journal, segments, baseView, out HashSet<(string Kind, string Id)> replayedIds);
         ReportCorruptItems(replayedIds);
         MakeWhatWasReadDurable(segments);
-        report.Lost.AddRange(journal.Problems);
-        report.TornJournalBytes = journal.TornBytes;
+        journal.ReportTo(report);
         report.Revision = view.Revision;
         report.TasksLoaded = view.Tasks.Count;
         report.SessionsLoaded = view.Sessions.Count;
         return new FileRecoveryResult(view, filesView, sweep, journal.HighestSegmentNumber + 1, journal.UnstartedSpare, report,
-            _deletedTasks, _deletedSessions);
+            _deletedTasks, _deletedSessions, journal.StartInfo(_replayed));
     }
 
-    private StateView Replay(JournalReader journal, List<(long Number, long FirstSequence)> segments, StateView view,
+    private StateView Replay(JournalReader journal, List<JournalSegment> segments, StateView view,
         out HashSet<(string Kind, string Id)> replayedIds)
     {
         replayedIds = [];
         var records = new List<JournalRecord>();
-        foreach (JournalRecord record in journal.ReadRecords(segments))
+        foreach (JournalRecord record in journal.ReadRecords(segments, view.Revision))
         {
             if (record.Sequence > view.Revision)
             {
                 records.Add(record);
             }
         }
+
+        _replayed = records;
 
         // Parsing each put is most of a replay's work and independent of order: do it on every core first, then
         // apply the records one by one in sequence order.
@@ -272,11 +276,11 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
     /// listed from now on, so the reports directory is fsynced too. The segments are opened read-write because
     /// .NET's FileStream.Flush(true) on a read-only stream makes no fsync call at all (seen with strace).
     /// </summary>
-    private void MakeWhatWasReadDurable(List<(long Number, long FirstSequence)> segments)
+    private void MakeWhatWasReadDurable(List<JournalSegment> segments)
     {
-        foreach ((long number, _) in segments)
+        foreach (JournalSegment segment in segments)
         {
-            using IFileHandle handle = fileSystem.Open(layout.JournalSegment(number), FileOpenMode.OpenOrCreate);
+            using IFileHandle handle = fileSystem.Open(segment.Path, FileOpenMode.OpenOrCreate);
             handle.Sync();
         }
 

@@ -38,7 +38,7 @@ public sealed partial class FileStateStore : IStateStore
     private bool _sweepItemFiles;
     private readonly HashSet<string> _deletedTasks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _deletedSessions = new(StringComparer.Ordinal);
-    private long _checkpointCut;
+    private IReadOnlyList<long> _checkpointCut = [];
 
     /// <summary>Creates a store for the directory <see cref="StatePersistenceOptions.ResolveStatePath"/> names.</summary>
     public FileStateStore(StatePersistenceOptions options, IFileSystem? fileSystem = null, IPayloadCodec? codec = null,
@@ -53,7 +53,7 @@ public sealed partial class FileStateStore : IStateStore
         _layout = new StateLayout(options.ResolveStatePath());
         _quarantine = new Quarantine(_fileSystem, _time);
         _backups = new Backups(_fileSystem, _layout);
-        _logs = new SessionLogs(_fileSystem, _layout);
+        _logs = new SessionLogs(_fileSystem, _layout, _time, file => FileQuarantined?.Invoke(this, file));
         _guard = new StateDirectoryGuard(_fileSystem, _layout);
     }
 
@@ -88,17 +88,13 @@ public sealed partial class FileStateStore : IStateStore
 
         try
         {
-            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _codec, _quarantine, report).Run();
-            report.Warnings.AddRange(_logs.RepairTails());
+            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _codec, _quarantine, report, _options.JournalRecoveryMode).Run();
+            _logs.RepairTails(report);
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
             _deletedTasks.UnionWith(result.DeletedTasks);
             _deletedSessions.UnionWith(result.DeletedSessions);
-            _journal = new JournalWriter(_fileSystem, _layout, _codec, result.NextSegmentNumber, _options.JournalPreallocationBytes);
-            if (result.UnstartedSpare is { } spare)
-            {
-                _journal.AdoptSpare(spare, _options.Durability);
-            }
+            _journal = StartJournal(result.Journal, report);
 
             PrepareSpareSegment();
             if (report.CorruptionDetected)
@@ -149,10 +145,10 @@ public sealed partial class FileStateStore : IStateStore
         string step = _layout.TasksDirectory;
         try
         {
-            var tasks = new ItemFiles(_fileSystem, _layout.TasksDirectory);
+            var tasks = new ItemFiles(_fileSystem, _layout, _layout.TasksDirectory);
             (int tasksWritten, List<string> tasksDeleted) = tasks.Sync(view.Tasks, _filesView.Tasks, _sweepItemFiles, _deletedTasks, (p, r) => KeepAside(p, r), durability);
             step = _layout.SessionsDirectory;
-            var sessions = new ItemFiles(_fileSystem, _layout.SessionsDirectory);
+            var sessions = new ItemFiles(_fileSystem, _layout, _layout.SessionsDirectory);
             (int sessionsWritten, List<string> sessionsDeleted) = sessions.Sync(view.Sessions, _filesView.Sessions, _sweepItemFiles, _deletedSessions, (p, r) => KeepAside(p, r), durability);
             _filesView = view;
             _sweepItemFiles = false;
@@ -162,7 +158,7 @@ public sealed partial class FileStateStore : IStateStore
             step = _layout.StateFile;
             long bytes = WriteSnapshot(view, savedAt, new Tombstones(tasksDeleted, sessionsDeleted), durability);
             step = _layout.JournalDirectory;
-            Journal.DeleteSegmentsBefore(_checkpointCut);
+            Journal.DeleteSegments(_checkpointCut);
             step = _layout.Root;
             _backups.Prune(_options.MaxBackups, _options.MaxBackupBytes, (p, r) => KeepAside(p, r));
             PrepareSpareSegment();

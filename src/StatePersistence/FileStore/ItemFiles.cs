@@ -10,7 +10,7 @@ namespace StatePersistence.FileStore;
 /// since the previous checkpoint and deletes the ones that went away: every temp file is written and made durable
 /// first (in batches, one flush each), then all are renamed, then the directory is fsynced once.
 /// </summary>
-internal sealed class ItemFiles(IFileSystem fileSystem, string directory)
+internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, string directory)
 {
     public string Directory => directory;
 
@@ -76,14 +76,15 @@ internal sealed class ItemFiles(IFileSystem fileSystem, string directory)
             }
         }
 
+        var temps = new Dictionary<string, string>(changed.Count, StringComparer.Ordinal);
         for (int start = 0; start < changed.Count; start += BatchSize)
         {
-            WriteTemps(changed.GetRange(start, Math.Min(BatchSize, changed.Count - start)), durability);
+            WriteTemps(changed.GetRange(start, Math.Min(BatchSize, changed.Count - start)), temps, durability);
         }
 
         foreach (StoredItem item in changed)
         {
-            fileSystem.Rename(PathOf(item.Id) + StateLayout.TempSuffix, PathOf(item.Id));
+            fileSystem.Rename(temps[item.Id], PathOf(item.Id));
         }
 
         foreach (string id in removed)
@@ -104,14 +105,16 @@ internal sealed class ItemFiles(IFileSystem fileSystem, string directory)
     /// disk flush for the batch where the platform allows, instead of one per file). Batches bound the descriptors
     /// held open at once.
     /// </summary>
-    private void WriteTemps(List<StoredItem> batch, Durability durability)
+    private void WriteTemps(List<StoredItem> batch, Dictionary<string, string> temps, Durability durability)
     {
         var handles = new List<IFileHandle>(batch.Count);
         try
         {
             foreach (StoredItem item in batch)
             {
-                IFileHandle handle = fileSystem.Open(PathOf(item.Id) + StateLayout.TempSuffix, FileOpenMode.CreateOrTruncate);
+                string temp = layout.NextTempPath(PathOf(item.Id));
+                temps[item.Id] = temp;
+                IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate);
                 handles.Add(handle);
                 handle.Write(0, item.Json);
             }

@@ -1,35 +1,48 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using StatePersistence.FileStore.SessionLog;
 using StatePersistence.FileSystem;
+using StatePersistence.Recovery;
 using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
 
 /// <summary>
-/// <c>logs/session_&lt;id&gt;.log</c>: plain text, appended. An append under <see cref="Durability.Full"/> is fsynced
-/// before it returns, and so is the directory, the first time this process appends to a log: a log that merely
-/// exists may have been created by an append that failed, or by a process killed before it fsynced the directory,
-/// and its name would then not survive a power cut. A crash can leave the tail of an unacknowledged append as NUL
-/// bytes; start-up trims those, so acknowledged text is always followed only by later appends.
+/// <c>logs/session_&lt;id&gt;.log</c>: appended text, one checksummed frame per append (<see cref="SessionLogFormat"/>),
+/// so what was acknowledged comes back byte for byte (trailing NULs included) and damage is detected. An append under
+/// <see cref="Durability.Full"/> is fsynced before it returns, and so is the directory, the first time this process
+/// appends to a log: a log that merely exists may have been created by an append that failed, or by a process killed
+/// before it fsynced the directory, and its name would then not survive a power cut.
 /// <para>After a failed append the next one starts where the failed one did, cutting off what it left: when fsync
-/// fails Linux may drop the written pages and never write them (fsyncgate), so appending after them would leave a
-/// hole of NULs or stale bytes in front of text that was then acknowledged.</para>
+/// fails Linux may keep the pages readable but never write them (fsyncgate). A marker file
+/// (<c>session_&lt;id&gt;.log.failed</c>, holding that offset) tells the next start to cut it off too, so the failed text
+/// is never served after a restart nor left between acknowledged appends.</para>
 /// </summary>
-internal sealed class SessionLogs(IFileSystem fileSystem, StateLayout layout)
+internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout layout, TimeProvider time, Action<QuarantinedFile> quarantined)
 {
-    private const int TailWindow = 1 << 16;
+    public const string FailedMarkerSuffix = ".failed";
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _namesMadeDurable = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _failedAppendStarts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _framed = new(StringComparer.Ordinal);
 
     public async ValueTask AppendAsync(string sessionId, ReadOnlyMemory<byte> text, Durability durability, CancellationToken cancellationToken)
     {
-        SemaphoreSlim gate = _locks.GetOrAdd(sessionId, static _ => new SemaphoreSlim(1, 1));
+        SemaphoreSlim gate = Gate(sessionId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             string path = layout.SessionLogFile(sessionId);
+            if (!_framed.ContainsKey(sessionId))
+            {
+                ConvertLegacy(path, durability);
+                _framed[sessionId] = true;
+            }
+
             using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
-            long start = _failedAppendStarts.TryGetValue(sessionId, out long failedStart) ? failedStart : handle.Length;
+            long start = _failedAppendStarts.TryGetValue(sessionId, out long failedStart) ? failedStart : FramedEnd(handle);
             try
             {
                 if (handle.Length > start)
@@ -37,7 +50,7 @@ internal sealed class SessionLogs(IFileSystem fileSystem, StateLayout layout)
                     handle.SetLength(start);
                 }
 
-                handle.Write(start, text.Span);
+                handle.Write(start, SessionLogFormat.Frame(text.Span, withFileHeader: start == 0));
                 if (durability == Durability.Full)
                 {
                     handle.Sync();
@@ -51,10 +64,21 @@ internal sealed class SessionLogs(IFileSystem fileSystem, StateLayout layout)
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 _failedAppendStarts[sessionId] = start;
-                throw;
+                throw new IOException(ex.Message + MarkFailed(path, start, durability), ex);
             }
 
-            _failedAppendStarts.TryRemove(sessionId, out _);
+            if (_failedAppendStarts.ContainsKey(sessionId))
+            {
+                // The failed text is cut off and this append is durable; the marker goes before it is acknowledged.
+                string marker = path + FailedMarkerSuffix;
+                if (fileSystem.FileExists(marker))
+                {
+                    fileSystem.Delete(marker);
+                    fileSystem.SyncDirectory(layout.LogsDirectory);
+                }
+
+                _failedAppendStarts.TryRemove(sessionId, out _);
+            }
         }
         finally
         {
@@ -62,50 +86,86 @@ internal sealed class SessionLogs(IFileSystem fileSystem, StateLayout layout)
         }
     }
 
+    /// <summary>
+    /// The log's text: every valid frame's text in order. Bytes after the last valid frame (an append in flight, or a
+    /// torn tail the next start removes) are not text. Damage between valid frames is repaired (see <see cref="Repair"/>).
+    /// </summary>
     public byte[]? Read(string sessionId)
     {
         string path = layout.SessionLogFile(sessionId);
-        return fileSystem.FileExists(path) ? fileSystem.ReadAllBytes(path) : null;
+        if (!fileSystem.FileExists(path))
+        {
+            return null;
+        }
+
+        byte[] bytes = fileSystem.ReadAllBytes(path);
+        if (_failedAppendStarts.TryGetValue(sessionId, out long failedStart) && failedStart < bytes.Length)
+        {
+            // What a failed append left may be readable but is not durable: never served.
+            bytes = bytes[..(int)failedStart];
+        }
+
+        if (!SessionLogFormat.IsFramed(bytes))
+        {
+            return IsTornFileHeader(bytes) ? [] : bytes;
+        }
+
+        (byte[] text, List<(long Offset, long Length)> damage, _) = Parse(bytes);
+        return damage.Count == 0 ? text : Repair(sessionId, path);
     }
 
-    /// <summary>Trims NUL bytes a crash left at the end of logs; returns a description per repaired file.</summary>
-    public List<string> RepairTails()
+    /// <summary>The text of every valid frame, the damaged ranges between them, and the raw valid frames.</summary>
+    private static (byte[] Text, List<(long Offset, long Length)> Damage, List<(long Offset, int Size)> Frames) Parse(byte[] bytes)
     {
-        var repaired = new List<string>();
-        foreach (string name in fileSystem.ListFiles(layout.LogsDirectory))
+        var text = new ArrayBufferWriter<byte>(Math.Max(1, bytes.Length));
+        var damage = new List<(long, long)>();
+        var frames = new List<(long, int)>();
+        long offset = SessionLogFormat.FileHeaderSize;
+        while (offset < bytes.Length)
         {
-            if (!name.EndsWith(".log", StringComparison.Ordinal))
+            int size = SessionLogFormat.FrameAt(bytes, offset);
+            if (size > 0)
             {
+                text.Write(SessionLogFormat.Text(bytes, offset, size));
+                frames.Add((offset, size));
+                offset += size;
                 continue;
             }
 
-            string path = Path.Combine(layout.LogsDirectory, name);
-            using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
-            long length = handle.Length;
-            long end = length;
-            var window = new byte[(int)Math.Min(TailWindow, length)];
-            while (end > 0)
+            long next = SessionLogFormat.NextFrame(bytes, offset + 1);
+            if (next < 0)
             {
-                int size = (int)Math.Min(window.Length, end);
-                handle.Read(end - size, window.AsSpan(0, size));
-                int lastNonZero = window.AsSpan(0, size).LastIndexOfAnyExcept((byte)0);
-                if (lastNonZero >= 0)
-                {
-                    end = end - size + lastNonZero + 1;
-                    break;
-                }
-
-                end -= size;
+                break;
             }
 
-            if (end < length)
-            {
-                handle.SetLength(end);
-                handle.Sync();
-                repaired.Add($"Session log '{path}' ended in {length - end} NUL bytes from an append a crash interrupted; they were trimmed.");
-            }
+            damage.Add((offset, next - offset));
+            offset = next;
         }
 
-        return repaired;
+        return (text.WrittenSpan.ToArray(), damage, frames);
+    }
+
+    /// <summary>Where the next frame goes: after the last valid frame (the end, once start-up repaired the tail).</summary>
+    private static long FramedEnd(IFileHandle handle) => handle.Length < SessionLogFormat.FileHeaderSize ? 0 : handle.Length;
+
+    /// <summary>Whether a log too short for its file header is the start of one (a first append a crash cut short).</summary>
+    private static bool IsTornFileHeader(ReadOnlySpan<byte> bytes) =>
+        bytes.Length < SessionLogFormat.FileHeaderSize && SessionLogFormat.FileHeader().AsSpan().StartsWith(bytes);
+
+    private SemaphoreSlim Gate(string sessionId) => _locks.GetOrAdd(sessionId, static _ => new SemaphoreSlim(1, 1));
+
+    /// <summary>Records where a failed append started; returns text for the error message if that failed too.</summary>
+    private string MarkFailed(string path, long start, Durability durability)
+    {
+        string marker = path + FailedMarkerSuffix;
+        try
+        {
+            AtomicFile.Write(fileSystem, layout, marker, Encoding.ASCII.GetBytes(start.ToString(CultureInfo.InvariantCulture)), durability);
+            return "";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $" (recording the failed append in '{marker}' for the next start failed too: {ex.Message})";
+        }
     }
 }

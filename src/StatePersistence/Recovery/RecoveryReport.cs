@@ -28,6 +28,12 @@ public sealed class RecoveryReport
     /// <summary>Bytes of unacknowledged, torn journal tail that were ignored.</summary>
     public long TornJournalBytes { get; set; }
 
+    /// <summary>
+    /// Every journal byte range recovery skipped: torn tails of interrupted writes, and damage (a bad record or header
+    /// with valid data after it), with the file and the offsets.
+    /// </summary>
+    public List<DroppedByteRange> DroppedJournalBytes { get; set; } = [];
+
     /// <summary>The revision recovered (the last journal sequence number included).</summary>
     public long Revision { get; set; }
 

@@ -43,6 +43,12 @@ public sealed class StatePersistenceOptions
     /// </summary>
     public TimeSpan ScrubInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// What start-up recovery does with a damaged journal. Default <see cref="JournalRecoveryMode.SkipCorruptedRecords"/>;
+    /// <see cref="JournalRecoveryMode.AbsoluteConsistency"/> refuses to start instead.
+    /// </summary>
+    public JournalRecoveryMode JournalRecoveryMode { get; set; } = JournalRecoveryMode.SkipCorruptedRecords;
+
     /// <summary>Whether to write the final snapshot on shutdown. Default true.</summary>
     public bool SnapshotOnShutdown { get; set; } = true;
 
@@ -98,6 +104,11 @@ public sealed class StatePersistenceOptions
         if (!Enum.IsDefined(Durability))
         {
             problems.Add($"Durability must be Full or Relaxed (was {(int)Durability}).");
+        }
+
+        if (!Enum.IsDefined(JournalRecoveryMode))
+        {
+            problems.Add($"JournalRecoveryMode must be SkipCorruptedRecords or AbsoluteConsistency (was {(int)JournalRecoveryMode}).");
         }
 
         if (StatePath is not null && StatePath.IndexOfAny(['\0']) >= 0)

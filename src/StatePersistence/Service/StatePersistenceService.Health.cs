@@ -42,6 +42,8 @@ public sealed partial class StatePersistenceService
         {
             status = Max(status, StateHealthStatus.Degraded);
             reasons.Add($"Start-up recovery found corruption: {recovery.Quarantined.Count} file(s) moved aside, {recovery.Lost.Count} loss(es) reported; see recovery-report.json.");
+            reasons.AddRange(recovery.DroppedJournalBytes.Where(d => d.Damage)
+                .Select(d => $"Journal bytes {d.Offset}..{d.Offset + d.Length - 1} of '{d.Path}' were damaged and skipped: {d.Reason}."));
         }
 
         if (Volatile.Read(ref _quarantinedWhileRunning) is > 0 and int found)

@@ -9,7 +9,7 @@ namespace StatePersistence.Testing.FaultInjection;
 internal sealed class FaultInjectingFileHandle(FaultInjectingFileSystem owner, IFileHandle inner) : IFileHandle, IWrappingFileHandle
 {
     private readonly Lock _gate = new();
-    private readonly List<UndoEntry> _undo = [];
+    private readonly List<ChangedRegion> _undo = [];
 
     public IFileHandle Inner => inner;
 
@@ -59,6 +59,7 @@ internal sealed class FaultInjectingFileHandle(FaultInjectingFileSystem owner, I
             }
 
             inner.Sync();
+            owner.Ledger.MadeDurable(Path, _undo);
             _undo.Clear();
         }
     }
@@ -84,10 +85,17 @@ internal sealed class FaultInjectingFileHandle(FaultInjectingFileSystem owner, I
             return;
         }
 
+        if (owner.FailedSyncModel == FailedSyncModel.KeepReadableNotDurable)
+        {
+            owner.Ledger.AddFailed(Path, _undo);
+            _undo.Clear();
+            return;
+        }
+
         // Newest first, so each entry restores the bytes and length that were there just before its change.
         for (int i = _undo.Count - 1; i >= 0; i--)
         {
-            UndoEntry entry = _undo[i];
+            ChangedRegion entry = _undo[i];
             inner.Write(entry.Offset, entry.OldBytes);
             inner.SetLength(entry.OldLength);
         }
@@ -117,8 +125,6 @@ internal sealed class FaultInjectingFileHandle(FaultInjectingFileSystem owner, I
             read += n;
         }
 
-        _undo.Add(new UndoEntry(oldLength, offset, oldBytes[..read]));
+        _undo.Add(new ChangedRegion(offset, offset + count, oldBytes[..read], oldLength));
     }
-
-    private sealed record UndoEntry(long OldLength, long Offset, byte[] OldBytes);
 }

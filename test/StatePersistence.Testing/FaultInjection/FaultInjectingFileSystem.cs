@@ -38,6 +38,23 @@ public sealed class FaultInjectingFileSystem : IFileSystem
         }
     }
 
+    /// <summary>
+    /// What a failed sync does on a file system that is not simulated. Default <see cref="FailedSyncModel.RollBack"/>;
+    /// a simulated disk (<see cref="ISyncFailureSimulation"/>) always keeps the data readable and not durable.
+    /// </summary>
+    public FailedSyncModel FailedSyncModel { get; set; } = FailedSyncModel.RollBack;
+
+    /// <summary>What failed syncs left readable but not durable (<see cref="FailedSyncModel.KeepReadableNotDurable"/>).</summary>
+    internal NotDurableLedger Ledger { get; } = new();
+
+    /// <summary>
+    /// A power cut as far as failed syncs are concerned: every region whose sync failed under
+    /// <see cref="FailedSyncModel.KeepReadableNotDurable"/> and that no later successful sync rewrote gets its old bytes
+    /// back (past the old end of a file: cut off, or zeros when later data follows). Writes never synced at all are not
+    /// tracked here. Returns how many regions were lost.
+    /// </summary>
+    public int LoseWritesWhoseSyncFailed() => Ledger.LoseAll(Inner);
+
     /// <summary>When set, <see cref="GetAvailableFreeSpace"/> reports it instead of asking the inner file system.</summary>
     public long? ReportedFreeSpace { get; set; }
 
@@ -132,6 +149,7 @@ public sealed class FaultInjectingFileSystem : IFileSystem
     {
         ThrowIfFaulted(FaultOperations.Rename, sourcePath);
         Inner.Rename(sourcePath, destinationPath);
+        Ledger.Renamed(sourcePath, destinationPath);
     }
 
     /// <inheritdoc />
@@ -139,6 +157,7 @@ public sealed class FaultInjectingFileSystem : IFileSystem
     {
         ThrowIfFaulted(FaultOperations.Delete, path);
         Inner.Delete(path);
+        Ledger.Deleted(path);
     }
 
     /// <inheritdoc />

@@ -7,44 +7,130 @@ using StatePersistence.Commit;
 namespace StatePersistence.FileStore.Journal;
 
 /// <summary>
-/// The journal's binary format. A segment starts with a header naming the first sequence number it holds; then
-/// one record per commit: magic, payload length, sequence number, CRC-32 of (length, sequence, payload), payload.
-/// An appended region can survive a crash as garbage or zeros, so readers stop at the first record whose
-/// magic, length, sequence or checksum does not hold.
+/// The journal's binary format. A segment starts with a header: magic, format version, the first sequence number it
+/// holds and (from version 2) its epoch, the order in which segments were started, which is what orders them (never
+/// their file names); then one record per commit: magic, payload length, sequence number, CRC-32 of (length,
+/// sequence, payload), payload. An appended region can survive a crash as garbage or zeros, and a disk can flip bits
+/// at rest: a reader skips what fails these checks and resynchronises on the next record that passes them.
 /// </summary>
 internal static class JournalFormat
 {
     public const uint SegmentMagic = 0x534A5053; // "SPJS"
     public const uint RecordMagic = 0x314A5053; // "SPJ1"
-    public const ushort FormatVersion = 1;
-    public const int SegmentHeaderSize = 20;
+    public const ushort FormatVersion = 2;
+    public const ushort LegacyFormatVersion = 1;
+    public const int SegmentHeaderSize = 32;
+    public const int LegacySegmentHeaderSize = 20;
     public const int RecordHeaderSize = 20;
 
     /// <summary>The largest payload accepted when reading; a larger length is a torn or garbage header.</summary>
     public const int MaxPayload = 1 << 30;
 
-    public static byte[] SegmentHeader(long firstSequence)
+    /// <summary>A version 2 header: magic, version, 2 reserved bytes, first sequence, epoch, 4 reserved bytes, CRC-32.</summary>
+    public static byte[] SegmentHeader(long firstSequence, long epoch)
     {
         var header = new byte[SegmentHeaderSize];
         BinaryPrimitives.WriteUInt32LittleEndian(header, SegmentMagic);
         BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(4), FormatVersion);
         BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), firstSequence);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(16), Crc32.HashToUInt32(header.AsSpan(0, 16)));
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), epoch);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(28), Crc32.HashToUInt32(header.AsSpan(0, 28)));
         return header;
     }
 
-    public static bool TryReadSegmentHeader(ReadOnlySpan<byte> header, out long firstSequence)
+    /// <summary>Reads a segment's header from the start of its bytes.</summary>
+    public static SegmentHeaderInfo ReadSegmentHeader(ReadOnlySpan<byte> bytes)
     {
-        firstSequence = 0;
-        if (header.Length < SegmentHeaderSize
-            || BinaryPrimitives.ReadUInt32LittleEndian(header) != SegmentMagic
-            || BinaryPrimitives.ReadUInt32LittleEndian(header[16..]) != Crc32.HashToUInt32(header[..16]))
+        if (!bytes.ContainsAnyExcept((byte)0))
+        {
+            return new SegmentHeaderInfo(SegmentHeaderKind.Blank, 0, 0, 0, 0);
+        }
+
+        if (bytes.Length < LegacySegmentHeaderSize || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != SegmentMagic)
+        {
+            return new SegmentHeaderInfo(SegmentHeaderKind.Damaged, 0, 0, 0, 0);
+        }
+
+        ushort version = BinaryPrimitives.ReadUInt16LittleEndian(bytes[4..]);
+        long first = BinaryPrimitives.ReadInt64LittleEndian(bytes[8..]);
+        if (version == FormatVersion && HeaderChecksumHolds(bytes, FormatVersion))
+        {
+            return new SegmentHeaderInfo(SegmentHeaderKind.Valid, version, first, BinaryPrimitives.ReadInt64LittleEndian(bytes[16..]), SegmentHeaderSize);
+        }
+
+        if (version == LegacyFormatVersion && HeaderChecksumHolds(bytes, LegacyFormatVersion))
+        {
+            // Version 1 had no epoch: such segments predate every version 2 one and are ordered by number among themselves.
+            return new SegmentHeaderInfo(SegmentHeaderKind.Valid, version, first, 0, LegacySegmentHeaderSize);
+        }
+
+        // Another version, unless the header checks out with a known version put back (a flipped bit in the version).
+        bool known = version is FormatVersion or LegacyFormatVersion
+            || HeaderChecksumHolds(bytes, FormatVersion) || HeaderChecksumHolds(bytes, LegacyFormatVersion);
+        return new SegmentHeaderInfo(known ? SegmentHeaderKind.Damaged : SegmentHeaderKind.UnknownVersion, version, 0, 0, 0);
+    }
+
+    /// <summary>Whether the header's checksum holds in version <paramref name="version"/>'s layout, with that version in it.</summary>
+    private static bool HeaderChecksumHolds(ReadOnlySpan<byte> bytes, ushort version)
+    {
+        int crcAt = version == FormatVersion ? 28 : 16;
+        if (bytes.Length < crcAt + 4)
         {
             return false;
         }
 
-        firstSequence = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
-        return BinaryPrimitives.ReadUInt16LittleEndian(header[4..]) == FormatVersion;
+        Span<byte> copy = stackalloc byte[crcAt];
+        bytes[..crcAt].CopyTo(copy);
+        BinaryPrimitives.WriteUInt16LittleEndian(copy[4..], version);
+        return Crc32.HashToUInt32(copy) == BinaryPrimitives.ReadUInt32LittleEndian(bytes[crcAt..]);
+    }
+
+    /// <summary>
+    /// The size of the valid record at <paramref name="offset"/> (header and payload), or -1 when the bytes there do
+    /// not form one: wrong magic, impossible length, or a checksum that does not hold.
+    /// </summary>
+    public static int RecordAt(ReadOnlySpan<byte> bytes, int offset, out long sequence)
+    {
+        sequence = 0;
+        if (offset < 0 || offset > bytes.Length - RecordHeaderSize)
+        {
+            return -1;
+        }
+
+        ReadOnlySpan<byte> header = bytes.Slice(offset, RecordHeaderSize);
+        int length = PayloadLength(header);
+        if (length < 0 || length > bytes.Length - offset - RecordHeaderSize
+            || !ChecksumHolds(header, bytes.Slice(offset + RecordHeaderSize, length)))
+        {
+            return -1;
+        }
+
+        sequence = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
+        return RecordHeaderSize + length;
+    }
+
+    /// <summary>The offset of the next valid record at or after <paramref name="from"/>, or -1.</summary>
+    public static int NextRecord(ReadOnlySpan<byte> bytes, int from)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(magic, RecordMagic);
+        while (from < bytes.Length)
+        {
+            int found = bytes[from..].IndexOf(magic);
+            if (found < 0)
+            {
+                return -1;
+            }
+
+            if (RecordAt(bytes, from + found, out _) > 0)
+            {
+                return from + found;
+            }
+
+            from += found + 1;
+        }
+
+        return -1;
     }
 
     /// <summary>Appends one record (header and payload) to <paramref name="output"/>.</summary>
@@ -62,14 +148,9 @@ internal static class JournalFormat
         output.Write(payload);
     }
 
-    /// <summary>Checks a record header and payload; returns false when they do not form a valid record.</summary>
-    public static bool IsValidRecord(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, long expectedSequence)
+    /// <summary>Whether the record's CRC-32 over its length, sequence and payload holds.</summary>
+    public static bool ChecksumHolds(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload)
     {
-        if (BinaryPrimitives.ReadInt64LittleEndian(header[8..]) != expectedSequence)
-        {
-            return false;
-        }
-
         var crc = new Crc32();
         crc.Append(header[4..16]);
         crc.Append(payload);
@@ -168,3 +249,22 @@ internal static class JournalFormat
         }
     }
 }
+
+/// <summary>What a segment's first bytes are.</summary>
+internal enum SegmentHeaderKind
+{
+    /// <summary>A header that checks out.</summary>
+    Valid,
+
+    /// <summary>All zeros: a spare never started, or one whose creation a crash interrupted.</summary>
+    Blank,
+
+    /// <summary>A header of a format version this build does not read.</summary>
+    UnknownVersion,
+
+    /// <summary>Neither: a torn creation or damage; its records, if any, are found by scanning.</summary>
+    Damaged,
+}
+
+/// <summary>A segment header as read; <see cref="Size"/> is where its records start (0 when there is no valid header).</summary>
+internal readonly record struct SegmentHeaderInfo(SegmentHeaderKind Kind, ushort Version, long FirstSequence, long Epoch, int Size);

@@ -1,21 +1,34 @@
 using System.Globalization;
 using StatePersistence.Commit;
+using StatePersistence.Errors;
 using StatePersistence.FileSystem;
+using StatePersistence.Recovery;
 using StatePersistence.Serialization;
 
 namespace StatePersistence.FileStore.Journal;
 
-/// <summary>One journal record: a commit and its sequence number.</summary>
-internal readonly record struct JournalRecord(long Sequence, List<StateChange> Changes);
+/// <summary>One journal record: a commit, its sequence number and its bytes as stored (header and payload).</summary>
+internal readonly record struct JournalRecord(long Sequence, List<StateChange> Changes, ReadOnlyMemory<byte> Raw);
 
 /// <summary>
-/// Reads the journal at start-up. Segments are read in number order; a segment's records stop at the first one
-/// that fails its checks (a torn, unacknowledged tail), and records a later segment starts again from are
-/// superseded by it (the tail a failed append left behind).
+/// Reads the journal at start-up. Segments are ordered by their content, never their file names: by the epoch in
+/// their header (the order they were started in), and a segment supersedes every record of earlier ones from its
+/// first sequence number on (the tail a failed append left behind). A duplicated or renamed file changes nothing.
+/// Records of a segment whose header is damaged only fill sequence numbers no other segment holds. Inside a segment a
+/// record that fails its checks is skipped and reading resumes at the next valid one; every skipped range is reported.
 /// </summary>
-internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec)
+internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec,
+    JournalRecoveryMode mode = JournalRecoveryMode.SkipCorruptedRecords)
 {
-    /// <summary>Bytes after the last valid record of each segment, summed.</summary>
+    public const string FailedMarkerSuffix = ".failed";
+    private readonly List<JournalSegment> _segments = [];
+    private readonly List<long> _numbers = [];
+    private readonly List<string> _failedMarkers = [];
+    private readonly List<string> _tempFiles = [];
+    private readonly List<string> _superseded = [];
+    private long _highestEpoch;
+
+    /// <summary>Bytes of torn tails, summed.</summary>
     public long TornBytes { get; private set; }
 
     /// <summary>Problems that may have lost acknowledged data (a record that decodes badly, a gap).</summary>
@@ -24,10 +37,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     /// <summary>The highest segment number present, or 0.</summary>
     public long HighestSegmentNumber { get; private set; }
 
-    /// <summary>
-    /// The highest-numbered segment when it holds nothing but zeros: a spare a previous run prepared and never
-    /// started (every run prepares one). The writer takes it over instead of leaving it behind and making another.
-    /// </summary>
+    /// <summary>The highest-numbered segment when it holds nothing but zeros: a spare a previous run never started.</summary>
     public long? UnstartedSpare { get; private set; }
 
     /// <summary>The first sequence number the journal holds, or null when it holds none.</summary>
@@ -40,114 +50,168 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
             && long.TryParse(fileName.AsSpan(0, fileName.Length - 4), NumberStyles.None, CultureInfo.InvariantCulture, out number);
     }
 
-    /// <summary>Reads every record in order. Call <see cref="Scan"/> first.</summary>
-    public IEnumerable<JournalRecord> ReadRecords(IReadOnlyList<(long Number, long FirstSequence)> segments)
+    /// <summary>
+    /// Reads every segment. Throws <see cref="StateFormatException"/> for a segment of a format version this build does
+    /// not read, and under <see cref="JournalRecoveryMode.AbsoluteConsistency"/> a <see cref="StateStorageException"/>
+    /// for damage; either way before anything is changed.
+    /// </summary>
+    public List<JournalSegment> Scan()
     {
-        long? previous = null;
-        for (int i = 0; i < segments.Count; i++)
-        {
-            long stopBefore = i + 1 < segments.Count ? segments[i + 1].FirstSequence : long.MaxValue;
-            foreach (JournalRecord record in ReadSegment(segments[i].Number, segments[i].FirstSequence, stopBefore))
-            {
-                if (previous is { } p && record.Sequence != p + 1)
-                {
-                    Problems.Add($"Journal records {p + 1}..{record.Sequence - 1} are missing before segment {segments[i].Number}.");
-                }
-
-                previous = record.Sequence;
-                yield return record;
-            }
-        }
-    }
-
-    /// <summary>Lists the segments with a valid header, in order.</summary>
-    public List<(long Number, long FirstSequence)> Scan()
-    {
-        var segments = new List<(long Number, long FirstSequence)>();
-        var numbers = new List<long>();
         foreach (string name in fileSystem.ListFiles(layout.JournalDirectory))
         {
+            string path = Path.Combine(layout.JournalDirectory, name);
             if (TryParseSegmentNumber(name, out long number))
             {
-                numbers.Add(number);
+                _numbers.Add(number);
+            }
+            else if (name.EndsWith(".wal" + FailedMarkerSuffix, StringComparison.Ordinal))
+            {
+                _failedMarkers.Add(path);
+            }
+            else if (StateLayout.IsTempFile(name))
+            {
+                _tempFiles.Add(path);
             }
         }
 
-        numbers.Sort();
-        Span<byte> header = stackalloc byte[JournalFormat.SegmentHeaderSize];
-        foreach (long number in numbers)
+        _numbers.Sort();
+        foreach (long number in _numbers)
         {
             HighestSegmentNumber = Math.Max(HighestSegmentNumber, number);
-            using IFileHandle handle = fileSystem.Open(layout.JournalSegment(number), FileOpenMode.Read);
-            int read = handle.Read(0, header);
-            if (read == JournalFormat.SegmentHeaderSize && JournalFormat.TryReadSegmentHeader(header, out long first))
+            string path = layout.JournalSegment(number);
+            var segment = JournalSegment.Read(path, number, fileSystem.ReadAllBytes(path));
+            switch (segment.Header.Kind)
             {
-                segments.Add((number, first));
+                case SegmentHeaderKind.UnknownVersion:
+                    throw new StateFormatException($"The journal segment '{path}' has format version {segment.Header.Version}; this build reads journal format version {JournalFormat.FormatVersion} (and {JournalFormat.LegacyFormatVersion}). It was probably written by a newer version of StatePersistence: run that version, or move the file out of the journal directory if it is not a journal segment. Nothing was changed.", path);
+                case SegmentHeaderKind.Blank:
+                    UnstartedSpare = number == _numbers[^1] ? number : UnstartedSpare;
+                    continue;
+                case SegmentHeaderKind.Valid:
+                    _highestEpoch = Math.Max(_highestEpoch, segment.Header.Epoch);
+                    break;
             }
-            else
+
+            TornBytes += segment.TornBytes;
+            _segments.Add(segment);
+
+            if (segment.Damaged && mode == JournalRecoveryMode.AbsoluteConsistency)
             {
-                // A spare segment not yet started, or one whose creation a crash interrupted: it never held an
-                // acknowledged record. Only non-zero bytes count as torn.
-                byte[] content = fileSystem.ReadAllBytes(layout.JournalSegment(number));
-                int nonZero = content.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
-                TornBytes += nonZero;
-                if (nonZero == 0 && number == numbers[^1])
-                {
-                    UnstartedSpare = number;
-                }
+                DroppedByteRange first = segment.Dropped.First(d => d.Damage);
+                throw Refuse(path, $"bytes {first.Offset}..{first.Offset + first.Length - 1} are damaged ({first.Reason})");
             }
         }
 
-        // A later segment that starts at or before an earlier one's start supersedes it entirely.
-        for (int i = segments.Count - 2; i >= 0; i--)
-        {
-            if (segments[i].FirstSequence >= segments[i + 1].FirstSequence)
-            {
-                segments.RemoveAt(i);
-            }
-        }
-
-        FirstSequence = segments.Count > 0 ? segments[0].FirstSequence : null;
-        return segments;
+        List<(JournalSegment Segment, RecordRef Record)> chosen = Choose(_segments, _superseded);
+        long? firstHeader = _segments.Where(s => s.HasValidHeader).Select(s => (long?)s.Header.FirstSequence).Min();
+        long? firstRecord = chosen.Count > 0 ? chosen[0].Record.Sequence : null;
+        FirstSequence = firstHeader is { } h && firstRecord is { } r ? Math.Min(h, r) : firstHeader ?? firstRecord;
+        return _segments;
     }
 
-    private IEnumerable<JournalRecord> ReadSegment(long number, long firstSequence, long stopBefore)
+    /// <summary>
+    /// The record to replay for each sequence number: segments in the order they were started (epoch, then number for
+    /// version 1 ones), each superseding earlier ones from its first sequence on; then records of segments whose
+    /// header is damaged, only where no other segment holds that sequence.
+    /// </summary>
+    private static List<(JournalSegment Segment, RecordRef Record)> Choose(IReadOnlyList<JournalSegment> segments, List<string>? superseded = null)
     {
-        string path = layout.JournalSegment(number);
-        byte[] bytes = fileSystem.ReadAllBytes(path);
-        int offset = JournalFormat.SegmentHeaderSize;
-        long sequence = firstSequence;
-        while (sequence < stopBefore && offset + JournalFormat.RecordHeaderSize <= bytes.Length)
+        var chosen = new List<(JournalSegment Segment, RecordRef Record)>();
+        foreach (JournalSegment segment in segments.Where(s => s.HasValidHeader).OrderBy(s => s.Header.Epoch).ThenBy(s => s.Number))
         {
-            ReadOnlySpan<byte> header = bytes.AsSpan(offset, JournalFormat.RecordHeaderSize);
-            int length = JournalFormat.PayloadLength(header);
-            if (length < 0 || offset + JournalFormat.RecordHeaderSize + length > bytes.Length
-                || !JournalFormat.IsValidRecord(header, bytes.AsSpan(offset + JournalFormat.RecordHeaderSize, length), sequence))
+            foreach (var dropped in chosen.Where(c => c.Record.Sequence >= segment.Header.FirstSequence).GroupBy(c => c.Segment.Path))
             {
-                break;
+                superseded?.Add($"Journal records {dropped.Min(c => c.Record.Sequence)}..{dropped.Max(c => c.Record.Sequence)} of '{dropped.Key}' were not replayed: '{segment.Path}', started later from record {segment.Header.FirstSequence}, supersedes them (the unacknowledged tail of an append that failed, or a copy of the same segment).");
             }
 
+            chosen.RemoveAll(c => c.Record.Sequence >= segment.Header.FirstSequence);
+            chosen.AddRange(segment.Records.Select(r => (segment, r)));
+        }
+
+        var held = chosen.Select(c => c.Record.Sequence).ToHashSet();
+        foreach (JournalSegment segment in segments.Where(s => !s.HasValidHeader))
+        {
+            chosen.AddRange(segment.Records.Where(r => held.Add(r.Sequence)).Select(r => (segment, r)));
+        }
+
+        chosen.Sort((a, b) => a.Record.Sequence.CompareTo(b.Record.Sequence));
+        return chosen;
+    }
+
+    /// <summary>The records recovery replays, in sequence order; gaps after <paramref name="afterRevision"/> are problems.</summary>
+    public IEnumerable<JournalRecord> ReadRecords(IReadOnlyList<JournalSegment> segments, long afterRevision = 0)
+    {
+        List<(JournalSegment Segment, RecordRef Record)> chosen = Choose(segments);
+        long? previous = null;
+        foreach ((JournalSegment segment, RecordRef record) in chosen)
+        {
+            if (previous is { } p && record.Sequence != p + 1 && record.Sequence - 1 > afterRevision)
+            {
+                Report(segment.Path, $"Journal records {Math.Max(p + 1, afterRevision + 1)}..{record.Sequence - 1} are missing before record {record.Sequence} in '{segment.Path}'.");
+            }
+
+            previous = record.Sequence;
             List<StateChange> changes;
             try
             {
-                ReadOnlySpan<byte> stored = bytes.AsSpan(offset + JournalFormat.RecordHeaderSize, length);
+                ReadOnlySpan<byte> stored = segment.Payload(record).Span;
                 changes = JournalFormat.DecodeChanges(codec is IdentityCodec ? stored : codec.Decode(stored));
             }
             catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
             {
-                Problems.Add($"Journal record {sequence} in '{path}' has a valid checksum but cannot be decoded ({ex.Message}); it and the records after it in this segment were not replayed.");
-                break;
+                segment.Damaged = true;
+                Report(segment.Path, $"Journal record {record.Sequence} in '{segment.Path}' has a valid checksum but cannot be decoded ({ex.Message}); it was skipped.");
+                continue;
             }
 
-            offset += JournalFormat.RecordHeaderSize + length;
-            yield return new JournalRecord(sequence, changes);
-            sequence++;
-        }
-
-        if (sequence < stopBefore)
-        {
-            // Zeros are the preallocated space ahead of the records, not a torn write.
-            TornBytes += bytes.AsSpan(offset).LastIndexOfAnyExcept((byte)0) + 1;
+            yield return new JournalRecord(record.Sequence, changes, segment.Raw(record));
         }
     }
+
+    /// <summary>Adds what was skipped and lost to the report (and so to the log and health).</summary>
+    public void ReportTo(RecoveryReport report)
+    {
+        report.Lost.AddRange(Problems);
+        report.TornJournalBytes = TornBytes;
+        report.Warnings.AddRange(_superseded);
+        foreach (DroppedByteRange range in _segments.SelectMany(s => s.Dropped))
+        {
+            report.DroppedJournalBytes.Add(range);
+            report.Warnings.Add($"Journal bytes {range.Offset}..{range.Offset + range.Length - 1} of '{range.Path}' were skipped: {range.Reason}.");
+        }
+    }
+
+    /// <summary>What the writer needs to take over the journal: numbers, epochs, damaged segments, failure markers.</summary>
+    public JournalStartInfo StartInfo(IReadOnlyList<JournalRecord> replayed) => new(
+        HighestSegmentNumber + 1,
+        UnstartedSpare,
+        _highestEpoch + 1,
+        [.. _numbers.Where(n => n != UnstartedSpare)],
+        [.. _segments.Where(s => s.Damaged)],
+        _failedMarkers,
+        _tempFiles,
+        replayed);
+
+    private void Report(string path, string problem)
+    {
+        if (mode == JournalRecoveryMode.AbsoluteConsistency)
+        {
+            throw Refuse(path, problem);
+        }
+
+        Problems.Add(problem);
+    }
+
+    private static StateStorageException Refuse(string path, string problem) => new(
+        $"The journal is damaged at '{path}': {problem}. JournalRecoveryMode is AbsoluteConsistency, so start-up stopped and nothing was changed. Restore the directory from a copy, or start with JournalRecoveryMode.SkipCorruptedRecords to replay every valid record around the damage (the damaged segment is then moved aside and reported).",
+        path, inner: null, isTransient: false);
+}
+
+/// <summary>What start-up found in the journal that the writer acts on before the first save.</summary>
+internal sealed record JournalStartInfo(long NextSegmentNumber, long? UnstartedSpare, long NextEpoch, IReadOnlyList<long> SegmentNumbers,
+    IReadOnlyList<JournalSegment> Damaged, IReadOnlyList<string> FailedMarkers, IReadOnlyList<string> TempFiles,
+    IReadOnlyList<JournalRecord> Replayed)
+{
+    /// <summary>Whether what is replayed must be written anew before it is served.</summary>
+    public bool RewriteReplayed => Replayed.Count > 0 && (Damaged.Count > 0 || FailedMarkers.Count > 0);
 }

@@ -11,15 +11,16 @@ namespace StatePersistence.FileStore.Journal;
 /// Appends commits to the current journal segment: one write and (under <see cref="Durability.Full"/>) one fsync
 /// per group of commits. After any failed write or fsync the segment is abandoned, never appended to again: the
 /// kernel may already have dropped the failed pages, so a later successful fsync would prove nothing. The next
-/// group opens a new segment starting at the same sequence number, which supersedes the abandoned tail.
+/// group opens a new segment starting at the same sequence number, which supersedes the abandoned tail, and a marker
+/// file beside the abandoned segment tells the next start that its tail may be readable but not durable.
 /// </summary>
 /// <remarks>
 /// Segments are filled with zeros ahead of the records (<see cref="StatePersistenceOptions.JournalPreallocationBytes"/>),
 /// so the fsync after a group usually flushes data only, not the file's size too. Readers stop at the first record
 /// that fails its checks, which the zeros always do.
 /// </remarks>
-internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, long nextSegmentNumber,
-    int preallocationBytes) : IDisposable
+internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, long nextSegmentNumber,
+    int preallocationBytes, long nextEpoch = 1, IEnumerable<long>? existingSegments = null) : IDisposable
 {
     private static readonly byte[] Zeros = new byte[1 << 16];
     private readonly Lock _numbers = new();
@@ -35,6 +36,9 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
 
     /// <summary>The segment being appended to, if one is open (to check that it is still in place).</summary>
     public IFileHandle? CurrentSegment => _current;
+
+    /// <summary>Segments no longer appended to: every one is deleted by the next checkpoint that completes.</summary>
+    private readonly HashSet<long> _retired = [.. existingSegments ?? []];
 
     /// <summary>The path of the segment being appended to, for messages.</summary>
     public string CurrentPath => _current?.Path ?? layout.JournalDirectory;
@@ -69,7 +73,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Abandon();
-            throw new StateStorageException($"Appending to the journal '{handle.Path}' failed: {ex.Message}", handle.Path, ex);
+            throw new StateStorageException($"Appending to the journal '{handle.Path}' failed: {ex.Message}{MarkFailed(handle.Path)}", handle.Path, ex);
         }
 
         _offset += _buffer.WrittenCount;
@@ -83,109 +87,42 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
     }
 
     /// <summary>
-    /// Cuts the journal after <paramref name="revision"/>: later commits go to a new segment, and every segment
-    /// numbered below the returned one can be deleted once a checkpoint at <paramref name="revision"/> is durable.
+    /// Cuts the journal after <paramref name="revision"/>: later commits go to a new segment, and the returned segments
+    /// (every one no longer appended to) can be deleted once a checkpoint at <paramref name="revision"/> is durable.
     /// </summary>
-    public long Cut(long revision, Durability durability)
+    public IReadOnlyList<long> Cut(long revision, Durability durability)
     {
-        if (_current is not null && !_currentHasRecords && _nextSequence == revision + 1)
+        if (_current is null || _currentHasRecords || _nextSequence != revision + 1)
         {
-            return _currentNumber;
+            OpenSegment(revision + 1, durability);
         }
 
-        OpenSegment(revision + 1, durability);
-        return _currentNumber;
+        lock (_numbers)
+        {
+            return [.. _retired];
+        }
     }
 
     /// <summary>Deletes the segments a durable checkpoint made redundant.</summary>
-    public int DeleteSegmentsBefore(long segmentNumber)
+    public int DeleteSegments(IReadOnlyList<long> numbers)
     {
         int deleted = 0;
-        foreach (string name in fileSystem.ListFiles(layout.JournalDirectory))
+        foreach (long number in numbers)
         {
-            if (JournalReader.TryParseSegmentNumber(name, out long number) && number < segmentNumber)
+            string path = layout.JournalSegment(number);
+            if (fileSystem.FileExists(path))
             {
-                fileSystem.Delete(Path.Combine(layout.JournalDirectory, name));
+                fileSystem.Delete(path);
                 deleted++;
+            }
+
+            lock (_numbers)
+            {
+                _retired.Remove(number);
             }
         }
 
         return deleted;
-    }
-
-    /// <summary>
-    /// Creates the next segment ahead of time (zero-filled, no header, its name fsynced), so the cut at the next
-    /// checkpoint only writes a header and flushes it instead of creating and filling a file while saves wait.
-    /// A crash leaves a spare that readers skip (no valid header) and a later checkpoint deletes.
-    /// </summary>
-    public void PrepareSpare(Durability durability)
-    {
-        long number;
-        lock (_numbers)
-        {
-            if (_spare is not null)
-            {
-                return;
-            }
-
-            number = nextSegmentNumber++;
-        }
-
-        string path = layout.JournalSegment(number);
-        IFileHandle? handle = null;
-        try
-        {
-            handle = fileSystem.Open(path, FileOpenMode.CreateNew);
-            long allocated = ZeroFill(handle, 0, JournalFormat.SegmentHeaderSize + preallocationBytes);
-            if (durability == Durability.Full)
-            {
-                handle.Sync();
-                fileSystem.SyncDirectory(layout.JournalDirectory);
-            }
-
-            lock (_numbers)
-            {
-                _spare = new SpareSegment(handle, number, allocated);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            handle?.Dispose();
-            throw new StateStorageException($"Preparing the journal segment '{path}' failed: {ex.Message}", path, ex);
-        }
-    }
-
-    /// <summary>
-    /// Takes over segment <paramref name="number"/>, an unstarted spare a previous run left (all zeros, no header),
-    /// as this run's spare, so a restart neither zero-fills a new one nor leaves the old one behind. A crash may have
-    /// cut its zero-fill short (even before the header's bytes), so it is filled up to what a prepared spare holds,
-    /// and its file and name are synced: the run that made it may have crashed before it did.
-    /// </summary>
-    public void AdoptSpare(long number, Durability durability)
-    {
-        string path = layout.JournalSegment(number);
-        IFileHandle? handle = null;
-        try
-        {
-            handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
-            long allocated = ZeroFill(handle, handle.Length, JournalFormat.SegmentHeaderSize + preallocationBytes);
-            if (durability == Durability.Full)
-            {
-                handle.Sync();
-                fileSystem.SyncDirectory(layout.JournalDirectory);
-            }
-
-            lock (_numbers)
-            {
-                _spare?.Handle.Dispose();
-                _spare = new SpareSegment(handle, number, allocated);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            handle?.Dispose();
-            throw new StateStorageException($"Taking over the spare journal segment '{path}' failed: {ex.Message}", path, ex);
-        }
     }
 
     public void Dispose()
@@ -226,7 +163,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
         try
         {
             handle = fileSystem.Open(path, FileOpenMode.CreateNew);
-            handle.Write(0, JournalFormat.SegmentHeader(firstSequence));
+            handle.Write(0, JournalFormat.SegmentHeader(firstSequence, nextEpoch++));
             long allocated = ZeroFill(handle, JournalFormat.SegmentHeaderSize, JournalFormat.SegmentHeaderSize + preallocationBytes);
             if (durability == Durability.Full)
             {
@@ -247,7 +184,7 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
     {
         try
         {
-            spare.Handle.Write(0, JournalFormat.SegmentHeader(firstSequence));
+            spare.Handle.Write(0, JournalFormat.SegmentHeader(firstSequence, nextEpoch++));
             if (durability == Durability.Full)
             {
                 spare.Handle.Sync();
@@ -295,8 +232,17 @@ internal sealed class JournalWriter(IFileSystem fileSystem, StateLayout layout, 
 
     private void Abandon()
     {
-        _current?.Dispose();
+        if (_current is null)
+        {
+            return;
+        }
+
+        _current.Dispose();
         _current = null;
+        lock (_numbers)
+        {
+            _retired.Add(_currentNumber);
+        }
     }
 }
 

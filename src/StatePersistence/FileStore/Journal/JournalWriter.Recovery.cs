@@ -1,0 +1,81 @@
+using StatePersistence.Errors;
+using StatePersistence.FileSystem;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore.Journal;
+
+/// <summary>What the writer does about failed appends, for the next start's sake.</summary>
+internal sealed partial class JournalWriter
+{
+    /// <summary>
+    /// Leaves a marker beside a segment whose append failed: Linux may keep the failed pages readable but never write
+    /// them, and a fsync after a restart would then write nothing, so the next start must write what it replays from
+    /// that journal anew before serving it. Returns text to add to the error message when the marker could not be
+    /// written (the failure itself is what the caller reports).
+    /// </summary>
+    private string MarkFailed(string segmentPath)
+    {
+        string marker = segmentPath + JournalReader.FailedMarkerSuffix;
+        try
+        {
+            fileSystem.Open(marker, FileOpenMode.OpenOrCreate).Dispose();
+            fileSystem.SyncDirectory(layout.JournalDirectory);
+            return "";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $" (recording the failure in '{marker}' for the next start failed too: {ex.Message})";
+        }
+    }
+
+    /// <summary>
+    /// Writes records recovery replayed into a new segment that supersedes the ones they came from: a temp file with the
+    /// header and the records as stored, fsynced, renamed into place, directory fsynced. Its pages are new, so its
+    /// fsync really writes them, unlike one of a segment whose earlier fsync failed. A crash before the rename leaves
+    /// only a temp file, and the records where they were.
+    /// </summary>
+    public void Rewrite(IReadOnlyList<JournalRecord> records, Durability durability)
+    {
+        long number;
+        lock (_numbers)
+        {
+            number = nextSegmentNumber++;
+        }
+
+        string path = layout.JournalSegment(number);
+        string temp = layout.NextTempPath(path);
+        try
+        {
+            using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
+            {
+                long offset = JournalFormat.SegmentHeaderSize;
+                handle.Write(0, JournalFormat.SegmentHeader(records[0].Sequence, nextEpoch++));
+                foreach (JournalRecord record in records)
+                {
+                    handle.Write(offset, record.Raw.Span);
+                    offset += record.Raw.Length;
+                }
+
+                if (durability == Durability.Full)
+                {
+                    handle.Sync();
+                }
+            }
+
+            fileSystem.Rename(temp, path);
+            if (durability == Durability.Full)
+            {
+                fileSystem.SyncDirectory(layout.JournalDirectory);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateStorageException($"Writing the replayed journal records anew to '{path}' failed: {ex.Message}", path, ex);
+        }
+
+        lock (_numbers)
+        {
+            _retired.Add(number);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using StatePersistence.Errors;
+using StatePersistence.FileSystem;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore.Journal;
+
+/// <summary>The spare segment: created ahead of time, or taken over from the previous run.</summary>
+internal sealed partial class JournalWriter
+{
+    /// <summary>
+    /// Creates the next segment ahead of time (zero-filled, no header, its name fsynced), so the cut at the next
+    /// checkpoint only writes a header and flushes it instead of creating and filling a file while saves wait.
+    /// A crash leaves a spare that readers skip (no valid header) and a later checkpoint deletes. The number is taken
+    /// before the slow fill, so a segment opened meanwhile (after a failed append) gets a higher one; that is harmless
+    /// because segments are ordered by the epoch written when they are started, never by number.
+    /// </summary>
+    public void PrepareSpare(Durability durability)
+    {
+        long number;
+        lock (_numbers)
+        {
+            if (_spare is not null)
+            {
+                return;
+            }
+
+            number = nextSegmentNumber++;
+        }
+
+        string path = layout.JournalSegment(number);
+        IFileHandle? handle = null;
+        try
+        {
+            handle = fileSystem.Open(path, FileOpenMode.CreateNew);
+            long allocated = ZeroFill(handle, 0, JournalFormat.SegmentHeaderSize + preallocationBytes);
+            if (durability == Durability.Full)
+            {
+                handle.Sync();
+                fileSystem.SyncDirectory(layout.JournalDirectory);
+            }
+
+            lock (_numbers)
+            {
+                _spare = new SpareSegment(handle, number, allocated);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            handle?.Dispose();
+            throw new StateStorageException($"Preparing the journal segment '{path}' failed: {ex.Message}", path, ex);
+        }
+    }
+
+    /// <summary>
+    /// Takes over segment <paramref name="number"/>, an unstarted spare a previous run left (all zeros, no header),
+    /// as this run's spare, so a restart neither zero-fills a new one nor leaves the old one behind. A crash may have
+    /// cut its zero-fill short (even before the header's bytes), so it is filled up to what a prepared spare holds,
+    /// and its file and name are synced: the run that made it may have crashed before it did.
+    /// </summary>
+    public void AdoptSpare(long number, Durability durability)
+    {
+        string path = layout.JournalSegment(number);
+        IFileHandle? handle = null;
+        try
+        {
+            handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
+            long allocated = ZeroFill(handle, handle.Length, JournalFormat.SegmentHeaderSize + preallocationBytes);
+            if (durability == Durability.Full)
+            {
+                handle.Sync();
+                fileSystem.SyncDirectory(layout.JournalDirectory);
+            }
+
+            lock (_numbers)
+            {
+                _spare?.Handle.Dispose();
+                _spare = new SpareSegment(handle, number, allocated);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            handle?.Dispose();
+            throw new StateStorageException($"Taking over the spare journal segment '{path}' failed: {ex.Message}", path, ex);
+        }
+    }
+}

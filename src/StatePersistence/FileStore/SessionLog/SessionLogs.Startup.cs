@@ -1,0 +1,226 @@
+using System.Globalization;
+using System.Text;
+using StatePersistence.FileStore.SessionLog;
+using StatePersistence.FileSystem;
+using StatePersistence.Recovery;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore;
+
+/// <summary>Start-up repair of session logs: failed appends, torn tails, and version 1 logs.</summary>
+internal sealed partial class SessionLogs
+{
+    private const int TailWindow = 1 << 16;
+
+    /// <summary>
+    /// Cuts off what failed appends left (their markers say where), then the torn tail of an append a crash interrupted
+    /// (bytes after the last valid frame), reporting each; a last frame whose checksum fails although its length and
+    /// trailer hold is damage, and the log is copied aside first. Version 1 logs get their trailing NULs trimmed.
+    /// </summary>
+    public void RepairTails(RecoveryReport report)
+    {
+        IReadOnlyList<string> names = fileSystem.ListFiles(layout.LogsDirectory);
+        bool removed = false;
+        foreach (string name in names)
+        {
+            string path = Path.Combine(layout.LogsDirectory, name);
+            if (name.EndsWith(".log" + FailedMarkerSuffix, StringComparison.Ordinal))
+            {
+                CutFailedAppend(path[..^FailedMarkerSuffix.Length], path, report);
+                removed = true;
+            }
+            else if (StateLayout.IsTempFile(name))
+            {
+                fileSystem.Delete(path);
+                removed = true;
+            }
+        }
+
+        if (removed)
+        {
+            fileSystem.SyncDirectory(layout.LogsDirectory);
+        }
+
+        foreach (string name in names)
+        {
+            if (name.EndsWith(".log", StringComparison.Ordinal))
+            {
+                RepairTail(Path.Combine(layout.LogsDirectory, name), report);
+            }
+        }
+    }
+
+    private void CutFailedAppend(string log, string marker, RecoveryReport report)
+    {
+        if (long.TryParse(Encoding.ASCII.GetString(fileSystem.ReadAllBytes(marker)), NumberStyles.None, CultureInfo.InvariantCulture, out long start)
+            && fileSystem.FileExists(log))
+        {
+            using IFileHandle handle = fileSystem.Open(log, FileOpenMode.OpenOrCreate);
+            if (handle.Length > start)
+            {
+                report.Warnings.Add($"Session log '{log}' ended in {handle.Length - start} bytes of an append that failed (its pages may be readable but not durable); they were removed.");
+                handle.SetLength(start);
+                handle.Sync();
+            }
+        }
+
+        fileSystem.Delete(marker);
+    }
+
+    private void RepairTail(string path, RecoveryReport report)
+    {
+        using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
+        long length = handle.Length;
+        byte[] start = new byte[(int)Math.Min(length, SessionLogFormat.FileHeaderSize)];
+        handle.Read(0, start);
+        long end;
+        bool damaged = false;
+        if (SessionLogFormat.IsFramed(start))
+        {
+            end = LastFrameEnd(handle, length);
+            damaged = end < length && IsWholeFrameFailingItsChecksum(handle, end, length);
+        }
+        else if (IsTornFileHeader(start))
+        {
+            end = 0;
+        }
+        else
+        {
+            end = LegacyEnd(handle, length);
+        }
+
+        if (end == length)
+        {
+            return;
+        }
+
+        if (damaged)
+        {
+            report.Quarantined.Add(CopyAside(path, fileSystem.ReadAllBytes(path), $"the last append's checksum fails (bytes {end}..{length - 1})"));
+        }
+
+        byte[] tail = new byte[length - end];
+        handle.Read(end, tail);
+        handle.SetLength(end);
+        handle.Sync();
+        report.Warnings.Add(tail.AsSpan().ContainsAnyExcept((byte)0)
+            ? $"Session log '{path}' ended in {length - end} bytes that are not a valid append (a torn append a crash interrupted, or damage); they were removed."
+            : $"Session log '{path}' ended in {length - end} NUL bytes from an append a crash interrupted; they were trimmed.");
+    }
+
+    /// <summary>The end of the last valid frame: the file's end when its last frame checks out, else found backwards.</summary>
+    private static long LastFrameEnd(IFileHandle handle, long length)
+    {
+        if (FrameEndsAt(handle, length))
+        {
+            return length;
+        }
+
+        for (long window = TailWindow; ; window *= 2)
+        {
+            long from = Math.Max(SessionLogFormat.FileHeaderSize, length - window);
+            byte[] bytes = new byte[length - from];
+            handle.Read(from, bytes);
+            foreach (long candidate in SessionLogFormat.CandidateEnds(bytes, from))
+            {
+                if (FrameEndsAt(handle, candidate))
+                {
+                    return candidate;
+                }
+            }
+
+            if (from == SessionLogFormat.FileHeaderSize)
+            {
+                return SessionLogFormat.FileHeaderSize;
+            }
+        }
+    }
+
+    private static bool FrameEndsAt(IFileHandle handle, long end)
+    {
+        if (end - SessionLogFormat.FileHeaderSize < SessionLogFormat.Overhead)
+        {
+            return end == SessionLogFormat.FileHeaderSize;
+        }
+
+        byte[] trailer = new byte[SessionLogFormat.TrailerSize];
+        handle.Read(end - trailer.Length, trailer);
+        int length = SessionLogFormat.TrailerLength(trailer);
+        long start = end - SessionLogFormat.Overhead - length;
+        if (length < 0 || start < SessionLogFormat.FileHeaderSize)
+        {
+            return false;
+        }
+
+        byte[] frame = new byte[end - start];
+        handle.Read(start, frame);
+        return SessionLogFormat.FrameAt(frame, 0) == frame.Length;
+    }
+
+    /// <summary>Whether the bytes after the last valid frame are one whole frame whose checksum fails: damage, not a torn append.</summary>
+    private static bool IsWholeFrameFailingItsChecksum(IFileHandle handle, long start, long end)
+    {
+        byte[] rest = new byte[end - start];
+        handle.Read(start, rest);
+        return rest.Length >= SessionLogFormat.Overhead
+            && SessionLogFormat.TrailerLength(rest) == rest.Length - SessionLogFormat.Overhead
+            && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(rest) == SessionLogFormat.FrameMagic;
+    }
+
+    /// <summary>A version 1 (plain text) log: its end less the NULs a crash may have left.</summary>
+    private static long LegacyEnd(IFileHandle handle, long length)
+    {
+        long end = length;
+        var window = new byte[(int)Math.Min(TailWindow, length)];
+        while (end > 0)
+        {
+            int size = (int)Math.Min(window.Length, end);
+            handle.Read(end - size, window.AsSpan(0, size));
+            int lastNonZero = window.AsSpan(0, size).LastIndexOfAnyExcept((byte)0);
+            if (lastNonZero >= 0)
+            {
+                return end - size + lastNonZero + 1;
+            }
+
+            end -= size;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Rewrites a version 1 (plain text) log as a framed one before the first framed append to it.</summary>
+    private void ConvertLegacy(string path, Durability durability)
+    {
+        if (!fileSystem.FileExists(path))
+        {
+            return;
+        }
+
+        using (IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read))
+        {
+            byte[] start = new byte[(int)Math.Min(handle.Length, SessionLogFormat.FileHeaderSize)];
+            handle.Read(0, start);
+            if (start.Length == 0 || SessionLogFormat.IsFramed(start) || IsTornFileHeader(start))
+            {
+                return;
+            }
+        }
+
+        byte[] bytes = fileSystem.ReadAllBytes(path);
+
+        AtomicFile.Write(fileSystem, layout, path, SessionLogFormat.Frame(bytes, withFileHeader: true), durability);
+    }
+
+    /// <summary>Copies a damaged log aside (the evidence), durably, and returns the record of it.</summary>
+    private QuarantinedFile CopyAside(string path, byte[] bytes, string reason)
+    {
+        string target = StateLayout.QuarantinePath(path, time.GetUtcNow());
+        for (DateTimeOffset now = time.GetUtcNow(); fileSystem.FileExists(target); now = now.AddTicks(1))
+        {
+            target = StateLayout.QuarantinePath(path, now);
+        }
+
+        AtomicFile.Write(fileSystem, layout, target, bytes, Durability.Full);
+        return new QuarantinedFile(path, target, reason + "; a copy was kept, the valid appends stay in the log");
+    }
+}

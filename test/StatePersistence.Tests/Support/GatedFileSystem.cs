@@ -1,0 +1,80 @@
+using StatePersistence.FileSystem;
+
+namespace StatePersistence.Tests.Support;
+
+/// <summary>
+/// Passes every call through, except that once armed, the next file created whose path passes the filter blocks its
+/// first write until <see cref="Release"/>: a deterministic way to hold one side of a race (a spare segment being
+/// zero-filled) while the other side runs.
+/// </summary>
+public sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
+{
+    private Func<string, bool>? _armed;
+
+    public ManualResetEventSlim Entered { get; } = new();
+
+    private ManualResetEventSlim Gate { get; } = new();
+
+    public void ArmNextCreate(Func<string, bool> filter) => _armed = filter;
+
+    public void Release() => Gate.Set();
+
+    public void CreateDirectory(string path) => inner.CreateDirectory(path);
+
+    public bool DirectoryExists(string path) => inner.DirectoryExists(path);
+
+    public bool FileExists(string path) => inner.FileExists(path);
+
+    public IFileHandle Open(string path, FileOpenMode mode)
+    {
+        IFileHandle handle = inner.Open(path, mode);
+        if (mode == FileOpenMode.CreateNew && _armed is { } filter && filter(path))
+        {
+            _armed = null;
+            return new GatedHandle(handle, this);
+        }
+
+        return handle;
+    }
+
+    public void Rename(string sourcePath, string destinationPath) => inner.Rename(sourcePath, destinationPath);
+
+    public void Delete(string path) => inner.Delete(path);
+
+    public void SyncDirectory(string path) => inner.SyncDirectory(path);
+
+    public IReadOnlyList<string> ListFiles(string directory) => inner.ListFiles(directory);
+
+    public long GetAvailableFreeSpace(string path) => inner.GetAvailableFreeSpace(path);
+
+    public IDisposable AcquireLock(string path) => inner.AcquireLock(path);
+
+    private sealed class GatedHandle(IFileHandle handle, GatedFileSystem owner) : IFileHandle
+    {
+        private bool _passed;
+
+        public string Path => handle.Path;
+
+        public long Length => handle.Length;
+
+        public int Read(long offset, Span<byte> buffer) => handle.Read(offset, buffer);
+
+        public void Write(long offset, ReadOnlySpan<byte> data)
+        {
+            if (!_passed)
+            {
+                _passed = true;
+                owner.Entered.Set();
+                owner.Gate.Wait(TimeSpan.FromSeconds(30));
+            }
+
+            handle.Write(offset, data);
+        }
+
+        public void SetLength(long length) => handle.SetLength(length);
+
+        public void Sync() => handle.Sync();
+
+        public void Dispose() => handle.Dispose();
+    }
+}
