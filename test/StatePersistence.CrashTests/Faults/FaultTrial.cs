@@ -35,7 +35,12 @@ internal sealed class FaultTrial : ModelledCalls, IAsyncDisposable
             StatePath = _temp.File("state");
         }
 
-        Faults = new FaultInjectingFileSystem(Disk);
+        // On the real disk a failed fsync leaves its pages readable but not durable, as Linux does; the simulator
+        // models that itself.
+        Faults = new FaultInjectingFileSystem(Disk)
+        {
+            FailedSyncModel = simulated ? FailedSyncModel.RollBack : FailedSyncModel.KeepReadableNotDurable,
+        };
     }
 
     /// <summary>The disk without faults.</summary>
