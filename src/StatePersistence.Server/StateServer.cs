@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using StatePersistence.Server.Auth;
+using StatePersistence.Server.Access;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Health;
 using StatePersistence.Server.Http;
@@ -57,6 +57,10 @@ internal static class StateServer
             .ValidateOnStart();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<StateServerOptions>>(static (kestrel, server) =>
             kestrel.Limits.MaxRequestBodySize = server.Value.MaxRequestBodyBytes);
+        services.AddHostAccess();
+        services.AddCors();
+        services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<StateServerOptions>>(static (cors, server) =>
+            cors.AddDefaultPolicy(policy => policy.WithOrigins(server.Value.CorsOrigins).AllowAnyHeader().AllowAnyMethod()));
 
         // Registered before the persistence service so that an exposed address is refused before recovery starts.
         services.AddHostedService<ExposureGuard>();
@@ -75,7 +79,17 @@ internal static class StateServer
         app.Services.GetRequiredService<PrometheusMetrics>();
 
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(StatusProblems.WriteAsync);
+
+        // Browser-origin protection before anything else reads the request: a rebinding Host (400), then a page of
+        // another site (403); CORS only for the origins configured, so its preflights pass before the key check.
+        app.UseHostFiltering();
+        app.UseMiddleware<BrowserOriginGuard>();
+        if (app.Services.GetRequiredService<IOptions<StateServerOptions>>().Value.CorsOrigins.Length > 0)
+        {
+            app.UseCors();
+        }
+
         app.UseMiddleware<ApiKeyMiddleware>();
 
         app.MapStateHealth();

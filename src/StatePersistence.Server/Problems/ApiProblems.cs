@@ -48,6 +48,11 @@ internal static class ApiProblems
         Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large",
             $"The request body is larger than {limit} bytes (StatePersistence:Server:MaxRequestBodyBytes).");
 
+    public static IResult UnsupportedMediaType(string? sent, string expected) =>
+        Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+            $"This route reads a body of Content-Type {expected}" + (expected == "text/plain" ? " (UTF-8)" : "") +
+            $"; the request sent {(string.IsNullOrEmpty(sent) ? "none" : "'" + sent + "'")}.");
+
     public static IResult Unauthorized() =>
         Problem(StatusCodes.Status401Unauthorized, "Unauthorized",
             "This server requires 'Authorization: Bearer <key>' with its API key on every route except /health.");

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using StatePersistence.Server.Tests.Support;
 using static StatePersistence.Server.Tests.Support.Http;
 
-namespace StatePersistence.Server.Tests.Auth;
+namespace StatePersistence.Server.Tests.Access;
 
 public sealed class ApiKeyTests
 {

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using StatePersistence.Server.Configuration;
 
-namespace StatePersistence.Server.Auth;
+namespace StatePersistence.Server.Access;
 
 /// <summary>
 /// Refuses to run on an address other machines can reach unless an API key is configured: the state holds whatever

@@ -4,7 +4,7 @@ using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Tests.Support;
 using static StatePersistence.Server.Tests.Support.Http;
 
-namespace StatePersistence.Server.Tests.Auth;
+namespace StatePersistence.Server.Tests.Access;
 
 public sealed class ExposureGuardTests
 {

@@ -5,7 +5,7 @@ using Microsoft.Net.Http.Headers;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Problems;
 
-namespace StatePersistence.Server.Auth;
+namespace StatePersistence.Server.Access;
 
 /// <summary>
 /// When an API key is configured, answers 401 to every request except <c>/health</c> that lacks
