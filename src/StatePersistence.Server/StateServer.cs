@@ -71,6 +71,7 @@ internal static class StateServer
         services.AddExceptionHandler<StateExceptionHandler>();
         services.AddSingleton<RequestReader>();
         services.AddSingleton<PrometheusMetrics>();
+        services.AddSingleton<HealthCache>();
     }
 
     private static void Configure(WebApplication app)

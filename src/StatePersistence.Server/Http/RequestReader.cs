@@ -107,6 +107,11 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
         {
             throw ApiProblemException.TooLarge(_limit);
         }
+        catch (IOException ex) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel reports some malformed framing (a chunk size that overflows) as an IOException, not a bad request.
+            throw ApiProblemException.BadRequest("Malformed body", "The request body could not be read: " + ex.Message);
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(chunk);

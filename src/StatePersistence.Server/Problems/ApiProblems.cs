@@ -8,9 +8,15 @@ namespace StatePersistence.Server.Problems;
 /// </summary>
 internal static class ApiProblems
 {
-    public static IResult Problem(int status, string title, string detail, string? field = null, string? id = null, string? kind = null)
+    public static IResult Problem(int status, string title, string detail, string? field = null, string? id = null, string? kind = null,
+        string? correlationId = null, IReadOnlyDictionary<string, object?>? more = null)
     {
-        var extensions = new Dictionary<string, object?>(StringComparer.Ordinal);
+        var extensions = new Dictionary<string, object?>(more ?? new Dictionary<string, object?>(), StringComparer.Ordinal);
+        if (correlationId is not null)
+        {
+            extensions["correlation_id"] = correlationId;
+        }
+
         if (field is not null)
         {
             extensions["field"] = field;

@@ -4,6 +4,7 @@ using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Validation;
 
 namespace StatePersistence.Server.Routes;
 
@@ -27,20 +28,19 @@ internal static class ReportRoutes
         CreateReportRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateReportRequest);
         string id = body.Id ?? NewIds.Create("", time);
         StateId.Validate(id, Kind);
-        if (string.IsNullOrWhiteSpace(body.Type))
-        {
-            return ApiProblems.InvalidField("type", "The field 'type' is required.");
-        }
-
+        string type = FieldRules.Required("type", body.Type);
         if (body.Data is not { } data)
         {
             return ApiProblems.InvalidField("data", "The field 'data' is required (any JSON value but null).");
         }
 
-        var report = new StoredReport { Id = id, Type = body.Type, CreatedAt = time.GetUtcNow(), Data = data };
+        var report = new StoredReport { Id = id, Type = type, CreatedAt = time.GetUtcNow(), Data = data };
         JsonElement json = JsonSerializer.SerializeToElement(report, ServerJsonContext.Default.StoredReport);
         string path = await state.SaveReportAsync(id, json, cancellationToken);
-        return ApiResults.Created(request.HttpContext.Response, "/api/reports/" + id, new ReportCreatedResponse(id, path),
+
+        // Relative to the state directory: where the server keeps its state is the operator's business.
+        string relative = Path.GetRelativePath(state.Location, path).Replace(Path.DirectorySeparatorChar, '/');
+        return ApiResults.Created(request.HttpContext.Response, "/api/reports/" + id, new ReportCreatedResponse(id, relative),
             ServerJsonContext.Default.ReportCreatedResponse);
     }
 

@@ -4,6 +4,7 @@ using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Validation;
 
 namespace StatePersistence.Server.Routes;
 
@@ -32,15 +33,8 @@ internal static class SessionRoutes
         CreateSessionRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateSessionRequest);
         string id = body.Id ?? NewIds.Create("session_", time);
         StateId.Validate(id, Kind);
-        if (string.IsNullOrWhiteSpace(body.Type))
-        {
-            return ApiProblems.InvalidField("type", "The field 'type' is required.");
-        }
-
-        if (string.IsNullOrWhiteSpace(body.Status))
-        {
-            return ApiProblems.InvalidField("status", "The field 'status' is required.");
-        }
+        FieldRules.Token("type", FieldRules.Required("type", body.Type));
+        FieldRules.Token("status", FieldRules.Required("status", body.Status));
 
         if (InvalidTaskId(body.TaskId) is { } problem)
         {
@@ -67,6 +61,8 @@ internal static class SessionRoutes
     {
         StateId.Validate(id, Kind);
         SessionPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.SessionPatchRequest);
+        FieldRules.Token("type", patch.Type);
+        FieldRules.Token("status", patch.Status);
         if (InvalidTaskId(patch.TaskId) is { } problem)
         {
             return problem;

@@ -4,6 +4,7 @@ using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Validation;
 
 namespace StatePersistence.Server.Routes;
 
@@ -36,16 +37,10 @@ internal static class TaskRoutes
         CreateTaskRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateTaskRequest);
         string id = body.Id ?? NewIds.Create("task_", time);
         StateId.Validate(id, Kind);
-        if (string.IsNullOrWhiteSpace(body.Description))
-        {
-            return ApiProblems.InvalidField("description", "The field 'description' is required.");
-        }
-
+        FieldRules.Required("description", body.Description);
+        FieldRules.Optional("tool", body.Tool);
+        FieldRules.TaskStatus("status", body.Status);
         string status = body.Status ?? TaskStatuses.Pending;
-        if (!TaskStatuses.IsKnown(status))
-        {
-            return ApiProblems.UnknownStatus(status);
-        }
 
         DateTimeOffset now = time.GetUtcNow();
         var task = new AgentTask { Id = id, Description = body.Description, Tool = body.Tool, CreatedAt = now, UpdatedAt = now };
@@ -81,10 +76,8 @@ internal static class TaskRoutes
     {
         StateId.Validate(id, Kind);
         TaskPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskPatchRequest);
-        if (patch.Status is not null && !TaskStatuses.IsKnown(patch.Status))
-        {
-            return ApiProblems.UnknownStatus(patch.Status);
-        }
+        FieldRules.TaskStatus("status", patch.Status);
+        FieldRules.Optional("description", patch.Description);
 
         DateTimeOffset now = time.GetUtcNow();
         AgentTask? updated = await state.UpdateTaskAsync(id, task =>
@@ -109,13 +102,9 @@ internal static class TaskRoutes
     {
         StateId.Validate(id, Kind);
         TaskLogRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskLogRequest);
-        foreach ((string field, string? value) in new[] { ("level", body.Level), ("type", body.Type), ("message", body.Message) })
-        {
-            if (string.IsNullOrEmpty(value))
-            {
-                return ApiProblems.InvalidField(field, $"The field '{field}' is required.");
-            }
-        }
+        FieldRules.Required("level", body.Level);
+        FieldRules.Required("type", body.Type);
+        FieldRules.Required("message", body.Message);
 
         DateTimeOffset now = time.GetUtcNow();
         var entry = new TaskLogEntry { Timestamp = now, Level = body.Level, Type = body.Type, Message = body.Message };
