@@ -22,6 +22,8 @@ internal static class StateServer
 
     public static WebApplication Build(string[] args)
     {
+        // The process's own command line, which is what ps shows (a test host passes its settings as args instead).
+        StartupChecks.ThrowIfAny(StartupChecks.KeyOnCommandLine(Environment.GetCommandLineArgs().Skip(1)).ToList());
         // appsettings.json ships beside the binary; the working directory is where the state lives, not the settings.
         WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -35,6 +37,7 @@ internal static class StateServer
             builder.WebHost.UseUrls(StateServerOptions.DefaultUrl);
         }
 
+        StartupChecks.ThrowIfAny(StartupChecks.Settings(builder.Configuration));
         AddServices(builder.Services);
         WebApplication app = builder.Build();
         Configure(app);
@@ -52,11 +55,18 @@ internal static class StateServer
                     options.ApiKey = configuration[StateServerOptions.ApiKeyVariable];
                 }
             })
-            .Validate(static o => o.MaxRequestBodyBytes > 0,
-                $"{StateServerOptions.Section}:MaxRequestBodyBytes must be greater than 0.")
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StateServerOptions>, StateServerOptionsValidator>();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<StateServerOptions>>(static (kestrel, server) =>
-            kestrel.Limits.MaxRequestBodySize = server.Value.MaxRequestBodyBytes);
+        {
+            StateServerOptions limits = server.Value;
+            kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes;
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
+            kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+            kestrel.Limits.MinRequestBodyDataRate = limits.MinRequestBodyBytesPerSecond > 0
+                ? new MinDataRate(limits.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5))
+                : null;
+        });
         services.AddHostAccess();
         services.AddCors();
         services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<StateServerOptions>>(static (cors, server) =>
@@ -64,6 +74,7 @@ internal static class StateServer
 
         // Registered before the persistence service so that an exposed address is refused before recovery starts.
         services.AddHostedService<ExposureGuard>();
+        services.AddHostedService<StatePermissions>();
         services.AddStatePersistence();
         services.AddHealthChecks().AddStatePersistence();
 

@@ -7,7 +7,7 @@ namespace StatePersistence.Server.Tests.Access;
 
 public sealed class ApiKeyTests
 {
-    private const string Key = "k3y-Secret-Value-42";
+    private const string Key = "k3y-Secret-Value-42-0123456789abcdef";
 
     [Theory]
     [InlineData("/api/tasks")]
