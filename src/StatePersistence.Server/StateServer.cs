@@ -6,6 +6,7 @@ using StatePersistence.Server.Health;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Metrics;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Quotas;
 using StatePersistence.Server.Routes;
 
 namespace StatePersistence.Server;
@@ -83,12 +84,17 @@ internal static class StateServer
         services.AddSingleton<RequestReader>();
         services.AddSingleton<PrometheusMetrics>();
         services.AddSingleton<HealthCache>();
+        services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
+            .Validate(static q => !q.Validate().Any(), "Invalid quota settings.").ValidateOnStart();
+        services.AddSingleton<QuotaGuard>();
+        services.AddSingleton<QuotaMetrics>();
     }
 
     private static void Configure(WebApplication app)
     {
         // Listen before the first measurement (start-up recovery records the load duration).
         app.Services.GetRequiredService<PrometheusMetrics>();
+        app.Services.GetRequiredService<QuotaMetrics>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages(StatusProblems.WriteAsync);
@@ -103,6 +109,18 @@ internal static class StateServer
         }
 
         app.UseMiddleware<ApiKeyMiddleware>();
+
+        // The free-disk floor, for every write before its body is read.
+        app.Use((context, next) =>
+        {
+            if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method)
+                && !HttpMethods.IsDelete(context.Request.Method) && !HttpMethods.IsOptions(context.Request.Method))
+            {
+                context.RequestServices.GetRequiredService<QuotaGuard>().CheckDisk();
+            }
+
+            return next(context);
+        });
 
         app.MapStateHealth();
         app.MapPrometheusMetrics();

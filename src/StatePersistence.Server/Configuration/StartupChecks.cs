@@ -51,6 +51,11 @@ internal static class StartupChecks
                 server.ApiKey = configuration[StateServerOptions.ApiKeyVariable];
             }
 
+            if (Bind<Quotas.QuotaOptions>(configuration, Quotas.QuotaOptions.Section, problems) is { } quotas)
+            {
+                problems.AddRange(quotas.Validate());
+            }
+
             ValidateOptionsResult result = new StateServerOptionsValidator().Validate(null, server);
             problems.AddRange(result.Failures ?? []);
             IReadOnlyList<string> exposed = ServerAddresses.Exposed(ServerAddresses.Configured(configuration));

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StatePersistence.Server.Access;
 using StatePersistence.Server.Configuration;
+using StatePersistence.Server.Quotas;
 
 namespace StatePersistence.Server.Health;
 
@@ -70,8 +71,42 @@ internal static class HealthRoutes
         }
 
         writer.WriteEndObject();
+        WriteQuotas(writer, context.RequestServices.GetRequiredService<QuotaGuard>(), context.RequestServices.GetRequiredService<StatePersistenceService>());
         writer.WriteEndObject();
         await writer.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>Each quota's limit and what it measures now, so an operator sees a 507 coming.</summary>
+    private static void WriteQuotas(Utf8JsonWriter writer, QuotaGuard quotas, StatePersistenceService state)
+    {
+        QuotaOptions limits = quotas.Limits;
+        writer.WriteStartObject("quotas");
+        writer.WriteNumber("max_tasks", limits.MaxTasks);
+        writer.WriteNumber("max_sessions", limits.MaxSessions);
+        writer.WriteNumber("max_reports", limits.MaxReports);
+        writer.WriteNumber("max_task_bytes", limits.MaxTaskBytes);
+        writer.WriteNumber("max_session_bytes", limits.MaxSessionBytes);
+        writer.WriteNumber("max_task_log_entries", limits.MaxTaskLogEntries);
+        writer.WriteNumber("max_log_message_bytes", limits.MaxLogMessageBytes);
+        writer.WriteNumber("max_session_log_bytes", limits.MaxSessionLogBytes);
+        writer.WriteNumber("min_free_disk_bytes", limits.MinFreeDiskBytes);
+        try
+        {
+            writer.WriteNumber("tasks", state.TaskCount);
+            writer.WriteNumber("sessions", state.SessionCount);
+        }
+        catch (InvalidOperationException)
+        {
+            // Not started: no counts.
+        }
+
+        if (quotas.FreeDiskBytes() is { } free)
+        {
+            writer.WriteNumber("free_disk_bytes", free);
+            writer.WriteBoolean("writes_refused", limits.MinFreeDiskBytes > 0 && free < limits.MinFreeDiskBytes);
+        }
+
+        writer.WriteEndObject();
     }
 
     private static void WriteValue(Utf8JsonWriter writer, string key, object? value)

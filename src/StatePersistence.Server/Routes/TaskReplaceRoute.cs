@@ -4,6 +4,7 @@ using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Quotas;
 using StatePersistence.Server.Validation;
 
 namespace StatePersistence.Server.Routes;
@@ -21,7 +22,7 @@ internal static class TaskReplaceRoute
     private const int Attempts = 3;
 
     public static async Task<IResult> PutAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, TimeProvider time, CancellationToken cancellationToken)
+        StatePersistenceService state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         StateId.Validate(id, "task");
         AgentTask body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.AgentTask);
@@ -44,7 +45,11 @@ internal static class TaskReplaceRoute
         for (int attempt = 0; attempt < Attempts; attempt++)
         {
             DateTimeOffset now = time.GetUtcNow();
-            AgentTask? replaced = await state.UpdateTaskAsync(id, current => Replace(current, body, now), cancellationToken);
+            AgentTask? replaced = await state.UpdateTaskAsync(id, current =>
+            {
+                Replace(current, body, now);
+                quotas.CheckTask(current);
+            }, cancellationToken);
             if (replaced is not null)
             {
                 return ApiResults.Ok(replaced, StateJsonContext.Default.AgentTask);
@@ -52,6 +57,8 @@ internal static class TaskReplaceRoute
 
             body.CreatedAt ??= now;
             body.UpdatedAt = now;
+            quotas.CheckTask(body);
+            quotas.CheckNewTask();
             if (await state.CreateTaskAsync(body, cancellationToken))
             {
                 return ApiResults.Created(request.HttpContext.Response, TaskRoutes.Location(id), body, StateJsonContext.Default.AgentTask);
