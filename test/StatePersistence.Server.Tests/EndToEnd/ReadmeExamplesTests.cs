@@ -49,6 +49,7 @@ public sealed partial class ReadmeExamplesTests : IDisposable
         // The authorized list is "[]" (no newline: curl prints the body as sent), the anonymous request's code 401.
         Assert.Contains("[]401", output, StringComparison.Ordinal);
         Assert.DoesNotContain("Unauthorized", output, StringComparison.Ordinal);
+        Assert.Contains("is plain HTTP and reachable from other machines", output, StringComparison.Ordinal);
     }
 
     private static IEnumerable<string> BashBlocks()
