@@ -109,18 +109,7 @@ internal static class StateServer
         }
 
         app.UseMiddleware<ApiKeyMiddleware>();
-
-        // The free-disk floor, for every write before its body is read.
-        app.Use((context, next) =>
-        {
-            if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method)
-                && !HttpMethods.IsDelete(context.Request.Method) && !HttpMethods.IsOptions(context.Request.Method))
-            {
-                context.RequestServices.GetRequiredService<QuotaGuard>().CheckDisk();
-            }
-
-            return next(context);
-        });
+        app.UseMiddleware<DiskFloorMiddleware>();
 
         app.MapStateHealth();
         app.MapPrometheusMetrics();
