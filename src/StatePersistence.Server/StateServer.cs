@@ -1,11 +1,12 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using StatePersistence.Server.Auth;
+using StatePersistence.Server.Access;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Health;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Metrics;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Quotas;
 using StatePersistence.Server.Routes;
 
 namespace StatePersistence.Server;
@@ -22,6 +23,8 @@ internal static class StateServer
 
     public static WebApplication Build(string[] args)
     {
+        // The process's own command line, which is what ps shows (a test host passes its settings as args instead).
+        StartupChecks.ThrowIfAny(StartupChecks.KeyOnCommandLine(Environment.GetCommandLineArgs().Skip(1)).ToList());
         // appsettings.json ships beside the binary; the working directory is where the state lives, not the settings.
         WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -35,6 +38,7 @@ internal static class StateServer
             builder.WebHost.UseUrls(StateServerOptions.DefaultUrl);
         }
 
+        StartupChecks.ThrowIfAny(StartupChecks.Settings(builder.Configuration));
         AddServices(builder.Services);
         WebApplication app = builder.Build();
         Configure(app);
@@ -52,14 +56,26 @@ internal static class StateServer
                     options.ApiKey = configuration[StateServerOptions.ApiKeyVariable];
                 }
             })
-            .Validate(static o => o.MaxRequestBodyBytes > 0,
-                $"{StateServerOptions.Section}:MaxRequestBodyBytes must be greater than 0.")
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StateServerOptions>, StateServerOptionsValidator>();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<StateServerOptions>>(static (kestrel, server) =>
-            kestrel.Limits.MaxRequestBodySize = server.Value.MaxRequestBodyBytes);
+        {
+            StateServerOptions limits = server.Value;
+            kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes;
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
+            kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+            kestrel.Limits.MinRequestBodyDataRate = limits.MinRequestBodyBytesPerSecond > 0
+                ? new MinDataRate(limits.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5))
+                : null;
+        });
+        services.AddHostAccess();
+        services.AddCors();
+        services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<StateServerOptions>>(static (cors, server) =>
+            cors.AddDefaultPolicy(policy => policy.WithOrigins(server.Value.CorsOrigins).AllowAnyHeader().AllowAnyMethod()));
 
         // Registered before the persistence service so that an exposed address is refused before recovery starts.
         services.AddHostedService<ExposureGuard>();
+        services.AddHostedService<StatePermissions>();
         services.AddStatePersistence();
         services.AddHealthChecks().AddStatePersistence();
 
@@ -67,16 +83,33 @@ internal static class StateServer
         services.AddExceptionHandler<StateExceptionHandler>();
         services.AddSingleton<RequestReader>();
         services.AddSingleton<PrometheusMetrics>();
+        services.AddSingleton<HealthCache>();
+        services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
+            .Validate(static q => !q.Validate().Any(), "Invalid quota settings.").ValidateOnStart();
+        services.AddSingleton<QuotaGuard>();
+        services.AddSingleton<QuotaMetrics>();
     }
 
     private static void Configure(WebApplication app)
     {
         // Listen before the first measurement (start-up recovery records the load duration).
         app.Services.GetRequiredService<PrometheusMetrics>();
+        app.Services.GetRequiredService<QuotaMetrics>();
 
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(StatusProblems.WriteAsync);
+
+        // Browser-origin protection before anything else reads the request: a rebinding Host (400), then a page of
+        // another site (403); CORS only for the origins configured, so its preflights pass before the key check.
+        app.UseHostFiltering();
+        app.UseMiddleware<BrowserOriginGuard>();
+        if (app.Services.GetRequiredService<IOptions<StateServerOptions>>().Value.CorsOrigins.Length > 0)
+        {
+            app.UseCors();
+        }
+
         app.UseMiddleware<ApiKeyMiddleware>();
+        app.UseMiddleware<DiskFloorMiddleware>();
 
         app.MapStateHealth();
         app.MapPrometheusMetrics();

@@ -15,6 +15,9 @@ internal sealed class StateServerOptions
     /// <summary>The default request body limit: 4 MiB, ample for a task or report and small enough to hold in memory.</summary>
     public const long DefaultMaxRequestBodyBytes = 4L * 1024 * 1024;
 
+    /// <summary>The shortest API key accepted: 32 characters, as <c>openssl rand -hex 16</c> gives at least.</summary>
+    public const int MinApiKeyLength = 32;
+
     /// <summary>
     /// When set, every route except <c>/health</c> requires <c>Authorization: Bearer &lt;key&gt;</c>. From
     /// <c>StatePersistence:Server:ApiKey</c>, else the <c>STATE_API_KEY</c> environment variable. Never logged.
@@ -23,6 +26,30 @@ internal sealed class StateServerOptions
 
     /// <summary>The largest request body accepted; larger ones get 413. Default 4 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = DefaultMaxRequestBodyBytes;
+
+    /// <summary>
+    /// Browser origins (<c>https://app.example</c>) allowed to call the server cross-site, through ASP.NET Core's CORS
+    /// middleware. Empty by default: CORS is off and every cross-site request is refused with 403.
+    /// </summary>
+    public string[] CorsOrigins { get; set; } = [];
+
+    /// <summary>Whether <c>/health</c> shows its details to requests without the API key (trusted networks). Default false.</summary>
+    public bool HealthDetailsWithoutKey { get; set; }
+
+    /// <summary>Whether <c>/metrics</c> is open without the API key, for a scraper that cannot send it. Default false.</summary>
+    public bool MetricsWithoutKey { get; set; }
+
+    /// <summary>How long a health result is reused, so that probing <c>/health</c> cannot load the disk. Default 2 s.</summary>
+    public TimeSpan HealthCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Kestrel's limit on open connections; further ones are refused. Default 256.</summary>
+    public long MaxConcurrentConnections { get; set; } = 256;
+
+    /// <summary>How long a client may take to send the request headers. Default 10 s.</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The slowest request body accepted, in bytes per second after a 5 s grace period. Default 240.</summary>
+    public double MinRequestBodyBytesPerSecond { get; set; } = 240;
 
     /// <summary>Whether an API key is configured.</summary>
     public bool HasApiKey => !string.IsNullOrWhiteSpace(ApiKey);

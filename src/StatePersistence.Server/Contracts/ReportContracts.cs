@@ -31,5 +31,5 @@ internal sealed class StoredReport
 /// <summary>The answer to <c>POST /api/reports</c>.</summary>
 internal sealed record ReportCreatedResponse(string Id, string Path);
 
-/// <summary>The answer to <c>POST /api/state/save</c>.</summary>
-internal sealed record StateSavedResponse(DateTimeOffset LastSaved);
+/// <summary>The answer to <c>POST /api/state/save</c>: when the newest snapshot was written, and whether this call wrote it.</summary>
+internal sealed record StateSavedResponse(DateTimeOffset LastSaved, bool Saved);

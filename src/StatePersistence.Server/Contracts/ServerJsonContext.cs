@@ -1,17 +1,16 @@
 using System.Text.Json.Serialization;
 using StatePersistence.Model;
-using StatePersistence.Serialization;
 
 namespace StatePersistence.Server.Contracts;
 
 /// <summary>
 /// Source-generated JSON for the server's requests and responses, with the core's conventions (snake_case, nulls
-/// omitted, ISO-8601 UTC timestamps), so a list of tasks reads exactly like the task files.
+/// omitted, ISO-8601 UTC timestamps, read strictly), so a list of tasks reads exactly like the task files.
 /// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    Converters = [typeof(UtcTimestampConverter)])]
+    Converters = [typeof(IsoTimestampConverter)])]
 [JsonSerializable(typeof(CreateTaskRequest))]
 [JsonSerializable(typeof(TaskPatchRequest))]
 [JsonSerializable(typeof(TaskLogRequest))]
@@ -22,6 +21,7 @@ namespace StatePersistence.Server.Contracts;
 [JsonSerializable(typeof(ReportCreatedResponse))]
 [JsonSerializable(typeof(StateSavedResponse))]
 [JsonSerializable(typeof(TaskLogEntry))]
+[JsonSerializable(typeof(AgentTask))]
 [JsonSerializable(typeof(IReadOnlyList<AgentTask>))]
 [JsonSerializable(typeof(IReadOnlyList<SessionInfo>))]
 [JsonSerializable(typeof(IReadOnlyList<string>))]

@@ -1,24 +1,52 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using StatePersistence.Server.Access;
+using StatePersistence.Server.Configuration;
+using StatePersistence.Server.Quotas;
 
 namespace StatePersistence.Server.Health;
 
 /// <summary>
-/// <c>GET /health</c>: 200 when Healthy or Degraded, 503 when Unhealthy, with every check's status, description
-/// and data as JSON. Open without the API key so supervisors can probe it; it shows paths and counts, never content.
+/// <c>GET /health</c> (and <c>HEAD</c>): 200 when Healthy or Degraded, 503 when Unhealthy. Open without the API key
+/// so supervisors can probe it, and then it answers only <c>{"status":…}</c>; every check's description and data
+/// (paths, counts, free space, quotas, the last error) only with the key, or when
+/// <see cref="StateServerOptions.HealthDetailsWithoutKey"/> says the network is trusted.
 /// </summary>
 internal static class HealthRoutes
 {
     public static void MapStateHealth(this IEndpointRouteBuilder routes) =>
-        routes.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteAsync });
+        routes.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], HealthAsync);
 
-    private static async Task WriteAsync(HttpContext context, HealthReport report)
+    private static async Task HealthAsync(HttpContext context, HealthCache cache, IOptions<StateServerOptions> options)
+    {
+        HealthReport report = await cache.GetAsync(context.RequestAborted);
+        context.Response.StatusCode = report.Status == HealthStatus.Unhealthy
+            ? StatusCodes.Status503ServiceUnavailable
+            : StatusCodes.Status200OK;
+        context.Response.Headers.CacheControl = "no-store";
+        bool details = options.Value.HealthDetailsWithoutKey || ApiKeyMiddleware.PresentedKey(context);
+        await WriteAsync(context, report, details);
+    }
+
+    private static async Task WriteAsync(HttpContext context, HealthReport report, bool details)
     {
         context.Response.ContentType = "application/json; charset=utf-8";
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            return;
+        }
+
         await using var writer = new Utf8JsonWriter(context.Response.Body);
         writer.WriteStartObject();
         writer.WriteString("status", report.Status.ToString());
+        if (!details)
+        {
+            writer.WriteEndObject();
+            await writer.FlushAsync(context.RequestAborted);
+            return;
+        }
+
         writer.WriteNumber("total_duration_ms", Math.Round(report.TotalDuration.TotalMilliseconds, 3));
         writer.WriteStartObject("checks");
         foreach ((string name, HealthReportEntry entry) in report.Entries)
@@ -43,8 +71,42 @@ internal static class HealthRoutes
         }
 
         writer.WriteEndObject();
+        WriteQuotas(writer, context.RequestServices.GetRequiredService<QuotaGuard>(), context.RequestServices.GetRequiredService<StatePersistenceService>());
         writer.WriteEndObject();
         await writer.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>Each quota's limit and what it measures now, so an operator sees a 507 coming.</summary>
+    private static void WriteQuotas(Utf8JsonWriter writer, QuotaGuard quotas, StatePersistenceService state)
+    {
+        QuotaOptions limits = quotas.Limits;
+        writer.WriteStartObject("quotas");
+        writer.WriteNumber("max_tasks", limits.MaxTasks);
+        writer.WriteNumber("max_sessions", limits.MaxSessions);
+        writer.WriteNumber("max_reports", limits.MaxReports);
+        writer.WriteNumber("max_task_bytes", limits.MaxTaskBytes);
+        writer.WriteNumber("max_session_bytes", limits.MaxSessionBytes);
+        writer.WriteNumber("max_task_log_entries", limits.MaxTaskLogEntries);
+        writer.WriteNumber("max_log_message_bytes", limits.MaxLogMessageBytes);
+        writer.WriteNumber("max_session_log_bytes", limits.MaxSessionLogBytes);
+        writer.WriteNumber("min_free_disk_bytes", limits.MinFreeDiskBytes);
+        try
+        {
+            writer.WriteNumber("tasks", state.TaskCount);
+            writer.WriteNumber("sessions", state.SessionCount);
+        }
+        catch (InvalidOperationException)
+        {
+            // Not started: no counts.
+        }
+
+        if (quotas.FreeDiskBytes() is { } free)
+        {
+            writer.WriteNumber("free_disk_bytes", free);
+            writer.WriteBoolean("writes_refused", limits.MinFreeDiskBytes > 0 && free < limits.MinFreeDiskBytes);
+        }
+
+        writer.WriteEndObject();
     }
 
     private static void WriteValue(Utf8JsonWriter writer, string key, object? value)

@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using System.Text.Unicode;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Problems;
@@ -11,23 +13,27 @@ namespace StatePersistence.Server.Http;
 
 /// <summary>
 /// Reads request bodies with the configured size limit and turns every way a body can be wrong into a problem
-/// response that names it: too large (413), empty, not JSON, a wrong type at a given field, an unknown field (400).
-/// Bodies are buffered because they are small (bounded by the limit) and a task or report is stored whole anyway.
+/// response that names it: the wrong media type (415), too large (413), empty, not UTF-8, not JSON, a string no
+/// UTF-16 text can hold, a wrong type at a given field, an unknown field (400). Bodies are buffered because they are
+/// small (bounded by the limit) and a task or report is stored whole anyway.
 /// </summary>
 internal sealed class RequestReader(IOptions<StateServerOptions> options)
 {
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly long _limit = options.Value.MaxRequestBodyBytes;
 
     /// <summary>The body as JSON of <typeparamref name="T"/>, refusing fields the route does not know.</summary>
     public async Task<T> ReadJsonAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo)
         where T : class
     {
+        RequireMediaType(request, "application/json");
         byte[] body = await ReadBytesAsync(request).ConfigureAwait(false);
         if (body.Length == 0)
         {
             throw ApiProblemException.BadRequest("Missing body", "The request body is empty; this route expects a JSON object.");
         }
 
+        CheckText(body);
         T? value;
         try
         {
@@ -37,8 +43,11 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
         {
             string? field = FieldOf(ex.Path);
             string where = field is null ? "" : $" at '{field}'";
+            string reason = ex.InnerException is FormatException or OverflowException || ex.Message.Contains("ISO-8601", StringComparison.Ordinal)
+                ? " " + ex.Message
+                : "";
             throw ApiProblemException.BadRequest("Malformed JSON",
-                $"The request body is not valid JSON for this route{where} (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).", field);
+                $"The request body is not valid JSON for this route{where} (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).{reason}", field);
         }
 
         if (value is null)
@@ -59,10 +68,11 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
     /// <summary>The body as UTF-8 text; invalid UTF-8 is refused rather than silently replaced.</summary>
     public async Task<string> ReadTextAsync(HttpRequest request)
     {
+        RequireMediaType(request, "text/plain");
         byte[] body = await ReadBytesAsync(request).ConfigureAwait(false);
         try
         {
-            return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(body);
+            return StrictUtf8.GetString(body);
         }
         catch (DecoderFallbackException)
         {
@@ -97,12 +107,97 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
         {
             throw ApiProblemException.TooLarge(_limit);
         }
+        catch (IOException ex) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel reports some malformed framing (a chunk size that overflows) as an IOException, not a bad request.
+            throw ApiProblemException.BadRequest("Malformed body", "The request body could not be read: " + ex.Message);
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// 415 unless the body is declared as <paramref name="expected"/> (JSON routes also take <c>+json</c> types), in
+    /// UTF-8 when a charset is given. A browser can send a cross-site form or <c>text/plain</c> without asking first,
+    /// but not <c>application/json</c>.
+    /// </summary>
+    private static void RequireMediaType(HttpRequest request, string expected)
+    {
+        bool ok = MediaTypeHeaderValue.TryParse(request.ContentType, out MediaTypeHeaderValue? type)
+            && (type.MediaType.Equals(expected, StringComparison.OrdinalIgnoreCase)
+                || (expected == "application/json" && type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)))
+            && (!type.Charset.HasValue || type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
+                || type.Charset.Equals("us-ascii", StringComparison.OrdinalIgnoreCase));
+        if (!ok)
+        {
+            throw ApiProblemException.UnsupportedMediaType(request.ContentType, expected);
+        }
+    }
+
+    /// <summary>
+    /// Refuses a body that is not UTF-8, or whose escapes spell a string UTF-16 cannot hold (a lone surrogate such as
+    /// <c>"\ud800"</c>), wherever it is: in a field this server reads or in free-form JSON it stores as given.
+    /// </summary>
+    private static void CheckText(byte[] body)
+    {
+        if (!Utf8.IsValid(body))
+        {
+            throw ApiProblemException.BadRequest("Invalid text", "The request body is not valid UTF-8.");
+        }
+
+        var reader = new Utf8JsonReader(body);
+        string? field = null;
+        try
+        {
+            while (reader.Read())
+            {
+                if ((reader.TokenType is JsonTokenType.PropertyName or JsonTokenType.String) && reader.ValueIsEscaped)
+                {
+                    string text = reader.GetString()!;
+                    if (!IsWellFormedUtf16(text))
+                    {
+                        throw new InvalidOperationException("A lone surrogate.");
+                    }
+                }
+
+                if (reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    field = reader.GetString();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            string where = field is null ? "" : $" (after '{field}')";
+            throw ApiProblemException.BadRequest("Invalid text",
+                $"The request body holds a string{where} that is not valid Unicode, such as an escaped lone surrogate ('\\ud800').", field);
+        }
+        catch (JsonException)
+        {
+            // Malformed JSON: deserializing reports it with its position.
+            return;
+        }
+    }
+
+    private static bool IsWellFormedUtf16(string text)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary><c>$.description</c> becomes <c>description</c>; the root (<c>$</c>) names no field.</summary>

@@ -14,6 +14,9 @@ internal sealed class ApiProblemException(IResult problem, string message) : Exc
     public static ApiProblemException InvalidField(string field, string detail) =>
         new(ApiProblems.InvalidField(field, detail), detail);
 
+    public static ApiProblemException UnsupportedMediaType(string? sent, string expected) =>
+        new(ApiProblems.UnsupportedMediaType(sent, expected), $"Content-Type must be {expected}.");
+
     public static ApiProblemException TooLarge(long limit) =>
         new(ApiProblems.TooLarge(limit), $"The request body is larger than {limit} bytes.");
 }

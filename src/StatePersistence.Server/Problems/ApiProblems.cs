@@ -8,9 +8,15 @@ namespace StatePersistence.Server.Problems;
 /// </summary>
 internal static class ApiProblems
 {
-    public static IResult Problem(int status, string title, string detail, string? field = null, string? id = null, string? kind = null)
+    public static IResult Problem(int status, string title, string detail, string? field = null, string? id = null, string? kind = null,
+        string? correlationId = null, IReadOnlyDictionary<string, object?>? more = null)
     {
-        var extensions = new Dictionary<string, object?>(StringComparer.Ordinal);
+        var extensions = new Dictionary<string, object?>(more ?? new Dictionary<string, object?>(), StringComparer.Ordinal);
+        if (correlationId is not null)
+        {
+            extensions["correlation_id"] = correlationId;
+        }
+
         if (field is not null)
         {
             extensions["field"] = field;
@@ -47,6 +53,11 @@ internal static class ApiProblems
     public static IResult TooLarge(long limit) =>
         Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large",
             $"The request body is larger than {limit} bytes (StatePersistence:Server:MaxRequestBodyBytes).");
+
+    public static IResult UnsupportedMediaType(string? sent, string expected) =>
+        Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+            $"This route reads a body of Content-Type {expected}" + (expected == "text/plain" ? " (UTF-8)" : "") +
+            $"; the request sent {(string.IsNullOrEmpty(sent) ? "none" : "'" + sent + "'")}.");
 
     public static IResult Unauthorized() =>
         Problem(StatusCodes.Status401Unauthorized, "Unauthorized",

@@ -6,45 +6,54 @@ using StatePersistence.Server.Configuration;
 namespace StatePersistence.Server.Problems;
 
 /// <summary>
-/// Maps the library's exceptions to problem responses: an unsafe id or invalid field is the client's fault (400);
-/// a failed save is the server's (503 when retrying may help, else 500), and nothing of that request was stored.
-/// Anything else falls through to the default 500 problem.
+/// Maps exceptions to problem responses: an unsafe id or invalid field is the client's fault (400); a failed save
+/// is the server's (503 when retrying may help, else 500), and nothing of that request was stored. A 5xx carries a
+/// <c>correlation_id</c> that the server's log line for it carries too, never the exception's message, which can
+/// hold absolute paths and other details of the host.
 /// </summary>
 internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandler> logger, IOptions<StateServerOptions> options)
     : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        IResult? result = exception switch
+        string correlationId = httpContext.TraceIdentifier;
+        IResult result = exception switch
         {
             ApiProblemException problem => problem.Problem,
             InvalidStateIdException invalid => ApiProblems.InvalidId(invalid),
             StateValidationException invalid => ApiProblems.InvalidField(invalid.Field, invalid.Message),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => ApiProblems.TooLarge(options.Value.MaxRequestBodyBytes),
             BadHttpRequestException bad => ApiProblems.Problem(bad.StatusCode, "Bad request", bad.Message),
-            StatePersistenceException failed => StorageFailed(failed),
+            StatePersistenceException failed => StorageFailed(failed, correlationId),
             ObjectDisposedException => ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Shutting down",
-                "The server is shutting down; the request was not carried out."),
-            _ => null,
+                "The server is shutting down; the request was not carried out.", correlationId: correlationId),
+            _ => Unexpected(exception, correlationId),
         };
-        if (result is null)
-        {
-            return false;
-        }
-
         await result.ExecuteAsync(httpContext).ConfigureAwait(false);
         return true;
     }
 
-    private IResult StorageFailed(StatePersistenceException error)
+    private IResult StorageFailed(StatePersistenceException error, string correlationId)
     {
         // The core has logged the save failure with its path and cause; this line ties it to the request.
-        LogStorageFailed(logger, error.GetType().Name, error.Path);
+        LogStorageFailed(logger, error.GetType().Name, error.Path, correlationId);
         int status = error.IsTransient ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError;
         return ApiProblems.Problem(status, "Storage failed",
-            "The state could not be read or saved durably; nothing of this request was stored. " + error.Message);
+            "The state could not be read or saved durably; nothing of this request was stored. " +
+            $"The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
     }
 
-    [LoggerMessage(1, LogLevel.Warning, "A request failed in storage ({ErrorType}) at {Path}")]
-    private static partial void LogStorageFailed(ILogger logger, string errorType, string? path);
+    private IResult Unexpected(Exception error, string correlationId)
+    {
+        LogUnexpected(logger, error, correlationId);
+        return ApiProblems.Problem(StatusCodes.Status500InternalServerError, "Internal error",
+            $"The request failed inside the server. The server's log has the cause under correlation id {correlationId}.",
+            correlationId: correlationId);
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "A request failed in storage ({ErrorType}) at {Path}; correlation id {CorrelationId}")]
+    private static partial void LogStorageFailed(ILogger logger, string errorType, string? path, string correlationId);
+
+    [LoggerMessage(2, LogLevel.Error, "A request failed unexpectedly; correlation id {CorrelationId}")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception, string correlationId);
 }

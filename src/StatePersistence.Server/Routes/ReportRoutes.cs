@@ -4,6 +4,8 @@ using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Quotas;
+using StatePersistence.Server.Validation;
 
 namespace StatePersistence.Server.Routes;
 
@@ -22,31 +24,43 @@ internal static class ReportRoutes
 
     /// <summary>Saves <c>{ id, type, created_at, data }</c>; a report with the same id is replaced.</summary>
     private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, StatePersistenceService state,
-        TimeProvider time, CancellationToken cancellationToken)
+        QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         CreateReportRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateReportRequest);
         string id = body.Id ?? NewIds.Create("", time);
         StateId.Validate(id, Kind);
-        if (string.IsNullOrWhiteSpace(body.Type))
-        {
-            return ApiProblems.InvalidField("type", "The field 'type' is required.");
-        }
-
+        string type = FieldRules.Required("type", body.Type);
         if (body.Data is not { } data)
         {
             return ApiProblems.InvalidField("data", "The field 'data' is required (any JSON value but null).");
         }
 
-        var report = new StoredReport { Id = id, Type = body.Type, CreatedAt = time.GetUtcNow(), Data = data };
+        await quotas.CheckNewReportAsync(id, cancellationToken);
+        var report = new StoredReport { Id = id, Type = type, CreatedAt = time.GetUtcNow(), Data = data };
         JsonElement json = JsonSerializer.SerializeToElement(report, ServerJsonContext.Default.StoredReport);
         string path = await state.SaveReportAsync(id, json, cancellationToken);
-        return ApiResults.Created(request.HttpContext.Response, "/api/reports/" + id, new ReportCreatedResponse(id, path),
+
+        // Relative to the state directory: where the server keeps its state is the operator's business.
+        string relative = Path.GetRelativePath(state.Location, path).Replace(Path.DirectorySeparatorChar, '/');
+        return ApiResults.Created(request.HttpContext.Response, "/api/reports/" + id, new ReportCreatedResponse(id, relative),
             ServerJsonContext.Default.ReportCreatedResponse);
     }
 
-    /// <summary>The ids of all reports, sorted.</summary>
-    private static async Task<IResult> ListAsync(StatePersistenceService state, CancellationToken cancellationToken) =>
-        ApiResults.Ok(await state.ListReportsAsync(cancellationToken), ServerJsonContext.Default.IReadOnlyListString);
+    /// <summary>The ids of the reports, sorted, one page at a time.</summary>
+    private static async Task<IResult> ListAsync(HttpContext context, StatePersistenceService state, CancellationToken cancellationToken,
+        string? after = null, string? limit = null)
+    {
+        int size = Paging.Limit(limit);
+        IEnumerable<string> ids = await state.ListReportsAsync(cancellationToken);
+        if (!string.IsNullOrEmpty(after))
+        {
+            ids = ids.SkipWhile(i => string.CompareOrdinal(i, after) <= 0);
+        }
+
+        IReadOnlyList<string> page = ids.Take(size).ToList();
+        Paging.Next(context, page, size, i => i);
+        return ApiResults.Ok(page, ServerJsonContext.Default.IReadOnlyListString);
+    }
 
     private static async Task<IResult> GetAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
     {

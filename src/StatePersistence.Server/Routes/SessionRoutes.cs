@@ -1,9 +1,12 @@
+using StatePersistence.FileStore;
 using StatePersistence.Ids;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Quotas;
+using StatePersistence.Server.Validation;
 
 namespace StatePersistence.Server.Routes;
 
@@ -23,24 +26,22 @@ internal static class SessionRoutes
         sessions.MapGet("/{id}/log", ReadLogAsync);
     }
 
-    private static async Task<IResult> ListAsync(StatePersistenceService state, CancellationToken cancellationToken) =>
-        ApiResults.Ok(await state.LoadSessionsAsync(cancellationToken), ServerJsonContext.Default.IReadOnlyListSessionInfo);
+    private static IResult ListAsync(HttpContext context, StatePersistenceService state, string? after = null, string? limit = null)
+    {
+        int size = Paging.Limit(limit);
+        IReadOnlyList<SessionInfo> page = state.LoadSessionsPage(string.IsNullOrEmpty(after) ? null : after, size);
+        Paging.Next(context, page, size, s => s.Id);
+        return ApiResults.Ok(page, ServerJsonContext.Default.IReadOnlyListSessionInfo);
+    }
 
     private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, StatePersistenceService state,
-        TimeProvider time, CancellationToken cancellationToken)
+        QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         CreateSessionRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateSessionRequest);
         string id = body.Id ?? NewIds.Create("session_", time);
         StateId.Validate(id, Kind);
-        if (string.IsNullOrWhiteSpace(body.Type))
-        {
-            return ApiProblems.InvalidField("type", "The field 'type' is required.");
-        }
-
-        if (string.IsNullOrWhiteSpace(body.Status))
-        {
-            return ApiProblems.InvalidField("status", "The field 'status' is required.");
-        }
+        FieldRules.Token("type", FieldRules.Required("type", body.Type));
+        FieldRules.Token("status", FieldRules.Required("status", body.Status));
 
         if (InvalidTaskId(body.TaskId) is { } problem)
         {
@@ -48,6 +49,12 @@ internal static class SessionRoutes
         }
 
         var session = new SessionInfo { Id = id, Type = body.Type, Status = body.Status, TaskId = body.TaskId, CreatedAt = time.GetUtcNow() };
+        quotas.CheckSession(session);
+        if (await state.LoadSessionAsync(id, cancellationToken) is null)
+        {
+            quotas.CheckNewSession();
+        }
+
         if (!await state.CreateSessionAsync(session, cancellationToken))
         {
             return ApiProblems.Conflict(Kind, id);
@@ -63,10 +70,12 @@ internal static class SessionRoutes
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, CancellationToken cancellationToken)
+        StatePersistenceService state, QuotaGuard quotas, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
         SessionPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.SessionPatchRequest);
+        FieldRules.Token("type", patch.Type);
+        FieldRules.Token("status", patch.Status);
         if (InvalidTaskId(patch.TaskId) is { } problem)
         {
             return problem;
@@ -77,13 +86,14 @@ internal static class SessionRoutes
             session.Type = patch.Type ?? session.Type;
             session.Status = patch.Status ?? session.Status;
             session.TaskId = patch.TaskId ?? session.TaskId;
+            quotas.CheckSession(session);
         }, cancellationToken);
         return updated is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(updated, StateJsonContext.Default.SessionInfo);
     }
 
     /// <summary>Appends the body, as sent, to the session's log; answers 204 once the text is durable.</summary>
     private static async Task<IResult> AppendLogAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, CancellationToken cancellationToken)
+        StatePersistenceService state, QuotaGuard quotas, CancellationToken cancellationToken)
     {
         if (await state.LoadSessionAsync(id, cancellationToken) is null)
         {
@@ -96,20 +106,25 @@ internal static class SessionRoutes
             return ApiProblems.Problem(StatusCodes.Status400BadRequest, "Missing body", "The request body is empty; send the log text to append.");
         }
 
+        quotas.CheckSessionLogAppend(id, System.Text.Encoding.UTF8.GetByteCount(text));
         await state.AppendSessionLogAsync(id, text, cancellationToken);
         return Results.NoContent();
     }
 
-    /// <summary>The whole log; empty for a session that has logged nothing. A log outlives its session.</summary>
+    /// <summary>
+    /// The log, streamed from its file (with <c>Range</c> for a part of it, <c>206</c>), never loaded into memory;
+    /// empty for a session that has logged nothing. A log outlives its session.
+    /// </summary>
     private static async Task<IResult> ReadLogAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
     {
-        string? log = await state.ReadSessionLogAsync(id, cancellationToken);
-        if (log is null && await state.LoadSessionAsync(id, cancellationToken) is null)
+        StateId.Validate(id, Kind);
+        string path = new StateLayout(state.Location).SessionLogFile(id);
+        if (File.Exists(path))
         {
-            return ApiProblems.NotFound(Kind, id);
+            return Results.File(path, "text/plain; charset=utf-8", enableRangeProcessing: true);
         }
 
-        return ApiResults.Text(log ?? "");
+        return await state.LoadSessionAsync(id, cancellationToken) is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Text("");
     }
 
     /// <summary>A session's task id must be one a task could have, though the task need not exist (yet).</summary>

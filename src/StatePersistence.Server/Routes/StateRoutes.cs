@@ -18,7 +18,13 @@ internal static class StateRoutes
     private static async Task<IResult> GetStateAsync(StatePersistenceService state, CancellationToken cancellationToken) =>
         ApiResults.Ok(await state.LoadStateAsync(cancellationToken), StateJsonContext.Default.PersistedState);
 
-    /// <summary>Writes a snapshot (with its backup) now and answers once it is durable.</summary>
-    private static async Task<IResult> SaveAsync(StatePersistenceService state, CancellationToken cancellationToken) =>
-        ApiResults.Ok(new StateSavedResponse(await state.SaveSnapshotAsync(cancellationToken)), ServerJsonContext.Default.StateSavedResponse);
+    /// <summary>
+    /// Writes a snapshot (with its backup) and answers once it is durable; when nothing changed since the last one it
+    /// writes nothing (<c>"saved": false</c>), so repeated calls cannot push real history out of the kept backups.
+    /// </summary>
+    private static async Task<IResult> SaveAsync(StatePersistenceService state, CancellationToken cancellationToken)
+    {
+        (DateTimeOffset lastSaved, bool written) = await state.SaveSnapshotIfChangedAsync(cancellationToken);
+        return ApiResults.Ok(new StateSavedResponse(lastSaved, written), ServerJsonContext.Default.StateSavedResponse);
+    }
 }

@@ -1,15 +1,19 @@
 using StatePersistence.Ids;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
+using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Quotas;
+using StatePersistence.Server.Validation;
 
 namespace StatePersistence.Server.Routes;
 
 /// <summary>
 /// <c>PUT /api/tasks/{id}</c>: creates or replaces the whole task. The body is stored as given (fields the
 /// application adds included), with the route's id, <c>updated_at</c> set now, and <c>created_at</c> kept from the
-/// task it replaces (or set now) when the body has none.
+/// task it replaces (or set now) when the body has none. The fields the server knows are validated as on
+/// <c>POST</c>: a description, a known status, ISO-8601 timestamps, log entries with level, type and message.
 /// </summary>
 internal static class TaskReplaceRoute
 {
@@ -18,27 +22,34 @@ internal static class TaskReplaceRoute
     private const int Attempts = 3;
 
     public static async Task<IResult> PutAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, TimeProvider time, CancellationToken cancellationToken)
+        StatePersistenceService state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         StateId.Validate(id, "task");
-        AgentTask body = await reader.ReadJsonAsync(request, StateJsonContext.Default.AgentTask);
-        if (body.Id.Length > 0 && !string.Equals(body.Id, id, StringComparison.Ordinal))
+        AgentTask body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.AgentTask);
+
+        // JSON null reaches a non-nullable property as null: absent and null mean the same, as everywhere else.
+        string? bodyId = body.Id;
+        if (!string.IsNullOrEmpty(bodyId) && !string.Equals(bodyId, id, StringComparison.Ordinal))
         {
-            return ApiProblems.InvalidField("id", $"The body's id {StateId.Quote(body.Id)} differs from the route's id '{id}'.");
+            return ApiProblems.InvalidField("id", $"The body's id {StateId.Quote(bodyId)} differs from the route's id '{id}'.");
         }
 
         body.Id = id;
         body.Logs ??= [];
+        FieldRules.Required("description", body.Description);
+        FieldRules.Optional("tool", body.Tool);
+        FieldRules.TaskStatus("status", body.Status);
+        FieldRules.LogEntries(body.Logs);
         body.Status ??= TaskStatuses.Pending;
-        if (!TaskStatuses.IsKnown(body.Status))
-        {
-            return ApiProblems.UnknownStatus(body.Status);
-        }
 
         for (int attempt = 0; attempt < Attempts; attempt++)
         {
             DateTimeOffset now = time.GetUtcNow();
-            AgentTask? replaced = await state.UpdateTaskAsync(id, current => Replace(current, body, now), cancellationToken);
+            AgentTask? replaced = await state.UpdateTaskAsync(id, current =>
+            {
+                Replace(current, body, now);
+                quotas.CheckTask(current);
+            }, cancellationToken);
             if (replaced is not null)
             {
                 return ApiResults.Ok(replaced, StateJsonContext.Default.AgentTask);
@@ -46,6 +57,8 @@ internal static class TaskReplaceRoute
 
             body.CreatedAt ??= now;
             body.UpdatedAt = now;
+            quotas.CheckTask(body);
+            quotas.CheckNewTask();
             if (await state.CreateTaskAsync(body, cancellationToken))
             {
                 return ApiResults.Created(request.HttpContext.Response, TaskRoutes.Location(id), body, StateJsonContext.Default.AgentTask);

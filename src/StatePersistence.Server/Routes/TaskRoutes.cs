@@ -4,6 +4,8 @@ using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Quotas;
+using StatePersistence.Server.Validation;
 
 namespace StatePersistence.Server.Routes;
 
@@ -31,25 +33,25 @@ internal static class TaskRoutes
     public static string Location(string id) => "/api/tasks/" + id;
 
     private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, StatePersistenceService state,
-        TimeProvider time, CancellationToken cancellationToken)
+        QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         CreateTaskRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateTaskRequest);
         string id = body.Id ?? NewIds.Create("task_", time);
         StateId.Validate(id, Kind);
-        if (string.IsNullOrWhiteSpace(body.Description))
-        {
-            return ApiProblems.InvalidField("description", "The field 'description' is required.");
-        }
-
+        FieldRules.Required("description", body.Description);
+        FieldRules.Optional("tool", body.Tool);
+        FieldRules.TaskStatus("status", body.Status);
         string status = body.Status ?? TaskStatuses.Pending;
-        if (!TaskStatuses.IsKnown(status))
-        {
-            return ApiProblems.UnknownStatus(status);
-        }
 
         DateTimeOffset now = time.GetUtcNow();
         var task = new AgentTask { Id = id, Description = body.Description, Tool = body.Tool, CreatedAt = now, UpdatedAt = now };
         TaskStamps.ChangeStatus(task, status, now);
+        quotas.CheckTask(task);
+        if (await state.LoadTaskAsync(id, cancellationToken) is null)
+        {
+            quotas.CheckNewTask();
+        }
+
         if (!await state.CreateTaskAsync(task, cancellationToken))
         {
             return ApiProblems.Conflict(Kind, id);
@@ -58,7 +60,8 @@ internal static class TaskRoutes
         return ApiResults.Created(request.HttpContext.Response, Location(id), task, StateJsonContext.Default.AgentTask);
     }
 
-    private static async Task<IResult> ListAsync(StatePersistenceService state, CancellationToken cancellationToken, string? status = null)
+    private static IResult ListAsync(HttpContext context, StatePersistenceService state, string? status = null, string? after = null,
+        string? limit = null)
     {
         // "?status=" with no value means no filter, as a form or a shell variable that is empty would send it.
         status = string.IsNullOrEmpty(status) ? null : status;
@@ -67,7 +70,10 @@ internal static class TaskRoutes
             return ApiProblems.UnknownStatus(status);
         }
 
-        return ApiResults.Ok(await state.LoadTasksAsync(status, cancellationToken), ServerJsonContext.Default.IReadOnlyListAgentTask);
+        int size = Paging.Limit(limit);
+        IReadOnlyList<AgentTask> page = state.LoadTasksPage(status, string.IsNullOrEmpty(after) ? null : after, size);
+        Paging.Next(context, page, size, t => t.Id);
+        return ApiResults.Ok(page, ServerJsonContext.Default.IReadOnlyListAgentTask);
     }
 
     private static async Task<IResult> GetAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
@@ -77,14 +83,12 @@ internal static class TaskRoutes
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, TimeProvider time, CancellationToken cancellationToken)
+        StatePersistenceService state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
         TaskPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskPatchRequest);
-        if (patch.Status is not null && !TaskStatuses.IsKnown(patch.Status))
-        {
-            return ApiProblems.UnknownStatus(patch.Status);
-        }
+        FieldRules.TaskStatus("status", patch.Status);
+        FieldRules.Optional("description", patch.Description);
 
         DateTimeOffset now = time.GetUtcNow();
         AgentTask? updated = await state.UpdateTaskAsync(id, task =>
@@ -97,6 +101,7 @@ internal static class TaskRoutes
             task.Description = patch.Description ?? task.Description;
             task.Result = patch.Result ?? task.Result;
             task.UpdatedAt = now;
+            quotas.CheckTask(task);
         }, cancellationToken);
         return updated is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(updated, StateJsonContext.Default.AgentTask);
     }
@@ -105,17 +110,13 @@ internal static class TaskRoutes
         await state.DeleteTaskAsync(id, cancellationToken) ? Results.NoContent() : ApiProblems.NotFound(Kind, id);
 
     private static async Task<IResult> AppendLogAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, TimeProvider time, CancellationToken cancellationToken)
+        StatePersistenceService state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
         TaskLogRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskLogRequest);
-        foreach ((string field, string? value) in new[] { ("level", body.Level), ("type", body.Type), ("message", body.Message) })
-        {
-            if (string.IsNullOrEmpty(value))
-            {
-                return ApiProblems.InvalidField(field, $"The field '{field}' is required.");
-            }
-        }
+        FieldRules.Required("level", body.Level);
+        FieldRules.Required("type", body.Type);
+        quotas.CheckLogMessage(FieldRules.Required("message", body.Message));
 
         DateTimeOffset now = time.GetUtcNow();
         var entry = new TaskLogEntry { Timestamp = now, Level = body.Level, Type = body.Type, Message = body.Message };
@@ -125,6 +126,7 @@ internal static class TaskRoutes
             task.Logs ??= [];
             task.Logs.Add(entry);
             task.UpdatedAt = now;
+            quotas.CheckTask(task);
         }, cancellationToken);
         return updated is null
             ? ApiProblems.NotFound(Kind, id)

@@ -14,6 +14,9 @@ internal static partial class Log
     [LoggerMessage(2, LogLevel.Warning, "Recovery warning for {Location}: {Warning}")]
     public static partial void RecoveryWarning(ILogger logger, string location, string warning);
 
+    [LoggerMessage(11, LogLevel.Information, "First start in {Location}: {Message}")]
+    public static partial void FreshStart(ILogger logger, string location, string message);
+
     [LoggerMessage(3, LogLevel.Error, "Corrupt file {Path} moved aside to {QuarantinePath}: {Reason}")]
     public static partial void Quarantined(ILogger logger, string path, string quarantinePath, string reason);
 

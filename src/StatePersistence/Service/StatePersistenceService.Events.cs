@@ -50,9 +50,19 @@ public sealed partial class StatePersistenceService
 
     private void ReportRecovery(RecoveryReport report, TimeSpan elapsed)
     {
+        // A first start (nothing on disk, nothing lost) is expected, not a warning to act on.
+        bool freshStart = report.SnapshotSource == "none" && report.TasksLoaded == 0 && report.SessionsLoaded == 0
+            && report.JournalRecordsReplayed == 0 && !report.CorruptionDetected;
         foreach (string warning in report.Warnings)
         {
-            Log.RecoveryWarning(_logger, Location, warning);
+            if (freshStart)
+            {
+                Log.FreshStart(_logger, Location, warning);
+            }
+            else
+            {
+                Log.RecoveryWarning(_logger, Location, warning);
+            }
         }
 
         foreach (QuarantinedFile file in report.Quarantined)

@@ -116,14 +116,14 @@ public sealed class ServerProcessTests : IDisposable
     public async Task WithAKey_TheRealServerRequiresIt()
     {
         await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath],
-            new Dictionary<string, string> { ["STATE_API_KEY"] = "e2e-key" });
+            new Dictionary<string, string> { ["STATE_API_KEY"] = "e2e-key-0123456789abcdef0123456789abcdef" });
 
         HttpResponseMessage anonymous = await server.Client.GetUrlAsync("/api/tasks");
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/tasks") { Headers = { Authorization = new("Bearer", "e2e-key") } };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/tasks") { Headers = { Authorization = new("Bearer", "e2e-key-0123456789abcdef0123456789abcdef") } };
         HttpResponseMessage authorized = await server.Client.SendAsync(request, Ct);
 
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         Assert.Equal(HttpStatusCode.OK, authorized.StatusCode);
-        Assert.DoesNotContain("e2e-key", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("e2e-key-0123456789abcdef0123456789abcdef", server.Output, StringComparison.Ordinal);
     }
 }

@@ -25,9 +25,9 @@ public sealed class ReportRoutesTests : IAsyncDisposable
 
         JsonElement created = await response.ExpectAsync(HttpStatusCode.Created);
         Assert.Equal("r1", created.Str("id"));
-        Assert.Equal(_server.File("reports", "report_r1.json"), created.Str("path"));
+        Assert.Equal("reports/report_r1.json", created.Str("path"));
         Assert.Equal("/api/reports/r1", response.Headers.Location?.OriginalString);
-        using JsonDocument file = JsonDocument.Parse(await File.ReadAllTextAsync(created.Str("path"), Ct));
+        using JsonDocument file = JsonDocument.Parse(await File.ReadAllTextAsync(_server.File("reports", "report_r1.json"), Ct));
         JsonElement stored = file.RootElement.GetProperty("$report");
         Assert.Equal("summary", stored.Str("type"));
         Assert.True(stored.GetProperty("data").GetProperty("tests_passed").GetBoolean());

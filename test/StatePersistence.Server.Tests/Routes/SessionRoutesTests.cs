@@ -147,6 +147,7 @@ public sealed class SessionRoutesTests : IAsyncDisposable
         await (await _client.GetUrlAsync("/api/sessions/a.b/log")).ExpectProblemAsync(HttpStatusCode.BadRequest);
         await (await _client.PostAsync("/api/sessions/s1/log", Text(""), Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
         var invalidUtf8 = new ByteArrayContent([0x61, 0xC3, 0x28]);
+        invalidUtf8.Headers.ContentType = new("text/plain");
         await (await _client.PostAsync("/api/sessions/s1/log", invalidUtf8, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
         Assert.False(File.Exists(_server.File("logs", "session_s1.log")) && new FileInfo(_server.File("logs", "session_s1.log")).Length > 0);
     }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -33,6 +34,9 @@ public sealed class StateServerFactory : WebApplicationFactory<Program>
     public string StatePath => _directory.Combine("state");
 
     public string File(params string[] parts) => Path.Combine([StatePath, .. parts]);
+
+    /// <summary>The settings given to this server, as configuration (for checks that run before the host exists).</summary>
+    public IConfiguration Configuration() => new ConfigurationBuilder().AddInMemoryCollection(_settings).Build();
 
     /// <summary>The persistence service inside the server.</summary>
     public StatePersistenceService Persistence => Services.GetRequiredService<StatePersistenceService>();

@@ -3,13 +3,14 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using StatePersistence.Server.Configuration;
 
-namespace StatePersistence.Server.Auth;
+namespace StatePersistence.Server.Access;
 
 /// <summary>
 /// Refuses to run on an address other machines can reach unless an API key is configured: the state holds whatever
 /// agents put in it, and without a key anyone on the network could read and change it.
 /// </summary>
-internal sealed class ExposureGuard(IConfiguration configuration, IOptions<StateServerOptions> options, IServer server)
+internal sealed partial class ExposureGuard(IConfiguration configuration, IOptions<StateServerOptions> options, IServer server,
+    ILogger<ExposureGuard> logger)
     : IHostedLifecycleService
 {
     /// <summary>Checks the configured addresses before anything listens or the state is opened.</summary>
@@ -28,6 +29,13 @@ internal sealed class ExposureGuard(IConfiguration configuration, IOptions<State
         if (server.Features.Get<IServerAddressesFeature>() is { } bound)
         {
             Check(bound.Addresses);
+            foreach (string url in ServerAddresses.Exposed(bound.Addresses))
+            {
+                if (url.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+                {
+                    LogPlainHttp(logger, url);
+                }
+            }
         }
 
         return Task.CompletedTask;
@@ -51,10 +59,10 @@ internal sealed class ExposureGuard(IConfiguration configuration, IOptions<State
         IReadOnlyList<string> exposed = ServerAddresses.Exposed(urls);
         if (exposed.Count > 0)
         {
-            throw new ServerStartupException(
-                $"Refusing to start: {string.Join(", ", exposed)} is reachable from other machines and no API key is configured. " +
-                $"Set {StateServerOptions.ApiKeyVariable} (or {StateServerOptions.Section}:ApiKey) so that every route except /health " +
-                $"requires 'Authorization: Bearer <key>', or listen on loopback only (--urls {StateServerOptions.DefaultUrl}).");
+            throw new ServerStartupException("Refusing to start: " + StartupChecks.ExposedWithoutKey(exposed));
         }
     }
+
+    [LoggerMessage(1, LogLevel.Warning, "{Url} is plain HTTP and reachable from other machines: the API key and the state cross the network unencrypted. Put a TLS-terminating proxy in front, or configure an https endpoint.")]
+    private static partial void LogPlainHttp(ILogger logger, string url);
 }

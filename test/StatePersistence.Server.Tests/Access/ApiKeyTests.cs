@@ -3,11 +3,11 @@ using Microsoft.Extensions.Logging;
 using StatePersistence.Server.Tests.Support;
 using static StatePersistence.Server.Tests.Support.Http;
 
-namespace StatePersistence.Server.Tests.Auth;
+namespace StatePersistence.Server.Tests.Access;
 
 public sealed class ApiKeyTests
 {
-    private const string Key = "k3y-Secret-Value-42";
+    private const string Key = "k3y-Secret-Value-42-0123456789abcdef";
 
     [Theory]
     [InlineData("/api/tasks")]

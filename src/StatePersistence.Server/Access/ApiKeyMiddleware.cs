@@ -5,7 +5,7 @@ using Microsoft.Net.Http.Headers;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Problems;
 
-namespace StatePersistence.Server.Auth;
+namespace StatePersistence.Server.Access;
 
 /// <summary>
 /// When an API key is configured, answers 401 to every request except <c>/health</c> that lacks
@@ -19,9 +19,26 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServe
     // presented token's length or content; FixedTimeEquals alone would still return early on a length mismatch.
     private readonly byte[]? _keyDigest = options.Value.HasApiKey ? Digest(options.Value.ApiKey!.Trim()) : null;
 
+    private const string PresentedKeyItem = "StatePersistence.ApiKeyPresented";
+    private readonly bool _metricsOpen = options.Value.MetricsWithoutKey;
+
+    /// <summary>Whether this request carried the configured API key (false when none is configured).</summary>
+    public static bool PresentedKey(HttpContext context) => context.Items.ContainsKey(PresentedKeyItem);
+
     public Task InvokeAsync(HttpContext context)
     {
-        if (_keyDigest is null || IsOpen(context.Request.Path) || IsAuthorized(context.Request.Headers.Authorization))
+        if (_keyDigest is null)
+        {
+            return next(context);
+        }
+
+        if (IsAuthorized(context.Request.Headers.Authorization))
+        {
+            context.Items[PresentedKeyItem] = true;
+            return next(context);
+        }
+
+        if (IsOpen(context.Request.Path))
         {
             return next(context);
         }
@@ -30,8 +47,13 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServe
         return ApiProblems.Unauthorized().ExecuteAsync(context);
     }
 
-    /// <summary>Only the health check is open, so load balancers and supervisors can probe without the key.</summary>
-    private static bool IsOpen(PathString path) => path.Equals("/health", StringComparison.OrdinalIgnoreCase);
+    /// <summary>
+    /// The health check is open (its status only), so load balancers and supervisors can probe without the key; so is
+    /// <c>/metrics</c> when <see cref="StateServerOptions.MetricsWithoutKey"/> lets a scraper in that cannot send it.
+    /// </summary>
+    private bool IsOpen(PathString path) =>
+        path.Equals("/health", StringComparison.OrdinalIgnoreCase)
+        || (_metricsOpen && path.Equals("/metrics", StringComparison.OrdinalIgnoreCase));
 
     private bool IsAuthorized(string? header)
     {

@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Options;
+
+namespace StatePersistence.Server.Configuration;
+
+/// <summary>
+/// Before the state is opened: creates a missing state directory as 0700, and tightens an existing one whose
+/// directories are looser than 0700 or files looser than 0600, so that other local users cannot read what agents
+/// stored. Logged once, with the count, not once per file. Nothing to do on Windows, whose ACLs this does not model.
+/// </summary>
+internal sealed partial class StatePermissions(IOptions<StatePersistenceOptions> options, ILogger<StatePermissions> logger)
+    : IHostedLifecycleService
+{
+    private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return Task.CompletedTask;
+        }
+
+        string root = options.Value.ResolveStatePath();
+        if (!Directory.Exists(root))
+        {
+            Directory.CreateDirectory(root, DirectoryMode);
+            return Task.CompletedTask;
+        }
+
+        int tightened = Tighten(root);
+        if (tightened > 0)
+        {
+            LogTightened(logger, tightened, root);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Tightens <paramref name="root"/> and everything under it; returns how many entries changed.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public static int Tighten(string root)
+    {
+        int changed = TightenOne(root, DirectoryMode);
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
+        foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", options))
+        {
+            changed += TightenOne(path, Directory.Exists(path) ? DirectoryMode : FileMode);
+        }
+
+        return changed;
+    }
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static int TightenOne(string path, UnixFileMode allowed)
+    {
+        UnixFileMode mode = File.GetUnixFileMode(path);
+        if ((mode & ~allowed & (UnixFileMode)0x1FF) == 0)
+        {
+            return 0;
+        }
+
+        File.SetUnixFileMode(path, mode & allowed);
+        return 1;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(1, LogLevel.Warning, "Tightened the permissions of {Count} files and directories under {Path} to 0600 and 0700: other local users could read the state")]
+    private static partial void LogTightened(ILogger logger, int count, string path);
+}

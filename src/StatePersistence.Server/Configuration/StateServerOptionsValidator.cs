@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Options;
+
+namespace StatePersistence.Server.Configuration;
+
+/// <summary>Checks the server's settings at start-up; each problem names its setting and never shows the key.</summary>
+internal sealed class StateServerOptionsValidator : IValidateOptions<StateServerOptions>
+{
+    private const string S = StateServerOptions.Section;
+
+    public ValidateOptionsResult Validate(string? name, StateServerOptions options)
+    {
+        var problems = new List<string>();
+        if (options.HasApiKey && options.ApiKey!.Trim().Length < StateServerOptions.MinApiKeyLength)
+        {
+            problems.Add($"The API key ({StateServerOptions.ApiKeyVariable} or {S}:ApiKey) has {options.ApiKey.Trim().Length} characters; " +
+                $"use at least {StateServerOptions.MinApiKeyLength}, for example: export {StateServerOptions.ApiKeyVariable}=\"$(openssl rand -hex 32)\".");
+        }
+
+        Positive(problems, "MaxRequestBodyBytes", options.MaxRequestBodyBytes);
+        Positive(problems, "MaxConcurrentConnections", options.MaxConcurrentConnections);
+        if (options.RequestHeadersTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"{S}:RequestHeadersTimeout must be greater than 00:00:00 (was {options.RequestHeadersTimeout}).");
+        }
+
+        if (options.HealthCacheDuration < TimeSpan.Zero)
+        {
+            problems.Add($"{S}:HealthCacheDuration must not be negative (was {options.HealthCacheDuration}).");
+        }
+
+        if (options.MinRequestBodyBytesPerSecond < 0 || double.IsNaN(options.MinRequestBodyBytesPerSecond))
+        {
+            problems.Add($"{S}:MinRequestBodyBytesPerSecond must be 0 (off) or more (was {options.MinRequestBodyBytesPerSecond}).");
+        }
+
+        foreach (string origin in options.CorsOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri) || uri.AbsolutePath != "/" || uri.Scheme is not ("http" or "https"))
+            {
+                problems.Add($"{S}:CorsOrigins holds '{origin}', which is not an origin such as https://app.example.");
+            }
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    private static void Positive(List<string> problems, string setting, long value)
+    {
+        if (value <= 0)
+        {
+            problems.Add($"{S}:{setting} must be greater than 0 (was {value}).");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using StatePersistence.Serialization;
+
+namespace StatePersistence.Server.Contracts;
+
+/// <summary>
+/// Timestamps in request bodies: ISO-8601 date and time only (<c>2024-01-01T10:00:00Z</c>, with optional fractions
+/// and an offset; none means UTC). The core's converter reads any form .NET can parse, so that files written by hand
+/// still load; a request is refused instead, so that <c>"10:00"</c> or <c>"1/2/2024"</c> is not stored as a guess.
+/// Written as the core writes them.
+/// </summary>
+internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
+{
+    private static readonly string[] Formats =
+    [
+        "yyyy'-'MM'-'dd'T'HH':'mm':'ssK",
+        "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'FFFFFFFK",
+        "yyyy'-'MM'-'dd'T'HH':'mmK",
+    ];
+
+    private static readonly UtcTimestampConverter Writer = new();
+
+    public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        string? text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+        if (text is null || !DateTimeOffset.TryParseExact(text, Formats, CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset value))
+        {
+            throw new JsonException($"Expected an ISO-8601 timestamp such as \"2024-01-01T10:00:00Z\", found {Shown(ref reader, text)}.");
+        }
+
+        return value;
+    }
+
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+        Writer.Write(writer, value, options);
+
+    private static string Shown(ref Utf8JsonReader reader, string? text) =>
+        text is null ? reader.TokenType.ToString() : "\"" + (text.Length > 40 ? text[..40] + "…" : text) + "\"";
+}

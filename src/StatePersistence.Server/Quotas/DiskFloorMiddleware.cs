@@ -1,0 +1,20 @@
+namespace StatePersistence.Server.Quotas;
+
+/// <summary>
+/// Refuses every write (<c>POST</c>, <c>PUT</c>, <c>PATCH</c>) with 507 while the state volume's free space is below
+/// <see cref="QuotaOptions.MinFreeDiskBytes"/>, before its body is read; reads and <c>DELETE</c>, which frees space,
+/// still work.
+/// </summary>
+internal sealed class DiskFloorMiddleware(RequestDelegate next, QuotaGuard quotas)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        string method = context.Request.Method;
+        if (HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method))
+        {
+            quotas.CheckDisk();
+        }
+
+        return next(context);
+    }
+}

@@ -1,0 +1,127 @@
+using System.Text;
+using Microsoft.Extensions.Options;
+using StatePersistence.FileStore;
+using StatePersistence.Model;
+using StatePersistence.Serialization;
+using StatePersistence.Server.Problems;
+
+namespace StatePersistence.Server.Quotas;
+
+/// <summary>
+/// Checks a write against <see cref="QuotaOptions"/> before it is made, throwing the problem that names the limit.
+/// Counts are checked before a create, so creates racing at the limit can pass it by how many raced; sizes are
+/// checked inside the atomic update, on the very version that would be stored.
+/// </summary>
+internal sealed class QuotaGuard(IOptions<QuotaOptions> options, StatePersistenceService state)
+{
+    private readonly QuotaOptions _limits = options.Value;
+
+    public QuotaOptions Limits => _limits;
+
+    /// <summary>Free bytes on the state volume, or null when they cannot be read.</summary>
+    public long? FreeDiskBytes()
+    {
+        try
+        {
+            return new DriveInfo(state.Location).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>507 when the free space is below the floor.</summary>
+    public void CheckDisk()
+    {
+        if (_limits.MinFreeDiskBytes > 0 && FreeDiskBytes() is { } free && free < _limits.MinFreeDiskBytes)
+        {
+            throw Full("MinFreeDiskBytes", _limits.MinFreeDiskBytes,
+                $"The state volume has {free} bytes free, below the floor of {_limits.MinFreeDiskBytes}; writes are refused before the disk fills.");
+        }
+    }
+
+    public void CheckNewTask() => CheckCount("MaxTasks", _limits.MaxTasks, state.TaskCount, "tasks");
+
+    public void CheckNewSession() => CheckCount("MaxSessions", _limits.MaxSessions, state.SessionCount, "sessions");
+
+    public async Task CheckNewReportAsync(string id, CancellationToken cancellationToken)
+    {
+        if (_limits.MaxReports > 0)
+        {
+            IReadOnlyList<string> reports = await state.ListReportsAsync(cancellationToken);
+            if (!reports.Contains(id, StringComparer.Ordinal))
+            {
+                CheckCount("MaxReports", _limits.MaxReports, reports.Count, "reports");
+            }
+        }
+    }
+
+    /// <summary>413 when the task, as it would be stored, is too large or has too many log entries.</summary>
+    public void CheckTask(AgentTask task)
+    {
+        if (_limits.MaxTaskLogEntries > 0 && task.Logs?.Count > _limits.MaxTaskLogEntries)
+        {
+            throw TooLarge("MaxTaskLogEntries", _limits.MaxTaskLogEntries,
+                $"The task '{task.Id}' would have {task.Logs.Count} log entries; the limit is {_limits.MaxTaskLogEntries}.");
+        }
+
+        CheckSize("MaxTaskBytes", _limits.MaxTaskBytes, ItemCodec.Serialize(task).Length, $"The task '{task.Id}'");
+    }
+
+    public void CheckSession(SessionInfo session) =>
+        CheckSize("MaxSessionBytes", _limits.MaxSessionBytes, ItemCodec.Serialize(session).Length, $"The session '{session.Id}'");
+
+    public void CheckLogMessage(string message) =>
+        CheckSize("MaxLogMessageBytes", _limits.MaxLogMessageBytes, Encoding.UTF8.GetByteCount(message), "The log message");
+
+    /// <summary>The size of a session's log file, 0 when it has none.</summary>
+    public long SessionLogBytes(string sessionId)
+    {
+        var file = new FileInfo(new StateLayout(state.Location).SessionLogFile(sessionId));
+        return file.Exists ? file.Length : 0;
+    }
+
+    public void CheckSessionLogAppend(string sessionId, int appendBytes)
+    {
+        if (_limits.MaxSessionLogBytes > 0)
+        {
+            long current = SessionLogBytes(sessionId);
+            if (current + appendBytes > _limits.MaxSessionLogBytes)
+            {
+                throw TooLarge("MaxSessionLogBytes", _limits.MaxSessionLogBytes,
+                    $"The log of session '{sessionId}' holds {current} bytes; appending {appendBytes} would pass the limit of {_limits.MaxSessionLogBytes}.");
+            }
+        }
+    }
+
+    private static void CheckCount(string setting, long limit, long count, string what)
+    {
+        if (limit > 0 && count >= limit)
+        {
+            throw Full(setting, limit, $"The server holds {count} {what}, its limit; delete some or raise the limit.");
+        }
+    }
+
+    private static void CheckSize(string setting, long limit, long size, string what)
+    {
+        if (limit > 0 && size > limit)
+        {
+            throw TooLarge(setting, limit, $"{what} would be {size} bytes; the limit is {limit}.");
+        }
+    }
+
+    private static ApiProblemException TooLarge(string setting, long limit, string detail) =>
+        Refusal(StatusCodes.Status413PayloadTooLarge, "Quota exceeded", setting, limit, detail);
+
+    private static ApiProblemException Full(string setting, long limit, string detail) =>
+        Refusal(StatusCodes.Status507InsufficientStorage, "Insufficient storage", setting, limit, detail);
+
+    private static ApiProblemException Refusal(int status, string title, string setting, long limit, string detail)
+    {
+        string name = QuotaOptions.Section + ":" + setting;
+        string text = $"{detail} Nothing was stored ({name}).";
+        return new ApiProblemException(ApiProblems.Problem(status, title, text,
+            more: new Dictionary<string, object?> { ["limit"] = name, ["limit_value"] = limit }), text);
+    }
+}

@@ -1,0 +1,119 @@
+using Microsoft.Extensions.Configuration;
+using StatePersistence.Server.Configuration;
+using StatePersistence.Server.Tests.Support;
+
+namespace StatePersistence.Server.Tests.Hosting;
+
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class StartupChecksTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    [Theory]
+    [InlineData("--STATE_API_KEY=abc")]
+    [InlineData("--state_api_key")]
+    [InlineData("/STATE_API_KEY")]
+    [InlineData("STATE_API_KEY=abc")]
+    [InlineData("--StatePersistence:Server:ApiKey")]
+    [InlineData("--StatePersistence__Server__ApiKey=abc")]
+    public void TheKeyOnTheCommandLine_IsRefusedPointingToTheEnvironment(string argument)
+    {
+        string refusal = Assert.Single(StartupChecks.KeyOnCommandLine(["--urls", "http://127.0.0.1:5080", argument]));
+
+        Assert.Contains("export STATE_API_KEY", refusal, StringComparison.Ordinal);
+        Assert.DoesNotContain("abc", refusal, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OtherArguments_AreNotRefused() =>
+        Assert.Empty(StartupChecks.KeyOnCommandLine(["--state-path", "/srv/state", "--StatePersistence:MaxBackups", "5"]));
+
+    [Fact]
+    public void SeveralProblems_AreReportedTogether_NamingEachSetting()
+    {
+        IConfiguration configuration = Settings(
+            ("StatePersistence:AutosaveInterval", "banana"),
+            ("StatePersistence:Server:MaxConcurrentConnections", "0"),
+            ("STATE_API_KEY", "too-short-key"),
+            ("urls", "http://0.0.0.0:5080"));
+
+        List<string> problems = StartupChecks.Settings(configuration);
+        var refusal = Assert.Throws<ServerStartupException>(() => StartupChecks.ThrowIfAny(problems));
+
+        Assert.Equal(3, problems.Count);
+        Assert.Contains("'StatePersistence:AutosaveInterval'", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("StatePersistence:Server:MaxConcurrentConnections", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("openssl rand -hex 32", refusal.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("too-short-key", refusal.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AKeyOf32Characters_IsAccepted() =>
+        Assert.Empty(StartupChecks.Settings(Settings(("STATE_API_KEY", new string('k', 32)), ("urls", "http://0.0.0.0:5080"))));
+
+    [Fact]
+    public async Task AnUnparseableSetting_ExitsWith2AndOneCleanMessage()
+    {
+        await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(), ["--state-path", _directory.Combine("state")],
+            new Dictionary<string, string> { ["StatePersistence__AutosaveInterval"] = "banana" });
+
+        int exitCode = await server.WaitForExitAsync();
+
+        Assert.Equal(2, exitCode);
+        string output = server.Output.Trim();
+        Assert.StartsWith("statepersistence-server: Refusing to start: Failed to convert configuration value 'banana' at 'StatePersistence:AutosaveInterval'", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheKeyOnTheRealCommandLine_ExitsWith2()
+    {
+        await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(),
+            ["--state-path", _directory.Combine("state"), "--STATE_API_KEY", new string('k', 40)]);
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Contains("export STATE_API_KEY", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(new string('k', 40), server.Output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_directory.Combine("state")));
+    }
+
+    [Fact]
+    public async Task ALockedStateDirectory_IsOneCleanMessage()
+    {
+        string state = _directory.Combine("state");
+        await using ServerProcess first = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", state]);
+        await using ServerProcess second = ServerProcess.Launch(ServerProcess.FreePort(), ["--state-path", state]);
+
+        Assert.Equal(2, await second.WaitForExitAsync());
+        Assert.Contains("is in use by process", second.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", second.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoosePermissions_AreTightenedAtStart_AndAFreshDirectoryIsNoWarning()
+    {
+        string state = _directory.Combine("state");
+        await using (ServerProcess fresh = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", state]))
+        {
+            Assert.DoesNotContain("warn:", fresh.Output, StringComparison.Ordinal);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(state));
+            await fresh.TerminateAsync();
+        }
+
+        File.SetUnixFileMode(state, (UnixFileMode)0x1FF);
+        string report = Path.Combine(state, "reports", "report_x.json");
+        await File.WriteAllTextAsync(report, "{}", TestContext.Current.CancellationToken);
+        File.SetUnixFileMode(report, (UnixFileMode)0x1B6);
+
+        await using ServerProcess again = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", state]);
+
+        Assert.Equal((UnixFileMode)0x1C0, File.GetUnixFileMode(state));
+        Assert.Equal((UnixFileMode)0x180, File.GetUnixFileMode(report));
+        Assert.Single(again.Output.Split('\n'), l => l.Contains("Tightened the permissions", StringComparison.Ordinal));
+    }
+
+    private static IConfiguration Settings(params (string Key, string Value)[] settings) =>
+        new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
+}

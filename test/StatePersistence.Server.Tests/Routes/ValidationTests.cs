@@ -1,0 +1,156 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using StatePersistence.Server.Tests.Support;
+using static StatePersistence.Server.Tests.Support.Http;
+
+namespace StatePersistence.Server.Tests.Routes;
+
+/// <summary>One rule per field, the same on every route: each refusal is a 400 naming the field, and stores nothing.</summary>
+public sealed class ValidationTests : IAsyncLifetime
+{
+    private readonly StateServerFactory _server = new();
+    private HttpClient _client = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        _client = _server.Client();
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData("""{"descripton":"d"}""", "description")]
+    [InlineData("""{"description":"  "}""", "description")]
+    [InlineData("""{"description":"d","status":"done"}""", "status")]
+    [InlineData("""{"description":"d","tool":""}""", "tool")]
+    [InlineData("""{"description":"d","created_at":"10:00"}""", "created_at")]
+    [InlineData("""{"description":"d","started_at":"1/2/2024"}""", "started_at")]
+    [InlineData("""{"description":"d","completed_at":12}""", "completed_at")]
+    [InlineData("""{"description":"d","logs":[{"level":"info","type":"system"}]}""", "logs[0].message")]
+    [InlineData("""{"description":"d","logs":[null]}""", "logs[0]")]
+    [InlineData("""{"description":"d","logs":[{"level":"info","type":"t","message":"m","timestamp":"yesterday"}]}""", "logs[0].timestamp")]
+    public async Task Put_ValidatesTheFieldsItKnows_AsPostDoes(string body, string field)
+    {
+        JsonElement problem = await (await _client.PutJsonAsync("/api/tasks/task_1", body)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(field, problem.Str("field"));
+        Assert.False(string.IsNullOrEmpty(problem.Str("detail")));
+        Assert.Empty(await _server.Persistence.LoadTasksAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Put_StoresApplicationFieldsAsGiven_AndANullIdMeansTheRoutes()
+    {
+        JsonElement task = await (await _client.PutJsonAsync("/api/tasks/task_1",
+            """{"id":null,"description":"d","created_at":"2024-01-01T09:00:00+01:00","my_field":{"x":[1,2]}}""")).ExpectAsync(HttpStatusCode.Created);
+
+        Assert.Equal("task_1", task.Str("id"));
+        Assert.Equal("2024-01-01T08:00:00Z", task.Str("created_at"));
+        Assert.Equal("""{"x":[1,2]}""", task.GetProperty("my_field").GetRawText());
+    }
+
+    [Theory]
+    [InlineData("PUT", "/api/tasks/task_1", """{"description":"d","result":"\ud800"}""")]
+    [InlineData("PUT", "/api/tasks/task_1", """{"description":"d","app":{"k":"a\udc00b"}}""")]
+    [InlineData("PUT", "/api/tasks/task_1", """{"description":"d","\ud800":1}""")]
+    [InlineData("POST", "/api/reports", """{"id":"r1","type":"t","data":["\ud800"]}""")]
+    [InlineData("PATCH", "/api/tasks/task_0", """{"result":{"a":"\udfff"}}""")]
+    public async Task LoneSurrogates_InFreeFormJson_Are400(string method, string url, string body)
+    {
+        await _client.PostJsonAsync("/api/tasks", """{"id":"task_0","description":"d"}""");
+        var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = Json(body) };
+
+        await (await _client.SendAsync(request, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Single(await _server.Persistence.LoadTasksAsync(Ct));
+        Assert.Null((await _server.Persistence.LoadTaskAsync("task_0", Ct))!.Result);
+        Assert.Empty(await _server.Persistence.ListReportsAsync(Ct));
+    }
+
+    [Fact]
+    public async Task InvalidUtf8_InFreeFormJson_Is400_NotReplaced()
+    {
+        byte[] body = [.. """{"id":"r1","type":"t","data":"a"""u8, 0xC3, 0x28, .. "\"}"u8];
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new("application/json");
+
+        await (await _client.PostAsync("/api/reports", content, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Empty(await _server.Persistence.ListReportsAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Patch_ABlankDescription_Is400()
+    {
+        await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+
+        JsonElement problem = await (await _client.PatchJsonAsync("/api/tasks/task_1", """{"description":" "}""")).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal("description", problem.Str("field"));
+        Assert.Equal("d", (await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Description);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"interactive","status":"still going!"}""", "status")]
+    [InlineData("""{"type":"interactive","status":""}""", "status")]
+    [InlineData("""{"type":"a b","status":"active"}""", "type")]
+    public async Task Sessions_StatusAndTypeAreTokens(string body, string field)
+    {
+        JsonElement problem = await (await _client.PostJsonAsync("/api/sessions", body)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(field, problem.Str("field"));
+        Assert.Empty(await _server.Persistence.LoadSessionsAsync(Ct));
+    }
+
+    [Fact]
+    public async Task SessionPatch_AStatusOutsideTheRule_Is400()
+    {
+        await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"interactive","status":"active"}""");
+        string longStatus = new('a', 65);
+
+        await (await _client.PatchJsonAsync("/api/sessions/s1", $$"""{"status":"{{longStatus}}"}""")).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal("active", (await _server.Persistence.LoadSessionAsync("s1", Ct))!.Status);
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/nothing-here", HttpStatusCode.NotFound)]
+    [InlineData("DELETE", "/api/sessions", HttpStatusCode.MethodNotAllowed)]
+    [InlineData("PUT", "/api/reports", HttpStatusCode.MethodNotAllowed)]
+    [InlineData("POST", "/api/tasks/task_1", HttpStatusCode.MethodNotAllowed)]
+    public async Task EveryError_404And405Included_HasADetail(string method, string url, HttpStatusCode status)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = Json("{}") };
+
+        JsonElement problem = await (await _client.SendAsync(request, Ct)).ExpectProblemAsync(status);
+
+        Assert.Contains(url, problem.Str("detail"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TaskLog_ABlankMessage_Is400()
+    {
+        await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+
+        JsonElement problem = await (await _client.PostJsonAsync("/api/tasks/task_1/logs", """{"level":"info","type":"t","message":" "}"""))
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal("message", problem.Str("field"));
+        Assert.Empty((await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Logs);
+    }
+
+    [Fact]
+    public async Task ABodyDeclaredUtf8ButSentAsLatin1_Is400()
+    {
+        var content = new ByteArrayContent(Encoding.Latin1.GetBytes("""{"description":"café"}"""));
+        content.Headers.ContentType = new("application/json");
+
+        await (await _client.PostAsync("/api/tasks", content, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+    }
+}
