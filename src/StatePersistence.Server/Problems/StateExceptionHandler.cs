@@ -24,6 +24,7 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
             StateValidationException invalid => ApiProblems.InvalidField(invalid.Field, invalid.Message),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => ApiProblems.TooLarge(options.Value.MaxRequestBodyBytes),
             BadHttpRequestException bad => ApiProblems.Problem(bad.StatusCode, "Bad request", bad.Message),
+            StateDirectoryMovedException moved => DirectoryMoved(moved, correlationId),
             StatePersistenceException failed => StorageFailed(failed, correlationId),
             ObjectDisposedException => ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Shutting down",
                 "The server is shutting down; the request was not carried out.", correlationId: correlationId),
@@ -41,6 +42,17 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
         return ApiProblems.Problem(status, "Storage failed",
             "The state could not be read or saved durably; nothing of this request was stored. " +
             $"The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
+    }
+
+    /// <summary>What happened, without the host's paths: the operator has to act, a client can only wait.</summary>
+    private IResult DirectoryMoved(StateDirectoryMovedException error, string correlationId)
+    {
+        LogStorageFailed(logger, error.GetType().Name, error.Path, correlationId);
+        return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "State directory gone",
+            "The state directory was deleted, moved or replaced while the server was running, so no write is acknowledged: "
+            + "it would be stored nowhere a restart looks. Nothing of this request was stored. An operator must put the directory "
+            + $"back (or start with an empty one) and restart the server; the server's log has the details under correlation id {correlationId}.",
+            correlationId: correlationId);
     }
 
     private IResult Unexpected(Exception error, string correlationId)

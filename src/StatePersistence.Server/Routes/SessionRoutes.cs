@@ -1,4 +1,3 @@
-using StatePersistence.FileStore;
 using StatePersistence.Ids;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
@@ -112,16 +111,16 @@ internal static class SessionRoutes
     }
 
     /// <summary>
-    /// The log, streamed from its file (with <c>Range</c> for a part of it, <c>206</c>), never loaded into memory;
-    /// empty for a session that has logged nothing. A log outlives its session.
+    /// The log's text as appended, each append's checksum verified (with <c>Range</c> for a part of it, <c>206</c>);
+    /// empty for a session that has logged nothing. A log outlives its session. The file holds framed appends, so the
+    /// text is read through the library rather than sent from the file: its size is bounded by the session log quota.
     /// </summary>
     private static async Task<IResult> ReadLogAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
-        string path = new StateLayout(state.Location).SessionLogFile(id);
-        if (File.Exists(path))
+        if (await state.ReadSessionLogAsync(id, cancellationToken) is { } text)
         {
-            return Results.File(path, "text/plain; charset=utf-8", enableRangeProcessing: true);
+            return Results.Bytes(System.Text.Encoding.UTF8.GetBytes(text), "text/plain; charset=utf-8", enableRangeProcessing: true);
         }
 
         return await state.LoadSessionAsync(id, cancellationToken) is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Text("");

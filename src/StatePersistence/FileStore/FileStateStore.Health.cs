@@ -80,7 +80,7 @@ public sealed partial class FileStateStore
                 writable = false;
             }
         }
-        catch (StateStorageException ex)
+        catch (StatePersistenceException ex)
         {
             problem ??= ex.Message;
         }

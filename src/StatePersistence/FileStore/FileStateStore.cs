@@ -181,6 +181,7 @@ public sealed partial class FileStateStore : IStateStore
         CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
+        _guard.ThrowIfMoved();
         await WrapIo(_logs.AppendAsync(sessionId, utf8Text, durability, cancellationToken), _layout.SessionLogFile(sessionId), "Appending to the session log").ConfigureAwait(false);
         _guard.ThrowIfMoved();
     }
@@ -197,6 +198,7 @@ public sealed partial class FileStateStore : IStateStore
         CancellationToken cancellationToken = default)
     {
         StateId.Validate(reportId, "report");
+        _guard.ThrowIfMoved();
         string path = _layout.ReportFile(reportId);
         Io(() =>
         {

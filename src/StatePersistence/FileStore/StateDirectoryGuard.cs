@@ -28,9 +28,7 @@ internal sealed class StateDirectoryGuard(IFileSystem fileSystem, StateLayout la
     {
         if (Check(journalSegment) is { } problem)
         {
-            // Transient in the sense that matters to a client: once an operator restores the directory and restarts the
-            // process, the same write will succeed (HTTP 503, not 500).
-            throw new StateStorageException(problem, layout.Root, null, isTransient: true);
+            throw new StateDirectoryMovedException(problem, layout.Root);
         }
     }
 

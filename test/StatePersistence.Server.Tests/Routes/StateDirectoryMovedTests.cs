@@ -30,7 +30,8 @@ public sealed class StateDirectoryMovedTests : IAsyncDisposable
         Directory.Delete(_server.StatePath, recursive: true);
 
         JsonElement problem = await (await _client.PostJsonAsync("/api/tasks", """{"id":"t2","description":"second"}""")).ExpectAsync(HttpStatusCode.ServiceUnavailable);
-        Assert.Contains("deleted or moved", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.Contains("deleted, moved or replaced", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.DoesNotContain(_server.StatePath, problem.Str("detail"), StringComparison.Ordinal);
         await (await _client.GetUrlAsync("/health")).ExpectAsync(HttpStatusCode.ServiceUnavailable);
     }
 }

@@ -22,7 +22,7 @@ public sealed class DirectoryMovedTests : IDisposable
 
         Directory.Delete(_fixture.StatePath, recursive: true);
 
-        var error = await Assert.ThrowsAsync<StateStorageException>(() => service.SaveTaskAsync(StateFixture.Task("t2"), ct).AsTask());
+        var error = await Assert.ThrowsAsync<StateDirectoryMovedException>(() => service.SaveTaskAsync(StateFixture.Task("t2"), ct).AsTask());
         Assert.Contains("deleted or moved", error.Message, StringComparison.Ordinal);
         Assert.Contains(_fixture.StatePath, error.Message, StringComparison.Ordinal);
         Assert.True(error.IsTransient);
@@ -41,9 +41,9 @@ public sealed class DirectoryMovedTests : IDisposable
         Directory.Move(_fixture.StatePath, moved);
         Directory.CreateDirectory(Path.Combine(_fixture.StatePath, "journal"));
 
-        await Assert.ThrowsAsync<StateStorageException>(() => service.SaveTaskAsync(StateFixture.Task("t2"), ct).AsTask());
-        await Assert.ThrowsAsync<StateStorageException>(() => service.SaveTaskAsync(StateFixture.Task("t3"), ct).AsTask());
-        await Assert.ThrowsAsync<StateStorageException>(() => service.AppendSessionLogAsync("s1", "text", ct).AsTask());
+        await Assert.ThrowsAsync<StateDirectoryMovedException>(() => service.SaveTaskAsync(StateFixture.Task("t2"), ct).AsTask());
+        await Assert.ThrowsAsync<StateDirectoryMovedException>(() => service.SaveTaskAsync(StateFixture.Task("t3"), ct).AsTask());
+        await Assert.ThrowsAsync<StateDirectoryMovedException>(() => service.AppendSessionLogAsync("s1", "text", ct).AsTask());
         Assert.Contains("another directory", service.CheckHealth().Reasons.First(r => r.Contains("moved", StringComparison.Ordinal)), StringComparison.Ordinal);
         Directory.Delete(moved, recursive: true);
     }
@@ -60,7 +60,7 @@ public sealed class DirectoryMovedTests : IDisposable
             File.Delete(segment);
         }
 
-        var error = await Assert.ThrowsAsync<StateStorageException>(() => service.SaveTaskAsync(StateFixture.Task("t2"), ct).AsTask());
+        var error = await Assert.ThrowsAsync<StateDirectoryMovedException>(() => service.SaveTaskAsync(StateFixture.Task("t2"), ct).AsTask());
         Assert.Contains("journal segment", error.Message, StringComparison.Ordinal);
     }
 }
