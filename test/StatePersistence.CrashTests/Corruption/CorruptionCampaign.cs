@@ -61,7 +61,15 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
 
         var problems = new List<string>();
         HashSet<string> damaged = DamagedFiles(corruption);
-        CheckItems(reference, first!, damaged, root, problems);
+        List<string> differences = reference.Content.Differences(first!.Content);
+        if (differences.Count > 0 && !first.Reported(reference) && WholeSegmentLost(corruption))
+        {
+            // Known limit (README, docs/reliability.md): the newest journal segment removed or replaced whole leaves
+            // nothing that names it; the changes since the last checkpoint are gone without a trace to report.
+            return "journal-segment-lost-unreported";
+        }
+
+        CheckItems(reference, first, damaged, root, problems);
         CheckNothingDeleted(root, before, damaged, problems);
 
         Observed? second = await OpenAndReadAsync(root, checkpointFirst: true);
@@ -89,7 +97,9 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
             problems.Add("the state differs from the undamaged directory's, and nothing reported damage: " + string.Join("; ", differences.Take(3)));
         }
 
-        var holders = new ItemHolders(root, damaged);
+        // Until items carry revisions (issue 12) only the journal orders an item file a killed checkpoint wrote against
+        // state.json: with a journal segment damaged, that file's newer copy cannot be told from a stale one.
+        var holders = new ItemHolders(root, damaged, countItemFiles: !damaged.Any(f => Corruption.KindOf(f) == "journal"));
         foreach ((string key, string value) in reference.Content.Values)
         {
             string? recovered = trial.Content.Values.GetValueOrDefault(key);
@@ -107,6 +117,12 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
             }
         }
     }
+
+    /// <summary>A journal segment deleted, emptied or overwritten by another segment: nothing of it is left to read.</summary>
+    private static bool WholeSegmentLost(Corruption corruption) =>
+        Corruption.KindOf(corruption.RelativePath) == "journal"
+        && (corruption.Kind is CorruptionKind.Delete or CorruptionKind.Empty
+            || (corruption.Kind == CorruptionKind.Duplicate && corruption.Detail.StartsWith("overwritten", StringComparison.Ordinal)));
 
     /// <summary>
     /// A report or log has one copy and no index: when its file was deleted outright, nothing is left that could tell

@@ -10,7 +10,7 @@ namespace StatePersistence.CrashTests.Corruption;
 /// library's recovery): its own file, <c>state.json</c> and the backups. The journal is binary and not read here,
 /// so an item whose only copy was in a damaged journal segment is never demanded.
 /// </summary>
-internal sealed class ItemHolders(string root, HashSet<string> damaged)
+internal sealed class ItemHolders(string root, HashSet<string> damaged, bool countItemFiles)
 {
     private List<PersistedState>? _states;
 
@@ -43,7 +43,7 @@ internal sealed class ItemHolders(string root, HashSet<string> damaged)
     private bool Holds(string relativePath, Func<byte[], bool> holds)
     {
         string path = Path.Combine(root, relativePath);
-        if (damaged.Contains(relativePath) || !File.Exists(path))
+        if (!countItemFiles || damaged.Contains(relativePath) || !File.Exists(path))
         {
             return false;
         }

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Mutation check of the write path (issue 9; see docs/reliability.md).
+
+Applies, one at a time, the mutations listed in scripts/mutations.tsv to durability-critical code, rebuilds the
+crash suite (test/StatePersistence.CrashTests) and runs it, stopping at its first failing test. Writes the table
+of which test killed which mutant to artifacts/mutation-table.md. A mutant that survives is a hole in the proof.
+Not part of the README's test command: it rebuilds and runs the suite once per mutant.
+
+    python3 scripts/mutation-check.py          # every mutant
+    python3 scripts/mutation-check.py 3 7      # only mutants 3 and 7
+
+mutations.tsv: one edit per line, tab-separated: number, file, a substring of the line to change, which
+occurrence of it (1 = first), what replaces the substring, and (on the mutant's first line) what the mutant does.
+Several lines with one number are one mutant. src/ must be clean: each mutant is undone with git checkout.
+"""
+import os, re, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.chdir(ROOT)
+SUITE = "test/StatePersistence.CrashTests/bin/Release/net10.0/StatePersistence.CrashTests"
+
+
+def load():
+    mutants = {}
+    for line in open("scripts/mutations.tsv", encoding="utf-8"):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.rstrip("\n").split("\t")
+        number, path, pattern, occurrence, replacement = fields[:5]
+        mutant = mutants.setdefault(int(number), {"edits": [], "what": ""})
+        mutant["edits"].append((path, pattern, int(occurrence), replacement))
+        if len(fields) > 5 and fields[5]:
+            mutant["what"] = fields[5]
+    return mutants
+
+
+def apply(edits):
+    shown = []
+    for path, pattern, occurrence, replacement in edits:
+        lines = open(path, encoding="utf-8").read().split("\n")
+        hits = [i for i, text in enumerate(lines) if pattern in text]
+        if len(hits) < occurrence:
+            raise ValueError(f"{path}: {pattern!r} occurs {len(hits)} time(s), occurrence {occurrence} wanted")
+        i = hits[occurrence - 1]
+        lines[i] = lines[i].replace(pattern, replacement, 1)
+        open(path, "w", encoding="utf-8").write("\n".join(lines))
+        shown.append(f"{path}:{i + 1}")
+    return ", ".join(shown)
+
+
+def run(cmd, log):
+    with open(log, "w") as out:
+        return subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT).returncode
+
+
+def main():
+    if subprocess.run(["git", "status", "--porcelain", "--", "src"], capture_output=True, text=True).stdout.strip():
+        sys.exit("src/ has uncommitted changes; commit or stash them first (each mutant is undone with git checkout).")
+    os.makedirs("artifacts", exist_ok=True)
+    wanted = {int(a) for a in sys.argv[1:]}
+    rows, survivors = [], 0
+    try:
+        for number, mutant in sorted(load().items()):
+            if wanted and number not in wanted:
+                continue
+            started = time.time()
+            try:
+                where = apply(mutant["edits"])
+            except ValueError as error:
+                rows.append((number, mutant["what"], "", f"NOT APPLIED: {error}", 0))
+                survivors += 1
+                subprocess.run(["git", "checkout", "-q", "--", "src"])
+                continue
+            print(f"mutant {number}: {mutant['what']} ({where})", flush=True)
+            if run(["dotnet", "build", "test/StatePersistence.CrashTests", "-c", "Release", "-nologo", "-v", "quiet"], "artifacts/mutant-build.log") != 0:
+                killed = "does not compile"
+            else:
+                log = f"artifacts/mutant-{number}.log"
+                run([SUITE, "-stopOnFail", "-noColor", "-noLogo"], log)
+                found = re.search(r"\[FAIL\] (\S+)", open(log, encoding="utf-8", errors="replace").read())
+                killed = found.group(1).replace("StatePersistence.CrashTests.", "") if found else ""
+            elapsed = round(time.time() - started)
+            if not killed:
+                killed, survivors = "SURVIVED", survivors + 1
+            print(f"  -> {killed} ({elapsed} s)", flush=True)
+            rows.append((number, mutant["what"], where, killed, elapsed))
+            subprocess.run(["git", "checkout", "-q", "--", "src"])
+    finally:
+        subprocess.run(["git", "checkout", "-q", "--", "src"])
+        run(["dotnet", "build", "test/StatePersistence.CrashTests", "-c", "Release", "-nologo", "-v", "quiet"], "artifacts/mutant-build.log")
+    table = "| # | mutation | where | killed by | time |\n|---|---|---|---|---|\n" + "".join(
+        f"| {n} | {what} | `{where}` | {killed} | {elapsed} s |\n" for n, what, where, killed, elapsed in rows)
+    open("artifacts/mutation-table.md", "w", encoding="utf-8").write(table)
+    print(table)
+    print(f"{survivors} mutant(s) survived")
+    sys.exit(1 if survivors else 0)
+
+
+if __name__ == "__main__":
+    main()
