@@ -112,7 +112,8 @@ static async Task MixedStepAsync(StatePersistenceService service, long n)
             await service.DeleteTaskAsync($"t{(n / 6 * 7) % 40}");
             break;
         case 2:
-            await service.SaveSessionAsync(new SessionInfo { Id = $"s{n % 5}", Type = "interactive", Status = "active", TaskId = $"t{n % 40}" });
+            // Every value is written once: a test comparing copies can tell the newest from an older one.
+            await service.SaveSessionAsync(new SessionInfo { Id = $"s{n % 5}", Type = "interactive", Status = "active", TaskId = $"t{n % 40}-at-{at}" });
             break;
         case 4:
             await service.AppendSessionLogAsync($"s{n % 5}", "log line " + at + "\n");

@@ -108,6 +108,12 @@ internal sealed record Corruption(CorruptionKind Kind, string RelativePath, stri
     public static string KindOf(string relativePath)
     {
         string name = Path.GetFileName(relativePath);
+        if (name.EndsWith(".tmp", StringComparison.Ordinal))
+        {
+            // A write in flight when the process was killed: never acknowledged, removed at start-up.
+            return "temp";
+        }
+
         return Path.GetDirectoryName(relativePath) switch
         {
             "tasks" => "task",

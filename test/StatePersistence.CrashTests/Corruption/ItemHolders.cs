@@ -6,9 +6,10 @@ using static StatePersistence.CrashTests.Enumeration.RecoveredContent;
 namespace StatePersistence.CrashTests.Corruption;
 
 /// <summary>
-/// Which undamaged files of a trial's directory hold an item's value, read the simple way (as JSON, without the
-/// library's recovery): its own file, <c>state.json</c> and the backups. The journal is binary and not read here,
-/// so an item whose only copy was in a damaged journal segment is never demanded.
+/// Which undamaged files of a trial's directory hold an item's newest value, read the simple way (as JSON, without
+/// the library's recovery): its own file and <c>state.json</c>. Backups hold older versions (an equal value there may
+/// be an earlier one that recurred), and the journal is binary and not read here, so an item whose only copy was in
+/// a damaged journal segment is never demanded.
 /// </summary>
 internal sealed class ItemHolders(string root, HashSet<string> damaged, bool countItemFiles)
 {
@@ -63,10 +64,10 @@ internal sealed class ItemHolders(string root, HashSet<string> damaged, bool cou
         if (_states is null)
         {
             _states = [];
-            foreach (string path in Directory.EnumerateFiles(root, "state*.json"))
+            foreach (string path in (string[])[Path.Combine(root, "state.json")])
             {
                 string name = Path.GetFileName(path);
-                if (damaged.Contains(name) || name.Contains(".corrupt.", StringComparison.Ordinal) || name.Contains("pre-migration", StringComparison.Ordinal))
+                if (damaged.Contains(name) || !File.Exists(path))
                 {
                     continue;
                 }
