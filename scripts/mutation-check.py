@@ -77,7 +77,7 @@ def main():
             else:
                 log = f"artifacts/mutant-{number}.log"
                 run([SUITE, "-stopOnFail", "-noColor", "-noLogo"], log)
-                found = re.search(r"\[FAIL\] (\S+)", open(log, encoding="utf-8", errors="replace").read())
+                found = re.search(r"(\S+) \[FAIL\]", open(log, encoding="utf-8", errors="replace").read())
                 killed = found.group(1).replace("StatePersistence.CrashTests.", "") if found else ""
             elapsed = round(time.time() - started)
             if not killed:
