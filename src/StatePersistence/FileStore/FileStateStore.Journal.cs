@@ -8,7 +8,7 @@ public sealed partial class FileStateStore
     /// <summary>
     /// Takes over the journal recovery read. What was replayed from a damaged segment, or from a journal an append
     /// failed in, is first written anew (durably, into a new segment); only then are damaged segments moved aside
-    /// (never deleted) and failure markers removed. An unstarted spare is adopted.
+    /// (never deleted) and failure markers removed. An unstarted spare is adopted, or replaced by the rewritten segment.
     /// </summary>
     private JournalWriter StartJournal(JournalStartInfo start, RecoveryReport report)
     {
@@ -18,7 +18,7 @@ public sealed partial class FileStateStore
         {
             if (start.RewriteReplayed)
             {
-                journal.Rewrite(start.Replayed, _options.Durability);
+                journal.Rewrite(start.Replayed, _options.Durability, overSpare: start.UnstartedSpare);
                 report.Warnings.Add($"{start.Replayed.Count} replayed journal record(s) were written anew to a new segment, because the journal held damage or the tail of a failed append (its pages may be readable but not durable).");
             }
 
@@ -38,7 +38,7 @@ public sealed partial class FileStateStore
                 _fileSystem.SyncDirectory(_layout.JournalDirectory);
             }
 
-            if (start.UnstartedSpare is { } spare)
+            if (start.UnstartedSpare is { } spare && !start.RewriteReplayed)
             {
                 journal.AdoptSpare(spare, _options.Durability);
             }

@@ -84,9 +84,19 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
             {
                 case SegmentHeaderKind.UnknownVersion:
                     throw new StateFormatException($"The journal segment '{path}' has format version {segment.Header.Version}; this build reads journal format version {JournalFormat.FormatVersion} (and {JournalFormat.LegacyFormatVersion}). It was probably written by a newer version of StatePersistence: run that version, or move the file out of the journal directory if it is not a journal segment. Nothing was changed.", path);
-                case SegmentHeaderKind.Blank:
-                    UnstartedSpare = number == _numbers[^1] ? number : UnstartedSpare;
+                case SegmentHeaderKind.Blank when number == _numbers[^1]:
+                    UnstartedSpare = number;
                     continue;
+                case SegmentHeaderKind.Blank when _failedMarkers.Count > 0:
+                    // An append failed: a spare still being zero-filled then may have been passed by a segment opened
+                    // after the failure under a higher number, so a blank segment below another can be an unused spare.
+                    continue;
+                case SegmentHeaderKind.Blank:
+                    // Spares are prepared after the segment before them was started, so only the highest-numbered
+                    // segment can be an unused one (a restart that writes replayed records anew does so over the
+                    // spare it found). Zeros throughout anywhere else are a started segment zeroed at rest.
+                    segment.MarkZeroedWhole();
+                    break;
                 case SegmentHeaderKind.Valid:
                     _highestEpoch = Math.Max(_highestEpoch, segment.Header.Epoch);
                     break;

@@ -56,6 +56,13 @@ internal sealed class JournalSegment
         return segment;
     }
 
+    /// <summary>
+    /// Marks a segment that reads as zeros throughout although it was started (a later segment exists and no append
+    /// failed): damage at rest took its header and whatever records it held. The whole file is the dropped range.
+    /// </summary>
+    public void MarkZeroedWhole() => Drop(0, Bytes.Length, damage: true,
+        "the whole segment reads as zeros although a later segment was started after it: its header and any records it held were lost at rest");
+
     private void FindRecords()
     {
         int offset = Header.Size;

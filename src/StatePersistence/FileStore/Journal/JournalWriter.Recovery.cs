@@ -32,14 +32,16 @@ internal sealed partial class JournalWriter
     /// Writes records recovery replayed into a new segment that supersedes the ones they came from: a temp file with the
     /// header and the records as stored, fsynced, renamed into place, directory fsynced. Its pages are new, so its
     /// fsync really writes them, unlike one of a segment whose earlier fsync failed. A crash before the rename leaves
-    /// only a temp file, and the records where they were.
+    /// only a temp file, and the records where they were. When the previous run left an unused spare
+    /// (<paramref name="overSpare"/>), the new segment replaces it under its number, so that no blank segment is left
+    /// below a started one (which the next start would rightly take for a started segment zeroed at rest).
     /// </summary>
-    public void Rewrite(IReadOnlyList<JournalRecord> records, Durability durability)
+    public void Rewrite(IReadOnlyList<JournalRecord> records, Durability durability, long? overSpare = null)
     {
         long number;
         lock (_numbers)
         {
-            number = nextSegmentNumber++;
+            number = overSpare ?? nextSegmentNumber++;
         }
 
         string path = layout.JournalSegment(number);
