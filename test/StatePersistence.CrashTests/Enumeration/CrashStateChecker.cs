@@ -62,6 +62,7 @@ internal sealed class CrashStateChecker(Workload workload, Violations violations
             problems.AddRange(workload.IntegrityOnly ? model.CheckIntegrity(recovered) : model.Check(recovered));
             CheckQuarantined(first.LastRecovery!, image, firstDisk, problems);
             CheckRestored(first.LastRecovery!, image, recovered, problems);
+            CheckLost(first.LastRecovery!, recovered, problems);
             if (workload.CheckImage?.Invoke(image, firstDisk) is { } imageProblem)
             {
                 problems.Add(imageProblem);
@@ -157,6 +158,22 @@ internal sealed class CrashStateChecker(Workload workload, Violations violations
             else if (!item.PossiblyStale)
             {
                 problems.Add($"{item.Kind} '{item.Id}' was restored from the backup '{item.Source}' without being marked possibly stale");
+            }
+        }
+    }
+
+    /// <summary>Nothing is listed as lost that recovery brought back: a loss names a task or session no valid copy held.</summary>
+    private static void CheckLost(RecoveryReport report, RecoveredContent recovered, List<string> problems)
+    {
+        foreach (string lost in report.Lost)
+        {
+            foreach (System.Text.RegularExpressions.Match named in System.Text.RegularExpressions.Regex.Matches(lost, "\\b(task|session) '([^']+)'"))
+            {
+                string key = named.Groups[1].Value == "task" ? RecoveredContent.TaskKey(named.Groups[2].Value) : RecoveredContent.SessionKey(named.Groups[2].Value);
+                if (recovered.Values.ContainsKey(key))
+                {
+                    problems.Add($"the recovery report lists {named.Groups[1].Value} '{named.Groups[2].Value}' as lost, but recovery brought it back: {lost}");
+                }
             }
         }
     }

@@ -19,7 +19,7 @@ namespace StatePersistence.CrashTests.Faults;
 internal sealed class FaultMatrix(bool simulated, FaultWritePath path, ReliabilityLedger ledger)
 {
     private const int MaxNth = 8;
-    private const int PowerCutStatesPerModel = 3;
+    private const int PowerCutStatesPerModel = 8;
 
     private static readonly FaultOperations[] Kinds =
     [
