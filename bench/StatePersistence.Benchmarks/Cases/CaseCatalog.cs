@@ -4,6 +4,8 @@ using StatePersistence.Benchmarks.Cases.StatePersistence;
 using StatePersistence.Benchmarks.Harness;
 using StatePersistence.Storage;
 
+using StatePersistence.Benchmarks.Cases.Http;
+
 namespace StatePersistence.Benchmarks.Cases;
 
 /// <summary>
@@ -43,6 +45,14 @@ public static class CaseCatalog
             new SpSaveCase(CaseNames.SaveFull8, Durability.Full, writers: 8, stored: 1_000),
             new SpSaveCase(CaseNames.SaveFull64, Durability.Full, writers: 64, stored: 1_000),
             new SpSaveCase(CaseNames.SaveRelaxed1, Durability.Relaxed, writers: 1, stored: 1_000),
+
+            // The state server over loopback HTTP, beside the library's own saves of the same documents.
+            new HttpSaveCase(CaseNames.HttpPut1, writers: 1),
+            new HttpSaveCase(CaseNames.HttpPut8, writers: 8),
+            new HttpSaveCase(CaseNames.HttpPut64, writers: 64),
+            new HttpGetCase(CaseNames.HttpGet1, writers: 1, healthOnly: false),
+            new HttpGetCase(CaseNames.HttpGet64, writers: 64, healthOnly: false),
+            new HttpGetCase(CaseNames.HttpRoundTrip1, writers: 1, healthOnly: true),
             .. quick ? Array.Empty<IBenchCase>() :
             [
                 new SpSaveCase(CaseNames.SaveFull1At100k, Durability.Full, writers: 1, stored: 100_000),

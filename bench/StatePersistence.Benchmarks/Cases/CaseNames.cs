@@ -65,4 +65,22 @@ public static class CaseNames
 
     /// <summary><c>family/Nk</c>: the name of a case over a state of <paramref name="tasks"/> tasks.</summary>
     public static string WithTasks(string family, int tasks) => $"{family}/{tasks / 1000}k";
+
+    /// <summary>PUT of a task over HTTP to the server process, 1 connection (goal 7b).</summary>
+    public const string HttpPut1 = "sp-http-put/1w";
+
+    /// <summary>PUT of a task over HTTP, 8 connections.</summary>
+    public const string HttpPut8 = "sp-http-put/8w";
+
+    /// <summary>PUT of a task over HTTP, 64 connections (goal 7a).</summary>
+    public const string HttpPut64 = "sp-http-put/64w";
+
+    /// <summary>GET of a task over HTTP, 1 connection.</summary>
+    public const string HttpGet1 = "sp-http-get/1w";
+
+    /// <summary>GET of a task over HTTP, 64 connections.</summary>
+    public const string HttpGet64 = "sp-http-get/64w";
+
+    /// <summary>GET /health over one connection: the loopback round trip through the server (goal 7b).</summary>
+    public const string HttpRoundTrip1 = "http-roundtrip/1w";
 }

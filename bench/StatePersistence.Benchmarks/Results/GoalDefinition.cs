@@ -10,9 +10,12 @@ internal enum Metric
     BytesPerOp,
 }
 
-/// <summary>One side of a goal's ratio: a metric of a named case.</summary>
+/// <summary>One side of a goal's ratio: a metric of a named case, plus optionally the same metric of another.</summary>
 internal sealed record Operand(string Case, Metric Metric)
 {
+    /// <summary>A second case whose value of the same metric is added (a p50 plus a round trip).</summary>
+    public string? PlusCase { get; init; }
+
     public string JsonName => Metric switch
     {
         Metric.OpsPerSec => "ops_per_sec",
@@ -22,7 +25,7 @@ internal sealed record Operand(string Case, Metric Metric)
         _ => "bytes_per_op",
     };
 
-    public override string ToString() => $"{Case} {JsonName}";
+    public override string ToString() => PlusCase is null ? $"{Case} {JsonName}" : $"{Case} {JsonName} + {PlusCase} {JsonName}";
 
     public double? ValueIn(CaseResult result) => Metric switch
     {
