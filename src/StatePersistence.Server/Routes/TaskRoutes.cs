@@ -120,14 +120,8 @@ internal static class TaskRoutes
 
         DateTimeOffset now = time.GetUtcNow();
         var entry = new TaskLogEntry { Timestamp = now, Level = body.Level, Type = body.Type, Message = body.Message };
-        AgentTask? updated = await state.UpdateTaskAsync(id, task =>
-        {
-            // A task file written by hand may say "logs": null.
-            task.Logs ??= [];
-            task.Logs.Add(entry);
-            task.UpdatedAt = now;
-            quotas.CheckTask(task);
-        }, cancellationToken);
+        // Journals only the entry; the task's updated_at becomes the entry's timestamp (now).
+        AgentTask? updated = await state.AppendTaskLogAsync(id, entry, quotas.CheckTask, cancellationToken);
         return updated is null
             ? ApiProblems.NotFound(Kind, id)
             : Results.Json(entry, ServerJsonContext.Default.TaskLogEntry, statusCode: StatusCodes.Status201Created);

@@ -34,6 +34,7 @@ public sealed record StateView(
             switch (change.Kind)
             {
                 case ChangeKind.PutTask:
+                case ChangeKind.AppendTaskLog:
                     tasks = tasks.SetItem(change.Id, toItem(change));
                     break;
                 case ChangeKind.DeleteTask:

@@ -5,6 +5,7 @@ using StatePersistence.Errors;
 using StatePersistence.FileStore.Journal;
 using StatePersistence.FileStore.Snapshot;
 using StatePersistence.FileSystem;
+using StatePersistence.Model;
 using StatePersistence.Recovery;
 using StatePersistence.Serialization;
 
@@ -128,7 +129,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
             }
             else
             {
-                view = view.Apply(parsed[i], sequence, ItemCodec.ToItem);
+                view = ApplyRecord(view, parsed[i], sequence);
                 foreach (StateChange change in parsed[i])
                 {
                     // A replayed deletion is the evidence the sweep needs to delete the item's file.
@@ -153,6 +154,63 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         }
 
         return view;
+    }
+
+    /// <summary>Applies one replayed record; its log appends are applied to the tasks as recovered so far.</summary>
+    private StateView ApplyRecord(StateView view, StateChange[] changes, long sequence)
+    {
+        if (!Array.Exists(changes, static c => c.Kind == ChangeKind.AppendTaskLog && c.Item is null))
+        {
+            return view.Apply(changes, sequence, ItemCodec.ToItem);
+        }
+
+        foreach (StateChange change in changes)
+        {
+            StateChange? applied = change.Kind == ChangeKind.AppendTaskLog && change.Item is null ? ReplayAppend(view, change, sequence) : change;
+            view = applied is null ? view with { Revision = sequence } : view.Apply([applied], sequence, ItemCodec.ToItem);
+        }
+
+        return view;
+    }
+
+    /// <summary>
+    /// A journaled log append, resolved against the task as recovered so far. Replay must be idempotent: recovery may
+    /// replay the journal over task files newer than the snapshot, which already hold the entry. So the entry is
+    /// applied only when the task has exactly <see cref="StateChange.LogIndex"/> entries and skipped (null) when it has
+    /// more; a task that is missing or has fewer is damage (something before this record was lost), reported and
+    /// skipped.
+    /// </summary>
+    private StateChange? ReplayAppend(StateView view, StateChange change, long sequence)
+    {
+        string what = $"Journal record {sequence} appends log entry {change.LogIndex} to task '{change.Id}'";
+        if (!view.Tasks.TryGetValue(change.Id, out StoredItem? current))
+        {
+            report.Lost.Add($"{what}, which the recovered state does not hold; the entry was skipped.");
+            return null;
+        }
+
+        try
+        {
+            AgentTask task = ItemCodec.DeserializeTask(current.Json);
+            int count = TaskLogAppend.Count(task);
+            if (count > change.LogIndex)
+            {
+                return null;
+            }
+
+            if (count < change.LogIndex)
+            {
+                report.Lost.Add($"{what}, which holds only {count} entries (earlier entries are missing); the entry was skipped.");
+                return null;
+            }
+
+            return change with { Item = TaskLogAppend.Apply(task, change.Json!) };
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or InvalidOperationException or ArgumentException)
+        {
+            report.Lost.Add($"{what}, which does not parse ({ex.Message}); the entry was skipped.");
+            return null;
+        }
     }
 
     /// <summary>

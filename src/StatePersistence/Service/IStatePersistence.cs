@@ -43,6 +43,22 @@ public interface IStatePersistence : IAsyncDisposable
     /// </summary>
     ValueTask<AgentTask?> UpdateTaskAsync(string id, Action<AgentTask> update, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Appends one entry to a task's <c>logs</c> atomically and durably, journaling only the entry (not the whole
+    /// task), so an append costs the same however long the log is. The task's <c>updated_at</c> becomes the entry's
+    /// timestamp; an entry without one is stamped with the current time (the caller's object is not changed).
+    /// Returns the updated task, or null when there is none with that id.
+    /// </summary>
+    ValueTask<AgentTask?> AppendTaskLogAsync(string taskId, TaskLogEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Like <see cref="AppendTaskLogAsync(string, TaskLogEntry, CancellationToken)"/>, calling <paramref name="check"/>
+    /// with the task as it would be stored before anything is written: it may throw to refuse the append (nothing is
+    /// written); changes it makes to the task are not stored. It must be quick and must not block.
+    /// </summary>
+    ValueTask<AgentTask?> AppendTaskLogAsync(string taskId, TaskLogEntry entry, Action<AgentTask>? check,
+        CancellationToken cancellationToken = default);
+
     /// <summary>Loads a task, or null when there is none with that id.</summary>
     ValueTask<AgentTask?> LoadTaskAsync(string id, CancellationToken cancellationToken = default);
 

@@ -20,6 +20,46 @@ public sealed partial class StatePersistenceService
         UpdateItemAsync(Tasks, id, update, cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask<AgentTask?> AppendTaskLogAsync(string taskId, TaskLogEntry entry, CancellationToken cancellationToken = default) =>
+        AppendTaskLogAsync(taskId, entry, null, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<AgentTask?> AppendTaskLogAsync(string taskId, TaskLogEntry entry, Action<AgentTask>? check,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(taskId, Tasks.Name);
+        ArgumentNullException.ThrowIfNull(entry);
+        if (entry.Timestamp is null)
+        {
+            entry = new TaskLogEntry
+            {
+                Timestamp = _time.GetUtcNow(), Level = entry.Level, Type = entry.Type, Message = entry.Message, ExtensionData = entry.ExtensionData,
+            };
+        }
+
+        // Only the entry and its index are journaled; the whole new task is kept in memory for reads and checkpoints.
+        byte[] entryJson = TaskLogAppend.SerializeEntry(entry);
+        AgentTask? saved = null;
+        bool committed = await CommitAsync(Tasks.Name, taskId, (view, _) =>
+        {
+            if (!view.Tasks.TryGetValue(taskId, out StoredItem? current))
+            {
+                return null;
+            }
+
+            AgentTask task = ItemCodec.DeserializeTask(current.Json);
+            int index = TaskLogAppend.Count(task);
+            StoredItem item = TaskLogAppend.Apply(task, entryJson);
+
+            // After the bytes are made: a check can refuse the append (by throwing) but not change what is stored.
+            check?.Invoke(task);
+            saved = task;
+            return [new StateChange(ChangeKind.AppendTaskLog, taskId, entryJson, item) { LogIndex = index }];
+        }, 0, cancellationToken).ConfigureAwait(false);
+        return committed ? saved : null;
+    }
+
+    /// <inheritdoc />
     public ValueTask<AgentTask?> LoadTaskAsync(string id, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(LoadItem(Tasks, id));
 

@@ -32,6 +32,16 @@ internal static class Items
 
     public static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
 
+    /// <summary>A task log entry for AppendTaskLog, timestamped <paramref name="minute"/> minutes after the epoch.</summary>
+    public static TaskLogEntry LogEntry(int minute, string message) => new()
+    {
+        Timestamp = Services.Epoch.AddMinutes(minute),
+        Level = "info",
+        Type = "output",
+        Message = message,
+        ExtensionData = new Dictionary<string, JsonElement> { ["step"] = JsonSerializer.SerializeToElement(minute) },
+    };
+
     /// <summary>A change for UpdateTask: a new status and one more log line, as an agent server makes them.</summary>
     public static Action<AgentTask> Progress(string status, string message) => task =>
     {

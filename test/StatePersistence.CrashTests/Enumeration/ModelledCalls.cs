@@ -33,6 +33,21 @@ internal abstract class ModelledCalls
         return Step(Model.Set(TaskKey(id), Json(expected), $"update task {id}"), s => s.UpdateTaskAsync(id, change).AsTask());
     }
 
+    /// <summary>
+    /// Appends one entry to a task's log. Modelled as an update of the task's JSON: the entry (as it reads back from
+    /// its JSON) at the end of <c>logs</c>, and <c>updated_at</c> set to its timestamp.
+    /// </summary>
+    public Task AppendTaskLog(string id, TaskLogEntry entry)
+    {
+        AgentTask expected = ItemCodec.DeserializeTask(System.Text.Encoding.UTF8.GetBytes(Model.Latest(TaskKey(id))!));
+        TaskLogEntry stored = JsonSerializer.Deserialize(
+            JsonSerializer.SerializeToUtf8Bytes(entry, StateJsonContext.Default.TaskLogEntry), StateJsonContext.Default.TaskLogEntry)!;
+        expected.Logs ??= [];
+        expected.Logs.Add(stored);
+        expected.UpdatedAt = stored.Timestamp;
+        return Step(Model.Set(TaskKey(id), Json(expected), $"append log entry to task {id}"), s => s.AppendTaskLogAsync(id, entry).AsTask());
+    }
+
     public Task DeleteTask(string id) => Step(Model.Set(TaskKey(id), null, $"delete task {id}"), s => s.DeleteTaskAsync(id).AsTask());
 
     public Task SaveSession(SessionInfo session) =>

@@ -169,7 +169,11 @@ internal static class JournalFormat
         return length is < 0 or > MaxPayload ? -1 : length;
     }
 
-    /// <summary>Encodes a commit's changes as a record payload (before the codec).</summary>
+    /// <summary>
+    /// Encodes a commit's changes as a record payload (before the codec): a count, then per change its kind (1 byte),
+    /// id (length and UTF-8), for <see cref="ChangeKind.AppendTaskLog"/> the log index (4), and its JSON (length, -1 for
+    /// none, and bytes). Kinds 1-5 are laid out as before kind 6 existed, so older records read unchanged.
+    /// </summary>
     public static void EncodeChanges(ArrayBufferWriter<byte> output, IReadOnlyList<StateChange> changes)
     {
         WriteInt32(output, changes.Count);
@@ -180,6 +184,11 @@ internal static class JournalFormat
             int idBytes = Encoding.UTF8.GetByteCount(change.Id);
             WriteInt32(output, idBytes);
             output.Advance(Encoding.UTF8.GetBytes(change.Id, output.GetSpan(idBytes)));
+            if (change.Kind == ChangeKind.AppendTaskLog)
+            {
+                WriteInt32(output, change.LogIndex);
+            }
+
             WriteInt32(output, change.Json?.Length ?? -1);
             if (change.Json is not null)
             {
@@ -212,6 +221,16 @@ internal static class JournalFormat
             Need(payload, position, idLength);
             string id = Encoding.UTF8.GetString(payload.Slice(position, idLength));
             position += idLength;
+            int logIndex = 0;
+            if (kind == ChangeKind.AppendTaskLog)
+            {
+                logIndex = ReadInt32(payload, ref position);
+                if (logIndex < 0)
+                {
+                    throw new InvalidDataException($"A journal record appends a log entry at index {logIndex}.");
+                }
+            }
+
             int jsonLength = ReadInt32(payload, ref position);
             byte[]? json = null;
             if (jsonLength >= 0)
@@ -221,7 +240,12 @@ internal static class JournalFormat
                 position += jsonLength;
             }
 
-            changes.Add(new StateChange(kind, id, json));
+            if (kind == ChangeKind.AppendTaskLog && json is null)
+            {
+                throw new InvalidDataException("A journal record appends a log entry without one.");
+            }
+
+            changes.Add(new StateChange(kind, id, json) { LogIndex = logIndex });
         }
 
         return changes;
