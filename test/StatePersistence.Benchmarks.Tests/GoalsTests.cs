@@ -10,10 +10,25 @@ public class GoalsTests
     {
         IReadOnlyList<GoalCheck> checks = Goals.Evaluate([Case(CaseNames.SqliteFull1, ops: 7000, p50: 130)]);
 
-        Assert.Equal([1, 2, 3, 4, 5, 6], checks.Select(c => c.Goal).Distinct());
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7], checks.Select(c => c.Goal).Distinct());
         Assert.All(checks, c => Assert.Null(c.Ratio));
         Assert.All(checks, c => Assert.Null(c.Met));
         Assert.Equal($"needs case {CaseNames.SaveFull1}", checks.Single(c => c.Check == "1a").Pending);
+    }
+
+    [Fact]
+    public void Evaluate_CheckWithAnAddedCase_DividesByTheSum_AndWaitsForBothCases()
+    {
+        CaseResult put = Case(CaseNames.HttpPut1, ops: 3000, p50: 500);
+        CaseResult library = Case(CaseNames.SaveFull1, ops: 8000, p50: 100);
+
+        GoalCheck pending = Goals.Evaluate([put, library]).Single(c => c.Check == "7b");
+        GoalCheck measured = Goals.Evaluate([put, library, Case(CaseNames.HttpRoundTrip1, ops: 9000, p50: 150)]).Single(c => c.Check == "7b");
+
+        Assert.Equal($"needs case {CaseNames.HttpRoundTrip1}", pending.Pending);
+        Assert.Equal(2.0, measured.Ratio);
+        Assert.True(measured.Met);
+        Assert.Contains(CaseNames.HttpRoundTrip1, measured.Denominator, StringComparison.Ordinal);
     }
 
     [Fact]
