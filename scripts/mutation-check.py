@@ -81,7 +81,7 @@ def main():
                 run([SUITE, "-stopOnFail", "-noColor", "-noLogo",
                      "-class-", "StatePersistence.CrashTests.Kill.KillNineTests",
                      "-class-", "StatePersistence.CrashTests.ReliabilityThresholdTests"], log)
-                found = re.search(r"^\s*([\w.]+)\S* \[FAIL\]", open(log, encoding="utf-8", errors="replace").read(), re.M)
+                found = re.search(r"^\s*([\w.]+).*? \[FAIL\]", open(log, encoding="utf-8", errors="replace").read(), re.M)
                 killed = found.group(1).replace("StatePersistence.CrashTests.", "") if found else ""
             elapsed = round(time.time() - started)
             if not killed:
