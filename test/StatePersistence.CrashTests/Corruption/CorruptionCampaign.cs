@@ -62,11 +62,11 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
         var problems = new List<string>();
         HashSet<string> damaged = DamagedFiles(corruption);
         List<string> differences = reference.Content.Differences(first!.Content);
-        if (differences.Count > 0 && !first.Reported(reference) && WholeSegmentLost(corruption))
+        if (differences.Count > 0 && !first.Reported(reference) && JournalTailLost(corruption))
         {
-            // Known limit (README, docs/reliability.md): the newest journal segment removed or replaced whole leaves
-            // nothing that names it; the changes since the last checkpoint are gone without a trace to report.
-            return "journal-segment-lost-unreported";
+            // Known limit (README, docs/reliability.md): a journal segment removed or replaced whole, or cut short at
+            // a record boundary, leaves nothing that names what it held; those changes are gone without a trace.
+            return "journal-tail-lost-unreported";
         }
 
         CheckItems(reference, first, damaged, root, problems);
@@ -118,10 +118,13 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
         }
     }
 
-    /// <summary>A journal segment deleted, emptied or overwritten by another segment: nothing of it is left to read.</summary>
-    private static bool WholeSegmentLost(Corruption corruption) =>
+    /// <summary>
+    /// A journal segment deleted, emptied, truncated or overwritten by another segment: what was cut away left no
+    /// bytes to read, and nothing else records how long the journal was.
+    /// </summary>
+    private static bool JournalTailLost(Corruption corruption) =>
         Corruption.KindOf(corruption.RelativePath) == "journal"
-        && (corruption.Kind is CorruptionKind.Delete or CorruptionKind.Empty
+        && (corruption.Kind is CorruptionKind.Delete or CorruptionKind.Empty or CorruptionKind.Truncate
             || (corruption.Kind == CorruptionKind.Duplicate && corruption.Detail.StartsWith("overwritten", StringComparison.Ordinal)));
 
     /// <summary>
