@@ -105,10 +105,12 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
             bytes = bytes[..(int)failedStart];
         }
 
-        if (!SessionLogFormat.IsFramed(bytes))
+        if (!SessionLogFormat.IsFramed(bytes) && SessionLogFormat.NextFrame(bytes, 0) < 0)
         {
             return IsTornFileHeader(bytes) ? [] : bytes;
         }
+
+        // Framed, or framed with its file header damaged (valid frames follow): the damage is found and repaired below.
 
         (byte[] text, List<(long Offset, long Length)> damage, _) = Parse(bytes);
         return damage.Count == 0 ? text : Repair(sessionId, path);

@@ -53,4 +53,31 @@ public sealed class SessionLogIntegrityTests : IDisposable
         string aside = Assert.Single(Directory.GetFiles(_fixture.File("logs"), "session_s1.log.corrupt.*"));
         Assert.Equal(bytes, await File.ReadAllBytesAsync(aside, ct));
     }
+
+    [Fact]
+    public async Task SessionLogWhoseHeadIsZeroed_IsDetectedAndReported_NotServedAsPlainText()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using (StatePersistenceService first = await _fixture.OpenAsync())
+        {
+            await first.AppendSessionLogAsync("s1", "one\n", ct);
+            await first.AppendSessionLogAsync("s1", "two\n", ct);
+            await first.AppendSessionLogAsync("s1", "three\n", ct);
+        }
+
+        // The file header and the first append zeroed (a lost block): what is left must not pass for a plain-text log.
+        string log = _fixture.File("logs", "session_s1.log");
+        byte[] bytes = await File.ReadAllBytesAsync(log, ct);
+        Array.Clear(bytes, 0, bytes.AsSpan().IndexOf("two"u8));
+        await File.WriteAllBytesAsync(log, bytes, ct);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+        int detected = 0;
+        second.CorruptionDetected += (_, _) => detected++;
+        string? text = await second.ReadSessionLogAsync("s1", ct);
+
+        Assert.Equal("three\n", text);
+        Assert.Equal(1, detected);
+        Assert.Single(Directory.GetFiles(_fixture.File("logs"), "session_s1.log.corrupt.*"));
+    }
 }

@@ -207,6 +207,11 @@ internal sealed partial class SessionLogs
         }
 
         byte[] bytes = fileSystem.ReadAllBytes(path);
+        if (SessionLogFormat.NextFrame(bytes, 0) >= 0)
+        {
+            // A framed log whose file header is damaged, not plain text: reading it finds and repairs the damage.
+            return;
+        }
 
         AtomicFile.Write(fileSystem, layout, path, SessionLogFormat.Frame(bytes, withFileHeader: true), durability);
     }
