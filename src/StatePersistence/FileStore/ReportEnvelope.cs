@@ -1,9 +1,9 @@
 using System.Buffers;
-using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Unicode;
+using StatePersistence.FileStore.Snapshot;
 
 namespace StatePersistence.FileStore;
 
@@ -18,7 +18,6 @@ internal static class ReportEnvelope
     private const string IdKey = "$report_id";
     private const string ChecksumKey = "$checksum";
     private const string ReportKey = "$report";
-    private const string ChecksumPrefix = "crc32:";
 
     /// <summary>The file content for <paramref name="reportJson"/> (compact UTF-8 JSON) of report <paramref name="id"/>.</summary>
     public static byte[] Wrap(string id, ReadOnlySpan<byte> reportJson)
@@ -28,7 +27,7 @@ internal static class ReportEnvelope
         {
             writer.WriteStartObject();
             writer.WriteString(IdKey, id);
-            writer.WriteString(ChecksumKey, Checksum(reportJson));
+            writer.WriteString(ChecksumKey, SnapshotChecksum.Format(Crc32.HashToUInt32(reportJson)));
             writer.WritePropertyName(ReportKey);
             writer.WriteRawValue(reportJson, skipInputValidation: true);
             writer.WriteEndObject();
@@ -70,12 +69,7 @@ internal static class ReportEnvelope
         }
 
         ReadOnlySpan<byte> json = JsonMarshal.GetRawUtf8Value(report);
-        string actual = Checksum(json);
-        if (checksum.GetString() != actual)
-        {
-            throw new InvalidDataException($"the report's checksum is {checksum.GetString()}, but its content hashes to {actual}");
-        }
-
+        SnapshotChecksum.Verify(json, checksum.GetString());
         return json.ToArray();
     }
 
@@ -98,7 +92,4 @@ internal static class ReportEnvelope
             throw new InvalidDataException($"the report file is not JSON ({ex.Message})", ex);
         }
     }
-
-    private static string Checksum(ReadOnlySpan<byte> json) =>
-        ChecksumPrefix + Crc32.HashToUInt32(json).ToString("x8", CultureInfo.InvariantCulture);
 }
