@@ -25,6 +25,7 @@ internal sealed class GroupCommitter
     private readonly SemaphoreSlim _appendLock = new(1, 1);
     private List<PendingCommit> _queue = [];
     private bool _leaderActive;
+    private int _lastGroupSize;
     private StateView _latest;
     private StateView _durable;
 
@@ -41,6 +42,12 @@ internal sealed class GroupCommitter
     public StateView Durable => Volatile.Read(ref _durable);
 
     /// <summary>
+    /// The newest state including commits not yet durable: what the next commit builds on. Read without the lock by
+    /// optimistic updates, which check under the lock that what they read is still current.
+    /// </summary>
+    public StateView Latest => Volatile.Read(ref _latest);
+
+    /// <summary>
     /// Builds a commit from the latest state and enqueues it, atomically with respect to other commits. The builder
     /// returns null to commit nothing (for example when a create finds the id taken); it must not block.
     /// </summary>
@@ -55,7 +62,7 @@ internal sealed class GroupCommitter
             }
 
             var pending = new PendingCommit(changes, durability);
-            _latest = _latest.Apply(changes, _latest.Revision, _toItem);
+            Volatile.Write(ref _latest, _latest.Apply(changes, _latest.Revision, _toItem));
             _queue.Add(pending);
             if (!_leaderActive)
             {
@@ -105,6 +112,15 @@ internal sealed class GroupCommitter
 
     private async ValueTask LeadAsync()
     {
+        if (Volatile.Read(ref _lastGroupSize) > 1)
+        {
+            // Saves are arriving concurrently: let the work already queued on the thread pool (requests being read and
+            // parsed) enqueue its commits before the group is taken, so one flush carries them all instead of this
+            // leader flushing alone while they queue behind it (measured: twice the commits per flush at 64 HTTP
+            // connections). A lone writer (previous group of one) never waits here.
+            await Task.Yield();
+        }
+
         await _appendLock.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -117,6 +133,7 @@ internal sealed class GroupCommitter
                 first = _durable.Revision + 1;
             }
 
+            Volatile.Write(ref _lastGroupSize, group.Count);
             Exception? failure = await AppendGroupAsync(group, first).ConfigureAwait(false);
             List<PendingCommit> failedBehind = [];
             PendingCommit? nextLeader = null;
@@ -138,7 +155,7 @@ internal sealed class GroupCommitter
                     // Everything queued behind the failed group may have been built on it: it fails too.
                     failedBehind = _queue;
                     _queue = [];
-                    _latest = _durable;
+                    Volatile.Write(ref _latest, _durable);
                 }
 
                 if (_queue.Count > 0)

@@ -39,7 +39,10 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>
     /// Changes a task atomically with respect to other saves: <paramref name="update"/> gets the newest version and
     /// changes it in place. Returns the saved task, or null when there is none with that id. The callback must be
-    /// quick and must not block; it may throw to abort (nothing is written).
+    /// quick and must not block; it may throw to abort (nothing is written). It runs outside the store's commit lock
+    /// and may run more than once: when another save changes the task between the read and the commit, the change is
+    /// made again on the newer version (so concurrent updates never lose each other's changes), and only the last
+    /// run's result is stored. Keep it free of side effects other than on the task it is given.
     /// </summary>
     ValueTask<AgentTask?> UpdateTaskAsync(string id, Action<AgentTask> update, CancellationToken cancellationToken = default);
 

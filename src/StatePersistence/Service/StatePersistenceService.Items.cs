@@ -34,20 +34,63 @@ public sealed partial class StatePersistenceService
         StateId.Validate(id, kind.Name);
         ArgumentNullException.ThrowIfNull(update);
         T? saved = null;
-        bool committed = await CommitAsync(kind.Name, id, (view, _) =>
+        bool committed = await CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
         {
-            if (!kind.Map(view).TryGetValue(id, out StoredItem? current))
-            {
-                return null;
-            }
-
             T item = kind.Deserialize(current.Json);
             update(item);
             kind.SetId(item, id);
             saved = item;
-            return [kind.Change(item)];
-        }, 0, cancellationToken).ConfigureAwait(false);
+            return kind.Change(item);
+        }, cancellationToken).ConfigureAwait(false);
         return committed ? saved : null;
+    }
+
+    /// <summary>
+    /// A read-modify-write of one item as a compare-and-swap: <paramref name="change"/> runs outside the committer's
+    /// lock on the newest version of the item, and its result commits only if the item is still that version (every
+    /// committed change to an item replaces its <see cref="StoredItem"/>, so the instance is its version); otherwise it
+    /// runs again on the newer version. The lock orders every save of the store, so parsing and serializing inside it
+    /// serialized all concurrent updates on one core. Returns false when there is no such item.
+    /// </summary>
+    private async ValueTask<bool> CommitIfUnchangedAsync(string kind,
+        Func<StateView, ImmutableSortedDictionary<string, StoredItem>> map, string id, Func<StoredItem, StateChange> change,
+        CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (!map(Committer.Latest).TryGetValue(id, out StoredItem? current))
+            {
+                return false;
+            }
+
+            var attempt = new CompareAndSwap(map, current, change(current));
+            if (await CommitAsync(kind, id, static (view, a) => a.Build(view), attempt, cancellationToken).ConfigureAwait(false))
+            {
+                return true;
+            }
+
+            if (!attempt.Stale)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>One attempt of <see cref="CommitIfUnchangedAsync"/>: commits only over the version it was made from.</summary>
+    private sealed class CompareAndSwap(Func<StateView, ImmutableSortedDictionary<string, StoredItem>> map, StoredItem read, StateChange change)
+    {
+        public bool Stale { get; private set; }
+
+        public IReadOnlyList<StateChange>? Build(StateView view)
+        {
+            if (map(view).TryGetValue(read.Id, out StoredItem? now) && ReferenceEquals(now, read))
+            {
+                return [change];
+            }
+
+            Stale = true;
+            return null;
+        }
     }
 
     private T? LoadItem<T>(ItemKind<T> kind, string id)

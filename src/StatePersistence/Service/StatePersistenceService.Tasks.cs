@@ -40,13 +40,8 @@ public sealed partial class StatePersistenceService
         // Only the entry and its index are journaled; the whole new task is kept in memory for reads and checkpoints.
         byte[] entryJson = TaskLogAppend.SerializeEntry(entry);
         AgentTask? saved = null;
-        bool committed = await CommitAsync(Tasks.Name, taskId, (view, _) =>
+        bool committed = await CommitIfUnchangedAsync(Tasks.Name, Tasks.Map, taskId, current =>
         {
-            if (!view.Tasks.TryGetValue(taskId, out StoredItem? current))
-            {
-                return null;
-            }
-
             AgentTask task = ItemCodec.DeserializeTask(current.Json);
             int index = TaskLogAppend.Count(task);
             StoredItem item = TaskLogAppend.Apply(task, entryJson);
@@ -54,8 +49,8 @@ public sealed partial class StatePersistenceService
             // After the bytes are made: a check can refuse the append (by throwing) but not change what is stored.
             check?.Invoke(task);
             saved = task;
-            return [new StateChange(ChangeKind.AppendTaskLog, taskId, entryJson, item) { LogIndex = index }];
-        }, 0, cancellationToken).ConfigureAwait(false);
+            return new StateChange(ChangeKind.AppendTaskLog, taskId, entryJson, item) { LogIndex = index };
+        }, cancellationToken).ConfigureAwait(false);
         return committed ? saved : null;
     }
 

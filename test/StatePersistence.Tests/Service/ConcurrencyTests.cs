@@ -49,6 +49,31 @@ public sealed class ConcurrencyTests : IDisposable
     }
 
     [Fact]
+    public async Task ConcurrentLogAppendsAndUpdatesOfOneTask_LoseNothing()
+    {
+        // Updates and appends are compare-and-swaps made outside the commit lock: a racing one must be made again on
+        // the newer version, never stored over it.
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService first = await _fixture.OpenAsync();
+        await first.SaveTaskAsync(StateFixture.Task("busy"), ct);
+
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                await first.AppendTaskLogAsync("busy", new TaskLogEntry { Level = "info", Type = "step", Message = $"{w}:{i}" }, ct);
+                await first.UpdateTaskAsync("busy", t => t.Description = $"{w}:{i}", ct);
+            }
+        }, ct)));
+        await StateFixture.CrashAsync(first);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+        AgentTask task = (await second.LoadTaskAsync("busy", ct))!;
+        Assert.Equal(160, task.Logs.Count);
+        Assert.Equal(160, task.Logs.Select(l => l.Message).Distinct().Count());
+    }
+
+    [Fact]
     public async Task ConcurrentCreatesOfOneId_ExactlyOneWins()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
