@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL for the tests (and for trying the PostgreSQL store by hand), started on 127.0.0.1 as the
+# `postgres` user, as ../shared/SERVICES.md describes. Idempotent: a second `start` finds it up and does nothing.
+#
+#   scripts/services/postgres.sh start   # installs PostgreSQL when missing, starts it, prints the connection string
+#   scripts/services/postgres.sh stop    # stops the cluster it started (by its own pid file, never by name)
+#   scripts/services/postgres.sh url     # prints the connection string
+#
+# Environment: SP_PG_DIR (default /tmp/statepersistence-services/postgres), SP_PG_PORT (default 55432).
+set -euo pipefail
+
+dir=${SP_PG_DIR:-/tmp/statepersistence-services/postgres}
+port=${SP_PG_PORT:-55432}
+url="Host=127.0.0.1;Port=${port};Username=postgres;Database=postgres"
+
+bin_dir() {
+  # Debian keeps the server programs out of PATH; take the newest installed major version.
+  local found
+  found=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$found" ]; then
+    echo "Installing PostgreSQL (apt-get install postgresql)..." >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+    found=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  fi
+  echo "$found"
+}
+
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+ready() {
+  "$1/pg_isready" -q -h 127.0.0.1 -p "$port"
+}
+
+start() {
+  local bin
+  bin=$(bin_dir)
+  if ready "$bin"; then
+    echo "$url"
+    return
+  fi
+
+  mkdir -p "$dir"
+  # PostgreSQL refuses to run as root, and the postgres user must reach its directory.
+  chmod 755 "$(dirname "$dir")" "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    rm -rf "$dir/data"
+    as_postgres "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
+      { cat "$dir/initdb.log" >&2; exit 1; }
+  fi
+  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-k $dir -p $port -c listen_addresses=127.0.0.1" start >/dev/null ||
+    { tail -20 "$dir/server.log" >&2; exit 1; }
+  ready "$bin" || { echo "PostgreSQL did not become ready on 127.0.0.1:$port; see $dir/server.log" >&2; exit 1; }
+  echo "$url"
+}
+
+stop() {
+  local bin
+  bin=$(bin_dir)
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  fi
+}
+
+case "${1:-start}" in
+  start) start ;;
+  stop) stop ;;
+  url) echo "$url" ;;
+  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+esac
