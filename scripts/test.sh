@@ -21,6 +21,18 @@ if ! dotnet build StatePersistence.sln -c Release -nologo -v quiet > artifacts/b
   exit 1
 fi
 
+# The PostgreSQL tests run against a real server: a throwaway cluster on 127.0.0.1, installed and started when missing
+# (scripts/services/postgres.sh, idempotent), unless STATEPERSISTENCE_POSTGRES names one already.
+if [ -z "${STATEPERSISTENCE_POSTGRES:-}" ]; then
+  if ! STATEPERSISTENCE_POSTGRES=$(bash scripts/services/postgres.sh start 2> artifacts/postgres-start.log); then
+    cat artifacts/postgres-start.log >&2
+    echo "PostgreSQL could not be started; see artifacts/postgres-start.log" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  export STATEPERSISTENCE_POSTGRES
+fi
+
 dotnet test --solution StatePersistence.sln -c Release --no-build 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 

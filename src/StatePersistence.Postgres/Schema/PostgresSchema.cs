@@ -1,0 +1,123 @@
+using System.Text.RegularExpressions;
+using Npgsql;
+using StatePersistence.Errors;
+
+namespace StatePersistence.Postgres.Schema;
+
+/// <summary>
+/// Creates and upgrades the store's tables in one PostgreSQL schema, with the schema's own version table
+/// (<c>schema_version</c>). Each step upgrades one version to the next and is never edited once released: a change
+/// ships as a new step. Several instances starting at once are serialized by a transaction-scoped advisory lock, so
+/// exactly one applies each step and the others find the schema current; a database of a newer version than this
+/// build knows is refused, naming both versions, and left untouched.
+/// </summary>
+internal static partial class PostgresSchema
+{
+    /// <summary>The version this build writes and reads.</summary>
+    public static int CurrentVersion => Steps.Length;
+
+    private static readonly Step[] Steps =
+    [
+        new("items, revisions and the change log", """
+            CREATE TABLE {0}.items (
+                kind     text   NOT NULL,
+                id       text   NOT NULL,
+                revision bigint NOT NULL,
+                body     jsonb  NOT NULL,
+                PRIMARY KEY (kind, id)
+            );
+            -- Taken while the item's row is locked, so an item's revisions increase with its changes.
+            CREATE SEQUENCE {0}.revisions;
+            -- Every committed change; "position" is its place in the feed, given after it commits (ChangeFeed).
+            CREATE TABLE {0}.changes (
+                revision bigint PRIMARY KEY,
+                kind     text   NOT NULL,
+                id       text   NOT NULL,
+                body     jsonb  NULL,
+                position bigint NULL UNIQUE
+            );
+            CREATE INDEX changes_unpositioned ON {0}.changes (revision) WHERE position IS NULL;
+            """),
+    ];
+
+    /// <summary>
+    /// Brings <paramref name="schema"/> to <see cref="CurrentVersion"/>, creating it when absent. Returns the version
+    /// it found (0 for a new schema).
+    /// </summary>
+    public static async Task<int> EnsureAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken)
+    {
+        ValidateName(schema);
+        await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, transaction))
+        {
+            lockCommand.Parameters.AddWithValue("statepersistence.schema:" + schema);
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await ExecuteAsync(connection, transaction, $"""
+            CREATE SCHEMA IF NOT EXISTS {schema};
+            CREATE TABLE IF NOT EXISTS {schema}.schema_version (
+                version     integer     PRIMARY KEY,
+                description text        NOT NULL,
+                applied_at  timestamptz NOT NULL DEFAULT now()
+            );
+            """, cancellationToken).ConfigureAwait(false);
+
+        int found;
+        await using (var versionCommand = new NpgsqlCommand($"SELECT coalesce(max(version), 0) FROM {schema}.schema_version", connection, transaction))
+        {
+            found = Convert.ToInt32(await versionCommand.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
+                System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (found > CurrentVersion)
+        {
+            throw new StateFormatException(
+                $"The PostgreSQL schema '{schema}' is at version {found}; this build knows versions up to {CurrentVersion}. " +
+                "It was written by a newer StatePersistence and is left untouched; upgrade this instance.", schema);
+        }
+
+        for (int version = found; version < CurrentVersion; version++)
+        {
+            Step step = Steps[version];
+            await ExecuteAsync(connection, transaction, string.Format(System.Globalization.CultureInfo.InvariantCulture, step.Sql, schema),
+                cancellationToken).ConfigureAwait(false);
+            await using var record = new NpgsqlCommand($"INSERT INTO {schema}.schema_version (version, description) VALUES ($1, $2)",
+                connection, transaction);
+            record.Parameters.AddWithValue(version + 1);
+            record.Parameters.AddWithValue(step.Description);
+            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return found;
+    }
+
+    /// <summary>
+    /// Refuses a schema name that is not a plain lower-case SQL identifier: it is written into statements, never quoted
+    /// from user input.
+    /// </summary>
+    public static void ValidateName(string schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        if (!Identifier().IsMatch(schema))
+        {
+            throw new ArgumentException(
+                $"The PostgreSQL schema name '{schema}' is not allowed: use 1-63 characters of a-z, 0-9 and '_', starting with a letter or '_'.",
+                nameof(schema));
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Identifier();
+
+    private sealed record Step(string Description, string Sql);
+}
