@@ -81,4 +81,42 @@ public sealed class ChangeFeedTests
             }
         }
     }
+
+    [Fact]
+    public async Task SubscriberOnAnotherInstance_ReceivesEveryChange_InOrder_ThenNewOnes()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        long before = await store.PutAsync("old", ExpectedRevision.Absent);
+
+        // Instance B (its own pool) subscribes; instance A writes. A long poll interval, so what arrives promptly
+        // arrived by notification; the timeout only keeps a broken feed from hanging the run.
+        await using NpgsqlDataSource instanceB = PostgresServer.NewDataSource();
+        var feedB = new ChangeFeed(instanceB, store.Schema);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        await using IAsyncEnumerator<FeedChange> subscription = feedB.SubscribeAsync(0, TimeSpan.FromMinutes(10), timeout.Token).GetAsyncEnumerator(timeout.Token);
+
+        Assert.True(await subscription.MoveNextAsync());
+        Assert.Equal(("old", before), (subscription.Current.Id, subscription.Current.Revision));
+
+        var written = new List<long>();
+        Task writer = Task.Run(async () =>
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                written.Add(await store.PutAsync("n" + i, ExpectedRevision.Absent));
+            }
+        }, ct);
+        var received = new List<FeedChange>();
+        while (received.Count < 20 && await subscription.MoveNextAsync())
+        {
+            received.Add(subscription.Current);
+        }
+
+        await writer;
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => "n" + i), received.Select(c => c.Id));
+        Assert.Equal(written, received.Select(c => c.Revision));
+        Assert.Equal(Enumerable.Range(2, 20).Select(p => (long)p), received.Select(c => c.Position));
+    }
 }

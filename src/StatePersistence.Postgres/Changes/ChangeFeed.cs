@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Npgsql;
 
 namespace StatePersistence.Postgres.Changes;
@@ -22,7 +23,44 @@ internal sealed record FeedChange(long Position, long Revision, string Kind, str
 /// </summary>
 internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema)
 {
+    private const int PageSize = 500;
     private readonly string _lockKey = "statepersistence.feed:" + schema;
+
+    /// <summary>The LISTEN/NOTIFY channel a commit in <paramref name="schema"/> notifies.</summary>
+    public static string Channel(string schema) => "statepersistence_" + schema;
+
+    /// <summary>
+    /// Every change after <paramref name="afterPosition"/>, then every new one as it commits, on any instance, until
+    /// cancelled. A notification from the committing transaction wakes the reader; the feed itself is read from the
+    /// table, so a notification lost (a listener reconnecting, a full queue) delays a change by at most
+    /// <paramref name="pollInterval"/> and never loses it.
+    /// </summary>
+    public async IAsyncEnumerable<FeedChange> SubscribeAsync(long afterPosition, TimeSpan pollInterval,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection listener = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var listen = new NpgsqlCommand($"LISTEN {Channel(schema)}", listener))
+        {
+            await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        long position = afterPosition;
+        while (true)
+        {
+            IReadOnlyList<FeedChange> page = await ReadAsync(position, PageSize, cancellationToken).ConfigureAwait(false);
+            foreach (FeedChange change in page)
+            {
+                position = change.Position;
+                yield return change;
+            }
+
+            if (page.Count < PageSize)
+            {
+                // Returns at the first notification (also one that came while reading) or after the interval.
+                await listener.WaitAsync(pollInterval, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
 
     /// <summary>
     /// Numbers the committed changes that have no position yet; returns how many. Waits while another instance numbers

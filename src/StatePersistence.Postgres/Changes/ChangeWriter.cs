@@ -57,6 +57,11 @@ internal sealed class ChangeWriter(NpgsqlDataSource dataSource, string schema)
             batch.BatchCommands.Add(command);
         }
 
+        // Delivered to listeners only when (and if) the transaction commits: wakes other instances' feed readers.
+        var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, '')");
+        notify.Parameters.Add(new NpgsqlParameter { Value = ChangeFeed.Channel(schema), NpgsqlDbType = NpgsqlDbType.Text });
+        batch.BatchCommands.Add(notify);
+
         var revisions = new long[group.Count];
         var conflicted = new List<ItemWrite>();
         await using (NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
