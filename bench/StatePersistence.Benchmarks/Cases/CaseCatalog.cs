@@ -53,6 +53,8 @@ public static class CaseCatalog
             new HttpGetCase(CaseNames.HttpGet1, writers: 1, healthOnly: false),
             new HttpGetCase(CaseNames.HttpGet64, writers: 64, healthOnly: false),
             new HttpGetCase(CaseNames.HttpRoundTrip1, writers: 1, healthOnly: true),
+            new WrkLoadCase(CaseNames.HttpPutWrk64, connections: 64, put: true),
+            new WrkLoadCase(CaseNames.HttpGetWrk64, connections: 64, put: false),
             .. quick ? Array.Empty<IBenchCase>() :
             [
                 new SpSaveCase(CaseNames.SaveFull1At100k, Durability.Full, writers: 1, stored: 100_000),

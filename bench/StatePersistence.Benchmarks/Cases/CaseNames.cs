@@ -72,7 +72,7 @@ public static class CaseNames
     /// <summary>PUT of a task over HTTP, 8 connections.</summary>
     public const string HttpPut8 = "sp-http-put/8w";
 
-    /// <summary>PUT of a task over HTTP, 64 connections (goal 7a).</summary>
+    /// <summary>PUT of a task over HTTP, 64 connections, <see cref="HttpClient"/> in the bench process as the load generator.</summary>
     public const string HttpPut64 = "sp-http-put/64w";
 
     /// <summary>GET of a task over HTTP, 1 connection.</summary>
@@ -80,6 +80,12 @@ public static class CaseNames
 
     /// <summary>GET of a task over HTTP, 64 connections.</summary>
     public const string HttpGet64 = "sp-http-get/64w";
+
+    /// <summary>PUT of a task over HTTP, 64 connections, wrk as the load generator (goal 7a).</summary>
+    public const string HttpPutWrk64 = "wrk-http-put/64w";
+
+    /// <summary>GET of a task over HTTP, 64 connections, wrk as the load generator: the HTTP pipeline alone (goal 7c).</summary>
+    public const string HttpGetWrk64 = "wrk-http-get/64w";
 
     /// <summary>GET /health over one connection: the loopback round trip through the server (goal 7b).</summary>
     public const string HttpRoundTrip1 = "http-roundtrip/1w";

@@ -79,8 +79,10 @@ internal sealed class BenchRunner(BenchOptions options, TaskDocuments documents,
         progress.Write($"round {round + 1}/{options.Rounds} {run.Info.Name,-34} ");
         try
         {
-            (long ops, double opsPerSecond) = LoadGenerator.RunRound(run, run.Budget.ForRound(round, options.Rounds),
-                cancellationToken);
+            RoundBudget budget = run.Budget.ForRound(round, options.Rounds);
+            (long ops, double opsPerSecond) = run.Case is IExternalLoadCase external
+                ? Record(run, external.RunRound(budget, cancellationToken))
+                : LoadGenerator.RunRound(run, budget, cancellationToken);
             progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{opsPerSecond,10:N0} ops/s ({ops} ops)"));
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -88,6 +90,12 @@ internal sealed class BenchRunner(BenchOptions options, TaskDocuments documents,
             run.Failure = e;
             progress.WriteLine($"FAILED: {e.Message}");
         }
+    }
+
+    private static (long Ops, double OpsPerSecond) Record(CaseRun run, ExternalRound round)
+    {
+        run.ExternalRounds.Add(round);
+        return (round.Ops, round.Seconds > 0 ? round.Ops / round.Seconds : 0);
     }
 
     private static async Task VerifyAsync(CaseRun run, CancellationToken cancellationToken)

@@ -39,4 +39,7 @@ internal sealed class CaseRun
     public Exception? Failure { get; set; }
 
     public bool IsFull => Recorders.Any(r => r.HitCapacity);
+
+    /// <summary>The rounds of an <see cref="IExternalLoadCase"/>, as its generator measured them.</summary>
+    public List<ExternalRound> ExternalRounds { get; } = [];
 }

@@ -7,6 +7,11 @@ internal static class Summary
 {
     public static Measurement Of(CaseRun run)
     {
+        if (run.ExternalRounds.Count > 0)
+        {
+            return OfExternal(run.ExternalRounds);
+        }
+
         long total = run.Recorders.Sum(r => (long)r.Count);
         if (total == 0)
         {
@@ -27,6 +32,20 @@ internal static class Summary
         Array.Sort(all);
         return new Measurement(total, opsPerSecond, Micros(Percentiles.OfSorted(all, 0.50)),
             Micros(Percentiles.OfSorted(all, 0.99)), Micros(all[^1]), seconds, run.PeakMemoryBytes, run.IsFull);
+    }
+
+    /// <summary>
+    /// A generator reports percentiles per round, not each latency: the run's p50 is the median of the rounds' (their
+    /// lengths are equal), its p99 and maximum the worst round's, so the summary never looks better than a round was.
+    /// </summary>
+    private static Measurement OfExternal(List<ExternalRound> rounds)
+    {
+        long ops = rounds.Sum(r => r.Ops);
+        double seconds = rounds.Sum(r => r.Seconds);
+        double[] p50s = [.. rounds.Select(r => r.P50Micros).Order()];
+        double p50 = p50s.Length % 2 == 1 ? p50s[p50s.Length / 2] : (p50s[p50s.Length / 2 - 1] + p50s[p50s.Length / 2]) / 2;
+        return new Measurement(ops, seconds > 0 ? ops / seconds : 0, p50, rounds.Max(r => r.P99Micros), rounds.Max(r => r.MaxMicros),
+            seconds, null, HitCapacity: false);
     }
 
     private static double Micros(long ticks) => ticks * 1_000_000.0 / Stopwatch.Frequency;
