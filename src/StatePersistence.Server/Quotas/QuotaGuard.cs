@@ -12,7 +12,7 @@ namespace StatePersistence.Server.Quotas;
 /// Counts are checked before a create, so creates racing at the limit can pass it by how many raced; sizes are
 /// checked inside the atomic update, on the very version that would be stored.
 /// </summary>
-internal sealed class QuotaGuard(IOptions<QuotaOptions> options, StatePersistenceService state)
+internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersistence state)
 {
     private readonly QuotaOptions _limits = options.Value;
 

@@ -22,7 +22,7 @@ internal static class TaskReplaceRoute
     private const int Attempts = 3;
 
     public static async Task<IResult> PutAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
+        IStatePersistence state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         StateId.Validate(id, "task");
         AgentTask body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.AgentTask);
