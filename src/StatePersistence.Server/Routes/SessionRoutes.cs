@@ -59,7 +59,9 @@ internal static class SessionRoutes
             return ApiProblems.Conflict(Kind, id);
         }
 
-        return ApiResults.Created(request.HttpContext.Response, "/api/sessions/" + id, session, StateJsonContext.Default.SessionInfo);
+        // Read back for the revision the store gave it (the service does not change the object it was given).
+        return ApiResults.Created(request.HttpContext.Response, "/api/sessions/" + id, await state.LoadSessionAsync(id, cancellationToken) ?? session,
+            StateJsonContext.Default.SessionInfo);
     }
 
     private static async Task<IResult> GetAsync(string id, IStatePersistence state, CancellationToken cancellationToken)

@@ -61,7 +61,9 @@ internal static class TaskReplaceRoute
             quotas.CheckNewTask();
             if (await state.CreateTaskAsync(body, cancellationToken))
             {
-                return ApiResults.Created(request.HttpContext.Response, TaskRoutes.Location(id), body, StateJsonContext.Default.AgentTask);
+                // Read back for the revision the store gave it; the body's own revision was ignored.
+                return ApiResults.Created(request.HttpContext.Response, TaskRoutes.Location(id), await state.LoadTaskAsync(id, cancellationToken) ?? body,
+                    StateJsonContext.Default.AgentTask);
             }
         }
 

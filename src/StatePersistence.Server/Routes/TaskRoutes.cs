@@ -57,7 +57,9 @@ internal static class TaskRoutes
             return ApiProblems.Conflict(Kind, id);
         }
 
-        return ApiResults.Created(request.HttpContext.Response, Location(id), task, StateJsonContext.Default.AgentTask);
+        // Read back for the revision the store gave it (the service does not change the object it was given).
+        return ApiResults.Created(request.HttpContext.Response, Location(id), await state.LoadTaskAsync(id, cancellationToken) ?? task,
+            StateJsonContext.Default.AgentTask);
     }
 
     private static IResult ListAsync(HttpContext context, IStatePersistence state, string? status = null, string? after = null,

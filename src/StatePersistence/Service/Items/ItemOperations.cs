@@ -9,8 +9,8 @@ namespace StatePersistence.Service.Items;
 /// <summary>
 /// Saves, creates, updates and deletes of one task or session, each decided on the latest state inside the commit
 /// (so concurrent callers never lose each other's updates) and carrying the revision it expects the item at, so the
-/// store can refuse it when another writer got there first. The object a caller saved, or gets back, carries the
-/// revision it was stored at (never the one the caller put in it).
+/// store can refuse it when another writer got there first. The caller's object is never changed (its revision is
+/// ignored, not overwritten); an object the service returns carries the revision it was stored at.
 /// </summary>
 internal sealed class ItemOperations(CommitPipeline commits)
 {
@@ -18,12 +18,11 @@ internal sealed class ItemOperations(CommitPipeline commits)
         where T : class
     {
         StateChange change = kind.Change(item) with { Expected = expected };
-        long revision = await commits.CommitAsync(kind.Name, change.Id, (view, c) =>
+        await commits.CommitAsync(kind.Name, change.Id, (view, c) =>
         {
             ThrowUnlessMet(kind, view, c.Id, c.Expected);
             return [c];
         }, change, cancellationToken).ConfigureAwait(false);
-        kind.SetRevision(item, revision);
     }
 
     public ValueTask<bool> CreateAsync<T>(ItemKind<T> kind, T item, CancellationToken cancellationToken)
@@ -31,21 +30,13 @@ internal sealed class ItemOperations(CommitPipeline commits)
     {
         // Serialized (and validated) before the call returns, as before: a bad id throws here, not in the task.
         StateChange change = kind.Change(item) with { Expected = ExpectedRevision.Absent };
-        return CreateAsync(kind, item, change, cancellationToken);
+        return CreateAsync(kind, change, cancellationToken);
     }
 
-    private async ValueTask<bool> CreateAsync<T>(ItemKind<T> kind, T item, StateChange change, CancellationToken cancellationToken)
-        where T : class
-    {
-        long revision = await commits.CommitAsync(kind.Name, change.Id, (view, c) => kind.Map(view).ContainsKey(c.Id) ? null : [c], change, cancellationToken)
-            .ConfigureAwait(false);
-        if (revision > 0)
-        {
-            kind.SetRevision(item, revision);
-        }
-
-        return revision > 0;
-    }
+    private async ValueTask<bool> CreateAsync<T>(ItemKind<T> kind, StateChange change, CancellationToken cancellationToken)
+        where T : class =>
+        await commits.CommitAsync(kind.Name, change.Id, (view, c) => kind.Map(view).ContainsKey(c.Id) ? null : [c], change, cancellationToken)
+            .ConfigureAwait(false) > 0;
 
     public async ValueTask<T?> UpdateAsync<T>(ItemKind<T> kind, string id, Action<T> update, ExpectedRevision expected, CancellationToken cancellationToken)
         where T : class
