@@ -4,6 +4,7 @@ using System.Text;
 using StatePersistence;
 using StatePersistence.Errors;
 using StatePersistence.Model;
+using StatePersistence.FileStore;
 
 // Usage:
 //   hold <state-dir>                 open the directory, print "ready", wait for stdin to close, shut down
@@ -33,7 +34,7 @@ try
         Console.WriteLine("starting");
     }
 
-    await using StatePersistenceService service = await StatePersistenceService.OpenAsync(options);
+    await using StatePersistenceService service = await FileStatePersistence.OpenAsync(options);
     switch (args[0])
     {
         case "hold":

@@ -33,7 +33,7 @@ public sealed class OptionsTests
         Assert.Contains(problems, p => p.StartsWith("MaxBackups", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("AutosaveInterval", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("MaxBackupBytes", StringComparison.Ordinal));
-        Assert.Throws<ArgumentException>(() => new StatePersistenceService(options));
+        Assert.Throws<ArgumentException>(() => StatePersistence.FileStore.FileStatePersistence.Create(options));
     }
 }
 

@@ -19,15 +19,16 @@ public static class StatePersistenceServiceCollectionExtensions
     /// registered) and then changed by <paramref name="configure"/>; the options are validated when the host starts.
     /// A hosted service runs start-up recovery before the application serves and writes the final snapshot on a
     /// graceful shutdown. The host's <see cref="TimeProvider"/>, <see cref="ILoggerFactory"/> and
-    /// <see cref="IMeterFactory"/> are used when registered, and an <see cref="IStateStore"/> when one is registered
-    /// (the state directory otherwise). Calling it again only adds <paramref name="configure"/>.
+    /// <see cref="IMeterFactory"/> are used when registered. The store is chosen on the returned builder
+    /// (<c>.UseFileSystem(path)</c>, <c>.UseInMemory()</c>, or a backend package's <c>Use…</c>); without a choice it is
+    /// the file store at the configured state directory. Calling it again only adds <paramref name="configure"/>.
     /// </summary>
     /// <remarks>
     /// When neither the configuration nor <paramref name="configure"/> sets
     /// <see cref="StatePersistenceOptions.StatePath"/>, the <c>STATE_PATH</c> environment variable and then
     /// <c>./coding-agent-state</c> are used (<see cref="StatePersistenceOptions.ResolveStatePath"/>).
     /// </remarks>
-    public static IServiceCollection AddStatePersistence(this IServiceCollection services,
+    public static StatePersistenceBuilder AddStatePersistence(this IServiceCollection services,
         Action<StatePersistenceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -41,16 +42,18 @@ public static class StatePersistenceServiceCollectionExtensions
         }
 
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IStateStore>(StatePersistenceStoreExtensions.CreateFileStore);
         services.TryAddSingleton(CreateService);
         services.TryAddSingleton<IStatePersistence>(static sp => sp.GetRequiredService<StatePersistenceService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StatePersistenceHostedService>());
-        return services;
+        return new StatePersistenceBuilder(services);
     }
 
     private static StatePersistenceService CreateService(IServiceProvider services) => new(
         services.GetRequiredService<IOptions<StatePersistenceOptions>>().Value,
-        services.GetService<IStateStore>(),
+        services.GetRequiredService<IStateStore>(),
         services.GetService<ILoggerFactory>(),
         services.GetService<TimeProvider>(),
-        services.GetService<IMeterFactory>());
+        services.GetService<IMeterFactory>(),
+        services.GetService<IStateBlobStore>());
 }

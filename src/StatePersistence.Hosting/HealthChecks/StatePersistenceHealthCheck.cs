@@ -78,9 +78,10 @@ public sealed class StatePersistenceHealthCheck(IStatePersistence persistence, S
             data["last_error_time"] = UtcTimestampConverter.ToText(errorTime);
         }
 
-        foreach ((string kind, long count) in health.FileCounts)
+        // The store's own figures (the file store: file counts by kind, reported as files_<kind> as before).
+        foreach ((string name, long value) in health.StoreDetails)
         {
-            data["files_" + kind] = count;
+            data["files_" + name] = value;
         }
 
         return data;

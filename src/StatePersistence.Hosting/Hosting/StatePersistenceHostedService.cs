@@ -10,7 +10,7 @@ namespace StatePersistence.Hosting;
 /// bounded by the host's shutdown timeout.
 /// </summary>
 internal sealed partial class StatePersistenceHostedService(
-    StatePersistenceService service, ILogger<StatePersistenceHostedService> logger) : IHostedLifecycleService
+    IStatePersistence service, ILogger<StatePersistenceHostedService> logger) : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {

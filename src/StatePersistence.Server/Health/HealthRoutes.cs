@@ -71,13 +71,13 @@ internal static class HealthRoutes
         }
 
         writer.WriteEndObject();
-        WriteQuotas(writer, context.RequestServices.GetRequiredService<QuotaGuard>(), context.RequestServices.GetRequiredService<StatePersistenceService>());
+        WriteQuotas(writer, context.RequestServices.GetRequiredService<QuotaGuard>(), context.RequestServices.GetRequiredService<IStatePersistence>());
         writer.WriteEndObject();
         await writer.FlushAsync(context.RequestAborted);
     }
 
     /// <summary>Each quota's limit and what it measures now, so an operator sees a 507 coming.</summary>
-    private static void WriteQuotas(Utf8JsonWriter writer, QuotaGuard quotas, StatePersistenceService state)
+    private static void WriteQuotas(Utf8JsonWriter writer, QuotaGuard quotas, IStatePersistence state)
     {
         QuotaOptions limits = quotas.Limits;
         writer.WriteStartObject("quotas");

@@ -12,7 +12,7 @@ namespace StatePersistence.Server.Quotas;
 /// Counts are checked before a create, so creates racing at the limit can pass it by how many raced; sizes are
 /// checked inside the atomic update, on the very version that would be stored.
 /// </summary>
-internal sealed class QuotaGuard(IOptions<QuotaOptions> options, StatePersistenceService state, TimeProvider time)
+internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersistence state, TimeProvider time)
 {
     // How long a reading of the free space may be reused by the per-write check while it is far above the floor: a
     // statfs per write was a measurable share of a save's CPU under load, and a second of writes cannot cross the

@@ -10,7 +10,7 @@ namespace StatePersistence.Server.Quotas;
 /// </summary>
 internal sealed class QuotaMetrics
 {
-    public QuotaMetrics(IMeterFactory meterFactory, QuotaGuard quotas, StatePersistenceService state)
+    public QuotaMetrics(IMeterFactory meterFactory, QuotaGuard quotas, IStatePersistence state)
     {
         Meter meter = meterFactory.Create(StateInstruments.MeterName);
         meter.CreateObservableGauge("statepersistence.quota.limit", () => new[]
@@ -23,7 +23,7 @@ internal sealed class QuotaMetrics
             "What each quota measures now (disk_free_bytes: the free space).");
     }
 
-    private static IEnumerable<Measurement<long>> Usage(QuotaGuard quotas, StatePersistenceService state)
+    private static IEnumerable<Measurement<long>> Usage(QuotaGuard quotas, IStatePersistence state)
     {
         List<Measurement<long>> usage = [];
         try

@@ -23,7 +23,7 @@ internal static class ReportRoutes
     }
 
     /// <summary>Saves <c>{ id, type, created_at, data }</c>; a report with the same id is replaced.</summary>
-    private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, StatePersistenceService state,
+    private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, IStatePersistence state,
         QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         CreateReportRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateReportRequest);
@@ -47,7 +47,7 @@ internal static class ReportRoutes
     }
 
     /// <summary>The ids of the reports, sorted, one page at a time.</summary>
-    private static async Task<IResult> ListAsync(HttpContext context, StatePersistenceService state, CancellationToken cancellationToken,
+    private static async Task<IResult> ListAsync(HttpContext context, IStatePersistence state, CancellationToken cancellationToken,
         string? after = null, string? limit = null)
     {
         int size = Paging.Limit(limit);
@@ -62,7 +62,7 @@ internal static class ReportRoutes
         return ApiResults.Ok(page, ServerJsonContext.Default.IReadOnlyListString);
     }
 
-    private static async Task<IResult> GetAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
     {
         JsonElement? report = await state.LoadReportAsync(id, cancellationToken);
         return report is { } json ? ApiResults.Ok(json, StateJsonContext.Default.JsonElement) : ApiProblems.NotFound(Kind, id);

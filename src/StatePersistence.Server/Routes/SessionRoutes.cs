@@ -25,7 +25,7 @@ internal static class SessionRoutes
         sessions.MapGet("/{id}/log", ReadLogAsync);
     }
 
-    private static IResult ListAsync(HttpContext context, StatePersistenceService state, string? after = null, string? limit = null)
+    private static IResult ListAsync(HttpContext context, IStatePersistence state, string? after = null, string? limit = null)
     {
         int size = Paging.Limit(limit);
         IReadOnlyList<SessionInfo> page = state.LoadSessionsPage(string.IsNullOrEmpty(after) ? null : after, size);
@@ -33,7 +33,7 @@ internal static class SessionRoutes
         return ApiResults.Ok(page, ServerJsonContext.Default.IReadOnlyListSessionInfo);
     }
 
-    private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, StatePersistenceService state,
+    private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, IStatePersistence state,
         QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         CreateSessionRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateSessionRequest);
@@ -59,17 +59,19 @@ internal static class SessionRoutes
             return ApiProblems.Conflict(Kind, id);
         }
 
-        return ApiResults.Created(request.HttpContext.Response, "/api/sessions/" + id, session, StateJsonContext.Default.SessionInfo);
+        // Read back for the revision the store gave it (the service does not change the object it was given).
+        return ApiResults.Created(request.HttpContext.Response, "/api/sessions/" + id, await state.LoadSessionAsync(id, cancellationToken) ?? session,
+            StateJsonContext.Default.SessionInfo);
     }
 
-    private static async Task<IResult> GetAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
     {
         SessionInfo? session = await state.LoadSessionAsync(id, cancellationToken);
         return session is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(session, StateJsonContext.Default.SessionInfo);
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, QuotaGuard quotas, CancellationToken cancellationToken)
+        IStatePersistence state, QuotaGuard quotas, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
         SessionPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.SessionPatchRequest);
@@ -92,7 +94,7 @@ internal static class SessionRoutes
 
     /// <summary>Appends the body, as sent, to the session's log; answers 204 once the text is durable.</summary>
     private static async Task<IResult> AppendLogAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, QuotaGuard quotas, CancellationToken cancellationToken)
+        IStatePersistence state, QuotaGuard quotas, CancellationToken cancellationToken)
     {
         if (await state.LoadSessionAsync(id, cancellationToken) is null)
         {
@@ -115,7 +117,7 @@ internal static class SessionRoutes
     /// empty for a session that has logged nothing. A log outlives its session. The file holds framed appends, so the
     /// text is read through the library rather than sent from the file: its size is bounded by the session log quota.
     /// </summary>
-    private static async Task<IResult> ReadLogAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadLogAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
         if (await state.ReadSessionLogAsync(id, cancellationToken) is { } text)

@@ -11,18 +11,18 @@ internal static class StateRoutes
     {
         routes.MapGet("/api/state", GetStateAsync);
         routes.MapPost("/api/state/save", SaveAsync);
-        routes.MapGet("/api/metrics", (StatePersistenceService state) => ApiResults.Ok(state.GetMetrics(), StateJsonContext.Default.StateMetrics));
+        routes.MapGet("/api/metrics", (IStatePersistence state) => ApiResults.Ok(state.GetMetrics(), StateJsonContext.Default.StateMetrics));
     }
 
     /// <summary>The state in <c>state.json</c>'s format, as of the newest durable change (newer than the file itself).</summary>
-    private static async Task<IResult> GetStateAsync(StatePersistenceService state, CancellationToken cancellationToken) =>
+    private static async Task<IResult> GetStateAsync(IStatePersistence state, CancellationToken cancellationToken) =>
         ApiResults.Ok(await state.LoadStateAsync(cancellationToken), StateJsonContext.Default.PersistedState);
 
     /// <summary>
     /// Writes a snapshot (with its backup) and answers once it is durable; when nothing changed since the last one it
     /// writes nothing (<c>"saved": false</c>), so repeated calls cannot push real history out of the kept backups.
     /// </summary>
-    private static async Task<IResult> SaveAsync(StatePersistenceService state, CancellationToken cancellationToken)
+    private static async Task<IResult> SaveAsync(IStatePersistence state, CancellationToken cancellationToken)
     {
         (DateTimeOffset lastSaved, bool written) = await state.SaveSnapshotIfChangedAsync(cancellationToken);
         return ApiResults.Ok(new StateSavedResponse(lastSaved, written), ServerJsonContext.Default.StateSavedResponse);

@@ -22,7 +22,7 @@ internal static class TaskReplaceRoute
     private const int Attempts = 3;
 
     public static async Task<IResult> PutAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
+        IStatePersistence state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         StateId.Validate(id, "task");
         AgentTask body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.AgentTask);
@@ -61,7 +61,9 @@ internal static class TaskReplaceRoute
             quotas.CheckNewTask();
             if (await state.CreateTaskAsync(body, cancellationToken))
             {
-                return ApiResults.Created(request.HttpContext.Response, TaskRoutes.Location(id), body, StateJsonContext.Default.AgentTask);
+                // Read back for the revision the store gave it; the body's own revision was ignored.
+                return ApiResults.Created(request.HttpContext.Response, TaskRoutes.Location(id), await state.LoadTaskAsync(id, cancellationToken) ?? body,
+                    StateJsonContext.Default.AgentTask);
             }
         }
 

@@ -32,7 +32,7 @@ internal static class TaskRoutes
     /// <summary>The location of a task, for <c>Location</c> headers.</summary>
     public static string Location(string id) => "/api/tasks/" + id;
 
-    private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, StatePersistenceService state,
+    private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, IStatePersistence state,
         QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         CreateTaskRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateTaskRequest);
@@ -57,10 +57,12 @@ internal static class TaskRoutes
             return ApiProblems.Conflict(Kind, id);
         }
 
-        return ApiResults.Created(request.HttpContext.Response, Location(id), task, StateJsonContext.Default.AgentTask);
+        // Read back for the revision the store gave it (the service does not change the object it was given).
+        return ApiResults.Created(request.HttpContext.Response, Location(id), await state.LoadTaskAsync(id, cancellationToken) ?? task,
+            StateJsonContext.Default.AgentTask);
     }
 
-    private static IResult ListAsync(HttpContext context, StatePersistenceService state, string? status = null, string? after = null,
+    private static IResult ListAsync(HttpContext context, IStatePersistence state, string? status = null, string? after = null,
         string? limit = null)
     {
         // "?status=" with no value means no filter, as a form or a shell variable that is empty would send it.
@@ -76,14 +78,14 @@ internal static class TaskRoutes
         return ApiResults.Ok(page, ServerJsonContext.Default.IReadOnlyListAgentTask);
     }
 
-    private static async Task<IResult> GetAsync(string id, StatePersistenceService state, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
     {
         AgentTask? task = await state.LoadTaskAsync(id, cancellationToken);
         return task is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(task, StateJsonContext.Default.AgentTask);
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
+        IStatePersistence state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
         TaskPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskPatchRequest);
@@ -106,11 +108,11 @@ internal static class TaskRoutes
         return updated is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(updated, StateJsonContext.Default.AgentTask);
     }
 
-    private static async Task<IResult> DeleteAsync(string id, StatePersistenceService state, CancellationToken cancellationToken) =>
+    private static async Task<IResult> DeleteAsync(string id, IStatePersistence state, CancellationToken cancellationToken) =>
         await state.DeleteTaskAsync(id, cancellationToken) ? Results.NoContent() : ApiProblems.NotFound(Kind, id);
 
     private static async Task<IResult> AppendLogAsync(string id, HttpRequest request, RequestReader reader,
-        StatePersistenceService state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
+        IStatePersistence state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
         TaskLogRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskLogRequest);

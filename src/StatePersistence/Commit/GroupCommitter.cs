@@ -15,12 +15,19 @@ namespace StatePersistence.Commit;
 /// </list>
 /// When an append fails, the failed group and everything queued behind it fail with it and <c>Latest</c> falls back
 /// to <c>Durable</c>: nothing built on a change that was not stored survives.
+/// <para>
+/// Each commit gets its revision when it is enqueued (the next position after <c>Latest</c>), and its values are
+/// stamped with it there, so a read-modify-write queued behind it already sees the revision it will have. The store
+/// decides for good: when it reports a conflict or commits at another position than expected (only possible with
+/// another writer), that commit gets the store's answer and everything queued behind it fails, as after a failure.
+/// </para>
 /// </summary>
 internal sealed class GroupCommitter
 {
     private readonly object _gate = new();
     private readonly IStateStore _store;
     private readonly Func<StateChange, StoredItem> _toItem;
+    private readonly Func<ItemConflict, StateView, Exception> _conflict;
     private readonly StateInstruments? _instruments;
     private readonly SemaphoreSlim _appendLock = new(1, 1);
     private List<PendingCommit> _queue = [];
@@ -29,10 +36,12 @@ internal sealed class GroupCommitter
     private StateView _latest;
     private StateView _durable;
 
-    public GroupCommitter(IStateStore store, StateView recovered, Func<StateChange, StoredItem> toItem, StateInstruments? instruments = null)
+    public GroupCommitter(IStateStore store, StateView recovered, Func<StateChange, StoredItem> toItem,
+        Func<ItemConflict, StateView, Exception> conflict, StateInstruments? instruments = null)
     {
         _store = store;
         _toItem = toItem;
+        _conflict = conflict;
         _instruments = instruments;
         _latest = recovered;
         _durable = recovered;
@@ -61,8 +70,15 @@ internal sealed class GroupCommitter
                 return null;
             }
 
-            var pending = new PendingCommit(changes, durability);
-            Volatile.Write(ref _latest, _latest.Apply(changes, _latest.Revision, _toItem));
+            long revision = _latest.Revision + 1;
+            var stamped = new StateChange[changes.Count];
+            for (int i = 0; i < changes.Count; i++)
+            {
+                stamped[i] = Serialization.ItemRevision.Stamp(changes[i], revision);
+            }
+
+            var pending = new PendingCommit(stamped, durability) { Sequence = revision };
+            Volatile.Write(ref _latest, _latest.Apply(stamped, revision, _toItem));
             _queue.Add(pending);
             if (!_leaderActive)
             {
@@ -125,37 +141,49 @@ internal sealed class GroupCommitter
         try
         {
             List<PendingCommit> group;
-            long first;
             lock (_gate)
             {
                 group = _queue;
                 _queue = [];
-                first = _durable.Revision + 1;
             }
 
             Volatile.Write(ref _lastGroupSize, group.Count);
-            Exception? failure = await AppendGroupAsync(group, first).ConfigureAwait(false);
+            (IReadOnlyList<CommitOutcome>? outcomes, Exception? failure) = await AppendGroupAsync(group).ConfigureAwait(false);
             List<PendingCommit> failedBehind = [];
             PendingCommit? nextLeader = null;
             lock (_gate)
             {
-                if (failure is null)
+                bool asPredicted = failure is null;
+                if (outcomes is not null)
                 {
                     StateView durable = _durable;
                     for (int i = 0; i < group.Count; i++)
                     {
-                        group[i].Sequence = first + i;
-                        durable = durable.Apply(group[i].Changes, first + i, _toItem);
+                        CommitOutcome outcome = outcomes[i];
+                        if (outcome.Committed)
+                        {
+                            asPredicted &= outcome.Revision == group[i].Sequence;
+                            group[i].Sequence = outcome.Revision;
+                            durable = durable.Apply(outcome.Changes, outcome.Revision, _toItem);
+                        }
+                        else
+                        {
+                            asPredicted = false;
+                            group[i].Error = _conflict(outcome.Conflicts[0], durable);
+                        }
                     }
 
                     Volatile.Write(ref _durable, durable);
                 }
-                else
+
+                if (!asPredicted)
                 {
-                    // Everything queued behind the failed group may have been built on it: it fails too.
+                    // Everything queued behind a failed or refused group may have been built on it: it fails too.
                     failedBehind = _queue;
                     _queue = [];
                     Volatile.Write(ref _latest, _durable);
+                    failure ??= group.Select(p => p.Error).FirstOrDefault(e => e is not null)
+                        ?? new Errors.StateStorageException($"The store '{_store.Location}' committed at other revisions than expected: another writer?", _store.Location, null);
                 }
 
                 if (_queue.Count > 0)
@@ -168,7 +196,7 @@ internal sealed class GroupCommitter
                 }
             }
 
-            Complete(group, failedBehind, failure);
+            Complete(group, failedBehind, failure, outcomes is not null);
             nextLeader?.Completion.TrySetResult(true);
         }
         finally
@@ -177,7 +205,7 @@ internal sealed class GroupCommitter
         }
     }
 
-    private async ValueTask<Exception?> AppendGroupAsync(List<PendingCommit> group, long first)
+    private async ValueTask<(IReadOnlyList<CommitOutcome>? Outcomes, Exception? Failure)> AppendGroupAsync(List<PendingCommit> group)
     {
         var batch = new IReadOnlyList<StateChange>[group.Count];
         Durability durability = Durability.Relaxed;
@@ -193,29 +221,39 @@ internal sealed class GroupCommitter
         long started = Stopwatch.GetTimestamp();
         try
         {
-            await _store.AppendAsync(batch, first, durability).ConfigureAwait(false);
+            IReadOnlyList<CommitOutcome> outcomes = await _store.AppendAsync(batch, durability).ConfigureAwait(false);
             _instruments?.JournalAppendDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
             _instruments?.CommitGroupSize.Record(group.Count);
-            return null;
+            if (outcomes.Count != group.Count)
+            {
+                throw new InvalidOperationException($"The store '{_store.Location}' answered {outcomes.Count} outcomes for {group.Count} groups.");
+            }
+
+            return (outcomes, null);
         }
         catch (Exception ex)
         {
             // Not swallowed: every commit of the group, and every one queued behind it, fails with it.
-            return ex;
+            return (null, ex);
         }
     }
 
-    private void Complete(List<PendingCommit> group, List<PendingCommit> failedBehind, Exception? failure)
+    private void Complete(List<PendingCommit> group, List<PendingCommit> failedBehind, Exception? failure, bool appended)
     {
         foreach (PendingCommit pending in group)
         {
-            if (failure is null)
+            if (pending.Error is { } refused)
             {
+                pending.Completion.TrySetException(refused);
+            }
+            else if (appended)
+            {
+                // Committed by the store (perhaps at another revision than predicted: Sequence holds the store's).
                 pending.Completion.TrySetResult(false);
             }
             else
             {
-                pending.Completion.TrySetException(failure);
+                pending.Completion.TrySetException(failure!);
             }
         }
 
@@ -238,8 +276,11 @@ internal sealed class PendingCommit(IReadOnlyList<StateChange> changes, Durabili
     /// <summary>True when this commit's caller writes the next group itself.</summary>
     public bool IsLeader { get; set; }
 
-    /// <summary>The sequence number the store gave it, once durable.</summary>
+    /// <summary>The revision it was stamped with when enqueued; the one the store gave it, once durable.</summary>
     public long Sequence { get; set; }
+
+    /// <summary>Why the store refused it (a conflict), when it did.</summary>
+    public Exception? Error { get; set; }
 
     /// <summary>Completes with true when the waiter must lead the next group, false when the commit is durable.</summary>
     public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -40,4 +40,10 @@ public sealed record StateChange(ChangeKind Kind, string Id, byte[]? Json, Store
 {
     /// <summary>For <see cref="ChangeKind.AppendTaskLog"/>: the index the entry lands at (the task's log count before it).</summary>
     public int LogIndex { get; init; }
+
+    /// <summary>
+    /// What the store must find before committing this change (the item's revision, its absence, or anything). A
+    /// group with one unmet expectation is not committed at all. Not journaled: it is checked once, at commit.
+    /// </summary>
+    public Storage.ExpectedRevision Expected { get; init; }
 }

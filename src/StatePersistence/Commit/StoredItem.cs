@@ -8,4 +8,5 @@ namespace StatePersistence.Commit;
 /// <param name="Json">The UTF-8 JSON, as written to its file.</param>
 /// <param name="Status">The status, for filters and metrics.</param>
 /// <param name="CompletionMilliseconds">For a completed task, how long it took; otherwise null.</param>
-public sealed record StoredItem(string Id, byte[] Json, string? Status, double? CompletionMilliseconds);
+/// <param name="Revision">The item's revision, as its JSON's <c>revision</c> field says (0 for data written before revisions).</param>
+public sealed record StoredItem(string Id, byte[] Json, string? Status, double? CompletionMilliseconds, long Revision = 0);

@@ -26,8 +26,8 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Error, "Saving failed ({Operation}) at {Path}")]
     public static partial void SaveFailed(ILogger logger, Exception error, string operation, string? path);
 
-    [LoggerMessage(6, LogLevel.Debug, "Snapshot written to {Path}: revision {Revision}, {Bytes} bytes, {Written} item files written, {Deleted} deleted, in {ElapsedMs:F1} ms")]
-    public static partial void SnapshotWritten(ILogger logger, string path, long revision, long bytes, int written, int deleted, double elapsedMs);
+    [LoggerMessage(6, LogLevel.Debug, "Snapshot written to {Location}: revision {Revision}, {Bytes} bytes ({Details}), in {ElapsedMs:F1} ms")]
+    public static partial void SnapshotWritten(ILogger logger, string location, long revision, long bytes, string details, double elapsedMs);
 
     [LoggerMessage(7, LogLevel.Error, "An event handler for {Event} threw; persistence goes on")]
     public static partial void HandlerFailed(ILogger logger, Exception error, string @event);

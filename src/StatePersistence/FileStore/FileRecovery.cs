@@ -78,6 +78,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
 
         StateView filesView = baseView;
         StateView view = Replay(journal, segments, baseView, out HashSet<(string Kind, string Id)> replayedIds);
+        view = NeverBackwards(view, journal);
         ReportCorruptItems(replayedIds);
         MakeWhatWasReadDurable(segments);
         journal.ReportTo(report);
@@ -111,7 +112,8 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         {
             try
             {
-                parsed[i] = [.. records[i].Changes.Select(c => c.Kind is ChangeKind.PutTask or ChangeKind.PutSession && c.Item is null ? c with { Item = ItemCodec.ToItem(c) } : c)];
+                // A record's sequence is the revision of what it changed (records from before revisions get it here).
+                parsed[i] = [.. records[i].Changes.Select(c => c.Kind is ChangeKind.PutTask or ChangeKind.PutSession ? ItemRevision.Stamp(c, records[i].Sequence) : c)];
             }
             catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or InvalidOperationException or ArgumentException)
             {
@@ -156,6 +158,23 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         return view;
     }
 
+    /// <summary>
+    /// Revisions never go backwards (issue 12): a state rebuilt from item files starts the replay at 0, but the store
+    /// resumes at the highest revision anything recovered shows: an item, the backup used, or the journal's first
+    /// segment header (a checkpoint's cut writes it even when no record follows, so it remembers the revision of a
+    /// last change that was a deletion).
+    /// </summary>
+    private StateView NeverBackwards(StateView view, JournalReader journal)
+    {
+        long floor = Math.Max(report.SnapshotRevision, (journal.FirstSequence ?? 1) - 1);
+        foreach (StoredItem item in view.Tasks.Values.Concat(view.Sessions.Values))
+        {
+            floor = Math.Max(floor, item.Revision);
+        }
+
+        return floor <= view.Revision ? view : view with { Revision = floor };
+    }
+
     /// <summary>Applies one replayed record; its log appends are applied to the tasks as recovered so far.</summary>
     private StateView ApplyRecord(StateView view, StateChange[] changes, long sequence)
     {
@@ -167,6 +186,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         foreach (StateChange change in changes)
         {
             StateChange? applied = change.Kind == ChangeKind.AppendTaskLog && change.Item is null ? ReplayAppend(view, change, sequence) : change;
+            applied = applied is null ? null : ItemRevision.Stamp(applied, sequence);
             view = applied is null ? view with { Revision = sequence } : view.Apply([applied], sequence, ItemCodec.ToItem);
         }
 

@@ -91,9 +91,8 @@ public sealed partial class FileStateStore
             Exists = exists,
             Writable = writable,
             FreeBytes = free,
-            BackupCount = counts.TryGetValue("backups", out long backups) ? (int)backups : 0,
             BytesOnDisk = bytes,
-            FileCounts = counts,
+            Details = counts,
             Problem = problem,
         };
     }

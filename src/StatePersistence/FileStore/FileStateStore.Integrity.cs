@@ -24,5 +24,5 @@ public sealed partial class FileStateStore
         }
     }
 
-    private void RaiseQuarantined(QuarantinedFile moved) => FileQuarantined?.Invoke(this, moved);
+    private void RaiseQuarantined(QuarantinedFile moved) => DamageFound?.Invoke(this, moved);
 }

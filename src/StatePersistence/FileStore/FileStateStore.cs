@@ -18,9 +18,10 @@ namespace StatePersistence.FileStore;
 /// The default store: a state directory in the seed's layout. A save is durable when its journal record is
 /// (one append and one fsync, shared by every save that arrived meanwhile); checkpoints then write the seed's files
 /// (<c>tasks/&lt;id&gt;.json</c>, <c>sessions/&lt;id&gt;.json</c>, <c>state.json</c> with its backups) in the
-/// background and drop the journal they cover.
+/// background and drop the journal they cover. A journal record's sequence number is the revision of every item
+/// its group changed, so the change log of the contract is the journal itself.
 /// </summary>
-public sealed partial class FileStateStore : IStateStore
+public sealed partial class FileStateStore : IStateStore, ICheckpointStore, IStateBlobStore
 {
     private readonly IFileSystem _fileSystem;
     private readonly IPayloadCodec _codec;
@@ -39,6 +40,8 @@ public sealed partial class FileStateStore : IStateStore
     private readonly HashSet<string> _deletedTasks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _deletedSessions = new(StringComparer.Ordinal);
     private IReadOnlyList<long> _checkpointCut = [];
+    private CommitSequencer? _sequencer;
+    private ChangeFeed? _feed;
 
     /// <summary>Creates a store for the directory <see cref="StatePersistenceOptions.ResolveStatePath"/> names.</summary>
     public FileStateStore(StatePersistenceOptions options, IFileSystem? fileSystem = null, IPayloadCodec? codec = null,
@@ -53,12 +56,12 @@ public sealed partial class FileStateStore : IStateStore
         _layout = new StateLayout(options.ResolveStatePath());
         _quarantine = new Quarantine(_fileSystem, _time);
         _backups = new Backups(_fileSystem, _layout);
-        _logs = new SessionLogs(_fileSystem, _layout, _time, file => FileQuarantined?.Invoke(this, file));
+        _logs = new SessionLogs(_fileSystem, _layout, _time, file => DamageFound?.Invoke(this, file));
         _guard = new StateDirectoryGuard(_fileSystem, _layout);
     }
 
     /// <summary>Raised when a corrupt file is moved aside outside start-up (for example a corrupt report).</summary>
-    public event EventHandler<QuarantinedFile>? FileQuarantined;
+    public event EventHandler<QuarantinedFile>? DamageFound;
 
     /// <summary>The state directory's layout.</summary>
     public StateLayout Layout => _layout;
@@ -96,6 +99,8 @@ public sealed partial class FileStateStore : IStateStore
             _deletedSessions.UnionWith(result.DeletedSessions);
             _journal = StartJournal(result.Journal, report);
 
+            _sequencer = new CommitSequencer(result.View);
+            _feed = new ChangeFeed(result.View.Revision, Location);
             PrepareSpareSegment();
             if (report.CorruptionDetected)
             {
@@ -122,13 +127,31 @@ public sealed partial class FileStateStore : IStateStore
         new($"Opening the state directory '{Location}' failed: {ex.Message}. Nothing was lost; fix the cause and start again.", Location, ex, ex is IOException);
 
     /// <inheritdoc />
-    public ValueTask AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> batch, long firstSequence, Durability durability,
+    public ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
         CancellationToken cancellationToken = default)
     {
-        Journal.Append(batch, firstSequence, durability);
-        _guard.ThrowIfMoved(Journal.CurrentSegment);
-        return ValueTask.CompletedTask;
+        CommitSequencer sequencer = _sequencer ?? throw new InvalidOperationException($"The store for '{Location}' is not open.");
+        CommitPlan plan = sequencer.Plan(groups);
+        IReadOnlyList<CommittedGroup> committed = plan.Committed;
+        if (committed.Count > 0)
+        {
+            // Committed groups have consecutive positions: they are the journal's next sequence numbers.
+            Journal.Append([.. committed.Select(g => g.Changes)], committed[0].Revision, durability);
+            _guard.ThrowIfMoved(Journal.CurrentSegment);
+        }
+
+        sequencer.Accept(plan);
+        _feed!.Publish(committed);
+        return ValueTask.FromResult(plan.Outcomes);
     }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterRevision, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Feed.Read(afterRevision));
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterRevision, CancellationToken cancellationToken = default) =>
+        Feed.SubscribeAsync(afterRevision, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask BeginCheckpointAsync(long revision, CancellationToken cancellationToken = default)
@@ -162,8 +185,11 @@ public sealed partial class FileStateStore : IStateStore
             step = _layout.Root;
             _backups.Prune(_options.MaxBackups, _options.MaxBackupBytes, (p, r) => KeepAside(p, r));
             PrepareSpareSegment();
-            return ValueTask.FromResult(new CheckpointResult(_layout.StateFile, bytes,
-                tasksWritten + sessionsWritten, tasksDeleted.Count + sessionsDeleted.Count));
+            return ValueTask.FromResult(new CheckpointResult(_layout.StateFile, bytes, new Dictionary<string, long>
+            {
+                ["files_written"] = tasksWritten + sessionsWritten,
+                ["files_deleted"] = tasksDeleted.Count + sessionsDeleted.Count,
+            }));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -260,6 +286,8 @@ public sealed partial class FileStateStore : IStateStore
     }
 
     private JournalWriter Journal => _journal ?? throw new InvalidOperationException($"The store for '{Location}' is not open.");
+
+    private ChangeFeed Feed => _feed ?? throw new InvalidOperationException($"The store for '{Location}' is not open.");
 
     private long WriteSnapshot(StateView view, DateTimeOffset savedAt, Tombstones deleted, Durability durability)
     {

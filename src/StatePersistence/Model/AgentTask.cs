@@ -9,6 +9,16 @@ namespace StatePersistence.Model;
 /// </summary>
 public sealed class AgentTask
 {
+    /// <summary>
+    /// The store's revision of this task: the commit position of its last change, increasing with every committed
+    /// change and never reused. Assigned by the store; a value set here is ignored when saving (pass an
+    /// <see cref="Storage.ExpectedRevision"/> to make a save conditional). Written first, so the store can stamp it,
+    /// and left out while 0 (never committed), so the seed's task JSON round-trips unchanged.
+    /// </summary>
+    [JsonPropertyOrder(-1)]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public long Revision { get; set; }
+
     /// <summary>The task id; see <see cref="Ids.StateId"/> for the allowed characters.</summary>
     public string Id { get; set; } = "";
 

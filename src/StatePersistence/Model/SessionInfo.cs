@@ -6,6 +6,11 @@ namespace StatePersistence.Model;
 /// <summary>An agent session, stored as <c>sessions/&lt;id&gt;.json</c>.</summary>
 public sealed class SessionInfo
 {
+    /// <summary>The store's revision of this session; see <see cref="AgentTask.Revision"/>.</summary>
+    [JsonPropertyOrder(-1)]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public long Revision { get; set; }
+
     /// <summary>The session id; see <see cref="Ids.StateId"/> for the allowed characters.</summary>
     public string Id { get; set; } = "";
 

@@ -44,15 +44,17 @@ public static class ItemCodec
             completion = Math.Max(0, (done - start).TotalMilliseconds);
         }
 
-        return new StoredItem(task.Id, json, task.Status, completion);
+        return new StoredItem(task.Id, json, task.Status, completion, task.Revision);
     }
 
     /// <summary>Validates session JSON and extracts what memory needs; throws <see cref="JsonException"/> when invalid.</summary>
-    public static StoredItem SessionItem(byte[] json)
+    public static StoredItem SessionItem(byte[] json) => SessionItem(DeserializeSession(json), json);
+
+    /// <summary>Builds the stored form of an already deserialized session.</summary>
+    public static StoredItem SessionItem(SessionInfo session, byte[] json)
     {
-        SessionInfo session = DeserializeSession(json);
         RequireValidId(session.Id, "session");
-        return new StoredItem(session.Id, json, session.Status, null);
+        return new StoredItem(session.Id, json, session.Status, null, session.Revision);
     }
 
     /// <summary>The stored form of a change's value.</summary>

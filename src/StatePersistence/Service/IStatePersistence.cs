@@ -2,6 +2,7 @@ using System.Text.Json;
 using StatePersistence.Diagnostics;
 using StatePersistence.Model;
 using StatePersistence.Recovery;
+using StatePersistence.Storage;
 
 namespace StatePersistence;
 
@@ -12,11 +13,41 @@ namespace StatePersistence;
 /// </summary>
 public interface IStatePersistence : IAsyncDisposable
 {
-    /// <summary>What start-up recovery used and found; null before <see cref="StatePersistenceService.StartAsync"/>.</summary>
+    /// <summary>What start-up recovery used and found; null before <see cref="StartAsync"/>.</summary>
     RecoveryReport? LastRecovery { get; }
 
     /// <summary>The state directory (or other location) in use.</summary>
     string Location { get; }
+
+    /// <summary>The revision of the newest durable change (the store's commit position).</summary>
+    long Revision { get; }
+
+    /// <summary>How many tasks the newest durable state holds; O(1), for quotas and gauges.</summary>
+    int TaskCount { get; }
+
+    /// <summary>How many sessions the newest durable state holds; O(1).</summary>
+    int SessionCount { get; }
+
+    /// <summary>
+    /// Opens the store and recovers the state (raising <see cref="StateLoaded"/>, and <see cref="CorruptionDetected"/>
+    /// and <see cref="StateRecovered"/> when corruption was found), then starts the autosave.
+    /// </summary>
+    Task StartAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> tasks whose id sorts after <paramref name="after"/> (ordinal; from the first
+    /// when null), with status <paramref name="status"/> when given, ordered by id. Only the page is deserialized.
+    /// </summary>
+    IReadOnlyList<AgentTask> LoadTasksPage(string? status, string? after, int limit);
+
+    /// <summary>Up to <paramref name="limit"/> sessions whose id sorts after <paramref name="after"/>, ordered by id.</summary>
+    IReadOnlyList<SessionInfo> LoadSessionsPage(string? after, int limit);
+
+    /// <summary>
+    /// Writes a snapshot (with its backup) unless nothing changed since the last one; returns its <c>last_saved</c>
+    /// and whether one was written. Repeated calls then cannot push real history out of the kept backups.
+    /// </summary>
+    ValueTask<(DateTimeOffset LastSaved, bool Written)> SaveSnapshotIfChangedAsync(CancellationToken cancellationToken = default);
 
     /// <summary>The current state: all tasks, sessions, metrics and the application's own properties.</summary>
     ValueTask<PersistedState> LoadStateAsync(CancellationToken cancellationToken = default);
@@ -33,6 +64,12 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>Creates or replaces a task; durable when it returns.</summary>
     ValueTask SaveTaskAsync(AgentTask task, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Creates or replaces a task if it is at <paramref name="expected"/> (a revision, or absent); otherwise throws
+    /// <see cref="Errors.StateConflictException"/> carrying the task as it is, and writes nothing.
+    /// </summary>
+    ValueTask SaveTaskAsync(AgentTask task, ExpectedRevision expected, CancellationToken cancellationToken = default);
+
     /// <summary>Creates a task unless one with its id exists; returns false (and writes nothing) when it does.</summary>
     ValueTask<bool> CreateTaskAsync(AgentTask task, CancellationToken cancellationToken = default);
 
@@ -45,6 +82,13 @@ public interface IStatePersistence : IAsyncDisposable
     /// run's result is stored. Keep it free of side effects other than on the task it is given.
     /// </summary>
     ValueTask<AgentTask?> UpdateTaskAsync(string id, Action<AgentTask> update, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Like <see cref="UpdateTaskAsync(string, Action{AgentTask}, CancellationToken)"/>, only if the task is at
+    /// <paramref name="expected"/>; otherwise throws <see cref="Errors.StateConflictException"/> (with the current task,
+    /// or null when there is none) before <paramref name="update"/> runs.
+    /// </summary>
+    ValueTask<AgentTask?> UpdateTaskAsync(string id, Action<AgentTask> update, ExpectedRevision expected, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Appends one entry to a task's <c>logs</c> atomically and durably, journaling only the entry (not the whole
@@ -74,14 +118,23 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>Deletes a task; returns false when there was none. A deleted task never comes back after a crash.</summary>
     ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>Deletes a task only if it is at <paramref name="expected"/>; otherwise throws <see cref="Errors.StateConflictException"/>.</summary>
+    ValueTask<bool> DeleteTaskAsync(string id, ExpectedRevision expected, CancellationToken cancellationToken = default);
+
     /// <summary>Creates or replaces a session; durable when it returns.</summary>
     ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or replaces a session if it is at <paramref name="expected"/>; see <see cref="SaveTaskAsync(AgentTask, ExpectedRevision, CancellationToken)"/>.</summary>
+    ValueTask SaveSessionAsync(SessionInfo session, ExpectedRevision expected, CancellationToken cancellationToken = default);
 
     /// <summary>Creates a session unless one with its id exists; returns false when it does.</summary>
     ValueTask<bool> CreateSessionAsync(SessionInfo session, CancellationToken cancellationToken = default);
 
-    /// <summary>Changes a session atomically; see <see cref="UpdateTaskAsync"/>.</summary>
+    /// <summary>Changes a session atomically; see <see cref="UpdateTaskAsync(string, Action{AgentTask}, CancellationToken)"/>.</summary>
     ValueTask<SessionInfo?> UpdateSessionAsync(string id, Action<SessionInfo> update, CancellationToken cancellationToken = default);
+
+    /// <summary>Changes a session atomically if it is at <paramref name="expected"/>; see <see cref="UpdateTaskAsync(string, Action{AgentTask}, ExpectedRevision, CancellationToken)"/>.</summary>
+    ValueTask<SessionInfo?> UpdateSessionAsync(string id, Action<SessionInfo> update, ExpectedRevision expected, CancellationToken cancellationToken = default);
 
     /// <summary>Loads a session, or null.</summary>
     ValueTask<SessionInfo?> LoadSessionAsync(string id, CancellationToken cancellationToken = default);
@@ -91,6 +144,9 @@ public interface IStatePersistence : IAsyncDisposable
 
     /// <summary>Deletes a session; returns false when there was none. Its log is kept.</summary>
     ValueTask<bool> DeleteSessionAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a session only if it is at <paramref name="expected"/>; otherwise throws <see cref="Errors.StateConflictException"/>.</summary>
+    ValueTask<bool> DeleteSessionAsync(string id, ExpectedRevision expected, CancellationToken cancellationToken = default);
 
     /// <summary>Appends text to <c>logs/session_&lt;id&gt;.log</c>; durable when it returns.</summary>
     ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken = default);

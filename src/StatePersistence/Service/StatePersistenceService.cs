@@ -1,45 +1,53 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using StatePersistence.Commit;
 using StatePersistence.Diagnostics;
-using StatePersistence.Errors;
-using StatePersistence.FileStore;
+using StatePersistence.Model;
 using StatePersistence.Recovery;
-using StatePersistence.Serialization;
+using StatePersistence.Service.Blobs;
+using StatePersistence.Service.Checkpoints;
+using StatePersistence.Service.Commits;
+using StatePersistence.Service.Events;
+using StatePersistence.Service.Health;
+using StatePersistence.Service.Items;
+using StatePersistence.Service.Reads;
 using StatePersistence.Storage;
 
 namespace StatePersistence;
 
 /// <summary>
-/// The persistence service: the seed's API over a store (the state directory by default). Create it, attach event
+/// The persistence service: the seed's API over a store it is given (it never chooses one: see
+/// <c>FileStatePersistence</c> or the hosting package's <c>AddStatePersistence</c>). Create it, attach event
 /// handlers, call <see cref="StartAsync"/> (recovery, then autosave), use it, and dispose it (final snapshot).
+/// This class only validates and delegates; each job is its own type under <c>Service/</c>.
 /// </summary>
-public sealed partial class StatePersistenceService : IStatePersistence
+public sealed class StatePersistenceService : IStatePersistence
 {
     private readonly StatePersistenceOptions _options;
     private readonly IStateStore _store;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
     private readonly StateInstruments _instruments;
-    private readonly SemaphoreSlim _checkpointLock = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
-    private GroupCommitter? _committer;
-    private Task? _autosave;
-    private Task? _scrub;
-    private long _snapshotRevision = -1;
-    private DateTimeOffset? _lastSaved;
-    private (string Message, DateTimeOffset Time)? _lastError;
-    private bool _lastSaveFailed;
-    private StoreHealth? _lastStoreHealth;
-    private int _disposed;
+    private readonly HealthTracker _health;
+    private readonly EventDispatcher _events;
+    private readonly CommitPipeline _commits;
+    private readonly CheckpointScheduler _checkpoints;
+    private readonly ScrubLoop _scrub;
+    private readonly ItemOperations _items;
+    private readonly TaskLogs _taskLogs;
+    private readonly BlobOperations _blobs;
+    private readonly StateReader _reader;
     private Task? _disposal;
 
-    /// <summary>Creates the service over <paramref name="store"/>, or over a <see cref="FileStateStore"/> when null.</summary>
-    public StatePersistenceService(StatePersistenceOptions? options = null, IStateStore? store = null,
-        ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null)
+    /// <summary>
+    /// Creates the service over <paramref name="store"/>. Session logs and reports go to <paramref name="blobs"/>, or
+    /// to the store itself when it also implements <see cref="IStateBlobStore"/>.
+    /// </summary>
+    public StatePersistenceService(StatePersistenceOptions? options, IStateStore store,
+        ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null, IStateBlobStore? blobs = null)
     {
+        ArgumentNullException.ThrowIfNull(store);
         _options = options ?? new StatePersistenceOptions();
         IReadOnlyList<string> problems = _options.Validate();
         if (problems.Count > 0)
@@ -47,38 +55,26 @@ public sealed partial class StatePersistenceService : IStatePersistence
             throw new ArgumentException("Invalid StatePersistence options: " + string.Join(" ", problems), nameof(options));
         }
 
-        loggerFactory ??= NullLoggerFactory.Instance;
-        _time = timeProvider ?? TimeProvider.System;
-        _logger = loggerFactory.CreateLogger("StatePersistence");
-        _store = store ?? new FileStateStore(_options, timeProvider: _time, logger: loggerFactory.CreateLogger<FileStateStore>());
-        if (_store is FileStateStore files)
-        {
-            files.FileQuarantined += (_, file) => OnQuarantinedWhileRunning(file);
-        }
-
-        _instruments = new StateInstruments(meterFactory, ObserveInstruments);
-    }
-
-    /// <summary>Creates the service and starts it.</summary>
-    public static async Task<StatePersistenceService> OpenAsync(StatePersistenceOptions? options = null,
-        ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null,
-        CancellationToken cancellationToken = default)
-    {
-        var service = new StatePersistenceService(options, null, loggerFactory, timeProvider, meterFactory);
-        try
-        {
-            await service.StartAsync(cancellationToken).ConfigureAwait(false);
-            return service;
-        }
-        catch
-        {
-            await service.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        blobs ??= store as IStateBlobStore ?? throw new ArgumentException(
+            $"The store '{store.Location}' keeps no session logs or reports (it does not implement {nameof(IStateBlobStore)}): pass one as '{nameof(blobs)}'.", nameof(blobs));
+        TimeProvider time = timeProvider ?? TimeProvider.System;
+        ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("StatePersistence");
+        _store = store;
+        _instruments = new StateInstruments(meterFactory, () => _health!.Observe(_commits!.Started ? _commits.Durable : Commit.StateView.Empty));
+        _health = new HealthTracker(store, time);
+        _events = new EventDispatcher(this, store.Location, logger, _instruments, _health);
+        _commits = new CommitPipeline(store, _options.Durability, logger, _instruments, _events);
+        _checkpoints = new CheckpointScheduler(store, _options, time, logger, _commits, _events, _health);
+        _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events);
+        _items = new ItemOperations(_commits);
+        _taskLogs = new TaskLogs(_commits, time);
+        _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events);
+        _reader = new StateReader(_commits);
+        store.DamageFound += (_, file) => _events.QuarantinedWhileRunning(file);
     }
 
     /// <inheritdoc />
-    public RecoveryReport? LastRecovery { get; private set; }
+    public RecoveryReport? LastRecovery => _health.LastRecovery;
 
     /// <inheritdoc />
     public string Location => _store.Location;
@@ -86,16 +82,19 @@ public sealed partial class StatePersistenceService : IStatePersistence
     /// <summary>The options in use.</summary>
     public StatePersistenceOptions Options => _options;
 
-    /// <summary>The revision of the newest durable change.</summary>
-    public long Revision => Committer.Durable.Revision;
+    /// <inheritdoc />
+    public long Revision => _commits.Durable.Revision;
 
-    /// <summary>
-    /// Opens the store, recovers the state (raising <see cref="StateLoaded"/>, and <see cref="CorruptionDetected"/>
-    /// and <see cref="StateRecovered"/> when corruption was found) and starts the autosave.
-    /// </summary>
+    /// <inheritdoc />
+    public int TaskCount => _commits.Durable.Tasks.Count;
+
+    /// <inheritdoc />
+    public int SessionCount => _commits.Durable.Sessions.Count;
+
+    /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        if (_committer is not null)
+        if (_commits.Started)
         {
             throw new InvalidOperationException($"The persistence service for '{Location}' is already started.");
         }
@@ -103,27 +102,18 @@ public sealed partial class StatePersistenceService : IStatePersistence
         long started = Stopwatch.GetTimestamp();
         RecoveredState recovered = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
-        _committer = new GroupCommitter(_store, recovered.View, ItemCodec.ToItem, _instruments);
-        _snapshotRevision = recovered.Report.SnapshotSource == "state.json" && !recovered.Report.RebuiltFromItemFiles
-            ? recovered.Report.SnapshotRevision
-            : -1;
-        LastRecovery = recovered.Report;
-        _lastSaved = recovered.Report.SnapshotSavedAt;
+        _commits.Start(recovered.View);
+        _health.RecordRecovery(recovered.Report);
         _instruments.LoadDuration.Record(elapsed.TotalSeconds);
-        ReportRecovery(recovered.Report, elapsed);
-
-        if (_options.AutosaveInterval > TimeSpan.Zero)
-        {
-            // The timer starts now, not when the loop first runs, so time that passes before then is not lost.
-            var timer = new PeriodicTimer(_options.AutosaveInterval, _time);
-            _autosave = Task.Run(() => AutosaveLoopAsync(timer, _stopping.Token), CancellationToken.None);
-        }
-
-        StartScrub();
+        _events.RecoveryFinished(recovered.Report, elapsed);
+        _checkpoints.Start(recovered.Report.SnapshotSource == "state.json" && !recovered.Report.RebuiltFromItemFiles
+            ? recovered.Report.SnapshotRevision
+            : -1, _stopping.Token);
+        _scrub.Start(_stopping.Token);
     }
 
     /// <summary>
-    /// Stops the autosave, writes the final snapshot (when enabled) and releases the state directory. Every caller,
+    /// Stops the autosave, writes the final snapshot (when enabled) and releases the store. Every caller,
     /// including concurrent ones, returns only once that is done.
     /// </summary>
     public ValueTask DisposeAsync()
@@ -136,52 +126,191 @@ public sealed partial class StatePersistenceService : IStatePersistence
         return new ValueTask(_disposal);
     }
 
+    /// <inheritdoc />
+    public ValueTask<PersistedState> LoadStateAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_reader.LoadState(_health.LastSnapshot));
+
+    /// <inheritdoc />
+    public async ValueTask<DateTimeOffset> SaveStateAsync(PersistedState state, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ThrowIfDisposed();
+        StateReplacement replacement = StateReplacement.From(state);
+        await _commits.CommitAsync("state", "", static (view, r) => r.Diff(view), replacement, cancellationToken).ConfigureAwait(false);
+        return await _checkpoints.CheckpointAsync(force: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<DateTimeOffset> SaveSnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return _checkpoints.CheckpointAsync(force: true, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<(DateTimeOffset LastSaved, bool Written)> SaveSnapshotIfChangedAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        long before = _checkpoints.SnapshotRevision;
+        DateTimeOffset savedAt = await _checkpoints.CheckpointAsync(force: false, cancellationToken).ConfigureAwait(false);
+        return (savedAt, _checkpoints.SnapshotRevision != before);
+    }
+
+    /// <inheritdoc />
+    public ValueTask SaveTaskAsync(AgentTask task, CancellationToken cancellationToken = default) =>
+        SaveTaskAsync(task, ExpectedRevision.Any, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask SaveTaskAsync(AgentTask task, ExpectedRevision expected, CancellationToken cancellationToken = default) =>
+        _items.SaveAsync(ItemKind<AgentTask>.Tasks, task, expected, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> CreateTaskAsync(AgentTask task, CancellationToken cancellationToken = default) =>
+        _items.CreateAsync(ItemKind<AgentTask>.Tasks, task, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<AgentTask?> UpdateTaskAsync(string id, Action<AgentTask> update, CancellationToken cancellationToken = default) =>
+        UpdateTaskAsync(id, update, ExpectedRevision.Any, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<AgentTask?> UpdateTaskAsync(string id, Action<AgentTask> update, ExpectedRevision expected, CancellationToken cancellationToken = default) =>
+        _items.UpdateAsync(ItemKind<AgentTask>.Tasks, id, update, expected, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<AgentTask?> AppendTaskLogAsync(string taskId, TaskLogEntry entry, CancellationToken cancellationToken = default) =>
+        AppendTaskLogAsync(taskId, entry, null, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<AgentTask?> AppendTaskLogAsync(string taskId, TaskLogEntry entry, Action<AgentTask>? check, CancellationToken cancellationToken = default) =>
+        _taskLogs.AppendAsync(taskId, entry, check, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<AgentTask?> LoadTaskAsync(string id, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_reader.Load(ItemKind<AgentTask>.Tasks, id));
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyList<AgentTask>>(_reader.LoadAll(ItemKind<AgentTask>.Tasks));
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(string? status, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyList<AgentTask>>(status is null
+            ? _reader.LoadAll(ItemKind<AgentTask>.Tasks)
+            : _reader.LoadAll(ItemKind<AgentTask>.Tasks, i => i.Status == status));
+
+    /// <inheritdoc />
+    public IReadOnlyList<AgentTask> LoadTasksPage(string? status, string? after, int limit) =>
+        _reader.Page(ItemKind<AgentTask>.Tasks, after, limit, status);
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default) =>
+        DeleteTaskAsync(id, ExpectedRevision.Any, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteTaskAsync(string id, ExpectedRevision expected, CancellationToken cancellationToken = default) =>
+        _items.DeleteAsync(ItemKind<AgentTask>.Tasks, id, expected, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default) =>
+        SaveSessionAsync(session, ExpectedRevision.Any, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask SaveSessionAsync(SessionInfo session, ExpectedRevision expected, CancellationToken cancellationToken = default) =>
+        _items.SaveAsync(ItemKind<SessionInfo>.Sessions, session, expected, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> CreateSessionAsync(SessionInfo session, CancellationToken cancellationToken = default) =>
+        _items.CreateAsync(ItemKind<SessionInfo>.Sessions, session, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<SessionInfo?> UpdateSessionAsync(string id, Action<SessionInfo> update, CancellationToken cancellationToken = default) =>
+        UpdateSessionAsync(id, update, ExpectedRevision.Any, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<SessionInfo?> UpdateSessionAsync(string id, Action<SessionInfo> update, ExpectedRevision expected, CancellationToken cancellationToken = default) =>
+        _items.UpdateAsync(ItemKind<SessionInfo>.Sessions, id, update, expected, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<SessionInfo?> LoadSessionAsync(string id, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_reader.Load(ItemKind<SessionInfo>.Sessions, id));
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SessionInfo>> LoadSessionsAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyList<SessionInfo>>(_reader.LoadAll(ItemKind<SessionInfo>.Sessions));
+
+    /// <inheritdoc />
+    public IReadOnlyList<SessionInfo> LoadSessionsPage(string? after, int limit) =>
+        _reader.Page(ItemKind<SessionInfo>.Sessions, after, limit, null);
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteSessionAsync(string id, CancellationToken cancellationToken = default) =>
+        DeleteSessionAsync(id, ExpectedRevision.Any, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteSessionAsync(string id, ExpectedRevision expected, CancellationToken cancellationToken = default) =>
+        _items.DeleteAsync(ItemKind<SessionInfo>.Sessions, id, expected, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken = default) =>
+        _blobs.AppendSessionLogAsync(sessionId, text, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<string?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        _blobs.ReadSessionLogAsync(sessionId, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<string> SaveReportAsync(string reportId, JsonElement report, CancellationToken cancellationToken = default) =>
+        _blobs.SaveReportAsync(reportId, report, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<JsonElement?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default) =>
+        _blobs.LoadReportAsync(reportId, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default) =>
+        _blobs.ListReportsAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public StateMetrics GetMetrics() => MetricsCalculator.Compute(_commits.Durable.Tasks.Values);
+
+    /// <inheritdoc />
+    public StateHealth CheckHealth(long lowDiskSpaceBytes = 100L * 1024 * 1024) => _health.Check(_commits.Durable, lowDiskSpaceBytes);
+
+    /// <inheritdoc />
+    public event EventHandler<StateSavedEventArgs>? StateSaved { add => _events.StateSaved += value; remove => _events.StateSaved -= value; }
+
+    /// <inheritdoc />
+    public event EventHandler<StateLoadedEventArgs>? StateLoaded { add => _events.StateLoaded += value; remove => _events.StateLoaded -= value; }
+
+    /// <inheritdoc />
+    public event EventHandler<StateSaveErrorEventArgs>? StateSaveError { add => _events.StateSaveError += value; remove => _events.StateSaveError -= value; }
+
+    /// <inheritdoc />
+    public event EventHandler<AutosaveTriggeredEventArgs>? AutosaveTriggered { add => _events.AutosaveTriggered += value; remove => _events.AutosaveTriggered -= value; }
+
+    /// <inheritdoc />
+    public event EventHandler<ShutdownSaveEventArgs>? ShutdownSaved { add => _events.ShutdownSaved += value; remove => _events.ShutdownSaved -= value; }
+
+    /// <inheritdoc />
+    public event EventHandler<CorruptionDetectedEventArgs>? CorruptionDetected { add => _events.CorruptionDetected += value; remove => _events.CorruptionDetected -= value; }
+
+    /// <inheritdoc />
+    public event EventHandler<StateRecoveredEventArgs>? StateRecovered { add => _events.StateRecovered += value; remove => _events.StateRecovered -= value; }
+
     private async Task DisposeOnceAsync()
     {
-        Volatile.Write(ref _disposed, 1);
+        _commits.MarkDisposed();
         await _stopping.CancelAsync().ConfigureAwait(false);
-        if (_autosave is not null)
+        await _checkpoints.Stopped.ConfigureAwait(false);
+        await _scrub.Stopped.ConfigureAwait(false);
+        if (_commits.Started && _options.SnapshotOnShutdown)
         {
-            await _autosave.ConfigureAwait(false);
-        }
-
-        if (_scrub is not null)
-        {
-            await _scrub.ConfigureAwait(false);
-        }
-
-        if (_committer is not null && _options.SnapshotOnShutdown)
-        {
-            await FinalSnapshotAsync().ConfigureAwait(false);
+            await _checkpoints.FinalAsync().ConfigureAwait(false);
         }
 
         await _store.DisposeAsync().ConfigureAwait(false);
         _instruments.Dispose();
     }
 
-    private GroupCommitter Committer => _committer ?? throw new InvalidOperationException(
-        $"The persistence service for '{Location}' is not started: call StartAsync first.");
-
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-
-    private async Task FinalSnapshotAsync()
-    {
-        Exception? error = null;
-        long revision = Committer.Durable.Revision;
-        try
-        {
-            if (revision != _snapshotRevision)
-            {
-                await CheckpointAsync(force: false, CancellationToken.None).ConfigureAwait(false);
-                Log.ShutdownSaved(_logger, revision);
-            }
-        }
-        catch (StatePersistenceException ex)
-        {
-            // Reported through the save-error path already; every acknowledged save is still in the journal.
-            error = ex;
-        }
-
-        Raise(ShutdownSaved, new ShutdownSaveEventArgs(revision, error), nameof(ShutdownSaved));
-    }
+    private void ThrowIfDisposed() => _commits.ThrowIfDisposed();
 }

@@ -1,67 +1,59 @@
-using StatePersistence.Recovery;
 using StatePersistence.Commit;
+using StatePersistence.Recovery;
 
 namespace StatePersistence.Storage;
 
 /// <summary>
-/// The backend contract: where the state's bytes live (the file system by default; PostgreSQL or blob storage
-/// later). The core owns everything shared (ordering, group commit, the in-memory state, autosave, events,
-/// metrics); a store only makes batches durable, writes checkpoints and recovers.
+/// The store contract: a change log of tasks, sessions and the application's own properties. The core builds groups
+/// of changes (each with the revision it expects the item at), the store commits each group atomically at the next
+/// position of its log and makes it durable, reads the log back, and loads the current state at start-up. Every
+/// backend implements this (the file system, memory, later a database); what only some backends need is a separate
+/// capability: <see cref="ICheckpointStore"/> (snapshots), <see cref="IStateBlobStore"/> (session logs and reports).
 /// </summary>
+/// <remarks>
+/// A change's revision is the store-wide position of the group that committed it, so "the changes after revision R"
+/// is simply the log after position R. Positions increase by one per committed group and never go backwards, across
+/// restarts and recoveries. The values of puts carry their revision in their JSON (<c>revision</c>): a store stamps
+/// them with <see cref="Serialization.ItemRevision.Stamp(StateChange, long)"/>, which costs nothing when the core
+/// already stamped the position it expected.
+/// </remarks>
 public interface IStateStore : IAsyncDisposable
 {
-    /// <summary>Where the store keeps its data, for messages (for example the state directory).</summary>
+    /// <summary>Where the store keeps its data, for messages (a directory, a database name).</summary>
     string Location { get; }
 
-    /// <summary>Takes ownership of the location (one writer at a time) and recovers the newest durable state.</summary>
+    /// <summary>
+    /// Takes ownership of the location and loads the current state (the store decides how: a snapshot plus its
+    /// log, or a query). The view's revision is the last committed position.
+    /// </summary>
     ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Makes a batch of commits durable. The core calls this from one caller at a time, with consecutive sequence
-    /// numbers starting at <paramref name="firstSequence"/>. When it throws, none of the batch may be reported as
-    /// saved; the store must be ready to take later batches starting at the same sequence number.
+    /// Commits groups of changes in order, one outcome per group: a group whose expectations all hold is committed at
+    /// the next position (all of its changes, or none); one with an unmet expectation commits nothing and reports its
+    /// conflicts, and later groups go on (they see the committed ones before them). Durable when it returns under
+    /// <see cref="Durability.Full"/>. When it throws, nothing of the call is committed and the store takes the next
+    /// call as if this one had not happened.
     /// </summary>
-    ValueTask AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> batch, long firstSequence, Durability durability,
+    ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
         CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Starts a checkpoint at <paramref name="revision"/>, the last appended sequence number. Called while no append
-    /// runs, so the store can cut its log here.
+    /// The committed groups after <paramref name="afterRevision"/>, oldest first. Throws
+    /// <see cref="ChangeFeedGapException"/> when the store no longer holds all of them (a store may forget its log
+    /// once a checkpoint covers it): the caller then reloads the state instead.
     /// </summary>
-    ValueTask BeginCheckpointAsync(long revision, CancellationToken cancellationToken = default);
+    ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterRevision, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Writes the view (task and session files, the snapshot with its backup) and then drops the log the checkpoint
-    /// covers. Runs while appends go on.
+    /// The committed groups after <paramref name="afterRevision"/> and then every new one as it commits, in order,
+    /// until <paramref name="cancellationToken"/> is cancelled. A store with one writer may do this in memory.
     /// </summary>
-    ValueTask<CheckpointResult> WriteCheckpointAsync(StateView view, DateTimeOffset savedAt, Durability durability,
-        CancellationToken cancellationToken = default);
+    IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterRevision, CancellationToken cancellationToken = default);
 
-    /// <summary>Appends UTF-8 text to a session's log.</summary>
-    ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
-        CancellationToken cancellationToken = default);
-
-    /// <summary>Reads a session's whole log, or null when it has none.</summary>
-    ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
-
-    /// <summary>Stores a report's JSON, replacing an older one with the same id; returns where it is stored.</summary>
-    ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
-        CancellationToken cancellationToken = default);
-
-    /// <summary>Loads a report's JSON, or null when there is none.</summary>
-    ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default);
-
-    /// <summary>The ids of all stored reports, sorted.</summary>
-    ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>Checks the storage's health (reachable, writable, free space, backups).</summary>
+    /// <summary>Checks the storage's health; store-specific figures go in <see cref="StoreHealth.Details"/>.</summary>
     StoreHealth CheckHealth();
 
-    /// <summary>
-    /// Reads the store's redundant copies back and checks them against <paramref name="current"/> (the file store:
-    /// every task and session file); what is damaged is moved aside, reported and written again at the next
-    /// checkpoint. Called in the background, never while a checkpoint runs. A store without such copies finds nothing.
-    /// </summary>
-    ValueTask<IReadOnlyList<QuarantinedFile>> ScrubAsync(StateView current, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult<IReadOnlyList<QuarantinedFile>>([]);
+    /// <summary>Raised when the store finds damaged data while running and moves it aside.</summary>
+    event EventHandler<QuarantinedFile>? DamageFound;
 }

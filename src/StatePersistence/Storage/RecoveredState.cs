@@ -9,11 +9,10 @@ namespace StatePersistence.Storage;
 public sealed record RecoveredState(StateView View, RecoveryReport Report);
 
 /// <summary>What a checkpoint wrote.</summary>
-/// <param name="Path">Where the snapshot is (for example <c>state.json</c>'s path).</param>
-/// <param name="Bytes">The snapshot's size.</param>
-/// <param name="FilesWritten">Task and session files written.</param>
-/// <param name="FilesDeleted">Task and session files deleted.</param>
-public sealed record CheckpointResult(string Path, long Bytes, int FilesWritten, int FilesDeleted);
+/// <param name="Location">Where the checkpoint is, for messages and the saved event (the file store: <c>state.json</c>'s path).</param>
+/// <param name="Bytes">The checkpoint's size.</param>
+/// <param name="Details">Store-specific figures by name (the file store: <c>files_written</c>, <c>files_deleted</c>).</param>
+public sealed record CheckpointResult(string Location, long Bytes, IReadOnlyDictionary<string, long> Details);
 
 /// <summary>A store's view of its own health.</summary>
 public sealed record StoreHealth
@@ -21,7 +20,7 @@ public sealed record StoreHealth
     /// <summary>The location checked.</summary>
     public required string Location { get; init; }
 
-    /// <summary>Whether the state directory (or database) is there.</summary>
+    /// <summary>Whether the location (directory, database) is there.</summary>
     public required bool Exists { get; init; }
 
     /// <summary>Whether a probe write succeeded.</summary>
@@ -30,14 +29,14 @@ public sealed record StoreHealth
     /// <summary>Free bytes where the data lives, when known.</summary>
     public long? FreeBytes { get; init; }
 
-    /// <summary>How many snapshot backups are kept.</summary>
-    public int BackupCount { get; init; }
-
     /// <summary>Bytes used by the state, when known.</summary>
     public long? BytesOnDisk { get; init; }
 
-    /// <summary>File counts per kind (tasks, sessions, logs, reports, backups, journal), when known.</summary>
-    public IReadOnlyDictionary<string, long> FileCounts { get; init; } = new Dictionary<string, long>();
+    /// <summary>
+    /// Store-specific figures by name, for health reports and gauges (the file store: its file counts per kind,
+    /// <c>tasks</c>, <c>sessions</c>, <c>logs</c>, <c>reports</c>, <c>backups</c>, <c>journal</c>).
+    /// </summary>
+    public IReadOnlyDictionary<string, long> Details { get; init; } = new Dictionary<string, long>();
 
     /// <summary>Why the probe failed, when it did.</summary>
     public string? Problem { get; init; }

@@ -60,13 +60,17 @@ internal sealed record RecoveredContent(SortedDictionary<string, string> Values,
         Action? onCorrupt = null)
     {
         var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        // Compared as content: the revision is the store's bookkeeping, not something a workload wrote (revisions
+        // are checked by the revision and conformance tests).
         foreach (AgentTask task in await service.LoadTasksAsync())
         {
+            task.Revision = 0;
             values[TaskKey(task.Id)] = Json(task);
         }
 
         foreach (SessionInfo session in await service.LoadSessionsAsync())
         {
+            session.Revision = 0;
             values[SessionKey(session.Id)] = Json(session);
         }
 

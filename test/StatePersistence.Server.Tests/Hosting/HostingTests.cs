@@ -9,6 +9,7 @@ using StatePersistence.Diagnostics;
 using StatePersistence.Model;
 using StatePersistence.Server.Tests.Support;
 using static StatePersistence.Server.Tests.Support.Http;
+using StatePersistence.FileStore;
 
 namespace StatePersistence.Server.Tests.Hosting;
 
@@ -74,7 +75,7 @@ public sealed class HostingTests : IDisposable
     {
         var services = new ServiceCollection();
 
-        services.AddStatePersistence().AddStatePersistence();
+        services.AddStatePersistence().Services.AddStatePersistence();
 
         Assert.Single(services, d => d.ServiceType == typeof(StatePersistenceService));
         Assert.Single(services, d => d.ServiceType == typeof(IStatePersistence));
@@ -85,7 +86,7 @@ public sealed class HostingTests : IDisposable
     public async Task WithoutConfiguration_ABareServiceCollectionWorks()
     {
         await using ServiceProvider provider = new ServiceCollection().AddLogging()
-            .AddStatePersistence(o => o.StatePath = StatePath).BuildServiceProvider();
+            .AddStatePersistence(o => o.StatePath = StatePath).Services.BuildServiceProvider();
 
         StatePersistenceService service = provider.GetRequiredService<StatePersistenceService>();
 
@@ -96,7 +97,7 @@ public sealed class HostingTests : IDisposable
     [Fact]
     public async Task Start_RecoversBeforeAnyOtherHostedServiceStarts()
     {
-        await using (StatePersistenceService earlier = new(new StatePersistenceOptions { StatePath = StatePath, SnapshotOnShutdown = false }))
+        await using (StatePersistenceService earlier = FileStatePersistence.Create(new StatePersistenceOptions { StatePath = StatePath, SnapshotOnShutdown = false }))
         {
             await earlier.StartAsync(Ct);
             await earlier.SaveTaskAsync(new AgentTask { Id = "task_1", Description = "saved before a crash" }, Ct);
@@ -127,7 +128,7 @@ public sealed class HostingTests : IDisposable
 
         using JsonDocument snapshot = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(StatePath, "state.json"), Ct));
         Assert.Equal("task_1", snapshot.RootElement.GetProperty("tasks")[0].GetProperty("id").GetString());
-        await using StatePersistenceService reopened = await StatePersistenceService.OpenAsync(new StatePersistenceOptions { StatePath = StatePath }, cancellationToken: Ct);
+        await using StatePersistenceService reopened = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = StatePath }, cancellationToken: Ct);
         Assert.NotNull(await reopened.LoadTaskAsync("task_1", Ct));
     }
 

@@ -35,6 +35,31 @@ public sealed class TaskRoutesTests : IAsyncDisposable
         Assert.NotNull(await _server.Persistence.LoadTaskAsync(id, Ct));
     }
 
+    /// <summary>
+    /// Issue 12: the store assigns revisions. A PUT body (a whole task, unknown fields kept) may carry one, which is
+    /// ignored; POST's fields are a closed list, so it refuses one by name. Responses carry the stored revision.
+    /// </summary>
+    [Fact]
+    public async Task PutTask_RevisionInTheBody_IsIgnored_AndTheResponseCarriesTheStoredOne()
+    {
+        JsonElement created = await (await _client.PutJsonAsync("/api/tasks/task_1", """{"description":"d","revision":999}"""))
+            .ExpectAsync(HttpStatusCode.Created);
+        JsonElement replaced = await (await _client.PutJsonAsync("/api/tasks/task_1", """{"description":"e","revision":999}"""))
+            .ExpectAsync(HttpStatusCode.OK);
+        JsonElement refused = await (await _client.PostJsonAsync("/api/tasks", """{"id":"task_2","description":"d","revision":999}"""))
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+        JsonElement posted = await (await _client.PostJsonAsync("/api/tasks", """{"id":"task_2","description":"d"}"""))
+            .ExpectAsync(HttpStatusCode.Created);
+
+        Assert.Equal(1, created.GetProperty("revision").GetInt64());
+        Assert.Equal(2, replaced.GetProperty("revision").GetInt64());
+        Assert.Contains("revision", refused.Str("detail"), StringComparison.Ordinal);
+        Assert.Equal(3, posted.GetProperty("revision").GetInt64());
+        JsonElement stored = await (await _client.GetUrlAsync("/api/tasks/task_1")).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(2, stored.GetProperty("revision").GetInt64());
+        Assert.Equal(2, (await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Revision);
+    }
+
     [Fact]
     public async Task PostTask_InProgress_StampsStartedAt()
     {

@@ -6,7 +6,7 @@ using StatePersistence.Storage;
 namespace StatePersistence.Benchmarks.Cases.StatePersistence;
 
 /// <summary>
-/// This project's task save: <see cref="IStatePersistence.SaveTaskAsync"/> on a state already holding
+/// This project's task save: <see cref="IStatePersistence.SaveTaskAsync(AgentTask, CancellationToken)"/> on a state already holding
 /// <paramref name="stored"/> tasks; under Full durability it returns once the journal record is fsynced (group commit).
 /// </summary>
 internal sealed class SpSaveCase(string name, Durability durability, int writers, int stored) : IBenchCase

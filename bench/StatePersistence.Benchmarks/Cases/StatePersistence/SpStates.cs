@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using StatePersistence.Benchmarks.Workload;
 using StatePersistence.Model;
 using StatePersistence.Storage;
+using StatePersistence.FileStore;
 
 namespace StatePersistence.Benchmarks.Cases.StatePersistence;
 
@@ -19,7 +20,7 @@ internal static class SpStates
 
     public static Task<StatePersistenceService> OpenAsync(string directory, Durability durability, CancellationToken cancellationToken,
         IMeterFactory? meterFactory = null) =>
-        StatePersistenceService.OpenAsync(Options(directory, durability), meterFactory: meterFactory, cancellationToken: cancellationToken);
+        FileStatePersistence.OpenAsync(Options(directory, durability), meterFactory: meterFactory, cancellationToken: cancellationToken);
 
     /// <summary>The documents as tasks, deserialized once so the timed saves pay only what an application pays.</summary>
     public static AgentTask[] Tasks(TaskDocuments documents) =>

@@ -1,23 +1,53 @@
 using System.Diagnostics.Metrics;
 using StatePersistence.Commit;
 using StatePersistence.Diagnostics;
-using StatePersistence.Model;
+using StatePersistence.Recovery;
 using StatePersistence.Storage;
 
-namespace StatePersistence;
+namespace StatePersistence.Service.Health;
 
-public sealed partial class StatePersistenceService
+/// <summary>
+/// What the health check and the gauges report: the last save, the last error, damage found, and the store's own
+/// view (probed at most every <see cref="InstrumentRefresh"/> for the gauges, so a scrape does not touch the disk).
+/// </summary>
+internal sealed class HealthTracker(IStateStore store, TimeProvider time)
 {
     private static readonly TimeSpan InstrumentRefresh = TimeSpan.FromSeconds(10);
+    private (string Message, DateTimeOffset Time)? _lastError;
+    private bool _lastSaveFailed;
+    private int _quarantinedWhileRunning;
+    private StoreHealth? _lastStoreHealth;
     private DateTimeOffset _storeHealthTime;
 
-    /// <inheritdoc />
-    public StateMetrics GetMetrics() => MetricsCalculator.Compute(Committer.Durable.Tasks.Values);
+    public RecoveryReport? LastRecovery { get; private set; }
 
-    /// <inheritdoc />
-    public StateHealth CheckHealth(long lowDiskSpaceBytes = 100L * 1024 * 1024)
+    public DateTimeOffset? LastSnapshot { get; private set; }
+
+    public void RecordRecovery(RecoveryReport report)
     {
-        StoreHealth store = RefreshStoreHealth();
+        LastRecovery = report;
+        LastSnapshot = report.SnapshotSavedAt;
+    }
+
+    public void RecordSnapshot(DateTimeOffset savedAt)
+    {
+        LastSnapshot = savedAt;
+        _lastStoreHealth = null;
+    }
+
+    public void RecordSave() => _lastSaveFailed = false;
+
+    public void RecordFailure(Exception error)
+    {
+        _lastError = (error.Message, time.GetUtcNow());
+        _lastSaveFailed = true;
+    }
+
+    public void RecordQuarantinedWhileRunning() => Interlocked.Increment(ref _quarantinedWhileRunning);
+
+    public StateHealth Check(StateView view, long lowDiskSpaceBytes)
+    {
+        StoreHealth store = Refresh();
         var reasons = new List<string>();
         StateHealthStatus status = StateHealthStatus.Healthy;
         if (!store.Exists || !store.Writable)
@@ -52,9 +82,8 @@ public sealed partial class StatePersistenceService
             reasons.Add($"{found} damaged file(s) found since start-up (by the scrub or on read) were moved aside; item files are rewritten from the state at the next checkpoint.");
         }
 
-        StateView view = Committer.Durable;
-        DateTimeOffset now = _time.GetUtcNow();
-        DateTimeOffset? lastSaved = _lastSaved ?? LastRecovery?.SnapshotSavedAt;
+        DateTimeOffset now = time.GetUtcNow();
+        DateTimeOffset? lastSaved = LastSnapshot ?? LastRecovery?.SnapshotSavedAt;
         return new StateHealth
         {
             Status = status,
@@ -65,46 +94,45 @@ public sealed partial class StatePersistenceService
             DiskSpace = store.FreeBytes,
             LastSaveTime = lastSaved,
             LastSaveAge = lastSaved is { } saved ? now - saved : null,
-            BackupCount = store.BackupCount,
+            BackupCount = store.Details.TryGetValue("backups", out long backups) ? (int)backups : 0,
             LastError = _lastError?.Message,
             LastErrorTime = _lastError?.Time,
             CorruptionDetected = (LastRecovery?.CorruptionDetected ?? false) || Volatile.Read(ref _quarantinedWhileRunning) > 0,
             Revision = view.Revision,
             TaskCount = view.Tasks.Count,
             SessionCount = view.Sessions.Count,
-            FileCounts = store.FileCounts,
+            StoreDetails = store.Details,
         };
     }
 
-    private static StateHealthStatus Max(StateHealthStatus a, StateHealthStatus b) => a > b ? a : b;
-
-    private StoreHealth RefreshStoreHealth()
-    {
-        StoreHealth health = _store.CheckHealth();
-        _lastStoreHealth = health;
-        _storeHealthTime = _time.GetUtcNow();
-        return health;
-    }
-
-    private InstrumentSnapshot ObserveInstruments()
+    public InstrumentSnapshot Observe(StateView view)
     {
         StoreHealth? store = _lastStoreHealth;
-        if (store is null || _time.GetUtcNow() - _storeHealthTime > InstrumentRefresh)
+        if (store is null || time.GetUtcNow() - _storeHealthTime > InstrumentRefresh)
         {
-            store = RefreshStoreHealth();
+            store = Refresh();
         }
 
-        StateView view = _committer?.Durable ?? StateView.Empty;
         long itemBytes = view.Tasks.Values.Sum(i => (long)i.Json.Length) + view.Sessions.Values.Sum(i => (long)i.Json.Length);
         return new InstrumentSnapshot
         {
             BytesOnDisk = (store.BytesOnDisk ?? 0) + itemBytes,
-            FileCounts = store.FileCounts.Select(c => new Measurement<long>(c.Value, StateInstruments.Kind(c.Key))).ToList(),
+            FileCounts = store.Details.Select(c => new Measurement<long>(c.Value, StateInstruments.Kind(c.Key))).ToList(),
             ItemCounts =
             [
                 new Measurement<long>(view.Tasks.Count, StateInstruments.Kind("tasks")),
                 new Measurement<long>(view.Sessions.Count, StateInstruments.Kind("sessions")),
             ],
         };
+    }
+
+    private static StateHealthStatus Max(StateHealthStatus a, StateHealthStatus b) => a > b ? a : b;
+
+    private StoreHealth Refresh()
+    {
+        StoreHealth health = store.CheckHealth();
+        _lastStoreHealth = health;
+        _storeHealthTime = time.GetUtcNow();
+        return health;
     }
 }

@@ -1,0 +1,193 @@
+using StatePersistence.Commit;
+using StatePersistence.Ids;
+using StatePersistence.Recovery;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+
+namespace StatePersistence.InMemory;
+
+/// <summary>
+/// The reference store: the whole contract, in memory. Every committed group is encoded (format version, then the
+/// payload codec) into an <see cref="InMemoryStorage"/>, and opening decodes and replays it, so a restart over the
+/// same storage exercises what a durable store does. Fast enough to be the store of an application's own tests.
+/// It keeps its whole log (it declares no <see cref="ICheckpointStore"/>); session logs are stored one object per
+/// append, the way an object store without append would keep them.
+/// </summary>
+public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
+{
+    private readonly InMemoryStorage _storage;
+    private readonly IPayloadCodec _codec;
+    private CommitSequencer? _sequencer;
+    private ChangeFeed? _feed;
+
+    /// <summary>Creates a store over <paramref name="storage"/> (a new, empty one when null).</summary>
+    public InMemoryStateStore(InMemoryStorage? storage = null, IPayloadCodec? codec = null, string location = "memory")
+    {
+        _storage = storage ?? new InMemoryStorage();
+        _codec = codec ?? IdentityCodec.Instance;
+        Location = location;
+    }
+
+    /// <inheritdoc />
+    public string Location { get; }
+
+    /// <summary>What the store holds.</summary>
+    public InMemoryStorage Storage => _storage;
+
+    /// <inheritdoc />
+    /// <remarks>Never raised: memory holds no copies that could be damaged behind the store's back.</remarks>
+    public event EventHandler<QuarantinedFile>? DamageFound
+    {
+        add { }
+        remove { }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        var report = new RecoveryReport { StartedAt = DateTimeOffset.UtcNow };
+        lock (_storage.Gate)
+        {
+            if (_storage.Open)
+            {
+                throw new Errors.StateDirectoryLockedException(Location, "another InMemoryStateStore");
+            }
+
+            // Decoded in full before anything changes: a record this build cannot read stops the open.
+            List<CommittedGroup> log = [.. _storage.Log.Select(stored => InMemoryRecordFormat.Decode(_codec.Decode(stored), Location))];
+            StateView view = StateView.Empty;
+            foreach (CommittedGroup group in log)
+            {
+                view = view.Apply(group.Changes, group.Revision, ItemCodec.ToItem);
+                report.JournalRecordsReplayed++;
+            }
+
+            _storage.Open = true;
+            _sequencer = new CommitSequencer(view);
+
+            // The whole log is kept, so the feed holds every change since the first.
+            _feed = new ChangeFeed(0, Location, int.MaxValue);
+            _feed.Publish(log);
+
+            report.Revision = view.Revision;
+            report.TasksLoaded = view.Tasks.Count;
+            report.SessionsLoaded = view.Sessions.Count;
+            return ValueTask.FromResult(new RecoveredState(view, report));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        lock (_storage.Gate)
+        {
+            CommitSequencer sequencer = _sequencer ?? throw NotOpen();
+            CommitPlan plan = sequencer.Plan(groups);
+            IReadOnlyList<CommittedGroup> committed = plan.Committed;
+
+            // Encoded before anything is stored, so a group that cannot be encoded leaves the log as it was.
+            List<byte[]> records = [.. committed.Select(g => _codec.Encode(InMemoryRecordFormat.Encode(g)))];
+            _storage.Log.AddRange(records);
+            sequencer.Accept(plan);
+            _feed!.Publish(committed);
+            return ValueTask.FromResult(plan.Outcomes);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterRevision, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult((_feed ?? throw NotOpen()).Read(afterRevision));
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterRevision, CancellationToken cancellationToken = default) =>
+        (_feed ?? throw NotOpen()).SubscribeAsync(afterRevision, cancellationToken);
+
+    /// <inheritdoc />
+    public StoreHealth CheckHealth()
+    {
+        lock (_storage.Gate)
+        {
+            return new StoreHealth
+            {
+                Location = Location,
+                Exists = true,
+                Writable = _sequencer is not null,
+                Problem = _sequencer is null ? $"The in-memory store '{Location}' is not open." : null,
+                BytesOnDisk = _storage.AllBytes().Sum(b => (long)b.Length),
+                Details = new Dictionary<string, long>
+                {
+                    ["log_records"] = _storage.Log.Count,
+                    ["session_logs"] = _storage.SessionLogs.Count,
+                    ["reports"] = _storage.Reports.Count,
+                },
+            };
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        List<byte[]> segments = _storage.SessionLogs.GetOrAdd(sessionId, _ => []);
+        lock (segments)
+        {
+            segments.Add(_codec.Encode(utf8Text.Span));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        if (!_storage.SessionLogs.TryGetValue(sessionId, out List<byte[]>? segments))
+        {
+            return ValueTask.FromResult<byte[]?>(null);
+        }
+
+        lock (segments)
+        {
+            return ValueTask.FromResult<byte[]?>([.. segments.SelectMany(s => _codec.Decode(s))]);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(reportId, "report");
+        _storage.Reports[reportId] = _codec.Encode(json.Span);
+        return ValueTask.FromResult($"{Location}/reports/{reportId}");
+    }
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(reportId, "report");
+        return ValueTask.FromResult(_storage.Reports.TryGetValue(reportId, out byte[]? stored) ? _codec.Decode(stored) : null);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyList<string>>([.. _storage.Reports.Keys.Order(StringComparer.Ordinal)]);
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        lock (_storage.Gate)
+        {
+            if (_sequencer is not null)
+            {
+                _storage.Open = false;
+                _sequencer = null;
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private InvalidOperationException NotOpen() => new($"The in-memory store '{Location}' is not open.");
+}

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using StatePersistence.Errors;
+using StatePersistence.Ids;
+using StatePersistence.Serialization;
+using StatePersistence.Service.Commits;
+using StatePersistence.Service.Events;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Service.Blobs;
+
+/// <summary>Session logs and reports, through the store's <see cref="IStateBlobStore"/>; validated, timed and reported here.</summary>
+internal sealed class BlobOperations(IStateBlobStore blobs, string location, Durability durability, CommitPipeline commits, EventDispatcher events)
+{
+    public async ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken)
+    {
+        StateId.Validate(sessionId, "session");
+        ArgumentNullException.ThrowIfNull(text);
+        commits.ThrowIfDisposed();
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            await blobs.AppendSessionLogAsync(sessionId, Encoding.UTF8.GetBytes(text), durability, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            events.SaveFailed("append-log", location, ex);
+            throw;
+        }
+
+        events.Saved("log", location, commits.Durable.Revision, Stopwatch.GetElapsedTime(started));
+    }
+
+    public async ValueTask<string?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        StateId.Validate(sessionId, "session");
+        byte[]? bytes = await blobs.ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        return bytes is null ? null : Encoding.UTF8.GetString(bytes);
+    }
+
+    public async ValueTask<string> SaveReportAsync(string reportId, JsonElement report, CancellationToken cancellationToken)
+    {
+        StateId.Validate(reportId, "report");
+        if (report.ValueKind == JsonValueKind.Undefined)
+        {
+            throw new StateValidationException("report", "the report has no JSON value");
+        }
+
+        commits.ThrowIfDisposed();
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(report, StateJsonContext.Default.JsonElement);
+        long started = Stopwatch.GetTimestamp();
+        string path;
+        try
+        {
+            path = await blobs.SaveReportAsync(reportId, json, durability, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            events.SaveFailed("save-report", location, ex);
+            throw;
+        }
+
+        events.Saved("report", path, commits.Durable.Revision, Stopwatch.GetElapsedTime(started));
+        return path;
+    }
+
+    public async ValueTask<JsonElement?> LoadReportAsync(string reportId, CancellationToken cancellationToken)
+    {
+        StateId.Validate(reportId, "report");
+        byte[]? json = await blobs.LoadReportAsync(reportId, cancellationToken).ConfigureAwait(false);
+        return json is null ? null : JsonSerializer.Deserialize(json, StateJsonContext.Default.JsonElement);
+    }
+
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken) => blobs.ListReportsAsync(cancellationToken);
+}

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using StatePersistence.Commit;
+using StatePersistence.Diagnostics;
+using StatePersistence.Errors;
+using StatePersistence.Service.Commits;
+using StatePersistence.Service.Events;
+using StatePersistence.Service.Health;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Service.Checkpoints;
+
+/// <summary>
+/// When checkpoints are written: on the autosave timer, on request, after a whole-state save and at shutdown, one
+/// at a time. Only for a store that declares <see cref="ICheckpointStore"/>; for any other store a checkpoint is
+/// nothing to do (its commits are already its state), so every method still answers.
+/// </summary>
+internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOptions options, TimeProvider time, ILogger logger,
+    CommitPipeline commits, EventDispatcher events, HealthTracker health)
+{
+    private readonly ICheckpointStore? _checkpoints = store as ICheckpointStore;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private long _snapshotRevision = -1;
+    private Task? _autosave;
+
+    /// <summary>The revision of the last checkpoint written or loaded; -1 when none is known.</summary>
+    public long SnapshotRevision => Volatile.Read(ref _snapshotRevision);
+
+    public ICheckpointStore? Store => _checkpoints;
+
+    /// <summary>Taken by checkpoints and by the scrub, which must not overlap.</summary>
+    public SemaphoreSlim Lock => _lock;
+
+    public void Start(long recoveredSnapshotRevision, CancellationToken stopping)
+    {
+        Volatile.Write(ref _snapshotRevision, recoveredSnapshotRevision);
+        if (_checkpoints is not null && options.AutosaveInterval > TimeSpan.Zero)
+        {
+            // The timer starts now, not when the loop first runs, so time that passes before then is not lost.
+            var timer = new PeriodicTimer(options.AutosaveInterval, time);
+            _autosave = Task.Run(() => AutosaveLoopAsync(timer, stopping), CancellationToken.None);
+        }
+    }
+
+    public Task Stopped => _autosave ?? Task.CompletedTask;
+
+    /// <summary>Writes a checkpoint unless nothing changed since the last one (or <paramref name="force"/>).</summary>
+    public async ValueTask<DateTimeOffset> CheckpointAsync(bool force, CancellationToken cancellationToken)
+    {
+        if (_checkpoints is null)
+        {
+            return health.LastSnapshot ?? time.GetUtcNow();
+        }
+
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            long started = Stopwatch.GetTimestamp();
+            StateView? view = await commits.Committer.ExclusiveAsync(async current =>
+            {
+                if (!force && current.Revision == _snapshotRevision)
+                {
+                    return null;
+                }
+
+                await _checkpoints.BeginCheckpointAsync(current.Revision, cancellationToken).ConfigureAwait(false);
+                return current;
+            }, cancellationToken).ConfigureAwait(false);
+            if (view is null)
+            {
+                return health.LastSnapshot ?? time.GetUtcNow();
+            }
+
+            DateTimeOffset savedAt = time.GetUtcNow();
+            CheckpointResult result = await _checkpoints.WriteCheckpointAsync(view, savedAt, options.Durability, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _snapshotRevision, view.Revision);
+            health.RecordSnapshot(savedAt);
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
+            Log.SnapshotWritten(logger, result.Location, view.Revision, result.Bytes,
+                string.Join(", ", result.Details.Select(d => $"{d.Key} {d.Value}")), elapsed.TotalMilliseconds);
+            events.Saved("snapshot", result.Location, view.Revision, elapsed);
+            return savedAt;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            events.SaveFailed("snapshot", store.Location, ex);
+            throw;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>The final checkpoint at shutdown, when anything changed since the last one; raises ShutdownSaved.</summary>
+    public async Task FinalAsync()
+    {
+        Exception? error = null;
+        long revision = commits.Durable.Revision;
+        try
+        {
+            if (_checkpoints is not null && revision != _snapshotRevision)
+            {
+                await CheckpointAsync(force: false, CancellationToken.None).ConfigureAwait(false);
+                Log.ShutdownSaved(logger, revision);
+            }
+        }
+        catch (StatePersistenceException ex)
+        {
+            // Reported through the save-error path already; every acknowledged save is still in the store's log.
+            error = ex;
+        }
+
+        events.ShutdownSnapshot(revision, error);
+    }
+
+    private async Task AutosaveLoopAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        using PeriodicTimer owned = timer;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                long revision = commits.Durable.Revision;
+                if (revision == _snapshotRevision)
+                {
+                    continue;
+                }
+
+                events.AutosaveStarting(revision);
+                try
+                {
+                    await CheckpointAsync(force: false, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Already logged, counted and raised as StateSaveError by CheckpointAsync; the log still
+                    // holds every saved change, and the next tick tries again.
+                    continue;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down: DisposeAsync writes the final snapshot.
+            return;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using StatePersistence.Recovery;
+using StatePersistence.Service.Commits;
+using StatePersistence.Service.Events;
+
+namespace StatePersistence.Service.Checkpoints;
+
+/// <summary>
+/// The background scrub (issue 10 item 5) of a store with checkpoints: once right after start-up, so a damaged item
+/// file is found even while the snapshot is valid, then every <see cref="StatePersistenceOptions.ScrubInterval"/>.
+/// Never while a checkpoint runs; what it finds is rewritten by a checkpoint at once.
+/// </summary>
+internal sealed class ScrubLoop(StatePersistenceOptions options, TimeProvider time, CommitPipeline commits, CheckpointScheduler checkpoints,
+    EventDispatcher events)
+{
+    private Task? _loop;
+
+    public Task Stopped => _loop ?? Task.CompletedTask;
+
+    public void Start(CancellationToken stopping)
+    {
+        if (checkpoints.Store is null || options.ScrubInterval <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var timer = new PeriodicTimer(options.ScrubInterval, time);
+        _loop = Task.Run(() => LoopAsync(timer, stopping), CancellationToken.None);
+    }
+
+    private async Task LoopAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        using PeriodicTimer owned = timer;
+        try
+        {
+            do
+            {
+                try
+                {
+                    await OnceAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Logged, counted and raised as StateSaveError (no save failed, so health is not made
+                    // Unhealthy by it); the next tick tries again.
+                    events.BackgroundFailed("scrub", ex);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+    }
+
+    /// <summary>
+    /// One scrub between checkpoints. Damaged files were already moved aside and reported (each raises
+    /// CorruptionDetected); a checkpoint then rewrites them at once rather than at the next change.
+    /// </summary>
+    private async Task OnceAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<QuarantinedFile> found;
+        await checkpoints.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            found = await checkpoints.Store!.ScrubAsync(commits.Durable, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            checkpoints.Lock.Release();
+        }
+
+        if (found.Count > 0)
+        {
+            await checkpoints.CheckpointAsync(force: true, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

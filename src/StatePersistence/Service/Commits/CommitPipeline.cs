@@ -1,0 +1,131 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using StatePersistence.Commit;
+using StatePersistence.Diagnostics;
+using StatePersistence.Errors;
+using StatePersistence.Serialization;
+using StatePersistence.Service.Events;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Service.Commits;
+
+/// <summary>
+/// The path of every change: a builder turns the latest state into changes, the <see cref="GroupCommitter"/> orders
+/// them and has the store commit them in groups, and the caller returns once its change is durable (logged,
+/// counted and raised as <see cref="IStatePersistence.StateSaved"/>, or as a save error).
+/// </summary>
+internal sealed class CommitPipeline(IStateStore store, Durability durability, ILogger logger, StateInstruments instruments, EventDispatcher events)
+{
+    private GroupCommitter? _committer;
+    private int _disposed;
+
+    public bool Started => _committer is not null;
+
+    public GroupCommitter Committer => _committer ?? throw new InvalidOperationException(
+        $"The persistence service for '{store.Location}' is not started: call StartAsync first.");
+
+    /// <summary>The acknowledged state every read comes from.</summary>
+    public StateView Durable => Committer.Durable;
+
+    /// <summary>Refuses writes from now on (the service is being disposed).</summary>
+    public void MarkDisposed() => Volatile.Write(ref _disposed, 1);
+
+    public void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, typeof(StatePersistenceService));
+
+    public void Start(StateView recovered) =>
+        _committer = new GroupCommitter(store, recovered, ItemCodec.ToItem, Conflict, instruments);
+
+    /// <summary>
+    /// Enqueues a commit built from the latest state and waits until it is durable. Returns the revision it was
+    /// committed at, or 0 when the builder decided there was nothing to commit.
+    /// </summary>
+    public async ValueTask<long> CommitAsync<TState>(string kind, string id,
+        Func<StateView, TState, IReadOnlyList<StateChange>?> build, TState state, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        long started = Stopwatch.GetTimestamp();
+        PendingCommit? pending = Committer.Enqueue(build, state, durability);
+        if (pending is null)
+        {
+            return 0;
+        }
+
+        long revision;
+        try
+        {
+            // Once enqueued a commit cannot be withdrawn (later commits may build on it), so the token stops here.
+            revision = await Committer.WaitAsync(pending).ConfigureAwait(false);
+        }
+        catch (StateConflictException)
+        {
+            // A refused conditional write is the caller's answer, not a failed save.
+            throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            events.SaveFailed("save-" + kind, store.Location, ex);
+            throw;
+        }
+
+        Log.ItemSaved(logger, kind, id, revision);
+        events.Saved(kind, store.Location, revision, Stopwatch.GetElapsedTime(started));
+        return revision;
+    }
+
+    /// <summary>The typed conflict for an expectation the store found unmet, with the item as it is now.</summary>
+    /// <summary>
+    /// A read-modify-write of one item as a compare-and-swap: <paramref name="change"/> runs outside the committer's
+    /// lock on the newest version of the item (null when there is none; returning null means nothing to do), and its
+    /// result commits only if the item is still that version (every committed change to an item replaces its
+    /// <see cref="StoredItem"/>, so the instance is its version); otherwise it runs again on the newer version. The
+    /// lock orders every save of the store, so parsing and serializing inside it serialized all concurrent updates on
+    /// one core. Returns the committed revision, or 0 when <paramref name="change"/> returned null.
+    /// </summary>
+    public async ValueTask<long> CommitIfUnchangedAsync(string kind, Func<StateView, ImmutableSortedDictionary<string, StoredItem>> map,
+        string id, Func<StoredItem?, StateChange?> change, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ThrowIfDisposed();
+            StoredItem? current = map(Committer.Latest).GetValueOrDefault(id);
+            if (change(current) is not { } made)
+            {
+                return 0;
+            }
+
+            var attempt = new CompareAndSwap(map, id, current, made);
+            long revision = await CommitAsync(kind, id, static (view, a) => a.Build(view), attempt, cancellationToken).ConfigureAwait(false);
+            if (revision != 0 || !attempt.Stale)
+            {
+                return revision;
+            }
+        }
+    }
+
+    public static StateConflictException Conflict(ItemConflict conflict, StateView current)
+    {
+        bool task = conflict.Kind is ChangeKind.PutTask or ChangeKind.DeleteTask or ChangeKind.AppendTaskLog;
+        StoredItem? item = (task ? current.Tasks : current.Sessions).GetValueOrDefault(conflict.Id);
+        object? value = item is null ? null : task ? ItemCodec.DeserializeTask(item.Json) : ItemCodec.DeserializeSession(item.Json);
+        return new StateConflictException(task ? "task" : "session", conflict.Id, conflict.Expected, item?.Revision, value);
+    }
+}
+
+/// <summary>One attempt of <see cref="CommitPipeline.CommitIfUnchangedAsync"/>: commits only over the version it was made from.</summary>
+internal sealed class CompareAndSwap(Func<StateView, ImmutableSortedDictionary<string, StoredItem>> map, string id, StoredItem? read, StateChange change)
+{
+    public bool Stale { get; private set; }
+
+    public IReadOnlyList<StateChange>? Build(StateView view)
+    {
+        if (ReferenceEquals(map(view).GetValueOrDefault(id), read))
+        {
+            return [change];
+        }
+
+        Stale = true;
+        return null;
+    }
+}

@@ -1,0 +1,131 @@
+using Microsoft.Extensions.Logging;
+using StatePersistence.Diagnostics;
+using StatePersistence.Recovery;
+using StatePersistence.Service.Health;
+
+namespace StatePersistence.Service.Events;
+
+/// <summary>
+/// Raises the service's events, logs what they report and counts it. Each handler runs on its own, so one that
+/// throws neither stops the others nor the save that raised the event. Saves and failures are also recorded in
+/// <see cref="HealthTracker"/>, so the health check and the events never disagree.
+/// </summary>
+internal sealed class EventDispatcher(object sender, string location, ILogger logger, StateInstruments instruments, HealthTracker health)
+{
+    public event EventHandler<StateSavedEventArgs>? StateSaved;
+
+    public event EventHandler<StateLoadedEventArgs>? StateLoaded;
+
+    public event EventHandler<StateSaveErrorEventArgs>? StateSaveError;
+
+    public event EventHandler<AutosaveTriggeredEventArgs>? AutosaveTriggered;
+
+    public event EventHandler<ShutdownSaveEventArgs>? ShutdownSaved;
+
+    public event EventHandler<CorruptionDetectedEventArgs>? CorruptionDetected;
+
+    public event EventHandler<StateRecoveredEventArgs>? StateRecovered;
+
+    public void Saved(string what, string path, long revision, TimeSpan duration)
+    {
+        health.RecordSave();
+        instruments.SaveDuration.Record(duration.TotalSeconds, StateInstruments.Kind(what));
+        Raise(StateSaved, new StateSavedEventArgs(what, path, revision, duration), nameof(StateSaved));
+    }
+
+    public void SaveFailed(string operation, string? path, Exception error)
+    {
+        health.RecordFailure(error);
+        Log.SaveFailed(logger, error, operation, path);
+        instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
+        Raise(StateSaveError, new StateSaveErrorEventArgs(operation, path, error), nameof(StateSaveError));
+    }
+
+    /// <summary>A background job (the scrub) failed: reported like a save error, but no save failed, so health stays.</summary>
+    public void BackgroundFailed(string operation, Exception error)
+    {
+        Log.SaveFailed(logger, error, operation, location);
+        instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
+        Raise(StateSaveError, new StateSaveErrorEventArgs(operation, location, error), nameof(StateSaveError));
+    }
+
+    public void AutosaveStarting(long revision)
+    {
+        Log.AutosaveTriggered(logger, revision);
+        Raise(AutosaveTriggered, new AutosaveTriggeredEventArgs(revision), nameof(AutosaveTriggered));
+    }
+
+    public void ShutdownSnapshot(long revision, Exception? error) =>
+        Raise(ShutdownSaved, new ShutdownSaveEventArgs(revision, error), nameof(ShutdownSaved));
+
+    /// <summary>Damage the store found and moved aside while running (by the scrub or on read).</summary>
+    public void QuarantinedWhileRunning(QuarantinedFile file)
+    {
+        health.RecordQuarantinedWhileRunning();
+        Quarantined(file);
+    }
+
+    public void RecoveryFinished(RecoveryReport report, TimeSpan elapsed)
+    {
+        // A first start (nothing on disk, nothing lost) is expected, not a warning to act on.
+        bool freshStart = report.SnapshotSource == "none" && report.TasksLoaded == 0 && report.SessionsLoaded == 0
+            && report.JournalRecordsReplayed == 0 && !report.CorruptionDetected;
+        foreach (string warning in report.Warnings)
+        {
+            if (freshStart)
+            {
+                Log.FreshStart(logger, location, warning);
+            }
+            else
+            {
+                Log.RecoveryWarning(logger, location, warning);
+            }
+        }
+
+        foreach (QuarantinedFile file in report.Quarantined)
+        {
+            Quarantined(file);
+        }
+
+        foreach (string lost in report.Lost)
+        {
+            Log.RecoveryLoss(logger, location, lost);
+        }
+
+        Log.StateLoaded(logger, report.SnapshotSource, location, report.Revision, report.TasksLoaded, report.SessionsLoaded,
+            report.JournalRecordsReplayed, elapsed.TotalMilliseconds);
+        Raise(StateLoaded, new StateLoadedEventArgs(report, elapsed), nameof(StateLoaded));
+        if (report.CorruptionDetected)
+        {
+            Raise(StateRecovered, new StateRecoveredEventArgs(report), nameof(StateRecovered));
+        }
+    }
+
+    private void Quarantined(QuarantinedFile file)
+    {
+        Log.Quarantined(logger, file.OriginalPath, file.QuarantinePath, file.Reason);
+        instruments.Corruptions.Add(1);
+        Raise(CorruptionDetected, new CorruptionDetectedEventArgs(file), nameof(CorruptionDetected));
+    }
+
+    private void Raise<T>(EventHandler<T>? handlers, T args, string name)
+    {
+        if (handlers is null)
+        {
+            return;
+        }
+
+        foreach (EventHandler<T> handler in handlers.GetInvocationList().Cast<EventHandler<T>>())
+        {
+            try
+            {
+                handler(sender, args);
+            }
+            catch (Exception ex)
+            {
+                Log.HandlerFailed(logger, ex, name);
+                instruments.HandlerErrors.Add(1, new KeyValuePair<string, object?>("event", name));
+            }
+        }
+    }
+}

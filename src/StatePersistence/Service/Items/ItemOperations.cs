@@ -1,0 +1,112 @@
+using StatePersistence.Commit;
+using StatePersistence.Errors;
+using StatePersistence.Ids;
+using StatePersistence.Service.Commits;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Service.Items;
+
+/// <summary>
+/// Saves, creates, updates and deletes of one task or session, each decided on the latest state inside the commit
+/// (so concurrent callers never lose each other's updates) and carrying the revision it expects the item at, so the
+/// store can refuse it when another writer got there first. The caller's object is never changed (its revision is
+/// ignored, not overwritten); an object the service returns carries the revision it was stored at.
+/// </summary>
+internal sealed class ItemOperations(CommitPipeline commits)
+{
+    public async ValueTask SaveAsync<T>(ItemKind<T> kind, T item, ExpectedRevision expected, CancellationToken cancellationToken)
+        where T : class
+    {
+        StateChange change = kind.Change(item) with { Expected = expected };
+        await commits.CommitAsync(kind.Name, change.Id, (view, c) =>
+        {
+            ThrowUnlessMet(kind, view, c.Id, c.Expected);
+            return [c];
+        }, change, cancellationToken).ConfigureAwait(false);
+    }
+
+    public ValueTask<bool> CreateAsync<T>(ItemKind<T> kind, T item, CancellationToken cancellationToken)
+        where T : class
+    {
+        // Serialized (and validated) before the call returns, as before: a bad id throws here, not in the task.
+        StateChange change = kind.Change(item) with { Expected = ExpectedRevision.Absent };
+        return CreateAsync(kind, change, cancellationToken);
+    }
+
+    private async ValueTask<bool> CreateAsync<T>(ItemKind<T> kind, StateChange change, CancellationToken cancellationToken)
+        where T : class =>
+        await commits.CommitAsync(kind.Name, change.Id, (view, c) => kind.Map(view).ContainsKey(c.Id) ? null : [c], change, cancellationToken)
+            .ConfigureAwait(false) > 0;
+
+    public async ValueTask<T?> UpdateAsync<T>(ItemKind<T> kind, string id, Action<T> update, ExpectedRevision expected, CancellationToken cancellationToken)
+        where T : class
+    {
+        StateId.Validate(id, kind.Name);
+        ArgumentNullException.ThrowIfNull(update);
+        RequireExisting(expected);
+        T? saved = null;
+        long revision = await commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
+        {
+            ThrowUnlessMet(kind, current, id, expected);
+            if (current is null)
+            {
+                return null;
+            }
+
+            T item = kind.Deserialize(current.Json);
+            update(item);
+            kind.SetId(item, id);
+            saved = item;
+            return kind.Change(item) with { Expected = ExpectedRevision.Exactly(current.Revision) };
+        }, cancellationToken).ConfigureAwait(false);
+        if (revision == 0)
+        {
+            return null;
+        }
+
+        kind.SetRevision(saved!, revision);
+        return saved;
+    }
+
+    public async ValueTask<bool> DeleteAsync<T>(ItemKind<T> kind, string id, ExpectedRevision expected, CancellationToken cancellationToken)
+        where T : class
+    {
+        StateId.Validate(id, kind.Name);
+        RequireExisting(expected);
+        return await commits.CommitAsync(kind.Name, id, (view, _) =>
+        {
+            ThrowUnlessMet(kind, view, id, expected);
+            return kind.Map(view).TryGetValue(id, out StoredItem? current)
+                ? [new StateChange(kind.Delete, id, null) { Expected = ExpectedRevision.Exactly(current.Revision) }]
+                : null;
+        }, 0, cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    private static void RequireExisting(ExpectedRevision expected)
+    {
+        if (expected.IsAbsent)
+        {
+            throw new ArgumentException("An update or delete changes an existing item: it cannot expect the item to be absent.", nameof(expected));
+        }
+    }
+
+    /// <summary>Refuses a conditional write whose expectation the latest state does not meet, with the item as it is.</summary>
+    private static void ThrowUnlessMet<T>(ItemKind<T> kind, StateView view, string id, ExpectedRevision expected)
+        where T : class =>
+        ThrowUnlessMet(kind, kind.Map(view).GetValueOrDefault(id), id, expected);
+
+    /// <summary>Refuses a conditional write whose expectation <paramref name="current"/> does not meet.</summary>
+    private static void ThrowUnlessMet<T>(ItemKind<T> kind, StoredItem? current, string id, ExpectedRevision expected)
+        where T : class
+    {
+        if (expected.IsAny)
+        {
+            return;
+        }
+
+        if (!expected.IsMetBy(current?.Revision))
+        {
+            throw new StateConflictException(kind.Name, id, expected, current?.Revision, current is null ? null : kind.Deserialize(current.Json));
+        }
+    }
+}

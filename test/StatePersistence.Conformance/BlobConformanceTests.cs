@@ -1,0 +1,68 @@
+using System.Text;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Conformance;
+
+/// <summary>Session logs and reports through <see cref="IStateBlobStore"/>, across restarts.</summary>
+/// <typeparam name="THarness">The store\'s harness.</typeparam>
+public abstract class BlobConformanceTests<THarness> : StoreConformanceBase<THarness>
+    where THarness : StoreHarness, new()
+{
+    /// <summary>Appends read back in order, as one log; a session without a log reads as null.</summary>
+    [Fact]
+    public async Task SessionLog_AppendsReadBackInOrder_AcrossRestart()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            IStateBlobStore blobs = RequireBlobs(store);
+            await blobs.AppendSessionLogAsync("s1", "first line\n"u8.ToArray(), Durability.Full, Ct);
+            await blobs.AppendSessionLogAsync("s1", "second line, ünïcode\n"u8.ToArray(), Durability.Full, Ct);
+            await blobs.AppendSessionLogAsync("s2", "other"u8.ToArray(), Durability.Full, Ct);
+            Assert.Null(await blobs.ReadSessionLogAsync("s3", Ct));
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            IStateBlobStore blobs = RequireBlobs(reopened);
+            Assert.Equal("first line\nsecond line, ünïcode\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s1", Ct))!));
+            Assert.Equal("other", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s2", Ct))!));
+        }
+    }
+
+    /// <summary>Reports are saved, replaced, listed in id order and loaded back; a missing one loads as null.</summary>
+    [Fact]
+    public async Task Reports_SaveReplaceListAndLoad_AcrossRestart()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            IStateBlobStore blobs = RequireBlobs(store);
+            await blobs.SaveReportAsync("r2", """{"n":1}"""u8.ToArray(), Durability.Full, Ct);
+            await blobs.SaveReportAsync("r1", """{"n":2}"""u8.ToArray(), Durability.Full, Ct);
+            await blobs.SaveReportAsync("r2", """{"n":3}"""u8.ToArray(), Durability.Full, Ct);
+            Assert.Null(await blobs.LoadReportAsync("r9", Ct));
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            IStateBlobStore blobs = RequireBlobs(reopened);
+            Assert.Equal(["r1", "r2"], await blobs.ListReportsAsync(Ct));
+            Assert.Equal("""{"n":3}""", Encoding.UTF8.GetString((await blobs.LoadReportAsync("r2", Ct))!));
+            Assert.Equal("""{"n":2}""", Encoding.UTF8.GetString((await blobs.LoadReportAsync("r1", Ct))!));
+        }
+    }
+
+    private static IStateBlobStore RequireBlobs(IStateStore store)
+    {
+        if (store is not IStateBlobStore blobs)
+        {
+            Assert.Skip($"{store.GetType().Name} keeps no blobs (it does not implement IStateBlobStore).");
+            throw new InvalidOperationException("unreachable: Assert.Skip throws");
+        }
+
+        return blobs;
+    }
+}

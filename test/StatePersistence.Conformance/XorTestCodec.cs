@@ -1,0 +1,109 @@
+using StatePersistence.Serialization;
+
+namespace StatePersistence.Conformance;
+
+/// <summary>
+/// A test codec that is not the identity: a 4-byte marker, then every byte XORed with a key. Enough to show that
+/// a store really encodes (no plain text survives) and really decodes (everything reads back), and strict on read:
+/// bytes without the marker are not its output and are refused.
+/// </summary>
+public sealed class XorTestCodec : IPayloadCodec
+{
+    private const byte Key = 0x5A;
+    private static readonly byte[] Marker = "XOR1"u8.ToArray();
+
+    /// <inheritdoc />
+    public string Name => "xor-test";
+
+    /// <inheritdoc />
+    public byte[] Encode(ReadOnlySpan<byte> plain)
+    {
+        var stored = new byte[Marker.Length + plain.Length];
+        Marker.CopyTo(stored, 0);
+        for (int i = 0; i < plain.Length; i++)
+        {
+            stored[Marker.Length + i] = (byte)(plain[i] ^ Key);
+        }
+
+        return stored;
+    }
+
+    /// <inheritdoc />
+    public byte[] Decode(ReadOnlySpan<byte> stored)
+    {
+        if (!stored.StartsWith(Marker))
+        {
+            throw new InvalidDataException("The bytes were not written by the xor-test codec (no XOR1 marker).");
+        }
+
+        var plain = new byte[stored.Length - Marker.Length];
+        for (int i = 0; i < plain.Length; i++)
+        {
+            plain[i] = (byte)(stored[Marker.Length + i] ^ Key);
+        }
+
+        return plain;
+    }
+
+    /// <inheritdoc />
+    public Stream EncodeStream(Stream inner)
+    {
+        inner.Write(Marker);
+        return new XorStream(inner);
+    }
+
+    /// <inheritdoc />
+    public Stream DecodeStream(Stream inner)
+    {
+        Span<byte> marker = stackalloc byte[4];
+        inner.ReadExactly(marker);
+        if (!marker.SequenceEqual(Marker))
+        {
+            throw new InvalidDataException("The stream was not written by the xor-test codec (no XOR1 marker).");
+        }
+
+        return new XorStream(inner);
+    }
+
+    /// <summary>XORs what passes through; leaves the inner stream open when disposed.</summary>
+    private sealed class XorStream(Stream inner) : Stream
+    {
+        public override bool CanRead => inner.CanRead;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => inner.CanWrite;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush() => inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int read = inner.Read(buffer, offset, count);
+            for (int i = 0; i < read; i++)
+            {
+                buffer[offset + i] ^= Key;
+            }
+
+            return read;
+        }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            byte[] copy = buffer.AsSpan(offset, count).ToArray();
+            for (int i = 0; i < copy.Length; i++)
+            {
+                copy[i] ^= Key;
+            }
+
+            inner.Write(copy);
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,42 @@
+using StatePersistence.Conformance;
+using StatePersistence.FileStore;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.Conformance;
+
+/// <summary>The file store under the conformance suite: a state directory of its own per test.</summary>
+public sealed class FileStoreHarness : StoreHarness
+{
+    private readonly TempDirectory _directory = new();
+
+    private string StatePath => _directory.Combine("state");
+
+    /// <remarks>Remove once the envelope work routes these files through the codec: the plain-text test must then pass.</remarks>
+    public override string? PlainTextGap =>
+        "The file store writes task/session files and session log frames without the payload codec (issue 12 item 3, the envelope work, routes them through it).";
+
+    public override IStateStore CreateStore(IPayloadCodec codec) =>
+        new FileStateStore(new StatePersistenceOptions { StatePath = StatePath }, codec: codec);
+
+    public override IEnumerable<byte[]> StoredBytes() =>
+        Directory.EnumerateFiles(StatePath, "*", SearchOption.AllDirectories).Select(File.ReadAllBytes);
+
+    /// <summary>A <c>state.json</c> of a major version this build does not read (as a newer build would write it).</summary>
+    public override void PlantUnknownFormatVersion()
+    {
+        Directory.CreateDirectory(StatePath);
+        File.WriteAllText(Path.Combine(StatePath, "state.json"), """{"version":"9.0.0","revision":1,"tasks":[],"sessions":[]}""");
+    }
+
+    protected override void Dispose(bool disposing) => _directory.Dispose();
+}
+
+public sealed class FileStoreCommitConformanceTests : CommitConformanceTests<FileStoreHarness>;
+
+public sealed class FileStoreBlobConformanceTests : BlobConformanceTests<FileStoreHarness>;
+
+public sealed class FileStoreCheckpointConformanceTests : CheckpointConformanceTests<FileStoreHarness>;
+
+public sealed class FileStoreCodecConformanceTests : CodecConformanceTests<FileStoreHarness>;
