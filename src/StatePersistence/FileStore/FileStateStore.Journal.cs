@@ -12,7 +12,7 @@ public sealed partial class FileStateStore
     /// </summary>
     private JournalWriter StartJournal(JournalStartInfo start, RecoveryReport report)
     {
-        var journal = new JournalWriter(_fileSystem, _layout, _codec, start.NextSegmentNumber, _options.JournalPreallocationBytes,
+        var journal = new JournalWriter(_fileSystem, _layout, _envelope, start.NextSegmentNumber, _options.JournalPreallocationBytes,
             start.NextEpoch, start.SegmentNumbers);
         try
         {

@@ -50,7 +50,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
         loggerFactory ??= NullLoggerFactory.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _logger = loggerFactory.CreateLogger("StatePersistence");
-        _store = store ?? new FileStateStore(_options, timeProvider: _time, logger: loggerFactory.CreateLogger<FileStateStore>());
+        _store = store ?? new FileStateStore(_options, codec: _options.PayloadCodec, timeProvider: _time, logger: loggerFactory.CreateLogger<FileStateStore>());
         if (_store is FileStateStore files)
         {
             files.FileQuarantined += (_, file) => OnQuarantinedWhileRunning(file);
