@@ -18,7 +18,7 @@ public sealed partial class FileStateStore
         {
             if (start.RewriteReplayed)
             {
-                journal.Rewrite(start.Replayed, _options.Durability, overSpare: start.UnstartedSpare);
+                journal.Rewrite(start.Replayed, _options.Durability, overSpare: start.UnstartedSpare, journalStart: start.FirstSequence);
                 report.Warnings.Add($"{start.Replayed.Count} replayed journal record(s) were written anew to a new segment, because the journal held damage or the tail of a failed append (its pages may be readable but not durable).");
             }
 

@@ -201,7 +201,8 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         [.. _segments.Where(s => s.Damaged)],
         _failedMarkers,
         _tempFiles,
-        replayed);
+        replayed,
+        FirstSequence);
 
     private void Report(string path, string problem)
     {
@@ -221,7 +222,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
 /// <summary>What start-up found in the journal that the writer acts on before the first save.</summary>
 internal sealed record JournalStartInfo(long NextSegmentNumber, long? UnstartedSpare, long NextEpoch, IReadOnlyList<long> SegmentNumbers,
     IReadOnlyList<JournalSegment> Damaged, IReadOnlyList<string> FailedMarkers, IReadOnlyList<string> TempFiles,
-    IReadOnlyList<JournalRecord> Replayed)
+    IReadOnlyList<JournalRecord> Replayed, long? FirstSequence = null)
 {
     /// <summary>Whether what is replayed must be written anew before it is served.</summary>
     public bool RewriteReplayed => Replayed.Count > 0 && (Damaged.Count > 0 || FailedMarkers.Count > 0);
