@@ -16,7 +16,7 @@ public sealed class XorTestCodec : IPayloadCodec
     public string Name => "xor-test";
 
     /// <inheritdoc />
-    public byte[] Encode(ReadOnlySpan<byte> plain)
+    public byte[] Encode(ReadOnlySpan<byte> plain, PayloadContext context)
     {
         var stored = new byte[Marker.Length + plain.Length];
         Marker.CopyTo(stored, 0);
@@ -29,7 +29,7 @@ public sealed class XorTestCodec : IPayloadCodec
     }
 
     /// <inheritdoc />
-    public byte[] Decode(ReadOnlySpan<byte> stored)
+    public byte[] Decode(ReadOnlySpan<byte> stored, PayloadContext context)
     {
         if (!stored.StartsWith(Marker))
         {
@@ -46,29 +46,16 @@ public sealed class XorTestCodec : IPayloadCodec
     }
 
     /// <inheritdoc />
-    public Stream EncodeStream(Stream inner)
+    public Stream EncodeStream(Stream inner, PayloadContext context)
     {
         inner.Write(Marker);
-        return new XorStream(inner);
-    }
-
-    /// <inheritdoc />
-    public Stream DecodeStream(Stream inner)
-    {
-        Span<byte> marker = stackalloc byte[4];
-        inner.ReadExactly(marker);
-        if (!marker.SequenceEqual(Marker))
-        {
-            throw new InvalidDataException("The stream was not written by the xor-test codec (no XOR1 marker).");
-        }
-
         return new XorStream(inner);
     }
 
     /// <summary>XORs what passes through; leaves the inner stream open when disposed.</summary>
     private sealed class XorStream(Stream inner) : Stream
     {
-        public override bool CanRead => inner.CanRead;
+        public override bool CanRead => false;
 
         public override bool CanSeek => false;
 
@@ -80,16 +67,7 @@ public sealed class XorTestCodec : IPayloadCodec
 
         public override void Flush() => inner.Flush();
 
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            int read = inner.Read(buffer, offset, count);
-            for (int i = 0; i < read; i++)
-            {
-                buffer[offset + i] ^= Key;
-            }
-
-            return read;
-        }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         public override void Write(byte[] buffer, int offset, int count)
         {

@@ -8,6 +8,7 @@ using StatePersistence.FileSystem;
 using StatePersistence.Model;
 using StatePersistence.Recovery;
 using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore;
 
@@ -31,9 +32,12 @@ internal sealed record FileRecoveryResult(StateView View, StateView FilesView, b
 /// </list>
 /// Corrupt files are moved aside and listed in the report; recovery itself never throws for corrupt data.
 /// </summary>
-internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, Quarantine quarantine, RecoveryReport report,
+internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, Quarantine quarantine, RecoveryReport report,
     JournalRecoveryMode journalMode = JournalRecoveryMode.SkipCorruptedRecords)
 {
+    /// <summary>The id a snapshot's payload is bound to: backups are renamed copies of <c>state.json</c>, so not its file name.</summary>
+    public const string SnapshotId = "state";
+
     private readonly Backups _backups = new(fileSystem, layout);
     private readonly List<(string Kind, string Id, string Path)> _corruptItems = [];
     private readonly HashSet<string> _deletedTasks = new(StringComparer.Ordinal);
@@ -43,7 +47,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
     public FileRecoveryResult Run()
     {
         // The journal is read first: a segment this build cannot read stops the start before anything is changed.
-        var journal = new JournalReader(fileSystem, layout, codec, journalMode);
+        var journal = new JournalReader(fileSystem, layout, envelope, journalMode);
         List<JournalSegment> segments = journal.Scan();
         RemoveTempFiles();
         SnapshotContent? primary = TryLoadSnapshot(layout.StateFile);
@@ -286,7 +290,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
             try
             {
                 byte[] stored = fileSystem.ReadAllBytes(path);
-                StoredItem item = toItem(codec is IdentityCodec ? stored : codec.Decode(stored));
+                StoredItem item = toItem(envelope.Open(kind == "task" ? PayloadKind.Task : PayloadKind.Session, id, stored, path));
                 if (item.Id != id)
                 {
                     throw new JsonException($"the {kind} inside has id {Ids.StateId.Quote(item.Id)}, not '{id}' as its file name says");
@@ -326,7 +330,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
                 return null;
             }
 
-            SnapshotContent content = SnapshotReader.Read(codec is IdentityCodec ? stored : codec.Decode(stored), path);
+            SnapshotContent content = SnapshotReader.Read(envelope.Open(PayloadKind.Snapshot, SnapshotId, stored, path), path);
             report.Warnings.AddRange(content.Warnings);
             return content;
         }

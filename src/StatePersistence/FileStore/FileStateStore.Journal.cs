@@ -12,13 +12,13 @@ public sealed partial class FileStateStore
     /// </summary>
     private JournalWriter StartJournal(JournalStartInfo start, RecoveryReport report)
     {
-        var journal = new JournalWriter(_fileSystem, _layout, _codec, start.NextSegmentNumber, _options.JournalPreallocationBytes,
+        var journal = new JournalWriter(_fileSystem, _layout, _envelope, start.NextSegmentNumber, _options.JournalPreallocationBytes,
             start.NextEpoch, start.SegmentNumbers);
         try
         {
             if (start.RewriteReplayed)
             {
-                journal.Rewrite(start.Replayed, _options.Durability, overSpare: start.UnstartedSpare);
+                journal.Rewrite(start.Replayed, _options.Durability, overSpare: start.UnstartedSpare, journalStart: start.FirstSequence);
                 report.Warnings.Add($"{start.Replayed.Count} replayed journal record(s) were written anew to a new segment, because the journal held damage or the tail of a failed append (its pages may be readable but not durable).");
             }
 

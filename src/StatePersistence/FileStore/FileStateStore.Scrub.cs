@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using StatePersistence.Commit;
 using StatePersistence.Diagnostics;
 using StatePersistence.Recovery;
+using StatePersistence.Serialization;
 
 namespace StatePersistence.FileStore;
 
@@ -18,8 +19,8 @@ public sealed partial class FileStateStore
     {
         var found = new List<QuarantinedFile>();
         int missing = 0;
-        ImmutableSortedDictionary<string, StoredItem> tasks = Scrub(_layout.TasksDirectory, _filesView.Tasks, current.Tasks, found, ref missing, cancellationToken);
-        ImmutableSortedDictionary<string, StoredItem> sessions = Scrub(_layout.SessionsDirectory, _filesView.Sessions, current.Sessions, found, ref missing, cancellationToken);
+        ImmutableSortedDictionary<string, StoredItem> tasks = Scrub(_layout.TasksDirectory, PayloadKind.Task, _filesView.Tasks, current.Tasks, found, ref missing, cancellationToken);
+        ImmutableSortedDictionary<string, StoredItem> sessions = Scrub(_layout.SessionsDirectory, PayloadKind.Session, _filesView.Sessions, current.Sessions, found, ref missing, cancellationToken);
         _filesView = _filesView with { Tasks = tasks, Sessions = sessions };
         if (found.Count > 0 || missing > 0)
         {
@@ -30,7 +31,7 @@ public sealed partial class FileStateStore
     }
 
     /// <summary>Returns <paramref name="written"/> without the items whose files must be written again.</summary>
-    private ImmutableSortedDictionary<string, StoredItem> Scrub(string directory, ImmutableSortedDictionary<string, StoredItem> written,
+    private ImmutableSortedDictionary<string, StoredItem> Scrub(string directory, PayloadKind kind, ImmutableSortedDictionary<string, StoredItem> written,
         ImmutableSortedDictionary<string, StoredItem> current, List<QuarantinedFile> found, ref int missing, CancellationToken cancellationToken)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -45,7 +46,7 @@ public sealed partial class FileStateStore
 
             seen.Add(id);
             string path = Path.Combine(directory, name);
-            if (ItemFileCheck.Problem(_fileSystem, _codec, path, id, written.GetValueOrDefault(id), current.GetValueOrDefault(id)) is { } problem)
+            if (ItemFileCheck.Problem(_fileSystem, _envelope, kind, path, id, written.GetValueOrDefault(id), current.GetValueOrDefault(id)) is { } problem)
             {
                 rewrite.Add(id);
                 if (KeepAside(path, problem) is { } moved)

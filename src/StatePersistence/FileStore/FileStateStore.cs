@@ -10,6 +10,7 @@ using StatePersistence.FileSystem;
 using StatePersistence.Ids;
 using StatePersistence.Recovery;
 using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
 using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
@@ -24,7 +25,7 @@ namespace StatePersistence.FileStore;
 public sealed partial class FileStateStore : IStateStore, ICheckpointStore, IStateBlobStore
 {
     private readonly IFileSystem _fileSystem;
-    private readonly IPayloadCodec _codec;
+    private readonly PayloadEnvelope _envelope;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly StatePersistenceOptions _options;
@@ -50,13 +51,13 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _fileSystem = fileSystem ?? PhysicalFileSystem.Instance;
-        _codec = codec ?? IdentityCodec.Instance;
+        _envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _layout = new StateLayout(options.ResolveStatePath());
         _quarantine = new Quarantine(_fileSystem, _time);
         _backups = new Backups(_fileSystem, _layout);
-        _logs = new SessionLogs(_fileSystem, _layout, _time, file => DamageFound?.Invoke(this, file));
+        _logs = new SessionLogs(_fileSystem, _layout, _envelope, _time, file => DamageFound?.Invoke(this, file));
         _guard = new StateDirectoryGuard(_fileSystem, _layout);
     }
 
@@ -91,7 +92,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
         try
         {
-            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _codec, _quarantine, report, _options.JournalRecoveryMode).Run();
+            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode).Run();
             _logs.RepairTails(report);
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
@@ -168,10 +169,10 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         string step = _layout.TasksDirectory;
         try
         {
-            var tasks = new ItemFiles(_fileSystem, _layout, _layout.TasksDirectory);
+            var tasks = new ItemFiles(_fileSystem, _layout, _envelope, PayloadKind.Task, _layout.TasksDirectory);
             (int tasksWritten, List<string> tasksDeleted) = tasks.Sync(view.Tasks, _filesView.Tasks, _sweepItemFiles, _deletedTasks, (p, r) => KeepAside(p, r), durability);
             step = _layout.SessionsDirectory;
-            var sessions = new ItemFiles(_fileSystem, _layout, _layout.SessionsDirectory);
+            var sessions = new ItemFiles(_fileSystem, _layout, _envelope, PayloadKind.Session, _layout.SessionsDirectory);
             (int sessionsWritten, List<string> sessionsDeleted) = sessions.Sync(view.Sessions, _filesView.Sessions, _sweepItemFiles, _deletedSessions, (p, r) => KeepAside(p, r), durability);
             _filesView = view;
             _sweepItemFiles = false;
@@ -228,8 +229,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         string path = _layout.ReportFile(reportId);
         Io(() =>
         {
-            byte[] content = ReportEnvelope.Wrap(reportId, json.Span);
-            AtomicFile.Write(_fileSystem, _layout, path, _codec is IdentityCodec ? content : _codec.Encode(content), durability);
+            AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(PayloadKind.Report, reportId, json.Span), durability);
             return path;
         }, path, "Saving the report");
         _guard.ThrowIfMoved();
@@ -249,9 +249,9 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
         try
         {
-            return ValueTask.FromResult<byte[]?>(ReportEnvelope.Unwrap(reportId, _codec is IdentityCodec ? stored : _codec.Decode(stored)));
+            return ValueTask.FromResult<byte[]?>(_envelope.Open(PayloadKind.Report, reportId, stored, path));
         }
-        catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
+        catch (InvalidDataException ex)
         {
             QuarantinedFile moved = Io(() => _quarantine.MoveAside(path, ex.Message), path, "Quarantining the corrupt report");
             RaiseQuarantined(moved);
@@ -294,7 +294,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         string temp = _layout.NextTempPath(_layout.StateFile);
         long bytes = AtomicFile.WriteTemp(_fileSystem, temp, stream =>
         {
-            Stream encoded = _codec.EncodeStream(stream);
+            Stream encoded = _envelope.SealStream(PayloadKind.Snapshot, FileRecovery.SnapshotId, stream);
             try
             {
                 SnapshotWriter.Write(encoded, view, savedAt, deleted);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using StatePersistence.Commit;
 using StatePersistence.FileSystem;
 using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore;
 
@@ -12,15 +13,15 @@ internal static class ItemFileCheck
     /// Null when the file holds exactly <paramref name="written"/> or <paramref name="current"/>; otherwise why not
     /// (unreadable, does not parse, another item, or another version of this one).
     /// </summary>
-    public static string? Problem(IFileSystem fileSystem, IPayloadCodec codec, string path, string id, StoredItem? written, StoredItem? current)
+    public static string? Problem(IFileSystem fileSystem, PayloadEnvelope envelope, PayloadKind kind, string path, string id, StoredItem? written, StoredItem? current)
     {
         byte[] json;
         try
         {
             byte[] stored = fileSystem.ReadAllBytes(path);
-            json = codec is IdentityCodec ? stored : codec.Decode(stored);
+            json = envelope.Open(kind, id, stored, path);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or System.Security.Cryptography.CryptographicException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Errors.StateFormatException)
         {
             return $"the file cannot be read ({ex.Message})";
         }

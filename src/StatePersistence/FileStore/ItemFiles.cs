@@ -1,16 +1,19 @@
 using System.Collections.Immutable;
 using StatePersistence.Commit;
 using StatePersistence.FileSystem;
+using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
 using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
 
 /// <summary>
-/// One JSON file per task (<c>tasks/</c>) or session (<c>sessions/</c>). A checkpoint writes the items that changed
+/// One JSON file per task (<c>tasks/</c>) or session (<c>sessions/</c>), sealed in the payload envelope (plain JSON
+/// with a trailing <c>$envelope</c> under the identity codec). A checkpoint writes the items that changed
 /// since the previous checkpoint and deletes the ones that went away: every temp file is written and made durable
 /// first (in batches, one flush each), then all are renamed, then the directory is fsynced once.
 /// </summary>
-internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, string directory)
+internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, PayloadKind kind, string directory)
 {
     public string Directory => directory;
 
@@ -116,7 +119,7 @@ internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, stri
                 temps[item.Id] = temp;
                 IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate);
                 handles.Add(handle);
-                handle.Write(0, item.Json);
+                handle.Write(0, envelope.Seal(kind, item.Id, item.Json));
             }
 
             if (durability == Durability.Full)

@@ -5,6 +5,8 @@ using System.Text;
 using StatePersistence.FileStore.SessionLog;
 using StatePersistence.FileSystem;
 using StatePersistence.Recovery;
+using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
 using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
@@ -20,13 +22,14 @@ namespace StatePersistence.FileStore;
 /// (<c>session_&lt;id&gt;.log.failed</c>, holding that offset) tells the next start to cut it off too, so the failed text
 /// is never served after a restart nor left between acknowledged appends.</para>
 /// </summary>
-internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout layout, TimeProvider time, Action<QuarantinedFile> quarantined)
+internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, TimeProvider time, Action<QuarantinedFile> quarantined)
 {
     public const string FailedMarkerSuffix = ".failed";
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _namesMadeDurable = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _failedAppendStarts = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> _framed = new(StringComparer.Ordinal);
+    /// <summary>The file header version new frames of each log go in, once this process prepared the log.</summary>
+    private readonly ConcurrentDictionary<string, ushort> _versions = new(StringComparer.Ordinal);
 
     public async ValueTask AppendAsync(string sessionId, ReadOnlyMemory<byte> text, Durability durability, CancellationToken cancellationToken)
     {
@@ -35,10 +38,10 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         try
         {
             string path = layout.SessionLogFile(sessionId);
-            if (!_framed.ContainsKey(sessionId))
+            if (!_versions.TryGetValue(sessionId, out ushort version))
             {
-                ConvertLegacy(path, durability);
-                _framed[sessionId] = true;
+                version = Prepare(sessionId, path, durability);
+                _versions[sessionId] = version;
             }
 
             using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
@@ -50,7 +53,8 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
                     handle.SetLength(start);
                 }
 
-                handle.Write(start, SessionLogFormat.Frame(text.Span, withFileHeader: start == 0));
+                handle.Write(start, SessionLogFormat.Frame(version == SessionLogFormat.EnvelopedVersion ? Seal(sessionId, text.Span) : text.Span,
+                    start == 0 ? version : null));
                 if (durability == Durability.Full)
                 {
                     handle.Sync();
@@ -112,13 +116,17 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
 
         // Framed, or framed with its file header damaged (valid frames follow): the damage is found and repaired below.
 
-        (byte[] text, List<(long Offset, long Length)> damage, _) = Parse(bytes);
+        (byte[] text, List<(long Offset, long Length)> damage, _) = Parse(sessionId, path, bytes);
         return damage.Count == 0 ? text : Repair(sessionId, path);
     }
 
-    /// <summary>The text of every valid frame, the damaged ranges between them, and the raw valid frames.</summary>
-    private static (byte[] Text, List<(long Offset, long Length)> Damage, List<(long Offset, int Size)> Frames) Parse(byte[] bytes)
+    /// <summary>
+    /// The text of every valid frame, the damaged ranges between them, and the raw valid frames. In a version 3 log a
+    /// frame whose envelope does not open (its codec cannot decode it, or it is bound to another session) is damage.
+    /// </summary>
+    private (byte[] Text, List<(long Offset, long Length)> Damage, List<(long Offset, int Size)> Frames) Parse(string sessionId, string path, byte[] bytes)
     {
+        bool enveloped = IsEnveloped(bytes);
         var text = new ArrayBufferWriter<byte>(Math.Max(1, bytes.Length));
         var damage = new List<(long, long)>();
         var frames = new List<(long, int)>();
@@ -128,8 +136,17 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
             int size = SessionLogFormat.FrameAt(bytes, offset);
             if (size > 0)
             {
-                text.Write(SessionLogFormat.Text(bytes, offset, size));
-                frames.Add((offset, size));
+                ReadOnlySpan<byte> stored = SessionLogFormat.Text(bytes, offset, size);
+                try
+                {
+                    text.Write(enveloped ? envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, stored, path) : stored);
+                    frames.Add((offset, size));
+                }
+                catch (InvalidDataException)
+                {
+                    damage.Add((offset, size));
+                }
+
                 offset += size;
                 continue;
             }
@@ -147,12 +164,38 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         return (text.WrittenSpan.ToArray(), damage, frames);
     }
 
+    /// <summary>
+    /// Whether a log's frames hold envelopes: its header says version 3, or, with its header damaged, its first valid
+    /// frame starts with the envelope's magic.
+    /// </summary>
+    private static bool IsEnveloped(byte[] bytes)
+    {
+        ushort version = SessionLogFormat.HeaderVersion(bytes);
+        if (version != 0)
+        {
+            return version == SessionLogFormat.EnvelopedVersion;
+        }
+
+        long first = SessionLogFormat.NextFrame(bytes, 0);
+        return first >= 0 && EnvelopeFormat.HasMagic(SessionLogFormat.Text(bytes, first, SessionLogFormat.FrameAt(bytes, first)));
+    }
+
+    /// <summary>An append's text sealed in the envelope, bound to its session.</summary>
+    private byte[] Seal(string sessionId, ReadOnlySpan<byte> text)
+    {
+        var output = new ArrayBufferWriter<byte>(text.Length + 32);
+        envelope.SealRecord(output, PayloadKind.SessionLogAppend, sessionId, text);
+        return output.WrittenSpan.ToArray();
+    }
+
     /// <summary>Where the next frame goes: after the last valid frame (the end, once start-up repaired the tail).</summary>
     private static long FramedEnd(IFileHandle handle) => handle.Length < SessionLogFormat.FileHeaderSize ? 0 : handle.Length;
 
     /// <summary>Whether a log too short for its file header is the start of one (a first append a crash cut short).</summary>
     private static bool IsTornFileHeader(ReadOnlySpan<byte> bytes) =>
-        bytes.Length < SessionLogFormat.FileHeaderSize && SessionLogFormat.FileHeader().AsSpan().StartsWith(bytes);
+        bytes.Length < SessionLogFormat.FileHeaderSize
+        && (SessionLogFormat.FileHeader(SessionLogFormat.PlainVersion).AsSpan().StartsWith(bytes)
+            || SessionLogFormat.FileHeader(SessionLogFormat.EnvelopedVersion).AsSpan().StartsWith(bytes));
 
     private SemaphoreSlim Gate(string sessionId) => _locks.GetOrAdd(sessionId, static _ => new SemaphoreSlim(1, 1));
 

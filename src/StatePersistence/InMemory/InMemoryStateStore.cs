@@ -2,6 +2,7 @@ using StatePersistence.Commit;
 using StatePersistence.Ids;
 using StatePersistence.Recovery;
 using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
 using StatePersistence.Storage;
 
 namespace StatePersistence.InMemory;
@@ -16,7 +17,7 @@ namespace StatePersistence.InMemory;
 public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
 {
     private readonly InMemoryStorage _storage;
-    private readonly IPayloadCodec _codec;
+    private readonly PayloadEnvelope _envelope;
     private CommitSequencer? _sequencer;
     private ChangeFeed? _feed;
 
@@ -24,7 +25,7 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
     public InMemoryStateStore(InMemoryStorage? storage = null, IPayloadCodec? codec = null, string location = "memory")
     {
         _storage = storage ?? new InMemoryStorage();
-        _codec = codec ?? IdentityCodec.Instance;
+        _envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
         Location = location;
     }
 
@@ -54,7 +55,8 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
             }
 
             // Decoded in full before anything changes: a record this build cannot read stops the open.
-            List<CommittedGroup> log = [.. _storage.Log.Select(stored => InMemoryRecordFormat.Decode(_codec.Decode(stored), Location))];
+            List<CommittedGroup> log = [.. _storage.Log.Select((stored, index) =>
+                InMemoryRecordFormat.Decode(_envelope.Open(PayloadKind.JournalRecord, RecordId(index), stored, $"{Location}/log/{index}"), Location))];
             StateView view = StateView.Empty;
             foreach (CommittedGroup group in log)
             {
@@ -87,7 +89,8 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
             IReadOnlyList<CommittedGroup> committed = plan.Committed;
 
             // Encoded before anything is stored, so a group that cannot be encoded leaves the log as it was.
-            List<byte[]> records = [.. committed.Select(g => _codec.Encode(InMemoryRecordFormat.Encode(g)))];
+            int first = _storage.Log.Count;
+            List<byte[]> records = [.. committed.Select((g, i) => _envelope.Seal(PayloadKind.JournalRecord, RecordId(first + i), InMemoryRecordFormat.Encode(g)))];
             _storage.Log.AddRange(records);
             sequencer.Accept(plan);
             _feed!.Publish(committed);
@@ -133,7 +136,7 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
         List<byte[]> segments = _storage.SessionLogs.GetOrAdd(sessionId, _ => []);
         lock (segments)
         {
-            segments.Add(_codec.Encode(utf8Text.Span));
+            segments.Add(_envelope.Seal(PayloadKind.SessionLogAppend, sessionId, utf8Text.Span));
         }
 
         return ValueTask.CompletedTask;
@@ -150,7 +153,7 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
 
         lock (segments)
         {
-            return ValueTask.FromResult<byte[]?>([.. segments.SelectMany(s => _codec.Decode(s))]);
+            return ValueTask.FromResult<byte[]?>([.. segments.SelectMany(s => _envelope.Open(PayloadKind.SessionLogAppend, sessionId, s, $"{Location}/logs/{sessionId}"))]);
         }
     }
 
@@ -159,7 +162,7 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
         CancellationToken cancellationToken = default)
     {
         StateId.Validate(reportId, "report");
-        _storage.Reports[reportId] = _codec.Encode(json.Span);
+        _storage.Reports[reportId] = _envelope.Seal(PayloadKind.Report, reportId, json.Span);
         return ValueTask.FromResult($"{Location}/reports/{reportId}");
     }
 
@@ -167,7 +170,9 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
     public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(reportId, "report");
-        return ValueTask.FromResult(_storage.Reports.TryGetValue(reportId, out byte[]? stored) ? _codec.Decode(stored) : null);
+        return ValueTask.FromResult(_storage.Reports.TryGetValue(reportId, out byte[]? stored)
+            ? _envelope.Open(PayloadKind.Report, reportId, stored, $"{Location}/reports/{reportId}")
+            : null);
     }
 
     /// <inheritdoc />
@@ -190,4 +195,7 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
     }
 
     private InvalidOperationException NotOpen() => new($"The in-memory store '{Location}' is not open.");
+
+    /// <summary>A log record is bound to its place in the log (the envelope's associated data), so one moved fails to open.</summary>
+    private static string RecordId(int index) => index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -1,28 +1,41 @@
 namespace StatePersistence.Serialization;
 
 /// <summary>
-/// The seam between serialized JSON and the bytes written to storage. Every file the store writes (snapshot,
-/// task and session files, journal records, reports) passes through it, so compression or encryption can be added
-/// without touching callers. The default, <see cref="IdentityCodec"/>, writes plain, hand-editable JSON.
+/// The seam between serialized bytes and the bytes kept in storage (compression, encryption). Every stored payload
+/// (journal records, task and session files, snapshots and backups, session log appends, reports) passes through
+/// it inside the store's envelope, which records the codec's <see cref="Name"/> and the <see cref="KeyId"/> used,
+/// and binds the payload to what it is (<see cref="PayloadContext"/>). The default, <see cref="IdentityCodec"/>,
+/// keeps plain, hand-readable JSON.
 /// </summary>
 public interface IPayloadCodec
 {
-    /// <summary>A short name recorded in diagnostics, for example <c>identity</c>.</summary>
+    /// <summary>
+    /// The codec's id, recorded in every envelope (1 to 255 ASCII characters, for example <c>identity</c>). A payload
+    /// sealed by a codec of another name is refused with an error naming both, never decoded by guesswork.
+    /// </summary>
     string Name { get; }
 
-    /// <summary>Turns plain bytes into stored bytes.</summary>
-    byte[] Encode(ReadOnlySpan<byte> plain);
+    /// <summary>
+    /// The key new payloads are sealed with (0 to 255 ASCII characters), recorded in each envelope and handed back in
+    /// <see cref="PayloadContext.KeyId"/> when decoding, so a codec can keep older keys for reading after a rotation.
+    /// Null for a codec without keys.
+    /// </summary>
+    string? KeyId => null;
 
-    /// <summary>Turns stored bytes back into plain bytes; throws <see cref="System.IO.InvalidDataException"/> when they cannot be decoded.</summary>
-    byte[] Decode(ReadOnlySpan<byte> stored);
+    /// <summary>Turns plain bytes into stored bytes, bound to <paramref name="context"/>.</summary>
+    byte[] Encode(ReadOnlySpan<byte> plain, PayloadContext context);
+
+    /// <summary>
+    /// Turns stored bytes back into plain bytes; throws <see cref="System.IO.InvalidDataException"/> or
+    /// <see cref="System.Security.Cryptography.CryptographicException"/> when they cannot be decoded (damaged, or bound
+    /// to another context).
+    /// </summary>
+    byte[] Decode(ReadOnlySpan<byte> stored, PayloadContext context);
 
     /// <summary>
     /// Wraps a stream being written so that what is written through it is encoded. Disposing the wrapper flushes
     /// its last block and leaves <paramref name="inner"/> open; a codec that needs no wrapper returns
     /// <paramref name="inner"/> itself, which the caller then does not dispose.
     /// </summary>
-    Stream EncodeStream(Stream inner);
-
-    /// <summary>Wraps a stream being read so that what is read through it is decoded.</summary>
-    Stream DecodeStream(Stream inner);
+    Stream EncodeStream(Stream inner, PayloadContext context);
 }

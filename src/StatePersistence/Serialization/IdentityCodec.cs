@@ -1,23 +1,27 @@
 namespace StatePersistence.Serialization;
 
-/// <summary>Stores plain JSON: what is written is what the serializer produced.</summary>
+/// <summary>
+/// Stores plain JSON: what is written is what the serializer produced. Files it writes stay readable (the envelope
+/// takes a plain-JSON form for it: a trailing checksum or a small wrapper), and files without an envelope, as older
+/// versions wrote them, are read as identity-coded.
+/// </summary>
 public sealed class IdentityCodec : IPayloadCodec
 {
+    /// <summary>The codec id recorded in envelopes.</summary>
+    internal const string CodecName = "identity";
+
     /// <summary>The shared instance.</summary>
     public static IdentityCodec Instance { get; } = new();
 
     /// <inheritdoc />
-    public string Name => "identity";
+    public string Name => CodecName;
 
     /// <inheritdoc />
-    public byte[] Encode(ReadOnlySpan<byte> plain) => plain.ToArray();
+    public byte[] Encode(ReadOnlySpan<byte> plain, PayloadContext context) => plain.ToArray();
 
     /// <inheritdoc />
-    public byte[] Decode(ReadOnlySpan<byte> stored) => stored.ToArray();
+    public byte[] Decode(ReadOnlySpan<byte> stored, PayloadContext context) => stored.ToArray();
 
     /// <inheritdoc />
-    public Stream EncodeStream(Stream inner) => inner;
-
-    /// <inheritdoc />
-    public Stream DecodeStream(Stream inner) => inner;
+    public Stream EncodeStream(Stream inner, PayloadContext context) => inner;
 }

@@ -49,6 +49,14 @@ public sealed class StatePersistenceOptions
     /// </summary>
     public JournalRecoveryMode JournalRecoveryMode { get; set; } = JournalRecoveryMode.SkipCorruptedRecords;
 
+    /// <summary>
+    /// The codec every stored byte goes through inside the payload envelope (journal records, task and session files,
+    /// snapshots and backups, session logs, reports), for example an encrypting one. Default null: the identity codec,
+    /// whose files stay plain, readable JSON. Set in code (it is not read from configuration); a directory written with
+    /// one codec is refused at start-up by a store configured with another, naming both.
+    /// </summary>
+    public Serialization.IPayloadCodec? PayloadCodec { get; set; }
+
     /// <summary>Whether to write the final snapshot on shutdown. Default true.</summary>
     public bool SnapshotOnShutdown { get; set; } = true;
 

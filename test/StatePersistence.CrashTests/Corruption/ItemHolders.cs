@@ -21,14 +21,14 @@ internal sealed class ItemHolders(string root, HashSet<string> damaged, bool cou
         if (key.StartsWith("task/", StringComparison.Ordinal))
         {
             string id = key["task/".Length..];
-            return Holds(Path.Combine("tasks", id + ".json"), bytes => Json(ItemCodec.DeserializeTask(bytes)) == value)
+            return Holds(Path.Combine("tasks", id + ".json"), bytes => Json(WithoutEnvelope(ItemCodec.DeserializeTask(bytes))) == value)
                 || States().Any(s => s.Tasks.Any(t => t.Id == id && Json(t) == value));
         }
 
         if (key.StartsWith("session/", StringComparison.Ordinal))
         {
             string id = key["session/".Length..];
-            return Holds(Path.Combine("sessions", id + ".json"), bytes => Json(ItemCodec.DeserializeSession(bytes)) == value)
+            return Holds(Path.Combine("sessions", id + ".json"), bytes => Json(WithoutEnvelope(ItemCodec.DeserializeSession(bytes))) == value)
                 || States().Any(s => s.Sessions.Any(t => t.Id == id && Json(t) == value));
         }
 
@@ -39,6 +39,24 @@ internal sealed class ItemHolders(string root, HashSet<string> damaged, bool cou
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The item as a simple reader sees it: an item file's envelope is its last property (<c>$envelope</c>), which
+    /// deserializes as one more application field; the item is what is left without it.
+    /// </summary>
+    private static AgentTask WithoutEnvelope(AgentTask task)
+    {
+        task.ExtensionData?.Remove("$envelope");
+        task.ExtensionData = task.ExtensionData is { Count: > 0 } ? task.ExtensionData : null;
+        return task;
+    }
+
+    private static SessionInfo WithoutEnvelope(SessionInfo session)
+    {
+        session.ExtensionData?.Remove("$envelope");
+        session.ExtensionData = session.ExtensionData is { Count: > 0 } ? session.ExtensionData : null;
+        return session;
     }
 
     private bool Holds(string relativePath, Func<byte[], bool> holds)

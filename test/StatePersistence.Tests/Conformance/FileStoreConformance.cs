@@ -13,10 +13,6 @@ public sealed class FileStoreHarness : StoreHarness
 
     private string StatePath => _directory.Combine("state");
 
-    /// <remarks>Remove once the envelope work routes these files through the codec: the plain-text test must then pass.</remarks>
-    public override string? PlainTextGap =>
-        "The file store writes task/session files and session log frames without the payload codec (issue 12 item 3, the envelope work, routes them through it).";
-
     public override IStateStore CreateStore(IPayloadCodec codec) =>
         new FileStateStore(new StatePersistenceOptions { StatePath = StatePath }, codec: codec);
 

@@ -4,6 +4,7 @@ using StatePersistence.Errors;
 using StatePersistence.FileSystem;
 using StatePersistence.Recovery;
 using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore.Journal;
 
@@ -17,7 +18,7 @@ internal readonly record struct JournalRecord(long Sequence, List<StateChange> C
 /// Records of a segment whose header is damaged only fill sequence numbers no other segment holds. Inside a segment a
 /// record that fails its checks is skipped and reading resumes at the next valid one; every skipped range is reported.
 /// </summary>
-internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec,
+internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope,
     JournalRecoveryMode mode = JournalRecoveryMode.SkipCorruptedRecords)
 {
     public const string FailedMarkerSuffix = ".failed";
@@ -165,7 +166,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
             try
             {
                 ReadOnlySpan<byte> stored = segment.Payload(record).Span;
-                changes = JournalFormat.DecodeChanges(codec is IdentityCodec ? stored : codec.Decode(stored));
+                changes = JournalFormat.DecodeChanges(envelope.OpenRecord(PayloadKind.JournalRecord, record.Sequence.ToString(CultureInfo.InvariantCulture), stored, segment.Path));
             }
             catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
             {
@@ -200,7 +201,8 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         [.. _segments.Where(s => s.Damaged)],
         _failedMarkers,
         _tempFiles,
-        replayed);
+        replayed,
+        FirstSequence);
 
     private void Report(string path, string problem)
     {
@@ -220,7 +222,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
 /// <summary>What start-up found in the journal that the writer acts on before the first save.</summary>
 internal sealed record JournalStartInfo(long NextSegmentNumber, long? UnstartedSpare, long NextEpoch, IReadOnlyList<long> SegmentNumbers,
     IReadOnlyList<JournalSegment> Damaged, IReadOnlyList<string> FailedMarkers, IReadOnlyList<string> TempFiles,
-    IReadOnlyList<JournalRecord> Replayed)
+    IReadOnlyList<JournalRecord> Replayed, long? FirstSequence = null)
 {
     /// <summary>Whether what is replayed must be written anew before it is served.</summary>
     public bool RewriteReplayed => Replayed.Count > 0 && (Damaged.Count > 0 || FailedMarkers.Count > 0);

@@ -36,7 +36,11 @@ internal sealed partial class JournalWriter
     /// (<paramref name="overSpare"/>), the new segment replaces it under its number, so that no blank segment is left
     /// below a started one (which the next start would rightly take for a started segment zeroed at rest).
     /// </summary>
-    public void Rewrite(IReadOnlyList<JournalRecord> records, Durability durability, long? overSpare = null)
+    /// <para>Its header starts at <paramref name="journalStart"/> (where the journal read started, when lower than the
+    /// first record): when the damaged record was the first after the snapshot, a header starting at the next record
+    /// would make the next start take <c>state.json</c> for older than the journal and rebuild from item files a killed
+    /// checkpoint may have left newer, loading another state than this start did.</para>
+    public void Rewrite(IReadOnlyList<JournalRecord> records, Durability durability, long? overSpare = null, long? journalStart = null)
     {
         long number;
         lock (_numbers)
@@ -51,7 +55,7 @@ internal sealed partial class JournalWriter
             using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
             {
                 long offset = JournalFormat.SegmentHeaderSize;
-                handle.Write(0, JournalFormat.SegmentHeader(records[0].Sequence, nextEpoch++));
+                handle.Write(0, JournalFormat.SegmentHeader(Math.Min(records[0].Sequence, journalStart ?? long.MaxValue), nextEpoch++));
                 foreach (JournalRecord record in records)
                 {
                     handle.Write(offset, record.Raw.Span);

@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Globalization;
 using StatePersistence.Commit;
 using StatePersistence.Errors;
 using StatePersistence.FileSystem;
 using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
 using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore.Journal;
@@ -19,13 +21,14 @@ namespace StatePersistence.FileStore.Journal;
 /// so the fsync after a group usually flushes data only, not the file's size too. Readers stop at the first record
 /// that fails its checks, which the zeros always do.
 /// </remarks>
-internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout layout, IPayloadCodec codec, long nextSegmentNumber,
+internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, long nextSegmentNumber,
     int preallocationBytes, long nextEpoch = 1, IEnumerable<long>? existingSegments = null) : IDisposable
 {
     private static readonly byte[] Zeros = new byte[1 << 16];
     private readonly Lock _numbers = new();
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 16);
     private readonly ArrayBufferWriter<byte> _payload = new(1 << 12);
+    private readonly ArrayBufferWriter<byte> _plain = new(1 << 12);
     private IFileHandle? _current;
     private long _currentNumber;
     private long _offset;
@@ -55,9 +58,20 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         for (int i = 0; i < batch.Count; i++)
         {
             _payload.ResetWrittenCount();
-            JournalFormat.EncodeChanges(_payload, batch[i]);
-            ReadOnlySpan<byte> payload = codec is IdentityCodec ? _payload.WrittenSpan : codec.Encode(_payload.WrittenSpan);
-            JournalFormat.WriteRecord(_buffer, firstSequence + i, payload);
+            if (envelope.IsIdentity)
+            {
+                // The record's CRC-32 is the envelope's checksum: the header goes in front of the changes, no copy.
+                envelope.WriteIdentityHeader(_payload);
+                JournalFormat.EncodeChanges(_payload, batch[i]);
+            }
+            else
+            {
+                _plain.ResetWrittenCount();
+                JournalFormat.EncodeChanges(_plain, batch[i]);
+                envelope.SealRecord(_payload, PayloadKind.JournalRecord, (firstSequence + i).ToString(CultureInfo.InvariantCulture), _plain.WrittenSpan);
+            }
+
+            JournalFormat.WriteRecord(_buffer, firstSequence + i, _payload.WrittenSpan);
         }
 
         IFileHandle handle = _current!;

@@ -9,38 +9,53 @@ namespace StatePersistence.FileStore.SessionLog;
 /// (length again, magic <c>SPLE</c>) so the last frame can be found from the end of the file. A crash's tail (zeros,
 /// a prefix of a frame) never passes these checks, so it cannot be taken for the client's own bytes, trailing NULs
 /// included; a flipped bit fails the CRC. A log without the file header is a version 1 log: plain text, read as is.
+/// <para>Version 3 has the same layout, and each frame's text is a payload envelope (the binary header, then the
+/// codec's output, bound to the session): written when the payload codec is not the identity codec, so no text is
+/// stored in the clear. The frame's CRC-32 is the envelope's checksum. Version 2 (plain text frames) stays the
+/// identity codec's format, readable with <c>strings</c>.</para>
 /// </summary>
 internal static class SessionLogFormat
 {
     public const uint FileMagic = 0x474C5053; // "SPLG"
     public const uint FrameMagic = 0x464C5053; // "SPLF"
     public const uint TrailerMagic = 0x454C5053; // "SPLE"
-    public const ushort Version = 2;
+    public const ushort PlainVersion = 2;
+    public const ushort EnvelopedVersion = 3;
     public const int FileHeaderSize = 8;
     public const int FrameHeaderSize = 12;
     public const int TrailerSize = 8;
     public const int Overhead = FrameHeaderSize + TrailerSize;
 
-    public static byte[] FileHeader()
+    public static byte[] FileHeader(ushort version)
     {
         var header = new byte[FileHeaderSize];
         BinaryPrimitives.WriteUInt32LittleEndian(header, FileMagic);
-        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(4), Version);
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(4), version);
         return header;
     }
 
-    public static bool IsFramed(ReadOnlySpan<byte> start) =>
-        start.Length >= FileHeaderSize && BinaryPrimitives.ReadUInt32LittleEndian(start) == FileMagic
-        && BinaryPrimitives.ReadUInt16LittleEndian(start[4..]) == Version;
+    public static bool IsFramed(ReadOnlySpan<byte> start) => HeaderVersion(start) != 0;
 
-    /// <summary>One append as stored, preceded by the file header when it is the log's first.</summary>
-    public static byte[] Frame(ReadOnlySpan<byte> text, bool withFileHeader)
+    /// <summary>The version in a valid file header (2 or 3), or 0 when there is none.</summary>
+    public static ushort HeaderVersion(ReadOnlySpan<byte> start)
     {
-        int at = withFileHeader ? FileHeaderSize : 0;
-        var frame = new byte[at + Overhead + text.Length];
-        if (withFileHeader)
+        if (start.Length < FileHeaderSize || BinaryPrimitives.ReadUInt32LittleEndian(start) != FileMagic)
         {
-            FileHeader().CopyTo(frame, 0);
+            return 0;
+        }
+
+        ushort version = BinaryPrimitives.ReadUInt16LittleEndian(start[4..]);
+        return version is PlainVersion or EnvelopedVersion ? version : (ushort)0;
+    }
+
+    /// <summary>One append as stored, preceded by the file header of <paramref name="fileHeaderVersion"/> when it is the log's first.</summary>
+    public static byte[] Frame(ReadOnlySpan<byte> text, ushort? fileHeaderVersion)
+    {
+        int at = fileHeaderVersion is null ? 0 : FileHeaderSize;
+        var frame = new byte[at + Overhead + text.Length];
+        if (fileHeaderVersion is { } version)
+        {
+            FileHeader(version).CopyTo(frame, 0);
         }
 
         Span<byte> span = frame.AsSpan(at);

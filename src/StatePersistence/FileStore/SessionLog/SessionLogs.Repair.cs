@@ -19,15 +19,15 @@ internal sealed partial class SessionLogs
         try
         {
             byte[] bytes = fileSystem.ReadAllBytes(path);
-            (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(bytes);
+            (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
             if (damage.Count == 0)
             {
                 return text;
             }
 
             string ranges = string.Join(", ", damage.Select(d => $"bytes {d.Offset}..{d.Offset + d.Length - 1}"));
-            var copy = CopyAside(path, bytes, $"session log damaged: {ranges} fail their checksums and were dropped");
-            var repaired = new List<byte>(SessionLogFormat.FileHeader());
+            var copy = CopyAside(path, bytes, $"session log damaged: {ranges} fail their checksums (or their envelopes do not open) and were dropped");
+            var repaired = new List<byte>(SessionLogFormat.FileHeader(IsEnveloped(bytes) ? SessionLogFormat.EnvelopedVersion : SessionLogFormat.PlainVersion));
             foreach ((long offset, int size) in frames)
             {
                 repaired.AddRange(bytes.AsSpan((int)offset, size));

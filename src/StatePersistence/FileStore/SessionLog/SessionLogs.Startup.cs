@@ -188,32 +188,68 @@ internal sealed partial class SessionLogs
         return 0;
     }
 
-    /// <summary>Rewrites a version 1 (plain text) log as a framed one before the first framed append to it.</summary>
-    private void ConvertLegacy(string path, Durability durability)
+    /// <summary>
+    /// Before this process's first append to a log: returns the file header version its new frames go in, rewriting
+    /// the log first (atomically) when it is in a version those frames cannot follow. A version 1 (plain text) log
+    /// becomes framed; under a codec other than identity a version 2 log (plain frames) becomes version 3, its text
+    /// sealed, so no text stays in the clear. A version 3 log stays one (its frames name their codec).
+    /// </summary>
+    private ushort Prepare(string sessionId, string path, Durability durability)
     {
+        ushort target = envelope.IsIdentity ? SessionLogFormat.PlainVersion : SessionLogFormat.EnvelopedVersion;
         if (!fileSystem.FileExists(path))
         {
-            return;
+            return target;
         }
 
+        ushort version;
         using (IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read))
         {
             byte[] start = new byte[(int)Math.Min(handle.Length, SessionLogFormat.FileHeaderSize)];
             handle.Read(0, start);
-            if (start.Length == 0 || SessionLogFormat.IsFramed(start) || IsTornFileHeader(start))
+            if (start.Length == 0 || IsTornFileHeader(start))
             {
-                return;
+                return target;
+            }
+
+            version = SessionLogFormat.HeaderVersion(start);
+            if (version == SessionLogFormat.EnvelopedVersion || version == target)
+            {
+                return version;
             }
         }
 
         byte[] bytes = fileSystem.ReadAllBytes(path);
-        if (SessionLogFormat.NextFrame(bytes, 0) >= 0)
+        List<byte[]> texts;
+        if (version == 0 && SessionLogFormat.NextFrame(bytes, 0) >= 0)
         {
             // A framed log whose file header is damaged, not plain text: reading it finds and repairs the damage.
-            return;
+            return IsEnveloped(bytes) ? SessionLogFormat.EnvelopedVersion : SessionLogFormat.PlainVersion;
+        }
+        else if (version == 0)
+        {
+            texts = [bytes];
+        }
+        else
+        {
+            (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
+            if (damage.Count > 0)
+            {
+                // The damaged appends are not carried over: their bytes are kept aside, as a read would have.
+                quarantined(CopyAside(path, bytes, $"session log damaged: {damage.Count} ranges fail their checksums and were dropped when it was sealed"));
+            }
+
+            texts = [.. frames.Select(f => SessionLogFormat.Text(bytes, f.Offset, f.Size).ToArray())];
         }
 
-        AtomicFile.Write(fileSystem, layout, path, SessionLogFormat.Frame(bytes, withFileHeader: true), durability);
+        var rewritten = new List<byte>(SessionLogFormat.FileHeader(target));
+        foreach (byte[] text in texts)
+        {
+            rewritten.AddRange(SessionLogFormat.Frame(target == SessionLogFormat.EnvelopedVersion ? Seal(sessionId, text) : text, null));
+        }
+
+        AtomicFile.Write(fileSystem, layout, path, rewritten.ToArray(), durability);
+        return target;
     }
 
     /// <summary>Copies a damaged log aside (the evidence), durably, and returns the record of it.</summary>

@@ -1,37 +1,22 @@
-using System.Globalization;
 using System.IO.Hashing;
+using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore.Snapshot;
 
 /// <summary>
 /// The integrity check a snapshot carries (format 2.1): a last property <c>"checksum": "crc32:&lt;8 hex&gt;"</c>
 /// whose CRC-32 covers every byte of the (decoded) JSON before the comma that precedes it. The file stays plain JSON;
-/// a reader that does not know the property sees one more field.
+/// a reader that does not know the property sees one more field. This is the plain-JSON form of the envelope for
+/// snapshots (<see cref="PayloadEnvelope"/>); the check itself is the envelope's (<see cref="EnvelopeChecksum"/>).
 /// </summary>
 internal static class SnapshotChecksum
 {
     public const string PropertyName = "checksum";
 
-    private const string Prefix = "crc32:";
-
-    public static string Format(uint crc) => Prefix + crc.ToString("x8", CultureInfo.InvariantCulture);
+    public static string Format(uint crc) => EnvelopeChecksum.Format(crc);
 
     /// <summary>Throws <see cref="InvalidDataException"/> unless <paramref name="stored"/> is the CRC of <paramref name="covered"/>.</summary>
-    public static void Verify(ReadOnlySpan<byte> covered, string? stored)
-    {
-        if (stored is null || !stored.StartsWith(Prefix, StringComparison.Ordinal)
-            || !uint.TryParse(stored.AsSpan(Prefix.Length), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint expected)
-            || stored.Length != Prefix.Length + 8)
-        {
-            throw new InvalidDataException($"the checksum '{stored}' is not of the form {Prefix}<8 hex digits>");
-        }
-
-        uint actual = Crc32.HashToUInt32(covered);
-        if (actual != expected)
-        {
-            throw new InvalidDataException($"the checksum does not match the content (stored {stored}, computed {Format(actual)}): the file was changed after it was written");
-        }
-    }
+    public static void Verify(ReadOnlySpan<byte> covered, string? stored) => EnvelopeChecksum.Verify(covered, stored);
 
     /// <summary>Passes writes through while computing the CRC-32 of everything written.</summary>
     public sealed class HashingStream(Stream inner) : Stream

@@ -3,17 +3,17 @@ using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Unicode;
-using StatePersistence.FileStore.Snapshot;
 
-namespace StatePersistence.FileStore;
+namespace StatePersistence.Serialization.Envelope;
 
 /// <summary>
 /// How a report file holds its report: <c>{"$report_id":"&lt;id&gt;","$checksum":"crc32:&lt;hex&gt;","$report":&lt;the
 /// report's JSON&gt;}</c>, still plain JSON. The id catches a report file copied or renamed over another's; the
 /// checksum, over the exact bytes of <c>$report</c>, catches a flipped byte that still parses. Files written before
-/// reports had this envelope (any JSON without these keys) are read as they are.
+/// reports had this envelope (any JSON without these keys) are read as they are. This is the plain-JSON form of the
+/// envelope for reports under the identity codec (<see cref="PayloadEnvelope"/>).
 /// </summary>
-internal static class ReportEnvelope
+internal static class ReportJsonEnvelope
 {
     private const string IdKey = "$report_id";
     private const string ChecksumKey = "$checksum";
@@ -27,7 +27,7 @@ internal static class ReportEnvelope
         {
             writer.WriteStartObject();
             writer.WriteString(IdKey, id);
-            writer.WriteString(ChecksumKey, SnapshotChecksum.Format(Crc32.HashToUInt32(reportJson)));
+            writer.WriteString(ChecksumKey, EnvelopeChecksum.Format(Crc32.HashToUInt32(reportJson)));
             writer.WritePropertyName(ReportKey);
             writer.WriteRawValue(reportJson, skipInputValidation: true);
             writer.WriteEndObject();
@@ -69,7 +69,7 @@ internal static class ReportEnvelope
         }
 
         ReadOnlySpan<byte> json = JsonMarshal.GetRawUtf8Value(report);
-        SnapshotChecksum.Verify(json, checksum.GetString());
+        EnvelopeChecksum.Verify(json, checksum.GetString());
         return json.ToArray();
     }
 

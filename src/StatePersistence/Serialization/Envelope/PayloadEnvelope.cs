@@ -1,0 +1,183 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using StatePersistence.Errors;
+
+namespace StatePersistence.Serialization.Envelope;
+
+/// <summary>
+/// The one envelope every stored byte goes through, whichever store keeps it: it applies the configured
+/// <see cref="IPayloadCodec"/>, records the envelope version, the codec id and the key id, binds the payload to what
+/// it is (<see cref="PayloadContext"/>: kind and id, the associated data) and checks a checksum of it when read.
+/// <list type="bullet">
+/// <item><description>Binary form (<see cref="EnvelopeFormat"/>): every payload under a codec other than identity, and
+/// every journal record.</description></item>
+/// <item><description>Plain-JSON forms under the identity codec, so the seed's files stay readable: task and session
+/// files (<see cref="ItemJsonEnvelope"/>), reports (<see cref="ReportJsonEnvelope"/>), snapshots (the trailing
+/// <c>checksum</c> of <c>state.json</c>, written and checked by the snapshot writer and reader as it streams).</description></item>
+/// <item><description>No envelope at all: content written before envelopes existed (plain JSON, a journal payload
+/// without the magic), read as identity-coded (legacy).</description></item>
+/// </list>
+/// Reading tells damage from a newer writer: a checksum that fails (or a codec that cannot decode) is damage,
+/// <see cref="InvalidDataException"/>, for the caller to move aside and report; an intact envelope of another version
+/// or codec is refused with <see cref="StateFormatException"/> naming both, and the caller changes nothing.
+/// </summary>
+internal sealed class PayloadEnvelope
+{
+    private readonly IPayloadCodec _codec;
+    private readonly byte[] _identityRecordHeader = EnvelopeFormat.Header(IdentityCodec.CodecName, null);
+
+    public PayloadEnvelope(IPayloadCodec codec)
+    {
+        ArgumentNullException.ThrowIfNull(codec);
+        if (!EnvelopeFormat.IsValidName(codec.Name, required: true))
+        {
+            throw new ArgumentException($"The payload codec's name '{codec.Name}' must be 1 to 255 printable ASCII characters.", nameof(codec));
+        }
+
+        _codec = codec;
+        IsIdentity = codec is IdentityCodec;
+    }
+
+    /// <summary>The envelope of the identity codec.</summary>
+    public static PayloadEnvelope Identity { get; } = new(IdentityCodec.Instance);
+
+    /// <summary>Whether payloads are stored as they are (and JSON files keep their plain-JSON forms).</summary>
+    public bool IsIdentity { get; }
+
+    /// <summary>The configured codec's id.</summary>
+    public string CodecName => _codec.Name;
+
+    /// <summary>
+    /// The stored bytes of a standalone payload (a file or blob). Under the identity codec a task, session or report
+    /// gets its plain-JSON form; everything else gets the binary form with its CRC-32 trailer.
+    /// </summary>
+    public byte[] Seal(PayloadKind kind, string id, ReadOnlySpan<byte> plain)
+    {
+        if (IsIdentity)
+        {
+            switch (kind)
+            {
+                case PayloadKind.Task or PayloadKind.Session:
+                    return ItemJsonEnvelope.Seal(new PayloadContext(kind, id, null), plain);
+                case PayloadKind.Report:
+                    return ReportJsonEnvelope.Wrap(id, plain);
+            }
+        }
+
+        PayloadContext context = SealingContext(kind, id);
+        byte[] header = EnvelopeFormat.Header(_codec.Name, context.KeyId);
+        byte[] body = _codec.Encode(plain, context);
+        var output = new ArrayBufferWriter<byte>(header.Length + body.Length + EnvelopeFormat.ChecksumSize);
+        output.Write(header);
+        output.Write(body);
+        EnvelopeFormat.WriteChecksum(output, context.AssociatedData(), output.WrittenSpan);
+        return output.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// The plain bytes of a standalone payload <paramref name="path"/> held: its envelope verified and removed, or
+    /// the content itself when it has none (legacy). For a snapshot in plain JSON the content is returned as it is:
+    /// the snapshot reader checks its trailing checksum.
+    /// </summary>
+    public byte[] Open(PayloadKind kind, string id, byte[] stored, string path)
+    {
+        var context = new PayloadContext(kind, id, null);
+        if (EnvelopeFormat.HasMagic(stored))
+        {
+            byte[] associatedData = context.AssociatedData();
+            if (!EnvelopeFormat.ChecksumHolds(stored, associatedData))
+            {
+                throw new InvalidDataException($"the envelope's checksum fails: the content was damaged after it was written, or belongs to another {ItemJsonEnvelope.KindName(kind)} than '{id}'");
+            }
+
+            return Decode(stored.AsSpan(0, stored.Length - EnvelopeFormat.ChecksumSize), context, path).ToArray();
+        }
+
+        return kind switch
+        {
+            PayloadKind.Task or PayloadKind.Session => ItemJsonEnvelope.Open(context, stored, path),
+            PayloadKind.Report => ReportJsonEnvelope.Unwrap(id, stored),
+            _ => stored,
+        };
+    }
+
+    /// <summary>
+    /// Writes a payload kept inside a container that checksums it (a journal record, a session log frame): the binary
+    /// header, then the codec's output; the container's checksum covers both.
+    /// </summary>
+    public void SealRecord(IBufferWriter<byte> output, PayloadKind kind, string id, ReadOnlySpan<byte> plain)
+    {
+        PayloadContext context = SealingContext(kind, id);
+        output.Write(EnvelopeFormat.Header(_codec.Name, context.KeyId));
+        output.Write(_codec.Encode(plain, context));
+    }
+
+    /// <summary>
+    /// The identity codec's record header: under it the caller writes the plain bytes straight after this, into the
+    /// same buffer, so the hot path makes no copy of a record for its envelope.
+    /// </summary>
+    public void WriteIdentityHeader(IBufferWriter<byte> output) => output.Write(_identityRecordHeader);
+
+    /// <summary>
+    /// The plain bytes of a payload whose container's checksum held; one without the envelope's magic was written
+    /// before envelopes (legacy) and is returned as it is.
+    /// </summary>
+    public ReadOnlySpan<byte> OpenRecord(PayloadKind kind, string id, ReadOnlySpan<byte> stored, string path) =>
+        EnvelopeFormat.HasMagic(stored) ? Decode(stored, new PayloadContext(kind, id, null), path) : stored;
+
+    /// <summary>
+    /// Wraps a stream a standalone payload is written through (a snapshot). Under the identity codec the stream itself
+    /// (the snapshot carries its own plain-JSON checksum); otherwise the binary form, completed when disposed.
+    /// </summary>
+    public Stream SealStream(PayloadKind kind, string id, Stream inner) =>
+        IsIdentity ? inner : new EnvelopeWriteStream(inner, _codec, SealingContext(kind, id));
+
+    private PayloadContext SealingContext(PayloadKind kind, string id)
+    {
+        string? keyId = _codec.KeyId;
+        if (!EnvelopeFormat.IsValidName(keyId, required: false))
+        {
+            throw new InvalidOperationException($"The payload codec's key id '{keyId}' must be 0 to 255 printable ASCII characters.");
+        }
+
+        return new PayloadContext(kind, id, keyId);
+    }
+
+    /// <summary>Decodes an envelope whose bytes are intact (its checksum, or its container's, held).</summary>
+    private ReadOnlySpan<byte> Decode(ReadOnlySpan<byte> envelope, PayloadContext context, string path)
+    {
+        int at = EnvelopeFormat.ReadHeader(envelope, out byte version, out string codec, out string? keyId);
+        if (version != EnvelopeFormat.Version)
+        {
+            throw new StateFormatException(
+                $"'{path}' holds envelope version {version}; this build reads envelope version {EnvelopeFormat.Version}. Upgrade StatePersistence; nothing was changed.", path);
+        }
+
+        if (at < 0)
+        {
+            throw new InvalidDataException("the envelope's header is longer than the content");
+        }
+
+        ReadOnlySpan<byte> body = envelope[at..];
+        if (codec == IdentityCodec.CodecName)
+        {
+            // Written before this store was given its codec: identity needs no key and is always readable.
+            return body;
+        }
+
+        if (codec != _codec.Name)
+        {
+            throw new StateFormatException(
+                $"'{path}' was written with payload codec '{codec}'{(keyId is null ? "" : $" (key '{keyId}')")}; this store is configured with codec '{_codec.Name}'. Configure the codec it was written with; nothing was changed.", path);
+        }
+
+        try
+        {
+            return _codec.Decode(body, context with { KeyId = keyId });
+        }
+        catch (Exception ex) when (ex is CryptographicException or InvalidDataException or ArgumentException)
+        {
+            throw new InvalidDataException($"codec '{codec}' cannot decode the payload ({ex.Message}): it was damaged, or belongs to another {ItemJsonEnvelope.KindName(context.Kind)} than '{context.Id}'", ex);
+        }
+    }
+}
