@@ -174,6 +174,7 @@ internal sealed class GroupCommitter
         }
 
         long started = Stopwatch.GetTimestamp();
+        using Activity? activity = StateActivities.Source.StartActivity(StateActivities.JournalAppend)?.SetTag("statepersistence.group_size", group.Count);
         try
         {
             await _store.AppendAsync(batch, first, durability).ConfigureAwait(false);

@@ -17,6 +17,7 @@ public sealed partial class StatePersistenceService
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         long started = Stopwatch.GetTimestamp();
+        using Activity? activity = StateActivities.Source.StartActivity(StateActivities.Save)?.SetTag("statepersistence.kind", kind);
         PendingCommit? pending = Committer.Enqueue(build, state, _options.Durability);
         if (pending is null)
         {
@@ -27,10 +28,12 @@ public sealed partial class StatePersistenceService
         try
         {
             // Once enqueued a commit cannot be withdrawn (later commits may build on it), so the token stops here.
+            using Activity? wait = StateActivities.Source.StartActivity(StateActivities.CommitWait);
             revision = await Committer.WaitAsync(pending).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             OnSaveFailed("save-" + kind, Location, ex);
             throw;
         }
@@ -44,6 +47,7 @@ public sealed partial class StatePersistenceService
     private async ValueTask<DateTimeOffset> CheckpointAsync(bool force, CancellationToken cancellationToken)
     {
         await _checkpointLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using Activity? activity = StateActivities.Source.StartActivity(StateActivities.Checkpoint);
         try
         {
             long started = Stopwatch.GetTimestamp();
@@ -74,6 +78,7 @@ public sealed partial class StatePersistenceService
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             OnSaveFailed("snapshot", Location, ex);
             throw;
         }

@@ -101,7 +101,12 @@ public sealed partial class StatePersistenceService : IStatePersistence
         }
 
         long started = Stopwatch.GetTimestamp();
-        RecoveredState recovered = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        RecoveredState recovered;
+        using (StateActivities.Source.StartActivity(StateActivities.Recovery))
+        {
+            recovered = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
         _committer = new GroupCommitter(_store, recovered.View, ItemCodec.ToItem, _instruments);
         _snapshotRevision = recovered.Report.SnapshotSource == "state.json" && !recovered.Report.RebuiltFromItemFiles

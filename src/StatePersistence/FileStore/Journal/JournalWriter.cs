@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Diagnostics;
 using StatePersistence.Commit;
+using StatePersistence.Diagnostics;
 using StatePersistence.Errors;
 using StatePersistence.FileSystem;
 using StatePersistence.Serialization;
@@ -67,6 +69,7 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
             handle.Write(_offset, _buffer.WrittenSpan);
             if (durability == Durability.Full)
             {
+                using Activity? fsync = StateActivities.Source.StartActivity(StateActivities.JournalFsync);
                 handle.Sync();
             }
         }
