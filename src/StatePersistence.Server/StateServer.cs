@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using StatePersistence.Server.Access;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Health;
@@ -8,6 +10,7 @@ using StatePersistence.Server.Metrics;
 using StatePersistence.Server.Problems;
 using StatePersistence.Server.Quotas;
 using StatePersistence.Server.Routes;
+using StatePersistence.Server.Telemetry;
 
 namespace StatePersistence.Server;
 
@@ -40,6 +43,7 @@ internal static class StateServer
 
         StartupChecks.ThrowIfAny(StartupChecks.Settings(builder.Configuration));
         AddServices(builder.Services);
+        builder.Services.AddStateTelemetry(builder.Configuration);
         WebApplication app = builder.Build();
         Configure(app);
         return app;
@@ -82,7 +86,6 @@ internal static class StateServer
         services.AddProblemDetails();
         services.AddExceptionHandler<StateExceptionHandler>();
         services.AddSingleton<RequestReader>();
-        services.AddSingleton<PrometheusMetrics>();
         services.AddSingleton<HealthCache>();
         services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
             .Validate(static q => !q.Validate().Any(), "Invalid quota settings.").ValidateOnStart();
@@ -92,8 +95,10 @@ internal static class StateServer
 
     private static void Configure(WebApplication app)
     {
-        // Listen before the first measurement (start-up recovery records the load duration).
-        app.Services.GetRequiredService<PrometheusMetrics>();
+        // Listen before the first measurement and span (start-up recovery records the load duration and its trace):
+        // the providers subscribe when they are built, and the hosted services (recovery among them) start after this.
+        app.Services.GetRequiredService<MeterProvider>();
+        app.Services.GetService<TracerProvider>();
         app.Services.GetRequiredService<QuotaMetrics>();
 
         app.UseExceptionHandler();
