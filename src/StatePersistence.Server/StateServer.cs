@@ -4,6 +4,8 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using StatePersistence.Server.Access;
 using StatePersistence.Server.Configuration;
+using StatePersistence.Server.Dashboard;
+using StatePersistence.Server.Events;
 using StatePersistence.Server.Health;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Metrics;
@@ -91,6 +93,8 @@ internal static class StateServer
             .Validate(static q => !q.Validate().Any(), "Invalid quota settings.").ValidateOnStart();
         services.AddSingleton<QuotaGuard>();
         services.AddSingleton<QuotaMetrics>();
+        services.AddSingleton<DashboardCookie>();
+        services.AddSingleton<EventHub>();
     }
 
     private static void Configure(WebApplication app)
@@ -100,6 +104,7 @@ internal static class StateServer
         app.Services.GetRequiredService<MeterProvider>();
         app.Services.GetService<TracerProvider>();
         app.Services.GetRequiredService<QuotaMetrics>();
+        app.Services.GetRequiredService<EventHub>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages(StatusProblems.WriteAsync);
@@ -115,6 +120,7 @@ internal static class StateServer
 
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseMiddleware<DiskFloorMiddleware>();
+        app.UseMiddleware<ChangeEventsMiddleware>();
 
         app.MapStateHealth();
         app.MapPrometheusMetrics();
@@ -122,5 +128,9 @@ internal static class StateServer
         app.MapSessionRoutes();
         app.MapReportRoutes();
         app.MapStateRoutes();
+        app.MapEventRoutes();
+        app.MapDashboardApi();
+        app.MapDashboard();
+        app.MapLogin();
     }
 }
