@@ -42,12 +42,12 @@ internal static class LoginRoutes
         string? key = form["key"];
         if (string.IsNullOrWhiteSpace(key))
         {
-            return Form(context, "Enter the API key (field 'key').", StatusCodes.Status400BadRequest);
+            return Form(context, "Enter the API key (the form field key is empty).", StatusCodes.Status400BadRequest);
         }
 
         if (!cookie.IsKey(key))
         {
-            return Form(context, "That is not the server's API key.", StatusCodes.Status401Unauthorized);
+            return Form(context, "That is not the API key of this server.", StatusCodes.Status401Unauthorized);
         }
 
         cookie.Append(context);
