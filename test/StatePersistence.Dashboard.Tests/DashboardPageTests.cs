@@ -150,7 +150,10 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     [Fact]
     public async Task BackupsPage_ShowsTheBackupsAndTheRecoveryReport_AfterASnapshotTakenFromTheOverview()
     {
-        await CreateTaskAsync("b_" + Guid.NewGuid().ToString("N")[..8], "Something to snapshot", "pending");
+        // A backup is the previous state.json, kept when a snapshot replaces it: one snapshot first, then a change.
+        await CreateTaskAsync("b_" + Guid.NewGuid().ToString("N")[..8], "In the first snapshot", "pending");
+        Assert.Equal(HttpStatusCode.OK, (await fixture.Api.PostAsync("/api/state/save", null, Ct)).StatusCode);
+        await CreateTaskAsync("b_" + Guid.NewGuid().ToString("N")[..8], "In the second snapshot", "pending");
         await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
         IPage page = session.Page;
         await session.LoginAsync();

@@ -79,6 +79,23 @@ public sealed class DashboardLoginTests
     }
 
     [Fact]
+    public async Task Login_BelowTheFreeDiskFloor_StillWorks_WhileApiWritesAre507()
+    {
+        await using var server = new StateServerFactory(("STATE_API_KEY", Key),
+            ("StatePersistence:Server:Quotas:MinFreeDiskBytes", long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        using HttpClient client = server.Client();
+
+        HttpResponseMessage login = await LoginAsync(client, Key);
+        string cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"));
+        using var write = new HttpRequestMessage(HttpMethod.Post, "/api/tasks") { Content = Json("""{"id":"task_x","description":"d"}""") };
+        write.Headers.Add("Cookie", cookie.Split(';')[0]);
+        write.Headers.Add("Origin", "http://localhost");
+
+        Assert.Equal(HttpStatusCode.SeeOther, login.StatusCode);
+        Assert.Equal(HttpStatusCode.InsufficientStorage, (await client.SendAsync(write, Ct)).StatusCode);
+    }
+
+    [Fact]
     public async Task ForgedCookie_IsNotAccepted()
     {
         await using var server = new StateServerFactory(("STATE_API_KEY", Key));

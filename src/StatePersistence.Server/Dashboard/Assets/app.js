@@ -7,6 +7,8 @@ const STATUSES = ["pending", "in_progress", "completed", "failed", "cancelled"];
 const main = document.getElementById("main");
 let current = { view: null, refresh: null, onEvent: null };
 let refreshTimer = null;
+// Each render has a number; a slower, older one that finishes later must not replace the newer page.
+let renderSeq = 0;
 
 // ---- helpers ----
 function h(tag, attrs, ...children) {
@@ -90,12 +92,14 @@ async function act(label, question, run) {
   }
 }
 
-function setPage(title, nav, ...content) {
+function setPage(seq, title, nav, ...content) {
+  if (seq !== renderSeq) return false;
   document.title = title + " · StatePersistence";
   for (const a of document.querySelectorAll("nav a")) {
     if (a.dataset.nav === nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
   main.replaceChildren(h("h1", {}, title), ...content);
+  return true;
 }
 
 function table(caption, headers, rows, numeric) {
@@ -123,7 +127,7 @@ const setStatus = (id, status, verb) => act(verb, verb + " task " + id + " (stat
   api("/api/tasks/" + encodeURIComponent(id), { method: "PATCH", json: { status }, action: verb.toLowerCase() + "-task" }));
 
 // ---- views ----
-async function overview() {
+async function overview(seq) {
   const [o, sessions] = await Promise.all([getJson("/api/dashboard/overview"), getJson("/api/sessions?limit=20")]);
   const counts = STATUSES.map((s) => h("a", { class: "card", href: "#/tasks?status=" + s, "data-status": s },
     h("div", { class: "value", "data-count": s }, o.status_counts[s] ?? 0), h("div", { class: "label" }, s.replace("_", " "))));
@@ -131,7 +135,7 @@ async function overview() {
     h("div", { class: "value status-" + o.health, id: "health" }, o.health),
     h("div", { class: "label" }, "health"),
     o.health_reasons.length ? h("ul", {}, o.health_reasons.map((r) => h("li", {}, r))) : null);
-  setPage("Overview", "overview",
+  setPage(seq, "Overview", "overview",
     h("div", { class: "grid" },
       h("div", { class: "card" }, h("div", { class: "value", id: "task-count" }, o.task_count), h("div", { class: "label" }, "tasks")),
       ...counts),
@@ -156,7 +160,7 @@ async function overview() {
         h("td", {}, s.task_id ? h("a", { href: "#/tasks/" + encodeURIComponent(s.task_id) }, s.task_id) : "")))));
 }
 
-async function tasks(params) {
+async function tasks(seq, params) {
   const status = params.get("status") || "";
   const q = params.get("q") || "";
   const page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
@@ -181,7 +185,7 @@ async function tasks(params) {
   const first = result.total === 0 ? 0 : (result.page - 1) * result.size + 1;
   const last = Math.min(result.total, result.page * result.size);
   const pages = Math.max(1, Math.ceil(result.total / result.size));
-  setPage("Tasks", "tasks", form,
+  setPage(seq, "Tasks", "tasks", form,
     table("Tasks " + first + "–" + last + " of " + result.total + ", most recently updated first", ["Task", "Description", "Status", "Tool", "Updated"],
       result.tasks.map((t) => h("tr", { "data-task": t.id },
         h("td", {}, h("a", { href: "#/tasks/" + encodeURIComponent(t.id) }, t.id)),
@@ -194,11 +198,11 @@ async function tasks(params) {
       h("button", { type: "button", disabled: page >= pages, onclick: () => go({ page: String(page + 1) }) }, "Next")));
 }
 
-async function task(id) {
+async function task(seq, id) {
   const t = await getJson("/api/tasks/" + encodeURIComponent(id));
   const terminal = ["completed", "failed", "cancelled"].includes(t.status);
   const field = (k, v) => [h("dt", {}, k), h("dd", {}, v ?? "–")];
-  setPage("Task " + t.id, "tasks",
+  setPage(seq, "Task " + t.id, "tasks",
     h("dl", { class: "fields" },
       field("Description", t.description), field("Status", h("span", { class: "badge " + t.status, id: "task-status" }, t.status)),
       field("Tool", t.tool), field("Created", when(t.created_at)), field("Updated", when(t.updated_at)),
@@ -213,7 +217,7 @@ async function task(id) {
       (t.logs || []).map((l) => h("tr", {}, h("td", {}, when(l.timestamp)), h("td", {}, l.level), h("td", {}, l.type), h("td", {}, l.message)))));
 }
 
-async function session(id) {
+async function session(seq, id) {
   const s = await getJson("/api/sessions/" + encodeURIComponent(id));
   const log = h("pre", { id: "session-log", "aria-live": "polite", tabindex: "0" });
   const follow = h("input", { type: "checkbox", id: "follow", checked: true });
@@ -230,25 +234,25 @@ async function session(id) {
     if (follow.checked) log.scrollTop = log.scrollHeight;
   }
   const field = (k, v) => [h("dt", {}, k), h("dd", {}, v ?? "–")];
-  setPage("Session " + s.id, "overview",
+  if (!setPage(seq, "Session " + s.id, "overview",
     h("dl", { class: "fields" }, field("Type", s.type), field("Status", s.status),
       field("Task", s.task_id ? h("a", { href: "#/tasks/" + encodeURIComponent(s.task_id) }, s.task_id) : null),
       field("Created", when(s.created_at)), field("Updated", when(s.updated_at))),
     h("h2", {}, "Log"),
     h("label", {}, follow, " follow the end of the log"),
-    log);
+    log)) return null;
   await tail();
   return {
     onEvent: (type, data) => (type === "session:log" && data.id === s.id ? tail() : null),
   };
 }
 
-async function backups() {
+async function backups(seq) {
   const o = await getJson("/api/dashboard/overview");
   let report = null;
   try { report = await getJson("/api/dashboard/recovery"); } catch { report = null; }
   const list = (title, items, render) => [h("h2", {}, title), items.length ? h("ul", {}, items.map((x) => h("li", {}, render(x)))) : h("p", { class: "muted" }, "None.")];
-  setPage("Backups & recovery", "backups",
+  setPage(seq, "Backups & recovery", "backups",
     table(o.backups.length + " backup(s), newest first", ["File", "Saved", "Size"],
       o.backups.map((b) => h("tr", {}, h("td", {}, b.name), h("td", {}, when(b.saved_at)), h("td", { class: "num" }, bytes(b.bytes)))), [2]),
     h("h2", {}, "Last recovery"),
@@ -270,21 +274,23 @@ async function render(focus) {
   const params = new URLSearchParams(query || "");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   let run;
-  if (parts[0] === "tasks" && parts[1]) run = () => task(parts[1]);
-  else if (parts[0] === "tasks") run = () => tasks(params);
-  else if (parts[0] === "sessions" && parts[1]) run = () => session(parts[1]);
-  else if (parts[0] === "backups") run = () => backups();
-  else run = () => overview();
+  if (parts[0] === "tasks" && parts[1]) run = (seq) => task(seq, parts[1]);
+  else if (parts[0] === "tasks") run = (seq) => tasks(seq, params);
+  else if (parts[0] === "sessions" && parts[1]) run = (seq) => session(seq, parts[1]);
+  else if (parts[0] === "backups") run = (seq) => backups(seq);
+  else run = (seq) => overview(seq);
   const view = hash;
-  current = { view, refresh: run, onEvent: null };
+  if (!current || current.view !== view) current = { view, refresh: run, onEvent: null };
+  const seq = ++renderSeq;
   try {
     const active = document.activeElement && document.activeElement.id;
-    const hooks = await run();
-    if (current.view === view && hooks) current.onEvent = hooks.onEvent;
+    const hooks = await run(seq);
+    if (seq !== renderSeq) return;
+    if (hooks) current.onEvent = hooks.onEvent;
     if (focus) main.focus();
     else if (active && document.getElementById(active)) document.getElementById(active).focus();
   } catch (e) {
-    setPage("Error", "", h("p", { class: "error", role: "alert" }, e.message));
+    if (seq === renderSeq) setPage(seq, "Error", "", h("p", { class: "error", role: "alert" }, e.message));
   }
 }
 
