@@ -16,11 +16,14 @@ internal sealed class EventHub : IDisposable
     /// <summary>How many events a subscriber may have unread before it is disconnected.</summary>
     public const int SubscriberCapacity = 4096;
 
-    private static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(10);
+    /// <summary>Seconds the save rate is averaged over.</summary>
+    private const int RateSeconds = 10;
 
     private readonly Lock _lock = new();
     private readonly List<Channel<ServerEvent>> _subscribers = [];
-    private readonly Queue<long> _saveTimes = new();
+    // Saves counted per whole second in a ring: constant memory and one short lock per save, at any save rate.
+    private readonly long[] _saveSecond = new long[RateSeconds + 1];
+    private readonly long[] _saveCount = new long[RateSeconds + 1];
     private readonly StatePersistenceService _state;
     private readonly TimeProvider _time;
     private long _nextId;
@@ -34,16 +37,26 @@ internal sealed class EventHub : IDisposable
         state.AutosaveTriggered += OnAutosave;
     }
 
-    /// <summary>Durable saves of items (snapshots excluded) per second, over the last ten seconds.</summary>
+    /// <summary>Durable saves of items (snapshots excluded) per second, over the last ten whole seconds.</summary>
     public double SavesPerSecond
     {
         get
         {
+            long now = CurrentSecond();
+            long total = 0;
             lock (_lock)
             {
-                Trim(_time.GetTimestamp());
-                return _saveTimes.Count / RateWindow.TotalSeconds;
+                for (int i = 0; i < _saveSecond.Length; i++)
+                {
+                    // The last ten whole seconds, not the one still running.
+                    if (_saveSecond[i] < now && _saveSecond[i] >= now - RateSeconds)
+                    {
+                        total += _saveCount[i];
+                    }
+                }
             }
+
+            return total / (double)RateSeconds;
         }
     }
 
@@ -112,11 +125,17 @@ internal sealed class EventHub : IDisposable
             return;
         }
 
+        long second = CurrentSecond();
+        int slot = (int)(second % _saveSecond.Length);
         lock (_lock)
         {
-            long now = _time.GetTimestamp();
-            _saveTimes.Enqueue(now);
-            Trim(now);
+            if (_saveSecond[slot] != second)
+            {
+                _saveSecond[slot] = second;
+                _saveCount[slot] = 0;
+            }
+
+            _saveCount[slot]++;
         }
     }
 
@@ -126,11 +145,5 @@ internal sealed class EventHub : IDisposable
     private void OnAutosave(object? sender, AutosaveTriggeredEventArgs e) =>
         Publish("autosave:triggered", new StateEventData(e.Revision), EventJsonContext.Default.StateEventData);
 
-    private void Trim(long now)
-    {
-        while (_saveTimes.Count > 0 && _time.GetElapsedTime(_saveTimes.Peek(), now) > RateWindow)
-        {
-            _saveTimes.Dequeue();
-        }
-    }
+    private long CurrentSecond() => _time.GetUtcNow().ToUnixTimeSeconds();
 }

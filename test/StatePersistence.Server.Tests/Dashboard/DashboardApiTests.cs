@@ -71,6 +71,27 @@ public sealed class DashboardApiTests
     }
 
     [Fact]
+    public async Task Overview_SavesPerSecond_AveragesTheLastTenWholeSeconds()
+    {
+        await using var server = new StateServerFactory(("StatePersistence:AutosaveInterval", "00:00:00"));
+        using HttpClient client = server.Client();
+        for (int i = 0; i < 3; i++)
+        {
+            await client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"d"}""");
+        }
+
+        double during = await SavesPerSecondAsync(client);
+        server.Time.Advance(TimeSpan.FromSeconds(1));
+        double after = await SavesPerSecondAsync(client);
+        server.Time.Advance(TimeSpan.FromSeconds(10));
+        double later = await SavesPerSecondAsync(client);
+
+        Assert.Equal(0, during); // the second still running is not counted yet
+        Assert.Equal(0.3, after, 6);
+        Assert.Equal(0, later);
+    }
+
+    [Fact]
     public async Task Recovery_IsTheLastRecoveryReport()
     {
         await using var server = new StateServerFactory();
@@ -80,4 +101,7 @@ public sealed class DashboardApiTests
 
         Assert.Equal("none", report.GetProperty("snapshot_source").GetString());
     }
+
+    private static async Task<double> SavesPerSecondAsync(HttpClient client) =>
+        (await (await client.GetUrlAsync("/api/dashboard/overview")).JsonAsync()).GetProperty("saves_per_second").GetDouble();
 }
