@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The one test command (README "Run the tests"): builds everything with warnings as errors, starts what the tests
-# need, runs every test project, and ends with one line "N passed, N failed, N skipped" for the whole run.
+# The one test command (README "Run the tests"): installs and starts what the tests need (chromium, PostgreSQL), builds everything with
+# warnings as errors, runs every test project, and ends with one line "N passed, N failed, N skipped" for the whole run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p artifacts
@@ -13,6 +13,15 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# The dashboard's tests drive a real headless browser: Debian's chromium (Playwright's own browser download cannot
+# work here). Installed only when missing, so a second run does nothing; without it those tests fail, never skip.
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM_PATH:-}" ]; then
+  echo "Installing chromium for the dashboard's browser tests..." >&2
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } > artifacts/chromium-install.log 2>&1; then
+    echo "Could not install chromium; see artifacts/chromium-install.log (the dashboard's browser tests will fail)" >&2
+  fi
+fi
 
 if ! dotnet build StatePersistence.sln -c Release -nologo -v quiet > artifacts/build-output.log 2>&1; then
   grep -E ": error " artifacts/build-output.log | sort -u | head -50 >&2

@@ -1,13 +1,18 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using StatePersistence.Server.Access;
 using StatePersistence.Server.Configuration;
+using StatePersistence.Server.Dashboard;
+using StatePersistence.Server.Events;
 using StatePersistence.Server.Health;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Metrics;
 using StatePersistence.Server.Problems;
 using StatePersistence.Server.Quotas;
 using StatePersistence.Server.Routes;
+using StatePersistence.Server.Telemetry;
 
 namespace StatePersistence.Server;
 
@@ -40,6 +45,7 @@ internal static class StateServer
 
         StartupChecks.ThrowIfAny(StartupChecks.Settings(builder.Configuration));
         AddServices(builder.Services);
+        builder.Services.AddStateTelemetry(builder.Configuration);
         WebApplication app = builder.Build();
         Configure(app);
         return app;
@@ -82,19 +88,23 @@ internal static class StateServer
         services.AddProblemDetails();
         services.AddExceptionHandler<StateExceptionHandler>();
         services.AddSingleton<RequestReader>();
-        services.AddSingleton<PrometheusMetrics>();
         services.AddSingleton<HealthCache>();
         services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
             .Validate(static q => !q.Validate().Any(), "Invalid quota settings.").ValidateOnStart();
         services.AddSingleton<QuotaGuard>();
         services.AddSingleton<QuotaMetrics>();
+        services.AddSingleton<DashboardCookie>();
+        services.AddSingleton<EventHub>();
     }
 
     private static void Configure(WebApplication app)
     {
-        // Listen before the first measurement (start-up recovery records the load duration).
-        app.Services.GetRequiredService<PrometheusMetrics>();
+        // Listen before the first measurement and span (start-up recovery records the load duration and its trace):
+        // the providers subscribe when they are built, and the hosted services (recovery among them) start after this.
+        app.Services.GetRequiredService<MeterProvider>();
+        app.Services.GetService<TracerProvider>();
         app.Services.GetRequiredService<QuotaMetrics>();
+        app.Services.GetRequiredService<EventHub>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages(StatusProblems.WriteAsync);
@@ -110,6 +120,7 @@ internal static class StateServer
 
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseMiddleware<DiskFloorMiddleware>();
+        app.UseMiddleware<ChangeEventsMiddleware>();
 
         app.MapStateHealth();
         app.MapPrometheusMetrics();
@@ -117,5 +128,9 @@ internal static class StateServer
         app.MapSessionRoutes();
         app.MapReportRoutes();
         app.MapStateRoutes();
+        app.MapEventRoutes();
+        app.MapDashboardApi();
+        app.MapDashboard();
+        app.MapLogin();
     }
 }

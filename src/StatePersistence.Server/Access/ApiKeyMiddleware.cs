@@ -3,15 +3,17 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using StatePersistence.Server.Configuration;
+using StatePersistence.Server.Dashboard;
 using StatePersistence.Server.Problems;
 
 namespace StatePersistence.Server.Access;
 
 /// <summary>
 /// When an API key is configured, answers 401 to every request except <c>/health</c> that lacks
-/// <c>Authorization: Bearer &lt;key&gt;</c>. Neither the key nor the presented token is ever logged.
+/// <c>Authorization: Bearer &lt;key&gt;</c> or the dashboard's login cookie (<see cref="DashboardCookie"/>). Neither
+/// the key nor the presented token is ever logged.
 /// </summary>
-internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServerOptions> options)
+internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServerOptions> options, DashboardCookie cookie)
 {
     private const string BearerPrefix = "Bearer ";
 
@@ -38,9 +40,29 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServe
             return next(context);
         }
 
+        if (cookie.Accepts(context))
+        {
+            if (!DashboardCookie.WriteFromOwnPage(context.Request))
+            {
+                return ApiProblems.Problem(StatusCodes.Status403Forbidden, "Cross-site request refused",
+                    "A write authenticated by the dashboard's cookie must come from the dashboard's own page (same-origin Origin or Sec-Fetch-Site).")
+                    .ExecuteAsync(context);
+            }
+
+            context.Items[PresentedKeyItem] = true;
+            return next(context);
+        }
+
         if (IsOpen(context.Request.Path))
         {
             return next(context);
+        }
+
+        if (DashboardRoutes.IsPage(context.Request.Path) && (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)))
+        {
+            // A person opening the dashboard gets the login form, not a 401 problem document.
+            context.Response.Redirect(LoginRoutes.Path);
+            return Task.CompletedTask;
         }
 
         context.Response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
@@ -49,10 +71,13 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServe
 
     /// <summary>
     /// The health check is open (its status only), so load balancers and supervisors can probe without the key; so is
-    /// <c>/metrics</c> when <see cref="StateServerOptions.MetricsWithoutKey"/> lets a scraper in that cannot send it.
+    /// <c>/metrics</c> when <see cref="StateServerOptions.MetricsWithoutKey"/> lets a scraper in that cannot send it;
+    /// so are the login form and the dashboard's static assets (code and styles, no state).
     /// </summary>
     private bool IsOpen(PathString path) =>
         path.Equals("/health", StringComparison.OrdinalIgnoreCase)
+        || path.Equals(LoginRoutes.Path, StringComparison.OrdinalIgnoreCase)
+        || path.StartsWithSegments(DashboardRoutes.AssetsPath, StringComparison.OrdinalIgnoreCase)
         || (_metricsOpen && path.Equals("/metrics", StringComparison.OrdinalIgnoreCase));
 
     private bool IsAuthorized(string? header)

@@ -51,6 +51,9 @@ internal sealed class StateServerOptions
     /// <summary>The slowest request body accepted, in bytes per second after a 5 s grace period. Default 240.</summary>
     public double MinRequestBodyBytesPerSecond { get; set; } = 240;
 
+    /// <summary>How often <c>GET /api/events</c> sends a heartbeat comment while no event happens. Default 15 s.</summary>
+    public TimeSpan EventsHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Whether an API key is configured.</summary>
     public bool HasApiKey => !string.IsNullOrWhiteSpace(ApiKey);
 }

@@ -28,6 +28,11 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
             problems.Add($"{S}:HealthCacheDuration must not be negative (was {options.HealthCacheDuration}).");
         }
 
+        if (options.EventsHeartbeat <= TimeSpan.Zero)
+        {
+            problems.Add($"{S}:EventsHeartbeat must be greater than 00:00:00 (was {options.EventsHeartbeat}).");
+        }
+
         if (options.MinRequestBodyBytesPerSecond < 0 || double.IsNaN(options.MinRequestBodyBytesPerSecond))
         {
             problems.Add($"{S}:MinRequestBodyBytesPerSecond must be 0 (off) or more (was {options.MinRequestBodyBytesPerSecond}).");

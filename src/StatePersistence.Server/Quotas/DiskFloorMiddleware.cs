@@ -3,14 +3,15 @@ namespace StatePersistence.Server.Quotas;
 /// <summary>
 /// Refuses every write (<c>POST</c>, <c>PUT</c>, <c>PATCH</c>) with 507 while the state volume's free space is below
 /// <see cref="QuotaOptions.MinFreeDiskBytes"/>, before its body is read; reads and <c>DELETE</c>, which frees space,
-/// still work.
+/// still work. Only under <c>/api</c>: logging in to or out of the dashboard writes nothing to the state.
 /// </summary>
 internal sealed class DiskFloorMiddleware(RequestDelegate next, QuotaGuard quotas)
 {
     public Task InvokeAsync(HttpContext context)
     {
         string method = context.Request.Method;
-        if (HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method))
+        if ((HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method))
+            && context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
         {
             quotas.CheckDisk();
         }

@@ -219,6 +219,7 @@ internal sealed class GroupCommitter
         }
 
         long started = Stopwatch.GetTimestamp();
+        using Activity? activity = StateActivities.Source.StartActivity(StateActivities.JournalAppend)?.SetTag("statepersistence.group_size", group.Count);
         try
         {
             IReadOnlyList<CommitOutcome> outcomes = await _store.AppendAsync(batch, durability).ConfigureAwait(false);

@@ -100,7 +100,12 @@ public sealed class StatePersistenceService : IStatePersistence
         }
 
         long started = Stopwatch.GetTimestamp();
-        RecoveredState recovered = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        RecoveredState recovered;
+        using (StateActivities.Source.StartActivity(StateActivities.Recovery))
+        {
+            recovered = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
         _commits.Start(recovered.View);
         _health.RecordRecovery(recovered.Report);

@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using StatePersistence.Commit;
+using StatePersistence.Diagnostics;
 using StatePersistence.Errors;
 using StatePersistence.FileSystem;
 using StatePersistence.Serialization;
@@ -81,6 +83,7 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
             handle.Write(_offset, _buffer.WrittenSpan);
             if (durability == Durability.Full)
             {
+                using Activity? fsync = StateActivities.Source.StartActivity(StateActivities.JournalFsync);
                 handle.Sync();
             }
         }

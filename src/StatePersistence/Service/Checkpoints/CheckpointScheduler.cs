@@ -53,6 +53,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
         }
 
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using Activity? activity = StateActivities.Source.StartActivity(StateActivities.Checkpoint);
         try
         {
             long started = Stopwatch.GetTimestamp();
@@ -83,6 +84,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             events.SaveFailed("snapshot", store.Location, ex);
             throw;
         }

@@ -46,6 +46,7 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         long started = Stopwatch.GetTimestamp();
+        using Activity? activity = StateActivities.Source.StartActivity(StateActivities.Save)?.SetTag("statepersistence.kind", kind);
         PendingCommit? pending = Committer.Enqueue(build, state, durability);
         if (pending is null)
         {
@@ -56,6 +57,7 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         try
         {
             // Once enqueued a commit cannot be withdrawn (later commits may build on it), so the token stops here.
+            using Activity? wait = StateActivities.Source.StartActivity(StateActivities.CommitWait);
             revision = await Committer.WaitAsync(pending).ConfigureAwait(false);
         }
         catch (StateConflictException)
@@ -65,6 +67,7 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             events.SaveFailed("save-" + kind, store.Location, ex);
             throw;
         }

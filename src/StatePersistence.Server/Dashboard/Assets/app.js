@@ -1,0 +1,322 @@
+// The StatePersistence dashboard: plain JavaScript, no framework and no build step. Views are chosen by the URL's
+// fragment (#/, #/tasks, #/tasks/<id>, #/sessions/<id>, #/backups) and re-read when /api/events reports a change.
+// Text from the server is only ever set as textContent, never parsed as HTML.
+"use strict";
+
+const STATUSES = ["pending", "in_progress", "completed", "failed", "cancelled"];
+const main = document.getElementById("main");
+let current = { view: null, refresh: null, onEvent: null };
+let refreshTimer = null;
+// Each render has a number; a slower, older one that finishes later must not replace the newer page.
+let renderSeq = 0;
+
+// ---- helpers ----
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function bytes(n) {
+  if (n === null || n === undefined) return "–";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i === 0 ? n : n.toFixed(1)) + " " + units[i];
+}
+
+function age(seconds) {
+  if (seconds === null || seconds === undefined) return "never";
+  if (seconds < 60) return Math.round(seconds) + " s ago";
+  if (seconds < 3600) return Math.round(seconds / 60) + " min ago";
+  return (seconds / 3600).toFixed(1) + " h ago";
+}
+
+function when(text) { return text ? new Date(text).toLocaleString() : "–"; }
+
+function notice(text, isError) {
+  const el = document.getElementById("notice");
+  el.textContent = text;
+  el.className = "notice" + (isError ? " error" : "");
+  clearTimeout(notice.timer);
+  notice.timer = setTimeout(() => { el.textContent = ""; }, 6000);
+}
+
+async function api(path, options) {
+  const opts = Object.assign({ credentials: "same-origin", headers: {} }, options || {});
+  opts.headers = Object.assign({ Accept: "application/json" }, opts.headers);
+  if (opts.json !== undefined) {
+    // The server takes JSON only as application/json, which a cross-site page cannot send without a preflight.
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(opts.json);
+  }
+  if (opts.action) opts.headers["X-StatePersistence-Action"] = opts.action;
+  const res = await fetch(path, opts);
+  if (res.status === 401) { window.location.assign("/login"); throw new Error("not logged in"); }
+  if (!res.ok && res.status !== 206) {
+    let detail = res.status + " " + res.statusText;
+    try { const p = await res.json(); if (p.detail) detail = p.detail; } catch { /* not a problem document */ }
+    throw new Error(detail);
+  }
+  return res;
+}
+const getJson = async (path) => (await api(path)).json();
+
+function confirmAction(text) {
+  const dialog = document.getElementById("confirm");
+  document.getElementById("confirm-text").textContent = text;
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.returnValue = "cancel";
+    dialog.showModal();
+  });
+}
+
+async function act(label, question, run) {
+  if (!(await confirmAction(question))) return;
+  try {
+    await run();
+    notice(label + ": done.");
+    scheduleRefresh(0);
+  } catch (e) {
+    notice(label + " failed: " + e.message, true);
+  }
+}
+
+function setPage(seq, title, nav, ...content) {
+  if (seq !== renderSeq) return false;
+  document.title = title + " · StatePersistence";
+  for (const a of document.querySelectorAll("nav a")) {
+    if (a.dataset.nav === nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
+  main.replaceChildren(h("h1", {}, title), ...content);
+  return true;
+}
+
+function table(caption, headers, rows, numeric) {
+  return h("div", { class: "table-wrap" }, h("table", {},
+    h("caption", { class: "muted" }, caption),
+    h("thead", {}, h("tr", {}, headers.map((x, i) => h("th", { scope: "col", class: (numeric || []).includes(i) ? "num" : null }, x)))),
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: headers.length, class: "muted" }, "None.")))));
+}
+
+// ---- actions ----
+const snapshotNow = () => act("Snapshot", "Write a snapshot of the whole state now?", () =>
+  api("/api/state/save", { method: "POST", json: {}, action: "snapshot" }));
+
+const downloadExport = () => act("Export", "Download an export of the whole state (every task and session)?", async () => {
+  const res = await api("/api/state", { action: "export" });
+  const url = URL.createObjectURL(await res.blob());
+  const a = h("a", { href: url, download: "statepersistence-export-" + new Date().toISOString().replace(/[:.]/g, "-") + ".json" });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+});
+
+const setStatus = (id, status, verb) => act(verb, verb + " task " + id + " (status becomes " + status + ")?", () =>
+  api("/api/tasks/" + encodeURIComponent(id), { method: "PATCH", json: { status }, action: verb.toLowerCase() + "-task" }));
+
+// ---- views ----
+async function overview(seq) {
+  const [o, sessions] = await Promise.all([getJson("/api/dashboard/overview"), getJson("/api/sessions?limit=20")]);
+  const counts = STATUSES.map((s) => h("a", { class: "card", href: "#/tasks?status=" + s, "data-status": s },
+    h("div", { class: "value", "data-count": s }, o.status_counts[s] ?? 0), h("div", { class: "label" }, s.replace("_", " "))));
+  const healthCard = h("div", { class: "card" },
+    h("div", { class: "value status-" + o.health, id: "health" }, o.health),
+    h("div", { class: "label" }, "health"),
+    o.health_reasons.length ? h("ul", {}, o.health_reasons.map((r) => h("li", {}, r))) : null);
+  setPage(seq, "Overview", "overview",
+    h("div", { class: "grid" },
+      h("div", { class: "card" }, h("div", { class: "value", id: "task-count" }, o.task_count), h("div", { class: "label" }, "tasks")),
+      ...counts),
+    h("div", { class: "grid", style: null },
+      h("div", { class: "card" }, h("div", { class: "value", id: "saves-per-second" }, o.saves_per_second.toFixed(1)), h("div", { class: "label" }, "saves per second (last 10 s)")),
+      h("div", { class: "card" }, h("div", { class: "value" }, age(o.last_save_age_seconds)), h("div", { class: "label" }, "last snapshot: " + when(o.last_save_time))),
+      healthCard,
+      h("div", { class: "card" }, h("div", { class: "value" }, o.session_count), h("div", { class: "label" }, "sessions · revision " + o.revision))),
+    h("div", { class: "actions" },
+      h("button", { type: "button", onclick: snapshotNow, id: "snapshot" }, "Take a snapshot now"),
+      h("button", { type: "button", onclick: downloadExport, id: "export" }, "Download an export")),
+    h("h2", {}, "Disk usage"),
+    table("Bytes on disk by kind; free: " + bytes(o.disk_free_bytes), ["Kind", "Size"],
+      Object.entries(o.disk_bytes).map(([k, v]) => h("tr", {}, h("td", {}, k), h("td", { class: "num" }, bytes(v)))), [1]),
+    h("h2", {}, "Backups"),
+    table(o.backups.length + " backup(s), newest first", ["File", "Saved", "Size"],
+      o.backups.slice(0, 5).map((b) => h("tr", {}, h("td", {}, b.name), h("td", {}, when(b.saved_at)), h("td", { class: "num" }, bytes(b.bytes)))), [2]),
+    h("h2", {}, "Sessions"),
+    table("The first 20 sessions by id", ["Session", "Type", "Status", "Task"],
+      sessions.map((s) => h("tr", {}, h("td", {}, h("a", { href: "#/sessions/" + encodeURIComponent(s.id) }, s.id)),
+        h("td", {}, s.type ?? ""), h("td", {}, s.status ?? ""),
+        h("td", {}, s.task_id ? h("a", { href: "#/tasks/" + encodeURIComponent(s.task_id) }, s.task_id) : "")))));
+}
+
+async function tasks(seq, params) {
+  const status = params.get("status") || "";
+  const q = params.get("q") || "";
+  const page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
+  const query = new URLSearchParams({ page: String(page), size: "25" });
+  if (status) query.set("status", status);
+  if (q) query.set("q", q);
+  const result = await getJson("/api/dashboard/tasks?" + query);
+  const go = (changes) => {
+    const next = new URLSearchParams({ status, q, page: String(page) });
+    for (const [k, v] of Object.entries(changes)) next.set(k, v);
+    for (const k of [...next.keys()]) if (!next.get(k) || (k === "page" && next.get(k) === "1")) next.delete(k);
+    window.location.hash = "#/tasks" + (next.toString() ? "?" + next : "");
+  };
+  const search = h("input", { id: "search", type: "search", value: q, placeholder: "id, description or tool" });
+  const select = h("select", { id: "status-filter" }, h("option", { value: "" }, "any"),
+    STATUSES.map((s) => h("option", { value: s, selected: s === status }, s)));
+  const form = h("form", { class: "filters", role: "search", onsubmit: (e) => { e.preventDefault(); go({ status: select.value, q: search.value.trim(), page: "1" }); } },
+    h("div", {}, h("label", { for: "status-filter" }, "Status"), select),
+    h("div", {}, h("label", { for: "search" }, "Search"), search),
+    h("button", { type: "submit" }, "Apply"));
+  select.addEventListener("change", () => go({ status: select.value, q: search.value.trim(), page: "1" }));
+  const first = result.total === 0 ? 0 : (result.page - 1) * result.size + 1;
+  const last = Math.min(result.total, result.page * result.size);
+  const pages = Math.max(1, Math.ceil(result.total / result.size));
+  setPage(seq, "Tasks", "tasks", form,
+    table("Tasks " + first + "–" + last + " of " + result.total + ", most recently updated first", ["Task", "Description", "Status", "Tool", "Updated"],
+      result.tasks.map((t) => h("tr", { "data-task": t.id },
+        h("td", {}, h("a", { href: "#/tasks/" + encodeURIComponent(t.id) }, t.id)),
+        h("td", {}, t.description ?? ""),
+        h("td", {}, h("span", { class: "badge " + (t.status ?? "") }, t.status ?? "")),
+        h("td", {}, t.tool ?? ""), h("td", {}, when(t.updated_at))))),
+    h("div", { class: "pager" },
+      h("button", { type: "button", disabled: page <= 1, onclick: () => go({ page: String(page - 1) }) }, "Previous"),
+      h("span", { id: "page-info" }, "Page " + page + " of " + pages),
+      h("button", { type: "button", disabled: page >= pages, onclick: () => go({ page: String(page + 1) }) }, "Next")));
+}
+
+async function task(seq, id) {
+  const t = await getJson("/api/tasks/" + encodeURIComponent(id));
+  const terminal = ["completed", "failed", "cancelled"].includes(t.status);
+  const field = (k, v) => [h("dt", {}, k), h("dd", {}, v ?? "–")];
+  setPage(seq, "Task " + t.id, "tasks",
+    h("dl", { class: "fields" },
+      field("Description", t.description), field("Status", h("span", { class: "badge " + t.status, id: "task-status" }, t.status)),
+      field("Tool", t.tool), field("Created", when(t.created_at)), field("Updated", when(t.updated_at)),
+      field("Started", when(t.started_at)), field("Completed", when(t.completed_at))),
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "danger", id: "cancel-task", disabled: terminal, onclick: () => setStatus(t.id, "cancelled", "Cancel") }, "Cancel task"),
+      h("button", { type: "button", id: "retry-task", disabled: !(t.status === "failed" || t.status === "cancelled"), onclick: () => setStatus(t.id, "pending", "Retry") }, "Retry task")),
+    h("h2", {}, "Result"),
+    t.result === undefined || t.result === null ? h("p", { class: "muted" }, "No result yet.") : h("pre", {}, JSON.stringify(t.result, null, 2)),
+    h("h2", {}, "Logs"),
+    table((t.logs || []).length + " log entries", ["Time", "Level", "Type", "Message"],
+      (t.logs || []).map((l) => h("tr", {}, h("td", {}, when(l.timestamp)), h("td", {}, l.level), h("td", {}, l.type), h("td", {}, l.message)))));
+}
+
+async function session(seq, id) {
+  const s = await getJson("/api/sessions/" + encodeURIComponent(id));
+  const log = h("pre", { id: "session-log", "aria-live": "polite", tabindex: "0" });
+  const follow = h("input", { type: "checkbox", id: "follow", checked: true });
+  let offset = 0;
+  const decoder = new TextDecoder();
+  async function tail() {
+    const res = await api("/api/sessions/" + encodeURIComponent(id) + "/log", { headers: offset ? { Range: "bytes=" + offset + "-", Accept: "text/plain" } : { Accept: "text/plain" } })
+      .catch((e) => (String(e.message).includes("416") || String(e.message).includes("range") ? null : Promise.reject(e)));
+    if (!res) return;
+    const data = new Uint8Array(await res.arrayBuffer());
+    if (res.status === 200 && offset) { log.textContent = ""; }
+    offset = (res.status === 206 ? offset : 0) + data.length;
+    log.append(decoder.decode(data, { stream: true }));
+    if (follow.checked) log.scrollTop = log.scrollHeight;
+  }
+  const field = (k, v) => [h("dt", {}, k), h("dd", {}, v ?? "–")];
+  if (!setPage(seq, "Session " + s.id, "overview",
+    h("dl", { class: "fields" }, field("Type", s.type), field("Status", s.status),
+      field("Task", s.task_id ? h("a", { href: "#/tasks/" + encodeURIComponent(s.task_id) }, s.task_id) : null),
+      field("Created", when(s.created_at)), field("Updated", when(s.updated_at))),
+    h("h2", {}, "Log"),
+    h("label", {}, follow, " follow the end of the log"),
+    log)) return null;
+  await tail();
+  return {
+    onEvent: (type, data) => (type === "session:log" && data.id === s.id ? tail() : null),
+  };
+}
+
+async function backups(seq) {
+  const o = await getJson("/api/dashboard/overview");
+  let report = null;
+  try { report = await getJson("/api/dashboard/recovery"); } catch { report = null; }
+  const list = (title, items, render) => [h("h2", {}, title), items.length ? h("ul", {}, items.map((x) => h("li", {}, render(x)))) : h("p", { class: "muted" }, "None.")];
+  setPage(seq, "Backups & recovery", "backups",
+    table(o.backups.length + " backup(s), newest first", ["File", "Saved", "Size"],
+      o.backups.map((b) => h("tr", {}, h("td", {}, b.name), h("td", {}, when(b.saved_at)), h("td", { class: "num" }, bytes(b.bytes)))), [2]),
+    h("h2", {}, "Last recovery"),
+    report === null ? h("p", { class: "muted" }, "No recovery report.") : h("dl", { class: "fields", id: "recovery" },
+      [["Started", when(report.started_at)], ["Snapshot used", report.snapshot_source], ["Snapshot revision", report.snapshot_revision],
+       ["Journal records replayed", report.journal_records_replayed], ["Torn journal bytes", report.torn_journal_bytes],
+       ["Tasks loaded", report.tasks_loaded], ["Sessions loaded", report.sessions_loaded], ["Revision", report.revision]]
+        .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "–")])),
+    report ? list("Quarantined (moved aside)", report.quarantined || [], (q) => q.original_path + " → " + q.quarantine_path + ": " + q.reason) : null,
+    report ? list("Restored from a backup", report.restored_from_backup || [], (r) => r.kind + " " + r.id + " from " + r.source + (r.possibly_stale ? " (possibly stale)" : "")) : null,
+    report ? list("Lost", report.lost || [], (l) => l) : null,
+    report ? list("Warnings", report.warnings || [], (w) => w) : null);
+}
+
+// ---- routing and live updates ----
+async function render(focus) {
+  const hash = window.location.hash || "#/";
+  const [path, query] = hash.slice(1).split("?");
+  const params = new URLSearchParams(query || "");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  let run;
+  if (parts[0] === "tasks" && parts[1]) run = (seq) => task(seq, parts[1]);
+  else if (parts[0] === "tasks") run = (seq) => tasks(seq, params);
+  else if (parts[0] === "sessions" && parts[1]) run = (seq) => session(seq, parts[1]);
+  else if (parts[0] === "backups") run = (seq) => backups(seq);
+  else run = (seq) => overview(seq);
+  const view = hash;
+  if (!current || current.view !== view) current = { view, refresh: run, onEvent: null };
+  const seq = ++renderSeq;
+  try {
+    const active = document.activeElement && document.activeElement.id;
+    const hooks = await run(seq);
+    if (seq !== renderSeq) return;
+    if (hooks) current.onEvent = hooks.onEvent;
+    if (focus) main.focus();
+    else if (active && document.getElementById(active)) document.getElementById(active).focus();
+  } catch (e) {
+    if (seq === renderSeq) setPage(seq, "Error", "", h("p", { class: "error", role: "alert" }, e.message));
+  }
+}
+
+function scheduleRefresh(delay) {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => { if (current.refresh && !document.getElementById("confirm").open) render(false); }, delay);
+}
+
+function connect() {
+  const live = document.getElementById("live");
+  const source = new EventSource("/api/events");
+  source.onopen = () => { live.textContent = "live"; live.className = "live on"; };
+  source.onerror = () => { live.textContent = "reconnecting…"; live.className = "live off"; };
+  const types = ["task:saved", "task:deleted", "session:saved", "session:deleted", "session:log", "report:saved",
+    "state:saved", "state:save-error", "autosave:triggered", "audit"];
+  for (const type of types) {
+    source.addEventListener(type, (e) => {
+      const data = JSON.parse(e.data);
+      if (type === "state:save-error") notice("A save failed (" + data.operation + "): see the server's log.", true);
+      if (current.onEvent) { current.onEvent(type, data); if (type === "session:log") return; }
+      // Many events in a burst cause one reload of the view, not one each.
+      scheduleRefresh(250);
+    });
+  }
+}
+
+window.addEventListener("hashchange", () => render(true));
+render(false);
+connect();

@@ -1,0 +1,106 @@
+using System.Globalization;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StatePersistence.FileStore;
+using StatePersistence.Model;
+using StatePersistence.Serialization;
+using StatePersistence.Server.Events;
+using StatePersistence.Server.Health;
+using StatePersistence.Server.Http;
+using StatePersistence.Server.Problems;
+using StatePersistence.Server.Quotas;
+using StatePersistence.Server.Validation;
+
+namespace StatePersistence.Server.Dashboard;
+
+/// <summary>
+/// The answers the dashboard needs beyond the API's own: <c>GET /api/dashboard/overview</c> (counts, save rate,
+/// health, disk, backups), <c>GET /api/dashboard/tasks</c> (filtered, searched and paged) and
+/// <c>GET /api/dashboard/recovery</c> (the last recovery report). Same access rules as the rest of <c>/api</c>.
+/// </summary>
+internal static class DashboardApi
+{
+    public const int MaxPageSize = 200;
+
+    public static void MapDashboardApi(this IEndpointRouteBuilder routes)
+    {
+        RouteGroupBuilder api = routes.MapGroup("/api/dashboard");
+        api.MapGet("/overview", OverviewAsync);
+        api.MapGet("/tasks", TasksAsync);
+        api.MapGet("/recovery", (IStatePersistence state) => state.LastRecovery is { } report
+            ? ApiResults.Ok(report, StateJsonContext.Default.RecoveryReport)
+            : ApiProblems.Problem(StatusCodes.Status404NotFound, "Not found", "No recovery has run yet."));
+    }
+
+    private static async Task<IResult> OverviewAsync(IStatePersistence state, EventHub hub, HealthCache health,
+        QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<AgentTask> tasks = await state.LoadTasksAsync(cancellationToken);
+        var counts = TaskStatuses.All.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
+        foreach (AgentTask task in tasks)
+        {
+            if (task.Status is { } status && counts.ContainsKey(status))
+            {
+                counts[status]++;
+            }
+        }
+
+        HealthReport report = await health.GetAsync(cancellationToken);
+        string[] reasons = [.. report.Entries.Values.Where(e => e.Status != HealthStatus.Healthy && e.Description is not null).Select(e => e.Description!)];
+        var layout = new StateLayout(state.Location);
+        StateMetricsTimes times = LastSave(report, time);
+        return ApiResults.Ok(new DashboardOverview(counts, tasks.Count, state.SessionCount, hub.SavesPerSecond, state.Revision,
+            times.LastSave, times.AgeSeconds, report.Status.ToString(), reasons, quotas.FreeDiskBytes(), StateFiles.BytesByKind(layout),
+            StateFiles.Backups(layout)), DashboardJsonContext.Default.DashboardOverview);
+    }
+
+    private static async Task<IResult> TasksAsync(IStatePersistence state, string? status, string? q, string? page, string? size,
+        CancellationToken cancellationToken)
+    {
+        FieldRules.TaskStatus("status", string.IsNullOrEmpty(status) ? null : status);
+        int pageNumber = Number("page", page, 1, int.MaxValue, 1);
+        int pageSize = Number("size", size, 1, MaxPageSize, 50);
+        IReadOnlyList<AgentTask> tasks = await state.LoadTasksAsync(string.IsNullOrEmpty(status) ? null : status, cancellationToken);
+        string? search = string.IsNullOrWhiteSpace(q) ? null : q.Trim();
+        List<AgentTask> matching = [.. tasks
+            .Where(t => search is null || Contains(t.Id, search) || Contains(t.Description, search) || Contains(t.Tool, search))
+            .OrderByDescending(t => t.UpdatedAt ?? t.CreatedAt).ThenBy(t => t.Id, StringComparer.Ordinal)];
+        TaskRow[] rows = [.. matching.Skip((int)Math.Min((long)(pageNumber - 1) * pageSize, int.MaxValue)).Take(pageSize)
+            .Select(t => new TaskRow(t.Id, t.Description, t.Status, t.Tool, t.UpdatedAt ?? t.CreatedAt))];
+        return ApiResults.Ok(new TaskPage(matching.Count, pageNumber, pageSize, rows), DashboardJsonContext.Default.TaskPage);
+    }
+
+    private static bool Contains(string? text, string search) =>
+        text is not null && text.Contains(search, StringComparison.OrdinalIgnoreCase);
+
+    private static int Number(string field, string? text, int min, int max, int fallback)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value < min || value > max)
+        {
+            throw ApiProblemException.InvalidField(field, $"The query parameter '{field}' must be a whole number from {min} to {max}.");
+        }
+
+        return value;
+    }
+
+    /// <summary>The last durable snapshot's time, as the health check (cached, like <c>/health</c>) reported it.</summary>
+    private static StateMetricsTimes LastSave(HealthReport report, TimeProvider time)
+    {
+        foreach (HealthReportEntry entry in report.Entries.Values)
+        {
+            if (entry.Data.TryGetValue("last_save_time", out object? value) && value is string text
+                && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset at))
+            {
+                return new StateMetricsTimes(at, Math.Max(0, (time.GetUtcNow() - at).TotalSeconds));
+            }
+        }
+
+        return new StateMetricsTimes(null, null);
+    }
+
+    private readonly record struct StateMetricsTimes(DateTimeOffset? LastSave, double? AgeSeconds);
+}

@@ -1,0 +1,67 @@
+using System.Net;
+using StatePersistence.Server.Access;
+using StatePersistence.Server.Problems;
+
+namespace StatePersistence.Server.Dashboard;
+
+/// <summary>
+/// <c>GET /login</c> shows the form; <c>POST /login</c> (a form field <c>key</c>, in the body, never in the URL) sets
+/// the dashboard's cookie when the key is right, and answers 401 with the form again when it is not;
+/// <c>POST /logout</c> removes the cookie.
+/// </summary>
+internal static class LoginRoutes
+{
+    public const string Path = "/login";
+    private const string MessageSlot = "<!--message-->";
+
+    public static void MapLogin(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet(Path, (HttpContext context, DashboardCookie cookie) =>
+            cookie.Required ? Form(context, null, StatusCodes.Status200OK) : Results.Redirect("/dashboard"));
+        routes.MapPost(Path, LoginAsync);
+        routes.MapPost("/logout", (HttpContext context) =>
+        {
+            DashboardCookie.Delete(context);
+            return Results.Redirect(Path, preserveMethod: false);
+        });
+    }
+
+    private static async Task<IResult> LoginAsync(HttpContext context, DashboardCookie cookie)
+    {
+        if (!cookie.Required)
+        {
+            return Results.Redirect("/dashboard");
+        }
+
+        if (!context.Request.HasFormContentType)
+        {
+            return ApiProblems.UnsupportedMediaType(context.Request.ContentType, "application/x-www-form-urlencoded");
+        }
+
+        IFormCollection form = await context.Request.ReadFormAsync(context.RequestAborted);
+        string? key = form["key"];
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            return Form(context, "Enter the API key (the form field key is empty).", StatusCodes.Status400BadRequest);
+        }
+
+        if (!cookie.IsKey(key))
+        {
+            return Form(context, "That is not the API key of this server.", StatusCodes.Status401Unauthorized);
+        }
+
+        cookie.Append(context);
+        // 303: the browser follows with a GET, so a reload of the next page does not post the key again.
+        context.Response.Headers.Location = "/dashboard";
+        return Results.StatusCode(StatusCodes.Status303SeeOther);
+    }
+
+    private static IResult Form(HttpContext context, string? message, int status)
+    {
+        DashboardRoutes.SecurityHeaders(context.Response);
+        context.Response.Headers.CacheControl = "no-store";
+        string html = DashboardRoutes.Text("login.html").Replace(MessageSlot,
+            message is null ? "" : $"<p class=\"error\" role=\"alert\" id=\"login-error\">{WebUtility.HtmlEncode(message)}</p>", StringComparison.Ordinal);
+        return Results.Content(html, "text/html; charset=utf-8", statusCode: status);
+    }
+}

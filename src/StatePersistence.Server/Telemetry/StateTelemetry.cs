@@ -1,0 +1,77 @@
+using System.Diagnostics.Metrics;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using StatePersistence.Diagnostics;
+using StatePersistence.Server.Metrics;
+
+namespace StatePersistence.Server.Telemetry;
+
+/// <summary>
+/// OpenTelemetry for the server: the <c>StatePersistence</c> meter exported on <c>/metrics</c> in the Prometheus
+/// format, and, only when an OTLP endpoint is configured, traces of HTTP requests and of the library's saves,
+/// checkpoints and recovery plus the metrics and logs, sent over OTLP. Nothing leaves the process by default.
+/// </summary>
+internal static class StateTelemetry
+{
+    /// <summary>The standard OpenTelemetry variable; as a configuration key it can also be set in appsettings.json.</summary>
+    public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    /// <summary>The <c>service.name</c> of the traces and metrics.</summary>
+    public const string ServiceName = "statepersistence-server";
+
+    /// <summary>
+    /// Bucket bounds in seconds for the duration histograms: saves take from tens of microseconds (one fsync) to
+    /// seconds (a big snapshot), where OpenTelemetry's default bounds (0 to 10,000) suit milliseconds.
+    /// </summary>
+    public static readonly double[] DurationBounds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    public static void AddStateTelemetry(this IServiceCollection services, IConfiguration configuration)
+    {
+        bool otlp = !string.IsNullOrWhiteSpace(configuration[OtlpEndpointKey]);
+        IOpenTelemetryBuilder telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(static resource => resource.AddService(ServiceName))
+            .WithMetrics(static metrics =>
+            {
+                metrics.AddMeter(StateInstruments.MeterName).AddPrometheusExporter(static prometheus =>
+                {
+                    // A scrape reads the current values: a cached answer would hide the save just made.
+                    prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
+                    prometheus.ScrapeEndpointPath = MetricsRoutes.Path;
+                    // The series keep the names and labels the hand-written exporter gave them (dashboards and alerts
+                    // depend on them): no otel_scope_name label on every sample. target_info stays: it is one series.
+                    prometheus.ScopeInfoEnabled = false;
+                });
+                ((IDeferredMeterProviderBuilder)metrics).Configure(static (provider, builder) =>
+                {
+                    IMeterFactory factory = provider.GetRequiredService<IMeterFactory>();
+                    builder.AddView(instrument => View(instrument, factory));
+                });
+            });
+        if (otlp)
+        {
+            // Tracing only when something receives it: request spans would otherwise cost every request for nothing.
+            telemetry.WithTracing(static tracing => tracing
+                .AddSource(StateActivities.SourceName)
+                .AddAspNetCoreInstrumentation());
+            telemetry.UseOtlpExporter();
+        }
+    }
+
+    /// <summary>
+    /// Drops the instruments of meters this host did not create: tests host several servers in one process, each
+    /// with its own meter of the same name, and OpenTelemetry subscribes to meters by name alone.
+    /// </summary>
+    private static MetricStreamConfiguration? View(Instrument instrument, IMeterFactory factory)
+    {
+        if (instrument.Meter.Name == StateInstruments.MeterName && !ReferenceEquals(instrument.Meter.Scope, factory))
+        {
+            return MetricStreamConfiguration.Drop;
+        }
+
+        return instrument is Histogram<double> && instrument.Unit == "s"
+            ? new ExplicitBucketHistogramConfiguration { Boundaries = DurationBounds }
+            : null;
+    }
+}

@@ -1,0 +1,245 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace StatePersistence.Dashboard.Tests;
+
+public sealed class DashboardPageTests(DashboardFixture fixture)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Login_WithAWrongKey_IsRefused_AndWithTheKey_OpensTheOverview()
+    {
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+
+        IResponse? start = await page.GotoAsync("/dashboard");
+        Assert.EndsWith("/login", page.Url, StringComparison.Ordinal);
+        Assert.Equal(200, start!.Status);
+        await session.ScreenshotAsync("login");
+
+        await page.FillAsync("#key", "wrong-key-wrong-key-wrong-key-wrong-key");
+        IResponse refused = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("button[type=submit]"),
+            r => r.Url.EndsWith("/login", StringComparison.Ordinal) && r.Request.Method == "POST");
+        Assert.Equal(401, refused.Status);
+        await Expect(page.Locator("#login-error")).ToContainTextAsync("not the API key");
+        await session.ScreenshotAsync("login-refused");
+        Assert.Empty(await session.Context.CookiesAsync());
+
+        await session.LoginAsync();
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Overview");
+        Assert.EndsWith("/dashboard", page.Url, StringComparison.Ordinal);
+        Assert.DoesNotContain(DashboardFixture.Key, page.Url, StringComparison.Ordinal);
+        BrowserContextCookiesResult cookie = Assert.Single(await session.Context.CookiesAsync());
+        Assert.True(cookie.HttpOnly);
+        Assert.Equal(SameSiteAttribute.Strict, cookie.SameSite);
+        Assert.Null(await page.EvaluateAsync<string?>("document.cookie || null"));
+        // Only the two expected 401 answers (the wrong key's page) may be in the console.
+        Assert.All(session.Errors, e => Assert.Contains("401", e, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Overview_ShowsATaskCreatedThroughTheApi_WithoutAReload()
+    {
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await session.LoginAsync();
+        await Expect(page.Locator("#live")).ToHaveTextAsync("live");
+        int before = int.Parse(await page.Locator("#task-count").InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        await page.EvaluateAsync("window.__notReloaded = true");
+
+        string id = "live_" + Guid.NewGuid().ToString("N")[..8];
+        HttpResponseMessage created = await fixture.Api.PostAsync("/api/tasks",
+            new StringContent($$"""{"id":"{{id}}","description":"Appears live","status":"failed"}""", Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        await Expect(page.Locator("#task-count")).Not.ToHaveTextAsync(before.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(int.Parse(await page.Locator("#task-count").InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture) > before);
+        Assert.True(await page.EvaluateAsync<bool>("window.__notReloaded === true"));
+        await session.ScreenshotAsync("overview");
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
+    public async Task TaskList_FiltersByStatus_AndSearches_AndPages()
+    {
+        string tag = Guid.NewGuid().ToString("N")[..8];
+        await CreateTaskAsync($"f_{tag}_a", $"Refactor parser {tag}", "failed");
+        await CreateTaskAsync($"f_{tag}_b", $"Write docs {tag}", "completed");
+        await CreateTaskAsync($"f_{tag}_c", $"Refactor lexer {tag}", "completed");
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await session.LoginAsync();
+
+        await page.ClickAsync("nav a[data-nav=tasks]");
+        await page.FillAsync("#search", tag);
+        await page.PressAsync("#search", "Enter");
+        await Expect(page.Locator("tbody tr[data-task]")).ToHaveCountAsync(3);
+
+        await page.SelectOptionAsync("#status-filter", "completed");
+        await Expect(page.Locator("tbody tr[data-task]")).ToHaveCountAsync(2);
+        Assert.Contains("status=completed", page.Url, StringComparison.Ordinal);
+
+        await page.FillAsync("#search", "Refactor " + "lexer " + tag);
+        await page.PressAsync("#search", "Enter");
+        await Expect(page.Locator("tbody tr[data-task]")).ToHaveCountAsync(1);
+        await Expect(page.Locator($"tr[data-task=f_{tag}_c]")).ToBeVisibleAsync();
+        await session.ScreenshotAsync("tasks");
+
+        // Paging: 25 a page, so a search matching nothing shows an empty first page with Previous and Next disabled.
+        await page.FillAsync("#search", "no-such-task-" + tag);
+        await page.PressAsync("#search", "Enter");
+        await Expect(page.Locator("#page-info")).ToHaveTextAsync("Page 1 of 1");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Next" })).ToBeDisabledAsync();
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
+    public async Task TaskDetails_CancelIsConfirmed_ChangesTheStatus_AndIsAudited()
+    {
+        string id = "cancel_" + Guid.NewGuid().ToString("N")[..8];
+        await CreateTaskAsync(id, "Long-running build", "in_progress");
+        await fixture.Api.PostAsync($"/api/tasks/{id}/logs",
+            new StringContent("""{"level":"info","type":"system","message":"Started"}""", Encoding.UTF8, "application/json"), Ct);
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await session.LoginAsync();
+
+        await page.GotoAsync("/dashboard#/tasks/" + id);
+        await Expect(page.Locator("#task-status")).ToHaveTextAsync("in_progress");
+        await Expect(page.Locator("td", new() { HasText = "Started" })).ToBeVisibleAsync();
+        await session.ScreenshotAsync("task-details");
+
+        // Declining the confirmation changes nothing.
+        await page.ClickAsync("#cancel-task");
+        await page.ClickAsync("#confirm-no");
+        Assert.Equal("in_progress", await TaskStatusAsync(id));
+
+        await page.ClickAsync("#cancel-task");
+        await page.ClickAsync("#confirm-yes");
+        await Expect(page.Locator("#task-status")).ToHaveTextAsync("cancelled");
+        Assert.Equal("cancelled", await TaskStatusAsync(id));
+        await Expect(page.Locator("#retry-task")).ToBeEnabledAsync();
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
+    public async Task SessionDetails_TailTheLogLive()
+    {
+        string id = "s_" + Guid.NewGuid().ToString("N")[..8];
+        await fixture.Api.PostAsync("/api/sessions",
+            new StringContent($$"""{"id":"{{id}}","type":"interactive","status":"active"}""", Encoding.UTF8, "application/json"), Ct);
+        await AppendLogAsync(id, "npm test\n");
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await session.LoginAsync();
+
+        await page.GotoAsync("/dashboard#/sessions/" + id);
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("npm test\n");
+        await Expect(page.Locator("#live")).ToHaveTextAsync("live");
+        await AppendLogAsync(id, "42 passing ✓\n");
+
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("npm test\n42 passing ✓\n");
+        await session.ScreenshotAsync("session-details");
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
+    public async Task BackupsPage_ShowsTheBackupsAndTheRecoveryReport_AfterASnapshotTakenFromTheOverview()
+    {
+        // A backup is the previous state.json, kept when a snapshot replaces it: one snapshot first, then a change.
+        await CreateTaskAsync("b_" + Guid.NewGuid().ToString("N")[..8], "In the first snapshot", "pending");
+        Assert.Equal(HttpStatusCode.OK, (await fixture.Api.PostAsync("/api/state/save", null, Ct)).StatusCode);
+        await CreateTaskAsync("b_" + Guid.NewGuid().ToString("N")[..8], "In the second snapshot", "pending");
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await session.LoginAsync();
+
+        await page.ClickAsync("#snapshot");
+        await page.ClickAsync("#confirm-yes");
+        await Expect(page.Locator("#notice")).ToContainTextAsync("Snapshot: done");
+
+        await page.ClickAsync("nav a[data-nav=backups]");
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Backups & recovery");
+        await Expect(page.Locator("#recovery")).ToContainTextAsync("Snapshot used");
+        await Expect(page.Locator("tbody tr").First).ToContainTextAsync("state.backup.");
+        await session.ScreenshotAsync("backups");
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
+    public async Task Export_IsConfirmed_AndDownloadsTheWholeState()
+    {
+        string id = "x_" + Guid.NewGuid().ToString("N")[..8];
+        await CreateTaskAsync(id, "In the export", "pending");
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await session.LoginAsync();
+
+        await page.ClickAsync("#export");
+        IDownload download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#confirm-yes"));
+
+        Assert.StartsWith("statepersistence-export-", download.SuggestedFilename, StringComparison.Ordinal);
+        string path = await download.PathAsync();
+        Assert.Contains(id, await File.ReadAllTextAsync(path, Ct), StringComparison.Ordinal);
+        Assert.Empty(session.Errors);
+    }
+
+    [Theory]
+    [InlineData(390, 844, ColorScheme.Light, "overview-phone")]
+    [InlineData(1280, 800, ColorScheme.Dark, "overview-dark")]
+    public async Task Overview_IsReadable_AtPhoneWidth_AndInDarkMode(int width, int height, ColorScheme scheme, string name)
+    {
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture, width, height, scheme);
+        IPage page = session.Page;
+        await session.LoginAsync();
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Overview");
+
+        // Nothing wider than the viewport (tables scroll inside their own box).
+        Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"));
+        string background = await page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor");
+        Assert.Equal(scheme == ColorScheme.Dark ? "rgb(13, 17, 23)" : "rgb(255, 255, 255)", background);
+        await session.ScreenshotAsync(name);
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
+    public async Task Keyboard_ReachesTheSkipLinkFirst_AndTheNavigation()
+    {
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await session.LoginAsync();
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Overview");
+
+        await page.Keyboard.PressAsync("Tab");
+        Assert.Equal("Skip to content", await page.EvaluateAsync<string>("document.activeElement.textContent"));
+        await page.Keyboard.PressAsync("Tab");
+        Assert.Equal("Overview", await page.EvaluateAsync<string>("document.activeElement.textContent"));
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Tasks");
+        Assert.Empty(session.Errors);
+    }
+
+    private async Task CreateTaskAsync(string id, string description, string status)
+    {
+        HttpResponseMessage response = await fixture.Api.PostAsync("/api/tasks",
+            new StringContent($$"""{"id":"{{id}}","description":"{{description}}","status":"{{status}}"}""", Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    private async Task AppendLogAsync(string sessionId, string text)
+    {
+        HttpResponseMessage response = await fixture.Api.PostAsync($"/api/sessions/{sessionId}/log", new StringContent(text, Encoding.UTF8, "text/plain"), Ct);
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+    }
+
+    private async Task<string?> TaskStatusAsync(string id)
+    {
+        System.Text.Json.JsonElement task = await fixture.Api.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/tasks/{id}", Ct);
+        return task.GetProperty("status").GetString();
+    }
+}
