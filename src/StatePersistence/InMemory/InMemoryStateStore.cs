@@ -66,7 +66,7 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
             _sequencer = new CommitSequencer(view);
 
             // The whole log is kept, so the feed holds every change since the first.
-            _feed = new ChangeFeed(0, Location, int.MaxValue);
+            _feed = new ChangeFeed(0, Location, int.MaxValue, long.MaxValue);
             _feed.Publish(log);
 
             report.Revision = view.Revision;
