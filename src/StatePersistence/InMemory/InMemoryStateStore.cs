@@ -155,6 +155,21 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
     }
 
     /// <inheritdoc />
+    public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        if (!_storage.SessionLogs.TryGetValue(sessionId, out List<byte[]>? segments))
+        {
+            return ValueTask.FromResult(0L);
+        }
+
+        lock (segments)
+        {
+            return ValueTask.FromResult(segments.Sum(s => (long)s.Length));
+        }
+    }
+
+    /// <inheritdoc />
     public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
         CancellationToken cancellationToken = default)
     {
