@@ -20,6 +20,13 @@ public abstract class BlobConformanceTests<THarness> : StoreConformanceBase<THar
             await blobs.AppendSessionLogAsync("s1", "second line, ünïcode\n"u8.ToArray(), Durability.Full, Ct);
             await blobs.AppendSessionLogAsync("s2", "other"u8.ToArray(), Durability.Full, Ct);
             Assert.Null(await blobs.ReadSessionLogAsync("s3", Ct));
+            Assert.Equal(0, await blobs.SessionLogSizeAsync("s3", Ct));
+
+            // A size counts what the store holds (framing included), so it is at least the text and grows with it.
+            long one = await blobs.SessionLogSizeAsync("s2", Ct);
+            Assert.True(one >= 5, $"size {one} is less than the 5 bytes appended");
+            await blobs.AppendSessionLogAsync("s2", "!"u8.ToArray(), Durability.Full, Ct);
+            Assert.True(await blobs.SessionLogSizeAsync("s2", Ct) > one);
         }
 
         (IStateStore reopened, _) = await OpenAsync();
@@ -27,7 +34,7 @@ public abstract class BlobConformanceTests<THarness> : StoreConformanceBase<THar
         {
             IStateBlobStore blobs = RequireBlobs(reopened);
             Assert.Equal("first line\nsecond line, ünïcode\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s1", Ct))!));
-            Assert.Equal("other", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s2", Ct))!));
+            Assert.Equal("other!", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s2", Ct))!));
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.Extensions.Options;
-using StatePersistence.FileStore;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
 using StatePersistence.Server.Problems;
@@ -81,18 +80,12 @@ internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersisten
     public void CheckLogMessage(string message) =>
         CheckSize("MaxLogMessageBytes", _limits.MaxLogMessageBytes, Encoding.UTF8.GetByteCount(message), "The log message");
 
-    /// <summary>The size of a session's log file, 0 when it has none.</summary>
-    public long SessionLogBytes(string sessionId)
-    {
-        var file = new FileInfo(new StateLayout(state.Location).SessionLogFile(sessionId));
-        return file.Exists ? file.Length : 0;
-    }
-
-    public void CheckSessionLogAppend(string sessionId, int appendBytes)
+    /// <summary>Refuses an append that would take the session's log past its limit (the store measures the log).</summary>
+    public async ValueTask CheckSessionLogAppendAsync(string sessionId, int appendBytes, CancellationToken cancellationToken)
     {
         if (_limits.MaxSessionLogBytes > 0)
         {
-            long current = SessionLogBytes(sessionId);
+            long current = await state.SessionLogSizeAsync(sessionId, cancellationToken);
             if (current + appendBytes > _limits.MaxSessionLogBytes)
             {
                 throw TooLarge("MaxSessionLogBytes", _limits.MaxSessionLogBytes,

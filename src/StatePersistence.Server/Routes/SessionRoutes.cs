@@ -107,7 +107,7 @@ internal static class SessionRoutes
             return ApiProblems.Problem(StatusCodes.Status400BadRequest, "Missing body", "The request body is empty; send the log text to append.");
         }
 
-        quotas.CheckSessionLogAppend(id, System.Text.Encoding.UTF8.GetByteCount(text));
+        await quotas.CheckSessionLogAppendAsync(id, System.Text.Encoding.UTF8.GetByteCount(text), cancellationToken);
         await state.AppendSessionLogAsync(id, text, cancellationToken);
         return Results.NoContent();
     }

@@ -214,6 +214,14 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     }
 
     /// <inheritdoc />
+    public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        string path = _layout.SessionLogFile(sessionId);
+        return ValueTask.FromResult(Io(() => _fileSystem.FileExists(path) ? LengthOf(path) : 0, path, "Measuring the session log"));
+    }
+
+    /// <inheritdoc />
     public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");

@@ -68,7 +68,7 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
             _sequencer = new CommitSequencer(view);
 
             // The whole log is kept, so the feed holds every change since the first.
-            _feed = new ChangeFeed(0, Location, int.MaxValue);
+            _feed = new ChangeFeed(0, Location, int.MaxValue, long.MaxValue);
             _feed.Publish(log);
 
             report.Revision = view.Revision;
@@ -154,6 +154,21 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
         lock (segments)
         {
             return ValueTask.FromResult<byte[]?>([.. segments.SelectMany(s => _envelope.Open(PayloadKind.SessionLogAppend, sessionId, s, $"{Location}/logs/{sessionId}"))]);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        if (!_storage.SessionLogs.TryGetValue(sessionId, out List<byte[]>? segments))
+        {
+            return ValueTask.FromResult(0L);
+        }
+
+        lock (segments)
+        {
+            return ValueTask.FromResult(segments.Sum(s => (long)s.Length));
         }
     }
 

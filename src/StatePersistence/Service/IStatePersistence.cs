@@ -154,6 +154,9 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>Reads a session's whole log, or null when it has none.</summary>
     ValueTask<string?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
 
+    /// <summary>The bytes the store holds for a session's log (its framing included), 0 when none; for quotas.</summary>
+    ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default);
+
     /// <summary>Saves a report as <c>reports/report_&lt;id&gt;.json</c> (replacing one with the same id); returns its path.</summary>
     ValueTask<string> SaveReportAsync(string reportId, JsonElement report, CancellationToken cancellationToken = default);
 

@@ -264,6 +264,10 @@ public sealed class StatePersistenceService : IStatePersistence
         _blobs.ReadSessionLogAsync(sessionId, cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        _blobs.SessionLogSizeAsync(sessionId, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<string> SaveReportAsync(string reportId, JsonElement report, CancellationToken cancellationToken = default) =>
         _blobs.SaveReportAsync(reportId, report, cancellationToken);
 

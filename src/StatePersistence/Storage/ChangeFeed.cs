@@ -4,9 +4,10 @@ using System.Threading.Channels;
 namespace StatePersistence.Storage;
 
 /// <summary>
-/// The change feed of a store with one writer, held in memory: the last <c>capacity</c> committed groups for reads
-/// after a revision, and a channel per subscriber for new ones. Bounded, so a store that is never checkpointed does
-/// not grow without limit; a read older than what is held gets <see cref="ChangeFeedGapException"/>.
+/// The change feed of a store with one writer, held in memory: the last committed groups for reads after a
+/// revision, and a channel per subscriber for new ones. Bounded by a count of groups and by the bytes of their values
+/// (a value superseded in the state stays alive as long as the feed holds it), so memory does not grow without limit;
+/// a read older than what is held gets <see cref="ChangeFeedGapException"/>.
 /// </summary>
 public sealed class ChangeFeed
 {
@@ -14,14 +15,21 @@ public sealed class ChangeFeed
     private readonly LinkedList<CommittedGroup> _held = new();
     private readonly List<Channel<CommittedGroup>> _subscribers = [];
     private readonly int _capacity;
+    private readonly long _maxBytes;
     private readonly string _location;
+    private long _heldBytes;
 
-    /// <summary>Creates a feed that continues after <paramref name="revision"/>, holding up to <paramref name="capacity"/> groups.</summary>
-    public ChangeFeed(long revision, string location, int capacity = 10_000)
+    /// <summary>
+    /// Creates a feed that continues after <paramref name="revision"/>, holding up to <paramref name="capacity"/>
+    /// groups and <paramref name="maxBytes"/> bytes of values (the newest group is always held).
+    /// </summary>
+    public ChangeFeed(long revision, string location, int capacity = 4096, long maxBytes = 16L << 20)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
         OldestHeld = revision;
         _capacity = capacity;
+        _maxBytes = maxBytes;
         _location = location;
     }
 
@@ -36,6 +44,7 @@ public sealed class ChangeFeed
             foreach (CommittedGroup group in groups)
             {
                 _held.AddLast(group);
+                _heldBytes += Size(group);
                 foreach (Channel<CommittedGroup> subscriber in _subscribers)
                 {
                     // Unbounded: a slow subscriber costs memory, never a blocked commit.
@@ -43,10 +52,9 @@ public sealed class ChangeFeed
                 }
             }
 
-            while (_held.Count > _capacity)
+            while (_held.Count > _capacity || (_heldBytes > _maxBytes && _held.Count > 1))
             {
-                OldestHeld = _held.First!.Value.Revision;
-                _held.RemoveFirst();
+                RemoveOldest();
             }
         }
     }
@@ -58,8 +66,7 @@ public sealed class ChangeFeed
         {
             while (_held.First is { } first && first.Value.Revision <= revision)
             {
-                OldestHeld = first.Value.Revision;
-                _held.RemoveFirst();
+                RemoveOldest();
             }
         }
     }
@@ -74,7 +81,11 @@ public sealed class ChangeFeed
     }
 
     /// <summary>The groups after <paramref name="afterRevision"/>, then each new one, until cancelled.</summary>
-    public async IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterRevision, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterRevision, CancellationToken cancellationToken = default) =>
+        Subscribe(afterRevision, cancellationToken);
+
+    // Not the public method itself: an async iterator's compiler-made type name would leak into the public API.
+    private async IAsyncEnumerable<CommittedGroup> Subscribe(long afterRevision, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var channel = Channel.CreateUnbounded<CommittedGroup>(new UnboundedChannelOptions { SingleReader = true });
         IReadOnlyList<CommittedGroup> backlog;
@@ -113,6 +124,25 @@ public sealed class ChangeFeed
                 _subscribers.Remove(channel);
             }
         }
+    }
+
+    private static long Size(CommittedGroup group)
+    {
+        long bytes = 0;
+        foreach (Commit.StateChange change in group.Changes)
+        {
+            bytes += (change.Json?.Length ?? 0) + (change.Item is { } item && !ReferenceEquals(item.Json, change.Json) ? item.Json.Length : 0);
+        }
+
+        return bytes;
+    }
+
+    private void RemoveOldest()
+    {
+        CommittedGroup oldest = _held.First!.Value;
+        OldestHeld = oldest.Revision;
+        _heldBytes -= Size(oldest);
+        _held.RemoveFirst();
     }
 
     private List<CommittedGroup> ReadLocked(long afterRevision)

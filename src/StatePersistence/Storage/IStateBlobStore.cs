@@ -14,6 +14,12 @@ public interface IStateBlobStore
     /// <summary>Reads a session's whole log, or null when it has none.</summary>
     ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The bytes the store holds for a session's log (its own framing included), 0 when it has none: what a quota
+    /// on log size measures, without reading the log.
+    /// </summary>
+    ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default);
+
     /// <summary>Stores a report's JSON, replacing an older one with the same id; returns where it is stored, for messages.</summary>
     ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
         CancellationToken cancellationToken = default);

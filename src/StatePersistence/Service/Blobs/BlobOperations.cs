@@ -39,6 +39,12 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         return bytes is null ? null : Encoding.UTF8.GetString(bytes);
     }
 
+    public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        StateId.Validate(sessionId, "session");
+        return blobs.SessionLogSizeAsync(sessionId, cancellationToken);
+    }
+
     public async ValueTask<string> SaveReportAsync(string reportId, JsonElement report, CancellationToken cancellationToken)
     {
         StateId.Validate(reportId, "report");
