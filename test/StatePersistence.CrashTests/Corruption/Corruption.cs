@@ -28,6 +28,12 @@ internal enum CorruptionKind
 /// <summary>One corruption: which file, what was done, and the file's bytes before (for the report).</summary>
 internal sealed record Corruption(CorruptionKind Kind, string RelativePath, string Detail)
 {
+    /// <summary>
+    /// A session log cut exactly where one of its appends ended (or to nothing): what is left is a whole, valid, shorter
+    /// log, and nothing else records how long it was.
+    /// </summary>
+    public bool LeftWholeShorterLog { get; init; }
+
     public override string ToString() => $"{Kind} of {RelativePath} ({Detail})";
 
     /// <summary>Damages one file of <paramref name="root"/>, chosen with <paramref name="random"/>.</summary>
@@ -63,7 +69,10 @@ internal sealed record Corruption(CorruptionKind Kind, string RelativePath, stri
             case CorruptionKind.Truncate when bytes.Length > 0:
                 int length = random.Next(used);
                 File.WriteAllBytes(path, bytes[..length]);
-                return new(kind, target, $"to {length} of {bytes.Length} bytes");
+                return new(kind, target, $"to {length} of {bytes.Length} bytes")
+                {
+                    LeftWholeShorterLog = chosenKind == "log" && WholeLogLengths(bytes).Contains(length),
+                };
             case CorruptionKind.ZeroBlock when bytes.Length > 0:
                 int block = random.Next((used + 511) / 512) * 512;
                 Array.Clear(bytes, block, Math.Min(512, bytes.Length - block));
@@ -130,5 +139,37 @@ internal sealed record Corruption(CorruptionKind Kind, string RelativePath, stri
     {
         List<string> same = [.. files.Where(f => f != target && KindOf(f) == KindOf(target))];
         return same[random.Next(same.Count)];
+    }
+
+    /// <summary>
+    /// The lengths at which a framed session log (README, "On-disk formats": an 8-byte header, then per append
+    /// <c>SPLF</c>, length (4), CRC-32 (4), the text, length (4), <c>SPLE</c>) is whole: empty, the header alone, and
+    /// the end of each append.
+    /// </summary>
+    private static HashSet<int> WholeLogLengths(byte[] log)
+    {
+        const uint FileMagic = 0x474C5053, FrameMagic = 0x464C5053;
+        var lengths = new HashSet<int> { 0 };
+        if (log.Length < 8 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(log) != FileMagic)
+        {
+            return lengths;
+        }
+
+        int at = 8;
+        lengths.Add(at);
+        while (at + 12 <= log.Length && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(log.AsSpan(at)) == FrameMagic)
+        {
+            int textLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(log.AsSpan(at + 4));
+            int end = at + 12 + textLength + 8;
+            if (textLength < 0 || end > log.Length)
+            {
+                break;
+            }
+
+            lengths.Add(end);
+            at = end;
+        }
+
+        return lengths;
     }
 }

@@ -71,6 +71,13 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
             return "journal-tail-lost-unreported";
         }
 
+        if (differences.Count > 0 && !first.Reported(reference) && corruption.LeftWholeShorterLog)
+        {
+            // Known limit, the session log's counterpart of a journal cut at a record boundary: a log cut exactly where
+            // an append ended is a whole shorter log, and nothing records how many appends it had. Counted, not hidden.
+            return "log-tail-lost-unreported";
+        }
+
         if (differences.Count > 0 && !first.Reported(reference) && LogSwapped(corruption))
         {
             // Known limit: a session log does not name its session yet, so a whole valid log copied over another's is
