@@ -30,9 +30,14 @@ if ! dotnet build StatePersistence.sln -c Release -nologo -v quiet > artifacts/b
   exit 1
 fi
 
-# The PostgreSQL tests run against a real server: a throwaway cluster on 127.0.0.1, installed and started when missing
-# (scripts/services/postgres.sh, idempotent), unless STATEPERSISTENCE_POSTGRES names one already.
+# The PostgreSQL tests run against a real server: a throwaway cluster on a free port of 127.0.0.1 in a temporary
+# directory (scripts/services/postgres.sh installs PostgreSQL when missing), stopped and removed when the run ends,
+# unless STATEPERSISTENCE_POSTGRES names one already.
 if [ -z "${STATEPERSISTENCE_POSTGRES:-}" ]; then
+  SP_PG_DIR=$(mktemp -d /tmp/statepersistence-postgres.XXXXXX)
+  SP_PG_PORT=$(bash scripts/services/postgres.sh free-port) || SP_PG_PORT=55432
+  export SP_PG_DIR SP_PG_PORT
+  trap 'bash scripts/services/postgres.sh stop >/dev/null 2>&1; rm -rf "$SP_PG_DIR"' EXIT
   if ! STATEPERSISTENCE_POSTGRES=$(bash scripts/services/postgres.sh start 2> artifacts/postgres-start.log); then
     cat artifacts/postgres-start.log >&2
     echo "PostgreSQL could not be started; see artifacts/postgres-start.log" >&2

@@ -5,6 +5,7 @@
 #   scripts/services/postgres.sh start   # installs PostgreSQL when missing, starts it, prints the connection string
 #   scripts/services/postgres.sh stop    # stops the cluster it started (by its own pid file, never by name)
 #   scripts/services/postgres.sh url     # prints the connection string
+#   scripts/services/postgres.sh free-port   # prints a free TCP port on 127.0.0.1
 #
 # Environment: SP_PG_DIR (default /tmp/statepersistence-services/postgres), SP_PG_PORT (default 55432).
 set -euo pipefail
@@ -43,8 +44,9 @@ start() {
   fi
 
   mkdir -p "$dir"
-  # PostgreSQL refuses to run as root, and the postgres user must reach its directory.
-  chmod 755 "$(dirname "$dir")" "$dir"
+  # PostgreSQL refuses to run as root, and the postgres user must reach its directory (its parents are left as they
+  # are: they must already be traversable, as /tmp is).
+  chmod 755 "$dir"
   if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     rm -rf "$dir/data"
@@ -66,9 +68,20 @@ stop() {
   fi
 }
 
+free_port() {
+  # Bash alone (no python on a minimal machine): the first port from 55432 that nothing listens on.
+  local p
+  for p in $(seq 55432 55532); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "No free port in 55432-55532" >&2
+  return 1
+}
+
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
   url) echo "$url" ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  free-port) free_port ;;
+  *) echo "usage: $0 start|stop|url|free-port" >&2; exit 2 ;;
 esac
