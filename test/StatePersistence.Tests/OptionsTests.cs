@@ -35,6 +35,27 @@ public sealed class OptionsTests
         Assert.Contains(problems, p => p.StartsWith("MaxBackupBytes", StringComparison.Ordinal));
         Assert.Throws<ArgumentException>(() => StatePersistence.FileStore.FileStatePersistence.Create(options));
     }
+
+    [Fact]
+    public async Task Options_AreReadOnlyOnceTheServiceStarted()
+    {
+        using var directory = new Support.TempDirectory();
+        var options = new StatePersistenceOptions { StatePath = directory.Combine("state"), AutosaveInterval = TimeSpan.Zero };
+        StatePersistenceService service = StatePersistence.FileStore.FileStatePersistence.Create(options);
+        options.MaxBackups = 3;
+        Assert.False(options.IsFrozen);
+
+        await service.StartAsync(TestContext.Current.CancellationToken);
+        await using (service)
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => options.Durability = StatePersistence.Storage.Durability.Relaxed);
+
+            Assert.Contains("StatePersistenceOptions.Durability", error.Message, StringComparison.Ordinal);
+            Assert.True(options.IsFrozen);
+            Assert.Equal(StatePersistence.Storage.Durability.Full, service.Options.Durability);
+            Assert.Equal(3, service.Options.MaxBackups);
+        }
+    }
 }
 
 /// <summary>Tests that change environment variables run one at a time.</summary>

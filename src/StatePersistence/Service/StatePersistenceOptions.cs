@@ -11,43 +11,93 @@ public sealed class StatePersistenceOptions
     /// <summary>The environment variable that overrides the default directory.</summary>
     public const string StatePathVariable = "STATE_PATH";
 
+    private string? _statePath;
+    private Durability _durability = Durability.Full;
+    private TimeSpan _autosaveInterval = TimeSpan.FromSeconds(30);
+    private int _maxBackups = 10;
+    private long _maxBackupBytes = 1L << 30;
+    private int _journalPreallocationBytes = 4 << 20;
+    private TimeSpan _scrubInterval = TimeSpan.FromHours(1);
+    private JournalRecoveryMode _journalRecoveryMode = JournalRecoveryMode.SkipCorruptedRecords;
+    private Serialization.IPayloadCodec? _payloadCodec;
+    private bool _snapshotOnShutdown = true;
+    private bool _frozen;
+
+    /// <summary>
+    /// Whether a service has started with these options: from then on they are read-only (a setter throws), so what
+    /// the running service and its store do can never drift from what they were started with.
+    /// </summary>
+    public bool IsFrozen => Volatile.Read(ref _frozen);
+
     /// <summary>
     /// The state directory. When null: <c>STATE_PATH</c> if set, else <c>./coding-agent-state</c>.
     /// An explicit value wins over both.
     /// </summary>
-    public string? StatePath { get; set; }
+    public string? StatePath
+    {
+        get => _statePath;
+        set => _statePath = Unfrozen(value);
+    }
 
     /// <summary>When a save counts as done. Default <see cref="Storage.Durability.Full"/>.</summary>
-    public Durability Durability { get; set; } = Durability.Full;
+    public Durability Durability
+    {
+        get => _durability;
+        set => _durability = Unfrozen(value);
+    }
 
     /// <summary>How often changed state is snapshotted to <c>state.json</c>. Default 30 s; <see cref="TimeSpan.Zero"/> turns autosave off.</summary>
-    public TimeSpan AutosaveInterval { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan AutosaveInterval
+    {
+        get => _autosaveInterval;
+        set => _autosaveInterval = Unfrozen(value);
+    }
 
     /// <summary>How many <c>state.backup.*.json</c> files to keep. Default 10; at least 1.</summary>
-    public int MaxBackups { get; set; } = 10;
+    public int MaxBackups
+    {
+        get => _maxBackups;
+        set => _maxBackups = Unfrozen(value);
+    }
 
     /// <summary>The most bytes all backups may use together; the newest backup is kept even when larger. Default 1 GiB.</summary>
-    public long MaxBackupBytes { get; set; } = 1L << 30;
+    public long MaxBackupBytes
+    {
+        get => _maxBackupBytes;
+        set => _maxBackupBytes = Unfrozen(value);
+    }
 
     /// <summary>
     /// How far ahead journal segments are filled with zeros before records are written into them. Appending to a
     /// file makes every fsync write its size as well; overwriting already-allocated space makes it a data-only
     /// flush, which is what lets one durable save cost about one disk flush. Default 4 MiB; 0 appends instead.
     /// </summary>
-    public int JournalPreallocationBytes { get; set; } = 4 << 20;
+    public int JournalPreallocationBytes
+    {
+        get => _journalPreallocationBytes;
+        set => _journalPreallocationBytes = Unfrozen(value);
+    }
 
     /// <summary>
     /// How often the task and session files are read back and compared with the state in the background (the first
     /// scrub runs right after start-up); a file that does not parse or disagrees is moved aside and rewritten at the
     /// next checkpoint. Default 1 hour; <see cref="TimeSpan.Zero"/> turns the scrub off.
     /// </summary>
-    public TimeSpan ScrubInterval { get; set; } = TimeSpan.FromHours(1);
+    public TimeSpan ScrubInterval
+    {
+        get => _scrubInterval;
+        set => _scrubInterval = Unfrozen(value);
+    }
 
     /// <summary>
     /// What start-up recovery does with a damaged journal. Default <see cref="JournalRecoveryMode.SkipCorruptedRecords"/>;
     /// <see cref="JournalRecoveryMode.AbsoluteConsistency"/> refuses to start instead.
     /// </summary>
-    public JournalRecoveryMode JournalRecoveryMode { get; set; } = JournalRecoveryMode.SkipCorruptedRecords;
+    public JournalRecoveryMode JournalRecoveryMode
+    {
+        get => _journalRecoveryMode;
+        set => _journalRecoveryMode = Unfrozen(value);
+    }
 
     /// <summary>
     /// The codec every stored byte goes through inside the payload envelope (journal records, task and session files,
@@ -55,10 +105,21 @@ public sealed class StatePersistenceOptions
     /// whose files stay plain, readable JSON. Set in code (it is not read from configuration); a directory written with
     /// one codec is refused at start-up by a store configured with another, naming both.
     /// </summary>
-    public Serialization.IPayloadCodec? PayloadCodec { get; set; }
+    public Serialization.IPayloadCodec? PayloadCodec
+    {
+        get => _payloadCodec;
+        set => _payloadCodec = Unfrozen(value);
+    }
 
     /// <summary>Whether to write the final snapshot on shutdown. Default true.</summary>
-    public bool SnapshotOnShutdown { get; set; } = true;
+    public bool SnapshotOnShutdown
+    {
+        get => _snapshotOnShutdown;
+        set => _snapshotOnShutdown = Unfrozen(value);
+    }
+
+    /// <summary>Makes these options read-only; the service does it when it starts.</summary>
+    internal void Freeze() => Volatile.Write(ref _frozen, true);
 
     /// <summary>
     /// Resolves the directory: the explicit <see cref="StatePath"/>, else <c>STATE_PATH</c>, else the default;
@@ -126,4 +187,10 @@ public sealed class StatePersistenceOptions
 
         return problems;
     }
+
+    private T Unfrozen<T>(T value, [System.Runtime.CompilerServices.CallerMemberName] string setting = "") =>
+        IsFrozen
+            ? throw new InvalidOperationException(
+                $"StatePersistenceOptions.{setting} cannot change once the service using these options has started; set it before StartAsync (or create the service with new options).")
+            : value;
 }

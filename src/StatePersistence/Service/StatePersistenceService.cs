@@ -26,6 +26,7 @@ namespace StatePersistence;
 public sealed class StatePersistenceService : IStatePersistence
 {
     private readonly StatePersistenceOptions _options;
+    private bool _abandoned;
     private readonly IStateStore _store;
     private readonly StateInstruments _instruments;
     private readonly CancellationTokenSource _stopping = new();
@@ -99,6 +100,8 @@ public sealed class StatePersistenceService : IStatePersistence
             throw new InvalidOperationException($"The persistence service for '{Location}' is already started.");
         }
 
+        // The store was built from these options too: from here on neither may see them change.
+        _options.Freeze();
         long started = Stopwatch.GetTimestamp();
         RecoveredState recovered;
         using (StateActivities.Source.StartActivity(StateActivities.Recovery))
@@ -306,13 +309,24 @@ public sealed class StatePersistenceService : IStatePersistence
     /// <inheritdoc />
     public event EventHandler<StateRecoveredEventArgs>? StateRecovered { add => _events.StateRecovered += value; remove => _events.StateRecovered -= value; }
 
+    /// <summary>
+    /// For the tests that simulate a crash: disposes without the shutdown snapshot, whatever
+    /// <see cref="StatePersistenceOptions.SnapshotOnShutdown"/> says (options cannot change once started). The lock is
+    /// released the way the OS releases it for a dead process.
+    /// </summary>
+    internal ValueTask AbandonAsync()
+    {
+        _abandoned = true;
+        return DisposeAsync();
+    }
+
     private async Task DisposeOnceAsync()
     {
         _commits.MarkDisposed();
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _checkpoints.Stopped.ConfigureAwait(false);
         await _scrub.Stopped.ConfigureAwait(false);
-        if (_commits.Started && _options.SnapshotOnShutdown)
+        if (_commits.Started && _options.SnapshotOnShutdown && !_abandoned)
         {
             await _checkpoints.FinalAsync().ConfigureAwait(false);
         }

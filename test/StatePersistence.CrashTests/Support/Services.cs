@@ -39,7 +39,6 @@ internal static class Services
     /// </summary>
     public static async Task AbandonAsync(StatePersistenceService service)
     {
-        service.Options.SnapshotOnShutdown = false;
-        await service.DisposeAsync();
+        await service.AbandonAsync();
     }
 }

@@ -42,8 +42,7 @@ public sealed class StateFixture : IDisposable
     /// </summary>
     public static async Task CrashAsync(StatePersistenceService service)
     {
-        service.Options.SnapshotOnShutdown = false;
-        await service.DisposeAsync();
+        await service.AbandonAsync();
     }
 
     public static AgentTask Task(string id, string status = TaskStatuses.Pending, string description = "Implement authentication") => new()
