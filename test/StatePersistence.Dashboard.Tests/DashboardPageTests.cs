@@ -110,6 +110,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
 
         await page.GotoAsync("/dashboard#/tasks/" + id);
         await Expect(page.Locator("#task-status")).ToHaveTextAsync("in_progress");
+        await Expect(page.Locator("#task-revision")).ToHaveTextAsync((await TaskRevisionAsync(id)).ToString(System.Globalization.CultureInfo.InvariantCulture));
         await Expect(page.Locator("td", new() { HasText = "Started" })).ToBeVisibleAsync();
         await session.ScreenshotAsync("task-details");
 
@@ -122,6 +123,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await page.ClickAsync("#confirm-yes");
         await Expect(page.Locator("#task-status")).ToHaveTextAsync("cancelled");
         Assert.Equal("cancelled", await TaskStatusAsync(id));
+        await Expect(page.Locator("#task-revision")).ToHaveTextAsync((await TaskRevisionAsync(id)).ToString(System.Globalization.CultureInfo.InvariantCulture));
         await Expect(page.Locator("#retry-task")).ToBeEnabledAsync();
         Assert.Empty(session.Errors);
     }
@@ -235,6 +237,12 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     {
         HttpResponseMessage response = await fixture.Api.PostAsync($"/api/sessions/{sessionId}/log", new StringContent(text, Encoding.UTF8, "text/plain"), Ct);
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+    }
+
+    private async Task<long> TaskRevisionAsync(string id)
+    {
+        System.Text.Json.JsonElement task = await fixture.Api.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/tasks/{id}", Ct);
+        return task.GetProperty("revision").GetInt64();
     }
 
     private async Task<string?> TaskStatusAsync(string id)
