@@ -1,4 +1,3 @@
-using System.IO.Hashing;
 using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore.Snapshot;
@@ -17,38 +16,4 @@ internal static class SnapshotChecksum
 
     /// <summary>Throws <see cref="InvalidDataException"/> unless <paramref name="stored"/> is the CRC of <paramref name="covered"/>.</summary>
     public static void Verify(ReadOnlySpan<byte> covered, string? stored) => EnvelopeChecksum.Verify(covered, stored);
-
-    /// <summary>Passes writes through while computing the CRC-32 of everything written.</summary>
-    public sealed class HashingStream(Stream inner) : Stream
-    {
-        private readonly Crc32 _crc = new();
-
-        public uint Current => _crc.GetCurrentHashAsUInt32();
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            _crc.Append(buffer);
-            inner.Write(buffer);
-        }
-
-        public override void Flush() => inner.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
 }

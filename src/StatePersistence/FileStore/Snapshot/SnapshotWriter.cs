@@ -2,6 +2,7 @@ using System.Text.Json;
 using StatePersistence.Commit;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore.Snapshot;
 
@@ -31,7 +32,7 @@ internal static class SnapshotWriter
     /// </summary>
     public static void Write(Stream stream, StateView view, DateTimeOffset savedAt, Tombstones deleted)
     {
-        using var hashing = new SnapshotChecksum.HashingStream(stream);
+        using var hashing = new HashingStream(stream);
         using var writer = new Utf8JsonWriter(hashing, new JsonWriterOptions { Indented = true, SkipValidation = true });
         writer.WriteStartObject();
         writer.WriteString("version", StateFormat.CurrentVersion);

@@ -12,14 +12,14 @@ internal sealed class EnvelopeWriteStream : Stream
     private readonly Stream _inner;
     private readonly Crc32 _crc = new();
     private readonly Stream _encoded;
-    private readonly Hashing _hashing;
+    private readonly HashingStream _hashing;
     private bool _disposed;
 
     public EnvelopeWriteStream(Stream inner, IPayloadCodec codec, PayloadContext context)
     {
         _inner = inner;
         _crc.Append(context.AssociatedData());
-        _hashing = new Hashing(inner, _crc);
+        _hashing = new HashingStream(inner, _crc);
         _hashing.Write(EnvelopeFormat.Header(codec.Name, context.KeyId));
         _encoded = codec.EncodeStream(_hashing, context);
     }
@@ -62,35 +62,5 @@ internal sealed class EnvelopeWriteStream : Stream
         }
 
         base.Dispose(disposing);
-    }
-
-    /// <summary>Passes the codec's output through to the inner stream, adding it to the CRC.</summary>
-    private sealed class Hashing(Stream inner, Crc32 crc) : Stream
-    {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            crc.Append(buffer);
-            inner.Write(buffer);
-        }
-
-        public override void Flush() => inner.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
