@@ -27,6 +27,7 @@ internal sealed class EventHub : IDisposable
     private readonly IStatePersistence _state;
     private readonly TimeProvider _time;
     private long _nextId;
+    private int _subscriberCount;
 
     public EventHub(IStatePersistence state, TimeProvider time)
     {
@@ -62,6 +63,12 @@ internal sealed class EventHub : IDisposable
 
     public void Publish<T>(string type, T data, JsonTypeInfo<T> typeInfo)
     {
+        // Every write publishes; with nobody subscribed (the server's usual state) there is nothing to serialize or lock.
+        if (Volatile.Read(ref _subscriberCount) == 0)
+        {
+            return;
+        }
+
         string json = JsonSerializer.Serialize(data, typeInfo);
         lock (_lock)
         {
@@ -74,6 +81,8 @@ internal sealed class EventHub : IDisposable
                     _subscribers.RemoveAt(i);
                 }
             }
+
+            Volatile.Write(ref _subscriberCount, _subscribers.Count);
         }
     }
 
@@ -88,6 +97,7 @@ internal sealed class EventHub : IDisposable
         lock (_lock)
         {
             _subscribers.Add(channel);
+            Volatile.Write(ref _subscriberCount, _subscribers.Count);
         }
 
         return channel.Reader;
@@ -98,6 +108,7 @@ internal sealed class EventHub : IDisposable
         lock (_lock)
         {
             _subscribers.RemoveAll(c => c.Reader == reader);
+            Volatile.Write(ref _subscriberCount, _subscribers.Count);
         }
     }
 
@@ -114,6 +125,7 @@ internal sealed class EventHub : IDisposable
             }
 
             _subscribers.Clear();
+            Volatile.Write(ref _subscriberCount, 0);
         }
     }
 
