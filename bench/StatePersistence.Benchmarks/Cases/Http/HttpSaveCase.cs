@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
 using StatePersistence.Benchmarks.Harness;
 using StatePersistence.Benchmarks.Workload;
 
@@ -12,7 +10,6 @@ namespace StatePersistence.Benchmarks.Cases.Http;
 /// </summary>
 internal sealed class HttpSaveCase(string name, int writers) : IBenchCase
 {
-    private static readonly MediaTypeHeaderValue Json = new("application/json");
     private ServerHost? _server;
     private TaskDocuments? _documents;
 
@@ -31,23 +28,11 @@ internal sealed class HttpSaveCase(string name, int writers) : IBenchCase
     public async ValueTask RunOnceAsync(int writer, long sequence, CancellationToken cancellationToken = default)
     {
         (int key, int document) = TaskDocuments.Pick(writer, Info.Writers, sequence);
-        using var content = new ByteArrayContent(_documents!.Utf8[document]);
-        content.Headers.ContentType = Json;
-        using HttpResponseMessage response = await _server!.Client.PutAsync(new Uri("/api/tasks/" + _documents.Ids[key], UriKind.Relative), content, cancellationToken);
-        if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.Created))
-        {
-            throw new InvalidDataException($"PUT answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
-        }
+        await _server!.PutTaskAsync(_documents!, key, document, cancellationToken);
     }
 
-    public async ValueTask VerifyAsync(CancellationToken cancellationToken = default)
-    {
-        using HttpResponseMessage response = await _server!.Client.GetAsync(new Uri("/api/tasks/" + _documents!.Ids[0], UriKind.Relative), cancellationToken);
-        if (response.StatusCode != HttpStatusCode.OK)
-        {
-            throw new InvalidDataException($"GET of a saved task answered {(int)response.StatusCode}.");
-        }
-    }
+    public async ValueTask VerifyAsync(CancellationToken cancellationToken = default) =>
+        await _server!.RequireTaskAsync(_documents!.Ids[0], cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
+using StatePersistence.Benchmarks.Workload;
 
 namespace StatePersistence.Benchmarks.Cases.Http;
 
@@ -11,6 +13,7 @@ namespace StatePersistence.Benchmarks.Cases.Http;
 /// </summary>
 internal sealed class ServerHost : IAsyncDisposable
 {
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -49,6 +52,31 @@ internal sealed class ServerHost : IAsyncDisposable
         process.BeginErrorReadLine();
         await host.WaitUntilReadyAsync(cancellationToken);
         return host;
+    }
+
+    /// <summary>
+    /// <c>PUT /api/tasks/{id}</c> of one task document (<paramref name="key"/>'s id, <paramref name="document"/>'s
+    /// bytes); anything but 200 or 201 fails the case with the server's answer.
+    /// </summary>
+    public async Task PutTaskAsync(TaskDocuments documents, int key, int document, CancellationToken cancellationToken)
+    {
+        using var content = new ByteArrayContent(documents.Utf8[document]);
+        content.Headers.ContentType = Json;
+        using HttpResponseMessage response = await Client.PutAsync(new Uri("/api/tasks/" + documents.Ids[key], UriKind.Relative), content, cancellationToken);
+        if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.Created))
+        {
+            throw new InvalidDataException($"PUT answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        }
+    }
+
+    /// <summary>Fails the case unless the server holds the task <paramref name="id"/> (a case's check after its rounds).</summary>
+    public async Task RequireTaskAsync(string id, CancellationToken cancellationToken)
+    {
+        using HttpResponseMessage response = await Client.GetAsync(new Uri("/api/tasks/" + id, UriKind.Relative), cancellationToken);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw new InvalidDataException($"GET of the saved task '{id}' answered {(int)response.StatusCode}.");
+        }
     }
 
     public async ValueTask DisposeAsync()

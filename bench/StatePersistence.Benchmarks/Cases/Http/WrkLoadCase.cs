@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using StatePersistence.Benchmarks.Harness;
 using StatePersistence.Benchmarks.Workload;
@@ -42,7 +40,7 @@ internal sealed class WrkLoadCase(string name, int connections, bool put) : IExt
         {
             // A GET case reads tasks that exist.
             await Parallel.ForEachAsync(Enumerable.Range(0, TaskDocuments.KeySpace), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
-                async (key, ct) => await PutAsync(key, ct));
+                async (key, ct) => await _server.PutTaskAsync(_documents, key, key, ct));
         }
     }
 
@@ -55,14 +53,8 @@ internal sealed class WrkLoadCase(string name, int connections, bool put) : IExt
         return Run(Seconds(budget.Measure), cancellationToken);
     }
 
-    public async ValueTask VerifyAsync(CancellationToken cancellationToken = default)
-    {
-        using HttpResponseMessage response = await _server!.Client.GetAsync(new Uri("/api/tasks/" + _documents!.Ids[0], UriKind.Relative), cancellationToken);
-        if (response.StatusCode != HttpStatusCode.OK)
-        {
-            throw new InvalidDataException($"GET of a saved task answered {(int)response.StatusCode}.");
-        }
-    }
+    public async ValueTask VerifyAsync(CancellationToken cancellationToken = default) =>
+        await _server!.RequireTaskAsync(_documents!.Ids[0], cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -95,14 +87,6 @@ internal sealed class WrkLoadCase(string name, int connections, bool put) : IExt
     }
 
     private static int Seconds(TimeSpan span) => Math.Max(1, (int)Math.Round(span.TotalSeconds));
-
-    private async Task PutAsync(int key, CancellationToken cancellationToken)
-    {
-        using var content = new ByteArrayContent(_documents!.Utf8[key]);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        using HttpResponseMessage response = await _server!.Client.PutAsync(new Uri("/api/tasks/" + _documents.Ids[key], UriKind.Relative), content, cancellationToken);
-        response.EnsureSuccessStatusCode();
-    }
 
     /// <summary>Every request preformatted once in <c>init</c>; <c>request</c> cycles through them.</summary>
     private static string PutScript(TaskDocuments documents)
