@@ -1,3 +1,5 @@
+using StatePersistence.FileStore.SessionLog;
+
 namespace StatePersistence.CrashTests.Corruption;
 
 /// <summary>The kinds of damage at rest the campaign does, one per trial.</summary>
@@ -142,32 +144,23 @@ internal sealed record Corruption(CorruptionKind Kind, string RelativePath, stri
     }
 
     /// <summary>
-    /// The lengths at which a framed session log (README, "On-disk formats": an 8-byte header, then per append
-    /// <c>SPLF</c>, length (4), CRC-32 (4), the text, length (4), <c>SPLE</c>) is whole: empty, the header alone, and
-    /// the end of each append.
+    /// The lengths at which a framed session log (README, "On-disk formats") is whole: empty, the header alone, and the
+    /// end of each valid append, read with the store's own frame parser.
     /// </summary>
     private static HashSet<int> WholeLogLengths(byte[] log)
     {
-        const uint FileMagic = 0x474C5053, FrameMagic = 0x464C5053;
         var lengths = new HashSet<int> { 0 };
-        if (log.Length < 8 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(log) != FileMagic)
+        if (SessionLogFormat.HeaderVersion(log) == 0)
         {
             return lengths;
         }
 
-        int at = 8;
+        int at = SessionLogFormat.FileHeaderSize;
         lengths.Add(at);
-        while (at + 12 <= log.Length && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(log.AsSpan(at)) == FrameMagic)
+        for (int size = SessionLogFormat.FrameAt(log, at); size > 0; size = SessionLogFormat.FrameAt(log, at))
         {
-            int textLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(log.AsSpan(at + 4));
-            int end = at + 12 + textLength + 8;
-            if (textLength < 0 || end > log.Length)
-            {
-                break;
-            }
-
-            lengths.Add(end);
-            at = end;
+            at += size;
+            lengths.Add(at);
         }
 
         return lengths;
