@@ -7,7 +7,8 @@
 #   scripts/services/postgres.sh url     # prints the connection string
 #   scripts/services/postgres.sh free-port   # prints a free TCP port on 127.0.0.1
 #
-# Environment: SP_PG_DIR (default /tmp/statepersistence-services/postgres), SP_PG_PORT (default 55432).
+# Environment: SP_PG_DIR (default /tmp/statepersistence-services/postgres), SP_PG_PORT (default 55432),
+# SP_PG_MAX_CONNECTIONS (default 300: several server instances and the benchmark's 64-writer pools at once).
 set -euo pipefail
 
 dir=${SP_PG_DIR:-/tmp/statepersistence-services/postgres}
@@ -54,7 +55,7 @@ start() {
       { cat "$dir/initdb.log" >&2; exit 1; }
   fi
   as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -p $port -c listen_addresses=127.0.0.1" start >/dev/null ||
+    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=${SP_PG_MAX_CONNECTIONS:-300}" start >/dev/null ||
     { tail -20 "$dir/server.log" >&2; exit 1; }
   ready "$bin" || { echo "PostgreSQL did not become ready on 127.0.0.1:$port; see $dir/server.log" >&2; exit 1; }
   echo "$url"

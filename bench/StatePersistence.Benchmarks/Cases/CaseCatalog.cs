@@ -1,5 +1,6 @@
 using StatePersistence.Benchmarks.Cases.Floors;
 using StatePersistence.Benchmarks.Cases.Peers;
+using StatePersistence.Benchmarks.Cases.Postgres;
 using StatePersistence.Benchmarks.Cases.StatePersistence;
 using StatePersistence.Benchmarks.Harness;
 using StatePersistence.Storage;
@@ -15,6 +16,8 @@ namespace StatePersistence.Benchmarks.Cases;
 /// </summary>
 public static class CaseCatalog
 {
+    private static readonly int[] PostgresWriters = [1, 8, 64];
+
     /// <summary>Creates the cases (constructors do no I/O, so unselected cases cost nothing).</summary>
     /// <param name="quick">Quick mode leaves out the 100k-task snapshot cases.</param>
     public static IReadOnlyList<IBenchCase> Create(bool quick)
@@ -30,6 +33,10 @@ public static class CaseCatalog
             new LiteDbUpsertCase(writers: 1),
             new LiteDbUpsertCase(writers: 8),
             new WriteAllTextCase(),
+
+            // PostgreSQL peers (a throwaway cluster, see BenchPostgres): the raw Npgsql floor and Marten.
+            .. PostgresWriters.Select(n => new NpgsqlUpsertCase(n)),
+            .. PostgresWriters.Select(n => new MartenSaveCase(n)),
             new AtomicRenameCase(),
 
             // Floors: what the disk allows at best.
