@@ -78,10 +78,11 @@ public sealed class StatePersistenceHealthCheck(IStatePersistence persistence, S
             data["last_error_time"] = UtcTimestampConverter.ToText(errorTime);
         }
 
-        // The store's own figures (the file store: file counts by kind, reported as files_<kind> as before).
+        // The store's own figures under the store's own names (the file store: files_<kind> and bytes_<kind>); a
+        // store cannot replace one of the fields above by naming a figure after it.
         foreach ((string name, long value) in health.StoreDetails)
         {
-            data["files_" + name] = value;
+            data.TryAdd(name, value);
         }
 
         return data;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using StatePersistence.FileStore;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
 using StatePersistence.Server.Events;
@@ -46,11 +45,10 @@ internal static class DashboardApi
 
         HealthReport report = await health.GetAsync(cancellationToken);
         string[] reasons = [.. report.Entries.Values.Where(e => e.Status != HealthStatus.Healthy && e.Description is not null).Select(e => e.Description!)];
-        var layout = new StateLayout(state.Location);
         StateMetricsTimes times = LastSave(report, time);
         return ApiResults.Ok(new DashboardOverview(counts, tasks.Count, state.SessionCount, hub.SavesPerSecond, state.Revision,
-            times.LastSave, times.AgeSeconds, report.Status.ToString(), reasons, quotas.FreeDiskBytes(), StateFiles.BytesByKind(layout),
-            StateFiles.Backups(layout)), DashboardJsonContext.Default.DashboardOverview);
+            times.LastSave, times.AgeSeconds, report.Status.ToString(), reasons, quotas.FreeDiskBytes(), StateFiles.BytesByKind(state.CheckHealth()),
+            StateFiles.Backups(state.Location)), DashboardJsonContext.Default.DashboardOverview);
     }
 
     private static async Task<IResult> TasksAsync(IStatePersistence state, string? status, string? q, string? page, string? size,

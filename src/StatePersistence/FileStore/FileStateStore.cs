@@ -218,7 +218,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     {
         StateId.Validate(sessionId, "session");
         string path = _layout.SessionLogFile(sessionId);
-        return ValueTask.FromResult(Io(() => _fileSystem.FileExists(path) ? LengthOf(path) : 0, path, "Measuring the session log"));
+        return ValueTask.FromResult(Io(() => _fileSystem.FileExists(path) ? _fileSystem.LengthOf(path) : 0, path, "Measuring the session log"));
     }
 
     /// <inheritdoc />

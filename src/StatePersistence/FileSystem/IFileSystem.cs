@@ -55,6 +55,16 @@ public interface IFileSystem
     /// </summary>
     FileIdentity? IdentityOf(string path) => null;
 
+    /// <summary>
+    /// The length in bytes of the file at <paramref name="path"/>; throws <see cref="FileNotFoundException"/> when it
+    /// is gone. The default opens the file; a real disk answers from its metadata without opening it.
+    /// </summary>
+    long LengthOf(string path)
+    {
+        using IFileHandle handle = Open(path, FileOpenMode.Read);
+        return handle.Length;
+    }
+
     /// <summary>The names (not paths) of the files directly in a directory; empty when it does not exist.</summary>
     IReadOnlyList<string> ListFiles(string directory);
 

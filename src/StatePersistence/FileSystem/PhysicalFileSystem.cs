@@ -55,6 +55,9 @@ public sealed class PhysicalFileSystem : IFileSystem
     }
 
     /// <inheritdoc />
+    public long LengthOf(string path) => new FileInfo(path).Length;
+
+    /// <inheritdoc />
     public void Rename(string sourcePath, string destinationPath) => File.Move(sourcePath, destinationPath, overwrite: true);
 
     /// <inheritdoc />
