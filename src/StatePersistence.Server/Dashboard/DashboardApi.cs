@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StatePersistence.Model;
-using StatePersistence.Serialization;
+using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Events;
 using StatePersistence.Server.Health;
 using StatePersistence.Server.Http;
@@ -26,7 +26,7 @@ internal static class DashboardApi
         api.MapGet("/overview", OverviewAsync);
         api.MapGet("/tasks", TasksAsync);
         api.MapGet("/recovery", (IStatePersistence state) => state.LastRecovery is { } report
-            ? ApiResults.Ok(report, StateJsonContext.Default.RecoveryReport)
+            ? ApiResults.Ok(report, ServerJsonContext.Default.RecoveryReport)
             : ApiProblems.Problem(StatusCodes.Status404NotFound, "Not found", "No recovery has run yet."));
     }
 

@@ -10,7 +10,7 @@ namespace StatePersistence.FileSystem;
 /// <see cref="IFileHandle.Sync"/> returns; a create, rename or delete is durable once
 /// <see cref="SyncDirectory"/> of its parent directory returns.
 /// </remarks>
-public interface IFileSystem
+internal interface IFileSystem
 {
     /// <summary>Creates a directory and its missing parents (mode 0700 on Unix). No-op when it exists.</summary>
     void CreateDirectory(string path);
@@ -79,7 +79,7 @@ public interface IFileSystem
 }
 
 /// <summary>How <see cref="IFileSystem.Open"/> opens a file.</summary>
-public enum FileOpenMode
+internal enum FileOpenMode
 {
     /// <summary>Read only; the file must exist.</summary>
     Read,

@@ -20,7 +20,7 @@ public sealed class InstrumentTests : IDisposable
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == StateInstruments.MeterName)
+            if (instrument.Meter.Name == StateMeter.Name)
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -75,8 +75,8 @@ public sealed class InstrumentTests : IDisposable
         // The default meter factory scopes its meters to itself: the collectors see this service's measurements only.
         using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meters = services.GetRequiredService<IMeterFactory>();
-        using var groups = new MetricCollector<int>(meters, StateInstruments.MeterName, "statepersistence.commit.group_size");
-        using var appends = new MetricCollector<double>(meters, StateInstruments.MeterName, "statepersistence.journal.append.duration");
+        using var groups = new MetricCollector<int>(meters, StateMeter.Name, "statepersistence.commit.group_size");
+        using var appends = new MetricCollector<double>(meters, StateMeter.Name, "statepersistence.journal.append.duration");
         StatePersistenceOptions options = _fixture.Options();
         var store = new StatePersistence.FileStore.FileStateStore(options, timeProvider: _fixture.Time);
 
