@@ -54,6 +54,19 @@ public sealed class HealthCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task StoreDetails_NamedLikeACoreField_DoNotReplaceIt()
+    {
+        var figures = new Dictionary<string, long>(StringComparer.Ordinal) { ["status"] = 7, ["revision"] = 99, ["queue_depth"] = 3 };
+        using IHost host = await StartAsync(b => b.AddStatePersistence(), store: b => b.UseStore(_ => new FigureReportingStore(figures)));
+
+        HealthReportEntry entry = await CheckAsync(host);
+
+        Assert.Equal("Healthy", entry.Data["status"]);
+        Assert.Equal(0L, entry.Data["revision"]);
+        Assert.Equal(3L, entry.Data["queue_depth"]);
+    }
+
+    [Fact]
     public async Task LowSpace_IsDegraded_WithTheThresholdFromCode()
     {
         using IHost host = await StartAsync(b => b.AddStatePersistence(o => o.LowDiskSpaceBytes = long.MaxValue));
