@@ -62,7 +62,7 @@ public abstract class StoreConformanceBase<THarness> : IDisposable
     protected static async Task<StateView> ApplyAsync(IStateStore store, StateView view, params StateChange[] changes)
     {
         CommitOutcome outcome = await CommitAsync(store, changes);
-        return view.Apply(outcome.Changes, outcome.Revision, ItemCodec.ToItem);
+        return view.Apply(outcome.Changes, outcome.Revision);
     }
 
     /// <summary>A put of a task with the given description.</summary>

@@ -1,5 +1,6 @@
+using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using StatePersistence.Serialization;
+using StatePersistence.Model;
 
 namespace StatePersistence.Hosting.HealthChecks;
 
@@ -9,7 +10,7 @@ namespace StatePersistence.Hosting.HealthChecks;
 /// (<c>state_dir_exists</c>, <c>writable</c>, <c>disk_space</c>, <c>last_save_time</c>, <c>backup_count</c>, ...)
 /// plus the last error and whether corruption was found.
 /// </summary>
-public sealed class StatePersistenceHealthCheck(IStatePersistence persistence, StatePersistenceHealthCheckOptions options) : IHealthCheck
+internal sealed class StatePersistenceHealthCheck(IStatePersistence persistence, StatePersistenceHealthCheckOptions options) : IHealthCheck
 {
     /// <inheritdoc />
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -60,7 +61,7 @@ public sealed class StatePersistenceHealthCheck(IStatePersistence persistence, S
 
         if (health.LastSaveTime is { } saved)
         {
-            data["last_save_time"] = UtcTimestampConverter.ToText(saved);
+            data["last_save_time"] = Timestamp(saved);
         }
 
         if (health.LastSaveAge is { } age)
@@ -75,15 +76,19 @@ public sealed class StatePersistenceHealthCheck(IStatePersistence persistence, S
 
         if (health.LastErrorTime is { } errorTime)
         {
-            data["last_error_time"] = UtcTimestampConverter.ToText(errorTime);
+            data["last_error_time"] = Timestamp(errorTime);
         }
 
-        // The store's own figures (the file store: file counts by kind, reported as files_<kind> as before).
+        // The store's own figures under the store's own names (the file store: files_<kind> and bytes_<kind>); a
+        // store cannot replace one of the fields above by naming a figure after it.
         foreach ((string name, long value) in health.StoreDetails)
         {
-            data["files_" + name] = value;
+            data.TryAdd(name, value);
         }
 
         return data;
     }
+
+    private static string Timestamp(DateTimeOffset time) =>
+        time.UtcDateTime.ToString(StateFormat.TimestampFormat, CultureInfo.InvariantCulture);
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using StatePersistence.Serialization;
+using StatePersistence.Model;
 
 namespace StatePersistence.Server.Contracts;
 
@@ -9,7 +9,7 @@ namespace StatePersistence.Server.Contracts;
 /// Timestamps in request bodies: ISO-8601 date and time only (<c>2024-01-01T10:00:00Z</c>, with optional fractions
 /// and an offset; none means UTC). The core's converter reads any form .NET can parse, so that files written by hand
 /// still load; a request is refused instead, so that <c>"10:00"</c> or <c>"1/2/2024"</c> is not stored as a guess.
-/// Written as the core writes them.
+/// Written as the core writes them (<see cref="StateFormat.TimestampFormat"/>), so a response reads like the stored files.
 /// </summary>
 internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
 {
@@ -19,8 +19,6 @@ internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
         "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'FFFFFFFK",
         "yyyy'-'MM'-'dd'T'HH':'mmK",
     ];
-
-    private static readonly UtcTimestampConverter Writer = new();
 
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
@@ -34,8 +32,12 @@ internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
         return value;
     }
 
-    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
-        Writer.Write(writer, value, options);
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
+    {
+        Span<char> buffer = stackalloc char[40];
+        value.UtcDateTime.TryFormat(buffer, out int written, StateFormat.TimestampFormat, CultureInfo.InvariantCulture);
+        writer.WriteStringValue(buffer[..written]);
+    }
 
     private static string Shown(ref Utf8JsonReader reader, string? text) =>
         text is null ? reader.TokenType.ToString() : "\"" + (text.Length > 40 ? text[..40] + "…" : text) + "\"";

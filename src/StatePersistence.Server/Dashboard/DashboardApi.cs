@@ -1,8 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using StatePersistence.FileStore;
 using StatePersistence.Model;
-using StatePersistence.Serialization;
+using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Events;
 using StatePersistence.Server.Health;
 using StatePersistence.Server.Http;
@@ -27,7 +26,7 @@ internal static class DashboardApi
         api.MapGet("/overview", OverviewAsync);
         api.MapGet("/tasks", TasksAsync);
         api.MapGet("/recovery", (IStatePersistence state) => state.LastRecovery is { } report
-            ? ApiResults.Ok(report, StateJsonContext.Default.RecoveryReport)
+            ? ApiResults.Ok(report, ServerJsonContext.Default.RecoveryReport)
             : ApiProblems.Problem(StatusCodes.Status404NotFound, "Not found", "No recovery has run yet."));
     }
 
@@ -46,11 +45,10 @@ internal static class DashboardApi
 
         HealthReport report = await health.GetAsync(cancellationToken);
         string[] reasons = [.. report.Entries.Values.Where(e => e.Status != HealthStatus.Healthy && e.Description is not null).Select(e => e.Description!)];
-        var layout = new StateLayout(state.Location);
         StateMetricsTimes times = LastSave(report, time);
         return ApiResults.Ok(new DashboardOverview(counts, tasks.Count, state.SessionCount, hub.SavesPerSecond, state.Revision,
-            times.LastSave, times.AgeSeconds, report.Status.ToString(), reasons, quotas.FreeDiskBytes(), StateFiles.BytesByKind(layout),
-            StateFiles.Backups(layout)), DashboardJsonContext.Default.DashboardOverview);
+            times.LastSave, times.AgeSeconds, report.Status.ToString(), reasons, quotas.FreeDiskBytes(), StateFiles.BytesByKind(state.CheckHealth()),
+            StateFiles.Backups(state.Location)), DashboardJsonContext.Default.DashboardOverview);
     }
 
     private static async Task<IResult> TasksAsync(IStatePersistence state, string? status, string? q, string? page, string? size,

@@ -1,53 +1,60 @@
-using StatePersistence.FileStore;
+using System.Globalization;
 
 namespace StatePersistence.Server.Dashboard;
 
-/// <summary>Disk usage by kind and the backups, read from the state directory for the overview.</summary>
+/// <summary>Disk usage by kind and the backups, for the overview.</summary>
 internal static class StateFiles
 {
-    public static Dictionary<string, long> BytesByKind(StateLayout layout)
+    private const string BytesPrefix = "bytes_";
+    private const string BackupPrefix = "state.backup.";
+    private const string BackupSuffix = ".json";
+
+    // The file store's backup names, as the README's layout shows them: state.backup.<timestamp>.json, the timestamp
+    // in this format (lexical order is chronological). Quarantined backups (.corrupt.) are not backups.
+    private const string BackupTimestampFormat = "yyyyMMdd'T'HHmmss'-'fffffff'Z'";
+
+    /// <summary>
+    /// The store's own <c>bytes_&lt;kind&gt;</c> figures from the health (the file store: snapshot, backups, tasks,
+    /// sessions, logs, reports, journal), by kind; empty for a store that reports none.
+    /// </summary>
+    public static Dictionary<string, long> BytesByKind(StateHealth health)
     {
-        var bytes = new Dictionary<string, long>(StringComparer.Ordinal)
+        var bytes = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach ((string name, long value) in health.StoreDetails)
         {
-            ["snapshot"] = Size(new FileInfo(layout.StateFile)),
-            ["backups"] = Backups(layout).Sum(b => b.Bytes),
-            ["tasks"] = DirectorySize(layout.TasksDirectory),
-            ["sessions"] = DirectorySize(layout.SessionsDirectory),
-            ["logs"] = DirectorySize(layout.LogsDirectory),
-            ["reports"] = DirectorySize(layout.ReportsDirectory),
-            ["journal"] = DirectorySize(layout.JournalDirectory),
-        };
+            if (name.StartsWith(BytesPrefix, StringComparison.Ordinal))
+            {
+                bytes[name[BytesPrefix.Length..]] = value;
+            }
+        }
+
         return bytes;
     }
 
-    /// <summary>The backups, newest first.</summary>
-    public static List<BackupFile> Backups(StateLayout layout)
+    /// <summary>The backups in the state directory <paramref name="location"/>, newest first; none for a store without one.</summary>
+    public static List<BackupFile> Backups(string location)
     {
         var backups = new List<BackupFile>();
-        var root = new DirectoryInfo(layout.Root);
+        var root = new DirectoryInfo(location);
         if (!root.Exists)
         {
             return backups;
         }
 
-        foreach (FileInfo file in root.EnumerateFiles("state.backup.*.json"))
+        foreach (FileInfo file in root.EnumerateFiles(BackupPrefix + "*" + BackupSuffix))
         {
-            if (StateLayout.BackupTimestamp(file.Name) is { } stamp && StateLayout.TryParseTimestamp(stamp, out DateTimeOffset savedAt))
+            string stamp = file.Name[BackupPrefix.Length..^BackupSuffix.Length];
+            if (DateTime.TryParseExact(stamp, BackupTimestampFormat, CultureInfo.InvariantCulture,
+                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out DateTime savedAt))
             {
-                backups.Add(new BackupFile(file.Name, Size(file), savedAt));
+                backups.Add(new BackupFile(file.Name, Size(file), new DateTimeOffset(savedAt, TimeSpan.Zero)));
             }
         }
 
         return [.. backups.OrderByDescending(b => b.SavedAt)];
     }
 
-    private static long DirectorySize(string path)
-    {
-        var directory = new DirectoryInfo(path);
-        return directory.Exists ? directory.EnumerateFiles().Sum(Size) : 0;
-    }
-
-    // A file may be replaced or removed between listing and reading its size (a checkpoint runs concurrently).
+    // A backup may be rotated away between listing and reading its size (a checkpoint runs concurrently).
     private static long Size(FileInfo file)
     {
         try

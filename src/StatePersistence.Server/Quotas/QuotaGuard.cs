@@ -1,7 +1,8 @@
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using StatePersistence.Model;
-using StatePersistence.Serialization;
+using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Problems;
 
 namespace StatePersistence.Server.Quotas;
@@ -71,11 +72,17 @@ internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersisten
                 $"The task '{task.Id}' would have {task.Logs.Count} log entries; the limit is {_limits.MaxTaskLogEntries}.");
         }
 
-        CheckSize("MaxTaskBytes", _limits.MaxTaskBytes, ItemCodec.Serialize(task).Length, $"The task '{task.Id}'");
+        CheckSize("MaxTaskBytes", _limits.MaxTaskBytes, StoredSize(task), $"The task '{task.Id}'");
     }
 
     public void CheckSession(SessionInfo session) =>
-        CheckSize("MaxSessionBytes", _limits.MaxSessionBytes, ItemCodec.Serialize(session).Length, $"The session '{session.Id}'");
+        CheckSize("MaxSessionBytes", _limits.MaxSessionBytes, StoredSize(session), $"The session '{session.Id}'");
+
+    // The server's context writes the model as the core stores it (same naming, null handling and timestamps), so
+    // this is the size of the item's JSON on disk, before the revision the commit stamps into it.
+    private static int StoredSize(AgentTask task) => JsonSerializer.SerializeToUtf8Bytes(task, ServerJsonContext.Default.AgentTask).Length;
+
+    private static int StoredSize(SessionInfo session) => JsonSerializer.SerializeToUtf8Bytes(session, ServerJsonContext.Default.SessionInfo).Length;
 
     public void CheckLogMessage(string message) =>
         CheckSize("MaxLogMessageBytes", _limits.MaxLogMessageBytes, Encoding.UTF8.GetByteCount(message), "The log message");

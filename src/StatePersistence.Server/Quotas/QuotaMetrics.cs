@@ -12,7 +12,7 @@ internal sealed class QuotaMetrics
 {
     public QuotaMetrics(IMeterFactory meterFactory, QuotaGuard quotas, IStatePersistence state)
     {
-        Meter meter = meterFactory.Create(StateInstruments.MeterName);
+        Meter meter = meterFactory.Create(StateMeter.Name);
         meter.CreateObservableGauge("statepersistence.quota.limit", () => new[]
         {
             Measure(quotas.Limits.MaxTasks, "tasks"),

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using StatePersistence.Ids;
-using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
@@ -65,6 +64,6 @@ internal static class ReportRoutes
     private static async Task<IResult> GetAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
     {
         JsonElement? report = await state.LoadReportAsync(id, cancellationToken);
-        return report is { } json ? ApiResults.Ok(json, StateJsonContext.Default.JsonElement) : ApiProblems.NotFound(Kind, id);
+        return report is { } json ? ApiResults.Ok(json, ServerJsonContext.Default.JsonElement) : ApiProblems.NotFound(Kind, id);
     }
 }

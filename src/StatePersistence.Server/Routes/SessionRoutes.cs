@@ -1,6 +1,5 @@
 using StatePersistence.Ids;
 using StatePersistence.Model;
-using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
@@ -61,13 +60,13 @@ internal static class SessionRoutes
 
         // Read back for the revision the store gave it (the service does not change the object it was given).
         return ApiResults.Created(request.HttpContext.Response, "/api/sessions/" + id, await state.LoadSessionAsync(id, cancellationToken) ?? session,
-            StateJsonContext.Default.SessionInfo);
+            ServerJsonContext.Default.SessionInfo);
     }
 
     private static async Task<IResult> GetAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
     {
         SessionInfo? session = await state.LoadSessionAsync(id, cancellationToken);
-        return session is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(session, StateJsonContext.Default.SessionInfo);
+        return session is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(session, ServerJsonContext.Default.SessionInfo);
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpRequest request, RequestReader reader,
@@ -89,7 +88,7 @@ internal static class SessionRoutes
             session.TaskId = patch.TaskId ?? session.TaskId;
             quotas.CheckSession(session);
         }, cancellationToken);
-        return updated is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(updated, StateJsonContext.Default.SessionInfo);
+        return updated is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(updated, ServerJsonContext.Default.SessionInfo);
     }
 
     /// <summary>Appends the body, as sent, to the session's log; answers 204 once the text is durable.</summary>

@@ -1,4 +1,3 @@
-using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 
@@ -11,12 +10,12 @@ internal static class StateRoutes
     {
         routes.MapGet("/api/state", GetStateAsync);
         routes.MapPost("/api/state/save", SaveAsync);
-        routes.MapGet("/api/metrics", (IStatePersistence state) => ApiResults.Ok(state.GetMetrics(), StateJsonContext.Default.StateMetrics));
+        routes.MapGet("/api/metrics", (IStatePersistence state) => ApiResults.Ok(state.GetMetrics(), ServerJsonContext.Default.StateMetrics));
     }
 
     /// <summary>The state in <c>state.json</c>'s format, as of the newest durable change (newer than the file itself).</summary>
     private static async Task<IResult> GetStateAsync(IStatePersistence state, CancellationToken cancellationToken) =>
-        ApiResults.Ok(await state.LoadStateAsync(cancellationToken), StateJsonContext.Default.PersistedState);
+        ApiResults.Ok(await state.LoadStateAsync(cancellationToken), ServerJsonContext.Default.PersistedState);
 
     /// <summary>
     /// Writes a snapshot (with its backup) and answers once it is durable; when nothing changed since the last one it

@@ -1,6 +1,5 @@
 using StatePersistence.Ids;
 using StatePersistence.Model;
-using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
@@ -52,7 +51,7 @@ internal static class TaskReplaceRoute
             }, cancellationToken);
             if (replaced is not null)
             {
-                return ApiResults.Ok(replaced, StateJsonContext.Default.AgentTask);
+                return ApiResults.Ok(replaced, ServerJsonContext.Default.AgentTask);
             }
 
             body.CreatedAt ??= now;
@@ -63,7 +62,7 @@ internal static class TaskReplaceRoute
             {
                 // Read back for the revision the store gave it; the body's own revision was ignored.
                 return ApiResults.Created(request.HttpContext.Response, TaskRoutes.Location(id), await state.LoadTaskAsync(id, cancellationToken) ?? body,
-                    StateJsonContext.Default.AgentTask);
+                    ServerJsonContext.Default.AgentTask);
             }
         }
 

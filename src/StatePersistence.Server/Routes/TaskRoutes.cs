@@ -1,6 +1,5 @@
 using StatePersistence.Ids;
 using StatePersistence.Model;
-using StatePersistence.Serialization;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
@@ -59,7 +58,7 @@ internal static class TaskRoutes
 
         // Read back for the revision the store gave it (the service does not change the object it was given).
         return ApiResults.Created(request.HttpContext.Response, Location(id), await state.LoadTaskAsync(id, cancellationToken) ?? task,
-            StateJsonContext.Default.AgentTask);
+            ServerJsonContext.Default.AgentTask);
     }
 
     private static IResult ListAsync(HttpContext context, IStatePersistence state, string? status = null, string? after = null,
@@ -81,7 +80,7 @@ internal static class TaskRoutes
     private static async Task<IResult> GetAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
     {
         AgentTask? task = await state.LoadTaskAsync(id, cancellationToken);
-        return task is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(task, StateJsonContext.Default.AgentTask);
+        return task is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(task, ServerJsonContext.Default.AgentTask);
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpRequest request, RequestReader reader,
@@ -105,7 +104,7 @@ internal static class TaskRoutes
             task.UpdatedAt = now;
             quotas.CheckTask(task);
         }, cancellationToken);
-        return updated is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(updated, StateJsonContext.Default.AgentTask);
+        return updated is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(updated, ServerJsonContext.Default.AgentTask);
     }
 
     private static async Task<IResult> DeleteAsync(string id, IStatePersistence state, CancellationToken cancellationToken) =>

@@ -34,7 +34,7 @@ internal static class StateTelemetry
             .ConfigureResource(static resource => resource.AddService(ServiceName))
             .WithMetrics(static metrics =>
             {
-                metrics.AddMeter(StateInstruments.MeterName).AddPrometheusExporter(static prometheus =>
+                metrics.AddMeter(StateMeter.Name).AddPrometheusExporter(static prometheus =>
                 {
                     // A scrape reads the current values: a cached answer would hide the save just made.
                     prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
@@ -65,7 +65,7 @@ internal static class StateTelemetry
     /// </summary>
     private static MetricStreamConfiguration? View(Instrument instrument, IMeterFactory factory)
     {
-        if (instrument.Meter.Name == StateInstruments.MeterName && !ReferenceEquals(instrument.Meter.Scope, factory))
+        if (instrument.Meter.Name == StateMeter.Name && !ReferenceEquals(instrument.Meter.Scope, factory))
         {
             return MetricStreamConfiguration.Drop;
         }

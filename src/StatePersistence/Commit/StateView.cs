@@ -23,8 +23,17 @@ public sealed record StateView(
         ImmutableSortedDictionary.Create<string, StoredItem>(StringComparer.Ordinal),
         null);
 
-    /// <summary>Applies changes in order, returning the new view.</summary>
-    public StateView Apply(IEnumerable<StateChange> changes, long revision, Func<StateChange, StoredItem> toItem)
+    /// <summary>
+    /// Applies changes in order, returning the new view at <paramref name="revision"/>: what a store does to the state
+    /// it loaded for each group of its log. A put's value is its change's <see cref="StateChange.Item"/> when set, and
+    /// otherwise its JSON, validated (it must be a task or session with a valid id) and read for the fields the core
+    /// keeps beside it; an append to a task's log must carry its <see cref="StateChange.Item"/>.
+    /// </summary>
+    /// <exception cref="System.Text.Json.JsonException">A put's JSON is not a valid task or session.</exception>
+    public StateView Apply(IEnumerable<StateChange> changes, long revision) => Apply(changes, revision, Serialization.ItemCodec.ToItem);
+
+    /// <summary>Applies changes in order, returning the new view; <paramref name="toItem"/> gives a put's value.</summary>
+    internal StateView Apply(IEnumerable<StateChange> changes, long revision, Func<StateChange, StoredItem> toItem)
     {
         ImmutableSortedDictionary<string, StoredItem> tasks = Tasks;
         ImmutableSortedDictionary<string, StoredItem> sessions = Sessions;

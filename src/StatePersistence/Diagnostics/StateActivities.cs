@@ -30,6 +30,6 @@ public static class StateActivities
     /// <summary>Start-up recovery: the store opened and the state loaded.</summary>
     public const string Recovery = "statepersistence.recovery";
 
-    /// <summary>The source every activity above comes from.</summary>
-    public static ActivitySource Source { get; } = new(SourceName);
+    /// <summary>The source every activity above comes from (listeners subscribe by <see cref="SourceName"/>).</summary>
+    internal static ActivitySource Source { get; } = new(SourceName);
 }

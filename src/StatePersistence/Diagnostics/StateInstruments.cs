@@ -3,20 +3,18 @@ using System.Diagnostics.Metrics;
 namespace StatePersistence.Diagnostics;
 
 /// <summary>
-/// The <c>StatePersistence</c> meter. Names follow OpenTelemetry's conventions (dotted, lower case, unit in the
-/// instrument's unit, not its name); durations in seconds.
+/// The instruments of the <see cref="StateMeter"/> meter. Names follow OpenTelemetry's conventions (dotted, lower
+/// case, unit in the instrument's unit, not its name); durations in seconds. Internal: applications subscribe by the
+/// meter's name and read <see cref="IStatePersistence.GetMetrics"/>, never these objects.
 /// </summary>
-public sealed class StateInstruments : IDisposable
+internal sealed class StateInstruments : IDisposable
 {
-    /// <summary>The meter's name.</summary>
-    public const string MeterName = "StatePersistence";
-
     private readonly Meter _meter;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, or a standalone meter.</summary>
     public StateInstruments(IMeterFactory? meterFactory, Func<InstrumentSnapshot> observe)
     {
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _meter = meterFactory?.Create(StateMeter.Name) ?? new Meter(StateMeter.Name);
         SaveDuration = _meter.CreateHistogram<double>("statepersistence.save.duration", "s",
             "How long durable saves take, by kind (task, session, snapshot, report, log).");
         LoadDuration = _meter.CreateHistogram<double>("statepersistence.load.duration", "s",
@@ -69,7 +67,7 @@ public sealed class StateInstruments : IDisposable
 }
 
 /// <summary>Values the observable gauges report.</summary>
-public sealed class InstrumentSnapshot
+internal sealed class InstrumentSnapshot
 {
     /// <summary>Bytes on disk.</summary>
     public long BytesOnDisk { get; init; }

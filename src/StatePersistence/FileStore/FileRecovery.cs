@@ -184,14 +184,14 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
     {
         if (!Array.Exists(changes, static c => c.Kind == ChangeKind.AppendTaskLog && c.Item is null))
         {
-            return view.Apply(changes, sequence, ItemCodec.ToItem);
+            return view.Apply(changes, sequence);
         }
 
         foreach (StateChange change in changes)
         {
             StateChange? applied = change.Kind == ChangeKind.AppendTaskLog && change.Item is null ? ReplayAppend(view, change, sequence) : change;
             applied = applied is null ? null : ItemRevision.Stamp(applied, sequence);
-            view = applied is null ? view with { Revision = sequence } : view.Apply([applied], sequence, ItemCodec.ToItem);
+            view = applied is null ? view with { Revision = sequence } : view.Apply([applied], sequence);
         }
 
         return view;

@@ -14,7 +14,7 @@ public sealed partial class FileStateStore
         string? problem = null;
         bool writable = false;
         long? free = null;
-        var counts = new Dictionary<string, long>();
+        var details = new Dictionary<string, long>(StringComparer.Ordinal);
         long bytes = 0;
         if (exists)
         {
@@ -37,28 +37,7 @@ public sealed partial class FileStateStore
             try
             {
                 free = _fileSystem.GetAvailableFreeSpace(_layout.Root);
-                counts["tasks"] = CountItems(_layout.TasksDirectory);
-                counts["sessions"] = CountItems(_layout.SessionsDirectory);
-                counts["logs"] = _fileSystem.ListFiles(_layout.LogsDirectory).Count;
-                counts["reports"] = _fileSystem.ListFiles(_layout.ReportsDirectory).Count;
-                counts["backups"] = _backups.ListNewestFirst().Count;
-                long journalFiles = 0;
-                foreach (string name in _fileSystem.ListFiles(_layout.JournalDirectory))
-                {
-                    if (JournalReader.TryParseSegmentNumber(name, out _))
-                    {
-                        journalFiles++;
-                        bytes += LengthOf(Path.Combine(_layout.JournalDirectory, name));
-                    }
-                }
-
-                counts["journal"] = journalFiles;
-                foreach (string name in _backups.ListNewestFirst())
-                {
-                    bytes += LengthOf(Path.Combine(_layout.Root, name));
-                }
-
-                bytes += _fileSystem.FileExists(_layout.StateFile) ? LengthOf(_layout.StateFile) : 0;
+                bytes = InspectFiles(details);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -92,9 +71,40 @@ public sealed partial class FileStateStore
             Writable = writable,
             FreeBytes = free,
             BytesOnDisk = bytes,
-            Details = counts,
+            Details = details,
             Problem = problem,
         };
+    }
+
+    /// <summary>
+    /// Fills the store's figures, named by what they count: <c>files_&lt;kind&gt;</c> (item files, session logs,
+    /// reports, backups, journal segments) and <c>bytes_&lt;kind&gt;</c> (everything in the kind's place on disk, the
+    /// snapshot, temp and quarantined files included), kinds in the dashboard's order. Returns the bytes of the
+    /// snapshot, its backups and the journal: what <see cref="StoreHealth.BytesOnDisk"/> reports (the items in memory
+    /// stand for their files).
+    /// </summary>
+    private long InspectFiles(Dictionary<string, long> details)
+    {
+        List<string> backups = _backups.ListNewestFirst();
+        long snapshot = _fileSystem.FileExists(_layout.StateFile) ? LengthOrZero(_layout.StateFile) : 0;
+        long backupBytes = backups.Sum(name => LengthOrZero(Path.Combine(_layout.Root, name)));
+        IReadOnlyList<string> segments = [.. _fileSystem.ListFiles(_layout.JournalDirectory).Where(n => JournalReader.TryParseSegmentNumber(n, out _))];
+        long journalBytes = segments.Sum(name => LengthOrZero(Path.Combine(_layout.JournalDirectory, name)));
+
+        details["files_tasks"] = CountItems(_layout.TasksDirectory);
+        details["files_sessions"] = CountItems(_layout.SessionsDirectory);
+        details["files_logs"] = _fileSystem.ListFiles(_layout.LogsDirectory).Count;
+        details["files_reports"] = _fileSystem.ListFiles(_layout.ReportsDirectory).Count;
+        details["files_backups"] = backups.Count;
+        details["files_journal"] = segments.Count;
+        details["bytes_snapshot"] = snapshot;
+        details["bytes_backups"] = backupBytes;
+        details["bytes_tasks"] = DirectoryBytes(_layout.TasksDirectory);
+        details["bytes_sessions"] = DirectoryBytes(_layout.SessionsDirectory);
+        details["bytes_logs"] = DirectoryBytes(_layout.LogsDirectory);
+        details["bytes_reports"] = DirectoryBytes(_layout.ReportsDirectory);
+        details["bytes_journal"] = DirectoryBytes(_layout.JournalDirectory);
+        return snapshot + backupBytes + journalBytes;
     }
 
     private long CountItems(string directory)
@@ -111,10 +121,20 @@ public sealed partial class FileStateStore
         return count;
     }
 
-    private long LengthOf(string path)
+    private long DirectoryBytes(string directory) =>
+        _fileSystem.ListFiles(directory).Sum(name => LengthOrZero(Path.Combine(directory, name)));
+
+    // A checkpoint or a backup rotation may remove a file between the listing and its length: it no longer uses space.
+    private long LengthOrZero(string path)
     {
-        using IFileHandle handle = _fileSystem.Open(path, FileOpenMode.Read);
-        return handle.Length;
+        try
+        {
+            return _fileSystem.LengthOf(path);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return 0;
+        }
     }
 
     private static T Io<T>(Func<T> action, string path, string what)

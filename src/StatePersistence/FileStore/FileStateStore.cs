@@ -45,12 +45,20 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     private ChangeFeed? _feed;
 
     /// <summary>Creates a store for the directory <see cref="StatePersistenceOptions.ResolveStatePath"/> names.</summary>
-    public FileStateStore(StatePersistenceOptions options, IFileSystem? fileSystem = null, IPayloadCodec? codec = null,
+    public FileStateStore(StatePersistenceOptions options, IPayloadCodec? codec = null, TimeProvider? timeProvider = null,
+        ILogger<FileStateStore>? logger = null)
+        : this(options, PhysicalFileSystem.Instance, codec, timeProvider, logger)
+    {
+    }
+
+    /// <summary>Creates a store over <paramref name="fileSystem"/>: the crash and fault tests' simulated disks.</summary>
+    internal FileStateStore(StatePersistenceOptions options, IFileSystem fileSystem, IPayloadCodec? codec = null,
         TimeProvider? timeProvider = null, ILogger<FileStateStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _fileSystem = fileSystem ?? PhysicalFileSystem.Instance;
+        ArgumentNullException.ThrowIfNull(fileSystem);
+        _fileSystem = fileSystem;
         _envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -65,7 +73,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     public event EventHandler<QuarantinedFile>? DamageFound;
 
     /// <summary>The state directory's layout.</summary>
-    public StateLayout Layout => _layout;
+    internal StateLayout Layout => _layout;
 
     /// <inheritdoc />
     public string Location => _layout.Root;
@@ -218,7 +226,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     {
         StateId.Validate(sessionId, "session");
         string path = _layout.SessionLogFile(sessionId);
-        return ValueTask.FromResult(Io(() => _fileSystem.FileExists(path) ? LengthOf(path) : 0, path, "Measuring the session log"));
+        return ValueTask.FromResult(Io(() => _fileSystem.FileExists(path) ? _fileSystem.LengthOf(path) : 0, path, "Measuring the session log"));
     }
 
     /// <inheritdoc />

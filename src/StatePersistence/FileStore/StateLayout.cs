@@ -7,7 +7,7 @@ namespace StatePersistence.FileStore;
 /// <c>state.backup.&lt;timestamp&gt;.json</c>, <c>tasks/</c>, <c>sessions/</c>, <c>logs/</c>, <c>reports/</c>) plus
 /// <c>journal/</c> and the <c>.lock</c> file.
 /// </summary>
-public sealed class StateLayout(string root)
+internal sealed class StateLayout(string root)
 {
     /// <summary>Suffix of in-progress writes; such a file was never acknowledged and is removed when next listed.</summary>
     public const string TempSuffix = ".tmp";

@@ -7,7 +7,7 @@ namespace StatePersistence.FileSystem;
 /// <param name="Device">The device the file lives on.</param>
 /// <param name="Inode">The inode number on that device.</param>
 /// <param name="Links">How many names the file has; 0 once it was deleted while open.</param>
-public readonly record struct FileIdentity(ulong Device, ulong Inode, uint Links)
+internal readonly record struct FileIdentity(ulong Device, ulong Inode, uint Links)
 {
     /// <summary>Whether both refer to the same file (link counts aside).</summary>
     public bool IsSameFile(FileIdentity other) => Device == other.Device && Inode == other.Inode;

@@ -1,7 +1,7 @@
 namespace StatePersistence.FileSystem;
 
 /// <summary>Conveniences built only on <see cref="IFileSystem"/>, so every implementation gets them.</summary>
-public static class FileSystemExtensions
+internal static class FileSystemExtensions
 {
     /// <summary>Reads a whole file.</summary>
     public static byte[] ReadAllBytes(this IFileSystem fileSystem, string path)

@@ -1,7 +1,7 @@
 namespace StatePersistence.FileSystem;
 
 /// <summary>An open file. Reads and writes take explicit offsets, like <see cref="RandomAccess"/>.</summary>
-public interface IFileHandle : IDisposable
+internal interface IFileHandle : IDisposable
 {
     /// <summary>The file's path.</summary>
     string Path { get; }

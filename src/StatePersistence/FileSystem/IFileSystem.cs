@@ -10,7 +10,7 @@ namespace StatePersistence.FileSystem;
 /// <see cref="IFileHandle.Sync"/> returns; a create, rename or delete is durable once
 /// <see cref="SyncDirectory"/> of its parent directory returns.
 /// </remarks>
-public interface IFileSystem
+internal interface IFileSystem
 {
     /// <summary>Creates a directory and its missing parents (mode 0700 on Unix). No-op when it exists.</summary>
     void CreateDirectory(string path);
@@ -55,6 +55,16 @@ public interface IFileSystem
     /// </summary>
     FileIdentity? IdentityOf(string path) => null;
 
+    /// <summary>
+    /// The length in bytes of the file at <paramref name="path"/>; throws <see cref="FileNotFoundException"/> when it
+    /// is gone. The default opens the file; a real disk answers from its metadata without opening it.
+    /// </summary>
+    long LengthOf(string path)
+    {
+        using IFileHandle handle = Open(path, FileOpenMode.Read);
+        return handle.Length;
+    }
+
     /// <summary>The names (not paths) of the files directly in a directory; empty when it does not exist.</summary>
     IReadOnlyList<string> ListFiles(string directory);
 
@@ -69,7 +79,7 @@ public interface IFileSystem
 }
 
 /// <summary>How <see cref="IFileSystem.Open"/> opens a file.</summary>
-public enum FileOpenMode
+internal enum FileOpenMode
 {
     /// <summary>Read only; the file must exist.</summary>
     Read,

@@ -3,7 +3,7 @@ using Microsoft.Win32.SafeHandles;
 namespace StatePersistence.FileSystem;
 
 /// <summary>The real file system, with fsync for files and directories and 0600/0700 permissions on Unix.</summary>
-public sealed class PhysicalFileSystem : IFileSystem
+internal sealed class PhysicalFileSystem : IFileSystem
 {
     private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -53,6 +53,9 @@ public sealed class PhysicalFileSystem : IFileSystem
 
         return new PhysicalFileHandle(path, new FileStream(path, options));
     }
+
+    /// <inheritdoc />
+    public long LengthOf(string path) => new FileInfo(path).Length;
 
     /// <inheritdoc />
     public void Rename(string sourcePath, string destinationPath) => File.Move(sourcePath, destinationPath, overwrite: true);

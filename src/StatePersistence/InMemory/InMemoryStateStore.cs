@@ -60,7 +60,7 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
             StateView view = StateView.Empty;
             foreach (CommittedGroup group in log)
             {
-                view = view.Apply(group.Changes, group.Revision, ItemCodec.ToItem);
+                view = view.Apply(group.Changes, group.Revision);
                 report.JournalRecordsReplayed++;
             }
 

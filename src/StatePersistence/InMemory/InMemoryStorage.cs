@@ -29,7 +29,7 @@ public sealed class InMemoryStorage
     }
 
     /// <summary>Appends a raw log record as if a writer had stored it, for tests of what a store refuses to read.</summary>
-    public void AppendRawRecord(byte[] record)
+    internal void AppendRawRecord(byte[] record)
     {
         ArgumentNullException.ThrowIfNull(record);
         lock (Gate)

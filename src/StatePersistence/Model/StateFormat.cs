@@ -12,4 +12,12 @@ public static class StateFormat
 
     /// <summary>The highest major version this library can read; a newer file is refused, never rewritten.</summary>
     public const int HighestReadableMajor = 2;
+
+    /// <summary>
+    /// How every timestamp of the JSON model is written (a <see cref="DateTime"/> custom format of its UTC time):
+    /// ISO-8601 with a <c>Z</c> suffix and fractions of a second only when present, <c>2024-01-01T10:00:00Z</c>, the
+    /// seed's format. For a host that serializes the model with its own JSON context, so that what it serves reads
+    /// exactly like the stored files.
+    /// </summary>
+    public const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'";
 }

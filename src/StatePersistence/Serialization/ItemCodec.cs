@@ -9,7 +9,7 @@ namespace StatePersistence.Serialization;
 /// Converts tasks and sessions between their typed form and the exact UTF-8 JSON kept in memory and on disk,
 /// validating what comes from disk: the JSON must parse as the type and carry a valid id.
 /// </summary>
-public static class ItemCodec
+internal static class ItemCodec
 {
     private static readonly StateJsonContext Context = StateJsonContext.Default;
 

@@ -19,4 +19,4 @@ namespace StatePersistence.Serialization;
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(Dictionary<string, JsonElement>))]
 [JsonSerializable(typeof(Recovery.RecoveryReport))]
-public sealed partial class StateJsonContext : JsonSerializerContext;
+internal sealed partial class StateJsonContext : JsonSerializerContext;

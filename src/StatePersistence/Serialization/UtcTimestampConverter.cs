@@ -6,12 +6,12 @@ namespace StatePersistence.Serialization;
 
 /// <summary>
 /// Writes timestamps as ISO-8601 UTC with a <c>Z</c> suffix (<c>2024-01-01T10:00:00Z</c>, fractions only when
-/// present), the seed's format; reads any ISO-8601 form and converts it to UTC. A timestamp without an offset is
+/// present), the seed's format (<see cref="Model.StateFormat.TimestampFormat"/>); reads any ISO-8601 form and converts it to UTC. A timestamp without an offset is
 /// taken as UTC.
 /// </summary>
-public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
+internal sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
 {
-    private const string Format = "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'";
+    private const string Format = Model.StateFormat.TimestampFormat;
 
     /// <inheritdoc />
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)

@@ -40,7 +40,7 @@ public sealed record StateHealth
     /// <summary>How long ago that was.</summary>
     public TimeSpan? LastSaveAge { get; init; }
 
-    /// <summary>How many backups the store keeps (its <c>backups</c> detail; 0 for a store without backups).</summary>
+    /// <summary>How many backups the store keeps (its <c>files_backups</c> detail; 0 for a store without backups).</summary>
     public int BackupCount { get; init; }
 
     /// <summary>The last save error, if any.</summary>
@@ -61,6 +61,6 @@ public sealed record StateHealth
     /// <summary>Sessions held.</summary>
     public int SessionCount { get; init; }
 
-    /// <summary>The store's own figures by name (the file store: file counts by kind); see <see cref="Storage.StoreHealth.Details"/>.</summary>
+    /// <summary>The store's own figures by name (the file store: files and bytes by kind); see <see cref="Storage.StoreHealth.Details"/>.</summary>
     public IReadOnlyDictionary<string, long> StoreDetails { get; init; } = new Dictionary<string, long>();
 }

@@ -33,8 +33,11 @@ public sealed record StoreHealth
     public long? BytesOnDisk { get; init; }
 
     /// <summary>
-    /// Store-specific figures by name, for health reports and gauges (the file store: its file counts per kind,
-    /// <c>tasks</c>, <c>sessions</c>, <c>logs</c>, <c>reports</c>, <c>backups</c>, <c>journal</c>).
+    /// Store-specific figures, each named by what it is, reported as they are (the health check's data, a host's
+    /// dashboard). Two prefixes have a meaning: <c>files_&lt;kind&gt;</c> is also the <c>statepersistence.files</c>
+    /// gauge for that kind, and <c>files_backups</c> the health's backup count; <c>bytes_&lt;kind&gt;</c> is the space
+    /// a kind uses. The file store reports <c>files_</c> and <c>bytes_</c> for <c>tasks</c>, <c>sessions</c>,
+    /// <c>logs</c>, <c>reports</c>, <c>backups</c> and <c>journal</c>, and <c>bytes_snapshot</c>.
     /// </summary>
     public IReadOnlyDictionary<string, long> Details { get; init; } = new Dictionary<string, long>();
 

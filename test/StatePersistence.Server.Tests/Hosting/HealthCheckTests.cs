@@ -35,6 +35,38 @@ public sealed class HealthCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task StoreDetails_AreDataUnderTheStoresOwnNames()
+    {
+        using IHost files = await StartAsync(b => b.AddStatePersistence());
+        HealthReportEntry fileEntry = await CheckAsync(files);
+        await files.StopAsync(Ct);
+
+        using IHost memory = await StartAsync(b => b.AddStatePersistence(), store: b => b.UseInMemory());
+        HealthReportEntry memoryEntry = await CheckAsync(memory);
+
+        Assert.Equal(0L, fileEntry.Data["files_tasks"]);
+        Assert.True((long)fileEntry.Data["bytes_journal"] >= 0);
+        Assert.DoesNotContain(fileEntry.Data.Keys, k => k.StartsWith("files_files_", StringComparison.Ordinal));
+
+        // Another store's figures are not file counts: no files_ prefix is put in front of them.
+        Assert.True(memoryEntry.Data.ContainsKey("log_records"));
+        Assert.DoesNotContain(memoryEntry.Data.Keys, k => k.StartsWith("files_", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task StoreDetails_NamedLikeACoreField_DoNotReplaceIt()
+    {
+        var figures = new Dictionary<string, long>(StringComparer.Ordinal) { ["status"] = 7, ["revision"] = 99, ["queue_depth"] = 3 };
+        using IHost host = await StartAsync(b => b.AddStatePersistence(), store: b => b.UseStore(_ => new FigureReportingStore(figures)));
+
+        HealthReportEntry entry = await CheckAsync(host);
+
+        Assert.Equal("Healthy", entry.Data["status"]);
+        Assert.Equal(0L, entry.Data["revision"]);
+        Assert.Equal(3L, entry.Data["queue_depth"]);
+    }
+
+    [Fact]
     public async Task LowSpace_IsDegraded_WithTheThresholdFromCode()
     {
         using IHost host = await StartAsync(b => b.AddStatePersistence(o => o.LowDiskSpaceBytes = long.MaxValue));
@@ -105,20 +137,28 @@ public sealed class HealthCheckTests : IDisposable
         return report.Entries["state_persistence"];
     }
 
-    private async Task<IHost> StartAsync(Action<IHealthChecksBuilder> addCheck, params (string Key, string? Value)[] settings)
+    private async Task<IHost> StartAsync(Action<IHealthChecksBuilder> addCheck, params (string Key, string? Value)[] settings) =>
+        await StartAsync(addCheck, store: null, settings);
+
+    private async Task<IHost> StartAsync(Action<IHealthChecksBuilder> addCheck, Action<StatePersistenceBuilder>? store,
+        params (string Key, string? Value)[] settings)
     {
-        IHost host = Build(addCheck, settings);
+        IHost host = Build(addCheck, settings, store);
         await host.StartAsync(Ct);
         return host;
     }
 
-    private IHost Build(Action<IHealthChecksBuilder> addCheck, params (string Key, string? Value)[] settings)
+    private IHost Build(Action<IHealthChecksBuilder> addCheck, params (string Key, string? Value)[] settings) =>
+        Build(addCheck, settings, store: null);
+
+    private IHost Build(Action<IHealthChecksBuilder> addCheck, (string Key, string? Value)[] settings, Action<StatePersistenceBuilder>? store)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(
             [new("StatePersistence:StatePath", StatePath), .. settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))]);
         builder.Services.AddLogging();
-        builder.Services.AddStatePersistence();
+        StatePersistenceBuilder persistence = builder.Services.AddStatePersistence();
+        store?.Invoke(persistence);
         addCheck(builder.Services.AddHealthChecks());
         return builder.Build();
     }

@@ -168,7 +168,7 @@ public sealed class HostingTests : IDisposable
         {
             InstrumentPublished = (instrument, _) =>
             {
-                if (instrument.Meter.Name == StateInstruments.MeterName && ReferenceEquals(instrument.Meter.Scope, factory))
+                if (instrument.Meter.Name == StateMeter.Name && ReferenceEquals(instrument.Meter.Scope, factory))
                 {
                     lock (published)
                     {

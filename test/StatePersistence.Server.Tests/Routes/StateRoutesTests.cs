@@ -33,6 +33,43 @@ public sealed class StateRoutesTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task GetTaskAndSession_ServeTheStoredJson_ByteForByte()
+    {
+        // The server writes the model with its own JSON context; what it serves must still read exactly like the files.
+        await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+        _server.Time.Advance(TimeSpan.FromMilliseconds(250));
+        await (await _client.PatchJsonAsync("/api/tasks/task_1", """{"status":"in_progress"}""")).ExpectAsync(HttpStatusCode.OK);
+        await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"interactive","status":"active"}""");
+        await _client.PostAsync("/api/state/save", null, Ct);
+
+        string task = await (await _client.GetUrlAsync("/api/tasks/task_1")).TextAsync();
+        string session = await (await _client.GetUrlAsync("/api/sessions/s1")).TextAsync();
+
+        Assert.Contains("\"created_at\":\"2024-01-01T10:00:00Z\"", task, StringComparison.Ordinal);
+        Assert.Contains("\"updated_at\":\"2024-01-01T10:00:00.25Z\"", task, StringComparison.Ordinal);
+        Assert.Equal(WithoutEnvelope(await File.ReadAllTextAsync(_server.File("tasks", "task_1.json"), Ct)), task);
+        Assert.Equal(WithoutEnvelope(await File.ReadAllTextAsync(_server.File("sessions", "s1.json"), Ct)), session);
+    }
+
+    [Fact]
+    public async Task StateAndRecovery_WriteTimestampsInTheStoredFormat()
+    {
+        await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+        _server.Time.Advance(TimeSpan.FromMilliseconds(1500));
+        await _client.PostAsync("/api/state/save", null, Ct);
+
+        JsonElement state = await (await _client.GetUrlAsync("/api/state")).ExpectAsync(HttpStatusCode.OK);
+        JsonElement recovery = await (await _client.GetUrlAsync("/api/dashboard/recovery")).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal("2024-01-01T10:00:00Z", state.GetProperty("tasks")[0].Str("created_at"));
+        Assert.Equal("2024-01-01T10:00:01.5Z", state.Str("last_saved"));
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", recovery.Str("started_at"));
+    }
+
+    /// <summary>A stored item as the API serves it: the file minus its last property, the envelope.</summary>
+    private static string WithoutEnvelope(string file) => file[..file.LastIndexOf(",\"$envelope\"", StringComparison.Ordinal)] + "}";
+
+    [Fact]
     public async Task SaveState_WritesTheSnapshotAndReturnsLastSaved()
     {
         await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");

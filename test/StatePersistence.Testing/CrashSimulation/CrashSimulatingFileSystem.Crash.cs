@@ -1,7 +1,7 @@
 namespace StatePersistence.Testing.CrashSimulation;
 
 /// <summary>Power cuts: the states a crash may leave, and booting one of them.</summary>
-public sealed partial class CrashSimulatingFileSystem
+internal sealed partial class CrashSimulatingFileSystem
 {
     /// <summary>The disk if the power went now and nothing pending reached it (what LazyFS leaves).</summary>
     public DurableImage DurableState

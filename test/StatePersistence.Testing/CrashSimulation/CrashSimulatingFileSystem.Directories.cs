@@ -1,7 +1,7 @@
 namespace StatePersistence.Testing.CrashSimulation;
 
 /// <summary>Directories and names: the operations that become durable at <see cref="SyncDirectory"/>.</summary>
-public sealed partial class CrashSimulatingFileSystem
+internal sealed partial class CrashSimulatingFileSystem
 {
     /// <inheritdoc />
     public void CreateDirectory(string path)

@@ -4,7 +4,7 @@ using StatePersistence.Testing.FaultInjection;
 namespace StatePersistence.Testing.CrashSimulation;
 
 /// <summary>Opening files, the handles' data operations, and locks.</summary>
-public sealed partial class CrashSimulatingFileSystem
+internal sealed partial class CrashSimulatingFileSystem
 {
     /// <inheritdoc />
     public IFileHandle Open(string path, FileOpenMode mode)

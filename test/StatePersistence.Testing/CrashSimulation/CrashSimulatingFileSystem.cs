@@ -17,7 +17,7 @@ namespace StatePersistence.Testing.CrashSimulation;
 /// from <see cref="OperationStarting"/>. Boot a crash state with <see cref="FromImage"/> to run recovery on it.</para>
 /// <para>Thread-safe: one lock serializes all calls. Paths must be absolute; they are normalized in memory.</para>
 /// </remarks>
-public sealed partial class CrashSimulatingFileSystem : IFileSystem
+internal sealed partial class CrashSimulatingFileSystem : IFileSystem
 {
     /// <summary>The directory the parameterless constructor creates (durably) for the state under test.</summary>
     public const string DefaultRoot = "/sim/state";

@@ -8,7 +8,7 @@ namespace StatePersistence.Testing.CrashSimulation;
 /// they have the same directories and the same files with the same bytes; <see cref="Description"/> is not compared.
 /// Boot a <see cref="CrashSimulatingFileSystem"/> on one with <see cref="CrashSimulatingFileSystem.FromImage"/>.
 /// </summary>
-public sealed class DurableImage : IEquatable<DurableImage>
+internal sealed class DurableImage : IEquatable<DurableImage>
 {
     private readonly int _hashCode;
 

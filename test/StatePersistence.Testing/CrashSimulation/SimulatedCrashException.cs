@@ -5,7 +5,7 @@ namespace StatePersistence.Testing.CrashSimulation;
 /// chosen with <see cref="CrashSimulatingFileSystem.CrashAtOperation"/> (which then does not take effect) and by
 /// every call after it, since the program that was using the disk is gone.
 /// </summary>
-public sealed class SimulatedCrashException : Exception
+internal sealed class SimulatedCrashException : Exception
 {
     /// <summary>Creates the exception for a crash just before operation <paramref name="operationNumber"/>.</summary>
     public SimulatedCrashException(int operationNumber)

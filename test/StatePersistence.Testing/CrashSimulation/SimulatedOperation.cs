@@ -1,7 +1,7 @@
 namespace StatePersistence.Testing.CrashSimulation;
 
 /// <summary>The kinds of operation a <see cref="CrashSimulatingFileSystem"/> numbers and logs.</summary>
-public enum SimulatedOperationKind
+internal enum SimulatedOperationKind
 {
     /// <summary><see cref="FileSystem.IFileSystem.CreateDirectory"/>.</summary>
     CreateDirectory,
@@ -44,7 +44,7 @@ public enum SimulatedOperationKind
 /// <param name="DestinationPath">The destination of a rename; otherwise null.</param>
 /// <param name="Offset">The offset of a write, the new length of a SetLength; otherwise 0.</param>
 /// <param name="Length">The byte count of a write; otherwise 0.</param>
-public sealed record SimulatedOperation(int Number, SimulatedOperationKind Kind, string Path, string? DestinationPath = null, long Offset = 0, int Length = 0)
+internal sealed record SimulatedOperation(int Number, SimulatedOperationKind Kind, string Path, string? DestinationPath = null, long Offset = 0, int Length = 0)
 {
     /// <summary>A short description such as <c>#3 Write /sim/state/a [0, +5)</c>.</summary>
     public override string ToString() => Kind switch

@@ -1,7 +1,7 @@
 namespace StatePersistence.Testing.FaultInjection;
 
 /// <summary>What a failed fsync does to the data it was to make durable, on a file system that is not simulated.</summary>
-public enum FailedSyncModel
+internal enum FailedSyncModel
 {
     /// <summary>
     /// The file is rolled back at once to its content at the last successful sync, as if the dropped pages had also

@@ -9,7 +9,7 @@ namespace StatePersistence.Testing.FaultInjection;
 /// written through that handle since its last successful sync (see <see cref="InjectFault"/>).
 /// <see cref="FileExists"/> and <see cref="DirectoryExists"/> never fail. Thread-safe.
 /// </summary>
-public sealed class FaultInjectingFileSystem : IFileSystem
+internal sealed class FaultInjectingFileSystem : IFileSystem
 {
     private readonly Lock _gate = new();
     private readonly List<FaultRule> _rules = [];

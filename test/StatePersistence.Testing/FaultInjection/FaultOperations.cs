@@ -2,7 +2,7 @@ namespace StatePersistence.Testing.FaultInjection;
 
 /// <summary>The calls a <see cref="FaultRule"/> can fail. Combine them to count several kinds with one countdown.</summary>
 [Flags]
-public enum FaultOperations
+internal enum FaultOperations
 {
     /// <summary>No call.</summary>
     None = 0,

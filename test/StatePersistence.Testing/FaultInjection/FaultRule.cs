@@ -5,7 +5,7 @@ namespace StatePersistence.Testing.FaultInjection;
 /// transient rule then disarms, a persistent one fails every later matching call too until it is removed.
 /// Created by <see cref="FaultInjectingFileSystem.InjectFault"/>.
 /// </summary>
-public sealed class FaultRule
+internal sealed class FaultRule
 {
     private readonly Func<string, bool>? _pathFilter;
     private int _remaining;

@@ -6,7 +6,7 @@ namespace StatePersistence.Testing;
 /// A handle that forwards to another file system's handle (fault injection, process gates), so a batch operation
 /// such as <see cref="IFileSystem.SyncFiles"/> can reach the disk underneath with that disk's own handles.
 /// </summary>
-public interface IWrappingFileHandle
+internal interface IWrappingFileHandle
 {
     /// <summary>The handle this one forwards to.</summary>
     IFileHandle Inner { get; }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace StatePersistence.Testing.Processes;
 
 /// <summary>Starts test/StatePersistence.ChildProcess, a real separate process using the library.</summary>
-public static class ChildProcess
+internal static class ChildProcess
 {
     /// <summary>The built child program, found beside the calling test project's output under test/.</summary>
     public static string DllPath

@@ -20,7 +20,7 @@ public sealed class InstrumentTests : IDisposable
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == StateInstruments.MeterName)
+            if (instrument.Meter.Name == StateMeter.Name)
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -43,6 +43,10 @@ public sealed class InstrumentTests : IDisposable
             Assert.Contains(recorded, r => r.Instrument == "statepersistence.save.duration" && r.Kind == "snapshot");
             Assert.Contains(recorded, r => r.Instrument == "statepersistence.items" && r.Kind == "tasks" && r.Value == 1);
             Assert.Contains(recorded, r => r.Instrument == "statepersistence.files" && r.Kind == "tasks" && r.Value == 1);
+
+            // The store's files_<kind> figures, by kind; its bytes_<kind> figures are not file counts.
+            Assert.Equal(["backups", "journal", "logs", "reports", "sessions", "tasks"],
+                recorded.Where(r => r.Instrument == "statepersistence.files").Select(r => r.Kind).Distinct().Order(StringComparer.Ordinal));
             Assert.Contains(recorded, r => r.Instrument == "statepersistence.disk.usage" && r.Value > 0);
         }
 
@@ -71,8 +75,8 @@ public sealed class InstrumentTests : IDisposable
         // The default meter factory scopes its meters to itself: the collectors see this service's measurements only.
         using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meters = services.GetRequiredService<IMeterFactory>();
-        using var groups = new MetricCollector<int>(meters, StateInstruments.MeterName, "statepersistence.commit.group_size");
-        using var appends = new MetricCollector<double>(meters, StateInstruments.MeterName, "statepersistence.journal.append.duration");
+        using var groups = new MetricCollector<int>(meters, StateMeter.Name, "statepersistence.commit.group_size");
+        using var appends = new MetricCollector<double>(meters, StateMeter.Name, "statepersistence.journal.append.duration");
         StatePersistenceOptions options = _fixture.Options();
         var store = new StatePersistence.FileStore.FileStateStore(options, timeProvider: _fixture.Time);
 

@@ -7,7 +7,7 @@ namespace StatePersistence.Tests.Support;
 /// first write until <see cref="Release"/>: a deterministic way to hold one side of a race (a spare segment being
 /// zero-filled) while the other side runs.
 /// </summary>
-public sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
+internal sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
 {
     private Func<string, bool>? _armed;
 

@@ -22,14 +22,14 @@ public sealed class StateFixture : IDisposable
         return options;
     }
 
-    public StatePersistenceService Create(Action<StatePersistenceOptions>? configure = null, IFileSystem? fileSystem = null)
+    internal StatePersistenceService Create(Action<StatePersistenceOptions>? configure = null, IFileSystem? fileSystem = null)
     {
         StatePersistenceOptions options = Options(configure);
-        var store = new StatePersistence.FileStore.FileStateStore(options, fileSystem, timeProvider: Time);
+        var store = new StatePersistence.FileStore.FileStateStore(options, fileSystem ?? PhysicalFileSystem.Instance, timeProvider: Time);
         return new StatePersistenceService(options, store, timeProvider: Time);
     }
 
-    public async Task<StatePersistenceService> OpenAsync(Action<StatePersistenceOptions>? configure = null, IFileSystem? fileSystem = null)
+    internal async Task<StatePersistenceService> OpenAsync(Action<StatePersistenceOptions>? configure = null, IFileSystem? fileSystem = null)
     {
         StatePersistenceService service = Create(configure, fileSystem);
         await service.StartAsync(TestContext.Current.CancellationToken);

@@ -13,6 +13,10 @@ namespace StatePersistence.Service.Health;
 internal sealed class HealthTracker(IStateStore store, TimeProvider time)
 {
     private static readonly TimeSpan InstrumentRefresh = TimeSpan.FromSeconds(10);
+
+    // The store's details with a meaning to the core (StoreHealth.Details): file counts by kind feed the files gauge.
+    private const string FilesPrefix = "files_";
+    private const string BackupsDetail = "files_backups";
     private (string Message, DateTimeOffset Time)? _lastError;
     private bool _lastSaveFailed;
     private int _quarantinedWhileRunning;
@@ -94,7 +98,7 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
             DiskSpace = store.FreeBytes,
             LastSaveTime = lastSaved,
             LastSaveAge = lastSaved is { } saved ? now - saved : null,
-            BackupCount = store.Details.TryGetValue("backups", out long backups) ? (int)backups : 0,
+            BackupCount = store.Details.TryGetValue(BackupsDetail, out long backups) ? (int)backups : 0,
             LastError = _lastError?.Message,
             LastErrorTime = _lastError?.Time,
             CorruptionDetected = (LastRecovery?.CorruptionDetected ?? false) || Volatile.Read(ref _quarantinedWhileRunning) > 0,
@@ -117,7 +121,9 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
         return new InstrumentSnapshot
         {
             BytesOnDisk = (store.BytesOnDisk ?? 0) + itemBytes,
-            FileCounts = store.Details.Select(c => new Measurement<long>(c.Value, StateInstruments.Kind(c.Key))).ToList(),
+            FileCounts = [.. store.Details
+                .Where(d => d.Key.StartsWith(FilesPrefix, StringComparison.Ordinal))
+                .Select(d => new Measurement<long>(d.Value, StateInstruments.Kind(d.Key[FilesPrefix.Length..])))],
             ItemCounts =
             [
                 new Measurement<long>(view.Tasks.Count, StateInstruments.Kind("tasks")),
