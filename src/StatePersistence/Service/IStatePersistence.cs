@@ -40,6 +40,13 @@ public interface IStatePersistence : IAsyncDisposable
     /// </summary>
     IReadOnlyList<AgentTask> LoadTasksPage(string? status, string? after, int limit);
 
+    /// <summary>
+    /// One page of tasks filtered by status, tool and <c>updated_at</c>, in the query's order, after the query's cursor;
+    /// <see cref="Querying.TaskPage.Next"/> continues it. A page never holds more than <see cref="Querying.TaskQuery.MaxLimit"/>
+    /// tasks; a bad limit or cursor throws <see cref="Errors.StateValidationException"/> naming the field.
+    /// </summary>
+    Querying.TaskPage QueryTasks(Querying.TaskQuery query);
+
     /// <summary>Up to <paramref name="limit"/> sessions whose id sorts after <paramref name="after"/>, ordered by id.</summary>
     IReadOnlyList<SessionInfo> LoadSessionsPage(string? after, int limit);
 

@@ -211,6 +211,9 @@ public sealed class StatePersistenceService : IStatePersistence
         _reader.Page(ItemKind<AgentTask>.Tasks, after, limit, status);
 
     /// <inheritdoc />
+    public Querying.TaskPage QueryTasks(Querying.TaskQuery query) => TaskQueryRunner.Run(_commits.Durable, query);
+
+    /// <inheritdoc />
     public ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default) =>
         DeleteTaskAsync(id, ExpectedRevision.Any, cancellationToken);
 
