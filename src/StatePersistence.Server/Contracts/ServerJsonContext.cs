@@ -22,6 +22,7 @@ namespace StatePersistence.Server.Contracts;
 [JsonSerializable(typeof(StateSavedResponse))]
 [JsonSerializable(typeof(TaskLogEntry))]
 [JsonSerializable(typeof(AgentTask))]
+[JsonSerializable(typeof(SessionInfo))]
 [JsonSerializable(typeof(IReadOnlyList<AgentTask>))]
 [JsonSerializable(typeof(IReadOnlyList<SessionInfo>))]
 [JsonSerializable(typeof(IReadOnlyList<string>))]

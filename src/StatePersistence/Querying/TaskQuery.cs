@@ -31,6 +31,12 @@ public sealed record TaskQuery
     /// </summary>
     public string? Next { get; init; }
 
+    /// <summary>
+    /// Where an id-ordered page starts: after this id (ordinal), whether or not a task has it. The plain form of a
+    /// cursor, for clients that page by id themselves; only with <see cref="TaskSort.Id"/> and without <see cref="Next"/>.
+    /// </summary>
+    public string? AfterId { get; init; }
+
     /// <summary>How many tasks at most, 1 to <see cref="MaxLimit"/>.</summary>
     public int Limit { get; init; } = DefaultLimit;
 }

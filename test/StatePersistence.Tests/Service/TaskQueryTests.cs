@@ -109,6 +109,24 @@ public sealed class TaskQueryTests : IDisposable
         Assert.Contains("CreatedAt", otherOrder.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task Query_AfterAnId_StartsAfterIt_OnlyInIdOrder(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+        for (int i = 0; i < 4; i++)
+        {
+            await SaveAsync(service, $"task_{i}", TaskStatuses.Pending, "CLAUDECODE", i);
+        }
+
+        TaskPage page = service.QueryTasks(new TaskQuery { AfterId = "task_1a", Limit = 1 });
+
+        Assert.Equal(["task_2"], page.Tasks.Select(t => t.Id));
+        Assert.Equal(["task_3"], service.QueryTasks(new TaskQuery { Next = page.Next }).Tasks.Select(t => t.Id));
+        Assert.Equal("after", Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { AfterId = "a", Sort = TaskSort.UpdatedAt })).Field);
+        Assert.Equal("after", Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { AfterId = "a", Next = page.Next })).Field);
+    }
+
     private static async Task SaveAsync(StatePersistenceService service, string id, string status, string tool, double minutes, double created = 0)
     {
         AgentTask task = StateFixture.Task(id, status);

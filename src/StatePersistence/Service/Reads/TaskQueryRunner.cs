@@ -26,6 +26,16 @@ internal static class TaskQueryRunner
         }
 
         TaskCursor? after = query.Next is null ? null : TaskCursor.Parse(query.Next, query.Sort);
+        if (query.AfterId is { } afterId)
+        {
+            if (query.Sort != TaskSort.Id || after is not null)
+            {
+                throw new StateValidationException("after", "an id to start after orders by id ascending and replaces the cursor: send it without a sort or a next cursor");
+            }
+
+            after = new TaskCursor(TaskSort.Id, 0, afterId);
+        }
+
         IEnumerable<StoredItem> items = view.Tasks.Values;
         if (query.Sort == TaskSort.Id && after is { } start)
         {
