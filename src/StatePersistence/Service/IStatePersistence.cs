@@ -173,6 +173,17 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>The ids of all reports, sorted.</summary>
     ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The state's events as they happen: task and session changes from the store's change feed (whoever made them),
+    /// and the service's own (<c>state:saved</c>, <c>state:loaded</c>, <c>state:save-error</c>, <c>autosave:triggered</c>,
+    /// <c>report:saved</c>, <c>session:log</c>). With <paramref name="after"/> null it starts now; with the
+    /// <see cref="Events.StateEvent.Position"/> of an event it resumes right after it with nothing missed, or, when that
+    /// is no longer possible (older than the <see cref="StatePersistenceOptions.EventHistory"/> held, or another
+    /// process's stream that cannot be continued), starts with a <see cref="Events.StateEventTypes.Reset"/> event: reload
+    /// the state, then go on. Runs until <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    IAsyncEnumerable<Events.StateEvent> ReadEventsAsync(Events.StateEventPosition? after = null, CancellationToken cancellationToken = default);
+
     /// <summary>The seed's metrics, derived from the current tasks.</summary>
     StateMetrics GetMetrics();
 
