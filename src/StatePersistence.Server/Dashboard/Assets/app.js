@@ -306,8 +306,9 @@ function connect() {
   const source = new EventSource("/api/events");
   source.onopen = () => { live.textContent = "live"; live.className = "live on"; };
   source.onerror = () => { live.textContent = "reconnecting…"; live.className = "live off"; };
-  const types = ["task:saved", "task:deleted", "session:saved", "session:deleted", "session:log", "report:saved",
-    "state:saved", "state:save-error", "autosave:triggered", "audit"];
+  // The browser resumes after the last event id by itself (Last-Event-ID); "reset" means events were missed: reload.
+  const types = ["task:created", "task:updated", "task:deleted", "session:created", "session:updated", "session:deleted",
+    "session:log", "report:saved", "state:saved", "state:loaded", "state:save-error", "autosave:triggered", "audit", "reset"];
   for (const type of types) {
     source.addEventListener(type, (e) => {
       const data = JSON.parse(e.data);

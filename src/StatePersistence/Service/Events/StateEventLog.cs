@@ -25,6 +25,9 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
     private int _nextIndex;
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // The service's own events that happened after a change the feed has not delivered yet, by that change's revision.
+    private readonly Queue<(long After, StateEvent Event)> _deferred = new();
+
     /// <summary>Begins this process's stream after the recovered state's revision.</summary>
     public void Start(long revision)
     {
@@ -54,16 +57,33 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
                 Add(new StateEvent(Next(), type, id, revision));
             }
 
+            while (_deferred.TryPeek(out (long After, StateEvent Event) waiting) && waiting.After <= revision)
+            {
+                Add(_deferred.Dequeue().Event with { Position = Next() });
+            }
+
             Signal();
         }
     }
 
-    /// <summary>One of the service's own events (a snapshot, an error, …), positioned after the newest change.</summary>
+    /// <summary>
+    /// One of the service's own events (a snapshot, an error, …). It follows every change the service's reads show:
+    /// when the feed has not delivered those yet, it waits for them, so a reader never sees a report saved after a
+    /// task change before that change.
+    /// </summary>
     public void Notify(string type, string? id = null, long? revision = null, string? operation = null)
     {
         lock (_gate)
         {
-            Add(new StateEvent(Next(), type, id, revision ?? _revision, operation));
+            long durable = durableRevision();
+            var item = new StateEvent(default, type, id, revision ?? Math.Max(durable, _revision), operation);
+            if (durable > _revision)
+            {
+                _deferred.Enqueue((durable, item));
+                return;
+            }
+
+            Add(item with { Position = Next() });
             Signal();
         }
     }
@@ -77,6 +97,13 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
             _floor = _last = Next();
             Array.Clear(_ring);
             (_head, _count, _complete) = (0, 0, false);
+
+            // The service's own events that waited for changes the feed lost follow the reset (a failure among them).
+            while (_deferred.TryDequeue(out (long After, StateEvent Event) waiting))
+            {
+                Add(waiting.Event with { Position = Next() });
+            }
+
             Signal();
         }
     }
