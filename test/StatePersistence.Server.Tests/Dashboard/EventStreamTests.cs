@@ -62,6 +62,25 @@ public sealed class EventStreamTests
     }
 
     [Fact]
+    public async Task Events_AFirstConnection_ResumesFromTheLastEventIdParameter()
+    {
+        await using var server = new StateServerFactory();
+        using HttpClient client = server.Client();
+        string lastId;
+        await using (SseReader first = await SseReader.OpenAsync(client))
+        {
+            await client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+            lastId = (await first.ReadAsync(1))[0].Id!;
+        }
+
+        await client.PostJsonAsync("/api/tasks", """{"id":"task_2","description":"d"}""");
+        await using SseReader resumed = await SseReader.OpenAsync(client, url: "/api/events?lastEventId=" + Uri.EscapeDataString(lastId));
+
+        SseReader.Event missed = Assert.Single(await resumed.ReadAsync(1));
+        Assert.Equal(("task:created", "task_2"), (missed.Type, Data(missed).GetProperty("id").GetString()));
+    }
+
+    [Fact]
     public async Task Events_AChangeMadeThroughTheLibrary_ReachesTheStream()
     {
         await using var server = new StateServerFactory();

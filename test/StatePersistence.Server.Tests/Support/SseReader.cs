@@ -21,9 +21,9 @@ public sealed class SseReader : IAsyncDisposable
     /// Opens the stream (resuming after <paramref name="lastEventId"/> when given, as a reconnecting EventSource does)
     /// and waits for its first comment, so events published after this are seen.
     /// </summary>
-    public static async Task<SseReader> OpenAsync(HttpClient client, string? lastEventId = null)
+    public static async Task<SseReader> OpenAsync(HttpClient client, string? lastEventId = null, string url = "/api/events")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/events");
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
         if (lastEventId is not null)
         {
             request.Headers.Add("Last-Event-ID", lastEventId);

@@ -119,6 +119,20 @@ public sealed class StateEventStreamTests : IDisposable
     }
 
     [Fact]
+    public async Task Events_TellTheAutosaveAndItsSnapshot_AfterTheChangesTheyCover()
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        Task<List<StateEvent>> reading = TakeAsync(service.ReadEventsAsync(null, Ct), 3);
+        await service.SaveTaskAsync(StateFixture.Task("task_1"), Ct);
+
+        _fixture.Time.Advance(TimeSpan.FromSeconds(30));
+        List<StateEvent> events = await reading;
+
+        Assert.Equal([StateEventTypes.TaskCreated, StateEventTypes.AutosaveTriggered, StateEventTypes.StateSaved], events.Select(e => e.Type));
+        Assert.All(events, e => Assert.Equal(1, e.Revision));
+    }
+
+    [Fact]
     public async Task ReadEvents_BeforeStart_IsRefused()
     {
         await using StatePersistenceService service = _fixture.Create();

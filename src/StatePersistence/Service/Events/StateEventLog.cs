@@ -24,6 +24,7 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
     private long _revision;
     private int _nextIndex;
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _awaited;
 
     // The service's own events that happened after a change the feed has not delivered yet, by that change's revision.
     private readonly Queue<(long After, StateEvent Event)> _deferred = new();
@@ -140,6 +141,7 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
                 }
 
                 appended = _appended.Task;
+                _awaited = true;
             }
 
             if (batch.Count == 0)
@@ -258,6 +260,13 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
 
     private void Signal()
     {
+        // Every commit appends: with no reader waiting (the usual case) there is nothing to wake or replace.
+        if (!_awaited)
+        {
+            return;
+        }
+
+        _awaited = false;
         TaskCompletionSource appended = _appended;
         _appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         appended.TrySetResult();
