@@ -32,11 +32,10 @@ internal static class EventRoutes
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         CancellationToken cancellationToken = stop.Token;
         ChannelReader<ServerEvent> audits = hub.Subscribe();
+        IAsyncEnumerator<StateEvent> events = state.ReadEventsAsync(ResumeFrom(context.Request), cancellationToken).GetAsyncEnumerator(cancellationToken);
+        Task<bool> nextEvent = events.MoveNextAsync().AsTask();
         try
         {
-            await using IAsyncEnumerator<StateEvent> events = state.ReadEventsAsync(ResumeFrom(context.Request), cancellationToken)
-                .GetAsyncEnumerator(cancellationToken);
-            Task<bool> nextEvent = events.MoveNextAsync().AsTask();
             Task<bool> nextAudit = audits.WaitToReadAsync(cancellationToken).AsTask();
 
             // A first line at once, so the client's EventSource opens (and tests see the stream) before any event.
@@ -98,6 +97,11 @@ internal static class EventRoutes
         finally
         {
             hub.Unsubscribe(audits);
+
+            // An enumerator cannot be disposed while it is being advanced: stop the pending read first.
+            await stop.CancelAsync();
+            await ((Task)nextEvent).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await events.DisposeAsync();
         }
     }
 

@@ -59,6 +59,9 @@ public sealed class EventStreamTests
 
         Assert.Equal([("task:created", "task_2"), ("task:updated", "task_1"), ("session:created", "s1"), ("report:saved", "r1"),
             ("task:deleted", "task_2"), ("task:created", "task_3")], seen.Select(e => (e.Type, Data(e).GetProperty("id").GetString())));
+
+        // The first stream ended with its client: cleanly, without an error in the server's log.
+        Assert.DoesNotContain(server.Logs.Entries, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
     }
 
     [Fact]
