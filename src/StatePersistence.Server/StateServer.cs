@@ -120,7 +120,7 @@ internal static class StateServer
 
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseMiddleware<DiskFloorMiddleware>();
-        app.UseMiddleware<ChangeEventsMiddleware>();
+        app.UseMiddleware<AuditMiddleware>();
 
         app.MapStateHealth();
         app.MapPrometheusMetrics();

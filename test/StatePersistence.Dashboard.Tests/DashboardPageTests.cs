@@ -129,6 +129,31 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task TaskDetails_CancelOfATaskChangedSinceItWasShown_IsRefused_AndChangesNothing()
+    {
+        string id = "stale_" + Guid.NewGuid().ToString("N")[..8];
+        await CreateTaskAsync(id, "Long-running build", "in_progress");
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        // No live updates, so the page keeps showing the task as it was when it was opened.
+        await page.RouteAsync("**/api/events", route => route.AbortAsync());
+        await session.LoginAsync();
+        await page.GotoAsync("/dashboard#/tasks/" + id);
+        await Expect(page.Locator("#task-revision")).ToHaveTextAsync((await TaskRevisionAsync(id)).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        // Someone else completes the task meanwhile.
+        HttpResponseMessage completed = await fixture.Api.PatchAsync($"/api/tasks/{id}",
+            new StringContent("""{"status":"completed"}""", Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.OK, completed.StatusCode);
+        await page.ClickAsync("#cancel-task");
+        await page.ClickAsync("#confirm-yes");
+
+        // The cancel was sent with If-Match for the revision shown: refused (412), so the completed task stays completed.
+        await Expect(page.Locator("#notice")).ToContainTextAsync("nothing was written");
+        Assert.Equal("completed", await TaskStatusAsync(id));
+    }
+
+    [Fact]
     public async Task SessionDetails_TailTheLogLive()
     {
         string id = "s_" + Guid.NewGuid().ToString("N")[..8];

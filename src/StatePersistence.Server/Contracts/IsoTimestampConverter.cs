@@ -23,14 +23,18 @@ internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         string? text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-        if (text is null || !DateTimeOffset.TryParseExact(text, Formats, CultureInfo.InvariantCulture,
-                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset value))
+        if (!TryParse(text, out DateTimeOffset value))
         {
             throw new JsonException($"Expected an ISO-8601 timestamp such as \"2024-01-01T10:00:00Z\", found {Shown(ref reader, text)}.");
         }
 
         return value;
     }
+
+    /// <summary>Reads an ISO-8601 timestamp as request bodies must write it (query parameters use the same rule).</summary>
+    public static bool TryParse(string? text, out DateTimeOffset value) =>
+        DateTimeOffset.TryParseExact(text, Formats, CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
     {

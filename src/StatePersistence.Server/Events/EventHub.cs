@@ -6,10 +6,10 @@ using StatePersistence.Diagnostics;
 namespace StatePersistence.Server.Events;
 
 /// <summary>
-/// Fans the server's events out to every <c>GET /api/events</c> subscriber: the library's own events (snapshot saved,
-/// save errors, autosave) and the item changes the routes made (published by <see cref="ChangeEventsMiddleware"/>).
-/// Each subscriber has a bounded queue; one that falls that far behind is disconnected rather than silently skipped,
-/// so a client that sees its stream end knows to reload.
+/// Fans the live-only <c>audit</c> events (published by <see cref="AuditMiddleware"/>) out to every
+/// <c>GET /api/events</c> subscriber, and counts saves for the dashboard's rate. The state's own events (changes,
+/// snapshots, errors) come from the library's resumable stream instead. Each subscriber has a bounded queue; one that
+/// falls that far behind is disconnected rather than silently skipped.
 /// </summary>
 internal sealed class EventHub : IDisposable
 {
@@ -26,7 +26,6 @@ internal sealed class EventHub : IDisposable
     private readonly long[] _saveCount = new long[RateSeconds + 1];
     private readonly IStatePersistence _state;
     private readonly TimeProvider _time;
-    private long _nextId;
     private int _subscriberCount;
 
     public EventHub(IStatePersistence state, TimeProvider time)
@@ -34,8 +33,6 @@ internal sealed class EventHub : IDisposable
         _state = state;
         _time = time;
         state.StateSaved += OnStateSaved;
-        state.StateSaveError += OnSaveError;
-        state.AutosaveTriggered += OnAutosave;
     }
 
     /// <summary>Durable saves of items (snapshots excluded) per second, over the last ten whole seconds.</summary>
@@ -72,7 +69,7 @@ internal sealed class EventHub : IDisposable
         string json = JsonSerializer.Serialize(data, typeInfo);
         lock (_lock)
         {
-            var item = new ServerEvent(++_nextId, type, json);
+            var item = new ServerEvent(type, json);
             for (int i = _subscribers.Count - 1; i >= 0; i--)
             {
                 if (!_subscribers[i].Writer.TryWrite(item))
@@ -115,8 +112,6 @@ internal sealed class EventHub : IDisposable
     public void Dispose()
     {
         _state.StateSaved -= OnStateSaved;
-        _state.StateSaveError -= OnSaveError;
-        _state.AutosaveTriggered -= OnAutosave;
         lock (_lock)
         {
             foreach (Channel<ServerEvent> channel in _subscribers)
@@ -133,7 +128,6 @@ internal sealed class EventHub : IDisposable
     {
         if (e.What == "snapshot")
         {
-            Publish("state:saved", new StateEventData(e.Revision), EventJsonContext.Default.StateEventData);
             return;
         }
 
@@ -150,12 +144,6 @@ internal sealed class EventHub : IDisposable
             _saveCount[slot]++;
         }
     }
-
-    private void OnSaveError(object? sender, StateSaveErrorEventArgs e) =>
-        Publish("state:save-error", new SaveErrorEventData(e.Operation), EventJsonContext.Default.SaveErrorEventData);
-
-    private void OnAutosave(object? sender, AutosaveTriggeredEventArgs e) =>
-        Publish("autosave:triggered", new StateEventData(e.Revision), EventJsonContext.Default.StateEventData);
 
     private long CurrentSecond() => _time.GetUtcNow().ToUnixTimeSeconds();
 }

@@ -2,17 +2,17 @@ using System.Text.Json.Serialization;
 
 namespace StatePersistence.Server.Events;
 
-/// <summary>One event of <c>GET /api/events</c>: its sequence number (the SSE <c>id</c>), type and JSON data.</summary>
-internal sealed record ServerEvent(long Id, string Type, string Data);
+/// <summary>A live-only event of <c>GET /api/events</c> (an <c>audit</c>): its type and JSON data.</summary>
+internal sealed record ServerEvent(string Type, string Data);
 
-/// <summary>The data of an item's event (<c>task:saved</c>, <c>session:deleted</c>, …).</summary>
+/// <summary>The data of an item's event (<c>task:created</c>, <c>session:deleted</c>, <c>report:saved</c>, …).</summary>
 internal sealed record ItemEventData(string Id, long Revision);
 
-/// <summary>The data of <c>state:saved</c> and <c>autosave:triggered</c>.</summary>
+/// <summary>The data of <c>state:saved</c>, <c>state:loaded</c>, <c>autosave:triggered</c> and <c>reset</c>.</summary>
 internal sealed record StateEventData(long Revision);
 
 /// <summary>The data of <c>state:save-error</c>: what failed (the cause is in the server's log, not sent to clients).</summary>
-internal sealed record SaveErrorEventData(string Operation);
+internal sealed record SaveErrorEventData(string Operation, long Revision);
 
 /// <summary>The data of <c>audit</c>: an operator action taken from the dashboard.</summary>
 internal sealed record AuditEventData(string Action, string Method, string Path, int Status);

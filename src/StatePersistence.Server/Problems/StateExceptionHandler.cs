@@ -24,6 +24,8 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
             StateValidationException invalid => ApiProblems.InvalidField(invalid.Field, invalid.Message),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => ApiProblems.TooLarge(options.Value.MaxRequestBodyBytes),
             BadHttpRequestException bad => ApiProblems.Problem(bad.StatusCode, "Bad request", bad.Message),
+            // Only a conditional request (If-Match, If-None-Match: *) makes the library check a revision.
+            StateConflictException conflict => Http.Preconditions.Failed(httpContext.Response, conflict),
             StateDirectoryMovedException moved => DirectoryMoved(moved, correlationId),
             StatePersistenceException failed => StorageFailed(failed, correlationId),
             ObjectDisposedException => ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Shutting down",

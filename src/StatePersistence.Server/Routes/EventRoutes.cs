@@ -1,69 +1,134 @@
+using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using StatePersistence.Events;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Events;
 
 namespace StatePersistence.Server.Routes;
 
 /// <summary>
-/// <c>GET /api/events</c>: the server's events as Server-Sent Events, each with an <c>id</c>, and a heartbeat comment
-/// while nothing happens (so proxies keep the connection and clients notice a dead one). Events are live only: a
-/// client that reconnects with <c>Last-Event-ID</c> gets the events from then on, not the ones it missed (resuming
-/// belongs to the change feed of issue 13), so it should reload what it shows.
+/// <c>GET /api/events</c>: the state's events (<see cref="IStatePersistence.ReadEventsAsync"/>) as Server-Sent Events,
+/// each with its position as the <c>id</c>, so a client that reconnects with <c>Last-Event-ID</c> resumes right after
+/// the last event it got, with nothing missed; one the server cannot resume (too old, or not an id it made) gets a
+/// <c>reset</c> event first and should reload. Audit events (<c>audit</c>) are live only and carry no <c>id</c>, so
+/// they never move a client's resume point. A heartbeat comment while nothing happens keeps proxies and clients aware
+/// that the connection is alive.
 /// </summary>
 internal static class EventRoutes
 {
+    /// <summary>A position no stream holds, so an unreadable id gets a <c>reset</c>.</summary>
+    private static readonly StateEventPosition Unreadable = new("unreadable", long.MaxValue, 0);
+
     public static void MapEventRoutes(this IEndpointRouteBuilder routes) => routes.MapGet("/api/events", StreamAsync);
 
-    private static async Task StreamAsync(HttpContext context, EventHub hub, IOptions<StateServerOptions> options, CancellationToken cancellationToken)
+    private static async Task StreamAsync(HttpContext context, IStatePersistence state, EventHub hub, IOptions<StateServerOptions> options,
+        IHostApplicationLifetime lifetime)
     {
         HttpResponse response = context.Response;
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-store";
         response.Headers["X-Accel-Buffering"] = "no";
-        ChannelReader<ServerEvent> reader = hub.Subscribe();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        CancellationToken cancellationToken = stop.Token;
+        ChannelReader<ServerEvent> audits = hub.Subscribe();
+        IAsyncEnumerator<StateEvent> events = state.ReadEventsAsync(ResumeFrom(context.Request), cancellationToken).GetAsyncEnumerator(cancellationToken);
+        Task<bool> nextEvent = events.MoveNextAsync().AsTask();
         try
         {
+            Task<bool> nextAudit = audits.WaitToReadAsync(cancellationToken).AsTask();
+
             // A first line at once, so the client's EventSource opens (and tests see the stream) before any event.
             await response.WriteAsync(": connected\n\n", cancellationToken);
             await response.Body.FlushAsync(cancellationToken);
-            TimeSpan heartbeat = options.Value.EventsHeartbeat;
-            while (!cancellationToken.IsCancellationRequested)
+            TimeSpan interval = options.Value.EventsHeartbeat;
+            Task heartbeat = Task.Delay(interval, cancellationToken);
+            bool wrote = false;
+            while (true)
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                wait.CancelAfter(heartbeat);
-                bool more;
-                try
+                Task done = await Task.WhenAny(nextEvent, nextAudit, heartbeat);
+                if (done == nextEvent)
                 {
-                    more = await reader.WaitToReadAsync(wait.Token);
+                    if (!await nextEvent)
+                    {
+                        return;
+                    }
+
+                    await response.WriteAsync(Format(events.Current), cancellationToken);
+                    nextEvent = events.MoveNextAsync().AsTask();
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                else if (done == nextAudit)
                 {
-                    await response.WriteAsync(": heartbeat\n\n", cancellationToken);
+                    if (!await nextAudit)
+                    {
+                        return; // Fell too far behind on audits, or the server stops: the client reconnects.
+                    }
+
+                    while (audits.TryRead(out ServerEvent? audit))
+                    {
+                        await response.WriteAsync($"event: {audit.Type}\ndata: {audit.Data}\n\n", cancellationToken);
+                    }
+
+                    nextAudit = audits.WaitToReadAsync(cancellationToken).AsTask();
+                }
+                else
+                {
+                    // One timer per interval, not one per event: a busy stream needs no heartbeat.
+                    await heartbeat;
+                    if (!wrote)
+                    {
+                        await response.WriteAsync(": heartbeat\n\n", cancellationToken);
+                    }
+
+                    wrote = false;
+                    heartbeat = Task.Delay(interval, cancellationToken);
                     await response.Body.FlushAsync(cancellationToken);
                     continue;
                 }
 
-                if (!more)
-                {
-                    return; // Fell too far behind, or the server stops: the client reconnects and reloads.
-                }
-
-                while (reader.TryRead(out ServerEvent? item))
-                {
-                    await response.WriteAsync($"id: {item.Id}\nevent: {item.Type}\ndata: {item.Data}\n\n", cancellationToken);
-                }
-
+                wrote = true;
                 await response.Body.FlushAsync(cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The client went away.
+            // The client went away, or the server stops.
         }
         finally
         {
-            hub.Unsubscribe(reader);
+            hub.Unsubscribe(audits);
+
+            // An enumerator cannot be disposed while it is being advanced: stop the pending read first.
+            await stop.CancelAsync();
+            await ((Task)nextEvent).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await events.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// The position to resume after: <c>Last-Event-ID</c> as an EventSource sends it on reconnecting (or
+    /// <c>?lastEventId=</c> for a first connection that resumes). An id this server cannot read is resumed from
+    /// nowhere it could vouch for, so it gets a reset rather than a 400 an EventSource would stop reconnecting on.
+    /// </summary>
+    private static StateEventPosition? ResumeFrom(HttpRequest request)
+    {
+        string? id = request.Headers["Last-Event-ID"].FirstOrDefault() ?? request.Query["lastEventId"].FirstOrDefault();
+        if (string.IsNullOrEmpty(id))
+        {
+            return null;
+        }
+
+        return StateEventPosition.TryParse(id, out StateEventPosition? position) ? position : Unreadable;
+    }
+
+    private static string Format(StateEvent item)
+    {
+        string data = item.Type switch
+        {
+            StateEventTypes.StateSaveError => JsonSerializer.Serialize(new SaveErrorEventData(item.Operation ?? "", item.Revision), EventJsonContext.Default.SaveErrorEventData),
+            _ when item.Id is not null => JsonSerializer.Serialize(new ItemEventData(item.Id, item.Revision), EventJsonContext.Default.ItemEventData),
+            _ => JsonSerializer.Serialize(new StateEventData(item.Revision), EventJsonContext.Default.StateEventData),
+        };
+        return $"id: {item.Position}\nevent: {item.Type}\ndata: {data}\n\n";
     }
 }

@@ -15,7 +15,7 @@ internal static class SessionRoutes
 
     public static void MapSessionRoutes(this IEndpointRouteBuilder routes)
     {
-        RouteGroupBuilder sessions = routes.MapGroup("/api/sessions");
+        RouteGroupBuilder sessions = routes.MapGroup("/api/sessions").AnswerConflictsWith412();
         sessions.MapGet("", ListAsync);
         sessions.MapPost("", CreateAsync);
         sessions.MapGet("/{id}", GetAsync);
@@ -59,20 +59,29 @@ internal static class SessionRoutes
         }
 
         // Read back for the revision the store gave it (the service does not change the object it was given).
-        return ApiResults.Created(request.HttpContext.Response, "/api/sessions/" + id, await state.LoadSessionAsync(id, cancellationToken) ?? session,
-            ServerJsonContext.Default.SessionInfo);
+        SessionInfo created = await state.LoadSessionAsync(id, cancellationToken) ?? session;
+        Preconditions.SetETag(request.HttpContext.Response, created.Revision);
+        return ApiResults.Created(request.HttpContext.Response, "/api/sessions/" + id, created, ServerJsonContext.Default.SessionInfo);
     }
 
-    private static async Task<IResult> GetAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string id, HttpResponse response, IStatePersistence state, CancellationToken cancellationToken)
     {
         SessionInfo? session = await state.LoadSessionAsync(id, cancellationToken);
-        return session is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(session, ServerJsonContext.Default.SessionInfo);
+        return session is null ? ApiProblems.NotFound(Kind, id) : Ok(response, session);
+    }
+
+    /// <summary>200 with the session and its <c>ETag</c>.</summary>
+    private static IResult Ok(HttpResponse response, SessionInfo session)
+    {
+        Preconditions.SetETag(response, session.Revision);
+        return ApiResults.Ok(session, ServerJsonContext.Default.SessionInfo);
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpRequest request, RequestReader reader,
         IStatePersistence state, QuotaGuard quotas, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
+        Precondition precondition = Preconditions.Read(request, createOnlyAllowed: false);
         SessionPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.SessionPatchRequest);
         FieldRules.Token("type", patch.Type);
         FieldRules.Token("status", patch.Status);
@@ -81,20 +90,35 @@ internal static class SessionRoutes
             return problem;
         }
 
+        if (precondition.NeverMatches)
+        {
+            return Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, await state.LoadSessionAsync(id, cancellationToken));
+        }
+
         SessionInfo? updated = await state.UpdateSessionAsync(id, session =>
         {
             session.Type = patch.Type ?? session.Type;
             session.Status = patch.Status ?? session.Status;
             session.TaskId = patch.TaskId ?? session.TaskId;
             quotas.CheckSession(session);
-        }, cancellationToken);
-        return updated is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(updated, ServerJsonContext.Default.SessionInfo);
+        }, precondition.Expected, cancellationToken);
+        return updated is not null ? Ok(request.HttpContext.Response, updated)
+            : precondition.MustExist ? Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, null)
+            : ApiProblems.NotFound(Kind, id);
     }
 
     /// <summary>Appends the body, as sent, to the session's log; answers 204 once the text is durable.</summary>
     private static async Task<IResult> AppendLogAsync(string id, HttpRequest request, RequestReader reader,
         IStatePersistence state, QuotaGuard quotas, CancellationToken cancellationToken)
     {
+        if (request.Headers.IfMatch.Count > 0 || request.Headers.IfNoneMatch.Count > 0)
+        {
+            // Refused rather than ignored: the log is not part of the session's revision, so there is nothing to compare.
+            return ApiProblems.Problem(StatusCodes.Status400BadRequest, "Invalid precondition",
+                "A session log append does not change the session's revision, so it takes no If-Match or If-None-Match.",
+                field: request.Headers.IfMatch.Count > 0 ? "If-Match" : "If-None-Match");
+        }
+
         if (await state.LoadSessionAsync(id, cancellationToken) is null)
         {
             return ApiProblems.NotFound(Kind, id);

@@ -5,6 +5,7 @@ using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
 using StatePersistence.Server.Quotas;
 using StatePersistence.Server.Validation;
+using StatePersistence.Storage;
 
 namespace StatePersistence.Server.Routes;
 
@@ -24,6 +25,7 @@ internal static class TaskReplaceRoute
         IStatePersistence state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         StateId.Validate(id, "task");
+        Precondition precondition = Preconditions.Read(request, createOnlyAllowed: true);
         AgentTask body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.AgentTask);
 
         // JSON null reaches a non-nullable property as null: absent and null mean the same, as everywhere else.
@@ -40,6 +42,10 @@ internal static class TaskReplaceRoute
         FieldRules.TaskStatus("status", body.Status);
         FieldRules.LogEntries(body.Logs);
         body.Status ??= TaskStatuses.Pending;
+        if (precondition.Any)
+        {
+            return await ConditionalAsync(id, request.HttpContext.Response, body, precondition, state, quotas, time, cancellationToken);
+        }
 
         for (int attempt = 0; attempt < Attempts; attempt++)
         {
@@ -51,7 +57,7 @@ internal static class TaskReplaceRoute
             }, cancellationToken);
             if (replaced is not null)
             {
-                return ApiResults.Ok(replaced, ServerJsonContext.Default.AgentTask);
+                return TaskRoutes.Ok(request.HttpContext.Response, replaced);
             }
 
             body.CreatedAt ??= now;
@@ -61,13 +67,45 @@ internal static class TaskReplaceRoute
             if (await state.CreateTaskAsync(body, cancellationToken))
             {
                 // Read back for the revision the store gave it; the body's own revision was ignored.
-                return ApiResults.Created(request.HttpContext.Response, TaskRoutes.Location(id), await state.LoadTaskAsync(id, cancellationToken) ?? body,
-                    ServerJsonContext.Default.AgentTask);
+                return TaskRoutes.Created(request.HttpContext.Response, await state.LoadTaskAsync(id, cancellationToken) ?? body);
             }
         }
 
         return ApiProblems.Problem(StatusCodes.Status409Conflict, "Concurrent change",
             $"The task '{id}' was created and deleted concurrently while it was being replaced; try again.", id: id, kind: "task");
+    }
+
+    /// <summary>
+    /// <c>If-None-Match: *</c> creates only; <c>If-Match</c> replaces only the revision it names (or any, for <c>*</c>)
+    /// and never creates. Either is one conditional write the library checks in its commit (412 when unmet).
+    /// </summary>
+    private static async Task<IResult> ConditionalAsync(string id, HttpResponse response, AgentTask body, Precondition precondition,
+        IStatePersistence state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = time.GetUtcNow();
+        if (precondition.CreateOnly)
+        {
+            body.CreatedAt ??= now;
+            body.UpdatedAt = now;
+            quotas.CheckTask(body);
+            quotas.CheckNewTask();
+            await state.SaveTaskAsync(body, ExpectedRevision.Absent, cancellationToken);
+            return TaskRoutes.Created(response, await state.LoadTaskAsync(id, cancellationToken) ?? body);
+        }
+
+        if (await TaskRoutes.UnmetAsync(id, response, precondition, state, cancellationToken) is { } unmet)
+        {
+            return unmet;
+        }
+
+        AgentTask? replaced = await state.UpdateTaskAsync(id, current =>
+        {
+            Replace(current, body, now);
+            quotas.CheckTask(current);
+        }, precondition.Expected, cancellationToken);
+        return replaced is null
+            ? Preconditions.Failed(response, "task", id, precondition, null, null)
+            : TaskRoutes.Ok(response, replaced);
     }
 
     private static void Replace(AgentTask current, AgentTask body, DateTimeOffset now)

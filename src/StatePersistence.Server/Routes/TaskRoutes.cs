@@ -1,3 +1,4 @@
+using StatePersistence.Errors;
 using StatePersistence.Ids;
 using StatePersistence.Model;
 using StatePersistence.Server.Contracts;
@@ -18,9 +19,9 @@ internal static class TaskRoutes
 
     public static void MapTaskRoutes(this IEndpointRouteBuilder routes)
     {
-        RouteGroupBuilder tasks = routes.MapGroup("/api/tasks");
+        RouteGroupBuilder tasks = routes.MapGroup("/api/tasks").AnswerConflictsWith412();
         tasks.MapPost("", CreateAsync);
-        tasks.MapGet("", ListAsync);
+        tasks.MapGet("", TaskListRoute.List);
         tasks.MapGet("/{id}", GetAsync);
         tasks.MapPut("/{id}", TaskReplaceRoute.PutAsync);
         tasks.MapPatch("/{id}", PatchAsync);
@@ -57,39 +58,51 @@ internal static class TaskRoutes
         }
 
         // Read back for the revision the store gave it (the service does not change the object it was given).
-        return ApiResults.Created(request.HttpContext.Response, Location(id), await state.LoadTaskAsync(id, cancellationToken) ?? task,
-            ServerJsonContext.Default.AgentTask);
+        return Created(request.HttpContext.Response, await state.LoadTaskAsync(id, cancellationToken) ?? task);
     }
 
-    private static IResult ListAsync(HttpContext context, IStatePersistence state, string? status = null, string? after = null,
-        string? limit = null)
+    /// <summary>201 with the task, its <c>Location</c> and its <c>ETag</c>.</summary>
+    public static IResult Created(HttpResponse response, AgentTask task)
     {
-        // "?status=" with no value means no filter, as a form or a shell variable that is empty would send it.
-        status = string.IsNullOrEmpty(status) ? null : status;
-        if (status is not null && !TaskStatuses.IsKnown(status))
-        {
-            return ApiProblems.UnknownStatus(status);
-        }
-
-        int size = Paging.Limit(limit);
-        IReadOnlyList<AgentTask> page = state.LoadTasksPage(status, string.IsNullOrEmpty(after) ? null : after, size);
-        Paging.Next(context, page, size, t => t.Id);
-        return ApiResults.Ok(page, ServerJsonContext.Default.IReadOnlyListAgentTask);
+        Preconditions.SetETag(response, task.Revision);
+        return ApiResults.Created(response, Location(task.Id), task, ServerJsonContext.Default.AgentTask);
     }
 
-    private static async Task<IResult> GetAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
+    /// <summary>200 with the task and its <c>ETag</c>.</summary>
+    public static IResult Ok(HttpResponse response, AgentTask task)
+    {
+        Preconditions.SetETag(response, task.Revision);
+        return ApiResults.Ok(task, ServerJsonContext.Default.AgentTask);
+    }
+
+    private static async Task<IResult> GetAsync(string id, HttpResponse response, IStatePersistence state, CancellationToken cancellationToken)
     {
         AgentTask? task = await state.LoadTaskAsync(id, cancellationToken);
-        return task is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(task, ServerJsonContext.Default.AgentTask);
+        return task is null ? ApiProblems.NotFound(Kind, id) : Ok(response, task);
     }
+
+    /// <summary>
+    /// The answer to a conditional write that found no item to change (<c>If-Match</c> on a missing task is 412, as
+    /// RFC 9110 says), or a tag that matches no revision; null when the write may go ahead.
+    /// </summary>
+    public static async Task<IResult?> UnmetAsync(string id, HttpResponse response, Precondition precondition, IStatePersistence state,
+        CancellationToken cancellationToken) =>
+        precondition.NeverMatches
+            ? Preconditions.Failed(response, Kind, id, precondition, await state.LoadTaskAsync(id, cancellationToken), null)
+            : null;
 
     private static async Task<IResult> PatchAsync(string id, HttpRequest request, RequestReader reader,
         IStatePersistence state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
+        Precondition precondition = Preconditions.Read(request, createOnlyAllowed: false);
         TaskPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskPatchRequest);
         FieldRules.TaskStatus("status", patch.Status);
         FieldRules.Optional("description", patch.Description);
+        if (await UnmetAsync(id, request.HttpContext.Response, precondition, state, cancellationToken) is { } unmet)
+        {
+            return unmet;
+        }
 
         DateTimeOffset now = time.GetUtcNow();
         AgentTask? updated = await state.UpdateTaskAsync(id, task =>
@@ -103,17 +116,31 @@ internal static class TaskRoutes
             task.Result = patch.Result ?? task.Result;
             task.UpdatedAt = now;
             quotas.CheckTask(task);
-        }, cancellationToken);
-        return updated is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Ok(updated, ServerJsonContext.Default.AgentTask);
+        }, precondition.Expected, cancellationToken);
+        return updated is not null ? Ok(request.HttpContext.Response, updated)
+            : precondition.MustExist ? Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, null)
+            : ApiProblems.NotFound(Kind, id);
     }
 
-    private static async Task<IResult> DeleteAsync(string id, IStatePersistence state, CancellationToken cancellationToken) =>
-        await state.DeleteTaskAsync(id, cancellationToken) ? Results.NoContent() : ApiProblems.NotFound(Kind, id);
+    private static async Task<IResult> DeleteAsync(string id, HttpRequest request, IStatePersistence state, CancellationToken cancellationToken)
+    {
+        StateId.Validate(id, Kind);
+        Precondition precondition = Preconditions.Read(request, createOnlyAllowed: false);
+        if (await UnmetAsync(id, request.HttpContext.Response, precondition, state, cancellationToken) is { } unmet)
+        {
+            return unmet;
+        }
+
+        return await state.DeleteTaskAsync(id, precondition.Expected, cancellationToken) ? Results.NoContent()
+            : precondition.MustExist ? Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, null)
+            : ApiProblems.NotFound(Kind, id);
+    }
 
     private static async Task<IResult> AppendLogAsync(string id, HttpRequest request, RequestReader reader,
         IStatePersistence state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
+        Precondition precondition = Preconditions.Read(request, createOnlyAllowed: false);
         TaskLogRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskLogRequest);
         FieldRules.Required("level", body.Level);
         FieldRules.Required("type", body.Type);
@@ -122,9 +149,39 @@ internal static class TaskRoutes
         DateTimeOffset now = time.GetUtcNow();
         var entry = new TaskLogEntry { Timestamp = now, Level = body.Level, Type = body.Type, Message = body.Message };
         // Journals only the entry; the task's updated_at becomes the entry's timestamp (now).
-        AgentTask? updated = await state.AppendTaskLogAsync(id, entry, quotas.CheckTask, cancellationToken);
-        return updated is null
-            ? ApiProblems.NotFound(Kind, id)
-            : Results.Json(entry, ServerJsonContext.Default.TaskLogEntry, statusCode: StatusCodes.Status201Created);
+        if (await UnmetAsync(id, request.HttpContext.Response, precondition, state, cancellationToken) is { } unmet)
+        {
+            return unmet;
+        }
+
+        AgentTask? updated;
+        try
+        {
+            // The check runs on the task the append is built on, and the append commits only over that version, so
+            // comparing its revision here is atomic with the write.
+            updated = await state.AppendTaskLogAsync(id, entry, task =>
+            {
+                if (!precondition.Expected.IsMetBy(task.Revision))
+                {
+                    throw new StateConflictException(Kind, id, precondition.Expected, task.Revision, null);
+                }
+
+                quotas.CheckTask(task);
+            }, cancellationToken);
+        }
+        catch (StateConflictException)
+        {
+            // The task the check saw already held the refused entry: answer with the task as stored instead.
+            return Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, await state.LoadTaskAsync(id, cancellationToken), null);
+        }
+
+        if (updated is null)
+        {
+            return precondition.MustExist ? Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, null) : ApiProblems.NotFound(Kind, id);
+        }
+
+        // The entry, with the task's new ETag so that a client can chain conditional appends.
+        Preconditions.SetETag(request.HttpContext.Response, updated.Revision);
+        return Results.Json(entry, ServerJsonContext.Default.TaskLogEntry, statusCode: StatusCodes.Status201Created);
     }
 }

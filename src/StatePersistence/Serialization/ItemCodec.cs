@@ -44,7 +44,11 @@ internal static class ItemCodec
             completion = Math.Max(0, (done - start).TotalMilliseconds);
         }
 
-        return new StoredItem(task.Id, json, task.Status, completion, task.Revision);
+        // The fields a query filters and orders by, so a listing never parses the tasks it skips.
+        return new StoredItem(task.Id, json, task.Status, completion, task.Revision)
+        {
+            Tool = task.Tool, CreatedAt = task.CreatedAt, UpdatedAt = task.UpdatedAt,
+        };
     }
 
     /// <summary>Validates session JSON and extracts what memory needs; throws <see cref="JsonException"/> when invalid.</summary>
@@ -54,7 +58,7 @@ internal static class ItemCodec
     public static StoredItem SessionItem(SessionInfo session, byte[] json)
     {
         RequireValidId(session.Id, "session");
-        return new StoredItem(session.Id, json, session.Status, null, session.Revision);
+        return new StoredItem(session.Id, json, session.Status, null, session.Revision) { CreatedAt = session.CreatedAt };
     }
 
     /// <summary>The stored form of a change's value.</summary>

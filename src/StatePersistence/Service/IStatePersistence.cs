@@ -40,6 +40,13 @@ public interface IStatePersistence : IAsyncDisposable
     /// </summary>
     IReadOnlyList<AgentTask> LoadTasksPage(string? status, string? after, int limit);
 
+    /// <summary>
+    /// One page of tasks filtered by status, tool and <c>updated_at</c>, in the query's order, after the query's cursor;
+    /// <see cref="Querying.TaskPage.Next"/> continues it. A page never holds more than <see cref="Querying.TaskQuery.MaxLimit"/>
+    /// tasks; a bad limit or cursor throws <see cref="Errors.StateValidationException"/> naming the field.
+    /// </summary>
+    Querying.TaskPage QueryTasks(Querying.TaskQuery query);
+
     /// <summary>Up to <paramref name="limit"/> sessions whose id sorts after <paramref name="after"/>, ordered by id.</summary>
     IReadOnlyList<SessionInfo> LoadSessionsPage(string? after, int limit);
 
@@ -165,6 +172,17 @@ public interface IStatePersistence : IAsyncDisposable
 
     /// <summary>The ids of all reports, sorted.</summary>
     ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The state's events as they happen: task and session changes from the store's change feed (whoever made them),
+    /// and the service's own (<c>state:saved</c>, <c>state:loaded</c>, <c>state:save-error</c>, <c>autosave:triggered</c>,
+    /// <c>report:saved</c>, <c>session:log</c>). With <paramref name="after"/> null it starts now; with the
+    /// <see cref="Events.StateEvent.Position"/> of an event it resumes right after it with nothing missed, or, when that
+    /// is no longer possible (older than the <see cref="StatePersistenceOptions.EventHistory"/> held, or another
+    /// process's stream that cannot be continued), starts with a <see cref="Events.StateEventTypes.Reset"/> event: reload
+    /// the state, then go on. Runs until <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    IAsyncEnumerable<Events.StateEvent> ReadEventsAsync(Events.StateEventPosition? after = null, CancellationToken cancellationToken = default);
 
     /// <summary>The seed's metrics, derived from the current tasks.</summary>
     StateMetrics GetMetrics();

@@ -21,7 +21,19 @@ public sealed class StatePersistenceOptions
     private JournalRecoveryMode _journalRecoveryMode = JournalRecoveryMode.SkipCorruptedRecords;
     private Serialization.IPayloadCodec? _payloadCodec;
     private bool _snapshotOnShutdown = true;
+    private int _eventHistory = 4096;
     private bool _frozen;
+
+    /// <summary>
+    /// How many events <see cref="IStatePersistence.ReadEventsAsync"/> keeps in memory for readers that resume from a
+    /// position (changes, saves, errors). A reader resuming from further back gets a <c>reset</c> event instead of a
+    /// gap. Default 4,096; at least 1.
+    /// </summary>
+    public int EventHistory
+    {
+        get => _eventHistory;
+        set => _eventHistory = Unfrozen(value);
+    }
 
     /// <summary>
     /// Whether a service has started with these options: from then on they are read-only (a setter throws), so what
@@ -158,6 +170,11 @@ public sealed class StatePersistenceOptions
         if (MaxBackups < 1)
         {
             problems.Add($"MaxBackups must be at least 1 (was {MaxBackups}); the newest backup is what recovery falls back to.");
+        }
+
+        if (EventHistory < 1)
+        {
+            problems.Add($"EventHistory must be at least 1 (was {EventHistory}); it is how many events a reader can resume over.");
         }
 
         if (MaxBackupBytes < 0)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StatePersistence.Diagnostics;
+using StatePersistence.Events;
 using StatePersistence.Model;
 using StatePersistence.Recovery;
 using StatePersistence.Service.Blobs;
@@ -32,6 +33,8 @@ public sealed class StatePersistenceService : IStatePersistence
     private readonly CancellationTokenSource _stopping = new();
     private readonly HealthTracker _health;
     private readonly EventDispatcher _events;
+    private readonly StateEventLog _eventLog;
+    private readonly ChangeFeedPump _changeEvents;
     private readonly CommitPipeline _commits;
     private readonly CheckpointScheduler _checkpoints;
     private readonly ScrubLoop _scrub;
@@ -63,8 +66,10 @@ public sealed class StatePersistenceService : IStatePersistence
         _store = store;
         _instruments = new StateInstruments(meterFactory, () => _health!.Observe(_commits!.Started ? _commits.Durable : Commit.StateView.Empty));
         _health = new HealthTracker(store, time);
-        _events = new EventDispatcher(this, store.Location, logger, _instruments, _health);
+        _eventLog = new StateEventLog(_options.EventHistory, () => _commits!.Started ? _commits.Durable.Revision : 0);
+        _events = new EventDispatcher(this, store.Location, logger, _instruments, _health, _eventLog);
         _commits = new CommitPipeline(store, _options.Durability, logger, _instruments, _events);
+        _changeEvents = new ChangeFeedPump(store, _eventLog, _events, time);
         _checkpoints = new CheckpointScheduler(store, _options, time, logger, _commits, _events, _health);
         _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events);
         _items = new ItemOperations(_commits);
@@ -111,6 +116,8 @@ public sealed class StatePersistenceService : IStatePersistence
 
         TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
         _commits.Start(recovered.View);
+        _eventLog.Start(recovered.View.Revision);
+        _changeEvents.Start(recovered.View, _stopping.Token);
         _health.RecordRecovery(recovered.Report);
         _instruments.LoadDuration.Record(elapsed.TotalSeconds);
         _events.RecoveryFinished(recovered.Report, elapsed);
@@ -211,6 +218,9 @@ public sealed class StatePersistenceService : IStatePersistence
         _reader.Page(ItemKind<AgentTask>.Tasks, after, limit, status);
 
     /// <inheritdoc />
+    public Querying.TaskPage QueryTasks(Querying.TaskQuery query) => TaskQueryRunner.Run(_commits.Durable, query);
+
+    /// <inheritdoc />
     public ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default) =>
         DeleteTaskAsync(id, ExpectedRevision.Any, cancellationToken);
 
@@ -283,6 +293,12 @@ public sealed class StatePersistenceService : IStatePersistence
         _blobs.ListReportsAsync(cancellationToken);
 
     /// <inheritdoc />
+    public IAsyncEnumerable<StateEvent> ReadEventsAsync(StateEventPosition? after = null, CancellationToken cancellationToken = default) =>
+        _commits.Started
+            ? _eventLog.ReadAsync(after, cancellationToken)
+            : throw new InvalidOperationException($"The persistence service for '{Location}' is not started: call StartAsync first.");
+
+    /// <inheritdoc />
     public StateMetrics GetMetrics() => MetricsCalculator.Compute(_commits.Durable.Tasks.Values);
 
     /// <inheritdoc />
@@ -326,6 +342,7 @@ public sealed class StatePersistenceService : IStatePersistence
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _checkpoints.Stopped.ConfigureAwait(false);
         await _scrub.Stopped.ConfigureAwait(false);
+        await _changeEvents.Stopped.ConfigureAwait(false);
         if (_commits.Started && _options.SnapshotOnShutdown && !_abandoned)
         {
             await _checkpoints.FinalAsync().ConfigureAwait(false);

@@ -8,26 +8,123 @@ namespace StatePersistence.Server.Tests.Dashboard;
 public sealed class EventStreamTests
 {
     [Fact]
-    public async Task Events_StreamItemChanges_WithIncreasingIds()
+    public async Task Events_StreamItemChanges_WithTheirRevisions_AndIds()
     {
         await using var server = new StateServerFactory();
         using HttpClient client = server.Client();
         await using var events = await SseReader.OpenAsync(client);
 
         await client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
-        await client.PatchJsonAsync("/api/tasks/task_1", """{"status":"in_progress"}""");
+        HttpResponseMessage patched = await client.PatchJsonAsync("/api/tasks/task_1", """{"status":"in_progress"}""");
         await client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"interactive","status":"active"}""");
         await client.PostAsync("/api/sessions/s1/log", Text("line\n"), Ct);
+        await client.PostJsonAsync("/api/reports", """{"id":"r1","type":"t","data":1}""");
         await client.DeleteUrlAsync("/api/tasks/task_1");
         await client.PostAsync("/api/state/save", null, Ct);
 
-        List<SseReader.Event> seen = await events.ReadAsync(6);
+        List<SseReader.Event> seen = await events.ReadAsync(7);
 
-        Assert.Equal(["task:saved", "task:saved", "session:saved", "session:log", "task:deleted", "state:saved"], seen.Select(e => e.Type));
+        Assert.Equal(["task:created", "task:updated", "session:created", "session:log", "report:saved", "task:deleted", "state:saved"], seen.Select(e => e.Type));
         Assert.Equal("task_1", Data(seen[0]).GetProperty("id").GetString());
+        Assert.Equal(patched.Headers.ETag!.ToString(), $"\"{Data(seen[1]).GetProperty("revision").GetInt64()}\"");
         Assert.Equal("s1", Data(seen[3]).GetProperty("id").GetString());
-        Assert.True(seen.Zip(seen.Skip(1)).All(p => p.First.Id < p.Second.Id));
-        Assert.True(Data(seen[5]).GetProperty("revision").GetInt64() > 0);
+        Assert.Equal("r1", Data(seen[4]).GetProperty("id").GetString());
+        Assert.Equal(seen.Count, seen.Select(e => e.Id).Distinct().Count());
+        Assert.All(seen, e => Assert.False(string.IsNullOrEmpty(e.Id)));
+        Assert.True(Data(seen[6]).GetProperty("revision").GetInt64() > 0);
+    }
+
+    [Fact]
+    public async Task Events_AfterAReconnectWithLastEventId_ResumeWithNothingMissedOrRepeated()
+    {
+        await using var server = new StateServerFactory();
+        using HttpClient client = server.Client();
+        string lastId;
+        await using (SseReader first = await SseReader.OpenAsync(client))
+        {
+            await client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+            lastId = (await first.ReadAsync(1))[0].Id!;
+        }
+
+        // Disconnected: every kind of change happens meanwhile.
+        await client.PostJsonAsync("/api/tasks", """{"id":"task_2","description":"d"}""");
+        await client.PatchJsonAsync("/api/tasks/task_1", """{"status":"completed"}""");
+        await client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"interactive","status":"active"}""");
+        await client.PostJsonAsync("/api/reports", """{"id":"r1","type":"t","data":1}""");
+        await client.DeleteUrlAsync("/api/tasks/task_2");
+        await using SseReader resumed = await SseReader.OpenAsync(client, lastId);
+        await client.PostJsonAsync("/api/tasks", """{"id":"task_3","description":"d"}""");
+
+        List<SseReader.Event> seen = await resumed.ReadAsync(6);
+
+        Assert.Equal([("task:created", "task_2"), ("task:updated", "task_1"), ("session:created", "s1"), ("report:saved", "r1"),
+            ("task:deleted", "task_2"), ("task:created", "task_3")], seen.Select(e => (e.Type, Data(e).GetProperty("id").GetString())));
+
+        // The first stream ended with its client: cleanly, without an error in the server's log.
+        Assert.DoesNotContain(server.Logs.Entries, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+    }
+
+    [Fact]
+    public async Task Events_AFirstConnection_ResumesFromTheLastEventIdParameter()
+    {
+        await using var server = new StateServerFactory();
+        using HttpClient client = server.Client();
+        string lastId;
+        await using (SseReader first = await SseReader.OpenAsync(client))
+        {
+            await client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+            lastId = (await first.ReadAsync(1))[0].Id!;
+        }
+
+        await client.PostJsonAsync("/api/tasks", """{"id":"task_2","description":"d"}""");
+        await using SseReader resumed = await SseReader.OpenAsync(client, url: "/api/events?lastEventId=" + Uri.EscapeDataString(lastId));
+
+        SseReader.Event missed = Assert.Single(await resumed.ReadAsync(1));
+        Assert.Equal(("task:created", "task_2"), (missed.Type, Data(missed).GetProperty("id").GetString()));
+    }
+
+    [Fact]
+    public async Task Events_AChangeMadeThroughTheLibrary_ReachesTheStream()
+    {
+        await using var server = new StateServerFactory();
+        using HttpClient client = server.Client();
+        await using var events = await SseReader.OpenAsync(client);
+
+        await server.Persistence.SaveTaskAsync(new Model.AgentTask { Id = "task_lib", Description = "saved by the library" }, Ct);
+
+        SseReader.Event created = Assert.Single(await events.ReadAsync(1));
+        Assert.Equal("task:created", created.Type);
+        Assert.Equal("task_lib", Data(created).GetProperty("id").GetString());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("not-an-id")]
+    public async Task Events_ALastEventIdOlderThanHeld_OrUnreadable_StartWithAReset(string? unreadable)
+    {
+        await using var server = new StateServerFactory(("StatePersistence:EventHistory", "3"));
+        using HttpClient client = server.Client();
+        string oldId;
+        await using (SseReader first = await SseReader.OpenAsync(client))
+        {
+            await client.PostJsonAsync("/api/tasks", """{"id":"task_0","description":"d"}""");
+            oldId = (await first.ReadAsync(1))[0].Id!;
+        }
+
+        for (int i = 1; i <= 4; i++)
+        {
+            await client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"d"}""");
+        }
+
+        await using SseReader resumed = await SseReader.OpenAsync(client, unreadable ?? oldId);
+        SseReader.Event reset = Assert.Single(await resumed.ReadAsync(1));
+        Assert.Equal("reset", reset.Type);
+        Assert.False(string.IsNullOrEmpty(reset.Id));
+
+        // It carries a position: the stream goes on after it.
+        await client.PostJsonAsync("/api/tasks", """{"id":"task_5","description":"d"}""");
+        List<SseReader.Event> next = await resumed.ReadAsync(1);
+        Assert.Contains(next, e => e.Type == "task:created");
     }
 
     [Fact]
@@ -52,6 +149,7 @@ public sealed class EventStreamTests
         await client.SendAsync(request, Ct);
 
         SseReader.Event audit = (await events.ReadAsync(2)).First(e => e.Type == "audit");
+        Assert.Null(audit.Id);
         Assert.Equal("snapshot", Data(audit).GetProperty("action").GetString());
         Assert.Equal("/api/state/save", Data(audit).GetProperty("path").GetString());
         Assert.Contains(server.Logs.Entries, e => e.Text.Contains("operator action snapshot", StringComparison.Ordinal));

@@ -59,7 +59,8 @@ public sealed class BoundedCostTests
         Assert.Equal(["c"], (await reports.ExpectAsync(HttpStatusCode.OK)).EnumerateArray().Select(r => r.GetString()));
         Assert.Equal(2, (await tasks.ExpectAsync(HttpStatusCode.OK)).GetArrayLength());
         Assert.Contains("status=completed", tasks.Headers.GetValues("Link").Single(), StringComparison.Ordinal);
-        Assert.Contains("after=b", tasks.Headers.GetValues("Link").Single(), StringComparison.Ordinal);
+        // The next page starts at the cursor the page returned (issue 13 item 7), which the Link carries too.
+        Assert.Contains("next=" + Uri.EscapeDataString(tasks.Headers.GetValues("X-Next-Cursor").Single()), tasks.Headers.GetValues("Link").Single(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -14,12 +14,22 @@ public sealed class SseReader : IAsyncDisposable
         _timeout.CancelAfter(TimeSpan.FromSeconds(30));
     }
 
-    public sealed record Event(long Id, string Type, string Data);
+    /// <summary>An event; <see cref="Id"/> is null for one sent without an id (an audit).</summary>
+    public sealed record Event(string? Id, string Type, string Data);
 
-    /// <summary>Opens the stream and waits for its first comment, so events published after this are seen.</summary>
-    public static async Task<SseReader> OpenAsync(HttpClient client)
+    /// <summary>
+    /// Opens the stream (resuming after <paramref name="lastEventId"/> when given, as a reconnecting EventSource does)
+    /// and waits for its first comment, so events published after this are seen.
+    /// </summary>
+    public static async Task<SseReader> OpenAsync(HttpClient client, string? lastEventId = null, string url = "/api/events")
     {
-        HttpResponseMessage response = await client.GetAsync("/api/events", HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        HttpResponseMessage response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
         response.EnsureSuccessStatusCode();
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         var reader = new SseReader(response, await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken));
@@ -42,7 +52,7 @@ public sealed class SseReader : IAsyncDisposable
     public async Task<List<Event>> ReadAsync(int count)
     {
         var events = new List<Event>();
-        long id = 0;
+        string? id = null;
         string? type = null;
         string? data = null;
         while (events.Count < count)
@@ -55,11 +65,11 @@ public sealed class SseReader : IAsyncDisposable
                     events.Add(new Event(id, type, data));
                 }
 
-                (type, data) = (null, null);
+                (id, type, data) = (null, null, null);
             }
             else if (line.StartsWith("id: ", StringComparison.Ordinal))
             {
-                id = long.Parse(line[4..], System.Globalization.CultureInfo.InvariantCulture);
+                id = line[4..];
             }
             else if (line.StartsWith("event: ", StringComparison.Ordinal))
             {

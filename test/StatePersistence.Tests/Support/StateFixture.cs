@@ -36,6 +36,19 @@ public sealed class StateFixture : IDisposable
         return service;
     }
 
+    /// <summary>The stores a store-independent feature is tested on (the service's own logic over each of them).</summary>
+    public static TheoryData<string> Stores => ["file", "memory"];
+
+    /// <summary>Opens a service over the file store (on this fixture's directory) or the in-memory store.</summary>
+    public async Task<StatePersistenceService> OpenAsync(string store)
+    {
+        StatePersistenceService service = store == "memory"
+            ? new StatePersistenceService(Options(), new StatePersistence.InMemory.InMemoryStateStore(), timeProvider: Time)
+            : Create();
+        await service.StartAsync(TestContext.Current.CancellationToken);
+        return service;
+    }
+
     /// <summary>
     /// Opens a service and abandons it without shutdown, as a crash would: no final snapshot. The directory lock is
     /// released the way the OS releases it for a dead process.

@@ -123,8 +123,11 @@ const downloadExport = () => act("Export", "Download an export of the whole stat
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 });
 
-const setStatus = (id, status, verb) => act(verb, verb + " task " + id + " (status becomes " + status + ")?", () =>
-  api("/api/tasks/" + encodeURIComponent(id), { method: "PATCH", json: { status }, action: verb.toLowerCase() + "-task" }));
+// Sent with If-Match: the change applies to the task as the operator saw it, or not at all (412, shown as the error).
+const setStatus = (id, status, verb, revision) => act(verb, verb + " task " + id + " (status becomes " + status + ")?", () =>
+  api("/api/tasks/" + encodeURIComponent(id), {
+    method: "PATCH", json: { status }, action: verb.toLowerCase() + "-task", headers: { "If-Match": '"' + revision + '"' },
+  }));
 
 // ---- views ----
 async function overview(seq) {
@@ -209,8 +212,8 @@ async function task(seq, id) {
       field("Started", when(t.started_at)), field("Completed", when(t.completed_at)),
       field("Revision", h("span", { id: "task-revision" }, String(t.revision)))),
     h("div", { class: "actions" },
-      h("button", { type: "button", class: "danger", id: "cancel-task", disabled: terminal, onclick: () => setStatus(t.id, "cancelled", "Cancel") }, "Cancel task"),
-      h("button", { type: "button", id: "retry-task", disabled: !(t.status === "failed" || t.status === "cancelled"), onclick: () => setStatus(t.id, "pending", "Retry") }, "Retry task")),
+      h("button", { type: "button", class: "danger", id: "cancel-task", disabled: terminal, onclick: () => setStatus(t.id, "cancelled", "Cancel", t.revision) }, "Cancel task"),
+      h("button", { type: "button", id: "retry-task", disabled: !(t.status === "failed" || t.status === "cancelled"), onclick: () => setStatus(t.id, "pending", "Retry", t.revision) }, "Retry task")),
     h("h2", {}, "Result"),
     t.result === undefined || t.result === null ? h("p", { class: "muted" }, "No result yet.") : h("pre", {}, JSON.stringify(t.result, null, 2)),
     h("h2", {}, "Logs"),
@@ -306,8 +309,9 @@ function connect() {
   const source = new EventSource("/api/events");
   source.onopen = () => { live.textContent = "live"; live.className = "live on"; };
   source.onerror = () => { live.textContent = "reconnecting…"; live.className = "live off"; };
-  const types = ["task:saved", "task:deleted", "session:saved", "session:deleted", "session:log", "report:saved",
-    "state:saved", "state:save-error", "autosave:triggered", "audit"];
+  // The browser resumes after the last event id by itself (Last-Event-ID); "reset" means events were missed: reload.
+  const types = ["task:created", "task:updated", "task:deleted", "session:created", "session:updated", "session:deleted",
+    "session:log", "report:saved", "state:saved", "state:loaded", "state:save-error", "autosave:triggered", "audit", "reset"];
   for (const type of types) {
     source.addEventListener(type, (e) => {
       const data = JSON.parse(e.data);

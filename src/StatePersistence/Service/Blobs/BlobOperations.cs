@@ -29,7 +29,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
             throw;
         }
 
-        events.Saved("log", location, commits.Durable.Revision, Stopwatch.GetElapsedTime(started));
+        events.Saved("log", location, commits.Durable.Revision, Stopwatch.GetElapsedTime(started), sessionId);
     }
 
     public async ValueTask<string?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken)
@@ -67,7 +67,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
             throw;
         }
 
-        events.Saved("report", path, commits.Durable.Revision, Stopwatch.GetElapsedTime(started));
+        events.Saved("report", path, commits.Durable.Revision, Stopwatch.GetElapsedTime(started), reportId);
         return path;
     }
 

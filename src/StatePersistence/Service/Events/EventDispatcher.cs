@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using StatePersistence.Diagnostics;
+using StatePersistence.Events;
 using StatePersistence.Recovery;
 using StatePersistence.Service.Health;
 
@@ -8,9 +9,12 @@ namespace StatePersistence.Service.Events;
 /// <summary>
 /// Raises the service's events, logs what they report and counts it. Each handler runs on its own, so one that
 /// throws neither stops the others nor the save that raised the event. Saves and failures are also recorded in
-/// <see cref="HealthTracker"/>, so the health check and the events never disagree.
+/// <see cref="HealthTracker"/>, so the health check and the events never disagree. What readers of
+/// <see cref="IStatePersistence.ReadEventsAsync"/> see of them goes to <see cref="StateEventLog"/> (item changes come
+/// from the store's feed instead).
 /// </summary>
-internal sealed class EventDispatcher(object sender, string location, ILogger logger, StateInstruments instruments, HealthTracker health)
+internal sealed class EventDispatcher(object sender, string location, ILogger logger, StateInstruments instruments, HealthTracker health,
+    StateEventLog log)
 {
     public event EventHandler<StateSavedEventArgs>? StateSaved;
 
@@ -26,9 +30,22 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
 
     public event EventHandler<StateRecoveredEventArgs>? StateRecovered;
 
-    public void Saved(string what, string path, long revision, TimeSpan duration)
+    /// <summary>A durable save; <paramref name="id"/> names the report or session of a report or log save.</summary>
+    public void Saved(string what, string path, long revision, TimeSpan duration, string? id = null)
     {
         health.RecordSave();
+        string? type = what switch
+        {
+            "snapshot" => StateEventTypes.StateSaved,
+            "report" => StateEventTypes.ReportSaved,
+            "log" => StateEventTypes.SessionLog,
+            _ => null,
+        };
+        if (type is not null)
+        {
+            log.Notify(type, id, revision);
+        }
+
         instruments.SaveDuration.Record(duration.TotalSeconds, StateInstruments.Kind(what));
         Raise(StateSaved, new StateSavedEventArgs(what, path, revision, duration), nameof(StateSaved));
     }
@@ -38,6 +55,7 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         health.RecordFailure(error);
         Log.SaveFailed(logger, error, operation, path);
         instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
+        log.Notify(StateEventTypes.StateSaveError, operation: operation);
         Raise(StateSaveError, new StateSaveErrorEventArgs(operation, path, error), nameof(StateSaveError));
     }
 
@@ -46,12 +64,14 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     {
         Log.SaveFailed(logger, error, operation, location);
         instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
+        log.Notify(StateEventTypes.StateSaveError, operation: operation);
         Raise(StateSaveError, new StateSaveErrorEventArgs(operation, location, error), nameof(StateSaveError));
     }
 
     public void AutosaveStarting(long revision)
     {
         Log.AutosaveTriggered(logger, revision);
+        log.Notify(StateEventTypes.AutosaveTriggered, revision: revision);
         Raise(AutosaveTriggered, new AutosaveTriggeredEventArgs(revision), nameof(AutosaveTriggered));
     }
 
@@ -94,6 +114,7 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
 
         Log.StateLoaded(logger, report.SnapshotSource, location, report.Revision, report.TasksLoaded, report.SessionsLoaded,
             report.JournalRecordsReplayed, elapsed.TotalMilliseconds);
+        log.Notify(StateEventTypes.StateLoaded, revision: report.Revision);
         Raise(StateLoaded, new StateLoadedEventArgs(report, elapsed), nameof(StateLoaded));
         if (report.CorruptionDetected)
         {

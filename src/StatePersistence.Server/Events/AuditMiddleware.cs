@@ -1,0 +1,46 @@
+using StatePersistence.Server.Access;
+
+namespace StatePersistence.Server.Events;
+
+/// <summary>
+/// Audits operator actions: a request naming one in <c>X-StatePersistence-Action</c> (the dashboard's) or a write
+/// authenticated by the dashboard cookie is logged and published as <c>audit</c>. Done here rather than in each route,
+/// so the routes stay as they are. The item changes themselves are not published here: they come from the store's
+/// change feed through <see cref="IStatePersistence.ReadEventsAsync"/>, so changes made outside this server's routes
+/// are events too.
+/// </summary>
+internal sealed partial class AuditMiddleware(RequestDelegate next, EventHub hub, ILogger<AuditMiddleware> logger)
+{
+    /// <summary>The header the dashboard names its action in (<c>cancel-task</c>, <c>snapshot</c>, <c>export</c>, …).</summary>
+    public const string ActionHeader = "X-StatePersistence-Action";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        await next(context);
+        HttpRequest request = context.Request;
+        int status = context.Response.StatusCode;
+        string? action = Action(context);
+        if (action is not null)
+        {
+            // Ids and paths only: the body may hold task content, which the log never carries.
+            LogAudit(logger, action, request.Method, request.Path, status);
+            hub.Publish("audit", new AuditEventData(action, request.Method, request.Path, status), EventJsonContext.Default.AuditEventData);
+        }
+    }
+
+    private static string? Action(HttpContext context)
+    {
+        string? named = context.Request.Headers[ActionHeader];
+        if (!string.IsNullOrEmpty(named))
+        {
+            // Only a short token reaches the log and the event, whatever a client sends.
+            return named.Length <= 64 && named.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? named : "invalid-action";
+        }
+
+        bool write = !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method);
+        return write && DashboardCookie.Authenticated(context) ? "write" : null;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Audit: operator action {Action}: {Method} {Path} answered {Status}")]
+    private static partial void LogAudit(ILogger logger, string action, string method, string path, int status);
+}

@@ -1,0 +1,47 @@
+namespace StatePersistence.Events;
+
+/// <summary>The types of <see cref="StateEvent"/>, as the state server's <c>GET /api/events</c> names them too.</summary>
+public static class StateEventTypes
+{
+    /// <summary>A task was created.</summary>
+    public const string TaskCreated = "task:created";
+
+    /// <summary>A task was changed (replaced, patched, a log entry appended).</summary>
+    public const string TaskUpdated = "task:updated";
+
+    /// <summary>A task was deleted.</summary>
+    public const string TaskDeleted = "task:deleted";
+
+    /// <summary>A session was created.</summary>
+    public const string SessionCreated = "session:created";
+
+    /// <summary>A session was changed.</summary>
+    public const string SessionUpdated = "session:updated";
+
+    /// <summary>A session was deleted.</summary>
+    public const string SessionDeleted = "session:deleted";
+
+    /// <summary>Text was appended to a session's log (by this process).</summary>
+    public const string SessionLog = "session:log";
+
+    /// <summary>A report was saved (by this process).</summary>
+    public const string ReportSaved = "report:saved";
+
+    /// <summary>A snapshot of the whole state was written.</summary>
+    public const string StateSaved = "state:saved";
+
+    /// <summary>The state was loaded at start-up.</summary>
+    public const string StateLoaded = "state:loaded";
+
+    /// <summary>A save failed (nothing of it was stored).</summary>
+    public const string StateSaveError = "state:save-error";
+
+    /// <summary>The autosave found changes to snapshot.</summary>
+    public const string AutosaveTriggered = "autosave:triggered";
+
+    /// <summary>
+    /// The reader asked to resume from further back than the events still held (or from another process's stream
+    /// that cannot be continued): events were missed, so reload the state, then continue after this event.
+    /// </summary>
+    public const string Reset = "reset";
+}

@@ -1,0 +1,98 @@
+using StatePersistence.Commit;
+using StatePersistence.Events;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Service.Events;
+
+/// <summary>
+/// The one place the service reads the store's change feed for events: it follows <see cref="IStateStore.SubscribeAsync"/>
+/// from the recovered revision and turns each committed group into task and session events in
+/// <see cref="StateEventLog"/>. Because it reads the store, not this process's saves, a change made by any writer of
+/// the store (another instance on the same database) is an event here too. A failure is reported and retried from the
+/// last group applied; a feed that no longer holds that far back makes every reader reset.
+/// </summary>
+internal sealed class ChangeFeedPump(IStateStore store, StateEventLog log, EventDispatcher events, TimeProvider time)
+{
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly HashSet<string> _tasks = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _sessions = new(StringComparer.Ordinal);
+
+    public Task Stopped { get; private set; } = Task.CompletedTask;
+
+    public void Start(StateView recovered, CancellationToken stopping)
+    {
+        // Which ids exist tells a put that creates from one that updates; the feed itself does not say.
+        _tasks.UnionWith(recovered.Tasks.Keys);
+        _sessions.UnionWith(recovered.Sessions.Keys);
+        Stopped = Task.Run(() => RunAsync(recovered.Revision, stopping), CancellationToken.None);
+    }
+
+    private async Task RunAsync(long after, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (CommittedGroup group in store.SubscribeAsync(after, stopping).ConfigureAwait(false))
+                {
+                    log.AppendChanges(group.Revision, Describe(group));
+                    after = group.Revision;
+                }
+
+                return;
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ChangeFeedGapException gap)
+            {
+                // The changes in between are gone from the feed: readers reload instead of missing them.
+                events.BackgroundFailed("change-feed", gap);
+                log.Break();
+                after = Math.Max(after, gap.OldestHeld);
+            }
+            catch (Exception ex)
+            {
+                events.BackgroundFailed("change-feed", ex);
+                try
+                {
+                    await Task.Delay(RetryDelay, time, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private List<(string Type, string Id)> Describe(CommittedGroup group)
+    {
+        var described = new List<(string, string)>(group.Changes.Count);
+        foreach (StateChange change in group.Changes)
+        {
+            string? type = change.Kind switch
+            {
+                ChangeKind.PutTask or ChangeKind.AppendTaskLog => _tasks.Add(change.Id) ? StateEventTypes.TaskCreated : StateEventTypes.TaskUpdated,
+                ChangeKind.DeleteTask => Deleted(_tasks, change.Id, StateEventTypes.TaskDeleted),
+                ChangeKind.PutSession => _sessions.Add(change.Id) ? StateEventTypes.SessionCreated : StateEventTypes.SessionUpdated,
+                ChangeKind.DeleteSession => Deleted(_sessions, change.Id, StateEventTypes.SessionDeleted),
+                _ => null,
+            };
+            if (type is not null)
+            {
+                described.Add((type, change.Id));
+            }
+        }
+
+        return described;
+    }
+
+    private static string Deleted(HashSet<string> ids, string id, string type)
+    {
+        ids.Remove(id);
+        return type;
+    }
+}

@@ -1,0 +1,277 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using StatePersistence.Events;
+
+namespace StatePersistence.Service.Events;
+
+/// <summary>
+/// The events of <see cref="IStatePersistence.ReadEventsAsync"/>, in one order, with the last
+/// <see cref="StatePersistenceOptions.EventHistory"/> of them held for readers that resume. Changes are positioned by
+/// their feed revision and the service's own events by the revision they follow, so positions only grow. A reader
+/// never skips silently: one that asks for more than is held gets a <c>reset</c> event and continues from the newest.
+/// </summary>
+internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
+{
+    private readonly Lock _gate = new();
+    private readonly StateEvent[] _ring = new StateEvent[capacity];
+    private readonly string _epoch = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+    private int _head;
+    private int _count;
+    private long _startRevision;
+    private bool _complete = true;
+    private StateEventPosition _floor;
+    private StateEventPosition _last;
+    private long _revision;
+    private int _nextIndex;
+    private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _awaited;
+
+    // The service's own events that happened after a change the feed has not delivered yet, by that change's revision.
+    private readonly Queue<(long After, StateEvent Event)> _deferred = new();
+
+    /// <summary>Begins this process's stream after the recovered state's revision.</summary>
+    public void Start(long revision)
+    {
+        lock (_gate)
+        {
+            _startRevision = revision;
+            _revision = revision;
+            _floor = _last = new StateEventPosition(_epoch, revision, -1);
+        }
+    }
+
+    /// <summary>The events of one committed group, positioned by its revision.</summary>
+    public void AppendChanges(long revision, IReadOnlyList<(string Type, string Id)> changes)
+    {
+        lock (_gate)
+        {
+            if (revision <= _revision)
+            {
+                // A feed re-read after a failure can repeat groups this stream already holds.
+                return;
+            }
+
+            _revision = revision;
+            _nextIndex = 0;
+            foreach ((string type, string id) in changes)
+            {
+                Add(new StateEvent(Next(), type, id, revision));
+            }
+
+            while (_deferred.TryPeek(out (long After, StateEvent Event) waiting) && waiting.After <= revision)
+            {
+                Add(_deferred.Dequeue().Event with { Position = Next() });
+            }
+
+            Signal();
+        }
+    }
+
+    /// <summary>
+    /// One of the service's own events (a snapshot, an error, …). It follows every change the service's reads show:
+    /// when the feed has not delivered those yet, it waits for them, so a reader never sees a report saved after a
+    /// task change before that change.
+    /// </summary>
+    public void Notify(string type, string? id = null, long? revision = null, string? operation = null)
+    {
+        lock (_gate)
+        {
+            long durable = durableRevision();
+            var item = new StateEvent(default, type, id, revision ?? Math.Max(durable, _revision), operation);
+            if (durable > _revision)
+            {
+                _deferred.Enqueue((durable, item));
+                return;
+            }
+
+            Add(item with { Position = Next() });
+            Signal();
+        }
+    }
+
+    /// <summary>Changes may have been missed (the feed lost its place): every reader gets a <c>reset</c>.</summary>
+    public void Break()
+    {
+        lock (_gate)
+        {
+            // A position after every event so far, so a reader that had read them all is behind the floor too.
+            _floor = _last = Next();
+            Array.Clear(_ring);
+            (_head, _count, _complete) = (0, 0, false);
+
+            // The service's own events that waited for changes the feed lost follow the reset (a failure among them).
+            while (_deferred.TryDequeue(out (long After, StateEvent Event) waiting))
+            {
+                Add(waiting.Event with { Position = Next() });
+            }
+
+            Signal();
+        }
+    }
+
+    /// <summary>The events after <paramref name="after"/> (or from now, when null), then each new one, until cancelled.</summary>
+    public async IAsyncEnumerable<StateEvent> ReadAsync(StateEventPosition? after, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        List<StateEvent> batch;
+        StateEventPosition position;
+        lock (_gate)
+        {
+            (batch, position) = Begin(after);
+        }
+
+        while (true)
+        {
+            foreach (StateEvent item in batch)
+            {
+                yield return item;
+            }
+
+            Task appended;
+            lock (_gate)
+            {
+                if (position < _floor)
+                {
+                    batch = [Reset()];
+                    position = batch[0].Position;
+                }
+                else
+                {
+                    batch = After(position);
+                    position = batch.Count > 0 ? batch[^1].Position : position;
+                }
+
+                appended = _appended.Task;
+                _awaited = true;
+            }
+
+            if (batch.Count == 0)
+            {
+                await appended.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private (List<StateEvent> Batch, StateEventPosition Position) Begin(StateEventPosition? after)
+    {
+        if (after is not { } from)
+        {
+            return ([], Horizon());
+        }
+
+        if (from.Epoch == _epoch)
+        {
+            if (from < _floor || from > _last)
+            {
+                return ([Reset()], Horizon());
+            }
+
+            List<StateEvent> missed = After(from);
+            return (missed, missed.Count > 0 ? missed[^1].Position : from);
+        }
+
+        // Another process's position (a restart, another instance): its changes up to its revision are known, its own
+        // events are not, so everything this stream holds that it cannot have seen follows, if nothing was dropped.
+        if (_complete && from.Revision >= _startRevision && from.Revision <= _revision)
+        {
+            List<StateEvent> held = [.. Held().Where(e => !IsChange(e.Type) || e.Revision > from.Revision)];
+            return (held, _last);
+        }
+
+        return ([Reset()], Horizon());
+    }
+
+    /// <summary>The <c>reset</c> a reader gets instead of a gap: reload, then continue after it.</summary>
+    private StateEvent Reset()
+    {
+        StateEventPosition horizon = Horizon();
+        return new StateEvent(horizon, StateEventTypes.Reset, null, horizon.Revision);
+    }
+
+    /// <summary>
+    /// Where a reader that reloads the state now continues: after the last event the service's reads already show.
+    /// The feed can run a moment ahead of the durable view the reads come from; starting at the newest event then would
+    /// lose the changes the reload does not show yet.
+    /// </summary>
+    private StateEventPosition Horizon()
+    {
+        long durable = durableRevision();
+        StateEventPosition horizon = _last;
+        for (int i = _count - 1; i >= 0 && At(i).Revision > durable; i--)
+        {
+            horizon = i > 0 ? At(i - 1).Position : _floor;
+        }
+
+        return horizon;
+    }
+
+    private List<StateEvent> After(StateEventPosition position)
+    {
+        // The ring is in position order: find the first event after the position.
+        int low = 0;
+        int high = _count;
+        while (low < high)
+        {
+            int middle = (low + high) / 2;
+            if (At(middle).Position <= position)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        var events = new List<StateEvent>(_count - low);
+        for (int i = low; i < _count; i++)
+        {
+            events.Add(At(i));
+        }
+
+        return events;
+    }
+
+    private IEnumerable<StateEvent> Held()
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            yield return At(i);
+        }
+    }
+
+    private StateEvent At(int index) => _ring[(_head + index) % _ring.Length];
+
+    private StateEventPosition Next() => new(_epoch, _revision, _nextIndex++);
+
+    private void Add(StateEvent item)
+    {
+        if (_count == _ring.Length)
+        {
+            _floor = _ring[_head].Position;
+            _head = (_head + 1) % _ring.Length;
+            _count--;
+            _complete = false;
+        }
+
+        _ring[(_head + _count) % _ring.Length] = item;
+        _count++;
+        _last = item.Position;
+    }
+
+    private void Signal()
+    {
+        // Every commit appends: with no reader waiting (the usual case) there is nothing to wake or replace.
+        if (!_awaited)
+        {
+            return;
+        }
+
+        _awaited = false;
+        TaskCompletionSource appended = _appended;
+        _appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        appended.TrySetResult();
+    }
+
+    private static bool IsChange(string type) => type is StateEventTypes.TaskCreated or StateEventTypes.TaskUpdated or StateEventTypes.TaskDeleted
+        or StateEventTypes.SessionCreated or StateEventTypes.SessionUpdated or StateEventTypes.SessionDeleted;
+}

@@ -1,0 +1,109 @@
+using StatePersistence.Commit;
+using StatePersistence.Errors;
+using StatePersistence.Querying;
+using StatePersistence.Serialization;
+
+namespace StatePersistence.Service.Reads;
+
+/// <summary>
+/// Answers a <see cref="TaskQuery"/> from one durable view. In id order it walks the view's sorted map and stops after
+/// the page; in another order it keeps only the best <c>limit + 1</c> tasks in a heap while it scans (O(n log limit),
+/// never a sort of every task). Only the page is deserialized; the filters read the fields <see cref="StoredItem"/> keeps.
+/// </summary>
+internal static class TaskQueryRunner
+{
+    public static TaskPage Run(StateView view, TaskQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit is < 1 or > TaskQuery.MaxLimit)
+        {
+            throw new StateValidationException("limit", $"it must be from 1 to {TaskQuery.MaxLimit}, not {query.Limit}");
+        }
+
+        if (!Enum.IsDefined(query.Sort))
+        {
+            throw new StateValidationException("sort", $"{(int)query.Sort} is not a {nameof(TaskSort)}");
+        }
+
+        TaskCursor? after = query.Next is null ? null : TaskCursor.Parse(query.Next, query.Sort);
+        if (query.AfterId is { } afterId)
+        {
+            if (query.Sort != TaskSort.Id || after is not null)
+            {
+                throw new StateValidationException("after", "an id to start after orders by id ascending and replaces the cursor: send it without a sort or a next cursor");
+            }
+
+            after = new TaskCursor(TaskSort.Id, 0, afterId);
+        }
+
+        IEnumerable<StoredItem> items = view.Tasks.Values;
+        if (query.Sort == TaskSort.Id && after is { } start)
+        {
+            // Keys only, no parsing: the map is already in this order.
+            items = items.SkipWhile(i => string.CompareOrdinal(i.Id, start.Id) <= 0);
+        }
+
+        List<StoredItem> best = query.Sort == TaskSort.Id
+            ? [.. items.Where(i => Matches(i, query)).Take(query.Limit + 1)]
+            : Best(items.Where(i => Matches(i, query) && (after is null || Compare(query.Sort, i, after.Value) > 0)), query.Sort, query.Limit + 1);
+
+        bool more = best.Count > query.Limit;
+        if (more)
+        {
+            best.RemoveAt(best.Count - 1);
+        }
+
+        var tasks = best.ConvertAll(i => ItemCodec.DeserializeTask(i.Json));
+        return new TaskPage(tasks, more ? TaskCursor.After(query.Sort, best[^1]).ToString() : null);
+    }
+
+    private static bool Matches(StoredItem item, TaskQuery query) =>
+        (query.Status is null || string.Equals(item.Status, query.Status, StringComparison.Ordinal))
+        && (query.Tool is null || string.Equals(item.Tool, query.Tool, StringComparison.Ordinal))
+        && (query.UpdatedSince is not { } since || (item.UpdatedAt is { } updated && updated >= since));
+
+    /// <summary>The first <paramref name="count"/> items in the order, by a bounded heap whose root is the worst kept.</summary>
+    private static List<StoredItem> Best(IEnumerable<StoredItem> items, TaskSort sort, int count)
+    {
+        var worstFirst = Comparer<StoredItem>.Create((a, b) => Compare(sort, b, a));
+        var heap = new PriorityQueue<StoredItem, StoredItem>(count, worstFirst);
+        foreach (StoredItem item in items)
+        {
+            if (heap.Count < count)
+            {
+                heap.Enqueue(item, item);
+            }
+            else if (Compare(sort, item, heap.Peek()) < 0)
+            {
+                heap.DequeueEnqueue(item, item);
+            }
+        }
+
+        var kept = new List<StoredItem>(heap.Count);
+        while (heap.TryDequeue(out StoredItem? item, out _))
+        {
+            kept.Add(item);
+        }
+
+        kept.Reverse();
+        return kept;
+    }
+
+    private static int Compare(TaskSort sort, StoredItem a, StoredItem b) =>
+        Compare(sort, TaskCursor.KeyOf(sort, a), a.Id, TaskCursor.KeyOf(sort, b), b.Id);
+
+    private static int Compare(TaskSort sort, StoredItem item, TaskCursor cursor) =>
+        Compare(sort, TaskCursor.KeyOf(sort, item), item.Id, cursor.Key, cursor.Id);
+
+    private static int Compare(TaskSort sort, long keyA, string idA, long keyB, string idB)
+    {
+        int order = keyA.CompareTo(keyB);
+        if (order == 0)
+        {
+            order = string.CompareOrdinal(idA, idB);
+        }
+
+        bool descending = sort is TaskSort.IdDescending or TaskSort.CreatedAtDescending or TaskSort.UpdatedAtDescending;
+        return descending ? -order : order;
+    }
+}

@@ -1,0 +1,156 @@
+using StatePersistence.Errors;
+using StatePersistence.Model;
+using StatePersistence.Querying;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.Service;
+
+/// <summary>Issue 13 item 7: filtered, ordered, cursor-paged task listings, on every store.</summary>
+public sealed class TaskQueryTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2024, 1, 1, 10, 0, 0, TimeSpan.Zero);
+
+    private readonly StateFixture _fixture = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _fixture.Dispose();
+
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task Query_FiltersByStatusToolAndUpdatedSince(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+        await SaveAsync(service, "task_a", TaskStatuses.Pending, "CLAUDECODE", minutes: 1);
+        await SaveAsync(service, "task_b", TaskStatuses.Completed, "CLAUDECODE", minutes: 2);
+        await SaveAsync(service, "task_c", TaskStatuses.Completed, "CODEX", minutes: 3);
+        await SaveAsync(service, "task_d", TaskStatuses.Completed, "CLAUDECODE", minutes: 4);
+
+        TaskPage page = service.QueryTasks(new TaskQuery { Status = TaskStatuses.Completed, Tool = "CLAUDECODE", UpdatedSince = T0.AddMinutes(2) });
+
+        Assert.Equal(["task_b", "task_d"], page.Tasks.Select(t => t.Id));
+        Assert.Null(page.Next);
+        Assert.Equal(["task_c", "task_d"], service.QueryTasks(new TaskQuery { UpdatedSince = T0.AddMinutes(2.5) }).Tasks.Select(t => t.Id));
+    }
+
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task Query_EveryOrder_PagesThroughEveryTaskExactlyOnce_InOrder(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+        // Updated times out of id order, with ties (broken by id) and one task without an updated_at.
+        int[] minutes = [5, 3, 3, 9, 1, 7, 3, 0, 8, 2, 6];
+        for (int i = 0; i < minutes.Length; i++)
+        {
+            await SaveAsync(service, $"task_{i:D2}", TaskStatuses.Pending, "CLAUDECODE", minutes[i], created: 100 - i);
+        }
+
+        await service.UpdateTaskAsync("task_07", t => t.UpdatedAt = null, Ct);
+        List<AgentTask> all = [.. await service.LoadTasksAsync(Ct)];
+
+        foreach (TaskSort sort in Enum.GetValues<TaskSort>())
+        {
+            List<string> expected = Ordered(all, sort);
+            var seen = new List<string>();
+            string? next = null;
+            int pages = 0;
+            do
+            {
+                TaskPage page = service.QueryTasks(new TaskQuery { Sort = sort, Limit = 3, Next = next });
+                Assert.True(page.Tasks.Count <= 3);
+                seen.AddRange(page.Tasks.Select(t => t.Id));
+                next = page.Next;
+                pages++;
+            }
+            while (next is not null);
+
+            Assert.Equal(expected, seen);
+            Assert.Equal(4, pages);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task Query_TasksSavedAndDeletedBetweenPages_NeitherShiftNorRepeatTheRest(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+        for (int i = 0; i < 6; i++)
+        {
+            await SaveAsync(service, $"task_{i}", TaskStatuses.Pending, "CLAUDECODE", i);
+        }
+
+        TaskPage first = service.QueryTasks(new TaskQuery { Sort = TaskSort.UpdatedAt, Limit = 3 });
+        await service.DeleteTaskAsync("task_1", Ct);
+        await service.DeleteTaskAsync("task_3", Ct);
+        TaskPage second = service.QueryTasks(new TaskQuery { Sort = TaskSort.UpdatedAt, Limit = 3, Next = first.Next });
+
+        Assert.Equal(["task_0", "task_1", "task_2"], first.Tasks.Select(t => t.Id));
+        Assert.Equal(["task_4", "task_5"], second.Tasks.Select(t => t.Id));
+        Assert.Null(second.Next);
+    }
+
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task Query_BadLimitOrCursor_IsRefusedNamingTheField(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+        for (int i = 0; i < 3; i++)
+        {
+            await SaveAsync(service, $"task_{i}", TaskStatuses.Pending, "CLAUDECODE", i);
+        }
+
+        string next = service.QueryTasks(new TaskQuery { Sort = TaskSort.CreatedAt, Limit = 1 }).Next!;
+
+        Assert.Equal("limit", Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { Limit = 0 })).Field);
+        Assert.Equal("limit", Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { Limit = 1001 })).Field);
+        Assert.Equal("next", Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { Next = "%%" })).Field);
+        StateValidationException otherOrder = Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { Sort = TaskSort.UpdatedAt, Next = next }));
+        Assert.Equal("next", otherOrder.Field);
+        Assert.Contains("CreatedAt", otherOrder.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task Query_AfterAnId_StartsAfterIt_OnlyInIdOrder(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+        for (int i = 0; i < 4; i++)
+        {
+            await SaveAsync(service, $"task_{i}", TaskStatuses.Pending, "CLAUDECODE", i);
+        }
+
+        TaskPage page = service.QueryTasks(new TaskQuery { AfterId = "task_1a", Limit = 1 });
+
+        Assert.Equal(["task_2"], page.Tasks.Select(t => t.Id));
+        Assert.Equal(["task_3"], service.QueryTasks(new TaskQuery { Next = page.Next }).Tasks.Select(t => t.Id));
+        Assert.Equal("after", Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { AfterId = "a", Sort = TaskSort.UpdatedAt })).Field);
+        Assert.Equal("after", Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { AfterId = "a", Next = page.Next })).Field);
+    }
+
+    private static async Task SaveAsync(StatePersistenceService service, string id, string status, string tool, double minutes, double created = 0)
+    {
+        AgentTask task = StateFixture.Task(id, status);
+        task.Tool = tool;
+        task.CreatedAt = T0.AddMinutes(created);
+        task.UpdatedAt = T0.AddMinutes(minutes);
+        await service.SaveTaskAsync(task, Ct);
+    }
+
+    private static List<string> Ordered(List<AgentTask> tasks, TaskSort sort)
+    {
+        Func<AgentTask, long> key = sort switch
+        {
+            TaskSort.CreatedAt or TaskSort.CreatedAtDescending => t => t.CreatedAt?.UtcTicks ?? long.MinValue,
+            TaskSort.UpdatedAt or TaskSort.UpdatedAtDescending => t => t.UpdatedAt?.UtcTicks ?? long.MinValue,
+            _ => _ => 0,
+        };
+        IOrderedEnumerable<AgentTask> ordered = tasks.OrderBy(key).ThenBy(t => t.Id, StringComparer.Ordinal);
+        List<string> ids = [.. ordered.Select(t => t.Id)];
+        if (sort is TaskSort.IdDescending or TaskSort.CreatedAtDescending or TaskSort.UpdatedAtDescending)
+        {
+            ids.Reverse();
+        }
+
+        return ids;
+    }
+}
