@@ -104,7 +104,13 @@ internal sealed class GroupCommitter
 
         await LeadAsync().ConfigureAwait(false);
 
-        // The leader's own commit is always in the group it wrote; a failure surfaces here.
+        // The leader's own commit is always in the group it wrote. A leader woken to lead has its completion set
+        // already (true), so a refusal or failure of its own commit cannot arrive through it: it is read here.
+        if (pending.Failure is { } failure)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
         await pending.Completion.Task.ConfigureAwait(false);
         return pending.Sequence;
     }
@@ -245,6 +251,7 @@ internal sealed class GroupCommitter
         {
             if (pending.Error is { } refused)
             {
+                pending.Failure = refused;
                 pending.Completion.TrySetException(refused);
             }
             else if (appended)
@@ -254,15 +261,17 @@ internal sealed class GroupCommitter
             }
             else
             {
+                pending.Failure = failure!;
                 pending.Completion.TrySetException(failure!);
             }
         }
 
         foreach (PendingCommit pending in failedBehind)
         {
-            pending.Completion.TrySetException(new Errors.StateStorageException(
+            pending.Failure = new Errors.StateStorageException(
                 "The save was not stored because a save queued before it failed: " + failure!.Message,
-                _store.Location, failure));
+                _store.Location, failure);
+            pending.Completion.TrySetException(pending.Failure);
         }
     }
 }
@@ -282,6 +291,9 @@ internal sealed class PendingCommit(IReadOnlyList<StateChange> changes, Durabili
 
     /// <summary>Why the store refused it (a conflict), when it did.</summary>
     public Exception? Error { get; set; }
+
+    /// <summary>Why it was not stored (refused, failed, or queued behind a failure), once decided; null when stored.</summary>
+    public Exception? Failure { get; set; }
 
     /// <summary>Completes with true when the waiter must lead the next group, false when the commit is durable.</summary>
     public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
