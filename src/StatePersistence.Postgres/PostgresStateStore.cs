@@ -17,7 +17,7 @@ namespace StatePersistence.Postgres;
 /// (<see cref="ChangeFeed"/>). Several instances may open the same schema at once; the schema is created and upgraded
 /// when the first opens it.
 /// </summary>
-public sealed partial class PostgresStateStore : IStateStore, IStateBlobStore
+public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobStore
 {
     /// <summary>The schema used when none is given.</summary>
     public const string DefaultSchema = "statepersistence";
@@ -67,6 +67,9 @@ public sealed partial class PostgresStateStore : IStateStore, IStateBlobStore
     /// <inheritdoc />
     /// <remarks>The hosts, database and schema; never the credentials.</remarks>
     public string Location { get; }
+
+    /// <inheritdoc />
+    public TimeSpan FeedPollInterval => _pollInterval;
 
     /// <inheritdoc />
     /// <remarks>
@@ -175,7 +178,7 @@ public sealed partial class PostgresStateStore : IStateStore, IStateBlobStore
     public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, CancellationToken cancellationToken = default)
     {
         RequireOpen();
-        return _feed.SubscribeAsync(afterPosition, _pollInterval, cancellationToken);
+        return _feed.SubscribeAsync(afterPosition, FeedPollInterval, cancellationToken);
     }
 
     /// <inheritdoc />

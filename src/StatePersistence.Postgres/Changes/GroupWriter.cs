@@ -65,7 +65,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
 
         if (conflicts is not null)
         {
-            return new CommitOutcome(0, [], conflicts);
+            return new CommitOutcome(0, [], await WithCurrentItemsAsync(connection, transaction, conflicts, cancellationToken).ConfigureAwait(false));
         }
 
         long groupRevision;
@@ -132,6 +132,35 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
 
         return current;
+    }
+
+    /// <summary>
+    /// The conflicts with the items as they are now (still under this transaction's locks): the caller's copy may be
+    /// older than the store's, and the conflict must carry the current item.
+    /// </summary>
+    private async Task<List<ItemConflict>> WithCurrentItemsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        List<ItemConflict> conflicts, CancellationToken cancellationToken)
+    {
+        var result = new List<ItemConflict>(conflicts.Count);
+        foreach (ItemConflict conflict in conflicts)
+        {
+            if (conflict.CurrentRevision is not { } revision)
+            {
+                result.Add(conflict);
+                continue;
+            }
+
+            string kind = ChangeRows.KindOf(conflict.Kind);
+            await using var read = new NpgsqlCommand($"SELECT body::text, sealed FROM {schema}.items WHERE kind = $1 AND id = $2", connection, transaction);
+            read.Parameters.Add(Text(kind));
+            read.Parameters.Add(Text(conflict.Id));
+            await using NpgsqlDataReader reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var row = new ItemRow(kind, conflict.Id, reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1));
+            result.Add(conflict with { Current = rows.ToChange(row, revision).Item });
+        }
+
+        return result;
     }
 
     private NpgsqlBatchCommand ItemCommand(ItemRow row, long revision)

@@ -13,6 +13,7 @@ using StatePersistence.Service.Events;
 using StatePersistence.Service.Health;
 using StatePersistence.Service.Items;
 using StatePersistence.Service.Reads;
+using StatePersistence.Service.Sync;
 using StatePersistence.Storage;
 
 namespace StatePersistence;
@@ -39,6 +40,7 @@ public sealed class StatePersistenceService : IStatePersistence
     private readonly TaskLogs _taskLogs;
     private readonly BlobOperations _blobs;
     private readonly StateReader _reader;
+    private readonly ChangeFollower _follower;
     private Task? _disposal;
 
     /// <summary>
@@ -71,6 +73,7 @@ public sealed class StatePersistenceService : IStatePersistence
         _taskLogs = new TaskLogs(_commits, time);
         _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events);
         _reader = new StateReader(_commits);
+        _follower = new ChangeFollower(store, _commits, _events, time);
         store.DamageFound += (_, file) => _events.QuarantinedWhileRunning(file);
     }
 
@@ -111,6 +114,7 @@ public sealed class StatePersistenceService : IStatePersistence
 
         TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
         _commits.Start(recovered.View);
+        _follower.Start(recovered.Position, _stopping.Token);
         _health.RecordRecovery(recovered.Report);
         _instruments.LoadDuration.Record(elapsed.TotalSeconds);
         _events.RecoveryFinished(recovered.Report, elapsed);
@@ -195,6 +199,22 @@ public sealed class StatePersistenceService : IStatePersistence
     /// <inheritdoc />
     public ValueTask<AgentTask?> LoadTaskAsync(string id, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_reader.Load(ItemKind<AgentTask>.Tasks, id));
+
+    /// <inheritdoc />
+    public async ValueTask<AgentTask?> WaitForTaskAsync(string id, long revision, CancellationToken cancellationToken = default)
+    {
+        Ids.StateId.Validate(id, "task");
+        await _commits.Committer.WaitForItemAsync(task: true, id, revision, cancellationToken).ConfigureAwait(false);
+        return _reader.Load(ItemKind<AgentTask>.Tasks, id);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionInfo?> WaitForSessionAsync(string id, long revision, CancellationToken cancellationToken = default)
+    {
+        Ids.StateId.Validate(id, "session");
+        await _commits.Committer.WaitForItemAsync(task: false, id, revision, cancellationToken).ConfigureAwait(false);
+        return _reader.Load(ItemKind<SessionInfo>.Sessions, id);
+    }
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default) =>
@@ -309,6 +329,9 @@ public sealed class StatePersistenceService : IStatePersistence
     /// <inheritdoc />
     public event EventHandler<StateRecoveredEventArgs>? StateRecovered { add => _events.StateRecovered += value; remove => _events.StateRecovered -= value; }
 
+    /// <inheritdoc />
+    public event EventHandler<RemoteChangesAppliedEventArgs>? RemoteChangesApplied { add => _events.RemoteChangesApplied += value; remove => _events.RemoteChangesApplied -= value; }
+
     /// <summary>
     /// For the tests that simulate a crash: disposes without the shutdown snapshot, whatever
     /// <see cref="StatePersistenceOptions.SnapshotOnShutdown"/> says (options cannot change once started). The lock is
@@ -326,6 +349,7 @@ public sealed class StatePersistenceService : IStatePersistence
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _checkpoints.Stopped.ConfigureAwait(false);
         await _scrub.Stopped.ConfigureAwait(false);
+        await _follower.Stopped.ConfigureAwait(false);
         if (_commits.Started && _options.SnapshotOnShutdown && !_abandoned)
         {
             await _checkpoints.FinalAsync().ConfigureAwait(false);

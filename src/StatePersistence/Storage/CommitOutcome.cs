@@ -17,7 +17,14 @@ public sealed record CommitOutcome(long Revision, IReadOnlyList<StateChange> Cha
 /// <param name="Id">The item's id.</param>
 /// <param name="Expected">What the change expected.</param>
 /// <param name="CurrentRevision">The item's revision when the store checked, or null when it was absent.</param>
-public sealed record ItemConflict(ChangeKind Kind, string Id, ExpectedRevision Expected, long? CurrentRevision);
+public sealed record ItemConflict(ChangeKind Kind, string Id, ExpectedRevision Expected, long? CurrentRevision)
+{
+    /// <summary>
+    /// The item as the store held it when it checked, when the store can tell. A store other writers share must set it
+    /// (the caller's copy may be older than the store's); with one writer the core holds the current item itself.
+    /// </summary>
+    public StoredItem? Current { get; init; }
+}
 
 /// <summary>One committed group of the change log.</summary>
 /// <param name="Revision">Its revision: every change's new revision.</param>

@@ -1,6 +1,7 @@
 using StatePersistence.Commit;
 using StatePersistence.Errors;
 using StatePersistence.Ids;
+using StatePersistence.Model;
 using StatePersistence.Service.Commits;
 using StatePersistence.Storage;
 
@@ -34,9 +35,19 @@ internal sealed class ItemOperations(CommitPipeline commits)
     }
 
     private async ValueTask<bool> CreateAsync<T>(ItemKind<T> kind, StateChange change, CancellationToken cancellationToken)
-        where T : class =>
-        await commits.CommitAsync(kind.Name, change.Id, (view, c) => kind.Map(view).ContainsKey(c.Id) ? null : [c], change, cancellationToken)
-            .ConfigureAwait(false) > 0;
+        where T : class
+    {
+        try
+        {
+            return await commits.CommitAsync(kind.Name, change.Id, (view, c) => kind.Map(view).ContainsKey(c.Id) ? null : [c], change, cancellationToken)
+                .ConfigureAwait(false) > 0;
+        }
+        catch (StateConflictException) when (commits.Shared)
+        {
+            // Another instance created it first, before this one had applied that: taken, as when this view knew it.
+            return false;
+        }
+    }
 
     public async ValueTask<T?> UpdateAsync<T>(ItemKind<T> kind, string id, Action<T> update, ExpectedRevision expected, CancellationToken cancellationToken)
         where T : class
@@ -45,7 +56,36 @@ internal sealed class ItemOperations(CommitPipeline commits)
         ArgumentNullException.ThrowIfNull(update);
         RequireExisting(expected);
         T? saved = null;
-        long revision = await commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
+        long revision;
+        while (true)
+        {
+            try
+            {
+                revision = await UpdateOnceAsync();
+                break;
+            }
+            catch (StateConflictException conflict) when (expected.IsAny && commits.Shared)
+            {
+                // Another instance changed the item after this instance's copy (the store refused the update made
+                // from it): apply that change, then update again on top of it, so neither update is lost.
+                if (conflict.CurrentRevision is not { } newer)
+                {
+                    return null;
+                }
+
+                await commits.Committer.WaitForItemAsync(IsTask(kind), id, newer, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (revision == 0)
+        {
+            return null;
+        }
+
+        kind.SetRevision(saved!, revision);
+        return saved;
+
+        ValueTask<long> UpdateOnceAsync() => commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
         {
             ThrowUnlessMet(kind, current, id, expected);
             if (current is null)
@@ -58,14 +98,7 @@ internal sealed class ItemOperations(CommitPipeline commits)
             kind.SetId(item, id);
             saved = item;
             return kind.Change(item) with { Expected = ExpectedRevision.Exactly(current.Revision) };
-        }, cancellationToken).ConfigureAwait(false);
-        if (revision == 0)
-        {
-            return null;
-        }
-
-        kind.SetRevision(saved!, revision);
-        return saved;
+        }, cancellationToken);
     }
 
     public async ValueTask<bool> DeleteAsync<T>(ItemKind<T> kind, string id, ExpectedRevision expected, CancellationToken cancellationToken)
@@ -73,14 +106,33 @@ internal sealed class ItemOperations(CommitPipeline commits)
     {
         StateId.Validate(id, kind.Name);
         RequireExisting(expected);
-        return await commits.CommitAsync(kind.Name, id, (view, _) =>
+        while (true)
         {
-            ThrowUnlessMet(kind, view, id, expected);
-            return kind.Map(view).TryGetValue(id, out StoredItem? current)
-                ? [new StateChange(kind.Delete, id, null) { Expected = ExpectedRevision.Exactly(current.Revision) }]
-                : null;
-        }, 0, cancellationToken).ConfigureAwait(false) > 0;
+            try
+            {
+                return await commits.CommitAsync(kind.Name, id, (view, _) =>
+                {
+                    ThrowUnlessMet(kind, view, id, expected);
+                    return kind.Map(view).TryGetValue(id, out StoredItem? current)
+                        ? [new StateChange(kind.Delete, id, null) { Expected = ExpectedRevision.Exactly(current.Revision) }]
+                        : null;
+                }, 0, cancellationToken).ConfigureAwait(false) > 0;
+            }
+            catch (StateConflictException conflict) when (expected.IsAny && commits.Shared)
+            {
+                // As for an update: another instance changed or deleted it first; catch up and decide again.
+                if (conflict.CurrentRevision is not { } newer)
+                {
+                    return false;
+                }
+
+                await commits.Committer.WaitForItemAsync(IsTask(kind), id, newer, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
+
+    private static bool IsTask<T>(ItemKind<T> kind)
+        where T : class => ReferenceEquals(kind, ItemKind<AgentTask>.Tasks);
 
     private static void RequireExisting(ExpectedRevision expected)
     {
