@@ -233,6 +233,13 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         }
     }
 
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming <paramref name="schema"/> when it is not a schema name the store
+    /// accepts (1-63 characters of a-z, 0-9 and '_', starting with a letter or '_'), so a configuration can be
+    /// checked before anything starts.
+    /// </summary>
+    public static void ValidateSchema(string schema) => PostgresSchema.ValidateName(schema);
+
     private static NpgsqlDataSource CreateDataSource(string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
