@@ -69,7 +69,7 @@ public sealed class StatePersistenceService : IStatePersistence
         _commits = new CommitPipeline(store, _options.Durability, logger, _instruments, _events);
         _checkpoints = new CheckpointScheduler(store, _options, time, logger, _commits, _events, _health);
         _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events);
-        _items = new ItemOperations(_commits);
+        _items = new ItemOperations(_commits, new ConflictResolution(_options));
         _taskLogs = new TaskLogs(_commits, time);
         _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events);
         _reader = new StateReader(_commits);

@@ -13,17 +13,55 @@ namespace StatePersistence.Service.Items;
 /// store can refuse it when another writer got there first. The caller's object is never changed (its revision is
 /// ignored, not overwritten); an object the service returns carries the revision it was stored at.
 /// </summary>
-internal sealed class ItemOperations(CommitPipeline commits)
+internal sealed class ItemOperations(CommitPipeline commits, ConflictResolution conflicts)
 {
     public async ValueTask SaveAsync<T>(ItemKind<T> kind, T item, ExpectedRevision expected, CancellationToken cancellationToken)
+        where T : class =>
+        await SaveResolvingAsync(kind, item, expected, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// A put expecting <paramref name="expected"/>; a conflict is refused or resolved as the conflict policy says (a
+    /// merged item that meets a newer version is merged again). Returns the revision and the item stored.
+    /// </summary>
+    private async ValueTask<(long Revision, T Item)> SaveResolvingAsync<T>(ItemKind<T> kind, T item, ExpectedRevision expected,
+        CancellationToken cancellationToken)
         where T : class
     {
         StateChange change = kind.Change(item) with { Expected = expected };
-        await commits.CommitAsync(kind.Name, change.Id, (view, c) =>
+        while (true)
         {
-            ThrowUnlessMet(kind, view, c.Id, c.Expected);
-            return [c];
-        }, change, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                long revision = await commits.CommitAsync(kind.Name, change.Id, (view, c) =>
+                {
+                    // Over a shared store this view may trail the store's: the store checks, and its refusal carries
+                    // the current item.
+                    if (!commits.Shared)
+                    {
+                        ThrowUnlessMet(kind, view, c.Id, c.Expected);
+                    }
+
+                    return [c];
+                }, change, cancellationToken).ConfigureAwait(false);
+                return (revision, item);
+            }
+            catch (StateConflictException conflict) when (conflicts.Resolves(expected))
+            {
+                if (conflicts.Policy == ConflictPolicy.LastWriterWins)
+                {
+                    change = change with { Expected = ExpectedRevision.Any };
+                    continue;
+                }
+
+                if (conflicts.Merge(kind, conflict, item) is not { } merged)
+                {
+                    throw;
+                }
+
+                (item, expected) = merged;
+                change = kind.Change(item) with { Expected = expected };
+            }
+        }
     }
 
     public ValueTask<bool> CreateAsync<T>(ItemKind<T> kind, T item, CancellationToken cancellationToken)
@@ -63,6 +101,33 @@ internal sealed class ItemOperations(CommitPipeline commits)
             {
                 revision = await UpdateOnceAsync();
                 break;
+            }
+            catch (StateConflictException conflict) when (conflicts.Resolves(expected))
+            {
+                if (conflicts.Policy == ConflictPolicy.LastWriterWins)
+                {
+                    // The update runs again on the current item, whatever its revision.
+                    expected = ExpectedRevision.Any;
+                    continue;
+                }
+
+                // The caller's update applied to the current item is what it attempted; the merge decides from there.
+                if (conflict.Current is not T current)
+                {
+                    throw;
+                }
+
+                T attempted = kind.Deserialize(kind.Change(current).Json!);
+                update(attempted);
+                kind.SetId(attempted, id);
+                if (conflicts.Merge(kind, conflict, attempted) is not { } merged)
+                {
+                    throw;
+                }
+
+                (long mergedRevision, T stored) = await SaveResolvingAsync(kind, merged.Merged, merged.Expected, cancellationToken).ConfigureAwait(false);
+                kind.SetRevision(stored, mergedRevision);
+                return stored;
             }
             catch (StateConflictException conflict) when (expected.IsAny && commits.Shared)
             {
@@ -117,6 +182,11 @@ internal sealed class ItemOperations(CommitPipeline commits)
                         ? [new StateChange(kind.Delete, id, null) { Expected = ExpectedRevision.Exactly(current.Revision) }]
                         : null;
                 }, 0, cancellationToken).ConfigureAwait(false) > 0;
+            }
+            catch (StateConflictException) when (conflicts.Resolves(expected) && conflicts.Policy == ConflictPolicy.LastWriterWins)
+            {
+                // A delete under last-writer-wins deletes whatever version is there; a merge has nothing to merge.
+                expected = ExpectedRevision.Any;
             }
             catch (StateConflictException conflict) when (expected.IsAny && commits.Shared)
             {
