@@ -24,6 +24,10 @@ internal static class StateServer
     {
         // No --api-key switch on purpose: a key on the command line is visible to every local user in ps.
         ["--state-path"] = "StatePersistence:StatePath",
+        ["--store"] = StoreSettings.StoreKey,
+
+        // Allowed as the issue asks, but a password in it is visible in ps: STATEPERSISTENCE_CONNECTION_STRING is not.
+        ["--connection-string"] = StoreSettings.ConnectionStringKey,
     };
 
     public static WebApplication Build(string[] args)
@@ -43,15 +47,17 @@ internal static class StateServer
             builder.WebHost.UseUrls(StateServerOptions.DefaultUrl);
         }
 
-        StartupChecks.ThrowIfAny(StartupChecks.Settings(builder.Configuration));
-        AddServices(builder.Services);
+        List<string> problems = StartupChecks.Settings(builder.Configuration);
+        StoreSettings store = StoreSettings.Read(builder.Configuration, problems);
+        StartupChecks.ThrowIfAny(problems);
+        AddServices(builder.Services, store);
         builder.Services.AddStateTelemetry(builder.Configuration);
         WebApplication app = builder.Build();
         Configure(app);
         return app;
     }
 
-    private static void AddServices(IServiceCollection services)
+    private static void AddServices(IServiceCollection services, StoreSettings store)
     {
         services.AddOptions<StateServerOptions>()
             .BindConfiguration(StateServerOptions.Section)
@@ -81,8 +87,13 @@ internal static class StateServer
 
         // Registered before the persistence service so that an exposed address is refused before recovery starts.
         services.AddHostedService<ExposureGuard>();
-        services.AddHostedService<StatePermissions>();
-        services.AddStatePersistence();
+        if (store.Store == StoreSettings.File)
+        {
+            // A state directory only the file store has.
+            services.AddHostedService<StatePermissions>();
+        }
+
+        store.Apply(services.AddStatePersistence());
         services.AddHealthChecks().AddStatePersistence();
 
         services.AddProblemDetails();

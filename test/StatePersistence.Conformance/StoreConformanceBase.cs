@@ -41,6 +41,13 @@ public abstract class StoreConformanceBase<THarness> : IDisposable
         return (store, recovered.View);
     }
 
+    /// <summary>Opens a store (identity codec) and returns it with everything it loaded, the feed's position included.</summary>
+    protected async Task<(IStateStore Store, RecoveredState Recovered)> OpenRecoveredAsync()
+    {
+        IStateStore store = CreateStore(IdentityCodec.Instance);
+        return (store, await store.OpenAsync(Ct));
+    }
+
     /// <summary>Opens, reads the loaded state and closes again: what a restart finds.</summary>
     protected async Task<StateView> ReopenAsync(IPayloadCodec? codec = null)
     {

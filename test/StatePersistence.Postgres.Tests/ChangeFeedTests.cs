@@ -1,13 +1,15 @@
 using Npgsql;
 using StatePersistence.Postgres.Changes;
 using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Storage;
+using ChangeFeed = StatePersistence.Postgres.Changes.ChangeFeed;
 
 namespace StatePersistence.Postgres.Tests;
 
 public sealed class ChangeFeedTests
 {
     [Fact]
-    public async Task ChangeCommittedAfterALaterRevision_IsNotSkipped()
+    public async Task GroupCommittedAfterALaterRevision_IsNotSkipped()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using Store store = await Store.CreateAsync(ct);
@@ -15,12 +17,12 @@ public sealed class ChangeFeedTests
         // Writer A takes a revision and stalls before committing; writer B takes a higher one and commits.
         await using NpgsqlConnection slow = await PostgresServer.DataSource.OpenConnectionAsync(ct);
         await using NpgsqlTransaction stalled = await slow.BeginTransactionAsync(ct);
-        GroupResult a = await store.Writer.AppendAsync(slow, stalled, [Store.Put("a", ExpectedRevision.Absent)], ct);
+        CommitOutcome a = await store.Writer.WriteAsync(slow, stalled, [Store.Put("a", ExpectedRevision.Absent)], Durability.Full, ct);
         long b = await store.PutAsync("b", ExpectedRevision.Absent);
-        Assert.True(a.Revisions[0] < b);
+        Assert.True(a.Revision < b);
 
-        FeedChange first = Assert.Single(await store.Feed.ReadAsync(0, 100, ct));
-        Assert.Equal(("b", 1L), (first.Id, first.Position));
+        CommittedGroup first = Assert.Single(await store.Feed.ReadAsync(0, 100, ct));
+        Assert.Equal(("b", 1L), (first.Changes[0].Id, first.Position));
 
         await stalled.CommitAsync(ct);
 
@@ -30,12 +32,12 @@ public sealed class ChangeFeedTests
             Assert.Equal(0L, await naive.ExecuteScalarAsync(ct));
         }
 
-        FeedChange late = Assert.Single(await store.Feed.ReadAsync(first.Position, 100, ct));
-        Assert.Equal(("a", 2L, a.Revisions[0]), (late.Id, late.Position, late.Revision));
+        CommittedGroup late = Assert.Single(await store.Feed.ReadAsync(first.Position, 100, ct));
+        Assert.Equal(("a", 2L, a.Revision), (late.Changes[0].Id, late.Position, late.Revision));
     }
 
     [Fact]
-    public async Task ConcurrentWritersAndReaders_FeedHasEveryChangeOnce_InRevisionOrderPerItem()
+    public async Task ConcurrentWritersAndReaders_FeedHasEveryGroupOnce_InRevisionOrderPerItem()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using Store store = await Store.CreateAsync(ct);
@@ -44,13 +46,13 @@ public sealed class ChangeFeedTests
         using var done = new CancellationTokenSource();
 
         // Two readers, as two server instances would, each numbering and following the feed while writers write.
-        Task<List<FeedChange>>[] readers = [.. Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        Task<List<CommittedGroup>>[] readers = [.. Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
         {
-            var seen = new List<FeedChange>();
+            var seen = new List<CommittedGroup>();
             while (true)
             {
                 bool finished = done.IsCancellationRequested;
-                IReadOnlyList<FeedChange> page = await store.Feed.ReadAsync(seen.Count == 0 ? 0 : seen[^1].Position, 50, ct);
+                IReadOnlyList<CommittedGroup> page = await store.Feed.ReadAsync(seen.Count == 0 ? 0 : seen[^1].Position, 50, ct);
                 seen.AddRange(page);
                 if (finished && page.Count == 0)
                 {
@@ -64,26 +66,25 @@ public sealed class ChangeFeedTests
             var random = new Random(w);
             for (int i = 0; i < WritesEach; i++)
             {
-                // Few items, so writers contend on rows and commit out of revision order.
-                WriteOutcome outcome = await store.Writer.AppendAsync([Store.Put("item" + random.Next(4), ExpectedRevision.Any, $$"""{"w":{{w}},"i":{{i}}}""")], ct);
-                written.Add(outcome.Revisions[0]);
+                // Few items, so writers contend on them and commit out of revision order.
+                written.Add(await store.PutAsync("item" + random.Next(4), ExpectedRevision.Any, $"{w}-{i}"));
             }
         }, ct)));
         await done.CancelAsync();
 
-        foreach (List<FeedChange> seen in await Task.WhenAll(readers))
+        foreach (List<CommittedGroup> seen in await Task.WhenAll(readers))
         {
-            Assert.Equal(Enumerable.Range(1, Writers * WritesEach).Select(p => (long)p), seen.Select(c => c.Position));
-            Assert.Equal(written.Order(), seen.Select(c => c.Revision).Order());
-            foreach (IGrouping<string, FeedChange> item in seen.GroupBy(c => c.Id))
+            Assert.Equal(Enumerable.Range(1, Writers * WritesEach).Select(p => (long)p), seen.Select(g => g.Position));
+            Assert.Equal(written.Order(), seen.Select(g => g.Revision).Order());
+            foreach (IGrouping<string, CommittedGroup> item in seen.GroupBy(g => g.Changes[0].Id))
             {
-                Assert.Equal(item.Select(c => c.Revision).Order(), item.Select(c => c.Revision));
+                Assert.Equal(item.Select(g => g.Revision).Order(), item.Select(g => g.Revision));
             }
         }
     }
 
     [Fact]
-    public async Task SubscriberOnAnotherInstance_ReceivesEveryChange_InOrder_ThenNewOnes()
+    public async Task SubscriberOnAnotherInstance_ReceivesEveryGroup_InOrder_ThenNewOnes()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using Store store = await Store.CreateAsync(ct);
@@ -92,13 +93,13 @@ public sealed class ChangeFeedTests
         // Instance B (its own pool) subscribes; instance A writes. A long poll interval, so what arrives promptly
         // arrived by notification; the timeout only keeps a broken feed from hanging the run.
         await using NpgsqlDataSource instanceB = PostgresServer.NewDataSource();
-        var feedB = new ChangeFeed(instanceB, store.Schema);
+        var feedB = new ChangeFeed(instanceB, store.Schema, new ChangeRows(new StorePayloads(), store.Schema));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        await using IAsyncEnumerator<FeedChange> subscription = feedB.SubscribeAsync(0, TimeSpan.FromMinutes(10), timeout.Token).GetAsyncEnumerator(timeout.Token);
+        await using IAsyncEnumerator<CommittedGroup> subscription = feedB.SubscribeAsync(0, TimeSpan.FromMinutes(10), timeout.Token).GetAsyncEnumerator(timeout.Token);
 
         Assert.True(await subscription.MoveNextAsync());
-        Assert.Equal(("old", before), (subscription.Current.Id, subscription.Current.Revision));
+        Assert.Equal(("old", before), (subscription.Current.Changes[0].Id, subscription.Current.Revision));
 
         var written = new List<long>();
         Task writer = Task.Run(async () =>
@@ -108,15 +109,15 @@ public sealed class ChangeFeedTests
                 written.Add(await store.PutAsync("n" + i, ExpectedRevision.Absent));
             }
         }, ct);
-        var received = new List<FeedChange>();
+        var received = new List<CommittedGroup>();
         while (received.Count < 20 && await subscription.MoveNextAsync())
         {
             received.Add(subscription.Current);
         }
 
         await writer;
-        Assert.Equal(Enumerable.Range(0, 20).Select(i => "n" + i), received.Select(c => c.Id));
-        Assert.Equal(written, received.Select(c => c.Revision));
-        Assert.Equal(Enumerable.Range(2, 20).Select(p => (long)p), received.Select(c => c.Position));
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => "n" + i), received.Select(g => g.Changes[0].Id));
+        Assert.Equal(written, received.Select(g => g.Revision));
+        Assert.Equal(Enumerable.Range(2, 20).Select(p => (long)p), received.Select(g => g.Position));
     }
 }

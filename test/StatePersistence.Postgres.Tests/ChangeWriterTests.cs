@@ -1,39 +1,41 @@
 using System.Collections.Concurrent;
-using StatePersistence.Postgres.Changes;
 using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Storage;
 
 namespace StatePersistence.Postgres.Tests;
 
 public sealed class ChangeWriterTests
 {
     [Fact]
-    public async Task CreateOfAnExistingItem_ConflictsWithTheCurrentItem()
+    public async Task CreateOfAnExistingItem_ConflictsWithTheCurrentRevision_AndChangesNothing()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using Store store = await Store.CreateAsync(ct);
-        long first = await store.PutAsync("a", ExpectedRevision.Absent, """{"v":1}""");
+        long first = await store.PutAsync("a", ExpectedRevision.Absent, "v1");
 
-        WriteOutcome again = await store.Writer.AppendAsync([Store.Put("a", ExpectedRevision.Absent, """{"v":2}""")], ct);
+        CommitOutcome again = await store.Writer.AppendAsync([Store.Put("a", ExpectedRevision.Absent, "v2")], Durability.Full, ct);
 
-        WriteConflict conflict = Assert.Single(again.Conflicts);
-        Assert.Equal(("a", first, """{"v": 1}"""), (conflict.Id, conflict.Revision, conflict.Body));
+        ItemConflict conflict = Assert.Single(again.Conflicts);
+        Assert.Equal(("a", (long?)first), (conflict.Id, conflict.CurrentRevision));
+        Assert.Equal((first, "v1"), await store.LoadAsync("a"));
     }
 
     [Fact]
-    public async Task GroupWithOneConflictingChange_CommitsNothing()
+    public async Task GroupWithOneConflictingChange_CommitsNothing_AndTakesNoRevision()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using Store store = await Store.CreateAsync(ct);
         long a = await store.PutAsync("a", ExpectedRevision.Any);
 
-        WriteOutcome outcome = await store.Writer.AppendAsync(
-            [Store.Put("b", ExpectedRevision.Absent), Store.Put("a", ExpectedRevision.Exactly(a + 100)), Store.Delete("a", ExpectedRevision.Any)], ct);
+        CommitOutcome outcome = await store.Writer.AppendAsync(
+            [Store.Put("b", ExpectedRevision.Absent), Store.Put("a", ExpectedRevision.Exactly(a + 100)), Store.Delete("a", ExpectedRevision.Any)],
+            Durability.Full, ct);
 
-        WriteConflict conflict = Assert.Single(outcome.Conflicts);
-        Assert.Equal(("a", a), (conflict.Id, conflict.Revision));
+        ItemConflict conflict = Assert.Single(outcome.Conflicts);
+        Assert.Equal(("a", (long?)a), (conflict.Id, conflict.CurrentRevision));
         Assert.Empty(await store.Feed.ReadAsync(1, 100, ct));
-        WriteOutcome b = await store.Writer.AppendAsync([Store.Put("b", ExpectedRevision.Absent)], ct);
-        Assert.True(b.Committed);
+        Assert.Null(await store.LoadAsync("b"));
+        Assert.Equal(a + 1, await store.PutAsync("b", ExpectedRevision.Absent));
     }
 
     [Fact]
@@ -43,13 +45,14 @@ public sealed class ChangeWriterTests
         await using Store store = await Store.CreateAsync(ct);
         long r1 = await store.PutAsync("a", ExpectedRevision.Absent);
         long r2 = await store.PutAsync("a", ExpectedRevision.Exactly(r1));
-        WriteOutcome deleted = await store.Writer.AppendAsync([Store.Delete("a", ExpectedRevision.Exactly(r2))], ct);
+        CommitOutcome deleted = await store.Writer.AppendAsync([Store.Delete("a", ExpectedRevision.Exactly(r2))], Durability.Full, ct);
+        Assert.Null(await store.LoadAsync("a"));
         long r4 = await store.PutAsync("a", ExpectedRevision.Absent);
 
         Assert.True(deleted.Committed);
-        Assert.True(r1 < r2 && r2 < deleted.Revisions[0] && deleted.Revisions[0] < r4, $"{r1} {r2} {deleted.Revisions[0]} {r4}");
-        WriteOutcome stale = await store.Writer.AppendAsync([Store.Put("a", ExpectedRevision.Exactly(r2))], ct);
-        Assert.Equal(r4, Assert.Single(stale.Conflicts).Revision);
+        Assert.True(r1 < r2 && r2 < deleted.Revision && deleted.Revision < r4, $"{r1} {r2} {deleted.Revision} {r4}");
+        CommitOutcome stale = await store.Writer.AppendAsync([Store.Put("a", ExpectedRevision.Exactly(r2))], Durability.Full, ct);
+        Assert.Equal(r4, Assert.Single(stale.Conflicts).CurrentRevision);
     }
 
     [Fact]
@@ -57,7 +60,7 @@ public sealed class ChangeWriterTests
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using Store store = await Store.CreateAsync(ct);
-        long start = await store.PutAsync("counter", ExpectedRevision.Absent, """{"n":0}""");
+        long start = await store.PutAsync("counter", ExpectedRevision.Absent, "0");
         var winners = new ConcurrentDictionary<long, int>();
 
         // Eight writers, each a read-modify-write loop on one item with the revision it read: no update may be lost.
@@ -65,10 +68,9 @@ public sealed class ChangeWriterTests
         {
             for (int done = 0; done < 10;)
             {
-                (long revision, string body) = (await store.Writer.LoadAsync("task", "counter", ct))!.Value;
-                int next = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("n").GetInt32() + 1;
-                WriteOutcome outcome = await store.Writer.AppendAsync(
-                    [Store.Put("counter", ExpectedRevision.Exactly(revision), $$"""{"n":{{next}}}""")], ct);
+                (long revision, string count) = (await store.LoadAsync("counter"))!.Value;
+                string next = (int.Parse(count, System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                CommitOutcome outcome = await store.Writer.AppendAsync([Store.Put("counter", ExpectedRevision.Exactly(revision), next)], Durability.Full, ct);
                 // A conflict means another writer won over this revision: read again and retry.
                 if (outcome.Committed)
                 {
@@ -78,8 +80,30 @@ public sealed class ChangeWriterTests
             }
         }, ct)));
 
-        Assert.Equal("""{"n": 80}""", (await store.Writer.LoadAsync("task", "counter", ct))!.Value.Body);
+        Assert.Equal("80", (await store.LoadAsync("counter"))!.Value.Description);
         Assert.Equal(80, winners.Count);
         Assert.Contains(start, winners.Keys);
+    }
+
+    [Fact]
+    public async Task BlindWritesOfOneItemFromManyWriters_EachGetsItsOwnIncreasingRevision()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        var accepted = new ConcurrentBag<long>();
+
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(w => Task.Run(async () =>
+        {
+            for (int i = 0; i < 15; i++)
+            {
+                accepted.Add(await store.PutAsync("shared", ExpectedRevision.Any, $"{w}-{i}"));
+            }
+        }, ct)));
+
+        // No write is lost silently: every accepted one has a revision of its own, and the last one is what is stored.
+        Assert.Equal(90, accepted.Distinct().Count());
+        Assert.Equal(accepted.Max(), (await store.LoadAsync("shared"))!.Value.Revision);
+        IReadOnlyList<CommittedGroup> feed = await store.Feed.ReadAllAsync(0, ct);
+        Assert.Equal(accepted.Order(), feed.Select(g => g.Revision));
     }
 }

@@ -60,6 +60,24 @@ public static class CaseNames
     /// <summary>This project's startup of a directory of 100k tasks after a crash (journal to replay).</summary>
     public const string StartupCrash100k = "sp-startup-crash/100k";
 
+    /// <summary>Raw Npgsql, one transaction per save (the PostgreSQL floor), eight writers.</summary>
+    public const string Npgsql8 = "pg-npgsql/8w";
+
+    /// <summary>Raw Npgsql, 64 writers.</summary>
+    public const string Npgsql64 = "pg-npgsql/64w";
+
+    /// <summary>Marten with optimistic concurrency, eight writers.</summary>
+    public const string Marten8 = "pg-marten/8w";
+
+    /// <summary>Marten with optimistic concurrency, 64 writers.</summary>
+    public const string Marten64 = "pg-marten/64w";
+
+    /// <summary>This project's save on the PostgreSQL store, eight writers.</summary>
+    public const string PostgresSave8 = "sp-pg-save/8w";
+
+    /// <summary>This project's save on the PostgreSQL store, 64 writers.</summary>
+    public const string PostgresSave64 = "sp-pg-save/64w";
+
     /// <summary><c>family/Nw</c>: the name of a save case with <paramref name="writers"/> writers.</summary>
     public static string WithWriters(string family, int writers) => $"{family}/{writers}w";
 

@@ -4,7 +4,7 @@ using static StatePersistence.Benchmarks.Cases.CaseNames;
 namespace StatePersistence.Benchmarks.Results;
 
 /// <summary>
-/// Computes the goals of issue 5 as ratios of cases measured in the same run, so the machine's noise cancels.
+/// Computes the goals (issues 5, 11 and 13) as ratios of cases measured in the same run, so the machine's noise cancels.
 /// A check whose cases are missing (not written yet, filtered out, quick mode) or failed is reported as pending
 /// with the reason; no number is ever guessed.
 /// </summary>
@@ -45,6 +45,14 @@ public static class Goals
             new(HttpPut1, Metric.P50Us), new(SaveFull1, Metric.P50Us) { PlusCase = HttpRoundTrip1 }, 2.0, AtLeast: false),
         new(7, "7c", "64 connections over HTTP (wrk): GET of a task (the pipeline, no save) relative to the library's 64-writer saves (stated; no numeric target)",
             new(HttpGetWrk64, Metric.OpsPerSec), new(SaveFull64, Metric.OpsPerSec), null, AtLeast: true),
+        new(8, "8a", "PostgreSQL store, 8 writers: at least 0.8x raw Npgsql doing the same work",
+            new(PostgresSave8, Metric.OpsPerSec), new(Npgsql8, Metric.OpsPerSec), 0.8, AtLeast: true),
+        new(8, "8b", "PostgreSQL store, 64 writers: at least 0.8x raw Npgsql doing the same work",
+            new(PostgresSave64, Metric.OpsPerSec), new(Npgsql64, Metric.OpsPerSec), 0.8, AtLeast: true),
+        new(8, "8c", "PostgreSQL store, 8 writers: at least 2x Marten with optimistic concurrency",
+            new(PostgresSave8, Metric.OpsPerSec), new(Marten8, Metric.OpsPerSec), 2.0, AtLeast: true),
+        new(8, "8d", "PostgreSQL store, 64 writers: at least 2x Marten with optimistic concurrency",
+            new(PostgresSave64, Metric.OpsPerSec), new(Marten64, Metric.OpsPerSec), 2.0, AtLeast: true),
     ];
 
     /// <summary>Evaluates every check against <paramref name="cases"/>, in goal order.</summary>

@@ -18,25 +18,48 @@ internal static partial class PostgresSchema
 
     private static readonly Step[] Steps =
     [
-        new("items, revisions and the change log", """
+        // Never released before the store itself (no public entry point reached it), so still version 1.
+        new("items, revisions, the change log, session logs and reports", """
+            -- The current items. kind is 'task', 'session' or 'extras' (the application's own properties, id '').
+            -- Under the identity codec body holds the item's JSON without its revision (the seed's JSON, queryable);
+            -- under any other codec sealed holds the enveloped, encoded JSON (ciphertext is not JSON).
             CREATE TABLE {0}.items (
                 kind     text   NOT NULL,
                 id       text   NOT NULL,
                 revision bigint NOT NULL,
-                body     jsonb  NOT NULL,
-                PRIMARY KEY (kind, id)
-            );
-            -- Taken while the item's row is locked, so an item's revisions increase with its changes.
-            CREATE SEQUENCE {0}.revisions;
-            -- Every committed change; "position" is its place in the feed, given after it commits (ChangeFeed).
-            CREATE TABLE {0}.changes (
-                revision bigint PRIMARY KEY,
-                kind     text   NOT NULL,
-                id       text   NOT NULL,
                 body     jsonb  NULL,
-                position bigint NULL UNIQUE
+                sealed   bytea  NULL,
+                PRIMARY KEY (kind, id),
+                CHECK ((body IS NULL) <> (sealed IS NULL))
             );
+            -- Taken once per group, after its items are locked and its expectations checked, so an item's
+            -- revisions increase with its changes and a refused group takes none.
+            CREATE SEQUENCE {0}.revisions;
+            -- Every committed change: its group's revision, its place in the group, the item after it (both value
+            -- columns null for a deletion), and the group's place in the feed, given after it commits (ChangeFeed).
+            CREATE TABLE {0}.changes (
+                revision bigint  NOT NULL,
+                ordinal  integer NOT NULL,
+                kind     text    NOT NULL,
+                id       text    NOT NULL,
+                body     jsonb   NULL,
+                sealed   bytea   NULL,
+                position bigint  NULL,
+                PRIMARY KEY (revision, ordinal)
+            );
+            CREATE INDEX changes_position ON {0}.changes (position) WHERE position IS NOT NULL;
             CREATE INDEX changes_unpositioned ON {0}.changes (revision) WHERE position IS NULL;
+            -- One row per append, as an object store would keep them: an append never rewrites a log.
+            CREATE TABLE {0}.session_logs (
+                session_id text      NOT NULL,
+                segment    bigserial NOT NULL,
+                payload    bytea     NOT NULL,
+                PRIMARY KEY (session_id, segment)
+            );
+            CREATE TABLE {0}.reports (
+                id      text  PRIMARY KEY,
+                payload bytea NOT NULL
+            );
             """),
     ];
 

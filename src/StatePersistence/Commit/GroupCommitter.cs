@@ -21,8 +21,15 @@ namespace StatePersistence.Commit;
 /// decides for good: when it reports a conflict or commits at another position than expected (only possible with
 /// another writer), that commit gets the store's answer and everything queued behind it fails, as after a failure.
 /// </para>
+/// <para>
+/// Over a store other writers share (<see cref="ISharedStateStore"/>) there is one view: commits are built on the
+/// durable state (a predicted revision means nothing there), a refused or renumbered commit fails nothing queued
+/// behind it (the store checks each expectation), and changes committed elsewhere arrive through
+/// <see cref="ApplyCommitted"/>; the view takes a change only when it is newer than what it holds of the item
+/// (GroupCommitter.Shared.cs), so the feed and this instance's own commits can arrive in either order.
+/// </para>
 /// </summary>
-internal sealed class GroupCommitter
+internal sealed partial class GroupCommitter
 {
     private readonly object _gate = new();
     private readonly IStateStore _store;
@@ -40,6 +47,7 @@ internal sealed class GroupCommitter
         Func<ItemConflict, StateView, Exception> conflict, StateInstruments? instruments = null)
     {
         _store = store;
+        _shared = store is ISharedStateStore;
         _toItem = toItem;
         _conflict = conflict;
         _instruments = instruments;
@@ -54,7 +62,7 @@ internal sealed class GroupCommitter
     /// The newest state including commits not yet durable: what the next commit builds on. Read without the lock by
     /// optimistic updates, which check under the lock that what they read is still current.
     /// </summary>
-    public StateView Latest => Volatile.Read(ref _latest);
+    public StateView Latest => _shared ? Durable : Volatile.Read(ref _latest);
 
     /// <summary>
     /// Builds a commit from the latest state and enqueues it, atomically with respect to other commits. The builder
@@ -64,13 +72,17 @@ internal sealed class GroupCommitter
     {
         lock (_gate)
         {
-            IReadOnlyList<StateChange>? changes = build(_latest, state);
+            // Over a shared store the revision a commit will get is unknown until it commits (other writers take
+            // revisions too), so a commit is built on what is durable, never on another pending commit: a pending
+            // item's predicted revision could equal a real one of another writer's version.
+            StateView basis = _shared ? _durable : _latest;
+            IReadOnlyList<StateChange>? changes = build(basis, state);
             if (changes is null || changes.Count == 0)
             {
                 return null;
             }
 
-            long revision = _latest.Revision + 1;
+            long revision = basis.Revision + 1;
             var stamped = new StateChange[changes.Count];
             for (int i = 0; i < changes.Count; i++)
             {
@@ -78,7 +90,11 @@ internal sealed class GroupCommitter
             }
 
             var pending = new PendingCommit(stamped, durability) { Sequence = revision };
-            Volatile.Write(ref _latest, _latest.Apply(stamped, revision, _toItem));
+            if (!_shared)
+            {
+                Volatile.Write(ref _latest, _latest.Apply(stamped, revision, _toItem));
+            }
+
             _queue.Add(pending);
             if (!_leaderActive)
             {
@@ -104,7 +120,13 @@ internal sealed class GroupCommitter
 
         await LeadAsync().ConfigureAwait(false);
 
-        // The leader's own commit is always in the group it wrote; a failure surfaces here.
+        // The leader's own commit is always in the group it wrote. A leader woken to lead has its completion set
+        // already (true), so a refusal or failure of its own commit cannot arrive through it: it is read here.
+        if (pending.Failure is { } failure)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
         await pending.Completion.Task.ConfigureAwait(false);
         return pending.Sequence;
     }
@@ -153,7 +175,8 @@ internal sealed class GroupCommitter
             PendingCommit? nextLeader = null;
             lock (_gate)
             {
-                bool asPredicted = failure is null;
+                bool refused = failure is not null;
+                bool mispredicted = false;
                 if (outcomes is not null)
                 {
                     StateView durable = _durable;
@@ -162,21 +185,25 @@ internal sealed class GroupCommitter
                         CommitOutcome outcome = outcomes[i];
                         if (outcome.Committed)
                         {
-                            asPredicted &= outcome.Revision == group[i].Sequence;
+                            mispredicted |= outcome.Revision != group[i].Sequence;
                             group[i].Sequence = outcome.Revision;
-                            durable = durable.Apply(outcome.Changes, outcome.Revision, _toItem);
+                            durable = _shared ? ApplyNewer(durable, NewerThan(durable, outcome.Changes, outcome.Revision), outcome.Revision)
+                                : durable.Apply(outcome.Changes, outcome.Revision, _toItem);
                         }
                         else
                         {
-                            asPredicted = false;
+                            refused = true;
                             group[i].Error = _conflict(outcome.Conflicts[0], durable);
                         }
                     }
 
                     Volatile.Write(ref _durable, durable);
+                    SignalApplied();
                 }
 
-                if (!asPredicted)
+                // Over a shared store commits are built on the durable view (Enqueue), so nothing queued depends on
+                // a refused or renumbered commit; only a failed append fails what is queued behind it.
+                if (outcomes is null || (!_shared && (refused || mispredicted)))
                 {
                     // Everything queued behind a failed or refused group may have been built on it: it fails too.
                     failedBehind = _queue;
@@ -245,6 +272,7 @@ internal sealed class GroupCommitter
         {
             if (pending.Error is { } refused)
             {
+                pending.Failure = refused;
                 pending.Completion.TrySetException(refused);
             }
             else if (appended)
@@ -254,15 +282,17 @@ internal sealed class GroupCommitter
             }
             else
             {
+                pending.Failure = failure!;
                 pending.Completion.TrySetException(failure!);
             }
         }
 
         foreach (PendingCommit pending in failedBehind)
         {
-            pending.Completion.TrySetException(new Errors.StateStorageException(
+            pending.Failure = new Errors.StateStorageException(
                 "The save was not stored because a save queued before it failed: " + failure!.Message,
-                _store.Location, failure));
+                _store.Location, failure);
+            pending.Completion.TrySetException(pending.Failure);
         }
     }
 }
@@ -282,6 +312,9 @@ internal sealed class PendingCommit(IReadOnlyList<StateChange> changes, Durabili
 
     /// <summary>Why the store refused it (a conflict), when it did.</summary>
     public Exception? Error { get; set; }
+
+    /// <summary>Why it was not stored (refused, failed, or queued behind a failure), once decided; null when stored.</summary>
+    public Exception? Failure { get; set; }
 
     /// <summary>Completes with true when the waiter must lead the next group, false when the commit is durable.</summary>
     public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -41,6 +41,9 @@ internal static partial class Log
     [LoggerMessage(10, LogLevel.Debug, "Saved {Kind} {Id} at revision {Revision}")]
     public static partial void ItemSaved(ILogger logger, string kind, string id, long revision);
 
+    [LoggerMessage(11, LogLevel.Debug, "Applied {Count} change(s) another writer committed to {Location} at revision {Revision} (position {Position})")]
+    public static partial void RemoteChangesApplied(ILogger logger, int count, string location, long revision, long position);
+
     [LoggerMessage(41, LogLevel.Error, "{Path} could not be moved aside ({Reason}); it was left in place, unused and not deleted")]
     public static partial void KeepAsideFailed(ILogger logger, Exception error, string path, string reason);
 

@@ -5,19 +5,20 @@ namespace StatePersistence.Events;
 
 /// <summary>
 /// Where a <see cref="StateEvent"/> is in the stream: the process's stream (<see cref="Epoch"/>), the change-feed
-/// revision it follows, and its index among the events since that revision. Changes are positioned by the feed, so
-/// resuming is exact for them even in another process (when the revision is still held); written as
-/// <c>epoch.revision.index</c>, for example <c>3f9a0c1e.42.0</c>.
+/// position it follows, and its index among the events since that position. Changes are positioned by the feed, so
+/// resuming is exact for them even in another process (when the position is still held); written as
+/// <c>epoch.position.index</c>, for example <c>3f9a0c1e.42.0</c>. On a store of one writer the feed position is the
+/// committed group's revision; on a shared store (PostgreSQL) it is the group's place in commit order.
 /// </summary>
 /// <param name="Epoch">The stream of one running service; a new one after each start.</param>
-/// <param name="Revision">The revision of the last change at or before the event.</param>
-/// <param name="Index">The event's index among those after that revision's changes began (-1: before the first).</param>
-public readonly record struct StateEventPosition(string Epoch, long Revision, int Index) : IComparable<StateEventPosition>
+/// <param name="FeedPosition">The feed position of the last change at or before the event.</param>
+/// <param name="Index">The event's index among those after that position's changes began (-1: before the first).</param>
+public readonly record struct StateEventPosition(string Epoch, long FeedPosition, int Index) : IComparable<StateEventPosition>
 {
-    /// <summary>Orders positions of one epoch (revision, then index); positions of different epochs are not comparable.</summary>
+    /// <summary>Orders positions of one epoch (feed position, then index); positions of different epochs are not comparable.</summary>
     public int CompareTo(StateEventPosition other)
     {
-        int order = Revision.CompareTo(other.Revision);
+        int order = FeedPosition.CompareTo(other.FeedPosition);
         return order != 0 ? order : Index.CompareTo(other.Index);
     }
 
@@ -34,7 +35,7 @@ public readonly record struct StateEventPosition(string Epoch, long Revision, in
     public static bool operator >=(StateEventPosition left, StateEventPosition right) => left.CompareTo(right) >= 0;
 
     /// <inheritdoc />
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Epoch}.{Revision}.{Index}");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Epoch}.{FeedPosition}.{Index}");
 
     /// <summary>Reads a position written by <see cref="ToString"/>; false when <paramref name="text"/> is not one.</summary>
     public static bool TryParse(string? text, [NotNullWhen(true)] out StateEventPosition? position)

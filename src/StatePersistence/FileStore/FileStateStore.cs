@@ -155,12 +155,12 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterRevision, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Feed.Read(afterRevision));
+    public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Feed.Read(afterPosition));
 
     /// <inheritdoc />
-    public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterRevision, CancellationToken cancellationToken = default) =>
-        Feed.SubscribeAsync(afterRevision, cancellationToken);
+    public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, CancellationToken cancellationToken = default) =>
+        Feed.SubscribeAsync(afterPosition, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask BeginCheckpointAsync(long revision, CancellationToken cancellationToken = default)

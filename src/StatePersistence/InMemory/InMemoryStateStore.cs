@@ -99,12 +99,12 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterRevision, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult((_feed ?? throw NotOpen()).Read(afterRevision));
+    public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult((_feed ?? throw NotOpen()).Read(afterPosition));
 
     /// <inheritdoc />
-    public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterRevision, CancellationToken cancellationToken = default) =>
-        (_feed ?? throw NotOpen()).SubscribeAsync(afterRevision, cancellationToken);
+    public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, CancellationToken cancellationToken = default) =>
+        (_feed ?? throw NotOpen()).SubscribeAsync(afterPosition, cancellationToken);
 
     /// <inheritdoc />
     public StoreHealth CheckHealth()

@@ -38,7 +38,7 @@ public static class ItemRevision
     }
 
     /// <summary>The item with <paramref name="revision"/> in its JSON and its <see cref="StoredItem.Revision"/>.</summary>
-    internal static StoredItem Stamp(StoredItem item, long revision, ChangeKind kind)
+    public static StoredItem Stamp(StoredItem item, long revision, ChangeKind kind)
     {
         ArgumentNullException.ThrowIfNull(item);
         if (item.Revision == revision && StartsWithRevision(item.Json))

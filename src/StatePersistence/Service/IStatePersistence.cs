@@ -116,6 +116,14 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>Loads a task, or null when there is none with that id.</summary>
     ValueTask<AgentTask?> LoadTaskAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Read-your-writes across instances: waits until this instance has applied task <paramref name="id"/> at
+    /// <paramref name="revision"/> or later (or its deletion after it), then loads it. A client that wrote on another
+    /// instance of a shared store and got revision R back sends R here. Waits until <paramref name="cancellationToken"/>
+    /// is cancelled when that revision never comes (give it a timeout).
+    /// </summary>
+    ValueTask<AgentTask?> WaitForTaskAsync(string id, long revision, CancellationToken cancellationToken = default);
+
     /// <summary>Loads all tasks, ordered by id.</summary>
     ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default);
 
@@ -142,6 +150,9 @@ public interface IStatePersistence : IAsyncDisposable
 
     /// <summary>Changes a session atomically if it is at <paramref name="expected"/>; see <see cref="UpdateTaskAsync(string, Action{AgentTask}, ExpectedRevision, CancellationToken)"/>.</summary>
     ValueTask<SessionInfo?> UpdateSessionAsync(string id, Action<SessionInfo> update, ExpectedRevision expected, CancellationToken cancellationToken = default);
+
+    /// <summary>Like <see cref="WaitForTaskAsync"/>, for a session.</summary>
+    ValueTask<SessionInfo?> WaitForSessionAsync(string id, long revision, CancellationToken cancellationToken = default);
 
     /// <summary>Loads a session, or null.</summary>
     ValueTask<SessionInfo?> LoadSessionAsync(string id, CancellationToken cancellationToken = default);
@@ -210,4 +221,10 @@ public interface IStatePersistence : IAsyncDisposable
 
     /// <summary>Raised when start-up recovery found corruption or loss, with its report.</summary>
     event EventHandler<StateRecoveredEventArgs>? StateRecovered;
+
+    /// <summary>
+    /// Raised over a store other writers share (<see cref="Storage.ISharedStateStore"/>, several instances on one
+    /// database) for each group of changes another instance committed, once this instance's reads return them.
+    /// </summary>
+    event EventHandler<RemoteChangesAppliedEventArgs>? RemoteChangesApplied;
 }

@@ -22,6 +22,9 @@ public sealed class StatePersistenceOptions
     private Serialization.IPayloadCodec? _payloadCodec;
     private bool _snapshotOnShutdown = true;
     private int _eventHistory = 4096;
+    private ConflictPolicy _conflictPolicy = ConflictPolicy.Reject;
+    private Func<Model.AgentTask, Model.AgentTask, Model.AgentTask>? _mergeTask;
+    private Func<Model.SessionInfo, Model.SessionInfo, Model.SessionInfo>? _mergeSession;
     private bool _frozen;
 
     /// <summary>
@@ -130,6 +133,35 @@ public sealed class StatePersistenceOptions
         set => _snapshotOnShutdown = Unfrozen(value);
     }
 
+    /// <summary>
+    /// What a conditional write (<c>SaveTaskAsync(task, ExpectedRevision.Exactly(r))</c>, <c>UpdateTaskAsync(id, …,
+    /// Exactly(r))</c>, a delete, and the session ones) does when the item is no longer at the revision it expects.
+    /// Default <see cref="StatePersistence.ConflictPolicy.Reject"/>. A create-only write (<c>Absent</c>) is always
+    /// refused when the item exists.
+    /// </summary>
+    public ConflictPolicy ConflictPolicy
+    {
+        get => _conflictPolicy;
+        set => _conflictPolicy = Unfrozen(value);
+    }
+
+    /// <summary>
+    /// Under <see cref="StatePersistence.ConflictPolicy.Merge"/>: <c>(current, attempted) =&gt; merged</c> for tasks.
+    /// Called outside every lock, and again when the merged task meets a newer version. Null: task conflicts are refused.
+    /// </summary>
+    public Func<Model.AgentTask, Model.AgentTask, Model.AgentTask>? MergeTask
+    {
+        get => _mergeTask;
+        set => _mergeTask = Unfrozen(value);
+    }
+
+    /// <summary>Like <see cref="MergeTask"/>, for sessions.</summary>
+    public Func<Model.SessionInfo, Model.SessionInfo, Model.SessionInfo>? MergeSession
+    {
+        get => _mergeSession;
+        set => _mergeSession = Unfrozen(value);
+    }
+
     /// <summary>Makes these options read-only; the service does it when it starts.</summary>
     internal void Freeze() => Volatile.Write(ref _frozen, true);
 
@@ -195,6 +227,16 @@ public sealed class StatePersistenceOptions
         if (!Enum.IsDefined(JournalRecoveryMode))
         {
             problems.Add($"JournalRecoveryMode must be SkipCorruptedRecords or AbsoluteConsistency (was {(int)JournalRecoveryMode}).");
+        }
+
+        if (!Enum.IsDefined(ConflictPolicy))
+        {
+            problems.Add($"ConflictPolicy must be Reject, LastWriterWins or Merge (was {(int)ConflictPolicy}).");
+        }
+
+        if (ConflictPolicy == ConflictPolicy.Merge && MergeTask is null && MergeSession is null)
+        {
+            problems.Add("ConflictPolicy is Merge but neither MergeTask nor MergeSession is set: give the merge callback in code.");
         }
 
         if (StatePath is not null && StatePath.IndexOfAny(['\0']) >= 0)

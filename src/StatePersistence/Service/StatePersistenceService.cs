@@ -14,6 +14,7 @@ using StatePersistence.Service.Events;
 using StatePersistence.Service.Health;
 using StatePersistence.Service.Items;
 using StatePersistence.Service.Reads;
+using StatePersistence.Service.Sync;
 using StatePersistence.Storage;
 
 namespace StatePersistence;
@@ -42,6 +43,7 @@ public sealed class StatePersistenceService : IStatePersistence
     private readonly TaskLogs _taskLogs;
     private readonly BlobOperations _blobs;
     private readonly StateReader _reader;
+    private readonly ChangeFollower _follower;
     private Task? _disposal;
 
     /// <summary>
@@ -66,16 +68,21 @@ public sealed class StatePersistenceService : IStatePersistence
         _store = store;
         _instruments = new StateInstruments(meterFactory, () => _health!.Observe(_commits!.Started ? _commits.Durable : Commit.StateView.Empty));
         _health = new HealthTracker(store, time);
-        _eventLog = new StateEventLog(_options.EventHistory, () => _commits!.Started ? _commits.Durable.Revision : 0);
+        // The feed position the service's reads already show: on a store of one writer the durable revision (positions
+        // are revisions there); on a shared store the position its follower has applied (its own commits get theirs
+        // only after they commit). The event log holds the service's own events until the feed reaches it.
+        _eventLog = new StateEventLog(_options.EventHistory, () => !_commits!.Started ? 0
+            : store is ISharedStateStore ? _follower!.Position : _commits.Durable.Revision);
         _events = new EventDispatcher(this, store.Location, logger, _instruments, _health, _eventLog);
         _commits = new CommitPipeline(store, _options.Durability, logger, _instruments, _events);
         _changeEvents = new ChangeFeedPump(store, _eventLog, _events, time);
         _checkpoints = new CheckpointScheduler(store, _options, time, logger, _commits, _events, _health);
         _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events);
-        _items = new ItemOperations(_commits);
+        _items = new ItemOperations(_commits, new ConflictResolution(_options));
         _taskLogs = new TaskLogs(_commits, time);
         _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events);
         _reader = new StateReader(_commits);
+        _follower = new ChangeFollower(store, _commits, _events, time);
         store.DamageFound += (_, file) => _events.QuarantinedWhileRunning(file);
     }
 
@@ -116,8 +123,9 @@ public sealed class StatePersistenceService : IStatePersistence
 
         TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
         _commits.Start(recovered.View);
-        _eventLog.Start(recovered.View.Revision);
-        _changeEvents.Start(recovered.View, _stopping.Token);
+        _eventLog.Start(recovered.Position);
+        _changeEvents.Start(recovered.View, recovered.Position, _stopping.Token);
+        _follower.Start(recovered.Position, _stopping.Token);
         _health.RecordRecovery(recovered.Report);
         _instruments.LoadDuration.Record(elapsed.TotalSeconds);
         _events.RecoveryFinished(recovered.Report, elapsed);
@@ -202,6 +210,22 @@ public sealed class StatePersistenceService : IStatePersistence
     /// <inheritdoc />
     public ValueTask<AgentTask?> LoadTaskAsync(string id, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_reader.Load(ItemKind<AgentTask>.Tasks, id));
+
+    /// <inheritdoc />
+    public async ValueTask<AgentTask?> WaitForTaskAsync(string id, long revision, CancellationToken cancellationToken = default)
+    {
+        Ids.StateId.Validate(id, "task");
+        await _commits.Committer.WaitForItemAsync(task: true, id, revision, cancellationToken).ConfigureAwait(false);
+        return _reader.Load(ItemKind<AgentTask>.Tasks, id);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionInfo?> WaitForSessionAsync(string id, long revision, CancellationToken cancellationToken = default)
+    {
+        Ids.StateId.Validate(id, "session");
+        await _commits.Committer.WaitForItemAsync(task: false, id, revision, cancellationToken).ConfigureAwait(false);
+        return _reader.Load(ItemKind<SessionInfo>.Sessions, id);
+    }
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default) =>
@@ -298,6 +322,9 @@ public sealed class StatePersistenceService : IStatePersistence
             ? _eventLog.ReadAsync(after, cancellationToken)
             : throw new InvalidOperationException($"The persistence service for '{Location}' is not started: call StartAsync first.");
 
+    /// <summary>The feed position the event stream has reached (it follows the store's feed, behind the saves).</summary>
+    internal long EventsFeedPosition => _eventLog.FeedPosition;
+
     /// <inheritdoc />
     public StateMetrics GetMetrics() => MetricsCalculator.Compute(_commits.Durable.Tasks.Values);
 
@@ -325,6 +352,9 @@ public sealed class StatePersistenceService : IStatePersistence
     /// <inheritdoc />
     public event EventHandler<StateRecoveredEventArgs>? StateRecovered { add => _events.StateRecovered += value; remove => _events.StateRecovered -= value; }
 
+    /// <inheritdoc />
+    public event EventHandler<RemoteChangesAppliedEventArgs>? RemoteChangesApplied { add => _events.RemoteChangesApplied += value; remove => _events.RemoteChangesApplied -= value; }
+
     /// <summary>
     /// For the tests that simulate a crash: disposes without the shutdown snapshot, whatever
     /// <see cref="StatePersistenceOptions.SnapshotOnShutdown"/> says (options cannot change once started). The lock is
@@ -343,6 +373,7 @@ public sealed class StatePersistenceService : IStatePersistence
         await _checkpoints.Stopped.ConfigureAwait(false);
         await _scrub.Stopped.ConfigureAwait(false);
         await _changeEvents.Stopped.ConfigureAwait(false);
+        await _follower.Stopped.ConfigureAwait(false);
         if (_commits.Started && _options.SnapshotOnShutdown && !_abandoned)
         {
             await _checkpoints.FinalAsync().ConfigureAwait(false);

@@ -3,7 +3,7 @@ using StatePersistence.Commit;
 namespace StatePersistence.Storage;
 
 /// <summary>What became of one group given to <see cref="IStateStore.AppendAsync"/>.</summary>
-/// <param name="Revision">The position the group was committed at (every change's new revision); 0 when it conflicted.</param>
+/// <param name="Revision">The group's revision (every change's new revision); 0 when it conflicted.</param>
 /// <param name="Changes">The committed changes, their values stamped with <paramref name="Revision"/>; empty when it conflicted.</param>
 /// <param name="Conflicts">The unmet expectations; empty when the group was committed.</param>
 public sealed record CommitOutcome(long Revision, IReadOnlyList<StateChange> Changes, IReadOnlyList<ItemConflict> Conflicts)
@@ -17,20 +17,37 @@ public sealed record CommitOutcome(long Revision, IReadOnlyList<StateChange> Cha
 /// <param name="Id">The item's id.</param>
 /// <param name="Expected">What the change expected.</param>
 /// <param name="CurrentRevision">The item's revision when the store checked, or null when it was absent.</param>
-public sealed record ItemConflict(ChangeKind Kind, string Id, ExpectedRevision Expected, long? CurrentRevision);
+public sealed record ItemConflict(ChangeKind Kind, string Id, ExpectedRevision Expected, long? CurrentRevision)
+{
+    /// <summary>
+    /// The item as the store held it when it checked, when the store can tell. A store other writers share must set it
+    /// (the caller's copy may be older than the store's); with one writer the core holds the current item itself.
+    /// </summary>
+    public StoredItem? Current { get; init; }
+}
 
 /// <summary>One committed group of the change log.</summary>
-/// <param name="Revision">Its position.</param>
+/// <param name="Revision">Its revision: every change's new revision.</param>
 /// <param name="Changes">Its changes, in the order they were given.</param>
-public sealed record CommittedGroup(long Revision, IReadOnlyList<StateChange> Changes);
-
-/// <summary>The store no longer holds every change after the revision asked for; reload the state instead.</summary>
-public sealed class ChangeFeedGapException(long afterRevision, long oldestHeld, string location)
-    : Errors.StatePersistenceException($"The store '{location}' holds its change log only after revision {oldestHeld}, not after {afterRevision}; reload the state instead.", location)
+public sealed record CommittedGroup(long Revision, IReadOnlyList<StateChange> Changes)
 {
-    /// <summary>The revision asked for.</summary>
+    /// <summary>
+    /// Its place in the change log, what <see cref="IStateStore.ReadChangesAsync"/> and
+    /// <see cref="IStateStore.SubscribeAsync"/> count "after" in: dense (each committed group takes the next one) and
+    /// in the order groups became visible. A store with one writer numbers its groups in commit order and makes the
+    /// position the revision (the default); a store with several writers takes a revision before its transaction
+    /// commits and gives the position after, so the two differ there.
+    /// </summary>
+    public long Position { get; init; } = Revision;
+}
+
+/// <summary>The store no longer holds every change after the position asked for; reload the state instead.</summary>
+public sealed class ChangeFeedGapException(long afterRevision, long oldestHeld, string location)
+    : Errors.StatePersistenceException($"The store '{location}' holds its change log only after position {oldestHeld}, not after {afterRevision}; reload the state instead.", location)
+{
+    /// <summary>The position asked for.</summary>
     public long AfterRevision { get; } = afterRevision;
 
-    /// <summary>The changes after this revision are held.</summary>
+    /// <summary>The changes after this position are held.</summary>
     public long OldestHeld { get; } = oldestHeld;
 }

@@ -4,9 +4,16 @@ using StatePersistence.Recovery;
 namespace StatePersistence.Storage;
 
 /// <summary>What <see cref="IStateStore.OpenAsync"/> found.</summary>
-/// <param name="View">The newest durable state.</param>
+/// <param name="View">The newest durable state; its revision is the highest revision the store has given.</param>
 /// <param name="Report">What recovery used, repaired, quarantined and lost.</param>
-public sealed record RecoveredState(StateView View, RecoveryReport Report);
+public sealed record RecoveredState(StateView View, RecoveryReport Report)
+{
+    /// <summary>
+    /// The change log's position the view includes: a subscription after it continues exactly where the view ends.
+    /// The view's revision for a store with one writer (the default); its own number for a store with several.
+    /// </summary>
+    public long Position { get; init; } = View.Revision;
+}
 
 /// <summary>What a checkpoint wrote.</summary>
 /// <param name="Location">Where the checkpoint is, for messages and the saved event (the file store: <c>state.json</c>'s path).</param>

@@ -15,6 +15,9 @@ public static class PostgresServer
 
     public static NpgsqlDataSource DataSource => Shared.Value;
 
+    /// <summary>The server's connection string, for what takes one (the registration, the server's command line).</summary>
+    public static string ConnectionString => Url.Value;
+
     /// <summary>A new data source of its own (its own pool): a second server instance.</summary>
     public static NpgsqlDataSource NewDataSource() => NpgsqlDataSource.Create(Url.Value);
 

@@ -81,6 +81,9 @@ public sealed class StateEventStreamTests : IDisposable
             await service.SaveTaskAsync(StateFixture.Task($"task_{i}"), Ct);
         }
 
+        // The stream follows the feed a moment behind the saves: until it has all seven, 'old' may still be held.
+        await WaitForEventsThroughAsync(service, service.Revision);
+
         // The 4 events held cannot cover the 6 after 'old': a reset, never a silent gap.
         StateEvent reset = Assert.Single(await TakeAsync(service.ReadEventsAsync(old, Ct), 1));
         Assert.Equal(StateEventTypes.Reset, reset.Type);
@@ -151,6 +154,16 @@ public sealed class StateEventStreamTests : IDisposable
     }
 
     /// <summary>Reads <paramref name="count"/> events. Begins reading before it returns, so a change made after the call is seen.</summary>
+    private static async Task WaitForEventsThroughAsync(StatePersistenceService service, long position)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (service.EventsFeedPosition < position)
+        {
+            await Task.Delay(5, timeout.Token);
+        }
+    }
+
     private static async Task<List<StateEvent>> TakeAsync(IAsyncEnumerable<StateEvent> events, int count)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);

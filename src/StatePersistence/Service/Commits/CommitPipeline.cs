@@ -33,6 +33,9 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
 
     public void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, typeof(StatePersistenceService));
 
+    /// <summary>Whether other writers share the store, so this instance's view may trail the store's.</summary>
+    public bool Shared => store is ISharedStateStore;
+
     public void Start(StateView recovered) =>
         _committer = new GroupCommitter(store, recovered, ItemCodec.ToItem, Conflict, instruments);
 
@@ -110,9 +113,11 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     public static StateConflictException Conflict(ItemConflict conflict, StateView current)
     {
         bool task = conflict.Kind is ChangeKind.PutTask or ChangeKind.DeleteTask or ChangeKind.AppendTaskLog;
-        StoredItem? item = (task ? current.Tasks : current.Sessions).GetValueOrDefault(conflict.Id);
+        // The store's copy when it sent one: over a shared store this instance may not have applied the newer one yet.
+        // The store's revision is the truth: absent there means absent, whatever this view still holds.
+        StoredItem? item = conflict.Current ?? (conflict.CurrentRevision is null ? null : (task ? current.Tasks : current.Sessions).GetValueOrDefault(conflict.Id));
         object? value = item is null ? null : task ? ItemCodec.DeserializeTask(item.Json) : ItemCodec.DeserializeSession(item.Json);
-        return new StateConflictException(task ? "task" : "session", conflict.Id, conflict.Expected, item?.Revision, value);
+        return new StateConflictException(task ? "task" : "session", conflict.Id, conflict.Expected, conflict.CurrentRevision, value);
     }
 }
 

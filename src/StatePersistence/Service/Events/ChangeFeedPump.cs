@@ -6,7 +6,7 @@ namespace StatePersistence.Service.Events;
 
 /// <summary>
 /// The one place the service reads the store's change feed for events: it follows <see cref="IStateStore.SubscribeAsync"/>
-/// from the recovered revision and turns each committed group into task and session events in
+/// from the recovered position and turns each committed group into task and session events in
 /// <see cref="StateEventLog"/>. Because it reads the store, not this process's saves, a change made by any writer of
 /// the store (another instance on the same database) is an event here too. A failure is reported and retried from the
 /// last group applied; a feed that no longer holds that far back makes every reader reset.
@@ -20,12 +20,12 @@ internal sealed class ChangeFeedPump(IStateStore store, StateEventLog log, Event
 
     public Task Stopped { get; private set; } = Task.CompletedTask;
 
-    public void Start(StateView recovered, CancellationToken stopping)
+    public void Start(StateView recovered, long position, CancellationToken stopping)
     {
         // Which ids exist tells a put that creates from one that updates; the feed itself does not say.
         _tasks.UnionWith(recovered.Tasks.Keys);
         _sessions.UnionWith(recovered.Sessions.Keys);
-        Stopped = Task.Run(() => RunAsync(recovered.Revision, stopping), CancellationToken.None);
+        Stopped = Task.Run(() => RunAsync(position, stopping), CancellationToken.None);
     }
 
     private async Task RunAsync(long after, CancellationToken stopping)
@@ -36,8 +36,8 @@ internal sealed class ChangeFeedPump(IStateStore store, StateEventLog log, Event
             {
                 await foreach (CommittedGroup group in store.SubscribeAsync(after, stopping).ConfigureAwait(false))
                 {
-                    log.AppendChanges(group.Revision, Describe(group));
-                    after = group.Revision;
+                    log.AppendChanges(group.Position, group.Revision, Describe(group));
+                    after = group.Position;
                 }
 
                 return;

@@ -30,6 +30,8 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
 
     public event EventHandler<StateRecoveredEventArgs>? StateRecovered;
 
+    public event EventHandler<RemoteChangesAppliedEventArgs>? RemoteChangesApplied;
+
     /// <summary>A durable save; <paramref name="id"/> names the report or session of a report or log save.</summary>
     public void Saved(string what, string path, long revision, TimeSpan duration, string? id = null)
     {
@@ -120,6 +122,13 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         {
             Raise(StateRecovered, new StateRecoveredEventArgs(report), nameof(StateRecovered));
         }
+    }
+
+    /// <summary>Changes another writer committed were applied to this instance's state.</summary>
+    public void RemoteApplied(long position, long revision, IReadOnlyList<ItemChange> changes)
+    {
+        Log.RemoteChangesApplied(logger, changes.Count, location, revision, position);
+        Raise(RemoteChangesApplied, new RemoteChangesAppliedEventArgs(position, revision, changes), nameof(RemoteChangesApplied));
     }
 
     private void Quarantined(QuarantinedFile file)

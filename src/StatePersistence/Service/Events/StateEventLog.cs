@@ -7,21 +7,23 @@ namespace StatePersistence.Service.Events;
 /// <summary>
 /// The events of <see cref="IStatePersistence.ReadEventsAsync"/>, in one order, with the last
 /// <see cref="StatePersistenceOptions.EventHistory"/> of them held for readers that resume. Changes are positioned by
-/// their feed revision and the service's own events by the revision they follow, so positions only grow. A reader
+/// their place in the store's feed (the group's position, which equals its revision on a store of one writer; on a
+/// shared store positions are given in commit order, revisions before it) and the service's own events by the
+/// position they follow, so positions only grow. A reader
 /// never skips silently: one that asks for more than is held gets a <c>reset</c> event and continues from the newest.
 /// </summary>
-internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
+internal sealed class StateEventLog(int capacity, Func<long> durablePosition)
 {
     private readonly Lock _gate = new();
     private readonly StateEvent[] _ring = new StateEvent[capacity];
     private readonly string _epoch = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
     private int _head;
     private int _count;
-    private long _startRevision;
+    private long _startPosition;
     private bool _complete = true;
     private StateEventPosition _floor;
     private StateEventPosition _last;
-    private long _revision;
+    private long _feedPosition;
     private int _nextIndex;
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _awaited;
@@ -29,36 +31,48 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
     // The service's own events that happened after a change the feed has not delivered yet, by that change's revision.
     private readonly Queue<(long After, StateEvent Event)> _deferred = new();
 
-    /// <summary>Begins this process's stream after the recovered state's revision.</summary>
-    public void Start(long revision)
+    /// <summary>The feed position of the last group whose changes are in the stream.</summary>
+    public long FeedPosition
     {
-        lock (_gate)
+        get
         {
-            _startRevision = revision;
-            _revision = revision;
-            _floor = _last = new StateEventPosition(_epoch, revision, -1);
+            lock (_gate)
+            {
+                return _feedPosition;
+            }
         }
     }
 
-    /// <summary>The events of one committed group, positioned by its revision.</summary>
-    public void AppendChanges(long revision, IReadOnlyList<(string Type, string Id)> changes)
+    /// <summary>Begins this process's stream after the recovered state's feed position.</summary>
+    public void Start(long position)
     {
         lock (_gate)
         {
-            if (revision <= _revision)
+            _startPosition = position;
+            _feedPosition = position;
+            _floor = _last = new StateEventPosition(_epoch, position, -1);
+        }
+    }
+
+    /// <summary>The events of one committed group, positioned by its feed position, each carrying its revision.</summary>
+    public void AppendChanges(long position, long revision, IReadOnlyList<(string Type, string Id)> changes)
+    {
+        lock (_gate)
+        {
+            if (position <= _feedPosition)
             {
                 // A feed re-read after a failure can repeat groups this stream already holds.
                 return;
             }
 
-            _revision = revision;
+            _feedPosition = position;
             _nextIndex = 0;
             foreach ((string type, string id) in changes)
             {
                 Add(new StateEvent(Next(), type, id, revision));
             }
 
-            while (_deferred.TryPeek(out (long After, StateEvent Event) waiting) && waiting.After <= revision)
+            while (_deferred.TryPeek(out (long After, StateEvent Event) waiting) && waiting.After <= position)
             {
                 Add(_deferred.Dequeue().Event with { Position = Next() });
             }
@@ -76,9 +90,9 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
     {
         lock (_gate)
         {
-            long durable = durableRevision();
-            var item = new StateEvent(default, type, id, revision ?? Math.Max(durable, _revision), operation);
-            if (durable > _revision)
+            long durable = durablePosition();
+            var item = new StateEvent(default, type, id, revision ?? Math.Max(durable, _feedPosition), operation);
+            if (durable > _feedPosition)
             {
                 _deferred.Enqueue((durable, item));
                 return;
@@ -169,11 +183,11 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
             return (missed, missed.Count > 0 ? missed[^1].Position : from);
         }
 
-        // Another process's position (a restart, another instance): its changes up to its revision are known, its own
+        // Another process's position (a restart, another instance): its changes up to its feed position are known, its own
         // events are not, so everything this stream holds that it cannot have seen follows, if nothing was dropped.
-        if (_complete && from.Revision >= _startRevision && from.Revision <= _revision)
+        if (_complete && from.FeedPosition >= _startPosition && from.FeedPosition <= _feedPosition)
         {
-            List<StateEvent> held = [.. Held().Where(e => !IsChange(e.Type) || e.Revision > from.Revision)];
+            List<StateEvent> held = [.. Held().Where(e => !IsChange(e.Type) || e.Position.FeedPosition > from.FeedPosition)];
             return (held, _last);
         }
 
@@ -184,7 +198,7 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
     private StateEvent Reset()
     {
         StateEventPosition horizon = Horizon();
-        return new StateEvent(horizon, StateEventTypes.Reset, null, horizon.Revision);
+        return new StateEvent(horizon, StateEventTypes.Reset, null, horizon.FeedPosition);
     }
 
     /// <summary>
@@ -194,9 +208,9 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
     /// </summary>
     private StateEventPosition Horizon()
     {
-        long durable = durableRevision();
+        long durable = durablePosition();
         StateEventPosition horizon = _last;
-        for (int i = _count - 1; i >= 0 && At(i).Revision > durable; i--)
+        for (int i = _count - 1; i >= 0 && At(i).Position.FeedPosition > durable; i--)
         {
             horizon = i > 0 ? At(i - 1).Position : _floor;
         }
@@ -241,7 +255,7 @@ internal sealed class StateEventLog(int capacity, Func<long> durableRevision)
 
     private StateEvent At(int index) => _ring[(_head + index) % _ring.Length];
 
-    private StateEventPosition Next() => new(_epoch, _revision, _nextIndex++);
+    private StateEventPosition Next() => new(_epoch, _feedPosition, _nextIndex++);
 
     private void Add(StateEvent item)
     {

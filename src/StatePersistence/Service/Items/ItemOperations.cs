@@ -1,6 +1,7 @@
 using StatePersistence.Commit;
 using StatePersistence.Errors;
 using StatePersistence.Ids;
+using StatePersistence.Model;
 using StatePersistence.Service.Commits;
 using StatePersistence.Storage;
 
@@ -12,17 +13,55 @@ namespace StatePersistence.Service.Items;
 /// store can refuse it when another writer got there first. The caller's object is never changed (its revision is
 /// ignored, not overwritten); an object the service returns carries the revision it was stored at.
 /// </summary>
-internal sealed class ItemOperations(CommitPipeline commits)
+internal sealed class ItemOperations(CommitPipeline commits, ConflictResolution conflicts)
 {
     public async ValueTask SaveAsync<T>(ItemKind<T> kind, T item, ExpectedRevision expected, CancellationToken cancellationToken)
+        where T : class =>
+        await SaveResolvingAsync(kind, item, expected, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// A put expecting <paramref name="expected"/>; a conflict is refused or resolved as the conflict policy says (a
+    /// merged item that meets a newer version is merged again). Returns the revision and the item stored.
+    /// </summary>
+    private async ValueTask<(long Revision, T Item)> SaveResolvingAsync<T>(ItemKind<T> kind, T item, ExpectedRevision expected,
+        CancellationToken cancellationToken)
         where T : class
     {
         StateChange change = kind.Change(item) with { Expected = expected };
-        await commits.CommitAsync(kind.Name, change.Id, (view, c) =>
+        while (true)
         {
-            ThrowUnlessMet(kind, view, c.Id, c.Expected);
-            return [c];
-        }, change, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                long revision = await commits.CommitAsync(kind.Name, change.Id, (view, c) =>
+                {
+                    // Over a shared store this view may trail the store's: the store checks, and its refusal carries
+                    // the current item.
+                    if (!commits.Shared)
+                    {
+                        ThrowUnlessMet(kind, view, c.Id, c.Expected);
+                    }
+
+                    return [c];
+                }, change, cancellationToken).ConfigureAwait(false);
+                return (revision, item);
+            }
+            catch (StateConflictException conflict) when (conflicts.Resolves(expected))
+            {
+                if (conflicts.Policy == ConflictPolicy.LastWriterWins)
+                {
+                    change = change with { Expected = ExpectedRevision.Any };
+                    continue;
+                }
+
+                if (conflicts.Merge(kind, conflict, item) is not { } merged)
+                {
+                    throw;
+                }
+
+                (item, expected) = merged;
+                change = kind.Change(item) with { Expected = expected };
+            }
+        }
     }
 
     public ValueTask<bool> CreateAsync<T>(ItemKind<T> kind, T item, CancellationToken cancellationToken)
@@ -34,9 +73,19 @@ internal sealed class ItemOperations(CommitPipeline commits)
     }
 
     private async ValueTask<bool> CreateAsync<T>(ItemKind<T> kind, StateChange change, CancellationToken cancellationToken)
-        where T : class =>
-        await commits.CommitAsync(kind.Name, change.Id, (view, c) => kind.Map(view).ContainsKey(c.Id) ? null : [c], change, cancellationToken)
-            .ConfigureAwait(false) > 0;
+        where T : class
+    {
+        try
+        {
+            return await commits.CommitAsync(kind.Name, change.Id, (view, c) => kind.Map(view).ContainsKey(c.Id) ? null : [c], change, cancellationToken)
+                .ConfigureAwait(false) > 0;
+        }
+        catch (StateConflictException) when (commits.Shared)
+        {
+            // Another instance created it first, before this one had applied that: taken, as when this view knew it.
+            return false;
+        }
+    }
 
     public async ValueTask<T?> UpdateAsync<T>(ItemKind<T> kind, string id, Action<T> update, ExpectedRevision expected, CancellationToken cancellationToken)
         where T : class
@@ -45,7 +94,63 @@ internal sealed class ItemOperations(CommitPipeline commits)
         ArgumentNullException.ThrowIfNull(update);
         RequireExisting(expected);
         T? saved = null;
-        long revision = await commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
+        long revision;
+        while (true)
+        {
+            try
+            {
+                revision = await UpdateOnceAsync();
+                break;
+            }
+            catch (StateConflictException conflict) when (conflicts.Resolves(expected))
+            {
+                if (conflicts.Policy == ConflictPolicy.LastWriterWins)
+                {
+                    // The update runs again on the current item, whatever its revision.
+                    expected = ExpectedRevision.Any;
+                    continue;
+                }
+
+                // The caller's update applied to the current item is what it attempted; the merge decides from there.
+                if (conflict.Current is not T current)
+                {
+                    throw;
+                }
+
+                T attempted = kind.Deserialize(kind.Change(current).Json!);
+                update(attempted);
+                kind.SetId(attempted, id);
+                if (conflicts.Merge(kind, conflict, attempted) is not { } merged)
+                {
+                    throw;
+                }
+
+                (long mergedRevision, T stored) = await SaveResolvingAsync(kind, merged.Merged, merged.Expected, cancellationToken).ConfigureAwait(false);
+                kind.SetRevision(stored, mergedRevision);
+                return stored;
+            }
+            catch (StateConflictException conflict) when (expected.IsAny && commits.Shared)
+            {
+                // Another instance changed the item after this instance's copy (the store refused the update made
+                // from it): apply that change, then update again on top of it, so neither update is lost.
+                if (conflict.CurrentRevision is not { } newer)
+                {
+                    return null;
+                }
+
+                await commits.Committer.WaitForItemAsync(IsTask(kind), id, newer, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (revision == 0)
+        {
+            return null;
+        }
+
+        kind.SetRevision(saved!, revision);
+        return saved;
+
+        ValueTask<long> UpdateOnceAsync() => commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
         {
             ThrowUnlessMet(kind, current, id, expected);
             if (current is null)
@@ -58,14 +163,7 @@ internal sealed class ItemOperations(CommitPipeline commits)
             kind.SetId(item, id);
             saved = item;
             return kind.Change(item) with { Expected = ExpectedRevision.Exactly(current.Revision) };
-        }, cancellationToken).ConfigureAwait(false);
-        if (revision == 0)
-        {
-            return null;
-        }
-
-        kind.SetRevision(saved!, revision);
-        return saved;
+        }, cancellationToken);
     }
 
     public async ValueTask<bool> DeleteAsync<T>(ItemKind<T> kind, string id, ExpectedRevision expected, CancellationToken cancellationToken)
@@ -73,14 +171,38 @@ internal sealed class ItemOperations(CommitPipeline commits)
     {
         StateId.Validate(id, kind.Name);
         RequireExisting(expected);
-        return await commits.CommitAsync(kind.Name, id, (view, _) =>
+        while (true)
         {
-            ThrowUnlessMet(kind, view, id, expected);
-            return kind.Map(view).TryGetValue(id, out StoredItem? current)
-                ? [new StateChange(kind.Delete, id, null) { Expected = ExpectedRevision.Exactly(current.Revision) }]
-                : null;
-        }, 0, cancellationToken).ConfigureAwait(false) > 0;
+            try
+            {
+                return await commits.CommitAsync(kind.Name, id, (view, _) =>
+                {
+                    ThrowUnlessMet(kind, view, id, expected);
+                    return kind.Map(view).TryGetValue(id, out StoredItem? current)
+                        ? [new StateChange(kind.Delete, id, null) { Expected = ExpectedRevision.Exactly(current.Revision) }]
+                        : null;
+                }, 0, cancellationToken).ConfigureAwait(false) > 0;
+            }
+            catch (StateConflictException) when (conflicts.Resolves(expected) && conflicts.Policy == ConflictPolicy.LastWriterWins)
+            {
+                // A delete under last-writer-wins deletes whatever version is there; a merge has nothing to merge.
+                expected = ExpectedRevision.Any;
+            }
+            catch (StateConflictException conflict) when (expected.IsAny && commits.Shared)
+            {
+                // As for an update: another instance changed or deleted it first; catch up and decide again.
+                if (conflict.CurrentRevision is not { } newer)
+                {
+                    return false;
+                }
+
+                await commits.Committer.WaitForItemAsync(IsTask(kind), id, newer, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
+
+    private static bool IsTask<T>(ItemKind<T> kind)
+        where T : class => ReferenceEquals(kind, ItemKind<AgentTask>.Tasks);
 
     private static void RequireExisting(ExpectedRevision expected)
     {

@@ -1,0 +1,63 @@
+using StatePersistence.Benchmarks.Cases.Postgres;
+using StatePersistence.Benchmarks.Harness;
+using StatePersistence.Benchmarks.Workload;
+using StatePersistence.Model;
+using StatePersistence.Postgres;
+
+namespace StatePersistence.Benchmarks.Cases.StatePersistence;
+
+/// <summary>
+/// This project's task save on the PostgreSQL store: <see cref="IStatePersistence.SaveTaskAsync(AgentTask, CancellationToken)"/>
+/// through the service (group commit: the saves that arrive while a transaction commits go together in the next one),
+/// returning once PostgreSQL has committed the group (<c>synchronous_commit</c> on). Same documents and keys as the
+/// peers <c>pg-npgsql</c> and <c>pg-marten</c>.
+/// </summary>
+internal sealed class SpPostgresSaveCase(int writers) : IBenchCase
+{
+    private BenchSchema? _schema;
+    private IStatePersistence? _service;
+    private AgentTask[] _tasks = [];
+
+    public BenchCaseInfo Info { get; } = new(CaseNames.WithWriters("sp-pg-save", writers), CaseGroup.StatePersistence, writers)
+    {
+        Durability = "full",
+        Note = "SaveTaskAsync on the PostgreSQL store",
+    };
+
+    public async ValueTask SetupAsync(BenchContext context, CancellationToken cancellationToken = default)
+    {
+        _tasks = SpStates.Tasks(context.Documents);
+        _schema = await BenchPostgres.CreateSchemaAsync("bench_sp", writers, cancellationToken);
+        _service = await PostgresStatePersistence.OpenAsync(BenchPostgres.ConnectionStringFor(writers), _schema.Name,
+            new StatePersistenceOptions { AutosaveInterval = TimeSpan.Zero, ScrubInterval = TimeSpan.Zero, SnapshotOnShutdown = false },
+            cancellationToken: cancellationToken);
+    }
+
+    public ValueTask RunOnceAsync(int writer, long sequence, CancellationToken cancellationToken = default)
+    {
+        (_, int document) = TaskDocuments.Pick(writer, Info.Writers, sequence);
+        return _service!.SaveTaskAsync(_tasks[document], cancellationToken);
+    }
+
+    public async ValueTask VerifyAsync(CancellationToken cancellationToken = default)
+    {
+        int count = (await _service!.LoadTasksAsync(cancellationToken)).Count;
+        if (count is 0 or > TaskDocuments.KeySpace)
+        {
+            throw new InvalidDataException($"{count} tasks stored, expected 1..{TaskDocuments.KeySpace}.");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_service is not null)
+        {
+            await _service.DisposeAsync();
+        }
+
+        if (_schema is not null)
+        {
+            await _schema.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using StatePersistence.Postgres;
+using StatePersistence.Serialization;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>The PostgreSQL store as a choice on <see cref="StatePersistenceBuilder"/>.</summary>
+public static class PostgresStatePersistenceBuilderExtensions
+{
+    /// <summary>
+    /// Keeps the state in PostgreSQL, in <paramref name="schema"/> (created and upgraded when the service starts).
+    /// Several instances may use one database and schema. <paramref name="connectionString"/> is any Npgsql connection
+    /// string (multi-host ones included); it is never logged. An <see cref="IPayloadCodec"/> registered in the
+    /// container is used for what the store encodes.
+    /// </summary>
+    public static StatePersistenceBuilder UsePostgres(this StatePersistenceBuilder builder, string connectionString,
+        string schema = PostgresStateStore.DefaultSchema)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+
+        // Checked here, at registration, so a bad name fails the configuration and not the first request.
+        StatePersistence.Postgres.Schema.PostgresSchema.ValidateName(schema);
+        return builder.UseStore(sp => new PostgresStateStore(connectionString, schema, sp.GetService<IPayloadCodec>()));
+    }
+}

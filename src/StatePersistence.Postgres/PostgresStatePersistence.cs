@@ -1,0 +1,40 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using StatePersistence.Serialization;
+
+namespace StatePersistence.Postgres;
+
+/// <summary>
+/// The service over the PostgreSQL store, for applications without dependency injection (with it,
+/// <c>AddStatePersistence(...).UsePostgres(connectionString)</c> does the same).
+/// </summary>
+public static class PostgresStatePersistence
+{
+    /// <summary>Creates a PostgreSQL store in <paramref name="schema"/> and the service over it (not started).</summary>
+    public static StatePersistenceService Create(string connectionString, string schema = PostgresStateStore.DefaultSchema,
+        StatePersistenceOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null,
+        IMeterFactory? meterFactory = null, IPayloadCodec? codec = null)
+    {
+        options ??= new StatePersistenceOptions();
+        var store = new PostgresStateStore(connectionString, schema, codec ?? options.PayloadCodec);
+        return new StatePersistenceService(options, store, loggerFactory, timeProvider, meterFactory);
+    }
+
+    /// <summary>Creates the service over a PostgreSQL store and starts it (schema, then loading the state).</summary>
+    public static async Task<StatePersistenceService> OpenAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
+        StatePersistenceOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null,
+        IMeterFactory? meterFactory = null, CancellationToken cancellationToken = default)
+    {
+        StatePersistenceService service = Create(connectionString, schema, options, loggerFactory, timeProvider, meterFactory);
+        try
+        {
+            await service.StartAsync(cancellationToken).ConfigureAwait(false);
+            return service;
+        }
+        catch
+        {
+            await service.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}

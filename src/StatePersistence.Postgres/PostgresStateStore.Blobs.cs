@@ -1,0 +1,125 @@
+using Npgsql;
+using NpgsqlTypes;
+using StatePersistence.Ids;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Postgres;
+
+/// <summary>Session logs (one sealed row per append) and reports (one sealed row each).</summary>
+public sealed partial class PostgresStateStore
+{
+    /// <inheritdoc />
+    public async ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        byte[] sealedBytes = _payloads.Seal(PayloadKind.SessionLogAppend, sessionId, utf8Text.Span);
+        await ExecuteAsync($"INSERT INTO {_schema}.session_logs (session_id, payload) VALUES ($1, $2)", durability, cancellationToken,
+            Text(sessionId), Bytes(sealedBytes)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"SELECT segment, payload FROM {_schema}.session_logs WHERE session_id = $1 ORDER BY segment", connection);
+        command.Parameters.Add(Text(sessionId));
+        using var log = new MemoryStream();
+        bool any = false;
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            any = true;
+            string where = $"{Location}/logs/{sessionId}/{reader.GetInt64(0)}";
+            log.Write(Open(PayloadKind.SessionLogAppend, sessionId, reader.GetFieldValue<byte[]>(1), where));
+        }
+
+        return any ? log.ToArray() : null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"SELECT coalesce(sum(octet_length(payload)), 0)::bigint FROM {_schema}.session_logs WHERE session_id = $1", connection);
+        command.Parameters.Add(Text(sessionId));
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(reportId, "report");
+        byte[] sealedBytes = _payloads.Seal(PayloadKind.Report, reportId, json.Span);
+        await ExecuteAsync($"INSERT INTO {_schema}.reports (id, payload) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload",
+            durability, cancellationToken, Text(reportId), Bytes(sealedBytes)).ConfigureAwait(false);
+        return ReportLocation(reportId);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(reportId, "report");
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"SELECT payload FROM {_schema}.reports WHERE id = $1", connection);
+        command.Parameters.Add(Text(reportId));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is byte[] stored
+            ? Open(PayloadKind.Report, reportId, stored, ReportLocation(reportId))
+            : null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"SELECT id FROM {_schema}.reports ORDER BY id COLLATE \"C\"", connection);
+        var ids = new List<string>();
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    private string ReportLocation(string reportId) => $"{Location}/reports/{reportId}";
+
+    private byte[] Open(PayloadKind kind, string id, byte[] stored, string where)
+    {
+        try
+        {
+            return _payloads.Open(kind, id, stored, where);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new Errors.StateStorageException($"The row '{where}' cannot be read: {ex.Message}", where, ex, isTransient: false);
+        }
+    }
+
+    /// <summary>One statement; under <see cref="Durability.Relaxed"/> its commit does not wait for the WAL flush.</summary>
+    private async Task ExecuteAsync(string sql, Durability durability, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        if (durability == Durability.Relaxed)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+        }
+
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        batch.BatchCommands.Add(command);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static NpgsqlParameter Text(string value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static NpgsqlParameter Bytes(byte[] value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Bytea };
+}

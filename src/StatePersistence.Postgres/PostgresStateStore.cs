@@ -1,0 +1,256 @@
+using System.Collections.Immutable;
+using Npgsql;
+using StatePersistence.Commit;
+using StatePersistence.Postgres.Changes;
+using StatePersistence.Postgres.Schema;
+using StatePersistence.Recovery;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+using ChangeFeed = StatePersistence.Postgres.Changes.ChangeFeed;
+
+namespace StatePersistence.Postgres;
+
+/// <summary>
+/// The PostgreSQL store: tasks and sessions as rows of one schema (<c>jsonb</c> holding the seed's JSON under the
+/// identity codec, sealed <c>bytea</c> under any other), each group of changes committed in one transaction with its
+/// expectations checked under the items' locks, and a change feed every instance on the database reads without gaps
+/// (<see cref="ChangeFeed"/>). Several instances may open the same schema at once; the schema is created and upgraded
+/// when the first opens it.
+/// </summary>
+public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobStore
+{
+    /// <summary>The schema used when none is given.</summary>
+    public const string DefaultSchema = "statepersistence";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly string _schema;
+    private readonly StorePayloads _payloads;
+    private readonly ChangeRows _rows;
+    private readonly GroupWriter _writer;
+    private readonly ChangeFeed _feed;
+    private readonly TimeSpan _pollInterval;
+    private bool _open;
+
+    /// <summary>
+    /// A store over <paramref name="connectionString"/> (any Npgsql connection string, multi-host ones included) in
+    /// <paramref name="schema"/>. The connection string is never logged or shown: <see cref="Location"/> names only
+    /// the hosts, the database and the schema.
+    /// </summary>
+    public PostgresStateStore(string connectionString, string schema = DefaultSchema, IPayloadCodec? codec = null, TimeSpan? pollInterval = null)
+        : this(CreateDataSource(connectionString), ownsDataSource: true, schema, codec, pollInterval)
+    {
+    }
+
+    /// <summary>A store over a data source the caller owns (and disposes).</summary>
+    public PostgresStateStore(NpgsqlDataSource dataSource, string schema = DefaultSchema, IPayloadCodec? codec = null, TimeSpan? pollInterval = null)
+        : this(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false, schema, codec, pollInterval)
+    {
+    }
+
+    private PostgresStateStore(NpgsqlDataSource dataSource, bool ownsDataSource, string schema, IPayloadCodec? codec, TimeSpan? pollInterval)
+    {
+        PostgresSchema.ValidateName(schema);
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+        _schema = schema;
+        _pollInterval = pollInterval ?? TimeSpan.FromSeconds(1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_pollInterval, TimeSpan.Zero, nameof(pollInterval));
+        var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
+        Location = $"postgresql://{builder.Host}:{builder.Port}/{builder.Database}#{schema}";
+        _payloads = new StorePayloads(codec);
+        _rows = new ChangeRows(_payloads, Location);
+        _writer = new GroupWriter(dataSource, schema, _rows);
+        _feed = new ChangeFeed(dataSource, schema, _rows);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The hosts, database and schema; never the credentials.</remarks>
+    public string Location { get; }
+
+    /// <inheritdoc />
+    public TimeSpan FeedPollInterval => _pollInterval;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Never raised: PostgreSQL keeps no redundant copies for this store to scrub. A row that cannot be read (damaged
+    /// sealed bytes, a codec this instance lacks) fails the read that found it, naming the row.
+    /// </remarks>
+    public event EventHandler<QuarantinedFile>? DamageFound
+    {
+        add { }
+        remove { }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Creates or upgrades the schema (refusing one of a newer version), numbers what committed without a position
+    /// yet, and reads the current items and the feed's position in one snapshot. A group that commits while this
+    /// runs may be both in the view and after its position: the feed delivers it again, with the revision the view
+    /// already holds.
+    /// </remarks>
+    public async ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        var report = new RecoveryReport { StartedAt = DateTimeOffset.UtcNow, SnapshotSource = "postgresql" };
+        await PostgresSchema.EnsureAsync(_dataSource, _schema, cancellationToken).ConfigureAwait(false);
+        await _feed.AssignPositionsAsync(cancellationToken).ConfigureAwait(false);
+
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction snapshot = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken)
+            .ConfigureAwait(false);
+        long position, sequence;
+        await using (var numbers = new NpgsqlCommand($"""
+            SELECT (SELECT coalesce(max(position), 0) FROM {_schema}.changes),
+                   (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {_schema}.revisions)
+            """, connection, snapshot))
+        await using (NpgsqlDataReader reader = await numbers.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            (position, sequence) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+
+        ImmutableSortedDictionary<string, StoredItem>.Builder tasks = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
+        ImmutableSortedDictionary<string, StoredItem>.Builder sessions = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
+        byte[]? extras = null;
+        long revision = sequence;
+        await using (var items = new NpgsqlCommand($"SELECT kind, id, revision, body::text, sealed FROM {_schema}.items", connection, snapshot))
+        await using (NpgsqlDataReader reader = await items.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                long itemRevision = reader.GetInt64(2);
+                revision = Math.Max(revision, itemRevision);
+                StateChange change = _rows.ToChange(new ItemRow(reader.GetString(0), reader.GetString(1),
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<byte[]>(4)), itemRevision);
+                switch (change.Kind)
+                {
+                    case ChangeKind.PutTask:
+                        tasks[change.Id] = change.Item!;
+                        break;
+                    case ChangeKind.PutSession:
+                        sessions[change.Id] = change.Item!;
+                        break;
+                    default:
+                        extras = change.Json;
+                        break;
+                }
+            }
+        }
+
+        await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
+        _open = true;
+        var view = new StateView(revision, tasks.ToImmutable(), sessions.ToImmutable(), extras);
+        report.Revision = revision;
+        report.TasksLoaded = view.Tasks.Count;
+        report.SessionsLoaded = view.Sessions.Count;
+        return new RecoveredState(view, report) { Position = position };
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One transaction per group, in order; under <see cref="Durability.Relaxed"/> without waiting for the WAL flush.</remarks>
+    public async ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        RequireOpen();
+        var outcomes = new CommitOutcome[groups.Count];
+        for (int i = 0; i < groups.Count; i++)
+        {
+            outcomes[i] = await _writer.AppendAsync(groups[i], durability, cancellationToken).ConfigureAwait(false);
+        }
+
+        return outcomes;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The store keeps its whole change log, so it never throws <see cref="ChangeFeedGapException"/>.</remarks>
+    public async ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default)
+    {
+        RequireOpen();
+        return await _feed.ReadAllAsync(afterPosition, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Woken by PostgreSQL's NOTIFY from every committing instance, and polling the table at the store's poll interval
+    /// besides, so a lost notification (a reconnecting listener) delays a change, never loses it.
+    /// </remarks>
+    public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, CancellationToken cancellationToken = default)
+    {
+        RequireOpen();
+        return _feed.SubscribeAsync(afterPosition, FeedPollInterval, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public StoreHealth CheckHealth()
+    {
+        try
+        {
+            using NpgsqlConnection connection = _dataSource.OpenConnection();
+            using var command = new NpgsqlCommand($"""
+                SELECT (SELECT count(*) FROM {_schema}.items WHERE kind = 'task'),
+                       (SELECT count(*) FROM {_schema}.items WHERE kind = 'session'),
+                       (SELECT count(*) FROM {_schema}.changes),
+                       (SELECT count(DISTINCT session_id) FROM {_schema}.session_logs),
+                       (SELECT count(*) FROM {_schema}.reports),
+                       pg_database_size(current_database()),
+                       pg_is_in_recovery()
+                """, connection);
+            using NpgsqlDataReader reader = command.ExecuteReader();
+            reader.Read();
+            bool standby = reader.GetBoolean(6);
+            return new StoreHealth
+            {
+                Location = Location,
+                Exists = true,
+                Writable = _open && !standby,
+                BytesOnDisk = reader.GetInt64(5),
+                Problem = standby ? $"The database of '{Location}' is a read-only standby." : _open ? null : $"The store '{Location}' is not open.",
+                Details = new Dictionary<string, long>
+                {
+                    ["tasks"] = reader.GetInt64(0),
+                    ["sessions"] = reader.GetInt64(1),
+                    ["changes"] = reader.GetInt64(2),
+                    ["logs"] = reader.GetInt64(3),
+                    ["reports"] = reader.GetInt64(4),
+                },
+            };
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            // Reported, not swallowed: the health check's problem is what the core logs, counts and shows.
+            return new StoreHealth { Location = Location, Exists = false, Writable = false, Problem = $"The store '{Location}' cannot be reached: {ex.Message}" };
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _open = false;
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming <paramref name="schema"/> when it is not a schema name the store
+    /// accepts (1-63 characters of a-z, 0-9 and '_', starting with a letter or '_'), so a configuration can be
+    /// checked before anything starts.
+    /// </summary>
+    public static void ValidateSchema(string schema) => PostgresSchema.ValidateName(schema);
+
+    private static NpgsqlDataSource CreateDataSource(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        return NpgsqlDataSource.Create(connectionString);
+    }
+
+    private void RequireOpen()
+    {
+        if (!_open)
+        {
+            throw new InvalidOperationException($"The store '{Location}' is not open: call OpenAsync first.");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using StatePersistence.Postgres;
+
+namespace StatePersistence.Server.Configuration;
+
+/// <summary>
+/// Which store the server keeps its state in: the file store (the default, at <c>StatePersistence:StatePath</c>) or
+/// PostgreSQL (<c>--store postgres --connection-string ...</c>, or <c>StatePersistence:Store</c> and
+/// <c>StatePersistence:ConnectionString</c>, the connection string also from <c>STATEPERSISTENCE_CONNECTION_STRING</c>,
+/// the schema from <c>StatePersistence:Schema</c>). The connection string is never shown in a message or a log: it
+/// may hold a password.
+/// </summary>
+internal sealed record StoreSettings(string Store, string? ConnectionString, string Schema)
+{
+    public const string StoreKey = "StatePersistence:Store";
+    public const string ConnectionStringKey = "StatePersistence:ConnectionString";
+    public const string SchemaKey = "StatePersistence:Schema";
+    public const string ConnectionStringVariable = "STATEPERSISTENCE_CONNECTION_STRING";
+    public const string File = "file";
+    public const string Postgres = "postgres";
+
+    /// <summary>The file store, the default.</summary>
+    public static StoreSettings Default { get; } = new(File, null, PostgresStateStore.DefaultSchema);
+
+    /// <summary>Reads the choice from <paramref name="configuration"/>, adding what is wrong with it to <paramref name="problems"/>.</summary>
+    public static StoreSettings Read(IConfiguration configuration, List<string> problems)
+    {
+        string store = (configuration[StoreKey] is { Length: > 0 } named ? named.Trim() : File).ToLowerInvariant();
+        string? connectionString = configuration[ConnectionStringKey] is { Length: > 0 } configured ? configured : configuration[ConnectionStringVariable];
+        string schema = configuration[SchemaKey] is { Length: > 0 } s ? s : PostgresStateStore.DefaultSchema;
+        switch (store)
+        {
+            case File:
+                return Default;
+            case Postgres when string.IsNullOrWhiteSpace(connectionString):
+                problems.Add($"{StoreKey} is '{Postgres}' but no connection string is set: pass --connection-string, set {ConnectionStringKey}, " +
+                    $"or (best for a password) the {ConnectionStringVariable} environment variable.");
+                return Default;
+            case Postgres:
+                return Check(new StoreSettings(Postgres, connectionString, schema), problems);
+            default:
+                problems.Add($"{StoreKey} is '{configuration[StoreKey]}', which is not a store: use '{File}' (the default) or '{Postgres}'.");
+                return Default;
+        }
+    }
+
+    /// <summary>Chooses the store on the persistence registration.</summary>
+    public void Apply(StatePersistenceBuilder builder)
+    {
+        if (Store == Postgres)
+        {
+            builder.UsePostgres(ConnectionString!, Schema);
+        }
+    }
+
+    /// <summary>Parses the connection string and checks the schema name, as the store will, before anything starts.</summary>
+    private static StoreSettings Check(StoreSettings settings, List<string> problems)
+    {
+        try
+        {
+            // Only parses: no connection is opened here.
+            using var source = Npgsql.NpgsqlDataSource.Create(settings.ConnectionString!);
+            PostgresStateStore.ValidateSchema(settings.Schema);
+        }
+        catch (ArgumentException ex) when (ex.ParamName == "schema")
+        {
+            problems.Add($"{SchemaKey}: {ex.Message}");
+        }
+        catch (ArgumentException)
+        {
+            // The parser's message may quote the value, and the value may hold a password: name the setting only.
+            problems.Add($"The PostgreSQL connection string ({ConnectionStringKey} or {ConnectionStringVariable}) cannot be parsed; " +
+                "write it as Npgsql key=value pairs, such as Host=db;Database=state;Username=agent.");
+        }
+
+        return settings;
+    }
+}

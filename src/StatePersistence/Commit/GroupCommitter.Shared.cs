@@ -1,0 +1,118 @@
+using StatePersistence.Storage;
+
+namespace StatePersistence.Commit;
+
+/// <summary>
+/// Changes other writers committed, and waiting until this instance has applied one. The feed delivers an item's
+/// changes in revision order, but it also delivers this instance's own commits, before or after the committer has
+/// applied them; so a change is applied only when it is newer than what the view holds of its item. A deletion
+/// leaves its revision behind (a tombstone), so an older put that arrives after it cannot bring the item back.
+/// </summary>
+internal sealed partial class GroupCommitter
+{
+    private readonly bool _shared;
+    private readonly Dictionary<(bool Task, string Id), long> _deletedAt = [];
+    private TaskCompletionSource _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Applies a group from the store's feed to the durable view (over a shared store the latest view is the durable
+    /// one), each change only if it is newer than what the view holds of its item. Returns the changes it took (none
+    /// when this instance had them already).
+    /// </summary>
+    public IReadOnlyList<StateChange> ApplyCommitted(CommittedGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        lock (_gate)
+        {
+            List<StateChange> newer = NewerThan(_durable, group.Changes, group.Revision);
+            Volatile.Write(ref _durable, ApplyNewer(_durable, newer, group.Revision));
+            SignalApplied();
+            return newer;
+        }
+    }
+
+    /// <summary>
+    /// Waits until the durable view holds the task (<paramref name="task"/>) or session <paramref name="id"/> at
+    /// <paramref name="revision"/> or later, or has applied its deletion at or after it. With a store of one writer
+    /// every acknowledged change is applied already, so this waits only for a revision not yet committed.
+    /// </summary>
+    public async ValueTask WaitForItemAsync(bool task, string id, long revision, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task applied;
+            lock (_gate)
+            {
+                StateView durable = _durable;
+                bool reached = _shared
+                    ? RevisionOf(durable, (task, id)) >= revision || (_deletedAt.TryGetValue((task, id), out long deleted) && deleted >= revision)
+                    : durable.Revision >= revision;
+                if (reached)
+                {
+                    return;
+                }
+
+                applied = _applied.Task;
+            }
+
+            await applied.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The changes of a group at <paramref name="revision"/> that are newer than what <paramref name="view"/> holds; keeps the tombstones.</summary>
+    private List<StateChange> NewerThan(StateView view, IReadOnlyList<StateChange> changes, long revision)
+    {
+        var newer = new List<StateChange>(changes.Count);
+        foreach (StateChange change in changes)
+        {
+            if (Key(change) is not { } key)
+            {
+                newer.Add(change);
+                continue;
+            }
+
+            long? current = RevisionOf(view, key) ?? (_deletedAt.TryGetValue(key, out long deleted) ? deleted : null);
+            if (current >= revision)
+            {
+                continue;
+            }
+
+            newer.Add(change);
+            if (change.Kind is ChangeKind.DeleteTask or ChangeKind.DeleteSession)
+            {
+                _deletedAt[key] = revision;
+            }
+            else
+            {
+                _deletedAt.Remove(key);
+            }
+        }
+
+        return newer;
+    }
+
+    /// <summary>The view with <paramref name="changes"/> applied; its revision never goes backwards.</summary>
+    private StateView ApplyNewer(StateView view, IReadOnlyList<StateChange> changes, long revision)
+    {
+        long highest = Math.Max(view.Revision, revision);
+        return changes.Count == 0 ? (highest == view.Revision ? view : view with { Revision = highest }) : view.Apply(changes, highest, _toItem);
+    }
+
+    /// <summary>Wakes every waiter to check again; called under the lock whenever the durable view changed.</summary>
+    private void SignalApplied()
+    {
+        TaskCompletionSource applied = _applied;
+        _applied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        applied.TrySetResult();
+    }
+
+    private static long? RevisionOf(StateView view, (bool Task, string Id) key) =>
+        (key.Task ? view.Tasks : view.Sessions).TryGetValue(key.Id, out StoredItem? item) ? item.Revision : null;
+
+    private static (bool Task, string Id)? Key(StateChange change) => change.Kind switch
+    {
+        ChangeKind.PutTask or ChangeKind.DeleteTask or ChangeKind.AppendTaskLog => (true, change.Id),
+        ChangeKind.PutSession or ChangeKind.DeleteSession => (false, change.Id),
+        _ => null,
+    };
+}

@@ -1,0 +1,87 @@
+using StatePersistence.Commit;
+using StatePersistence.Diagnostics;
+using StatePersistence.Service.Commits;
+using StatePersistence.Service.Events;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Service.Sync;
+
+/// <summary>
+/// Over a store other writers share (<see cref="ISharedStateStore"/>), follows its change feed from where the loaded
+/// state ends and applies what the others committed to this instance's state, raising
+/// <see cref="IStatePersistence.RemoteChangesApplied"/>. When the feed fails (a dropped connection, a restarted
+/// database) the failure is reported and the feed is read again after the last position applied, so nothing is
+/// missed and nothing applied twice.
+/// </summary>
+internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, EventDispatcher events, TimeProvider time)
+{
+    /// <summary>How long to wait before reading the feed again after it failed.</summary>
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    private long _position;
+
+    /// <summary>Completes when the follower has stopped (immediately for a store of one writer).</summary>
+    public Task Stopped { get; private set; } = Task.CompletedTask;
+
+    /// <summary>The last feed position applied.</summary>
+    public long Position => Volatile.Read(ref _position);
+
+    public void Start(long position, CancellationToken stopping)
+    {
+        if (store is ISharedStateStore)
+        {
+            _position = position;
+            Stopped = Task.Run(() => FollowAsync(stopping), CancellationToken.None);
+        }
+    }
+
+    private async Task FollowAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (CommittedGroup group in store.SubscribeAsync(Position, stopping).ConfigureAwait(false))
+                {
+                    Apply(group);
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Logged, counted and raised as a save error; the feed is read again from the last applied position.
+                events.BackgroundFailed("follow-changes", ex);
+                try
+                {
+                    await Task.Delay(RetryDelay, time, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void Apply(CommittedGroup group)
+    {
+        IReadOnlyList<StateChange> applied = commits.Committer.ApplyCommitted(group);
+        Volatile.Write(ref _position, group.Position);
+        if (applied.Count > 0)
+        {
+            events.RemoteApplied(group.Position, group.Revision, [.. applied.Select(c => Describe(c, group.Revision))]);
+        }
+    }
+
+    private static ItemChange Describe(StateChange change, long revision) => change.Kind switch
+    {
+        ChangeKind.PutTask or ChangeKind.AppendTaskLog => new ItemChange("task", change.Id, revision, false),
+        ChangeKind.DeleteTask => new ItemChange("task", change.Id, revision, true),
+        ChangeKind.PutSession => new ItemChange("session", change.Id, revision, false),
+        ChangeKind.DeleteSession => new ItemChange("session", change.Id, revision, true),
+        _ => new ItemChange("state", "", revision, change.Json is null),
+    };
+}

@@ -1,0 +1,16 @@
+namespace StatePersistence.Storage;
+
+/// <summary>
+/// The optional capability of a store that several writers share (several service instances on one database). The
+/// core then follows the store's <see cref="IStateStore.SubscribeAsync"/> from <see cref="RecoveredState.Position"/>
+/// and applies what the other writers committed to its in-memory state, so its reads catch up with theirs; a store
+/// with one writer does not declare it and is never followed (every change already went through the core).
+/// </summary>
+public interface ISharedStateStore : IStateStore
+{
+    /// <summary>
+    /// The longest a change committed by another writer waits before <see cref="IStateStore.SubscribeAsync"/>
+    /// delivers it when no notification arrives (the store polls at this interval); a notification delivers it sooner.
+    /// </summary>
+    TimeSpan FeedPollInterval { get; }
+}

@@ -1,0 +1,199 @@
+using System.Net;
+using System.Text.Json;
+using Npgsql;
+using StatePersistence.Server.Tests.Support;
+using static StatePersistence.Server.Tests.Support.Http;
+
+namespace StatePersistence.Server.Tests.EndToEnd;
+
+/// <summary>
+/// Several real server processes on one PostgreSQL schema (issue 13's scale-out): what one instance acknowledges the
+/// others serve and stream, concurrent conditional writes on different instances lose nothing, and a SIGKILLed instance
+/// loses nothing it acknowledged. Waits are bounded polls (an instance applies the others' changes from the feed
+/// shortly after they commit); no assertion is on time.
+/// </summary>
+public sealed class MultiInstanceTests : IAsyncDisposable
+{
+    private static readonly TimeSpan Propagation = TimeSpan.FromSeconds(20);
+    private readonly string _schema = "multi_" + Guid.NewGuid().ToString("N")[..16];
+    private readonly List<ServerProcess> _servers = [];
+
+    private static string ConnectionString => Environment.GetEnvironmentVariable("STATEPERSISTENCE_POSTGRES") is { Length: > 0 } configured
+        ? configured
+        : throw new InvalidOperationException("STATEPERSISTENCE_POSTGRES is not set: the PostgreSQL tests need a server (scripts/test.sh starts one).");
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (ServerProcess server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+
+        await using NpgsqlDataSource source = NpgsqlDataSource.Create(ConnectionString);
+        await using NpgsqlCommand drop = source.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task ATaskCreatedOnOneInstance_IsServedByTheOthers_AndArrivesInTheirEventStreams()
+    {
+        ServerProcess[] instances = await StartAsync(3);
+        await using SseReader onB = await SseReader.OpenAsync(instances[1].Client);
+        await using SseReader onC = await SseReader.OpenAsync(instances[2].Client);
+
+        JsonElement created = await (await instances[0].Client.PostJsonAsync("/api/tasks",
+            """{"id":"shared_task","description":"made on A","tool":"CLAUDECODE"}""")).ExpectAsync(HttpStatusCode.Created);
+        long revision = created.GetProperty("revision").GetInt64();
+
+        foreach (SseReader stream in new[] { onB, onC })
+        {
+            SseReader.Event change = await NextChangeAsync(stream, "shared_task");
+            Assert.Equal("task:created", change.Type);
+            Assert.Equal(revision, JsonDocument.Parse(change.Data).RootElement.GetProperty("revision").GetInt64());
+        }
+
+        foreach (ServerProcess other in instances[1..])
+        {
+            JsonElement seen = await WaitForRevisionAsync(other, "shared_task", revision);
+            Assert.Equal(("made on A", "CLAUDECODE"), (seen.Str("description"), seen.Str("tool")));
+        }
+    }
+
+    [Fact]
+    public async Task ConditionalPatchesOnTwoInstances_OneWinsEachRevision_AndNoUpdateIsLost()
+    {
+        ServerProcess[] instances = await StartAsync(2);
+        JsonElement created = await (await instances[0].Client.PostJsonAsync("/api/tasks", """{"id":"contended","description":"v0"}"""))
+            .ExpectAsync(HttpStatusCode.Created);
+        long revision = created.GetProperty("revision").GetInt64();
+        await WaitForRevisionAsync(instances[1], "contended", revision);
+
+        for (int round = 1; round <= 10; round++)
+        {
+            Task<HttpResponseMessage>[] attempts =
+            [
+                .. instances.Select((server, i) => PatchIfMatchAsync(server, "contended", revision, $"round {round} by {i}")),
+            ];
+            HttpResponseMessage[] answers = await Task.WhenAll(attempts);
+            HttpStatusCode[] statuses = [.. answers.Select(a => a.StatusCode).Order()];
+            Assert.True(statuses is [HttpStatusCode.OK, HttpStatusCode.PreconditionFailed],
+                $"round {round}: expected one 200 and one 412, got {string.Join(", ", statuses)}");
+
+            int winner = Array.FindIndex(answers, a => a.StatusCode == HttpStatusCode.OK);
+            JsonElement won = await answers[winner].JsonAsync();
+            Assert.Equal($"round {round} by {winner}", won.Str("description"));
+            revision = won.GetProperty("revision").GetInt64();
+
+            // The loser's 412 carries the item as the database has it (the winner's write), so a retry can succeed.
+            JsonElement refused = await answers[1 - winner].JsonAsync();
+            Assert.Equal(revision, refused.GetProperty("current_revision").GetInt64());
+
+            foreach (ServerProcess server in instances)
+            {
+                JsonElement seen = await WaitForRevisionAsync(server, "contended", revision);
+                Assert.Equal($"round {round} by {winner}", seen.Str("description"));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AnInstanceKilledMidWrite_LosesNothingItAcknowledged()
+    {
+        ServerProcess[] instances = await StartAsync(2);
+        var acknowledged = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var stop = new CancellationTokenSource();
+        Task[] writers =
+        [
+            .. Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+            {
+                for (int n = 0; !stop.IsCancellationRequested; n++)
+                {
+                    string id = $"w{w}_{n}";
+                    try
+                    {
+                        using HttpResponseMessage answer = await instances[0].Client.PutJsonAsync($"/api/tasks/{id}", $$"""{"description":"{{id}}"}""");
+                        if (answer.StatusCode == HttpStatusCode.Created)
+                        {
+                            acknowledged[id] = (await answer.JsonAsync()).GetProperty("revision").GetInt64();
+                        }
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return; // the instance is gone
+                    }
+                }
+            })),
+        ];
+
+        while (acknowledged.Count < 200)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        await instances[0].KillAsync();
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        foreach ((string id, long revision) in acknowledged)
+        {
+            JsonElement seen = await WaitForRevisionAsync(instances[1], id, revision);
+            Assert.Equal(id, seen.Str("description"));
+        }
+    }
+
+    private async Task<ServerProcess[]> StartAsync(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            _servers.Add(await ServerProcess.StartAsync(ServerProcess.FreePort(),
+                ["--store", "postgres", "--connection-string", ConnectionString, "--StatePersistence:Schema", _schema]));
+        }
+
+        return [.. _servers];
+    }
+
+    private static async Task<HttpResponseMessage> PatchIfMatchAsync(ServerProcess server, string id, long revision, string description)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/tasks/{id}")
+        {
+            Content = new StringContent($$"""{"description":"{{description}}"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("If-Match", $"\"{revision}\"");
+        return await server.Client.SendAsync(request, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>The task as <paramref name="server"/> serves it once it has applied <paramref name="revision"/> (bounded poll).</summary>
+    private static async Task<JsonElement> WaitForRevisionAsync(ServerProcess server, string id, long revision)
+    {
+        DateTime deadline = DateTime.UtcNow + Propagation;
+        while (true)
+        {
+            using HttpResponseMessage answer = await server.Client.GetUrlAsync($"/api/tasks/{id}");
+            if (answer.StatusCode == HttpStatusCode.OK)
+            {
+                JsonElement task = await answer.JsonAsync();
+                long seen = task.GetProperty("revision").GetInt64();
+                Assert.True(seen <= revision, $"'{id}' is at revision {seen} on port {server.Port}, past the {revision} expected");
+                if (seen == revision)
+                {
+                    return task;
+                }
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"'{id}' did not reach revision {revision} on port {server.Port} within {Propagation}:\n{server.Output}");
+            await Task.Delay(25, TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static async Task<SseReader.Event> NextChangeAsync(SseReader stream, string id)
+    {
+        while (true)
+        {
+            SseReader.Event next = (await stream.ReadAsync(1))[0];
+            if (next.Type.StartsWith("task:", StringComparison.Ordinal) && JsonDocument.Parse(next.Data).RootElement.GetProperty("id").GetString() == id)
+            {
+                return next;
+            }
+        }
+    }
+}

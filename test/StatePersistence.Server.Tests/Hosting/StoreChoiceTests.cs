@@ -1,0 +1,30 @@
+using StatePersistence.Server.Tests.Support;
+
+namespace StatePersistence.Server.Tests.Hosting;
+
+/// <summary>The store chosen by configuration: a choice the server cannot use stops the start with exit code 2 and one line.</summary>
+public sealed class StoreChoiceTests
+{
+    [Theory]
+    [InlineData("sqlite", "'sqlite', which is not a store")]
+    [InlineData("postgres", "no connection string is set")]
+    public async Task ABadStoreChoice_ExitsWith2AndOneCleanMessage(string store, string expected)
+    {
+        await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(), ["--store", store]);
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Contains(expected, server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnUnparseableConnectionString_ExitsWith2WithoutShowingIt()
+    {
+        await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(), ["--store", "postgres"],
+            new Dictionary<string, string> { ["STATEPERSISTENCE_CONNECTION_STRING"] = "Host=db;NoSuchKeyword=hunter2-secret" });
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Contains("connection string", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", server.Output, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,37 @@
+using StatePersistence.InMemory;
+using StatePersistence.Model;
+
+namespace StatePersistence.Tests.Service;
+
+/// <summary>Read-your-writes on a store of one writer: a revision already applied returns at once, a later one when it is saved.</summary>
+public sealed class WaitForRevisionTests
+{
+    [Fact]
+    public async Task WaitForTask_AppliedRevision_ReturnsTheTask_AndALaterOneCompletesWhenSaved()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using var service = new StatePersistenceService(new StatePersistenceOptions(), new InMemoryStateStore());
+        await service.StartAsync(ct);
+        await service.SaveTaskAsync(new AgentTask { Id = "t1", Description = "first", Status = "pending" }, ct);
+        long revision = (await service.LoadTaskAsync("t1", ct))!.Revision;
+
+        Assert.Equal("first", (await service.WaitForTaskAsync("t1", revision, ct))!.Description);
+
+        Task<AgentTask?> later = service.WaitForTaskAsync("t1", revision + 1, ct).AsTask();
+        Assert.False(later.IsCompleted);
+        await service.UpdateTaskAsync("t1", t => t.Description = "second", ct);
+        Assert.Equal(("second", revision + 1), ((await later)!.Description, (await later)!.Revision));
+    }
+
+    [Fact]
+    public async Task WaitForSession_RevisionNeverReached_EndsWithTheCallersCancellation()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using var service = new StatePersistenceService(new StatePersistenceOptions(), new InMemoryStateStore());
+        await service.StartAsync(ct);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await service.WaitForSessionAsync("s1", 5, cancelled.Token));
+    }
+}
