@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Npgsql;
 using StatePersistence.Server.Tests.Support;
 using static StatePersistence.Server.Tests.Support.Http;
 
@@ -15,12 +14,8 @@ namespace StatePersistence.Server.Tests.EndToEnd;
 public sealed class MultiInstanceTests : IAsyncDisposable
 {
     private static readonly TimeSpan Propagation = TimeSpan.FromSeconds(20);
-    private readonly string _schema = "multi_" + Guid.NewGuid().ToString("N")[..16];
+    private readonly PostgresSchemaScope _database = new("multi");
     private readonly List<ServerProcess> _servers = [];
-
-    private static string ConnectionString => Environment.GetEnvironmentVariable("STATEPERSISTENCE_POSTGRES") is { Length: > 0 } configured
-        ? configured
-        : throw new InvalidOperationException("STATEPERSISTENCE_POSTGRES is not set: the PostgreSQL tests need a server (scripts/test.sh starts one).");
 
     public async ValueTask DisposeAsync()
     {
@@ -29,9 +24,7 @@ public sealed class MultiInstanceTests : IAsyncDisposable
             await server.DisposeAsync();
         }
 
-        await using NpgsqlDataSource source = NpgsqlDataSource.Create(ConnectionString);
-        await using NpgsqlCommand drop = source.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
-        await drop.ExecuteNonQueryAsync();
+        await _database.DisposeAsync();
     }
 
     [Fact]
@@ -145,8 +138,7 @@ public sealed class MultiInstanceTests : IAsyncDisposable
     {
         for (int i = 0; i < count; i++)
         {
-            _servers.Add(await ServerProcess.StartAsync(ServerProcess.FreePort(),
-                ["--store", "postgres", "--connection-string", ConnectionString, "--StatePersistence:Schema", _schema]));
+            _servers.Add(await ServerProcess.StartAsync(ServerProcess.FreePort(), _database.ServerArguments));
         }
 
         return [.. _servers];

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Npgsql;
 using StatePersistence.Server.Tests.Support;
 using static StatePersistence.Server.Tests.Support.Http;
 
@@ -12,25 +11,18 @@ namespace StatePersistence.Server.Tests.EndToEnd;
 /// </summary>
 public sealed class PostgresStoreServerTests : IAsyncDisposable
 {
-    private readonly string _schema = "srv_" + Guid.NewGuid().ToString("N")[..16];
+    private readonly PostgresSchemaScope _database = new("srv");
 
-    private static string ConnectionString => Environment.GetEnvironmentVariable("STATEPERSISTENCE_POSTGRES") is { Length: > 0 } configured
-        ? configured
-        : throw new InvalidOperationException("STATEPERSISTENCE_POSTGRES is not set: the PostgreSQL tests need a server (scripts/test.sh starts one).");
+    private static string ConnectionString => PostgresSchemaScope.ConnectionString;
 
-    public async ValueTask DisposeAsync()
-    {
-        await using NpgsqlDataSource source = NpgsqlDataSource.Create(ConnectionString);
-        await using NpgsqlCommand drop = source.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
-        await drop.ExecuteNonQueryAsync();
-    }
+    public ValueTask DisposeAsync() => _database.DisposeAsync();
 
     [Fact]
     public async Task StorePostgres_RoundTripsATask_AndARestartFromTheEnvironmentFindsIt()
     {
         JsonElement created;
         await using (ServerProcess first = await ServerProcess.StartAsync(ServerProcess.FreePort(),
-            ["--store", "postgres", "--connection-string", ConnectionString, "--StatePersistence:Schema", _schema]))
+            _database.ServerArguments))
         {
             created = await (await first.Client.PostJsonAsync("/api/tasks", """{"id":"pg_task","description":"kept in PostgreSQL","tool":"CLAUDECODE"}"""))
                 .ExpectAsync(HttpStatusCode.Created);
@@ -39,7 +31,7 @@ public sealed class PostgresStoreServerTests : IAsyncDisposable
         }
 
         // The connection string from the environment this time, the store from the configuration section.
-        await using ServerProcess second = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--StatePersistence:Schema", _schema],
+        await using ServerProcess second = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--StatePersistence:Schema", _database.Schema],
             new Dictionary<string, string> { ["StatePersistence__Store"] = "postgres", ["STATEPERSISTENCE_CONNECTION_STRING"] = ConnectionString });
         JsonElement task = await (await second.Client.GetUrlAsync("/api/tasks/pg_task")).ExpectAsync(HttpStatusCode.OK);
         Assert.Equal(("kept in PostgreSQL", "in_progress"), (task.Str("description"), task.Str("status")));
