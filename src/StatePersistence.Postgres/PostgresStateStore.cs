@@ -153,13 +153,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     {
         ArgumentNullException.ThrowIfNull(groups);
         RequireOpen();
-        var outcomes = new CommitOutcome[groups.Count];
-        for (int i = 0; i < groups.Count; i++)
-        {
-            outcomes[i] = await _writer.AppendAsync(groups[i], durability, cancellationToken).ConfigureAwait(false);
-        }
-
-        return outcomes;
+        return groups.Count == 0 ? [] : await _writer.AppendAsync(groups, durability, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

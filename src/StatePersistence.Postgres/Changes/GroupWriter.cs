@@ -7,25 +7,31 @@ using StatePersistence.Storage;
 namespace StatePersistence.Postgres.Changes;
 
 /// <summary>
-/// Commits one group of changes atomically, in one transaction: it locks the group's items (a transaction-scoped
-/// advisory lock per item, taken in one order so two groups never wait on each other in a cycle), reads their
-/// revisions under those locks and checks every expectation, and only then takes the group's revision from the
-/// sequence and writes. Every writer of an item holds its lock until it commits, so nobody can change an item between
-/// the check and the write (no read-then-write race), and a later change to an item takes its revision after the
-/// earlier one committed: an item's revisions increase with its changes. A group that conflicts writes nothing and
-/// takes no revision.
+/// Commits the groups of one append in one transaction (one WAL flush for all of them: the group commit the core
+/// batches for), each group atomically: it locks every item of the call (a transaction-scoped advisory lock per item,
+/// taken in one order so two writers never wait on each other in a cycle), reads their revisions under those locks and
+/// checks each group's expectations in order (a group sees the groups before it in the call; one that conflicts writes
+/// nothing and takes no revision), and only then takes one revision per accepted group from the sequence and writes.
+/// Every writer of an item holds its lock until it commits, so nobody can change an item between the check and the
+/// write (no read-then-write race), and a later change to an item takes its revision after the earlier one committed:
+/// an item's revisions increase with its changes.
 /// </summary>
 internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, ChangeRows rows)
 {
     private readonly string _lockKey = "statepersistence.item:" + schema + ":";
 
     /// <summary>Commits <paramref name="group"/>, or nothing of it when an expectation does not hold.</summary>
-    public async Task<CommitOutcome> AppendAsync(IReadOnlyList<StateChange> group, Durability durability, CancellationToken cancellationToken)
+    public async Task<CommitOutcome> AppendAsync(IReadOnlyList<StateChange> group, Durability durability, CancellationToken cancellationToken) =>
+        (await AppendAsync([group], durability, cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>Commits the groups whose expectations hold, in one transaction; one outcome per group.</summary>
+    public async Task<CommitOutcome[]> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
+        CancellationToken cancellationToken)
     {
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        CommitOutcome outcome = await WriteAsync(connection, transaction, group, durability, cancellationToken).ConfigureAwait(false);
-        if (outcome.Committed)
+        CommitOutcome[] outcomes = await WriteAsync(connection, transaction, groups, durability, cancellationToken).ConfigureAwait(false);
+        if (outcomes.Any(o => o.Committed))
         {
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -34,7 +40,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return outcome;
+        return outcomes;
     }
 
     /// <summary>
@@ -43,59 +49,118 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     /// write and the commit.
     /// </summary>
     public async Task<CommitOutcome> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StateChange> group,
-        Durability durability, CancellationToken cancellationToken)
+        Durability durability, CancellationToken cancellationToken) =>
+        (await WriteAsync(connection, transaction, [group], durability, cancellationToken).ConfigureAwait(false))[0];
+
+    private async Task<CommitOutcome[]> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(group);
-        Dictionary<(string Kind, string Id), long> current = await LockAndReadAsync(connection, transaction, group, durability, cancellationToken)
+        ArgumentNullException.ThrowIfNull(groups);
+        Dictionary<(string Kind, string Id), long> stored = await LockAndReadAsync(connection, transaction, groups, durability, cancellationToken)
             .ConfigureAwait(false);
 
-        // Every expectation is checked against the items as they were before the group, as the one-writer stores do.
-        List<ItemConflict>? conflicts = null;
-        foreach (StateChange change in group)
+        // Each group is checked against the items as the groups before it in this call leave them, as the one-writer
+        // stores do. An item an earlier accepted group changed holds that group's (not yet known) revision: -(n + 1)
+        // for the n-th accepted group, so no expectation of a revision the store gave can match it.
+        var current = new Dictionary<(string Kind, string Id), long?>();
+        var accepted = new List<int>();
+        var conflicts = new List<ItemConflict>?[groups.Count];
+        for (int g = 0; g < groups.Count; g++)
         {
-            if (change.Kind != ChangeKind.SetStateExtras)
+            foreach (StateChange change in groups[g])
             {
-                long? revision = current.TryGetValue((ChangeRows.KindOf(change.Kind), change.Id), out long r) ? r : null;
-                if (!change.Expected.IsMetBy(revision))
+                if (change.Kind != ChangeKind.SetStateExtras)
                 {
-                    (conflicts ??= []).Add(new ItemConflict(change.Kind, change.Id, change.Expected, revision));
+                    (string, string) key = (ChangeRows.KindOf(change.Kind), change.Id);
+                    long? revision = current.TryGetValue(key, out long? changed) ? changed : stored.TryGetValue(key, out long r) ? r : null;
+                    if (!change.Expected.IsMetBy(revision is < 0 ? long.MaxValue : revision))
+                    {
+                        (conflicts[g] ??= []).Add(new ItemConflict(change.Kind, change.Id, change.Expected, revision));
+                    }
                 }
+            }
+
+            if (conflicts[g] is null)
+            {
+                foreach (StateChange change in groups[g])
+                {
+                    if (change.Kind != ChangeKind.SetStateExtras)
+                    {
+                        current[(ChangeRows.KindOf(change.Kind), change.Id)] = change.Json is null ? null : -(accepted.Count + 1);
+                    }
+                }
+
+                accepted.Add(g);
             }
         }
 
-        if (conflicts is not null)
-        {
-            return new CommitOutcome(0, [], await WithCurrentItemsAsync(connection, transaction, conflicts, cancellationToken).ConfigureAwait(false));
-        }
-
-        long groupRevision;
-        await using (var next = new NpgsqlCommand($"SELECT nextval('{schema}.revisions')", connection, transaction))
-        {
-            groupRevision = (long)(await next.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }
-
-        var stamped = new StateChange[group.Count];
+        long[] revisions = accepted.Count == 0 ? [] : await NextRevisionsAsync(connection, transaction, accepted.Count, cancellationToken).ConfigureAwait(false);
+        var outcomes = new CommitOutcome[groups.Count];
+        var written = new Dictionary<(string Kind, string Id), StoredItem?>();
         await using var batch = new NpgsqlBatch(connection, transaction);
-        for (int i = 0; i < group.Count; i++)
+        for (int n = 0; n < accepted.Count; n++)
         {
-            stamped[i] = ItemRevision.Stamp(group[i], groupRevision);
-            ItemRow row = rows.ToRow(stamped[i]);
-            batch.BatchCommands.Add(ItemCommand(row, groupRevision));
-            batch.BatchCommands.Add(ChangeCommand(row, groupRevision, i));
+            IReadOnlyList<StateChange> group = groups[accepted[n]];
+            var stamped = new StateChange[group.Count];
+            for (int i = 0; i < group.Count; i++)
+            {
+                stamped[i] = ItemRevision.Stamp(group[i], revisions[n]);
+                ItemRow row = rows.ToRow(stamped[i]);
+                batch.BatchCommands.Add(ItemCommand(row, revisions[n]));
+                batch.BatchCommands.Add(ChangeCommand(row, revisions[n], i));
+                written[(row.Kind, row.Id)] = stamped[i].Item;
+            }
+
+            outcomes[accepted[n]] = new CommitOutcome(revisions[n], stamped, []);
         }
 
-        // Delivered to listeners only when (and if) the transaction commits: wakes every instance's feed readers.
-        var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, '')");
-        notify.Parameters.Add(Text(ChangeFeed.Channel(schema)));
-        batch.BatchCommands.Add(notify);
-        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return new CommitOutcome(groupRevision, stamped, []);
+        for (int g = 0; g < groups.Count; g++)
+        {
+            if (conflicts[g] is { } refused)
+            {
+                // A conflict with an earlier group of this call names that group's revision and value.
+                List<ItemConflict> named = [.. refused.Select(c => c.CurrentRevision is < 0 and { } placeholder
+                    ? c with { CurrentRevision = revisions[(int)(-placeholder - 1)] }
+                    : c)];
+                outcomes[g] = new CommitOutcome(0, [], await WithCurrentItemsAsync(connection, transaction, named, written, cancellationToken)
+                    .ConfigureAwait(false));
+            }
+        }
+
+        if (accepted.Count > 0)
+        {
+            // Delivered to listeners only when (and if) the transaction commits: wakes every instance's feed readers.
+            var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, '')");
+            notify.Parameters.Add(Text(ChangeFeed.Channel(schema)));
+            batch.BatchCommands.Add(notify);
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return outcomes;
+    }
+
+    /// <summary><paramref name="count"/> revisions from the sequence, in increasing order.</summary>
+    private async Task<long[]> NextRevisionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int count, CancellationToken cancellationToken)
+    {
+        await using var next = new NpgsqlCommand($"SELECT nextval('{schema}.revisions') FROM generate_series(1, $1)", connection, transaction);
+        next.Parameters.Add(new NpgsqlParameter { Value = count, NpgsqlDbType = NpgsqlDbType.Integer });
+        var revisions = new List<long>(count);
+        await using (NpgsqlDataReader reader = await next.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                revisions.Add(reader.GetInt64(0));
+            }
+        }
+
+        revisions.Sort();
+        return [.. revisions];
     }
 
     private async Task<Dictionary<(string Kind, string Id), long>> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        IReadOnlyList<StateChange> group, Durability durability, CancellationToken cancellationToken)
+        IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
     {
-        (string Kind, string Id)[] keys = [.. group.Select(c => (ChangeRows.KindOf(c.Kind), c.Id)).Distinct()
+        (string Kind, string Id)[] keys = [.. groups.SelectMany(g => g).Select(c => (ChangeRows.KindOf(c.Kind), c.Id)).Distinct()
             .OrderBy(k => k.Item1, StringComparer.Ordinal).ThenBy(k => k.Item2, StringComparer.Ordinal)];
         string[] kinds = [.. keys.Select(k => k.Kind)];
         string[] ids = [.. keys.Select(k => k.Id)];
@@ -139,18 +204,25 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     /// older than the store's, and the conflict must carry the current item.
     /// </summary>
     private async Task<List<ItemConflict>> WithCurrentItemsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        List<ItemConflict> conflicts, CancellationToken cancellationToken)
+        List<ItemConflict> conflicts, Dictionary<(string Kind, string Id), StoredItem?> written, CancellationToken cancellationToken)
     {
         var result = new List<ItemConflict>(conflicts.Count);
         foreach (ItemConflict conflict in conflicts)
         {
+            string kind = ChangeRows.KindOf(conflict.Kind);
+            if (written.TryGetValue((kind, conflict.Id), out StoredItem? earlier))
+            {
+                // Changed by an earlier group of this call: its value (or its deletion) is the current item.
+                result.Add(earlier is null ? conflict with { CurrentRevision = null } : conflict with { Current = earlier });
+                continue;
+            }
+
             if (conflict.CurrentRevision is not { } revision)
             {
                 result.Add(conflict);
                 continue;
             }
 
-            string kind = ChangeRows.KindOf(conflict.Kind);
             await using var read = new NpgsqlCommand($"SELECT body::text, sealed FROM {schema}.items WHERE kind = $1 AND id = $2", connection, transaction);
             read.Parameters.Add(Text(kind));
             read.Parameters.Add(Text(conflict.Id));
