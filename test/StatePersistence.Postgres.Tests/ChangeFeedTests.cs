@@ -36,6 +36,70 @@ public sealed class ChangeFeedTests
         Assert.Equal(("a", 2L, a.Revision), (late.Changes[0].Id, late.Position, late.Revision));
     }
 
+    /// <summary>
+    /// The same interleaving with a live subscriber (woken by NOTIFY, polling every 100 ms besides), under a stall of
+    /// nothing and one of 1.5 s: fifteen poll intervals, longer than any timeout the feed has (its default poll is 1 s).
+    /// The subscriber gets B, then A once A commits, each once.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1500)]
+    public async Task ALateCommit_ReachesALiveSubscriber_AfterAStallOfAnyLength(int stallMilliseconds)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        reading.CancelAfter(TimeSpan.FromSeconds(60));
+        var seen = new List<CommittedGroup>();
+        Task subscriber = Task.Run(async () =>
+        {
+            await foreach (CommittedGroup group in store.Feed.SubscribeAsync(0, TimeSpan.FromMilliseconds(100), reading.Token))
+            {
+                lock (seen)
+                {
+                    seen.Add(group);
+                }
+            }
+        }, CancellationToken.None);
+
+        await using NpgsqlConnection slow = await PostgresServer.DataSource.OpenConnectionAsync(ct);
+        await using NpgsqlTransaction stalled = await slow.BeginTransactionAsync(ct);
+        CommitOutcome a = await store.Writer.WriteAsync(slow, stalled, [Store.Put("a", ExpectedRevision.Absent)], Durability.Full, ct);
+        long b = await store.PutAsync("b", ExpectedRevision.Absent);
+        Assert.True(a.Revision < b);
+        await WaitForAsync(seen, 1, reading.Token);
+
+        // The stall: the subscriber is woken and polls meanwhile, and must not move past A's revision for good.
+        await Task.Delay(stallMilliseconds, reading.Token);
+        await stalled.CommitAsync(ct);
+        await WaitForAsync(seen, 2, reading.Token);
+
+        // A few more polls: nothing is delivered twice.
+        await Task.Delay(500, reading.Token);
+        await reading.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => subscriber);
+        lock (seen)
+        {
+            Assert.Equal([("b", 1L, b), ("a", 2L, a.Revision)], seen.Select(g => (g.Changes[0].Id, g.Position, g.Revision)));
+        }
+    }
+
+    private static async Task WaitForAsync(List<CommittedGroup> seen, int count, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            lock (seen)
+            {
+                if (seen.Count >= count)
+                {
+                    return;
+                }
+            }
+
+            await Task.Delay(10, cancellationToken);
+        }
+    }
+
     [Fact]
     public async Task ConcurrentWritersAndReaders_FeedHasEveryGroupOnce_InRevisionOrderPerItem()
     {
