@@ -11,6 +11,35 @@ public sealed partial class PostgresStateStore
 {
     /// <inheritdoc />
     public async ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
+        CancellationToken cancellationToken = default) =>
+        await Guarded("append to the log of session " + StateId.Quote(sessionId), async () =>
+        {
+            await AppendSessionLogUnguardedAsync(sessionId, utf8Text, durability, cancellationToken).ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        Guarded("read the log of session " + StateId.Quote(sessionId), () => ReadSessionLogUnguardedAsync(sessionId, cancellationToken));
+
+    /// <inheritdoc />
+    public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        Guarded("size the log of session " + StateId.Quote(sessionId), () => SessionLogSizeUnguardedAsync(sessionId, cancellationToken));
+
+    /// <inheritdoc />
+    public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
+        CancellationToken cancellationToken = default) =>
+        Guarded("save report " + StateId.Quote(reportId), () => SaveReportUnguardedAsync(reportId, json, durability, cancellationToken));
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default) =>
+        Guarded("load report " + StateId.Quote(reportId), () => LoadReportUnguardedAsync(reportId, cancellationToken));
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default) =>
+        Guarded("list the reports", () => ListReportsUnguardedAsync(cancellationToken));
+
+    private async ValueTask AppendSessionLogUnguardedAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
         CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
@@ -19,8 +48,7 @@ public sealed partial class PostgresStateStore
             Text(sessionId), Bytes(sealedBytes)).ConfigureAwait(false);
     }
 
-    /// <inheritdoc />
-    public async ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
+    private async ValueTask<byte[]?> ReadSessionLogUnguardedAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -39,8 +67,7 @@ public sealed partial class PostgresStateStore
         return any ? log.ToArray() : null;
     }
 
-    /// <inheritdoc />
-    public async ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default)
+    private async ValueTask<long> SessionLogSizeUnguardedAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -49,8 +76,7 @@ public sealed partial class PostgresStateStore
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
-    /// <inheritdoc />
-    public async ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
+    private async ValueTask<string> SaveReportUnguardedAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
         CancellationToken cancellationToken = default)
     {
         StateId.Validate(reportId, "report");
@@ -60,8 +86,7 @@ public sealed partial class PostgresStateStore
         return ReportLocation(reportId);
     }
 
-    /// <inheritdoc />
-    public async ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default)
+    private async ValueTask<byte[]?> LoadReportUnguardedAsync(string reportId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(reportId, "report");
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -72,8 +97,7 @@ public sealed partial class PostgresStateStore
             : null;
     }
 
-    /// <inheritdoc />
-    public async ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default)
+    private async ValueTask<IReadOnlyList<string>> ListReportsUnguardedAsync(CancellationToken cancellationToken = default)
     {
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand($"SELECT id FROM {_schema}.reports ORDER BY id COLLATE \"C\"", connection);

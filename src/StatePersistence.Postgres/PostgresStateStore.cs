@@ -147,13 +147,19 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     }
 
     /// <inheritdoc />
-    /// <remarks>One transaction per group, in order; under <see cref="Durability.Relaxed"/> without waiting for the WAL flush.</remarks>
+    /// <remarks>
+    /// All groups in one transaction (each atomic, checked in order); under <see cref="Durability.Relaxed"/> without
+    /// waiting for the WAL flush. A lost connection or an unavailable database is a transient
+    /// <see cref="Errors.StateStorageException"/>: nothing of the call is half-stored (the transaction is atomic), but
+    /// when the connection broke during the commit itself the groups may have committed, as with any database.
+    /// </remarks>
     public async ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(groups);
         RequireOpen();
-        return groups.Count == 0 ? [] : await _writer.AppendAsync(groups, durability, cancellationToken).ConfigureAwait(false);
+        return groups.Count == 0 ? [] : await Guarded<IReadOnlyList<CommitOutcome>>("commit changes",
+            async () => await _writer.AppendAsync(groups, durability, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -161,7 +167,26 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     public async ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default)
     {
         RequireOpen();
-        return await _feed.ReadAllAsync(afterPosition, cancellationToken).ConfigureAwait(false);
+        return await Guarded("read the change feed", () => new ValueTask<IReadOnlyList<CommittedGroup>>(_feed.ReadAllAsync(afterPosition, cancellationToken)))
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs a database operation; a failure of the database or the connection to it becomes a
+    /// <see cref="Errors.StateStorageException"/> naming the store and the operation (transient unless PostgreSQL
+    /// refused the statement itself), which the server answers with 503. The message never holds the connection string.
+    /// </summary>
+    private async ValueTask<T> Guarded<T>(string operation, Func<ValueTask<T>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new Errors.StateStorageException($"The store '{Location}' could not {operation}: {ex.Message}", Location, ex,
+                isTransient: ex.IsTransient || ex is not PostgresException);
+        }
     }
 
     /// <inheritdoc />
