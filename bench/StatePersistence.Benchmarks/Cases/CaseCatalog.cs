@@ -53,6 +53,7 @@ public static class CaseCatalog
             new SpSaveCase(CaseNames.SaveFull64, Durability.Full, writers: 64, stored: 1_000),
             new SpSaveCase(CaseNames.SaveRelaxed1, Durability.Relaxed, writers: 1, stored: 1_000),
             .. PostgresWriters.Select(n => new SpPostgresSaveCase(n)),
+            new SpPostgresPropagationCase(),
 
             // The state server over loopback HTTP, beside the library's own saves of the same documents.
             new HttpSaveCase(CaseNames.HttpPut1, writers: 1),
