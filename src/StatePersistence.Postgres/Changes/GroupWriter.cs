@@ -25,20 +25,33 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     public async Task<CommitOutcome> AppendAsync(IReadOnlyList<StateChange> group, Durability durability, CancellationToken cancellationToken) =>
         (await AppendAsync([group], durability, cancellationToken).ConfigureAwait(false))[0];
 
-    /// <summary>Commits the groups whose expectations hold, in one transaction; one outcome per group.</summary>
+    /// <summary>
+    /// Commits the groups whose expectations hold, in one transaction; one outcome per group. Three round trips: the
+    /// transaction's start rides with the locks and the reads, the revisions are taken, and the commit rides with the
+    /// writes (raw <c>BEGIN</c>/<c>COMMIT</c>, which Npgsql tracks, rather than a separate commit message).
+    /// </summary>
     public async Task<CommitOutcome[]> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
         CancellationToken cancellationToken)
     {
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        CommitOutcome[] outcomes = await WriteAsync(connection, transaction, groups, durability, cancellationToken).ConfigureAwait(false);
-        if (outcomes.Any(o => o.Committed))
+        CommitOutcome[] outcomes;
+        try
         {
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            outcomes = await WriteAsync(connection, null, groups, durability, cancellationToken).ConfigureAwait(false);
         }
-        else
+        catch (Exception) when (connection.State == System.Data.ConnectionState.Open)
         {
-            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            // A failed statement left the transaction open (aborted): end it before the connection goes back to the
+            // pool. Should that fail too, the connection is broken and its transaction dies with it; the first failure
+            // is the one reported.
+            await TryRollbackAsync(connection).ConfigureAwait(false);
+            throw;
+        }
+
+        if (!outcomes.Any(o => o.Committed))
+        {
+            // Nothing written: release the item locks.
+            await RollbackAsync(connection, cancellationToken).ConfigureAwait(false);
         }
 
         return outcomes;
@@ -53,7 +66,11 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         Durability durability, CancellationToken cancellationToken) =>
         (await WriteAsync(connection, transaction, [group], durability, cancellationToken).ConfigureAwait(false))[0];
 
-    private async Task<CommitOutcome[]> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    /// <summary>
+    /// Checks and writes <paramref name="groups"/>: in the caller's <paramref name="transaction"/>, or, when it is null,
+    /// in one this call begins with its first batch and commits with its last (when any group is accepted).
+    /// </summary>
+    private async Task<CommitOutcome[]> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(groups);
@@ -134,6 +151,11 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, '')");
             notify.Parameters.Add(Text(ChangeFeed.Channel(schema)));
             batch.BatchCommands.Add(notify);
+            if (transaction is null)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+            }
+
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -141,7 +163,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     }
 
     /// <summary><paramref name="count"/> revisions from the sequence, in increasing order.</summary>
-    private async Task<long[]> NextRevisionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int count, CancellationToken cancellationToken)
+    private async Task<long[]> NextRevisionsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, int count, CancellationToken cancellationToken)
     {
         await using var next = new NpgsqlCommand($"SELECT nextval('{schema}.revisions') FROM generate_series(1, $1)", connection, transaction);
         next.Parameters.Add(new NpgsqlParameter { Value = count, NpgsqlDbType = NpgsqlDbType.Integer });
@@ -158,7 +180,25 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         return [.. revisions];
     }
 
-    private async Task<Dictionary<(string Kind, string Id), long>> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    private static async Task TryRollbackAsync(NpgsqlConnection connection)
+    {
+        try
+        {
+            await RollbackAsync(connection, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (NpgsqlException)
+        {
+            // Reported by the caller's own exception, which is rethrown; see AppendAsync.
+        }
+    }
+
+    private static async Task RollbackAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+        await rollback.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<Dictionary<(string Kind, string Id), long>> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
     {
         (string Kind, string Id)[] keys = [.. groups.SelectMany(g => g).Select(c => (ChangeRows.KindOf(c.Kind), c.Id)).Distinct()
@@ -166,6 +206,11 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         string[] kinds = [.. keys.Select(k => k.Kind)];
         string[] ids = [.. keys.Select(k => k.Id)];
         await using var batch = new NpgsqlBatch(connection, transaction);
+        if (transaction is null)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        }
+
         if (durability == Durability.Relaxed)
         {
             // The commit returns before its WAL is flushed: a crash of the database server may lose the last
@@ -204,7 +249,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     /// The conflicts with the items as they are now (still under this transaction's locks): the caller's copy may be
     /// older than the store's, and the conflict must carry the current item.
     /// </summary>
-    private async Task<List<ItemConflict>> WithCurrentItemsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    private async Task<List<ItemConflict>> WithCurrentItemsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         List<ItemConflict> conflicts, Dictionary<(string Kind, string Id), StoredItem?> written, CancellationToken cancellationToken)
     {
         var result = new List<ItemConflict>(conflicts.Count);
