@@ -82,7 +82,7 @@ public sealed class StatePersistenceService : IStatePersistence
         _taskLogs = new TaskLogs(_commits, time);
         _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events);
         _reader = new StateReader(_commits);
-        _follower = new ChangeFollower(store, _commits, _events, time);
+        _follower = new ChangeFollower(store, _commits, _changeEvents, _events, time);
         store.DamageFound += (_, file) => _events.QuarantinedWhileRunning(file);
     }
 
