@@ -22,13 +22,15 @@ internal static partial class BuiltInSecretPatterns
     //   key: value, key: "value"                      (YAML, HTTP headers: the key starts its line, and an unquoted
     //                                                  value must end it, so "the password: see below" in prose
     //                                                  survives, and "token:token:..." is scanned once, not per key)
+    //   --key value, -key "value"                     (command-line flags: the key starts with '-' after a space)
     // Only the value (group "secret") is replaced: "password=" stays. A shell variable ($DB_PASSWORD, ${TOKEN}) is a
     // reference to a secret, not one, and stays too.
     private const string Assignment =
         """(?:["']?[ \t]*=[ \t]*(?:"(?<secret>[^"\r\n]{1,512})"|'(?<secret>[^'\r\n]{1,512})'|(?!\$[{(A-Za-z_])(?<secret>[^\s"'&;,<>(){}\[\]]{1,512}))""" +
         """|["'][ \t]*:[ \t]*(?:"(?<secret>(?:[^"\\\r\n]|\\.){1,1024})"|'(?<secret>[^'\r\n]{1,512})')""" +
         """|(?<=^[ \t]*(?:-[ \t]+)?[A-Za-z0-9_.-]{1,64})[ \t]*:[ \t]*(?:"(?<secret>(?:[^"\\\r\n]|\\.){1,1024})"|'(?<secret>[^'\r\n]{1,512})'""" +
-        """|(?<secret>(?>[^\s"'#,:{}\[\]][^\s"',{}\[\]]{0,511}))(?=[ \t]*(?:\#|,|\}|\r?$))))""";
+        """|(?<secret>(?>[^\s"'#,:{}\[\]][^\s"',{}\[\]]{0,511}))(?=[ \t]*(?:\#|,|\}|\r?$)))""" +
+        """|(?<=(?:^|\s)--?[A-Za-z0-9_.-]{1,64})[ \t]+(?:"(?<secret>[^"\r\n]{1,512})"|'(?<secret>[^'\r\n]{1,512})'|(?![-$])(?<secret>[^\s"']{1,512})))""";
 
     /// <summary>Every built-in kind with its pattern, in the order applied.</summary>
     public static IReadOnlyList<(string Kind, Regex Regex)> All { get; } =
@@ -101,8 +103,9 @@ internal static partial class BuiltInSecretPatterns
     [GeneratedRegex("""(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])""", Options, TimeoutMs)]
     private static partial Regex AwsAccessKeyId();
 
-    // The 40-character secret, recognised by its key: aws_secret_access_key (CLI config, env), SecretAccessKey (JSON).
-    [GeneratedRegex("""(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)["']?[ \t]*[:=][ \t]*["']?(?<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])""", IgnoreCase, TimeoutMs)]
+    // The 40-character secret, recognised by its key: aws_secret_access_key (CLI config, env, and `aws configure set
+    // aws_secret_access_key ...` with a space), SecretAccessKey (JSON).
+    [GeneratedRegex("""(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)["']?(?:[ \t]*[:=][ \t]*|[ \t]+)["']?(?<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])""", IgnoreCase, TimeoutMs)]
     private static partial Regex AwsSecretAccessKey();
 
     // Storage account keys in connection strings and Service Bus / Event Hubs shared access keys (base64).
