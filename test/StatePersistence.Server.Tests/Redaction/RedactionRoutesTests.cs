@@ -66,6 +66,24 @@ public sealed class RedactionRoutesTests
     }
 
     [Fact]
+    public async Task LogEntriesInATaskPutWhole_AreStoredRedacted()
+    {
+        await using var server = new StateServerFactory();
+        using HttpClient client = server.Client();
+        string body = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["description"] = "Deploy",
+            ["logs"] = new[] { new Dictionary<string, string> { ["level"] = "error", ["type"] = "output", ["message"] = Message } },
+        });
+
+        JsonElement task = await (await client.PutJsonAsync("/api/tasks/task_1", body)).ExpectAsync(HttpStatusCode.Created);
+        await client.PostAsync("/api/state/save", null, Ct);
+
+        Assert.Equal("notify failed with token [REDACTED:slack-token]", task.GetProperty("logs")[0].Str("message"));
+        Assert.Empty(FilesHolding(server, SlackToken));
+    }
+
+    [Fact]
     public async Task WithRedactionSwitchedOff_LogsAreStoredVerbatim()
     {
         await using var server = new StateServerFactory(("StatePersistence:Redaction:Enabled", "false"));

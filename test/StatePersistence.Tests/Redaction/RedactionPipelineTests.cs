@@ -178,6 +178,52 @@ public sealed class RedactionPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task LogEntriesOfATaskSavedWhole_AreStoredRedacted_TheCallersTaskUntouched()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        AgentTask task = StateFixture.Task("t1");
+        task.Logs.Add(new TaskLogEntry { Level = "info", Type = "output", Message = Text });
+        await using (StatePersistenceService service = await OpenAsync())
+        {
+            await service.SaveTaskAsync(task, ct);
+            Assert.True(await service.CreateTaskAsync(new AgentTask { Id = "t2", Description = "d", Logs = [new TaskLogEntry { Message = Text }] }, ct));
+            AgentTask? updated = await service.UpdateTaskAsync("t1", t => t.Logs.Add(new TaskLogEntry { Message = $"retry with {GitHubToken}" }), ct);
+
+            Assert.Equal(Text, Assert.Single(task.Logs).Message);
+            Assert.Equal([Redacted, "retry with [REDACTED:github-token]"], updated!.Logs.Select(l => l.Message));
+            Assert.Equal(Redacted, Assert.Single((await service.LoadTaskAsync("t2", ct))!.Logs).Message);
+            await service.SaveSnapshotAsync(ct);
+        }
+
+        Assert.Empty(FilesHolding(GitHubToken));
+        Assert.Empty(FilesHolding(DbPassword));
+    }
+
+    [Fact]
+    public async Task AnUpdate_ScansOnlyTheEntriesItChanged_WhatWasStoredBeforeRedactionStaysAsItWas()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        AgentTask task = StateFixture.Task("t1");
+        task.Logs.Add(new TaskLogEntry { Message = Text });
+        await using (StatePersistenceService service = await OpenAsync(o => o.Redaction.Enabled = false))
+        {
+            await service.SaveTaskAsync(task, ct);
+        }
+
+        using var redactions = new MetricCollector<long>(Meters, StateMeter.Name, "statepersistence.redactions");
+        await using StatePersistenceService reopened = await OpenAsync();
+        AgentTask? updated = await reopened.UpdateTaskAsync("t1", t =>
+        {
+            t.Status = TaskStatuses.InProgress;
+            t.Logs.Add(new TaskLogEntry { Message = "token=abc123def" });
+        }, ct);
+
+        // Existing data is not rewritten when redaction is switched on; what this update wrote is redacted.
+        Assert.Equal([Text, "token=[REDACTED:token]"], updated!.Logs.Select(l => l.Message));
+        Assert.Equal("token", (string?)Assert.Single(redactions.GetMeasurementSnapshot()).Tags["kind"]);
+    }
+
+    [Fact]
     public async Task RedactionOptions_AreReadOnlyOnceTheServiceStarted()
     {
         StatePersistenceOptions options = _fixture.Options();
