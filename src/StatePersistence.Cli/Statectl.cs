@@ -1,5 +1,7 @@
 using System.CommandLine;
 using StatePersistence.Cli.Commands.DiskUsage;
+using StatePersistence.Cli.Commands.Health;
+using StatePersistence.Cli.Commands.Tasks;
 using StatePersistence.Cli.Infrastructure;
 
 namespace StatePersistence.Cli;
@@ -17,6 +19,8 @@ internal static class Statectl
         root.Options.Add(CommonOptions.StatePath);
         root.Options.Add(CommonOptions.Json);
         root.Subcommands.Add(DuCommand.Create());
+        root.Subcommands.Add(HealthCommand.Create());
+        root.Subcommands.Add(TasksCommand.Create());
         return root;
     }
 
