@@ -2,6 +2,7 @@ using System.CommandLine;
 using StatePersistence.Cli.Commands.DiskUsage;
 using StatePersistence.Cli.Commands.Health;
 using StatePersistence.Cli.Commands.Tasks;
+using StatePersistence.Cli.Commands.Verify;
 using StatePersistence.Cli.Infrastructure;
 
 namespace StatePersistence.Cli;
@@ -21,6 +22,7 @@ internal static class Statectl
         root.Subcommands.Add(DuCommand.Create());
         root.Subcommands.Add(HealthCommand.Create());
         root.Subcommands.Add(TasksCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
         return root;
     }
 

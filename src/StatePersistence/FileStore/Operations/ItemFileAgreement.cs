@@ -44,6 +44,11 @@ internal sealed class ItemFileAgreement(IFileSystem fileSystem, PayloadEnvelope 
 
             return item;
         }
+        catch (Errors.StateFormatException ex)
+        {
+            problem = ex.Message;
+            return null;
+        }
         catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException || Journal.JournalReplay.IsParseFailure(ex))
         {
             problem = $"the {kindName} file does not parse ({ex.Message}); start-up recovery would move it aside";
