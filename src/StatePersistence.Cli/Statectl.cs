@@ -1,4 +1,5 @@
 using System.CommandLine;
+using StatePersistence.Cli.Commands.Archive;
 using StatePersistence.Cli.Commands.DiskUsage;
 using StatePersistence.Cli.Commands.Health;
 using StatePersistence.Cli.Commands.Tasks;
@@ -23,6 +24,8 @@ internal static class Statectl
         root.Subcommands.Add(HealthCommand.Create());
         root.Subcommands.Add(TasksCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(ExportImportCommands.CreateExport());
+        root.Subcommands.Add(ExportImportCommands.CreateImport());
         return root;
     }
 
