@@ -4,6 +4,7 @@ using StatePersistence.Cli.Commands.DiskUsage;
 using StatePersistence.Cli.Commands.Health;
 using StatePersistence.Cli.Commands.Tasks;
 using StatePersistence.Cli.Commands.Verify;
+using StatePersistence.Cli.Commands.Watch;
 using StatePersistence.Cli.Infrastructure;
 
 namespace StatePersistence.Cli;
@@ -26,6 +27,7 @@ internal static class Statectl
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(ExportImportCommands.CreateExport());
         root.Subcommands.Add(ExportImportCommands.CreateImport());
+        root.Subcommands.Add(WatchCommand.Create());
         return root;
     }
 
