@@ -20,8 +20,8 @@ public sealed class WatchCommandTests : IDisposable
         var environment = new Dictionary<string, string> { ["STATE_API_KEY"] = Key };
         await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath], environment);
         server.Client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Key);
-        using Process watch = StartWatch(server.Port, environment);
-        _watch = watch;
+        // Disposed by Dispose, which first kills it if a failed assertion left it running.
+        Process watch = _watch = StartWatch(server.Port, environment);
         var lines = new System.Collections.Concurrent.BlockingCollection<string>();
         watch.OutputDataReceived += (_, e) =>
         {
@@ -136,9 +136,14 @@ public sealed class WatchCommandTests : IDisposable
     public void Dispose()
     {
         // A failed assertion must not leave the watching process behind.
-        if (_watch is { HasExited: false })
+        if (_watch is not null)
         {
-            _watch.Kill();
+            if (!_watch.HasExited)
+            {
+                _watch.Kill();
+            }
+
+            _watch.Dispose();
         }
 
         _temp.Dispose();
