@@ -1,0 +1,15 @@
+using System.CommandLine;
+
+namespace StatePersistence.Cli.Commands.Tasks;
+
+/// <summary><c>statectl tasks ...</c>: the tasks of the state directory (<c>list</c>, <c>show</c>: read-only).</summary>
+internal static class TasksCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("tasks", "The tasks in the state directory.");
+        command.Subcommands.Add(TasksListCommand.Create());
+        command.Subcommands.Add(TasksShowCommand.Create());
+        return command;
+    }
+}
