@@ -15,6 +15,12 @@ internal sealed class MigrationManifest
     /// <summary>The run finished and was validated.</summary>
     public const string Applied = "applied";
 
+    /// <summary>
+    /// A rollback has started restoring files and has not finished: like <see cref="Migrating"/>, the files may be
+    /// neither state, so the next open (or rollback) finishes the rollback before anything else; never a new backup.
+    /// </summary>
+    public const string RollingBack = "rolling-back";
+
     /// <summary>The run was rolled back; the directory is as it was before it.</summary>
     public const string RolledBack = "rolled-back";
 

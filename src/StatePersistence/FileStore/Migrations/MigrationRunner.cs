@@ -14,8 +14,8 @@ namespace StatePersistence.FileStore.Migrations;
 /// <summary>What a directory needs: its version, the steps to the current one, and the last run's manifest.</summary>
 internal sealed record MigrationPlan(DetectedVersion Detected, IReadOnlyList<StateMigration> Steps, MigrationManifest? LastRun)
 {
-    /// <summary>A run started and never finished (a crash, a failure): it is rolled back before anything else.</summary>
-    public bool Interrupted => LastRun?.Status == MigrationManifest.Migrating;
+    /// <summary>A run or a rollback started and never finished (a crash, a failure): it is rolled back before anything else.</summary>
+    public bool Interrupted => LastRun?.Status is MigrationManifest.Migrating or MigrationManifest.RollingBack;
 
     /// <summary>Whether opening the directory would migrate it (or finish an interrupted run).</summary>
     public bool Pending => Steps.Count > 0 || Interrupted;
@@ -54,7 +54,7 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
         }
 
         MigrationManifest? lastRun = _backup.ReadManifest();
-        string from = lastRun?.Status == MigrationManifest.Migrating ? lastRun.From : detected.Version;
+        string from = lastRun?.Status is MigrationManifest.Migrating or MigrationManifest.RollingBack ? lastRun.From : detected.Version;
         return new MigrationPlan(detected, chain.From(from, layout.StateFile), lastRun);
     }
 
@@ -66,7 +66,9 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
     {
         if (plan.Interrupted)
         {
-            RollBack(plan.LastRun!, "the run was interrupted (a crash or a failure) before it was validated; it runs again now");
+            RollBack(plan.LastRun!, plan.LastRun!.Status == MigrationManifest.RollingBack
+                ? "a rollback was interrupted; it is finished now"
+                : "the run was interrupted (a crash or a failure) before it was validated; it runs again now");
         }
 
         if (plan.Steps.Count == 0)
@@ -120,6 +122,13 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
     /// <summary>Restores the pre-migration state of the run <paramref name="manifest"/> describes and records it.</summary>
     public (int Restored, int Removed) RollBack(MigrationManifest manifest, string why)
     {
+        if (manifest.Status != MigrationManifest.Migrating)
+        {
+            // From here the files may be half restored: no later open may take them for a directory to back up.
+            manifest.Status = MigrationManifest.RollingBack;
+            _backup.WriteManifest(manifest);
+        }
+
         (int restored, int removed) = _backup.Restore(manifest);
         DateTimeOffset now = time.GetUtcNow();
         AppendLog(manifest, $"{Stamp(now)} rolled back ({why}): {restored} file(s) restored byte for byte from the pre-migration backup, "

@@ -24,7 +24,7 @@ public sealed class MigrationStatus
     /// <summary>The last run (<c>1.0.0 -> 2.1.0</c>), or null when none ever ran here.</summary>
     public string? LastRun { get; init; }
 
-    /// <summary>The last run's status: <c>migrating</c> (interrupted), <c>applied</c> or <c>rolled-back</c>.</summary>
+    /// <summary>The last run's status: <c>migrating</c> (interrupted), <c>applied</c>, <c>rolling-back</c> (a rollback interrupted) or <c>rolled-back</c>.</summary>
     public string? LastRunStatus { get; init; }
 
     /// <summary>The last run's log file (<c>state.migration-v1.0.0-to-v2.1.0.log</c>), in the state directory.</summary>

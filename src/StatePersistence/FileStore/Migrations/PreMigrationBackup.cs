@@ -178,7 +178,9 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
         var files = new List<string>();
         foreach (string name in fileSystem.ListFiles(layout.Root))
         {
-            if (name is ".lock" or ".lock.owner" or StateCopyName || name.StartsWith(LogPrefix, StringComparison.Ordinal))
+            // The backup's and the logs' own files, temp files a crash left included: a backup of them would be
+            // overwritten by the very writes that take it.
+            if (name is ".lock" or ".lock.owner" || name.StartsWith(StateCopyName, StringComparison.Ordinal) || name.StartsWith(LogPrefix, StringComparison.Ordinal))
             {
                 continue;
             }

@@ -51,7 +51,7 @@ public static class StateMigrations
             LastRun = last is null ? null : $"{last.From} -> {last.To}",
             LastRunStatus = last?.Status,
             LogFile = last is null ? null : MigrationRunner.LogName(last),
-            CanRollBack = last?.Status is MigrationManifest.Applied or MigrationManifest.Migrating,
+            CanRollBack = last?.Status is MigrationManifest.Applied or MigrationManifest.Migrating or MigrationManifest.RollingBack,
             Outcome = outcome,
         };
     }
