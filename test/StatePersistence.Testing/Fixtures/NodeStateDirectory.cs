@@ -1,5 +1,4 @@
 using System.Text;
-using StatePersistence.FileSystem;
 
 namespace StatePersistence.Testing.Fixtures;
 
@@ -9,9 +8,10 @@ namespace StatePersistence.Testing.Fixtures;
 /// session files (one task file newer than <c>state.json</c>, one task only in a file), per-call session logs
 /// <c>logs/session_&lt;id&gt;_&lt;epoch-ms&gt;.log</c> of two sessions whose ids share a prefix (<c>sess_a</c> and
 /// <c>sess_a_b</c>) and interleave in time, per-call reports <c>reports/report_&lt;id&gt;_&lt;epoch-ms&gt;.json</c> (two
-/// for one id), stray <c>.tmp</c> files, and the Node server's 0755/0644 permissions.
+/// for one id), stray <c>.tmp</c> files, and the Node server's 0755/0644 permissions. (This file is also compiled into
+/// the server's and statectl's tests; the simulated-disk writer beside it is not, as it needs the core's internals.)
 /// </summary>
-public static class NodeStateDirectory
+public static partial class NodeStateDirectory
 {
     /// <summary>The Node server's directory mode, 0755.</summary>
     public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
@@ -108,27 +108,6 @@ public static class NodeStateDirectory
         {
             File.SetUnixFileMode(directory, DirectoryMode);
         }
-    }
-
-    /// <summary>Writes the directory durably on a simulated disk.</summary>
-    internal static void WriteTo(IFileSystem fileSystem, string root)
-    {
-        foreach ((string relative, byte[] bytes) in Files)
-        {
-            string path = root + "/" + relative;
-            string directory = path[..path.LastIndexOf('/')];
-            fileSystem.CreateDirectory(directory);
-            using (IFileHandle handle = fileSystem.Open(path, FileOpenMode.CreateOrTruncate))
-            {
-                handle.Write(0, bytes);
-                handle.Sync();
-            }
-
-            fileSystem.SyncDirectory(directory);
-        }
-
-        fileSystem.SyncDirectory(root);
-        fileSystem.SyncDirectory(root[..root.LastIndexOf('/')]);
     }
 
     /// <summary>Every file's bytes under <paramref name="root"/>, by relative path: what a byte-for-byte comparison compares.</summary>
