@@ -110,11 +110,24 @@ public static partial class NodeStateDirectory
         }
     }
 
-    /// <summary>Every file's bytes under <paramref name="root"/>, by relative path: what a byte-for-byte comparison compares.</summary>
-    public static SortedDictionary<string, byte[]> ReadAll(string root) => new(
-        Directory.GetFiles(root, "*", SearchOption.AllDirectories).ToDictionary(
-            path => Path.GetRelativePath(root, path).Replace('\\', '/'), File.ReadAllBytes),
-        StringComparer.Ordinal);
+    /// <summary>
+    /// Every file's bytes under <paramref name="root"/> (those <paramref name="include"/> takes, by relative path), by
+    /// relative path: what a byte-for-byte comparison compares.
+    /// </summary>
+    public static SortedDictionary<string, byte[]> ReadAll(string root, Func<string, bool>? include = null)
+    {
+        var files = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (string path in Directory.GetFiles(root, "*", SearchOption.AllDirectories))
+        {
+            string relative = Path.GetRelativePath(root, path).Replace('\\', '/');
+            if (include is null || include(relative))
+            {
+                files[relative] = File.ReadAllBytes(path);
+            }
+        }
+
+        return files;
+    }
 
     private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
 }
