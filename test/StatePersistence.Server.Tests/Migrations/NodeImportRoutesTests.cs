@@ -66,3 +66,30 @@ public sealed class NodeImportRoutesTests : IAsyncDisposable
         Assert.Contains("\"mode\": \"644\"", manifest, StringComparison.Ordinal);
     }
 }
+
+/// <summary><c>--StatePersistence:AutoMigrate false</c>: the server process does not start on an older directory, and leaves it as it was.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class AutoMigrateOffTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public AutoMigrateOffTests() => Assert.SkipWhen(OperatingSystem.IsWindows(), "The fixture carries Unix permissions.");
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task AnOlderDirectory_StopsTheStart_NamingTheCommand_AndStaysAsItWas()
+    {
+        string statePath = _temp.Combine("state");
+        NodeStateDirectory.WriteTo(statePath);
+
+        await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(), ["--state-path", statePath, "--StatePersistence:AutoMigrate", "false"]);
+        int exitCode = await server.WaitForExitAsync();
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("automatic migration is off", server.Output, StringComparison.Ordinal);
+        Assert.Contains("statectl migrate apply --state-path " + statePath, server.Output, StringComparison.Ordinal);
+        Assert.Equal(NodeStateDirectory.Files, NodeStateDirectory.ReadAll(statePath));
+        Assert.Equal(NodeStateDirectory.FileMode, File.GetUnixFileMode(Path.Combine(statePath, "tasks", "task_1.json")));
+    }
+}
