@@ -89,11 +89,12 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
         var report = new RecoveryReport { StartedAt = _time.GetUtcNow() };
         var migrations = new MigrationRunner(_fileSystem, _layout, _envelope, _time, Migrations);
+        MigrationPlan plan;
         try
         {
             // Read-only, before the lock file or a directory is created: a directory of a newer format is refused
             // untouched, and so is one that needs a migration when automatic migration is off.
-            MigrationPlan plan = migrations.Plan();
+            plan = migrations.Plan();
             if (plan.Pending && !_options.AutoMigrate && !MigrateRegardless)
             {
                 throw new StateMigrationRequiredException(Location, plan.Interrupted ? plan.LastRun!.From : plan.Detected.Version, Model.StateFormat.CurrentVersion, plan.Interrupted);
@@ -110,8 +111,9 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
         try
         {
-            // Planned again under the lock: the directory is this process's only from now on.
-            PendingMigration? migration = migrations.Begin(migrations.Plan());
+            // Planned again under the lock, when there is something to do: the directory is this process's only from
+            // now on. (A directory of the current format never becomes an older one, so no second look is needed then.)
+            PendingMigration? migration = plan.Pending ? migrations.Begin(migrations.Plan()) : null;
             FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode).Run();
             _logs.RepairTails(report);
             _filesView = result.FilesView;
