@@ -5,6 +5,7 @@ using StatePersistence.Cli.Commands.Health;
 using StatePersistence.Cli.Commands.Tasks;
 using StatePersistence.Cli.Commands.Verify;
 using StatePersistence.Cli.Commands.Watch;
+using StatePersistence.Cli.Commands.Migrate;
 using StatePersistence.Cli.Infrastructure;
 
 namespace StatePersistence.Cli;
@@ -28,6 +29,7 @@ internal static class Statectl
         root.Subcommands.Add(ExportImportCommands.CreateExport());
         root.Subcommands.Add(ExportImportCommands.CreateImport());
         root.Subcommands.Add(WatchCommand.Create());
+        root.Subcommands.Add(MigrateCommand.Create());
         return root;
     }
 

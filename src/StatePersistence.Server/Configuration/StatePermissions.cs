@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Options;
+using StatePersistence.Errors;
+using StatePersistence.FileStore.Migrations;
 
 namespace StatePersistence.Server.Configuration;
 
@@ -27,6 +29,11 @@ internal sealed partial class StatePermissions(IOptions<StatePersistenceOptions>
             return Task.CompletedTask;
         }
 
+        if (LeftToMigration())
+        {
+            return Task.CompletedTask;
+        }
+
         int tightened = Tighten(root);
         if (tightened > 0)
         {
@@ -34,6 +41,23 @@ internal sealed partial class StatePermissions(IOptions<StatePersistenceOptions>
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A directory of an older format is the migration's: it backs up the old modes first (so a rollback restores
+    /// them), tightens them and logs it. One of a newer format is refused by the store untouched. Neither is changed here.
+    /// </summary>
+    private bool LeftToMigration()
+    {
+        try
+        {
+            MigrationStatus status = StateMigrations.GetStatus(options.Value);
+            return status.PendingSteps.Count > 0 || status.Interrupted;
+        }
+        catch (StateFormatException)
+        {
+            return true;
+        }
     }
 
     /// <summary>Tightens <paramref name="root"/> and everything under it; returns how many entries changed.</summary>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using StatePersistence.Commit;
 using StatePersistence.Errors;
 using StatePersistence.FileStore.Journal;
+using StatePersistence.FileStore.Migrations;
 using StatePersistence.FileStore.Snapshot;
 using StatePersistence.FileSystem;
 using StatePersistence.Ids;
@@ -79,7 +80,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     public string Location => _layout.Root;
 
     /// <inheritdoc />
-    public ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default)
+    public async ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default)
     {
         if (_lock is not null)
         {
@@ -87,8 +88,18 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         }
 
         var report = new RecoveryReport { StartedAt = _time.GetUtcNow() };
+        var migrations = new MigrationRunner(_fileSystem, _layout, _envelope, _time, Migrations);
+        MigrationPlan plan;
         try
         {
+            // Read-only, before the lock file or a directory is created: a directory of a newer format is refused
+            // untouched, and so is one that needs a migration when automatic migration is off.
+            plan = migrations.Plan();
+            if (plan.Pending && !_options.AutoMigrate && !MigrateRegardless)
+            {
+                throw new StateMigrationRequiredException(Location, plan.Interrupted ? plan.LastRun!.From : plan.Detected.Version, Model.StateFormat.CurrentVersion, plan.Interrupted);
+            }
+
             StateDirectories.Ensure(_fileSystem, _layout, report);
             _lock = DirectoryLock.Acquire(_fileSystem, _layout, _time);
             _guard.RememberOpenedDirectory();
@@ -100,6 +111,9 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
         try
         {
+            // Planned again under the lock, when there is something to do: the directory is this process's only from
+            // now on. (A directory of the current format never becomes an older one, so no second look is needed then.)
+            PendingMigration? migration = plan.Pending ? migrations.Begin(migrations.Plan()) : null;
             FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode).Run();
             _logs.RepairTails(report);
             _filesView = result.FilesView;
@@ -111,15 +125,22 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             _sequencer = new CommitSequencer(result.View);
             _feed = new ChangeFeed(result.View.Revision, Location);
             PrepareSpareSegment();
+            if (migration is not null)
+            {
+                await FinishMigrationAsync(migrations, migration, result.View, report, cancellationToken).ConfigureAwait(false);
+            }
+
             if (report.CorruptionDetected)
             {
                 WriteRecoveryReport(report);
             }
 
-            return ValueTask.FromResult(new RecoveredState(result.View, report));
+            return new RecoveredState(result.View, report);
         }
         catch (Exception ex)
         {
+            _journal?.Dispose();
+            _journal = null;
             _lock.Dispose();
             _lock = null;
             if (ex is IOException or UnauthorizedAccessException)

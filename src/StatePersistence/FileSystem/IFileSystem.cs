@@ -65,6 +65,17 @@ internal interface IFileSystem
         return handle.Length;
     }
 
+    /// <summary>
+    /// The Unix permission bits of a file or directory, or null where there are none (Windows, a simulated disk). The
+    /// default is null: a migration then has no permissions to tighten or to put back.
+    /// </summary>
+    UnixFileMode? UnixModeOf(string path) => null;
+
+    /// <summary>Sets the Unix permission bits of a file or directory; the default does nothing (see <see cref="UnixModeOf"/>).</summary>
+    void SetUnixMode(string path, UnixFileMode mode)
+    {
+    }
+
     /// <summary>The names (not paths) of the files directly in a directory; empty when it does not exist.</summary>
     IReadOnlyList<string> ListFiles(string directory);
 

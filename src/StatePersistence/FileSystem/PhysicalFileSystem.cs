@@ -58,6 +58,18 @@ internal sealed class PhysicalFileSystem : IFileSystem
     public long LengthOf(string path) => new FileInfo(path).Length;
 
     /// <inheritdoc />
+    public UnixFileMode? UnixModeOf(string path) => OperatingSystem.IsWindows() ? null : File.GetUnixFileMode(path);
+
+    /// <inheritdoc />
+    public void SetUnixMode(string path, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, mode);
+        }
+    }
+
+    /// <inheritdoc />
     public void Rename(string sourcePath, string destinationPath) => File.Move(sourcePath, destinationPath, overwrite: true);
 
     /// <inheritdoc />

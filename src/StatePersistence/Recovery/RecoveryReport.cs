@@ -19,6 +19,12 @@ public sealed class RecoveryReport
     /// <summary>The <c>last_saved</c> time of that snapshot.</summary>
     public DateTimeOffset? SnapshotSavedAt { get; set; }
 
+    /// <summary>
+    /// The migration this start ran (<c>1.0.0 -> 2.1.0; see state.migration-v1.0.0-to-v2.1.0.log</c>), or null when the
+    /// directory was already of the current format.
+    /// </summary>
+    public string? Migration { get; set; }
+
     /// <summary>Whether task and session files were read because no current snapshot was usable.</summary>
     public bool RebuiltFromItemFiles { get; set; }
 

@@ -22,6 +22,7 @@ public sealed class StatePersistenceOptions
     private JournalRecoveryMode _journalRecoveryMode = JournalRecoveryMode.SkipCorruptedRecords;
     private Serialization.IPayloadCodec? _payloadCodec;
     private bool _snapshotOnShutdown = true;
+    private bool _autoMigrate = true;
     private int _eventHistory = 4096;
     private ConflictPolicy _conflictPolicy = ConflictPolicy.Reject;
     private Func<Model.AgentTask, Model.AgentTask, Model.AgentTask>? _mergeTask;
@@ -133,6 +134,18 @@ public sealed class StatePersistenceOptions
     {
         get => _snapshotOnShutdown;
         set => _snapshotOnShutdown = Unfrozen(value);
+    }
+
+    /// <summary>
+    /// Whether opening a state directory of an older format migrates it (pre-migration backup, transformation,
+    /// validation, version update; see the README's "Versions and migrations"). Default true. When false, such a
+    /// directory (or one whose migration was interrupted) is refused with <see cref="Errors.StateMigrationRequiredException"/>
+    /// and left untouched, for operators who migrate in a maintenance window with <c>statectl migrate apply</c>.
+    /// </summary>
+    public bool AutoMigrate
+    {
+        get => _autoMigrate;
+        set => _autoMigrate = Unfrozen(value);
     }
 
     /// <summary>

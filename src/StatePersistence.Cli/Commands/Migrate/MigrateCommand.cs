@@ -1,0 +1,73 @@
+using System.CommandLine;
+using Spectre.Console;
+using StatePersistence.Cli.Infrastructure;
+using StatePersistence.FileStore.Migrations;
+
+namespace StatePersistence.Cli.Commands.Migrate;
+
+/// <summary>
+/// <c>statectl migrate status|apply|rollback</c>: the state directory's format version and migrations, for operators
+/// who run with <c>AutoMigrate</c> off and migrate in a maintenance window. <c>status</c> is read-only; <c>apply</c> and
+/// <c>rollback</c> take the directory lock, so they refuse a directory a running server holds (stop it first).
+/// </summary>
+internal static class MigrateCommand
+{
+    public static Command Create()
+    {
+        var migrate = new Command("migrate", "Show, run or roll back the migration of the state directory's format.");
+
+        var status = new Command("status", "The directory's format version, the migrations it needs, and the last run (read-only).");
+        status.SetHandler((context, _, _) => Task.FromResult(Print(context, StateMigrations.GetStatus(Options(context)))));
+        migrate.Subcommands.Add(status);
+
+        var apply = new Command("apply", "Migrate now: pre-migration backup, transformation, validation, version update, log.");
+        apply.SetHandler(async (context, _, cancellation) =>
+            Print(context, await StateMigrations.ApplyAsync(Options(context), cancellationToken: cancellation).ConfigureAwait(false)));
+        migrate.Subcommands.Add(apply);
+
+        var rollback = new Command("rollback", "Restore the directory to what it was before the last migration, byte for byte (what was saved since is discarded).");
+        rollback.SetHandler(async (context, _, cancellation) =>
+            Print(context, await StateMigrations.RollbackAsync(Options(context), cancellationToken: cancellation).ConfigureAwait(false)));
+        migrate.Subcommands.Add(rollback);
+        return migrate;
+    }
+
+    /// <summary>The library's options for the directory; a directory that is not there is an error, never created.</summary>
+    private static StatePersistenceOptions Options(CommandContext context)
+    {
+        if (!Directory.Exists(context.StatePath))
+        {
+            throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
+        }
+
+        return new StatePersistenceOptions { StatePath = context.StatePath };
+    }
+
+    private static int Print(CommandContext context, MigrationStatus status)
+    {
+        if (context.Json)
+        {
+            context.WriteJson(MigrationReport.From(status), MigrationJsonContext.Default.MigrationReport);
+            return ExitCodes.Success;
+        }
+
+        var grid = new Grid().AddColumn().AddColumn();
+        grid.AddRow("directory version", Markup.Escape($"{status.DirectoryVersion} (from {status.VersionSource})"));
+        grid.AddRow("this build", Markup.Escape(status.CurrentVersion));
+        grid.AddRow("pending", status.PendingSteps.Count == 0 ? "none" : Markup.Escape(string.Join("\n", status.PendingSteps)));
+        if (status.Interrupted)
+        {
+            grid.AddRow("[yellow]interrupted[/]", "a run or rollback did not finish; 'migrate apply' (or the next start) rolls it back first");
+        }
+
+        grid.AddRow("last run", Markup.Escape(status.LastRun is null ? "none" : $"{status.LastRun}: {status.LastRunStatus} (log: {status.LogFile})"));
+        grid.AddRow("rollback", status.CanRollBack ? "possible (statectl migrate rollback)" : "nothing to roll back");
+        if (status.Outcome is not null)
+        {
+            grid.AddRow("[bold]done[/]", Markup.Escape(status.Outcome));
+        }
+
+        context.Console.Write(new Panel(grid).Header(Markup.Escape(status.StatePath)));
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,38 @@
+namespace StatePersistence.FileStore.Migrations;
+
+/// <summary>Where a state directory stands with migrations: what <c>statectl migrate status</c> prints.</summary>
+public sealed class MigrationStatus
+{
+    /// <summary>The state directory.</summary>
+    public required string StatePath { get; init; }
+
+    /// <summary>The directory's format version (what <c>state.json</c> says, or what its layout shows).</summary>
+    public required string DirectoryVersion { get; init; }
+
+    /// <summary>Where <see cref="DirectoryVersion"/> was read from (<c>state.json</c>, <c>journal</c>, the Node layout, an empty directory).</summary>
+    public required string VersionSource { get; init; }
+
+    /// <summary>The format version this build writes.</summary>
+    public required string CurrentVersion { get; init; }
+
+    /// <summary>The steps opening the directory (or <c>migrate apply</c>) would run, oldest first (<c>1.0.0 -> 2.1.0: what it does</c>).</summary>
+    public required IReadOnlyList<string> PendingSteps { get; init; }
+
+    /// <summary>A run started and did not finish: the next open or <c>migrate apply</c> rolls it back and runs it again.</summary>
+    public required bool Interrupted { get; init; }
+
+    /// <summary>The last run (<c>1.0.0 -> 2.1.0</c>), or null when none ever ran here.</summary>
+    public string? LastRun { get; init; }
+
+    /// <summary>The last run's status: <c>migrating</c> (interrupted), <c>applied</c>, <c>rolling-back</c> (a rollback interrupted) or <c>rolled-back</c>.</summary>
+    public string? LastRunStatus { get; init; }
+
+    /// <summary>The last run's log file (<c>state.migration-v1.0.0-to-v2.1.0.log</c>), in the state directory.</summary>
+    public string? LogFile { get; init; }
+
+    /// <summary>Whether a pre-migration backup is there to roll back to (the last run is applied or interrupted).</summary>
+    public required bool CanRollBack { get; init; }
+
+    /// <summary>What the call that returned this did (<c>migrated 1.0.0 -> 2.1.0</c>, <c>rolled back: 3 file(s) restored</c>), or null for a status.</summary>
+    public string? Outcome { get; init; }
+}

@@ -1,0 +1,214 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using StatePersistence.Errors;
+using StatePersistence.FileSystem;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore.Migrations;
+
+/// <summary>
+/// The backup taken before a migration changes anything: <c>state.json</c> copied to
+/// <c>state.pre-migration.backup.json</c> (the seed's name) and every other file of the directory copied under
+/// <c>pre-migration/</c> at its own relative path, each durable before <c>pre-migration/manifest.json</c> lists them
+/// with their length, SHA-256 and Unix mode. <see cref="Restore"/> puts the directory back to exactly that: every
+/// listed file with its bytes and mode, every other file removed. It is idempotent, so a crash during a rollback is
+/// finished by the next one.
+/// </summary>
+internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout layout)
+{
+    /// <summary>The folder holding the copies and the manifest.</summary>
+    public const string DirectoryName = "pre-migration";
+
+    /// <summary>The copy of <c>state.json</c>.</summary>
+    public const string StateCopyName = "state.pre-migration.backup.json";
+
+    /// <summary>The prefix of the migration logs, which a rollback keeps: they are the record of what ran.</summary>
+    public const string LogPrefix = "state.migration-";
+
+    public string Folder => Path.Combine(layout.Root, DirectoryName);
+
+    public string ManifestPath => Path.Combine(Folder, "manifest.json");
+
+    /// <summary>The subdirectories whose files a migration may change (the state directory's own files too).</summary>
+    private IEnumerable<string> Subdirectories => layout.Directories;
+
+    /// <summary>The manifest of the last run, or null when no migration ever ran here.</summary>
+    public MigrationManifest? ReadManifest()
+    {
+        if (!fileSystem.FileExists(ManifestPath))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(fileSystem.ReadAllBytes(ManifestPath), MigrationJsonContext.Default.MigrationManifest)
+                ?? throw new JsonException("the manifest is null");
+        }
+        catch (JsonException ex)
+        {
+            throw new StateStorageException($"The migration manifest '{ManifestPath}' is damaged ({ex.Message}); nothing was changed. "
+                + "Restore it from a copy, or, if no migration was running, move the pre-migration folder away.", ManifestPath, ex, isTransient: false);
+        }
+    }
+
+    /// <summary>Copies every file, durably, then writes the manifest (status <see cref="MigrationManifest.Migrating"/>).</summary>
+    public MigrationManifest Take(string from, string to, DateTimeOffset now)
+    {
+        // An earlier run's backup is replaced. Its manifest goes first: no crash may leave a manifest beside copies
+        // that are being overwritten.
+        if (fileSystem.FileExists(ManifestPath))
+        {
+            fileSystem.Delete(ManifestPath);
+            fileSystem.SyncDirectory(Folder);
+        }
+
+        if (!fileSystem.DirectoryExists(Folder))
+        {
+            fileSystem.CreateDirectory(Folder);
+            fileSystem.SyncDirectory(layout.Root);
+        }
+
+        var manifest = new MigrationManifest { From = from, To = to, Status = MigrationManifest.Migrating, StartedAt = now };
+        var copyDirectories = new HashSet<string>(StringComparer.Ordinal) { Folder };
+        foreach (string relative in ListFiles())
+        {
+            byte[] bytes = fileSystem.ReadAllBytes(Path.Combine(layout.Root, relative));
+            string copy = CopyPath(relative);
+            string copyDirectory = Path.GetDirectoryName(copy)!;
+            if (copyDirectories.Add(copyDirectory) && !fileSystem.DirectoryExists(copyDirectory))
+            {
+                fileSystem.CreateDirectory(copyDirectory);
+            }
+
+            AtomicFile.Write(fileSystem, layout, copy, bytes, Durability.Full, syncDirectory: false);
+            manifest.Files.Add(new BackedUpFile(relative, bytes.Length, Sha256(bytes), Octal(fileSystem.UnixModeOf(Path.Combine(layout.Root, relative)))));
+        }
+
+        foreach (string directory in (string[])[layout.Root, .. Subdirectories])
+        {
+            if (fileSystem.DirectoryExists(directory) && Octal(fileSystem.UnixModeOf(directory)) is { } mode)
+            {
+                manifest.Directories.Add(new BackedUpDirectory(Relative(directory), mode));
+            }
+        }
+
+        foreach (string directory in copyDirectories)
+        {
+            fileSystem.SyncDirectory(directory);
+        }
+
+        fileSystem.SyncDirectory(layout.Root);
+        WriteManifest(manifest);
+        return manifest;
+    }
+
+    /// <summary>Replaces the manifest atomically (a new status).</summary>
+    public void WriteManifest(MigrationManifest manifest) =>
+        AtomicFile.Write(fileSystem, layout, ManifestPath, JsonSerializer.SerializeToUtf8Bytes(manifest, MigrationJsonContext.Default.MigrationManifest), Durability.Full);
+
+    /// <summary>
+    /// Puts every file back as the manifest lists it (bytes and mode) and removes every file it does not list. Returns
+    /// how many files were restored and removed.
+    /// </summary>
+    public (int Restored, int Removed) Restore(MigrationManifest manifest)
+    {
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        int restored = 0;
+        foreach (BackedUpFile file in manifest.Files)
+        {
+            listed.Add(file.Path);
+            string path = Path.Combine(layout.Root, file.Path);
+            if (!fileSystem.FileExists(path) || Sha256(fileSystem.ReadAllBytes(path)) != file.Sha256)
+            {
+                string copy = CopyPath(file.Path);
+                byte[] bytes = fileSystem.ReadAllBytes(copy);
+                if (Sha256(bytes) != file.Sha256)
+                {
+                    throw new StateStorageException($"The pre-migration copy '{copy}' does not match its manifest (SHA-256); the rollback stopped. "
+                        + "The other copies are intact; restore this file by hand.", copy, null, isTransient: false);
+                }
+
+                AtomicFile.Write(fileSystem, layout, path, bytes, Durability.Full, syncDirectory: false);
+                restored++;
+            }
+
+            if (ParseOctal(file.Mode) is { } mode)
+            {
+                fileSystem.SetUnixMode(path, mode);
+            }
+        }
+
+        int removed = 0;
+        foreach (string relative in ListFiles())
+        {
+            if (!listed.Contains(relative))
+            {
+                fileSystem.Delete(Path.Combine(layout.Root, relative));
+                removed++;
+            }
+        }
+
+        foreach (BackedUpDirectory directory in manifest.Directories)
+        {
+            string path = Path.Combine(layout.Root, directory.Path);
+            if (fileSystem.DirectoryExists(path) && ParseOctal(directory.Mode) is { } mode)
+            {
+                fileSystem.SetUnixMode(path, mode);
+            }
+        }
+
+        foreach (string directory in (string[])[layout.Root, .. Subdirectories])
+        {
+            if (fileSystem.DirectoryExists(directory))
+            {
+                fileSystem.SyncDirectory(directory);
+            }
+        }
+
+        return (restored, removed);
+    }
+
+    /// <summary>
+    /// The files a migration may change, relative to the state directory: those in it (but the lock, the backup and
+    /// the migration logs) and those in its subdirectories.
+    /// </summary>
+    public List<string> ListFiles()
+    {
+        var files = new List<string>();
+        foreach (string name in fileSystem.ListFiles(layout.Root))
+        {
+            // The backup's and the logs' own files, temp files a crash left included: a backup of them would be
+            // overwritten by the very writes that take it.
+            if (name is ".lock" or ".lock.owner" || name.StartsWith(StateCopyName, StringComparison.Ordinal) || name.StartsWith(LogPrefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            files.Add(name);
+        }
+
+        foreach (string directory in Subdirectories)
+        {
+            foreach (string name in fileSystem.ListFiles(directory))
+            {
+                files.Add(Relative(Path.Combine(directory, name)));
+            }
+        }
+
+        files.Sort(StringComparer.Ordinal);
+        return files;
+    }
+
+    /// <summary>Where the copy of a file is kept.</summary>
+    public string CopyPath(string relative) =>
+        relative == "state.json" ? Path.Combine(layout.Root, StateCopyName) : Path.Combine(Folder, relative);
+
+    private string Relative(string path) => Path.GetRelativePath(layout.Root, path).Replace('\\', '/');
+
+    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    private static string? Octal(UnixFileMode? mode) => mode is { } m ? Convert.ToString((int)m, 8) : null;
+
+    private static UnixFileMode? ParseOctal(string? mode) => mode is null ? null : (UnixFileMode)Convert.ToInt32(mode, 8);
+}

@@ -1,0 +1,102 @@
+using StatePersistence.Errors;
+using StatePersistence.FileSystem;
+using StatePersistence.Model;
+using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
+
+namespace StatePersistence.FileStore.Migrations;
+
+/// <summary>
+/// Explicit migration runs over a state directory, for operators who turn <see cref="StatePersistenceOptions.AutoMigrate"/>
+/// off and migrate in a maintenance window (<c>statectl migrate status|apply|rollback</c> calls these). Apply and
+/// rollback take the directory lock, so they refuse a directory a running process holds.
+/// </summary>
+public static class StateMigrations
+{
+    /// <summary>Reads where the directory stands, changing nothing (no lock is taken).</summary>
+    public static MigrationStatus GetStatus(StatePersistenceOptions options, IPayloadCodec? codec = null) =>
+        GetStatus(options, PhysicalFileSystem.Instance, MigrationChain.Default, codec);
+
+    /// <summary>
+    /// Migrates the directory now (pre-migration backup, steps, version update, validation, log), or finishes an
+    /// interrupted run; a directory already current is only opened and closed. Whatever <see cref="StatePersistenceOptions.AutoMigrate"/> says.
+    /// </summary>
+    public static Task<MigrationStatus> ApplyAsync(StatePersistenceOptions options, IPayloadCodec? codec = null, TimeProvider? timeProvider = null,
+        CancellationToken cancellationToken = default) =>
+        ApplyAsync(options, PhysicalFileSystem.Instance, MigrationChain.Default, codec, timeProvider, cancellationToken);
+
+    /// <summary>
+    /// Restores the directory to what it was before the last migration, byte for byte (every file's content and mode;
+    /// files created since, including saves made after the migration, are removed). Throws when there is no backup.
+    /// </summary>
+    public static Task<MigrationStatus> RollbackAsync(StatePersistenceOptions options, IPayloadCodec? codec = null, TimeProvider? timeProvider = null,
+        CancellationToken cancellationToken = default) =>
+        Task.FromResult(Rollback(options, PhysicalFileSystem.Instance, MigrationChain.Default, codec, timeProvider));
+
+    internal static MigrationStatus GetStatus(StatePersistenceOptions options, IFileSystem fileSystem, MigrationChain chain, IPayloadCodec? codec,
+        string? outcome = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var layout = new StateLayout(options.ResolveStatePath());
+        MigrationPlan plan = Runner(options, fileSystem, chain, codec, null, layout).Plan();
+        MigrationManifest? last = plan.LastRun;
+        return new MigrationStatus
+        {
+            StatePath = layout.Root,
+            DirectoryVersion = plan.Detected.Version,
+            VersionSource = plan.Detected.Source,
+            CurrentVersion = StateFormat.CurrentVersion,
+            PendingSteps = [.. plan.Steps.Select(s => $"{s.From} -> {s.To}: {s.Description}")],
+            Interrupted = plan.Interrupted,
+            LastRun = last is null ? null : $"{last.From} -> {last.To}",
+            LastRunStatus = last?.Status,
+            LogFile = last is null ? null : MigrationRunner.LogName(last),
+            CanRollBack = last?.Status is MigrationManifest.Applied or MigrationManifest.Migrating or MigrationManifest.RollingBack,
+            Outcome = outcome,
+        };
+    }
+
+    internal static async Task<MigrationStatus> ApplyAsync(StatePersistenceOptions options, IFileSystem fileSystem, MigrationChain chain, IPayloadCodec? codec,
+        TimeProvider? timeProvider, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        string? migrated;
+        await using (var store = new FileStateStore(options, fileSystem, codec ?? options.PayloadCodec, timeProvider) { Migrations = chain, MigrateRegardless = true })
+        {
+            migrated = (await store.OpenAsync(cancellationToken).ConfigureAwait(false)).Report.Migration;
+        }
+
+        return GetStatus(options, fileSystem, chain, codec, migrated is null ? "nothing to migrate" : "migrated " + migrated);
+    }
+
+    internal static MigrationStatus Rollback(StatePersistenceOptions options, IFileSystem fileSystem, MigrationChain chain, IPayloadCodec? codec,
+        TimeProvider? timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var layout = new StateLayout(options.ResolveStatePath());
+        TimeProvider time = timeProvider ?? TimeProvider.System;
+        MigrationRunner runner = Runner(options, fileSystem, chain, codec, time, layout);
+        string outcome;
+        using (DirectoryLock.Acquire(fileSystem, layout, time))
+        {
+            MigrationManifest manifest = runner.Backup.ReadManifest()
+                ?? throw new StatePersistenceException($"There is no migration to roll back in '{layout.Root}': it holds no pre-migration backup ({runner.Backup.ManifestPath}).", layout.Root);
+            if (manifest.Status == MigrationManifest.RolledBack)
+            {
+                throw new StatePersistenceException($"The migration {manifest.From} -> {manifest.To} of '{layout.Root}' was already rolled back; nothing was changed.", layout.Root);
+            }
+
+            (int restored, int removed) = runner.RollBack(manifest, "asked for: statectl migrate rollback");
+            outcome = $"rolled back {manifest.From} -> {manifest.To}: {restored} file(s) restored, {removed} removed";
+        }
+
+        return GetStatus(options, fileSystem, chain, codec, outcome);
+    }
+
+    private static MigrationRunner Runner(StatePersistenceOptions options, IFileSystem fileSystem, MigrationChain chain, IPayloadCodec? codec,
+        TimeProvider? time, StateLayout layout)
+    {
+        codec ??= options.PayloadCodec;
+        return new MigrationRunner(fileSystem, layout, codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec), time ?? TimeProvider.System, chain);
+    }
+}

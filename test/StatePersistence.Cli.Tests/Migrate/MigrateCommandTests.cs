@@ -1,0 +1,118 @@
+using System.Text.Json;
+using StatePersistence.Cli.Tests.Support;
+using StatePersistence.Server.Tests.Support;
+using StatePersistence.Testing.Fixtures;
+
+namespace StatePersistence.Cli.Tests.Migrate;
+
+/// <summary><c>statectl migrate status|apply|rollback</c>, run as a real process against a real Node directory.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class MigrateCommandTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public MigrateCommandTests() => Assert.SkipWhen(OperatingSystem.IsWindows(), "The fixture carries Unix permissions.");
+
+    private string StatePath => _temp.Combine("state");
+
+    public void Dispose() => _temp.Dispose();
+
+    /// <summary>The directory's files but the migration's own record, the lock and (when asked) the journal, by relative path.</summary>
+    private SortedDictionary<string, byte[]> StateFiles(bool withJournal = true) => NodeStateDirectory.ReadAll(StatePath, relative =>
+        !relative.StartsWith("pre-migration/", StringComparison.Ordinal) && !relative.StartsWith("state.pre-migration.", StringComparison.Ordinal)
+        && !relative.StartsWith("state.migration-", StringComparison.Ordinal) && !relative.StartsWith(".lock", StringComparison.Ordinal)
+        && (withJournal || !relative.StartsWith("journal/", StringComparison.Ordinal)));
+
+    [Fact]
+    public async Task Status_Apply_Status_Rollback_OnANodeDirectory()
+    {
+        NodeStateDirectory.WriteTo(StatePath);
+
+        StatectlRun status = await StatectlRun.RunAsync("migrate", "status", "--state-path", StatePath, "--json");
+
+        Assert.True(status.ExitCode == 0, status.ToString());
+        JsonElement before = status.Json();
+        Assert.Equal("1.0.0", before.GetProperty("directoryVersion").GetString());
+        Assert.Equal("2.1.0", before.GetProperty("currentVersion").GetString());
+        Assert.StartsWith("1.0.0 -> 2.1.0: import of the original Node implementation", before.GetProperty("pendingSteps")[0].GetString(), StringComparison.Ordinal);
+        Assert.False(before.GetProperty("canRollBack").GetBoolean());
+        Assert.Equal(NodeStateDirectory.Files, NodeStateDirectory.ReadAll(StatePath));
+
+        StatectlRun apply = await StatectlRun.RunAsync("migrate", "apply", "--state-path", StatePath, "--json");
+
+        Assert.True(apply.ExitCode == 0, apply.ToString());
+        Assert.Equal("migrated 1.0.0 -> 2.1.0; see state.migration-v1.0.0-to-v2.1.0.log", apply.Json().GetProperty("outcome").GetString());
+        Assert.True(File.Exists(Path.Combine(StatePath, "state.migration-v1.0.0-to-v2.1.0.log")));
+        Assert.True(File.Exists(Path.Combine(StatePath, "logs", "session_sess_a.log")));
+
+        StatectlRun after = await StatectlRun.RunAsync("migrate", "status", "--state-path", StatePath);
+
+        Assert.True(after.ExitCode == 0, after.ToString());
+        Assert.Contains("2.1.0 (from state.json)", after.Output, StringComparison.Ordinal);
+        Assert.Contains("1.0.0 -> 2.1.0: applied", after.Output, StringComparison.Ordinal);
+        Assert.Contains("possible (statectl migrate rollback)", after.Output, StringComparison.Ordinal);
+
+        StatectlRun rollback = await StatectlRun.RunAsync("migrate", "rollback", "--state-path", StatePath, "--json");
+
+        Assert.True(rollback.ExitCode == 0, rollback.ToString());
+        Assert.StartsWith("rolled back 1.0.0 -> 2.1.0", rollback.Json().GetProperty("outcome").GetString(), StringComparison.Ordinal);
+        Assert.Equal(NodeStateDirectory.Files, StateFiles());
+        Assert.Equal(NodeStateDirectory.FileMode, File.GetUnixFileMode(Path.Combine(StatePath, "tasks", "task_1.json")));
+        Assert.Equal(NodeStateDirectory.DirectoryMode, File.GetUnixFileMode(Path.Combine(StatePath, "logs")));
+    }
+
+    [Fact]
+    public async Task Rollback_WhileTheServerHoldsTheDirectory_IsExitCode1_AndChangesNothing()
+    {
+        NodeStateDirectory.WriteTo(StatePath);
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);
+        // The journal is the running server's to write; the rest must not change.
+        SortedDictionary<string, byte[]> migrated = StateFiles(withJournal: false);
+
+        StatectlRun rollback = await StatectlRun.RunAsync("migrate", "rollback", "--state-path", StatePath);
+
+        Assert.True(rollback.ExitCode == 1, rollback.ToString());
+        Assert.Contains("is in use by", rollback.Error, StringComparison.Ordinal);
+        Assert.Equal(migrated, StateFiles(withJournal: false));
+        Assert.Equal(0, await server.TerminateAsync());
+    }
+
+    [Fact]
+    public async Task Apply_OnANewerDirectory_IsExitCode1_NamingBothVersions_AndChangesNothing()
+    {
+        Directory.CreateDirectory(StatePath);
+        await File.WriteAllTextAsync(Path.Combine(StatePath, "state.json"), """{"version": "3.0.0", "tasks": []}""", TestContext.Current.CancellationToken);
+
+        StatectlRun apply = await StatectlRun.RunAsync("migrate", "apply", "--state-path", StatePath, "--json");
+
+        Assert.True(apply.ExitCode == 1, apply.ToString());
+        string error = apply.Json().GetProperty("error").GetString()!;
+        Assert.Contains("3.0.0", error, StringComparison.Ordinal);
+        Assert.Contains("2.1.0", error, StringComparison.Ordinal);
+        Assert.Equal(["state.json"], Directory.GetFileSystemEntries(StatePath).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task Rollback_WithoutAMigration_IsExitCode1_AndAMissingDirectoryIsNotCreated()
+    {
+        Directory.CreateDirectory(StatePath);
+        string missing = _temp.Combine("nowhere");
+
+        StatectlRun rollback = await StatectlRun.RunAsync("migrate", "rollback", "--state-path", StatePath);
+        StatectlRun status = await StatectlRun.RunAsync("migrate", "status", "--state-path", missing);
+
+        Assert.True(rollback.ExitCode == 1, rollback.ToString());
+        Assert.Contains("no migration to roll back", rollback.Error, StringComparison.Ordinal);
+        Assert.True(status.ExitCode == 1, status.ToString());
+        Assert.Contains(missing, status.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(missing));
+    }
+
+    [Fact]
+    public async Task BadUsage_IsExitCode2()
+    {
+        StatectlRun run = await StatectlRun.RunAsync("migrate", "sideways");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+    }
+}

@@ -1,0 +1,218 @@
+using System.Text;
+using StatePersistence.CrashTests.Support;
+using StatePersistence.FileStore;
+using StatePersistence.FileStore.Migrations;
+using StatePersistence.FileSystem;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+using StatePersistence.Testing.CrashSimulation;
+using StatePersistence.Testing.Fixtures;
+
+namespace StatePersistence.CrashTests.Migrations;
+
+/// <summary>
+/// The Node import, crashed before every file-system operation of the open that migrates (backup, steps, recovery,
+/// version update, validation, log, commit) and once after the last, every crash state sampled under both crash
+/// models: the next open must load exactly what an uncrashed migration loads (the run resumed, or was rolled back
+/// and run again, never half-migrated), and a rollback from there must give back the Node directory byte for byte.
+/// </summary>
+public sealed class MigrationCrashTests(ReliabilityLedger ledger)
+{
+    private const string Root = CrashSimulatingFileSystem.DefaultRoot;
+    private const string Workload = "migration: Node import at open";
+    private const int StatesPerPoint = 6;
+    private static readonly CrashModel[] Models = [CrashModel.StrictWorstCase, CrashModel.Ext4Ordered];
+
+    [Fact]
+    public async Task NodeImport_CrashedAnywhere_ResumesOrRollsBack_NeverHalfMigrated()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        CrashSimulatingFileSystem dry = Seeded();
+        int start = dry.OperationCount;
+        await OpenAsync(dry, ct);
+        int operations = dry.OperationCount - start;
+        string expected = await LoadAsync(dry, ct);
+        Assert.Contains("log sess_a: " + NodeStateDirectory.SessionALog, expected, StringComparison.Ordinal);
+        ledger.RecordWorkload(Workload, "power-loss", operations, operations + 1);
+
+        var violations = new List<string>();
+        for (int point = 1; point <= operations + 1; point++)
+        {
+            CrashSimulatingFileSystem disk = Seeded();
+            if (point <= operations)
+            {
+                disk.CrashAtOperation = start + point;
+            }
+
+            try
+            {
+                await OpenAsync(disk, ct);
+            }
+            catch (Exception) when (disk.HasCrashed)
+            {
+                // The crash: what the disk holds now is what the next open finds.
+            }
+
+            string where = point <= operations ? $"before {dry.Operations[start + point - 1]}" : "after the last operation";
+            foreach (CrashModel model in Models)
+            {
+                int checkedStates = 0;
+                foreach (DurableImage image in disk.PossibleCrashStates(model, StatesPerPoint, new Random(HashCode.Combine(ReliabilityLedger.Seed, point, (int)model))))
+                {
+                    checkedStates++;
+                    string? problem = await CheckAsync(image, expected, ct);
+                    if (problem is not null)
+                    {
+                        string message = $"{Workload}: point {point} ({where}), {model}, {image.Description}: {problem}";
+                        violations.Add(message);
+                        ledger.RecordViolation(Workload, message);
+                    }
+                }
+
+                ledger.RecordCrashStates(Workload, model, checkedStates);
+            }
+        }
+
+        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
+    }
+
+    [Fact]
+    public async Task Rollback_CrashedAnywhere_IsFinishedBeforeAnythingElse_NeverBackedUpHalfRestored()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        const string workload = "migration: rollback";
+        CrashSimulatingFileSystem dry = await MigratedAsync(ct);
+        string expected = await LoadAsync(dry, ct);
+        int start = dry.OperationCount;
+        Rollback(dry);
+        int operations = dry.OperationCount - start;
+        ledger.RecordWorkload(workload, "power-loss", operations, operations + 1);
+
+        var violations = new List<string>();
+        for (int point = 1; point <= operations + 1; point++)
+        {
+            CrashSimulatingFileSystem disk = await MigratedAsync(ct);
+            if (point <= operations)
+            {
+                disk.CrashAtOperation = start + point;
+            }
+
+            try
+            {
+                Rollback(disk);
+            }
+            catch (Exception) when (disk.HasCrashed)
+            {
+                // The crash, somewhere in the restore.
+            }
+
+            foreach (CrashModel model in Models)
+            {
+                int checkedStates = 0;
+                foreach (DurableImage image in disk.PossibleCrashStates(model, StatesPerPoint, new Random(HashCode.Combine(ReliabilityLedger.Seed, point, (int)model, 2))))
+                {
+                    checkedStates++;
+                    // The application starts on whatever the crash left (it migrates again, or finishes the
+                    // interrupted rollback first), then the operator rolls back once more.
+                    string? problem = await CheckAsync(image, expected, ct);
+
+                    if (problem is not null)
+                    {
+                        string message = $"{workload}: point {point}, {model}, {image.Description}: {problem}";
+                        violations.Add(message);
+                        ledger.RecordViolation(workload, message);
+                    }
+                }
+
+                ledger.RecordCrashStates(workload, model, checkedStates);
+            }
+        }
+
+        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
+    }
+
+    private static async Task<CrashSimulatingFileSystem> MigratedAsync(CancellationToken ct)
+    {
+        CrashSimulatingFileSystem disk = Seeded();
+        await OpenAsync(disk, ct);
+        return disk;
+    }
+
+    private static void Rollback(IFileSystem fileSystem) =>
+        StateMigrations.Rollback(Options, fileSystem, MigrationChain.Default, codec: null, Services.NewClock());
+
+    /// <summary>Whether the directory holds exactly the Node files (null) or what differs.</summary>
+    private static string? NodeFilesProblem(IFileSystem fileSystem)
+    {
+        foreach ((string relative, byte[] bytes) in NodeStateDirectory.Files)
+        {
+            string path = Root + "/" + relative;
+            if (!fileSystem.FileExists(path) || !fileSystem.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
+            {
+                return $"after the rollback '{relative}' is not the Node file byte for byte";
+            }
+        }
+
+        List<string> extra = [.. new PreMigrationBackup(fileSystem, new StateLayout(Root)).ListFiles().Where(f => !NodeStateDirectory.Files.ContainsKey(f))];
+        return extra.Count == 0 ? null : $"after the rollback these files remain: {string.Join(", ", extra)}";
+    }
+
+    /// <summary>Boots a crash state: it must load what the uncrashed migration loaded, and roll back to the Node files exactly.</summary>
+    private static async Task<string?> CheckAsync(DurableImage image, string expected, CancellationToken ct)
+    {
+        CrashSimulatingFileSystem booted = CrashSimulatingFileSystem.FromImage(image);
+        try
+        {
+            string loaded = await LoadAsync(booted, ct);
+            if (loaded != expected)
+            {
+                return $"the next open loaded\n{loaded}\ninstead of\n{expected}";
+            }
+
+            Rollback(booted);
+            return NodeFilesProblem(booted);
+        }
+        catch (Exception ex)
+        {
+            return "the next open or the rollback failed: " + ex;
+        }
+    }
+
+    private static StatePersistenceOptions Options => Services.Options(Root);
+
+    private static CrashSimulatingFileSystem Seeded()
+    {
+        var disk = new CrashSimulatingFileSystem();
+        NodeStateDirectory.WriteTo(disk, Root);
+        return disk;
+    }
+
+    /// <summary>The open that migrates, on its own: the store, opened and closed.</summary>
+    private static async Task OpenAsync(IFileSystem fileSystem, CancellationToken ct)
+    {
+        await using var store = new FileStateStore(Options, fileSystem, timeProvider: Services.NewClock());
+        await store.OpenAsync(ct);
+    }
+
+    /// <summary>Everything the Node directory held, as the store serves it after an open.</summary>
+    private static async Task<string> LoadAsync(IFileSystem fileSystem, CancellationToken ct)
+    {
+        await using var store = new FileStateStore(Options, fileSystem, timeProvider: Services.NewClock());
+        RecoveredState state = await store.OpenAsync(ct);
+        var text = new StringBuilder();
+        text.Append("tasks: ").AppendJoin(", ", state.View.Tasks.Select(t => t.Key + "=" + ItemCodec.DeserializeTask(t.Value.Json).Status)).Append('\n');
+        text.Append("sessions: ").AppendJoin(", ", state.View.Sessions.Keys).Append('\n');
+        foreach (string session in (string[])["sess_a", "sess_a_b"])
+        {
+            byte[]? log = await store.ReadSessionLogAsync(session, ct);
+            text.Append("log ").Append(session).Append(": ").Append(log is null ? "(none)" : Encoding.UTF8.GetString(log)).Append('\n');
+        }
+
+        foreach (string report in await store.ListReportsAsync(ct))
+        {
+            text.Append("report ").Append(report).Append(": ").Append(Encoding.UTF8.GetString((await store.LoadReportAsync(report, ct))!)).Append('\n');
+        }
+
+        return text.ToString();
+    }
+}

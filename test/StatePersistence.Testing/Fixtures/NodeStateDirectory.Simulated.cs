@@ -1,0 +1,28 @@
+using StatePersistence.FileSystem;
+
+namespace StatePersistence.Testing.Fixtures;
+
+/// <summary>The Node fixture on the crash-simulating disk.</summary>
+public static partial class NodeStateDirectory
+{
+    /// <summary>Writes the directory durably on a simulated disk.</summary>
+    internal static void WriteTo(IFileSystem fileSystem, string root)
+    {
+        foreach ((string relative, byte[] bytes) in Files)
+        {
+            string path = root + "/" + relative;
+            string directory = path[..path.LastIndexOf('/')];
+            fileSystem.CreateDirectory(directory);
+            using (IFileHandle handle = fileSystem.Open(path, FileOpenMode.CreateOrTruncate))
+            {
+                handle.Write(0, bytes);
+                handle.Sync();
+            }
+
+            fileSystem.SyncDirectory(directory);
+        }
+
+        fileSystem.SyncDirectory(root);
+        fileSystem.SyncDirectory(root[..root.LastIndexOf('/')]);
+    }
+}

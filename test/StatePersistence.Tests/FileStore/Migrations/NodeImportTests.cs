@@ -1,0 +1,186 @@
+using System.Text.Json;
+using StatePersistence.FileStore;
+using StatePersistence.Model;
+using StatePersistence.Testing.Fixtures;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.FileStore.Migrations;
+
+/// <summary>
+/// A directory the original Node implementation wrote (the hand-made <see cref="NodeStateDirectory"/>), opened
+/// through the normal open path on the real disk: everything it held is there, under the right ids.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class NodeImportTests : IDisposable
+{
+    private readonly StateFixture _fixture = new();
+
+    public NodeImportTests()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "The fixture carries Unix permissions.");
+        NodeStateDirectory.WriteTo(_fixture.StatePath);
+    }
+
+    public void Dispose() => _fixture.Dispose();
+
+    [Fact]
+    public async Task NodeDirectory_LoadsEveryTaskAndSession_TaskFilesWin_UnknownFieldsKept()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        IReadOnlyList<AgentTask> tasks = await service.LoadTasksAsync(ct);
+        Assert.Equal(["task_1", "task_2", "task_3"], tasks.Select(t => t.Id));
+        Assert.Equal(TaskStatuses.Completed, tasks[0].Status);
+        Assert.Equal(2, tasks[0].Logs.Count);
+        Assert.Equal("high", tasks[1].ExtensionData!["priority"].GetString());
+        Assert.Equal(["sess_a", "sess_a_b"], (await service.LoadSessionsAsync(ct)).Select(s => s.Id));
+        Assert.Equal("completed", (await service.LoadSessionAsync("sess_a", ct))!.Status);
+        PersistedState state = await service.LoadStateAsync(ct);
+        Assert.Equal("dark", state.ExtensionData!["ui_theme"].GetString());
+    }
+
+    [Fact]
+    public async Task NodeMetrics_AreKept_AsNodeMetrics()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            PersistedState state = await service.LoadStateAsync(ct);
+            JsonElement kept = state.ExtensionData!["node_metrics"];
+            Assert.Equal(3, kept.GetProperty("total_tasks").GetInt32());
+            Assert.Equal(0, kept.GetProperty("failed_tasks").GetInt32());
+            Assert.Equal(5400000, kept.GetProperty("average_completion_time").GetInt64());
+            Assert.Equal(1, state.Metrics.FailedTasks);
+        }
+
+        // Still there once the migrated state.json is the one read.
+        await using StatePersistenceService reopened = await _fixture.OpenAsync();
+        Assert.Equal(3, (await reopened.LoadStateAsync(ct)).ExtensionData!["node_metrics"].GetProperty("total_tasks").GetInt32());
+    }
+
+    [Fact]
+    public async Task NodeSessionLogs_AreJoinedInTimeOrder_EachSessionOnlyItsOwn()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Equal(NodeStateDirectory.SessionALog, await service.ReadSessionLogAsync("sess_a", ct));
+        Assert.Equal(NodeStateDirectory.SessionABLog, await service.ReadSessionLogAsync("sess_a_b", ct));
+        Assert.Empty(Directory.GetFiles(_fixture.File("logs"), "session_*_*_17*.log"));
+
+        // The joined log takes appends like any other.
+        await service.AppendSessionLogAsync("sess_a", "[10:02:00] done\n", ct);
+        Assert.Equal(NodeStateDirectory.SessionALog + "[10:02:00] done\n", await service.ReadSessionLogAsync("sess_a", ct));
+    }
+
+    [Fact]
+    public async Task NodeReports_AreListedUnderTheirRealId_TheNewestWins()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Equal(["rep_1", "rep_2"], await service.ListReportsAsync(ct));
+        Assert.Equal(NodeStateDirectory.Report1, (await service.LoadReportAsync("rep_1", ct))!.Value.GetRawText());
+        Assert.Equal(NodeStateDirectory.Report2, (await service.LoadReportAsync("rep_2", ct))!.Value.GetRawText());
+        Assert.Equal(NodeStateDirectory.Report1Older, File.ReadAllText(_fixture.File("pre-migration", "reports", "report_rep_1_1704106800000.json")));
+    }
+
+    [Fact]
+    public async Task NodeBackups_AreRecognisedAsBackups_InTheirOrder()
+    {
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+        }
+
+        string[] backups = [.. Directory.GetFiles(_fixture.StatePath, "state.backup.*.json").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+        Assert.All(backups, name => Assert.True(StateLayout.TryParseTimestamp(StateLayout.BackupTimestamp(name)!, out _), name));
+        Assert.Contains("state.backup.20240101T095640-0000000Z.json", backups);
+        Assert.Equal(NodeStateDirectory.Files["state.backup.1704103100000.json"], File.ReadAllBytes(_fixture.File("state.backup.20240101T095820-0000000Z.json")));
+    }
+
+    [Fact]
+    public async Task NodePermissions_AreTightened_AndLogged()
+    {
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            await service.SaveSnapshotAsync(TestContext.Current.CancellationToken);
+        }
+
+        const UnixFileMode directory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        const UnixFileMode file = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        foreach (string path in Directory.GetDirectories(_fixture.StatePath, "*", SearchOption.AllDirectories).Append(_fixture.StatePath))
+        {
+            Assert.True(directory == File.GetUnixFileMode(path), $"{path} is {File.GetUnixFileMode(path)}");
+        }
+
+        foreach (string path in Directory.GetFiles(_fixture.StatePath, "*", SearchOption.AllDirectories).Where(p => !p.Contains("pre-migration", StringComparison.Ordinal)))
+        {
+            Assert.True(file == File.GetUnixFileMode(path), $"{path} is {File.GetUnixFileMode(path)}");
+        }
+
+        string log = File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log"));
+        Assert.Contains("permissions: 5 director(ies) 0755 -> 0700", log, StringComparison.Ordinal);
+        Assert.Contains("0644 -> 0600", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StrayTempFiles_AreRemoved_AndLogged()
+    {
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+        }
+
+        Assert.False(File.Exists(_fixture.File("state.json.tmp")));
+        Assert.False(File.Exists(_fixture.File("tasks", "task_3.json.tmp")));
+        Assert.Contains("removed the stray temp file tasks/task_3.json.tmp", File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Migration_KeepsAByteForByteBackup_WritesTheCurrentVersion_AndLogsWhatItDid()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            Assert.Equal("1.0.0 -> 2.1.0; see state.migration-v1.0.0-to-v2.1.0.log", service.LastRecovery!.Migration);
+        }
+
+        Assert.Equal(NodeStateDirectory.Files["state.json"], File.ReadAllBytes(_fixture.File("state.pre-migration.backup.json")));
+        foreach ((string relative, byte[] bytes) in NodeStateDirectory.Files.Where(f => f.Key != "state.json"))
+        {
+            Assert.Equal(bytes, File.ReadAllBytes(_fixture.File("pre-migration", relative)));
+        }
+
+        using (JsonDocument state = JsonDocument.Parse(File.ReadAllBytes(_fixture.File("state.json"))))
+        {
+            Assert.Equal(StateFormat.CurrentVersion, state.RootElement.GetProperty("version").GetString());
+        }
+
+        string log = File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log"));
+        Assert.Contains("session log sess_a: 3 per-call file(s)", log, StringComparison.Ordinal);
+        Assert.Contains("report rep_1: report_rep_1_1704110400000.json (the newest valid file) imported as reports/report_rep_1.json; report_rep_1_1704106800000.json is kept only in the pre-migration backup", log, StringComparison.Ordinal);
+        Assert.Contains("recovery: 3 task(s) and 2 session(s)", log, StringComparison.Ordinal);
+        Assert.Contains("applied.", log, StringComparison.Ordinal);
+
+        // Migrated once: the next open reads the current format and migrates nothing.
+        await using StatePersistenceService reopened = await _fixture.OpenAsync();
+        Assert.Null(reopened.LastRecovery!.Migration);
+        Assert.Equal(NodeStateDirectory.SessionALog, await reopened.ReadSessionLogAsync("sess_a", ct));
+        Assert.Equal(["task_1", "task_2", "task_3"], (await reopened.LoadTasksAsync(ct)).Select(t => t.Id));
+    }
+
+    [Fact]
+    public async Task NodeDirectory_WithACorruptStateJson_IsRecoveredFromItsFiles_AndStillImported()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        File.WriteAllText(_fixture.File("state.json"), """{"version": "1.0.0", "tasks": [{"id": "task_1", "sta""");
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Contains(service.LastRecovery!.Quarantined, q => q.OriginalPath.EndsWith("state.json", StringComparison.Ordinal));
+        Assert.Single(Directory.GetFiles(_fixture.StatePath, "state.corrupt.*.json"));
+        Assert.Equal(["task_1", "task_2", "task_3"], (await service.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.Equal(NodeStateDirectory.SessionALog, await service.ReadSessionLogAsync("sess_a", ct));
+        Assert.Equal(["rep_1", "rep_2"], await service.ListReportsAsync(ct));
+    }
+}
