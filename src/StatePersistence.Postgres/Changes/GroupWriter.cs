@@ -1,6 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 using StatePersistence.Commit;
+using StatePersistence.Postgres.Listing;
 using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
@@ -106,7 +107,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             {
                 stamped[i] = ItemRevision.Stamp(group[i], revisions[n]);
                 ItemRow row = rows.ToRow(stamped[i]);
-                batch.BatchCommands.Add(ItemCommand(row, revisions[n]));
+                batch.BatchCommands.Add(ItemCommand(row, revisions[n], stamped[i].Item));
                 batch.BatchCommands.Add(ChangeCommand(row, revisions[n], i));
                 written[(row.Kind, row.Id)] = stamped[i].Item;
             }
@@ -235,7 +236,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         return result;
     }
 
-    private NpgsqlBatchCommand ItemCommand(ItemRow row, long revision)
+    private NpgsqlBatchCommand ItemCommand(ItemRow row, long revision, StoredItem? item)
     {
         if (row.Body is null && row.Sealed is null)
         {
@@ -246,14 +247,18 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         }
 
         var put = new NpgsqlBatchCommand($"""
-            INSERT INTO {schema}.items (kind, id, revision, body, sealed) VALUES ($1, $2, $3, {Body(row, 4)}, $5)
-            ON CONFLICT (kind, id) DO UPDATE SET revision = excluded.revision, body = excluded.body, sealed = excluded.sealed
+            INSERT INTO {schema}.items (kind, id, revision, body, sealed, status, tool, created_key, updated_key, listed)
+            VALUES ($1, $2, $3, {Body(row, 4)}, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT (kind, id) DO UPDATE SET revision = excluded.revision, body = excluded.body, sealed = excluded.sealed,
+                status = excluded.status, tool = excluded.tool, created_key = excluded.created_key,
+                updated_key = excluded.updated_key, listed = excluded.listed
             """);
         put.Parameters.Add(Text(row.Kind));
         put.Parameters.Add(Text(row.Id));
         put.Parameters.Add(new NpgsqlParameter { Value = revision, NpgsqlDbType = NpgsqlDbType.Bigint });
         put.Parameters.Add(Text(row.Body));
         put.Parameters.Add(new NpgsqlParameter { Value = (object?)row.Sealed ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+        TaskListingColumns.Add(put.Parameters, row, item);
         return put;
     }
 

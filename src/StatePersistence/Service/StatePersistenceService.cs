@@ -245,6 +245,12 @@ public sealed class StatePersistenceService : IStatePersistence
     public Querying.TaskPage QueryTasks(Querying.TaskQuery query) => TaskQueryRunner.Run(_commits.Durable, query);
 
     /// <inheritdoc />
+    public ValueTask<Querying.TaskPage> QueryTasksAsync(Querying.TaskQuery query, CancellationToken cancellationToken = default) =>
+        _store is ITaskListingStore listing
+            ? TaskQueryRunner.RunAsync(listing, () => _commits.Durable, query, cancellationToken)
+            : ValueTask.FromResult(QueryTasks(query));
+
+    /// <inheritdoc />
     public ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default) =>
         DeleteTaskAsync(id, ExpectedRevision.Any, cancellationToken);
 

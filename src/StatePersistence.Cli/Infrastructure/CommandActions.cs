@@ -1,0 +1,44 @@
+using System.CommandLine;
+using StatePersistence.Errors;
+
+namespace StatePersistence.Cli.Infrastructure;
+
+/// <summary>
+/// Runs a command's body with the shared failure handling: a <see cref="CommandFailedException"/> or a library error
+/// (<see cref="StatePersistenceException"/>, I/O) becomes one readable line on standard error (and, under
+/// <c>--json</c>, an <c>{"error": ...}</c> document on standard output) and exit code 1; nothing is swallowed.
+/// </summary>
+internal static class CommandActions
+{
+    public static void SetHandler(this Command command, Func<CommandContext, ParseResult, CancellationToken, Task<int>> body) =>
+        command.SetAction((parsed, cancellation) => RunAsync(parsed, cancellation, body));
+
+    private static async Task<int> RunAsync(ParseResult parsed, CancellationToken cancellation,
+        Func<CommandContext, ParseResult, CancellationToken, Task<int>> body)
+    {
+        CommandContext context = CommandContext.From(parsed);
+        try
+        {
+            return await body(context, parsed, cancellation).ConfigureAwait(false);
+        }
+        catch (CommandFailedException ex)
+        {
+            return Fail(context, ex.Message, ex.ExitCode);
+        }
+        catch (Exception ex) when (ex is StatePersistenceException or IOException or UnauthorizedAccessException)
+        {
+            return Fail(context, ex.Message, ExitCodes.Failed);
+        }
+    }
+
+    private static int Fail(CommandContext context, string message, int exitCode)
+    {
+        context.Error.WriteLine("statectl: " + message);
+        if (context.Json)
+        {
+            context.WriteJson(new CommandError(message, exitCode), CliJsonContext.Default.CommandError);
+        }
+
+        return exitCode;
+    }
+}

@@ -1,0 +1,32 @@
+using System.CommandLine;
+
+namespace StatePersistence.Cli.Infrastructure;
+
+/// <summary>The options every command takes.</summary>
+internal static class CommonOptions
+{
+    /// <summary>The environment variable the server reads its state directory from, read here the same way.</summary>
+    public const string StatePathVariable = "STATE_PATH";
+
+    /// <summary>The server's default state directory, relative to where the command runs.</summary>
+    public const string DefaultStatePath = "./coding-agent-state";
+
+    /// <summary><c>--state-path DIR</c>: default <c>STATE_PATH</c>, then <c>./coding-agent-state</c>.</summary>
+    public static Option<string> StatePath { get; } = new("--state-path")
+    {
+        Description = $"The state directory (default: ${StatePathVariable}, then {DefaultStatePath}).",
+        HelpName = "DIR",
+        Recursive = true,
+        DefaultValueFactory = _ => DefaultStatePathFromEnvironment(),
+    };
+
+    /// <summary><c>--json</c>: machine-readable output on standard output.</summary>
+    public static Option<bool> Json { get; } = new("--json")
+    {
+        Description = "Write machine-readable JSON to standard output instead of tables.",
+        Recursive = true,
+    };
+
+    private static string DefaultStatePathFromEnvironment() =>
+        Environment.GetEnvironmentVariable(StatePathVariable) is { Length: > 0 } path ? path : DefaultStatePath;
+}

@@ -1,0 +1,3 @@
+using StatePersistence.Cli;
+
+return await Statectl.RunAsync(args).ConfigureAwait(false);

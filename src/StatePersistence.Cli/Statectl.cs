@@ -1,0 +1,40 @@
+using System.CommandLine;
+using StatePersistence.Cli.Commands.DiskUsage;
+using StatePersistence.Cli.Infrastructure;
+
+namespace StatePersistence.Cli;
+
+/// <summary>
+/// The command tree. Each command group lives in its own folder under <c>Commands/</c> and is added here; every
+/// command shares <see cref="CommonOptions"/> (<c>--state-path</c>, <c>--json</c>) and the exit codes of
+/// <see cref="ExitCodes"/>.
+/// </summary>
+internal static class Statectl
+{
+    public static RootCommand CreateRootCommand()
+    {
+        var root = new RootCommand("statectl: inspect, verify, repair, restore, migrate and archive a StatePersistence state directory.");
+        root.Options.Add(CommonOptions.StatePath);
+        root.Options.Add(CommonOptions.Json);
+        root.Subcommands.Add(DuCommand.Create());
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ParseResult parsed = CreateRootCommand().Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // Bad usage is exit code 2 (System.CommandLine's own handler would answer 1, which scripts read as "problems found").
+            foreach (System.CommandLine.Parsing.ParseError error in parsed.Errors)
+            {
+                await Console.Error.WriteLineAsync("statectl: " + error.Message).ConfigureAwait(false);
+            }
+
+            await Console.Error.WriteLineAsync("Run 'statectl --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        return await parsed.InvokeAsync().ConfigureAwait(false);
+    }
+}
