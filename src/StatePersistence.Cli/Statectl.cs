@@ -1,5 +1,6 @@
 using System.CommandLine;
 using StatePersistence.Cli.Commands.DiskUsage;
+using StatePersistence.Cli.Commands.Keys;
 using StatePersistence.Cli.Infrastructure;
 
 namespace StatePersistence.Cli;
@@ -17,6 +18,7 @@ internal static class Statectl
         root.Options.Add(CommonOptions.StatePath);
         root.Options.Add(CommonOptions.Json);
         root.Subcommands.Add(DuCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
         return root;
     }
 
