@@ -251,6 +251,37 @@ public sealed class EncryptedStoreTests : IDisposable
         Assert.Equal($"four {Description}", (await reopened.LoadTaskAsync("t4", Ct))!.Description);
     }
 
+    [Fact]
+    public async Task EncryptionTurnedOnForAClearTextDirectory_ReadsEverything_AndSealsWhatItWritesFromThenOn()
+    {
+        StatePersistenceService clear = FileStatePersistence.Create(_fixture.Options(o => o.ScrubInterval = TimeSpan.Zero), timeProvider: _fixture.Time);
+        await clear.StartAsync(Ct);
+        await clear.SaveTaskAsync(StateFixture.Task("t1", description: $"one {Description}"), Ct);
+        await clear.SaveSnapshotAsync(Ct);
+        await clear.DisposeAsync();
+        Assert.Empty(EncryptionKeyUsage.Measure(_fixture.StatePath).ByKey);
+        Assert.True(EncryptionKeyUsage.Measure(_fixture.StatePath).ClearFiles > 0);
+
+        await using (StatePersistenceService service = await OpenAsync())
+        {
+            Assert.Equal($"one {Description}", (await service.LoadTaskAsync("t1", Ct))!.Description);
+            await service.SaveTaskAsync(StateFixture.Task("t2", description: $"two {Description}"), Ct);
+            await service.UpdateTaskAsync("t1", t => t.Status = TaskStatuses.InProgress, Ct);
+            await service.SaveSnapshotAsync(Ct);
+        }
+
+        string keyId = EncryptionKeyFile.Read(KeyFile).Active.Id;
+        foreach (string file in (string[])[_fixture.File("state.json"), _fixture.File("tasks", "t1.json"), _fixture.File("tasks", "t2.json")])
+        {
+            Assert.False(File.ReadAllBytes(file).AsSpan().IndexOf(Encoding.UTF8.GetBytes(Description)) >= 0, $"'{file}' is still in the clear");
+        }
+
+        Assert.True(EncryptionKeyUsage.Measure(_fixture.StatePath).For(keyId).Files >= 3);
+        await using StatePersistenceService reopened = await OpenAsync();
+        Assert.Equal(TaskStatuses.InProgress, (await reopened.LoadTaskAsync("t1", Ct))!.Status);
+        Assert.Equal($"two {Description}", (await reopened.LoadTaskAsync("t2", Ct))!.Description);
+    }
+
     /// <summary>Changes a sealed file's bytes and recomputes its envelope CRC, so that only the codec can notice.</summary>
     private static byte[] WithValidCrc(byte[] stored, string id, Action<byte[]> change, Serialization.PayloadKind kind = Serialization.PayloadKind.Task)
     {
