@@ -6,6 +6,7 @@ using StatePersistence.Cli.Commands.Tasks;
 using StatePersistence.Cli.Commands.Verify;
 using StatePersistence.Cli.Commands.Watch;
 using StatePersistence.Cli.Commands.Migrate;
+using StatePersistence.Cli.Commands.Keys;
 using StatePersistence.Cli.Infrastructure;
 
 namespace StatePersistence.Cli;
@@ -30,6 +31,7 @@ internal static class Statectl
         root.Subcommands.Add(ExportImportCommands.CreateImport());
         root.Subcommands.Add(WatchCommand.Create());
         root.Subcommands.Add(MigrateCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
         return root;
     }
 

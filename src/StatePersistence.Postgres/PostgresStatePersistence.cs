@@ -16,7 +16,7 @@ public static class PostgresStatePersistence
         IMeterFactory? meterFactory = null, IPayloadCodec? codec = null)
     {
         options ??= new StatePersistenceOptions();
-        var store = new PostgresStateStore(connectionString, schema, codec ?? options.PayloadCodec);
+        var store = new PostgresStateStore(connectionString, schema, codec ?? options.ResolvePayloadCodec(hasStateDirectory: false));
         return new StatePersistenceService(options, store, loggerFactory, timeProvider, meterFactory);
     }
 

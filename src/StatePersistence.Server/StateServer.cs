@@ -26,6 +26,9 @@ internal static class StateServer
         ["--state-path"] = "StatePersistence:StatePath",
         ["--store"] = StoreSettings.StoreKey,
 
+        // A path, not a secret: the key file itself is 0600 and kept outside the state directory.
+        ["--encryption-key-file"] = "StatePersistence:Encryption:KeyFile",
+
         // Allowed as the issue asks, but a password in it is visible in ps: STATEPERSISTENCE_CONNECTION_STRING is not.
         ["--connection-string"] = StoreSettings.ConnectionStringKey,
     };

@@ -25,6 +25,7 @@ public class CatalogTests
         [
             CaseNames.WithTasks("snapshot-write", 100_000), CaseNames.SnapshotLoad100k, CaseNames.SaveFull1At100k,
             CaseNames.SaveFull1DuringSnapshot, CaseNames.Snapshot100k, CaseNames.StartupClean100k, CaseNames.StartupCrash100k,
+            CaseNames.StartupCleanEncrypted100k,
         ], leftOut);
         Assert.All(leftOut, name => Assert.Equal(100_000, full[name]));
         Assert.DoesNotContain(quick, name => full[name] == 100_000);

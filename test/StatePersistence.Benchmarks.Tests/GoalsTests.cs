@@ -10,7 +10,7 @@ public class GoalsTests
     {
         IReadOnlyList<GoalCheck> checks = Goals.Evaluate([Case(CaseNames.SqliteFull1, ops: 7000, p50: 130)]);
 
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], checks.Select(c => c.Goal).Distinct());
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9], checks.Select(c => c.Goal).Distinct());
         Assert.All(checks, c => Assert.Null(c.Ratio));
         Assert.All(checks, c => Assert.Null(c.Met));
         Assert.Equal($"needs case {CaseNames.SaveFull1}", checks.Single(c => c.Check == "1a").Pending);
@@ -102,6 +102,29 @@ public class GoalsTests
 
         Assert.NotEmpty(operands);
         Assert.All(operands, name => Assert.Contains(name, catalog));
+    }
+
+    [Fact]
+    public void Evaluate_EncryptionGoals_CompareTheAesCasesWithTheSameRunsIdentityCodecCases_WhichTheFullCatalogRuns()
+    {
+        IReadOnlyList<GoalCheck> checks = Goals.Evaluate(
+        [
+            Case(CaseNames.SaveFull8, ops: 2000, p50: 300),
+            Case(CaseNames.SaveFullEncrypted8, ops: 1700, p50: 330),
+            Case(CaseNames.StartupClean100k, ops: 1, p50: 1_000_000),
+            Case(CaseNames.StartupCleanEncrypted100k, ops: 1, p50: 1_100_000),
+        ]);
+
+        GoalCheck writers = checks.Single(c => c.Check == "9a");
+        Assert.Equal(0.85, writers.Ratio);
+        Assert.False(writers.Met);
+        GoalCheck startup = checks.Single(c => c.Check == "9c");
+        Assert.Equal(1.1, startup.Ratio);
+        Assert.True(startup.Met);
+        Assert.Contains("needs case", checks.Single(c => c.Check == "9b").Pending, StringComparison.Ordinal);
+        HashSet<string> catalog = [.. CaseCatalog.Create(quick: false).Select(c => c.Info.Name)];
+        Assert.All(checks.Where(c => c.Goal == 9).SelectMany(c => new[] { c.Numerator, c.Denominator }).Select(o => o.Split(' ')[0]),
+            name => Assert.Contains(name, catalog));
     }
 
     private static CaseResult Case(string name, double ops, double p50) =>

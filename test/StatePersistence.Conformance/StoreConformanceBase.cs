@@ -30,8 +30,8 @@ public abstract class StoreConformanceBase<THarness> : IDisposable
     /// <summary>The test's cancellation token.</summary>
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>Opens a store with the identity codec.</summary>
-    protected Task<(IStateStore Store, StateView View)> OpenAsync() => OpenAsync(IdentityCodec.Instance);
+    /// <summary>Opens a store with the harness's default codec (the identity codec unless the harness runs encrypted).</summary>
+    protected Task<(IStateStore Store, StateView View)> OpenAsync() => OpenAsync(Harness.DefaultCodec);
 
     /// <summary>Opens a store and returns it with the state it loaded.</summary>
     protected async Task<(IStateStore Store, StateView View)> OpenAsync(IPayloadCodec codec)
@@ -41,17 +41,17 @@ public abstract class StoreConformanceBase<THarness> : IDisposable
         return (store, recovered.View);
     }
 
-    /// <summary>Opens a store (identity codec) and returns it with everything it loaded, the feed's position included.</summary>
+    /// <summary>Opens a store (the harness's default codec) and returns it with everything it loaded, the feed's position included.</summary>
     protected async Task<(IStateStore Store, RecoveredState Recovered)> OpenRecoveredAsync()
     {
-        IStateStore store = CreateStore(IdentityCodec.Instance);
+        IStateStore store = CreateStore(Harness.DefaultCodec);
         return (store, await store.OpenAsync(Ct));
     }
 
     /// <summary>Opens, reads the loaded state and closes again: what a restart finds.</summary>
     protected async Task<StateView> ReopenAsync(IPayloadCodec? codec = null)
     {
-        (IStateStore store, StateView view) = await OpenAsync(codec ?? IdentityCodec.Instance);
+        (IStateStore store, StateView view) = await OpenAsync(codec ?? Harness.DefaultCodec);
         await store.DisposeAsync();
         return view;
     }

@@ -14,6 +14,13 @@ public abstract class StoreHarness : IDisposable
     /// <summary>A new, unopened store over this harness's location; a second call opens the same data again (a restart).</summary>
     public abstract IStateStore CreateStore(IPayloadCodec codec);
 
+    /// <summary>
+    /// The codec the suite's tests open the store with when they name none: the identity codec, or for a harness that
+    /// runs the whole suite encrypted, an encrypting one (the same instance for every open of one test, so its keys
+    /// carry over a restart).
+    /// </summary>
+    public virtual IPayloadCodec DefaultCodec => IdentityCodec.Instance;
+
     /// <summary>Every stored byte array or file, as the backend holds it.</summary>
     public abstract IEnumerable<byte[]> StoredBytes();
 

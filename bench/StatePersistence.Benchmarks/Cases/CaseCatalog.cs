@@ -52,6 +52,10 @@ public static class CaseCatalog
             new SpSaveCase(CaseNames.SaveFull8, Durability.Full, writers: 8, stored: 1_000),
             new SpSaveCase(CaseNames.SaveFull64, Durability.Full, writers: 64, stored: 1_000),
             new SpSaveCase(CaseNames.SaveRelaxed1, Durability.Relaxed, writers: 1, stored: 1_000),
+
+            // Encryption at rest: the same saves through the AES-256-GCM codec, against the identity codec above.
+            new SpSaveCase(CaseNames.SaveFullEncrypted1, Durability.Full, writers: 1, stored: 1_000, encrypted: true),
+            new SpSaveCase(CaseNames.SaveFullEncrypted8, Durability.Full, writers: 8, stored: 1_000, encrypted: true),
             .. PostgresWriters.Select(n => new SpPostgresSaveCase(n)),
             new SpPostgresPropagationCase(),
 
@@ -71,6 +75,7 @@ public static class CaseCatalog
                 new SpSnapshotCase(100_000),
                 new SpStartupCase(100_000, afterCrash: false),
                 new SpStartupCase(100_000, afterCrash: true),
+                new SpStartupCase(100_000, afterCrash: false, encrypted: true),
             ],
         ];
     }

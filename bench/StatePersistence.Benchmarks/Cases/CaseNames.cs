@@ -60,6 +60,15 @@ public static class CaseNames
     /// <summary>This project's startup of a directory of 100k tasks after a crash (journal to replay).</summary>
     public const string StartupCrash100k = "sp-startup-crash/100k";
 
+    /// <summary>This project's save with encryption at rest (AES-256-GCM), Full durability, one writer (goal 9).</summary>
+    public const string SaveFullEncrypted1 = "sp-save-full-aes/1w";
+
+    /// <summary>This project's save with encryption at rest, Full durability, eight writers (goal 9a).</summary>
+    public const string SaveFullEncrypted8 = "sp-save-full-aes/8w";
+
+    /// <summary>This project's startup of an encrypted directory of 100k tasks after a clean shutdown (goal 9c).</summary>
+    public const string StartupCleanEncrypted100k = "sp-startup-clean-aes/100k";
+
     /// <summary>Raw Npgsql, one transaction per save (the PostgreSQL floor), eight writers.</summary>
     public const string Npgsql8 = "pg-npgsql/8w";
 

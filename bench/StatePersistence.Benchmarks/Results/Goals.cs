@@ -4,7 +4,7 @@ using static StatePersistence.Benchmarks.Cases.CaseNames;
 namespace StatePersistence.Benchmarks.Results;
 
 /// <summary>
-/// Computes the goals (issues 5, 11 and 13) as ratios of cases measured in the same run, so the machine's noise cancels.
+/// Computes the goals (issues 5, 11, 13 and 15) as ratios of cases measured in the same run, so the machine's noise cancels.
 /// A check whose cases are missing (not written yet, filtered out, quick mode) or failed is reported as pending
 /// with the reason; no number is ever guessed.
 /// </summary>
@@ -53,6 +53,12 @@ public static class Goals
             new(PostgresSave8, Metric.OpsPerSec), new(Marten8, Metric.OpsPerSec), 2.0, AtLeast: true),
         new(8, "8d", "PostgreSQL store, 64 writers: at least 2x Marten with optimistic concurrency",
             new(PostgresSave64, Metric.OpsPerSec), new(Marten64, Metric.OpsPerSec), 2.0, AtLeast: true),
+        new(9, "9a", "Encryption at rest, 8 writers, Full: saves/s at least 0.9x the identity codec's",
+            new(SaveFullEncrypted8, Metric.OpsPerSec), new(SaveFull8, Metric.OpsPerSec), 0.9, AtLeast: true),
+        new(9, "9b", "Encryption at rest, 1 writer, Full: saves/s relative to the identity codec's (stated; no numeric target)",
+            new(SaveFullEncrypted1, Metric.OpsPerSec), new(SaveFull1, Metric.OpsPerSec), null, AtLeast: true),
+        new(9, "9c", "Encryption at rest: startup of 100k tasks after a clean shutdown within 1.2x of the identity codec's",
+            new(StartupCleanEncrypted100k, Metric.P50Us), new(StartupClean100k, Metric.P50Us), 1.2, AtLeast: false),
     ];
 
     /// <summary>Evaluates every check against <paramref name="cases"/>, in goal order.</summary>

@@ -34,12 +34,20 @@ public static class StatePersistenceStoreExtensions
     public static StatePersistenceBuilder UseInMemory(this StatePersistenceBuilder builder, InMemoryStorage? storage = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.UseStore(sp => new InMemoryStateStore(storage, sp.GetService<IPayloadCodec>()));
+        return builder.UseStore(sp => new InMemoryStateStore(storage, Codec(sp, hasStateDirectory: false)));
     }
+
+    /// <summary>
+    /// The codec a store built by the container uses: an <see cref="IPayloadCodec"/> registered in it, else the one the
+    /// options call for (<see cref="StatePersistenceOptions.ResolvePayloadCodec"/>: encryption when a key source is set).
+    /// </summary>
+    internal static IPayloadCodec? Codec(IServiceProvider services, bool hasStateDirectory) =>
+        services.GetService<IPayloadCodec>()
+            ?? services.GetRequiredService<IOptions<StatePersistenceOptions>>().Value.ResolvePayloadCodec(hasStateDirectory);
 
     internal static FileStateStore CreateFileStore(IServiceProvider services) => new(
         services.GetRequiredService<IOptions<StatePersistenceOptions>>().Value,
-        codec: services.GetService<IPayloadCodec>(),
+        codec: Codec(services, hasStateDirectory: true),
         timeProvider: services.GetService<TimeProvider>(),
         logger: services.GetService<ILogger<FileStateStore>>());
 }

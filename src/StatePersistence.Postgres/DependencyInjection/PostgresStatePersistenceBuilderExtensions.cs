@@ -10,7 +10,7 @@ public static class PostgresStatePersistenceBuilderExtensions
     /// Keeps the state in PostgreSQL, in <paramref name="schema"/> (created and upgraded when the service starts).
     /// Several instances may use one database and schema. <paramref name="connectionString"/> is any Npgsql connection
     /// string (multi-host ones included); it is never logged. An <see cref="IPayloadCodec"/> registered in the
-    /// container is used for what the store encodes.
+    /// container is used for what the store encodes, else encryption when <c>StatePersistence:Encryption</c> names a key source.
     /// </summary>
     public static StatePersistenceBuilder UsePostgres(this StatePersistenceBuilder builder, string connectionString,
         string schema = PostgresStateStore.DefaultSchema)
@@ -20,6 +20,7 @@ public static class PostgresStatePersistenceBuilderExtensions
 
         // Checked here, at registration, so a bad name fails the configuration and not the first request.
         StatePersistence.Postgres.Schema.PostgresSchema.ValidateName(schema);
-        return builder.UseStore(sp => new PostgresStateStore(connectionString, schema, sp.GetService<IPayloadCodec>()));
+        return builder.UseStore(sp => new PostgresStateStore(connectionString, schema, sp.GetService<IPayloadCodec>()
+            ?? sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<StatePersistence.StatePersistenceOptions>>().Value.ResolvePayloadCodec(hasStateDirectory: false)));
     }
 }

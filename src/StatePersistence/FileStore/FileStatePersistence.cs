@@ -15,7 +15,7 @@ public static class FileStatePersistence
         TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null, IPayloadCodec? codec = null)
     {
         options ??= new StatePersistenceOptions();
-        var store = new FileStateStore(options, codec: codec ?? options.PayloadCodec, timeProvider: timeProvider, logger: loggerFactory?.CreateLogger<FileStateStore>());
+        var store = new FileStateStore(options, codec: codec ?? options.ResolvePayloadCodec(), timeProvider: timeProvider, logger: loggerFactory?.CreateLogger<FileStateStore>());
         return new StatePersistenceService(options, store, loggerFactory, timeProvider, meterFactory);
     }
 

@@ -1,4 +1,5 @@
 using StatePersistence.Redaction;
+using StatePersistence.Encryption;
 using StatePersistence.Storage;
 
 namespace StatePersistence;
@@ -129,6 +130,21 @@ public sealed class StatePersistenceOptions
         set => _payloadCodec = Unfrozen(value);
     }
 
+    /// <summary>
+    /// Encryption at rest (<c>StatePersistence:Encryption</c>): the key file or other key source that turns on the
+    /// AES-256-GCM codec for every stored byte. Off by default. Ignored when <see cref="PayloadCodec"/> is set.
+    /// </summary>
+    public EncryptionOptions Encryption { get; } = new();
+
+    /// <summary>
+    /// The codec a store built from these options uses: <see cref="PayloadCodec"/> when set, else the AES-256-GCM codec
+    /// over <see cref="Encryption"/>'s key source when one is configured, else null (the identity codec). Reads the
+    /// key file or variable: a missing, loose (looser than 0600), invalid one, or a key file inside the state directory,
+    /// throws <see cref="Errors.StatePersistenceException"/> naming it.
+    /// </summary>
+    public Serialization.IPayloadCodec? ResolvePayloadCodec(bool hasStateDirectory = true) =>
+        PayloadCodec ?? Encryption.ResolveCodec(hasStateDirectory ? ResolveStatePath() : null);
+
     /// <summary>Whether to write the final snapshot on shutdown. Default true.</summary>
     public bool SnapshotOnShutdown
     {
@@ -187,6 +203,7 @@ public sealed class StatePersistenceOptions
     internal void Freeze()
     {
         _redaction.Freeze();
+        Encryption.Freeze();
         Volatile.Write(ref _frozen, true);
     }
 
@@ -264,6 +281,16 @@ public sealed class StatePersistenceOptions
             problems.Add("ConflictPolicy is Merge but neither MergeTask nor MergeSession is set: give the merge callback in code.");
         }
 
+        if (Encryption.KeyFile is { Length: > 0 } keyFile && PayloadCodec is not null)
+        {
+            problems.Add($"Encryption.KeyFile is set ('{keyFile}') and so is PayloadCodec ({PayloadCodec.Name}): a store has one codec; set only one.");
+        }
+
+        if (Encryption.ResolveKeyFile() is { } resolvedKeyFile && IsInside(resolvedKeyFile, ResolveStatePath()))
+        {
+            problems.Add($"Encryption.KeyFile '{resolvedKeyFile}' is inside the state directory '{ResolveStatePath()}': keep the key file elsewhere, so a copy of the directory does not carry its key.");
+        }
+
         if (StatePath is not null && StatePath.IndexOfAny(['\0']) >= 0)
         {
             problems.Add("StatePath contains a NUL character.");
@@ -273,6 +300,9 @@ public sealed class StatePersistenceOptions
 
         return problems;
     }
+
+    private static bool IsInside(string file, string directory) =>
+        file.StartsWith(Path.TrimEndingDirectorySeparator(directory) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     private T Unfrozen<T>(T value, [System.Runtime.CompilerServices.CallerMemberName] string setting = "") =>
         IsFrozen

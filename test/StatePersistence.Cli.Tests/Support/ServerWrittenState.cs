@@ -9,11 +9,12 @@ public static class ServerWrittenState
     /// <summary>
     /// Starts the server on <paramref name="statePath"/>, creates <paramref name="tasks"/> tasks (<c>task_1</c>...), a
     /// session <c>s1</c> with a log line and a report <c>r1</c>, and stops it with SIGTERM (its final checkpoint writes
-    /// <c>state.json</c> and the item files).
+    /// <c>state.json</c> and the item files). With <paramref name="keyFile"/>, the server encrypts with it.
     /// </summary>
-    public static async Task WriteAsync(string statePath, int tasks = 3)
+    public static async Task WriteAsync(string statePath, int tasks = 3, string? keyFile = null)
     {
-        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", statePath]);
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(),
+            keyFile is null ? ["--state-path", statePath] : ["--state-path", statePath, "--encryption-key-file", keyFile]);
         for (int i = 1; i <= tasks; i++)
         {
             using HttpResponseMessage created = await server.Client.PostJsonAsync("/api/tasks",

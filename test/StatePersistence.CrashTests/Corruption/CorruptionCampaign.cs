@@ -13,15 +13,24 @@ namespace StatePersistence.CrashTests.Corruption;
 /// recovery does not keep it moves aside, and a checkpoint followed by a restart loads the same state); and
 /// whatever differs from the undamaged directory's state is reported.
 /// </summary>
-internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations violations)
+internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations violations, bool encrypted = false)
 {
     private static readonly string[] LogSessions = ["s0", "s1", "s2", "s3", "s4"];
+
+    /// <summary>The key file the killed process and every trial use when the campaign runs encrypted.</summary>
+    private string? _keyFile;
 
     public async Task RunAsync(int trialsPerKind, int acks)
     {
         using var directory = new TempDirectory();
         string killed = directory.File("killed");
-        await KilledDirectory.CreateAsync(killed, acks);
+        if (encrypted)
+        {
+            _keyFile = directory.File("keys.json");
+            StatePersistence.Encryption.EncryptionKeyFile.Create(_keyFile);
+        }
+
+        await KilledDirectory.CreateAsync(killed, acks, _keyFile);
         string referenceCopy = directory.File("reference");
         CopyDirectory(killed, referenceCopy);
         Observed reference = await OpenAndReadAsync(referenceCopy) ?? throw new InvalidOperationException("The undamaged directory did not open.");
@@ -183,9 +192,9 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
     }
 
     /// <summary>Opens the directory (after a checkpoint and a restart when asked) and reads everything back.</summary>
-    private static async Task<Observed?> OpenAndReadAsync(string root, bool checkpointFirst = false)
+    private async Task<Observed?> OpenAndReadAsync(string root, bool checkpointFirst = false)
     {
-        StatePersistenceOptions options = Services.Options(root, o => o.MaxBackups = 10);
+        StatePersistenceOptions options = TrialOptions(root);
         if (checkpointFirst)
         {
             StatePersistenceService writer = Services.Create(options, PhysicalFileSystem.Instance, Services.NewClock());
@@ -194,7 +203,7 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
             await Services.AbandonAsync(writer);
         }
 
-        StatePersistenceService service = Services.Create(Services.Options(root, o => o.MaxBackups = 10), PhysicalFileSystem.Instance, Services.NewClock());
+        StatePersistenceService service = Services.Create(TrialOptions(root), PhysicalFileSystem.Instance, Services.NewClock());
         try
         {
             await service.StartAsync();
@@ -205,6 +214,12 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
             await Services.AbandonAsync(service);
         }
     }
+
+    private StatePersistenceOptions TrialOptions(string root) => Services.Options(root, o =>
+    {
+        o.MaxBackups = 10;
+        o.Encryption.KeyFile = _keyFile;
+    });
 
     private static void CopyDirectory(string from, string to)
     {

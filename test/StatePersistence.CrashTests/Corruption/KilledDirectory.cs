@@ -11,10 +11,13 @@ internal static class KilledDirectory
 {
     private static readonly TimeSpan LineDeadline = TimeSpan.FromSeconds(60);
 
-    /// <summary>Runs the child's mixed loop in <paramref name="statePath"/> and kills it after <paramref name="acks"/> acknowledged calls.</summary>
-    public static async Task CreateAsync(string statePath, int acks)
+    /// <summary>
+    /// Runs the child's mixed loop in <paramref name="statePath"/> (encrypted with <paramref name="keyFile"/> when
+    /// given) and kills it after <paramref name="acks"/> acknowledged calls.
+    /// </summary>
+    public static async Task CreateAsync(string statePath, int acks, string? keyFile = null)
     {
-        using Process child = ChildProcess.Start("mixed-loop", statePath, "--autosave-ms", "150");
+        using Process child = ChildProcess.Start(keyFile is null ? null : new Dictionary<string, string> { ["STATE_ENCRYPTION_KEY_FILE"] = keyFile }, "mixed-loop", statePath, "--autosave-ms", "150");
         Task<string> errors = child.StandardError.ReadToEndAsync();
         int acknowledged = 0;
         while (acknowledged < acks)

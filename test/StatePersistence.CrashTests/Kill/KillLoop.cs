@@ -14,13 +14,18 @@ namespace StatePersistence.CrashTests.Kill;
 /// start-up recovery, right after it, or after a random number of acks, autosaves running), restarts it on the same
 /// directory, and checks from the restarted child's listing that every acknowledged task is there, intact.
 /// </summary>
-internal sealed class KillLoop(int index, int lives, Violations violations)
+internal sealed class KillLoop(int index, int lives, Violations violations, bool encrypted = false)
 {
     private static readonly TimeSpan LineDeadline = TimeSpan.FromMinutes(1);
 
     private readonly Random _random = new(ReliabilityLedger.Seed + (index * 7919));
     private readonly HashSet<string> _acknowledged = new(StringComparer.Ordinal);
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
+
+    private string? _keyFile;
+
+    /// <summary>The children's environment: the key file when the loop runs encrypted.</summary>
+    private Dictionary<string, string> Environment => _keyFile is null ? [] : new() { ["STATE_ENCRYPTION_KEY_FILE"] = _keyFile };
 
     public int Kills { get; private set; }
 
@@ -32,12 +37,35 @@ internal sealed class KillLoop(int index, int lives, Violations violations)
     {
         using var directory = new TempDirectory();
         string state = directory.File("state");
+        if (encrypted)
+        {
+            _keyFile = directory.File("keys.json");
+            StatePersistence.Encryption.EncryptionKeyFile.Create(_keyFile);
+        }
+
         for (int life = 0; life < lives; life++)
         {
             await LifeAsync(state, $"k{life}");
         }
 
         await VerifyAsync(state);
+        if (encrypted)
+        {
+            CheckNothingInTheClear(state);
+        }
+    }
+
+    /// <summary>Every description is 200 'x's and the id: with encryption on, no file under the directory holds even 32 of them.</summary>
+    private void CheckNothingInTheClear(string state)
+    {
+        byte[] run = Encoding.ASCII.GetBytes(new string('x', 32));
+        foreach (string file in Directory.GetFiles(state, "*", SearchOption.AllDirectories))
+        {
+            if (File.ReadAllBytes(file).AsSpan().IndexOf(run) >= 0)
+            {
+                violations.Add($"kill loop {index}: '{file}' holds a task description in the clear although encryption is on");
+            }
+        }
     }
 
     private async Task LifeAsync(string state, string prefix)
@@ -48,7 +76,7 @@ internal sealed class KillLoop(int index, int lives, Violations violations)
         string autosave = _random.Next(20, 200).ToString(CultureInfo.InvariantCulture);
         string where = $"kill loop {index}, life {prefix} (kill {(killAfterAcks == -2 ? "after 'starting'" : killAfterAcks == -1 ? "after 'ready'" : $"after {killAfterAcks} acks")})";
 
-        using Process child = ChildProcess.Start("save-loop", state, prefix, "--list", "--autosave-ms", autosave);
+        using Process child = ChildProcess.Start(Environment, "save-loop", state, prefix, "--list", "--autosave-ms", autosave);
         ChildStarts++;
         Task<string> errors = child.StandardError.ReadToEndAsync();
         var listing = new List<string>();
@@ -163,7 +191,7 @@ internal sealed class KillLoop(int index, int lives, Violations violations)
 
     private async Task VerifyAsync(string state)
     {
-        using Process child = ChildProcess.Start("verify", state);
+        using Process child = ChildProcess.Start(Environment, "verify", state);
         ChildStarts++;
         Task<string> errors = child.StandardError.ReadToEndAsync();
         string output = await child.StandardOutput.ReadToEndAsync().WaitAsync(LineDeadline);

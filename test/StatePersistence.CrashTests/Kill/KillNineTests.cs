@@ -23,4 +23,22 @@ public sealed class KillNineTests(ReliabilityLedger ledger)
         violations.ThrowIfAny();
         Assert.Equal(Loops * LivesPerLoop, loops.Sum(l => l.Kills));
     }
+
+    /// <summary>
+    /// The same with encryption on (a key file given to every child through <c>STATE_ENCRYPTION_KEY_FILE</c>): every
+    /// recovery after a kill decrypts the journal, snapshots and item files it needs, and no file holds a description
+    /// in the clear. Fewer lives: the unencrypted run above carries the statistics.
+    /// </summary>
+    [Fact]
+    public async Task EncryptedSavingProcessKilledAtRandomMoments_AndRestarted_KeepsEveryAcknowledgedTaskIntact()
+    {
+        const int encryptedLives = 20;
+        var violations = new Violations(ledger, "kill -9, encrypted");
+        KillLoop[] loops = [.. Enumerable.Range(0, 2).Select(i => new KillLoop(100 + i, encryptedLives, violations, encrypted: true))];
+
+        await Task.WhenAll(loops.Select(loop => Task.Run(loop.RunAsync)));
+
+        violations.ThrowIfAny();
+        Assert.Equal(2 * encryptedLives, loops.Sum(l => l.Kills));
+    }
 }

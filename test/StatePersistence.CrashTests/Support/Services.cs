@@ -31,7 +31,7 @@ internal static class Services
     }
 
     public static StatePersistenceService Create(StatePersistenceOptions options, IFileSystem fileSystem, TimeProvider time) =>
-        new(options, new FileStateStore(options, fileSystem, timeProvider: time), timeProvider: time);
+        new(options, new FileStateStore(options, fileSystem, options.ResolvePayloadCodec(), timeProvider: time), timeProvider: time);
 
     /// <summary>
     /// Leaves a service the way a dead process does: no final snapshot. Its directory lock is released, as the

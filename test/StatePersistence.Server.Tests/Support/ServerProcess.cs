@@ -58,7 +58,7 @@ public sealed class ServerProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
-        foreach (string name in new[] { "STATE_PATH", "STATE_API_KEY", "ASPNETCORE_URLS", "DOTNET_URLS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT", "STATEPERSISTENCE_CONNECTION_STRING" })
+        foreach (string name in new[] { "STATE_PATH", "STATE_API_KEY", "ASPNETCORE_URLS", "DOTNET_URLS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT", "STATEPERSISTENCE_CONNECTION_STRING", "STATE_ENCRYPTION_KEY_FILE", "STATE_ENCRYPTION_KEY" })
         {
             info.Environment.Remove(name);
         }

@@ -19,7 +19,13 @@ internal static class ChildProcess
     }
 
     /// <summary>Starts the child with <paramref name="args"/>, its standard streams redirected.</summary>
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => Start(null, args);
+
+    /// <summary>
+    /// Starts the child with <paramref name="args"/> and <paramref name="environment"/> added to this process's own
+    /// (how a child is given a key file: <c>STATE_ENCRYPTION_KEY_FILE</c>, read by the library itself).
+    /// </summary>
+    public static Process Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -34,6 +40,11 @@ internal static class ChildProcess
         foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);
+        }
+
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         return Process.Start(info) ?? throw new InvalidOperationException("The child process did not start.");

@@ -8,8 +8,9 @@ namespace StatePersistence.Benchmarks.Cases.StatePersistence;
 /// <summary>
 /// This project's task save: <see cref="IStatePersistence.SaveTaskAsync(AgentTask, CancellationToken)"/> on a state already holding
 /// <paramref name="stored"/> tasks; under Full durability it returns once the journal record is fsynced (group commit).
+/// With <paramref name="encrypted"/> every payload goes through the AES-256-GCM codec (a key file of the case's own).
 /// </summary>
-internal sealed class SpSaveCase(string name, Durability durability, int writers, int stored) : IBenchCase
+internal sealed class SpSaveCase(string name, Durability durability, int writers, int stored, bool encrypted = false) : IBenchCase
 {
     private readonly GroupCommitStats _stats = new();
     private StatePersistenceService? _service;
@@ -22,14 +23,14 @@ internal sealed class SpSaveCase(string name, Durability durability, int writers
         Tasks = stored,
         Weight = stored > 10_000 ? CaseWeight.Heavy : CaseWeight.Light,
         Budget = stored > 10_000 ? BenchBudget.For(CaseWeight.Light, quick: false) : null,
-        Note = $"SaveTaskAsync, {stored:N0} tasks stored",
+        Note = $"SaveTaskAsync, {stored:N0} tasks stored{(encrypted ? ", AES-256-GCM" : "")}",
     };
 
     public async ValueTask SetupAsync(BenchContext context, CancellationToken cancellationToken = default)
     {
         _context = context;
         _tasks = SpStates.Tasks(context.Documents);
-        _service = await SpStates.OpenAsync(context.Directory, durability, cancellationToken, _stats.MeterFactory);
+        _service = await SpStates.OpenAsync(context.Directory, durability, cancellationToken, _stats.MeterFactory, encrypted);
         await SpStates.FillAsync(_service, stored, cancellationToken);
         _stats.Reset();
     }

@@ -14,18 +14,42 @@ internal static class SpStates
     /// snapshot, and no background scrub, whose first pass (right after start-up) reads every task file back and would
     /// land inside whichever case runs then (in the start-up cases it was most of the peak heap).
     /// </summary>
-    public static StatePersistenceOptions Options(string directory, Durability durability) => new()
+    public static StatePersistenceOptions Options(string directory, Durability durability, bool encrypted = false)
     {
-        StatePath = Path.Combine(directory, "state"),
-        Durability = durability,
-        AutosaveInterval = TimeSpan.Zero,
-        ScrubInterval = TimeSpan.Zero,
-        SnapshotOnShutdown = false,
-    };
+        var options = new StatePersistenceOptions
+        {
+            StatePath = Path.Combine(directory, "state"),
+            Durability = durability,
+            AutosaveInterval = TimeSpan.Zero,
+            ScrubInterval = TimeSpan.Zero,
+            SnapshotOnShutdown = false,
+        };
+        if (encrypted)
+        {
+            options.Encryption.KeyFile = KeyFile(directory);
+        }
+
+        return options;
+    }
 
     public static Task<StatePersistenceService> OpenAsync(string directory, Durability durability, CancellationToken cancellationToken,
-        IMeterFactory? meterFactory = null) =>
-        FileStatePersistence.OpenAsync(Options(directory, durability), meterFactory: meterFactory, cancellationToken: cancellationToken);
+        IMeterFactory? meterFactory = null, bool encrypted = false) =>
+        FileStatePersistence.OpenAsync(Options(directory, durability, encrypted), meterFactory: meterFactory, cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// The key file of an encrypted case's directory (beside the state directory, never inside it), created on first
+    /// use: the AES-256-GCM codec is then what encrypted cases measure against the same run's identity-codec cases.
+    /// </summary>
+    private static string KeyFile(string directory)
+    {
+        string path = Path.Combine(directory, "keys.json");
+        if (!File.Exists(path))
+        {
+            Encryption.EncryptionKeyFile.Create(path);
+        }
+
+        return path;
+    }
 
     /// <summary>The documents as tasks, deserialized once so the timed saves pay only what an application pays.</summary>
     public static AgentTask[] Tasks(TaskDocuments documents) =>
@@ -48,9 +72,9 @@ internal static class SpStates
     /// A directory holding <paramref name="count"/> tasks after a clean shutdown: <c>state.json</c>, one file per task,
     /// an empty journal. Written with Relaxed durability (it is set-up, not measured), then synced by the final snapshot.
     /// </summary>
-    public static async Task PrepareCleanAsync(string directory, int count, CancellationToken cancellationToken)
+    public static async Task PrepareCleanAsync(string directory, int count, CancellationToken cancellationToken, bool encrypted = false)
     {
-        await using StatePersistenceService service = await OpenAsync(directory, Durability.Relaxed, cancellationToken);
+        await using StatePersistenceService service = await OpenAsync(directory, Durability.Relaxed, cancellationToken, encrypted: encrypted);
         await FillAsync(service, count, cancellationToken);
         await service.SaveSnapshotAsync(cancellationToken);
     }

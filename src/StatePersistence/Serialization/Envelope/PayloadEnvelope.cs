@@ -175,6 +175,14 @@ internal sealed class PayloadEnvelope
         {
             return _codec.Decode(body, context with { KeyId = keyId });
         }
+        catch (PayloadKeyUnavailableException ex)
+        {
+            // Not damage: the payload may be perfectly intact, and quarantining or rebuilding it would lose it for
+            // good. Stop, name the key and the file, change nothing.
+            throw new StateFormatException(
+                $"'{path}' was sealed with the key '{keyId}', which {(ex.Revoked ? "is revoked in the key ring" : "the key ring does not hold")}. " +
+                $"Add the key '{keyId}' to the key ring (or restore it) and start again; this is not corruption, and nothing was changed.", path);
+        }
         catch (Exception ex) when (ex is CryptographicException or InvalidDataException or ArgumentException)
         {
             throw new InvalidDataException($"codec '{codec}' cannot decode the payload ({ex.Message}): it was damaged, or belongs to another {ItemJsonEnvelope.KindName(context.Kind)} than '{context.Id}'", ex);

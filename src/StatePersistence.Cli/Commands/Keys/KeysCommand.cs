@@ -1,0 +1,174 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using StatePersistence.Cli.Infrastructure;
+using StatePersistence.Encryption;
+
+namespace StatePersistence.Cli.Commands.Keys;
+
+/// <summary>
+/// <c>statectl keys create FILE | list | rotate | retire KEY | verify</c>: the encryption key file's operations. The key
+/// file is <c>--key-file FILE</c>, else <c>STATE_ENCRYPTION_KEY_FILE</c> (as the server reads it). Output names key
+/// ids, never key material.
+/// </summary>
+internal static class KeysCommand
+{
+    private static readonly Option<string?> KeyFile = new("--key-file")
+    {
+        Description = $"The key file (default: ${EncryptionOptions.KeyFileVariable}).",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+
+    public static Command Create()
+    {
+        var keys = new Command("keys", "Encryption keys: create a key file, list keys and what each still protects, rotate, retire, verify that everything decrypts.");
+        keys.Options.Add(KeyFile);
+        keys.Subcommands.Add(CreateCommand());
+        keys.Subcommands.Add(ListCommand());
+        keys.Subcommands.Add(RotateCommand());
+        keys.Subcommands.Add(RetireCommand());
+        keys.Subcommands.Add(VerifyCommand());
+        return keys;
+    }
+
+    private static Command CreateCommand()
+    {
+        var file = new Argument<string>("FILE") { Description = "The key file to create (mode 0600; never inside the state directory)." };
+        var command = new Command("create", "Create a key file holding one new active key.") { file };
+        command.SetHandler((context, parsed, _) =>
+        {
+            EncryptionKey key = EncryptionKeyOperations.Create(parsed.GetValue(file)!, context.StatePath);
+            string path = Path.GetFullPath(parsed.GetValue(file)!);
+            Report(context, new KeyChangeReport(path, key.Id, "created"), $"Created the key file '{path}' with the active key {key.Id}.");
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static Command ListCommand()
+    {
+        var command = new Command("list", "List the keys, their states, and how many payloads and files under the state directory each still protects.");
+        command.SetHandler((context, parsed, _) => Task.FromResult(List(context, ResolveKeyFile(parsed))));
+        return command;
+    }
+
+    private static Command RotateCommand()
+    {
+        var command = new Command("rotate", "Add a new active key; the active one becomes retired (it still decrypts). A running server uses the new key within a second.");
+        command.SetHandler((context, parsed, _) =>
+        {
+            string file = ResolveKeyFile(parsed);
+            string previous = EncryptionKeyFile.Read(file).Active.Id;
+            EncryptionKey key = EncryptionKeyOperations.Rotate(file);
+            Report(context, new KeyChangeReport(file, key.Id, "activated", previous), $"The key {key.Id} is now active; {previous} is retired and still decrypts.");
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static Command RetireCommand()
+    {
+        var key = new Argument<string>("KEY") { Description = "The key id." };
+        var revoke = new Option<bool>("--revoke") { Description = "Revoke instead: payloads sealed with the key are refused from then on." };
+        var remove = new Option<bool>("--remove") { Description = "Remove the key from the file; refused while any payload in the state directory is sealed with it." };
+        var command = new Command("retire", "Retire a key (it no longer seals, still decrypts), revoke it, or remove it once nothing uses it.") { key, revoke, remove };
+        command.SetHandler((context, parsed, _) =>
+        {
+            string file = ResolveKeyFile(parsed);
+            string id = parsed.GetValue(key)!;
+            if (parsed.GetValue(remove))
+            {
+                EncryptionKeyOperations.Remove(file, id, context.StatePath);
+                Report(context, new KeyChangeReport(file, id, "removed"), $"The key {id} was removed from '{file}'.");
+                return Task.FromResult(ExitCodes.Success);
+            }
+
+            EncryptionKeyState state = parsed.GetValue(revoke) ? EncryptionKeyState.Revoked : EncryptionKeyState.Retired;
+            EncryptionKeyOperations.SetState(file, id, state);
+            string name = state.ToString().ToLowerInvariant();
+            Report(context, new KeyChangeReport(file, id, name), $"The key {id} is now {name}.");
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static Command VerifyCommand()
+    {
+        var command = new Command("verify", "Check that every payload in the state directory decrypts with the key file (on a private copy; the directory is not changed).");
+        command.SetHandler(async (context, parsed, cancellation) =>
+        {
+            string file = ResolveKeyFile(parsed);
+            IReadOnlyList<string> problems = await EncryptionVerification.VerifyAsync(context.StatePath, new AesGcmCodec(new KeyFileProvider(file, context.StatePath)), cancellation).ConfigureAwait(false);
+            if (context.Json)
+            {
+                context.WriteJson(new KeyVerifyReport(context.StatePath, file, problems.Count == 0, problems), KeysJsonContext.Default.KeyVerifyReport);
+            }
+            else
+            {
+                foreach (string problem in problems)
+                {
+                    context.Console.MarkupLine("[red]problem[/] " + Markup.Escape(problem));
+                }
+
+                context.Console.MarkupLine(problems.Count == 0
+                    ? $"Everything under '{Markup.Escape(context.StatePath)}' decrypts with '{Markup.Escape(file)}'."
+                    : $"[red]{problems.Count} problem(s)[/] under '{Markup.Escape(context.StatePath)}'.");
+            }
+
+            return problems.Count == 0 ? ExitCodes.Success : ExitCodes.Failed;
+        });
+        return command;
+    }
+
+    private static int List(CommandContext context, string file)
+    {
+        EncryptionKeyRing ring = EncryptionKeyFile.Read(file, context.StatePath);
+        EncryptionKeyUsage? usage = Directory.Exists(context.StatePath) ? EncryptionKeyUsage.Measure(context.StatePath) : null;
+        var rows = ring.Keys.Select(k => new KeyListEntry(k.Id, EncryptionKeyStateName(k.State), k.CreatedAt, usage?.For(k.Id).Payloads ?? 0, usage?.For(k.Id).Files ?? 0)).ToList();
+
+        // Data sealed with a key the file lacks: the next start would stop on it.
+        rows.AddRange((usage?.ByKey ?? new Dictionary<string, KeyUsageCount>()).Where(u => ring.Find(u.Key) is null)
+            .Select(u => new KeyListEntry(u.Key, "missing", null, u.Value.Payloads, u.Value.Files)));
+        bool missing = rows.Exists(r => r.State == "missing");
+        if (context.Json)
+        {
+            context.WriteJson(new KeyListReport(file, context.StatePath, rows, usage?.ClearFiles ?? 0), KeysJsonContext.Default.KeyListReport);
+        }
+        else
+        {
+            var table = new Table().AddColumn("key").AddColumn("state").AddColumn("created").AddColumn(new TableColumn("payloads").RightAligned()).AddColumn(new TableColumn("files").RightAligned());
+            foreach (KeyListEntry row in rows)
+            {
+                table.AddRow(Markup.Escape(row.Id), row.State == "missing" ? "[red]missing[/]" : row.State,
+                    row.CreatedAt?.ToString("u", CultureInfo.InvariantCulture) ?? "", Number(row.Payloads), Number(row.Files));
+            }
+
+            table.Caption($"{Markup.Escape(file)}; {Number(usage?.ClearFiles ?? 0)} file(s) hold data in the clear");
+            context.Console.Write(table);
+        }
+
+        return missing ? ExitCodes.Failed : ExitCodes.Success;
+    }
+
+    private static string ResolveKeyFile(ParseResult parsed) =>
+        parsed.GetValue(KeyFile) is { Length: > 0 } file ? Path.GetFullPath(file)
+        : Environment.GetEnvironmentVariable(EncryptionOptions.KeyFileVariable) is { Length: > 0 } variable ? Path.GetFullPath(variable)
+        : throw new CommandFailedException($"No key file: pass --key-file FILE or set {EncryptionOptions.KeyFileVariable}.", ExitCodes.Usage);
+
+    private static void Report(CommandContext context, KeyChangeReport report, string text)
+    {
+        if (context.Json)
+        {
+            context.WriteJson(report, KeysJsonContext.Default.KeyChangeReport);
+        }
+        else
+        {
+            context.Console.WriteLine(text);
+        }
+    }
+
+    private static string EncryptionKeyStateName(EncryptionKeyState state) => state.ToString().ToLowerInvariant();
+
+    private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+}

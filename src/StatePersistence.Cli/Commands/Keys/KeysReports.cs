@@ -1,0 +1,21 @@
+using System.Text.Json.Serialization;
+
+namespace StatePersistence.Cli.Commands.Keys;
+
+/// <summary>What <c>statectl keys create|rotate|retire --json</c> prints: the key file, the key and what happened to it.</summary>
+internal sealed record KeyChangeReport(string KeyFile, string KeyId, string Change, string? PreviousKeyId = null);
+
+/// <summary>What <c>statectl keys list --json</c> prints.</summary>
+internal sealed record KeyListReport(string KeyFile, string StateDirectory, IReadOnlyList<KeyListEntry> Keys, long ClearFiles);
+
+/// <summary>One key in <see cref="KeyListReport"/>; <c>missing</c> is a key id the data names that the file lacks.</summary>
+internal sealed record KeyListEntry(string Id, string State, DateTimeOffset? CreatedAt, long Payloads, long Files);
+
+/// <summary>What <c>statectl keys verify --json</c> prints.</summary>
+internal sealed record KeyVerifyReport(string StateDirectory, string KeyFile, bool Ok, IReadOnlyList<string> Problems);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(KeyChangeReport))]
+[JsonSerializable(typeof(KeyListReport))]
+[JsonSerializable(typeof(KeyVerifyReport))]
+internal sealed partial class KeysJsonContext : JsonSerializerContext;

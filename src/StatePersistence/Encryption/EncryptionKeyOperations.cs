@@ -1,0 +1,92 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StatePersistence.Errors;
+
+namespace StatePersistence.Encryption;
+
+/// <summary>
+/// The operator's key operations on a key file (what <c>statectl keys</c> runs): create, rotate, retire, revoke,
+/// remove. Each is an atomic rewrite of the file and an audit entry at Information naming key ids only, never material.
+/// A running process using the file picks a change up within <see cref="KeyFileProvider.RecheckInterval"/>.
+/// </summary>
+public static partial class EncryptionKeyOperations
+{
+    /// <summary>Creates the key file with one new active key (<see cref="EncryptionKeyFile.Create"/>) and returns the key.</summary>
+    public static EncryptionKey Create(string keyFile, string? stateDirectory = null, ILogger? logger = null, TimeProvider? timeProvider = null)
+    {
+        EncryptionKey key = EncryptionKeyFile.Create(keyFile, stateDirectory, timeProvider).Active;
+        Log.KeyAdded(logger ?? NullLogger.Instance, key.Id, Path.GetFullPath(keyFile));
+        return key;
+    }
+
+    /// <summary>Adds a new active key to the key file; the previously active key becomes retired (it still decrypts). Returns the new key.</summary>
+    public static EncryptionKey Rotate(string keyFile, ILogger? logger = null, TimeProvider? timeProvider = null)
+    {
+        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile);
+        DateTimeOffset now = (timeProvider ?? TimeProvider.System).GetUtcNow();
+        EncryptionKey key = EncryptionKey.Generate(EncryptionKey.NewId(now), EncryptionKeyState.Active, now);
+        EncryptionKeyFile.Write(keyFile, ring.WithActive(key));
+        ILogger log = logger ?? NullLogger.Instance;
+        Log.KeyAdded(log, key.Id, Path.GetFullPath(keyFile));
+        Log.KeyActivated(log, key.Id, ring.Active.Id);
+        return key;
+    }
+
+    /// <summary>
+    /// Puts <paramref name="keyId"/> in <paramref name="state"/> (<see cref="EncryptionKeyState.Retired"/> or
+    /// <see cref="EncryptionKeyState.Revoked"/>; the active key is refused). Throws <see cref="StatePersistenceException"/>
+    /// naming the key when the file does not hold it.
+    /// </summary>
+    public static void SetState(string keyFile, string keyId, EncryptionKeyState state, ILogger? logger = null)
+    {
+        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile);
+        EncryptionKeyFile.Write(keyFile, Checked(keyFile, () => ring.WithState(keyId, state)));
+        Log.KeyStateChanged(logger ?? NullLogger.Instance, keyId, EncryptionKeyFile.StateName(state));
+    }
+
+    /// <summary>
+    /// Removes <paramref name="keyId"/> from the key file, refused while any payload under
+    /// <paramref name="stateDirectory"/> is still sealed with it (a removed key is a missing key: those payloads would
+    /// stop the next start).
+    /// </summary>
+    public static void Remove(string keyFile, string keyId, string stateDirectory, ILogger? logger = null)
+    {
+        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile, stateDirectory);
+        KeyUsageCount used = EncryptionKeyUsage.Measure(stateDirectory).For(keyId);
+        if (used.Payloads > 0)
+        {
+            throw new StatePersistenceException(
+                $"The key '{keyId}' still seals {used.Payloads} payloads in {used.Files} files under '{Path.GetFullPath(stateDirectory)}'; it was not removed. Let re-encryption (a checkpoint) rewrite them first.", Path.GetFullPath(keyFile));
+        }
+
+        EncryptionKeyFile.Write(keyFile, Checked(keyFile, () => ring.Without(keyId)));
+        Log.KeyRemoved(logger ?? NullLogger.Instance, keyId);
+    }
+
+    private static EncryptionKeyRing Checked(string keyFile, Func<EncryptionKeyRing> change)
+    {
+        try
+        {
+            return change();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new StatePersistenceException($"{ex.Message.Split(" (Parameter", 2)[0]} The key file '{Path.GetFullPath(keyFile)}' was not changed.", Path.GetFullPath(keyFile));
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 7001, EventName = "EncryptionKeyAdded", Level = LogLevel.Information, Message = "Encryption key {KeyId} added to {KeyFile}")]
+        public static partial void KeyAdded(ILogger logger, string keyId, string keyFile);
+
+        [LoggerMessage(EventId = 7002, EventName = "EncryptionKeyActivated", Level = LogLevel.Information, Message = "Encryption key {KeyId} activated; key {PreviousKeyId} retired (it still decrypts)")]
+        public static partial void KeyActivated(ILogger logger, string keyId, string previousKeyId);
+
+        [LoggerMessage(EventId = 7003, EventName = "EncryptionKeyStateChanged", Level = LogLevel.Information, Message = "Encryption key {KeyId} is now {State}")]
+        public static partial void KeyStateChanged(ILogger logger, string keyId, string state);
+
+        [LoggerMessage(EventId = 7004, EventName = "EncryptionKeyRemoved", Level = LogLevel.Information, Message = "Encryption key {KeyId} removed from the key ring")]
+        public static partial void KeyRemoved(ILogger logger, string keyId);
+    }
+}

@@ -1,0 +1,91 @@
+namespace StatePersistence.Encryption;
+
+/// <summary>
+/// The keys the AES-GCM codec may use, immutable: exactly one <see cref="EncryptionKeyState.Active"/> key seals new
+/// payloads; retired keys still open what they sealed; revoked keys open nothing. Every envelope names the key that
+/// sealed it, so a ring that lacks a key is told apart from damage.
+/// </summary>
+public sealed class EncryptionKeyRing
+{
+    private readonly Dictionary<string, EncryptionKey> _byId;
+
+    /// <summary>
+    /// A ring of <paramref name="keys"/>. Throws <see cref="ArgumentException"/> naming the problem when two keys share
+    /// an id or the number of active keys is not one.
+    /// </summary>
+    public EncryptionKeyRing(IEnumerable<EncryptionKey> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        Keys = [.. keys];
+        _byId = new Dictionary<string, EncryptionKey>(StringComparer.Ordinal);
+        foreach (EncryptionKey key in Keys)
+        {
+            ArgumentNullException.ThrowIfNull(key, nameof(keys));
+            if (!_byId.TryAdd(key.Id, key))
+            {
+                throw new ArgumentException($"The key ring holds the key id '{key.Id}' twice.", nameof(keys));
+            }
+        }
+
+        EncryptionKey[] active = [.. Keys.Where(static k => k.State == EncryptionKeyState.Active)];
+        if (active.Length != 1)
+        {
+            throw new ArgumentException(
+                $"A key ring needs exactly one active key; this one has {active.Length}{(active.Length == 0 ? "" : $" ({string.Join(", ", active.Select(static k => k.Id))})")}.",
+                nameof(keys));
+        }
+
+        Active = active[0];
+    }
+
+    /// <summary>Every key, in the order given.</summary>
+    public IReadOnlyList<EncryptionKey> Keys { get; }
+
+    /// <summary>The key new payloads are sealed with.</summary>
+    public EncryptionKey Active { get; }
+
+    /// <summary>The key with <paramref name="id"/>, or null when the ring does not hold it.</summary>
+    public EncryptionKey? Find(string? id) => id is not null && _byId.TryGetValue(id, out EncryptionKey? key) ? key : null;
+
+    /// <summary>This ring with <paramref name="key"/> added as the active key; the previously active one becomes retired.</summary>
+    public EncryptionKeyRing WithActive(EncryptionKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return new EncryptionKeyRing([
+            .. Keys.Select(k => k.State == EncryptionKeyState.Active ? k.WithState(EncryptionKeyState.Retired) : k),
+            key.State == EncryptionKeyState.Active ? key : key.WithState(EncryptionKeyState.Active),
+        ]);
+    }
+
+    /// <summary>
+    /// This ring with the key <paramref name="id"/> in <paramref name="state"/>. Throws <see cref="ArgumentException"/>
+    /// when the ring does not hold the key, or when the change would leave no active key (activate another first).
+    /// </summary>
+    public EncryptionKeyRing WithState(string id, EncryptionKeyState state)
+    {
+        EncryptionKey key = Find(id) ?? throw new ArgumentException($"The key ring does not hold the key '{id}'.", nameof(id));
+        if (state == EncryptionKeyState.Active)
+        {
+            return WithActive(key);
+        }
+
+        if (key.State == EncryptionKeyState.Active)
+        {
+            throw new ArgumentException($"The key '{id}' is the active key: add or activate another key before it is {state.ToString().ToLowerInvariant()}.", nameof(id));
+        }
+
+        return new EncryptionKeyRing(Keys.Select(k => k.Id == id ? k.WithState(state) : k));
+    }
+
+    /// <summary>This ring without the key <paramref name="id"/>; the active key cannot be removed.</summary>
+    public EncryptionKeyRing Without(string id)
+    {
+        EncryptionKey key = Find(id) ?? throw new ArgumentException($"The key ring does not hold the key '{id}'.", nameof(id));
+        if (key.State == EncryptionKeyState.Active)
+        {
+            throw new ArgumentException($"The key '{id}' is the active key and cannot be removed.", nameof(id));
+        }
+
+        return new EncryptionKeyRing(Keys.Where(k => k.Id != id));
+    }
+}

@@ -1,0 +1,107 @@
+using StatePersistence.Serialization.Envelope;
+
+namespace StatePersistence.Encryption;
+
+/// <summary>
+/// How much of a state directory each key still protects: the payloads (and files holding them) sealed under each key
+/// id, and those stored in the clear (the identity codec). Read-only, safe beside a running process; found by the
+/// envelope header every payload starts with (magic, version, codec and key ids), so journal records and session log
+/// frames are counted one by one. What <c>statectl keys list</c> shows before a key is removed.
+/// </summary>
+public sealed class EncryptionKeyUsage
+{
+    private static readonly byte[] Magic = "SPEV"u8.ToArray();
+
+    private EncryptionKeyUsage(IReadOnlyDictionary<string, KeyUsageCount> byKey, long clearFiles)
+    {
+        ByKey = byKey;
+        ClearFiles = clearFiles;
+    }
+
+    /// <summary>Per key id, the payloads sealed with it and the files that hold them.</summary>
+    public IReadOnlyDictionary<string, KeyUsageCount> ByKey { get; }
+
+    /// <summary>Files holding at least one payload in the clear (or no envelope at all, as older versions wrote them).</summary>
+    public long ClearFiles { get; }
+
+    /// <summary>The payloads sealed with <paramref name="keyId"/>.</summary>
+    public KeyUsageCount For(string keyId) => ByKey.GetValueOrDefault(keyId) ?? new KeyUsageCount(0, 0);
+
+    /// <summary>Scans every file under <paramref name="stateDirectory"/> (quarantined ones and the lock file left out).</summary>
+    public static EncryptionKeyUsage Measure(string stateDirectory)
+    {
+        string root = Path.GetFullPath(stateDirectory);
+        if (!Directory.Exists(root))
+        {
+            throw new Errors.StatePersistenceException($"The state directory '{root}' does not exist.", root);
+        }
+
+        var payloads = new Dictionary<string, long>(StringComparer.Ordinal);
+        var files = new Dictionary<string, long>(StringComparer.Ordinal);
+        long clearFiles = 0;
+        foreach (string file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
+        {
+            string name = Path.GetFileName(file);
+            if (name.StartsWith(".lock", StringComparison.Ordinal) || name.Contains(FileStore.StateLayout.CorruptMarker, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            (Dictionary<string, long> keys, bool clear) = Scan(File.ReadAllBytes(file));
+            foreach ((string key, long count) in keys)
+            {
+                payloads[key] = payloads.GetValueOrDefault(key) + count;
+                files[key] = files.GetValueOrDefault(key) + 1;
+            }
+
+            if (clear)
+            {
+                clearFiles++;
+            }
+        }
+
+        return new EncryptionKeyUsage(payloads.ToDictionary(p => p.Key, p => new KeyUsageCount(p.Value, files[p.Key]), StringComparer.Ordinal), clearFiles);
+    }
+
+    /// <summary>The key ids of the encrypted payloads in one file, and whether it holds anything in the clear.</summary>
+    private static (Dictionary<string, long> Keys, bool Clear) Scan(ReadOnlySpan<byte> bytes)
+    {
+        var keys = new Dictionary<string, long>(StringComparer.Ordinal);
+        bool clear = false;
+        bool any = false;
+        int at = 0;
+        while (at < bytes.Length)
+        {
+            int found = bytes[at..].IndexOf(Magic);
+            if (found < 0)
+            {
+                break;
+            }
+
+            int start = at + found;
+            at = start + 1;
+            if (EnvelopeFormat.ReadHeader(bytes[start..], out byte version, out string codec, out string? keyId) <= 0
+                || version != EnvelopeFormat.Version || bytes[start + 5] != 0 || !EnvelopeFormat.IsValidName(codec, required: true))
+            {
+                continue;
+            }
+
+            any = true;
+            if (codec == "identity" || keyId is null)
+            {
+                clear = true;
+                continue;
+            }
+
+            keys[keyId] = keys.GetValueOrDefault(keyId) + 1;
+        }
+
+        // A file without a binary envelope is plain JSON (the identity codec's forms, or written before envelopes).
+        return (keys, clear || (!any && bytes.TrimStart(" \t\r\n"u8) is [(byte)'{', ..]));
+    }
+}
+
+/// <summary>Payloads sealed with one key, and the files holding them.</summary>
+/// <param name="Payloads">Payloads (journal records, log frames, whole files).</param>
+/// <param name="Files">Files holding at least one of them.</param>
+public sealed record KeyUsageCount(long Payloads, long Files);

@@ -1,0 +1,295 @@
+using System.Text;
+using System.Text.Json;
+using StatePersistence.Encryption;
+using StatePersistence.Errors;
+using StatePersistence.FileStore;
+using StatePersistence.Model;
+using StatePersistence.Recovery;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.Encryption;
+
+/// <summary>
+/// The file store with encryption on through the options (a real key file, the real AES-GCM codec): nothing readable
+/// under the state directory, a full recovery and a rebuild read everything back, tampered files are quarantined, and
+/// a payload under a key the ring lacks or has revoked stops the start without changing a byte.
+/// </summary>
+public sealed class EncryptedStoreTests : IDisposable
+{
+    private const string Description = "MARMOT-task-description-91c4";
+    private const string LogLine = "MARMOT-task-log-line-22ab";
+    private const string SessionLine = "MARMOT-session-log-line-5d0e";
+    private const string ReportText = "MARMOT-report-content-ee17";
+    private readonly StateFixture _fixture = new();
+
+    public EncryptedStoreTests()
+    {
+        KeyFile = Path.Combine(Path.GetDirectoryName(_fixture.StatePath)!, "keys.json");
+        EncryptionKeyFile.Create(KeyFile);
+    }
+
+    private string KeyFile { get; }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _fixture.Dispose();
+
+    private StatePersistenceService Create(Action<StatePersistenceOptions>? configure = null) =>
+        FileStatePersistence.Create(_fixture.Options(o =>
+        {
+            o.Encryption.KeyFile = KeyFile;
+            o.ScrubInterval = TimeSpan.Zero;
+            configure?.Invoke(o);
+        }), timeProvider: _fixture.Time);
+
+    private async Task<StatePersistenceService> OpenAsync(Action<StatePersistenceOptions>? configure = null)
+    {
+        StatePersistenceService service = Create(configure);
+        await service.StartAsync(Ct);
+        return service;
+    }
+
+    /// <summary>Every kind of file: tasks with a log, a session and its log, a report, snapshots and a backup, then journal-only changes; then a crash.</summary>
+    private async Task PopulateAsync()
+    {
+        StatePersistenceService service = await OpenAsync();
+        await service.SaveTaskAsync(StateFixture.Task("t1", description: $"one {Description}"), Ct);
+        await service.SaveTaskAsync(StateFixture.Task("t2", description: $"two {Description}"), Ct);
+        await service.AppendTaskLogAsync("t1", new TaskLogEntry { Level = "info", Type = "system", Message = LogLine }, Ct);
+        await service.SaveSessionAsync(new SessionInfo { Id = "s1", Type = "interactive", Status = "active" }, Ct);
+        await service.AppendSessionLogAsync("s1", SessionLine + "\n", Ct);
+        await service.SaveReportAsync("r1", JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["summary"] = ReportText }), Ct);
+        await service.SaveSnapshotAsync(Ct);
+        _fixture.Time.Advance(TimeSpan.FromSeconds(1));
+        await service.SaveSnapshotAsync(Ct);
+        await service.SaveTaskAsync(StateFixture.Task("t3", description: $"three {Description}"), Ct);
+        await StateFixture.CrashAsync(service);
+    }
+
+    private async Task AssertEverythingIsBackAsync(StatePersistenceService service)
+    {
+        AgentTask t1 = (await service.LoadTaskAsync("t1", Ct))!;
+        Assert.Equal($"one {Description}", t1.Description);
+        Assert.Equal(LogLine, Assert.Single(t1.Logs!).Message);
+        Assert.Equal($"two {Description}", (await service.LoadTaskAsync("t2", Ct))!.Description);
+        Assert.Equal($"three {Description}", (await service.LoadTaskAsync("t3", Ct))!.Description);
+        Assert.Equal(SessionLine + "\n", await service.ReadSessionLogAsync("s1", Ct));
+        Assert.Equal(ReportText, (await service.LoadReportAsync("r1", Ct))!.Value.GetProperty("summary").GetString());
+    }
+
+    private void AssertNothingInTheClear(string when)
+    {
+        string[] files = Directory.GetFiles(_fixture.StatePath, "*", SearchOption.AllDirectories);
+        foreach (string expected in (string[])["journal", "tasks", "sessions", "logs", "reports"])
+        {
+            Assert.Contains(files, f => f.Contains(Path.DirectorySeparatorChar + expected + Path.DirectorySeparatorChar, StringComparison.Ordinal));
+        }
+
+        Assert.Contains(files, f => Path.GetFileName(f).StartsWith("state.backup.", StringComparison.Ordinal));
+        foreach (string file in files)
+        {
+            byte[] bytes = File.ReadAllBytes(file);
+            foreach (string text in (string[])[Description, LogLine, SessionLine, ReportText, "MARMOT"])
+            {
+                Assert.False(bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0, $"{when}: '{file}' holds '{text}' in the clear");
+            }
+        }
+    }
+
+    private Dictionary<string, byte[]> Bytes() =>
+        Directory.GetFiles(_fixture.StatePath, "*", SearchOption.AllDirectories)
+            .Where(f => !Path.GetFileName(f).StartsWith(".lock", StringComparison.Ordinal))
+            .ToDictionary(f => f, File.ReadAllBytes);
+
+    private static void AssertUnchanged(Dictionary<string, byte[]> before, Dictionary<string, byte[]> after)
+    {
+        Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
+        Assert.All(before, entry => Assert.True(entry.Value.AsSpan().SequenceEqual(after[entry.Key]), $"'{entry.Key}' changed"));
+    }
+
+    [Fact]
+    public async Task EncryptionOn_NoDescriptionLogLineOrReportIsInTheClearInAnyFile_AndRecoveryAndRebuildReadEverythingBack()
+    {
+        await PopulateAsync();
+        AssertNothingInTheClear("after the crash");
+
+        await using (StatePersistenceService service = await OpenAsync())
+        {
+            Assert.Empty(service.LastRecovery!.Quarantined);
+            Assert.Empty(service.LastRecovery.Lost);
+            await AssertEverythingIsBackAsync(service);
+            await StateFixture.CrashAsync(service);
+        }
+
+        File.Delete(_fixture.File("state.json"));
+        await using (StatePersistenceService service = await OpenAsync())
+        {
+            Assert.True(service.LastRecovery!.RebuiltFromItemFiles);
+            Assert.Empty(service.LastRecovery.Quarantined);
+            await AssertEverythingIsBackAsync(service);
+        }
+
+        AssertNothingInTheClear("after the rebuild and a clean shutdown");
+    }
+
+    public static TheoryData<string> Tamperings => ["bit-flip", "truncated", "swapped", "tag-flip"];
+
+    [Theory]
+    [MemberData(nameof(Tamperings))]
+    public async Task TamperedTaskFile_IsQuarantinedLikeCorruption_AndNeverServed(string tampering)
+    {
+        await PopulateAsync();
+        string t1 = _fixture.File("tasks", "t1.json");
+        byte[] bytes = File.ReadAllBytes(t1);
+        switch (tampering)
+        {
+            case "bit-flip":
+                bytes[bytes.Length / 2] ^= 0x10;
+                break;
+            case "truncated":
+                bytes = bytes[..^7];
+                break;
+            case "swapped":
+                bytes = File.ReadAllBytes(_fixture.File("tasks", "t2.json"));
+                break;
+            case "tag-flip":
+                // Past the header, into the GCM tag; the envelope's CRC is recomputed so only authentication can catch it.
+                bytes = WithValidCrc(bytes, "t1", b => b[8 + b[6] + b[7] + AesGcmCodec.NonceSize + 3] ^= 0x01);
+                break;
+        }
+
+        File.WriteAllBytes(t1, bytes);
+        File.Delete(_fixture.File("state.json"));
+
+        await using StatePersistenceService service = await OpenAsync();
+        RecoveryReport report = service.LastRecovery!;
+        Assert.Contains(report.Quarantined, q => q.OriginalPath == t1);
+        Assert.NotEqual($"two {Description}", (await service.LoadTaskAsync("t1", Ct))?.Description);
+        Assert.Equal($"two {Description}", (await service.LoadTaskAsync("t2", Ct))!.Description);
+    }
+
+    [Fact]
+    public async Task TamperedReport_IsQuarantinedWhenRead_AndNotServed()
+    {
+        await PopulateAsync();
+        string report = _fixture.File("reports", "report_r1.json");
+        File.WriteAllBytes(report, WithValidCrc(File.ReadAllBytes(report), "r1", b => b[^10] ^= 0x01, Serialization.PayloadKind.Report));
+
+        await using StatePersistenceService service = await OpenAsync();
+        var error = await Assert.ThrowsAsync<StateStorageException>(async () => await service.LoadReportAsync("r1", Ct));
+        Assert.Contains("corrupt", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(report));
+    }
+
+    [Fact]
+    public async Task MissingKey_StopsTheStart_NamingTheKeyIdAndTheFile_AndChangesNothing()
+    {
+        await PopulateAsync();
+        string keyId = EncryptionKeyFile.Read(KeyFile).Active.Id;
+        Dictionary<string, byte[]> before = Bytes();
+        string otherKeyFile = Path.Combine(Path.GetDirectoryName(KeyFile)!, "other-keys.json");
+        EncryptionKeyFile.Create(otherKeyFile);
+
+        StatePersistenceService service = Create(o => o.Encryption.KeyFile = otherKeyFile);
+        var error = await Assert.ThrowsAsync<StateFormatException>(() => service.StartAsync(Ct));
+        await service.DisposeAsync();
+
+        Assert.Contains($"'{keyId}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("does not hold", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith(_fixture.StatePath, error.Path, StringComparison.Ordinal);
+        Assert.Contains(error.Path!, error.Message, StringComparison.Ordinal);
+        AssertUnchanged(before, Bytes());
+        Assert.Empty(Directory.GetFiles(_fixture.StatePath, "*.corrupt.*", SearchOption.AllDirectories));
+
+        // With the key back, everything is there.
+        await using StatePersistenceService again = await OpenAsync();
+        await AssertEverythingIsBackAsync(again);
+    }
+
+    [Fact]
+    public async Task RevokedKey_IsRefusedLikeAMissingOne_NotQuarantined()
+    {
+        await PopulateAsync();
+        EncryptionKeyRing ring = EncryptionKeyFile.Read(KeyFile);
+        string old = ring.Active.Id;
+        EncryptionKeyFile.Write(KeyFile, ring.WithActive(EncryptionKey.Generate("k-next", EncryptionKeyState.Active, _fixture.Time.GetUtcNow()))
+            .WithState(old, EncryptionKeyState.Revoked));
+        Dictionary<string, byte[]> before = Bytes();
+
+        StatePersistenceService service = Create();
+        var error = await Assert.ThrowsAsync<StateFormatException>(() => service.StartAsync(Ct));
+        await service.DisposeAsync();
+
+        Assert.Contains($"'{old}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("revoked", error.Message, StringComparison.Ordinal);
+        AssertUnchanged(before, Bytes());
+    }
+
+    [Fact]
+    public async Task RotatedKeyFile_IsUsedForNewWritesWhileRunning_AndTheRetiredKeyStillOpensOlderPayloads()
+    {
+        await PopulateAsync();
+        var keys = new KeyFileProvider(KeyFile, _fixture.StatePath, _fixture.Time);
+        string old = keys.GetKeyRing().Active.Id;
+        await using (StatePersistenceService service = await OpenAsync(o => o.Encryption.KeyProvider = keys))
+        {
+            EncryptionKeyFile.Write(KeyFile, keys.GetKeyRing().WithActive(EncryptionKey.Generate("key-rotated", EncryptionKeyState.Active, _fixture.Time.GetUtcNow())));
+            _fixture.Time.Advance(KeyFileProvider.RecheckInterval);
+            await service.SaveTaskAsync(StateFixture.Task("t4", description: $"four {Description}"), Ct);
+            await service.SaveSnapshotAsync(Ct);
+
+            Assert.Equal("key-rotated", keys.GetKeyRing().Active.Id);
+            byte[] t4 = File.ReadAllBytes(_fixture.File("tasks", "t4.json"));
+            Assert.True(t4.AsSpan().IndexOf("key-rotated"u8) >= 0, "the new task file is not sealed with the new key");
+            Assert.False(t4.AsSpan().IndexOf(Encoding.ASCII.GetBytes(old)) >= 0);
+            await AssertEverythingIsBackAsync(service);
+        }
+
+        await using StatePersistenceService reopened = await OpenAsync();
+        Assert.Empty(reopened.LastRecovery!.Quarantined);
+        await AssertEverythingIsBackAsync(reopened);
+        Assert.Equal($"four {Description}", (await reopened.LoadTaskAsync("t4", Ct))!.Description);
+    }
+
+    [Fact]
+    public async Task EncryptionTurnedOnForAClearTextDirectory_ReadsEverything_AndSealsWhatItWritesFromThenOn()
+    {
+        StatePersistenceService clear = FileStatePersistence.Create(_fixture.Options(o => o.ScrubInterval = TimeSpan.Zero), timeProvider: _fixture.Time);
+        await clear.StartAsync(Ct);
+        await clear.SaveTaskAsync(StateFixture.Task("t1", description: $"one {Description}"), Ct);
+        await clear.SaveSnapshotAsync(Ct);
+        await clear.DisposeAsync();
+        Assert.Empty(EncryptionKeyUsage.Measure(_fixture.StatePath).ByKey);
+        Assert.True(EncryptionKeyUsage.Measure(_fixture.StatePath).ClearFiles > 0);
+
+        await using (StatePersistenceService service = await OpenAsync())
+        {
+            Assert.Equal($"one {Description}", (await service.LoadTaskAsync("t1", Ct))!.Description);
+            await service.SaveTaskAsync(StateFixture.Task("t2", description: $"two {Description}"), Ct);
+            await service.UpdateTaskAsync("t1", t => t.Status = TaskStatuses.InProgress, Ct);
+            await service.SaveSnapshotAsync(Ct);
+        }
+
+        string keyId = EncryptionKeyFile.Read(KeyFile).Active.Id;
+        foreach (string file in (string[])[_fixture.File("state.json"), _fixture.File("tasks", "t1.json"), _fixture.File("tasks", "t2.json")])
+        {
+            Assert.False(File.ReadAllBytes(file).AsSpan().IndexOf(Encoding.UTF8.GetBytes(Description)) >= 0, $"'{file}' is still in the clear");
+        }
+
+        Assert.True(EncryptionKeyUsage.Measure(_fixture.StatePath).For(keyId).Files >= 3);
+        await using StatePersistenceService reopened = await OpenAsync();
+        Assert.Equal(TaskStatuses.InProgress, (await reopened.LoadTaskAsync("t1", Ct))!.Status);
+        Assert.Equal($"two {Description}", (await reopened.LoadTaskAsync("t2", Ct))!.Description);
+    }
+
+    /// <summary>Changes a sealed file's bytes and recomputes its envelope CRC, so that only the codec can notice.</summary>
+    private static byte[] WithValidCrc(byte[] stored, string id, Action<byte[]> change, Serialization.PayloadKind kind = Serialization.PayloadKind.Task)
+    {
+        byte[] copy = [.. stored];
+        change(copy);
+        var context = new Serialization.PayloadContext(kind, id, null);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(copy.AsSpan(copy.Length - 4),
+            Serialization.Envelope.EnvelopeFormat.Checksum(context.AssociatedData(), copy.AsSpan(0, copy.Length - 4)));
+        return copy;
+    }
+}

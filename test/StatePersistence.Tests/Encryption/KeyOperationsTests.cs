@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using StatePersistence.Encryption;
+using StatePersistence.Errors;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.Encryption;
+
+/// <summary>The key operations: each an atomic rewrite of the key file and an Information audit entry naming key ids only.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class KeyOperationsTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public void CreateRotateRetireRevoke_AreAudited_AtInformation_WithKeyIdsOnly()
+    {
+        string file = _directory.Combine("keys.json");
+        var logger = new FakeLogger();
+
+        EncryptionKey first = EncryptionKeyOperations.Create(file, logger: logger);
+        EncryptionKey second = EncryptionKeyOperations.Rotate(file, logger);
+        EncryptionKeyOperations.SetState(file, first.Id, EncryptionKeyState.Revoked, logger);
+
+        EncryptionKeyRing ring = EncryptionKeyFile.Read(file);
+        Assert.Equal(second.Id, ring.Active.Id);
+        Assert.Equal(EncryptionKeyState.Revoked, ring.Find(first.Id)!.State);
+        IReadOnlyList<FakeLogRecord> records = logger.Collector.GetSnapshot();
+        Assert.Equal(["EncryptionKeyAdded", "EncryptionKeyAdded", "EncryptionKeyActivated", "EncryptionKeyStateChanged"], records.Select(r => r.Id.Name));
+        Assert.All(records, r => Assert.Equal(LogLevel.Information, r.Level));
+        Assert.Contains(records, r => r.Message.Contains(second.Id, StringComparison.Ordinal) && r.Message.Contains(first.Id, StringComparison.Ordinal));
+        foreach (EncryptionKey key in ring.Keys)
+        {
+            string base64 = Convert.ToBase64String(key.Material);
+            Assert.All(records, r => Assert.DoesNotContain(base64, r.Message, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void TheActiveKey_CannotBeRetiredOrRemoved_AndTheFileIsUnchanged()
+    {
+        string file = _directory.Combine("keys.json");
+        string state = _directory.Combine("state");
+        Directory.CreateDirectory(state);
+        EncryptionKey key = EncryptionKeyOperations.Create(file);
+        byte[] before = File.ReadAllBytes(file);
+
+        var retire = Assert.Throws<StatePersistenceException>(() => EncryptionKeyOperations.SetState(file, key.Id, EncryptionKeyState.Retired));
+        var remove = Assert.Throws<StatePersistenceException>(() => EncryptionKeyOperations.Remove(file, key.Id, state));
+        var unknown = Assert.Throws<StatePersistenceException>(() => EncryptionKeyOperations.SetState(file, "nope", EncryptionKeyState.Retired));
+
+        Assert.Contains($"'{key.Id}'", retire.Message, StringComparison.Ordinal);
+        Assert.Contains("active", remove.Message, StringComparison.Ordinal);
+        Assert.Contains("'nope'", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(file));
+    }
+}
