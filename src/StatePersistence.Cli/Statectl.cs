@@ -1,4 +1,5 @@
 using System.CommandLine;
+using StatePersistence.Cli.Commands.Backups;
 using StatePersistence.Cli.Commands.DiskUsage;
 using StatePersistence.Cli.Infrastructure;
 
@@ -17,6 +18,7 @@ internal static class Statectl
         root.Options.Add(CommonOptions.StatePath);
         root.Options.Add(CommonOptions.Json);
         root.Subcommands.Add(DuCommand.Create());
+        root.Subcommands.Add(BackupsCommand.Create());
         return root;
     }
 
