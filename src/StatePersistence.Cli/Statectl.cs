@@ -1,6 +1,7 @@
 using System.CommandLine;
 using StatePersistence.Cli.Commands.Backups;
 using StatePersistence.Cli.Commands.DiskUsage;
+using StatePersistence.Cli.Commands.Rebuild;
 using StatePersistence.Cli.Commands.Tasks;
 using StatePersistence.Cli.Infrastructure;
 
@@ -20,6 +21,7 @@ internal static class Statectl
         root.Options.Add(CommonOptions.Json);
         root.Subcommands.Add(DuCommand.Create());
         root.Subcommands.Add(BackupsCommand.Create());
+        root.Subcommands.Add(RebuildCommand.Create());
         root.Subcommands.Add(new Command("tasks", "Inspect and edit tasks.") { TasksEditCommand.Create() });
         return root;
     }

@@ -11,17 +11,22 @@ internal static class WriterSession
 {
     public static async Task<StatePersistenceService> OpenAsync(CommandContext context, CancellationToken cancellationToken)
     {
+        return await FileStatePersistence.OpenAsync(Options(context), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The options a command opens the directory with: the server's defaults, without autosave or scrub.</summary>
+    public static StatePersistenceOptions Options(CommandContext context)
+    {
         if (!Directory.Exists(context.StatePath))
         {
             throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
         }
 
-        var options = new StatePersistenceOptions
+        return new StatePersistenceOptions
         {
             StatePath = context.StatePath,
             AutosaveInterval = TimeSpan.Zero,
             ScrubInterval = TimeSpan.Zero,
         };
-        return await FileStatePersistence.OpenAsync(options, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 }

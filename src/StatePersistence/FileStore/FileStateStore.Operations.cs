@@ -10,6 +10,27 @@ namespace StatePersistence.FileStore;
 public sealed partial class FileStateStore
 {
     /// <summary>
+    /// Set by <c>StateRebuild</c>: the next open rebuilds the state from the item files and the journal even when
+    /// <c>state.json</c> is valid (which then only serves as the first fallback, like a backup).
+    /// </summary>
+    internal bool RebuildOnOpen { get; init; }
+
+    /// <summary>The ids in <c>state.json</c> as it is on disk, or null when there is none or it does not parse.</summary>
+    internal (IReadOnlyCollection<string> Tasks, IReadOnlyCollection<string> Sessions)? StateFileIds()
+    {
+        try
+        {
+            byte[] stored = _fileSystem.ReadAllBytes(_layout.StateFile);
+            SnapshotContent content = SnapshotReader.Read(_envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, stored, _layout.StateFile), _layout.StateFile);
+            return (content.View.Tasks.Keys.ToList(), content.View.Sessions.Keys.ToList());
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or System.Security.Cryptography.CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// The state a backup holds, read through this store's file system and codec. A name that is not a backup's,
     /// a missing backup or one that does not parse is refused with an error naming it; the file is left as it is.
     /// </summary>

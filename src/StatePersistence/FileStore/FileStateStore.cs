@@ -100,7 +100,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
         try
         {
-            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode).Run();
+            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode, RebuildOnOpen).Run();
             _logs.RepairTails(report);
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
