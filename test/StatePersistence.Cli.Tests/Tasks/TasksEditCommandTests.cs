@@ -108,13 +108,15 @@ public sealed class TasksEditCommandTests : IDisposable
     [Fact]
     public async Task Edit_OfATaskChangedWhileTheEditorWasOpen_IsAConflict_AndTheOtherChangeIsKept()
     {
+        // The editor waits for the test's signal; it gives up after about two minutes, so a failing test leaves no process behind.
         await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
         string editing = _temp.Combine("editing");
         string go = _temp.Combine("go");
         string editor = Script("slow.sh", $$"""
             sed -i 's/"task number 1"/"edited by hand"/' "$1"
             touch '{{editing}}'
-            while [ ! -f '{{go}}' ]; do sleep 0.1; done
+            i=0
+            while [ ! -f '{{go}}' ]; do sleep 0.1; i=$((i+1)); [ $i -lt 1200 ] || exit 3; done
             """);
 
         Task<StatectlRun> running = StatectlRun.RunAsync(["tasks", "edit", "task_1", "--state-path", StatePath],
