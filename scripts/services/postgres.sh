@@ -6,6 +6,10 @@
 #   scripts/services/postgres.sh stop    # stops the cluster it started (by its own pid file, never by name)
 #   scripts/services/postgres.sh url     # prints the connection string
 #   scripts/services/postgres.sh free-port   # prints a free TCP port on 127.0.0.1
+#   scripts/services/postgres.sh standby     # a streaming-replication standby of the cluster on SP_PG_PRIMARY_PORT,
+#                                            # made synchronous (the primary waits for it on every commit), started
+#   scripts/services/postgres.sh promote     # promotes this cluster (a standby) to primary
+#   scripts/services/postgres.sh crash       # stops it the way a crash would (immediate mode: no checkpoint)
 #
 # Environment: SP_PG_DIR (default /tmp/statepersistence-services/postgres), SP_PG_PORT (default 55432),
 # SP_PG_MAX_CONNECTIONS (default 300: several server instances and the benchmark's 64-writer pools at once).
@@ -69,6 +73,56 @@ stop() {
   fi
 }
 
+standby() {
+  local bin primary
+  bin=$(bin_dir)
+  primary=${SP_PG_PRIMARY_PORT:?SP_PG_PRIMARY_PORT names the primary to replicate}
+  if ready "$bin"; then
+    echo "$url"
+    return
+  fi
+
+  mkdir -p "$dir"
+  chmod 755 "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    rm -rf "$dir/data"
+    # -R writes standby.signal and primary_conninfo; -X stream copies the WAL written during the copy. initdb's
+    # default pg_hba.conf already lets a trusted local user replicate.
+    as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres -D "$dir/data" -R -X stream \
+      -c fast --no-sync >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; exit 1; }
+  fi
+  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=${SP_PG_MAX_CONNECTIONS:-300} -c hot_standby=on" start >/dev/null ||
+    { tail -20 "$dir/server.log" >&2; exit 1; }
+  ready "$bin" || { echo "The standby did not become ready on 127.0.0.1:$port; see $dir/server.log" >&2; exit 1; }
+  # Synchronous: from here on the primary acknowledges a commit only once this standby has it.
+  "$bin/psql" -q -h 127.0.0.1 -p "$primary" -U postgres -d postgres \
+    -c "ALTER SYSTEM SET synchronous_standby_names = '*'" -c "SELECT pg_reload_conf()" >/dev/null
+  local tries=0
+  until [ "$("$bin/psql" -tA -h 127.0.0.1 -p "$primary" -U postgres -d postgres \
+      -c "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")" = "1" ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 300 ]; then echo "The standby on port $port did not become synchronous; see $dir/server.log" >&2; exit 1; fi
+    sleep 0.1
+  done
+  echo "$url"
+}
+
+promote() {
+  local bin
+  bin=$(bin_dir)
+  as_postgres "$bin/pg_ctl" -D "$dir/data" -w -t 60 promote >/dev/null
+}
+
+crash() {
+  local bin
+  bin=$(bin_dir)
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    as_postgres "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+  fi
+}
+
 free_port() {
   # Bash alone (no python on a minimal machine): the first port from 55432 that nothing listens on.
   local p
@@ -84,5 +138,8 @@ case "${1:-start}" in
   stop) stop ;;
   url) echo "$url" ;;
   free-port) free_port ;;
-  *) echo "usage: $0 start|stop|url|free-port" >&2; exit 2 ;;
+  standby) standby ;;
+  promote) promote ;;
+  crash) crash ;;
+  *) echo "usage: $0 start|stop|url|free-port|standby|promote|crash" >&2; exit 2 ;;
 esac

@@ -1,8 +1,12 @@
 using System.CommandLine;
+using StatePersistence.Cli.Commands.Archive;
 using StatePersistence.Cli.Commands.Backups;
 using StatePersistence.Cli.Commands.DiskUsage;
+using StatePersistence.Cli.Commands.Health;
 using StatePersistence.Cli.Commands.Rebuild;
 using StatePersistence.Cli.Commands.Tasks;
+using StatePersistence.Cli.Commands.Verify;
+using StatePersistence.Cli.Commands.Watch;
 using StatePersistence.Cli.Infrastructure;
 
 namespace StatePersistence.Cli;
@@ -20,9 +24,14 @@ internal static class Statectl
         root.Options.Add(CommonOptions.StatePath);
         root.Options.Add(CommonOptions.Json);
         root.Subcommands.Add(DuCommand.Create());
+        root.Subcommands.Add(HealthCommand.Create());
+        root.Subcommands.Add(TasksCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(ExportImportCommands.CreateExport());
+        root.Subcommands.Add(ExportImportCommands.CreateImport());
+        root.Subcommands.Add(WatchCommand.Create());
         root.Subcommands.Add(BackupsCommand.Create());
         root.Subcommands.Add(RebuildCommand.Create());
-        root.Subcommands.Add(new Command("tasks", "Inspect and edit tasks.") { TasksEditCommand.Create() });
         return root;
     }
 

@@ -2,6 +2,8 @@ using System.Collections.Immutable;
 using Npgsql;
 using StatePersistence.Commit;
 using StatePersistence.Postgres.Changes;
+using StatePersistence.Postgres.Listing;
+using StatePersistence.Querying;
 using StatePersistence.Postgres.Schema;
 using StatePersistence.Recovery;
 using StatePersistence.Serialization;
@@ -17,7 +19,7 @@ namespace StatePersistence.Postgres;
 /// (<see cref="ChangeFeed"/>). Several instances may open the same schema at once; the schema is created and upgraded
 /// when the first opens it.
 /// </summary>
-public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobStore
+public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobStore, ITaskListingStore
 {
     /// <summary>The schema used when none is given.</summary>
     public const string DefaultSchema = "statepersistence";
@@ -29,6 +31,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private readonly ChangeRows _rows;
     private readonly GroupWriter _writer;
     private readonly ChangeFeed _feed;
+    private readonly TaskListingQuery _listing;
     private readonly TimeSpan _pollInterval;
     private bool _open;
 
@@ -62,6 +65,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         _rows = new ChangeRows(_payloads, Location);
         _writer = new GroupWriter(dataSource, schema, _rows);
         _feed = new ChangeFeed(dataSource, schema, _rows);
+        _listing = new TaskListingQuery(dataSource, schema, _rows);
     }
 
     /// <inheritdoc />
@@ -113,7 +117,8 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         ImmutableSortedDictionary<string, StoredItem>.Builder sessions = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
         byte[]? extras = null;
         long revision = sequence;
-        await using (var items = new NpgsqlCommand($"SELECT kind, id, revision, body::text, sealed FROM {_schema}.items", connection, snapshot))
+        var unlisted = new List<StoredItem>();
+        await using (var items = new NpgsqlCommand($"SELECT kind, id, revision, body::text, sealed, listed FROM {_schema}.items", connection, snapshot))
         await using (NpgsqlDataReader reader = await items.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -126,6 +131,11 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
                 {
                     case ChangeKind.PutTask:
                         tasks[change.Id] = change.Item!;
+                        if (!reader.GetBoolean(5) && !reader.IsDBNull(3))
+                        {
+                            unlisted.Add(change.Item!);
+                        }
+
                         break;
                     case ChangeKind.PutSession:
                         sessions[change.Id] = change.Item!;
@@ -138,6 +148,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         }
 
         await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await TaskListingBackfill.RunAsync(_dataSource, _schema, unlisted, cancellationToken).ConfigureAwait(false);
         _open = true;
         var view = new StateView(revision, tasks.ToImmutable(), sessions.ToImmutable(), extras);
         report.Revision = revision;
@@ -168,6 +179,18 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     {
         RequireOpen();
         return await Guarded("read the change feed", () => new ValueTask<IReadOnlyList<CommittedGroup>>(_feed.ReadAllAsync(afterPosition, cancellationToken)))
+            .ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// From the listing columns' indexes, with the store's current rows (possibly ahead of an instance's own state);
+    /// null under a sealing codec or while any task row is not listed.
+    /// </remarks>
+    public async ValueTask<IReadOnlyList<StoredItem>?> ListTasksAsync(TaskListing listing, CancellationToken cancellationToken = default)
+    {
+        RequireOpen();
+        return await Guarded("list tasks", () => new ValueTask<IReadOnlyList<StoredItem>?>(_listing.RunAsync(listing, cancellationToken)))
             .ConfigureAwait(false);
     }
 

@@ -58,32 +58,54 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
     }
 
     /// <summary>
-    /// Numbers the committed groups that have no position yet; returns how many changes it numbered. Waits while another instance numbers
-    /// (a short transaction): a read that starts after a change committed must find it, so a reader cannot skip the
-    /// numbering because someone else is doing it with a snapshot that may be older than that commit.
+    /// Numbers the committed groups that have no position yet; returns how many changes it numbered. Waits while another
+    /// instance numbers (a short transaction): a read that starts after a change committed must find it, so a reader
+    /// cannot skip the numbering because someone else is doing it with a snapshot that may be older than that commit.
+    /// It skips only when nothing is unnumbered: then every change committed before that check has its position, and
+    /// the numbering that gave it committed before the check too (a reader woken by a commit usually finds its group
+    /// numbered by the reader woken first). The numbering itself is one round trip: the transaction, the lock, the
+    /// update (a statement of its own, so a snapshot taken after the lock was had) and the commit in one batch.
     /// </summary>
     public async Task<int> AssignPositionsAsync(CancellationToken cancellationToken)
     {
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, transaction))
+        await using (var pending = new NpgsqlCommand($"SELECT EXISTS (SELECT 1 FROM {schema}.changes WHERE position IS NULL)", connection))
         {
-            lockCommand.Parameters.AddWithValue(_lockKey);
-            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (!(bool)(await pending.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+            {
+                return 0;
+            }
         }
 
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+        lockCommand.Parameters.AddWithValue(_lockKey);
+        batch.BatchCommands.Add(lockCommand);
         // A new statement, so a new snapshot: it sees the previous numbering, which committed before this lock was had.
         // A group's changes share its revision, so they share a position.
-        await using var number = new NpgsqlCommand($"""
+        var number = new NpgsqlBatchCommand($"""
             UPDATE {schema}.changes c SET position = last.position + u.n
             FROM (SELECT revision, row_number() OVER (ORDER BY revision) AS n
                   FROM (SELECT DISTINCT revision FROM {schema}.changes WHERE position IS NULL) d) u,
                  (SELECT coalesce(max(position), 0) AS position FROM {schema}.changes) last
             WHERE c.revision = u.revision
-            """, connection, transaction);
-        int numbered = await number.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return numbered;
+            """);
+        batch.BatchCommands.Add(number);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        try
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (connection.State == System.Data.ConnectionState.Open)
+        {
+            // End the aborted transaction before the connection goes back to the pool; the failure is rethrown.
+            await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        return number.RecordsAffected;
     }
 
     /// <summary>Up to <paramref name="limit"/> groups after <paramref name="afterPosition"/>, in feed order.</summary>

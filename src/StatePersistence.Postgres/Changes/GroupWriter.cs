@@ -1,6 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 using StatePersistence.Commit;
+using StatePersistence.Postgres.Listing;
 using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
@@ -24,20 +25,33 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     public async Task<CommitOutcome> AppendAsync(IReadOnlyList<StateChange> group, Durability durability, CancellationToken cancellationToken) =>
         (await AppendAsync([group], durability, cancellationToken).ConfigureAwait(false))[0];
 
-    /// <summary>Commits the groups whose expectations hold, in one transaction; one outcome per group.</summary>
+    /// <summary>
+    /// Commits the groups whose expectations hold, in one transaction; one outcome per group. Three round trips: the
+    /// transaction's start rides with the locks and the reads, the revisions are taken, and the commit rides with the
+    /// writes (raw <c>BEGIN</c>/<c>COMMIT</c>, which Npgsql tracks, rather than a separate commit message).
+    /// </summary>
     public async Task<CommitOutcome[]> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
         CancellationToken cancellationToken)
     {
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        CommitOutcome[] outcomes = await WriteAsync(connection, transaction, groups, durability, cancellationToken).ConfigureAwait(false);
-        if (outcomes.Any(o => o.Committed))
+        CommitOutcome[] outcomes;
+        try
         {
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            outcomes = await WriteAsync(connection, null, groups, durability, cancellationToken).ConfigureAwait(false);
         }
-        else
+        catch (Exception) when (connection.State == System.Data.ConnectionState.Open)
         {
-            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            // A failed statement left the transaction open (aborted): end it before the connection goes back to the
+            // pool. Should that fail too, the connection is broken and its transaction dies with it; the first failure
+            // is the one reported.
+            await TryRollbackAsync(connection).ConfigureAwait(false);
+            throw;
+        }
+
+        if (!outcomes.Any(o => o.Committed))
+        {
+            // Nothing written: release the item locks.
+            await RollbackAsync(connection, cancellationToken).ConfigureAwait(false);
         }
 
         return outcomes;
@@ -52,7 +66,11 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         Durability durability, CancellationToken cancellationToken) =>
         (await WriteAsync(connection, transaction, [group], durability, cancellationToken).ConfigureAwait(false))[0];
 
-    private async Task<CommitOutcome[]> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    /// <summary>
+    /// Checks and writes <paramref name="groups"/>: in the caller's <paramref name="transaction"/>, or, when it is null,
+    /// in one this call begins with its first batch and commits with its last (when any group is accepted).
+    /// </summary>
+    private async Task<CommitOutcome[]> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(groups);
@@ -106,7 +124,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             {
                 stamped[i] = ItemRevision.Stamp(group[i], revisions[n]);
                 ItemRow row = rows.ToRow(stamped[i]);
-                batch.BatchCommands.Add(ItemCommand(row, revisions[n]));
+                batch.BatchCommands.Add(ItemCommand(row, revisions[n], stamped[i].Item));
                 batch.BatchCommands.Add(ChangeCommand(row, revisions[n], i));
                 written[(row.Kind, row.Id)] = stamped[i].Item;
             }
@@ -133,6 +151,11 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, '')");
             notify.Parameters.Add(Text(ChangeFeed.Channel(schema)));
             batch.BatchCommands.Add(notify);
+            if (transaction is null)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+            }
+
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -140,7 +163,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     }
 
     /// <summary><paramref name="count"/> revisions from the sequence, in increasing order.</summary>
-    private async Task<long[]> NextRevisionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int count, CancellationToken cancellationToken)
+    private async Task<long[]> NextRevisionsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, int count, CancellationToken cancellationToken)
     {
         await using var next = new NpgsqlCommand($"SELECT nextval('{schema}.revisions') FROM generate_series(1, $1)", connection, transaction);
         next.Parameters.Add(new NpgsqlParameter { Value = count, NpgsqlDbType = NpgsqlDbType.Integer });
@@ -157,7 +180,25 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         return [.. revisions];
     }
 
-    private async Task<Dictionary<(string Kind, string Id), long>> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    private static async Task TryRollbackAsync(NpgsqlConnection connection)
+    {
+        try
+        {
+            await RollbackAsync(connection, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (NpgsqlException)
+        {
+            // Reported by the caller's own exception, which is rethrown; see AppendAsync.
+        }
+    }
+
+    private static async Task RollbackAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+        await rollback.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<Dictionary<(string Kind, string Id), long>> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
     {
         (string Kind, string Id)[] keys = [.. groups.SelectMany(g => g).Select(c => (ChangeRows.KindOf(c.Kind), c.Id)).Distinct()
@@ -165,6 +206,11 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         string[] kinds = [.. keys.Select(k => k.Kind)];
         string[] ids = [.. keys.Select(k => k.Id)];
         await using var batch = new NpgsqlBatch(connection, transaction);
+        if (transaction is null)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        }
+
         if (durability == Durability.Relaxed)
         {
             // The commit returns before its WAL is flushed: a crash of the database server may lose the last
@@ -203,7 +249,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     /// The conflicts with the items as they are now (still under this transaction's locks): the caller's copy may be
     /// older than the store's, and the conflict must carry the current item.
     /// </summary>
-    private async Task<List<ItemConflict>> WithCurrentItemsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    private async Task<List<ItemConflict>> WithCurrentItemsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         List<ItemConflict> conflicts, Dictionary<(string Kind, string Id), StoredItem?> written, CancellationToken cancellationToken)
     {
         var result = new List<ItemConflict>(conflicts.Count);
@@ -235,7 +281,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         return result;
     }
 
-    private NpgsqlBatchCommand ItemCommand(ItemRow row, long revision)
+    private NpgsqlBatchCommand ItemCommand(ItemRow row, long revision, StoredItem? item)
     {
         if (row.Body is null && row.Sealed is null)
         {
@@ -246,14 +292,18 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         }
 
         var put = new NpgsqlBatchCommand($"""
-            INSERT INTO {schema}.items (kind, id, revision, body, sealed) VALUES ($1, $2, $3, {Body(row, 4)}, $5)
-            ON CONFLICT (kind, id) DO UPDATE SET revision = excluded.revision, body = excluded.body, sealed = excluded.sealed
+            INSERT INTO {schema}.items (kind, id, revision, body, sealed, status, tool, created_key, updated_key, listed)
+            VALUES ($1, $2, $3, {Body(row, 4)}, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT (kind, id) DO UPDATE SET revision = excluded.revision, body = excluded.body, sealed = excluded.sealed,
+                status = excluded.status, tool = excluded.tool, created_key = excluded.created_key,
+                updated_key = excluded.updated_key, listed = excluded.listed
             """);
         put.Parameters.Add(Text(row.Kind));
         put.Parameters.Add(Text(row.Id));
         put.Parameters.Add(new NpgsqlParameter { Value = revision, NpgsqlDbType = NpgsqlDbType.Bigint });
         put.Parameters.Add(Text(row.Body));
         put.Parameters.Add(new NpgsqlParameter { Value = (object?)row.Sealed ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+        TaskListingColumns.Add(put.Parameters, row, item);
         return put;
     }
 

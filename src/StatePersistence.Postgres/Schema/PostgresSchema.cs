@@ -61,6 +61,27 @@ internal static partial class PostgresSchema
                 payload bytea NOT NULL
             );
             """),
+        new("task listing columns and indexes", """
+            -- GET /api/tasks is answered from these (TaskListing): status, tool and the sort keys (UTC ticks of
+            -- created_at/updated_at, the smallest bigint when absent, as the core orders them), written with every
+            -- task row under the identity codec. A sealed row keeps them null and listed false (its status, tool and
+            -- times stay as private as its body); a row written before this version is listed when an instance opens.
+            ALTER TABLE {0}.items
+                ADD COLUMN status      text    NULL,
+                ADD COLUMN tool        text    NULL,
+                ADD COLUMN created_key bigint  NULL,
+                ADD COLUMN updated_key bigint  NULL,
+                ADD COLUMN listed      boolean NOT NULL DEFAULT false;
+            -- Ids order ordinally (byte order), as the core's maps do, whatever the database's collation.
+            CREATE INDEX items_tasks_by_id ON {0}.items (id COLLATE "C") WHERE kind = 'task';
+            CREATE INDEX items_tasks_by_created ON {0}.items (created_key, id COLLATE "C") WHERE kind = 'task';
+            CREATE INDEX items_tasks_by_updated ON {0}.items (updated_key, id COLLATE "C") WHERE kind = 'task';
+            CREATE INDEX items_tasks_by_status ON {0}.items (status, id COLLATE "C") WHERE kind = 'task';
+            CREATE INDEX items_tasks_by_status_updated ON {0}.items (status, updated_key, id COLLATE "C") WHERE kind = 'task';
+            CREATE INDEX items_tasks_by_tool ON {0}.items (tool, id COLLATE "C") WHERE kind = 'task';
+            -- Finds quickly whether any task is not listed (then the core answers from memory instead).
+            CREATE INDEX items_tasks_unlisted ON {0}.items (id) WHERE kind = 'task' AND NOT listed;
+            """),
     ];
 
     /// <summary>

@@ -9,7 +9,8 @@ namespace StatePersistence.Server.Routes;
 
 /// <summary>
 /// <c>GET /api/tasks</c>: one page of tasks, filtered (<c>status</c>, <c>tool</c>, <c>updatedSince</c>), ordered
-/// (<c>sort</c>) and continued by a cursor (<c>next</c>), answered by <see cref="IStatePersistence.QueryTasks"/>. The
+/// (<c>sort</c>) and continued by a cursor (<c>next</c>), answered by <see cref="IStatePersistence.QueryTasksAsync"/> (from the
+/// store's indexes on PostgreSQL). The
 /// body stays a JSON array; when more tasks follow, the cursor is in <c>X-Next-Cursor</c> and the next page's URL in
 /// <c>Link: &lt;…&gt;; rel="next"</c>. <c>after=&lt;id&gt;</c> (the older form) still pages in id order.
 /// </summary>
@@ -28,7 +29,7 @@ internal static class TaskListRoute
         ["-updatedAt"] = TaskSort.UpdatedAtDescending,
     };
 
-    public static IResult List(HttpContext context, IStatePersistence state, string? status = null, string? tool = null,
+    public static async Task<IResult> List(HttpContext context, IStatePersistence state, string? status = null, string? tool = null,
         string? updatedSince = null, string? sort = null, string? next = null, string? after = null, string? limit = null)
     {
         // An empty parameter ("?status=") means no filter, as a form or an empty shell variable sends it.
@@ -50,7 +51,7 @@ internal static class TaskListRoute
         };
 
         // A bad cursor, or after= with another order, is a StateValidationException: 400 naming the parameter.
-        TaskPage page = state.QueryTasks(query);
+        TaskPage page = await state.QueryTasksAsync(query, context.RequestAborted);
         if (page.Next is { } cursor)
         {
             context.Response.Headers[NextCursorHeader] = cursor;

@@ -180,8 +180,9 @@ internal static class TaskRoutes
             return precondition.MustExist ? Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, null) : ApiProblems.NotFound(Kind, id);
         }
 
-        // The entry, with the task's new ETag so that a client can chain conditional appends.
+        // The entry as stored (its message redacted), with the task's new ETag so that a client can chain
+        // conditional appends. The returned task is the one the append was built on: the entry is its last.
         Preconditions.SetETag(request.HttpContext.Response, updated.Revision);
-        return Results.Json(entry, ServerJsonContext.Default.TaskLogEntry, statusCode: StatusCodes.Status201Created);
+        return Results.Json(updated.Logs[^1], ServerJsonContext.Default.TaskLogEntry, statusCode: StatusCodes.Status201Created);
     }
 }

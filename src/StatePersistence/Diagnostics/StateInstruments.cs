@@ -25,6 +25,8 @@ internal sealed class StateInstruments : IDisposable
             "Corrupt files moved aside.");
         HandlerErrors = _meter.CreateCounter<long>("statepersistence.event_handler.errors", "{error}",
             "Exceptions thrown by application event handlers (caught so persistence keeps working).");
+        Redactions = _meter.CreateCounter<long>("statepersistence.redactions", "{secret}",
+            "Secrets replaced by a marker before storage, by kind (the pattern's name; never the secret).");
         CommitGroupSize = _meter.CreateHistogram<int>("statepersistence.commit.group_size", "{commit}",
             "Commits made durable by one journal append (one fsync under Full durability): how well group commit batches.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
@@ -55,6 +57,9 @@ internal sealed class StateInstruments : IDisposable
 
     /// <summary>Corrupt files found.</summary>
     public Counter<long> Corruptions { get; }
+
+    /// <summary>Secrets redacted before storage.</summary>
+    public Counter<long> Redactions { get; }
 
     /// <summary>Exceptions from event handlers.</summary>
     public Counter<long> HandlerErrors { get; }

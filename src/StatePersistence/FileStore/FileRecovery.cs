@@ -120,10 +120,9 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         {
             try
             {
-                // A record's sequence is the revision of what it changed (records from before revisions get it here).
-                parsed[i] = [.. records[i].Changes.Select(c => c.Kind is ChangeKind.PutTask or ChangeKind.PutSession ? ItemRevision.Stamp(c, records[i].Sequence) : c)];
+                parsed[i] = JournalReplay.Prepare(records[i]);
             }
-            catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or InvalidOperationException or ArgumentException)
+            catch (Exception ex) when (JournalReplay.IsParseFailure(ex))
             {
                 errors[i] = ex.Message;
             }
@@ -139,7 +138,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
             }
             else
             {
-                view = ApplyRecord(view, parsed[i], sequence);
+                view = JournalReplay.Apply(view, parsed[i], sequence, report.Lost);
                 foreach (StateChange change in parsed[i])
                 {
                     // A replayed deletion is the evidence the sweep needs to delete the item's file.
@@ -181,64 +180,6 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         }
 
         return floor <= view.Revision ? view : view with { Revision = floor };
-    }
-
-    /// <summary>Applies one replayed record; its log appends are applied to the tasks as recovered so far.</summary>
-    private StateView ApplyRecord(StateView view, StateChange[] changes, long sequence)
-    {
-        if (!Array.Exists(changes, static c => c.Kind == ChangeKind.AppendTaskLog && c.Item is null))
-        {
-            return view.Apply(changes, sequence);
-        }
-
-        foreach (StateChange change in changes)
-        {
-            StateChange? applied = change.Kind == ChangeKind.AppendTaskLog && change.Item is null ? ReplayAppend(view, change, sequence) : change;
-            applied = applied is null ? null : ItemRevision.Stamp(applied, sequence);
-            view = applied is null ? view with { Revision = sequence } : view.Apply([applied], sequence);
-        }
-
-        return view;
-    }
-
-    /// <summary>
-    /// A journaled log append, resolved against the task as recovered so far. Replay must be idempotent: recovery may
-    /// replay the journal over task files newer than the snapshot, which already hold the entry. So the entry is
-    /// applied only when the task has exactly <see cref="StateChange.LogIndex"/> entries and skipped (null) when it has
-    /// more; a task that is missing or has fewer is damage (something before this record was lost), reported and
-    /// skipped.
-    /// </summary>
-    private StateChange? ReplayAppend(StateView view, StateChange change, long sequence)
-    {
-        string what = $"Journal record {sequence} appends log entry {change.LogIndex} to task '{change.Id}'";
-        if (!view.Tasks.TryGetValue(change.Id, out StoredItem? current))
-        {
-            report.Lost.Add($"{what}, which the recovered state does not hold; the entry was skipped.");
-            return null;
-        }
-
-        try
-        {
-            AgentTask task = ItemCodec.DeserializeTask(current.Json);
-            int count = TaskLogAppend.Count(task);
-            if (count > change.LogIndex)
-            {
-                return null;
-            }
-
-            if (count < change.LogIndex)
-            {
-                report.Lost.Add($"{what}, which holds only {count} entries (earlier entries are missing); the entry was skipped.");
-                return null;
-            }
-
-            return change with { Item = TaskLogAppend.Apply(task, change.Json!) };
-        }
-        catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or InvalidOperationException or ArgumentException)
-        {
-            report.Lost.Add($"{what}, which does not parse ({ex.Message}); the entry was skipped.");
-            return null;
-        }
     }
 
     /// <summary>

@@ -124,7 +124,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// The text of every valid frame, the damaged ranges between them, and the raw valid frames. In a version 3 log a
     /// frame whose envelope does not open (its codec cannot decode it, or it is bound to another session) is damage.
     /// </summary>
-    private (byte[] Text, List<(long Offset, long Length)> Damage, List<(long Offset, int Size)> Frames) Parse(string sessionId, string path, byte[] bytes)
+    public (byte[] Text, List<(long Offset, long Length)> Damage, List<(long Offset, int Size)> Frames) Parse(string sessionId, string path, byte[] bytes)
     {
         bool enveloped = IsEnveloped(bytes);
         var text = new ArrayBufferWriter<byte>(Math.Max(1, bytes.Length));

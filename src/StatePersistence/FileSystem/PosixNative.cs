@@ -32,6 +32,18 @@ internal static partial class PosixNative
     [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
     private static partial int Fstatfs(int fd, ref StatfsBuffer buffer);
 
+    [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Access(string path, int mode);
+
+    /// <summary>access(2)'s W_OK | X_OK: files can be created in the directory.</summary>
+    private const int WriteAndSearch = 2 | 1;
+
+    /// <summary>
+    /// Whether this process may create files in <paramref name="directory"/>, asked of the kernel with access(2)
+    /// rather than by writing a probe file, so a read-only look at a directory changes nothing in it.
+    /// </summary>
+    public static bool CanCreateFilesIn(string directory) => Access(directory, WriteAndSearch) == 0;
+
     /// <summary>
     /// Magic numbers (statfs f_type) of the local file systems whose syncfs writes back and flushes everything an
     /// fsync of each file would: ext2/3/4, XFS, Btrfs. Elsewhere (FUSE before 5.15, network file systems) syncfs can

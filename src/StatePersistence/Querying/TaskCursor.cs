@@ -16,12 +16,7 @@ internal readonly record struct TaskCursor(TaskSort Sort, long Key, string Id)
     public static TaskCursor After(TaskSort sort, StoredItem item) => new(sort, KeyOf(sort, item), item.Id);
 
     /// <summary>The sort key of an item: ticks of the timestamp ordered by (none sorts first), 0 for id orders.</summary>
-    public static long KeyOf(TaskSort sort, StoredItem item) => sort switch
-    {
-        TaskSort.CreatedAt or TaskSort.CreatedAtDescending => item.CreatedAt?.UtcTicks ?? long.MinValue,
-        TaskSort.UpdatedAt or TaskSort.UpdatedAtDescending => item.UpdatedAt?.UtcTicks ?? long.MinValue,
-        _ => 0,
-    };
+    public static long KeyOf(TaskSort sort, StoredItem item) => TaskListing.KeyOf(sort, item);
 
     public override string ToString() =>
         Base64Url.EncodeToString(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{(int)Sort}:{Key}:{Id}")));

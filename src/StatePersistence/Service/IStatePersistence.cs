@@ -47,6 +47,15 @@ public interface IStatePersistence : IAsyncDisposable
     /// </summary>
     Querying.TaskPage QueryTasks(Querying.TaskQuery query);
 
+    /// <summary>
+    /// <see cref="QueryTasks"/> answered by the store from its own indexes when it offers that
+    /// (<see cref="Storage.ITaskListingStore"/>: the PostgreSQL store), otherwise from this instance's state as
+    /// <see cref="QueryTasks"/> does. A store's answer is as current as the store: on several instances it may already
+    /// hold another instance's change this one has not applied yet. A store failure throws
+    /// <see cref="Errors.StateStorageException"/>.
+    /// </summary>
+    ValueTask<Querying.TaskPage> QueryTasksAsync(Querying.TaskQuery query, CancellationToken cancellationToken = default);
+
     /// <summary>Up to <paramref name="limit"/> sessions whose id sorts after <paramref name="after"/>, ordered by id.</summary>
     IReadOnlyList<SessionInfo> LoadSessionsPage(string? after, int limit);
 

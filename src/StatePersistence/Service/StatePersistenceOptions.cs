@@ -1,3 +1,4 @@
+using StatePersistence.Redaction;
 using StatePersistence.Storage;
 
 namespace StatePersistence;
@@ -26,6 +27,7 @@ public sealed class StatePersistenceOptions
     private Func<Model.AgentTask, Model.AgentTask, Model.AgentTask>? _mergeTask;
     private Func<Model.SessionInfo, Model.SessionInfo, Model.SessionInfo>? _mergeSession;
     private bool _frozen;
+    private readonly RedactionOptions _redaction = new();
 
     /// <summary>
     /// How many events <see cref="IStatePersistence.ReadEventsAsync"/> keeps in memory for readers that resume from a
@@ -162,8 +164,18 @@ public sealed class StatePersistenceOptions
         set => _mergeSession = Unfrozen(value);
     }
 
+    /// <summary>
+    /// Secret redaction before storage: on by default for session log appends and task log messages (see the README's
+    /// "Secret redaction"). Bound from <c>StatePersistence:Redaction</c> (<c>Enabled</c>, <c>Patterns:kind</c>).
+    /// </summary>
+    public RedactionOptions Redaction => _redaction;
+
     /// <summary>Makes these options read-only; the service does it when it starts.</summary>
-    internal void Freeze() => Volatile.Write(ref _frozen, true);
+    internal void Freeze()
+    {
+        _redaction.Freeze();
+        Volatile.Write(ref _frozen, true);
+    }
 
     /// <summary>
     /// Resolves the directory: the explicit <see cref="StatePath"/>, else <c>STATE_PATH</c>, else the default;
@@ -243,6 +255,8 @@ public sealed class StatePersistenceOptions
         {
             problems.Add("StatePath contains a NUL character.");
         }
+
+        _redaction.Validate(problems);
 
         return problems;
     }

@@ -78,11 +78,13 @@ public sealed class StatePersistenceService : IStatePersistence
         _changeEvents = new ChangeFeedPump(store, _eventLog, _events, time);
         _checkpoints = new CheckpointScheduler(store, _options, time, logger, _commits, _events, _health);
         _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events);
-        _items = new ItemOperations(_commits, new ConflictResolution(_options));
-        _taskLogs = new TaskLogs(_commits, time);
-        _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events);
+        // Built once, from options validated above: a custom pattern that does not compile stopped the constructor.
+        var redactor = Redaction.SecretRedactor.Create(_options.Redaction, _instruments.Redactions);
+        _items = new ItemOperations(_commits, new ConflictResolution(_options), new TaskLogRedaction(redactor));
+        _taskLogs = new TaskLogs(_commits, time, redactor);
+        _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events, redactor);
         _reader = new StateReader(_commits);
-        _follower = new ChangeFollower(store, _commits, _events, time);
+        _follower = new ChangeFollower(store, _commits, _changeEvents, _events, time);
         store.DamageFound += (_, file) => _events.QuarantinedWhileRunning(file);
     }
 
@@ -246,6 +248,12 @@ public sealed class StatePersistenceService : IStatePersistence
 
     /// <inheritdoc />
     public Querying.TaskPage QueryTasks(Querying.TaskQuery query) => TaskQueryRunner.Run(_commits.Durable, query);
+
+    /// <inheritdoc />
+    public ValueTask<Querying.TaskPage> QueryTasksAsync(Querying.TaskQuery query, CancellationToken cancellationToken = default) =>
+        _store is ITaskListingStore listing
+            ? TaskQueryRunner.RunAsync(listing, () => _commits.Durable, query, cancellationToken)
+            : ValueTask.FromResult(QueryTasks(query));
 
     /// <inheritdoc />
     public ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default) =>

@@ -43,6 +43,33 @@ public sealed class PostgresOutageTests
         Assert.Equal(after.GetProperty("revision").GetInt64(), seen.GetProperty("revision").GetInt64());
     }
 
+    [Fact]
+    public async Task RestartedUnderLoad_TheInstancesReconnect_AndNothingAcknowledgedIsLostOrHalfStored()
+    {
+        await using PrivatePostgres database = await PrivatePostgres.StartAsync();
+        string[] arguments = ["--store", "postgres", "--connection-string", database.ConnectionString];
+        await using ServerProcess a = await ServerProcess.StartAsync(ServerProcess.FreePort(), arguments);
+        await using ServerProcess b = await ServerProcess.StartAsync(ServerProcess.FreePort(), arguments);
+        await using var load = new AcknowledgedWriteLoad("restart", [a, b], writersPerInstance: 4);
+        string Diagnostics() => $"A:\n{a.Output}\nB:\n{b.Output}";
+
+        await load.WaitForAcknowledgedAsync(40, Bound, Diagnostics);
+        await database.StopAsync();
+        DateTime deadline = DateTime.UtcNow + Bound;
+        while (load.Refusals == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"No write was refused while PostgreSQL was down:\n{Diagnostics()}");
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        int beforeRestart = load.Acknowledged.Count;
+        await database.RestartAsync();
+        await load.WaitForAcknowledgedAsync(beforeRestart + 40, Bound, Diagnostics);
+        await load.StopAsync();
+
+        await AcknowledgedWrites.AssertAllPresentAsync(load, [a, b], Bound);
+    }
+
     /// <summary>Repeats the request until it gets <paramref name="expected"/> (bounded): the instance reconnects by itself.</summary>
     private static async Task<JsonElement> RetryUntilAsync(ServerProcess server, Func<Task<HttpResponseMessage>> send, HttpStatusCode expected)
     {

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using StatePersistence.Errors;
 using StatePersistence.Ids;
+using StatePersistence.Redaction;
 using StatePersistence.Serialization;
 using StatePersistence.Service.Commits;
 using StatePersistence.Service.Events;
@@ -10,8 +11,13 @@ using StatePersistence.Storage;
 
 namespace StatePersistence.Service.Blobs;
 
-/// <summary>Session logs and reports, through the store's <see cref="IStateBlobStore"/>; validated, timed and reported here.</summary>
-internal sealed class BlobOperations(IStateBlobStore blobs, string location, Durability durability, CommitPipeline commits, EventDispatcher events)
+/// <summary>
+/// Session logs and reports, through the store's <see cref="IStateBlobStore"/>; validated, timed and reported here. A
+/// session log append is redacted before it reaches the store; a report is stored as given (see the README's
+/// "Secret redaction").
+/// </summary>
+internal sealed class BlobOperations(IStateBlobStore blobs, string location, Durability durability, CommitPipeline commits, EventDispatcher events,
+    SecretRedactor redactor)
 {
     public async ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken)
     {
@@ -21,7 +27,8 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         long started = Stopwatch.GetTimestamp();
         try
         {
-            await blobs.AppendSessionLogAsync(sessionId, Encoding.UTF8.GetBytes(text), durability, cancellationToken).ConfigureAwait(false);
+            string redacted = redactor.Redact(text, "log");
+            await blobs.AppendSessionLogAsync(sessionId, Encoding.UTF8.GetBytes(redacted), durability, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -9,7 +9,9 @@ namespace StatePersistence.Service.Events;
 /// from the recovered position and turns each committed group into task and session events in
 /// <see cref="StateEventLog"/>. Because it reads the store, not this process's saves, a change made by any writer of
 /// the store (another instance on the same database) is an event here too. A failure is reported and retried from the
-/// last group applied; a feed that no longer holds that far back makes every reader reset.
+/// last group applied; a feed that no longer holds that far back makes every reader reset. Over a shared store the
+/// <see cref="Sync.ChangeFollower"/> reads the feed anyway, so it hands each group here (<see cref="Publish"/>) after
+/// applying it instead of this pump reading the feed a second time.
 /// </summary>
 internal sealed class ChangeFeedPump(IStateStore store, StateEventLog log, EventDispatcher events, TimeProvider time)
 {
@@ -25,8 +27,14 @@ internal sealed class ChangeFeedPump(IStateStore store, StateEventLog log, Event
         // Which ids exist tells a put that creates from one that updates; the feed itself does not say.
         _tasks.UnionWith(recovered.Tasks.Keys);
         _sessions.UnionWith(recovered.Sessions.Keys);
-        Stopped = Task.Run(() => RunAsync(position, stopping), CancellationToken.None);
+        if (store is not ISharedStateStore)
+        {
+            Stopped = Task.Run(() => RunAsync(position, stopping), CancellationToken.None);
+        }
     }
+
+    /// <summary>Turns one group, read from the feed by the follower, into events; called in feed order, one at a time.</summary>
+    public void Publish(CommittedGroup group) => log.AppendChanges(group.Position, group.Revision, Describe(group));
 
     private async Task RunAsync(long after, CancellationToken stopping)
     {
@@ -36,7 +44,7 @@ internal sealed class ChangeFeedPump(IStateStore store, StateEventLog log, Event
             {
                 await foreach (CommittedGroup group in store.SubscribeAsync(after, stopping).ConfigureAwait(false))
                 {
-                    log.AppendChanges(group.Position, group.Revision, Describe(group));
+                    Publish(group);
                     after = group.Position;
                 }
 

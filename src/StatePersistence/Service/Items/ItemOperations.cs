@@ -11,9 +11,10 @@ namespace StatePersistence.Service.Items;
 /// Saves, creates, updates and deletes of one task or session, each decided on the latest state inside the commit
 /// (so concurrent callers never lose each other's updates) and carrying the revision it expects the item at, so the
 /// store can refuse it when another writer got there first. The caller's object is never changed (its revision is
-/// ignored, not overwritten); an object the service returns carries the revision it was stored at.
+/// ignored, not overwritten); an object the service returns carries the revision it was stored at. A task's log
+/// messages are redacted before it is serialized (<see cref="TaskLogRedaction"/>).
 /// </summary>
-internal sealed class ItemOperations(CommitPipeline commits, ConflictResolution conflicts)
+internal sealed class ItemOperations(CommitPipeline commits, ConflictResolution conflicts, TaskLogRedaction redaction)
 {
     public async ValueTask SaveAsync<T>(ItemKind<T> kind, T item, ExpectedRevision expected, CancellationToken cancellationToken)
         where T : class =>
@@ -27,6 +28,7 @@ internal sealed class ItemOperations(CommitPipeline commits, ConflictResolution 
         CancellationToken cancellationToken)
         where T : class
     {
+        item = redaction.Redacted(item);
         StateChange change = kind.Change(item) with { Expected = expected };
         while (true)
         {
@@ -59,6 +61,7 @@ internal sealed class ItemOperations(CommitPipeline commits, ConflictResolution 
                 }
 
                 (item, expected) = merged;
+                item = redaction.Redacted(item);
                 change = kind.Change(item) with { Expected = expected };
             }
         }
@@ -68,7 +71,7 @@ internal sealed class ItemOperations(CommitPipeline commits, ConflictResolution 
         where T : class
     {
         // Serialized (and validated) before the call returns, as before: a bad id throws here, not in the task.
-        StateChange change = kind.Change(item) with { Expected = ExpectedRevision.Absent };
+        StateChange change = kind.Change(redaction.Redacted(item)) with { Expected = ExpectedRevision.Absent };
         return CreateAsync(kind, change, cancellationToken);
     }
 
@@ -159,8 +162,10 @@ internal sealed class ItemOperations(CommitPipeline commits, ConflictResolution 
             }
 
             T item = kind.Deserialize(current.Json);
+            string?[]? before = redaction.MessagesBefore(item);
             update(item);
             kind.SetId(item, id);
+            redaction.RedactChanged(item, before);
             saved = item;
             return kind.Change(item) with { Expected = ExpectedRevision.Exactly(current.Revision) };
         }, cancellationToken);

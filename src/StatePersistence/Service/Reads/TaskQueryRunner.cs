@@ -2,6 +2,7 @@ using StatePersistence.Commit;
 using StatePersistence.Errors;
 using StatePersistence.Querying;
 using StatePersistence.Serialization;
+using StatePersistence.Storage;
 
 namespace StatePersistence.Service.Reads;
 
@@ -13,6 +14,35 @@ namespace StatePersistence.Service.Reads;
 internal static class TaskQueryRunner
 {
     public static TaskPage Run(StateView view, TaskQuery query)
+    {
+        TaskListing listing = Prepare(query);
+        IEnumerable<StoredItem> items = view.Tasks.Values;
+        TaskCursor? after = listing.After is { } start ? new TaskCursor(listing.Sort, start.Key, start.Id) : null;
+        if (query.Sort == TaskSort.Id && after is { } from)
+        {
+            // Keys only, no parsing: the map is already in this order.
+            items = items.SkipWhile(i => string.CompareOrdinal(i.Id, from.Id) <= 0);
+        }
+
+        List<StoredItem> best = query.Sort == TaskSort.Id
+            ? [.. items.Where(i => Matches(i, query)).Take(listing.Count)]
+            : Best(items.Where(i => Matches(i, query) && (after is null || Compare(query.Sort, i, after.Value) > 0)), query.Sort, listing.Count);
+        return Page(query, best);
+    }
+
+    /// <summary>
+    /// Answers from a store's own indexes when it can (<see cref="ITaskListingStore"/>), otherwise from
+    /// <paramref name="view"/>.
+    /// </summary>
+    public static async ValueTask<TaskPage> RunAsync(ITaskListingStore store, Func<StateView> view, TaskQuery query, CancellationToken cancellationToken)
+    {
+        TaskListing listing = Prepare(query);
+        IReadOnlyList<StoredItem>? found = await store.ListTasksAsync(listing, cancellationToken).ConfigureAwait(false);
+        return found is null ? Run(view(), query) : Page(query, [.. found.Take(listing.Count)]);
+    }
+
+    /// <summary>The query validated, its cursor decoded, asking one task more than the page to know whether more follow.</summary>
+    private static TaskListing Prepare(TaskQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
         if (query.Limit is < 1 or > TaskQuery.MaxLimit)
@@ -36,17 +66,12 @@ internal static class TaskQueryRunner
             after = new TaskCursor(TaskSort.Id, 0, afterId);
         }
 
-        IEnumerable<StoredItem> items = view.Tasks.Values;
-        if (query.Sort == TaskSort.Id && after is { } start)
-        {
-            // Keys only, no parsing: the map is already in this order.
-            items = items.SkipWhile(i => string.CompareOrdinal(i.Id, start.Id) <= 0);
-        }
+        return new TaskListing(query.Status, query.Tool, query.UpdatedSince, query.Sort,
+            after is { } start ? new TaskListingStart(start.Key, start.Id) : null, query.Limit + 1);
+    }
 
-        List<StoredItem> best = query.Sort == TaskSort.Id
-            ? [.. items.Where(i => Matches(i, query)).Take(query.Limit + 1)]
-            : Best(items.Where(i => Matches(i, query) && (after is null || Compare(query.Sort, i, after.Value) > 0)), query.Sort, query.Limit + 1);
-
+    private static TaskPage Page(TaskQuery query, List<StoredItem> best)
+    {
         bool more = best.Count > query.Limit;
         if (more)
         {
@@ -103,7 +128,6 @@ internal static class TaskQueryRunner
             order = string.CompareOrdinal(idA, idB);
         }
 
-        bool descending = sort is TaskSort.IdDescending or TaskSort.CreatedAtDescending or TaskSort.UpdatedAtDescending;
-        return descending ? -order : order;
+        return TaskListing.IsDescending(sort) ? -order : order;
     }
 }

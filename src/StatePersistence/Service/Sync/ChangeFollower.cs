@@ -11,9 +11,10 @@ namespace StatePersistence.Service.Sync;
 /// state ends and applies what the others committed to this instance's state, raising
 /// <see cref="IStatePersistence.RemoteChangesApplied"/>. When the feed fails (a dropped connection, a restarted
 /// database) the failure is reported and the feed is read again after the last position applied, so nothing is
-/// missed and nothing applied twice.
+/// missed and nothing applied twice. Each group read, this instance's own included, then goes to the
+/// <see cref="ChangeFeedPump"/> for the event stream: one read of the feed serves both.
 /// </summary>
-internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, EventDispatcher events, TimeProvider time)
+internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, ChangeFeedPump changeEvents, EventDispatcher events, TimeProvider time)
 {
     /// <summary>How long to wait before reading the feed again after it failed.</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
@@ -74,6 +75,8 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
         {
             events.RemoteApplied(group.Position, group.Revision, [.. applied.Select(c => Describe(c, group.Revision))]);
         }
+
+        changeEvents.Publish(group);
     }
 
     private static ItemChange Describe(StateChange change, long revision) => change.Kind switch

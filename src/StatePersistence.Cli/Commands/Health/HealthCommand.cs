@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Serialization;
+using Spectre.Console;
+using StatePersistence.Cli.Infrastructure;
+using StatePersistence.FileStore;
+using StatePersistence.FileStore.Operations;
+
+namespace StatePersistence.Cli.Commands.Health;
+
+/// <summary>
+/// <c>statectl health</c>: the directory's health as the server's check judges it (exists, writable, free space, lock
+/// holder, disk use per kind, last recovery report), read-only. Exit 1 when Unhealthy.
+/// </summary>
+internal static class HealthCommand
+{
+    private static readonly Option<long> LowDiskSpace = new("--low-disk-space-bytes")
+    {
+        Description = "Free space below which the directory is Degraded (the server's default: 100 MiB).",
+        DefaultValueFactory = _ => StateDirectoryHealth.DefaultLowDiskSpaceBytes,
+    };
+
+    public static Command Create()
+    {
+        var command = new Command("health", "The state directory's health: exists, writable, free space, lock holder, disk use per kind, last recovery report. Exit 1 when Unhealthy.");
+        command.Options.Add(LowDiskSpace);
+        command.SetHandler((context, parsed, _) => Task.FromResult(Run(context, parsed.GetValue(LowDiskSpace))));
+        return command;
+    }
+
+    private static int Run(CommandContext context, long lowDiskSpace)
+    {
+        StateDirectoryHealth health = StateDirectoryHealth.Inspect(context.StatePath, lowDiskSpace);
+        int exit = health.Status == StateHealthStatus.Unhealthy ? ExitCodes.Failed : ExitCodes.Success;
+        if (context.Json)
+        {
+            context.WriteJson(health, HealthJsonContext.Default.StateDirectoryHealth);
+            return exit;
+        }
+
+        var grid = new Grid().AddColumn().AddColumn();
+        grid.AddRow("status", Markup.Escape(health.Status.ToString()));
+        grid.AddRow("directory", Markup.Escape(health.StateDirectory));
+        grid.AddRow("exists", health.Exists ? "yes" : "no");
+        grid.AddRow("writable", health.Writable ? "yes" : "no");
+        grid.AddRow("free", health.FreeBytes is { } free ? Number(free) + " bytes" : "-");
+        grid.AddRow("lock held by", health.LockHolderProcessId is { } pid ? "process " + pid.ToString(CultureInfo.InvariantCulture) : "nobody (no server running)");
+        grid.AddRow("last lock owner", Markup.Escape(health.LastLockOwner ?? "-"));
+        grid.AddRow("revision", health.Revision?.ToString(CultureInfo.InvariantCulture) ?? "-");
+        grid.AddRow("tasks / sessions", $"{health.Tasks?.ToString(CultureInfo.InvariantCulture) ?? "-"} / {health.Sessions?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
+        grid.AddRow("last recovery", health.LastRecovery is { } r
+            ? Markup.Escape($"{r.StartedAt:O}: {r.Quarantined.Count} moved aside, {r.Lost.Count} lost, {r.Warnings.Count} warnings")
+            : "no report (no damage found at a start-up)");
+        context.Console.Write(grid);
+        if (health.Usage is { } usage)
+        {
+            var table = new Table().AddColumn("kind").AddColumn(new TableColumn("files").RightAligned()).AddColumn(new TableColumn("bytes").RightAligned());
+            foreach (StateDiskUsageKind kind in usage.Kinds)
+            {
+                table.AddRow(kind.Kind, Number(kind.Files), Number(kind.Bytes));
+            }
+
+            context.Console.Write(table);
+        }
+
+        foreach (string reason in health.Reasons)
+        {
+            context.Console.MarkupLine("[yellow]" + Markup.Escape(reason) + "[/]");
+        }
+
+        return exit;
+    }
+
+    private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(StateDirectoryHealth))]
+internal sealed partial class HealthJsonContext : JsonSerializerContext;

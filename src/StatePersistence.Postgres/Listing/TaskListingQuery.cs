@@ -1,0 +1,95 @@
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+using StatePersistence.Commit;
+using StatePersistence.Postgres.Changes;
+using StatePersistence.Querying;
+
+namespace StatePersistence.Postgres.Listing;
+
+/// <summary>
+/// Answers a <see cref="TaskListing"/> from the listing columns and their indexes: a keyset query (filters, then
+/// <c>(key, id) &gt; (after)</c> in the listing's direction, ordered by the key and the id in byte order, limited), so
+/// a page costs its own rows, never a scan of every task. When any task row is not listed (sealed by a codec, or
+/// written by another instance with a codec) it answers null and the core lists from its own state.
+/// </summary>
+internal sealed class TaskListingQuery(NpgsqlDataSource dataSource, string schema, ChangeRows rows)
+{
+    public async Task<IReadOnlyList<StoredItem>?> RunAsync(TaskListing listing, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(listing);
+        if (!rows.IsIdentity)
+        {
+            return null;
+        }
+
+        await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT EXISTS (SELECT 1 FROM {schema}.items WHERE kind = 'task' AND NOT listed)"));
+        batch.BatchCommands.Add(Select(listing));
+        await using NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (reader.GetBoolean(0))
+        {
+            return null;
+        }
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        var found = new List<StoredItem>(Math.Min(listing.Count, 1024));
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var row = new ItemRow(ChangeRows.Task, reader.GetString(0), reader.GetString(2), null);
+            found.Add(rows.ToChange(row, reader.GetInt64(1)).Item!);
+        }
+
+        return found;
+    }
+
+    private NpgsqlBatchCommand Select(TaskListing listing)
+    {
+        var command = new NpgsqlBatchCommand();
+        string? key = listing.Sort switch
+        {
+            TaskSort.CreatedAt or TaskSort.CreatedAtDescending => "created_key",
+            TaskSort.UpdatedAt or TaskSort.UpdatedAtDescending => "updated_key",
+            _ => null,
+        };
+        bool descending = TaskListing.IsDescending(listing.Sort);
+        var sql = new StringBuilder($"SELECT id, revision, body::text FROM {schema}.items WHERE kind = 'task'");
+        if (listing.Status is { } status)
+        {
+            sql.Append(" AND status = ").Append(Parameter(command, status, NpgsqlDbType.Text));
+        }
+
+        if (listing.Tool is { } tool)
+        {
+            sql.Append(" AND tool = ").Append(Parameter(command, tool, NpgsqlDbType.Text));
+        }
+
+        if (listing.UpdatedSince is { } since)
+        {
+            sql.Append(" AND updated_key >= ").Append(Parameter(command, since.UtcTicks, NpgsqlDbType.Bigint));
+        }
+
+        if (listing.After is { } after)
+        {
+            string comparison = descending ? "<" : ">";
+            string id = Parameter(command, after.Id, NpgsqlDbType.Text);
+            sql.Append(key is null
+                ? $" AND id COLLATE \"C\" {comparison} {id}"
+                : $" AND ({key}, id COLLATE \"C\") {comparison} ({Parameter(command, after.Key, NpgsqlDbType.Bigint)}, {id})");
+        }
+
+        string direction = descending ? "DESC" : "ASC";
+        sql.Append(" ORDER BY ").Append(key is null ? "" : $"{key} {direction}, ").Append($"id COLLATE \"C\" {direction}");
+        sql.Append(" LIMIT ").Append(Parameter(command, listing.Count, NpgsqlDbType.Integer));
+        command.CommandText = sql.ToString();
+        return command;
+    }
+
+    private static string Parameter(NpgsqlBatchCommand command, object value, NpgsqlDbType type)
+    {
+        command.Parameters.Add(new NpgsqlParameter { Value = value, NpgsqlDbType = type });
+        return "$" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

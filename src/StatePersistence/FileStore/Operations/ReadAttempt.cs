@@ -1,0 +1,254 @@
+using System.Collections.Immutable;
+using StatePersistence.Commit;
+using StatePersistence.FileStore.Journal;
+using StatePersistence.FileStore.Snapshot;
+using StatePersistence.FileSystem;
+using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
+
+namespace StatePersistence.FileStore.Operations;
+
+/// <summary>
+/// One attempt of <see cref="StateDirectoryReader"/>: the snapshot first, then the journal, then (optionally) the
+/// item files. When what it reads shows that a checkpoint ran in between (the journal no longer continues from the
+/// snapshot read, a record is half-visible, an item file is newer than the view), it gives up with
+/// <see cref="Changed"/> set, unless it is the last attempt, which reports what it sees as problems.
+/// </summary>
+internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, bool checkItemFiles, bool lastAttempt)
+{
+    private readonly List<StateDirectoryProblem> _problems = [];
+    private readonly HashSet<string> _deletedTasks = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _deletedSessions = new(StringComparer.Ordinal);
+
+    /// <summary>Why the attempt gave up, when <see cref="Run"/> returned null.</summary>
+    public string? Changed { get; private set; }
+
+    public StateDirectoryView? Run(int attempt)
+    {
+        byte[]? stateBytes = TryReadAll(layout.StateFile);
+        SnapshotContent? primary = stateBytes is null ? null : ParseSnapshot(layout.StateFile, stateBytes);
+        var backups = new Backups(fileSystem, layout);
+        if (stateBytes is null && backups.ListNewestFirst().Count > 0)
+        {
+            // A checkpoint renames state.json to a backup and then its successor into place: between the two there
+            // is none. Left missing after every attempt, it was removed by hand.
+            if (GiveUp("state.json is missing while backups exist (a checkpoint was replacing it)"))
+            {
+                return null;
+            }
+
+            Problem(layout.StateFile, null, "state.json is missing although backups exist (deleted by hand?); the view was rebuilt from the task and session files and the journal, as start-up recovery would");
+        }
+
+        var journal = new JournalReader(fileSystem, layout, envelope);
+        List<JournalSegment> segments = journal.Scan();
+
+        StateView baseView;
+        string source;
+        if (primary is not null && primary.Version.StartsWith('1'))
+        {
+            // The original format's task files are newer than its state.json (recovery merges them the same way).
+            baseView = primary.View with
+            {
+                Tasks = primary.View.Tasks.SetItems(ReadItemFiles(layout.TasksDirectory, PayloadKind.Task, "task")),
+                Sessions = primary.View.Sessions.SetItems(ReadItemFiles(layout.SessionsDirectory, PayloadKind.Session, "session")),
+            };
+            source = "state.json";
+        }
+        else if (primary is not null && (journal.FirstSequence is not { } first || first <= primary.View.Revision + 1))
+        {
+            baseView = primary.View;
+            source = "state.json";
+            _deletedTasks.UnionWith(primary.Deleted.Tasks);
+            _deletedSessions.UnionWith(primary.Deleted.Sessions);
+        }
+        else
+        {
+            if (primary is not null)
+            {
+                // Either a checkpoint replaced state.json and dropped the journal it covered since state.json was
+                // read, or state.json was restored by hand (recovery then rebuilds from the item files).
+                if (!SameBytes(layout.StateFile, stateBytes!) && GiveUp("a checkpoint replaced state.json during the read"))
+                {
+                    return null;
+                }
+
+                Problem(layout.StateFile, null, $"state.json (revision {primary.View.Revision}) is older than the journal (which starts at {journal.FirstSequence}): restored by hand? Start-up recovery ignores it and uses the task and session files, which are newer; so does this view");
+            }
+
+            (baseView, source) = RebuildFromItemFiles(backups);
+        }
+
+        StateView view = Replay(journal, segments, baseView, out int replayed);
+        if (journal.Problems.Count > 0 || segments.Any(s => s.Dropped.Any(d => d.Damage)))
+        {
+            // A record being written as it was read can look damaged (a later page visible before an earlier one).
+            if (GiveUp("the journal changed while it was read"))
+            {
+                return null;
+            }
+
+            ReportJournalDamage(journal, segments);
+        }
+
+        if (checkItemFiles && primary?.Version.StartsWith('1') != true)
+        {
+            var agreement = new ItemFileAgreement(fileSystem, envelope, baseView, view, _problems);
+            bool newer = agreement.Check(PayloadKind.Task, layout.TasksDirectory, _deletedTasks, checkMissing: source == "state.json")
+                | agreement.Check(PayloadKind.Session, layout.SessionsDirectory, _deletedSessions, checkMissing: source == "state.json");
+            if (newer && GiveUp("a checkpoint wrote item files newer than the journal read"))
+            {
+                return null;
+            }
+        }
+
+        return new StateDirectoryView(layout.Root, view, source, baseView.Revision, replayed, attempt, [.. _problems]);
+    }
+
+    /// <summary>Gives up this attempt (true) unless it is the last one, which reports what it sees instead.</summary>
+    private bool GiveUp(string reason)
+    {
+        if (lastAttempt)
+        {
+            return false;
+        }
+
+        Changed = reason;
+        return true;
+    }
+
+    private StateView Replay(JournalReader journal, List<JournalSegment> segments, StateView view, out int replayed)
+    {
+        replayed = 0;
+        var lost = new List<string>();
+        long after = view.Revision;
+        foreach (JournalRecord record in journal.ReadRecords(segments, after))
+        {
+            if (record.Sequence <= after)
+            {
+                continue;
+            }
+
+            replayed++;
+            StateChange[] changes;
+            try
+            {
+                changes = JournalReplay.Prepare(record);
+            }
+            catch (Exception ex) when (JournalReplay.IsParseFailure(ex))
+            {
+                lost.Add($"Journal record {record.Sequence} holds an item that does not parse ({ex.Message}); start-up recovery skips it.");
+                view = view with { Revision = record.Sequence };
+                continue;
+            }
+
+            view = JournalReplay.Apply(view, changes, record.Sequence, lost);
+            foreach (StateChange change in changes)
+            {
+                (change.Kind switch { ChangeKind.DeleteTask => _deletedTasks, ChangeKind.DeleteSession => _deletedSessions, _ => null })?.Add(change.Id);
+            }
+        }
+
+        foreach (string problem in lost)
+        {
+            Problem(layout.JournalDirectory, null, problem);
+        }
+
+        return view;
+    }
+
+    private void ReportJournalDamage(JournalReader journal, List<JournalSegment> segments)
+    {
+        foreach (string problem in journal.Problems)
+        {
+            Problem(layout.JournalDirectory, null, problem);
+        }
+
+        foreach (var range in segments.SelectMany(s => s.Dropped).Where(d => d.Damage))
+        {
+            Problem(range.Path, null, $"bytes {range.Offset}..{range.Offset + range.Length - 1} are damaged ({range.Reason})");
+        }
+    }
+
+    /// <summary>
+    /// The state from the task and session files, with the application's fields from the newest valid backup, as
+    /// recovery rebuilds it when no current snapshot is usable (a corrupt item file is reported, not restored).
+    /// </summary>
+    private (StateView View, string Source) RebuildFromItemFiles(Backups backups)
+    {
+        SnapshotContent? newest = null;
+        string source = "item files";
+        foreach (string name in backups.ListNewestFirst())
+        {
+            string path = Path.Combine(layout.Root, name);
+            if (TryReadAll(path) is { } bytes && ParseSnapshot(path, bytes) is { } content)
+            {
+                newest = content;
+                break;
+            }
+        }
+
+        return (new StateView(0, ReadItemFiles(layout.TasksDirectory, PayloadKind.Task, "task"),
+            ReadItemFiles(layout.SessionsDirectory, PayloadKind.Session, "session"), newest?.View.Extras), source);
+    }
+
+    private ImmutableSortedDictionary<string, StoredItem> ReadItemFiles(string directory, PayloadKind kind, string kindName)
+    {
+        var items = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
+        foreach (string name in fileSystem.ListFiles(directory))
+        {
+            if (StateLayout.ItemId(name) is not { } id)
+            {
+                continue;
+            }
+
+            string path = Path.Combine(directory, name);
+            if (ItemFileAgreement.ReadItem(fileSystem, envelope, kind, path, id, out string? problem) is { } item)
+            {
+                items[id] = item;
+            }
+            else if (problem is not null)
+            {
+                Problem(path, id, problem);
+            }
+        }
+
+        return items.ToImmutable();
+    }
+
+    /// <summary>A parsed snapshot, or null (and a problem) when it is corrupt; a newer format version throws.</summary>
+    private SnapshotContent? ParseSnapshot(string path, byte[] stored)
+    {
+        try
+        {
+            SnapshotContent content = SnapshotReader.Read(envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, stored, path), path);
+            foreach (string warning in content.Warnings)
+            {
+                Problem(path, null, warning);
+            }
+
+            return content;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
+        {
+            Problem(path, null, $"the file is corrupt ({ex.Message}); start-up recovery moves it aside and falls back");
+            return null;
+        }
+    }
+
+    private byte[]? TryReadAll(string path)
+    {
+        try
+        {
+            return fileSystem.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private bool SameBytes(string path, byte[] read) => TryReadAll(path) is { } now && now.AsSpan().SequenceEqual(read);
+
+    private void Problem(string path, string? id, string problem) => _problems.Add(new StateDirectoryProblem(path, id, problem));
+}

@@ -1,0 +1,257 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using StatePersistence.Commit;
+using StatePersistence.Errors;
+using StatePersistence.FileStore.Snapshot;
+using StatePersistence.FileSystem;
+using StatePersistence.Recovery;
+using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore.Operations;
+
+/// <summary>
+/// A consistent copy of a whole state directory as a <c>.tar.gz</c>, and its restore. <see cref="Export"/> reads the
+/// state with <see cref="StateDirectoryReader"/> (so it may run beside a server) and writes it as the directory a
+/// checkpoint would leave: <c>state.json</c> at the view's revision, <c>tasks/</c> and <c>sessions/</c> from the same
+/// view, every session log up to its last complete frame, and every report. The journal is not needed (the snapshot
+/// holds all of it) and backups are history, not state: neither is copied. The archive is written to a temp file
+/// beside the target, fsynced, renamed into place, and the directory fsynced.
+/// <see cref="Import"/> restores an archive into an empty (or missing) directory only, under the directory's writer
+/// lock, each file written atomically; an entry whose path would leave the directory, or that is not part of a state
+/// directory, refuses the whole archive before anything is written.
+/// </summary>
+public static class StateArchive
+{
+    private static readonly string[] Directories = ["tasks", "sessions", "logs", "reports"];
+
+    /// <summary>Exports <paramref name="stateDirectory"/> to <paramref name="archivePath"/> (replaced if it exists).</summary>
+    public static StateArchiveResult Export(string stateDirectory, string archivePath, IPayloadCodec? codec = null, TimeProvider? time = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(archivePath);
+        StateDirectoryView read = StateDirectoryReader.Read(stateDirectory, codec, checkItemFiles: false);
+        var layout = new StateLayout(read.StateDirectory);
+        PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        string target = Path.GetFullPath(archivePath);
+        string directory = Path.GetDirectoryName(target)!;
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"The directory of the archive '{target}' does not exist.");
+        }
+
+        IFileSystem fileSystem = PhysicalFileSystem.Instance;
+        var archiveLayout = new StateLayout(directory);
+        string temp = archiveLayout.NextTempPath(target);
+        int logs = 0;
+        int reports = 0;
+        try
+        {
+            long bytes = AtomicFile.WriteTemp(fileSystem, temp, stream =>
+            {
+                using var gzip = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
+                using var tar = new TarWriter(gzip, TarEntryFormat.Pax, leaveOpen: true);
+                Add(tar, "state.json", Snapshot(read.View, envelope, (time ?? TimeProvider.System).GetUtcNow()));
+                foreach (StoredItem task in read.View.Tasks.Values)
+                {
+                    Add(tar, "tasks/" + task.Id + ".json", envelope.Seal(PayloadKind.Task, task.Id, task.Json));
+                }
+
+                foreach (StoredItem session in read.View.Sessions.Values)
+                {
+                    Add(tar, "sessions/" + session.Id + ".json", envelope.Seal(PayloadKind.Session, session.Id, session.Json));
+                }
+
+                logs = AddFiles(tar, layout.LogsDirectory, "logs/", (name, content) => SessionLogExport.CompleteFrames(fileSystem, layout, envelope, name, content));
+                reports = AddFiles(tar, layout.ReportsDirectory, "reports/", (_, content) => content);
+            }, Durability.Full);
+            fileSystem.Rename(temp, target);
+            fileSystem.SyncDirectory(directory);
+            return new StateArchiveResult(target, read.StateDirectory, read.View.Revision, read.View.Tasks.Count, read.View.Sessions.Count, logs, reports, bytes);
+        }
+        catch
+        {
+            if (fileSystem.FileExists(temp))
+            {
+                fileSystem.Delete(temp);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Restores <paramref name="archivePath"/> into <paramref name="stateDirectory"/>, which must be empty or missing
+    /// (a non-empty one is refused, naming it). Throws <see cref="InvalidDataException"/> naming the entry for an
+    /// archive that is not a state export (path traversal, an absolute path, a link, an unknown file).
+    /// </summary>
+    public static StateArchiveResult Import(string archivePath, string stateDirectory)
+    {
+        string archive = Path.GetFullPath(archivePath);
+        var layout = new StateLayout(Path.GetFullPath(stateDirectory));
+        if (!File.Exists(archive))
+        {
+            throw new FileNotFoundException($"The archive '{archive}' does not exist.", archive);
+        }
+
+        if (Directory.Exists(layout.Root) && Directory.EnumerateFileSystemEntries(layout.Root).Any())
+        {
+            throw new IOException($"The state directory '{layout.Root}' is not empty: import restores into an empty directory only. Nothing was changed.");
+        }
+
+        // Every entry is checked before anything is written, so a refused archive leaves nothing behind.
+        (int tasks, int sessions, int logs, int reports) = Check(archive);
+
+        IFileSystem fileSystem = PhysicalFileSystem.Instance;
+        StateDirectories.Ensure(fileSystem, layout, new RecoveryReport());
+        using (DirectoryLock.Acquire(fileSystem, layout, TimeProvider.System))
+        {
+            using FileStream file = File.OpenRead(archive);
+            using var gzip = new GZipStream(file, CompressionMode.Decompress);
+            using var tar = new TarReader(gzip);
+            while (tar.GetNextEntry() is { } entry)
+            {
+                if (entry.EntryType is TarEntryType.Directory)
+                {
+                    continue;
+                }
+
+                using var content = new MemoryStream();
+                entry.DataStream?.CopyTo(content);
+                AtomicFile.Write(fileSystem, layout, Path.Combine(layout.Root, entry.Name), content.ToArray(), Durability.Full, syncDirectory: false);
+            }
+
+            foreach (string directory in layout.Directories)
+            {
+                fileSystem.SyncDirectory(directory);
+            }
+
+            fileSystem.SyncDirectory(layout.Root);
+        }
+
+        StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, checkItemFiles: false);
+        return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length);
+    }
+
+    /// <summary>Checks every entry's name and type; returns the counts per kind.</summary>
+    private static (int Tasks, int Sessions, int Logs, int Reports) Check(string archive)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            using FileStream file = File.OpenRead(archive);
+            using var gzip = new GZipStream(file, CompressionMode.Decompress);
+            using var tar = new TarReader(gzip);
+            while (tar.GetNextEntry() is { } entry)
+            {
+                string? problem = EntryProblem(entry);
+                if (problem is not null)
+                {
+                    throw new InvalidDataException($"The archive '{archive}' is refused: its entry '{entry.Name}' {problem}. Nothing was changed.");
+                }
+
+                if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile && !names.Add(entry.Name))
+                {
+                    throw new InvalidDataException($"The archive '{archive}' is refused: it holds '{entry.Name}' twice. Nothing was changed.");
+                }
+
+                string top = entry.Name.Split('/')[0];
+                counts[top] = counts.GetValueOrDefault(top) + (entry.EntryType is TarEntryType.Directory ? 0 : 1);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException && !ex.Message.StartsWith("The archive", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"The archive '{archive}' is not a readable .tar.gz ({ex.Message}). Nothing was changed.", ex);
+        }
+
+        if (!names.Contains("state.json"))
+        {
+            throw new InvalidDataException($"The archive '{archive}' holds no state.json: it is not a state export. Nothing was changed.");
+        }
+
+        return (counts.GetValueOrDefault("tasks"), counts.GetValueOrDefault("sessions"), counts.GetValueOrDefault("logs"), counts.GetValueOrDefault("reports"));
+    }
+
+    /// <summary>Why an entry cannot be restored, or null: only plain files named as a state directory names them.</summary>
+    private static string? EntryProblem(TarEntry entry)
+    {
+        string name = entry.Name;
+        if (name.Length == 0 || name.StartsWith('/') || name.Contains('\\', StringComparison.Ordinal) || Path.IsPathRooted(name))
+        {
+            return "has an absolute or non-portable path";
+        }
+
+        string[] parts = name.TrimEnd('/').Split('/');
+        if (parts.Any(p => p is "" or "." or ".."))
+        {
+            return "has a path that would leave the state directory";
+        }
+
+        if (entry.EntryType is TarEntryType.Directory)
+        {
+            return parts.Length == 1 && Directories.Contains(parts[0]) ? null : "is a directory a state directory does not have";
+        }
+
+        if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
+        {
+            return $"is a {entry.EntryType}, not a plain file";
+        }
+
+        return (parts.Length == 1 && parts[0] == "state.json") || (parts.Length == 2 && Directories.Contains(parts[0]) && !StateLayout.IsTempFile(parts[1]))
+            ? null
+            : "is not a file of a state directory (state.json, tasks/, sessions/, logs/, reports/)";
+    }
+
+    private static byte[] Snapshot(StateView view, PayloadEnvelope envelope, DateTimeOffset savedAt)
+    {
+        using var buffer = new MemoryStream();
+        Stream sealedStream = envelope.SealStream(PayloadKind.Snapshot, FileRecovery.SnapshotId, buffer);
+        try
+        {
+            SnapshotWriter.Write(sealedStream, view, savedAt, Tombstones.None);
+        }
+        finally
+        {
+            if (!ReferenceEquals(sealedStream, buffer))
+            {
+                sealedStream.Dispose();
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static int AddFiles(TarWriter tar, string directory, string prefix, Func<string, byte[], byte[]> content)
+    {
+        int count = 0;
+        foreach (string name in PhysicalFileSystem.Instance.ListFiles(directory).Order(StringComparer.Ordinal))
+        {
+            if (StateLayout.IsTempFile(name) || name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal) || name.EndsWith(SessionLogs.FailedMarkerSuffix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(Path.Combine(directory, name));
+            }
+            catch (FileNotFoundException)
+            {
+                continue;
+            }
+
+            Add(tar, prefix + name, content(name, bytes));
+            count++;
+        }
+
+        return count;
+    }
+
+    private static void Add(TarWriter tar, string name, byte[] content)
+    {
+        using var data = new MemoryStream(content, writable: false);
+        tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = data, Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+    }
+}

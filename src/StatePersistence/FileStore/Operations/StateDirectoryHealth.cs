@@ -1,0 +1,162 @@
+using System.Text;
+using System.Text.Json;
+using StatePersistence.Errors;
+using StatePersistence.FileSystem;
+using StatePersistence.Recovery;
+using StatePersistence.Serialization;
+
+namespace StatePersistence.FileStore.Operations;
+
+/// <summary>
+/// A state directory's health as the server's health check judges it, found from the directory alone and without
+/// changing it (no probe file, no lock): Unhealthy when it is missing or files cannot be created in it, Degraded when
+/// free space is below <see cref="LowDiskSpaceBytes"/>, the last start-up recovery found corruption, or a read of the
+/// state found problems.
+/// </summary>
+public sealed record StateDirectoryHealth
+{
+    /// <summary>The free-space threshold the server's health check uses by default (100 MiB).</summary>
+    public const long DefaultLowDiskSpaceBytes = 100L * 1024 * 1024;
+
+    /// <summary>The directory, as an absolute path.</summary>
+    public required string StateDirectory { get; init; }
+
+    /// <summary>Healthy, Degraded or Unhealthy; <see cref="Reasons"/> says why when not Healthy.</summary>
+    public required StateHealthStatus Status { get; init; }
+
+    /// <summary>Why the status is not Healthy, one sentence each.</summary>
+    public required IReadOnlyList<string> Reasons { get; init; }
+
+    /// <summary>Whether the directory exists.</summary>
+    public required bool Exists { get; init; }
+
+    /// <summary>Whether this process may create files in it (asked of the operating system, nothing written).</summary>
+    public required bool Writable { get; init; }
+
+    /// <summary>Free bytes on its volume for this user.</summary>
+    public long? FreeBytes { get; init; }
+
+    /// <summary>The threshold below which free space makes the directory Degraded.</summary>
+    public required long LowDiskSpaceBytes { get; init; }
+
+    /// <summary>The process holding the directory's writer lock now (Linux), or null when none does.</summary>
+    public int? LockHolderProcessId { get; init; }
+
+    /// <summary>What <c>.lock.owner</c> says: the last process that took the lock (it stays after that process ends).</summary>
+    public string? LastLockOwner { get; init; }
+
+    /// <summary>Disk use per kind of file.</summary>
+    public StateDiskUsage? Usage { get; init; }
+
+    /// <summary>The state's revision, as a read of the directory finds it.</summary>
+    public long? Revision { get; init; }
+
+    /// <summary>Tasks in the state.</summary>
+    public int? Tasks { get; init; }
+
+    /// <summary>Sessions in the state.</summary>
+    public int? Sessions { get; init; }
+
+    /// <summary>The last start-up recovery report (<c>recovery-report.json</c>, written when recovery found damage).</summary>
+    public RecoveryReport? LastRecovery { get; init; }
+
+    /// <summary>What the read of the state found wrong (see <see cref="StateDirectoryReader"/>).</summary>
+    public IReadOnlyList<StateDirectoryProblem> Problems { get; init; } = [];
+
+    /// <summary>Inspects <paramref name="stateDirectory"/>; never throws for what it finds, only for a bad argument.</summary>
+    public static StateDirectoryHealth Inspect(string stateDirectory, long lowDiskSpaceBytes = DefaultLowDiskSpaceBytes,
+        IPayloadCodec? codec = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
+        var layout = new StateLayout(Path.GetFullPath(stateDirectory));
+        if (!Directory.Exists(layout.Root))
+        {
+            return new StateDirectoryHealth
+            {
+                StateDirectory = layout.Root, Status = StateHealthStatus.Unhealthy, Exists = false, Writable = false,
+                LowDiskSpaceBytes = lowDiskSpaceBytes, Reasons = [$"The state directory '{layout.Root}' does not exist."],
+            };
+        }
+
+        var reasons = new List<string>();
+        var status = StateHealthStatus.Healthy;
+        void Degrade(string reason, StateHealthStatus to = StateHealthStatus.Degraded)
+        {
+            reasons.Add(reason);
+            status = (StateHealthStatus)Math.Max((int)status, (int)to);
+        }
+
+        bool writable = OperatingSystem.IsWindows() ? !new DirectoryInfo(layout.Root).Attributes.HasFlag(FileAttributes.ReadOnly) : PosixNative.CanCreateFilesIn(layout.Root);
+        if (!writable)
+        {
+            Degrade($"Files cannot be created in the state directory '{layout.Root}' by this user.", StateHealthStatus.Unhealthy);
+        }
+
+        long free = PhysicalFileSystem.Instance.GetAvailableFreeSpace(layout.Root);
+        if (free < lowDiskSpaceBytes)
+        {
+            Degrade($"Free disk space ({free} bytes) is below the threshold ({lowDiskSpaceBytes} bytes).");
+        }
+
+        RecoveryReport? recovery = ReadRecoveryReport(layout, Degrade);
+        if (recovery is { CorruptionDetected: true })
+        {
+            Degrade($"The last start-up recovery ({recovery.StartedAt:O}) found corruption: {recovery.Quarantined.Count} file(s) moved aside, {recovery.Lost.Count} loss(es) reported (see '{layout.RecoveryReportFile}').");
+        }
+
+        StateDirectoryView? view = null;
+        try
+        {
+            view = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
+            if (view.Problems.Count > 0)
+            {
+                Degrade($"Reading the state found {view.Problems.Count} problem(s); 'statectl verify' lists them.");
+            }
+        }
+        catch (StateFormatException ex)
+        {
+            Degrade(ex.Message, StateHealthStatus.Unhealthy);
+        }
+        catch (StateStorageException ex)
+        {
+            Degrade(ex.Message);
+        }
+
+        return new StateDirectoryHealth
+        {
+            StateDirectory = layout.Root,
+            Status = status,
+            Reasons = reasons,
+            Exists = true,
+            Writable = writable,
+            FreeBytes = free,
+            LowDiskSpaceBytes = lowDiskSpaceBytes,
+            LockHolderProcessId = DirectoryLockHolder.ProcessId(layout.LockFile),
+            LastLockOwner = File.Exists(layout.LockOwnerFile) ? Encoding.UTF8.GetString(File.ReadAllBytes(layout.LockOwnerFile)).Trim() : null,
+            Usage = StateDiskUsage.Measure(layout.Root),
+            Revision = view?.View.Revision,
+            Tasks = view?.View.Tasks.Count,
+            Sessions = view?.View.Sessions.Count,
+            LastRecovery = recovery,
+            Problems = view?.Problems ?? [],
+        };
+    }
+
+    private static RecoveryReport? ReadRecoveryReport(StateLayout layout, Action<string, StateHealthStatus> degrade)
+    {
+        if (!File.Exists(layout.RecoveryReportFile))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllBytes(layout.RecoveryReportFile), StateJsonContext.Default.RecoveryReport);
+        }
+        catch (JsonException ex)
+        {
+            degrade($"The recovery report '{layout.RecoveryReportFile}' does not parse ({ex.Message}).", StateHealthStatus.Degraded);
+            return null;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using StatePersistence.Errors;
+using StatePersistence.FileSystem;
+using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
+
+namespace StatePersistence.FileStore.Operations;
+
+/// <summary>
+/// Reads a state directory without opening the store: safe beside a running server. It never takes the directory's
+/// lock and never writes, renames, quarantines or deletes anything. The state is read as start-up recovery reads it
+/// (<c>state.json</c>, then every journal record after its revision), with the differences a live directory needs:
+/// the torn tail of the journal being written is simply its end, and when a checkpoint replaces <c>state.json</c> or
+/// removes a journal segment during the read, the read starts again from the new files. Every task the server
+/// acknowledged before the read began is in the view, at that revision or a later one, and nothing half-written is.
+/// </summary>
+public static class StateDirectoryReader
+{
+    /// <summary>How many times a read is started again when a checkpoint changes the files under it.</summary>
+    public const int DefaultMaxAttempts = 20;
+
+    /// <summary>
+    /// Reads <paramref name="stateDirectory"/>. With <paramref name="checkItemFiles"/> the task and session files are
+    /// read too and compared with the state (each disagreement is a problem). Throws
+    /// <see cref="DirectoryNotFoundException"/> for a missing directory, <see cref="StateFormatException"/> for a file
+    /// of a newer format version, and <see cref="StateStorageException"/> when no consistent read was had in
+    /// <paramref name="maxAttempts"/> attempts (a server checkpointing faster than the directory can be read).
+    /// </summary>
+    public static StateDirectoryView Read(string stateDirectory, IPayloadCodec? codec = null, bool checkItemFiles = true,
+        int maxAttempts = DefaultMaxAttempts)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
+        var layout = new StateLayout(Path.GetFullPath(stateDirectory));
+        if (!Directory.Exists(layout.Root))
+        {
+            throw new DirectoryNotFoundException($"The state directory '{layout.Root}' does not exist.");
+        }
+
+        PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        string reason = "";
+        for (int attempt = 1; attempt <= maxAttempts; attempt++)
+        {
+            try
+            {
+                var read = new ReadAttempt(PhysicalFileSystem.Instance, layout, envelope, checkItemFiles, lastAttempt: attempt == maxAttempts);
+                if (read.Run(attempt) is { } view)
+                {
+                    return view;
+                }
+
+                reason = read.Changed!;
+            }
+            catch (Exception ex) when (ex is FileNotFoundException && attempt < maxAttempts)
+            {
+                // A checkpoint deleted a journal segment or a backup between its listing and its reading.
+                reason = ex.Message;
+            }
+        }
+
+        throw new StateStorageException(
+            $"No consistent read of the state directory '{layout.Root}' was had in {maxAttempts} attempts: the files kept changing under the read ({reason}). Nothing was changed; try again, or stop the server.",
+            layout.Root, inner: null, isTransient: true);
+    }
+}

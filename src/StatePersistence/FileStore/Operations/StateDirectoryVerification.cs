@@ -1,0 +1,12 @@
+namespace StatePersistence.FileStore.Operations;
+
+/// <summary>
+/// What <see cref="StateDirectoryVerifier.Verify"/> found: every problem (file, id, what is wrong), the files it read
+/// per kind, and the files already moved aside as corrupt (kept for inspection; not problems in themselves).
+/// </summary>
+public sealed record StateDirectoryVerification(string StateDirectory, long? Revision, IReadOnlyDictionary<string, int> FilesChecked,
+    IReadOnlyList<StateDirectoryProblem> Problems, IReadOnlyList<string> Quarantined)
+{
+    /// <summary>Whether nothing is wrong.</summary>
+    public bool Ok => Problems.Count == 0;
+}

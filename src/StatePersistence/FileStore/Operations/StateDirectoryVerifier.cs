@@ -1,0 +1,213 @@
+using System.Text.Json;
+using StatePersistence.Errors;
+using StatePersistence.FileStore.Snapshot;
+using StatePersistence.FileSystem;
+using StatePersistence.Ids;
+using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
+
+namespace StatePersistence.FileStore.Operations;
+
+/// <summary>
+/// Reads everything in a state directory and lists what is wrong, changing nothing (safe beside a running server):
+/// the state and the journal as <see cref="StateDirectoryReader"/> reads them (parsing, format version, damage), the
+/// task and session files against the state (parsing, id against file name, agreement), every backup, every session
+/// log's frames, every report (parsing, id) and the last recovery report.
+/// </summary>
+public static class StateDirectoryVerifier
+{
+    /// <summary>Verifies <paramref name="stateDirectory"/>; a missing directory throws <see cref="DirectoryNotFoundException"/>.</summary>
+    public static StateDirectoryVerification Verify(string stateDirectory, IPayloadCodec? codec = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
+        var layout = new StateLayout(Path.GetFullPath(stateDirectory));
+        if (!Directory.Exists(layout.Root))
+        {
+            throw new DirectoryNotFoundException($"The state directory '{layout.Root}' does not exist.");
+        }
+
+        IFileSystem fileSystem = PhysicalFileSystem.Instance;
+        PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        var problems = new List<StateDirectoryProblem>();
+        var checkedFiles = new Dictionary<string, int>(StringComparer.Ordinal);
+        long? revision = null;
+        try
+        {
+            StateDirectoryView view = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: true);
+            revision = view.View.Revision;
+            problems.AddRange(view.Problems);
+        }
+        catch (Exception ex) when (ex is StateFormatException or StateStorageException)
+        {
+            // The state cannot be read as a whole; each item file is still checked on its own.
+            problems.Add(new StateDirectoryProblem(((StatePersistenceException)ex).Path ?? layout.Root, null, ex.Message));
+            CheckItemFilesAlone(fileSystem, envelope, PayloadKind.Task, layout.TasksDirectory, problems);
+            CheckItemFilesAlone(fileSystem, envelope, PayloadKind.Session, layout.SessionsDirectory, problems);
+        }
+
+        checkedFiles["state"] = fileSystem.FileExists(layout.StateFile) ? 1 : 0;
+        checkedFiles["journal"] = fileSystem.ListFiles(layout.JournalDirectory).Count(n => Journal.JournalReader.TryParseSegmentNumber(n, out _));
+        checkedFiles["tasks"] = fileSystem.ListFiles(layout.TasksDirectory).Count(n => StateLayout.ItemId(n) is not null);
+        checkedFiles["sessions"] = fileSystem.ListFiles(layout.SessionsDirectory).Count(n => StateLayout.ItemId(n) is not null);
+        checkedFiles["backups"] = CheckBackups(fileSystem, layout, envelope, problems);
+        checkedFiles["logs"] = CheckSessionLogs(fileSystem, layout, envelope, problems);
+        checkedFiles["reports"] = CheckReports(fileSystem, layout, envelope, problems);
+        CheckRecoveryReport(layout, problems);
+        List<string> quarantined = [.. Directory.EnumerateFiles(layout.Root, "*", SearchOption.AllDirectories)
+            .Where(p => Path.GetFileName(p).Contains(StateLayout.CorruptMarker, StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+        return new StateDirectoryVerification(layout.Root, revision, checkedFiles, problems, quarantined);
+    }
+
+    private static void CheckItemFilesAlone(IFileSystem fileSystem, PayloadEnvelope envelope, PayloadKind kind, string directory, List<StateDirectoryProblem> problems)
+    {
+        foreach (string name in fileSystem.ListFiles(directory))
+        {
+            if (StateLayout.ItemId(name) is { } id && ItemFileAgreement.ReadItem(fileSystem, envelope, kind, Path.Combine(directory, name), id, out string? problem) is null
+                && problem is not null)
+            {
+                problems.Add(new StateDirectoryProblem(Path.Combine(directory, name), id, problem));
+            }
+        }
+    }
+
+    private static int CheckBackups(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
+    {
+        List<string> backups = new Backups(fileSystem, layout).ListNewestFirst();
+        foreach (string name in backups)
+        {
+            string path = Path.Combine(layout.Root, name);
+            try
+            {
+                SnapshotReader.Read(envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, fileSystem.ReadAllBytes(path), path), path);
+            }
+            catch (FileNotFoundException)
+            {
+                // Rotated away by a running server since the listing.
+            }
+            catch (StateFormatException ex)
+            {
+                problems.Add(new StateDirectoryProblem(path, null, ex.Message));
+            }
+            catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
+            {
+                problems.Add(new StateDirectoryProblem(path, null, $"the backup is corrupt ({ex.Message}); recovery would skip it"));
+            }
+        }
+
+        return backups.Count;
+    }
+
+    private static int CheckSessionLogs(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
+    {
+        var logs = new SessionLogs(fileSystem, layout, envelope, TimeProvider.System, _ => { });
+        int count = 0;
+        foreach (string name in fileSystem.ListFiles(layout.LogsDirectory))
+        {
+            string path = Path.Combine(layout.LogsDirectory, name);
+            if (Skipped(name) || name.EndsWith(SessionLogs.FailedMarkerSuffix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            string? id = name.StartsWith("session_", StringComparison.Ordinal) && name.EndsWith(".log", StringComparison.Ordinal) ? name["session_".Length..^".log".Length] : null;
+            if (id is null || !StateId.IsValid(id))
+            {
+                problems.Add(new StateDirectoryProblem(path, null, "not a session log (expected 'session_<id>.log'); the store ignores it"));
+                continue;
+            }
+
+            count++;
+            byte[] bytes;
+            try
+            {
+                bytes = fileSystem.ReadAllBytes(path);
+            }
+            catch (FileNotFoundException)
+            {
+                continue;
+            }
+
+            if (!SessionLog.SessionLogFormat.IsFramed(bytes) && SessionLog.SessionLogFormat.NextFrame(bytes, 0) < 0)
+            {
+                // Plain text from before framing: nothing to check.
+                continue;
+            }
+
+            foreach ((long offset, long length) in logs.Parse(id, path, bytes).Damage)
+            {
+                problems.Add(new StateDirectoryProblem(path, id, $"bytes {offset}..{offset + length - 1} of the log are damaged (they fail their checksum); reading the log repairs it by moving the damage aside"));
+            }
+        }
+
+        return count;
+    }
+
+    private static int CheckReports(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
+    {
+        int count = 0;
+        foreach (string name in fileSystem.ListFiles(layout.ReportsDirectory))
+        {
+            string path = Path.Combine(layout.ReportsDirectory, name);
+            if (Skipped(name))
+            {
+                continue;
+            }
+
+            string? id = name.StartsWith("report_", StringComparison.Ordinal) && StateLayout.ItemId(name) is { } stem ? stem["report_".Length..] : null;
+            if (id is null || !StateId.IsValid(id))
+            {
+                problems.Add(new StateDirectoryProblem(path, null, "not a report (expected 'report_<id>.json'); the store ignores it"));
+                continue;
+            }
+
+            count++;
+            try
+            {
+                using JsonDocument report = JsonDocument.Parse(envelope.Open(PayloadKind.Report, id, fileSystem.ReadAllBytes(path), path));
+                if (report.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    problems.Add(new StateDirectoryProblem(path, id, $"the report is a JSON {report.RootElement.ValueKind}, not an object"));
+                }
+                else if (report.RootElement.TryGetProperty("id", out JsonElement inner) && inner.ValueKind == JsonValueKind.String && inner.GetString() != id)
+                {
+                    problems.Add(new StateDirectoryProblem(path, id, $"the report inside has id {StateId.Quote(inner.GetString())}, not '{id}' as its file name says"));
+                }
+            }
+            catch (FileNotFoundException)
+            {
+                count--;
+            }
+            catch (StateFormatException ex)
+            {
+                problems.Add(new StateDirectoryProblem(path, id, ex.Message));
+            }
+            catch (Exception ex) when (ex is InvalidDataException or JsonException or System.Security.Cryptography.CryptographicException)
+            {
+                problems.Add(new StateDirectoryProblem(path, id, $"the report does not parse ({ex.Message}); reading it moves it aside"));
+            }
+        }
+
+        return count;
+    }
+
+    private static void CheckRecoveryReport(StateLayout layout, List<StateDirectoryProblem> problems)
+    {
+        if (!File.Exists(layout.RecoveryReportFile))
+        {
+            return;
+        }
+
+        try
+        {
+            JsonSerializer.Deserialize(File.ReadAllBytes(layout.RecoveryReportFile), StateJsonContext.Default.RecoveryReport);
+        }
+        catch (JsonException ex)
+        {
+            problems.Add(new StateDirectoryProblem(layout.RecoveryReportFile, null, $"the recovery report does not parse ({ex.Message})"));
+        }
+    }
+
+    /// <summary>Writes in progress (temp files) and files already moved aside as corrupt.</summary>
+    private static bool Skipped(string name) =>
+        StateLayout.IsTempFile(name) || name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal);
+}

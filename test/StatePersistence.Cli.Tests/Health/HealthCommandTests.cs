@@ -1,0 +1,85 @@
+using System.Text.Json;
+using StatePersistence.Cli.Tests.Support;
+using StatePersistence.Server.Tests.Support;
+
+namespace StatePersistence.Cli.Tests.Health;
+
+public sealed class HealthCommandTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    private string StatePath => _temp.Combine("state");
+
+    [Fact]
+    public async Task Json_OfAStoppedServersDirectory_IsHealthy_WithUsageAndCounts_AndChangesNothing()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 3);
+        var before = DirectoryContents.Read(StatePath);
+
+        StatectlRun run = await StatectlRun.RunAsync("health", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        JsonElement health = run.Json();
+        Assert.Equal("Healthy", health.GetProperty("status").GetString());
+        Assert.True(health.GetProperty("exists").GetBoolean());
+        Assert.True(health.GetProperty("writable").GetBoolean());
+        Assert.True(health.GetProperty("freeBytes").GetInt64() > 0);
+        Assert.Equal(JsonValueKind.Null, health.GetProperty("lockHolderProcessId").ValueKind);
+        Assert.Contains("process", health.GetProperty("lastLockOwner").GetString(), StringComparison.Ordinal);
+        Assert.Equal(3, health.GetProperty("tasks").GetInt32());
+        Assert.Equal(1, health.GetProperty("sessions").GetInt32());
+        Assert.True(health.GetProperty("revision").GetInt64() >= 4, run.ToString()); // three tasks and a session, one revision each
+        Assert.Equal(3, health.GetProperty("usage").GetProperty("kinds").EnumerateArray().Single(k => k.GetProperty("kind").GetString() == "tasks").GetProperty("files").GetInt64());
+        Assert.Equal(JsonValueKind.Null, health.GetProperty("lastRecovery").ValueKind);
+        DirectoryContents.AssertUnchanged(before, StatePath);
+    }
+
+    [Fact]
+    public async Task BesideARunningServer_NamesTheProcessHoldingTheLock()
+    {
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);
+
+        StatectlRun run = await StatectlRun.RunAsync("health", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(server.Id, run.Json().GetProperty("lockHolderProcessId").GetInt32());
+        Assert.Contains($"process {server.Id} ", run.Json().GetProperty("lastLockOwner").GetString(), StringComparison.Ordinal);
+
+        StatectlRun table = await StatectlRun.RunAsync("health", "--state-path", StatePath);
+        Assert.Contains($"process {server.Id}", table.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AfterARecoveryThatFoundCorruption_IsDegraded_AndShowsTheReport()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2);
+        await File.WriteAllTextAsync(Path.Combine(StatePath, "state.json"), "{\"version\":\"2.1.0\",\"tas", TestContext.Current.CancellationToken);
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]))
+        {
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        StatectlRun run = await StatectlRun.RunAsync("health", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        JsonElement health = run.Json();
+        Assert.Equal("Degraded", health.GetProperty("status").GetString());
+        Assert.Contains(health.GetProperty("reasons").EnumerateArray(), r => r.GetString()!.Contains("recovery", StringComparison.Ordinal));
+        Assert.NotEmpty(health.GetProperty("lastRecovery").GetProperty("quarantined").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task MissingDirectory_IsUnhealthy_ExitCode1_NamingIt()
+    {
+        string missing = _temp.Combine("nowhere");
+
+        StatectlRun run = await StatectlRun.RunAsync("health", "--state-path", missing, "--json");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("Unhealthy", run.Json().GetProperty("status").GetString());
+        Assert.Contains(missing, run.Json().GetProperty("reasons")[0].GetString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(missing));
+    }
+
+    public void Dispose() => _temp.Dispose();
+}

@@ -1,0 +1,159 @@
+using System.Net;
+using System.Text.Json;
+using StatePersistence.Cli.Tests.Support;
+using StatePersistence.Server.Tests.Support;
+
+namespace StatePersistence.Cli.Tests.Verify;
+
+public sealed class VerifyCommandTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    private string StatePath => _temp.Combine("state");
+
+    private string InState(params string[] parts) => Path.Combine([StatePath, .. parts]);
+
+    [Fact]
+    public async Task AHealthyDirectory_IsExit0_WithEveryKindChecked_AndChangesNothing()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 3);
+        var before = DirectoryContents.Read(StatePath);
+
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+        StatectlRun table = await StatectlRun.RunAsync("verify", "--state-path", StatePath);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        JsonElement report = run.Json();
+        Assert.True(report.GetProperty("ok").GetBoolean());
+        Assert.Empty(report.GetProperty("problems").EnumerateArray());
+        JsonElement files = report.GetProperty("filesChecked");
+        Assert.Equal(1, files.GetProperty("state").GetInt32());
+        Assert.Equal(3, files.GetProperty("tasks").GetInt32());
+        Assert.Equal(1, files.GetProperty("sessions").GetInt32());
+        Assert.Equal(1, files.GetProperty("logs").GetInt32());
+        Assert.Equal(1, files.GetProperty("reports").GetInt32());
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("OK: no problems", table.Output, StringComparison.Ordinal);
+        DirectoryContents.AssertUnchanged(before, StatePath);
+    }
+
+    [Fact]
+    public async Task ACorruptDirectory_ListsEachProblem_WithFileAndId_Exit1_AndChangesNothing()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 4);
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]))
+        {
+            // A second frame, so damage in the first lies between valid frames.
+            using HttpResponseMessage log = await server.Client.PostAsync("/api/sessions/s1/log", Http.Text("second line\n"), Http.Ct);
+            Assert.Equal(HttpStatusCode.NoContent, log.StatusCode);
+            // A change, so the final checkpoint turns the previous state.json into a backup.
+            using HttpResponseMessage patched = await server.Client.PatchJsonAsync("/api/tasks/task_4", """{"status":"completed"}""");
+            await patched.ExpectAsync(HttpStatusCode.OK);
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        FlipByte(InState("tasks", "task_2.json"), 20);
+        FlipByte(InState("reports", "report_r1.json"), 10);
+        FlipByte(InState("logs", "session_s1.log"), 8 + 12 + 2);
+        // A task file whose id is not its name, one added by hand, one edited by hand (plain JSON, as nano leaves it).
+        await File.WriteAllTextAsync(InState("tasks", "task_9.json"), """{"id":"task_1","description":"copied","status":"pending"}""", Http.Ct);
+        await File.WriteAllTextAsync(InState("tasks", "task_new.json"), """{"id":"task_new","description":"added by hand","status":"pending"}""", Http.Ct);
+        await File.WriteAllTextAsync(InState("tasks", "task_3.json"), """{"id":"task_3","description":"edited by hand","status":"completed"}""", Http.Ct);
+        string backup = Directory.GetFiles(StatePath, "state.backup.*.json").Order(StringComparer.Ordinal).Last();
+        byte[] bytes = await File.ReadAllBytesAsync(backup, Http.Ct);
+        await File.WriteAllBytesAsync(backup, bytes[..(bytes.Length / 2)], Http.Ct);
+        var before = DirectoryContents.Read(StatePath);
+
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        JsonElement report = run.Json();
+        Assert.False(report.GetProperty("ok").GetBoolean());
+        List<(string Path, string? Id, string Problem)> problems = [.. report.GetProperty("problems").EnumerateArray()
+            .Select(p => (Path.GetRelativePath(StatePath, p.GetProperty("path").GetString()!), p.GetProperty("id").GetString(), p.GetProperty("problem").GetString()!))];
+        string all = string.Join("\n", problems);
+        Assert.Contains(problems, p => p.Path == Path.Combine("tasks", "task_2.json") && p.Id == "task_2" && p.Problem.Contains("does not parse", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Path == Path.Combine("tasks", "task_9.json") && p.Id == "task_9" && p.Problem.Contains("'task_1'", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Path == Path.Combine("tasks", "task_new.json") && p.Problem.Contains("holds no task 'task_new'", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Path == Path.Combine("tasks", "task_3.json") && p.Problem.Contains("differs from the state", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Path == Path.Combine("reports", "report_r1.json") && p.Id == "r1");
+        Assert.Contains(problems, p => p.Path == Path.Combine("logs", "session_s1.log") && p.Id == "s1" && p.Problem.Contains("damaged", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Path == Path.GetFileName(backup) && p.Problem.Contains("corrupt", StringComparison.Ordinal));
+        Assert.True(problems.Count == 7, all);
+        DirectoryContents.AssertUnchanged(before, StatePath);
+    }
+
+    [Fact]
+    public async Task ATruncatedStateJson_AndADamagedJournal_AreListed()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2);
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                using HttpResponseMessage patched = await server.Client.PatchJsonAsync("/api/tasks/task_1", $$"""{"description":"change {{i}}"}""");
+                await patched.ExpectAsync(HttpStatusCode.OK);
+            }
+
+            await server.KillAsync();
+        }
+
+        byte[] state = await File.ReadAllBytesAsync(InState("state.json"), Http.Ct);
+        await File.WriteAllBytesAsync(InState("state.json"), state[..(state.Length - 40)], Http.Ct);
+        // The segment holding the three records: the one with the most written bytes (segments are zero-filled ahead).
+        string segment = Directory.GetFiles(InState("journal"), "*.wal").MaxBy(MiddleOfWrittenBytes)!;
+        FlipByte(segment, MiddleOfWrittenBytes(segment));
+
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        string problems = string.Join("\n", run.Json().GetProperty("problems").EnumerateArray().Select(p => p.GetProperty("path").GetString() + ": " + p.GetProperty("problem").GetString()));
+        Assert.True(problems.Contains(InState("state.json") + ": the file is corrupt", StringComparison.Ordinal), problems);
+        Assert.True(problems.Contains(segment + ": bytes", StringComparison.Ordinal), problems);
+    }
+
+    [Fact]
+    public async Task ANewerVersionStateJson_IsAProblemNamingIt_AndTheItemFilesAreStillChecked()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2);
+        await File.WriteAllTextAsync(InState("state.json"), """{"version":"9.0.0","tasks":[]}""", Http.Ct);
+        FlipByte(InState("tasks", "task_1.json"), 20);
+
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        JsonElement[] problems = [.. run.Json().GetProperty("problems").EnumerateArray()];
+        Assert.Contains(problems, p => p.GetProperty("path").GetString() == InState("state.json") && p.GetProperty("problem").GetString()!.Contains("9.0.0", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.GetProperty("id").GetString() == "task_1");
+    }
+
+    [Fact]
+    public async Task BesideARunningServerUnderLoad_FindsNoProblem()
+    {
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);
+        await using WriteLoad load = WriteLoad.Start(server);
+        await load.WaitForAsync(writes: 10, checkpoints: 2);
+
+        for (int i = 0; i < 3; i++)
+        {
+            StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+            Assert.True(run.ExitCode == 0, run.ToString());
+        }
+    }
+
+    private static void FlipByte(string path, int offset)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        bytes[offset] ^= 0x40;
+        File.WriteAllBytes(path, bytes);
+    }
+
+    /// <summary>The middle of a segment's written bytes (it is zero-filled ahead): inside a record that others follow.</summary>
+    private static int MiddleOfWrittenBytes(string segment)
+    {
+        byte[] bytes = File.ReadAllBytes(segment);
+        return Array.FindLastIndex(bytes, b => b != 0) / 2;
+    }
+
+    public void Dispose() => _temp.Dispose();
+}

@@ -1,0 +1,151 @@
+using Npgsql;
+using StatePersistence.Conformance;
+using StatePersistence.Model;
+using StatePersistence.Postgres.Changes;
+using StatePersistence.Postgres.Listing;
+using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Storage;
+using StatePersistence.Querying;
+
+namespace StatePersistence.Postgres.Tests.Listing;
+
+/// <summary>
+/// Task listings answered from PostgreSQL's indexes (<see cref="Storage.ITaskListingStore"/>) must page exactly as the
+/// core's own listing of its in-memory state does, for every order, filter and page size; sealed rows are never
+/// listed (the core answers instead), and rows written before the listing columns are listed when an instance opens.
+/// </summary>
+public sealed class TaskListingTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 10, 0, 0, TimeSpan.Zero);
+    private static readonly string[] Statuses = [TaskStatuses.Pending, TaskStatuses.InProgress, TaskStatuses.Completed, TaskStatuses.Failed];
+    private static readonly string?[] Tools = ["CLAUDECODE", "shell", null];
+
+    [Fact]
+    public async Task EveryOrderFilterAndPageSize_PagesFromTheIndexes_ExactlyAsFromMemory()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await SaveVariedTasksAsync(service, 90, ct);
+        await using PostgresStateStore store = new(PostgresServer.ConnectionString, schema.Name);
+        await store.OpenAsync(ct);
+
+        foreach (TaskSort sort in Enum.GetValues<TaskSort>())
+        {
+            foreach (TaskQuery filter in Filters())
+            {
+                foreach (int limit in new[] { 1, 7, 1000 })
+                {
+                    TaskQuery query = filter with { Sort = sort, Limit = limit };
+                    Assert.NotNull(await store.ListTasksAsync(new TaskListing(query.Status, query.Tool, query.UpdatedSince, sort, null, limit + 1), ct));
+                    List<string> fromIndexes = await PageThroughAsync(q => service.QueryTasksAsync(q, ct).AsTask(), query);
+                    List<string> fromMemory = await PageThroughAsync(q => Task.FromResult(service.QueryTasks(q)), query);
+                    Assert.True(fromMemory.SequenceEqual(fromIndexes),
+                        $"{sort} {filter} limit {limit}:\n memory  {string.Join(",", fromMemory)}\n indexes {string.Join(",", fromIndexes)}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task SealedRows_KeepNoListingColumns_AndTheCoreListsFromMemory()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        var options = new StatePersistenceOptions { PayloadCodec = new XorTestCodec() };
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, options, cancellationToken: ct);
+        await SaveVariedTasksAsync(service, 12, ct);
+        await using PostgresStateStore store = new(PostgresServer.ConnectionString, schema.Name, new XorTestCodec());
+        await store.OpenAsync(ct);
+
+        Assert.Null(await store.ListTasksAsync(new TaskListing(null, null, null, TaskSort.Id, null, 10), ct));
+        Assert.Equal(0L, await ScalarAsync<long>($"SELECT count(*) FROM {schema.Name}.items WHERE kind = 'task' AND (listed OR status IS NOT NULL OR tool IS NOT NULL OR updated_key IS NOT NULL)"));
+        TaskPage page = await service.QueryTasksAsync(new TaskQuery { Status = TaskStatuses.Completed, Sort = TaskSort.UpdatedAtDescending }, ct);
+        Assert.Equal(service.QueryTasks(new TaskQuery { Status = TaskStatuses.Completed, Sort = TaskSort.UpdatedAtDescending }).Tasks.Select(t => t.Id), page.Tasks.Select(t => t.Id));
+        Assert.NotEmpty(page.Tasks);
+    }
+
+    [Fact]
+    public async Task RowsWrittenBeforeTheListingColumns_AreListedWhenAnInstanceOpens()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using (StatePersistenceService writer = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct))
+        {
+            await SaveVariedTasksAsync(writer, 20, ct);
+        }
+
+        // As a schema of version 1 left them: no listing columns filled.
+        await ExecuteAsync($"UPDATE {schema.Name}.items SET status = NULL, tool = NULL, created_key = NULL, updated_key = NULL, listed = false");
+        var query = new TaskListingQuery(PostgresServer.DataSource, schema.Name, new ChangeRows(new StorePayloads(), schema.Name));
+        var listing = new TaskListing(TaskStatuses.Completed, null, null, TaskSort.UpdatedAt, null, 100);
+        Assert.Null(await query.RunAsync(listing, ct));
+
+        await using StatePersistenceService reader = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+
+        Assert.Equal(0L, await ScalarAsync<long>($"SELECT count(*) FROM {schema.Name}.items WHERE kind = 'task' AND NOT listed"));
+        Assert.NotNull(await query.RunAsync(listing, ct));
+        var page = new TaskQuery { Status = TaskStatuses.Completed, Sort = TaskSort.UpdatedAt, Limit = 3 };
+        Assert.Equal(await PageThroughAsync(q => Task.FromResult(reader.QueryTasks(q)), page), await PageThroughAsync(q => reader.QueryTasksAsync(q, ct).AsTask(), page));
+    }
+
+    private static IEnumerable<TaskQuery> Filters()
+    {
+        yield return new TaskQuery();
+        yield return new TaskQuery { Status = TaskStatuses.Completed };
+        yield return new TaskQuery { Tool = "shell" };
+        yield return new TaskQuery { UpdatedSince = T0.AddMinutes(20) };
+        yield return new TaskQuery { Status = TaskStatuses.Pending, Tool = "CLAUDECODE", UpdatedSince = T0.AddMinutes(5) };
+        yield return new TaskQuery { Status = "no-such-status" };
+    }
+
+    /// <summary>
+    /// Tasks with every status and tool, timestamps with ties (several tasks per minute) and fractions of a second,
+    /// and ids whose byte order differs from a linguistic one (case, punctuation).
+    /// </summary>
+    private static async Task SaveVariedTasksAsync(StatePersistenceService service, int count, CancellationToken ct)
+    {
+        var random = new Random(13);
+        for (int i = 0; i < count; i++)
+        {
+            string id = (i % 3) switch { 0 => $"task_{i}", 1 => $"Task-{i}", _ => $"a{i}" };
+            DateTimeOffset created = T0.AddMinutes(random.Next(0, 30)).AddTicks(i % 4 == 0 ? random.Next(0, 10_000_000) : 0);
+            await service.SaveTaskAsync(new AgentTask
+            {
+                Id = id,
+                Description = "task " + i,
+                Status = Statuses[random.Next(Statuses.Length)],
+                Tool = Tools[random.Next(Tools.Length)],
+                CreatedAt = created,
+                UpdatedAt = created.AddMinutes(random.Next(0, 10)),
+            }, ct);
+        }
+    }
+
+    private static async Task<List<string>> PageThroughAsync(Func<TaskQuery, Task<TaskPage>> run, TaskQuery query)
+    {
+        var ids = new List<string>();
+        string? next = null;
+        do
+        {
+            TaskPage page = await run(query with { Next = next });
+            ids.AddRange(page.Tasks.Select(t => t.Id));
+            next = page.Next;
+            Assert.True(ids.Count <= 1000, "the pages never end");
+        }
+        while (next is not null);
+        return ids;
+    }
+
+    private static async Task ExecuteAsync(string sql)
+    {
+        await using NpgsqlCommand command = PostgresServer.DataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+    }
+
+    private static async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using NpgsqlCommand command = PostgresServer.DataSource.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+    }
+}
