@@ -1,7 +1,9 @@
 using System.CommandLine;
 using StatePersistence.Cli.Commands.Archive;
+using StatePersistence.Cli.Commands.Backups;
 using StatePersistence.Cli.Commands.DiskUsage;
 using StatePersistence.Cli.Commands.Health;
+using StatePersistence.Cli.Commands.Rebuild;
 using StatePersistence.Cli.Commands.Tasks;
 using StatePersistence.Cli.Commands.Verify;
 using StatePersistence.Cli.Commands.Watch;
@@ -32,6 +34,8 @@ internal static class Statectl
         root.Subcommands.Add(WatchCommand.Create());
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(BackupsCommand.Create());
+        root.Subcommands.Add(RebuildCommand.Create());
         return root;
     }
 

@@ -21,6 +21,12 @@ internal sealed partial class FileRecovery
     {
         report.RebuiltFromItemFiles = true;
         List<string> backups = _backups.ListNewestFirst();
+        if (rebuildFromItemFiles && fileSystem.FileExists(layout.StateFile))
+        {
+            // A rebuild the operator asked for: the valid state.json is newer than every backup, so it comes first.
+            backups.Insert(0, Path.GetFileName(layout.StateFile));
+        }
+
         SnapshotContent? newest = null;
         int newestIndex = -1;
         for (int i = 0; i < backups.Count && newest is null; i++)

@@ -33,7 +33,7 @@ internal sealed record FileRecoveryResult(StateView View, StateView FilesView, b
 /// Corrupt files are moved aside and listed in the report; recovery itself never throws for corrupt data.
 /// </summary>
 internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, Quarantine quarantine, RecoveryReport report,
-    JournalRecoveryMode journalMode = JournalRecoveryMode.SkipCorruptedRecords)
+    JournalRecoveryMode journalMode = JournalRecoveryMode.SkipCorruptedRecords, bool rebuildFromItemFiles = false)
 {
     /// <summary>The id a snapshot's payload is bound to: backups are renamed copies of <c>state.json</c>, so not its file name.</summary>
     public const string SnapshotId = "state";
@@ -59,7 +59,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
             baseView = MergeOriginalFormat(primary);
             sweep = false;
         }
-        else if (primary is not null && (journal.FirstSequence is not { } first || first <= primary.View.Revision + 1))
+        else if (primary is not null && !rebuildFromItemFiles && (journal.FirstSequence is not { } first || first <= primary.View.Revision + 1))
         {
             baseView = primary.View;
             sweep = true;
@@ -71,7 +71,11 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         }
         else
         {
-            if (primary is not null)
+            if (primary is not null && rebuildFromItemFiles)
+            {
+                report.Warnings.Add($"A rebuild was asked for: state.json (revision {primary.View.Revision}) was not used as the base; the state was rebuilt from the task and session files and the journal, with state.json as the first fallback for corrupt items and the application's fields.");
+            }
+            else if (primary is not null)
             {
                 report.Warnings.Add($"state.json (revision {primary.View.Revision}) is older than the journal (which starts at {journal.FirstSequence}); it was probably restored by hand. The task and session files, which are newer, were used.");
             }

@@ -80,8 +80,9 @@ public sealed partial class FileStateStore
     /// Fills the store's figures, named by what they count: <c>files_&lt;kind&gt;</c> (item files, session logs,
     /// reports, backups, journal segments) and <c>bytes_&lt;kind&gt;</c> (everything in the kind's place on disk, the
     /// snapshot, temp and quarantined files included), kinds in the dashboard's order. Returns the bytes of the
-    /// snapshot, its backups and the journal: what <see cref="StoreHealth.BytesOnDisk"/> reports (the items in memory
-    /// stand for their files).
+    /// snapshot, its backups, the journal, the session logs and the reports: what <see cref="StoreHealth.BytesOnDisk"/>
+    /// reports (the items in memory stand for their files). Logs and reports were once left out, so a directory filled
+    /// by logs looked small to the disk-usage gauge.
     /// </summary>
     private long InspectFiles(Dictionary<string, long> details)
     {
@@ -104,7 +105,7 @@ public sealed partial class FileStateStore
         details["bytes_logs"] = DirectoryBytes(_layout.LogsDirectory);
         details["bytes_reports"] = DirectoryBytes(_layout.ReportsDirectory);
         details["bytes_journal"] = DirectoryBytes(_layout.JournalDirectory);
-        return snapshot + backupBytes + journalBytes;
+        return snapshot + backupBytes + journalBytes + details["bytes_logs"] + details["bytes_reports"];
     }
 
     private long CountItems(string directory)

@@ -114,7 +114,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             // Planned again under the lock, when there is something to do: the directory is this process's only from
             // now on. (A directory of the current format never becomes an older one, so no second look is needed then.)
             PendingMigration? migration = plan.Pending ? migrations.Begin(migrations.Plan()) : null;
-            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode).Run();
+            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode, RebuildOnOpen).Run();
             _logs.RepairTails(report);
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;

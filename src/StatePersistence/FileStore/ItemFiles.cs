@@ -17,6 +17,20 @@ internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, Payl
 {
     public string Directory => directory;
 
+    /// <summary>Whether the file of <paramref name="id"/> is sealed by this library (a missing one counts: nothing to keep).</summary>
+    private bool WrittenByTheStore(string id)
+    {
+        string path = PathOf(id);
+        try
+        {
+            return PayloadEnvelope.IsSealedItem(kind, id, fileSystem.ReadAllBytes(path), path);
+        }
+        catch (FileNotFoundException)
+        {
+            return true;
+        }
+    }
+
     public string PathOf(string id) => Path.Combine(directory, id + ".json");
 
     /// <summary>
@@ -52,9 +66,15 @@ internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, Payl
                         continue;
                     }
 
-                    if (previous.ContainsKey(id) || deletionEvidence.Contains(id))
+                    if ((previous.ContainsKey(id) || deletionEvidence.Contains(id)) && WrittenByTheStore(id))
                     {
                         removed.Add(id);
+                    }
+                    else if (previous.ContainsKey(id) || deletionEvidence.Contains(id))
+                    {
+                        // The item was deleted, but this file is not the one the store wrote (no envelope, or one that
+                        // does not check out): an operator put it there, so it is evidence of nothing and never deleted.
+                        keepAside(PathOf(id), $"the item '{id}' was deleted, but this file is not one the store wrote (added or edited by hand?)");
                     }
                     else
                     {

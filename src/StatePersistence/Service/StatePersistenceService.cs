@@ -94,6 +94,9 @@ public sealed class StatePersistenceService : IStatePersistence
     /// <inheritdoc />
     public string Location => _store.Location;
 
+    /// <summary>The store the service runs over, for the operator jobs that belong to one kind of store.</summary>
+    internal IStateStore Store => _store;
+
     /// <summary>The options in use.</summary>
     public StatePersistenceOptions Options => _options;
 

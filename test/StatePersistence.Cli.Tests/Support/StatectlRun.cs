@@ -27,7 +27,7 @@ public sealed record StatectlRun(int ExitCode, string Output, string Error)
 
     /// <summary>
     /// Runs <c>dotnet statectl.dll</c> with <paramref name="arguments"/> in <paramref name="workingDirectory"/>; the
-    /// environment is cleaned of <c>STATE_PATH</c> unless <paramref name="environment"/> sets it.
+    /// environment is cleaned of <c>STATE_PATH</c>, <c>EDITOR</c> and <c>VISUAL</c> unless <paramref name="environment"/> sets them.
     /// </summary>
     public static async Task<StatectlRun> RunAsync(IEnumerable<string> arguments, string? workingDirectory = null,
         IReadOnlyDictionary<string, string>? environment = null, string? standardInput = null)
@@ -47,6 +47,8 @@ public sealed record StatectlRun(int ExitCode, string Output, string Error)
         }
 
         info.Environment.Remove("STATE_PATH");
+        info.Environment.Remove("EDITOR");
+        info.Environment.Remove("VISUAL");
         foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[name] = value;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using StatePersistence.FileStore.Operations;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
 using static StatePersistence.CrashTests.Enumeration.RecoveredContent;
@@ -64,7 +65,17 @@ internal abstract class ModelledCalls
     public Task Snapshot() => Step(Model.Note("snapshot"), s => s.SaveSnapshotAsync().AsTask());
 
     /// <summary>Replaces the whole state: one call that must land all or nothing.</summary>
-    public Task SaveState(PersistedState state)
+    public Task SaveState(PersistedState state) =>
+        Step(Model.Group("save whole state", WholeStateChanges(state)), s => s.SaveStateAsync(state).AsTask());
+
+    /// <summary>
+    /// Restores backup <paramref name="name"/> through <see cref="StateBackups.RestoreAsync"/>: modelled as a whole-state
+    /// replacement by <paramref name="backup"/>, the state the workload knows that backup holds.
+    /// </summary>
+    public Task RestoreBackup(string name, PersistedState backup) =>
+        Step(Model.Group($"restore backup {name}", WholeStateChanges(backup)), s => StateBackups.RestoreAsync(s, name));
+
+    private List<(string Key, string? Value)> WholeStateChanges(PersistedState state)
     {
         var changes = new List<(string Key, string? Value)>();
         var tasks = state.Tasks.ToDictionary(t => TaskKey(t.Id), Json, StringComparer.Ordinal);
@@ -75,7 +86,7 @@ internal abstract class ModelledCalls
         changes.AddRange(Model.LiveKeys("session/").Where(k => !sessions.ContainsKey(k)).Select(k => (k, (string?)null)));
         var own = state.ExtensionData?.Where(e => !ReservedStateNames.Contains(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
         changes.Add((ExtrasKey, Extras(own)));
-        return Step(Model.Group("save whole state", changes), s => s.SaveStateAsync(state).AsTask());
+        return changes;
     }
 
     /// <summary>Makes one call; acknowledges it in the model only if it returns.</summary>

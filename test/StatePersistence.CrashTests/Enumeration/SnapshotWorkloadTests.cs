@@ -1,3 +1,4 @@
+using StatePersistence.FileStore;
 using StatePersistence.FileSystem;
 using StatePersistence.CrashTests.Support;
 using StatePersistence.Model;
@@ -93,6 +94,35 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
                 await run.SaveSession(NewSession("s1"));
             },
             StatesPerPoint = 32,
+        }, ledger).ExploreAsync();
+
+    [Fact]
+    public Task RestoreOfABackup_CrashedAnywhere_LeavesTheStateBeforeOrTheRestoredOne() =>
+        new CrashPointExplorer(new Workload("snapshots: statectl backups restore rolls back to a backup", async run =>
+        {
+            // The backup the second snapshot makes holds a, b and s1, as the setup left them; everything after is rolled back.
+            await run.UpdateTask("a", Progress(TaskStatuses.Completed, "done"));
+            await run.DeleteTask("b");
+            await run.SaveTask(NewTask("c"));
+            await run.DeleteSession("s1");
+            run.Time.Advance(TimeSpan.FromMinutes(1));
+            await run.Snapshot();
+            string backup = ((FileStateStore)run.Service.Store).NewestBackupName()!;
+            await run.UpdateTask("c", Progress(TaskStatuses.InProgress, "started"));
+            run.Time.Advance(TimeSpan.FromMinutes(1));
+            await run.RestoreBackup(backup, new PersistedState { Tasks = [NewTask("a"), NewTask("b")], Sessions = [NewSession("s1")] });
+            await run.SaveTask(NewTask("d"));
+        })
+        {
+            Configure = o => o.MaxBackups = 3,
+            Setup = async run =>
+            {
+                await run.SaveTask(NewTask("a"));
+                await run.SaveTask(NewTask("b"));
+                await run.SaveSession(NewSession("s1"));
+                await run.Snapshot();
+            },
+            StatesPerPoint = 16,
         }, ledger).ExploreAsync();
 
     [Fact]

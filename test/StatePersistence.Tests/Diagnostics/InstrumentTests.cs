@@ -94,6 +94,34 @@ public sealed class InstrumentTests : IDisposable
     }
 
     [Fact]
+    public async Task DiskUsageGauge_CountsSessionLogsAndReports()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var usage = new MetricCollector<long>(meters, StateMeter.Name, "statepersistence.disk.usage");
+        StatePersistenceOptions options = _fixture.Options();
+        var store = new StatePersistence.FileStore.FileStateStore(options, timeProvider: _fixture.Time);
+        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time, meterFactory: meters);
+        await service.StartAsync(ct);
+        await service.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await service.SaveSnapshotAsync(ct);
+        usage.RecordObservableInstruments();
+        long before = usage.LastMeasurement!.Value;
+
+        await service.SaveSessionAsync(new StatePersistence.Model.SessionInfo { Id = "s1", Type = "interactive", Status = "active" }, ct);
+        await service.AppendSessionLogAsync("s1", new string('l', 64 * 1024), ct);
+        await service.SaveReportAsync("r1", System.Text.Json.JsonSerializer.SerializeToElement(new string('r', 16 * 1024)), ct);
+        await service.SaveSnapshotAsync(ct);
+        _fixture.Time.Advance(TimeSpan.FromMinutes(1));
+        usage.RecordObservableInstruments();
+        long after = usage.LastMeasurement!.Value;
+
+        // Every other kind barely changed (one session, one snapshot); the log and the report are 80 KiB.
+        Assert.True(after - before >= (64 + 16) * 1024, $"the gauge went from {before} to {after} bytes");
+    }
+
+    [Fact]
     public async Task Health_IsHealthyAfterSaves_AndReportsTheSeedsFields()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace StatePersistence.Cli.Commands.Tasks;
 
-/// <summary><c>statectl tasks ...</c>: the tasks of the state directory (<c>list</c>, <c>show</c>: read-only).</summary>
+/// <summary><c>statectl tasks ...</c>: the tasks of the state directory (<c>list</c>, <c>show</c>: read-only; <c>edit</c>: through the writer lock).</summary>
 internal static class TasksCommand
 {
     public static Command Create()
@@ -10,6 +10,7 @@ internal static class TasksCommand
         var command = new Command("tasks", "The tasks in the state directory.");
         command.Subcommands.Add(TasksListCommand.Create());
         command.Subcommands.Add(TasksShowCommand.Create());
+        command.Subcommands.Add(TasksEditCommand.Create());
         return command;
     }
 }

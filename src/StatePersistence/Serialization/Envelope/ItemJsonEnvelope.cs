@@ -111,6 +111,19 @@ internal static class ItemJsonEnvelope
     /// Finds the envelope: the root object's last property, named <c>$envelope</c>. A last property whose name
     /// differs from it in one byte is a damaged envelope, not an item without one.
     /// </summary>
+    /// <summary>Whether the content ends with a plain-JSON envelope (not whether it is intact).</summary>
+    public static bool HasEnvelope(byte[] content)
+    {
+        try
+        {
+            return FindEnvelope(content) is not null;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     private static (int ItemEnd, int ValueStart, int ValueLength)? FindEnvelope(byte[] content)
     {
         var reader = new Utf8JsonReader(content, new JsonReaderOptions { MaxDepth = JsonLimits.ItemMaxDepth + 1 });

@@ -102,6 +102,29 @@ internal sealed class PayloadEnvelope
     }
 
     /// <summary>
+    /// Whether <paramref name="stored"/> is an item file this library sealed for item <paramref name="id"/>: an envelope
+    /// (binary, or the plain-JSON <c>$envelope</c>) whose checksum holds. A file without one (made by hand, or by a
+    /// build from before the envelope) or a damaged one is not.
+    /// </summary>
+    public static bool IsSealedItem(PayloadKind kind, string id, byte[] stored, string path)
+    {
+        var context = new PayloadContext(kind, id, null);
+        if (EnvelopeFormat.HasMagic(stored))
+        {
+            return EnvelopeFormat.ChecksumHolds(stored, context.AssociatedData());
+        }
+
+        try
+        {
+            return ItemJsonEnvelope.HasEnvelope(stored) && ItemJsonEnvelope.Open(context, stored, path).Length > 0;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or Errors.StateFormatException or System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Writes a payload kept inside a container that checksums it (a journal record, a session log frame): the binary
     /// header, then the codec's output; the container's checksum covers both.
     /// </summary>

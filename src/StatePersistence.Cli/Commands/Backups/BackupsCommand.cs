@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Globalization;
+using StatePersistence.Cli.Infrastructure;
+using StatePersistence.FileStore.Operations;
+
+namespace StatePersistence.Cli.Commands.Backups;
+
+/// <summary>
+/// <c>statectl backups list</c> (read-only, beside a running server) and <c>statectl backups restore NAME</c>
+/// (takes the writer lock; a real rollback through the library, see <see cref="StateBackups.RestoreAsync"/>).
+/// </summary>
+internal static class BackupsCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("backups", "List the state.json backups, or restore one (a real rollback, keeping the current state as a backup).");
+        var list = new Command("list", "The backups, newest first: name, time, size, task and session counts, whether each parses.");
+        list.SetHandler((context, _, _) => Task.FromResult(List(context)));
+        var name = new Argument<string>("NAME") { Description = "The backup's file name, as 'backups list' shows it (state.backup.<timestamp>.json)." };
+        var restore = new Command("restore", "Restore the state as of a backup: later changes are rolled back; the state before is kept as the newest backup.");
+        restore.Arguments.Add(name);
+        restore.SetHandler((context, parsed, cancellation) => RestoreAsync(context, parsed.GetValue(name)!, cancellation));
+        command.Subcommands.Add(list);
+        command.Subcommands.Add(restore);
+        return command;
+    }
+
+    private static int List(CommandContext context)
+    {
+        if (!Directory.Exists(context.StatePath))
+        {
+            throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
+        }
+
+        IReadOnlyList<StateBackupInfo> backups = StateBackups.List(context.StatePath);
+        if (context.Json)
+        {
+            context.WriteJson(new BackupListReport(context.StatePath, [.. backups.Select(BackupReport.From)]), BackupsJsonContext.Default.BackupListReport);
+            return ExitCodes.Success;
+        }
+
+        // One line per backup rather than a table: the names are long, and an operator copies them into 'restore'.
+        context.Output.WriteLine(backups.Count == 0 ? $"No backups in {context.StatePath}." : $"Backups in {context.StatePath}, newest first:");
+        foreach (StateBackupInfo backup in backups)
+        {
+            string time = backup.Time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+            context.Output.WriteLine(backup.Parses
+                ? $"{backup.Name}  {time} UTC  {Number(backup.Bytes)} bytes  revision {Number(backup.Revision)}  {Number(backup.Tasks)} tasks  {Number(backup.Sessions)} sessions"
+                : $"{backup.Name}  {time} UTC  {Number(backup.Bytes)} bytes  DOES NOT PARSE: {backup.Problem}");
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static async Task<int> RestoreAsync(CommandContext context, string name, CancellationToken cancellation)
+    {
+        StateBackupRestore restored;
+        await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
+        {
+            restored = await StateBackups.RestoreAsync(service, name, cancellation).ConfigureAwait(false);
+        }
+
+        if (context.Json)
+        {
+            context.WriteJson(new RestoreReport(restored.Restored, restored.RestoredFromRevision, restored.PreviousStateBackup,
+                restored.Tasks, restored.Sessions, restored.Revision), BackupsJsonContext.Default.RestoreReport);
+            return ExitCodes.Success;
+        }
+
+        context.Output.WriteLine($"Restored {restored.Restored} (revision {restored.RestoredFromRevision}): {restored.Tasks} tasks, "
+            + $"{restored.Sessions} sessions, committed at revision {restored.Revision}.");
+        context.Output.WriteLine(restored.PreviousStateBackup is { } previous
+            ? $"The state before the restore is kept as {previous}."
+            : "There was no state.json before the restore, so no backup of it was made.");
+        return ExitCodes.Success;
+    }
+
+    private static string Number(long? value) => value?.ToString("N0", CultureInfo.InvariantCulture) ?? "-";
+}

@@ -1,0 +1,23 @@
+using System.Text.Json.Serialization;
+using StatePersistence.FileStore.Operations;
+
+namespace StatePersistence.Cli.Commands.Backups;
+
+/// <summary>What <c>statectl backups list --json</c> prints.</summary>
+internal sealed record BackupListReport(string StateDirectory, IReadOnlyList<BackupReport> Backups);
+
+/// <summary>One backup in <see cref="BackupListReport"/>; the counts are null when it does not parse.</summary>
+internal sealed record BackupReport(string Name, DateTimeOffset Time, long Bytes, bool Parses, long? Revision,
+    DateTimeOffset? LastSaved, int? Tasks, int? Sessions, string? Problem)
+{
+    public static BackupReport From(StateBackupInfo info) =>
+        new(info.Name, info.Time, info.Bytes, info.Parses, info.Revision, info.LastSaved, info.Tasks, info.Sessions, info.Problem);
+}
+
+/// <summary>What <c>statectl backups restore --json</c> prints.</summary>
+internal sealed record RestoreReport(string Restored, long RestoredFromRevision, string? PreviousStateBackup, int Tasks, int Sessions, long Revision);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(BackupListReport))]
+[JsonSerializable(typeof(RestoreReport))]
+internal sealed partial class BackupsJsonContext : JsonSerializerContext;

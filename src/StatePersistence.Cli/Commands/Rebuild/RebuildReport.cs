@@ -1,0 +1,15 @@
+using System.Text.Json.Serialization;
+
+namespace StatePersistence.Cli.Commands.Rebuild;
+
+/// <summary>What <c>statectl rebuild --json</c> prints.</summary>
+internal sealed record RebuildReport(int Tasks, int Sessions, IReadOnlyList<string> AddedTasks, IReadOnlyList<string> DroppedTasks,
+    IReadOnlyList<string> AddedSessions, IReadOnlyList<string> DroppedSessions, string? PreviousStateBackup,
+    IReadOnlyList<QuarantineReport> Quarantined, IReadOnlyList<string> Warnings);
+
+/// <summary>A file the rebuild moved aside as corrupt.</summary>
+internal sealed record QuarantineReport(string Path, string MovedTo, string Reason);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(RebuildReport))]
+internal sealed partial class RebuildJsonContext : JsonSerializerContext;

@@ -1,0 +1,101 @@
+using System.CommandLine;
+using StatePersistence.Cli.Infrastructure;
+using StatePersistence.Errors;
+using StatePersistence.Model;
+using StatePersistence.Operations;
+
+namespace StatePersistence.Cli.Commands.Tasks;
+
+/// <summary>
+/// <c>statectl tasks edit ID</c>: the task's JSON in <c>$EDITOR</c> (a temp file outside the state directory), checked
+/// by <see cref="TaskEdits.Check"/> and saved through the library as a conditional write on the revision read. The
+/// writer lock is held only to read and to save, not while the editor is open; a change made meanwhile is a conflict.
+/// An edit that is refused is kept in its temp file, named in the message, so the operator's work is not lost.
+/// </summary>
+internal static class TasksEditCommand
+{
+    public static Command Create()
+    {
+        var id = new Argument<string>("ID") { Description = "The task's id." };
+        var command = new Command("edit", "Edit a task's JSON in $EDITOR (else $VISUAL); saved through the library only if the task did not change meanwhile.");
+        command.Arguments.Add(id);
+        command.SetHandler((context, parsed, cancellation) => RunAsync(context, parsed.GetValue(id)!, cancellation));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CommandContext context, string id, CancellationToken cancellation)
+    {
+        string editor = EditorProcess.Resolve();
+        AgentTask original;
+        await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
+        {
+            original = await service.LoadTaskAsync(id, cancellation).ConfigureAwait(false)
+                ?? throw new CommandFailedException($"There is no task '{id}' in '{context.StatePath}'.");
+        }
+
+        byte[] before = TaskEdits.ToEditableJson(original);
+        string path = Path.Combine(Path.GetTempPath(), $"statectl-edit-{id}-{Guid.NewGuid():N}.json");
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            // The task may hold secrets: readable by its owner only, like the state directory's own files.
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using (FileStream file = new(path, create))
+        {
+            await file.WriteAsync(before, cancellation).ConfigureAwait(false);
+        }
+
+        await EditorProcess.RunAsync(editor, path, cancellation).ConfigureAwait(false);
+        TaskEdit edit;
+        try
+        {
+            edit = TaskEdits.Check(original, await File.ReadAllBytesAsync(path, cancellation).ConfigureAwait(false));
+        }
+        catch (StateValidationException ex)
+        {
+            throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.");
+        }
+
+        if (!edit.Changed)
+        {
+            File.Delete(path);
+            return Report(context, new TaskEditReport(id, "unchanged", original.Revision), $"No change to task '{id}'.");
+        }
+
+        AgentTask? saved;
+        try
+        {
+            await using StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false);
+            saved = await TaskEdits.SaveAsync(service, edit, original.Revision, cancellation).ConfigureAwait(false);
+        }
+        catch (StateConflictException ex)
+        {
+            string now = ex.CurrentRevision is { } revision ? $"it is at revision {revision} now" : "it was deleted";
+            throw new CommandFailedException($"Task '{id}' changed since it was read (revision {original.Revision}; {now}): nothing was saved. The edit is kept in '{path}'.");
+        }
+        catch (StatePersistenceException ex)
+        {
+            throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.", innerException: ex);
+        }
+
+        File.Delete(path);
+        long savedRevision = saved?.Revision ?? 0;
+        return Report(context, new TaskEditReport(id, "saved", savedRevision), $"Saved task '{id}' (revision {savedRevision}).");
+    }
+
+    private static int Report(CommandContext context, TaskEditReport report, string text)
+    {
+        if (context.Json)
+        {
+            context.WriteJson(report, TaskEditJsonContext.Default.TaskEditReport);
+        }
+        else
+        {
+            context.Output.WriteLine(text);
+        }
+
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,75 @@
+using StatePersistence.Errors;
+using StatePersistence.FileStore.Snapshot;
+using StatePersistence.FileSystem;
+using StatePersistence.Model;
+using StatePersistence.Serialization;
+
+namespace StatePersistence.FileStore;
+
+/// <summary>The store's side of the operator jobs in <c>FileStore/Operations/</c>: reading a backup while the store is open.</summary>
+public sealed partial class FileStateStore
+{
+    /// <summary>
+    /// Set by <c>StateRebuild</c>: the next open rebuilds the state from the item files and the journal even when
+    /// <c>state.json</c> is valid (which then only serves as the first fallback, like a backup).
+    /// </summary>
+    internal bool RebuildOnOpen { get; init; }
+
+    /// <summary>The ids in <c>state.json</c> as it is on disk, or null when there is none or it does not parse.</summary>
+    internal (IReadOnlyCollection<string> Tasks, IReadOnlyCollection<string> Sessions)? StateFileIds()
+    {
+        try
+        {
+            byte[] stored = _fileSystem.ReadAllBytes(_layout.StateFile);
+            SnapshotContent content = SnapshotReader.Read(_envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, stored, _layout.StateFile), _layout.StateFile);
+            return (content.View.Tasks.Keys.ToList(), content.View.Sessions.Keys.ToList());
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or System.Security.Cryptography.CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The state a backup holds, read through this store's file system and codec. A name that is not a backup's,
+    /// a missing backup or one that does not parse is refused with an error naming it; the file is left as it is.
+    /// </summary>
+    internal (PersistedState State, long Revision) ReadBackup(string name)
+    {
+        string path = BackupPath(_layout, name);
+        if (!_fileSystem.FileExists(path))
+        {
+            throw new StatePersistenceException($"The backup '{path}' does not exist.", path);
+        }
+
+        SnapshotContent content;
+        try
+        {
+            content = SnapshotReader.Read(_envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, _fileSystem.ReadAllBytes(path), path), path);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new StatePersistenceException($"The backup '{path}' cannot be restored: it is damaged ({ex.Message}). Nothing was changed.", path, innerException: ex);
+        }
+
+        return (Operations.BackupContent.ToState(content), content.View.Revision);
+    }
+
+    /// <summary>Whether <c>state.json</c> exists (a checkpoint will turn it into a backup).</summary>
+    internal bool HasStateFile => _fileSystem.FileExists(_layout.StateFile);
+
+    /// <summary>The newest backup's file name, or null when there is none.</summary>
+    internal string? NewestBackupName() => _backups.ListNewestFirst() is { Count: > 0 } names ? names[0] : null;
+
+    /// <summary>The path of backup <paramref name="name"/>: a bare <c>state.backup.&lt;timestamp&gt;.json</c> name, nothing else.</summary>
+    internal static string BackupPath(StateLayout layout, string name)
+    {
+        if (string.IsNullOrEmpty(name) || Path.GetFileName(name) != name || StateLayout.BackupTimestamp(name) is not { } stamp
+            || !StateLayout.TryParseTimestamp(stamp, out _))
+        {
+            throw new StateValidationException("backup", $"'{name}' is not a backup's file name (state.backup.<timestamp>.json in the state directory, as 'statectl backups list' shows it)");
+        }
+
+        return Path.Combine(layout.Root, name);
+    }
+}

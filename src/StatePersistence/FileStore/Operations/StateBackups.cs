@@ -1,0 +1,100 @@
+using StatePersistence.Errors;
+using StatePersistence.FileStore.Snapshot;
+using StatePersistence.FileSystem;
+using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
+
+namespace StatePersistence.FileStore.Operations;
+
+/// <summary>
+/// The backups of a state directory (<c>state.backup.&lt;timestamp&gt;.json</c>, the former <c>state.json</c> files
+/// each checkpoint keeps): listing them, read-only, and restoring one, which really rolls the state back.
+/// </summary>
+public static class StateBackups
+{
+    /// <summary>
+    /// Lists the backups of <paramref name="stateDirectory"/>, newest first, each with what it holds or why it does not
+    /// parse. Read-only and lock-free, so it runs beside a server: a backup is never written in place (it is a renamed
+    /// <c>state.json</c>), and one that rotation deletes meanwhile is left out.
+    /// </summary>
+    public static IReadOnlyList<StateBackupInfo> List(string stateDirectory, IPayloadCodec? codec = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
+        string root = Path.GetFullPath(stateDirectory);
+        if (!Directory.Exists(root))
+        {
+            throw new DirectoryNotFoundException($"The state directory '{root}' does not exist.");
+        }
+
+        IFileSystem fileSystem = PhysicalFileSystem.Instance;
+        var layout = new StateLayout(root);
+        PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        var backups = new List<StateBackupInfo>();
+        foreach (string name in new Backups(fileSystem, layout).ListNewestFirst())
+        {
+            if (!StateLayout.TryParseTimestamp(StateLayout.BackupTimestamp(name)!, out DateTimeOffset time))
+            {
+                continue;
+            }
+
+            string path = Path.Combine(root, name);
+            byte[] bytes;
+            try
+            {
+                bytes = fileSystem.ReadAllBytes(path);
+            }
+            catch (FileNotFoundException)
+            {
+                // Rotated away by a running server between the listing and the read: it no longer exists.
+                continue;
+            }
+
+            backups.Add(Describe(name, time, bytes, path, envelope));
+        }
+
+        return backups;
+    }
+
+    /// <summary>
+    /// Restores backup <paramref name="backupName"/> (a file name from <see cref="List"/>) into the started
+    /// <paramref name="service"/> over a file store: the current state is first written as a snapshot, then the
+    /// backup's state replaces the whole state as one journaled change (items changed or created after the backup
+    /// are rolled back, deleted ones come back), and the checkpoint that follows turns the snapshot of the state
+    /// before the restore into the newest backup. A crash at any point leaves either the state before or the restored
+    /// one. Session logs and reports are not part of a backup and are left as they are. A bad name, a missing backup
+    /// or one that does not parse is refused with an error naming it, and nothing is changed.
+    /// </summary>
+    public static async Task<StateBackupRestore> RestoreAsync(StatePersistenceService service, string backupName,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        if (service.Store is not FileStateStore store)
+        {
+            throw new ArgumentException($"Backups belong to the file store; '{service.Location}' is not one.", nameof(service));
+        }
+
+        (Model.PersistedState state, long revision) = store.ReadBackup(backupName);
+
+        // The state as it is now goes into state.json, which the restore's own snapshot below renames to the newest
+        // backup: the state before the restore is kept, and can itself be restored.
+        await service.SaveSnapshotIfChangedAsync(cancellationToken).ConfigureAwait(false);
+        bool hadState = store.HasStateFile;
+        await service.SaveStateAsync(state, cancellationToken).ConfigureAwait(false);
+        return new StateBackupRestore(backupName, revision, hadState ? store.NewestBackupName() : null,
+            state.Tasks.Count, state.Sessions.Count, service.Revision);
+    }
+
+    private static StateBackupInfo Describe(string name, DateTimeOffset time, byte[] bytes, string path, PayloadEnvelope envelope)
+    {
+        try
+        {
+            SnapshotContent content = SnapshotReader.Read(envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, bytes, path), path);
+            return new StateBackupInfo(name, time, bytes.Length, content.View.Revision, content.LastSaved,
+                content.View.Tasks.Count, content.View.Sessions.Count, null);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or StateFormatException or System.Security.Cryptography.CryptographicException)
+        {
+            return new StateBackupInfo(name, time, bytes.Length, null, null, null, null, ex.Message);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.Net;
+using System.Text.Json;
+using StatePersistence.Cli.Tests.Support;
+using StatePersistence.Server.Tests.Support;
+
+namespace StatePersistence.Cli.Tests.Rebuild;
+
+public sealed class RebuildCommandTests : IDisposable
+{
+    private const string HandMadeTask = """{"id":"task_hand","description":"added by hand","status":"pending"}""";
+
+    private readonly TempDirectory _temp = new();
+
+    private string StatePath => _temp.Combine("state");
+
+    private string Tasks => Path.Combine(StatePath, "tasks");
+
+    [Fact]
+    public async Task Rebuild_ImportsAHandAddedTaskFile_DropsATaskWhoseFileWasRemoved_AndKeepsTheOldStateAsABackup()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 3);
+        await File.WriteAllTextAsync(Path.Combine(Tasks, "task_hand.json"), HandMadeTask, TestContext.Current.CancellationToken);
+        File.Delete(Path.Combine(Tasks, "task_3.json"));
+
+        StatectlRun run = await StatectlRun.RunAsync("rebuild", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        JsonElement report = run.Json();
+        Assert.Equal(["task_hand"], report.GetProperty("addedTasks").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["task_3"], report.GetProperty("droppedTasks").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(3, report.GetProperty("tasks").GetInt32());
+        Assert.Equal(1, report.GetProperty("sessions").GetInt32());
+        string previous = report.GetProperty("previousStateBackup").GetString()!;
+        Assert.Equal(["task_1", "task_2", "task_3"], StateFiles.ReadSnapshot(Path.Combine(StatePath, previous)).TaskIds);
+        Assert.Equal(["task_1", "task_2", "task_hand"], StateFiles.ReadSnapshot(Path.Combine(StatePath, "state.json")).TaskIds);
+
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);
+        JsonElement task = await (await server.Client.GetUrlAsync("/api/tasks/task_hand")).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("added by hand", task.Str("description"));
+        using HttpResponseMessage dropped = await server.Client.GetUrlAsync("/api/tasks/task_3");
+        Assert.Equal(HttpStatusCode.NotFound, dropped.StatusCode);
+        Assert.Equal(0, await server.TerminateAsync());
+        Assert.Empty(Directory.GetFiles(StatePath, "*.corrupt.*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task HandAddedFileOfADeletedTask_IsMovedAsideByTheNextCheckpoint_NeverDeleted()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2);
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]))
+        {
+            using HttpResponseMessage deleted = await server.Client.DeleteUrlAsync("/api/tasks/task_2");
+            Assert.True(deleted.IsSuccessStatusCode, deleted.StatusCode.ToString());
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        // The seed's recipe: put a task back by writing its file. The deletion is recorded (the snapshot's tombstone),
+        // but this file is not the one the store deleted, so it is evidence of nothing.
+        string handMade = HandMadeTask.Replace("task_hand", "task_2", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(Path.Combine(Tasks, "task_2.json"), handMade, TestContext.Current.CancellationToken);
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]))
+        {
+            using HttpResponseMessage created = await server.Client.PostJsonAsync("/api/tasks", """{"id":"task_3","description":"a change, so the shutdown checkpoint runs"}""");
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        Assert.False(File.Exists(Path.Combine(Tasks, "task_2.json")));
+        string aside = Assert.Single(Directory.GetFiles(Tasks, "task_2.corrupt.*"));
+        Assert.Equal(handMade, await File.ReadAllTextAsync(aside, TestContext.Current.CancellationToken));
+    }
+
+    public void Dispose() => _temp.Dispose();
+}

@@ -1,0 +1,175 @@
+using System.Net;
+using System.Text.Json;
+using StatePersistence.Cli.Tests.Support;
+using StatePersistence.Server.Tests.Support;
+
+namespace StatePersistence.Cli.Tests.Tasks;
+
+/// <summary><c>statectl tasks edit</c> with a scripted <c>$EDITOR</c>: a shell script that rewrites the file it is given.</summary>
+public sealed class TasksEditCommandTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    private string StatePath => _temp.Combine("state");
+
+    private string TaskFile => Path.Combine(StatePath, "tasks", "task_1.json");
+
+    [Fact]
+    public async Task Edit_SavesTheEditedTask_ThroughTheLibrary_AndTheServerLoadsIt()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2);
+        string editor = Script("edit.sh", """sed -i 's/"task number 1"/"edited by hand"/; s/"pending"/"completed"/' "$1" """);
+
+        StatectlRun run = await StatectlRun.RunAsync(["tasks", "edit", "task_1", "--state-path", StatePath, "--json"],
+            environment: new Dictionary<string, string> { ["EDITOR"] = editor });
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("saved", run.Json().GetProperty("outcome").GetString());
+        long revision = run.Json().GetProperty("revision").GetInt64();
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);
+        JsonElement task = await (await server.Client.GetUrlAsync("/api/tasks/task_1")).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("edited by hand", task.Str("description"));
+        Assert.Equal("completed", task.Str("status"));
+        Assert.Equal(revision, task.GetProperty("revision").GetInt64());
+        JsonElement other = await (await server.Client.GetUrlAsync("/api/tasks/task_2")).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("task number 2", other.Str("description"));
+        Assert.Equal(0, await server.TerminateAsync());
+    }
+
+    [Fact]
+    public async Task Edit_VisualIsUsedWhenEditorIsNotSet_AndAnUnchangedFileIsNoChange()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        byte[] before = await File.ReadAllBytesAsync(TaskFile, TestContext.Current.CancellationToken);
+        string marker = _temp.Combine("opened");
+        string editor = Script("look.sh", $"touch '{marker}'");
+
+        StatectlRun run = await StatectlRun.RunAsync(["tasks", "edit", "task_1", "--state-path", StatePath],
+            environment: new Dictionary<string, string> { ["VISUAL"] = editor });
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.True(File.Exists(marker), "the $VISUAL editor did not run");
+        Assert.Contains("No change to task 'task_1'", run.Output, StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllBytesAsync(TaskFile, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Edit_WithoutEditorOrVisual_IsRefusedNamingThem()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+
+        StatectlRun run = await StatectlRun.RunAsync("tasks", "edit", "task_1", "--state-path", StatePath);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("$EDITOR", run.Error, StringComparison.Ordinal);
+        Assert.Contains("$VISUAL", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Edit_OfAMissingTask_IsExitCode1_NamingIt()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+
+        StatectlRun run = await StatectlRun.RunAsync(["tasks", "edit", "task_9", "--state-path", StatePath],
+            environment: new Dictionary<string, string> { ["EDITOR"] = "true" });
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("task_9", run.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""printf '{"id": "task_1", "description": ' > "$1" """, "not a valid task")]
+    [InlineData("""sed -i 's/"task_1"/"task_9"/' "$1" """, "Invalid 'id'")]
+    [InlineData("""sed -i 's/"pending"/"done"/' "$1" """, "Invalid 'status': 'done' is not one of pending")]
+    [InlineData("""sed -i '/"description"/d' "$1" """, "Invalid 'description'")]
+    [InlineData("""sed -i 's/"revision": [0-9]*/"revision": 999/' "$1" """, "Invalid 'revision'")]
+    [InlineData("""sed -i 's/"created_at": "[^"]*"/"created_at": 12/' "$1" """, "created_at")]
+    [InlineData("exit 4", "exited with code 4")]
+    public async Task Edit_ThatIsInvalid_IsRefusedNamingTheProblem_NothingIsStored_AndTheEditIsKept(string script, string problem)
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        byte[] before = await File.ReadAllBytesAsync(TaskFile, TestContext.Current.CancellationToken);
+        string state = await File.ReadAllTextAsync(Path.Combine(StatePath, "state.json"), TestContext.Current.CancellationToken);
+
+        StatectlRun run = await StatectlRun.RunAsync(["tasks", "edit", "task_1", "--state-path", StatePath, "--json"],
+            environment: new Dictionary<string, string> { ["EDITOR"] = Script("bad.sh", script) });
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains(problem, run.Error, StringComparison.Ordinal);
+        Assert.Contains(problem, run.Json().GetProperty("error").GetString(), StringComparison.Ordinal);
+        string kept = KeptEdit(run.Error);
+        Assert.True(File.Exists(kept), run.ToString());
+        Assert.False(kept.StartsWith(StatePath, StringComparison.Ordinal), kept);
+        File.Delete(kept);
+        Assert.Equal(before, await File.ReadAllBytesAsync(TaskFile, TestContext.Current.CancellationToken));
+        Assert.Equal(state, await File.ReadAllTextAsync(Path.Combine(StatePath, "state.json"), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Edit_OfATaskChangedWhileTheEditorWasOpen_IsAConflict_AndTheOtherChangeIsKept()
+    {
+        // The editor waits for the test's signal; it gives up after about two minutes, so a failing test leaves no process behind.
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        string editing = _temp.Combine("editing");
+        string go = _temp.Combine("go");
+        string editor = Script("slow.sh", $$"""
+            sed -i 's/"task number 1"/"edited by hand"/' "$1"
+            touch '{{editing}}'
+            i=0
+            while [ ! -f '{{go}}' ]; do sleep 0.1; i=$((i+1)); [ $i -lt 1200 ] || exit 3; done
+            """);
+
+        Task<StatectlRun> running = StatectlRun.RunAsync(["tasks", "edit", "task_1", "--state-path", StatePath],
+            environment: new Dictionary<string, string> { ["EDITOR"] = editor });
+        while (!File.Exists(editing) && !running.IsCompleted)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        if (!File.Exists(editing))
+        {
+            Assert.Fail("statectl ended before its editor ran: " + await running);
+        }
+
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]))
+        {
+            using HttpResponseMessage patched = await server.Client.PatchJsonAsync("/api/tasks/task_1", """{"description":"changed meanwhile"}""");
+            Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        await File.WriteAllTextAsync(go, "", TestContext.Current.CancellationToken);
+        StatectlRun run = await running;
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("changed since it was read", run.Error, StringComparison.Ordinal);
+        File.Delete(KeptEdit(run.Error));
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]))
+        {
+            JsonElement task = await (await server.Client.GetUrlAsync("/api/tasks/task_1")).ExpectAsync(HttpStatusCode.OK);
+            Assert.Equal("changed meanwhile", task.Str("description"));
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+    }
+
+    /// <summary>The temp file a refused edit is kept in, as the message names it.</summary>
+    private static string KeptEdit(string error)
+    {
+        int start = error.IndexOf("kept in '", StringComparison.Ordinal);
+        Assert.True(start >= 0, error);
+        start += "kept in '".Length;
+        return error[start..error.IndexOf('\'', start)];
+    }
+
+    /// <summary>An <c>$EDITOR</c> value that runs <paramref name="body"/> with the file to edit as <c>$1</c>.</summary>
+    private string Script(string name, string body)
+    {
+        string path = _temp.Combine(name);
+        File.WriteAllText(path, body + "\n");
+
+        // An editor command with an argument, as EDITOR="code -w" is: statectl runs it through /bin/sh.
+        return $"sh '{path}'";
+    }
+
+    public void Dispose() => _temp.Dispose();
+}
