@@ -84,8 +84,15 @@ internal sealed record DataOp(int Sequence, int Inode, long Offset, byte[]? Byte
         var tail = new byte[Bytes!.Length - TornLength];
         if (fate == DataFate.TornGarbage)
         {
-            // Deterministic per operation, so a failing crash state can be described and reproduced.
-            new Random(HashCode.Combine(Sequence, Inode, Offset)).NextBytes(tail);
+            // Deterministic per operation, so a failing crash state can be described and reproduced (HashCode.Combine
+            // is seeded per process, so it would not be).
+            new Random(unchecked((Sequence * 397) ^ (Inode * 7919) ^ (int)Offset ^ (int)(Offset >> 32))).NextBytes(tail);
+            if (tail.AsSpan().SequenceEqual(Bytes.AsSpan(TornLength)))
+            {
+                // Garbage that happens to equal what was written is no garbage: it would make this fate the same
+                // crash state as the write kept (once in 256 runs for a one-byte tail).
+                tail[0] ^= 0xFF;
+            }
         }
         else
         {
