@@ -40,6 +40,24 @@ ready() {
   "$1/pg_isready" -q -h 127.0.0.1 -p "$port"
 }
 
+# The cluster's directory, owned by the postgres user: PostgreSQL refuses to run as root, and the postgres user must
+# reach its directory (its parents are left as they are: they must already be traversable, as /tmp is).
+prepare_dir() {
+  mkdir -p "$dir"
+  chmod 755 "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
+}
+
+# Starts the cluster in $dir/data on $port (extra server settings as arguments) and waits until it answers.
+run_cluster() {
+  local bin=$1
+  shift
+  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=${SP_PG_MAX_CONNECTIONS:-300} $*" start >/dev/null ||
+    { tail -20 "$dir/server.log" >&2; exit 1; }
+  ready "$bin" || { echo "PostgreSQL did not become ready on 127.0.0.1:$port; see $dir/server.log" >&2; exit 1; }
+}
+
 start() {
   local bin
   bin=$(bin_dir)
@@ -48,20 +66,13 @@ start() {
     return
   fi
 
-  mkdir -p "$dir"
-  # PostgreSQL refuses to run as root, and the postgres user must reach its directory (its parents are left as they
-  # are: they must already be traversable, as /tmp is).
-  chmod 755 "$dir"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
+  prepare_dir
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     rm -rf "$dir/data"
     as_postgres "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
       { cat "$dir/initdb.log" >&2; exit 1; }
   fi
-  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=${SP_PG_MAX_CONNECTIONS:-300}" start >/dev/null ||
-    { tail -20 "$dir/server.log" >&2; exit 1; }
-  ready "$bin" || { echo "PostgreSQL did not become ready on 127.0.0.1:$port; see $dir/server.log" >&2; exit 1; }
+  run_cluster "$bin"
   echo "$url"
 }
 
@@ -82,9 +93,7 @@ standby() {
     return
   fi
 
-  mkdir -p "$dir"
-  chmod 755 "$dir"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
+  prepare_dir
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     rm -rf "$dir/data"
     # -R writes standby.signal and primary_conninfo; -X stream copies the WAL written during the copy. initdb's
@@ -92,10 +101,7 @@ standby() {
     as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres -D "$dir/data" -R -X stream \
       -c fast --no-sync >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; exit 1; }
   fi
-  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=${SP_PG_MAX_CONNECTIONS:-300} -c hot_standby=on" start >/dev/null ||
-    { tail -20 "$dir/server.log" >&2; exit 1; }
-  ready "$bin" || { echo "The standby did not become ready on 127.0.0.1:$port; see $dir/server.log" >&2; exit 1; }
+  run_cluster "$bin" -c hot_standby=on
   # Synchronous: from here on the primary acknowledges a commit only once this standby has it.
   "$bin/psql" -q -h 127.0.0.1 -p "$primary" -U postgres -d postgres \
     -c "ALTER SYSTEM SET synchronous_standby_names = '*'" -c "SELECT pg_reload_conf()" >/dev/null
