@@ -106,8 +106,10 @@ public sealed class EncryptionKeyUsage
             keys[keyId] = keys.GetValueOrDefault(keyId) + 1;
         }
 
-        // A file without a binary envelope is plain JSON (the identity codec's forms, or written before envelopes).
-        return (keys, clear || (!any && bytes.TrimStart(" \t\r\n"u8) is [(byte)'{', ..]));
+        // A file without a binary envelope is plain JSON (the identity codec's forms, or written before envelopes);
+        // a session log of the plain frame format holds its text in the clear.
+        return (keys, clear || (!any && bytes.TrimStart(" \t\r\n"u8) is [(byte)'{', ..])
+            || FileStore.SessionLog.SessionLogFormat.HeaderVersion(bytes) == FileStore.SessionLog.SessionLogFormat.PlainVersion);
     }
 }
 
