@@ -9,17 +9,16 @@ namespace StatePersistence.Service.Checkpoints;
 /// The background re-encryption (issue 15 item 2) of a store that supports it: after a key rotation, or when
 /// encryption is turned on over a clear-text directory, every stored payload still under an older key (or in the
 /// clear) is rewritten under the active key. Once at start-up (so an interrupted run continues where it stopped),
-/// then every second while there is work or the active key changed. Small steps: at most
+/// then every <see cref="StatePersistenceOptions.ReencryptionInterval"/> while there is work or the active key changed. Small steps: at most
 /// <see cref="FilesPerStep"/> logs, reports and backups per step, under the checkpoint lock (never beside a
 /// checkpoint; commits go on meanwhile), and item files, <c>state.json</c> and the journal by a forced checkpoint.
 /// </summary>
-internal sealed class ReencryptionLoop(TimeProvider time, CommitPipeline commits, CheckpointScheduler checkpoints,
+internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProvider time, CommitPipeline commits, CheckpointScheduler checkpoints,
     EventDispatcher events, StateInstruments instruments)
 {
     /// <summary>Files rewritten per step before the lock is given back.</summary>
     public const int FilesPerStep = 32;
 
-    private static readonly TimeSpan Period = TimeSpan.FromSeconds(1);
     private Task? _loop;
 
     /// <summary>The active key the last finished run was for: nothing to scan again until the key changes.</summary>
@@ -34,12 +33,12 @@ internal sealed class ReencryptionLoop(TimeProvider time, CommitPipeline commits
 
     public void Start(CancellationToken stopping)
     {
-        if (checkpoints.Store is not IReencryptingStore store)
+        if (checkpoints.Store is not IReencryptingStore store || options.ReencryptionInterval <= TimeSpan.Zero)
         {
             return;
         }
 
-        var timer = new PeriodicTimer(Period, time);
+        var timer = new PeriodicTimer(options.ReencryptionInterval, time);
         _loop = Task.Run(() => LoopAsync(store, timer, stopping), CancellationToken.None);
     }
 
@@ -67,6 +66,27 @@ internal sealed class ReencryptionLoop(TimeProvider time, CommitPipeline commits
         {
             return;
         }
+    }
+
+    /// <summary>
+    /// Runs steps until nothing is left under another key (the crash tests drive it this way, with the timer off);
+    /// returns the steps taken.
+    /// </summary>
+    public async Task<int> RunToEndAsync(CancellationToken cancellationToken)
+    {
+        if (checkpoints.Store is not IReencryptingStore store)
+        {
+            return 0;
+        }
+
+        int steps = 0;
+        do
+        {
+            await OnceAsync(store, cancellationToken).ConfigureAwait(false);
+            steps++;
+        }
+        while (!_done && store.ActiveKeyId is not null);
+        return steps;
     }
 
     private async Task OnceAsync(IReencryptingStore store, CancellationToken cancellationToken)
