@@ -27,6 +27,7 @@ internal static class WriterSession
             StatePath = context.StatePath,
             AutosaveInterval = TimeSpan.Zero,
             ScrubInterval = TimeSpan.Zero,
+            ReencryptionInterval = TimeSpan.Zero,
         };
     }
 }

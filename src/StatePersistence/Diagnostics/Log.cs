@@ -49,4 +49,13 @@ internal static partial class Log
 
     [LoggerMessage(42, LogLevel.Warning, "Scrub of {Location}: {Quarantined} item file(s) moved aside and {Missing} missing; they are rewritten from the state at the next checkpoint")]
     public static partial void ScrubFound(ILogger logger, string location, int quarantined, int missing);
+
+    [LoggerMessage(43, LogLevel.Information, "Re-encryption of {Location} started: {Remaining} file(s) hold payloads not sealed with the active key {KeyId}")]
+    public static partial void ReencryptionStarted(ILogger logger, string location, string keyId, long remaining);
+
+    [LoggerMessage(44, LogLevel.Information, "Re-encryption of {Location} finished: every payload is sealed with the active key {KeyId} ({Rewritten} file(s) rewritten)")]
+    public static partial void ReencryptionFinished(ILogger logger, string location, string keyId, long rewritten);
+
+    [LoggerMessage(45, LogLevel.Information, "{Location}: new payloads are now sealed with the key {KeyId}")]
+    public static partial void EncryptionKeyActivatedInService(ILogger logger, string location, string keyId);
 }

@@ -10,6 +10,7 @@ namespace StatePersistence.Diagnostics;
 internal sealed class StateInstruments : IDisposable
 {
     private readonly Meter _meter;
+    private long _reencryptionRemaining;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, or a standalone meter.</summary>
     public StateInstruments(IMeterFactory? meterFactory, Func<InstrumentSnapshot> observe)
@@ -36,6 +37,10 @@ internal sealed class StateInstruments : IDisposable
             "Bytes used by the state (snapshot, backups, journal and item files).");
         _meter.CreateObservableGauge("statepersistence.files", () => observe().FileCounts, "{file}",
             "Files in the state directory, by kind.");
+        ReencryptedFiles = _meter.CreateCounter<long>("statepersistence.reencryption.files.rewritten", "{file}",
+            "Files the background re-encryption rewrote under the active key, by key id.");
+        _meter.CreateObservableGauge("statepersistence.reencryption.files.remaining", ObserveReencryption, "{file}",
+            "Files still holding payloads under another key (or in the clear), by the active key's id.");
         _meter.CreateObservableGauge("statepersistence.items", () => observe().ItemCounts, "{item}",
             "Tasks and sessions held, by kind.");
     }
@@ -64,8 +69,24 @@ internal sealed class StateInstruments : IDisposable
     /// <summary>Exceptions from event handlers.</summary>
     public Counter<long> HandlerErrors { get; }
 
+    /// <summary>Files the background re-encryption rewrote, tagged <c>key_id</c> (the key they are now sealed with).</summary>
+    public Counter<long> ReencryptedFiles { get; }
+
+    /// <summary>Files still under another key (or in the clear) at the last re-encryption step, tagged <c>key_id</c> (the active key).</summary>
+    public long ReencryptionRemaining
+    {
+        get => Interlocked.Read(ref _reencryptionRemaining);
+        set => Interlocked.Exchange(ref _reencryptionRemaining, value);
+    }
+
+    /// <summary>The active key the remaining count is for.</summary>
+    public string? ReencryptionKeyId { get; set; }
+
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();
+
+    private IEnumerable<Measurement<long>> ObserveReencryption() =>
+        ReencryptionKeyId is { } keyId ? [new Measurement<long>(ReencryptionRemaining, new KeyValuePair<string, object?>("key_id", keyId))] : [];
 
     /// <summary>Recorded with a <c>kind</c> tag.</summary>
     internal static KeyValuePair<string, object?> Kind(string kind) => new("kind", kind);

@@ -63,6 +63,16 @@ public sealed class EncryptionKeyUsage
         return new EncryptionKeyUsage(payloads.ToDictionary(p => p.Key, p => new KeyUsageCount(p.Value, files[p.Key]), StringComparer.Ordinal), clearFiles);
     }
 
+    /// <summary>
+    /// Whether a file holds a payload not sealed with <paramref name="activeKeyId"/>: one under another key, or, when a
+    /// key is active, one in the clear. What the background re-encryption rewrites.
+    /// </summary>
+    internal static bool NeedsResealing(ReadOnlySpan<byte> bytes, string? activeKeyId)
+    {
+        (Dictionary<string, long> keys, bool clear) = Scan(bytes);
+        return (clear && activeKeyId is not null) || keys.Keys.Any(key => !string.Equals(key, activeKeyId, StringComparison.Ordinal));
+    }
+
     /// <summary>The key ids of the encrypted payloads in one file, and whether it holds anything in the clear.</summary>
     private static (Dictionary<string, long> Keys, bool Clear) Scan(ReadOnlySpan<byte> bytes)
     {
@@ -96,8 +106,10 @@ public sealed class EncryptionKeyUsage
             keys[keyId] = keys.GetValueOrDefault(keyId) + 1;
         }
 
-        // A file without a binary envelope is plain JSON (the identity codec's forms, or written before envelopes).
-        return (keys, clear || (!any && bytes.TrimStart(" \t\r\n"u8) is [(byte)'{', ..]));
+        // A file without a binary envelope is plain JSON (the identity codec's forms, or written before envelopes);
+        // a session log of the plain frame format holds its text in the clear.
+        return (keys, clear || (!any && bytes.TrimStart(" \t\r\n"u8) is [(byte)'{', ..])
+            || FileStore.SessionLog.SessionLogFormat.HeaderVersion(bytes) == FileStore.SessionLog.SessionLogFormat.PlainVersion);
     }
 }
 

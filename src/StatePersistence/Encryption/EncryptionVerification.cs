@@ -47,6 +47,7 @@ public static class EncryptionVerification
             PayloadCodec = codec,
             AutosaveInterval = TimeSpan.Zero,
             ScrubInterval = TimeSpan.Zero,
+            ReencryptionInterval = TimeSpan.Zero,
             SnapshotOnShutdown = false,
         };
         StatePersistenceService service = FileStatePersistence.Create(options, codec: codec);

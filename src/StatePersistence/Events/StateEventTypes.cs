@@ -39,6 +39,15 @@ public static class StateEventTypes
     /// <summary>The autosave found changes to snapshot.</summary>
     public const string AutosaveTriggered = "autosave:triggered";
 
+    /// <summary>A running service began sealing new payloads with another key (the event's id: the key id).</summary>
+    public const string EncryptionKeyActivated = "encryption:key-activated";
+
+    /// <summary>The background re-encryption found payloads under an older key or in the clear (id: the active key id).</summary>
+    public const string ReencryptionStarted = "encryption:reencryption-started";
+
+    /// <summary>Every stored payload is sealed with the active key (id: that key id); older keys can be retired and removed.</summary>
+    public const string ReencryptionFinished = "encryption:reencryption-finished";
+
     /// <summary>
     /// The reader asked to resume from further back than the events still held (or from another process's stream
     /// that cannot be continued): events were missed, so reload the state, then continue after this event.

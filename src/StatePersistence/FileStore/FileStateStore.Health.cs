@@ -105,6 +105,7 @@ public sealed partial class FileStateStore
         details["bytes_logs"] = DirectoryBytes(_layout.LogsDirectory);
         details["bytes_reports"] = DirectoryBytes(_layout.ReportsDirectory);
         details["bytes_journal"] = DirectoryBytes(_layout.JournalDirectory);
+        details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
         return snapshot + backupBytes + journalBytes + details["bytes_logs"] + details["bytes_reports"];
     }
 

@@ -266,7 +266,11 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         string path = _layout.ReportFile(reportId);
         Io(() =>
         {
-            AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(PayloadKind.Report, reportId, json.Span), durability);
+            using (_reportWrites.EnterScope())
+            {
+                AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(PayloadKind.Report, reportId, json.Span), durability);
+            }
+
             return path;
         }, path, "Saving the report");
         _guard.ThrowIfMoved();

@@ -91,6 +91,58 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     }
 
     /// <summary>
+    /// Rewrites a whole log with every frame sealed again under the active key (the background re-encryption): each
+    /// frame opened and sealed anew, the new log written atomically (temp file, fsync, rename, directory fsync), under
+    /// the log's gate so no append interleaves. A log with damage or a failed append pending is left for start-up's
+    /// repair. Returns whether it was rewritten.
+    /// </summary>
+    public async ValueTask<bool> ResealAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        SemaphoreSlim gate = Gate(sessionId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            string path = layout.SessionLogFile(sessionId);
+            if (_failedAppendStarts.ContainsKey(sessionId) || !fileSystem.FileExists(path))
+            {
+                return false;
+            }
+
+            byte[] bytes = fileSystem.ReadAllBytes(path);
+            if (!SessionLogFormat.IsFramed(bytes))
+            {
+                return false;
+            }
+
+            (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
+            long end = frames.Count == 0 ? SessionLogFormat.FileHeaderSize : frames[^1].Offset + frames[^1].Size;
+            if (damage.Count > 0 || frames.Count == 0 || end != bytes.Length)
+            {
+                return false;
+            }
+
+            bool enveloped = IsEnveloped(bytes);
+            ushort version = envelope.IsIdentity ? SessionLogFormat.PlainVersion : SessionLogFormat.EnvelopedVersion;
+            var output = new ArrayBufferWriter<byte>(bytes.Length + 64);
+            foreach ((long offset, int size) in frames)
+            {
+                ReadOnlySpan<byte> stored = SessionLogFormat.Text(bytes, offset, size);
+                ReadOnlySpan<byte> text = enveloped ? envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, stored, path) : stored;
+                output.Write(SessionLogFormat.Frame(envelope.IsIdentity ? text : Seal(sessionId, text), output.WrittenCount == 0 ? version : null));
+            }
+
+            AtomicFile.Write(fileSystem, layout, path, output.WrittenSpan, Durability.Full);
+            _versions[sessionId] = version;
+            _namesMadeDurable[sessionId] = true;
+            return true;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
     /// The log's text: every valid frame's text in order. Bytes after the last valid frame (an append in flight, or a
     /// torn tail the next start removes) are not text. Damage between valid frames is repaired (see <see cref="Repair"/>).
     /// </summary>

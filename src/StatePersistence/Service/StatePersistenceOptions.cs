@@ -20,6 +20,7 @@ public sealed class StatePersistenceOptions
     private long _maxBackupBytes = 1L << 30;
     private int _journalPreallocationBytes = 4 << 20;
     private TimeSpan _scrubInterval = TimeSpan.FromHours(1);
+    private TimeSpan _reencryptionInterval = TimeSpan.FromSeconds(1);
     private JournalRecoveryMode _journalRecoveryMode = JournalRecoveryMode.SkipCorruptedRecords;
     private Serialization.IPayloadCodec? _payloadCodec;
     private bool _snapshotOnShutdown = true;
@@ -106,6 +107,17 @@ public sealed class StatePersistenceOptions
     {
         get => _scrubInterval;
         set => _scrubInterval = Unfrozen(value);
+    }
+
+    /// <summary>
+    /// How often the background re-encryption checks for stored payloads not under the active key (after a rotation,
+    /// or encryption turned on over clear files) and rewrites the next few of them (the first check runs right after
+    /// start-up). Only with encryption on. Default 1 second; <see cref="TimeSpan.Zero"/> turns it off.
+    /// </summary>
+    public TimeSpan ReencryptionInterval
+    {
+        get => _reencryptionInterval;
+        set => _reencryptionInterval = Unfrozen(value);
     }
 
     /// <summary>
@@ -239,6 +251,11 @@ public sealed class StatePersistenceOptions
         if (ScrubInterval < TimeSpan.Zero)
         {
             problems.Add($"ScrubInterval must not be negative (was {ScrubInterval}).");
+        }
+
+        if (ReencryptionInterval < TimeSpan.Zero)
+        {
+            problems.Add($"ReencryptionInterval must not be negative (was {ReencryptionInterval}).");
         }
 
         if (MaxBackups < 1)

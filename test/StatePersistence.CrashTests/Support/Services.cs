@@ -21,6 +21,9 @@ internal static class Services
 
             // Off like autosave: a background scrub's reads would move the fault countdowns' call numbers.
             ScrubInterval = TimeSpan.Zero,
+
+            // Off too, for the same reason: the re-encryption workload drives its steps itself.
+            ReencryptionInterval = TimeSpan.Zero,
             MaxBackups = 2,
 
             // Small, so workloads cross a preallocation step and simulated images stay small.

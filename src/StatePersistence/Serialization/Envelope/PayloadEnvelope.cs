@@ -47,6 +47,9 @@ internal sealed class PayloadEnvelope
     /// <summary>The configured codec's id.</summary>
     public string CodecName => _codec.Name;
 
+    /// <summary>The key new payloads are sealed with; null when they are stored in the clear (the identity codec).</summary>
+    public string? ActiveKeyId => IsIdentity ? null : _codec.KeyId;
+
     /// <summary>
     /// The stored bytes of a standalone payload (a file or blob). Under the identity codec a task, session or report
     /// gets its plain-JSON form; everything else gets the binary form with its CRC-32 trailer.

@@ -70,6 +70,25 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         Raise(StateSaveError, new StateSaveErrorEventArgs(operation, location, error), nameof(StateSaveError));
     }
 
+    /// <summary>The audit of a key change seen by the running service: key ids only, never key material.</summary>
+    public void KeyActivated(string keyId)
+    {
+        Log.EncryptionKeyActivatedInService(logger, location, keyId);
+        log.Notify(StateEventTypes.EncryptionKeyActivated, id: keyId);
+    }
+
+    public void ReencryptionStarted(string keyId, long remaining)
+    {
+        Log.ReencryptionStarted(logger, location, keyId, remaining);
+        log.Notify(StateEventTypes.ReencryptionStarted, id: keyId);
+    }
+
+    public void ReencryptionFinished(string keyId, long rewritten)
+    {
+        Log.ReencryptionFinished(logger, location, keyId, rewritten);
+        log.Notify(StateEventTypes.ReencryptionFinished, id: keyId);
+    }
+
     public void AutosaveStarting(long revision)
     {
         Log.AutosaveTriggered(logger, revision);

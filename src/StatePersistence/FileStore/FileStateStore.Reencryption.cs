@@ -1,0 +1,167 @@
+using System.Collections.Immutable;
+using StatePersistence.Commit;
+using StatePersistence.Encryption;
+using StatePersistence.FileStore.Journal;
+using StatePersistence.FileSystem;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore;
+
+public sealed partial class FileStateStore : IReencryptingStore
+{
+    /// <summary>Serializes report writes with their re-encryption, so a rewrite never puts back an older report.</summary>
+    private readonly Lock _reportWrites = new();
+
+    /// <summary>Backups need no lock of their own (the caller holds the checkpoint lock); this one is never contended.</summary>
+    private readonly Lock _backupWrites = new();
+
+    /// <summary>Files under another key at the last re-encryption step (health: <c>reencryption_files_remaining</c>).</summary>
+    private long _reencryptionRemaining;
+
+    string? IReencryptingStore.ActiveKeyId => _envelope.ActiveKeyId;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Every rewrite is atomic (temp file, fsync, rename, directory fsync) and seals with the active key only, so a
+    /// crash at any point leaves each file whole under its old key or its new one, and the next start's first step
+    /// finds what is left. Item files are not written here: their ids are dropped from what the last checkpoint
+    /// wrote, so the checkpoint the loop forces next writes them (with <c>state.json</c>, and the journal segments
+    /// it covers go). Files that do not open (damage) are left for the read paths and recovery to move aside.
+    /// </remarks>
+    async ValueTask<ReencryptionStep> IReencryptingStore.ReencryptStepAsync(StateView current, int maxFiles, CancellationToken cancellationToken)
+    {
+        _guard.ThrowIfMoved();
+        string? active = _envelope.ActiveKeyId;
+        if (active is null)
+        {
+            // Turning encryption off in place is not done: sealed payloads cannot be opened without their key.
+            return new ReencryptionStep(null, 0, 0, 0);
+        }
+
+        int forCheckpoint = StaleItems(PayloadKind.Task, _layout.TasksDirectory, active, current) + StaleItems(PayloadKind.Session, _layout.SessionsDirectory, active, current);
+        if (IsStale(_layout.StateFile, active))
+        {
+            forCheckpoint++;
+        }
+
+        foreach (string name in _fileSystem.ListFiles(_layout.JournalDirectory))
+        {
+            if (JournalReader.TryParseSegmentNumber(name, out _) && IsStale(Path.Combine(_layout.JournalDirectory, name), active))
+            {
+                forCheckpoint++;
+            }
+        }
+
+        int rewritten = 0;
+        int left = 0;
+        foreach (string name in _fileSystem.ListFiles(_layout.LogsDirectory))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!name.StartsWith("session_", StringComparison.Ordinal) || !name.EndsWith(".log", StringComparison.Ordinal)
+                || !IsStale(Path.Combine(_layout.LogsDirectory, name), active))
+            {
+                continue;
+            }
+
+            string sessionId = name["session_".Length..^".log".Length];
+            if (rewritten < maxFiles && await _logs.ResealAsync(sessionId, cancellationToken).ConfigureAwait(false))
+            {
+                rewritten++;
+            }
+            else
+            {
+                left++;
+            }
+        }
+
+        foreach (string reportId in await ListReportsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            string path = _layout.ReportFile(reportId);
+            if (!IsStale(path, active))
+            {
+                continue;
+            }
+
+            if (rewritten < maxFiles && Reseal(path, PayloadKind.Report, reportId, _reportWrites))
+            {
+                rewritten++;
+            }
+            else
+            {
+                left++;
+            }
+        }
+
+        foreach (string name in _backups.ListNewestFirst())
+        {
+            string path = Path.Combine(_layout.Root, name);
+            if (!IsStale(path, active))
+            {
+                continue;
+            }
+
+            // Backups are sealed again rather than rotated out: they are the recovery points a damaged state.json
+            // falls back to. The caller holds the checkpoint lock, so no rotation renames or deletes one meanwhile.
+            if (rewritten < maxFiles && Reseal(path, PayloadKind.Snapshot, FileRecovery.SnapshotId, _backupWrites))
+            {
+                rewritten++;
+            }
+            else
+            {
+                left++;
+            }
+        }
+
+        Interlocked.Exchange(ref _reencryptionRemaining, forCheckpoint + left);
+        return new ReencryptionStep(active, rewritten, forCheckpoint, forCheckpoint + left);
+    }
+
+    /// <summary>Drops the stale item files' ids from what the last checkpoint wrote; returns how many.</summary>
+    private int StaleItems(PayloadKind kind, string directory, string active, StateView current)
+    {
+        ImmutableSortedDictionary<string, StoredItem> written = kind == PayloadKind.Task ? _filesView.Tasks : _filesView.Sessions;
+        ImmutableSortedDictionary<string, StoredItem> live = kind == PayloadKind.Task ? current.Tasks : current.Sessions;
+        var stale = new List<string>();
+        foreach (string name in _fileSystem.ListFiles(directory))
+        {
+            if (StateLayout.ItemId(name) is { } id && live.ContainsKey(id) && IsStale(Path.Combine(directory, name), active))
+            {
+                stale.Add(id);
+            }
+        }
+
+        _filesView = kind == PayloadKind.Task ? _filesView with { Tasks = written.RemoveRange(stale) } : _filesView with { Sessions = written.RemoveRange(stale) };
+        return stale.Count;
+    }
+
+    private bool IsStale(string path, string active)
+    {
+        try
+        {
+            return EncryptionKeyUsage.NeedsResealing(_fileSystem.ReadAllBytes(path), active);
+        }
+        catch (FileNotFoundException)
+        {
+            return false; // deleted meanwhile (a rotated backup, a deleted item): nothing to re-encrypt
+        }
+    }
+
+    /// <summary>Opens a standalone payload and writes it back sealed under the active key; false when it does not open.</summary>
+    private bool Reseal(string path, PayloadKind kind, string id, Lock gate)
+    {
+        using Lock.Scope scope = gate.EnterScope();
+        byte[] plain;
+        try
+        {
+            plain = _envelope.Open(kind, id, _fileSystem.ReadAllBytes(path), path);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException)
+        {
+            return false;
+        }
+
+        AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(kind, id, plain), Durability.Full);
+        return true;
+    }
+}

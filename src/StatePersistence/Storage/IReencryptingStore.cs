@@ -1,0 +1,26 @@
+using StatePersistence.Commit;
+
+namespace StatePersistence.Storage;
+
+/// <summary>
+/// A store whose stored payloads the background re-encryption can bring under the active key (issue 15 item 2): the
+/// file store. Internal: the loop and the store are the library's own.
+/// </summary>
+internal interface IReencryptingStore
+{
+    /// <summary>The key new payloads are sealed with; null in the clear (then nothing is re-encrypted).</summary>
+    string? ActiveKeyId { get; }
+
+    /// <summary>
+    /// One small step, run while no checkpoint runs: rewrites up to <paramref name="maxFiles"/> logs, reports and
+    /// backups still under another key (or in the clear) and marks such item files for the next checkpoint to write.
+    /// </summary>
+    ValueTask<ReencryptionStep> ReencryptStepAsync(StateView current, int maxFiles, CancellationToken cancellationToken);
+}
+
+/// <summary>What one step found and did.</summary>
+/// <param name="ActiveKeyId">The key the step sealed with.</param>
+/// <param name="Rewritten">Files it rewrote itself.</param>
+/// <param name="ForCheckpoint">Files a checkpoint must rewrite (item files, <c>state.json</c>, journal segments).</param>
+/// <param name="Remaining">Files still under another key after the step, those for the checkpoint included.</param>
+internal sealed record ReencryptionStep(string? ActiveKeyId, int Rewritten, int ForCheckpoint, int Remaining);

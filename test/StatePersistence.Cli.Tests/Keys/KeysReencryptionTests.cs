@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using StatePersistence.Cli.Tests.Support;
+using StatePersistence.Server.Tests.Support;
+
+namespace StatePersistence.Cli.Tests.Keys;
+
+/// <summary>
+/// The whole rotation an operator runs (issue 15 item 2): <c>statectl keys rotate</c> beside the running server, the
+/// server's background re-encryption, <c>keys list</c> down to 0 payloads under the old key, then
+/// <c>keys retire OLD --remove</c>. Real server process, real statectl process, real files.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class KeysReencryptionTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private string StatePath => _temp.Combine("state");
+
+    private string KeyFile => _temp.Combine("keys.json");
+
+    private Task<StatectlRun> KeysAsync(params string[] args) =>
+        StatectlRun.RunAsync(["keys", .. args, "--state-path", StatePath, "--key-file", KeyFile]);
+
+    private async Task<long> PayloadsUnderAsync(string keyId)
+    {
+        StatectlRun listed = await KeysAsync("list", "--json");
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        return listed.Json().GetProperty("keys").EnumerateArray().Single(k => k.GetProperty("id").GetString() == keyId).GetProperty("payloads").GetInt64();
+    }
+
+    [Fact]
+    public async Task Rotate_BackgroundReencryption_ListShowsZero_ThenRetireRemoveWorks()
+    {
+        StatectlRun created = await StatectlRun.RunAsync("keys", "create", KeyFile, "--state-path", StatePath, "--json");
+        Assert.True(created.ExitCode == 0, created.ToString());
+        string oldKey = created.Json().GetProperty("keyId").GetString()!;
+        string material = File.ReadAllText(KeyFile).Split("\"material\": \"")[1].Split('"')[0];
+
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(),
+            ["--state-path", StatePath, "--encryption-key-file", KeyFile]);
+        for (int i = 1; i <= 5; i++)
+        {
+            using HttpResponseMessage task = await server.Client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"task number {{i}}","tool":"shell"}""");
+            Assert.Equal(HttpStatusCode.Created, task.StatusCode);
+        }
+
+        using HttpResponseMessage session = await server.Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"chat","status":"active"}""");
+        Assert.Equal(HttpStatusCode.Created, session.StatusCode);
+        using HttpResponseMessage log = await server.Client.PostAsync("/api/sessions/s1/log", Http.Text("npm test passed\n"), Http.Ct);
+        Assert.Equal(HttpStatusCode.NoContent, log.StatusCode);
+        using HttpResponseMessage report = await server.Client.PostJsonAsync("/api/reports", """{"id":"r1","type":"summary","data":{"ok":true}}""");
+        Assert.Equal(HttpStatusCode.Created, report.StatusCode);
+        using HttpResponseMessage saved = await server.Client.PostAsync("/api/state/save", null, Http.Ct);
+        Assert.True(saved.IsSuccessStatusCode, saved.ToString());
+        Assert.True(await PayloadsUnderAsync(oldKey) > 0);
+
+        StatectlRun rotated = await KeysAsync("rotate", "--json");
+        Assert.True(rotated.ExitCode == 0, rotated.ToString());
+        string newKey = rotated.Json().GetProperty("keyId").GetString()!;
+
+        // The server notices the new key within a second and re-encrypts in the background: polled, bounded.
+        long left = -1;
+        for (int attempt = 0; attempt < 240 && left != 0; attempt++)
+        {
+            await Task.Delay(500, Http.Ct);
+            left = await PayloadsUnderAsync(oldKey);
+        }
+
+        Assert.True(left == 0, $"payloads still under the old key: {left}\n{server.Output}");
+        List<string> naming = [.. Directory.EnumerateFiles(StatePath, "*", SearchOption.AllDirectories)
+            .Where(f => !Path.GetFileName(f).StartsWith(".lock", StringComparison.Ordinal))
+            .Where(f => File.ReadAllBytes(f).AsSpan().IndexOf(Encoding.ASCII.GetBytes(oldKey)) >= 0)];
+        Assert.True(naming.Count == 0, "files still naming the old key: " + string.Join(", ", naming));
+
+        StatectlRun removed = await KeysAsync("retire", oldKey, "--remove");
+        Assert.True(removed.ExitCode == 0, removed.ToString());
+        Assert.DoesNotContain(oldKey, File.ReadAllText(KeyFile), StringComparison.Ordinal);
+
+        using HttpResponseMessage read = await server.Client.GetAsync("/api/tasks/task_3", Http.Ct);
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal(0, await server.TerminateAsync());
+        Assert.Contains($"Re-encryption of {StatePath}", server.Output, StringComparison.Ordinal);
+        Assert.Contains($"with the active key {newKey}", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(material, server.Output, StringComparison.Ordinal);
+
+        StatectlRun verified = await KeysAsync("verify", "--json");
+        Assert.True(verified.ExitCode == 0, verified.ToString());
+    }
+}
