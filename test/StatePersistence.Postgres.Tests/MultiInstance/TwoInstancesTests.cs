@@ -12,6 +12,27 @@ namespace StatePersistence.Postgres.Tests.MultiInstance;
 public sealed class TwoInstancesTests
 {
     [Fact]
+    public async Task ACreateRefusedBecauseAnotherInstanceCreatedIt_ReturnsOnlyOnceThisInstanceHoldsIt()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+
+        // Twenty times, so a feed that happens to be quick cannot hide the race: B's create is refused by the store
+        // before B has applied A's, and what B then says ("it exists") must hold for B's own reads at once. (A PUT
+        // that replaced after such a refusal found no task, tried to create again, and answered 409.)
+        for (int i = 0; i < 20; i++)
+        {
+            string id = "raced_" + i.ToString(CultureInfo.InvariantCulture);
+            Assert.True(await a.CreateTaskAsync(new AgentTask { Id = id, Description = "from a", Status = "pending" }, ct));
+
+            Assert.False(await b.CreateTaskAsync(new AgentTask { Id = id, Description = "from b", Status = "pending" }, ct));
+            Assert.Equal("from a", (await b.LoadTaskAsync(id, ct))?.Description);
+        }
+    }
+
+    [Fact]
     public async Task WriteOnA_IsReadOnB_OnceApplied_AndRaisedThereAsARemoteChange()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

@@ -83,9 +83,17 @@ internal sealed class ItemOperations(CommitPipeline commits, ConflictResolution 
             return await commits.CommitAsync(kind.Name, change.Id, (view, c) => kind.Map(view).ContainsKey(c.Id) ? null : [c], change, cancellationToken)
                 .ConfigureAwait(false) > 0;
         }
-        catch (StateConflictException) when (commits.Shared)
+        catch (StateConflictException conflict) when (commits.Shared)
         {
-            // Another instance created it first, before this one had applied that: taken, as when this view knew it.
+            // Another instance created it first (or this instance did, in a commit whose answer was lost with its
+            // connection), before this one had applied that: taken, as when this view knew it. The instance applies
+            // it before answering, so a caller that goes on to update it (a PUT replacing after a refused create)
+            // finds it here rather than racing the feed and concluding it was deleted.
+            if (conflict.CurrentRevision is { } current)
+            {
+                await commits.Committer.WaitForItemAsync(IsTask(kind), change.Id, current, cancellationToken).ConfigureAwait(false);
+            }
+
             return false;
         }
     }
