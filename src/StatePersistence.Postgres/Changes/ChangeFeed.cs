@@ -99,9 +99,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         }
         catch (Exception) when (connection.State == System.Data.ConnectionState.Open)
         {
-            // End the aborted transaction before the connection goes back to the pool; the failure is rethrown.
-            await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
-            await rollback.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            await RawTransaction.RollbackAfterFailureAsync(connection).ConfigureAwait(false);
             throw;
         }
 

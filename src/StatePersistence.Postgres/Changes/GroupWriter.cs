@@ -41,17 +41,14 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         }
         catch (Exception) when (connection.State == System.Data.ConnectionState.Open)
         {
-            // A failed statement left the transaction open (aborted): end it before the connection goes back to the
-            // pool. Should that fail too, the connection is broken and its transaction dies with it; the first failure
-            // is the one reported.
-            await TryRollbackAsync(connection).ConfigureAwait(false);
+            await RawTransaction.RollbackAfterFailureAsync(connection).ConfigureAwait(false);
             throw;
         }
 
         if (!outcomes.Any(o => o.Committed))
         {
             // Nothing written: release the item locks.
-            await RollbackAsync(connection, cancellationToken).ConfigureAwait(false);
+            await RawTransaction.RollbackAsync(connection, cancellationToken).ConfigureAwait(false);
         }
 
         return outcomes;
@@ -178,24 +175,6 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
 
         revisions.Sort();
         return [.. revisions];
-    }
-
-    private static async Task TryRollbackAsync(NpgsqlConnection connection)
-    {
-        try
-        {
-            await RollbackAsync(connection, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (NpgsqlException)
-        {
-            // Reported by the caller's own exception, which is rethrown; see AppendAsync.
-        }
-    }
-
-    private static async Task RollbackAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
-        await rollback.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<Dictionary<(string Kind, string Id), long>> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
