@@ -92,8 +92,14 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         MigrationPlan plan;
         try
         {
-            // Read-only, before the lock file or a directory is created: a directory of a newer format is refused
-            // untouched, and so is one that needs a migration when automatic migration is off.
+            // Read-only, before the lock file or a directory is created: a directory an import has not finished
+            // filling is refused untouched, so is one of a newer format, and so is one that needs a migration when
+            // automatic migration is off.
+            if (_fileSystem.FileExists(_layout.ImportMarkerFile))
+            {
+                throw new StateImportIncompleteException(Location, _layout.ImportMarkerFile, Operations.ImportMarker.Read(_fileSystem, _layout)?.Archive);
+            }
+
             plan = migrations.Plan();
             if (plan.Pending && !_options.AutoMigrate && !MigrateRegardless)
             {

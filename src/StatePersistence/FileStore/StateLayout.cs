@@ -62,6 +62,12 @@ internal sealed class StateLayout(string root)
     /// <summary>The last recovery report, written when recovery found corruption or loss.</summary>
     public string RecoveryReportFile => Path.Combine(Root, "recovery-report.json");
 
+    /// <summary>
+    /// <c>import-in-progress.json</c>: written (durably) before an import writes its first file and removed after its
+    /// last; while it is there the directory holds part of an archive, and opening it is refused.
+    /// </summary>
+    public string ImportMarkerFile => Path.Combine(Root, "import-in-progress.json");
+
     /// <summary>Every directory the store creates.</summary>
     public IEnumerable<string> Directories => [TasksDirectory, SessionsDirectory, LogsDirectory, ReportsDirectory, JournalDirectory];
 

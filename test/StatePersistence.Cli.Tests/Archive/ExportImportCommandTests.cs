@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text.Json;
 using StatePersistence.Cli.Tests.Support;
 using StatePersistence.Commit;
+using StatePersistence.Errors;
 using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Server.Tests.Support;
@@ -91,6 +93,81 @@ public sealed class ExportImportCommandTests : IDisposable
         Assert.Equal(1, run.ExitCode);
         Assert.Contains($"'{StatePath}' is not empty", run.Json().GetProperty("error").GetString(), StringComparison.Ordinal);
         DirectoryContents.AssertUnchanged(before, StatePath);
+    }
+
+    [Fact]
+    public async Task Import_KilledHalfway_IsRefusedByTheStoreAndVerify_ThenTheSameImportResumes_AndAnotherArchiveIsRefused()
+    {
+        // Enough files that the import runs for a while (each file is written and fsynced on its own).
+        const int tasks = 1500;
+        await using (StatePersistenceService writer = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = StatePath, Durability = Durability.Relaxed }, cancellationToken: Http.Ct))
+        {
+            await writer.SaveStateAsync(new Model.PersistedState
+            {
+                Tasks = [.. Enumerable.Range(0, tasks).Select(i => new Model.AgentTask { Id = $"task_{i:D4}", Description = "task " + i, Status = "pending" })],
+                Sessions = [new Model.SessionInfo { Id = "s1", Status = "active" }],
+            }, Http.Ct);
+            await writer.AppendSessionLogAsync("s1", "the last file of the export\n", Http.Ct);
+        }
+
+        StatectlRun exported = await StatectlRun.RunAsync("export", ArchivePath, "--state-path", StatePath);
+        Assert.True(exported.ExitCode == 0, exported.ToString());
+
+        // kill -9 once the import has begun writing task files: well before its last file.
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { UseShellExecute = false, RedirectStandardOutput = true };
+        foreach (string argument in (string[])[StatectlRun.StatectlDll, "import", ArchivePath, "--state-path", Restored])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using (Process import = Process.Start(info)!)
+        {
+            string tasksDirectory = Path.Combine(Restored, "tasks");
+            while (!import.HasExited && !(Directory.Exists(tasksDirectory) && Directory.EnumerateFiles(tasksDirectory, "*.json").Skip(10).Any()))
+            {
+                await Task.Delay(5, Http.Ct);
+            }
+
+            Assert.False(import.HasExited, "the import finished before it could be killed halfway");
+            import.Kill();
+            await import.WaitForExitAsync(Http.Ct);
+        }
+
+        string marker = Path.Combine(Restored, "import-in-progress.json");
+        Assert.True(File.Exists(marker));
+        Assert.True(Directory.EnumerateFiles(Path.Combine(Restored, "tasks")).Count() < tasks, "the kill came after the last task file");
+
+        // The store refuses the directory, naming the archive to import again; verify lists it; nothing changes.
+        var before = DirectoryContents.Read(Restored);
+        StateImportIncompleteException refused = await Assert.ThrowsAsync<StateImportIncompleteException>(async () =>
+            await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = Restored }, cancellationToken: Http.Ct));
+        Assert.Contains(ArchivePath, refused.Message, StringComparison.Ordinal);
+        StatectlRun verified = await StatectlRun.RunAsync("verify", "--state-path", Restored, "--json");
+        Assert.Equal(1, verified.ExitCode);
+        Assert.Contains("did not finish", verified.Output, StringComparison.Ordinal);
+        Assert.Contains("import-in-progress.json", verified.Output, StringComparison.Ordinal);
+        DirectoryContents.AssertUnchanged(before, Restored);
+
+        // Another archive does not resume it.
+        string other = _temp.Combine("other.tar.gz");
+        await ServerWrittenState.WriteAsync(_temp.Combine("other-state"), tasks: 1);
+        Assert.Equal(0, (await StatectlRun.RunAsync("export", other, "--state-path", _temp.Combine("other-state"))).ExitCode);
+        StatectlRun wrong = await StatectlRun.RunAsync("import", other, "--state-path", Restored);
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains("unfinished import", wrong.Error, StringComparison.Ordinal);
+        DirectoryContents.AssertUnchanged(before, Restored);
+
+        // The same archive finishes it.
+        StatectlRun resumed = await StatectlRun.RunAsync("import", ArchivePath, "--state-path", Restored, "--json");
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.False(File.Exists(marker));
+        StateView original = StateDirectoryReader.Read(StatePath).View;
+        await using (var store = new FileStateStore(new StatePersistenceOptions { StatePath = Restored }))
+        {
+            RecoveredState opened = await store.OpenAsync(Http.Ct);
+            AssertSameItems(original.Tasks, opened.View.Tasks);
+            Assert.Equal("the last file of the export\n", System.Text.Encoding.UTF8.GetString((await store.ReadSessionLogAsync("s1", Http.Ct))!));
+        }
     }
 
     [Theory]

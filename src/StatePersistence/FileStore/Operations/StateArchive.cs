@@ -82,8 +82,9 @@ public static class StateArchive
 
     /// <summary>
     /// Restores <paramref name="archivePath"/> into <paramref name="stateDirectory"/>, which must be empty or missing
-    /// (a non-empty one is refused, naming it). Throws <see cref="InvalidDataException"/> naming the entry for an
-    /// archive that is not a state export (path traversal, an absolute path, a link, an unknown file).
+    /// (a non-empty one is refused, naming it), or hold an unfinished import of the same archive, which this one
+    /// resumes. Throws <see cref="InvalidDataException"/> naming the entry for an archive that is not a state export
+    /// (path traversal, an absolute path, a link, an unknown file).
     /// </summary>
     public static StateArchiveResult Import(string archivePath, string stateDirectory)
     {
@@ -94,18 +95,30 @@ public static class StateArchive
             throw new FileNotFoundException($"The archive '{archive}' does not exist.", archive);
         }
 
-        if (Directory.Exists(layout.Root) && Directory.EnumerateFileSystemEntries(layout.Root).Any())
-        {
-            throw new IOException($"The state directory '{layout.Root}' is not empty: import restores into an empty directory only. Nothing was changed.");
-        }
-
         // Every entry is checked before anything is written, so a refused archive leaves nothing behind.
         (int tasks, int sessions, int logs, int reports) = Check(archive);
+        ImportFiles(PhysicalFileSystem.Instance, archive, layout, TimeProvider.System);
+        StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, checkItemFiles: false);
+        return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length);
+    }
 
-        IFileSystem fileSystem = PhysicalFileSystem.Instance;
+    /// <summary>
+    /// Writes a checked archive's files into the directory under its writer lock. A crash anywhere must not leave a
+    /// directory that opens as a state holding only part of the archive (the logs and reports come after
+    /// <c>state.json</c>), so <c>import-in-progress.json</c> is made durable before the first file and removed only
+    /// after the last file and every directory are: while it is there the open refuses the directory, and running the
+    /// same import again resumes (it rewrites every file, each atomically, so what the crash left is overwritten).
+    /// </summary>
+    internal static void ImportFiles(IFileSystem fileSystem, string archive, StateLayout layout, TimeProvider time)
+    {
+        ImportMarker marker = ImportMarker.For(archive, time.GetUtcNow());
+        RefuseUnlessEmptyOrResumable(fileSystem, layout, marker);
         StateDirectories.Ensure(fileSystem, layout, new RecoveryReport());
-        using (DirectoryLock.Acquire(fileSystem, layout, TimeProvider.System))
+        using (DirectoryLock.Acquire(fileSystem, layout, time))
         {
+            // Checked again under the lock: a server may have opened the directory since the first look.
+            RefuseUnlessEmptyOrResumable(fileSystem, layout, marker);
+            marker.Write(fileSystem, layout);
             using FileStream file = File.OpenRead(archive);
             using var gzip = new GZipStream(file, CompressionMode.Decompress);
             using var tar = new TarReader(gzip);
@@ -127,10 +140,67 @@ public static class StateArchive
             }
 
             fileSystem.SyncDirectory(layout.Root);
+            ImportMarker.Remove(fileSystem, layout);
+        }
+    }
+
+    /// <summary>
+    /// Refuses a directory holding any file but the lock's own, unless it holds an unfinished import of the same
+    /// archive (same size and SHA-256), whose files are all ones this import writes again.
+    /// </summary>
+    private static void RefuseUnlessEmptyOrResumable(IFileSystem fileSystem, StateLayout layout, ImportMarker importing)
+    {
+        if (!fileSystem.DirectoryExists(layout.Root))
+        {
+            return;
         }
 
-        StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, checkItemFiles: false);
-        return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length);
+        if (fileSystem.FileExists(layout.ImportMarkerFile))
+        {
+            ImportMarker? unfinished = ImportMarker.Read(fileSystem, layout);
+            if (unfinished is not null && unfinished.SameArchive(importing))
+            {
+                return;
+            }
+
+            throw new IOException($"The state directory '{layout.Root}' holds an unfinished import of "
+                + $"{(unfinished is null ? "an unreadable marker" : $"another archive ('{unfinished.Archive}', {unfinished.ArchiveBytes} bytes)")} "
+                + $"('{layout.ImportMarkerFile}'): import that archive again to finish it, or empty the directory. Nothing was changed.");
+        }
+
+        string? found = FilesOf(fileSystem, layout).FirstOrDefault() ?? (fileSystem is PhysicalFileSystem ? ForeignEntry(layout) : null);
+        if (found is not null)
+        {
+            throw new IOException($"The state directory '{layout.Root}' is not empty (it holds '{found}'): import restores into an empty directory only. Nothing was changed.");
+        }
+    }
+
+    /// <summary>Files in the directory and its subdirectories, but the lock's own (a crashed import leaves those).</summary>
+    private static IEnumerable<string> FilesOf(IFileSystem fileSystem, StateLayout layout)
+    {
+        foreach (string name in fileSystem.ListFiles(layout.Root))
+        {
+            string path = Path.Combine(layout.Root, name);
+            if (path != layout.LockFile && path != layout.LockOwnerFile)
+            {
+                yield return path;
+            }
+        }
+
+        foreach (string directory in layout.Directories.Where(fileSystem.DirectoryExists))
+        {
+            foreach (string name in fileSystem.ListFiles(directory))
+            {
+                yield return Path.Combine(directory, name);
+            }
+        }
+    }
+
+    /// <summary>A directory entry the state layout does not have (a subdirectory of its own, say), on a real disk.</summary>
+    private static string? ForeignEntry(StateLayout layout)
+    {
+        var known = new HashSet<string>(layout.Directories, StringComparer.Ordinal);
+        return Directory.EnumerateDirectories(layout.Root).FirstOrDefault(d => !known.Contains(d));
     }
 
     /// <summary>Checks every entry's name and type; returns the counts per kind.</summary>

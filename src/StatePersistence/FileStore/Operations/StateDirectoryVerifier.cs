@@ -31,6 +31,14 @@ public static class StateDirectoryVerifier
         var problems = new List<StateDirectoryProblem>();
         var checkedFiles = new Dictionary<string, int>(StringComparer.Ordinal);
         long? revision = null;
+        if (fileSystem.FileExists(layout.ImportMarkerFile))
+        {
+            // The library refuses to open such a directory; verify says why, and goes on to check what is there.
+            ImportMarker? importing = ImportMarker.Read(fileSystem, layout);
+            problems.Add(new StateDirectoryProblem(layout.ImportMarkerFile, null,
+                $"an import of {(importing is null ? "an archive" : $"'{importing.Archive}'")} did not finish: the directory holds only part of it and the store refuses to open it; run the same import again (it resumes), or empty the directory"));
+        }
+
         try
         {
             StateDirectoryView view = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: true);

@@ -1,0 +1,183 @@
+using System.Text;
+using System.Text.Json;
+using StatePersistence.CrashTests.Support;
+using StatePersistence.Errors;
+using StatePersistence.FileStore;
+using StatePersistence.FileStore.Operations;
+using StatePersistence.FileSystem;
+using StatePersistence.Model;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+using StatePersistence.Testing.CrashSimulation;
+
+namespace StatePersistence.CrashTests.Operations;
+
+/// <summary>
+/// <c>statectl import</c> (<see cref="StateArchive.Import"/>), crashed before every file-system operation and once
+/// after the last, every crash state sampled under both crash models. The state comes before the session logs and
+/// reports in an export, so a crash halfway once left a directory that opened as a state missing some of them, and
+/// that a second import refused as not empty. Now the next open must load the whole archive, or refuse the directory
+/// as an unfinished import (then the same import, run again, finishes it), or find nothing of it.
+/// </summary>
+public sealed class ImportCrashTests(ReliabilityLedger ledger)
+{
+    private const string Root = CrashSimulatingFileSystem.DefaultRoot;
+    private const string Workload = "statectl import";
+    private const int StatesPerPoint = 6;
+    private static readonly CrashModel[] Models = [CrashModel.StrictWorstCase, CrashModel.Ext4Ordered];
+
+    [Fact]
+    public async Task Import_CrashedAnywhere_OpensWholeOrIsRefusedAndResumes_NeverPartial()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using var directory = new TempDirectory();
+        string archive = await ExportAsync(directory, ct);
+
+        var dry = new CrashSimulatingFileSystem();
+        int start = dry.OperationCount;
+        Import(dry, archive);
+        int operations = dry.OperationCount - start;
+        string expected = await LoadAsync(dry, ct);
+        Assert.Contains("log s1: line one", expected, StringComparison.Ordinal);
+        Assert.Contains("report r1:", expected, StringComparison.Ordinal);
+        ledger.RecordWorkload(Workload, "power-loss", operations, operations + 1);
+
+        var violations = new List<string>();
+        var outcomes = new HashSet<string>(StringComparer.Ordinal);
+        for (int point = 1; point <= operations + 1; point++)
+        {
+            var disk = new CrashSimulatingFileSystem();
+            if (point <= operations)
+            {
+                disk.CrashAtOperation = start + point;
+            }
+
+            try
+            {
+                Import(disk, archive);
+            }
+            catch (Exception) when (disk.HasCrashed)
+            {
+                // The crash, somewhere in the import.
+            }
+
+            string where = point <= operations ? $"before {dry.Operations[start + point - 1]}" : "after the last operation";
+            foreach (CrashModel model in Models)
+            {
+                int checkedStates = 0;
+                foreach (DurableImage image in disk.PossibleCrashStates(model, StatesPerPoint, new Random(HashCode.Combine(ReliabilityLedger.Seed, point, (int)model, 3))))
+                {
+                    checkedStates++;
+                    (string? problem, string outcome) = await CheckAsync(image, archive, expected, ct);
+                    outcomes.Add(outcome);
+                    if (problem is not null)
+                    {
+                        string message = $"{Workload}: point {point} ({where}), {model}, {image.Description}: {problem}";
+                        violations.Add(message);
+                        ledger.RecordViolation(Workload, message);
+                    }
+                }
+
+                ledger.RecordCrashStates(Workload, model, checkedStates);
+            }
+        }
+
+        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
+
+        // The three outcomes are all reached, so each branch of the check was exercised.
+        Assert.Equal(["nothing", "refused then resumed", "whole"], outcomes.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// A crash state is acceptable when the open loads the whole archive, or refuses the directory as an unfinished
+    /// import (and the same import then finishes it), or the import had not yet begun (nothing of it is there).
+    /// </summary>
+    private static async Task<(string? Problem, string Outcome)> CheckAsync(DurableImage image, string archive, string expected, CancellationToken ct)
+    {
+        CrashSimulatingFileSystem booted = CrashSimulatingFileSystem.FromImage(image);
+        bool begun = booted.FileExists(new StateLayout(Root).ImportMarkerFile);
+        try
+        {
+            string loaded = await LoadAsync(booted, ct);
+            if (loaded == expected)
+            {
+                return (null, "whole");
+            }
+
+            return loaded == Empty ? (null, "nothing") : ($"the next open loaded part of the archive:\n{loaded}", "partial");
+        }
+        catch (StateImportIncompleteException refused) when (begun)
+        {
+            if (!refused.Message.Contains(archive, StringComparison.Ordinal))
+            {
+                return ($"the refusal does not name the archive: {refused.Message}", "refused");
+            }
+
+            try
+            {
+                Import(booted, archive);
+                string resumed = await LoadAsync(booted, ct);
+                return resumed == expected
+                    ? (null, "refused then resumed")
+                    : ($"the resumed import loaded\n{resumed}\ninstead of\n{expected}", "refused then resumed");
+            }
+            catch (Exception ex)
+            {
+                return ("the import run again failed: " + ex, "refused");
+            }
+        }
+        catch (Exception ex)
+        {
+            return ("the next open failed: " + ex, "failed");
+        }
+    }
+
+    private const string Empty = "tasks: \nsessions: \n";
+
+    private static void Import(IFileSystem fileSystem, string archive) =>
+        StateArchive.ImportFiles(fileSystem, archive, new StateLayout(Root), Services.NewClock());
+
+    /// <summary>An export of a real directory with tasks, a session with its log, and reports.</summary>
+    private static async Task<string> ExportAsync(TempDirectory directory, CancellationToken ct)
+    {
+        string state = directory.File("state");
+        await using (StatePersistenceService service = Services.Create(Services.Options(state), PhysicalFileSystem.Instance, Services.NewClock()))
+        {
+            await service.StartAsync(ct);
+            foreach (string id in (string[])["a", "b", "c"])
+            {
+                Assert.True(await service.CreateTaskAsync(new AgentTask { Id = id, Description = "task " + id, Status = TaskStatuses.Pending }, ct));
+            }
+
+            Assert.True(await service.CreateSessionAsync(new SessionInfo { Id = "s1", Status = "active" }, ct));
+            await service.AppendSessionLogAsync("s1", "line one\n", ct);
+            await service.AppendSessionLogAsync("s1", "line two\n", ct);
+            await service.SaveReportAsync("r1", JsonDocument.Parse("""{"summary":"one"}""").RootElement, ct);
+            await service.SaveReportAsync("r2", JsonDocument.Parse("""{"summary":"two"}""").RootElement, ct);
+        }
+
+        return StateArchive.Export(state, directory.File("export.tar.gz")).Archive;
+    }
+
+    /// <summary>Everything the state serves after an open: items, the session log, the reports.</summary>
+    private static async Task<string> LoadAsync(IFileSystem fileSystem, CancellationToken ct)
+    {
+        await using var store = new FileStateStore(Services.Options(Root), fileSystem, timeProvider: Services.NewClock());
+        RecoveredState state = await store.OpenAsync(ct);
+        var text = new StringBuilder();
+        text.Append("tasks: ").AppendJoin(", ", state.View.Tasks.Select(t => t.Key + "=" + ItemCodec.DeserializeTask(t.Value.Json).Description)).Append('\n');
+        text.Append("sessions: ").AppendJoin(", ", state.View.Sessions.Keys).Append('\n');
+        foreach (string session in state.View.Sessions.Keys)
+        {
+            byte[]? log = await store.ReadSessionLogAsync(session, ct);
+            text.Append("log ").Append(session).Append(": ").Append(log is null ? "(none)" : Encoding.UTF8.GetString(log)).Append('\n');
+        }
+
+        foreach (string report in await store.ListReportsAsync(ct))
+        {
+            text.Append("report ").Append(report).Append(": ").Append(Encoding.UTF8.GetString((await store.LoadReportAsync(report, ct))!)).Append('\n');
+        }
+
+        return text.ToString();
+    }
+}
