@@ -14,8 +14,13 @@ namespace StatePersistence.Postgres.Changes;
 /// continuing from the highest position. Positions therefore become visible as a dense prefix (a numbering commits
 /// whole, and the next one starts after it), and a group that commits late simply gets a later position. An item's
 /// changes commit in revision order (each waits on the item's lock), so they are numbered in that order.
+/// <para>
+/// The log is bounded (<see cref="ChangePruner"/>): changes older than the retention window are deleted and the
+/// highest deleted position becomes the horizon. A read after a position below the horizon throws
+/// <see cref="ChangeFeedGapException"/> instead of returning what is left: the reader lost its place and reloads.
+/// </para>
 /// </summary>
-internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, ChangeRows rows)
+internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, ChangeRows rows, ChangePruner? pruner = null)
 {
     /// <summary>Groups read per query.</summary>
     public const int PageSize = 500;
@@ -28,7 +33,8 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
     /// Every group after <paramref name="afterPosition"/>, then every new one as it commits, on any instance, until
     /// cancelled. A notification from the committing transaction wakes the reader; the feed itself is read from the
     /// table, so a notification lost (a listener reconnecting, a full queue) delays a change by at most
-    /// <paramref name="pollInterval"/> and never loses it.
+    /// <paramref name="pollInterval"/> and never loses it. With a <see cref="ChangePruner"/>, the reader also prunes
+    /// the log when that is due (a failure ends the subscription like any other, for the caller to report and retry).
     /// </summary>
     public async IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, TimeSpan pollInterval,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -51,6 +57,11 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
 
             if (page.Count < PageSize)
             {
+                if (pruner is not null)
+                {
+                    await pruner.PruneIfDueAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 // Returns at the first notification (also one that came while reading) or after the interval.
                 await listener.WaitAsync(pollInterval, cancellationToken).ConfigureAwait(false);
             }
@@ -83,12 +94,15 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         lockCommand.Parameters.AddWithValue(_lockKey);
         batch.BatchCommands.Add(lockCommand);
         // A new statement, so a new snapshot: it sees the previous numbering, which committed before this lock was had.
-        // A group's changes share its revision, so they share a position.
+        // A group's changes share its revision, so they share a position. The highest position may have been pruned
+        // (ChangePruner): the horizon, which the same snapshot shows with the deletion, is never below it. The clock is
+        // read here, under the lock, so numbered_at grows with the position (the pruner's window counts from it).
         var number = new NpgsqlBatchCommand($"""
-            UPDATE {schema}.changes c SET position = last.position + u.n
+            UPDATE {schema}.changes c SET position = last.position + u.n, numbered_at = clock_timestamp()
             FROM (SELECT revision, row_number() OVER (ORDER BY revision) AS n
                   FROM (SELECT DISTINCT revision FROM {schema}.changes WHERE position IS NULL) d) u,
-                 (SELECT coalesce(max(position), 0) AS position FROM {schema}.changes) last
+                 (SELECT greatest(coalesce(max(position), 0), (SELECT position FROM {schema}.feed_horizon)) AS position
+                  FROM {schema}.changes) last
             WHERE c.revision = u.revision
             """);
         batch.BatchCommands.Add(number);
@@ -106,21 +120,29 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         return number.RecordsAffected;
     }
 
-    /// <summary>Up to <paramref name="limit"/> groups after <paramref name="afterPosition"/>, in feed order.</summary>
+    /// <summary>
+    /// Up to <paramref name="limit"/> groups after <paramref name="afterPosition"/>, in feed order. Throws
+    /// <see cref="ChangeFeedGapException"/> when changes after that position have been pruned.
+    /// </summary>
     public async Task<IReadOnlyList<CommittedGroup>> ReadAsync(long afterPosition, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(afterPosition);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         await AssignPositionsAsync(cancellationToken).ConfigureAwait(false);
 
-        // Positions are dense, so a page of groups is a range of positions.
+        // Positions are dense, so a page of groups is a range of positions. The horizon is read after the rows, by a
+        // statement of its own (a later snapshot): a pruning that deleted some of the rows before they were read has
+        // committed by then and shows, so a partial page is never taken for a whole one.
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand($"""
-            SELECT position, revision, kind, id, body::text, sealed FROM {schema}.changes
+        await using var command = new NpgsqlBatch(connection);
+        var read = new NpgsqlBatchCommand($"""
+            SELECT position, revision, kind, id, true, body::text, sealed FROM {schema}.changes
             WHERE position > $1 AND position <= $2 ORDER BY position, ordinal
-            """, connection);
-        command.Parameters.AddWithValue(afterPosition);
-        command.Parameters.AddWithValue(afterPosition + limit);
+            """);
+        read.Parameters.AddWithValue(afterPosition);
+        read.Parameters.AddWithValue(afterPosition + limit);
+        command.BatchCommands.Add(read);
+        command.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT position FROM {schema}.feed_horizon"));
         var groups = new List<CommittedGroup>();
         List<StateChange>? changes = null;
         long position = 0, revision = 0;
@@ -129,25 +151,35 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         {
             if (changes is null || reader.GetInt64(0) != position)
             {
-                if (changes is not null)
-                {
-                    groups.Add(new CommittedGroup(revision, changes) { Position = position });
-                }
-
+                AddGroup();
                 (position, revision, changes) = (reader.GetInt64(0), reader.GetInt64(1), []);
             }
 
-            var row = new ItemRow(reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5));
+            var row = new ItemRow(reader.GetString(2), reader.GetString(3), reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetFieldValue<byte[]>(6));
             changes.Add(rows.ToChange(row, revision));
         }
 
-        if (changes is not null)
+        AddGroup();
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        long horizon = reader.GetInt64(0);
+        if (horizon > afterPosition)
         {
-            groups.Add(new CommittedGroup(revision, changes) { Position = position });
+            throw new ChangeFeedGapException(afterPosition, horizon, rows.Location);
         }
 
         return groups;
+
+        void AddGroup()
+        {
+            if (changes is not null)
+            {
+                groups.Add(new CommittedGroup(revision, changes) { Position = position });
+                changes = null;
+            }
+        }
     }
 
     /// <summary>Every group after <paramref name="afterPosition"/>, in feed order.</summary>

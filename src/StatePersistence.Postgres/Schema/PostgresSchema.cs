@@ -82,6 +82,20 @@ internal static partial class PostgresSchema
             -- Finds quickly whether any task is not listed (then the core answers from memory instead).
             CREATE INDEX items_tasks_unlisted ON {0}.items (id) WHERE kind = 'task' AND NOT listed;
             """),
+        new("a bounded change log: when each change was numbered, and the pruned horizon", """
+            -- When the feed numbered the change (the database's clock, taken under the numbering lock, so it grows
+            -- with the position): the retention window counts from here, not from the writer's start, so a change
+            -- whose transaction stalled before committing still gets the whole window once readers can see it.
+            -- Rows numbered before this version have none and count as old.
+            ALTER TABLE {0}.changes ADD COLUMN numbered_at timestamptz NULL;
+            -- Every change at or below this position has been pruned (ChangePruner): a reader asking for the
+            -- changes after an older position has lost its place and reloads instead. One row.
+            CREATE TABLE {0}.feed_horizon (
+                only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+                position bigint  NOT NULL
+            );
+            INSERT INTO {0}.feed_horizon (position) VALUES (0);
+            """),
     ];
 
     /// <summary>
