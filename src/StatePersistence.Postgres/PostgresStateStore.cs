@@ -74,9 +74,10 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         Location = $"postgresql://{builder.Host}:{builder.Port}/{builder.Database}#{schema}";
         _payloads = new StorePayloads(codec);
         _rows = new ChangeRows(_payloads, Location);
-        _writer = new GroupWriter(dataSource, schema, _rows);
+        var own = new OwnCommits();
+        _writer = new GroupWriter(dataSource, schema, _rows, own);
         _pruner = new ChangePruner(dataSource, schema, changeRetention ?? DefaultChangeRetention);
-        _feed = new ChangeFeed(dataSource, schema, _rows, _pruner);
+        _feed = new ChangeFeed(dataSource, schema, _rows, _pruner, own);
         _listing = new TaskListingQuery(dataSource, schema, _rows);
     }
 

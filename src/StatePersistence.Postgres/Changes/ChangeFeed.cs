@@ -20,7 +20,12 @@ namespace StatePersistence.Postgres.Changes;
 /// <see cref="ChangeFeedGapException"/> instead of returning what is left: the reader lost its place and reloads.
 /// </para>
 /// </summary>
-internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, ChangeRows rows, ChangePruner? pruner = null)
+/// <para>
+/// This instance's own groups (<see cref="OwnCommits"/>) are built from what its writer committed: the query returns
+/// only their position and revision, not their bodies, and nothing is parsed. They keep their place in the feed, so
+/// the events they make come in feed order as every other group's.
+/// </para>
+internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, ChangeRows rows, ChangePruner? pruner = null, OwnCommits? own = null)
 {
     /// <summary>Groups read per query.</summary>
     public const int PageSize = 500;
@@ -52,6 +57,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
             foreach (CommittedGroup group in page)
             {
                 position = group.Position;
+                own?.Delivered(group.Revision);
                 yield return group;
             }
 
@@ -133,14 +139,19 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         // Positions are dense, so a page of groups is a range of positions. The horizon is read after the rows, by a
         // statement of its own (a later snapshot): a pruning that deleted some of the rows before they were read has
         // committed by then and shows, so a partial page is never taken for a whole one.
+        // The own groups' changes are taken from a copy made before the query, so the query and the building agree.
+        Dictionary<long, IReadOnlyList<StateChange>> mine = own?.Snapshot() ?? [];
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlBatch(connection);
         var read = new NpgsqlBatchCommand($"""
-            SELECT position, revision, kind, id, true, body::text, sealed FROM {schema}.changes
-            WHERE position > $1 AND position <= $2 ORDER BY position, ordinal
+            SELECT position, revision, kind, id, mine.revision IS NULL AS theirs,
+                   CASE WHEN mine.revision IS NULL THEN body::text END, CASE WHEN mine.revision IS NULL THEN sealed END
+            FROM {schema}.changes LEFT JOIN unnest($3::bigint[]) AS mine(revision) USING (revision)
+            WHERE position > $1 AND position <= $2 AND (mine.revision IS NULL OR ordinal = 0) ORDER BY position, ordinal
             """);
         read.Parameters.AddWithValue(afterPosition);
         read.Parameters.AddWithValue(afterPosition + limit);
+        read.Parameters.Add(new NpgsqlParameter { Value = mine.Keys.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
         command.BatchCommands.Add(read);
         command.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT position FROM {schema}.feed_horizon"));
         var groups = new List<CommittedGroup>();
@@ -149,6 +160,15 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
+            if (!reader.GetBoolean(4))
+            {
+                // One row per own group, its first: the group as the writer committed it.
+                AddGroup();
+                (position, revision) = (reader.GetInt64(0), reader.GetInt64(1));
+                groups.Add(new CommittedGroup(revision, mine[revision]) { Position = position });
+                continue;
+            }
+
             if (changes is null || reader.GetInt64(0) != position)
             {
                 AddGroup();

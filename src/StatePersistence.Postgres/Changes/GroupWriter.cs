@@ -16,8 +16,12 @@ namespace StatePersistence.Postgres.Changes;
 /// Every writer of an item holds its lock until it commits, so nobody can change an item between the check and the
 /// write (no read-then-write race), and a later change to an item takes its revision after the earlier one committed:
 /// an item's revisions increase with its changes.
+/// <para>
+/// Each accepted group is registered in <see cref="OwnCommits"/> before the commit is sent, so this instance's feed
+/// reader builds it from what was written instead of reading its body back.
+/// </para>
 /// </summary>
-internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, ChangeRows rows)
+internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, ChangeRows rows, OwnCommits? own = null)
 {
     private readonly string _lockKey = "statepersistence.item:" + schema + ":";
 
@@ -153,7 +157,23 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
                 batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
             }
 
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // Before the commit is sent: a reader can see a group only once it committed, and then finds it here.
+            for (int n = 0; n < accepted.Count; n++)
+            {
+                own?.Register(revisions[n], outcomes[accepted[n]].Changes);
+            }
+
+            try
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Most likely not committed; and if the commit did happen (the answer lost with the connection), the
+                // feed reads these groups from the table like another instance's: forgetting is always safe.
+                own?.Forget(revisions);
+                throw;
+            }
         }
 
         return outcomes;
