@@ -9,9 +9,12 @@ namespace StatePersistence.Postgres.Changes;
 /// The change feed, read by position, with no gaps. A group's revision is taken inside its transaction, but
 /// transactions commit in any order, so a reader that followed revisions ("after the highest I saw") would skip a
 /// group whose transaction took a lower revision and committed later: the bug class Marten fought for years (issues
-/// 1629, 2681, 3503, 4952, 4953). Here a group gets its feed position only after it has committed: one instance at a
-/// time (a transaction-scoped advisory lock) numbers every committed group that has none, in revision order,
-/// continuing from the highest position. Positions therefore become visible as a dense prefix (a numbering commits
+/// 1629, 2681, 3503, 4952, 4953). Here a group gets its feed position only once nothing can commit before it
+/// unnoticed: one numbering at a time (a transaction-scoped advisory lock) numbers every group without a position it
+/// sees, in revision order, continuing from the highest position, and holds the lock until its transaction has
+/// ended. Under full durability that numbering is the last step of the writer's own transaction (GroupWriter, which
+/// says why that is safe); a group committed without a position (relaxed durability, an older instance) is numbered
+/// by the next reader, in a transaction of its own. Positions therefore become visible as a dense prefix (a numbering commits
 /// whole, and the next one starts after it), and a group that commits late simply gets a later position. An item's
 /// changes commit in revision order (each waits on the item's lock), so they are numbered in that order.
 /// <para>
@@ -29,7 +32,6 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
 {
     /// <summary>Groups read per query.</summary>
     public const int PageSize = 500;
-    private readonly string _lockKey = "statepersistence.feed:" + schema;
 
     /// <summary>The LISTEN/NOTIFY channel a commit in <paramref name="schema"/> notifies.</summary>
     public static string Channel(string schema) => "statepersistence_" + schema;
@@ -95,9 +97,32 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         }
 
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN ISOLATION LEVEL READ COMMITTED"));
+        NpgsqlBatchCommand number = AddNumbering(batch, schema);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        try
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (connection.State == System.Data.ConnectionState.Open)
+        {
+            await RawTransaction.RollbackAfterFailureAsync(connection).ConfigureAwait(false);
+            throw;
+        }
+
+        return number.RecordsAffected;
+    }
+
+    /// <summary>
+    /// Adds the numbering to <paramref name="batch"/>, in its transaction: the lock (held until that transaction ends),
+    /// then, as a statement of its own and so with a snapshot taken after the lock was had, the positions for every
+    /// group without one that this transaction sees, in revision order, after the highest position. Returns the
+    /// numbering statement (its RecordsAffected is the number of changes numbered).
+    /// </summary>
+    public static NpgsqlBatchCommand AddNumbering(NpgsqlBatch batch, string schema)
+    {
         var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
-        lockCommand.Parameters.AddWithValue(_lockKey);
+        lockCommand.Parameters.AddWithValue("statepersistence.feed:" + schema);
         batch.BatchCommands.Add(lockCommand);
         // A new statement, so a new snapshot: it sees the previous numbering, which committed before this lock was had.
         // A group's changes share its revision, so they share a position. The highest position may have been pruned
@@ -112,18 +137,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
             WHERE c.revision = u.revision
             """);
         batch.BatchCommands.Add(number);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-        try
-        {
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception) when (connection.State == System.Data.ConnectionState.Open)
-        {
-            await RawTransaction.RollbackAfterFailureAsync(connection).ConfigureAwait(false);
-            throw;
-        }
-
-        return number.RecordsAffected;
+        return number;
     }
 
     /// <summary>
