@@ -77,12 +77,23 @@ internal sealed class ChangePruner(NpgsqlDataSource dataSource, string schema, T
             }
         }
 
+        // A change numbered by an instance of an earlier version has no numbered_at: its window starts now.
+        await using (var stamp = new NpgsqlCommand($"""
+            UPDATE {schema}.changes SET numbered_at = clock_timestamp()
+            WHERE numbered_at IS NULL AND position IN (SELECT position FROM {schema}.changes
+                WHERE position > (SELECT position FROM {schema}.feed_horizon) ORDER BY position LIMIT $1)
+            """, connection, transaction))
+        {
+            stamp.Parameters.AddWithValue(BatchRows);
+            await stamp.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         // The oldest numbered changes after the horizon, up to the first one still inside the window: numbered_at grows
         // with the position, and stopping at the first young one keeps the horizon a clean cut even if it did not.
         // A group's rows share their position and numbered_at, so a batch that ends inside a group deletes it whole.
         await using var cut = new NpgsqlCommand($"""
             SELECT max(position) FROM (
-                SELECT position, bool_and(numbered_at IS NULL OR numbered_at < clock_timestamp() - $1) OVER (ORDER BY position) AS old
+                SELECT position, bool_and(numbered_at < clock_timestamp() - $1) OVER (ORDER BY position) AS old
                 FROM (SELECT position, numbered_at FROM {schema}.changes
                       WHERE position > (SELECT position FROM {schema}.feed_horizon) ORDER BY position LIMIT $2) oldest) marked
             WHERE old

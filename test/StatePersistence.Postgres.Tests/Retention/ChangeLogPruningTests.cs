@@ -54,6 +54,35 @@ public sealed class ChangeLogPruningTests
         Assert.Equal(["a", "b"], (await store.Feed.ReadAsync(0, 100, ct)).Select(g => g.Changes[0].Id));
     }
 
+    /// <summary>
+    /// Changes numbered two hours ago go; the first one still young stops the cut, even with older ones after it; one
+    /// numbered by an instance of an earlier version (no numbered_at) gets its window from when the pruner finds it.
+    /// </summary>
+    [Fact]
+    public async Task PruningStopsAtTheFirstChangeInsideTheWindow_AndGivesAChangeWithoutATimeAWholeWindow()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        for (int i = 1; i <= 5; i++)
+        {
+            await store.PutAsync("t" + i, ExpectedRevision.Absent);
+        }
+
+        Assert.Equal(5, (await store.Feed.ReadAsync(0, 100, ct)).Count);
+        await using (NpgsqlCommand age = PostgresServer.DataSource.CreateCommand($"""
+            UPDATE {store.Schema}.changes SET numbered_at = CASE position WHEN 3 THEN NULL WHEN 5 THEN now() ELSE now() - interval '2 hours' END
+            """))
+        {
+            await age.ExecuteNonQueryAsync(ct);
+        }
+
+        var pruner = new ChangePruner(PostgresServer.DataSource, store.Schema, TimeSpan.FromHours(1));
+        Assert.Equal(2L, await pruner.PruneAsync(pruner.Retention, ct));
+        Assert.Equal([3L, 4L, 5L], (await store.Feed.ReadAsync(2, 100, ct)).Select(g => g.Position));
+        Assert.Equal(0L, await ScalarAsync($"SELECT count(*) FROM {store.Schema}.changes WHERE numbered_at IS NULL", ct));
+        Assert.Equal(0L, await pruner.PruneAsync(pruner.Retention, ct));
+    }
+
     [Fact]
     public async Task WhileAnotherInstancePrunes_ThisOneSkips_AndDeletesNothing()
     {
