@@ -9,14 +9,14 @@ namespace StatePersistence.Postgres.Changes;
 /// The change feed, read by position, with no gaps. A group's revision is taken inside its transaction, but
 /// transactions commit in any order, so a reader that followed revisions ("after the highest I saw") would skip a
 /// group whose transaction took a lower revision and committed later: the bug class Marten fought for years (issues
-/// 1629, 2681, 3503, 4952, 4953). Here a group gets its feed position only once nothing can commit before it
-/// unnoticed: one numbering at a time (a transaction-scoped advisory lock) numbers every group without a position it
-/// sees, in revision order, continuing from the highest position, and holds the lock until its transaction has
-/// ended. Under full durability that numbering is the last step of the writer's own transaction (GroupWriter, which
-/// says why that is safe); a group committed without a position (relaxed durability, an older instance) is numbered
-/// by the next reader, in a transaction of its own. Positions therefore become visible as a dense prefix (a numbering commits
-/// whole, and the next one starts after it), and a group that commits late simply gets a later position. An item's
-/// changes commit in revision order (each waits on the item's lock), so they are numbered in that order.
+/// 1629, 2681, 3503, 4952, 4953). Here a group gets its feed position as it commits or after, never before: one
+/// numbering at a time (a transaction-scoped advisory lock) numbers every group without a position it sees, in revision
+/// order, continuing from the highest position, and holds the lock until its transaction has ended. Under full
+/// durability that numbering is the last step of the writer's own transaction (GroupWriter says why that is safe); a
+/// group committed without a position (relaxed durability, an older instance) is numbered by the next reader, in a
+/// transaction of its own. Positions therefore become visible as a dense prefix (a numbering commits whole, and the
+/// next one starts after it), and a group that commits late simply gets a later position. An item's changes commit in
+/// revision order (each waits on the item's lock), so they are numbered in that order.
 /// <para>
 /// The log is bounded (<see cref="ChangePruner"/>): changes older than the retention window are deleted and the
 /// highest deleted position becomes the horizon. A read after a position below the horizon throws

@@ -12,8 +12,9 @@ namespace StatePersistence.Service.Sync;
 /// <see cref="IStatePersistence.RemoteChangesApplied"/>. When the feed fails (a dropped connection, a restarted
 /// database) the failure is reported and the feed is read again after the last position applied, so nothing is
 /// missed and nothing applied twice. When the store no longer holds the changes after that position (it prunes its
-/// log), the follower reloads the whole state instead and goes on after the reload's position. Each group read, this instance's own included, then goes to the
-/// <see cref="ChangeFeedPump"/> for the event stream: one read of the feed serves both.
+/// log), the follower reloads the whole state instead and goes on after the reload's position. Each group read, this
+/// instance's own included, then goes to the <see cref="ChangeFeedPump"/> for the event stream: one read of the feed
+/// serves both.
 /// </summary>
 internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, ChangeFeedPump changeEvents, EventDispatcher events, TimeProvider time)
 {
