@@ -10,22 +10,27 @@ namespace StatePersistence.Postgres;
 /// </summary>
 public static class PostgresStatePersistence
 {
-    /// <summary>Creates a PostgreSQL store in <paramref name="schema"/> and the service over it (not started).</summary>
+    /// <summary>
+    /// Creates a PostgreSQL store in <paramref name="schema"/> and the service over it (not started);
+    /// <paramref name="changeRetention"/> as on <see cref="PostgresStateStore"/>.
+    /// </summary>
     public static StatePersistenceService Create(string connectionString, string schema = PostgresStateStore.DefaultSchema,
         StatePersistenceOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null,
-        IMeterFactory? meterFactory = null, IPayloadCodec? codec = null)
+        IMeterFactory? meterFactory = null, IPayloadCodec? codec = null, TimeSpan? changeRetention = null)
     {
         options ??= new StatePersistenceOptions();
-        var store = new PostgresStateStore(connectionString, schema, codec ?? options.ResolvePayloadCodec(hasStateDirectory: false));
+        var store = new PostgresStateStore(connectionString, schema, codec ?? options.ResolvePayloadCodec(hasStateDirectory: false),
+            changeRetention: changeRetention);
         return new StatePersistenceService(options, store, loggerFactory, timeProvider, meterFactory);
     }
 
     /// <summary>Creates the service over a PostgreSQL store and starts it (schema, then loading the state).</summary>
     public static async Task<StatePersistenceService> OpenAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
         StatePersistenceOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null,
-        IMeterFactory? meterFactory = null, CancellationToken cancellationToken = default)
+        IMeterFactory? meterFactory = null, CancellationToken cancellationToken = default, TimeSpan? changeRetention = null)
     {
-        StatePersistenceService service = Create(connectionString, schema, options, loggerFactory, timeProvider, meterFactory);
+        StatePersistenceService service = Create(connectionString, schema, options, loggerFactory, timeProvider, meterFactory,
+            changeRetention: changeRetention);
         try
         {
             await service.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -24,6 +24,12 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     /// <summary>The schema used when none is given.</summary>
     public const string DefaultSchema = "statepersistence";
 
+    /// <summary>
+    /// How long a change stays in the change log when no retention is given: an instance (or an event-stream client)
+    /// further behind than this reloads instead of reading the changes it missed.
+    /// </summary>
+    public static readonly TimeSpan DefaultChangeRetention = TimeSpan.FromHours(1);
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly string _schema;
@@ -33,25 +39,30 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private readonly ChangeFeed _feed;
     private readonly TaskListingQuery _listing;
     private readonly TimeSpan _pollInterval;
+    private readonly ChangePruner _pruner;
     private bool _open;
 
     /// <summary>
     /// A store over <paramref name="connectionString"/> (any Npgsql connection string, multi-host ones included) in
     /// <paramref name="schema"/>. The connection string is never logged or shown: <see cref="Location"/> names only
-    /// the hosts, the database and the schema.
+    /// the hosts, the database and the schema. <paramref name="changeRetention"/> (positive; default
+    /// <see cref="DefaultChangeRetention"/>) is how long a committed change stays in the change log.
     /// </summary>
-    public PostgresStateStore(string connectionString, string schema = DefaultSchema, IPayloadCodec? codec = null, TimeSpan? pollInterval = null)
-        : this(CreateDataSource(connectionString), ownsDataSource: true, schema, codec, pollInterval)
+    public PostgresStateStore(string connectionString, string schema = DefaultSchema, IPayloadCodec? codec = null, TimeSpan? pollInterval = null,
+        TimeSpan? changeRetention = null)
+        : this(CreateDataSource(connectionString), ownsDataSource: true, schema, codec, pollInterval, changeRetention)
     {
     }
 
     /// <summary>A store over a data source the caller owns (and disposes).</summary>
-    public PostgresStateStore(NpgsqlDataSource dataSource, string schema = DefaultSchema, IPayloadCodec? codec = null, TimeSpan? pollInterval = null)
-        : this(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false, schema, codec, pollInterval)
+    public PostgresStateStore(NpgsqlDataSource dataSource, string schema = DefaultSchema, IPayloadCodec? codec = null, TimeSpan? pollInterval = null,
+        TimeSpan? changeRetention = null)
+        : this(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false, schema, codec, pollInterval, changeRetention)
     {
     }
 
-    private PostgresStateStore(NpgsqlDataSource dataSource, bool ownsDataSource, string schema, IPayloadCodec? codec, TimeSpan? pollInterval)
+    private PostgresStateStore(NpgsqlDataSource dataSource, bool ownsDataSource, string schema, IPayloadCodec? codec, TimeSpan? pollInterval,
+        TimeSpan? changeRetention)
     {
         PostgresSchema.ValidateName(schema);
         _dataSource = dataSource;
@@ -63,8 +74,10 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         Location = $"postgresql://{builder.Host}:{builder.Port}/{builder.Database}#{schema}";
         _payloads = new StorePayloads(codec);
         _rows = new ChangeRows(_payloads, Location);
-        _writer = new GroupWriter(dataSource, schema, _rows);
-        _feed = new ChangeFeed(dataSource, schema, _rows);
+        var own = new OwnCommits();
+        _writer = new GroupWriter(dataSource, schema, _rows, own);
+        _pruner = new ChangePruner(dataSource, schema, changeRetention ?? DefaultChangeRetention);
+        _feed = new ChangeFeed(dataSource, schema, _rows, _pruner, own);
         _listing = new TaskListingQuery(dataSource, schema, _rows);
     }
 
@@ -74,6 +87,13 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
 
     /// <inheritdoc />
     public TimeSpan FeedPollInterval => _pollInterval;
+
+    /// <summary>
+    /// How long a committed change stays in the change log after the feed numbered it. The instances following the
+    /// feed prune older changes in the background, one at a time; a reader further behind reloads (see
+    /// <see cref="ReloadAsync"/>).
+    /// </summary>
+    public TimeSpan ChangeRetention => _pruner.Retention;
 
     /// <inheritdoc />
     /// <remarks>
@@ -97,14 +117,46 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     {
         var report = new RecoveryReport { StartedAt = DateTimeOffset.UtcNow, SnapshotSource = "postgresql" };
         await PostgresSchema.EnsureAsync(_dataSource, _schema, cancellationToken).ConfigureAwait(false);
-        await _feed.AssignPositionsAsync(cancellationToken).ConfigureAwait(false);
+        (StateView view, long position, List<StoredItem> unlisted) = await LoadAsync(cancellationToken).ConfigureAwait(false);
+        await TaskListingBackfill.RunAsync(_dataSource, _schema, unlisted, cancellationToken).ConfigureAwait(false);
+        _open = true;
+        report.Revision = view.Revision;
+        report.TasksLoaded = view.Tasks.Count;
+        report.SessionsLoaded = view.Sessions.Count;
+        return new RecoveredState(view, report) { Position = position };
+    }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// The same read as <see cref="OpenAsync"/>: every current row and the feed's position, in one snapshot, after
+    /// numbering what committed without a position yet.
+    /// </remarks>
+    public async ValueTask<RecoveredState> ReloadAsync(CancellationToken cancellationToken = default)
+    {
+        RequireOpen();
+        var report = new RecoveryReport { StartedAt = DateTimeOffset.UtcNow, SnapshotSource = "postgresql" };
+        (StateView view, long position, _) = await Guarded("reload the state", async () => await LoadAsync(cancellationToken).ConfigureAwait(false))
+            .ConfigureAwait(false);
+        report.Revision = view.Revision;
+        report.TasksLoaded = view.Tasks.Count;
+        report.SessionsLoaded = view.Sessions.Count;
+        return new RecoveredState(view, report) { Position = position };
+    }
+
+    /// <summary>
+    /// Numbers what committed without a position, then reads the current items and the feed's position in one
+    /// snapshot; also returns the tasks whose listing columns are not filled yet. The position is the highest given,
+    /// or the pruned horizon when every change up to it was pruned.
+    /// </summary>
+    private async Task<(StateView View, long Position, List<StoredItem> Unlisted)> LoadAsync(CancellationToken cancellationToken)
+    {
+        await _feed.AssignPositionsAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction snapshot = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken)
             .ConfigureAwait(false);
         long position, sequence;
         await using (var numbers = new NpgsqlCommand($"""
-            SELECT (SELECT coalesce(max(position), 0) FROM {_schema}.changes),
+            SELECT greatest((SELECT coalesce(max(position), 0) FROM {_schema}.changes), (SELECT position FROM {_schema}.feed_horizon)),
                    (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {_schema}.revisions)
             """, connection, snapshot))
         await using (NpgsqlDataReader reader = await numbers.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
@@ -148,13 +200,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         }
 
         await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
-        await TaskListingBackfill.RunAsync(_dataSource, _schema, unlisted, cancellationToken).ConfigureAwait(false);
-        _open = true;
-        var view = new StateView(revision, tasks.ToImmutable(), sessions.ToImmutable(), extras);
-        report.Revision = revision;
-        report.TasksLoaded = view.Tasks.Count;
-        report.SessionsLoaded = view.Sessions.Count;
-        return new RecoveredState(view, report) { Position = position };
+        return (new StateView(revision, tasks.ToImmutable(), sessions.ToImmutable(), extras), position, unlisted);
     }
 
     /// <inheritdoc />
@@ -174,7 +220,10 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     }
 
     /// <inheritdoc />
-    /// <remarks>The store keeps its whole change log, so it never throws <see cref="ChangeFeedGapException"/>.</remarks>
+    /// <remarks>
+    /// Throws <see cref="ChangeFeedGapException"/> when changes after <paramref name="afterPosition"/> were pruned (older
+    /// than <see cref="ChangeRetention"/>): reload the state instead (<see cref="ReloadAsync"/>).
+    /// </remarks>
     public async ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default)
     {
         RequireOpen();

@@ -39,12 +39,15 @@ public sealed class ChangeFeedTests
     /// <summary>
     /// The same interleaving with a live subscriber (woken by NOTIFY, polling every 100 ms besides), under a stall of
     /// nothing and one of 1.5 s: fifteen poll intervals, longer than any timeout the feed has (its default poll is 1 s).
-    /// The subscriber gets B, then A once A commits, each once.
+    /// The subscriber gets B, then A once A commits, each once: whether A commits without a position (numbered later by
+    /// a reader) or numbers itself as its last step, as a commit under full durability does.
     /// </summary>
     [Theory]
-    [InlineData(0)]
-    [InlineData(1500)]
-    public async Task ALateCommit_ReachesALiveSubscriber_AfterAStallOfAnyLength(int stallMilliseconds)
+    [InlineData(0, false)]
+    [InlineData(1500, false)]
+    [InlineData(0, true)]
+    [InlineData(1500, true)]
+    public async Task ALateCommit_ReachesALiveSubscriber_AfterAStallOfAnyLength(int stallMilliseconds, bool numberedByItsOwnTransaction)
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using Store store = await Store.CreateAsync(ct);
@@ -71,6 +74,11 @@ public sealed class ChangeFeedTests
 
         // The stall: the subscriber is woken and polls meanwhile, and must not move past A's revision for good.
         await Task.Delay(stallMilliseconds, reading.Token);
+        if (numberedByItsOwnTransaction)
+        {
+            await store.Writer.NumberAsync(slow, stalled, ct);
+        }
+
         await stalled.CommitAsync(ct);
         await WaitForAsync(seen, 2, reading.Token);
 
@@ -82,6 +90,71 @@ public sealed class ChangeFeedTests
         {
             Assert.Equal([("b", 1L, b), ("a", 2L, a.Revision)], seen.Select(g => (g.Changes[0].Id, g.Position, g.Revision)));
         }
+    }
+
+    [Fact]
+    public async Task AFullDurabilityCommit_IsNumberedInItsOwnTransaction_ARelaxedOneByTheNextReader()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+
+        await store.PutAsync("full", ExpectedRevision.Absent);
+        Assert.Equal([(1L, "full")], await PositionsAsync(store, ct));
+
+        CommitOutcome relaxed = await store.Writer.AppendAsync([Store.Put("relaxed", ExpectedRevision.Absent)], Durability.Relaxed, ct);
+        Assert.True(relaxed.Committed);
+        Assert.Equal([(1L, "full"), (0L, "relaxed")], await PositionsAsync(store, ct));
+
+        Assert.Equal(1, await store.Feed.AssignPositionsAsync(ct));
+        Assert.Equal([(1L, "full"), (2L, "relaxed")], await PositionsAsync(store, ct));
+    }
+
+    /// <summary>
+    /// A numbers itself and then stalls before its COMMIT, holding the numbering lock: B, committing meanwhile, waits for
+    /// that lock, so it cannot take a position a reader would see before A's; a reader meanwhile sees neither and does
+    /// not wait. Once A commits, B goes on: A is 1, B is 2.
+    /// </summary>
+    [Fact]
+    public async Task ACommitThatNumberedItselfAndStalls_HoldsBackLaterNumberings_UntilItCommits()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        await using NpgsqlConnection slow = await PostgresServer.DataSource.OpenConnectionAsync(ct);
+        await using NpgsqlTransaction stalled = await slow.BeginTransactionAsync(ct);
+        CommitOutcome a = await store.Writer.WriteAsync(slow, stalled, [Store.Put("a", ExpectedRevision.Absent)], Durability.Full, ct);
+        await store.Writer.NumberAsync(slow, stalled, ct);
+
+        Task<long> b = store.PutAsync("b", ExpectedRevision.Absent);
+        await using (NpgsqlCommand waiting = PostgresServer.DataSource.CreateCommand(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+        {
+            while ((long)(await waiting.ExecuteScalarAsync(ct))! == 0)
+            {
+                await Task.Delay(10, ct);
+            }
+        }
+
+        Assert.False(b.IsCompleted);
+        Assert.Empty(await store.Feed.ReadAsync(0, 100, ct));
+
+        await stalled.CommitAsync(ct);
+        long bRevision = await b;
+        Assert.Equal([("a", 1L, a.Revision), ("b", 2L, bRevision)],
+            (await store.Feed.ReadAsync(0, 100, ct)).Select(g => (g.Changes[0].Id, g.Position, g.Revision)));
+    }
+
+    private static async Task<List<(long Position, string Id)>> PositionsAsync(Store store, CancellationToken ct)
+    {
+        await using NpgsqlCommand command = PostgresServer.DataSource.CreateCommand(
+            $"SELECT coalesce(position, 0), id FROM {store.Schema}.changes ORDER BY revision");
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(ct);
+        var found = new List<(long, string)>();
+        while (await reader.ReadAsync(ct))
+        {
+            found.Add((reader.GetInt64(0), reader.GetString(1)));
+        }
+
+        return found;
     }
 
     private static async Task WaitForAsync(List<CommittedGroup> seen, int count, CancellationToken cancellationToken)

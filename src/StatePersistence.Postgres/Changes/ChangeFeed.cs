@@ -9,17 +9,29 @@ namespace StatePersistence.Postgres.Changes;
 /// The change feed, read by position, with no gaps. A group's revision is taken inside its transaction, but
 /// transactions commit in any order, so a reader that followed revisions ("after the highest I saw") would skip a
 /// group whose transaction took a lower revision and committed later: the bug class Marten fought for years (issues
-/// 1629, 2681, 3503, 4952, 4953). Here a group gets its feed position only after it has committed: one instance at a
-/// time (a transaction-scoped advisory lock) numbers every committed group that has none, in revision order,
-/// continuing from the highest position. Positions therefore become visible as a dense prefix (a numbering commits
-/// whole, and the next one starts after it), and a group that commits late simply gets a later position. An item's
-/// changes commit in revision order (each waits on the item's lock), so they are numbered in that order.
+/// 1629, 2681, 3503, 4952, 4953). Here a group gets its feed position as it commits or after, never before: one
+/// numbering at a time (a transaction-scoped advisory lock) numbers every group without a position it sees, in revision
+/// order, continuing from the highest position, and holds the lock until its transaction has ended. Under full
+/// durability that numbering is the last step of the writer's own transaction (GroupWriter says why that is safe); a
+/// group committed without a position (relaxed durability, an older instance) is numbered by the next reader, in a
+/// transaction of its own. Positions therefore become visible as a dense prefix (a numbering commits whole, and the
+/// next one starts after it), and a group that commits late simply gets a later position. An item's changes commit in
+/// revision order (each waits on the item's lock), so they are numbered in that order.
+/// <para>
+/// The log is bounded (<see cref="ChangePruner"/>): changes older than the retention window are deleted and the
+/// highest deleted position becomes the horizon. A read after a position below the horizon throws
+/// <see cref="ChangeFeedGapException"/> instead of returning what is left: the reader lost its place and reloads.
+/// </para>
 /// </summary>
-internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, ChangeRows rows)
+/// <para>
+/// This instance's own groups (<see cref="OwnCommits"/>) are built from what its writer committed: the query returns
+/// only their position and revision, not their bodies, and nothing is parsed. They keep their place in the feed, so
+/// the events they make come in feed order as every other group's.
+/// </para>
+internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, ChangeRows rows, ChangePruner? pruner = null, OwnCommits? own = null)
 {
     /// <summary>Groups read per query.</summary>
     public const int PageSize = 500;
-    private readonly string _lockKey = "statepersistence.feed:" + schema;
 
     /// <summary>The LISTEN/NOTIFY channel a commit in <paramref name="schema"/> notifies.</summary>
     public static string Channel(string schema) => "statepersistence_" + schema;
@@ -28,7 +40,8 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
     /// Every group after <paramref name="afterPosition"/>, then every new one as it commits, on any instance, until
     /// cancelled. A notification from the committing transaction wakes the reader; the feed itself is read from the
     /// table, so a notification lost (a listener reconnecting, a full queue) delays a change by at most
-    /// <paramref name="pollInterval"/> and never loses it.
+    /// <paramref name="pollInterval"/> and never loses it. With a <see cref="ChangePruner"/>, the reader also prunes
+    /// the log when that is due (a failure ends the subscription like any other, for the caller to report and retry).
     /// </summary>
     public async IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, TimeSpan pollInterval,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -46,11 +59,17 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
             foreach (CommittedGroup group in page)
             {
                 position = group.Position;
+                own?.Delivered(group.Revision);
                 yield return group;
             }
 
             if (page.Count < PageSize)
             {
+                if (pruner is not null)
+                {
+                    await pruner.PruneIfDueAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 // Returns at the first notification (also one that came while reading) or after the interval.
                 await listener.WaitAsync(pollInterval, cancellationToken).ConfigureAwait(false);
             }
@@ -78,20 +97,8 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         }
 
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
-        var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
-        lockCommand.Parameters.AddWithValue(_lockKey);
-        batch.BatchCommands.Add(lockCommand);
-        // A new statement, so a new snapshot: it sees the previous numbering, which committed before this lock was had.
-        // A group's changes share its revision, so they share a position.
-        var number = new NpgsqlBatchCommand($"""
-            UPDATE {schema}.changes c SET position = last.position + u.n
-            FROM (SELECT revision, row_number() OVER (ORDER BY revision) AS n
-                  FROM (SELECT DISTINCT revision FROM {schema}.changes WHERE position IS NULL) d) u,
-                 (SELECT coalesce(max(position), 0) AS position FROM {schema}.changes) last
-            WHERE c.revision = u.revision
-            """);
-        batch.BatchCommands.Add(number);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN ISOLATION LEVEL READ COMMITTED"));
+        NpgsqlBatchCommand number = AddNumbering(batch, schema);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         try
         {
@@ -106,48 +113,107 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         return number.RecordsAffected;
     }
 
-    /// <summary>Up to <paramref name="limit"/> groups after <paramref name="afterPosition"/>, in feed order.</summary>
+    /// <summary>
+    /// Adds the numbering to <paramref name="batch"/>, in its transaction: the lock (held until that transaction ends),
+    /// then, as a statement of its own and so with a snapshot taken after the lock was had, the positions for every
+    /// group without one that this transaction sees, in revision order, after the highest position. Returns the
+    /// numbering statement (its RecordsAffected is the number of changes numbered).
+    /// </summary>
+    public static NpgsqlBatchCommand AddNumbering(NpgsqlBatch batch, string schema)
+    {
+        var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+        lockCommand.Parameters.AddWithValue("statepersistence.feed:" + schema);
+        batch.BatchCommands.Add(lockCommand);
+        // A new statement, so a new snapshot: it sees the previous numbering, which committed before this lock was had.
+        // A group's changes share its revision, so they share a position. The highest position may have been pruned
+        // (ChangePruner): the horizon, which the same snapshot shows with the deletion, is never below it. The clock is
+        // read here, under the lock, so numbered_at grows with the position (the pruner's window counts from it).
+        var number = new NpgsqlBatchCommand($"""
+            UPDATE {schema}.changes c SET position = last.position + u.n, numbered_at = clock_timestamp()
+            FROM (SELECT revision, row_number() OVER (ORDER BY revision) AS n
+                  FROM (SELECT DISTINCT revision FROM {schema}.changes WHERE position IS NULL) d) u,
+                 (SELECT greatest(coalesce(max(position), 0), (SELECT position FROM {schema}.feed_horizon)) AS position
+                  FROM {schema}.changes) last
+            WHERE c.revision = u.revision
+            """);
+        batch.BatchCommands.Add(number);
+        return number;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> groups after <paramref name="afterPosition"/>, in feed order. Throws
+    /// <see cref="ChangeFeedGapException"/> when changes after that position have been pruned.
+    /// </summary>
     public async Task<IReadOnlyList<CommittedGroup>> ReadAsync(long afterPosition, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(afterPosition);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         await AssignPositionsAsync(cancellationToken).ConfigureAwait(false);
 
-        // Positions are dense, so a page of groups is a range of positions.
+        // Positions are dense, so a page of groups is a range of positions. The horizon is read after the rows, by a
+        // statement of its own (a later snapshot): a pruning that deleted some of the rows before they were read has
+        // committed by then and shows, so a partial page is never taken for a whole one.
+        // The own groups' changes are taken from a copy made before the query, so the query and the building agree.
+        Dictionary<long, IReadOnlyList<StateChange>> mine = own?.Snapshot() ?? [];
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand($"""
-            SELECT position, revision, kind, id, body::text, sealed FROM {schema}.changes
-            WHERE position > $1 AND position <= $2 ORDER BY position, ordinal
-            """, connection);
-        command.Parameters.AddWithValue(afterPosition);
-        command.Parameters.AddWithValue(afterPosition + limit);
+        await using var command = new NpgsqlBatch(connection);
+        var read = new NpgsqlBatchCommand($"""
+            SELECT position, revision, kind, id, mine.revision IS NULL AS theirs,
+                   CASE WHEN mine.revision IS NULL THEN body::text END, CASE WHEN mine.revision IS NULL THEN sealed END
+            FROM {schema}.changes LEFT JOIN unnest($3::bigint[]) AS mine(revision) USING (revision)
+            WHERE position > $1 AND position <= $2 AND (mine.revision IS NULL OR ordinal = 0) ORDER BY position, ordinal
+            """);
+        read.Parameters.AddWithValue(afterPosition);
+        read.Parameters.AddWithValue(afterPosition + limit);
+        read.Parameters.Add(new NpgsqlParameter { Value = mine.Keys.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
+        command.BatchCommands.Add(read);
+        command.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT position FROM {schema}.feed_horizon"));
         var groups = new List<CommittedGroup>();
         List<StateChange>? changes = null;
         long position = 0, revision = 0;
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
+            if (!reader.GetBoolean(4))
+            {
+                // One row per own group, its first: the group as the writer committed it.
+                AddGroup();
+                (position, revision) = (reader.GetInt64(0), reader.GetInt64(1));
+                groups.Add(new CommittedGroup(revision, mine[revision]) { Position = position });
+                continue;
+            }
+
             if (changes is null || reader.GetInt64(0) != position)
             {
-                if (changes is not null)
-                {
-                    groups.Add(new CommittedGroup(revision, changes) { Position = position });
-                }
-
+                AddGroup();
                 (position, revision, changes) = (reader.GetInt64(0), reader.GetInt64(1), []);
             }
 
-            var row = new ItemRow(reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5));
+            var row = new ItemRow(reader.GetString(2), reader.GetString(3), reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetFieldValue<byte[]>(6));
             changes.Add(rows.ToChange(row, revision));
         }
 
-        if (changes is not null)
+        AddGroup();
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        long horizon = reader.GetInt64(0);
+        if (horizon > afterPosition)
         {
-            groups.Add(new CommittedGroup(revision, changes) { Position = position });
+            throw new ChangeFeedGapException(afterPosition, horizon, rows.Location);
         }
 
         return groups;
+
+        void AddGroup()
+        {
+            if (changes is not null)
+            {
+                groups.Add(new CommittedGroup(revision, changes) { Position = position });
+                changes = null;
+            }
+        }
     }
 
     /// <summary>Every group after <paramref name="afterPosition"/>, in feed order.</summary>

@@ -28,6 +28,9 @@ internal sealed class ChangeRows(StorePayloads payloads, string location)
 
     public bool IsIdentity => payloads.IsIdentity;
 
+    /// <summary>The store's location, for messages.</summary>
+    public string Location => location;
+
     /// <summary>The row kind a change writes, or null for a kind this store does not know.</summary>
     public static string KindOf(ChangeKind kind) => kind switch
     {

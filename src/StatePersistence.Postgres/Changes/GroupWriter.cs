@@ -16,8 +16,26 @@ namespace StatePersistence.Postgres.Changes;
 /// Every writer of an item holds its lock until it commits, so nobody can change an item between the check and the
 /// write (no read-then-write race), and a later change to an item takes its revision after the earlier one committed:
 /// an item's revisions increase with its changes.
+/// <para>
+/// Under <see cref="Durability.Full"/> the transaction also gives the feed positions, as its last statements before
+/// <c>COMMIT</c>: it takes the feed's numbering lock and numbers every group without a position it sees, its own
+/// (visible to itself) and any committed without one, in revision order, after the highest position. That is safe
+/// against the out-of-order commit (the Marten bug class, see <see cref="ChangeFeed"/>) because the lock is held
+/// until the commit has ended: PostgreSQL releases a transaction's locks only after its commit is flushed and visible
+/// to every new snapshot, so the next holder, whose numbering statement takes its snapshot after getting the lock,
+/// always sees the positions given before it, and a reader can never see a position before every lower one is
+/// visible. A transaction that took its revision early and commits late simply gets its position when it commits.
+/// An item's changes still get increasing positions (its next writer waits on the item's lock, so it numbers after).
+/// Under <see cref="Durability.Relaxed"/> the commit becomes visible before its WAL is flushed, and a crash could then
+/// take back a position a reader already followed, so those groups are numbered after they commit, by a reader, in
+/// a transaction of its own with a synchronous commit (which flushes them too).
+/// </para>
+/// <para>
+/// Each accepted group is registered in <see cref="OwnCommits"/> before the commit is sent, so this instance's feed
+/// reader builds it from what was written instead of reading its body back.
+/// </para>
 /// </summary>
-internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, ChangeRows rows)
+internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, ChangeRows rows, OwnCommits? own = null)
 {
     private readonly string _lockKey = "statepersistence.item:" + schema + ":";
 
@@ -62,6 +80,17 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     public async Task<CommitOutcome> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StateChange> group,
         Durability durability, CancellationToken cancellationToken) =>
         (await WriteAsync(connection, transaction, [group], durability, cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// Numbers, in the caller's <paramref name="transaction"/>, what a commit of its own numbers as its last step (the
+    /// lock and the numbering statement); the caller commits next. Split out so a test can stall before it.
+    /// </summary>
+    public async Task NumberAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        ChangeFeed.AddNumbering(batch, schema);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Checks and writes <paramref name="groups"/>: in the caller's <paramref name="transaction"/>, or, when it is null,
@@ -150,10 +179,33 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             batch.BatchCommands.Add(notify);
             if (transaction is null)
             {
+                if (durability == Durability.Full)
+                {
+                    // The feed numbering rides in this transaction (see the class summary): no second transaction, no
+                    // second WAL flush. Under Relaxed a reader numbers the group after it committed, as before.
+                    ChangeFeed.AddNumbering(batch, schema);
+                }
+
                 batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
             }
 
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // Before the commit is sent: a reader can see a group only once it committed, and then finds it here.
+            for (int n = 0; n < accepted.Count; n++)
+            {
+                own?.Register(revisions[n], outcomes[accepted[n]].Changes);
+            }
+
+            try
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Most likely not committed; and if the commit did happen (the answer lost with the connection), the
+                // feed reads these groups from the table like another instance's: forgetting is always safe.
+                own?.Forget(revisions);
+                throw;
+            }
         }
 
         return outcomes;
@@ -187,7 +239,8 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         await using var batch = new NpgsqlBatch(connection, transaction);
         if (transaction is null)
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+            // Read committed whatever the database's default: the numbering needs a snapshot per statement.
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN ISOLATION LEVEL READ COMMITTED"));
         }
 
         if (durability == Durability.Relaxed)

@@ -82,6 +82,22 @@ internal static partial class PostgresSchema
             -- Finds quickly whether any task is not listed (then the core answers from memory instead).
             CREATE INDEX items_tasks_unlisted ON {0}.items (id) WHERE kind = 'task' AND NOT listed;
             """),
+        new("a bounded change log: when each change was numbered, and the pruned horizon", """
+            -- When the feed numbered the change (the database's clock, taken under the numbering lock, so it grows
+            -- with the position): the retention window counts from here, not from the writer's start, so a change
+            -- whose transaction stalled before committing still gets the whole window once readers can see it.
+            -- The rows numbered before this version get the whole window from now; one numbered later by an instance
+            -- of an earlier version (which leaves it null) gets it from when the pruner first finds it.
+            ALTER TABLE {0}.changes ADD COLUMN numbered_at timestamptz NULL;
+            UPDATE {0}.changes SET numbered_at = now() WHERE position IS NOT NULL;
+            -- Every change at or below this position has been pruned (ChangePruner): a reader asking for the
+            -- changes after an older position has lost its place and reloads instead. One row.
+            CREATE TABLE {0}.feed_horizon (
+                only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+                position bigint  NOT NULL
+            );
+            INSERT INTO {0}.feed_horizon (position) VALUES (0);
+            """),
     ];
 
     /// <summary>

@@ -6,14 +6,16 @@ namespace StatePersistence.Server.Configuration;
 /// Which store the server keeps its state in: the file store (the default, at <c>StatePersistence:StatePath</c>) or
 /// PostgreSQL (<c>--store postgres --connection-string ...</c>, or <c>StatePersistence:Store</c> and
 /// <c>StatePersistence:ConnectionString</c>, the connection string also from <c>STATEPERSISTENCE_CONNECTION_STRING</c>,
-/// the schema from <c>StatePersistence:Schema</c>). The connection string is never shown in a message or a log: it
+/// the schema from <c>StatePersistence:Schema</c>, how long the change log keeps a change from
+/// <c>StatePersistence:Postgres:ChangeRetention</c>). The connection string is never shown in a message or a log: it
 /// may hold a password.
 /// </summary>
-internal sealed record StoreSettings(string Store, string? ConnectionString, string Schema)
+internal sealed record StoreSettings(string Store, string? ConnectionString, string Schema, TimeSpan? ChangeRetention = null)
 {
     public const string StoreKey = "StatePersistence:Store";
     public const string ConnectionStringKey = "StatePersistence:ConnectionString";
     public const string SchemaKey = "StatePersistence:Schema";
+    public const string ChangeRetentionKey = "StatePersistence:Postgres:ChangeRetention";
     public const string ConnectionStringVariable = "STATEPERSISTENCE_CONNECTION_STRING";
     public const string File = "file";
     public const string Postgres = "postgres";
@@ -36,7 +38,7 @@ internal sealed record StoreSettings(string Store, string? ConnectionString, str
                     $"or (best for a password) the {ConnectionStringVariable} environment variable.");
                 return Default;
             case Postgres:
-                return Check(new StoreSettings(Postgres, connectionString, schema), problems);
+                return Check(new StoreSettings(Postgres, connectionString, schema, ReadRetention(configuration, problems)), problems);
             default:
                 problems.Add($"{StoreKey} is '{configuration[StoreKey]}', which is not a store: use '{File}' (the default) or '{Postgres}'.");
                 return Default;
@@ -48,8 +50,25 @@ internal sealed record StoreSettings(string Store, string? ConnectionString, str
     {
         if (Store == Postgres)
         {
-            builder.UsePostgres(ConnectionString!, Schema);
+            builder.UsePostgres(ConnectionString!, Schema, ChangeRetention);
         }
+    }
+
+    /// <summary>The change log's retention when set: a positive time span (<c>01:00:00</c>), else a problem naming the setting.</summary>
+    private static TimeSpan? ReadRetention(IConfiguration configuration, List<string> problems)
+    {
+        if (configuration[ChangeRetentionKey] is not { Length: > 0 } text)
+        {
+            return null;
+        }
+
+        if (TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out TimeSpan retention) && retention > TimeSpan.Zero)
+        {
+            return retention;
+        }
+
+        problems.Add($"{ChangeRetentionKey} must be a time span greater than 00:00:00, such as 01:00:00 (was '{text}').");
+        return null;
     }
 
     /// <summary>Parses the connection string and checks the schema name, as the store will, before anything starts.</summary>

@@ -32,6 +32,60 @@ internal sealed partial class GroupCommitter
     }
 
     /// <summary>
+    /// Replaces the durable view with the store's current state, for a follower whose place in the feed the store no
+    /// longer holds (it pruned changes this instance had not applied). The reload runs while no append of this
+    /// instance is in flight (the append lock), and only the follower applies the feed, so every item the view holds
+    /// was committed before the reload's snapshot: an item the reload lacks was deleted since, and the reload's
+    /// version of every item is at least as new as the view's. Whatever committed after the snapshot comes next from
+    /// the feed, after the reload's position, newer than the reload for each item it touches, so no tombstone is
+    /// needed. Returns the reloaded state and the changes from the old view to the new one.
+    /// </summary>
+    public ValueTask<(RecoveredState Reloaded, List<StateChange> Changed)> ResyncAsync(
+        Func<CancellationToken, ValueTask<RecoveredState>> reload, CancellationToken cancellationToken) =>
+        ExclusiveAsync(async _ =>
+        {
+            RecoveredState reloaded = await reload(cancellationToken).ConfigureAwait(false);
+            lock (_gate)
+            {
+                StateView old = _durable;
+                StateView fresh = reloaded.View with { Revision = Math.Max(old.Revision, reloaded.View.Revision) };
+                List<StateChange> changed = [.. Differences(old.Tasks, fresh.Tasks, ChangeKind.PutTask, ChangeKind.DeleteTask),
+                    .. Differences(old.Sessions, fresh.Sessions, ChangeKind.PutSession, ChangeKind.DeleteSession)];
+                if (!(old.Extras ?? []).AsSpan().SequenceEqual(fresh.Extras ?? []))
+                {
+                    changed.Add(new StateChange(ChangeKind.SetStateExtras, "", fresh.Extras));
+                }
+
+                _deletedAt.Clear();
+                Volatile.Write(ref _durable, fresh);
+                if (!_shared)
+                {
+                    Volatile.Write(ref _latest, fresh);
+                }
+
+                SignalApplied();
+                return (reloaded, changed);
+            }
+        }, cancellationToken);
+
+    private static IEnumerable<StateChange> Differences(IReadOnlyDictionary<string, StoredItem> old, IReadOnlyDictionary<string, StoredItem> fresh,
+        ChangeKind put, ChangeKind delete)
+    {
+        foreach ((string id, StoredItem item) in fresh)
+        {
+            if (!old.TryGetValue(id, out StoredItem? before) || before.Revision != item.Revision)
+            {
+                yield return new StateChange(put, id, item.Json, item);
+            }
+        }
+
+        foreach (string id in old.Keys.Where(id => !fresh.ContainsKey(id)))
+        {
+            yield return new StateChange(delete, id, null);
+        }
+    }
+
+    /// <summary>
     /// Waits until the durable view holds the task (<paramref name="task"/>) or session <paramref name="id"/> at
     /// <paramref name="revision"/> or later, or has applied its deletion at or after it. With a store of one writer
     /// every acknowledged change is applied already, so this waits only for a revision not yet committed.

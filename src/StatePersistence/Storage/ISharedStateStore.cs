@@ -13,4 +13,12 @@ public interface ISharedStateStore : IStateStore
     /// delivers it when no notification arrives (the store polls at this interval); a notification delivers it sooner.
     /// </summary>
     TimeSpan FeedPollInterval { get; }
+
+    /// <summary>
+    /// The current state and the change-log position it includes, read together (as <see cref="IStateStore.OpenAsync"/>
+    /// loads them), for an instance whose place in the feed the store no longer holds: when
+    /// <see cref="IStateStore.SubscribeAsync"/> throws <see cref="ChangeFeedGapException"/> (the store pruned changes
+    /// it had not read yet), the core replaces its state with this one and follows the feed after its position.
+    /// </summary>
+    ValueTask<RecoveredState> ReloadAsync(CancellationToken cancellationToken = default);
 }

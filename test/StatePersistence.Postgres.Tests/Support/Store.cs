@@ -16,10 +16,14 @@ public sealed class Store : IAsyncDisposable
     private Store(TestSchema schema)
     {
         _schema = schema;
+        // As in the store: the feed builds the writer's own groups from what it committed.
         var rows = new ChangeRows(new StorePayloads(), schema.Name);
-        Writer = new GroupWriter(PostgresServer.DataSource, schema.Name, rows);
-        Feed = new ChangeFeed(PostgresServer.DataSource, schema.Name, rows);
+        Own = new OwnCommits();
+        Writer = new GroupWriter(PostgresServer.DataSource, schema.Name, rows, Own);
+        Feed = new ChangeFeed(PostgresServer.DataSource, schema.Name, rows, own: Own);
     }
+
+    internal OwnCommits Own { get; }
 
     internal GroupWriter Writer { get; }
 

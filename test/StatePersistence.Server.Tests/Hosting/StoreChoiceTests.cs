@@ -27,4 +27,20 @@ public sealed class StoreChoiceTests
         Assert.Contains("connection string", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", server.Output, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("banana")]
+    [InlineData("00:00:00")]
+    [InlineData("-01:00:00")]
+    public async Task AChangeRetentionThatIsNotAPositiveTimeSpan_ExitsWith2NamingTheSetting(string retention)
+    {
+        await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(),
+            ["--store", "postgres", "--StatePersistence:Postgres:ChangeRetention", retention],
+            new Dictionary<string, string> { ["STATEPERSISTENCE_CONNECTION_STRING"] = "Host=db.invalid;Database=state;Username=agent" });
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Contains($"StatePersistence:Postgres:ChangeRetention must be a time span greater than 00:00:00, such as 01:00:00 (was '{retention}')",
+            server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
+    }
 }

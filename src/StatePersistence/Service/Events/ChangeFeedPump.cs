@@ -36,6 +36,19 @@ internal sealed class ChangeFeedPump(IStateStore store, StateEventLog log, Event
     /// <summary>Turns one group, read from the feed by the follower, into events; called in feed order, one at a time.</summary>
     public void Publish(CommittedGroup group) => log.AppendChanges(group.Position, group.Revision, Describe(group));
 
+    /// <summary>
+    /// The follower reloaded the state because the feed no longer held its place: the stream cannot show the changes
+    /// in between, so every reader gets a <c>reset</c>, and the stream goes on after <paramref name="position"/>.
+    /// </summary>
+    public void Resynced(StateView reloaded, long position)
+    {
+        _tasks.Clear();
+        _tasks.UnionWith(reloaded.Tasks.Keys);
+        _sessions.Clear();
+        _sessions.UnionWith(reloaded.Sessions.Keys);
+        log.Break(position);
+    }
+
     private async Task RunAsync(long after, CancellationToken stopping)
     {
         while (!stopping.IsCancellationRequested)

@@ -103,11 +103,16 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition)
         }
     }
 
-    /// <summary>Changes may have been missed (the feed lost its place): every reader gets a <c>reset</c>.</summary>
-    public void Break()
+    /// <summary>
+    /// Changes may have been missed (the feed lost its place): every reader gets a <c>reset</c>. When the state was
+    /// reloaded, <paramref name="resumeAt"/> is the feed position the reload includes, where the stream goes on.
+    /// </summary>
+    public void Break(long resumeAt = 0)
     {
         lock (_gate)
         {
+            _feedPosition = Math.Max(_feedPosition, resumeAt);
+
             // A position after every event so far, so a reader that had read them all is behind the floor too.
             _floor = _last = Next();
             Array.Clear(_ring);

@@ -11,8 +11,10 @@ namespace StatePersistence.Service.Sync;
 /// state ends and applies what the others committed to this instance's state, raising
 /// <see cref="IStatePersistence.RemoteChangesApplied"/>. When the feed fails (a dropped connection, a restarted
 /// database) the failure is reported and the feed is read again after the last position applied, so nothing is
-/// missed and nothing applied twice. Each group read, this instance's own included, then goes to the
-/// <see cref="ChangeFeedPump"/> for the event stream: one read of the feed serves both.
+/// missed and nothing applied twice. When the store no longer holds the changes after that position (it prunes its
+/// log), the follower reloads the whole state instead and goes on after the reload's position. Each group read, this
+/// instance's own included, then goes to the <see cref="ChangeFeedPump"/> for the event stream: one read of the feed
+/// serves both.
 /// </summary>
 internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, ChangeFeedPump changeEvents, EventDispatcher events, TimeProvider time)
 {
@@ -51,6 +53,13 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
             {
                 return;
             }
+            catch (ChangeFeedGapException gap)
+            {
+                // Further behind than the store keeps its change log: reported, then the whole state is reloaded and
+                // the feed followed after the reload's position (a failure of the reload is retried as any other).
+                events.BackgroundFailed("follow-changes", gap);
+                await ResyncAsync(stopping).ConfigureAwait(false);
+            }
             catch (Exception ex)
             {
                 // Logged, counted and raised as a save error; the feed is read again from the last applied position.
@@ -63,6 +72,36 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
                 {
                     return;
                 }
+            }
+        }
+    }
+
+    private async Task ResyncAsync(CancellationToken stopping)
+    {
+        var shared = (ISharedStateStore)store;
+        try
+        {
+            (RecoveredState reloaded, List<StateChange> changed) = await commits.Committer.ResyncAsync(shared.ReloadAsync, stopping).ConfigureAwait(false);
+            Volatile.Write(ref _position, reloaded.Position);
+            if (changed.Count > 0)
+            {
+                events.RemoteApplied(reloaded.Position, reloaded.View.Revision, [.. changed.Select(c => Describe(c, c.Item?.Revision ?? reloaded.View.Revision))]);
+            }
+
+            changeEvents.Resynced(reloaded.View, reloaded.Position);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            events.BackgroundFailed("follow-changes", ex);
+            try
+            {
+                await Task.Delay(RetryDelay, time, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
             }
         }
     }

@@ -1,0 +1,82 @@
+using Npgsql;
+using StatePersistence.Postgres.Changes;
+using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+using ChangeFeed = StatePersistence.Postgres.Changes.ChangeFeed;
+
+namespace StatePersistence.Postgres.Tests;
+
+/// <summary>An instance's feed builds its own groups from what its writer committed, and reads everyone else's.</summary>
+public sealed class OwnCommitsTests
+{
+    /// <summary>
+    /// The bodies of the change rows are overwritten behind the store's back: the writer's own feed still delivers what
+    /// the writer committed (so it did not read them), at its place in the feed; another instance's feed reads the rows.
+    /// </summary>
+    [Fact]
+    public async Task OwnGroups_AreBuiltFromWhatWasCommitted_NotReadBack_AndKeepTheirPlaceInTheFeed()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        await using NpgsqlDataSource other = PostgresServer.NewDataSource();
+        var otherWriter = new GroupWriter(other, store.Schema, new ChangeRows(new StorePayloads(), store.Schema));
+        long first = await store.PutAsync("mine", ExpectedRevision.Absent, "written");
+        CommitOutcome theirs = await otherWriter.AppendAsync([Store.Put("theirs", ExpectedRevision.Absent, "written")], Durability.Full, ct);
+        long second = await store.PutAsync("mine2", ExpectedRevision.Absent, "written");
+        Assert.Equal(2, store.Own.Count);
+
+        await using (NpgsqlCommand tamper = PostgresServer.DataSource.CreateCommand(
+            $"UPDATE {store.Schema}.changes SET body = jsonb_set(body, '{{description}}', '\"tampered\"')"))
+        {
+            Assert.Equal(3, await tamper.ExecuteNonQueryAsync(ct));
+        }
+
+        IReadOnlyList<CommittedGroup> mine = await store.Feed.ReadAsync(0, 100, ct);
+        Assert.Equal([(1L, first, "mine"), (2L, theirs.Revision, "theirs"), (3L, second, "mine2")],
+            mine.Select(g => (g.Position, g.Revision, g.Changes[0].Id)));
+        Assert.Equal(["written", "tampered", "written"], mine.Select(g => Description(g)));
+
+        var otherFeed = new ChangeFeed(other, store.Schema, new ChangeRows(new StorePayloads(), store.Schema));
+        Assert.Equal(["tampered", "tampered", "tampered"], (await otherFeed.ReadAsync(0, 100, ct)).Select(g => Description(g)));
+    }
+
+    [Fact]
+    public async Task AFollowerDropsOwnGroupsOnceDelivered_AndAFailedCommitLeavesNone()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        await store.PutAsync("a", ExpectedRevision.Absent);
+        await store.PutAsync("b", ExpectedRevision.Absent);
+        Assert.Equal(2, store.Own.Count);
+
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        reading.CancelAfter(TimeSpan.FromMinutes(1));
+        await using (IAsyncEnumerator<CommittedGroup> follower = store.Feed.SubscribeAsync(0, TimeSpan.FromMinutes(10), reading.Token).GetAsyncEnumerator(reading.Token))
+        {
+            Assert.True(await follower.MoveNextAsync());
+            Assert.True(await follower.MoveNextAsync());
+            Assert.Equal("b", follower.Current.Changes[0].Id);
+        }
+
+        Assert.Equal(0, store.Own.Count);
+
+        // A commit whose last batch (the writes and the COMMIT, sent after the group was registered) fails is forgotten:
+        // a trigger refuses the change row.
+        await using (NpgsqlCommand refuse = PostgresServer.DataSource.CreateCommand($"""
+            CREATE FUNCTION {store.Schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+            CREATE TRIGGER refuse BEFORE INSERT ON {store.Schema}.changes FOR EACH ROW EXECUTE FUNCTION {store.Schema}.refuse();
+            """))
+        {
+            await refuse.ExecuteNonQueryAsync(ct);
+        }
+
+        PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() =>
+            store.Writer.AppendAsync([Store.Put("c", ExpectedRevision.Absent)], Durability.Full, ct));
+        Assert.Contains("refused by the test", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, store.Own.Count);
+    }
+
+    private static string Description(CommittedGroup group) =>
+        System.Text.Json.JsonDocument.Parse(group.Changes[0].Json!).RootElement.GetProperty("description").GetString()!;
+}
