@@ -58,14 +58,8 @@ internal sealed partial class SessionLogs
             freed += fileSystem.LengthOf(layout.SessionLogPart(sessionId, rotatedParts));
         }
 
+        // Every acknowledged append is already fsynced (under Full each append is before it returns): renames only.
         long rotated = fileSystem.LengthOf(path);
-        if (durability == Durability.Full)
-        {
-            // The part must hold every acknowledged append before its name moves.
-            using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
-            handle.Sync();
-        }
-
         foreach (int part in parts.Where(p => p < rotatedParts).OrderDescending())
         {
             fileSystem.Rename(layout.SessionLogPart(sessionId, part), layout.SessionLogPart(sessionId, part + 1));
