@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using StatePersistence.Diagnostics;
 using StatePersistence.Events;
+using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Tests.Support;
 using static StatePersistence.Tests.Retention.RetentionHarness;
@@ -84,7 +85,7 @@ public sealed class SessionLogRotationTests : IDisposable
     }
 
     [Fact]
-    public async Task RotatedParts_AreReadAfterARestart_AndVerifyFindsNoProblem()
+    public async Task RotatedParts_AreReadAfterARestart_Verified_CountedByDu_ExportedAndImported()
     {
         await using (StatePersistenceService service = await _harness.OpenAsync(r => { r.SessionLogMaxBytes = 100; r.SessionLogRotatedParts = 3; }))
         {
@@ -95,11 +96,25 @@ public sealed class SessionLogRotationTests : IDisposable
             await AppendLinesAsync(service, "s1", 8, 9);
         }
 
+        // What statectl verify, du and export/import run, on the directory the service left.
         StateDirectoryVerification verification = StateDirectoryVerifier.Verify(_harness.Fixture.StatePath);
-        Assert.Empty(verification.Problems);
+        Assert.True(verification.Ok, string.Join("\n", verification.Problems.Select(p => $"{p.Path}: {p.Problem}")));
+        StateDiskUsageKind logs = StateDiskUsage.Measure(_harness.Fixture.StatePath).Kinds.Single(k => k.Kind == "logs");
+        Assert.Equal(3, logs.Files);
+        Assert.Equal(Directory.GetFiles(_harness.Fixture.File("logs")).Sum(f => new FileInfo(f).Length), logs.Bytes);
+        string archive = _harness.Fixture.File("..", "export.tar.gz");
+        StateArchiveResult exported = StateArchive.Export(_harness.Fixture.StatePath, archive);
+        Assert.Equal(3, exported.Logs);
+        string restored = _harness.Fixture.File("..", "restored");
+        StateArchive.Import(archive, restored);
+        Assert.Equal(_harness.LogFiles(), Directory.GetFiles(Path.Combine(restored, "logs")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
         await using StatePersistenceService reopened = await _harness.OpenAsync(_ => { });
         Assert.Equal(Lines(0, 9), await reopened.ReadSessionLogAsync("s1", Ct));
+        var importedOptions = new StatePersistenceOptions { StatePath = restored };
+        await using var imported = new StatePersistenceService(importedOptions, new FileStateStore(importedOptions, timeProvider: _harness.Fixture.Time));
+        await imported.StartAsync(Ct);
+        Assert.Equal(Lines(0, 9), await imported.ReadSessionLogAsync("s1", Ct));
     }
 
     [Fact]
