@@ -58,4 +58,10 @@ internal static partial class Log
 
     [LoggerMessage(45, LogLevel.Information, "{Location}: new payloads are now sealed with the key {KeyId}")]
     public static partial void EncryptionKeyActivatedInService(ILogger logger, string location, string keyId);
+
+    [LoggerMessage(46, LogLevel.Information, "Retention in {Location}: the session log of {SessionId} ({LogBytes} bytes) was {Mode}; {BytesFreed} bytes freed")]
+    public static partial void RetentionSessionLogCapped(ILogger logger, string location, string sessionId, long logBytes, string mode, long bytesFreed);
+
+    [LoggerMessage(47, LogLevel.Information, "Retention in {Location}: the report {ReportId} expired and was deleted; {BytesFreed} bytes freed")]
+    public static partial void RetentionReportExpired(ILogger logger, string location, string reportId, long bytesFreed);
 }

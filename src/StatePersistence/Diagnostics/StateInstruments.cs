@@ -41,6 +41,12 @@ internal sealed class StateInstruments : IDisposable
             "Files the background re-encryption rewrote under the active key, by key id.");
         _meter.CreateObservableGauge("statepersistence.reencryption.files.remaining", ObserveReencryption, "{file}",
             "Files still holding payloads under another key (or in the clear), by the active key's id.");
+        RetentionSessionLogsCapped = _meter.CreateCounter<long>("statepersistence.retention.session_logs.rotated", "{log}",
+            "Session logs the retention policy capped, by mode (rotated: the live log became part 1; dropped_oldest: no parts kept, its oldest appends dropped).");
+        RetentionReportsExpired = _meter.CreateCounter<long>("statepersistence.retention.reports.expired", "{report}",
+            "Reports the retention policy deleted for their age.");
+        RetentionBytesFreed = _meter.CreateCounter<long>("statepersistence.retention.freed", "By",
+            "Bytes the retention policy removed from disk, by kind (session_log, report).");
         _meter.CreateObservableGauge("statepersistence.items", () => observe().ItemCounts, "{item}",
             "Tasks and sessions held, by kind.");
     }
@@ -71,6 +77,15 @@ internal sealed class StateInstruments : IDisposable
 
     /// <summary>Files the background re-encryption rewrote, tagged <c>key_id</c> (the key they are now sealed with).</summary>
     public Counter<long> ReencryptedFiles { get; }
+
+    /// <summary>Session logs capped by the retention policy, tagged <c>mode</c>.</summary>
+    public Counter<long> RetentionSessionLogsCapped { get; }
+
+    /// <summary>Reports expired by the retention policy.</summary>
+    public Counter<long> RetentionReportsExpired { get; }
+
+    /// <summary>Bytes freed by the retention policy, tagged <c>kind</c>.</summary>
+    public Counter<long> RetentionBytesFreed { get; }
 
     /// <summary>Files still under another key (or in the clear) at the last re-encryption step, tagged <c>key_id</c> (the active key).</summary>
     public long ReencryptionRemaining

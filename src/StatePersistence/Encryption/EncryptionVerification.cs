@@ -74,9 +74,12 @@ public static class EncryptionVerification
             RecoveryReport report = service.LastRecovery!;
             problems.AddRange(report.Quarantined.Select(q => InOriginal($"'{q.OriginalPath}' does not open: {q.Reason}", source, copy)));
             problems.AddRange(report.Lost.Select(l => InOriginal(l, source, copy)));
-            foreach (string log in Directory.EnumerateFiles(Path.Combine(copy, "logs"), "session_*.log"))
+            // A read takes the rotated parts with the live log; a session whose live log was just rotated has parts only.
+            IEnumerable<string> sessions = Directory.EnumerateFiles(Path.Combine(copy, "logs"), "session_*")
+                .Select(log => FileStore.StateLayout.TryParseSessionLogName(Path.GetFileName(log), out string id, out _) ? id : null)
+                .OfType<string>().Distinct(StringComparer.Ordinal);
+            foreach (string id in sessions)
             {
-                string id = Path.GetFileNameWithoutExtension(log)["session_".Length..];
                 await ReadAsync(() => service.ReadSessionLogAsync(id, cancellationToken).AsTask(), source, copy, problems).ConfigureAwait(false);
             }
 

@@ -49,6 +49,15 @@ public static class StateEventTypes
     public const string ReencryptionFinished = "encryption:reencryption-finished";
 
     /// <summary>
+    /// The retention policy capped a session's log (id: the session): the live log was rotated into part 1 (the oldest
+    /// part beyond the kept number dropped), or, with no parts kept, its oldest appends were dropped.
+    /// </summary>
+    public const string RetentionSessionLogRotated = "retention:session-log-rotated";
+
+    /// <summary>The retention policy deleted a report older than its maximum age (id: the report).</summary>
+    public const string RetentionReportExpired = "retention:report-expired";
+
+    /// <summary>
     /// The reader asked to resume from further back than the events still held (or from another process's stream
     /// that cannot be continued): events were missed, so reload the state, then continue after this event.
     /// </summary>

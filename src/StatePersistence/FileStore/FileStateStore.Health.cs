@@ -77,12 +77,13 @@ public sealed partial class FileStateStore
     }
 
     /// <summary>
-    /// Fills the store's figures, named by what they count: <c>files_&lt;kind&gt;</c> (item files, session logs,
-    /// reports, backups, journal segments) and <c>bytes_&lt;kind&gt;</c> (everything in the kind's place on disk, the
-    /// snapshot, temp and quarantined files included), kinds in the dashboard's order. Returns the bytes of the
-    /// snapshot, its backups, the journal, the session logs and the reports: what <see cref="StoreHealth.BytesOnDisk"/>
-    /// reports (the items in memory stand for their files). Logs and reports were once left out, so a directory filled
-    /// by logs looked small to the disk-usage gauge.
+    /// Fills the store's figures, named by what they count: <c>files_&lt;kind&gt;</c> (item files, session logs and
+    /// their rotated parts, reports, backups, journal segments, task archives) and <c>bytes_&lt;kind&gt;</c> (everything
+    /// in the kind's place on disk, the snapshot, temp and quarantined files included), kinds in the dashboard's order.
+    /// Returns the bytes of the snapshot, its backups, the journal, the session logs (rotated parts included), the
+    /// reports and <c>archive/</c>: what <see cref="StoreHealth.BytesOnDisk"/> reports (the items in memory stand for
+    /// their files). Logs and reports, then the archive, were once left out, so a directory filled by them looked small
+    /// to the disk-usage gauge.
     /// </summary>
     private long InspectFiles(Dictionary<string, long> details)
     {
@@ -105,9 +106,15 @@ public sealed partial class FileStateStore
         details["bytes_logs"] = DirectoryBytes(_layout.LogsDirectory);
         details["bytes_reports"] = DirectoryBytes(_layout.ReportsDirectory);
         details["bytes_journal"] = DirectoryBytes(_layout.JournalDirectory);
+        string archive = Path.Combine(_layout.Root, ArchiveDirectoryName);
+        details["files_archive"] = _fileSystem.ListFiles(archive).Count;
+        details["bytes_archive"] = DirectoryBytes(archive);
         details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
-        return snapshot + backupBytes + journalBytes + details["bytes_logs"] + details["bytes_reports"];
+        return snapshot + backupBytes + journalBytes + details["bytes_logs"] + details["bytes_reports"] + details["bytes_archive"];
     }
+
+    /// <summary><c>archive/</c>, where <c>statectl archive</c> keeps the tasks it moved out of the state.</summary>
+    private const string ArchiveDirectoryName = "archive";
 
     private long CountItems(string directory)
     {

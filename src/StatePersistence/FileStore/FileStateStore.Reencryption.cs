@@ -58,14 +58,14 @@ public sealed partial class FileStateStore : IReencryptingStore
         foreach (string name in _fileSystem.ListFiles(_layout.LogsDirectory))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!name.StartsWith("session_", StringComparison.Ordinal) || !name.EndsWith(".log", StringComparison.Ordinal)
+            // Rotated parts too: a part left under a retired key could no longer be read.
+            if (!StateLayout.TryParseSessionLogName(name, out string sessionId, out int part)
                 || !IsStale(Path.Combine(_layout.LogsDirectory, name), active))
             {
                 continue;
             }
 
-            string sessionId = name["session_".Length..^".log".Length];
-            if (rewritten < maxFiles && await _logs.ResealAsync(sessionId, cancellationToken).ConfigureAwait(false))
+            if (rewritten < maxFiles && await _logs.ResealAsync(sessionId, part, cancellationToken).ConfigureAwait(false))
             {
                 rewritten++;
             }

@@ -94,16 +94,16 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// Rewrites a whole log with every frame sealed again under the active key (the background re-encryption): each
     /// frame opened and sealed anew, the new log written atomically (temp file, fsync, rename, directory fsync), under
     /// the log's gate so no append interleaves. A log with damage or a failed append pending is left for start-up's
-    /// repair. Returns whether it was rewritten.
+    /// repair. <paramref name="part"/> 0 is the live log, from 1 a rotated part. Returns whether it was rewritten.
     /// </summary>
-    public async ValueTask<bool> ResealAsync(string sessionId, CancellationToken cancellationToken)
+    public async ValueTask<bool> ResealAsync(string sessionId, int part, CancellationToken cancellationToken)
     {
         SemaphoreSlim gate = Gate(sessionId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            string path = layout.SessionLogFile(sessionId);
-            if (_failedAppendStarts.ContainsKey(sessionId) || !fileSystem.FileExists(path))
+            string path = layout.SessionLogPart(sessionId, part);
+            if ((part == 0 && _failedAppendStarts.ContainsKey(sessionId)) || !fileSystem.FileExists(path))
             {
                 return false;
             }
@@ -132,8 +132,12 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
             }
 
             AtomicFile.Write(fileSystem, layout, path, output.WrittenSpan, Durability.Full);
-            _versions[sessionId] = version;
-            _namesMadeDurable[sessionId] = true;
+            if (part == 0)
+            {
+                _versions[sessionId] = version;
+                _namesMadeDurable[sessionId] = true;
+            }
+
             return true;
         }
         finally
@@ -143,24 +147,91 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     }
 
     /// <summary>
-    /// The log's text: every valid frame's text in order. Bytes after the last valid frame (an append in flight, or a
-    /// torn tail the next start removes) are not text. Damage between valid frames is repaired (see <see cref="Repair"/>).
+    /// The log's text: its rotated parts' text, oldest first, then the live log's; of each file every valid frame's
+    /// text in order. Bytes after the last valid frame (an append in flight, or a torn tail the next start removes) are
+    /// not text. Damage between valid frames is repaired (see <see cref="Repair"/>). Null when the session has no log.
     /// </summary>
     public byte[]? Read(string sessionId)
     {
-        string path = layout.SessionLogFile(sessionId);
-        if (!fileSystem.FileExists(path))
+        List<(string Path, byte[] Bytes)> files = ReadFiles(sessionId);
+        if (files.Count == 0)
         {
             return null;
         }
 
-        byte[] bytes = fileSystem.ReadAllBytes(path);
-        if (_failedAppendStarts.TryGetValue(sessionId, out long failedStart) && failedStart < bytes.Length)
+        if (files.Count == 1)
         {
-            // What a failed append left may be readable but is not durable: never served.
-            bytes = bytes[..(int)failedStart];
+            return TextOf(sessionId, files[0].Path, files[0].Bytes);
         }
 
+        var text = new ArrayBufferWriter<byte>();
+        foreach ((string path, byte[] bytes) in files)
+        {
+            text.Write(TextOf(sessionId, path, bytes));
+        }
+
+        return text.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// The bytes of the log's files, rotated parts from the oldest, then the live log (when there is one), read under
+    /// the log's gate so no rotation moves a part between two reads (the text would then come twice or not at all).
+    /// </summary>
+    private List<(string Path, byte[] Bytes)> ReadFiles(string sessionId)
+    {
+        SemaphoreSlim gate = Gate(sessionId);
+        gate.Wait();
+        try
+        {
+            var files = new List<(string, byte[])>();
+            foreach (int part in RotatedParts(sessionId).OrderDescending())
+            {
+                string partPath = layout.SessionLogPart(sessionId, part);
+                if (fileSystem.FileExists(partPath))
+                {
+                    files.Add((partPath, fileSystem.ReadAllBytes(partPath)));
+                }
+            }
+
+            string path = layout.SessionLogFile(sessionId);
+            if (fileSystem.FileExists(path))
+            {
+                byte[] bytes = fileSystem.ReadAllBytes(path);
+                if (_failedAppendStarts.TryGetValue(sessionId, out long failedStart) && failedStart < bytes.Length)
+                {
+                    // What a failed append left may be readable but is not durable: never served.
+                    bytes = bytes[..(int)failedStart];
+                }
+
+                files.Add((path, bytes));
+            }
+
+            return files;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The numbers of the session's rotated parts on disk (a crash in a rotation may leave a gap).</summary>
+    public List<int> RotatedParts(string sessionId)
+    {
+        var parts = new List<int>();
+        foreach (string name in fileSystem.ListFiles(layout.LogsDirectory))
+        {
+            if (StateLayout.TryParseSessionLogName(name, out string id, out int part) && part > 0 && id == sessionId)
+            {
+                parts.Add(part);
+            }
+        }
+
+        return parts;
+    }
+
+    /// <summary>One file's text (the live log or a part).</summary>
+    private byte[] TextOf(string sessionId, string path, byte[] bytes)
+    {
         if (!SessionLogFormat.IsFramed(bytes) && SessionLogFormat.NextFrame(bytes, 0) < 0)
         {
             return IsTornFileHeader(bytes) ? [] : bytes;

@@ -80,6 +80,50 @@ internal sealed class StateLayout(string root)
     /// <summary><c>logs/session_&lt;id&gt;.log</c>.</summary>
     public string SessionLogFile(string id) => Path.Combine(LogsDirectory, "session_" + id + ".log");
 
+    /// <summary>
+    /// <c>logs/session_&lt;id&gt;.log.&lt;part&gt;</c>: a part the retention policy rotated out of the live log, 1 the
+    /// newest; a log reads as its parts from the highest number down, then the live log.
+    /// </summary>
+    public string SessionLogPart(string id, int part) =>
+        part == 0 ? SessionLogFile(id) : SessionLogFile(id) + "." + part.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Parses a file name in <c>logs/</c>: <c>session_&lt;id&gt;.log</c> (part 0, the live log) or a rotated part
+    /// <c>session_&lt;id&gt;.log.&lt;n&gt;</c> (n from 1, no leading zero). False for markers, temp, quarantined and
+    /// foreign files. The id is not validated.
+    /// </summary>
+    public static bool TryParseSessionLogName(string name, out string id, out int part)
+    {
+        id = "";
+        part = 0;
+        if (!name.StartsWith("session_", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (name.EndsWith(".log", StringComparison.Ordinal))
+        {
+            id = name["session_".Length..^".log".Length];
+            return true;
+        }
+
+        int marker = name.LastIndexOf(".log.", StringComparison.Ordinal);
+        if (marker < "session_".Length)
+        {
+            return false;
+        }
+
+        string number = name[(marker + ".log.".Length)..];
+        if (number.Length is 0 or > 9 || number[0] == '0' || !number.All(char.IsAsciiDigit))
+        {
+            return false;
+        }
+
+        id = name["session_".Length..marker];
+        part = int.Parse(number, CultureInfo.InvariantCulture);
+        return true;
+    }
+
     /// <summary><c>reports/report_&lt;id&gt;.json</c>.</summary>
     public string ReportFile(string id) => Path.Combine(ReportsDirectory, "report_" + id + ".json");
 

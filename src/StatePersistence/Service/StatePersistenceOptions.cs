@@ -1,5 +1,6 @@
 using StatePersistence.Redaction;
 using StatePersistence.Encryption;
+using StatePersistence.Retention;
 using StatePersistence.Storage;
 
 namespace StatePersistence;
@@ -211,10 +212,17 @@ public sealed class StatePersistenceOptions
     /// </summary>
     public RedactionOptions Redaction => _redaction;
 
+    /// <summary>
+    /// The retention policy, off by default (see the README's "Retention"): session logs capped and rotated by size,
+    /// reports expired by age, by a background pass. Bound from <c>StatePersistence:Retention</c>.
+    /// </summary>
+    public RetentionOptions Retention { get; } = new();
+
     /// <summary>Makes these options read-only; the service does it when it starts.</summary>
     internal void Freeze()
     {
         _redaction.Freeze();
+        Retention.Freeze();
         Encryption.Freeze();
         Volatile.Write(ref _frozen, true);
     }
@@ -314,6 +322,7 @@ public sealed class StatePersistenceOptions
         }
 
         _redaction.Validate(problems);
+        Retention.Validate(problems);
 
         return problems;
     }

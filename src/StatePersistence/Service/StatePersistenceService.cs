@@ -40,6 +40,7 @@ public sealed class StatePersistenceService : IStatePersistence
     private readonly CheckpointScheduler _checkpoints;
     private readonly ScrubLoop _scrub;
     private readonly ReencryptionLoop _reencryption;
+    private readonly Retention.RetentionLoop _retention;
     private readonly ItemOperations _items;
     private readonly TaskLogs _taskLogs;
     private readonly BlobOperations _blobs;
@@ -80,6 +81,7 @@ public sealed class StatePersistenceService : IStatePersistence
         _checkpoints = new CheckpointScheduler(store, _options, time, logger, _commits, _events, _health);
         _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events);
         _reencryption = new ReencryptionLoop(_options, time, _commits, _checkpoints, _events, _instruments);
+        _retention = new Retention.RetentionLoop(_options, time, blobs as Retention.IRetentionStore, _events);
         // Built once, from options validated above: a custom pattern that does not compile stopped the constructor.
         var redactor = Redaction.SecretRedactor.Create(_options.Redaction, _instruments.Redactions);
         _items = new ItemOperations(_commits, new ConflictResolution(_options), new TaskLogRedaction(redactor));
@@ -141,6 +143,7 @@ public sealed class StatePersistenceService : IStatePersistence
             : -1, _stopping.Token);
         _scrub.Start(_stopping.Token);
         _reencryption.Start(_stopping.Token);
+        _retention.Start(_stopping.Token);
     }
 
     /// <summary>
@@ -369,6 +372,9 @@ public sealed class StatePersistenceService : IStatePersistence
     /// <inheritdoc />
     public event EventHandler<RemoteChangesAppliedEventArgs>? RemoteChangesApplied { add => _events.RemoteChangesApplied += value; remove => _events.RemoteChangesApplied -= value; }
 
+    /// <summary>One pass of the retention policy, as the background loop runs it (the crash tests drive it so, the timer off).</summary>
+    internal Task RunRetentionOnceAsync(CancellationToken cancellationToken = default) => _retention.RunOnceAsync(cancellationToken);
+
     /// <summary>
     /// For the tests that simulate a crash: disposes without the shutdown snapshot, whatever
     /// <see cref="StatePersistenceOptions.SnapshotOnShutdown"/> says (options cannot change once started). The lock is
@@ -390,6 +396,7 @@ public sealed class StatePersistenceService : IStatePersistence
         await _checkpoints.Stopped.ConfigureAwait(false);
         await _scrub.Stopped.ConfigureAwait(false);
         await _reencryption.Stopped.ConfigureAwait(false);
+        await _retention.Stopped.ConfigureAwait(false);
         await _changeEvents.Stopped.ConfigureAwait(false);
         await _follower.Stopped.ConfigureAwait(false);
         if (_commits.Started && _options.SnapshotOnShutdown && !_abandoned)

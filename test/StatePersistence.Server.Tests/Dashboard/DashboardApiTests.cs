@@ -66,7 +66,7 @@ public sealed class DashboardApiTests
         Assert.Equal(3, overview.GetProperty("task_count").GetInt32());
         Assert.Equal("Healthy", overview.GetProperty("health").GetString());
         Assert.True(overview.GetProperty("disk_bytes").GetProperty("snapshot").GetInt64() > 0);
-        Assert.Equal(["backups", "journal", "logs", "reports", "sessions", "snapshot", "tasks"],
+        Assert.Equal(["archive", "backups", "journal", "logs", "reports", "sessions", "snapshot", "tasks"],
             overview.GetProperty("disk_bytes").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         Assert.True(overview.GetProperty("disk_bytes").GetProperty("tasks").GetInt64() > 0);
         Assert.True(overview.GetProperty("backups").GetArrayLength() >= 1);

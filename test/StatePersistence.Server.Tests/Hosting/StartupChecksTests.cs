@@ -50,6 +50,49 @@ public sealed class StartupChecksTests : IDisposable
     }
 
     [Fact]
+    public void NegativeRetentionSettings_AreRefused_NamingEachSetting()
+    {
+        List<string> problems = StartupChecks.Settings(Settings(
+            ("StatePersistence:Retention:SessionLogMaxBytes", "-1"),
+            ("StatePersistence:Retention:SessionLogRotatedParts", "-2"),
+            ("StatePersistence:Retention:ReportMaxAge", "-01:00:00"),
+            ("StatePersistence:Retention:Interval", "-00:00:01")));
+
+        Assert.Equal(4, problems.Count);
+        Assert.Contains(problems, p => p.StartsWith("StatePersistence:Retention:SessionLogMaxBytes must not be negative (was -1)", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("StatePersistence:Retention:SessionLogRotatedParts must not be negative (was -2)", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("StatePersistence:Retention:ReportMaxAge must not be negative", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("StatePersistence:Retention:Interval must not be negative", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AnUnparseableRetentionSetting_IsRefused_NamingIt()
+    {
+        string problem = Assert.Single(StartupChecks.Settings(Settings(("StatePersistence:Retention:ReportMaxAge", "a week"))));
+
+        Assert.Contains("'StatePersistence:Retention:ReportMaxAge'", problem, StringComparison.Ordinal);
+        Assert.Contains("hh:mm:ss", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RetentionSettings_AreBoundFromTheStatePersistenceSection()
+    {
+        var options = new StatePersistenceOptions();
+        Settings(
+            ("StatePersistence:Retention:SessionLogMaxBytes", "1048576"),
+            ("StatePersistence:Retention:SessionLogRotatedParts", "3"),
+            ("StatePersistence:Retention:ReportMaxAge", "7.00:00:00"),
+            ("StatePersistence:Retention:Interval", "00:10:00")).GetSection("StatePersistence").Bind(options);
+
+        Assert.Equal(1048576, options.Retention.SessionLogMaxBytes);
+        Assert.Equal(3, options.Retention.SessionLogRotatedParts);
+        Assert.Equal(TimeSpan.FromDays(7), options.Retention.ReportMaxAge);
+        Assert.Equal(TimeSpan.FromMinutes(10), options.Retention.Interval);
+        Assert.True(options.Retention.IsEnabled);
+        Assert.False(new StatePersistenceOptions().Retention.IsEnabled);
+    }
+
+    [Fact]
     public void AKeyOf32Characters_IsAccepted() =>
         Assert.Empty(StartupChecks.Settings(Settings(("STATE_API_KEY", new string('k', 32)), ("urls", "http://0.0.0.0:5080"))));
 

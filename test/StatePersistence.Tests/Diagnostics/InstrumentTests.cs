@@ -45,7 +45,7 @@ public sealed class InstrumentTests : IDisposable
             Assert.Contains(recorded, r => r.Instrument == "statepersistence.files" && r.Kind == "tasks" && r.Value == 1);
 
             // The store's files_<kind> figures, by kind; its bytes_<kind> figures are not file counts.
-            Assert.Equal(["backups", "journal", "logs", "reports", "sessions", "tasks"],
+            Assert.Equal(["archive", "backups", "journal", "logs", "reports", "sessions", "tasks"],
                 recorded.Where(r => r.Instrument == "statepersistence.files").Select(r => r.Kind).Distinct().Order(StringComparer.Ordinal));
             Assert.Contains(recorded, r => r.Instrument == "statepersistence.disk.usage" && r.Value > 0);
         }

@@ -32,8 +32,8 @@ public sealed class StoreHealthDetailsTests : IDisposable
         IReadOnlyDictionary<string, long> details = service.CheckHealth().StoreDetails;
 
         Assert.Equal(
-            ["bytes_backups", "bytes_journal", "bytes_logs", "bytes_reports", "bytes_sessions", "bytes_snapshot", "bytes_tasks",
-             "files_backups", "files_journal", "files_logs", "files_reports", "files_sessions", "files_tasks", "reencryption_files_remaining"],
+            ["bytes_archive", "bytes_backups", "bytes_journal", "bytes_logs", "bytes_reports", "bytes_sessions", "bytes_snapshot", "bytes_tasks",
+             "files_archive", "files_backups", "files_journal", "files_logs", "files_reports", "files_sessions", "files_tasks", "reencryption_files_remaining"],
             details.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(0, details["reencryption_files_remaining"]); // in the clear: nothing to re-encrypt
         Assert.Equal(3, details["files_tasks"]);
@@ -49,6 +49,32 @@ public sealed class StoreHealthDetailsTests : IDisposable
         Assert.Equal(DirectoryBytes("reports"), details["bytes_reports"]);
         Assert.Equal(DirectoryBytes("journal"), details["bytes_journal"]);
         Assert.True(details["bytes_tasks"] > 0);
+    }
+
+    [Fact]
+    public async Task BytesOnDisk_CountsLogsWithTheirRotatedParts_ReportsAndTheArchive()
+    {
+        StatePersistenceOptions options = _fixture.Options(o => { o.Retention.SessionLogMaxBytes = 40; o.Retention.Interval = TimeSpan.Zero; });
+        await using var store = new StatePersistence.FileStore.FileStateStore(options, StatePersistence.FileSystem.PhysicalFileSystem.Instance, timeProvider: _fixture.Time);
+        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
+        await service.StartAsync(Ct);
+        await service.AppendSessionLogAsync("s1", "a line of the log that passes the cap\n", Ct);
+        await service.RunRetentionOnceAsync(Ct);
+        await service.AppendSessionLogAsync("s1", "the next line\n", Ct);
+        await service.SaveReportAsync("r1", JsonDocument.Parse("""{"ok":true}""").RootElement.Clone(), Ct);
+        await service.SaveSnapshotAsync(Ct);
+        Directory.CreateDirectory(_fixture.File("archive"));
+        await File.WriteAllBytesAsync(_fixture.File("archive", "tasks-20240101T100000-0000000Z.tar.gz"), new byte[1000], Ct);
+
+        StatePersistence.Storage.StoreHealth health = store.CheckHealth();
+
+        Assert.True(File.Exists(_fixture.File("logs", "session_s1.log.1")));
+        Assert.Equal(2, health.Details["files_logs"]);
+        Assert.Equal(DirectoryBytes("logs"), health.Details["bytes_logs"]);
+        Assert.Equal(1, health.Details["files_archive"]);
+        Assert.Equal(1000, health.Details["bytes_archive"]);
+        Assert.Equal(new FileInfo(_fixture.File("state.json")).Length + Backups().Sum(f => f.Length) + DirectoryBytes("journal")
+            + DirectoryBytes("logs") + DirectoryBytes("reports") + DirectoryBytes("archive"), health.BytesOnDisk);
     }
 
     [Fact]

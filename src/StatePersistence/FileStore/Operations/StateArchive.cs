@@ -62,7 +62,12 @@ public static class StateArchive
                     Add(tar, "sessions/" + session.Id + ".json", envelope.Seal(PayloadKind.Session, session.Id, session.Json));
                 }
 
-                logs = AddFiles(tar, layout.LogsDirectory, "logs/", (name, content) => SessionLogExport.CompleteFrames(fileSystem, layout, envelope, name, content));
+                foreach ((string name, byte[] content) in SessionLogExport.ReadAll(fileSystem, layout, envelope))
+                {
+                    Add(tar, "logs/" + name, content);
+                    logs++;
+                }
+
                 reports = AddFiles(tar, layout.ReportsDirectory, "reports/", (_, content) => content);
             }, Durability.Full);
             fileSystem.Rename(temp, target);

@@ -117,10 +117,10 @@ public static class StateDirectoryVerifier
                 continue;
             }
 
-            string? id = name.StartsWith("session_", StringComparison.Ordinal) && name.EndsWith(".log", StringComparison.Ordinal) ? name["session_".Length..^".log".Length] : null;
-            if (id is null || !StateId.IsValid(id))
+            // A rotated part (session_<id>.log.<n>) is checked like the live log: a read serves it with it.
+            if (!StateLayout.TryParseSessionLogName(name, out string id, out _) || !StateId.IsValid(id))
             {
-                problems.Add(new StateDirectoryProblem(path, null, "not a session log (expected 'session_<id>.log'); the store ignores it"));
+                problems.Add(new StateDirectoryProblem(path, null, "not a session log (expected 'session_<id>.log', or a rotated part 'session_<id>.log.<n>'); the store ignores it"));
                 continue;
             }
 

@@ -10,7 +10,7 @@ internal sealed partial class SessionLogs
     /// <summary>
     /// A log with damage between valid frames (flipped or overwritten bytes): it is copied aside as it is (the evidence),
     /// then replaced atomically by its valid frames, and the copy is reported (log line, metric, event). The valid
-    /// appends are served; the damaged one is not.
+    /// appends are served; the damaged one is not. The same for a rotated part.
     /// </summary>
     private byte[] Repair(string sessionId, string path)
     {
@@ -34,7 +34,7 @@ internal sealed partial class SessionLogs
             }
 
             AtomicFile.Write(fileSystem, layout, path, repaired.ToArray(), Durability.Full);
-            if (_failedAppendStarts.ContainsKey(sessionId))
+            if (path == layout.SessionLogFile(sessionId) && _failedAppendStarts.ContainsKey(sessionId))
             {
                 _failedAppendStarts[sessionId] = repaired.Count;
             }

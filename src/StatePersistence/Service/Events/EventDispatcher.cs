@@ -70,6 +70,25 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         Raise(StateSaveError, new StateSaveErrorEventArgs(operation, location, error), nameof(StateSaveError));
     }
 
+    /// <summary>The retention policy capped a session log: logged, counted, and raised as <c>retention:session-log-rotated</c>.</summary>
+    public void SessionLogCapped(Retention.SessionLogTrim trim)
+    {
+        string mode = trim.Rotated ? "rotated" : "dropped_oldest";
+        Log.RetentionSessionLogCapped(logger, location, trim.SessionId, trim.LogBytes, trim.Rotated ? "rotated into part 1" : "cut to its newest appends", trim.BytesFreed);
+        instruments.RetentionSessionLogsCapped.Add(1, new KeyValuePair<string, object?>("mode", mode));
+        instruments.RetentionBytesFreed.Add(trim.BytesFreed, StateInstruments.Kind("session_log"));
+        log.Notify(StateEventTypes.RetentionSessionLogRotated, id: trim.SessionId);
+    }
+
+    /// <summary>The retention policy deleted a report: logged, counted, and raised as <c>retention:report-expired</c>.</summary>
+    public void ReportExpired(string reportId, long bytesFreed)
+    {
+        Log.RetentionReportExpired(logger, location, reportId, bytesFreed);
+        instruments.RetentionReportsExpired.Add(1);
+        instruments.RetentionBytesFreed.Add(bytesFreed, StateInstruments.Kind("report"));
+        log.Notify(StateEventTypes.RetentionReportExpired, id: reportId);
+    }
+
     /// <summary>The audit of a key change seen by the running service: key ids only, never key material.</summary>
     public void KeyActivated(string keyId)
     {

@@ -1,0 +1,126 @@
+using System.Text.Json;
+using StatePersistence.Service.Events;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Retention;
+
+/// <summary>
+/// The background retention pass (issue 16): once right after start-up, then every <see cref="RetentionOptions.Interval"/>,
+/// it caps every session log over <see cref="RetentionOptions.SessionLogMaxBytes"/> and deletes every report older than
+/// <see cref="RetentionOptions.ReportMaxAge"/>. Each log and report on its own: one that fails is logged, counted and
+/// raised as <c>state:save-error</c> (operation <c>retention-session-log</c> or <c>retention-report</c>) and the pass
+/// goes on with the next; the loop keeps running.
+/// </summary>
+internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvider time, IRetentionStore? store, EventDispatcher events)
+{
+    private Task? _loop;
+
+    public Task Stopped => _loop ?? Task.CompletedTask;
+
+    public void Start(CancellationToken stopping)
+    {
+        if (store is null || !options.Retention.IsEnabled)
+        {
+            return;
+        }
+
+        var timer = new PeriodicTimer(options.Retention.Interval, time);
+        _loop = Task.Run(() => LoopAsync(timer, stopping), CancellationToken.None);
+    }
+
+    private async Task LoopAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        using PeriodicTimer owned = timer;
+        try
+        {
+            do
+            {
+                try
+                {
+                    await RunOnceAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // A listing failed (each log and report is handled on its own): the next tick tries again.
+                    events.BackgroundFailed("retention", ex);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+    }
+
+    /// <summary>One pass over every session log and report.</summary>
+    public async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        if (store is null)
+        {
+            return;
+        }
+
+        RetentionOptions policy = options.Retention;
+        if (policy.SessionLogMaxBytes > 0)
+        {
+            foreach (string sessionId in store.ListSessionLogs())
+            {
+                try
+                {
+                    SessionLogTrim? trim = await store.CapSessionLogAsync(sessionId, policy.SessionLogMaxBytes, policy.SessionLogRotatedParts,
+                        options.Durability, cancellationToken).ConfigureAwait(false);
+                    if (trim is not null)
+                    {
+                        events.SessionLogCapped(trim);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    events.BackgroundFailed("retention-session-log", ex);
+                }
+            }
+        }
+
+        if (policy.ReportMaxAge > TimeSpan.Zero && store is IStateBlobStore blobs)
+        {
+            DateTimeOffset cutoff = time.GetUtcNow() - policy.ReportMaxAge;
+            foreach (string reportId in await blobs.ListReportsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    if (await store.ExpireReportAsync(reportId, json => CreatedAt(json) < cutoff, options.Durability, cancellationToken).ConfigureAwait(false) is { } freed)
+                    {
+                        events.ReportExpired(reportId, freed);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    events.BackgroundFailed("retention-report", ex);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The report's <c>created_at</c> (the state server stamps it on every report it saves); <see cref="DateTimeOffset.MaxValue"/>,
+    /// so never expired, when the report has none it can read.
+    /// </summary>
+    internal static DateTimeOffset CreatedAt(byte[] json)
+    {
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(json);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("created_at", out JsonElement created)
+                && created.ValueKind == JsonValueKind.String
+                && created.TryGetDateTimeOffset(out DateTimeOffset value)
+                ? value
+                : DateTimeOffset.MaxValue;
+        }
+        catch (JsonException)
+        {
+            return DateTimeOffset.MaxValue;
+        }
+    }
+}

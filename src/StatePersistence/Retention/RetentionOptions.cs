@@ -1,0 +1,99 @@
+namespace StatePersistence.Retention;
+
+/// <summary>
+/// The retention policy (<c>StatePersistence:Retention</c>): what the background retention pass removes so the state
+/// directory stays small on its own. Off by default: with <see cref="SessionLogMaxBytes"/> and
+/// <see cref="ReportMaxAge"/> at 0 nothing is ever rotated or expired.
+/// </summary>
+public sealed class RetentionOptions
+{
+    /// <summary>The most rotated parts a log may keep: each is one rename per rotation, and one file read per log read.</summary>
+    public const int MaxRotatedParts = 100;
+
+    private long _sessionLogMaxBytes;
+    private int _sessionLogRotatedParts = 1;
+    private TimeSpan _reportMaxAge;
+    private TimeSpan _interval = TimeSpan.FromMinutes(5);
+    private bool _frozen;
+
+    /// <summary>
+    /// The size a session log (<c>logs/session_&lt;id&gt;.log</c>, its framing included) may reach before the pass
+    /// rotates it. Default 0: no cap. The pass runs every <see cref="Interval"/>, so a log may pass the cap by what is
+    /// appended in between.
+    /// </summary>
+    public long SessionLogMaxBytes
+    {
+        get => _sessionLogMaxBytes;
+        set => _sessionLogMaxBytes = Unfrozen(value);
+    }
+
+    /// <summary>
+    /// How many rotated parts of a session log are kept (<c>session_&lt;id&gt;.log.1</c> the newest, up to
+    /// <c>.log.N</c>); the part rotated beyond N is dropped. Default 1. 0 keeps no part: the log is rewritten with its
+    /// newest whole appends that fit in half the cap, and its oldest appends are dropped.
+    /// </summary>
+    public int SessionLogRotatedParts
+    {
+        get => _sessionLogRotatedParts;
+        set => _sessionLogRotatedParts = Unfrozen(value);
+    }
+
+    /// <summary>
+    /// How old a report (by its <c>created_at</c>, which the state server stamps) may get before the pass deletes it.
+    /// Default 0: reports never expire. A report without a <c>created_at</c> it can read is kept.
+    /// </summary>
+    public TimeSpan ReportMaxAge
+    {
+        get => _reportMaxAge;
+        set => _reportMaxAge = Unfrozen(value);
+    }
+
+    /// <summary>
+    /// How often the background pass applies the policy (the first pass runs right after start-up). Default 5 minutes;
+    /// 0 turns the pass off.
+    /// </summary>
+    public TimeSpan Interval
+    {
+        get => _interval;
+        set => _interval = Unfrozen(value);
+    }
+
+    /// <summary>Whether any part of the policy is on (and the pass runs).</summary>
+    public bool IsEnabled => Interval > TimeSpan.Zero && (SessionLogMaxBytes > 0 || ReportMaxAge > TimeSpan.Zero);
+
+    internal void Freeze() => _frozen = true;
+
+    internal void Validate(List<string> problems)
+    {
+        if (SessionLogMaxBytes < 0)
+        {
+            problems.Add($"Retention:SessionLogMaxBytes must not be negative (was {SessionLogMaxBytes}); 0 turns the cap off.");
+        }
+
+        if (SessionLogRotatedParts < 0)
+        {
+            problems.Add($"Retention:SessionLogRotatedParts must not be negative (was {SessionLogRotatedParts}); 0 drops the oldest appends instead of keeping parts.");
+        }
+
+        if (SessionLogRotatedParts > MaxRotatedParts)
+        {
+            problems.Add($"Retention:SessionLogRotatedParts must be at most {MaxRotatedParts} (was {SessionLogRotatedParts}).");
+        }
+
+        if (ReportMaxAge < TimeSpan.Zero)
+        {
+            problems.Add($"Retention:ReportMaxAge must not be negative (was {ReportMaxAge}); 0 keeps reports forever.");
+        }
+
+        if (Interval < TimeSpan.Zero)
+        {
+            problems.Add($"Retention:Interval must not be negative (was {Interval}); 0 turns the pass off.");
+        }
+    }
+
+    private T Unfrozen<T>(T value, [System.Runtime.CompilerServices.CallerMemberName] string setting = "") =>
+        _frozen
+            ? throw new InvalidOperationException(
+                $"StatePersistenceOptions.Retention.{setting} cannot change once the service using these options has started; set it before StartAsync (or create the service with new options).")
+            : value;
+}

@@ -1,0 +1,8 @@
+namespace StatePersistence.Retention;
+
+/// <summary>
+/// What the cap did to one session log: <paramref name="Rotated"/> (the live log became part 1) or its oldest appends
+/// dropped; <paramref name="LogBytes"/> the live log's size before, <paramref name="BytesFreed"/> what left the disk
+/// (the dropped part, or the dropped appends).
+/// </summary>
+internal sealed record SessionLogTrim(string SessionId, long LogBytes, long BytesFreed, bool Rotated);

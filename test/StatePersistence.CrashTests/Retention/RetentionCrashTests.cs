@@ -1,0 +1,210 @@
+using System.Text.Json;
+using StatePersistence.CrashTests.Support;
+using StatePersistence.Testing.CrashSimulation;
+
+namespace StatePersistence.CrashTests.Retention;
+
+/// <summary>
+/// The retention policy's pass crashed before every file-system operation (and once after the last), every crash state
+/// of both crash models booted and read: a rotation or a cut of a session log, then one more append, and the expiry of
+/// a report. Nothing torn, nothing the policy did not mean to drop lost: the log reads as before the pass or as the
+/// policy leaves it, plus the next append when it was acknowledged; a report is whole or gone, and only the old one.
+/// </summary>
+public sealed class RetentionCrashTests(ReliabilityLedger ledger)
+{
+    private const int StatesPerPoint = 256;
+    private static readonly CrashModel[] Models = [CrashModel.StrictWorstCase, CrashModel.Ext4Ordered];
+
+    [Fact]
+    public Task Rotation_DroppingTheOldestPart_CrashedAnywhere_LosesNoKeptAppend() =>
+        ExploreAsync("retention: rotation into two parts, the oldest dropped, then an append",
+            r => { r.SessionLogMaxBytes = 100; r.SessionLogRotatedParts = 2; },
+            async service =>
+            {
+                // Parts 1 (lines 4-7) and 2 (lines 0-3), the live log (8-11) past the cap.
+                await AppendAsync(service, 0, 3);
+                await service.RunRetentionOnceAsync(Ct);
+                await AppendAsync(service, 4, 7);
+                await service.RunRetentionOnceAsync(Ct);
+                await AppendAsync(service, 8, 11);
+            },
+            before: Lines(0, 11), after: Lines(4, 11));
+
+    [Fact]
+    public Task Rotation_IntoAFreePart_CrashedAnywhere_LosesNoAppend() =>
+        ExploreAsync("retention: rotation into a new part, then an append",
+            r => { r.SessionLogMaxBytes = 100; r.SessionLogRotatedParts = 3; },
+            async service =>
+            {
+                await AppendAsync(service, 0, 3);
+                await service.RunRetentionOnceAsync(Ct);
+                await AppendAsync(service, 4, 7);
+            },
+            before: Lines(0, 7), after: Lines(0, 7));
+
+    [Fact]
+    public Task DroppingTheOldestAppends_CrashedAnywhere_LeavesTheOldLogOrTheCutOne() =>
+        ExploreAsync("retention: no parts kept, the oldest appends dropped, then an append",
+            r => { r.SessionLogMaxBytes = 200; r.SessionLogRotatedParts = 0; },
+            service => AppendAsync(service, 0, 6),
+            before: Lines(0, 6), after: Lines(4, 6));
+
+    [Fact]
+    public async Task ReportExpiry_CrashedAnywhere_TheOldReportIsWholeOrGone_TheOthersUntouched()
+    {
+        const string workload = "retention: report expiry";
+        const string old = """{"created_at":"2023-12-01T00:00:00Z","week":48}""";
+        const string recent = """{"created_at":"2023-12-31T00:00:00Z","week":52}""";
+        Action<StatePersistence.Retention.RetentionOptions> policy = r => r.ReportMaxAge = TimeSpan.FromDays(7);
+        async Task Seed(StatePersistenceService service)
+        {
+            await service.SaveReportAsync("a-old", JsonDocument.Parse(old).RootElement.Clone(), Ct);
+            await service.SaveReportAsync("b-recent", JsonDocument.Parse(recent).RootElement.Clone(), Ct);
+        }
+
+        await ExploreStatesAsync(workload, policy, Seed, service => service.RunRetentionOnceAsync(Ct), async (booted, _) =>
+        {
+            IReadOnlyList<string> ids = await booted.ListReportsAsync(Ct);
+            string? problem = ids.SequenceEqual(["a-old", "b-recent"]) || ids.SequenceEqual(["b-recent"]) ? null : $"the reports are [{string.Join(", ", ids)}]";
+            foreach (string id in ids)
+            {
+                string json = (await booted.LoadReportAsync(id, Ct))!.Value.GetRawText();
+                if (json != (id == "a-old" ? old : recent))
+                {
+                    problem ??= $"the report {id} reads {json}";
+                }
+            }
+
+            return problem;
+        });
+    }
+
+    /// <summary>Seeds the log, then crashes the pass and one append everywhere; the log must read <paramref name="before"/> or <paramref name="after"/>, then the append if it returned.</summary>
+    private Task ExploreAsync(string workload, Action<StatePersistence.Retention.RetentionOptions> policy, Func<StatePersistenceService, Task> seed,
+        string before, string after)
+    {
+        const string next = "next line\n";
+        return ExploreStatesAsync(workload, policy, seed, async service =>
+        {
+            await service.RunRetentionOnceAsync(Ct);
+            await service.AppendSessionLogAsync("s1", next, Ct);
+        }, async (booted, finished) =>
+        {
+            string text = await booted.ReadSessionLogAsync("s1", Ct) ?? "";
+            bool appended = text == before + next || text == after + next;
+            if (text != before && text != after && !appended)
+            {
+                return $"the log reads\n{text}\ninstead of\n{before}\nor\n{after}\n(then '{next.TrimEnd()}' if acknowledged)";
+            }
+
+            return finished && !appended ? "the acknowledged append is lost" : null;
+        });
+    }
+
+    /// <summary>
+    /// A dry run counts the phase's operations; then for each point a fresh disk is seeded, the phase crashed before that
+    /// operation, and every crash state (up to <see cref="StatesPerPoint"/> per model) booted and checked; the check gets
+    /// whether the phase finished (its last call acknowledged).
+    /// </summary>
+    private async Task ExploreStatesAsync(string workload, Action<StatePersistence.Retention.RetentionOptions> policy, Func<StatePersistenceService, Task> seed,
+        Func<StatePersistenceService, Task> phase, Func<StatePersistenceService, bool, Task<string?>> check)
+    {
+        (CrashSimulatingFileSystem dry, int start, _) = await RunAsync(policy, seed, phase, crashPoint: null);
+        int operations = dry.OperationCount - start;
+        Assert.True(operations > 0, "the phase did nothing on disk");
+        ledger.RecordWorkload(workload, "power-loss", operations, operations + 1);
+
+        var violations = new List<string>();
+        for (int point = 1; point <= operations + 1; point++)
+        {
+            (CrashSimulatingFileSystem disk, _, bool finished) = await RunAsync(policy, seed, phase, point <= operations ? point : null);
+            string where = point <= operations ? $"before {dry.Operations[start + point - 1]}" : "after the last operation";
+            foreach (CrashModel model in Models)
+            {
+                int checkedStates = 0;
+                foreach (DurableImage image in disk.PossibleCrashStates(model, StatesPerPoint, new Random(HashCode.Combine(ReliabilityLedger.Seed, point, (int)model))))
+                {
+                    checkedStates++;
+                    string? problem;
+                    try
+                    {
+                        await using StatePersistenceService booted = Services.Create(Options(_ => { }), CrashSimulatingFileSystem.FromImage(image), Services.NewClock());
+                        await booted.StartAsync(Ct);
+                        problem = await check(booted, finished);
+                    }
+                    catch (Exception ex)
+                    {
+                        problem = "the next start or read failed: " + ex;
+                    }
+
+                    if (problem is not null)
+                    {
+                        string message = $"{workload}: point {point} ({where}), {model}, {image.Description}: {problem}";
+                        violations.Add(message);
+                        ledger.RecordViolation(workload, message);
+                    }
+                }
+
+                ledger.RecordCrashStates(workload, model, checkedStates);
+            }
+        }
+
+        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
+    }
+
+    /// <summary>Seeds a fresh disk, then runs the phase, crashing before its operation <paramref name="crashPoint"/> (never when null).</summary>
+    private static async Task<(CrashSimulatingFileSystem Disk, int Start, bool Finished)> RunAsync(Action<StatePersistence.Retention.RetentionOptions> policy,
+        Func<StatePersistenceService, Task> seed, Func<StatePersistenceService, Task> phase, int? crashPoint)
+    {
+        var disk = new CrashSimulatingFileSystem();
+        StatePersistenceService service = Services.Create(Options(policy), disk, Services.NewClock());
+        await service.StartAsync(Ct);
+        await seed(service);
+        int start = disk.OperationCount;
+        if (crashPoint is { } point)
+        {
+            disk.CrashAtOperation = start + point;
+        }
+
+        bool finished = false;
+        try
+        {
+            await phase(service);
+            finished = true;
+        }
+        catch (Exception) when (disk.HasCrashed)
+        {
+            // The power cut: what the disk holds durably is what the next start finds.
+        }
+
+        try
+        {
+            await Services.AbandonAsync(service);
+        }
+        catch (Exception) when (disk.HasCrashed)
+        {
+            // Closing after the crash fails too; nothing of it reaches the disk.
+        }
+
+        return (disk, start, finished);
+    }
+
+    private static StatePersistenceOptions Options(Action<StatePersistence.Retention.RetentionOptions> policy) =>
+        Services.Options(CrashSimulatingFileSystem.DefaultRoot, o =>
+        {
+            o.Retention.Interval = TimeSpan.Zero; // the test runs the pass itself
+            policy(o.Retention);
+        });
+
+    private static async Task AppendAsync(StatePersistenceService service, int from, int to)
+    {
+        for (int i = from; i <= to; i++)
+        {
+            await service.AppendSessionLogAsync("s1", $"line-{i:D2}\n", Ct);
+        }
+    }
+
+    private static string Lines(int from, int to) => string.Concat(Enumerable.Range(from, to - from + 1).Select(i => $"line-{i:D2}\n"));
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+}
