@@ -79,12 +79,6 @@ public sealed class AesGcmCodec : IPayloadCodec
         return plain;
     }
 
-    /// <summary>
-    /// GCM authenticates a payload as a whole, so what is written through the wrapper (a snapshot) is gathered in
-    /// memory and sealed when the wrapper is disposed.
-    /// </summary>
-    public Stream EncodeStream(Stream inner, PayloadContext context) => new SealOnDispose(inner, this, context);
-
     private EncryptionKey SealingKey(string? keyId)
     {
         EncryptionKeyRing ring = _keys.GetKeyRing();
@@ -109,24 +103,5 @@ public sealed class AesGcmCodec : IPayloadCodec
         private readonly EncryptionKeyRing _ring = ring ?? throw new ArgumentNullException(nameof(ring));
 
         public EncryptionKeyRing GetKeyRing() => _ring;
-    }
-
-    /// <summary>Gathers what is written and writes it sealed when disposed; the inner stream stays open.</summary>
-    private sealed class SealOnDispose(Stream inner, AesGcmCodec codec, PayloadContext context) : MemoryStream
-    {
-        private bool _sealed;
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing && !_sealed)
-            {
-                _sealed = true;
-                byte[] buffer = GetBuffer();
-                inner.Write(codec.Encode(buffer.AsSpan(0, (int)Length), context));
-                CryptographicOperations.ZeroMemory(buffer);
-            }
-
-            base.Dispose(disposing);
-        }
     }
 }

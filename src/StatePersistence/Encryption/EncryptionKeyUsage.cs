@@ -91,7 +91,7 @@ public sealed class EncryptionKeyUsage
             int start = at + found;
             at = start + 1;
             if (EnvelopeFormat.ReadHeader(bytes[start..], out byte version, out string codec, out string? keyId) <= 0
-                || version != EnvelopeFormat.Version || bytes[start + 5] != 0 || !EnvelopeFormat.IsValidName(codec, required: true))
+                || bytes[start + 5] != 0 || !EnvelopeFormat.IsValidName(codec, required: true))
             {
                 continue;
             }
@@ -100,10 +100,17 @@ public sealed class EncryptionKeyUsage
             if (codec == "identity" || keyId is null)
             {
                 clear = true;
-                continue;
+            }
+            else
+            {
+                keys[keyId] = keys.GetValueOrDefault(keyId) + 1;
             }
 
-            keys[keyId] = keys.GetValueOrDefault(keyId) + 1;
+            if (start == 0 && version == EnvelopeFormat.SegmentedVersion)
+            {
+                // A segmented envelope is a whole file under one key: its segments hold no headers of their own.
+                break;
+            }
         }
 
         // A file without a binary envelope is plain JSON (the identity codec's forms, or written before envelopes);

@@ -39,7 +39,8 @@ public sealed partial class FileStateStore : IReencryptingStore
             return new ReencryptionStep(null, 0, 0, 0);
         }
 
-        int forCheckpoint = StaleItems(PayloadKind.Task, _layout.TasksDirectory, active, current) + StaleItems(PayloadKind.Session, _layout.SessionsDirectory, active, current);
+        int forCheckpoint = StaleItems(PayloadKind.Task, _layout.TasksDirectory, active, current, cancellationToken)
+            + StaleItems(PayloadKind.Session, _layout.SessionsDirectory, active, current, cancellationToken);
         if (IsStale(_layout.StateFile, active))
         {
             forCheckpoint++;
@@ -47,7 +48,7 @@ public sealed partial class FileStateStore : IReencryptingStore
 
         foreach (string name in _fileSystem.ListFiles(_layout.JournalDirectory))
         {
-            if (JournalReader.TryParseSegmentNumber(name, out _) && IsStale(Path.Combine(_layout.JournalDirectory, name), active))
+            if (JournalReader.TryParseSegmentNumber(name, out _) && IsStale(Path.Combine(_layout.JournalDirectory, name), active, container: true))
             {
                 forCheckpoint++;
             }
@@ -59,7 +60,7 @@ public sealed partial class FileStateStore : IReencryptingStore
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (!name.StartsWith("session_", StringComparison.Ordinal) || !name.EndsWith(".log", StringComparison.Ordinal)
-                || !IsStale(Path.Combine(_layout.LogsDirectory, name), active))
+                || !IsStale(Path.Combine(_layout.LogsDirectory, name), active, container: true))
             {
                 continue;
             }
@@ -118,13 +119,14 @@ public sealed partial class FileStateStore : IReencryptingStore
     }
 
     /// <summary>Drops the stale item files' ids from what the last checkpoint wrote; returns how many.</summary>
-    private int StaleItems(PayloadKind kind, string directory, string active, StateView current)
+    private int StaleItems(PayloadKind kind, string directory, string active, StateView current, CancellationToken cancellationToken)
     {
         ImmutableSortedDictionary<string, StoredItem> written = kind == PayloadKind.Task ? _filesView.Tasks : _filesView.Sessions;
         ImmutableSortedDictionary<string, StoredItem> live = kind == PayloadKind.Task ? current.Tasks : current.Sessions;
         var stale = new List<string>();
         foreach (string name in _fileSystem.ListFiles(directory))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (StateLayout.ItemId(name) is { } id && live.ContainsKey(id) && IsStale(Path.Combine(directory, name), active))
             {
                 stale.Add(id);
@@ -135,16 +137,42 @@ public sealed partial class FileStateStore : IReencryptingStore
         return stale.Count;
     }
 
-    private bool IsStale(string path, string active)
+    /// <summary>
+    /// Whether the file holds a payload not under <paramref name="active"/>. A standalone payload (a task, session,
+    /// report, snapshot) is told by its envelope header alone, so only its first bytes are read: a start-up over 100k
+    /// item files reads their headers, not their content. A container of payloads (a journal segment, a session log)
+    /// is read whole.
+    /// </summary>
+    private bool IsStale(string path, string active, bool container = false)
     {
         try
         {
-            return EncryptionKeyUsage.NeedsResealing(_fileSystem.ReadAllBytes(path), active);
+            return EncryptionKeyUsage.NeedsResealing(container ? _fileSystem.ReadAllBytes(path) : ReadHead(path), active);
         }
         catch (FileNotFoundException)
         {
             return false; // deleted meanwhile (a rotated backup, a deleted item): nothing to re-encrypt
         }
+    }
+
+    /// <summary>The first bytes of a file: enough for the longest envelope header (two names of 255 bytes).</summary>
+    private byte[] ReadHead(string path)
+    {
+        using IFileHandle handle = _fileSystem.Open(path, FileOpenMode.Read);
+        var head = new byte[Math.Min(handle.Length, 1024)];
+        int total = 0;
+        while (total < head.Length)
+        {
+            int read = handle.Read(total, head.AsSpan(total));
+            if (read == 0)
+            {
+                return head[..total];
+            }
+
+            total += read;
+        }
+
+        return head;
     }
 
     /// <summary>Opens a standalone payload and writes it back sealed under the active key; false when it does not open.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using StatePersistence.Errors;
+using StatePersistence.FileSystem;
 
 namespace StatePersistence.Serialization.Envelope;
 
@@ -67,6 +68,18 @@ internal sealed class PayloadEnvelope
             }
         }
 
+        if (kind == PayloadKind.Snapshot)
+        {
+            // The same segmented form a checkpoint streams, so a re-sealed backup reads like a fresh state.json.
+            using var buffer = new MemoryStream();
+            using (Stream sealing = SealStream(kind, id, buffer))
+            {
+                sealing.Write(plain);
+            }
+
+            return buffer.ToArray();
+        }
+
         PayloadContext context = SealingContext(kind, id);
         byte[] header = EnvelopeFormat.Header(_codec.Name, context.KeyId);
         byte[] body = _codec.Encode(plain, context);
@@ -85,6 +98,11 @@ internal sealed class PayloadEnvelope
     public byte[] Open(PayloadKind kind, string id, byte[] stored, string path)
     {
         var context = new PayloadContext(kind, id, null);
+        if (SegmentedEnvelope.IsSegmented(stored))
+        {
+            return SegmentedEnvelope.Open(new SegmentedEnvelope.Source(stored.Length, (offset, buffer) => ReadArray(stored, offset, buffer)), _codec, context, path);
+        }
+
         if (EnvelopeFormat.HasMagic(stored))
         {
             byte[] associatedData = context.AssociatedData();
@@ -153,10 +171,44 @@ internal sealed class PayloadEnvelope
 
     /// <summary>
     /// Wraps a stream a standalone payload is written through (a snapshot). Under the identity codec the stream itself
-    /// (the snapshot carries its own plain-JSON checksum); otherwise the binary form, completed when disposed.
+    /// (the snapshot carries its own plain-JSON checksum); otherwise the segmented binary form
+    /// (<see cref="SegmentedEnvelope"/>), completed when disposed: no more than one segment is held in memory.
     /// </summary>
     public Stream SealStream(PayloadKind kind, string id, Stream inner) =>
-        IsIdentity ? inner : new EnvelopeWriteStream(inner, _codec, SealingContext(kind, id));
+        IsIdentity ? inner : new SegmentedWriteStream(inner, _codec, SealingContext(kind, id));
+
+    /// <summary>
+    /// The plain bytes of the standalone payload in the file at <paramref name="path"/>, as <see cref="Open"/> returns
+    /// them. A segmented envelope (a sealed snapshot) is decoded segment by segment straight from the file into one
+    /// buffer of the plain size, so loading it holds one full copy, as loading a plain file does, not two.
+    /// </summary>
+    public byte[] OpenFile(IFileSystem fileSystem, PayloadKind kind, string id, string path)
+    {
+        using (IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read))
+        {
+            Span<byte> head = stackalloc byte[EnvelopeFormat.FixedHeaderSize];
+            int read = handle.Read(0, head);
+            if (SegmentedEnvelope.IsSegmented(head[..read]))
+            {
+                var source = new SegmentedEnvelope.Source(handle.Length, handle.Read);
+                return SegmentedEnvelope.Open(source, _codec, new PayloadContext(kind, id, null), path);
+            }
+        }
+
+        return Open(kind, id, fileSystem.ReadAllBytes(path), path);
+    }
+
+    private static int ReadArray(byte[] stored, long offset, Span<byte> buffer)
+    {
+        if (offset >= stored.Length)
+        {
+            return 0;
+        }
+
+        int count = (int)Math.Min(buffer.Length, stored.Length - offset);
+        stored.AsSpan((int)offset, count).CopyTo(buffer);
+        return count;
+    }
 
     private PayloadContext SealingContext(PayloadKind kind, string id)
     {
@@ -176,7 +228,7 @@ internal sealed class PayloadEnvelope
         if (version != EnvelopeFormat.Version)
         {
             throw new StateFormatException(
-                $"'{path}' holds envelope version {version}; this build reads envelope version {EnvelopeFormat.Version}. Upgrade StatePersistence; nothing was changed.", path);
+                $"'{path}' holds envelope version {version}; this build reads envelope version {EnvelopeFormat.Version} (and {EnvelopeFormat.SegmentedVersion} for a whole file sealed in segments). Upgrade StatePersistence; nothing was changed.", path);
         }
 
         if (at < 0)
@@ -193,8 +245,7 @@ internal sealed class PayloadEnvelope
 
         if (codec != _codec.Name)
         {
-            throw new StateFormatException(
-                $"'{path}' was written with payload codec '{codec}'{(keyId is null ? "" : $" (key '{keyId}')")}; this store is configured with codec '{_codec.Name}'. Configure the codec it was written with; nothing was changed.", path);
+            throw OtherCodec(path, codec, keyId, _codec.Name);
         }
 
         try
@@ -203,15 +254,23 @@ internal sealed class PayloadEnvelope
         }
         catch (PayloadKeyUnavailableException ex)
         {
-            // Not damage: the payload may be perfectly intact, and quarantining or rebuilding it would lose it for
-            // good. Stop, name the key and the file, change nothing.
-            throw new StateFormatException(
-                $"'{path}' was sealed with the key '{keyId}', which {(ex.Revoked ? "is revoked in the key ring" : "the key ring does not hold")}. " +
-                $"Add the key '{keyId}' to the key ring (or restore it) and start again; this is not corruption, and nothing was changed.", path);
+            throw KeyUnavailable(path, keyId, ex);
         }
         catch (Exception ex) when (ex is CryptographicException or InvalidDataException or ArgumentException)
         {
             throw new InvalidDataException($"codec '{codec}' cannot decode the payload ({ex.Message}): it was damaged, or belongs to another {ItemJsonEnvelope.KindName(context.Kind)} than '{context.Id}'", ex);
         }
     }
+
+    /// <summary>An intact payload of a codec this store is not configured with: refused, nothing changed.</summary>
+    internal static StateFormatException OtherCodec(string path, string codec, string? keyId, string configured) => new(
+        $"'{path}' was written with payload codec '{codec}'{(keyId is null ? "" : $" (key '{keyId}')")}; this store is configured with codec '{configured}'. Configure the codec it was written with; nothing was changed.", path);
+
+    /// <summary>
+    /// An intact payload under a key the ring does not hold (or revoked). Not damage: the payload may be perfectly
+    /// intact, and quarantining or rebuilding it would lose it for good. Stop, name the key and the file, change nothing.
+    /// </summary>
+    internal static StateFormatException KeyUnavailable(string path, string? keyId, PayloadKeyUnavailableException ex) => new(
+        $"'{path}' was sealed with the key '{keyId}', which {(ex.Revoked ? "is revoked in the key ring" : "the key ring does not hold")}. " +
+        $"Add the key '{keyId}' to the key ring (or restore it) and start again; this is not corruption, and nothing was changed.", path);
 }
