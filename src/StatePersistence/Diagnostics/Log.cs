@@ -58,4 +58,13 @@ internal static partial class Log
 
     [LoggerMessage(45, LogLevel.Information, "{Location}: new payloads are now sealed with the key {KeyId}")]
     public static partial void EncryptionKeyActivatedInService(ILogger logger, string location, string keyId);
+
+    [LoggerMessage(46, LogLevel.Information, "{Location}: the key {KeyId} was added to the key ring ({State})")]
+    public static partial void EncryptionKeyAddedInService(ILogger logger, string location, string keyId, string state);
+
+    [LoggerMessage(47, LogLevel.Information, "{Location}: the key {KeyId} is now {State} in the key ring")]
+    public static partial void EncryptionKeyStateChangedInService(ILogger logger, string location, string keyId, string state);
+
+    [LoggerMessage(48, LogLevel.Information, "{Location}: the key {KeyId} was removed from the key ring")]
+    public static partial void EncryptionKeyRemovedInService(ILogger logger, string location, string keyId);
 }

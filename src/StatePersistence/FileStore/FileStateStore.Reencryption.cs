@@ -21,6 +21,8 @@ public sealed partial class FileStateStore : IReencryptingStore
 
     string? IReencryptingStore.ActiveKeyId => _envelope.ActiveKeyId;
 
+    IReadOnlyDictionary<string, EncryptionKeyState>? IReencryptingStore.KeyStates => _envelope.KeyStates();
+
     /// <inheritdoc />
     /// <remarks>
     /// Every rewrite is atomic (temp file, fsync, rename, directory fsync) and seals with the active key only, so a

@@ -1,4 +1,5 @@
 using StatePersistence.Commit;
+using StatePersistence.Encryption;
 
 namespace StatePersistence.Storage;
 
@@ -10,6 +11,9 @@ internal interface IReencryptingStore
 {
     /// <summary>The key new payloads are sealed with; null in the clear (then nothing is re-encrypted).</summary>
     string? ActiveKeyId { get; }
+
+    /// <summary>The ids and states of the key ring's keys as the codec sees them now; null without a key ring.</summary>
+    IReadOnlyDictionary<string, EncryptionKeyState>? KeyStates { get; }
 
     /// <summary>
     /// One small step, run while no checkpoint runs: rewrites up to <paramref name="maxFiles"/> logs, reports and

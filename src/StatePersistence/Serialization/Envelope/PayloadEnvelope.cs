@@ -51,6 +51,10 @@ internal sealed class PayloadEnvelope
     /// <summary>The key new payloads are sealed with; null when they are stored in the clear (the identity codec).</summary>
     public string? ActiveKeyId => IsIdentity ? null : _codec.KeyId;
 
+    /// <summary>The ids and states of the codec's key ring now (the key file may have changed); null without one.</summary>
+    public IReadOnlyDictionary<string, Encryption.EncryptionKeyState>? KeyStates() =>
+        _codec is Encryption.AesGcmCodec aes ? aes.Keys.GetKeyRing().Keys.ToDictionary(k => k.Id, k => k.State, StringComparer.Ordinal) : null;
+
     /// <summary>
     /// The stored bytes of a standalone payload (a file or blob). Under the identity codec a task, session or report
     /// gets its plain-JSON form; everything else gets the binary form with its CRC-32 trailer.

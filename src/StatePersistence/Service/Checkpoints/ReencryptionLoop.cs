@@ -1,4 +1,5 @@
 using StatePersistence.Diagnostics;
+using StatePersistence.Encryption;
 using StatePersistence.Service.Commits;
 using StatePersistence.Service.Events;
 using StatePersistence.Storage;
@@ -26,6 +27,9 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
     private bool _done;
     private bool _started;
     private string? _seen;
+
+    /// <summary>The key ring's ids and states at the last step, to audit what changed since.</summary>
+    private IReadOnlyDictionary<string, EncryptionKeyState>? _keys;
     private bool _running;
     private long _rewritten;
 
@@ -92,6 +96,13 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
     private async Task OnceAsync(IReencryptingStore store, CancellationToken cancellationToken)
     {
         string? active = store.ActiveKeyId;
+        IReadOnlyDictionary<string, EncryptionKeyState>? keys = store.KeyStates;
+        if (_started && _keys is not null && keys is not null)
+        {
+            AuditRingChanges(_keys, keys);
+        }
+
+        _keys = keys;
         if (_started && active is not null && active != _seen)
         {
             events.KeyActivated(active);
@@ -147,6 +158,27 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
             _running = false;
             _done = true;
             _doneFor = active;
+        }
+    }
+
+    /// <summary>Keys added, retired, revoked or removed since the last step (an activation is audited by its own event).</summary>
+    private void AuditRingChanges(IReadOnlyDictionary<string, EncryptionKeyState> before, IReadOnlyDictionary<string, EncryptionKeyState> now)
+    {
+        foreach ((string id, EncryptionKeyState state) in now)
+        {
+            if (!before.TryGetValue(id, out EncryptionKeyState was))
+            {
+                events.KeyAdded(id, state);
+            }
+            else if (was != state && state != EncryptionKeyState.Active)
+            {
+                events.KeyStateChanged(id, state);
+            }
+        }
+
+        foreach (string id in before.Keys.Where(id => !now.ContainsKey(id)))
+        {
+            events.KeyRemoved(id);
         }
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using StatePersistence.Diagnostics;
+using StatePersistence.Encryption;
 using StatePersistence.Events;
 using StatePersistence.Recovery;
 using StatePersistence.Service.Health;
@@ -75,6 +76,26 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     {
         Log.EncryptionKeyActivatedInService(logger, location, keyId);
         log.Notify(StateEventTypes.EncryptionKeyActivated, id: keyId);
+    }
+
+    /// <summary>A key the running service's ring did not hold before: key id and state only.</summary>
+    public void KeyAdded(string keyId, EncryptionKeyState state)
+    {
+        Log.EncryptionKeyAddedInService(logger, location, keyId, EncryptionKeyFile.StateName(state));
+        log.Notify(StateEventTypes.EncryptionKeyAdded, id: keyId);
+    }
+
+    /// <summary>A key of the ring retired or revoked (an activation is <see cref="KeyActivated"/>).</summary>
+    public void KeyStateChanged(string keyId, EncryptionKeyState state)
+    {
+        Log.EncryptionKeyStateChangedInService(logger, location, keyId, EncryptionKeyFile.StateName(state));
+        log.Notify(state == EncryptionKeyState.Revoked ? StateEventTypes.EncryptionKeyRevoked : StateEventTypes.EncryptionKeyRetired, id: keyId);
+    }
+
+    public void KeyRemoved(string keyId)
+    {
+        Log.EncryptionKeyRemovedInService(logger, location, keyId);
+        log.Notify(StateEventTypes.EncryptionKeyRemoved, id: keyId);
     }
 
     public void ReencryptionStarted(string keyId, long remaining)
