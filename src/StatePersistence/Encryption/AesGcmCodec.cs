@@ -46,7 +46,8 @@ public sealed class AesGcmCodec : IPayloadCodec
     public string Name => CodecName;
 
     /// <inheritdoc />
-    public string? KeyId => _keys.GetKeyRing().Active.Id;
+    /// <remarks>Null while the ring has no active key (encryption being turned off): the envelope then stores new payloads in the clear.</remarks>
+    public string? KeyId => _keys.GetKeyRing() is { HasActiveKey: true } ring ? ring.Active.Id : null;
 
     /// <inheritdoc />
     public byte[] Encode(ReadOnlySpan<byte> plain, PayloadContext context)

@@ -35,11 +35,13 @@ public sealed partial class FileStateStore : IReencryptingStore
     {
         _guard.ThrowIfMoved();
         string? active = _envelope.ActiveKeyId;
-        if (active is null)
+        if (active is null && !_envelope.HasKeyRing)
         {
-            // Turning encryption off in place is not done: sealed payloads cannot be opened without their key.
+            // The identity codec: nothing here can be sealed, and nothing could be opened if it were.
             return new ReencryptionStep(null, 0, 0, 0);
         }
+
+        // With a key ring but no active key (encryption being turned off), every sealed payload is rewritten in the clear.
 
         int forCheckpoint = StaleItems(PayloadKind.Task, _layout.TasksDirectory, active, current, cancellationToken)
             + StaleItems(PayloadKind.Session, _layout.SessionsDirectory, active, current, cancellationToken);
@@ -121,7 +123,7 @@ public sealed partial class FileStateStore : IReencryptingStore
     }
 
     /// <summary>Drops the stale item files' ids from what the last checkpoint wrote; returns how many.</summary>
-    private int StaleItems(PayloadKind kind, string directory, string active, StateView current, CancellationToken cancellationToken)
+    private int StaleItems(PayloadKind kind, string directory, string? active, StateView current, CancellationToken cancellationToken)
     {
         ImmutableSortedDictionary<string, StoredItem> written = kind == PayloadKind.Task ? _filesView.Tasks : _filesView.Sessions;
         ImmutableSortedDictionary<string, StoredItem> live = kind == PayloadKind.Task ? current.Tasks : current.Sessions;
@@ -145,7 +147,7 @@ public sealed partial class FileStateStore : IReencryptingStore
     /// item files reads their headers, not their content. A container of payloads (a journal segment, a session log)
     /// is read whole.
     /// </summary>
-    private bool IsStale(string path, string active, bool container = false)
+    private bool IsStale(string path, string? active, bool container = false)
     {
         try
         {

@@ -190,6 +190,44 @@ public sealed class ReencryptionTests : IDisposable
         AssertNoKeyMaterialLogged();
     }
 
+    [Fact]
+    public async Task DisablingEncryption_RewritesEverySealedFileInTheClear_ThenTheDirectoryOpensWithoutAnyKey()
+    {
+        string key = EncryptionKeyFile.Create(KeyFile).Active.Id;
+        await using (StatePersistenceService service = await OpenAsync(encrypted: true))
+        {
+            await PopulateAsync(service);
+            Assert.Empty(FilesNaming(Description));
+            Assert.True(EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Files > 80, "the key protects the files before encryption is turned off");
+            int finishedBefore = FinishedCount();
+
+            EncryptionKeyOperations.Disable(KeyFile);
+
+            // Saves go on meanwhile (in the clear), and the background re-encryption rewrites the rest in the clear.
+            await service.SaveTaskAsync(StateFixture.Task("t-after", description: $"after {Description}"), Ct);
+            await TickUntilAsync(() => FinishedCount() > finishedBefore, "the re-encryption to the clear");
+            Assert.Equal(0, EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Payloads);
+            Assert.Empty(FilesNaming(key));
+            Assert.Equal(0L, RemainingInHealth(service));
+            await AssertEverythingIsBackAsync(service);
+            Assert.Contains(_logs.Messages, m => m.Contains("the key " + key + " is now retired", StringComparison.Ordinal));
+        }
+
+        // Nothing is sealed any more: the key file can go, and the directory opens with no key at all, data equal.
+        File.Delete(KeyFile);
+        await using (StatePersistenceService clear = await OpenAsync(encrypted: false))
+        {
+            await AssertEverythingIsBackAsync(clear);
+            Assert.Equal($"after {Description}", (await clear.LoadTaskAsync("t-after", Ct))!.Description);
+            Assert.Empty(clear.LastRecovery!.Quarantined);
+        }
+
+        Assert.NotEmpty(FilesNaming(Description));
+        Assert.Empty(EncryptionKeyUsage.Measure(_fixture.StatePath).ByKey);
+    }
+
+    private int FinishedCount() => _logs.Messages.Count(m => m.StartsWith("Re-encryption of", StringComparison.Ordinal) && m.Contains(" finished: ", StringComparison.Ordinal));
+
     private bool Logged(string text) => _logs.Messages.Any(m => m.Contains(text, StringComparison.Ordinal));
 
     private bool Finished() => _logs.Messages.Any(m => m.StartsWith("Re-encryption of", StringComparison.Ordinal) && m.Contains(" finished: ", StringComparison.Ordinal));

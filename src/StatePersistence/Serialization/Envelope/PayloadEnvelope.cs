@@ -26,6 +26,7 @@ internal sealed class PayloadEnvelope
 {
     private readonly IPayloadCodec _codec;
     private readonly byte[] _identityRecordHeader = EnvelopeFormat.Header(IdentityCodec.CodecName, null);
+    private readonly bool _identityCodec;
 
     public PayloadEnvelope(IPayloadCodec codec)
     {
@@ -36,20 +37,27 @@ internal sealed class PayloadEnvelope
         }
 
         _codec = codec;
-        IsIdentity = codec is IdentityCodec;
+        _identityCodec = codec is IdentityCodec;
     }
 
     /// <summary>The envelope of the identity codec.</summary>
     public static PayloadEnvelope Identity { get; } = new(IdentityCodec.Instance);
 
-    /// <summary>Whether payloads are stored as they are (and JSON files keep their plain-JSON forms).</summary>
-    public bool IsIdentity { get; }
+    /// <summary>
+    /// Whether new payloads are stored as they are (and JSON files keep their plain-JSON forms): under the identity
+    /// codec, and under a key ring with no active key (encryption being turned off). The latter can change while the
+    /// store runs (the key file is read again), so a writer that decides a format from it reads it once per payload.
+    /// </summary>
+    public bool IsIdentity => Target().Clear;
+
+    /// <summary>Whether the codec holds a key ring: payloads may be sealed under its keys, even while none is active.</summary>
+    public bool HasKeyRing => _codec is Encryption.AesGcmCodec;
 
     /// <summary>The configured codec's id.</summary>
     public string CodecName => _codec.Name;
 
-    /// <summary>The key new payloads are sealed with; null when they are stored in the clear (the identity codec).</summary>
-    public string? ActiveKeyId => IsIdentity ? null : _codec.KeyId;
+    /// <summary>The key new payloads are sealed with; null when they are stored in the clear.</summary>
+    public string? ActiveKeyId => Target().KeyId;
 
     /// <summary>The ids and states of the codec's key ring now (the key file may have changed); null without one.</summary>
     public IReadOnlyDictionary<string, Encryption.EncryptionKeyState>? KeyStates() =>
@@ -61,7 +69,8 @@ internal sealed class PayloadEnvelope
     /// </summary>
     public byte[] Seal(PayloadKind kind, string id, ReadOnlySpan<byte> plain)
     {
-        if (IsIdentity)
+        (bool clear, string? keyId) = Target();
+        if (clear)
         {
             switch (kind)
             {
@@ -74,9 +83,9 @@ internal sealed class PayloadEnvelope
 
         if (kind == PayloadKind.Snapshot)
         {
-            // The same segmented form a checkpoint streams, so a re-sealed backup reads like a fresh state.json.
+            // The same form a checkpoint streams (plain JSON, or segmented), so a re-sealed backup reads like a fresh state.json.
             using var buffer = new MemoryStream();
-            using (Stream sealing = SealStream(kind, id, buffer))
+            using (Stream sealing = SealStream(kind, id, buffer, clear, keyId))
             {
                 sealing.Write(plain);
             }
@@ -84,9 +93,10 @@ internal sealed class PayloadEnvelope
             return buffer.ToArray();
         }
 
-        PayloadContext context = SealingContext(kind, id);
-        byte[] header = EnvelopeFormat.Header(_codec.Name, context.KeyId);
-        byte[] body = _codec.Encode(plain, context);
+        IPayloadCodec codec = clear ? IdentityCodec.Instance : _codec;
+        PayloadContext context = SealingContext(kind, id, keyId);
+        byte[] header = EnvelopeFormat.Header(codec.Name, context.KeyId);
+        byte[] body = codec.Encode(plain, context);
         var output = new ArrayBufferWriter<byte>(header.Length + body.Length + EnvelopeFormat.ChecksumSize);
         output.Write(header);
         output.Write(body);
@@ -155,7 +165,17 @@ internal sealed class PayloadEnvelope
     /// </summary>
     public void SealRecord(IBufferWriter<byte> output, PayloadKind kind, string id, ReadOnlySpan<byte> plain)
     {
-        PayloadContext context = SealingContext(kind, id);
+        (bool clear, string? keyId) = Target();
+        if (clear)
+        {
+            // An identity envelope, not bare text: a container whose format says "enveloped" (a version 3 session
+            // log) stays readable when encryption is turned off while it is being appended to.
+            output.Write(_identityRecordHeader);
+            output.Write(plain);
+            return;
+        }
+
+        PayloadContext context = SealingContext(kind, id, keyId);
         output.Write(EnvelopeFormat.Header(_codec.Name, context.KeyId));
         output.Write(_codec.Encode(plain, context));
     }
@@ -178,8 +198,29 @@ internal sealed class PayloadEnvelope
     /// (the snapshot carries its own plain-JSON checksum); otherwise the segmented binary form
     /// (<see cref="SegmentedEnvelope"/>), completed when disposed: no more than one segment is held in memory.
     /// </summary>
-    public Stream SealStream(PayloadKind kind, string id, Stream inner) =>
-        IsIdentity ? inner : new SegmentedWriteStream(inner, _codec, SealingContext(kind, id));
+    public Stream SealStream(PayloadKind kind, string id, Stream inner)
+    {
+        (bool clear, string? keyId) = Target();
+        return SealStream(kind, id, inner, clear, keyId);
+    }
+
+    private Stream SealStream(PayloadKind kind, string id, Stream inner, bool clear, string? keyId) =>
+        clear ? inner : new SegmentedWriteStream(inner, _codec, SealingContext(kind, id, keyId));
+
+    /// <summary>
+    /// How a payload is stored now, read once so that one payload's format and key agree: in the clear (the identity
+    /// codec, or a key ring with no active key), or under the codec with its current key.
+    /// </summary>
+    private (bool Clear, string? KeyId) Target()
+    {
+        if (_identityCodec)
+        {
+            return (true, null);
+        }
+
+        string? keyId = _codec.KeyId;
+        return (keyId is null && HasKeyRing, keyId);
+    }
 
     /// <summary>
     /// The plain bytes of the standalone payload in the file at <paramref name="path"/>, as <see cref="Open"/> returns
@@ -214,9 +255,8 @@ internal sealed class PayloadEnvelope
         return count;
     }
 
-    private PayloadContext SealingContext(PayloadKind kind, string id)
+    private static PayloadContext SealingContext(PayloadKind kind, string id, string? keyId)
     {
-        string? keyId = _codec.KeyId;
         if (!EnvelopeFormat.IsValidName(keyId, required: false))
         {
             throw new InvalidOperationException($"The payload codec's key id '{keyId}' must be 0 to 255 printable ASCII characters.");

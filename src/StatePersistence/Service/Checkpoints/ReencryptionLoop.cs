@@ -20,6 +20,9 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
     /// <summary>Files rewritten per step before the lock is given back.</summary>
     public const int FilesPerStep = 32;
 
+    /// <summary>The <c>key_id</c> tag of the re-encryption metrics while payloads are rewritten in the clear (no key is active).</summary>
+    public const string ClearTarget = "clear";
+
     private Task? _loop;
 
     /// <summary>The active key the last finished run was for: nothing to scan again until the key changes.</summary>
@@ -89,7 +92,7 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
             await OnceAsync(store, cancellationToken).ConfigureAwait(false);
             steps++;
         }
-        while (!_done && store.ActiveKeyId is not null);
+        while (!_done && (store.ActiveKeyId is not null || store.KeyStates is not null));
         return steps;
     }
 
@@ -110,7 +113,9 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
 
         _started = true;
         _seen = active;
-        if (active is null || (_done && active == _doneFor))
+        // Without a key ring there is nothing to do; with one but no active key (encryption being turned off) the
+        // target is the clear: every sealed payload is rewritten in the clear.
+        if ((active is null && keys is null) || (_done && active == _doneFor))
         {
             return;
         }
@@ -131,7 +136,7 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
             checkpoints.Lock.Release();
         }
 
-        instruments.ReencryptionKeyId = active;
+        instruments.ReencryptionKeyId = active ?? ClearTarget;
         instruments.ReencryptionRemaining = step.Remaining;
         if (!_running && step.Remaining + step.Rewritten > 0)
         {
@@ -140,11 +145,11 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
             events.ReencryptionStarted(active, step.Remaining + step.Rewritten);
         }
 
-        Record(step.Rewritten, active);
+        Record(step.Rewritten, active ?? ClearTarget);
         if (step.ForCheckpoint > 0)
         {
             await checkpoints.CheckpointAsync(force: true, cancellationToken).ConfigureAwait(false);
-            Record(step.ForCheckpoint, active);
+            Record(step.ForCheckpoint, active ?? ClearTarget);
             instruments.ReencryptionRemaining = step.Remaining - step.ForCheckpoint;
         }
 

@@ -98,17 +98,20 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         log.Notify(StateEventTypes.EncryptionKeyRemoved, id: keyId);
     }
 
-    public void ReencryptionStarted(string keyId, long remaining)
+    /// <summary>The re-encryption began; <paramref name="keyId"/> null when it rewrites sealed payloads in the clear.</summary>
+    public void ReencryptionStarted(string? keyId, long remaining)
     {
-        Log.ReencryptionStarted(logger, location, keyId, remaining);
+        Log.ReencryptionStarted(logger, location, TargetName(keyId), remaining);
         log.Notify(StateEventTypes.ReencryptionStarted, id: keyId);
     }
 
-    public void ReencryptionFinished(string keyId, long rewritten)
+    public void ReencryptionFinished(string? keyId, long rewritten)
     {
-        Log.ReencryptionFinished(logger, location, keyId, rewritten);
+        Log.ReencryptionFinished(logger, location, TargetName(keyId), rewritten);
         log.Notify(StateEventTypes.ReencryptionFinished, id: keyId);
     }
+
+    private static string TargetName(string? keyId) => keyId ?? "none (payloads are stored in the clear)";
 
     public void AutosaveStarting(long revision)
     {
