@@ -63,22 +63,36 @@ public sealed class AesGcmCodec : IPayloadCodec
     /// <inheritdoc />
     public byte[] Decode(ReadOnlySpan<byte> stored, PayloadContext context)
     {
+        var plain = new byte[PlainLength(stored)];
+        DecodeInto(stored, context, plain);
+        return plain;
+    }
+
+    /// <summary>
+    /// Decodes straight into <paramref name="plain"/> (exactly the plain length): how a segmented snapshot is decrypted
+    /// into its one buffer without a copy of each segment. Throws as <see cref="Decode"/> does.
+    /// </summary>
+    internal void DecodeInto(ReadOnlySpan<byte> stored, PayloadContext context, Span<byte> plain)
+    {
         EncryptionKey key = _keys.GetKeyRing().Find(context.KeyId) ?? throw new PayloadKeyUnavailableException(context.KeyId, revoked: false);
         if (key.State == EncryptionKeyState.Revoked)
         {
             throw new PayloadKeyUnavailableException(key.Id, revoked: true);
         }
 
-        if (stored.Length < NonceSize + TagSize)
+        if (plain.Length != PlainLength(stored))
         {
-            throw new InvalidDataException($"an AES-GCM payload has at least {NonceSize + TagSize} bytes, this one {stored.Length}");
+            throw new InvalidDataException($"the AES-GCM payload holds {PlainLength(stored)} plain bytes, not the {plain.Length} expected");
         }
 
-        var plain = new byte[stored.Length - NonceSize - TagSize];
         using var aes = new AesGcm(key.Material, TagSize);
         aes.Decrypt(stored[..NonceSize], stored[(NonceSize + TagSize)..], stored.Slice(NonceSize, TagSize), plain, AssociatedData(context, key.Id));
-        return plain;
     }
+
+    private static int PlainLength(ReadOnlySpan<byte> stored) =>
+        stored.Length >= NonceSize + TagSize
+            ? stored.Length - NonceSize - TagSize
+            : throw new InvalidDataException($"an AES-GCM payload has at least {NonceSize + TagSize} bytes, this one {stored.Length}");
 
     private EncryptionKey SealingKey(string? keyId)
     {

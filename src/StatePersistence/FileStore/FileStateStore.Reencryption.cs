@@ -151,7 +151,13 @@ public sealed partial class FileStateStore : IReencryptingStore
     {
         try
         {
-            return EncryptionKeyUsage.NeedsResealing(container ? _fileSystem.ReadAllBytes(path) : ReadHead(path), active);
+            if (container)
+            {
+                return EncryptionKeyUsage.NeedsResealing(_fileSystem.ReadAllBytes(path), active);
+            }
+
+            Span<byte> head = stackalloc byte[HeadSize];
+            return EncryptionKeyUsage.StandaloneNeedsResealing(ReadHead(path, head), active);
         }
         catch (FileNotFoundException)
         {
@@ -159,24 +165,26 @@ public sealed partial class FileStateStore : IReencryptingStore
         }
     }
 
-    /// <summary>The first bytes of a file: enough for the longest envelope header (two names of 255 bytes).</summary>
-    private byte[] ReadHead(string path)
+    /// <summary>Enough for the longest envelope header (two names of 255 bytes).</summary>
+    private const int HeadSize = 1024;
+
+    /// <summary>The first bytes of a file, into <paramref name="head"/>: a start-up over 100k item files allocates nothing per file.</summary>
+    private ReadOnlySpan<byte> ReadHead(string path, Span<byte> head)
     {
         using IFileHandle handle = _fileSystem.Open(path, FileOpenMode.Read);
-        var head = new byte[Math.Min(handle.Length, 1024)];
         int total = 0;
         while (total < head.Length)
         {
-            int read = handle.Read(total, head.AsSpan(total));
+            int read = handle.Read(total, head[total..]);
             if (read == 0)
             {
-                return head[..total];
+                break;
             }
 
             total += read;
         }
 
-        return head;
+        return head[..total];
     }
 
     /// <summary>Opens a standalone payload and writes it back sealed under the active key; false when it does not open.</summary>

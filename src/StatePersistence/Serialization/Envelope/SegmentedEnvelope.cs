@@ -178,6 +178,13 @@ internal static class SegmentedEnvelope
                 try
                 {
                     crc.Append(stored);
+                    if (i < last && codec is Encryption.AesGcmCodec aes)
+                    {
+                        // Straight into the buffer: no per-segment array, no copy.
+                        aes.DecodeInto(stored[4..], SegmentContext(context with { KeyId = KeyId }, _streamId, _segmentSize, i, isLast: false), plain.AsSpan(i * _segmentSize, _segmentSize));
+                        continue;
+                    }
+
                     byte[] segment = i == last ? lastPlain : DecodeSegment(codec, i, stored);
                     segment.CopyTo(plain, (long)i * _segmentSize);
                     CryptographicOperations.ZeroMemory(segment);
