@@ -44,44 +44,4 @@ public sealed class XorTestCodec : IPayloadCodec
 
         return plain;
     }
-
-    /// <inheritdoc />
-    public Stream EncodeStream(Stream inner, PayloadContext context)
-    {
-        inner.Write(Marker);
-        return new XorStream(inner);
-    }
-
-    /// <summary>XORs what passes through; leaves the inner stream open when disposed.</summary>
-    private sealed class XorStream(Stream inner) : Stream
-    {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => inner.CanWrite;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush() => inner.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count)
-        {
-            byte[] copy = buffer.AsSpan(offset, count).ToArray();
-            for (int i = 0; i < copy.Length; i++)
-            {
-                copy[i] ^= Key;
-            }
-
-            inner.Write(copy);
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
 }

@@ -64,4 +64,13 @@ internal static partial class Log
 
     [LoggerMessage(47, LogLevel.Information, "Retention in {Location}: the report {ReportId} expired and was deleted; {BytesFreed} bytes freed")]
     public static partial void RetentionReportExpired(ILogger logger, string location, string reportId, long bytesFreed);
+
+    [LoggerMessage(48, LogLevel.Information, "{Location}: the key {KeyId} was added to the key ring ({State})")]
+    public static partial void EncryptionKeyAddedInService(ILogger logger, string location, string keyId, string state);
+
+    [LoggerMessage(49, LogLevel.Information, "{Location}: the key {KeyId} is now {State} in the key ring")]
+    public static partial void EncryptionKeyStateChangedInService(ILogger logger, string location, string keyId, string state);
+
+    [LoggerMessage(50, LogLevel.Information, "{Location}: the key {KeyId} was removed from the key ring")]
+    public static partial void EncryptionKeyRemovedInService(ILogger logger, string location, string keyId);
 }

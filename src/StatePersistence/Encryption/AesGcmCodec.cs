@@ -46,7 +46,8 @@ public sealed class AesGcmCodec : IPayloadCodec
     public string Name => CodecName;
 
     /// <inheritdoc />
-    public string? KeyId => _keys.GetKeyRing().Active.Id;
+    /// <remarks>Null while the ring has no active key (encryption being turned off): the envelope then stores new payloads in the clear.</remarks>
+    public string? KeyId => _keys.GetKeyRing() is { HasActiveKey: true } ring ? ring.Active.Id : null;
 
     /// <inheritdoc />
     public byte[] Encode(ReadOnlySpan<byte> plain, PayloadContext context)
@@ -62,28 +63,36 @@ public sealed class AesGcmCodec : IPayloadCodec
     /// <inheritdoc />
     public byte[] Decode(ReadOnlySpan<byte> stored, PayloadContext context)
     {
+        var plain = new byte[PlainLength(stored)];
+        DecodeInto(stored, context, plain);
+        return plain;
+    }
+
+    /// <summary>
+    /// Decodes straight into <paramref name="plain"/> (exactly the plain length): how a segmented snapshot is decrypted
+    /// into its one buffer without a copy of each segment. Throws as <see cref="Decode"/> does.
+    /// </summary>
+    internal void DecodeInto(ReadOnlySpan<byte> stored, PayloadContext context, Span<byte> plain)
+    {
         EncryptionKey key = _keys.GetKeyRing().Find(context.KeyId) ?? throw new PayloadKeyUnavailableException(context.KeyId, revoked: false);
         if (key.State == EncryptionKeyState.Revoked)
         {
             throw new PayloadKeyUnavailableException(key.Id, revoked: true);
         }
 
-        if (stored.Length < NonceSize + TagSize)
+        if (plain.Length != PlainLength(stored))
         {
-            throw new InvalidDataException($"an AES-GCM payload has at least {NonceSize + TagSize} bytes, this one {stored.Length}");
+            throw new InvalidDataException($"the AES-GCM payload holds {PlainLength(stored)} plain bytes, not the {plain.Length} expected");
         }
 
-        var plain = new byte[stored.Length - NonceSize - TagSize];
         using var aes = new AesGcm(key.Material, TagSize);
         aes.Decrypt(stored[..NonceSize], stored[(NonceSize + TagSize)..], stored.Slice(NonceSize, TagSize), plain, AssociatedData(context, key.Id));
-        return plain;
     }
 
-    /// <summary>
-    /// GCM authenticates a payload as a whole, so what is written through the wrapper (a snapshot) is gathered in
-    /// memory and sealed when the wrapper is disposed.
-    /// </summary>
-    public Stream EncodeStream(Stream inner, PayloadContext context) => new SealOnDispose(inner, this, context);
+    private static int PlainLength(ReadOnlySpan<byte> stored) =>
+        stored.Length >= NonceSize + TagSize
+            ? stored.Length - NonceSize - TagSize
+            : throw new InvalidDataException($"an AES-GCM payload has at least {NonceSize + TagSize} bytes, this one {stored.Length}");
 
     private EncryptionKey SealingKey(string? keyId)
     {
@@ -109,24 +118,5 @@ public sealed class AesGcmCodec : IPayloadCodec
         private readonly EncryptionKeyRing _ring = ring ?? throw new ArgumentNullException(nameof(ring));
 
         public EncryptionKeyRing GetKeyRing() => _ring;
-    }
-
-    /// <summary>Gathers what is written and writes it sealed when disposed; the inner stream stays open.</summary>
-    private sealed class SealOnDispose(Stream inner, AesGcmCodec codec, PayloadContext context) : MemoryStream
-    {
-        private bool _sealed;
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing && !_sealed)
-            {
-                _sealed = true;
-                byte[] buffer = GetBuffer();
-                inner.Write(codec.Encode(buffer.AsSpan(0, (int)Length), context));
-                CryptographicOperations.ZeroMemory(buffer);
-            }
-
-            base.Dispose(disposing);
-        }
     }
 }

@@ -28,8 +28,36 @@ public static partial class EncryptionKeyOperations
         EncryptionKeyFile.Write(keyFile, ring.WithActive(key));
         ILogger log = logger ?? NullLogger.Instance;
         Log.KeyAdded(log, key.Id, Path.GetFullPath(keyFile));
-        Log.KeyActivated(log, key.Id, ring.Active.Id);
+        if (ring.HasActiveKey)
+        {
+            Log.KeyActivated(log, key.Id, ring.Active.Id);
+        }
+        else
+        {
+            Log.KeyActivatedFromClear(log, key.Id);
+        }
+
         return key;
+    }
+
+    /// <summary>
+    /// Turns encryption off in place: retires the active key, leaving none active, so new payloads are stored in the
+    /// clear while every key still opens what it sealed; a running service's background re-encryption then rewrites
+    /// every sealed payload in the clear. Returns the key that was active. Throws <see cref="StatePersistenceException"/>
+    /// when no key is active.
+    /// </summary>
+    public static string Disable(string keyFile, ILogger? logger = null)
+    {
+        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile);
+        if (!ring.HasActiveKey)
+        {
+            throw new StatePersistenceException($"The key file '{Path.GetFullPath(keyFile)}' has no active key: encryption is already off. Nothing was changed.", Path.GetFullPath(keyFile));
+        }
+
+        string previous = ring.Active.Id;
+        EncryptionKeyFile.Write(keyFile, ring.WithoutActive());
+        Log.EncryptionDisabled(logger ?? NullLogger.Instance, previous);
+        return previous;
     }
 
     /// <summary>
@@ -82,6 +110,12 @@ public static partial class EncryptionKeyOperations
 
         [LoggerMessage(EventId = 7002, EventName = "EncryptionKeyActivated", Level = LogLevel.Information, Message = "Encryption key {KeyId} activated; key {PreviousKeyId} retired (it still decrypts)")]
         public static partial void KeyActivated(ILogger logger, string keyId, string previousKeyId);
+
+        [LoggerMessage(EventId = 7005, EventName = "EncryptionKeyActivatedFromClear", Level = LogLevel.Information, Message = "Encryption key {KeyId} activated; no key was active before (new payloads were stored in the clear)")]
+        public static partial void KeyActivatedFromClear(ILogger logger, string keyId);
+
+        [LoggerMessage(EventId = 7006, EventName = "EncryptionDisabled", Level = LogLevel.Information, Message = "Encryption turned off: key {KeyId} retired, no key is active; new payloads are stored in the clear and re-encryption rewrites sealed ones in the clear")]
+        public static partial void EncryptionDisabled(ILogger logger, string keyId);
 
         [LoggerMessage(EventId = 7003, EventName = "EncryptionKeyStateChanged", Level = LogLevel.Information, Message = "Encryption key {KeyId} is now {State}")]
         public static partial void KeyStateChanged(ILogger logger, string keyId, string state);

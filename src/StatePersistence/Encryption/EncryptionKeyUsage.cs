@@ -73,6 +73,53 @@ public sealed class EncryptionKeyUsage
         return (clear && activeKeyId is not null) || keys.Keys.Any(key => !string.Equals(key, activeKeyId, StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// <see cref="NeedsResealing"/> for a file holding one standalone payload (a task, session, report or snapshot),
+    /// from its first bytes alone and without allocating: what the re-encryption checks for every item file.
+    /// </summary>
+    internal static bool StandaloneNeedsResealing(ReadOnlySpan<byte> head, string? activeKeyId)
+    {
+        if (!EnvelopeFormat.HasMagic(head))
+        {
+            // Plain JSON (the identity codec's forms, or written before envelopes): in the clear.
+            return activeKeyId is not null && head.TrimStart(" \t\r\n"u8) is [(byte)'{', ..];
+        }
+
+        if (head.Length < EnvelopeFormat.FixedHeaderSize || !EnvelopeFormat.IsKnownVersion(head[4]))
+        {
+            return false;
+        }
+
+        int codecLength = head[6];
+        int keyLength = head[7];
+        if (EnvelopeFormat.FixedHeaderSize + codecLength + keyLength > head.Length)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> keyId = head.Slice(EnvelopeFormat.FixedHeaderSize + codecLength, keyLength);
+        bool clear = keyLength == 0 || head.Slice(EnvelopeFormat.FixedHeaderSize, codecLength).SequenceEqual("identity"u8);
+        if (clear)
+        {
+            return activeKeyId is not null;
+        }
+
+        return activeKeyId is null || keyId.Length != activeKeyId.Length || !AsciiEquals(keyId, activeKeyId);
+    }
+
+    private static bool AsciiEquals(ReadOnlySpan<byte> bytes, string text)
+    {
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] != text[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>The key ids of the encrypted payloads in one file, and whether it holds anything in the clear.</summary>
     private static (Dictionary<string, long> Keys, bool Clear) Scan(ReadOnlySpan<byte> bytes)
     {
@@ -91,7 +138,7 @@ public sealed class EncryptionKeyUsage
             int start = at + found;
             at = start + 1;
             if (EnvelopeFormat.ReadHeader(bytes[start..], out byte version, out string codec, out string? keyId) <= 0
-                || version != EnvelopeFormat.Version || bytes[start + 5] != 0 || !EnvelopeFormat.IsValidName(codec, required: true))
+                || bytes[start + 5] != 0 || !EnvelopeFormat.IsValidName(codec, required: true))
             {
                 continue;
             }
@@ -100,10 +147,17 @@ public sealed class EncryptionKeyUsage
             if (codec == "identity" || keyId is null)
             {
                 clear = true;
-                continue;
+            }
+            else
+            {
+                keys[keyId] = keys.GetValueOrDefault(keyId) + 1;
             }
 
-            keys[keyId] = keys.GetValueOrDefault(keyId) + 1;
+            if (start == 0 && version == EnvelopeFormat.SegmentedVersion)
+            {
+                // A segmented envelope is a whole file under one key: its segments hold no headers of their own.
+                break;
+            }
         }
 
         // A file without a binary envelope is plain JSON (the identity codec's forms, or written before envelopes);

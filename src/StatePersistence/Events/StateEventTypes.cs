@@ -42,6 +42,18 @@ public static class StateEventTypes
     /// <summary>A running service began sealing new payloads with another key (the event's id: the key id).</summary>
     public const string EncryptionKeyActivated = "encryption:key-activated";
 
+    /// <summary>A running service saw a key added to its key ring (id: the key id).</summary>
+    public const string EncryptionKeyAdded = "encryption:key-added";
+
+    /// <summary>A running service saw a key of its ring retired: it still opens what it sealed, seals nothing new (id: the key id).</summary>
+    public const string EncryptionKeyRetired = "encryption:key-retired";
+
+    /// <summary>A running service saw a key of its ring revoked: payloads under it are refused (id: the key id).</summary>
+    public const string EncryptionKeyRevoked = "encryption:key-revoked";
+
+    /// <summary>A running service saw a key removed from its key ring (id: the key id).</summary>
+    public const string EncryptionKeyRemoved = "encryption:key-removed";
+
     /// <summary>The background re-encryption found payloads under an older key or in the clear (id: the active key id).</summary>
     public const string ReencryptionStarted = "encryption:reencryption-started";
 

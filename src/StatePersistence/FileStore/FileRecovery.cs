@@ -263,10 +263,11 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
 
         try
         {
-            byte[] stored;
+            byte[] plain;
             try
             {
-                stored = fileSystem.ReadAllBytes(path);
+                // A sealed snapshot is decoded as it is read: one copy in memory, like a plain one.
+                plain = envelope.OpenFile(fileSystem, PayloadKind.Snapshot, SnapshotId, path);
             }
             catch (Exception ex) when (path != layout.StateFile && ex is IOException or UnauthorizedAccessException)
             {
@@ -275,7 +276,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
                 return null;
             }
 
-            SnapshotContent content = SnapshotReader.Read(envelope.Open(PayloadKind.Snapshot, SnapshotId, stored, path), path);
+            SnapshotContent content = SnapshotReader.Read(plain, path);
             report.Warnings.AddRange(content.Warnings);
             return content;
         }

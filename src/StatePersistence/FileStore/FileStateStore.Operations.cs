@@ -20,8 +20,7 @@ public sealed partial class FileStateStore
     {
         try
         {
-            byte[] stored = _fileSystem.ReadAllBytes(_layout.StateFile);
-            SnapshotContent content = SnapshotReader.Read(_envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, stored, _layout.StateFile), _layout.StateFile);
+            SnapshotContent content = SnapshotReader.Read(_envelope.OpenFile(_fileSystem, PayloadKind.Snapshot, FileRecovery.SnapshotId, _layout.StateFile), _layout.StateFile);
             return (content.View.Tasks.Keys.ToList(), content.View.Sessions.Keys.ToList());
         }
         catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or System.Security.Cryptography.CryptographicException)
@@ -45,7 +44,7 @@ public sealed partial class FileStateStore
         SnapshotContent content;
         try
         {
-            content = SnapshotReader.Read(_envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, _fileSystem.ReadAllBytes(path), path), path);
+            content = SnapshotReader.Read(_envelope.OpenFile(_fileSystem, PayloadKind.Snapshot, FileRecovery.SnapshotId, path), path);
         }
         catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
         {

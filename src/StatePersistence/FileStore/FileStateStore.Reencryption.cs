@@ -21,6 +21,8 @@ public sealed partial class FileStateStore : IReencryptingStore
 
     string? IReencryptingStore.ActiveKeyId => _envelope.ActiveKeyId;
 
+    IReadOnlyDictionary<string, EncryptionKeyState>? IReencryptingStore.KeyStates => _envelope.KeyStates();
+
     /// <inheritdoc />
     /// <remarks>
     /// Every rewrite is atomic (temp file, fsync, rename, directory fsync) and seals with the active key only, so a
@@ -33,13 +35,16 @@ public sealed partial class FileStateStore : IReencryptingStore
     {
         _guard.ThrowIfMoved();
         string? active = _envelope.ActiveKeyId;
-        if (active is null)
+        if (active is null && !_envelope.HasKeyRing)
         {
-            // Turning encryption off in place is not done: sealed payloads cannot be opened without their key.
+            // The identity codec: nothing here can be sealed, and nothing could be opened if it were.
             return new ReencryptionStep(null, 0, 0, 0);
         }
 
-        int forCheckpoint = StaleItems(PayloadKind.Task, _layout.TasksDirectory, active, current) + StaleItems(PayloadKind.Session, _layout.SessionsDirectory, active, current);
+        // With a key ring but no active key (encryption being turned off), every sealed payload is rewritten in the clear.
+
+        int forCheckpoint = StaleItems(PayloadKind.Task, _layout.TasksDirectory, active, current, cancellationToken)
+            + StaleItems(PayloadKind.Session, _layout.SessionsDirectory, active, current, cancellationToken);
         if (IsStale(_layout.StateFile, active))
         {
             forCheckpoint++;
@@ -47,7 +52,7 @@ public sealed partial class FileStateStore : IReencryptingStore
 
         foreach (string name in _fileSystem.ListFiles(_layout.JournalDirectory))
         {
-            if (JournalReader.TryParseSegmentNumber(name, out _) && IsStale(Path.Combine(_layout.JournalDirectory, name), active))
+            if (JournalReader.TryParseSegmentNumber(name, out _) && IsStale(Path.Combine(_layout.JournalDirectory, name), active, container: true))
             {
                 forCheckpoint++;
             }
@@ -60,7 +65,7 @@ public sealed partial class FileStateStore : IReencryptingStore
             cancellationToken.ThrowIfCancellationRequested();
             // Rotated parts too: a part left under a retired key could no longer be read.
             if (!StateLayout.TryParseSessionLogName(name, out string sessionId, out int part)
-                || !IsStale(Path.Combine(_layout.LogsDirectory, name), active))
+                || !IsStale(Path.Combine(_layout.LogsDirectory, name), active, container: true))
             {
                 continue;
             }
@@ -118,13 +123,14 @@ public sealed partial class FileStateStore : IReencryptingStore
     }
 
     /// <summary>Drops the stale item files' ids from what the last checkpoint wrote; returns how many.</summary>
-    private int StaleItems(PayloadKind kind, string directory, string active, StateView current)
+    private int StaleItems(PayloadKind kind, string directory, string? active, StateView current, CancellationToken cancellationToken)
     {
         ImmutableSortedDictionary<string, StoredItem> written = kind == PayloadKind.Task ? _filesView.Tasks : _filesView.Sessions;
         ImmutableSortedDictionary<string, StoredItem> live = kind == PayloadKind.Task ? current.Tasks : current.Sessions;
         var stale = new List<string>();
         foreach (string name in _fileSystem.ListFiles(directory))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (StateLayout.ItemId(name) is { } id && live.ContainsKey(id) && IsStale(Path.Combine(directory, name), active))
             {
                 stale.Add(id);
@@ -135,16 +141,50 @@ public sealed partial class FileStateStore : IReencryptingStore
         return stale.Count;
     }
 
-    private bool IsStale(string path, string active)
+    /// <summary>
+    /// Whether the file holds a payload not under <paramref name="active"/>. A standalone payload (a task, session,
+    /// report, snapshot) is told by its envelope header alone, so only its first bytes are read: a start-up over 100k
+    /// item files reads their headers, not their content. A container of payloads (a journal segment, a session log)
+    /// is read whole.
+    /// </summary>
+    private bool IsStale(string path, string? active, bool container = false)
     {
         try
         {
-            return EncryptionKeyUsage.NeedsResealing(_fileSystem.ReadAllBytes(path), active);
+            if (container)
+            {
+                return EncryptionKeyUsage.NeedsResealing(_fileSystem.ReadAllBytes(path), active);
+            }
+
+            Span<byte> head = stackalloc byte[HeadSize];
+            return EncryptionKeyUsage.StandaloneNeedsResealing(ReadHead(path, head), active);
         }
         catch (FileNotFoundException)
         {
             return false; // deleted meanwhile (a rotated backup, a deleted item): nothing to re-encrypt
         }
+    }
+
+    /// <summary>Enough for the longest envelope header (two names of 255 bytes).</summary>
+    private const int HeadSize = 1024;
+
+    /// <summary>The first bytes of a file, into <paramref name="head"/>: a start-up over 100k item files allocates nothing per file.</summary>
+    private ReadOnlySpan<byte> ReadHead(string path, Span<byte> head)
+    {
+        using IFileHandle handle = _fileSystem.Open(path, FileOpenMode.Read);
+        int total = 0;
+        while (total < head.Length)
+        {
+            int read = handle.Read(total, head[total..]);
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return head[..total];
     }
 
     /// <summary>Opens a standalone payload and writes it back sealed under the active key; false when it does not open.</summary>

@@ -122,13 +122,15 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
             }
 
             bool enveloped = IsEnveloped(bytes);
-            ushort version = envelope.IsIdentity ? SessionLogFormat.PlainVersion : SessionLogFormat.EnvelopedVersion;
+            // Read once: the key file may change meanwhile, and a log's header and frames must agree.
+            bool clear = envelope.IsIdentity;
+            ushort version = clear ? SessionLogFormat.PlainVersion : SessionLogFormat.EnvelopedVersion;
             var output = new ArrayBufferWriter<byte>(bytes.Length + 64);
             foreach ((long offset, int size) in frames)
             {
                 ReadOnlySpan<byte> stored = SessionLogFormat.Text(bytes, offset, size);
                 ReadOnlySpan<byte> text = enveloped ? envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, stored, path) : stored;
-                output.Write(SessionLogFormat.Frame(envelope.IsIdentity ? text : Seal(sessionId, text), output.WrittenCount == 0 ? version : null));
+                output.Write(SessionLogFormat.Frame(clear ? text : Seal(sessionId, text), output.WrittenCount == 0 ? version : null));
             }
 
             AtomicFile.Write(fileSystem, layout, path, output.WrittenSpan, Durability.Full);

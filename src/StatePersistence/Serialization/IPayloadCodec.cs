@@ -22,7 +22,11 @@ public interface IPayloadCodec
     /// </summary>
     string? KeyId => null;
 
-    /// <summary>Turns plain bytes into stored bytes, bound to <paramref name="context"/>.</summary>
+    /// <summary>
+    /// Turns plain bytes into stored bytes, bound to <paramref name="context"/>. A snapshot is handed over in segments
+    /// of at most 64 KiB, one call each (<see cref="PayloadContext.Segment"/> says which), so no call needs a copy of
+    /// the whole state.
+    /// </summary>
     byte[] Encode(ReadOnlySpan<byte> plain, PayloadContext context);
 
     /// <summary>
@@ -31,11 +35,4 @@ public interface IPayloadCodec
     /// to another context).
     /// </summary>
     byte[] Decode(ReadOnlySpan<byte> stored, PayloadContext context);
-
-    /// <summary>
-    /// Wraps a stream being written so that what is written through it is encoded. Disposing the wrapper flushes
-    /// its last block and leaves <paramref name="inner"/> open; a codec that needs no wrapper returns
-    /// <paramref name="inner"/> itself, which the caller then does not dispose.
-    /// </summary>
-    Stream EncodeStream(Stream inner, PayloadContext context);
 }

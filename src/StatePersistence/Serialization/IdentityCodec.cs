@@ -21,7 +21,4 @@ public sealed class IdentityCodec : IPayloadCodec
 
     /// <inheritdoc />
     public byte[] Decode(ReadOnlySpan<byte> stored, PayloadContext context) => stored.ToArray();
-
-    /// <inheritdoc />
-    public Stream EncodeStream(Stream inner, PayloadContext context) => inner;
 }

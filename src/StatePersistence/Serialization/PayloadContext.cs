@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace StatePersistence.Serialization;
@@ -33,8 +34,30 @@ public enum PayloadKind
 public readonly record struct PayloadContext(PayloadKind Kind, string Id, string? KeyId)
 {
     /// <summary>
-    /// The associated data: <c>statepersistence</c>, the kind's number and the id, NUL-separated, in UTF-8. The file
-    /// store's envelope checksum covers it too, so the binding holds with the identity codec as well.
+    /// Set when the codec is handed one segment of a payload sealed in segments (a snapshot): which segment, of which
+    /// stream, and whether it is the last. Null for a payload sealed whole.
     /// </summary>
-    public byte[] AssociatedData() => Encoding.UTF8.GetBytes($"statepersistence\0{(int)Kind}\0{Id}");
+    public PayloadSegment? Segment { get; init; }
+
+    /// <summary>
+    /// The associated data: <c>statepersistence</c>, the kind's number and the id, NUL-separated, in UTF-8; for a
+    /// segment, then <c>segment</c>, the segment size, the stream id, the segment's index and 1 for the last segment
+    /// (0 otherwise), so a segment moved to another position or another file, or a stream cut short at a segment
+    /// boundary, fails authentication. The file store's envelope checksum covers the payload's part too, so the
+    /// binding holds with the identity codec as well.
+    /// </summary>
+    public byte[] AssociatedData() => Encoding.UTF8.GetBytes(Segment is { } segment
+        ? string.Create(CultureInfo.InvariantCulture, $"statepersistence\0{(int)Kind}\0{Id}\0segment\0{segment.Size}\0{segment.StreamId}\0{segment.Index}\0{(segment.IsLast ? 1 : 0)}")
+        : string.Create(CultureInfo.InvariantCulture, $"statepersistence\0{(int)Kind}\0{Id}"));
 }
+
+/// <summary>
+/// One segment of a payload sealed in segments (a snapshot under an encrypting codec; see the README's envelope
+/// section): every segment but the last holds exactly <paramref name="Size"/> plain bytes, and each is sealed on its own,
+/// bound to its stream, position and finality.
+/// </summary>
+/// <param name="StreamId">The random id of the stream (one per sealed file), 32 hex digits.</param>
+/// <param name="Size">Plain bytes per segment (the last holds 0 to this many).</param>
+/// <param name="Index">The segment's position, from 0.</param>
+/// <param name="IsLast">Whether this is the stream's last segment.</param>
+public readonly record struct PayloadSegment(string StreamId, int Size, long Index, bool IsLast);

@@ -1,4 +1,5 @@
 using StatePersistence.Commit;
+using StatePersistence.Encryption;
 
 namespace StatePersistence.Storage;
 
@@ -8,8 +9,15 @@ namespace StatePersistence.Storage;
 /// </summary>
 internal interface IReencryptingStore
 {
-    /// <summary>The key new payloads are sealed with; null in the clear (then nothing is re-encrypted).</summary>
+    /// <summary>
+    /// The key new payloads are sealed with; null in the clear: then nothing is re-encrypted without a key ring, and
+    /// with one (<see cref="KeyStates"/> not null, no key active: encryption being turned off) every sealed payload is
+    /// rewritten in the clear.
+    /// </summary>
     string? ActiveKeyId { get; }
+
+    /// <summary>The ids and states of the key ring's keys as the codec sees them now; null without a key ring.</summary>
+    IReadOnlyDictionary<string, EncryptionKeyState>? KeyStates { get; }
 
     /// <summary>
     /// One small step, run while no checkpoint runs: rewrites up to <paramref name="maxFiles"/> logs, reports and
@@ -19,7 +27,7 @@ internal interface IReencryptingStore
 }
 
 /// <summary>What one step found and did.</summary>
-/// <param name="ActiveKeyId">The key the step sealed with.</param>
+/// <param name="ActiveKeyId">The key the step sealed with; null when it wrote in the clear.</param>
 /// <param name="Rewritten">Files it rewrote itself.</param>
 /// <param name="ForCheckpoint">Files a checkpoint must rewrite (item files, <c>state.json</c>, journal segments).</param>
 /// <param name="Remaining">Files still under another key after the step, those for the checkpoint included.</param>

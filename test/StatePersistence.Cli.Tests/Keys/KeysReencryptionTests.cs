@@ -90,4 +90,61 @@ public sealed class KeysReencryptionTests : IDisposable
         StatectlRun verified = await KeysAsync("verify", "--json");
         Assert.True(verified.ExitCode == 0, verified.ToString());
     }
+
+    [Fact]
+    public async Task Disable_BesideTheRunningServer_RewritesEverythingInTheClear_ThenTheServerStartsWithoutAKeyFile()
+    {
+        StatectlRun created = await StatectlRun.RunAsync("keys", "create", KeyFile, "--state-path", StatePath, "--json");
+        Assert.True(created.ExitCode == 0, created.ToString());
+        string key = created.Json().GetProperty("keyId").GetString()!;
+
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(),
+            ["--state-path", StatePath, "--encryption-key-file", KeyFile]))
+        {
+            for (int i = 1; i <= 5; i++)
+            {
+                using HttpResponseMessage task = await server.Client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"task number {{i}}","tool":"shell"}""");
+                Assert.Equal(HttpStatusCode.Created, task.StatusCode);
+            }
+
+            using HttpResponseMessage session = await server.Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"chat","status":"active"}""");
+            Assert.Equal(HttpStatusCode.Created, session.StatusCode);
+            using HttpResponseMessage log = await server.Client.PostAsync("/api/sessions/s1/log", Http.Text("npm test passed\n"), Http.Ct);
+            Assert.Equal(HttpStatusCode.NoContent, log.StatusCode);
+            using HttpResponseMessage saved = await server.Client.PostAsync("/api/state/save", null, Http.Ct);
+            Assert.True(saved.IsSuccessStatusCode, saved.ToString());
+            Assert.True(await PayloadsUnderAsync(key) > 0);
+
+            StatectlRun disabled = await KeysAsync("disable", "--json");
+            Assert.True(disabled.ExitCode == 0, disabled.ToString());
+            Assert.Equal(key, disabled.Json().GetProperty("keyId").GetString());
+            Assert.Equal(1, (await KeysAsync("disable")).ExitCode);
+
+            // The server notices within a second and rewrites every sealed payload in the clear: polled, bounded.
+            long left = -1;
+            for (int attempt = 0; attempt < 240 && left != 0; attempt++)
+            {
+                await Task.Delay(500, Http.Ct);
+                left = await PayloadsUnderAsync(key);
+            }
+
+            Assert.True(left == 0, $"payloads still sealed: {left}\n{server.Output}");
+            using HttpResponseMessage later = await server.Client.PostJsonAsync("/api/tasks", """{"id":"task_6","description":"written in the clear","tool":"shell"}""");
+            Assert.Equal(HttpStatusCode.Created, later.StatusCode);
+            Assert.Equal(0, await server.TerminateAsync());
+            Assert.Contains("is now retired", server.Output, StringComparison.Ordinal);
+        }
+
+        // Nothing is sealed: the key file goes, and the server starts without one, everything there.
+        File.Delete(KeyFile);
+        await using ServerProcess clear = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);
+        using HttpResponseMessage read = await clear.Client.GetAsync("/api/tasks/task_3", Http.Ct);
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Contains("task number 3", await read.Content.ReadAsStringAsync(Http.Ct), StringComparison.Ordinal);
+        using HttpResponseMessage sixth = await clear.Client.GetAsync("/api/tasks/task_6", Http.Ct);
+        Assert.Equal(HttpStatusCode.OK, sixth.StatusCode);
+        using HttpResponseMessage logRead = await clear.Client.GetAsync("/api/sessions/s1/log", Http.Ct);
+        Assert.Contains("npm test passed", await logRead.Content.ReadAsStringAsync(Http.Ct), StringComparison.Ordinal);
+        Assert.Equal(0, await clear.TerminateAsync());
+    }
 }

@@ -72,6 +72,41 @@ public sealed class EncryptedWorkloadTests(ReliabilityLedger ledger)
         }, ledger).ExploreAsync();
     }
 
+    /// <summary>
+    /// Encryption turned off in place (issue 15 item 3): the key ring keeps the key, retired, with none active, and the
+    /// background re-encryption rewrites item files, the session log, the report, backups, <c>state.json</c> and the
+    /// journal in the clear, crashed before every file-system operation of it. Every acknowledged save, log line and
+    /// report must come back from whatever mix of sealed and clear files the crash left, and the next start finishes.
+    /// </summary>
+    [Fact]
+    public Task DisablingEncryption_ReencryptionToTheClear_CrashedAnywhere_KeepsEverything_AndResumes()
+    {
+        var keys = new RotatingKeys();
+        return new CrashPointExplorer(new Workload("encryption: turned off, background re-encryption to the clear", async run =>
+        {
+            keys.Disable();
+            await run.Step(run.Model.Note("re-encrypt to the clear"), s => s.ReencryptToEndAsync());
+            await run.SaveTask(NewTask("c"));
+            await run.AppendLog("s1", "written in the clear\n");
+        })
+        {
+            Configure = o => o.PayloadCodec = new AesGcmCodec(keys),
+            Setup = async run =>
+            {
+                keys.Reset();
+                await run.SaveTask(NewTask("a"));
+                await run.SaveSession(new SessionInfo { Id = "s1", Type = "interactive", Status = "active" });
+                await run.AppendLog("s1", "first line\n");
+                await run.SaveReport("r1", System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["summary"] = "kept" }));
+                await run.Snapshot();
+                await run.SaveTask(NewTask("b"));
+                await run.Snapshot();
+                await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "journal only"));
+            },
+            AfterRestart = async run => Assert.True(await run.Service.ReencryptToEndAsync() >= 1),
+        }, ledger).ExploreAsync();
+    }
+
     /// <summary>A key ring the workload rotates: the first key active, then a second one active and the first retired.</summary>
     private sealed class RotatingKeys : IEncryptionKeyProvider
     {
@@ -84,5 +119,8 @@ public sealed class EncryptedWorkloadTests(ReliabilityLedger ledger)
         public void Reset() => Volatile.Write(ref _ring, new EncryptionKeyRing([First]));
 
         public void Rotate() => Volatile.Write(ref _ring, new EncryptionKeyRing([First]).WithActive(Second));
+
+        /// <summary>Encryption turned off: the first key retired, none active.</summary>
+        public void Disable() => Volatile.Write(ref _ring, new EncryptionKeyRing([First]).WithoutActive());
     }
 }

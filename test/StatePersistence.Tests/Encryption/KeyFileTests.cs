@@ -114,12 +114,16 @@ public sealed class KeyFileTests : IDisposable
     }
 
     [Fact]
-    public void Ring_NeedsExactlyOneActiveKey_AndRotationRetiresThePreviousOne()
+    public void Ring_HoldsAtMostOneActiveKey_NoneMeaningEncryptionOff_AndRotationRetiresThePreviousOne()
     {
         EncryptionKey first = EncryptionKey.Generate("k1", EncryptionKeyState.Active, DateTimeOffset.UnixEpoch);
         EncryptionKey second = EncryptionKey.Generate("k2", EncryptionKeyState.Retired, DateTimeOffset.UnixEpoch);
-        Assert.Throws<ArgumentException>(() => new EncryptionKeyRing([second]));
+        Assert.Throws<ArgumentException>(() => new EncryptionKeyRing([]));
         Assert.Throws<ArgumentException>(() => new EncryptionKeyRing([first, second.WithState(EncryptionKeyState.Active)]));
+        var off = new EncryptionKeyRing([second]);
+        Assert.False(off.HasActiveKey);
+        Assert.Throws<InvalidOperationException>(() => off.Active);
+        Assert.Equal(second.Id, off.Find("k2")!.Id);
 
         EncryptionKeyRing rotated = new EncryptionKeyRing([first]).WithActive(second);
 

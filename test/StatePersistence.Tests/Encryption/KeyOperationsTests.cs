@@ -56,4 +56,38 @@ public sealed class KeyOperationsTests : IDisposable
         Assert.Contains("'nope'", unknown.Message, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(file));
     }
+
+    [Fact]
+    public void Disable_RetiresTheActiveKey_LeavingNoneActive_IsAudited_AndARotationTurnsEncryptionBackOn()
+    {
+        string file = _directory.Combine("keys.json");
+        var logger = new FakeLogger();
+        EncryptionKey first = EncryptionKeyOperations.Create(file);
+
+        Assert.Equal(first.Id, EncryptionKeyOperations.Disable(file, logger));
+
+        EncryptionKeyRing off = EncryptionKeyFile.Read(file);
+        Assert.False(off.HasActiveKey);
+        Assert.Equal(EncryptionKeyState.Retired, off.Find(first.Id)!.State);
+        Assert.Null(new AesGcmCodec(off).KeyId);
+        FakeLogRecord record = Assert.Single(logger.Collector.GetSnapshot());
+        Assert.Equal("EncryptionDisabled", record.Id.Name);
+        Assert.Equal(LogLevel.Information, record.Level);
+        Assert.Contains(first.Id, record.Message, StringComparison.Ordinal);
+
+        // Disabling twice is refused without a change; the last key cannot be removed (the key file is dropped instead).
+        byte[] before = File.ReadAllBytes(file);
+        var again = Assert.Throws<StatePersistenceException>(() => EncryptionKeyOperations.Disable(file));
+        Assert.Contains("already off", again.Message, StringComparison.Ordinal);
+        string state = _directory.Combine("state");
+        Directory.CreateDirectory(state);
+        var last = Assert.Throws<StatePersistenceException>(() => EncryptionKeyOperations.Remove(file, first.Id, state));
+        Assert.Contains("last key", last.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(file));
+
+        EncryptionKey second = EncryptionKeyOperations.Rotate(file);
+        EncryptionKeyRing on = EncryptionKeyFile.Read(file);
+        Assert.Equal(second.Id, on.Active.Id);
+        Assert.Equal(EncryptionKeyState.Retired, on.Find(first.Id)!.State);
+    }
 }

@@ -159,6 +159,77 @@ public sealed class ReencryptionTests : IDisposable
         AssertNoKeyMaterialLogged();
     }
 
+    [Fact]
+    public async Task KeysAddedRetiredRevokedAndRemoved_InTheKeyFile_AreAuditedByTheRunningService_WithKeyIdsOnly()
+    {
+        string oldKey = EncryptionKeyFile.Create(KeyFile).Active.Id;
+        await using StatePersistenceService service = await OpenAsync(encrypted: true);
+        await service.SaveTaskAsync(StateFixture.Task("t1", description: Description), Ct);
+        Task<List<StateEvent>> reader = EventsUntilAsync(service, StateEventTypes.EncryptionKeyRemoved);
+        await service.SaveTaskAsync(StateFixture.Task("t2", description: Description), Ct);
+
+        // A rotation adds a key and retires the old one; once everything is under the new key, the old one is
+        // revoked, then removed. The file changes between steps only after the service saw the last one.
+        string newKey = EncryptionKeyOperations.Rotate(KeyFile).Id;
+        await TickUntilAsync(() => Finished() && Logged($"the key {oldKey} is now retired"), "the rotation's audit and the re-encryption");
+        EncryptionKeyOperations.SetState(KeyFile, oldKey, EncryptionKeyState.Revoked);
+        await TickUntilAsync(() => Logged($"the key {oldKey} is now revoked"), "the revocation's audit");
+        EncryptionKeyOperations.Remove(KeyFile, oldKey, _fixture.StatePath);
+        await TickUntilAsync(() => reader.IsCompleted, "the removal's event");
+
+        List<StateEvent> events = await reader;
+        Assert.Contains(events, e => e.Type == StateEventTypes.EncryptionKeyAdded && e.Id == newKey);
+        Assert.Contains(events, e => e.Type == StateEventTypes.EncryptionKeyActivated && e.Id == newKey);
+        Assert.Contains(events, e => e.Type == StateEventTypes.EncryptionKeyRetired && e.Id == oldKey);
+        Assert.Contains(events, e => e.Type == StateEventTypes.EncryptionKeyRevoked && e.Id == oldKey);
+        Assert.Contains(events, e => e.Type == StateEventTypes.EncryptionKeyRemoved && e.Id == oldKey);
+        Assert.DoesNotContain(events, e => e.Type == StateEventTypes.EncryptionKeyAdded && e.Id == oldKey);
+        Assert.True(Logged($"the key {newKey} was added to the key ring (active)"));
+        Assert.True(Logged($"the key {oldKey} was removed from the key ring"));
+        Assert.Equal(Description, (await service.LoadTaskAsync("t2", Ct))!.Description);
+        AssertNoKeyMaterialLogged();
+    }
+
+    [Fact]
+    public async Task DisablingEncryption_RewritesEverySealedFileInTheClear_ThenTheDirectoryOpensWithoutAnyKey()
+    {
+        string key = EncryptionKeyFile.Create(KeyFile).Active.Id;
+        await using (StatePersistenceService service = await OpenAsync(encrypted: true))
+        {
+            await PopulateAsync(service);
+            Assert.Empty(FilesNaming(Description));
+            Assert.True(EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Files > 80, "the key protects the files before encryption is turned off");
+            int finishedBefore = FinishedCount();
+
+            EncryptionKeyOperations.Disable(KeyFile);
+
+            // Saves go on meanwhile (in the clear), and the background re-encryption rewrites the rest in the clear.
+            await service.SaveTaskAsync(StateFixture.Task("t-after", description: $"after {Description}"), Ct);
+            await TickUntilAsync(() => FinishedCount() > finishedBefore, "the re-encryption to the clear");
+            Assert.Equal(0, EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Payloads);
+            Assert.Empty(FilesNaming(key));
+            Assert.Equal(0L, RemainingInHealth(service));
+            await AssertEverythingIsBackAsync(service);
+            Assert.Contains(_logs.Messages, m => m.Contains("the key " + key + " is now retired", StringComparison.Ordinal));
+        }
+
+        // Nothing is sealed any more: the key file can go, and the directory opens with no key at all, data equal.
+        File.Delete(KeyFile);
+        await using (StatePersistenceService clear = await OpenAsync(encrypted: false))
+        {
+            await AssertEverythingIsBackAsync(clear);
+            Assert.Equal($"after {Description}", (await clear.LoadTaskAsync("t-after", Ct))!.Description);
+            Assert.Empty(clear.LastRecovery!.Quarantined);
+        }
+
+        Assert.NotEmpty(FilesNaming(Description));
+        Assert.Empty(EncryptionKeyUsage.Measure(_fixture.StatePath).ByKey);
+    }
+
+    private int FinishedCount() => _logs.Messages.Count(m => m.StartsWith("Re-encryption of", StringComparison.Ordinal) && m.Contains(" finished: ", StringComparison.Ordinal));
+
+    private bool Logged(string text) => _logs.Messages.Any(m => m.Contains(text, StringComparison.Ordinal));
+
     private bool Finished() => _logs.Messages.Any(m => m.StartsWith("Re-encryption of", StringComparison.Ordinal) && m.Contains(" finished: ", StringComparison.Ordinal));
 
     /// <summary>Files holding a payload not sealed with <paramref name="key"/>; <c>recovery-report.json</c> (ids and paths only) is plain by design.</summary>
@@ -170,7 +241,10 @@ public sealed class ReencryptionTests : IDisposable
     private static long RemainingInHealth(StatePersistenceService service) =>
         service.CheckHealth().StoreDetails.GetValueOrDefault("reencryption_files_remaining", -1);
 
-    private static async Task<List<StateEvent>> EventsUntilFinishedAsync(StatePersistenceService service)
+    private static Task<List<StateEvent>> EventsUntilFinishedAsync(StatePersistenceService service) =>
+        EventsUntilAsync(service, StateEventTypes.ReencryptionFinished);
+
+    private static async Task<List<StateEvent>> EventsUntilAsync(StatePersistenceService service, string last)
     {
         var events = new List<StateEvent>();
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
@@ -178,7 +252,7 @@ public sealed class ReencryptionTests : IDisposable
         await foreach (StateEvent e in service.ReadEventsAsync(null, bounded.Token))
         {
             events.Add(e);
-            if (e.Type == StateEventTypes.ReencryptionFinished)
+            if (e.Type == last)
             {
                 break;
             }

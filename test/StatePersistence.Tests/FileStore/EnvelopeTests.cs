@@ -269,14 +269,14 @@ public sealed class EnvelopeTests : IDisposable
     {
         var envelope = new PayloadEnvelope(new AesGcmTestCodec());
         byte[] sealedBytes = envelope.Seal(PayloadKind.Task, "t1", """{"id":"t1"}"""u8);
-        sealedBytes[4] = 2; // a version 2 envelope, its checksum intact
+        sealedBytes[4] = 3; // a version 3 envelope, its checksum intact
         var context = new PayloadContext(PayloadKind.Task, "t1", null);
         BinaryPrimitives.WriteUInt32LittleEndian(sealedBytes.AsSpan(sealedBytes.Length - 4),
             EnvelopeFormat.Checksum(context.AssociatedData(), sealedBytes.AsSpan(0, sealedBytes.Length - 4)));
 
         var error = Assert.Throws<StateFormatException>(() => envelope.Open(PayloadKind.Task, "t1", sealedBytes, "tasks/t1.json"));
 
-        Assert.Contains("envelope version 2", error.Message, StringComparison.Ordinal);
+        Assert.Contains("envelope version 3", error.Message, StringComparison.Ordinal);
         Assert.Contains("envelope version 1", error.Message, StringComparison.Ordinal);
     }
 

@@ -47,22 +47,6 @@ public sealed class AesGcmTestCodec : IPayloadCodec
         return plain;
     }
 
-    public Stream EncodeStream(Stream inner, PayloadContext context) => new SealOnDispose(inner, this, context);
-
     private byte[] Key(string? keyId) =>
         keyId is not null && _keys.TryGetValue(keyId, out byte[]? key) ? key : throw new CryptographicException($"no key '{keyId}'");
-
-    /// <summary>Buffers what is written and writes it sealed when disposed (GCM authenticates the whole payload).</summary>
-    private sealed class SealOnDispose(Stream inner, AesGcmTestCodec codec, PayloadContext context) : MemoryStream
-    {
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Write(codec.Encode(GetBuffer().AsSpan(0, (int)Length), context));
-            }
-
-            base.Dispose(disposing);
-        }
-    }
 }

@@ -7,7 +7,7 @@ using StatePersistence.Encryption;
 namespace StatePersistence.Cli.Commands.Keys;
 
 /// <summary>
-/// <c>statectl keys create FILE | list | rotate | retire KEY | verify</c>: the encryption key file's operations. The key
+/// <c>statectl keys create FILE | list | rotate | retire KEY | disable | verify</c>: the encryption key file's operations. The key
 /// file is <c>--key-file FILE</c>, else <c>STATE_ENCRYPTION_KEY_FILE</c> (as the server reads it). Output names key
 /// ids, never key material.
 /// </summary>
@@ -28,6 +28,7 @@ internal static class KeysCommand
         keys.Subcommands.Add(ListCommand());
         keys.Subcommands.Add(RotateCommand());
         keys.Subcommands.Add(RetireCommand());
+        keys.Subcommands.Add(DisableCommand());
         keys.Subcommands.Add(VerifyCommand());
         return keys;
     }
@@ -59,9 +60,12 @@ internal static class KeysCommand
         command.SetHandler((context, parsed, _) =>
         {
             string file = ResolveKeyFile(parsed);
-            string previous = EncryptionKeyFile.Read(file).Active.Id;
+            EncryptionKeyRing ring = EncryptionKeyFile.Read(file);
+            string? previous = ring.HasActiveKey ? ring.Active.Id : null;
             EncryptionKey key = EncryptionKeyOperations.Rotate(file);
-            Report(context, new KeyChangeReport(file, key.Id, "activated", previous), $"The key {key.Id} is now active; {previous} is retired and still decrypts.");
+            Report(context, new KeyChangeReport(file, key.Id, "activated", previous), previous is null
+                ? $"The key {key.Id} is now active; no key was active before (encryption was off)."
+                : $"The key {key.Id} is now active; {previous} is retired and still decrypts.");
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
@@ -88,6 +92,21 @@ internal static class KeysCommand
             EncryptionKeyOperations.SetState(file, id, state);
             string name = state.ToString().ToLowerInvariant();
             Report(context, new KeyChangeReport(file, id, name), $"The key {id} is now {name}.");
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static Command DisableCommand()
+    {
+        var command = new Command("disable",
+            "Turn encryption off in place: retire the active key and leave none active. New payloads are stored in the clear; every key still decrypts; a running server rewrites sealed payloads in the clear.");
+        command.SetHandler((context, parsed, _) =>
+        {
+            string file = ResolveKeyFile(parsed);
+            string previous = EncryptionKeyOperations.Disable(file);
+            Report(context, new KeyChangeReport(file, previous, "retired"),
+                $"Encryption is off: the key {previous} is retired and no key is active. New payloads are stored in the clear; 'statectl keys list' shows what is still sealed.");
             return Task.FromResult(ExitCodes.Success);
         });
         return command;

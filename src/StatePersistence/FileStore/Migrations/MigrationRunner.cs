@@ -147,8 +147,7 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
         var problems = new List<string>();
         try
         {
-            byte[] stored = fileSystem.ReadAllBytes(layout.StateFile);
-            SnapshotContent snapshot = SnapshotReader.Read(envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, stored, layout.StateFile), layout.StateFile);
+            SnapshotContent snapshot = SnapshotReader.Read(envelope.OpenFile(fileSystem, PayloadKind.Snapshot, FileRecovery.SnapshotId, layout.StateFile), layout.StateFile);
             if (snapshot.Version != StateFormat.CurrentVersion)
             {
                 problems.Add($"state.json says {snapshot.Version}");

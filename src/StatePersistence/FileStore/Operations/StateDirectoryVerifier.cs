@@ -86,7 +86,7 @@ public static class StateDirectoryVerifier
             string path = Path.Combine(layout.Root, name);
             try
             {
-                SnapshotReader.Read(envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, fileSystem.ReadAllBytes(path), path), path);
+                SnapshotReader.Read(envelope.OpenFile(fileSystem, PayloadKind.Snapshot, FileRecovery.SnapshotId, path), path);
             }
             catch (FileNotFoundException)
             {

@@ -18,6 +18,13 @@ internal static class EnvelopeFormat
 {
     public const uint Magic = 0x56455053; // "SPEV"
     public const byte Version = 1;
+
+    /// <summary>
+    /// The version of a standalone payload sealed in segments (<see cref="SegmentedEnvelope"/>): the same header, then
+    /// the segment parameters and the segments. A build that knows only version 1 refuses it (an intact envelope of a
+    /// newer version), never mistakes it for damage.
+    /// </summary>
+    public const byte SegmentedVersion = 2;
     public const int FixedHeaderSize = 8;
     public const int ChecksumSize = 4;
 
@@ -70,9 +77,13 @@ internal static class EnvelopeFormat
         stored.Length >= FixedHeaderSize + ChecksumSize
         && Checksum(associatedData, stored[..^ChecksumSize]) == BinaryPrimitives.ReadUInt32LittleEndian(stored[^ChecksumSize..]);
 
+    /// <summary>Whether this build reads envelopes of <paramref name="version"/>.</summary>
+    public static bool IsKnownVersion(byte version) => version is Version or SegmentedVersion;
+
     /// <summary>
-    /// Reads a header whose bytes are known to be intact (a checksum held). Returns the codec output's offset, or -1
-    /// when the header does not fit the bytes.
+    /// Reads a header (of either known version) whose bytes are known to be intact (a checksum held). Returns the
+    /// offset after the key id (the codec output's, in version 1), 0 for an unknown version, or -1 when the header
+    /// does not fit the bytes.
     /// </summary>
     public static int ReadHeader(ReadOnlySpan<byte> stored, out byte version, out string codec, out string? keyId)
     {
@@ -87,9 +98,9 @@ internal static class EnvelopeFormat
         int codecLength = stored[6];
         int keyLength = stored[7];
         int end = FixedHeaderSize + codecLength + keyLength;
-        if (version != Version || end > stored.Length)
+        if (!IsKnownVersion(version) || end > stored.Length)
         {
-            return version != Version ? 0 : -1;
+            return !IsKnownVersion(version) ? 0 : -1;
         }
 
         codec = Encoding.ASCII.GetString(stored.Slice(FixedHeaderSize, codecLength));

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using StatePersistence.Errors;
+using StatePersistence.FileSystem;
 
 namespace StatePersistence.Serialization.Envelope;
 
@@ -25,6 +26,7 @@ internal sealed class PayloadEnvelope
 {
     private readonly IPayloadCodec _codec;
     private readonly byte[] _identityRecordHeader = EnvelopeFormat.Header(IdentityCodec.CodecName, null);
+    private readonly bool _identityCodec;
 
     public PayloadEnvelope(IPayloadCodec codec)
     {
@@ -35,20 +37,31 @@ internal sealed class PayloadEnvelope
         }
 
         _codec = codec;
-        IsIdentity = codec is IdentityCodec;
+        _identityCodec = codec is IdentityCodec;
     }
 
     /// <summary>The envelope of the identity codec.</summary>
     public static PayloadEnvelope Identity { get; } = new(IdentityCodec.Instance);
 
-    /// <summary>Whether payloads are stored as they are (and JSON files keep their plain-JSON forms).</summary>
-    public bool IsIdentity { get; }
+    /// <summary>
+    /// Whether new payloads are stored as they are (and JSON files keep their plain-JSON forms): under the identity
+    /// codec, and under a key ring with no active key (encryption being turned off). The latter can change while the
+    /// store runs (the key file is read again), so a writer that decides a format from it reads it once per payload.
+    /// </summary>
+    public bool IsIdentity => Target().Clear;
+
+    /// <summary>Whether the codec holds a key ring: payloads may be sealed under its keys, even while none is active.</summary>
+    public bool HasKeyRing => _codec is Encryption.AesGcmCodec;
 
     /// <summary>The configured codec's id.</summary>
     public string CodecName => _codec.Name;
 
-    /// <summary>The key new payloads are sealed with; null when they are stored in the clear (the identity codec).</summary>
-    public string? ActiveKeyId => IsIdentity ? null : _codec.KeyId;
+    /// <summary>The key new payloads are sealed with; null when they are stored in the clear.</summary>
+    public string? ActiveKeyId => Target().KeyId;
+
+    /// <summary>The ids and states of the codec's key ring now (the key file may have changed); null without one.</summary>
+    public IReadOnlyDictionary<string, Encryption.EncryptionKeyState>? KeyStates() =>
+        _codec is Encryption.AesGcmCodec aes ? aes.Keys.GetKeyRing().Keys.ToDictionary(k => k.Id, k => k.State, StringComparer.Ordinal) : null;
 
     /// <summary>
     /// The stored bytes of a standalone payload (a file or blob). Under the identity codec a task, session or report
@@ -56,7 +69,8 @@ internal sealed class PayloadEnvelope
     /// </summary>
     public byte[] Seal(PayloadKind kind, string id, ReadOnlySpan<byte> plain)
     {
-        if (IsIdentity)
+        (bool clear, string? keyId) = Target();
+        if (clear)
         {
             switch (kind)
             {
@@ -67,9 +81,22 @@ internal sealed class PayloadEnvelope
             }
         }
 
-        PayloadContext context = SealingContext(kind, id);
-        byte[] header = EnvelopeFormat.Header(_codec.Name, context.KeyId);
-        byte[] body = _codec.Encode(plain, context);
+        if (kind == PayloadKind.Snapshot)
+        {
+            // The same form a checkpoint streams (plain JSON, or segmented), so a re-sealed backup reads like a fresh state.json.
+            using var buffer = new MemoryStream();
+            using (Stream sealing = SealStream(kind, id, buffer, clear, keyId))
+            {
+                sealing.Write(plain);
+            }
+
+            return buffer.ToArray();
+        }
+
+        IPayloadCodec codec = clear ? IdentityCodec.Instance : _codec;
+        PayloadContext context = SealingContext(kind, id, keyId);
+        byte[] header = EnvelopeFormat.Header(codec.Name, context.KeyId);
+        byte[] body = codec.Encode(plain, context);
         var output = new ArrayBufferWriter<byte>(header.Length + body.Length + EnvelopeFormat.ChecksumSize);
         output.Write(header);
         output.Write(body);
@@ -85,6 +112,11 @@ internal sealed class PayloadEnvelope
     public byte[] Open(PayloadKind kind, string id, byte[] stored, string path)
     {
         var context = new PayloadContext(kind, id, null);
+        if (SegmentedEnvelope.IsSegmented(stored))
+        {
+            return SegmentedEnvelope.Open(new SegmentedEnvelope.Source(stored.Length, (offset, buffer) => ReadArray(stored, offset, buffer)), _codec, context, path);
+        }
+
         if (EnvelopeFormat.HasMagic(stored))
         {
             byte[] associatedData = context.AssociatedData();
@@ -133,7 +165,17 @@ internal sealed class PayloadEnvelope
     /// </summary>
     public void SealRecord(IBufferWriter<byte> output, PayloadKind kind, string id, ReadOnlySpan<byte> plain)
     {
-        PayloadContext context = SealingContext(kind, id);
+        (bool clear, string? keyId) = Target();
+        if (clear)
+        {
+            // An identity envelope, not bare text: a container whose format says "enveloped" (a version 3 session
+            // log) stays readable when encryption is turned off while it is being appended to.
+            output.Write(_identityRecordHeader);
+            output.Write(plain);
+            return;
+        }
+
+        PayloadContext context = SealingContext(kind, id, keyId);
         output.Write(EnvelopeFormat.Header(_codec.Name, context.KeyId));
         output.Write(_codec.Encode(plain, context));
     }
@@ -153,14 +195,68 @@ internal sealed class PayloadEnvelope
 
     /// <summary>
     /// Wraps a stream a standalone payload is written through (a snapshot). Under the identity codec the stream itself
-    /// (the snapshot carries its own plain-JSON checksum); otherwise the binary form, completed when disposed.
+    /// (the snapshot carries its own plain-JSON checksum); otherwise the segmented binary form
+    /// (<see cref="SegmentedEnvelope"/>), completed when disposed: no more than one segment is held in memory.
     /// </summary>
-    public Stream SealStream(PayloadKind kind, string id, Stream inner) =>
-        IsIdentity ? inner : new EnvelopeWriteStream(inner, _codec, SealingContext(kind, id));
-
-    private PayloadContext SealingContext(PayloadKind kind, string id)
+    public Stream SealStream(PayloadKind kind, string id, Stream inner)
     {
+        (bool clear, string? keyId) = Target();
+        return SealStream(kind, id, inner, clear, keyId);
+    }
+
+    private Stream SealStream(PayloadKind kind, string id, Stream inner, bool clear, string? keyId) =>
+        clear ? inner : new SegmentedWriteStream(inner, _codec, SealingContext(kind, id, keyId));
+
+    /// <summary>
+    /// How a payload is stored now, read once so that one payload's format and key agree: in the clear (the identity
+    /// codec, or a key ring with no active key), or under the codec with its current key.
+    /// </summary>
+    private (bool Clear, string? KeyId) Target()
+    {
+        if (_identityCodec)
+        {
+            return (true, null);
+        }
+
         string? keyId = _codec.KeyId;
+        return (keyId is null && HasKeyRing, keyId);
+    }
+
+    /// <summary>
+    /// The plain bytes of the standalone payload in the file at <paramref name="path"/>, as <see cref="Open"/> returns
+    /// them. A segmented envelope (a sealed snapshot) is decoded segment by segment straight from the file into one
+    /// buffer of the plain size, so loading it holds one full copy, as loading a plain file does, not two.
+    /// </summary>
+    public byte[] OpenFile(IFileSystem fileSystem, PayloadKind kind, string id, string path)
+    {
+        using (IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read))
+        {
+            Span<byte> head = stackalloc byte[EnvelopeFormat.FixedHeaderSize];
+            int read = handle.Read(0, head);
+            if (SegmentedEnvelope.IsSegmented(head[..read]))
+            {
+                var source = new SegmentedEnvelope.Source(handle.Length, handle.Read);
+                return SegmentedEnvelope.Open(source, _codec, new PayloadContext(kind, id, null), path);
+            }
+        }
+
+        return Open(kind, id, fileSystem.ReadAllBytes(path), path);
+    }
+
+    private static int ReadArray(byte[] stored, long offset, Span<byte> buffer)
+    {
+        if (offset >= stored.Length)
+        {
+            return 0;
+        }
+
+        int count = (int)Math.Min(buffer.Length, stored.Length - offset);
+        stored.AsSpan((int)offset, count).CopyTo(buffer);
+        return count;
+    }
+
+    private static PayloadContext SealingContext(PayloadKind kind, string id, string? keyId)
+    {
         if (!EnvelopeFormat.IsValidName(keyId, required: false))
         {
             throw new InvalidOperationException($"The payload codec's key id '{keyId}' must be 0 to 255 printable ASCII characters.");
@@ -176,7 +272,7 @@ internal sealed class PayloadEnvelope
         if (version != EnvelopeFormat.Version)
         {
             throw new StateFormatException(
-                $"'{path}' holds envelope version {version}; this build reads envelope version {EnvelopeFormat.Version}. Upgrade StatePersistence; nothing was changed.", path);
+                $"'{path}' holds envelope version {version}; this build reads envelope version {EnvelopeFormat.Version} (and {EnvelopeFormat.SegmentedVersion} for a whole file sealed in segments). Upgrade StatePersistence; nothing was changed.", path);
         }
 
         if (at < 0)
@@ -193,8 +289,7 @@ internal sealed class PayloadEnvelope
 
         if (codec != _codec.Name)
         {
-            throw new StateFormatException(
-                $"'{path}' was written with payload codec '{codec}'{(keyId is null ? "" : $" (key '{keyId}')")}; this store is configured with codec '{_codec.Name}'. Configure the codec it was written with; nothing was changed.", path);
+            throw OtherCodec(path, codec, keyId, _codec.Name);
         }
 
         try
@@ -203,15 +298,23 @@ internal sealed class PayloadEnvelope
         }
         catch (PayloadKeyUnavailableException ex)
         {
-            // Not damage: the payload may be perfectly intact, and quarantining or rebuilding it would lose it for
-            // good. Stop, name the key and the file, change nothing.
-            throw new StateFormatException(
-                $"'{path}' was sealed with the key '{keyId}', which {(ex.Revoked ? "is revoked in the key ring" : "the key ring does not hold")}. " +
-                $"Add the key '{keyId}' to the key ring (or restore it) and start again; this is not corruption, and nothing was changed.", path);
+            throw KeyUnavailable(path, keyId, ex);
         }
         catch (Exception ex) when (ex is CryptographicException or InvalidDataException or ArgumentException)
         {
             throw new InvalidDataException($"codec '{codec}' cannot decode the payload ({ex.Message}): it was damaged, or belongs to another {ItemJsonEnvelope.KindName(context.Kind)} than '{context.Id}'", ex);
         }
     }
+
+    /// <summary>An intact payload of a codec this store is not configured with: refused, nothing changed.</summary>
+    internal static StateFormatException OtherCodec(string path, string codec, string? keyId, string configured) => new(
+        $"'{path}' was written with payload codec '{codec}'{(keyId is null ? "" : $" (key '{keyId}')")}; this store is configured with codec '{configured}'. Configure the codec it was written with; nothing was changed.", path);
+
+    /// <summary>
+    /// An intact payload under a key the ring does not hold (or revoked). Not damage: the payload may be perfectly
+    /// intact, and quarantining or rebuilding it would lose it for good. Stop, name the key and the file, change nothing.
+    /// </summary>
+    internal static StateFormatException KeyUnavailable(string path, string? keyId, PayloadKeyUnavailableException ex) => new(
+        $"'{path}' was sealed with the key '{keyId}', which {(ex.Revoked ? "is revoked in the key ring" : "the key ring does not hold")}. " +
+        $"Add the key '{keyId}' to the key ring (or restore it) and start again; this is not corruption, and nothing was changed.", path);
 }

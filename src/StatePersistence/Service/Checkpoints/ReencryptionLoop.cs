@@ -1,4 +1,5 @@
 using StatePersistence.Diagnostics;
+using StatePersistence.Encryption;
 using StatePersistence.Service.Commits;
 using StatePersistence.Service.Events;
 using StatePersistence.Storage;
@@ -19,6 +20,9 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
     /// <summary>Files rewritten per step before the lock is given back.</summary>
     public const int FilesPerStep = 32;
 
+    /// <summary>The <c>key_id</c> tag of the re-encryption metrics while payloads are rewritten in the clear (no key is active).</summary>
+    public const string ClearTarget = "clear";
+
     private Task? _loop;
 
     /// <summary>The active key the last finished run was for: nothing to scan again until the key changes.</summary>
@@ -26,6 +30,9 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
     private bool _done;
     private bool _started;
     private string? _seen;
+
+    /// <summary>The key ring's ids and states at the last step, to audit what changed since.</summary>
+    private IReadOnlyDictionary<string, EncryptionKeyState>? _keys;
     private bool _running;
     private long _rewritten;
 
@@ -85,13 +92,20 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
             await OnceAsync(store, cancellationToken).ConfigureAwait(false);
             steps++;
         }
-        while (!_done && store.ActiveKeyId is not null);
+        while (!_done && (store.ActiveKeyId is not null || store.KeyStates is not null));
         return steps;
     }
 
     private async Task OnceAsync(IReencryptingStore store, CancellationToken cancellationToken)
     {
         string? active = store.ActiveKeyId;
+        IReadOnlyDictionary<string, EncryptionKeyState>? keys = store.KeyStates;
+        if (_started && _keys is not null && keys is not null)
+        {
+            AuditRingChanges(_keys, keys);
+        }
+
+        _keys = keys;
         if (_started && active is not null && active != _seen)
         {
             events.KeyActivated(active);
@@ -99,7 +113,9 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
 
         _started = true;
         _seen = active;
-        if (active is null || (_done && active == _doneFor))
+        // Without a key ring there is nothing to do; with one but no active key (encryption being turned off) the
+        // target is the clear: every sealed payload is rewritten in the clear.
+        if ((active is null && keys is null) || (_done && active == _doneFor))
         {
             return;
         }
@@ -120,7 +136,7 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
             checkpoints.Lock.Release();
         }
 
-        instruments.ReencryptionKeyId = active;
+        instruments.ReencryptionKeyId = active ?? ClearTarget;
         instruments.ReencryptionRemaining = step.Remaining;
         if (!_running && step.Remaining + step.Rewritten > 0)
         {
@@ -129,11 +145,11 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
             events.ReencryptionStarted(active, step.Remaining + step.Rewritten);
         }
 
-        Record(step.Rewritten, active);
+        Record(step.Rewritten, active ?? ClearTarget);
         if (step.ForCheckpoint > 0)
         {
             await checkpoints.CheckpointAsync(force: true, cancellationToken).ConfigureAwait(false);
-            Record(step.ForCheckpoint, active);
+            Record(step.ForCheckpoint, active ?? ClearTarget);
             instruments.ReencryptionRemaining = step.Remaining - step.ForCheckpoint;
         }
 
@@ -147,6 +163,27 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
             _running = false;
             _done = true;
             _doneFor = active;
+        }
+    }
+
+    /// <summary>Keys added, retired, revoked or removed since the last step (an activation is audited by its own event).</summary>
+    private void AuditRingChanges(IReadOnlyDictionary<string, EncryptionKeyState> before, IReadOnlyDictionary<string, EncryptionKeyState> now)
+    {
+        foreach ((string id, EncryptionKeyState state) in now)
+        {
+            if (!before.TryGetValue(id, out EncryptionKeyState was))
+            {
+                events.KeyAdded(id, state);
+            }
+            else if (was != state && state != EncryptionKeyState.Active)
+            {
+                events.KeyStateChanged(id, state);
+            }
+        }
+
+        foreach (string id in before.Keys.Where(id => !now.ContainsKey(id)))
+        {
+            events.KeyRemoved(id);
         }
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using StatePersistence.Diagnostics;
+using StatePersistence.Encryption;
 using StatePersistence.Events;
 using StatePersistence.Recovery;
 using StatePersistence.Service.Health;
@@ -96,17 +97,40 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         log.Notify(StateEventTypes.EncryptionKeyActivated, id: keyId);
     }
 
-    public void ReencryptionStarted(string keyId, long remaining)
+    /// <summary>A key the running service's ring did not hold before: key id and state only.</summary>
+    public void KeyAdded(string keyId, EncryptionKeyState state)
     {
-        Log.ReencryptionStarted(logger, location, keyId, remaining);
+        Log.EncryptionKeyAddedInService(logger, location, keyId, EncryptionKeyFile.StateName(state));
+        log.Notify(StateEventTypes.EncryptionKeyAdded, id: keyId);
+    }
+
+    /// <summary>A key of the ring retired or revoked (an activation is <see cref="KeyActivated"/>).</summary>
+    public void KeyStateChanged(string keyId, EncryptionKeyState state)
+    {
+        Log.EncryptionKeyStateChangedInService(logger, location, keyId, EncryptionKeyFile.StateName(state));
+        log.Notify(state == EncryptionKeyState.Revoked ? StateEventTypes.EncryptionKeyRevoked : StateEventTypes.EncryptionKeyRetired, id: keyId);
+    }
+
+    public void KeyRemoved(string keyId)
+    {
+        Log.EncryptionKeyRemovedInService(logger, location, keyId);
+        log.Notify(StateEventTypes.EncryptionKeyRemoved, id: keyId);
+    }
+
+    /// <summary>The re-encryption began; <paramref name="keyId"/> null when it rewrites sealed payloads in the clear.</summary>
+    public void ReencryptionStarted(string? keyId, long remaining)
+    {
+        Log.ReencryptionStarted(logger, location, TargetName(keyId), remaining);
         log.Notify(StateEventTypes.ReencryptionStarted, id: keyId);
     }
 
-    public void ReencryptionFinished(string keyId, long rewritten)
+    public void ReencryptionFinished(string? keyId, long rewritten)
     {
-        Log.ReencryptionFinished(logger, location, keyId, rewritten);
+        Log.ReencryptionFinished(logger, location, TargetName(keyId), rewritten);
         log.Notify(StateEventTypes.ReencryptionFinished, id: keyId);
     }
+
+    private static string TargetName(string? keyId) => keyId ?? "none (payloads are stored in the clear)";
 
     public void AutosaveStarting(long revision)
     {
