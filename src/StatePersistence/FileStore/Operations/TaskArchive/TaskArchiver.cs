@@ -29,6 +29,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
         var entries = new List<(string Name, byte[] Content)>();
         var tasks = new List<ArchivedTask>();
         IReadOnlyList<(string Id, byte[] Json)> reports = withLogs ? await ReportsAsync(cancellationToken).ConfigureAwait(false) : [];
+        ILookup<string?, string> sessions = withLogs ? SessionsByTask(view) : Array.Empty<string>().ToLookup(_ => (string?)null);
         foreach ((ArchivedTask task, byte[] json) in selected)
         {
             entries.Add((TaskArchiveManifest.TaskEntry(task.Id), json));
@@ -36,7 +37,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
             var taken = new List<string>();
             if (withLogs)
             {
-                foreach (string sessionId in SessionsOf(view, task.Id))
+                foreach (string sessionId in sessions[task.Id])
                 {
                     if (await store.ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false) is { Length: > 0 } text)
                     {
@@ -104,9 +105,9 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
         return selected;
     }
 
-    /// <summary>The sessions whose <c>task_id</c> names the task: their logs are the task's.</summary>
-    private static IEnumerable<string> SessionsOf(StateView view, string taskId) =>
-        view.Sessions.Values.Where(s => ItemCodec.DeserializeSession(s.Json).TaskId == taskId).Select(s => s.Id);
+    /// <summary>Session ids by the task their <c>task_id</c> names (read once per run): a session's log is its task's.</summary>
+    private static ILookup<string?, string> SessionsByTask(StateView view) =>
+        view.Sessions.Values.ToLookup(s => ItemCodec.DeserializeSession(s.Json).TaskId, s => s.Id);
 
     /// <summary>
     /// A report is the task's when its id is the task's, or it is a JSON object whose <c>task_id</c> is the task's id, or
