@@ -36,6 +36,7 @@ internal static class Statectl
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(BackupsCommand.Create());
         root.Subcommands.Add(RebuildCommand.Create());
+        root.Subcommands.Add(ArchiveCommand.Create());
         return root;
     }
 

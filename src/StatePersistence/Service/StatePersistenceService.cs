@@ -101,6 +101,17 @@ public sealed class StatePersistenceService : IStatePersistence
     /// <summary>The store the service runs over, for the operator jobs that belong to one kind of store.</summary>
     internal IStateStore Store => _store;
 
+    /// <summary>The newest durable state (the operator jobs in <c>FileStore/Operations/</c> decide from it).</summary>
+    internal Commit.StateView Durable => _commits.Durable;
+
+    /// <summary>
+    /// Commits the changes <paramref name="build"/> makes from the latest state as one journaled group (all durable,
+    /// or none after a crash); <paramref name="build"/> returning null commits nothing (0 is returned).
+    /// </summary>
+    internal ValueTask<long> CommitGroupAsync<TState>(string kind, Func<Commit.StateView, TState, IReadOnlyList<Commit.StateChange>?> build,
+        TState state, CancellationToken cancellationToken) =>
+        _commits.CommitAsync(kind, "", build, state, cancellationToken);
+
     /// <summary>The options in use.</summary>
     public StatePersistenceOptions Options => _options;
 

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Globalization;
+using StatePersistence.Cli.Infrastructure;
+using StatePersistence.FileStore.Operations;
+
+namespace StatePersistence.Cli.Commands.Archive;
+
+/// <summary>
+/// <c>statectl archive --completed-before DATE [--with-logs]</c> and <c>statectl archive restore FILE</c>: both take the
+/// writer lock by opening the directory, and do their work through <see cref="TaskArchives"/>.
+/// </summary>
+internal static class ArchiveCommand
+{
+    private static readonly string[] DateFormats =
+        ["yyyy-MM-dd", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mmK", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ssK",
+         "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK"];
+
+    public static Command Create()
+    {
+        var before = new Option<string>("--completed-before")
+        {
+            Description = "Archive completed and failed tasks whose completed_at (else updated_at) is before DATE: an ISO-8601 date (midnight UTC) or date-time (UTC unless it names an offset).",
+            HelpName = "DATE",
+        };
+        var withLogs = new Option<bool>("--with-logs") { Description = "Also move the tasks' session logs and reports into the archive." };
+        var command = new Command("archive", "Move old completed and failed tasks out of the live state into archive/tasks.<timestamp>.tar.gz (written durably before anything is deleted), or restore such an archive.");
+        command.Options.Add(before);
+        command.Options.Add(withLogs);
+        command.SetHandler((context, parsed, cancellation) => ArchiveAsync(context, parsed.GetValue(before), parsed.GetValue(withLogs), cancellation));
+
+        var file = new Argument<string>("FILE") { Description = "An archive written by 'statectl archive' (archive/tasks.<timestamp>.tar.gz)." };
+        var restore = new Command("restore", "Bring an archive's tasks (and logs and reports) back; refused, changing nothing, when one of them exists again. The archive file stays.");
+        restore.Arguments.Add(file);
+        restore.SetHandler((context, parsed, cancellation) => RestoreAsync(context, parsed.GetValue(file)!, cancellation));
+        command.Subcommands.Add(restore);
+        return command;
+    }
+
+    /// <summary>Parses DATE; a missing or bad one is bad usage (exit 2), named.</summary>
+    private static DateTimeOffset ParseDate(string? text)
+    {
+        if (text is null)
+        {
+            throw new CommandFailedException("archive needs --completed-before DATE (or the subcommand 'restore FILE').", ExitCodes.Usage);
+        }
+
+        return DateTimeOffset.TryParseExact(text, DateFormats, CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset date)
+            ? date
+            : throw new CommandFailedException($"--completed-before '{text}' is not an ISO-8601 date (2024-05-01) or date-time (2024-05-01T12:00:00Z).", ExitCodes.Usage);
+    }
+
+    private static async Task<int> ArchiveAsync(CommandContext context, string? date, bool withLogs, CancellationToken cancellation)
+    {
+        DateTimeOffset before = ParseDate(date);
+        TaskArchiveResult result;
+        await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
+        {
+            result = await TaskArchives.ArchiveAsync(service, before, withLogs, cancellation).ConfigureAwait(false);
+        }
+
+        if (context.Json)
+        {
+            context.WriteJson(new ArchiveReport(result.Archive, result.NothingToArchive, before, withLogs, result.Tasks.Count, result.Tasks,
+                result.StillLive, result.Logs, result.Reports, result.Bytes), ArchiveCommandJsonContext.Default.ArchiveReport);
+            return ExitCodes.Success;
+        }
+
+        context.Output.WriteLine(result.NothingToArchive
+            ? $"Nothing to archive: no completed or failed task in {context.StatePath} is older than {before:O}."
+            : $"Archived {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) into {result.Archive} ({result.Bytes:N0} bytes).");
+        if (result.StillLive.Count > 0)
+        {
+            context.Output.WriteLine($"Changed while being archived, so kept live (the archive holds an older copy): {string.Join(", ", result.StillLive)}.");
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static async Task<int> RestoreAsync(CommandContext context, string file, CancellationToken cancellation)
+    {
+        TaskRestoreResult result;
+        await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
+        {
+            result = await TaskArchives.RestoreAsync(service, file, cancellation).ConfigureAwait(false);
+        }
+
+        if (context.Json)
+        {
+            context.WriteJson(new ArchiveRestoreReport(result.Archive, result.Tasks.Count, result.Tasks, result.Logs, result.Reports, result.Revision),
+                ArchiveCommandJsonContext.Default.ArchiveRestoreReport);
+            return ExitCodes.Success;
+        }
+
+        context.Output.WriteLine($"Restored {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) from {result.Archive} at revision {result.Revision}; the archive file is kept.");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,43 @@
+using StatePersistence.FileSystem;
+using StatePersistence.Ids;
+
+namespace StatePersistence.FileStore;
+
+/// <summary>The store's side of the task archive (<c>Operations/TaskArchives</c>): its file system, and removing the files a task took along.</summary>
+public sealed partial class FileStateStore
+{
+    /// <summary>The file system the store writes through; the archive file is written through it too, so it is as crash-safe.</summary>
+    internal IFileSystem FileSystem => _fileSystem;
+
+    /// <summary>Whether the store seals what it writes (encryption): an archive would then hold plain text it must not.</summary>
+    internal bool SealsPayloads => !_envelope.IsIdentity;
+
+    /// <summary>The clock the store names its files by.</summary>
+    internal TimeProvider Time => _time;
+
+    /// <summary>Removes a session's log (durably: the directory is fsynced), under the log's own lock so no append interleaves.</summary>
+    internal async ValueTask RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        StateId.Validate(sessionId, "session");
+        _guard.ThrowIfMoved();
+        await WrapIo(_logs.RemoveAsync(sessionId, cancellationToken), _layout.SessionLogFile(sessionId), "Removing the session log").ConfigureAwait(false);
+    }
+
+    /// <summary>Removes a report (durably: the directory is fsynced).</summary>
+    internal void RemoveReport(string reportId)
+    {
+        StateId.Validate(reportId, "report");
+        _guard.ThrowIfMoved();
+        string path = _layout.ReportFile(reportId);
+        Io(() =>
+        {
+            using (_reportWrites.EnterScope())
+            {
+                _fileSystem.Delete(path);
+                _fileSystem.SyncDirectory(_layout.ReportsDirectory);
+            }
+
+            return path;
+        }, path, "Removing the report");
+    }
+}

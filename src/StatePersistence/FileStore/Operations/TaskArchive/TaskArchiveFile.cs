@@ -1,0 +1,143 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace StatePersistence.FileStore.Operations.TaskArchive;
+
+/// <summary>
+/// A task archive's bytes: a gzip-compressed POSIX (pax) tar whose first entry is <c>manifest.json</c>
+/// (<see cref="TaskArchiveManifest"/>), followed by <c>tasks/&lt;id&gt;.json</c>, <c>logs/session_&lt;id&gt;.log</c> and
+/// <c>reports/report_&lt;id&gt;.json</c>; any <c>tar</c> lists and extracts it.
+/// </summary>
+internal static class TaskArchiveFile
+{
+    /// <summary>Writes the archive of <paramref name="entries"/> (manifest entries computed here) to <paramref name="output"/>.</summary>
+    public static TaskArchiveManifest Write(Stream output, TaskArchiveManifest manifest, IReadOnlyList<(string Name, byte[] Content)> entries)
+    {
+        manifest = manifest with { Entries = [.. entries.Select(e => new ArchiveEntry(e.Name, e.Content.Length, Hash(e.Content)))] };
+        using var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
+        using var tar = new TarWriter(gzip, TarEntryFormat.Pax, leaveOpen: true);
+        Add(tar, TaskArchiveManifest.EntryName, JsonSerializer.SerializeToUtf8Bytes(manifest, TaskArchiveJsonContext.Default.TaskArchiveManifest), manifest.CreatedAt);
+        foreach ((string name, byte[] content) in entries)
+        {
+            Add(tar, name, content, manifest.CreatedAt);
+        }
+
+        return manifest;
+    }
+
+    /// <summary>
+    /// Reads and checks a whole archive: a manifest first, then exactly the entries it lists, each of its length and
+    /// hash. Throws <see cref="InvalidDataException"/> naming <paramref name="path"/> and the entry at fault.
+    /// </summary>
+    public static (TaskArchiveManifest Manifest, Dictionary<string, byte[]> Entries) Read(byte[] archive, string path)
+    {
+        List<(string Name, TarEntryType Type, byte[] Content)> raw = Unpack(archive, path);
+        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        TaskArchiveManifest? manifest = null;
+        foreach ((string name, TarEntryType type, byte[] content) in raw)
+        {
+            if (type is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
+            {
+                throw Damaged(path, name, $"is a {type}, not a plain file");
+            }
+
+            if (manifest is null)
+            {
+                manifest = name == TaskArchiveManifest.EntryName
+                    ? ReadManifest(content, path)
+                    : throw Damaged(path, name, "comes first, where manifest.json must be");
+            }
+            else if (!entries.TryAdd(name, content))
+            {
+                throw Damaged(path, name, "appears twice");
+            }
+        }
+
+        if (manifest is null)
+        {
+            throw Damaged(path, TaskArchiveManifest.EntryName, "is missing");
+        }
+
+        foreach (ArchiveEntry expected in manifest.Entries)
+        {
+            if (!entries.TryGetValue(expected.Name, out byte[]? content))
+            {
+                throw Damaged(path, expected.Name, "is listed in the manifest but missing: the archive is truncated");
+            }
+
+            if (content.Length != expected.Length || Hash(content) != expected.Sha256)
+            {
+                throw Damaged(path, expected.Name, $"does not match its length or SHA-256 in the manifest ({content.Length} bytes)");
+            }
+        }
+
+        string? extra = entries.Keys.FirstOrDefault(name => manifest.Entries.All(e => e.Name != name));
+        return extra is null ? (manifest, entries) : throw Damaged(path, extra, "is not listed in the manifest");
+    }
+
+    /// <summary>Every entry as the tar holds it; a gzip or tar that does not read to its end names the last entry reached.</summary>
+    private static List<(string, TarEntryType, byte[])> Unpack(byte[] archive, string path)
+    {
+        var raw = new List<(string, TarEntryType, byte[])>();
+        string at = TaskArchiveManifest.EntryName;
+        try
+        {
+            using var gzip = new GZipStream(new MemoryStream(archive, writable: false), CompressionMode.Decompress);
+            using var tar = new TarReader(gzip);
+            while (tar.GetNextEntry() is { } entry)
+            {
+                at = entry.Name;
+                using var content = new MemoryStream();
+                entry.DataStream?.CopyTo(content);
+                raw.Add((entry.Name, entry.EntryType, content.ToArray()));
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or IOException)
+        {
+            throw Damaged(path, at, $"cannot be read ({ex.Message}): the archive is truncated or corrupt", ex);
+        }
+
+        return raw;
+    }
+
+    private static TaskArchiveManifest ReadManifest(byte[] json, string path)
+    {
+        TaskArchiveManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize(json, TaskArchiveJsonContext.Default.TaskArchiveManifest);
+        }
+        catch (JsonException ex)
+        {
+            throw Damaged(path, TaskArchiveManifest.EntryName, $"does not parse ({ex.Message})", ex);
+        }
+
+        if (manifest is not { Format: TaskArchiveManifest.FormatName, Tasks: not null, Entries: not null })
+        {
+            throw Damaged(path, TaskArchiveManifest.EntryName, $"is not a task archive's manifest (format '{TaskArchiveManifest.FormatName}')");
+        }
+
+        return manifest.Version == TaskArchiveManifest.CurrentVersion
+            ? manifest
+            : throw Damaged(path, TaskArchiveManifest.EntryName, $"has version {manifest.Version}; this build reads version {TaskArchiveManifest.CurrentVersion}");
+    }
+
+    private static InvalidDataException Damaged(string path, string entry, string problem, Exception? inner = null) =>
+        new($"The archive '{path}' is damaged: its entry '{entry}' {problem}.", inner);
+
+    private static string Hash(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
+
+    /// <summary>Adds an entry stamped with the archive's own time (from the store's clock), not the wall clock's.</summary>
+    private static void Add(TarWriter tar, string name, byte[] content, DateTimeOffset time)
+    {
+        using var data = new MemoryStream(content, writable: false);
+        tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name)
+        {
+            DataStream = data,
+            Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            ModificationTime = time,
+        });
+    }
+}

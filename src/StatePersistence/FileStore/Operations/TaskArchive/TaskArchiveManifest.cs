@@ -1,0 +1,46 @@
+using System.Text.Json.Serialization;
+
+namespace StatePersistence.FileStore.Operations.TaskArchive;
+
+/// <summary>
+/// <c>manifest.json</c>, the first entry of a task archive: what was archived and why, and the length and SHA-256 of
+/// every other entry, so a damaged or truncated archive is told apart from a good one before anything is restored.
+/// </summary>
+internal sealed record TaskArchiveManifest(
+    string Format,
+    int Version,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset CompletedBefore,
+    bool WithLogs,
+    IReadOnlyList<ArchivedTask> Tasks,
+    IReadOnlyList<ArchiveEntry> Entries)
+{
+    /// <summary>The value of <see cref="Format"/>.</summary>
+    public const string FormatName = "statepersistence-task-archive";
+
+    /// <summary>The only version written and read so far.</summary>
+    public const int CurrentVersion = 1;
+
+    /// <summary>The manifest's entry name.</summary>
+    public const string EntryName = "manifest.json";
+
+    /// <summary>A task's entry name.</summary>
+    public static string TaskEntry(string id) => "tasks/" + id + ".json";
+
+    /// <summary>A session log's entry name (its text, as <c>ReadSessionLogAsync</c> returns it).</summary>
+    public static string LogEntry(string sessionId) => "logs/session_" + sessionId + ".log";
+
+    /// <summary>A report's entry name.</summary>
+    public static string ReportEntry(string reportId) => "reports/report_" + reportId + ".json";
+}
+
+/// <summary>One archived task: its id, status and revision, which time made it old enough, and the files it took along.</summary>
+internal sealed record ArchivedTask(string Id, string? Status, long Revision, string AgeField, DateTimeOffset Age,
+    IReadOnlyList<string> SessionLogs, IReadOnlyList<string> Reports);
+
+/// <summary>One entry besides the manifest, with its length and SHA-256 (lower-case hex).</summary>
+internal sealed record ArchiveEntry(string Name, long Length, string Sha256);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(TaskArchiveManifest))]
+internal sealed partial class TaskArchiveJsonContext : JsonSerializerContext;

@@ -1,0 +1,239 @@
+using System.Text.Json;
+using StatePersistence.Commit;
+using StatePersistence.FileSystem;
+using StatePersistence.Model;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore.Operations.TaskArchive;
+
+/// <summary>
+/// Moves old completed and failed tasks into an archive file, in the order that makes it crash-safe: the archive is
+/// written (temp file, fsync, rename, directory fsync), read back and checked, and only then are the tasks deleted (one
+/// journaled commit) and the logs and reports they took along removed. A crash anywhere leaves every task live, or in
+/// a durable, verified archive, or both; never in neither.
+/// </summary>
+internal sealed class TaskArchiver(StatePersistenceService service, FileStateStore store)
+{
+    private readonly IFileSystem _fileSystem = store.FileSystem;
+
+    public async Task<TaskArchiveResult> RunAsync(DateTimeOffset completedBefore, bool withLogs, CancellationToken cancellationToken)
+    {
+        StateView view = service.Durable;
+        List<(ArchivedTask Task, byte[] Json)> selected = Select(view, completedBefore);
+        if (selected.Count == 0)
+        {
+            return new TaskArchiveResult(null, [], [], 0, 0, 0);
+        }
+
+        var entries = new List<(string Name, byte[] Content)>();
+        var tasks = new List<ArchivedTask>();
+        IReadOnlyList<(string Id, byte[] Json)> reports = withLogs ? await ReportsAsync(cancellationToken).ConfigureAwait(false) : [];
+        ILookup<string?, string> sessions = withLogs ? SessionsByTask(view) : Array.Empty<string>().ToLookup(_ => (string?)null);
+        foreach ((ArchivedTask task, byte[] json) in selected)
+        {
+            entries.Add((TaskArchiveManifest.TaskEntry(task.Id), json));
+            var logs = new List<string>();
+            var taken = new List<string>();
+            if (withLogs)
+            {
+                foreach (string sessionId in sessions[task.Id])
+                {
+                    if (await store.ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false) is { Length: > 0 } text)
+                    {
+                        entries.Add((TaskArchiveManifest.LogEntry(sessionId), text));
+                        logs.Add(sessionId);
+                    }
+                }
+
+                foreach ((string reportId, byte[] report) in reports.Where(r => BelongsTo(r.Id, r.Json, task.Id)))
+                {
+                    entries.Add((TaskArchiveManifest.ReportEntry(reportId), report));
+                    taken.Add(reportId);
+                }
+            }
+
+            tasks.Add(task with { SessionLogs = logs, Reports = taken });
+        }
+
+        DateTimeOffset now = store.Time.GetUtcNow();
+        var manifest = new TaskArchiveManifest(TaskArchiveManifest.FormatName, TaskArchiveManifest.CurrentVersion, now, completedBefore, withLogs, tasks, []);
+        (string path, long bytes) = WriteDurably(manifest, entries, now);
+        Verify(path, entries);
+
+        // Only now, with the archive durable and read back, does anything leave the state.
+        IReadOnlyList<string> deleted = await DeleteAsync(tasks, cancellationToken).ConfigureAwait(false);
+        int logsRemoved = 0;
+        int reportsRemoved = 0;
+        foreach (ArchivedTask task in tasks.Where(t => deleted.Contains(t.Id)))
+        {
+            foreach (string sessionId in task.SessionLogs)
+            {
+                await store.RemoveSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
+                logsRemoved++;
+            }
+
+            foreach (string reportId in task.Reports)
+            {
+                store.RemoveReport(reportId);
+                reportsRemoved++;
+            }
+        }
+
+        return new TaskArchiveResult(path, deleted, [.. tasks.Select(t => t.Id).Where(id => !deleted.Contains(id))], logsRemoved, reportsRemoved, bytes);
+    }
+
+    /// <summary>Completed and failed tasks whose <c>completed_at</c> (else <c>updated_at</c>) is before the cut; ones with neither stay.</summary>
+    private static List<(ArchivedTask, byte[])> Select(StateView view, DateTimeOffset completedBefore)
+    {
+        var selected = new List<(ArchivedTask, byte[])>();
+        foreach (StoredItem item in view.Tasks.Values)
+        {
+            if (item.Status is not (TaskStatuses.Completed or TaskStatuses.Failed))
+            {
+                continue;
+            }
+
+            AgentTask task = ItemCodec.DeserializeTask(item.Json);
+            (string field, DateTimeOffset? at) = task.CompletedAt is { } completed ? ("completed_at", completed) : ("updated_at", task.UpdatedAt);
+            if (at is { } age && age < completedBefore)
+            {
+                selected.Add((new ArchivedTask(item.Id, item.Status, item.Revision, field, age, [], []), item.Json));
+            }
+        }
+
+        return selected;
+    }
+
+    /// <summary>Session ids by the task their <c>task_id</c> names (read once per run): a session's log is its task's.</summary>
+    private static ILookup<string?, string> SessionsByTask(StateView view) =>
+        view.Sessions.Values.ToLookup(s => ItemCodec.DeserializeSession(s.Json).TaskId, s => s.Id);
+
+    /// <summary>
+    /// A report is the task's when its id is the task's, or it is a JSON object whose <c>task_id</c> is the task's id, or
+    /// whose <c>data</c> object's <c>task_id</c> is (the server stores a report as <c>{id, type, created_at, data}</c>).
+    /// </summary>
+    private static bool BelongsTo(string reportId, byte[] json, string taskId)
+    {
+        if (reportId == taskId)
+        {
+            return true;
+        }
+
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(json);
+            JsonElement root = document.RootElement;
+            return NamesTask(root, taskId) || (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("data", out JsonElement data) && NamesTask(data, taskId));
+        }
+        catch (JsonException)
+        {
+            // Not JSON the archive can read an owner from: it stays where it is.
+            return false;
+        }
+    }
+
+    private static bool NamesTask(JsonElement element, string taskId) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("task_id", out JsonElement owner)
+        && owner.ValueKind == JsonValueKind.String && owner.GetString() == taskId;
+
+    private async Task<IReadOnlyList<(string, byte[])>> ReportsAsync(CancellationToken cancellationToken)
+    {
+        var reports = new List<(string, byte[])>();
+        foreach (string id in await store.ListReportsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await store.LoadReportAsync(id, cancellationToken).ConfigureAwait(false) is { } json)
+            {
+                reports.Add((id, json));
+            }
+        }
+
+        return reports;
+    }
+
+    /// <summary>Writes <c>archive/tasks.&lt;timestamp&gt;.tar.gz</c> as <see cref="AtomicFile"/> does; an existing archive is never replaced.</summary>
+    private (string Path, long Bytes) WriteDurably(TaskArchiveManifest manifest, List<(string Name, byte[] Content)> entries, DateTimeOffset now)
+    {
+        var layout = new StateLayout(store.Location);
+        string directory = TaskArchives.DirectoryOf(store.Location);
+        if (!_fileSystem.DirectoryExists(directory))
+        {
+            _fileSystem.CreateDirectory(directory);
+            _fileSystem.SyncDirectory(store.Location);
+        }
+
+        // A temp file here was never renamed into place (a run that crashed or failed while writing): never an archive.
+        foreach (string leftover in _fileSystem.ListFiles(directory).Where(StateLayout.IsTempFile))
+        {
+            _fileSystem.Delete(Path.Combine(directory, leftover));
+        }
+
+        string stem = Path.Combine(directory, "tasks." + StateLayout.Timestamp(now));
+        string path = stem + TaskArchives.FileExtension;
+        for (int n = 1; _fileSystem.FileExists(path); n++)
+        {
+            path = stem + "." + n.ToString(System.Globalization.CultureInfo.InvariantCulture) + TaskArchives.FileExtension;
+        }
+
+        string temp = layout.NextTempPath(path);
+        try
+        {
+            long bytes = AtomicFile.WriteTemp(_fileSystem, temp, stream => TaskArchiveFile.Write(stream, manifest, entries), Durability.Full);
+            _fileSystem.Rename(temp, path);
+            _fileSystem.SyncDirectory(directory);
+            return (path, bytes);
+        }
+        catch
+        {
+            _fileSystem.Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Reads the archive back from the disk and checks it holds every entry, byte for byte, before anything is deleted.</summary>
+    private void Verify(string path, List<(string Name, byte[] Content)> entries)
+    {
+        Dictionary<string, byte[]> read;
+        try
+        {
+            read = TaskArchiveFile.Read(_fileSystem.ReadAllBytes(path), path).Entries;
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new Errors.StateStorageException($"The archive '{path}' did not read back as written ({ex.Message}); no task was deleted.", path, ex, isTransient: false);
+        }
+
+        foreach ((string name, byte[] content) in entries)
+        {
+            if (!read.TryGetValue(name, out byte[]? stored) || !stored.AsSpan().SequenceEqual(content))
+            {
+                throw new Errors.StateStorageException($"The archive '{path}' did not read back as written (entry '{name}'); no task was deleted.", path, null, isTransient: false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deletes the archived tasks as one journaled commit, each only if it is still at the revision archived: one
+    /// changed meanwhile (a running server) stays live, its archived copy is then only a copy. Returns the deleted ids.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> DeleteAsync(List<ArchivedTask> tasks, CancellationToken cancellationToken)
+    {
+        var deleted = new List<string>();
+        await service.CommitGroupAsync("archive", (view, archived) =>
+        {
+            deleted.Clear();
+            var changes = new List<StateChange>();
+            foreach (ArchivedTask task in archived)
+            {
+                if (view.Tasks.TryGetValue(task.Id, out StoredItem? current) && current.Revision == task.Revision)
+                {
+                    changes.Add(new StateChange(ChangeKind.DeleteTask, task.Id, null) { Expected = ExpectedRevision.Exactly(task.Revision) });
+                    deleted.Add(task.Id);
+                }
+            }
+
+            return changes.Count == 0 ? null : changes;
+        }, tasks, cancellationToken).ConfigureAwait(false);
+        return deleted;
+    }
+}

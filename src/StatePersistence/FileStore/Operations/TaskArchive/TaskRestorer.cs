@@ -1,0 +1,138 @@
+using StatePersistence.Commit;
+using StatePersistence.Errors;
+using StatePersistence.FileSystem;
+using StatePersistence.Ids;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore.Operations.TaskArchive;
+
+/// <summary>
+/// Brings an archive's tasks, logs and reports back through the store's own save paths. Everything is checked before
+/// anything is written (the archive whole, every id free); the logs and reports go first and the tasks last, as one
+/// journaled commit, so after a crash a second restore finishes the job: a log or report already back with the
+/// archived content counts as restored, not as a conflict. The archive file is only read, never changed.
+/// </summary>
+internal sealed class TaskRestorer(StatePersistenceService service, FileStateStore store)
+{
+    public async Task<TaskRestoreResult> RunAsync(string archivePath, CancellationToken cancellationToken)
+    {
+        string path = Path.GetFullPath(archivePath);
+        if (!store.FileSystem.FileExists(path))
+        {
+            throw new StatePersistenceException($"The archive '{path}' does not exist.", path);
+        }
+
+        (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = Read(path);
+        var tasks = new List<StateChange>();
+        foreach (ArchivedTask task in manifest.Tasks)
+        {
+            byte[] json = Entry(path, entries, TaskArchiveManifest.TaskEntry(task.Id));
+            StoredItem item = ParseTask(path, task.Id, json);
+            tasks.Add(new StateChange(ChangeKind.PutTask, task.Id, json, item) { Expected = ExpectedRevision.Absent });
+        }
+
+        List<(string Id, byte[] Text)> logs = [.. manifest.Tasks.SelectMany(t => t.SessionLogs)
+            .Select(id => (Checked(path, id, "session"), Entry(path, entries, TaskArchiveManifest.LogEntry(id))))];
+        List<(string Id, byte[] Json)> reports = [.. manifest.Tasks.SelectMany(t => t.Reports)
+            .Select(id => (Checked(path, id, "report"), Entry(path, entries, TaskArchiveManifest.ReportEntry(id))))];
+
+        var conflicts = new List<string>();
+        conflicts.AddRange(tasks.Where(t => service.Durable.Tasks.ContainsKey(t.Id)).Select(t => $"task '{t.Id}' exists"));
+        var logsToWrite = new List<(string Id, byte[] Text)>();
+        foreach ((string id, byte[] text) in logs)
+        {
+            byte[]? current = await store.ReadSessionLogAsync(id, cancellationToken).ConfigureAwait(false);
+            if (current is not { Length: > 0 })
+            {
+                logsToWrite.Add((id, text));
+            }
+            else if (!current.AsSpan().SequenceEqual(text))
+            {
+                conflicts.Add($"the log of session '{id}' exists");
+            }
+        }
+
+        var reportsToWrite = new List<(string Id, byte[] Json)>();
+        foreach ((string id, byte[] json) in reports)
+        {
+            byte[]? current = await store.LoadReportAsync(id, cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                reportsToWrite.Add((id, json));
+            }
+            else if (!current.AsSpan().SequenceEqual(json))
+            {
+                conflicts.Add($"report '{id}' exists");
+            }
+        }
+
+        ThrowIfConflicts(path, conflicts);
+
+        foreach ((string id, byte[] text) in logsToWrite)
+        {
+            await store.AppendSessionLogAsync(id, text, Durability.Full, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach ((string id, byte[] json) in reportsToWrite)
+        {
+            await store.SaveReportAsync(id, json, Durability.Full, cancellationToken).ConfigureAwait(false);
+        }
+
+        // One commit for every task, decided on the latest state: a task created meanwhile refuses them all.
+        long revision = await service.CommitGroupAsync("restore", (view, changes) =>
+        {
+            conflicts.Clear();
+            conflicts.AddRange(changes.Where(c => view.Tasks.ContainsKey(c.Id)).Select(c => $"task '{c.Id}' exists"));
+            return conflicts.Count == 0 ? changes : null;
+        }, tasks, cancellationToken).ConfigureAwait(false);
+        ThrowIfConflicts(path, conflicts);
+        return new TaskRestoreResult(path, [.. tasks.Select(t => t.Id)], logs.Count, reports.Count, revision);
+    }
+
+    private (TaskArchiveManifest, Dictionary<string, byte[]>) Read(string path)
+    {
+        try
+        {
+            return TaskArchiveFile.Read(store.FileSystem.ReadAllBytes(path), path);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new StatePersistenceException(ex.Message + " Nothing was restored.", path, innerException: ex);
+        }
+    }
+
+    private static void ThrowIfConflicts(string path, List<string> conflicts)
+    {
+        if (conflicts.Count > 0)
+        {
+            throw new StatePersistenceException(
+                $"The archive '{path}' cannot be restored: {string.Join("; ", conflicts)} again. Nothing was restored.", path);
+        }
+    }
+
+    private static string Checked(string path, string id, string kind) =>
+        StateId.IsValid(id) ? id : throw new StatePersistenceException($"The archive '{path}' is damaged: its manifest names the {kind} id '{id}', which is not a valid id. Nothing was restored.", path);
+
+    private static byte[] Entry(string path, Dictionary<string, byte[]> entries, string name) =>
+        entries.TryGetValue(name, out byte[]? content)
+            ? content
+            : throw new StatePersistenceException($"The archive '{path}' is damaged: its entry '{name}' is missing. Nothing was restored.", path);
+
+    private static StoredItem ParseTask(string path, string id, byte[] json)
+    {
+        Checked(path, id, "task");
+        StoredItem item;
+        try
+        {
+            item = ItemCodec.TaskItem(json);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new StatePersistenceException($"The archive '{path}' is damaged: its entry '{TaskArchiveManifest.TaskEntry(id)}' is not a task ({ex.Message}). Nothing was restored.", path, innerException: ex);
+        }
+
+        return item.Id == id ? item
+            : throw new StatePersistenceException($"The archive '{path}' is damaged: its entry '{TaskArchiveManifest.TaskEntry(id)}' holds task '{item.Id}'. Nothing was restored.", path);
+    }
+}

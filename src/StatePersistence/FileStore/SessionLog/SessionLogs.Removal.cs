@@ -1,0 +1,30 @@
+namespace StatePersistence.FileStore;
+
+/// <summary>Removing a whole log (the task archive moves it into an archive file first).</summary>
+internal sealed partial class SessionLogs
+{
+    /// <summary>
+    /// Deletes <c>logs/session_&lt;id&gt;.log</c> and its failed-append marker, then fsyncs the directory, under the
+    /// log's gate so no append interleaves. What this process remembers about the log goes too: a later append starts
+    /// a new log with its own file header, and makes that name durable again.
+    /// </summary>
+    public async ValueTask RemoveAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        SemaphoreSlim gate = Gate(sessionId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            string path = layout.SessionLogFile(sessionId);
+            fileSystem.Delete(path);
+            fileSystem.Delete(path + FailedMarkerSuffix);
+            fileSystem.SyncDirectory(layout.LogsDirectory);
+            _versions.TryRemove(sessionId, out _);
+            _namesMadeDurable.TryRemove(sessionId, out _);
+            _failedAppendStarts.TryRemove(sessionId, out _);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+}

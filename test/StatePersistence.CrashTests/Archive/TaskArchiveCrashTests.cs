@@ -1,0 +1,285 @@
+using System.Text;
+using System.Text.Json;
+using StatePersistence.CrashTests.Support;
+using StatePersistence.FileStore;
+using StatePersistence.FileStore.Operations;
+using StatePersistence.FileStore.Operations.TaskArchive;
+using StatePersistence.FileSystem;
+using StatePersistence.Model;
+using StatePersistence.Testing.CrashSimulation;
+
+namespace StatePersistence.CrashTests.Archive;
+
+/// <summary>
+/// The task archive crashed before every file-system operation it makes (and once after the last, the service's
+/// closing snapshot included), every crash state sampled under both crash models. Archive: each task it moves is
+/// still live, or in an archive that reads back whole, or both; never in neither; the tasks it must not move stay;
+/// and a second run finishes the job. Restore: the archive is intact byte for byte, its tasks are all back or none
+/// (and then a second restore brings them all back).
+/// </summary>
+public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
+{
+    private const string Root = CrashSimulatingFileSystem.DefaultRoot;
+    private const int StatesPerPoint = 6;
+    private const string LogText = "npm test passed\n";
+    private static readonly CrashModel[] Models = [CrashModel.StrictWorstCase, CrashModel.Ext4Ordered];
+    private static readonly DateTimeOffset Cut = Services.Epoch.AddDays(-1);
+    private static readonly string[] Archived = ["t_done", "t_failed"];
+    private static readonly string[] Kept = ["t_pending", "t_recent"];
+
+    [Fact]
+    public async Task Archive_CrashedAnywhere_LeavesEveryTaskLiveOrInADurableArchive_NeverInNeither()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        const string workload = "archive: tasks with logs and reports";
+        (CrashSimulatingFileSystem dry, StatePersistenceService opened) = await OpenSeededAsync(ct);
+        Dictionary<string, byte[]> expected = opened.Durable.Tasks.ToDictionary(t => t.Key, t => t.Value.Json);
+        int start = dry.OperationCount;
+        TaskArchiveResult result = await ArchiveAndCloseAsync(opened, ct);
+        Assert.Equal(Archived, result.Tasks);
+        int operations = dry.OperationCount - start;
+        ledger.RecordWorkload(workload, "power-loss", operations, operations + 1);
+
+        var violations = new List<string>();
+        for (int point = 1; point <= operations + 1; point++)
+        {
+            (CrashSimulatingFileSystem disk, StatePersistenceService service) = await OpenSeededAsync(ct);
+            await RunCrashingAsync(disk, start, point, operations, () => ArchiveAndCloseAsync(service, ct), service);
+            string where = point <= operations ? $"before {dry.Operations[start + point - 1]}" : "after the last operation";
+            await CheckStatesAsync(workload, disk, point, where, violations, image => CheckArchiveAsync(image, expected, ct));
+        }
+
+        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
+    }
+
+    [Fact]
+    public async Task Restore_CrashedAnywhere_LeavesTheArchiveIntact_AndAllOfItsTasksBackOrNone()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        const string workload = "archive: restore";
+        (CrashSimulatingFileSystem dry, StatePersistenceService opened) = await OpenArchivedAsync(ct);
+        Dictionary<string, byte[]> archive = ArchiveFiles(dry);
+        (string path, byte[] bytes) = Assert.Single(archive);
+        int start = dry.OperationCount;
+        await RestoreAndCloseAsync(opened, path, ct);
+        int operations = dry.OperationCount - start;
+        ledger.RecordWorkload(workload, "power-loss", operations, operations + 1);
+
+        var violations = new List<string>();
+        for (int point = 1; point <= operations + 1; point++)
+        {
+            (CrashSimulatingFileSystem disk, StatePersistenceService service) = await OpenArchivedAsync(ct);
+            Assert.Equal(bytes, disk.ReadAllBytes(path));
+            await RunCrashingAsync(disk, start, point, operations, () => RestoreAndCloseAsync(service, path, ct), service);
+            string where = point <= operations ? $"before {dry.Operations[start + point - 1]}" : "after the last operation";
+            await CheckStatesAsync(workload, disk, point, where, violations, image => CheckRestoreAsync(image, path, bytes, ct));
+        }
+
+        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
+    }
+
+    private static async Task RunCrashingAsync(CrashSimulatingFileSystem disk, int start, int point, int operations, Func<Task> run, StatePersistenceService service)
+    {
+        if (point <= operations)
+        {
+            disk.CrashAtOperation = start + point;
+        }
+
+        try
+        {
+            await run();
+        }
+        catch (Exception) when (disk.HasCrashed)
+        {
+            // The crash: what the disk holds now is what the next open finds. The dead process's lock goes with it.
+            try
+            {
+                await Services.AbandonAsync(service);
+            }
+            catch (Exception) when (disk.HasCrashed)
+            {
+                // Nothing of a crashed machine's process runs on.
+            }
+        }
+    }
+
+    private async Task CheckStatesAsync(string workload, CrashSimulatingFileSystem disk, int point, string where, List<string> violations,
+        Func<DurableImage, Task<string?>> check)
+    {
+        foreach (CrashModel model in Models)
+        {
+            int checkedStates = 0;
+            foreach (DurableImage image in disk.PossibleCrashStates(model, StatesPerPoint, new Random(HashCode.Combine(ReliabilityLedger.Seed, point, (int)model, workload.Length))))
+            {
+                checkedStates++;
+                string? problem;
+                try
+                {
+                    problem = await check(image);
+                }
+                catch (Exception ex)
+                {
+                    problem = "the next open, archive or restore failed: " + ex;
+                }
+
+                if (problem is not null)
+                {
+                    string message = $"{workload}: point {point} ({where}), {model}, {image.Description}: {problem}";
+                    violations.Add(message);
+                    ledger.RecordViolation(workload, message);
+                }
+            }
+
+            ledger.RecordCrashStates(workload, model, checkedStates);
+        }
+    }
+
+    /// <summary>Every task to archive is live as it was or in an archive that reads back whole; the others are live; a second run finishes.</summary>
+    private static async Task<string?> CheckArchiveAsync(DurableImage image, Dictionary<string, byte[]> expected, CancellationToken ct)
+    {
+        CrashSimulatingFileSystem booted = CrashSimulatingFileSystem.FromImage(image);
+        Dictionary<string, byte[]> archived = ArchivedEntries(booted);
+        StatePersistenceService service = await OpenAsync(booted, ct);
+        await using (service)
+        {
+            foreach (string id in Archived.Concat(Kept))
+            {
+                bool live = service.Durable.Tasks.TryGetValue(id, out Commit.StoredItem? item);
+                if (live && !item!.Json.AsSpan().SequenceEqual(expected[id]))
+                {
+                    return $"task {id} is live but changed";
+                }
+
+                bool inArchive = archived.TryGetValue(TaskArchiveManifest.TaskEntry(id), out byte[]? copy) && copy.AsSpan().SequenceEqual(expected[id]);
+                if (!live && (!inArchive || Kept.Contains(id)))
+                {
+                    return inArchive ? $"task {id} was archived though it must stay" : $"task {id} is neither live nor in an archive";
+                }
+            }
+
+            if (await service.ReadSessionLogAsync("s1", ct) != LogText
+                && !(archived.TryGetValue(TaskArchiveManifest.LogEntry("s1"), out byte[]? archivedLog) && Encoding.UTF8.GetString(archivedLog) == LogText))
+            {
+                return "the log of s1 is neither live nor in an archive";
+            }
+
+            if (await service.LoadReportAsync("t_done", ct) is null && !archived.ContainsKey(TaskArchiveManifest.ReportEntry("t_done")))
+            {
+                return "report t_done is neither live nor in an archive";
+            }
+
+            await TaskArchives.ArchiveAsync(service, Cut, withLogs: true, ct);
+            if (Archived.FirstOrDefault(service.Durable.Tasks.ContainsKey) is { } left)
+            {
+                return $"a second archive run left task {left} live";
+            }
+        }
+
+        Dictionary<string, byte[]> after = ArchivedEntries(booted);
+        return Archived.FirstOrDefault(id => !after.ContainsKey(TaskArchiveManifest.TaskEntry(id))) is { } lost
+            ? $"after a second run task {lost} is in no archive"
+            : null;
+    }
+
+    /// <summary>The archive is byte for byte what it was; the tasks are all back (with their log and report) or none, and then a second restore brings them.</summary>
+    private static async Task<string?> CheckRestoreAsync(DurableImage image, string path, byte[] bytes, CancellationToken ct)
+    {
+        CrashSimulatingFileSystem booted = CrashSimulatingFileSystem.FromImage(image);
+        if (!booted.FileExists(path) || !booted.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
+        {
+            return "the archive is not intact";
+        }
+
+        await using StatePersistenceService service = await OpenAsync(booted, ct);
+        int back = Archived.Count(service.Durable.Tasks.ContainsKey);
+        if (back is not 0 and not 2)
+        {
+            return $"{back} of the archive's 2 tasks are back";
+        }
+
+        if (back == 0)
+        {
+            await TaskArchives.RestoreAsync(service, path, ct);
+        }
+
+        if (await service.ReadSessionLogAsync("s1", ct) != LogText)
+        {
+            return "the tasks are back without the log of s1";
+        }
+
+        return await service.LoadReportAsync("t_done", ct) is null ? "the tasks are back without report t_done" : null;
+    }
+
+    private static async Task<TaskArchiveResult> ArchiveAndCloseAsync(StatePersistenceService service, CancellationToken ct)
+    {
+        TaskArchiveResult result = await TaskArchives.ArchiveAsync(service, Cut, withLogs: true, ct);
+        await service.DisposeAsync();
+        return result;
+    }
+
+    private static async Task RestoreAndCloseAsync(StatePersistenceService service, string path, CancellationToken ct)
+    {
+        await TaskArchives.RestoreAsync(service, path, ct);
+        await service.DisposeAsync();
+    }
+
+    /// <summary>Every entry of every archive on the disk; an archive under its final name that does not read back whole throws.</summary>
+    private static Dictionary<string, byte[]> ArchivedEntries(IFileSystem disk)
+    {
+        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach ((string path, byte[] bytes) in ArchiveFiles(disk))
+        {
+            foreach ((string name, byte[] content) in TaskArchiveFile.Read(bytes, path).Entries)
+            {
+                entries[name] = content;
+            }
+        }
+
+        return entries;
+    }
+
+    private static Dictionary<string, byte[]> ArchiveFiles(IFileSystem disk)
+    {
+        string directory = Root + "/" + TaskArchives.DirectoryName;
+        return disk.ListFiles(directory).Where(name => !StateLayout.IsTempFile(name))
+            .ToDictionary(name => directory + "/" + name, name => disk.ReadAllBytes(directory + "/" + name), StringComparer.Ordinal);
+    }
+
+    private static async Task<StatePersistenceService> OpenAsync(IFileSystem disk, CancellationToken ct)
+    {
+        StatePersistenceService service = Services.Create(Services.Options(Root), disk, Services.NewClock());
+        await service.StartAsync(ct);
+        return service;
+    }
+
+    /// <summary>
+    /// A directory with two tasks to archive (one completed, one failed, both before the cut; the completed one with a
+    /// session's log and a report), one pending and one completed after the cut; reopened, ready to archive.
+    /// </summary>
+    private static async Task<(CrashSimulatingFileSystem, StatePersistenceService)> OpenSeededAsync(CancellationToken ct)
+    {
+        var disk = new CrashSimulatingFileSystem();
+        await using (StatePersistenceService seeding = await OpenAsync(disk, ct))
+        {
+            DateTimeOffset old = Cut.AddDays(-3);
+            await seeding.SaveTaskAsync(new AgentTask { Id = "t_done", Status = TaskStatuses.Completed, UpdatedAt = old, CompletedAt = old }, ct);
+            await seeding.SaveTaskAsync(new AgentTask { Id = "t_failed", Status = TaskStatuses.Failed, UpdatedAt = old }, ct);
+            await seeding.SaveTaskAsync(new AgentTask { Id = "t_pending", Status = TaskStatuses.Pending, UpdatedAt = old }, ct);
+            await seeding.SaveTaskAsync(new AgentTask { Id = "t_recent", Status = TaskStatuses.Completed, UpdatedAt = old, CompletedAt = Cut.AddHours(1) }, ct);
+            await seeding.SaveSessionAsync(new SessionInfo { Id = "s1", TaskId = "t_done" }, ct);
+            await seeding.AppendSessionLogAsync("s1", LogText, ct);
+            using JsonDocument report = JsonDocument.Parse("""{"ok":true}""");
+            await seeding.SaveReportAsync("t_done", report.RootElement, ct);
+        }
+
+        return (disk, await OpenAsync(disk, ct));
+    }
+
+    /// <summary><see cref="OpenSeededAsync"/>, archived (uncrashed) and reopened, ready to restore.</summary>
+    private static async Task<(CrashSimulatingFileSystem, StatePersistenceService)> OpenArchivedAsync(CancellationToken ct)
+    {
+        (CrashSimulatingFileSystem disk, StatePersistenceService service) = await OpenSeededAsync(ct);
+        await ArchiveAndCloseAsync(service, ct);
+        return (disk, await OpenAsync(disk, ct));
+    }
+}
