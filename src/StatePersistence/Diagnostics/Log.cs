@@ -65,6 +65,9 @@ internal static partial class Log
     [LoggerMessage(47, LogLevel.Information, "Retention in {Location}: the report {ReportId} expired and was deleted; {BytesFreed} bytes freed")]
     public static partial void RetentionReportExpired(ILogger logger, string location, string reportId, long bytesFreed);
 
+    [LoggerMessage(51, LogLevel.Information, "Retention in {Location}: {Tasks} finished tasks ({Logs} session logs, {Reports} reports) moved into the archive {Archive}")]
+    public static partial void RetentionTasksArchived(ILogger logger, string location, int tasks, int logs, int reports, string archive);
+
     [LoggerMessage(48, LogLevel.Information, "{Location}: the key {KeyId} was added to the key ring ({State})")]
     public static partial void EncryptionKeyAddedInService(ILogger logger, string location, string keyId, string state);
 

@@ -45,6 +45,8 @@ internal sealed class StateInstruments : IDisposable
             "Session logs the retention policy capped, by mode (rotated: the live log became part 1; dropped_oldest: no parts kept, its oldest appends dropped).");
         RetentionReportsExpired = _meter.CreateCounter<long>("statepersistence.retention.reports.expired", "{report}",
             "Reports the retention policy deleted for their age.");
+        RetentionTasksArchived = _meter.CreateCounter<long>("statepersistence.retention.tasks.archived", "{task}",
+            "Finished tasks the retention policy moved into an archive under archive/.");
         RetentionBytesFreed = _meter.CreateCounter<long>("statepersistence.retention.freed", "By",
             "Bytes the retention policy removed from disk, by kind (session_log, report).");
         _meter.CreateObservableGauge("statepersistence.items", () => observe().ItemCounts, "{item}",
@@ -83,6 +85,9 @@ internal sealed class StateInstruments : IDisposable
 
     /// <summary>Reports expired by the retention policy.</summary>
     public Counter<long> RetentionReportsExpired { get; }
+
+    /// <summary>Tasks archived by the retention policy.</summary>
+    public Counter<long> RetentionTasksArchived { get; }
 
     /// <summary>Bytes freed by the retention policy, tagged <c>kind</c>.</summary>
     public Counter<long> RetentionBytesFreed { get; }

@@ -70,6 +70,12 @@ public static class StateEventTypes
     public const string RetentionReportExpired = "retention:report-expired";
 
     /// <summary>
+    /// The retention policy moved finished tasks into an archive (id: the archive's file name under <c>archive/</c>);
+    /// each archived task is also a <c>task:deleted</c> event.
+    /// </summary>
+    public const string RetentionTasksArchived = "retention:tasks-archived";
+
+    /// <summary>
     /// The reader asked to resume from further back than the events still held (or from another process's stream
     /// that cannot be continued): events were missed, so reload the state, then continue after this event.
     /// </summary>

@@ -6,12 +6,15 @@ namespace StatePersistence.Retention;
 
 /// <summary>
 /// The background retention pass (issue 16): once right after start-up, then every <see cref="RetentionOptions.Interval"/>,
-/// it caps every session log over <see cref="RetentionOptions.SessionLogMaxBytes"/> and deletes every report older than
-/// <see cref="RetentionOptions.ReportMaxAge"/>. Each log and report on its own: one that fails is logged, counted and
-/// raised as <c>state:save-error</c> (operation <c>retention-session-log</c> or <c>retention-report</c>) and the pass
-/// goes on with the next; the loop keeps running.
+/// it archives the tasks finished longer ago than <see cref="RetentionOptions.TaskArchiveAfter"/> (first, so their logs
+/// and reports go along before the other steps touch them), caps every session log over
+/// <see cref="RetentionOptions.SessionLogMaxBytes"/> and deletes every report older than
+/// <see cref="RetentionOptions.ReportMaxAge"/>. Each step, log and report on its own: one that fails is logged, counted
+/// and raised as <c>state:save-error</c> (operation <c>retention-archive</c>, <c>retention-session-log</c> or
+/// <c>retention-report</c>) and the pass goes on with the next; the loop keeps running.
 /// </summary>
-internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvider time, IRetentionStore? store, EventDispatcher events)
+internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvider time, IRetentionStore? store, EventDispatcher events,
+    Func<DateTimeOffset, bool, CancellationToken, Task<FileStore.Operations.TaskArchiveResult>>? archiveTasks)
 {
     private Task? _loop;
 
@@ -62,6 +65,23 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
         }
 
         RetentionOptions policy = options.Retention;
+        if (policy.TaskArchiveAfter > TimeSpan.Zero && archiveTasks is not null)
+        {
+            try
+            {
+                FileStore.Operations.TaskArchiveResult archived = await archiveTasks(time.GetUtcNow() - policy.TaskArchiveAfter,
+                    policy.TaskArchiveWithLogs, cancellationToken).ConfigureAwait(false);
+                if (!archived.NothingToArchive)
+                {
+                    events.TasksArchived(archived);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                events.BackgroundFailed("retention-archive", ex);
+            }
+        }
+
         if (policy.SessionLogMaxBytes > 0)
         {
             foreach (string sessionId in store.ListSessionLogs())

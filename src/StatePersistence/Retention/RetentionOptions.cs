@@ -2,8 +2,8 @@ namespace StatePersistence.Retention;
 
 /// <summary>
 /// The retention policy (<c>StatePersistence:Retention</c>): what the background retention pass removes so the state
-/// directory stays small on its own. Off by default: with <see cref="SessionLogMaxBytes"/> and
-/// <see cref="ReportMaxAge"/> at 0 nothing is ever rotated or expired.
+/// directory stays small on its own. Off by default: with <see cref="SessionLogMaxBytes"/>, <see cref="ReportMaxAge"/>
+/// and <see cref="TaskArchiveAfter"/> at 0 nothing is ever rotated, expired or archived.
 /// </summary>
 public sealed class RetentionOptions
 {
@@ -13,6 +13,8 @@ public sealed class RetentionOptions
     private long _sessionLogMaxBytes;
     private int _sessionLogRotatedParts = 1;
     private TimeSpan _reportMaxAge;
+    private TimeSpan _taskArchiveAfter;
+    private bool _taskArchiveWithLogs;
     private TimeSpan _interval = TimeSpan.FromMinutes(5);
     private bool _frozen;
 
@@ -49,6 +51,29 @@ public sealed class RetentionOptions
     }
 
     /// <summary>
+    /// How long after it finished (its <c>completed_at</c>, else its <c>updated_at</c>) a task with status
+    /// <c>completed</c> or <c>failed</c> stays live before the pass moves it into an archive under <c>archive/</c>
+    /// (<see cref="FileStore.Operations.TaskArchives.ArchiveAsync"/>: the archive is durable before the task is deleted).
+    /// Default 0: tasks are never archived. The file store only, and not while it encrypts (the archive would hold the
+    /// tasks in the clear: each pass then fails, logged and counted).
+    /// </summary>
+    public TimeSpan TaskArchiveAfter
+    {
+        get => _taskArchiveAfter;
+        set => _taskArchiveAfter = Unfrozen(value);
+    }
+
+    /// <summary>
+    /// Whether the tasks the pass archives take their session logs and reports along
+    /// (<c>statectl archive --with-logs</c>). Default false.
+    /// </summary>
+    public bool TaskArchiveWithLogs
+    {
+        get => _taskArchiveWithLogs;
+        set => _taskArchiveWithLogs = Unfrozen(value);
+    }
+
+    /// <summary>
     /// How often the background pass applies the policy (the first pass runs right after start-up). Default 5 minutes;
     /// 0 turns the pass off.
     /// </summary>
@@ -59,7 +84,7 @@ public sealed class RetentionOptions
     }
 
     /// <summary>Whether any part of the policy is on (and the pass runs).</summary>
-    public bool IsEnabled => Interval > TimeSpan.Zero && (SessionLogMaxBytes > 0 || ReportMaxAge > TimeSpan.Zero);
+    public bool IsEnabled => Interval > TimeSpan.Zero && (SessionLogMaxBytes > 0 || ReportMaxAge > TimeSpan.Zero || TaskArchiveAfter > TimeSpan.Zero);
 
     internal void Freeze() => _frozen = true;
 
@@ -83,6 +108,11 @@ public sealed class RetentionOptions
         if (ReportMaxAge < TimeSpan.Zero)
         {
             problems.Add($"Retention:ReportMaxAge must not be negative (was {ReportMaxAge}); 0 keeps reports forever.");
+        }
+
+        if (TaskArchiveAfter < TimeSpan.Zero)
+        {
+            problems.Add($"Retention:TaskArchiveAfter must not be negative (was {TaskArchiveAfter}); 0 keeps finished tasks live forever.");
         }
 
         if (Interval < TimeSpan.Zero)

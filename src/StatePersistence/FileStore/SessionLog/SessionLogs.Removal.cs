@@ -4,7 +4,7 @@ namespace StatePersistence.FileStore;
 internal sealed partial class SessionLogs
 {
     /// <summary>
-    /// Deletes <c>logs/session_&lt;id&gt;.log</c> and its failed-append marker, then fsyncs the directory, under the
+    /// Deletes <c>logs/session_&lt;id&gt;.log</c>, its rotated parts and its failed-append marker, then fsyncs the directory, under the
     /// log's gate so no append interleaves. What this process remembers about the log goes too: a later append starts
     /// a new log with its own file header, and makes that name durable again.
     /// </summary>
@@ -14,6 +14,12 @@ internal sealed partial class SessionLogs
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Its rotated parts go with it (the archive took the whole text, parts included).
+            foreach (int part in RotatedParts(sessionId))
+            {
+                fileSystem.Delete(layout.SessionLogPart(sessionId, part));
+            }
+
             string path = layout.SessionLogFile(sessionId);
             fileSystem.Delete(path);
             fileSystem.Delete(path + FailedMarkerSuffix);

@@ -90,6 +90,15 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         log.Notify(StateEventTypes.RetentionReportExpired, id: reportId);
     }
 
+    /// <summary>The retention policy archived finished tasks: logged, counted, and raised as <c>retention:tasks-archived</c>.</summary>
+    public void TasksArchived(FileStore.Operations.TaskArchiveResult result)
+    {
+        string archive = Path.GetFileName(result.Archive!);
+        Log.RetentionTasksArchived(logger, location, result.Tasks.Count, result.Logs, result.Reports, archive);
+        instruments.RetentionTasksArchived.Add(result.Tasks.Count);
+        log.Notify(StateEventTypes.RetentionTasksArchived, id: archive);
+    }
+
     /// <summary>The audit of a key change seen by the running service: key ids only, never key material.</summary>
     public void KeyActivated(string keyId)
     {
