@@ -9,8 +9,17 @@ public sealed partial class FileStateStore
     /// <summary>The file system the store writes through; the archive file is written through it too, so it is as crash-safe.</summary>
     internal IFileSystem FileSystem => _fileSystem;
 
-    /// <summary>Whether the store seals what it writes (encryption): an archive would then hold plain text it must not.</summary>
+    /// <summary>Whether the store seals what it writes (encryption): an archive's entries are then sealed too.</summary>
     internal bool SealsPayloads => !_envelope.IsIdentity;
+
+    /// <summary>
+    /// An archive entry as the archive holds it under encryption: sealed with the active key, its associated data
+    /// binding the entry's name (so an entry moved to another name, or into a live file, fails authentication).
+    /// </summary>
+    internal byte[] SealArchiveEntry(Serialization.PayloadKind kind, string entry, byte[] plain) => _envelope.Seal(kind, entry, plain);
+
+    /// <summary>A sealed archive entry opened; a key the ring does not hold or a failed tag throws naming <paramref name="path"/>.</summary>
+    internal byte[] OpenArchiveEntry(Serialization.PayloadKind kind, string entry, byte[] stored, string path) => _envelope.Open(kind, entry, stored, path);
 
     /// <summary>The clock the store names its files by.</summary>
     internal TimeProvider Time => _time;

@@ -54,8 +54,7 @@ public sealed class RetentionOptions
     /// How long after it finished (its <c>completed_at</c>, else its <c>updated_at</c>) a task with status
     /// <c>completed</c> or <c>failed</c> stays live before the pass moves it into an archive under <c>archive/</c>
     /// (<see cref="FileStore.Operations.TaskArchives.ArchiveAsync"/>: the archive is durable before the task is deleted).
-    /// Default 0: tasks are never archived. The file store only, and not while it encrypts (the archive would hold the
-    /// tasks in the clear: each pass then fails, logged and counted).
+    /// Default 0: tasks are never archived. The file store only (under encryption the archive's entries are sealed).
     /// </summary>
     public TimeSpan TaskArchiveAfter
     {

@@ -51,21 +51,51 @@ public sealed class TaskArchiveTests : IDisposable
     }
 
     [Fact]
-    public async Task Archive_OfAnEncryptedDirectory_IsRefused_AndChangesNothing()
+    public async Task Archive_OfAnEncryptedDirectory_SealsEveryEntry_RestoresWithTheKey_AndIsRefusedWithoutIt()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         StatePersistenceOptions options = _fixture.Options();
-        await using var service = new StatePersistenceService(options,
-            new FileStateStore(options, PhysicalFileSystem.Instance, new AesGcmTestCodec(), _fixture.Time), timeProvider: _fixture.Time);
-        await service.StartAsync(ct);
-        await service.SaveTaskAsync(new AgentTask { Id = "old", Status = TaskStatuses.Failed, UpdatedAt = Now.AddDays(-10) }, ct);
+        string file;
+        await using (var service = new StatePersistenceService(options,
+            new FileStateStore(options, PhysicalFileSystem.Instance, new AesGcmTestCodec(), _fixture.Time), timeProvider: _fixture.Time))
+        {
+            await service.StartAsync(ct);
+            await service.SaveTaskAsync(new AgentTask { Id = "old", Description = "plaintext-description", Status = TaskStatuses.Failed, UpdatedAt = Now.AddDays(-10) }, ct);
+            Assert.True(await service.CreateSessionAsync(new SessionInfo { Id = "s1", Status = "done", TaskId = "old" }, ct));
+            await service.AppendSessionLogAsync("s1", "plaintext-log-line\n", ct);
+            await service.SaveReportAsync("old", System.Text.Json.JsonDocument.Parse("""{"summary":"plaintext-report"}""").RootElement, ct);
 
-        StatePersistenceException refused = await Assert.ThrowsAsync<StatePersistenceException>(() => TaskArchives.ArchiveAsync(service, Now, cancellationToken: ct));
+            TaskArchiveResult archived = await TaskArchives.ArchiveAsync(service, Now, withLogs: true, cancellationToken: ct);
 
-        Assert.Contains("encrypted", refused.Message, StringComparison.Ordinal);
-        Assert.Contains(_fixture.StatePath, refused.Message, StringComparison.Ordinal);
-        Assert.NotNull(await service.LoadTaskAsync("old", ct));
-        Assert.False(Directory.Exists(_fixture.File("archive")));
+            Assert.Equal(["old"], archived.Tasks);
+            Assert.Equal((1, 1), (archived.Logs, archived.Reports));
+            file = archived.Archive!;
+
+            // Nothing of the content is in the clear inside the archive (the tar, once the gzip is undone).
+            using var gzip = new System.IO.Compression.GZipStream(File.OpenRead(file), System.IO.Compression.CompressionMode.Decompress);
+            using var tar = new MemoryStream();
+            await gzip.CopyToAsync(tar, ct);
+            string text = System.Text.Encoding.UTF8.GetString(tar.ToArray());
+            Assert.Contains("manifest.json", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("plaintext", text, StringComparison.Ordinal);
+
+            TaskRestoreResult restored = await TaskArchives.RestoreAsync(service, file, ct);
+
+            Assert.Equal(["old"], restored.Tasks);
+            Assert.Equal("plaintext-description", (await service.LoadTaskAsync("old", ct))!.Description);
+            Assert.Equal("plaintext-log-line\n", await service.ReadSessionLogAsync("s1", ct));
+            Assert.NotNull(await service.LoadReportAsync("old", ct));
+            Assert.NotNull(await TaskArchives.ArchiveAsync(service, Now, withLogs: true, cancellationToken: ct));
+        }
+
+        // Without the key (another directory, no codec) the sealed archive is refused before anything is written.
+        var other = new StatePersistenceOptions { StatePath = Path.Combine(Path.GetDirectoryName(_fixture.StatePath)!, "other") };
+        await using StatePersistenceService plain = await FileStatePersistence.OpenAsync(other, timeProvider: _fixture.Time, cancellationToken: ct);
+        string archive = Directory.GetFiles(_fixture.File("archive")).OrderBy(f => f, StringComparer.Ordinal).Last();
+        StatePersistenceException refused = await Assert.ThrowsAnyAsync<StatePersistenceException>(() => TaskArchives.RestoreAsync(plain, archive, ct));
+        Assert.Contains(archive, refused.Message, StringComparison.Ordinal);
+        Assert.Null(await plain.LoadTaskAsync("old", ct));
+        Assert.Null(await plain.ReadSessionLogAsync("s1", ct));
     }
 
     [Fact]

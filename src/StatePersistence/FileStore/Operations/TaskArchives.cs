@@ -8,7 +8,8 @@ namespace StatePersistence.FileStore.Operations;
 /// and brings an archive back. Both run on a started service over a file store: the operator's (<c>statectl</c>, which
 /// holds the directory's writer lock by opening it) or a running server's own, so a retention policy can call them in
 /// the background. The archive is durable and verified before any task is deleted; a crash at any point leaves every
-/// task live or in a durable archive. Not for a store that encrypts (the archive would hold plain text).
+/// task live or in a durable archive. Under encryption every entry of the archive but its manifest is sealed with the
+/// store's key ring (the manifest holds ids, statuses, revisions and times, never content).
 /// </summary>
 public static class TaskArchives
 {
@@ -53,8 +54,6 @@ public static class TaskArchives
             throw new ArgumentException($"The task archive belongs to the file store; '{service.Location}' is not one.", nameof(service));
         }
 
-        return store.SealsPayloads
-            ? throw new Errors.StatePersistenceException($"The state directory '{store.Location}' is encrypted; archiving its tasks is not supported (the archive would hold them in plain text). Nothing was changed.", store.Location)
-            : store;
+        return store;
     }
 }

@@ -5,6 +5,8 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 /// <summary>
 /// <c>manifest.json</c>, the first entry of a task archive: what was archived and why, and the length and SHA-256 of
 /// every other entry, so a damaged or truncated archive is told apart from a good one before anything is restored.
+/// <c>sealed</c>: the store encrypted when it wrote the archive, so every entry but the manifest is sealed with its
+/// key ring (the manifest holds ids, statuses, revisions and times, like file names; never content).
 /// </summary>
 internal sealed record TaskArchiveManifest(
     string Format,
@@ -13,7 +15,8 @@ internal sealed record TaskArchiveManifest(
     DateTimeOffset CompletedBefore,
     bool WithLogs,
     IReadOnlyList<ArchivedTask> Tasks,
-    IReadOnlyList<ArchiveEntry> Entries)
+    IReadOnlyList<ArchiveEntry> Entries,
+    bool Sealed = false)
 {
     /// <summary>The value of <see cref="Format"/>.</summary>
     public const string FormatName = "statepersistence-task-archive";
@@ -32,6 +35,12 @@ internal sealed record TaskArchiveManifest(
 
     /// <summary>A report's entry name.</summary>
     public static string ReportEntry(string reportId) => "reports/report_" + reportId + ".json";
+
+    /// <summary>The payload kind an entry is sealed as (by its folder), when the archive is <see cref="Sealed"/>.</summary>
+    public static Serialization.PayloadKind KindOf(string entry) =>
+        entry.StartsWith("tasks/", StringComparison.Ordinal) ? Serialization.PayloadKind.Task
+        : entry.StartsWith("logs/", StringComparison.Ordinal) ? Serialization.PayloadKind.SessionLogAppend
+        : Serialization.PayloadKind.Report;
 }
 
 /// <summary>One archived task: its id, status and revision, which time made it old enough, and the files it took along.</summary>

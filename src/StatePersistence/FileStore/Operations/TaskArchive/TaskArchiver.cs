@@ -57,7 +57,14 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
         }
 
         DateTimeOffset now = store.Time.GetUtcNow();
-        var manifest = new TaskArchiveManifest(TaskArchiveManifest.FormatName, TaskArchiveManifest.CurrentVersion, now, completedBefore, withLogs, tasks, []);
+        bool seal = store.SealsPayloads;
+        if (seal)
+        {
+            // Under encryption the archive holds nothing in the clear but the manifest (ids, statuses, times).
+            entries = [.. entries.Select(e => (e.Name, store.SealArchiveEntry(TaskArchiveManifest.KindOf(e.Name), e.Name, e.Content)))];
+        }
+
+        var manifest = new TaskArchiveManifest(TaskArchiveManifest.FormatName, TaskArchiveManifest.CurrentVersion, now, completedBefore, withLogs, tasks, [], seal);
         (string path, long bytes) = WriteDurably(manifest, entries, now);
         Verify(path, entries);
 

@@ -94,7 +94,17 @@ internal sealed class TaskRestorer(StatePersistenceService service, FileStateSto
     {
         try
         {
-            return TaskArchiveFile.Read(store.FileSystem.ReadAllBytes(path), path);
+            (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = TaskArchiveFile.Read(store.FileSystem.ReadAllBytes(path), path);
+            if (manifest.Sealed)
+            {
+                // Opened before anything is checked or written: a missing key or a failed tag refuses the whole restore.
+                foreach (string name in entries.Keys.ToList())
+                {
+                    entries[name] = store.OpenArchiveEntry(TaskArchiveManifest.KindOf(name), name, entries[name], path + "!" + name);
+                }
+            }
+
+            return (manifest, entries);
         }
         catch (InvalidDataException ex)
         {
