@@ -47,7 +47,7 @@ public sealed class EncryptionKeyUsage
                 continue;
             }
 
-            (Dictionary<string, long> keys, bool clear) = Scan(File.ReadAllBytes(file));
+            (Dictionary<string, long> keys, bool clear) = IsTaskArchive(root, file) ? ScanTaskArchive(file) : Scan(File.ReadAllBytes(file));
             foreach ((string key, long count) in keys)
             {
                 payloads[key] = payloads.GetValueOrDefault(key) + count;
@@ -118,6 +118,33 @@ public sealed class EncryptionKeyUsage
         }
 
         return true;
+    }
+
+    /// <summary>A task archive (<c>archive/tasks.*.tar.gz</c>): compressed, so its sealed entries are counted in its tar.</summary>
+    private static bool IsTaskArchive(string root, string file) =>
+        string.Equals(Path.GetDirectoryName(file), Path.Combine(root, FileStore.Operations.TaskArchives.DirectoryName), StringComparison.Ordinal)
+        && file.EndsWith(FileStore.Operations.TaskArchives.FileExtension, StringComparison.Ordinal);
+
+    /// <summary>
+    /// The sealed entries of a task archive by key (an archive stays under the keys that sealed it: the background
+    /// re-encryption does not rewrite archives, so a key they use must not be removed); one with none is in the clear.
+    /// An archive that does not decompress is counted in the clear: it is damage for <c>statectl archive restore</c>
+    /// to name, not a key's.
+    /// </summary>
+    private static (Dictionary<string, long> Keys, bool Clear) ScanTaskArchive(string file)
+    {
+        try
+        {
+            using var gzip = new System.IO.Compression.GZipStream(File.OpenRead(file), System.IO.Compression.CompressionMode.Decompress);
+            using var tar = new MemoryStream();
+            gzip.CopyTo(tar);
+            (Dictionary<string, long> keys, bool clear) = Scan(tar.GetBuffer().AsSpan(0, (int)tar.Length));
+            return (keys, clear || keys.Count == 0);
+        }
+        catch (InvalidDataException)
+        {
+            return ([], true);
+        }
     }
 
     /// <summary>The key ids of the encrypted payloads in one file, and whether it holds anything in the clear.</summary>

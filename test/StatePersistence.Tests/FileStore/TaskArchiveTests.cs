@@ -1,3 +1,4 @@
+using StatePersistence.Encryption;
 using StatePersistence.Errors;
 using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
@@ -78,6 +79,13 @@ public sealed class TaskArchiveTests : IDisposable
             string text = System.Text.Encoding.UTF8.GetString(tar.ToArray());
             Assert.Contains("manifest.json", text, StringComparison.Ordinal);
             Assert.DoesNotContain("plaintext", text, StringComparison.Ordinal);
+
+            // The archive's three sealed entries count as payloads of their key, so the key cannot be removed under it.
+            string alone = Path.Combine(Path.GetDirectoryName(_fixture.StatePath)!, "archive-alone");
+            Directory.CreateDirectory(Path.Combine(alone, "archive"));
+            File.Copy(file, Path.Combine(alone, "archive", Path.GetFileName(file)));
+            KeyUsageCount usage = Assert.Single(EncryptionKeyUsage.Measure(alone).ByKey).Value;
+            Assert.Equal(new KeyUsageCount(3, 1), usage);
 
             TaskRestoreResult restored = await TaskArchives.RestoreAsync(service, file, ct);
 
