@@ -27,36 +27,10 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
             return;
         }
 
-        var timer = new PeriodicTimer(options.Retention.Interval, time);
-        _loop = Task.Run(() => LoopAsync(timer, stopping), CancellationToken.None);
+        _loop = Service.Checkpoints.BackgroundLoop.Start(options.Retention.Interval, time, "retention", events, RunOnceAsync, stopping);
     }
 
-    private async Task LoopAsync(PeriodicTimer timer, CancellationToken cancellationToken)
-    {
-        using PeriodicTimer owned = timer;
-        try
-        {
-            do
-            {
-                try
-                {
-                    await RunOnceAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // A listing failed (each log and report is handled on its own): the next tick tries again.
-                    events.BackgroundFailed("retention", ex);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return;
-        }
-    }
-
-    /// <summary>One pass over every session log and report.</summary>
+    /// <summary>One pass: the finished tasks to archive, then every session log and report.</summary>
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         if (store is null)

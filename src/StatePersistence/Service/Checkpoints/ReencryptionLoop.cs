@@ -45,34 +45,7 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
             return;
         }
 
-        var timer = new PeriodicTimer(options.ReencryptionInterval, time);
-        _loop = Task.Run(() => LoopAsync(store, timer, stopping), CancellationToken.None);
-    }
-
-    private async Task LoopAsync(IReencryptingStore store, PeriodicTimer timer, CancellationToken cancellationToken)
-    {
-        using PeriodicTimer owned = timer;
-        try
-        {
-            do
-            {
-                try
-                {
-                    await OnceAsync(store, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // Logged, counted and raised as StateSaveError; every file is whole under one key, so the next
-                    // tick simply tries again.
-                    events.BackgroundFailed("reencryption", ex);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return;
-        }
+        _loop = BackgroundLoop.Start(options.ReencryptionInterval, time, "reencryption", events, ct => OnceAsync(store, ct), stopping);
     }
 
     /// <summary>

@@ -23,34 +23,7 @@ internal sealed class ScrubLoop(StatePersistenceOptions options, TimeProvider ti
             return;
         }
 
-        var timer = new PeriodicTimer(options.ScrubInterval, time);
-        _loop = Task.Run(() => LoopAsync(timer, stopping), CancellationToken.None);
-    }
-
-    private async Task LoopAsync(PeriodicTimer timer, CancellationToken cancellationToken)
-    {
-        using PeriodicTimer owned = timer;
-        try
-        {
-            do
-            {
-                try
-                {
-                    await OnceAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // Logged, counted and raised as StateSaveError (no save failed, so health is not made
-                    // Unhealthy by it); the next tick tries again.
-                    events.BackgroundFailed("scrub", ex);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return;
-        }
+        _loop = BackgroundLoop.Start(options.ScrubInterval, time, "scrub", events, OnceAsync, stopping);
     }
 
     /// <summary>

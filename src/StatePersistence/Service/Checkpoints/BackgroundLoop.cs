@@ -1,0 +1,44 @@
+using StatePersistence.Service.Events;
+
+namespace StatePersistence.Service.Checkpoints;
+
+/// <summary>
+/// The loop the background passes share (scrub, re-encryption, retention): one step right after start-up, then one
+/// per tick of the interval on the service's clock, until the service stops. A step that fails is logged, counted and
+/// raised as <c>state:save-error</c> under the pass's name (no save failed, so health is not made Unhealthy by it),
+/// and the next tick tries again: each pass leaves every file whole whatever step it stopped at.
+/// </summary>
+internal static class BackgroundLoop
+{
+    public static Task Start(TimeSpan interval, TimeProvider time, string operation, EventDispatcher events,
+        Func<CancellationToken, Task> step, CancellationToken stopping)
+    {
+        var timer = new PeriodicTimer(interval, time);
+        return Task.Run(() => RunAsync(timer, operation, events, step, stopping), CancellationToken.None);
+    }
+
+    private static async Task RunAsync(PeriodicTimer timer, string operation, EventDispatcher events,
+        Func<CancellationToken, Task> step, CancellationToken cancellationToken)
+    {
+        using PeriodicTimer owned = timer;
+        try
+        {
+            do
+            {
+                try
+                {
+                    await step(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    events.BackgroundFailed(operation, ex);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+    }
+}
