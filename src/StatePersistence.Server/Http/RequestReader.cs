@@ -88,6 +88,47 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
             throw ApiProblemException.TooLarge(_limit);
         }
 
+        try
+        {
+            // A declared length (every client but a chunked one) is read straight into an array of that size: no
+            // growing buffer and no final copy, which were a tenth of what a task PUT allocated.
+            return request.ContentLength is { } length
+                ? await ReadDeclaredAsync(request, (int)length).ConfigureAwait(false)
+                : await ReadChunkedAsync(request).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw ApiProblemException.TooLarge(_limit);
+        }
+        catch (IOException ex) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel reports some malformed framing (a chunk size that overflows) as an IOException, not a bad request.
+            throw ApiProblemException.BadRequest("Malformed body", "The request body could not be read: " + ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// A body of a declared length. Kestrel ends the body at that length and fails a connection that ends early, so
+    /// a short read here means the request was aborted.
+    /// </summary>
+    private static async Task<byte[]> ReadDeclaredAsync(HttpRequest request, int length)
+    {
+        byte[] body = length == 0 ? [] : new byte[length];
+        int filled = 0;
+        int read;
+        while (filled < length && (read = await request.Body.ReadAsync(body.AsMemory(filled), request.HttpContext.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            filled += read;
+        }
+
+        return filled == length
+            ? body
+            : throw ApiProblemException.BadRequest("Malformed body", $"The request body ended after {filled} of the {length} bytes its Content-Length declares.");
+    }
+
+    /// <summary>A body of unknown length (chunked), refused as soon as it passes the limit.</summary>
+    private async Task<byte[]> ReadChunkedAsync(HttpRequest request)
+    {
         using var buffer = new MemoryStream();
         byte[] chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
@@ -102,15 +143,6 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
 
                 buffer.Write(chunk, 0, read);
             }
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            throw ApiProblemException.TooLarge(_limit);
-        }
-        catch (IOException ex) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
-        {
-            // Kestrel reports some malformed framing (a chunk size that overflows) as an IOException, not a bad request.
-            throw ApiProblemException.BadRequest("Malformed body", "The request body could not be read: " + ex.Message);
         }
         finally
         {
@@ -147,6 +179,12 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
         if (!Utf8.IsValid(body))
         {
             throw ApiProblemException.BadRequest("Invalid text", "The request body is not valid UTF-8.");
+        }
+
+        if (body.AsSpan().IndexOf("\\u"u8) < 0)
+        {
+            // Only a \u escape can spell a lone surrogate: most bodies have none and need no second parse.
+            return;
         }
 
         var reader = new Utf8JsonReader(body);

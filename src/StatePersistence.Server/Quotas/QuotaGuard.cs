@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using StatePersistence.Model;
 using StatePersistence.Server.Contracts;
@@ -80,9 +79,9 @@ internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersisten
 
     // The server's context writes the model as the core stores it (same naming, null handling and timestamps), so
     // this is the size of the item's JSON on disk, before the revision the commit stamps into it.
-    private static int StoredSize(AgentTask task) => JsonSerializer.SerializeToUtf8Bytes(task, ServerJsonContext.Default.AgentTask).Length;
+    private static long StoredSize(AgentTask task) => Quotas.StoredSize.Of(task, ServerJsonContext.Default.AgentTask);
 
-    private static int StoredSize(SessionInfo session) => JsonSerializer.SerializeToUtf8Bytes(session, ServerJsonContext.Default.SessionInfo).Length;
+    private static long StoredSize(SessionInfo session) => Quotas.StoredSize.Of(session, ServerJsonContext.Default.SessionInfo);
 
     public void CheckLogMessage(string message) =>
         CheckSize("MaxLogMessageBytes", _limits.MaxLogMessageBytes, Encoding.UTF8.GetByteCount(message), "The log message");
