@@ -22,7 +22,6 @@ public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
     private const string Root = CrashSimulatingFileSystem.DefaultRoot;
     private const int StatesPerPoint = 6;
     private const string LogText = "npm test passed\n";
-    private static readonly CrashModel[] Models = [CrashModel.StrictWorstCase, CrashModel.Ext4Ordered];
     private static readonly DateTimeOffset Cut = Services.Epoch.AddDays(-1);
     private static readonly string[] Archived = ["t_done", "t_failed"];
     private static readonly string[] Kept = ["t_pending", "t_recent"];
@@ -31,107 +30,46 @@ public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
     public async Task Archive_CrashedAnywhere_LeavesEveryTaskLiveOrInADurableArchive_NeverInNeither()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        const string workload = "archive: tasks with logs and reports";
+        var sweep = new CrashPointSweep(ledger, "archive: tasks with logs and reports", StatesPerPoint);
         (CrashSimulatingFileSystem dry, StatePersistenceService opened) = await OpenSeededAsync(ct);
         Dictionary<string, byte[]> expected = opened.Durable.Tasks.ToDictionary(t => t.Key, t => t.Value.Json);
         int start = dry.OperationCount;
         TaskArchiveResult result = await ArchiveAndCloseAsync(opened, ct);
         Assert.Equal(Archived, result.Tasks);
-        int operations = dry.OperationCount - start;
-        ledger.RecordWorkload(workload, "power-loss", operations, operations + 1);
+        sweep.Begin(dry, start);
 
-        var violations = new List<string>();
-        for (int point = 1; point <= operations + 1; point++)
+        foreach (int point in sweep.Points)
         {
             (CrashSimulatingFileSystem disk, StatePersistenceService service) = await OpenSeededAsync(ct);
-            await RunCrashingAsync(disk, start, point, operations, () => ArchiveAndCloseAsync(service, ct), service);
-            string where = point <= operations ? $"before {dry.Operations[start + point - 1]}" : "after the last operation";
-            await CheckStatesAsync(workload, disk, point, where, violations, image => CheckArchiveAsync(image, expected, ct));
+            // After a crash the dead process's lock goes with it.
+            await sweep.RunAsync(disk, point, () => ArchiveAndCloseAsync(service, ct), () => Services.AbandonAsync(service));
+            await sweep.CheckStatesAsync(disk, point, image => CheckArchiveAsync(image, expected, ct));
         }
 
-        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
+        sweep.ThrowIfAny();
     }
 
     [Fact]
     public async Task Restore_CrashedAnywhere_LeavesTheArchiveIntact_AndAllOfItsTasksBackOrNone()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        const string workload = "archive: restore";
+        var sweep = new CrashPointSweep(ledger, "archive: restore", StatesPerPoint);
         (CrashSimulatingFileSystem dry, StatePersistenceService opened) = await OpenArchivedAsync(ct);
         Dictionary<string, byte[]> archive = ArchiveFiles(dry);
         (string path, byte[] bytes) = Assert.Single(archive);
         int start = dry.OperationCount;
         await RestoreAndCloseAsync(opened, path, ct);
-        int operations = dry.OperationCount - start;
-        ledger.RecordWorkload(workload, "power-loss", operations, operations + 1);
+        sweep.Begin(dry, start);
 
-        var violations = new List<string>();
-        for (int point = 1; point <= operations + 1; point++)
+        foreach (int point in sweep.Points)
         {
             (CrashSimulatingFileSystem disk, StatePersistenceService service) = await OpenArchivedAsync(ct);
             Assert.Equal(bytes, disk.ReadAllBytes(path));
-            await RunCrashingAsync(disk, start, point, operations, () => RestoreAndCloseAsync(service, path, ct), service);
-            string where = point <= operations ? $"before {dry.Operations[start + point - 1]}" : "after the last operation";
-            await CheckStatesAsync(workload, disk, point, where, violations, image => CheckRestoreAsync(image, path, bytes, ct));
+            await sweep.RunAsync(disk, point, () => RestoreAndCloseAsync(service, path, ct), () => Services.AbandonAsync(service));
+            await sweep.CheckStatesAsync(disk, point, image => CheckRestoreAsync(image, path, bytes, ct));
         }
 
-        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
-    }
-
-    private static async Task RunCrashingAsync(CrashSimulatingFileSystem disk, int start, int point, int operations, Func<Task> run, StatePersistenceService service)
-    {
-        if (point <= operations)
-        {
-            disk.CrashAtOperation = start + point;
-        }
-
-        try
-        {
-            await run();
-        }
-        catch (Exception) when (disk.HasCrashed)
-        {
-            // The crash: what the disk holds now is what the next open finds. The dead process's lock goes with it.
-            try
-            {
-                await Services.AbandonAsync(service);
-            }
-            catch (Exception) when (disk.HasCrashed)
-            {
-                // Nothing of a crashed machine's process runs on.
-            }
-        }
-    }
-
-    private async Task CheckStatesAsync(string workload, CrashSimulatingFileSystem disk, int point, string where, List<string> violations,
-        Func<DurableImage, Task<string?>> check)
-    {
-        foreach (CrashModel model in Models)
-        {
-            int checkedStates = 0;
-            foreach (DurableImage image in disk.PossibleCrashStates(model, StatesPerPoint, new Random(HashCode.Combine(ReliabilityLedger.Seed, point, (int)model, workload.Length))))
-            {
-                checkedStates++;
-                string? problem;
-                try
-                {
-                    problem = await check(image);
-                }
-                catch (Exception ex)
-                {
-                    problem = "the next open, archive or restore failed: " + ex;
-                }
-
-                if (problem is not null)
-                {
-                    string message = $"{workload}: point {point} ({where}), {model}, {image.Description}: {problem}";
-                    violations.Add(message);
-                    ledger.RecordViolation(workload, message);
-                }
-            }
-
-            ledger.RecordCrashStates(workload, model, checkedStates);
-        }
+        sweep.ThrowIfAny();
     }
 
     /// <summary>Every task to archive is live as it was or in an archive that reads back whole; the others are live; a second run finishes.</summary>

@@ -19,116 +19,55 @@ namespace StatePersistence.CrashTests.Migrations;
 public sealed class MigrationCrashTests(ReliabilityLedger ledger)
 {
     private const string Root = CrashSimulatingFileSystem.DefaultRoot;
-    private const string Workload = "migration: Node import at open";
     private const int StatesPerPoint = 6;
-    private static readonly CrashModel[] Models = [CrashModel.StrictWorstCase, CrashModel.Ext4Ordered];
 
     [Fact]
     public async Task NodeImport_CrashedAnywhere_ResumesOrRollsBack_NeverHalfMigrated()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
+        var sweep = new CrashPointSweep(ledger, "migration: Node import at open", StatesPerPoint);
         CrashSimulatingFileSystem dry = Seeded();
         int start = dry.OperationCount;
         await OpenAsync(dry, ct);
-        int operations = dry.OperationCount - start;
+        sweep.Begin(dry, start);
         string expected = await LoadAsync(dry, ct);
         Assert.Contains("log sess_a: " + NodeStateDirectory.SessionALog, expected, StringComparison.Ordinal);
-        ledger.RecordWorkload(Workload, "power-loss", operations, operations + 1);
 
-        var violations = new List<string>();
-        for (int point = 1; point <= operations + 1; point++)
+        foreach (int point in sweep.Points)
         {
             CrashSimulatingFileSystem disk = Seeded();
-            if (point <= operations)
-            {
-                disk.CrashAtOperation = start + point;
-            }
-
-            try
-            {
-                await OpenAsync(disk, ct);
-            }
-            catch (Exception) when (disk.HasCrashed)
-            {
-                // The crash: what the disk holds now is what the next open finds.
-            }
-
-            string where = point <= operations ? $"before {dry.Operations[start + point - 1]}" : "after the last operation";
-            foreach (CrashModel model in Models)
-            {
-                int checkedStates = 0;
-                foreach (DurableImage image in disk.PossibleCrashStates(model, StatesPerPoint, new Random(HashCode.Combine(ReliabilityLedger.Seed, point, (int)model))))
-                {
-                    checkedStates++;
-                    string? problem = await CheckAsync(image, expected, ct);
-                    if (problem is not null)
-                    {
-                        string message = $"{Workload}: point {point} ({where}), {model}, {image.Description}: {problem}";
-                        violations.Add(message);
-                        ledger.RecordViolation(Workload, message);
-                    }
-                }
-
-                ledger.RecordCrashStates(Workload, model, checkedStates);
-            }
+            await sweep.RunAsync(disk, point, () => OpenAsync(disk, ct));
+            await sweep.CheckStatesAsync(disk, point, image => CheckAsync(image, expected, ct));
         }
 
-        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
+        sweep.ThrowIfAny();
     }
 
     [Fact]
     public async Task Rollback_CrashedAnywhere_IsFinishedBeforeAnythingElse_NeverBackedUpHalfRestored()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        const string workload = "migration: rollback";
+        var sweep = new CrashPointSweep(ledger, "migration: rollback", StatesPerPoint);
         CrashSimulatingFileSystem dry = await MigratedAsync(ct);
         string expected = await LoadAsync(dry, ct);
         int start = dry.OperationCount;
         Rollback(dry);
-        int operations = dry.OperationCount - start;
-        ledger.RecordWorkload(workload, "power-loss", operations, operations + 1);
+        sweep.Begin(dry, start);
 
-        var violations = new List<string>();
-        for (int point = 1; point <= operations + 1; point++)
+        foreach (int point in sweep.Points)
         {
             CrashSimulatingFileSystem disk = await MigratedAsync(ct);
-            if (point <= operations)
-            {
-                disk.CrashAtOperation = start + point;
-            }
-
-            try
+            await sweep.RunAsync(disk, point, () =>
             {
                 Rollback(disk);
-            }
-            catch (Exception) when (disk.HasCrashed)
-            {
-                // The crash, somewhere in the restore.
-            }
-
-            foreach (CrashModel model in Models)
-            {
-                int checkedStates = 0;
-                foreach (DurableImage image in disk.PossibleCrashStates(model, StatesPerPoint, new Random(HashCode.Combine(ReliabilityLedger.Seed, point, (int)model, 2))))
-                {
-                    checkedStates++;
-                    // The application starts on whatever the crash left (it migrates again, or finishes the
-                    // interrupted rollback first), then the operator rolls back once more.
-                    string? problem = await CheckAsync(image, expected, ct);
-
-                    if (problem is not null)
-                    {
-                        string message = $"{workload}: point {point}, {model}, {image.Description}: {problem}";
-                        violations.Add(message);
-                        ledger.RecordViolation(workload, message);
-                    }
-                }
-
-                ledger.RecordCrashStates(workload, model, checkedStates);
-            }
+                return Task.CompletedTask;
+            });
+            // The application starts on whatever the crash left (it migrates again, or finishes the interrupted
+            // rollback first), then the operator rolls back once more.
+            await sweep.CheckStatesAsync(disk, point, image => CheckAsync(image, expected, ct));
         }
 
-        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
+        sweep.ThrowIfAny();
     }
 
     private static async Task<CrashSimulatingFileSystem> MigratedAsync(CancellationToken ct)

@@ -22,67 +22,42 @@ namespace StatePersistence.CrashTests.Operations;
 public sealed class ImportCrashTests(ReliabilityLedger ledger)
 {
     private const string Root = CrashSimulatingFileSystem.DefaultRoot;
-    private const string Workload = "statectl import";
     private const int StatesPerPoint = 6;
-    private static readonly CrashModel[] Models = [CrashModel.StrictWorstCase, CrashModel.Ext4Ordered];
 
     [Fact]
     public async Task Import_CrashedAnywhere_OpensWholeOrIsRefusedAndResumes_NeverPartial()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
+        var sweep = new CrashPointSweep(ledger, "statectl import", StatesPerPoint);
         using var directory = new TempDirectory();
         string archive = await ExportAsync(directory, ct);
 
         var dry = new CrashSimulatingFileSystem();
         int start = dry.OperationCount;
         Import(dry, archive);
-        int operations = dry.OperationCount - start;
+        sweep.Begin(dry, start);
         string expected = await LoadAsync(dry, ct);
         Assert.Contains("log s1: line one", expected, StringComparison.Ordinal);
         Assert.Contains("report r1:", expected, StringComparison.Ordinal);
-        ledger.RecordWorkload(Workload, "power-loss", operations, operations + 1);
 
-        var violations = new List<string>();
         var outcomes = new HashSet<string>(StringComparer.Ordinal);
-        for (int point = 1; point <= operations + 1; point++)
+        foreach (int point in sweep.Points)
         {
             var disk = new CrashSimulatingFileSystem();
-            if (point <= operations)
-            {
-                disk.CrashAtOperation = start + point;
-            }
-
-            try
+            await sweep.RunAsync(disk, point, () =>
             {
                 Import(disk, archive);
-            }
-            catch (Exception) when (disk.HasCrashed)
+                return Task.CompletedTask;
+            });
+            await sweep.CheckStatesAsync(disk, point, async image =>
             {
-                // The crash, somewhere in the import.
-            }
-
-            string where = point <= operations ? $"before {dry.Operations[start + point - 1]}" : "after the last operation";
-            foreach (CrashModel model in Models)
-            {
-                int checkedStates = 0;
-                foreach (DurableImage image in disk.PossibleCrashStates(model, StatesPerPoint, new Random(HashCode.Combine(ReliabilityLedger.Seed, point, (int)model, 3))))
-                {
-                    checkedStates++;
-                    (string? problem, string outcome) = await CheckAsync(image, archive, expected, ct);
-                    outcomes.Add(outcome);
-                    if (problem is not null)
-                    {
-                        string message = $"{Workload}: point {point} ({where}), {model}, {image.Description}: {problem}";
-                        violations.Add(message);
-                        ledger.RecordViolation(Workload, message);
-                    }
-                }
-
-                ledger.RecordCrashStates(Workload, model, checkedStates);
-            }
+                (string? problem, string outcome) = await CheckAsync(image, archive, expected, ct);
+                outcomes.Add(outcome);
+                return problem;
+            });
         }
 
-        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
+        sweep.ThrowIfAny();
 
         // The three outcomes are all reached, so each branch of the check was exercised.
         Assert.Equal(["nothing", "refused then resumed", "whole"], outcomes.Order(StringComparer.Ordinal));

@@ -13,7 +13,6 @@ namespace StatePersistence.CrashTests.Retention;
 public sealed class RetentionCrashTests(ReliabilityLedger ledger)
 {
     private const int StatesPerPoint = 256;
-    private static readonly CrashModel[] Models = [CrashModel.StrictWorstCase, CrashModel.Ext4Ordered];
 
     [Fact]
     public Task Rotation_DroppingTheOldestPart_CrashedAnywhere_LosesNoKeptAppend() =>
@@ -102,91 +101,52 @@ public sealed class RetentionCrashTests(ReliabilityLedger ledger)
     }
 
     /// <summary>
-    /// A dry run counts the phase's operations; then for each point a fresh disk is seeded, the phase crashed before that
-    /// operation, and every crash state (up to <see cref="StatesPerPoint"/> per model) booted and checked; the check gets
-    /// whether the phase finished (its last call acknowledged).
+    /// The sweep over the phase: the check boots each crash state and gets whether the phase finished (its last call
+    /// acknowledged).
     /// </summary>
     private async Task ExploreStatesAsync(string workload, Action<StatePersistence.Retention.RetentionOptions> policy, Func<StatePersistenceService, Task> seed,
         Func<StatePersistenceService, Task> phase, Func<StatePersistenceService, bool, Task<string?>> check)
     {
-        (CrashSimulatingFileSystem dry, int start, _) = await RunAsync(policy, seed, phase, crashPoint: null);
-        int operations = dry.OperationCount - start;
-        Assert.True(operations > 0, "the phase did nothing on disk");
-        ledger.RecordWorkload(workload, "power-loss", operations, operations + 1);
+        var sweep = new CrashPointSweep(ledger, workload, StatesPerPoint);
+        (CrashSimulatingFileSystem dry, StatePersistenceService dryService) = await SeededAsync(policy, seed);
+        int start = dry.OperationCount;
+        await phase(dryService);
+        await Services.AbandonAsync(dryService);
+        sweep.Begin(dry, start);
 
-        var violations = new List<string>();
-        for (int point = 1; point <= operations + 1; point++)
+        foreach (int point in sweep.Points)
         {
-            (CrashSimulatingFileSystem disk, _, bool finished) = await RunAsync(policy, seed, phase, point <= operations ? point : null);
-            string where = point <= operations ? $"before {dry.Operations[start + point - 1]}" : "after the last operation";
-            foreach (CrashModel model in Models)
+            (CrashSimulatingFileSystem disk, StatePersistenceService service) = await SeededAsync(policy, seed);
+            bool finished = await sweep.RunAsync(disk, point, () => phase(service));
+            try
             {
-                int checkedStates = 0;
-                foreach (DurableImage image in disk.PossibleCrashStates(model, StatesPerPoint, new Random(HashCode.Combine(ReliabilityLedger.Seed, point, (int)model))))
-                {
-                    checkedStates++;
-                    string? problem;
-                    try
-                    {
-                        await using StatePersistenceService booted = Services.Create(Options(_ => { }), CrashSimulatingFileSystem.FromImage(image), Services.NewClock());
-                        await booted.StartAsync(Ct);
-                        problem = await check(booted, finished);
-                    }
-                    catch (Exception ex)
-                    {
-                        problem = "the next start or read failed: " + ex;
-                    }
-
-                    if (problem is not null)
-                    {
-                        string message = $"{workload}: point {point} ({where}), {model}, {image.Description}: {problem}";
-                        violations.Add(message);
-                        ledger.RecordViolation(workload, message);
-                    }
-                }
-
-                ledger.RecordCrashStates(workload, model, checkedStates);
+                await Services.AbandonAsync(service);
             }
+            catch (Exception) when (disk.HasCrashed)
+            {
+                // Closing after the crash fails too; nothing of it reaches the disk.
+            }
+
+            await sweep.CheckStatesAsync(disk, point, async image =>
+            {
+                await using StatePersistenceService booted = Services.Create(Options(_ => { }), CrashSimulatingFileSystem.FromImage(image), Services.NewClock());
+                await booted.StartAsync(Ct);
+                return await check(booted, finished);
+            });
         }
 
-        Assert.True(violations.Count == 0, $"{violations.Count} violation(s) over {operations + 1} crash points:\n" + string.Join("\n", violations.Take(10)));
+        sweep.ThrowIfAny();
     }
 
-    /// <summary>Seeds a fresh disk, then runs the phase, crashing before its operation <paramref name="crashPoint"/> (never when null).</summary>
-    private static async Task<(CrashSimulatingFileSystem Disk, int Start, bool Finished)> RunAsync(Action<StatePersistence.Retention.RetentionOptions> policy,
-        Func<StatePersistenceService, Task> seed, Func<StatePersistenceService, Task> phase, int? crashPoint)
+    /// <summary>A fresh disk with the service started on it and <paramref name="seed"/> done.</summary>
+    private static async Task<(CrashSimulatingFileSystem Disk, StatePersistenceService Service)> SeededAsync(
+        Action<StatePersistence.Retention.RetentionOptions> policy, Func<StatePersistenceService, Task> seed)
     {
         var disk = new CrashSimulatingFileSystem();
         StatePersistenceService service = Services.Create(Options(policy), disk, Services.NewClock());
         await service.StartAsync(Ct);
         await seed(service);
-        int start = disk.OperationCount;
-        if (crashPoint is { } point)
-        {
-            disk.CrashAtOperation = start + point;
-        }
-
-        bool finished = false;
-        try
-        {
-            await phase(service);
-            finished = true;
-        }
-        catch (Exception) when (disk.HasCrashed)
-        {
-            // The power cut: what the disk holds durably is what the next start finds.
-        }
-
-        try
-        {
-            await Services.AbandonAsync(service);
-        }
-        catch (Exception) when (disk.HasCrashed)
-        {
-            // Closing after the crash fails too; nothing of it reaches the disk.
-        }
-
-        return (disk, start, finished);
+        return (disk, service);
     }
 
     private static StatePersistenceOptions Options(Action<StatePersistence.Retention.RetentionOptions> policy) =>
