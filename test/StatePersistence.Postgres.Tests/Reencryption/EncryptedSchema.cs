@@ -38,13 +38,14 @@ internal sealed class EncryptedSchema : IAsyncDisposable
 
     /// <summary>
     /// A started service over a store of its own (its own connection pool: another instance), sealing with the key
-    /// file when <paramref name="encrypted"/>. The background re-encryption runs only when <paramref name="loop"/>.
+    /// file when <paramref name="encrypted"/>. The background re-encryption runs only when <paramref name="loop"/>, every
+    /// <paramref name="interval"/> (100 ms unless given).
     /// </summary>
-    public async Task<(StatePersistenceService Service, PostgresStateStore Store)> OpenAsync(bool encrypted, bool loop = false)
+    public async Task<(StatePersistenceService Service, PostgresStateStore Store)> OpenAsync(bool encrypted, bool loop = false, TimeSpan? interval = null)
     {
         var options = new StatePersistenceOptions
         {
-            ReencryptionInterval = loop ? TimeSpan.FromMilliseconds(100) : TimeSpan.Zero,
+            ReencryptionInterval = loop ? interval ?? TimeSpan.FromMilliseconds(100) : TimeSpan.Zero,
             ScrubInterval = TimeSpan.Zero,
         };
         options.Encryption.KeyFile = encrypted ? KeyFile : null;
