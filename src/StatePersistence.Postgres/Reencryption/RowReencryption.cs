@@ -44,7 +44,11 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
             }
 
             List<StoredRow> found = await ReadAsync(connection, stale, table, maxRows - rewritten, cancellationToken).ConfigureAwait(false);
-            await using var batch = new NpgsqlBatch(connection);
+
+            // One round trip, but each UPDATE in a transaction of its own (a Sync after each): the step then never
+            // holds one row's lock while it waits for another's, so it can never deadlock with a writer (which locks
+            // several items at once), the change feed's numbering or the pruner, and never makes their transactions fail.
+            await using var batch = new NpgsqlBatch(connection) { EnableErrorBarriers = true };
             foreach (StoredRow row in found)
             {
                 if (Rewrite(row) is { } update)
@@ -59,7 +63,7 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
 
             if (batch.BatchCommands.Count > 0)
             {
-                // One implicit transaction; each UPDATE applies only to a row still as it was read.
+                // Each UPDATE applies only to a row still as it was read.
                 await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 foreach (NpgsqlBatchCommand update in batch.BatchCommands)
                 {

@@ -52,6 +52,35 @@ public sealed class RewriteRaceTests
     }
 
     [Fact]
+    public async Task AWriterHoldingOneRowThatThenWritesARowTheStepRewroteBefore_DoesNotDeadlockWithTheStep()
+    {
+        await using EncryptedSchema schema = await EncryptedSchema.CreateAsync();
+        (PostgresStateStore store, IPayloadCodec codec) = await OpenStoreAsync(schema);
+        await using (store)
+        {
+            await store.AppendAsync([[Store.Put("t1", ExpectedRevision.Any, "first")], [Store.Put("t2", ExpectedRevision.Any, "first")]], Durability.Full, Ct);
+            await RotateAsync(schema, store);
+            var writer = new GroupWriter(PostgresServer.DataSource, schema.Name, new ChangeRows(new StorePayloads(codec), "race"));
+
+            // The step rewrites t1, then waits for t2, which the writer holds; the writer then writes t1 in the same
+            // transaction. Had the step kept t1 locked while it waits (one transaction for its updates), each would
+            // wait for the other and PostgreSQL would fail one of them.
+            CommitOutcome second = default!;
+            await RaceAsync(store, async (connection, transaction) =>
+                await writer.WriteAsync(connection, transaction, [Store.Put("t2", ExpectedRevision.Any, "concurrent")], Durability.Full, Ct),
+                async (connection, transaction) =>
+                {
+                    second = await writer.WriteAsync(connection, transaction, [Store.Put("t1", ExpectedRevision.Any, "concurrent")], Durability.Full, Ct);
+                    await writer.NumberAsync(connection, transaction, Ct);
+                });
+
+            Assert.True(second.Committed);
+            RecoveredState reloaded = await store.ReloadAsync(Ct);
+            Assert.All(reloaded.View.Tasks.Values, t => Assert.Contains("\"concurrent\"", Encoding.UTF8.GetString(t.Json), StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task AReportSavedBetweenTheStepsReadAndItsUpdate_KeepsTheSave()
     {
         await using EncryptedSchema schema = await EncryptedSchema.CreateAsync();
@@ -91,9 +120,11 @@ public sealed class RewriteRaceTests
 
     /// <summary>
     /// Begins a transaction and lets <paramref name="write"/> change a row in it; runs a re-encryption step, waits
-    /// (bounded) until the step's UPDATE waits for that transaction, then commits it; returns the step.
+    /// (bounded) until the step's UPDATE waits for that transaction, runs <paramref name="thenBeforeCommit"/> in it,
+    /// then commits it; returns the step.
     /// </summary>
-    private static async Task<ReencryptionStep> RaceAsync(PostgresStateStore store, Func<NpgsqlConnection, NpgsqlTransaction, Task> write)
+    private static async Task<ReencryptionStep> RaceAsync(PostgresStateStore store, Func<NpgsqlConnection, NpgsqlTransaction, Task> write,
+        Func<NpgsqlConnection, NpgsqlTransaction, Task>? thenBeforeCommit = null)
     {
         await using NpgsqlConnection connection = await PostgresServer.DataSource.OpenConnectionAsync(Ct);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(Ct);
@@ -110,6 +141,11 @@ public sealed class RewriteRaceTests
             }
 
             Assert.Equal(1L, (long)(await waiting.ExecuteScalarAsync(Ct))!);
+        }
+
+        if (thenBeforeCommit is not null)
+        {
+            await thenBeforeCommit(connection, transaction);
         }
 
         await transaction.CommitAsync(Ct);
