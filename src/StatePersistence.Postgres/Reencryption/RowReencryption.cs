@@ -34,6 +34,7 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
     {
         var stale = new StaleRows(schema, activeKeyId);
         var damaged = new List<string>();
+        Exception? firstDamage = null;
         int rewritten = 0;
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         foreach (string table in StaleRows.Tables)
@@ -51,13 +52,14 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
             await using var batch = new NpgsqlBatch(connection) { EnableErrorBarriers = true };
             foreach (StoredRow row in found)
             {
-                if (Rewrite(row) is { } update)
+                if (Rewrite(row, out Exception? damage) is { } update)
                 {
                     batch.BatchCommands.Add(update);
                 }
                 else if (_unopenable.Add(row.Where))
                 {
                     damaged.Add($"{rows.Location}/{row.Where}");
+                    firstDamage ??= damage;
                 }
             }
 
@@ -77,8 +79,9 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
         if (damaged.Count > 0)
         {
             throw new StateStorageException(
-                $"The re-encryption left {damaged.Count} row(s) as they are, because they cannot be read (damaged): {string.Join(", ", damaged.Select(w => $"'{w}'"))}. " +
-                "They stay under their key, counted as remaining; a read of them fails naming the row.", damaged[0], null, isTransient: false);
+                $"The re-encryption left {damaged.Count} row(s) as they are, because they cannot be read (damaged): {string.Join(", ", damaged.Select(w => $"'{w}'"))} " +
+                $"(the first: {firstDamage?.Message}). They stay under their key, counted as remaining; a read of them fails naming the row.",
+                damaged[0], firstDamage, isTransient: false);
         }
 
         return (rewritten, remaining);
@@ -112,9 +115,10 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
         return found;
     }
 
-    /// <summary>The conditional UPDATE that puts <paramref name="row"/> under the target; null when it does not open.</summary>
-    private NpgsqlBatchCommand? Rewrite(StoredRow row)
+    /// <summary>The conditional UPDATE that puts <paramref name="row"/> under the target; null, with the reason, when it does not open.</summary>
+    private NpgsqlBatchCommand? Rewrite(StoredRow row, out Exception? damage)
     {
+        damage = null;
         try
         {
             return row.Table switch
@@ -129,6 +133,7 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
         {
             // Damage (a checksum or tag that fails under a key the ring holds). A key the ring lacks is not damage: a
             // StateFormatException naming it stops the step, as it stops a start.
+            damage = ex;
             return null;
         }
     }

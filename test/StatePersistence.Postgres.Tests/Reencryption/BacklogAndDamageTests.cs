@@ -93,6 +93,8 @@ public sealed class BacklogAndDamageTests
             StateStorageException error = Assert.Single(errors);
             Assert.Contains("/reports/r7'", error.Message, StringComparison.Ordinal);
             Assert.False(error.IsTransient);
+            Assert.IsType<InvalidDataException>(error.InnerException);
+            Assert.Contains(error.InnerException.Message, error.Message, StringComparison.Ordinal);
             Assert.Equal(1, step!.Remaining);
             Assert.Equal(["reports/r7"], (await schema.RawRowsAsync()).Where(r => r.KeyId != newKey).Select(r => $"{r.Table}/{r.Name}"));
             Assert.Equal(1L, service.CheckHealth().StoreDetails["reencryption_files_remaining"]);
