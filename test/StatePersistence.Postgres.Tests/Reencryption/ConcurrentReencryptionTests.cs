@@ -29,8 +29,12 @@ public sealed class ConcurrentReencryptionTests
             string newKey = EncryptionKeyOperations.Rotate(schema.KeyFile).Id;
             await WaitForActiveKeyAsync(store, newKey);
 
-            ConcurrentDictionary<string, AgentTask> last = await WriteWhileAsync(service, () => service.ReencryptToEndAsync(Ct));
+            long changes = await schema.ScalarAsync("SELECT count(*) FROM {0}.changes");
 
+            (ConcurrentDictionary<string, AgentTask> last, int writes) = await WriteWhileAsync(service, () => service.ReencryptToEndAsync(Ct));
+
+            // One change per write, none for the re-encryption.
+            Assert.Equal(changes + writes, await schema.ScalarAsync("SELECT count(*) FROM {0}.changes"));
             await AssertNothingLostAsync(schema, service, before, last, newKey);
         }
     }
@@ -50,7 +54,10 @@ public sealed class ConcurrentReencryptionTests
             await WaitForActiveKeyAsync(storeA, newKey);
             await WaitForActiveKeyAsync(storeB, newKey);
 
-            ConcurrentDictionary<string, AgentTask> last = await WriteWhileAsync(a, () => b.ReencryptToEndAsync(Ct));
+            long changes = await schema.ScalarAsync("SELECT count(*) FROM {0}.changes");
+
+            (ConcurrentDictionary<string, AgentTask> last, int writes) = await WriteWhileAsync(a, () => b.ReencryptToEndAsync(Ct));
+            Assert.Equal(changes + writes, await schema.ScalarAsync("SELECT count(*) FROM {0}.changes"));
 
             // B follows A's writes through the feed; the re-encryption added nothing to it.
             using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
@@ -82,11 +89,12 @@ public sealed class ConcurrentReencryptionTests
     /// <summary>
     /// Runs <paramref name="reencrypt"/> while <see cref="Writers"/> writers update the tasks they own (half of them;
     /// the other half is left alone) until it ended and each wrote at least 40 times; returns each written task's
-    /// last write as its writer got it back.
+    /// last write as its writer got it back, and the number of writes.
     /// </summary>
-    private static async Task<ConcurrentDictionary<string, AgentTask>> WriteWhileAsync(StatePersistenceService writer, Func<Task<int>> reencrypt)
+    private static async Task<(ConcurrentDictionary<string, AgentTask> Last, int Writes)> WriteWhileAsync(StatePersistenceService writer, Func<Task<int>> reencrypt)
     {
         var last = new ConcurrentDictionary<string, AgentTask>(StringComparer.Ordinal);
+        int writes = 0;
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task<int> run = Task.Run(async () =>
         {
@@ -102,12 +110,13 @@ public sealed class ConcurrentReencryptionTests
                 string id = owned[j % owned.Length];
                 AgentTask written = (await writer.UpdateTaskAsync(id, t => t.Description = $"w{w}-{j}", Ct))!;
                 last[id] = written;
+                Interlocked.Increment(ref writes);
                 started.TrySetResult();
             }
         }, Ct))];
         await Task.WhenAll(writers);
         Assert.True(await run > 1, "the re-encryption took more than one step, so the writes came between its steps");
-        return last;
+        return (last, writes);
     }
 
     private static async Task AssertNothingLostAsync(EncryptedSchema schema, StatePersistenceService service, Dictionary<string, long> before,
