@@ -3,6 +3,7 @@ using Npgsql;
 using StatePersistence.Commit;
 using StatePersistence.Postgres.Changes;
 using StatePersistence.Postgres.Listing;
+using StatePersistence.Postgres.Reencryption;
 using StatePersistence.Querying;
 using StatePersistence.Postgres.Schema;
 using StatePersistence.Recovery;
@@ -40,6 +41,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private readonly TaskListingQuery _listing;
     private readonly TimeSpan _pollInterval;
     private readonly ChangePruner _pruner;
+    private readonly RowReencryption _reencryption;
     private bool _open;
 
     /// <summary>
@@ -79,6 +81,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         _pruner = new ChangePruner(dataSource, schema, changeRetention ?? DefaultChangeRetention);
         _feed = new ChangeFeed(dataSource, schema, _rows, _pruner, own);
         _listing = new TaskListingQuery(dataSource, schema, _rows);
+        _reencryption = new RowReencryption(dataSource, schema, _rows, _payloads);
     }
 
     /// <inheritdoc />
@@ -304,6 +307,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
                     ["changes"] = reader.GetInt64(2),
                     ["logs"] = reader.GetInt64(3),
                     ["reports"] = reader.GetInt64(4),
+                    ["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining),
                 },
             };
         }

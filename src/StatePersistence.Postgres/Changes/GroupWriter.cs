@@ -355,7 +355,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     /// The body parameter as <c>jsonb</c>: a task's or session's without its revision (its own column holds it), the
     /// application's own properties as they are (one of them may be called revision).
     /// </summary>
-    private static string Body(ItemRow row, int parameter) =>
+    internal static string Body(ItemRow row, int parameter) =>
         row.Kind == ChangeRows.Extras ? $"${parameter}::jsonb" : $"${parameter}::jsonb - 'revision'";
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };

@@ -98,6 +98,27 @@ internal static partial class PostgresSchema
             );
             INSERT INTO {0}.feed_horizon (position) VALUES (0);
             """),
+        new("the key id of every stored payload, indexed, for the background re-encryption", """
+            -- The key id a stored payload's envelope names (EnvelopeFormat: magic 'SPEV', version, flags, codec id
+            -- length, key id length, codec id, key id), as bytes: '' for a payload in the clear (an identity envelope,
+            -- or the plain JSON of the identity codec's forms), null for no payload. Computed from the stored bytes,
+            -- so every row is covered whoever wrote it (an instance of an earlier version included), and nothing has
+            -- to be backfilled. Not strict, so PostgreSQL inlines it and an index on it matches a query's use of it.
+            CREATE FUNCTION {0}.payload_key_id(payload bytea) RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+                SELECT CASE
+                    WHEN payload IS NULL THEN NULL
+                    WHEN octet_length(payload) >= 8 AND substring(payload FROM 1 FOR 4) = decode('53504556', 'hex')
+                        THEN substring(payload FROM 9 + get_byte(payload, 6) FOR get_byte(payload, 7))
+                    ELSE ''::bytea
+                END
+            $$;
+            -- The rows under a key other than the active one are found by range scans of these (key < k OR key > k),
+            -- so a step and its count cost the rows still to rewrite, not a scan of every row.
+            CREATE INDEX items_key_id ON {0}.items ({0}.payload_key_id(sealed));
+            CREATE INDEX changes_key_id ON {0}.changes ({0}.payload_key_id(sealed));
+            CREATE INDEX session_logs_key_id ON {0}.session_logs ({0}.payload_key_id(payload));
+            CREATE INDEX reports_key_id ON {0}.reports ({0}.payload_key_id(payload));
+            """),
     ];
 
     /// <summary>

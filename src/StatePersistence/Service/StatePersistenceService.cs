@@ -80,7 +80,7 @@ public sealed class StatePersistenceService : IStatePersistence
         _changeEvents = new ChangeFeedPump(store, _eventLog, _events, time);
         _checkpoints = new CheckpointScheduler(store, _options, time, logger, _commits, _events, _health);
         _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events);
-        _reencryption = new ReencryptionLoop(_options, time, _commits, _checkpoints, _events, _instruments);
+        _reencryption = new ReencryptionLoop(store as IReencryptingStore, _options, time, _commits, _checkpoints, _events, _instruments);
         _retention = new Retention.RetentionLoop(_options, time, blobs as Retention.IRetentionStore, _events,
             store is FileStore.FileStateStore ? (cut, withLogs, ct) => FileStore.Operations.TaskArchives.ArchiveAsync(this, cut, withLogs, ct) : null);
         // Built once, from options validated above: a custom pattern that does not compile stopped the constructor.

@@ -4,10 +4,13 @@ using StatePersistence.Encryption;
 namespace StatePersistence.Storage;
 
 /// <summary>
-/// A store whose stored payloads the background re-encryption can bring under the active key (issue 15 item 2): the
-/// file store. Internal: the loop and the store are the library's own.
+/// A store whose stored payloads the service's background re-encryption (issue 15) can bring under the active key:
+/// after a key rotation, and when encryption is turned on or off over existing data. The file store and the
+/// PostgreSQL store implement it; the service drives it (one step per <see cref="StatePersistenceOptions.ReencryptionInterval"/>,
+/// the next at once while a step used its whole budget). A store outside this assembly builds it on
+/// <see cref="StorePayloads"/> (its <see cref="StorePayloads.ActiveKeyId"/> and <see cref="StorePayloads.KeyStates"/>).
 /// </summary>
-internal interface IReencryptingStore
+public interface IReencryptingStore
 {
     /// <summary>
     /// The key new payloads are sealed with; null in the clear: then nothing is re-encrypted without a key ring, and
@@ -20,15 +23,19 @@ internal interface IReencryptingStore
     IReadOnlyDictionary<string, EncryptionKeyState>? KeyStates { get; }
 
     /// <summary>
-    /// One small step, run while no checkpoint runs: rewrites up to <paramref name="maxFiles"/> logs, reports and
-    /// backups still under another key (or in the clear) and marks such item files for the next checkpoint to write.
+    /// One small step, run while no checkpoint runs: rewrites up to <paramref name="maxFiles"/> stored payloads still
+    /// under another key (or in the clear) under the active key (or in the clear, with no key active), without
+    /// changing what any of them holds. A store with checkpoints may instead mark some for the next checkpoint to write.
     /// </summary>
+    /// <param name="current">The service's durable state now.</param>
+    /// <param name="maxFiles">The most files (or rows) the step rewrites itself.</param>
+    /// <param name="cancellationToken">Stops the step between rewrites.</param>
     ValueTask<ReencryptionStep> ReencryptStepAsync(StateView current, int maxFiles, CancellationToken cancellationToken);
 }
 
 /// <summary>What one step found and did.</summary>
 /// <param name="ActiveKeyId">The key the step sealed with; null when it wrote in the clear.</param>
-/// <param name="Rewritten">Files it rewrote itself.</param>
-/// <param name="ForCheckpoint">Files a checkpoint must rewrite (item files, <c>state.json</c>, journal segments).</param>
-/// <param name="Remaining">Files still under another key after the step, those for the checkpoint included.</param>
-internal sealed record ReencryptionStep(string? ActiveKeyId, int Rewritten, int ForCheckpoint, int Remaining);
+/// <param name="Rewritten">Files (or rows) it rewrote itself.</param>
+/// <param name="ForCheckpoint">Files a checkpoint must rewrite (the file store's item files, <c>state.json</c>, journal segments).</param>
+/// <param name="Remaining">Files (or rows) still under another key after the step, those for the checkpoint included.</param>
+public sealed record ReencryptionStep(string? ActiveKeyId, int Rewritten, int ForCheckpoint, int Remaining);

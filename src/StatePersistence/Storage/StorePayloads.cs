@@ -29,6 +29,21 @@ public sealed class StorePayloads
     /// <summary>The configured codec's id.</summary>
     public string CodecName => _envelope.CodecName;
 
+    /// <summary>
+    /// The key <see cref="Seal"/> seals with now; null when payloads are stored in the clear. It changes while the store
+    /// runs when the key file does (a rotation), so a store reads it once per decision.
+    /// </summary>
+    public string? ActiveKeyId => _envelope.ActiveKeyId;
+
+    /// <summary>
+    /// Whether the codec holds a key ring: payloads may be sealed under its keys even while none is active (encryption
+    /// being turned off), and then a re-encryption rewrites them in the clear.
+    /// </summary>
+    public bool HasKeyRing => _envelope.HasKeyRing;
+
+    /// <summary>The ids and states of the codec's key ring now (never key material); null without a key ring.</summary>
+    public IReadOnlyDictionary<string, Encryption.EncryptionKeyState>? KeyStates() => _envelope.KeyStates();
+
     /// <summary>The stored bytes of <paramref name="plain"/>: encoded, enveloped and bound to its kind and id.</summary>
     public byte[] Seal(PayloadKind kind, string id, ReadOnlySpan<byte> plain) => _envelope.Seal(kind, id, plain);
 

@@ -11,11 +11,13 @@ namespace StatePersistence.Service.Checkpoints;
 /// encryption is turned on over a clear-text directory, every stored payload still under an older key (or in the
 /// clear) is rewritten under the active key. Once at start-up (so an interrupted run continues where it stopped),
 /// then every <see cref="StatePersistenceOptions.ReencryptionInterval"/> while there is work or the active key changed. Small steps: at most
-/// <see cref="FilesPerStep"/> logs, reports and backups per step, under the checkpoint lock (never beside a
-/// checkpoint; commits go on meanwhile), and item files, <c>state.json</c> and the journal by a forced checkpoint.
+/// <see cref="FilesPerStep"/> logs, reports and backups (or PostgreSQL rows) per step, under the checkpoint lock (never beside a
+/// checkpoint; commits go on meanwhile), and the file store's item files, <c>state.json</c> and the journal by a forced checkpoint.
+/// A step that used its whole budget is followed at once by the next (the lock given back in between), so a large
+/// store is not rewritten at one budget per interval.
 /// </summary>
-internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProvider time, CommitPipeline commits, CheckpointScheduler checkpoints,
-    EventDispatcher events, StateInstruments instruments)
+internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePersistenceOptions options, TimeProvider time, CommitPipeline commits,
+    CheckpointScheduler checkpoints, EventDispatcher events, StateInstruments instruments)
 {
     /// <summary>Files rewritten per step before the lock is given back.</summary>
     public const int FilesPerStep = 32;
@@ -40,12 +42,20 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
 
     public void Start(CancellationToken stopping)
     {
-        if (checkpoints.Store is not IReencryptingStore store || options.ReencryptionInterval <= TimeSpan.Zero)
+        if (reencrypting is not { } store || options.ReencryptionInterval <= TimeSpan.Zero)
         {
             return;
         }
 
-        _loop = BackgroundLoop.Start(options.ReencryptionInterval, time, "reencryption", events, ct => OnceAsync(store, ct), stopping);
+        _loop = BackgroundLoop.Start(options.ReencryptionInterval, time, "reencryption", events, ct => UntilShortStepAsync(store, ct), stopping);
+    }
+
+    /// <summary>Steps while each uses its whole budget and leaves work: one tick's work, in small steps.</summary>
+    private async Task UntilShortStepAsync(IReencryptingStore store, CancellationToken cancellationToken)
+    {
+        while (await OnceAsync(store, cancellationToken).ConfigureAwait(false) is { Rewritten: >= FilesPerStep, Remaining: > 0 })
+        {
+        }
     }
 
     /// <summary>
@@ -54,7 +64,7 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
     /// </summary>
     public async Task<int> RunToEndAsync(CancellationToken cancellationToken)
     {
-        if (checkpoints.Store is not IReencryptingStore store)
+        if (reencrypting is not { } store)
         {
             return 0;
         }
@@ -69,7 +79,8 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
         return steps;
     }
 
-    private async Task OnceAsync(IReencryptingStore store, CancellationToken cancellationToken)
+    /// <summary>One step (with the checkpoint it asks for); null when there was nothing to do.</summary>
+    private async Task<ReencryptionStep?> OnceAsync(IReencryptingStore store, CancellationToken cancellationToken)
     {
         string? active = store.ActiveKeyId;
         IReadOnlyDictionary<string, EncryptionKeyState>? keys = store.KeyStates;
@@ -90,7 +101,7 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
         // target is the clear: every sealed payload is rewritten in the clear.
         if ((active is null && keys is null) || (_done && active == _doneFor))
         {
-            return;
+            return null;
         }
 
         if (active != _doneFor)
@@ -137,6 +148,8 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
             _done = true;
             _doneFor = active;
         }
+
+        return step;
     }
 
     /// <summary>Keys added, retired, revoked or removed since the last step (an activation is audited by its own event).</summary>

@@ -1,0 +1,60 @@
+using StatePersistence.Commit;
+using StatePersistence.Encryption;
+using StatePersistence.Postgres.Reencryption;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Postgres;
+
+/// <summary>The background re-encryption of the store's rows, and how much each key still protects.</summary>
+public sealed partial class PostgresStateStore : IReencryptingStore
+{
+    /// <summary>Rows not under the active key at the last re-encryption step (health: <c>reencryption_files_remaining</c>).</summary>
+    private long _reencryptionRemaining;
+
+    /// <inheritdoc />
+    public string? ActiveKeyId => _payloads.ActiveKeyId;
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, EncryptionKeyState>? KeyStates => _payloads.KeyStates();
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Rewrites up to <paramref name="maxFiles"/> rows (items, the extras row, session log rows, reports, then the
+    /// change log's rows) whose payload is not under the active key, found by the <c>*_key_id</c> indexes; with a key
+    /// ring and no key active, every sealed row is written in the clear (an item back into <c>body jsonb</c>, listed
+    /// again). Each row is updated only while it is still exactly what was read (revision and bytes), with no new
+    /// revision and no change-feed entry, so a concurrent write from any instance is never lost or reordered, and a
+    /// stop at any point leaves every row whole under its old key or the new one. <see cref="ReencryptionStep.Remaining"/>
+    /// is counted by a query after the step, every table included. <paramref name="current"/> is not needed: the rows
+    /// are the state.
+    /// </remarks>
+    public async ValueTask<ReencryptionStep> ReencryptStepAsync(StateView current, int maxFiles, CancellationToken cancellationToken)
+    {
+        RequireOpen();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxFiles);
+        string? active = _payloads.ActiveKeyId;
+        if (active is null && !_payloads.HasKeyRing)
+        {
+            // The identity codec: nothing can be sealed, and nothing sealed could be opened.
+            return new ReencryptionStep(null, 0, 0, 0);
+        }
+
+        (int rewritten, int remaining) = await Guarded("re-encrypt rows", async () =>
+            await _reencryption.StepAsync(active, maxFiles, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        Interlocked.Exchange(ref _reencryptionRemaining, remaining);
+        return new ReencryptionStep(active, rewritten, 0, remaining);
+    }
+
+    /// <summary>
+    /// How many rows of each table are sealed under each key id, and how many are in the clear: once an old key's
+    /// count is all zeros it can be removed from the key file. Scans every table (it reads each stored payload's key
+    /// id), so it is for an operator, not for a health probe; the health details' <c>reencryption_files_remaining</c>
+    /// (rows not under the active key, from the last re-encryption step) is the cheap signal.
+    /// </summary>
+    public async ValueTask<PostgresKeyUsage> MeasureKeyUsageAsync(CancellationToken cancellationToken = default)
+    {
+        RequireOpen();
+        return await Guarded("measure the key usage", async () =>
+            await PostgresKeyUsage.MeasureAsync(_dataSource, _schema, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+    }
+}

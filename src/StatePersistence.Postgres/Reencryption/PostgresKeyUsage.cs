@@ -1,0 +1,81 @@
+using System.Text;
+using Npgsql;
+
+namespace StatePersistence.Postgres;
+
+/// <summary>
+/// How much of a PostgreSQL store each key still protects: the rows whose payload is sealed under each key id, and
+/// those in the clear, by table. What <c>statectl keys list</c> shows for a state directory; an old key can be
+/// removed from the key file once <see cref="For"/> it is all zeros (the background re-encryption rewrites the
+/// rows of every table, the change log's included).
+/// </summary>
+public sealed class PostgresKeyUsage
+{
+    private PostgresKeyUsage(IReadOnlyDictionary<string, PostgresKeyUsageCount> byKey, PostgresKeyUsageCount clear)
+    {
+        ByKey = byKey;
+        Clear = clear;
+    }
+
+    /// <summary>Per key id, the rows sealed with it.</summary>
+    public IReadOnlyDictionary<string, PostgresKeyUsageCount> ByKey { get; }
+
+    /// <summary>The rows in the clear (a <c>jsonb</c> body, an identity envelope or plain JSON).</summary>
+    public PostgresKeyUsageCount Clear { get; }
+
+    /// <summary>The rows sealed with <paramref name="keyId"/> (all zeros for a key no row names).</summary>
+    public PostgresKeyUsageCount For(string keyId) => ByKey.GetValueOrDefault(keyId) ?? PostgresKeyUsageCount.None;
+
+    /// <summary>Counts every row of every table of <paramref name="schema"/> by the key id its payload names (one scan of each table).</summary>
+    internal static async Task<PostgresKeyUsage> MeasureAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"""
+            SELECT 'items', {schema}.payload_key_id(sealed), count(*) FROM {schema}.items GROUP BY 2
+            UNION ALL SELECT 'session_logs', {schema}.payload_key_id(payload), count(*) FROM {schema}.session_logs GROUP BY 2
+            UNION ALL SELECT 'reports', {schema}.payload_key_id(payload), count(*) FROM {schema}.reports GROUP BY 2
+            UNION ALL SELECT 'changes', {schema}.payload_key_id(sealed), count(*) FROM {schema}.changes WHERE body IS NOT NULL OR sealed IS NOT NULL GROUP BY 2
+            """, connection);
+        var byKey = new Dictionary<string, PostgresKeyUsageCount>(StringComparer.Ordinal);
+        PostgresKeyUsageCount clear = PostgresKeyUsageCount.None;
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            string table = reader.GetString(0);
+            string? keyId = reader.IsDBNull(1) ? null : Encoding.ASCII.GetString(reader.GetFieldValue<byte[]>(1));
+            long rows = reader.GetInt64(2);
+            if (string.IsNullOrEmpty(keyId))
+            {
+                clear = clear.Add(table, rows);
+            }
+            else
+            {
+                byKey[keyId] = (byKey.GetValueOrDefault(keyId) ?? PostgresKeyUsageCount.None).Add(table, rows);
+            }
+        }
+
+        return new PostgresKeyUsage(byKey, clear);
+    }
+}
+
+/// <summary>Rows of each table of a PostgreSQL store under one key (or in the clear).</summary>
+/// <param name="Items">Tasks, sessions and the application's own properties (<c>items</c>).</param>
+/// <param name="SessionLogRows">Session log appends (<c>session_logs</c>, one row each).</param>
+/// <param name="Reports">Reports (<c>reports</c>).</param>
+/// <param name="Changes">Changes still in the change log (<c>changes</c>; deletions hold no payload and are not counted).</param>
+public sealed record PostgresKeyUsageCount(long Items, long SessionLogRows, long Reports, long Changes)
+{
+    /// <summary>No rows.</summary>
+    public static PostgresKeyUsageCount None { get; } = new(0, 0, 0, 0);
+
+    /// <summary>The rows of every table.</summary>
+    public long Total => Items + SessionLogRows + Reports + Changes;
+
+    internal PostgresKeyUsageCount Add(string table, long rows) => table switch
+    {
+        "items" => this with { Items = Items + rows },
+        "session_logs" => this with { SessionLogRows = SessionLogRows + rows },
+        "reports" => this with { Reports = Reports + rows },
+        _ => this with { Changes = Changes + rows },
+    };
+}
