@@ -31,8 +31,8 @@ namespace StatePersistence.Postgres.Changes;
 /// a transaction of its own with a synchronous commit (which flushes them too).
 /// </para>
 /// <para>
-/// Each accepted group is registered in <see cref="OwnCommits"/> before the commit is sent, so this instance's feed
-/// reader builds it from what was written instead of reading its body back.
+/// Each accepted group is registered in <see cref="OwnCommits"/> once its commit returned, with the position its
+/// numbering gave it, so this instance's feed reader delivers it from what was written instead of reading it back.
 /// </para>
 /// </summary>
 internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, ChangeRows rows, OwnCommits? own = null)
@@ -174,41 +174,56 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         if (accepted.Count > 0)
         {
             // Delivered to listeners only when (and if) the transaction commits: wakes every instance's feed readers.
-            var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, '')");
+            // A commit that numbers itself names this instance, whose reader then need not read the table for it (it
+            // gets the group from OwnCommits); one numbered later by a reader wakes every reader, this one's included.
+            bool numbersItself = transaction is null && durability == Durability.Full;
+            var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, $2)");
             notify.Parameters.Add(Text(ChangeFeed.Channel(schema)));
+            notify.Parameters.Add(Text(numbersItself && own is not null ? own.InstanceId : ""));
             batch.BatchCommands.Add(notify);
+            if (numbersItself)
+            {
+                // The feed numbering rides in this transaction (see the class summary): no second transaction, no
+                // second WAL flush. Under Relaxed a reader numbers the group after it committed, as before.
+                ChangeFeed.AddNumbering(batch, schema, returning: true);
+            }
+
             if (transaction is null)
             {
-                if (durability == Durability.Full)
-                {
-                    // The feed numbering rides in this transaction (see the class summary): no second transaction, no
-                    // second WAL flush. Under Relaxed a reader numbers the group after it committed, as before.
-                    ChangeFeed.AddNumbering(batch, schema);
-                }
-
                 batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
             }
 
-            // Before the commit is sent: a reader can see a group only once it committed, and then finds it here.
-            for (int n = 0; n < accepted.Count; n++)
+            Dictionary<long, long> positions = await ExecuteAsync(batch, cancellationToken).ConfigureAwait(false);
+            if (transaction is null)
             {
-                own?.Register(revisions[n], outcomes[accepted[n]].Changes);
-            }
-
-            try
-            {
-                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                // Most likely not committed; and if the commit did happen (the answer lost with the connection), the
-                // feed reads these groups from the table like another instance's: forgetting is always safe.
-                own?.Forget(revisions);
-                throw;
+                // Committed: this instance's feed reader builds these groups from here (and, with their positions,
+                // delivers them without a query). A commit in the caller's transaction is not known to have happened.
+                for (int n = 0; n < accepted.Count; n++)
+                {
+                    own?.Register(revisions[n], outcomes[accepted[n]].Changes, positions.TryGetValue(revisions[n], out long p) ? p : null);
+                }
             }
         }
 
         return outcomes;
+    }
+
+    /// <summary>Runs the write batch; returns the feed positions its numbering gave, by revision (none when it has none).</summary>
+    private static async Task<Dictionary<long, long>> ExecuteAsync(NpgsqlBatch batch, CancellationToken cancellationToken)
+    {
+        var positions = new Dictionary<long, long>();
+        await using NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        do
+        {
+            // The numbering's rows are the only results of two columns (the notification and the lock return one).
+            while (reader.FieldCount == 2 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                positions[reader.GetInt64(0)] = reader.GetInt64(1);
+            }
+        }
+        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+
+        return positions;
     }
 
     /// <summary><paramref name="count"/> revisions from the sequence, in increasing order.</summary>
