@@ -1,5 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Npgsql;
+using StatePersistence.Postgres.Changes;
 using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
 namespace StatePersistence.Postgres.Tests;
@@ -36,6 +40,70 @@ public sealed class ChangeWriterTests
         Assert.Empty(await store.Feed.ReadAsync(1, 100, ct));
         Assert.Null(await store.LoadAsync("b"));
         Assert.Equal(a + 1, await store.PutAsync("b", ExpectedRevision.Absent));
+    }
+
+    /// <summary>
+    /// A call of two groups, the first of three changes: each group has one revision (the second's higher), every row
+    /// it wrote carries it, and the call costs two round trips to the database, counted by Npgsql's own metrics for a
+    /// pool of its own: the start, the locks and the reads; then the writes (which take the revisions), the
+    /// notification, the numbering and the commit. It was three while the revisions had a round trip of their own.
+    /// </summary>
+    [Fact]
+    public async Task ACallOfSeveralGroups_TakesOneRevisionPerGroupInItsWrites_InTwoRoundTrips()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        long a = await store.PutAsync("a", ExpectedRevision.Absent);
+        string pool = "counted-" + Guid.NewGuid().ToString("N");
+        await using NpgsqlDataSource counted = new NpgsqlDataSourceBuilder(PostgresServer.ConnectionString) { Name = pool }.Build();
+        var writer = new GroupWriter(counted, store.Schema, new ChangeRows(new StorePayloads(), store.Schema));
+        // The pool's first use also loads the database's types: not part of what a commit costs.
+        Assert.True((await writer.AppendAsync([Store.Put("warm", ExpectedRevision.Absent)], Durability.Full, ct)).Committed);
+
+        long roundTrips = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name.StartsWith("Npgsql", StringComparison.Ordinal) && instrument.Name == "db.client.operation.duration")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+        {
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                if (tag.Key == "db.client.connection.pool.name" && Equals(tag.Value, pool))
+                {
+                    Interlocked.Increment(ref roundTrips);
+                }
+            }
+        });
+        listener.Start();
+        CommitOutcome[] outcomes = await writer.AppendAsync(
+            [[Store.Put("b", ExpectedRevision.Absent), Store.Put("c", ExpectedRevision.Absent), Store.Delete("a", ExpectedRevision.Exactly(a))],
+             [Store.Put("b", ExpectedRevision.Any, "again")]], Durability.Full, ct);
+        Assert.Equal(2, Interlocked.Read(ref roundTrips));
+
+        (long first, long second) = (outcomes[0].Revision, outcomes[1].Revision);
+        Assert.True(a < first && first < second, $"{a} {first} {second}");
+        Assert.All(outcomes[0].Changes.Where(c => c.Item is not null), c => Assert.Equal(first, c.Item!.Revision));
+        Assert.Equal(second, outcomes[1].Changes[0].Item!.Revision);
+        await using NpgsqlCommand logged = PostgresServer.DataSource.CreateCommand(
+            $"SELECT revision, ordinal, id FROM {store.Schema}.changes WHERE revision >= {first} ORDER BY revision, ordinal");
+        var rows = new List<(long, int, string)>();
+        await using (NpgsqlDataReader reader = await logged.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                rows.Add((reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2)));
+            }
+        }
+
+        Assert.Equal([(first, 0, "b"), (first, 1, "c"), (first, 2, "a"), (second, 0, "b")], rows);
+        Assert.Equal((second, "again"), await store.LoadAsync("b"));
+        Assert.Equal((first, "d"), await store.LoadAsync("c"));
+        Assert.Null(await store.LoadAsync("a"));
     }
 
     [Fact]
