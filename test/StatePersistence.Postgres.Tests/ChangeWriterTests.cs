@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using Npgsql;
-using StatePersistence.Postgres.Changes;
 using StatePersistence.Postgres.Tests.Support;
-using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
 namespace StatePersistence.Postgres.Tests;
@@ -54,36 +51,11 @@ public sealed class ChangeWriterTests
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using Store store = await Store.CreateAsync(ct);
         long a = await store.PutAsync("a", ExpectedRevision.Absent);
-        string pool = "counted-" + Guid.NewGuid().ToString("N");
-        await using NpgsqlDataSource counted = new NpgsqlDataSourceBuilder(PostgresServer.ConnectionString) { Name = pool }.Build();
-        var writer = new GroupWriter(counted, store.Schema, new ChangeRows(new StorePayloads(), store.Schema));
-        // The pool's first use also loads the database's types: not part of what a commit costs.
-        Assert.True((await writer.AppendAsync([Store.Put("warm", ExpectedRevision.Absent)], Durability.Full, ct)).Committed);
-
-        long roundTrips = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name.StartsWith("Npgsql", StringComparison.Ordinal) && instrument.Name == "db.client.operation.duration")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
-        {
-            foreach (KeyValuePair<string, object?> tag in tags)
-            {
-                if (tag.Key == "db.client.connection.pool.name" && Equals(tag.Value, pool))
-                {
-                    Interlocked.Increment(ref roundTrips);
-                }
-            }
-        });
-        listener.Start();
-        CommitOutcome[] outcomes = await writer.AppendAsync(
+        await using CountedWriter counted = await CountedWriter.CreateAsync(store, ct);
+        CommitOutcome[] outcomes = await counted.Writer.AppendAsync(
             [[Store.Put("b", ExpectedRevision.Absent), Store.Put("c", ExpectedRevision.Absent), Store.Delete("a", ExpectedRevision.Exactly(a))],
              [Store.Put("b", ExpectedRevision.Any, "again")]], Durability.Full, ct);
-        Assert.Equal(2, Interlocked.Read(ref roundTrips));
+        Assert.Equal(2, counted.RoundTrips);
 
         (long first, long second) = (outcomes[0].Revision, outcomes[1].Revision);
         Assert.True(a < first && first < second, $"{a} {first} {second}");
@@ -104,6 +76,28 @@ public sealed class ChangeWriterTests
         Assert.Equal((second, "again"), await store.LoadAsync("b"));
         Assert.Equal((first, "d"), await store.LoadAsync("c"));
         Assert.Null(await store.LoadAsync("a"));
+    }
+
+    /// <summary>
+    /// Saves that expect no revision (a plain save) have nothing to check: the call is one round trip, the locks riding
+    /// with the writes, and its groups still take increasing revisions and reach the feed.
+    /// </summary>
+    [Fact]
+    public async Task ACallThatExpectsNoRevision_IsOneRoundTrip()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        long a = await store.PutAsync("a", ExpectedRevision.Absent);
+        await using CountedWriter counted = await CountedWriter.CreateAsync(store, ct);
+
+        CommitOutcome[] outcomes = await counted.Writer.AppendAsync(
+            [[Store.Put("a", ExpectedRevision.Any, "again"), Store.Delete("gone", ExpectedRevision.Any)], [Store.Put("b", ExpectedRevision.Any)]],
+            Durability.Full, ct);
+
+        Assert.Equal(1, counted.RoundTrips);
+        Assert.True(a < outcomes[0].Revision && outcomes[0].Revision < outcomes[1].Revision, $"{a} {outcomes[0].Revision} {outcomes[1].Revision}");
+        Assert.Equal((outcomes[0].Revision, "again"), await store.LoadAsync("a"));
+        Assert.Equal([outcomes[0].Revision, outcomes[1].Revision], (await store.Feed.ReadAsync(1, 100, ct)).Select(g => g.Revision).Skip(1));
     }
 
     [Fact]

@@ -47,8 +47,9 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     /// Commits the groups whose expectations hold, in one transaction; one outcome per group. Two round trips: the
     /// transaction's start rides with the locks and the reads, and the writes (which take the revisions), the
     /// numbering and the commit ride together (raw <c>BEGIN</c>/<c>COMMIT</c>, which Npgsql tracks, rather than
-    /// separate messages). A sealing codec adds one between them (see <see cref="WriteAcceptedAsync"/>), and a
-    /// conflict one per item whose current value it carries.
+    /// separate messages). One when no change expects a revision (nothing to read). A sealing codec adds one
+    /// before the writes (see <see cref="WriteAcceptedAsync"/>), and a conflict one per item whose current value it
+    /// carries.
     /// </summary>
     public async Task<CommitOutcome[]> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
         CancellationToken cancellationToken)
@@ -102,8 +103,12 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(groups);
-        Dictionary<(string Kind, string Id), long> stored = await LockAndReadAsync(connection, transaction, groups, durability, cancellationToken)
-            .ConfigureAwait(false);
+        // When every change expects any revision (a plain save) there is nothing to check, so nothing to read: the
+        // locks ride with the writes, one round trip in all, and every group is accepted. A sealing codec needs the
+        // revisions before the writes (see WriteAcceptedAsync), so it reads as any other call does.
+        bool blind = rows.IsIdentity && groups.All(g => g.All(c => c.Kind == ChangeKind.SetStateExtras || c.Expected.IsAny));
+        Dictionary<(string Kind, string Id), long> stored = blind ? []
+            : await LockAndReadAsync(connection, transaction, groups, durability, cancellationToken).ConfigureAwait(false);
 
         // Each group is checked against the items as the groups before it in this call leave them, as the one-writer
         // stores do. An item an earlier accepted group changed holds that group's (not yet known) revision: -(n + 1)
@@ -153,7 +158,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         }
 
         (long[] revisions, Dictionary<long, long> positions) = accepted.Count == 0 ? ([], [])
-            : await WriteAcceptedAsync(connection, transaction, groups, accepted, durability, cancellationToken).ConfigureAwait(false);
+            : await WriteAcceptedAsync(connection, transaction, groups, accepted, durability, lockFirst: blind, cancellationToken).ConfigureAwait(false);
         var written = new Dictionary<(string Kind, string Id), StoredItem?>();
         for (int n = 0; n < accepted.Count; n++)
         {
@@ -190,7 +195,8 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     }
 
     /// <summary>
-    /// Writes the accepted groups and, when this call began the transaction, commits it: one round trip. Each group
+    /// Writes the accepted groups and, when this call began the transaction, commits it: one round trip, which with
+    /// <paramref name="lockFirst"/> also begins the transaction and locks the items (nothing was read). Each group
     /// takes its revision from the sequence in its first statement, in the order of the groups and after every item of
     /// the call was locked and checked, so a refused group takes none and an item's revisions increase with its
     /// changes. Under a sealing codec the revision is inside the sealed bytes, so it must be known before they are
@@ -199,16 +205,28 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     /// </summary>
     private async Task<(long[] Revisions, Dictionary<long, long> Positions)> WriteAcceptedAsync(NpgsqlConnection connection,
         NpgsqlTransaction? transaction, IReadOnlyList<IReadOnlyList<StateChange>> groups, List<int> accepted, Durability durability,
-        CancellationToken cancellationToken)
+        bool lockFirst, CancellationToken cancellationToken)
     {
         long[]? given = rows.IsIdentity ? null : await NextRevisionsAsync(connection, transaction, accepted.Count, cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection, transaction);
+        if (lockFirst)
+        {
+            AddStart(batch, transaction, groups, durability);
+        }
+
         var firstWrite = new int[accepted.Count];
         int writes = 0;
         for (int n = 0; n < accepted.Count; n++)
         {
             IReadOnlyList<StateChange> group = groups[accepted[n]];
             firstWrite[n] = writes;
+            if (group.Count == 0 && given is null)
+            {
+                // A group of no changes still takes its revision, as every accepted group does.
+                batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT {_statements.TakeRevision} AS {WriteStatements.WrittenRevision}"));
+                writes++;
+            }
+
             for (int i = 0; i < group.Count; i++)
             {
                 // A clear row's body never holds the revision (the statement strips it): it is written from the change
@@ -284,14 +302,17 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         return [.. revisions];
     }
 
-    private async Task<Dictionary<(string Kind, string Id), long>> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
-        IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds the transaction's start (when this call begins it), its settings and the locks of every item of the call
+    /// to <paramref name="batch"/>; returns the items' kinds and ids in the order they are locked.
+    /// </summary>
+    private (string[] Kinds, string[] Ids) AddStart(NpgsqlBatch batch, NpgsqlTransaction? transaction, IReadOnlyList<IReadOnlyList<StateChange>> groups,
+        Durability durability)
     {
         (string Kind, string Id)[] keys = [.. groups.SelectMany(g => g).Select(c => (ChangeRows.KindOf(c.Kind), c.Id)).Distinct()
             .OrderBy(k => k.Item1, StringComparer.Ordinal).ThenBy(k => k.Item2, StringComparer.Ordinal)];
         string[] kinds = [.. keys.Select(k => k.Kind)];
         string[] ids = [.. keys.Select(k => k.Id)];
-        await using var batch = new NpgsqlBatch(connection, transaction);
         if (transaction is null)
         {
             // Read committed whatever the database's default: the numbering needs a snapshot per statement.
@@ -311,7 +332,14 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         locks.Parameters.Add(new NpgsqlParameter { Value = kinds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         locks.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         batch.BatchCommands.Add(locks);
+        return (kinds, ids);
+    }
 
+    private async Task<Dictionary<(string Kind, string Id), long>> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
+        IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        (string[] kinds, string[] ids) = AddStart(batch, transaction, groups, durability);
         var read = new NpgsqlBatchCommand($"SELECT kind, id, revision FROM {schema}.items WHERE (kind, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))");
         read.Parameters.Add(new NpgsqlParameter { Value = kinds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         read.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
