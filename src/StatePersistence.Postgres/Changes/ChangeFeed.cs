@@ -199,14 +199,16 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         // A new statement, so a new snapshot: it sees the previous numbering, which committed before this lock was had.
         // A group's changes share its revision, so they share a position. The highest position may have been pruned
         // (ChangePruner): the horizon, which the same snapshot shows with the deletion, is never below it. The clock is
-        // read here, under the lock, so numbered_at grows with the position (the pruner's window counts from it).
+        // read here, under the lock, so numbered_at grows with the position (the pruner's window counts from it). The
+        // rows to number are found through the index of unnumbered ones (position IS NULL on both sides): joined on
+        // the revision alone, the planner scanned the whole log on every commit, a cost growing with the log.
         var number = new NpgsqlBatchCommand($"""
             UPDATE {schema}.changes c SET position = last.position + u.n, numbered_at = clock_timestamp()
             FROM (SELECT revision, row_number() OVER (ORDER BY revision) AS n
                   FROM (SELECT DISTINCT revision FROM {schema}.changes WHERE position IS NULL) d) u,
                  (SELECT greatest(coalesce(max(position), 0), (SELECT position FROM {schema}.feed_horizon)) AS position
                   FROM {schema}.changes) last
-            WHERE c.revision = u.revision
+            WHERE c.revision = u.revision AND c.position IS NULL
             {(returning ? "RETURNING c.revision, c.position" : "")}
             """);
         batch.BatchCommands.Add(number);
