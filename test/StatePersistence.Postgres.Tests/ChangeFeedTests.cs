@@ -143,6 +143,42 @@ public sealed class ChangeFeedTests
             (await store.Feed.ReadAsync(0, 100, ct)).Select(g => (g.Changes[0].Id, g.Position, g.Revision)));
     }
 
+    /// <summary>
+    /// Every commit under full durability runs the numbering, so it must not cost more as the log grows: over a log of
+    /// thousands of numbered changes (more than its statistics know of), its plan finds the rows to number through
+    /// the index of unnumbered ones and scans no table of changes whole.
+    /// </summary>
+    [Fact]
+    public async Task TheNumbering_FindsItsRowsThroughTheIndex_NotByScanningTheLog()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        // Analyzed while small, then grown, as a busy log is between two runs of autovacuum's analyze.
+        await using (NpgsqlCommand fill = PostgresServer.DataSource.CreateCommand($"""
+            ANALYZE {store.Schema}.changes;
+            INSERT INTO {store.Schema}.changes (revision, ordinal, kind, id, body, position, numbered_at)
+            SELECT 1000000 + n, 0, 'task', 'item' || n, jsonb_build_object(), n, now() FROM generate_series(1, 5000) AS n;
+            """))
+        {
+            await fill.ExecuteNonQueryAsync(ct);
+        }
+
+        await store.PutAsync("new", ExpectedRevision.Absent);
+        await using var batch = new NpgsqlBatch();
+        string numbering = ChangeFeed.AddNumbering(batch, store.Schema, returning: true).CommandText;
+        var plan = new List<string>();
+        await using (NpgsqlCommand explain = PostgresServer.DataSource.CreateCommand("EXPLAIN (COSTS OFF) " + numbering))
+        await using (NpgsqlDataReader reader = await explain.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.DoesNotContain(plan, line => line.Contains("Seq Scan on changes", StringComparison.Ordinal));
+    }
+
     private static async Task<List<(long Position, string Id)>> PositionsAsync(Store store, CancellationToken ct)
     {
         await using NpgsqlCommand command = PostgresServer.DataSource.CreateCommand(

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Npgsql;
 using StatePersistence.Postgres.Tests.Support;
 using StatePersistence.Storage;
 
@@ -36,6 +37,67 @@ public sealed class ChangeWriterTests
         Assert.Empty(await store.Feed.ReadAsync(1, 100, ct));
         Assert.Null(await store.LoadAsync("b"));
         Assert.Equal(a + 1, await store.PutAsync("b", ExpectedRevision.Absent));
+    }
+
+    /// <summary>
+    /// A call of two groups, the first of three changes: each group has one revision (the second's higher), every row
+    /// it wrote carries it, and the call costs two round trips to the database, counted by Npgsql's own metrics for a
+    /// pool of its own: the start, the locks and the reads; then the writes (which take the revisions), the
+    /// notification, the numbering and the commit. It was three while the revisions had a round trip of their own.
+    /// </summary>
+    [Fact]
+    public async Task ACallOfSeveralGroups_TakesOneRevisionPerGroupInItsWrites_InTwoRoundTrips()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        long a = await store.PutAsync("a", ExpectedRevision.Absent);
+        await using CountedWriter counted = await CountedWriter.CreateAsync(store, ct);
+        CommitOutcome[] outcomes = await counted.Writer.AppendAsync(
+            [[Store.Put("b", ExpectedRevision.Absent), Store.Put("c", ExpectedRevision.Absent), Store.Delete("a", ExpectedRevision.Exactly(a))],
+             [Store.Put("b", ExpectedRevision.Any, "again")]], Durability.Full, ct);
+        Assert.Equal(2, counted.RoundTrips);
+
+        (long first, long second) = (outcomes[0].Revision, outcomes[1].Revision);
+        Assert.True(a < first && first < second, $"{a} {first} {second}");
+        Assert.All(outcomes[0].Changes.Where(c => c.Item is not null), c => Assert.Equal(first, c.Item!.Revision));
+        Assert.Equal(second, outcomes[1].Changes[0].Item!.Revision);
+        await using NpgsqlCommand logged = PostgresServer.DataSource.CreateCommand(
+            $"SELECT revision, ordinal, id FROM {store.Schema}.changes WHERE revision >= {first} ORDER BY revision, ordinal");
+        var rows = new List<(long, int, string)>();
+        await using (NpgsqlDataReader reader = await logged.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                rows.Add((reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2)));
+            }
+        }
+
+        Assert.Equal([(first, 0, "b"), (first, 1, "c"), (first, 2, "a"), (second, 0, "b")], rows);
+        Assert.Equal((second, "again"), await store.LoadAsync("b"));
+        Assert.Equal((first, "d"), await store.LoadAsync("c"));
+        Assert.Null(await store.LoadAsync("a"));
+    }
+
+    /// <summary>
+    /// Saves that expect no revision (a plain save) have nothing to check: the call is one round trip, the locks riding
+    /// with the writes, and its groups still take increasing revisions and reach the feed.
+    /// </summary>
+    [Fact]
+    public async Task ACallThatExpectsNoRevision_IsOneRoundTrip()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        long a = await store.PutAsync("a", ExpectedRevision.Absent);
+        await using CountedWriter counted = await CountedWriter.CreateAsync(store, ct);
+
+        CommitOutcome[] outcomes = await counted.Writer.AppendAsync(
+            [[Store.Put("a", ExpectedRevision.Any, "again"), Store.Delete("gone", ExpectedRevision.Any)], [Store.Put("b", ExpectedRevision.Any)]],
+            Durability.Full, ct);
+
+        Assert.Equal(1, counted.RoundTrips);
+        Assert.True(a < outcomes[0].Revision && outcomes[0].Revision < outcomes[1].Revision, $"{a} {outcomes[0].Revision} {outcomes[1].Revision}");
+        Assert.Equal((outcomes[0].Revision, "again"), await store.LoadAsync("a"));
+        Assert.Equal([outcomes[0].Revision, outcomes[1].Revision], (await store.Feed.ReadAsync(1, 100, ct)).Select(g => g.Revision).Skip(1));
     }
 
     [Fact]

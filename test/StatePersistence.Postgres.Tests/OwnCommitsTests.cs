@@ -61,8 +61,7 @@ public sealed class OwnCommitsTests
 
         Assert.Equal(0, store.Own.Count);
 
-        // A commit whose last batch (the writes and the COMMIT, sent after the group was registered) fails is forgotten:
-        // a trigger refuses the change row.
+        // A commit whose last batch (the writes and the COMMIT) fails registers nothing: a trigger refuses the change row.
         await using (NpgsqlCommand refuse = PostgresServer.DataSource.CreateCommand($"""
             CREATE FUNCTION {store.Schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
             CREATE TRIGGER refuse BEFORE INSERT ON {store.Schema}.changes FOR EACH ROW EXECUTE FUNCTION {store.Schema}.refuse();
@@ -75,6 +74,62 @@ public sealed class OwnCommitsTests
             store.Writer.AppendAsync([Store.Put("c", ExpectedRevision.Absent)], Durability.Full, ct));
         Assert.Contains("refused by the test", refused.Message, StringComparison.Ordinal);
         Assert.Equal(0, store.Own.Count);
+    }
+
+    /// <summary>
+    /// A subscriber of the writing instance gets the groups its writer committed (and numbered) without reading the
+    /// table: its notification is its own, and the group is in OwnCommits at the next position. Another writer's commit
+    /// is read, and so is a position missing before one of its own (here a change numbered without a notification,
+    /// as a commit whose notification was lost would leave it); every group comes once, in feed order.
+    /// </summary>
+    [Fact]
+    public async Task OwnCommits_ReachTheSubscriberWithoutATableRead_OthersAndMissingPositionsAreRead()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        await using NpgsqlDataSource other = PostgresServer.NewDataSource();
+        var otherWriter = new GroupWriter(other, store.Schema, new ChangeRows(new StorePayloads(), store.Schema));
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        reading.CancelAfter(TimeSpan.FromMinutes(1));
+
+        // A poll interval far beyond the test: whatever is read, is read because the feed decided it must.
+        await using IAsyncEnumerator<CommittedGroup> subscriber = store.Feed.SubscribeAsync(0, TimeSpan.FromMinutes(10), reading.Token)
+            .GetAsyncEnumerator(reading.Token);
+        ValueTask<bool> first = subscriber.MoveNextAsync();
+        long a = await store.PutAsync("a", ExpectedRevision.Absent);
+        Assert.True(await first);
+        long readsAfterTheFirst = store.Feed.TableReads;
+        long b = await store.PutAsync("b", ExpectedRevision.Absent);
+        Assert.True(await subscriber.MoveNextAsync());
+        long c = await store.PutAsync("c", ExpectedRevision.Absent);
+        Assert.True(await subscriber.MoveNextAsync());
+        Assert.Equal(("c", 3L, c), (subscriber.Current.Changes[0].Id, subscriber.Current.Position, subscriber.Current.Revision));
+        Assert.Equal(0, store.Own.Count);
+
+        // The subscriber waits (the notifications of b and c reach it meanwhile) until the other writer commits: that
+        // commit is the one read since the first.
+        ValueTask<bool> next = subscriber.MoveNextAsync();
+        CommitOutcome theirs = await otherWriter.AppendAsync([Store.Put("theirs", ExpectedRevision.Absent)], Durability.Full, ct);
+        Assert.True(await next);
+        Assert.Equal(("theirs", 4L, theirs.Revision), (subscriber.Current.Changes[0].Id, subscriber.Current.Position, subscriber.Current.Revision));
+        Assert.Equal(readsAfterTheFirst + 1, store.Feed.TableReads);
+
+        // Position 5 given without a notification; ours then takes 6, and the subscriber must not skip 5.
+        await using (NpgsqlCommand silent = PostgresServer.DataSource.CreateCommand($"""
+            INSERT INTO {store.Schema}.changes (revision, ordinal, kind, id, body, position, numbered_at)
+            VALUES (nextval('{store.Schema}.revisions'), 0, 'task', 'silent', $1::jsonb, 5, now())
+            """))
+        {
+            silent.Parameters.AddWithValue("""{"id": "silent"}""");
+            await silent.ExecuteNonQueryAsync(ct);
+        }
+
+        long d = await store.PutAsync("d", ExpectedRevision.Absent);
+        Assert.True(await subscriber.MoveNextAsync());
+        Assert.Equal(("silent", 5L), (subscriber.Current.Changes[0].Id, subscriber.Current.Position));
+        Assert.True(await subscriber.MoveNextAsync());
+        Assert.Equal(("d", 6L, d), (subscriber.Current.Changes[0].Id, subscriber.Current.Position, subscriber.Current.Revision));
+        Assert.True(a < b && b < c);
     }
 
     private static string Description(CommittedGroup group) =>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Npgsql;
 using StatePersistence.Commit;
@@ -24,14 +25,23 @@ namespace StatePersistence.Postgres.Changes;
 /// </para>
 /// </summary>
 /// <para>
-/// This instance's own groups (<see cref="OwnCommits"/>) are built from what its writer committed: the query returns
-/// only their position and revision, not their bodies, and nothing is parsed. They keep their place in the feed, so
-/// the events they make come in feed order as every other group's.
+/// This instance's own groups (<see cref="OwnCommits"/>) are built from what its writer committed, never parsed back:
+/// one that numbered itself is delivered from there without a query when it is the next position, and any other is
+/// read from the table as its position and revision only, not its body. They keep their place in the feed, so the
+/// events they make come in feed order as every other group's.
 /// </para>
 internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, ChangeRows rows, ChangePruner? pruner = null, OwnCommits? own = null)
 {
     /// <summary>Groups read per query.</summary>
     public const int PageSize = 500;
+
+    // What a reader without an OwnCommits waits on besides its listener.
+    private static readonly Task Never = new TaskCompletionSource().Task;
+
+    private long _tableReads;
+
+    /// <summary>How many times this feed read the table (<see cref="ReadAsync"/>): what an own commit does not cost.</summary>
+    public long TableReads => Interlocked.Read(ref _tableReads);
 
     /// <summary>The LISTEN/NOTIFY channel a commit in <paramref name="schema"/> notifies.</summary>
     public static string Channel(string schema) => "statepersistence_" + schema;
@@ -42,36 +52,97 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
     /// table, so a notification lost (a listener reconnecting, a full queue) delays a change by at most
     /// <paramref name="pollInterval"/> and never loses it. With a <see cref="ChangePruner"/>, the reader also prunes
     /// the log when that is due (a failure ends the subscription like any other, for the caller to report and retry).
+    /// <para>
+    /// This instance's own commits cost the reader no query: a group its writer numbered in its own transaction is
+    /// delivered from <see cref="OwnCommits"/> when it is the next position, and the notification it sent (named by
+    /// <see cref="OwnCommits.InstanceId"/>) is not a reason to read the table. The table is read when another writer
+    /// notified, when a position before a registered one is missing here (a group of another instance, or one of ours
+    /// whose outcome was lost), and at least once per poll interval: the safety net stays.
+    /// </para>
     /// </summary>
     public async IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, TimeSpan pollInterval,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using NpgsqlConnection listener = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        bool othersNotified = false;
+        listener.Notification += (_, e) => othersNotified |= own is null || e.Payload != own.InstanceId;
         await using (var listen = new NpgsqlCommand($"LISTEN {Channel(schema)}", listener))
         {
             await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        long position = afterPosition;
-        while (true)
+        // One wait on the listener may outlive several wake-ups by this instance's writer, so it is kept across them
+        // and cancelled (then awaited: the connection is not disposed under it) when the subscription ends.
+        using var stopListening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<bool>? listening = null;
+        try
         {
-            IReadOnlyList<CommittedGroup> page = await ReadAsync(position, PageSize, cancellationToken).ConfigureAwait(false);
-            foreach (CommittedGroup group in page)
+            long position = afterPosition;
+            bool read = true;
+            long lastRead = 0;
+            while (true)
             {
-                position = group.Position;
-                own?.Delivered(group.Revision);
-                yield return group;
-            }
-
-            if (page.Count < PageSize)
-            {
-                if (pruner is not null)
+                Task registered = own?.NextRegistration ?? Never;
+                if (read || Stopwatch.GetElapsedTime(lastRead) >= pollInterval)
                 {
-                    await pruner.PruneIfDueAsync(cancellationToken).ConfigureAwait(false);
+                    (read, othersNotified, lastRead) = (false, false, Stopwatch.GetTimestamp());
+                    IReadOnlyList<CommittedGroup> page;
+                    do
+                    {
+                        page = await ReadAsync(position, PageSize, cancellationToken).ConfigureAwait(false);
+                        foreach (CommittedGroup group in page)
+                        {
+                            position = group.Position;
+                            own?.Delivered(group.Revision, group.Position);
+                            yield return group;
+                        }
+                    }
+                    while (page.Count == PageSize);
+
+                    if (pruner is not null)
+                    {
+                        await pruner.PruneIfDueAsync(cancellationToken).ConfigureAwait(false);
+                    }
                 }
 
-                // Returns at the first notification (also one that came while reading) or after the interval.
-                await listener.WaitAsync(pollInterval, cancellationToken).ConfigureAwait(false);
+                while (own?.At(position + 1) is { } mine)
+                {
+                    position = mine.Position;
+                    own.Delivered(mine.Revision, mine.Position);
+                    yield return mine;
+                }
+
+                if (own is not null && own.HighestPosition > position)
+                {
+                    // A position before one of ours is not here: committed (ours are numbered after it), so read it.
+                    read = true;
+                    continue;
+                }
+
+                // Returns at the first notification (also one that came while reading), after the interval, or when
+                // this instance's writer registers a commit.
+                listening ??= listener.WaitAsync(pollInterval, stopListening.Token);
+                if (await Task.WhenAny(listening, registered).ConfigureAwait(false) == listening)
+                {
+                    bool notified = await listening.ConfigureAwait(false);
+                    listening = null;
+                    read = !notified || othersNotified;
+                }
+            }
+        }
+        finally
+        {
+            if (listening is not null)
+            {
+                await stopListening.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await listening.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The wait this finally cancelled: the subscription is ending.
+                }
             }
         }
     }
@@ -117,9 +188,10 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
     /// Adds the numbering to <paramref name="batch"/>, in its transaction: the lock (held until that transaction ends),
     /// then, as a statement of its own and so with a snapshot taken after the lock was had, the positions for every
     /// group without one that this transaction sees, in revision order, after the highest position. Returns the
-    /// numbering statement (its RecordsAffected is the number of changes numbered).
+    /// numbering statement (its RecordsAffected is the number of changes numbered); with <paramref name="returning"/>,
+    /// it returns the revision and the position of every change it numbered.
     /// </summary>
-    public static NpgsqlBatchCommand AddNumbering(NpgsqlBatch batch, string schema)
+    public static NpgsqlBatchCommand AddNumbering(NpgsqlBatch batch, string schema, bool returning = false)
     {
         var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
         lockCommand.Parameters.AddWithValue("statepersistence.feed:" + schema);
@@ -127,14 +199,17 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         // A new statement, so a new snapshot: it sees the previous numbering, which committed before this lock was had.
         // A group's changes share its revision, so they share a position. The highest position may have been pruned
         // (ChangePruner): the horizon, which the same snapshot shows with the deletion, is never below it. The clock is
-        // read here, under the lock, so numbered_at grows with the position (the pruner's window counts from it).
+        // read here, under the lock, so numbered_at grows with the position (the pruner's window counts from it). The
+        // rows to number are found through the index of unnumbered ones (position IS NULL on both sides): joined on
+        // the revision alone, the planner scanned the whole log on every commit, a cost growing with the log.
         var number = new NpgsqlBatchCommand($"""
             UPDATE {schema}.changes c SET position = last.position + u.n, numbered_at = clock_timestamp()
             FROM (SELECT revision, row_number() OVER (ORDER BY revision) AS n
                   FROM (SELECT DISTINCT revision FROM {schema}.changes WHERE position IS NULL) d) u,
                  (SELECT greatest(coalesce(max(position), 0), (SELECT position FROM {schema}.feed_horizon)) AS position
                   FROM {schema}.changes) last
-            WHERE c.revision = u.revision
+            WHERE c.revision = u.revision AND c.position IS NULL
+            {(returning ? "RETURNING c.revision, c.position" : "")}
             """);
         batch.BatchCommands.Add(number);
         return number;
@@ -148,6 +223,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
     {
         ArgumentOutOfRangeException.ThrowIfNegative(afterPosition);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        Interlocked.Increment(ref _tableReads);
         await AssignPositionsAsync(cancellationToken).ConfigureAwait(false);
 
         // Positions are dense, so a page of groups is a range of positions. The horizon is read after the rows, by a

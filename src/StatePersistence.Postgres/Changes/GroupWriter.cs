@@ -1,7 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
 using StatePersistence.Commit;
-using StatePersistence.Postgres.Listing;
 using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
@@ -12,7 +11,7 @@ namespace StatePersistence.Postgres.Changes;
 /// batches for), each group atomically: it locks every item of the call (a transaction-scoped advisory lock per item,
 /// taken in one order so two writers never wait on each other in a cycle), reads their revisions under those locks and
 /// checks each group's expectations in order (a group sees the groups before it in the call; one that conflicts writes
-/// nothing and takes no revision), and only then takes one revision per accepted group from the sequence and writes.
+/// nothing and takes no revision), and only then writes, each accepted group taking one revision from the sequence.
 /// Every writer of an item holds its lock until it commits, so nobody can change an item between the check and the
 /// write (no read-then-write race), and a later change to an item takes its revision after the earlier one committed:
 /// an item's revisions increase with its changes.
@@ -31,22 +30,26 @@ namespace StatePersistence.Postgres.Changes;
 /// a transaction of its own with a synchronous commit (which flushes them too).
 /// </para>
 /// <para>
-/// Each accepted group is registered in <see cref="OwnCommits"/> before the commit is sent, so this instance's feed
-/// reader builds it from what was written instead of reading its body back.
+/// Each accepted group is registered in <see cref="OwnCommits"/> once its commit returned, with the position its
+/// numbering gave it, so this instance's feed reader delivers it from what was written instead of reading it back.
 /// </para>
 /// </summary>
 internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, ChangeRows rows, OwnCommits? own = null)
 {
     private readonly string _lockKey = "statepersistence.item:" + schema + ":";
+    private readonly WriteStatements _statements = new(schema);
 
     /// <summary>Commits <paramref name="group"/>, or nothing of it when an expectation does not hold.</summary>
     public async Task<CommitOutcome> AppendAsync(IReadOnlyList<StateChange> group, Durability durability, CancellationToken cancellationToken) =>
         (await AppendAsync([group], durability, cancellationToken).ConfigureAwait(false))[0];
 
     /// <summary>
-    /// Commits the groups whose expectations hold, in one transaction; one outcome per group. Three round trips: the
-    /// transaction's start rides with the locks and the reads, the revisions are taken, and the commit rides with the
-    /// writes (raw <c>BEGIN</c>/<c>COMMIT</c>, which Npgsql tracks, rather than a separate commit message).
+    /// Commits the groups whose expectations hold, in one transaction; one outcome per group. Two round trips: the
+    /// transaction's start rides with the locks and the reads, and the writes (which take the revisions), the
+    /// numbering and the commit ride together (raw <c>BEGIN</c>/<c>COMMIT</c>, which Npgsql tracks, rather than
+    /// separate messages). One when no change expects a revision (nothing to read). A sealing codec adds one
+    /// before the writes (see <see cref="WriteAcceptedAsync"/>), and a conflict one per item whose current value it
+    /// carries.
     /// </summary>
     public async Task<CommitOutcome[]> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
         CancellationToken cancellationToken)
@@ -100,8 +103,12 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(groups);
-        Dictionary<(string Kind, string Id), long> stored = await LockAndReadAsync(connection, transaction, groups, durability, cancellationToken)
-            .ConfigureAwait(false);
+        // When every change expects any revision (a plain save) there is nothing to check, so nothing to read: the
+        // locks ride with the writes, one round trip in all, and every group is accepted. A sealing codec needs the
+        // revisions before the writes (see WriteAcceptedAsync), so it reads as any other call does.
+        bool blind = rows.IsIdentity && groups.All(g => g.All(c => c.Kind == ChangeKind.SetStateExtras || c.Expected.IsAny));
+        Dictionary<(string Kind, string Id), long> stored = blind ? []
+            : await LockAndReadAsync(connection, transaction, groups, durability, cancellationToken).ConfigureAwait(false);
 
         // Each group is checked against the items as the groups before it in this call leave them, as the one-writer
         // stores do. An item an earlier accepted group changed holds that group's (not yet known) revision: -(n + 1)
@@ -138,10 +145,21 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             }
         }
 
-        long[] revisions = accepted.Count == 0 ? [] : await NextRevisionsAsync(connection, transaction, accepted.Count, cancellationToken).ConfigureAwait(false);
+        // Conflicts with items as stored carry the current item, read under this transaction's locks before it ends;
+        // conflicts with an earlier group of this call name that group's revision and value, known once it is written.
+        var changedHere = new HashSet<(string Kind, string Id)>(current.Keys);
         var outcomes = new CommitOutcome[groups.Count];
+        for (int g = 0; g < groups.Count; g++)
+        {
+            if (conflicts[g] is { } refused)
+            {
+                conflicts[g] = await WithStoredItemsAsync(connection, transaction, refused, changedHere, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        (long[] revisions, Dictionary<long, long> positions) = accepted.Count == 0 ? ([], [])
+            : await WriteAcceptedAsync(connection, transaction, groups, accepted, durability, lockFirst: blind, cancellationToken).ConfigureAwait(false);
         var written = new Dictionary<(string Kind, string Id), StoredItem?>();
-        await using var batch = new NpgsqlBatch(connection, transaction);
         for (int n = 0; n < accepted.Count; n++)
         {
             IReadOnlyList<StateChange> group = groups[accepted[n]];
@@ -149,10 +167,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             for (int i = 0; i < group.Count; i++)
             {
                 stamped[i] = ItemRevision.Stamp(group[i], revisions[n]);
-                ItemRow row = rows.ToRow(stamped[i]);
-                batch.BatchCommands.Add(ItemCommand(row, revisions[n], stamped[i].Item));
-                batch.BatchCommands.Add(ChangeCommand(row, revisions[n], i));
-                written[(row.Kind, row.Id)] = stamped[i].Item;
+                written[(ChangeRows.KindOf(stamped[i].Kind), stamped[i].Id)] = stamped[i].Item;
             }
 
             outcomes[accepted[n]] = new CommitOutcome(revisions[n], stamped, []);
@@ -162,53 +177,111 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         {
             if (conflicts[g] is { } refused)
             {
-                // A conflict with an earlier group of this call names that group's revision and value.
-                List<ItemConflict> named = [.. refused.Select(c => c.CurrentRevision is < 0 and { } placeholder
-                    ? c with { CurrentRevision = revisions[(int)(-placeholder - 1)] }
-                    : c)];
-                outcomes[g] = new CommitOutcome(0, [], await WithCurrentItemsAsync(connection, transaction, named, written, cancellationToken)
-                    .ConfigureAwait(false));
+                outcomes[g] = new CommitOutcome(0, [], [.. refused.Select(c => WithWrittenItem(c, revisions, written))]);
             }
         }
 
-        if (accepted.Count > 0)
+        if (accepted.Count > 0 && transaction is null)
         {
-            // Delivered to listeners only when (and if) the transaction commits: wakes every instance's feed readers.
-            var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, '')");
-            notify.Parameters.Add(Text(ChangeFeed.Channel(schema)));
-            batch.BatchCommands.Add(notify);
-            if (transaction is null)
-            {
-                if (durability == Durability.Full)
-                {
-                    // The feed numbering rides in this transaction (see the class summary): no second transaction, no
-                    // second WAL flush. Under Relaxed a reader numbers the group after it committed, as before.
-                    ChangeFeed.AddNumbering(batch, schema);
-                }
-
-                batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-            }
-
-            // Before the commit is sent: a reader can see a group only once it committed, and then finds it here.
+            // Committed: this instance's feed reader builds these groups from here (and, with their positions,
+            // delivers them without a query). A commit in the caller's transaction is not known to have happened.
             for (int n = 0; n < accepted.Count; n++)
             {
-                own?.Register(revisions[n], outcomes[accepted[n]].Changes);
-            }
-
-            try
-            {
-                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                // Most likely not committed; and if the commit did happen (the answer lost with the connection), the
-                // feed reads these groups from the table like another instance's: forgetting is always safe.
-                own?.Forget(revisions);
-                throw;
+                own?.Register(revisions[n], outcomes[accepted[n]].Changes, positions.TryGetValue(revisions[n], out long p) ? p : null);
             }
         }
 
         return outcomes;
+    }
+
+    /// <summary>
+    /// Writes the accepted groups and, when this call began the transaction, commits it: one round trip, which with
+    /// <paramref name="lockFirst"/> also begins the transaction and locks the items (nothing was read). Each group
+    /// takes its revision from the sequence in its first statement, in the order of the groups and after every item of
+    /// the call was locked and checked, so a refused group takes none and an item's revisions increase with its
+    /// changes. Under a sealing codec the revision is inside the sealed bytes, so it must be known before they are
+    /// sealed: the revisions are then taken first, in a round trip of their own. Returns the revision of each accepted
+    /// group (increasing) and the feed positions the numbering gave, by revision (none when this call numbers nothing).
+    /// </summary>
+    private async Task<(long[] Revisions, Dictionary<long, long> Positions)> WriteAcceptedAsync(NpgsqlConnection connection,
+        NpgsqlTransaction? transaction, IReadOnlyList<IReadOnlyList<StateChange>> groups, List<int> accepted, Durability durability,
+        bool lockFirst, CancellationToken cancellationToken)
+    {
+        long[]? given = rows.IsIdentity ? null : await NextRevisionsAsync(connection, transaction, accepted.Count, cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        if (lockFirst)
+        {
+            AddStart(batch, transaction, groups, durability);
+        }
+
+        var firstWrite = new int[accepted.Count];
+        int writes = 0;
+        for (int n = 0; n < accepted.Count; n++)
+        {
+            IReadOnlyList<StateChange> group = groups[accepted[n]];
+            firstWrite[n] = writes;
+            if (group.Count == 0 && given is null)
+            {
+                // A group of no changes still takes its revision, as every accepted group does.
+                batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT {_statements.TakeRevision} AS {WriteStatements.WrittenRevision}"));
+                writes++;
+            }
+
+            for (int i = 0; i < group.Count; i++)
+            {
+                // A clear row's body never holds the revision (the statement strips it): it is written from the change
+                // stamped with a placeholder, byte for byte what the real stamping gives but for the number.
+                StateChange source = ItemRevision.Stamp(group[i], given?[n] ?? 0);
+                string revision = given is not null ? WriteStatements.GivenRevision : i == 0 ? _statements.TakeRevision : _statements.SameRevision;
+                batch.BatchCommands.Add(_statements.Write(rows.ToRow(source), i, source.Item, revision, given?[n]));
+                writes++;
+            }
+        }
+
+        // Delivered to listeners only when (and if) the transaction commits: wakes every instance's feed readers.
+        // A commit that numbers itself names this instance, whose reader then need not read the table for it (it
+        // gets the group from OwnCommits); one numbered later by a reader wakes every reader, this one's included.
+        bool numbersItself = transaction is null && durability == Durability.Full;
+        var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, $2)");
+        notify.Parameters.Add(Text(ChangeFeed.Channel(schema)));
+        notify.Parameters.Add(Text(numbersItself && own is not null ? own.InstanceId : ""));
+        batch.BatchCommands.Add(notify);
+        if (numbersItself)
+        {
+            // The feed numbering rides in this transaction (see the class summary): no second transaction, no
+            // second WAL flush. Under Relaxed a reader numbers the group after it committed, as before.
+            ChangeFeed.AddNumbering(batch, schema, returning: true);
+        }
+
+        if (transaction is null)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        }
+
+        var written = new List<long>(writes);
+        var positions = new Dictionary<long, long>();
+        await using (NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            do
+            {
+                // The writes return written_revision, the numbering (revision, position); the rest is not read.
+                bool isWrite = reader.FieldCount == 1 && reader.GetName(0) == WriteStatements.WrittenRevision;
+                while ((isWrite || reader.FieldCount == 2) && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (isWrite)
+                    {
+                        written.Add(reader.GetInt64(0));
+                    }
+                    else
+                    {
+                        positions[reader.GetInt64(0)] = reader.GetInt64(1);
+                    }
+                }
+            }
+            while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+        }
+
+        return ([.. firstWrite.Select(w => written[w])], positions);
     }
 
     /// <summary><paramref name="count"/> revisions from the sequence, in increasing order.</summary>
@@ -229,14 +302,17 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         return [.. revisions];
     }
 
-    private async Task<Dictionary<(string Kind, string Id), long>> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
-        IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds the transaction's start (when this call begins it), its settings and the locks of every item of the call
+    /// to <paramref name="batch"/>; returns the items' kinds and ids in the order they are locked.
+    /// </summary>
+    private (string[] Kinds, string[] Ids) AddStart(NpgsqlBatch batch, NpgsqlTransaction? transaction, IReadOnlyList<IReadOnlyList<StateChange>> groups,
+        Durability durability)
     {
         (string Kind, string Id)[] keys = [.. groups.SelectMany(g => g).Select(c => (ChangeRows.KindOf(c.Kind), c.Id)).Distinct()
             .OrderBy(k => k.Item1, StringComparer.Ordinal).ThenBy(k => k.Item2, StringComparer.Ordinal)];
         string[] kinds = [.. keys.Select(k => k.Kind)];
         string[] ids = [.. keys.Select(k => k.Id)];
-        await using var batch = new NpgsqlBatch(connection, transaction);
         if (transaction is null)
         {
             // Read committed whatever the database's default: the numbering needs a snapshot per statement.
@@ -256,7 +332,14 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         locks.Parameters.Add(new NpgsqlParameter { Value = kinds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         locks.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         batch.BatchCommands.Add(locks);
+        return (kinds, ids);
+    }
 
+    private async Task<Dictionary<(string Kind, string Id), long>> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
+        IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        (string[] kinds, string[] ids) = AddStart(batch, transaction, groups, durability);
         var read = new NpgsqlBatchCommand($"SELECT kind, id, revision FROM {schema}.items WHERE (kind, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))");
         read.Parameters.Add(new NpgsqlParameter { Value = kinds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         read.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
@@ -278,24 +361,18 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     }
 
     /// <summary>
-    /// The conflicts with the items as they are now (still under this transaction's locks): the caller's copy may be
-    /// older than the store's, and the conflict must carry the current item.
+    /// The conflicts with items as stored, with the current item (read under this transaction's locks: the caller's
+    /// copy may be older than the store's, and the conflict must carry the current item). A conflict on an item a
+    /// group of this call changes is left for <see cref="WithWrittenItem"/>.
     /// </summary>
-    private async Task<List<ItemConflict>> WithCurrentItemsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
-        List<ItemConflict> conflicts, Dictionary<(string Kind, string Id), StoredItem?> written, CancellationToken cancellationToken)
+    private async Task<List<ItemConflict>> WithStoredItemsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
+        List<ItemConflict> conflicts, HashSet<(string Kind, string Id)> changedHere, CancellationToken cancellationToken)
     {
         var result = new List<ItemConflict>(conflicts.Count);
         foreach (ItemConflict conflict in conflicts)
         {
             string kind = ChangeRows.KindOf(conflict.Kind);
-            if (written.TryGetValue((kind, conflict.Id), out StoredItem? earlier))
-            {
-                // Changed by an earlier group of this call: its value (or its deletion) is the current item.
-                result.Add(earlier is null ? conflict with { CurrentRevision = null } : conflict with { Current = earlier });
-                continue;
-            }
-
-            if (conflict.CurrentRevision is not { } revision)
+            if (changedHere.Contains((kind, conflict.Id)) || conflict.CurrentRevision is not { } revision)
             {
                 result.Add(conflict);
                 continue;
@@ -313,50 +390,20 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         return result;
     }
 
-    private NpgsqlBatchCommand ItemCommand(ItemRow row, long revision, StoredItem? item)
+    /// <summary>
+    /// A conflict on an item a group of this call changed: the item is that group's value (or its deletion), and a
+    /// conflict with an earlier group names that group's revision (-(n + 1) stood for the n-th accepted group's).
+    /// </summary>
+    private static ItemConflict WithWrittenItem(ItemConflict conflict, long[] revisions, Dictionary<(string Kind, string Id), StoredItem?> written)
     {
-        if (row.Body is null && row.Sealed is null)
+        if (!written.TryGetValue((ChangeRows.KindOf(conflict.Kind), conflict.Id), out StoredItem? earlier))
         {
-            var delete = new NpgsqlBatchCommand($"DELETE FROM {schema}.items WHERE kind = $1 AND id = $2");
-            delete.Parameters.Add(Text(row.Kind));
-            delete.Parameters.Add(Text(row.Id));
-            return delete;
+            return conflict;
         }
 
-        var put = new NpgsqlBatchCommand($"""
-            INSERT INTO {schema}.items (kind, id, revision, body, sealed, status, tool, created_key, updated_key, listed)
-            VALUES ($1, $2, $3, {Body(row, 4)}, $5, $6, $7, $8, $9, $10)
-            ON CONFLICT (kind, id) DO UPDATE SET revision = excluded.revision, body = excluded.body, sealed = excluded.sealed,
-                status = excluded.status, tool = excluded.tool, created_key = excluded.created_key,
-                updated_key = excluded.updated_key, listed = excluded.listed
-            """);
-        put.Parameters.Add(Text(row.Kind));
-        put.Parameters.Add(Text(row.Id));
-        put.Parameters.Add(new NpgsqlParameter { Value = revision, NpgsqlDbType = NpgsqlDbType.Bigint });
-        put.Parameters.Add(Text(row.Body));
-        put.Parameters.Add(new NpgsqlParameter { Value = (object?)row.Sealed ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
-        TaskListingColumns.Add(put.Parameters, row, item);
-        return put;
+        ItemConflict named = conflict.CurrentRevision is < 0 and { } placeholder ? conflict with { CurrentRevision = revisions[(int)(-placeholder - 1)] } : conflict;
+        return earlier is null ? named with { CurrentRevision = null } : named with { Current = earlier };
     }
-
-    private NpgsqlBatchCommand ChangeCommand(ItemRow row, long revision, int ordinal)
-    {
-        var insert = new NpgsqlBatchCommand($"INSERT INTO {schema}.changes (revision, ordinal, kind, id, body, sealed) VALUES ($1, $2, $3, $4, {Body(row, 5)}, $6)");
-        insert.Parameters.Add(new NpgsqlParameter { Value = revision, NpgsqlDbType = NpgsqlDbType.Bigint });
-        insert.Parameters.Add(new NpgsqlParameter { Value = ordinal, NpgsqlDbType = NpgsqlDbType.Integer });
-        insert.Parameters.Add(Text(row.Kind));
-        insert.Parameters.Add(Text(row.Id));
-        insert.Parameters.Add(Text(row.Body));
-        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)row.Sealed ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
-        return insert;
-    }
-
-    /// <summary>
-    /// The body parameter as <c>jsonb</c>: a task's or session's without its revision (its own column holds it), the
-    /// application's own properties as they are (one of them may be called revision).
-    /// </summary>
-    internal static string Body(ItemRow row, int parameter) =>
-        row.Kind == ChangeRows.Extras ? $"${parameter}::jsonb" : $"${parameter}::jsonb - 'revision'";
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 }

@@ -1,17 +1,20 @@
 using StatePersistence.Commit;
+using StatePersistence.Storage;
 
 namespace StatePersistence.Postgres.Changes;
 
 /// <summary>
-/// The groups this instance committed, by revision, with their changes as committed (stamped with the revision), so its
-/// feed reader does not read back and parse their bodies: the writer knows what it wrote. The writer registers a
-/// group once its revision is known and before its commit is sent (a group that commits is therefore always here
-/// before any reader can see it), and forgets it when the transaction fails. A reader takes a copy of the entries
-/// before its query (<see cref="Snapshot"/>), skips the bodies of those revisions in the query and builds their groups
-/// from the copy; the follower drops an entry once it delivered that group (<see cref="Delivered"/>). A revision is
-/// never given twice, so an entry can only ever describe the row the reader finds. Entries whose commit never happened
-/// (its outcome lost with the connection) or that no follower delivers are bounded: beyond <see cref="Capacity"/> the
-/// oldest are dropped, and their groups are then read from the table like anyone else's.
+/// The groups this instance committed, with their changes as committed (stamped with the revision), so its feed reader
+/// neither reads back nor parses their bodies: the writer knows what it wrote. The writer registers a group once its
+/// commit has returned: with its feed position when its own transaction numbered it (full durability), without one
+/// otherwise. A group registered with its position is delivered by the reader straight from here when it is the next
+/// one the reader needs (<see cref="At"/>), with no query at all; a group registered without one is still read from the
+/// table, but only its position (<see cref="Snapshot"/> lists the revisions whose bodies the reader skips).
+/// <para>
+/// Forgetting an entry is always safe (its group is then read from the table like another instance's), so the entries
+/// are bounded: beyond <see cref="Capacity"/> the oldest are dropped, and a delivered position drops every entry at or
+/// before it (a group read from the table before its writer registered it leaves no entry behind for long).
+/// </para>
 /// </summary>
 internal sealed class OwnCommits
 {
@@ -19,7 +22,16 @@ internal sealed class OwnCommits
     public const int Capacity = 4096;
 
     private readonly Lock _gate = new();
-    private readonly SortedDictionary<long, IReadOnlyList<StateChange>> _byRevision = [];
+    private readonly SortedDictionary<long, Entry> _byRevision = [];
+    private readonly Dictionary<long, long> _revisionByPosition = [];
+    private long _highestPosition;
+    private TaskCompletionSource _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// This instance's name in the payload of the notifications its commits send, so its feed reader knows the ones it
+    /// need not read the table for.
+    /// </summary>
+    public string InstanceId { get; } = Guid.NewGuid().ToString("N");
 
     public int Count
     {
@@ -32,44 +44,111 @@ internal sealed class OwnCommits
         }
     }
 
-    public void Register(long revision, IReadOnlyList<StateChange> stamped)
+    /// <summary>
+    /// The highest position a group of this instance was registered with: a reader behind it knows a commit happened
+    /// there (and, when it lacks the groups in between, reads them from the table).
+    /// </summary>
+    public long HighestPosition
     {
+        get
+        {
+            lock (_gate)
+            {
+                return _highestPosition;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Completes at the next <see cref="Register"/>. Taken before a reader looks at the entries, so a registration
+    /// between the look and the wait still wakes it.
+    /// </summary>
+    public Task NextRegistration
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _registered.Task;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A committed group: <paramref name="position"/> is its feed position when the commit itself numbered it (null when
+    /// a reader numbers it later).
+    /// </summary>
+    public void Register(long revision, IReadOnlyList<StateChange> stamped, long? position)
+    {
+        TaskCompletionSource woken;
         lock (_gate)
         {
-            _byRevision[revision] = stamped;
+            _byRevision[revision] = new Entry(stamped, position);
+            if (position is { } p)
+            {
+                _revisionByPosition[p] = revision;
+                _highestPosition = Math.Max(_highestPosition, p);
+            }
+
             while (_byRevision.Count > Capacity)
             {
-                _byRevision.Remove(_byRevision.Keys.First());
+                RemoveLocked(_byRevision.Keys.First());
             }
+
+            woken = _registered;
+            _registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+
+        woken.TrySetResult();
     }
 
-    /// <summary>The transaction that would have committed these revisions failed.</summary>
-    public void Forget(IEnumerable<long> revisions)
+    /// <summary>The group registered at <paramref name="position"/>, or null when none is (or it was dropped).</summary>
+    public CommittedGroup? At(long position)
     {
         lock (_gate)
         {
-            foreach (long revision in revisions)
+            return _revisionByPosition.TryGetValue(position, out long revision) && _byRevision.TryGetValue(revision, out Entry? entry)
+                ? new CommittedGroup(revision, entry.Changes) { Position = position }
+                : null;
+        }
+    }
+
+    /// <summary>
+    /// A reader delivered the group of <paramref name="revision"/> at <paramref name="position"/>: drops it and every
+    /// entry positioned before it. Positions are delivered in order, so those were delivered too (read from the table
+    /// before their writer registered them).
+    /// </summary>
+    public void Delivered(long revision, long position)
+    {
+        lock (_gate)
+        {
+            RemoveLocked(revision);
+            foreach (long stale in _revisionByPosition.Where(e => e.Key < position).Select(e => e.Value).ToList())
             {
-                _byRevision.Remove(revision);
+                RemoveLocked(stale);
             }
         }
     }
 
-    public void Delivered(long revision)
-    {
-        lock (_gate)
-        {
-            _byRevision.Remove(revision);
-        }
-    }
-
-    /// <summary>A copy of the entries, for one read: what it skips in the query it builds from this copy.</summary>
+    /// <summary>
+    /// A copy of the entries' changes by revision, for one read of the table: what it skips in the query it builds from
+    /// this copy.
+    /// </summary>
     public Dictionary<long, IReadOnlyList<StateChange>> Snapshot()
     {
         lock (_gate)
         {
-            return new Dictionary<long, IReadOnlyList<StateChange>>(_byRevision);
+            return _byRevision.ToDictionary(e => e.Key, e => e.Value.Changes);
         }
     }
+
+    private void RemoveLocked(long revision)
+    {
+        if (_byRevision.Remove(revision, out Entry? entry) && entry.Position is { } position)
+        {
+            _revisionByPosition.Remove(position);
+        }
+    }
+
+    private sealed record Entry(IReadOnlyList<StateChange> Changes, long? Position);
 }

@@ -142,7 +142,7 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
     {
         (ItemRow now, StateChange change) = Reseal(row);
         var update = new NpgsqlBatchCommand($"""
-            UPDATE {schema}.items SET body = {GroupWriter.Body(now, 1)}, sealed = $2, status = $3, tool = $4, created_key = $5, updated_key = $6, listed = $7
+            UPDATE {schema}.items SET body = {WriteStatements.Body(now, 1)}, sealed = $2, status = $3, tool = $4, created_key = $5, updated_key = $6, listed = $7
             WHERE kind = $8 AND id = $9 AND revision = $10 AND sealed IS NOT DISTINCT FROM $11 AND body IS NOT DISTINCT FROM $12::jsonb
             """);
         update.Parameters.Add(Text(now.Body));
@@ -156,7 +156,7 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
     {
         (ItemRow now, _) = Reseal(row);
         var update = new NpgsqlBatchCommand($"""
-            UPDATE {schema}.changes SET body = {GroupWriter.Body(now, 1)}, sealed = $2
+            UPDATE {schema}.changes SET body = {WriteStatements.Body(now, 1)}, sealed = $2
             WHERE revision = $3 AND ordinal = $4 AND sealed IS NOT DISTINCT FROM $5 AND body IS NOT DISTINCT FROM $6::jsonb
             """);
         update.Parameters.Add(Text(now.Body));

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using StatePersistence.Errors;
 using StatePersistence.Model;
 using StatePersistence.Postgres.Tests.Support;
@@ -68,6 +69,35 @@ public sealed class RegistrationTests
         Assert.Equal("postgresql://db.example:5433/app#tenant_a", store.Location);
         Assert.DoesNotContain("hunter2", store.Location, StringComparison.Ordinal);
         Assert.DoesNotContain("agent", store.Location, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A store built from a connection string has Npgsql prepare the statements it runs often, unless the string says
+    /// how many itself (none included); the store then works as any other (a save and a reopen).
+    /// </summary>
+    [Fact]
+    public async Task AConnectionString_GetsAutomaticPreparation_UnlessItSetsItsOwn()
+    {
+        await using (NpgsqlDataSource plain = PostgresStateStore.CreateDataSource(PostgresServer.ConnectionString))
+        await using (NpgsqlDataSource own = PostgresStateStore.CreateDataSource(PostgresServer.ConnectionString + ";Max Auto Prepare=0"))
+        {
+            Assert.Equal(PostgresStateStore.AutoPreparedStatements, new NpgsqlConnectionStringBuilder(plain.ConnectionString).MaxAutoPrepare);
+            Assert.Equal(0, new NpgsqlConnectionStringBuilder(own.ConnectionString).MaxAutoPrepare);
+        }
+
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using (StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct))
+        {
+            // More saves than Npgsql's threshold for preparing a statement, so the prepared ones run too.
+            for (int i = 0; i < 12; i++)
+            {
+                await service.SaveTaskAsync(new AgentTask { Id = "prepared", Description = "save " + i }, ct);
+            }
+        }
+
+        await using StatePersistenceService reopened = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        Assert.Equal("save 11", (await reopened.LoadTaskAsync("prepared", ct))!.Description);
     }
 
     private static ServiceProvider Provider(string schema)
