@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(43, LogLevel.Information, "Re-encryption of {Location} started: {Remaining} file(s) hold payloads not sealed with the active key {KeyId}")]
     public static partial void ReencryptionStarted(ILogger logger, string location, string keyId, long remaining);
 
+    [LoggerMessage(52, LogLevel.Error, "Re-encryption of {Location}: {Path} is damaged and was left as it is (not re-encrypted, not moved, not deleted): {Problem}")]
+    public static partial void ReencryptionFoundDamage(ILogger logger, string location, string path, string problem);
+
     [LoggerMessage(44, LogLevel.Information, "Re-encryption of {Location} finished: every payload is sealed with the active key {KeyId} ({Rewritten} file(s) rewritten)")]
     public static partial void ReencryptionFinished(ILogger logger, string location, string keyId, long rewritten);
 

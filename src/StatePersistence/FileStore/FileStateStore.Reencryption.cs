@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using StatePersistence.Commit;
 using StatePersistence.Encryption;
 using StatePersistence.FileStore.Journal;
+using StatePersistence.FileStore.Operations.TaskArchive;
 using StatePersistence.FileSystem;
 using StatePersistence.Serialization;
 using StatePersistence.Storage;
@@ -16,6 +17,9 @@ public sealed partial class FileStateStore : IReencryptingStore
     /// <summary>Backups need no lock of their own (the caller holds the checkpoint lock); this one is never contended.</summary>
     private readonly Lock _backupWrites = new();
 
+    /// <summary>The re-encryption of task archives (<c>archive/tasks.*.tar.gz</c>), with what it already checked.</summary>
+    private TaskArchiveResealer? _archiveResealer;
+
     /// <summary>Files under another key at the last re-encryption step (health: <c>reencryption_files_remaining</c>).</summary>
     private long _reencryptionRemaining;
 
@@ -29,7 +33,8 @@ public sealed partial class FileStateStore : IReencryptingStore
     /// crash at any point leaves each file whole under its old key or its new one, and the next start's first step
     /// finds what is left. Item files are not written here: their ids are dropped from what the last checkpoint
     /// wrote, so the checkpoint the loop forces next writes them (with <c>state.json</c>, and the journal segments
-    /// it covers go). Files that do not open (damage) are left for the read paths and recovery to move aside.
+    /// it covers go). Files that do not open (damage) are left for the read paths and recovery to move aside; a
+    /// damaged task archive is left as it is and named in <see cref="ReencryptionStep.Damaged"/> (once).
     /// </remarks>
     async ValueTask<ReencryptionStep> IReencryptingStore.ReencryptStepAsync(StateView current, int maxFiles, CancellationToken cancellationToken)
     {
@@ -118,8 +123,14 @@ public sealed partial class FileStateStore : IReencryptingStore
             }
         }
 
+        // Task archives last: each is one file, read whole, its entries sealed again one by one.
+        _archiveResealer ??= new TaskArchiveResealer(this, _fileSystem, _layout);
+        ArchiveResealing archives = _archiveResealer.Step(active, maxFiles - rewritten, cancellationToken);
+        rewritten += archives.Rewritten;
+        left += archives.Left;
+
         Interlocked.Exchange(ref _reencryptionRemaining, forCheckpoint + left);
-        return new ReencryptionStep(active, rewritten, forCheckpoint, forCheckpoint + left);
+        return new ReencryptionStep(active, rewritten, forCheckpoint, forCheckpoint + left) { Damaged = archives.Damaged };
     }
 
     /// <summary>Drops the stale item files' ids from what the last checkpoint wrote; returns how many.</summary>

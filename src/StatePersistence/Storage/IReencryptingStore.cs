@@ -31,4 +31,11 @@ internal interface IReencryptingStore
 /// <param name="Rewritten">Files it rewrote itself.</param>
 /// <param name="ForCheckpoint">Files a checkpoint must rewrite (item files, <c>state.json</c>, journal segments).</param>
 /// <param name="Remaining">Files still under another key after the step, those for the checkpoint included.</param>
-internal sealed record ReencryptionStep(string? ActiveKeyId, int Rewritten, int ForCheckpoint, int Remaining);
+internal sealed record ReencryptionStep(string? ActiveKeyId, int Rewritten, int ForCheckpoint, int Remaining)
+{
+    /// <summary>
+    /// Files found damaged by this step and left exactly as they are (a task archive that does not read back whole):
+    /// the path and what is wrong. Each is reported once; they stay counted in <see cref="Remaining"/>.
+    /// </summary>
+    public IReadOnlyList<(string Path, string Problem)> Damaged { get; init; } = [];
+}

@@ -11,7 +11,7 @@ namespace StatePersistence.Service.Checkpoints;
 /// encryption is turned on over a clear-text directory, every stored payload still under an older key (or in the
 /// clear) is rewritten under the active key. Once at start-up (so an interrupted run continues where it stopped),
 /// then every <see cref="StatePersistenceOptions.ReencryptionInterval"/> while there is work or the active key changed. Small steps: at most
-/// <see cref="FilesPerStep"/> logs, reports and backups per step, under the checkpoint lock (never beside a
+/// <see cref="FilesPerStep"/> logs, reports, backups and task archives per step, under the checkpoint lock (never beside a
 /// checkpoint; commits go on meanwhile), and item files, <c>state.json</c> and the journal by a forced checkpoint.
 /// </summary>
 internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProvider time, CommitPipeline commits, CheckpointScheduler checkpoints,
@@ -107,6 +107,11 @@ internal sealed class ReencryptionLoop(StatePersistenceOptions options, TimeProv
         finally
         {
             checkpoints.Lock.Release();
+        }
+
+        foreach ((string path, string problem) in step.Damaged)
+        {
+            events.ReencryptionFoundDamage(path, problem);
         }
 
         instruments.ReencryptionKeyId = active ?? ClearTarget;
