@@ -142,7 +142,8 @@ public sealed partial class FileStateStore : IReencryptingStore
         foreach (string name in _fileSystem.ListFiles(directory))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (StateLayout.ItemId(name) is { } id && live.ContainsKey(id) && IsStale(Path.Combine(directory, name), active))
+            // The header first: the id's string is only made for the few files that need it.
+            if (StateLayout.IsItemFile(name) && IsStale(Path.Combine(directory, name), active) && StateLayout.ItemId(name) is { } id && live.ContainsKey(id))
             {
                 stale.Add(id);
             }
@@ -179,24 +180,8 @@ public sealed partial class FileStateStore : IReencryptingStore
     /// <summary>Enough for the longest envelope header (two names of 255 bytes).</summary>
     private const int HeadSize = 1024;
 
-    /// <summary>The first bytes of a file, into <paramref name="head"/>: a start-up over 100k item files allocates nothing per file.</summary>
-    private ReadOnlySpan<byte> ReadHead(string path, Span<byte> head)
-    {
-        using IFileHandle handle = _fileSystem.Open(path, FileOpenMode.Read);
-        int total = 0;
-        while (total < head.Length)
-        {
-            int read = handle.Read(total, head[total..]);
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read;
-        }
-
-        return head[..total];
-    }
+    /// <summary>The first bytes of a file, into <paramref name="head"/>: a start-up over 100k item files allocates nothing per file but its path.</summary>
+    private ReadOnlySpan<byte> ReadHead(string path, Span<byte> head) => head[.._fileSystem.ReadHead(path, head)];
 
     /// <summary>Opens a standalone payload and writes it back sealed under the active key; false when it does not open.</summary>
     private bool Reseal(string path, PayloadKind kind, string id, Lock gate)
