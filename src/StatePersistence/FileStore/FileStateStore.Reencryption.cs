@@ -157,7 +157,7 @@ public sealed partial class FileStateStore : IReencryptingStore
     /// Whether the file holds a payload not under <paramref name="active"/>. A standalone payload (a task, session,
     /// report, snapshot) is told by its envelope header alone, so only its first bytes are read: a start-up over 100k
     /// item files reads their headers, not their content. A container of payloads (a journal segment, a session log)
-    /// is read whole.
+    /// is read in chunks through one pooled buffer, up to its first payload under another key.
     /// </summary>
     private bool IsStale(string path, string? active, bool container = false)
     {
@@ -165,7 +165,7 @@ public sealed partial class FileStateStore : IReencryptingStore
         {
             if (container)
             {
-                return EncryptionKeyUsage.NeedsResealing(_fileSystem.ReadAllBytes(path), active);
+                return ContainerKeyScan.NeedsResealing(_fileSystem, path, active);
             }
 
             Span<byte> head = stackalloc byte[HeadSize];

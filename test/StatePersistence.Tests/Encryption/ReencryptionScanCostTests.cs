@@ -23,6 +23,9 @@ public sealed class ReencryptionScanCostTests(ITestOutputHelper output) : IDispo
     /// </summary>
     private const int HandleBytes = 160;
 
+    /// <summary>The step's allocations besides the item files: listings and a few headers, no file read whole.</summary>
+    private const int FixedBytes = 256 * 1024;
+
     private readonly StateFixture _fixture = new();
 
     public void Dispose() => _fixture.Dispose();
@@ -64,6 +67,14 @@ public sealed class ReencryptionScanCostTests(ITestOutputHelper output) : IDispo
         long bound = StringBytes(Path.GetFileName(sample)) + StringBytes(sample) + HandleBytes;
         output.WriteLine($"one re-encryption step over {Tasks} item files under the active key: {all} bytes allocated; over {Tasks / 2}: {half}; {perFile} per file (bound {bound})");
         Assert.True(perFile < bound, $"one step allocated {perFile} bytes per item file ({all} over {Tasks}, {half} over {Tasks / 2}); the bound is {bound}");
+
+        // The rest is the step's fixed share: state.json's and the backups' headers, and the journal segments (4 MiB
+        // each, zero-filled ahead), which were read whole into new arrays before they were scanned in pooled chunks.
+        long journal = Directory.GetFiles(_fixture.File("journal")).Sum(f => new FileInfo(f).Length);
+        long fixedShare = half - (perFile * (Tasks / 2));
+        output.WriteLine($"the step's fixed share: {fixedShare} bytes, beside {journal} bytes of journal segments");
+        Assert.True(journal >= 4 << 20, "the directory holds no journal segment to scan");
+        Assert.True(fixedShare < FixedBytes, $"one step's fixed share allocated {fixedShare} bytes beside {journal} bytes of journal; the bound is {FixedBytes}");
     }
 
     /// <summary>A string's size on the 64-bit heap: header, length and terminator, two bytes a character, 8-byte aligned.</summary>
