@@ -41,7 +41,7 @@ internal static partial class Log
     [LoggerMessage(10, LogLevel.Debug, "Saved {Kind} {Id} at revision {Revision}")]
     public static partial void ItemSaved(ILogger logger, string kind, string id, long revision);
 
-    [LoggerMessage(11, LogLevel.Debug, "Applied {Count} change(s) another writer committed to {Location} at revision {Revision} (position {Position})")]
+    [LoggerMessage(53, LogLevel.Debug, "Applied {Count} change(s) another writer committed to {Location} at revision {Revision} (position {Position})")]
     public static partial void RemoteChangesApplied(ILogger logger, int count, string location, long revision, long position);
 
     [LoggerMessage(41, LogLevel.Error, "{Path} could not be moved aside ({Reason}); it was left in place, unused and not deleted")]
@@ -52,6 +52,9 @@ internal static partial class Log
 
     [LoggerMessage(43, LogLevel.Information, "Re-encryption of {Location} started: {Remaining} file(s) hold payloads not sealed with the active key {KeyId}")]
     public static partial void ReencryptionStarted(ILogger logger, string location, string keyId, long remaining);
+
+    [LoggerMessage(52, LogLevel.Error, "Re-encryption of {Location}: {Path} is damaged and was left as it is (not re-encrypted, not moved, not deleted): {Problem}")]
+    public static partial void ReencryptionFoundDamage(ILogger logger, string location, string path, string problem);
 
     [LoggerMessage(44, LogLevel.Information, "Re-encryption of {Location} finished: every payload is sealed with the active key {KeyId} ({Rewritten} file(s) rewritten)")]
     public static partial void ReencryptionFinished(ILogger logger, string location, string keyId, long rewritten);

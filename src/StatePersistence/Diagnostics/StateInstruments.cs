@@ -39,6 +39,8 @@ internal sealed class StateInstruments : IDisposable
             "Files in the state directory, by kind.");
         ReencryptedFiles = _meter.CreateCounter<long>("statepersistence.reencryption.files.rewritten", "{file}",
             "Files the background re-encryption rewrote under the active key, by key id.");
+        ReencryptionDamaged = _meter.CreateCounter<long>("statepersistence.reencryption.files.damaged", "{file}",
+            "Files the background re-encryption found damaged and left exactly as they are (a task archive that does not read back whole).");
         _meter.CreateObservableGauge("statepersistence.reencryption.files.remaining", ObserveReencryption, "{file}",
             "Files still holding payloads under another key (or in the clear), by the active key's id.");
         RetentionSessionLogsCapped = _meter.CreateCounter<long>("statepersistence.retention.session_logs.rotated", "{log}",
@@ -79,6 +81,9 @@ internal sealed class StateInstruments : IDisposable
 
     /// <summary>Files the background re-encryption rewrote, tagged <c>key_id</c> (the key they are now sealed with).</summary>
     public Counter<long> ReencryptedFiles { get; }
+
+    /// <summary>Damaged files the background re-encryption left as they are, each counted once.</summary>
+    public Counter<long> ReencryptionDamaged { get; }
 
     /// <summary>Session logs capped by the retention policy, tagged <c>mode</c>.</summary>
     public Counter<long> RetentionSessionLogsCapped { get; }

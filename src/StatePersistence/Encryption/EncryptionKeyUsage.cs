@@ -126,8 +126,8 @@ public sealed class EncryptionKeyUsage
         && file.EndsWith(FileStore.Operations.TaskArchives.FileExtension, StringComparison.Ordinal);
 
     /// <summary>
-    /// The sealed entries of a task archive by key (an archive stays under the keys that sealed it: the background
-    /// re-encryption does not rewrite archives, so a key they use must not be removed); one with none is in the clear.
+    /// The sealed entries of a task archive by key (the background re-encryption seals an archive again under the
+    /// active key, but until it has, a key its entries use must not be removed); one with none is in the clear.
     /// An archive that does not decompress is counted in the clear: it is damage for <c>statectl archive restore</c>
     /// to name, not a key's.
     /// </summary>

@@ -21,6 +21,12 @@ public sealed partial class FileStateStore
     /// <summary>A sealed archive entry opened; a key the ring does not hold or a failed tag throws naming <paramref name="path"/>.</summary>
     internal byte[] OpenArchiveEntry(Serialization.PayloadKind kind, string entry, byte[] stored, string path) => _envelope.Open(kind, entry, stored, path);
 
+    /// <summary>
+    /// Serializes writing an archive file (a new archive, or one the re-encryption rewrites): the archiver clears
+    /// temp files left in <c>archive/</c> by a crashed run, which must never be a rewrite in progress.
+    /// </summary>
+    internal Lock ArchiveWrites { get; } = new();
+
     /// <summary>The clock the store names its files by.</summary>
     internal TimeProvider Time => _time;
 

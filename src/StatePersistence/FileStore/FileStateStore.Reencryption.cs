@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using StatePersistence.Commit;
 using StatePersistence.Encryption;
 using StatePersistence.FileStore.Journal;
+using StatePersistence.FileStore.Operations.TaskArchive;
 using StatePersistence.FileSystem;
 using StatePersistence.Serialization;
 using StatePersistence.Storage;
@@ -16,6 +17,9 @@ public sealed partial class FileStateStore : IReencryptingStore
     /// <summary>Backups need no lock of their own (the caller holds the checkpoint lock); this one is never contended.</summary>
     private readonly Lock _backupWrites = new();
 
+    /// <summary>The re-encryption of task archives (<c>archive/tasks.*.tar.gz</c>), with what it already checked.</summary>
+    private TaskArchiveResealer? _archiveResealer;
+
     /// <summary>Files under another key at the last re-encryption step (health: <c>reencryption_files_remaining</c>).</summary>
     private long _reencryptionRemaining;
 
@@ -29,7 +33,8 @@ public sealed partial class FileStateStore : IReencryptingStore
     /// crash at any point leaves each file whole under its old key or its new one, and the next start's first step
     /// finds what is left. Item files are not written here: their ids are dropped from what the last checkpoint
     /// wrote, so the checkpoint the loop forces next writes them (with <c>state.json</c>, and the journal segments
-    /// it covers go). Files that do not open (damage) are left for the read paths and recovery to move aside.
+    /// it covers go). Files that do not open (damage) are left for the read paths and recovery to move aside; a
+    /// damaged task archive is left as it is and named in <see cref="ReencryptionStep.Damaged"/> (once).
     /// </remarks>
     async ValueTask<ReencryptionStep> IReencryptingStore.ReencryptStepAsync(StateView current, int maxFiles, CancellationToken cancellationToken)
     {
@@ -118,8 +123,14 @@ public sealed partial class FileStateStore : IReencryptingStore
             }
         }
 
+        // Task archives last: each is one file, read whole, its entries sealed again one by one.
+        _archiveResealer ??= new TaskArchiveResealer(this, _fileSystem, _layout);
+        ArchiveResealing archives = _archiveResealer.Step(active, maxFiles - rewritten, cancellationToken);
+        rewritten += archives.Rewritten;
+        left += archives.Left;
+
         Interlocked.Exchange(ref _reencryptionRemaining, forCheckpoint + left);
-        return new ReencryptionStep(active, rewritten, forCheckpoint, forCheckpoint + left);
+        return new ReencryptionStep(active, rewritten, forCheckpoint, forCheckpoint + left) { Damaged = archives.Damaged };
     }
 
     /// <summary>Drops the stale item files' ids from what the last checkpoint wrote; returns how many.</summary>
@@ -131,7 +142,8 @@ public sealed partial class FileStateStore : IReencryptingStore
         foreach (string name in _fileSystem.ListFiles(directory))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (StateLayout.ItemId(name) is { } id && live.ContainsKey(id) && IsStale(Path.Combine(directory, name), active))
+            // The header first: the id's string is only made for the few files that need it.
+            if (StateLayout.IsItemFile(name) && IsStale(Path.Combine(directory, name), active) && StateLayout.ItemId(name) is { } id && live.ContainsKey(id))
             {
                 stale.Add(id);
             }
@@ -145,7 +157,7 @@ public sealed partial class FileStateStore : IReencryptingStore
     /// Whether the file holds a payload not under <paramref name="active"/>. A standalone payload (a task, session,
     /// report, snapshot) is told by its envelope header alone, so only its first bytes are read: a start-up over 100k
     /// item files reads their headers, not their content. A container of payloads (a journal segment, a session log)
-    /// is read whole.
+    /// is read in chunks through one pooled buffer, up to its first payload under another key.
     /// </summary>
     private bool IsStale(string path, string? active, bool container = false)
     {
@@ -153,7 +165,7 @@ public sealed partial class FileStateStore : IReencryptingStore
         {
             if (container)
             {
-                return EncryptionKeyUsage.NeedsResealing(_fileSystem.ReadAllBytes(path), active);
+                return ContainerKeyScan.NeedsResealing(_fileSystem, path, active);
             }
 
             Span<byte> head = stackalloc byte[HeadSize];
@@ -168,24 +180,8 @@ public sealed partial class FileStateStore : IReencryptingStore
     /// <summary>Enough for the longest envelope header (two names of 255 bytes).</summary>
     private const int HeadSize = 1024;
 
-    /// <summary>The first bytes of a file, into <paramref name="head"/>: a start-up over 100k item files allocates nothing per file.</summary>
-    private ReadOnlySpan<byte> ReadHead(string path, Span<byte> head)
-    {
-        using IFileHandle handle = _fileSystem.Open(path, FileOpenMode.Read);
-        int total = 0;
-        while (total < head.Length)
-        {
-            int read = handle.Read(total, head[total..]);
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read;
-        }
-
-        return head[..total];
-    }
+    /// <summary>The first bytes of a file, into <paramref name="head"/>: a start-up over 100k item files allocates nothing per file but its path.</summary>
+    private ReadOnlySpan<byte> ReadHead(string path, Span<byte> head) => head[.._fileSystem.ReadHead(path, head)];
 
     /// <summary>Opens a standalone payload and writes it back sealed under the active key; false when it does not open.</summary>
     private bool Reseal(string path, PayloadKind kind, string id, Lock gate)

@@ -153,10 +153,11 @@ internal sealed class StateLayout(string root)
             : null;
 
     /// <summary>The id in an item file name (<c>&lt;id&gt;.json</c>), or null for temp, quarantined or foreign files.</summary>
-    public static string? ItemId(string fileName) =>
-        fileName.EndsWith(".json", StringComparison.Ordinal) && fileName.IndexOf('.') == fileName.Length - ".json".Length
-            ? fileName[..^".json".Length]
-            : null;
+    public static string? ItemId(string fileName) => IsItemFile(fileName) ? fileName[..^".json".Length] : null;
+
+    /// <summary>Whether <paramref name="fileName"/> has the form <see cref="ItemId"/> reads, told without allocating.</summary>
+    public static bool IsItemFile(string fileName) =>
+        fileName.EndsWith(".json", StringComparison.Ordinal) && fileName.IndexOf('.') == fileName.Length - ".json".Length;
 
     /// <summary>
     /// Where a corrupt file is moved: <c>&lt;name&gt;.corrupt.&lt;timestamp&gt;.json</c> beside it (the original

@@ -1,3 +1,4 @@
+using System.IO.Enumeration;
 using Microsoft.Win32.SafeHandles;
 
 namespace StatePersistence.FileSystem;
@@ -52,6 +53,20 @@ internal sealed class PhysicalFileSystem : IFileSystem
         }
 
         return new PhysicalFileHandle(path, new FileStream(path, options));
+    }
+
+    /// <inheritdoc />
+    public int ReadHead(string path, Span<byte> buffer)
+    {
+        // A bare handle: no FileStream, its options and strategy objects (about 300 bytes a file).
+        using SafeFileHandle handle = File.OpenHandle(path, System.IO.FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        int total = 0;
+        while (total < buffer.Length && RandomAccess.Read(handle, buffer[total..], total) is > 0 and int count)
+        {
+            total += count;
+        }
+
+        return total;
     }
 
     /// <inheritdoc />
@@ -119,14 +134,16 @@ internal sealed class PhysicalFileSystem : IFileSystem
             return [];
         }
 
-        var names = new List<string>();
-        foreach (string path in Directory.EnumerateFiles(directory))
+        // The names straight from the directory entries: Directory.EnumerateFiles would build each full path first.
+        var files = new FileSystemEnumerable<string>(directory, (ref FileSystemEntry entry) => entry.FileName.ToString(), ListOptions)
         {
-            names.Add(System.IO.Path.GetFileName(path));
-        }
-
-        return names;
+            ShouldIncludePredicate = (ref FileSystemEntry entry) => !entry.IsDirectory,
+        };
+        return [.. files];
     }
+
+    /// <summary>What <see cref="Directory.EnumerateFiles(string)"/> lists: every file, hidden ones (the lock file) included.</summary>
+    private static readonly EnumerationOptions ListOptions = new() { AttributesToSkip = 0, IgnoreInaccessible = false, RecurseSubdirectories = false };
 
     /// <inheritdoc />
     public FileIdentity? IdentityOf(string path) => OperatingSystem.IsLinux() ? PosixNative.IdentityOf(path) : null;

@@ -38,4 +38,11 @@ public interface IReencryptingStore
 /// <param name="Rewritten">Files (or rows) it rewrote itself.</param>
 /// <param name="ForCheckpoint">Files a checkpoint must rewrite (the file store's item files, <c>state.json</c>, journal segments).</param>
 /// <param name="Remaining">Files (or rows) still under another key after the step, those for the checkpoint included.</param>
-public sealed record ReencryptionStep(string? ActiveKeyId, int Rewritten, int ForCheckpoint, int Remaining);
+public sealed record ReencryptionStep(string? ActiveKeyId, int Rewritten, int ForCheckpoint, int Remaining)
+{
+    /// <summary>
+    /// Files found damaged by this step and left exactly as they are (a task archive that does not read back whole):
+    /// the path and what is wrong. Each is reported once; they stay counted in <see cref="Remaining"/>.
+    /// </summary>
+    public IReadOnlyList<(string Path, string Problem)> Damaged { get; init; } = [];
+}

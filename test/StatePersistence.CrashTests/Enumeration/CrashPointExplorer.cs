@@ -185,12 +185,16 @@ internal sealed class CrashPointExplorer(Workload workload, ReliabilityLedger le
     private void CheckDeterministic(RunResult dry, RunResult run, int point)
     {
         int done = Math.Min(point - 1, dry.Operations.Count);
-        if (run.Operations.Count < done || !run.Operations.Take(done).SequenceEqual(dry.Operations.Take(done)))
+        if (run.Operations.Count < done || !run.Operations.Take(done).Zip(dry.Operations.Take(done)).All(ops => Same(ops.First, ops.Second)))
         {
             throw new InvalidOperationException($"{workload.Name} is not deterministic: before crash point {point} it did "
                 + $"[{string.Join(", ", run.Operations.Take(done))}] instead of [{string.Join(", ", dry.Operations.Take(done))}].");
         }
     }
+
+    /// <summary>The same operation in two runs: equal, or a write of the same file at the same offset where <see cref="Workload.WriteLengthVaries"/>.</summary>
+    private bool Same(SimulatedOperation run, SimulatedOperation dry) =>
+        run == dry || (run.Kind == SimulatedOperationKind.Write && workload.WriteLengthVaries?.Invoke(run.Path) == true && run with { Length = 0 } == dry with { Length = 0 });
 
     /// <summary>A seed per workload, point and model, stable across processes (unlike <see cref="HashCode"/>).</summary>
     private int SeedOf(int? point, CrashModel model) =>

@@ -40,25 +40,30 @@ public sealed class EncryptedWorkloadTests(ReliabilityLedger ledger)
 
     /// <summary>
     /// The background re-encryption after a rotation, crashed before every file-system operation of it: item files,
-    /// the session log, the report, backups, <c>state.json</c> and the journal are rewritten under the second key. Every
-    /// acknowledged save, log line and report must come back (recovery opens whatever mix of keys the crash left,
-    /// which it could not if a file were under a key outside the ring), and the next start's re-encryption finishes.
+    /// the session log, the report, backups, a task archive, <c>state.json</c> and the journal are rewritten under the
+    /// second key. Every acknowledged save, log line and report must come back (recovery opens whatever mix of keys the
+    /// crash left, which it could not if a file were under a key outside the ring), the archive is whole under one key
+    /// or the other (the second once the re-encryption returned), and the next start's re-encryption finishes.
     /// </summary>
     [Fact]
     public Task ReencryptionAfterARotation_CrashedAnywhere_KeepsEverything_AndResumes()
     {
         var keys = new RotatingKeys();
+        var archive = new ArchiveUnderRotation("key-1", "key-2");
         return new CrashPointExplorer(new Workload("encryption: background re-encryption after a rotation", async run =>
         {
             keys.Rotate();
-            await run.Step(run.Model.Note("re-encrypt"), s => s.ReencryptToEndAsync());
+            await archive.ReencryptAsync(run, "re-encrypt");
             await run.SaveTask(NewTask("c"));
         })
         {
             Configure = o => o.PayloadCodec = new AesGcmCodec(keys),
+            CheckImage = (image, _) => archive.Check(image),
+            WriteLengthVaries = ArchiveUnderRotation.IsArchiveFile,
             Setup = async run =>
             {
                 keys.Reset();
+                await archive.SeedAsync(run);
                 await run.SaveTask(NewTask("a"));
                 await run.SaveSession(new SessionInfo { Id = "s1", Type = "interactive", Status = "active" });
                 await run.AppendLog("s1", "first line\n");
@@ -76,24 +81,29 @@ public sealed class EncryptedWorkloadTests(ReliabilityLedger ledger)
     /// Encryption turned off in place (issue 15 item 3): the key ring keeps the key, retired, with none active, and the
     /// background re-encryption rewrites item files, the session log, the report, backups, <c>state.json</c> and the
     /// journal in the clear, crashed before every file-system operation of it. Every acknowledged save, log line and
-    /// report must come back from whatever mix of sealed and clear files the crash left, and the next start finishes.
+    /// report must come back from whatever mix of sealed and clear files the crash left, a task archive is whole, sealed
+    /// under the key or in the clear (in the clear once the re-encryption returned), and the next start finishes.
     /// </summary>
     [Fact]
     public Task DisablingEncryption_ReencryptionToTheClear_CrashedAnywhere_KeepsEverything_AndResumes()
     {
         var keys = new RotatingKeys();
+        var archive = new ArchiveUnderRotation("key-1", ArchiveUnderRotation.Clear);
         return new CrashPointExplorer(new Workload("encryption: turned off, background re-encryption to the clear", async run =>
         {
             keys.Disable();
-            await run.Step(run.Model.Note("re-encrypt to the clear"), s => s.ReencryptToEndAsync());
+            await archive.ReencryptAsync(run, "re-encrypt to the clear");
             await run.SaveTask(NewTask("c"));
             await run.AppendLog("s1", "written in the clear\n");
         })
         {
             Configure = o => o.PayloadCodec = new AesGcmCodec(keys),
+            CheckImage = (image, _) => archive.Check(image),
+            WriteLengthVaries = ArchiveUnderRotation.IsArchiveFile,
             Setup = async run =>
             {
                 keys.Reset();
+                await archive.SeedAsync(run);
                 await run.SaveTask(NewTask("a"));
                 await run.SaveSession(new SessionInfo { Id = "s1", Type = "interactive", Status = "active" });
                 await run.AppendLog("s1", "first line\n");
@@ -108,17 +118,20 @@ public sealed class EncryptedWorkloadTests(ReliabilityLedger ledger)
     }
 
     /// <summary>A key ring the workload rotates: the first key active, then a second one active and the first retired.</summary>
-    private sealed class RotatingKeys : IEncryptionKeyProvider
+    internal sealed class RotatingKeys : IEncryptionKeyProvider
     {
         private static readonly EncryptionKey First = EncryptionKey.Generate("key-1", EncryptionKeyState.Active, Services.Epoch);
         private static readonly EncryptionKey Second = EncryptionKey.Generate("key-2", EncryptionKeyState.Active, Services.Epoch);
         private EncryptionKeyRing _ring = new([First]);
 
+        /// <summary>The ring after <see cref="Rotate"/>: both keys, the second active.</summary>
+        public static EncryptionKeyRing Rotated { get; } = new EncryptionKeyRing([First]).WithActive(Second);
+
         public EncryptionKeyRing GetKeyRing() => Volatile.Read(ref _ring);
 
         public void Reset() => Volatile.Write(ref _ring, new EncryptionKeyRing([First]));
 
-        public void Rotate() => Volatile.Write(ref _ring, new EncryptionKeyRing([First]).WithActive(Second));
+        public void Rotate() => Volatile.Write(ref _ring, Rotated);
 
         /// <summary>Encryption turned off: the first key retired, none active.</summary>
         public void Disable() => Volatile.Write(ref _ring, new EncryptionKeyRing([First]).WithoutActive());

@@ -57,5 +57,12 @@ internal sealed record Workload(string Name, Func<WorkloadRun, Task> Run)
     /// <summary>Extra checks of each crash image and of the disk after recovery (for example that a corrupt file was kept).</summary>
     public Func<DurableImage, CrashSimulatingFileSystem, string?>? CheckImage { get; init; }
 
+    /// <summary>
+    /// Files whose writes may differ in byte count between two runs of the workload, so the determinism check compares
+    /// their writes by path and offset alone: a gzip of AES-GCM ciphertext (a sealed task archive) compresses to a
+    /// length that depends on the random nonces. Every other operation must match exactly.
+    /// </summary>
+    public Func<string, bool>? WriteLengthVaries { get; init; }
+
     public override string ToString() => Name;
 }

@@ -11,10 +11,10 @@ namespace StatePersistence.Service.Checkpoints;
 /// encryption is turned on over a clear-text directory, every stored payload still under an older key (or in the
 /// clear) is rewritten under the active key. Once at start-up (so an interrupted run continues where it stopped),
 /// then every <see cref="StatePersistenceOptions.ReencryptionInterval"/> while there is work or the active key changed. Small steps: at most
-/// <see cref="FilesPerStep"/> logs, reports and backups (or PostgreSQL rows) per step, under the checkpoint lock (never beside a
-/// checkpoint; commits go on meanwhile), and the file store's item files, <c>state.json</c> and the journal by a forced checkpoint.
-/// A step that used its whole budget is followed at once by the next (the lock given back in between), so a large
-/// store is not rewritten at one budget per interval.
+/// <see cref="FilesPerStep"/> logs, reports, backups and task archives (or PostgreSQL rows) per step, under the checkpoint lock
+/// (never beside a checkpoint; commits go on meanwhile), and the file store's item files, <c>state.json</c> and the journal
+/// by a forced checkpoint. A step that used its whole budget is followed at once by the next (the lock given back in
+/// between), so a large store is not rewritten at one budget per interval.
 /// </summary>
 internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePersistenceOptions options, TimeProvider time, CommitPipeline commits,
     CheckpointScheduler checkpoints, EventDispatcher events, StateInstruments instruments)
@@ -118,6 +118,11 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
         finally
         {
             checkpoints.Lock.Release();
+        }
+
+        foreach ((string path, string problem) in step.Damaged)
+        {
+            events.ReencryptionFoundDamage(path, problem);
         }
 
         instruments.ReencryptionKeyId = active ?? ClearTarget;

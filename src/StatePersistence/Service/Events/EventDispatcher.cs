@@ -139,6 +139,13 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         log.Notify(StateEventTypes.ReencryptionFinished, id: keyId);
     }
 
+    /// <summary>A file the re-encryption could not read back whole (a task archive), left exactly as it is: logged and counted once.</summary>
+    public void ReencryptionFoundDamage(string path, string problem)
+    {
+        Log.ReencryptionFoundDamage(logger, location, path, problem);
+        instruments.ReencryptionDamaged.Add(1);
+    }
+
     private static string TargetName(string? keyId) => keyId ?? "none (payloads are stored in the clear)";
 
     public void AutosaveStarting(long revision)

@@ -161,6 +161,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
     /// <summary>Writes <c>archive/tasks.&lt;timestamp&gt;.tar.gz</c> as <see cref="AtomicFile"/> does; an existing archive is never replaced.</summary>
     private (string Path, long Bytes) WriteDurably(TaskArchiveManifest manifest, List<(string Name, byte[] Content)> entries, DateTimeOffset now)
     {
+        using Lock.Scope scope = store.ArchiveWrites.EnterScope();
         var layout = new StateLayout(store.Location);
         string directory = TaskArchives.DirectoryOf(store.Location);
         if (!_fileSystem.DirectoryExists(directory))
