@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
+using StatePersistence.FileSystem;
 
 namespace StatePersistence.FileStore.Operations.TaskArchive;
 
@@ -25,6 +26,34 @@ internal static class TaskArchiveFile
         }
 
         return manifest;
+    }
+
+    /// <summary>
+    /// Why the archive at <paramref name="path"/>, read back from the disk, does not hold every entry of
+    /// <paramref name="entries"/> byte for byte (with what made it unreadable), or null when it does: the check before
+    /// an archive is trusted (tasks deleted, an older archive replaced).
+    /// </summary>
+    public static (string Problem, Exception? Cause)? ReadBackMismatch(IFileSystem fileSystem, string path, IReadOnlyList<(string Name, byte[] Content)> entries)
+    {
+        Dictionary<string, byte[]> read;
+        try
+        {
+            read = Read(fileSystem.ReadAllBytes(path), path).Entries;
+        }
+        catch (InvalidDataException ex)
+        {
+            return (ex.Message, ex);
+        }
+
+        foreach ((string name, byte[] content) in entries)
+        {
+            if (!read.TryGetValue(name, out byte[]? stored) || !stored.AsSpan().SequenceEqual(content))
+            {
+                return ($"entry '{name}'", null);
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

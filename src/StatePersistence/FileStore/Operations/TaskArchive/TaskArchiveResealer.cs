@@ -132,22 +132,10 @@ internal sealed class TaskArchiveResealer(FileStateStore store, IFileSystem file
     /// <summary>The new archive, read back from the disk, holds every entry byte for byte before it replaces the old one.</summary>
     private void CheckReadsBack(string temp, List<(string Name, byte[] Content)> written)
     {
-        Dictionary<string, byte[]> read;
-        try
+        if (TaskArchiveFile.ReadBackMismatch(fileSystem, temp, written) is { } mismatch)
         {
-            read = TaskArchiveFile.Read(fileSystem.ReadAllBytes(temp), temp).Entries;
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new Errors.StateStorageException($"The re-encrypted archive '{temp}' did not read back as written ({ex.Message}); the archive was left as it was.", temp, ex, isTransient: true);
-        }
-
-        foreach ((string name, byte[] content) in written)
-        {
-            if (!read.TryGetValue(name, out byte[]? stored) || !stored.AsSpan().SequenceEqual(content))
-            {
-                throw new Errors.StateStorageException($"The re-encrypted archive '{temp}' did not read back as written (entry '{name}'); the archive was left as it was.", temp, null, isTransient: true);
-            }
+            throw new Errors.StateStorageException($"The re-encrypted archive '{temp}' did not read back as written ({mismatch.Problem}); the archive was left as it was.",
+                temp, mismatch.Cause, isTransient: true);
         }
     }
 }

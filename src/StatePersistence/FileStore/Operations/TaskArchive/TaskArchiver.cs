@@ -201,22 +201,10 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
     /// <summary>Reads the archive back from the disk and checks it holds every entry, byte for byte, before anything is deleted.</summary>
     private void Verify(string path, List<(string Name, byte[] Content)> entries)
     {
-        Dictionary<string, byte[]> read;
-        try
+        if (TaskArchiveFile.ReadBackMismatch(_fileSystem, path, entries) is { } mismatch)
         {
-            read = TaskArchiveFile.Read(_fileSystem.ReadAllBytes(path), path).Entries;
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new Errors.StateStorageException($"The archive '{path}' did not read back as written ({ex.Message}); no task was deleted.", path, ex, isTransient: false);
-        }
-
-        foreach ((string name, byte[] content) in entries)
-        {
-            if (!read.TryGetValue(name, out byte[]? stored) || !stored.AsSpan().SequenceEqual(content))
-            {
-                throw new Errors.StateStorageException($"The archive '{path}' did not read back as written (entry '{name}'); no task was deleted.", path, null, isTransient: false);
-            }
+            throw new Errors.StateStorageException($"The archive '{path}' did not read back as written ({mismatch.Problem}); no task was deleted.",
+                path, mismatch.Cause, isTransient: false);
         }
     }
 
