@@ -42,12 +42,20 @@ public sealed class EncryptionKeyUsage
         foreach (string file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
         {
             string name = Path.GetFileName(file);
-            if (name.StartsWith(".lock", StringComparison.Ordinal) || name.Contains(FileStore.StateLayout.CorruptMarker, StringComparison.Ordinal))
+            // A temp file is a write in flight (under the active key), not a stored payload: it is renamed into place
+            // or deleted, and counting it would count its payloads twice.
+            if (name.StartsWith(".lock", StringComparison.Ordinal) || name.Contains(FileStore.StateLayout.CorruptMarker, StringComparison.Ordinal)
+                || FileStore.StateLayout.IsTempFile(name))
             {
                 continue;
             }
 
-            (Dictionary<string, long> keys, bool clear) = IsTaskArchive(root, file) ? ScanTaskArchive(file) : Scan(File.ReadAllBytes(file));
+            if (ScanFile(root, file) is not { } scanned)
+            {
+                continue;
+            }
+
+            (Dictionary<string, long> keys, bool clear) = scanned;
             foreach ((string key, long count) in keys)
             {
                 payloads[key] = payloads.GetValueOrDefault(key) + count;
@@ -61,6 +69,24 @@ public sealed class EncryptionKeyUsage
         }
 
         return new EncryptionKeyUsage(payloads.ToDictionary(p => p.Key, p => new KeyUsageCount(p.Value, files[p.Key]), StringComparer.Ordinal), clearFiles);
+    }
+
+    /// <summary>
+    /// The payloads of one file by key, or null when the file went between the listing and the read: beside a running
+    /// process a checkpoint deletes journal segments, the backups rotate and the re-encryption renames files over
+    /// others, and whatever such a process writes is sealed with the active key, so a file that went takes no older
+    /// key's payloads out of the count that <c>keys retire --remove</c> relies on.
+    /// </summary>
+    private static (Dictionary<string, long> Keys, bool Clear)? ScanFile(string root, string file)
+    {
+        try
+        {
+            return IsTaskArchive(root, file) ? ScanTaskArchive(file) : Scan(File.ReadAllBytes(file));
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -252,6 +252,27 @@ public sealed class EncryptedStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task KeyUsage_LeavesOutTempFiles_AWriteInFlightIsNotAStoredPayload()
+    {
+        await using (StatePersistenceService service = await OpenAsync())
+        {
+            await service.SaveTaskAsync(StateFixture.Task("t1", description: $"one {Description}"), Ct);
+            await service.SaveSnapshotAsync(Ct);
+        }
+
+        string keyId = EncryptionKeyFile.Read(KeyFile).Active.Id;
+        string task = _fixture.File("tasks", "t1.json");
+        KeyUsageCount before = EncryptionKeyUsage.Measure(_fixture.StatePath).For(keyId);
+
+        // What a checkpoint's write of the task looks like between its create and its rename (a listing beside a
+        // running server can see it, and then the file is gone before it is read).
+        File.Copy(task, task + ".7" + StateLayout.TempSuffix);
+
+        Assert.True(before.Files >= 2, $"the task file and state.json are sealed with {keyId}");
+        Assert.Equal(before, EncryptionKeyUsage.Measure(_fixture.StatePath).For(keyId));
+    }
+
+    [Fact]
     public async Task EncryptionTurnedOnForAClearTextDirectory_ReadsEverything_AndSealsWhatItWritesFromThenOn()
     {
         StatePersistenceService clear = FileStatePersistence.Create(_fixture.Options(o => o.ScrubInterval = TimeSpan.Zero), timeProvider: _fixture.Time);
