@@ -42,16 +42,7 @@ public sealed class KeysReencryptionTests : IDisposable
 
         await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(),
             ["--state-path", StatePath, "--encryption-key-file", KeyFile]);
-        for (int i = 1; i <= 5; i++)
-        {
-            using HttpResponseMessage task = await server.Client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"task number {{i}}","tool":"shell"}""");
-            Assert.Equal(HttpStatusCode.Created, task.StatusCode);
-        }
-
-        using HttpResponseMessage session = await server.Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"chat","status":"active"}""");
-        Assert.Equal(HttpStatusCode.Created, session.StatusCode);
-        using HttpResponseMessage log = await server.Client.PostAsync("/api/sessions/s1/log", Http.Text("npm test passed\n"), Http.Ct);
-        Assert.Equal(HttpStatusCode.NoContent, log.StatusCode);
+        await SeedAsync(server);
         using HttpResponseMessage report = await server.Client.PostJsonAsync("/api/reports", """{"id":"r1","type":"summary","data":{"ok":true}}""");
         Assert.Equal(HttpStatusCode.Created, report.StatusCode);
         using HttpResponseMessage saved = await server.Client.PostAsync("/api/state/save", null, Http.Ct);
@@ -63,12 +54,7 @@ public sealed class KeysReencryptionTests : IDisposable
         string newKey = rotated.Json().GetProperty("keyId").GetString()!;
 
         // The server notices the new key within a second and re-encrypts in the background: polled, bounded.
-        long left = -1;
-        for (int attempt = 0; attempt < 240 && left != 0; attempt++)
-        {
-            await Task.Delay(500, Http.Ct);
-            left = await PayloadsUnderAsync(oldKey);
-        }
+        long left = await PayloadsLeftUnderAsync(oldKey);
 
         Assert.True(left == 0, $"payloads still under the old key: {left}\n{server.Output}");
         List<string> naming = [.. Directory.EnumerateFiles(StatePath, "*", SearchOption.AllDirectories)
@@ -101,16 +87,7 @@ public sealed class KeysReencryptionTests : IDisposable
         await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(),
             ["--state-path", StatePath, "--encryption-key-file", KeyFile]))
         {
-            for (int i = 1; i <= 5; i++)
-            {
-                using HttpResponseMessage task = await server.Client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"task number {{i}}","tool":"shell"}""");
-                Assert.Equal(HttpStatusCode.Created, task.StatusCode);
-            }
-
-            using HttpResponseMessage session = await server.Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"chat","status":"active"}""");
-            Assert.Equal(HttpStatusCode.Created, session.StatusCode);
-            using HttpResponseMessage log = await server.Client.PostAsync("/api/sessions/s1/log", Http.Text("npm test passed\n"), Http.Ct);
-            Assert.Equal(HttpStatusCode.NoContent, log.StatusCode);
+            await SeedAsync(server);
             using HttpResponseMessage saved = await server.Client.PostAsync("/api/state/save", null, Http.Ct);
             Assert.True(saved.IsSuccessStatusCode, saved.ToString());
             Assert.True(await PayloadsUnderAsync(key) > 0);
@@ -121,12 +98,7 @@ public sealed class KeysReencryptionTests : IDisposable
             Assert.Equal(1, (await KeysAsync("disable")).ExitCode);
 
             // The server notices within a second and rewrites every sealed payload in the clear: polled, bounded.
-            long left = -1;
-            for (int attempt = 0; attempt < 240 && left != 0; attempt++)
-            {
-                await Task.Delay(500, Http.Ct);
-                left = await PayloadsUnderAsync(key);
-            }
+            long left = await PayloadsLeftUnderAsync(key);
 
             Assert.True(left == 0, $"payloads still sealed: {left}\n{server.Output}");
             using HttpResponseMessage later = await server.Client.PostJsonAsync("/api/tasks", """{"id":"task_6","description":"written in the clear","tool":"shell"}""");
@@ -146,5 +118,36 @@ public sealed class KeysReencryptionTests : IDisposable
         using HttpResponseMessage logRead = await clear.Client.GetAsync("/api/sessions/s1/log", Http.Ct);
         Assert.Contains("npm test passed", await logRead.Content.ReadAsStringAsync(Http.Ct), StringComparison.Ordinal);
         Assert.Equal(0, await clear.TerminateAsync());
+    }
+
+    /// <summary>Five tasks, a session and a line of its log, through the running server.</summary>
+    private static async Task SeedAsync(ServerProcess server)
+    {
+        for (int i = 1; i <= 5; i++)
+        {
+            using HttpResponseMessage task = await server.Client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"task number {{i}}","tool":"shell"}""");
+            Assert.Equal(HttpStatusCode.Created, task.StatusCode);
+        }
+
+        using HttpResponseMessage session = await server.Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"chat","status":"active"}""");
+        Assert.Equal(HttpStatusCode.Created, session.StatusCode);
+        using HttpResponseMessage log = await server.Client.PostAsync("/api/sessions/s1/log", Http.Text("npm test passed\n"), Http.Ct);
+        Assert.Equal(HttpStatusCode.NoContent, log.StatusCode);
+    }
+
+    /// <summary>
+    /// The payloads still under <paramref name="keyId"/>, polled (bounded) until none is left: the running server's
+    /// background re-encryption, a real process, is what empties it, so no fake clock can drive it.
+    /// </summary>
+    private async Task<long> PayloadsLeftUnderAsync(string keyId)
+    {
+        long left = -1;
+        for (int attempt = 0; attempt < 240 && left != 0; attempt++)
+        {
+            await Task.Delay(500, Http.Ct);
+            left = await PayloadsUnderAsync(keyId);
+        }
+
+        return left;
     }
 }

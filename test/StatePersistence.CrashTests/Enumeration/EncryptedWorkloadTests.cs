@@ -50,31 +50,12 @@ public sealed class EncryptedWorkloadTests(ReliabilityLedger ledger)
     {
         var keys = new RotatingKeys();
         var archive = new ArchiveUnderRotation("key-1", "key-2");
-        return new CrashPointExplorer(new Workload("encryption: background re-encryption after a rotation", async run =>
+        return ExploreReencryptionAsync("encryption: background re-encryption after a rotation", keys, archive, async run =>
         {
             keys.Rotate();
             await archive.ReencryptAsync(run, "re-encrypt");
             await run.SaveTask(NewTask("c"));
-        })
-        {
-            Configure = o => o.PayloadCodec = new AesGcmCodec(keys),
-            CheckImage = (image, _) => archive.Check(image),
-            WriteLengthVaries = ArchiveUnderRotation.IsArchiveFile,
-            Setup = async run =>
-            {
-                keys.Reset();
-                await archive.SeedAsync(run);
-                await run.SaveTask(NewTask("a"));
-                await run.SaveSession(new SessionInfo { Id = "s1", Type = "interactive", Status = "active" });
-                await run.AppendLog("s1", "first line\n");
-                await run.SaveReport("r1", System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["summary"] = "kept" }));
-                await run.Snapshot();
-                await run.SaveTask(NewTask("b"));
-                await run.Snapshot();
-                await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "journal only"));
-            },
-            AfterRestart = async run => Assert.True(await run.Service.ReencryptToEndAsync() >= 1),
-        }, ledger).ExploreAsync();
+        });
     }
 
     /// <summary>
@@ -89,13 +70,22 @@ public sealed class EncryptedWorkloadTests(ReliabilityLedger ledger)
     {
         var keys = new RotatingKeys();
         var archive = new ArchiveUnderRotation("key-1", ArchiveUnderRotation.Clear);
-        return new CrashPointExplorer(new Workload("encryption: turned off, background re-encryption to the clear", async run =>
+        return ExploreReencryptionAsync("encryption: turned off, background re-encryption to the clear", keys, archive, async run =>
         {
             keys.Disable();
             await archive.ReencryptAsync(run, "re-encrypt to the clear");
             await run.SaveTask(NewTask("c"));
             await run.AppendLog("s1", "written in the clear\n");
-        })
+        });
+    }
+
+    /// <summary>
+    /// The re-encryption workloads' common frame: under <paramref name="keys"/>, a seeded archive, tasks in files, the
+    /// journal and snapshots, a session log and a report; then <paramref name="phase"/> crashed everywhere, each crash
+    /// image's archive checked, and the next start's re-encryption run to its end.
+    /// </summary>
+    private Task ExploreReencryptionAsync(string name, RotatingKeys keys, ArchiveUnderRotation archive, Func<WorkloadRun, Task> phase) =>
+        new CrashPointExplorer(new Workload(name, phase)
         {
             Configure = o => o.PayloadCodec = new AesGcmCodec(keys),
             CheckImage = (image, _) => archive.Check(image),
@@ -115,7 +105,6 @@ public sealed class EncryptedWorkloadTests(ReliabilityLedger ledger)
             },
             AfterRestart = async run => Assert.True(await run.Service.ReencryptToEndAsync() >= 1),
         }, ledger).ExploreAsync();
-    }
 
     /// <summary>A key ring the workload rotates: the first key active, then a second one active and the first retired.</summary>
     internal sealed class RotatingKeys : IEncryptionKeyProvider
