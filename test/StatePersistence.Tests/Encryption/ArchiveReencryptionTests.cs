@@ -62,7 +62,7 @@ public sealed class ArchiveReencryptionTests : IDisposable
             int finishedBefore = FinishedCount();
 
             newKey = EncryptionKeyOperations.Rotate(KeyFile).Id;
-            await TickUntilAsync(() => FinishedCount() > finishedBefore, "the re-encryption after the rotation");
+            await _fixture.TickUntilAsync(() => FinishedCount() > finishedBefore, "the re-encryption after the rotation");
 
             Assert.Equal(0, EncryptionKeyUsage.Measure(_fixture.StatePath).For(oldKey).Payloads);
             Assert.Equal([newKey, newKey, newKey], KeysOfEntries(archive));
@@ -91,7 +91,7 @@ public sealed class ArchiveReencryptionTests : IDisposable
             int finishedBefore = FinishedCount();
 
             EncryptionKeyOperations.Disable(KeyFile);
-            await TickUntilAsync(() => FinishedCount() > finishedBefore, "the re-encryption to the clear");
+            await _fixture.TickUntilAsync(() => FinishedCount() > finishedBefore, "the re-encryption to the clear");
 
             Assert.Equal(0, EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Payloads);
             Assert.False(ReadArchive(archive).Manifest.Sealed);
@@ -117,7 +117,7 @@ public sealed class ArchiveReencryptionTests : IDisposable
         File.WriteAllBytes(damaged, truncated);
 
         string newKey = EncryptionKeyOperations.Rotate(KeyFile).Id;
-        await TickUntilAsync(() => DamageReports(damaged) == 1 && RemainingInHealth(service) == 1, "the damaged archive reported, everything else re-encrypted");
+        await _fixture.TickUntilAsync(() => DamageReports(damaged) == 1 && RemainingInHealth(service) == 1, "the damaged archive reported, everything else re-encrypted");
 
         // More steps: the damaged archive stays counted, is not reported again, and is never touched.
         for (int i = 0; i < 5; i++)
@@ -188,17 +188,6 @@ public sealed class ArchiveReencryptionTests : IDisposable
         using var tar = new MemoryStream();
         gzip.CopyTo(tar);
         return tar.ToArray().AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
-    }
-
-    private async Task TickUntilAsync(Func<bool> done, string what)
-    {
-        for (int i = 0; i < 600 && !done(); i++)
-        {
-            _fixture.Time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(50, Ct);
-        }
-
-        Assert.True(done(), $"the re-encryption did not get there: {what}");
     }
 
     private IEnumerable<string> Messages => _logs.Collector.GetSnapshot().Select(r => r.Message);

@@ -78,21 +78,6 @@ public sealed class ReencryptionTests : IDisposable
         Assert.Equal($"journal {Description}", (await service.LoadTaskAsync("t-journal", Ct))!.Description);
     }
 
-    /// <summary>
-    /// Lets the loop's timer tick (fake time) until <paramref name="done"/> holds; the key file is read again by the
-    /// codec after a real second, so real time passes too. Bounded, never a timing assertion.
-    /// </summary>
-    private async Task TickUntilAsync(Func<bool> done, string what)
-    {
-        for (int i = 0; i < 600 && !done(); i++)
-        {
-            _fixture.Time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(50, Ct);
-        }
-
-        Assert.True(done(), $"the re-encryption did not get there: {what}");
-    }
-
     /// <summary>Every file under the state directory naming <paramref name="text"/> (the held lock file has no content to read).</summary>
     private List<string> FilesNaming(string text) =>
         [.. Directory.EnumerateFiles(_fixture.StatePath, "*", SearchOption.AllDirectories)
@@ -112,7 +97,7 @@ public sealed class ReencryptionTests : IDisposable
             Assert.True(EncryptionKeyUsage.Measure(_fixture.StatePath).For(oldKey).Files > 80, "the old key protects the files before the rotation");
             string newKey = EncryptionKeyOperations.Rotate(KeyFile).Id;
 
-            await TickUntilAsync(() => reader.IsCompleted, "the finished event");
+            await _fixture.TickUntilAsync(() => reader.IsCompleted, "the finished event");
             Assert.Equal(0, EncryptionKeyUsage.Measure(_fixture.StatePath).For(oldKey).Files);
             Assert.Empty(FilesNaming(oldKey));
             Assert.NotEmpty(FilesNaming(newKey));
@@ -150,7 +135,7 @@ public sealed class ReencryptionTests : IDisposable
         Assert.NotEmpty(FilesNaming(Description));
         string key = EncryptionKeyFile.Create(KeyFile).Active.Id;
         await using StatePersistenceService service = await OpenAsync(encrypted: true);
-        await TickUntilAsync(Finished, "the finished log entry");
+        await _fixture.TickUntilAsync(Finished, "the finished log entry");
         Assert.Equal("", string.Join(", ", FilesNotSealedWith(key).Select(f => Path.GetRelativePath(_fixture.StatePath, f))));
         Assert.Equal("", string.Join(", ", FilesNaming(Description).Select(f => Path.GetRelativePath(_fixture.StatePath, f))));
         Assert.Equal("", string.Join(", ", FilesNaming(SessionLine).Concat(FilesNaming(ReportText)).Select(f => Path.GetRelativePath(_fixture.StatePath, f))));
@@ -171,11 +156,11 @@ public sealed class ReencryptionTests : IDisposable
         // A rotation adds a key and retires the old one; once everything is under the new key, the old one is
         // revoked, then removed. The file changes between steps only after the service saw the last one.
         string newKey = EncryptionKeyOperations.Rotate(KeyFile).Id;
-        await TickUntilAsync(() => Finished() && Logged($"the key {oldKey} is now retired"), "the rotation's audit and the re-encryption");
+        await _fixture.TickUntilAsync(() => Finished() && Logged($"the key {oldKey} is now retired"), "the rotation's audit and the re-encryption");
         EncryptionKeyOperations.SetState(KeyFile, oldKey, EncryptionKeyState.Revoked);
-        await TickUntilAsync(() => Logged($"the key {oldKey} is now revoked"), "the revocation's audit");
+        await _fixture.TickUntilAsync(() => Logged($"the key {oldKey} is now revoked"), "the revocation's audit");
         EncryptionKeyOperations.Remove(KeyFile, oldKey, _fixture.StatePath);
-        await TickUntilAsync(() => reader.IsCompleted, "the removal's event");
+        await _fixture.TickUntilAsync(() => reader.IsCompleted, "the removal's event");
 
         List<StateEvent> events = await reader;
         Assert.Contains(events, e => e.Type == StateEventTypes.EncryptionKeyAdded && e.Id == newKey);
@@ -205,7 +190,7 @@ public sealed class ReencryptionTests : IDisposable
 
             // Saves go on meanwhile (in the clear), and the background re-encryption rewrites the rest in the clear.
             await service.SaveTaskAsync(StateFixture.Task("t-after", description: $"after {Description}"), Ct);
-            await TickUntilAsync(() => FinishedCount() > finishedBefore, "the re-encryption to the clear");
+            await _fixture.TickUntilAsync(() => FinishedCount() > finishedBefore, "the re-encryption to the clear");
             Assert.Equal(0, EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Payloads);
             Assert.Empty(FilesNaming(key));
             Assert.Equal(0L, RemainingInHealth(service));

@@ -11,6 +11,22 @@ public sealed class StateFixture : IDisposable
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2024, 1, 1, 10, 0, 0, TimeSpan.Zero));
 
+    /// <summary>
+    /// Advances <see cref="Time"/> a second at a time, letting the background loops it drives run in between, until
+    /// <paramref name="done"/> holds; bounded, never a timing assertion (a key file is read again after a real second,
+    /// so real time passes too).
+    /// </summary>
+    public async System.Threading.Tasks.Task TickUntilAsync(Func<bool> done, string what)
+    {
+        for (int i = 0; i < 600 && !done(); i++)
+        {
+            Time.Advance(TimeSpan.FromSeconds(1));
+            await System.Threading.Tasks.Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(done(), $"the background work did not get there: {what}");
+    }
+
     public string StatePath => _directory.Combine("state");
 
     public string File(params string[] parts) => System.IO.Path.Combine([StatePath, .. parts]);
