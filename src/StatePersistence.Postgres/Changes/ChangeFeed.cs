@@ -196,6 +196,12 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
         lockCommand.Parameters.AddWithValue("statepersistence.feed:" + schema);
         batch.BatchCommands.Add(lockCommand);
+        // The rows without a position are found through their partial index by a plain index scan, never a bitmap
+        // scan: every numbered row leaves a dead entry in that index, and only a plain index scan marks the entries it
+        // finds dead so that later scans skip them; a bitmap scan visits them all again until the next vacuum, and
+        // the numbering, which runs under the feed's lock at every commit, grew with the commits since then (0.7 ms a
+        // commit at 8 writers in the benchmark, 0.26 ms with this setting). SET LOCAL: until this transaction ends.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL enable_bitmapscan = off"));
         // A new statement, so a new snapshot: it sees the previous numbering, which committed before this lock was had.
         // A group's changes share its revision, so they share a position. The highest position may have been pruned
         // (ChangePruner): the horizon, which the same snapshot shows with the deletion, is never below it. The clock is
@@ -265,7 +271,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
                 (position, revision, changes) = (reader.GetInt64(0), reader.GetInt64(1), []);
             }
 
-            var row = new ItemRow(reader.GetString(2), reader.GetString(3), reader.IsDBNull(5) ? null : reader.GetString(5),
+            var row = new ItemRow(reader.GetString(2), reader.GetString(3), reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5),
                 reader.IsDBNull(6) ? null : reader.GetFieldValue<byte[]>(6));
             changes.Add(rows.ToChange(row, revision));
         }
