@@ -187,7 +187,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
                 long itemRevision = reader.GetInt64(2);
                 revision = Math.Max(revision, itemRevision);
                 StateChange change = _rows.ToChange(new ItemRow(reader.GetString(0), reader.GetString(1),
-                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<byte[]>(4)), itemRevision);
+                    reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<byte[]>(4)), itemRevision);
                 switch (change.Kind)
                 {
                     case ChangeKind.PutTask:

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using StatePersistence.Commit;
 using StatePersistence.Errors;
@@ -7,8 +6,12 @@ using StatePersistence.Storage;
 
 namespace StatePersistence.Postgres.Changes;
 
-/// <summary>An item's or a change's row: its kind and id, and its value (both null for a deletion).</summary>
-internal readonly record struct ItemRow(string Kind, string Id, string? Body, byte[]? Sealed);
+/// <summary>
+/// An item's or a change's row: its kind and id, and its value (both null for a deletion): <paramref name="Body"/> the
+/// JSON in clear as UTF-8 (sent and read as the <c>jsonb</c> column's text, so no string is built on either way), or
+/// <paramref name="Sealed"/> the envelope.
+/// </summary>
+internal readonly record struct ItemRow(string Kind, string Id, byte[]? Body, byte[]? Sealed);
 
 /// <summary>
 /// Turns changes into rows and rows back into changes. Under the identity codec a task's or session's JSON goes into
@@ -56,7 +59,7 @@ internal sealed class ChangeRows(StorePayloads payloads, string location)
         }
 
         return payloads.IsIdentity
-            ? new ItemRow(kind, stamped.Id, Encoding.UTF8.GetString(json), null)
+            ? new ItemRow(kind, stamped.Id, json, null)
             : new ItemRow(kind, stamped.Id, null, payloads.Seal(PayloadKindOf(kind), PayloadId(kind, stamped.Id), json));
     }
 
@@ -68,7 +71,7 @@ internal sealed class ChangeRows(StorePayloads payloads, string location)
         {
             byte[]? json = row.Sealed is { } sealedBytes
                 ? payloads.Open(PayloadKindOf(row.Kind), PayloadId(row.Kind, row.Id), sealedBytes, where)
-                : row.Body is { } body ? Encoding.UTF8.GetBytes(body) : null;
+                : row.Body;
             switch (row.Kind)
             {
                 case Extras:

@@ -229,9 +229,12 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
 
             for (int i = 0; i < group.Count; i++)
             {
-                // A clear row's body never holds the revision (the statement strips it): it is written from the change
-                // stamped with a placeholder, byte for byte what the real stamping gives but for the number.
-                StateChange source = ItemRevision.Stamp(group[i], given?[n] ?? 0);
+                // A sealed row holds the revision inside its envelope, so it is sealed from the change stamped with the
+                // revision taken for it. A clear row's body never holds the revision (the statement strips it), so it
+                // is written from the change as it came (stamped by the core already, with an item for the listing
+                // columns), not from yet another copy of its JSON.
+                StateChange source = given is not null ? ItemRevision.Stamp(group[i], given[n])
+                    : group[i].Item is not null || group[i].Json is null ? group[i] : ItemRevision.Stamp(group[i], 0);
                 string revision = given is not null ? WriteStatements.GivenRevision : i == 0 ? _statements.TakeRevision : _statements.SameRevision;
                 batch.BatchCommands.Add(_statements.Write(rows.ToRow(source), i, source.Item, revision, given?[n]));
                 writes++;
@@ -383,7 +386,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             read.Parameters.Add(Text(conflict.Id));
             await using NpgsqlDataReader reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var row = new ItemRow(kind, conflict.Id, reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1));
+            var row = new ItemRow(kind, conflict.Id, reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1));
             result.Add(conflict with { Current = rows.ToChange(row, revision).Item });
         }
 

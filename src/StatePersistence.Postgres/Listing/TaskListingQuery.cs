@@ -38,7 +38,7 @@ internal sealed class TaskListingQuery(NpgsqlDataSource dataSource, string schem
         var found = new List<StoredItem>(Math.Min(listing.Count, 1024));
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var row = new ItemRow(ChangeRows.Task, reader.GetString(0), reader.GetString(2), null);
+            var row = new ItemRow(ChangeRows.Task, reader.GetString(0), reader.GetFieldValue<byte[]>(2), null);
             found.Add(rows.ToChange(row, reader.GetInt64(1)).Item!);
         }
 

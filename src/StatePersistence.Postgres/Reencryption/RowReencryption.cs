@@ -105,7 +105,7 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
         while (found.Count < limit && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             var row = new StoredRow(table, reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5));
+                reader.IsDBNull(4) ? null : reader.GetFieldValue<byte[]>(4), reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5));
             if (!_unopenable.Contains(row.Where))
             {
                 found.Add(row);
@@ -145,7 +145,7 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
             UPDATE {schema}.items SET body = {WriteStatements.Body(now, 1)}, sealed = $2, status = $3, tool = $4, created_key = $5, updated_key = $6, listed = $7
             WHERE kind = $8 AND id = $9 AND revision = $10 AND sealed IS NOT DISTINCT FROM $11 AND body IS NOT DISTINCT FROM $12::jsonb
             """);
-        update.Parameters.Add(Text(now.Body));
+        update.Parameters.Add(WriteStatements.JsonText(now.Body));
         update.Parameters.Add(Bytes(now.Sealed));
         TaskListingColumns.Add(update.Parameters, now, change.Item);
         AddWasSame(update.Parameters, row);
@@ -159,12 +159,12 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
             UPDATE {schema}.changes SET body = {WriteStatements.Body(now, 1)}, sealed = $2
             WHERE revision = $3 AND ordinal = $4 AND sealed IS NOT DISTINCT FROM $5 AND body IS NOT DISTINCT FROM $6::jsonb
             """);
-        update.Parameters.Add(Text(now.Body));
+        update.Parameters.Add(WriteStatements.JsonText(now.Body));
         update.Parameters.Add(Bytes(now.Sealed));
         update.Parameters.Add(new NpgsqlParameter { Value = row.Number, NpgsqlDbType = NpgsqlDbType.Bigint });
         update.Parameters.Add(new NpgsqlParameter { Value = row.Ordinal, NpgsqlDbType = NpgsqlDbType.Integer });
         update.Parameters.Add(Bytes(row.Sealed));
-        update.Parameters.Add(Text(row.Body));
+        update.Parameters.Add(WriteStatements.JsonText(row.Body));
         return update;
     }
 
@@ -197,7 +197,7 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
         parameters.Add(Text(row.Id));
         parameters.Add(new NpgsqlParameter { Value = row.Number, NpgsqlDbType = NpgsqlDbType.Bigint });
         parameters.Add(Bytes(row.Sealed));
-        parameters.Add(Text(row.Body));
+        parameters.Add(WriteStatements.JsonText(row.Body));
     }
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
@@ -208,7 +208,7 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
     /// A row as read: its table, kind and id (a log's session id, a report's id), its number (an item's or change's
     /// revision, a log row's segment), a change's ordinal, and its value.
     /// </summary>
-    private readonly record struct StoredRow(string Table, string Kind, string Id, long Number, int Ordinal, string? Body, byte[]? Sealed)
+    private readonly record struct StoredRow(string Table, string Kind, string Id, long Number, int Ordinal, byte[]? Body, byte[]? Sealed)
     {
         public string Where => Table switch
         {
