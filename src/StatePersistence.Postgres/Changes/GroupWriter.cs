@@ -16,18 +16,21 @@ namespace StatePersistence.Postgres.Changes;
 /// write (no read-then-write race), and a later change to an item takes its revision after the earlier one committed:
 /// an item's revisions increase with its changes.
 /// <para>
-/// Under <see cref="Durability.Full"/> the transaction also gives the feed positions, as its last statements before
-/// <c>COMMIT</c>: it takes the feed's numbering lock and numbers every group without a position it sees, its own
-/// (visible to itself) and any committed without one, in revision order, after the highest position. That is safe
+/// Under <see cref="Durability.Full"/> the transaction also gives the feed positions, with its writes: after the item
+/// locks it takes the feed's numbering lock, numbers any group committed without a position (in revision order, after
+/// the highest position), and then writes its own changes with the positions after that, one per group, in the order
+/// of the groups, each read by a statement of its own (a snapshot that sees every earlier numbering). That is safe
 /// against the out-of-order commit (the Marten bug class, see <see cref="ChangeFeed"/>) because the lock is held
 /// until the commit has ended: PostgreSQL releases a transaction's locks only after its commit is flushed and visible
-/// to every new snapshot, so the next holder, whose numbering statement takes its snapshot after getting the lock,
-/// always sees the positions given before it, and a reader can never see a position before every lower one is
-/// visible. A transaction that took its revision early and commits late simply gets its position when it commits.
-/// An item's changes still get increasing positions (its next writer waits on the item's lock, so it numbers after).
-/// Under <see cref="Durability.Relaxed"/> the commit becomes visible before its WAL is flushed, and a crash could then
-/// take back a position a reader already followed, so those groups are numbered after they commit, by a reader, in
-/// a transaction of its own with a synchronous commit (which flushes them too).
+/// to every new snapshot, so the next holder, whose statements take their snapshots after getting the lock, always
+/// sees the positions given before it, and a reader can never see a position before every lower one is visible. A
+/// transaction that took its revision early (a sealing codec takes them before the lock) and commits late simply gets
+/// its position when it writes. An item's changes still get increasing positions (its next writer waits on the item's
+/// lock, so it numbers after). Taking the lock before the writes rather than after them holds it a little longer, but
+/// no row is written twice: numbering rows after they were written rewrote every change row (its whole body) once
+/// more. Under <see cref="Durability.Relaxed"/> the commit becomes visible before its WAL is flushed, and a crash could
+/// then take back a position a reader already followed, so those groups are written without one and numbered after
+/// they commit, by a reader, in a transaction of its own with a synchronous commit (which flushes them too).
 /// </para>
 /// <para>
 /// Each accepted group is registered in <see cref="OwnCommits"/> once its commit returned, with the position its
@@ -216,14 +219,26 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
 
         var firstWrite = new int[accepted.Count];
         int writes = 0;
+        // Under Full durability a commit of its own gives its changes their feed positions as it writes them (see the
+        // class summary): the feed's lock first, with the numbering of whatever committed without a position before
+        // it, then the writes, each group after the highest position. No second transaction, no second WAL flush, and
+        // no row written twice. Under Relaxed, or in a caller's transaction, a reader numbers the group after it
+        // committed (ChangeFeed.AssignPositionsAsync), or the caller does (NumberAsync).
+        bool numbersItself = transaction is null && durability == Durability.Full;
+        if (numbersItself)
+        {
+            ChangeFeed.AddNumbering(batch, schema, returning: true);
+        }
+
         for (int n = 0; n < accepted.Count; n++)
         {
             IReadOnlyList<StateChange> group = groups[accepted[n]];
             firstWrite[n] = writes;
             if (group.Count == 0 && given is null)
             {
-                // A group of no changes still takes its revision, as every accepted group does.
-                batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT {_statements.TakeRevision} AS {WriteStatements.WrittenRevision}"));
+                // A group of no changes still takes its revision, as every accepted group does (it has no row to number).
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                    $"SELECT {_statements.TakeRevision} AS {WriteStatements.WrittenRevision}, NULL::bigint AS {WriteStatements.WrittenPosition}"));
                 writes++;
             }
 
@@ -236,7 +251,8 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
                 StateChange source = given is not null ? ItemRevision.Stamp(group[i], given[n])
                     : group[i].Item is not null || group[i].Json is null ? group[i] : ItemRevision.Stamp(group[i], 0);
                 string revision = given is not null ? WriteStatements.GivenRevision : i == 0 ? _statements.TakeRevision : _statements.SameRevision;
-                batch.BatchCommands.Add(_statements.Write(rows.ToRow(source), i, source.Item, revision, given?[n]));
+                string position = !numbersItself ? WriteStatements.NoPosition : i == 0 ? _statements.NextPosition : _statements.SamePosition;
+                batch.BatchCommands.Add(_statements.Write(rows.ToRow(source), i, source.Item, revision, position, given?[n]));
                 writes++;
             }
         }
@@ -244,18 +260,10 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         // Delivered to listeners only when (and if) the transaction commits: wakes every instance's feed readers.
         // A commit that numbers itself names this instance, whose reader then need not read the table for it (it
         // gets the group from OwnCommits); one numbered later by a reader wakes every reader, this one's included.
-        bool numbersItself = transaction is null && durability == Durability.Full;
         var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, $2)");
         notify.Parameters.Add(Text(ChangeFeed.Channel(schema)));
         notify.Parameters.Add(Text(numbersItself && own is not null ? own.InstanceId : ""));
         batch.BatchCommands.Add(notify);
-        if (numbersItself)
-        {
-            // The feed numbering rides in this transaction (see the class summary): no second transaction, no
-            // second WAL flush. Under Relaxed a reader numbers the group after it committed, as before.
-            ChangeFeed.AddNumbering(batch, schema, returning: true);
-        }
-
         if (transaction is null)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
@@ -267,15 +275,17 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         {
             do
             {
-                // The writes return written_revision, the numbering (revision, position); the rest is not read.
-                bool isWrite = reader.FieldCount == 1 && reader.GetName(0) == WriteStatements.WrittenRevision;
-                while ((isWrite || reader.FieldCount == 2) && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                // The writes return (written_revision, written_position), the numbering of earlier commits (revision,
+                // position); the rest is not read.
+                bool isWrite = reader.FieldCount == 2 && reader.GetName(0) == WriteStatements.WrittenRevision;
+                while (reader.FieldCount == 2 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     if (isWrite)
                     {
                         written.Add(reader.GetInt64(0));
                     }
-                    else
+
+                    if (!reader.IsDBNull(1))
                     {
                         positions[reader.GetInt64(0)] = reader.GetInt64(1);
                     }

@@ -10,14 +10,23 @@ namespace StatePersistence.Postgres.Changes;
 /// delete), in one statement, so the body is parsed once and one statement per change crosses the wire. The revision
 /// is an SQL expression the caller chooses: the group's first statement takes it from the sequence
 /// (<see cref="TakeRevision"/>) and the later ones reuse it (<see cref="SameRevision"/>), or it is a value the caller
-/// took before (<see cref="GivenRevision"/>). Each statement returns the revision it wrote as <c>written_revision</c>.
+/// took before (<see cref="GivenRevision"/>). The feed position is one too: after the highest for the group's first
+/// statement (<see cref="NextPosition"/>), the same for its later ones (<see cref="SamePosition"/>), both only under the
+/// feed's lock, or none, for a reader to give later (<see cref="NoPosition"/>). Each statement returns the revision and
+/// the position it wrote as <c>written_revision</c> and <c>written_position</c>.
 /// </summary>
 internal sealed class WriteStatements(string schema)
 {
     /// <summary>The name of the column each write statement returns.</summary>
     public const string WrittenRevision = "written_revision";
 
-    private readonly string?[] _sql = new string?[12];
+    /// <summary>The name of the other column each write statement returns (null when it gave no position).</summary>
+    public const string WrittenPosition = "written_position";
+
+    /// <summary>No position: a reader numbers the row after its transaction committed.</summary>
+    public const string NoPosition = "NULL";
+
+    private readonly string?[] _sql = new string?[36];
 
     /// <summary>A new revision from the sequence: the group's first statement.</summary>
     public string TakeRevision { get; } = $"nextval('{schema}.revisions')";
@@ -32,13 +41,23 @@ internal sealed class WriteStatements(string schema)
     public const string GivenRevision = "$11";
 
     /// <summary>
+    /// The position after the highest the log holds or held (the horizon keeps the highest pruned one): a group's first
+    /// statement, under the feed's lock, which no other numbering holds until this transaction ends.
+    /// </summary>
+    public string NextPosition { get; } =
+        $"(SELECT greatest(coalesce(max(position), 0), (SELECT position FROM {schema}.feed_horizon)) + 1 FROM {schema}.changes)";
+
+    /// <summary>The position the group's first statement gave (the highest now): its later statements.</summary>
+    public string SamePosition { get; } = $"(SELECT max(position) FROM {schema}.changes)";
+
+    /// <summary>
     /// The statement writing <paramref name="row"/>, change <paramref name="ordinal"/> of its group, under the revision
     /// <paramref name="revision"/> (one of the expressions above; <paramref name="given"/> is the value for
     /// <see cref="GivenRevision"/>). <paramref name="item"/> fills the listing columns.
     /// </summary>
-    public NpgsqlBatchCommand Write(ItemRow row, int ordinal, StoredItem? item, string revision, long? given = null)
+    public NpgsqlBatchCommand Write(ItemRow row, int ordinal, StoredItem? item, string revision, string position, long? given = null)
     {
-        var write = new NpgsqlBatchCommand(Sql(row, revision));
+        var write = new NpgsqlBatchCommand(Sql(row, revision, position));
         write.Parameters.Add(new NpgsqlParameter { Value = ordinal, NpgsqlDbType = NpgsqlDbType.Integer });
         write.Parameters.Add(Text(row.Kind));
         write.Parameters.Add(Text(row.Id));
@@ -60,20 +79,23 @@ internal sealed class WriteStatements(string schema)
     internal static NpgsqlParameter JsonText(byte[]? utf8) => new() { Value = (object?)utf8 ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 
     /// <summary>
-    /// The text of a write statement. There are a dozen (a delete or an upsert, a clear body of an item or of the
-    /// application's properties, three revision expressions), each built once: formatting the 600 characters for
-    /// every change was about a seventh of what a save allocated.
+    /// The text of a write statement. There are 36 (a delete or an upsert, a clear body of an item or of the
+    /// application's properties, three revision and three position expressions), each built once: formatting the 600
+    /// characters for every change was about a seventh of what a save allocated.
     /// </summary>
-    private string Sql(ItemRow row, string revision)
+    private string Sql(ItemRow row, string revision, string position)
     {
         bool delete = row.Body is null && row.Sealed is null;
         bool extras = row.Kind == ChangeRows.Extras;
-        int slot = (revision == GivenRevision ? 0 : revision == TakeRevision ? 1 : revision == SameRevision ? 2
-            : throw new ArgumentException($"Unknown revision expression '{revision}'.", nameof(revision))) * 4 + (delete ? 2 : 0) + (extras ? 1 : 0);
-        return _sql[slot] ??= Build(revision, delete, Body(row));
+        int revisionSlot = revision == GivenRevision ? 0 : revision == TakeRevision ? 1 : revision == SameRevision ? 2
+            : throw new ArgumentException($"Unknown revision expression '{revision}'.", nameof(revision));
+        int positionSlot = position == NoPosition ? 0 : position == NextPosition ? 1 : position == SamePosition ? 2
+            : throw new ArgumentException($"Unknown position expression '{position}'.", nameof(position));
+        int slot = (((revisionSlot * 3) + positionSlot) * 4) + (delete ? 2 : 0) + (extras ? 1 : 0);
+        return _sql[slot] ??= Build(revision, position, delete, Body(row));
     }
 
-    private string Build(string revision, bool delete, string body)
+    private string Build(string revision, string position, bool delete, string body)
     {
         // Each write is its own data-modifying CTE; both run whatever the final SELECT reads (PostgreSQL's rule).
         string itemWrite = delete
@@ -86,10 +108,11 @@ internal sealed class WriteStatements(string schema)
                     updated_key = excluded.updated_key, listed = excluded.listed
                 """;
         return $"""
-            WITH c AS (INSERT INTO {schema}.changes (revision, ordinal, kind, id, body, sealed)
-                       VALUES ({revision}, $1, $2, $3, {body}, $5) RETURNING revision, body, sealed),
+            WITH c AS (INSERT INTO {schema}.changes (revision, ordinal, kind, id, body, sealed, position, numbered_at)
+                       VALUES ({revision}, $1, $2, $3, {body}, $5, {position}, {(position == NoPosition ? "NULL" : "clock_timestamp()")})
+                       RETURNING revision, body, sealed, position),
                  w AS ({itemWrite})
-            SELECT revision AS {WrittenRevision} FROM c
+            SELECT revision AS {WrittenRevision}, position AS {WrittenPosition} FROM c
             """;
     }
 
