@@ -42,8 +42,9 @@ public sealed class ChangeWriterTests
     /// <summary>
     /// A call of two groups, the first of three changes: each group has one revision (the second's higher), every row
     /// it wrote carries it, and the call costs two round trips to the database, counted by Npgsql's own metrics for a
-    /// pool of its own: the start, the locks and the reads; then the writes (which take the revisions), the
-    /// notification, the numbering and the commit. It was three while the revisions had a round trip of their own.
+    /// pool of its own: the start, the locks and the reads; then the feed's lock, the one statement writing every change
+    /// (which takes the revisions and the positions), the notification and the commit. It was three while the revisions
+    /// had a round trip of their own.
     /// </summary>
     [Fact]
     public async Task ACallOfSeveralGroups_TakesOneRevisionPerGroupInItsWrites_InTwoRoundTrips()
@@ -98,6 +99,32 @@ public sealed class ChangeWriterTests
         Assert.True(a < outcomes[0].Revision && outcomes[0].Revision < outcomes[1].Revision, $"{a} {outcomes[0].Revision} {outcomes[1].Revision}");
         Assert.Equal((outcomes[0].Revision, "again"), await store.LoadAsync("a"));
         Assert.Equal([outcomes[0].Revision, outcomes[1].Revision], (await store.Feed.ReadAsync(1, 100, ct)).Select(g => g.Revision).Skip(1));
+    }
+
+    /// <summary>
+    /// One statement writes every change of a call: an item changed by several groups keeps the last group's change
+    /// (put, then deleted, then put again; put, then deleted), a group of no changes takes a revision but no feed
+    /// position, and the positions the call gives are dense and follow the revisions.
+    /// </summary>
+    [Fact]
+    public async Task ACallChangingOneItemInSeveralGroups_KeepsTheLastChange_AndNumbersDensely()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        long before = await store.PutAsync("x", ExpectedRevision.Absent);
+
+        CommitOutcome[] outcomes = await store.Writer.AppendAsync(
+            [[Store.Put("x", ExpectedRevision.Any, "x1")], [], [Store.Delete("x", ExpectedRevision.Any), Store.Put("y", ExpectedRevision.Any, "y1")],
+             [Store.Put("x", ExpectedRevision.Any, "x2"), Store.Delete("y", ExpectedRevision.Any)]], Durability.Full, ct);
+
+        long[] revisions = [.. outcomes.Select(o => o.Revision)];
+        Assert.True(before < revisions[0] && revisions[0] < revisions[1] && revisions[1] < revisions[2] && revisions[2] < revisions[3], string.Join(" ", revisions));
+        Assert.Equal((revisions[3], "x2"), await store.LoadAsync("x"));
+        Assert.Null(await store.LoadAsync("y"));
+        IReadOnlyList<CommittedGroup> feed = await store.Feed.ReadAsync(0, 100, ct);
+        Assert.Equal([before, revisions[0], revisions[2], revisions[3]], feed.Select(g => g.Revision));
+        Assert.Equal([1L, 2, 3, 4], feed.Select(g => g.Position));
+        Assert.Equal(["x", "y"], feed[3].Changes.Select(c => c.Id));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ namespace StatePersistence.Postgres.Changes;
 /// Under <see cref="Durability.Full"/> the transaction also gives the feed positions, with its writes: after the item
 /// locks it takes the feed's numbering lock, numbers any group committed without a position (in revision order, after
 /// the highest position), and then writes its own changes with the positions after that, one per group, in the order
-/// of the groups, each read by a statement of its own (a snapshot that sees every earlier numbering). That is safe
+/// of the groups, in a statement of its own (a snapshot that sees every earlier numbering). That is safe
 /// against the out-of-order commit (the Marten bug class, see <see cref="ChangeFeed"/>) because the lock is held
 /// until the commit has ended: PostgreSQL releases a transaction's locks only after its commit is flushed and visible
 /// to every new snapshot, so the next holder, whose statements take their snapshots after getting the lock, always
@@ -40,7 +40,7 @@ namespace StatePersistence.Postgres.Changes;
 internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, ChangeRows rows, OwnCommits? own = null)
 {
     private readonly string _lockKey = "statepersistence.item:" + schema + ":";
-    private readonly WriteStatements _statements = new(schema);
+    private readonly GroupStatement _statement = new(schema);
 
     /// <summary>Commits <paramref name="group"/>, or nothing of it when an expectation does not hold.</summary>
     public async Task<CommitOutcome> AppendAsync(IReadOnlyList<StateChange> group, Durability durability, CancellationToken cancellationToken) =>
@@ -48,8 +48,8 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
 
     /// <summary>
     /// Commits the groups whose expectations hold, in one transaction; one outcome per group. Two round trips: the
-    /// transaction's start rides with the locks and the reads, and the writes (which take the revisions), the
-    /// numbering and the commit ride together (raw <c>BEGIN</c>/<c>COMMIT</c>, which Npgsql tracks, rather than
+    /// transaction's start rides with the locks and the reads, and the feed's lock, the one statement writing every
+    /// change (which takes the revisions and the positions) and the commit ride together (raw <c>BEGIN</c>/<c>COMMIT</c>, which Npgsql tracks, rather than
     /// separate messages). One when no change expects a revision (nothing to read). A sealing codec adds one
     /// before the writes (see <see cref="WriteAcceptedAsync"/>), and a conflict one per item whose current value it
     /// carries.
@@ -199,10 +199,10 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
 
     /// <summary>
     /// Writes the accepted groups and, when this call began the transaction, commits it: one round trip, which with
-    /// <paramref name="lockFirst"/> also begins the transaction and locks the items (nothing was read). Each group
-    /// takes its revision from the sequence in its first statement, in the order of the groups and after every item of
-    /// the call was locked and checked, so a refused group takes none and an item's revisions increase with its
-    /// changes. Under a sealing codec the revision is inside the sealed bytes, so it must be known before they are
+    /// <paramref name="lockFirst"/> also begins the transaction and locks the items (nothing was read). Every change of
+    /// every accepted group goes in one statement (<see cref="GroupStatement"/>), where each group takes its revision
+    /// from the sequence, in the order of the groups and after every item of the call was locked and checked, so a
+    /// refused group takes none and an item's revisions increase with its changes. Under a sealing codec the revision is inside the sealed bytes, so it must be known before they are
     /// sealed: the revisions are then taken first, in a round trip of their own. Returns the revision of each accepted
     /// group (increasing) and the feed positions the numbering gave, by revision (none when this call numbers nothing).
     /// </summary>
@@ -217,8 +217,6 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             AddStart(batch, transaction, groups, durability);
         }
 
-        var firstWrite = new int[accepted.Count];
-        int writes = 0;
         // Under Full durability a commit of its own gives its changes their feed positions as it writes them (see the
         // class summary): the feed's lock first, with the numbering of whatever committed without a position before
         // it, then the writes, each group after the highest position. No second transaction, no second WAL flush, and
@@ -230,18 +228,10 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             ChangeFeed.AddNumbering(batch, schema, returning: true);
         }
 
+        var groupRows = new List<GroupRow>();
         for (int n = 0; n < accepted.Count; n++)
         {
             IReadOnlyList<StateChange> group = groups[accepted[n]];
-            firstWrite[n] = writes;
-            if (group.Count == 0 && given is null)
-            {
-                // A group of no changes still takes its revision, as every accepted group does (it has no row to number).
-                batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                    $"SELECT {_statements.TakeRevision} AS {WriteStatements.WrittenRevision}, NULL::bigint AS {WriteStatements.WrittenPosition}"));
-                writes++;
-            }
-
             for (int i = 0; i < group.Count; i++)
             {
                 // A sealed row holds the revision inside its envelope, so it is sealed from the change stamped with the
@@ -250,12 +240,15 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
                 // columns), not from yet another copy of its JSON.
                 StateChange source = given is not null ? ItemRevision.Stamp(group[i], given[n])
                     : group[i].Item is not null || group[i].Json is null ? group[i] : ItemRevision.Stamp(group[i], 0);
-                string revision = given is not null ? WriteStatements.GivenRevision : i == 0 ? _statements.TakeRevision : _statements.SameRevision;
-                string position = !numbersItself ? WriteStatements.NoPosition : i == 0 ? _statements.NextPosition : _statements.SamePosition;
-                batch.BatchCommands.Add(_statements.Write(rows.ToRow(source), i, source.Item, revision, position, given?[n]));
-                writes++;
+                groupRows.Add(new GroupRow(n, i, rows.ToRow(source), source.Item));
             }
         }
+
+        // The statement's plan does not depend on its arrays' contents, but PostgreSQL, unable to estimate them, planned
+        // it again for every execution (0.6 ms a commit, twice its execution at one writer, pg_stat_statements): the
+        // prepared statement's generic plan is kept instead. SET LOCAL: until this transaction ends.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL plan_cache_mode = force_generic_plan"));
+        batch.BatchCommands.Add(_statement.Write(groupRows, accepted.Count, given, numbersItself));
 
         // Delivered to listeners only when (and if) the transaction commits: wakes every instance's feed readers.
         // A commit that numbers itself names this instance, whose reader then need not read the table for it (it
@@ -269,32 +262,33 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         }
 
-        var written = new List<long>(writes);
+        var revisions = new long[accepted.Count];
         var positions = new Dictionary<long, long>();
         await using (NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             do
             {
-                // The writes return (written_revision, written_position), the numbering of earlier commits (revision,
-                // position); the rest is not read.
-                bool isWrite = reader.FieldCount == 2 && reader.GetName(0) == WriteStatements.WrittenRevision;
-                while (reader.FieldCount == 2 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                // The write returns (group, revision, position) per group; the numbering of earlier commits returns
+                // (revision, position) per change it numbered; the rest is not read.
+                bool isWrite = reader.FieldCount == 3 && reader.GetName(0) == GroupStatement.Group;
+                while ((isWrite || reader.FieldCount == 2) && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
+                    int column = isWrite ? 1 : 0;
                     if (isWrite)
                     {
-                        written.Add(reader.GetInt64(0));
+                        revisions[reader.GetInt32(0)] = reader.GetInt64(1);
                     }
 
-                    if (!reader.IsDBNull(1))
+                    if (!reader.IsDBNull(column + 1))
                     {
-                        positions[reader.GetInt64(0)] = reader.GetInt64(1);
+                        positions[reader.GetInt64(column)] = reader.GetInt64(column + 1);
                     }
                 }
             }
             while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
         }
 
-        return ([.. firstWrite.Select(w => written[w])], positions);
+        return (revisions, positions);
     }
 
     /// <summary><paramref name="count"/> revisions from the sequence, in increasing order.</summary>

@@ -15,13 +15,19 @@ internal static class TaskListingColumns
 {
     public static void Add(NpgsqlParameterCollection parameters, ItemRow row, StoredItem? item)
     {
-        bool listed = row.Kind == ChangeRows.Task && row.Body is not null && item is not null;
-        parameters.Add(Text(listed ? item!.Status : null));
-        parameters.Add(Text(listed ? item!.Tool : null));
-        parameters.Add(Key(listed ? TaskListing.KeyOf(TaskSort.CreatedAt, item!) : null));
-        parameters.Add(Key(listed ? TaskListing.KeyOf(TaskSort.UpdatedAt, item!) : null));
+        (string? status, string? tool, long? created, long? updated, bool listed) = Values(row, item);
+        parameters.Add(Text(status));
+        parameters.Add(Text(tool));
+        parameters.Add(Key(created));
+        parameters.Add(Key(updated));
         parameters.Add(new NpgsqlParameter { Value = listed, NpgsqlDbType = NpgsqlDbType.Boolean });
     }
+
+    /// <summary>The listing columns' values for <paramref name="row"/>, in the order above.</summary>
+    public static (string? Status, string? Tool, long? CreatedKey, long? UpdatedKey, bool Listed) Values(ItemRow row, StoredItem? item) =>
+        row.Kind == ChangeRows.Task && row.Body is not null && item is not null
+            ? (item.Status, item.Tool, TaskListing.KeyOf(TaskSort.CreatedAt, item), TaskListing.KeyOf(TaskSort.UpdatedAt, item), true)
+            : (null, null, null, null, false);
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 

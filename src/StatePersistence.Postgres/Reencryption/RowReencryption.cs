@@ -142,10 +142,10 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
     {
         (ItemRow now, StateChange change) = Reseal(row);
         var update = new NpgsqlBatchCommand($"""
-            UPDATE {schema}.items SET body = {WriteStatements.Body(now, 1)}, sealed = $2, status = $3, tool = $4, created_key = $5, updated_key = $6, listed = $7
+            UPDATE {schema}.items SET body = {ClearBodies.Body(now, 1)}, sealed = $2, status = $3, tool = $4, created_key = $5, updated_key = $6, listed = $7
             WHERE kind = $8 AND id = $9 AND revision = $10 AND sealed IS NOT DISTINCT FROM $11 AND body IS NOT DISTINCT FROM $12::jsonb
             """);
-        update.Parameters.Add(WriteStatements.JsonText(now.Body));
+        update.Parameters.Add(ClearBodies.Json(now.Body));
         update.Parameters.Add(Bytes(now.Sealed));
         TaskListingColumns.Add(update.Parameters, now, change.Item);
         AddWasSame(update.Parameters, row);
@@ -156,15 +156,15 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
     {
         (ItemRow now, _) = Reseal(row);
         var update = new NpgsqlBatchCommand($"""
-            UPDATE {schema}.changes SET body = {WriteStatements.Body(now, 1)}, sealed = $2
+            UPDATE {schema}.changes SET body = {ClearBodies.Body(now, 1)}, sealed = $2
             WHERE revision = $3 AND ordinal = $4 AND sealed IS NOT DISTINCT FROM $5 AND body IS NOT DISTINCT FROM $6::jsonb
             """);
-        update.Parameters.Add(WriteStatements.JsonText(now.Body));
+        update.Parameters.Add(ClearBodies.Json(now.Body));
         update.Parameters.Add(Bytes(now.Sealed));
         update.Parameters.Add(new NpgsqlParameter { Value = row.Number, NpgsqlDbType = NpgsqlDbType.Bigint });
         update.Parameters.Add(new NpgsqlParameter { Value = row.Ordinal, NpgsqlDbType = NpgsqlDbType.Integer });
         update.Parameters.Add(Bytes(row.Sealed));
-        update.Parameters.Add(WriteStatements.JsonText(row.Body));
+        update.Parameters.Add(ClearBodies.Json(row.Body));
         return update;
     }
 
@@ -197,7 +197,7 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
         parameters.Add(Text(row.Id));
         parameters.Add(new NpgsqlParameter { Value = row.Number, NpgsqlDbType = NpgsqlDbType.Bigint });
         parameters.Add(Bytes(row.Sealed));
-        parameters.Add(WriteStatements.JsonText(row.Body));
+        parameters.Add(ClearBodies.Json(row.Body));
     }
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
