@@ -26,7 +26,8 @@ namespace StatePersistence.Storage;
 /// </list>
 /// A store with one writer (the file store, the in-memory store) commits in order and makes both the same number,
 /// increasing by one per committed group. A store with several writers on one database (PostgreSQL) takes the
-/// revision inside the transaction, before it commits, and gives the position after it committed: transactions
+/// revision inside the transaction, before it commits, and gives the position under a lock its transaction holds
+/// until its commit is visible (or, for a commit visible before it is flushed, after it committed): transactions
 /// commit in any order, and a feed read by revision would skip a change whose transaction took a lower revision and
 /// committed later. An object store without append (S3, Azure Blob) can keep one object per group named by its
 /// revision and number positions as one writer does.
