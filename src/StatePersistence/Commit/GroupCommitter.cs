@@ -83,11 +83,7 @@ internal sealed partial class GroupCommitter
             }
 
             long revision = basis.Revision + 1;
-            var stamped = new StateChange[changes.Count];
-            for (int i = 0; i < changes.Count; i++)
-            {
-                stamped[i] = Serialization.ItemRevision.Stamp(changes[i], revision);
-            }
+            IReadOnlyList<StateChange> stamped = _shared ? changes : Stamped(changes, revision);
 
             var pending = new PendingCommit(stamped, durability) { Sequence = revision };
             if (!_shared)
@@ -104,6 +100,22 @@ internal sealed partial class GroupCommitter
 
             return pending;
         }
+    }
+
+    /// <summary>
+    /// The changes with their values carrying <paramref name="revision"/>, for a store with one writer, which commits at
+    /// the revision predicted here. Over a shared store the revision is known only when the store commits, and the store
+    /// stamps the values then (<see cref="IStateStore"/>): a copy of every value made here would be thrown away.
+    /// </summary>
+    private static StateChange[] Stamped(IReadOnlyList<StateChange> changes, long revision)
+    {
+        var stamped = new StateChange[changes.Count];
+        for (int i = 0; i < changes.Count; i++)
+        {
+            stamped[i] = Serialization.ItemRevision.Stamp(changes[i], revision);
+        }
+
+        return stamped;
     }
 
     /// <summary>Waits until the commit is durable (leading the group write when it is this commit's turn).</summary>
