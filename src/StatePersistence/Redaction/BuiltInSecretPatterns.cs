@@ -32,31 +32,35 @@ internal static partial class BuiltInSecretPatterns
         """|(?<secret>(?>[^\s"'#,:{}\[\]][^\s"',{}\[\]]{0,511}))(?=[ \t]*(?:\#|,|\}|\r?$)))""" +
         """|(?<=(?:^|\s)--?[A-Za-z0-9_.-]{1,64})[ \t]+(?:"(?<secret>[^"\r\n]{1,512})"|'(?<secret>[^'\r\n]{1,512})'|(?![-$])(?<secret>[^\s"']{1,512})))""";
 
-    /// <summary>Every built-in kind with its pattern, in the order applied.</summary>
-    public static IReadOnlyList<(string Kind, Regex Regex)> All { get; } =
+    /// <summary>
+    /// Every built-in kind with its pattern, in the order applied, and the anchors of the pattern: strings one of which
+    /// every match contains (compared ignoring case when the pattern ignores case), so a text holding none of them is
+    /// not scanned by it (see <see cref="SecretRedactor"/>).
+    /// </summary>
+    public static IReadOnlyList<(string Kind, Regex Regex, SecretAnchors Anchors)> All { get; } =
     [
-        ("private-key", PrivateKey()),
-        ("jwt", Jwt()),
-        ("github-token", GitHubToken()),
-        ("gitlab-token", GitLabToken()),
-        ("slack-token", SlackToken()),
-        ("slack-webhook", SlackWebhook()),
-        ("anthropic-api-key", AnthropicKey()),
-        ("openai-api-key", OpenAiKey()),
-        ("huggingface-token", HuggingFaceToken()),
-        ("google-api-key", GoogleApiKey()),
-        ("aws-access-key-id", AwsAccessKeyId()),
-        ("aws-secret-access-key", AwsSecretAccessKey()),
-        ("azure-storage-key", AzureStorageKey()),
-        ("azure-sas-token", AzureSasSignature()),
-        ("url-password", UrlPassword()),
-        ("bearer-token", BearerToken()),
-        ("basic-auth", BasicAuth()),
-        ("connection-string-password", ConnectionStringPassword()),
-        ("password", PasswordAssignment()),
-        ("secret", SecretAssignment()),
-        ("token", TokenAssignment()),
-        ("api-key", ApiKeyAssignment()),
+        ("private-key", PrivateKey(), SecretAnchors.Exact("-----BEGIN")),
+        ("jwt", Jwt(), SecretAnchors.Exact("eyJ")),
+        ("github-token", GitHubToken(), SecretAnchors.Exact("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+        ("gitlab-token", GitLabToken(), SecretAnchors.Exact("glpat-", "gldt-", "glptt-", "glrt-", "glsoat-", "glcbt-", "glft-", "glimt-", "gloas-")),
+        ("slack-token", SlackToken(), SecretAnchors.Exact("xox")),
+        ("slack-webhook", SlackWebhook(), SecretAnchors.Exact("https://hooks.slack.com/")),
+        ("anthropic-api-key", AnthropicKey(), SecretAnchors.Exact("sk-ant-")),
+        ("openai-api-key", OpenAiKey(), SecretAnchors.Exact("sk-")),
+        ("huggingface-token", HuggingFaceToken(), SecretAnchors.Exact("hf_")),
+        ("google-api-key", GoogleApiKey(), SecretAnchors.Exact("AIza")),
+        ("aws-access-key-id", AwsAccessKeyId(), SecretAnchors.Exact("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "APKA")),
+        ("aws-secret-access-key", AwsSecretAccessKey(), SecretAnchors.AnyCase("secret")),
+        ("azure-storage-key", AzureStorageKey(), SecretAnchors.AnyCase("AccountKey", "SharedAccessKey")),
+        ("azure-sas-token", AzureSasSignature(), SecretAnchors.AnyCase("sig=")),
+        ("url-password", UrlPassword(), SecretAnchors.Exact("://")),
+        ("bearer-token", BearerToken(), SecretAnchors.AnyCase("Bearer")),
+        ("basic-auth", BasicAuth(), SecretAnchors.AnyCase("Authorization")),
+        ("connection-string-password", ConnectionStringPassword(), SecretAnchors.AnyCase("password", "pwd")),
+        ("password", PasswordAssignment(), SecretAnchors.AnyCase("pass")),
+        ("secret", SecretAssignment(), SecretAnchors.AnyCase("secret")),
+        ("token", TokenAssignment(), SecretAnchors.AnyCase("token")),
+        ("api-key", ApiKeyAssignment(), SecretAnchors.AnyCase("key")),
     ];
 
     // A PEM private key (RSA, EC, DSA, OpenSSH, PKCS#8, encrypted, PGP), also inside a JSON string (a GCP service-account

@@ -33,10 +33,12 @@ internal sealed class SecretRedactor
             return Off;
         }
 
-        IEnumerable<(string Kind, Regex Regex)> custom = options.Patterns
+        // An application's pattern has no anchors: it runs on every text.
+        IEnumerable<(string Kind, Regex Regex, SecretAnchors? Anchors)> custom = options.Patterns
             .OrderBy(p => p.Key, StringComparer.Ordinal)
-            .Select(p => (p.Key, Compile(p.Value)));
-        return new SecretRedactor([.. BuiltInSecretPatterns.All.Concat(custom).Select(p => new SecretPattern(p.Kind, p.Regex, redactions))]);
+            .Select(p => (p.Key, Compile(p.Value), (SecretAnchors?)null));
+        IEnumerable<(string Kind, Regex Regex, SecretAnchors? Anchors)> builtIn = BuiltInSecretPatterns.All.Select(p => (p.Kind, p.Regex, (SecretAnchors?)p.Anchors));
+        return new SecretRedactor([.. builtIn.Concat(custom).Select(p => new SecretPattern(p.Kind, p.Regex, p.Anchors, redactions))]);
     }
 
     /// <summary>
@@ -67,8 +69,15 @@ internal sealed class SecretRedactor
     public string Redact(string text, string field)
     {
         string result = text;
+        // A replacement puts in an ASCII marker, so an ASCII text stays ASCII.
+        bool ascii = SecretAnchors.IsAscii(text);
         foreach (SecretPattern pattern in _patterns)
         {
+            if (pattern.Anchors?.RuleOut(result, ascii) == true)
+            {
+                continue;
+            }
+
             try
             {
                 result = pattern.Regex.Replace(result, pattern.Evaluator);
@@ -92,10 +101,11 @@ internal sealed class SecretRedactor
         private readonly KeyValuePair<string, object?> _tag;
         private readonly Counter<long>? _redactions;
 
-        public SecretPattern(string kind, Regex regex, Counter<long>? redactions)
+        public SecretPattern(string kind, Regex regex, SecretAnchors? anchors, Counter<long>? redactions)
         {
             Kind = kind;
             Regex = regex;
+            Anchors = anchors;
             _marker = RedactionOptions.Marker(kind);
             _tag = new KeyValuePair<string, object?>("kind", kind);
             _redactions = redactions;
@@ -105,6 +115,9 @@ internal sealed class SecretRedactor
         public string Kind { get; }
 
         public Regex Regex { get; }
+
+        /// <summary>The strings one of which every match holds; null for an application's pattern.</summary>
+        public SecretAnchors? Anchors { get; }
 
         public MatchEvaluator Evaluator { get; }
 
