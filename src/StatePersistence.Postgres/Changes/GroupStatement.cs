@@ -56,22 +56,24 @@ internal sealed class GroupStatement(string schema)
         }
 
         var write = new NpgsqlBatchCommand(_sql[(given is null ? 0 : 2) + (numbered ? 1 : 0)] ??= Build(given is not null, numbered));
-        write.Parameters.Add(new NpgsqlParameter { Value = groups, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
-        write.Parameters.Add(new NpgsqlParameter { Value = ordinals, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
-        write.Parameters.Add(new NpgsqlParameter { Value = kinds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        write.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        write.Parameters.Add(new NpgsqlParameter { Value = bodies, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        write.Parameters.Add(new NpgsqlParameter { Value = sealedBodies, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        write.Parameters.Add(new NpgsqlParameter { Value = statuses, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        write.Parameters.Add(new NpgsqlParameter { Value = tools, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        write.Parameters.Add(new NpgsqlParameter { Value = created, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        write.Parameters.Add(new NpgsqlParameter { Value = updated, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        write.Parameters.Add(new NpgsqlParameter { Value = listed, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
+        write.Parameters.Add(ArrayOf(groups, NpgsqlDbType.Integer));
+        write.Parameters.Add(ArrayOf(ordinals, NpgsqlDbType.Integer));
+        write.Parameters.Add(ArrayOf(kinds, NpgsqlDbType.Text));
+        write.Parameters.Add(ArrayOf(ids, NpgsqlDbType.Text));
+        write.Parameters.Add(ArrayOf(bodies, NpgsqlDbType.Bytea));
+        write.Parameters.Add(ArrayOf(sealedBodies, NpgsqlDbType.Bytea));
+        write.Parameters.Add(ArrayOf(statuses, NpgsqlDbType.Text));
+        write.Parameters.Add(ArrayOf(tools, NpgsqlDbType.Text));
+        write.Parameters.Add(ArrayOf(created, NpgsqlDbType.Bigint));
+        write.Parameters.Add(ArrayOf(updated, NpgsqlDbType.Bigint));
+        write.Parameters.Add(ArrayOf(listed, NpgsqlDbType.Boolean));
         write.Parameters.Add(given is null
             ? new NpgsqlParameter { Value = groupCount, NpgsqlDbType = NpgsqlDbType.Integer }
-            : new NpgsqlParameter { Value = given, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            : ArrayOf(given, NpgsqlDbType.Bigint));
         return write;
     }
+
+    private static NpgsqlParameter ArrayOf(Array values, NpgsqlDbType element) => new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | element };
 
     private string Build(bool given, bool numbered)
     {
@@ -92,9 +94,8 @@ internal sealed class GroupStatement(string schema)
                           (SELECT greatest(coalesce(max(position), 0), (SELECT position FROM {schema}.feed_horizon)) AS base FROM {schema}.changes) p)
               """
             : "gp AS (SELECT NULL::int AS g, NULL::bigint AS position WHERE false)";
-        // A task's or session's body is kept without its revision (its own column holds it); the application's own
-        // properties as they are. Each item's row takes the call's last change to it (two groups of one call may
-        // change the same item; an upsert may not touch a row twice).
+        // Each item's row takes the call's last change to it (two groups of one call may change the same item; an
+        // upsert may not touch a row twice).
         return $"""
             WITH u AS (SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::text[], $8::text[],
                                             $9::bigint[], $10::bigint[], $11::bool[])
@@ -102,11 +103,8 @@ internal sealed class GroupStatement(string schema)
                  {revisions},
                  {positions},
                  c AS (INSERT INTO {schema}.changes (revision, ordinal, kind, id, body, sealed, position, numbered_at)
-                       SELECT r.revision, u.ordinal, u.kind, u.id,
-                              CASE WHEN u.body IS NULL THEN NULL
-                                   WHEN u.kind = '{ChangeRows.Extras}' THEN convert_from(u.body, 'UTF8')::jsonb
-                                   ELSE convert_from(u.body, 'UTF8')::jsonb - 'revision' END,
-                              u.sealed, gp.position, CASE WHEN gp.position IS NOT NULL THEN clock_timestamp() END
+                       SELECT r.revision, u.ordinal, u.kind, u.id, {ClearBodies.Body("u.kind", "u.body")}, u.sealed,
+                              gp.position, CASE WHEN gp.position IS NOT NULL THEN clock_timestamp() END
                        FROM u JOIN r ON r.g = u.g LEFT JOIN gp ON gp.g = u.g
                        RETURNING revision, ordinal, kind, id, body, sealed),
                  last AS (SELECT DISTINCT ON (c.kind, c.id) c.kind, c.id, c.revision, c.body, c.sealed,

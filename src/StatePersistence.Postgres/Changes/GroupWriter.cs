@@ -202,9 +202,10 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     /// <paramref name="lockFirst"/> also begins the transaction and locks the items (nothing was read). Every change of
     /// every accepted group goes in one statement (<see cref="GroupStatement"/>), where each group takes its revision
     /// from the sequence, in the order of the groups and after every item of the call was locked and checked, so a
-    /// refused group takes none and an item's revisions increase with its changes. Under a sealing codec the revision is inside the sealed bytes, so it must be known before they are
-    /// sealed: the revisions are then taken first, in a round trip of their own. Returns the revision of each accepted
-    /// group (increasing) and the feed positions the numbering gave, by revision (none when this call numbers nothing).
+    /// refused group takes none and an item's revisions increase with its changes. Under a sealing codec the revision
+    /// is inside the sealed bytes, so it must be known before they are sealed: the revisions are then taken first, in a
+    /// round trip of their own. Returns the revision of each accepted group (increasing) and the feed positions given,
+    /// by revision (none when this call numbers nothing).
     /// </summary>
     private async Task<(long[] Revisions, Dictionary<long, long> Positions)> WriteAcceptedAsync(NpgsqlConnection connection,
         NpgsqlTransaction? transaction, IReadOnlyList<IReadOnlyList<StateChange>> groups, List<int> accepted, Durability durability,
@@ -236,8 +237,8 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             {
                 // A sealed row holds the revision inside its envelope, so it is sealed from the change stamped with the
                 // revision taken for it. A clear row's body never holds the revision (the statement strips it), so it
-                // is written from the change as it came (stamped by the core already, with an item for the listing
-                // columns), not from yet another copy of its JSON.
+                // is written from the change as it came (with the item the core made when it serialized the value,
+                // for the listing columns), not from a stamped copy of its JSON.
                 StateChange source = given is not null ? ItemRevision.Stamp(group[i], given[n])
                     : group[i].Item is not null || group[i].Json is null ? group[i] : ItemRevision.Stamp(group[i], 0);
                 groupRows.Add(new GroupRow(n, i, rows.ToRow(source), source.Item));

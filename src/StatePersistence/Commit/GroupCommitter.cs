@@ -23,7 +23,8 @@ namespace StatePersistence.Commit;
 /// </para>
 /// <para>
 /// Over a store other writers share (<see cref="ISharedStateStore"/>) there is one view: commits are built on the
-/// durable state (a predicted revision means nothing there), a refused or renumbered commit fails nothing queued
+/// durable state (a predicted revision means nothing there, so values are not stamped with one: the store stamps the
+/// revision it commits at), a refused or renumbered commit fails nothing queued
 /// behind it (the store checks each expectation), and changes committed elsewhere arrive through
 /// <see cref="ApplyCommitted"/>; the view takes a change only when it is newer than what it holds of the item
 /// (GroupCommitter.Shared.cs), so the feed and this instance's own commits can arrive in either order.
