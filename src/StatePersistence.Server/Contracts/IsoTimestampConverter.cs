@@ -22,6 +22,12 @@ internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
 
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
+        if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && !reader.HasValueSequence
+            && IsoTimestamps.TryParse(reader.ValueSpan, out DateTimeOffset written))
+        {
+            return written; // the form the server writes; anything else goes through the formats below
+        }
+
         string? text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
         if (!TryParse(text, out DateTimeOffset value))
         {
@@ -38,9 +44,8 @@ internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
     {
-        Span<char> buffer = stackalloc char[40];
-        value.UtcDateTime.TryFormat(buffer, out int written, StateFormat.TimestampFormat, CultureInfo.InvariantCulture);
-        writer.WriteStringValue(buffer[..written]);
+        Span<byte> buffer = stackalloc byte[IsoTimestamps.MaxLength];
+        writer.WriteStringValue(buffer[..IsoTimestamps.Format(value, buffer)]);
     }
 
     private static string Shown(ref Utf8JsonReader reader, string? text) =>

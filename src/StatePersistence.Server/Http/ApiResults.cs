@@ -5,13 +5,13 @@ namespace StatePersistence.Server.Http;
 /// <summary>JSON results written with source-generated metadata, so every response uses the core's JSON conventions.</summary>
 internal static class ApiResults
 {
-    public static IResult Ok<T>(T value, JsonTypeInfo<T> typeInfo) => Results.Json(value, typeInfo);
+    public static IResult Ok<T>(T value, JsonTypeInfo<T> typeInfo) => new JsonBodyResult<T>(value, typeInfo, StatusCodes.Status200OK);
 
     /// <summary>201 with the created resource and its <c>Location</c>.</summary>
     public static IResult Created<T>(HttpResponse response, string location, T value, JsonTypeInfo<T> typeInfo)
     {
         response.Headers.Location = location;
-        return Results.Json(value, typeInfo, statusCode: StatusCodes.Status201Created);
+        return new JsonBodyResult<T>(value, typeInfo, StatusCodes.Status201Created);
     }
 
     /// <summary>Text as <c>text/plain; charset=utf-8</c>.</summary>

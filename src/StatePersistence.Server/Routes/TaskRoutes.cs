@@ -183,6 +183,6 @@ internal static class TaskRoutes
         // The entry as stored (its message redacted), with the task's new ETag so that a client can chain
         // conditional appends. The returned task is the one the append was built on: the entry is its last.
         Preconditions.SetETag(request.HttpContext.Response, updated.Revision);
-        return Results.Json(updated.Logs[^1], ServerJsonContext.Default.TaskLogEntry, statusCode: StatusCodes.Status201Created);
+        return new JsonBodyResult<TaskLogEntry>(updated.Logs[^1], ServerJsonContext.Default.TaskLogEntry, StatusCodes.Status201Created);
     }
 }

@@ -64,9 +64,19 @@ internal static class FieldRules
         for (int i = 0; i < entries.Count; i++)
         {
             TaskLogEntry entry = entries[i] ?? throw ApiProblemException.InvalidField($"logs[{i}]", $"The log entry logs[{i}] is null.");
-            Required($"logs[{i}].level", entry.Level);
-            Required($"logs[{i}].type", entry.Type);
-            Required($"logs[{i}].message", entry.Message);
+            EntryField(i, "level", entry.Level);
+            EntryField(i, "type", entry.Type);
+            EntryField(i, "message", entry.Message);
+        }
+    }
+
+    // The field's name is built only for the error: a PUT of a task with a long log would otherwise make three
+    // strings per entry to throw away.
+    private static void EntryField(int index, string name, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            Required($"logs[{index}].{name}", value);
         }
     }
 

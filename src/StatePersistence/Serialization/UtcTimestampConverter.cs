@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using StatePersistence.Model;
 
 namespace StatePersistence.Serialization;
 
@@ -21,6 +22,11 @@ internal sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
             throw new JsonException($"Expected an ISO-8601 timestamp string, found {reader.TokenType}.");
         }
 
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence && IsoTimestamps.TryParse(reader.ValueSpan, out DateTimeOffset written))
+        {
+            return written;
+        }
+
         string text = reader.GetString()!;
         if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture,
                 DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset value))
@@ -34,9 +40,8 @@ internal sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
     /// <inheritdoc />
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
     {
-        Span<char> buffer = stackalloc char[40];
-        value.UtcDateTime.TryFormat(buffer, out int written, Format, CultureInfo.InvariantCulture);
-        writer.WriteStringValue(buffer[..written]);
+        Span<byte> buffer = stackalloc byte[IsoTimestamps.MaxLength];
+        writer.WriteStringValue(buffer[..IsoTimestamps.Format(value, buffer)]);
     }
 
     /// <summary>Formats a timestamp the way the converter writes it.</summary>

@@ -36,6 +36,33 @@ public sealed class TaskRoutesTests : IAsyncDisposable
     }
 
     /// <summary>
+    /// JSON answers are serialized whole and sent with their length, not chunked (one send per response); timestamps
+    /// in the server's own form and in any other ISO-8601 form it accepts come back in the stored form.
+    /// </summary>
+    [Fact]
+    public async Task TaskAnswers_CarryTheirContentLength_AndTimestampsInTheStoredForm()
+    {
+        HttpResponseMessage put = await _client.PutJsonAsync("/api/tasks/task_1",
+            """{"description":"d","created_at":"2024-01-01T10:00:00+01:00","started_at":"2024-01-01T10:00:00.1200000Z","logs":[{"timestamp":"2024-01-01T10:00:00.5Z","level":"info","type":"system","message":"m"}]}""");
+        HttpResponseMessage get = await _client.GetUrlAsync("/api/tasks/task_1");
+
+        foreach (HttpResponseMessage response in (HttpResponseMessage[])[put, get])
+        {
+            byte[] body = await response.Content.ReadAsByteArrayAsync(Ct);
+            Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+            Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+            Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+            using JsonDocument task = JsonDocument.Parse(body);
+            Assert.Equal("2024-01-01T09:00:00Z", task.RootElement.Str("created_at"));
+            Assert.Equal("2024-01-01T10:00:00.12Z", task.RootElement.Str("started_at"));
+            Assert.Equal("2024-01-01T10:00:00.5Z", task.RootElement.GetProperty("logs")[0].Str("timestamp"));
+        }
+
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+    }
+
+    /// <summary>
     /// Issue 12: the store assigns revisions. A PUT body (a whole task, unknown fields kept) may carry one, which is
     /// ignored; POST's fields are a closed list, so it refuses one by name. Responses carry the stored revision.
     /// </summary>
