@@ -135,6 +135,7 @@ internal static class StateServer
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseMiddleware<DiskFloorMiddleware>();
         app.UseMiddleware<AuditMiddleware>();
+        app.UseMiddleware<ConflictAnswerMiddleware>();
 
         app.MapStateHealth();
         app.MapPrometheusMetrics();

@@ -14,18 +14,22 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, EventHub hub
     /// <summary>The header the dashboard names its action in (<c>cancel-task</c>, <c>snapshot</c>, <c>export</c>, …).</summary>
     public const string ActionHeader = "X-StatePersistence-Action";
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
+    {
+        // Decided from the request alone (its header, the cookie the key check accepted), so that a request auditing
+        // nothing, nearly every one, passes through without an async frame of its own.
+        string? action = Action(context);
+        return action is null ? next(context) : AuditAsync(context, action);
+    }
+
+    private async Task AuditAsync(HttpContext context, string action)
     {
         await next(context);
         HttpRequest request = context.Request;
         int status = context.Response.StatusCode;
-        string? action = Action(context);
-        if (action is not null)
-        {
-            // Ids and paths only: the body may hold task content, which the log never carries.
-            LogAudit(logger, action, request.Method, request.Path, status);
-            hub.Publish("audit", new AuditEventData(action, request.Method, request.Path, status), EventJsonContext.Default.AuditEventData);
-        }
+        // Ids and paths only: the body may hold task content, which the log never carries.
+        LogAudit(logger, action, request.Method, request.Path, status);
+        hub.Publish("audit", new AuditEventData(action, request.Method, request.Path, status), EventJsonContext.Default.AuditEventData);
     }
 
     private static string? Action(HttpContext context)

@@ -17,24 +17,12 @@ namespace StatePersistence.Server.Http;
 internal static class Preconditions
 {
     /// <summary>
-    /// Answers a conflict the library raised with 412 inside the route, not in the exception handler: that one strips
-    /// <c>ETag</c> from error responses, and the 412 must carry the current item's.
+    /// Marks the group's routes as answering a conflict the library raised with 412 and the current item's ETag
+    /// (<see cref="ConflictAnswerMiddleware"/>), not in the exception handler, which strips <c>ETag</c> from error
+    /// responses.
     /// </summary>
-    public static RouteGroupBuilder AnswerConflictsWith412(this RouteGroupBuilder group)
-    {
-        group.AddEndpointFilter(static async (context, next) =>
-        {
-            try
-            {
-                return await next(context);
-            }
-            catch (StateConflictException conflict)
-            {
-                return Failed(context.HttpContext.Response, conflict);
-            }
-        });
-        return group;
-    }
+    public static RouteGroupBuilder AnswerConflictsWith412(this RouteGroupBuilder group) =>
+        group.WithMetadata(ConflictAnswerMiddleware.Marker);
 
     /// <summary>The strong ETag of an item at <paramref name="revision"/>.</summary>
     public static string ETag(long revision) => "\"" + revision.ToString(CultureInfo.InvariantCulture) + "\"";
