@@ -76,6 +76,8 @@ internal static class StateServer
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<StateServerOptions>>(static (kestrel, server) =>
         {
             StateServerOptions limits = server.Value;
+            // No "Server: Kestrel" on every answer: it tells a client nothing it needs and a scanner what to try.
+            kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes;
             kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
             kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;

@@ -62,8 +62,12 @@ internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersisten
         }
     }
 
-    /// <summary>413 when the task, as it would be stored, is too large or has too many log entries.</summary>
-    public void CheckTask(AgentTask task)
+    /// <summary>
+    /// 413 when the task, as it would be stored, is too large or has too many log entries. A caller that knows its
+    /// stored JSON cannot be larger than <paramref name="sizeAtMost"/> bytes (<see cref="ReplacementSizeAtMost"/>)
+    /// passes that, and the task is only serialized to be measured when the bound does not already clear the limit.
+    /// </summary>
+    public void CheckTask(AgentTask task, long sizeAtMost = long.MaxValue)
     {
         if (_limits.MaxTaskLogEntries > 0 && task.Logs?.Count > _limits.MaxTaskLogEntries)
         {
@@ -71,8 +75,25 @@ internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersisten
                 $"The task '{task.Id}' would have {task.Logs.Count} log entries; the limit is {_limits.MaxTaskLogEntries}.");
         }
 
-        CheckSize("MaxTaskBytes", _limits.MaxTaskBytes, StoredSize(task), $"The task '{task.Id}'");
+        if (_limits.MaxTaskBytes > 0 && sizeAtMost > _limits.MaxTaskBytes)
+        {
+            CheckSize("MaxTaskBytes", _limits.MaxTaskBytes, StoredSize(task), $"The task '{task.Id}'");
+        }
     }
+
+    /// <summary>
+    /// The most bytes a task made from a request body of <paramref name="bodyBytes"/> (a whole task, <c>PUT</c>) can
+    /// take as stored JSON. Every stored value but the id, the revision, the timestamps the server sets and the
+    /// defaults it fills (status, an empty log) comes from the body, and writing JSON grows no byte of it more than
+    /// six times (the widest escape, <c>\u003C</c>, stands for one input byte; whitespace and nulls are dropped;
+    /// numbers and timestamps keep their length or grow by a few bytes in a form that is many bytes long already).
+    /// <see cref="FixedAllowance"/> covers the rest with room to spare.
+    /// </summary>
+    public static long ReplacementSizeAtMost(long? bodyBytes, string id) =>
+        bodyBytes is { } length ? (6 * length) + (6L * id.Length) + FixedAllowance : long.MaxValue;
+
+    // "revision", "id", "status", "created_at", "updated_at" and "logs" with their punctuation: under 200 bytes.
+    private const long FixedAllowance = 512;
 
     public void CheckSession(SessionInfo session) =>
         CheckSize("MaxSessionBytes", _limits.MaxSessionBytes, StoredSize(session), $"The session '{session.Id}'");

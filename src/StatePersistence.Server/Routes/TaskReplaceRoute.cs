@@ -47,13 +47,14 @@ internal static class TaskReplaceRoute
             return await ConditionalAsync(id, request.HttpContext.Response, body, precondition, state, quotas, time, cancellationToken);
         }
 
+        long sizeAtMost = QuotaGuard.ReplacementSizeAtMost(request.ContentLength, id);
         for (int attempt = 0; attempt < Attempts; attempt++)
         {
             DateTimeOffset now = time.GetUtcNow();
             AgentTask? replaced = await state.UpdateTaskAsync(id, current =>
             {
                 Replace(current, body, now);
-                quotas.CheckTask(current);
+                quotas.CheckTask(current, sizeAtMost);
             }, cancellationToken);
             if (replaced is not null)
             {
@@ -62,7 +63,7 @@ internal static class TaskReplaceRoute
 
             body.CreatedAt ??= now;
             body.UpdatedAt = now;
-            quotas.CheckTask(body);
+            quotas.CheckTask(body, sizeAtMost);
             quotas.CheckNewTask();
             if (await state.CreateTaskAsync(body, cancellationToken))
             {
