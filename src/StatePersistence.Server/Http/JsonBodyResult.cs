@@ -76,11 +76,6 @@ internal sealed class JsonBodyResult<T>(T value, JsonTypeInfo<T> typeInfo, int s
         }
 
         t_writerOptions = options;
-        return t_writer = new Utf8JsonWriter(buffer, new JsonWriterOptions
-        {
-            Encoder = options.Encoder,
-            Indented = options.WriteIndented,
-            MaxDepth = options.MaxDepth,
-        });
+        return t_writer = new Utf8JsonWriter(buffer, SerializerWriterOptions.Of(options));
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using StatePersistence.Server.Http;
 
 namespace StatePersistence.Server.Quotas;
 
@@ -20,13 +21,7 @@ internal static class StoredSize
         counter.Reset();
         // The writer's options are those the serializer would give its own (SerializeToUtf8Bytes), so the count is
         // the length that call would return.
-        using var writer = new Utf8JsonWriter(counter, new JsonWriterOptions
-        {
-            Encoder = typeInfo.Options.Encoder,
-            Indented = typeInfo.Options.WriteIndented,
-            MaxDepth = typeInfo.Options.MaxDepth,
-            SkipValidation = true,
-        });
+        using var writer = new Utf8JsonWriter(counter, SerializerWriterOptions.Of(typeInfo.Options));
         JsonSerializer.Serialize(writer, value, typeInfo);
         writer.Flush();
         return counter.Written;
