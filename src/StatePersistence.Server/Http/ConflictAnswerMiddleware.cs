@@ -26,7 +26,7 @@ internal sealed class ConflictAnswerMiddleware(RequestDelegate next)
         {
             route = next(context);
         }
-        catch (StateConflictException conflict)
+        catch (StateConflictException conflict) when (!context.Response.HasStarted)
         {
             return AnswerAsync(context, conflict);
         }
