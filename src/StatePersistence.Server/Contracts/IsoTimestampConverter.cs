@@ -22,8 +22,7 @@ internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
 
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && !reader.HasValueSequence
-            && IsoTimestamps.TryParse(reader.ValueSpan, out DateTimeOffset written))
+        if (IsoTimestamps.TryRead(ref reader, out DateTimeOffset written))
         {
             return written; // the form the server writes; anything else goes through the formats below
         }
@@ -42,11 +41,8 @@ internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
         DateTimeOffset.TryParseExact(text, Formats, CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
 
-    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
-    {
-        Span<byte> buffer = stackalloc byte[IsoTimestamps.MaxLength];
-        writer.WriteStringValue(buffer[..IsoTimestamps.Format(value, buffer)]);
-    }
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+        IsoTimestamps.Write(writer, value);
 
     private static string Shown(ref Utf8JsonReader reader, string? text) =>
         text is null ? reader.TokenType.ToString() : "\"" + (text.Length > 40 ? text[..40] + "…" : text) + "\"";

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 
 namespace StatePersistence.Model;
 
@@ -40,6 +41,25 @@ public static class IsoTimestamps
 
         destination[end] = (byte)'Z';
         return end + 1;
+    }
+
+    /// <summary>Writes <paramref name="value"/> as a JSON string in the form <see cref="Format"/> gives.</summary>
+    public static void Write(Utf8JsonWriter writer, DateTimeOffset value)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        Span<byte> buffer = stackalloc byte[MaxLength];
+        writer.WriteStringValue(buffer[..Format(value, buffer)]);
+    }
+
+    /// <summary>
+    /// Reads the reader's current token when it is a JSON string in exactly the form <see cref="Format"/> writes,
+    /// without making a string of it; false for any other token or form, which a converter then reads by its own rule.
+    /// </summary>
+    public static bool TryRead(ref Utf8JsonReader reader, out DateTimeOffset value)
+    {
+        value = default;
+        return reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && !reader.HasValueSequence
+            && TryParse(reader.ValueSpan, out value);
     }
 
     /// <summary>

@@ -12,8 +12,6 @@ namespace StatePersistence.Serialization;
 /// </summary>
 internal sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
 {
-    private const string Format = Model.StateFormat.TimestampFormat;
-
     /// <inheritdoc />
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
@@ -22,7 +20,7 @@ internal sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
             throw new JsonException($"Expected an ISO-8601 timestamp string, found {reader.TokenType}.");
         }
 
-        if (!reader.ValueIsEscaped && !reader.HasValueSequence && IsoTimestamps.TryParse(reader.ValueSpan, out DateTimeOffset written))
+        if (IsoTimestamps.TryRead(ref reader, out DateTimeOffset written))
         {
             return written;
         }
@@ -38,13 +36,6 @@ internal sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
     }
 
     /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
-    {
-        Span<byte> buffer = stackalloc byte[IsoTimestamps.MaxLength];
-        writer.WriteStringValue(buffer[..IsoTimestamps.Format(value, buffer)]);
-    }
-
-    /// <summary>Formats a timestamp the way the converter writes it.</summary>
-    public static string ToText(DateTimeOffset value) =>
-        value.UtcDateTime.ToString(Format, CultureInfo.InvariantCulture);
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+        IsoTimestamps.Write(writer, value);
 }

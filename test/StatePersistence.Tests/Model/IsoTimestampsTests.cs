@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using StatePersistence.Model;
 
 namespace StatePersistence.Tests.Model;
@@ -75,6 +76,32 @@ public sealed class IsoTimestampsTests
     public void TryParse_RefusesEveryOtherForm(string text)
     {
         Assert.False(IsoTimestamps.TryParse(Encoding.UTF8.GetBytes(text), out _));
+    }
+
+    [Fact]
+    public void TryRead_TakesOnlyAnUnescapedStringInTheWrittenForm_AndWriteWritesIt()
+    {
+        byte[] json = Encoding.UTF8.GetBytes("""["2024-01-01T10:00:00.25Z","2024-01-01T10:00:00\u002E25Z","2024-01-01T10:00:00+01:00",12]""");
+        var reader = new Utf8JsonReader(json);
+        reader.Read();
+        var read = new List<bool>();
+        DateTimeOffset first = default;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            bool taken = IsoTimestamps.TryRead(ref reader, out DateTimeOffset value);
+            first = read.Count == 0 ? value : first;
+            read.Add(taken);
+        }
+
+        // An escaped form and other offsets are left to the converter's own rule; a number is not a timestamp.
+        Assert.Equal([true, false, false, false], read);
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            IsoTimestamps.Write(writer, first);
+        }
+
+        Assert.Equal("\"2024-01-01T10:00:00.25Z\"", Encoding.UTF8.GetString(buffer.ToArray()));
     }
 
     [Fact]

@@ -37,7 +37,8 @@ internal static class SnapshotWriter
         writer.WriteStartObject();
         writer.WriteString("version", StateFormat.CurrentVersion);
         writer.WriteNumber("revision", view.Revision);
-        writer.WriteString("last_saved", UtcTimestampConverter.ToText(savedAt));
+        writer.WritePropertyName("last_saved");
+        IsoTimestamps.Write(writer, savedAt);
         writer.WritePropertyName("metrics");
         JsonSerializer.Serialize(writer, MetricsCalculator.Compute(view.Tasks.Values), StateJsonContext.Default.StateMetrics);
         WriteItems(writer, "tasks", view.Tasks.Values);
