@@ -13,8 +13,6 @@ namespace StatePersistence.Server.Http;
 internal sealed class JsonBodyResult<T>(T value, JsonTypeInfo<T> typeInfo, int statusCode)
     : IResult, IStatusCodeHttpResult, IValueHttpResult<T>, IContentTypeHttpResult
 {
-    private const string JsonContentType = "application/json; charset=utf-8";
-
     // One buffer and writer per thread: serialization is synchronous, and the bytes are copied into the response
     // pipe before the first await, so no other request can reach them in between.
     [ThreadStatic]
@@ -33,7 +31,7 @@ internal sealed class JsonBodyResult<T>(T value, JsonTypeInfo<T> typeInfo, int s
 
     public T? Value => value;
 
-    public string ContentType => JsonContentType;
+    public string ContentType => ApiResults.JsonContentType;
 
     public Task ExecuteAsync(HttpContext httpContext)
     {
@@ -46,7 +44,7 @@ internal sealed class JsonBodyResult<T>(T value, JsonTypeInfo<T> typeInfo, int s
 
             HttpResponse response = httpContext.Response;
             response.StatusCode = statusCode;
-            response.ContentType = JsonContentType;
+            response.ContentType = ApiResults.JsonContentType;
             response.ContentLength = buffer.WrittenCount;
             response.BodyWriter.Write(buffer.WrittenSpan);
         }

@@ -1,3 +1,4 @@
+using StatePersistence.Errors;
 using StatePersistence.Ids;
 using StatePersistence.Model;
 using StatePersistence.Server.Contracts;
@@ -10,17 +11,15 @@ using StatePersistence.Storage;
 namespace StatePersistence.Server.Routes;
 
 /// <summary>
-/// <c>PUT /api/tasks/{id}</c>: creates or replaces the whole task. The body is stored as given (fields the
-/// application adds included), with the route's id, <c>updated_at</c> set now, and <c>created_at</c> kept from the
-/// task it replaces (or set now) when the body has none. The fields the server knows are validated as on
-/// <c>POST</c>: a description, a known status, ISO-8601 timestamps, log entries with level, type and message.
+/// <c>PUT /api/tasks/{id}</c>: creates or replaces the whole task, in one atomic write of the library
+/// (<see cref="IStatePersistence.ReplaceTaskAsync(AgentTask, ExpectedRevision, Action{AgentTask, bool}?, CancellationToken)"/>).
+/// The body is stored as given (fields the application adds included), with the route's id, <c>updated_at</c> set
+/// now, and <c>created_at</c> kept from the task it replaces (or set now) when the body has none. The fields the
+/// server knows are validated as on <c>POST</c>: a description, a known status, ISO-8601 timestamps, log entries with
+/// level, type and message. The answer is the task as stored, sent from the bytes the library wrote.
 /// </summary>
 internal static class TaskReplaceRoute
 {
-    // Replace-or-create is two atomic steps; a concurrent create or delete between them makes one retry necessary,
-    // and a client racing us for longer than this is told so rather than looped on.
-    private const int Attempts = 3;
-
     public static async Task<IResult> PutAsync(string id, HttpRequest request, RequestReader reader,
         IStatePersistence state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -42,84 +41,32 @@ internal static class TaskReplaceRoute
         FieldRules.TaskStatus("status", body.Status);
         FieldRules.LogEntries(body.Logs);
         body.Status ??= TaskStatuses.Pending;
-        if (precondition.Any)
-        {
-            return await ConditionalAsync(id, request.HttpContext.Response, body, precondition, state, quotas, time, cancellationToken);
-        }
-
-        long sizeAtMost = QuotaGuard.ReplacementSizeAtMost(request.ContentLength, id);
-        for (int attempt = 0; attempt < Attempts; attempt++)
-        {
-            DateTimeOffset now = time.GetUtcNow();
-            AgentTask? replaced = await state.UpdateTaskAsync(id, current =>
-            {
-                Replace(current, body, now);
-                quotas.CheckTask(current, sizeAtMost);
-            }, cancellationToken);
-            if (replaced is not null)
-            {
-                return TaskRoutes.Ok(request.HttpContext.Response, replaced);
-            }
-
-            body.CreatedAt ??= now;
-            body.UpdatedAt = now;
-            quotas.CheckTask(body, sizeAtMost);
-            quotas.CheckNewTask();
-            if (await state.CreateTaskAsync(body, cancellationToken))
-            {
-                // Read back for the revision the store gave it; the body's own revision was ignored.
-                return TaskRoutes.Created(request.HttpContext.Response, await state.LoadTaskAsync(id, cancellationToken) ?? body);
-            }
-        }
-
-        return ApiProblems.Problem(StatusCodes.Status409Conflict, "Concurrent change",
-            $"The task '{id}' was created and deleted concurrently while it was being replaced; try again.", id: id, kind: "task");
-    }
-
-    /// <summary>
-    /// <c>If-None-Match: *</c> creates only; <c>If-Match</c> replaces only the revision it names (or any, for <c>*</c>)
-    /// and never creates. Either is one conditional write the library checks in its commit (412 when unmet).
-    /// </summary>
-    private static async Task<IResult> ConditionalAsync(string id, HttpResponse response, AgentTask body, Precondition precondition,
-        IStatePersistence state, QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
-    {
-        DateTimeOffset now = time.GetUtcNow();
-        if (precondition.CreateOnly)
-        {
-            body.CreatedAt ??= now;
-            body.UpdatedAt = now;
-            quotas.CheckTask(body);
-            quotas.CheckNewTask();
-            await state.SaveTaskAsync(body, ExpectedRevision.Absent, cancellationToken);
-            return TaskRoutes.Created(response, await state.LoadTaskAsync(id, cancellationToken) ?? body);
-        }
-
-        if (await TaskRoutes.UnmetAsync(id, response, precondition, state, cancellationToken) is { } unmet)
+        // A created task's created_at defaults to its updated_at: the library keeps the replaced task's otherwise.
+        body.UpdatedAt = time.GetUtcNow();
+        HttpResponse response = request.HttpContext.Response;
+        if (precondition.Any && !precondition.CreateOnly
+            && await TaskRoutes.UnmetAsync(id, response, precondition, state, cancellationToken) is { } unmet)
         {
             return unmet;
         }
 
-        AgentTask? replaced = await state.UpdateTaskAsync(id, current =>
+        // If-None-Match: * creates only; If-Match replaces only the revision it names (or any, for *) and never
+        // creates. Either is checked by the library in its commit (412 when unmet, by the conflict middleware).
+        // If-Match: * expects any revision but never creates.
+        long sizeAtMost = QuotaGuard.ReplacementSizeAtMost(request.ContentLength, id);
+        ItemReplacement stored = await state.ReplaceTaskAsync(body, precondition.Expected, (task, created) =>
         {
-            Replace(current, body, now);
-            quotas.CheckTask(current);
-        }, precondition.Expected, cancellationToken);
-        return replaced is null
-            ? Preconditions.Failed(response, "task", id, precondition, null, null)
-            : TaskRoutes.Ok(response, replaced);
-    }
+            if (created && precondition.MustExist)
+            {
+                throw new StateConflictException("task", id, precondition.Expected, null, null);
+            }
 
-    private static void Replace(AgentTask current, AgentTask body, DateTimeOffset now)
-    {
-        current.Description = body.Description;
-        current.Status = body.Status;
-        current.Tool = body.Tool;
-        current.CreatedAt = body.CreatedAt ?? current.CreatedAt ?? now;
-        current.UpdatedAt = now;
-        current.StartedAt = body.StartedAt;
-        current.CompletedAt = body.CompletedAt;
-        current.Logs = body.Logs ?? [];
-        current.Result = body.Result;
-        current.ExtensionData = body.ExtensionData;
+            quotas.CheckTask(task, sizeAtMost);
+            if (created)
+            {
+                quotas.CheckNewTask();
+            }
+        }, cancellationToken);
+        return TaskRoutes.Stored(response, stored);
     }
 }

@@ -68,6 +68,22 @@ internal static class TaskRoutes
         return ApiResults.Created(response, Location(task.Id), task, ServerJsonContext.Default.AgentTask);
     }
 
+    /// <summary>
+    /// 201 with its <c>Location</c> when the write created the task, 200 otherwise; the task as the library stored it
+    /// and its <c>ETag</c>.
+    /// </summary>
+    public static IResult Stored(HttpResponse response, ItemReplacement stored)
+    {
+        Preconditions.SetETag(response, stored.Revision);
+        if (!stored.Created)
+        {
+            return new StoredJsonResult(stored.Json, StatusCodes.Status200OK);
+        }
+
+        response.Headers.Location = Location(stored.Id);
+        return new StoredJsonResult(stored.Json, StatusCodes.Status201Created);
+    }
+
     /// <summary>200 with the task and its <c>ETag</c>.</summary>
     public static IResult Ok(HttpResponse response, AgentTask task)
     {

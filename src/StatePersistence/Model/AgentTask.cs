@@ -52,4 +52,7 @@ public sealed class AgentTask
     /// <summary>Properties this type does not know; they round-trip losslessly.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? ExtensionData { get; set; }
+
+    /// <summary>A copy sharing this task's values (lists and JSON included), for the service to change one field of without changing the caller's object.</summary>
+    internal AgentTask ShallowCopy() => (AgentTask)MemberwiseClone();
 }

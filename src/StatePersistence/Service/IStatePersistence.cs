@@ -107,6 +107,27 @@ public interface IStatePersistence : IAsyncDisposable
     ValueTask<AgentTask?> UpdateTaskAsync(string id, Action<AgentTask> update, ExpectedRevision expected, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Stores <paramref name="task"/> whole in place of the task with its id, or creates it when there is none, in one
+    /// atomic step: a save that says what it did. A task without <c>created_at</c> keeps the one of the task it
+    /// replaces; created (or replacing one without it), it gets its own <c>updated_at</c>, or the time of the write
+    /// when it has none either. Everything else is
+    /// stored as given, fields the application adds included (the caller's object is not changed). Returns the
+    /// revision, whether the task was created, and the task's JSON as stored.
+    /// </summary>
+    ValueTask<ItemReplacement> ReplaceTaskAsync(AgentTask task, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Like <see cref="ReplaceTaskAsync(AgentTask, CancellationToken)"/>, only if the task is at
+    /// <paramref name="expected"/> (<see cref="ExpectedRevision.Absent"/>: create only); otherwise throws
+    /// <see cref="Errors.StateConflictException"/>, or resolves the conflict as the conflict policy says.
+    /// <paramref name="check"/>, when given, gets the task as it would be stored and whether the write creates it,
+    /// before anything is written: it may throw to refuse the write (nothing is written); changes it makes to the task
+    /// are not stored. It must be quick and must not block, and may run more than once (as an update does).
+    /// </summary>
+    ValueTask<ItemReplacement> ReplaceTaskAsync(AgentTask task, ExpectedRevision expected, Action<AgentTask, bool>? check,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Appends one entry to a task's <c>logs</c> atomically and durably, journaling only the entry (not the whole
     /// task), so an append costs the same however long the log is. The task's <c>updated_at</c> becomes the entry's
     /// timestamp; an entry without one is stamped with the current time (the caller's object is not changed).

@@ -85,7 +85,7 @@ public sealed class StatePersistenceService : IStatePersistence
             store is FileStore.FileStateStore ? (cut, withLogs, ct) => FileStore.Operations.TaskArchives.ArchiveAsync(this, cut, withLogs, ct) : null);
         // Built once, from options validated above: a custom pattern that does not compile stopped the constructor.
         var redactor = Redaction.SecretRedactor.Create(_options.Redaction, _instruments.Redactions);
-        _items = new ItemOperations(_commits, new ConflictResolution(_options), new TaskLogRedaction(redactor));
+        _items = new ItemOperations(_commits, new ConflictResolution(_options), new TaskLogRedaction(redactor), time);
         _taskLogs = new TaskLogs(_commits, time, redactor);
         _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events, redactor);
         _reader = new StateReader(_commits);
@@ -221,6 +221,15 @@ public sealed class StatePersistenceService : IStatePersistence
     /// <inheritdoc />
     public ValueTask<AgentTask?> UpdateTaskAsync(string id, Action<AgentTask> update, ExpectedRevision expected, CancellationToken cancellationToken = default) =>
         _items.UpdateAsync(ItemKind<AgentTask>.Tasks, id, update, expected, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<ItemReplacement> ReplaceTaskAsync(AgentTask task, CancellationToken cancellationToken = default) =>
+        ReplaceTaskAsync(task, ExpectedRevision.Any, null, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<ItemReplacement> ReplaceTaskAsync(AgentTask task, ExpectedRevision expected, Action<AgentTask, bool>? check,
+        CancellationToken cancellationToken = default) =>
+        _items.ReplaceTaskAsync(task, expected, check, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<AgentTask?> AppendTaskLogAsync(string taskId, TaskLogEntry entry, CancellationToken cancellationToken = default) =>

@@ -162,6 +162,71 @@ public sealed class TwoInstancesTests
     }
 
     /// <summary>Only keeps a broken feed from hanging the run; nothing is asserted about time.</summary>
+    [Fact]
+    public async Task AReplaceRightAfterAnotherInstancesCreateOrDelete_SaysWhatItDid_AndKeepsTheCreatedAt()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        var created = new DateTimeOffset(2026, 11, 1, 9, 0, 0, TimeSpan.Zero);
+
+        // Twenty times, so that B replaces before it has applied A's change in some rounds: its replace, sent as a
+        // replace of the version it holds, is refused by the store, and B catches up and decides again.
+        for (int i = 0; i < 20; i++)
+        {
+            string id = "replaced_" + i.ToString(CultureInfo.InvariantCulture);
+            await a.ReplaceTaskAsync(new AgentTask { Id = id, Description = "from a", Status = "pending", CreatedAt = created }, ct);
+
+            ItemReplacement overA = await b.ReplaceTaskAsync(new AgentTask { Id = id, Description = "from b", Status = "pending" }, ct);
+            AgentTask replaced = (await a.WaitForTaskAsync(id, overA.Revision, ct))!;
+            Assert.True(await a.DeleteTaskAsync(id, ExpectedRevision.Exactly(overA.Revision), ct));
+            ItemReplacement afterDelete = await b.ReplaceTaskAsync(new AgentTask { Id = id, Description = "again", Status = "pending", UpdatedAt = created.AddDays(1) }, ct);
+
+            Assert.False(overA.Created);
+            Assert.Equal(("from b", created), (replaced.Description, replaced.CreatedAt));
+            Assert.True(afterDelete.Created);
+            AgentTask stored = (await a.WaitForTaskAsync(id, afterDelete.Revision, ct))!;
+            Assert.Equal(("again", created.AddDays(1)), (stored.Description, stored.CreatedAt));
+        }
+    }
+
+    [Fact]
+    public async Task ConcurrentReplacesOnBothInstances_CreateEachTaskOnce_AndEveryReplaceHasItsOwnRevision()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        using CancellationTokenSource bounded = Bounded(ct, minutes: 2);
+        var results = new ConcurrentBag<(string Id, ItemReplacement Result, DateTimeOffset UpdatedAt)>();
+        var start = new DateTimeOffset(2026, 11, 1, 9, 0, 0, TimeSpan.Zero);
+        long stamp = 0;
+
+        await Task.WhenAll(new[] { a, b }.SelectMany((instance, i) => Enumerable.Range(0, 2).Select(worker => Task.Run(async () =>
+        {
+            for (int n = 0; n < 15; n++)
+            {
+                string id = "shared_" + (n % 3).ToString(CultureInfo.InvariantCulture);
+                DateTimeOffset updated = start.AddSeconds(Interlocked.Increment(ref stamp));
+                ItemReplacement result = await instance.ReplaceTaskAsync(
+                    new AgentTask { Id = id, Description = $"{i}-{worker}-{n}", Status = "pending", UpdatedAt = updated }, bounded.Token);
+                results.Add((id, result, updated));
+            }
+        }, bounded.Token))));
+
+        Assert.Equal(results.Count, results.Select(r => r.Result.Revision).Distinct().Count());
+        foreach (IGrouping<string, (string Id, ItemReplacement Result, DateTimeOffset UpdatedAt)> task in results.GroupBy(r => r.Id))
+        {
+            // One replace created the task; every later one kept the created_at it got (its updated_at).
+            (string _, ItemReplacement first, DateTimeOffset firstUpdated) = Assert.Single(task, r => r.Result.Created);
+            Assert.Equal(task.Min(r => r.Result.Revision), first.Revision);
+            long last = task.Max(r => r.Result.Revision);
+            AgentTask stored = (await a.WaitForTaskAsync(task.Key, last, bounded.Token))!;
+            Assert.Equal((last, firstUpdated), (stored.Revision, stored.CreatedAt));
+        }
+    }
+
     private static CancellationTokenSource Bounded(CancellationToken ct, int minutes = 1)
     {
         var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -63,6 +63,30 @@ public sealed class TaskRoutesTests : IAsyncDisposable
     }
 
     /// <summary>
+    /// A PUT is answered with the JSON the library stored, not serialized again: it must be byte for byte what a GET,
+    /// which serializes the task with the server's own context, answers, for the bodies whose writing differs most
+    /// (escapes, non-ASCII and astral text, application fields nested and at the top, a result, fraction digits).
+    /// </summary>
+    [Fact]
+    public async Task PutAnswers_AreByteForByteWhatAGetAnswers_CreatedAndReplaced()
+    {
+        const string Body = """{"description":"<b>\"q\"</b> & caf\u00e9 \ud83d\ude00 tab\t","status":"in_progress","tool":"CLAUDECODE","started_at":"2024-01-01T09:59:59.1234567Z","logs":[{"timestamp":"2024-01-01T10:00:00.5Z","level":"warn","type":"output","message":"x < y","line":7}],"result":{"ok":true,"n":[1,2.5,null],"s":"\u2028"},"priority":3,"meta":{"a":{"b":[]}}}""";
+        foreach (HttpStatusCode expected in (HttpStatusCode[])[HttpStatusCode.Created, HttpStatusCode.OK])
+        {
+            HttpResponseMessage put = await _client.PutJsonAsync("/api/tasks/task_1", Body);
+            byte[] answered = await put.Content.ReadAsByteArrayAsync(Ct);
+            HttpResponseMessage get = await _client.GetUrlAsync("/api/tasks/task_1");
+            byte[] read = await get.Content.ReadAsByteArrayAsync(Ct);
+
+            Assert.Equal(expected, put.StatusCode);
+            Assert.Equal(System.Text.Encoding.UTF8.GetString(read), System.Text.Encoding.UTF8.GetString(answered));
+            Assert.Equal(get.Headers.ETag, put.Headers.ETag);
+            Assert.Equal(answered.Length, put.Content.Headers.ContentLength);
+            _server.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>
     /// Issue 12: the store assigns revisions. A PUT body (a whole task, unknown fields kept) may carry one, which is
     /// ignored; POST's fields are a closed list, so it refuses one by name. Responses carry the stored revision.
     /// </summary>

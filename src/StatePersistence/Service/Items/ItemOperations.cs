@@ -14,7 +14,7 @@ namespace StatePersistence.Service.Items;
 /// ignored, not overwritten); an object the service returns carries the revision it was stored at. A task's log
 /// messages are redacted before it is serialized (<see cref="TaskLogRedaction"/>).
 /// </summary>
-internal sealed class ItemOperations(CommitPipeline commits, ConflictResolution conflicts, TaskLogRedaction redaction)
+internal sealed partial class ItemOperations(CommitPipeline commits, ConflictResolution conflicts, TaskLogRedaction redaction, TimeProvider time)
 {
     public async ValueTask SaveAsync<T>(ItemKind<T> kind, T item, ExpectedRevision expected, CancellationToken cancellationToken)
         where T : class =>
