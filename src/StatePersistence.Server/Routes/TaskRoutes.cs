@@ -6,6 +6,7 @@ using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
 using StatePersistence.Server.Quotas;
 using StatePersistence.Server.Validation;
+using StatePersistence.Storage;
 
 namespace StatePersistence.Server.Routes;
 
@@ -46,26 +47,22 @@ internal static class TaskRoutes
         DateTimeOffset now = time.GetUtcNow();
         var task = new AgentTask { Id = id, Description = body.Description, Tool = body.Tool, CreatedAt = now, UpdatedAt = now };
         TaskStamps.ChangeStatus(task, status, now);
-        quotas.CheckTask(task);
-        if (await state.LoadTaskAsync(id, cancellationToken) is null)
+        ItemReplacement created;
+        try
         {
-            quotas.CheckNewTask();
+            // Create only: the quotas are checked on the task as stored, in the same atomic write.
+            created = await state.ReplaceTaskAsync(task, ExpectedRevision.Absent, (stored, _) =>
+            {
+                quotas.CheckTask(stored);
+                quotas.CheckNewTask();
+            }, cancellationToken);
         }
-
-        if (!await state.CreateTaskAsync(task, cancellationToken))
+        catch (StateConflictException)
         {
             return ApiProblems.Conflict(Kind, id);
         }
 
-        // Read back for the revision the store gave it (the service does not change the object it was given).
-        return Created(request.HttpContext.Response, await state.LoadTaskAsync(id, cancellationToken) ?? task);
-    }
-
-    /// <summary>201 with the task, its <c>Location</c> and its <c>ETag</c>.</summary>
-    public static IResult Created(HttpResponse response, AgentTask task)
-    {
-        Preconditions.SetETag(response, task.Revision);
-        return ApiResults.Created(response, Location(task.Id), task, ServerJsonContext.Default.AgentTask);
+        return Stored(request.HttpContext.Response, created);
     }
 
     /// <summary>
