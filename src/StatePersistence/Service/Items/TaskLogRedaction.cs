@@ -55,7 +55,7 @@ internal sealed class TaskLogRedaction(SecretRedactor redactor)
                 continue;
             }
 
-            string result = redactor.Redact(message, $"logs[{i}].message");
+            string result = redactor.Redact(message, MessageField(i));
             if (!string.Equals(result, message, StringComparison.Ordinal))
             {
                 changed ??= [.. entries];
@@ -69,4 +69,10 @@ internal sealed class TaskLogRedaction(SecretRedactor redactor)
         redacted = changed ?? entries;
         return changed is not null;
     }
+
+    // The field names a refusal would name, made once for the first entries: every message of every task written
+    // whole is scanned, and the name is needed only when a scan times out.
+    private static readonly string[] MessageFields = [.. Enumerable.Range(0, 64).Select(i => $"logs[{i}].message")];
+
+    private static string MessageField(int index) => index < MessageFields.Length ? MessageFields[index] : $"logs[{index}].message";
 }
