@@ -192,6 +192,25 @@ public sealed class TwoInstancesTests
     }
 
     [Fact]
+    public async Task AConflictTheReplacesCheckRaises_ReachesTheCaller_AndIsNotTakenForTheStores()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        using CancellationTokenSource bounded = Bounded(ct);
+        long revision = (await a.ReplaceTaskAsync(new AgentTask { Id = "t1", Description = "first", Status = "pending" }, ct)).Revision;
+        var refusal = new StateConflictException("task", "t1", ExpectedRevision.Any, null, null);
+
+        // A caller's check may refuse with a conflict of its own (the server does for If-Match: * on a create): it is
+        // not the store's refusal, so the replace must not wait to catch up with a version that never comes.
+        StateConflictException thrown = await Assert.ThrowsAsync<StateConflictException>(async () =>
+            await a.ReplaceTaskAsync(new AgentTask { Id = "t1", Description = "second", Status = "pending" }, ExpectedRevision.Any, (_, _) => throw refusal, bounded.Token));
+
+        Assert.Same(refusal, thrown);
+        Assert.Equal(("first", revision), ((await a.LoadTaskAsync("t1", ct))!.Description, (await a.LoadTaskAsync("t1", ct))!.Revision));
+    }
+
+    [Fact]
     public async Task ConcurrentReplacesOnBothInstances_CreateEachTaskOnce_AndEveryReplaceHasItsOwnRevision()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

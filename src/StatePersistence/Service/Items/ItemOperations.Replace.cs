@@ -31,6 +31,8 @@ internal sealed partial class ItemOperations
             {
                 long revision = await commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
                 {
+                    // Set only once the check passed: a conflict the check raises is the caller's, not the store's.
+                    sent = null;
                     // Over a shared store this instance's version may trail the store's: the store checks what is sent.
                     if (!commits.Shared)
                     {
@@ -42,12 +44,13 @@ internal sealed partial class ItemOperations
                     // A replace of "whatever is there" is sent as a replace of the version it read (or a create when
                     // it read none), so that a store of several writers refuses it when another instance got there
                     // first, and the answer's Created and created_at are never decided on a version that was gone.
-                    sent = kind.Change(stored) with
+                    StateChange change = kind.Change(stored) with
                     {
                         Expected = !expected.IsAny ? expected : current is null ? ExpectedRevision.Absent : ExpectedRevision.Exactly(current.Revision),
                     };
                     check?.Invoke(stored, created);
-                    return sent;
+                    sent = change;
+                    return change;
                 }, cancellationToken).ConfigureAwait(false);
                 StoredItem item = ItemRevision.Stamp(sent!.Item!, revision, ChangeKind.PutTask);
                 return new ItemReplacement(id, revision, created, item.Json);
