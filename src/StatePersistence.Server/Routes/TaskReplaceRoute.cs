@@ -44,15 +44,14 @@ internal static class TaskReplaceRoute
         // A created task's created_at defaults to its updated_at: the library keeps the replaced task's otherwise.
         body.UpdatedAt = time.GetUtcNow();
         HttpResponse response = request.HttpContext.Response;
-        if (precondition.Any && !precondition.CreateOnly
-            && await TaskRoutes.UnmetAsync(id, response, precondition, state, cancellationToken) is { } unmet)
+        if (await TaskRoutes.UnmetAsync(id, response, precondition, state, cancellationToken) is { } unmet)
         {
             return unmet;
         }
 
         // If-None-Match: * creates only; If-Match replaces only the revision it names (or any, for *) and never
-        // creates. Either is checked by the library in its commit (412 when unmet, by the conflict middleware).
-        // If-Match: * expects any revision but never creates.
+        // creates. Either is checked by the library in its commit (412 when unmet, by the conflict middleware); the
+        // check below refuses the create an If-Match: *, which expects any revision, would otherwise make.
         long sizeAtMost = QuotaGuard.ReplacementSizeAtMost(request.ContentLength, id);
         ItemReplacement stored = await state.ReplaceTaskAsync(body, precondition.Expected, (task, created) =>
         {

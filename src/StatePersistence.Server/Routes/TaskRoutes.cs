@@ -72,13 +72,12 @@ internal static class TaskRoutes
     public static IResult Stored(HttpResponse response, ItemReplacement stored)
     {
         Preconditions.SetETag(response, stored.Revision);
-        if (!stored.Created)
+        if (stored.Created)
         {
-            return new StoredJsonResult(stored.Json, StatusCodes.Status200OK);
+            response.Headers.Location = Location(stored.Id);
         }
 
-        response.Headers.Location = Location(stored.Id);
-        return new StoredJsonResult(stored.Json, StatusCodes.Status201Created);
+        return new StoredJsonResult(stored.Json, stored.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
     }
 
     /// <summary>200 with the task and its <c>ETag</c>.</summary>

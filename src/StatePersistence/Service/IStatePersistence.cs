@@ -110,9 +110,8 @@ public interface IStatePersistence : IAsyncDisposable
     /// Stores <paramref name="task"/> whole in place of the task with its id, or creates it when there is none, in one
     /// atomic step: a save that says what it did. A task without <c>created_at</c> keeps the one of the task it
     /// replaces; created (or replacing one without it), it gets its own <c>updated_at</c>, or the time of the write
-    /// when it has none either. Everything else is
-    /// stored as given, fields the application adds included (the caller's object is not changed). Returns the
-    /// revision, whether the task was created, and the task's JSON as stored.
+    /// when it has none either. Everything else is stored as given, fields the application adds included (the caller's
+    /// object is not changed). Returns the revision, whether the task was created, and the task's JSON as stored.
     /// </summary>
     ValueTask<ItemReplacement> ReplaceTaskAsync(AgentTask task, CancellationToken cancellationToken = default);
 

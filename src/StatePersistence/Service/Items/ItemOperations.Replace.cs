@@ -26,7 +26,6 @@ internal sealed partial class ItemOperations
         while (true)
         {
             StateChange? sent = null;
-            bool created = false;
             try
             {
                 long revision = await commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
@@ -39,21 +38,20 @@ internal sealed partial class ItemOperations
                         ThrowUnlessMet(kind, current, id, expected);
                     }
 
-                    AgentTask stored = WithCreatedAt(given, current?.CreatedAt);
-                    created = expected.IsAny ? current is null : expected.IsAbsent;
                     // A replace of "whatever is there" is sent as a replace of the version it read (or a create when
                     // it read none), so that a store of several writers refuses it when another instance got there
                     // first, and the answer's Created and created_at are never decided on a version that was gone.
-                    StateChange change = kind.Change(stored) with
-                    {
-                        Expected = !expected.IsAny ? expected : current is null ? ExpectedRevision.Absent : ExpectedRevision.Exactly(current.Revision),
-                    };
-                    check?.Invoke(stored, created);
+                    // What is sent says whether it creates: only a write expecting the task absent can.
+                    ExpectedRevision sending = !expected.IsAny ? expected
+                        : current is null ? ExpectedRevision.Absent : ExpectedRevision.Exactly(current.Revision);
+                    AgentTask stored = WithCreatedAt(given, current?.CreatedAt);
+                    StateChange change = kind.Change(stored) with { Expected = sending };
+                    check?.Invoke(stored, sending.IsAbsent);
                     sent = change;
                     return change;
                 }, cancellationToken).ConfigureAwait(false);
                 StoredItem item = ItemRevision.Stamp(sent!.Item!, revision, ChangeKind.PutTask);
-                return new ItemReplacement(id, revision, created, item.Json);
+                return new ItemReplacement(id, revision, sent.Expected.IsAbsent, item.Json);
             }
             catch (StateConflictException conflict) when (conflicts.Resolves(expected))
             {
