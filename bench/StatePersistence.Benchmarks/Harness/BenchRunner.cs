@@ -77,12 +77,15 @@ internal sealed class BenchRunner(BenchOptions options, TaskDocuments documents,
         GC.WaitForPendingFinalizers();
         Native.Posix.SyncFileSystem(options.Root);
         progress.Write($"round {round + 1}/{options.Rounds} {run.Info.Name,-34} ");
+        var observer = run.Case as IRoundObserver;
         try
         {
             RoundBudget budget = run.Budget.ForRound(round, options.Rounds);
+            observer?.RoundStarting();
             (long ops, double opsPerSecond) = run.Case is IExternalLoadCase external
                 ? Record(run, external.RunRound(budget, cancellationToken))
                 : LoadGenerator.RunRound(run, budget, cancellationToken);
+            observer?.RoundEnded();
             progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{opsPerSecond,10:N0} ops/s ({ops} ops)"));
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -14,9 +14,11 @@ namespace StatePersistence.Benchmarks.Cases.Postgres;
 /// keeps the version Marten gave each of its keys (writers never share a key), as an application doing conditional
 /// saves would; this project's PostgreSQL case checks revisions in the same way.
 /// </summary>
-internal sealed class MartenSaveCase(int writers) : IBenchCase
+internal sealed class MartenSaveCase(int writers) : IBenchCase, IRoundObserver
 {
     private BenchSchema? _schema;
+    private BenchContext? _context;
+    private WalPerSave? _wal;
     private DocumentStore? _store;
     private AgentTask[] _tasks = [];
     private readonly Dictionary<string, Guid>[] _versions = [.. Enumerable.Range(0, writers).Select(_ => new Dictionary<string, Guid>())];
@@ -29,8 +31,10 @@ internal sealed class MartenSaveCase(int writers) : IBenchCase
 
     public async ValueTask SetupAsync(BenchContext context, CancellationToken cancellationToken = default)
     {
+        _context = context;
         _tasks = SpStates.Tasks(context.Documents);
         _schema = await BenchPostgres.CreateSchemaAsync("bench_marten", Info.Writers, cancellationToken);
+        _wal = new WalPerSave(_schema.DataSource);
         _store = DocumentStore.For(options =>
         {
             options.Connection(BenchPostgres.ConnectionStringFor(Info.Writers));
@@ -57,7 +61,12 @@ internal sealed class MartenSaveCase(int writers) : IBenchCase
 
         await session.SaveChangesAsync(cancellationToken);
         versions[task.Id] = session.VersionFor(task) ?? throw new InvalidOperationException($"Marten gave '{task.Id}' no version.");
+        _wal!.Saved();
     }
+
+    public void RoundStarting() => _wal!.RoundStarting();
+
+    public void RoundEnded() => _wal!.RoundEnded();
 
     public async ValueTask VerifyAsync(CancellationToken cancellationToken = default)
     {
@@ -67,6 +76,8 @@ internal sealed class MartenSaveCase(int writers) : IBenchCase
         {
             throw new InvalidOperationException($"Expected 1..{TaskDocuments.KeySpace} Marten documents, found {rows}.");
         }
+
+        _context!.RunNote = _wal!.Describe();
     }
 
     public async ValueTask DisposeAsync()

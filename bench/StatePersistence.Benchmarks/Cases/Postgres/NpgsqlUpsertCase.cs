@@ -11,9 +11,11 @@ namespace StatePersistence.Benchmarks.Cases.Postgres;
 /// <c>jsonb</c>, its revision from a sequence) and record the change in a change table, both in one statement, as a
 /// change-log store must. No batching across writers beyond what PostgreSQL's own commit does.
 /// </summary>
-internal sealed class NpgsqlUpsertCase(int writers) : IBenchCase
+internal sealed class NpgsqlUpsertCase(int writers) : IBenchCase, IRoundObserver
 {
     private BenchSchema? _schema;
+    private BenchContext? _context;
+    private WalPerSave? _wal;
     private TaskDocuments? _documents;
     private string _upsert = "";
 
@@ -25,8 +27,10 @@ internal sealed class NpgsqlUpsertCase(int writers) : IBenchCase
 
     public async ValueTask SetupAsync(BenchContext context, CancellationToken cancellationToken = default)
     {
+        _context = context;
         _documents = context.Documents;
         _schema = await BenchPostgres.CreateSchemaAsync("bench_npgsql", writers, cancellationToken);
+        _wal = new WalPerSave(_schema.DataSource);
         string s = $"\"{_schema.Name}\"";
         await using (NpgsqlCommand ddl = _schema.DataSource.CreateCommand($"""
             CREATE TABLE {s}.items (kind text NOT NULL, id text NOT NULL, revision bigint NOT NULL, body jsonb NOT NULL, PRIMARY KEY (kind, id));
@@ -54,7 +58,13 @@ internal sealed class NpgsqlUpsertCase(int writers) : IBenchCase
         {
             throw new InvalidOperationException($"The upsert of '{_documents.Ids[key]}' recorded no change.");
         }
+
+        _wal!.Saved();
     }
+
+    public void RoundStarting() => _wal!.RoundStarting();
+
+    public void RoundEnded() => _wal!.RoundEnded();
 
     public async ValueTask VerifyAsync(CancellationToken cancellationToken = default)
     {
@@ -64,6 +74,8 @@ internal sealed class NpgsqlUpsertCase(int writers) : IBenchCase
         {
             throw new InvalidOperationException($"Expected 1..{TaskDocuments.KeySpace} rows, found {rows}.");
         }
+
+        _context!.RunNote = _wal!.Describe();
     }
 
     public async ValueTask DisposeAsync()

@@ -12,9 +12,11 @@ namespace StatePersistence.Benchmarks.Cases.StatePersistence;
 /// returning once PostgreSQL has committed the group (<c>synchronous_commit</c> on). Same documents and keys as the
 /// peers <c>pg-npgsql</c> and <c>pg-marten</c>.
 /// </summary>
-internal sealed class SpPostgresSaveCase(int writers) : IBenchCase
+internal sealed class SpPostgresSaveCase(int writers) : IBenchCase, IRoundObserver
 {
     private BenchSchema? _schema;
+    private BenchContext? _context;
+    private WalPerSave? _wal;
     private IStatePersistence? _service;
     private AgentTask[] _tasks = [];
 
@@ -26,18 +28,25 @@ internal sealed class SpPostgresSaveCase(int writers) : IBenchCase
 
     public async ValueTask SetupAsync(BenchContext context, CancellationToken cancellationToken = default)
     {
+        _context = context;
         _tasks = SpStates.Tasks(context.Documents);
         _schema = await BenchPostgres.CreateSchemaAsync("bench_sp", writers, cancellationToken);
+        _wal = new WalPerSave(_schema.DataSource);
         _service = await PostgresStatePersistence.OpenAsync(BenchPostgres.ConnectionStringFor(writers), _schema.Name,
             new StatePersistenceOptions { AutosaveInterval = TimeSpan.Zero, ScrubInterval = TimeSpan.Zero, SnapshotOnShutdown = false },
             cancellationToken: cancellationToken);
     }
 
-    public ValueTask RunOnceAsync(int writer, long sequence, CancellationToken cancellationToken = default)
+    public async ValueTask RunOnceAsync(int writer, long sequence, CancellationToken cancellationToken = default)
     {
         (_, int document) = TaskDocuments.Pick(writer, Info.Writers, sequence);
-        return _service!.SaveTaskAsync(_tasks[document], cancellationToken);
+        await _service!.SaveTaskAsync(_tasks[document], cancellationToken);
+        _wal!.Saved();
     }
+
+    public void RoundStarting() => _wal!.RoundStarting();
+
+    public void RoundEnded() => _wal!.RoundEnded();
 
     public async ValueTask VerifyAsync(CancellationToken cancellationToken = default)
     {
@@ -46,6 +55,8 @@ internal sealed class SpPostgresSaveCase(int writers) : IBenchCase
         {
             throw new InvalidDataException($"{count} tasks stored, expected 1..{TaskDocuments.KeySpace}.");
         }
+
+        _context!.RunNote = _wal!.Describe();
     }
 
     public async ValueTask DisposeAsync()
