@@ -44,6 +44,14 @@ internal sealed class WalPerSave(NpgsqlDataSource dataSource)
         }
 
         long saves = Interlocked.Read(ref _saves) - _savesAtStart;
+        _start = null;
+        if (end <= start)
+        {
+            // Nothing was flushed in the round (pg_get_wal_stats refuses an empty range): no save of a case with
+            // synchronous commits returned in it, so it adds nothing to either side of the figure.
+            return;
+        }
+
         Guarded(() =>
         {
             using NpgsqlCommand stats = dataSource.CreateCommand("""
@@ -63,7 +71,6 @@ internal sealed class WalPerSave(NpgsqlDataSource dataSource)
             _windowSaves += saves;
             return true;
         });
-        _start = null;
     }
 
     /// <summary>For the case's note: WAL bytes, records (index entries among them) and full-page images per save.</summary>
