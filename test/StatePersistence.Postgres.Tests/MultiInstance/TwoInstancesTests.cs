@@ -207,7 +207,8 @@ public sealed class TwoInstancesTests
             await a.ReplaceTaskAsync(new AgentTask { Id = "t1", Description = "second", Status = "pending" }, ExpectedRevision.Any, (_, _) => throw refusal, bounded.Token));
 
         Assert.Same(refusal, thrown);
-        Assert.Equal(("first", revision), ((await a.LoadTaskAsync("t1", ct))!.Description, (await a.LoadTaskAsync("t1", ct))!.Revision));
+        AgentTask kept = (await a.LoadTaskAsync("t1", ct))!;
+        Assert.Equal(("first", revision), (kept.Description, kept.Revision));
     }
 
     [Fact]

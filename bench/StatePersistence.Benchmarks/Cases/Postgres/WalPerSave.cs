@@ -52,25 +52,14 @@ internal sealed class WalPerSave(NpgsqlDataSource dataSource)
             return;
         }
 
-        Guarded(() =>
+        if (Guarded(() => Between(start, end)) is { } log)
         {
-            using NpgsqlCommand stats = dataSource.CreateCommand("""
-                SELECT pg_wal_lsn_diff($2, $1), coalesce(sum(count), 0)::bigint,
-                       coalesce(sum(count) FILTER (WHERE rm = 'Btree'), 0)::bigint, coalesce(sum(fpi_size), 0)::bigint
-                FROM pg_get_wal_stats($1, $2) AS s(rm)
-                """);
-            // The first column is renamed by position: PostgreSQL 15 calls it "resource_manager/record_type", 16 "resource_manager".
-            stats.Parameters.Add(new NpgsqlParameter { Value = start, NpgsqlDbType = NpgsqlDbType.PgLsn });
-            stats.Parameters.Add(new NpgsqlParameter { Value = end, NpgsqlDbType = NpgsqlDbType.PgLsn });
-            using NpgsqlDataReader reader = stats.ExecuteReader();
-            reader.Read();
-            _bytes += reader.GetDecimal(0);
-            _records += reader.GetInt64(1);
-            _indexRecords += reader.GetInt64(2);
-            _fullPageBytes += reader.GetInt64(3);
+            _bytes += log.Bytes;
+            _records += log.Records;
+            _indexRecords += log.IndexRecords;
+            _fullPageBytes += log.FullPageBytes;
             _windowSaves += saves;
-            return true;
-        });
+        }
     }
 
     /// <summary>For the case's note: WAL bytes, records (index entries among them) and full-page images per save.</summary>
@@ -78,6 +67,22 @@ internal sealed class WalPerSave(NpgsqlDataSource dataSource)
         : _windowSaves == 0 ? "WAL per save not measured: no saves in the rounds"
         : string.Create(CultureInfo.InvariantCulture,
             $"WAL per save: {_bytes / _windowSaves:N0} B, {(double)_records / _windowSaves:F1} records ({(double)_indexRecords / _windowSaves:F1} of them index entries), {(double)_fullPageBytes / _windowSaves:N0} B of full-page images");
+
+    /// <summary>The log between two positions: its bytes, its records, the index entries among them, its full-page images' bytes.</summary>
+    private (decimal Bytes, long Records, long IndexRecords, long FullPageBytes) Between(NpgsqlLogSequenceNumber start, NpgsqlLogSequenceNumber end)
+    {
+        // The first column is renamed by position: PostgreSQL 15 calls it "resource_manager/record_type", 16 "resource_manager".
+        using NpgsqlCommand stats = dataSource.CreateCommand("""
+            SELECT pg_wal_lsn_diff($2, $1), coalesce(sum(count), 0)::bigint,
+                   coalesce(sum(count) FILTER (WHERE rm = 'Btree'), 0)::bigint, coalesce(sum(fpi_size), 0)::bigint
+            FROM pg_get_wal_stats($1, $2) AS s(rm)
+            """);
+        stats.Parameters.Add(new NpgsqlParameter { Value = start, NpgsqlDbType = NpgsqlDbType.PgLsn });
+        stats.Parameters.Add(new NpgsqlParameter { Value = end, NpgsqlDbType = NpgsqlDbType.PgLsn });
+        using NpgsqlDataReader reader = stats.ExecuteReader();
+        reader.Read();
+        return (reader.GetDecimal(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+    }
 
     private NpgsqlLogSequenceNumber FlushPosition()
     {
