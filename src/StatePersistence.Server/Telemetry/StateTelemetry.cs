@@ -27,6 +27,12 @@ internal static class StateTelemetry
     /// </summary>
     public static readonly double[] DurationBounds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+    /// <summary>
+    /// Bucket bounds in seconds for the scrub's duration: one pass reads back every task and session file, from
+    /// milliseconds for a few to minutes for hundreds of thousands, beyond the save buckets' 10 s.
+    /// </summary>
+    public static readonly double[] ScrubBounds = [0.001, 0.01, 0.1, 1, 10, 30, 60, 300, 1800];
+
     public static void AddStateTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         bool otlp = !string.IsNullOrWhiteSpace(configuration[OtlpEndpointKey]);
@@ -71,7 +77,7 @@ internal static class StateTelemetry
         }
 
         return instrument is Histogram<double> && instrument.Unit == "s"
-            ? new ExplicitBucketHistogramConfiguration { Boundaries = DurationBounds }
+            ? new ExplicitBucketHistogramConfiguration { Boundaries = instrument.Name == "statepersistence.scrub.duration" ? ScrubBounds : DurationBounds }
             : null;
     }
 }

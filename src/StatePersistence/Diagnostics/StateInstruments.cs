@@ -33,6 +33,8 @@ internal sealed class StateInstruments : IDisposable
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         JournalAppendDuration = _meter.CreateHistogram<double>("statepersistence.journal.append.duration", "s",
             "How long one journal append takes, write and fsync included: the disk's share of a save.");
+        ScrubDuration = _meter.CreateHistogram<double>("statepersistence.scrub.duration", "s",
+            "How long each completed scrub of the item files takes (one per scrub, so its count says the scrubs are running).");
         _meter.CreateObservableGauge("statepersistence.disk.usage", () => observe().BytesOnDisk, "By",
             "Bytes used by the state (snapshot, backups, journal and item files).");
         _meter.CreateObservableGauge("statepersistence.files", () => observe().FileCounts, "{file}",
@@ -66,6 +68,9 @@ internal sealed class StateInstruments : IDisposable
 
     /// <summary>Journal append (write + fsync) durations.</summary>
     public Histogram<double> JournalAppendDuration { get; }
+
+    /// <summary>Completed scrubs of the item files, by duration.</summary>
+    public Histogram<double> ScrubDuration { get; }
 
     /// <summary>Save failures.</summary>
     public Counter<long> SaveFailures { get; }

@@ -79,7 +79,7 @@ public sealed class StatePersistenceService : IStatePersistence
         _commits = new CommitPipeline(store, _options.Durability, logger, _instruments, _events);
         _changeEvents = new ChangeFeedPump(store, _eventLog, _events, time);
         _checkpoints = new CheckpointScheduler(store, _options, time, logger, _commits, _events, _health);
-        _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events);
+        _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events, _instruments);
         _reencryption = new ReencryptionLoop(store as IReencryptingStore, _options, time, _commits, _checkpoints, _events, _instruments);
         _retention = new Retention.RetentionLoop(_options, time, blobs as Retention.IRetentionStore, _events,
             store is FileStore.FileStateStore ? (cut, withLogs, ct) => FileStore.Operations.TaskArchives.ArchiveAsync(this, cut, withLogs, ct) : null);

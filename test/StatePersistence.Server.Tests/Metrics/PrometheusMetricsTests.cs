@@ -44,6 +44,25 @@ public sealed class PrometheusMetricsTests
     }
 
     [Fact]
+    public async Task Metrics_AfterTheStartUpScrub_CountItInItsOwnBuckets()
+    {
+        await using var server = new StateServerFactory();
+        using HttpClient client = server.Client();
+
+        // The first scrub runs in the background right after start-up; polled, bounded, never timed.
+        string text = "";
+        for (int i = 0; i < 100 && !text.Contains("statepersistence_scrub_duration_seconds_count{} 1\n", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100, Ct);
+            text = await (await client.GetUrlAsync("/metrics")).TextAsync();
+        }
+
+        Assert.Contains("statepersistence_scrub_duration_seconds_count{} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("statepersistence_scrub_duration_seconds_bucket{le=\"1800\"} 1\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("statepersistence_scrub_duration_seconds_bucket{le=\"0.0001\"}", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Metrics_OfTwoServersInOneProcess_AreKeptApart()
     {
         await using var first = new StateServerFactory();

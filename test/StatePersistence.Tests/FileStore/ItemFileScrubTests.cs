@@ -1,4 +1,7 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using StatePersistence.Diagnostics;
 using StatePersistence.Model;
 using StatePersistence.Tests.Support;
@@ -51,18 +54,28 @@ public sealed class ItemFileScrubTests : IDisposable
         CancellationToken ct = TestContext.Current.CancellationToken;
         await WriteSnapshotAsync(ct);
         var found = new TaskCompletionSource<CorruptionDetectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
-        StatePersistenceService service = _fixture.Create(o => o.ScrubInterval = TimeSpan.FromMinutes(10));
+        await using ServiceProvider meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var scrubs = new MetricCollector<double>(meters.GetRequiredService<IMeterFactory>(), StateMeter.Name, "statepersistence.scrub.duration");
+        StatePersistenceService service = _fixture.Create(o => o.ScrubInterval = TimeSpan.FromMinutes(10), meters: meters.GetRequiredService<IMeterFactory>());
         service.CorruptionDetected += (_, e) => found.TrySetResult(e);
         await service.StartAsync(ct);
         await using (service)
         {
-            await Task.Delay(200, ct); // let the start-up scrub finish on an intact directory
+            // The start-up scrub has finished, on an intact directory: what follows is found by the periodic one.
+            await scrubs.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(10));
+            Assert.False(found.Task.IsCompleted, "the start-up scrub found damage in an intact directory");
             await File.WriteAllBytesAsync(_fixture.File("tasks", "task_1.json"), new byte[10], ct);
             _fixture.Time.Advance(TimeSpan.FromMinutes(10));
 
             CorruptionDetectedEventArgs e = await found.Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
             Assert.Equal(_fixture.File("tasks", "task_1.json"), e.File.OriginalPath);
             Assert.Equal(StateHealthStatus.Degraded, service.CheckHealth().Status);
+
+            // The second pass is recorded once its repair (a checkpoint) is written: the file is whole again.
+            await scrubs.WaitForMeasurementsAsync(2, TimeSpan.FromSeconds(10));
+            Assert.Equal(2, scrubs.GetMeasurementSnapshot().Count);
+            Assert.NotNull(await service.LoadTaskAsync("task_1", ct));
+            Assert.True(new FileInfo(_fixture.File("tasks", "task_1.json")).Length > 10, "the periodic scrub's checkpoint did not rewrite task_1.json");
         }
     }
 

@@ -38,11 +38,12 @@ public sealed class StateFixture : IDisposable
         return options;
     }
 
-    internal StatePersistenceService Create(Action<StatePersistenceOptions>? configure = null, IFileSystem? fileSystem = null)
+    internal StatePersistenceService Create(Action<StatePersistenceOptions>? configure = null, IFileSystem? fileSystem = null,
+        System.Diagnostics.Metrics.IMeterFactory? meters = null)
     {
         StatePersistenceOptions options = Options(configure);
         var store = new StatePersistence.FileStore.FileStateStore(options, fileSystem ?? PhysicalFileSystem.Instance, timeProvider: Time);
-        return new StatePersistenceService(options, store, timeProvider: Time);
+        return new StatePersistenceService(options, store, timeProvider: Time, meterFactory: meters);
     }
 
     internal async Task<StatePersistenceService> OpenAsync(Action<StatePersistenceOptions>? configure = null, IFileSystem? fileSystem = null)
