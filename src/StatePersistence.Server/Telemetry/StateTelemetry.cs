@@ -21,18 +21,6 @@ internal static class StateTelemetry
     /// <summary>The <c>service.name</c> of the traces and metrics.</summary>
     public const string ServiceName = "statepersistence-server";
 
-    /// <summary>
-    /// Bucket bounds in seconds for the duration histograms: saves take from tens of microseconds (one fsync) to
-    /// seconds (a big snapshot), where OpenTelemetry's default bounds (0 to 10,000) suit milliseconds.
-    /// </summary>
-    public static readonly double[] DurationBounds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-    /// <summary>
-    /// Bucket bounds in seconds for the scrub's duration: one pass reads back every task and session file, from
-    /// milliseconds for a few to minutes for hundreds of thousands, beyond the save buckets' 10 s.
-    /// </summary>
-    public static readonly double[] ScrubBounds = [0.001, 0.01, 0.1, 1, 10, 30, 60, 300, 1800];
-
     public static void AddStateTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         bool otlp = !string.IsNullOrWhiteSpace(configuration[OtlpEndpointKey]);
@@ -67,17 +55,9 @@ internal static class StateTelemetry
 
     /// <summary>
     /// Drops the instruments of meters this host did not create: tests host several servers in one process, each
-    /// with its own meter of the same name, and OpenTelemetry subscribes to meters by name alone.
+    /// with its own meter of the same name, and OpenTelemetry subscribes to meters by name alone. Buckets are not
+    /// chosen here: the library's histograms carry their own as advice, which any OpenTelemetry user gets.
     /// </summary>
-    private static MetricStreamConfiguration? View(Instrument instrument, IMeterFactory factory)
-    {
-        if (instrument.Meter.Name == StateMeter.Name && !ReferenceEquals(instrument.Meter.Scope, factory))
-        {
-            return MetricStreamConfiguration.Drop;
-        }
-
-        return instrument is Histogram<double> && instrument.Unit == "s"
-            ? new ExplicitBucketHistogramConfiguration { Boundaries = instrument.Name == "statepersistence.scrub.duration" ? ScrubBounds : DurationBounds }
-            : null;
-    }
+    private static MetricStreamConfiguration? View(Instrument instrument, IMeterFactory factory) =>
+        instrument.Meter.Name == StateMeter.Name && !ReferenceEquals(instrument.Meter.Scope, factory) ? MetricStreamConfiguration.Drop : null;
 }

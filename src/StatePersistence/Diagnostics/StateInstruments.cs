@@ -9,6 +9,19 @@ namespace StatePersistence.Diagnostics;
 /// </summary>
 internal sealed class StateInstruments : IDisposable
 {
+    /// <summary>
+    /// Bucket bounds in seconds for the save, load and journal durations, given to every exporter as advice:
+    /// they take from tens of microseconds (one fsync) to seconds (a big snapshot), where OpenTelemetry's default
+    /// bounds (0 to 10,000) suit milliseconds.
+    /// </summary>
+    internal static readonly double[] DurationBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>
+    /// Bucket bounds in seconds for the scrub's duration: one pass reads back every task and session file, from
+    /// milliseconds for a few to minutes for hundreds of thousands, beyond the save buckets' 10 s.
+    /// </summary>
+    internal static readonly double[] ScrubBuckets = [0.001, 0.01, 0.1, 1, 10, 30, 60, 300, 1800];
+
     private readonly Meter _meter;
     private long _reencryptionRemaining;
 
@@ -17,9 +30,9 @@ internal sealed class StateInstruments : IDisposable
     {
         _meter = meterFactory?.Create(StateMeter.Name) ?? new Meter(StateMeter.Name);
         SaveDuration = _meter.CreateHistogram<double>("statepersistence.save.duration", "s",
-            "How long durable saves take, by kind (task, session, snapshot, report, log).");
+            "How long durable saves take, by kind (task, session, snapshot, report, log).", advice: Buckets(DurationBuckets));
         LoadDuration = _meter.CreateHistogram<double>("statepersistence.load.duration", "s",
-            "How long loading the state at start-up takes.");
+            "How long loading the state at start-up takes.", advice: Buckets(DurationBuckets));
         SaveFailures = _meter.CreateCounter<long>("statepersistence.save.failures", "{failure}",
             "Saves that failed, by kind.");
         Corruptions = _meter.CreateCounter<long>("statepersistence.corruption.detected", "{file}",
@@ -32,9 +45,11 @@ internal sealed class StateInstruments : IDisposable
             "Commits made durable by one journal append (one fsync under Full durability): how well group commit batches.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         JournalAppendDuration = _meter.CreateHistogram<double>("statepersistence.journal.append.duration", "s",
-            "How long one journal append takes, write and fsync included: the disk's share of a save.");
+            "How long one journal append takes, write and fsync included: the disk's share of a save.",
+            advice: Buckets(DurationBuckets));
         ScrubDuration = _meter.CreateHistogram<double>("statepersistence.scrub.duration", "s",
-            "How long each completed scrub of the item files takes (one per scrub, so its count says the scrubs are running).");
+            "How long each completed scrub of the item files takes (one per scrub, so its count says the scrubs are running).",
+            advice: Buckets(ScrubBuckets));
         _meter.CreateObservableGauge("statepersistence.disk.usage", () => observe().BytesOnDisk, "By",
             "Bytes used by the state (snapshot, backups, journal and item files).");
         _meter.CreateObservableGauge("statepersistence.files", () => observe().FileCounts, "{file}",
@@ -120,6 +135,8 @@ internal sealed class StateInstruments : IDisposable
 
     /// <summary>Recorded with a <c>kind</c> tag.</summary>
     internal static KeyValuePair<string, object?> Kind(string kind) => new("kind", kind);
+
+    private static InstrumentAdvice<double> Buckets(double[] bounds) => new() { HistogramBucketBoundaries = bounds };
 }
 
 /// <summary>Values the observable gauges report.</summary>

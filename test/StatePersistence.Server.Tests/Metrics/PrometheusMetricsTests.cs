@@ -24,6 +24,9 @@ public sealed class PrometheusMetricsTests
         Assert.Contains("# TYPE statepersistence_save_duration_seconds histogram\n", text, StringComparison.Ordinal);
         Assert.Contains("statepersistence_save_duration_seconds_count{kind=\"task\"} 2\n", text, StringComparison.Ordinal);
         Assert.Contains("statepersistence_save_duration_seconds_bucket{kind=\"task\",le=\"+Inf\"} 2\n", text, StringComparison.Ordinal);
+        // In the library's own buckets (its advice), from 0.1 ms: not OpenTelemetry's millisecond-sized defaults.
+        Assert.Contains("statepersistence_save_duration_seconds_bucket{kind=\"task\",le=\"0.0001\"} ", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("statepersistence_save_duration_seconds_bucket{kind=\"task\",le=\"7500\"}", text, StringComparison.Ordinal);
         // OpenTelemetry's exporter writes a series without labels as "name{} value": the same series to Prometheus.
         Assert.Contains("statepersistence_load_duration_seconds_count{} 1\n", text, StringComparison.Ordinal);
         // Two saves one after the other: two journal appends of one commit each, in the group size's own buckets.

@@ -69,6 +69,45 @@ public sealed class InstrumentTests : IDisposable
     }
 
     [Fact]
+    public async Task DurationHistograms_AdviseBucketsInSeconds_ToEveryExporter()
+    {
+        // OpenTelemetry's default bounds (0 to 10,000) suit milliseconds; without the advice every save of a few
+        // hundred microseconds would land in one bucket for any OpenTelemetry user of the library.
+        var advised = new Dictionary<string, IReadOnlyList<double>?>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, _) =>
+        {
+            if (instrument.Meter.Name == StateMeter.Name && instrument is Histogram<double> histogram && instrument.Unit == "s")
+            {
+                lock (advised)
+                {
+                    advised[instrument.Name] = histogram.Advice?.HistogramBucketBoundaries;
+                }
+            }
+        };
+        listener.Start();
+
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+        }
+
+        lock (advised)
+        {
+            Assert.Equal(["statepersistence.journal.append.duration", "statepersistence.load.duration", "statepersistence.save.duration",
+                "statepersistence.scrub.duration"], advised.Keys.Order(StringComparer.Ordinal));
+            foreach (string name in new[] { "statepersistence.journal.append.duration", "statepersistence.load.duration", "statepersistence.save.duration" })
+            {
+                IReadOnlyList<double> bounds = Assert.IsAssignableFrom<IReadOnlyList<double>>(advised[name]);
+                Assert.Equal((0.0001, 10.0), (bounds[0], bounds[^1]));
+            }
+
+            // A scrub reads back every item file: minutes for hundreds of thousands of them.
+            IReadOnlyList<double> scrub = Assert.IsAssignableFrom<IReadOnlyList<double>>(advised["statepersistence.scrub.duration"]);
+            Assert.Equal((0.001, 1800.0), (scrub[0], scrub[^1]));
+        }
+    }
+
+    [Fact]
     public async Task ConcurrentSaves_AreCountedOncePerJournalAppend_InGroupSizeAndAppendDuration()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
