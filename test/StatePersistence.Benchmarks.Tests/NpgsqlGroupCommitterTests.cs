@@ -22,13 +22,12 @@ public sealed class NpgsqlGroupCommitterTests : IAsyncLifetime
         string connectionString = Environment.GetEnvironmentVariable("STATEPERSISTENCE_POSTGRES") is { Length: > 0 } given ? given
             : throw new InvalidOperationException("STATEPERSISTENCE_POSTGRES is not set: run the README's test command (scripts/test.sh), which starts PostgreSQL and sets it.");
         _dataSource = NpgsqlDataSource.Create(connectionString);
-        await using NpgsqlCommand create = DataSource.CreateCommand($"""
-            CREATE SCHEMA {_schema};
-            CREATE TABLE {_schema}.items (kind text NOT NULL, id text NOT NULL, revision bigint NOT NULL, body jsonb NOT NULL, PRIMARY KEY (kind, id));
-            CREATE SEQUENCE {_schema}.revisions;
-            CREATE TABLE {_schema}.changes (revision bigint PRIMARY KEY, kind text NOT NULL, id text NOT NULL, body jsonb NULL);
-            """);
-        await create.ExecuteNonQueryAsync(Ct);
+        await using (NpgsqlCommand create = DataSource.CreateCommand($"CREATE SCHEMA {_schema}"))
+        {
+            await create.ExecuteNonQueryAsync(Ct);
+        }
+
+        await FloorTables.CreateAsync(DataSource, _schema, Ct);
     }
 
     public async ValueTask DisposeAsync()

@@ -33,14 +33,7 @@ internal sealed class NpgsqlGroupedUpsertCase(int writers) : IBenchCase, IRoundO
         _schema = await BenchPostgres.CreateSchemaAsync("bench_grouped", writers, cancellationToken);
         _wal = new WalPerSave(_schema.DataSource);
         string s = $"\"{_schema.Name}\"";
-        await using (NpgsqlCommand ddl = _schema.DataSource.CreateCommand($"""
-            CREATE TABLE {s}.items (kind text NOT NULL, id text NOT NULL, revision bigint NOT NULL, body jsonb NOT NULL, PRIMARY KEY (kind, id));
-            CREATE SEQUENCE {s}.revisions;
-            CREATE TABLE {s}.changes (revision bigint PRIMARY KEY, kind text NOT NULL, id text NOT NULL, body jsonb NULL);
-            """))
-        {
-            await ddl.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await FloorTables.CreateAsync(_schema.DataSource, s, cancellationToken);
 
         _committer = new NpgsqlGroupCommitter(_schema.DataSource, s);
     }

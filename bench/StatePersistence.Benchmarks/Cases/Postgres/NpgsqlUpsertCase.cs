@@ -32,14 +32,7 @@ internal sealed class NpgsqlUpsertCase(int writers) : IBenchCase, IRoundObserver
         _schema = await BenchPostgres.CreateSchemaAsync("bench_npgsql", writers, cancellationToken);
         _wal = new WalPerSave(_schema.DataSource);
         string s = $"\"{_schema.Name}\"";
-        await using (NpgsqlCommand ddl = _schema.DataSource.CreateCommand($"""
-            CREATE TABLE {s}.items (kind text NOT NULL, id text NOT NULL, revision bigint NOT NULL, body jsonb NOT NULL, PRIMARY KEY (kind, id));
-            CREATE SEQUENCE {s}.revisions;
-            CREATE TABLE {s}.changes (revision bigint PRIMARY KEY, kind text NOT NULL, id text NOT NULL, body jsonb NULL);
-            """))
-        {
-            await ddl.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await FloorTables.CreateAsync(_schema.DataSource, s, cancellationToken);
 
         _upsert = $"""
             WITH w AS (INSERT INTO {s}.items (kind, id, revision, body) VALUES ('task', $1, nextval('{s}.revisions'), $2::jsonb)
