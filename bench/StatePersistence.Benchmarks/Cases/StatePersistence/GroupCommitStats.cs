@@ -58,13 +58,16 @@ internal sealed class GroupCommitStats : IDisposable
         Interlocked.Exchange(ref _appendSeconds, 0);
     }
 
-    /// <summary>For the case's note: saves per journal append and the mean append (write + fsync) time.</summary>
-    public string Describe()
+    /// <summary>
+    /// For the case's note: saves per store append and the mean append time, as the committer measured it (the file
+    /// store's append is a journal write and its fsync; <paramref name="append"/> names what one is for another store).
+    /// </summary>
+    public string Describe(string append = "fsync")
     {
         long appends = Interlocked.Read(ref _appends);
         return appends == 0
             ? "no journal appends"
-            : $"{(double)Interlocked.Read(ref _commits) / appends:F1} saves per fsync, append {Volatile.Read(ref _appendSeconds) / appends * 1e6:F0} µs mean";
+            : $"{(double)Interlocked.Read(ref _commits) / appends:F1} saves per {append}, append {Volatile.Read(ref _appendSeconds) / appends * 1e6:F0} µs mean";
     }
 
     public void Dispose()

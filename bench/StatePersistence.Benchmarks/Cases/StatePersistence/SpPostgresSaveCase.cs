@@ -17,6 +17,7 @@ internal sealed class SpPostgresSaveCase(int writers) : IBenchCase, IRoundObserv
     private BenchSchema? _schema;
     private BenchContext? _context;
     private WalPerSave? _wal;
+    private readonly GroupCommitStats _stats = new();
     private IStatePersistence? _service;
     private AgentTask[] _tasks = [];
 
@@ -34,7 +35,8 @@ internal sealed class SpPostgresSaveCase(int writers) : IBenchCase, IRoundObserv
         _wal = new WalPerSave(_schema.DataSource);
         _service = await PostgresStatePersistence.OpenAsync(BenchPostgres.ConnectionStringFor(writers), _schema.Name,
             new StatePersistenceOptions { AutosaveInterval = TimeSpan.Zero, ScrubInterval = TimeSpan.Zero, SnapshotOnShutdown = false },
-            cancellationToken: cancellationToken);
+            meterFactory: _stats.MeterFactory, cancellationToken: cancellationToken);
+        _stats.Reset();
     }
 
     public async ValueTask RunOnceAsync(int writer, long sequence, CancellationToken cancellationToken = default)
@@ -56,7 +58,7 @@ internal sealed class SpPostgresSaveCase(int writers) : IBenchCase, IRoundObserv
             throw new InvalidDataException($"{count} tasks stored, expected 1..{TaskDocuments.KeySpace}.");
         }
 
-        _context!.RunNote = _wal!.Describe();
+        _context!.RunNote = _stats.Describe("transaction") + "; " + _wal!.Describe();
     }
 
     public async ValueTask DisposeAsync()
@@ -70,5 +72,7 @@ internal sealed class SpPostgresSaveCase(int writers) : IBenchCase, IRoundObserv
         {
             await _schema.DisposeAsync();
         }
+
+        _stats.Dispose();
     }
 }
