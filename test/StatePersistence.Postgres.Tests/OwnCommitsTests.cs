@@ -132,6 +132,37 @@ public sealed class OwnCommitsTests
         Assert.True(a < b && b < c);
     }
 
+    /// <summary>
+    /// A delivery drops every entry positioned before it, however many (a reader catching up delivers thousands), and
+    /// nothing after it; an entry without a position stays until its revision is delivered.
+    /// </summary>
+    [Fact]
+    public void ADelivery_DropsEveryEntryBeforeIt_AndNoneAfter()
+    {
+        var own = new OwnCommits();
+        for (long revision = 1; revision <= 1000; revision++)
+        {
+            own.Register(revision, [], position: revision + 10);
+        }
+
+        own.Register(5000, [], position: null);
+        own.Delivered(revision: 600, position: 610);
+
+        Assert.Equal(401, own.Count);
+        Assert.Null(own.At(609));
+        Assert.Null(own.At(610));
+        Assert.Equal(601, own.At(611)?.Revision);
+        Assert.Equal(1000, own.At(1010)?.Revision);
+
+        // Registered again at a later position: the delivery of an earlier one leaves it.
+        own.Register(601, [], position: 2000);
+        own.Delivered(revision: 700, position: 710);
+        Assert.Equal(601, own.At(2000)?.Revision);
+        Assert.Null(own.At(611));
+        Assert.Equal(302, own.Count);
+        Assert.Equal(2000, own.HighestPosition);
+    }
+
     private static string Description(CommittedGroup group) =>
         System.Text.Json.JsonDocument.Parse(group.Changes[0].Json!).RootElement.GetProperty("description").GetString()!;
 }

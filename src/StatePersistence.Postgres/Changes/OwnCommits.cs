@@ -24,6 +24,10 @@ internal sealed class OwnCommits
     private readonly Lock _gate = new();
     private readonly SortedDictionary<long, Entry> _byRevision = [];
     private readonly Dictionary<long, long> _revisionByPosition = [];
+
+    // The positions of _revisionByPosition in order, so a delivery drops the ones before it without visiting every
+    // entry (it was a scan of them all, with a list, at every group the reader delivered).
+    private readonly SortedSet<long> _positions = [];
     private long _highestPosition;
     private TaskCompletionSource _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -87,6 +91,7 @@ internal sealed class OwnCommits
             if (position is { } p)
             {
                 _revisionByPosition[p] = revision;
+                _positions.Add(p);
                 _highestPosition = Math.Max(_highestPosition, p);
             }
 
@@ -123,9 +128,15 @@ internal sealed class OwnCommits
         lock (_gate)
         {
             RemoveLocked(revision);
-            foreach (long stale in _revisionByPosition.Where(e => e.Key < position).Select(e => e.Value).ToList())
+            while (_positions.Count > 0 && _positions.Min < position)
             {
-                RemoveLocked(stale);
+                long stale = _positions.Min;
+                _positions.Remove(stale);
+                if (_revisionByPosition.Remove(stale, out long staleRevision)
+                    && _byRevision.TryGetValue(staleRevision, out Entry? entry) && entry.Position == stale)
+                {
+                    _byRevision.Remove(staleRevision);
+                }
             }
         }
     }
@@ -147,6 +158,7 @@ internal sealed class OwnCommits
         if (_byRevision.Remove(revision, out Entry? entry) && entry.Position is { } position)
         {
             _revisionByPosition.Remove(position);
+            _positions.Remove(position);
         }
     }
 
