@@ -38,7 +38,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     internal const int AutoPreparedStatements = 32;
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly bool _ownsDataSource;
+    private readonly NpgsqlDataSource? _writerDataSource;
     private readonly string _schema;
     private readonly StorePayloads _payloads;
     private readonly ChangeRows _rows;
@@ -58,23 +58,27 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     /// </summary>
     public PostgresStateStore(string connectionString, string schema = DefaultSchema, IPayloadCodec? codec = null, TimeSpan? pollInterval = null,
         TimeSpan? changeRetention = null)
-        : this(CreateDataSource(connectionString), ownsDataSource: true, schema, codec, pollInterval, changeRetention)
+        : this(CreateDataSource(connectionString), CreateWriterDataSource(connectionString), schema, codec, pollInterval, changeRetention)
     {
     }
 
     /// <summary>A store over a data source the caller owns (and disposes).</summary>
     public PostgresStateStore(NpgsqlDataSource dataSource, string schema = DefaultSchema, IPayloadCodec? codec = null, TimeSpan? pollInterval = null,
         TimeSpan? changeRetention = null)
-        : this(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false, schema, codec, pollInterval, changeRetention)
+        : this(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), writerDataSource: null, schema, codec, pollInterval, changeRetention)
     {
     }
 
-    private PostgresStateStore(NpgsqlDataSource dataSource, bool ownsDataSource, string schema, IPayloadCodec? codec, TimeSpan? pollInterval,
-        TimeSpan? changeRetention)
+    /// <summary>
+    /// A store over data sources it owns (<paramref name="writerDataSource"/> not null: built from a connection string)
+    /// or over the caller's (used for the writes too, as the caller configured it).
+    /// </summary>
+    private PostgresStateStore(NpgsqlDataSource dataSource, NpgsqlDataSource? writerDataSource, string schema, IPayloadCodec? codec,
+        TimeSpan? pollInterval, TimeSpan? changeRetention)
     {
         PostgresSchema.ValidateName(schema);
         _dataSource = dataSource;
-        _ownsDataSource = ownsDataSource;
+        _writerDataSource = writerDataSource;
         _schema = schema;
         _pollInterval = pollInterval ?? TimeSpan.FromSeconds(1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_pollInterval, TimeSpan.Zero, nameof(pollInterval));
@@ -83,7 +87,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         _payloads = new StorePayloads(codec);
         _rows = new ChangeRows(_payloads, Location);
         var own = new OwnCommits();
-        _writer = new GroupWriter(dataSource, schema, _rows, own);
+        _writer = new GroupWriter(writerDataSource ?? dataSource, schema, _rows, own);
         _pruner = new ChangePruner(dataSource, schema, changeRetention ?? DefaultChangeRetention);
         _feed = new ChangeFeed(dataSource, schema, _rows, _pruner, own);
         _listing = new TaskListingQuery(dataSource, schema, _rows);
@@ -328,8 +332,10 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     public async ValueTask DisposeAsync()
     {
         _open = false;
-        if (_ownsDataSource)
+        if (_writerDataSource is not null)
         {
+            // Built from a connection string: the store's own, both of them.
+            await _writerDataSource.DisposeAsync().ConfigureAwait(false);
             await _dataSource.DisposeAsync().ConfigureAwait(false);
         }
     }
@@ -348,13 +354,36 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     /// afresh for every save cost PostgreSQL about a third of its CPU per save. The statements name their columns, so
     /// an upgrade of the schema by another instance only makes PostgreSQL plan them again.
     /// </summary>
-    internal static NpgsqlDataSource CreateDataSource(string connectionString)
+    internal static NpgsqlDataSource CreateDataSource(string connectionString) => NpgsqlDataSource.Create(WithAutoPrepare(connectionString).ConnectionString);
+
+    /// <summary>
+    /// The data source of the store's writer, built from the same connection string as <see cref="CreateDataSource"/>'s,
+    /// except that a connection going back to its pool is not reset (<c>No Reset On Close</c>). Npgsql's reset (<c>RESET
+    /// ALL</c>, <c>CLOSE ALL</c>, <c>UNLISTEN *</c>, <c>pg_advisory_unlock_all()</c>, <c>DISCARD SEQUENCES</c>,
+    /// <c>DISCARD TEMP</c>, sent ahead of the connection's next statements) undoes session state, and the writer leaves
+    /// none: its settings are <c>SET LOCAL</c>, its locks are the transaction's, and Npgsql rolls back a transaction
+    /// left open whatever this setting says. Every other use of the store (the feed's listener among them) keeps the
+    /// reset, on the other pool.
+    /// </summary>
+    internal static NpgsqlDataSource CreateWriterDataSource(string connectionString)
+    {
+        NpgsqlConnectionStringBuilder builder = WithAutoPrepare(connectionString);
+        builder.NoResetOnClose = true;
+        return NpgsqlDataSource.Create(builder.ConnectionString);
+    }
+
+    private static NpgsqlConnectionStringBuilder WithAutoPrepare(string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         bool prepareSet = given.Keys.Cast<string>().Any(k => k.Replace(" ", "", StringComparison.Ordinal).Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase));
-        return NpgsqlDataSource.Create(prepareSet ? connectionString
-            : new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = AutoPreparedStatements }.ConnectionString);
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!prepareSet)
+        {
+            builder.MaxAutoPrepare = AutoPreparedStatements;
+        }
+
+        return builder;
     }
 
     private void RequireOpen()

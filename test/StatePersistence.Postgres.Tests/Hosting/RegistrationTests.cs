@@ -83,6 +83,16 @@ public sealed class RegistrationTests
         {
             Assert.Equal(PostgresStateStore.AutoPreparedStatements, new NpgsqlConnectionStringBuilder(plain.ConnectionString).MaxAutoPrepare);
             Assert.Equal(0, new NpgsqlConnectionStringBuilder(own.ConnectionString).MaxAutoPrepare);
+            Assert.False(new NpgsqlConnectionStringBuilder(plain.ConnectionString).NoResetOnClose);
+        }
+
+        // The writer's pool prepares the same way and skips the reset (WriterSessionTests shows it has nothing to reset).
+        await using (NpgsqlDataSource writer = PostgresStateStore.CreateWriterDataSource(PostgresServer.ConnectionString))
+        await using (NpgsqlDataSource ownWriter = PostgresStateStore.CreateWriterDataSource(PostgresServer.ConnectionString + ";Max Auto Prepare=0"))
+        {
+            Assert.Equal(PostgresStateStore.AutoPreparedStatements, new NpgsqlConnectionStringBuilder(writer.ConnectionString).MaxAutoPrepare);
+            Assert.True(new NpgsqlConnectionStringBuilder(writer.ConnectionString).NoResetOnClose);
+            Assert.Equal(0, new NpgsqlConnectionStringBuilder(ownWriter.ConnectionString).MaxAutoPrepare);
         }
 
         CancellationToken ct = TestContext.Current.CancellationToken;
