@@ -36,9 +36,12 @@ public sealed class OwnCommitsTests
         Assert.Equal([(1L, first, "mine"), (2L, theirs.Revision, "theirs"), (3L, second, "mine2")],
             mine.Select(g => (g.Position, g.Revision, g.Changes[0].Id)));
         Assert.Equal(["written", "tampered", "written"], mine.Select(g => Description(g)));
+        Assert.Equal([true, false, true], mine.Select(g => g.Own));
 
         var otherFeed = new ChangeFeed(other, store.Schema, new ChangeRows(new StorePayloads(), store.Schema));
-        Assert.Equal(["tampered", "tampered", "tampered"], (await otherFeed.ReadAsync(0, 100, ct)).Select(g => Description(g)));
+        IReadOnlyList<CommittedGroup> readElsewhere = await otherFeed.ReadAsync(0, 100, ct);
+        Assert.Equal(["tampered", "tampered", "tampered"], readElsewhere.Select(g => Description(g)));
+        Assert.All(readElsewhere, g => Assert.False(g.Own));
     }
 
     [Fact]
@@ -57,6 +60,7 @@ public sealed class OwnCommitsTests
             Assert.True(await follower.MoveNextAsync());
             Assert.True(await follower.MoveNextAsync());
             Assert.Equal("b", follower.Current.Changes[0].Id);
+            Assert.True(follower.Current.Own);
         }
 
         Assert.Equal(0, store.Own.Count);

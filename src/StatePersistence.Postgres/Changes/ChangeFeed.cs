@@ -261,7 +261,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
                 // One row per own group, its first: the group as the writer committed it.
                 AddGroup();
                 (position, revision) = (reader.GetInt64(0), reader.GetInt64(1));
-                groups.Add(new CommittedGroup(revision, mine[revision]) { Position = position });
+                groups.Add(new CommittedGroup(revision, mine[revision]) { Position = position, Own = true });
                 continue;
             }
 
@@ -286,7 +286,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
             throw new ChangeFeedGapException(afterPosition, horizon, rows.Location);
         }
 
-        return groups;
+        return own is null ? groups : await MarkOwnAsync(groups, cancellationToken).ConfigureAwait(false);
 
         void AddGroup()
         {
@@ -296,6 +296,32 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
                 changes = null;
             }
         }
+    }
+
+    /// <summary>
+    /// The groups read from the table with their bodies, marked <see cref="CommittedGroup.Own"/> when this instance's
+    /// writer committed them after all: a commit is visible in the table before its writer has its answer and registers
+    /// it, so a read can find it unregistered. Once every commit in flight has ended, each such group is registered if
+    /// it is this instance's (a registered group may be dropped once more than <see cref="OwnCommits.Capacity"/> are
+    /// held, and a commit whose answer was lost never registers: both then count as another writer's).
+    /// </summary>
+    private async Task<IReadOnlyList<CommittedGroup>> MarkOwnAsync(List<CommittedGroup> groups, CancellationToken cancellationToken)
+    {
+        if (groups.TrueForAll(g => g.Own))
+        {
+            return groups;
+        }
+
+        await own!.CommitsInFlightAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        for (int i = 0; i < groups.Count; i++)
+        {
+            if (!groups[i].Own && own.IsRegistered(groups[i].Revision))
+            {
+                groups[i] = groups[i] with { Own = true };
+            }
+        }
+
+        return groups;
     }
 
     /// <summary>Every group after <paramref name="afterPosition"/>, in feed order.</summary>

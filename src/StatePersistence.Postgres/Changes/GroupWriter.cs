@@ -59,6 +59,9 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     {
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         CommitOutcome[] outcomes;
+        // Until this commit has registered its groups, this instance's feed reader may find them in the table: it
+        // waits for this to end before telling its own groups from other writers' (ChangeFeed.ReadAsync).
+        TaskCompletionSource? committing = own?.BeginCommit();
         try
         {
             outcomes = await WriteAsync(connection, null, groups, durability, cancellationToken).ConfigureAwait(false);
@@ -67,6 +70,13 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         {
             await RawTransaction.RollbackAfterFailureAsync(connection).ConfigureAwait(false);
             throw;
+        }
+        finally
+        {
+            if (committing is not null)
+            {
+                own!.EndCommit(committing);
+            }
         }
 
         if (!outcomes.Any(o => o.Committed))

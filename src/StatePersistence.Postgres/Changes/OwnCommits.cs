@@ -28,6 +28,7 @@ internal sealed class OwnCommits
     // The positions of _revisionByPosition in order, so a delivery drops the ones before it without visiting every
     // entry (it was a scan of them all, with a list, at every group the reader delivered).
     private readonly SortedSet<long> _positions = [];
+    private readonly HashSet<TaskCompletionSource> _committing = [];
     private long _highestPosition;
     private TaskCompletionSource _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -107,13 +108,61 @@ internal sealed class OwnCommits
         woken.TrySetResult();
     }
 
+    /// <summary>
+    /// A commit of this instance is starting; <see cref="EndCommit"/> with what this returns once it has ended (and its
+    /// groups are registered, when it committed). Until then a reader may see its groups in the table before they are
+    /// registered (<see cref="CommitsInFlightAsync"/>).
+    /// </summary>
+    public TaskCompletionSource BeginCommit()
+    {
+        var committing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            _committing.Add(committing);
+        }
+
+        return committing;
+    }
+
+    /// <summary>The commit <paramref name="committing"/> has ended, committed (its groups registered) or not.</summary>
+    public void EndCommit(TaskCompletionSource committing)
+    {
+        lock (_gate)
+        {
+            _committing.Remove(committing);
+        }
+
+        committing.TrySetResult();
+    }
+
+    /// <summary>
+    /// Completes when every commit of this instance in flight now has ended: a group a reader found in the table before
+    /// this call is then registered if this instance committed it (<see cref="IsRegistered"/>).
+    /// </summary>
+    public Task CommitsInFlightAsync()
+    {
+        lock (_gate)
+        {
+            return _committing.Count == 0 ? Task.CompletedTask : Task.WhenAll(_committing.Select(c => c.Task));
+        }
+    }
+
+    /// <summary>Whether the group of <paramref name="revision"/> is registered (this instance committed it).</summary>
+    public bool IsRegistered(long revision)
+    {
+        lock (_gate)
+        {
+            return _byRevision.ContainsKey(revision);
+        }
+    }
+
     /// <summary>The group registered at <paramref name="position"/>, or null when none is (or it was dropped).</summary>
     public CommittedGroup? At(long position)
     {
         lock (_gate)
         {
             return _revisionByPosition.TryGetValue(position, out long revision) && _byRevision.TryGetValue(revision, out Entry? entry)
-                ? new CommittedGroup(revision, entry.Changes) { Position = position }
+                ? new CommittedGroup(revision, entry.Changes) { Position = position, Own = true }
                 : null;
         }
     }

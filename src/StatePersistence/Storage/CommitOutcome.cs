@@ -39,6 +39,14 @@ public sealed record CommittedGroup(long Revision, IReadOnlyList<StateChange> Ch
     /// commits and gives the position after, so the two differ there.
     /// </summary>
     public long Position { get; init; } = Revision;
+
+    /// <summary>
+    /// True when a store other writers share (<see cref="ISharedStateStore"/>) knows this store object committed the
+    /// group itself: its own commit coming back through the feed, which a reader must not take for another writer's
+    /// (it may arrive before the committer that made it has applied it). False for another writer's group, and always
+    /// false from a store with one writer, which has no others to tell it from.
+    /// </summary>
+    public bool Own { get; init; }
 }
 
 /// <summary>The store no longer holds every change after the position asked for; reload the state instead.</summary>

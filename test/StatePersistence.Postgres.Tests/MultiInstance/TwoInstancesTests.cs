@@ -247,6 +247,53 @@ public sealed class TwoInstancesTests
         }
     }
 
+    /// <summary>
+    /// An instance's own commits come back to it through the feed (for the event stream), sometimes before its committer
+    /// has applied them: they are still not another instance's changes. B's saves, racing A's, are.
+    /// </summary>
+    [Fact]
+    public async Task AnInstancesOwnCommits_AreNeverRaisedThereAsRemoteChanges()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        var remoteOnA = new ConcurrentQueue<ItemChange>();
+        var lastOfB = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.RemoteChangesApplied += (_, e) =>
+        {
+            foreach (ItemChange change in e.Changes)
+            {
+                remoteOnA.Enqueue(change);
+                if (change.Id == "b_9")
+                {
+                    lastOfB.TrySetResult();
+                }
+            }
+        };
+
+        // Eight writers on A, one on B, concurrently: A's follower delivers A's groups while A's committer applies them.
+        Task[] writers = [.. Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                await a.SaveTaskAsync(new AgentTask { Id = $"a{w}_{i % 5}", Description = "from a " + i, Status = "pending" }, ct);
+            }
+        }, ct)), Task.Run(async () =>
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                await b.SaveTaskAsync(new AgentTask { Id = "b_" + i.ToString(CultureInfo.InvariantCulture), Description = "from b", Status = "pending" }, ct);
+            }
+        }, ct)];
+        await Task.WhenAll(writers);
+
+        using CancellationTokenSource bounded = Bounded(ct);
+        await lastOfB.Task.WaitAsync(bounded.Token);
+        // Every change A saw as remote is one of B's: not one of A's own 320 saves.
+        Assert.All(remoteOnA, change => Assert.StartsWith("b_", change.Id, StringComparison.Ordinal));
+    }
+
     private static CancellationTokenSource Bounded(CancellationToken ct, int minutes = 1)
     {
         var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);

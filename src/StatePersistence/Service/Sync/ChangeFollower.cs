@@ -110,7 +110,9 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
     {
         IReadOnlyList<StateChange> applied = commits.Committer.ApplyCommitted(group);
         Volatile.Write(ref _position, group.Position);
-        if (applied.Count > 0)
+        // This instance's own group may come back before its committer applied it, and is then applied here first:
+        // it is still not another instance's change.
+        if (applied.Count > 0 && !group.Own)
         {
             events.RemoteApplied(group.Position, group.Revision, [.. applied.Select(c => Describe(c, group.Revision))]);
         }
