@@ -23,11 +23,10 @@ internal sealed class OwnCommits
 
     private readonly Lock _gate = new();
     private readonly SortedDictionary<long, Entry> _byRevision = [];
-    private readonly Dictionary<long, long> _revisionByPosition = [];
 
-    // The positions of _revisionByPosition in order, so a delivery drops the ones before it without visiting every
-    // entry (it was a scan of them all, with a list, at every group the reader delivered).
-    private readonly SortedSet<long> _positions = [];
+    // In position order, so a delivery drops the entries before it from the front (positions are registered in
+    // increasing order, so an entry is added at the end) instead of visiting every entry.
+    private readonly SortedList<long, long> _revisionByPosition = [];
     private readonly HashSet<TaskCompletionSource> _committing = [];
     private long _highestPosition;
     private TaskCompletionSource _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -88,11 +87,12 @@ internal sealed class OwnCommits
         TaskCompletionSource woken;
         lock (_gate)
         {
+            // Registered again (at another position): the old position no longer names it.
+            RemoveLocked(revision);
             _byRevision[revision] = new Entry(stamped, position);
             if (position is { } p)
             {
                 _revisionByPosition[p] = revision;
-                _positions.Add(p);
                 _highestPosition = Math.Max(_highestPosition, p);
             }
 
@@ -177,15 +177,11 @@ internal sealed class OwnCommits
         lock (_gate)
         {
             RemoveLocked(revision);
-            while (_positions.Count > 0 && _positions.Min < position)
+            while (_revisionByPosition.Count > 0 && _revisionByPosition.Keys[0] < position)
             {
-                long stale = _positions.Min;
-                _positions.Remove(stale);
-                if (_revisionByPosition.Remove(stale, out long staleRevision)
-                    && _byRevision.TryGetValue(staleRevision, out Entry? entry) && entry.Position == stale)
-                {
-                    _byRevision.Remove(staleRevision);
-                }
+                long stale = _revisionByPosition.Values[0];
+                _revisionByPosition.RemoveAt(0);
+                RemoveLocked(stale);
             }
         }
     }
@@ -207,7 +203,6 @@ internal sealed class OwnCommits
         if (_byRevision.Remove(revision, out Entry? entry) && entry.Position is { } position)
         {
             _revisionByPosition.Remove(position);
-            _positions.Remove(position);
         }
     }
 
