@@ -37,6 +37,8 @@ public static class CaseCatalog
             // PostgreSQL peers (a throwaway cluster, see BenchPostgres): the raw Npgsql floor and Marten.
             .. PostgresWriters.Select(n => new NpgsqlUpsertCase(n)),
             .. PostgresWriters.Select(n => new MartenSaveCase(n)),
+            // Marten with the indexes the store's task listing keeps (no goal reads it: it shows what the listing costs).
+            .. PostgresWriters.Where(n => n > 1).Select(n => new MartenSaveCase(n, indexed: true)),
             // The same floor with a group commit: what batching alone gives (no one-writer case: it has nothing to batch).
             .. PostgresWriters.Where(n => n > 1).Select(n => new NpgsqlGroupedUpsertCase(n)),
             new AtomicRenameCase(),
