@@ -66,7 +66,7 @@ internal sealed class GroupCommitStats : IDisposable
     {
         long appends = Interlocked.Read(ref _appends);
         return appends == 0
-            ? "no journal appends"
+            ? "no store appends"
             : $"{(double)Interlocked.Read(ref _commits) / appends:F1} saves per {append}, append {Volatile.Read(ref _appendSeconds) / appends * 1e6:F0} µs mean";
     }
 
