@@ -129,9 +129,15 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     public async ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default)
     {
         var report = new RecoveryReport { StartedAt = DateTimeOffset.UtcNow, SnapshotSource = "postgresql" };
-        await PostgresSchema.EnsureAsync(_dataSource, _schema, cancellationToken).ConfigureAwait(false);
-        (StateView view, long position, List<StoredItem> unlisted) = await LoadAsync(cancellationToken).ConfigureAwait(false);
-        await TaskListingBackfill.RunAsync(_dataSource, _schema, unlisted, cancellationToken).ConfigureAwait(false);
+        // Guarded like every other operation: a database that cannot be reached or refuses the login at start is a
+        // StateStorageException naming the store (the server's one-line refusal), not Npgsql's exception.
+        (StateView view, long position) = await Guarded("open (reach the database, create or upgrade the schema, read the state)", async () =>
+        {
+            await PostgresSchema.EnsureAsync(_dataSource, _schema, cancellationToken).ConfigureAwait(false);
+            (StateView loaded, long at, List<StoredItem> unlisted) = await LoadAsync(cancellationToken).ConfigureAwait(false);
+            await TaskListingBackfill.RunAsync(_dataSource, _schema, unlisted, cancellationToken).ConfigureAwait(false);
+            return (loaded, at);
+        }).ConfigureAwait(false);
         _open = true;
         report.Revision = view.Revision;
         report.TasksLoaded = view.Tasks.Count;
@@ -154,6 +160,20 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         report.TasksLoaded = view.Tasks.Count;
         report.SessionsLoaded = view.Sessions.Count;
         return new RecoveredState(view, report) { Position = position };
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long?> ReadItemRevisionAsync(bool task, string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        RequireOpen();
+        return await Guarded("read an item's revision", async () =>
+        {
+            await using NpgsqlCommand read = _dataSource.CreateCommand($"SELECT revision FROM {_schema}.items WHERE kind = $1 AND id = $2");
+            read.Parameters.Add(new NpgsqlParameter { Value = task ? ChangeRows.Task : ChangeRows.Session });
+            read.Parameters.Add(new NpgsqlParameter { Value = id });
+            return await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long revision ? revision : (long?)null;
+        }).ConfigureAwait(false);
     }
 
     /// <summary>

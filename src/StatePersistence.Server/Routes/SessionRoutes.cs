@@ -119,7 +119,8 @@ internal static class SessionRoutes
                 field: request.Headers.IfMatch.Count > 0 ? "If-Match" : "If-None-Match");
         }
 
-        if (await state.LoadSessionAsync(id, cancellationToken) is null)
+        // Over a shared store another instance may have just created it: "not found" is the store's answer.
+        if ((await state.LoadSessionAsync(id, cancellationToken) ?? await state.LoadLatestSessionAsync(id, cancellationToken)) is null)
         {
             return ApiProblems.NotFound(Kind, id);
         }

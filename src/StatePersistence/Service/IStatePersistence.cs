@@ -153,6 +153,14 @@ public interface IStatePersistence : IAsyncDisposable
     /// </summary>
     ValueTask<AgentTask?> WaitForTaskAsync(string id, long revision, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Loads a task as the store holds it now: over a store several instances share, first asks the store for the
+    /// task's revision (one read of the database) and waits until this instance has applied it, so a task another
+    /// instance has just created or changed is found; with one writer the same as <see cref="LoadTaskAsync"/>. For a
+    /// decision a write depends on ("does it exist?"); plain reads use <see cref="LoadTaskAsync"/>.
+    /// </summary>
+    ValueTask<AgentTask?> LoadLatestTaskAsync(string id, CancellationToken cancellationToken = default);
+
     /// <summary>Loads all tasks, ordered by id.</summary>
     ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default);
 
@@ -182,6 +190,9 @@ public interface IStatePersistence : IAsyncDisposable
 
     /// <summary>Like <see cref="WaitForTaskAsync"/>, for a session.</summary>
     ValueTask<SessionInfo?> WaitForSessionAsync(string id, long revision, CancellationToken cancellationToken = default);
+
+    /// <summary>Like <see cref="LoadLatestTaskAsync"/>, for a session.</summary>
+    ValueTask<SessionInfo?> LoadLatestSessionAsync(string id, CancellationToken cancellationToken = default);
 
     /// <summary>Loads a session, or null.</summary>
     ValueTask<SessionInfo?> LoadSessionAsync(string id, CancellationToken cancellationToken = default);

@@ -252,6 +252,22 @@ public sealed class StatePersistenceService : IStatePersistence
     }
 
     /// <inheritdoc />
+    public async ValueTask<AgentTask?> LoadLatestTaskAsync(string id, CancellationToken cancellationToken = default)
+    {
+        Ids.StateId.Validate(id, "task");
+        await _commits.CatchUpWithStoreAsync(task: true, id, cancellationToken).ConfigureAwait(false);
+        return _reader.Load(ItemKind<AgentTask>.Tasks, id);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionInfo?> LoadLatestSessionAsync(string id, CancellationToken cancellationToken = default)
+    {
+        Ids.StateId.Validate(id, "session");
+        await _commits.CatchUpWithStoreAsync(task: false, id, cancellationToken).ConfigureAwait(false);
+        return _reader.Load(ItemKind<SessionInfo>.Sessions, id);
+    }
+
+    /// <inheritdoc />
     public async ValueTask<SessionInfo?> WaitForSessionAsync(string id, long revision, CancellationToken cancellationToken = default)
     {
         Ids.StateId.Validate(id, "session");

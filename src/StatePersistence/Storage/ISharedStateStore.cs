@@ -21,4 +21,12 @@ public interface ISharedStateStore : IStateStore
     /// it had not read yet), the core replaces its state with this one and follows the feed after its position.
     /// </summary>
     ValueTask<RecoveredState> ReloadAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The revision the store holds for the task (<paramref name="task"/>) or session <paramref name="id"/> now, null
+    /// when it holds none: read from the store itself, not from any instance's state. The core asks before it answers a
+    /// write from its own state with "not found" or "not at the expected revision", since another writer's change may
+    /// not have reached that state yet; it then waits until the feed has applied that revision and decides again.
+    /// </summary>
+    ValueTask<long?> ReadItemRevisionAsync(bool task, string id, CancellationToken cancellationToken = default);
 }

@@ -29,6 +29,22 @@ public sealed class StoreChoiceTests
     }
 
     [Theory]
+    [InlineData("Host=127.0.0.1;Port={port};Database=state;Username=agent;Password=hunter2-secret;Timeout=5")]
+    [InlineData("Host=no-such-host.invalid;Database=state;Username=agent;Password=hunter2-secret;Timeout=5")]
+    public async Task ADatabaseThatCannotBeReachedAtStart_ExitsWith2WithOneLineNamingTheStore(string connectionString)
+    {
+        // A free port has nothing listening on it: the connection is refused, as when PostgreSQL is down.
+        connectionString = connectionString.Replace("{port}", ServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(), ["--store", "postgres"],
+            new Dictionary<string, string> { ["STATEPERSISTENCE_CONNECTION_STRING"] = connectionString });
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Contains("could not open", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", server.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("banana")]
     [InlineData("00:00:00")]
     [InlineData("-01:00:00")]

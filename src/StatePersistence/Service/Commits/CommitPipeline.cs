@@ -36,6 +36,44 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     /// <summary>Whether other writers share the store, so this instance's view may trail the store's.</summary>
     public bool Shared => store is ISharedStateStore;
 
+    /// <summary>
+    /// Over a shared store, when the store holds the task (<paramref name="task"/>) or session <paramref name="id"/> at
+    /// a revision this instance has not applied yet (another instance's change still on its way through the feed),
+    /// waits until the feed has applied it and returns true: the caller decides again on the newer item. False when
+    /// this instance already holds the store's revision, the store holds none, or the store has one writer. One read
+    /// of the store, so callers ask only before answering "not found" or "not at the expected revision" from their
+    /// own state, never on the common path.
+    /// </summary>
+    public async ValueTask<bool> CatchUpWithStoreAsync(bool task, string id, CancellationToken cancellationToken)
+    {
+        if (store is not ISharedStateStore shared
+            || await shared.ReadItemRevisionAsync(task, id, cancellationToken).ConfigureAwait(false) is not { } stored)
+        {
+            return false;
+        }
+
+        StateView latest = Committer.Latest;
+        if ((task ? latest.Tasks : latest.Sessions).GetValueOrDefault(id)?.Revision >= stored)
+        {
+            return false;
+        }
+
+        await Committer.WaitForItemAsync(task, id, stored, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Whether a write of the task (<paramref name="task"/>) or session <paramref name="id"/> expecting
+    /// <paramref name="expected"/> would be refused or find nothing in this instance's latest state: the case in
+    /// which, over a shared store, <see cref="CatchUpWithStoreAsync"/> is asked first.
+    /// </summary>
+    public bool UnmetHere(bool task, string id, ExpectedRevision expected)
+    {
+        StateView latest = Committer.Latest;
+        StoredItem? current = (task ? latest.Tasks : latest.Sessions).GetValueOrDefault(id);
+        return current is null || !expected.IsMetBy(current.Revision);
+    }
+
     public void Start(StateView recovered) =>
         _committer = new GroupCommitter(store, recovered, ItemCodec.ToItem, Conflict, instruments);
 

@@ -161,7 +161,19 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
         kind.SetRevision(saved!, revision);
         return saved;
 
-        ValueTask<long> UpdateOnceAsync() => commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
+        async ValueTask<long> UpdateOnceAsync()
+        {
+            if (commits.Shared && commits.UnmetHere(IsTask(kind), id, expected))
+            {
+                // Missing here or at another revision: another instance's change may not have reached this one yet.
+                // Catch up with the store first, so "not found" and a refused If-Match are the store's answer.
+                await commits.CatchUpWithStoreAsync(IsTask(kind), id, cancellationToken).ConfigureAwait(false);
+            }
+
+            return await UpdateCurrentAsync().ConfigureAwait(false);
+        }
+
+        ValueTask<long> UpdateCurrentAsync() => commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
         {
             ThrowUnlessMet(kind, current, id, expected);
             if (current is null)
@@ -186,6 +198,12 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
         RequireExisting(expected);
         while (true)
         {
+            if (commits.Shared && commits.UnmetHere(IsTask(kind), id, expected))
+            {
+                // As for an update: answer "not found" or a refused If-Match only once caught up with the store.
+                await commits.CatchUpWithStoreAsync(IsTask(kind), id, cancellationToken).ConfigureAwait(false);
+            }
+
             try
             {
                 return await commits.CommitAsync(kind.Name, id, (view, _) =>

@@ -1,4 +1,5 @@
 using StatePersistence.Commit;
+using StatePersistence.Errors;
 using StatePersistence.Ids;
 using StatePersistence.Model;
 using StatePersistence.Redaction;
@@ -29,23 +30,64 @@ internal sealed class TaskLogs(CommitPipeline commits, TimeProvider time, Secret
         }
 
         byte[] entryJson = TaskLogAppend.SerializeEntry(entry);
+        string kind = ItemKind<AgentTask>.Tasks.Name;
         AgentTask? saved = null;
-        long revision = await commits.CommitIfUnchangedAsync(ItemKind<AgentTask>.Tasks.Name, ItemKind<AgentTask>.Tasks.Map, taskId, current =>
+        long revision;
+        while (true)
         {
-            if (current is null)
+            if (commits.Shared && commits.UnmetHere(task: true, taskId, ExpectedRevision.Any))
             {
-                return null;
+                // Not here: another instance may have just created it; "not found" is the store's answer, not this
+                // instance's (see ItemOperations.UpdateAsync).
+                await commits.CatchUpWithStoreAsync(task: true, taskId, cancellationToken).ConfigureAwait(false);
             }
 
-            AgentTask task = ItemCodec.DeserializeTask(current.Json);
-            int index = TaskLogAppend.Count(task);
-            StoredItem item = TaskLogAppend.Apply(task, entryJson);
+            bool checkPassed = false;
+            try
+            {
+                revision = await commits.CommitIfUnchangedAsync(kind, ItemKind<AgentTask>.Tasks.Map, taskId, current =>
+                {
+                    checkPassed = false;
+                    if (current is null)
+                    {
+                        return null;
+                    }
 
-            // After the bytes are made: a check can refuse the append (by throwing) but not change what is stored.
-            check?.Invoke(task);
-            saved = task;
-            return new StateChange(ChangeKind.AppendTaskLog, taskId, entryJson, item) { LogIndex = index, Expected = ExpectedRevision.Exactly(current.Revision) };
-        }, cancellationToken).ConfigureAwait(false);
+                    AgentTask task = ItemCodec.DeserializeTask(current.Json);
+                    int index = TaskLogAppend.Count(task);
+                    StoredItem item = TaskLogAppend.Apply(task, entryJson);
+
+                    // After the bytes are made: a check can refuse the append (by throwing) but not change what is stored.
+                    check?.Invoke(task);
+                    checkPassed = true;
+                    saved = task;
+                    return new StateChange(ChangeKind.AppendTaskLog, taskId, entryJson, item) { LogIndex = index, Expected = ExpectedRevision.Exactly(current.Revision) };
+                }, cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (StateConflictException conflict) when (commits.Shared && checkPassed)
+            {
+                // The store refused the append: another instance changed the task after the copy it was built on.
+                // Apply that change and append again on top of it (the check runs again, on the newer task), so
+                // concurrent appends on several instances never refuse or lose each other.
+                if (conflict.CurrentRevision is not { } newer)
+                {
+                    return null;
+                }
+
+                await commits.Committer.WaitForItemAsync(task: true, taskId, newer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StateConflictException) when (commits.Shared)
+            {
+                // The check refused this instance's copy. When that trailed the store's, the check runs again on the
+                // newer task; otherwise the refusal stands.
+                if (!await commits.CatchUpWithStoreAsync(task: true, taskId, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+            }
+        }
+
         if (revision == 0)
         {
             return null;

@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using StatePersistence.Errors;
+using StatePersistence.Model;
+using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Postgres.Tests.MultiInstance;
+
+/// <summary>
+/// Writes on instance B right after instance A's, before B's feed has delivered A's change: what B answers must be
+/// the store's truth, not its own trailing state (an audit found B answering "not found" for a task A had just
+/// created, and refusing unconditional log appends that raced another instance's with a conflict).
+/// </summary>
+public sealed class WritesAheadOfTheFeedTests
+{
+    // Thirty rounds each: B's feed delivers A's change within a millisecond or two, so a single round could pass by luck;
+    // without the catch-up these rounds fail nearly every time.
+    private const int Rounds = 30;
+
+    [Fact]
+    public async Task UpdatesDeletesAndLogAppendsOnB_RightAfterACreatedTheItem_FindIt()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+
+        for (int i = 0; i < Rounds; i++)
+        {
+            string n = i.ToString(CultureInfo.InvariantCulture);
+            Assert.True(await a.CreateTaskAsync(Task("patched_" + n), ct));
+            Assert.True(await a.CreateTaskAsync(Task("deleted_" + n), ct));
+            Assert.True(await a.CreateTaskAsync(Task("logged_" + n), ct));
+            Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = "session_" + n, Type = "interactive", Status = "active" }, ct));
+
+            AgentTask? patched = await b.UpdateTaskAsync("patched_" + n, t => t.Status = "in_progress", ct);
+            bool deleted = await b.DeleteTaskAsync("deleted_" + n, ct);
+            AgentTask? logged = await b.AppendTaskLogAsync("logged_" + n, new TaskLogEntry { Level = "info", Type = "output", Message = "m" }, ct);
+            SessionInfo? session = await b.UpdateSessionAsync("session_" + n, s => s.Status = "closed", ct);
+
+            Assert.Equal("in_progress", patched?.Status);
+            Assert.True(deleted, $"B said task 'deleted_{n}', which A had just created, did not exist");
+            Assert.Equal("m", Assert.Single(logged?.Logs ?? []).Message);
+            Assert.Equal("closed", session?.Status);
+        }
+    }
+
+    [Fact]
+    public async Task AConditionalWriteOnB_NamingTheRevisionAJustWrote_IsNotRefused()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await a.SaveTaskAsync(Task("t"), ct);
+
+        // A client that got revision R from A and sends "If-Match: R" to B is right: B catches up rather than refuse.
+        for (int i = 0; i < Rounds; i++)
+        {
+            long onA = (await a.UpdateTaskAsync("t", t => t.Description = "a" + i.ToString(CultureInfo.InvariantCulture), ct))!.Revision;
+            AgentTask? onB = await b.UpdateTaskAsync("t", t => t.Description = "b", ExpectedRevision.Exactly(onA), ct);
+            Assert.NotNull(onB);
+            Assert.True(onB.Revision > onA);
+        }
+
+        // A stale one is still refused, with the current item.
+        long current = (await b.LoadLatestTaskAsync("t", ct))!.Revision;
+        StateConflictException conflict = await Assert.ThrowsAsync<StateConflictException>(async () =>
+            await b.UpdateTaskAsync("t", t => t.Description = "stale", ExpectedRevision.Exactly(current - 1), ct));
+        Assert.Equal(current, conflict.CurrentRevision);
+    }
+
+    [Fact]
+    public async Task LoadLatest_FindsWhatAnotherInstanceJustCreated_AndAbsentStaysAbsent()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+
+        for (int i = 0; i < Rounds; i++)
+        {
+            string n = i.ToString(CultureInfo.InvariantCulture);
+            Assert.True(await a.CreateTaskAsync(Task("task_" + n), ct));
+            Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = "session_" + n, Type = "interactive", Status = "active" }, ct));
+
+            Assert.Equal("task_" + n, (await b.LoadLatestTaskAsync("task_" + n, ct))?.Id);
+            Assert.Equal("session_" + n, (await b.LoadLatestSessionAsync("session_" + n, ct))?.Id);
+        }
+
+        Assert.Null(await b.LoadLatestTaskAsync("never_created", ct));
+        Assert.Null(await b.LoadLatestSessionAsync("never_created", ct));
+    }
+
+    [Fact]
+    public async Task ConcurrentUnconditionalLogAppendsOnBothInstances_AreAllStored()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await a.SaveTaskAsync(Task("shared"), ct);
+        await b.WaitForTaskAsync("shared", (await a.LoadTaskAsync("shared", ct))!.Revision, ct);
+        var revisions = new ConcurrentBag<long>();
+        const int WorkersEach = 3, AppendsEach = 8;
+
+        // An append without a condition is a read-modify-write like any update: when another instance appended after
+        // this instance's copy, the store refuses the append built on it, and the service catches up and appends again.
+        await System.Threading.Tasks.Task.WhenAll(new[] { a, b }.SelectMany((instance, i) => Enumerable.Range(0, WorkersEach).Select(w =>
+            System.Threading.Tasks.Task.Run(async () =>
+            {
+                for (int k = 0; k < AppendsEach; k++)
+                {
+                    string message = string.Create(CultureInfo.InvariantCulture, $"{i}/{w}/{k}");
+                    AgentTask appended = (await instance.AppendTaskLogAsync("shared", new TaskLogEntry { Level = "info", Type = "output", Message = message }, ct))!;
+                    revisions.Add(appended.Revision);
+                }
+            }, ct))));
+
+        const int Total = 2 * WorkersEach * AppendsEach;
+        Assert.Equal(Total, revisions.Distinct().Count());
+        AgentTask final = (await a.WaitForTaskAsync("shared", revisions.Max(), ct))!;
+        Assert.Equal(Total, final.Logs.Count);
+        Assert.Equal(Total, final.Logs.Select(l => l.Message).Distinct().Count());
+    }
+
+    private static AgentTask Task(string id) => new() { Id = id, Description = "from a", Status = "pending" };
+}
