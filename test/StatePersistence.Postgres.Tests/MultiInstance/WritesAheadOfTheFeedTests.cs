@@ -29,14 +29,14 @@ public sealed class WritesAheadOfTheFeedTests
         for (int i = 0; i < Rounds; i++)
         {
             string n = i.ToString(CultureInfo.InvariantCulture);
+            // Each right after its create on A: B's feed has not delivered that create yet.
             Assert.True(await a.CreateTaskAsync(Task("patched_" + n), ct));
-            Assert.True(await a.CreateTaskAsync(Task("deleted_" + n), ct));
-            Assert.True(await a.CreateTaskAsync(Task("logged_" + n), ct));
-            Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = "session_" + n, Type = "interactive", Status = "active" }, ct));
-
             AgentTask? patched = await b.UpdateTaskAsync("patched_" + n, t => t.Status = "in_progress", ct);
+            Assert.True(await a.CreateTaskAsync(Task("deleted_" + n), ct));
             bool deleted = await b.DeleteTaskAsync("deleted_" + n, ct);
+            Assert.True(await a.CreateTaskAsync(Task("logged_" + n), ct));
             AgentTask? logged = await b.AppendTaskLogAsync("logged_" + n, new TaskLogEntry { Level = "info", Type = "output", Message = "m" }, ct);
+            Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = "session_" + n, Type = "interactive", Status = "active" }, ct));
             SessionInfo? session = await b.UpdateSessionAsync("session_" + n, s => s.Status = "closed", ct);
 
             Assert.Equal("in_progress", patched?.Status);
