@@ -35,6 +35,7 @@ internal static class SessionRoutes
     private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, IStatePersistence state,
         QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
+        Preconditions.RefuseAny(request, "POST creates only (409 when the id exists); PATCH /api/sessions/{id} takes If-Match.");
         CreateSessionRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateSessionRequest);
         string id = body.Id ?? NewIds.Create("session_", time);
         StateId.Validate(id, Kind);
@@ -64,10 +65,11 @@ internal static class SessionRoutes
         return ApiResults.Created(request.HttpContext.Response, "/api/sessions/" + id, created, ServerJsonContext.Default.SessionInfo);
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpResponse response, IStatePersistence state, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string id, HttpContext context, IStatePersistence state, CancellationToken cancellationToken)
     {
         SessionInfo? session = await state.LoadSessionAsync(id, cancellationToken);
-        return session is null ? ApiProblems.NotFound(Kind, id) : Ok(response, session);
+        return session is null ? ApiProblems.NotFound(Kind, id)
+            : ConditionalGet.NotModified(context, session.Revision) ?? Ok(context.Response, session);
     }
 
     /// <summary>200 with the session and its <c>ETag</c>.</summary>
@@ -111,13 +113,8 @@ internal static class SessionRoutes
     private static async Task<IResult> AppendLogAsync(string id, HttpRequest request, RequestReader reader,
         IStatePersistence state, QuotaGuard quotas, CancellationToken cancellationToken)
     {
-        if (request.Headers.IfMatch.Count > 0 || request.Headers.IfNoneMatch.Count > 0)
-        {
-            // Refused rather than ignored: the log is not part of the session's revision, so there is nothing to compare.
-            return ApiProblems.Problem(StatusCodes.Status400BadRequest, "Invalid precondition",
-                "A session log append does not change the session's revision, so it takes no If-Match or If-None-Match.",
-                field: request.Headers.IfMatch.Count > 0 ? "If-Match" : "If-None-Match");
-        }
+        Preconditions.RefuseAny(request,
+            "a session log append does not change the session's revision, so there is nothing to compare.");
 
         if (await state.LoadSessionAsync(id, cancellationToken) is null)
         {
