@@ -107,6 +107,23 @@ internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersisten
     public void CheckLogMessage(string message) =>
         CheckSize("MaxLogMessageBytes", _limits.MaxLogMessageBytes, Encoding.UTF8.GetByteCount(message), "The log message");
 
+    /// <summary>
+    /// The same limit on every entry of a whole task's log (<c>PUT</c>), so a message refused on its own by a log
+    /// append cannot be stored inside a replacement; the problem names the entry.
+    /// </summary>
+    public void CheckLogMessages(IReadOnlyList<TaskLogEntry> entries)
+    {
+        for (int i = 0; i < entries.Count; i++)
+        {
+            // A UTF-16 char is at most three UTF-8 bytes: most messages clear the limit without being measured.
+            string message = entries[i].Message ?? "";
+            if (_limits.MaxLogMessageBytes > 0 && 3L * message.Length > _limits.MaxLogMessageBytes)
+            {
+                CheckSize("MaxLogMessageBytes", _limits.MaxLogMessageBytes, Encoding.UTF8.GetByteCount(message), $"The log message logs[{i}].message");
+            }
+        }
+    }
+
     /// <summary>Refuses an append that would take the session's log past its limit (the store measures the log).</summary>
     public async ValueTask CheckSessionLogAppendAsync(string sessionId, int appendBytes, CancellationToken cancellationToken)
     {

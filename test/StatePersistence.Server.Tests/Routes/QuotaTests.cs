@@ -70,6 +70,29 @@ public sealed class QuotaTests
     }
 
     [Fact]
+    public async Task APutWithALogMessageOverTheLimit_Is413NamingTheEntry_AsALogAppendIs()
+    {
+        await using var server = new StateServerFactory((Q + "MaxLogMessageBytes", "100"));
+        using HttpClient client = server.Client();
+        await (await client.PutJsonAsync("/api/tasks/t1", """{"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+        string fits = """{"level":"i","type":"t","message":"m"}""";
+        // 34 three-byte characters: 102 bytes in UTF-8, though only 34 chars.
+        string tooLong = $$"""{"level":"i","type":"t","message":"{{new string('€', 34)}}"}""";
+
+        JsonElement replaced = await (await client.PutJsonAsync("/api/tasks/t1", $$"""{"description":"e","logs":[{{fits}},{{tooLong}}]}"""))
+            .ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        JsonElement created = await (await client.PutJsonAsync("/api/tasks/t2", $$"""{"description":"e","logs":[{{tooLong}}]}"""))
+            .ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+
+        Assert.Equal(Q + "MaxLogMessageBytes", replaced.Str("limit"));
+        Assert.Contains("logs[1].message", replaced.Str("detail"), StringComparison.Ordinal);
+        Assert.Contains("logs[0].message", created.Str("detail"), StringComparison.Ordinal);
+        Assert.Equal("d", (await server.Persistence.LoadTaskAsync("t1", Ct))!.Description);
+        Assert.Null(await server.Persistence.LoadTaskAsync("t2", Ct));
+        await (await client.PutJsonAsync("/api/tasks/t1", $$"""{"description":"e","logs":[{{fits}}]}""")).ExpectAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task SessionLogPastItsLimit_Is413_AndTheLogIsUnchanged()
     {
         await using var server = new StateServerFactory((Q + "MaxSessionLogBytes", "10"));

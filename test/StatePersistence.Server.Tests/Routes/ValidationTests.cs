@@ -56,6 +56,40 @@ public sealed class ValidationTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("null")]
+    [InlineData("\"7\"")]
+    [InlineData("123456")]
+    [InlineData("{\"x\":[1]}")]
+    public async Task Put_IgnoresARevisionInTheBody_WhateverItsValue(string revision)
+    {
+        JsonElement created = await (await _client.PutJsonAsync("/api/tasks/task_1",
+            $$"""{"revision":{{revision}},"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+        JsonElement replaced = await (await _client.PutJsonAsync("/api/tasks/task_1",
+            $$"""{"description":"e","revision":{{revision}}}""")).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal((await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Revision, replaced.GetProperty("revision").GetInt64());
+        Assert.True(replaced.GetProperty("revision").GetInt64() > created.GetProperty("revision").GetInt64());
+        Assert.Equal(1, CountOf(await (await _client.GetUrlAsync("/api/tasks/task_1")).TextAsync(), "\"revision\""));
+    }
+
+    [Theory]
+    [InlineData("PUT", "/api/tasks/task_1", """{"description":"x","id":""}""")]
+    [InlineData("POST", "/api/tasks", """{"description":"x","id":""}""")]
+    public async Task AnEmptyId_Is400NamingIt_OnEveryRoute(string method, string url, string body)
+    {
+        await (await _client.PutJsonAsync("/api/tasks/task_1", """{"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+
+        HttpResponseMessage refused = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url) { Content = Json(body) }, Ct);
+
+        JsonElement problem = await refused.ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("id", problem.Str("field"));
+        Assert.Contains("empty", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.Equal("d", Assert.Single(await _server.Persistence.LoadTasksAsync(Ct)).Description);
+    }
+
+    private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
+
+    [Theory]
     [InlineData("PUT", "/api/tasks/task_1", """{"description":"d","result":"\ud800"}""")]
     [InlineData("PUT", "/api/tasks/task_1", """{"description":"d","app":{"k":"a\udc00b"}}""")]
     [InlineData("PUT", "/api/tasks/task_1", """{"description":"d","\ud800":1}""")]
