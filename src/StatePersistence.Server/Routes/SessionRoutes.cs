@@ -133,19 +133,20 @@ internal static class SessionRoutes
     }
 
     /// <summary>
-    /// The log's text as appended, each append's checksum verified (with <c>Range</c> for a part of it, <c>206</c>);
-    /// empty for a session that has logged nothing. A log outlives its session. The file holds framed appends, so the
+    /// The log's text as appended, each append's checksum verified (with <c>Range</c> for a part of it, <c>206</c>;
+    /// see <see cref="ByteRangeResult"/>); empty for a session that has logged nothing, ranges answered alike. A log outlives its session. The file holds framed appends, so the
     /// text is read through the library rather than sent from the file: its size is bounded by the session log quota.
     /// </summary>
     private static async Task<IResult> ReadLogAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
-        if (await state.ReadSessionLogAsync(id, cancellationToken) is { } text)
+        string? text = await state.ReadSessionLogAsync(id, cancellationToken);
+        if (text is null && await state.LoadSessionAsync(id, cancellationToken) is null)
         {
-            return Results.Bytes(System.Text.Encoding.UTF8.GetBytes(text), "text/plain; charset=utf-8", enableRangeProcessing: true);
+            return ApiProblems.NotFound(Kind, id);
         }
 
-        return await state.LoadSessionAsync(id, cancellationToken) is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Text("");
+        return new ByteRangeResult(System.Text.Encoding.UTF8.GetBytes(text ?? ""), "text/plain; charset=utf-8");
     }
 
     /// <summary>A session's task id must be one a task could have, though the task need not exist (yet).</summary>
