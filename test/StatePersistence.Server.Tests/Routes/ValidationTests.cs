@@ -87,6 +87,34 @@ public sealed class ValidationTests : IAsyncLifetime
         Assert.Equal("d", Assert.Single(await _server.Persistence.LoadTasksAsync(Ct)).Description);
     }
 
+    [Theory]
+    [InlineData("PATCH", "/api/tasks/task_1", "application/json; charset=\"utf-8\"", """{"description":"e"}""")]
+    [InlineData("PATCH", "/api/tasks/task_1", "application/json; charset=\"UTF-8\"", """{"description":"e"}""")]
+    [InlineData("POST", "/api/sessions/s1/log", "text/plain; charset=\"utf-8\"", "line\n")]
+    [InlineData("POST", "/api/sessions/s1/log", "text/plain; CHARSET=\"Utf-8\"", "line\n")]
+    public async Task AQuotedUtf8Charset_IsUtf8(string method, string url, string contentType, string body)
+    {
+        await (await _client.PutJsonAsync("/api/tasks/task_1", """{"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        HttpResponseMessage answer = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url) { Content = content }, Ct);
+
+        Assert.True(answer.IsSuccessStatusCode, $"{(int)answer.StatusCode}: {await answer.TextAsync()}");
+    }
+
+    [Fact]
+    public async Task AQuotedCharsetOtherThanUtf8_IsStill415()
+    {
+        var content = new ByteArrayContent("""{"description":"d"}"""u8.ToArray());
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=\"latin1\"");
+
+        HttpResponseMessage answer = await _client.PutAsync("/api/tasks/task_1", content, Ct);
+
+        await answer.ExpectProblemAsync(HttpStatusCode.UnsupportedMediaType);
+    }
+
     private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
 
     [Theory]
