@@ -141,12 +141,15 @@ internal static class StateServer
 
         app.MapStateHealth();
         app.MapPrometheusMetrics();
-        app.MapTaskRoutes();
-        app.MapSessionRoutes();
-        app.MapReportRoutes();
-        app.MapStateRoutes();
+        // The JSON and text API answers HEAD wherever it answers GET; the event stream does not (a HEAD of an endless
+        // stream would never end).
+        RouteGroupBuilder api = app.MapGroup("").AnswerHeadLikeGet();
+        api.MapTaskRoutes();
+        api.MapSessionRoutes();
+        api.MapReportRoutes();
+        api.MapStateRoutes();
+        api.MapDashboardApi();
         app.MapEventRoutes();
-        app.MapDashboardApi();
         app.MapDashboard();
         app.MapLogin();
     }

@@ -16,7 +16,4 @@ internal static class ApiResults
         response.Headers.Location = location;
         return new JsonBodyResult<T>(value, typeInfo, StatusCodes.Status201Created);
     }
-
-    /// <summary>Text as <c>text/plain; charset=utf-8</c>.</summary>
-    public static IResult Text(string text) => Results.Text(text, "text/plain; charset=utf-8");
 }

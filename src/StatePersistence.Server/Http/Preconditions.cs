@@ -70,9 +70,29 @@ internal static class Preconditions
                 $"'{Shown(ifMatch)}' is not an entity tag: send the ETag a response gave, quotes included (for example \"7\"), or *.");
         }
 
+        // Strong comparison is of the tags, not of the numbers in them: only the canonical form the server makes ("119",
+        // not "000119") names a revision.
         return !weak && long.TryParse(tag.AsSpan(1, tag.Length - 2), NumberStyles.None, CultureInfo.InvariantCulture, out long revision)
+            && tag == ETag(revision)
             ? new Precondition(ExpectedRevision.Exactly(revision), Sent: HeaderNames.IfMatch, MustExist: true)
             : new Precondition(ExpectedRevision.Any, Sent: HeaderNames.IfMatch, MustExist: true, NeverMatches: true);
+    }
+
+    /// <summary>
+    /// Refuses <c>If-Match</c> and <c>If-None-Match</c> on a write route that evaluates neither (a create by
+    /// <c>POST</c>, a session log append, a snapshot): a client that sent a condition relies on it, so ignoring it
+    /// could replace what the client meant to keep. Called before the body is read, so nothing is written.
+    /// </summary>
+    /// <param name="why">Why the route takes no condition, and what to do instead, for the problem's detail.</param>
+    public static void RefuseAny(HttpRequest request, string why)
+    {
+        string? header = request.Headers.IfMatch.Count > 0 ? HeaderNames.IfMatch
+            : request.Headers.IfNoneMatch.Count > 0 ? HeaderNames.IfNoneMatch
+            : null;
+        if (header is not null)
+        {
+            throw Refused(header, $"This route does not evaluate {header}: {why}");
+        }
     }
 
     /// <summary>412 for a write whose condition the item did not meet, with the item as it is now (or null) and its ETag.</summary>

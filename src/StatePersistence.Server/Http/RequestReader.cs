@@ -195,12 +195,26 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
         bool ok = MediaTypeHeaderValue.TryParse(request.ContentType, out MediaTypeHeaderValue? type)
             && (type.MediaType.Equals(expected, StringComparison.OrdinalIgnoreCase)
                 || (expected == "application/json" && type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)))
-            && (!type.Charset.HasValue || type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
-                || type.Charset.Equals("us-ascii", StringComparison.OrdinalIgnoreCase));
+            && IsUtf8(type.Charset);
         if (!ok)
         {
             throw ApiProblemException.UnsupportedMediaType(request.ContentType, expected);
         }
+    }
+
+    /// <summary>
+    /// No charset, or UTF-8 (or its subset US-ASCII) in any case, quoted or not: RFC 9110 makes
+    /// <c>charset="utf-8"</c> the same parameter value as <c>charset=utf-8</c>.
+    /// </summary>
+    private static bool IsUtf8(Microsoft.Extensions.Primitives.StringSegment charset)
+    {
+        if (!charset.HasValue)
+        {
+            return true;
+        }
+
+        Microsoft.Extensions.Primitives.StringSegment name = HeaderUtilities.RemoveQuotes(charset);
+        return name.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || name.Equals("us-ascii", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>

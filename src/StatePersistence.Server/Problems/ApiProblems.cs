@@ -32,8 +32,20 @@ internal static class ApiProblems
             extensions["kind"] = kind;
         }
 
-        return TypedResults.Problem(detail, statusCode: status, title: title, extensions: extensions);
+        return TypedResults.Problem(detail, statusCode: status, title: title, type: TypeOf(status), extensions: extensions);
     }
+
+    /// <summary>
+    /// The <c>type</c> of a status ASP.NET Core gives none (it fills in the rest), so that every problem has one: the
+    /// section of the RFC that defines the status.
+    /// </summary>
+    private static string? TypeOf(int status) => status switch
+    {
+        StatusCodes.Status413PayloadTooLarge => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        StatusCodes.Status416RangeNotSatisfiable => "https://tools.ietf.org/html/rfc9110#section-15.5.17",
+        StatusCodes.Status507InsufficientStorage => "https://tools.ietf.org/html/rfc4918#section-11.5",
+        _ => null,
+    };
 
     public static IResult InvalidId(InvalidStateIdException error) =>
         Problem(StatusCodes.Status400BadRequest, "Invalid id", error.Message, field: "id", id: error.Id, kind: error.Kind);

@@ -107,7 +107,29 @@ internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersisten
     public void CheckLogMessage(string message) =>
         CheckSize("MaxLogMessageBytes", _limits.MaxLogMessageBytes, Encoding.UTF8.GetByteCount(message), "The log message");
 
-    /// <summary>Refuses an append that would take the session's log past its limit (the store measures the log).</summary>
+    /// <summary>
+    /// The same limit on every entry of a whole task's log (<c>PUT</c>), so a message refused on its own by a log
+    /// append cannot be stored inside a replacement; the problem names the entry.
+    /// </summary>
+    public void CheckLogMessages(IReadOnlyList<TaskLogEntry> entries)
+    {
+        for (int i = 0; i < entries.Count; i++)
+        {
+            // A UTF-16 char is at most three UTF-8 bytes: most messages clear the limit without being measured.
+            string message = entries[i].Message ?? "";
+            if (_limits.MaxLogMessageBytes > 0 && 3L * message.Length > _limits.MaxLogMessageBytes)
+            {
+                CheckSize("MaxLogMessageBytes", _limits.MaxLogMessageBytes, Encoding.UTF8.GetByteCount(message), $"The log message logs[{i}].message");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Refuses an append that would take the session's log past its limit: the log's size as the store holds it (its
+    /// framing included, as <c>/health</c>'s <c>bytes_logs</c> counts it, so more than the text a <c>GET</c> returns)
+    /// plus the new text. Measuring the stored size needs no read of the log; the new append's own framing is the
+    /// store's business, so the stored log can pass the limit by at most that.
+    /// </summary>
     public async ValueTask CheckSessionLogAppendAsync(string sessionId, int appendBytes, CancellationToken cancellationToken)
     {
         if (_limits.MaxSessionLogBytes > 0)
@@ -116,7 +138,8 @@ internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersisten
             if (current + appendBytes > _limits.MaxSessionLogBytes)
             {
                 throw TooLarge("MaxSessionLogBytes", _limits.MaxSessionLogBytes,
-                    $"The log of session '{sessionId}' holds {current} bytes; appending {appendBytes} would pass the limit of {_limits.MaxSessionLogBytes}.");
+                    $"The log of session '{sessionId}' takes {current} bytes as stored (the store's framing included, so more than the text a GET returns); " +
+                    $"appending {appendBytes} bytes of text would pass the limit of {_limits.MaxSessionLogBytes}.");
             }
         }
     }

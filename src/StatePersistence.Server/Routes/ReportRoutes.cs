@@ -25,6 +25,8 @@ internal static class ReportRoutes
     private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, IStatePersistence state,
         QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
+        // A report has no revision, so no condition can be checked atomically with its save, which replaces.
+        Preconditions.RefuseAny(request, "a report has no revision or ETag, and a POST with an existing id replaces that report.");
         CreateReportRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateReportRequest);
         string id = body.Id ?? NewIds.Create("", time);
         StateId.Validate(id, Kind);

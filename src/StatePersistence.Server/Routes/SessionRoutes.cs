@@ -35,6 +35,7 @@ internal static class SessionRoutes
     private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, IStatePersistence state,
         QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
+        Preconditions.RefuseAny(request, "POST creates only (409 when the id exists); PATCH /api/sessions/{id} takes If-Match.");
         CreateSessionRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateSessionRequest);
         string id = body.Id ?? NewIds.Create("session_", time);
         StateId.Validate(id, Kind);
@@ -64,10 +65,11 @@ internal static class SessionRoutes
         return ApiResults.Created(request.HttpContext.Response, "/api/sessions/" + id, created, ServerJsonContext.Default.SessionInfo);
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpResponse response, IStatePersistence state, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string id, HttpContext context, IStatePersistence state, CancellationToken cancellationToken)
     {
         SessionInfo? session = await state.LoadSessionAsync(id, cancellationToken);
-        return session is null ? ApiProblems.NotFound(Kind, id) : Ok(response, session);
+        return session is null ? ApiProblems.NotFound(Kind, id)
+            : ConditionalGet.NotModified(context, session.Revision) ?? Ok(context.Response, session);
     }
 
     /// <summary>200 with the session and its <c>ETag</c>.</summary>
@@ -111,13 +113,8 @@ internal static class SessionRoutes
     private static async Task<IResult> AppendLogAsync(string id, HttpRequest request, RequestReader reader,
         IStatePersistence state, QuotaGuard quotas, CancellationToken cancellationToken)
     {
-        if (request.Headers.IfMatch.Count > 0 || request.Headers.IfNoneMatch.Count > 0)
-        {
-            // Refused rather than ignored: the log is not part of the session's revision, so there is nothing to compare.
-            return ApiProblems.Problem(StatusCodes.Status400BadRequest, "Invalid precondition",
-                "A session log append does not change the session's revision, so it takes no If-Match or If-None-Match.",
-                field: request.Headers.IfMatch.Count > 0 ? "If-Match" : "If-None-Match");
-        }
+        Preconditions.RefuseAny(request,
+            "a session log append does not change the session's revision, so there is nothing to compare.");
 
         // Over a shared store another instance may have just created it: "not found" is the store's answer.
         if ((await state.LoadSessionAsync(id, cancellationToken) ?? await state.LoadLatestSessionAsync(id, cancellationToken)) is null)
@@ -137,19 +134,20 @@ internal static class SessionRoutes
     }
 
     /// <summary>
-    /// The log's text as appended, each append's checksum verified (with <c>Range</c> for a part of it, <c>206</c>);
-    /// empty for a session that has logged nothing. A log outlives its session. The file holds framed appends, so the
+    /// The log's text as appended, each append's checksum verified (with <c>Range</c> for a part of it, <c>206</c>;
+    /// see <see cref="ByteRangeResult"/>); empty for a session that has logged nothing, ranges answered alike. A log outlives its session. The file holds framed appends, so the
     /// text is read through the library rather than sent from the file: its size is bounded by the session log quota.
     /// </summary>
     private static async Task<IResult> ReadLogAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
-        if (await state.ReadSessionLogAsync(id, cancellationToken) is { } text)
+        string? text = await state.ReadSessionLogAsync(id, cancellationToken);
+        if (text is null && await state.LoadSessionAsync(id, cancellationToken) is null)
         {
-            return Results.Bytes(System.Text.Encoding.UTF8.GetBytes(text), "text/plain; charset=utf-8", enableRangeProcessing: true);
+            return ApiProblems.NotFound(Kind, id);
         }
 
-        return await state.LoadSessionAsync(id, cancellationToken) is null ? ApiProblems.NotFound(Kind, id) : ApiResults.Text("");
+        return new ByteRangeResult(System.Text.Encoding.UTF8.GetBytes(text ?? ""), "text/plain; charset=utf-8");
     }
 
     /// <summary>A session's task id must be one a task could have, though the task need not exist (yet).</summary>

@@ -21,8 +21,9 @@ internal static class StateRoutes
     /// Writes a snapshot (with its backup) and answers once it is durable; when nothing changed since the last one it
     /// writes nothing (<c>"saved": false</c>), so repeated calls cannot push real history out of the kept backups.
     /// </summary>
-    private static async Task<IResult> SaveAsync(IStatePersistence state, CancellationToken cancellationToken)
+    private static async Task<IResult> SaveAsync(HttpRequest request, IStatePersistence state, CancellationToken cancellationToken)
     {
+        Preconditions.RefuseAny(request, "the state carries no ETag; a snapshot is written only when something changed.");
         (DateTimeOffset lastSaved, bool written) = await state.SaveSnapshotIfChangedAsync(cancellationToken);
         return ApiResults.Ok(new StateSavedResponse(lastSaved, written), ServerJsonContext.Default.StateSavedResponse);
     }

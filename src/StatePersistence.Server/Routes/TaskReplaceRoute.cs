@@ -25,11 +25,16 @@ internal static class TaskReplaceRoute
     {
         StateId.Validate(id, "task");
         Precondition precondition = Preconditions.Read(request, createOnlyAllowed: true);
-        AgentTask body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.AgentTask);
+        AgentTask body = await reader.ReadJsonAsync(request, TaskReplacementJson.Task);
 
-        // JSON null reaches a non-nullable property as null: absent and null mean the same, as everywhere else.
+        // Read with no default id, so null here is an absent or null id (the route's), as everywhere else; "" is not.
         string? bodyId = body.Id;
-        if (!string.IsNullOrEmpty(bodyId) && !string.Equals(bodyId, id, StringComparison.Ordinal))
+        if (bodyId is { Length: 0 })
+        {
+            return ApiProblems.InvalidField("id", $"The body's id is empty; leave it out (or send null, or '{id}') to use the route's id.");
+        }
+
+        if (bodyId is not null && !string.Equals(bodyId, id, StringComparison.Ordinal))
         {
             return ApiProblems.InvalidField("id", $"The body's id {StateId.Quote(bodyId)} differs from the route's id '{id}'.");
         }
@@ -40,6 +45,7 @@ internal static class TaskReplaceRoute
         FieldRules.Optional("tool", body.Tool);
         FieldRules.TaskStatus("status", body.Status);
         FieldRules.LogEntries(body.Logs);
+        quotas.CheckLogMessages(body.Logs);
         body.Status ??= TaskStatuses.Pending;
         // A created task's created_at defaults to its updated_at: the library keeps the replaced task's otherwise.
         body.UpdatedAt = time.GetUtcNow();

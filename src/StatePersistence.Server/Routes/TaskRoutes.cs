@@ -36,6 +36,8 @@ internal static class TaskRoutes
     private static async Task<IResult> CreateAsync(HttpRequest request, RequestReader reader, IStatePersistence state,
         QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
+        Preconditions.RefuseAny(request,
+            "POST creates only (409 when the id exists); PUT /api/tasks/{id} takes If-Match and If-None-Match: *.");
         CreateTaskRequest body = await reader.ReadJsonAsync(request, ServerJsonContext.Default.CreateTaskRequest);
         string id = body.Id ?? NewIds.Create("task_", time);
         StateId.Validate(id, Kind);
@@ -87,10 +89,11 @@ internal static class TaskRoutes
         return ApiResults.Ok(task, ServerJsonContext.Default.AgentTask);
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpResponse response, IStatePersistence state, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string id, HttpContext context, IStatePersistence state, CancellationToken cancellationToken)
     {
         AgentTask? task = await state.LoadTaskAsync(id, cancellationToken);
-        return task is null ? ApiProblems.NotFound(Kind, id) : Ok(response, task);
+        return task is null ? ApiProblems.NotFound(Kind, id)
+            : ConditionalGet.NotModified(context, task.Revision) ?? Ok(context.Response, task);
     }
 
     /// <summary>

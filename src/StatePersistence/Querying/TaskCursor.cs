@@ -13,6 +13,9 @@ namespace StatePersistence.Querying;
 /// </summary>
 internal readonly record struct TaskCursor(TaskSort Sort, long Key, string Id)
 {
+    // A cursor this library made is UTF-8: bytes that are not are a damaged cursor, not an id with U+FFFD in it.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     public static TaskCursor After(TaskSort sort, StoredItem item) => new(sort, KeyOf(sort, item), item.Id);
 
     /// <summary>The sort key of an item: ticks of the timestamp ordered by (none sorts first), 0 for id orders.</summary>
@@ -27,9 +30,9 @@ internal readonly record struct TaskCursor(TaskSort Sort, long Key, string Id)
         string[]? parts = null;
         try
         {
-            parts = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(text)).Split(':', 3);
+            parts = StrictUtf8.GetString(Base64Url.DecodeFromChars(text)).Split(':', 3);
         }
-        catch (FormatException)
+        catch (Exception ex) when (ex is FormatException or DecoderFallbackException)
         {
             // Reported below with the rest of the malformed cursors.
         }

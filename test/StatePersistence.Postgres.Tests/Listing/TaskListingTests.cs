@@ -48,6 +48,16 @@ public sealed class TaskListingTests
     }
 
     [Fact]
+    public async Task AscendingUpdatedAt_FromTheIndexes_NeverMissesATaskChangedDuringTheWalk()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+
+        await MovingTaskWalk.RunAsync(service, q => service.QueryTasksAsync(q, ct).AsTask(), ct);
+    }
+
+    [Fact]
     public async Task SealedRows_KeepNoListingColumns_AndTheCoreListsFromMemory()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

@@ -70,6 +70,44 @@ public sealed class QuotaTests
     }
 
     [Fact]
+    public async Task QuotaProblems_413And507_CarryATypeLikeEveryOtherProblem()
+    {
+        await using var server = new StateServerFactory((Q + "MaxTasks", "1"), (Q + "MaxLogMessageBytes", "10"));
+        using HttpClient client = server.Client();
+        await (await client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+
+        JsonElement full = await (await client.PostJsonAsync("/api/tasks", """{"id":"t2","description":"d"}""")).ExpectProblemAsync(HttpStatusCode.InsufficientStorage);
+        JsonElement large = await (await client.PostJsonAsync("/api/tasks/t1/logs", """{"level":"i","type":"t","message":"0123456789a"}"""))
+            .ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+
+        Assert.Equal("https://tools.ietf.org/html/rfc4918#section-11.5", full.Str("type"));
+        Assert.StartsWith("https://tools.ietf.org/html/rfc9110#section-15.5.", large.Str("type"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task APutWithALogMessageOverTheLimit_Is413NamingTheEntry_AsALogAppendIs()
+    {
+        await using var server = new StateServerFactory((Q + "MaxLogMessageBytes", "100"));
+        using HttpClient client = server.Client();
+        await (await client.PutJsonAsync("/api/tasks/t1", """{"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+        string fits = """{"level":"i","type":"t","message":"m"}""";
+        // 34 three-byte characters: 102 bytes in UTF-8, though only 34 chars.
+        string tooLong = $$"""{"level":"i","type":"t","message":"{{new string('€', 34)}}"}""";
+
+        JsonElement replaced = await (await client.PutJsonAsync("/api/tasks/t1", $$"""{"description":"e","logs":[{{fits}},{{tooLong}}]}"""))
+            .ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        JsonElement created = await (await client.PutJsonAsync("/api/tasks/t2", $$"""{"description":"e","logs":[{{tooLong}}]}"""))
+            .ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+
+        Assert.Equal(Q + "MaxLogMessageBytes", replaced.Str("limit"));
+        Assert.Contains("logs[1].message", replaced.Str("detail"), StringComparison.Ordinal);
+        Assert.Contains("logs[0].message", created.Str("detail"), StringComparison.Ordinal);
+        Assert.Equal("d", (await server.Persistence.LoadTaskAsync("t1", Ct))!.Description);
+        Assert.Null(await server.Persistence.LoadTaskAsync("t2", Ct));
+        await (await client.PutJsonAsync("/api/tasks/t1", $$"""{"description":"e","logs":[{{fits}}]}""")).ExpectAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task SessionLogPastItsLimit_Is413_AndTheLogIsUnchanged()
     {
         await using var server = new StateServerFactory((Q + "MaxSessionLogBytes", "10"));
@@ -81,6 +119,11 @@ public sealed class QuotaTests
 
         Assert.Equal(Q + "MaxSessionLogBytes", problem.Str("limit"));
         Assert.Equal("12345678", await (await client.GetUrlAsync("/api/sessions/s1/log")).TextAsync());
+        // The size the detail gives is the stored one, framing included, and says so: not the 8 bytes a GET returns.
+        long stored = await server.Persistence.SessionLogSizeAsync("s1", Ct);
+        Assert.True(stored > 8);
+        Assert.Contains($"takes {stored} bytes as stored (the store's framing included", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.Contains("appending 3 bytes of text", problem.Str("detail"), StringComparison.Ordinal);
     }
 
     [Fact]

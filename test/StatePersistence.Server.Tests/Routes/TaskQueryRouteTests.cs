@@ -98,6 +98,7 @@ public sealed class TaskQueryRouteTests
     [InlineData("updatedSince=yesterday", "updatedSince", "ISO-8601")]
     [InlineData("updatedSince=10:00", "updatedSince", "ISO-8601")]
     [InlineData("next=not-a-cursor", "next", "cursor")]
+    [InlineData("next=MDowOv8", "next", "cursor")] // "0:0:" and a byte that is not UTF-8: a fabricated cursor
     [InlineData("limit=0", "limit", "1000")]
     [InlineData("status=done", "status", "pending")]
     public async Task List_ABadParameter_Is400_NamingIt(string query, string field, string hint)

@@ -56,6 +56,68 @@ public sealed class ValidationTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("null")]
+    [InlineData("\"7\"")]
+    [InlineData("123456")]
+    [InlineData("{\"x\":[1]}")]
+    public async Task Put_IgnoresARevisionInTheBody_WhateverItsValue(string revision)
+    {
+        JsonElement created = await (await _client.PutJsonAsync("/api/tasks/task_1",
+            $$"""{"revision":{{revision}},"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+        JsonElement replaced = await (await _client.PutJsonAsync("/api/tasks/task_1",
+            $$"""{"description":"e","revision":{{revision}}}""")).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal((await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Revision, replaced.GetProperty("revision").GetInt64());
+        Assert.True(replaced.GetProperty("revision").GetInt64() > created.GetProperty("revision").GetInt64());
+        Assert.Equal(1, CountOf(await (await _client.GetUrlAsync("/api/tasks/task_1")).TextAsync(), "\"revision\""));
+    }
+
+    [Theory]
+    [InlineData("PUT", "/api/tasks/task_1", """{"description":"x","id":""}""")]
+    [InlineData("POST", "/api/tasks", """{"description":"x","id":""}""")]
+    public async Task AnEmptyId_Is400NamingIt_OnEveryRoute(string method, string url, string body)
+    {
+        await (await _client.PutJsonAsync("/api/tasks/task_1", """{"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+
+        HttpResponseMessage refused = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url) { Content = Json(body) }, Ct);
+
+        JsonElement problem = await refused.ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("id", problem.Str("field"));
+        Assert.Contains("empty", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.Equal("d", Assert.Single(await _server.Persistence.LoadTasksAsync(Ct)).Description);
+    }
+
+    [Theory]
+    [InlineData("PATCH", "/api/tasks/task_1", "application/json; charset=\"utf-8\"", """{"description":"e"}""")]
+    [InlineData("PATCH", "/api/tasks/task_1", "application/json; charset=\"UTF-8\"", """{"description":"e"}""")]
+    [InlineData("POST", "/api/sessions/s1/log", "text/plain; charset=\"utf-8\"", "line\n")]
+    [InlineData("POST", "/api/sessions/s1/log", "text/plain; CHARSET=\"Utf-8\"", "line\n")]
+    public async Task AQuotedUtf8Charset_IsUtf8(string method, string url, string contentType, string body)
+    {
+        await (await _client.PutJsonAsync("/api/tasks/task_1", """{"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        HttpResponseMessage answer = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url) { Content = content }, Ct);
+
+        Assert.True(answer.IsSuccessStatusCode, $"{(int)answer.StatusCode}: {await answer.TextAsync()}");
+    }
+
+    [Fact]
+    public async Task AQuotedCharsetOtherThanUtf8_IsStill415()
+    {
+        var content = new ByteArrayContent("""{"description":"d"}"""u8.ToArray());
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=\"latin1\"");
+
+        HttpResponseMessage answer = await _client.PutAsync("/api/tasks/task_1", content, Ct);
+
+        await answer.ExpectProblemAsync(HttpStatusCode.UnsupportedMediaType);
+    }
+
+    private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
+
+    [Theory]
     [InlineData("PUT", "/api/tasks/task_1", """{"description":"d","result":"\ud800"}""")]
     [InlineData("PUT", "/api/tasks/task_1", """{"description":"d","app":{"k":"a\udc00b"}}""")]
     [InlineData("PUT", "/api/tasks/task_1", """{"description":"d","\ud800":1}""")]

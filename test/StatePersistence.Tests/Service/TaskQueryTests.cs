@@ -91,6 +91,15 @@ public sealed class TaskQueryTests : IDisposable
 
     [Theory]
     [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task Query_AscendingUpdatedAt_NeverMissesATaskChangedDuringTheWalk_AndReadsItAgainAtItsNewPlace(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+
+        await StatePersistence.Conformance.MovingTaskWalk.RunAsync(service, q => Task.FromResult(service.QueryTasks(q)), Ct);
+    }
+
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
     public async Task Query_BadLimitOrCursor_IsRefusedNamingTheField(string store)
     {
         await using StatePersistenceService service = await _fixture.OpenAsync(store);

@@ -1,0 +1,74 @@
+using System.Globalization;
+using Microsoft.Net.Http.Headers;
+using StatePersistence.Server.Problems;
+
+namespace StatePersistence.Server.Http;
+
+/// <summary>
+/// A text sent whole or, for <c>Range: bytes=…</c>, in part (RFC 9110 section 14). Only what the RFC lets a server
+/// honour is honoured: one range of the <c>bytes</c> unit on a <c>GET</c>. Another unit, several ranges, a value that
+/// does not parse, or an <c>If-Range</c> (these texts carry no validator, so none can match it) get the whole text,
+/// 200, as a client asking for a part must expect. A range that starts past the end is 416, as a problem naming the
+/// length, with <c>Content-Range: bytes */&lt;length&gt;</c>; every answer says <c>Accept-Ranges: bytes</c>.
+/// </summary>
+internal sealed class ByteRangeResult(byte[] content, string contentType) : IResult
+{
+    public Task ExecuteAsync(HttpContext context)
+    {
+        HttpResponse response = context.Response;
+        response.Headers.AcceptRanges = "bytes";
+        long length = content.Length;
+        if (RequestedRange(context.Request) is not { } range)
+        {
+            return WriteAsync(context, StatusCodes.Status200OK, 0, content.Length);
+        }
+
+        if (Resolve(range, length) is not (long from, long to))
+        {
+            response.Headers.ContentRange = "bytes */" + length.ToString(CultureInfo.InvariantCulture);
+            string held = length == 0 ? "is empty (0 bytes)" : $"is {length} bytes long (bytes 0 to {length - 1})";
+            return ApiProblems.Problem(StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable",
+                $"The range '{context.Request.Headers.Range}' asks for no byte of this text, which {held}.",
+                field: HeaderNames.Range, more: new Dictionary<string, object?> { ["length"] = length }).ExecuteAsync(context);
+        }
+
+        response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {from}-{to}/{length}");
+        return WriteAsync(context, StatusCodes.Status206PartialContent, (int)from, (int)(to - from + 1));
+    }
+
+    /// <summary>The one byte range asked for, or null when the whole text is to be sent.</summary>
+    private static RangeItemHeaderValue? RequestedRange(HttpRequest request)
+    {
+        if (!HttpMethods.IsGet(request.Method) || request.Headers.Range.Count == 0 || request.Headers.IfRange.Count > 0
+            || !RangeHeaderValue.TryParse(request.Headers.Range.ToString(), out RangeHeaderValue? range)
+            || !range.Unit.Equals("bytes", StringComparison.OrdinalIgnoreCase) || range.Ranges.Count != 1)
+        {
+            return null;
+        }
+
+        return range.Ranges.First();
+    }
+
+    /// <summary>The first and last byte of <paramref name="range"/> in a text of <paramref name="length"/>; null if it holds none.</summary>
+    private static (long From, long To)? Resolve(RangeItemHeaderValue range, long length)
+    {
+        if (range.From is { } from)
+        {
+            return from < length ? (from, Math.Min(range.To ?? long.MaxValue, length - 1)) : null;
+        }
+
+        // A suffix (bytes=-n): the last n bytes, all of a shorter text; none of an empty text, or for n = 0.
+        long last = range.To ?? 0;
+        return last > 0 && length > 0 ? (Math.Max(0, length - last), length - 1) : null;
+    }
+
+    private Task WriteAsync(HttpContext context, int status, int offset, int count)
+    {
+        HttpResponse response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = contentType;
+        response.ContentLength = count;
+        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask
+            : response.Body.WriteAsync(content.AsMemory(offset, count), context.RequestAborted).AsTask();
+    }
+}
