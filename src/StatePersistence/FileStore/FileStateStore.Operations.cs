@@ -16,6 +16,14 @@ public sealed partial class FileStateStore
     /// </summary>
     internal bool RebuildOnOpen { get; init; }
 
+    /// <summary>
+    /// The state an ordinary start would recover (<c>state.json</c>, then the journal after it; the item files when
+    /// <c>state.json</c> is unusable), read without changing anything and before the store is started: what a rebuild
+    /// compares its result with.
+    /// </summary>
+    internal Commit.StateView ReadAsRecoveryWould() =>
+        new Operations.ReadAttempt(_fileSystem, _layout, _envelope, checkItemFiles: false, lastAttempt: true).Run(attempt: 1)!.View;
+
     /// <summary>The ids in <c>state.json</c> as it is on disk, or null when there is none or it does not parse.</summary>
     internal (IReadOnlyCollection<string> Tasks, IReadOnlyCollection<string> Sessions)? StateFileIds()
     {
