@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using StatePersistence.Cli.Commands.Archive;
 using StatePersistence.Cli.Commands.Backups;
 using StatePersistence.Cli.Commands.DiskUsage;
@@ -52,9 +53,20 @@ internal static class Statectl
             }
 
             await Console.Error.WriteLineAsync("Run 'statectl --help' for usage.").ConfigureAwait(false);
+            if (AskedForJson(parsed))
+            {
+                // A script that passed --json reads standard output, also when the command line itself is wrong.
+                string message = string.Join(" ", parsed.Errors.Select(e => e.Message));
+                await Console.Out.WriteLineAsync(JsonSerializer.Serialize(new CommandError(message, ExitCodes.Usage), CliJsonContext.Default.CommandError)).ConfigureAwait(false);
+            }
+
             return ExitCodes.Usage;
         }
 
         return await parsed.InvokeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>Whether <c>--json</c> was given on a command line that did not parse: as the option, or among the words the parser could not match.</summary>
+    private static bool AskedForJson(ParseResult parsed) =>
+        parsed.GetValue(CommonOptions.Json) || parsed.UnmatchedTokens.Contains("--json", StringComparer.Ordinal);
 }

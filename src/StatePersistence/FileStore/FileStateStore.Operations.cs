@@ -3,6 +3,7 @@ using StatePersistence.FileStore.Snapshot;
 using StatePersistence.FileSystem;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
+using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore;
 
@@ -14,6 +15,14 @@ public sealed partial class FileStateStore
     /// <c>state.json</c> is valid (which then only serves as the first fallback, like a backup).
     /// </summary>
     internal bool RebuildOnOpen { get; init; }
+
+    /// <summary>
+    /// The state an ordinary start would recover (<c>state.json</c>, then the journal after it; the item files when
+    /// <c>state.json</c> is unusable), read without changing anything and before the store is started: what a rebuild
+    /// compares its result with.
+    /// </summary>
+    internal Commit.StateView ReadAsRecoveryWould() =>
+        new Operations.ReadAttempt(_fileSystem, _layout, _envelope, checkItemFiles: false, lastAttempt: true).Run(attempt: 1)!.View;
 
     /// <summary>The ids in <c>state.json</c> as it is on disk, or null when there is none or it does not parse.</summary>
     internal (IReadOnlyCollection<string> Tasks, IReadOnlyCollection<string> Sessions)? StateFileIds()
@@ -33,10 +42,15 @@ public sealed partial class FileStateStore
     /// The state a backup holds, read through this store's file system and codec. A name that is not a backup's,
     /// a missing backup or one that does not parse is refused with an error naming it; the file is left as it is.
     /// </summary>
-    internal (PersistedState State, long Revision) ReadBackup(string name)
+    internal (PersistedState State, long Revision) ReadBackup(string name) => ReadBackup(_fileSystem, _layout, _envelope, name);
+
+    /// <summary>
+    /// <see cref="ReadBackup(string)"/> without an open store: what a restore checks before it opens the directory.
+    /// </summary>
+    internal static (PersistedState State, long Revision) ReadBackup(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, string name)
     {
-        string path = BackupPath(_layout, name);
-        if (!_fileSystem.FileExists(path))
+        string path = BackupPath(layout, name);
+        if (!fileSystem.FileExists(path))
         {
             throw new StatePersistenceException($"The backup '{path}' does not exist.", path);
         }
@@ -44,7 +58,7 @@ public sealed partial class FileStateStore
         SnapshotContent content;
         try
         {
-            content = SnapshotReader.Read(_envelope.OpenFile(_fileSystem, PayloadKind.Snapshot, FileRecovery.SnapshotId, path), path);
+            content = SnapshotReader.Read(envelope.OpenFile(fileSystem, PayloadKind.Snapshot, FileRecovery.SnapshotId, path), path);
         }
         catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
         {

@@ -106,11 +106,36 @@ public sealed class BackupsCommandTests : IDisposable
         Assert.Equal(backups, Directory.GetFiles(StatePath, "state.backup.*"));
     }
 
+    [Theory]
+    [InlineData("damaged")]
+    [InlineData("missing")]
+    [InlineData("bad name")]
+    public async Task Restore_Refused_OnADirectoryLeftByAKill_ChangesNoFile(string refusal)
+    {
+        // Opening this directory would recover t7..t9 from the journal and checkpoint: the refusal must come first.
+        await KilledServerState.WriteAsync(StatePath, 2, "t7", "t8", "t9");
+        // A backup is a former state.json: this copy is one, damaged by a flipped byte.
+        const string damaged = "state.backup.20200102T000000-0000000Z.json";
+        byte[] bytes = await File.ReadAllBytesAsync(Path.Combine(StatePath, "state.json"), TestContext.Current.CancellationToken);
+        bytes[bytes.Length / 2] ^= 0x20;
+        await File.WriteAllBytesAsync(Path.Combine(StatePath, damaged), bytes, TestContext.Current.CancellationToken);
+        string name = refusal switch { "damaged" => damaged, "missing" => "state.backup.20200101T000000-0000000Z.json", _ => "nonexist" };
+        Dictionary<string, byte[]> before = StateFiles.Snapshot(StatePath);
+
+        StatectlRun run = await StatectlRun.RunAsync("backups", "restore", name, "--state-path", StatePath);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains(name, run.Error, StringComparison.Ordinal);
+        StateFiles.AssertUnchanged(before, StatePath);
+    }
+
     [Fact]
     public async Task Restore_WhileTheServerHoldsTheDirectory_IsRefusedNamingTheHolder()
     {
         await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
-        string name = Path.GetFileName(Directory.GetFiles(StatePath, "state.backup.*").FirstOrDefault()) ?? "state.backup.20200101T000000-0000000Z.json";
+        // A valid backup (a former state.json), so that the lock is what refuses the restore, not the name.
+        const string name = "state.backup.20200101T000000-0000000Z.json";
+        File.Copy(Path.Combine(StatePath, "state.json"), Path.Combine(StatePath, name));
         await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);
 
         StatectlRun run = await StatectlRun.RunAsync("backups", "restore", name, "--state-path", StatePath);

@@ -100,6 +100,20 @@ public sealed class KeysCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task List_OfAStateDirectoryThatDoesNotExist_Exits1_NamingIt_InsteadOfZeroPayloads()
+    {
+        Assert.Equal(0, (await StatectlRun.RunAsync("keys", "create", KeyFile)).ExitCode);
+        string missing = _temp.Combine("no-such-state");
+
+        StatectlRun run = await StatectlRun.RunAsync("keys", "list", "--state-path", missing, "--key-file", KeyFile, "--json");
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains($"'{missing}' does not exist", run.Json().GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains(missing, run.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(missing));
+    }
+
+    [Fact]
     public async Task BadUse_CreateInsideTheStateDirectory_Exits1_AndNoKeyFile_Exits2()
     {
         Directory.CreateDirectory(StatePath);

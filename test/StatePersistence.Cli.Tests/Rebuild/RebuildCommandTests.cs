@@ -44,6 +44,24 @@ public sealed class RebuildCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Rebuild_OfADirectoryLeftByAKill_DoesNotReportJournalRecordsAsAdded_OnlyTheHandAddedFile()
+    {
+        // t7..t9 are journal records after the last snapshot: already in the state an ordinary start recovers, no file.
+        await KilledServerState.WriteAsync(StatePath, 2, "t7", "t8", "t9");
+        await File.WriteAllTextAsync(Path.Combine(Tasks, "task_hand.json"), HandMadeTask, TestContext.Current.CancellationToken);
+        Assert.False(File.Exists(Path.Combine(Tasks, "t7.json")));
+
+        StatectlRun run = await StatectlRun.RunAsync("rebuild", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        JsonElement report = run.Json();
+        Assert.Equal(["task_hand"], report.GetProperty("addedTasks").EnumerateArray().Select(e => e.GetString()));
+        Assert.Empty(report.GetProperty("droppedTasks").EnumerateArray());
+        Assert.Equal(6, report.GetProperty("tasks").GetInt32());
+        Assert.Equal(["t7", "t8", "t9", "task_1", "task_2", "task_hand"], StateFiles.ReadSnapshot(Path.Combine(StatePath, "state.json")).TaskIds);
+    }
+
+    [Fact]
     public async Task HandAddedFileOfADeletedTask_IsMovedAsideByTheNextCheckpoint_NeverDeleted()
     {
         await ServerWrittenState.WriteAsync(StatePath, tasks: 2);

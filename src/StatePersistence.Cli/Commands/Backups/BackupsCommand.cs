@@ -7,7 +7,7 @@ namespace StatePersistence.Cli.Commands.Backups;
 
 /// <summary>
 /// <c>statectl backups list</c> (read-only, beside a running server) and <c>statectl backups restore NAME</c>
-/// (takes the writer lock; a real rollback through the library, see <see cref="StateBackups.RestoreAsync"/>).
+/// (takes the writer lock; a real rollback through the library, see <see cref="StateBackups.RestoreAsync(StatePersistenceService, StateBackupContent, CancellationToken)"/>).
 /// </summary>
 internal static class BackupsCommand
 {
@@ -54,10 +54,13 @@ internal static class BackupsCommand
 
     private static async Task<int> RestoreAsync(CommandContext context, string name, CancellationToken cancellation)
     {
+        // Opening the directory runs start-up recovery, which may write (a checkpoint after a kill -9, item files):
+        // so the name and the backup are checked first, and a refused restore leaves every file as it was.
+        StateBackupContent backup = StateBackups.Read(context.StatePath, name);
         StateBackupRestore restored;
         await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
         {
-            restored = await StateBackups.RestoreAsync(service, name, cancellation).ConfigureAwait(false);
+            restored = await StateBackups.RestoreAsync(service, backup, cancellation).ConfigureAwait(false);
         }
 
         if (context.Json)

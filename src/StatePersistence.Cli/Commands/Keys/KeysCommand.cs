@@ -143,16 +143,23 @@ internal static class KeysCommand
     private static int List(CommandContext context, string file)
     {
         EncryptionKeyRing ring = EncryptionKeyFile.Read(file, context.StatePath);
-        EncryptionKeyUsage? usage = Directory.Exists(context.StatePath) ? EncryptionKeyUsage.Measure(context.StatePath) : null;
-        var rows = ring.Keys.Select(k => new KeyListEntry(k.Id, EncryptionKeyStateName(k.State), k.CreatedAt, usage?.For(k.Id).Payloads ?? 0, usage?.For(k.Id).Files ?? 0)).ToList();
+
+        // A mistyped path must not read as "0 payloads under every key": the rotation procedure removes a key on that.
+        if (!Directory.Exists(context.StatePath))
+        {
+            throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
+        }
+
+        EncryptionKeyUsage usage = EncryptionKeyUsage.Measure(context.StatePath);
+        var rows = ring.Keys.Select(k => new KeyListEntry(k.Id, EncryptionKeyStateName(k.State), k.CreatedAt, usage.For(k.Id).Payloads, usage.For(k.Id).Files)).ToList();
 
         // Data sealed with a key the file lacks: the next start would stop on it.
-        rows.AddRange((usage?.ByKey ?? new Dictionary<string, KeyUsageCount>()).Where(u => ring.Find(u.Key) is null)
+        rows.AddRange(usage.ByKey.Where(u => ring.Find(u.Key) is null)
             .Select(u => new KeyListEntry(u.Key, "missing", null, u.Value.Payloads, u.Value.Files)));
         bool missing = rows.Exists(r => r.State == "missing");
         if (context.Json)
         {
-            context.WriteJson(new KeyListReport(file, context.StatePath, rows, usage?.ClearFiles ?? 0), KeysJsonContext.Default.KeyListReport);
+            context.WriteJson(new KeyListReport(file, context.StatePath, rows, usage.ClearFiles), KeysJsonContext.Default.KeyListReport);
         }
         else
         {
@@ -163,7 +170,7 @@ internal static class KeysCommand
                     row.CreatedAt?.ToString("u", CultureInfo.InvariantCulture) ?? "", Number(row.Payloads), Number(row.Files));
             }
 
-            table.Caption($"{Markup.Escape(file)}; {Number(usage?.ClearFiles ?? 0)} file(s) hold data in the clear");
+            table.Caption($"{Markup.Escape(file)}; {Number(usage.ClearFiles)} file(s) hold data in the clear");
             context.Console.Write(table);
         }
 

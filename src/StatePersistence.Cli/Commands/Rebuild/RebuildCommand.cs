@@ -31,10 +31,12 @@ internal static class RebuildCommand
         }
 
         context.Output.WriteLine($"Rebuilt state.json: {result.Tasks} tasks, {result.Sessions} sessions.");
-        Line(context, "Tasks added (files state.json did not list)", result.AddedTasks);
-        Line(context, "Tasks dropped (listed in state.json, no file or journal record)", result.DroppedTasks);
-        Line(context, "Sessions added", result.AddedSessions);
-        Line(context, "Sessions dropped", result.DroppedSessions);
+        // Compared with what an ordinary start would recover (state.json and the journal), not with state.json alone:
+        // records after the last snapshot are already in the state, and are neither added nor dropped.
+        Line(context, "Tasks added (item files that neither state.json nor the journal holds, e.g. added by hand)", result.AddedTasks);
+        Line(context, "Tasks dropped (listed in state.json, no file and no journal record)", result.DroppedTasks);
+        Line(context, "Sessions added (item files that neither state.json nor the journal holds)", result.AddedSessions);
+        Line(context, "Sessions dropped (listed in state.json, no file and no journal record)", result.DroppedSessions);
         foreach (QuarantinedFile file in result.Recovery.Quarantined)
         {
             context.Output.WriteLine($"Moved aside: {file.OriginalPath} -> {file.QuarantinePath} ({file.Reason})");

@@ -56,32 +56,68 @@ public static class StateBackups
     }
 
     /// <summary>
-    /// Restores backup <paramref name="backupName"/> (a file name from <see cref="List"/>) into the started
-    /// <paramref name="service"/> over a file store: the current state is first written as a snapshot, then the
-    /// backup's state replaces the whole state as one journaled change (items changed or created after the backup
-    /// are rolled back, deleted ones come back), and the checkpoint that follows turns the snapshot of the state
-    /// before the restore into the newest backup. A crash at any point leaves either the state before or the restored
-    /// one. Session logs and reports are not part of a backup and are left as they are. A bad name, a missing backup
-    /// or one that does not parse is refused with an error naming it, and nothing is changed.
+    /// Reads backup <paramref name="backupName"/> (a file name from <see cref="List"/>) of
+    /// <paramref name="stateDirectory"/> without opening the store (no lock, no recovery, nothing written): a name
+    /// that is not a backup's, a missing backup or one that does not parse is refused with an error naming it. What a
+    /// restore reads before it opens the directory, so that a refused restore changes nothing.
     /// </summary>
-    public static async Task<StateBackupRestore> RestoreAsync(StatePersistenceService service, string backupName,
-        CancellationToken cancellationToken = default)
+    public static StateBackupContent Read(string stateDirectory, string backupName, IPayloadCodec? codec = null)
     {
-        ArgumentNullException.ThrowIfNull(service);
-        if (service.Store is not FileStateStore store)
+        ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
+        var layout = new StateLayout(Path.GetFullPath(stateDirectory));
+        if (!Directory.Exists(layout.Root))
         {
-            throw new ArgumentException($"Backups belong to the file store; '{service.Location}' is not one.", nameof(service));
+            throw new DirectoryNotFoundException($"The state directory '{layout.Root}' does not exist.");
         }
 
+        PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        (Model.PersistedState state, long revision) = FileStateStore.ReadBackup(PhysicalFileSystem.Instance, layout, envelope, backupName);
+        return new StateBackupContent(backupName, revision, state);
+    }
+
+    /// <summary>
+    /// Restores backup <paramref name="backupName"/> (a file name from <see cref="List"/>) into the started
+    /// <paramref name="service"/> over a file store; see the overload taking a <see cref="StateBackupContent"/>. A bad
+    /// name, a missing backup or one that does not parse is refused with an error naming it, and nothing is changed
+    /// by the restore itself; but the service is already open, so start-up recovery may have written. To refuse
+    /// before anything is written, <see cref="Read"/> the backup before opening the service.
+    /// </summary>
+    public static Task<StateBackupRestore> RestoreAsync(StatePersistenceService service, string backupName,
+        CancellationToken cancellationToken = default)
+    {
+        FileStateStore store = FileStoreOf(service);
         (Model.PersistedState state, long revision) = store.ReadBackup(backupName);
+        return RestoreAsync(service, new StateBackupContent(backupName, revision, state), cancellationToken);
+    }
+
+    /// <summary>
+    /// Restores <paramref name="backup"/> (read by <see cref="Read"/>) into the started <paramref name="service"/>
+    /// over a file store: the current state is first written as a snapshot, then the backup's state replaces the
+    /// whole state as one journaled change (items changed or created after the backup are rolled back, deleted ones
+    /// come back), and the checkpoint that follows turns the snapshot of the state before the restore into the newest
+    /// backup. A crash at any point leaves either the state before or the restored one. Session logs and reports are
+    /// not part of a backup and are left as they are.
+    /// </summary>
+    public static async Task<StateBackupRestore> RestoreAsync(StatePersistenceService service, StateBackupContent backup,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(backup);
+        FileStateStore store = FileStoreOf(service);
 
         // The state as it is now goes into state.json, which the restore's own snapshot below renames to the newest
         // backup: the state before the restore is kept, and can itself be restored.
         await service.SaveSnapshotIfChangedAsync(cancellationToken).ConfigureAwait(false);
         bool hadState = store.HasStateFile;
-        await service.SaveStateAsync(state, cancellationToken).ConfigureAwait(false);
-        return new StateBackupRestore(backupName, revision, hadState ? store.NewestBackupName() : null,
-            state.Tasks.Count, state.Sessions.Count, service.Revision);
+        await service.SaveStateAsync(backup.State, cancellationToken).ConfigureAwait(false);
+        return new StateBackupRestore(backup.Name, backup.Revision, hadState ? store.NewestBackupName() : null,
+            backup.State.Tasks.Count, backup.State.Sessions.Count, service.Revision);
+    }
+
+    private static FileStateStore FileStoreOf(StatePersistenceService service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        return service.Store as FileStateStore
+            ?? throw new ArgumentException($"Backups belong to the file store; '{service.Location}' is not one.", nameof(service));
     }
 
     private static StateBackupInfo Describe(string name, DateTimeOffset time, byte[] bytes, string path, PayloadEnvelope envelope)

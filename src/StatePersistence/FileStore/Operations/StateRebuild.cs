@@ -31,25 +31,31 @@ public static class StateRebuild
             RebuildOnOpen = true,
         };
         await using var service = new StatePersistenceService(options, store, loggerFactory, timeProvider);
+
+        // What an ordinary start would have recovered (state.json and the journal after it), read before the rebuild
+        // changes anything: the report is the difference, so records replayed from the journal (a directory left by a
+        // kill) are not reported as added, only what the item files alone bring or lose.
+        Commit.StateView recoverable = store.ReadAsRecoveryWould();
         await service.StartAsync(cancellationToken).ConfigureAwait(false);
-        (IReadOnlyCollection<string> Tasks, IReadOnlyCollection<string> Sessions)? before = store.StateFileIds();
+        bool hadStateFile = store.StateFileIds() is not null;
         await service.SaveSnapshotAsync(cancellationToken).ConfigureAwait(false);
         IReadOnlyList<string> tasks = [.. (await service.LoadTasksAsync(cancellationToken).ConfigureAwait(false)).Select(t => t.Id)];
         IReadOnlyList<string> sessions = [.. (await service.LoadSessionsAsync(cancellationToken).ConfigureAwait(false)).Select(s => s.Id)];
         return new StateRebuildResult(tasks.Count, sessions.Count,
-            Except(tasks, before?.Tasks), Except(before?.Tasks ?? [], tasks),
-            Except(sessions, before?.Sessions), Except(before?.Sessions ?? [], sessions),
-            before is null ? null : store.NewestBackupName(), service.LastRecovery!);
+            Except(tasks, recoverable.Tasks.Keys), Except(recoverable.Tasks.Keys, tasks),
+            Except(sessions, recoverable.Sessions.Keys), Except(recoverable.Sessions.Keys, sessions),
+            hadStateFile ? store.NewestBackupName() : null, service.LastRecovery!);
     }
 
-    private static List<string> Except(IEnumerable<string> ids, IEnumerable<string>? others) =>
-        [.. ids.Except(others ?? [], StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    private static List<string> Except(IEnumerable<string> ids, IEnumerable<string> others) =>
+        [.. ids.Except(others, StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 }
 
 /// <summary>
 /// What <see cref="StateRebuild.RunAsync(StatePersistenceOptions, ILoggerFactory?, CancellationToken)"/> did: the rebuilt
-/// counts, the ids it added (files <c>state.json</c> did not list, such as files added by hand) and dropped (ids
-/// <c>state.json</c> listed without a file or journal record), the backup now holding the old <c>state.json</c>
+/// counts; the ids it added and dropped compared with what an ordinary start would have recovered from
+/// <c>state.json</c> and the journal (added: item files neither holds, such as files added by hand; dropped: ids
+/// <c>state.json</c> listed without a file or journal record); the backup now holding the old <c>state.json</c>
 /// (null when there was none or it did not parse), and the recovery report (files moved aside, warnings).
 /// </summary>
 public sealed record StateRebuildResult(int Tasks, int Sessions, IReadOnlyList<string> AddedTasks, IReadOnlyList<string> DroppedTasks,

@@ -162,6 +162,12 @@ internal sealed partial class SessionLogs
     {
         byte[] rest = new byte[end - start];
         handle.Read(start, rest);
+        return IsWholeFrameFailingItsChecksum(rest);
+    }
+
+    /// <summary>Whether <paramref name="rest"/>, the bytes after a log's last valid frame, are one whole frame whose checksum fails.</summary>
+    internal static bool IsWholeFrameFailingItsChecksum(ReadOnlySpan<byte> rest)
+    {
         return rest.Length >= SessionLogFormat.Overhead
             && SessionLogFormat.TrailerLength(rest) == rest.Length - SessionLogFormat.Overhead
             && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(rest) == SessionLogFormat.FrameMagic;

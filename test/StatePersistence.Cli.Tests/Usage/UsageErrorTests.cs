@@ -1,0 +1,33 @@
+using System.Text.Json;
+using StatePersistence.Cli.Tests.Support;
+
+namespace StatePersistence.Cli.Tests.Usage;
+
+/// <summary>A command line that does not parse is exit code 2; with <c>--json</c> it still prints <c>{ "error", "exitCode" }</c>.</summary>
+public sealed class UsageErrorTests
+{
+    [Theory]
+    [InlineData("--bogus", "du", "--json", "--bogus")]
+    [InlineData("ID", "tasks", "show", "--json")]
+    [InlineData("bogus", "bogus", "--json")]
+    public async Task ACommandLineThatDoesNotParse_UnderJson_PrintsTheErrorAsJson_WithExitCode2(string named, params string[] args)
+    {
+        StatectlRun run = await StatectlRun.RunAsync(args);
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        JsonElement error = run.Json();
+        Assert.Contains(named, error.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(2, error.GetProperty("exitCode").GetInt32());
+        Assert.Contains(named, run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACommandLineThatDoesNotParse_WithoutJson_PrintsNothingOnStandardOutput()
+    {
+        StatectlRun run = await StatectlRun.RunAsync("du", "--bogus");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Equal("", run.Output);
+        Assert.Contains("--bogus", run.Error, StringComparison.Ordinal);
+    }
+}
