@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Spectre.Console;
 using StatePersistence.Cli.Infrastructure;
+using StatePersistence.Encryption;
+using StatePersistence.Errors;
 using StatePersistence.FileStore.Operations;
 
 namespace StatePersistence.Cli.Commands.Archive;
@@ -18,6 +20,7 @@ internal static class ExportImportCommands
         var file = new Argument<string>("FILE.tar.gz") { Description = "The archive to write (replaced atomically if it exists)." };
         var command = new Command("export", "Write a consistent copy of the whole state (state, tasks, sessions, session logs, reports) to FILE.tar.gz; safe beside a running server.");
         command.Arguments.Add(file);
+        KeyFileOption.AddTo(command);
         command.SetHandler((context, parsed, _) =>
         {
             if (!Directory.Exists(context.StatePath))
@@ -25,7 +28,7 @@ internal static class ExportImportCommands
                 throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
             }
 
-            return Task.FromResult(Report(context, "exported", StateArchive.Export(context.StatePath, parsed.GetValue(file)!)));
+            return Task.FromResult(Report(context, "exported", StateArchive.Export(context.StatePath, parsed.GetValue(file)!, context.PayloadCodec())));
         });
         return command;
     }
@@ -35,15 +38,23 @@ internal static class ExportImportCommands
         var file = new Argument<string>("FILE.tar.gz") { Description = "An archive written by 'statectl export'." };
         var command = new Command("import", "Restore FILE.tar.gz (from 'statectl export') into the state directory, which must be empty or missing.");
         command.Arguments.Add(file);
+        KeyFileOption.AddTo(command);
         command.SetHandler((context, parsed, _) =>
         {
             try
             {
-                return Task.FromResult(Report(context, "imported", StateArchive.Import(parsed.GetValue(file)!, context.StatePath)));
+                return Task.FromResult(Report(context, "imported", StateArchive.Import(parsed.GetValue(file)!, context.StatePath, context.PayloadCodec())));
             }
             catch (InvalidDataException ex)
             {
                 throw new CommandFailedException(ex.Message, ExitCodes.Failed, ex);
+            }
+            catch (StateFormatException ex) when (ex.ReaderLacksCodec)
+            {
+                // The files are restored as they were exported (sealed); only reading them back needed the key.
+                throw new CommandFailedException($"The archive was imported into '{context.StatePath}', but it is encrypted ('{ex.Path}' is sealed with the codec "
+                    + $"'{ex.WrittenWithCodec}') and no key was given, so it was not read back: run 'statectl verify' with --key-file FILE or {EncryptionOptions.KeyFileVariable}.",
+                    ExitCodes.Failed, ex);
             }
         });
         return command;

@@ -89,9 +89,10 @@ public static class StateArchive
     /// Restores <paramref name="archivePath"/> into <paramref name="stateDirectory"/>, which must be empty or missing
     /// (a non-empty one is refused, naming it), or hold an unfinished import of the same archive, which this one
     /// resumes. Throws <see cref="InvalidDataException"/> naming the entry for an archive that is not a state export
-    /// (path traversal, an absolute path, a link, an unknown file).
+    /// (path traversal, an absolute path, a link, an unknown file). <paramref name="codec"/> is the one the export was
+    /// written with (its files are restored as they are, so an encrypted export needs its key to be read back).
     /// </summary>
-    public static StateArchiveResult Import(string archivePath, string stateDirectory)
+    public static StateArchiveResult Import(string archivePath, string stateDirectory, IPayloadCodec? codec = null)
     {
         string archive = Path.GetFullPath(archivePath);
         var layout = new StateLayout(Path.GetFullPath(stateDirectory));
@@ -103,7 +104,7 @@ public static class StateArchive
         // Every entry is checked before anything is written, so a refused archive leaves nothing behind.
         (int tasks, int sessions, int logs, int reports) = Check(archive);
         ImportFiles(PhysicalFileSystem.Instance, archive, layout, TimeProvider.System);
-        StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, checkItemFiles: false);
+        StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
         return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length);
     }
 
