@@ -53,6 +53,12 @@ internal static class MigrateCommand
         }
 
         var grid = new Grid().AddColumn().AddColumn();
+        if (status.UnfinishedImport is { } import)
+        {
+            // First: everything below describes only the part of an archive that was written.
+            grid.AddRow("[red]unfinished import[/]", Markup.Escape(import));
+        }
+
         grid.AddRow("directory version", Markup.Escape($"{status.DirectoryVersion} (from {status.VersionSource})"));
         grid.AddRow("this build", Markup.Escape(status.CurrentVersion));
         grid.AddRow("pending", status.PendingSteps.Count == 0 ? "none" : Markup.Escape(string.Join("\n", status.PendingSteps)));

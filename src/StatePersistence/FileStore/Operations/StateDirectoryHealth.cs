@@ -9,7 +9,8 @@ namespace StatePersistence.FileStore.Operations;
 
 /// <summary>
 /// A state directory's health as the server's health check judges it, found from the directory alone and without
-/// changing it (no probe file, no lock): Unhealthy when it is missing or files cannot be created in it, Degraded when
+/// changing it (no probe file, no lock): Unhealthy when it is missing, files cannot be created in it, or it holds an
+/// unfinished import (the store refuses to open it), Degraded when
 /// free space is below <see cref="LowDiskSpaceBytes"/>, the last start-up recovery found corruption, or a read of the
 /// state found problems.
 /// </summary>
@@ -120,6 +121,10 @@ public sealed record StateDirectoryHealth
             {
                 Degrade($"Reading the state found {view.Problems.Count} problem(s); 'statectl verify' lists them.");
             }
+        }
+        catch (StateImportIncompleteException ex)
+        {
+            Degrade(ex.Message, StateHealthStatus.Unhealthy);
         }
         catch (StateFormatException ex) when (ex.ReaderLacksCodec)
         {

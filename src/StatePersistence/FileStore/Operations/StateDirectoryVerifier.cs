@@ -46,7 +46,7 @@ public static class StateDirectoryVerifier
 
         try
         {
-            StateDirectoryView view = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: true);
+            StateDirectoryView view = StateDirectoryReader.ReadEvenIfImportUnfinished(layout.Root, codec, checkItemFiles: true);
             revision = view.View.Revision;
             problems.AddRange(view.Problems);
         }
