@@ -89,7 +89,8 @@ public static class StateArchive
     /// Restores <paramref name="archivePath"/> into <paramref name="stateDirectory"/>, which must be empty or missing
     /// (a non-empty one is refused, naming it), or hold an unfinished import of the same archive, which this one
     /// resumes. Throws <see cref="InvalidDataException"/> naming the entry for an archive that is not a state export
-    /// (path traversal, an absolute path, a link, an unknown file). <paramref name="codec"/> is the one the export was
+    /// (path traversal, an absolute path, a link, an unknown file), and naming the archive for one that is not a
+    /// readable .tar.gz (truncated, not gzip, not tar), before anything is written. <paramref name="codec"/> is the one the export was
     /// written with (its files are restored as they are, so an encrypted export needs its key to be read back).
     /// </summary>
     public static StateArchiveResult Import(string archivePath, string stateDirectory, IPayloadCodec? codec = null)
@@ -214,6 +215,8 @@ public static class StateArchive
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
+        string refusal = $"The archive '{archive}'";
+        string? lastEntry = null;
         try
         {
             using FileStream file = File.OpenRead(archive);
@@ -232,13 +235,17 @@ public static class StateArchive
                     throw new InvalidDataException($"The archive '{archive}' is refused: it holds '{entry.Name}' twice. Nothing was changed.");
                 }
 
+                lastEntry = entry.Name;
                 string top = entry.Name.Split('/')[0];
                 counts[top] = counts.GetValueOrDefault(top) + (entry.EntryType is TarEntryType.Directory ? 0 : 1);
             }
         }
-        catch (Exception ex) when (ex is InvalidDataException && !ex.Message.StartsWith("The archive", StringComparison.Ordinal))
+        // What gzip and tar throw names no file (a truncated archive is an EndOfStreamException, an IOException): named
+        // here, with the last entry that read whole. The refusals above already name the archive and pass through.
+        catch (Exception ex) when ((ex is InvalidDataException && !ex.Message.StartsWith(refusal, StringComparison.Ordinal)) || ex is EndOfStreamException)
         {
-            throw new InvalidDataException($"The archive '{archive}' is not a readable .tar.gz ({ex.Message}). Nothing was changed.", ex);
+            string where = lastEntry is null ? "before its first entry" : $"after the entry '{lastEntry}'";
+            throw new InvalidDataException($"{refusal} is not a readable .tar.gz: it breaks off or is damaged {where} ({ex.Message}). Nothing was changed.", ex);
         }
 
         if (!names.Contains("state.json"))
