@@ -232,6 +232,24 @@ public sealed class ExportImportCommandTests : IDisposable
         Assert.False(Directory.Exists(Restored));
     }
 
+    [Fact]
+    public async Task Export_IntoTheStateDirectory_IsRefusedNamingBoth_AndWritesNothing()
+    {
+        await using (StatePersistenceService writer = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = StatePath }, cancellationToken: Http.Ct))
+        {
+            await writer.SaveTaskAsync(new Model.AgentTask { Id = "task_1", Description = "stays", Status = "pending" }, Http.Ct);
+        }
+
+        var before = DirectoryContents.Read(StatePath);
+        string inside = Path.Combine(StatePath, "tasks", "inside.tar.gz");
+
+        StatectlRun run = await StatectlRun.RunAsync("export", inside, "--state-path", StatePath);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains($"'{inside}' is inside the state directory '{StatePath}'", run.Error, StringComparison.Ordinal);
+        DirectoryContents.AssertUnchanged(before, StatePath);
+    }
+
     private static byte[] TruncatedToHalf(byte[] bytes) => bytes[..(bytes.Length / 2)];
 
     private static PaxTarEntry Entry(string name, string content) =>

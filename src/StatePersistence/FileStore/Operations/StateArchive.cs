@@ -26,10 +26,15 @@ public static class StateArchive
 {
     private static readonly string[] Directories = ["tasks", "sessions", "logs", "reports"];
 
-    /// <summary>Exports <paramref name="stateDirectory"/> to <paramref name="archivePath"/> (replaced if it exists).</summary>
+    /// <summary>
+    /// Exports <paramref name="stateDirectory"/> to <paramref name="archivePath"/> (replaced if it exists). An archive
+    /// path inside the state directory is refused (<see cref="StatePersistenceException"/> naming both), nothing written.
+    /// </summary>
     public static StateArchiveResult Export(string stateDirectory, string archivePath, IPayloadCodec? codec = null, TimeProvider? time = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         ArgumentException.ThrowIfNullOrEmpty(archivePath);
+        RefuseInside(Path.GetFullPath(archivePath), Path.GetFullPath(stateDirectory));
         StateDirectoryView read = StateDirectoryReader.Read(stateDirectory, codec, checkItemFiles: false);
         var layout = new StateLayout(read.StateDirectory);
         PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
@@ -82,6 +87,19 @@ public static class StateArchive
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// An archive inside the directory it copies is a file the state does not have: <c>verify</c> reports it, and the
+    /// retention and the next import see a stranger. Refused before anything is read or written.
+    /// </summary>
+    private static void RefuseInside(string archive, string stateDirectory)
+    {
+        if (PathContainment.IsInside(archive, stateDirectory))
+        {
+            throw new StatePersistenceException(
+                $"The archive '{archive}' is inside the state directory '{stateDirectory}': an export is written outside the directory it copies. Nothing was written.", archive);
         }
     }
 
