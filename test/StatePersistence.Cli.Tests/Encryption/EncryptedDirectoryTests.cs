@@ -81,6 +81,8 @@ public sealed class EncryptedDirectoryTests : IDisposable
     {
         await WriteEncryptedAsync();
         Assert.Equal(0, (await WithKeyAsync("rebuild")).ExitCode);
+        string sealedExport = _temp.Combine("sealed.tar.gz");
+        Assert.Equal(0, (await WithKeyAsync("export", sealedExport)).ExitCode);
         var before = DirectoryContents.Read(StatePath);
         string archive = _temp.Combine("export.tar.gz");
 
@@ -100,5 +102,13 @@ public sealed class EncryptedDirectoryTests : IDisposable
         Assert.Contains("--key-file", (await WithoutKeyAsync("health")).Output, StringComparison.Ordinal);
         Assert.False(File.Exists(archive));
         DirectoryContents.AssertUnchanged(before, StatePath);
+
+        // An encrypted export is refused before anything is written, not after every file is.
+        string restored = _temp.Combine("restored");
+        StatectlRun import = await StatectlRun.RunAsync("import", sealedExport, "--state-path", restored);
+        Assert.True(import.ExitCode == 1, import.ToString());
+        Assert.Contains($"The archive '{sealedExport}' is encrypted", import.Error, StringComparison.Ordinal);
+        Assert.Contains("--key-file FILE or set STATE_ENCRYPTION_KEY_FILE", import.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(restored));
     }
 }

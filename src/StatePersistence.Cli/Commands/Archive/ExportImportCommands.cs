@@ -49,11 +49,12 @@ internal static class ExportImportCommands
             {
                 throw new CommandFailedException(ex.Message, ExitCodes.Failed, ex);
             }
-            catch (StateFormatException ex) when (ex.ReaderLacksCodec)
+            catch (StateFormatException ex) when (ex.ReaderLacksCodec && ex.Path?.StartsWith(Path.GetFullPath(parsed.GetValue(file)!), StringComparison.Ordinal) == true)
             {
-                // The files are restored as they were exported (sealed); only reading them back needed the key.
-                throw new CommandFailedException($"The archive was imported into '{context.StatePath}', but it is encrypted ('{ex.Path}' is sealed with the codec "
-                    + $"'{ex.WrittenWithCodec}') and no key was given, so it was not read back: run 'statectl verify' with --key-file FILE or {EncryptionOptions.KeyFileVariable}.",
+                // The check of the archive, before anything is written, found its state.json sealed and no key given.
+                // (A read-back of the written directory lacking the key names a file in it, and CommandActions says so.)
+                throw new CommandFailedException($"The archive '{Path.GetFullPath(parsed.GetValue(file)!)}' is encrypted (its state.json is sealed with the codec "
+                    + $"'{ex.WrittenWithCodec}') and no key was given: pass --key-file FILE or set {EncryptionOptions.KeyFileVariable}. Nothing was written.",
                     ExitCodes.Failed, ex);
             }
         });

@@ -121,7 +121,7 @@ public static class StateArchive
         }
 
         // Every entry is checked before anything is written, so a refused archive leaves nothing behind.
-        (int tasks, int sessions, int logs, int reports) = Check(archive);
+        (int tasks, int sessions, int logs, int reports) = Check(archive, codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec));
         ImportFiles(PhysicalFileSystem.Instance, archive, layout, TimeProvider.System);
         StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
         return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length);
@@ -229,7 +229,7 @@ public static class StateArchive
     }
 
     /// <summary>Checks every entry's name and type; returns the counts per kind.</summary>
-    private static (int Tasks, int Sessions, int Logs, int Reports) Check(string archive)
+    private static (int Tasks, int Sessions, int Logs, int Reports) Check(string archive, PayloadEnvelope envelope)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -253,6 +253,11 @@ public static class StateArchive
                     throw new InvalidDataException($"The archive '{archive}' is refused: it holds '{entry.Name}' twice. Nothing was changed.");
                 }
 
+                if (entry.Name == "state.json")
+                {
+                    RefuseUnlessOpens(archive, entry, envelope);
+                }
+
                 lastEntry = entry.Name;
                 string top = entry.Name.Split('/')[0];
                 counts[top] = counts.GetValueOrDefault(top) + (entry.EntryType is TarEntryType.Directory ? 0 : 1);
@@ -272,6 +277,25 @@ public static class StateArchive
         }
 
         return (counts.GetValueOrDefault("tasks"), counts.GetValueOrDefault("sessions"), counts.GetValueOrDefault("logs"), counts.GetValueOrDefault("reports"));
+    }
+
+    /// <summary>
+    /// An export is restored as it was written, sealed or not, and read back with the codec given: one sealed with a
+    /// codec this import lacks (an encrypted export without its key) or under a key the ring does not hold is refused
+    /// here, before anything is written, rather than after every file is. Damage is left to that read-back to report.
+    /// </summary>
+    private static void RefuseUnlessOpens(string archive, TarEntry entry, PayloadEnvelope envelope)
+    {
+        using var content = new MemoryStream();
+        entry.DataStream?.CopyTo(content);
+        try
+        {
+            envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, content.ToArray(), $"{archive}: {entry.Name}");
+        }
+        catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
+        {
+            // Damaged, not foreign: the read-back after the import reports it, as it did before this check.
+        }
     }
 
     /// <summary>Why an entry cannot be restored, or null: only plain files named as a state directory names them.</summary>
