@@ -1,4 +1,5 @@
 using System.CommandLine;
+using StatePersistence.Encryption;
 using StatePersistence.Errors;
 
 namespace StatePersistence.Cli.Infrastructure;
@@ -25,11 +26,23 @@ internal static class CommandActions
         {
             return Fail(context, ex.Message, ex.ExitCode);
         }
+        catch (StateFormatException ex) when (ex.ReaderLacksCodec)
+        {
+            return Fail(context, MissingKey(context, ex), ExitCodes.Failed);
+        }
         catch (Exception ex) when (ex is StatePersistenceException or IOException or UnauthorizedAccessException)
         {
             return Fail(context, ex.Message, ExitCodes.Failed);
         }
     }
+
+    /// <summary>
+    /// An encrypted directory read without a key: the library's message asks to "configure the codec", which an
+    /// operator does here with an option or a variable, so the message says which.
+    /// </summary>
+    private static string MissingKey(CommandContext context, StateFormatException ex) =>
+        $"The state directory '{context.StatePath}' is encrypted ('{ex.Path}' is sealed with the codec '{ex.WrittenWithCodec}') and no key was given: "
+        + $"pass --key-file FILE or set {EncryptionOptions.KeyFileVariable} (the key file the server runs with). Nothing was changed.";
 
     private static int Fail(CommandContext context, string message, int exitCode)
     {

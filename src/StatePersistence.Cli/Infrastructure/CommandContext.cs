@@ -2,15 +2,17 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Spectre.Console;
+using StatePersistence.Serialization;
 
 namespace StatePersistence.Cli.Infrastructure;
 
 /// <summary>What a command runs with: the state directory, the output mode and where to write.</summary>
 internal sealed class CommandContext
 {
-    private CommandContext(string statePath, bool json, IAnsiConsole console, TextWriter output, TextWriter error)
+    private CommandContext(string statePath, string? keyFile, bool json, IAnsiConsole console, TextWriter output, TextWriter error)
     {
         StatePath = statePath;
+        KeyFile = keyFile;
         Json = json;
         Console = console;
         Output = output;
@@ -19,6 +21,9 @@ internal sealed class CommandContext
 
     /// <summary>The state directory, made absolute (errors name the full path).</summary>
     public string StatePath { get; }
+
+    /// <summary>The key file given with <c>--key-file</c> (full path), or null: the server's environment variables then apply.</summary>
+    public string? KeyFile { get; }
 
     /// <summary>Whether <c>--json</c> was given: results go to standard output as one JSON document.</summary>
     public bool Json { get; }
@@ -36,8 +41,29 @@ internal sealed class CommandContext
     {
         string statePath = Path.GetFullPath(parsed.GetValue(CommonOptions.StatePath) ?? CommonOptions.DefaultStatePath);
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Out) });
-        return new CommandContext(statePath, parsed.GetValue(CommonOptions.Json), console, System.Console.Out, System.Console.Error);
+        return new CommandContext(statePath, KeyFileOption.From(parsed), parsed.GetValue(CommonOptions.Json), console, System.Console.Out, System.Console.Error);
     }
+
+    /// <summary>
+    /// The options the library reads or opens the directory with: the server's defaults without autosave, scrub or
+    /// re-encryption (a command's few seconds need none), and the key file of <c>--key-file</c>; without it the key
+    /// source is resolved from the environment exactly as the server resolves it.
+    /// </summary>
+    public StatePersistenceOptions StoreOptions() => new()
+    {
+        StatePath = StatePath,
+        AutosaveInterval = TimeSpan.Zero,
+        ScrubInterval = TimeSpan.Zero,
+        ReencryptionInterval = TimeSpan.Zero,
+        Encryption = { KeyFile = KeyFile },
+    };
+
+    /// <summary>
+    /// The codec payloads are read with: AES-256-GCM over the key source of <see cref="StoreOptions"/>, or null (the
+    /// identity codec) when none is given. A missing, loose or invalid key file, or one inside the state directory, is
+    /// a <c>StatePersistenceException</c> naming it.
+    /// </summary>
+    public IPayloadCodec? PayloadCodec() => StoreOptions().ResolvePayloadCodec();
 
     /// <summary>Writes <paramref name="value"/> as indented JSON on standard output (source-generated metadata).</summary>
     public void WriteJson<T>(T value, JsonTypeInfo<T> typeInfo)

@@ -12,13 +12,7 @@ internal static class CommonOptions
     public const string DefaultStatePath = "./coding-agent-state";
 
     /// <summary><c>--state-path DIR</c>: default <c>STATE_PATH</c>, then <c>./coding-agent-state</c>.</summary>
-    public static Option<string> StatePath { get; } = new("--state-path")
-    {
-        Description = $"The state directory (default: ${StatePathVariable}, then {DefaultStatePath}).",
-        HelpName = "DIR",
-        Recursive = true,
-        DefaultValueFactory = _ => DefaultStatePathFromEnvironment(),
-    };
+    public static Option<string> StatePath { get; } = CreateStatePath();
 
     /// <summary><c>--json</c>: machine-readable output on standard output.</summary>
     public static Option<bool> Json { get; } = new("--json")
@@ -26,6 +20,37 @@ internal static class CommonOptions
         Description = "Write machine-readable JSON to standard output instead of tables.",
         Recursive = true,
     };
+
+    private static Option<string> CreateStatePath()
+    {
+        var option = new Option<string>("--state-path")
+        {
+            Description = $"The state directory (default: ${StatePathVariable}, then {DefaultStatePath}).",
+            HelpName = "DIR",
+            Recursive = true,
+            DefaultValueFactory = _ => DefaultStatePathFromEnvironment(),
+        };
+
+        // Checked while parsing, so a bad value is bad usage (exit 2, named) before any command builds its context
+        // from it (Path.GetFullPath throws on an empty path or one holding a NUL).
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string>() is not { } path)
+            {
+                return;
+            }
+
+            if (path.Length == 0)
+            {
+                result.AddError($"--state-path is empty: give the state directory, or leave the option out for ${StatePathVariable}, then {DefaultStatePath}.");
+            }
+            else if (path.Contains('\0', StringComparison.Ordinal))
+            {
+                result.AddError("--state-path holds a NUL character, which no path may hold.");
+            }
+        });
+        return option;
+    }
 
     private static string DefaultStatePathFromEnvironment() =>
         Environment.GetEnvironmentVariable(StatePathVariable) is { Length: > 0 } path ? path : DefaultStatePath;

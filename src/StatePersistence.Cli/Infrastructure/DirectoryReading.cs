@@ -12,7 +12,7 @@ internal static class DirectoryReading
             throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
         }
 
-        StateDirectoryView view = StateDirectoryReader.Read(context.StatePath, checkItemFiles: checkItemFiles);
+        StateDirectoryView view = StateDirectoryReader.Read(context.StatePath, context.PayloadCodec(), checkItemFiles: checkItemFiles);
         foreach (StateDirectoryProblem problem in view.Problems)
         {
             context.Error.WriteLine("statectl: warning: " + problem);

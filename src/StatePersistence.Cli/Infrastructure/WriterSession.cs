@@ -14,7 +14,7 @@ internal static class WriterSession
         return await FileStatePersistence.OpenAsync(Options(context), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The options a command opens the directory with: the server's defaults, without autosave or scrub.</summary>
+    /// <summary>The options a command opens an existing directory with (<see cref="CommandContext.StoreOptions"/>).</summary>
     public static StatePersistenceOptions Options(CommandContext context)
     {
         if (!Directory.Exists(context.StatePath))
@@ -22,12 +22,6 @@ internal static class WriterSession
             throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
         }
 
-        return new StatePersistenceOptions
-        {
-            StatePath = context.StatePath,
-            AutosaveInterval = TimeSpan.Zero,
-            ScrubInterval = TimeSpan.Zero,
-            ReencryptionInterval = TimeSpan.Zero,
-        };
+        return context.StoreOptions();
     }
 }

@@ -10,14 +10,17 @@ public sealed class StateImportIncompleteException : StatePersistenceException
 {
     /// <summary>Creates the exception.</summary>
     public StateImportIncompleteException(string directory, string marker, string? archive)
-        : base($"An import into the state directory '{directory}' did not finish ('{marker}' is still there): its files are only part of "
-            + $"{(archive is null ? "an archive" : $"the archive '{archive}'")}. Nothing was changed. Run "
-            + $"'statectl import {archive ?? "FILE.tar.gz"} --state-path {directory}' again (it resumes), or empty the directory.",
-            directory, isTransient: false)
+        : base(Describe(directory, marker, archive), directory, isTransient: false)
     {
         Marker = marker;
         Archive = archive;
     }
+
+    /// <summary>What is wrong and what to do, as the exception's message says it (for a report that does not throw).</summary>
+    internal static string Describe(string directory, string marker, string? archive) =>
+        $"An import into the state directory '{directory}' did not finish ('{marker}' is still there): its files are only part of "
+        + $"{(archive is null ? "an archive" : $"the archive '{archive}'")}. Nothing was changed. Run "
+        + $"'statectl import {archive ?? "FILE.tar.gz"} --state-path {directory}' again (it resumes), or empty the directory.";
 
     /// <summary>The marker file, as an absolute path.</summary>
     public string Marker { get; }

@@ -193,6 +193,65 @@ public sealed class ExportImportCommandTests : IDisposable
         Assert.False(File.Exists(_temp.Combine("escaped.json")));
     }
 
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("gzip of no tar")]
+    [InlineData("not gzip")]
+    public async Task Import_OfAnArchiveThatIsNotAReadableTarGz_IsRefusedNamingIt_AndWritesNothing(string kind)
+    {
+        string broken = _temp.Combine("broken.tar.gz");
+        if (kind == "truncated")
+        {
+            await using (StatePersistenceService writer = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = StatePath }, cancellationToken: Http.Ct))
+            {
+                await writer.SaveTaskAsync(new Model.AgentTask { Id = "task_1", Description = "in the archive", Status = "pending" }, Http.Ct);
+            }
+
+            Assert.Equal(0, (await StatectlRun.RunAsync("export", ArchivePath, "--state-path", StatePath)).ExitCode);
+            await File.WriteAllBytesAsync(broken, TruncatedToHalf(await File.ReadAllBytesAsync(ArchivePath, Http.Ct)), Http.Ct);
+        }
+        else
+        {
+            byte[] content = "hi\n"u8.ToArray();
+            await using FileStream file = File.Create(broken);
+            if (kind == "gzip of no tar")
+            {
+                await using var gzip = new GZipStream(file, CompressionLevel.Fastest);
+                await gzip.WriteAsync(content, Http.Ct);
+            }
+            else
+            {
+                await file.WriteAsync(content, Http.Ct);
+            }
+        }
+
+        StatectlRun run = await StatectlRun.RunAsync("import", broken, "--state-path", Restored);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains($"The archive '{broken}' is not a readable .tar.gz", run.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Restored));
+    }
+
+    [Fact]
+    public async Task Export_IntoTheStateDirectory_IsRefusedNamingBoth_AndWritesNothing()
+    {
+        await using (StatePersistenceService writer = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = StatePath }, cancellationToken: Http.Ct))
+        {
+            await writer.SaveTaskAsync(new Model.AgentTask { Id = "task_1", Description = "stays", Status = "pending" }, Http.Ct);
+        }
+
+        var before = DirectoryContents.Read(StatePath);
+        string inside = Path.Combine(StatePath, "tasks", "inside.tar.gz");
+
+        StatectlRun run = await StatectlRun.RunAsync("export", inside, "--state-path", StatePath);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains($"'{inside}' is inside the state directory '{StatePath}'", run.Error, StringComparison.Ordinal);
+        DirectoryContents.AssertUnchanged(before, StatePath);
+    }
+
+    private static byte[] TruncatedToHalf(byte[] bytes) => bytes[..(bytes.Length / 2)];
+
     private static PaxTarEntry Entry(string name, string content) =>
         new(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(content)) };
 

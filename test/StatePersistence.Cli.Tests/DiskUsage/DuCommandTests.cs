@@ -90,5 +90,19 @@ public sealed class DuCommandTests : IDisposable
         Assert.Contains("statectl --help", run.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--state-path", "", "du")]
+    [InlineData("du", "--state-path", "")]
+    [InlineData("tasks", "list", "--state-path", "", "--json")]
+    public async Task EmptyStatePath_IsBadUsage_Exit2_NamingTheOption_WithoutAStackTrace(params string[] arguments)
+    {
+        StatectlRun run = await StatectlRun.RunAsync(arguments);
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.StartsWith("statectl: --state-path is empty", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Error, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _temp.Dispose();
 }

@@ -26,6 +26,7 @@ internal static class ArchiveCommand
         var command = new Command("archive", "Move old completed and failed tasks out of the live state into archive/tasks.<timestamp>.tar.gz (written durably before anything is deleted), or restore such an archive.");
         command.Options.Add(before);
         command.Options.Add(withLogs);
+        KeyFileOption.AddTo(command);
         command.SetHandler((context, parsed, cancellation) => ArchiveAsync(context, parsed.GetValue(before), parsed.GetValue(withLogs), cancellation));
 
         var file = new Argument<string>("FILE") { Description = "An archive written by 'statectl archive' (archive/tasks.<timestamp>.tar.gz)." };

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Spectre.Console;
 using StatePersistence.Cli.Infrastructure;
+using StatePersistence.Encryption;
+using StatePersistence.Errors;
 using StatePersistence.FileStore.Operations;
 
 namespace StatePersistence.Cli.Commands.Archive;
@@ -18,6 +20,7 @@ internal static class ExportImportCommands
         var file = new Argument<string>("FILE.tar.gz") { Description = "The archive to write (replaced atomically if it exists)." };
         var command = new Command("export", "Write a consistent copy of the whole state (state, tasks, sessions, session logs, reports) to FILE.tar.gz; safe beside a running server.");
         command.Arguments.Add(file);
+        KeyFileOption.AddTo(command);
         command.SetHandler((context, parsed, _) =>
         {
             if (!Directory.Exists(context.StatePath))
@@ -25,7 +28,7 @@ internal static class ExportImportCommands
                 throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
             }
 
-            return Task.FromResult(Report(context, "exported", StateArchive.Export(context.StatePath, parsed.GetValue(file)!)));
+            return Task.FromResult(Report(context, "exported", StateArchive.Export(context.StatePath, parsed.GetValue(file)!, context.PayloadCodec())));
         });
         return command;
     }
@@ -35,15 +38,24 @@ internal static class ExportImportCommands
         var file = new Argument<string>("FILE.tar.gz") { Description = "An archive written by 'statectl export'." };
         var command = new Command("import", "Restore FILE.tar.gz (from 'statectl export') into the state directory, which must be empty or missing.");
         command.Arguments.Add(file);
+        KeyFileOption.AddTo(command);
         command.SetHandler((context, parsed, _) =>
         {
             try
             {
-                return Task.FromResult(Report(context, "imported", StateArchive.Import(parsed.GetValue(file)!, context.StatePath)));
+                return Task.FromResult(Report(context, "imported", StateArchive.Import(parsed.GetValue(file)!, context.StatePath, context.PayloadCodec())));
             }
             catch (InvalidDataException ex)
             {
                 throw new CommandFailedException(ex.Message, ExitCodes.Failed, ex);
+            }
+            catch (StateFormatException ex) when (ex.ReaderLacksCodec && ex.Path?.StartsWith(Path.GetFullPath(parsed.GetValue(file)!), StringComparison.Ordinal) == true)
+            {
+                // The check of the archive, before anything is written, found its state.json sealed and no key given.
+                // (A read-back of the written directory lacking the key names a file in it, and CommandActions says so.)
+                throw new CommandFailedException($"The archive '{Path.GetFullPath(parsed.GetValue(file)!)}' is encrypted (its state.json is sealed with the codec "
+                    + $"'{ex.WrittenWithCodec}') and no key was given: pass --key-file FILE or set {EncryptionOptions.KeyFileVariable}. Nothing was written.",
+                    ExitCodes.Failed, ex);
             }
         });
         return command;

@@ -13,7 +13,7 @@ internal static class BackupsCommand
 {
     public static Command Create()
     {
-        var command = new Command("backups", "List the state.json backups, or restore one (a real rollback, keeping the current state as a backup).");
+        var command = KeyFileOption.AddTo(new Command("backups", "List the state.json backups, or restore one (a real rollback, keeping the current state as a backup)."));
         var list = new Command("list", "The backups, newest first: name, time, size, task and session counts, whether each parses.");
         list.SetHandler((context, _, _) => Task.FromResult(List(context)));
         var name = new Argument<string>("NAME") { Description = "The backup's file name, as 'backups list' shows it (state.backup.<timestamp>.json)." };
@@ -32,7 +32,7 @@ internal static class BackupsCommand
             throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
         }
 
-        IReadOnlyList<StateBackupInfo> backups = StateBackups.List(context.StatePath);
+        IReadOnlyList<StateBackupInfo> backups = StateBackups.List(context.StatePath, context.PayloadCodec());
         if (context.Json)
         {
             context.WriteJson(new BackupListReport(context.StatePath, [.. backups.Select(BackupReport.From)]), BackupsJsonContext.Default.BackupListReport);

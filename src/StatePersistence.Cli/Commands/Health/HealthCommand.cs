@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Spectre.Console;
 using StatePersistence.Cli.Infrastructure;
+using StatePersistence.Encryption;
 using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
 
@@ -24,13 +25,16 @@ internal static class HealthCommand
     {
         var command = new Command("health", "The state directory's health: exists, writable, free space, lock holder, disk use per kind, last recovery report. Exit 1 when Unhealthy.");
         command.Options.Add(LowDiskSpace);
+        KeyFileOption.AddTo(command);
         command.SetHandler((context, parsed, _) => Task.FromResult(Run(context, parsed.GetValue(LowDiskSpace))));
         return command;
     }
 
     private static int Run(CommandContext context, long lowDiskSpace)
     {
-        StateDirectoryHealth health = StateDirectoryHealth.Inspect(context.StatePath, lowDiskSpace);
+        // A missing directory is Unhealthy, not an error: the codec (which names the directory) is only asked for one that exists.
+        StateDirectoryHealth health = StateDirectoryHealth.Inspect(context.StatePath, lowDiskSpace,
+            Directory.Exists(context.StatePath) ? context.PayloadCodec() : null);
         int exit = health.Status == StateHealthStatus.Unhealthy ? ExitCodes.Failed : ExitCodes.Success;
         if (context.Json)
         {
@@ -47,6 +51,11 @@ internal static class HealthCommand
         grid.AddRow("lock held by", health.LockHolderProcessId is { } pid ? "process " + pid.ToString(CultureInfo.InvariantCulture) : "nobody (no server running)");
         grid.AddRow("last lock owner", Markup.Escape(health.LastLockOwner ?? "-"));
         grid.AddRow("revision", health.Revision?.ToString(CultureInfo.InvariantCulture) ?? "-");
+        if (health.StateNotRead is not null)
+        {
+            grid.AddRow("[yellow]state[/]", Markup.Escape(NotReadHint));
+        }
+
         grid.AddRow("tasks / sessions", $"{health.Tasks?.ToString(CultureInfo.InvariantCulture) ?? "-"} / {health.Sessions?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
         grid.AddRow("last recovery", health.LastRecovery is { } r
             ? Markup.Escape($"{r.StartedAt:O}: {r.Quarantined.Count} moved aside, {r.Lost.Count} lost, {r.Warnings.Count} warnings")
@@ -70,6 +79,10 @@ internal static class HealthCommand
 
         return exit;
     }
+
+    /// <summary>What the table says when the state is encrypted and no key was given (the JSON has <c>stateNotRead</c>).</summary>
+    private const string NotReadHint =
+        "not read: it is encrypted and no key was given (pass --key-file FILE or set " + EncryptionOptions.KeyFileVariable + "); the status covers the rest";
 
     private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 }

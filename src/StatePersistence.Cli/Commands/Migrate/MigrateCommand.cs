@@ -15,19 +15,20 @@ internal static class MigrateCommand
     public static Command Create()
     {
         var migrate = new Command("migrate", "Show, run or roll back the migration of the state directory's format.");
+        KeyFileOption.AddTo(migrate);
 
         var status = new Command("status", "The directory's format version, the migrations it needs, and the last run (read-only).");
-        status.SetHandler((context, _, _) => Task.FromResult(Print(context, StateMigrations.GetStatus(Options(context)))));
+        status.SetHandler((context, _, _) => Task.FromResult(Print(context, StateMigrations.GetStatus(Options(context), context.PayloadCodec()))));
         migrate.Subcommands.Add(status);
 
         var apply = new Command("apply", "Migrate now: pre-migration backup, transformation, validation, version update, log.");
         apply.SetHandler(async (context, _, cancellation) =>
-            Print(context, await StateMigrations.ApplyAsync(Options(context), cancellationToken: cancellation).ConfigureAwait(false)));
+            Print(context, await StateMigrations.ApplyAsync(Options(context), context.PayloadCodec(), cancellationToken: cancellation).ConfigureAwait(false)));
         migrate.Subcommands.Add(apply);
 
         var rollback = new Command("rollback", "Restore the directory to what it was before the last migration, byte for byte (what was saved since is discarded).");
         rollback.SetHandler(async (context, _, cancellation) =>
-            Print(context, await StateMigrations.RollbackAsync(Options(context), cancellationToken: cancellation).ConfigureAwait(false)));
+            Print(context, await StateMigrations.RollbackAsync(Options(context), context.PayloadCodec(), cancellationToken: cancellation).ConfigureAwait(false)));
         migrate.Subcommands.Add(rollback);
         return migrate;
     }
@@ -40,7 +41,7 @@ internal static class MigrateCommand
             throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
         }
 
-        return new StatePersistenceOptions { StatePath = context.StatePath };
+        return context.StoreOptions();
     }
 
     private static int Print(CommandContext context, MigrationStatus status)
@@ -52,6 +53,12 @@ internal static class MigrateCommand
         }
 
         var grid = new Grid().AddColumn().AddColumn();
+        if (status.UnfinishedImport is { } import)
+        {
+            // First: everything below describes only the part of an archive that was written.
+            grid.AddRow("[red]unfinished import[/]", Markup.Escape(import));
+        }
+
         grid.AddRow("directory version", Markup.Escape($"{status.DirectoryVersion} (from {status.VersionSource})"));
         grid.AddRow("this build", Markup.Escape(status.CurrentVersion));
         grid.AddRow("pending", status.PendingSteps.Count == 0 ? "none" : Markup.Escape(string.Join("\n", status.PendingSteps)));

@@ -13,7 +13,7 @@ internal static class RebuildCommand
 {
     public static Command Create()
     {
-        var command = new Command("rebuild", "Rebuild state.json from the task and session files and the journal (files added by hand are imported); the old state.json is kept as a backup.");
+        var command = KeyFileOption.AddTo(new Command("rebuild", "Rebuild state.json from the task and session files and the journal (files added by hand are imported); the old state.json is kept as a backup."));
         command.SetHandler(RunAsync);
         return command;
     }

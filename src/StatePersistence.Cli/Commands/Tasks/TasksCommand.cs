@@ -1,4 +1,5 @@
 using System.CommandLine;
+using StatePersistence.Cli.Infrastructure;
 
 namespace StatePersistence.Cli.Commands.Tasks;
 
@@ -8,6 +9,7 @@ internal static class TasksCommand
     public static Command Create()
     {
         var command = new Command("tasks", "The tasks in the state directory.");
+        KeyFileOption.AddTo(command);
         command.Subcommands.Add(TasksListCommand.Create());
         command.Subcommands.Add(TasksShowCommand.Create());
         command.Subcommands.Add(TasksEditCommand.Create());

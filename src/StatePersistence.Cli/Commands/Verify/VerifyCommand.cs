@@ -16,6 +16,7 @@ internal static class VerifyCommand
     public static Command Create()
     {
         var command = new Command("verify", "Read everything (state, backups, journal, tasks, sessions, logs, reports) and list each problem; exit 1 when there is any. Changes nothing.");
+        KeyFileOption.AddTo(command);
         command.SetHandler((context, _, _) => Task.FromResult(Run(context)));
         return command;
     }
@@ -27,7 +28,7 @@ internal static class VerifyCommand
             throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
         }
 
-        StateDirectoryVerification result = StateDirectoryVerifier.Verify(context.StatePath);
+        StateDirectoryVerification result = StateDirectoryVerifier.Verify(context.StatePath, context.PayloadCodec());
         int exit = result.Ok ? ExitCodes.Success : ExitCodes.Failed;
         if (context.Json)
         {

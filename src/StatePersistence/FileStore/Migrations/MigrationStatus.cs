@@ -33,6 +33,12 @@ public sealed class MigrationStatus
     /// <summary>Whether a pre-migration backup is there to roll back to (the last run is applied or interrupted).</summary>
     public required bool CanRollBack { get; init; }
 
+    /// <summary>
+    /// Why the directory is not a state at all, or null: an import into it did not finish (<c>import-in-progress.json</c>),
+    /// so what <see cref="DirectoryVersion"/> describes is only part of an archive, and the store refuses to open it.
+    /// </summary>
+    public string? UnfinishedImport { get; init; }
+
     /// <summary>What the call that returned this did (<c>migrated 1.0.0 -> 2.1.0</c>, <c>rolled back: 3 file(s) restored</c>), or null for a status.</summary>
     public string? Outcome { get; init; }
 }

@@ -53,6 +53,9 @@ public static class StateMigrations
             LogFile = last is null ? null : MigrationRunner.LogName(last),
             CanRollBack = last?.Status is MigrationManifest.Applied or MigrationManifest.Migrating or MigrationManifest.RollingBack,
             Outcome = outcome,
+            UnfinishedImport = fileSystem.FileExists(layout.ImportMarkerFile)
+                ? StateImportIncompleteException.Describe(layout.Root, layout.ImportMarkerFile, Operations.ImportMarker.Read(fileSystem, layout)?.Archive)
+                : null,
         };
     }
 

@@ -26,10 +26,15 @@ public static class StateArchive
 {
     private static readonly string[] Directories = ["tasks", "sessions", "logs", "reports"];
 
-    /// <summary>Exports <paramref name="stateDirectory"/> to <paramref name="archivePath"/> (replaced if it exists).</summary>
+    /// <summary>
+    /// Exports <paramref name="stateDirectory"/> to <paramref name="archivePath"/> (replaced if it exists). An archive
+    /// path inside the state directory is refused (<see cref="StatePersistenceException"/> naming both), nothing written.
+    /// </summary>
     public static StateArchiveResult Export(string stateDirectory, string archivePath, IPayloadCodec? codec = null, TimeProvider? time = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         ArgumentException.ThrowIfNullOrEmpty(archivePath);
+        RefuseInside(Path.GetFullPath(archivePath), Path.GetFullPath(stateDirectory));
         StateDirectoryView read = StateDirectoryReader.Read(stateDirectory, codec, checkItemFiles: false);
         var layout = new StateLayout(read.StateDirectory);
         PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
@@ -86,12 +91,27 @@ public static class StateArchive
     }
 
     /// <summary>
+    /// An archive inside the directory it copies is a file the state does not have: <c>verify</c> reports it, and the
+    /// retention and the next import see a stranger. Refused before anything is read or written.
+    /// </summary>
+    private static void RefuseInside(string archive, string stateDirectory)
+    {
+        if (PathContainment.IsInside(archive, stateDirectory))
+        {
+            throw new StatePersistenceException(
+                $"The archive '{archive}' is inside the state directory '{stateDirectory}': an export is written outside the directory it copies. Nothing was written.", archive);
+        }
+    }
+
+    /// <summary>
     /// Restores <paramref name="archivePath"/> into <paramref name="stateDirectory"/>, which must be empty or missing
     /// (a non-empty one is refused, naming it), or hold an unfinished import of the same archive, which this one
     /// resumes. Throws <see cref="InvalidDataException"/> naming the entry for an archive that is not a state export
-    /// (path traversal, an absolute path, a link, an unknown file).
+    /// (path traversal, an absolute path, a link, an unknown file), and naming the archive for one that is not a
+    /// readable .tar.gz (truncated, not gzip, not tar), before anything is written. <paramref name="codec"/> is the one the export was
+    /// written with (its files are restored as they are, so an encrypted export needs its key to be read back).
     /// </summary>
-    public static StateArchiveResult Import(string archivePath, string stateDirectory)
+    public static StateArchiveResult Import(string archivePath, string stateDirectory, IPayloadCodec? codec = null)
     {
         string archive = Path.GetFullPath(archivePath);
         var layout = new StateLayout(Path.GetFullPath(stateDirectory));
@@ -101,9 +121,9 @@ public static class StateArchive
         }
 
         // Every entry is checked before anything is written, so a refused archive leaves nothing behind.
-        (int tasks, int sessions, int logs, int reports) = Check(archive);
+        (int tasks, int sessions, int logs, int reports) = Check(archive, codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec));
         ImportFiles(PhysicalFileSystem.Instance, archive, layout, TimeProvider.System);
-        StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, checkItemFiles: false);
+        StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
         return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length);
     }
 
@@ -209,10 +229,12 @@ public static class StateArchive
     }
 
     /// <summary>Checks every entry's name and type; returns the counts per kind.</summary>
-    private static (int Tasks, int Sessions, int Logs, int Reports) Check(string archive)
+    private static (int Tasks, int Sessions, int Logs, int Reports) Check(string archive, PayloadEnvelope envelope)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
+        string refusal = $"The archive '{archive}'";
+        string? lastEntry = null;
         try
         {
             using FileStream file = File.OpenRead(archive);
@@ -231,13 +253,22 @@ public static class StateArchive
                     throw new InvalidDataException($"The archive '{archive}' is refused: it holds '{entry.Name}' twice. Nothing was changed.");
                 }
 
+                if (entry.Name == "state.json")
+                {
+                    RefuseUnlessOpens(archive, entry, envelope);
+                }
+
+                lastEntry = entry.Name;
                 string top = entry.Name.Split('/')[0];
                 counts[top] = counts.GetValueOrDefault(top) + (entry.EntryType is TarEntryType.Directory ? 0 : 1);
             }
         }
-        catch (Exception ex) when (ex is InvalidDataException && !ex.Message.StartsWith("The archive", StringComparison.Ordinal))
+        // What gzip and tar throw names no file (a truncated archive is an EndOfStreamException, an IOException): named
+        // here, with the last entry that read whole. The refusals above already name the archive and pass through.
+        catch (Exception ex) when ((ex is InvalidDataException && !ex.Message.StartsWith(refusal, StringComparison.Ordinal)) || ex is EndOfStreamException)
         {
-            throw new InvalidDataException($"The archive '{archive}' is not a readable .tar.gz ({ex.Message}). Nothing was changed.", ex);
+            string where = lastEntry is null ? "before its first entry" : $"after the entry '{lastEntry}'";
+            throw new InvalidDataException($"{refusal} is not a readable .tar.gz: it breaks off or is damaged {where} ({ex.Message}). Nothing was changed.", ex);
         }
 
         if (!names.Contains("state.json"))
@@ -246,6 +277,25 @@ public static class StateArchive
         }
 
         return (counts.GetValueOrDefault("tasks"), counts.GetValueOrDefault("sessions"), counts.GetValueOrDefault("logs"), counts.GetValueOrDefault("reports"));
+    }
+
+    /// <summary>
+    /// An export is restored as it was written, sealed or not, and read back with the codec given: one sealed with a
+    /// codec this import lacks (an encrypted export without its key) or under a key the ring does not hold is refused
+    /// here, before anything is written, rather than after every file is. Damage is left to that read-back to report.
+    /// </summary>
+    private static void RefuseUnlessOpens(string archive, TarEntry entry, PayloadEnvelope envelope)
+    {
+        using var content = new MemoryStream();
+        entry.DataStream?.CopyTo(content);
+        try
+        {
+            envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, content.ToArray(), $"{archive}: {entry.Name}");
+        }
+        catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
+        {
+            // Damaged, not foreign: the read-back after the import reports it, as it did before this check.
+        }
     }
 
     /// <summary>Why an entry cannot be restored, or null: only plain files named as a state directory names them.</summary>

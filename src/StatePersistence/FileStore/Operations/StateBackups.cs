@@ -15,7 +15,9 @@ public static class StateBackups
     /// <summary>
     /// Lists the backups of <paramref name="stateDirectory"/>, newest first, each with what it holds or why it does not
     /// parse. Read-only and lock-free, so it runs beside a server: a backup is never written in place (it is a renamed
-    /// <c>state.json</c>), and one that rotation deletes meanwhile is left out.
+    /// <c>state.json</c>), and one that rotation deletes meanwhile is left out. A backup sealed with a codec while
+    /// <paramref name="codec"/> is null (an encrypted directory listed without its key) throws
+    /// <see cref="StateFormatException"/> (<see cref="StateFormatException.ReaderLacksCodec"/>).
     /// </summary>
     public static IReadOnlyList<StateBackupInfo> List(string stateDirectory, IPayloadCodec? codec = null)
     {
@@ -128,7 +130,9 @@ public static class StateBackups
             return new StateBackupInfo(name, time, bytes.Length, content.View.Revision, content.LastSaved,
                 content.View.Tasks.Count, content.View.Sessions.Count, null);
         }
-        catch (Exception ex) when (ex is InvalidDataException or StateFormatException or System.Security.Cryptography.CryptographicException)
+        // A reader without the codec the backups were sealed with (an encrypted directory listed without its key) learns
+        // nothing about any backup: that is thrown, not reported as every backup failing to parse.
+        catch (Exception ex) when (ex is InvalidDataException or StateFormatException { ReaderLacksCodec: false } or System.Security.Cryptography.CryptographicException)
         {
             return new StateBackupInfo(name, time, bytes.Length, null, null, null, null, ex.Message);
         }

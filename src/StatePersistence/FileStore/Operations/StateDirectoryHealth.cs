@@ -9,7 +9,8 @@ namespace StatePersistence.FileStore.Operations;
 
 /// <summary>
 /// A state directory's health as the server's health check judges it, found from the directory alone and without
-/// changing it (no probe file, no lock): Unhealthy when it is missing or files cannot be created in it, Degraded when
+/// changing it (no probe file, no lock): Unhealthy when it is missing, files cannot be created in it, or it holds an
+/// unfinished import (the store refuses to open it), Degraded when
 /// free space is below <see cref="LowDiskSpaceBytes"/>, the last start-up recovery found corruption, or a read of the
 /// state found problems.
 /// </summary>
@@ -60,6 +61,13 @@ public sealed record StateDirectoryHealth
     /// <summary>The last start-up recovery report (<c>recovery-report.json</c>, written when recovery found damage).</summary>
     public RecoveryReport? LastRecovery { get; init; }
 
+    /// <summary>
+    /// Why the state (revision, counts, problems) was not read, or null when it was: it is sealed with a codec
+    /// (encrypted) and no codec was given. Not a fault of the directory (a server with the key opens it), so it leaves
+    /// <see cref="Status"/> as the rest of the inspection found it.
+    /// </summary>
+    public string? StateNotRead { get; init; }
+
     /// <summary>What the read of the state found wrong (see <see cref="StateDirectoryReader"/>).</summary>
     public IReadOnlyList<StateDirectoryProblem> Problems { get; init; } = [];
 
@@ -105,6 +113,7 @@ public sealed record StateDirectoryHealth
         }
 
         StateDirectoryView? view = null;
+        string? notRead = null;
         try
         {
             view = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
@@ -112,6 +121,14 @@ public sealed record StateDirectoryHealth
             {
                 Degrade($"Reading the state found {view.Problems.Count} problem(s); 'statectl verify' lists them.");
             }
+        }
+        catch (StateImportIncompleteException ex)
+        {
+            Degrade(ex.Message, StateHealthStatus.Unhealthy);
+        }
+        catch (StateFormatException ex) when (ex.ReaderLacksCodec)
+        {
+            notRead = $"The state is sealed with the codec '{ex.WrittenWithCodec}' (encryption at rest) and no codec was given to read it: its revision, counts and problems were not read.";
         }
         catch (StateFormatException ex)
         {
@@ -138,6 +155,7 @@ public sealed record StateDirectoryHealth
             Tasks = view?.View.Tasks.Count,
             Sessions = view?.View.Sessions.Count,
             LastRecovery = recovery,
+            StateNotRead = notRead,
             Problems = view?.Problems ?? [],
         };
     }

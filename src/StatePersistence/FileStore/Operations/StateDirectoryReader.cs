@@ -23,10 +23,23 @@ public static class StateDirectoryReader
     /// read too and compared with the state (each disagreement is a problem). Throws
     /// <see cref="DirectoryNotFoundException"/> for a missing directory, <see cref="StateFormatException"/> for a file
     /// of a newer format version, and <see cref="StateStorageException"/> when no consistent read was had in
-    /// <paramref name="maxAttempts"/> attempts (a server checkpointing faster than the directory can be read).
+    /// <paramref name="maxAttempts"/> attempts (a server checkpointing faster than the directory can be read). A
+    /// directory holding an unfinished import (<c>import-in-progress.json</c>) throws
+    /// <see cref="StateImportIncompleteException"/> naming the archive, as opening it does: its files are part of an
+    /// archive, and a read of them would pass for the state.
     /// </summary>
     public static StateDirectoryView Read(string stateDirectory, IPayloadCodec? codec = null, bool checkItemFiles = true,
-        int maxAttempts = DefaultMaxAttempts)
+        int maxAttempts = DefaultMaxAttempts) =>
+        ReadDirectory(stateDirectory, codec, checkItemFiles, maxAttempts, refuseUnfinishedImport: true);
+
+    /// <summary>
+    /// <see cref="Read(string, IPayloadCodec?, bool, int)"/>, reading an unfinished import as it is: for
+    /// <see cref="StateDirectoryVerifier"/>, which reports the import itself and checks what is there.
+    /// </summary>
+    internal static StateDirectoryView ReadEvenIfImportUnfinished(string stateDirectory, IPayloadCodec? codec, bool checkItemFiles) =>
+        ReadDirectory(stateDirectory, codec, checkItemFiles, DefaultMaxAttempts, refuseUnfinishedImport: false);
+
+    private static StateDirectoryView ReadDirectory(string stateDirectory, IPayloadCodec? codec, bool checkItemFiles, int maxAttempts, bool refuseUnfinishedImport)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
@@ -34,6 +47,11 @@ public static class StateDirectoryReader
         if (!Directory.Exists(layout.Root))
         {
             throw new DirectoryNotFoundException($"The state directory '{layout.Root}' does not exist.");
+        }
+
+        if (refuseUnfinishedImport && PhysicalFileSystem.Instance.FileExists(layout.ImportMarkerFile))
+        {
+            throw new StateImportIncompleteException(layout.Root, layout.ImportMarkerFile, ImportMarker.Read(PhysicalFileSystem.Instance, layout)?.Archive);
         }
 
         PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);

@@ -16,7 +16,12 @@ namespace StatePersistence.FileStore.Operations;
 /// </summary>
 public static class StateDirectoryVerifier
 {
-    /// <summary>Verifies <paramref name="stateDirectory"/>; a missing directory throws <see cref="DirectoryNotFoundException"/>.</summary>
+    /// <summary>
+    /// Verifies <paramref name="stateDirectory"/>; a missing directory throws <see cref="DirectoryNotFoundException"/>.
+    /// A state sealed with a codec while <paramref name="codec"/> is null (an encrypted directory verified without its
+    /// key) throws <see cref="StateFormatException"/> (<see cref="StateFormatException.ReaderLacksCodec"/>): without
+    /// the key nothing can be judged, and listing every file as a problem would report damage that is not there.
+    /// </summary>
     public static StateDirectoryVerification Verify(string stateDirectory, IPayloadCodec? codec = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
@@ -41,11 +46,11 @@ public static class StateDirectoryVerifier
 
         try
         {
-            StateDirectoryView view = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: true);
+            StateDirectoryView view = StateDirectoryReader.ReadEvenIfImportUnfinished(layout.Root, codec, checkItemFiles: true);
             revision = view.View.Revision;
             problems.AddRange(view.Problems);
         }
-        catch (Exception ex) when (ex is StateFormatException or StateStorageException)
+        catch (Exception ex) when (ex is StateFormatException { ReaderLacksCodec: false } or StateStorageException)
         {
             // The state cannot be read as a whole; each item file is still checked on its own.
             problems.Add(new StateDirectoryProblem(((StatePersistenceException)ex).Path ?? layout.Root, null, ex.Message));

@@ -26,7 +26,7 @@ public static class StateRebuild
         ILoggerFactory? loggerFactory, TimeProvider? timeProvider, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var store = new FileStateStore(options, fileSystem, options.PayloadCodec, timeProvider, loggerFactory?.CreateLogger<FileStateStore>())
+        var store = new FileStateStore(options, fileSystem, options.ResolvePayloadCodec(), timeProvider, loggerFactory?.CreateLogger<FileStateStore>())
         {
             RebuildOnOpen = true,
         };

@@ -308,7 +308,7 @@ internal sealed class PayloadEnvelope
 
     /// <summary>An intact payload of a codec this store is not configured with: refused, nothing changed.</summary>
     internal static StateFormatException OtherCodec(string path, string codec, string? keyId, string configured) => new(
-        $"'{path}' was written with payload codec '{codec}'{(keyId is null ? "" : $" (key '{keyId}')")}; this store is configured with codec '{configured}'. Configure the codec it was written with; nothing was changed.", path);
+        $"'{path}' was written with payload codec '{codec}'{(keyId is null ? "" : $" (key '{keyId}')")}; this store is configured with codec '{configured}'. Configure the codec it was written with; nothing was changed.", path, codec, configured);
 
     /// <summary>
     /// An intact payload under a key the ring does not hold (or revoked). Not damage: the payload may be perfectly
