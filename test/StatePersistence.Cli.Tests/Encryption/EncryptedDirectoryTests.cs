@@ -74,6 +74,12 @@ public sealed class EncryptedDirectoryTests : IDisposable
         StatectlRun imported = await StatectlRun.RunAsync("import", archive, "--state-path", _temp.Combine("restored"), "--key-file", KeyFile, "--json");
         Assert.True(imported.ExitCode == 0, imported.ToString());
         Assert.Equal(exported.Json().GetProperty("revision").GetInt64(), imported.Json().GetProperty("revision").GetInt64());
+
+        // A restore reads the (sealed) backup before it opens the directory: with the key too.
+        string backup = backups.Json().GetProperty("backups").EnumerateArray().First().GetProperty("name").GetString()!;
+        StatectlRun restoredBackup = await WithKeyAsync("backups", "restore", backup, "--json");
+        Assert.True(restoredBackup.ExitCode == 0, restoredBackup.ToString());
+        Assert.Equal(backup, restoredBackup.Json().GetProperty("restored").GetString());
     }
 
     [Fact]

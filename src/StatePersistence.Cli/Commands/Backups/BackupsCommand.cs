@@ -56,7 +56,7 @@ internal static class BackupsCommand
     {
         // Opening the directory runs start-up recovery, which may write (a checkpoint after a kill -9, item files):
         // so the name and the backup are checked first, and a refused restore leaves every file as it was.
-        StateBackupContent backup = StateBackups.Read(context.StatePath, name);
+        StateBackupContent backup = StateBackups.Read(context.StatePath, name, context.PayloadCodec());
         StateBackupRestore restored;
         await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
         {
