@@ -74,7 +74,8 @@ public sealed class StatePersistenceService : IStatePersistence
         // are revisions there); on a shared store the position its follower has applied (its own commits get theirs
         // only after they commit). The event log holds the service's own events until the feed reaches it.
         _eventLog = new StateEventLog(_options.EventHistory, () => !_commits!.Started ? 0
-            : store is ISharedStateStore ? _follower!.Position : _commits.Durable.Revision);
+            : store is ISharedStateStore ? _follower!.Position : _commits.Durable.Revision,
+            store is ISharedStateStore ? () => _commits!.Started ? _commits.Durable.Revision : 0 : null);
         _events = new EventDispatcher(this, store.Location, logger, _instruments, _health, _eventLog);
         _commits = new CommitPipeline(store, _options.Durability, logger, _instruments, _events);
         _changeEvents = new ChangeFeedPump(store, _eventLog, _events, time);

@@ -11,8 +11,10 @@ namespace StatePersistence.Service.Events;
 /// shared store positions are given in commit order, revisions before it) and the service's own events by the
 /// position they follow, so positions only grow. A reader
 /// never skips silently: one that asks for more than is held gets a <c>reset</c> event and continues from the newest.
+/// An event's revision is always a revision, never a position: on a shared store the two are numbered apart, so the
+/// service's own events and a <c>reset</c> carry <paramref name="durableRevision"/>'s (null: positions are revisions).
 /// </summary>
-internal sealed class StateEventLog(int capacity, Func<long> durablePosition)
+internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Func<long>? durableRevision = null)
 {
     private readonly Lock _gate = new();
     private readonly StateEvent[] _ring = new StateEvent[capacity];
@@ -91,7 +93,7 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition)
         lock (_gate)
         {
             long durable = durablePosition();
-            var item = new StateEvent(default, type, id, revision ?? Math.Max(durable, _feedPosition), operation);
+            var item = new StateEvent(default, type, id, revision ?? CurrentRevision(durable), operation);
             if (durable > _feedPosition)
             {
                 _deferred.Enqueue((durable, item));
@@ -203,8 +205,11 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition)
     private StateEvent Reset()
     {
         StateEventPosition horizon = Horizon();
-        return new StateEvent(horizon, StateEventTypes.Reset, null, horizon.FeedPosition);
+        return new StateEvent(horizon, StateEventTypes.Reset, null, durableRevision is null ? horizon.FeedPosition : durableRevision());
     }
+
+    /// <summary>The state's revision now: with one writer the newest of the durable one and the feed's (the same numbers).</summary>
+    private long CurrentRevision(long durable) => durableRevision is null ? Math.Max(durable, _feedPosition) : durableRevision();
 
     /// <summary>
     /// Where a reader that reloads the state now continues: after the last event the service's reads already show.
