@@ -219,7 +219,9 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
 
     /// <summary>
     /// Refuses a body that is not UTF-8, or whose escapes spell a string UTF-16 cannot hold (a lone surrogate such as
-    /// <c>"\ud800"</c>), wherever it is: in a field this server reads or in free-form JSON it stores as given.
+    /// <c>"\ud800"</c>) or the NUL character (<c>"\u0000"</c>, which PostgreSQL's <c>jsonb</c> cannot hold: refused on
+    /// every store alike, so a client that works against one store works against all), wherever it is: in a field
+    /// this server reads or in free-form JSON it stores as given.
     /// </summary>
     private static void CheckText(ReadOnlySpan<byte> body)
     {
@@ -243,6 +245,14 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
                 if ((reader.TokenType is JsonTokenType.PropertyName or JsonTokenType.String) && reader.ValueIsEscaped)
                 {
                     string text = reader.GetString()!;
+                    if (text.Contains('\0', StringComparison.Ordinal))
+                    {
+                        string at = reader.TokenType == JsonTokenType.PropertyName ? "a field name" : field is null ? "a string" : $"the value of '{field}'";
+                        throw ApiProblemException.BadRequest("Invalid text",
+                            $"The request body holds the NUL character ('\\u0000') in {at}; it cannot be stored (PostgreSQL's jsonb refuses it), so every store refuses it.",
+                            reader.TokenType == JsonTokenType.PropertyName ? null : field);
+                    }
+
                     if (!IsWellFormedUtf16(text))
                     {
                         throw new InvalidOperationException("A lone surrogate.");
