@@ -42,7 +42,7 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     /// waits until the feed has applied it and returns true: the caller decides again on the newer item. False when
     /// this instance already holds the store's revision, the store holds none, or the store has one writer. One read
     /// of the store, so callers ask only before answering "not found" or "not at the expected revision" from their
-    /// own state, never on the common path.
+    /// own state (<see cref="CatchUpIfUnmetHereAsync"/>), never on the common path.
     /// </summary>
     public async ValueTask<bool> CatchUpWithStoreAsync(bool task, string id, CancellationToken cancellationToken)
     {
@@ -63,15 +63,25 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     }
 
     /// <summary>
-    /// Whether a write of the task (<paramref name="task"/>) or session <paramref name="id"/> expecting
-    /// <paramref name="expected"/> would be refused or find nothing in this instance's latest state: the case in
-    /// which, over a shared store, <see cref="CatchUpWithStoreAsync"/> is asked first.
+    /// Before a write of the task (<paramref name="task"/>) or session <paramref name="id"/> expecting
+    /// <paramref name="expected"/> is decided on this instance's latest state: over a shared store, when that state
+    /// lacks the item or does not meet the expectation (the write would be answered "not found" or refused), catches
+    /// up with the store first (<see cref="CatchUpWithStoreAsync"/>), so that answer is the store's, never a copy
+    /// trailing another instance's change. Nothing on the common path: no read of the store when the state meets it.
     /// </summary>
-    public bool UnmetHere(bool task, string id, ExpectedRevision expected)
+    public async ValueTask CatchUpIfUnmetHereAsync(bool task, string id, ExpectedRevision expected, CancellationToken cancellationToken)
     {
+        if (!Shared)
+        {
+            return;
+        }
+
         StateView latest = Committer.Latest;
         StoredItem? current = (task ? latest.Tasks : latest.Sessions).GetValueOrDefault(id);
-        return current is null || !expected.IsMetBy(current.Revision);
+        if (current is null || !expected.IsMetBy(current.Revision))
+        {
+            await CatchUpWithStoreAsync(task, id, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public void Start(StateView recovered) =>

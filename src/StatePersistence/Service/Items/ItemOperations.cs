@@ -163,32 +163,25 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
 
         async ValueTask<long> UpdateOnceAsync()
         {
-            if (commits.Shared && commits.UnmetHere(IsTask(kind), id, expected))
+            // Missing here or at another revision: another instance's change may not have reached this one yet.
+            await commits.CatchUpIfUnmetHereAsync(IsTask(kind), id, expected, cancellationToken).ConfigureAwait(false);
+            return await commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
             {
-                // Missing here or at another revision: another instance's change may not have reached this one yet.
-                // Catch up with the store first, so "not found" and a refused If-Match are the store's answer.
-                await commits.CatchUpWithStoreAsync(IsTask(kind), id, cancellationToken).ConfigureAwait(false);
-            }
+                ThrowUnlessMet(kind, current, id, expected);
+                if (current is null)
+                {
+                    return null;
+                }
 
-            return await UpdateCurrentAsync().ConfigureAwait(false);
+                T item = kind.Deserialize(current.Json);
+                string?[]? before = redaction.MessagesBefore(item);
+                update(item);
+                kind.SetId(item, id);
+                redaction.RedactChanged(item, before);
+                saved = item;
+                return kind.Change(item) with { Expected = ExpectedRevision.Exactly(current.Revision) };
+            }, cancellationToken).ConfigureAwait(false);
         }
-
-        ValueTask<long> UpdateCurrentAsync() => commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
-        {
-            ThrowUnlessMet(kind, current, id, expected);
-            if (current is null)
-            {
-                return null;
-            }
-
-            T item = kind.Deserialize(current.Json);
-            string?[]? before = redaction.MessagesBefore(item);
-            update(item);
-            kind.SetId(item, id);
-            redaction.RedactChanged(item, before);
-            saved = item;
-            return kind.Change(item) with { Expected = ExpectedRevision.Exactly(current.Revision) };
-        }, cancellationToken);
     }
 
     public async ValueTask<bool> DeleteAsync<T>(ItemKind<T> kind, string id, ExpectedRevision expected, CancellationToken cancellationToken)
@@ -198,11 +191,8 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
         RequireExisting(expected);
         while (true)
         {
-            if (commits.Shared && commits.UnmetHere(IsTask(kind), id, expected))
-            {
-                // As for an update: answer "not found" or a refused If-Match only once caught up with the store.
-                await commits.CatchUpWithStoreAsync(IsTask(kind), id, cancellationToken).ConfigureAwait(false);
-            }
+            // As for an update: answer "not found" or a refused If-Match only once caught up with the store.
+            await commits.CatchUpIfUnmetHereAsync(IsTask(kind), id, expected, cancellationToken).ConfigureAwait(false);
 
             try
             {

@@ -35,12 +35,8 @@ internal sealed class TaskLogs(CommitPipeline commits, TimeProvider time, Secret
         long revision;
         while (true)
         {
-            if (commits.Shared && commits.UnmetHere(task: true, taskId, ExpectedRevision.Any))
-            {
-                // Not here: another instance may have just created it; "not found" is the store's answer, not this
-                // instance's (see ItemOperations.UpdateAsync).
-                await commits.CatchUpWithStoreAsync(task: true, taskId, cancellationToken).ConfigureAwait(false);
-            }
+            // Not here: another instance may have just created it; "not found" is the store's answer, not this instance's.
+            await commits.CatchUpIfUnmetHereAsync(task: true, taskId, ExpectedRevision.Any, cancellationToken).ConfigureAwait(false);
 
             bool checkPassed = false;
             try
