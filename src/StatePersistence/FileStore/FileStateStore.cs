@@ -60,7 +60,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         _options = options;
         ArgumentNullException.ThrowIfNull(fileSystem);
         _fileSystem = fileSystem;
-        _envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        _envelope = PayloadEnvelope.For(codec);
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _layout = new StateLayout(options.ResolveStatePath());

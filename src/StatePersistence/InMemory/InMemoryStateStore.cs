@@ -25,7 +25,7 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
     public InMemoryStateStore(InMemoryStorage? storage = null, IPayloadCodec? codec = null, string location = "memory")
     {
         _storage = storage ?? new InMemoryStorage();
-        _envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        _envelope = PayloadEnvelope.For(codec);
         Location = location;
     }
 

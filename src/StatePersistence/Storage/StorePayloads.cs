@@ -17,7 +17,7 @@ public sealed class StorePayloads
     /// <summary>Payloads sealed with <paramref name="codec"/>; the identity codec when null.</summary>
     public StorePayloads(IPayloadCodec? codec = null)
     {
-        _envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        _envelope = PayloadEnvelope.For(codec);
     }
 
     /// <summary>

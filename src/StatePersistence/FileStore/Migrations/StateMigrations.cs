@@ -100,6 +100,6 @@ public static class StateMigrations
         TimeProvider? time, StateLayout layout)
     {
         codec ??= options.PayloadCodec;
-        return new MigrationRunner(fileSystem, layout, codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec), time ?? TimeProvider.System, chain);
+        return new MigrationRunner(fileSystem, layout, PayloadEnvelope.For(codec), time ?? TimeProvider.System, chain);
     }
 }

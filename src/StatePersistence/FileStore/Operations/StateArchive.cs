@@ -37,7 +37,7 @@ public static class StateArchive
         RefuseInside(Path.GetFullPath(archivePath), Path.GetFullPath(stateDirectory));
         StateDirectoryView read = StateDirectoryReader.Read(stateDirectory, codec, checkItemFiles: false);
         var layout = new StateLayout(read.StateDirectory);
-        PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        PayloadEnvelope envelope = PayloadEnvelope.For(codec);
         string target = Path.GetFullPath(archivePath);
         string directory = Path.GetDirectoryName(target)!;
         if (!Directory.Exists(directory))
@@ -121,7 +121,7 @@ public static class StateArchive
         }
 
         // Every entry is checked before anything is written, so a refused archive leaves nothing behind.
-        (int tasks, int sessions, int logs, int reports) = Check(archive, codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec));
+        (int tasks, int sessions, int logs, int reports) = Check(archive, PayloadEnvelope.For(codec));
         ImportFiles(PhysicalFileSystem.Instance, archive, layout, TimeProvider.System);
         StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
         return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length);

@@ -30,7 +30,7 @@ public static class StateBackups
 
         IFileSystem fileSystem = PhysicalFileSystem.Instance;
         var layout = new StateLayout(root);
-        PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        PayloadEnvelope envelope = PayloadEnvelope.For(codec);
         var backups = new List<StateBackupInfo>();
         foreach (string name in new Backups(fileSystem, layout).ListNewestFirst())
         {
@@ -72,7 +72,7 @@ public static class StateBackups
             throw new DirectoryNotFoundException($"The state directory '{layout.Root}' does not exist.");
         }
 
-        PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        PayloadEnvelope envelope = PayloadEnvelope.For(codec);
         (Model.PersistedState state, long revision) = FileStateStore.ReadBackup(PhysicalFileSystem.Instance, layout, envelope, backupName);
         return new StateBackupContent(backupName, revision, state);
     }

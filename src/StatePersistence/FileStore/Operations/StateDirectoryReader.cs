@@ -54,7 +54,7 @@ public static class StateDirectoryReader
             throw new StateImportIncompleteException(layout.Root, layout.ImportMarkerFile, ImportMarker.Read(PhysicalFileSystem.Instance, layout)?.Archive);
         }
 
-        PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        PayloadEnvelope envelope = PayloadEnvelope.For(codec);
         string reason = "";
         for (int attempt = 1; attempt <= maxAttempts; attempt++)
         {

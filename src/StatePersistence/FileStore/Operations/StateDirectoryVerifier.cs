@@ -32,7 +32,7 @@ public static class StateDirectoryVerifier
         }
 
         IFileSystem fileSystem = PhysicalFileSystem.Instance;
-        PayloadEnvelope envelope = codec is null ? PayloadEnvelope.Identity : new PayloadEnvelope(codec);
+        PayloadEnvelope envelope = PayloadEnvelope.For(codec);
         var problems = new List<StateDirectoryProblem>();
         var checkedFiles = new Dictionary<string, int>(StringComparer.Ordinal);
         long? revision = null;

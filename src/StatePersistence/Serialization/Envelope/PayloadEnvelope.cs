@@ -43,6 +43,9 @@ internal sealed class PayloadEnvelope
     /// <summary>The envelope of the identity codec.</summary>
     public static PayloadEnvelope Identity { get; } = new(IdentityCodec.Instance);
 
+    /// <summary>The envelope of <paramref name="codec"/>, or <see cref="Identity"/> when none is given (no encryption).</summary>
+    public static PayloadEnvelope For(IPayloadCodec? codec) => codec is null ? Identity : new PayloadEnvelope(codec);
+
     /// <summary>
     /// Whether new payloads are stored as they are (and JSON files keep their plain-JSON forms): under the identity
     /// codec, and under a key ring with no active key (encryption being turned off). The latter can change while the
