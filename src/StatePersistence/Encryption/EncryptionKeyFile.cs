@@ -111,19 +111,13 @@ public static class EncryptionKeyFile
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string full = Path.GetFullPath(path);
-        if (stateDirectory is not null && IsInside(full, Path.GetFullPath(stateDirectory)))
+        if (stateDirectory is not null && PathContainment.IsInside(full, stateDirectory))
         {
             throw new StatePersistenceException(
                 $"The key file '{full}' is inside the state directory '{Path.GetFullPath(stateDirectory)}': a copy or backup of the directory would carry its own key. Keep the key file elsewhere.", full);
         }
 
         return full;
-    }
-
-    private static bool IsInside(string file, string directory)
-    {
-        string prefix = Path.TrimEndingDirectorySeparator(directory) + Path.DirectorySeparatorChar;
-        return file.StartsWith(prefix, OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase);
     }
 
     private static byte[] Serialize(EncryptionKeyRing ring)

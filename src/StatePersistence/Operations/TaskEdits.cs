@@ -35,9 +35,12 @@ public static class TaskEdits
     /// a task, the same <c>id</c> and <c>revision</c> (the store assigns both), a non-empty <c>description</c> and a
     /// <c>status</c> among <see cref="TaskStatuses.All"/>. Throws <see cref="StateValidationException"/> naming the
     /// field (or <c>json</c>, with the line and position) otherwise. <see cref="TaskEdit.Changed"/> is false when the
-    /// edited task is the original one (whatever its formatting).
+    /// edited task is the original one (whatever its formatting). A changed task whose <c>updated_at</c> the edit left
+    /// as it was gets the time of <paramref name="time"/> (the system clock when null) there, as the state server's
+    /// <c>PUT</c> and <c>PATCH</c> stamp it, so a client syncing by <c>updated_at</c> sees the edit; one the edit set
+    /// itself is kept.
     /// </summary>
-    public static TaskEdit Check(AgentTask original, ReadOnlySpan<byte> edited)
+    public static TaskEdit Check(AgentTask original, ReadOnlySpan<byte> edited, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(original);
         AgentTask task;
@@ -73,6 +76,11 @@ public static class TaskEdits
         }
 
         bool changed = !ItemCodec.Serialize(task).AsSpan().SequenceEqual(ItemCodec.Serialize(original));
+        if (changed && task.UpdatedAt == original.UpdatedAt)
+        {
+            task.UpdatedAt = (time ?? TimeProvider.System).GetUtcNow();
+        }
+
         return new TaskEdit(task, changed);
     }
 

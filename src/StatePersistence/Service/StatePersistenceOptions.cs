@@ -1,5 +1,6 @@
 using StatePersistence.Redaction;
 using StatePersistence.Encryption;
+using StatePersistence.FileSystem;
 using StatePersistence.Retention;
 using StatePersistence.Storage;
 
@@ -311,7 +312,7 @@ public sealed class StatePersistenceOptions
             problems.Add($"Encryption.KeyFile is set ('{keyFile}') and so is PayloadCodec ({PayloadCodec.Name}): a store has one codec; set only one.");
         }
 
-        if (Encryption.ResolveKeyFile() is { } resolvedKeyFile && IsInside(resolvedKeyFile, ResolveStatePath()))
+        if (Encryption.ResolveKeyFile() is { } resolvedKeyFile && PathContainment.IsInside(resolvedKeyFile, ResolveStatePath()))
         {
             problems.Add($"Encryption.KeyFile '{resolvedKeyFile}' is inside the state directory '{ResolveStatePath()}': keep the key file elsewhere, so a copy of the directory does not carry its key.");
         }
@@ -326,9 +327,6 @@ public sealed class StatePersistenceOptions
 
         return problems;
     }
-
-    private static bool IsInside(string file, string directory) =>
-        file.StartsWith(Path.TrimEndingDirectorySeparator(directory) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     private T Unfrozen<T>(T value, [System.Runtime.CompilerServices.CallerMemberName] string setting = "") =>
         IsFrozen

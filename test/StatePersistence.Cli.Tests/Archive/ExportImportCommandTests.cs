@@ -250,6 +250,26 @@ public sealed class ExportImportCommandTests : IDisposable
         DirectoryContents.AssertUnchanged(before, StatePath);
     }
 
+    [Fact]
+    public async Task Export_ThroughASymbolicLinkToTheStateDirectory_IsRefused_AndWritesNothing()
+    {
+        await using (StatePersistenceService writer = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = StatePath }, cancellationToken: Http.Ct))
+        {
+            await writer.SaveTaskAsync(new Model.AgentTask { Id = "task_1", Description = "stays", Status = "pending" }, Http.Ct);
+        }
+
+        string link = _temp.Combine("backups-volume");
+        Directory.CreateSymbolicLink(link, StatePath);
+        var before = DirectoryContents.Read(StatePath);
+        string viaLink = Path.Combine(link, "export.tar.gz");
+
+        StatectlRun run = await StatectlRun.RunAsync("export", viaLink, "--state-path", StatePath);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains($"'{viaLink}' is inside the state directory '{StatePath}'", run.Error, StringComparison.Ordinal);
+        DirectoryContents.AssertUnchanged(before, StatePath);
+    }
+
     private static byte[] TruncatedToHalf(byte[] bytes) => bytes[..(bytes.Length / 2)];
 
     private static PaxTarEntry Entry(string name, string content) =>

@@ -128,4 +128,19 @@ public sealed class KeysCommandTests : IDisposable
         Assert.Equal(2, noKeyFile.ExitCode);
         Assert.Contains("--key-file", noKeyFile.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Create_ThroughASymbolicLinkIntoTheStateDirectory_IsRefused()
+    {
+        Directory.CreateDirectory(StatePath);
+        string link = Path.Combine(Path.GetDirectoryName(StatePath)!, "keys-dir");
+        Directory.CreateSymbolicLink(link, StatePath);
+        string viaLink = Path.Combine(link, "keys.json");
+
+        StatectlRun run = await StatectlRun.RunAsync("keys", "create", viaLink, "--state-path", StatePath);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("inside the state directory", run.Error, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(StatePath));
+    }
 }

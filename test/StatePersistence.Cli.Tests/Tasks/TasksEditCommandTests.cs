@@ -37,6 +37,42 @@ public sealed class TasksEditCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Edit_StampsUpdatedAt_SoAClientSyncingByUpdatedSinceSeesIt()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2);
+        DateTimeOffset before = DateTimeOffset.UtcNow;
+        string editor = Script("edit.sh", """sed -i 's/"task number 1"/"edited by hand"/' "$1" """);
+
+        StatectlRun run = await StatectlRun.RunAsync(["tasks", "edit", "task_1", "--state-path", StatePath],
+            environment: new Dictionary<string, string> { ["EDITOR"] = editor });
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);
+        string since = Uri.EscapeDataString(before.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        JsonElement page = await (await server.Client.GetUrlAsync($"/api/tasks?updatedSince={since}")).ExpectAsync(HttpStatusCode.OK);
+        JsonElement only = Assert.Single(page.EnumerateArray());
+        Assert.Equal("task_1", only.Str("id"));
+        Assert.Equal("edited by hand", only.Str("description"));
+        Assert.Equal(0, await server.TerminateAsync());
+    }
+
+    [Fact]
+    public async Task Edit_KeepsAnUpdatedAtTheEditSetItself()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        string editor = Script("edit.sh", """sed -i 's/"task number 1"/"edited by hand"/; s/"updated_at": "[^"]*"/"updated_at": "2020-01-02T03:04:05+00:00"/' "$1" """);
+
+        StatectlRun run = await StatectlRun.RunAsync(["tasks", "edit", "task_1", "--state-path", StatePath],
+            environment: new Dictionary<string, string> { ["EDITOR"] = editor });
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        StatectlRun shown = await StatectlRun.RunAsync("tasks", "show", "task_1", "--state-path", StatePath, "--json");
+        Assert.True(shown.ExitCode == 0, shown.ToString());
+        Assert.Equal(new DateTimeOffset(2020, 1, 2, 3, 4, 5, TimeSpan.Zero), shown.Json().GetProperty("updated_at").GetDateTimeOffset());
+        Assert.Equal("edited by hand", shown.Json().GetProperty("description").GetString());
+    }
+
+    [Fact]
     public async Task Edit_VisualIsUsedWhenEditorIsNotSet_AndAnUnchangedFileIsNoChange()
     {
         await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
