@@ -1,11 +1,16 @@
+using StatePersistence.FileStore.Journal;
+using StatePersistence.FileStore.Migrations;
+using StatePersistence.FileStore.Operations;
+
 namespace StatePersistence.FileStore;
 
 /// <summary>
 /// Disk use of a state directory by kind of file, measured without opening the store (so beside a running server):
-/// <c>state</c> (<c>state.json</c>), <c>backups</c> (<c>state.backup.*.json</c> and pre-migration backups),
+/// <c>state</c> (<c>state.json</c>), <c>backups</c> (<c>state.backup.*.json</c> and the <c>pre-migration/</c> copies),
 /// <c>journal</c>, <c>tasks</c>, <c>sessions</c>, <c>logs</c>, <c>reports</c>, <c>archive</c>, <c>quarantined</c>
 /// (files moved aside as corrupt, wherever they are) and <c>other</c> (the lock, the recovery report, temp files,
-/// anything foreign). Every file under the directory is counted once.
+/// anything foreign, a file under an item folder without an item's name included). Every file under the directory is
+/// counted once.
 /// </summary>
 public sealed record StateDiskUsage(string StateDirectory, IReadOnlyList<StateDiskUsageKind> Kinds)
 {
@@ -53,6 +58,9 @@ public sealed record StateDiskUsage(string StateDirectory, IReadOnlyList<StateDi
         return new StateDiskUsage(root, [.. KindNames.Select(name => new StateDiskUsageKind(name, files[name], bytes[name]))]);
     }
 
+    // A file counts as a kind only when it has a name the store gives that kind, where the store puts it: a stray
+    // file under tasks/ (an editor's backup, notes, a copy) is not a task, and a temp file is a write in flight or
+    // one a crash left behind. Both are "other", so the kinds' counts are what the store holds.
     private static string KindOf(string root, string path)
     {
         string name = Path.GetFileName(path);
@@ -61,21 +69,32 @@ public sealed record StateDiskUsage(string StateDirectory, IReadOnlyList<StateDi
             return "quarantined";
         }
 
-        string relative = Path.GetRelativePath(root, path);
-        int separator = relative.IndexOf(Path.DirectorySeparatorChar, StringComparison.Ordinal);
-        if (separator >= 0)
+        if (StateLayout.IsTempFile(name))
         {
-            string top = relative[..separator];
-            return top is "journal" or "tasks" or "sessions" or "logs" or "reports" or "archive" ? top : "other";
+            return "other";
         }
 
-        if (name == "state.json")
+        string[] parts = Path.GetRelativePath(root, path).Split(Path.DirectorySeparatorChar);
+        if (parts.Length == 1)
         {
-            return "state";
+            return name == "state.json" ? "state" : StateLayout.BackupTimestamp(name) is not null ? "backups" : "other";
         }
 
-        return name.StartsWith("state.", StringComparison.Ordinal) && name.Contains(".backup", StringComparison.Ordinal)
-            && name.EndsWith(".json", StringComparison.Ordinal) ? "backups" : "other";
+        return parts[0] switch
+        {
+            // The copy of every file a migration may change, kept for its rollback.
+            PreMigrationBackup.DirectoryName => "backups",
+            TaskArchives.DirectoryName => "archive",
+            _ when parts.Length > 2 => "other",
+            "tasks" or "sessions" when StateLayout.IsItemFile(name) => parts[0],
+            // A live log, a rotated part, or the marker of a failed append (where the torn text starts).
+            "logs" when StateLayout.TryParseSessionLogName(name.EndsWith(SessionLogs.FailedMarkerSuffix, StringComparison.Ordinal)
+                ? name[..^SessionLogs.FailedMarkerSuffix.Length] : name, out _, out _) => "logs",
+            "reports" when name.StartsWith("report_", StringComparison.Ordinal) && StateLayout.IsItemFile(name) => "reports",
+            "journal" when JournalReader.TryParseSegmentNumber(name, out _)
+                || name.EndsWith(".wal" + JournalReader.FailedMarkerSuffix, StringComparison.Ordinal) => "journal",
+            _ => "other",
+        };
     }
 }
 

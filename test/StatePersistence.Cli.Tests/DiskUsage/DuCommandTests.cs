@@ -66,6 +66,33 @@ public sealed class DuCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task FilesUnderAnItemFolderWithoutAnItemsName_AndTempFiles_AreOther_NotThatKind()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2);
+        var ct = TestContext.Current.CancellationToken;
+        await File.WriteAllTextAsync(Path.Combine(StatePath, "tasks", "task_1.json~"), "an editor's backup", ct);
+        await File.WriteAllTextAsync(Path.Combine(StatePath, "tasks", "NOTES.txt"), "notes", ct);
+        await File.WriteAllTextAsync(Path.Combine(StatePath, "tasks", "task_1.json.1.tmp"), "a write a crash cut short", ct);
+        Directory.CreateDirectory(Path.Combine(StatePath, "tasks", "old"));
+        await File.WriteAllTextAsync(Path.Combine(StatePath, "tasks", "old", "task_1.json"), "{}", ct);
+        await File.WriteAllTextAsync(Path.Combine(StatePath, "reports", "summary.json"), "{}", ct);
+        await File.WriteAllTextAsync(Path.Combine(StatePath, "journal", "README"), "hand-made", ct);
+        long sessionLogs = Directory.GetFiles(Path.Combine(StatePath, "logs")).Length;
+        await File.WriteAllTextAsync(Path.Combine(StatePath, "logs", Path.GetFileName(Directory.GetFiles(Path.Combine(StatePath, "logs"))[0]) + ".failed"), "0", ct);
+
+        StatectlRun run = await StatectlRun.RunAsync("du", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Dictionary<string, long> files = run.Json().GetProperty("kinds").EnumerateArray()
+            .ToDictionary(k => k.GetProperty("kind").GetString()!, k => k.GetProperty("files").GetInt64());
+        Assert.Equal(2, files["tasks"]);
+        Assert.Equal(1, files["reports"]);
+        Assert.Equal(sessionLogs + 1, files["logs"]);
+        Assert.True(files["other"] >= 6, run.ToString());
+        Assert.Equal(new DirectoryInfo(StatePath).GetFiles("*", SearchOption.AllDirectories).Length, run.Json().GetProperty("totalFiles").GetInt64());
+    }
+
+    [Fact]
     public async Task MissingDirectory_IsExitCode1_NamingIt_AndJsonCarriesTheError()
     {
         string missing = _temp.Combine("nowhere");
