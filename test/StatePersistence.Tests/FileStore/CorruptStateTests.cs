@@ -173,6 +173,76 @@ public sealed class CorruptStateTests : IDisposable
     }
 
     [Fact]
+    public async Task AVersionABitFlipMadeNewer_InStateJson_IsDamage_MovedAside_AndTheStateRecovered()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using (StatePersistenceService first = await _fixture.OpenAsync())
+        {
+            await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+            await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        }
+
+        byte[] damaged = FlipVersionToNewer(await File.ReadAllBytesAsync(_fixture.File("state.json"), ct));
+        await File.WriteAllBytesAsync(_fixture.File("state.json"), damaged, ct);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+
+        Assert.Equal(["t1", "t2"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+        string aside = Assert.Single(Directory.GetFiles(_fixture.StatePath, "state.corrupt.*"));
+        Assert.Equal(damaged, await File.ReadAllBytesAsync(aside, ct));
+        Assert.Contains(second.LastRecovery!.Quarantined, q => q.Reason.Contains("3.1.0", StringComparison.Ordinal) && q.Reason.Contains("checksum", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AVersionABitFlipMadeNewer_InABackup_WhenStateJsonIsCorrupt_DoesNotStopTheStart()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using (StatePersistenceService first = await _fixture.OpenAsync())
+        {
+            await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+            await first.SaveSnapshotAsync(ct);
+            await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        }
+
+        string backup = Directory.GetFiles(_fixture.StatePath, "state.backup.*.json").Order(StringComparer.Ordinal).Last();
+        await File.WriteAllBytesAsync(backup, FlipVersionToNewer(await File.ReadAllBytesAsync(backup, ct)), ct);
+        await File.WriteAllBytesAsync(_fixture.File("state.json"), new byte[4096], ct);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+
+        Assert.Equal(["t1", "t2"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+    }
+
+    [Fact]
+    public async Task AnIntactStateJsonOfANewerFormat_WithAChecksumThatHolds_IsStillRefused_AndLeftUntouched()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        Directory.CreateDirectory(_fixture.StatePath);
+        byte[] covered = Encoding.UTF8.GetBytes("""{"version":"3.0.0","tasks":[],"sessions":[]""");
+        string checksum = StatePersistence.FileStore.Snapshot.SnapshotChecksum.Format(System.IO.Hashing.Crc32.HashToUInt32(covered));
+        byte[] future = [.. covered, .. Encoding.UTF8.GetBytes($$""","checksum":"{{checksum}}"}""")];
+        await File.WriteAllBytesAsync(_fixture.File("state.json"), future, ct);
+
+        StatePersistenceService service = _fixture.Create();
+        var error = await Assert.ThrowsAsync<StateFormatException>(() => service.StartAsync(ct));
+        await service.DisposeAsync();
+
+        Assert.Contains("3.0.0", error.Message, StringComparison.Ordinal);
+        Assert.Equal(future, await File.ReadAllBytesAsync(_fixture.File("state.json"), ct));
+    }
+
+    /// <summary>One bit flipped in the version: "2.1.0" (0x32) becomes "3.1.0" (0x33), what a damaged sector does.</summary>
+    private static byte[] FlipVersionToNewer(byte[] json)
+    {
+        byte[] version = Encoding.UTF8.GetBytes("\"2.1.0\"");
+        int at = json.AsSpan().IndexOf(version);
+        Assert.True(at >= 0, "the state file holds no version 2.1.0");
+        byte[] copy = [.. json];
+        copy[at + 1] ^= 0x01;
+        return copy;
+    }
+
+    [Fact]
     public async Task MissingDirectory_IsCreatedAndStartsEmptyWithWarning()
     {
         await using StatePersistenceService service = await _fixture.OpenAsync();

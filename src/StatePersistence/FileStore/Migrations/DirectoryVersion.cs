@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using StatePersistence.FileStore.Snapshot;
 using StatePersistence.FileSystem;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
@@ -23,7 +24,8 @@ internal static class DirectoryVersion
 
     public static DetectedVersion Detect(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope)
     {
-        if (fileSystem.FileExists(layout.StateFile) && ReadVersion(fileSystem, layout.StateFile, envelope) is { } version && FormatVersion.Major(version) >= 0)
+        if (fileSystem.FileExists(layout.StateFile) && ReadVersion(fileSystem, layout.StateFile, envelope) is { } version && FormatVersion.Major(version) >= 0
+            && (FormatVersion.Major(version) <= StateFormat.HighestReadableMajor || IsIntact(fileSystem, layout.StateFile, envelope)))
         {
             return new DetectedVersion(version, "state.json");
         }
@@ -59,6 +61,23 @@ internal static class DirectoryVersion
         catch (Exception ex) when (ex is InvalidDataException or CryptographicException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether a state file whose version reads newer than this build's is intact: one flipped bit makes "2.1.0" read
+    /// "3.1.0", and a directory is refused as newer only on a version its checksum vouches for. A damaged file has no
+    /// readable version; recovery moves it aside.
+    /// </summary>
+    private static bool IsIntact(IFileSystem fileSystem, string path, PayloadEnvelope envelope)
+    {
+        try
+        {
+            return SnapshotReader.ChecksumProblem(envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, fileSystem.ReadAllBytes(path), path)) is null;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or JsonException or CryptographicException)
+        {
+            return false;
         }
     }
 

@@ -80,7 +80,7 @@ internal static class SnapshotReader
             {
                 case "version":
                     version = Expect(ref reader, JsonTokenType.String, name).GetString()!;
-                    checksummed = CheckVersion(version, path);
+                    checksummed = CheckVersion(version, bytes, path);
                     break;
                 case "revision":
                     revision = Expect(ref reader, JsonTokenType.Number, name).TryGetInt64(out long parsed) && parsed >= 0
@@ -221,8 +221,11 @@ internal static class SnapshotReader
         }
     }
 
-    /// <summary>Refuses a newer major version; returns whether the file must carry a checksum (2.1 and later).</summary>
-    private static bool CheckVersion(string version, string path)
+    /// <summary>
+    /// Refuses a newer major version, once the file is known intact (see <see cref="RefuseNewer"/>); returns whether
+    /// the file must carry a checksum (2.1 and later).
+    /// </summary>
+    private static bool CheckVersion(string version, byte[] bytes, string path)
     {
         string[] parts = version.Split('.');
         if (!int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int major))
@@ -238,12 +241,64 @@ internal static class SnapshotReader
 
         if (major > StateFormat.HighestReadableMajor)
         {
-            throw new StateFormatException(
-                $"'{path}' has format version {version}, newer than this library reads ({StateFormat.HighestReadableMajor}.x). Upgrade StatePersistence; the file was not changed.",
-                path);
+            throw RefuseNewer(version, bytes, path);
         }
 
         return major > 2 || (major == 2 && minor >= 1);
+    }
+
+    /// <summary>
+    /// The version comes first and the checksum last, so a version that reads newer is believed only when the file's
+    /// checksum holds (<see cref="ChecksumProblem"/>): one flipped bit turns "2.1.0" into "3.1.0", and such a file is
+    /// damage (moved aside, recovery falls back), not a file of a newer library (left untouched, the start refused).
+    /// </summary>
+    private static Exception RefuseNewer(string version, byte[] bytes, string path) =>
+        ChecksumProblem(bytes) is { } problem
+            ? new InvalidDataException($"its version reads '{version}', newer than this library reads, but {problem}: the version is not to be trusted (a damaged byte makes a version read newer)")
+            : new StateFormatException(
+                $"'{path}' has format version {version}, newer than this library reads ({StateFormat.HighestReadableMajor}.x). Upgrade StatePersistence; the file was not changed.",
+                path);
+
+    /// <summary>
+    /// Why the snapshot <paramref name="json"/> fails its checksum, or null when it holds or there is none to check.
+    /// The checksum (the root's last property, covering every byte before the comma that precedes it) is the part of
+    /// the format every version keeps, so it can be checked in a file of any version; a file without one cannot be.
+    /// JSON that does not parse throws <see cref="JsonException"/>.
+    /// </summary>
+    internal static string? ChecksumProblem(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = JsonLimits.SnapshotMaxDepth });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return null;
+        }
+
+        long valueEnd = reader.BytesConsumed;
+        long coveredEnd = -1;
+        string? checksum = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isChecksum = reader.ValueTextEquals(SnapshotChecksum.PropertyName);
+            reader.Read();
+            (coveredEnd, checksum) = isChecksum && reader.TokenType == JsonTokenType.String ? (valueEnd, reader.GetString()) : (-1, null);
+            reader.Skip();
+            valueEnd = reader.BytesConsumed;
+        }
+
+        if (checksum is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            SnapshotChecksum.Verify(json[..(int)coveredEnd], checksum);
+            return null;
+        }
+        catch (InvalidDataException ex)
+        {
+            return ex.Message;
+        }
     }
 
     private static DateTimeOffset ParseTime(string text) =>
