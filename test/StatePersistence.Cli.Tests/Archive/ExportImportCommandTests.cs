@@ -232,6 +232,92 @@ public sealed class ExportImportCommandTests : IDisposable
         Assert.False(Directory.Exists(Restored));
     }
 
+    [Theory]
+    [InlineData("state.json")]
+    [InlineData("tasks/task_2.json")]
+    [InlineData("sessions/s1.json")]
+    [InlineData("reports/report_r1.json")]
+    [InlineData("logs/session_s1.log")]
+    public async Task Import_OfAnArchiveWithOneBitFlippedInAnEntry_IsRefusedNamingTheEntry_AndWritesNothing(string entryName)
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 3);
+        Assert.Equal(0, (await StatectlRun.RunAsync("export", ArchivePath, "--state-path", StatePath)).ExitCode);
+        string damaged = _temp.Combine("damaged.tar.gz");
+        await RewriteAsync(ArchivePath, damaged, (name, content) =>
+        {
+            if (name == entryName)
+            {
+                content[content.Length / 2] ^= 0x04;
+            }
+
+            return content;
+        });
+
+        StatectlRun run = await StatectlRun.RunAsync("import", damaged, "--state-path", Restored);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains($"The archive '{damaged}' is refused: its entry '{entryName}' is damaged", run.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Restored));
+    }
+
+    [Fact]
+    public async Task Import_OfAnArchiveWhoseTaskFileIsAnOlderCopy_IsRefused_AsItDiffersFromItsStateJson()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2);
+        string older = _temp.Combine("older.tar.gz");
+        Assert.Equal(0, (await StatectlRun.RunAsync("export", older, "--state-path", StatePath)).ExitCode);
+        await using (StatePersistenceService writer = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = StatePath }, cancellationToken: Http.Ct))
+        {
+            await writer.SaveTaskAsync(new Model.AgentTask { Id = "task_1", Description = "changed after the first export", Status = "completed" }, Http.Ct);
+        }
+
+        Assert.Equal(0, (await StatectlRun.RunAsync("export", ArchivePath, "--state-path", StatePath)).ExitCode);
+        byte[] olderTask = (await ReadEntriesAsync(older))["tasks/task_1.json"];
+        string spliced = _temp.Combine("spliced.tar.gz");
+        await RewriteAsync(ArchivePath, spliced, (name, content) => name == "tasks/task_1.json" ? olderTask : content);
+
+        StatectlRun run = await StatectlRun.RunAsync("import", spliced, "--state-path", Restored);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("its entry 'tasks/task_1.json' is damaged: it differs from 'task_1' in the archive's state.json", run.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Restored));
+    }
+
+    private static async Task<Dictionary<string, byte[]>> ReadEntriesAsync(string archive)
+    {
+        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        await RewriteAsync(archive, null, (name, content) =>
+        {
+            entries[name] = content;
+            return content;
+        });
+        return entries;
+    }
+
+    /// <summary>Copies <paramref name="source"/>'s entries, in order, through <paramref name="change"/> into <paramref name="target"/> (none: read only).</summary>
+    private static async Task RewriteAsync(string source, string? target, Func<string, byte[], byte[]> change)
+    {
+        await using FileStream input = File.OpenRead(source);
+        await using var gunzip = new GZipStream(input, CompressionMode.Decompress);
+        await using var reader = new TarReader(gunzip);
+        await using Stream output = target is null ? Stream.Null : File.Create(target);
+        await using var gzip = new GZipStream(output, CompressionLevel.Fastest);
+        await using var writer = new TarWriter(gzip, TarEntryFormat.Pax);
+        while (await reader.GetNextEntryAsync(cancellationToken: Http.Ct) is { } entry)
+        {
+            if (entry.EntryType == TarEntryType.Directory)
+            {
+                await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, entry.Name), Http.Ct);
+                continue;
+            }
+
+            using var content = new MemoryStream();
+            await entry.DataStream!.CopyToAsync(content, Http.Ct);
+            byte[] changed = change(entry.Name, content.ToArray());
+            await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, entry.Name) { DataStream = new MemoryStream(changed) }, Http.Ct);
+        }
+    }
+
     [Fact]
     public async Task Export_IntoTheStateDirectory_IsRefusedNamingBoth_AndWritesNothing()
     {

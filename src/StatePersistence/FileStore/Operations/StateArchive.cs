@@ -233,6 +233,7 @@ public static class StateArchive
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
+        StateView? state = null;
         string refusal = $"The archive '{archive}'";
         string? lastEntry = null;
         try
@@ -253,9 +254,9 @@ public static class StateArchive
                     throw new InvalidDataException($"The archive '{archive}' is refused: it holds '{entry.Name}' twice. Nothing was changed.");
                 }
 
-                if (entry.Name == "state.json")
+                if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile)
                 {
-                    RefuseUnlessOpens(archive, entry, envelope);
+                    state = RefuseIfDamaged(archive, entry, envelope, state);
                 }
 
                 lastEntry = entry.Name;
@@ -280,22 +281,41 @@ public static class StateArchive
     }
 
     /// <summary>
-    /// An export is restored as it was written, sealed or not, and read back with the codec given: one sealed with a
-    /// codec this import lacks (an encrypted export without its key) or under a key the ring does not hold is refused
-    /// here, before anything is written, rather than after every file is. Damage is left to that read-back to report.
+    /// An export is restored as it was written, sealed or not, and read back with the codec given: an entry sealed with
+    /// a codec this import lacks (an encrypted export without its key) or under a key the ring does not hold is refused
+    /// here, and so is a damaged one (<see cref="ArchiveEntryCheck"/>), before anything is written. Returns the
+    /// archive's state once <c>state.json</c> has been read (the entries after it are compared with it).
     /// </summary>
-    private static void RefuseUnlessOpens(string archive, TarEntry entry, PayloadEnvelope envelope)
+    private static StateView? RefuseIfDamaged(string archive, TarEntry entry, PayloadEnvelope envelope, StateView? state)
     {
         using var content = new MemoryStream();
         entry.DataStream?.CopyTo(content);
-        try
+        if (content.Length != entry.Length)
         {
-            envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, content.ToArray(), $"{archive}: {entry.Name}");
+            // A truncated archive: its end, not the entry's bytes, is what is wrong (reported as such by the caller).
+            throw new EndOfStreamException($"the entry '{entry.Name}' breaks off after {content.Length} of its {entry.Length} bytes");
         }
-        catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
+
+        string label = $"{archive}: {entry.Name}";
+        string? problem;
+        if (entry.Name == "state.json")
         {
-            // Damaged, not foreign: the read-back after the import reports it, as it did before this check.
+            try
+            {
+                return ArchiveEntryCheck.State(content.ToArray(), envelope, label);
+            }
+            catch (InvalidDataException ex)
+            {
+                problem = ex.Message;
+            }
         }
+        else
+        {
+            problem = ArchiveEntryCheck.Problem(entry.Name, content.ToArray(), envelope, state, label);
+        }
+
+        return problem is null ? state
+            : throw new InvalidDataException($"The archive '{archive}' is refused: its entry '{entry.Name}' is damaged: {problem}. Nothing was changed.");
     }
 
     /// <summary>Why an entry cannot be restored, or null: only plain files named as a state directory names them.</summary>
