@@ -107,7 +107,8 @@ public static class StateArchive
     /// Restores <paramref name="archivePath"/> into <paramref name="stateDirectory"/>, which must be empty or missing
     /// (a non-empty one is refused, naming it), or hold an unfinished import of the same archive, which this one
     /// resumes. Throws <see cref="InvalidDataException"/> naming the entry for an archive that is not a state export
-    /// (path traversal, an absolute path, a link, an unknown file), and naming the archive for one that is not a
+    /// (path traversal, an absolute path, a link, an unknown file) or whose entry is damaged (<see cref="ArchiveEntryCheck"/>),
+    /// and naming the archive for one that is not a
     /// readable .tar.gz (truncated, not gzip, not tar), before anything is written. <paramref name="codec"/> is the one the export was
     /// written with (its files are restored as they are, so an encrypted export needs its key to be read back).
     /// </summary>
