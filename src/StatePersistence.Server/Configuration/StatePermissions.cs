@@ -13,7 +13,6 @@ internal sealed partial class StatePermissions(IOptions<StatePersistenceOptions>
     : IHostedLifecycleService
 {
     private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     public Task StartingAsync(CancellationToken cancellationToken)
     {
@@ -34,7 +33,7 @@ internal sealed partial class StatePermissions(IOptions<StatePersistenceOptions>
             return Task.CompletedTask;
         }
 
-        int tightened = Tighten(root);
+        int tightened = PermissionTightening.Tighten(root);
         if (tightened > 0)
         {
             LogTightened(logger, tightened, root);
@@ -58,33 +57,6 @@ internal sealed partial class StatePermissions(IOptions<StatePersistenceOptions>
         {
             return true;
         }
-    }
-
-    /// <summary>Tightens <paramref name="root"/> and everything under it; returns how many entries changed.</summary>
-    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public static int Tighten(string root)
-    {
-        int changed = TightenOne(root, DirectoryMode);
-        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
-        foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", options))
-        {
-            changed += TightenOne(path, Directory.Exists(path) ? DirectoryMode : FileMode);
-        }
-
-        return changed;
-    }
-
-    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    private static int TightenOne(string path, UnixFileMode allowed)
-    {
-        UnixFileMode mode = File.GetUnixFileMode(path);
-        if ((mode & ~allowed & (UnixFileMode)0x1FF) == 0)
-        {
-            return 0;
-        }
-
-        File.SetUnixFileMode(path, mode & allowed);
-        return 1;
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
