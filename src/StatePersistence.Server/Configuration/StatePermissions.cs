@@ -1,19 +1,23 @@
 using Microsoft.Extensions.Options;
-using StatePersistence.Errors;
-using StatePersistence.FileStore.Migrations;
 
 namespace StatePersistence.Server.Configuration;
 
 /// <summary>
-/// Before the state is opened: creates a missing state directory as 0700, and tightens an existing one whose
-/// directories are looser than 0700 or files looser than 0600, so that other local users cannot read what agents
-/// stored. Logged once, with the count, not once per file. Nothing to do on Windows, whose ACLs this does not model.
+/// Tightens a state directory whose directories are looser than 0700 or files looser than 0600, so that other local
+/// users cannot read what agents stored. Logged once, with the count, not once per file. Nothing to do on Windows,
+/// whose ACLs this does not model.
 /// </summary>
+/// <remarks>
+/// Runs after the store has opened the directory (registered after the persistence service, whose start-up
+/// recovery runs in its own <see cref="StartingAsync"/>; the host calls them in order), so only under this
+/// process's directory lock: a second server on a directory another process holds stops at the lock and never
+/// changes a mode of that process's files. By then the store has created a missing directory (0700) and run any
+/// migration, which records the older format's modes in its backup before it tightens them, and a directory the
+/// store refused (a newer format, an unfinished import) was left untouched. Still before anything listens.
+/// </remarks>
 internal sealed partial class StatePermissions(IOptions<StatePersistenceOptions> options, ILogger<StatePermissions> logger)
     : IHostedLifecycleService
 {
-    private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-
     public Task StartingAsync(CancellationToken cancellationToken)
     {
         if (OperatingSystem.IsWindows())
@@ -22,17 +26,6 @@ internal sealed partial class StatePermissions(IOptions<StatePersistenceOptions>
         }
 
         string root = options.Value.ResolveStatePath();
-        if (!Directory.Exists(root))
-        {
-            Directory.CreateDirectory(root, DirectoryMode);
-            return Task.CompletedTask;
-        }
-
-        if (LeftToMigration())
-        {
-            return Task.CompletedTask;
-        }
-
         int tightened = PermissionTightening.Tighten(root);
         if (tightened > 0)
         {
@@ -40,23 +33,6 @@ internal sealed partial class StatePermissions(IOptions<StatePersistenceOptions>
         }
 
         return Task.CompletedTask;
-    }
-
-    /// <summary>
-    /// A directory of an older format is the migration's: it backs up the old modes first (so a rollback restores
-    /// them), tightens them and logs it. One of a newer format is refused by the store untouched. Neither is changed here.
-    /// </summary>
-    private bool LeftToMigration()
-    {
-        try
-        {
-            MigrationStatus status = StateMigrations.GetStatus(options.Value);
-            return status.PendingSteps.Count > 0 || status.Interrupted;
-        }
-        catch (StateFormatException)
-        {
-            return true;
-        }
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
