@@ -92,13 +92,14 @@ internal static class StateServer
 
         // Registered before the persistence service so that an exposed address is refused before recovery starts.
         services.AddHostedService<ExposureGuard>();
+        store.Apply(services.AddStatePersistence());
         if (store.Store == StoreSettings.File)
         {
-            // A state directory only the file store has.
+            // A state directory only the file store has. Registered after the persistence service, so that its modes
+            // are changed only once this process holds the directory's lock (see StatePermissions).
             services.AddHostedService<StatePermissions>();
         }
 
-        store.Apply(services.AddStatePersistence());
         services.AddHealthChecks().AddStatePersistence();
 
         services.AddProblemDetails();

@@ -1,20 +1,23 @@
 using Microsoft.Extensions.Options;
-using StatePersistence.Errors;
-using StatePersistence.FileStore.Migrations;
 
 namespace StatePersistence.Server.Configuration;
 
 /// <summary>
-/// Before the state is opened: creates a missing state directory as 0700, and tightens an existing one whose
-/// directories are looser than 0700 or files looser than 0600, so that other local users cannot read what agents
-/// stored. Logged once, with the count, not once per file. Nothing to do on Windows, whose ACLs this does not model.
+/// Tightens a state directory whose directories are looser than 0700 or files looser than 0600, so that other local
+/// users cannot read what agents stored. Logged once, with the count, not once per file. Nothing to do on Windows,
+/// whose ACLs this does not model.
 /// </summary>
+/// <remarks>
+/// Runs after the store has opened the directory (registered after the persistence service, whose start-up
+/// recovery runs in its own <see cref="StartingAsync"/>; the host calls them in order), so only under this
+/// process's directory lock: a second server on a directory another process holds stops at the lock and never
+/// changes a mode of that process's files. By then the store has created a missing directory (0700) and run any
+/// migration, which records the older format's modes in its backup before it tightens them, and a directory the
+/// store refused (a newer format, an unfinished import) was left untouched. Still before anything listens.
+/// </remarks>
 internal sealed partial class StatePermissions(IOptions<StatePersistenceOptions> options, ILogger<StatePermissions> logger)
     : IHostedLifecycleService
 {
-    private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-
     public Task StartingAsync(CancellationToken cancellationToken)
     {
         if (OperatingSystem.IsWindows())
@@ -23,68 +26,13 @@ internal sealed partial class StatePermissions(IOptions<StatePersistenceOptions>
         }
 
         string root = options.Value.ResolveStatePath();
-        if (!Directory.Exists(root))
-        {
-            Directory.CreateDirectory(root, DirectoryMode);
-            return Task.CompletedTask;
-        }
-
-        if (LeftToMigration())
-        {
-            return Task.CompletedTask;
-        }
-
-        int tightened = Tighten(root);
+        int tightened = PermissionTightening.Tighten(root);
         if (tightened > 0)
         {
             LogTightened(logger, tightened, root);
         }
 
         return Task.CompletedTask;
-    }
-
-    /// <summary>
-    /// A directory of an older format is the migration's: it backs up the old modes first (so a rollback restores
-    /// them), tightens them and logs it. One of a newer format is refused by the store untouched. Neither is changed here.
-    /// </summary>
-    private bool LeftToMigration()
-    {
-        try
-        {
-            MigrationStatus status = StateMigrations.GetStatus(options.Value);
-            return status.PendingSteps.Count > 0 || status.Interrupted;
-        }
-        catch (StateFormatException)
-        {
-            return true;
-        }
-    }
-
-    /// <summary>Tightens <paramref name="root"/> and everything under it; returns how many entries changed.</summary>
-    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public static int Tighten(string root)
-    {
-        int changed = TightenOne(root, DirectoryMode);
-        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
-        foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", options))
-        {
-            changed += TightenOne(path, Directory.Exists(path) ? DirectoryMode : FileMode);
-        }
-
-        return changed;
-    }
-
-    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    private static int TightenOne(string path, UnixFileMode allowed)
-    {
-        UnixFileMode mode = File.GetUnixFileMode(path);
-        if ((mode & ~allowed & (UnixFileMode)0x1FF) == 0)
-        {
-            return 0;
-        }
-
-        File.SetUnixFileMode(path, mode & allowed);
-        return 1;
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

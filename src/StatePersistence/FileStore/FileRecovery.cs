@@ -165,22 +165,9 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         return view;
     }
 
-    /// <summary>
-    /// Revisions never go backwards (issue 12): a state rebuilt from item files starts the replay at 0, but the store
-    /// resumes at the highest revision anything recovered shows: an item, the backup used, or the journal's first
-    /// segment header (a checkpoint's cut writes it even when no record follows, so it remembers the revision of a
-    /// last change that was a deletion).
-    /// </summary>
-    private StateView NeverBackwards(StateView view, JournalReader journal)
-    {
-        long floor = Math.Max(report.SnapshotRevision, (journal.FirstSequence ?? 1) - 1);
-        foreach (StoredItem item in view.Tasks.Values.Concat(view.Sessions.Values))
-        {
-            floor = Math.Max(floor, item.Revision);
-        }
-
-        return floor <= view.Revision ? view : view with { Revision = floor };
-    }
+    /// <summary>The revision never goes backwards (see <see cref="RevisionFloor"/>, which the read-only reader shares).</summary>
+    private StateView NeverBackwards(StateView view, JournalReader journal) =>
+        RevisionFloor.Apply(view, report.SnapshotRevision, journal.FirstSequence);
 
     /// <summary>
     /// The original Node implementation saved task files immediately and <c>state.json</c> every 30 s, so its task

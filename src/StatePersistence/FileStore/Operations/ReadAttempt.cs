@@ -45,6 +45,7 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
 
         StateView baseView;
         string source;
+        long snapshotRevision = 0;
         if (primary is not null && primary.Version.StartsWith('1'))
         {
             // The original format's task files are newer than its state.json (recovery merges them the same way).
@@ -59,6 +60,7 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
         {
             baseView = primary.View;
             source = "state.json";
+            snapshotRevision = primary.View.Revision;
             _deletedTasks.UnionWith(primary.Deleted.Tasks);
             _deletedSessions.UnionWith(primary.Deleted.Sessions);
         }
@@ -76,7 +78,7 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
                 Problem(layout.StateFile, null, $"state.json (revision {primary.View.Revision}) is older than the journal (which starts at {journal.FirstSequence}): restored by hand? Start-up recovery ignores it and uses the task and session files, which are newer; so does this view");
             }
 
-            (baseView, source) = RebuildFromItemFiles(backups);
+            (baseView, source, snapshotRevision) = RebuildFromItemFiles(backups);
         }
 
         StateView view = Replay(journal, segments, baseView, out int replayed);
@@ -102,6 +104,10 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
             }
         }
 
+        // The revision start-up recovery resumes at: a view rebuilt from item files replays from 0, and with no journal
+        // record after the last checkpoint it would say revision 0 (an export would carry it) where the store says
+        // the revision its items, the backup and the journal's header remember.
+        view = RevisionFloor.Apply(view, snapshotRevision, journal.FirstSequence);
         return new StateDirectoryView(layout.Root, view, source, baseView.Revision, replayed, attempt, [.. _problems]);
     }
 
@@ -172,9 +178,10 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
 
     /// <summary>
     /// The state from the task and session files, with the application's fields from the newest valid backup, as
-    /// recovery rebuilds it when no current snapshot is usable (a corrupt item file is reported, not restored).
+    /// recovery rebuilds it when no current snapshot is usable (a corrupt item file is reported, not restored), and
+    /// that backup's revision (0 without one), which recovery counts in the revision it resumes at.
     /// </summary>
-    private (StateView View, string Source) RebuildFromItemFiles(Backups backups)
+    private (StateView View, string Source, long BackupRevision) RebuildFromItemFiles(Backups backups)
     {
         SnapshotContent? newest = null;
         string source = "item files";
@@ -189,7 +196,7 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
         }
 
         return (new StateView(0, ReadItemFiles(layout.TasksDirectory, PayloadKind.Task, "task"),
-            ReadItemFiles(layout.SessionsDirectory, PayloadKind.Session, "session"), newest?.View.Extras), source);
+            ReadItemFiles(layout.SessionsDirectory, PayloadKind.Session, "session"), newest?.View.Extras), source, newest?.View.Revision ?? 0);
     }
 
     private ImmutableSortedDictionary<string, StoredItem> ReadItemFiles(string directory, PayloadKind kind, string kindName)
