@@ -39,11 +39,25 @@ public sealed class ExportOfACorruptSnapshotTests : IDisposable
         Assert.True(recovered > 0, $"recovered revision {recovered}");
         Assert.True(exported.ExitCode == 0, exported.ToString());
         Assert.Equal(recovered, exported.Json().GetProperty("revision").GetInt64());
+        Assert.Contains(exported.Json().GetProperty("problems").EnumerateArray(), p => p.GetProperty("path").GetString() == state);
         Assert.Equal(recovered, RevisionOfTheArchivedSnapshot());
         Assert.Equal(recovered, listed.Json().GetProperty("revision").GetInt64());
         Assert.Equal(recovered, health.Json().GetProperty("revision").GetInt64());
         Assert.True(imported.ExitCode == 0, imported.ToString());
         Assert.Equal(recovered, imported.Json().GetProperty("revision").GetInt64());
+    }
+
+    [Fact]
+    public async Task Export_WithoutJson_WarnsThatTheStateWasRebuilt_NamingStateJson()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2);
+        string state = Path.Combine(StatePath, "state.json");
+        File.WriteAllBytes(state, new byte[new FileInfo(state).Length]);
+
+        StatectlRun exported = await StatectlRun.RunAsync("export", ArchivePath, "--state-path", StatePath);
+
+        Assert.True(exported.ExitCode == 0, exported.ToString());
+        Assert.Contains("warning: " + state, exported.Output, StringComparison.Ordinal);
     }
 
     /// <summary>What the store resumes at when it opens the directory: opened on a copy, so the original stays as it is for the commands.</summary>

@@ -71,6 +71,13 @@ internal static class ExportImportCommands
 
         context.Console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"{what} revision {result.Revision}: {result.Tasks} task(s), {result.Sessions} session(s), {result.Logs} session log(s), {result.Reports} report(s); {result.Archive} ({result.Bytes:N0} bytes), state directory {result.StateDirectory}")));
+
+        // Still a success (the copy holds what the server would serve), but the operator must know it was rebuilt.
+        foreach (StateDirectoryProblem problem in result.Problems)
+        {
+            context.Console.MarkupLine("[yellow]warning: " + Markup.Escape(problem.ToString()) + "[/]");
+        }
+
         return ExitCodes.Success;
     }
 }

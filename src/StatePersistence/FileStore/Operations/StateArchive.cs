@@ -77,7 +77,8 @@ public static class StateArchive
             }, Durability.Full);
             fileSystem.Rename(temp, target);
             fileSystem.SyncDirectory(directory);
-            return new StateArchiveResult(target, read.StateDirectory, read.View.Revision, read.View.Tasks.Count, read.View.Sessions.Count, logs, reports, bytes);
+            return new StateArchiveResult(target, read.StateDirectory, read.View.Revision, read.View.Tasks.Count, read.View.Sessions.Count, logs, reports, bytes,
+                read.Problems);
         }
         catch
         {
@@ -125,7 +126,8 @@ public static class StateArchive
         (int tasks, int sessions, int logs, int reports) = Check(archive, PayloadEnvelope.For(codec));
         ImportFiles(PhysicalFileSystem.Instance, archive, layout, TimeProvider.System);
         StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
-        return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length);
+        return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length,
+            restored.Problems);
     }
 
     /// <summary>

@@ -9,4 +9,9 @@ namespace StatePersistence.FileStore.Operations;
 /// <param name="Logs">Session logs in the archive.</param>
 /// <param name="Reports">Reports in the archive.</param>
 /// <param name="Bytes">The archive's size.</param>
-public sealed record StateArchiveResult(string Archive, string StateDirectory, long Revision, int Tasks, int Sessions, int Logs, int Reports, long Bytes);
+/// <param name="Problems">
+/// What the read of the state directory found wrong (an export of a directory whose <c>state.json</c> is unusable holds
+/// the state rebuilt as start-up recovery rebuilds it, and says so here); empty for a healthy directory.
+/// </param>
+public sealed record StateArchiveResult(string Archive, string StateDirectory, long Revision, int Tasks, int Sessions, int Logs, int Reports, long Bytes,
+    IReadOnlyList<StateDirectoryProblem> Problems);
