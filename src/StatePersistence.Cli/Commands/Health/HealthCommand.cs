@@ -58,8 +58,9 @@ internal static class HealthCommand
 
         grid.AddRow("tasks / sessions", $"{health.Tasks?.ToString(CultureInfo.InvariantCulture) ?? "-"} / {health.Sessions?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
         grid.AddRow("last recovery", health.LastRecovery is { } r
-            ? Markup.Escape($"{r.StartedAt:O}: {r.Quarantined.Count} moved aside, {r.Lost.Count} lost, {r.Warnings.Count} warnings")
-            : "no report (no damage found at a start-up)");
+            ? Markup.Escape($"{r.StartedAt:O}: {r.Quarantined.Count} moved aside, {r.Lost.Count} lost, "
+                + $"{r.DroppedJournalBytes.Count + r.DroppedSessionLogBytes.Count} byte range(s) dropped or cut (torn tails included), {r.Warnings.Count} warnings")
+            : "no report (no start-up found damage or dropped bytes)");
         context.Console.Write(grid);
         if (health.Usage is { } usage)
         {
