@@ -128,6 +128,43 @@ public sealed class VerifyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task ASessionLogWhoseLastAppendIsWholeButFailsItsChecksum_IsListed_AsTheNextStartActsOnIt()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        string log = InState("logs", "session_s1.log");
+        FlipByte(log, 8 + 12 + 2); // inside the text of the log's only (so last) append
+
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        JsonElement problem = Assert.Single(run.Json().GetProperty("problems").EnumerateArray());
+        Assert.Equal(log, problem.GetProperty("path").GetString());
+        Assert.Equal("s1", problem.GetProperty("id").GetString());
+        Assert.Contains("last append", problem.GetProperty("problem").GetString(), StringComparison.Ordinal);
+
+        // What verify said is what the next start does: it copies the log aside.
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]))
+        {
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        Assert.Single(Directory.GetFiles(InState("logs"), "session_s1.log.corrupt.*"));
+    }
+
+    [Fact]
+    public async Task ASessionLogEndingInATornAppend_IsNoProblem_AnAppendInFlightLooksTheSame()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        string log = InState("logs", "session_s1.log");
+        byte[] bytes = await File.ReadAllBytesAsync(log, Http.Ct);
+        await File.WriteAllBytesAsync(log, bytes[..^3], Http.Ct);
+
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+    }
+
+    [Fact]
     public async Task BesideARunningServerUnderLoad_FindsNoProblem()
     {
         await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);

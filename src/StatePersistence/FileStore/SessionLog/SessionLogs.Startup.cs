@@ -168,8 +168,22 @@ internal sealed partial class SessionLogs
         return IsWholeFrameFailingItsChecksum(rest);
     }
 
+    /// <summary>
+    /// The range of a log's last append when it is whole (length and trailer hold) but fails its checksum: damage,
+    /// which start-up copies aside and cuts off. Null otherwise; bytes after the last valid frame that are not one whole
+    /// frame are a torn append (a crash's, or one in flight beside a server), not damage. <paramref name="damage"/> and
+    /// <paramref name="frames"/> are what <see cref="Parse"/> found in <paramref name="bytes"/>, which does not list this
+    /// append: nothing valid follows it.
+    /// </summary>
+    internal static (long Offset, long Length)? DamagedLastAppend(byte[] bytes, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames)
+    {
+        long end = frames.Select(f => f.Offset + f.Size).Concat(damage.Select(d => d.Offset + d.Length))
+            .DefaultIfEmpty((long)SessionLogFormat.FileHeaderSize).Max();
+        return end < bytes.Length && IsWholeFrameFailingItsChecksum(bytes.AsSpan((int)end)) ? (end, bytes.Length - end) : null;
+    }
+
     /// <summary>Whether <paramref name="rest"/>, the bytes after a log's last valid frame, are one whole frame whose checksum fails.</summary>
-    internal static bool IsWholeFrameFailingItsChecksum(ReadOnlySpan<byte> rest)
+    private static bool IsWholeFrameFailingItsChecksum(ReadOnlySpan<byte> rest)
     {
         return rest.Length >= SessionLogFormat.Overhead
             && SessionLogFormat.TrailerLength(rest) == rest.Length - SessionLogFormat.Overhead
