@@ -55,10 +55,15 @@ public static class StateDirectoryVerifier
         }
         catch (Exception ex) when (ex is StateFormatException { ReaderLacksCodec: false } or StateStorageException)
         {
-            // The state cannot be read as a whole; each item file is still checked on its own.
-            problems.Add(new StateDirectoryProblem(((StatePersistenceException)ex).Path ?? layout.Root, null, ex.Message));
-            CheckItemFilesAlone(fileSystem, envelope, PayloadKind.Task, layout.TasksDirectory, problems);
-            CheckItemFilesAlone(fileSystem, envelope, PayloadKind.Session, layout.SessionsDirectory, problems);
+            // The state cannot be read as a whole: the read stopped at one file (a newer format stops it, as it stops
+            // start-up), and whatever it had found before is gone with it. Every other file is checked on its own, so
+            // each problem is still listed (a corrupt state.json beside a backup of a newer format, for example).
+            string stoppedAt = ((StatePersistenceException)ex).Path ?? layout.Root;
+            problems.Add(new StateDirectoryProblem(stoppedAt, null, ex.Message));
+            FileByFileChecks.StateFile(fileSystem, layout, envelope, stoppedAt, problems);
+            FileByFileChecks.JournalSegments(fileSystem, layout, stoppedAt, problems);
+            FileByFileChecks.ItemFiles(fileSystem, envelope, PayloadKind.Task, layout.TasksDirectory, problems);
+            FileByFileChecks.ItemFiles(fileSystem, envelope, PayloadKind.Session, layout.SessionsDirectory, problems);
         }
 
         checkedFiles["state"] = fileSystem.FileExists(layout.StateFile) ? 1 : 0;
@@ -71,19 +76,8 @@ public static class StateDirectoryVerifier
         CheckRecoveryReport(layout, problems);
         List<string> quarantined = [.. Directory.EnumerateFiles(layout.Root, "*", SearchOption.AllDirectories)
             .Where(p => Path.GetFileName(p).Contains(StateLayout.CorruptMarker, StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
-        return new StateDirectoryVerification(layout.Root, revision, checkedFiles, problems, quarantined);
-    }
-
-    private static void CheckItemFilesAlone(IFileSystem fileSystem, PayloadEnvelope envelope, PayloadKind kind, string directory, List<StateDirectoryProblem> problems)
-    {
-        foreach (string name in fileSystem.ListFiles(directory))
-        {
-            if (StateLayout.ItemId(name) is { } id && ItemFileAgreement.ReadItem(fileSystem, envelope, kind, Path.Combine(directory, name), id, out string? problem) is null
-                && problem is not null)
-            {
-                problems.Add(new StateDirectoryProblem(Path.Combine(directory, name), id, problem));
-            }
-        }
+        // A file the read stopped at is checked again on its own (every backup is): listed once.
+        return new StateDirectoryVerification(layout.Root, revision, checkedFiles, [.. problems.Distinct()], quarantined);
     }
 
     private static int CheckBackups(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
