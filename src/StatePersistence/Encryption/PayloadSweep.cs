@@ -123,11 +123,9 @@ internal sealed class PayloadSweep(IFileSystem fileSystem, StateLayout layout, P
 
                 // After the last frame: a torn append (a crash, or one in flight beside a server) is no payload, but a
                 // whole frame failing its checksum is damage, as start-up recovery judges it.
-                long end = frames.Select(f => f.Offset + f.Size).Concat(damage.Select(d => d.Offset + d.Length))
-                    .DefaultIfEmpty((long)SessionLogFormat.FileHeaderSize).Max();
-                if (end < bytes.Length && SessionLogs.IsWholeFrameFailingItsChecksum(bytes.AsSpan((int)end)))
+                if (SessionLogs.DamagedLastAppend(bytes, damage, frames) is { } last)
                 {
-                    Problem(path, $"bytes {end}..{bytes.Length - 1} are damaged (the last append fails its checksum)");
+                    Problem(path, $"bytes {last.Offset}..{last.Offset + last.Length - 1} are damaged (the last append fails its checksum)");
                 }
             });
         }

@@ -136,7 +136,9 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
                 await FinishMigrationAsync(migrations, migration, result.View, report, cancellationToken).ConfigureAwait(false);
             }
 
-            if (report.CorruptionDetected)
+            // Torn tails too: content cannot tell a power cut's unacknowledged tail from acknowledged data cut short
+            // at rest, so what was dropped must be findable after the log lines are gone.
+            if (report.CorruptionDetected || report.BytesDropped)
             {
                 WriteRecoveryReport(report);
             }

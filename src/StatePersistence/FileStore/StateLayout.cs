@@ -59,7 +59,7 @@ internal sealed class StateLayout(string root)
     /// <summary>Who holds the lock, written by the holder.</summary>
     public string LockOwnerFile => Path.Combine(Root, ".lock.owner");
 
-    /// <summary>The last recovery report, written when recovery found corruption or loss.</summary>
+    /// <summary>The last recovery report, written when recovery found corruption or loss, or dropped or cut any bytes (torn tails included).</summary>
     public string RecoveryReportFile => Path.Combine(Root, "recovery-report.json");
 
     /// <summary>

@@ -3,7 +3,7 @@ namespace StatePersistence.Recovery;
 /// <summary>
 /// What startup recovery used, repaired, quarantined and lost. Raised with
 /// <see cref="Diagnostics.StateLoadedEventArgs"/>, logged, and written to <c>recovery-report.json</c> in the state
-/// directory whenever anything was quarantined or lost.
+/// directory whenever anything was quarantined or lost, or any bytes were dropped or cut (<see cref="BytesDropped"/>).
 /// </summary>
 public sealed class RecoveryReport
 {
@@ -40,6 +40,13 @@ public sealed class RecoveryReport
     /// </summary>
     public List<DroppedByteRange> DroppedJournalBytes { get; set; } = [];
 
+    /// <summary>
+    /// Every session log byte range start-up cut off the end of a log: the torn tail of an append a crash interrupted
+    /// (or the end of a log cut short at rest: the two cannot be told apart), the text of an append that failed, a last
+    /// append failing its checksum (damage). Each names the file, offset, length, why, and where the bytes were kept.
+    /// </summary>
+    public List<DroppedByteRange> DroppedSessionLogBytes { get; set; } = [];
+
     /// <summary>The revision recovered (the last journal sequence number included).</summary>
     public long Revision { get; set; }
 
@@ -66,6 +73,13 @@ public sealed class RecoveryReport
 
     /// <summary>Whether anything was quarantined or lost.</summary>
     public bool CorruptionDetected => Quarantined.Count > 0 || Lost.Count > 0;
+
+    /// <summary>
+    /// Whether recovery skipped journal bytes or cut bytes off a session log, torn tails included. A torn tail is not
+    /// corruption (a power cut leaves one), but it may be what is left of acknowledged data cut short at rest, so the
+    /// report is written for it too: an operator finds it in <c>recovery-report.json</c> and <c>statectl health</c>.
+    /// </summary>
+    public bool BytesDropped => DroppedJournalBytes.Count > 0 || DroppedSessionLogBytes.Count > 0;
 }
 
 /// <summary>A corrupt file moved aside by recovery.</summary>

@@ -128,6 +128,98 @@ public sealed class VerifyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task ASessionLogWhoseLastAppendIsWholeButFailsItsChecksum_IsListed_AsTheNextStartActsOnIt()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        string log = InState("logs", "session_s1.log");
+        FlipByte(log, 8 + 12 + 2); // inside the text of the log's only (so last) append
+
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        JsonElement problem = Assert.Single(run.Json().GetProperty("problems").EnumerateArray());
+        Assert.Equal(log, problem.GetProperty("path").GetString());
+        Assert.Equal("s1", problem.GetProperty("id").GetString());
+        Assert.Contains("last append", problem.GetProperty("problem").GetString(), StringComparison.Ordinal);
+
+        // What verify said is what the next start does: it copies the log aside.
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]))
+        {
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        Assert.Single(Directory.GetFiles(InState("logs"), "session_s1.log.corrupt.*"));
+    }
+
+    [Fact]
+    public async Task ASessionLogEndingInATornAppend_IsNoProblem_AnAppendInFlightLooksTheSame()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        string log = InState("logs", "session_s1.log");
+        byte[] bytes = await File.ReadAllBytesAsync(log, Http.Ct);
+        await File.WriteAllBytesAsync(log, bytes[..^3], Http.Ct);
+
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+    }
+
+    [Fact]
+    public async Task ACorruptStateJson_BesideABackupOfANewerFormat_IsListed_AndSoIsEveryOtherProblem_EachOnce()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2);
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]))
+        {
+            // A change, so the final checkpoint turns the previous state.json into a backup.
+            using HttpResponseMessage patched = await server.Client.PatchJsonAsync("/api/tasks/task_1", """{"status":"completed"}""");
+            await patched.ExpectAsync(HttpStatusCode.OK);
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                using HttpResponseMessage patched = await server.Client.PatchJsonAsync("/api/tasks/task_2", $$"""{"description":"change {{i}}"}""");
+                await patched.ExpectAsync(HttpStatusCode.OK);
+            }
+
+            await server.KillAsync();
+        }
+
+        await File.WriteAllBytesAsync(InState("state.json"), new byte[new FileInfo(InState("state.json")).Length], Http.Ct);
+        string backup = Directory.GetFiles(StatePath, "state.backup.*.json").Order(StringComparer.Ordinal).Last();
+        WriteAsNewerFormat(backup, "3.1.0");
+        string segment = Directory.GetFiles(InState("journal"), "*.wal").MaxBy(MiddleOfWrittenBytes)!;
+        FlipByte(segment, MiddleOfWrittenBytes(segment));
+
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        List<(string Path, string Problem)> problems = [.. run.Json().GetProperty("problems").EnumerateArray()
+            .Select(p => (p.GetProperty("path").GetString()!, p.GetProperty("problem").GetString()!))];
+        string all = string.Join("\n", problems);
+        Assert.True(problems.Count(p => p.Path == InState("state.json") && p.Problem.Contains("corrupt", StringComparison.Ordinal)) == 1, all);
+        Assert.True(problems.Count(p => p.Path == backup && p.Problem.Contains("3.1.0", StringComparison.Ordinal)) == 1, all);
+        Assert.True(problems.Count(p => p.Path == segment && p.Problem.Contains("damaged", StringComparison.Ordinal)) == 1, all);
+    }
+
+    /// <summary>
+    /// Rewrites a snapshot as a genuinely newer format would be: the version changed and the checksum (the CRC-32 of
+    /// every byte before the comma that precedes it) computed anew, so the file is intact, only newer.
+    /// </summary>
+    private static void WriteAsNewerFormat(string path, string version)
+    {
+        string text = File.ReadAllText(path);
+        int checksum = text.LastIndexOf("\"checksum\"", StringComparison.Ordinal);
+        int comma = text.LastIndexOf(',', checksum);
+        string covered = new System.Text.RegularExpressions.Regex("\"version\":\\s*\"[^\"]*\"").Replace(text[..comma], $"\"version\": \"{version}\"", 1);
+        Assert.Contains(version, covered, StringComparison.Ordinal);
+        uint crc = System.IO.Hashing.Crc32.HashToUInt32(System.Text.Encoding.UTF8.GetBytes(covered));
+        File.WriteAllText(path, covered + text[comma..checksum] + $"\"checksum\": \"crc32:{crc:x8}\"\n}}");
+    }
+
+    [Fact]
     public async Task BesideARunningServerUnderLoad_FindsNoProblem()
     {
         await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);

@@ -61,6 +61,7 @@ internal sealed class CrashStateChecker(Workload workload, Violations violations
             recovered = await RecoveredContent.ReadAsync(first, model.LogSessions, skipCorruptReports: workload.IntegrityOnly);
             problems.AddRange(workload.IntegrityOnly ? model.CheckIntegrity(recovered) : model.Check(recovered));
             CheckQuarantined(first.LastRecovery!, image, firstDisk, problems);
+            CheckCutLogBytesKept(first.LastRecovery!, image, firstDisk, problems);
             CheckRestored(first.LastRecovery!, image, recovered, problems);
             CheckLost(first.LastRecovery!, recovered, problems);
             if (workload.CheckImage?.Invoke(image, firstDisk) is { } imageProblem)
@@ -129,6 +130,42 @@ internal sealed class CrashStateChecker(Workload workload, Violations violations
             else if (!after.ReadFile(file.QuarantinePath).AsSpan().SequenceEqual(image.ReadFile(file.OriginalPath)))
             {
                 problems.Add($"'{file.OriginalPath}' was quarantined to '{file.QuarantinePath}' with different content");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Bytes cut off a session log's end are kept with their exact content, durably (a copy of the range, or of the
+    /// whole log when it was copied aside as damaged): only NULs, which hold nothing, may go without a copy.
+    /// </summary>
+    private static void CheckCutLogBytesKept(RecoveryReport report, DurableImage image, CrashSimulatingFileSystem disk, List<string> problems)
+    {
+        DurableImage after = disk.DurableState;
+        foreach (DroppedByteRange range in report.DroppedSessionLogBytes)
+        {
+            string what = $"bytes {range.Offset}..{range.Offset + range.Length - 1} cut from '{range.Path}'";
+            if (!image.FileExists(range.Path) || image.ReadFile(range.Path).Length < range.Offset + range.Length)
+            {
+                problems.Add($"{what} were reported, but the log on the disk did not hold them");
+                continue;
+            }
+
+            byte[] original = image.ReadFile(range.Path);
+            ReadOnlySpan<byte> cut = original.AsSpan((int)range.Offset, (int)range.Length);
+            if (range.KeptAs is null)
+            {
+                if (cut.ContainsAnyExcept((byte)0))
+                {
+                    problems.Add($"{what} were not all NULs, yet they were not kept");
+                }
+            }
+            else if (!after.FileExists(range.KeptAs))
+            {
+                problems.Add($"{what} were kept in '{range.KeptAs}', which is not durable");
+            }
+            else if (after.ReadFile(range.KeptAs) is var kept && !kept.AsSpan().SequenceEqual(cut) && !kept.AsSpan().SequenceEqual(original))
+            {
+                problems.Add($"{what} were kept in '{range.KeptAs}' with different content");
             }
         }
     }

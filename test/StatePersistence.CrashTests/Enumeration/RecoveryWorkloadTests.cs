@@ -100,6 +100,49 @@ public sealed class RecoveryWorkloadTests(ReliabilityLedger ledger)
             },
         }, ledger).ExploreAsync();
 
+    [Fact]
+    public Task RecoveryCuttingATornLogTail_CrashedAnywhere_KeepsTheCutBytes() =>
+        new CrashPointExplorer(TornLogTailWorkload(new TornLogTail()), ledger).ExploreAsync();
+
+    /// <summary>
+    /// A session log ending in the first half of an append (what a power cut leaves, and what a log cut short at rest
+    /// leaves): start-up keeps those bytes aside and then cuts them; a crash anywhere in between must leave them in
+    /// the log or in a durable copy, never in neither.
+    /// </summary>
+    private static Workload TornLogTailWorkload(TornLogTail tail) => new("recovery: a session log's torn tail kept aside, then cut",
+        run => run.AppendLog("s1", "two\n"))
+    {
+        Setup = run => run.AppendLog("s1", "one\n"),
+        BeforeRestart = (disk, _) =>
+        {
+            byte[] append = FileStore.SessionLog.SessionLogFormat.Frame("an append cut short\n"u8, null);
+            tail.Bytes = append[..(append.Length / 2)];
+            WriteDurably(disk, TornLogTail.Log, tail.Bytes, append: true);
+        },
+        CheckImage = tail.Check,
+    };
+
+    /// <summary>The torn tail written after a log, which must never disappear: at the log's end, or kept aside.</summary>
+    private sealed class TornLogTail
+    {
+        public const string Log = Root + "/logs/session_s1.log";
+
+        public byte[] Bytes { get; set; } = [];
+
+        public string? Check(DurableImage image, CrashSimulatingFileSystem recovered)
+        {
+            bool KeptAside(DurableImage disk) =>
+                disk.Files.Any(f => f.Key.Contains(".corrupt.", StringComparison.Ordinal) && f.Value.Span.SequenceEqual(Bytes));
+
+            if (!(image.FileExists(Log) && image.ReadFile(Log).AsSpan().EndsWith(Bytes)) && !KeptAside(image))
+            {
+                return "the torn log tail is gone from the crash image: neither at the log's end nor kept aside";
+            }
+
+            return KeptAside(recovered.DurableState) ? null : "after recovery the torn log tail is not kept aside (durably, with its bytes)";
+        }
+    }
+
     /// <summary>The bytes of the corrupted files, which must never disappear: at their place, or quarantined.</summary>
     private sealed class CorruptFiles
     {

@@ -59,7 +59,13 @@ internal static class HealthCommand
         grid.AddRow("tasks / sessions", $"{health.Tasks?.ToString(CultureInfo.InvariantCulture) ?? "-"} / {health.Sessions?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
         grid.AddRow("last recovery", health.LastRecovery is { } r
             ? Markup.Escape($"{r.StartedAt:O}: {r.Quarantined.Count} moved aside, {r.Lost.Count} lost, {r.Warnings.Count} warnings")
-            : "no report (no damage found at a start-up)");
+            : "no report (no start-up found damage or dropped bytes)");
+        if (health.LastRecovery is { BytesDropped: true } cut)
+        {
+            // Torn tails are warnings, not corruption (a power cut leaves them), but a file cut short at rest looks the same.
+            grid.AddRow("bytes dropped", Markup.Escape($"{cut.DroppedJournalBytes.Count + cut.DroppedSessionLogBytes.Count} range(s), "
+                + $"{cut.DroppedSessionLogBytes.Count(d => d.KeptAs is not null)} kept aside; see recovery-report.json"));
+        }
         context.Console.Write(grid);
         if (health.Usage is { } usage)
         {

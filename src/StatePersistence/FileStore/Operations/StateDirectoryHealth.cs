@@ -58,7 +58,7 @@ public sealed record StateDirectoryHealth
     /// <summary>Sessions in the state.</summary>
     public int? Sessions { get; init; }
 
-    /// <summary>The last start-up recovery report (<c>recovery-report.json</c>, written when recovery found damage).</summary>
+    /// <summary>The last start-up recovery report (<c>recovery-report.json</c>, written when recovery found damage or dropped or cut bytes).</summary>
     public RecoveryReport? LastRecovery { get; init; }
 
     /// <summary>

@@ -16,6 +16,9 @@ namespace StatePersistence.FileStore.Operations;
 /// </summary>
 public static class StateDirectoryVerifier
 {
+    /// <summary>How long a session log whose last append looks damaged is left before it is read again (see <see cref="CheckSessionLog"/>).</summary>
+    private static readonly TimeSpan SettleTime = TimeSpan.FromMilliseconds(100);
+
     /// <summary>
     /// Verifies <paramref name="stateDirectory"/>; a missing directory throws <see cref="DirectoryNotFoundException"/>.
     /// A state sealed with a codec while <paramref name="codec"/> is null (an encrypted directory verified without its
@@ -52,10 +55,15 @@ public static class StateDirectoryVerifier
         }
         catch (Exception ex) when (ex is StateFormatException { ReaderLacksCodec: false } or StateStorageException)
         {
-            // The state cannot be read as a whole; each item file is still checked on its own.
-            problems.Add(new StateDirectoryProblem(((StatePersistenceException)ex).Path ?? layout.Root, null, ex.Message));
-            CheckItemFilesAlone(fileSystem, envelope, PayloadKind.Task, layout.TasksDirectory, problems);
-            CheckItemFilesAlone(fileSystem, envelope, PayloadKind.Session, layout.SessionsDirectory, problems);
+            // The state cannot be read as a whole: the read stopped at one file (a newer format stops it, as it stops
+            // start-up), and whatever it had found before is gone with it. Every other file is checked on its own, so
+            // each problem is still listed (a corrupt state.json beside a backup of a newer format, for example).
+            string stoppedAt = ((StatePersistenceException)ex).Path ?? layout.Root;
+            problems.Add(new StateDirectoryProblem(stoppedAt, null, ex.Message));
+            FileByFileChecks.StateFile(fileSystem, layout, envelope, stoppedAt, problems);
+            FileByFileChecks.JournalSegments(fileSystem, layout, stoppedAt, problems);
+            FileByFileChecks.ItemFiles(fileSystem, envelope, PayloadKind.Task, layout.TasksDirectory, problems);
+            FileByFileChecks.ItemFiles(fileSystem, envelope, PayloadKind.Session, layout.SessionsDirectory, problems);
         }
 
         checkedFiles["state"] = fileSystem.FileExists(layout.StateFile) ? 1 : 0;
@@ -68,19 +76,8 @@ public static class StateDirectoryVerifier
         CheckRecoveryReport(layout, problems);
         List<string> quarantined = [.. Directory.EnumerateFiles(layout.Root, "*", SearchOption.AllDirectories)
             .Where(p => Path.GetFileName(p).Contains(StateLayout.CorruptMarker, StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
-        return new StateDirectoryVerification(layout.Root, revision, checkedFiles, problems, quarantined);
-    }
-
-    private static void CheckItemFilesAlone(IFileSystem fileSystem, PayloadEnvelope envelope, PayloadKind kind, string directory, List<StateDirectoryProblem> problems)
-    {
-        foreach (string name in fileSystem.ListFiles(directory))
-        {
-            if (StateLayout.ItemId(name) is { } id && ItemFileAgreement.ReadItem(fileSystem, envelope, kind, Path.Combine(directory, name), id, out string? problem) is null
-                && problem is not null)
-            {
-                problems.Add(new StateDirectoryProblem(Path.Combine(directory, name), id, problem));
-            }
-        }
+        // A file the read stopped at is checked again on its own (every backup is): listed once.
+        return new StateDirectoryVerification(layout.Root, revision, checkedFiles, [.. problems.Distinct()], quarantined);
     }
 
     private static int CheckBackups(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
@@ -146,13 +143,48 @@ public static class StateDirectoryVerifier
                 continue;
             }
 
-            foreach ((long offset, long length) in logs.Parse(id, path, bytes).Damage)
-            {
-                problems.Add(new StateDirectoryProblem(path, id, $"bytes {offset}..{offset + length - 1} of the log are damaged (they fail their checksum); reading the log repairs it by moving the damage aside"));
-            }
+            CheckSessionLog(fileSystem, logs, id, path, bytes, problems);
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// Lists what start-up or a read of the log acts on: damage between valid appends (a read copies the log aside and
+    /// drops it), and a last append that is whole but fails its checksum (start-up copies the log aside and cuts it;
+    /// a read skips it). A last append that is not whole is a torn tail, not listed: beside a running server it is an
+    /// append in flight, and otherwise it cannot be told from the unacknowledged tail of a power cut (start-up keeps
+    /// it aside and names it in recovery-report.json).
+    /// </summary>
+    private static void CheckSessionLog(IFileSystem fileSystem, SessionLogs logs, string id, string path, byte[] bytes, List<StateDirectoryProblem> problems)
+    {
+        (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = logs.Parse(id, path, bytes);
+        if (SessionLogs.DamagedLastAppend(bytes, damage, frames) is { } suspect)
+        {
+            // An append in flight shows as a prefix of its frame, which looks whole only if its text holds a frame
+            // trailer at just that length; such a write ends within the moment. Judged again on a later read, damage
+            // at rest is still there (as the last append, or between valid ones once another append followed it).
+            Thread.Sleep(SettleTime);
+            try
+            {
+                bytes = fileSystem.ReadAllBytes(path);
+            }
+            catch (FileNotFoundException)
+            {
+                return;
+            }
+
+            (_, damage, frames) = logs.Parse(id, path, bytes);
+            if (SessionLogs.DamagedLastAppend(bytes, damage, frames) == suspect)
+            {
+                problems.Add(new StateDirectoryProblem(path, id, $"the last append (bytes {suspect.Offset}..{suspect.Offset + suspect.Length - 1}) is whole but fails its checksum: damage, not a torn append; the next start copies the log aside and cuts that append off"));
+            }
+        }
+
+        foreach ((long offset, long length) in damage)
+        {
+            problems.Add(new StateDirectoryProblem(path, id, $"bytes {offset}..{offset + length - 1} of the log are damaged (they fail their checksum); reading the log repairs it by moving the damage aside"));
+        }
     }
 
     private static int CheckReports(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)

@@ -14,8 +14,9 @@ internal sealed partial class SessionLogs
 
     /// <summary>
     /// Cuts off what failed appends left (their markers say where), then the torn tail of an append a crash interrupted
-    /// (bytes after the last valid frame), reporting each; a last frame whose checksum fails although its length and
-    /// trailer hold is damage, and the log is copied aside first. Version 1 logs get their trailing NULs trimmed.
+    /// (bytes after the last valid frame), keeping and reporting each (see <see cref="CutTail"/>); a last frame whose
+    /// checksum fails although its length and trailer hold is damage, and the log is copied aside first. Version 1
+    /// logs get their trailing NULs trimmed.
     /// </summary>
     public void RepairTails(RecoveryReport report)
     {
@@ -58,9 +59,9 @@ internal sealed partial class SessionLogs
             using IFileHandle handle = fileSystem.Open(log, FileOpenMode.OpenOrCreate);
             if (handle.Length > start)
             {
-                report.Warnings.Add($"Session log '{log}' ended in {handle.Length - start} bytes of an append that failed (its pages may be readable but not durable); they were removed.");
-                handle.SetLength(start);
-                handle.Sync();
+                DroppedByteRange range = CutTail(log, handle, start, damage: false,
+                    $"the text of an append that failed ('{marker}' says where it started), never acknowledged; its pages may have been readable but not durable", keptAs: null, report);
+                report.Warnings.Add($"Session log '{log}' ended in {range.Length} bytes of an append that failed (its pages may be readable but not durable); {KeptIn(range)}.");
             }
         }
 
@@ -94,18 +95,20 @@ internal sealed partial class SessionLogs
             return;
         }
 
+        QuarantinedFile? copy = null;
         if (damaged)
         {
-            report.Quarantined.Add(CopyAside(path, fileSystem.ReadAllBytes(path), $"the last append's checksum fails (bytes {end}..{length - 1})"));
+            copy = CopyAside(path, fileSystem.ReadAllBytes(path), $"the last append's checksum fails (bytes {end}..{length - 1})");
+            report.Quarantined.Add(copy);
         }
 
-        byte[] tail = new byte[length - end];
-        handle.Read(end, tail);
-        handle.SetLength(end);
-        handle.Sync();
-        report.Warnings.Add(tail.AsSpan().ContainsAnyExcept((byte)0)
-            ? $"Session log '{path}' ended in {length - end} bytes that are not a valid append (a torn append a crash interrupted, or damage); they were removed."
-            : $"Session log '{path}' ended in {length - end} NUL bytes from an append a crash interrupted; they were trimmed.");
+        DroppedByteRange range = CutTail(path, handle, end, damaged, damaged
+            ? "the last append is whole but fails its checksum: damage"
+            : "torn tail: bytes after the last valid append, the end of an append a crash interrupted (never acknowledged), or what is left of appends cut short at rest: the two cannot be told apart",
+            copy?.QuarantinePath, report);
+        report.Warnings.Add(range.KeptAs is null
+            ? $"Session log '{path}' ended in {range.Length} NUL bytes from an append a crash interrupted; they were trimmed."
+            : $"Session log '{path}' ended in {range.Length} bytes that are not a valid append (a torn append a crash interrupted, or damage); {KeptIn(range)}.");
     }
 
     /// <summary>The end of the last valid frame: the file's end when its last frame checks out, else found backwards.</summary>
@@ -165,8 +168,22 @@ internal sealed partial class SessionLogs
         return IsWholeFrameFailingItsChecksum(rest);
     }
 
+    /// <summary>
+    /// The range of a log's last append when it is whole (length and trailer hold) but fails its checksum: damage,
+    /// which start-up copies aside and cuts off. Null otherwise; bytes after the last valid frame that are not one whole
+    /// frame are a torn append (a crash's, or one in flight beside a server), not damage. <paramref name="damage"/> and
+    /// <paramref name="frames"/> are what <see cref="Parse"/> found in <paramref name="bytes"/>, which does not list this
+    /// append: nothing valid follows it.
+    /// </summary>
+    internal static (long Offset, long Length)? DamagedLastAppend(byte[] bytes, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames)
+    {
+        long end = frames.Select(f => f.Offset + f.Size).Concat(damage.Select(d => d.Offset + d.Length))
+            .DefaultIfEmpty((long)SessionLogFormat.FileHeaderSize).Max();
+        return end < bytes.Length && IsWholeFrameFailingItsChecksum(bytes.AsSpan((int)end)) ? (end, bytes.Length - end) : null;
+    }
+
     /// <summary>Whether <paramref name="rest"/>, the bytes after a log's last valid frame, are one whole frame whose checksum fails.</summary>
-    internal static bool IsWholeFrameFailingItsChecksum(ReadOnlySpan<byte> rest)
+    private static bool IsWholeFrameFailingItsChecksum(ReadOnlySpan<byte> rest)
     {
         return rest.Length >= SessionLogFormat.Overhead
             && SessionLogFormat.TrailerLength(rest) == rest.Length - SessionLogFormat.Overhead
@@ -261,12 +278,7 @@ internal sealed partial class SessionLogs
     /// <summary>Copies a damaged log aside (the evidence), durably, and returns the record of it.</summary>
     private QuarantinedFile CopyAside(string path, byte[] bytes, string reason)
     {
-        string target = StateLayout.QuarantinePath(path, time.GetUtcNow());
-        for (DateTimeOffset now = time.GetUtcNow(); fileSystem.FileExists(target); now = now.AddTicks(1))
-        {
-            target = StateLayout.QuarantinePath(path, now);
-        }
-
+        string target = UnusedQuarantinePath(path);
         AtomicFile.Write(fileSystem, layout, target, bytes, Durability.Full);
         return new QuarantinedFile(path, target, reason + "; a copy was kept, the valid appends stay in the log");
     }
