@@ -93,6 +93,54 @@ public sealed class MigrateCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Rollback_OfADirectoryANewerBuildWroteSinceTheMigration_IsExitCode1_AndChangesNothing()
+    {
+        NodeStateDirectory.WriteTo(StatePath);
+        Assert.Equal(0, (await StatectlRun.RunAsync("migrate", "apply", "--state-path", StatePath)).ExitCode);
+        // What a newer build leaves: an intact state.json of its format (its checksum holds, so it is believed).
+        byte[] covered = System.Text.Encoding.UTF8.GetBytes("""{"version":"3.0.0","revision":9,"tasks":[],"sessions":[]""");
+        string checksum = $"crc32:{System.IO.Hashing.Crc32.HashToUInt32(covered):x8}";
+        await File.WriteAllBytesAsync(Path.Combine(StatePath, "state.json"), [.. covered, .. System.Text.Encoding.UTF8.GetBytes($$""","checksum":"{{checksum}}"}""")],
+            TestContext.Current.CancellationToken);
+        SortedDictionary<string, byte[]> newer = StateFiles();
+
+        StatectlRun rollback = await StatectlRun.RunAsync("migrate", "rollback", "--state-path", StatePath, "--json");
+
+        Assert.True(rollback.ExitCode == 1, rollback.ToString());
+        string error = rollback.Json().GetProperty("error").GetString()!;
+        Assert.Contains("3.0.0", error, StringComparison.Ordinal);
+        Assert.Contains("nothing in the directory was changed", error, StringComparison.Ordinal);
+        Assert.Equal(newer, StateFiles());
+    }
+
+    [Fact]
+    public async Task Status_OfAnUnfinishedRun_IsInProgressWhileAProcessHoldsTheLock_AndInterruptedOtherwise()
+    {
+        NodeStateDirectory.WriteTo(StatePath);
+        Assert.Equal(0, (await StatectlRun.RunAsync("migrate", "apply", "--state-path", StatePath)).ExitCode);
+        // The manifest as a run that has not finished leaves it.
+        string manifest = Path.Combine(StatePath, "pre-migration", "manifest.json");
+        await File.WriteAllTextAsync(manifest, (await File.ReadAllTextAsync(manifest, TestContext.Current.CancellationToken))
+            .Replace("\"applied\"", "\"migrating\"", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+
+        JsonElement running;
+        // FileShare.None takes a flock(2) on Linux, as the store's directory lock does: this process is "the server".
+        using (new FileStream(Path.Combine(StatePath, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            running = (await StatectlRun.RunAsync("migrate", "status", "--state-path", StatePath, "--json")).Json();
+        }
+
+        JsonElement left = (await StatectlRun.RunAsync("migrate", "status", "--state-path", StatePath, "--json")).Json();
+
+        Assert.True(running.GetProperty("inProgress").GetBoolean(), running.ToString());
+        Assert.False(running.GetProperty("interrupted").GetBoolean(), running.ToString());
+        Assert.Equal(Environment.ProcessId, running.GetProperty("lockHolderProcessId").GetInt32());
+        Assert.True(left.GetProperty("interrupted").GetBoolean(), left.ToString());
+        Assert.False(left.GetProperty("inProgress").GetBoolean(), left.ToString());
+        Assert.Equal(JsonValueKind.Null, left.GetProperty("lockHolderProcessId").ValueKind);
+    }
+
+    [Fact]
     public async Task Rollback_WithoutAMigration_IsExitCode1_AndAMissingDirectoryIsNotCreated()
     {
         Directory.CreateDirectory(StatePath);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Spectre.Console;
 using StatePersistence.Cli.Infrastructure;
 using StatePersistence.FileStore.Migrations;
@@ -44,6 +45,9 @@ internal static class MigrateCommand
         return context.StoreOptions();
     }
 
+    /// <summary>The last run's status while a rollback has not finished (<see cref="MigrationStatus.LastRunStatus"/>).</summary>
+    private const string RollingBack = "rolling-back";
+
     private static int Print(CommandContext context, MigrationStatus status)
     {
         if (context.Json)
@@ -62,12 +66,21 @@ internal static class MigrateCommand
         grid.AddRow("directory version", Markup.Escape($"{status.DirectoryVersion} (from {status.VersionSource})"));
         grid.AddRow("this build", Markup.Escape(status.CurrentVersion));
         grid.AddRow("pending", status.PendingSteps.Count == 0 ? "none" : Markup.Escape(string.Join("\n", status.PendingSteps)));
-        if (status.Interrupted)
+        if (status.LockHolderProcessId is { } holder)
         {
-            grid.AddRow("[yellow]interrupted[/]", "a run or rollback did not finish; 'migrate apply' (or the next start) rolls it back first");
+            grid.AddRow("lock held by", Markup.Escape($"process {holder.ToString(CultureInfo.InvariantCulture)}"
+                + (status.InProgress ? $" ({(status.LastRunStatus == RollingBack ? "rolling back" : "migrating")} now: wait for it to finish)" : "")));
         }
 
-        grid.AddRow("last run", Markup.Escape(status.LastRun is null ? "none" : $"{status.LastRun}: {status.LastRunStatus} (log: {status.LogFile})"));
+        if (status.Interrupted)
+        {
+            grid.AddRow("[yellow]interrupted[/]", status.LastRunStatus == RollingBack
+                ? "a rollback did not finish; run 'migrate rollback' again to finish it ('migrate apply' or the next start would finish it and migrate again)"
+                : "a run did not finish; 'migrate apply' (or the next start) rolls it back and runs it again, 'migrate rollback' leaves the directory as it was before it");
+        }
+
+        string log = status.LogFile is null ? "no log yet" : "log: " + status.LogFile;
+        grid.AddRow("last run", Markup.Escape(status.LastRun is null ? "none" : $"{status.LastRun}: {status.LastRunStatus} ({log})"));
         grid.AddRow("rollback", status.CanRollBack ? "possible (statectl migrate rollback)" : "nothing to roll back");
         if (status.Outcome is not null)
         {

@@ -18,8 +18,24 @@ public sealed class MigrationStatus
     /// <summary>The steps opening the directory (or <c>migrate apply</c>) would run, oldest first (<c>1.0.0 -> 2.1.0: what it does</c>).</summary>
     public required IReadOnlyList<string> PendingSteps { get; init; }
 
-    /// <summary>A run started and did not finish: the next open or <c>migrate apply</c> rolls it back and runs it again.</summary>
+    /// <summary>
+    /// A run or rollback started and did not finish, and no process is running it now: the next open or
+    /// <c>migrate apply</c> rolls an interrupted run back and runs it again; <c>migrate rollback</c> finishes an
+    /// interrupted rollback.
+    /// </summary>
     public required bool Interrupted { get; init; }
+
+    /// <summary>
+    /// A run or rollback is under way now: the last run's manifest says it has not finished and a process holds the
+    /// directory's lock (<see cref="LockHolderProcessId"/>: a server migrating at start-up, or <c>statectl migrate</c>).
+    /// </summary>
+    public bool InProgress { get; init; }
+
+    /// <summary>
+    /// The process holding the directory's writer lock now (a running server, or a migration or rollback under way),
+    /// or null when none does or it cannot be told (Linux's <c>/proc/locks</c> is read).
+    /// </summary>
+    public int? LockHolderProcessId { get; init; }
 
     /// <summary>The last run (<c>1.0.0 -> 2.1.0</c>), or null when none ever ran here.</summary>
     public string? LastRun { get; init; }
@@ -27,7 +43,7 @@ public sealed class MigrationStatus
     /// <summary>The last run's status: <c>migrating</c> (interrupted), <c>applied</c>, <c>rolling-back</c> (a rollback interrupted) or <c>rolled-back</c>.</summary>
     public string? LastRunStatus { get; init; }
 
-    /// <summary>The last run's log file (<c>state.migration-v1.0.0-to-v2.1.0.log</c>), in the state directory.</summary>
+    /// <summary>The last run's log file (<c>state.migration-v1.0.0-to-v2.1.0.log</c>), in the state directory; null until it is written.</summary>
     public string? LogFile { get; init; }
 
     /// <summary>Whether a pre-migration backup is there to roll back to (the last run is applied or interrupted).</summary>

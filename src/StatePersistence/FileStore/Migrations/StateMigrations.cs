@@ -40,6 +40,10 @@ public static class StateMigrations
         var layout = new StateLayout(options.ResolveStatePath());
         MigrationPlan plan = Runner(options, fileSystem, chain, codec, null, layout).Plan();
         MigrationManifest? last = plan.LastRun;
+        // An unfinished run whose directory a process holds is being run now (a server migrating at start-up, or
+        // another statectl), not interrupted: telling the operator to apply or roll back would be wrong advice.
+        int? holder = Operations.DirectoryLockHolder.ProcessId(layout.LockFile);
+        string? log = last is null ? null : MigrationRunner.LogName(last);
         return new MigrationStatus
         {
             StatePath = layout.Root,
@@ -47,10 +51,12 @@ public static class StateMigrations
             VersionSource = plan.Detected.Source,
             CurrentVersion = StateFormat.CurrentVersion,
             PendingSteps = [.. plan.Steps.Select(s => $"{s.From} -> {s.To}: {s.Description}")],
-            Interrupted = plan.Interrupted,
+            Interrupted = plan.Interrupted && holder is null,
+            InProgress = plan.Interrupted && holder is not null,
+            LockHolderProcessId = holder,
             LastRun = last is null ? null : $"{last.From} -> {last.To}",
             LastRunStatus = last?.Status,
-            LogFile = last is null ? null : MigrationRunner.LogName(last),
+            LogFile = log is not null && fileSystem.FileExists(Path.Combine(layout.Root, log)) ? log : null,
             CanRollBack = last?.Status is MigrationManifest.Applied or MigrationManifest.Migrating or MigrationManifest.RollingBack,
             Outcome = outcome,
             UnfinishedImport = fileSystem.FileExists(layout.ImportMarkerFile)
@@ -84,6 +90,7 @@ public static class StateMigrations
         {
             MigrationManifest manifest = runner.Backup.ReadManifest()
                 ?? throw new StatePersistenceException($"There is no migration to roll back in '{layout.Root}': it holds no pre-migration backup ({runner.Backup.ManifestPath}).", layout.Root);
+            RefuseNewer(fileSystem, layout, runner, manifest);
             if (manifest.Status == MigrationManifest.RolledBack)
             {
                 throw new StatePersistenceException($"The migration {manifest.From} -> {manifest.To} of '{layout.Root}' was already rolled back; nothing was changed.", layout.Root);
@@ -94,6 +101,24 @@ public static class StateMigrations
         }
 
         return GetStatus(options, fileSystem, chain, codec, outcome);
+    }
+
+    /// <summary>
+    /// A directory a newer build has written since the migration (its version is newer than this build reads) is not
+    /// rolled back: putting the pre-migration copy back would discard all of it, and this build cannot even read it to
+    /// say what. Refused like every other use of such a directory, nothing changed.
+    /// </summary>
+    private static void RefuseNewer(IFileSystem fileSystem, StateLayout layout, MigrationRunner runner, MigrationManifest manifest)
+    {
+        DetectedVersion detected = DirectoryVersion.Detect(fileSystem, layout, runner.Envelope);
+        if (FormatVersion.Major(detected.Version) > StateFormat.HighestReadableMajor)
+        {
+            throw new StateFormatException(
+                $"The state directory '{layout.Root}' has format version {detected.Version} (read from {detected.Source}), newer than this build reads "
+                + $"({StateFormat.HighestReadableMajor}.x): the migration {manifest.From} -> {manifest.To} recorded here was followed by a newer build's writes, "
+                + "which a rollback would discard. Roll back with a build that reads it; nothing in the directory was changed.",
+                layout.StateFile);
+        }
     }
 
     private static MigrationRunner Runner(StatePersistenceOptions options, IFileSystem fileSystem, MigrationChain chain, IPayloadCodec? codec,
