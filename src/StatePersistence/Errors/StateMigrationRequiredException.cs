@@ -9,7 +9,20 @@ public sealed class StateMigrationRequiredException : StatePersistenceException
 {
     /// <summary>Creates the exception.</summary>
     public StateMigrationRequiredException(string directory, string directoryVersion, string currentVersion, bool interrupted)
-        : base((interrupted
+        : this(directory, directoryVersion, currentVersion, interrupted, rollbackInterrupted: false)
+    {
+    }
+
+    /// <summary>
+    /// Creates the exception; <paramref name="rollbackInterrupted"/>: what did not finish was a rollback of the last
+    /// migration, which the operator finishes with <c>statectl migrate rollback</c> (applying would migrate again).
+    /// </summary>
+    public StateMigrationRequiredException(string directory, string directoryVersion, string currentVersion, bool interrupted, bool rollbackInterrupted)
+        : base(rollbackInterrupted
+            ? $"A rollback of the last migration of the state directory '{directory}' was interrupted before it finished, and automatic migration is off "
+                + $"(AutoMigrate = false). Nothing was changed. Run 'statectl migrate rollback --state-path {directory}' to finish it (the directory is then "
+                + $"as it was before the migration, format {directoryVersion}); 'statectl migrate apply' would finish it and migrate to {currentVersion} again."
+            : (interrupted
                 ? $"A migration of the state directory '{directory}' to {currentVersion} was interrupted before it finished"
                 : $"The state directory '{directory}' has format version {directoryVersion}; this build uses {currentVersion}")
             + $", and automatic migration is off (AutoMigrate = false). Nothing was changed. Run 'statectl migrate apply --state-path {directory}' "

@@ -103,7 +103,8 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             plan = migrations.Plan();
             if (plan.Pending && !_options.AutoMigrate && !MigrateRegardless)
             {
-                throw new StateMigrationRequiredException(Location, plan.Interrupted ? plan.LastRun!.From : plan.Detected.Version, Model.StateFormat.CurrentVersion, plan.Interrupted);
+                throw new StateMigrationRequiredException(Location, plan.Interrupted ? plan.LastRun!.From : plan.Detected.Version, Model.StateFormat.CurrentVersion,
+                    plan.Interrupted, rollbackInterrupted: plan.LastRun?.Status == MigrationManifest.RollingBack);
             }
 
             StateDirectories.Ensure(_fileSystem, _layout, report);

@@ -59,6 +59,25 @@ public sealed class MigrationRunTests : IDisposable
     }
 
     [Fact]
+    public async Task AutoMigrateOff_AnInterruptedRollback_IsRefusedNamingTheRollbackToFinishIt_NotApply()
+    {
+        NodeStateDirectory.WriteTo(_fixture.StatePath);
+        await StateMigrations.ApplyAsync(_fixture.Options(), cancellationToken: TestContext.Current.CancellationToken);
+        // The manifest as a rollback that did not finish leaves it.
+        string manifest = _fixture.File("pre-migration", "manifest.json");
+        await File.WriteAllTextAsync(manifest, (await File.ReadAllTextAsync(manifest, TestContext.Current.CancellationToken))
+            .Replace("\"applied\"", "\"rolling-back\"", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+        SortedDictionary<string, string> before = DirectorySnapshot.Take(_fixture.StatePath);
+
+        StateMigrationRequiredException refused = await Assert.ThrowsAsync<StateMigrationRequiredException>(
+            async () => await _fixture.OpenAsync(o => o.AutoMigrate = false));
+
+        Assert.Contains("A rollback of the last migration", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("statectl migrate rollback", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(before, DirectorySnapshot.Take(_fixture.StatePath));
+    }
+
+    [Fact]
     public async Task Status_ThenApply_ThenAnOpenWithAutoMigrateOff()
     {
         NodeStateDirectory.WriteTo(_fixture.StatePath);
