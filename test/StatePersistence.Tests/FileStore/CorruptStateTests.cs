@@ -194,6 +194,29 @@ public sealed class CorruptStateTests : IDisposable
     }
 
     [Fact]
+    public async Task AVersionABitFlipMadeNewer_WithNoJournalSegment_IsNotTakenForTheNodeLayout()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using (StatePersistenceService first = await _fixture.OpenAsync())
+        {
+            await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        }
+
+        foreach (string segment in Directory.GetFiles(_fixture.File("journal"), "*.wal"))
+        {
+            File.Delete(segment);
+        }
+
+        await File.WriteAllBytesAsync(_fixture.File("state.json"), FlipVersionToNewer(await File.ReadAllBytesAsync(_fixture.File("state.json"), ct)), ct);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+
+        Assert.Equal(["t1"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.Null(second.LastRecovery!.Migration);
+        Assert.False(Directory.Exists(_fixture.File("pre-migration")), "a 2.1 directory was migrated as the Node layout");
+    }
+
+    [Fact]
     public async Task AVersionABitFlipMadeNewer_InABackup_WhenStateJsonIsCorrupt_DoesNotStopTheStart()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

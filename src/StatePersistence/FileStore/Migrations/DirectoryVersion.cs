@@ -24,10 +24,16 @@ internal static class DirectoryVersion
 
     public static DetectedVersion Detect(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope)
     {
-        if (fileSystem.FileExists(layout.StateFile) && ReadVersion(fileSystem, layout.StateFile, envelope) is { } version && FormatVersion.Major(version) >= 0
-            && (FormatVersion.Major(version) <= StateFormat.HighestReadableMajor || IsIntact(fileSystem, layout.StateFile, envelope)))
+        if (fileSystem.FileExists(layout.StateFile) && ReadVersion(fileSystem, layout.StateFile, envelope) is { } version && FormatVersion.Major(version) >= 0)
         {
-            return new DetectedVersion(version, "state.json");
+            if (FormatVersion.Major(version) <= StateFormat.HighestReadableMajor || IsIntact(fileSystem, layout.StateFile, envelope))
+            {
+                return new DetectedVersion(version, "state.json");
+            }
+
+            // A checksummed file is this library's (2.1 and later); its version is not to be trusted, so it is not
+            // taken for the Node layout either: recovery moves it aside and rebuilds.
+            return new DetectedVersion(StateFormat.CurrentVersion, $"state.json, damaged (its version reads {version} but its checksum fails): recovery's case");
         }
 
         if (fileSystem.ListFiles(layout.JournalDirectory).Any(name => name.EndsWith(".wal", StringComparison.Ordinal)))
