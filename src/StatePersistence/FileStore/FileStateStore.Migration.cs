@@ -27,6 +27,8 @@ public sealed partial class FileStateStore
             + (report.RebuiltFromItemFiles ? " and the task and session files" : ""));
         log.AddRange(report.Warnings.Select(w => "  warning: " + w));
         log.AddRange(report.Quarantined.Select(q => $"  moved aside: {q.OriginalPath} to {q.QuarantinePath} ({q.Reason})"));
+        log.AddRange(report.RestoredFromBackup.GroupBy(r => (r.Source, r.Kind)).Select(g =>
+            $"  taken from {g.Key.Source} (possibly stale): {g.Count()} {g.Key.Kind}(s) {string.Join(", ", g.Select(r => r.Id))}"));
         log.AddRange(report.Lost.Select(l => "  lost: " + l));
         await BeginCheckpointAsync(view.Revision, cancellationToken).ConfigureAwait(false);
         await WriteCheckpointAsync(view, _time.GetUtcNow(), Durability.Full, cancellationToken).ConfigureAwait(false);

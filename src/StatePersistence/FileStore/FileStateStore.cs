@@ -120,7 +120,8 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             // Planned again under the lock, when there is something to do: the directory is this process's only from
             // now on. (A directory of the current format never becomes an older one, so no second look is needed then.)
             PendingMigration? migration = plan.Pending ? migrations.Begin(migrations.Plan()) : null;
-            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode, RebuildOnOpen).Run();
+            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode, RebuildOnOpen,
+                readsOriginalFormat: migration?.Context.ReadsOriginalFormat ?? false).Run();
             _logs.RepairTails(report);
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
@@ -137,8 +138,10 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             }
 
             // Torn tails too: content cannot tell a power cut's unacknowledged tail from acknowledged data cut short
-            // at rest, so what was dropped must be findable after the log lines are gone.
-            if (report.CorruptionDetected || report.BytesDropped)
+            // at rest, so what was dropped must be findable after the log lines are gone. Likewise items taken from
+            // a backup (possibly stale), even with nothing moved aside: an imported Node directory whose state.json
+            // was missing.
+            if (report.CorruptionDetected || report.BytesDropped || report.RestoredFromBackup.Count > 0)
             {
                 WriteRecoveryReport(report);
             }

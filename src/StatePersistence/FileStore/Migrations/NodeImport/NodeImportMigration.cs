@@ -24,6 +24,8 @@ internal sealed class NodeImportMigration : StateMigration
     /// <inheritdoc />
     public override void Apply(MigrationContext context)
     {
+        // The Node server kept sessions (and any task it had no file for) only in its snapshots.
+        context.ReadsOriginalFormat = true;
         RemoveStrayTempFiles(context);
         NodeMetrics.Keep(context);
         RenameBackups(context);
