@@ -132,10 +132,9 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             _sequencer = new CommitSequencer(result.View);
             _feed = new ChangeFeed(result.View.Revision, Location);
             PrepareSpareSegment();
-            if (migration is not null)
-            {
-                await FinishMigrationAsync(migrations, migration, result.View, report, cancellationToken).ConfigureAwait(false);
-            }
+            DateTimeOffset? checkpointWrittenAt = migration is null
+                ? null
+                : await FinishMigrationAsync(migrations, migration, result.View, report, cancellationToken).ConfigureAwait(false);
 
             // Torn tails too: content cannot tell a power cut's unacknowledged tail from acknowledged data cut short
             // at rest, so what was dropped must be findable after the log lines are gone. Likewise items taken from
@@ -146,7 +145,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
                 WriteRecoveryReport(report);
             }
 
-            return new RecoveredState(result.View, report);
+            return new RecoveredState(result.View, report) { CheckpointWrittenAt = checkpointWrittenAt };
         }
         catch (Exception ex)
         {
