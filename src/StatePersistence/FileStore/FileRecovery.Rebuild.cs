@@ -42,6 +42,11 @@ internal sealed partial class FileRecovery
             report.SnapshotSavedAt = newest.LastSaved;
         }
 
+        if (newest is not null && readsOriginalFormat && newest.Version.StartsWith('1'))
+        {
+            return MergeOriginalBackup(newest, backups, newestIndex);
+        }
+
         ImmutableSortedDictionary<string, StoredItem> tasks = ReadItemFiles(layout.TasksDirectory, ItemCodec.TaskItem, "task");
         ImmutableSortedDictionary<string, StoredItem> sessions = ReadItemFiles(layout.SessionsDirectory, ItemCodec.SessionItem, "session");
         if (newest is not null && _corruptItems.Count > 0)

@@ -33,7 +33,7 @@ internal sealed record FileRecoveryResult(StateView View, StateView FilesView, b
 /// Corrupt files are moved aside and listed in the report; recovery itself never throws for corrupt data.
 /// </summary>
 internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, Quarantine quarantine, RecoveryReport report,
-    JournalRecoveryMode journalMode = JournalRecoveryMode.SkipCorruptedRecords, bool rebuildFromItemFiles = false)
+    JournalRecoveryMode journalMode = JournalRecoveryMode.SkipCorruptedRecords, bool rebuildFromItemFiles = false, bool readsOriginalFormat = false)
 {
     /// <summary>The id a snapshot's payload is bound to: backups are renamed copies of <c>state.json</c>, so not its file name.</summary>
     public const string SnapshotId = "state";
@@ -56,7 +56,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         bool sweep;
         if (primary is not null && primary.Version.StartsWith('1'))
         {
-            baseView = MergeOriginalFormat(primary);
+            baseView = MergeOriginalFormat(primary, Path.GetFileName(layout.StateFile));
             sweep = false;
         }
         else if (primary is not null && !rebuildFromItemFiles && (journal.FirstSequence is not { } first || first <= primary.View.Revision + 1))
@@ -168,19 +168,6 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
     /// <summary>The revision never goes backwards (see <see cref="RevisionFloor"/>, which the read-only reader shares).</summary>
     private StateView NeverBackwards(StateView view, JournalReader journal) =>
         RevisionFloor.Apply(view, report.SnapshotRevision, journal.FirstSequence);
-
-    /// <summary>
-    /// The original Node implementation saved task files immediately and <c>state.json</c> every 30 s, so its task
-    /// files are newer; tasks only the snapshot lists are kept too (it had no journal to say they were deleted).
-    /// </summary>
-    private StateView MergeOriginalFormat(SnapshotContent primary)
-    {
-        report.SnapshotSource = "state.json";
-        report.Warnings.Add($"state.json is in the original format ({primary.Version}); task files were merged over it and it will be rewritten as {Model.StateFormat.CurrentVersion} at the next snapshot.");
-        ImmutableSortedDictionary<string, StoredItem> tasks = primary.View.Tasks.SetItems(ReadItemFiles(layout.TasksDirectory, ItemCodec.TaskItem, "task"));
-        ImmutableSortedDictionary<string, StoredItem> sessions = primary.View.Sessions.SetItems(ReadItemFiles(layout.SessionsDirectory, ItemCodec.SessionItem, "session"));
-        return primary.View with { Tasks = tasks, Sessions = sessions };
-    }
 
     /// <summary>
     /// A corrupt item file (already moved aside) is a loss only if the journal did not hold a later change of that

@@ -17,9 +17,9 @@ public sealed partial class FileStateStore
     /// <summary>
     /// The end of a migration, once recovery has read the migrated directory: what recovery found goes in the
     /// migration log, a checkpoint writes <c>state.json</c> at the current version (the version update), and the
-    /// runner validates and commits.
+    /// runner validates and commits. Returns the checkpoint's saved time: the <c>last_saved</c> of the state from now on.
     /// </summary>
-    private async ValueTask FinishMigrationAsync(MigrationRunner migrations, PendingMigration migration, StateView view, RecoveryReport report,
+    private async ValueTask<DateTimeOffset> FinishMigrationAsync(MigrationRunner migrations, PendingMigration migration, StateView view, RecoveryReport report,
         CancellationToken cancellationToken)
     {
         List<string> log = migration.Context.Log;
@@ -27,12 +27,16 @@ public sealed partial class FileStateStore
             + (report.RebuiltFromItemFiles ? " and the task and session files" : ""));
         log.AddRange(report.Warnings.Select(w => "  warning: " + w));
         log.AddRange(report.Quarantined.Select(q => $"  moved aside: {q.OriginalPath} to {q.QuarantinePath} ({q.Reason})"));
+        log.AddRange(report.RestoredFromBackup.GroupBy(r => (r.Source, r.Kind)).Select(g =>
+            $"  taken from {g.Key.Source} (possibly stale): {g.Count()} {g.Key.Kind}(s) {string.Join(", ", g.Select(r => r.Id))}"));
         log.AddRange(report.Lost.Select(l => "  lost: " + l));
         await BeginCheckpointAsync(view.Revision, cancellationToken).ConfigureAwait(false);
-        await WriteCheckpointAsync(view, _time.GetUtcNow(), Durability.Full, cancellationToken).ConfigureAwait(false);
+        DateTimeOffset savedAt = _time.GetUtcNow();
+        await WriteCheckpointAsync(view, savedAt, Durability.Full, cancellationToken).ConfigureAwait(false);
         log.Add($"version: state.json written as {Model.StateFormat.CurrentVersion} at revision {view.Revision} (the one it replaces is now the newest backup)");
         migrations.Complete(migration, view, _logs.Read);
         report.Quarantined.InsertRange(0, migration.Context.Quarantined);
         report.Migration = $"{migration.Manifest.From} -> {migration.Manifest.To}; see {MigrationRunner.LogName(migration.Manifest)}";
+        return savedAt;
     }
 }

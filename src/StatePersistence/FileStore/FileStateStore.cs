@@ -121,7 +121,8 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             // Planned again under the lock, when there is something to do: the directory is this process's only from
             // now on. (A directory of the current format never becomes an older one, so no second look is needed then.)
             PendingMigration? migration = plan.Pending ? migrations.Begin(migrations.Plan()) : null;
-            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode, RebuildOnOpen).Run();
+            FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode, RebuildOnOpen,
+                readsOriginalFormat: migration?.Context.ReadsOriginalFormat ?? false).Run();
             _logs.RepairTails(report);
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
@@ -132,19 +133,20 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             _sequencer = new CommitSequencer(result.View);
             _feed = new ChangeFeed(result.View.Revision, Location);
             PrepareSpareSegment();
-            if (migration is not null)
-            {
-                await FinishMigrationAsync(migrations, migration, result.View, report, cancellationToken).ConfigureAwait(false);
-            }
+            DateTimeOffset? checkpointWrittenAt = migration is null
+                ? null
+                : await FinishMigrationAsync(migrations, migration, result.View, report, cancellationToken).ConfigureAwait(false);
 
             // Torn tails too: content cannot tell a power cut's unacknowledged tail from acknowledged data cut short
-            // at rest, so what was dropped must be findable after the log lines are gone.
-            if (report.CorruptionDetected || report.BytesDropped)
+            // at rest, so what was dropped must be findable after the log lines are gone. Likewise items taken from
+            // a backup (possibly stale), even with nothing moved aside: an imported Node directory whose state.json
+            // was missing.
+            if (report.CorruptionDetected || report.BytesDropped || report.RestoredFromBackup.Count > 0)
             {
                 WriteRecoveryReport(report);
             }
 
-            return new RecoveredState(result.View, report);
+            return new RecoveredState(result.View, report) { CheckpointWrittenAt = checkpointWrittenAt };
         }
         catch (Exception ex)
         {

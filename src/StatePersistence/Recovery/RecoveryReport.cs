@@ -3,7 +3,8 @@ namespace StatePersistence.Recovery;
 /// <summary>
 /// What startup recovery used, repaired, quarantined and lost. Raised with
 /// <see cref="Diagnostics.StateLoadedEventArgs"/>, logged, and written to <c>recovery-report.json</c> in the state
-/// directory whenever anything was quarantined or lost, or any bytes were dropped or cut (<see cref="BytesDropped"/>).
+/// directory whenever anything was quarantined, lost or restored from a backup, or any bytes were dropped or cut
+/// (<see cref="BytesDropped"/>).
 /// </summary>
 public sealed class RecoveryReport
 {

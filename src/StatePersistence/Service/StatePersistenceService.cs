@@ -149,6 +149,13 @@ public sealed class StatePersistenceService : IStatePersistence
         _changeEvents.Start(recovered.View, recovered.Position, _stopping.Token);
         _follower.Start(recovered.Position, _stopping.Token);
         _health.RecordRecovery(recovered.Report);
+        if (recovered.CheckpointWrittenAt is { } savedAt)
+        {
+            // The open wrote the snapshot the state now stands on (a migration's version update): its time is the
+            // state's last_saved, not that of the older snapshot recovery read (which a 1.0.0 one may not even give).
+            _health.RecordSnapshot(savedAt);
+        }
+
         _instruments.LoadDuration.Record(elapsed.TotalSeconds);
         _events.RecoveryFinished(recovered.Report, elapsed);
         _checkpoints.Start(recovered.Report.SnapshotSource == "state.json" && !recovered.Report.RebuiltFromItemFiles

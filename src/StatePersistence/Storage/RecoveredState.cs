@@ -13,6 +13,13 @@ public sealed record RecoveredState(StateView View, RecoveryReport Report)
     /// The view's revision for a store with one writer (the default); its own number for a store with several.
     /// </summary>
     public long Position { get; init; } = View.Revision;
+
+    /// <summary>
+    /// The saved time of a checkpoint the open itself wrote (the file store's version update after a migration), or
+    /// null: what the stored snapshot's <c>last_saved</c> is from then on, where <see cref="RecoveryReport.SnapshotSavedAt"/>
+    /// is the time of the snapshot recovery read.
+    /// </summary>
+    public DateTimeOffset? CheckpointWrittenAt { get; init; }
 }
 
 /// <summary>What a checkpoint wrote.</summary>

@@ -53,6 +53,18 @@ public sealed class NodeImportRoutesTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task State_AfterTheMigrationAtStart_HasTheLastSavedOfTheStateJsonItWrote()
+    {
+        using HttpClient client = _server.Client();
+
+        JsonElement state = await (await client.GetUrlAsync("/api/state")).ExpectAsync(HttpStatusCode.OK);
+
+        using JsonDocument onDisk = JsonDocument.Parse(await File.ReadAllBytesAsync(_server.File("state.json"), Ct));
+        Assert.True(state.TryGetProperty("last_saved", out JsonElement lastSaved), "GET /api/state has no last_saved");
+        Assert.Equal(onDisk.RootElement.GetProperty("last_saved").GetDateTimeOffset(), lastSaved.GetDateTimeOffset());
+    }
+
+    [Fact]
     public async Task Permissions_AreTightenedByTheMigration_WhichKeepsTheNodeModesInItsBackup()
     {
         using HttpClient client = _server.Client();

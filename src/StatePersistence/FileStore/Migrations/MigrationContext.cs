@@ -33,6 +33,12 @@ internal sealed class MigrationContext(IFileSystem fileSystem, StateLayout layou
     /// <summary>The JSON each report written must read back as, by report id.</summary>
     public Dictionary<string, byte[]> ExpectedReports { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Set by the Node import: recovery reads the directory as the original implementation left it, whose snapshots
+    /// (<c>state.json</c>, or its newest valid backup when it is missing or corrupt) hold what no file holds.
+    /// </summary>
+    public bool ReadsOriginalFormat { get; set; }
+
     /// <summary>A path relative to the state directory, with '/', for the log.</summary>
     public string Relative(string path) => Path.GetRelativePath(layout.Root, path).Replace('\\', '/');
 

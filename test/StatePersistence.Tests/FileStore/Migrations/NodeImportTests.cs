@@ -170,6 +170,19 @@ public sealed class NodeImportTests : IDisposable
     }
 
     [Fact]
+    public async Task MigrationAtOpen_TheStateLoaded_HasTheLastSavedOfTheStateJsonItWrote()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        DateTimeOffset? lastSaved = (await service.LoadStateAsync(ct)).LastSaved;
+
+        using JsonDocument state = JsonDocument.Parse(File.ReadAllBytes(_fixture.File("state.json")));
+        Assert.Equal(state.RootElement.GetProperty("last_saved").GetDateTimeOffset(), lastSaved);
+        Assert.Equal(lastSaved, service.CheckHealth().LastSaveTime);
+    }
+
+    [Fact]
     public async Task NodeDirectory_WithACorruptStateJson_IsRecoveredFromItsFiles_AndStillImported()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

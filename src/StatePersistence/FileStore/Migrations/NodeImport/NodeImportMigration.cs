@@ -2,7 +2,9 @@ namespace StatePersistence.FileStore.Migrations.NodeImport;
 
 /// <summary>
 /// 1.0.0 to 2.1.0: a directory the original Node implementation wrote. Its <c>state.json</c>, task and session files
-/// are read by recovery as they are (task files are newer than <c>state.json</c> and win; unknown fields are kept),
+/// are read by recovery as they are (task files are newer than <c>state.json</c> and win; unknown fields are kept;
+/// with <c>state.json</c> missing or corrupt, the newest valid backup holds what only the snapshot held: see
+/// <see cref="MigrationContext.ReadsOriginalFormat"/>),
 /// and the checkpoint the runner writes afterwards makes <c>state.json</c> 2.1.0. This step converts what recovery
 /// would otherwise misread or not read at all: the per-call session logs (joined, in time order, into each session's
 /// own log), the stored metrics (kept as <c>node_metrics</c>), the per-call reports (the newest valid file of each id becomes the report under its real id), the
@@ -24,6 +26,8 @@ internal sealed class NodeImportMigration : StateMigration
     /// <inheritdoc />
     public override void Apply(MigrationContext context)
     {
+        // The Node server kept sessions (and any task it had no file for) only in its snapshots.
+        context.ReadsOriginalFormat = true;
         RemoveStrayTempFiles(context);
         NodeMetrics.Keep(context);
         RenameBackups(context);

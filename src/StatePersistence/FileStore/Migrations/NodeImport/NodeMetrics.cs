@@ -23,7 +23,7 @@ internal static class NodeMetrics
         }
 
         byte[] bytes = context.FileSystem.ReadAllBytes(path);
-        if (FindMetrics(bytes) is not { } metrics)
+        if (Find(bytes) is not { } metrics)
         {
             context.Log.Add("  metrics: state.json holds no readable 'metrics' object (recovery deals with a corrupt state.json)");
             return;
@@ -35,8 +35,36 @@ internal static class NodeMetrics
         context.Log.Add($"  metrics: the Node server's stored metrics {Encoding.UTF8.GetString(metrics.Span)} kept in state.json as '{PropertyName}' ('metrics' is derived from the tasks from now on)");
     }
 
+    /// <summary>
+    /// The state's own fields (<paramref name="extras"/>, a JSON object or null) with <paramref name="metrics"/> as
+    /// <c>node_metrics</c> first: what recovery keeps from a backup it falls back to, as <see cref="Keep"/> does for
+    /// <c>state.json</c>.
+    /// </summary>
+    public static byte[] AddTo(byte[]? extras, ReadOnlySpan<byte> metrics)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName(PropertyName);
+            writer.WriteRawValue(metrics, skipInputValidation: true);
+            if (extras is not null)
+            {
+                using JsonDocument document = JsonDocument.Parse(extras);
+                foreach (JsonProperty property in document.RootElement.EnumerateObject())
+                {
+                    property.WriteTo(writer);
+                }
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
     /// <summary>The raw value of the root's <c>metrics</c>, or null when the file is not such a JSON object or already has <c>node_metrics</c>.</summary>
-    private static ReadOnlyMemory<byte>? FindMetrics(byte[] bytes)
+    public static ReadOnlyMemory<byte>? Find(byte[] bytes)
     {
         try
         {
