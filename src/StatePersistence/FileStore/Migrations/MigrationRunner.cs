@@ -38,9 +38,6 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
 
     public PreMigrationBackup Backup => _backup;
 
-    /// <summary>How the directory's payloads are opened (its codec's envelope).</summary>
-    public PayloadEnvelope Envelope => envelope;
-
     /// <summary>
     /// Reads what the directory needs, changing nothing. A directory of a newer major version than this build reads
     /// is refused here, before the lock file or anything else is written.

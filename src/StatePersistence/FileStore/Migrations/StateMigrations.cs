@@ -90,7 +90,9 @@ public static class StateMigrations
         {
             MigrationManifest manifest = runner.Backup.ReadManifest()
                 ?? throw new StatePersistenceException($"There is no migration to roll back in '{layout.Root}': it holds no pre-migration backup ({runner.Backup.ManifestPath}).", layout.Root);
-            RefuseNewer(fileSystem, layout, runner, manifest);
+            // A directory a newer build wrote since the migration is refused as every other use of it is (Plan throws,
+            // nothing changed): putting the pre-migration copy back would discard all of it.
+            runner.Plan();
             if (manifest.Status == MigrationManifest.RolledBack)
             {
                 throw new StatePersistenceException($"The migration {manifest.From} -> {manifest.To} of '{layout.Root}' was already rolled back; nothing was changed.", layout.Root);
@@ -101,24 +103,6 @@ public static class StateMigrations
         }
 
         return GetStatus(options, fileSystem, chain, codec, outcome);
-    }
-
-    /// <summary>
-    /// A directory a newer build has written since the migration (its version is newer than this build reads) is not
-    /// rolled back: putting the pre-migration copy back would discard all of it, and this build cannot even read it to
-    /// say what. Refused like every other use of such a directory, nothing changed.
-    /// </summary>
-    private static void RefuseNewer(IFileSystem fileSystem, StateLayout layout, MigrationRunner runner, MigrationManifest manifest)
-    {
-        DetectedVersion detected = DirectoryVersion.Detect(fileSystem, layout, runner.Envelope);
-        if (FormatVersion.Major(detected.Version) > StateFormat.HighestReadableMajor)
-        {
-            throw new StateFormatException(
-                $"The state directory '{layout.Root}' has format version {detected.Version} (read from {detected.Source}), newer than this build reads "
-                + $"({StateFormat.HighestReadableMajor}.x): the migration {manifest.From} -> {manifest.To} recorded here was followed by a newer build's writes, "
-                + "which a rollback would discard. Roll back with a build that reads it; nothing in the directory was changed.",
-                layout.StateFile);
-        }
     }
 
     private static MigrationRunner Runner(StatePersistenceOptions options, IFileSystem fileSystem, MigrationChain chain, IPayloadCodec? codec,
