@@ -98,10 +98,7 @@ public sealed class MigrateCommandTests : IDisposable
         NodeStateDirectory.WriteTo(StatePath);
         Assert.Equal(0, (await StatectlRun.RunAsync("migrate", "apply", "--state-path", StatePath)).ExitCode);
         // What a newer build leaves: an intact state.json of its format (its checksum holds, so it is believed).
-        byte[] covered = System.Text.Encoding.UTF8.GetBytes("""{"version":"3.0.0","revision":9,"tasks":[],"sessions":[]""");
-        string checksum = $"crc32:{System.IO.Hashing.Crc32.HashToUInt32(covered):x8}";
-        await File.WriteAllBytesAsync(Path.Combine(StatePath, "state.json"), [.. covered, .. System.Text.Encoding.UTF8.GetBytes($$""","checksum":"{{checksum}}"}""")],
-            TestContext.Current.CancellationToken);
+        await File.WriteAllBytesAsync(Path.Combine(StatePath, "state.json"), NewerStateFile.Empty("3.0.0", revision: 9), TestContext.Current.CancellationToken);
         SortedDictionary<string, byte[]> newer = StateFiles();
 
         StatectlRun rollback = await StatectlRun.RunAsync("migrate", "rollback", "--state-path", StatePath, "--json");

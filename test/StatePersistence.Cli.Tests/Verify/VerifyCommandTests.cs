@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using StatePersistence.Cli.Tests.Support;
 using StatePersistence.Server.Tests.Support;
+using StatePersistence.Testing.Fixtures;
 
 namespace StatePersistence.Cli.Tests.Verify;
 
@@ -189,7 +190,7 @@ public sealed class VerifyCommandTests : IDisposable
 
         await File.WriteAllBytesAsync(InState("state.json"), new byte[new FileInfo(InState("state.json")).Length], Http.Ct);
         string backup = Directory.GetFiles(StatePath, "state.backup.*.json").Order(StringComparer.Ordinal).Last();
-        WriteAsNewerFormat(backup, "3.1.0");
+        NewerStateFile.Rewrite(backup, "3.1.0");
         string segment = Directory.GetFiles(InState("journal"), "*.wal").MaxBy(MiddleOfWrittenBytes)!;
         FlipByte(segment, MiddleOfWrittenBytes(segment));
 
@@ -202,21 +203,6 @@ public sealed class VerifyCommandTests : IDisposable
         Assert.True(problems.Count(p => p.Path == InState("state.json") && p.Problem.Contains("corrupt", StringComparison.Ordinal)) == 1, all);
         Assert.True(problems.Count(p => p.Path == backup && p.Problem.Contains("3.1.0", StringComparison.Ordinal)) == 1, all);
         Assert.True(problems.Count(p => p.Path == segment && p.Problem.Contains("damaged", StringComparison.Ordinal)) == 1, all);
-    }
-
-    /// <summary>
-    /// Rewrites a snapshot as a genuinely newer format would be: the version changed and the checksum (the CRC-32 of
-    /// every byte before the comma that precedes it) computed anew, so the file is intact, only newer.
-    /// </summary>
-    private static void WriteAsNewerFormat(string path, string version)
-    {
-        string text = File.ReadAllText(path);
-        int checksum = text.LastIndexOf("\"checksum\"", StringComparison.Ordinal);
-        int comma = text.LastIndexOf(',', checksum);
-        string covered = new System.Text.RegularExpressions.Regex("\"version\":\\s*\"[^\"]*\"").Replace(text[..comma], $"\"version\": \"{version}\"", 1);
-        Assert.Contains(version, covered, StringComparison.Ordinal);
-        uint crc = System.IO.Hashing.Crc32.HashToUInt32(System.Text.Encoding.UTF8.GetBytes(covered));
-        File.WriteAllText(path, covered + text[comma..checksum] + $"\"checksum\": \"crc32:{crc:x8}\"\n}}");
     }
 
     [Fact]

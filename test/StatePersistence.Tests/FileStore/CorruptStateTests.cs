@@ -3,6 +3,7 @@ using System.Text.Json;
 using StatePersistence.Diagnostics;
 using StatePersistence.Errors;
 using StatePersistence.Model;
+using StatePersistence.Testing.Fixtures;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.FileStore;
@@ -241,9 +242,7 @@ public sealed class CorruptStateTests : IDisposable
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         Directory.CreateDirectory(_fixture.StatePath);
-        byte[] covered = Encoding.UTF8.GetBytes("""{"version":"3.0.0","tasks":[],"sessions":[]""");
-        string checksum = StatePersistence.FileStore.Snapshot.SnapshotChecksum.Format(System.IO.Hashing.Crc32.HashToUInt32(covered));
-        byte[] future = [.. covered, .. Encoding.UTF8.GetBytes($$""","checksum":"{{checksum}}"}""")];
+        byte[] future = NewerStateFile.Empty("3.0.0");
         await File.WriteAllBytesAsync(_fixture.File("state.json"), future, ct);
 
         StatePersistenceService service = _fixture.Create();
