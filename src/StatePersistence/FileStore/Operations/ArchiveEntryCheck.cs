@@ -12,7 +12,7 @@ namespace StatePersistence.FileStore.Operations;
 /// <summary>
 /// Whether an export's entry holds what it should, checked before an import writes anything: <c>state.json</c>
 /// parses whole with its checksum, each task and session file opens (its envelope's checksum) and holds exactly the
-/// item the archive's <c>state.json</c> holds, each report opens and is a JSON object, and each framed session log is
+/// item the archive's <c>state.json</c> holds, each report opens and is what verify wants of one (<see cref="ReportContent"/>), and each framed session log is
 /// whole frames that pass their checksums (an export copies complete frames only). A damaged archive is refused
 /// rather than restored into a directory whose first start would move files aside. Files the store does not name
 /// (a stray file an export copied from <c>reports/</c> or <c>logs/</c>) are restored as they are, unchecked.
@@ -51,7 +51,7 @@ internal static class ArchiveEntryCheck
                     ItemProblem(envelope.Open(PayloadKind.Session, id, content, label), id, state?.Sessions),
                 "reports" when file.StartsWith("report_", StringComparison.Ordinal) && StateLayout.ItemId(file) is { } stem
                     && StateId.IsValid(stem["report_".Length..]) =>
-                    ReportProblem(envelope.Open(PayloadKind.Report, stem["report_".Length..], content, label)),
+                    ReportProblem(envelope.Open(PayloadKind.Report, stem["report_".Length..], content, label), stem["report_".Length..]),
                 "logs" when StateLayout.TryParseSessionLogName(file, out _, out _) => LogProblem(content),
                 _ => null,
             };
@@ -74,12 +74,11 @@ internal static class ArchiveEntryCheck
             : $"it differs from '{id}' in the archive's state.json";
     }
 
-    private static string? ReportProblem(byte[] json)
+    private static string? ReportProblem(byte[] json, string id)
     {
         try
         {
-            using JsonDocument report = JsonDocument.Parse(json);
-            return report.RootElement.ValueKind == JsonValueKind.Object ? null : $"the report is a JSON {report.RootElement.ValueKind}, not an object";
+            return ReportContent.Problem(json, id);
         }
         catch (JsonException ex)
         {

@@ -208,14 +208,9 @@ public static class StateDirectoryVerifier
             count++;
             try
             {
-                using JsonDocument report = JsonDocument.Parse(envelope.Open(PayloadKind.Report, id, fileSystem.ReadAllBytes(path), path));
-                if (report.RootElement.ValueKind != JsonValueKind.Object)
+                if (ReportContent.Problem(envelope.Open(PayloadKind.Report, id, fileSystem.ReadAllBytes(path), path), id) is { } problem)
                 {
-                    problems.Add(new StateDirectoryProblem(path, id, $"the report is a JSON {report.RootElement.ValueKind}, not an object"));
-                }
-                else if (report.RootElement.TryGetProperty("id", out JsonElement inner) && inner.ValueKind == JsonValueKind.String && inner.GetString() != id)
-                {
-                    problems.Add(new StateDirectoryProblem(path, id, $"the report inside has id {StateId.Quote(inner.GetString())}, not '{id}' as its file name says"));
+                    problems.Add(new StateDirectoryProblem(path, id, problem));
                 }
             }
             catch (FileNotFoundException)
