@@ -89,6 +89,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         view = NeverBackwards(view, journal);
         ReportCorruptItems(replayedIds);
         MakeWhatWasReadDurable(segments);
+        KeepTornTailsAside(segments);
         journal.ReportTo(report);
         report.Revision = view.Revision;
         report.TasksLoaded = view.Tasks.Count;

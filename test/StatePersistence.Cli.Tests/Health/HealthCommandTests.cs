@@ -110,12 +110,13 @@ public sealed class HealthCommandTests : IDisposable
         JsonElement journalRange = Assert.Single(recovery.GetProperty("droppedJournalBytes").EnumerateArray());
         Assert.Equal(segment, journalRange.GetProperty("path").GetString());
         Assert.False(journalRange.GetProperty("damage").GetBoolean());
+        Assert.Equal(journalRange.GetProperty("length").GetInt64(), new FileInfo(journalRange.GetProperty("keptAs").GetString()!).Length);
         JsonElement logRange = Assert.Single(recovery.GetProperty("droppedSessionLogBytes").EnumerateArray());
         Assert.Equal(logFile, logRange.GetProperty("path").GetString());
         string kept = logRange.GetProperty("keptAs").GetString()!;
         Assert.Equal(logRange.GetProperty("length").GetInt64(), new FileInfo(kept).Length);
-        Assert.Contains("bytes dropped 2 range(s), 1 kept aside", System.Text.RegularExpressions.Regex.Replace(table.Output, "\\s+", " "), StringComparison.Ordinal);
-        Assert.Contains(du.Json().GetProperty("kinds").EnumerateArray(), k => k.GetProperty("kind").GetString() == "quarantined" && k.GetProperty("files").GetInt64() == 1);
+        Assert.Contains("bytes dropped 2 range(s), 2 kept aside", System.Text.RegularExpressions.Regex.Replace(table.Output, "\\s+", " "), StringComparison.Ordinal);
+        Assert.Contains(du.Json().GetProperty("kinds").EnumerateArray(), k => k.GetProperty("kind").GetString() == "quarantined" && k.GetProperty("files").GetInt64() == 2);
     }
 
     private static long WrittenLength(string path) => Array.FindLastIndex(File.ReadAllBytes(path), b => b != 0) + 1;

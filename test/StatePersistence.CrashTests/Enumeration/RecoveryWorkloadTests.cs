@@ -104,6 +104,60 @@ public sealed class RecoveryWorkloadTests(ReliabilityLedger ledger)
     public Task RecoveryCuttingATornLogTail_CrashedAnywhere_KeepsTheCutBytes() =>
         new CrashPointExplorer(TornLogTailWorkload(new TornLogTail()), ledger).ExploreAsync();
 
+    [Fact]
+    public Task RecoveryKeepingATornJournalTail_CrashedAnywhere_KeepsItsBytes_ThroughTheCheckpointThatDeletesTheSegment() =>
+        new CrashPointExplorer(TornJournalTailWorkload(new TornJournalTail()), ledger).ExploreAsync();
+
+    /// <summary>
+    /// A journal segment ending in a record that does not check out (what a power cut leaves, and what the last
+    /// records damaged or cut short at rest leave): start-up keeps those bytes aside, and the checkpoint after it
+    /// deletes the segment; a crash anywhere must leave them in the segment or in a durable copy, never in neither.
+    /// </summary>
+    private static Workload TornJournalTailWorkload(TornJournalTail tail) => new("recovery: a journal segment's torn tail kept aside, then the segment retired",
+        async run =>
+        {
+            await run.SaveTask(NewTask("c"));
+            await run.Snapshot();
+        })
+    {
+        Setup = async run =>
+        {
+            await run.SaveTask(NewTask("a"));
+            await run.SaveTask(NewTask("b"));
+        },
+        BeforeRestart = (disk, _) =>
+        {
+            // A record header whose checksum and payload do not hold, no valid record after it.
+            tail.Bytes = new byte[28];
+            tail.Bytes.AsSpan().Fill(0xAB);
+            BinaryPrimitives.WriteUInt32LittleEndian(tail.Bytes, 0x314A5053);
+            BinaryPrimitives.WriteInt32LittleEndian(tail.Bytes.AsSpan(4), 200);
+            string segment = disk.ListFiles(Root + "/journal").Where(n => n.EndsWith(".wal", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Last();
+            WriteDurably(disk, Root + "/journal/" + segment, tail.Bytes, append: true);
+        },
+        CheckImage = tail.Check,
+    };
+
+    /// <summary>The torn tail written after a segment's records, which must never disappear: in the segment, or kept aside.</summary>
+    private sealed class TornJournalTail
+    {
+        public byte[] Bytes { get; set; } = [];
+
+        public string? Check(DurableImage image, CrashSimulatingFileSystem recovered)
+        {
+            bool Held(DurableImage disk, bool copy) => disk.Files.Any(f =>
+                f.Key.Contains("/journal/", StringComparison.Ordinal) && f.Key.Contains(".corrupt.", StringComparison.Ordinal) == copy
+                && f.Value.Span.IndexOf(Bytes) >= 0);
+
+            if (!Held(image, copy: false) && !Held(image, copy: true))
+            {
+                return "the torn journal tail is gone from the crash image: neither in its segment nor kept aside";
+            }
+
+            return Held(recovered.DurableState, copy: true) ? null : "after recovery the torn journal tail is not kept aside (durably, with its bytes)";
+        }
+    }
+
     /// <summary>
     /// A session log ending in the first half of an append (what a power cut leaves, and what a log cut short at rest
     /// leaves): start-up keeps those bytes aside and then cuts them; a crash anywhere in between must leave them in

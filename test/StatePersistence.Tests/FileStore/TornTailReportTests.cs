@@ -39,6 +39,8 @@ public sealed class TornTailReportTests : IDisposable
             cut.SetLength(length - 10); // as `truncate -s -10` leaves it: t3's record cut short
         }
 
+        byte[] cutSegment = await File.ReadAllBytesAsync(segment, ct);
+
         await using StatePersistenceService second = await _fixture.OpenAsync();
 
         Assert.Equal(["t1", "t2"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
@@ -52,9 +54,51 @@ public sealed class TornTailReportTests : IDisposable
         Assert.Contains("torn tail", range.GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.False(report.RootElement.GetProperty("corruption_detected").GetBoolean());
 
+        // The bytes are kept aside before anything could retire the segment: the next checkpoint deletes it.
+        string keptAs = range.GetProperty("kept_as").GetString()!;
+        Assert.Equal(_fixture.File("journal"), Path.GetDirectoryName(keptAs));
+        Assert.StartsWith(Path.GetFileName(segment) + ".tail" + StateLayout.CorruptMarker, Path.GetFileName(keptAs), StringComparison.Ordinal);
+        long offset = range.GetProperty("offset").GetInt64();
+        Assert.Equal(cutSegment[(int)offset..], await File.ReadAllBytesAsync(keptAs, ct));
+        Assert.Contains(second.LastRecovery.Warnings, w => w.Contains(keptAs, StringComparison.Ordinal));
+        await second.SaveTaskAsync(StateFixture.Task("t4"), ct);
+        await second.SaveSnapshotAsync(ct);
+        Assert.False(File.Exists(segment));
+        Assert.Equal(cutSegment[(int)offset..], await File.ReadAllBytesAsync(keptAs, ct));
+        Assert.Equal(1, StateDiskUsage.Measure(_fixture.StatePath).Kinds.Single(k => k.Kind == "quarantined").Files);
+
         StateDirectoryHealth health = StateDirectoryHealth.Inspect(_fixture.StatePath, lowDiskSpaceBytes: 0);
         Assert.True(health.Status == StateHealthStatus.Healthy, string.Join("\n", health.Reasons));
         Assert.NotEmpty(health.LastRecovery!.Warnings);
+    }
+
+    [Fact]
+    public async Task JournalTornTail_KeptByAStartThatStoppedBeforeItsCheckpoint_IsNotCopiedAgain()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 0);
+        await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        await StateFixture.CrashAsync(first);
+        string segment = Directory.GetFiles(_fixture.File("journal"), "*.wal").Single(s => new FileInfo(s).Length > 0);
+        using (FileStream cut = File.Open(segment, FileMode.Open))
+        {
+            cut.SetLength(cut.Length - 10);
+        }
+
+        string? keptFirst = null;
+        for (int start = 0; start < 3; start++)
+        {
+            StatePersistenceService again = await _fixture.OpenAsync();
+            DroppedByteRange range = Assert.Single(again.LastRecovery!.DroppedJournalBytes);
+            keptFirst ??= range.KeptAs;
+            Assert.NotNull(keptFirst);
+            Assert.Equal(keptFirst, range.KeptAs);
+            await StateFixture.CrashAsync(again);
+        }
+
+        Assert.True(File.Exists(segment));
+        Assert.Single(Directory.GetFiles(_fixture.File("journal"), "*" + StateLayout.CorruptMarker + "*"));
     }
 
     [Fact]

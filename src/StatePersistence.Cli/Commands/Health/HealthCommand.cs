@@ -64,7 +64,7 @@ internal static class HealthCommand
         {
             // Torn tails are warnings, not corruption (a power cut leaves them), but a file cut short at rest looks the same.
             grid.AddRow("bytes dropped", Markup.Escape($"{cut.DroppedJournalBytes.Count + cut.DroppedSessionLogBytes.Count} range(s), "
-                + $"{cut.DroppedSessionLogBytes.Count(d => d.KeptAs is not null)} kept aside; see recovery-report.json"));
+                + $"{cut.DroppedJournalBytes.Concat(cut.DroppedSessionLogBytes).Count(d => d.KeptAs is not null)} kept aside; see recovery-report.json"));
         }
         context.Console.Write(grid);
         if (health.Usage is { } usage)

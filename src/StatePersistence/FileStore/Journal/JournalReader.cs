@@ -188,7 +188,8 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         foreach (DroppedByteRange range in _segments.SelectMany(s => s.Dropped))
         {
             report.DroppedJournalBytes.Add(range);
-            report.Warnings.Add($"Journal bytes {range.Offset}..{range.Offset + range.Length - 1} of '{range.Path}' were skipped: {range.Reason}.");
+            report.Warnings.Add($"Journal bytes {range.Offset}..{range.Offset + range.Length - 1} of '{range.Path}' were skipped: {range.Reason}"
+                + (range.KeptAs is { } copy ? $"; they were kept in '{copy}'." : "."));
         }
     }
 

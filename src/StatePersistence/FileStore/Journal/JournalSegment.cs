@@ -105,7 +105,7 @@ internal sealed class JournalSegment
             if (end > 0)
             {
                 TornBytes = end;
-                Drop(badStart, end, damage: false, "torn tail: the end of a write a crash interrupted, never acknowledged");
+                Drop(badStart, end, damage: false, "torn tail: bytes after the last valid record, the end of a write a crash interrupted (never acknowledged), or what is left of records cut short or damaged at rest: the two cannot be told apart");
             }
         }
     }

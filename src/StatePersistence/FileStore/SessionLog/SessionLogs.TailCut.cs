@@ -37,19 +37,7 @@ internal sealed partial class SessionLogs
         return range;
     }
 
-    /// <summary>The quarantine name for <paramref name="path"/> that no file has yet (the clock may not have moved).</summary>
-    private string UnusedQuarantinePath(string path)
-    {
-        DateTimeOffset now = time.GetUtcNow();
-        string target = StateLayout.QuarantinePath(path, now);
-        while (fileSystem.FileExists(target))
-        {
-            now = now.AddTicks(1);
-            target = StateLayout.QuarantinePath(path, now);
-        }
-
-        return target;
-    }
+    private string UnusedQuarantinePath(string path) => Quarantine.UnusedPath(fileSystem, time, path);
 
     /// <summary>Where the report says the cut bytes went, for its warning.</summary>
     private static string KeptIn(DroppedByteRange range) => range.KeptAs is { } copy
