@@ -36,6 +36,33 @@ public sealed class OptionsTests
         Assert.Throws<ArgumentException>(() => StatePersistence.FileStore.FileStatePersistence.Create(options));
     }
 
+    [Theory]
+    [InlineData("AutosaveInterval", 60 * 24 * 60 * 60_000L, "at most 49.7 days")]
+    [InlineData("AutosaveInterval", 0L, "at least 1 ms")]
+    [InlineData("ScrubInterval", long.MaxValue / 10_000, "at most 49.7 days")]
+    [InlineData("ReencryptionInterval", 0L, "at least 1 ms")]
+    [InlineData("Retention:Interval", 60 * 24 * 60 * 60_000L, "at most 49.7 days")]
+    public void Validate_AnIntervalATimerCannotWait_IsRefusedNamingTheOption_BeforeAnythingIsOpened(string option, long milliseconds, string why)
+    {
+        // 0 ms in the data is one tick: more than 0 (so not "off"), less than the 1 ms a PeriodicTimer takes.
+        TimeSpan value = milliseconds == 0 ? TimeSpan.FromTicks(1) : TimeSpan.FromMilliseconds(milliseconds);
+        using var directory = new Support.TempDirectory();
+        var options = new StatePersistenceOptions { StatePath = directory.Combine("state") };
+        switch (option)
+        {
+            case "AutosaveInterval": options.AutosaveInterval = value; break;
+            case "ScrubInterval": options.ScrubInterval = value; break;
+            case "ReencryptionInterval": options.ReencryptionInterval = value; break;
+            default: options.Retention.Interval = value; options.Retention.ReportMaxAge = TimeSpan.FromDays(1); break;
+        }
+
+        string problem = Assert.Single(options.Validate());
+        Assert.StartsWith(option + " must be " + why, problem, StringComparison.Ordinal);
+        ArgumentException error = Assert.Throws<ArgumentException>(() => StatePersistence.FileStore.FileStatePersistence.Create(options));
+        Assert.Contains(option, error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(directory.Combine("state")));
+    }
+
     [Fact]
     public async Task Options_AreReadOnlyOnceTheServiceStarted()
     {

@@ -45,10 +45,16 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     private CommitSequencer? _sequencer;
     private ChangeFeed? _feed;
 
-    /// <summary>Creates a store for the directory <see cref="StatePersistenceOptions.ResolveStatePath"/> names.</summary>
+    /// <summary>
+    /// Creates a store for the directory <see cref="StatePersistenceOptions.ResolveStatePath"/> names, writing through
+    /// <paramref name="codec"/>, or when it is null the codec the options call for
+    /// (<see cref="StatePersistenceOptions.ResolvePayloadCodec"/>: encryption when a key source is configured), as
+    /// <see cref="FileStatePersistence.Create"/> does: a store built by hand must not write in the clear what the
+    /// options say to encrypt.
+    /// </summary>
     public FileStateStore(StatePersistenceOptions options, IPayloadCodec? codec = null, TimeProvider? timeProvider = null,
         ILogger<FileStateStore>? logger = null)
-        : this(options, PhysicalFileSystem.Instance, codec, timeProvider, logger)
+        : this(options, PhysicalFileSystem.Instance, codec ?? (options ?? throw new ArgumentNullException(nameof(options))).ResolvePayloadCodec(), timeProvider, logger)
     {
     }
 

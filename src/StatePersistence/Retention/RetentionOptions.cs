@@ -114,9 +114,9 @@ public sealed class RetentionOptions
             problems.Add($"Retention:TaskArchiveAfter must not be negative (was {TaskArchiveAfter}); 0 keeps finished tasks live forever.");
         }
 
-        if (Interval < TimeSpan.Zero)
+        if (Service.Checkpoints.TimerInterval.Problem("Retention:Interval", Interval, "turns the pass off") is { } problem)
         {
-            problems.Add($"Retention:Interval must not be negative (was {Interval}); 0 turns the pass off.");
+            problems.Add(problem);
         }
     }
 

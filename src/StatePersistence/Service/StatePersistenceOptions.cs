@@ -252,19 +252,15 @@ public sealed class StatePersistenceOptions
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        if (AutosaveInterval < TimeSpan.Zero)
+        foreach ((string name, TimeSpan value, string zeroMeans) in (ReadOnlySpan<(string, TimeSpan, string)>)[
+            (nameof(AutosaveInterval), AutosaveInterval, "turns autosave off"),
+            (nameof(ScrubInterval), ScrubInterval, "turns the scrub off"),
+            (nameof(ReencryptionInterval), ReencryptionInterval, "turns background re-encryption off")])
         {
-            problems.Add($"AutosaveInterval must not be negative (was {AutosaveInterval}).");
-        }
-
-        if (ScrubInterval < TimeSpan.Zero)
-        {
-            problems.Add($"ScrubInterval must not be negative (was {ScrubInterval}).");
-        }
-
-        if (ReencryptionInterval < TimeSpan.Zero)
-        {
-            problems.Add($"ReencryptionInterval must not be negative (was {ReencryptionInterval}).");
+            if (Service.Checkpoints.TimerInterval.Problem(name, value, zeroMeans) is { } problem)
+            {
+                problems.Add(problem);
+            }
         }
 
         if (MaxBackups < 1)

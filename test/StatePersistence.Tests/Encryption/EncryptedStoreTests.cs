@@ -108,6 +108,36 @@ public sealed class EncryptedStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task AStoreBuiltByHandFromTheOptions_EncryptsAsTheOptionsSay_LikeCreate()
+    {
+        // The README's way to attach handlers before recovery: the service over a FileStateStore built from the options.
+        StatePersistenceOptions options = _fixture.Options(o =>
+        {
+            o.Encryption.KeyFile = KeyFile;
+            o.ScrubInterval = TimeSpan.Zero;
+        });
+        await using (var service = new StatePersistenceService(options, new FileStateStore(options), timeProvider: _fixture.Time))
+        {
+            await service.StartAsync(Ct);
+            await service.SaveTaskAsync(StateFixture.Task("t1", description: $"one {Description}"), Ct);
+            await service.AppendSessionLogAsync("s1", SessionLine + "\n", Ct);
+            await service.SaveSnapshotAsync(Ct);
+        }
+
+        foreach (string file in Directory.GetFiles(_fixture.StatePath, "*", SearchOption.AllDirectories))
+        {
+            byte[] bytes = await File.ReadAllBytesAsync(file, Ct);
+            Assert.False(bytes.AsSpan().IndexOf("MARMOT"u8) >= 0, $"'{file}' holds 'MARMOT' in the clear");
+        }
+
+        // The explicit migration runs read through the options' codec too: without it state.json would not be readable.
+        var status = StatePersistence.FileStore.Migrations.StateMigrations.GetStatus(_fixture.Options(o => o.Encryption.KeyFile = KeyFile));
+        Assert.Equal(StateFormat.CurrentVersion, status.DirectoryVersion);
+        await using StatePersistenceService reopened = await OpenAsync();
+        Assert.Equal($"one {Description}", (await reopened.LoadTaskAsync("t1", Ct))!.Description);
+    }
+
+    [Fact]
     public async Task EncryptionOn_NoDescriptionLogLineOrReportIsInTheClearInAnyFile_AndRecoveryAndRebuildReadEverythingBack()
     {
         await PopulateAsync();

@@ -13,9 +13,13 @@ namespace StatePersistence.FileStore.Migrations;
 /// </summary>
 public static class StateMigrations
 {
-    /// <summary>Reads where the directory stands, changing nothing (no lock is taken).</summary>
+    /// <summary>
+    /// Reads where the directory stands, changing nothing (no lock is taken). Each of these reads and writes through
+    /// <paramref name="codec"/>, or when it is null the codec the options call for
+    /// (<see cref="StatePersistenceOptions.ResolvePayloadCodec"/>), as the store does.
+    /// </summary>
     public static MigrationStatus GetStatus(StatePersistenceOptions options, IPayloadCodec? codec = null) =>
-        GetStatus(options, PhysicalFileSystem.Instance, MigrationChain.Default, codec);
+        GetStatus(options, PhysicalFileSystem.Instance, MigrationChain.Default, codec ?? Resolve(options));
 
     /// <summary>
     /// Migrates the directory now (pre-migration backup, steps, version update, validation, log), or finishes an
@@ -23,7 +27,7 @@ public static class StateMigrations
     /// </summary>
     public static Task<MigrationStatus> ApplyAsync(StatePersistenceOptions options, IPayloadCodec? codec = null, TimeProvider? timeProvider = null,
         CancellationToken cancellationToken = default) =>
-        ApplyAsync(options, PhysicalFileSystem.Instance, MigrationChain.Default, codec, timeProvider, cancellationToken);
+        ApplyAsync(options, PhysicalFileSystem.Instance, MigrationChain.Default, codec ?? Resolve(options), timeProvider, cancellationToken);
 
     /// <summary>
     /// Restores the directory to what it was before the last migration, byte for byte (every file's content and mode;
@@ -31,7 +35,10 @@ public static class StateMigrations
     /// </summary>
     public static Task<MigrationStatus> RollbackAsync(StatePersistenceOptions options, IPayloadCodec? codec = null, TimeProvider? timeProvider = null,
         CancellationToken cancellationToken = default) =>
-        Task.FromResult(Rollback(options, PhysicalFileSystem.Instance, MigrationChain.Default, codec, timeProvider));
+        Task.FromResult(Rollback(options, PhysicalFileSystem.Instance, MigrationChain.Default, codec ?? Resolve(options), timeProvider));
+
+    private static IPayloadCodec? Resolve(StatePersistenceOptions options) =>
+        (options ?? throw new ArgumentNullException(nameof(options))).ResolvePayloadCodec();
 
     internal static MigrationStatus GetStatus(StatePersistenceOptions options, IFileSystem fileSystem, MigrationChain chain, IPayloadCodec? codec,
         string? outcome = null)
