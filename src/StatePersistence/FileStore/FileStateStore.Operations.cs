@@ -68,6 +68,19 @@ public sealed partial class FileStateStore
         return (Operations.BackupContent.ToState(content), content.View.Revision);
     }
 
+    /// <summary>The revision of <c>state.json</c> as it is on disk, or null when there is none or it does not read.</summary>
+    internal long? StateFileRevision()
+    {
+        try
+        {
+            return SnapshotReader.Read(_envelope.OpenFile(_fileSystem, PayloadKind.Snapshot, FileRecovery.SnapshotId, _layout.StateFile), _layout.StateFile).View.Revision;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or System.Security.Cryptography.CryptographicException or IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Whether <c>state.json</c> exists (a checkpoint will turn it into a backup).</summary>
     internal bool HasStateFile => _fileSystem.FileExists(_layout.StateFile);
 

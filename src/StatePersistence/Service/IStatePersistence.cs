@@ -70,7 +70,9 @@ public interface IStatePersistence : IAsyncDisposable
 
     /// <summary>
     /// Replaces the whole state with <paramref name="state"/> (tasks and sessions it does not list are deleted) as
-    /// one atomic change, then writes a snapshot. Returns the snapshot's <c>last_saved</c>.
+    /// one atomic change, then writes a snapshot. Returns the snapshot's <c>last_saved</c>. When the change was
+    /// committed but the snapshot failed, throws <see cref="Errors.StateSnapshotFailedException"/>: the change is
+    /// stored (a plain <see cref="Errors.StateStorageException"/> means it is not).
     /// </summary>
     ValueTask<DateTimeOffset> SaveStateAsync(PersistedState state, CancellationToken cancellationToken = default);
 

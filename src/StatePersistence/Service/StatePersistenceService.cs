@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StatePersistence.Diagnostics;
+using StatePersistence.Errors;
 using StatePersistence.Events;
 using StatePersistence.Model;
 using StatePersistence.Recovery;
@@ -190,8 +191,16 @@ public sealed class StatePersistenceService : IStatePersistence
         ArgumentNullException.ThrowIfNull(state);
         ThrowIfDisposed();
         StateReplacement replacement = StateReplacement.From(state);
-        await _commits.CommitAsync("state", "", static (view, r) => r.Diff(view), replacement, cancellationToken).ConfigureAwait(false);
-        return await _checkpoints.CheckpointAsync(force: true, cancellationToken).ConfigureAwait(false);
+        long committed = await _commits.CommitAsync("state", "", static (view, r) => r.Diff(view), replacement, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _checkpoints.CheckpointAsync(force: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StatePersistenceException ex) when (committed > 0)
+        {
+            // The replacement is durable: a plain storage error here would say it was not stored.
+            throw new StateSnapshotFailedException(committed, ex);
+        }
     }
 
     /// <inheritdoc />

@@ -63,11 +63,14 @@ internal static class BackupsCommand
             restored = await StateBackups.RestoreAsync(service, backup, cancellation).ConfigureAwait(false);
         }
 
+        // A restore whose snapshot failed is committed: exit 1 stops a script from going on as if all were well (the
+        // disk is full), and the text says the restore took effect and where the state before it is.
+        int exitCode = restored.SnapshotFailure is null ? ExitCodes.Success : ExitCodes.Failed;
         if (context.Json)
         {
             context.WriteJson(new RestoreReport(restored.Restored, restored.RestoredFromRevision, restored.PreviousStateBackup,
-                restored.Tasks, restored.Sessions, restored.Revision), BackupsJsonContext.Default.RestoreReport);
-            return ExitCodes.Success;
+                restored.Tasks, restored.Sessions, restored.Revision, restored.SnapshotFailure), BackupsJsonContext.Default.RestoreReport);
+            return exitCode;
         }
 
         context.Output.WriteLine($"Restored {restored.Restored} (revision {restored.RestoredFromRevision}): {restored.Tasks} tasks, "
@@ -75,7 +78,13 @@ internal static class BackupsCommand
         context.Output.WriteLine(restored.PreviousStateBackup is { } previous
             ? $"The state before the restore is kept as {previous}."
             : "There was no state.json before the restore, so no backup of it was made.");
-        return ExitCodes.Success;
+        if (restored.SnapshotFailure is { } failure)
+        {
+            context.Error.WriteLine($"statectl: the restore took effect and is durable (journaled), but the snapshot after it failed: {failure} "
+                + "Free space and start the server (or run any writing statectl command): its first snapshot writes it.");
+        }
+
+        return exitCode;
     }
 
     private static string Number(long? value) => value?.ToString("N0", CultureInfo.InvariantCulture) ?? "-";

@@ -14,8 +14,9 @@ internal sealed record BackupReport(string Name, DateTimeOffset Time, long Bytes
         new(info.Name, info.Time, info.Bytes, info.Parses, info.Revision, info.LastSaved, info.Tasks, info.Sessions, info.Problem);
 }
 
-/// <summary>What <c>statectl backups restore --json</c> prints.</summary>
-internal sealed record RestoreReport(string Restored, long RestoredFromRevision, string? PreviousStateBackup, int Tasks, int Sessions, long Revision);
+/// <summary>What <c>statectl backups restore --json</c> prints; <c>snapshotFailure</c> is null unless the snapshot after the committed restore failed.</summary>
+internal sealed record RestoreReport(string Restored, long RestoredFromRevision, string? PreviousStateBackup, int Tasks, int Sessions, long Revision,
+    string? SnapshotFailure);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(BackupListReport))]

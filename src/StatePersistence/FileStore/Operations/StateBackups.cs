@@ -110,7 +110,23 @@ public static class StateBackups
         // backup: the state before the restore is kept, and can itself be restored.
         await service.SaveSnapshotIfChangedAsync(cancellationToken).ConfigureAwait(false);
         bool hadState = store.HasStateFile;
-        await service.SaveStateAsync(backup.State, cancellationToken).ConfigureAwait(false);
+        long before = service.Revision;
+        try
+        {
+            await service.SaveStateAsync(backup.State, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StateSnapshotFailedException ex)
+        {
+            // The restore is committed (journaled): saying it failed would send the operator looking for a state that
+            // is gone. The snapshot failed somewhere in its steps, so the state before the restore is in state.json
+            // if it did not get as far as replacing it, else in the backup that replacing made.
+            string? kept = !hadState ? null : store.StateFileRevision() == before ? Path.GetFileName(store.Layout.StateFile) : store.NewestBackupName();
+            return new StateBackupRestore(backup.Name, backup.Revision, kept, backup.State.Tasks.Count, backup.State.Sessions.Count, ex.CommittedRevision)
+            {
+                SnapshotFailure = ex.InnerException?.Message ?? ex.Message,
+            };
+        }
+
         return new StateBackupRestore(backup.Name, backup.Revision, hadState ? store.NewestBackupName() : null,
             backup.State.Tasks.Count, backup.State.Sessions.Count, service.Revision);
     }
