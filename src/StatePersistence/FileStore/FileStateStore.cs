@@ -183,6 +183,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         if (committed.Count > 0)
         {
             // Committed groups have consecutive positions: they are the journal's next sequence numbers.
+            _guard.ThrowIfSeenMoved();
             Journal.Append([.. committed.Select(g => g.Changes)], committed[0].Revision, durability);
             _guard.ThrowIfMoved(Journal.CurrentSegment);
         }
@@ -203,6 +204,8 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     /// <inheritdoc />
     public ValueTask BeginCheckpointAsync(long revision, CancellationToken cancellationToken = default)
     {
+        // The cut may create a segment: not at the path of a directory that is gone.
+        _guard.ThrowIfMoved();
         _checkpointCut = Journal.Cut(revision, _options.Durability);
         return ValueTask.CompletedTask;
     }

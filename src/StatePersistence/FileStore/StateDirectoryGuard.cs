@@ -32,6 +32,19 @@ internal sealed class StateDirectoryGuard(IFileSystem fileSystem, StateLayout la
         }
     }
 
+    /// <summary>
+    /// Throws when a move was already seen, without looking again (no system call): what a write calls before it
+    /// touches the disk, so that once the directory is gone no write creates files at its path (perhaps in another
+    /// directory put there since) or fails with a misleading, transient-looking error on the way.
+    /// </summary>
+    public void ThrowIfSeenMoved()
+    {
+        if (_problem is { } problem)
+        {
+            throw new StateDirectoryMovedException(problem, layout.Root);
+        }
+    }
+
     /// <summary>Checks now, for health; returns the problem or null.</summary>
     public string? Check(IFileHandle? journalSegment = null)
     {

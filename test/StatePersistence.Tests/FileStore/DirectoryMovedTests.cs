@@ -49,6 +49,30 @@ public sealed class DirectoryMovedTests : IDisposable
     }
 
     [Fact]
+    public async Task OnceAMoveWasSeen_EveryWriteAndSnapshotSaysSo_AndNothingIsWrittenAtThePathAnyMore()
+    {
+        // The library audit's case: after the first refusal, later saves failed with a transient-looking "could not
+        // find a part of the path" (a client retrying forever), and once a directory was put back at the path a save
+        // wrote a journal segment holding its payload into it before being refused.
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using StatePersistenceService service = await _fixture.OpenAsync(o => o.SnapshotOnShutdown = false);
+        await service.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        string moved = _fixture.StatePath + ".moved";
+        Directory.Move(_fixture.StatePath, moved);
+
+        await Assert.ThrowsAsync<StateDirectoryMovedException>(() => service.SaveTaskAsync(StateFixture.Task("t2"), ct).AsTask());
+        await Assert.ThrowsAsync<StateDirectoryMovedException>(() => service.SaveTaskAsync(StateFixture.Task("t3"), ct).AsTask());
+        await Assert.ThrowsAsync<StateDirectoryMovedException>(() => service.SaveSnapshotAsync(ct).AsTask());
+
+        Directory.CreateDirectory(Path.Combine(_fixture.StatePath, "journal"));
+        var error = await Assert.ThrowsAsync<StateDirectoryMovedException>(() => service.SaveTaskAsync(StateFixture.Task("t4"), ct).AsTask());
+        await Assert.ThrowsAsync<StateDirectoryMovedException>(() => service.SaveSnapshotAsync(ct).AsTask());
+        Assert.Empty(Directory.GetFiles(_fixture.StatePath, "*", SearchOption.AllDirectories));
+        Assert.Contains(_fixture.StatePath, error.Message, StringComparison.Ordinal);
+        Directory.Delete(moved, recursive: true);
+    }
+
+    [Fact]
     public async Task SaveTask_AfterJournalSegmentWasDeleted_IsNotAcknowledged()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
