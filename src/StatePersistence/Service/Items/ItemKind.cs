@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using StatePersistence.Commit;
+using StatePersistence.Errors;
 using StatePersistence.Ids;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
@@ -34,7 +35,14 @@ internal sealed record ItemKind<T>(
     {
         ArgumentNullException.ThrowIfNull(task);
         StateId.Validate(task.Id, "task");
-        byte[] json = ItemCodec.Serialize(task);
+        // A null entry would be stored as JSON null, and every later update of the task would fail on it.
+        int nullEntry = task.Logs?.IndexOf(null!) ?? -1;
+        if (nullEntry >= 0)
+        {
+            throw new StateValidationException($"logs[{nullEntry}]", $"the log entry of task {StateId.Quote(task.Id)} is null");
+        }
+
+        byte[] json = Serialized("task", task.Id, () => ItemCodec.Serialize(task));
         return new StateChange(ChangeKind.PutTask, task.Id, json, ItemCodec.TaskItem(task, json));
     }
 
@@ -43,7 +51,24 @@ internal sealed record ItemKind<T>(
     {
         ArgumentNullException.ThrowIfNull(session);
         StateId.Validate(session.Id, "session");
-        byte[] json = ItemCodec.Serialize(session);
+        byte[] json = Serialized("session", session.Id, () => ItemCodec.Serialize(session));
         return new StateChange(ChangeKind.PutSession, session.Id, json, ItemCodec.SessionItem(session, json));
+    }
+
+    /// <summary>
+    /// The item's JSON. System.Text.Json refuses a string it cannot write (one of more than about 166 million
+    /// characters) with an <see cref="ArgumentException"/> naming neither the item nor the field: the caller gets a
+    /// validation error naming the item instead (nothing is written).
+    /// </summary>
+    private static byte[] Serialized(string kind, string id, Func<byte[]> serialize)
+    {
+        try
+        {
+            return serialize();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new StateValidationException(kind, $"{kind} {StateId.Quote(id)} cannot be stored as JSON: {ex.Message}");
+        }
     }
 }

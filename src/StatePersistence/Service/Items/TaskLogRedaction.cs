@@ -31,7 +31,7 @@ internal sealed class TaskLogRedaction(SecretRedactor redactor)
     /// <summary>The messages of <paramref name="item"/> before an update changes it (null when there is nothing to compare).</summary>
     public string?[]? MessagesBefore<T>(T item)
         where T : class =>
-        redactor.Enabled && item is AgentTask { Logs: { } logs } ? [.. logs.Select(l => l.Message)] : null;
+        redactor.Enabled && item is AgentTask { Logs: { } logs } ? [.. logs.Select(l => l?.Message)] : null;
 
     /// <summary>Redacts, in place, the messages an update added or changed (<paramref name="item"/> is the service's own copy).</summary>
     public void RedactChanged<T>(T item, string?[]? before)
