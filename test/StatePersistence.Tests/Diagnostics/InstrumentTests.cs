@@ -108,6 +108,39 @@ public sealed class InstrumentTests : IDisposable
     }
 
     [Fact]
+    public async Task FailedSaves_AreCountedUnderTheKindTheirDurationIsRecordedUnder()
+    {
+        // The library audit: failures were counted as save-task, append-log, save-report while durations were task,
+        // log, report, so no failure ratio could be taken kind by kind.
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var durations = new MetricCollector<double>(meters, StateMeter.Name, "statepersistence.save.duration");
+        using var failures = new MetricCollector<long>(meters, StateMeter.Name, "statepersistence.save.failures");
+        StatePersistenceOptions options = _fixture.Options(o => o.SnapshotOnShutdown = false);
+        var disk = new StatePersistence.Testing.FaultInjection.FaultInjectingFileSystem(StatePersistence.FileSystem.PhysicalFileSystem.Instance);
+        var store = new StatePersistence.FileStore.FileStateStore(options, disk, timeProvider: _fixture.Time);
+        var operations = new List<string>();
+        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time, meterFactory: meters);
+        service.StateSaveError += (_, e) => operations.Add(e.Operation);
+        await service.StartAsync(ct);
+        await service.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await service.AppendSessionLogAsync("s1", "one\n", ct);
+        await service.SaveReportAsync("r1", System.Text.Json.JsonDocument.Parse("{}").RootElement, ct);
+
+        disk.InjectFault(StatePersistence.Testing.FaultInjection.FaultOperations.Write, StatePersistence.Testing.FaultInjection.InjectedError.NoSpace, persistent: true);
+        await Assert.ThrowsAnyAsync<StatePersistence.Errors.StatePersistenceException>(() => service.SaveTaskAsync(StateFixture.Task("t2"), ct).AsTask());
+        await Assert.ThrowsAnyAsync<StatePersistence.Errors.StatePersistenceException>(() => service.AppendSessionLogAsync("s1", "two\n", ct).AsTask());
+        await Assert.ThrowsAnyAsync<StatePersistence.Errors.StatePersistenceException>(
+            () => service.SaveReportAsync("r2", System.Text.Json.JsonDocument.Parse("{}").RootElement, ct).AsTask());
+
+        string[] failed = [.. failures.GetMeasurementSnapshot().Select(m => (string)m.Tags["kind"]!)];
+        Assert.Equal(["task", "log", "report"], failed);
+        Assert.Subset(durations.GetMeasurementSnapshot().Select(m => (string)m.Tags["kind"]!).ToHashSet(), failed.ToHashSet());
+        Assert.Equal(["save-task", "append-log", "save-report"], operations); // the event keeps the operation's name
+    }
+
+    [Fact]
     public async Task ConcurrentSaves_AreCountedOncePerJournalAppend_InGroupSizeAndAppendDuration()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

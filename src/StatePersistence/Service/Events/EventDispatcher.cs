@@ -57,10 +57,22 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     {
         health.RecordFailure(error);
         Log.SaveFailed(logger, error, operation, path);
-        instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
+        instruments.SaveFailures.Add(1, StateInstruments.Kind(FailedKind(operation)));
         log.Notify(StateEventTypes.StateSaveError, operation: operation);
         Raise(StateSaveError, new StateSaveErrorEventArgs(operation, path, error), nameof(StateSaveError));
     }
+
+    /// <summary>
+    /// The <c>kind</c> a failed save is counted under: the one its duration is recorded under when it succeeds
+    /// (<c>task</c>, <c>session</c>, <c>log</c>, <c>report</c>, <c>snapshot</c>), so that failures divide by saves
+    /// kind by kind. The event and the log line keep the operation's own name (<c>save-task</c>, <c>append-log</c>).
+    /// </summary>
+    internal static string FailedKind(string operation) => operation switch
+    {
+        "append-log" => "log",
+        _ when operation.StartsWith("save-", StringComparison.Ordinal) => operation["save-".Length..],
+        _ => operation,
+    };
 
     /// <summary>A background job (the scrub) failed: reported like a save error, but no save failed, so health stays.</summary>
     public void BackgroundFailed(string operation, Exception error)
