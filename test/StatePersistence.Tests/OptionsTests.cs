@@ -64,6 +64,29 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public void Validate_AnEmptyStatePath_IsRefused_NotTakenForTheDefault()
+    {
+        // "An explicit value wins": an empty one silently used ./coding-agent-state in the working directory.
+        string problem = Assert.Single(new StatePersistenceOptions { StatePath = " " }.Validate());
+        Assert.StartsWith("StatePath is empty", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AStatePathThatIsAFile_IsRefusedSayingSo_AndTheFileIsLeftAsItWas()
+    {
+        using var directory = new Support.TempDirectory();
+        string file = directory.Combine("not-a-directory");
+        await File.WriteAllTextAsync(file, "keep me", TestContext.Current.CancellationToken);
+
+        var error = await Assert.ThrowsAsync<StatePersistence.Errors.StatePersistenceException>(
+            () => StatePersistence.FileStore.FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = file }, cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.Contains($"'{file}' is a file, not a directory", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("..", error.Message, StringComparison.Ordinal);
+        Assert.Equal("keep me", await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task Options_AreReadOnlyOnceTheServiceStarted()
     {
         using var directory = new Support.TempDirectory();

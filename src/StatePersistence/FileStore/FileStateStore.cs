@@ -171,7 +171,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
     /// <summary>An I/O failure during start-up, in the library's exception family; nothing was lost or changed for good.</summary>
     private StateStorageException OpenFailed(Exception ex) =>
-        new($"Opening the state directory '{Location}' failed: {ex.Message}. Nothing was lost; fix the cause and start again.", Location, ex, ex is IOException);
+        new($"Opening the state directory '{Location}' failed: {ex.Message.TrimEnd('.')}. Nothing was lost; fix the cause and start again.", Location, ex, ex is IOException);
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,

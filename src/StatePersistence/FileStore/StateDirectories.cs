@@ -13,6 +13,13 @@ internal static class StateDirectories
 {
     public static void Ensure(IFileSystem fileSystem, StateLayout layout, RecoveryReport report)
     {
+        if (fileSystem.FileExists(layout.Root))
+        {
+            throw new Errors.StatePersistenceException(
+                $"The state path '{layout.Root}' is a file, not a directory: name a directory (it is created when missing). Nothing was changed.",
+                layout.Root, isTransient: false);
+        }
+
         // Every level this process creates needs its parent fsynced, not only the last one.
         var missing = new List<string>();
         for (string? directory = layout.Root; directory is not null && !fileSystem.DirectoryExists(directory); directory = Path.GetDirectoryName(directory))

@@ -27,11 +27,12 @@ public static class StateId
             return $"the id is {id.Length} characters long; at most {MaxLength} are allowed";
         }
 
-        foreach (char c in id)
+        // By runes, not chars: an emoji is one character to name (U+1F600), not a lone surrogate.
+        foreach (System.Text.Rune rune in id.EnumerateRunes())
         {
-            if (!IsAllowed(c))
+            if (!rune.IsAscii || !IsAllowed((char)rune.Value))
             {
-                return $"the id contains {Describe(c)}; only ASCII letters, digits, '_' and '-' are allowed";
+                return $"the id contains {Describe(rune)}; only ASCII letters, digits, '_' and '-' are allowed";
             }
         }
 
@@ -75,11 +76,13 @@ public static class StateId
     private static bool IsAllowed(char c) =>
         c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_' or '-';
 
-    private static string Describe(char c) => c switch
+    private static string Describe(System.Text.Rune rune) => rune.Value switch
     {
-        '/' or '\\' => $"a path separator '{c}'",
+        '/' or '\\' => $"a path separator '{rune}'",
         '.' => "'.' (dots could form '..' or collide with backup and quarantine names)",
-        _ when char.IsControl(c) => $"the control character U+{(int)c:X4}",
-        _ => $"'{c}' (U+{(int)c:X4})",
+        _ when System.Text.Rune.IsControl(rune) => $"the control character U+{rune.Value:X4}",
+        // A lone surrogate (invalid UTF-16) enumerates as U+FFFD: say so rather than show the replacement character.
+        0xFFFD => "an unpaired surrogate or U+FFFD, which is not a valid character in a name",
+        _ => $"'{rune}' (U+{rune.Value:X4})",
     };
 }

@@ -313,6 +313,11 @@ public sealed class StatePersistenceOptions
             problems.Add($"Encryption.KeyFile '{resolvedKeyFile}' is inside the state directory '{ResolveStatePath()}': keep the key file elsewhere, so a copy of the directory does not carry its key.");
         }
 
+        if (StatePath is not null && string.IsNullOrWhiteSpace(StatePath))
+        {
+            problems.Add("StatePath is empty: leave it unset for $STATE_PATH (else ./coding-agent-state), or name a directory.");
+        }
+
         if (StatePath is not null && StatePath.IndexOfAny(['\0']) >= 0)
         {
             problems.Add("StatePath contains a NUL character.");

@@ -28,6 +28,8 @@ public sealed class StateIdTests : IDisposable
     [InlineData("a\0b", "control character")]
     [InlineData("task.json", "'.'")]
     [InlineData("tâche", "'â'")]
+    [InlineData("task_\U0001F600", "'\U0001F600' (U+1F600)")]
+    [InlineData("task_\uD83D", "unpaired surrogate")]
     public void Problem_ForUnsafeIds_NamesTheReason(string id, string reason) =>
         Assert.Contains(reason, StateId.Problem(id), StringComparison.Ordinal);
 
