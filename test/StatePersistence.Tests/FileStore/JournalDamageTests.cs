@@ -52,6 +52,32 @@ public sealed class JournalDamageTests : IDisposable
     }
 
     [Fact]
+    public async Task DamageToTheFirstRecordAfterTheSnapshot_IsReportedAsALoss_LikeDamageBetweenTwoRecords()
+    {
+        // The encryption audit: the acknowledged write in the first record after the snapshot was dropped with only a
+        // "bytes skipped" warning and "lost": [], since the gap check ran only between two replayed records. The
+        // segment's header says which sequence number it starts at.
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        await first.SaveTaskAsync(StateFixture.Task("t0"), ct);
+        await first.SaveSnapshotAsync(ct);
+        await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        await StateFixture.CrashAsync(first);
+        string segment = Directory.GetFiles(_fixture.File("journal"), "*.wal").Single(s => File.ReadAllBytes(s).AsSpan().IndexOf("\"t1\""u8) >= 0);
+        byte[] bytes = await File.ReadAllBytesAsync(segment, ct);
+        bytes[bytes.AsSpan().IndexOf("\"t1\""u8) + 1] ^= 0x20;
+        await File.WriteAllBytesAsync(segment, bytes, ct);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+
+        Assert.Equal(["t0", "t2"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+        string lost = Assert.Single(second.LastRecovery!.Lost);
+        Assert.Contains("Journal records 2..2 are missing", lost, StringComparison.Ordinal);
+        Assert.Equal(StateHealthStatus.Degraded, second.CheckHealth(0).Status);
+    }
+
+    [Fact]
     public async Task DamagedSegmentHeader_TheRecordsAfterItAreStillReplayed_AndTheSegmentIsMovedAside()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

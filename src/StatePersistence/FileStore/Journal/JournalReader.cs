@@ -153,7 +153,9 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     public IEnumerable<JournalRecord> ReadRecords(IReadOnlyList<JournalSegment> segments, long afterRevision = 0)
     {
         List<(JournalSegment Segment, RecordRef Record)> chosen = Choose(segments);
-        long? previous = null;
+        // The journal starts where the lowest segment header says (a segment is started at the sequence number it will
+        // hold first), so a damaged first record after the snapshot is a gap too, not only one between two records.
+        long? previous = FirstSequence - 1;
         foreach ((JournalSegment segment, RecordRef record) in chosen)
         {
             if (previous is { } p && record.Sequence != p + 1 && record.Sequence - 1 > afterRevision)
