@@ -22,15 +22,19 @@ public static partial class EncryptionKeyOperations
     /// <summary>Adds a new active key to the key file; the previously active key becomes retired (it still decrypts). Returns the new key.</summary>
     public static EncryptionKey Rotate(string keyFile, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
-        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile);
         DateTimeOffset now = (timeProvider ?? TimeProvider.System).GetUtcNow();
         EncryptionKey key = EncryptionKey.Generate(EncryptionKey.NewId(now), EncryptionKeyState.Active, now);
-        EncryptionKeyFile.Write(keyFile, ring.WithActive(key));
+        string? previous = null;
+        EncryptionKeyFile.Update(keyFile, null, ring =>
+        {
+            previous = ring.HasActiveKey ? ring.Active.Id : null;
+            return ring.WithActive(key);
+        });
         ILogger log = logger ?? NullLogger.Instance;
         Log.KeyAdded(log, key.Id, Path.GetFullPath(keyFile));
-        if (ring.HasActiveKey)
+        if (previous is not null)
         {
-            Log.KeyActivated(log, key.Id, ring.Active.Id);
+            Log.KeyActivated(log, key.Id, previous);
         }
         else
         {
@@ -48,14 +52,17 @@ public static partial class EncryptionKeyOperations
     /// </summary>
     public static string Disable(string keyFile, ILogger? logger = null)
     {
-        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile);
-        if (!ring.HasActiveKey)
+        string previous = "";
+        EncryptionKeyFile.Update(keyFile, null, ring =>
         {
-            throw new StatePersistenceException($"The key file '{Path.GetFullPath(keyFile)}' has no active key: encryption is already off. Nothing was changed.", Path.GetFullPath(keyFile));
-        }
+            if (!ring.HasActiveKey)
+            {
+                throw new StatePersistenceException($"The key file '{Path.GetFullPath(keyFile)}' has no active key: encryption is already off. Nothing was changed.", Path.GetFullPath(keyFile));
+            }
 
-        string previous = ring.Active.Id;
-        EncryptionKeyFile.Write(keyFile, ring.WithoutActive());
+            previous = ring.Active.Id;
+            return ring.WithoutActive();
+        });
         Log.EncryptionDisabled(logger ?? NullLogger.Instance, previous);
         return previous;
     }
@@ -67,27 +74,31 @@ public static partial class EncryptionKeyOperations
     /// </summary>
     public static void SetState(string keyFile, string keyId, EncryptionKeyState state, ILogger? logger = null)
     {
-        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile);
-        EncryptionKeyFile.Write(keyFile, Checked(keyFile, () => ring.WithState(keyId, state)));
+        EncryptionKeyFile.Update(keyFile, null, ring => Checked(keyFile, () => ring.WithState(keyId, state)));
         Log.KeyStateChanged(logger ?? NullLogger.Instance, keyId, EncryptionKeyFile.StateName(state));
     }
 
     /// <summary>
     /// Removes <paramref name="keyId"/> from the key file, refused while any payload under
     /// <paramref name="stateDirectory"/> is still sealed with it (a removed key is a missing key: those payloads would
-    /// stop the next start).
+    /// stop the next start). The key file stays locked during the scan of the directory, so no other change (a
+    /// rotation whose new key starts sealing at once) can come in between and be lost.
     /// </summary>
     public static void Remove(string keyFile, string keyId, string stateDirectory, ILogger? logger = null)
     {
-        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile, stateDirectory);
-        KeyUsageCount used = EncryptionKeyUsage.Measure(stateDirectory).For(keyId);
-        if (used.Payloads > 0)
+        EncryptionKeyFile.Update(keyFile, stateDirectory, ring =>
         {
-            throw new StatePersistenceException(
-                $"The key '{keyId}' still seals {used.Payloads} payloads in {used.Files} files under '{Path.GetFullPath(stateDirectory)}'; it was not removed. Let re-encryption (a checkpoint) rewrite them first.", Path.GetFullPath(keyFile));
-        }
+            // The change is checked first: a key that cannot be removed anyway needs no scan.
+            EncryptionKeyRing without = Checked(keyFile, () => ring.Without(keyId));
+            KeyUsageCount used = EncryptionKeyUsage.Measure(stateDirectory).For(keyId);
+            if (used.Payloads > 0)
+            {
+                throw new StatePersistenceException(
+                    $"The key '{keyId}' still seals {used.Payloads} payloads in {used.Files} files under '{Path.GetFullPath(stateDirectory)}'; it was not removed. Let re-encryption (a checkpoint) rewrite them first.", Path.GetFullPath(keyFile));
+            }
 
-        EncryptionKeyFile.Write(keyFile, Checked(keyFile, () => ring.Without(keyId)));
+            return without;
+        });
         Log.KeyRemoved(logger ?? NullLogger.Instance, keyId);
     }
 
