@@ -77,6 +77,9 @@ internal static partial class Log
     [LoggerMessage(49, LogLevel.Information, "{Location}: the key {KeyId} is now {State} in the key ring")]
     public static partial void EncryptionKeyStateChangedInService(ILogger logger, string location, string keyId, string state);
 
+    [LoggerMessage(54, LogLevel.Error, "{Location}: the key file {KeyFile} no longer holds the key {KeyId}, but payloads may be sealed with it; it is kept in memory (retired) so they still open, and the re-encryption rewrites them under the active key. A restart would lose the key: restart only once 'statectl keys list' shows no payloads under it")]
+    public static partial void EncryptionKeyKeptInMemory(ILogger logger, string location, string keyFile, string keyId);
+
     [LoggerMessage(50, LogLevel.Information, "{Location}: the key {KeyId} was removed from the key ring")]
     public static partial void EncryptionKeyRemovedInService(ILogger logger, string location, string keyId);
 }

@@ -126,6 +126,13 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         log.Notify(StateEventTypes.EncryptionKeyRemoved, id: keyId);
     }
 
+    /// <summary>A key the key file lost while payloads may be sealed with it, kept in memory: logged at Error and counted once.</summary>
+    public void KeyKeptInMemory(string keyId, string keyFile)
+    {
+        Log.EncryptionKeyKeptInMemory(logger, location, keyFile, keyId);
+        instruments.EncryptionKeysKept.Add(1, new KeyValuePair<string, object?>("key_id", keyId));
+    }
+
     /// <summary>The re-encryption began; <paramref name="keyId"/> null when it rewrites sealed payloads in the clear.</summary>
     public void ReencryptionStarted(string? keyId, long remaining)
     {
