@@ -53,6 +53,12 @@ internal static partial class Log
     [LoggerMessage(43, LogLevel.Information, "Re-encryption of {Location} started: {Remaining} file(s) hold payloads not sealed with the active key {KeyId}")]
     public static partial void ReencryptionStarted(ILogger logger, string location, string keyId, long remaining);
 
+    [LoggerMessage(55, LogLevel.Information, "Re-encryption of {Location} started: no key is active, and {Remaining} file(s) hold sealed payloads, which are rewritten in the clear")]
+    public static partial void DecryptionStarted(ILogger logger, string location, long remaining);
+
+    [LoggerMessage(56, LogLevel.Information, "Re-encryption of {Location} finished: no key is active, and every payload is stored in the clear ({Rewritten} file(s) rewritten)")]
+    public static partial void DecryptionFinished(ILogger logger, string location, long rewritten);
+
     [LoggerMessage(52, LogLevel.Error, "Re-encryption of {Location}: {Path} is damaged and was left as it is (not re-encrypted, not moved, not deleted): {Problem}")]
     public static partial void ReencryptionFoundDamage(ILogger logger, string location, string path, string problem);
 

@@ -136,6 +136,11 @@ public static partial class EncryptionKeyFile
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            throw new StatePersistenceException($"The key file '{full}' is a directory: give the path of the key file itself (one is made by 'statectl keys create FILE').", full);
+        }
+
         if (stateDirectory is not null && PathContainment.IsInside(full, stateDirectory))
         {
             throw new StatePersistenceException(
@@ -210,7 +215,7 @@ public static partial class EncryptionKeyFile
         }
         catch (ArgumentException ex)
         {
-            throw Invalid(path, ex.Message);
+            throw Invalid(path, ArgumentProblem.Text(ex));
         }
     }
 
