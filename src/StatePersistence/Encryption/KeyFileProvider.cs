@@ -44,7 +44,7 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
 
     /// <summary>
     /// The ids of the keys kept in memory although the key file no longer holds them, because payloads may be sealed
-    /// with them (oldest first); empty normally. A restart loses them: what they seal must be rewritten first.
+    /// with them; empty normally. A restart loses them: what they seal must be rewritten first.
     /// </summary>
     internal IReadOnlyList<string> KeptKeys => Volatile.Read(ref _kept);
 
@@ -128,7 +128,7 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
             }
         }
 
-        Volatile.Write(ref _kept, kept.Count == 0 ? [] : [.. _kept.Where(id => kept.Exists(k => k.Id == id)), .. kept.Select(k => k.Id).Where(id => !_kept.Contains(id))]);
+        Volatile.Write(ref _kept, [.. kept.Select(static k => k.Id)]);
         return kept.Count == 0 ? fromFile : new EncryptionKeyRing([.. fromFile.Keys, .. kept]);
     }
 

@@ -11,13 +11,15 @@ internal static class StateDirectorySigns
 {
     /// <summary>
     /// True when <paramref name="directory"/> holds <c>state.json</c>, a backup, the lock file, an unfinished import's
-    /// marker, or one of the store's folders (<c>journal/</c>, <c>tasks/</c>, <c>sessions/</c>, <c>pre-migration/</c>).
+    /// marker, or one of the store's folders (<c>journal/</c>, <c>tasks/</c>, <c>sessions/</c>, <c>logs/</c>,
+    /// <c>reports/</c>, <c>archive/</c>, <c>pre-migration/</c>).
     /// </summary>
     public static bool Any(string directory)
     {
         var layout = new StateLayout(directory);
         return File.Exists(layout.StateFile) || File.Exists(layout.LockFile) || File.Exists(layout.ImportMarkerFile)
-            || Directory.Exists(layout.JournalDirectory) || Directory.Exists(layout.TasksDirectory) || Directory.Exists(layout.SessionsDirectory)
+            || layout.Directories.Any(Directory.Exists)
+            || Directory.Exists(Operations.TaskArchives.DirectoryOf(directory))
             || Directory.Exists(Path.Combine(directory, PreMigrationBackup.DirectoryName))
             || Directory.EnumerateFiles(directory, "state.backup.*.json").Any();
     }
