@@ -53,6 +53,12 @@ internal static partial class Log
     [LoggerMessage(43, LogLevel.Information, "Re-encryption of {Location} started: {Remaining} file(s) hold payloads not sealed with the active key {KeyId}")]
     public static partial void ReencryptionStarted(ILogger logger, string location, string keyId, long remaining);
 
+    [LoggerMessage(55, LogLevel.Information, "Re-encryption of {Location} started: no key is active, and {Remaining} file(s) hold sealed payloads, which are rewritten in the clear")]
+    public static partial void DecryptionStarted(ILogger logger, string location, long remaining);
+
+    [LoggerMessage(56, LogLevel.Information, "Re-encryption of {Location} finished: no key is active, and every payload is stored in the clear ({Rewritten} file(s) rewritten)")]
+    public static partial void DecryptionFinished(ILogger logger, string location, long rewritten);
+
     [LoggerMessage(52, LogLevel.Error, "Re-encryption of {Location}: {Path} is damaged and was left as it is (not re-encrypted, not moved, not deleted): {Problem}")]
     public static partial void ReencryptionFoundDamage(ILogger logger, string location, string path, string problem);
 
@@ -76,6 +82,9 @@ internal static partial class Log
 
     [LoggerMessage(49, LogLevel.Information, "{Location}: the key {KeyId} is now {State} in the key ring")]
     public static partial void EncryptionKeyStateChangedInService(ILogger logger, string location, string keyId, string state);
+
+    [LoggerMessage(54, LogLevel.Error, "{Location}: the key file {KeyFile} no longer holds the key {KeyId}, but payloads may be sealed with it; it is kept in memory (retired) so they still open, and the re-encryption rewrites them under the active key. A restart would lose the key: restart only once 'statectl keys list' shows no payloads under it")]
+    public static partial void EncryptionKeyKeptInMemory(ILogger logger, string location, string keyFile, string keyId);
 
     [LoggerMessage(50, LogLevel.Information, "{Location}: the key {KeyId} was removed from the key ring")]
     public static partial void EncryptionKeyRemovedInService(ILogger logger, string location, string keyId);

@@ -58,6 +58,8 @@ internal sealed class StateInstruments : IDisposable
             "Files the background re-encryption rewrote under the active key, by key id.");
         ReencryptionDamaged = _meter.CreateCounter<long>("statepersistence.reencryption.files.damaged", "{file}",
             "Files the background re-encryption found damaged and left exactly as they are (a task archive that does not read back whole).");
+        EncryptionKeysKept = _meter.CreateCounter<long>("statepersistence.encryption.keys.kept", "{key}",
+            "Keys a reload of the key file lacked although payloads may be sealed with them, kept in memory instead of dropped, by key id.");
         _meter.CreateObservableGauge("statepersistence.reencryption.files.remaining", ObserveReencryption, "{file}",
             "Files still holding payloads under another key (or in the clear), by the active key's id.");
         RetentionSessionLogsCapped = _meter.CreateCounter<long>("statepersistence.retention.session_logs.rotated", "{log}",
@@ -104,6 +106,9 @@ internal sealed class StateInstruments : IDisposable
 
     /// <summary>Damaged files the background re-encryption left as they are, each counted once.</summary>
     public Counter<long> ReencryptionDamaged { get; }
+
+    /// <summary>Keys kept in memory although the key file no longer holds them, tagged <c>key_id</c>, each counted once.</summary>
+    public Counter<long> EncryptionKeysKept { get; }
 
     /// <summary>Session logs capped by the retention policy, tagged <c>mode</c>.</summary>
     public Counter<long> RetentionSessionLogsCapped { get; }

@@ -15,7 +15,7 @@ namespace StatePersistence.Encryption;
 /// Written atomically (temp file, fsync, rename, directory fsync), so a crash leaves the old ring or the new one.
 /// Errors name the file and the key ids, never the material.
 /// </summary>
-public static class EncryptionKeyFile
+public static partial class EncryptionKeyFile
 {
     /// <summary>The value of the file's <c>format</c> field.</summary>
     public const string Format = "statepersistence-keys";
@@ -34,6 +34,10 @@ public static class EncryptionKeyFile
     public static EncryptionKeyRing Create(string path, string? stateDirectory = null, TimeProvider? timeProvider = null)
     {
         string full = CheckLocation(path, stateDirectory);
+        RequireDirectory(full);
+
+        // Under the file's lock: two creates at once would each write a key, and the second would replace the first.
+        using IDisposable locked = KeyFileLock.Acquire(full);
         if (File.Exists(full))
         {
             throw new StatePersistenceException($"The key file '{full}' exists already; it was left as it is (rotate its keys instead of creating it again).", full);
@@ -53,6 +57,20 @@ public static class EncryptionKeyFile
     public static EncryptionKeyRing Read(string path, string? stateDirectory = null)
     {
         string full = CheckLocation(path, stateDirectory);
+        byte[] content = ReadContent(full);
+        try
+        {
+            return Parse(content, full);
+        }
+        finally
+        {
+            Array.Clear(content);
+        }
+    }
+
+    /// <summary>The bytes of the key file at <paramref name="full"/>, checked as <see cref="Read"/> says (it exists, 0600).</summary>
+    private static byte[] ReadContent(string full)
+    {
         if (!File.Exists(full))
         {
             throw new StatePersistenceException($"The key file '{full}' does not exist; create one with 'statectl keys create {full}'.", full);
@@ -78,7 +96,7 @@ public static class EncryptionKeyFile
             throw new StatePersistenceException($"The key file '{full}' cannot be read ({ex.Message}).", full, isTransient: ex is IOException, innerException: ex);
         }
 
-        return Parse(content, full);
+        return content;
     }
 
     /// <summary>Replaces the key file at <paramref name="path"/> with <paramref name="ring"/>, atomically and durably, mode 0600.</summary>
@@ -86,12 +104,7 @@ public static class EncryptionKeyFile
     {
         ArgumentNullException.ThrowIfNull(ring);
         string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(directory))
-        {
-            throw new StatePersistenceException($"The key file's directory '{directory}' does not exist.", full);
-        }
-
+        string directory = RequireDirectory(full);
         byte[] content = Serialize(ring);
         try
         {
@@ -103,6 +116,18 @@ public static class EncryptionKeyFile
         }
     }
 
+    /// <summary>The directory of the key file <paramref name="full"/>; throws <see cref="StatePersistenceException"/> when it does not exist.</summary>
+    private static string RequireDirectory(string full)
+    {
+        string directory = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(directory))
+        {
+            throw new StatePersistenceException($"The key file's directory '{directory}' does not exist.", full);
+        }
+
+        return directory;
+    }
+
     /// <summary>
     /// The full path of <paramref name="path"/>; throws <see cref="StatePersistenceException"/> when it lies inside
     /// <paramref name="stateDirectory"/>.
@@ -111,6 +136,11 @@ public static class EncryptionKeyFile
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            throw new StatePersistenceException($"The key file '{full}' is a directory: give the path of the key file itself (one is made by 'statectl keys create FILE').", full);
+        }
+
         if (stateDirectory is not null && PathContainment.IsInside(full, stateDirectory))
         {
             throw new StatePersistenceException(
@@ -185,7 +215,7 @@ public static class EncryptionKeyFile
         }
         catch (ArgumentException ex)
         {
-            throw Invalid(path, ex.Message);
+            throw Invalid(path, ArgumentProblem.Text(ex));
         }
     }
 

@@ -22,15 +22,19 @@ public static partial class EncryptionKeyOperations
     /// <summary>Adds a new active key to the key file; the previously active key becomes retired (it still decrypts). Returns the new key.</summary>
     public static EncryptionKey Rotate(string keyFile, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
-        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile);
         DateTimeOffset now = (timeProvider ?? TimeProvider.System).GetUtcNow();
         EncryptionKey key = EncryptionKey.Generate(EncryptionKey.NewId(now), EncryptionKeyState.Active, now);
-        EncryptionKeyFile.Write(keyFile, ring.WithActive(key));
+        string? previous = null;
+        EncryptionKeyFile.Update(keyFile, null, ring =>
+        {
+            previous = ring.HasActiveKey ? ring.Active.Id : null;
+            return ring.WithActive(key);
+        });
         ILogger log = logger ?? NullLogger.Instance;
         Log.KeyAdded(log, key.Id, Path.GetFullPath(keyFile));
-        if (ring.HasActiveKey)
+        if (previous is not null)
         {
-            Log.KeyActivated(log, key.Id, ring.Active.Id);
+            Log.KeyActivated(log, key.Id, previous);
         }
         else
         {
@@ -48,14 +52,17 @@ public static partial class EncryptionKeyOperations
     /// </summary>
     public static string Disable(string keyFile, ILogger? logger = null)
     {
-        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile);
-        if (!ring.HasActiveKey)
+        string previous = "";
+        EncryptionKeyFile.Update(keyFile, null, ring =>
         {
-            throw new StatePersistenceException($"The key file '{Path.GetFullPath(keyFile)}' has no active key: encryption is already off. Nothing was changed.", Path.GetFullPath(keyFile));
-        }
+            if (!ring.HasActiveKey)
+            {
+                throw new StatePersistenceException($"The key file '{Path.GetFullPath(keyFile)}' has no active key: encryption is already off. Nothing was changed.", Path.GetFullPath(keyFile));
+            }
 
-        string previous = ring.Active.Id;
-        EncryptionKeyFile.Write(keyFile, ring.WithoutActive());
+            previous = ring.Active.Id;
+            return ring.WithoutActive();
+        });
         Log.EncryptionDisabled(logger ?? NullLogger.Instance, previous);
         return previous;
     }
@@ -67,28 +74,56 @@ public static partial class EncryptionKeyOperations
     /// </summary>
     public static void SetState(string keyFile, string keyId, EncryptionKeyState state, ILogger? logger = null)
     {
-        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile);
-        EncryptionKeyFile.Write(keyFile, Checked(keyFile, () => ring.WithState(keyId, state)));
+        EncryptionKeyFile.Update(keyFile, null, ring => Checked(keyFile, () => ring.WithState(keyId, state)));
         Log.KeyStateChanged(logger ?? NullLogger.Instance, keyId, EncryptionKeyFile.StateName(state));
     }
 
     /// <summary>
     /// Removes <paramref name="keyId"/> from the key file, refused while any payload under
     /// <paramref name="stateDirectory"/> is still sealed with it (a removed key is a missing key: those payloads would
-    /// stop the next start).
+    /// stop the next start), and while any file moved aside there (<c>*.corrupt.*</c>) is. The key file stays locked
+    /// during the scan of the directory, so no other change (a rotation whose new key starts sealing at once) can come
+    /// in between and be lost.
     /// </summary>
-    public static void Remove(string keyFile, string keyId, string stateDirectory, ILogger? logger = null)
+    public static void Remove(string keyFile, string keyId, string stateDirectory, ILogger? logger = null) =>
+        Remove(keyFile, keyId, stateDirectory, loseMovedAsideFiles: false, logger);
+
+    /// <summary>
+    /// <see cref="Remove(string, string, string, ILogger?)"/>; with <paramref name="loseMovedAsideFiles"/> the key is
+    /// removed although files moved aside (damaged copies, torn tails kept aside, which may hold acknowledged data) are
+    /// sealed with it: the operator accepts that they can never be decrypted. Live payloads under the key still refuse it.
+    /// </summary>
+    public static void Remove(string keyFile, string keyId, string stateDirectory, bool loseMovedAsideFiles, ILogger? logger = null)
     {
-        EncryptionKeyRing ring = EncryptionKeyFile.Read(keyFile, stateDirectory);
-        KeyUsageCount used = EncryptionKeyUsage.Measure(stateDirectory).For(keyId);
-        if (used.Payloads > 0)
+        IReadOnlyList<string> lost = [];
+        EncryptionKeyFile.Update(keyFile, stateDirectory, ring =>
         {
-            throw new StatePersistenceException(
-                $"The key '{keyId}' still seals {used.Payloads} payloads in {used.Files} files under '{Path.GetFullPath(stateDirectory)}'; it was not removed. Let re-encryption (a checkpoint) rewrite them first.", Path.GetFullPath(keyFile));
+            // The change is checked first: a key that cannot be removed anyway needs no scan.
+            EncryptionKeyRing without = Checked(keyFile, () => ring.Without(keyId));
+            EncryptionKeyUsage usage = EncryptionKeyUsage.Measure(stateDirectory);
+            KeyUsageCount used = usage.For(keyId);
+            if (used.Payloads > 0)
+            {
+                throw new StatePersistenceException(
+                    $"The key '{keyId}' still seals {used.Payloads} payloads in {used.Files} files under '{Path.GetFullPath(stateDirectory)}'; it was not removed. Let re-encryption (a checkpoint) rewrite them first.", Path.GetFullPath(keyFile));
+            }
+
+            lost = usage.MovedAsideFor(keyId);
+            if (lost.Count > 0 && !loseMovedAsideFiles)
+            {
+                throw new StatePersistenceException(
+                    $"The key '{keyId}' seals {lost.Count} file(s) moved aside under '{Path.GetFullPath(stateDirectory)}' ({string.Join(", ", lost.Select(p => $"'{p}'"))}); they may hold acknowledged data, and without the key they can never be decrypted. The key was not removed. Look at them first (recovery-report.json names them); to remove the key anyway, accepting their loss, pass --lose-moved-aside to statectl keys retire --remove.", Path.GetFullPath(keyFile));
+            }
+
+            return without;
+        });
+        ILogger log = logger ?? NullLogger.Instance;
+        if (lost.Count > 0)
+        {
+            Log.KeyRemovedLosingMovedAside(log, keyId, lost.Count);
         }
 
-        EncryptionKeyFile.Write(keyFile, Checked(keyFile, () => ring.Without(keyId)));
-        Log.KeyRemoved(logger ?? NullLogger.Instance, keyId);
+        Log.KeyRemoved(log, keyId);
     }
 
     private static EncryptionKeyRing Checked(string keyFile, Func<EncryptionKeyRing> change)
@@ -99,7 +134,7 @@ public static partial class EncryptionKeyOperations
         }
         catch (ArgumentException ex)
         {
-            throw new StatePersistenceException($"{ex.Message.Split(" (Parameter", 2)[0]} The key file '{Path.GetFullPath(keyFile)}' was not changed.", Path.GetFullPath(keyFile));
+            throw new StatePersistenceException($"{ArgumentProblem.Text(ex)} The key file '{Path.GetFullPath(keyFile)}' was not changed.", Path.GetFullPath(keyFile));
         }
     }
 
@@ -119,6 +154,9 @@ public static partial class EncryptionKeyOperations
 
         [LoggerMessage(EventId = 7003, EventName = "EncryptionKeyStateChanged", Level = LogLevel.Information, Message = "Encryption key {KeyId} is now {State}")]
         public static partial void KeyStateChanged(ILogger logger, string keyId, string state);
+
+        [LoggerMessage(EventId = 7007, EventName = "EncryptionKeyRemovedLosingMovedAside", Level = LogLevel.Warning, Message = "Encryption key {KeyId} removed although {Files} file(s) moved aside are sealed with it: the operator accepted that they can no longer be decrypted")]
+        public static partial void KeyRemovedLosingMovedAside(ILogger logger, string keyId, int files);
 
         [LoggerMessage(EventId = 7004, EventName = "EncryptionKeyRemoved", Level = LogLevel.Information, Message = "Encryption key {KeyId} removed from the key ring")]
         public static partial void KeyRemoved(ILogger logger, string keyId);

@@ -12,22 +12,47 @@ public sealed class EncryptionKeyUsage
 {
     private static readonly byte[] Magic = "SPEV"u8.ToArray();
 
-    private EncryptionKeyUsage(IReadOnlyDictionary<string, KeyUsageCount> byKey, long clearFiles)
+    private EncryptionKeyUsage(IReadOnlyDictionary<string, KeyUsageCount> byKey, long clearFiles,
+        IReadOnlyDictionary<string, IReadOnlyList<string>> movedAside, IReadOnlyList<string> damaged)
     {
         ByKey = byKey;
         ClearFiles = clearFiles;
+        MovedAsideByKey = movedAside;
+        DamagedFiles = damaged;
     }
 
-    /// <summary>Per key id, the payloads sealed with it and the files that hold them.</summary>
+    /// <summary>Per key id, the payloads sealed with it and the files that hold them (files moved aside not included).</summary>
     public IReadOnlyDictionary<string, KeyUsageCount> ByKey { get; }
 
     /// <summary>Files holding at least one payload in the clear (or no envelope at all, as older versions wrote them).</summary>
     public long ClearFiles { get; }
 
+    /// <summary>
+    /// Per key id, the files moved aside (<c>*.corrupt.*</c>: damaged copies, and the torn tails of journal segments
+    /// and session logs kept aside, which may hold acknowledged data) that hold a payload sealed with it, by full path.
+    /// The store no longer reads them and re-encryption never rewrites them, but an operator may still need them: a
+    /// key removed while they exist makes them unreadable for good.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> MovedAsideByKey { get; }
+
+    /// <summary>
+    /// Sealed task, session and report files whose envelope checksum fails: their header (the key id included) cannot
+    /// be trusted, so they are counted under no key; damage for recovery or a read to move aside.
+    /// </summary>
+    public IReadOnlyList<string> DamagedFiles { get; }
+
     /// <summary>The payloads sealed with <paramref name="keyId"/>.</summary>
     public KeyUsageCount For(string keyId) => ByKey.GetValueOrDefault(keyId) ?? new KeyUsageCount(0, 0);
 
-    /// <summary>Scans every file under <paramref name="stateDirectory"/> (quarantined ones and the lock file left out).</summary>
+    /// <summary>The files moved aside that hold payloads sealed with <paramref name="keyId"/>.</summary>
+    public IReadOnlyList<string> MovedAsideFor(string keyId) => MovedAsideByKey.GetValueOrDefault(keyId) ?? [];
+
+    /// <summary>
+    /// Scans the files under <paramref name="stateDirectory"/> the store reads, and those moved aside beside them
+    /// (see <see cref="StoredPayloadFiles"/>). Throws <see cref="Errors.StatePersistenceException"/> naming the
+    /// directory when it does not exist or shows no sign of being a state directory: a mistyped path must not read as
+    /// "nothing under any key".
+    /// </summary>
     public static EncryptionKeyUsage Measure(string stateDirectory)
     {
         string root = Path.GetFullPath(stateDirectory);
@@ -36,21 +61,20 @@ public sealed class EncryptionKeyUsage
             throw new Errors.StatePersistenceException($"The state directory '{root}' does not exist.", root);
         }
 
+        if (!FileStore.StateDirectorySigns.Any(root))
+        {
+            throw new Errors.StatePersistenceException(
+                $"'{root}' is not a state directory: it holds no state.json, backup, lock file, or folder of the store (journal/, tasks/, sessions/, logs/, reports/, archive/). Give the directory the server runs on (--state-path); nothing was changed.", root);
+        }
+
         var payloads = new Dictionary<string, long>(StringComparer.Ordinal);
         var files = new Dictionary<string, long>(StringComparer.Ordinal);
+        var movedAside = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var damaged = new List<string>();
         long clearFiles = 0;
-        foreach (string file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
+        foreach (StoredPayloadFile file in StoredPayloadFiles.Under(root))
         {
-            string name = Path.GetFileName(file);
-            // A temp file is a write in flight (under the active key), not a stored payload: it is renamed into place
-            // or deleted, and counting it would count its payloads twice.
-            if (name.StartsWith(".lock", StringComparison.Ordinal) || name.Contains(FileStore.StateLayout.CorruptMarker, StringComparison.Ordinal)
-                || FileStore.StateLayout.IsTempFile(name))
-            {
-                continue;
-            }
-
-            if (ScanFile(root, file) is not { } scanned)
+            if (ScanFile(file, damaged) is not { } scanned)
             {
                 continue;
             }
@@ -58,17 +82,24 @@ public sealed class EncryptionKeyUsage
             (Dictionary<string, long> keys, bool clear) = scanned;
             foreach ((string key, long count) in keys)
             {
+                if (file.MovedAside)
+                {
+                    (movedAside.TryGetValue(key, out List<string>? paths) ? paths : movedAside[key] = []).Add(file.Path);
+                    continue;
+                }
+
                 payloads[key] = payloads.GetValueOrDefault(key) + count;
                 files[key] = files.GetValueOrDefault(key) + 1;
             }
 
-            if (clear)
+            if (clear && !file.MovedAside)
             {
                 clearFiles++;
             }
         }
 
-        return new EncryptionKeyUsage(payloads.ToDictionary(p => p.Key, p => new KeyUsageCount(p.Value, files[p.Key]), StringComparer.Ordinal), clearFiles);
+        return new EncryptionKeyUsage(payloads.ToDictionary(p => p.Key, p => new KeyUsageCount(p.Value, files[p.Key]), StringComparer.Ordinal), clearFiles,
+            movedAside.ToDictionary(m => m.Key, m => (IReadOnlyList<string>)m.Value, StringComparer.Ordinal), damaged);
     }
 
     /// <summary>
@@ -77,11 +108,25 @@ public sealed class EncryptionKeyUsage
     /// others, and whatever such a process writes is sealed with the active key, so a file that went takes no older
     /// key's payloads out of the count that <c>keys retire --remove</c> relies on.
     /// </summary>
-    private static (Dictionary<string, long> Keys, bool Clear)? ScanFile(string root, string file)
+    private static (Dictionary<string, long> Keys, bool Clear)? ScanFile(StoredPayloadFile file, List<string> damaged)
     {
         try
         {
-            return IsTaskArchive(root, file) ? ScanTaskArchive(file) : Scan(File.ReadAllBytes(file));
+            if (file.TaskArchive)
+            {
+                return ScanTaskArchive(file.Path);
+            }
+
+            byte[] bytes = File.ReadAllBytes(file.Path);
+            if (file.Kind is { } kind && EnvelopeFormat.HasMagic(bytes)
+                && !EnvelopeFormat.ChecksumHolds(bytes, new Serialization.PayloadContext(kind, file.Id!, null).AssociatedData()))
+            {
+                // A flipped byte in the header would otherwise name a key no ring holds ("missing"): it is damage.
+                damaged.Add(file.Path);
+                return null;
+            }
+
+            return Scan(bytes);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -145,11 +190,6 @@ public sealed class EncryptionKeyUsage
 
         return true;
     }
-
-    /// <summary>A task archive (<c>archive/tasks.*.tar.gz</c>): compressed, so its sealed entries are counted in its tar.</summary>
-    private static bool IsTaskArchive(string root, string file) =>
-        string.Equals(Path.GetDirectoryName(file), Path.Combine(root, FileStore.Operations.TaskArchives.DirectoryName), StringComparison.Ordinal)
-        && file.EndsWith(FileStore.Operations.TaskArchives.FileExtension, StringComparison.Ordinal);
 
     /// <summary>
     /// The sealed entries of a task archive by key (the background re-encryption seals an archive again under the

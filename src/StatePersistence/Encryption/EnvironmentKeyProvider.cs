@@ -81,7 +81,7 @@ public sealed class EnvironmentKeyProvider : IEncryptionKeyProvider
         }
         catch (ArgumentException ex)
         {
-            throw new StatePersistenceException($"The environment variable {variable}: {ex.Message}");
+            throw new StatePersistenceException($"The environment variable {variable}: {ArgumentProblem.Text(ex)}");
         }
     }
 }

@@ -5,6 +5,12 @@ namespace StatePersistence.Encryption;
 /// loose or invalid file stops the start) and read again when it changes, checked at most once per
 /// <see cref="RecheckInterval"/>: a key rotated into the file by <c>statectl keys rotate</c> is used by a running
 /// process without a restart. <see cref="Reload"/> reads it at once.
+/// A reload never drops a key this process holds that payloads may be sealed with (the active key, which sealed up to
+/// the reload, and a retired one the state directory still holds payloads under): a file written back from an older
+/// copy of the ring (two key changes at once, a restored backup) would otherwise make them unreadable for good, since
+/// the material is then nowhere else. Such a key is kept in memory, retired, so what it sealed still opens and the
+/// background re-encryption rewrites it under the active key; <see cref="KeptKeys"/> names it for the log, the
+/// metrics and the health check.
 /// </summary>
 public sealed class KeyFileProvider : IEncryptionKeyProvider
 {
@@ -15,6 +21,7 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private EncryptionKeyRing _ring;
+    private IReadOnlyList<string> _kept = [];
     private (DateTime WrittenAt, long Length) _version;
     private long _checkedAt;
 
@@ -35,6 +42,12 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
     /// <summary>The key file's full path.</summary>
     public string Path { get; }
 
+    /// <summary>
+    /// The ids of the keys kept in memory although the key file no longer holds them, because payloads may be sealed
+    /// with them; empty normally. A restart loses them: what they seal must be rewritten first.
+    /// </summary>
+    internal IReadOnlyList<string> KeptKeys => Volatile.Read(ref _kept);
+
     /// <inheritdoc />
     public EncryptionKeyRing GetKeyRing()
     {
@@ -52,7 +65,8 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
         lock (_gate)
         {
             (DateTime, long) version = VersionOfFile();
-            Volatile.Write(ref _ring, EncryptionKeyFile.Read(Path, _stateDirectory));
+            EncryptionKeyRing fromFile = EncryptionKeyFile.Read(Path, _stateDirectory);
+            Volatile.Write(ref _ring, WithKeysStillNeeded(fromFile));
             _version = version;
             Volatile.Write(ref _checkedAt, _time.GetTimestamp());
             return _ring;
@@ -61,7 +75,14 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
 
     private void ReloadIfChanged()
     {
-        lock (_gate)
+        // While another thread reloads (a reload that lacks a key scans the state directory), this one goes on with
+        // the ring in memory: it holds every key the reload could keep.
+        if (!_gate.TryEnter())
+        {
+            return;
+        }
+
+        try
         {
             if (_time.GetElapsedTime(_checkedAt) < RecheckInterval)
             {
@@ -78,6 +99,62 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
 
             Volatile.Write(ref _checkedAt, _time.GetTimestamp());
         }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="fromFile"/> plus every key of the ring in memory that it lacks and that payloads may be sealed
+    /// with (see the class summary), retired: the file's active key, if any, seals from now on.
+    /// </summary>
+    private EncryptionKeyRing WithKeysStillNeeded(EncryptionKeyRing fromFile)
+    {
+        EncryptionKeyRing current = _ring;
+        List<EncryptionKey> kept = [];
+        EncryptionKeyUsage? usage = null;
+        foreach (EncryptionKey key in current.Keys)
+        {
+            // A revoked key opens nothing: dropping it loses nothing.
+            if (fromFile.Find(key.Id) is not null || key.State == EncryptionKeyState.Revoked)
+            {
+                continue;
+            }
+
+            if (key.State == EncryptionKeyState.Active || _kept.Contains(key.Id) || MaySealPayloads(key.Id, ref usage))
+            {
+                kept.Add(key.State == EncryptionKeyState.Active ? key.WithState(EncryptionKeyState.Retired) : key);
+            }
+        }
+
+        Volatile.Write(ref _kept, [.. kept.Select(static k => k.Id)]);
+        return kept.Count == 0 ? fromFile : new EncryptionKeyRing([.. fromFile.Keys, .. kept]);
+    }
+
+    /// <summary>
+    /// Whether the state directory holds payloads sealed with the retired key <paramref name="keyId"/>, scanned at most
+    /// once per reload; true when it cannot be scanned: keeping a key costs nothing, losing one costs what it sealed.
+    /// Without a state directory (a store of rows) there is nothing to scan here, and a retired key is let go as the
+    /// file says: its store counts what each key seals (<c>MeasureKeyUsageAsync</c>) before an operator removes it.
+    /// </summary>
+    private bool MaySealPayloads(string keyId, ref EncryptionKeyUsage? usage)
+    {
+        if (_stateDirectory is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            usage ??= EncryptionKeyUsage.Measure(_stateDirectory);
+        }
+        catch (Exception ex) when (ex is Errors.StatePersistenceException or IOException or UnauthorizedAccessException)
+        {
+            return true;
+        }
+
+        return usage.For(keyId).Payloads > 0;
     }
 
     private (DateTime, long) VersionOfFile()

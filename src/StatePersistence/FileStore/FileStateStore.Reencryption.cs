@@ -9,8 +9,10 @@ using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
 
-public sealed partial class FileStateStore : IReencryptingStore
+public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
 {
+    KeyFileProvider? IKeyFileUser.KeyFile => _keyFile;
+
     /// <summary>Serializes report writes with their re-encryption, so a rewrite never puts back an older report.</summary>
     private readonly Lock _reportWrites = new();
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StatePersistence.Commit;
+using StatePersistence.Encryption;
 using StatePersistence.Errors;
 using StatePersistence.FileStore.Journal;
 using StatePersistence.FileStore.Migrations;
@@ -27,6 +28,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 {
     private readonly IFileSystem _fileSystem;
     private readonly PayloadEnvelope _envelope;
+    private readonly KeyFileProvider? _keyFile;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly StatePersistenceOptions _options;
@@ -67,6 +69,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         ArgumentNullException.ThrowIfNull(fileSystem);
         _fileSystem = fileSystem;
         _envelope = PayloadEnvelope.For(codec);
+        _keyFile = (codec as AesGcmCodec)?.Keys as KeyFileProvider;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _layout = new StateLayout(options.ResolveStatePath());

@@ -130,6 +130,23 @@ public sealed class KeysCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task VerifyHelp_SaysItReadsWhereItLies_AndADirectoryGivenAsTheKeyFile_IsNamedAsOne()
+    {
+        Directory.CreateDirectory(StatePath);
+        string directory = _temp.Combine("keys-dir");
+        Directory.CreateDirectory(directory);
+
+        StatectlRun help = await StatectlRun.RunAsync("keys", "verify", "--help");
+        StatectlRun listed = await StatectlRun.RunAsync("keys", "list", "--state-path", StatePath, "--key-file", directory);
+
+        Assert.DoesNotContain("private copy", help.Output, StringComparison.Ordinal);
+        Assert.Contains("where it lies", help.Output, StringComparison.Ordinal);
+        Assert.Equal(1, listed.ExitCode);
+        Assert.Contains($"'{directory}' is a directory", listed.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("does not exist", listed.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Create_ThroughASymbolicLinkIntoTheStateDirectory_IsRefused()
     {
         Directory.CreateDirectory(StatePath);

@@ -105,6 +105,8 @@ public sealed class KeysReencryptionTests : IDisposable
             Assert.Equal(HttpStatusCode.Created, later.StatusCode);
             Assert.Equal(0, await server.TerminateAsync());
             Assert.Contains("is now retired", server.Output, StringComparison.Ordinal);
+            Assert.Contains("no key is active, and every payload is stored in the clear", server.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("active key none", server.Output, StringComparison.Ordinal);
         }
 
         // Nothing is sealed: the key file goes, and the server starts without one, everything there.

@@ -75,17 +75,26 @@ internal static class KeysCommand
     {
         var key = new Argument<string>("KEY") { Description = "The key id." };
         var revoke = new Option<bool>("--revoke") { Description = "Revoke instead: payloads sealed with the key are refused from then on." };
-        var remove = new Option<bool>("--remove") { Description = "Remove the key from the file; refused while any payload in the state directory is sealed with it." };
-        var command = new Command("retire", "Retire a key (it no longer seals, still decrypts), revoke it, or remove it once nothing uses it.") { key, revoke, remove };
+        var remove = new Option<bool>("--remove") { Description = "Remove the key from the file; refused while any payload in the state directory is sealed with it, or any file moved aside (*.corrupt.*)." };
+        var loseMovedAside = new Option<bool>("--lose-moved-aside")
+        {
+            Description = "With --remove: remove the key although files moved aside (*.corrupt.*: damaged copies, torn tails kept aside, which may hold acknowledged data) are sealed with it, accepting that they can never be decrypted.",
+        };
+        var command = new Command("retire", "Retire a key (it no longer seals, still decrypts), revoke it, or remove it once nothing uses it.") { key, revoke, remove, loseMovedAside };
         command.SetHandler((context, parsed, _) =>
         {
             string file = ResolveKeyFile(parsed);
             string id = parsed.GetValue(key)!;
             if (parsed.GetValue(remove))
             {
-                EncryptionKeyOperations.Remove(file, id, context.StatePath);
+                EncryptionKeyOperations.Remove(file, id, context.StatePath, parsed.GetValue(loseMovedAside));
                 Report(context, new KeyChangeReport(file, id, "removed"), $"The key {id} was removed from '{file}'.");
                 return Task.FromResult(ExitCodes.Success);
+            }
+
+            if (parsed.GetValue(loseMovedAside))
+            {
+                throw new CommandFailedException("--lose-moved-aside goes with --remove only.", ExitCodes.Usage);
             }
 
             EncryptionKeyState state = parsed.GetValue(revoke) ? EncryptionKeyState.Revoked : EncryptionKeyState.Retired;
@@ -114,7 +123,7 @@ internal static class KeysCommand
 
     private static Command VerifyCommand()
     {
-        var command = new Command("verify", "Check that every payload in the state directory decrypts with the key file (on a private copy; the directory is not changed).");
+        var command = new Command("verify", "Check that every payload in the state directory decrypts with the key file, opening each where it lies (read-only: no copy, nothing written, moved or repaired).");
         command.SetHandler(async (context, parsed, cancellation) =>
         {
             string file = ResolveKeyFile(parsed);
@@ -151,31 +160,40 @@ internal static class KeysCommand
         }
 
         EncryptionKeyUsage usage = EncryptionKeyUsage.Measure(context.StatePath);
-        var rows = ring.Keys.Select(k => new KeyListEntry(k.Id, EncryptionKeyStateName(k.State), k.CreatedAt, usage.For(k.Id).Payloads, usage.For(k.Id).Files)).ToList();
+        var rows = ring.Keys.Select(k => Entry(k.Id, EncryptionKeyStateName(k.State), k.CreatedAt, usage)).ToList();
 
-        // Data sealed with a key the file lacks: the next start would stop on it.
-        rows.AddRange(usage.ByKey.Where(u => ring.Find(u.Key) is null)
-            .Select(u => new KeyListEntry(u.Key, "missing", null, u.Value.Payloads, u.Value.Files)));
+        // Data sealed with a key the file lacks (moved-aside files included): the next start would stop on it.
+        rows.AddRange(usage.ByKey.Keys.Union(usage.MovedAsideByKey.Keys).Where(id => ring.Find(id) is null).Order(StringComparer.Ordinal)
+            .Select(id => Entry(id, "missing", null, usage)));
         bool missing = rows.Exists(r => r.State == "missing");
         if (context.Json)
         {
-            context.WriteJson(new KeyListReport(file, context.StatePath, rows, usage.ClearFiles), KeysJsonContext.Default.KeyListReport);
+            context.WriteJson(new KeyListReport(file, context.StatePath, rows, usage.ClearFiles, usage.DamagedFiles), KeysJsonContext.Default.KeyListReport);
         }
         else
         {
-            var table = new Table().AddColumn("key").AddColumn("state").AddColumn("created").AddColumn(new TableColumn("payloads").RightAligned()).AddColumn(new TableColumn("files").RightAligned());
+            // The key id whole on one line: an operator copies it into 'keys retire'.
+            var table = new Table().AddColumn(new TableColumn("key").NoWrap()).AddColumn("state").AddColumn("created").AddColumn(new TableColumn("payloads").RightAligned())
+                .AddColumn(new TableColumn("files").RightAligned()).AddColumn(new TableColumn("moved aside").RightAligned().NoWrap());
             foreach (KeyListEntry row in rows)
             {
                 table.AddRow(Markup.Escape(row.Id), row.State == "missing" ? "[red]missing[/]" : row.State,
-                    row.CreatedAt?.ToString("u", CultureInfo.InvariantCulture) ?? "", Number(row.Payloads), Number(row.Files));
+                    row.CreatedAt?.ToString("u", CultureInfo.InvariantCulture) ?? "", Number(row.Payloads), Number(row.Files), Number(row.MovedAside));
             }
 
             table.Caption($"{Markup.Escape(file)}; {Number(usage.ClearFiles)} file(s) hold data in the clear");
             context.Console.Write(table);
+            foreach (string damaged in usage.DamagedFiles)
+            {
+                context.Console.MarkupLine($"[red]damaged[/] '{Markup.Escape(damaged)}': its envelope checksum fails, so the key it names cannot be trusted ('statectl verify' lists it)");
+            }
         }
 
-        return missing ? ExitCodes.Failed : ExitCodes.Success;
+        return missing || usage.DamagedFiles.Count > 0 ? ExitCodes.Failed : ExitCodes.Success;
     }
+
+    private static KeyListEntry Entry(string id, string state, DateTimeOffset? createdAt, EncryptionKeyUsage usage) =>
+        new(id, state, createdAt, usage.For(id).Payloads, usage.For(id).Files, usage.MovedAsideFor(id).Count);
 
     private static string ResolveKeyFile(ParseResult parsed) =>
         parsed.GetValue(KeyFile) is { Length: > 0 } file ? Path.GetFullPath(file)

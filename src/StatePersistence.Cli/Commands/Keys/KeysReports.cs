@@ -6,10 +6,13 @@ namespace StatePersistence.Cli.Commands.Keys;
 internal sealed record KeyChangeReport(string KeyFile, string KeyId, string Change, string? PreviousKeyId = null);
 
 /// <summary>What <c>statectl keys list --json</c> prints.</summary>
-internal sealed record KeyListReport(string KeyFile, string StateDirectory, IReadOnlyList<KeyListEntry> Keys, long ClearFiles);
+internal sealed record KeyListReport(string KeyFile, string StateDirectory, IReadOnlyList<KeyListEntry> Keys, long ClearFiles, IReadOnlyList<string> DamagedFiles);
 
-/// <summary>One key in <see cref="KeyListReport"/>; <c>missing</c> is a key id the data names that the file lacks.</summary>
-internal sealed record KeyListEntry(string Id, string State, DateTimeOffset? CreatedAt, long Payloads, long Files);
+/// <summary>
+/// One key in <see cref="KeyListReport"/>; <c>missing</c> is a key id the data names that the file lacks.
+/// <see cref="MovedAside"/>: files moved aside (<c>*.corrupt.*</c>) sealed with it, not in <see cref="Payloads"/> or <see cref="Files"/>.
+/// </summary>
+internal sealed record KeyListEntry(string Id, string State, DateTimeOffset? CreatedAt, long Payloads, long Files, long MovedAside);
 
 /// <summary>What <c>statectl keys verify --json</c> prints.</summary>
 internal sealed record KeyVerifyReport(string StateDirectory, string KeyFile, bool Ok, IReadOnlyList<string> Problems);

@@ -38,6 +38,9 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
     private bool _running;
     private long _rewritten;
 
+    /// <summary>The keys kept in memory that were already reported (logged and counted once each).</summary>
+    private readonly HashSet<string> _keptReported = new(StringComparer.Ordinal);
+
     public Task Stopped => _loop ?? Task.CompletedTask;
 
     public void Start(CancellationToken stopping)
@@ -84,6 +87,7 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
     {
         string? active = store.ActiveKeyId;
         IReadOnlyDictionary<string, EncryptionKeyState>? keys = store.KeyStates;
+        ReportKeptKeys(store);
         if (_started && _keys is not null && keys is not null)
         {
             AuditRingChanges(_keys, keys);
@@ -155,6 +159,23 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
         }
 
         return step;
+    }
+
+    /// <summary>
+    /// Keys the key file lost while payloads may be sealed with them, which its provider keeps in memory: each one an
+    /// Error log entry and a count, once (the health check names them for as long as they are kept).
+    /// </summary>
+    private void ReportKeptKeys(IReencryptingStore store)
+    {
+        if ((store as IKeyFileUser)?.KeyFile is not { } file)
+        {
+            return;
+        }
+
+        foreach (string id in file.KeptKeys.Where(_keptReported.Add))
+        {
+            events.KeyKeptInMemory(id, file.Path);
+        }
     }
 
     /// <summary>Keys added, retired, revoked or removed since the last step (an activation is audited by its own event).</summary>

@@ -138,16 +138,39 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         log.Notify(StateEventTypes.EncryptionKeyRemoved, id: keyId);
     }
 
+    /// <summary>A key the key file lost while payloads may be sealed with it, kept in memory: logged at Error and counted once.</summary>
+    public void KeyKeptInMemory(string keyId, string keyFile)
+    {
+        Log.EncryptionKeyKeptInMemory(logger, location, keyFile, keyId);
+        instruments.EncryptionKeysKept.Add(1, new KeyValuePair<string, object?>("key_id", keyId));
+    }
+
     /// <summary>The re-encryption began; <paramref name="keyId"/> null when it rewrites sealed payloads in the clear.</summary>
     public void ReencryptionStarted(string? keyId, long remaining)
     {
-        Log.ReencryptionStarted(logger, location, TargetName(keyId), remaining);
+        if (keyId is null)
+        {
+            Log.DecryptionStarted(logger, location, remaining);
+        }
+        else
+        {
+            Log.ReencryptionStarted(logger, location, keyId, remaining);
+        }
+
         log.Notify(StateEventTypes.ReencryptionStarted, id: keyId);
     }
 
     public void ReencryptionFinished(string? keyId, long rewritten)
     {
-        Log.ReencryptionFinished(logger, location, TargetName(keyId), rewritten);
+        if (keyId is null)
+        {
+            Log.DecryptionFinished(logger, location, rewritten);
+        }
+        else
+        {
+            Log.ReencryptionFinished(logger, location, keyId, rewritten);
+        }
+
         log.Notify(StateEventTypes.ReencryptionFinished, id: keyId);
     }
 
@@ -157,8 +180,6 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         Log.ReencryptionFoundDamage(logger, location, path, problem);
         instruments.ReencryptionDamaged.Add(1);
     }
-
-    private static string TargetName(string? keyId) => keyId ?? "none (payloads are stored in the clear)";
 
     public void AutosaveStarting(long revision)
     {

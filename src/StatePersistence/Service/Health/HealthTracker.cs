@@ -25,6 +25,9 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
 
     public RecoveryReport? LastRecovery { get; private set; }
 
+    /// <summary>The key file the store's payloads are sealed with, if any (for the keys it lost and that are kept in memory).</summary>
+    private Encryption.KeyFileProvider? KeyFile => (store as IKeyFileUser)?.KeyFile;
+
     public DateTimeOffset? LastSnapshot { get; private set; }
 
     public void RecordRecovery(RecoveryReport report)
@@ -84,6 +87,13 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
         {
             status = Max(status, StateHealthStatus.Degraded);
             reasons.Add($"{found} damaged file(s) found since start-up (by the scrub or on read) were moved aside; item files are rewritten from the state at the next checkpoint.");
+        }
+
+        if (KeyFile is { KeptKeys: { Count: > 0 } kept } keyFile)
+        {
+            status = Max(status, StateHealthStatus.Degraded);
+            reasons.AddRange(kept.Select(id =>
+                $"The key file '{keyFile.Path}' no longer holds the key '{id}', but payloads may be sealed with it: it is kept in memory, and the re-encryption rewrites them under the active key. A restart would lose it: restart only once 'statectl keys list' shows no payloads under it."));
         }
 
         DateTimeOffset now = time.GetUtcNow();

@@ -1,0 +1,61 @@
+using StatePersistence.Errors;
+
+namespace StatePersistence.Encryption;
+
+public static partial class EncryptionKeyFile
+{
+    /// <summary>
+    /// Changes the key file at <paramref name="path"/>: reads its ring, lets <paramref name="change"/> make the new one
+    /// (it may take its time: a removal scans the state directory), and writes that, all under the file's lock
+    /// (<see cref="KeyFileLock"/>), so changes made at once by several processes follow one another instead of each
+    /// writing back the ring it read. Before writing it checks that the file still holds exactly what was read: a
+    /// writer that does not take the lock (an older <c>statectl</c>, an editor, a restored copy) changed it meanwhile,
+    /// and writing would undo that change, so it throws <see cref="StatePersistenceException"/> naming the file and
+    /// writes nothing. Returns the new ring.
+    /// </summary>
+    internal static EncryptionKeyRing Update(string path, string? stateDirectory, Func<EncryptionKeyRing, EncryptionKeyRing> change)
+    {
+        string full = CheckLocation(path, stateDirectory);
+        RequireDirectory(full);
+        using IDisposable locked = KeyFileLock.Acquire(full);
+        byte[] read = ReadContent(full);
+        try
+        {
+            EncryptionKeyRing changed = change(Parse(read, full));
+            RequireUnchanged(full, read);
+            Write(full, changed);
+            return changed;
+        }
+        finally
+        {
+            Array.Clear(read);
+        }
+    }
+
+    private static void RequireUnchanged(string full, byte[] read)
+    {
+        byte[] now;
+        try
+        {
+            now = File.Exists(full) ? File.ReadAllBytes(full) : [];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StatePersistenceException($"The key file '{full}' cannot be read again before it is written ({ex.Message}); nothing was changed.", full, isTransient: ex is IOException, innerException: ex);
+        }
+
+        try
+        {
+            if (!now.AsSpan().SequenceEqual(read))
+            {
+                throw new StatePersistenceException(
+                    $"The key file '{full}' was changed by another writer while this change was being made (one that does not take its lock '{KeyFileLock.PathOf(full)}': an older statectl, an editor, a copy put back); nothing was written, so that change stays. See what the file holds now with 'statectl keys list' and run the command again.",
+                    full);
+            }
+        }
+        finally
+        {
+            Array.Clear(now);
+        }
+    }
+}

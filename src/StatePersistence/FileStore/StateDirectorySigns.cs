@@ -1,0 +1,26 @@
+using StatePersistence.FileStore.Migrations;
+
+namespace StatePersistence.FileStore;
+
+/// <summary>
+/// Whether a directory shows any sign of being a state directory: a command that counts what a directory holds must not
+/// take a mistyped path (an empty folder, <c>/etc</c>) for a state directory that holds nothing, since "nothing under
+/// this key" is what lets <c>statectl keys retire --remove</c> drop a key.
+/// </summary>
+internal static class StateDirectorySigns
+{
+    /// <summary>
+    /// True when <paramref name="directory"/> holds <c>state.json</c>, a backup, the lock file, an unfinished import's
+    /// marker, or one of the store's folders (<c>journal/</c>, <c>tasks/</c>, <c>sessions/</c>, <c>logs/</c>,
+    /// <c>reports/</c>, <c>archive/</c>, <c>pre-migration/</c>).
+    /// </summary>
+    public static bool Any(string directory)
+    {
+        var layout = new StateLayout(directory);
+        return File.Exists(layout.StateFile) || File.Exists(layout.LockFile) || File.Exists(layout.ImportMarkerFile)
+            || layout.Directories.Any(Directory.Exists)
+            || Directory.Exists(Operations.TaskArchives.DirectoryOf(directory))
+            || Directory.Exists(Path.Combine(directory, PreMigrationBackup.DirectoryName))
+            || Directory.EnumerateFiles(directory, "state.backup.*.json").Any();
+    }
+}

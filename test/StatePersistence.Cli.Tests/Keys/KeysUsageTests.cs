@@ -1,0 +1,149 @@
+using System.Net;
+using System.Text.Json;
+using StatePersistence.Cli.Tests.Support;
+using StatePersistence.Server.Tests.Support;
+
+namespace StatePersistence.Cli.Tests.Keys;
+
+/// <summary>
+/// What <c>statectl keys list</c> counts under each key, and what <c>keys retire --remove</c> therefore allows: files
+/// moved aside count (separately), a directory that is not a state directory is refused, a damaged header is damage
+/// and not a missing key, and files the store never reads do not count. Real statectl and server processes.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class KeysUsageTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private string StatePath => _temp.Combine("state");
+
+    private string KeyFile => _temp.Combine("keys.json");
+
+    private Task<StatectlRun> KeysAsync(params string[] args) =>
+        StatectlRun.RunAsync(["keys", .. args, "--state-path", StatePath, "--key-file", KeyFile]);
+
+    [Fact]
+    public async Task FilesMovedAside_AreCountedPerKey_AndRefuseItsRemoval_UnlessTheirLossIsAccepted()
+    {
+        StatectlRun created = await StatectlRun.RunAsync("keys", "create", KeyFile, "--json");
+        string oldKey = created.Json().GetProperty("keyId").GetString()!;
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2, keyFile: KeyFile);
+        byte[] taskUnderOldKey = File.ReadAllBytes(Path.Combine(StatePath, "tasks", "task_1.json"));
+        byte[] logUnderOldKey = File.ReadAllBytes(Path.Combine(StatePath, "logs", "session_s1.log"));
+        Assert.Equal(0, (await KeysAsync("rotate")).ExitCode);
+        await ReencryptEverythingAsync(oldKey);
+
+        // What recovery keeps aside: a damaged copy, and a session log's torn tail (which may hold acknowledged data).
+        string corrupt = Path.Combine(StatePath, "tasks", "task_1.corrupt.20261203T101010-0000000Z.json");
+        string tail = Path.Combine(StatePath, "logs", "session_s1.log.tail.corrupt.20261203T101010-0000000Z.json");
+        File.WriteAllBytes(corrupt, taskUnderOldKey);
+        File.WriteAllBytes(tail, logUnderOldKey);
+
+        StatectlRun listed = await KeysAsync("list", "--json");
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        JsonElement old = KeyRow(listed, oldKey);
+        Assert.Equal(0, old.GetProperty("payloads").GetInt64());
+        Assert.Equal(2, old.GetProperty("movedAside").GetInt64());
+        Assert.Contains("moved aside", (await KeysAsync("list")).Output, StringComparison.Ordinal);
+
+        byte[] before = File.ReadAllBytes(KeyFile);
+        StatectlRun refused = await KeysAsync("retire", oldKey, "--remove");
+        Assert.True(refused.ExitCode == 1, refused.ToString());
+        Assert.Contains(corrupt, refused.Error, StringComparison.Ordinal);
+        Assert.Contains(tail, refused.Error, StringComparison.Ordinal);
+        Assert.Contains("--lose-moved-aside", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(KeyFile));
+
+        StatectlRun removed = await KeysAsync("retire", oldKey, "--remove", "--lose-moved-aside");
+        Assert.True(removed.ExitCode == 0, removed.ToString());
+        Assert.DoesNotContain(oldKey, File.ReadAllText(KeyFile), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ADirectoryThatIsNotAStateDirectory_IsRefused_ByListAndByRemove_NamingIt()
+    {
+        Assert.Equal(0, (await StatectlRun.RunAsync("keys", "create", KeyFile)).ExitCode);
+        Assert.Equal(0, (await StatectlRun.RunAsync("keys", "rotate", "--key-file", KeyFile)).ExitCode);
+        string retired = JsonDocument.Parse(File.ReadAllText(KeyFile)).RootElement.GetProperty("keys")[0].GetProperty("id").GetString()!;
+        string empty = _temp.Combine("empty");
+        string foreign = _temp.Combine("etc-like");
+        Directory.CreateDirectory(empty);
+        Directory.CreateDirectory(foreign);
+        File.WriteAllText(Path.Combine(foreign, "hosts"), "127.0.0.1 localhost\n");
+        byte[] before = File.ReadAllBytes(KeyFile);
+
+        foreach (string directory in new[] { empty, foreign })
+        {
+            StatectlRun listed = await StatectlRun.RunAsync("keys", "list", "--state-path", directory, "--key-file", KeyFile);
+            StatectlRun removed = await StatectlRun.RunAsync("keys", "retire", retired, "--remove", "--state-path", directory, "--key-file", KeyFile);
+
+            Assert.True(listed.ExitCode == 1, listed.ToString());
+            Assert.Contains($"'{directory}' is not a state directory", listed.Error, StringComparison.Ordinal);
+            Assert.True(removed.ExitCode == 1, removed.ToString());
+            Assert.Contains($"'{directory}' is not a state directory", removed.Error, StringComparison.Ordinal);
+            Assert.Equal(before, File.ReadAllBytes(KeyFile));
+        }
+    }
+
+    [Fact]
+    public async Task AForeignFolderInsideTasks_IsNotCounted()
+    {
+        StatectlRun created = await StatectlRun.RunAsync("keys", "create", KeyFile, "--json");
+        string key = created.Json().GetProperty("keyId").GetString()!;
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 3, keyFile: KeyFile);
+        long payloads = KeyRow(await KeysAsync("list", "--json"), key).GetProperty("payloads").GetInt64();
+
+        // A copied tasks/ folder inside tasks/: the store never reads it, re-encryption never rewrites it.
+        string copy = Path.Combine(StatePath, "tasks", "tasks");
+        Directory.CreateDirectory(copy);
+        foreach (string file in Directory.GetFiles(Path.Combine(StatePath, "tasks")))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+
+        StatectlRun withCopy = await KeysAsync("list", "--json");
+        Assert.True(withCopy.ExitCode == 0, withCopy.ToString());
+        Assert.Equal(payloads, KeyRow(withCopy, key).GetProperty("payloads").GetInt64());
+    }
+
+    [Fact]
+    public async Task AFlippedByteInAKeyIdHeader_IsDamage_NotAMissingKey()
+    {
+        Assert.Equal(0, (await StatectlRun.RunAsync("keys", "create", KeyFile)).ExitCode);
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 3, keyFile: KeyFile);
+
+        // One bit of the key id in a sealed task file's header: 8 fixed bytes, the codec name, then the key id.
+        string task = Path.Combine(StatePath, "tasks", "task_2.json");
+        byte[] bytes = File.ReadAllBytes(task);
+        bytes[8 + bytes[6] + 2] ^= 0x01;
+        File.WriteAllBytes(task, bytes);
+
+        StatectlRun damaged = await KeysAsync("list", "--json");
+        Assert.True(damaged.ExitCode == 1, damaged.ToString());
+        Assert.DoesNotContain(damaged.Json().GetProperty("keys").EnumerateArray(), k => k.GetProperty("state").GetString() == "missing");
+        Assert.Equal([task], damaged.Json().GetProperty("damagedFiles").EnumerateArray().Select(f => f.GetString()));
+        Assert.Contains(task, (await KeysAsync("list")).Output.ReplaceLineEndings(""), StringComparison.Ordinal);
+    }
+
+    private static JsonElement KeyRow(StatectlRun listed, string keyId) =>
+        listed.Json().GetProperty("keys").EnumerateArray().Single(k => k.GetProperty("id").GetString() == keyId);
+
+    /// <summary>Runs the server with the key file until nothing is left under <paramref name="oldKey"/> (bounded), then stops it.</summary>
+    private async Task ReencryptEverythingAsync(string oldKey)
+    {
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath, "--encryption-key-file", KeyFile]);
+        long left = -1;
+        for (int attempt = 0; attempt < 120 && left != 0; attempt++)
+        {
+            await Task.Delay(500, Http.Ct);
+            left = KeyRow(await KeysAsync("list", "--json"), oldKey).GetProperty("payloads").GetInt64();
+        }
+
+        Assert.True(left == 0, $"payloads still under {oldKey}: {left}\n{server.Output}");
+        using HttpResponseMessage read = await server.Client.GetAsync("/api/tasks/task_1", Http.Ct);
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal(0, await server.TerminateAsync());
+    }
+}
