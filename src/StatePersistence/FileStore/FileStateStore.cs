@@ -365,12 +365,25 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
                 }
             }
         }, durability);
-        if (_fileSystem.FileExists(_layout.StateFile))
+        try
         {
-            _fileSystem.Rename(_layout.StateFile, _backups.NextPath(savedAt));
-        }
+            if (_fileSystem.FileExists(_layout.StateFile))
+            {
+                _fileSystem.Rename(_layout.StateFile, _backups.NextPath(savedAt));
+            }
 
-        _fileSystem.Rename(temp, _layout.StateFile);
+            _fileSystem.Rename(temp, _layout.StateFile);
+        }
+        catch (Exception ex)
+        {
+            // A snapshot never renamed into place is never read (start-up removes it): left here it only holds space.
+            if (FailedWriteCleanup.RemoveTemp(_fileSystem, temp, ex) is { } alsoNotRemoved)
+            {
+                throw alsoNotRemoved;
+            }
+
+            throw;
+        }
         if (durability == Durability.Full)
         {
             _fileSystem.SyncDirectory(_layout.Root);

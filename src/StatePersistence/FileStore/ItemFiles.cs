@@ -100,14 +100,28 @@ internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, Payl
         }
 
         var temps = new Dictionary<string, string>(changed.Count, StringComparer.Ordinal);
-        for (int start = 0; start < changed.Count; start += BatchSize)
+        try
         {
-            WriteTemps(changed.GetRange(start, Math.Min(BatchSize, changed.Count - start)), temps, durability);
-        }
+            for (int start = 0; start < changed.Count; start += BatchSize)
+            {
+                WriteTemps(changed.GetRange(start, Math.Min(BatchSize, changed.Count - start)), temps, durability);
+            }
 
-        foreach (StoredItem item in changed)
+            foreach (StoredItem item in changed)
+            {
+                fileSystem.Rename(temps[item.Id], PathOf(item.Id));
+            }
+        }
+        catch (Exception ex)
         {
-            fileSystem.Rename(temps[item.Id], PathOf(item.Id));
+            // Every temp file of this checkpoint not yet renamed into place: up to the whole changed state's worth of
+            // space on a disk that may be full. (Deleting the path of one already renamed is a no-op: the name is unique.)
+            if (FailedWriteCleanup.RemoveTemps(fileSystem, temps.Values, ex) is { } alsoNotRemoved)
+            {
+                throw alsoNotRemoved;
+            }
+
+            throw;
         }
 
         foreach (string id in removed)
