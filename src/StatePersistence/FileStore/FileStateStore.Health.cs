@@ -113,6 +113,7 @@ public sealed partial class FileStateStore
         details["files_archive"] = _fileSystem.ListFiles(archive).Count;
         details["bytes_archive"] = DirectoryBytes(archive);
         details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
+        details["checkpoint_descriptor_shortages"] = Interlocked.Read(ref _descriptorShortages);
         return snapshot + backupBytes + journalBytes + details["bytes_logs"] + details["bytes_reports"] + details["bytes_archive"];
     }
 
