@@ -60,6 +60,9 @@ internal sealed class FaultInjectingFileSystem : IFileSystem
     /// <summary>When set, <see cref="GetAvailableFreeSpace"/> reports it instead of asking the inner file system.</summary>
     public long? ReportedFreeSpace { get; set; }
 
+    /// <summary>When set, <see cref="GetAvailableFreeFiles"/> reports it instead of asking the inner file system.</summary>
+    public long? ReportedFreeFiles { get; set; }
+
     /// <summary>
     /// When set, the process's descriptor limit as far as this wrapper's files go: an <see cref="Open"/> while that
     /// many handles it opened are still open fails with EMFILE (<see cref="InjectedError.TooManyOpenFiles"/>), as
@@ -249,6 +252,13 @@ internal sealed class FaultInjectingFileSystem : IFileSystem
     {
         ThrowIfFaulted(FaultOperations.FreeSpace, path);
         return ReportedFreeSpace ?? Inner.GetAvailableFreeSpace(path);
+    }
+
+    /// <inheritdoc />
+    public long? GetAvailableFreeFiles(string path)
+    {
+        ThrowIfFaulted(FaultOperations.FreeSpace, path);
+        return ReportedFreeFiles ?? Inner.GetAvailableFreeFiles(path);
     }
 
     /// <inheritdoc />
