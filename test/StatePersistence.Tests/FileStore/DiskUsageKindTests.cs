@@ -1,9 +1,13 @@
 using StatePersistence.FileStore;
+using StatePersistence.FileStore.Operations;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.FileStore;
 
-/// <summary>The kinds <see cref="StateDiskUsage"/> (<c>statectl du</c>, <c>statectl health</c>) counts a file under.</summary>
+/// <summary>
+/// The kinds <see cref="StateDiskUsage"/> (<c>statectl du</c>, <c>statectl health</c>) counts a file under, and the
+/// files <see cref="StateDirectoryVerifier"/> (<c>statectl verify</c>) lists as moved aside.
+/// </summary>
 public sealed class DiskUsageKindTests : IDisposable
 {
     private readonly TempDirectory _directory = new();
@@ -23,5 +27,7 @@ public sealed class DiskUsageKindTests : IDisposable
 
         Assert.Equal(1, FilesOf("quarantined"));
         Assert.Equal(1, FilesOf("other"));
+        Assert.Equal([_directory.Combine("journal", "0000000002.wal.tail.corrupt.20240101T000000-0000000Z.json")],
+            StateDirectoryVerifier.Verify(_directory.Path).Quarantined);
     }
 }
