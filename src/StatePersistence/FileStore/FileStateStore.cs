@@ -397,6 +397,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
             throw;
         }
+
         if (durability == Durability.Full)
         {
             _fileSystem.SyncDirectory(_layout.Root);
