@@ -88,4 +88,7 @@ internal static partial class Log
 
     [LoggerMessage(50, LogLevel.Information, "{Location}: the key {KeyId} was removed from the key ring")]
     public static partial void EncryptionKeyRemovedInService(ILogger logger, string location, string keyId);
+
+    [LoggerMessage(54, LogLevel.Warning, "Checkpoint of {Directory}: no file descriptor was left after {Opened} item file(s) were opened ({Error}); it goes on in batches of {BatchSize}, each with a disk flush of its own. Raise the process's open-file limit (ulimit -n, LimitNOFILE) for full batches")]
+    public static partial void CheckpointOutOfDescriptors(ILogger logger, string directory, int opened, int batchSize, string error);
 }

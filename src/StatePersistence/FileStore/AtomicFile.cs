@@ -12,41 +12,73 @@ namespace StatePersistence.FileStore;
 /// </summary>
 internal static class AtomicFile
 {
-    /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> atomically.</summary>
+    /// <summary>
+    /// Writes <paramref name="content"/> to <paramref name="path"/> atomically. When any step fails the temp file is
+    /// removed and the failure propagates (see <see cref="FailedWriteCleanup"/>); the target is then the old file, or
+    /// the new one when only the directory fsync failed.
+    /// </summary>
     public static void Write(IFileSystem fileSystem, StateLayout layout, string path, ReadOnlySpan<byte> content, Durability durability, bool syncDirectory = true)
     {
         string temp = layout.NextTempPath(path);
-        using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
+        try
         {
-            handle.Write(0, content);
-            if (durability == Durability.Full)
+            using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
             {
-                handle.Sync();
+                handle.Write(0, content);
+                if (durability == Durability.Full)
+                {
+                    handle.Sync();
+                }
             }
+
+            fileSystem.Rename(temp, path);
+        }
+        catch (Exception ex)
+        {
+            if (FailedWriteCleanup.RemoveTemp(fileSystem, temp, ex) is { } alsoNotRemoved)
+            {
+                throw alsoNotRemoved;
+            }
+
+            throw;
         }
 
-        fileSystem.Rename(temp, path);
         if (syncDirectory && durability == Durability.Full)
         {
             fileSystem.SyncDirectory(Path.GetDirectoryName(path)!);
         }
     }
 
-    /// <summary>Writes a file's temp copy through a stream and fsyncs it; the caller renames it into place.</summary>
+    /// <summary>
+    /// Writes a file's temp copy through a stream and fsyncs it; the caller renames it into place. When the write or
+    /// the fsync fails, the temp file is removed before the failure propagates (see <see cref="FailedWriteCleanup"/>).
+    /// </summary>
     public static long WriteTemp(IFileSystem fileSystem, string tempPath, Action<Stream> write, Durability durability)
     {
-        using IFileHandle handle = fileSystem.Open(tempPath, FileOpenMode.CreateOrTruncate);
-        using (var buffered = new BufferedStream(new FileHandleStream(handle), 1 << 16))
+        try
         {
-            write(buffered);
-            buffered.Flush();
-        }
+            using IFileHandle handle = fileSystem.Open(tempPath, FileOpenMode.CreateOrTruncate);
+            using (var buffered = new BufferedStream(new FileHandleStream(handle), 1 << 16))
+            {
+                write(buffered);
+                buffered.Flush();
+            }
 
-        if (durability == Durability.Full)
+            if (durability == Durability.Full)
+            {
+                handle.Sync();
+            }
+
+            return handle.Length;
+        }
+        catch (Exception ex)
         {
-            handle.Sync();
-        }
+            if (FailedWriteCleanup.RemoveTemp(fileSystem, tempPath, ex) is { } alsoNotRemoved)
+            {
+                throw alsoNotRemoved;
+            }
 
-        return handle.Length;
+            throw;
+        }
     }
 }

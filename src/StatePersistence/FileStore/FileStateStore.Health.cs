@@ -18,9 +18,9 @@ public sealed partial class FileStateStore
         long bytes = 0;
         if (exists)
         {
+            string probe = _layout.NextTempPath(Path.Combine(_layout.Root, ".health-probe"));
             try
             {
-                string probe = _layout.NextTempPath(Path.Combine(_layout.Root, ".health-probe"));
                 using (IFileHandle handle = _fileSystem.Open(probe, FileOpenMode.CreateOrTruncate))
                 {
                     handle.Write(0, "ok"u8);
@@ -31,7 +31,10 @@ public sealed partial class FileStateStore
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                problem = $"The state directory '{_layout.Root}' is not writable: {ex.Message}";
+                // On a full disk the create succeeds and the write fails: without this, every probe that is not
+                // answered from the cache would leave one more empty file while the disk stays full.
+                Exception reported = FailedWriteCleanup.RemoveTemp(_fileSystem, probe, ex) ?? ex;
+                problem = $"The state directory '{_layout.Root}' is not writable: {reported.Message}";
             }
 
             try
@@ -110,6 +113,7 @@ public sealed partial class FileStateStore
         details["files_archive"] = _fileSystem.ListFiles(archive).Count;
         details["bytes_archive"] = DirectoryBytes(archive);
         details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
+        details["checkpoint_descriptor_shortages"] = Interlocked.Read(ref _descriptorShortages);
         return snapshot + backupBytes + journalBytes + details["bytes_logs"] + details["bytes_reports"] + details["bytes_archive"];
     }
 

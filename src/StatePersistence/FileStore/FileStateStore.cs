@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StatePersistence.Commit;
+using StatePersistence.Diagnostics;
 using StatePersistence.Encryption;
 using StatePersistence.Errors;
 using StatePersistence.FileStore.Journal;
@@ -44,6 +45,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     private readonly HashSet<string> _deletedTasks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _deletedSessions = new(StringComparer.Ordinal);
     private IReadOnlyList<long> _checkpointCut = [];
+    private long _descriptorShortages;
     private CommitSequencer? _sequencer;
     private ChangeFeed? _feed;
 
@@ -221,10 +223,10 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         string step = _layout.TasksDirectory;
         try
         {
-            var tasks = new ItemFiles(_fileSystem, _layout, _envelope, PayloadKind.Task, _layout.TasksDirectory);
+            var tasks = new ItemFiles(_fileSystem, _layout, _envelope, PayloadKind.Task, _layout.TasksDirectory, DescriptorsRanOut);
             (int tasksWritten, List<string> tasksDeleted) = tasks.Sync(view.Tasks, _filesView.Tasks, _sweepItemFiles, _deletedTasks, (p, r) => KeepAside(p, r), durability);
             step = _layout.SessionsDirectory;
-            var sessions = new ItemFiles(_fileSystem, _layout, _envelope, PayloadKind.Session, _layout.SessionsDirectory);
+            var sessions = new ItemFiles(_fileSystem, _layout, _envelope, PayloadKind.Session, _layout.SessionsDirectory, DescriptorsRanOut);
             (int sessionsWritten, List<string> sessionsDeleted) = sessions.Sync(view.Sessions, _filesView.Sessions, _sweepItemFiles, _deletedSessions, (p, r) => KeepAside(p, r), durability);
             _filesView = view;
             _sweepItemFiles = false;
@@ -253,6 +255,17 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             _deletedSessions.UnionWith(view.Sessions.Keys);
             throw new StateStorageException($"Writing the checkpoint failed at '{step}': {ex.Message}. The journal still holds every saved change.", step, ex);
         }
+    }
+
+    /// <summary>
+    /// A checkpoint went on in smaller batches because the process ran out of file descriptors: it still succeeds,
+    /// but each smaller batch costs a disk flush of its own, so the operator is told (a warning, and
+    /// <c>checkpoint_descriptor_shortages</c> in the health figures) to raise the limit.
+    /// </summary>
+    private void DescriptorsRanOut(DescriptorShortage shortage)
+    {
+        Interlocked.Increment(ref _descriptorShortages);
+        Log.CheckpointOutOfDescriptors(_logger, shortage.Directory, shortage.Opened, shortage.NextBatchSize, shortage.Error);
     }
 
     /// <inheritdoc />
@@ -371,12 +384,26 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
                 }
             }
         }, durability);
-        if (_fileSystem.FileExists(_layout.StateFile))
+        try
         {
-            _fileSystem.Rename(_layout.StateFile, _backups.NextPath(savedAt));
+            if (_fileSystem.FileExists(_layout.StateFile))
+            {
+                _fileSystem.Rename(_layout.StateFile, _backups.NextPath(savedAt));
+            }
+
+            _fileSystem.Rename(temp, _layout.StateFile);
+        }
+        catch (Exception ex)
+        {
+            // A snapshot never renamed into place is never read (start-up removes it): left here it only holds space.
+            if (FailedWriteCleanup.RemoveTemp(_fileSystem, temp, ex) is { } alsoNotRemoved)
+            {
+                throw alsoNotRemoved;
+            }
+
+            throw;
         }
 
-        _fileSystem.Rename(temp, _layout.StateFile);
         if (durability == Durability.Full)
         {
             _fileSystem.SyncDirectory(_layout.Root);

@@ -12,8 +12,11 @@ namespace StatePersistence.FileStore;
 /// with a trailing <c>$envelope</c> under the identity codec). A checkpoint writes the items that changed
 /// since the previous checkpoint and deletes the ones that went away: every temp file is written and made durable
 /// first (in batches, one flush each), then all are renamed, then the directory is fsynced once.
+/// <paramref name="descriptorsRanOut"/> is told each time a batch was cut short because the process had no file
+/// descriptor left for its next file (see <see cref="WriteTemps"/>).
 /// </summary>
-internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, PayloadKind kind, string directory)
+internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, PayloadKind kind, string directory,
+    Action<DescriptorShortage> descriptorsRanOut)
 {
     public string Directory => directory;
 
@@ -100,14 +103,38 @@ internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, Payl
         }
 
         var temps = new Dictionary<string, string>(changed.Count, StringComparer.Ordinal);
-        for (int start = 0; start < changed.Count; start += BatchSize)
+        try
         {
-            WriteTemps(changed.GetRange(start, Math.Min(BatchSize, changed.Count - start)), temps, durability);
-        }
+            int batchSize = BatchSize;
+            for (int start = 0; start < changed.Count;)
+            {
+                List<StoredItem> batch = changed.GetRange(start, Math.Min(batchSize, changed.Count - start));
+                (int written, IOException? outOfDescriptors) = WriteTemps(batch, temps, durability);
+                if (outOfDescriptors is not null)
+                {
+                    // Half of what could be opened: the other half stays free for the rest of the process.
+                    batchSize = Math.Max(1, written / 2);
+                    descriptorsRanOut(new DescriptorShortage(directory, written, batchSize, outOfDescriptors.Message));
+                }
 
-        foreach (StoredItem item in changed)
+                start += written;
+            }
+
+            foreach (StoredItem item in changed)
+            {
+                fileSystem.Rename(temps[item.Id], PathOf(item.Id));
+            }
+        }
+        catch (Exception ex)
         {
-            fileSystem.Rename(temps[item.Id], PathOf(item.Id));
+            // Every temp file of this checkpoint not yet renamed into place: up to the whole changed state's worth of
+            // space on a disk that may be full. (Deleting the path of one already renamed is a no-op: the name is unique.)
+            if (FailedWriteCleanup.RemoveTemps(fileSystem, temps.Values, ex) is { } alsoNotRemoved)
+            {
+                throw alsoNotRemoved;
+            }
+
+            throw;
         }
 
         foreach (string id in removed)
@@ -125,19 +152,34 @@ internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, Payl
 
     /// <summary>
     /// Writes the temp files of one batch and makes them durable together (<see cref="IFileSystem.SyncFiles"/>: one
-    /// disk flush for the batch where the platform allows, instead of one per file). Batches bound the descriptors
-    /// held open at once.
+    /// disk flush for the batch where the platform allows, instead of one per file). A batch holds a descriptor per
+    /// file until it is synced, so under a low descriptor limit (<c>ulimit -n</c>: an idle server already holds about
+    /// 250 for its runtime) a whole batch may not open. When an open fails with EMFILE or ENFILE, the files already
+    /// open are made durable and closed as a batch of their own, and the count written is returned with the error, for
+    /// the caller to go on in smaller batches; only an open that fails with none of the batch's own files to close
+    /// fails the checkpoint. Returns how many of <paramref name="batch"/> were written, from its start.
     /// </summary>
-    private void WriteTemps(List<StoredItem> batch, Dictionary<string, string> temps, Durability durability)
+    private (int Written, IOException? OutOfDescriptors) WriteTemps(List<StoredItem> batch, Dictionary<string, string> temps, Durability durability)
     {
         var handles = new List<IFileHandle>(batch.Count);
+        IOException? outOfDescriptors = null;
         try
         {
             foreach (StoredItem item in batch)
             {
                 string temp = layout.NextTempPath(PathOf(item.Id));
                 temps[item.Id] = temp;
-                IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate);
+                IFileHandle handle;
+                try
+                {
+                    handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate);
+                }
+                catch (IOException ex) when (IsOutOfDescriptors(ex) && handles.Count > 0)
+                {
+                    outOfDescriptors = ex;
+                    break;
+                }
+
                 handles.Add(handle);
                 handle.Write(0, envelope.Seal(kind, item.Id, item.Json));
             }
@@ -146,6 +188,8 @@ internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, Payl
             {
                 fileSystem.SyncFiles(handles);
             }
+
+            return (handles.Count, outOfDescriptors);
         }
         finally
         {
@@ -156,6 +200,12 @@ internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, Payl
         }
     }
 
-    /// <summary>Temp files written and synced together.</summary>
+    /// <summary>
+    /// EMFILE (24: this process's descriptor limit, RLIMIT_NOFILE) or ENFILE (23: the system's), as .NET reports them
+    /// on Unix (the errno as <see cref="Exception.HResult"/>); ERROR_TOO_MANY_OPEN_FILES on Windows.
+    /// </summary>
+    private static bool IsOutOfDescriptors(IOException ex) => ex.HResult is 24 or 23 or unchecked((int)0x80070004);
+
+    /// <summary>Temp files written and synced together, when descriptors allow.</summary>
     private const int BatchSize = 256;
 }

@@ -60,18 +60,19 @@ public sealed record StateDiskUsage(string StateDirectory, IReadOnlyList<StateDi
 
     // A file counts as a kind only when it has a name the store gives that kind, where the store puts it: a stray
     // file under tasks/ (an editor's backup, notes, a copy) is not a task, and a temp file is a write in flight or
-    // one a crash left behind. Both are "other", so the kinds' counts are what the store holds.
+    // one a crash left behind. Both are "other", so the kinds' counts are what the store holds. A temp file is told
+    // first: the one for a copy kept aside holds the copy's ".corrupt." in its name, yet was never moved aside.
     private static string KindOf(string root, string path)
     {
         string name = Path.GetFileName(path);
-        if (name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal))
-        {
-            return "quarantined";
-        }
-
         if (StateLayout.IsTempFile(name))
         {
             return "other";
+        }
+
+        if (name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal))
+        {
+            return "quarantined";
         }
 
         string[] parts = Path.GetRelativePath(root, path).Split(Path.DirectorySeparatorChar);

@@ -100,6 +100,12 @@ internal interface IFileSystem
     long GetAvailableFreeSpace(string path);
 
     /// <summary>
+    /// How many more files this process can create on the volume holding <paramref name="path"/> (its free inodes),
+    /// or null where the file system has no fixed number of them or cannot tell. The default is null.
+    /// </summary>
+    long? GetAvailableFreeFiles(string path) => null;
+
+    /// <summary>
     /// Takes an exclusive lock on <paramref name="path"/> that the OS releases when the process dies.
     /// Throws <see cref="IOException"/> when another process holds it.
     /// </summary>

@@ -152,6 +152,11 @@ internal sealed class PhysicalFileSystem : IFileSystem
     public long GetAvailableFreeSpace(string path) => new DriveInfo(System.IO.Path.GetFullPath(path)).AvailableFreeSpace;
 
     /// <inheritdoc />
+    /// <remarks>Asked of statvfs(2) on 64-bit Linux, whose struct layout <see cref="PosixNative"/> knows; null elsewhere.</remarks>
+    public long? GetAvailableFreeFiles(string path) =>
+        OperatingSystem.IsLinux() && Environment.Is64BitProcess ? PosixNative.AvailableFreeFiles(System.IO.Path.GetFullPath(path)) : null;
+
+    /// <inheritdoc />
     public IDisposable AcquireLock(string path)
     {
         // FileShare.None is an advisory flock(LOCK_EX | LOCK_NB) on Unix: the kernel drops it when the process dies.

@@ -35,6 +35,9 @@ internal static partial class PosixNative
     [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Access(string path, int mode);
 
+    [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statvfs(string path, ref StatvfsBuffer buffer);
+
     /// <summary>access(2)'s W_OK | X_OK: files can be created in the directory.</summary>
     private const int WriteAndSearch = 2 | 1;
 
@@ -43,6 +46,22 @@ internal static partial class PosixNative
     /// rather than by writing a probe file, so a read-only look at a directory changes nothing in it.
     /// </summary>
     public static bool CanCreateFilesIn(string directory) => Access(directory, WriteAndSearch) == 0;
+
+    /// <summary>
+    /// How many more files an unprivileged process can create on the file system holding <paramref name="path"/>
+    /// (statvfs f_favail: its free inodes), or null where it has no fixed number of them (f_files 0: Btrfs, a tmpfs
+    /// without nr_inodes). When it is 0, every create fails with ENOSPC, however many bytes are free.
+    /// </summary>
+    public static long? AvailableFreeFiles(string path)
+    {
+        var buffer = default(StatvfsBuffer);
+        if (Statvfs(path, ref buffer) != 0)
+        {
+            throw LastError($"statvfs of '{path}' failed");
+        }
+
+        return buffer.Files == 0 ? null : (long)Math.Min(buffer.AvailableFiles, long.MaxValue);
+    }
 
     /// <summary>
     /// Magic numbers (statfs f_type) of the local file systems whose syncfs writes back and flushes everything an
@@ -196,6 +215,20 @@ internal static partial class PosixNative
         public uint DeviceMinor;
 
         public readonly FileIdentity Identity => new(((ulong)DeviceMajor << 32) | DeviceMinor, Inode, Links);
+    }
+
+    /// <summary>
+    /// struct statvfs on 64-bit Linux (glibc and musl alike: eight 8-byte counts first, 112 bytes in all, 256
+    /// reserved): only the inode counts are named.
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct StatvfsBuffer
+    {
+        [FieldOffset(40)]
+        public ulong Files;
+
+        [FieldOffset(56)]
+        public ulong AvailableFiles;
     }
 
     /// <summary>struct statfs: f_type (a long) first on every 64-bit Linux; 120 bytes there, 256 reserved.</summary>

@@ -114,6 +114,7 @@ public sealed class FaultCountdownTests : IDisposable
     [Theory]
     [InlineData(InjectedError.NoSpace, 28, "No space left on device")]
     [InlineData(InjectedError.IOError, 5, "Input/output error")]
+    [InlineData(InjectedError.TooManyOpenFiles, 24, "Too many open files")]
     public void IOErrors_AreIOExceptionsCarryingTheErrno(InjectedError error, int errno, string message)
     {
         _fs.InjectFault(FaultOperations.SyncDirectory, error);

@@ -10,6 +10,7 @@ internal sealed class FaultInjectingFileHandle(FaultInjectingFileSystem owner, I
 {
     private readonly Lock _gate = new();
     private readonly List<ChangedRegion> _undo = [];
+    private int _disposed;
 
     public IFileHandle Inner => inner;
 
@@ -66,7 +67,16 @@ internal sealed class FaultInjectingFileHandle(FaultInjectingFileSystem owner, I
 
     public bool IsStillAtPath() => inner.IsStillAtPath();
 
-    public void Dispose() => inner.Dispose();
+    public void Dispose()
+    {
+        // Counted once, however often it is disposed, for the owner's descriptor limit.
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            owner.Closed();
+        }
+
+        inner.Dispose();
+    }
 
     /// <summary>The file system synced this file as part of a batch: nothing written so far can be rolled back.</summary>
     internal void SyncedByFileSystem()

@@ -15,6 +15,8 @@ internal sealed class FaultInjectingFileSystem : IFileSystem
     private readonly List<FaultRule> _rules = [];
     private readonly Dictionary<FaultOperations, int> _calls = [];
     private int _faultsInjected;
+    private int _openHandles;
+    private int _mostOpenHandles;
 
     /// <summary>Wraps <paramref name="inner"/>.</summary>
     public FaultInjectingFileSystem(IFileSystem inner)
@@ -57,6 +59,22 @@ internal sealed class FaultInjectingFileSystem : IFileSystem
 
     /// <summary>When set, <see cref="GetAvailableFreeSpace"/> reports it instead of asking the inner file system.</summary>
     public long? ReportedFreeSpace { get; set; }
+
+    /// <summary>When set, <see cref="GetAvailableFreeFiles"/> reports it instead of asking the inner file system.</summary>
+    public long? ReportedFreeFiles { get; set; }
+
+    /// <summary>
+    /// When set, the process's descriptor limit as far as this wrapper's files go: an <see cref="Open"/> while that
+    /// many handles it opened are still open fails with EMFILE (<see cref="InjectedError.TooManyOpenFiles"/>), as
+    /// under <c>ulimit -n</c>, and succeeds again once one of them is closed.
+    /// </summary>
+    public int? OpenFilesLimit { get; set; }
+
+    /// <summary>How many handles opened through this wrapper are open now.</summary>
+    public int OpenHandles => Volatile.Read(ref _openHandles);
+
+    /// <summary>The most handles opened through this wrapper that were open at once.</summary>
+    public int MostOpenHandles => Volatile.Read(ref _mostOpenHandles);
 
     /// <summary>
     /// Arms a fault: the <paramref name="nthCall"/>-th call (1 = the next) of any of <paramref name="operations"/>
@@ -141,7 +159,28 @@ internal sealed class FaultInjectingFileSystem : IFileSystem
     public IFileHandle Open(string path, FileOpenMode mode)
     {
         ThrowIfFaulted(FaultOperations.Open, path);
-        return new FaultInjectingFileHandle(this, Inner.Open(path, mode));
+        lock (_gate)
+        {
+            if (_openHandles >= OpenFilesLimit)
+            {
+                _faultsInjected++;
+                throw InjectedErrors.Create(InjectedError.TooManyOpenFiles, FaultOperations.Open, path);
+            }
+
+            var handle = new FaultInjectingFileHandle(this, Inner.Open(path, mode));
+            _openHandles++;
+            _mostOpenHandles = Math.Max(_mostOpenHandles, _openHandles);
+            return handle;
+        }
+    }
+
+    /// <summary>One of this wrapper's handles was closed.</summary>
+    internal void Closed()
+    {
+        lock (_gate)
+        {
+            _openHandles--;
+        }
     }
 
     /// <inheritdoc />
@@ -213,6 +252,13 @@ internal sealed class FaultInjectingFileSystem : IFileSystem
     {
         ThrowIfFaulted(FaultOperations.FreeSpace, path);
         return ReportedFreeSpace ?? Inner.GetAvailableFreeSpace(path);
+    }
+
+    /// <inheritdoc />
+    public long? GetAvailableFreeFiles(string path)
+    {
+        ThrowIfFaulted(FaultOperations.FreeSpace, path);
+        return ReportedFreeFiles ?? Inner.GetAvailableFreeFiles(path);
     }
 
     /// <inheritdoc />

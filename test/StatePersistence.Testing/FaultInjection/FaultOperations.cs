@@ -34,7 +34,7 @@ internal enum FaultOperations
     /// <summary><c>IFileSystem.ListFiles</c>.</summary>
     List = 1 << 8,
 
-    /// <summary><c>IFileSystem.GetAvailableFreeSpace</c>.</summary>
+    /// <summary><c>IFileSystem.GetAvailableFreeSpace</c> and <c>GetAvailableFreeFiles</c>.</summary>
     FreeSpace = 1 << 9,
 
     /// <summary><c>IFileSystem.CreateDirectory</c>.</summary>

@@ -18,6 +18,9 @@ public enum InjectedError
 
     /// <summary>EPERM (1): "Operation not permitted".</summary>
     NotPermitted,
+
+    /// <summary>EMFILE (24): "Too many open files", an open past the process's descriptor limit (RLIMIT_NOFILE).</summary>
+    TooManyOpenFiles,
 }
 
 /// <summary>Builds the exceptions and recognises them afterwards.</summary>
@@ -33,6 +36,7 @@ internal static class InjectedErrors
             InjectedError.IOError => new IOException($"Input/output error : '{path}'", 5),
             InjectedError.AccessDenied => new UnauthorizedAccessException($"Access to the path '{path}' is denied.", new IOException("Permission denied", 13)),
             InjectedError.NotPermitted => new UnauthorizedAccessException($"Access to the path '{path}' is denied.", new IOException("Operation not permitted", 1)),
+            InjectedError.TooManyOpenFiles => new IOException($"Too many open files : '{path}'", 24),
             _ => throw new ArgumentOutOfRangeException(nameof(error), error, "Unknown injected error."),
         };
         exception.Data[Marker] = operation.ToString();

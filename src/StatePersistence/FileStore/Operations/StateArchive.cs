@@ -80,11 +80,11 @@ public static class StateArchive
             return new StateArchiveResult(target, read.StateDirectory, read.View.Revision, read.View.Tasks.Count, read.View.Sessions.Count, logs, reports, bytes,
                 read.Problems);
         }
-        catch
+        catch (Exception ex)
         {
-            if (fileSystem.FileExists(temp))
+            if (FailedWriteCleanup.RemoveTemp(fileSystem, temp, ex) is { } alsoNotRemoved)
             {
-                fileSystem.Delete(temp);
+                throw alsoNotRemoved;
             }
 
             throw;

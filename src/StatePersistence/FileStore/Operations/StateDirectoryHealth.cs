@@ -9,8 +9,9 @@ namespace StatePersistence.FileStore.Operations;
 
 /// <summary>
 /// A state directory's health as the server's health check judges it, found from the directory alone and without
-/// changing it (no probe file, no lock): Unhealthy when it is missing, files cannot be created in it, or it holds an
-/// unfinished import (the store refuses to open it), Degraded when
+/// changing it (no probe file, no lock): Unhealthy when it is missing, files cannot be created in it (this user may
+/// not, by access(2), or its volume is full: no block or no inode left, where the server's probe file fails with
+/// ENOSPC), or it holds an unfinished import (the store refuses to open it), Degraded when
 /// free space is below <see cref="LowDiskSpaceBytes"/>, the last start-up recovery found corruption, or a read of the
 /// state found problems.
 /// </summary>
@@ -31,7 +32,10 @@ public sealed record StateDirectoryHealth
     /// <summary>Whether the directory exists.</summary>
     public required bool Exists { get; init; }
 
-    /// <summary>Whether this process may create files in it (asked of the operating system, nothing written).</summary>
+    /// <summary>
+    /// Whether this process can create files in it: it may (asked of the operating system with access(2)) and its
+    /// volume has a block and an inode free for them. Nothing is written to find out.
+    /// </summary>
     public required bool Writable { get; init; }
 
     /// <summary>Free bytes on its volume for this user.</summary>
@@ -73,7 +77,11 @@ public sealed record StateDirectoryHealth
 
     /// <summary>Inspects <paramref name="stateDirectory"/>; never throws for what it finds, only for a bad argument.</summary>
     public static StateDirectoryHealth Inspect(string stateDirectory, long lowDiskSpaceBytes = DefaultLowDiskSpaceBytes,
-        IPayloadCodec? codec = null)
+        IPayloadCodec? codec = null) =>
+        Inspect(stateDirectory, lowDiskSpaceBytes, codec, PhysicalFileSystem.Instance);
+
+    /// <summary>Inspects <paramref name="stateDirectory"/>, asking <paramref name="fileSystem"/> how full its volume is (the tests' fault injector).</summary>
+    internal static StateDirectoryHealth Inspect(string stateDirectory, long lowDiskSpaceBytes, IPayloadCodec? codec, IFileSystem fileSystem)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         var layout = new StateLayout(Path.GetFullPath(stateDirectory));
@@ -94,13 +102,20 @@ public sealed record StateDirectoryHealth
             status = (StateHealthStatus)Math.Max((int)status, (int)to);
         }
 
-        bool writable = OperatingSystem.IsWindows() ? !new DirectoryInfo(layout.Root).Attributes.HasFlag(FileAttributes.ReadOnly) : PosixNative.CanCreateFilesIn(layout.Root);
-        if (!writable)
+        bool permitted = OperatingSystem.IsWindows() ? !new DirectoryInfo(layout.Root).Attributes.HasFlag(FileAttributes.ReadOnly) : PosixNative.CanCreateFilesIn(layout.Root);
+        if (!permitted)
         {
             Degrade($"Files cannot be created in the state directory '{layout.Root}' by this user.", StateHealthStatus.Unhealthy);
         }
 
-        long free = PhysicalFileSystem.Instance.GetAvailableFreeSpace(layout.Root);
+        long free = fileSystem.GetAvailableFreeSpace(layout.Root);
+        string? full = VolumeFull(layout.Root, free, fileSystem.GetAvailableFreeFiles(layout.Root));
+        if (full is not null)
+        {
+            Degrade(full, StateHealthStatus.Unhealthy);
+        }
+
+        bool writable = permitted && full is null;
         if (free < lowDiskSpaceBytes)
         {
             Degrade($"Free disk space ({free} bytes) is below the threshold ({lowDiskSpaceBytes} bytes).");
@@ -158,6 +173,27 @@ public sealed record StateDirectoryHealth
             StateNotRead = notRead,
             Problems = view?.Problems ?? [],
         };
+    }
+
+    /// <summary>
+    /// Why no file can be written in <paramref name="root"/> for want of space, or null when one can. Free space is
+    /// counted in whole blocks of the file system (statvfs f_bavail times the block size), and the least any write takes
+    /// is one block: none free means the server's probe file (created, then written) fails with ENOSPC, and so does every
+    /// save. So does every create when no inode is free, whatever the bytes. The free space is what a process without
+    /// CAP_SYS_RESOURCE gets, as the server's own figures and its quota count it; one with it (root outside a container)
+    /// may still write into the blocks ext4 reserves.
+    /// </summary>
+    private static string? VolumeFull(string root, long freeBytes, long? freeFiles)
+    {
+        const string ServerSays = "the server's health check finds it not writable (No space left on device)";
+        if (freeBytes <= 0)
+        {
+            return $"No file can be written in the state directory '{root}': {freeBytes} bytes are free on its volume, less than the one block any write takes; {ServerSays}.";
+        }
+
+        return freeFiles <= 0
+            ? $"No file can be created in the state directory '{root}': {freeFiles} inodes are free on its volume ({freeBytes} bytes are); {ServerSays}."
+            : null;
     }
 
     private static RecoveryReport? ReadRecoveryReport(StateLayout layout, Action<string, StateHealthStatus> degrade)

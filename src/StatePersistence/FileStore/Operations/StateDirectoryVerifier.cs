@@ -74,8 +74,10 @@ public static class StateDirectoryVerifier
         checkedFiles["logs"] = CheckSessionLogs(fileSystem, layout, envelope, problems);
         checkedFiles["reports"] = CheckReports(fileSystem, layout, envelope, problems);
         CheckRecoveryReport(layout, problems);
+        // A temp file is never one moved aside, whatever else its name holds (the temp of a copy being kept aside has its ".corrupt.").
         List<string> quarantined = [.. Directory.EnumerateFiles(layout.Root, "*", SearchOption.AllDirectories)
-            .Where(p => Path.GetFileName(p).Contains(StateLayout.CorruptMarker, StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+            .Where(p => Path.GetFileName(p) is var name && name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal) && !StateLayout.IsTempFile(name))
+            .Order(StringComparer.Ordinal)];
         // A file the read stopped at is checked again on its own (every backup is): listed once.
         return new StateDirectoryVerification(layout.Root, revision, checkedFiles, [.. problems.Distinct()], quarantined);
     }

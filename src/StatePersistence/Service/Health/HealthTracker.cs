@@ -60,13 +60,13 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
         if (!store.Exists || !store.Writable)
         {
             status = StateHealthStatus.Unhealthy;
-            reasons.Add(store.Problem ?? "The state location is not writable.");
+            reasons.Add(Sentence(store.Problem ?? "The state location is not writable."));
         }
 
         if (_lastSaveFailed && _lastError is { } error)
         {
             status = StateHealthStatus.Unhealthy;
-            reasons.Add("The last save failed: " + error.Message);
+            reasons.Add(Sentence("The last save failed: " + error.Message));
         }
 
         if (store.FreeBytes is { } free && free < lowDiskSpaceBytes)
@@ -140,6 +140,17 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
                 new Measurement<long>(view.Sessions.Count, StateInstruments.Kind("sessions")),
             ],
         };
+    }
+
+    /// <summary>
+    /// A reason as a sentence of its own: the health check's description joins the reasons with a space, and an I/O
+    /// error's message often ends with the path (<c>No space left on device : '/srv/state/x.tmp'</c>), which ran on
+    /// into the next reason.
+    /// </summary>
+    private static string Sentence(string reason)
+    {
+        string trimmed = reason.TrimEnd();
+        return trimmed.EndsWith('.') || trimmed.EndsWith('!') || trimmed.EndsWith('?') ? trimmed : trimmed + ".";
     }
 
     private static StateHealthStatus Max(StateHealthStatus a, StateHealthStatus b) => a > b ? a : b;

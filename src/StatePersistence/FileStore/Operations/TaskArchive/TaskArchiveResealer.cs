@@ -122,9 +122,13 @@ internal sealed class TaskArchiveResealer(FileStateStore store, IFileSystem file
             fileSystem.SyncDirectory(directory);
             return bytes;
         }
-        catch
+        catch (Exception ex)
         {
-            fileSystem.Delete(temp);
+            if (FailedWriteCleanup.RemoveTemp(fileSystem, temp, ex) is { } alsoNotRemoved)
+            {
+                throw alsoNotRemoved;
+            }
+
             throw;
         }
     }

@@ -191,9 +191,13 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
             _fileSystem.SyncDirectory(directory);
             return (path, bytes);
         }
-        catch
+        catch (Exception ex)
         {
-            _fileSystem.Delete(temp);
+            if (FailedWriteCleanup.RemoveTemp(_fileSystem, temp, ex) is { } alsoNotRemoved)
+            {
+                throw alsoNotRemoved;
+            }
+
             throw;
         }
     }
