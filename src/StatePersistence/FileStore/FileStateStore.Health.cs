@@ -73,6 +73,7 @@ public sealed partial class FileStateStore
             BytesOnDisk = bytes,
             Details = details,
             Problem = problem,
+            Unreadable = _unreadable.Reasons(),
         };
     }
 
@@ -110,6 +111,7 @@ public sealed partial class FileStateStore
         details["files_archive"] = _fileSystem.ListFiles(archive).Count;
         details["bytes_archive"] = DirectoryBytes(archive);
         details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
+        details["unreadable_files"] = _unreadable.Count;
         return snapshot + backupBytes + journalBytes + details["bytes_logs"] + details["bytes_reports"] + details["bytes_archive"];
     }
 

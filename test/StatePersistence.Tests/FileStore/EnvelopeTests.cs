@@ -175,6 +175,7 @@ public sealed class EnvelopeTests : IDisposable
             Assert.Equal("two\n", await service.ReadSessionLogAsync("s2", ct));
             Assert.Empty(quarantined);
             Assert.Equal(copied, File.ReadAllBytes(_fixture.File("logs", "session_s1.log")));
+            Assert.Equal(StateHealthStatus.Degraded, service.CheckHealth().Status);
         }
     }
 
