@@ -8,8 +8,8 @@ namespace StatePersistence.Server.Problems;
 /// <summary>
 /// Maps exceptions to problem responses: an unsafe id or invalid field is the client's fault (400); a failed save
 /// is the server's (503 when retrying may help, else 500), and nothing of that request was stored. A 5xx carries a
-/// <c>correlation_id</c> that the server's log line for it carries too, never the exception's message, which can
-/// hold absolute paths and other details of the host.
+/// <c>correlation_id</c> that the server's log line for it carries too, with the exception's message; the response
+/// never carries the message, which can hold absolute paths and other details of the host.
 /// </summary>
 internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandler> logger, IOptions<StateServerOptions> options)
     : IExceptionHandler
@@ -38,8 +38,9 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
 
     private IResult StorageFailed(StatePersistenceException error, string correlationId)
     {
-        // The core has logged the save failure with its path and cause; this line ties it to the request.
-        LogStorageFailed(logger, error.GetType().Name, error.Path, correlationId);
+        // The core logs a failed save, and a read it refuses for a key, where they happen, but not every read failure:
+        // this line carries the cause itself, so the correlation id the client got always leads to it.
+        LogStorageFailed(logger, error.GetType().Name, error.Path, error.Message, correlationId);
         int status = error.IsTransient ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError;
         return ApiProblems.Problem(status, "Storage failed",
             "The state could not be read or saved durably; nothing of this request was stored. " +
@@ -49,7 +50,7 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
     /// <summary>What happened, without the host's paths: the operator has to act, a client can only wait.</summary>
     private IResult DirectoryMoved(StateDirectoryMovedException error, string correlationId)
     {
-        LogStorageFailed(logger, error.GetType().Name, error.Path, correlationId);
+        LogStorageFailed(logger, error.GetType().Name, error.Path, error.Message, correlationId);
         return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "State directory gone",
             "The state directory was deleted, moved or replaced while the server was running, so no write is acknowledged: "
             + "it would be stored nowhere a restart looks. Nothing of this request was stored. An operator must put the directory "
@@ -65,8 +66,8 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
             correlationId: correlationId);
     }
 
-    [LoggerMessage(1, LogLevel.Warning, "A request failed in storage ({ErrorType}) at {Path}; correlation id {CorrelationId}")]
-    private static partial void LogStorageFailed(ILogger logger, string errorType, string? path, string correlationId);
+    [LoggerMessage(1, LogLevel.Warning, "A request failed in storage ({ErrorType}) at {Path}: {Reason}; correlation id {CorrelationId}")]
+    private static partial void LogStorageFailed(ILogger logger, string errorType, string? path, string reason, string correlationId);
 
     [LoggerMessage(2, LogLevel.Error, "A request failed unexpectedly; correlation id {CorrelationId}")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, string correlationId);

@@ -89,6 +89,12 @@ internal static partial class Log
     [LoggerMessage(50, LogLevel.Information, "{Location}: the key {KeyId} was removed from the key ring")]
     public static partial void EncryptionKeyRemovedInService(ILogger logger, string location, string keyId);
 
-    [LoggerMessage(54, LogLevel.Warning, "Checkpoint of {Directory}: no file descriptor was left after {Opened} item file(s) were opened ({Error}); it goes on in batches of {BatchSize}, each with a disk flush of its own. Raise the process's open-file limit (ulimit -n, LimitNOFILE) for full batches")]
+    [LoggerMessage(57, LogLevel.Warning, "Checkpoint of {Directory}: no file descriptor was left after {Opened} item file(s) were opened ({Error}); it goes on in batches of {BatchSize}, each with a disk flush of its own. Raise the process's open-file limit (ulimit -n, LimitNOFILE) for full batches")]
     public static partial void CheckpointOutOfDescriptors(ILogger logger, string directory, int opened, int batchSize, string error);
+
+    [LoggerMessage(58, LogLevel.Error, "{Path} cannot be read and was left as it is (not moved, rewritten or deleted): {Reason}")]
+    public static partial void Unreadable(ILogger logger, string path, string reason);
+
+    [LoggerMessage(59, LogLevel.Error, "Scrub of {Location}: {Count} item file(s) cannot be read for lack of the right key or codec and were left as they are (not moved, rewritten or deleted); health stays Degraded until they open. The first: {Reason}")]
+    public static partial void ScrubFoundUnreadable(ILogger logger, string location, int count, string reason);
 }

@@ -72,6 +72,8 @@ internal sealed class StateInstruments : IDisposable
             "Bytes the retention policy removed from disk, by kind (session_log, report).");
         _meter.CreateObservableGauge("statepersistence.items", () => observe().ItemCounts, "{item}",
             "Tasks and sessions held, by kind.");
+        _meter.CreateObservableGauge("statepersistence.unreadable.files", () => observe().UnreadableFiles, "{file}",
+            "Stored files a read or the scrub could not open for lack of the right key (missing, revoked, other key material) or codec, left as they are.");
     }
 
     /// <summary>Save durations.</summary>
@@ -155,4 +157,7 @@ internal sealed class InstrumentSnapshot
 
     /// <summary>Item counts by kind.</summary>
     public IEnumerable<Measurement<long>> ItemCounts { get; init; } = [];
+
+    /// <summary>Stored files the store cannot open for lack of the right key or codec.</summary>
+    public long UnreadableFiles { get; init; }
 }

@@ -10,8 +10,9 @@ namespace StatePersistence.Encryption;
 /// the key id. The associated data is the payload's <see cref="PayloadContext.AssociatedData"/> (its kind and id)
 /// and the key id, so a payload moved to another item, file or journal position, or relabelled with another key,
 /// fails authentication. A payload naming a key the ring does not hold, or a revoked one, is refused with
-/// <see cref="PayloadKeyUnavailableException"/> (the store stops and changes nothing); one that fails authentication
-/// under a key the ring holds is damage (the store quarantines it like any corrupt file).
+/// <see cref="PayloadKeyUnavailableException"/> (the store stops and changes nothing). A tag that fails under a key the
+/// ring holds is told apart by the envelope: damage when the payload's checksum fails too (quarantined like any corrupt
+/// file), other key material under the same key id when it holds (refused like a missing key, nothing changed).
 /// </summary>
 public sealed class AesGcmCodec : IPayloadCodec
 {

@@ -2,8 +2,8 @@ namespace StatePersistence.Errors;
 
 /// <summary>
 /// A stored file cannot be read with this build and configuration: it was written in a newer, unknown format version,
-/// with another payload codec, or sealed with an encryption key the key ring does not hold (or has revoked). It is not
-/// damage: the file is left untouched.
+/// with another payload codec, or sealed with an encryption key the key ring does not hold, has revoked, or holds other
+/// key material for (intact bytes that do not authenticate). It is not damage: the file is left untouched.
 /// </summary>
 public sealed class StateFormatException : StatePersistenceException
 {
@@ -20,6 +20,27 @@ public sealed class StateFormatException : StatePersistenceException
         WrittenWithCodec = writtenWithCodec;
         ConfiguredCodec = configuredCodec;
     }
+
+    /// <summary>Creates the exception for a payload the key ring cannot open with the key <paramref name="keyId"/> it names.</summary>
+    internal StateFormatException(string message, string path, string? keyId, bool keyMaterialDiffers)
+        : base(message, path)
+    {
+        KeyId = keyId;
+        KeyMaterialDiffers = keyMaterialDiffers;
+    }
+
+    /// <summary>
+    /// The key the file was sealed with, when that key is what stopped the read: the key ring does not hold it, has
+    /// revoked it, or holds other key material under its id (else null).
+    /// </summary>
+    public string? KeyId { get; }
+
+    /// <summary>
+    /// Whether the key ring holds the key the file names but with other key material than the one that sealed it
+    /// (intact bytes that do not authenticate: a mistyped key, another host's key under the same id). Every payload
+    /// under that key fails the same way, so a tool says it once rather than once per file.
+    /// </summary>
+    internal bool KeyMaterialDiffers { get; }
 
     /// <summary>The codec the file was written with, when that is what stopped the read (else null).</summary>
     public string? WrittenWithCodec { get; }

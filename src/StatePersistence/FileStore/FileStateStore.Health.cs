@@ -76,6 +76,7 @@ public sealed partial class FileStateStore
             BytesOnDisk = bytes,
             Details = details,
             Problem = problem,
+            Unreadable = _unreadable.Reasons(),
         };
     }
 
@@ -114,6 +115,7 @@ public sealed partial class FileStateStore
         details["bytes_archive"] = DirectoryBytes(archive);
         details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
         details["checkpoint_descriptor_shortages"] = Interlocked.Read(ref _descriptorShortages);
+        details["unreadable_files"] = _unreadable.Count;
         return snapshot + backupBytes + journalBytes + details["bytes_logs"] + details["bytes_reports"] + details["bytes_archive"];
     }
 

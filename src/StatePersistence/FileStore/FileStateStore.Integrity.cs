@@ -1,4 +1,5 @@
 using StatePersistence.Diagnostics;
+using StatePersistence.Errors;
 using StatePersistence.Recovery;
 
 namespace StatePersistence.FileStore;
@@ -25,4 +26,18 @@ public sealed partial class FileStateStore
     }
 
     private void RaiseQuarantined(QuarantinedFile moved) => DamageFound?.Invoke(this, moved);
+
+    /// <summary>
+    /// A read refused for lack of the right key or codec: the file stays exactly as it is, and is listed for health
+    /// until it opens again. Logged once per file, with the refusal's message: the caller (a request) sees only that
+    /// the read failed.
+    /// </summary>
+    private void Unreadable(StateFormatException refusal, string path)
+    {
+        string file = refusal.Path ?? path;
+        if (_unreadable.Add(refusal, file))
+        {
+            Log.Unreadable(_logger, file, refusal.Message);
+        }
+    }
 }

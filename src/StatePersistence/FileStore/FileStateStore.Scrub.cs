@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using StatePersistence.Commit;
 using StatePersistence.Diagnostics;
+using StatePersistence.Errors;
 using StatePersistence.Recovery;
 using StatePersistence.Serialization;
 
@@ -12,19 +13,31 @@ public sealed partial class FileStateStore
     /// <remarks>
     /// Reads every task and session file back and compares it with what the last checkpoint wrote (or with the
     /// current state, which a checkpoint a crash interrupted may already have written). A file that differs from
-    /// both, or does not parse, is moved aside; it and any missing file are rewritten at the next checkpoint.
+    /// both, or does not parse, is moved aside; it and any missing file are rewritten at the next checkpoint. A file
+    /// this store cannot open for lack of the right key or codec is left exactly as it is (neither moved nor rewritten),
+    /// logged at Error and listed for health until a later pass opens it.
     /// The caller runs this while no checkpoint runs.
     /// </remarks>
     public ValueTask<IReadOnlyList<QuarantinedFile>> ScrubAsync(StateView current, CancellationToken cancellationToken = default)
     {
         var found = new List<QuarantinedFile>();
+        var refused = new List<(string Path, StateFormatException Refusal)>();
         int missing = 0;
-        ImmutableSortedDictionary<string, StoredItem> tasks = Scrub(_layout.TasksDirectory, PayloadKind.Task, _filesView.Tasks, current.Tasks, found, ref missing, cancellationToken);
-        ImmutableSortedDictionary<string, StoredItem> sessions = Scrub(_layout.SessionsDirectory, PayloadKind.Session, _filesView.Sessions, current.Sessions, found, ref missing, cancellationToken);
+        ImmutableSortedDictionary<string, StoredItem> tasks = Scrub(_layout.TasksDirectory, PayloadKind.Task, _filesView.Tasks, current.Tasks, found, refused, ref missing, cancellationToken);
+        ImmutableSortedDictionary<string, StoredItem> sessions = Scrub(_layout.SessionsDirectory, PayloadKind.Session, _filesView.Sessions, current.Sessions, found, refused, ref missing, cancellationToken);
         _filesView = _filesView with { Tasks = tasks, Sessions = sessions };
         if (found.Count > 0 || missing > 0)
         {
             Log.ScrubFound(_logger, _layout.Root, found.Count, missing);
+        }
+
+        // This pass saw every item file: one it no longer refused (opened, or gone) is off the list.
+        var stillRefused = refused.Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
+        _unreadable.RemoveWhere(path => IsItemFile(path) && !stillRefused.Contains(path));
+        if (refused.Count > 0)
+        {
+            // One line for the pass, not one per file: a revoked key refuses every file under it the same way.
+            Log.ScrubFoundUnreadable(_logger, _layout.Root, refused.Count, refused[0].Refusal.Message);
         }
 
         return ValueTask.FromResult<IReadOnlyList<QuarantinedFile>>(found);
@@ -32,7 +45,7 @@ public sealed partial class FileStateStore
 
     /// <summary>Returns <paramref name="written"/> without the items whose files must be written again.</summary>
     private ImmutableSortedDictionary<string, StoredItem> Scrub(string directory, PayloadKind kind, ImmutableSortedDictionary<string, StoredItem> written,
-        ImmutableSortedDictionary<string, StoredItem> current, List<QuarantinedFile> found, ref int missing, CancellationToken cancellationToken)
+        ImmutableSortedDictionary<string, StoredItem> current, List<QuarantinedFile> found, List<(string Path, StateFormatException Refusal)> refused, ref int missing, CancellationToken cancellationToken)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var rewrite = new List<string>();
@@ -46,7 +59,22 @@ public sealed partial class FileStateStore
 
             seen.Add(id);
             string path = Path.Combine(directory, name);
-            if (ItemFileCheck.Problem(_fileSystem, _envelope, kind, path, id, written.GetValueOrDefault(id), current.GetValueOrDefault(id)) is { } problem)
+            string? problem;
+            try
+            {
+                problem = ItemFileCheck.Problem(_fileSystem, _envelope, kind, path, id, written.GetValueOrDefault(id), current.GetValueOrDefault(id));
+            }
+            catch (StateFormatException ex)
+            {
+                // A key the ring lacks, has revoked or holds other material for, or another codec: the file may be
+                // perfectly intact, and nothing is quarantined, rewritten or deleted for a key the operator can still
+                // supply. Left as it is (not even queued for the next checkpoint to rewrite) and reported.
+                refused.Add((path, ex));
+                _unreadable.Add(ex, path);
+                continue;
+            }
+
+            if (problem is not null)
             {
                 rewrite.Add(id);
                 if (KeepAside(path, problem) is { } moved)
@@ -67,4 +95,7 @@ public sealed partial class FileStateStore
 
         return written.RemoveRange(rewrite);
     }
+
+    private bool IsItemFile(string path) =>
+        Path.GetDirectoryName(path) is { } directory && (directory == _layout.TasksDirectory || directory == _layout.SessionsDirectory);
 }

@@ -38,6 +38,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     private readonly Backups _backups;
     private readonly SessionLogs _logs;
     private readonly StateDirectoryGuard _guard;
+    private readonly UnreadableFiles _unreadable = new();
     private IDisposable? _lock;
     private JournalWriter? _journal;
     private StateView _filesView = StateView.Empty;
@@ -290,7 +291,18 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
-        return ValueTask.FromResult(Io(() => _logs.Read(sessionId), _layout.SessionLogFile(sessionId), "Reading the session log"));
+        string path = _layout.SessionLogFile(sessionId);
+        try
+        {
+            byte[]? text = Io(() => _logs.Read(sessionId), path, "Reading the session log");
+            _unreadable.Remove(path);
+            return ValueTask.FromResult(text);
+        }
+        catch (StateFormatException ex)
+        {
+            Unreadable(ex, path);
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -326,7 +338,15 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
         try
         {
-            return ValueTask.FromResult<byte[]?>(_envelope.Open(PayloadKind.Report, reportId, stored, path));
+            byte[] json = _envelope.Open(PayloadKind.Report, reportId, stored, path);
+            _unreadable.Remove(path);
+            return ValueTask.FromResult<byte[]?>(json);
+        }
+        catch (StateFormatException ex)
+        {
+            // Not damage: the report stays as it is. Logged here, where its cause is known, and kept for health.
+            Unreadable(ex, path);
+            throw;
         }
         catch (InvalidDataException ex)
         {

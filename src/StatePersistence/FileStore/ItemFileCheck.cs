@@ -11,7 +11,9 @@ internal static class ItemFileCheck
 {
     /// <summary>
     /// Null when the file holds exactly <paramref name="written"/> or <paramref name="current"/>; otherwise why not
-    /// (unreadable, does not parse, another item, or another version of this one).
+    /// (unreadable, does not parse, another item, or another version of this one). A file this store cannot open for
+    /// lack of the right key or codec throws <see cref="Errors.StateFormatException"/>: that says nothing about the
+    /// file, so it is not a problem to repair, and the caller must leave the file as it is.
     /// </summary>
     public static string? Problem(IFileSystem fileSystem, PayloadEnvelope envelope, PayloadKind kind, string path, string id, StoredItem? written, StoredItem? current)
     {
@@ -21,7 +23,7 @@ internal static class ItemFileCheck
             byte[] stored = fileSystem.ReadAllBytes(path);
             json = envelope.Open(kind, id, stored, path);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Errors.StateFormatException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             return $"the file cannot be read ({ex.Message})";
         }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using StatePersistence.Errors;
 using StatePersistence.FileStore.SessionLog;
 using StatePersistence.FileSystem;
 using StatePersistence.Recovery;
@@ -248,13 +249,19 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// <summary>
     /// The text of every valid frame, the damaged ranges between them, and the raw valid frames. In a version 3 log a
     /// frame whose envelope does not open (its codec cannot decode it, or it is bound to another session) is damage.
+    /// <para>A frame's checksum does not cover the session it is bound to, so a tag that fails on an intact frame is
+    /// either a frame of another session's log or other key material under its key id. It is damage only when another
+    /// frame of this log opened under the same key id, which proves the key material; when none did, the whole log is
+    /// refused with the <see cref="StateFormatException"/> (nothing changed), as the wrong key is refused anywhere.</para>
     /// </summary>
     public (byte[] Text, List<(long Offset, long Length)> Damage, List<(long Offset, int Size)> Frames) Parse(string sessionId, string path, byte[] bytes)
     {
         bool enveloped = IsEnveloped(bytes);
         var text = new ArrayBufferWriter<byte>(Math.Max(1, bytes.Length));
-        var damage = new List<(long, long)>();
+        var damage = new List<(long Offset, long Length)>();
         var frames = new List<(long, int)>();
+        var provenKeys = new HashSet<string>(StringComparer.Ordinal);
+        var notAuthenticated = new List<(long Offset, int Size, StateFormatException Refusal)>();
         long offset = SessionLogFormat.FileHeaderSize;
         while (offset < bytes.Length)
         {
@@ -266,10 +273,18 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
                 {
                     text.Write(enveloped ? envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, stored, path) : stored);
                     frames.Add((offset, size));
+                    if (enveloped && KeyIdOf(stored) is { } keyId)
+                    {
+                        provenKeys.Add(keyId);
+                    }
                 }
                 catch (InvalidDataException)
                 {
                     damage.Add((offset, size));
+                }
+                catch (StateFormatException refusal) when (refusal.KeyMaterialDiffers)
+                {
+                    notAuthenticated.Add((offset, size, refusal));
                 }
 
                 offset += size;
@@ -286,7 +301,25 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
             offset = next;
         }
 
+        foreach ((long at, int size, StateFormatException refusal) in notAuthenticated)
+        {
+            if (refusal.KeyId is null || !provenKeys.Contains(refusal.KeyId))
+            {
+                throw refusal;
+            }
+
+            damage.Add((at, size));
+        }
+
+        damage.Sort((a, b) => a.Offset.CompareTo(b.Offset));
         return (text.WrittenSpan.ToArray(), damage, frames);
+    }
+
+    /// <summary>The key id a frame's envelope names (its header, known intact: the frame's checksum held).</summary>
+    private static string? KeyIdOf(ReadOnlySpan<byte> stored)
+    {
+        EnvelopeFormat.ReadHeader(stored, out _, out _, out string? keyId);
+        return keyId;
     }
 
     /// <summary>

@@ -57,4 +57,11 @@ public sealed record StoreHealth
 
     /// <summary>Why the probe failed, when it did.</summary>
     public string? Problem { get; init; }
+
+    /// <summary>
+    /// Stored payloads the running store found it cannot open for lack of the right key (one the key ring lacks, has
+    /// revoked, or holds other key material for) or codec, one reason each, naming the file and the key. They are left
+    /// exactly as they are (never quarantined, rewritten or deleted for it); health is Degraded while any is listed.
+    /// </summary>
+    public IReadOnlyList<string> Unreadable { get; init; } = [];
 }

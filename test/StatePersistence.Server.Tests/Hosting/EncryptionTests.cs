@@ -85,6 +85,47 @@ public sealed class EncryptionTests : IDisposable
     }
 
     [Fact]
+    public async Task KeyOfTheRightIdButOtherMaterial_ExitsWith2_SayingTheMaterialDiffers_AndChangesNothing()
+    {
+        // The audit's case: STATE_ENCRYPTION_KEY=<id>:<other bytes> on the wrong host (or a typo in the base64). The
+        // payloads' checksums hold and only their tags fail: quarantining them all would start empty and lose everything.
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string keyFile = _directory.Combine("keys.json");
+        string keyId = EncryptionKeyFile.Create(keyFile).Active.Id;
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", State, "--encryption-key-file", keyFile]))
+        {
+            foreach (string id in (string[])["t1", "t2", "t3"])
+            {
+                using HttpResponseMessage created = await server.Client.PostAsync("/api/tasks",
+                    new StringContent($$"""{"id":"{{id}}","description":"d"}""", Encoding.UTF8, "application/json"), ct);
+                Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            }
+
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        Assert.True(File.Exists(Path.Combine(State, "tasks", "t1.json")));
+        Dictionary<string, byte[]> before = Files();
+        string otherMaterial = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+        await using ServerProcess refused = ServerProcess.Launch(ServerProcess.FreePort(), ["--state-path", State],
+            new Dictionary<string, string> { ["STATE_ENCRYPTION_KEY"] = $"{keyId}:{otherMaterial}" });
+
+        Assert.Equal(2, await refused.WaitForExitAsync());
+        Assert.Contains($"'{keyId}'", refused.Output, StringComparison.Ordinal);
+        Assert.Contains("differs from the key that sealed it", refused.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("No saved state was found", refused.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(otherMaterial, refused.Output, StringComparison.Ordinal);
+        Dictionary<string, byte[]> after = Files();
+        Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
+        Assert.All(before, e => Assert.True(e.Value.AsSpan().SequenceEqual(after[e.Key]), $"'{e.Key}' changed"));
+
+        // With the right key everything is there.
+        await using ServerProcess again = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", State, "--encryption-key-file", keyFile]);
+        Assert.Contains("\"t3\"", await again.Client.GetStringAsync("/api/tasks/t3", ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task KeyFileReadableByOthers_ExitsWith2_NamingTheFile_WithoutItsContent()
     {
         string keyFile = _directory.Combine("keys.json");

@@ -73,16 +73,21 @@ public sealed class AesGcmCodecTests
     }
 
     [Fact]
-    public void DamagedCiphertextUnderAKeyTheRingHolds_IsDamage()
+    public void DamagedCiphertextUnderAKeyTheRingHolds_IsDamage_UnlessItsChecksumWasRecomputed()
     {
         var envelope = new PayloadEnvelope(new AesGcmCodec(new EncryptionKeyRing([Key("k1")])));
         byte[] stored = envelope.Seal(PayloadKind.Report, "r1", Plain);
         stored[^6] ^= 0x80;
-        var context = new PayloadContext(PayloadKind.Report, "r1", null);
-        BinaryPrimitives.WriteUInt32LittleEndian(stored.AsSpan(stored.Length - 4), EnvelopeFormat.Checksum(context.AssociatedData(), stored.AsSpan(0, stored.Length - 4)));
 
         var error = Assert.Throws<InvalidDataException>(() => envelope.Open(PayloadKind.Report, "r1", stored, "reports/report_r1.json"));
-        Assert.Contains("aes-256-gcm", error.Message, StringComparison.Ordinal);
+        Assert.Contains("checksum fails", error.Message, StringComparison.Ordinal);
+
+        // Intact-looking bytes that do not authenticate: other key material under 'k1', or a deliberate change. Refused.
+        var context = new PayloadContext(PayloadKind.Report, "r1", null);
+        BinaryPrimitives.WriteUInt32LittleEndian(stored.AsSpan(stored.Length - 4), EnvelopeFormat.Checksum(context.AssociatedData(), stored.AsSpan(0, stored.Length - 4)));
+        var refused = Assert.Throws<StateFormatException>(() => envelope.Open(PayloadKind.Report, "r1", stored, "reports/report_r1.json"));
+        Assert.True(refused.KeyMaterialDiffers);
+        Assert.Equal("k1", refused.KeyId);
     }
 
     [Fact]

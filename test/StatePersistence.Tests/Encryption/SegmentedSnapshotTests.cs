@@ -95,38 +95,69 @@ public sealed class SegmentedSnapshotTests : IDisposable
     public static TheoryData<string> Tamperings =>
         ["swapped", "reordered", "truncated-at-boundary", "truncated-inside", "bit-flip", "from-another-file", "duplicated"];
 
-    [Theory]
-    [MemberData(nameof(Tamperings))]
-    public async Task TamperedSegments_AreCorruption_TheFileIsQuarantined_AndTheBackupIsUsed(string tampering)
+    /// <summary>The snapshot with <paramref name="tampering"/> applied; its CRC-32 recomputed when <paramref name="recomputeChecksum"/>.</summary>
+    private byte[] Tampered(string tampering, bool recomputeChecksum)
     {
-        await PopulateAsync();
         byte[] stored = File.ReadAllBytes(StateFile);
         List<(int Offset, int Length)> segments = Segments(stored);
         int bodyStart = segments[0].Offset;
         byte[] Segment(int i) => stored.AsSpan(segments[i].Offset, segments[i].Length).ToArray();
-        byte[] Rebuilt(IEnumerable<byte[]> body) => WithChecksum([.. stored.AsSpan(0, bodyStart), .. body.SelectMany(b => b), 0, 0, 0, 0]);
-        int last = segments.Count - 1;
+        byte[] Rebuilt(IEnumerable<byte[]> body)
+        {
+            byte[] rebuilt = [.. stored.AsSpan(0, bodyStart), .. body.SelectMany(b => b), .. stored.AsSpan(stored.Length - 4)];
+            return recomputeChecksum ? WithChecksum(rebuilt) : rebuilt;
+        }
 
-        // Except "truncated-inside", each tampering recomputes the file's CRC-32, as an attacker would: only the
-        // segments' authentication can catch it.
-        byte[] tampered = tampering switch
+        int last = segments.Count - 1;
+        return tampering switch
         {
             "swapped" => Rebuilt(segments.Select((_, i) => Segment(i switch { 0 => 1, 1 => 0, _ => i }))),
             "reordered" => Rebuilt(segments.Select((_, i) => Segment(i switch { 1 => 2, 2 => 3, 3 => 1, _ => i }))),
             "truncated-at-boundary" => Rebuilt(segments.Take(last).Select((_, i) => Segment(i))),
             "truncated-inside" => stored[..(segments[2].Offset + 100)],
-            "bit-flip" => FlipInSegment(stored, segments[1]),
+            "bit-flip" => FlipInSegment(stored, segments[1], recomputeChecksum),
             "from-another-file" => Rebuilt(segments.Select((_, i) => i == 1 ? ForeignSegment(1) : Segment(i))),
             "duplicated" => Rebuilt(segments.SelectMany((_, i) => i == 1 ? [Segment(1), Segment(1)] : new[] { Segment(i) })),
             _ => throw new ArgumentOutOfRangeException(nameof(tampering)),
         };
-        File.WriteAllBytes(StateFile, tampered);
+    }
+
+    [Theory]
+    [MemberData(nameof(Tamperings))]
+    public async Task TamperedSegments_AreCorruption_TheFileIsQuarantined_AndTheBackupIsUsed(string tampering)
+    {
+        await PopulateAsync();
+        // As damage at rest leaves it: the file's CRC-32 fails.
+        File.WriteAllBytes(StateFile, Tampered(tampering, recomputeChecksum: false));
 
         await using StatePersistenceService service = await OpenAsync();
         RecoveryReport report = service.LastRecovery!;
         Assert.Contains(report.Quarantined, q => q.OriginalPath == StateFile);
         Assert.Contains("state.backup.", report.SnapshotSource, StringComparison.Ordinal);
         await AssertEveryTaskIsBackAsync(service);
+    }
+
+    public static TheoryData<string> TamperingsWithTheChecksumRecomputed =>
+        ["swapped", "reordered", "truncated-at-boundary", "bit-flip", "from-another-file", "duplicated"];
+
+    [Theory]
+    [MemberData(nameof(TamperingsWithTheChecksumRecomputed))]
+    public async Task TamperedSegments_WithTheChecksumRecomputed_AreRefusedLikeTheWrongKey_NeverServed_AndNothingChanges(string tampering)
+    {
+        // The CRC-32 recomputed, as only a deliberate writer does: the segments' authentication catches it, and the
+        // file cannot be told from one read with other key material under the same id (which must never be quarantined).
+        await PopulateAsync();
+        byte[] tampered = Tampered(tampering, recomputeChecksum: true);
+        File.WriteAllBytes(StateFile, tampered);
+
+        StatePersistenceService service = Create(KeyFile);
+        var error = await Assert.ThrowsAsync<Errors.StateFormatException>(() => service.StartAsync(Ct));
+        await service.DisposeAsync();
+
+        Assert.True(error.KeyMaterialDiffers, error.Message);
+        Assert.Equal(StateFile, error.Path);
+        Assert.Equal(tampered, File.ReadAllBytes(StateFile));
+        Assert.Empty(Directory.GetFiles(_fixture.StatePath, "*.corrupt.*"));
     }
 
     [Fact]
@@ -209,11 +240,11 @@ public sealed class SegmentedSnapshotTests : IDisposable
         return stored.AsSpan(offset, length).ToArray();
     }
 
-    private static byte[] FlipInSegment(byte[] stored, (int Offset, int Length) segment)
+    private static byte[] FlipInSegment(byte[] stored, (int Offset, int Length) segment, bool recomputeChecksum)
     {
         byte[] copy = [.. stored];
         copy[segment.Offset + 4 + AesGcmCodec.NonceSize + AesGcmCodec.TagSize + 1000] ^= 0x04;
-        return WithChecksum(copy);
+        return recomputeChecksum ? WithChecksum(copy) : copy;
     }
 
     /// <summary>Recomputes a snapshot envelope's CRC-32 trailer over its other bytes.</summary>

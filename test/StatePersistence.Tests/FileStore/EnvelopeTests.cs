@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using StatePersistence.Errors;
 using StatePersistence.FileStore;
+using StatePersistence.FileStore.SessionLog;
 using StatePersistence.Model;
 using StatePersistence.Recovery;
 using StatePersistence.Serialization;
@@ -154,6 +155,8 @@ public sealed class EnvelopeTests : IDisposable
     [Fact]
     public async Task EncryptingCodec_SessionLogCopiedOverAnotherSessions_IsNotServed_AndIsReported()
     {
+        // Every frame is intact and none opens for this session: that cannot be told from the wrong key material, so
+        // the read is refused and the log left as it is (a frame of another session among frames that open is damage).
         CancellationToken ct = TestContext.Current.CancellationToken;
         var codec = new AesGcmTestCodec();
         var quarantined = new List<QuarantinedFile>();
@@ -165,9 +168,35 @@ public sealed class EnvelopeTests : IDisposable
             await service.AppendSessionLogAsync("s1", "one\n", ct);
             await service.AppendSessionLogAsync("s2", "two\n", ct);
             File.Copy(_fixture.File("logs", "session_s2.log"), _fixture.File("logs", "session_s1.log"), overwrite: true);
+            byte[] copied = File.ReadAllBytes(_fixture.File("logs", "session_s1.log"));
 
-            Assert.Equal("", await service.ReadSessionLogAsync("s1", ct));
+            var refused = await Assert.ThrowsAsync<StateFormatException>(async () => await service.ReadSessionLogAsync("s1", ct));
+            Assert.Equal(_fixture.File("logs", "session_s1.log"), refused.Path);
             Assert.Equal("two\n", await service.ReadSessionLogAsync("s2", ct));
+            Assert.Empty(quarantined);
+            Assert.Equal(copied, File.ReadAllBytes(_fixture.File("logs", "session_s1.log")));
+            Assert.Equal(StateHealthStatus.Degraded, service.CheckHealth().Status);
+        }
+    }
+
+    [Fact]
+    public async Task EncryptingCodec_AFrameOfAnotherSessionAmongFramesThatOpen_IsDamage_AndIsReported()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var codec = new AesGcmTestCodec();
+        var quarantined = new List<QuarantinedFile>();
+        StatePersistenceService service = Create(codec);
+        service.CorruptionDetected += (_, e) => quarantined.Add(e.File);
+        await service.StartAsync(ct);
+        await using (service)
+        {
+            await service.AppendSessionLogAsync("s1", "one\n", ct);
+            await service.AppendSessionLogAsync("s2", "two\n", ct);
+            byte[] s1 = File.ReadAllBytes(_fixture.File("logs", "session_s1.log"));
+            byte[] s2 = File.ReadAllBytes(_fixture.File("logs", "session_s2.log"));
+            File.WriteAllBytes(_fixture.File("logs", "session_s1.log"), [.. s1, .. s2.AsSpan(SessionLogFormat.FileHeaderSize)]);
+
+            Assert.Equal("one\n", await service.ReadSessionLogAsync("s1", ct));
             Assert.Contains(quarantined, q => q.OriginalPath == _fixture.File("logs", "session_s1.log"));
         }
     }

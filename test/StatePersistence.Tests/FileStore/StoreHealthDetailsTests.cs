@@ -33,10 +33,12 @@ public sealed class StoreHealthDetailsTests : IDisposable
 
         Assert.Equal(
             ["bytes_archive", "bytes_backups", "bytes_journal", "bytes_logs", "bytes_reports", "bytes_sessions", "bytes_snapshot", "bytes_tasks",
-             "checkpoint_descriptor_shortages", "files_archive", "files_backups", "files_journal", "files_logs", "files_reports", "files_sessions", "files_tasks", "reencryption_files_remaining"],
+             "checkpoint_descriptor_shortages", "files_archive", "files_backups", "files_journal", "files_logs", "files_reports", "files_sessions", "files_tasks", "reencryption_files_remaining",
+             "unreadable_files"],
             details.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(0, details["reencryption_files_remaining"]); // in the clear: nothing to re-encrypt
         Assert.Equal(0, details["checkpoint_descriptor_shortages"]); // every checkpoint had the descriptors for full batches
+        Assert.Equal(0, details["unreadable_files"]);
         Assert.Equal(3, details["files_tasks"]);
         Assert.Equal(1, details["files_sessions"]);
         Assert.Equal(1, details["files_logs"]);

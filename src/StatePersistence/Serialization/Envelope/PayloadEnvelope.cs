@@ -18,9 +18,11 @@ namespace StatePersistence.Serialization.Envelope;
 /// <item><description>No envelope at all: content written before envelopes existed (plain JSON, a journal payload
 /// without the magic), read as identity-coded (legacy).</description></item>
 /// </list>
-/// Reading tells damage from a newer writer: a checksum that fails (or a codec that cannot decode) is damage,
-/// <see cref="InvalidDataException"/>, for the caller to move aside and report; an intact envelope of another version
-/// or codec is refused with <see cref="StateFormatException"/> naming both, and the caller changes nothing.
+/// Reading tells damage from a newer writer or the wrong key: a checksum that fails (or a codec that cannot decode
+/// intact-looking bytes) is damage, <see cref="InvalidDataException"/>, for the caller to move aside and report; an
+/// intact envelope of another version or codec, under a key the ring lacks or revoked, or whose tag fails although
+/// its checksum holds (other key material under the same key id) is refused with <see cref="StateFormatException"/>
+/// naming the file, and the caller changes nothing.
 /// </summary>
 internal sealed class PayloadEnvelope
 {
@@ -55,6 +57,13 @@ internal sealed class PayloadEnvelope
 
     /// <summary>Whether the codec holds a key ring: payloads may be sealed under its keys, even while none is active.</summary>
     public bool HasKeyRing => _codec is Encryption.AesGcmCodec;
+
+    /// <summary>
+    /// Told of every refusal for other key material under a payload's key id (<see cref="KeyMaterialDiffers"/>), before
+    /// it is thrown: a tool that opens every file (<c>statectl keys verify</c>) says it once per key rather than once
+    /// per file, since every payload under that key fails the same way.
+    /// </summary>
+    public Action<StateFormatException>? KeyMaterialRefused { get; init; }
 
     /// <summary>The configured codec's id.</summary>
     public string CodecName => _codec.Name;
@@ -117,7 +126,7 @@ internal sealed class PayloadEnvelope
         var context = new PayloadContext(kind, id, null);
         if (SegmentedEnvelope.IsSegmented(stored))
         {
-            return SegmentedEnvelope.Open(new SegmentedEnvelope.Source(stored.Length, (offset, buffer) => ReadArray(stored, offset, buffer)), _codec, context, path);
+            return OpenSegmented(new SegmentedEnvelope.Source(stored.Length, (offset, buffer) => ReadArray(stored, offset, buffer)), context, path);
         }
 
         if (EnvelopeFormat.HasMagic(stored))
@@ -239,11 +248,24 @@ internal sealed class PayloadEnvelope
             if (SegmentedEnvelope.IsSegmented(head[..read]))
             {
                 var source = new SegmentedEnvelope.Source(handle.Length, handle.Read);
-                return SegmentedEnvelope.Open(source, _codec, new PayloadContext(kind, id, null), path);
+                return OpenSegmented(source, new PayloadContext(kind, id, null), path);
             }
         }
 
         return Open(kind, id, fileSystem.ReadAllBytes(path), path);
+    }
+
+    private byte[] OpenSegmented(SegmentedEnvelope.Source source, PayloadContext context, string path)
+    {
+        try
+        {
+            return SegmentedEnvelope.Open(source, _codec, context, path);
+        }
+        catch (StateFormatException refusal) when (refusal.KeyMaterialDiffers)
+        {
+            KeyMaterialRefused?.Invoke(refusal);
+            throw;
+        }
     }
 
     private static int ReadArray(byte[] stored, long offset, Span<byte> buffer)
@@ -303,6 +325,14 @@ internal sealed class PayloadEnvelope
         {
             throw KeyUnavailable(path, keyId, ex);
         }
+        catch (AuthenticationTagMismatchException)
+        {
+            // The checksum (the envelope's, or its container's) held, so these are the bytes that were written: a tag
+            // that fails on them is the wrong key material, not damage at rest.
+            StateFormatException refusal = KeyMaterialDiffers(path, keyId);
+            KeyMaterialRefused?.Invoke(refusal);
+            throw refusal;
+        }
         catch (Exception ex) when (ex is CryptographicException or InvalidDataException or ArgumentException)
         {
             throw new InvalidDataException($"codec '{codec}' cannot decode the payload ({ex.Message}): it was damaged, or belongs to another {ItemJsonEnvelope.KindName(context.Kind)} than '{context.Id}'", ex);
@@ -319,5 +349,17 @@ internal sealed class PayloadEnvelope
     /// </summary>
     internal static StateFormatException KeyUnavailable(string path, string? keyId, PayloadKeyUnavailableException ex) => new(
         $"'{path}' was sealed with the key '{keyId}', which {(ex.Revoked ? "is revoked in the key ring" : "the key ring does not hold")}. " +
-        $"Add the key '{keyId}' to the key ring (or restore it) and start again; this is not corruption, and nothing was changed.", path);
+        $"Add the key '{keyId}' to the key ring (or restore it) and start again; this is not corruption, and nothing was changed.", path, keyId, keyMaterialDiffers: false);
+
+    /// <summary>
+    /// An intact payload (its checksum holds) that does not authenticate under the key its header names. A bit flipped
+    /// at rest fails the checksum first, so this is the wrong key material under the right id (a mistyped key, another
+    /// host's key), or bytes altered on purpose with the checksum recomputed. Quarantining would move every file under
+    /// that key aside for a configuration mistake, so, as for a missing key: stop, name the key and the file, change nothing.
+    /// </summary>
+    internal static StateFormatException KeyMaterialDiffers(string path, string? keyId) => new(
+        $"'{path}' does not authenticate under the key '{keyId}' although its checksum holds: its bytes are intact, so the key material " +
+        $"the key ring holds for '{keyId}' differs from the key that sealed it (a mistyped key, or another host's key under the same id), " +
+        $"or the file was altered on purpose. Supply the key '{keyId}' it was sealed with and start again; this is not damage at rest, and nothing was changed.",
+        path, keyId, keyMaterialDiffers: true);
 }

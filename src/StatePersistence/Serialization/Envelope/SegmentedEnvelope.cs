@@ -57,9 +57,10 @@ internal static class SegmentedEnvelope
 
     /// <summary>
     /// The plain bytes of a segmented envelope read through <paramref name="source"/>, decoded segment by segment into
-    /// one buffer of the plain size. Damage (a checksum or a segment that fails, a length that does not fit) throws
-    /// <see cref="InvalidDataException"/>; an intact envelope of another codec, or under a key the ring does not hold,
-    /// throws <see cref="Errors.StateFormatException"/>, as for a payload sealed whole.
+    /// one buffer of the plain size. Damage (a checksum that fails, a length that does not fit) throws
+    /// <see cref="InvalidDataException"/>; an intact envelope of another codec, under a key the ring does not hold, or
+    /// whose segment does not authenticate although the checksum holds, throws <see cref="Errors.StateFormatException"/>,
+    /// as for a payload sealed whole.
     /// </summary>
     public static byte[] Open(Source source, IPayloadCodec configured, PayloadContext context, string path)
     {
@@ -89,6 +90,13 @@ internal static class SegmentedEnvelope
             // Only an intact file is refused for its key: a key id damaged in the header is damage, like any other.
             reader.ThrowUnlessChecksumHolds();
             throw PayloadEnvelope.KeyUnavailable(path, reader.KeyId, ex);
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            // Segments are decoded before the trailer is reached: only when the whole file's checksum holds is a tag
+            // that fails the wrong key material rather than damage.
+            reader.ThrowUnlessChecksumHolds();
+            throw PayloadEnvelope.KeyMaterialDiffers(path, reader.KeyId);
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {

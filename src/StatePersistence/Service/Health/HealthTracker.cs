@@ -17,6 +17,8 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
     // The store's details with a meaning to the core (StoreHealth.Details): file counts by kind feed the files gauge.
     private const string FilesPrefix = "files_";
     private const string BackupsDetail = "files_backups";
+    // A revoked key makes every file under it unreadable: health names a few, the count says how many.
+    private const int MaxUnreadableNamed = 5;
     private (string Message, DateTimeOffset Time)? _lastError;
     private bool _lastSaveFailed;
     private int _quarantinedWhileRunning;
@@ -96,6 +98,15 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
                 $"The key file '{keyFile.Path}' no longer holds the key '{id}', but payloads may be sealed with it: it is kept in memory, and the re-encryption rewrites them under the active key. A restart would lose it: restart only once 'statectl keys list' shows no payloads under it."));
         }
 
+        if (store.Unreadable.Count > 0)
+        {
+            // Not corruption (nothing was moved aside), but the operator has to act: supply the key the files name.
+            status = Max(status, StateHealthStatus.Degraded);
+            reasons.Add($"{store.Unreadable.Count} stored file(s) cannot be read for lack of the right key or codec and were left as they are"
+                + (store.Unreadable.Count > MaxUnreadableNamed ? $"; the first {MaxUnreadableNamed}:" : ":"));
+            reasons.AddRange(store.Unreadable.Take(MaxUnreadableNamed));
+        }
+
         DateTimeOffset now = time.GetUtcNow();
         DateTimeOffset? lastSaved = LastSnapshot ?? LastRecovery?.SnapshotSavedAt;
         return new StateHealth
@@ -134,6 +145,7 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
             FileCounts = [.. store.Details
                 .Where(d => d.Key.StartsWith(FilesPrefix, StringComparison.Ordinal))
                 .Select(d => new Measurement<long>(d.Value, StateInstruments.Kind(d.Key[FilesPrefix.Length..])))],
+            UnreadableFiles = store.Unreadable.Count,
             ItemCounts =
             [
                 new Measurement<long>(view.Tasks.Count, StateInstruments.Kind("tasks")),
