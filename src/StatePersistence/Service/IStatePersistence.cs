@@ -30,7 +30,9 @@ public interface IStatePersistence : IAsyncDisposable
 
     /// <summary>
     /// Opens the store and recovers the state (raising <see cref="StateLoaded"/>, and <see cref="CorruptionDetected"/>
-    /// and <see cref="StateRecovered"/> when corruption was found), then starts the autosave.
+    /// and <see cref="StateRecovered"/> when corruption was found), then starts the autosave. A service starts once:
+    /// again, it throws <see cref="InvalidOperationException"/>; once disposed, <see cref="ObjectDisposedException"/>
+    /// naming the location, and nothing is opened.
     /// </summary>
     Task StartAsync(CancellationToken cancellationToken = default);
 

@@ -10,14 +10,40 @@ public sealed partial class StatePersistenceService
     private bool _abandoned;
     private Task? _disposal;
 
+    // The start under way, if any (completed otherwise): the disposal waits for it rather than race its store's open.
+    private Task _starting = Task.CompletedTask;
+
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        if (_commits.Started)
+        var starting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_stopping)
         {
-            throw new InvalidOperationException($"The persistence service for '{Location}' is already started.");
+            // Under the lock DisposeAsync takes: a start either comes before the disposal, which then waits for it and
+            // releases what it opened, or is refused. A disposed service that opened its store would hold a file
+            // store's directory lock until the process exits (nothing disposes it a second time).
+            ThrowIfDisposed();
+            if (_commits.Started || !_starting.IsCompleted)
+            {
+                throw new InvalidOperationException($"The persistence service for '{Location}' is already started.");
+            }
+
+            _starting = starting.Task;
         }
 
+        try
+        {
+            await StartOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Failed or not, the start is over: a disposal may go on, and a failed start may be tried again.
+            starting.SetResult();
+        }
+    }
+
+    private async Task StartOnceAsync(CancellationToken cancellationToken)
+    {
         // The store was built from these options too: from here on neither may see them change.
         _options.Freeze();
         long started = Stopwatch.GetTimestamp();
@@ -52,7 +78,8 @@ public sealed partial class StatePersistenceService
 
     /// <summary>
     /// Stops the autosave, writes the final snapshot (when enabled) and releases the store. Every caller,
-    /// including concurrent ones, returns only once that is done.
+    /// including concurrent ones, returns only once that is done. A start under way is finished first; the service
+    /// cannot be started again.
     /// </summary>
     public ValueTask DisposeAsync()
     {
@@ -78,6 +105,7 @@ public sealed partial class StatePersistenceService
     private async Task DisposeOnceAsync()
     {
         _commits.MarkDisposed();
+        await _starting.ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _checkpoints.Stopped.ConfigureAwait(false);
         await _scrub.Stopped.ConfigureAwait(false);

@@ -31,7 +31,14 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     /// <summary>Refuses writes from now on (the service is being disposed).</summary>
     public void MarkDisposed() => Volatile.Write(ref _disposed, 1);
 
-    public void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, typeof(StatePersistenceService));
+    public void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            throw new ObjectDisposedException(nameof(StatePersistenceService),
+                $"The persistence service for '{store.Location}' is disposed (shut down).");
+        }
+    }
 
     /// <summary>Whether other writers share the store, so this instance's view may trail the store's.</summary>
     public bool Shared => store is ISharedStateStore;
