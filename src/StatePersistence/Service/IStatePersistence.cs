@@ -9,7 +9,8 @@ namespace StatePersistence;
 /// <summary>
 /// The seed's persistence API: an agent server's tasks, sessions, session logs, reports and whole state, saved so
 /// they survive restarts, crashes, kill -9 and power loss. Every save returns only once it is durable
-/// (under the default <see cref="Storage.Durability.Full"/>); reads see only durable data.
+/// (under the default <see cref="Storage.Durability.Full"/>); reads see only durable data. Once disposal has begun,
+/// every read and write throws <see cref="ObjectDisposedException"/> naming the location.
 /// </summary>
 public interface IStatePersistence : IAsyncDisposable
 {
@@ -240,7 +241,11 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>The seed's metrics, derived from the current tasks.</summary>
     StateMetrics GetMetrics();
 
-    /// <summary>Checks health: the directory, a probe write, free space, the last save and the last error.</summary>
+    /// <summary>
+    /// Checks health: the directory, a probe write, free space, the last save and the last error. Once disposal has
+    /// begun it is Unhealthy, its reason saying the service is shut down, and the store is not probed any more (its
+    /// fields are empty: <see cref="StateHealth.StateDirExists"/> and <see cref="StateHealth.Writable"/> false).
+    /// </summary>
     StateHealth CheckHealth(long lowDiskSpaceBytes = 100L * 1024 * 1024);
 
     /// <summary>Raised after a durable save (snapshot, task, session, report).</summary>

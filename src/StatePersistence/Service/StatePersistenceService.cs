@@ -198,6 +198,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
     public async ValueTask<AgentTask?> WaitForTaskAsync(string id, long revision, CancellationToken cancellationToken = default)
     {
         Ids.StateId.Validate(id, "task");
+        ThrowIfDisposed();
         await _commits.Committer.WaitForItemAsync(task: true, id, revision, cancellationToken).ConfigureAwait(false);
         return _reader.Load(ItemKind<AgentTask>.Tasks, id);
     }
@@ -206,6 +207,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
     public async ValueTask<AgentTask?> LoadLatestTaskAsync(string id, CancellationToken cancellationToken = default)
     {
         Ids.StateId.Validate(id, "task");
+        ThrowIfDisposed();
         await _commits.CatchUpWithStoreAsync(task: true, id, cancellationToken).ConfigureAwait(false);
         return _reader.Load(ItemKind<AgentTask>.Tasks, id);
     }
@@ -214,6 +216,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
     public async ValueTask<SessionInfo?> LoadLatestSessionAsync(string id, CancellationToken cancellationToken = default)
     {
         Ids.StateId.Validate(id, "session");
+        ThrowIfDisposed();
         await _commits.CatchUpWithStoreAsync(task: false, id, cancellationToken).ConfigureAwait(false);
         return _reader.Load(ItemKind<SessionInfo>.Sessions, id);
     }
@@ -222,6 +225,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
     public async ValueTask<SessionInfo?> WaitForSessionAsync(string id, long revision, CancellationToken cancellationToken = default)
     {
         Ids.StateId.Validate(id, "session");
+        ThrowIfDisposed();
         await _commits.Committer.WaitForItemAsync(task: false, id, revision, cancellationToken).ConfigureAwait(false);
         return _reader.Load(ItemKind<SessionInfo>.Sessions, id);
     }
@@ -241,13 +245,20 @@ public sealed partial class StatePersistenceService : IStatePersistence
         _reader.Page(ItemKind<AgentTask>.Tasks, after, limit, status);
 
     /// <inheritdoc />
-    public Querying.TaskPage QueryTasks(Querying.TaskQuery query) => TaskQueryRunner.Run(_commits.Durable, query);
+    public Querying.TaskPage QueryTasks(Querying.TaskQuery query)
+    {
+        ThrowIfDisposed();
+        return TaskQueryRunner.Run(_commits.Durable, query);
+    }
 
     /// <inheritdoc />
-    public ValueTask<Querying.TaskPage> QueryTasksAsync(Querying.TaskQuery query, CancellationToken cancellationToken = default) =>
-        _store is ITaskListingStore listing
+    public ValueTask<Querying.TaskPage> QueryTasksAsync(Querying.TaskQuery query, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return _store is ITaskListingStore listing
             ? TaskQueryRunner.RunAsync(listing, () => _commits.Durable, query, cancellationToken)
             : ValueTask.FromResult(QueryTasks(query));
+    }
 
     /// <inheritdoc />
     public ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default) =>
@@ -331,10 +342,16 @@ public sealed partial class StatePersistenceService : IStatePersistence
     internal long EventsFeedPosition => _eventLog.FeedPosition;
 
     /// <inheritdoc />
-    public StateMetrics GetMetrics() => MetricsCalculator.Compute(_commits.Durable.Tasks.Values);
+    public StateMetrics GetMetrics()
+    {
+        ThrowIfDisposed();
+        return MetricsCalculator.Compute(_commits.Durable.Tasks.Values);
+    }
 
     /// <inheritdoc />
-    public StateHealth CheckHealth(long lowDiskSpaceBytes = 100L * 1024 * 1024) => _health.Check(_commits.Durable, lowDiskSpaceBytes);
+    public StateHealth CheckHealth(long lowDiskSpaceBytes = 100L * 1024 * 1024) => _commits.Disposed
+        ? _health.ShutDown(_commits.Started ? _commits.Durable : Commit.StateView.Empty, _commits.DisposedMessage)
+        : _health.Check(_commits.Durable, lowDiskSpaceBytes);
 
     /// <inheritdoc />
     public event EventHandler<StateSavedEventArgs>? StateSaved { add => _events.StateSaved += value; remove => _events.StateSaved -= value; }

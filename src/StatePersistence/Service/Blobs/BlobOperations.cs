@@ -42,6 +42,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
     public async ValueTask<string?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken)
     {
         StateId.Validate(sessionId, "session");
+        commits.ThrowIfDisposed();
         byte[]? bytes = await blobs.ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
         return bytes is null ? null : Encoding.UTF8.GetString(bytes);
     }
@@ -49,6 +50,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
     public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken)
     {
         StateId.Validate(sessionId, "session");
+        commits.ThrowIfDisposed();
         return blobs.SessionLogSizeAsync(sessionId, cancellationToken);
     }
 
@@ -81,9 +83,14 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
     public async ValueTask<JsonElement?> LoadReportAsync(string reportId, CancellationToken cancellationToken)
     {
         StateId.Validate(reportId, "report");
+        commits.ThrowIfDisposed();
         byte[]? json = await blobs.LoadReportAsync(reportId, cancellationToken).ConfigureAwait(false);
         return json is null ? null : JsonSerializer.Deserialize(json, StateJsonContext.Default.JsonElement);
     }
 
-    public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken) => blobs.ListReportsAsync(cancellationToken);
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken)
+    {
+        commits.ThrowIfDisposed();
+        return blobs.ListReportsAsync(cancellationToken);
+    }
 }

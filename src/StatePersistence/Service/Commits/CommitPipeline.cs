@@ -28,15 +28,19 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     /// <summary>The acknowledged state every read comes from.</summary>
     public StateView Durable => Committer.Durable;
 
-    /// <summary>Refuses writes from now on (the service is being disposed).</summary>
+    /// <summary>Refuses reads and writes from now on (the service is being disposed).</summary>
     public void MarkDisposed() => Volatile.Write(ref _disposed, 1);
+
+    public bool Disposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>What a disposed service answers: the error of every call, the reason of its health.</summary>
+    public string DisposedMessage => $"The persistence service for '{store.Location}' is disposed (shut down): it neither saves nor reads any more.";
 
     public void ThrowIfDisposed()
     {
-        if (Volatile.Read(ref _disposed) != 0)
+        if (Disposed)
         {
-            throw new ObjectDisposedException(nameof(StatePersistenceService),
-                $"The persistence service for '{store.Location}' is disposed (shut down).");
+            throw new ObjectDisposedException(nameof(StatePersistenceService), DisposedMessage);
         }
     }
 
