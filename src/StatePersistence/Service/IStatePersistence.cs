@@ -234,7 +234,9 @@ public interface IStatePersistence : IAsyncDisposable
     /// <see cref="Events.StateEvent.Position"/> of an event it resumes right after it with nothing missed, or, when that
     /// is no longer possible (older than the <see cref="StatePersistenceOptions.EventHistory"/> held, or another
     /// process's stream that cannot be continued), starts with a <see cref="Events.StateEventTypes.Reset"/> event: reload
-    /// the state, then go on. Runs until <paramref name="cancellationToken"/> is cancelled.
+    /// the state, then go on. Runs until <paramref name="cancellationToken"/> is cancelled, or until the service is
+    /// disposed: the stream then completes after its last event, the shutdown's own included (the final snapshot's
+    /// <c>state:saved</c>). Called once disposal has begun, it throws <see cref="ObjectDisposedException"/>.
     /// </summary>
     IAsyncEnumerable<Events.StateEvent> ReadEventsAsync(Events.StateEventPosition? after = null, CancellationToken cancellationToken = default);
 

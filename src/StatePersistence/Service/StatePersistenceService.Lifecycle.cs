@@ -77,9 +77,9 @@ public sealed partial class StatePersistenceService
     }
 
     /// <summary>
-    /// Stops the autosave, writes the final snapshot (when enabled) and releases the store. Every caller,
-    /// including concurrent ones, returns only once that is done. A start under way is finished first; the service
-    /// cannot be started again.
+    /// Stops the autosave, writes the final snapshot (when enabled), ends every <see cref="ReadEventsAsync"/> stream
+    /// after its last event and releases the store. Every caller, including concurrent ones, returns only once that is
+    /// done. A start under way is finished first; the service cannot be started again.
     /// </summary>
     public ValueTask DisposeAsync()
     {
@@ -113,12 +113,24 @@ public sealed partial class StatePersistenceService
         await _retention.Stopped.ConfigureAwait(false);
         await _changeEvents.Stopped.ConfigureAwait(false);
         await _follower.Stopped.ConfigureAwait(false);
-        if (_commits.Started && _options.SnapshotOnShutdown && !_abandoned)
+        try
         {
-            await _checkpoints.FinalAsync().ConfigureAwait(false);
-        }
+            if (_commits.Started)
+            {
+                await _changeEvents.CatchUpAsync().ConfigureAwait(false);
+            }
 
-        await _store.DisposeAsync().ConfigureAwait(false);
-        _instruments.Dispose();
+            if (_commits.Started && _options.SnapshotOnShutdown && !_abandoned)
+            {
+                await _checkpoints.FinalAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // Whatever the final snapshot met: event readers end (after its own events) and the store is released.
+            _eventLog.End();
+            await _store.DisposeAsync().ConfigureAwait(false);
+            _instruments.Dispose();
+        }
     }
 }

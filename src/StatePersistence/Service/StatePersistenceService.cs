@@ -333,10 +333,13 @@ public sealed partial class StatePersistenceService : IStatePersistence
         _blobs.ListReportsAsync(cancellationToken);
 
     /// <inheritdoc />
-    public IAsyncEnumerable<StateEvent> ReadEventsAsync(StateEventPosition? after = null, CancellationToken cancellationToken = default) =>
-        _commits.Started
+    public IAsyncEnumerable<StateEvent> ReadEventsAsync(StateEventPosition? after = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return _commits.Started
             ? _eventLog.ReadAsync(after, cancellationToken)
             : throw new InvalidOperationException($"The persistence service for '{Location}' is not started: call StartAsync first.");
+    }
 
     /// <summary>The feed position the event stream has reached (it follows the store's feed, behind the saves).</summary>
     internal long EventsFeedPosition => _eventLog.FeedPosition;
