@@ -273,6 +273,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         CancellationToken cancellationToken = default)
     {
         StateId.Validate(reportId, "report");
+        cancellationToken.ThrowIfCancellationRequested();
         _guard.ThrowIfMoved();
         string path = _layout.ReportFile(reportId);
         Io(() =>

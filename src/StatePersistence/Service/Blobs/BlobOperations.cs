@@ -24,6 +24,9 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         StateId.Validate(sessionId, "session");
         ArgumentNullException.ThrowIfNull(text);
         commits.ThrowIfDisposed();
+
+        // Before the store is asked: not every store looks at the token before it writes.
+        cancellationToken.ThrowIfCancellationRequested();
         long started = Stopwatch.GetTimestamp();
         try
         {
@@ -63,6 +66,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         }
 
         commits.ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(report, StateJsonContext.Default.JsonElement);
         long started = Stopwatch.GetTimestamp();
         string path;

@@ -154,6 +154,9 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         while (true)
         {
             ThrowIfDisposed();
+
+            // Here, not only in CommitAsync: an item that is missing commits nothing, and the caller would get null.
+            cancellationToken.ThrowIfCancellationRequested();
             StoredItem? current = map(Committer.Latest).GetValueOrDefault(id);
             if (change(current) is not { } made)
             {
