@@ -33,7 +33,9 @@ public interface IStatePersistence : IAsyncDisposable
     /// Opens the store and recovers the state (raising <see cref="StateLoaded"/>, and <see cref="CorruptionDetected"/>
     /// and <see cref="StateRecovered"/> when corruption was found), then starts the autosave. A service starts once:
     /// again, it throws <see cref="InvalidOperationException"/>; once disposed, <see cref="ObjectDisposedException"/>
-    /// naming the location, and nothing is opened.
+    /// naming the location, and nothing is opened. <paramref name="cancellationToken"/> is heeded until recovery begins
+    /// to change anything (<see cref="OperationCanceledException"/>, the store left as it was and released); from there
+    /// the open runs to its end, so a recovery is never left half done.
     /// </summary>
     Task StartAsync(CancellationToken cancellationToken = default);
 

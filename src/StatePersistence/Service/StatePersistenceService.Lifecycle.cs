@@ -44,6 +44,9 @@ public sealed partial class StatePersistenceService
 
     private async Task StartOnceAsync(CancellationToken cancellationToken)
     {
+        // Before the store is asked: not every store heeds the token before it opens anything.
+        cancellationToken.ThrowIfCancellationRequested();
+
         // The store was built from these options too: from here on neither may see them change.
         _options.Freeze();
         long started = Stopwatch.GetTimestamp();
