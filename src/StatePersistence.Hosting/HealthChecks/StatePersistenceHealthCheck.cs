@@ -6,9 +6,9 @@ namespace StatePersistence.Hosting.HealthChecks;
 
 /// <summary>
 /// Reports <see cref="IStatePersistence.CheckHealth"/> as a health check: Healthy and Degraded as they are,
-/// Unhealthy as the registration's failure status. The data carries the seed's health fields in snake_case
-/// (<c>state_dir_exists</c>, <c>writable</c>, <c>disk_space</c>, <c>last_save_time</c>, <c>backup_count</c>, ...)
-/// plus the last error and whether corruption was found.
+/// Unhealthy (a shut-down service's too) as the registration's failure status. The data carries the seed's health
+/// fields in snake_case (<c>state_dir_exists</c>, <c>writable</c>, <c>disk_space</c>, <c>last_save_time</c>,
+/// <c>backup_count</c>, ...) plus the last error and whether corruption was found.
 /// </summary>
 internal sealed class StatePersistenceHealthCheck(IStatePersistence persistence, StatePersistenceHealthCheckOptions options) : IHealthCheck
 {
@@ -21,9 +21,11 @@ internal sealed class StatePersistenceHealthCheck(IStatePersistence persistence,
         {
             health = persistence.CheckHealth(options.LowDiskSpaceBytes);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        catch (InvalidOperationException ex)
         {
-            // Not started yet (recovery failed or still running) or already shut down: nothing can be saved now.
+            // Not started yet (recovery failed or still running), or (an ObjectDisposedException) another
+            // implementation already shut down: nothing can be saved now. The library's service, once its disposal
+            // has begun, answers Unhealthy itself with the reason, and its health data.
             return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus,
                 "State persistence is not running: " + ex.Message, ex));
         }

@@ -25,14 +25,17 @@ internal static class EventRoutes
     private static async Task StreamAsync(HttpContext context, IStatePersistence state, EventHub hub, IOptions<StateServerOptions> options,
         IHostApplicationLifetime lifetime)
     {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        CancellationToken cancellationToken = stop.Token;
+
+        // First, before the response or a subscription is set up: a service already shut down refuses the stream
+        // (ObjectDisposedException, answered 503), and one shut down while it runs ends it after its last event.
+        IAsyncEnumerator<StateEvent> events = state.ReadEventsAsync(ResumeFrom(context.Request), cancellationToken).GetAsyncEnumerator(cancellationToken);
         HttpResponse response = context.Response;
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-store";
         response.Headers["X-Accel-Buffering"] = "no";
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        CancellationToken cancellationToken = stop.Token;
         ChannelReader<ServerEvent> audits = hub.Subscribe();
-        IAsyncEnumerator<StateEvent> events = state.ReadEventsAsync(ResumeFrom(context.Request), cancellationToken).GetAsyncEnumerator(cancellationToken);
         Task<bool> nextEvent = events.MoveNextAsync().AsTask();
         try
         {
@@ -51,7 +54,7 @@ internal static class EventRoutes
                 {
                     if (!await nextEvent)
                     {
-                        return;
+                        return; // The service was shut down: the client reconnects (to the next server) and resumes.
                     }
 
                     await response.WriteAsync(Format(events.Current), cancellationToken);

@@ -99,6 +99,10 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             throw new InvalidOperationException($"The store for '{Location}' is already open.");
         }
 
+        // The token is heeded only where stopping leaves nothing half done: before the directory is created or locked,
+        // and once locked, before recovery or a migration changes anything. From there the open runs to its end (the
+        // migration's checkpoint too), so what recovery moved aside always gets its recovery-report.json.
+        cancellationToken.ThrowIfCancellationRequested();
         var report = new RecoveryReport { StartedAt = _time.GetUtcNow() };
         var migrations = new MigrationRunner(_fileSystem, _layout, _envelope, _time, Migrations);
         MigrationPlan plan;
@@ -119,6 +123,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
                     plan.Interrupted, rollbackInterrupted: plan.LastRun?.Status == MigrationManifest.RollingBack);
             }
 
+            cancellationToken.ThrowIfCancellationRequested();
             StateDirectories.Ensure(_fileSystem, _layout, report);
             _lock = DirectoryLock.Acquire(_fileSystem, _layout, _time);
             _guard.RememberOpenedDirectory();
@@ -130,6 +135,8 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
+
             // Planned again under the lock, when there is something to do: the directory is this process's only from
             // now on. (A directory of the current format never becomes an older one, so no second look is needed then.)
             PendingMigration? migration = plan.Pending ? migrations.Begin(migrations.Plan()) : null;
@@ -147,7 +154,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             PrepareSpareSegment();
             DateTimeOffset? checkpointWrittenAt = migration is null
                 ? null
-                : await FinishMigrationAsync(migrations, migration, result.View, report, cancellationToken).ConfigureAwait(false);
+                : await FinishMigrationAsync(migrations, migration, result.View, report, CancellationToken.None).ConfigureAwait(false);
 
             // Torn tails too: content cannot tell a power cut's unacknowledged tail from acknowledged data cut short
             // at rest, so what was dropped must be findable after the log lines are gone. Likewise items taken from
@@ -310,6 +317,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         CancellationToken cancellationToken = default)
     {
         StateId.Validate(reportId, "report");
+        cancellationToken.ThrowIfCancellationRequested();
         _guard.ThrowIfMoved();
         string path = _layout.ReportFile(reportId);
         Io(() =>

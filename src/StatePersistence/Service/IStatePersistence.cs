@@ -9,7 +9,8 @@ namespace StatePersistence;
 /// <summary>
 /// The seed's persistence API: an agent server's tasks, sessions, session logs, reports and whole state, saved so
 /// they survive restarts, crashes, kill -9 and power loss. Every save returns only once it is durable
-/// (under the default <see cref="Storage.Durability.Full"/>); reads see only durable data.
+/// (under the default <see cref="Storage.Durability.Full"/>); reads see only durable data. Once disposal has begun,
+/// every read and write throws <see cref="ObjectDisposedException"/> naming the location.
 /// </summary>
 public interface IStatePersistence : IAsyncDisposable
 {
@@ -30,7 +31,11 @@ public interface IStatePersistence : IAsyncDisposable
 
     /// <summary>
     /// Opens the store and recovers the state (raising <see cref="StateLoaded"/>, and <see cref="CorruptionDetected"/>
-    /// and <see cref="StateRecovered"/> when corruption was found), then starts the autosave.
+    /// and <see cref="StateRecovered"/> when corruption was found), then starts the autosave. A service starts once:
+    /// again, it throws <see cref="InvalidOperationException"/>; once disposed, <see cref="ObjectDisposedException"/>
+    /// naming the location, and nothing is opened. <paramref name="cancellationToken"/> is heeded until recovery begins
+    /// to change anything (<see cref="OperationCanceledException"/>, the store left as it was and released); from there
+    /// the open runs to its end, so a recovery is never left half done.
     /// </summary>
     Task StartAsync(CancellationToken cancellationToken = default);
 
@@ -233,14 +238,20 @@ public interface IStatePersistence : IAsyncDisposable
     /// <see cref="Events.StateEvent.Position"/> of an event it resumes right after it with nothing missed, or, when that
     /// is no longer possible (older than the <see cref="StatePersistenceOptions.EventHistory"/> held, or another
     /// process's stream that cannot be continued), starts with a <see cref="Events.StateEventTypes.Reset"/> event: reload
-    /// the state, then go on. Runs until <paramref name="cancellationToken"/> is cancelled.
+    /// the state, then go on. Runs until <paramref name="cancellationToken"/> is cancelled, or until the service is
+    /// disposed: the stream then completes after its last event, the shutdown's own included (the final snapshot's
+    /// <c>state:saved</c>). Called once disposal has begun, it throws <see cref="ObjectDisposedException"/>.
     /// </summary>
     IAsyncEnumerable<Events.StateEvent> ReadEventsAsync(Events.StateEventPosition? after = null, CancellationToken cancellationToken = default);
 
     /// <summary>The seed's metrics, derived from the current tasks.</summary>
     StateMetrics GetMetrics();
 
-    /// <summary>Checks health: the directory, a probe write, free space, the last save and the last error.</summary>
+    /// <summary>
+    /// Checks health: the directory, a probe write, free space, the last save and the last error. Once disposal has
+    /// begun it is Unhealthy, its reason saying the service is shut down, and the store is not probed any more (its
+    /// fields are empty: <see cref="StateHealth.StateDirExists"/> and <see cref="StateHealth.Writable"/> false).
+    /// </summary>
     StateHealth CheckHealth(long lowDiskSpaceBytes = 100L * 1024 * 1024);
 
     /// <summary>Raised after a durable save (snapshot, task, session, report).</summary>

@@ -9,7 +9,7 @@ public enum StateHealthStatus
     /// <summary>Saving works but needs attention: low disk space, corruption found at start-up, a recent failed save.</summary>
     Degraded,
 
-    /// <summary>Saving does not work: the directory is missing or not writable, or the last save failed.</summary>
+    /// <summary>Saving does not work: the directory is missing or not writable, the last save failed, or the service is shut down.</summary>
     Unhealthy,
 }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -26,10 +25,9 @@ namespace StatePersistence;
 /// handlers, call <see cref="StartAsync"/> (recovery, then autosave), use it, and dispose it (final snapshot).
 /// This class only validates and delegates; each job is its own type under <c>Service/</c>.
 /// </summary>
-public sealed class StatePersistenceService : IStatePersistence
+public sealed partial class StatePersistenceService : IStatePersistence
 {
     private readonly StatePersistenceOptions _options;
-    private bool _abandoned;
     private readonly IStateStore _store;
     private readonly StateInstruments _instruments;
     private readonly CancellationTokenSource _stopping = new();
@@ -47,7 +45,6 @@ public sealed class StatePersistenceService : IStatePersistence
     private readonly BlobOperations _blobs;
     private readonly StateReader _reader;
     private readonly ChangeFollower _follower;
-    private Task? _disposal;
 
     /// <summary>
     /// Creates the service over <paramref name="store"/>. Session logs and reports go to <paramref name="blobs"/>, or
@@ -126,60 +123,6 @@ public sealed class StatePersistenceService : IStatePersistence
 
     /// <inheritdoc />
     public int SessionCount => _commits.Durable.Sessions.Count;
-
-    /// <inheritdoc />
-    public async Task StartAsync(CancellationToken cancellationToken = default)
-    {
-        if (_commits.Started)
-        {
-            throw new InvalidOperationException($"The persistence service for '{Location}' is already started.");
-        }
-
-        // The store was built from these options too: from here on neither may see them change.
-        _options.Freeze();
-        long started = Stopwatch.GetTimestamp();
-        RecoveredState recovered;
-        using (StateActivities.Source.StartActivity(StateActivities.Recovery))
-        {
-            recovered = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
-        _commits.Start(recovered.View);
-        _eventLog.Start(recovered.Position);
-        _changeEvents.Start(recovered.View, recovered.Position, _stopping.Token);
-        _follower.Start(recovered.Position, _stopping.Token);
-        _health.RecordRecovery(recovered.Report);
-        if (recovered.CheckpointWrittenAt is { } savedAt)
-        {
-            // The open wrote the snapshot the state now stands on (a migration's version update): its time is the
-            // state's last_saved, not that of the older snapshot recovery read (which a 1.0.0 one may not even give).
-            _health.RecordSnapshot(savedAt);
-        }
-
-        _instruments.LoadDuration.Record(elapsed.TotalSeconds);
-        _events.RecoveryFinished(recovered.Report, elapsed);
-        _checkpoints.Start(recovered.Report.SnapshotSource == "state.json" && !recovered.Report.RebuiltFromItemFiles
-            ? recovered.Report.SnapshotRevision
-            : -1, _stopping.Token);
-        _scrub.Start(_stopping.Token);
-        _reencryption.Start(_stopping.Token);
-        _retention.Start(_stopping.Token);
-    }
-
-    /// <summary>
-    /// Stops the autosave, writes the final snapshot (when enabled) and releases the store. Every caller,
-    /// including concurrent ones, returns only once that is done.
-    /// </summary>
-    public ValueTask DisposeAsync()
-    {
-        lock (_stopping)
-        {
-            _disposal ??= DisposeOnceAsync();
-        }
-
-        return new ValueTask(_disposal);
-    }
 
     /// <inheritdoc />
     public ValueTask<PersistedState> LoadStateAsync(CancellationToken cancellationToken = default) =>
@@ -264,6 +207,7 @@ public sealed class StatePersistenceService : IStatePersistence
     public async ValueTask<AgentTask?> WaitForTaskAsync(string id, long revision, CancellationToken cancellationToken = default)
     {
         Ids.StateId.Validate(id, "task");
+        ThrowIfDisposed();
         await _commits.Committer.WaitForItemAsync(task: true, id, revision, cancellationToken).ConfigureAwait(false);
         return _reader.Load(ItemKind<AgentTask>.Tasks, id);
     }
@@ -272,6 +216,7 @@ public sealed class StatePersistenceService : IStatePersistence
     public async ValueTask<AgentTask?> LoadLatestTaskAsync(string id, CancellationToken cancellationToken = default)
     {
         Ids.StateId.Validate(id, "task");
+        ThrowIfDisposed();
         await _commits.CatchUpWithStoreAsync(task: true, id, cancellationToken).ConfigureAwait(false);
         return _reader.Load(ItemKind<AgentTask>.Tasks, id);
     }
@@ -280,6 +225,7 @@ public sealed class StatePersistenceService : IStatePersistence
     public async ValueTask<SessionInfo?> LoadLatestSessionAsync(string id, CancellationToken cancellationToken = default)
     {
         Ids.StateId.Validate(id, "session");
+        ThrowIfDisposed();
         await _commits.CatchUpWithStoreAsync(task: false, id, cancellationToken).ConfigureAwait(false);
         return _reader.Load(ItemKind<SessionInfo>.Sessions, id);
     }
@@ -288,6 +234,7 @@ public sealed class StatePersistenceService : IStatePersistence
     public async ValueTask<SessionInfo?> WaitForSessionAsync(string id, long revision, CancellationToken cancellationToken = default)
     {
         Ids.StateId.Validate(id, "session");
+        ThrowIfDisposed();
         await _commits.Committer.WaitForItemAsync(task: false, id, revision, cancellationToken).ConfigureAwait(false);
         return _reader.Load(ItemKind<SessionInfo>.Sessions, id);
     }
@@ -307,13 +254,20 @@ public sealed class StatePersistenceService : IStatePersistence
         _reader.Page(ItemKind<AgentTask>.Tasks, after, limit, status);
 
     /// <inheritdoc />
-    public Querying.TaskPage QueryTasks(Querying.TaskQuery query) => TaskQueryRunner.Run(_commits.Durable, query);
+    public Querying.TaskPage QueryTasks(Querying.TaskQuery query)
+    {
+        ThrowIfDisposed();
+        return TaskQueryRunner.Run(_commits.Durable, query);
+    }
 
     /// <inheritdoc />
-    public ValueTask<Querying.TaskPage> QueryTasksAsync(Querying.TaskQuery query, CancellationToken cancellationToken = default) =>
-        _store is ITaskListingStore listing
+    public ValueTask<Querying.TaskPage> QueryTasksAsync(Querying.TaskQuery query, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return _store is ITaskListingStore listing
             ? TaskQueryRunner.RunAsync(listing, () => _commits.Durable, query, cancellationToken)
             : ValueTask.FromResult(QueryTasks(query));
+    }
 
     /// <inheritdoc />
     public ValueTask<bool> DeleteTaskAsync(string id, CancellationToken cancellationToken = default) =>
@@ -388,19 +342,28 @@ public sealed class StatePersistenceService : IStatePersistence
         _blobs.ListReportsAsync(cancellationToken);
 
     /// <inheritdoc />
-    public IAsyncEnumerable<StateEvent> ReadEventsAsync(StateEventPosition? after = null, CancellationToken cancellationToken = default) =>
-        _commits.Started
+    public IAsyncEnumerable<StateEvent> ReadEventsAsync(StateEventPosition? after = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return _commits.Started
             ? _eventLog.ReadAsync(after, cancellationToken)
             : throw new InvalidOperationException($"The persistence service for '{Location}' is not started: call StartAsync first.");
+    }
 
     /// <summary>The feed position the event stream has reached (it follows the store's feed, behind the saves).</summary>
     internal long EventsFeedPosition => _eventLog.FeedPosition;
 
     /// <inheritdoc />
-    public StateMetrics GetMetrics() => MetricsCalculator.Compute(_commits.Durable.Tasks.Values);
+    public StateMetrics GetMetrics()
+    {
+        ThrowIfDisposed();
+        return MetricsCalculator.Compute(_commits.Durable.Tasks.Values);
+    }
 
     /// <inheritdoc />
-    public StateHealth CheckHealth(long lowDiskSpaceBytes = 100L * 1024 * 1024) => _health.Check(_commits.Durable, lowDiskSpaceBytes);
+    public StateHealth CheckHealth(long lowDiskSpaceBytes = 100L * 1024 * 1024) => _commits.Disposed
+        ? _health.ShutDown(_commits.Started ? _commits.Durable : Commit.StateView.Empty, _commits.DisposedMessage)
+        : _health.Check(_commits.Durable, lowDiskSpaceBytes);
 
     /// <inheritdoc />
     public event EventHandler<StateSavedEventArgs>? StateSaved { add => _events.StateSaved += value; remove => _events.StateSaved -= value; }
@@ -429,38 +392,8 @@ public sealed class StatePersistenceService : IStatePersistence
     /// <summary>One pass of the retention policy, as the background loop runs it (the crash tests drive it so, the timer off).</summary>
     internal Task RunRetentionOnceAsync(CancellationToken cancellationToken = default) => _retention.RunOnceAsync(cancellationToken);
 
-    /// <summary>
-    /// For the tests that simulate a crash: disposes without the shutdown snapshot, whatever
-    /// <see cref="StatePersistenceOptions.SnapshotOnShutdown"/> says (options cannot change once started). The lock is
-    /// released the way the OS releases it for a dead process.
-    /// </summary>
     /// <summary>Runs the background re-encryption's steps until nothing is left under another key (the crash tests drive it so).</summary>
     internal Task<int> ReencryptToEndAsync(CancellationToken cancellationToken = default) => _reencryption.RunToEndAsync(cancellationToken);
-
-    internal ValueTask AbandonAsync()
-    {
-        _abandoned = true;
-        return DisposeAsync();
-    }
-
-    private async Task DisposeOnceAsync()
-    {
-        _commits.MarkDisposed();
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        await _checkpoints.Stopped.ConfigureAwait(false);
-        await _scrub.Stopped.ConfigureAwait(false);
-        await _reencryption.Stopped.ConfigureAwait(false);
-        await _retention.Stopped.ConfigureAwait(false);
-        await _changeEvents.Stopped.ConfigureAwait(false);
-        await _follower.Stopped.ConfigureAwait(false);
-        if (_commits.Started && _options.SnapshotOnShutdown && !_abandoned)
-        {
-            await _checkpoints.FinalAsync().ConfigureAwait(false);
-        }
-
-        await _store.DisposeAsync().ConfigureAwait(false);
-        _instruments.Dispose();
-    }
 
     private void ThrowIfDisposed() => _commits.ThrowIfDisposed();
 }

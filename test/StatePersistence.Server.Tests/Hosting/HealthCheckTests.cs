@@ -122,6 +122,20 @@ public sealed class HealthCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task ShutDown_IsTheFailureStatusAndSaysSo()
+    {
+        using IHost host = await StartAsync(b => b.AddStatePersistence());
+        await host.StopAsync(Ct);
+
+        HealthReportEntry entry = await CheckAsync(host);
+
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.Contains("shut down", entry.Description, StringComparison.Ordinal);
+        Assert.Contains(StatePath, entry.Description, StringComparison.Ordinal);
+        Assert.Equal("Unhealthy", entry.Data["status"]);
+    }
+
+    [Fact]
     public async Task NegativeThreshold_FailsStart()
     {
         using IHost host = Build(b => b.AddStatePersistence(o => o.LowDiskSpaceBytes = -1));

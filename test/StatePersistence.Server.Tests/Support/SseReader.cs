@@ -84,6 +84,23 @@ public sealed class SseReader : IAsyncDisposable
         return events;
     }
 
+    /// <summary>Every event until the server ends the stream.</summary>
+    public async Task<List<Event>> ReadToEndAsync()
+    {
+        var events = new List<Event>();
+        try
+        {
+            while (true)
+            {
+                events.AddRange(await ReadAsync(1));
+            }
+        }
+        catch (EndOfStreamException)
+        {
+            return events;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _reader.Dispose();

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using StatePersistence.FileStore;
+using StatePersistence.Storage;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.FileStore;
@@ -44,6 +46,20 @@ public sealed class ReportWriteTests : IDisposable
 
         Assert.False(File.Exists(temp));
         Assert.Empty(await service.ListReportsAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task SaveReport_WithACancelledToken_ThrowsOperationCanceled_AndWritesNoFile()
+    {
+        await using var store = new FileStateStore(_fixture.Options());
+        await store.OpenAsync(TestContext.Current.CancellationToken);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => store.SaveReportAsync("r1", "{}"u8.ToArray(), Durability.Full, cancelled.Token).AsTask());
+
+        Assert.Empty(Directory.GetFiles(_fixture.File("reports")));
     }
 
     private static JsonElement Report(int writer)

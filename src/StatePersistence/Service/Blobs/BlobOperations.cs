@@ -24,6 +24,9 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         StateId.Validate(sessionId, "session");
         ArgumentNullException.ThrowIfNull(text);
         commits.ThrowIfDisposed();
+
+        // Before the store is asked: not every store looks at the token before it writes.
+        cancellationToken.ThrowIfCancellationRequested();
         long started = Stopwatch.GetTimestamp();
         try
         {
@@ -42,6 +45,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
     public async ValueTask<string?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken)
     {
         StateId.Validate(sessionId, "session");
+        commits.ThrowIfDisposed();
         byte[]? bytes = await blobs.ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
         return bytes is null ? null : Encoding.UTF8.GetString(bytes);
     }
@@ -49,6 +53,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
     public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken)
     {
         StateId.Validate(sessionId, "session");
+        commits.ThrowIfDisposed();
         return blobs.SessionLogSizeAsync(sessionId, cancellationToken);
     }
 
@@ -61,6 +66,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         }
 
         commits.ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(report, StateJsonContext.Default.JsonElement);
         long started = Stopwatch.GetTimestamp();
         string path;
@@ -81,9 +87,14 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
     public async ValueTask<JsonElement?> LoadReportAsync(string reportId, CancellationToken cancellationToken)
     {
         StateId.Validate(reportId, "report");
+        commits.ThrowIfDisposed();
         byte[]? json = await blobs.LoadReportAsync(reportId, cancellationToken).ConfigureAwait(false);
         return json is null ? null : JsonSerializer.Deserialize(json, StateJsonContext.Default.JsonElement);
     }
 
-    public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken) => blobs.ListReportsAsync(cancellationToken);
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken)
+    {
+        commits.ThrowIfDisposed();
+        return blobs.ListReportsAsync(cancellationToken);
+    }
 }

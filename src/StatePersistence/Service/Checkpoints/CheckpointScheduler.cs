@@ -47,6 +47,8 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
     /// <summary>Writes a checkpoint unless nothing changed since the last one (or <paramref name="force"/>).</summary>
     public async ValueTask<DateTimeOffset> CheckpointAsync(bool force, CancellationToken cancellationToken)
     {
+        // As every save does, also on a store without checkpoints, where nothing would be written anyway.
+        cancellationToken.ThrowIfCancellationRequested();
         if (_checkpoints is null)
         {
             return health.LastSnapshot ?? time.GetUtcNow();

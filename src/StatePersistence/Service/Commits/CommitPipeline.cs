@@ -28,10 +28,21 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     /// <summary>The acknowledged state every read comes from.</summary>
     public StateView Durable => Committer.Durable;
 
-    /// <summary>Refuses writes from now on (the service is being disposed).</summary>
+    /// <summary>Refuses reads and writes from now on (the service is being disposed).</summary>
     public void MarkDisposed() => Volatile.Write(ref _disposed, 1);
 
-    public void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, typeof(StatePersistenceService));
+    public bool Disposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>What a disposed service answers: the error of every call, the reason of its health.</summary>
+    public string DisposedMessage => $"The persistence service for '{store.Location}' is disposed (shut down): it neither saves nor reads any more.";
+
+    public void ThrowIfDisposed()
+    {
+        if (Disposed)
+        {
+            throw new ObjectDisposedException(nameof(StatePersistenceService), DisposedMessage);
+        }
+    }
 
     /// <summary>Whether other writers share the store, so this instance's view may trail the store's.</summary>
     public bool Shared => store is ISharedStateStore;
@@ -143,6 +154,9 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         while (true)
         {
             ThrowIfDisposed();
+
+            // Here, not only in CommitAsync: an item that is missing commits nothing, and the caller would get null.
+            cancellationToken.ThrowIfCancellationRequested();
             StoredItem? current = map(Committer.Latest).GetValueOrDefault(id);
             if (change(current) is not { } made)
             {

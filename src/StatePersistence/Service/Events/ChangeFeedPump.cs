@@ -37,6 +37,37 @@ internal sealed class ChangeFeedPump(IStateStore store, StateEventLog log, Event
     public void Publish(CommittedGroup group) => log.AppendChanges(group.Position, group.Revision, Describe(group));
 
     /// <summary>
+    /// At shutdown, once the pump has stopped: turns the groups the feed holds beyond the last one the pump applied into
+    /// events, so the stream that ends with the service holds every change acknowledged before it, ahead of the
+    /// shutdown's own events. Over a shared store the follower hands groups over instead, and it has stopped too.
+    /// </summary>
+    public async Task CatchUpAsync()
+    {
+        if (store is ISharedStateStore)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (CommittedGroup group in await store.ReadChangesAsync(log.FeedPosition).ConfigureAwait(false))
+            {
+                Publish(group);
+            }
+        }
+        catch (ChangeFeedGapException gap)
+        {
+            events.BackgroundFailed("change-feed", gap);
+            log.Break();
+        }
+        catch (Exception ex)
+        {
+            // The shutdown goes on: a reader that resumes from this stream in the next process gets a reset instead.
+            events.BackgroundFailed("change-feed", ex);
+        }
+    }
+
+    /// <summary>
     /// The follower reloaded the state because the feed no longer held its place: the stream cannot show the changes
     /// in between, so every reader gets a <c>reset</c>, and the stream goes on after <paramref name="position"/>.
     /// </summary>

@@ -29,6 +29,7 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
     private int _nextIndex;
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _awaited;
+    private bool _ended;
 
     // The service's own events that happened after a change the feed has not delivered yet, by that change's revision.
     private readonly Queue<(long After, StateEvent Event)> _deferred = new();
@@ -61,7 +62,7 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
     {
         lock (_gate)
         {
-            if (position <= _feedPosition)
+            if (_ended || position <= _feedPosition)
             {
                 // A feed re-read after a failure can repeat groups this stream already holds.
                 return;
@@ -92,6 +93,11 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
     {
         lock (_gate)
         {
+            if (_ended)
+            {
+                return;
+            }
+
             long durable = durablePosition();
             var item = new StateEvent(default, type, id, revision ?? CurrentRevision(durable), operation);
             if (durable > _feedPosition)
@@ -113,6 +119,11 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
     {
         lock (_gate)
         {
+            if (_ended)
+            {
+                return;
+            }
+
             _feedPosition = Math.Max(_feedPosition, resumeAt);
 
             // A position after every event so far, so a reader that had read them all is behind the floor too.
@@ -130,7 +141,35 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
         }
     }
 
-    /// <summary>The events after <paramref name="after"/> (or from now, when null), then each new one, until cancelled.</summary>
+    /// <summary>
+    /// The service is disposed: no event follows. The service's own events still waiting for changes the feed will no
+    /// longer deliver join the stream now, in the order they happened, and every reader ends once it has read them all
+    /// (a reader that resumes in the next process from one of these positions gets a <c>reset</c> when the feed had
+    /// changes this stream did not show).
+    /// </summary>
+    public void End()
+    {
+        lock (_gate)
+        {
+            if (_ended)
+            {
+                return;
+            }
+
+            while (_deferred.TryDequeue(out (long After, StateEvent Event) waiting))
+            {
+                Add(waiting.Event with { Position = Next() });
+            }
+
+            _ended = true;
+            _appended.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// The events after <paramref name="after"/> (or from now, when null), then each new one, until cancelled or
+    /// <see cref="End"/>: the stream then completes after the last event.
+    /// </summary>
     public async IAsyncEnumerable<StateEvent> ReadAsync(StateEventPosition? after, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         List<StateEvent> batch;
@@ -148,6 +187,7 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
             }
 
             Task appended;
+            bool over;
             lock (_gate)
             {
                 if (position < _floor)
@@ -161,8 +201,14 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
                     position = batch.Count > 0 ? batch[^1].Position : position;
                 }
 
+                over = batch.Count == 0 && _ended;
                 appended = _appended.Task;
                 _awaited = true;
+            }
+
+            if (over)
+            {
+                yield break;
             }
 
             if (batch.Count == 0)

@@ -54,12 +54,26 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
 
     public void RecordQuarantinedWhileRunning() => Interlocked.Increment(ref _quarantinedWhileRunning);
 
-    public StateHealth Check(StateView view, long lowDiskSpaceBytes)
+    public StateHealth Check(StateView view, long lowDiskSpaceBytes) => Report(view, Refresh(), lowDiskSpaceBytes, shutDown: null);
+
+    /// <summary>
+    /// The health of a disposed service: Unhealthy for <paramref name="reason"/>, whatever else holds, since it saves
+    /// nothing any more. Its store is not probed (a probe writes, and the directory may be another process's by now), so
+    /// the store's fields are empty; the rest is what the service knew when it stopped.
+    /// </summary>
+    public StateHealth ShutDown(StateView view, string reason) =>
+        Report(view, new StoreHealth { Location = store.Location, Exists = false, Writable = false }, 0, shutDown: reason);
+
+    private StateHealth Report(StateView view, StoreHealth store, long lowDiskSpaceBytes, string? shutDown)
     {
-        StoreHealth store = Refresh();
         var reasons = new List<string>();
         StateHealthStatus status = StateHealthStatus.Healthy;
-        if (!store.Exists || !store.Writable)
+        if (shutDown is not null)
+        {
+            status = StateHealthStatus.Unhealthy;
+            reasons.Add(shutDown);
+        }
+        else if (!store.Exists || !store.Writable)
         {
             status = StateHealthStatus.Unhealthy;
             reasons.Add(Sentence(store.Problem ?? "The state location is not writable."));

@@ -10,13 +10,23 @@ namespace StatePersistence.Service.Reads;
 
 /// <summary>
 /// Every read, from the durable view only (nothing a reader sees can be lost); items are deserialized from their
-/// stored bytes on each read, so callers can never change stored state. Pages and counts bound a read's cost.
+/// stored bytes on each read, so callers can never change stored state. Pages and counts bound a read's cost. A
+/// disposed service reads nothing: its view is no longer kept current, and its store may be another's by now.
 /// </summary>
 internal sealed class StateReader(CommitPipeline commits)
 {
+    private StateView View
+    {
+        get
+        {
+            commits.ThrowIfDisposed();
+            return commits.Durable;
+        }
+    }
+
     public PersistedState LoadState(DateTimeOffset? lastSaved)
     {
-        StateView view = commits.Durable;
+        StateView view = View;
         return new PersistedState
         {
             Version = StateFormat.CurrentVersion,
@@ -35,13 +45,13 @@ internal sealed class StateReader(CommitPipeline commits)
         where T : class
     {
         StateId.Validate(id, kind.Name);
-        return kind.Map(commits.Durable).TryGetValue(id, out StoredItem? item) ? kind.Deserialize(item.Json) : null;
+        return kind.Map(View).TryGetValue(id, out StoredItem? item) ? kind.Deserialize(item.Json) : null;
     }
 
     public List<T> LoadAll<T>(ItemKind<T> kind, Func<StoredItem, bool>? filter = null)
         where T : class
     {
-        IEnumerable<StoredItem> items = kind.Map(commits.Durable).Values;
+        IEnumerable<StoredItem> items = kind.Map(View).Values;
         if (filter is not null)
         {
             items = items.Where(filter);
@@ -56,7 +66,7 @@ internal sealed class StateReader(CommitPipeline commits)
         where T : class
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        IEnumerable<StoredItem> items = kind.Map(commits.Durable).Values;
+        IEnumerable<StoredItem> items = kind.Map(View).Values;
         items = after is null ? items : items.SkipWhile(i => string.CompareOrdinal(i.Id, after) <= 0);
         if (status is not null)
         {
