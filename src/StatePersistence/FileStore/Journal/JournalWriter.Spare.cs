@@ -47,7 +47,7 @@ internal sealed partial class JournalWriter
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             handle?.Dispose();
-            throw new StateStorageException($"Preparing the journal segment '{path}' failed: {ex.Message}", path, ex);
+            throw new StateStorageException($"Preparing the journal segment '{path}' failed: {ex.Message}{Release(number, created: handle is not null, durability)}", path, ex);
         }
     }
 

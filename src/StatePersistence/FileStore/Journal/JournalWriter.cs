@@ -171,7 +171,6 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         long number;
         lock (_numbers)
         {
-            // The number is used up even if creating fails: a half-created file must not be reopened as if new.
             number = nextSegmentNumber++;
         }
 
@@ -193,7 +192,7 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             handle?.Dispose();
-            throw new StateStorageException($"Creating the journal segment '{path}' failed: {ex.Message}", path, ex);
+            throw new StateStorageException($"Creating the journal segment '{path}' failed: {ex.Message}{Release(number, created: handle is not null, durability)}", path, ex);
         }
     }
 
@@ -210,7 +209,8 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             spare.Handle.Dispose();
-            throw new StateStorageException($"Starting the journal segment '{spare.Handle.Path}' failed: {ex.Message}", spare.Handle.Path, ex);
+            throw new StateStorageException($"Starting the journal segment '{spare.Handle.Path}' failed: {ex.Message}{Release(spare.Number, created: true, durability)}",
+                spare.Handle.Path, ex);
         }
 
         Become(spare.Handle, spare.Number, spare.Allocated, firstSequence);

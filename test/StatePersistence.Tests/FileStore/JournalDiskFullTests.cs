@@ -1,0 +1,58 @@
+using StatePersistence.Errors;
+using StatePersistence.FileSystem;
+using StatePersistence.Testing.FaultInjection;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.FileStore;
+
+/// <summary>
+/// The journal on a full disk (the disk-full audit of the server on a small ext4 mount): what failed saves leave
+/// behind, what a later start makes of it, and what a start after space was freed writes into that space.
+/// </summary>
+public sealed class JournalDiskFullTests : IDisposable
+{
+    private readonly StateFixture _fixture = new();
+
+    public void Dispose() => _fixture.Dispose();
+
+    private string[] Segments() => [.. Directory.GetFiles(_fixture.File("journal"), "*.wal").Order(StringComparer.Ordinal)];
+
+    private static bool IsSegment(string path) => path.EndsWith(".wal", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The audit found 0-byte files 0000000004.wal to 0000000040.wal (one new number per failed save, up to 959) that a
+    /// later start moved aside as damage. A segment whose creation, or whose start as the spare, fails is removed before
+    /// the failure is reported, and the next try uses the same number.
+    /// </summary>
+    [Fact]
+    public async Task SaveAfterSaveFailingOnAFullDisk_LeavesNoSegmentFileBehind_AndUsesNoNewNumber()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var disk = new FaultInjectingFileSystem(PhysicalFileSystem.Instance);
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096, disk);
+        await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        string appendedTo = Assert.Single(Segments(), s => File.ReadAllBytes(s)[0] != 0);
+
+        // The disk is full: the append fails (its segment is abandoned), then every save tries to start the spare or
+        // to create a segment, and the header does not fit.
+        FaultRule full = disk.InjectFault(FaultOperations.Write, InjectedError.NoSpace, persistent: true, pathFilter: IsSegment);
+        for (int i = 0; i < 6; i++)
+        {
+            await Assert.ThrowsAsync<StateStorageException>(async () => await first.SaveTaskAsync(StateFixture.Task($"f{i}"), ct));
+        }
+
+        Assert.Equal([appendedTo], Segments());
+        disk.RemoveFault(full);
+        await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        Assert.Equal(2, Segments().Length);
+        await StateFixture.CrashAsync(first);
+
+        // The audit's sequence: a start that finds the failure marker, stopped before its first checkpoint, then another.
+        await StateFixture.CrashAsync(await _fixture.OpenAsync());
+        await using StatePersistenceService third = await _fixture.OpenAsync();
+
+        Assert.Equal(["t1", "t2"], (await third.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.False(third.LastRecovery!.CorruptionDetected);
+        Assert.Empty(third.LastRecovery.Quarantined);
+    }
+}
