@@ -25,7 +25,7 @@ public sealed partial class FileStateStore
             foreach (JournalSegment damaged in start.Damaged)
             {
                 report.Quarantined.Add(_quarantine.MoveAside(damaged.Path, "the journal segment is damaged: " + string.Join("; ",
-                    damaged.Dropped.Where(d => d.Damage).Select(d => $"bytes {d.Offset}..{d.Offset + d.Length - 1}: {d.Reason}").DefaultIfEmpty("a record does not decode"))));
+                    damaged.Dropped.Where(d => d.Damage).Select(d => $"{ByteRangeText.Of(d.Offset, d.Length)}: {d.Reason}").DefaultIfEmpty("a record does not decode"))));
             }
 
             foreach (string path in start.FailedMarkers.Concat(start.TempFiles))

@@ -1,3 +1,4 @@
+using System.Globalization;
 using StatePersistence.Errors;
 using StatePersistence.FileSystem;
 using StatePersistence.Testing.FaultInjection;
@@ -16,6 +17,8 @@ public sealed class JournalDiskFullTests : IDisposable
     public void Dispose() => _fixture.Dispose();
 
     private string[] Segments() => [.. Directory.GetFiles(_fixture.File("journal"), "*.wal").Order(StringComparer.Ordinal)];
+
+    private string Segment(int number) => _fixture.File("journal", number.ToString("D10", CultureInfo.InvariantCulture) + ".wal");
 
     private static bool IsSegment(string path) => path.EndsWith(".wal", StringComparison.Ordinal);
 
@@ -54,5 +57,53 @@ public sealed class JournalDiskFullTests : IDisposable
         Assert.Equal(["t1", "t2"], (await third.LoadTasksAsync(ct)).Select(t => t.Id));
         Assert.False(third.LastRecovery!.CorruptionDetected);
         Assert.Empty(third.LastRecovery.Quarantined);
+    }
+
+    /// <summary>
+    /// Empty segment files a disk-full server left (before the fix above) are not damage at rest: nothing says they were
+    /// ever started, since a started segment had its header written and made durable before its first record. They
+    /// are named in one warning and deleted by the next checkpoint. A segment of zeros that is not empty is still
+    /// damage when it is not the newest: a started segment zeroed at rest looks like that.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task EmptySegmentFilesBelowTheSpare_AreNotDamage_ButAZeroFilledOneStillIs(bool oneZeroFilled)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = 4096);
+        await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        await StateFixture.CrashAsync(first);
+        Assert.Equal([Segment(1)], Segments());
+
+        // The audit's layout: the segment appended to, empty files from failed creations, and a spare above them.
+        await File.WriteAllBytesAsync(Segment(12), new byte[4096 + 32], ct);
+        for (int number = 2; number < 12; number++)
+        {
+            await File.WriteAllBytesAsync(Segment(number), oneZeroFilled && number == 5 ? new byte[4096] : [], ct);
+        }
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+
+        Assert.Equal(["t1", "t2"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+        string warning = Assert.Single(second.LastRecovery!.Warnings, w => w.Contains("empty journal segment file(s)", StringComparison.Ordinal));
+        Assert.StartsWith(oneZeroFilled ? "9 empty journal segment file(s) ('0000000002.wal', '0000000003.wal', '0000000004.wal' and 6 more)"
+            : "10 empty journal segment file(s) ('0000000002.wal', '0000000003.wal', '0000000004.wal' and 7 more)", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain(second.LastRecovery.Warnings, w => w.Contains("..-1", StringComparison.Ordinal));
+        if (oneZeroFilled)
+        {
+            Assert.Equal(Segment(5), Assert.Single(second.LastRecovery.Quarantined).OriginalPath);
+            Assert.Equal(StateHealthStatus.Degraded, second.CheckHealth(0).Status);
+        }
+        else
+        {
+            Assert.Empty(second.LastRecovery.Quarantined);
+            Assert.False(second.LastRecovery.CorruptionDetected);
+            Assert.Equal(StateHealthStatus.Healthy, second.CheckHealth(0).Status);
+        }
+
+        await second.SaveSnapshotAsync(ct);
+        Assert.All(Segments(), s => Assert.NotEqual(0, new FileInfo(s).Length));
     }
 }

@@ -27,6 +27,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     private readonly List<string> _failedMarkers = [];
     private readonly List<string> _tempFiles = [];
     private readonly List<string> _superseded = [];
+    private readonly List<string> _empty = [];
     private long _highestEpoch;
 
     /// <summary>Bytes of torn tails, summed.</summary>
@@ -88,6 +89,11 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
                 case SegmentHeaderKind.Blank when number == _numbers[^1]:
                     UnstartedSpare = number;
                     continue;
+                case SegmentHeaderKind.Blank when segment.Bytes.Length == 0:
+                    // Never started: a started segment had its header written, and made durable, before its first
+                    // record. An empty file is what a creation that failed (a full disk) or a crash left.
+                    _empty.Add(path);
+                    continue;
                 case SegmentHeaderKind.Blank when _failedMarkers.Count > 0:
                     // An append failed: a spare still being zero-filled then may have been passed by a segment opened
                     // after the failure under a higher number, so a blank segment below another can be an unused spare.
@@ -109,7 +115,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
             if (segment.Damaged && mode == JournalRecoveryMode.AbsoluteConsistency)
             {
                 DroppedByteRange first = segment.Dropped.First(d => d.Damage);
-                throw Refuse(path, $"bytes {first.Offset}..{first.Offset + first.Length - 1} are damaged ({first.Reason})");
+                throw Refuse(path, $"{ByteRangeText.Of(first.Offset, first.Length)} are damaged ({first.Reason})");
             }
         }
 
@@ -188,9 +194,28 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         foreach (DroppedByteRange range in _segments.SelectMany(s => s.Dropped))
         {
             report.DroppedJournalBytes.Add(range);
-            report.Warnings.Add($"Journal bytes {range.Offset}..{range.Offset + range.Length - 1} of '{range.Path}' were skipped: {range.Reason}"
+            report.Warnings.Add($"Journal {ByteRangeText.Of(range.Offset, range.Length)} of '{range.Path}' were skipped: {range.Reason}"
                 + (range.KeptAs is { } copy ? $"; they were kept in '{copy}'." : "."));
         }
+
+        if (_empty.Count > 0)
+        {
+            report.Warnings.Add(EmptySegmentsWarning(_empty));
+        }
+    }
+
+    /// <summary>
+    /// One sentence for every empty segment file, however many: a disk-full server once left dozens. They are not
+    /// damage: nothing says they were ever started. A segment emptied at rest (truncated to nothing) looks the same,
+    /// which is why they are named at all; what such a segment held shows only as missing sequence numbers when later
+    /// records follow, and otherwise not at all (README, "Limits worth knowing").
+    /// </summary>
+    private static string EmptySegmentsWarning(List<string> empty)
+    {
+        const int Named = 3;
+        string named = string.Join(", ", empty.Take(Named).Select(p => $"'{Path.GetFileName(p)}'"));
+        string more = empty.Count > Named ? $" and {empty.Count - Named} more" : "";
+        return $"{empty.Count} empty journal segment file(s) ({named}{more}) were never started (a segment whose creation failed, on a full disk for example, or that a crash interrupted): not damage; the next checkpoint deletes them.";
     }
 
     /// <summary>What the writer needs to take over the journal: numbers, epochs, damaged segments, failure markers.</summary>
