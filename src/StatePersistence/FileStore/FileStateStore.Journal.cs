@@ -6,9 +6,11 @@ namespace StatePersistence.FileStore;
 public sealed partial class FileStateStore
 {
     /// <summary>
-    /// Takes over the journal recovery read. What was replayed from a damaged segment, or from a journal an append
-    /// failed in, is first written anew (durably, into a new segment); only then are damaged segments moved aside
-    /// (never deleted) and failure markers removed. An unstarted spare is adopted, or replaced by the rewritten segment.
+    /// Takes over the journal recovery read. What was replayed from a damaged segment, or from a segment an append
+    /// failed in, and from every segment after it, is first written anew (durably, into a new segment); only then are
+    /// damaged segments moved aside (never deleted) and failure markers removed. An unstarted spare is adopted, or
+    /// replaced by the rewritten segment. Temp files (never renamed into place) go first, so that a rewrite an earlier
+    /// start could not finish on a full disk does not hold space this one needs.
     /// </summary>
     private JournalWriter StartJournal(JournalStartInfo start, RecoveryReport report)
     {
@@ -16,10 +18,16 @@ public sealed partial class FileStateStore
             start.NextEpoch, start.SegmentNumbers);
         try
         {
+            foreach (string path in start.TempFiles)
+            {
+                _fileSystem.Delete(path);
+            }
+
             if (start.RewriteReplayed)
             {
-                journal.Rewrite(start.Replayed, _options.Durability, overSpare: start.UnstartedSpare, journalStart: start.FirstSequence);
-                report.Warnings.Add($"{start.Replayed.Count} replayed journal record(s) were written anew to a new segment, because the journal held damage or the tail of a failed append (its pages may be readable but not durable).");
+                IReadOnlyList<JournalRecord> anew = start.ToRewrite;
+                journal.Rewrite(anew, start.RewriteFrom!.Value, _options.Durability, overSpare: start.UnstartedSpare);
+                report.Warnings.Add($"{anew.Count} replayed journal record(s), from record {start.RewriteFrom} on, were written anew to a new segment, because the journal held damage or the tail of a failed append (its pages may be readable but not durable); the {start.Replayed.Count - anew.Count} replayed before them lie in segments whose appends all succeeded and were left where they are.");
             }
 
             foreach (JournalSegment damaged in start.Damaged)
@@ -28,7 +36,7 @@ public sealed partial class FileStateStore
                     damaged.Dropped.Where(d => d.Damage).Select(d => $"{ByteRangeText.Of(d.Offset, d.Length)}: {d.Reason}").DefaultIfEmpty("a record does not decode"))));
             }
 
-            foreach (string path in start.FailedMarkers.Concat(start.TempFiles))
+            foreach (string path in start.FailedMarkers)
             {
                 _fileSystem.Delete(path);
             }

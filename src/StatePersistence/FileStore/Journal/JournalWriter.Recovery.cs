@@ -29,18 +29,20 @@ internal sealed partial class JournalWriter
     }
 
     /// <summary>
-    /// Writes records recovery replayed into a new segment that supersedes the ones they came from: a temp file with the
-    /// header and the records as stored, fsynced, renamed into place, directory fsynced. Its pages are new, so its
-    /// fsync really writes them, unlike one of a segment whose earlier fsync failed. A crash before the rename leaves
-    /// only a temp file, and the records where they were. When the previous run left an unused spare
-    /// (<paramref name="overSpare"/>), the new segment replaces it under its number, so that no blank segment is left
-    /// below a started one (which the next start would rightly take for a started segment zeroed at rest).
+    /// Writes records recovery replayed into a new segment that supersedes, from <paramref name="firstSequence"/> on,
+    /// the ones they came from: a temp file with the header and the records as stored, fsynced, renamed into place,
+    /// directory fsynced. Its pages are new, so its fsync really writes them, unlike one of a segment whose earlier
+    /// fsync failed. A crash before the rename leaves only a temp file, and the records where they were. When the
+    /// previous run left an unused spare (<paramref name="overSpare"/>), the new segment replaces it under its number,
+    /// so that no blank segment is left below a started one (which the next start would rightly take for a started
+    /// segment zeroed at rest).
     /// </summary>
-    /// <para>Its header starts at <paramref name="journalStart"/> (where the journal read started, when lower than the
-    /// first record): when the damaged record was the first after the snapshot, a header starting at the next record
-    /// would make the next start take <c>state.json</c> for older than the journal and rebuild from item files a killed
-    /// checkpoint may have left newer, loading another state than this start did.</para>
-    public void Rewrite(IReadOnlyList<JournalRecord> records, Durability durability, long? overSpare = null, long? journalStart = null)
+    /// <para>Its header starts at <paramref name="firstSequence"/>, the first sequence of the earliest segment written
+    /// anew, even when the first record held is later: when the damaged record was the first after the snapshot, a
+    /// header starting at the next record would make the next start take <c>state.json</c> for older than the journal
+    /// and rebuild from item files a killed checkpoint may have left newer, loading another state than this start did.
+    /// With no records at all it still supersedes what a damaged segment moved aside did.</para>
+    public void Rewrite(IReadOnlyList<JournalRecord> records, long firstSequence, Durability durability, long? overSpare = null)
     {
         long number;
         lock (_numbers)
@@ -55,7 +57,7 @@ internal sealed partial class JournalWriter
             using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
             {
                 long offset = JournalFormat.SegmentHeaderSize;
-                handle.Write(0, JournalFormat.SegmentHeader(Math.Min(records[0].Sequence, journalStart ?? long.MaxValue), nextEpoch++));
+                handle.Write(0, JournalFormat.SegmentHeader(firstSequence, nextEpoch++));
                 foreach (JournalRecord record in records)
                 {
                     handle.Write(offset, record.Raw.Span);
