@@ -1,3 +1,4 @@
+using StatePersistence.Commit;
 using StatePersistence.FileStore.Journal;
 using StatePersistence.Recovery;
 
@@ -12,9 +13,13 @@ public sealed partial class FileStateStore
     /// replaced by the rewritten segment. Temp files (never renamed into place) go first, so that a rewrite an earlier
     /// start could not finish on a full disk does not hold space this one needs.
     /// </summary>
-    private JournalWriter StartJournal(JournalStartInfo start, RecoveryReport report)
+    private JournalWriter StartJournal(JournalStartInfo start, StateView recovered, RecoveryReport report)
     {
-        var journal = new JournalWriter(_fileSystem, _layout, _envelope, start.NextSegmentNumber, _options.JournalPreallocationBytes,
+        // What the first checkpoint will write: a state.json of about the state's size, and the item files of what
+        // was replayed. No zeros go ahead of the journal's records into that space.
+        long stateBytes = recovered.Tasks.Values.Sum(i => (long)i.Json.Length) + recovered.Sessions.Values.Sum(i => (long)i.Json.Length);
+        var budget = new ZeroFillBudget(_fileSystem, _layout.JournalDirectory, stateBytes, start.Replayed.Sum(r => (long)r.Raw.Length));
+        var journal = new JournalWriter(_fileSystem, _layout, _envelope, start.NextSegmentNumber, _options.JournalPreallocationBytes, budget,
             start.NextEpoch, start.SegmentNumbers);
         try
         {

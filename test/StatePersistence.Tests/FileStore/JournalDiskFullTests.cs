@@ -144,4 +144,62 @@ public sealed class JournalDiskFullTests : IDisposable
         Assert.Contains("t10", served);
         Assert.Empty(third.LastRecovery!.Lost);
     }
+
+    /// <summary>
+    /// With too little free space, no zeros go ahead of the records: no spare is prepared, and segments get their
+    /// header alone and grow with their records, so what space there is goes to the saves and to the checkpoint that
+    /// frees the journal. Once there is room again, zeros go ahead as before.
+    /// </summary>
+    [Fact]
+    public async Task NearAFullDisk_NoZerosGoAheadOfTheRecords_AndSavesAndCheckpointsStillWork()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        const int Preallocation = 1 << 20;
+        var disk = new FaultInjectingFileSystem(PhysicalFileSystem.Instance) { ReportedFreeSpace = 256 * 1024 };
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = Preallocation, disk);
+        await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        await first.SaveSnapshotAsync(ct);
+        await first.SaveTaskAsync(StateFixture.Task("t3"), ct);
+
+        Assert.All(Segments(), s => Assert.True(new FileInfo(s).Length < 64 * 1024, $"{s} holds {new FileInfo(s).Length} bytes"));
+        await StateFixture.CrashAsync(first);
+
+        StatePersistenceService second = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = Preallocation, disk);
+        Assert.Equal(["t1", "t2", "t3"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+        Assert.False(second.LastRecovery!.CorruptionDetected);
+        await second.SaveTaskAsync(StateFixture.Task("t4"), ct);
+        Assert.All(Segments(), s => Assert.True(new FileInfo(s).Length < 64 * 1024, $"{s} holds {new FileInfo(s).Length} bytes"));
+
+        disk.ReportedFreeSpace = null;
+        await second.SaveSnapshotAsync(ct);
+        Assert.Contains(Segments(), s => new FileInfo(s).Length >= Preallocation);
+        await second.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The space kept free is what the next checkpoint is expected to write (about the state's size, plus what was
+    /// journaled since the last one): the same free space that takes a spare beside a small state does not beside a
+    /// large one.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TheSpareIsZeroFilledOnlyWhenTheNextCheckpointStillFits(bool largeState)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        const int Preallocation = 64 * 1024;
+        var disk = new FaultInjectingFileSystem(PhysicalFileSystem.Instance);
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.JournalPreallocationBytes = Preallocation, disk);
+        for (int i = 0; i < 10; i++)
+        {
+            await first.SaveTaskAsync(StateFixture.Task($"t{i}", description: new string('x', largeState ? 20_000 : 10)), ct);
+        }
+
+        disk.ReportedFreeSpace = 2 * Preallocation + 32;
+        await first.SaveSnapshotAsync(ct);
+        await first.DisposeAsync();
+
+        Assert.Equal(!largeState, Segments().Any(s => new FileInfo(s).Length >= Preallocation));
+    }
 }

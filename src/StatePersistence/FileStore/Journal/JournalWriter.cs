@@ -21,10 +21,10 @@ namespace StatePersistence.FileStore.Journal;
 /// <remarks>
 /// Segments are filled with zeros ahead of the records (<see cref="StatePersistenceOptions.JournalPreallocationBytes"/>),
 /// so the fsync after a group usually flushes data only, not the file's size too. Readers stop at the first record
-/// that fails its checks, which the zeros always do.
+/// that fails its checks, which the zeros always do. Near a full disk no zeros are written ahead (<see cref="ZeroFillBudget"/>).
 /// </remarks>
 internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, long nextSegmentNumber,
-    int preallocationBytes, long nextEpoch = 1, IEnumerable<long>? existingSegments = null) : IDisposable
+    int preallocationBytes, ZeroFillBudget zeroFillBudget, long nextEpoch = 1, IEnumerable<long>? existingSegments = null) : IDisposable
 {
     private static readonly byte[] Zeros = new byte[1 << 16];
     private readonly Lock _numbers = new();
@@ -94,6 +94,7 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         }
 
         _offset += _buffer.WrittenCount;
+        zeroFillBudget.Journaled(_buffer.WrittenCount);
         _nextSequence = firstSequence + batch.Count;
         _currentHasRecords = true;
         if (_buffer.Capacity > 1 << 22)
@@ -109,6 +110,7 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
     /// </summary>
     public IReadOnlyList<long> Cut(long revision, Durability durability)
     {
+        zeroFillBudget.Cut();
         if (_current is null || _currentHasRecords || _nextSequence != revision + 1)
         {
             OpenSegment(revision + 1, durability);
@@ -119,6 +121,9 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
             return [.. _retired];
         }
     }
+
+    /// <summary>A checkpoint's snapshot of <paramref name="bytes"/> is durable (for <see cref="ZeroFillBudget"/>).</summary>
+    public void SnapshotWritten(long bytes) => zeroFillBudget.CheckpointWritten(bytes);
 
     /// <summary>Deletes the segments a durable checkpoint made redundant.</summary>
     public int DeleteSegments(IReadOnlyList<long> numbers)
@@ -178,9 +183,10 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         IFileHandle? handle = null;
         try
         {
+            int ahead = zeroFillBudget.Allows(preallocationBytes) ? preallocationBytes : 0;
             handle = fileSystem.Open(path, FileOpenMode.CreateNew);
             handle.Write(0, JournalFormat.SegmentHeader(firstSequence, nextEpoch++));
-            long allocated = ZeroFill(handle, JournalFormat.SegmentHeaderSize, JournalFormat.SegmentHeaderSize + preallocationBytes);
+            long allocated = ZeroFill(handle, JournalFormat.SegmentHeaderSize, JournalFormat.SegmentHeaderSize + ahead);
             if (durability == Durability.Full)
             {
                 handle.Sync();
@@ -221,7 +227,9 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         _current = handle;
         _currentNumber = number;
         _offset = JournalFormat.SegmentHeaderSize;
-        _allocated = allocated;
+
+        // A spare taken over without its zeros (near a full disk) may be shorter than the header now written into it.
+        _allocated = Math.Max(allocated, JournalFormat.SegmentHeaderSize);
         _nextSequence = firstSequence;
         _currentHasRecords = false;
     }
@@ -236,7 +244,10 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         return Math.Max(from, to);
     }
 
-    /// <summary>Zero-fills the segment up to <paramref name="needed"/> plus one preallocation step, when short of it.</summary>
+    /// <summary>
+    /// Zero-fills the segment up to <paramref name="needed"/> plus one preallocation step, when short of it and the
+    /// disk has room to spare; otherwise the records about to be written extend the file themselves.
+    /// </summary>
     private void Preallocate(IFileHandle handle, long needed)
     {
         if (preallocationBytes <= 0 || needed <= _allocated)
@@ -244,7 +255,8 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
             return;
         }
 
-        _allocated = ZeroFill(handle, _allocated, needed + preallocationBytes);
+        long target = needed + preallocationBytes;
+        _allocated = zeroFillBudget.Allows(target - _allocated) ? ZeroFill(handle, _allocated, target) : needed;
     }
 
     private void Abandon()
