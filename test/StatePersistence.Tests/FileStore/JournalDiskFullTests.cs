@@ -24,11 +24,14 @@ public sealed class JournalDiskFullTests : IDisposable
 
     /// <summary>
     /// The audit found 0-byte files 0000000004.wal to 0000000040.wal (one new number per failed save, up to 959) that a
-    /// later start moved aside as damage. A segment whose creation, or whose start as the spare, fails is removed before
-    /// the failure is reported, and the next try uses the same number.
+    /// later start moved aside as damage; with the reserved blocks root has, a header fits and the records do not, which
+    /// left a header-only segment and a marker per failed save. A segment whose creation, start or first append fails is
+    /// removed before the failure is reported, and the next try uses the same number.
     /// </summary>
-    [Fact]
-    public async Task SaveAfterSaveFailingOnAFullDisk_LeavesNoSegmentFileBehind_AndUsesNoNewNumber()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SaveAfterSaveFailingOnAFullDisk_LeavesNoSegmentFileBehind_AndUsesNoNewNumber(bool headerFits)
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         var disk = new FaultInjectingFileSystem(PhysicalFileSystem.Instance);
@@ -36,16 +39,21 @@ public sealed class JournalDiskFullTests : IDisposable
         await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
         string appendedTo = Assert.Single(Segments(), s => File.ReadAllBytes(s)[0] != 0);
 
-        // The disk is full: the append fails (its segment is abandoned), then every save tries to start the spare or
-        // to create a segment, and the header does not fit.
-        FaultRule full = disk.InjectFault(FaultOperations.Write, InjectedError.NoSpace, persistent: true, pathFilter: IsSegment);
-        for (int i = 0; i < 6; i++)
+        // The disk is full: the append fails, and its segment (which holds t1) is abandoned with a marker.
+        disk.InjectFault(FaultOperations.Write, InjectedError.NoSpace, pathFilter: IsSegment);
+        await Assert.ThrowsAsync<StateStorageException>(async () => await first.SaveTaskAsync(StateFixture.Task("f0"), ct));
+
+        // Then every save creates a segment: its header does not fit, or it fits (the first write) and neither its zeros
+        // nor its records (the second and third) do.
+        for (int i = 1; i <= 5; i++)
         {
+            FaultRule full = disk.InjectFault(FaultOperations.Write, InjectedError.NoSpace, nthCall: headerFits ? 3 : 1, pathFilter: IsSegment);
             await Assert.ThrowsAsync<StateStorageException>(async () => await first.SaveTaskAsync(StateFixture.Task($"f{i}"), ct));
+            Assert.Equal(1, full.FaultsInjected);
         }
 
         Assert.Equal([appendedTo], Segments());
-        disk.RemoveFault(full);
+        Assert.Single(Directory.GetFiles(_fixture.File("journal"), "*.failed"));
         await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
         Assert.Equal(2, Segments().Length);
         await StateFixture.CrashAsync(first);

@@ -8,6 +8,27 @@ namespace StatePersistence.FileStore.Journal;
 internal sealed partial class JournalWriter
 {
     /// <summary>
+    /// Gives up the current segment after a failed append. One that already held records is abandoned (never appended
+    /// to again) with a marker beside it. One whose first append failed held nothing acknowledged (on a full disk the
+    /// header fits and the records do not): it is removed like a segment whose creation failed, so that save after
+    /// failing save does not leave one header-only segment and one marker each, under a new number each time; only
+    /// when removing it fails too is it marked. Returns text to add to the error message.
+    /// </summary>
+    private string AbandonAfterFailure(IFileHandle handle, Durability durability)
+    {
+        if (_currentHasRecords)
+        {
+            Abandon();
+            return MarkFailed(handle.Path);
+        }
+
+        handle.Dispose();
+        _current = null;
+        string released = Release(_currentNumber, created: true, durability);
+        return released.Length == 0 ? "" : released + MarkFailed(handle.Path);
+    }
+
+    /// <summary>
     /// Leaves a marker beside a segment whose append failed: Linux may keep the failed pages readable but never write
     /// them, and a fsync after a restart would then write nothing, so the next start must write what it replays from
     /// that journal anew before serving it. Returns text to add to the error message when the marker could not be

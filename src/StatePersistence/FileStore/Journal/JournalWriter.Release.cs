@@ -7,7 +7,7 @@ internal sealed partial class JournalWriter
 {
     /// <summary>
     /// Removes the file of a segment whose creation, preparation or start failed (on a full disk: its header or zeros
-    /// did not fit), and fsyncs the directory, before the caller reports the failure. Such a file never held a record,
+    /// did not fit), or whose first append failed, and fsyncs the directory, before the caller reports the failure. Such a file never held a record,
     /// so nothing is lost; left behind, a disk-full server would leave one empty file per failed save, each with a new
     /// number, which a later start cannot tell from a started segment that lost its header at rest. With the file gone
     /// for good, the number is given back (unless another segment took a later one meanwhile), so repeated failures
@@ -51,12 +51,15 @@ internal sealed partial class JournalWriter
         }
     }
 
-    /// <summary>Gives back a segment number no file holds, unless a later one was taken meanwhile (a gap is harmless).</summary>
+    /// <summary>
+    /// Gives back a segment number no file holds, unless a later one was taken meanwhile (a gap is harmless). Never a
+    /// retired number: a checkpoint deletes retired numbers' files, and must not find a new segment under one.
+    /// </summary>
     private void GiveBack(long number)
     {
         lock (_numbers)
         {
-            if (nextSegmentNumber == number + 1)
+            if (nextSegmentNumber == number + 1 && !_retired.Contains(number))
             {
                 nextSegmentNumber = number;
             }

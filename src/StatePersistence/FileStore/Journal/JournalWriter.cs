@@ -89,8 +89,7 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            Abandon();
-            throw new StateStorageException($"Appending to the journal '{handle.Path}' failed: {ex.Message}{MarkFailed(handle.Path)}", handle.Path, ex);
+            throw new StateStorageException($"Appending to the journal '{handle.Path}' failed: {ex.Message}{AbandonAfterFailure(handle, durability)}", handle.Path, ex);
         }
 
         _offset += _buffer.WrittenCount;
