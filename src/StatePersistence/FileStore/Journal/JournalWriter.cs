@@ -16,7 +16,8 @@ namespace StatePersistence.FileStore.Journal;
 /// per group of commits. After any failed write or fsync the segment is abandoned, never appended to again: the
 /// kernel may already have dropped the failed pages, so a later successful fsync would prove nothing. The next
 /// group opens a new segment starting at the same sequence number, which supersedes the abandoned tail, and a marker
-/// file beside the abandoned segment tells the next start that its tail may be readable but not durable.
+/// file beside the abandoned segment tells the next start that its tail may be readable but not durable. A segment
+/// whose first append failed held nothing acknowledged and is removed instead (see <c>Release</c>).
 /// </summary>
 /// <remarks>
 /// Segments are filled with zeros ahead of the records (<see cref="StatePersistenceOptions.JournalPreallocationBytes"/>),
