@@ -61,7 +61,7 @@ internal sealed class PayloadSweep(IFileSystem fileSystem, StateLayout layout, P
             // Only damage: the torn tail of the segment being written is the journal's end, not a problem.
             foreach (DroppedByteRange range in segment.Dropped.Where(d => d.Damage))
             {
-                Problem(segment.Path, $"bytes {range.Offset}..{range.Offset + range.Length - 1} are damaged ({range.Reason})");
+                Problem(segment.Path, $"{ByteRangeText.Of(range.Offset, range.Length)} are damaged ({range.Reason})");
             }
 
             // Every record of every segment, superseded ones too: each is a payload some key must still open.

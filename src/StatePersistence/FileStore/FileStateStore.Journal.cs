@@ -1,3 +1,4 @@
+using StatePersistence.Commit;
 using StatePersistence.FileStore.Journal;
 using StatePersistence.Recovery;
 
@@ -6,29 +7,41 @@ namespace StatePersistence.FileStore;
 public sealed partial class FileStateStore
 {
     /// <summary>
-    /// Takes over the journal recovery read. What was replayed from a damaged segment, or from a journal an append
-    /// failed in, is first written anew (durably, into a new segment); only then are damaged segments moved aside
-    /// (never deleted) and failure markers removed. An unstarted spare is adopted, or replaced by the rewritten segment.
+    /// Takes over the journal recovery read. What was replayed from a damaged segment, or from a segment an append
+    /// failed in, and from every segment after it, is first written anew (durably, into a new segment); only then are
+    /// damaged segments moved aside (never deleted) and failure markers removed. An unstarted spare is adopted, or
+    /// replaced by the rewritten segment. Temp files (never renamed into place) go first, so that a rewrite an earlier
+    /// start could not finish on a full disk does not hold space this one needs.
     /// </summary>
-    private JournalWriter StartJournal(JournalStartInfo start, RecoveryReport report)
+    private JournalWriter StartJournal(JournalStartInfo start, StateView recovered, RecoveryReport report)
     {
-        var journal = new JournalWriter(_fileSystem, _layout, _envelope, start.NextSegmentNumber, _options.JournalPreallocationBytes,
+        // What the first checkpoint will write: a state.json of about the state's size, and the item files of what
+        // was replayed. No zeros go ahead of the journal's records into that space.
+        long stateBytes = recovered.Tasks.Values.Sum(i => (long)i.Json.Length) + recovered.Sessions.Values.Sum(i => (long)i.Json.Length);
+        var budget = new ZeroFillBudget(_fileSystem, _layout.JournalDirectory, stateBytes, start.Replayed.Sum(r => (long)r.Raw.Length));
+        var journal = new JournalWriter(_fileSystem, _layout, _envelope, start.NextSegmentNumber, _options.JournalPreallocationBytes, budget,
             start.NextEpoch, start.SegmentNumbers);
         try
         {
+            foreach (string path in start.TempFiles)
+            {
+                _fileSystem.Delete(path);
+            }
+
             if (start.RewriteReplayed)
             {
-                journal.Rewrite(start.Replayed, _options.Durability, overSpare: start.UnstartedSpare, journalStart: start.FirstSequence);
-                report.Warnings.Add($"{start.Replayed.Count} replayed journal record(s) were written anew to a new segment, because the journal held damage or the tail of a failed append (its pages may be readable but not durable).");
+                IReadOnlyList<JournalRecord> anew = start.ToRewrite;
+                journal.Rewrite(anew, start.RewriteFrom!.Value, _options.Durability, overSpare: start.UnstartedSpare);
+                report.Warnings.Add($"{anew.Count} replayed journal record(s), from record {start.RewriteFrom} on, were written anew to a new segment, because the journal held damage or the tail of a failed append (its pages may be readable but not durable); the {start.Replayed.Count - anew.Count} replayed before them lie in segments whose appends all succeeded and were left where they are.");
             }
 
             foreach (JournalSegment damaged in start.Damaged)
             {
                 report.Quarantined.Add(_quarantine.MoveAside(damaged.Path, "the journal segment is damaged: " + string.Join("; ",
-                    damaged.Dropped.Where(d => d.Damage).Select(d => $"bytes {d.Offset}..{d.Offset + d.Length - 1}: {d.Reason}").DefaultIfEmpty("a record does not decode"))));
+                    damaged.Dropped.Where(d => d.Damage).Select(d => $"{ByteRangeText.Of(d.Offset, d.Length)}: {d.Reason}").DefaultIfEmpty("a record does not decode"))));
             }
 
-            foreach (string path in start.FailedMarkers.Concat(start.TempFiles))
+            foreach (string path in start.FailedMarkers)
             {
                 _fileSystem.Delete(path);
             }

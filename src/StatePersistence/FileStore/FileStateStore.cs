@@ -147,7 +147,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             _sweepItemFiles = result.SweepItemFiles;
             _deletedTasks.UnionWith(result.DeletedTasks);
             _deletedSessions.UnionWith(result.DeletedSessions);
-            _journal = StartJournal(result.Journal, report);
+            _journal = StartJournal(result.Journal, result.View, report);
 
             _sequencer = new CommitSequencer(result.View);
             _feed = new ChangeFeed(result.View.Revision, Location);
@@ -243,6 +243,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
             step = _layout.StateFile;
             long bytes = WriteSnapshot(view, savedAt, new Tombstones(tasksDeleted, sessionsDeleted), durability);
+            Journal.SnapshotWritten(bytes);
             step = _layout.JournalDirectory;
             Journal.DeleteSegments(_checkpointCut);
             step = _layout.Root;

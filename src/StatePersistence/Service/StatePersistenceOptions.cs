@@ -92,7 +92,10 @@ public sealed class StatePersistenceOptions
     /// <summary>
     /// How far ahead journal segments are filled with zeros before records are written into them. Appending to a
     /// file makes every fsync write its size as well; overwriting already-allocated space makes it a data-only
-    /// flush, which is what lets one durable save cost about one disk flush. Default 4 MiB; 0 appends instead.
+    /// flush, which is what lets one durable save cost about one disk flush. Default 4 MiB; 0 appends instead. Near a
+    /// full disk no zeros are written ahead (and no spare segment is prepared) while they would leave less free than
+    /// the next checkpoint is expected to write (about the state's size plus what was journaled since the last one):
+    /// that space is what lets the checkpoint free the journal.
     /// </summary>
     public int JournalPreallocationBytes
     {

@@ -27,6 +27,8 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     private readonly List<string> _failedMarkers = [];
     private readonly List<string> _tempFiles = [];
     private readonly List<string> _superseded = [];
+    private readonly List<string> _empty = [];
+    private List<(JournalSegment Segment, RecordRef Record)> _chosen = [];
     private long _highestEpoch;
 
     /// <summary>Bytes of torn tails, summed.</summary>
@@ -88,6 +90,11 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
                 case SegmentHeaderKind.Blank when number == _numbers[^1]:
                     UnstartedSpare = number;
                     continue;
+                case SegmentHeaderKind.Blank when segment.Bytes.Length == 0:
+                    // Never started: a started segment had its header written, and made durable, before its first
+                    // record. An empty file is what a creation that failed (a full disk) or a crash left.
+                    _empty.Add(path);
+                    continue;
                 case SegmentHeaderKind.Blank when _failedMarkers.Count > 0:
                     // An append failed: a spare still being zero-filled then may have been passed by a segment opened
                     // after the failure under a higher number, so a blank segment below another can be an unused spare.
@@ -109,13 +116,13 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
             if (segment.Damaged && mode == JournalRecoveryMode.AbsoluteConsistency)
             {
                 DroppedByteRange first = segment.Dropped.First(d => d.Damage);
-                throw Refuse(path, $"bytes {first.Offset}..{first.Offset + first.Length - 1} are damaged ({first.Reason})");
+                throw Refuse(path, $"{ByteRangeText.Of(first.Offset, first.Length)} are damaged ({first.Reason})");
             }
         }
 
-        List<(JournalSegment Segment, RecordRef Record)> chosen = Choose(_segments, _superseded);
+        _chosen = Choose(_segments, _superseded);
         long? firstHeader = _segments.Where(s => s.HasValidHeader).Select(s => (long?)s.Header.FirstSequence).Min();
-        long? firstRecord = chosen.Count > 0 ? chosen[0].Record.Sequence : null;
+        long? firstRecord = _chosen.Count > 0 ? _chosen[0].Record.Sequence : null;
         FirstSequence = firstHeader is { } h && firstRecord is { } r ? Math.Min(h, r) : firstHeader ?? firstRecord;
         return _segments;
     }
@@ -190,9 +197,28 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         foreach (DroppedByteRange range in _segments.SelectMany(s => s.Dropped))
         {
             report.DroppedJournalBytes.Add(range);
-            report.Warnings.Add($"Journal bytes {range.Offset}..{range.Offset + range.Length - 1} of '{range.Path}' were skipped: {range.Reason}"
+            report.Warnings.Add($"Journal {ByteRangeText.Of(range.Offset, range.Length)} of '{range.Path}' were skipped: {range.Reason}"
                 + (range.KeptAs is { } copy ? $"; they were kept in '{copy}'." : "."));
         }
+
+        if (_empty.Count > 0)
+        {
+            report.Warnings.Add(EmptySegmentsWarning(_empty));
+        }
+    }
+
+    /// <summary>
+    /// One sentence for every empty segment file, however many: a disk-full server once left dozens. They are not
+    /// damage: nothing says they were ever started. A segment emptied at rest (truncated to nothing) looks the same,
+    /// which is why they are named at all; what such a segment held shows only as missing sequence numbers when later
+    /// records follow, and otherwise not at all (README, "Limits worth knowing").
+    /// </summary>
+    private static string EmptySegmentsWarning(List<string> empty)
+    {
+        const int Named = 3;
+        string named = string.Join(", ", empty.Take(Named).Select(p => $"'{Path.GetFileName(p)}'"));
+        string more = empty.Count > Named ? $" and {empty.Count - Named} more" : "";
+        return $"{empty.Count} empty journal segment file(s) ({named}{more}) were never started (a segment whose creation failed, on a full disk for example, or that a crash interrupted): not damage; the next checkpoint deletes them.";
     }
 
     /// <summary>What the writer needs to take over the journal: numbers, epochs, damaged segments, failure markers.</summary>
@@ -205,7 +231,24 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         _failedMarkers,
         _tempFiles,
         replayed,
-        FirstSequence);
+        RewriteFrom());
+
+    /// <summary>
+    /// Where what this start must write anew begins, or null when nothing must: the first sequence number of the
+    /// earliest segment that is damaged or that an append failed in (its header's, or its first replayed record's when
+    /// its header does not check out). A segment supersedes every earlier one from its first sequence on, so the new
+    /// segment must hold every replayed record from there, and it must also keep superseding what a damaged segment
+    /// moved aside superseded. Records before it lie in segments whose appends all succeeded and were fsynced (and this
+    /// start fsynced them again): they stay where they are, so a restart after a disk-full does not write the whole
+    /// journal again into the space it needs for its first checkpoint.
+    /// </summary>
+    private long? RewriteFrom()
+    {
+        var failed = _failedMarkers.Select(m => m[..^FailedMarkerSuffix.Length]).ToHashSet(StringComparer.Ordinal);
+        return _segments.Where(s => s.Damaged || failed.Contains(s.Path))
+            .Select(s => s.HasValidHeader ? s.Header.FirstSequence : _chosen.Where(c => c.Segment == s).Select(c => (long?)c.Record.Sequence).Min())
+            .Min();
+    }
 
     private void Report(string path, string problem)
     {
@@ -222,11 +265,22 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         path, inner: null, isTransient: false);
 }
 
-/// <summary>What start-up found in the journal that the writer acts on before the first save.</summary>
+/// <summary>
+/// What start-up found in the journal that the writer acts on before the first save. <c>RewriteFrom</c> is the first
+/// sequence number a new segment must supersede from, when something must be written anew.
+/// </summary>
 internal sealed record JournalStartInfo(long NextSegmentNumber, long? UnstartedSpare, long NextEpoch, IReadOnlyList<long> SegmentNumbers,
     IReadOnlyList<JournalSegment> Damaged, IReadOnlyList<string> FailedMarkers, IReadOnlyList<string> TempFiles,
-    IReadOnlyList<JournalRecord> Replayed, long? FirstSequence = null)
+    IReadOnlyList<JournalRecord> Replayed, long? RewriteFrom)
 {
-    /// <summary>Whether what is replayed must be written anew before it is served.</summary>
-    public bool RewriteReplayed => Replayed.Count > 0 && (Damaged.Count > 0 || FailedMarkers.Count > 0);
+    /// <summary>The replayed records to write anew: those from <see cref="RewriteFrom"/> on.</summary>
+    public IReadOnlyList<JournalRecord> ToRewrite => RewriteFrom is { } from ? [.. Replayed.Where(r => r.Sequence >= from)] : [];
+
+    /// <summary>
+    /// Whether a new segment must be written before anything is served: replayed records from a damaged segment or
+    /// from one an append failed in (or after it); or, with nothing to replay from there, a damaged segment about to be
+    /// moved aside whose header superseded records of earlier segments (the new segment, header only, keeps them
+    /// superseded: they are the unacknowledged tail of an append that failed).
+    /// </summary>
+    public bool RewriteReplayed => RewriteFrom is { } from && (Replayed.Any(r => r.Sequence >= from) || Damaged.Any(s => s.HasValidHeader));
 }

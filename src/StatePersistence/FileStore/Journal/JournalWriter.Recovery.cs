@@ -8,6 +8,27 @@ namespace StatePersistence.FileStore.Journal;
 internal sealed partial class JournalWriter
 {
     /// <summary>
+    /// Gives up the current segment after a failed append. One that already held records is abandoned (never appended
+    /// to again) with a marker beside it. One whose first append failed held nothing acknowledged (on a full disk the
+    /// header fits and the records do not): it is removed like a segment whose creation failed, so that save after
+    /// failing save does not leave one header-only segment and one marker each, under a new number each time; only
+    /// when removing it fails too is it marked. Returns text to add to the error message.
+    /// </summary>
+    private string AbandonAfterFailure(IFileHandle handle, Durability durability)
+    {
+        if (_currentHasRecords)
+        {
+            Abandon();
+            return MarkFailed(handle.Path);
+        }
+
+        handle.Dispose();
+        _current = null;
+        string released = Release(_currentNumber, created: true, durability);
+        return released.Length == 0 ? "" : released + MarkFailed(handle.Path);
+    }
+
+    /// <summary>
     /// Leaves a marker beside a segment whose append failed: Linux may keep the failed pages readable but never write
     /// them, and a fsync after a restart would then write nothing, so the next start must write what it replays from
     /// that journal anew before serving it. Returns text to add to the error message when the marker could not be
@@ -29,18 +50,20 @@ internal sealed partial class JournalWriter
     }
 
     /// <summary>
-    /// Writes records recovery replayed into a new segment that supersedes the ones they came from: a temp file with the
-    /// header and the records as stored, fsynced, renamed into place, directory fsynced. Its pages are new, so its
-    /// fsync really writes them, unlike one of a segment whose earlier fsync failed. A crash before the rename leaves
-    /// only a temp file, and the records where they were. When the previous run left an unused spare
-    /// (<paramref name="overSpare"/>), the new segment replaces it under its number, so that no blank segment is left
-    /// below a started one (which the next start would rightly take for a started segment zeroed at rest).
+    /// Writes records recovery replayed into a new segment that supersedes, from <paramref name="firstSequence"/> on,
+    /// the ones they came from: a temp file with the header and the records as stored, fsynced, renamed into place,
+    /// directory fsynced. Its pages are new, so its fsync really writes them, unlike one of a segment whose earlier
+    /// fsync failed. A crash before the rename leaves only a temp file, and the records where they were. When the
+    /// previous run left an unused spare (<paramref name="overSpare"/>), the new segment replaces it under its number,
+    /// so that no blank segment is left below a started one (which the next start would rightly take for a started
+    /// segment zeroed at rest).
     /// </summary>
-    /// <para>Its header starts at <paramref name="journalStart"/> (where the journal read started, when lower than the
-    /// first record): when the damaged record was the first after the snapshot, a header starting at the next record
-    /// would make the next start take <c>state.json</c> for older than the journal and rebuild from item files a killed
-    /// checkpoint may have left newer, loading another state than this start did.</para>
-    public void Rewrite(IReadOnlyList<JournalRecord> records, Durability durability, long? overSpare = null, long? journalStart = null)
+    /// <para>Its header starts at <paramref name="firstSequence"/>, the first sequence of the earliest segment written
+    /// anew, even when the first record held is later: when the damaged record was the first after the snapshot, a
+    /// header starting at the next record would make the next start take <c>state.json</c> for older than the journal
+    /// and rebuild from item files a killed checkpoint may have left newer, loading another state than this start did.
+    /// With no records at all it still supersedes what a damaged segment moved aside did.</para>
+    public void Rewrite(IReadOnlyList<JournalRecord> records, long firstSequence, Durability durability, long? overSpare = null)
     {
         long number;
         lock (_numbers)
@@ -55,7 +78,7 @@ internal sealed partial class JournalWriter
             using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
             {
                 long offset = JournalFormat.SegmentHeaderSize;
-                handle.Write(0, JournalFormat.SegmentHeader(Math.Min(records[0].Sequence, journalStart ?? long.MaxValue), nextEpoch++));
+                handle.Write(0, JournalFormat.SegmentHeader(firstSequence, nextEpoch++));
                 foreach (JournalRecord record in records)
                 {
                     handle.Write(offset, record.Raw.Span);

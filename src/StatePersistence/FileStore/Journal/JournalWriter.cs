@@ -16,15 +16,16 @@ namespace StatePersistence.FileStore.Journal;
 /// per group of commits. After any failed write or fsync the segment is abandoned, never appended to again: the
 /// kernel may already have dropped the failed pages, so a later successful fsync would prove nothing. The next
 /// group opens a new segment starting at the same sequence number, which supersedes the abandoned tail, and a marker
-/// file beside the abandoned segment tells the next start that its tail may be readable but not durable.
+/// file beside the abandoned segment tells the next start that its tail may be readable but not durable. A segment
+/// whose first append failed held nothing acknowledged and is removed instead (see <c>Release</c>).
 /// </summary>
 /// <remarks>
 /// Segments are filled with zeros ahead of the records (<see cref="StatePersistenceOptions.JournalPreallocationBytes"/>),
 /// so the fsync after a group usually flushes data only, not the file's size too. Readers stop at the first record
-/// that fails its checks, which the zeros always do.
+/// that fails its checks, which the zeros always do. Near a full disk no zeros are written ahead (<see cref="ZeroFillBudget"/>).
 /// </remarks>
 internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, long nextSegmentNumber,
-    int preallocationBytes, long nextEpoch = 1, IEnumerable<long>? existingSegments = null) : IDisposable
+    int preallocationBytes, ZeroFillBudget zeroFillBudget, long nextEpoch = 1, IEnumerable<long>? existingSegments = null) : IDisposable
 {
     private static readonly byte[] Zeros = new byte[1 << 16];
     private readonly Lock _numbers = new();
@@ -89,11 +90,11 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            Abandon();
-            throw new StateStorageException($"Appending to the journal '{handle.Path}' failed: {ex.Message}{MarkFailed(handle.Path)}", handle.Path, ex);
+            throw new StateStorageException($"Appending to the journal '{handle.Path}' failed: {ex.Message}{AbandonAfterFailure(handle, durability)}", handle.Path, ex);
         }
 
         _offset += _buffer.WrittenCount;
+        zeroFillBudget.Journaled(_buffer.WrittenCount);
         _nextSequence = firstSequence + batch.Count;
         _currentHasRecords = true;
         if (_buffer.Capacity > 1 << 22)
@@ -109,6 +110,7 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
     /// </summary>
     public IReadOnlyList<long> Cut(long revision, Durability durability)
     {
+        zeroFillBudget.Cut();
         if (_current is null || _currentHasRecords || _nextSequence != revision + 1)
         {
             OpenSegment(revision + 1, durability);
@@ -119,6 +121,9 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
             return [.. _retired];
         }
     }
+
+    /// <summary>A checkpoint's snapshot of <paramref name="bytes"/> is durable (for <see cref="ZeroFillBudget"/>).</summary>
+    public void SnapshotWritten(long bytes) => zeroFillBudget.CheckpointWritten(bytes);
 
     /// <summary>Deletes the segments a durable checkpoint made redundant.</summary>
     public int DeleteSegments(IReadOnlyList<long> numbers)
@@ -171,7 +176,6 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         long number;
         lock (_numbers)
         {
-            // The number is used up even if creating fails: a half-created file must not be reopened as if new.
             number = nextSegmentNumber++;
         }
 
@@ -179,9 +183,10 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         IFileHandle? handle = null;
         try
         {
+            int ahead = zeroFillBudget.Allows(preallocationBytes) ? preallocationBytes : 0;
             handle = fileSystem.Open(path, FileOpenMode.CreateNew);
             handle.Write(0, JournalFormat.SegmentHeader(firstSequence, nextEpoch++));
-            long allocated = ZeroFill(handle, JournalFormat.SegmentHeaderSize, JournalFormat.SegmentHeaderSize + preallocationBytes);
+            long allocated = ZeroFill(handle, JournalFormat.SegmentHeaderSize, JournalFormat.SegmentHeaderSize + ahead);
             if (durability == Durability.Full)
             {
                 handle.Sync();
@@ -193,7 +198,7 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             handle?.Dispose();
-            throw new StateStorageException($"Creating the journal segment '{path}' failed: {ex.Message}", path, ex);
+            throw new StateStorageException($"Creating the journal segment '{path}' failed: {ex.Message}{Release(number, created: handle is not null, durability)}", path, ex);
         }
     }
 
@@ -210,7 +215,8 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             spare.Handle.Dispose();
-            throw new StateStorageException($"Starting the journal segment '{spare.Handle.Path}' failed: {ex.Message}", spare.Handle.Path, ex);
+            throw new StateStorageException($"Starting the journal segment '{spare.Handle.Path}' failed: {ex.Message}{Release(spare.Number, created: true, durability)}",
+                spare.Handle.Path, ex);
         }
 
         Become(spare.Handle, spare.Number, spare.Allocated, firstSequence);
@@ -221,7 +227,9 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         _current = handle;
         _currentNumber = number;
         _offset = JournalFormat.SegmentHeaderSize;
-        _allocated = allocated;
+
+        // A spare taken over without its zeros (near a full disk) may be shorter than the header now written into it.
+        _allocated = Math.Max(allocated, JournalFormat.SegmentHeaderSize);
         _nextSequence = firstSequence;
         _currentHasRecords = false;
     }
@@ -236,7 +244,10 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         return Math.Max(from, to);
     }
 
-    /// <summary>Zero-fills the segment up to <paramref name="needed"/> plus one preallocation step, when short of it.</summary>
+    /// <summary>
+    /// Zero-fills the segment up to <paramref name="needed"/> plus one preallocation step, when short of it and the
+    /// disk has room to spare; otherwise the records about to be written extend the file themselves.
+    /// </summary>
     private void Preallocate(IFileHandle handle, long needed)
     {
         if (preallocationBytes <= 0 || needed <= _allocated)
@@ -244,7 +255,8 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
             return;
         }
 
-        _allocated = ZeroFill(handle, _allocated, needed + preallocationBytes);
+        long target = needed + preallocationBytes;
+        _allocated = zeroFillBudget.Allows(target - _allocated) ? ZeroFill(handle, _allocated, target) : needed;
     }
 
     private void Abandon()

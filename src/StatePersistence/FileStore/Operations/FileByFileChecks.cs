@@ -62,7 +62,7 @@ internal static class FileByFileChecks
 
             foreach (Recovery.DroppedByteRange range in segment.Dropped.Where(d => d.Damage))
             {
-                problems.Add(new StateDirectoryProblem(path, null, $"bytes {range.Offset}..{range.Offset + range.Length - 1} are damaged ({range.Reason})"));
+                problems.Add(new StateDirectoryProblem(path, null, $"{Recovery.ByteRangeText.Of(range.Offset, range.Length)} are damaged ({range.Reason})"));
             }
         }
     }

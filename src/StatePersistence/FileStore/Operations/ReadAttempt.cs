@@ -172,7 +172,7 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
 
         foreach (var range in segments.SelectMany(s => s.Dropped).Where(d => d.Damage))
         {
-            Problem(range.Path, null, $"bytes {range.Offset}..{range.Offset + range.Length - 1} are damaged ({range.Reason})");
+            Problem(range.Path, null, $"{Recovery.ByteRangeText.Of(range.Offset, range.Length)} are damaged ({range.Reason})");
         }
     }
 

@@ -95,8 +95,7 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
         {
             status = Max(status, StateHealthStatus.Degraded);
             reasons.Add($"Start-up recovery found corruption: {recovery.Quarantined.Count} file(s) moved aside, {recovery.Lost.Count} loss(es) reported; see recovery-report.json.");
-            reasons.AddRange(recovery.DroppedJournalBytes.Where(d => d.Damage)
-                .Select(d => $"Journal bytes {d.Offset}..{d.Offset + d.Length - 1} of '{d.Path}' were damaged and skipped: {d.Reason}."));
+            reasons.AddRange(recovery.DroppedJournalBytes.Where(d => d.Damage).GroupBy(d => d.Reason).Select(DamageReason));
         }
 
         if (Volatile.Read(ref _quarantinedWhileRunning) is > 0 and int found)
@@ -177,6 +176,19 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
     {
         string trimmed = reason.TrimEnd();
         return trimmed.EndsWith('.') || trimmed.EndsWith('!') || trimmed.EndsWith('?') ? trimmed : trimmed + ".";
+    }
+
+    /// <summary>
+    /// One sentence per kind of journal damage, naming a few ranges: a directory with dozens of damaged segments once
+    /// got a description of kilobytes, the same sentence once per file. <c>recovery-report.json</c> lists every range.
+    /// </summary>
+    private static string DamageReason(IGrouping<string, DroppedByteRange> ranges)
+    {
+        const int Named = 3;
+        int count = ranges.Count();
+        string named = string.Join(", ", ranges.Take(Named).Select(d => $"{ByteRangeText.Of(d.Offset, d.Length)} of '{d.Path}'"));
+        string more = count > Named ? $" and {count - Named} more range(s) (recovery-report.json lists them all)" : "";
+        return $"Journal {named}{more} were damaged and skipped: {ranges.Key}.";
     }
 
     private static StateHealthStatus Max(StateHealthStatus a, StateHealthStatus b) => a > b ? a : b;

@@ -1,0 +1,51 @@
+using StatePersistence.CrashTests.Enumeration;
+using StatePersistence.CrashTests.Support;
+using StatePersistence.Errors;
+using StatePersistence.Testing.CrashSimulation;
+using StatePersistence.Testing.FaultInjection;
+
+namespace StatePersistence.CrashTests.FaultInjection;
+
+/// <summary>
+/// A save whose fsync failed in a segment that already held acknowledged records: the segment is abandoned with a
+/// marker, and its pages stay readable but never become durable (Linux marks them clean). The next process reads the
+/// save back and serves it, so it must first write it anew, durably: a power cut right after that start must leave
+/// everything it served. (The fault matrix's paths fail the first append of a process, whose segment is removed
+/// instead, so they no longer reach this.)
+/// </summary>
+public sealed class FailedAppendRewriteTests
+{
+    [Fact]
+    public async Task SaveWhoseFsyncFailedAfterOthersInItsSegment_ServedByTheNextStart_SurvivesThePowerCutAfterIt()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var disk = new CrashSimulatingFileSystem();
+        var faults = new FaultInjectingFileSystem(disk);
+        StatePersistenceOptions options = Services.Options(CrashSimulatingFileSystem.DefaultRoot, o => o.JournalPreallocationBytes = 4096);
+        StatePersistenceService first = Services.Create(options, faults, Services.NewClock());
+        await first.StartAsync(ct);
+        await first.SaveTaskAsync(Items.NewTask("a"), ct);
+        faults.InjectFault(FaultOperations.Sync, InjectedError.IOError, pathFilter: p => p.EndsWith(".wal", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<StateStorageException>(async () => await first.SaveTaskAsync(Items.NewTask("b"), ct));
+        await Services.AbandonAsync(first);
+
+        StatePersistenceService second = Services.Create(options, disk, Services.NewClock());
+        await second.StartAsync(ct);
+        string[] served = [.. (await second.LoadTasksAsync(ct)).Select(t => t.Id)];
+        Assert.Contains(second.LastRecovery!.Warnings, w => w.Contains("written anew", StringComparison.Ordinal));
+        await Services.AbandonAsync(second);
+
+        int states = 0;
+        foreach (DurableImage image in disk.PossibleCrashStates(CrashModel.StrictWorstCase, 64, new Random(7)))
+        {
+            states++;
+            StatePersistenceService after = Services.Create(options, CrashSimulatingFileSystem.FromImage(image), Services.NewClock());
+            await after.StartAsync(ct);
+            string[] loaded = [.. (await after.LoadTasksAsync(ct)).Select(t => t.Id)];
+            await Services.AbandonAsync(after);
+            Assert.True(loaded.SequenceEqual(served), $"after a power cut ({image.Description}) the next start loads {string.Join(", ", loaded)}, not {string.Join(", ", served)}");
+        }
+
+        Assert.True(states > 1);
+    }
+}
