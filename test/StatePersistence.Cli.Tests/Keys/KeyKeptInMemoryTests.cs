@@ -40,7 +40,7 @@ public sealed class KeyKeptInMemoryTests : IDisposable
 
             // What the removal of the audit did: the ring it had read, without the key the server now seals with.
             File.WriteAllBytes(KeyFile, olderRing);
-            await Task.Delay(TimeSpan.FromSeconds(2.5), Http.Ct);
+            await UntilHealthSaysAsync(server, $"no longer holds the key '{newKey}'");
 
             using HttpResponseMessage read = await server.Client.GetAsync("/api/reports/r1", Http.Ct);
             Assert.True(read.StatusCode == HttpStatusCode.OK, $"{read.StatusCode}: {await read.Content.ReadAsStringAsync(Http.Ct)}\n{server.Output}");
@@ -74,6 +74,24 @@ public sealed class KeyKeptInMemoryTests : IDisposable
         using HttpResponseMessage task = await restarted.Client.GetAsync("/api/tasks/task_1", Http.Ct);
         Assert.Equal(HttpStatusCode.OK, task.StatusCode);
         Assert.Equal(0, await restarted.TerminateAsync());
+    }
+
+    /// <summary>
+    /// Waits (bounded) until the server's <c>/health</c> says <paramref name="text"/>: it has reloaded the key file, and
+    /// the health result it caches for up to 2 s has been computed since.
+    /// </summary>
+    private static async Task UntilHealthSaysAsync(ServerProcess server, string text)
+    {
+        for (int attempt = 0; attempt < 150; attempt++)
+        {
+            using HttpResponseMessage health = await server.Client.GetAsync("/health", Http.Ct);
+            if ((await health.Content.ReadAsStringAsync(Http.Ct)).Contains(text, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            await Task.Delay(100, Http.Ct);
+        }
     }
 
     /// <summary>
