@@ -13,6 +13,7 @@ internal sealed partial class GroupCommitter
     private readonly bool _shared;
     private readonly Dictionary<(bool Task, string Id), long> _deletedAt = [];
     private TaskCompletionSource _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ObjectDisposedException? _waitsEnded;
 
     /// <summary>
     /// Applies a group from the store's feed to the durable view (over a shared store the latest view is the durable
@@ -97,6 +98,11 @@ internal sealed partial class GroupCommitter
             Task applied;
             lock (_gate)
             {
+                if (_waitsEnded is not null)
+                {
+                    throw _waitsEnded;
+                }
+
                 StateView durable = _durable;
                 bool reached = _shared
                     ? RevisionOf(durable, (task, id)) >= revision || (_deletedAt.TryGetValue((task, id), out long deleted) && deleted >= revision)
@@ -150,6 +156,20 @@ internal sealed partial class GroupCommitter
     {
         long highest = Math.Max(view.Revision, revision);
         return changes.Count == 0 ? (highest == view.Revision ? view : view with { Revision = highest }) : view.Apply(changes, highest, _toItem);
+    }
+
+    /// <summary>
+    /// Ends every wait of <see cref="WaitForItemAsync"/>, now and later, with <paramref name="disposed"/>: once the
+    /// service shuts down nothing applies a change any more, so a revision not reached by then never will be, and a
+    /// caller waiting without a timeout would wait for ever.
+    /// </summary>
+    public void EndWaits(ObjectDisposedException disposed)
+    {
+        lock (_gate)
+        {
+            _waitsEnded = disposed;
+            _applied.TrySetException(disposed);
+        }
     }
 
     /// <summary>Wakes every waiter to check again; called under the lock whenever the durable view changed.</summary>

@@ -156,7 +156,8 @@ public interface IStatePersistence : IAsyncDisposable
     /// Read-your-writes across instances: waits until this instance has applied task <paramref name="id"/> at
     /// <paramref name="revision"/> or later (or its deletion after it), then loads it. A client that wrote on another
     /// instance of a shared store and got revision R back sends R here. Waits until <paramref name="cancellationToken"/>
-    /// is cancelled when that revision never comes (give it a timeout).
+    /// is cancelled when that revision never comes (give it a timeout); a wait still pending when the service is disposed
+    /// ends with <see cref="ObjectDisposedException"/>.
     /// </summary>
     ValueTask<AgentTask?> WaitForTaskAsync(string id, long revision, CancellationToken cancellationToken = default);
 

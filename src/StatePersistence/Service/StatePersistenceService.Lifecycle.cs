@@ -116,6 +116,13 @@ public sealed partial class StatePersistenceService
         await _retention.Stopped.ConfigureAwait(false);
         await _changeEvents.Stopped.ConfigureAwait(false);
         await _follower.Stopped.ConfigureAwait(false);
+
+        // Nothing applies other instances' changes any more (the follower has stopped): waits for one end here.
+        if (_commits.Started)
+        {
+            _commits.Committer.EndWaits(new ObjectDisposedException(nameof(StatePersistenceService), _commits.DisposedMessage));
+        }
+
         try
         {
             if (_commits.Started)

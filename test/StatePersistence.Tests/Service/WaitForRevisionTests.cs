@@ -34,4 +34,21 @@ public sealed class WaitForRevisionTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await service.WaitForSessionAsync("s1", 5, cancelled.Token));
     }
+
+    [Fact]
+    public async Task WaitForTask_PendingWhenTheServiceIsDisposed_EndsWithObjectDisposed_NotTheCallersTimeout()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var service = new StatePersistenceService(new StatePersistenceOptions(), new InMemoryStateStore());
+        await service.StartAsync(ct);
+        Task<AgentTask?> never = service.WaitForTaskAsync("t1", 5, ct).AsTask();
+        Task<SessionInfo?> neverEither = service.WaitForSessionAsync("s1", 5, ct).AsTask();
+
+        await service.DisposeAsync();
+
+        // Bounded only so that a regression fails instead of hanging the run; the waits end at the disposal.
+        ObjectDisposedException task = await Assert.ThrowsAsync<ObjectDisposedException>(() => never.WaitAsync(TimeSpan.FromSeconds(30), ct));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => neverEither.WaitAsync(TimeSpan.FromSeconds(30), ct));
+        Assert.Contains("disposed", task.Message, StringComparison.Ordinal);
+    }
 }
