@@ -7,7 +7,7 @@ namespace StatePersistence.Server.Configuration;
 /// <summary>
 /// Everything that can stop the start, checked before anything listens or opens the state, and reported together
 /// as one <see cref="ServerStartupException"/>: a key on the command line, a setting that does not parse, a setting
-/// out of range, an exposed address without a key. The operator fixes them all in one round.
+/// out of range, a key under <c>StatePersistence</c> that is no setting (a typo), an exposed address without a key. The operator fixes them all in one round.
 /// </summary>
 internal static class StartupChecks
 {
@@ -37,7 +37,7 @@ internal static class StartupChecks
     /// </summary>
     public static List<string> Settings(IConfiguration configuration)
     {
-        var problems = new List<string>();
+        var problems = new List<string>(UnknownSettings.Find(configuration));
         if (Bind<StatePersistenceOptions>(configuration, StatePersistenceHostingDefaults.ConfigurationSection, problems) is { } persistence)
         {
             problems.AddRange(persistence.Validate().Select(p => $"{StatePersistenceHostingDefaults.ConfigurationSection}:{p}"));
