@@ -1,4 +1,3 @@
-using System.Collections.ObjectModel;
 using System.Text.RegularExpressions;
 
 namespace StatePersistence.Redaction;
@@ -48,7 +47,7 @@ public sealed class RedactionOptions
     internal void Freeze()
     {
         _frozen = true;
-        _patterns = new ReadOnlyDictionary<string, string>(new Dictionary<string, string>(_patterns, StringComparer.Ordinal));
+        _patterns = new FrozenPatterns(_patterns);
     }
 
     /// <summary>Adds this section's problems, each naming the setting (<c>Redaction:Patterns:kind</c>).</summary>

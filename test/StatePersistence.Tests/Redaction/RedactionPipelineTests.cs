@@ -230,7 +230,10 @@ public sealed class RedactionPipelineTests : IDisposable
         await using StatePersistenceService service = await OpenAsync();
 
         Assert.Throws<InvalidOperationException>(() => service.Options.Redaction.Enabled = false);
-        Assert.Throws<NotSupportedException>(() => service.Options.Redaction.Patterns["late"] = "x+");
+        InvalidOperationException added = Assert.Throws<InvalidOperationException>(() => service.Options.Redaction.Patterns["late"] = "x+");
+        Assert.StartsWith("StatePersistenceOptions.Redaction.Patterns cannot change once the service using these options has started", added.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => service.Options.Redaction.Patterns.Clear());
+        Assert.Throws<InvalidOperationException>(() => service.Options.Redaction.Patterns.Remove("late"));
         Assert.False(options.IsFrozen);
     }
 }
