@@ -115,4 +115,31 @@ public sealed class FailedWriteTempFileTests : IDisposable
         await service.SaveSnapshotAsync(Ct);
         Assert.Equal(40, Directory.GetFiles(_fixture.File("tasks"), "*.json").Length);
     }
+
+    [Theory]
+    [InlineData("Write")]
+    [InlineData("Sync")]
+    [InlineData("Rename")]
+    public async Task RewriteOfReplayedRecordsAtStart_FailingOnAFullDisk_RemovesItsTempFile_AndTheNextStartRecovers(string call)
+    {
+        FaultOperations failing = Enum.Parse<FaultOperations>(call);
+        StatePersistenceService first = await _fixture.OpenAsync(o => o.ScrubInterval = TimeSpan.Zero);
+        await first.SaveTaskAsync(StateFixture.Task("t1"), Ct);
+        await StateFixture.CrashAsync(first);
+
+        // The marker an append that failed leaves: the next start writes what it replays anew before serving it.
+        string segment = Assert.Single(Directory.GetFiles(_fixture.File("journal"), "*.wal"));
+        await File.WriteAllBytesAsync(segment + ".failed", [], Ct);
+        string journal = _fixture.File("journal");
+        FaultRule fault = _disk.InjectFault(failing, InjectedError.NoSpace, persistent: true,
+            pathFilter: p => p.StartsWith(journal, StringComparison.Ordinal) && IsTemp(p));
+
+        await Assert.ThrowsAsync<StateStorageException>(async () => await _fixture.OpenAsync(o => o.ScrubInterval = TimeSpan.Zero, _disk));
+
+        Assert.True(fault.FaultsInjected > 0);
+        Assert.Empty(TempFilesUnder(journal));
+        _disk.RemoveFault(fault);
+        await using StatePersistenceService again = await _fixture.OpenAsync(o => o.ScrubInterval = TimeSpan.Zero, _disk);
+        Assert.NotNull(await again.LoadTaskAsync("t1", Ct));
+    }
 }

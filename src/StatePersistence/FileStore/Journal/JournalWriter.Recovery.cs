@@ -99,7 +99,10 @@ internal sealed partial class JournalWriter
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new StateStorageException($"Writing the replayed journal records anew to '{path}' failed: {ex.Message}", path, ex);
+            // The next start would delete the temp file, but until then it holds a copy of the journal on a volume
+            // that may be full (a failed write here is most often ENOSPC). Gone already when the rename was done.
+            Exception failure = FailedWriteCleanup.RemoveTemp(fileSystem, temp, ex) ?? ex;
+            throw new StateStorageException($"Writing the replayed journal records anew to '{path}' failed: {failure.Message}", path, failure);
         }
 
         lock (_numbers)
