@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
 using StatePersistence.Tests.Support;
@@ -23,22 +22,7 @@ public sealed class OldestFormatsUpgradeTests : IDisposable
 
     public void Dispose() => _fixture.Dispose();
 
-    private static string Expected(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "Upgrades", Fixture + ".expected", name);
-
-    /// <summary>The JSON as the old server answered it, without <c>revision</c> (it had none; this build reads 0 or the record's).</summary>
-    private static JsonNode WithoutRevision(ReadOnlySpan<byte> json)
-    {
-        JsonObject node = JsonNode.Parse(json)!.AsObject();
-        node.Remove("revision");
-        return node;
-    }
-
-    private static void AssertSameJson(string expectedFile, ReadOnlySpan<byte> actual)
-    {
-        JsonNode expected = WithoutRevision(File.ReadAllBytes(expectedFile));
-        JsonNode got = WithoutRevision(actual);
-        Assert.True(JsonNode.DeepEquals(expected, got), $"{Path.GetFileName(expectedFile)}:\n expected {expected.ToJsonString()}\n got      {got.ToJsonString()}");
-    }
+    private static string Expected(string name) => UpgradeFixtures.Expected(Fixture, name);
 
     [Fact]
     public async Task EverythingTheOldServerAnswered_IsServed_AndNothingIsReportedAsDamage()
@@ -46,13 +30,7 @@ public sealed class OldestFormatsUpgradeTests : IDisposable
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using StatePersistenceService service = await _fixture.OpenAsync();
 
-        AssertSameJson(Expected("task_plain.json"), ItemCodec.Serialize((await service.LoadTaskAsync("task_plain", ct))!));
-        AssertSameJson(Expected("task_extra.json"), ItemCodec.Serialize((await service.LoadTaskAsync("task_extra", ct))!));
-        AssertSameJson(Expected("session_1.json"), ItemCodec.Serialize((await service.LoadSessionAsync("session_1", ct))!));
-        Assert.Null(await service.LoadTaskAsync("task_gone", ct));
-        Assert.Equal(File.ReadAllBytes(Expected("session_1.log")), Encoding.UTF8.GetBytes((await service.ReadSessionLogAsync("session_1", ct))!));
-        JsonElement report = (await service.LoadReportAsync("rep_1", ct))!.Value;
-        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(File.ReadAllBytes(Expected("rep_1.json"))), JsonNode.Parse(report.GetRawText())));
+        await UpgradeFixtures.AssertServesTheOldAnswersAsync(service, Fixture, ct);
 
         Assert.Empty(service.LastRecovery!.Lost);
         Assert.Empty(service.LastRecovery.Quarantined);
