@@ -1,5 +1,6 @@
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Model;
+using StatePersistence.Recovery;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.FileStore.Upgrades;
@@ -40,6 +41,21 @@ public sealed class RolledBackBinaryTests : IDisposable
         Assert.Equal(TaskStatuses.Completed, (await restarted.LoadTaskAsync("task_a", ct))!.Status);
         Assert.Equal(TaskStatuses.Pending, (await restarted.LoadTaskAsync("task_b", ct))!.Status);
         Assert.Equal(6, restarted.LastRecovery!.Revision);
+    }
+
+    [Fact]
+    public async Task TextARolledBackBuildAppendedToAFramedLog_IsKeptAside_AndTheWarningSaysWhereItCameFrom()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        UpgradeFixtures.CopyTo("framed-log-plain-append-after-rollback", _fixture.StatePath);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Equal("by 90e2db6 ✓\nby this build ✓\n", await service.ReadSessionLogAsync("session_1", ct));
+        DroppedByteRange cut = Assert.Single(service.LastRecovery!.DroppedSessionLogBytes);
+        Assert.Equal("by 90e2db6 after the rollback\n"u8.ToArray(), File.ReadAllBytes(cut.KeptAs!));
+        Assert.Contains(service.LastRecovery.Warnings, w => w.Contains("not a valid append", StringComparison.Ordinal)
+            && w.Contains("Going back to an older build", StringComparison.Ordinal));
     }
 
     [Fact]
