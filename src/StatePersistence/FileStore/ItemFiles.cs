@@ -20,13 +20,21 @@ internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, Payl
 {
     public string Directory => directory;
 
-    /// <summary>Whether the file of <paramref name="id"/> is sealed by this library (a missing one counts: nothing to keep).</summary>
-    private bool WrittenByTheStore(string id)
+    /// <summary>
+    /// Whether the file of <paramref name="id"/> is the one the store wrote (a missing one counts: nothing to keep):
+    /// sealed by this library, or in the legacy format, byte for byte the item as the snapshot holds it
+    /// (<paramref name="snapshotCopy"/>). Builds before the payload envelope wrote an item's file from the same bytes
+    /// their snapshot holds, so after an upgrade the file of an item such a build deleted after its last checkpoint
+    /// (the deletion only in the journal: a crash) is its own, not one added by hand.
+    /// </summary>
+    private bool WrittenByTheStore(string id, StoredItem? snapshotCopy)
     {
         string path = PathOf(id);
         try
         {
-            return PayloadEnvelope.IsSealedItem(kind, id, fileSystem.ReadAllBytes(path), path);
+            byte[] stored = fileSystem.ReadAllBytes(path);
+            return PayloadEnvelope.IsSealedItem(kind, id, stored, path)
+                || (snapshotCopy is not null && stored.AsSpan().SequenceEqual(snapshotCopy.Json));
         }
         catch (FileNotFoundException)
         {
@@ -69,14 +77,15 @@ internal sealed class ItemFiles(IFileSystem fileSystem, StateLayout layout, Payl
                         continue;
                     }
 
-                    if ((previous.ContainsKey(id) || deletionEvidence.Contains(id)) && WrittenByTheStore(id))
+                    if ((previous.ContainsKey(id) || deletionEvidence.Contains(id)) && WrittenByTheStore(id, previous.GetValueOrDefault(id)))
                     {
                         removed.Add(id);
                     }
                     else if (previous.ContainsKey(id) || deletionEvidence.Contains(id))
                     {
-                        // The item was deleted, but this file is not the one the store wrote (no envelope, or one that
-                        // does not check out): an operator put it there, so it is evidence of nothing and never deleted.
+                        // The item was deleted, but this file is not the one the store wrote (no envelope and not the
+                        // snapshot's bytes, or an envelope that does not check out): an operator put it there, so it is
+                        // evidence of nothing and never deleted.
                         keepAside(PathOf(id), $"the item '{id}' was deleted, but this file is not one the store wrote (added or edited by hand?)");
                     }
                     else

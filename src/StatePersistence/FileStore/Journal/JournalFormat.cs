@@ -60,7 +60,7 @@ internal static class JournalFormat
 
         if (version == LegacyFormatVersion && HeaderChecksumHolds(bytes, LegacyFormatVersion))
         {
-            // Version 1 had no epoch: such segments predate every version 2 one and are ordered by number among themselves.
+            // Version 1 had no epoch: SegmentStartOrder places such a segment by its number and first sequence.
             return new SegmentHeaderInfo(SegmentHeaderKind.Valid, version, first, 0, LegacySegmentHeaderSize);
         }
 

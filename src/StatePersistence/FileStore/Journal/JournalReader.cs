@@ -128,14 +128,14 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     }
 
     /// <summary>
-    /// The record to replay for each sequence number: segments in the order they were started (epoch, then number for
-    /// version 1 ones), each superseding earlier ones from its first sequence on; then records of segments whose
+    /// The record to replay for each sequence number: segments in the order they were started
+    /// (<see cref="SegmentStartOrder"/>), each superseding earlier ones from its first sequence on; then records of segments whose
     /// header is damaged, only where no other segment holds that sequence.
     /// </summary>
     private static List<(JournalSegment Segment, RecordRef Record)> Choose(IReadOnlyList<JournalSegment> segments, List<string>? superseded = null)
     {
         var chosen = new List<(JournalSegment Segment, RecordRef Record)>();
-        foreach (JournalSegment segment in segments.Where(s => s.HasValidHeader).OrderBy(s => s.Header.Epoch).ThenBy(s => s.Number))
+        foreach (JournalSegment segment in SegmentStartOrder.Of(segments))
         {
             foreach (var dropped in chosen.Where(c => c.Record.Sequence >= segment.Header.FirstSequence).GroupBy(c => c.Segment.Path))
             {

@@ -95,6 +95,7 @@ internal sealed partial class SessionLogs
             return;
         }
 
+        bool unframed = SessionLogFormat.IsFramed(start) && !damaged && !StartsWithFrameMagic(handle, end, length);
         QuarantinedFile? copy = null;
         if (damaged)
         {
@@ -108,7 +109,21 @@ internal sealed partial class SessionLogs
             copy?.QuarantinePath, report);
         report.Warnings.Add(range.KeptAs is null
             ? $"Session log '{path}' ended in {range.Length} NUL bytes from an append a crash interrupted; they were trimmed."
-            : $"Session log '{path}' ended in {range.Length} bytes that are not a valid append (a torn append a crash interrupted, or damage); {KeptIn(range)}.");
+            : $"Session log '{path}' ended in {range.Length} bytes that are not a valid append (a torn append a crash interrupted, or damage){(unframed ? UnframedHint : "")}; {KeptIn(range)}.");
+    }
+
+    /// <summary>
+    /// Said of cut bytes that do not start like a frame: a build from before framed session logs, run on the directory
+    /// again (the binary rolled back), appends its text in the clear after the frames, and this is how it then reads.
+    /// The bytes are kept aside either way; the hint tells the operator where such an append went.
+    /// </summary>
+    private const string UnframedHint = "; they do not start like an append of this format, as text an older build appends to a framed log does when the binary was rolled back to a build from before framed session logs (README, \"Going back to an older build\")";
+
+    private static bool StartsWithFrameMagic(IFileHandle handle, long offset, long length)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        return length - offset >= magic.Length && handle.Read(offset, magic) == magic.Length
+            && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(magic) == SessionLogFormat.FrameMagic;
     }
 
     /// <summary>The end of the last valid frame: the file's end when its last frame checks out, else found backwards.</summary>
