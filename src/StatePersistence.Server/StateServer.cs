@@ -110,6 +110,7 @@ internal static class StateServer
             .Validate(static q => !q.Validate().Any(), "Invalid quota settings.").ValidateOnStart();
         services.AddSingleton<QuotaGuard>();
         services.AddSingleton<QuotaMetrics>();
+        services.AddSingleton<EventStreamMetrics>();
         services.AddSingleton<DashboardCookie>();
         services.AddSingleton<EventHub>();
     }

@@ -54,6 +54,13 @@ internal sealed class StateServerOptions
     /// <summary>How often <c>GET /api/events</c> sends a heartbeat comment while no event happens. Default 15 s.</summary>
     public TimeSpan EventsHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long one write to a <c>GET /api/events</c> client may wait for the client to take it (its TCP window full:
+    /// the client stopped reading) before the server drops the connection. Default 30 s. The client resumes from its
+    /// <c>Last-Event-ID</c> when it reconnects, so nothing is lost; one that never reads no longer holds a connection.
+    /// </summary>
+    public TimeSpan EventsWriteTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Whether an API key is configured.</summary>
     public bool HasApiKey => !string.IsNullOrWhiteSpace(ApiKey);
 }

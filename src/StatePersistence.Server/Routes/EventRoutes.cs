@@ -15,7 +15,7 @@ namespace StatePersistence.Server.Routes;
 /// they never move a client's resume point. A heartbeat comment while nothing happens keeps proxies and clients aware
 /// that the connection is alive.
 /// </summary>
-internal static class EventRoutes
+internal static partial class EventRoutes
 {
     /// <summary>A position no stream holds, so an unreadable id gets a <c>reset</c>.</summary>
     private static readonly StateEventPosition Unreadable = new("unreadable", long.MaxValue, 0);
@@ -23,10 +23,16 @@ internal static class EventRoutes
     public static void MapEventRoutes(this IEndpointRouteBuilder routes) => routes.MapGet("/api/events", StreamAsync);
 
     private static async Task StreamAsync(HttpContext context, IStatePersistence state, EventHub hub, IOptions<StateServerOptions> options,
-        IHostApplicationLifetime lifetime)
+        IHostApplicationLifetime lifetime, EventStreamMetrics metrics, ILoggerFactory loggers)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         CancellationToken cancellationToken = stop.Token;
+
+        // Every write and flush must be taken by the client within the timeout. A client that stopped reading fills
+        // its TCP window, after which a flush waits for ever and the connection stays one of MaxConcurrentConnections:
+        // Kestrel's MinResponseDataRate does not cover a response that writes a little at a time.
+        TimeSpan writeTimeout = options.Value.EventsWriteTimeout;
+        using var writes = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
         // First, before the response or a subscription is set up: a service already shut down refuses the stream
         // (ObjectDisposedException, answered 503), and one shut down while it runs ends it after its last event.
@@ -42,8 +48,7 @@ internal static class EventRoutes
             Task<bool> nextAudit = audits.WaitToReadAsync(cancellationToken).AsTask();
 
             // A first line at once, so the client's EventSource opens (and tests see the stream) before any event.
-            await response.WriteAsync(": connected\n\n", cancellationToken);
-            await response.Body.FlushAsync(cancellationToken);
+            await WriteAsync(response, ": connected\n\n", writes, writeTimeout);
             TimeSpan interval = options.Value.EventsHeartbeat;
             Task heartbeat = Task.Delay(interval, cancellationToken);
             bool wrote = false;
@@ -57,7 +62,7 @@ internal static class EventRoutes
                         return; // The service was shut down: the client reconnects (to the next server) and resumes.
                     }
 
-                    await response.WriteAsync(Format(events.Current), cancellationToken);
+                    await WriteAsync(response, Format(events.Current), writes, writeTimeout, flush: false);
                     nextEvent = events.MoveNextAsync().AsTask();
                 }
                 else if (done == nextAudit)
@@ -69,7 +74,7 @@ internal static class EventRoutes
 
                     while (audits.TryRead(out ServerEvent? audit))
                     {
-                        await response.WriteAsync($"event: {audit.Type}\ndata: {audit.Data}\n\n", cancellationToken);
+                        await WriteAsync(response, $"event: {audit.Type}\ndata: {audit.Data}\n\n", writes, writeTimeout, flush: false);
                     }
 
                     nextAudit = audits.WaitToReadAsync(cancellationToken).AsTask();
@@ -78,24 +83,27 @@ internal static class EventRoutes
                 {
                     // One timer per interval, not one per event: a busy stream needs no heartbeat.
                     await heartbeat;
-                    if (!wrote)
-                    {
-                        await response.WriteAsync(": heartbeat\n\n", cancellationToken);
-                    }
-
+                    string comment = wrote ? "" : ": heartbeat\n\n";
                     wrote = false;
                     heartbeat = Task.Delay(interval, cancellationToken);
-                    await response.Body.FlushAsync(cancellationToken);
+                    await WriteAsync(response, comment, writes, writeTimeout);
                     continue;
                 }
 
                 wrote = true;
-                await response.Body.FlushAsync(cancellationToken);
+                await WriteAsync(response, "", writes, writeTimeout);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client went away, or the server stops.
+        }
+        catch (OperationCanceledException) when (writes.IsCancellationRequested)
+        {
+            metrics.Dropped();
+            Log.ClientNotReading(loggers.CreateLogger(typeof(EventRoutes).FullName!), context.Connection.RemoteIpAddress?.ToString() ?? "?",
+                context.Connection.RemotePort, writeTimeout);
+            context.Abort();
         }
         finally
         {
@@ -106,6 +114,26 @@ internal static class EventRoutes
             await ((Task)nextEvent).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await events.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="text"/> (and flushes, when <paramref name="flush"/>), allowing the client
+    /// <paramref name="timeout"/> to take it; past it <paramref name="writes"/> is cancelled and the write throws.
+    /// </summary>
+    private static async Task WriteAsync(HttpResponse response, string text, CancellationTokenSource writes, TimeSpan timeout, bool flush = true)
+    {
+        writes.CancelAfter(timeout);
+        if (text.Length > 0)
+        {
+            await response.WriteAsync(text, writes.Token);
+        }
+
+        if (flush)
+        {
+            await response.Body.FlushAsync(writes.Token);
+        }
+
+        writes.CancelAfter(Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>
@@ -133,5 +161,11 @@ internal static class EventRoutes
             _ => JsonSerializer.Serialize(new StateEventData(item.Revision), EventJsonContext.Default.StateEventData),
         };
         return $"id: {item.Position}\nevent: {item.Type}\ndata: {data}\n\n";
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Dropped the event stream of {Address}:{Port}: it took nothing written to it for {Timeout} (the client stopped reading). It resumes from its Last-Event-ID when it reconnects")]
+        public static partial void ClientNotReading(ILogger logger, string address, int port, TimeSpan timeout);
     }
 }
