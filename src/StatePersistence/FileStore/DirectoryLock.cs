@@ -11,7 +11,15 @@ namespace StatePersistence.FileStore;
 /// </summary>
 internal static class DirectoryLock
 {
-    public static IDisposable Acquire(IFileSystem fileSystem, StateLayout layout, TimeProvider time)
+    public static IDisposable Acquire(IFileSystem fileSystem, StateLayout layout, TimeProvider time) =>
+        Acquire(fileSystem, layout, time.GetUtcNow());
+
+    /// <summary>
+    /// Takes the lock, recording <paramref name="since"/> as the time it was taken: an open gives the time it began, the
+    /// <c>StartedAt</c> of its recovery report, so that the report of the last start and the owner's time are equal, and
+    /// a report older than the owner's time is known to be from an earlier start.
+    /// </summary>
+    public static IDisposable Acquire(IFileSystem fileSystem, StateLayout layout, DateTimeOffset since)
     {
         IDisposable held;
         try
@@ -26,7 +34,7 @@ internal static class DirectoryLock
         try
         {
             string owner = string.Create(CultureInfo.InvariantCulture,
-                $"process {Environment.ProcessId} ({Environment.ProcessPath ?? "unknown program"}) on host {Environment.MachineName}, since {time.GetUtcNow():O}");
+                $"process {Environment.ProcessId} ({Environment.ProcessPath ?? "unknown program"}) on host {Environment.MachineName}, since {since:O}");
             using IFileHandle handle = fileSystem.Open(layout.LockOwnerFile, FileOpenMode.CreateOrTruncate);
             handle.Write(0, Encoding.UTF8.GetBytes(owner));
         }
@@ -37,6 +45,17 @@ internal static class DirectoryLock
         }
 
         return held;
+    }
+
+    /// <summary>
+    /// When the process an owner text (<c>.lock.owner</c>, as <see cref="Acquire(IFileSystem, StateLayout, DateTimeOffset)"/> writes it) names took the lock: the
+    /// time after its last <c>since</c>, or null for a text this build did not write.
+    /// </summary>
+    public static DateTimeOffset? TakenAt(string? owner)
+    {
+        int since = owner?.LastIndexOf(" since ", StringComparison.Ordinal) ?? -1;
+        return since >= 0 && DateTimeOffset.TryParse(owner.AsSpan(since + " since ".Length), CultureInfo.InvariantCulture,
+            DateTimeStyles.RoundtripKind, out DateTimeOffset taken) ? taken : null;
     }
 
     /// <summary>

@@ -125,7 +125,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
 
             cancellationToken.ThrowIfCancellationRequested();
             StateDirectories.Ensure(_fileSystem, _layout, report);
-            _lock = DirectoryLock.Acquire(_fileSystem, _layout, _time);
+            _lock = DirectoryLock.Acquire(_fileSystem, _layout, report.StartedAt);
             _guard.RememberOpenedDirectory();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

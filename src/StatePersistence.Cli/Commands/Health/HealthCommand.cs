@@ -58,7 +58,8 @@ internal static class HealthCommand
 
         grid.AddRow("tasks / sessions", $"{health.Tasks?.ToString(CultureInfo.InvariantCulture) ?? "-"} / {health.Sessions?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
         grid.AddRow("last recovery", health.LastRecovery is { } r
-            ? Markup.Escape($"{r.StartedAt:O}: {r.Quarantined.Count} moved aside, {r.Lost.Count} lost, {r.Warnings.Count} warnings")
+            ? Markup.Escape($"{r.StartedAt:O}: {r.Quarantined.Count} moved aside, {r.Lost.Count} lost, {r.Warnings.Count} warnings"
+                + (health.LastRecoveryIsFromAnEarlierStart ? " (an earlier start; the starts since found nothing)" : ""))
             : "no report (no start-up found damage or dropped bytes)");
         if (health.LastRecovery is { BytesDropped: true } cut)
         {

@@ -66,6 +66,13 @@ public sealed record StateDirectoryHealth
     public RecoveryReport? LastRecovery { get; init; }
 
     /// <summary>
+    /// Whether <see cref="LastRecovery"/> is from a start before the last one (the lock owner took the directory after
+    /// it began): the starts since found nothing to report, so the corruption it names no longer makes the directory
+    /// Degraded, as a server started since does not report it either. What it moved aside is still where it says.
+    /// </summary>
+    public bool LastRecoveryIsFromAnEarlierStart { get; init; }
+
+    /// <summary>
     /// Why the state (revision, counts, problems) was not read, or null when it was: it is sealed with a codec
     /// (encrypted) and no codec was given. Not a fault of the directory (a server with the key opens it), so it leaves
     /// <see cref="Status"/> as the rest of the inspection found it.
@@ -122,7 +129,12 @@ public sealed record StateDirectoryHealth
         }
 
         RecoveryReport? recovery = ReadRecoveryReport(layout, Degrade);
-        if (recovery is { CorruptionDetected: true })
+        string? lastOwner = File.Exists(layout.LockOwnerFile) ? Encoding.UTF8.GetString(File.ReadAllBytes(layout.LockOwnerFile)).Trim() : null;
+
+        // The report stays until a start finds something again, but a server judges only its own start: once the lock
+        // was taken after the report's start (every start takes it first), the starts since found nothing.
+        bool earlier = recovery is not null && DirectoryLock.TakenAt(lastOwner) is { } taken && taken > recovery.StartedAt;
+        if (recovery is { CorruptionDetected: true } && !earlier)
         {
             Degrade($"The last start-up recovery ({recovery.StartedAt:O}) found corruption: {recovery.Quarantined.Count} file(s) moved aside, {recovery.Lost.Count} loss(es) reported (see '{layout.RecoveryReportFile}').");
         }
@@ -164,12 +176,13 @@ public sealed record StateDirectoryHealth
             FreeBytes = free,
             LowDiskSpaceBytes = lowDiskSpaceBytes,
             LockHolderProcessId = DirectoryLockHolder.ProcessId(layout.LockFile),
-            LastLockOwner = File.Exists(layout.LockOwnerFile) ? Encoding.UTF8.GetString(File.ReadAllBytes(layout.LockOwnerFile)).Trim() : null,
+            LastLockOwner = lastOwner,
             Usage = StateDiskUsage.Measure(layout.Root),
             Revision = view?.View.Revision,
             Tasks = view?.View.Tasks.Count,
             Sessions = view?.View.Sessions.Count,
             LastRecovery = recovery,
+            LastRecoveryIsFromAnEarlierStart = earlier,
             StateNotRead = notRead,
             Problems = view?.Problems ?? [],
         };
