@@ -197,8 +197,9 @@ internal static partial class PostgresSchema
         {
             throw new StateStorageException(
                 $"The PostgreSQL schema '{schema}' needs creating or upgrading to version {CurrentVersion}, and this role may not: " +
-                $"{ex.SqlState}: {ex.MessageText}. Start one instance with a role that may create the schema (CREATE on the database) " +
-                "or owns it; once it is at this version, a role that may only read and write its tables opens it.", schema, ex, isTransient: false);
+                $"{ex.SqlState}: {ex.MessageText}. Start one instance with the role that owns the schema's tables (for a new schema, one " +
+                "with CREATE on the database, or the schema's owner); once it is at this version, a role that may only read and write " +
+                "its tables opens it.", schema, ex, isTransient: false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
