@@ -9,7 +9,7 @@ internal static class DirectoryReading
     {
         if (!Directory.Exists(context.StatePath))
         {
-            throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
+            throw MissingStateDirectory.Error(context.StatePath);
         }
 
         StateDirectoryView view = StateDirectoryReader.Read(context.StatePath, context.PayloadCodec(), checkItemFiles: checkItemFiles);

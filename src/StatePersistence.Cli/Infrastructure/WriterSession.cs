@@ -19,7 +19,7 @@ internal static class WriterSession
     {
         if (!Directory.Exists(context.StatePath))
         {
-            throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
+            throw MissingStateDirectory.Error(context.StatePath);
         }
 
         return context.StoreOptions();

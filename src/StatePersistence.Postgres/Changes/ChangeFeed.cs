@@ -249,7 +249,8 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         read.Parameters.AddWithValue(afterPosition + limit);
         read.Parameters.Add(new NpgsqlParameter { Value = mine.Keys.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
         command.BatchCommands.Add(read);
-        command.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT position FROM {schema}.feed_horizon"));
+        command.BatchCommands.Add(new NpgsqlBatchCommand(
+            $"SELECT position, greatest(position, (SELECT coalesce(max(position), 0) FROM {schema}.changes)) FROM {schema}.feed_horizon"));
         var groups = new List<CommittedGroup>();
         List<StateChange>? changes = null;
         long position = 0, revision = 0;
@@ -284,6 +285,16 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         if (horizon > afterPosition)
         {
             throw new ChangeFeedGapException(afterPosition, horizon, rows.Location);
+        }
+
+        // The feed never ends before a position a reader got from it (the pruner keeps the newest group, and the
+        // horizon covers a log emptied otherwise), unless the database went back in time under a running instance: a
+        // restore of an earlier backup. New changes would then get positions this reader already passed, and it would
+        // never read them; it reloads instead, as from a gap.
+        long end = reader.GetInt64(1);
+        if (end < afterPosition)
+        {
+            throw new ChangeFeedGapException(afterPosition, end, rows.Location);
         }
 
         return own is null ? groups : await MarkOwnAsync(groups, cancellationToken).ConfigureAwait(false);

@@ -5,7 +5,8 @@ namespace StatePersistence.Postgres.Changes;
 
 /// <summary>
 /// Keeps the change log bounded: deletes the changes the feed numbered longer than the retention window ago, oldest
-/// first, and records the highest pruned position as the feed's horizon (<c>feed_horizon</c>). One instance at a time
+/// first, all but the newest group, and records the highest pruned position as the feed's horizon
+/// (<c>feed_horizon</c>). One instance at a time
 /// prunes (a transaction-scoped advisory lock it only tries for: another instance pruning already is as good), in
 /// batches of one transaction each, so a large backlog never holds a long transaction. A change is kept for the whole
 /// window after it became readable (its <c>numbered_at</c>, the database's clock, taken when its position was given),
@@ -42,8 +43,8 @@ internal sealed class ChangePruner(NpgsqlDataSource dataSource, string schema, T
     }
 
     /// <summary>
-    /// Deletes every change numbered more than <paramref name="keep"/> ago (zero: every numbered change) and moves
-    /// the horizon up to the last of them. Returns the rows deleted, or null when another instance was pruning.
+    /// Deletes every change numbered more than <paramref name="keep"/> ago (zero: every numbered change but the newest
+    /// group) and moves the horizon up to the last of them. Returns the rows deleted, or null when another instance was pruning.
     /// </summary>
     public async Task<long?> PruneAsync(TimeSpan keep, CancellationToken cancellationToken)
     {
@@ -91,11 +92,16 @@ internal sealed class ChangePruner(NpgsqlDataSource dataSource, string schema, T
         // The oldest numbered changes after the horizon, up to the first one still inside the window: numbered_at grows
         // with the position, and stopping at the first young one keeps the horizon a clean cut even if it did not.
         // A group's rows share their position and numbered_at, so a batch that ends inside a group deletes it whole.
+        // The newest numbered group always stays: an instance of an earlier version (before the horizon existed)
+        // numbers after the highest position in this table, and on an emptied log it started again at 1, below the
+        // horizon, where no reader of this version looks: its changes were never seen by the other instances.
         await using var cut = new NpgsqlCommand($"""
             SELECT max(position) FROM (
                 SELECT position, bool_and(numbered_at < clock_timestamp() - $1) OVER (ORDER BY position) AS old
                 FROM (SELECT position, numbered_at FROM {schema}.changes
-                      WHERE position > (SELECT position FROM {schema}.feed_horizon) ORDER BY position LIMIT $2) oldest) marked
+                      WHERE position > (SELECT position FROM {schema}.feed_horizon)
+                        AND position < (SELECT max(position) FROM {schema}.changes)
+                      ORDER BY position LIMIT $2) oldest) marked
             WHERE old
             """, connection, transaction);
         cut.Parameters.AddWithValue(keep);

@@ -16,6 +16,12 @@ internal static partial class PostgresSchema
     /// <summary>The version this build writes and reads.</summary>
     public static int CurrentVersion => Steps.Length;
 
+    /// <summary>
+    /// How long one attempt of an upgrade waits for the store's tables (<see cref="LockTablesAsync"/>): below
+    /// PostgreSQL's deadlock_timeout (1 s by default), so a wait that would deadlock ends here first, from this side.
+    /// </summary>
+    internal static readonly TimeSpan LockAttempt = TimeSpan.FromMilliseconds(200);
+
     private static readonly Step[] Steps =
     [
         // Never released before the store itself (no public entry point reached it), so still version 1.
@@ -124,56 +130,171 @@ internal static partial class PostgresSchema
     /// <summary>
     /// Brings <paramref name="schema"/> to <see cref="CurrentVersion"/>, creating it when absent. Returns the version
     /// it found (0 for a new schema).
+    /// <para>
+    /// A schema already at this version is only read: no DDL runs, so a role that may only read and write the store's
+    /// tables (the schema created or upgraded by another role) opens it. PostgreSQL checks the CREATE privilege of
+    /// <c>CREATE SCHEMA IF NOT EXISTS</c> and <c>CREATE TABLE IF NOT EXISTS</c> before it looks whether the object
+    /// exists, so those statements run only when something is missing.
+    /// </para>
+    /// <para>
+    /// An upgrade runs without the connection's Command Timeout: it is done once, by one instance, and may rewrite a
+    /// large change log or build indexes over every row (under a 30 s limit such a database could never be upgraded:
+    /// each start rolled the work back). It first takes every table of the store in one lock (see
+    /// <see cref="LockTablesAsync"/>), so it never deadlocks with the writes of instances still running.
+    /// </para>
     /// </summary>
     public static async Task<int> EnsureAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken)
     {
         ValidateName(schema);
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await ReadVersionAsync(connection, null, schema, cancellationToken).ConfigureAwait(false) is { } current && current >= CurrentVersion)
+        {
+            RefuseNewer(schema, current);
+            return current;
+        }
 
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, transaction))
         {
+            // Another instance may be upgrading: wait for it however long its upgrade takes.
+            lockCommand.CommandTimeout = 0;
             lockCommand.Parameters.AddWithValue("statepersistence.schema:" + schema);
             await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        int found;
+        try
+        {
+            if (await ReadVersionAsync(connection, transaction, schema, cancellationToken).ConfigureAwait(false) is { } recorded)
+            {
+                found = recorded;
+            }
+            else
+            {
+                await CreateVersionTableAsync(connection, transaction, schema, cancellationToken).ConfigureAwait(false);
+                found = 0;
+            }
+
+            RefuseNewer(schema, found);
+            if (found > 0 && found < CurrentVersion)
+            {
+                await LockTablesAsync(connection, transaction, schema, cancellationToken).ConfigureAwait(false);
+            }
+
+            for (int version = found; version < CurrentVersion; version++)
+            {
+                Step step = Steps[version];
+                await ExecuteAsync(connection, transaction, string.Format(System.Globalization.CultureInfo.InvariantCulture, step.Sql, schema),
+                    cancellationToken).ConfigureAwait(false);
+                await using var record = new NpgsqlCommand($"INSERT INTO {schema}.schema_version (version, description) VALUES ($1, $2)",
+                    connection, transaction);
+                record.Parameters.AddWithValue(version + 1);
+                record.Parameters.AddWithValue(step.Description);
+                await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new StateStorageException(
+                $"The PostgreSQL schema '{schema}' needs creating or upgrading to version {CurrentVersion}, and this role may not: " +
+                $"{ex.SqlState}: {ex.MessageText}. Start one instance with the role that owns the schema's tables (for a new schema, one " +
+                "with CREATE on the database, or the schema's owner); once it is at this version, a role that may only read and write " +
+                "its tables opens it.", schema, ex, isTransient: false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return found;
+    }
+
+    /// <summary>The version recorded in <paramref name="schema"/>, or null when it has no version table (or does not exist).</summary>
+    private static async Task<int?> ReadVersionAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema,
+        CancellationToken cancellationToken)
+    {
+        // Read from the catalog with the statement's snapshot, not through to_regclass: its lookup takes no lock, so it
+        // may answer from this session's cache as it was before another instance created the table while this one
+        // waited for the schema lock.
+        await using (var exists = new NpgsqlCommand("""
+            SELECT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                           WHERE n.nspname = $1 AND c.relname = 'schema_version')
+            """, connection, transaction))
+        {
+            exists.Parameters.AddWithValue(schema);
+            if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+            {
+                return null;
+            }
+        }
+
+        await using var versionCommand = new NpgsqlCommand($"SELECT coalesce(max(version), 0) FROM {schema}.schema_version", connection, transaction);
+        return Convert.ToInt32(await versionCommand.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
+            System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Creates the schema when it is missing (only then: see <see cref="EnsureAsync"/>), and its version table.</summary>
+    private static async Task CreateVersionTableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string schema,
+        CancellationToken cancellationToken)
+    {
+        await using (var exists = new NpgsqlCommand("SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $1)", connection, transaction))
+        {
+            exists.Parameters.AddWithValue(schema);
+            if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+            {
+                await ExecuteAsync(connection, transaction, $"CREATE SCHEMA IF NOT EXISTS {schema}", cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         await ExecuteAsync(connection, transaction, $"""
-            CREATE SCHEMA IF NOT EXISTS {schema};
             CREATE TABLE IF NOT EXISTS {schema}.schema_version (
                 version     integer     PRIMARY KEY,
                 description text        NOT NULL,
                 applied_at  timestamptz NOT NULL DEFAULT now()
             );
             """, cancellationToken).ConfigureAwait(false);
+    }
 
-        int found;
-        await using (var versionCommand = new NpgsqlCommand($"SELECT coalesce(max(version), 0) FROM {schema}.schema_version", connection, transaction))
-        {
-            found = Convert.ToInt32(await versionCommand.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
-                System.Globalization.CultureInfo.InvariantCulture);
-        }
-
+    private static void RefuseNewer(string schema, int found)
+    {
         if (found > CurrentVersion)
         {
             throw new StateFormatException(
                 $"The PostgreSQL schema '{schema}' is at version {found}; this build knows versions up to {CurrentVersion}. " +
                 "It was written by a newer StatePersistence and is left untouched; upgrade this instance.", schema);
         }
+    }
 
-        for (int version = found; version < CurrentVersion; version++)
+    /// <summary>
+    /// Takes every table of the store (those of version 1) in ACCESS EXCLUSIVE mode before an upgrade's first step,
+    /// trying for <see cref="LockAttempt"/> at a time. Instances still running write while the upgrade waits, and not all
+    /// in one order: this build's writer takes <c>changes</c> then <c>items</c>, earlier builds <c>items</c> then
+    /// <c>changes</c>. Had the steps taken their locks as they came (version 3 alters <c>changes</c>, version 4 then
+    /// indexes <c>items</c>), a writer holding one table and waiting for the other deadlocked with the upgrade, and
+    /// PostgreSQL aborted one of them: a 503 on that instance, or this start refused. Here an attempt that does not get
+    /// them all in time is rolled back to its savepoint, which releases what it got, so the writer waiting behind it goes
+    /// on, and the upgrade tries again: writes wait for the upgrade, none fails for it.
+    /// </summary>
+    private static async Task LockTablesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string schema,
+        CancellationToken cancellationToken)
+    {
+        const string Savepoint = "store_tables";
+        while (true)
         {
-            Step step = Steps[version];
-            await ExecuteAsync(connection, transaction, string.Format(System.Globalization.CultureInfo.InvariantCulture, step.Sql, schema),
-                cancellationToken).ConfigureAwait(false);
-            await using var record = new NpgsqlCommand($"INSERT INTO {schema}.schema_version (version, description) VALUES ($1, $2)",
-                connection, transaction);
-            record.Parameters.AddWithValue(version + 1);
-            record.Parameters.AddWithValue(step.Description);
-            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.SaveAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await ExecuteAsync(connection, transaction, $"""
+                    SET LOCAL lock_timeout = {(int)LockAttempt.TotalMilliseconds};
+                    LOCK TABLE {schema}.items, {schema}.changes, {schema}.session_logs, {schema}.reports IN ACCESS EXCLUSIVE MODE;
+                    SET LOCAL lock_timeout = DEFAULT;
+                    """, cancellationToken).ConfigureAwait(false);
+                await transaction.ReleaseAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.LockNotAvailable)
+            {
+                await transaction.RollbackAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 100)), cancellationToken).ConfigureAwait(false);
+            }
         }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return found;
     }
 
     /// <summary>
@@ -191,9 +312,10 @@ internal static partial class PostgresSchema
         }
     }
 
+    /// <summary>Runs <paramref name="sql"/> without a time limit: the creation and the upgrade run once (see <see cref="EnsureAsync"/>).</summary>
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

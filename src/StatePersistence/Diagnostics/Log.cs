@@ -26,6 +26,12 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Error, "Saving failed ({Operation}) at {Path}")]
     public static partial void SaveFailed(ILogger logger, Exception error, string operation, string? path);
 
+    [LoggerMessage(71, LogLevel.Warning, "Retention is configured ({Policy}) but the store {Location} keeps its session logs, reports and tasks where the retention pass does not reach (the PostgreSQL store's tables): nothing is rotated, expired or archived")]
+    public static partial void RetentionNotApplied(ILogger logger, string policy, string location);
+
+    [LoggerMessage(70, LogLevel.Error, "Saving failed ({Operation}) at {Path} again: {Reason} ({Repeats} repeat(s) since it was logged with its stack trace at {LoggedAt:O})")]
+    public static partial void SaveFailedAgain(ILogger logger, string operation, string? path, string reason, int repeats, DateTimeOffset loggedAt);
+
     [LoggerMessage(6, LogLevel.Debug, "Snapshot written to {Location}: revision {Revision}, {Bytes} bytes ({Details}), in {ElapsedMs:F1} ms")]
     public static partial void SnapshotWritten(ILogger logger, string location, long revision, long bytes, string details, double elapsedMs);
 

@@ -22,13 +22,29 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
 
     public void Start(CancellationToken stopping)
     {
-        if (store is null || !options.Retention.IsEnabled)
+        if (!options.Retention.IsEnabled)
         {
+            return;
+        }
+
+        if (store is null)
+        {
+            // A store that keeps logs and reports where the pass does not reach (PostgreSQL's tables): said once at
+            // start, so a policy the operator configured does not silently do nothing.
+            events.RetentionNotApplied(Describe(options.Retention));
             return;
         }
 
         _loop = Service.Checkpoints.BackgroundLoop.Start(options.Retention.Interval, time, "retention", events, RunOnceAsync, stopping);
     }
+
+    /// <summary>The parts of <paramref name="policy"/> that are on, as their settings name them.</summary>
+    private static string Describe(RetentionOptions policy) => string.Join(", ", new[]
+    {
+        policy.SessionLogMaxBytes > 0 ? $"SessionLogMaxBytes={policy.SessionLogMaxBytes}" : null,
+        policy.ReportMaxAge > TimeSpan.Zero ? $"ReportMaxAge={policy.ReportMaxAge}" : null,
+        policy.TaskArchiveAfter > TimeSpan.Zero ? $"TaskArchiveAfter={policy.TaskArchiveAfter}" : null,
+    }.OfType<string>());
 
     /// <summary>One pass: the finished tasks to archive, then every session log and report.</summary>
     public async Task RunOnceAsync(CancellationToken cancellationToken)

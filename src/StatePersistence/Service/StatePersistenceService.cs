@@ -74,7 +74,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
         _eventLog = new StateEventLog(_options.EventHistory, () => !_commits!.Started ? 0
             : store is ISharedStateStore ? _follower!.Position : _commits.Durable.Revision,
             store is ISharedStateStore ? () => _commits!.Started ? _commits.Durable.Revision : 0 : null);
-        _events = new EventDispatcher(this, store.Location, logger, _instruments, _health, _eventLog);
+        _events = new EventDispatcher(this, store.Location, logger, _instruments, _health, _eventLog, time);
         _commits = new CommitPipeline(store, _options.Durability, logger, _instruments, _events);
         _changeEvents = new ChangeFeedPump(store, _eventLog, _events, time);
         _checkpoints = new CheckpointScheduler(store, _options, time, logger, _commits, _events, _health);

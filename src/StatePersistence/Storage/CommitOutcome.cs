@@ -49,13 +49,21 @@ public sealed record CommittedGroup(long Revision, IReadOnlyList<StateChange> Ch
     public bool Own { get; init; }
 }
 
-/// <summary>The store no longer holds every change after the position asked for; reload the state instead.</summary>
+/// <summary>
+/// The store no longer holds every change after the position asked for, or its feed ends before that position (the
+/// database was restored to an earlier point while the reader ran); reload the state instead.
+/// </summary>
 public sealed class ChangeFeedGapException(long afterRevision, long oldestHeld, string location)
-    : Errors.StatePersistenceException($"The store '{location}' holds its change log only after position {oldestHeld}, not after {afterRevision}; reload the state instead.", location)
+    : Errors.StatePersistenceException(Describe(afterRevision, oldestHeld, location), location)
 {
     /// <summary>The position asked for.</summary>
     public long AfterRevision { get; } = afterRevision;
 
     /// <summary>The changes after this position are held.</summary>
     public long OldestHeld { get; } = oldestHeld;
+
+    private static string Describe(long afterRevision, long oldestHeld, string location) => oldestHeld < afterRevision
+        ? $"The store '{location}' holds changes only up to position {oldestHeld}, before position {afterRevision} that this reader already " +
+          "passed: it was restored to an earlier point, or its change log was emptied; reload the state instead."
+        : $"The store '{location}' holds its change log only after position {oldestHeld}, not after {afterRevision}; reload the state instead.";
 }

@@ -27,7 +27,8 @@ public sealed record StatectlRun(int ExitCode, string Output, string Error)
 
     /// <summary>
     /// Runs <c>dotnet statectl.dll</c> with <paramref name="arguments"/> in <paramref name="workingDirectory"/>; the
-    /// environment is cleaned of <c>STATE_PATH</c>, <c>EDITOR</c>, <c>VISUAL</c> and the encryption key variables unless <paramref name="environment"/> sets them.
+    /// environment is cleaned of <c>STATE_PATH</c>, <c>EDITOR</c>, <c>VISUAL</c>, the encryption key variables and the server's PostgreSQL
+    /// settings unless <paramref name="environment"/> sets them.
     /// </summary>
     public static async Task<StatectlRun> RunAsync(IEnumerable<string> arguments, string? workingDirectory = null,
         IReadOnlyDictionary<string, string>? environment = null, string? standardInput = null)
@@ -51,6 +52,8 @@ public sealed record StatectlRun(int ExitCode, string Output, string Error)
         info.Environment.Remove("VISUAL");
         info.Environment.Remove("STATE_ENCRYPTION_KEY_FILE");
         info.Environment.Remove("STATE_ENCRYPTION_KEY");
+        info.Environment.Remove("STATEPERSISTENCE_CONNECTION_STRING");
+        info.Environment.Remove("StatePersistence__Store");
         foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[name] = value;

@@ -10,7 +10,7 @@ namespace StatePersistence.Postgres.Tests.Retention;
 public sealed class ChangeLogPruningTests
 {
     [Fact]
-    public async Task PruningEverythingNumbered_MovesTheHorizon_AReadBelowItGetsAGap_AndPositionsAreNeverReused()
+    public async Task PruningEverythingOld_KeepsTheNewestGroup_MovesTheHorizon_AReadBelowItGetsAGap_AndPositionsAreNeverReused()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using Store store = await Store.CreateAsync(ct);
@@ -21,20 +21,32 @@ public sealed class ChangeLogPruningTests
 
         Assert.Equal(3, (await store.Feed.ReadAsync(0, 100, ct)).Count);
         var pruner = new ChangePruner(PostgresServer.DataSource, store.Schema, TimeSpan.FromHours(1));
-        Assert.Equal(3L, await pruner.PruneAsync(TimeSpan.Zero, ct));
+        // All but the newest group: an instance of an earlier version numbers after the highest position in the table
+        // (OlderInstanceNumberingTests).
+        Assert.Equal(2L, await pruner.PruneAsync(TimeSpan.Zero, ct));
+        Assert.Equal(0L, await pruner.PruneAsync(TimeSpan.Zero, ct));
 
         ChangeFeedGapException gap = await Assert.ThrowsAsync<ChangeFeedGapException>(() => store.Feed.ReadAsync(1, 100, ct));
-        Assert.Equal((1L, 3L), (gap.AfterRevision, gap.OldestHeld));
+        Assert.Equal((1L, 2L), (gap.AfterRevision, gap.OldestHeld));
         Assert.Contains(store.Schema, gap.Message, StringComparison.Ordinal);
-        Assert.Empty(await store.Feed.ReadAsync(3, 100, ct));
+        Assert.Equal(["t2"], (await store.Feed.ReadAsync(2, 100, ct)).Select(g => g.Changes[0].Id));
 
-        // Every row of the log is gone, so the highest position is the horizon's: the next group continues after it.
         await store.PutAsync("t3", ExpectedRevision.Absent);
-        CommittedGroup next = Assert.Single(await store.Feed.ReadAsync(3, 100, ct));
-        Assert.Equal(("t3", 4L), (next.Changes[0].Id, next.Position));
+        Assert.Equal(("t3", 4L), (await store.Feed.ReadAsync(3, 100, ct)).Select(g => (g.Changes[0].Id, g.Position)).Single());
+
+        // A log emptied some other way (by hand): the highest position is the horizon's, and the next group continues after it.
+        await using (NpgsqlCommand empty = PostgresServer.DataSource.CreateCommand(
+            $"DELETE FROM {store.Schema}.changes; UPDATE {store.Schema}.feed_horizon SET position = 4"))
+        {
+            await empty.ExecuteNonQueryAsync(ct);
+        }
+
+        await store.PutAsync("t4", ExpectedRevision.Absent);
+        CommittedGroup next = Assert.Single(await store.Feed.ReadAsync(4, 100, ct));
+        Assert.Equal(("t4", 5L), (next.Changes[0].Id, next.Position));
 
         // The items themselves are untouched.
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 5; i++)
         {
             Assert.NotNull(await store.LoadAsync("t" + i));
         }
@@ -89,7 +101,8 @@ public sealed class ChangeLogPruningTests
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using Store store = await Store.CreateAsync(ct);
         await store.PutAsync("a", ExpectedRevision.Absent);
-        Assert.Single(await store.Feed.ReadAsync(0, 100, ct));
+        await store.PutAsync("b", ExpectedRevision.Absent);
+        Assert.Equal(2, (await store.Feed.ReadAsync(0, 100, ct)).Count);
 
         // Another instance's pruning transaction, holding the pruning lock.
         await using NpgsqlConnection other = await PostgresServer.DataSource.OpenConnectionAsync(ct);
@@ -102,7 +115,7 @@ public sealed class ChangeLogPruningTests
 
         var pruner = new ChangePruner(PostgresServer.DataSource, store.Schema, TimeSpan.FromHours(1));
         Assert.Null(await pruner.PruneAsync(TimeSpan.Zero, ct));
-        Assert.Single(await store.Feed.ReadAsync(0, 100, ct));
+        Assert.Equal(2, (await store.Feed.ReadAsync(0, 100, ct)).Count);
 
         await pruning.RollbackAsync(ct);
         Assert.Equal(1L, await pruner.PruneAsync(TimeSpan.Zero, ct));
@@ -173,8 +186,9 @@ public sealed class ChangeLogPruningTests
 
         await new ChangePruner(PostgresServer.DataSource, schema.Name, store.ChangeRetention).PruneAsync(TimeSpan.Zero, ct);
 
+        // 'a' pruned, 'b' (the newest group) kept.
         ChangeFeedGapException gap = await Assert.ThrowsAsync<ChangeFeedGapException>(async () => await store.ReadChangesAsync(0, ct));
-        Assert.Equal(2L, gap.OldestHeld);
+        Assert.Equal(1L, gap.OldestHeld);
         RecoveredState reloaded = await store.ReloadAsync(ct);
         Assert.Equal((2L, 2), (reloaded.Position, reloaded.View.Tasks.Count));
         await using var again = new PostgresStateStore(PostgresServer.DataSource, schema.Name);

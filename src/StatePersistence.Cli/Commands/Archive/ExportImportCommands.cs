@@ -25,7 +25,7 @@ internal static class ExportImportCommands
         {
             if (!Directory.Exists(context.StatePath))
             {
-                throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
+                throw MissingStateDirectory.Error(context.StatePath);
             }
 
             return Task.FromResult(Report(context, "exported", StateArchive.Export(context.StatePath, parsed.GetValue(file)!, context.PayloadCodec())));

@@ -29,7 +29,7 @@ internal static class BackupsCommand
     {
         if (!Directory.Exists(context.StatePath))
         {
-            throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
+            throw MissingStateDirectory.Error(context.StatePath);
         }
 
         IReadOnlyList<StateBackupInfo> backups = StateBackups.List(context.StatePath, context.PayloadCodec());

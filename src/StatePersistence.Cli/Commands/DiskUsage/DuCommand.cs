@@ -20,7 +20,7 @@ internal static class DuCommand
     {
         if (!Directory.Exists(context.StatePath))
         {
-            throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
+            throw MissingStateDirectory.Error(context.StatePath);
         }
 
         StateDiskUsage usage = StateDiskUsage.Measure(context.StatePath);

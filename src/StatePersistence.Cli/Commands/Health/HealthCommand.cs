@@ -84,6 +84,11 @@ internal static class HealthCommand
             context.Console.MarkupLine("[yellow]" + Markup.Escape(reason) + "[/]");
         }
 
+        if (!health.Exists && MissingStateDirectory.PostgresHint() is { Length: > 0 } hint)
+        {
+            context.Console.MarkupLine("[yellow]" + Markup.Escape(hint.Trim()) + "[/]");
+        }
+
         return exit;
     }
 

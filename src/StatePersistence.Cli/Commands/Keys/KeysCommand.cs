@@ -156,7 +156,7 @@ internal static class KeysCommand
         // A mistyped path must not read as "0 payloads under every key": the rotation procedure removes a key on that.
         if (!Directory.Exists(context.StatePath))
         {
-            throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
+            throw MissingStateDirectory.Error(context.StatePath);
         }
 
         EncryptionKeyUsage usage = EncryptionKeyUsage.Measure(context.StatePath);

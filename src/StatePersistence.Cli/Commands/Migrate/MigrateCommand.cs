@@ -39,7 +39,7 @@ internal static class MigrateCommand
     {
         if (!Directory.Exists(context.StatePath))
         {
-            throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
+            throw MissingStateDirectory.Error(context.StatePath);
         }
 
         return context.StoreOptions();

@@ -25,7 +25,7 @@ internal static class VerifyCommand
     {
         if (!Directory.Exists(context.StatePath))
         {
-            throw new CommandFailedException($"The state directory '{context.StatePath}' does not exist.");
+            throw MissingStateDirectory.Error(context.StatePath);
         }
 
         StateDirectoryVerification result = StateDirectoryVerifier.Verify(context.StatePath, context.PayloadCodec());

@@ -15,8 +15,10 @@ namespace StatePersistence.Service.Events;
 /// from the store's feed instead).
 /// </summary>
 internal sealed class EventDispatcher(object sender, string location, ILogger logger, StateInstruments instruments, HealthTracker health,
-    StateEventLog log)
+    StateEventLog log, TimeProvider time)
 {
+    private readonly RepeatedFailures _repeated = new(time);
+
     public event EventHandler<StateSavedEventArgs>? StateSaved;
 
     public event EventHandler<StateLoadedEventArgs>? StateLoaded;
@@ -56,10 +58,23 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     public void SaveFailed(string operation, string? path, Exception error)
     {
         health.RecordFailure(error);
-        Log.SaveFailed(logger, error, operation, path);
+        LogFailure(operation, path, error);
         instruments.SaveFailures.Add(1, StateInstruments.Kind(FailedKind(operation)));
         log.Notify(StateEventTypes.StateSaveError, operation: operation);
         Raise(StateSaveError, new StateSaveErrorEventArgs(operation, path, error), nameof(StateSaveError));
+    }
+
+    /// <summary>Logs a failure with its stack trace, or as one line when it repeats one logged so a moment ago (<see cref="RepeatedFailures"/>).</summary>
+    private void LogFailure(string operation, string? path, Exception error)
+    {
+        if (_repeated.Repeat(operation, error) is { } repeat)
+        {
+            Log.SaveFailedAgain(logger, operation, path, error.Message, repeat.Repeats, repeat.LoggedAt);
+        }
+        else
+        {
+            Log.SaveFailed(logger, error, operation, path);
+        }
     }
 
     /// <summary>
@@ -77,11 +92,14 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     /// <summary>A background job (the scrub) failed: reported like a save error, but no save failed, so health stays.</summary>
     public void BackgroundFailed(string operation, Exception error)
     {
-        Log.SaveFailed(logger, error, operation, location);
+        LogFailure(operation, location, error);
         instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
         log.Notify(StateEventTypes.StateSaveError, operation: operation);
         Raise(StateSaveError, new StateSaveErrorEventArgs(operation, location, error), nameof(StateSaveError));
     }
+
+    /// <summary>A retention policy is configured but the store keeps its logs and reports where the pass does not reach.</summary>
+    public void RetentionNotApplied(string policy) => Log.RetentionNotApplied(logger, policy, location);
 
     /// <summary>The retention policy capped a session log: logged, counted, and raised as <c>retention:session-log-rotated</c>.</summary>
     public void SessionLogCapped(Retention.SessionLogTrim trim)

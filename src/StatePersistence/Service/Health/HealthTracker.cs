@@ -14,6 +14,9 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
 {
     private static readonly TimeSpan InstrumentRefresh = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a failed save keeps the health Unhealthy when no save was tried since (see <see cref="Report"/>).</summary>
+    internal static readonly TimeSpan FailedSaveUnhealthyFor = TimeSpan.FromMinutes(1);
+
     // The store's details with a meaning to the core (StoreHealth.Details): file counts by kind feed the files gauge.
     private const string FilesPrefix = "files_";
     private const string BackupsDetail = "files_backups";
@@ -81,8 +84,14 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
 
         if (_lastSaveFailed && _lastError is { } error)
         {
-            status = StateHealthStatus.Unhealthy;
-            reasons.Add(Sentence("The last save failed: " + error.Message));
+            // Unhealthy while the failure is recent, or while the store's own probe fails too. Later, with the probe
+            // passing, Degraded: nothing says saving works again until a save succeeds, but an instance that a load
+            // balancer or readiness probe took out for a 503 here got no save to prove it, and stayed out for good
+            // after a database blip (an audit's instance, five minutes after PostgreSQL came back). Degraded answers 200,
+            // so the next save is tried, and fails back to Unhealthy if the cause is still there.
+            bool recent = time.GetUtcNow() - error.Time < FailedSaveUnhealthyFor;
+            status = recent ? StateHealthStatus.Unhealthy : Max(status, StateHealthStatus.Degraded);
+            reasons.Add(Sentence("The last save failed" + (recent ? "" : $" at {error.Time:O}, and none was tried since") + ": " + error.Message));
         }
 
         if (store.FreeBytes is { } free && free < lowDiskSpaceBytes)

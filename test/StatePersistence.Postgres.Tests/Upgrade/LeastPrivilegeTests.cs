@@ -1,0 +1,88 @@
+using Npgsql;
+using StatePersistence.Errors;
+using StatePersistence.Model;
+using StatePersistence.Postgres.Schema;
+using StatePersistence.Postgres.Tests.Support;
+using static StatePersistence.Postgres.Tests.Upgrade.OlderSchema;
+
+namespace StatePersistence.Postgres.Tests.Upgrade;
+
+/// <summary>
+/// The privileges an instance's role needs. A schema at this build's version takes none beyond reading and writing
+/// its tables (a DBA creates and upgrades it, the application's role only uses it), and a role that owns a schema
+/// created for it needs no CREATE on the database. An upgrade the role may not run is refused saying so.
+/// </summary>
+public sealed class LeastPrivilegeTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task ARoleThatMayOnlyReadAndWriteTheTables_OpensACurrentSchema_AndWrites()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
+        await using Role role = await Role.CreateAsync(schema.Name, $"""
+            GRANT USAGE ON SCHEMA {schema.Name} TO ROLE_NAME;
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema.Name} TO ROLE_NAME;
+            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema.Name} TO ROLE_NAME;
+            """);
+
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
+        await service.SaveTaskAsync(new AgentTask { Id = "t", Description = "d", Status = "pending" }, Ct);
+        Assert.Equal("d", (await service.LoadTaskAsync("t", Ct))!.Description);
+    }
+
+    [Fact]
+    public async Task ARoleThatOwnsTheSchemaButMayNotCreateSchemas_CreatesTheTablesInIt()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using Role role = await Role.CreateAsync(schema.Name, $"CREATE SCHEMA {schema.Name} AUTHORIZATION ROLE_NAME;");
+
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
+        Assert.Equal(PostgresSchema.CurrentVersion, await ScalarAsync($"SELECT max(version) FROM {schema.Name}.schema_version", Ct));
+    }
+
+    [Fact]
+    public async Task ARoleThatMayNotUpgradeAnOlderSchema_IsRefusedSayingWhatItNeeds_AndTheSchemaIsLeftAsItWas()
+    {
+        await using TestSchema schema = await CreateVersion2Async(Ct);
+        await using Role role = await Role.CreateAsync(schema.Name, $"""
+            GRANT USAGE ON SCHEMA {schema.Name} TO ROLE_NAME;
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema.Name} TO ROLE_NAME;
+            """);
+
+        StateStorageException refused = await Assert.ThrowsAsync<StateStorageException>(async () =>
+            await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct));
+
+        Assert.Contains($"'{schema.Name}' needs creating or upgrading to version {PostgresSchema.CurrentVersion}", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("42501", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', refused.Message);
+        Assert.Equal(2L, await ScalarAsync($"SELECT max(version) FROM {schema.Name}.schema_version", Ct));
+    }
+
+    /// <summary>A login role of one test (no CREATE on the database, as a new role has), dropped with what it owns.</summary>
+    private sealed class Role : IAsyncDisposable
+    {
+        private Role(string name) => Name = name;
+
+        public string Name { get; }
+
+        public string ConnectionString => new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Username = Name }.ConnectionString;
+
+        /// <summary>Creates the role, then runs <paramref name="grants"/> with <c>ROLE_NAME</c> standing for its name.</summary>
+        public static async Task<Role> CreateAsync(string schema, string grants)
+        {
+            var role = new Role("sp_role_" + schema);
+            await ExecuteAsync($"CREATE ROLE {role.Name} LOGIN", Ct);
+            await ExecuteAsync(grants.Replace("ROLE_NAME", role.Name, StringComparison.Ordinal), Ct);
+            return role;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            NpgsqlConnection.ClearAllPools();
+            await ExecuteAsync($"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '{Name}'", CancellationToken.None);
+            await ExecuteAsync($"DROP OWNED BY {Name} CASCADE; DROP ROLE {Name}", CancellationToken.None);
+        }
+    }
+}
