@@ -129,6 +129,13 @@ public sealed partial class StatePersistenceService : IStatePersistence
         ValueTask.FromResult(_reader.LoadState(_health.LastSnapshot));
 
     /// <inheritdoc />
+    public ValueTask WriteStateAsync(Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        return _reader.WriteState(_health.LastSnapshot, destination, cancellationToken);
+    }
+
+    /// <inheritdoc />
     public async ValueTask<DateTimeOffset> SaveStateAsync(PersistedState state, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);

@@ -41,6 +41,10 @@ internal sealed class StateReader(CommitPipeline commits)
         };
     }
 
+    /// <summary>The state as <see cref="LoadState"/> gives it, written to <paramref name="destination"/> as JSON, streamed from the stored bytes.</summary>
+    public ValueTask WriteState(DateTimeOffset? lastSaved, Stream destination, CancellationToken cancellationToken) =>
+        StateJsonStream.WriteAsync(View, lastSaved, destination, cancellationToken);
+
     public T? Load<T>(ItemKind<T> kind, string id)
         where T : class
     {
