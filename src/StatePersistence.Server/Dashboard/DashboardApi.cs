@@ -33,21 +33,16 @@ internal static class DashboardApi
     private static async Task<IResult> OverviewAsync(IStatePersistence state, EventHub hub, HealthCache health,
         QuotaGuard quotas, TimeProvider time, CancellationToken cancellationToken)
     {
-        IReadOnlyList<AgentTask> tasks = await state.LoadTasksAsync(cancellationToken);
-        var counts = TaskStatuses.All.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
-        foreach (AgentTask task in tasks)
-        {
-            if (task.Status is { } status && counts.ContainsKey(status))
-            {
-                counts[status]++;
-            }
-        }
+        // Counted from the status kept beside each stored task: deserializing every task to count them took 9-15 s
+        // and gigabytes per request at 100k tasks.
+        IReadOnlyDictionary<string, int> byStatus = state.CountTasksByStatus();
+        var counts = TaskStatuses.All.ToDictionary(s => s, s => byStatus.GetValueOrDefault(s), StringComparer.Ordinal);
 
         HealthReport report = await health.GetAsync(cancellationToken);
         string[] reasons = [.. report.Entries.Values.Where(e => e.Status != HealthStatus.Healthy && e.Description is not null).Select(e => e.Description!)];
         StateMetricsTimes times = LastSave(report, time);
-        return ApiResults.Ok(new DashboardOverview(counts, tasks.Count, state.SessionCount, hub.SavesPerSecond, state.Revision,
-            times.LastSave, times.AgeSeconds, report.Status.ToString(), reasons, quotas.FreeDiskBytes(), StateFiles.BytesByKind(state.CheckHealth()),
+        return ApiResults.Ok(new DashboardOverview(counts, byStatus.Values.Sum(), state.SessionCount, hub.SavesPerSecond, state.Revision,
+            times.LastSave, times.AgeSeconds, report.Status.ToString(), reasons, quotas.FreeDiskBytes(), StateFiles.BytesByKind(report),
             StateFiles.Backups(state.Location)), DashboardJsonContext.Default.DashboardOverview);
     }
 

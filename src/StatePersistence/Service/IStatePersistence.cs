@@ -176,6 +176,13 @@ public interface IStatePersistence : IAsyncDisposable
     /// </summary>
     ValueTask<AgentTask?> LoadLatestTaskAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// How many tasks have each status (a task without one is counted under the empty string; a status no task has
+    /// is absent), counted from the fields kept beside each stored task: no task is deserialized, so the cost is a
+    /// walk of the state's index, not of its bytes.
+    /// </summary>
+    IReadOnlyDictionary<string, int> CountTasksByStatus();
+
     /// <summary>Loads all tasks, ordered by id.</summary>
     ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default);
 

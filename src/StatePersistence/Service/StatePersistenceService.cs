@@ -247,6 +247,9 @@ public sealed partial class StatePersistenceService : IStatePersistence
     }
 
     /// <inheritdoc />
+    public IReadOnlyDictionary<string, int> CountTasksByStatus() => _reader.CountByStatus(ItemKind<AgentTask>.Tasks);
+
+    /// <inheritdoc />
     public ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default) =>
         ValueTask.FromResult<IReadOnlyList<AgentTask>>(_reader.LoadAll(ItemKind<AgentTask>.Tasks));
 

@@ -173,6 +173,22 @@ public sealed class TaskQueryTests : IDisposable
         Assert.Equal("maxBytes", Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { MaxBytes = 0 })).Field);
     }
 
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task CountTasksByStatus_CountsEveryTaskOnceByItsStatus(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+        await SaveAsync(service, "task_a", TaskStatuses.Pending, "CLAUDECODE", minutes: 1);
+        await SaveAsync(service, "task_b", TaskStatuses.Completed, "CLAUDECODE", minutes: 2);
+        await SaveAsync(service, "task_c", TaskStatuses.Completed, "CODEX", minutes: 3);
+        await SaveAsync(service, "task_d", TaskStatuses.Failed, "CODEX", minutes: 4);
+        await service.DeleteTaskAsync("task_a", Ct);
+
+        IReadOnlyDictionary<string, int> counts = service.CountTasksByStatus();
+
+        Assert.Equal(new Dictionary<string, int> { [TaskStatuses.Completed] = 2, [TaskStatuses.Failed] = 1 }, counts);
+    }
+
     private static async Task SaveAsync(StatePersistenceService service, string id, string status, string tool, double minutes, double created = 0)
     {
         AgentTask task = StateFixture.Task(id, status);

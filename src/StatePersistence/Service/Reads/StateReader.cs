@@ -65,6 +65,20 @@ internal sealed class StateReader(CommitPipeline commits)
         return [.. items.Select(i => kind.Deserialize(i.Json))];
     }
 
+    /// <summary>How many items have each status (none: the empty string), from <see cref="StoredItem.Status"/> alone.</summary>
+    public Dictionary<string, int> CountByStatus<T>(ItemKind<T> kind)
+        where T : class
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (StoredItem item in kind.Map(View).Values)
+        {
+            string status = item.Status ?? "";
+            counts[status] = counts.GetValueOrDefault(status) + 1;
+        }
+
+        return counts;
+    }
+
     /// <summary>Up to <paramref name="limit"/> items whose id sorts after <paramref name="after"/>; only the page is deserialized.</summary>
     public List<T> Page<T>(ItemKind<T> kind, string? after, int limit, string? status)
         where T : class
