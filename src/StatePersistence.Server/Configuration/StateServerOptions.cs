@@ -54,6 +54,14 @@ internal sealed class StateServerOptions
     /// <summary>How often <c>GET /api/events</c> sends a heartbeat comment while no event happens. Default 15 s.</summary>
     public TimeSpan EventsHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long one write to a <c>GET /api/events</c> client may wait for the client to read before the connection is
+    /// closed. Default 60 s. A client that stopped reading (a suspended laptop, a stuck consumer) otherwise holds its
+    /// connection for ever: Kestrel's minimum data rate does not end it, and such connections add up to
+    /// <see cref="MaxConcurrentConnections"/>.
+    /// </summary>
+    public TimeSpan EventsWriteTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Whether an API key is configured.</summary>
     public bool HasApiKey => !string.IsNullOrWhiteSpace(ApiKey);
 }

@@ -33,6 +33,11 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
             problems.Add($"{S}:EventsHeartbeat must be greater than 00:00:00 (was {options.EventsHeartbeat}).");
         }
 
+        if (options.EventsWriteTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"{S}:EventsWriteTimeout must be greater than 00:00:00 (was {options.EventsWriteTimeout}).");
+        }
+
         if (options.MinRequestBodyBytesPerSecond < 0 || double.IsNaN(options.MinRequestBodyBytesPerSecond))
         {
             problems.Add($"{S}:MinRequestBodyBytesPerSecond must be 0 (off) or more (was {options.MinRequestBodyBytesPerSecond}).");

@@ -23,7 +23,7 @@ internal static class EventRoutes
     public static void MapEventRoutes(this IEndpointRouteBuilder routes) => routes.MapGet("/api/events", StreamAsync);
 
     private static async Task StreamAsync(HttpContext context, IStatePersistence state, EventHub hub, IOptions<StateServerOptions> options,
-        IHostApplicationLifetime lifetime)
+        IHostApplicationLifetime lifetime, ILogger<EventHub> logger)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         CancellationToken cancellationToken = stop.Token;
@@ -36,14 +36,15 @@ internal static class EventRoutes
         response.Headers.CacheControl = "no-store";
         response.Headers["X-Accel-Buffering"] = "no";
         ChannelReader<ServerEvent> audits = hub.Subscribe();
+        using var writes = new EventStreamWrites(response, options.Value.EventsWriteTimeout, cancellationToken);
         Task<bool> nextEvent = events.MoveNextAsync().AsTask();
         try
         {
             Task<bool> nextAudit = audits.WaitToReadAsync(cancellationToken).AsTask();
 
             // A first line at once, so the client's EventSource opens (and tests see the stream) before any event.
-            await response.WriteAsync(": connected\n\n", cancellationToken);
-            await response.Body.FlushAsync(cancellationToken);
+            await writes.WriteAsync(": connected\n\n");
+            await writes.FlushAsync();
             TimeSpan interval = options.Value.EventsHeartbeat;
             Task heartbeat = Task.Delay(interval, cancellationToken);
             bool wrote = false;
@@ -57,7 +58,7 @@ internal static class EventRoutes
                         return; // The service was shut down: the client reconnects (to the next server) and resumes.
                     }
 
-                    await response.WriteAsync(Format(events.Current), cancellationToken);
+                    await writes.WriteAsync(Format(events.Current));
                     nextEvent = events.MoveNextAsync().AsTask();
                 }
                 else if (done == nextAudit)
@@ -69,7 +70,7 @@ internal static class EventRoutes
 
                     while (audits.TryRead(out ServerEvent? audit))
                     {
-                        await response.WriteAsync($"event: {audit.Type}\ndata: {audit.Data}\n\n", cancellationToken);
+                        await writes.WriteAsync($"event: {audit.Type}\ndata: {audit.Data}\n\n");
                     }
 
                     nextAudit = audits.WaitToReadAsync(cancellationToken).AsTask();
@@ -80,22 +81,28 @@ internal static class EventRoutes
                     await heartbeat;
                     if (!wrote)
                     {
-                        await response.WriteAsync(": heartbeat\n\n", cancellationToken);
+                        await writes.WriteAsync(": heartbeat\n\n");
                     }
 
                     wrote = false;
                     heartbeat = Task.Delay(interval, cancellationToken);
-                    await response.Body.FlushAsync(cancellationToken);
+                    await writes.FlushAsync();
                     continue;
                 }
 
                 wrote = true;
-                await response.Body.FlushAsync(cancellationToken);
+                await writes.FlushAsync();
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client went away, or the server stops.
+        }
+        catch (EventClientStalledException stalled)
+        {
+            // Closed rather than left to wait: an EventSource that is alive reconnects and resumes with Last-Event-ID.
+            EventStreamLog.ClientStalled(logger, stalled.Timeout, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+            context.Abort();
         }
         finally
         {
@@ -134,4 +141,11 @@ internal static class EventRoutes
         };
         return $"id: {item.Position}\nevent: {item.Type}\ndata: {data}\n\n";
     }
+}
+
+/// <summary>The event stream's log messages (the server's own ids, 7100-7109).</summary>
+internal static partial class EventStreamLog
+{
+    [LoggerMessage(7100, LogLevel.Warning, "An event stream client at {Remote} read nothing for {Timeout} while an event waited to be sent: its connection was closed (StatePersistence:Server:EventsWriteTimeout)")]
+    public static partial void ClientStalled(ILogger logger, TimeSpan timeout, string remote);
 }

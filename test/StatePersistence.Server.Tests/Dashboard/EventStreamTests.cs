@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using StatePersistence.Model;
 using StatePersistence.Server.Tests.Support;
 using static StatePersistence.Server.Tests.Support.Http;
 
@@ -125,6 +127,29 @@ public sealed class EventStreamTests
         await client.PostJsonAsync("/api/tasks", """{"id":"task_5","description":"d"}""");
         List<SseReader.Event> next = await resumed.ReadAsync(1);
         Assert.Contains(next, e => e.Type == "task:created");
+    }
+
+    [Fact]
+    public async Task Events_AClientThatReadsNothing_IsDisconnectedAfterTheWriteTimeout()
+    {
+        await using var server = new StateServerFactory(("StatePersistence:Server:EventsWriteTimeout", "00:00:00.300"));
+        using HttpClient client = server.Client();
+        using HttpResponseMessage stream = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/events"), HttpCompletionOption.ResponseHeadersRead, Ct);
+        Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+
+        // 3,000 events in one commit, far more than the buffers between the server and a client that reads nothing hold.
+        PersistedState state = await server.Persistence.LoadStateAsync(Ct);
+        state.Tasks = [.. Enumerable.Range(0, 3000).Select(i => new AgentTask { Id = $"task_{i}", Description = "d" })];
+        await server.Persistence.SaveStateAsync(state, Ct);
+
+        for (int i = 0; i < 600 && !server.Logs.Entries.Any(e => e.Text.Contains("read nothing for", StringComparison.Ordinal)); i++)
+        {
+            await Task.Delay(50, Ct);
+        }
+
+        (string _, LogLevel level, string text) = Assert.Single(server.Logs.Entries, e => e.Text.Contains("read nothing for", StringComparison.Ordinal));
+        Assert.Equal(LogLevel.Warning, level);
+        Assert.Contains("EventsWriteTimeout", text, StringComparison.Ordinal);
     }
 
     [Fact]
