@@ -46,6 +46,31 @@ public sealed class DashboardCostTests
         Assert.Equal(1, watched.HealthChecks); // the first overview's, through the cache the second one reused
     }
 
+    [Fact]
+    public async Task TaskList_SearchesSortsAndPagesWithoutLoadingEveryTaskAtOnce()
+    {
+        await using var server = new StateServerFactory();
+        WatchedPersistence? watched = null;
+        await using var factory = server.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
+            services.AddSingleton<IStatePersistence>(sp => (watched = WatchedPersistence.Over(sp.GetRequiredService<StatePersistenceService>())).Self)));
+        using HttpClient client = factory.CreateClient();
+        for (int i = 0; i < 7; i++)
+        {
+            server.Time.Advance(TimeSpan.FromMinutes(1));
+            await client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"{{(i % 2 == 0 ? "Deploy" : "Write tests")}} {{i}}","tool":"CLAUDECODE"}""");
+        }
+
+        JsonElement deploy = await (await client.GetUrlAsync("/api/dashboard/tasks?q=deploy&size=3")).ExpectAsync(HttpStatusCode.OK);
+        JsonElement second = await (await client.GetUrlAsync("/api/dashboard/tasks?q=deploy&size=3&page=2")).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(4, deploy.GetProperty("total").GetInt32());
+        Assert.Equal(["task_6", "task_4", "task_2"], deploy.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
+        Assert.Equal(["task_0"], second.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
+        Assert.Equal("Deploy 6", deploy.GetProperty("tasks")[0].Str("description"));
+        Assert.NotNull(watched);
+        Assert.Equal(0, watched.LoadsOfEveryTask);
+    }
+
     /// <summary>The server's <see cref="IStatePersistence"/>, counting the calls whose cost grows with the state.</summary>
     public class WatchedPersistence : DispatchProxy
     {
