@@ -55,11 +55,12 @@ internal sealed class StateServerOptions
     public TimeSpan EventsHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// How long one write to a <c>GET /api/events</c> client may wait for the client to take it (its TCP window full:
-    /// the client stopped reading) before the server drops the connection. Default 30 s. The client resumes from its
-    /// <c>Last-Event-ID</c> when it reconnects, so nothing is lost; one that never reads no longer holds a connection.
+    /// How long one write to a <c>GET /api/events</c> client may wait for the client to read before the connection is
+    /// closed. Default 60 s. A client that stopped reading (a suspended laptop, a stuck consumer) otherwise holds its
+    /// connection for ever: Kestrel's minimum data rate does not end it, and such connections add up to
+    /// <see cref="MaxConcurrentConnections"/>.
     /// </summary>
-    public TimeSpan EventsWriteTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan EventsWriteTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Whether an API key is configured.</summary>
     public bool HasApiKey => !string.IsNullOrWhiteSpace(ApiKey);

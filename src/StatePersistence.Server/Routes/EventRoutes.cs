@@ -15,7 +15,7 @@ namespace StatePersistence.Server.Routes;
 /// they never move a client's resume point. A heartbeat comment while nothing happens keeps proxies and clients aware
 /// that the connection is alive.
 /// </summary>
-internal static partial class EventRoutes
+internal static class EventRoutes
 {
     /// <summary>A position no stream holds, so an unreadable id gets a <c>reset</c>.</summary>
     private static readonly StateEventPosition Unreadable = new("unreadable", long.MaxValue, 0);
@@ -23,16 +23,10 @@ internal static partial class EventRoutes
     public static void MapEventRoutes(this IEndpointRouteBuilder routes) => routes.MapGet("/api/events", StreamAsync);
 
     private static async Task StreamAsync(HttpContext context, IStatePersistence state, EventHub hub, IOptions<StateServerOptions> options,
-        IHostApplicationLifetime lifetime, EventStreamMetrics metrics, ILoggerFactory loggers)
+        IHostApplicationLifetime lifetime, ILogger<EventHub> logger, EventStreamMetrics metrics)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         CancellationToken cancellationToken = stop.Token;
-
-        // Every write and flush must be taken by the client within the timeout. A client that stopped reading fills
-        // its TCP window, after which a flush waits for ever and the connection stays one of MaxConcurrentConnections:
-        // Kestrel's MinResponseDataRate does not cover a response that writes a little at a time.
-        TimeSpan writeTimeout = options.Value.EventsWriteTimeout;
-        using var writes = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
         // First, before the response or a subscription is set up: a service already shut down refuses the stream
         // (ObjectDisposedException, answered 503), and one shut down while it runs ends it after its last event.
@@ -42,13 +36,15 @@ internal static partial class EventRoutes
         response.Headers.CacheControl = "no-store";
         response.Headers["X-Accel-Buffering"] = "no";
         ChannelReader<ServerEvent> audits = hub.Subscribe();
+        using var writes = new EventStreamWrites(response, options.Value.EventsWriteTimeout, cancellationToken);
         Task<bool> nextEvent = events.MoveNextAsync().AsTask();
         try
         {
             Task<bool> nextAudit = audits.WaitToReadAsync(cancellationToken).AsTask();
 
             // A first line at once, so the client's EventSource opens (and tests see the stream) before any event.
-            await WriteAsync(response, ": connected\n\n", writes, writeTimeout);
+            await writes.WriteAsync(": connected\n\n");
+            await writes.FlushAsync();
             TimeSpan interval = options.Value.EventsHeartbeat;
             Task heartbeat = Task.Delay(interval, cancellationToken);
             bool wrote = false;
@@ -62,7 +58,7 @@ internal static partial class EventRoutes
                         return; // The service was shut down: the client reconnects (to the next server) and resumes.
                     }
 
-                    await WriteAsync(response, Format(events.Current), writes, writeTimeout, flush: false);
+                    await writes.WriteAsync(Format(events.Current));
                     nextEvent = events.MoveNextAsync().AsTask();
                 }
                 else if (done == nextAudit)
@@ -74,7 +70,7 @@ internal static partial class EventRoutes
 
                     while (audits.TryRead(out ServerEvent? audit))
                     {
-                        await WriteAsync(response, $"event: {audit.Type}\ndata: {audit.Data}\n\n", writes, writeTimeout, flush: false);
+                        await writes.WriteAsync($"event: {audit.Type}\ndata: {audit.Data}\n\n");
                     }
 
                     nextAudit = audits.WaitToReadAsync(cancellationToken).AsTask();
@@ -83,26 +79,30 @@ internal static partial class EventRoutes
                 {
                     // One timer per interval, not one per event: a busy stream needs no heartbeat.
                     await heartbeat;
-                    string comment = wrote ? "" : ": heartbeat\n\n";
+                    if (!wrote)
+                    {
+                        await writes.WriteAsync(": heartbeat\n\n");
+                    }
+
                     wrote = false;
                     heartbeat = Task.Delay(interval, cancellationToken);
-                    await WriteAsync(response, comment, writes, writeTimeout);
+                    await writes.FlushAsync();
                     continue;
                 }
 
                 wrote = true;
-                await WriteAsync(response, "", writes, writeTimeout);
+                await writes.FlushAsync();
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client went away, or the server stops.
         }
-        catch (OperationCanceledException) when (writes.IsCancellationRequested)
+        catch (EventClientStalledException stalled)
         {
+            // Closed rather than left to wait: an EventSource that is alive reconnects and resumes with Last-Event-ID.
+            EventStreamLog.ClientStalled(logger, stalled.Timeout, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
             metrics.Dropped();
-            Log.ClientNotReading(loggers.CreateLogger(typeof(EventRoutes).FullName!), context.Connection.RemoteIpAddress?.ToString() ?? "?",
-                context.Connection.RemotePort, writeTimeout);
             context.Abort();
         }
         finally
@@ -114,26 +114,6 @@ internal static partial class EventRoutes
             await ((Task)nextEvent).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await events.DisposeAsync();
         }
-    }
-
-    /// <summary>
-    /// Writes <paramref name="text"/> (and flushes, when <paramref name="flush"/>), allowing the client
-    /// <paramref name="timeout"/> to take it; past it <paramref name="writes"/> is cancelled and the write throws.
-    /// </summary>
-    private static async Task WriteAsync(HttpResponse response, string text, CancellationTokenSource writes, TimeSpan timeout, bool flush = true)
-    {
-        writes.CancelAfter(timeout);
-        if (text.Length > 0)
-        {
-            await response.WriteAsync(text, writes.Token);
-        }
-
-        if (flush)
-        {
-            await response.Body.FlushAsync(writes.Token);
-        }
-
-        writes.CancelAfter(Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>
@@ -162,10 +142,11 @@ internal static partial class EventRoutes
         };
         return $"id: {item.Position}\nevent: {item.Type}\ndata: {data}\n\n";
     }
+}
 
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Warning, "Dropped the event stream of {Address}:{Port}: it took nothing written to it for {Timeout} (the client stopped reading). It resumes from its Last-Event-ID when it reconnects")]
-        public static partial void ClientNotReading(ILogger logger, string address, int port, TimeSpan timeout);
-    }
+/// <summary>The event stream's log messages (the server's own ids, 7100-7109).</summary>
+internal static partial class EventStreamLog
+{
+    [LoggerMessage(7100, LogLevel.Warning, "An event stream client at {Remote} read nothing for {Timeout} while an event waited to be sent: its connection was closed (StatePersistence:Server:EventsWriteTimeout)")]
+    public static partial void ClientStalled(ILogger logger, TimeSpan timeout, string remote);
 }

@@ -3,19 +3,18 @@ using StatePersistence.Server.Http;
 
 namespace StatePersistence.Server.Routes;
 
-/// <summary><c>/api/state</c> and <c>/api/metrics</c>: the whole state, a forced snapshot, and the seed's metrics.</summary>
+/// <summary>
+/// <c>/api/state</c> and <c>/api/metrics</c>: the whole state (in <c>state.json</c>'s format, as of the newest durable
+/// change, streamed: see <see cref="StreamedStateResult"/>), a forced snapshot, and the seed's metrics.
+/// </summary>
 internal static class StateRoutes
 {
     public static void MapStateRoutes(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/state", GetStateAsync);
+        routes.MapGet("/api/state", (IStatePersistence state) => new StreamedStateResult(state));
         routes.MapPost("/api/state/save", SaveAsync);
         routes.MapGet("/api/metrics", (IStatePersistence state) => ApiResults.Ok(state.GetMetrics(), ServerJsonContext.Default.StateMetrics));
     }
-
-    /// <summary>The state in <c>state.json</c>'s format, as of the newest durable change (newer than the file itself).</summary>
-    private static async Task<IResult> GetStateAsync(IStatePersistence state, CancellationToken cancellationToken) =>
-        ApiResults.Ok(await state.LoadStateAsync(cancellationToken), ServerJsonContext.Default.PersistedState);
 
     /// <summary>
     /// Writes a snapshot (with its backup) and answers once it is durable; when nothing changed since the last one it

@@ -12,8 +12,8 @@ public sealed partial class FileStateStore
     /// <inheritdoc />
     /// <remarks>
     /// Reads every task and session file back and compares it with what the last checkpoint wrote (or with the
-    /// current state, which a checkpoint a crash interrupted may already have written). A file that differs from
-    /// both, or does not parse, is moved aside; it and any missing file are rewritten at the next checkpoint. A file
+    /// current state, or a version between the two, which a checkpoint a crash interrupted may already have written).
+    /// A file that differs from all of them, or does not parse, is moved aside; it and any missing file are rewritten at the next checkpoint. A file
     /// this store cannot open for lack of the right key or codec is left exactly as it is (neither moved nor rewritten),
     /// logged at Error and listed for health until a later pass opens it.
     /// The caller runs this while no checkpoint runs.
@@ -62,7 +62,7 @@ public sealed partial class FileStateStore
             string? problem;
             try
             {
-                problem = ItemFileCheck.Problem(_fileSystem, _envelope, kind, path, id, written.GetValueOrDefault(id), current.GetValueOrDefault(id));
+                problem = ItemFileCheck.Problem(_fileSystem, _envelope, kind, path, id, _filesView.Revision, written.GetValueOrDefault(id), current.GetValueOrDefault(id));
             }
             catch (StateFormatException ex)
             {

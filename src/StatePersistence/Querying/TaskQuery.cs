@@ -13,6 +13,9 @@ public sealed record TaskQuery
     /// <summary>The page size when none is given.</summary>
     public const int DefaultLimit = 1000;
 
+    /// <summary>The most stored JSON a page holds when <see cref="MaxBytes"/> is not given: 8 MiB.</summary>
+    public const int DefaultMaxBytes = 8 * 1024 * 1024;
+
     /// <summary>Only tasks with this status (exact, ordinal); all when null.</summary>
     public string? Status { get; init; }
 
@@ -39,6 +42,14 @@ public sealed record TaskQuery
 
     /// <summary>How many tasks at most, 1 to <see cref="MaxLimit"/>.</summary>
     public int Limit { get; init; } = DefaultLimit;
+
+    /// <summary>
+    /// How many bytes of the tasks' stored JSON a page holds at most (at least 1): the page ends before the task that
+    /// would pass it, with a <see cref="TaskPage.Next"/> cursor, and always holds one task, however large, so a walk
+    /// never stalls. Without it a page of <see cref="MaxLimit"/> tasks of a mebibyte each (the state server's default
+    /// task quota) is a gigabyte held in memory for one answer.
+    /// </summary>
+    public int MaxBytes { get; init; } = DefaultMaxBytes;
 }
 
 /// <summary>A page of tasks and the cursor of the page after it.</summary>

@@ -74,6 +74,14 @@ public interface IStatePersistence : IAsyncDisposable
     ValueTask<PersistedState> LoadStateAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Writes the current state to <paramref name="destination"/> as the JSON <see cref="LoadStateAsync"/>'s result
+    /// serializes to, without materializing it: the tasks and sessions are copied from their stored bytes, a chunk at a
+    /// time, so the memory a call holds does not grow with the state (an export of a large state, as
+    /// <c>GET /api/state</c> serves it). The state is the one durable view taken when the call begins.
+    /// </summary>
+    ValueTask WriteStateAsync(Stream destination, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Replaces the whole state with <paramref name="state"/> (tasks and sessions it does not list are deleted) as
     /// one atomic change, then writes a snapshot. Returns the snapshot's <c>last_saved</c>. When the change was
     /// committed but the snapshot failed, throws <see cref="Errors.StateSnapshotFailedException"/>: the change is
@@ -168,6 +176,13 @@ public interface IStatePersistence : IAsyncDisposable
     /// decision a write depends on ("does it exist?"); plain reads use <see cref="LoadTaskAsync"/>.
     /// </summary>
     ValueTask<AgentTask?> LoadLatestTaskAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// How many tasks have each status (a task without one is counted under the empty string; a status no task has
+    /// is absent), counted from the fields kept beside each stored task: no task is deserialized, so the cost is a
+    /// walk of the state's index, not of its bytes.
+    /// </summary>
+    IReadOnlyDictionary<string, int> CountTasksByStatus();
 
     /// <summary>Loads all tasks, ordered by id.</summary>
     ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default);

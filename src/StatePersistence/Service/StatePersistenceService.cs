@@ -129,6 +129,13 @@ public sealed partial class StatePersistenceService : IStatePersistence
         ValueTask.FromResult(_reader.LoadState(_health.LastSnapshot));
 
     /// <inheritdoc />
+    public ValueTask WriteStateAsync(Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        return _reader.WriteState(_health.LastSnapshot, destination, cancellationToken);
+    }
+
+    /// <inheritdoc />
     public async ValueTask<DateTimeOffset> SaveStateAsync(PersistedState state, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -238,6 +245,9 @@ public sealed partial class StatePersistenceService : IStatePersistence
         await _commits.Committer.WaitForItemAsync(task: false, id, revision, cancellationToken).ConfigureAwait(false);
         return _reader.Load(ItemKind<SessionInfo>.Sessions, id);
     }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, int> CountTasksByStatus() => _reader.CountByStatus(ItemKind<AgentTask>.Tasks);
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<AgentTask>> LoadTasksAsync(CancellationToken cancellationToken = default) =>

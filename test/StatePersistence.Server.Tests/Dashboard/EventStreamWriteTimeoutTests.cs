@@ -35,14 +35,15 @@ public sealed class EventStreamWriteTimeoutTests
         Assert.Equal(Saves, (await readAll).Count);
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         bounded.CancelAfter(TimeSpan.FromSeconds(30));
-        while (!server.Logs.Entries.Any(e => e.Text.StartsWith("Dropped the event stream of", StringComparison.Ordinal)))
+        while (!server.Logs.Entries.Any(e => e.Text.StartsWith("An event stream client at", StringComparison.Ordinal)))
         {
             await Task.Delay(50, bounded.Token);
         }
 
-        (string _, LogLevel level, string text) = Assert.Single(server.Logs.Entries, e => e.Text.StartsWith("Dropped the event stream of", StringComparison.Ordinal));
+        (string _, LogLevel level, string text) = Assert.Single(server.Logs.Entries, e => e.Text.StartsWith("An event stream client at", StringComparison.Ordinal));
         Assert.Equal(LogLevel.Warning, level);
-        Assert.Contains("took nothing written to it for 00:00:01", text, StringComparison.Ordinal);
+        Assert.Contains("read nothing for 00:00:01", text, StringComparison.Ordinal);
+        Assert.Contains("EventsWriteTimeout", text, StringComparison.Ordinal);
         string metrics = await (await client.GetUrlAsync("/metrics")).TextAsync();
         Assert.Matches(@"(?m)^statepersistence_event_stream_clients_dropped_total(\{\})? 1$", metrics);
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using StatePersistence.Server.Routes;
 using StatePersistence.Server.Tests.Support;
 using static StatePersistence.Server.Tests.Support.Http;
 
@@ -37,6 +38,51 @@ public sealed class BoundedCostTests
         Assert.Equal(3, pages);
         await (await client.GetUrlAsync("/api/tasks?limit=0")).ExpectProblemAsync(HttpStatusCode.BadRequest);
         await (await client.GetUrlAsync("/api/tasks?limit=1001")).ExpectProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task TaskPages_EndAtEightMebibytesOfTasks_AndTheCursorGoesOn()
+    {
+        // Ten tasks of about a mebibyte each (under the 1 MiB task quota): a page of 1,000 would hold all ten in one
+        // answer. It holds what fits in 8 MiB of stored JSON, and the cursor reads the rest.
+        await using var server = new StateServerFactory();
+        using HttpClient client = server.Client();
+        string blob = new('x', 1_000_000);
+        for (int i = 0; i < 10; i++)
+        {
+            await (await client.PutJsonAsync($"/api/tasks/big_{i}", $$"""{"description":"d","blob":"{{blob}}"}""")).ExpectAsync(HttpStatusCode.Created);
+        }
+
+        HttpResponseMessage first = await client.GetUrlAsync("/api/tasks");
+        JsonElement firstPage = await first.ExpectAsync(HttpStatusCode.OK);
+        string cursor = first.Headers.GetValues(TaskListRoute.NextCursorHeader).Single();
+        HttpResponseMessage second = await client.GetUrlAsync("/api/tasks?next=" + Uri.EscapeDataString(cursor));
+        JsonElement secondPage = await second.ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(8, firstPage.GetArrayLength());
+        Assert.Equal(["big_8", "big_9"], secondPage.EnumerateArray().Select(t => t.Str("id")));
+        Assert.False(second.Headers.Contains(TaskListRoute.NextCursorHeader));
+    }
+
+    [Fact]
+    public async Task State_IsStreamed_NotBuiltWholeFirst()
+    {
+        // An answer built whole before it is sent knows its length; a streamed one is sent chunked, without one.
+        await using var server = new StateServerFactory();
+        using HttpClient client = server.Client();
+        for (int i = 0; i < 40; i++)
+        {
+            await (await client.PostJsonAsync("/api/tasks", $$"""{"id":"t{{i:D2}}","description":"{{new string('d', 4000)}}"}""")).ExpectAsync(HttpStatusCode.Created);
+        }
+
+        HttpResponseMessage response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/state"), HttpCompletionOption.ResponseHeadersRead, Ct);
+        long? length = response.Content.Headers.ContentLength; // read before the body: buffering it would compute one
+        JsonElement state = await response.ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Null(length);
+        Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        Assert.Equal(40, state.GetProperty("tasks").GetArrayLength());
+        Assert.Equal(40, state.GetProperty("metrics").GetProperty("total_tasks").GetInt32());
     }
 
     [Fact]

@@ -49,6 +49,72 @@ public sealed class ItemFileScrubTests : IDisposable
     }
 
     [Fact]
+    public async Task TaskFileAnInterruptedCheckpointWrote_WhileWritesWentOn_IsNotCorruption()
+    {
+        // A kill -9 during a checkpoint under load: the checkpoint had written task_1 at revision 2 (its view), the
+        // task changed again (revision 3, journaled) before the kill, and state.json is still the one at revision 1.
+        // The file is neither what the last checkpoint wrote nor the state, yet it is whole: no corruption.
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        byte[] atRevision2;
+        using (var other = new StateFixture())
+        {
+            await using StatePersistenceService elsewhere = await other.OpenAsync();
+            await elsewhere.SaveTaskAsync(StateFixture.Task("task_1", description: "version 1"), ct);
+            await elsewhere.SaveSnapshotAsync(ct);
+            await elsewhere.SaveTaskAsync(StateFixture.Task("task_1", description: "version 2"), ct);
+            await elsewhere.SaveSnapshotAsync(ct);
+            atRevision2 = await File.ReadAllBytesAsync(other.File("tasks", "task_1.json"), ct);
+        }
+
+        StatePersistenceService crashed = await _fixture.OpenAsync();
+        await crashed.SaveTaskAsync(StateFixture.Task("task_1", description: "version 1"), ct);
+        await crashed.SaveSnapshotAsync(ct);
+        await crashed.SaveTaskAsync(StateFixture.Task("task_1", description: "version 2"), ct);
+        await crashed.SaveTaskAsync(StateFixture.Task("task_1", description: "version 3"), ct);
+        await StateFixture.CrashAsync(crashed);
+        await File.WriteAllBytesAsync(_fixture.File("tasks", "task_1.json"), atRevision2, ct);
+
+        var corruption = new List<CorruptionDetectedEventArgs>();
+        await using ServiceProvider meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var scrubs = new MetricCollector<double>(meters.GetRequiredService<IMeterFactory>(), StateMeter.Name, "statepersistence.scrub.duration");
+        StatePersistenceService service = _fixture.Create(meters: meters.GetRequiredService<IMeterFactory>());
+        service.CorruptionDetected += (_, e) => corruption.Add(e);
+        await service.StartAsync(ct);
+        await using (service)
+        {
+            await scrubs.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(10));
+
+            Assert.Empty(corruption);
+            Assert.Equal(StateHealthStatus.Healthy, service.CheckHealth().Status);
+            Assert.Empty(Directory.GetFiles(_fixture.File("tasks"), "*.corrupt.*"));
+            Assert.Equal("version 3", (await service.LoadTaskAsync("task_1", ct))!.Description);
+            await service.SaveSnapshotAsync(ct);
+            Assert.Contains("version 3", await File.ReadAllTextAsync(_fixture.File("tasks", "task_1.json"), ct), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task TaskFileOfAVersionFromBeforeTheCheckpoint_IsStillQuarantined()
+    {
+        // The same file, but the checkpoint that follows it completed: an older version in place of the snapshot's.
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService crashed = await _fixture.OpenAsync();
+        await crashed.SaveTaskAsync(StateFixture.Task("task_1", description: "version 1"), ct);
+        await crashed.SaveSnapshotAsync(ct);
+        byte[] atRevision1 = await File.ReadAllBytesAsync(_fixture.File("tasks", "task_1.json"), ct);
+        await crashed.SaveTaskAsync(StateFixture.Task("task_1", description: "version 2"), ct);
+        await crashed.SaveSnapshotAsync(ct);
+        await crashed.SaveTaskAsync(StateFixture.Task("task_1", description: "version 3"), ct);
+        await StateFixture.CrashAsync(crashed);
+        await File.WriteAllBytesAsync(_fixture.File("tasks", "task_1.json"), atRevision1, ct);
+
+        await using StatePersistenceService service = await OpenAndScrubAsync();
+
+        Assert.Single(Directory.GetFiles(_fixture.File("tasks"), "task_1.corrupt.*.json"));
+        Assert.Equal("version 3", (await service.LoadTaskAsync("task_1", ct))!.Description);
+    }
+
+    [Fact]
     public async Task PeriodicScrub_FindsATaskFileDamagedWhileRunning()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

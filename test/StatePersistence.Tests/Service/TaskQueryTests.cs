@@ -136,6 +136,59 @@ public sealed class TaskQueryTests : IDisposable
         Assert.Equal("after", Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { AfterId = "a", Next = page.Next })).Field);
     }
 
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task Query_EndsAPageAtMaxBytes_AndTheCursorReadsTheRestExactlyOnce(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+        for (int i = 0; i < 7; i++)
+        {
+            await SaveAsync(service, $"task_{i}", TaskStatuses.Pending, "CLAUDECODE", minutes: i);
+        }
+
+        // Task 3 alone is larger than the byte budget: it gets a page of its own rather than stalling the walk.
+        await service.UpdateTaskAsync("task_3", t => t.Description = new string('x', 5000), Ct);
+        int small = service.Durable.Tasks.Values.Where(i => i.Id != "task_3").Max(i => i.Json.Length);
+        int budget = 2 * small + small / 2; // two of the others fit, three do not, and task_3 alone passes it
+        Assert.True(service.Durable.Tasks["task_3"].Json.Length > budget);
+
+        foreach (TaskSort sort in new[] { TaskSort.Id, TaskSort.UpdatedAtDescending })
+        {
+            var pages = new List<List<string>>();
+            string? next = null;
+            do
+            {
+                TaskPage page = service.QueryTasks(new TaskQuery { Sort = sort, Next = next, MaxBytes = budget });
+                pages.Add([.. page.Tasks.Select(t => t.Id)]);
+                next = page.Next;
+            }
+            while (next is not null);
+
+            Assert.Equal(Ordered([.. await service.LoadTasksAsync(Ct)], sort), pages.SelectMany(p => p));
+            Assert.All(pages, p => Assert.InRange(p.Count, 1, 2));
+            Assert.Contains(["task_3"], pages);
+        }
+
+        Assert.Equal(7, service.QueryTasks(new TaskQuery()).Tasks.Count);
+        Assert.Equal("maxBytes", Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { MaxBytes = 0 })).Field);
+    }
+
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task CountTasksByStatus_CountsEveryTaskOnceByItsStatus(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+        await SaveAsync(service, "task_a", TaskStatuses.Pending, "CLAUDECODE", minutes: 1);
+        await SaveAsync(service, "task_b", TaskStatuses.Completed, "CLAUDECODE", minutes: 2);
+        await SaveAsync(service, "task_c", TaskStatuses.Completed, "CODEX", minutes: 3);
+        await SaveAsync(service, "task_d", TaskStatuses.Failed, "CODEX", minutes: 4);
+        await service.DeleteTaskAsync("task_a", Ct);
+
+        IReadOnlyDictionary<string, int> counts = service.CountTasksByStatus();
+
+        Assert.Equal(new Dictionary<string, int> { [TaskStatuses.Completed] = 2, [TaskStatuses.Failed] = 1 }, counts);
+    }
+
     private static async Task SaveAsync(StatePersistenceService service, string id, string status, string tool, double minutes, double created = 0)
     {
         AgentTask task = StateFixture.Task(id, status);

@@ -41,6 +41,10 @@ internal sealed class StateReader(CommitPipeline commits)
         };
     }
 
+    /// <summary>The state as <see cref="LoadState"/> gives it, written to <paramref name="destination"/> as JSON, streamed from the stored bytes.</summary>
+    public ValueTask WriteState(DateTimeOffset? lastSaved, Stream destination, CancellationToken cancellationToken) =>
+        StateJsonStream.WriteAsync(View, lastSaved, destination, cancellationToken);
+
     public T? Load<T>(ItemKind<T> kind, string id)
         where T : class
     {
@@ -59,6 +63,20 @@ internal sealed class StateReader(CommitPipeline commits)
 
         // The maps are sorted by id (ordinal), so the list is too.
         return [.. items.Select(i => kind.Deserialize(i.Json))];
+    }
+
+    /// <summary>How many items have each status (none: the empty string), from <see cref="StoredItem.Status"/> alone.</summary>
+    public Dictionary<string, int> CountByStatus<T>(ItemKind<T> kind)
+        where T : class
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (StoredItem item in kind.Map(View).Values)
+        {
+            string status = item.Status ?? "";
+            counts[status] = counts.GetValueOrDefault(status) + 1;
+        }
+
+        return counts;
     }
 
     /// <summary>Up to <paramref name="limit"/> items whose id sorts after <paramref name="after"/>; only the page is deserialized.</summary>

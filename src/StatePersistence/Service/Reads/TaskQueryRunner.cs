@@ -50,6 +50,11 @@ internal static class TaskQueryRunner
             throw new StateValidationException("limit", $"it must be from 1 to {TaskQuery.MaxLimit}, not {query.Limit}");
         }
 
+        if (query.MaxBytes < 1)
+        {
+            throw new StateValidationException("maxBytes", $"it must be at least 1, not {query.MaxBytes}");
+        }
+
         if (!Enum.IsDefined(query.Sort))
         {
             throw new StateValidationException("sort", $"{(int)query.Sort} is not a {nameof(TaskSort)}");
@@ -78,8 +83,31 @@ internal static class TaskQueryRunner
             best.RemoveAt(best.Count - 1);
         }
 
+        int fit = FitInBytes(best, query.MaxBytes);
+        if (fit < best.Count)
+        {
+            best.RemoveRange(fit, best.Count - fit);
+            more = true;
+        }
+
         var tasks = best.ConvertAll(i => ItemCodec.DeserializeTask(i.Json));
         return new TaskPage(tasks, more ? TaskCursor.After(query.Sort, best[^1]).ToString() : null);
+    }
+
+    /// <summary>How many of the first items fit in <paramref name="maxBytes"/> of JSON; at least one, so a walk goes on.</summary>
+    private static int FitInBytes(List<StoredItem> items, int maxBytes)
+    {
+        long bytes = 0;
+        for (int i = 0; i < items.Count; i++)
+        {
+            bytes += items[i].Json.Length;
+            if (bytes > maxBytes && i > 0)
+            {
+                return i;
+            }
+        }
+
+        return items.Count;
     }
 
     private static bool Matches(StoredItem item, TaskQuery query) =>

@@ -1,0 +1,119 @@
+using System.Net;
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using StatePersistence.Server.Tests.Support;
+using static StatePersistence.Server.Tests.Support.Http;
+
+namespace StatePersistence.Server.Tests.Dashboard;
+
+/// <summary>
+/// The overview, which the dashboard asks for after every burst of events, costs no read of every task and no health
+/// check of its own (the scale audit: at 100k tasks it took 9-15 s and gigabytes a request, deserializing every task to
+/// count statuses, plus an uncached walk of every file for the disk figures).
+/// </summary>
+public sealed class DashboardCostTests
+{
+    [Fact]
+    public async Task Overview_CountsWithoutLoadingEveryTask_AndSharesTheCachedHealthReport()
+    {
+        await using var server = new StateServerFactory();
+        WatchedPersistence? watched = null;
+        await using var factory = server.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
+            services.AddSingleton<IStatePersistence>(sp => (watched = WatchedPersistence.Over(sp.GetRequiredService<StatePersistenceService>())).Self)));
+        using HttpClient client = factory.CreateClient();
+        await client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+        await client.PostJsonAsync("/api/tasks", """{"id":"task_2","description":"d","status":"completed"}""");
+        await client.PostJsonAsync("/api/tasks", """{"id":"task_3","description":"d","status":"completed"}""");
+
+        JsonElement first = await (await client.GetUrlAsync("/api/dashboard/overview")).ExpectAsync(HttpStatusCode.OK);
+        JsonElement second = await (await client.GetUrlAsync("/api/dashboard/overview")).ExpectAsync(HttpStatusCode.OK);
+
+        foreach (JsonElement overview in new[] { first, second })
+        {
+            JsonElement counts = overview.GetProperty("status_counts");
+            Assert.Equal(1, counts.GetProperty("pending").GetInt32());
+            Assert.Equal(2, counts.GetProperty("completed").GetInt32());
+            Assert.Equal(0, counts.GetProperty("failed").GetInt32());
+            Assert.Equal(3, overview.GetProperty("task_count").GetInt32());
+            Assert.True(overview.GetProperty("disk_bytes").GetProperty("snapshot").GetInt64() >= 0);
+        }
+
+        Assert.NotNull(watched);
+        Assert.Equal(0, watched.LoadsOfEveryTask);
+        Assert.Equal(1, watched.HealthChecks); // the first overview's, through the cache the second one reused
+    }
+
+    [Fact]
+    public async Task TaskList_SearchesSortsAndPagesWithoutLoadingEveryTaskAtOnce()
+    {
+        await using var server = new StateServerFactory();
+        WatchedPersistence? watched = null;
+        await using var factory = server.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
+            services.AddSingleton<IStatePersistence>(sp => (watched = WatchedPersistence.Over(sp.GetRequiredService<StatePersistenceService>())).Self)));
+        using HttpClient client = factory.CreateClient();
+        for (int i = 0; i < 7; i++)
+        {
+            server.Time.Advance(TimeSpan.FromMinutes(1));
+            await client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"{{(i % 2 == 0 ? "Deploy" : "Write tests")}} {{i}}","tool":"CLAUDECODE"}""");
+        }
+
+        JsonElement deploy = await (await client.GetUrlAsync("/api/dashboard/tasks?q=deploy&size=3")).ExpectAsync(HttpStatusCode.OK);
+        JsonElement second = await (await client.GetUrlAsync("/api/dashboard/tasks?q=deploy&size=3&page=2")).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(4, deploy.GetProperty("total").GetInt32());
+        Assert.Equal(["task_6", "task_4", "task_2"], deploy.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
+        Assert.Equal(["task_0"], second.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
+        Assert.Equal("Deploy 6", deploy.GetProperty("tasks")[0].Str("description"));
+        Assert.NotNull(watched);
+        Assert.Equal(0, watched.LoadsOfEveryTask);
+    }
+
+    /// <summary>The server's <see cref="IStatePersistence"/>, counting the calls whose cost grows with the state.</summary>
+    public class WatchedPersistence : DispatchProxy
+    {
+        private IStatePersistence _inner = null!;
+        private int _loads;
+        private int _healthChecks;
+
+        public IStatePersistence Self { get; private set; } = null!;
+
+        public int LoadsOfEveryTask => Volatile.Read(ref _loads);
+
+        public int HealthChecks => Volatile.Read(ref _healthChecks);
+
+        public static WatchedPersistence Over(IStatePersistence inner)
+        {
+            IStatePersistence proxy = Create<IStatePersistence, WatchedPersistence>();
+            var watched = (WatchedPersistence)(object)proxy;
+            watched._inner = inner;
+            watched.Self = proxy;
+            return watched;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            ArgumentNullException.ThrowIfNull(targetMethod);
+            if (targetMethod.Name is nameof(IStatePersistence.LoadTasksAsync) or nameof(IStatePersistence.LoadStateAsync))
+            {
+                Interlocked.Increment(ref _loads);
+            }
+            else if (targetMethod.Name == nameof(IStatePersistence.CheckHealth))
+            {
+                Interlocked.Increment(ref _healthChecks);
+            }
+
+            try
+            {
+                return targetMethod.Invoke(_inner, args);
+            }
+            catch (TargetInvocationException ex) when (ex.InnerException is not null)
+            {
+                ExceptionDispatchInfo.Throw(ex.InnerException);
+                throw;
+            }
+        }
+    }
+}
