@@ -44,6 +44,11 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private readonly StorePayloads _payloads;
     private readonly ChangeRows _rows;
     private readonly GroupWriter _writer;
+
+    // The most connections this instance may hold: each pool's Maximum Pool Size (a store built from a connection
+    // string has two, the writer's and the rest's). Shown in the health details, so that an operator can add up the
+    // instances against the server's max_connections.
+    private readonly int _connectionsMax;
     private readonly ChangeFeed _feed;
     private readonly TaskListingQuery _listing;
     private readonly TimeSpan _pollInterval;
@@ -87,6 +92,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
         Location = LocationOf(builder, schema);
         _commandTimeoutSeconds = builder.CommandTimeout;
+        _connectionsMax = builder.MaxPoolSize + (writerDataSource is null ? 0 : new NpgsqlConnectionStringBuilder(writerDataSource.ConnectionString).MaxPoolSize);
         _payloads = new StorePayloads(codec);
         _rows = new ChangeRows(_payloads, Location);
         var own = new OwnCommits();
@@ -335,6 +341,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
                     ["logs"] = reader.GetInt64(3),
                     ["reports"] = reader.GetInt64(4),
                     ["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining),
+                    ["connections_max"] = _connectionsMax,
                 },
             };
         }
