@@ -45,23 +45,31 @@ internal static class SnapshotWriter
         WriteItems(writer, "sessions", view.Sessions.Values);
         WriteIds(writer, "deleted_tasks", deleted.Tasks);
         WriteIds(writer, "deleted_sessions", deleted.Sessions);
-        if (view.Extras is not null)
-        {
-            using JsonDocument extras = JsonDocument.Parse(view.Extras);
-            foreach (JsonProperty property in extras.RootElement.EnumerateObject())
-            {
-                if (!ReservedNames.Contains(property.Name))
-                {
-                    property.WriteTo(writer);
-                }
-            }
-        }
+        WriteExtras(writer, view.Extras);
 
         // The checksum covers every byte before it, so it is computed once they have all gone through.
         writer.Flush();
         writer.WriteString(SnapshotChecksum.PropertyName, SnapshotChecksum.Format(hashing.Current));
         writer.WriteEndObject();
         writer.Flush();
+    }
+
+    /// <summary>The application's own properties of the state (<paramref name="extras"/>), each but the state's own names.</summary>
+    public static void WriteExtras(Utf8JsonWriter writer, byte[]? extras)
+    {
+        if (extras is null)
+        {
+            return;
+        }
+
+        using JsonDocument document = JsonDocument.Parse(extras);
+        foreach (JsonProperty property in document.RootElement.EnumerateObject())
+        {
+            if (!ReservedNames.Contains(property.Name))
+            {
+                property.WriteTo(writer);
+            }
+        }
     }
 
     private static void WriteIds(Utf8JsonWriter writer, string name, IReadOnlyCollection<string> ids)

@@ -36,18 +36,7 @@ internal static class StateJsonStream
             IsoTimestamps.Write(writer, saved);
         }
 
-        if (view.Extras is not null)
-        {
-            using JsonDocument extras = JsonDocument.Parse(view.Extras);
-            foreach (JsonProperty property in extras.RootElement.EnumerateObject())
-            {
-                if (!SnapshotWriter.ReservedNames.Contains(property.Name))
-                {
-                    property.WriteTo(writer);
-                }
-            }
-        }
-
+        SnapshotWriter.WriteExtras(writer, view.Extras);
         writer.WriteEndObject();
         await SendAsync(writer, buffer, destination, cancellationToken).ConfigureAwait(false);
     }
