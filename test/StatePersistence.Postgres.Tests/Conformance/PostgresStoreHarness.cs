@@ -60,3 +60,5 @@ public sealed class PostgresStoreBlobConformanceTests : BlobConformanceTests<Pos
 public sealed class PostgresStoreCheckpointConformanceTests : CheckpointConformanceTests<PostgresStoreHarness>;
 
 public sealed class PostgresStoreCodecConformanceTests : CodecConformanceTests<PostgresStoreHarness>;
+
+public sealed class PostgresStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<PostgresStoreHarness>;
