@@ -18,9 +18,14 @@ public interface IStateBlobStore
     /// <summary>
     /// Opens a session's log for reading in bounded memory, whole or a byte range of its text (see
     /// <see cref="ISessionLogReader"/>), or null when it has none. Damage found on opening is handled as
-    /// <see cref="ReadSessionLogAsync"/> handles it.
+    /// <see cref="ReadSessionLogAsync"/> handles it. The default reads the whole log (<see cref="ReadSessionLogAsync"/>)
+    /// and serves it from memory, so a store written before this method keeps working; every store of this library
+    /// overrides it to read an append at a time.
     /// </summary>
-    ValueTask<ISessionLogReader?> OpenSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
+    async ValueTask<ISessionLogReader?> OpenSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        await ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false) is { } text
+            ? new SessionLogReading.BufferedLogReader(sessionId, text)
+            : null;
 
     /// <summary>
     /// The bytes the store holds for a session's log (its own framing included), 0 when it has none: what a quota
