@@ -130,6 +130,20 @@ public sealed class SessionLogStreamingTests : IDisposable
         Assert.Single(Directory.GetFiles(_fixture.File("logs"), "session_s1.log.corrupt.*"));
     }
 
+    [Fact]
+    public async Task AVersion1PlainTextLog_ReadsAsTheWholeRead()
+    {
+        await AppendAsync("created\n");
+        string log = _fixture.File("logs", "session_old.log");
+        await File.WriteAllTextAsync(log, "written by a build before frames\nsecond line\n", Ct);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await using ISessionLogReader reader = (await service.OpenSessionLogAsync("old", Ct))!;
+
+        Assert.Equal(await service.ReadSessionLogAsync("old", Ct), Encoding.UTF8.GetString(await CopyAsync(reader, 0, reader.Length)));
+        Assert.Equal("second line\n", Encoding.UTF8.GetString(await CopyAsync(reader, reader.Length - 12, 12)));
+    }
+
     private async Task AppendAsync(params string[] texts)
     {
         await using StatePersistenceService service = await _fixture.OpenAsync();
