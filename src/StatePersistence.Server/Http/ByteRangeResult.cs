@@ -84,9 +84,9 @@ internal sealed partial class ByteRangeResult(ISessionLogReader? text, string co
     /// <summary>
     /// Sends <paramref name="count"/> bytes from <paramref name="offset"/>. Damage found before the first byte went out
     /// is thrown as any failed read is (a problem answer, the headers set here cleared); once the headers and part of
-    /// the body are out, a problem can no longer be sent, and ending the response would pass a truncated text off as
-    /// whole (on a reused connection, even the length would not tell): the connection is aborted instead, and the
-    /// cause logged.
+    /// the body are out, a problem can no longer be sent, and ending the response short would leave a client that
+    /// reads to the connection's close (or ignores the length) a truncated text it could take for the whole: the
+    /// connection is aborted instead, and the cause logged.
     /// </summary>
     private async Task WriteAsync(HttpContext context, int status, long offset, long count)
     {
