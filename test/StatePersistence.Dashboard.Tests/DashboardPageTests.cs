@@ -175,6 +175,46 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task SessionDetails_TailAsksOnlyForTheNewBytes_AndShowsABurstOfAppendsOnceEach()
+    {
+        string id = "s_" + Guid.NewGuid().ToString("N")[..8];
+        await fixture.Api.PostAsync("/api/sessions",
+            new StringContent($$"""{"id":"{{id}}","type":"interactive","status":"active"}""", Encoding.UTF8, "application/json"), Ct);
+        await AppendLogAsync(id, "start\n");
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        var asked = new System.Collections.Concurrent.ConcurrentQueue<(string? Range, int Status)>();
+        page.Response += (_, response) =>
+        {
+            if (response.Url.EndsWith($"/api/sessions/{id}/log", StringComparison.Ordinal))
+            {
+                asked.Enqueue((response.Request.Headers.TryGetValue("range", out string? range) ? range : null, response.Status));
+            }
+        };
+        await session.LoginAsync();
+        await page.GotoAsync("/dashboard#/sessions/" + id);
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("start\n");
+        await Expect(page.Locator("#live")).ToHaveTextAsync("live");
+
+        // Appends in a burst: each one's event asks for the log's new end while the answer to the last may be on its way.
+        // Each request asks from the last byte shown (one byte it has, so the range is never past the end).
+        string expected = "start\n";
+        for (int i = 0; i < 25; i++)
+        {
+            string line = $"line {i:D2} ✓\n";
+            await AppendLogAsync(id, line);
+            expected += line;
+        }
+
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync(expected);
+        (string? Range, int Status)[] requests = [.. asked];
+        Assert.Null(requests[0].Range);
+        Assert.All(requests.Skip(1), r => Assert.Matches("^bytes=[1-9][0-9]*-$", r.Range ?? ""));
+        Assert.All(requests.Skip(1), r => Assert.Equal(206, r.Status)); // never past the end: no 416 (a console error) while the log grows
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
     public async Task BackupsPage_ShowsTheBackupsAndTheRecoveryReport_AfterASnapshotTakenFromTheOverview()
     {
         // A backup is the previous state.json, kept when a snapshot replaces it: one snapshot first, then a change.

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Net.Http.Headers;
 using StatePersistence.Server.Problems;
+using StatePersistence.Storage;
 
 namespace StatePersistence.Server.Http;
 
@@ -10,17 +11,35 @@ namespace StatePersistence.Server.Http;
 /// does not parse, or an <c>If-Range</c> (these texts carry no validator, so none can match it) get the whole text,
 /// 200, as a client asking for a part must expect. A range that starts past the end is 416, as a problem naming the
 /// length, with <c>Content-Range: bytes */&lt;length&gt;</c>; every answer says <c>Accept-Ranges: bytes</c>.
+/// <para>The text is written from <paramref name="text"/> (null: an empty text) as it is read, in bounded memory, and
+/// the result disposes it. Its length is known before a byte is sent, so <c>Content-Length</c> is given; an append
+/// that fails its check once bytes were sent aborts the response (see <see cref="WriteAsync"/>).</para>
 /// </summary>
-internal sealed class ByteRangeResult(byte[] content, string contentType) : IResult
+internal sealed partial class ByteRangeResult(ISessionLogReader? text, string contentType, ILogger logger) : IResult
 {
-    public Task ExecuteAsync(HttpContext context)
+    public async Task ExecuteAsync(HttpContext context)
+    {
+        try
+        {
+            await AnswerAsync(context);
+        }
+        finally
+        {
+            if (text is not null)
+            {
+                await text.DisposeAsync();
+            }
+        }
+    }
+
+    private Task AnswerAsync(HttpContext context)
     {
         HttpResponse response = context.Response;
         response.Headers.AcceptRanges = "bytes";
-        long length = content.Length;
+        long length = text?.Length ?? 0;
         if (RequestedRange(context.Request) is not { } range)
         {
-            return WriteAsync(context, StatusCodes.Status200OK, 0, content.Length);
+            return WriteAsync(context, StatusCodes.Status200OK, 0, length);
         }
 
         if (Resolve(range, length) is not (long from, long to))
@@ -33,7 +52,7 @@ internal sealed class ByteRangeResult(byte[] content, string contentType) : IRes
         }
 
         response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {from}-{to}/{length}");
-        return WriteAsync(context, StatusCodes.Status206PartialContent, (int)from, (int)(to - from + 1));
+        return WriteAsync(context, StatusCodes.Status206PartialContent, from, to - from + 1);
     }
 
     /// <summary>The one byte range asked for, or null when the whole text is to be sent.</summary>
@@ -62,13 +81,35 @@ internal sealed class ByteRangeResult(byte[] content, string contentType) : IRes
         return last > 0 && length > 0 ? (Math.Max(0, length - last), length - 1) : null;
     }
 
-    private Task WriteAsync(HttpContext context, int status, int offset, int count)
+    /// <summary>
+    /// Sends <paramref name="count"/> bytes from <paramref name="offset"/>. Damage found before the first byte went out
+    /// is thrown as any failed read is (a problem answer, the headers set here cleared); once the headers and part of
+    /// the body are out, a problem can no longer be sent, and ending the response short would leave a client that
+    /// reads to the connection's close (or ignores the length) a truncated text it could take for the whole: the
+    /// connection is aborted instead, and the cause logged.
+    /// </summary>
+    private async Task WriteAsync(HttpContext context, int status, long offset, long count)
     {
         HttpResponse response = context.Response;
         response.StatusCode = status;
         response.ContentType = contentType;
         response.ContentLength = count;
-        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask
-            : response.Body.WriteAsync(content.AsMemory(offset, count), context.RequestAborted).AsTask();
+        if (HttpMethods.IsHead(context.Request.Method) || count == 0 || text is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await text.CopyToAsync(response.Body, offset, count, context.RequestAborted);
+        }
+        catch (Errors.StatePersistenceException failed) when (response.HasStarted)
+        {
+            LogAborted(logger, context.Request.Path, failed.Path, failed.Message, context.TraceIdentifier);
+            context.Abort();
+        }
     }
+
+    [LoggerMessage(7110, LogLevel.Error, "The answer to {RequestPath} was aborted after its headers were sent, so the client cannot take a truncated text for the whole: reading {Path} failed: {Reason}; correlation id {CorrelationId}")]
+    private static partial void LogAborted(ILogger logger, string requestPath, string? path, string reason, string correlationId);
 }

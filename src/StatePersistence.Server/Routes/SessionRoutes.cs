@@ -5,6 +5,7 @@ using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
 using StatePersistence.Server.Quotas;
 using StatePersistence.Server.Validation;
+using StatePersistence.Storage;
 
 namespace StatePersistence.Server.Routes;
 
@@ -135,19 +136,21 @@ internal static class SessionRoutes
 
     /// <summary>
     /// The log's text as appended, each append's checksum verified (with <c>Range</c> for a part of it, <c>206</c>;
-    /// see <see cref="ByteRangeResult"/>); empty for a session that has logged nothing, ranges answered alike. A log outlives its session. The file holds framed appends, so the
-    /// text is read through the library rather than sent from the file: its size is bounded by the session log quota.
+    /// see <see cref="ByteRangeResult"/>); empty for a session that has logged nothing, ranges answered alike. A log
+    /// outlives its session. The file holds framed appends, so the text is read through the library rather than sent
+    /// from the file: opened (its length counted, every append verified), then sent an append at a time, so a read
+    /// holds a few appends in memory whatever the log's size.
     /// </summary>
-    private static async Task<IResult> ReadLogAsync(string id, IStatePersistence state, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadLogAsync(string id, IStatePersistence state, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
-        string? text = await state.ReadSessionLogAsync(id, cancellationToken);
+        ISessionLogReader? text = await state.OpenSessionLogAsync(id, cancellationToken);
         if (text is null && await state.LoadSessionAsync(id, cancellationToken) is null)
         {
             return ApiProblems.NotFound(Kind, id);
         }
 
-        return new ByteRangeResult(System.Text.Encoding.UTF8.GetBytes(text ?? ""), "text/plain; charset=utf-8");
+        return new ByteRangeResult(text, "text/plain; charset=utf-8", loggers.CreateLogger(typeof(ByteRangeResult).FullName!));
     }
 
     /// <summary>A session's task id must be one a task could have, though the task need not exist (yet).</summary>

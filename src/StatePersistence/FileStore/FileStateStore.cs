@@ -314,6 +314,24 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     }
 
     /// <inheritdoc />
+    public ValueTask<ISessionLogReader?> OpenSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        string path = _layout.SessionLogFile(sessionId);
+        try
+        {
+            ISessionLogReader? reader = Io(() => _logs.Open(sessionId), path, "Reading the session log");
+            _unreadable.Remove(path);
+            return ValueTask.FromResult(reader);
+        }
+        catch (StateFormatException ex)
+        {
+            Unreadable(ex, path);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
     public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
         CancellationToken cancellationToken = default)
     {

@@ -158,6 +158,24 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
     }
 
     /// <inheritdoc />
+    public ValueTask<ISessionLogReader?> OpenSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        if (!_storage.SessionLogs.TryGetValue(sessionId, out List<byte[]>? segments))
+        {
+            return ValueTask.FromResult<ISessionLogReader?>(null);
+        }
+
+        byte[][] appends;
+        lock (segments)
+        {
+            appends = [.. segments];
+        }
+
+        return ValueTask.FromResult<ISessionLogReader?>(new InMemorySessionLogReader(sessionId, appends, _envelope, $"{Location}/logs/{sessionId}"));
+    }
+
+    /// <inheritdoc />
     public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");

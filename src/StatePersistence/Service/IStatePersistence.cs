@@ -235,6 +235,13 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>Reads a session's whole log, or null when it has none.</summary>
     ValueTask<string?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Opens a session's log to send it, whole or a byte range of its text, in bounded memory (an append at a time,
+    /// each verified), with its length known before a byte is sent; null when it has none. Dispose the reader when
+    /// done. <see cref="ReadSessionLogAsync"/> reads the whole text into memory.
+    /// </summary>
+    ValueTask<Storage.ISessionLogReader?> OpenSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
+
     /// <summary>The bytes the store holds for a session's log (its framing included), 0 when none; for quotas.</summary>
     ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default);
 

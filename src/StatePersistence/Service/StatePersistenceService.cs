@@ -336,6 +336,10 @@ public sealed partial class StatePersistenceService : IStatePersistence
         _blobs.ReadSessionLogAsync(sessionId, cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask<ISessionLogReader?> OpenSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        _blobs.OpenSessionLogAsync(sessionId, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default) =>
         _blobs.SessionLogSizeAsync(sessionId, cancellationToken);
 

@@ -60,3 +60,25 @@ public sealed class PostgresStoreBlobConformanceTests : BlobConformanceTests<Pos
 public sealed class PostgresStoreCheckpointConformanceTests : CheckpointConformanceTests<PostgresStoreHarness>;
 
 public sealed class PostgresStoreCodecConformanceTests : CodecConformanceTests<PostgresStoreHarness>;
+
+public sealed class PostgresStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<PostgresStoreHarness>;
+
+/// <summary>The PostgreSQL store with encryption on (AES-256-GCM over a key ring of the test's own), for the session log reads.</summary>
+public sealed class EncryptedPostgresStoreHarness : StoreHarness
+{
+    private readonly PostgresStoreHarness _rows = new();
+    private readonly StatePersistence.Encryption.AesGcmCodec _codec = new(new StatePersistence.Encryption.EncryptionKeyRing([
+        StatePersistence.Encryption.EncryptionKey.Generate("conformance-key", StatePersistence.Encryption.EncryptionKeyState.Active, DateTimeOffset.UnixEpoch)]));
+
+    public override IPayloadCodec DefaultCodec => _codec;
+
+    public override IStateStore CreateStore(IPayloadCodec codec) => _rows.CreateStore(codec);
+
+    public override IEnumerable<byte[]> StoredBytes() => _rows.StoredBytes();
+
+    public override void PlantUnknownFormatVersion() => _rows.PlantUnknownFormatVersion();
+
+    protected override void Dispose(bool disposing) => _rows.Dispose();
+}
+
+public sealed class EncryptedPostgresStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<EncryptedPostgresStoreHarness>;

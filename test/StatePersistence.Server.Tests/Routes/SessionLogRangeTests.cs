@@ -77,6 +77,27 @@ public sealed class SessionLogRangeTests : IAsyncLifetime
         Assert.Contains(length == 0 ? "empty" : $"{length} bytes", problem.Str("detail"), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("bytes=4-10", "ü two\n", "bytes 4-10/21")]
+    [InlineData("bytes=0-", "one ü two\nthree ✓\n", "bytes 0-20/21")]
+    [InlineData("bytes=-5", " ✓\n", "bytes 16-20/21")]
+    [InlineData("bytes=9-16", "o\nthree ", "bytes 9-16/21")]
+    public async Task ARangeAcrossAppends_IsTheTextsBytesThere(string range, string part, string contentRange)
+    {
+        await (await _client.PostJsonAsync("/api/sessions", """{"id":"multi","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
+        foreach (string append in new[] { "one ", "ü two\n", "three", " ✓\n" })
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await _client.PostAsync("/api/sessions/multi/log", Text(append), Ct)).StatusCode);
+        }
+
+        HttpResponseMessage answer = await GetAsync("/api/sessions/multi/log", ("Range", range));
+
+        Assert.Equal(HttpStatusCode.PartialContent, answer.StatusCode);
+        Assert.Equal(part, await answer.TextAsync());
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(part), answer.Content.Headers.ContentLength);
+        Assert.Equal(contentRange, answer.Content.Headers.ContentRange?.ToString());
+    }
+
     [Fact]
     public async Task ALogWithNothingLogged_IsEmpty_AndSaysItTakesRanges()
     {

@@ -42,6 +42,9 @@ internal sealed class FigureReportingStore(IReadOnlyDictionary<string, long> fig
     public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
         _inner.ReadSessionLogAsync(sessionId, cancellationToken);
 
+    public ValueTask<ISessionLogReader?> OpenSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        _inner.OpenSessionLogAsync(sessionId, cancellationToken);
+
     public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default) =>
         _inner.SessionLogSizeAsync(sessionId, cancellationToken);
 

@@ -33,3 +33,5 @@ public sealed class EncryptedFileStoreBlobConformanceTests : BlobConformanceTest
 public sealed class EncryptedFileStoreCheckpointConformanceTests : CheckpointConformanceTests<EncryptedFileStoreHarness>;
 
 public sealed class EncryptedFileStoreCodecConformanceTests : CodecConformanceTests<EncryptedFileStoreHarness>;
+
+public sealed class EncryptedFileStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<EncryptedFileStoreHarness>;

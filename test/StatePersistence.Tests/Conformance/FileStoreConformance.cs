@@ -36,3 +36,5 @@ public sealed class FileStoreBlobConformanceTests : BlobConformanceTests<FileSto
 public sealed class FileStoreCheckpointConformanceTests : CheckpointConformanceTests<FileStoreHarness>;
 
 public sealed class FileStoreCodecConformanceTests : CodecConformanceTests<FileStoreHarness>;
+
+public sealed class FileStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<FileStoreHarness>;

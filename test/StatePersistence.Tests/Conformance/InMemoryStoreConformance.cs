@@ -25,3 +25,5 @@ public sealed class InMemoryStoreBlobConformanceTests : BlobConformanceTests<InM
 public sealed class InMemoryStoreCheckpointConformanceTests : CheckpointConformanceTests<InMemoryStoreHarness>;
 
 public sealed class InMemoryStoreCodecConformanceTests : CodecConformanceTests<InMemoryStoreHarness>;
+
+public sealed class InMemoryStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<InMemoryStoreHarness>;

@@ -62,7 +62,7 @@ async function api(path, options) {
   if (opts.action) opts.headers["X-StatePersistence-Action"] = opts.action;
   const res = await fetch(path, opts);
   if (res.status === 401) { window.location.assign("/login"); throw new Error("not logged in"); }
-  if (!res.ok && res.status !== 206) {
+  if (!res.ok && res.status !== 206 && !(opts.allow || []).includes(res.status)) {
     let detail = res.status + " " + res.statusText;
     try { const p = await res.json(); if (p.detail) detail = p.detail; } catch { /* not a problem document */ }
     throw new Error(detail);
@@ -225,17 +225,34 @@ async function session(seq, id) {
   const s = await getJson("/api/sessions/" + encodeURIComponent(id));
   const log = h("pre", { id: "session-log", "aria-live": "polite", tabindex: "0" });
   const follow = h("input", { type: "checkbox", id: "follow", checked: true });
-  let offset = 0;
-  const decoder = new TextDecoder();
+  let offset = 0, last = -1;
+  let decoder = new TextDecoder();
   async function tail() {
-    const res = await api("/api/sessions/" + encodeURIComponent(id) + "/log", { headers: offset ? { Range: "bytes=" + offset + "-", Accept: "text/plain" } : { Accept: "text/plain" } })
-      .catch((e) => (String(e.message).includes("416") || String(e.message).includes("range") ? null : Promise.reject(e)));
-    if (!res) return;
-    const data = new Uint8Array(await res.arrayBuffer());
-    if (res.status === 200 && offset) { log.textContent = ""; }
-    offset = (res.status === 206 ? offset : 0) + data.length;
+    // From the last byte shown rather than past it: the range always holds a byte while the log only grows (no 416),
+    // and that byte must be the one shown, else the log was cut (retention) or replaced: it is then shown whole.
+    const headers = offset ? { Range: "bytes=" + (offset - 1) + "-", Accept: "text/plain" } : { Accept: "text/plain" };
+    const res = await api("/api/sessions/" + encodeURIComponent(id) + "/log", { headers, allow: [416] });
+    let data = new Uint8Array(await res.arrayBuffer());
+    if (offset && res.status === 206 && data[0] === last) {
+      data = data.subarray(1);
+    } else if (offset) {
+      offset = 0; last = -1; log.textContent = ""; decoder = new TextDecoder();
+      if (res.status !== 200) return tail();
+    }
+    offset += data.length;
+    if (data.length) last = data[data.length - 1];
     log.append(decoder.decode(data, { stream: true }));
     if (follow.checked) log.scrollTop = log.scrollHeight;
+  }
+  // One request at a time: two answers for the same offset (a burst of appends, one event each) would show their
+  // bytes twice. An event during a request asks once more when it is answered, from the new end.
+  let tailing = null, again = false;
+  function tailSoon() {
+    if (tailing) { again = true; return tailing; }
+    tailing = (async () => {
+      try { do { again = false; await tail(); } while (again); } finally { tailing = null; }
+    })();
+    return tailing;
   }
   const field = (k, v) => [h("dt", {}, k), h("dd", {}, v ?? "–")];
   if (!setPage(seq, "Session " + s.id, "overview",
@@ -246,9 +263,9 @@ async function session(seq, id) {
     h("h2", {}, "Log"),
     h("label", {}, follow, " follow the end of the log"),
     log)) return null;
-  await tail();
+  await tailSoon();
   return {
-    onEvent: (type, data) => (type === "session:log" && data.id === s.id ? tail() : null),
+    onEvent: (type, data) => (type === "session:log" && data.id === s.id ? tailSoon() : null),
   };
 }
 

@@ -50,6 +50,13 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         return bytes is null ? null : Encoding.UTF8.GetString(bytes);
     }
 
+    public ValueTask<ISessionLogReader?> OpenSessionLogAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        StateId.Validate(sessionId, "session");
+        commits.ThrowIfDisposed();
+        return blobs.OpenSessionLogAsync(sessionId, cancellationToken);
+    }
+
     public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken)
     {
         StateId.Validate(sessionId, "session");

@@ -1,0 +1,110 @@
+using StatePersistence.FileStore.SessionLog;
+using StatePersistence.FileSystem;
+using StatePersistence.Storage;
+using StatePersistence.Storage.SessionLogReading;
+
+namespace StatePersistence.FileStore;
+
+/// <summary>A session log opened to be sent in bounded memory (see <see cref="FramedLogReader"/>).</summary>
+internal sealed partial class SessionLogs
+{
+    /// <summary>
+    /// The log opened for reading, or null when the session has none. A log that is not a clean framed log (damage
+    /// between frames, a version 1 log, a torn file header) is read whole as <see cref="Read"/> reads it, which keeps
+    /// damage aside and repairs it (or refuses a log the key ring cannot open); the repaired log is then opened again
+    /// to be streamed, and one that still is not clean (a version 1 log) is served from what was read.
+    /// </summary>
+    public ISessionLogReader? Open(string sessionId)
+    {
+        if (TryOpen(sessionId, out ISessionLogReader? reader))
+        {
+            return reader;
+        }
+
+        byte[]? text = Read(sessionId);
+        if (text is null)
+        {
+            return null;
+        }
+
+        return TryOpen(sessionId, out reader) ? reader : new BufferedLogReader(sessionId, text);
+    }
+
+    /// <summary>Opens and scans the log's files; false when one of them is not a clean framed log.</summary>
+    private bool TryOpen(string sessionId, out ISessionLogReader? reader)
+    {
+        List<FramedLogReader.LogFile> files = OpenFiles(sessionId);
+        reader = null;
+        if (files.Count == 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            reader = FramedLogReader.TryScan(sessionId, files, envelope);
+        }
+        finally
+        {
+            if (reader is null)
+            {
+                files.ForEach(f => f.Handle.Dispose());
+            }
+        }
+
+        return reader is not null;
+    }
+
+    /// <summary>
+    /// The log's files opened under its gate (as <see cref="ReadFiles"/> reads them), each with the end of what it
+    /// held then: an append or a failed append's leftovers past that end are not read.
+    /// </summary>
+    private List<FramedLogReader.LogFile> OpenFiles(string sessionId)
+    {
+        SemaphoreSlim gate = Gate(sessionId);
+        gate.Wait();
+        var files = new List<FramedLogReader.LogFile>();
+        try
+        {
+            foreach (int part in RotatedParts(sessionId).OrderDescending())
+            {
+                OpenFile(files, layout.SessionLogPart(sessionId, part), long.MaxValue);
+            }
+
+            OpenFile(files, layout.SessionLogFile(sessionId), _failedAppendStarts.TryGetValue(sessionId, out long failedStart) ? failedStart : long.MaxValue);
+            return files;
+        }
+        catch
+        {
+            files.ForEach(f => f.Handle.Dispose());
+            throw;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private void OpenFile(List<FramedLogReader.LogFile> files, string path, long limit)
+    {
+        if (!fileSystem.FileExists(path))
+        {
+            return;
+        }
+
+        IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
+        try
+        {
+            long end = Math.Min(handle.Length, limit);
+            Span<byte> header = stackalloc byte[SessionLogFormat.FileHeaderSize];
+            int read = end < header.Length ? 0 : handle.Read(0, header);
+            ushort version = read == header.Length ? SessionLogFormat.HeaderVersion(header) : (ushort)0;
+            files.Add(new FramedLogReader.LogFile(path, handle, end, version));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+}
