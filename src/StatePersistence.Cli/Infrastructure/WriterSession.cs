@@ -14,14 +14,13 @@ internal static class WriterSession
         return await FileStatePersistence.OpenAsync(Options(context), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The options a command opens an existing directory with (<see cref="CommandContext.StoreOptions"/>).</summary>
+    /// <summary>
+    /// The options a command opens an existing directory with (<see cref="CommandContext.StoreOptions"/>); a missing
+    /// directory, or one with no sign of a state directory, is refused before anything is created in it.
+    /// </summary>
     public static StatePersistenceOptions Options(CommandContext context)
     {
-        if (!Directory.Exists(context.StatePath))
-        {
-            throw MissingStateDirectory.Error(context.StatePath);
-        }
-
+        StateDirectorySigns.Require(context.StatePath);
         return context.StoreOptions();
     }
 }

@@ -25,6 +25,8 @@ internal static class MigrateCommand
         var apply = new Command("apply", "Migrate now: pre-migration backup, transformation, validation, version update, log.");
         apply.SetHandler(async (context, _, cancellation) =>
         {
+            // Applying opens the directory, which creates the store's files: an empty one is a wrong path, not a directory to migrate.
+            StateDirectorySigns.Require(context.StatePath);
             StatePersistenceOptions options = Options(context);
             MigrationStatus status;
             using (Interruption.Defer("the migration"))
