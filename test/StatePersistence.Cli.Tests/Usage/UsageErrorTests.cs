@@ -10,6 +10,7 @@ public sealed class UsageErrorTests
     [InlineData("--bogus", "du", "--json", "--bogus")]
     [InlineData("ID", "tasks", "show", "--json")]
     [InlineData("bogus", "bogus", "--json")]
+    [InlineData("--low-disk-space-bytes", "health", "--json", "--low-disk-space-bytes", "-5")]
     public async Task ACommandLineThatDoesNotParse_UnderJson_PrintsTheErrorAsJson_WithExitCode2(string named, params string[] args)
     {
         StatectlRun run = await StatectlRun.RunAsync(args);
@@ -29,5 +30,14 @@ public sealed class UsageErrorTests
         Assert.True(run.ExitCode == 2, run.ToString());
         Assert.Equal("", run.Output);
         Assert.Contains("--bogus", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HealthHelp_NamesTheThresholdN_AsTheReadmeDoes()
+    {
+        StatectlRun run = await StatectlRun.RunAsync("health", "--help");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("--low-disk-space-bytes <N>", run.Output, StringComparison.Ordinal);
     }
 }
