@@ -41,7 +41,7 @@ public sealed class InterruptedChangeTests : IDisposable
         }
 
         string cut = DateTime.UtcNow.AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        using Process archive = Start("archive", "--completed-before", cut, "--with-logs", "--state-path", StatePath, "--json");
+        using Process archive = StatectlProcess.Start("archive", "--completed-before", cut, "--with-logs", "--state-path", StatePath, "--json");
         Task<string> output = archive.StandardOutput.ReadToEndAsync(Http.Ct);
         Task<string> errors = archive.StandardError.ReadToEndAsync(Http.Ct);
 
@@ -62,23 +62,6 @@ public sealed class InterruptedChangeTests : IDisposable
         StatectlRun list = await StatectlRun.RunAsync("tasks", "list", "--state-path", StatePath, "--json");
         Assert.True(list.ExitCode == 0, list.ToString());
         Assert.Equal(0, list.Json().GetProperty("count").GetInt32());
-    }
-
-    private static Process Start(params string[] arguments)
-    {
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(StatectlRun.StatectlDll);
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
     }
 
     /// <summary>Polls <paramref name="condition"/> (bounded); fails if <paramref name="process"/> ends first.</summary>
