@@ -40,4 +40,17 @@ public sealed class UsageErrorTests
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("--low-disk-space-bytes <N>", run.Output, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("Host=db.internal;Port=5432;Username=agent;Password=s3cret-pw;Database=state")]
+    [InlineData("postgresql://agent:s3cret-pw@db.internal/state")]
+    public async Task AConnectionStringAsStatePath_IsBadUsageSayingSo_WithoutShowingThePassword(string connectionString)
+    {
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", connectionString, "--json");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("PostgreSQL connection string", run.Error, StringComparison.Ordinal);
+        Assert.Equal(2, run.Json().GetProperty("exitCode").GetInt32());
+        Assert.DoesNotContain("s3cret-pw", run.Output + run.Error, StringComparison.Ordinal);
+    }
 }
