@@ -63,7 +63,10 @@ internal static class Statectl
             return ExitCodes.Usage;
         }
 
-        return await parsed.InvokeAsync().ConfigureAwait(false);
+        // Signals are handled by Interruption, not by System.CommandLine, whose handler ends the process two seconds
+        // after Ctrl-C whatever the command is doing: in the middle of an archive or a restore that leaves it half-done.
+        using Interruption interruption = Interruption.Register(Console.Error);
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
     }
 
     /// <summary>Whether <c>--json</c> was given on a command line that did not parse: as the option, or among the words the parser could not match.</summary>

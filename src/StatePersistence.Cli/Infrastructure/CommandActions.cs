@@ -7,7 +7,8 @@ namespace StatePersistence.Cli.Infrastructure;
 /// <summary>
 /// Runs a command's body with the shared failure handling: a <see cref="CommandFailedException"/> or a library error
 /// (<see cref="StatePersistenceException"/>, I/O) becomes one readable line on standard error (and, under
-/// <c>--json</c>, an <c>{"error": ...}</c> document on standard output) and exit code 1; nothing is swallowed.
+/// <c>--json</c>, an <c>{"error": ...}</c> document on standard output) and exit code 1; nothing is swallowed. A
+/// command stopped by Ctrl-C or SIGTERM (<see cref="Interruption"/>) says so the same way, with exit code 130.
 /// </summary>
 internal static class CommandActions
 {
@@ -18,9 +19,43 @@ internal static class CommandActions
         Func<CommandContext, ParseResult, CancellationToken, Task<int>> body)
     {
         CommandContext context = CommandContext.From(parsed);
+        CancellationToken interrupted = Interruption.Current?.Token ?? CancellationToken.None;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, interrupted);
+        // On the thread pool, so that a command reading synchronously (verify) does not hold up the signal's handling.
+        Task<int> run = Task.Run(() => RunBodyAsync(context, parsed, linked.Token, interrupted, body), CancellationToken.None);
+        try
+        {
+            return await run.WaitAsync(interrupted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
+        {
+            // The command has the grace period to stop on its token; one that does not (a long synchronous read) is left
+            // behind when the process ends. Outside a change that is safe at any point: the read-only commands write
+            // nothing there, and an import stopped anywhere is resumed by running it again (see Interruption).
+            try
+            {
+                return await run.WaitAsync(Interruption.GracePeriod).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return Fail(context, Stopped, ExitCodes.Interrupted);
+            }
+        }
+    }
+
+    private const string Stopped = "Interrupted by a signal (Ctrl-C or SIGTERM): the command stopped before it finished.";
+
+    private static async Task<int> RunBodyAsync(CommandContext context, ParseResult parsed, CancellationToken cancellation, CancellationToken interrupted,
+        Func<CommandContext, ParseResult, CancellationToken, Task<int>> body)
+    {
         try
         {
             return await body(context, parsed, cancellation).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
+        {
+            // Said, not a silent exit code.
+            return Fail(context, Stopped, ExitCodes.Interrupted);
         }
         catch (CommandFailedException ex)
         {

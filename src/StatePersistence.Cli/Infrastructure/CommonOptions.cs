@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace StatePersistence.Cli.Infrastructure;
 
 /// <summary>The options every command takes.</summary>
-internal static class CommonOptions
+internal static partial class CommonOptions
 {
     /// <summary>The environment variable the server reads its state directory from, read here the same way.</summary>
     public const string StatePathVariable = "STATE_PATH";
@@ -48,9 +48,23 @@ internal static class CommonOptions
             {
                 result.AddError("--state-path holds a NUL character, which no path may hold.");
             }
+            else if (LooksLikeConnectionString(path))
+            {
+                // Not echoed: a connection string may hold a password, and the message goes to terminals and logs.
+                result.AddError("--state-path is given a PostgreSQL connection string, not a directory (it is not shown here: it may hold a password). "
+                    + "statectl reads and writes state directories (the file store) only; for PostgreSQL use the server's /health and /metrics, psql and pg_dump.");
+            }
         });
         return option;
     }
+
+    /// <summary>A <c>postgres://</c> URL, or Npgsql's <c>Key=Value;...</c> form naming a host, user, password or database.</summary>
+    private static bool LooksLikeConnectionString(string path) =>
+        path.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || path.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
+        || ConnectionStringKey().IsMatch(path);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(^|;)\s*(host|server|port|username|user id|userid|password|database)\s*=[^;]*(;|$)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex ConnectionStringKey();
 
     private static string DefaultStatePathFromEnvironment() =>
         Environment.GetEnvironmentVariable(StatePathVariable) is { Length: > 0 } path ? path : DefaultStatePath;

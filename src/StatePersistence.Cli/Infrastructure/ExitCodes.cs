@@ -11,4 +11,7 @@ internal static class ExitCodes
 
     /// <summary>Bad usage: an unknown command or option, a missing or malformed argument.</summary>
     public const int Usage = 2;
+
+    /// <summary>Stopped by Ctrl-C (SIGINT) or SIGTERM before it finished (128 + SIGINT, what a shell reports for Ctrl-C).</summary>
+    public const int Interrupted = 130;
 }

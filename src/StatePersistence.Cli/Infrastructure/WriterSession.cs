@@ -1,27 +1,59 @@
 using StatePersistence.FileStore;
+using StatePersistence.Recovery;
 
 namespace StatePersistence.Cli.Infrastructure;
 
 /// <summary>
 /// Opens the state directory for a modifying command the way the server does: its writer lock (a held lock is
 /// <c>StateDirectoryLockedException</c> naming the holder, exit 1) and start-up recovery. No autosave or scrub runs
-/// in the command's few seconds; disposing writes the final snapshot and releases the lock.
+/// in the command's few seconds; disposing writes the final snapshot and releases the lock. What the recovery moved
+/// aside or lost is printed as warnings on standard error.
 /// </summary>
 internal static class WriterSession
 {
     public static async Task<StatePersistenceService> OpenAsync(CommandContext context, CancellationToken cancellationToken)
     {
-        return await FileStatePersistence.OpenAsync(Options(context), cancellationToken: cancellationToken).ConfigureAwait(false);
+        StatePersistenceService service = await FileStatePersistence.OpenAsync(Options(context), cancellationToken: cancellationToken).ConfigureAwait(false);
+        WarnAboutRecovery(context, service.LastRecovery);
+        return service;
     }
 
-    /// <summary>The options a command opens an existing directory with (<see cref="CommandContext.StoreOptions"/>).</summary>
-    public static StatePersistenceOptions Options(CommandContext context)
+    /// <summary>
+    /// What the start-up recovery of this open moved aside, lost or cut off as damage, one warning line each on standard
+    /// error: the command's own result (an archive, "nothing to archive", a restore) says nothing of it, and an operator
+    /// must learn that a file was moved aside, and where, from the command that did it, not from the next 'health'.
+    /// </summary>
+    private static void WarnAboutRecovery(CommandContext context, RecoveryReport? report)
     {
-        if (!Directory.Exists(context.StatePath))
+        if (report is null)
         {
-            throw MissingStateDirectory.Error(context.StatePath);
+            return;
         }
 
+        foreach (QuarantinedFile file in report.Quarantined)
+        {
+            context.Error.WriteLine($"statectl: warning: opening the directory, start-up recovery moved '{file.OriginalPath}' aside as '{file.QuarantinePath}': {file.Reason}");
+        }
+
+        foreach (string lost in report.Lost)
+        {
+            context.Error.WriteLine($"statectl: warning: opening the directory, start-up recovery could not recover: {lost}");
+        }
+
+        foreach (DroppedByteRange range in report.DroppedJournalBytes.Concat(report.DroppedSessionLogBytes).Where(r => r.Damage))
+        {
+            context.Error.WriteLine($"statectl: warning: opening the directory, start-up recovery dropped bytes {range.Offset}..{range.Offset + range.Length} of '{range.Path}' as damaged: {range.Reason}"
+                + (range.KeptAs is { } kept ? $" (kept as '{kept}')" : ""));
+        }
+    }
+
+    /// <summary>
+    /// The options a command opens an existing directory with (<see cref="CommandContext.StoreOptions"/>); a missing
+    /// directory, or one with no sign of a state directory, is refused before anything is created in it.
+    /// </summary>
+    public static StatePersistenceOptions Options(CommandContext context)
+    {
+        StateDirectorySigns.Require(context.StatePath);
         return context.StoreOptions();
     }
 }

@@ -10,6 +10,7 @@ public sealed class UsageErrorTests
     [InlineData("--bogus", "du", "--json", "--bogus")]
     [InlineData("ID", "tasks", "show", "--json")]
     [InlineData("bogus", "bogus", "--json")]
+    [InlineData("--low-disk-space-bytes", "health", "--json", "--low-disk-space-bytes", "-5")]
     public async Task ACommandLineThatDoesNotParse_UnderJson_PrintsTheErrorAsJson_WithExitCode2(string named, params string[] args)
     {
         StatectlRun run = await StatectlRun.RunAsync(args);
@@ -29,5 +30,27 @@ public sealed class UsageErrorTests
         Assert.True(run.ExitCode == 2, run.ToString());
         Assert.Equal("", run.Output);
         Assert.Contains("--bogus", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HealthHelp_NamesTheThresholdN_AsTheReadmeDoes()
+    {
+        StatectlRun run = await StatectlRun.RunAsync("health", "--help");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("--low-disk-space-bytes <N>", run.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Host=db.internal;Port=5432;Username=agent;Password=s3cret-pw;Database=state")]
+    [InlineData("postgresql://agent:s3cret-pw@db.internal/state")]
+    public async Task AConnectionStringAsStatePath_IsBadUsageSayingSo_WithoutShowingThePassword(string connectionString)
+    {
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", connectionString, "--json");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("PostgreSQL connection string", run.Error, StringComparison.Ordinal);
+        Assert.Equal(2, run.Json().GetProperty("exitCode").GetInt32());
+        Assert.DoesNotContain("s3cret-pw", run.Output + run.Error, StringComparison.Ordinal);
     }
 }

@@ -55,6 +55,8 @@ internal static class ArchiveCommand
     {
         DateTimeOffset before = ParseDate(date);
         TaskArchiveResult result;
+        // Not stopped between its steps by Ctrl-C: an archive written but its tasks still live, or logs half removed.
+        using (Interruption.Defer("the archive"))
         await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
         {
             result = await TaskArchives.ArchiveAsync(service, before, withLogs, cancellation).ConfigureAwait(false);
@@ -81,6 +83,7 @@ internal static class ArchiveCommand
     private static async Task<int> RestoreAsync(CommandContext context, string file, CancellationToken cancellation)
     {
         TaskRestoreResult result;
+        using (Interruption.Defer("the restore of the archive"))
         await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
         {
             result = await TaskArchives.RestoreAsync(service, file, cancellation).ConfigureAwait(false);

@@ -58,6 +58,8 @@ internal static class BackupsCommand
         // so the name and the backup are checked first, and a refused restore leaves every file as it was.
         StateBackupContent backup = StateBackups.Read(context.StatePath, name, context.PayloadCodec());
         StateBackupRestore restored;
+        // Not stopped between its steps by Ctrl-C: a committed restore must print the backup that holds the state before it.
+        using (Interruption.Defer("the restore"))
         await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
         {
             restored = await StateBackups.RestoreAsync(service, backup, cancellation).ConfigureAwait(false);

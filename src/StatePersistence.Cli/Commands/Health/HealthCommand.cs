@@ -15,11 +15,27 @@ namespace StatePersistence.Cli.Commands.Health;
 /// </summary>
 internal static class HealthCommand
 {
-    private static readonly Option<long> LowDiskSpace = new("--low-disk-space-bytes")
+    private static readonly Option<long> LowDiskSpace = CreateLowDiskSpace();
+
+    private static Option<long> CreateLowDiskSpace()
     {
-        Description = "Free space below which the directory is Degraded (the server's default: 100 MiB).",
-        DefaultValueFactory = _ => StateDirectoryHealth.DefaultLowDiskSpaceBytes,
-    };
+        var option = new Option<long>("--low-disk-space-bytes")
+        {
+            Description = "Free space below which the directory is Degraded (the server's default: 100 MiB).",
+            HelpName = "N",
+            DefaultValueFactory = _ => StateDirectoryHealth.DefaultLowDiskSpaceBytes,
+        };
+
+        // A negative threshold would judge every volume's space as enough: bad usage, named, not a silent Healthy.
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<long>() < 0)
+            {
+                result.AddError($"--low-disk-space-bytes {result.GetValueOrDefault<long>()} is negative: give a number of bytes, 0 or more.");
+            }
+        });
+        return option;
+    }
 
     public static Command Create()
     {

@@ -24,12 +24,32 @@ internal static class MigrateCommand
 
         var apply = new Command("apply", "Migrate now: pre-migration backup, transformation, validation, version update, log.");
         apply.SetHandler(async (context, _, cancellation) =>
-            Print(context, await StateMigrations.ApplyAsync(Options(context), context.PayloadCodec(), cancellationToken: cancellation).ConfigureAwait(false)));
+        {
+            // Applying opens the directory, which creates the store's files: an empty one is a wrong path, not a directory to migrate.
+            StateDirectorySigns.Require(context.StatePath);
+            StatePersistenceOptions options = Options(context);
+            MigrationStatus status;
+            using (Interruption.Defer("the migration"))
+            {
+                status = await StateMigrations.ApplyAsync(options, context.PayloadCodec(), cancellationToken: cancellation).ConfigureAwait(false);
+            }
+
+            return Print(context, status);
+        });
         migrate.Subcommands.Add(apply);
 
         var rollback = new Command("rollback", "Restore the directory to what it was before the last migration, byte for byte (what was saved since is discarded).");
         rollback.SetHandler(async (context, _, cancellation) =>
-            Print(context, await StateMigrations.RollbackAsync(Options(context), context.PayloadCodec(), cancellationToken: cancellation).ConfigureAwait(false)));
+        {
+            StatePersistenceOptions options = Options(context);
+            MigrationStatus status;
+            using (Interruption.Defer("the rollback"))
+            {
+                status = await StateMigrations.RollbackAsync(options, context.PayloadCodec(), cancellationToken: cancellation).ConfigureAwait(false);
+            }
+
+            return Print(context, status);
+        });
         migrate.Subcommands.Add(rollback);
         return migrate;
     }

@@ -20,7 +20,13 @@ internal static class RebuildCommand
 
     private static async Task<int> RunAsync(CommandContext context, ParseResult parsed, CancellationToken cancellation)
     {
-        StateRebuildResult result = await StateRebuild.RunAsync(WriterSession.Options(context), cancellationToken: cancellation).ConfigureAwait(false);
+        StatePersistenceOptions options = WriterSession.Options(context);
+        StateRebuildResult result;
+        using (Interruption.Defer("the rebuild"))
+        {
+            result = await StateRebuild.RunAsync(options, cancellationToken: cancellation).ConfigureAwait(false);
+        }
+
         var report = new RebuildReport(result.Tasks, result.Sessions, result.AddedTasks, result.DroppedTasks, result.AddedSessions,
             result.DroppedSessions, result.PreviousStateBackup, [.. result.Recovery.Quarantined.Select(q => new QuarantineReport(q.OriginalPath, q.QuarantinePath, q.Reason))],
             result.Recovery.Warnings);

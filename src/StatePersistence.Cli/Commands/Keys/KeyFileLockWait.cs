@@ -1,0 +1,105 @@
+using System.Globalization;
+using StatePersistence.Cli.Infrastructure;
+
+namespace StatePersistence.Cli.Commands.Keys;
+
+/// <summary>
+/// A change of the key file waits (up to 60 s) while another change holds the lock <c>&lt;key file&gt;.lock</c>
+/// (<c>EncryptionKeyOperations</c>); without a word, an operator sees a command hang. Before the change, this says on
+/// standard error that it waits, for which lock, and the process holding it when Linux tells (<c>/proc/locks</c> and
+/// the holder's open files).
+/// </summary>
+internal static class KeyFileLockWait
+{
+    private const string LocksFile = "/proc/locks";
+
+    public static void Announce(CommandContext context, string keyFile)
+    {
+        string full = Path.GetFullPath(keyFile);
+        string lockFile = full + ".lock";
+        if (!IsHeld(lockFile))
+        {
+            return;
+        }
+
+        string holder = HolderOf(lockFile) is { } pid ? $", held by process {pid.ToString(CultureInfo.InvariantCulture)}{CommandLineOf(pid)}" : "";
+        context.Error.WriteLine($"statectl: waiting for the lock '{lockFile}'{holder}: another change of the key file '{full}' is running; "
+            + "this one runs once it has finished (it gives up after 60 s, changing nothing).");
+        context.Error.Flush();
+    }
+
+    /// <summary>Whether another process holds the lock: taking it as the library does (flock, non-blocking) fails; released at once.</summary>
+    private static bool IsHeld(string lockFile)
+    {
+        try
+        {
+            using var probe = new FileStream(lockFile, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.ReadWrite, Share = FileShare.None, BufferSize = 0 });
+            return false;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        {
+            // No lock file yet, or one this user cannot open: the change itself says what is wrong.
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>The process whose flock (a line of <c>/proc/locks</c>) is on a descriptor of <paramref name="lockFile"/>; null when it cannot be told.</summary>
+    private static int? HolderOf(string lockFile)
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists(LocksFile))
+        {
+            return null;
+        }
+
+        try
+        {
+            foreach (string line in File.ReadLines(LocksFile))
+            {
+                // "1: FLOCK  ADVISORY  WRITE 12345 08:01:1234567 0 EOF"; a waiter's line has "->" after the number.
+                string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length >= 6 && fields[1] == "FLOCK" && int.TryParse(fields[4], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+                    && HasOpen(pid, lockFile))
+                {
+                    return pid;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // /proc unreadable: the message goes without the holder.
+        }
+
+        return null;
+    }
+
+    private static bool HasOpen(int pid, string path)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/fd")
+                .Any(fd => new FileInfo(fd).LinkTarget == path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Another user's process, or one that ended meanwhile.
+            return false;
+        }
+    }
+
+    private static string CommandLineOf(int pid)
+    {
+        try
+        {
+            string commandLine = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline").Replace('\0', ' ').Trim();
+            return commandLine.Length == 0 ? "" : $" ({(commandLine.Length > 120 ? commandLine[..120] + "..." : commandLine)})";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using System.Diagnostics;
+
+namespace StatePersistence.Cli.Tests.Support;
+
+/// <summary>A real <c>statectl</c> process left running, for tests that act on it while it runs (a signal, a lock held).</summary>
+public static class StatectlProcess
+{
+    /// <summary>Starts <c>dotnet statectl.dll</c> with <paramref name="arguments"/>, both output streams redirected.</summary>
+    public static Process Start(params string[] arguments)
+    {
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(StatectlRun.StatectlDll);
+        foreach (string argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
+    }
+}
