@@ -14,7 +14,8 @@ namespace StatePersistence.CrashTests.Migrations;
 /// The Node import, crashed before every file-system operation of the open that migrates (backup, steps, recovery,
 /// version update, validation, log, commit) and once after the last, every crash state sampled under both crash
 /// models: the next open must load exactly what an uncrashed migration loads (the run resumed, or was rolled back
-/// and run again, never half-migrated), and a rollback from there must give back the Node directory byte for byte.
+/// and run again, never half-migrated), and a rollback from there must give back the Node directory byte for byte,
+/// having moved what it discarded aside, never lost it.
 /// </summary>
 public sealed class MigrationCrashTests(ReliabilityLedger ledger)
 {
@@ -50,8 +51,10 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
         var sweep = new CrashPointSweep(ledger, "migration: rollback", StatesPerPoint);
         CrashSimulatingFileSystem dry = await MigratedAsync(ct);
         string expected = await LoadAsync(dry, ct);
+        Dictionary<string, byte[]> migrated = FilesOf(dry);
         int start = dry.OperationCount;
         Rollback(dry);
+        string discardedTo = new PreMigrationBackup(dry, new StateLayout(Root)).ReadManifest()!.DiscardedTo!;
         sweep.Begin(dry, start);
 
         foreach (int point in sweep.Points)
@@ -62,9 +65,11 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
                 Rollback(disk);
                 return Task.CompletedTask;
             });
-            // The application starts on whatever the crash left (it migrates again, or finishes the interrupted
-            // rollback first), then the operator rolls back once more.
-            await sweep.CheckStatesAsync(disk, point, image => CheckAsync(image, expected, ct));
+            // Nothing the migrated directory held is lost, wherever the rollback stopped: each file is where it was
+            // or moved aside. Then the application starts on whatever the crash left (it migrates again, or finishes
+            // the interrupted rollback first), and the operator rolls back once more.
+            await sweep.CheckStatesAsync(disk, point, async image =>
+                DiscardedFileLost(CrashSimulatingFileSystem.FromImage(image), migrated, discardedTo) ?? await CheckAsync(image, expected, ct));
         }
 
         sweep.ThrowIfAny();
@@ -94,6 +99,26 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
 
         List<string> extra = [.. new PreMigrationBackup(fileSystem, new StateLayout(Root)).ListFiles().Where(f => !NodeStateDirectory.Files.ContainsKey(f))];
         return extra.Count == 0 ? null : $"after the rollback these files remain: {string.Join(", ", extra)}";
+    }
+
+    /// <summary>The files a rollback may change or move aside, with their bytes.</summary>
+    private static Dictionary<string, byte[]> FilesOf(IFileSystem fileSystem) =>
+        new PreMigrationBackup(fileSystem, new StateLayout(Root)).ListFiles().ToDictionary(f => f, f => fileSystem.ReadAllBytes(Root + "/" + f), StringComparer.Ordinal);
+
+    /// <summary>A file of the migrated directory found neither at its path nor moved aside with its bytes, or null.</summary>
+    private static string? DiscardedFileLost(IFileSystem fileSystem, Dictionary<string, byte[]> migrated, string discardedTo)
+    {
+        foreach ((string relative, byte[] bytes) in migrated)
+        {
+            string moved = $"{Root}/{discardedTo}/{relative}";
+            IEnumerable<string> places = [Root + "/" + relative, moved, .. Enumerable.Range(1, 3).Select(n => $"{moved}.{n}")];
+            if (!places.Any(p => fileSystem.FileExists(p) && fileSystem.ReadAllBytes(p).AsSpan().SequenceEqual(bytes)))
+            {
+                return $"'{relative}' as the migrated directory held it is neither in place nor in {discardedTo}/: the rollback lost it";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Boots a crash state: it must load what the uncrashed migration loaded, and roll back to the Node files exactly.</summary>

@@ -34,6 +34,15 @@ internal sealed class MigrationManifest
 
     public DateTimeOffset? FinishedAt { get; set; }
 
+    /// <summary>
+    /// The folder, relative to the state directory (<c>rolled-back.&lt;timestamp&gt;</c>), that a rollback of an
+    /// applied run moves what it discards into: every file changed or created since the backup (tasks saved after the
+    /// migration, the server's backups, files moved aside as corrupt). Chosen when the rollback starts and kept in
+    /// the manifest, so a rollback cut short and finished later moves into the same folder. Null for the rollback of
+    /// a run that never finished: what it discards is only that run's own output, rebuilt from the copies.
+    /// </summary>
+    public string? DiscardedTo { get; set; }
+
     /// <summary>Every file of the directory before the run, relative to it, with what restores it exactly.</summary>
     public List<BackedUpFile> Files { get; set; } = [];
 

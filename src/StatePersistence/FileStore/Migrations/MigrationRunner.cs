@@ -124,15 +124,22 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
     {
         if (manifest.Status != MigrationManifest.Migrating)
         {
-            // From here the files may be half restored: no later open may take them for a directory to back up.
+            // From here the files may be half restored: no later open may take them for a directory to back up. What
+            // was saved since the migration is the application's data: it is moved aside, into a folder named now and
+            // kept in the manifest, so a rollback finished later uses the same one (an earlier build's manifest of a
+            // rollback cut short names none: it gets one too).
             manifest.Status = MigrationManifest.RollingBack;
+            manifest.DiscardedTo ??= PreMigrationBackup.DiscardFolderPrefix + FolderStamp(time.GetUtcNow());
             _backup.WriteManifest(manifest);
         }
 
         (int restored, int removed) = _backup.Restore(manifest);
         DateTimeOffset now = time.GetUtcNow();
+        string discarded = manifest.DiscardedTo is null
+            ? $"{removed} file(s) the interrupted run had written removed"
+            : $"{removed} file(s) changed or created since the backup moved to {manifest.DiscardedTo}/";
         AppendLog(manifest, $"{Stamp(now)} rolled back ({why}): {restored} file(s) restored byte for byte from the pre-migration backup, "
-            + $"{removed} file(s) created since the backup removed; the directory is at {manifest.From} again");
+            + $"{discarded}; the directory is at {manifest.From} again");
         manifest.Status = MigrationManifest.RolledBack;
         manifest.FinishedAt = now;
         _backup.WriteManifest(manifest);
@@ -192,6 +199,9 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
         byte[] existing = fileSystem.FileExists(path) ? fileSystem.ReadAllBytes(path) : [];
         AtomicFile.Write(fileSystem, layout, path, [.. existing, .. Encoding.UTF8.GetBytes(text + "\n")], Durability.Full);
     }
+
+    /// <summary>A timestamp that sorts and is safe in a file name: <c>20261203T231500123Z</c>.</summary>
+    private static string FolderStamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture);
 
     private static string Stamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }

@@ -11,8 +11,8 @@ namespace StatePersistence.FileStore.Migrations;
 /// <c>state.pre-migration.backup.json</c> (the seed's name) and every other file of the directory copied under
 /// <c>pre-migration/</c> at its own relative path, each durable before <c>pre-migration/manifest.json</c> lists them
 /// with their length, SHA-256 and Unix mode. <see cref="Restore"/> puts the directory back to exactly that: every
-/// listed file with its bytes and mode, every other file removed. It is idempotent, so a crash during a rollback is
-/// finished by the next one.
+/// listed file with its bytes and mode, every other file removed, a copy kept first (but for a run that never finished).
+/// It is idempotent, so a crash during a rollback is finished by the next one.
 /// </summary>
 internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout layout)
 {
@@ -21,6 +21,9 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
 
     /// <summary>The copy of <c>state.json</c>.</summary>
     public const string StateCopyName = "state.pre-migration.backup.json";
+
+    /// <summary>The prefix of the folders a rollback keeps what it discards in (<see cref="MigrationManifest.DiscardedTo"/>).</summary>
+    public const string DiscardFolderPrefix = "rolled-back.";
 
     /// <summary>The prefix of the migration logs, which a rollback keeps: they are the record of what ran.</summary>
     public const string LogPrefix = "state.migration-";
@@ -108,18 +111,23 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
         AtomicFile.Write(fileSystem, layout, ManifestPath, JsonSerializer.SerializeToUtf8Bytes(manifest, MigrationJsonContext.Default.MigrationManifest), Durability.Full);
 
     /// <summary>
-    /// Puts every file back as the manifest lists it (bytes and mode) and removes every file it does not list. Returns
-    /// how many files were restored and removed.
+    /// Puts every file back as the manifest lists it (bytes and mode) and removes every file it does not list. A file
+    /// changed since, and every file it does not list, is first copied into <see cref="MigrationManifest.DiscardedTo"/>
+    /// (see <see cref="DiscardedFiles"/>); when that is null (the rollback of a run that never finished, whose only
+    /// changes are its own output) no copy is kept. Returns how many files were restored, and how many discarded.
     /// </summary>
     public (int Restored, int Removed) Restore(MigrationManifest manifest)
     {
+        DiscardedFiles? discarded = manifest.DiscardedTo is { } folder ? new DiscardedFiles(fileSystem, layout, folder) : null;
         var listed = new HashSet<string>(StringComparer.Ordinal);
         int restored = 0;
+        int removed = 0;
         foreach (BackedUpFile file in manifest.Files)
         {
             listed.Add(file.Path);
             string path = Path.Combine(layout.Root, file.Path);
-            if (!fileSystem.FileExists(path) || Sha256(fileSystem.ReadAllBytes(path)) != file.Sha256)
+            bool exists = fileSystem.FileExists(path);
+            if (!exists || Sha256(fileSystem.ReadAllBytes(path)) != file.Sha256)
             {
                 string copy = CopyPath(file.Path);
                 byte[] bytes = fileSystem.ReadAllBytes(copy);
@@ -127,6 +135,13 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
                 {
                     throw new StateStorageException($"The pre-migration copy '{copy}' does not match its manifest (SHA-256); the rollback stopped. "
                         + "The other copies are intact; restore this file by hand.", copy, null, isTransient: false);
+                }
+
+                if (exists && discarded is not null)
+                {
+                    // The application's version of the file since the migration: kept before it is replaced.
+                    discarded.KeepCopy(file.Path);
+                    removed++;
                 }
 
                 AtomicFile.Write(fileSystem, layout, path, bytes, Durability.Full, syncDirectory: false);
@@ -139,11 +154,11 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
             }
         }
 
-        int removed = 0;
         foreach (string relative in ListFiles())
         {
             if (!listed.Contains(relative))
             {
+                discarded?.KeepCopy(relative);
                 fileSystem.Delete(Path.Combine(layout.Root, relative));
                 removed++;
             }

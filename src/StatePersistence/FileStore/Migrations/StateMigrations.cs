@@ -30,8 +30,9 @@ public static class StateMigrations
         ApplyAsync(options, PhysicalFileSystem.Instance, MigrationChain.Default, codec ?? Resolve(options), timeProvider, cancellationToken);
 
     /// <summary>
-    /// Restores the directory to what it was before the last migration, byte for byte (every file's content and mode;
-    /// files created since, including saves made after the migration, are removed). Throws when there is no backup.
+    /// Restores the directory to what it was before the last migration, byte for byte (every file's content and mode).
+    /// What changed or was created since, including saves made after the migration, is moved into
+    /// <c>rolled-back.&lt;timestamp&gt;/</c> in the directory, never deleted. Throws when there is no backup.
     /// </summary>
     public static Task<MigrationStatus> RollbackAsync(StatePersistenceOptions options, IPayloadCodec? codec = null, TimeProvider? timeProvider = null,
         CancellationToken cancellationToken = default) =>
@@ -106,7 +107,8 @@ public static class StateMigrations
             }
 
             (int restored, int removed) = runner.RollBack(manifest, "asked for: statectl migrate rollback");
-            outcome = $"rolled back {manifest.From} -> {manifest.To}: {restored} file(s) restored, {removed} removed";
+            outcome = $"rolled back {manifest.From} -> {manifest.To}: {restored} file(s) restored, "
+                + (manifest.DiscardedTo is { } folder ? $"{removed} changed or created since moved to {folder}/" : $"{removed} removed");
         }
 
         return GetStatus(options, fileSystem, chain, codec, outcome);

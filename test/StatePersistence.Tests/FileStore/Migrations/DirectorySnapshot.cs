@@ -7,6 +7,16 @@ namespace StatePersistence.Tests.FileStore.Migrations;
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 internal static class DirectorySnapshot
 {
+    /// <summary>
+    /// What a rollback must restore: everything but the migration's own record (backup, logs), the lock, the journal
+    /// and the folder the rollback moves what it discards into.
+    /// </summary>
+    public static bool IsRestoredByRollback(string relative) =>
+        !relative.StartsWith("pre-migration", StringComparison.Ordinal) && !relative.StartsWith("state.pre-migration.", StringComparison.Ordinal)
+        && !relative.StartsWith("state.migration-", StringComparison.Ordinal) && !relative.StartsWith(".lock", StringComparison.Ordinal)
+        && !relative.StartsWith("journal", StringComparison.Ordinal)
+        && !relative.StartsWith(StatePersistence.FileStore.Migrations.PreMigrationBackup.DiscardFolderPrefix, StringComparison.Ordinal);
+
     public static SortedDictionary<string, string> Take(string root, Func<string, bool>? include = null)
     {
         var entries = new SortedDictionary<string, string>(StringComparer.Ordinal);

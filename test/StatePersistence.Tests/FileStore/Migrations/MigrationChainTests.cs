@@ -86,11 +86,6 @@ public sealed class MigrationChainTests : IDisposable
         }
     }
 
-    private static bool IsStateFile(string relative) =>
-        !relative.StartsWith("pre-migration", StringComparison.Ordinal) && !relative.StartsWith("state.pre-migration.", StringComparison.Ordinal)
-        && !relative.StartsWith("state.migration-", StringComparison.Ordinal) && !relative.StartsWith(".lock", StringComparison.Ordinal)
-        && !relative.StartsWith("journal", StringComparison.Ordinal);
-
     private void WriteZeroNineState()
     {
         string node = Encoding.UTF8.GetString(NodeStateDirectory.Files["state.json"]);
@@ -121,7 +116,7 @@ public sealed class MigrationChainTests : IDisposable
         Assert.True(first >= 0 && second > first, log);
 
         StateMigrations.Rollback(_fixture.Options(), PhysicalFileSystem.Instance, ZeroNineChain, codec: null, _fixture.Time);
-        Assert.Equal(before, DirectorySnapshot.Contents(_fixture.StatePath, IsStateFile));
+        Assert.Equal(before, DirectorySnapshot.Contents(_fixture.StatePath, DirectorySnapshot.IsRestoredByRollback));
     }
 
     [Fact]
@@ -151,7 +146,7 @@ public sealed class MigrationChainTests : IDisposable
         StateStorageException refused = await Assert.ThrowsAsync<StateStorageException>(() => OpenAsync(new MigrationChain([new BrokenStep(throwHalfWay: false)])));
 
         Assert.Contains("failed validation (the report 'rep_missing' does not read back as imported)", refused.Message, StringComparison.Ordinal);
-        Assert.Equal(before, DirectorySnapshot.Contents(_fixture.StatePath, IsStateFile));
+        Assert.Equal(before, DirectorySnapshot.Contents(_fixture.StatePath, DirectorySnapshot.IsRestoredByRollback));
         Assert.Contains("rolled back (the result did not validate)", File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log")), StringComparison.Ordinal);
     }
 

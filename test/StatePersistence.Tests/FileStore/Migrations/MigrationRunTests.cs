@@ -19,12 +19,6 @@ public sealed class MigrationRunTests : IDisposable
 
     public void Dispose() => _fixture.Dispose();
 
-    /// <summary>What a rollback must restore: everything but the migration's own record (backup, logs) and the lock.</summary>
-    private static bool IsStateFile(string relative) =>
-        !relative.StartsWith("pre-migration", StringComparison.Ordinal) && !relative.StartsWith("state.pre-migration.", StringComparison.Ordinal)
-        && !relative.StartsWith("state.migration-", StringComparison.Ordinal) && !relative.StartsWith(".lock", StringComparison.Ordinal)
-        && !relative.StartsWith("journal", StringComparison.Ordinal);
-
     [Fact]
     public async Task NewerFormat_IsRefused_NamingBothVersions_AndNothingInTheDirectoryChanges()
     {
@@ -122,11 +116,11 @@ public sealed class MigrationRunTests : IDisposable
             await service.SaveSnapshotAsync(ct);
         }
 
-        Assert.NotEqual(before, DirectorySnapshot.Contents(_fixture.StatePath, IsStateFile));
+        Assert.NotEqual(before, DirectorySnapshot.Contents(_fixture.StatePath, DirectorySnapshot.IsRestoredByRollback));
 
         MigrationStatus rolledBack = await StateMigrations.RollbackAsync(_fixture.Options(), cancellationToken: ct);
 
-        Assert.Equal(before, DirectorySnapshot.Contents(_fixture.StatePath, IsStateFile));
+        Assert.Equal(before, DirectorySnapshot.Contents(_fixture.StatePath, DirectorySnapshot.IsRestoredByRollback));
         Assert.Empty(Directory.GetFiles(_fixture.File("journal")));
         Assert.StartsWith("rolled back 1.0.0 -> 2.1.0: ", rolledBack.Outcome, StringComparison.Ordinal);
         Assert.Equal("1.0.0", rolledBack.DirectoryVersion);
@@ -141,6 +135,46 @@ public sealed class MigrationRunTests : IDisposable
         await using StatePersistenceService reopened = await _fixture.OpenAsync();
         Assert.Equal(NodeStateDirectory.SessionALog, await reopened.ReadSessionLogAsync("sess_a", ct));
         Assert.Null(await reopened.LoadTaskAsync("task_after", ct));
+    }
+
+    [Fact]
+    public async Task Rollback_MovesWhatItDiscardsAside_LaterSavesAndCorruptCopiesIncluded_NeverDeletesAFile()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        NodeStateDirectory.WriteTo(_fixture.StatePath);
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            await service.SaveTaskAsync(StateFixture.Task("task_after"), ct);
+            await service.SaveSnapshotAsync(ct);
+        }
+
+        // A copy start-up moved aside as corrupt is evidence, whatever the rollback restores.
+        File.WriteAllText(_fixture.File("tasks/task_after.corrupt.20261203T230000000Z.json"), "{ damaged");
+        Dictionary<string, byte[]> before = Directory.GetFiles(_fixture.StatePath, "*", SearchOption.AllDirectories)
+            .Select(p => Path.GetRelativePath(_fixture.StatePath, p))
+            .Where(r => DirectorySnapshot.IsRestoredByRollback(r) || r.StartsWith("journal", StringComparison.Ordinal))
+            .ToDictionary(r => r, r => File.ReadAllBytes(_fixture.File(r)), StringComparer.Ordinal);
+
+        MigrationStatus rolledBack = await StateMigrations.RollbackAsync(_fixture.Options(), cancellationToken: ct);
+
+        string folder = Assert.Single(Directory.GetDirectories(_fixture.StatePath, PreMigrationBackup.DiscardFolderPrefix + "*"));
+        string name = Path.GetFileName(folder);
+        Assert.Matches(@"^rolled-back\.\d{8}T\d{9}Z$", name);
+        Assert.Contains($"moved to {name}/", rolledBack.Outcome, StringComparison.Ordinal);
+        Assert.Contains($"moved to {name}/", File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log")), StringComparison.Ordinal);
+        foreach ((string relative, byte[] bytes) in before)
+        {
+            string here = _fixture.File(relative);
+            string moved = Path.Combine(folder, relative);
+            Assert.True((File.Exists(here) && File.ReadAllBytes(here).AsSpan().SequenceEqual(bytes))
+                || (File.Exists(moved) && File.ReadAllBytes(moved).AsSpan().SequenceEqual(bytes)),
+                $"'{relative}' is neither in place nor moved aside with its bytes");
+        }
+
+        Assert.Contains("task_after", File.ReadAllText(Path.Combine(folder, "tasks", "task_after.json")), StringComparison.Ordinal);
+        Assert.Equal("{ damaged", File.ReadAllText(Path.Combine(folder, "tasks", "task_after.corrupt.20261203T230000000Z.json")));
+        Assert.Contains("task_after", File.ReadAllText(Path.Combine(folder, "state.json")), StringComparison.Ordinal);
+        Assert.False(File.Exists(_fixture.File("tasks/task_after.json")));
     }
 
     [Fact]
