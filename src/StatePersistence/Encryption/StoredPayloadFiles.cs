@@ -1,8 +1,4 @@
 using StatePersistence.FileStore;
-using StatePersistence.FileStore.Journal;
-using StatePersistence.FileStore.Migrations;
-using StatePersistence.FileStore.Operations;
-using StatePersistence.FileSystem;
 using StatePersistence.Serialization;
 
 namespace StatePersistence.Encryption;
@@ -18,65 +14,30 @@ namespace StatePersistence.Encryption;
 /// </summary>
 internal static class StoredPayloadFiles
 {
-    /// <summary>A file read whole or as a container of payloads (a snapshot, a journal segment, a session log).</summary>
-    private static readonly Reading Whole = new(null, null, TaskArchive: false);
-
-    /// <summary>The files under <paramref name="root"/>, each with what the store reads it as.</summary>
+    /// <summary>The files under <paramref name="root"/>, each with what the store reads it as (<see cref="StateFiles"/> tells which they are).</summary>
     public static IEnumerable<StoredPayloadFile> Under(string root)
     {
-        var layout = new StateLayout(root);
-        foreach (StoredPayloadFile file in In(root, name =>
-            name == "state.json" || name == PreMigrationBackup.StateCopyName || StateLayout.BackupTimestamp(name) is not null ? Whole : null))
+        foreach ((string path, StateFile file) in StateFiles.Under(root))
         {
-            yield return file;
-        }
-
-        foreach (StoredPayloadFile file in In(layout.JournalDirectory, name => JournalReader.TryParseSegmentNumber(name, out _) ? Whole : null)
-            .Concat(In(layout.TasksDirectory, name => Item(PayloadKind.Task, StateLayout.ItemId(name))))
-            .Concat(In(layout.SessionsDirectory, name => Item(PayloadKind.Session, StateLayout.ItemId(name))))
-            .Concat(In(layout.LogsDirectory, name => StateLayout.TryParseSessionLogName(name, out _, out _) ? Whole : null))
-            .Concat(In(layout.ReportsDirectory, name => name.StartsWith("report_", StringComparison.Ordinal) ? Item(PayloadKind.Report, StateLayout.ItemId(name)?["report_".Length..]) : null))
-            .Concat(In(TaskArchives.DirectoryOf(root), name => name.EndsWith(TaskArchives.FileExtension, StringComparison.Ordinal) ? new Reading(null, null, TaskArchive: true) : null)))
-        {
-            yield return file;
-        }
-
-        // The copy a migration took: 'migrate rollback' puts it back, and the store reads it again.
-        string copy = Path.Combine(root, PreMigrationBackup.DirectoryName);
-        if (Directory.Exists(copy))
-        {
-            foreach (StoredPayloadFile file in Under(copy))
+            StoredPayloadFile? stored = file.Kind switch
             {
-                yield return file;
+                // Beside a file the store reads: one moved aside into a folder of the operator's is theirs.
+                StateFileKind.MovedAside when file.InStoreFolder => new StoredPayloadFile(path, MovedAside: true, null, null, TaskArchive: false),
+                // Read whole or as a container of payloads; a migration's copy is read again once a rollback puts it back.
+                StateFileKind.Snapshot or StateFileKind.Backup or StateFileKind.JournalSegment or StateFileKind.SessionLog
+                    => new StoredPayloadFile(path, MovedAside: false, null, null, TaskArchive: false),
+                StateFileKind.Task => new StoredPayloadFile(path, MovedAside: false, PayloadKind.Task, file.Id, TaskArchive: false),
+                StateFileKind.Session => new StoredPayloadFile(path, MovedAside: false, PayloadKind.Session, file.Id, TaskArchive: false),
+                StateFileKind.Report => new StoredPayloadFile(path, MovedAside: false, PayloadKind.Report, file.Id, TaskArchive: false),
+                StateFileKind.TaskArchive => new StoredPayloadFile(path, MovedAside: false, null, null, TaskArchive: true),
+                _ => null,
+            };
+            if (stored is not null)
+            {
+                yield return stored;
             }
         }
     }
-
-    private static Reading? Item(PayloadKind kind, string? id) => id is { Length: > 0 } ? new Reading(kind, id, TaskArchive: false) : null;
-
-    /// <summary>The files of one directory the store reads (<paramref name="read"/> not null) and those moved aside there.</summary>
-    private static IEnumerable<StoredPayloadFile> In(string directory, Func<string, Reading?> read)
-    {
-        foreach (string name in PhysicalFileSystem.Instance.ListFiles(directory))
-        {
-            if (StateLayout.IsTempFile(name))
-            {
-                continue;
-            }
-
-            string path = Path.Combine(directory, name);
-            if (name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal))
-            {
-                yield return new StoredPayloadFile(path, MovedAside: true, null, null, TaskArchive: false);
-            }
-            else if (read(name) is { } reading)
-            {
-                yield return new StoredPayloadFile(path, MovedAside: false, reading.Kind, reading.Id, reading.TaskArchive);
-            }
-        }
-    }
-
-    private sealed record Reading(PayloadKind? Kind, string? Id, bool TaskArchive);
 }
 
 /// <summary>One file of <see cref="StoredPayloadFiles"/>.</summary>

@@ -11,8 +11,9 @@ public sealed partial class FileStateStore
 {
     /// <inheritdoc />
     /// <remarks>
-    /// Reads every task and session file back and compares it with what the last checkpoint wrote (or with the
-    /// current state, or a version between the two, which a checkpoint a crash interrupted may already have written).
+    /// Reads every task and session file back and judges it by <see cref="ItemFileRule"/> (the rule <c>statectl verify</c>
+    /// judges by): what the last checkpoint wrote, the current state, or a version between the two, which a checkpoint a
+    /// crash interrupted may already have written.
     /// A file that differs from all of them, or does not parse, is moved aside; it and any missing file are rewritten at the next checkpoint. A file
     /// this store cannot open for lack of the right key or codec is left exactly as it is (neither moved nor rewritten),
     /// logged at Error and listed for health until a later pass opens it.
@@ -23,8 +24,8 @@ public sealed partial class FileStateStore
         var found = new List<QuarantinedFile>();
         var refused = new List<(string Path, StateFormatException Refusal)>();
         int missing = 0;
-        ImmutableSortedDictionary<string, StoredItem> tasks = Scrub(_layout.TasksDirectory, PayloadKind.Task, _filesView.Tasks, current.Tasks, found, refused, ref missing, cancellationToken);
-        ImmutableSortedDictionary<string, StoredItem> sessions = Scrub(_layout.SessionsDirectory, PayloadKind.Session, _filesView.Sessions, current.Sessions, found, refused, ref missing, cancellationToken);
+        ImmutableSortedDictionary<string, StoredItem> tasks = Scrub(_layout.TasksDirectory, PayloadKind.Task, _filesView.Tasks, current.Tasks, current.Revision, found, refused, ref missing, cancellationToken);
+        ImmutableSortedDictionary<string, StoredItem> sessions = Scrub(_layout.SessionsDirectory, PayloadKind.Session, _filesView.Sessions, current.Sessions, current.Revision, found, refused, ref missing, cancellationToken);
         _filesView = _filesView with { Tasks = tasks, Sessions = sessions };
         if (found.Count > 0 || missing > 0)
         {
@@ -45,7 +46,7 @@ public sealed partial class FileStateStore
 
     /// <summary>Returns <paramref name="written"/> without the items whose files must be written again.</summary>
     private ImmutableSortedDictionary<string, StoredItem> Scrub(string directory, PayloadKind kind, ImmutableSortedDictionary<string, StoredItem> written,
-        ImmutableSortedDictionary<string, StoredItem> current, List<QuarantinedFile> found, List<(string Path, StateFormatException Refusal)> refused, ref int missing, CancellationToken cancellationToken)
+        ImmutableSortedDictionary<string, StoredItem> current, long stateRevision, List<QuarantinedFile> found, List<(string Path, StateFormatException Refusal)> refused, ref int missing, CancellationToken cancellationToken)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var rewrite = new List<string>();
@@ -57,24 +58,34 @@ public sealed partial class FileStateStore
                 continue; // temp files and files of items the state does not hold are the sweep's
             }
 
-            seen.Add(id);
             string path = Path.Combine(directory, name);
-            string? problem;
+            written.TryGetValue(id, out StoredItem? checkpointed);
+            current.TryGetValue(id, out StoredItem? now);
+            ItemFileJudgement judgement;
             try
             {
-                problem = ItemFileCheck.Problem(_fileSystem, _envelope, kind, path, id, _filesView.Revision, written.GetValueOrDefault(id), current.GetValueOrDefault(id));
+                // No checkpoint runs during a scrub: a file newer than the state is no checkpoint's, and is a problem.
+                judgement = ItemFileRule.Judge(_fileSystem, _envelope, kind, path, id,
+                    new ItemFileExpectation(_filesView.Revision, checkpointed, stateRevision, now, DeletionRecorded: checkpointed is not null && now is null));
             }
             catch (StateFormatException ex)
             {
                 // A key the ring lacks, has revoked or holds other material for, or another codec: the file may be
                 // perfectly intact, and nothing is quarantined, rewritten or deleted for a key the operator can still
                 // supply. Left as it is (not even queued for the next checkpoint to rewrite) and reported.
+                seen.Add(id);
                 refused.Add((path, ex));
                 _unreadable.Add(ex, path);
                 continue;
             }
 
-            if (problem is not null)
+            if (judgement.Verdict == ItemFileVerdict.Vanished)
+            {
+                continue; // deleted since the listing: counted missing below
+            }
+
+            seen.Add(id);
+            if (judgement.Problem is { } problem)
             {
                 rewrite.Add(id);
                 if (KeepAside(path, problem) is { } moved)

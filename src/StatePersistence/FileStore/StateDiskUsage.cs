@@ -1,16 +1,12 @@
-using StatePersistence.FileStore.Journal;
-using StatePersistence.FileStore.Migrations;
-using StatePersistence.FileStore.Operations;
-
 namespace StatePersistence.FileStore;
 
 /// <summary>
 /// Disk use of a state directory by kind of file, measured without opening the store (so beside a running server):
 /// <c>state</c> (<c>state.json</c>), <c>backups</c> (<c>state.backup.*.json</c> and the <c>pre-migration/</c> copies),
 /// <c>journal</c>, <c>tasks</c>, <c>sessions</c>, <c>logs</c>, <c>reports</c>, <c>archive</c>, <c>quarantined</c>
-/// (files moved aside as corrupt, wherever they are) and <c>other</c> (the lock, the recovery report, temp files,
-/// anything foreign, a file under an item folder without an item's name included). Every file under the directory is
-/// counted once.
+/// (files moved aside as corrupt, wherever they are) and <c>other</c> (the lock, the recovery report, the migration
+/// logs, temp files, anything foreign, a file under a folder of the store without a name the store gives there
+/// included). Every file under the directory is counted once, as <see cref="StateFiles"/> classifies it.
 /// </summary>
 public sealed record StateDiskUsage(string StateDirectory, IReadOnlyList<StateDiskUsageKind> Kinds)
 {
@@ -58,42 +54,26 @@ public sealed record StateDiskUsage(string StateDirectory, IReadOnlyList<StateDi
         return new StateDiskUsage(root, [.. KindNames.Select(name => new StateDiskUsageKind(name, files[name], bytes[name]))]);
     }
 
-    // A file counts as a kind only when it has a name the store gives that kind, where the store puts it: a stray
-    // file under tasks/ (an editor's backup, notes, a copy) is not a task, and a temp file is a write in flight or
-    // one a crash left behind. Both are "other", so the kinds' counts are what the store holds. A temp file is told
-    // first: the one for a copy kept aside holds the copy's ".corrupt." in its name, yet was never moved aside.
+    /// <summary>The kind <paramref name="path"/> counts under, from <see cref="StateFiles.Classify"/>.</summary>
     private static string KindOf(string root, string path)
     {
-        string name = Path.GetFileName(path);
-        if (StateLayout.IsTempFile(name))
+        StateFile file = StateFiles.Classify(root, path);
+        return file.Kind switch
         {
-            return "other";
-        }
-
-        if (name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal))
-        {
-            return "quarantined";
-        }
-
-        string[] parts = Path.GetRelativePath(root, path).Split(Path.DirectorySeparatorChar);
-        if (parts.Length == 1)
-        {
-            return name == "state.json" ? "state" : StateLayout.BackupTimestamp(name) is not null ? "backups" : "other";
-        }
-
-        return parts[0] switch
-        {
-            // The copy of every file a migration may change, kept for its rollback.
-            PreMigrationBackup.DirectoryName => "backups",
-            TaskArchives.DirectoryName => "archive",
-            _ when parts.Length > 2 => "other",
-            "tasks" or "sessions" when StateLayout.IsItemFile(name) => parts[0],
+            StateFileKind.Temp => "other",
+            // Wherever it is: one an operator moved into a folder of their own still holds what was set aside.
+            StateFileKind.MovedAside => "quarantined",
+            // The copy a migration took of every file it may change, kept for its rollback, manifest included.
+            _ when file.InMigrationCopy => "backups",
+            StateFileKind.Snapshot => "state",
+            StateFileKind.Backup => "backups",
+            StateFileKind.JournalSegment or StateFileKind.JournalFailureMarker => "journal",
+            StateFileKind.Task => "tasks",
+            StateFileKind.Session => "sessions",
             // A live log, a rotated part, or the marker of a failed append (where the torn text starts).
-            "logs" when StateLayout.TryParseSessionLogName(name.EndsWith(SessionLogs.FailedMarkerSuffix, StringComparison.Ordinal)
-                ? name[..^SessionLogs.FailedMarkerSuffix.Length] : name, out _, out _) => "logs",
-            "reports" when name.StartsWith("report_", StringComparison.Ordinal) && StateLayout.IsItemFile(name) => "reports",
-            "journal" when JournalReader.TryParseSegmentNumber(name, out _)
-                || name.EndsWith(".wal" + JournalReader.FailedMarkerSuffix, StringComparison.Ordinal) => "journal",
+            StateFileKind.SessionLog or StateFileKind.SessionLogFailureMarker => "logs",
+            StateFileKind.Report => "reports",
+            StateFileKind.TaskArchive => "archive",
             _ => "other",
         };
     }

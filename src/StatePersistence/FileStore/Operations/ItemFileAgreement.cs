@@ -1,57 +1,34 @@
 using System.Collections.Immutable;
 using StatePersistence.Commit;
 using StatePersistence.FileSystem;
-using StatePersistence.Ids;
 using StatePersistence.Serialization;
 using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore.Operations;
 
 /// <summary>
-/// Whether the task and session files agree with a state read from the snapshot and the journal. A file may hold the
-/// snapshot's copy of its item, the view's, or (a checkpoint in progress writes item files before its snapshot) a
-/// copy newer than the snapshot but no newer than the view. Anything else is reported: a file that does not parse,
-/// one whose id differs from its name, one the state does not hold (added by hand), one that differs (edited by
-/// hand), and an item of the snapshot without a file.
+/// Whether the task and session files agree with a state read from the snapshot and the journal, judged by
+/// <see cref="ItemFileRule"/> (the rule the start-up scrub judges by), the snapshot standing for the last checkpoint
+/// and the view for the state. Every problem is reported: a file that does not parse, one whose id differs from its
+/// name, one the state does not hold (added by hand), one that differs (edited by hand), one newer than the view
+/// (reported by the last read attempt only: before it, a checkpoint that ran after the read is read again), and an
+/// item of the snapshot without a file.
 /// </summary>
 internal sealed class ItemFileAgreement(IFileSystem fileSystem, PayloadEnvelope envelope, StateView snapshot, StateView view,
     List<StateDirectoryProblem> problems)
 {
-    /// <summary>Reads one item file: the item, or null with the problem (null too when it vanished meanwhile).</summary>
+    /// <summary>Reads one item file on its own: the item, or null with the problem (null too when it vanished meanwhile).</summary>
     public static StoredItem? ReadItem(IFileSystem fileSystem, PayloadEnvelope envelope, PayloadKind kind, string path, string id, out string? problem)
     {
-        problem = null;
-        string kindName = kind == PayloadKind.Task ? "task" : "session";
-        byte[] stored;
         try
         {
-            stored = fileSystem.ReadAllBytes(path);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null;
-        }
-
-        try
-        {
-            byte[] json = envelope.Open(kind, id, stored, path);
-            StoredItem item = kind == PayloadKind.Task ? ItemCodec.TaskItem(json) : ItemCodec.SessionItem(json);
-            if (item.Id != id)
-            {
-                problem = $"the {kindName} inside has id {StateId.Quote(item.Id)}, not '{id}' as its file name says; start-up recovery would move it aside";
-                return null;
-            }
-
+            StoredItem? item = ItemFileRule.Read(fileSystem, envelope, kind, path, id, out ItemFileJudgement failure);
+            problem = item is null ? WithConsequence(failure) : null;
             return item;
         }
         catch (Errors.StateFormatException ex)
         {
             problem = ex.Message;
-            return null;
-        }
-        catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException || Journal.JournalReplay.IsParseFailure(ex))
-        {
-            problem = $"the {kindName} file does not parse ({ex.Message}); start-up recovery would move it aside";
             return null;
         }
     }
@@ -79,44 +56,32 @@ internal sealed class ItemFileAgreement(IFileSystem fileSystem, PayloadEnvelope 
                 continue;
             }
 
-            StoredItem? item = ReadItem(fileSystem, envelope, kind, path, id, out string? problem);
-            if (item is null)
-            {
-                if (problem is not null)
-                {
-                    present.Add(id);
-                    problems.Add(new StateDirectoryProblem(path, id, problem));
-                }
-
-                continue;
-            }
-
-            present.Add(id);
             inView.TryGetValue(id, out StoredItem? current);
             inSnapshot.TryGetValue(id, out StoredItem? snapshotted);
-            if (Same(item, current) || Same(item, snapshotted))
+            ItemFileJudgement judgement;
+            try
             {
+                judgement = ItemFileRule.Judge(fileSystem, envelope, kind, path, id,
+                    new ItemFileExpectation(snapshot.Revision, snapshotted, view.Revision, current, deleted.Contains(id)));
+            }
+            catch (Errors.StateFormatException ex)
+            {
+                present.Add(id);
+                problems.Add(new StateDirectoryProblem(path, id, ex.Message));
                 continue;
             }
 
-            if (item.Revision > view.Revision)
+            if (judgement.Verdict != ItemFileVerdict.Vanished)
             {
-                newer = true;
+                present.Add(id);
             }
-            else if (item.Revision > snapshot.Revision && (current is not null || deleted.Contains(id)))
+
+            // A file newer than the view: a checkpoint ran after the read (the attempt is given up and read again), or
+            // one edited by hand, which the last attempt reports.
+            newer |= judgement.Verdict == ItemFileVerdict.NewerThanTheState;
+            if (WithConsequence(judgement) is { } problem)
             {
-                // Written by a checkpoint in progress from a state between the snapshot and the view.
-            }
-            else if (current is null && snapshotted is null && !deleted.Contains(id))
-            {
-                problems.Add(new StateDirectoryProblem(path, id,
-                    $"the state holds no {kindName} '{id}' (a file added by hand?): the store does not load it, and its next checkpoint moves it aside"));
-            }
-            else
-            {
-                string state = current is null ? "deleted it" : $"holds revision {current.Revision}";
-                problems.Add(new StateDirectoryProblem(path, id,
-                    $"the file (revision {item.Revision}) differs from the state, which {state} (edited by hand?): the store does not load it, and its next checkpoint overwrites it"));
+                problems.Add(new StateDirectoryProblem(path, id, problem));
             }
         }
 
@@ -135,6 +100,12 @@ internal sealed class ItemFileAgreement(IFileSystem fileSystem, PayloadEnvelope 
         return newer;
     }
 
-    private static bool Same(StoredItem file, StoredItem? state) =>
-        state is not null && (ReferenceEquals(file, state) || file.Json.AsSpan().SequenceEqual(state.Json));
+    /// <summary>The rule's problem with what the store does about it; null when there is none.</summary>
+    private static string? WithConsequence(ItemFileJudgement judgement) => judgement.Problem is not { } problem ? null : judgement.Verdict switch
+    {
+        ItemFileVerdict.NotInTheState => problem + ": the store does not load it, and its next checkpoint moves it aside",
+        ItemFileVerdict.Differs => problem + ": the store does not load it, and its next checkpoint overwrites it",
+        ItemFileVerdict.NewerThanTheState => problem + " (a server kept checkpointing while verify read, or an edit by hand): start-up recovery would move it aside",
+        _ => problem + "; start-up recovery would move it aside",
+    };
 }

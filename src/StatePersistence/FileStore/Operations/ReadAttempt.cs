@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography;
 using StatePersistence.Commit;
 using StatePersistence.FileStore.Journal;
 using StatePersistence.FileStore.Snapshot;
@@ -27,8 +28,12 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
     {
         byte[]? stateBytes = TryReadAll(layout.StateFile);
         SnapshotContent? primary = stateBytes is null ? null : ParseSnapshot(layout.StateFile, stateBytes);
+        // Only a hash of what was read is kept, to tell a state.json replaced meanwhile: the bytes themselves would be
+        // a second copy of the state beside the parsed one for as long as the attempt runs.
+        byte[]? stateHash = stateBytes is null ? null : SHA256.HashData(stateBytes);
+        stateBytes = null;
         var backups = new Backups(fileSystem, layout);
-        if (stateBytes is null && backups.ListNewestFirst().Count > 0)
+        if (stateHash is null && backups.ListNewestFirst().Count > 0)
         {
             // A checkpoint renames state.json to a backup and then its successor into place: between the two there
             // is none. Left missing after every attempt, it was removed by hand.
@@ -70,7 +75,7 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
             {
                 // Either a checkpoint replaced state.json and dropped the journal it covered since state.json was
                 // read, or state.json was restored by hand (recovery then rebuilds from the item files).
-                if (!SameBytes(layout.StateFile, stateBytes!) && GiveUp("a checkpoint replaced state.json during the read"))
+                if (!SameContent(layout.StateFile, stateHash!) && GiveUp("a checkpoint replaced state.json during the read"))
                 {
                     return null;
                 }
@@ -255,7 +260,33 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
         }
     }
 
-    private bool SameBytes(string path, byte[] read) => TryReadAll(path) is { } now && now.AsSpan().SequenceEqual(read);
+    /// <summary>Whether the file at <paramref name="path"/> still hashes to <paramref name="hash"/>, read a block at a time.</summary>
+    private bool SameContent(string path, byte[] hash)
+    {
+        using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        try
+        {
+            using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
+            byte[] block = new byte[1 << 20];
+            for (long offset = 0; ;)
+            {
+                int read = handle.Read(offset, block);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                hasher.AppendData(block, 0, read);
+                offset += read;
+            }
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+
+        return hasher.GetHashAndReset().AsSpan().SequenceEqual(hash);
+    }
 
     private void Problem(string path, string? id, string problem) => _problems.Add(new StateDirectoryProblem(path, id, problem));
 }

@@ -90,7 +90,7 @@ public static class StateDirectoryVerifier
             string path = Path.Combine(layout.Root, name);
             try
             {
-                SnapshotReader.Read(envelope.OpenFile(fileSystem, PayloadKind.Snapshot, FileRecovery.SnapshotId, path), path);
+                SnapshotReader.Check(envelope.OpenFile(fileSystem, PayloadKind.Snapshot, FileRecovery.SnapshotId, path), path);
             }
             catch (FileNotFoundException)
             {

@@ -20,11 +20,20 @@ internal sealed record SnapshotContent(StateView View, string Version, DateTimeO
 /// </summary>
 internal static class SnapshotReader
 {
-    public static SnapshotContent Read(byte[] bytes, string path)
+    public static SnapshotContent Read(byte[] bytes, string path) => Read(bytes, path, keepItems: true);
+
+    /// <summary>
+    /// Checks the snapshot as <see cref="Read(byte[], string)"/> does (every item deserialized and validated, the
+    /// checksum verified, a newer format refused), throwing the same exceptions, but keeps no item: what a check that
+    /// only needs the verdict (<c>statectl verify</c> on a backup) reads without holding a second copy of the state.
+    /// </summary>
+    public static void Check(byte[] bytes, string path) => Read(bytes, path, keepItems: false);
+
+    private static SnapshotContent Read(byte[] bytes, string path, bool keepItems)
     {
         try
         {
-            return Parse(bytes, path);
+            return Parse(bytes, path, keepItems);
         }
         catch (JsonException ex)
         {
@@ -38,7 +47,7 @@ internal static class SnapshotReader
         }
     }
 
-    private static SnapshotContent Parse(byte[] bytes, string path)
+    private static SnapshotContent Parse(byte[] bytes, string path, bool keepItems)
     {
         if (bytes.Length == 0)
         {
@@ -101,10 +110,10 @@ internal static class SnapshotReader
                     lastSaved = reader.TokenType == JsonTokenType.Null ? null : ParseTime(Expect(ref reader, JsonTokenType.String, name).GetString()!);
                     break;
                 case "tasks":
-                    ReadItems(ref reader, bytes, name, tasks, ItemCodec.TaskItem, warnings);
+                    ReadItems(ref reader, bytes, name, tasks, ItemCodec.TaskItem, warnings, keepItems);
                     break;
                 case "sessions":
-                    ReadItems(ref reader, bytes, name, sessions, ItemCodec.SessionItem, warnings);
+                    ReadItems(ref reader, bytes, name, sessions, ItemCodec.SessionItem, warnings, keepItems);
                     break;
                 case "metrics":
                     // Derived from the tasks on every read; the stored copy is informational.
@@ -147,7 +156,7 @@ internal static class SnapshotReader
     }
 
     private static void ReadItems(ref Utf8JsonReader reader, byte[] bytes, string name,
-        ImmutableSortedDictionary<string, StoredItem>.Builder items, Func<byte[], StoredItem> toItem, List<string> warnings)
+        ImmutableSortedDictionary<string, StoredItem>.Builder items, Func<byte[], StoredItem> toItem, List<string> warnings, bool keepItems)
     {
         Expect(ref reader, JsonTokenType.StartArray, name);
         var slices = new List<(int Start, int Length)>();
@@ -170,7 +179,9 @@ internal static class SnapshotReader
         {
             try
             {
-                parsed[i] = toItem(bytes.AsSpan(slices[i].Start, slices[i].Length).ToArray());
+                StoredItem item = toItem(bytes.AsSpan(slices[i].Start, slices[i].Length).ToArray());
+                // Without keeping, only the id is kept (for the duplicate warning): not the item's copy of its bytes.
+                parsed[i] = keepItems ? item : new StoredItem(item.Id, [], item.Status, null, item.Revision);
             }
             catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or InvalidOperationException or ArgumentException)
             {
@@ -191,6 +202,11 @@ internal static class SnapshotReader
             }
 
             items[parsed[i].Id] = parsed[i];
+        }
+
+        if (!keepItems)
+        {
+            items.Clear();
         }
     }
 
