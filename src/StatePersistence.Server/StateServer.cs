@@ -124,6 +124,8 @@ internal static class StateServer
         app.Services.GetRequiredService<QuotaMetrics>();
         app.Services.GetRequiredService<EventHub>();
 
+        // First, so that every answer has them, the host filter's and the exception handler's included.
+        app.UseMiddleware<SecurityHeaders>();
         app.UseExceptionHandler();
         app.UseStatusCodePages(StatusProblems.WriteAsync);
 
