@@ -111,6 +111,7 @@ internal static class StateServer
         services.AddSingleton<QuotaGuard>();
         services.AddSingleton<QuotaMetrics>();
         services.AddSingleton<EventStreamMetrics>();
+        services.AddSingleton<EventStreamSlots>();
         services.AddSingleton<DashboardCookie>();
         services.AddSingleton<EventHub>();
     }

@@ -62,6 +62,17 @@ internal sealed class StateServerOptions
     /// </summary>
     public TimeSpan EventsWriteTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The most <c>GET /api/events</c> streams open at once; one more is refused with 503. Each holds a connection for as
+    /// long as it lasts, so without this limit streams could take every one of <see cref="MaxConcurrentConnections"/>
+    /// and lock the API and <c>/health</c> out. 0 (the default) means half of <see cref="MaxConcurrentConnections"/>;
+    /// a value set must be below it.
+    /// </summary>
+    public int MaxEventStreamClients { get; set; }
+
+    /// <summary>The stream limit in force: <see cref="MaxEventStreamClients"/>, or half the connections when it is 0.</summary>
+    public long EventStreamClientLimit => MaxEventStreamClients > 0 ? MaxEventStreamClients : Math.Max(1, MaxConcurrentConnections / 2);
+
     /// <summary>Whether an API key is configured.</summary>
     public bool HasApiKey => !string.IsNullOrWhiteSpace(ApiKey);
 }
