@@ -63,6 +63,16 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
         }
         catch (JsonException ex)
         {
+            // The serializer refuses a member named twice (ServerJsonContext) without saying so in a form to rely on:
+            // only on this error path is the body read again to find one.
+            if (DuplicateMembers.Find(body) is (string member, string duplicateIn))
+            {
+                string inField = member == duplicateIn ? "" : $" (in '{duplicateIn}')";
+                throw ApiProblemException.BadRequest("Malformed JSON",
+                    $"The request body names the member '{member}' more than once in one object{inField}; JSON readers disagree on " +
+                    "which one counts, so it is refused rather than stored.", duplicateIn);
+            }
+
             string? field = FieldOf(ex.Path);
             string where = field is null ? "" : $" at '{field}'";
             string reason = ex.InnerException is FormatException or OverflowException || ex.Message.Contains("ISO-8601", StringComparison.Ordinal)
