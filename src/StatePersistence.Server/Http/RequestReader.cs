@@ -56,6 +56,7 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
         }
 
         CheckText(body);
+        NumberRange.Check(body);
         T? value;
         try
         {
