@@ -104,6 +104,7 @@ internal static class StateServer
 
         services.AddProblemDetails();
         services.AddExceptionHandler<StateExceptionHandler>();
+        services.AddSingleton<BodyBudget>();
         services.AddSingleton<RequestReader>();
         services.AddSingleton<HealthCache>();
         services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
