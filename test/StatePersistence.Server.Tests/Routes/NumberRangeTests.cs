@@ -69,4 +69,22 @@ public sealed class NumberRangeTests
 
         await (await client.PutJsonAsync("/api/tasks/task_1", $$"""{"description":"d","result":{{number}}}""")).ExpectAsync(HttpStatusCode.Created);
     }
+
+    [Fact]
+    public async Task OnPostgres_ANumberNumericCannotHold_NoLongerFailsTheValidWritesCommittedBesideIt()
+    {
+        await using var database = new PostgresSchemaScope("num");
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), database.ServerArguments);
+
+        // Before the check, 34 of 40 valid PUTs racing these failed with their commit group (500 or 503).
+        HttpResponseMessage[] answers = await Task.WhenAll(Enumerable.Range(0, 40).SelectMany(i => new[]
+        {
+            server.Client.PutJsonAsync($"/api/tasks/good_{i}", """{"description":"d"}"""),
+            server.Client.PutJsonAsync($"/api/tasks/bad_{i}", """{"description":"d","result":1e999999999}"""),
+        }));
+
+        Assert.All(answers.Where((_, i) => i % 2 == 0), a => Assert.Equal(HttpStatusCode.Created, a.StatusCode));
+        Assert.All(answers.Where((_, i) => i % 2 == 1), a => Assert.Equal(HttpStatusCode.BadRequest, a.StatusCode));
+        Assert.Equal(40, (await (await server.Client.GetUrlAsync("/api/tasks")).ExpectAsync(HttpStatusCode.OK)).GetArrayLength());
+    }
 }
