@@ -104,6 +104,7 @@ internal static class StateServer
 
         services.AddProblemDetails();
         services.AddExceptionHandler<StateExceptionHandler>();
+        services.AddSingleton<BodyBudget>();
         services.AddSingleton<RequestReader>();
         services.AddSingleton<HealthCache>();
         services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
@@ -111,6 +112,7 @@ internal static class StateServer
         services.AddSingleton<QuotaGuard>();
         services.AddSingleton<QuotaMetrics>();
         services.AddSingleton<EventStreamMetrics>();
+        services.AddSingleton<EventStreamSlots>();
         services.AddSingleton<DashboardCookie>();
         services.AddSingleton<EventHub>();
     }
@@ -124,6 +126,8 @@ internal static class StateServer
         app.Services.GetRequiredService<QuotaMetrics>();
         app.Services.GetRequiredService<EventHub>();
 
+        // First, so that every answer has them, the host filter's and the exception handler's included.
+        app.UseMiddleware<SecurityHeaders>();
         app.UseExceptionHandler();
         app.UseStatusCodePages(StatusProblems.WriteAsync);
 

@@ -62,6 +62,27 @@ internal sealed class StateServerOptions
     /// </summary>
     public TimeSpan EventsWriteTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The most <c>GET /api/events</c> streams open at once; one more is refused with 503. Each holds a connection for as
+    /// long as it lasts, so without this limit streams could take every one of <see cref="MaxConcurrentConnections"/>
+    /// and lock the API and <c>/health</c> out. 0 (the default) means half of <see cref="MaxConcurrentConnections"/>;
+    /// a value set must be below it.
+    /// </summary>
+    public int MaxEventStreamClients { get; set; }
+
+    /// <summary>The stream limit in force: <see cref="MaxEventStreamClients"/>, or half the connections when it is 0.</summary>
+    public long EventStreamClientLimit => MaxEventStreamClients > 0 ? MaxEventStreamClients : Math.Max(1, MaxConcurrentConnections / 2);
+
+    /// <summary>
+    /// The most request-body bytes held in memory at once, counted by each body's declared length (the most a body may
+    /// have when it is chunked); a request that finds no room is refused with 503. 0 (the default) means 8 times
+    /// <see cref="MaxRequestBodyBytes"/> (32 MiB); a value set must be at least <see cref="MaxRequestBodyBytes"/>.
+    /// </summary>
+    public long MaxBufferedBodyBytes { get; set; }
+
+    /// <summary>The body budget in force: <see cref="MaxBufferedBodyBytes"/>, or 8 bodies of the largest size when it is 0.</summary>
+    public long BufferedBodyLimit => MaxBufferedBodyBytes > 0 ? MaxBufferedBodyBytes : 8 * MaxRequestBodyBytes;
+
     /// <summary>Whether an API key is configured.</summary>
     public bool HasApiKey => !string.IsNullOrWhiteSpace(ApiKey);
 }

@@ -18,6 +18,18 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
 
         Positive(problems, "MaxRequestBodyBytes", options.MaxRequestBodyBytes);
         Positive(problems, "MaxConcurrentConnections", options.MaxConcurrentConnections);
+        if (options.MaxEventStreamClients < 0 || (options.MaxEventStreamClients > 0 && options.MaxEventStreamClients >= options.MaxConcurrentConnections))
+        {
+            problems.Add($"{S}:MaxEventStreamClients must be 0 (half of {S}:MaxConcurrentConnections) or from 1 to below " +
+                $"MaxConcurrentConnections ({options.MaxConcurrentConnections}), so that event streams leave connections for the API (was {options.MaxEventStreamClients}).");
+        }
+
+        if (options.MaxBufferedBodyBytes < 0 || (options.MaxBufferedBodyBytes > 0 && options.MaxBufferedBodyBytes < options.MaxRequestBodyBytes))
+        {
+            problems.Add($"{S}:MaxBufferedBodyBytes must be 0 (8 times {S}:MaxRequestBodyBytes) or at least MaxRequestBodyBytes " +
+                $"({options.MaxRequestBodyBytes}), so that one body of the largest size fits (was {options.MaxBufferedBodyBytes}).");
+        }
+
         if (options.RequestHeadersTimeout <= TimeSpan.Zero)
         {
             problems.Add($"{S}:RequestHeadersTimeout must be greater than 00:00:00 (was {options.RequestHeadersTimeout}).");

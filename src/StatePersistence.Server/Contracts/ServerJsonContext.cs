@@ -12,6 +12,7 @@ namespace StatePersistence.Server.Contracts;
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    AllowDuplicateProperties = false,
     Converters = [typeof(IsoTimestampConverter)])]
 [JsonSerializable(typeof(CreateTaskRequest))]
 [JsonSerializable(typeof(TaskPatchRequest))]

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Net.Http.Headers;
 using StatePersistence.Server.Access;
 using StatePersistence.Server.Problems;
 
@@ -33,7 +34,11 @@ internal static class LoginRoutes
             return Results.Redirect("/dashboard");
         }
 
-        if (!context.Request.HasFormContentType)
+        // Urlencoded only, as the form posts: multipart would let anyone, before any key, make the server buffer
+        // uploaded files (to disk past 64 KiB) on this open route.
+        if (!context.Request.HasFormContentType
+            || !MediaTypeHeaderValue.TryParse(context.Request.ContentType, out MediaTypeHeaderValue? type)
+            || !type.MediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
             return ApiProblems.UnsupportedMediaType(context.Request.ContentType, "application/x-www-form-urlencoded");
         }

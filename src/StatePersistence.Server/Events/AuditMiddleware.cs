@@ -19,12 +19,24 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, EventHub hub
         // Decided from the request alone (its header, the cookie the key check accepted), so that a request auditing
         // nothing, nearly every one, passes through without an async frame of its own.
         string? action = Action(context);
-        return action is null ? next(context) : AuditAsync(context, action);
+        if (action is not null)
+        {
+            // Once the answer is complete rather than after next returns: a route that refuses by throwing (an invalid
+            // id or field, a failed save) is answered by the exception handler outside this middleware, and its
+            // status is known only then. Awaiting next here skipped those refusals, the ones an audit most needs.
+            context.Response.OnCompleted(static state =>
+            {
+                var (self, context, action) = ((AuditMiddleware, HttpContext, string))state;
+                self.Audit(context, action);
+                return Task.CompletedTask;
+            }, (this, context, action));
+        }
+
+        return next(context);
     }
 
-    private async Task AuditAsync(HttpContext context, string action)
+    private void Audit(HttpContext context, string action)
     {
-        await next(context);
         HttpRequest request = context.Request;
         int status = context.Response.StatusCode;
         // Ids and paths only: the body may hold task content, which the log never carries.

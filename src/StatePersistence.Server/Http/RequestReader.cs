@@ -17,7 +17,7 @@ namespace StatePersistence.Server.Http;
 /// UTF-16 text can hold, a wrong type at a given field, an unknown field (400). Bodies are buffered because they are
 /// small (bounded by the limit) and a task or report is stored whole anyway.
 /// </summary>
-internal sealed class RequestReader(IOptions<StateServerOptions> options)
+internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBudget budget)
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly long _limit = options.Value.MaxRequestBodyBytes;
@@ -32,6 +32,9 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
             // Chunked, empty or too large: ReadBytesAsync reads it or refuses it.
             return Deserialize(await ReadBytesAsync(request).ConfigureAwait(false), typeInfo);
         }
+
+        // Held until the request ends, as the value parsed from the body lives as long as the route.
+        budget.Reserve(request);
 
         // A declared length is read into pooled memory: the value deserialized from it keeps no reference to it.
         byte[] rented = ArrayPool<byte>.Shared.Rent((int)declared);
@@ -56,6 +59,7 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
         }
 
         CheckText(body);
+        NumberRange.Check(body);
         T? value;
         try
         {
@@ -63,6 +67,16 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
         }
         catch (JsonException ex)
         {
+            // The serializer refuses a member named twice (ServerJsonContext) without saying so in a form to rely on:
+            // only on this error path is the body read again to find one.
+            if (DuplicateMembers.Find(body) is (string member, string duplicateIn))
+            {
+                string inField = member == duplicateIn ? "" : $" (in '{duplicateIn}')";
+                throw ApiProblemException.BadRequest("Malformed JSON",
+                    $"The request body names the member '{member}' more than once in one object{inField}; JSON readers disagree on " +
+                    "which one counts, so it is refused rather than stored.", duplicateIn);
+            }
+
             string? field = FieldOf(ex.Path);
             string where = field is null ? "" : $" at '{field}'";
             string reason = ex.InnerException is FormatException or OverflowException || ex.Message.Contains("ISO-8601", StringComparison.Ordinal)
@@ -109,6 +123,8 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options)
         {
             throw ApiProblemException.TooLarge(_limit);
         }
+
+        budget.Reserve(request);
 
         // A declared length (every client but a chunked one) is read straight into an array of that size: no
         // growing buffer and no final copy, which were a tenth of what a task PUT allocated.

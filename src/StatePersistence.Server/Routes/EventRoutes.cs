@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using StatePersistence.Events;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Events;
+using StatePersistence.Server.Problems;
 
 namespace StatePersistence.Server.Routes;
 
@@ -20,7 +21,36 @@ internal static class EventRoutes
     /// <summary>A position no stream holds, so an unreadable id gets a <c>reset</c>.</summary>
     private static readonly StateEventPosition Unreadable = new("unreadable", long.MaxValue, 0);
 
-    public static void MapEventRoutes(this IEndpointRouteBuilder routes) => routes.MapGet("/api/events", StreamAsync);
+    public static void MapEventRoutes(this IEndpointRouteBuilder routes) => routes.MapGet("/api/events", StreamWithinLimitAsync);
+
+    /// <summary>
+    /// A stream only while fewer than <see cref="StateServerOptions.EventStreamClientLimit"/> are open; otherwise 503
+    /// with <c>Retry-After</c>, logged and counted, so that streams never take the connections the API needs.
+    /// </summary>
+    private static async Task StreamWithinLimitAsync(HttpContext context, IStatePersistence state, EventHub hub, IOptions<StateServerOptions> options,
+        IHostApplicationLifetime lifetime, ILogger<EventHub> logger, EventStreamMetrics metrics, EventStreamSlots slots)
+    {
+        if (!slots.TryEnter())
+        {
+            EventStreamLog.ClientRefused(logger, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", slots.Limit);
+            metrics.Refused();
+            const string Setting = StateServerOptions.Section + ":MaxEventStreamClients";
+            context.Response.Headers.RetryAfter = "5";
+            await ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Too many event streams",
+                $"{slots.Limit} event streams are open, the most this server keeps ({Setting}); close one or retry later.",
+                more: new Dictionary<string, object?> { ["limit"] = Setting, ["limit_value"] = slots.Limit }).ExecuteAsync(context);
+            return;
+        }
+
+        try
+        {
+            await StreamAsync(context, state, hub, options, lifetime, logger, metrics);
+        }
+        finally
+        {
+            slots.Leave();
+        }
+    }
 
     private static async Task StreamAsync(HttpContext context, IStatePersistence state, EventHub hub, IOptions<StateServerOptions> options,
         IHostApplicationLifetime lifetime, ILogger<EventHub> logger, EventStreamMetrics metrics)
@@ -144,9 +174,12 @@ internal static class EventRoutes
     }
 }
 
-/// <summary>The event stream's log messages (the server's own ids, 7100-7109).</summary>
+/// <summary>The event stream's log messages (the server's own ids, 7100-7109 and 7120).</summary>
 internal static partial class EventStreamLog
 {
     [LoggerMessage(7100, LogLevel.Warning, "An event stream client at {Remote} read nothing for {Timeout} while an event waited to be sent: its connection was closed (StatePersistence:Server:EventsWriteTimeout)")]
     public static partial void ClientStalled(ILogger logger, TimeSpan timeout, string remote);
+
+    [LoggerMessage(7120, LogLevel.Warning, "An event stream client was refused (503) at {Remote}: {Limit} streams were open, the most StatePersistence:Server:MaxEventStreamClients allows")]
+    public static partial void ClientRefused(ILogger logger, string remote, long limit);
 }

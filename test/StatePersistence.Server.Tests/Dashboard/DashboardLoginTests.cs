@@ -96,6 +96,26 @@ public sealed class DashboardLoginTests
     }
 
     [Fact]
+    public async Task Login_AsMultipart_Is415_AndSetsNoCookie()
+    {
+        // The form posts urlencoded; multipart would let anyone, before any key, make the server buffer uploaded
+        // files (to disk past 64 KiB) on the open login route.
+        await using var server = new StateServerFactory(("STATE_API_KEY", Key));
+        using HttpClient client = server.Client();
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent(Key), "key" },
+            { new ByteArrayContent(new byte[200_000]), "upload", "upload.bin" },
+        };
+
+        HttpResponseMessage response = await client.PostAsync("/login", form, Ct);
+
+        var problem = await response.ExpectProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("application/x-www-form-urlencoded", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+    }
+
+    [Fact]
     public async Task ForgedCookie_IsNotAccepted()
     {
         await using var server = new StateServerFactory(("STATE_API_KEY", Key));
