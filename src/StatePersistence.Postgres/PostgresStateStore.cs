@@ -257,9 +257,70 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     {
         ArgumentNullException.ThrowIfNull(groups);
         RequireOpen();
-        return groups.Count == 0 ? [] : await Guarded<IReadOnlyList<CommitOutcome>>("commit changes",
-            async () => await _writer.AppendAsync(groups, durability, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        if (groups.Count == 0)
+        {
+            return [];
+        }
+
+        try
+        {
+            return await CommitAsync(groups, durability, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Errors.StateStorageException refused) when (groups.Count > 1 && IsRefusedData(refused))
+        {
+            // PostgreSQL refused a value of one group (a number or a string jsonb cannot hold, a row past a limit),
+            // which rolled back the whole transaction: nothing is stored. The groups are the saves of independent
+            // callers batched together, so each is committed on its own, and only the one holding the value fails.
+            return await CommitOneByOneAsync(groups, durability, cancellationToken).ConfigureAwait(false);
+        }
     }
+
+    private ValueTask<IReadOnlyList<CommitOutcome>> CommitAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
+        CancellationToken cancellationToken) =>
+        Guarded<IReadOnlyList<CommitOutcome>>("commit changes",
+            async () => await _writer.AppendAsync(groups, durability, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// Commits each group in a transaction of its own. A group whose data is refused gets a failed outcome; any other
+    /// failure fails that group and every one after it (none of them was tried or stored), while the groups already
+    /// committed keep their outcomes, so no committed save is reported as failed.
+    /// </summary>
+    private async ValueTask<IReadOnlyList<CommitOutcome>> CommitOneByOneAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
+        CancellationToken cancellationToken)
+    {
+        var outcomes = new CommitOutcome[groups.Count];
+        for (int i = 0; i < groups.Count; i++)
+        {
+            try
+            {
+                outcomes[i] = (await CommitAsync([groups[i]], durability, cancellationToken).ConfigureAwait(false))[0];
+            }
+            catch (Errors.StateStorageException failed) when (IsRefusedData(failed))
+            {
+                outcomes[i] = CommitOutcome.Failed(failed);
+            }
+            catch (Exception failed)
+            {
+                for (int rest = i; rest < groups.Count; rest++)
+                {
+                    outcomes[rest] = CommitOutcome.Failed(failed);
+                }
+
+                break;
+            }
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>
+    /// PostgreSQL refused the data itself: a data exception (SQLSTATE class 22: a number out of <c>numeric</c>'s range,
+    /// a NUL or an unpaired surrogate jsonb cannot hold) or a program limit (class 54: a value or an index row too
+    /// large). Not the connection, the database's state or another writer: the same group fails again however often
+    /// it is tried, and another group need not.
+    /// </summary>
+    private static bool IsRefusedData(Errors.StateStorageException failure) =>
+        failure.InnerException is PostgresException { SqlState: [ '2', '2', ..] or [ '5', '4', ..] };
 
     /// <inheritdoc />
     /// <remarks>

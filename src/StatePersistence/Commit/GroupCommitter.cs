@@ -206,7 +206,7 @@ internal sealed partial class GroupCommitter
                         else
                         {
                             refused = true;
-                            group[i].Error = _conflict(outcome.Conflicts[0], durable);
+                            group[i].Error = outcome.Failure ?? _conflict(outcome.Conflicts[0], durable);
                         }
                     }
 

@@ -9,7 +9,20 @@ namespace StatePersistence.Storage;
 public sealed record CommitOutcome(long Revision, IReadOnlyList<StateChange> Changes, IReadOnlyList<ItemConflict> Conflicts)
 {
     /// <summary>Whether the group was committed.</summary>
-    public bool Committed => Conflicts.Count == 0;
+    public bool Committed => Conflicts.Count == 0 && Failure is null;
+
+    /// <summary>
+    /// Why the store could not store this group while it stored others of the same call (for example a value the
+    /// database refuses), or null. Its save fails with it; the other groups' outcomes stand.
+    /// </summary>
+    public Exception? Failure { get; init; }
+
+    /// <summary>The outcome of a group the store could not store for <paramref name="failure"/> (see <see cref="Failure"/>).</summary>
+    public static CommitOutcome Failed(Exception failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        return new CommitOutcome(0, [], []) { Failure = failure };
+    }
 }
 
 /// <summary>An expectation a change did not meet.</summary>
