@@ -7,10 +7,7 @@ internal static class DirectoryReading
 {
     public static StateDirectoryView Read(CommandContext context, bool checkItemFiles = false)
     {
-        if (!Directory.Exists(context.StatePath))
-        {
-            throw MissingStateDirectory.Error(context.StatePath);
-        }
+        StateDirectorySigns.Require(context.StatePath);
 
         StateDirectoryView view = StateDirectoryReader.Read(context.StatePath, context.PayloadCodec(), checkItemFiles: checkItemFiles);
         foreach (StateDirectoryProblem problem in view.Problems)

@@ -4,7 +4,8 @@ namespace StatePersistence.Cli.Infrastructure;
 /// Whether a directory shows any sign of being a state directory, checked before a command that changes one opens it:
 /// opening creates the store's files and folders, so a mistyped path or the empty mount point of a volume that did not
 /// mount would otherwise become a new, empty state directory, and the command (a rebuild, an archive, a migration)
-/// would report success on it. The signs are the library's (<c>EncryptionKeyUsage.Measure</c> refuses the same
+/// would report success on it. The commands that read one check it too: on such a path <c>verify</c> said "OK: no
+/// problems", <c>tasks list</c> listed no task and <c>export</c> wrote an empty archive, each exit 0. The signs are the library's (<c>EncryptionKeyUsage.Measure</c> refuses the same
 /// directories for <c>keys list</c>): the names below are the on-disk layout of the README's "On-disk layout".
 /// </summary>
 internal static class StateDirectorySigns

@@ -21,6 +21,7 @@ public sealed class MigrateCommandTests : IDisposable
     private SortedDictionary<string, byte[]> StateFiles(bool withJournal = true) => NodeStateDirectory.ReadAll(StatePath, relative =>
         !relative.StartsWith("pre-migration/", StringComparison.Ordinal) && !relative.StartsWith("state.pre-migration.", StringComparison.Ordinal)
         && !relative.StartsWith("state.migration-", StringComparison.Ordinal) && !relative.StartsWith(".lock", StringComparison.Ordinal)
+        && !relative.StartsWith("rolled-back.", StringComparison.Ordinal)
         && (withJournal || !relative.StartsWith("journal/", StringComparison.Ordinal)));
 
     [Fact]
@@ -56,6 +57,8 @@ public sealed class MigrateCommandTests : IDisposable
 
         Assert.True(rollback.ExitCode == 0, rollback.ToString());
         Assert.StartsWith("rolled back 1.0.0 -> 2.1.0", rollback.Json().GetProperty("outcome").GetString(), StringComparison.Ordinal);
+        string keptIn = Path.GetFileName(Assert.Single(Directory.GetDirectories(StatePath, "rolled-back.*")));
+        Assert.Contains($"moved to {keptIn}/", rollback.Json().GetProperty("outcome").GetString(), StringComparison.Ordinal);
         Assert.Equal(NodeStateDirectory.Files, StateFiles());
         Assert.Equal(NodeStateDirectory.FileMode, File.GetUnixFileMode(Path.Combine(StatePath, "tasks", "task_1.json")));
         Assert.Equal(NodeStateDirectory.DirectoryMode, File.GetUnixFileMode(Path.Combine(StatePath, "logs")));

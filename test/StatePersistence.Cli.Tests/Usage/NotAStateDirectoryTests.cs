@@ -37,5 +37,29 @@ public sealed class NotAStateDirectoryTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(empty));
     }
 
+    [Theory]
+    [InlineData("verify")]
+    [InlineData("tasks", "list")]
+    [InlineData("tasks", "show", "task_1")]
+    [InlineData("backups", "list")]
+    [InlineData("export", "EXPORT")]
+    public async Task AReadingCommand_OnAnEmptyDirectory_IsRefusedNamingIt_NotAnsweredAsAnEmptyState(params string[] command)
+    {
+        // A mistyped path, or the mount point of a volume that did not mount: "OK: no problems" or "no tasks" there
+        // would tell an operator the state is fine, or gone.
+        string empty = _temp.Combine("mnt-not-mounted");
+        Directory.CreateDirectory(empty);
+        string export = _temp.Combine("copy.tar.gz");
+        string[] args = [.. command.Select(a => a == "EXPORT" ? export : a), "--state-path", empty, "--json"];
+
+        StatectlRun run = await StatectlRun.RunAsync(args);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains($"'{empty}' is not a state directory", run.Error, StringComparison.Ordinal);
+        Assert.Equal(1, run.Json().GetProperty("exitCode").GetInt32());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(empty));
+        Assert.False(File.Exists(export));
+    }
+
     public void Dispose() => _temp.Dispose();
 }

@@ -23,10 +23,7 @@ internal static class ExportImportCommands
         KeyFileOption.AddTo(command);
         command.SetHandler((context, parsed, _) =>
         {
-            if (!Directory.Exists(context.StatePath))
-            {
-                throw MissingStateDirectory.Error(context.StatePath);
-            }
+            StateDirectorySigns.Require(context.StatePath);
 
             return Task.FromResult(Report(context, "exported", StateArchive.Export(context.StatePath, parsed.GetValue(file)!, context.PayloadCodec())));
         });

@@ -27,10 +27,7 @@ internal static class BackupsCommand
 
     private static int List(CommandContext context)
     {
-        if (!Directory.Exists(context.StatePath))
-        {
-            throw MissingStateDirectory.Error(context.StatePath);
-        }
+        StateDirectorySigns.Require(context.StatePath);
 
         IReadOnlyList<StateBackupInfo> backups = StateBackups.List(context.StatePath, context.PayloadCodec());
         if (context.Json)

@@ -23,10 +23,7 @@ internal static class VerifyCommand
 
     private static int Run(CommandContext context)
     {
-        if (!Directory.Exists(context.StatePath))
-        {
-            throw MissingStateDirectory.Error(context.StatePath);
-        }
+        StateDirectorySigns.Require(context.StatePath);
 
         StateDirectoryVerification result = StateDirectoryVerifier.Verify(context.StatePath, context.PayloadCodec());
         int exit = result.Ok ? ExitCodes.Success : ExitCodes.Failed;
