@@ -315,7 +315,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
 
     /// <summary>
     /// PostgreSQL refused the data itself: a data exception (SQLSTATE class 22: a number out of <c>numeric</c>'s range,
-    /// a NUL or an unpaired surrogate jsonb cannot hold) or a program limit (class 54: a value or an index row too
+    /// a NUL jsonb cannot hold) or a program limit (class 54: a value or an index row too
     /// large). Not the connection, the database's state or another writer: the same group fails again however often
     /// it is tried, and another group need not.
     /// </summary>
