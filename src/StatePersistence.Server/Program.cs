@@ -16,6 +16,13 @@ catch (Exception ex) when (ex is ServerStartupException or StatePersistenceExcep
     await Console.Error.WriteLineAsync("statepersistence-server: " + ex.Message);
     return 2;
 }
+catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+{
+    // Another process listens on the address: an operator's mistake to name, not a crash to dump (it aborted the
+    // process with a stack trace, exit 134). The state service has stopped by now, its final snapshot written.
+    await Console.Error.WriteLineAsync($"statepersistence-server: {ex.Message} Another process listens there: stop it, or choose another address (--urls).");
+    return 2;
+}
 
 /// <summary>The server's entry point; public so that tests can host it with <c>WebApplicationFactory</c>.</summary>
 public partial class Program;
