@@ -16,6 +16,9 @@ public sealed partial class FileStateStore
     /// </summary>
     internal bool RebuildOnOpen { get; init; }
 
+    /// <summary>Tests set it small, so that a replay spans many windows (see <c>FileRecovery.ReplayWindowBytes</c>).</summary>
+    internal int ReplayWindowBytes { get; init; } = FileRecovery.DefaultReplayWindowBytes;
+
     /// <summary>
     /// The state an ordinary start would recover (<c>state.json</c>, then the journal after it; the item files when
     /// <c>state.json</c> is unusable), read without changing anything and before the store is started: what a rebuild

@@ -141,7 +141,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             // now on. (A directory of the current format never becomes an older one, so no second look is needed then.)
             PendingMigration? migration = plan.Pending ? migrations.Begin(migrations.Plan()) : null;
             FileRecoveryResult result = new FileRecovery(_fileSystem, _layout, _envelope, _quarantine, report, _options.JournalRecoveryMode, RebuildOnOpen,
-                readsOriginalFormat: migration?.Context.ReadsOriginalFormat ?? false).Run();
+                readsOriginalFormat: migration?.Context.ReadsOriginalFormat ?? false) { ReplayWindowBytes = ReplayWindowBytes }.Run();
             _logs.RepairTails(report);
             _filesView = result.FilesView;
             _sweepItemFiles = result.SweepItemFiles;
