@@ -6,6 +6,8 @@
 //   verify   --url U --acks FILE      every acknowledged write is there (after a kill -9 and restart)
 //   sse      --url U --clients N --seconds T [--last ID]   event-stream clients; slowsse: clients that never read
 //   timeget  --url U --path P --n N --conc C   time (and size) of GETs, e.g. /api/state
+//   bigput   --url U --pid P --tasks N --bytes B --rounds R --conc C   rounds of PUTs of N tasks of B bytes each, every
+//            task replaced each round; after each round the server's resident memory (VmRSS, VmHWM of process P)
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -25,6 +27,7 @@ switch (mode)
     case "sse": await Sse(); break;
     case "slowsse": await SlowSse(); break;
     case "timeget": await TimeGet(); break;
+    case "bigput": await BigPut(); break;
     default: Console.WriteLine("unknown mode"); break;
 }
 
@@ -404,6 +407,30 @@ async Task TimeGet()
         }
     }));
     Console.WriteLine($"GET {path}: {bytes} bytes {Pct(lat)}");
+}
+
+// Whether the server's memory keeps growing under large writes or settles: the same N tasks replaced every round, so
+// the state it must hold stays N x B; what grows beyond that is the GC's choice (or a leak), round by round.
+async Task BigPut()
+{
+    int pid = a.Int("pid", 0), tasks = a.Int("tasks", 200), size = a.Int("bytes", 900_000), rounds = a.Int("rounds", 25), conc = a.Int("conc", 8);
+    var clock = Stopwatch.StartNew();
+    for (int round = 0; round < rounds; round++)
+    {
+        string pad = new((char)('a' + round % 26), size);
+        int failed = 0;
+        await Task.WhenAll(Enumerable.Range(0, conc).Select(async worker =>
+        {
+            for (int i = worker; i < tasks; i += conc)
+            {
+                string body = $"{{\"id\":\"big{i}\",\"status\":\"pending\",\"description\":\"{pad}\"}}";
+                using var resp = await http.PutAsync($"/api/tasks/big{i}", new StringContent(body, Encoding.UTF8, "application/json"));
+                if (!resp.IsSuccessStatusCode) Interlocked.Increment(ref failed);
+            }
+        }));
+        string memory = pid > 0 ? string.Join(" ", File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("VmRSS") || l.StartsWith("VmHWM")).Select(l => string.Join(' ', l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)))) : "";
+        Console.WriteLine($"round {round}: {clock.Elapsed.TotalSeconds:F1} s, failed {failed}, {memory}");
+    }
 }
 
 class Args(string[] args)
