@@ -20,6 +20,7 @@ public sealed class StatePersistenceOptions
     private TimeSpan _autosaveInterval = TimeSpan.FromSeconds(30);
     private int _maxBackups = 10;
     private long _maxBackupBytes = 1L << 30;
+    private long _checkpointAfterBytes = DefaultCheckpointAfterBytes;
     private int _journalPreallocationBytes = 4 << 20;
     private TimeSpan _scrubInterval = TimeSpan.FromHours(1);
     private TimeSpan _reencryptionInterval = TimeSpan.FromSeconds(1);
@@ -73,6 +74,23 @@ public sealed class StatePersistenceOptions
     {
         get => _autosaveInterval;
         set => _autosaveInterval = Unfrozen(value);
+    }
+
+    /// <summary>The default of <see cref="CheckpointAfterBytes"/>: 256 MiB.</summary>
+    public const long DefaultCheckpointAfterBytes = 256L << 20;
+
+    /// <summary>
+    /// A checkpoint is also written, without waiting for <see cref="AutosaveInterval"/>, once the changes committed
+    /// since the last one hold this many bytes of JSON, or as many as the last snapshot held when that is more (so a
+    /// large state is not rewritten for every few changes). It bounds the journal, and with it the disk it takes and the
+    /// time and memory the next start needs to replay it, however fast writes come or however rarely autosave runs.
+    /// Raises <c>autosave:triggered</c> like the timer. Default 256 MiB; 0 turns it off (the journal then grows until
+    /// the next timed or requested checkpoint). Only for stores with checkpoints (the file store).
+    /// </summary>
+    public long CheckpointAfterBytes
+    {
+        get => _checkpointAfterBytes;
+        set => _checkpointAfterBytes = Unfrozen(value);
     }
 
     /// <summary>How many <c>state.backup.*.json</c> files to keep. Default 10; at least 1.</summary>
@@ -279,6 +297,11 @@ public sealed class StatePersistenceOptions
         if (MaxBackupBytes < 0)
         {
             problems.Add($"MaxBackupBytes must not be negative (was {MaxBackupBytes}).");
+        }
+
+        if (CheckpointAfterBytes < 0)
+        {
+            problems.Add($"CheckpointAfterBytes must not be negative (was {CheckpointAfterBytes}); 0 turns checkpoints by journal size off.");
         }
 
         if (JournalPreallocationBytes < 0)

@@ -20,7 +20,10 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
 {
     private readonly ICheckpointStore? _checkpoints = store as ICheckpointStore;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly SemaphoreSlim _journalGrown = new(0, 1);
     private long _snapshotRevision = -1;
+    private long _committedBytes;
+    private long _snapshotBytes;
     private Task? _autosave;
 
     /// <summary>The revision of the last checkpoint written or loaded; -1 when none is known.</summary>
@@ -34,11 +37,34 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
     public void Start(long recoveredSnapshotRevision, CancellationToken stopping)
     {
         Volatile.Write(ref _snapshotRevision, recoveredSnapshotRevision);
-        if (_checkpoints is not null && options.AutosaveInterval > TimeSpan.Zero)
+        if (_checkpoints is not null && (options.AutosaveInterval > TimeSpan.Zero || options.CheckpointAfterBytes > 0))
         {
             // The timer starts now, not when the loop first runs, so time that passes before then is not lost.
-            var timer = new PeriodicTimer(options.AutosaveInterval, time);
+            PeriodicTimer? timer = options.AutosaveInterval > TimeSpan.Zero ? new PeriodicTimer(options.AutosaveInterval, time) : null;
+            commits.Committed = NoteCommitted;
             _autosave = Task.Run(() => AutosaveLoopAsync(timer, stopping), CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// The bytes the next checkpoint by journal size waits for: <see cref="StatePersistenceOptions.CheckpointAfterBytes"/>,
+    /// or the last snapshot's size when larger, so a checkpoint never rewrites much more than was journaled since the last.
+    /// </summary>
+    public long JournalThreshold => Math.Max(options.CheckpointAfterBytes, Volatile.Read(ref _snapshotBytes));
+
+    /// <summary>Counts a commit's bytes; wakes the checkpoint loop once they reach <see cref="JournalThreshold"/>.</summary>
+    private void NoteCommitted(long bytes)
+    {
+        if (Interlocked.Add(ref _committedBytes, bytes) >= JournalThreshold && _journalGrown.CurrentCount == 0)
+        {
+            try
+            {
+                _journalGrown.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Another commit woke the loop first: one checkpoint covers both.
+            }
         }
     }
 
@@ -67,6 +93,8 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
                 }
 
                 await _checkpoints.BeginCheckpointAsync(current.Revision, cancellationToken).ConfigureAwait(false);
+                // Everything committed so far is this checkpoint's; the count for the next one starts here.
+                Interlocked.Exchange(ref _committedBytes, 0);
                 return current;
             }, cancellationToken).ConfigureAwait(false);
             if (view is null)
@@ -77,6 +105,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
             DateTimeOffset savedAt = time.GetUtcNow();
             CheckpointResult result = await _checkpoints.WriteCheckpointAsync(view, savedAt, options.Durability, cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _snapshotRevision, view.Revision);
+            Volatile.Write(ref _snapshotBytes, result.Bytes);
             health.RecordSnapshot(savedAt);
             TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
             Log.SnapshotWritten(logger, result.Location, view.Revision, result.Bytes,
@@ -118,17 +147,48 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
         events.ShutdownSnapshot(revision, error);
     }
 
-    private async Task AutosaveLoopAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checkpoints on the autosave timer (when it is on) and whenever the journal has grown by
+    /// <see cref="JournalThreshold"/> bytes since the last checkpoint began (when that is on), whichever comes first.
+    /// A failed checkpoint is not retried by size until as many bytes again were committed: the count restarts at each
+    /// attempt, so a checkpoint failing for a while (a disk error, no memory) is not retried after every save.
+    /// </summary>
+    private async Task AutosaveLoopAsync(PeriodicTimer? timer, CancellationToken cancellationToken)
     {
-        using PeriodicTimer owned = timer;
+        using PeriodicTimer? owned = timer;
+        Task<bool>? tick = null;
+        Task? grown = null;
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            while (true)
             {
+                tick ??= timer?.WaitForNextTickAsync(cancellationToken).AsTask();
+                grown ??= options.CheckpointAfterBytes > 0 ? _journalGrown.WaitAsync(cancellationToken) : null;
+                Task woke = await Task.WhenAny(new[] { tick, grown }.OfType<Task>()).ConfigureAwait(false);
+                await woke.ConfigureAwait(false);
+                bool bySize = woke == grown;
+                if (bySize)
+                {
+                    grown = null;
+                }
+                else
+                {
+                    tick = null;
+                    if (!await ((Task<bool>)woke).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                }
+
                 long revision = commits.Durable.Revision;
                 if (revision == _snapshotRevision)
                 {
                     continue;
+                }
+
+                if (bySize)
+                {
+                    Log.CheckpointByJournalSize(logger, Interlocked.Read(ref _committedBytes), JournalThreshold);
                 }
 
                 events.AutosaveStarting(revision);
@@ -139,8 +199,8 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // Already logged, counted and raised as StateSaveError by CheckpointAsync; the log still
-                    // holds every saved change, and the next tick tries again.
-                    continue;
+                    // holds every saved change, and the next tick (or as many bytes again) tries again.
+                    Interlocked.Exchange(ref _committedBytes, 0);
                 }
             }
         }

@@ -22,6 +22,12 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
 
     public bool Started => _committer is not null;
 
+    /// <summary>
+    /// Told, after each commit became durable, how many bytes of JSON it journaled (what a checkpoint by journal size
+    /// counts: <see cref="Checkpoints.CheckpointScheduler"/>).
+    /// </summary>
+    public Action<long>? Committed { get; set; }
+
     public GroupCommitter Committer => _committer ?? throw new InvalidOperationException(
         $"The persistence service for '{store.Location}' is not started: call StartAsync first.");
 
@@ -136,7 +142,19 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
 
         Log.ItemSaved(logger, kind, id, revision);
         events.Saved(kind, store.Location, revision, Stopwatch.GetElapsedTime(started));
+        Committed?.Invoke(JsonBytes(pending.Changes));
         return revision;
+    }
+
+    private static long JsonBytes(IReadOnlyList<StateChange> changes)
+    {
+        long bytes = 0;
+        foreach (StateChange change in changes)
+        {
+            bytes += change.Json?.Length ?? 0;
+        }
+
+        return bytes;
     }
 
     /// <summary>The typed conflict for an expectation the store found unmet, with the item as it is now.</summary>
