@@ -29,8 +29,8 @@ internal static partial class Log
     [LoggerMessage(71, LogLevel.Warning, "Retention is configured ({Policy}) but the store {Location} keeps its session logs, reports and tasks where the retention pass does not reach (the PostgreSQL store's tables): nothing is rotated, expired or archived")]
     public static partial void RetentionNotApplied(ILogger logger, string policy, string location);
 
-    [LoggerMessage(80, LogLevel.Information, "The changes committed since the last checkpoint hold {Bytes} bytes (the threshold is {Threshold}: CheckpointAfterBytes, or the last snapshot's size when larger): checkpointing now, before the autosave timer")]
-    public static partial void CheckpointByJournalSize(ILogger logger, long bytes, long threshold);
+    [LoggerMessage(80, LogLevel.Information, "The changes committed since the last checkpoint attempt hold {Bytes} bytes ({Unfolded} since the last successful one; the threshold is {Threshold}: CheckpointAfterBytes, or the last snapshot's size when larger): checkpointing now, before the autosave timer")]
+    public static partial void CheckpointByJournalSize(ILogger logger, long bytes, long unfolded, long threshold);
 
     [LoggerMessage(70, LogLevel.Error, "Saving failed ({Operation}) at {Path} again: {Reason} ({Repeats} repeat(s) since it was logged with its stack trace at {LoggedAt:O})")]
     public static partial void SaveFailedAgain(ILogger logger, string operation, string? path, string reason, int repeats, DateTimeOffset loggedAt);

@@ -1,4 +1,6 @@
 using StatePersistence.Diagnostics;
+using StatePersistence.Errors;
+using StatePersistence.Testing.FaultInjection;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.Service;
@@ -61,6 +63,68 @@ public sealed class CheckpointByJournalSizeTests : IDisposable
             await saved.Task.WaitAsync(Patience, ct);
             Assert.True(File.Exists(_fixture.File("state.json")));
             Assert.True(File.Exists(_fixture.File("tasks", "t6.json")));
+        }
+    }
+
+    [Fact]
+    public async Task While_checkpoints_fail_saves_are_refused_once_four_thresholds_wait_and_accepted_again_after_one_succeeds()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var fileSystem = new FaultInjectingFileSystem(StatePersistence.FileSystem.PhysicalFileSystem.Instance);
+        string tasks = _fixture.File("tasks") + Path.DirectorySeparatorChar;
+        FaultRule fault = fileSystem.InjectFault(FaultOperations.Open, InjectedError.IOError, persistent: true, pathFilter: p => p.StartsWith(tasks, StringComparison.Ordinal));
+        await using StatePersistenceService service = await _fixture.OpenAsync(o => o.CheckpointAfterBytes = 16 * 1024, fileSystem);
+        int failedCheckpoints = 0;
+        service.StateSaveError += (_, e) =>
+        {
+            if (e.Operation == "snapshot")
+            {
+                Interlocked.Increment(ref failedCheckpoints);
+            }
+        };
+
+        // Every checkpoint fails (no task file can be created), so the journal only grows: 64 KB of it is the limit.
+        int saved = 0;
+        StateStorageException? refused = null;
+        for (; saved < 20 && refused is null; saved++)
+        {
+            try
+            {
+                await service.SaveTaskAsync(Large($"t{saved}"), ct);
+            }
+            catch (StateStorageException ex)
+            {
+                refused = ex;
+            }
+        }
+
+        Assert.NotNull(refused);
+        Assert.True(refused.IsTransient);
+        Assert.Contains("in no checkpoint yet (4 x 16384", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("the last checkpoint failed", refused.Message, StringComparison.Ordinal);
+        Assert.True(saved - 1 >= 6, $"refused after {saved - 1} saves of 10 KB, before 64 KB were journaled");
+        Assert.True(failedCheckpoints >= 1);
+        string refusedId = $"t{saved - 1}";
+        Assert.Null(await service.LoadTaskAsync(refusedId, ct));
+
+        // The disk is back: the next retry (a second later, by the clock the service runs on) folds the journal in.
+        Assert.True(fileSystem.RemoveFault(fault));
+        await _fixture.TickUntilAsync(() => File.Exists(_fixture.File("tasks", "t0.json")), "a checkpoint after the fault went");
+        await _fixture.TickUntilAsync(() => TrySave(service, refusedId), "a save accepted again");
+        Assert.NotNull(await service.LoadTaskAsync(refusedId, ct));
+        Assert.Equal(saved, (await service.LoadTasksAsync(ct)).Count);
+    }
+
+    private static bool TrySave(StatePersistenceService service, string id)
+    {
+        try
+        {
+            service.SaveTaskAsync(Large(id), TestContext.Current.CancellationToken).AsTask().GetAwaiter().GetResult();
+            return true;
+        }
+        catch (StateStorageException)
+        {
+            return false;
         }
     }
 

@@ -20,10 +20,8 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
 {
     private readonly ICheckpointStore? _checkpoints = store as ICheckpointStore;
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly SemaphoreSlim _journalGrown = new(0, 1);
+    private readonly JournalGrowth _growth = new(options, store.Location);
     private long _snapshotRevision = -1;
-    private long _committedBytes;
-    private long _snapshotBytes;
     private Task? _autosave;
 
     /// <summary>The revision of the last checkpoint written or loaded; -1 when none is known.</summary>
@@ -41,32 +39,18 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
         {
             // The timer starts now, not when the loop first runs, so time that passes before then is not lost.
             PeriodicTimer? timer = options.AutosaveInterval > TimeSpan.Zero ? new PeriodicTimer(options.AutosaveInterval, time) : null;
-            commits.Committed = NoteCommitted;
+            if (_growth.Enabled)
+            {
+                commits.Committed = _growth.Committed;
+                commits.Admission = _growth.Refusal;
+            }
+
             _autosave = Task.Run(() => AutosaveLoopAsync(timer, stopping), CancellationToken.None);
         }
     }
 
-    /// <summary>
-    /// The bytes the next checkpoint by journal size waits for: <see cref="StatePersistenceOptions.CheckpointAfterBytes"/>,
-    /// or the last snapshot's size when larger, so a checkpoint never rewrites much more than was journaled since the last.
-    /// </summary>
-    public long JournalThreshold => Math.Max(options.CheckpointAfterBytes, Volatile.Read(ref _snapshotBytes));
-
-    /// <summary>Counts a commit's bytes; wakes the checkpoint loop once they reach <see cref="JournalThreshold"/>.</summary>
-    private void NoteCommitted(long bytes)
-    {
-        if (Interlocked.Add(ref _committedBytes, bytes) >= JournalThreshold && _journalGrown.CurrentCount == 0)
-        {
-            try
-            {
-                _journalGrown.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Another commit woke the loop first: one checkpoint covers both.
-            }
-        }
-    }
+    /// <summary>The journal's growth past the checkpoints: what checkpoints by size and the write stall go by.</summary>
+    public JournalGrowth Growth => _growth;
 
     public Task Stopped => _autosave ?? Task.CompletedTask;
 
@@ -85,6 +69,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
         try
         {
             long started = Stopwatch.GetTimestamp();
+            long mark = 0;
             StateView? view = await commits.Committer.ExclusiveAsync(async current =>
             {
                 if (!force && current.Revision == _snapshotRevision)
@@ -94,7 +79,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
 
                 await _checkpoints.BeginCheckpointAsync(current.Revision, cancellationToken).ConfigureAwait(false);
                 // Everything committed so far is this checkpoint's; the count for the next one starts here.
-                Interlocked.Exchange(ref _committedBytes, 0);
+                mark = _growth.Began();
                 return current;
             }, cancellationToken).ConfigureAwait(false);
             if (view is null)
@@ -105,7 +90,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
             DateTimeOffset savedAt = time.GetUtcNow();
             CheckpointResult result = await _checkpoints.WriteCheckpointAsync(view, savedAt, options.Durability, cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _snapshotRevision, view.Revision);
-            Volatile.Write(ref _snapshotBytes, result.Bytes);
+            _growth.Succeeded(mark, result.Bytes);
             health.RecordSnapshot(savedAt);
             TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
             Log.SnapshotWritten(logger, result.Location, view.Revision, result.Bytes,
@@ -116,6 +101,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            _growth.Failed(ex);
             events.SaveFailed("snapshot", store.Location, ex);
             throw;
         }
@@ -149,9 +135,10 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
 
     /// <summary>
     /// Checkpoints on the autosave timer (when it is on) and whenever the journal has grown by
-    /// <see cref="JournalThreshold"/> bytes since the last checkpoint began (when that is on), whichever comes first.
-    /// A failed checkpoint is not retried by size until as many bytes again were committed: the count restarts at each
-    /// attempt, so a checkpoint failing for a while (a disk error, no memory) is not retried after every save.
+    /// <see cref="JournalGrowth.Threshold"/> bytes since the last checkpoint began (when that is on), whichever comes
+    /// first. A failed checkpoint is not retried by size until as many bytes again were committed, so a checkpoint
+    /// failing for a while (a disk error, no memory) is not retried after every save; while saves are refused for it
+    /// (<see cref="JournalGrowth.Stalled"/>) each refusal asks for a retry, at most one a second.
     /// </summary>
     private async Task AutosaveLoopAsync(PeriodicTimer? timer, CancellationToken cancellationToken)
     {
@@ -163,7 +150,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
             while (true)
             {
                 tick ??= timer?.WaitForNextTickAsync(cancellationToken).AsTask();
-                grown ??= options.CheckpointAfterBytes > 0 ? _journalGrown.WaitAsync(cancellationToken) : null;
+                grown ??= _growth.Enabled ? _growth.WaitAsync(cancellationToken) : null;
                 Task woke = await Task.WhenAny(new[] { tick, grown }.OfType<Task>()).ConfigureAwait(false);
                 await woke.ConfigureAwait(false);
                 bool bySize = woke == grown;
@@ -188,7 +175,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
 
                 if (bySize)
                 {
-                    Log.CheckpointByJournalSize(logger, Interlocked.Read(ref _committedBytes), JournalThreshold);
+                    Log.CheckpointByJournalSize(logger, _growth.SinceAttempt, _growth.Unfolded, _growth.Threshold);
                 }
 
                 events.AutosaveStarting(revision);
@@ -200,7 +187,10 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
                 {
                     // Already logged, counted and raised as StateSaveError by CheckpointAsync; the log still
                     // holds every saved change, and the next tick (or as many bytes again) tries again.
-                    Interlocked.Exchange(ref _committedBytes, 0);
+                    if (_growth.Stalled)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(false);
+                    }
                 }
             }
         }

@@ -28,6 +28,12 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     /// </summary>
     public Action<long>? Committed { get; set; }
 
+    /// <summary>
+    /// Asked before each commit: an error refuses it before anything is enqueued (the write stall of
+    /// <see cref="Checkpoints.JournalGrowth"/>), null lets it through.
+    /// </summary>
+    public Func<Exception?>? Admission { get; set; }
+
     public GroupCommitter Committer => _committer ?? throw new InvalidOperationException(
         $"The persistence service for '{store.Location}' is not started: call StartAsync first.");
 
@@ -113,6 +119,12 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
+        if (Admission?.Invoke() is { } refused)
+        {
+            events.SaveFailed("save-" + kind, store.Location, refused);
+            throw refused;
+        }
+
         long started = Stopwatch.GetTimestamp();
         using Activity? activity = StateActivities.Source.StartActivity(StateActivities.Save)?.SetTag("statepersistence.kind", kind);
         PendingCommit? pending = Committer.Enqueue(build, state, durability);
