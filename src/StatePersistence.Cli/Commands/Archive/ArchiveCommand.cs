@@ -65,13 +65,20 @@ internal static class ArchiveCommand
         if (context.Json)
         {
             context.WriteJson(new ArchiveReport(result.Archive, result.NothingToArchive, before, withLogs, result.Tasks.Count, result.Tasks,
-                result.StillLive, result.Logs, result.Reports, result.Bytes), ArchiveCommandJsonContext.Default.ArchiveReport);
+                result.StillLive, result.Logs, result.Reports, result.Bytes, result.EarlierArchives), ArchiveCommandJsonContext.Default.ArchiveReport);
             return ExitCodes.Success;
         }
 
         context.Output.WriteLine(result.NothingToArchive
             ? $"Nothing to archive: no completed or failed task in {context.StatePath} is older than {before:O}."
-            : $"Archived {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) into {result.Archive} ({result.Bytes:N0} bytes).");
+            : result.Archive is null
+                ? $"Removed {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) from the live state; no new archive was needed."
+                : $"Archived {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) into {result.Archive} ({result.Bytes:N0} bytes).");
+        if (result.EarlierArchives.Count > 0)
+        {
+            context.Output.WriteLine($"Finished an archive run that was cut short after its archive was written: its tasks, unchanged since, were already in {string.Join(", ", result.EarlierArchives)}, and were deleted rather than archived again.");
+        }
+
         if (result.StillLive.Count > 0)
         {
             context.Output.WriteLine($"Changed while being archived, so kept live (the archive holds an older copy): {string.Join(", ", result.StillLive)}.");

@@ -2,9 +2,12 @@ using System.Text.Json.Serialization;
 
 namespace StatePersistence.Cli.Commands.Archive;
 
-/// <summary>What <c>statectl archive --json</c> prints; <c>archive</c> is null when there was nothing to archive.</summary>
+/// <summary>
+/// What <c>statectl archive --json</c> prints; <c>archive</c> is null when no new archive was written (nothing to
+/// archive, or every task was already in an earlier archive whose run was cut short: <c>earlierArchives</c>).
+/// </summary>
 internal sealed record ArchiveReport(string? Archive, bool NothingToArchive, DateTimeOffset CompletedBefore, bool WithLogs, int Tasks,
-    IReadOnlyList<string> TaskIds, IReadOnlyList<string> StillLive, int Logs, int Reports, long Bytes);
+    IReadOnlyList<string> TaskIds, IReadOnlyList<string> StillLive, int Logs, int Reports, long Bytes, IReadOnlyList<string> EarlierArchives);
 
 /// <summary>What <c>statectl archive restore --json</c> prints.</summary>
 internal sealed record ArchiveRestoreReport(string Archive, int Tasks, IReadOnlyList<string> TaskIds, int Logs, int Reports, long Revision);

@@ -1,8 +1,11 @@
 namespace StatePersistence.FileStore.Operations;
 
 /// <summary>What <see cref="TaskArchives.ArchiveAsync"/> did.</summary>
-/// <param name="Archive">The archive written, as an absolute path; null when there was nothing to archive.</param>
-/// <param name="Tasks">The ids of the tasks archived and deleted from the live state.</param>
+/// <param name="Archive">The archive written, as an absolute path; null when no new one was needed.</param>
+/// <param name="Tasks">
+/// The ids of the tasks archived and deleted from the live state, those an earlier archive already held included (see
+/// <see cref="EarlierArchives"/>).
+/// </param>
 /// <param name="StillLive">
 /// Tasks archived but not deleted: a running server changed them after they were archived, so they stay live and the
 /// archive holds an older copy.
@@ -12,6 +15,13 @@ namespace StatePersistence.FileStore.Operations;
 /// <param name="Bytes">The archive's size.</param>
 public sealed record TaskArchiveResult(string? Archive, IReadOnlyList<string> Tasks, IReadOnlyList<string> StillLive, int Logs, int Reports, long Bytes)
 {
-    /// <summary>Whether no task qualified, so no archive was written.</summary>
-    public bool NothingToArchive => Archive is null;
+    /// <summary>Whether no task qualified, so nothing was archived or deleted.</summary>
+    public bool NothingToArchive => Archive is null && Tasks.Count == 0;
+
+    /// <summary>
+    /// Earlier archives whose run was cut short after the archive was durable but before its tasks left the live
+    /// state (a crash, a kill, a failed commit): this run found those tasks in them, unchanged, byte for byte, and
+    /// deleted them (with the logs and reports they took along, where still unchanged) instead of archiving them again.
+    /// </summary>
+    public IReadOnlyList<string> EarlierArchives { get; init; } = [];
 }

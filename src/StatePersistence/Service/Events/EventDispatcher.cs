@@ -123,7 +123,8 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     /// <summary>The retention policy archived finished tasks: logged, counted, and raised as <c>retention:tasks-archived</c>.</summary>
     public void TasksArchived(FileStore.Operations.TaskArchiveResult result)
     {
-        string archive = Path.GetFileName(result.Archive!);
+        // A run that only finished an interrupted one wrote nothing new: its tasks are in the earlier archive.
+        string archive = Path.GetFileName(result.Archive ?? result.EarlierArchives[0]);
         Log.RetentionTasksArchived(logger, location, result.Tasks.Count, result.Logs, result.Reports, archive);
         instruments.RetentionTasksArchived.Add(result.Tasks.Count);
         log.Notify(StateEventTypes.RetentionTasksArchived, id: archive);

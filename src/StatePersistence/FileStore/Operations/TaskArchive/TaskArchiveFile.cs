@@ -106,6 +106,32 @@ internal static class TaskArchiveFile
         return extra is null ? (manifest, entries) : throw Damaged(path, extra, "is not listed in the manifest");
     }
 
+    /// <summary>
+    /// The manifest alone (the first entry, so only the start of the file is decompressed), or null when the file does
+    /// not begin with a readable one: enough to tell which tasks an archive holds before reading it whole.
+    /// </summary>
+    public static TaskArchiveManifest? TryReadManifest(IFileSystem fileSystem, string path)
+    {
+        try
+        {
+            using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
+            using var gzip = new GZipStream(new FileHandleStream(handle), CompressionMode.Decompress);
+            using var tar = new TarReader(gzip);
+            if (tar.GetNextEntry() is not { Name: TaskArchiveManifest.EntryName, DataStream: { } data })
+            {
+                return null;
+            }
+
+            using var content = new MemoryStream();
+            data.CopyTo(content);
+            return ReadManifest(content.ToArray(), path);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Every entry as the tar holds it; a gzip or tar that does not read to its end names the last entry reached.</summary>
     private static List<(string, TarEntryType, byte[])> Unpack(byte[] archive, string path)
     {

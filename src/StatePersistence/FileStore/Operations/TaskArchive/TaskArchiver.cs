@@ -21,9 +21,11 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
     {
         StateView view = service.Durable;
         List<(ArchivedTask Task, byte[] Json)> selected = Select(view, completedBefore);
+        Dictionary<string, ArchivedEarlier> earlier = EarlierArchives.Find(store, _fileSystem, selected, withLogs);
+        selected.RemoveAll(s => earlier.ContainsKey(s.Task.Id));
         if (selected.Count == 0)
         {
-            return new TaskArchiveResult(null, [], [], 0, 0, 0);
+            return earlier.Count == 0 ? new TaskArchiveResult(null, [], [], 0, 0, 0) : await FinishEarlierAsync(earlier, cancellationToken).ConfigureAwait(false);
         }
 
         var entries = new List<(string Name, byte[] Content)>();
@@ -68,8 +70,9 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
         (string path, long bytes) = WriteDurably(manifest, entries, now);
         Verify(path, entries);
 
-        // Only now, with the archive durable and read back, does anything leave the state.
-        IReadOnlyList<string> deleted = await DeleteAsync(tasks, cancellationToken).ConfigureAwait(false);
+        // Only now, with the archive durable and read back, does anything leave the state (with the tasks an earlier,
+        // interrupted run already archived, in the same commit).
+        IReadOnlyList<string> deleted = await DeleteAsync([.. tasks, .. earlier.Values.Select(e => e.Task)], cancellationToken).ConfigureAwait(false);
         int logsRemoved = 0;
         int reportsRemoved = 0;
         foreach (ArchivedTask task in tasks.Where(t => deleted.Contains(t.Id)))
@@ -87,7 +90,58 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
             }
         }
 
-        return new TaskArchiveResult(path, deleted, [.. tasks.Select(t => t.Id).Where(id => !deleted.Contains(id))], logsRemoved, reportsRemoved, bytes);
+        (int earlierLogs, int earlierReports) = await RemoveWhatEarlierArchivesTookAsync(earlier, deleted, cancellationToken).ConfigureAwait(false);
+        return new TaskArchiveResult(path, deleted, [.. tasks.Select(t => t.Id).Concat(earlier.Keys).Where(id => !deleted.Contains(id))],
+            logsRemoved + earlierLogs, reportsRemoved + earlierReports, bytes)
+        {
+            EarlierArchives = [.. earlier.Values.Where(e => deleted.Contains(e.Task.Id)).Select(e => e.Archive).Distinct().Order(StringComparer.Ordinal)],
+        };
+    }
+
+    /// <summary>Only tasks an earlier archive holds: no new file; they are deleted, and what they took along removed.</summary>
+    private async Task<TaskArchiveResult> FinishEarlierAsync(Dictionary<string, ArchivedEarlier> earlier, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> deleted = await DeleteAsync([.. earlier.Values.Select(e => e.Task)], cancellationToken).ConfigureAwait(false);
+        (int logs, int reports) = await RemoveWhatEarlierArchivesTookAsync(earlier, deleted, cancellationToken).ConfigureAwait(false);
+        return new TaskArchiveResult(null, deleted, [.. earlier.Keys.Where(id => !deleted.Contains(id))], logs, reports, 0)
+        {
+            EarlierArchives = [.. earlier.Values.Where(e => deleted.Contains(e.Task.Id)).Select(e => e.Archive).Distinct().Order(StringComparer.Ordinal)],
+        };
+    }
+
+    /// <summary>
+    /// The session logs and reports an earlier archive took along with a task now deleted, each removed only when it is
+    /// still exactly what that archive holds (a log appended to since stays live: its archived copy is only a copy).
+    /// </summary>
+    private async Task<(int Logs, int Reports)> RemoveWhatEarlierArchivesTookAsync(Dictionary<string, ArchivedEarlier> earlier,
+        IReadOnlyList<string> deleted, CancellationToken cancellationToken)
+    {
+        int logs = 0;
+        int reports = 0;
+        foreach (ArchivedEarlier archived in earlier.Values.Where(e => deleted.Contains(e.Task.Id)))
+        {
+            foreach (string sessionId in archived.Task.SessionLogs)
+            {
+                byte[]? live = await store.ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
+                if (EarlierArchives.Holds(archived, TaskArchiveManifest.LogEntry(sessionId), live))
+                {
+                    await store.RemoveSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
+                    logs++;
+                }
+            }
+
+            foreach (string reportId in archived.Task.Reports)
+            {
+                byte[]? live = await store.LoadReportAsync(reportId, cancellationToken).ConfigureAwait(false);
+                if (EarlierArchives.Holds(archived, TaskArchiveManifest.ReportEntry(reportId), live))
+                {
+                    store.RemoveReport(reportId);
+                    reports++;
+                }
+            }
+        }
+
+        return (logs, reports);
     }
 
     /// <summary>Completed and failed tasks whose <c>completed_at</c> (else <c>updated_at</c>) is before the cut; ones with neither stay.</summary>

@@ -1,0 +1,126 @@
+using System.Text.Json;
+using StatePersistence.FileStore.Operations;
+using StatePersistence.Model;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.FileStore;
+
+/// <summary>
+/// An archive run cut short after its archive was durable and verified but before the tasks were deleted (a crash, a
+/// kill, a failed commit) leaves the tasks live and in the archive. The next run (an operator's, or the retention
+/// pass's) finishes it instead of writing a second archive of the same tasks. The state such a stop leaves is made
+/// here exactly: the directory as it was before the run, plus the archive the run wrote.
+/// </summary>
+public sealed class InterruptedArchiveTests : IDisposable
+{
+    private readonly StateFixture _fixture = new();
+    private readonly TempDirectory _copies = new();
+
+    public void Dispose()
+    {
+        _fixture.Dispose();
+        _copies.Dispose();
+    }
+
+    private DateTimeOffset Now => _fixture.Time.GetUtcNow();
+
+    private string[] Archives() => Directory.GetFiles(_fixture.File("archive")).Order(StringComparer.Ordinal).ToArray();
+
+    private async Task SeedAsync(CancellationToken ct)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        foreach (string id in new[] { "old1", "old2" })
+        {
+            await service.SaveTaskAsync(new AgentTask { Id = id, Status = TaskStatuses.Completed, CompletedAt = Now.AddDays(-10), Description = id }, ct);
+        }
+
+        await service.SaveSessionAsync(new SessionInfo { Id = "s1", Type = "interactive", Status = "ended", TaskId = "old1" }, ct);
+        await service.AppendSessionLogAsync("s1", "what old1 printed\n", ct);
+        using JsonDocument report = JsonDocument.Parse("""{"task_id":"old1","result":"done"}""");
+        await service.SaveReportAsync("r1", report.RootElement, ct);
+    }
+
+    /// <summary>Runs an archive, then puts the directory back as it was before it, with the archive it wrote: the stop.</summary>
+    private async Task<string> InterruptAfterTheArchiveIsDurableAsync(CancellationToken ct)
+    {
+        string before = Path.Combine(_copies.Path, "before");
+        CopyDirectory(_fixture.StatePath, before);
+        string archive;
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            archive = (await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), withLogs: true, ct)).Archive!;
+        }
+
+        string kept = Path.Combine(_copies.Path, Path.GetFileName(archive));
+        File.Copy(archive, kept);
+        Directory.Delete(_fixture.StatePath, recursive: true);
+        CopyDirectory(before, _fixture.StatePath);
+        Directory.CreateDirectory(_fixture.File("archive"));
+        File.Copy(kept, archive);
+        return archive;
+    }
+
+    [Fact]
+    public async Task The_next_run_finishes_an_interrupted_archive_instead_of_writing_its_tasks_again()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await SeedAsync(ct);
+        string archive = await InterruptAfterTheArchiveIsDurableAsync(ct);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        Assert.NotNull(await service.LoadTaskAsync("old1", ct));
+        TaskArchiveResult result = await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), withLogs: true, ct);
+
+        Assert.Null(result.Archive);
+        Assert.False(result.NothingToArchive);
+        Assert.Equal([archive], result.EarlierArchives);
+        Assert.Equal(["old1", "old2"], result.Tasks.Order(StringComparer.Ordinal));
+        Assert.Equal((1, 1), (result.Logs, result.Reports));
+        Assert.Equal([archive], Archives());
+        Assert.Empty(await service.LoadTasksAsync(ct));
+        Assert.Null(await service.ReadSessionLogAsync("s1", ct));
+        Assert.Null(await service.LoadReportAsync("r1", ct));
+
+        // The one archive holds them all, and brings them back.
+        TaskRestoreResult restored = await TaskArchives.RestoreAsync(service, archive, ct);
+        Assert.Equal(["old1", "old2"], restored.Tasks.Order(StringComparer.Ordinal));
+        Assert.Equal("what old1 printed\n", await service.ReadSessionLogAsync("s1", ct));
+    }
+
+    [Fact]
+    public async Task A_task_changed_since_the_interrupted_archive_is_archived_anew_and_the_unchanged_one_is_not()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await SeedAsync(ct);
+        string archive = await InterruptAfterTheArchiveIsDurableAsync(ct);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.SaveTaskAsync(new AgentTask { Id = "old2", Status = TaskStatuses.Completed, CompletedAt = Now.AddDays(-10), Description = "edited since" }, ct);
+        TaskArchiveResult result = await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), withLogs: true, ct);
+
+        Assert.NotNull(result.Archive);
+        Assert.Equal([archive], result.EarlierArchives);
+        Assert.Equal(["old1", "old2"], result.Tasks.Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { archive, result.Archive! }.Order(StringComparer.Ordinal), Archives());
+        Assert.Empty(await service.LoadTasksAsync(ct));
+
+        // The new archive holds only what the earlier one did not: the edited task.
+        TaskRestoreResult restored = await TaskArchives.RestoreAsync(service, result.Archive!, ct);
+        Assert.Equal(["old2"], restored.Tasks);
+        Assert.Equal("edited since", (await service.LoadTaskAsync("old2", ct))!.Description);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+
+        foreach (string directory in Directory.GetDirectories(from))
+        {
+            CopyDirectory(directory, Path.Combine(to, Path.GetFileName(directory)));
+        }
+    }
+}
