@@ -25,7 +25,11 @@ public static class StateDirectoryVerifier
     /// key) throws <see cref="StateFormatException"/> (<see cref="StateFormatException.ReaderLacksCodec"/>): without
     /// the key nothing can be judged, and listing every file as a problem would report damage that is not there.
     /// </summary>
-    public static StateDirectoryVerification Verify(string stateDirectory, IPayloadCodec? codec = null)
+    public static StateDirectoryVerification Verify(string stateDirectory, IPayloadCodec? codec = null) =>
+        Verify(stateDirectory, codec, PhysicalFileSystem.Instance);
+
+    /// <summary><see cref="Verify(string, IPayloadCodec?)"/> reading through <paramref name="fileSystem"/> (tests inject read failures).</summary>
+    internal static StateDirectoryVerification Verify(string stateDirectory, IPayloadCodec? codec, IFileSystem fileSystem)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         var layout = new StateLayout(Path.GetFullPath(stateDirectory));
@@ -34,7 +38,6 @@ public static class StateDirectoryVerifier
             throw new DirectoryNotFoundException($"The state directory '{layout.Root}' does not exist.");
         }
 
-        IFileSystem fileSystem = PhysicalFileSystem.Instance;
         PayloadEnvelope envelope = PayloadEnvelope.For(codec);
         var problems = new List<StateDirectoryProblem>();
         var checkedFiles = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -49,7 +52,7 @@ public static class StateDirectoryVerifier
 
         try
         {
-            StateDirectoryView view = StateDirectoryReader.ReadEvenIfImportUnfinished(layout.Root, codec, checkItemFiles: true);
+            StateDirectoryView view = StateDirectoryReader.ReadEvenIfImportUnfinished(layout.Root, codec, checkItemFiles: true, fileSystem);
             revision = view.View.Revision;
             problems.AddRange(view.Problems);
         }
