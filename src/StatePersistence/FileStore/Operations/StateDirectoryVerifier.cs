@@ -23,7 +23,10 @@ public static class StateDirectoryVerifier
     /// Verifies <paramref name="stateDirectory"/>; a missing directory throws <see cref="DirectoryNotFoundException"/>.
     /// A state sealed with a codec while <paramref name="codec"/> is null (an encrypted directory verified without its
     /// key) throws <see cref="StateFormatException"/> (<see cref="StateFormatException.ReaderLacksCodec"/>): without
-    /// the key nothing can be judged, and listing every file as a problem would report damage that is not there.
+    /// the key nothing can be judged, and listing every file as a problem would report damage that is not there. So does
+    /// a state or journal sealed under a key the ring does not hold, has revoked or holds other material for
+    /// (<see cref="StateFormatException.KeyId"/>). Any other file that cannot be read (the file system refuses it, it is a
+    /// directory, it is sealed under a key the ring lacks) is listed with why, and the rest of the directory is checked.
     /// </summary>
     public static StateDirectoryVerification Verify(string stateDirectory, IPayloadCodec? codec = null) =>
         Verify(stateDirectory, codec, PhysicalFileSystem.Instance);
@@ -56,19 +59,22 @@ public static class StateDirectoryVerifier
             revision = view.View.Revision;
             problems.AddRange(view.Problems);
         }
-        catch (Exception ex) when (ex is StateFormatException { ReaderLacksCodec: false } or StateStorageException)
+        catch (Exception ex) when (ex is StateFormatException { ReaderLacksCodec: false, KeyId: null } or StateStorageException || UnreadableFile.IsRefusal(ex))
         {
             // The state cannot be read as a whole: the read stopped at one file (a newer format stops it, as it stops
-            // start-up), and whatever it had found before is gone with it. Every other file is checked on its own, so
-            // each problem is still listed (a corrupt state.json beside a backup of a newer format, for example).
-            string stoppedAt = ((StatePersistenceException)ex).Path ?? layout.Root;
-            problems.Add(new StateDirectoryProblem(stoppedAt, null, ex.Message));
+            // start-up; so does one the file system refuses to read), and whatever it had found before is gone with it.
+            // Every other file is checked on its own, so each problem is still listed (a corrupt state.json beside a
+            // backup of a newer format, an unreadable journal segment beside a damaged task file).
+            string stoppedAt = (ex as StatePersistenceException)?.Path ?? layout.Root;
+            problems.Add(new StateDirectoryProblem(stoppedAt, null, ex is StatePersistenceException ? ex.Message
+                : $"the state cannot be read as a whole ({ex.Message}); each file is checked on its own below"));
             FileByFileChecks.StateFile(fileSystem, layout, envelope, stoppedAt, problems);
             FileByFileChecks.JournalSegments(fileSystem, layout, stoppedAt, problems);
             FileByFileChecks.ItemFiles(fileSystem, envelope, PayloadKind.Task, layout.TasksDirectory, problems);
             FileByFileChecks.ItemFiles(fileSystem, envelope, PayloadKind.Session, layout.SessionsDirectory, problems);
         }
 
+        DirectoriesWhereFilesBelong(layout, problems);
         checkedFiles["state"] = fileSystem.FileExists(layout.StateFile) ? 1 : 0;
         checkedFiles["journal"] = fileSystem.ListFiles(layout.JournalDirectory).Count(n => Journal.JournalReader.TryParseSegmentNumber(n, out _));
         checkedFiles["tasks"] = fileSystem.ListFiles(layout.TasksDirectory).Count(n => StateLayout.ItemId(n) is not null);
@@ -76,7 +82,7 @@ public static class StateDirectoryVerifier
         checkedFiles["backups"] = CheckBackups(fileSystem, layout, envelope, problems);
         checkedFiles["logs"] = CheckSessionLogs(fileSystem, layout, envelope, problems);
         checkedFiles["reports"] = CheckReports(fileSystem, layout, envelope, problems);
-        CheckRecoveryReport(layout, problems);
+        CheckRecoveryReport(fileSystem, layout, problems);
         // A temp file is never one moved aside, whatever else its name holds (the temp of a copy being kept aside has its ".corrupt.").
         List<string> quarantined = [.. Directory.EnumerateFiles(layout.Root, "*", SearchOption.AllDirectories)
             .Where(p => Path.GetFileName(p) is var name && name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal) && !StateLayout.IsTempFile(name))
@@ -98,6 +104,10 @@ public static class StateDirectoryVerifier
             catch (FileNotFoundException)
             {
                 // Rotated away by a running server since the listing.
+            }
+            catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
+            {
+                problems.Add(new StateDirectoryProblem(path, null, UnreadableFile.Problem(path, ex) + "; recovery cannot fall back to this backup"));
             }
             catch (StateFormatException ex)
             {
@@ -141,6 +151,11 @@ public static class StateDirectoryVerifier
             {
                 continue;
             }
+            catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
+            {
+                problems.Add(new StateDirectoryProblem(path, id, UnreadableFile.Problem(path, ex)));
+                continue;
+            }
 
             if (!SessionLog.SessionLogFormat.IsFramed(bytes) && SessionLog.SessionLogFormat.NextFrame(bytes, 0) < 0)
             {
@@ -148,7 +163,19 @@ public static class StateDirectoryVerifier
                 continue;
             }
 
-            CheckSessionLog(fileSystem, logs, id, path, bytes, problems);
+            try
+            {
+                CheckSessionLog(fileSystem, logs, id, path, bytes, problems);
+            }
+            catch (StateFormatException ex)
+            {
+                // Sealed under a key the ring does not hold (or other key material): not damage, but unreadable here.
+                problems.Add(new StateDirectoryProblem(path, id, ex.Message));
+            }
+            catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
+            {
+                problems.Add(new StateDirectoryProblem(path, id, UnreadableFile.Problem(path, ex)));
+            }
         }
 
         return count;
@@ -222,6 +249,10 @@ public static class StateDirectoryVerifier
             {
                 count--;
             }
+            catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
+            {
+                problems.Add(new StateDirectoryProblem(path, id, UnreadableFile.Problem(path, ex)));
+            }
             catch (StateFormatException ex)
             {
                 problems.Add(new StateDirectoryProblem(path, id, ex.Message));
@@ -235,20 +266,53 @@ public static class StateDirectoryVerifier
         return count;
     }
 
-    private static void CheckRecoveryReport(StateLayout layout, List<StateDirectoryProblem> problems)
+    private static void CheckRecoveryReport(IFileSystem fileSystem, StateLayout layout, List<StateDirectoryProblem> problems)
     {
-        if (!File.Exists(layout.RecoveryReportFile))
+        if (!fileSystem.FileExists(layout.RecoveryReportFile))
         {
             return;
         }
 
         try
         {
-            JsonSerializer.Deserialize(File.ReadAllBytes(layout.RecoveryReportFile), StateJsonContext.Default.RecoveryReport);
+            JsonSerializer.Deserialize(fileSystem.ReadAllBytes(layout.RecoveryReportFile), StateJsonContext.Default.RecoveryReport);
+        }
+        catch (FileNotFoundException)
+        {
+            // Replaced by a running server's start since the look (it writes the report atomically).
+        }
+        catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
+        {
+            problems.Add(new StateDirectoryProblem(layout.RecoveryReportFile, null, UnreadableFile.Problem(layout.RecoveryReportFile, ex)));
         }
         catch (JsonException ex)
         {
             problems.Add(new StateDirectoryProblem(layout.RecoveryReportFile, null, $"the recovery report does not parse ({ex.Message})"));
+        }
+    }
+
+    /// <summary>
+    /// A directory under a name where the store keeps a file (<c>state.json</c>, a backup, <c>tasks/&lt;id&gt;.json</c>, a
+    /// session log, a report...): the file listings skip directories, so without this it would pass unseen, while the
+    /// store can neither read the file nor rename a new one over it.
+    /// </summary>
+    private static void DirectoriesWhereFilesBelong(StateLayout layout, List<StateDirectoryProblem> problems)
+    {
+        foreach (string directory in (string[])[layout.Root, .. layout.Directories])
+        {
+            if (!Directory.Exists(directory))
+            {
+                continue;
+            }
+
+            foreach (string path in Directory.EnumerateDirectories(directory).Order(StringComparer.Ordinal))
+            {
+                StateFile file = StateFiles.Classify(layout.Root, path);
+                if (file.Kind is not (StateFileKind.Other or StateFileKind.Temp or StateFileKind.MovedAside))
+                {
+                    problems.Add(new StateDirectoryProblem(path, file.Id, UnreadableFile.Problem(path, new IOException($"'{path}' is a directory"))));
+                }
+            }
         }
     }
 
