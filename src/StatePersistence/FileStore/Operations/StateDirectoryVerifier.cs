@@ -16,9 +16,6 @@ namespace StatePersistence.FileStore.Operations;
 /// </summary>
 public static class StateDirectoryVerifier
 {
-    /// <summary>How long a session log whose last append looks damaged is left before it is read again (see <see cref="CheckSessionLog"/>).</summary>
-    private static readonly TimeSpan SettleTime = TimeSpan.FromMilliseconds(100);
-
     /// <summary>
     /// Verifies <paramref name="stateDirectory"/>; a missing directory throws <see cref="DirectoryNotFoundException"/>.
     /// A state sealed with a codec while <paramref name="codec"/> is null (an encrypted directory verified without its
@@ -80,7 +77,7 @@ public static class StateDirectoryVerifier
         checkedFiles["tasks"] = fileSystem.ListFiles(layout.TasksDirectory).Count(n => StateLayout.ItemId(n) is not null);
         checkedFiles["sessions"] = fileSystem.ListFiles(layout.SessionsDirectory).Count(n => StateLayout.ItemId(n) is not null);
         checkedFiles["backups"] = CheckBackups(fileSystem, layout, envelope, problems);
-        checkedFiles["logs"] = CheckSessionLogs(fileSystem, layout, envelope, problems);
+        checkedFiles["logs"] = SessionLogChecks.CheckAll(fileSystem, layout, envelope, problems);
         checkedFiles["reports"] = CheckReports(fileSystem, layout, envelope, problems);
         CheckRecoveryReport(fileSystem, layout, problems);
         // A temp file is never one moved aside, whatever else its name holds (the temp of a copy being kept aside has its ".corrupt.").
@@ -120,103 +117,6 @@ public static class StateDirectoryVerifier
         }
 
         return backups.Count;
-    }
-
-    private static int CheckSessionLogs(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
-    {
-        var logs = new SessionLogs(fileSystem, layout, envelope, TimeProvider.System, _ => { });
-        int count = 0;
-        foreach (string name in fileSystem.ListFiles(layout.LogsDirectory))
-        {
-            string path = Path.Combine(layout.LogsDirectory, name);
-            if (Skipped(name) || name.EndsWith(SessionLogs.FailedMarkerSuffix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            // A rotated part (session_<id>.log.<n>) is checked like the live log: a read serves it with it.
-            if (!StateLayout.TryParseSessionLogName(name, out string id, out _) || !StateId.IsValid(id))
-            {
-                problems.Add(new StateDirectoryProblem(path, null, "not a session log (expected 'session_<id>.log', or a rotated part 'session_<id>.log.<n>'); the store ignores it"));
-                continue;
-            }
-
-            count++;
-            byte[] bytes;
-            try
-            {
-                bytes = fileSystem.ReadAllBytes(path);
-            }
-            catch (FileNotFoundException)
-            {
-                continue;
-            }
-            catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
-            {
-                problems.Add(new StateDirectoryProblem(path, id, UnreadableFile.Problem(path, ex)));
-                continue;
-            }
-
-            if (!SessionLog.SessionLogFormat.IsFramed(bytes) && SessionLog.SessionLogFormat.NextFrame(bytes, 0) < 0)
-            {
-                // Plain text from before framing: nothing to check.
-                continue;
-            }
-
-            try
-            {
-                CheckSessionLog(fileSystem, logs, id, path, bytes, problems);
-            }
-            catch (StateFormatException ex)
-            {
-                // Sealed under a key the ring does not hold (or other key material): not damage, but unreadable here.
-                problems.Add(new StateDirectoryProblem(path, id, ex.Message));
-            }
-            catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
-            {
-                problems.Add(new StateDirectoryProblem(path, id, UnreadableFile.Problem(path, ex)));
-            }
-        }
-
-        return count;
-    }
-
-    /// <summary>
-    /// Lists what start-up or a read of the log acts on: damage between valid appends (a read copies the log aside and
-    /// drops it), and a last append that is whole but fails its checksum (start-up copies the log aside and cuts it;
-    /// a read skips it). A last append that is not whole is a torn tail, not listed: beside a running server it is an
-    /// append in flight, and otherwise it cannot be told from the unacknowledged tail of a power cut (start-up keeps
-    /// it aside and names it in recovery-report.json).
-    /// </summary>
-    private static void CheckSessionLog(IFileSystem fileSystem, SessionLogs logs, string id, string path, byte[] bytes, List<StateDirectoryProblem> problems)
-    {
-        (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = logs.Parse(id, path, bytes);
-        if (SessionLogs.DamagedLastAppend(bytes, damage, frames) is { } suspect)
-        {
-            // An append in flight shows as a prefix of its frame, which looks whole only if its text holds a frame
-            // trailer at just that length; such a write ends within the moment. Judged again on a later read, damage
-            // at rest is still there (as the last append, or between valid ones once another append followed it).
-            Thread.Sleep(SettleTime);
-            try
-            {
-                bytes = fileSystem.ReadAllBytes(path);
-            }
-            catch (FileNotFoundException)
-            {
-                return;
-            }
-
-            (_, damage, frames) = logs.Parse(id, path, bytes);
-            if (SessionLogs.DamagedLastAppend(bytes, damage, frames) == suspect)
-            {
-                problems.Add(new StateDirectoryProblem(path, id, $"the last append (bytes {suspect.Offset}..{suspect.Offset + suspect.Length - 1}) is whole but fails its checksum: damage, not a torn append; the next start copies the log aside and cuts that append off"));
-            }
-        }
-
-        foreach ((long offset, long length) in damage)
-        {
-            problems.Add(new StateDirectoryProblem(path, id, $"bytes {offset}..{offset + length - 1} of the log are damaged (they fail their checksum); reading the log repairs it by moving the damage aside"));
-        }
     }
 
     private static int CheckReports(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
@@ -317,6 +217,6 @@ public static class StateDirectoryVerifier
     }
 
     /// <summary>Writes in progress (temp files) and files already moved aside as corrupt.</summary>
-    private static bool Skipped(string name) =>
+    internal static bool Skipped(string name) =>
         StateLayout.IsTempFile(name) || name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal);
 }

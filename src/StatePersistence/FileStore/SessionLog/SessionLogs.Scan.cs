@@ -71,6 +71,33 @@ internal sealed partial class SessionLogs
     }
 
     /// <summary>
+    /// The log file at <paramref name="path"/> scanned (<see cref="Scan"/>), or null when it is gone (a running server
+    /// rotated it away since the listing) or is plain text from before framing (no file header, no valid frame
+    /// anywhere: nothing to check). A read the file system refuses throws, as does a key the ring lacks.
+    /// </summary>
+    public LogScan? ScanFile(string sessionId, string path)
+    {
+        IFileHandle handle;
+        try
+        {
+            handle = fileSystem.Open(path, FileOpenMode.Read);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+
+        using (handle)
+        {
+            long length = handle.Length;
+            Span<byte> header = stackalloc byte[SessionLogFormat.FileHeaderSize];
+            bool framed = length >= header.Length && handle.Read(0, header) == header.Length && SessionLogFormat.IsFramed(header);
+            LogScan scan = Scan(sessionId, path, handle, length);
+            return framed || scan.Frames > 0 || scan.Damage.Count > 0 ? scan : null;
+        }
+    }
+
+    /// <summary>
     /// <see cref="DamagedLastAppend(byte[], List{ValueTuple{long, long}}, List{ValueTuple{long, int}})"/> read through a
     /// handle: the bytes from <paramref name="tail"/> (past the last valid frame and the last damage) to the end, when they
     /// are one whole frame (magic, and a trailer giving their length) that failed its checksum.
