@@ -54,7 +54,7 @@ internal static class AtomicFile
     /// written through a stream as it is made (a rewrite of a large file a piece at a time): temp file, fsync, rename,
     /// directory fsync. When any step before the rename fails the temp file is removed and the target is untouched.
     /// </summary>
-    public static void Write(IFileSystem fileSystem, StateLayout layout, string path, Action<Stream> write, Durability durability)
+    public static void Write(IFileSystem fileSystem, StateLayout layout, string path, Action<Stream> write, Durability durability, bool syncDirectory = true)
     {
         string temp = layout.NextTempPath(path);
         WriteTemp(fileSystem, temp, write, durability);
@@ -72,7 +72,7 @@ internal static class AtomicFile
             throw;
         }
 
-        if (durability == Durability.Full)
+        if (syncDirectory && durability == Durability.Full)
         {
             fileSystem.SyncDirectory(Path.GetDirectoryName(path)!);
         }

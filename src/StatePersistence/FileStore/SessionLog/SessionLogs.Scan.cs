@@ -75,7 +75,7 @@ internal sealed partial class SessionLogs
     /// rotated it away since the listing) or is plain text from before framing (no file header, no valid frame
     /// anywhere: nothing to check). A read the file system refuses throws, as does a key the ring lacks.
     /// </summary>
-    public LogScan? ScanFile(string sessionId, string path)
+    public LogScan? ScanFile(string sessionId, string path, SpanAction? onText = null)
     {
         IFileHandle handle;
         try
@@ -92,7 +92,7 @@ internal sealed partial class SessionLogs
             long length = handle.Length;
             Span<byte> header = stackalloc byte[SessionLogFormat.FileHeaderSize];
             bool framed = length >= header.Length && handle.Read(0, header) == header.Length && SessionLogFormat.IsFramed(header);
-            LogScan scan = Scan(sessionId, path, handle, length);
+            LogScan scan = Scan(sessionId, path, handle, length, onText);
             return framed || scan.Frames > 0 || scan.Damage.Count > 0 ? scan : null;
         }
     }
@@ -115,6 +115,29 @@ internal sealed partial class SessionLogs
         bool whole = handle.Read(tail, magic) == magic.Length && BinaryPrimitives.ReadUInt32LittleEndian(magic) == SessionLogFormat.FrameMagic
             && handle.Read(length - trailer.Length, trailer) == trailer.Length && SessionLogFormat.TrailerLength(trailer) == rest - SessionLogFormat.Overhead;
         return whole ? (tail, rest) : null;
+    }
+
+    /// <summary>
+    /// The digest of the log's text as <see cref="Read"/> would return it (its rotated parts, oldest first, then the
+    /// live log), read a frame at a time; null when the session has no log, or when a file of it is not a clean framed
+    /// log (damage, a plain log from before framing), which the caller then takes as not what it expected.
+    /// </summary>
+    public Migrations.LogDigest? Digest(string sessionId)
+    {
+        List<string> paths = [.. RotatedParts(sessionId).OrderDescending().Select(part => layout.SessionLogPart(sessionId, part)), layout.SessionLogFile(sessionId)];
+        using var digest = new Migrations.LogDigest.Builder();
+        bool any = false;
+        foreach (string path in paths.Where(fileSystem.FileExists))
+        {
+            if (ScanFile(sessionId, path, digest.Append) is not { Damage.Count: 0 } scan || scan.FramesEnd != fileSystem.LengthOf(path))
+            {
+                return null;
+            }
+
+            any = true;
+        }
+
+        return any ? digest.Build() : null;
     }
 
     /// <summary>Gets a valid frame's opened text.</summary>
