@@ -109,21 +109,20 @@ internal sealed class PayloadSweep(IFileSystem fileSystem, StateLayout layout, P
 
             Open(path, () =>
             {
-                byte[] bytes = fileSystem.ReadAllBytes(path);
-                if (!SessionLogFormat.IsFramed(bytes) && SessionLogFormat.NextFrame(bytes, 0) < 0)
+                // A frame at a time: a log of gigabytes is checked in the memory of its largest append.
+                if (logs.ScanFile(id, path) is not { } scan)
                 {
-                    return; // plain text from before framing: no payload to open
+                    return; // gone meanwhile, or plain text from before framing: no payload to open
                 }
 
-                (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = logs.Parse(id, path, bytes);
-                foreach ((long offset, long length) in damage)
+                foreach ((long offset, long length) in scan.Damage)
                 {
                     Problem(path, $"bytes {offset}..{offset + length - 1} are damaged (they fail their checksum or do not decrypt)");
                 }
 
                 // After the last frame: a torn append (a crash, or one in flight beside a server) is no payload, but a
                 // whole frame failing its checksum is damage, as start-up recovery judges it.
-                if (SessionLogs.DamagedLastAppend(bytes, damage, frames) is { } last)
+                if (scan.DamagedLastAppend is { } last)
                 {
                     Problem(path, $"bytes {last.Offset}..{last.Offset + last.Length - 1} are damaged (the last append fails its checksum)");
                 }

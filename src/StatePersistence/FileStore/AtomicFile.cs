@@ -50,6 +50,35 @@ internal static class AtomicFile
     }
 
     /// <summary>
+    /// <see cref="Write(IFileSystem, StateLayout, string, ReadOnlySpan{byte}, Durability, bool)"/> with the content
+    /// written through a stream as it is made (a rewrite of a large file a piece at a time): temp file, fsync, rename,
+    /// directory fsync. When any step before the rename fails the temp file is removed and the target is untouched.
+    /// </summary>
+    public static void Write(IFileSystem fileSystem, StateLayout layout, string path, Action<Stream> write, Durability durability, bool syncDirectory = true)
+    {
+        string temp = layout.NextTempPath(path);
+        WriteTemp(fileSystem, temp, write, durability);
+        try
+        {
+            fileSystem.Rename(temp, path);
+        }
+        catch (Exception ex)
+        {
+            if (FailedWriteCleanup.RemoveTemp(fileSystem, temp, ex) is { } alsoNotRemoved)
+            {
+                throw alsoNotRemoved;
+            }
+
+            throw;
+        }
+
+        if (syncDirectory && durability == Durability.Full)
+        {
+            fileSystem.SyncDirectory(Path.GetDirectoryName(path)!);
+        }
+    }
+
+    /// <summary>
     /// Writes a file's temp copy through a stream and fsyncs it; the caller renames it into place. When the write or
     /// the fsync fails, the temp file is removed before the failure propagates (see <see cref="FailedWriteCleanup"/>).
     /// </summary>

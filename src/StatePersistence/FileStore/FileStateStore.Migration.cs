@@ -34,7 +34,7 @@ public sealed partial class FileStateStore
         DateTimeOffset savedAt = _time.GetUtcNow();
         await WriteCheckpointAsync(view, savedAt, Durability.Full, cancellationToken).ConfigureAwait(false);
         log.Add($"version: state.json written as {Model.StateFormat.CurrentVersion} at revision {view.Revision} (the one it replaces is now the newest backup)");
-        migrations.Complete(migration, view, _logs.Read);
+        migrations.Complete(migration, view, _logs.Digest);
         report.Quarantined.InsertRange(0, migration.Context.Quarantined);
         report.Migration = $"{migration.Manifest.From} -> {migration.Manifest.To}; see {MigrationRunner.LogName(migration.Manifest)}";
         return savedAt;

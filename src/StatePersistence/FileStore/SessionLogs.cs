@@ -94,8 +94,8 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// <summary>
     /// Rewrites a whole log with every frame sealed again under the active key (the background re-encryption): each
     /// frame opened and sealed anew, the new log written atomically (temp file, fsync, rename, directory fsync), under
-    /// the log's gate so no append interleaves. A log with damage or a failed append pending is left for start-up's
-    /// repair. <paramref name="part"/> 0 is the live log, from 1 a rotated part. Returns whether it was rewritten.
+    /// the log's gate so no append interleaves, a frame at a time (see <see cref="Reseal"/>). A log with damage or a
+    /// failed append pending is left for start-up's repair. <paramref name="part"/> 0 is the live log, from 1 a rotated part. Returns whether it was rewritten.
     /// </summary>
     public async ValueTask<bool> ResealAsync(string sessionId, int part, CancellationToken cancellationToken)
     {
@@ -109,32 +109,17 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
                 return false;
             }
 
-            byte[] bytes = fileSystem.ReadAllBytes(path);
-            if (!SessionLogFormat.IsFramed(bytes))
+            ushort version;
+            using (IFileHandle source = fileSystem.Open(path, FileOpenMode.Read))
             {
-                return false;
+                if (Reseal(sessionId, path, source) is not { } written)
+                {
+                    return false;
+                }
+
+                version = written;
             }
 
-            (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
-            long end = frames.Count == 0 ? SessionLogFormat.FileHeaderSize : frames[^1].Offset + frames[^1].Size;
-            if (damage.Count > 0 || frames.Count == 0 || end != bytes.Length)
-            {
-                return false;
-            }
-
-            bool enveloped = IsEnveloped(bytes);
-            // Read once: the key file may change meanwhile, and a log's header and frames must agree.
-            bool clear = envelope.IsIdentity;
-            ushort version = clear ? SessionLogFormat.PlainVersion : SessionLogFormat.EnvelopedVersion;
-            var output = new ArrayBufferWriter<byte>(bytes.Length + 64);
-            foreach ((long offset, int size) in frames)
-            {
-                ReadOnlySpan<byte> stored = SessionLogFormat.Text(bytes, offset, size);
-                ReadOnlySpan<byte> text = enveloped ? envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, stored, path) : stored;
-                output.Write(SessionLogFormat.Frame(clear ? text : Seal(sessionId, text), output.WrittenCount == 0 ? version : null));
-            }
-
-            AtomicFile.Write(fileSystem, layout, path, output.WrittenSpan, Durability.Full);
             if (part == 0)
             {
                 _versions[sessionId] = version;

@@ -206,6 +206,43 @@ public sealed class VerifyCommandTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task ThreeUnreadableFiles_AreAllListed_InOneRun_Exit1_AndChangeNothing()
+    {
+        // An encrypted directory, and a log of the same session sealed under a key its key file does not hold.
+        string keys = _temp.Combine("keys.json");
+        string otherKeys = _temp.Combine("other-keys.json");
+        Assert.Equal(0, (await StatectlRun.RunAsync("keys", "create", keys)).ExitCode);
+        Assert.Equal(0, (await StatectlRun.RunAsync("keys", "create", otherKeys)).ExitCode);
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 3, keyFile: keys);
+        string other = _temp.Combine("other");
+        await ServerWrittenState.WriteAsync(other, tasks: 1, keyFile: otherKeys);
+        File.Copy(Path.Combine(other, "logs", "session_s1.log"), InState("logs", "session_s1.log"), overwrite: true);
+        // A directory where a report belongs, and a task file cut short.
+        File.Delete(InState("reports", "report_r1.json"));
+        Directory.CreateDirectory(InState("reports", "report_r1.json"));
+        byte[] task = await File.ReadAllBytesAsync(InState("tasks", "task_2.json"), Http.Ct);
+        await File.WriteAllBytesAsync(InState("tasks", "task_2.json"), task[..(task.Length / 2)], Http.Ct);
+        var before = DirectoryContents.Read(StatePath);
+
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--key-file", keys, "--json");
+        StatectlRun table = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--key-file", keys);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.True(run.Json().TryGetProperty("problems", out JsonElement listed), run.ToString());
+        List<(string Path, string? Id, string Problem)> problems = [.. listed.EnumerateArray()
+            .Select(p => (p.GetProperty("path").GetString()!, p.GetProperty("id").GetString(), p.GetProperty("problem").GetString()!))];
+        string all = string.Join("\n", problems);
+        Assert.True(problems.Count(p => p.Path == InState("logs", "session_s1.log") && p.Id == "s1" && p.Problem.Contains("key", StringComparison.Ordinal)) == 1, all);
+        Assert.True(problems.Count(p => p.Path == InState("reports", "report_r1.json") && p.Id == "r1" && p.Problem.Contains("is a directory", StringComparison.Ordinal)) == 1, all);
+        Assert.True(problems.Count(p => p.Path == InState("tasks", "task_2.json") && p.Id == "task_2" && p.Problem.Contains("does not parse", StringComparison.Ordinal)) == 1, all);
+        Assert.True(problems.Count == 3, all);
+        Assert.True(table.ExitCode == 1, table.ToString());
+        Assert.Contains("3 problem(s)", table.Output, StringComparison.Ordinal);
+        DirectoryContents.AssertUnchanged(before, StatePath);
+    }
+
+    [Fact]
     public async Task BesideARunningServerUnderLoad_FindsNoProblem()
     {
         await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);

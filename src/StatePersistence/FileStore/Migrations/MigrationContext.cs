@@ -27,8 +27,11 @@ internal sealed class MigrationContext(IFileSystem fileSystem, StateLayout layou
     /// <summary>Corrupt files the steps moved aside.</summary>
     public List<QuarantinedFile> Quarantined { get; } = [];
 
-    /// <summary>The text each session log written must read back as, by session id.</summary>
-    public Dictionary<string, byte[]> ExpectedLogs { get; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// What each session log written must read back as (its text's length and SHA-256), by session id: a digest, not
+    /// the text, so a log of gigabytes is not held in memory until the validation.
+    /// </summary>
+    public Dictionary<string, LogDigest> ExpectedLogs { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The JSON each report written must read back as, by report id.</summary>
     public Dictionary<string, byte[]> ExpectedReports { get; } = new(StringComparer.Ordinal);
@@ -46,6 +49,13 @@ internal sealed class MigrationContext(IFileSystem fileSystem, StateLayout layou
     public void Write(string path, ReadOnlySpan<byte> content)
     {
         AtomicFile.Write(fileSystem, layout, path, content, Durability.Full, syncDirectory: false);
+        _changedDirectories.Add(Path.GetDirectoryName(path)!);
+    }
+
+    /// <summary>Replaces (or creates) a file atomically, its content written through a stream as it is made.</summary>
+    public void Write(string path, Action<Stream> write)
+    {
+        AtomicFile.Write(fileSystem, layout, path, write, Durability.Full, syncDirectory: false);
         _changedDirectories.Add(Path.GetDirectoryName(path)!);
     }
 

@@ -96,7 +96,7 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
     /// Validates what the store recovered and the checkpoint wrote, then commits: the log, then the manifest's status.
     /// A result that does not validate is rolled back and refused.
     /// </summary>
-    public void Complete(PendingMigration pending, StateView view, Func<string, byte[]?> readSessionLog)
+    public void Complete(PendingMigration pending, StateView view, Func<string, LogDigest?> readSessionLog)
     {
         List<string> problems = Validate(pending.Context, view, readSessionLog);
         MigrationManifest manifest = pending.Manifest;
@@ -149,7 +149,7 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
     /// <summary><c>state.migration-v&lt;from&gt;-to-v&lt;to&gt;.log</c>.</summary>
     public static string LogName(MigrationManifest manifest) => $"{PreMigrationBackup.LogPrefix}v{manifest.From}-to-v{manifest.To}.log";
 
-    private List<string> Validate(MigrationContext context, StateView view, Func<string, byte[]?> readSessionLog)
+    private List<string> Validate(MigrationContext context, StateView view, Func<string, LogDigest?> readSessionLog)
     {
         var problems = new List<string>();
         try
@@ -170,9 +170,9 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
             problems.Add($"state.json cannot be read back ({ex.Message})");
         }
 
-        foreach ((string id, byte[] expected) in context.ExpectedLogs)
+        foreach ((string id, LogDigest expected) in context.ExpectedLogs)
         {
-            if (readSessionLog(id) is not { } text || !text.AsSpan().SequenceEqual(expected))
+            if (readSessionLog(id) is not { } text || text != expected)
             {
                 problems.Add($"the session log of '{id}' does not read back as the per-call files joined");
             }

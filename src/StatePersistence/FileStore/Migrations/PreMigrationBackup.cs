@@ -76,7 +76,6 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
         var copyDirectories = new HashSet<string>(StringComparer.Ordinal) { Folder };
         foreach (string relative in ListFiles())
         {
-            byte[] bytes = fileSystem.ReadAllBytes(Path.Combine(layout.Root, relative));
             string copy = CopyPath(relative);
             string copyDirectory = Path.GetDirectoryName(copy)!;
             if (copyDirectories.Add(copyDirectory) && !fileSystem.DirectoryExists(copyDirectory))
@@ -84,8 +83,8 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
                 fileSystem.CreateDirectory(copyDirectory);
             }
 
-            AtomicFile.Write(fileSystem, layout, copy, bytes, Durability.Full, syncDirectory: false);
-            manifest.Files.Add(new BackedUpFile(relative, bytes.Length, Sha256(bytes), Octal(fileSystem.UnixModeOf(Path.Combine(layout.Root, relative)))));
+            (long length, string sha256) = Copy(Path.Combine(layout.Root, relative), copy);
+            manifest.Files.Add(new BackedUpFile(relative, length, sha256, Octal(fileSystem.UnixModeOf(Path.Combine(layout.Root, relative)))));
         }
 
         foreach (string directory in (string[])[layout.Root, .. Subdirectories])
@@ -220,6 +219,29 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
         relative == "state.json" ? Path.Combine(layout.Root, StateCopyName) : Path.Combine(Folder, relative);
 
     private string Relative(string path) => Path.GetRelativePath(layout.Root, path).Replace('\\', '/');
+
+    /// <summary>
+    /// Copies <paramref name="source"/> to <paramref name="copy"/> atomically (temp file, fsync, rename; the directory is
+    /// fsynced with the others), a block at a time, hashing what it copies: a session log of gigabytes is backed up in
+    /// the memory of a block. Returns the length and SHA-256 of what was copied.
+    /// </summary>
+    private (long Length, string Sha256) Copy(string source, string copy)
+    {
+        using IFileHandle handle = fileSystem.Open(source, FileOpenMode.Read);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long length = handle.Length;
+        AtomicFile.Write(fileSystem, layout, copy, output =>
+        {
+            using var input = new FileHandleRangeStream(handle, length);
+            byte[] block = new byte[1 << 16];
+            for (int read; (read = input.Read(block)) > 0;)
+            {
+                hash.AppendData(block, 0, read);
+                output.Write(block, 0, read);
+            }
+        }, Durability.Full, syncDirectory: false);
+        return (length, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
 
     private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 

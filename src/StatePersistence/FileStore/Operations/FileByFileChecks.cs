@@ -19,7 +19,7 @@ internal static class FileByFileChecks
     public static void StateFile(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, string stoppedAt, List<StateDirectoryProblem> problems)
     {
         string path = layout.StateFile;
-        if (path == stoppedAt || ReadOrNull(fileSystem, path) is not { } stored)
+        if (path == stoppedAt || ReadOrNull(fileSystem, path, problems) is not { } stored)
         {
             return;
         }
@@ -48,7 +48,7 @@ internal static class FileByFileChecks
         foreach (string name in fileSystem.ListFiles(layout.JournalDirectory))
         {
             string path = Path.Combine(layout.JournalDirectory, name);
-            if (path == stoppedAt || !JournalReader.TryParseSegmentNumber(name, out long number) || ReadOrNull(fileSystem, path) is not { } bytes)
+            if (path == stoppedAt || !JournalReader.TryParseSegmentNumber(name, out long number) || ReadOrNull(fileSystem, path, problems) is not { } bytes)
             {
                 continue;
             }
@@ -80,8 +80,11 @@ internal static class FileByFileChecks
         }
     }
 
-    /// <summary>The file's bytes, or null when a running server removed it since the listing (or it never was).</summary>
-    private static byte[]? ReadOrNull(IFileSystem fileSystem, string path)
+    /// <summary>
+    /// The file's bytes, or null when a running server removed it since the listing (or it never was), or when the file
+    /// system refuses to read it, which is listed.
+    /// </summary>
+    private static byte[]? ReadOrNull(IFileSystem fileSystem, string path, List<StateDirectoryProblem> problems)
     {
         try
         {
@@ -89,6 +92,11 @@ internal static class FileByFileChecks
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
+            return null;
+        }
+        catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
+        {
+            problems.Add(new StateDirectoryProblem(path, null, UnreadableFile.Problem(path, ex)));
             return null;
         }
     }

@@ -89,7 +89,9 @@ internal sealed class ItemFileAgreement(IFileSystem fileSystem, PayloadEnvelope 
         {
             foreach ((string id, StoredItem item) in inSnapshot)
             {
-                if (!present.Contains(id) && inView.TryGetValue(id, out StoredItem? current) && current.Revision <= snapshot.Revision)
+                // A directory under the file's name is listed as such by the verifier, not as a missing file.
+                if (!present.Contains(id) && inView.TryGetValue(id, out StoredItem? current) && current.Revision <= snapshot.Revision
+                    && !fileSystem.DirectoryExists(Path.Combine(directory, id + ".json")))
                 {
                     problems.Add(new StateDirectoryProblem(Path.Combine(directory, id + ".json"), id,
                         $"the file is missing although state.json holds {kindName} '{id}' (revision {item.Revision}); only the next change of it writes it again, and until then a rebuild from the item files would miss it"));

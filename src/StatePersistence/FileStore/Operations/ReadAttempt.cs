@@ -248,6 +248,11 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
         }
     }
 
+    /// <summary>
+    /// The file's bytes, or null when there is none. One the file system refuses to read (EACCES, EIO, a directory
+    /// under the file's name) stops the read with a <see cref="Errors.StateStorageException"/> naming it: the view
+    /// would be wrong without it, and <see cref="StateDirectoryVerifier"/> then checks every other file on its own.
+    /// </summary>
     private byte[]? TryReadAll(string path)
     {
         try
@@ -257,6 +262,10 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new Errors.StateStorageException(UnreadableFile.Problem(path, ex), path, ex, isTransient: false);
         }
     }
 

@@ -4,53 +4,86 @@ using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore.Operations;
 
-/// <summary>A session log as copied into an export: up to the end of its last complete frame, its rotated parts with it.</summary>
+/// <summary>
+/// The session logs as copied into an export: each up to the end of its last complete frame, its rotated parts with
+/// it, streamed from the files into the archive (a log of gigabytes is copied in the memory of its largest append).
+/// </summary>
 internal static class SessionLogExport
 {
-    /// <summary>How often a session's files are read again when a rotation moved them meanwhile, before the export gives up.</summary>
+    /// <summary>How often a session's files are opened again when a rotation moved them meanwhile, before the export gives up.</summary>
     private const int Attempts = 5;
 
     /// <summary>
-    /// Every file of <c>logs/</c> an export holds (not temp, quarantined or marker files), sorted by name, each log cut
-    /// after its last complete frame. A session's live log and rotated parts are read as one: when a rotation of a running
-    /// server renamed any of them meanwhile (a name now holds another file), they are read again, so the copy never
-    /// holds a part twice or misses one.
+    /// Hands <paramref name="add"/> every file of <c>logs/</c> an export holds (not temp, quarantined or marker files),
+    /// a session's files together, each as a stream of what is copied. A session's live log and rotated parts are opened
+    /// as one: when a rotation of a running server renamed any of them meanwhile (a name now holds another file), they
+    /// are opened again, so the copy never holds a part twice or misses one. The handles keep the files as opened, so
+    /// what is copied is what was judged. Returns how many files were added.
     /// </summary>
-    public static List<(string Name, byte[] Content)> ReadAll(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope)
+    public static int CopyAll(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, Action<string, Stream> add)
     {
-        var files = new List<(string Name, byte[] Content)>();
-        foreach (IGrouping<string, string> group in fileSystem.ListFiles(layout.LogsDirectory).Where(Exported).GroupBy(SessionOf, StringComparer.Ordinal))
+        int count = 0;
+        foreach (IGrouping<string, string> group in fileSystem.ListFiles(layout.LogsDirectory).Where(Exported).Order(StringComparer.Ordinal)
+            .GroupBy(SessionOf, StringComparer.Ordinal))
         {
-            files.AddRange(ReadTogether(fileSystem, layout, envelope, group.Key, [.. group]));
+            List<(string Name, IFileHandle Handle, long End)> opened = OpenTogether(fileSystem, layout, envelope, group.Key, [.. group]);
+            try
+            {
+                foreach ((string name, IFileHandle handle, long end) in opened)
+                {
+                    using var content = new FileHandleRangeStream(handle, end);
+                    add(name, content);
+                    count++;
+                }
+            }
+            finally
+            {
+                opened.ForEach(f => f.Handle.Dispose());
+            }
         }
 
-        files.Sort((a, b) => StringComparer.Ordinal.Compare(a.Name, b.Name));
-        return files;
+        return count;
     }
 
-    private static List<(string Name, byte[] Content)> ReadTogether(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, string group, List<string> names)
+    private static List<(string Name, IFileHandle Handle, long End)> OpenTogether(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope,
+        string group, List<string> names)
     {
         for (int attempt = 0; attempt < Attempts; attempt++)
         {
             List<(string Name, ulong? Device, ulong? Inode)> before = Identities(fileSystem, layout, names);
-            var read = new List<(string Name, byte[] Content)>();
-            foreach (string name in names)
+            var opened = new List<(string Name, IFileHandle Handle, long End)>();
+            try
             {
-                try
+                foreach (string name in names)
                 {
-                    read.Add((name, CompleteFrames(fileSystem, layout, envelope, name, fileSystem.ReadAllBytes(Path.Combine(layout.LogsDirectory, name)))));
+                    IFileHandle handle;
+                    try
+                    {
+                        handle = fileSystem.Open(Path.Combine(layout.LogsDirectory, name), FileOpenMode.Read);
+                    }
+                    catch (FileNotFoundException)
+                    {
+                        // Renamed or removed meanwhile: the identities below differ, so the session is opened again.
+                        continue;
+                    }
+
+                    opened.Add((name, handle, 0));
+                    opened[^1] = (name, handle, CompleteFramesEnd(fileSystem, layout, envelope, name, handle));
                 }
-                catch (FileNotFoundException)
+
+                names = [.. fileSystem.ListFiles(layout.LogsDirectory).Where(n => Exported(n) && SessionOf(n) == group).Order(StringComparer.Ordinal)];
+                if (opened.Count == before.Count && Identities(fileSystem, layout, names).SequenceEqual(before))
                 {
-                    // Renamed or removed meanwhile: the identities below differ, so the session is read again.
+                    return opened;
                 }
+            }
+            catch
+            {
+                opened.ForEach(f => f.Handle.Dispose());
+                throw;
             }
 
-            names = [.. fileSystem.ListFiles(layout.LogsDirectory).Where(n => Exported(n) && SessionOf(n) == group)];
-            if (read.Count == before.Count && Identities(fileSystem, layout, names).SequenceEqual(before))
-            {
-                return read;
-            }
+            opened.ForEach(f => f.Handle.Dispose());
         }
 
         throw new IOException($"The session log files of '{group}' in '{layout.LogsDirectory}' kept being rotated while they were copied; export again.");
@@ -72,21 +105,33 @@ internal static class SessionLogExport
         StateLayout.TryParseSessionLogName(name, out string id, out _) ? "session_" + id : name;
 
     /// <summary>
-    /// A log being appended to may end in a frame still being written: that append was not acknowledged yet, so the
-    /// copy ends after the last valid frame (what a restart would keep). Plain logs from before framing are copied whole.
+    /// How much of the file is copied. A log being appended to may end in a frame still being written: that append was
+    /// not acknowledged yet, so the copy ends after the last valid frame (what a restart would keep). Plain logs from
+    /// before framing, rotated parts and files that are no log are copied whole.
     /// </summary>
-    public static byte[] CompleteFrames(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, string name, byte[] content)
+    private static long CompleteFramesEnd(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, string name, IFileHandle handle)
     {
-        if (!name.StartsWith("session_", StringComparison.Ordinal) || !name.EndsWith(".log", StringComparison.Ordinal)
-            || (!SessionLogFormat.IsFramed(content) && SessionLogFormat.NextFrame(content, 0) < 0))
+        long length = handle.Length;
+        if (!name.StartsWith("session_", StringComparison.Ordinal) || !name.EndsWith(".log", StringComparison.Ordinal))
         {
-            return content;
+            return length;
+        }
+
+        Span<byte> header = stackalloc byte[SessionLogFormat.FileHeaderSize];
+        if (length >= header.Length)
+        {
+            handle.Read(0, header);
         }
 
         string id = name["session_".Length..^".log".Length];
         var logs = new SessionLogs(fileSystem, layout, envelope, TimeProvider.System, _ => { });
-        List<(long Offset, int Size)> frames = logs.Parse(id, Path.Combine(layout.LogsDirectory, name), content).Frames;
-        long end = frames.Count == 0 ? Math.Min(content.Length, SessionLogFormat.FileHeaderSize) : frames[^1].Offset + frames[^1].Size;
-        return content[..(int)end];
+        LogScan scan = logs.Scan(id, Path.Combine(layout.LogsDirectory, name), handle, length);
+        if (!SessionLogFormat.IsFramed(header) && scan.Frames == 0 && scan.Damage.Count == 0)
+        {
+            // Plain text from before framing: no file header and no valid frame anywhere.
+            return length;
+        }
+
+        return scan.Frames == 0 ? Math.Min(length, SessionLogFormat.FileHeaderSize) : scan.FramesEnd;
     }
 }

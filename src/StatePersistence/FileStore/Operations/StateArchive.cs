@@ -12,7 +12,7 @@ using StatePersistence.Storage;
 namespace StatePersistence.FileStore.Operations;
 
 /// <summary>
-/// A consistent copy of a whole state directory as a <c>.tar.gz</c>, and its restore. <see cref="Export"/> reads the
+/// A consistent copy of a whole state directory as a <c>.tar.gz</c>, and its restore. <see cref="Export(string, string, IPayloadCodec?, TimeProvider?)"/> reads the
 /// state with <see cref="StateDirectoryReader"/> (so it may run beside a server) and writes it as the directory a
 /// checkpoint would leave: <c>state.json</c> at the view's revision, <c>tasks/</c> and <c>sessions/</c> from the same
 /// view, every session log up to its last complete frame, and every report. The journal is not needed (the snapshot
@@ -30,7 +30,11 @@ public static class StateArchive
     /// Exports <paramref name="stateDirectory"/> to <paramref name="archivePath"/> (replaced if it exists). An archive
     /// path inside the state directory is refused (<see cref="StatePersistenceException"/> naming both), nothing written.
     /// </summary>
-    public static StateArchiveResult Export(string stateDirectory, string archivePath, IPayloadCodec? codec = null, TimeProvider? time = null)
+    public static StateArchiveResult Export(string stateDirectory, string archivePath, IPayloadCodec? codec = null, TimeProvider? time = null) =>
+        Export(stateDirectory, archivePath, codec, time, PhysicalFileSystem.Instance);
+
+    /// <summary><see cref="Export(string, string, IPayloadCodec?, TimeProvider?)"/> reading the logs and writing the archive through <paramref name="fileSystem"/>.</summary>
+    internal static StateArchiveResult Export(string stateDirectory, string archivePath, IPayloadCodec? codec, TimeProvider? time, IFileSystem fileSystem)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         ArgumentException.ThrowIfNullOrEmpty(archivePath);
@@ -45,7 +49,6 @@ public static class StateArchive
             throw new DirectoryNotFoundException($"The directory of the archive '{target}' does not exist.");
         }
 
-        IFileSystem fileSystem = PhysicalFileSystem.Instance;
         var archiveLayout = new StateLayout(directory);
         string temp = archiveLayout.NextTempPath(target);
         int logs = 0;
@@ -67,11 +70,7 @@ public static class StateArchive
                     Add(tar, "sessions/" + session.Id + ".json", envelope.Seal(PayloadKind.Session, session.Id, session.Json));
                 }
 
-                foreach ((string name, byte[] content) in SessionLogExport.ReadAll(fileSystem, layout, envelope))
-                {
-                    Add(tar, "logs/" + name, content);
-                    logs++;
-                }
+                logs = SessionLogExport.CopyAll(fileSystem, layout, envelope, (name, content) => Add(tar, "logs/" + name, content));
 
                 reports = AddFiles(tar, layout.ReportsDirectory, "reports/", (_, content) => content);
             }, Durability.Full);
@@ -400,6 +399,10 @@ public static class StateArchive
     private static void Add(TarWriter tar, string name, byte[] content)
     {
         using var data = new MemoryStream(content, writable: false);
-        tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = data, Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+        Add(tar, name, data);
     }
+
+    /// <summary>An entry copied from <paramref name="data"/> as it is written (a seekable stream: its length goes first).</summary>
+    private static void Add(TarWriter tar, string name, Stream data) =>
+        tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = data, Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
 }

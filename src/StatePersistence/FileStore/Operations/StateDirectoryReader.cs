@@ -30,16 +30,16 @@ public static class StateDirectoryReader
     /// </summary>
     public static StateDirectoryView Read(string stateDirectory, IPayloadCodec? codec = null, bool checkItemFiles = true,
         int maxAttempts = DefaultMaxAttempts) =>
-        ReadDirectory(stateDirectory, codec, checkItemFiles, maxAttempts, refuseUnfinishedImport: true);
+        ReadDirectory(PhysicalFileSystem.Instance, stateDirectory, codec, checkItemFiles, maxAttempts, refuseUnfinishedImport: true);
 
     /// <summary>
     /// <see cref="Read(string, IPayloadCodec?, bool, int)"/>, reading an unfinished import as it is: for
     /// <see cref="StateDirectoryVerifier"/>, which reports the import itself and checks what is there.
     /// </summary>
-    internal static StateDirectoryView ReadEvenIfImportUnfinished(string stateDirectory, IPayloadCodec? codec, bool checkItemFiles) =>
-        ReadDirectory(stateDirectory, codec, checkItemFiles, DefaultMaxAttempts, refuseUnfinishedImport: false);
+    internal static StateDirectoryView ReadEvenIfImportUnfinished(string stateDirectory, IPayloadCodec? codec, bool checkItemFiles, IFileSystem fileSystem) =>
+        ReadDirectory(fileSystem, stateDirectory, codec, checkItemFiles, DefaultMaxAttempts, refuseUnfinishedImport: false);
 
-    private static StateDirectoryView ReadDirectory(string stateDirectory, IPayloadCodec? codec, bool checkItemFiles, int maxAttempts, bool refuseUnfinishedImport)
+    private static StateDirectoryView ReadDirectory(IFileSystem fileSystem, string stateDirectory, IPayloadCodec? codec, bool checkItemFiles, int maxAttempts, bool refuseUnfinishedImport)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
@@ -49,9 +49,9 @@ public static class StateDirectoryReader
             throw new DirectoryNotFoundException($"The state directory '{layout.Root}' does not exist.");
         }
 
-        if (refuseUnfinishedImport && PhysicalFileSystem.Instance.FileExists(layout.ImportMarkerFile))
+        if (refuseUnfinishedImport && fileSystem.FileExists(layout.ImportMarkerFile))
         {
-            throw new StateImportIncompleteException(layout.Root, layout.ImportMarkerFile, ImportMarker.Read(PhysicalFileSystem.Instance, layout)?.Archive);
+            throw new StateImportIncompleteException(layout.Root, layout.ImportMarkerFile, ImportMarker.Read(fileSystem, layout)?.Archive);
         }
 
         PayloadEnvelope envelope = PayloadEnvelope.For(codec);
@@ -60,7 +60,7 @@ public static class StateDirectoryReader
         {
             try
             {
-                var read = new ReadAttempt(PhysicalFileSystem.Instance, layout, envelope, checkItemFiles, lastAttempt: attempt == maxAttempts);
+                var read = new ReadAttempt(fileSystem, layout, envelope, checkItemFiles, lastAttempt: attempt == maxAttempts);
                 if (read.Run(attempt) is { } view)
                 {
                     return view;

@@ -1,7 +1,9 @@
+using StatePersistence.Serialization;
+
 namespace StatePersistence.FileStore.Operations;
 
 /// <summary>
-/// What <see cref="StateDirectoryVerifier.Verify"/> found: every problem (file, id, what is wrong), the files it read
+/// What <see cref="StateDirectoryVerifier.Verify(string, IPayloadCodec?)"/> found: every problem (file, id, what is wrong), the files it read
 /// per kind, and the files already moved aside as corrupt (kept for inspection; not problems in themselves).
 /// </summary>
 public sealed record StateDirectoryVerification(string StateDirectory, long? Revision, IReadOnlyDictionary<string, int> FilesChecked,

@@ -16,16 +16,20 @@ namespace StatePersistence.FileStore.Operations;
 /// </summary>
 public static class StateDirectoryVerifier
 {
-    /// <summary>How long a session log whose last append looks damaged is left before it is read again (see <see cref="CheckSessionLog"/>).</summary>
-    private static readonly TimeSpan SettleTime = TimeSpan.FromMilliseconds(100);
-
     /// <summary>
     /// Verifies <paramref name="stateDirectory"/>; a missing directory throws <see cref="DirectoryNotFoundException"/>.
     /// A state sealed with a codec while <paramref name="codec"/> is null (an encrypted directory verified without its
     /// key) throws <see cref="StateFormatException"/> (<see cref="StateFormatException.ReaderLacksCodec"/>): without
-    /// the key nothing can be judged, and listing every file as a problem would report damage that is not there.
+    /// the key nothing can be judged, and listing every file as a problem would report damage that is not there. So does
+    /// a state or journal sealed under a key the ring does not hold, has revoked or holds other material for
+    /// (<see cref="StateFormatException.KeyId"/>). Any other file that cannot be read (the file system refuses it, it is a
+    /// directory, it is sealed under a key the ring lacks) is listed with why, and the rest of the directory is checked.
     /// </summary>
-    public static StateDirectoryVerification Verify(string stateDirectory, IPayloadCodec? codec = null)
+    public static StateDirectoryVerification Verify(string stateDirectory, IPayloadCodec? codec = null) =>
+        Verify(stateDirectory, codec, PhysicalFileSystem.Instance);
+
+    /// <summary><see cref="Verify(string, IPayloadCodec?)"/> reading through <paramref name="fileSystem"/> (tests inject read failures).</summary>
+    internal static StateDirectoryVerification Verify(string stateDirectory, IPayloadCodec? codec, IFileSystem fileSystem)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         var layout = new StateLayout(Path.GetFullPath(stateDirectory));
@@ -34,7 +38,6 @@ public static class StateDirectoryVerifier
             throw new DirectoryNotFoundException($"The state directory '{layout.Root}' does not exist.");
         }
 
-        IFileSystem fileSystem = PhysicalFileSystem.Instance;
         PayloadEnvelope envelope = PayloadEnvelope.For(codec);
         var problems = new List<StateDirectoryProblem>();
         var checkedFiles = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -49,31 +52,34 @@ public static class StateDirectoryVerifier
 
         try
         {
-            StateDirectoryView view = StateDirectoryReader.ReadEvenIfImportUnfinished(layout.Root, codec, checkItemFiles: true);
+            StateDirectoryView view = StateDirectoryReader.ReadEvenIfImportUnfinished(layout.Root, codec, checkItemFiles: true, fileSystem);
             revision = view.View.Revision;
             problems.AddRange(view.Problems);
         }
-        catch (Exception ex) when (ex is StateFormatException { ReaderLacksCodec: false } or StateStorageException)
+        catch (Exception ex) when (ex is StateFormatException { ReaderLacksCodec: false, KeyId: null } or StateStorageException || UnreadableFile.IsRefusal(ex))
         {
             // The state cannot be read as a whole: the read stopped at one file (a newer format stops it, as it stops
-            // start-up), and whatever it had found before is gone with it. Every other file is checked on its own, so
-            // each problem is still listed (a corrupt state.json beside a backup of a newer format, for example).
-            string stoppedAt = ((StatePersistenceException)ex).Path ?? layout.Root;
-            problems.Add(new StateDirectoryProblem(stoppedAt, null, ex.Message));
+            // start-up; so does one the file system refuses to read), and whatever it had found before is gone with it.
+            // Every other file is checked on its own, so each problem is still listed (a corrupt state.json beside a
+            // backup of a newer format, an unreadable journal segment beside a damaged task file).
+            string stoppedAt = (ex as StatePersistenceException)?.Path ?? layout.Root;
+            problems.Add(new StateDirectoryProblem(stoppedAt, null, ex is StatePersistenceException ? ex.Message
+                : $"the state cannot be read as a whole ({ex.Message}); each file is checked on its own below"));
             FileByFileChecks.StateFile(fileSystem, layout, envelope, stoppedAt, problems);
             FileByFileChecks.JournalSegments(fileSystem, layout, stoppedAt, problems);
             FileByFileChecks.ItemFiles(fileSystem, envelope, PayloadKind.Task, layout.TasksDirectory, problems);
             FileByFileChecks.ItemFiles(fileSystem, envelope, PayloadKind.Session, layout.SessionsDirectory, problems);
         }
 
+        DirectoriesWhereFilesBelong(layout, problems);
         checkedFiles["state"] = fileSystem.FileExists(layout.StateFile) ? 1 : 0;
         checkedFiles["journal"] = fileSystem.ListFiles(layout.JournalDirectory).Count(n => Journal.JournalReader.TryParseSegmentNumber(n, out _));
         checkedFiles["tasks"] = fileSystem.ListFiles(layout.TasksDirectory).Count(n => StateLayout.ItemId(n) is not null);
         checkedFiles["sessions"] = fileSystem.ListFiles(layout.SessionsDirectory).Count(n => StateLayout.ItemId(n) is not null);
         checkedFiles["backups"] = CheckBackups(fileSystem, layout, envelope, problems);
-        checkedFiles["logs"] = CheckSessionLogs(fileSystem, layout, envelope, problems);
+        checkedFiles["logs"] = SessionLogChecks.CheckAll(fileSystem, layout, envelope, problems);
         checkedFiles["reports"] = CheckReports(fileSystem, layout, envelope, problems);
-        CheckRecoveryReport(layout, problems);
+        CheckRecoveryReport(fileSystem, layout, problems);
         // A temp file is never one moved aside, whatever else its name holds (the temp of a copy being kept aside has its ".corrupt.").
         List<string> quarantined = [.. Directory.EnumerateFiles(layout.Root, "*", SearchOption.AllDirectories)
             .Where(p => Path.GetFileName(p) is var name && name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal) && !StateLayout.IsTempFile(name))
@@ -96,6 +102,10 @@ public static class StateDirectoryVerifier
             {
                 // Rotated away by a running server since the listing.
             }
+            catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
+            {
+                problems.Add(new StateDirectoryProblem(path, null, UnreadableFile.Problem(path, ex) + "; recovery cannot fall back to this backup"));
+            }
             catch (StateFormatException ex)
             {
                 problems.Add(new StateDirectoryProblem(path, null, ex.Message));
@@ -107,86 +117,6 @@ public static class StateDirectoryVerifier
         }
 
         return backups.Count;
-    }
-
-    private static int CheckSessionLogs(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
-    {
-        var logs = new SessionLogs(fileSystem, layout, envelope, TimeProvider.System, _ => { });
-        int count = 0;
-        foreach (string name in fileSystem.ListFiles(layout.LogsDirectory))
-        {
-            string path = Path.Combine(layout.LogsDirectory, name);
-            if (Skipped(name) || name.EndsWith(SessionLogs.FailedMarkerSuffix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            // A rotated part (session_<id>.log.<n>) is checked like the live log: a read serves it with it.
-            if (!StateLayout.TryParseSessionLogName(name, out string id, out _) || !StateId.IsValid(id))
-            {
-                problems.Add(new StateDirectoryProblem(path, null, "not a session log (expected 'session_<id>.log', or a rotated part 'session_<id>.log.<n>'); the store ignores it"));
-                continue;
-            }
-
-            count++;
-            byte[] bytes;
-            try
-            {
-                bytes = fileSystem.ReadAllBytes(path);
-            }
-            catch (FileNotFoundException)
-            {
-                continue;
-            }
-
-            if (!SessionLog.SessionLogFormat.IsFramed(bytes) && SessionLog.SessionLogFormat.NextFrame(bytes, 0) < 0)
-            {
-                // Plain text from before framing: nothing to check.
-                continue;
-            }
-
-            CheckSessionLog(fileSystem, logs, id, path, bytes, problems);
-        }
-
-        return count;
-    }
-
-    /// <summary>
-    /// Lists what start-up or a read of the log acts on: damage between valid appends (a read copies the log aside and
-    /// drops it), and a last append that is whole but fails its checksum (start-up copies the log aside and cuts it;
-    /// a read skips it). A last append that is not whole is a torn tail, not listed: beside a running server it is an
-    /// append in flight, and otherwise it cannot be told from the unacknowledged tail of a power cut (start-up keeps
-    /// it aside and names it in recovery-report.json).
-    /// </summary>
-    private static void CheckSessionLog(IFileSystem fileSystem, SessionLogs logs, string id, string path, byte[] bytes, List<StateDirectoryProblem> problems)
-    {
-        (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = logs.Parse(id, path, bytes);
-        if (SessionLogs.DamagedLastAppend(bytes, damage, frames) is { } suspect)
-        {
-            // An append in flight shows as a prefix of its frame, which looks whole only if its text holds a frame
-            // trailer at just that length; such a write ends within the moment. Judged again on a later read, damage
-            // at rest is still there (as the last append, or between valid ones once another append followed it).
-            Thread.Sleep(SettleTime);
-            try
-            {
-                bytes = fileSystem.ReadAllBytes(path);
-            }
-            catch (FileNotFoundException)
-            {
-                return;
-            }
-
-            (_, damage, frames) = logs.Parse(id, path, bytes);
-            if (SessionLogs.DamagedLastAppend(bytes, damage, frames) == suspect)
-            {
-                problems.Add(new StateDirectoryProblem(path, id, $"the last append (bytes {suspect.Offset}..{suspect.Offset + suspect.Length - 1}) is whole but fails its checksum: damage, not a torn append; the next start copies the log aside and cuts that append off"));
-            }
-        }
-
-        foreach ((long offset, long length) in damage)
-        {
-            problems.Add(new StateDirectoryProblem(path, id, $"bytes {offset}..{offset + length - 1} of the log are damaged (they fail their checksum); reading the log repairs it by moving the damage aside"));
-        }
     }
 
     private static int CheckReports(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
@@ -219,6 +149,10 @@ public static class StateDirectoryVerifier
             {
                 count--;
             }
+            catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
+            {
+                problems.Add(new StateDirectoryProblem(path, id, UnreadableFile.Problem(path, ex)));
+            }
             catch (StateFormatException ex)
             {
                 problems.Add(new StateDirectoryProblem(path, id, ex.Message));
@@ -232,16 +166,24 @@ public static class StateDirectoryVerifier
         return count;
     }
 
-    private static void CheckRecoveryReport(StateLayout layout, List<StateDirectoryProblem> problems)
+    private static void CheckRecoveryReport(IFileSystem fileSystem, StateLayout layout, List<StateDirectoryProblem> problems)
     {
-        if (!File.Exists(layout.RecoveryReportFile))
+        if (!fileSystem.FileExists(layout.RecoveryReportFile))
         {
             return;
         }
 
         try
         {
-            JsonSerializer.Deserialize(File.ReadAllBytes(layout.RecoveryReportFile), StateJsonContext.Default.RecoveryReport);
+            JsonSerializer.Deserialize(fileSystem.ReadAllBytes(layout.RecoveryReportFile), StateJsonContext.Default.RecoveryReport);
+        }
+        catch (FileNotFoundException)
+        {
+            // Replaced by a running server's start since the look (it writes the report atomically).
+        }
+        catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
+        {
+            problems.Add(new StateDirectoryProblem(layout.RecoveryReportFile, null, UnreadableFile.Problem(layout.RecoveryReportFile, ex)));
         }
         catch (JsonException ex)
         {
@@ -249,7 +191,32 @@ public static class StateDirectoryVerifier
         }
     }
 
+    /// <summary>
+    /// A directory under a name where the store keeps a file (<c>state.json</c>, a backup, <c>tasks/&lt;id&gt;.json</c>, a
+    /// session log, a report...): the file listings skip directories, so without this it would pass unseen, while the
+    /// store can neither read the file nor rename a new one over it.
+    /// </summary>
+    private static void DirectoriesWhereFilesBelong(StateLayout layout, List<StateDirectoryProblem> problems)
+    {
+        foreach (string directory in (string[])[layout.Root, .. layout.Directories])
+        {
+            if (!Directory.Exists(directory))
+            {
+                continue;
+            }
+
+            foreach (string path in Directory.EnumerateDirectories(directory).Order(StringComparer.Ordinal))
+            {
+                StateFile file = StateFiles.Classify(layout.Root, path);
+                if (file.Kind is not (StateFileKind.Other or StateFileKind.Temp or StateFileKind.MovedAside))
+                {
+                    problems.Add(new StateDirectoryProblem(path, file.Id, UnreadableFile.Problem(path, new IOException($"'{path}' is a directory"))));
+                }
+            }
+        }
+    }
+
     /// <summary>Writes in progress (temp files) and files already moved aside as corrupt.</summary>
-    private static bool Skipped(string name) =>
+    internal static bool Skipped(string name) =>
         StateLayout.IsTempFile(name) || name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal);
 }

@@ -12,7 +12,8 @@ namespace StatePersistence.FileStore.Migrations.NodeImport;
 /// <c>saveSessionLog</c> call) into the session's own log, <c>logs/session_&lt;id&gt;.log</c>: one framed append per
 /// file, in time order (the file name's time, then the name), so each call's text comes back byte for byte and the
 /// session's log reads as the concatenation the Node server meant. Each session gets only its own files. The
-/// per-call files are then deleted: the pre-migration backup holds them.
+/// per-call files are then deleted: the pre-migration backup holds them. The joined log is written as it is read, a
+/// frame at a time.
 /// </summary>
 internal static class NodeSessionLogs
 {
@@ -48,79 +49,100 @@ internal static class NodeSessionLogs
         }
     }
 
+    /// <summary>How much of a plain (version 1) log goes in one frame when it is framed: a log of gigabytes is copied a piece at a time.</summary>
+    internal const int PlainPiece = 1 << 20;
+
+    /// <summary>
+    /// Writes the session's log (atomically: temp file, fsync, rename) as it reads what goes in it, a frame at a time:
+    /// a log already there of gigabytes takes the memory of its largest append, not its size. What the log must read
+    /// back as is kept as a digest (<see cref="LogDigest"/>) for the validation.
+    /// </summary>
     private static void JoinOne(MigrationContext context, string id, List<(long EpochMs, string Name)> files)
     {
         StateLayout layout = context.Layout;
         string target = layout.SessionLogFile(id);
-        var log = new ArrayBufferWriter<byte>();
-        var text = new ArrayBufferWriter<byte>();
+        using var text = new LogDigest.Builder();
         ushort version = context.Envelope.IsIdentity ? SessionLogFormat.PlainVersion : SessionLogFormat.EnvelopedVersion;
-        string existing = "";
-        if (context.FileSystem.FileExists(target))
+        using IFileHandle? existing = context.FileSystem.FileExists(target) ? context.FileSystem.Open(target, FileOpenMode.Read) : null;
+        long existingLength = existing?.Length ?? 0;
+        Span<byte> header = stackalloc byte[SessionLogFormat.FileHeaderSize];
+        ushort existingVersion = existing is not null && existingLength >= header.Length && existing.Read(0, header) == header.Length
+            ? SessionLogFormat.HeaderVersion(header) : (ushort)0;
+        version = existingVersion != 0 ? existingVersion : version;
+        long bytesJoined = 0;
+        context.Write(target, log =>
         {
-            byte[] bytes = context.FileSystem.ReadAllBytes(target);
-            if (!TryKeepFramed(context, id, target, bytes, log, text, ref version))
+            bool first = true;
+            if (existing is not null && existingVersion != 0)
+            {
+                // A log this library already framed (a directory an earlier build opened) is kept frame for frame,
+                // the per-call files appended after it.
+                CopyFramed(context, id, target, existing, existingLength, existingVersion, log, text);
+                first = false;
+            }
+            else if (existing is not null)
             {
                 // A plain (version 1) log: its text is older than any append this library framed, so it comes first.
-                AppendFrame(context, id, bytes, log, text, version);
+                CopyPlain(context, id, existing, existingLength, log, text, version, ref first);
             }
 
-            existing = $" after the {bytes.Length} bytes already in it";
-        }
-
-        long bytesJoined = 0;
-        foreach ((_, string name) in files)
-        {
-            byte[] call = context.FileSystem.ReadAllBytes(Path.Combine(layout.LogsDirectory, name));
-            AppendFrame(context, id, call, log, text, version);
-            bytesJoined += call.Length;
-        }
-
-        context.Write(target, log.WrittenSpan);
+            foreach ((_, string name) in files)
+            {
+                byte[] call = context.FileSystem.ReadAllBytes(Path.Combine(layout.LogsDirectory, name));
+                AppendFrame(context, id, call, log, text, version, ref first);
+                bytesJoined += call.Length;
+            }
+        });
         foreach ((_, string name) in files)
         {
             context.Delete(Path.Combine(layout.LogsDirectory, name));
         }
 
-        context.ExpectedLogs[id] = text.WrittenSpan.ToArray();
-        context.Log.Add($"  session log {id}: {files.Count} per-call file(s), {bytesJoined} bytes, joined in time order into {context.Relative(target)}{existing} "
+        context.ExpectedLogs[id] = text.Build();
+        string after = existing is null ? "" : $" after the {existingLength} bytes already in it";
+        context.Log.Add($"  session log {id}: {files.Count} per-call file(s), {bytesJoined} bytes, joined in time order into {context.Relative(target)}{after} "
             + $"({files[0].Name} .. {files[^1].Name})");
     }
 
-    /// <summary>
-    /// A log this library already framed (a directory an earlier build opened) is kept frame for frame, the per-call
-    /// files appended after it. False when the log is not framed.
-    /// </summary>
-    private static bool TryKeepFramed(MigrationContext context, string id, string path, byte[] bytes, ArrayBufferWriter<byte> log,
-        ArrayBufferWriter<byte> text, ref ushort version)
+    /// <summary>Copies a framed log's header and frames as they are; any damage stops the migration (nothing changed).</summary>
+    private static void CopyFramed(MigrationContext context, string id, string path, IFileHandle source, long length, ushort version, Stream log,
+        LogDigest.Builder text)
     {
-        ushort header = SessionLogFormat.HeaderVersion(bytes);
-        if (header == 0)
+        log.Write(SessionLogFormat.FileHeader(version));
+        long expected = SessionLogFormat.FileHeaderSize;
+        using var walk = new FrameWalk(source, length);
+        while (expected < length && walk.MoveNext() && walk.Offset == expected)
         {
-            return false;
+            text.Append(version == SessionLogFormat.EnvelopedVersion ? context.Envelope.OpenRecord(PayloadKind.SessionLogAppend, id, walk.Text, path) : walk.Text);
+            log.Write(walk.Frame);
+            expected += walk.Size;
         }
 
-        version = header;
-        log.Write(bytes.AsSpan(0, SessionLogFormat.FileHeaderSize));
-        long offset = SessionLogFormat.FileHeaderSize;
-        while (offset < bytes.Length)
+        if (expected != length)
         {
-            int size = SessionLogFormat.FrameAt(bytes, offset);
-            if (size <= 0)
-            {
-                throw new InvalidDataException($"the session log '{path}' is damaged at offset {offset}; start once with this build's previous release to repair it, then migrate");
-            }
-
-            ReadOnlySpan<byte> stored = SessionLogFormat.Text(bytes, offset, size);
-            text.Write(header == SessionLogFormat.EnvelopedVersion ? context.Envelope.OpenRecord(PayloadKind.SessionLogAppend, id, stored, path) : stored);
-            log.Write(bytes.AsSpan((int)offset, size));
-            offset += size;
+            throw new InvalidDataException($"the session log '{path}' is damaged at offset {expected}; start once with this build's previous release to repair it, then migrate");
         }
-
-        return true;
     }
 
-    private static void AppendFrame(MigrationContext context, string id, ReadOnlySpan<byte> call, ArrayBufferWriter<byte> log, ArrayBufferWriter<byte> text, ushort version)
+    /// <summary>Frames a plain log's text a piece (<see cref="PlainPiece"/>) at a time.</summary>
+    private static void CopyPlain(MigrationContext context, string id, IFileHandle source, long length, Stream log, LogDigest.Builder text, ushort version,
+        ref bool first)
+    {
+        byte[] piece = new byte[(int)Math.Min(PlainPiece, Math.Max(1, length))];
+        for (long offset = 0; offset < length;)
+        {
+            int read = source.Read(offset, piece.AsSpan(0, (int)Math.Min(piece.Length, length - offset)));
+            if (read <= 0)
+            {
+                throw new IOException($"The session log ended at byte {offset} of the {length} it held when the migration opened it.");
+            }
+
+            AppendFrame(context, id, piece.AsSpan(0, read), log, text, version, ref first);
+            offset += read;
+        }
+    }
+
+    private static void AppendFrame(MigrationContext context, string id, ReadOnlySpan<byte> call, Stream log, LogDigest.Builder text, ushort version, ref bool first)
     {
         ReadOnlySpan<byte> stored = call;
         if (version == SessionLogFormat.EnvelopedVersion)
@@ -130,7 +152,8 @@ internal static class NodeSessionLogs
             stored = sealedText.WrittenSpan;
         }
 
-        log.Write(SessionLogFormat.Frame(stored, log.WrittenCount == 0 ? version : null));
-        text.Write(call);
+        log.Write(SessionLogFormat.Frame(stored, first ? version : null));
+        text.Append(call);
+        first = false;
     }
 }

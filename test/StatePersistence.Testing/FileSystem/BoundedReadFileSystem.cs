@@ -1,0 +1,73 @@
+using StatePersistence.FileSystem;
+
+namespace StatePersistence.Testing;
+
+/// <summary>
+/// Passes every call through, except that a single read of more than <c>maxRead</c> bytes from a file whose path
+/// passes the filter fails: a way to prove that an operation streams a large file (reads it a frame or a block at a
+/// time) rather than reading it whole into one buffer, without asserting on memory figures.
+/// </summary>
+internal sealed class BoundedReadFileSystem(IFileSystem inner, Func<string, bool> bounded, int maxRead) : IFileSystem
+{
+    /// <summary>The most bytes one read of a bounded file may ask for.</summary>
+    public int MaxRead => maxRead;
+
+    /// <summary>The largest single read asked of a bounded file so far.</summary>
+    public int LargestRead { get; private set; }
+
+    public void CreateDirectory(string path) => inner.CreateDirectory(path);
+
+    public bool DirectoryExists(string path) => inner.DirectoryExists(path);
+
+    public bool FileExists(string path) => inner.FileExists(path);
+
+    public IFileHandle Open(string path, FileOpenMode mode)
+    {
+        IFileHandle handle = inner.Open(path, mode);
+        return bounded(path) ? new BoundedHandle(handle, this) : handle;
+    }
+
+    public void Rename(string sourcePath, string destinationPath) => inner.Rename(sourcePath, destinationPath);
+
+    public void Delete(string path) => inner.Delete(path);
+
+    public void SyncDirectory(string path) => inner.SyncDirectory(path);
+
+    public IReadOnlyList<string> ListFiles(string directory) => inner.ListFiles(directory);
+
+    public long GetAvailableFreeSpace(string path) => inner.GetAvailableFreeSpace(path);
+
+    public IDisposable AcquireLock(string path) => inner.AcquireLock(path);
+
+    public FileIdentity? IdentityOf(string path) => inner.IdentityOf(path);
+
+    private sealed class BoundedHandle(IFileHandle handle, BoundedReadFileSystem owner) : IFileHandle, IWrappingFileHandle
+    {
+        public IFileHandle Inner => handle;
+
+        public string Path => handle.Path;
+
+        public long Length => handle.Length;
+
+        public int Read(long offset, Span<byte> buffer)
+        {
+            owner.LargestRead = Math.Max(owner.LargestRead, buffer.Length);
+            if (buffer.Length > owner.MaxRead)
+            {
+                throw new InvalidOperationException($"A read of {buffer.Length} bytes at once from '{handle.Path}' (the limit is {owner.MaxRead}): the file is being read whole.");
+            }
+
+            return handle.Read(offset, buffer);
+        }
+
+        public void Write(long offset, ReadOnlySpan<byte> data) => handle.Write(offset, data);
+
+        public void SetLength(long length) => handle.SetLength(length);
+
+        public void Sync() => handle.Sync();
+
+        public void Dispose() => handle.Dispose();
+
+        public bool IsStillAtPath() => handle.IsStillAtPath();
+    }
+}
