@@ -402,6 +402,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
+        CloseJournalHead();
         _journal?.Dispose();
         _journal = null;
         _lock?.Dispose();
