@@ -2,6 +2,7 @@ using StatePersistence.Commit;
 using StatePersistence.Diagnostics;
 using StatePersistence.FileStore.Journal;
 using StatePersistence.Recovery;
+using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
 
@@ -67,12 +68,12 @@ public sealed partial class FileStateStore
     }
 
     /// <summary>
-    /// At close, records that the newest segment holds nothing when the last checkpoint covered every save (see
+    /// At a clean close, records that the newest segment holds nothing when the last checkpoint covered every save (see
     /// <see cref="JournalHead"/>): deleting it is then no loss, and the next start says nothing. Not into a directory
     /// that was moved or replaced meanwhile (a file there would belong to another directory). A failure is logged,
     /// never thrown from a close: nothing is lost by it.
     /// </summary>
-    private void CloseJournalHead()
+    void ICleanCloseStore.ClosingCleanly()
     {
         if (_journal is null || _guard.Check() is not null)
         {

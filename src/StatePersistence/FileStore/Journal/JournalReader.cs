@@ -199,7 +199,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         if (_headMissing is { } missing)
         {
             long from = Math.Max(_head!.FirstSequence, Math.Max(previous ?? 0, afterRevision) + 1);
-            Report(layout.JournalSegment(_head.Segment), $"{missing} Journal records from {from} on are lost: how many is not recorded (the state loaded ends at revision {from - 1}).");
+            Report(layout.JournalSegment(_head.Segment), $"{missing} Journal records from {from} on are lost: how many is not recorded.");
         }
     }
 
