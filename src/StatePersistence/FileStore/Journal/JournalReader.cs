@@ -220,47 +220,17 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         }
     }
 
-    /// <summary>
-    /// Whether the segment <c>journal-head.json</c> names, or one started after it, is here (see <see cref="JournalHead"/>).
-    /// A segment that was given up empty is no loss; one present without a header (empty, or zeros throughout: taken
-    /// for an unused spare or a creation that failed) lost what it held, since its header was durable before the record.
-    /// </summary>
+    /// <summary>Checks that the journal reaches the segment <c>journal-head.json</c> names (<see cref="JournalHeadCheck"/>).</summary>
     private void CheckHead()
     {
-        if (_head is not { ClosedEmpty: false } head || _segments.Any(s => Reaches(s, head)))
-        {
-            return;
-        }
-
-        string path = layout.JournalSegment(head.Segment);
-        string where = $"journal-head.json says it was started at record {head.FirstSequence} (epoch {head.Epoch}) and may hold acknowledged records from there on, and no segment started after it was found";
-        JournalSegment? other = _segments.Find(s => s.Number == head.Segment && s.HasValidHeader);
-        _headMissing = other is not null
-            ? $"The journal segment '{path}' holds a segment started earlier (epoch {other.Header.Epoch}, from record {other.Header.FirstSequence}: a copy put in its place), although {where}: what it held is gone."
-            : _numbers.Contains(head.Segment)
-            ? $"The journal segment '{path}' holds no header (it is empty or zeros throughout), although {where}: its header and whatever records it held were lost at rest."
-            : $"The journal segment '{path}' is missing: {where}.";
-        if (mode == JournalRecoveryMode.AbsoluteConsistency)
+        _headMissing = _head is { } head ? JournalHeadCheck.Missing(head, _segments, _numbers, layout) : null;
+        if (_headMissing is not null && mode == JournalRecoveryMode.AbsoluteConsistency)
         {
             throw new StateStorageException(
-                $"{_headMissing} JournalRecoveryMode is AbsoluteConsistency, so start-up stopped and nothing was changed. Put the segment back (from lost+found, a backup or a copy of the directory), or start with JournalRecoveryMode.SkipCorruptedRecords to load what the journal still holds and report the records from {head.FirstSequence} on as lost.",
-                path, inner: null, isTransient: false);
+                $"{_headMissing} JournalRecoveryMode is AbsoluteConsistency, so start-up stopped and nothing was changed. Put the segment back (from lost+found, a backup or a copy of the directory), or start with JournalRecoveryMode.SkipCorruptedRecords to load what the journal still holds and report the records from {_head!.FirstSequence} on as lost.",
+                layout.JournalSegment(_head!.Segment), inner: null, isTransient: false);
         }
     }
-
-    /// <summary>
-    /// Whether <paramref name="segment"/> is the head's segment or one started after it: a version 2 segment of that
-    /// epoch or later; a version 1 segment numbered above it (an older build ran after this one, see
-    /// <see cref="SegmentStartOrder"/>); or the head's own file with a damaged header, whose records are found by
-    /// scanning and whose damage is reported as such.
-    /// </summary>
-    private static bool Reaches(JournalSegment segment, JournalHead head) => segment.Header.Kind switch
-    {
-        SegmentHeaderKind.Valid when segment.Header.Version == JournalFormat.LegacyFormatVersion => segment.Number > head.Segment,
-        SegmentHeaderKind.Valid => segment.Header.Epoch >= head.Epoch,
-        SegmentHeaderKind.Damaged => segment.Number == head.Segment,
-        _ => false,
-    };
 
     /// <summary>Adds what was skipped and lost to the report (and so to the log and health).</summary>
     public void ReportTo(RecoveryReport report)
