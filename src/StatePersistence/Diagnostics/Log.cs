@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Error, "Saving failed ({Operation}) at {Path}")]
     public static partial void SaveFailed(ILogger logger, Exception error, string operation, string? path);
 
+    [LoggerMessage(72, LogLevel.Warning, "Closing {Location}: recording in {Path} that the newest journal segment holds nothing failed ({Reason}); nothing is lost, but if that segment goes missing the next start reports the records after the last snapshot as possibly lost")]
+    public static partial void JournalHeadNotClosed(ILogger logger, string location, string path, string reason);
+
     [LoggerMessage(71, LogLevel.Warning, "Retention is configured ({Policy}) but the store {Location} keeps its session logs, reports and tasks where the retention pass does not reach (the PostgreSQL store's tables): nothing is rotated, expired or archived")]
     public static partial void RetentionNotApplied(ILogger logger, string policy, string location);
 

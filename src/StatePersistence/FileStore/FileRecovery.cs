@@ -55,6 +55,12 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         // The journal is read first: a segment this build cannot read stops the start before anything is changed.
         var journal = new JournalReader(fileSystem, layout, envelope, journalMode);
         List<JournalSegment> segments = journal.Scan();
+        if (journal.CorruptHead is { } corruptHead)
+        {
+            // Moved aside, never overwritten: the next segment started writes a new one.
+            MoveAside(layout.JournalHeadFile, corruptHead);
+        }
+
         RemoveTempFiles();
         SnapshotContent? primary = TryLoadSnapshot(layout.StateFile);
 

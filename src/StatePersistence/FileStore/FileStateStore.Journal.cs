@@ -1,6 +1,8 @@
 using StatePersistence.Commit;
+using StatePersistence.Diagnostics;
 using StatePersistence.FileStore.Journal;
 using StatePersistence.Recovery;
+using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
 
@@ -62,6 +64,29 @@ public sealed partial class FileStateStore
         {
             journal.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// At a clean close, records that the newest segment holds nothing when the last checkpoint covered every save (see
+    /// <see cref="JournalHead"/>): deleting it is then no loss, and the next start says nothing. Not into a directory
+    /// that was moved or replaced meanwhile (a file there would belong to another directory). A failure is logged,
+    /// never thrown from a close: nothing is lost by it.
+    /// </summary>
+    void ICleanCloseStore.ClosingCleanly()
+    {
+        if (_journal is null || _guard.Check() is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            _journal.CloseHead(_options.Durability);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.JournalHeadNotClosed(_logger, Location, _layout.JournalHeadFile, ex.Message);
         }
     }
 }

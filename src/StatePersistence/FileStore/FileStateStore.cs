@@ -25,7 +25,7 @@ namespace StatePersistence.FileStore;
 /// background and drop the journal they cover. A journal record's sequence number is the revision of every item
 /// its group changed, so the change log of the contract is the journal itself.
 /// </summary>
-public sealed partial class FileStateStore : IStateStore, ICheckpointStore, IStateBlobStore
+public sealed partial class FileStateStore : IStateStore, ICheckpointStore, IStateBlobStore, ICleanCloseStore
 {
     private readonly IFileSystem _fileSystem;
     private readonly PayloadEnvelope _envelope;

@@ -67,7 +67,7 @@ public sealed record StateDiskUsage(string StateDirectory, IReadOnlyList<StateDi
             _ when file.InMigrationCopy => "backups",
             StateFileKind.Snapshot => "state",
             StateFileKind.Backup => "backups",
-            StateFileKind.JournalSegment or StateFileKind.JournalFailureMarker => "journal",
+            StateFileKind.JournalSegment or StateFileKind.JournalFailureMarker or StateFileKind.JournalHead => "journal",
             StateFileKind.Task => "tasks",
             StateFileKind.Session => "sessions",
             // A live log, a rotated part, or the marker of a failed append (where the torn text starts).

@@ -15,6 +15,9 @@ internal enum StateFileKind
     /// <summary><c>journal/&lt;n&gt;.wal.failed</c>: an append to that segment failed.</summary>
     JournalFailureMarker,
 
+    /// <summary><c>journal-head.json</c>: the newest journal segment started, which start-up expects to find.</summary>
+    JournalHead,
+
     /// <summary><c>tasks/&lt;id&gt;.json</c>.</summary>
     Task,
 

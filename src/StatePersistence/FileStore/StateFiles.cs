@@ -72,6 +72,7 @@ internal static class StateFiles
                 ".lock" or ".lock.owner" => (StateFileKind.Lock, null),
                 "recovery-report.json" => (StateFileKind.RecoveryReport, null),
                 "import-in-progress.json" => (StateFileKind.ImportMarker, null),
+                JournalHead.FileName => (StateFileKind.JournalHead, null),
                 _ when StateLayout.BackupTimestamp(name) is not null => (StateFileKind.Backup, null),
                 _ when name.StartsWith(PreMigrationBackup.LogPrefix, StringComparison.Ordinal) && name.EndsWith(".log", StringComparison.Ordinal)
                     => (StateFileKind.MigrationLog, null),

@@ -62,6 +62,9 @@ internal sealed class StateLayout(string root)
     /// <summary>The last recovery report, written when recovery found corruption or loss, or dropped or cut any bytes (torn tails included).</summary>
     public string RecoveryReportFile => Path.Combine(Root, "recovery-report.json");
 
+    /// <summary><c>journal-head.json</c>: the newest journal segment started (see <see cref="Journal.JournalHead"/>).</summary>
+    public string JournalHeadFile => Path.Combine(Root, Journal.JournalHead.FileName);
+
     /// <summary>
     /// <c>import-in-progress.json</c>: written (durably) before an import writes its first file and removed after its
     /// last; while it is there the directory holds part of an archive, and opening it is refused.

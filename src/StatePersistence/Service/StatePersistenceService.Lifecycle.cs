@@ -139,6 +139,11 @@ public sealed partial class StatePersistenceService
         {
             // Whatever the final snapshot met: event readers end (after its own events) and the store is released.
             _eventLog.End();
+            if (_commits.Started && !_abandoned && _store is ICleanCloseStore cleanClose)
+            {
+                cleanClose.ClosingCleanly();
+            }
+
             await _store.DisposeAsync().ConfigureAwait(false);
             _instruments.Dispose();
         }

@@ -49,7 +49,8 @@ public sealed class RacingWorkloadTests(ReliabilityLedger ledger)
             // The cut writes the header of the segment prepared ahead (or creates one when there is none).
             Gate cut = run.Process.HoldAt("snapshot cuts the journal", c => c.Actor == "snapshot" && c.Under("journal")
                 && c.Kind is SimulatedOperationKind.Open or SimulatedOperationKind.Write);
-            Gate files = run.Process.HoldAt("snapshot's first file", c => c.Actor == "snapshot" && !c.Under("journal"));
+            // Its first item file: the cut itself (under the append lock) ends by writing journal-head.json in the root.
+            Gate files = run.Process.HoldAt("snapshot's first file", c => c.Actor == "snapshot" && c.Under("tasks"));
             Task snapshot = WorkloadRun.Background("snapshot", run.Snapshot);
             await run.UntilHeld(cut, snapshot);
 

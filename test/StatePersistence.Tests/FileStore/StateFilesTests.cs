@@ -34,6 +34,7 @@ public sealed class StateFilesTests : IDisposable
         (@"reports/report_[^./]+\.json", StateFileKind.Report, "reports", true),
         (@"journal/\d{10}\.wal", StateFileKind.JournalSegment, "journal", true),
         (@"journal/\d{10}\.wal\.failed", StateFileKind.JournalFailureMarker, "journal", false),
+        (@"journal-head\.json", StateFileKind.JournalHead, "journal", false),
         (@"recovery-report\.json", StateFileKind.RecoveryReport, "other", false),
         (@"state\.pre-migration\.backup\.json", StateFileKind.Backup, "backups", true),
         (@"pre-migration/manifest\.json", StateFileKind.MigrationManifest, "backups", false),

@@ -30,6 +30,8 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     private readonly List<string> _empty = [];
     private List<(JournalSegment Segment, RecordRef Record)> _chosen = [];
     private long _highestEpoch;
+    private JournalHead? _head;
+    private string? _headMissing;
 
     /// <summary>Bytes of torn tails, summed.</summary>
     public long TornBytes { get; private set; }
@@ -46,6 +48,9 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     /// <summary>The first sequence number the journal holds, or null when it holds none.</summary>
     public long? FirstSequence { get; private set; }
 
+    /// <summary>Why <c>journal-head.json</c> does not check out, or null: then it is moved aside and reported.</summary>
+    public string? CorruptHead { get; private set; }
+
     public static bool TryParseSegmentNumber(string fileName, out long number)
     {
         number = 0;
@@ -60,6 +65,9 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
     /// </summary>
     public List<JournalSegment> Scan()
     {
+        // Read before the listing: a segment it names was started before it was written, so a reader beside a running
+        // server finds that segment in the listing, or (when a checkpoint retired it meanwhile) a later one.
+        ReadHead();
         foreach (string name in fileSystem.ListFiles(layout.JournalDirectory))
         {
             string path = Path.Combine(layout.JournalDirectory, name);
@@ -120,6 +128,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
             }
         }
 
+        CheckHead();
         _chosen = Choose(_segments, _superseded);
         long? firstHeader = _segments.Where(s => s.HasValidHeader).Select(s => (long?)s.Header.FirstSequence).Min();
         long? firstRecord = _chosen.Count > 0 ? _chosen[0].Record.Sequence : null;
@@ -186,6 +195,41 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
 
             yield return new JournalRecord(record.Sequence, changes, segment.Raw(record));
         }
+
+        if (_headMissing is { } missing)
+        {
+            long from = Math.Max(_head!.FirstSequence, Math.Max(previous ?? 0, afterRevision) + 1);
+            Report(layout.JournalSegment(_head.Segment), $"{missing} Journal records from {from} on are lost: how many is not recorded.");
+        }
+    }
+
+    /// <summary>Reads <c>journal-head.json</c>; one that does not check out is damage (refused under AbsoluteConsistency).</summary>
+    private void ReadHead()
+    {
+        try
+        {
+            _head = JournalHead.Read(fileSystem, layout);
+        }
+        catch (InvalidDataException ex)
+        {
+            CorruptHead = $"the journal head record does not check out ({ex.Message}); whether the newest journal segment is missing cannot be checked at this start";
+            if (mode == JournalRecoveryMode.AbsoluteConsistency)
+            {
+                throw Refuse(layout.JournalHeadFile, CorruptHead);
+            }
+        }
+    }
+
+    /// <summary>Checks that the journal reaches the segment <c>journal-head.json</c> names (<see cref="JournalHeadCheck"/>).</summary>
+    private void CheckHead()
+    {
+        _headMissing = _head is { } head ? JournalHeadCheck.Missing(head, _segments, _numbers, layout) : null;
+        if (_headMissing is not null && mode == JournalRecoveryMode.AbsoluteConsistency)
+        {
+            throw new StateStorageException(
+                $"{_headMissing} JournalRecoveryMode is AbsoluteConsistency, so start-up stopped and nothing was changed. Put the segment back (from lost+found, a backup or a copy of the directory), or start with JournalRecoveryMode.SkipCorruptedRecords to load what the journal still holds and report the records from {_head!.FirstSequence} on as lost.",
+                layout.JournalSegment(_head!.Segment), inner: null, isTransient: false);
+        }
     }
 
     /// <summary>Adds what was skipped and lost to the report (and so to the log and health).</summary>
@@ -223,9 +267,11 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
 
     /// <summary>What the writer needs to take over the journal: numbers, epochs, damaged segments, failure markers.</summary>
     public JournalStartInfo StartInfo(IReadOnlyList<JournalRecord> replayed) => new(
-        HighestSegmentNumber + 1,
+        // Above the head's too when its segment is missing: its number and epoch are never used again, so a later
+        // segment cannot be taken for it.
+        Math.Max(HighestSegmentNumber, _head?.Segment ?? 0) + 1,
         UnstartedSpare,
-        _highestEpoch + 1,
+        Math.Max(_highestEpoch, _head?.Epoch ?? 0) + 1,
         [.. _numbers.Where(n => n != UnstartedSpare)],
         [.. _segments.Where(s => s.Damaged)],
         _failedMarkers,

@@ -12,7 +12,11 @@ internal sealed partial class JournalWriter
     /// to again) with a marker beside it. One whose first append failed held nothing acknowledged (on a full disk the
     /// header fits and the records do not): it is removed like a segment whose creation failed, so that save after
     /// failing save does not leave one header-only segment and one marker each, under a new number each time; only
-    /// when removing it fails too is it marked. Returns text to add to the error message.
+    /// when removing it fails too is it marked. When it is the segment <c>journal-head.json</c> names, the head is first
+    /// marked as holding nothing (<see cref="JournalHead.ClosedEmpty"/>), so that the next start does not report it
+    /// missing; when that fails too (a full disk), the segment is kept instead (header only, valid, holding nothing:
+    /// the next start finds it and reports nothing) and the next completed checkpoint deletes it. Returns text to add
+    /// to the error message.
     /// </summary>
     private string AbandonAfterFailure(IFileHandle handle, Durability durability)
     {
@@ -24,8 +28,42 @@ internal sealed partial class JournalWriter
 
         handle.Dispose();
         _current = null;
+        if (HeadHeldNothing(durability) is { } notRecorded)
+        {
+            lock (_numbers)
+            {
+                _retired.Add(_currentNumber);
+            }
+
+            return $" (the segment, which holds no record, was kept rather than removed, because recording in '{layout.JournalHeadFile}' that it holds nothing failed too: {notRecorded}; the next completed checkpoint deletes it)";
+        }
+
         string released = Release(_currentNumber, created: true, durability);
         return released.Length == 0 ? "" : released + MarkFailed(handle.Path);
+    }
+
+    /// <summary>
+    /// Marks the head <see cref="JournalHead.ClosedEmpty"/> when it names the current segment, which holds nothing, before
+    /// that segment is removed. Returns why, when that was needed and failed; null otherwise.
+    /// </summary>
+    private string? HeadHeldNothing(Durability durability)
+    {
+        if (_head is not { ClosedEmpty: false } head || head.Segment != _currentNumber)
+        {
+            return null;
+        }
+
+        try
+        {
+            JournalHead closed = head with { ClosedEmpty = true };
+            closed.Write(fileSystem, layout, durability);
+            _head = closed;
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return ex.Message;
+        }
     }
 
     /// <summary>
@@ -73,12 +111,13 @@ internal sealed partial class JournalWriter
 
         string path = layout.JournalSegment(number);
         string temp = layout.NextTempPath(path);
+        long epoch = nextEpoch++;
         try
         {
             using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
             {
                 long offset = JournalFormat.SegmentHeaderSize;
-                handle.Write(0, JournalFormat.SegmentHeader(firstSequence, nextEpoch++));
+                handle.Write(0, JournalFormat.SegmentHeader(firstSequence, epoch));
                 foreach (JournalRecord record in records)
                 {
                     handle.Write(offset, record.Raw.Span);
@@ -103,6 +142,16 @@ internal sealed partial class JournalWriter
             // that may be full (a failed write here is most often ENOSPC). Gone already when the rename was done.
             Exception failure = FailedWriteCleanup.RemoveTemp(fileSystem, temp, ex) ?? ex;
             throw new StateStorageException($"Writing the replayed journal records anew to '{path}' failed: {failure.Message}", path, failure);
+        }
+
+        try
+        {
+            // Before the damaged segments it supersedes are moved aside: the head then names the segment that holds their records.
+            new JournalHead(number, epoch, firstSequence, ClosedEmpty: false).Write(fileSystem, layout, durability);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateStorageException($"Recording the journal segment '{path}', written anew, in '{layout.JournalHeadFile}' failed: {ex.Message}. Nothing was moved aside; the next start reads the journal again.", layout.JournalHeadFile, ex);
         }
 
         lock (_numbers)

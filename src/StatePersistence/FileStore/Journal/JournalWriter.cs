@@ -40,6 +40,9 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
     private bool _currentHasRecords;
     private SpareSegment? _spare;
 
+    /// <summary>What this writer last wrote to <c>journal-head.json</c>, or null when it started no segment yet.</summary>
+    private JournalHead? _head;
+
     /// <summary>The segment being appended to, if one is open (to check that it is still in place).</summary>
     public IFileHandle? CurrentSegment => _current;
 
@@ -181,32 +184,71 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
 
         string path = layout.JournalSegment(number);
         IFileHandle? handle = null;
+        long epoch = nextEpoch++;
+        long allocated;
         try
         {
             int ahead = zeroFillBudget.Allows(preallocationBytes) ? preallocationBytes : 0;
             handle = fileSystem.Open(path, FileOpenMode.CreateNew);
-            handle.Write(0, JournalFormat.SegmentHeader(firstSequence, nextEpoch++));
-            long allocated = ZeroFill(handle, JournalFormat.SegmentHeaderSize, JournalFormat.SegmentHeaderSize + ahead);
+            handle.Write(0, JournalFormat.SegmentHeader(firstSequence, epoch));
+            allocated = ZeroFill(handle, JournalFormat.SegmentHeaderSize, JournalFormat.SegmentHeaderSize + ahead);
             if (durability == Durability.Full)
             {
                 handle.Sync();
                 fileSystem.SyncDirectory(layout.JournalDirectory);
             }
-
-            Become(handle, number, allocated, firstSequence);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             handle?.Dispose();
             throw new StateStorageException($"Creating the journal segment '{path}' failed: {ex.Message}{Release(number, created: handle is not null, durability)}", path, ex);
         }
+
+        RecordHead(handle, new JournalHead(number, epoch, firstSequence, ClosedEmpty: false), durability);
+        Become(handle, number, allocated, firstSequence);
+    }
+
+    /// <summary>
+    /// Records a started segment in <c>journal-head.json</c> (see <see cref="JournalHead"/>), once its header is durable
+    /// and before its first record can be acknowledged. When that fails the segment, which holds nothing yet, is
+    /// removed, so the head still names the previous segment, which is still there.
+    /// </summary>
+    private void RecordHead(IFileHandle handle, JournalHead head, Durability durability)
+    {
+        try
+        {
+            head.Write(fileSystem, layout, durability);
+            _head = head;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            handle.Dispose();
+            throw new StateStorageException($"Recording the started journal segment '{handle.Path}' in '{layout.JournalHeadFile}' failed: {ex.Message}{Release(head.Segment, created: true, durability)}",
+                layout.JournalHeadFile, ex);
+        }
+    }
+
+    /// <summary>
+    /// At a clean close: marks the head <see cref="JournalHead.ClosedEmpty"/> when the segment it names holds no record
+    /// (the shutdown checkpoint covered everything), so that its absence at the next start is no loss. Throws
+    /// <see cref="IOException"/> when the file cannot be written; the next start then reports that segment if it is missing.
+    /// </summary>
+    public void CloseHead(Durability durability)
+    {
+        if (_current is not null && !_currentHasRecords && _head is { ClosedEmpty: false } head && head.Segment == _currentNumber)
+        {
+            JournalHead closed = head with { ClosedEmpty = true };
+            closed.Write(fileSystem, layout, durability);
+            _head = closed;
+        }
     }
 
     private void Use(SpareSegment spare, long firstSequence, Durability durability)
     {
+        long epoch = nextEpoch++;
         try
         {
-            spare.Handle.Write(0, JournalFormat.SegmentHeader(firstSequence, nextEpoch++));
+            spare.Handle.Write(0, JournalFormat.SegmentHeader(firstSequence, epoch));
             if (durability == Durability.Full)
             {
                 spare.Handle.Sync();
@@ -219,6 +261,7 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
                 spare.Handle.Path, ex);
         }
 
+        RecordHead(spare.Handle, new JournalHead(spare.Number, epoch, firstSequence, ClosedEmpty: false), durability);
         Become(spare.Handle, spare.Number, spare.Allocated, firstSequence);
     }
 

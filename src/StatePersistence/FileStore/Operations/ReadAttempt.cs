@@ -47,6 +47,10 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
 
         var journal = new JournalReader(fileSystem, layout, envelope);
         List<JournalSegment> segments = journal.Scan();
+        if (journal.CorruptHead is { } corruptHead)
+        {
+            Problem(layout.JournalHeadFile, null, corruptHead);
+        }
 
         StateView baseView;
         string source;
