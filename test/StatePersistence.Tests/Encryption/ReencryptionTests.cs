@@ -220,7 +220,9 @@ public sealed class ReencryptionTests : IDisposable
     /// <summary>Files holding a payload not sealed with <paramref name="key"/>; <c>recovery-report.json</c> (ids and paths only) is plain by design.</summary>
     private List<string> FilesNotSealedWith(string key) =>
         [.. Directory.EnumerateFiles(_fixture.StatePath, "*", SearchOption.AllDirectories)
-            .Where(f => Path.GetFileName(f) != "recovery-report.json" && !Path.GetFileName(f).StartsWith(".lock", StringComparison.Ordinal))
+            // Files that hold no content, only metadata, and stay in the clear: the recovery report, the lock and its
+            // owner, and journal-head.json (the newest segment's number, epoch and first sequence number).
+            .Where(f => Path.GetFileName(f) is not ("recovery-report.json" or "journal-head.json") && !Path.GetFileName(f).StartsWith(".lock", StringComparison.Ordinal))
             .Where(f => EncryptionKeyUsage.NeedsResealing(File.ReadAllBytes(f), key))];
 
     private static long RemainingInHealth(StatePersistenceService service) =>
