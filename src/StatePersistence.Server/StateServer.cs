@@ -101,6 +101,9 @@ internal static class StateServer
         }
 
         services.AddHealthChecks().AddStatePersistence();
+        services.AddHostedService<ShutdownDelay>();
+        services.AddOptions<HostOptions>().Configure<IOptions<StateServerOptions>>(static (host, server) =>
+            host.ShutdownTimeout += server.Value.ShutdownDelay); // the delay must not eat the drain's own time
 
         services.AddProblemDetails();
         services.AddExceptionHandler<StateExceptionHandler>();

@@ -40,6 +40,11 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
             problems.Add($"{S}:HealthCacheDuration must not be negative (was {options.HealthCacheDuration}).");
         }
 
+        if (options.ShutdownDelay < TimeSpan.Zero || options.ShutdownDelay > StateServerOptions.MaxShutdownDelay)
+        {
+            problems.Add($"{S}:ShutdownDelay must be from 00:00:00 (off) to {StateServerOptions.MaxShutdownDelay:c} (was {options.ShutdownDelay}).");
+        }
+
         if (options.EventsHeartbeat <= TimeSpan.Zero)
         {
             problems.Add($"{S}:EventsHeartbeat must be greater than 00:00:00 (was {options.EventsHeartbeat}).");
