@@ -11,6 +11,7 @@ using StatePersistence.Server.Http;
 using StatePersistence.Server.Metrics;
 using StatePersistence.Server.Problems;
 using StatePersistence.Server.Quotas;
+using StatePersistence.Server.Refusals;
 using StatePersistence.Server.Routes;
 using StatePersistence.Server.Telemetry;
 
@@ -107,6 +108,8 @@ internal static class StateServer
 
         services.AddProblemDetails();
         services.AddExceptionHandler<StateExceptionHandler>();
+        services.AddSingleton<RefusalLog>();
+        services.AddSingleton<RefusedRequests>();
         services.AddSingleton<BodyBudget>();
         services.AddSingleton<RequestReader>();
         services.AddSingleton<HealthCache>();
