@@ -120,6 +120,7 @@ internal static class StateServer
         services.AddSingleton<EventStreamMetrics>();
         services.AddSingleton<EventStreamSlots>();
         services.AddSingleton<DashboardCookie>();
+        services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EventHub>();
     }
 

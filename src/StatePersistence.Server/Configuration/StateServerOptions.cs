@@ -95,6 +95,15 @@ internal sealed class StateServerOptions
     /// <summary>The longest <see cref="ShutdownDelay"/> accepted.</summary>
     public static readonly TimeSpan MaxShutdownDelay = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How many wrong keys one client address may post to <c>/login</c> within <see cref="LoginFailureWindow"/>; after
+    /// that it gets 429 with <c>Retry-After</c> until the window ends. Default 10. (IPv6 addresses count by their /64.)
+    /// </summary>
+    public int LoginFailureLimit { get; set; } = 10;
+
+    /// <summary>The window <see cref="LoginFailureLimit"/> counts in. Default 1 minute.</summary>
+    public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Whether an API key is configured.</summary>
     public bool HasApiKey => !string.IsNullOrWhiteSpace(ApiKey);
 }
