@@ -87,6 +87,7 @@ internal static class StateServer
                 : null;
         });
         services.AddHostAccess();
+        services.AddTrustedProxies();
         services.AddCors();
         services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<StateServerOptions>>(static (cors, server) =>
             cors.AddDefaultPolicy(policy => policy.WithOrigins(server.Value.CorsOrigins).AllowAnyHeader().AllowAnyMethod()));
@@ -132,6 +133,12 @@ internal static class StateServer
         app.Services.GetService<TracerProvider>();
         app.Services.GetRequiredService<QuotaMetrics>();
         app.Services.GetRequiredService<EventHub>();
+
+        // Before anything reads the scheme or the client address; only when proxies are configured (TrustedProxies).
+        if (app.Services.GetRequiredService<IOptions<StateServerOptions>>().Value.TrustedProxies.Length > 0)
+        {
+            app.UseForwardedHeaders();
+        }
 
         // First, so that every answer has them, the host filter's and the exception handler's included.
         app.UseMiddleware<SecurityHeaders>();

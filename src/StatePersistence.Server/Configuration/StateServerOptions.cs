@@ -104,6 +104,13 @@ internal sealed class StateServerOptions
     /// <summary>The window <see cref="LoginFailureLimit"/> counts in. Default 1 minute.</summary>
     public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// The reverse proxies (addresses such as <c>10.0.0.5</c>, networks such as <c>10.0.0.0/8</c>) whose
+    /// <c>X-Forwarded-Proto</c> and <c>X-Forwarded-For</c> are honoured. Empty by default: the headers are ignored from
+    /// everyone, and the scheme and client address are the connection's.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
     /// <summary>Whether an API key is configured.</summary>
     public bool HasApiKey => !string.IsNullOrWhiteSpace(ApiKey);
 }

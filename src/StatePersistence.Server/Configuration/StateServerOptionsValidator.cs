@@ -78,6 +78,7 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
             }
         }
 
+        problems.AddRange(Access.TrustedProxies.Problems(options.TrustedProxies));
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 
