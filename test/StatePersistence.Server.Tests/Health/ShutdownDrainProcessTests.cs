@@ -25,9 +25,12 @@ public sealed class ShutdownDrainProcessTests
         await using ServerProcess server = await ServerProcess.StartAsync(port,
             ["--state-path", state.Combine("state"), "--StatePersistence:Server:MinRequestBodyBytesPerSecond", "0"]);
         using TcpClient slow = await StartSlowPutAsync(port);
+        using TcpClient idle = await OpenKeptAliveAsync(port);
 
         await SendTermAsync(server);
         await WaitForAsync(async () => await ProbeAsync(port) is null, server, "a new connection to go unanswered");
+        // The keep-alive connection is closed without an answer to a request sent on it now.
+        Assert.Equal("", await SendAndReadToEndAsync(idle, $"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"));
 
         Assert.False(server.HasExited, $"The request in flight should hold the drain open:\n{server.Output}");
         string answer = await FinishSlowPutAsync(slow);
@@ -107,6 +110,41 @@ public sealed class ShutdownDrainProcessTests
         int read = await client.GetStream().ReadAsync(buffer, Ct);
         Assert.StartsWith("HTTP/1.1 100", Encoding.ASCII.GetString(buffer, 0, read), StringComparison.Ordinal);
         return client;
+    }
+
+    /// <summary>A connection that was answered once and is kept alive, idle, as a load balancer's pool keeps them.</summary>
+    private static async Task<TcpClient> OpenKeptAliveAsync(int port)
+    {
+        var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port, Ct);
+        await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"), Ct);
+        var buffer = new byte[4096];
+        int read = await client.GetStream().ReadAsync(buffer, Ct);
+        Assert.StartsWith("HTTP/1.1 200", Encoding.ASCII.GetString(buffer, 0, read), StringComparison.Ordinal);
+        return client;
+    }
+
+    /// <summary>Sends <paramref name="request"/> and reads until the server closes the connection (or resets it: nothing read).</summary>
+    private static async Task<string> SendAndReadToEndAsync(TcpClient client, string request)
+    {
+        NetworkStream stream = client.GetStream();
+        var answer = new StringBuilder();
+        try
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(request), Ct);
+            var buffer = new byte[4096];
+            int read;
+            while ((read = await stream.ReadAsync(buffer, Ct)) > 0)
+            {
+                answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+        }
+        catch (IOException)
+        {
+            // Reset: closed without an answer too.
+        }
+
+        return answer.ToString();
     }
 
     private const string SlowBody = """{"description":"slow"}""";
