@@ -22,9 +22,11 @@ internal sealed class LoginThrottle : IDisposable
     private readonly PartitionedRateLimiter<string> _failures;
     private readonly RefusedRequests _refused;
     private readonly TimeSpan _window;
+    private readonly ILogger<LoginThrottle> _logger;
 
-    public LoginThrottle(IOptions<StateServerOptions> options, RefusedRequests refused)
+    public LoginThrottle(IOptions<StateServerOptions> options, RefusedRequests refused, ILogger<LoginThrottle> logger)
     {
+        _logger = logger;
         StateServerOptions server = options.Value;
         _refused = refused;
         _window = server.LoginFailureWindow;
@@ -56,7 +58,7 @@ internal sealed class LoginThrottle : IDisposable
         if (_refused.LogWhole(RefusedRequests.LoginRateLimit, StatusCodes.Status429TooManyRequests,
             $"{address} posted more wrong keys to /login than StatePersistence:Server:LoginFailureLimit allows per LoginFailureWindow"))
         {
-            LoginLog.Throttled(context.RequestServices.GetRequiredService<ILogger<LoginThrottle>>(), address, retryAfter);
+            LoginLog.Throttled(_logger, address, retryAfter);
         }
 
         return retryAfter;

@@ -30,7 +30,6 @@ internal sealed class RefusalWindow(string refusal, TimeProvider time, TimeSpan 
         lock (_gate)
         {
             _last = time.GetUtcNow();
-            _total++;
             if (_timer is null)
             {
                 _first = _last;
@@ -40,6 +39,7 @@ internal sealed class RefusalWindow(string refusal, TimeProvider time, TimeSpan 
                 return true;
             }
 
+            _total++;
             _sinceLine++;
             _latestCause = cause;
             return false;
