@@ -6,7 +6,7 @@ namespace StatePersistence.Server.Refusals;
 
 /// <summary>
 /// Every request the server refuses for its own state rather than the request's fault (storage down or failing, the
-/// state directory gone, shutting down, the body budget or the event streams full, too many failed logins): counted
+/// state directory gone, shutting down, free disk below the floor, the body budget or the event streams full, too many failed logins): counted
 /// in <c>statepersistence_requests_refused_total</c> (labels <c>reason</c> and <c>status</c>), each one, and logged
 /// through a <see cref="RefusalWindow"/> per reason and status, so that a flood of them is a few lines.
 /// </summary>
@@ -18,6 +18,7 @@ internal sealed class RefusedRequests : IDisposable
     public const string BodyBudget = "body_budget";
     public const string EventStreams = "event_streams";
     public const string LoginRateLimit = "login_rate_limit";
+    public const string DiskFloor = "disk_floor";
 
     private readonly Counter<long> _refused;
     private readonly TimeProvider _time;
