@@ -11,6 +11,7 @@ using StatePersistence.Server.Http;
 using StatePersistence.Server.Metrics;
 using StatePersistence.Server.Problems;
 using StatePersistence.Server.Quotas;
+using StatePersistence.Server.Refusals;
 using StatePersistence.Server.Routes;
 using StatePersistence.Server.Telemetry;
 
@@ -86,6 +87,7 @@ internal static class StateServer
                 : null;
         });
         services.AddHostAccess();
+        services.AddTrustedProxies();
         services.AddCors();
         services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<StateServerOptions>>(static (cors, server) =>
             cors.AddDefaultPolicy(policy => policy.WithOrigins(server.Value.CorsOrigins).AllowAnyHeader().AllowAnyMethod()));
@@ -101,9 +103,14 @@ internal static class StateServer
         }
 
         services.AddHealthChecks().AddStatePersistence();
+        services.AddHostedService<ShutdownDelay>();
+        services.AddOptions<HostOptions>().Configure<IOptions<StateServerOptions>>(static (host, server) =>
+            host.ShutdownTimeout += server.Value.ShutdownDelay); // the delay must not eat the drain's own time
 
         services.AddProblemDetails();
         services.AddExceptionHandler<StateExceptionHandler>();
+        services.AddSingleton<RefusalLog>();
+        services.AddSingleton<RefusedRequests>();
         services.AddSingleton<BodyBudget>();
         services.AddSingleton<RequestReader>();
         services.AddSingleton<HealthCache>();
@@ -114,6 +121,7 @@ internal static class StateServer
         services.AddSingleton<EventStreamMetrics>();
         services.AddSingleton<EventStreamSlots>();
         services.AddSingleton<DashboardCookie>();
+        services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EventHub>();
     }
 
@@ -125,6 +133,12 @@ internal static class StateServer
         app.Services.GetService<TracerProvider>();
         app.Services.GetRequiredService<QuotaMetrics>();
         app.Services.GetRequiredService<EventHub>();
+
+        // Before anything reads the scheme or the client address; only when proxies are configured (TrustedProxies).
+        if (app.Services.GetRequiredService<IOptions<StateServerOptions>>().Value.TrustedProxies.Length > 0)
+        {
+            app.UseForwardedHeaders();
+        }
 
         // First, so that every answer has them, the host filter's and the exception handler's included.
         app.UseMiddleware<SecurityHeaders>();

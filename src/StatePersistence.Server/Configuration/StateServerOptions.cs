@@ -83,6 +83,34 @@ internal sealed class StateServerOptions
     /// <summary>The body budget in force: <see cref="MaxBufferedBodyBytes"/>, or 8 bodies of the largest size when it is 0.</summary>
     public long BufferedBodyLimit => MaxBufferedBodyBytes > 0 ? MaxBufferedBodyBytes : 8 * MaxRequestBodyBytes;
 
+    /// <summary>
+    /// How long the server keeps listening and serving after a stop begins (SIGTERM, Ctrl-C), with <c>/health</c>
+    /// answering 503 (shutting down), before Kestrel stops listening and drains the requests in flight. Default 0: the
+    /// listeners close at once and a load balancer sees refused connections. Set it to the time the balancer needs to
+    /// take an instance out (its probe interval times its unhealthy threshold); the host's shutdown timeout is
+    /// extended by it. At most 5 minutes.
+    /// </summary>
+    public TimeSpan ShutdownDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>The longest <see cref="ShutdownDelay"/> accepted.</summary>
+    public static readonly TimeSpan MaxShutdownDelay = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How many wrong keys one client address may post to <c>/login</c> within <see cref="LoginFailureWindow"/>; after
+    /// that it gets 429 with <c>Retry-After</c> until the window ends. Default 10. (IPv6 addresses count by their /64.)
+    /// </summary>
+    public int LoginFailureLimit { get; set; } = 10;
+
+    /// <summary>The window <see cref="LoginFailureLimit"/> counts in. Default 1 minute.</summary>
+    public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The reverse proxies (addresses such as <c>10.0.0.5</c>, networks such as <c>10.0.0.0/8</c>) whose
+    /// <c>X-Forwarded-Proto</c> and <c>X-Forwarded-For</c> are honoured. Empty by default: the headers are ignored from
+    /// everyone, and the scheme and client address are the connection's.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
     /// <summary>Whether an API key is configured.</summary>
     public bool HasApiKey => !string.IsNullOrWhiteSpace(ApiKey);
 }

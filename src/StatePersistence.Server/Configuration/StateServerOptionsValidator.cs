@@ -40,6 +40,21 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
             problems.Add($"{S}:HealthCacheDuration must not be negative (was {options.HealthCacheDuration}).");
         }
 
+        if (options.ShutdownDelay < TimeSpan.Zero || options.ShutdownDelay > StateServerOptions.MaxShutdownDelay)
+        {
+            problems.Add($"{S}:ShutdownDelay must be from 00:00:00 (off) to {StateServerOptions.MaxShutdownDelay:c} (was {options.ShutdownDelay}).");
+        }
+
+        if (options.LoginFailureLimit < 1)
+        {
+            problems.Add($"{S}:LoginFailureLimit must be at least 1 (was {options.LoginFailureLimit}).");
+        }
+
+        if (options.LoginFailureWindow <= TimeSpan.Zero || options.LoginFailureWindow > TimeSpan.FromDays(1))
+        {
+            problems.Add($"{S}:LoginFailureWindow must be greater than 00:00:00 and at most 1.00:00:00 (was {options.LoginFailureWindow}).");
+        }
+
         if (options.EventsHeartbeat <= TimeSpan.Zero)
         {
             problems.Add($"{S}:EventsHeartbeat must be greater than 00:00:00 (was {options.EventsHeartbeat}).");
@@ -63,6 +78,7 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
             }
         }
 
+        problems.AddRange(Access.TrustedProxies.Problems(options.TrustedProxies));
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 

@@ -7,7 +7,8 @@ namespace StatePersistence.Server.Dashboard;
 
 /// <summary>
 /// <c>GET /login</c> shows the form; <c>POST /login</c> (a form field <c>key</c>, in the body, never in the URL) sets
-/// the dashboard's cookie when the key is right, and answers 401 with the form again when it is not;
+/// the dashboard's cookie when the key is right, and answers 401 with the form again when it is not, and 429 with
+/// <c>Retry-After</c> once the client's address sent too many wrong keys (<see cref="LoginThrottle"/>);
 /// <c>POST /logout</c> removes the cookie.
 /// </summary>
 internal static class LoginRoutes
@@ -27,11 +28,20 @@ internal static class LoginRoutes
         });
     }
 
-    private static async Task<IResult> LoginAsync(HttpContext context, DashboardCookie cookie)
+    private static async Task<IResult> LoginAsync(HttpContext context, DashboardCookie cookie, LoginThrottle throttle)
     {
         if (!cookie.Required)
         {
             return Results.Redirect("/dashboard");
+        }
+
+        // Before the body is read or the key compared: an address that guessed too often is not heard until its
+        // window ends, even with the right key.
+        if (throttle.Blocked(context) is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = LoginThrottle.RetryAfterSeconds(retryAfter);
+            return Form(context, $"Too many wrong keys were sent from this address; try again in {LoginThrottle.RetryAfterSeconds(retryAfter)} seconds.",
+                StatusCodes.Status429TooManyRequests);
         }
 
         // Urlencoded only, as the form posts: multipart would let anyone, before any key, make the server buffer
@@ -52,6 +62,7 @@ internal static class LoginRoutes
 
         if (!cookie.IsKey(key))
         {
+            throttle.Failed(context);
             return Form(context, "That is not the API key of this server.", StatusCodes.Status401Unauthorized);
         }
 

@@ -40,7 +40,8 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, EventHub hub
         HttpRequest request = context.Request;
         int status = context.Response.StatusCode;
         // Ids and paths only: the body may hold task content, which the log never carries.
-        LogAudit(logger, action, request.Method, request.Path, status);
+        // The client's address: the connection's, or the one a trusted proxy names (TrustedProxies).
+        LogAudit(logger, action, request.Method, request.Path, status, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
         hub.Publish("audit", new AuditEventData(action, request.Method, request.Path, status), EventJsonContext.Default.AuditEventData);
     }
 
@@ -57,6 +58,6 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, EventHub hub
         return write && DashboardCookie.Authenticated(context) ? "write" : null;
     }
 
-    [LoggerMessage(1, LogLevel.Information, "Audit: operator action {Action}: {Method} {Path} answered {Status}")]
-    private static partial void LogAudit(ILogger logger, string action, string method, string path, int status);
+    [LoggerMessage(1, LogLevel.Information, "Audit: operator action {Action}: {Method} {Path} answered {Status} (client {Client})")]
+    private static partial void LogAudit(ILogger logger, string action, string method, string path, int status, string client);
 }

@@ -8,7 +8,8 @@ using StatePersistence.Server.Quotas;
 namespace StatePersistence.Server.Health;
 
 /// <summary>
-/// <c>GET /health</c> (and <c>HEAD</c>): 200 when Healthy or Degraded, 503 when Unhealthy. Open without the API key
+/// <c>GET /health</c> (and <c>HEAD</c>): 200 when Healthy or Degraded, 503 when Unhealthy, and 503 with
+/// <c>"shutting_down":true</c> from the moment the host begins stopping (<see cref="HealthCache"/>). Open without the API key
 /// so supervisors can probe it, and then it answers only <c>{"status":…}</c>; every check's description and data
 /// (paths, counts, free space, quotas, the last error) only with the key, or when
 /// <see cref="StateServerOptions.HealthDetailsWithoutKey"/> says the network is trusted.
@@ -26,10 +27,10 @@ internal static class HealthRoutes
             : StatusCodes.Status200OK;
         context.Response.Headers.CacheControl = "no-store";
         bool details = options.Value.HealthDetailsWithoutKey || ApiKeyMiddleware.PresentedKey(context);
-        await WriteAsync(context, report, details);
+        await WriteAsync(context, report, details, cache.ShuttingDown);
     }
 
-    private static async Task WriteAsync(HttpContext context, HealthReport report, bool details)
+    private static async Task WriteAsync(HttpContext context, HealthReport report, bool details, bool shuttingDown)
     {
         context.Response.ContentType = "application/json; charset=utf-8";
         if (HttpMethods.IsHead(context.Request.Method))
@@ -40,6 +41,12 @@ internal static class HealthRoutes
         await using var writer = new Utf8JsonWriter(context.Response.Body);
         writer.WriteStartObject();
         writer.WriteString("status", report.Status.ToString());
+        if (shuttingDown)
+        {
+            // Said without the key too: it reveals nothing of the state, and an operator's bare curl should see why.
+            writer.WriteBoolean("shutting_down", true);
+        }
+
         if (!details)
         {
             writer.WriteEndObject();

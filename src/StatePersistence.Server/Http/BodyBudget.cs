@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Refusals;
 
 namespace StatePersistence.Server.Http;
 
@@ -10,7 +11,7 @@ namespace StatePersistence.Server.Http;
 /// (the security audit). A request reserves its declared length (the most a body may have when it is chunked) until
 /// it ends; one that finds no room is refused with 503 and <c>Retry-After</c>, before any of its body is read.
 /// </summary>
-internal sealed partial class BodyBudget(IOptions<StateServerOptions> options, ILogger<BodyBudget> logger)
+internal sealed partial class BodyBudget(IOptions<StateServerOptions> options, ILogger<BodyBudget> logger, RefusedRequests refused)
 {
     private const string Setting = StateServerOptions.Section + ":MaxBufferedBodyBytes";
     private readonly long _budget = options.Value.BufferedBodyLimit;
@@ -29,7 +30,12 @@ internal sealed partial class BodyBudget(IOptions<StateServerOptions> options, I
         if (Interlocked.Add(ref _reserved, bytes) > _budget)
         {
             Interlocked.Add(ref _reserved, -bytes);
-            LogRefused(logger, request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown", bytes, _budget);
+            string remote = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            if (refused.LogWhole(RefusedRequests.BodyBudget, StatusCodes.Status503ServiceUnavailable, $"a body of {bytes} bytes from {remote} found no room in {Setting} ({_budget})"))
+            {
+                LogRefused(logger, remote, bytes, _budget);
+            }
+
             throw new ApiProblemException(new RetryAfter(ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Server busy",
                 $"The request bodies being read already take the {_budget} bytes the server holds at once ({Setting}); " +
                 "nothing of this request was read or stored. Retry in a moment.",

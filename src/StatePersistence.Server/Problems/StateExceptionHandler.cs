@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 using StatePersistence.Errors;
 using StatePersistence.Server.Configuration;
+using StatePersistence.Server.Refusals;
 
 namespace StatePersistence.Server.Problems;
 
@@ -9,9 +10,12 @@ namespace StatePersistence.Server.Problems;
 /// Maps exceptions to problem responses: an unsafe id or invalid field is the client's fault (400); a failed save
 /// is the server's (503 when retrying may help, else 500), and nothing of that request was stored. A 5xx carries a
 /// <c>correlation_id</c> that the server's log line for it carries too, with the exception's message; the response
-/// never carries the message, which can hold absolute paths and other details of the host.
+/// never carries the message, which can hold absolute paths and other details of the host. While storage keeps failing
+/// (a database down, a full disk), only the first failure of a spell is a Warning with its cause and correlation id;
+/// the rest are summed up every few seconds and each logged at Debug with its own (<see cref="RefusedRequests"/>).
 /// </summary>
-internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandler> logger, IOptions<StateServerOptions> options)
+internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandler> logger, IOptions<StateServerOptions> options,
+    RefusedRequests refused)
     : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -28,8 +32,7 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
             StateConflictException conflict => Http.Preconditions.Failed(httpContext.Response, conflict),
             StateDirectoryMovedException moved => DirectoryMoved(moved, correlationId),
             StatePersistenceException failed => StorageFailed(failed, correlationId),
-            ObjectDisposedException => ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Shutting down",
-                "The server is shutting down; the request was not carried out.", correlationId: correlationId),
+            ObjectDisposedException => ShuttingDown(correlationId),
             _ => Unexpected(exception, correlationId),
         };
         await result.ExecuteAsync(httpContext).ConfigureAwait(false);
@@ -40,8 +43,8 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
     {
         // The core logs a failed save, and a read it refuses for a key, where they happen, but not every read failure:
         // this line carries the cause itself, so the correlation id the client got always leads to it.
-        LogStorageFailed(logger, error.GetType().Name, error.Path, error.Message, correlationId);
         int status = error.IsTransient ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError;
+        LogStorageFailed(RefusedRequests.StorageFailed, status, error, correlationId);
         return ApiProblems.Problem(status, "Storage failed",
             "The state could not be read or saved durably; nothing of this request was stored. " +
             $"The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
@@ -50,12 +53,28 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
     /// <summary>What happened, without the host's paths: the operator has to act, a client can only wait.</summary>
     private IResult DirectoryMoved(StateDirectoryMovedException error, string correlationId)
     {
-        LogStorageFailed(logger, error.GetType().Name, error.Path, error.Message, correlationId);
+        LogStorageFailed(RefusedRequests.DirectoryGone, StatusCodes.Status503ServiceUnavailable, error, correlationId);
         return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "State directory gone",
             "The state directory was deleted, moved or replaced while the server was running, so no write is acknowledged: "
             + "it would be stored nowhere a restart looks. Nothing of this request was stored. An operator must put the directory "
             + $"back (or start with an empty one) and restart the server; the server's log has the details under correlation id {correlationId}.",
             correlationId: correlationId);
+    }
+
+    /// <summary>The service was disposed under the request: the stop is logged already, so this is only counted.</summary>
+    private IResult ShuttingDown(string correlationId)
+    {
+        refused.Count(RefusedRequests.ShuttingDown, StatusCodes.Status503ServiceUnavailable);
+        return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Shutting down",
+            "The server is shutting down; the request was not carried out.", correlationId: correlationId);
+    }
+
+    private void LogStorageFailed(string reason, int status, StatePersistenceException error, string correlationId)
+    {
+        if (refused.LogWhole(reason, status, $"{error.GetType().Name} at {error.Path}: {error.Message}; correlation id {correlationId}"))
+        {
+            LogStorageFailed(logger, error.GetType().Name, error.Path, error.Message, correlationId);
+        }
     }
 
     private IResult Unexpected(Exception error, string correlationId)

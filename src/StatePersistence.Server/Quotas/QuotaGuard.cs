@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using StatePersistence.Model;
 using StatePersistence.Server.Contracts;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Refusals;
 
 namespace StatePersistence.Server.Quotas;
 
@@ -11,7 +12,8 @@ namespace StatePersistence.Server.Quotas;
 /// Counts are checked before a create, so creates racing at the limit can pass it by how many raced; sizes are
 /// checked inside the atomic update, on the very version that would be stored.
 /// </summary>
-internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersistence state, TimeProvider time)
+internal sealed partial class QuotaGuard(IOptions<QuotaOptions> options, IStatePersistence state, TimeProvider time, RefusedRequests refused,
+    ILogger<QuotaGuard> logger)
 {
     // How long a reading of the free space may be reused by the per-write check while it is far above the floor: a
     // statfs per write was a measurable share of a save's CPU under load, and a second of writes cannot cross the
@@ -36,11 +38,20 @@ internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersisten
         }
     }
 
-    /// <summary>507 when the free space is below the floor.</summary>
+    /// <summary>
+    /// 507 when the free space is below the floor; counted, and logged as a spell (the first whole, then summed up), so
+    /// that an operator learns from the log, not only from <c>/health</c>, that writes are being refused.
+    /// </summary>
     public void CheckDisk()
     {
         if (_limits.MinFreeDiskBytes > 0 && FreeDiskBytesForWrite() is { } free && free < _limits.MinFreeDiskBytes)
         {
+            if (refused.LogWhole(RefusedRequests.DiskFloor, StatusCodes.Status507InsufficientStorage,
+                $"the state volume has {free} bytes free, below the floor of {_limits.MinFreeDiskBytes}"))
+            {
+                LogDiskFloor(logger, free, _limits.MinFreeDiskBytes);
+            }
+
             throw Full("MinFreeDiskBytes", _limits.MinFreeDiskBytes,
                 $"The state volume has {free} bytes free, below the floor of {_limits.MinFreeDiskBytes}; writes are refused before the disk fills.");
         }
@@ -158,6 +169,9 @@ internal sealed class QuotaGuard(IOptions<QuotaOptions> options, IStatePersisten
     }
 
     private sealed record FreeSpaceReading(long Bytes, DateTimeOffset At);
+
+    [LoggerMessage(7135, LogLevel.Warning, "Writes are refused (507): the state volume has {Free} bytes free, below the floor of {Floor} (StatePersistence:Server:Quotas:MinFreeDiskBytes); free space or lower the floor")]
+    private static partial void LogDiskFloor(ILogger logger, long free, long floor);
 
     private static void CheckCount(string setting, long limit, long count, string what)
     {

@@ -5,6 +5,7 @@ using StatePersistence.Events;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Events;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Refusals;
 
 namespace StatePersistence.Server.Routes;
 
@@ -28,11 +29,16 @@ internal static class EventRoutes
     /// with <c>Retry-After</c>, logged and counted, so that streams never take the connections the API needs.
     /// </summary>
     private static async Task StreamWithinLimitAsync(HttpContext context, IStatePersistence state, EventHub hub, IOptions<StateServerOptions> options,
-        IHostApplicationLifetime lifetime, ILogger<EventHub> logger, EventStreamMetrics metrics, EventStreamSlots slots)
+        IHostApplicationLifetime lifetime, ILogger<EventHub> logger, EventStreamMetrics metrics, EventStreamSlots slots, RefusedRequests refused)
     {
         if (!slots.TryEnter())
         {
-            EventStreamLog.ClientRefused(logger, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", slots.Limit);
+            string remote = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            if (refused.LogWhole(RefusedRequests.EventStreams, StatusCodes.Status503ServiceUnavailable, $"a stream from {remote} found {slots.Limit} open"))
+            {
+                EventStreamLog.ClientRefused(logger, remote, slots.Limit);
+            }
+
             metrics.Refused();
             const string Setting = StateServerOptions.Section + ":MaxEventStreamClients";
             context.Response.Headers.RetryAfter = "5";

@@ -31,6 +31,6 @@ public sealed class AuditRefusedActionTests
         Assert.Equal("cancel-task", data.GetProperty("action").GetString());
         Assert.Equal(url, data.GetProperty("path").GetString());
         Assert.Equal(400, data.GetProperty("status").GetInt32());
-        Assert.Contains(server.Logs.Entries, e => e.Text == $"Audit: operator action cancel-task: PATCH {url} answered 400");
+        Assert.Contains(server.Logs.Entries, e => e.Text == $"Audit: operator action cancel-task: PATCH {url} answered 400 (client unknown)");
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using StatePersistence.Errors;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Problems;
+using StatePersistence.Server.Refusals;
 
 namespace StatePersistence.Server.Tests.Problems;
 
@@ -14,7 +15,10 @@ public sealed class StateExceptionHandlerTests
     [Fact]
     public async Task ServerErrors_CarryACorrelationId_NotTheExceptionsMessageOrPath()
     {
-        var handler = new StateExceptionHandler(NullLogger<StateExceptionHandler>.Instance, Options.Create(new StateServerOptions()));
+        using ServiceProvider metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var refused = new RefusedRequests(metrics.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TimeProvider.System,
+            new RefusalLog(NullLogger<RefusalLog>.Instance));
+        var handler = new StateExceptionHandler(NullLogger<StateExceptionHandler>.Instance, Options.Create(new StateServerOptions()), refused);
         foreach (Exception error in new Exception[]
                  {
                      new StateStorageException("Could not write '/srv/secret-state/tasks/t.json': disk on fire", "/srv/secret-state/tasks/t.json", null),
