@@ -69,7 +69,14 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     {
         if (_repeated.Repeat(operation, error) is { } repeat)
         {
-            Log.SaveFailedAgain(logger, operation, path, error.Message, repeat.Repeats, repeat.LoggedAt);
+            if (repeat.Summarize)
+            {
+                Log.SaveFailedAgain(logger, operation, path, error.Message, repeat.Repeats, repeat.LoggedAt);
+            }
+            else
+            {
+                Log.SaveFailedRepeat(logger, operation, path, error.Message, repeat.Repeats);
+            }
         }
         else
         {
