@@ -84,7 +84,17 @@ public sealed class CheckpointByJournalSizeTests : IDisposable
         };
 
         // Every checkpoint fails (no task file can be created), so the journal only grows: 64 KB of it is the limit.
-        int saved = 0;
+        // The first 20 KB wake a checkpoint by size; its failure is awaited, so the refusal below names it (a refusal
+        // while the first attempt still runs says checkpoints are not keeping up instead: also true, but not this case).
+        await service.SaveTaskAsync(Large("t0"), ct);
+        await service.SaveTaskAsync(Large("t1"), ct);
+        for (int i = 0; i < 600 && Volatile.Read(ref failedCheckpoints) == 0; i++)
+        {
+            await Task.Delay(50, ct);
+        }
+
+        Assert.True(Volatile.Read(ref failedCheckpoints) >= 1, "the checkpoint by size did not run and fail within 30 s");
+        int saved = 2;
         StateStorageException? refused = null;
         for (; saved < 20 && refused is null; saved++)
         {
