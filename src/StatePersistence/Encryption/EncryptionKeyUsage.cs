@@ -55,6 +55,34 @@ public sealed class EncryptionKeyUsage
     /// </summary>
     public static EncryptionKeyUsage Measure(string stateDirectory)
     {
+        // A file that goes between the listing and its read may have been renamed to a name the listing did not
+        // hold: the backup rotation renames state.json, still sealed with the key it was written with, to
+        // state.backup.<time>.json. A pass that saw one go is not trusted; the next one lists again. A keys list
+        // showing 0 under an old key while such a backup held it let the key be retired and removed (CI caught the
+        // backup still naming it right after list said 0).
+        for (int pass = 1; ; pass++)
+        {
+            bool vanished = false;
+            EncryptionKeyUsage usage = MeasureOnce(stateDirectory, () => vanished = true);
+            if (!vanished)
+            {
+                return usage;
+            }
+
+            if (pass == MaxPasses)
+            {
+                throw new Errors.StatePersistenceException(
+                    $"Files under '{Path.GetFullPath(stateDirectory)}' kept going between listing and reading in {MaxPasses} passes (a running server rotating its files): the count could miss payloads moved to new names, so none is given. Try again.",
+                    Path.GetFullPath(stateDirectory));
+            }
+        }
+    }
+
+    /// <summary>How many passes <see cref="Measure"/> makes before it gives up on a directory that keeps changing.</summary>
+    private const int MaxPasses = 20;
+
+    private static EncryptionKeyUsage MeasureOnce(string stateDirectory, Action fileWent)
+    {
         string root = Path.GetFullPath(stateDirectory);
         if (!Directory.Exists(root))
         {
@@ -74,7 +102,7 @@ public sealed class EncryptionKeyUsage
         long clearFiles = 0;
         foreach (StoredPayloadFile file in StoredPayloadFiles.Under(root))
         {
-            if (ScanFile(file, damaged) is not { } scanned)
+            if (ScanFile(file, damaged, fileWent) is not { } scanned)
             {
                 continue;
             }
@@ -103,12 +131,11 @@ public sealed class EncryptionKeyUsage
     }
 
     /// <summary>
-    /// The payloads of one file by key, or null when the file went between the listing and the read: beside a running
-    /// process a checkpoint deletes journal segments, the backups rotate and the re-encryption renames files over
-    /// others, and whatever such a process writes is sealed with the active key, so a file that went takes no older
-    /// key's payloads out of the count that <c>keys retire --remove</c> relies on.
+    /// The payloads of one file by key, or null when the file went between the listing and the read (beside a running
+    /// process a checkpoint deletes journal segments, the backups rotate, the re-encryption renames files over others),
+    /// which <paramref name="fileWent"/> is told: the file may live on under another name (see <see cref="Measure"/>).
     /// </summary>
-    private static (Dictionary<string, long> Keys, bool Clear)? ScanFile(StoredPayloadFile file, List<string> damaged)
+    private static (Dictionary<string, long> Keys, bool Clear)? ScanFile(StoredPayloadFile file, List<string> damaged, Action fileWent)
     {
         try
         {
@@ -130,6 +157,7 @@ public sealed class EncryptionKeyUsage
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
+            fileWent();
             return null;
         }
     }
