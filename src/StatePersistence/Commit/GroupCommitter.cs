@@ -89,7 +89,9 @@ internal sealed partial class GroupCommitter
             var pending = new PendingCommit(stamped, durability) { Sequence = revision };
             if (!_shared)
             {
-                Volatile.Write(ref _latest, _latest.Apply(stamped, revision, _toItem));
+                pending.Basis = _latest;
+                pending.After = _latest.Apply(stamped, revision, _toItem);
+                Volatile.Write(ref _latest, pending.After);
             }
 
             _queue.Add(pending);
@@ -190,7 +192,14 @@ internal sealed partial class GroupCommitter
             {
                 bool refused = failure is not null;
                 bool mispredicted = false;
-                if (outcomes is not null)
+                if (outcomes is not null && BuiltOnDurable(group, outcomes) is { } built)
+                {
+                    // The group committed as predicted on the view it was built on: the durable view is the one its
+                    // last commit made at enqueue, not the same tree paths copied a second time.
+                    Volatile.Write(ref _durable, built);
+                    SignalApplied();
+                }
+                else if (outcomes is not null)
                 {
                     StateView durable = _durable;
                     for (int i = 0; i < group.Count; i++)
@@ -243,6 +252,55 @@ internal sealed partial class GroupCommitter
         {
             _appendLock.Release();
         }
+    }
+
+    /// <summary>
+    /// The view the group's last commit made when it was enqueued, when applying the outcomes to the durable view would
+    /// give exactly that view: over a store with one writer, every commit of the group committed at its predicted
+    /// revision with the very changes it was enqueued with, and the commits were built one on the other, the first on
+    /// the durable view as it is now (a failure or a reload in between resets the latest view, and breaks the chain).
+    /// Otherwise null, and the outcomes are applied to the durable view.
+    /// </summary>
+    private StateView? BuiltOnDurable(List<PendingCommit> group, IReadOnlyList<CommitOutcome> outcomes)
+    {
+        if (_shared)
+        {
+            return null;
+        }
+
+        StateView? basis = _durable;
+        for (int i = 0; i < group.Count; i++)
+        {
+            PendingCommit pending = group[i];
+            CommitOutcome outcome = outcomes[i];
+            if (!outcome.Committed || outcome.Revision != pending.Sequence || !ReferenceEquals(pending.Basis, basis)
+                || !SameChanges(pending.Changes, outcome.Changes))
+            {
+                return null;
+            }
+
+            basis = pending.After;
+        }
+
+        return basis;
+    }
+
+    private static bool SameChanges(IReadOnlyList<StateChange> enqueued, IReadOnlyList<StateChange> committed)
+    {
+        if (enqueued.Count != committed.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < enqueued.Count; i++)
+        {
+            if (!ReferenceEquals(enqueued[i], committed[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private async ValueTask<(IReadOnlyList<CommitOutcome>? Outcomes, Exception? Failure)> AppendGroupAsync(List<PendingCommit> group)
@@ -316,6 +374,12 @@ internal sealed class PendingCommit(IReadOnlyList<StateChange> changes, Durabili
     public IReadOnlyList<StateChange> Changes { get; } = changes;
 
     public Durability Durability { get; } = durability;
+
+    /// <summary>Over a store with one writer, the latest view this commit was built on.</summary>
+    public StateView? Basis { get; set; }
+
+    /// <summary>Over a store with one writer, the latest view with this commit applied.</summary>
+    public StateView? After { get; set; }
 
     /// <summary>True when this commit's caller writes the next group itself.</summary>
     public bool IsLeader { get; set; }

@@ -35,34 +35,55 @@ public sealed record StateView(
     /// <summary>Applies changes in order, returning the new view; <paramref name="toItem"/> gives a put's value.</summary>
     internal StateView Apply(IEnumerable<StateChange> changes, long revision, Func<StateChange, StoredItem> toItem)
     {
-        ImmutableSortedDictionary<string, StoredItem> tasks = Tasks;
-        ImmutableSortedDictionary<string, StoredItem> sessions = Sessions;
-        byte[]? extras = Extras;
-        foreach (StateChange change in changes)
+        var next = new Builder(Tasks, Sessions, Extras);
+        if (changes is IReadOnlyList<StateChange> list)
+        {
+            // Indexed: a foreach over the interface would allocate an enumerator on every commit.
+            for (int i = 0; i < list.Count; i++)
+            {
+                next.Apply(list[i], toItem);
+            }
+        }
+        else
+        {
+            foreach (StateChange change in changes)
+            {
+                next.Apply(change, toItem);
+            }
+        }
+
+        return new StateView(revision, next.Tasks, next.Sessions, next.Extras);
+    }
+
+    private struct Builder(ImmutableSortedDictionary<string, StoredItem> tasks, ImmutableSortedDictionary<string, StoredItem> sessions, byte[]? extras)
+    {
+        public ImmutableSortedDictionary<string, StoredItem> Tasks = tasks;
+        public ImmutableSortedDictionary<string, StoredItem> Sessions = sessions;
+        public byte[]? Extras = extras;
+
+        public void Apply(StateChange change, Func<StateChange, StoredItem> toItem)
         {
             switch (change.Kind)
             {
                 case ChangeKind.PutTask:
                 case ChangeKind.AppendTaskLog:
-                    tasks = tasks.SetItem(change.Id, toItem(change));
+                    Tasks = Tasks.SetItem(change.Id, toItem(change));
                     break;
                 case ChangeKind.DeleteTask:
-                    tasks = tasks.Remove(change.Id);
+                    Tasks = Tasks.Remove(change.Id);
                     break;
                 case ChangeKind.PutSession:
-                    sessions = sessions.SetItem(change.Id, toItem(change));
+                    Sessions = Sessions.SetItem(change.Id, toItem(change));
                     break;
                 case ChangeKind.DeleteSession:
-                    sessions = sessions.Remove(change.Id);
+                    Sessions = Sessions.Remove(change.Id);
                     break;
                 case ChangeKind.SetStateExtras:
-                    extras = change.Json;
+                    Extras = change.Json;
                     break;
                 default:
                     throw new InvalidDataException($"Unknown change kind {(byte)change.Kind}.");
             }
         }
-
-        return new StateView(revision, tasks, sessions, extras);
     }
 }

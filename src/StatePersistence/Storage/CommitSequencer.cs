@@ -44,8 +44,10 @@ public sealed class CommitSequencer
         {
             IReadOnlyList<StateChange> group = groups[g];
             List<ItemConflict>? conflicts = null;
-            foreach (StateChange change in group)
+            for (int i = 0; i < group.Count; i++)
             {
+                // Indexed: a foreach over the interface would allocate an enumerator for every group.
+                StateChange change = group[i];
                 if (Key(change) is { } key && !change.Expected.IsMetBy(Current(overlay, key)))
                 {
                     (conflicts ??= []).Add(new ItemConflict(change.Kind, change.Id, change.Expected, Current(overlay, key)));

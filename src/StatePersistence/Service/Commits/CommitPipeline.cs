@@ -160,10 +160,11 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
 
     private static long JsonBytes(IReadOnlyList<StateChange> changes)
     {
+        // Indexed: a foreach over the interface would allocate an enumerator on every save.
         long bytes = 0;
-        foreach (StateChange change in changes)
+        for (int i = 0; i < changes.Count; i++)
         {
-            bytes += change.Json?.Length ?? 0;
+            bytes += changes[i].Json?.Length ?? 0;
         }
 
         return bytes;

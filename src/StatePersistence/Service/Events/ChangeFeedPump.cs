@@ -123,8 +123,9 @@ internal sealed class ChangeFeedPump(IStateStore store, StateEventLog log, Event
     private List<(string Type, string Id)> Describe(CommittedGroup group)
     {
         var described = new List<(string, string)>(group.Changes.Count);
-        foreach (StateChange change in group.Changes)
+        for (int i = 0; i < group.Changes.Count; i++)
         {
+            StateChange change = group.Changes[i];
             string? type = change.Kind switch
             {
                 ChangeKind.PutTask or ChangeKind.AppendTaskLog => _tasks.Add(change.Id) ? StateEventTypes.TaskCreated : StateEventTypes.TaskUpdated,

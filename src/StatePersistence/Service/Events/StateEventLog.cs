@@ -70,8 +70,10 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
 
             _feedPosition = position;
             _nextIndex = 0;
-            foreach ((string type, string id) in changes)
+            for (int i = 0; i < changes.Count; i++)
             {
+                // Indexed: a foreach over the interface would allocate an enumerator for every group.
+                (string type, string id) = changes[i];
                 Add(new StateEvent(Next(), type, id, revision));
             }
 
