@@ -57,4 +57,44 @@ public class RoundWindowTests
         Assert.True(window.ShouldStop(window.OpensAt + Second / 2));
         Assert.Equal(closed, window.ClosesAt);
     }
+
+    [Fact]
+    public void Window_MeasuresTheProcessCpuInsideIt_OnlyOnceClosed()
+    {
+        // CPU time, not wall-clock time: the work below runs until the process has used 50 ms more CPU, however busy
+        // the machine is, and all of it inside the window.
+        var window = new RoundWindow(1, Budget);
+        window.WarmedUp();
+        window.ReachedMinimum();
+        TimeSpan burned = BurnCpu(TimeSpan.FromMilliseconds(50));
+        Assert.Equal(TimeSpan.Zero, window.Cpu);
+
+        Assert.True(window.ShouldStop(window.OpensAt + Second));
+        TimeSpan measured = window.Cpu;
+        Assert.True(measured >= burned, $"the window measured {measured.TotalMilliseconds} ms of CPU; {burned.TotalMilliseconds} ms were used inside it");
+
+        // Closed once: CPU burned after the close is not the window's.
+        BurnCpu(TimeSpan.FromMilliseconds(20));
+        window.Close();
+        Assert.Equal(measured, window.Cpu);
+    }
+
+    /// <summary>Computes until the process has used at least <paramref name="least"/> more CPU; returns how much it used.</summary>
+    private static TimeSpan BurnCpu(TimeSpan least)
+    {
+        TimeSpan start = ProcessCpu();
+        ulong x = 1;
+        while (ProcessCpu() - start < least)
+        {
+            for (int i = 0; i < 100_000; i++)
+            {
+                x = x * 6364136223846793005 + 1442695040888963407;
+            }
+        }
+
+        GC.KeepAlive(x);
+        return ProcessCpu() - start;
+    }
+
+    private static TimeSpan ProcessCpu() => Environment.CpuUsage.TotalTime;
 }

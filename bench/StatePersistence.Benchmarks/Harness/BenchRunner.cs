@@ -146,6 +146,7 @@ internal sealed class BenchRunner(BenchOptions options, TaskDocuments documents,
             Tasks = info.Tasks,
             BytesPerOp = run.Context.BytesPerOperation,
             PeakMemoryBytes = m.PeakMemoryBytes,
+            CpuUsPerOp = m.CpuMicrosPerOp is { } cpu ? Math.Round(cpu, 1) : null,
             Note = JoinNotes(info.Note, run.Context.RunNote, m.HitCapacity ? "latency array full: stopped early" : null),
         };
     }

@@ -32,6 +32,9 @@ internal sealed class CaseRun
     /// <summary>The rounds' timed windows added up, in Stopwatch ticks.</summary>
     public long WindowTicks { get; set; }
 
+    /// <summary>The process's CPU time inside the rounds' timed windows, added up.</summary>
+    public TimeSpan WindowCpu { get; set; }
+
     /// <summary>Highest managed-heap growth over the rounds, when the case tracks memory.</summary>
     public long? PeakMemoryBytes { get; set; }
 

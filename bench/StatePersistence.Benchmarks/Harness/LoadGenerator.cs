@@ -74,6 +74,7 @@ internal static class LoadGenerator
         long ticks = info.CollectBeforeEachOp ? collectedTicks[0] : window.LengthTicks;
         run.CompletedOps += ops;
         run.WindowTicks += ticks;
+        run.WindowCpu += window.Cpu;
         return (ops, ticks > 0 ? ops / ((double)ticks / Stopwatch.Frequency) : 0);
     }
 

@@ -9,5 +9,9 @@ namespace StatePersistence.Benchmarks.Harness;
 /// <param name="Seconds">The timed windows, all rounds together.</param>
 /// <param name="PeakMemoryBytes">Peak managed-heap growth, when the case asked for it.</param>
 /// <param name="HitCapacity">True when a writer filled its latency array and stopped early.</param>
+/// <param name="CpuMicrosPerOp">
+/// This process's CPU time inside the timed windows over the operations completed in them, in microseconds; null for a
+/// case whose load runs in another process (its CPU is not this process's).
+/// </param>
 public sealed record Measurement(long Ops, double OpsPerSecond, double P50Micros, double P99Micros,
-    double MaxMicros, double Seconds, long? PeakMemoryBytes, bool HitCapacity);
+    double MaxMicros, double Seconds, long? PeakMemoryBytes, bool HitCapacity, double? CpuMicrosPerOp = null);

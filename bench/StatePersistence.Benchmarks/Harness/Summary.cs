@@ -31,7 +31,8 @@ internal static class Summary
 
         Array.Sort(all);
         return new Measurement(total, opsPerSecond, Micros(Percentiles.OfSorted(all, 0.50)),
-            Micros(Percentiles.OfSorted(all, 0.99)), Micros(all[^1]), seconds, run.PeakMemoryBytes, run.IsFull);
+            Micros(Percentiles.OfSorted(all, 0.99)), Micros(all[^1]), seconds, run.PeakMemoryBytes, run.IsFull,
+            CpuMicrosPerOp(run));
     }
 
     /// <summary>
@@ -47,6 +48,13 @@ internal static class Summary
         return new Measurement(ops, seconds > 0 ? ops / seconds : 0, p50, rounds.Max(r => r.P99Micros), rounds.Max(r => r.MaxMicros),
             seconds, null, HitCapacity: false);
     }
+
+    /// <summary>
+    /// The CPU per operation, or null when the windows do not hold it: a case collecting before each operation times the
+    /// operations alone, while the window's CPU would include the collections.
+    /// </summary>
+    private static double? CpuMicrosPerOp(CaseRun run) =>
+        run.Info.CollectBeforeEachOp || run.CompletedOps == 0 ? null : run.WindowCpu.TotalMicroseconds / run.CompletedOps;
 
     private static double Micros(long ticks) => ticks * 1_000_000.0 / Stopwatch.Frequency;
 }

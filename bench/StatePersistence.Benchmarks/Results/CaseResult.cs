@@ -42,6 +42,12 @@ public sealed class CaseResult
     /// <summary>Peak managed-heap growth during the run, in bytes (sampled; includes uncollected garbage).</summary>
     public long? PeakMemoryBytes { get; init; }
 
+    /// <summary>
+    /// This process's CPU time (user and system, all threads) per operation inside the timed windows, in microseconds:
+    /// the client's side of a case whose server is another process (PostgreSQL), the whole of an embedded one's.
+    /// </summary>
+    public double? CpuUsPerOp { get; init; }
+
     /// <summary>How the case is configured.</summary>
     public string? Note { get; init; }
 

@@ -51,6 +51,11 @@ internal static class ResultTable
             notes.Add(string.Create(Inv, $"{bytes / 1048576.0:N1} MiB/op"));
         }
 
+        if (c.CpuUsPerOp is { } cpu)
+        {
+            notes.Add(string.Create(Inv, $"{cpu:N1} µs CPU/op"));
+        }
+
         if (c.PeakMemoryBytes is { } peak)
         {
             notes.Add(string.Create(Inv, $"peak heap +{peak / 1048576.0:N1} MiB"));
