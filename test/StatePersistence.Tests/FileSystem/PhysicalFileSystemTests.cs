@@ -10,6 +10,35 @@ public sealed class PhysicalFileSystemTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
+    [Fact]
+    public void FileIdentity_NeverAsksForATimestamp()
+    {
+        // Asking marks the timestamps seen (Linux 6.13+), and the journal's next append would then dirty its inode:
+        // one more block written by every fdatasync of a save (PosixNative.IdentityMask).
+        Assert.Equal(0u, PosixNative.IdentityMask & PosixNative.TimestampMask);
+    }
+
+    [Fact]
+    public void IsStillAtPath_FollowsTheFile_ThroughAReplacementAndADeletion()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the identity of a file is read with statx on Linux only");
+        string path = _directory.Combine("segment");
+        using IFileHandle handle = _fileSystem.Open(path, FileOpenMode.CreateNew);
+        handle.Write(0, [1, 2, 3]);
+        Assert.True(handle.IsStillAtPath());
+        Assert.Equal(PosixNative.IdentityOf(path), _fileSystem.IdentityOf(path));
+
+        File.WriteAllBytes(_directory.Combine("other"), [4]);
+        File.Move(_directory.Combine("other"), path, overwrite: true);
+        Assert.False(handle.IsStillAtPath());
+
+        using IFileHandle replacement = _fileSystem.Open(path, FileOpenMode.Read);
+        Assert.True(replacement.IsStillAtPath());
+        File.Delete(path);
+        Assert.False(replacement.IsStillAtPath());
+        Assert.Null(_fileSystem.IdentityOf(path));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(PhysicalFileSystem.SyncFsThreshold)]
