@@ -18,6 +18,12 @@ public sealed class MachineInfo
     /// <summary>The operating system.</summary>
     public required string Os { get; init; }
 
+    /// <summary>
+    /// The kernel's release (/proc/sys/kernel/osrelease), when the OS says: the file system's behaviour changes with it
+    /// (Linux 6.13's multigrain timestamps made a timestamp query cost every later fdatasync an inode write).
+    /// </summary>
+    public string? Kernel { get; init; }
+
     /// <summary>The .NET runtime.</summary>
     public required string Dotnet { get; init; }
 
@@ -46,6 +52,7 @@ public sealed class MachineInfo
         MemoryBytes = MemTotal() ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
         Cpu = ProcField("/proc/cpuinfo", "model name"),
         Os = RuntimeInformation.OSDescription,
+        Kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : null,
         Dotnet = RuntimeInformation.FrameworkDescription,
         Date = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
         BenchRoot = benchRoot,
