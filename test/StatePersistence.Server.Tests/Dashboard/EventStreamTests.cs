@@ -111,9 +111,20 @@ public sealed class EventStreamTests
             oldId = (await first.ReadAsync(1))[0].Id!;
         }
 
-        for (int i = 1; i <= 4; i++)
+        // The stream is fed from the store's change feed after a save is acknowledged: a reader that watches the four
+        // creates arrive knows the history has moved past the old position before the resume asks for it.
+        await using (SseReader watch = await SseReader.OpenAsync(client))
         {
-            await client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"d"}""");
+            for (int i = 1; i <= 4; i++)
+            {
+                await client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"d"}""");
+            }
+
+            int created = 0;
+            while (created < 4)
+            {
+                created += (await watch.ReadAsync(1)).Count(e => e.Type == "task:created");
+            }
         }
 
         await using SseReader resumed = await SseReader.OpenAsync(client, unreadable ?? oldId);
