@@ -16,12 +16,31 @@ public sealed class DeletedSegmentAfterKillTests
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         using var directory = new TempDirectory();
-        string state = directory.File("killed");
-        await KilledDirectory.CreateAsync(state, acks: 40);
-        // The newest segment started: a header (not the zeros of the spare prepared ahead), the highest number.
-        string segment = Directory.GetFiles(Path.Combine(state, "journal"), "*.wal")
-            .Where(s => new FileInfo(s).Length > 0 && File.ReadAllBytes(s)[0] != 0)
-            .Order(StringComparer.Ordinal).Last();
+        string state;
+        string segment;
+        for (int attempt = 1; ; attempt++)
+        {
+            state = directory.File("killed" + attempt);
+            await KilledDirectory.CreateAsync(state, acks: 40);
+            // The newest segment started: a header (not the zeros of the spare prepared ahead), the highest number.
+            segment = Directory.GetFiles(Path.Combine(state, "journal"), "*.wal")
+                .Where(s => new FileInfo(s).Length > 0 && File.ReadAllBytes(s)[0] != 0)
+                .Order(StringComparer.Ordinal).Last();
+
+            // A kill can land between a checkpoint's new segment getting its durable header and journal-head.json
+            // naming it (rare: one CI run in many failed on it, none of 40 runs here). That segment can hold no
+            // acknowledged record yet, so deleting it loses nothing and the start rightly reports nothing (held on
+            // purpose in MissingJournalSegmentTests.NewestSegmentNotYetNamedByTheHead_DeletedAfterAKill_LosesNothing).
+            // The audit's case is the segment that may hold acknowledged records: the directory is made again until
+            // the newest started segment is the one the head names.
+            if (HeadSegment(state) == Path.GetFileName(segment))
+            {
+                break;
+            }
+
+            Assert.True(attempt < 5, $"in {attempt} kills the newest started segment was never the one journal-head.json names");
+        }
+
         File.Delete(segment);
 
         StatePersistenceService restarted = Services.Create(Services.Options(state), PhysicalFileSystem.Instance, Services.NewClock());
@@ -31,5 +50,11 @@ public sealed class DeletedSegmentAfterKillTests
         Assert.Contains(Path.GetFileName(segment) + "' is missing", lost, StringComparison.Ordinal);
         Assert.Equal(StateHealthStatus.Degraded, restarted.CheckHealth(0).Status);
         await restarted.DisposeAsync();
+    }
+
+    private static string HeadSegment(string state)
+    {
+        using var head = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(state, "journal-head.json")));
+        return head.RootElement.GetProperty("segment").GetString()!;
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using StatePersistence.Errors;
 using StatePersistence.FileStore;
+using StatePersistence.FileStore.Journal;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.FileSystem;
 using StatePersistence.Model;
@@ -288,5 +289,66 @@ public sealed class MissingJournalSegmentTests : IDisposable
 
         Assert.Equal(["t0"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
         Assert.Empty(second.LastRecovery!.Lost);
+    }
+
+    /// <summary>
+    /// A kill between a checkpoint's new segment getting its durable header and <c>journal-head.json</c> naming it: no
+    /// record can have been acknowledged in that segment yet, so deleting it afterwards loses nothing, and the start
+    /// reports nothing (the rare kill that <c>DeletedSegmentAfterKillTests</c> makes again, held here on purpose). The
+    /// cut starts a segment created on the spot, or the spare an earlier checkpoint prepared.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task NewestSegmentNotYetNamedByTheHead_DeletedAfterAKill_LosesNothing(bool spareReady)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var gated = new GatedFileSystem(PhysicalFileSystem.Instance);
+        StatePersistenceService first = await _fixture.OpenAsync(Small, gated);
+        await first.SaveTaskAsync(StateFixture.Task("t0"), ct);
+        if (spareReady)
+        {
+            await first.SaveSnapshotAsync(ct);
+            await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+            Assert.Single(Spares());
+        }
+
+        string[] before = StartedSegments();
+
+        // The checkpoint's cut starts the next segment, then stops as it writes the head naming it.
+        gated.ArmNextCreate(p => Path.GetFileName(p).StartsWith(JournalHead.FileName + ".", StringComparison.Ordinal));
+        Task<DateTimeOffset> checkpoint = Task.Run(async () => await first.SaveSnapshotAsync(ct), ct);
+        Assert.True(gated.Entered.Wait(TimeSpan.FromSeconds(30), ct));
+        string killed = _fixture.StatePath + ".killed";
+        CopyDirectory(_fixture.StatePath, killed);
+        gated.Release();
+        await checkpoint;
+        await first.DisposeAsync();
+        Directory.Delete(_fixture.StatePath, recursive: true);
+        Directory.Move(killed, _fixture.StatePath);
+
+        string started = Assert.Single(StartedSegments().Except(before));
+        Assert.Contains(Path.GetFileName(before[^1]), File.ReadAllText(_fixture.File(JournalHead.FileName)), StringComparison.Ordinal);
+        File.Delete(started);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync(Small);
+        Assert.Equal(spareReady ? ["t0", "t1"] : ["t0"], (await second.LoadTasksAsync(ct)).Select(t => t.Id).Order(StringComparer.Ordinal));
+        Assert.Empty(second.LastRecovery!.Lost);
+        Assert.Equal(StateHealthStatus.Healthy, second.CheckHealth(0).Status);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        // The running process's lock is left out: a killed process's lock goes with it.
+        foreach (string file in Directory.GetFiles(from).Where(f => !Path.GetFileName(f).StartsWith(".lock", StringComparison.Ordinal)))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+
+        foreach (string directory in Directory.GetDirectories(from))
+        {
+            CopyDirectory(directory, Path.Combine(to, Path.GetFileName(directory)));
+        }
     }
 }

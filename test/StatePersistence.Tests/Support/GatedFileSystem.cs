@@ -3,9 +3,9 @@ using StatePersistence.FileSystem;
 namespace StatePersistence.Tests.Support;
 
 /// <summary>
-/// Passes every call through, except that once armed, the next file created whose path passes the filter blocks its
-/// first write until <see cref="Release"/>: a deterministic way to hold one side of a race (a spare segment being
-/// zero-filled) while the other side runs.
+/// Passes every call through, except that once armed, the next file created (new, or created or truncated) whose path
+/// passes the filter blocks its first write until <see cref="Release"/>: a deterministic way to hold one side of a race
+/// (a spare segment being zero-filled) while the other side runs, or to stop a process between two of its writes.
 /// </summary>
 internal sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
 {
@@ -28,7 +28,7 @@ internal sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
     public IFileHandle Open(string path, FileOpenMode mode)
     {
         IFileHandle handle = inner.Open(path, mode);
-        if (mode == FileOpenMode.CreateNew && _armed is { } filter && filter(path))
+        if (mode is FileOpenMode.CreateNew or FileOpenMode.CreateOrTruncate && _armed is { } filter && filter(path))
         {
             _armed = null;
             return new GatedHandle(handle, this);
