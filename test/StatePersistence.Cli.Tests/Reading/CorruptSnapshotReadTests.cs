@@ -3,6 +3,7 @@ using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Server.Tests.Support;
 using StatePersistence.Storage;
+using StatePersistence.Testing.Fixtures;
 
 namespace StatePersistence.Cli.Tests.Reading;
 
@@ -40,7 +41,7 @@ public sealed class CorruptSnapshotReadTests : IDisposable
 
         Damage(Path.Combine(StatePath, "state.json"), damage);
         string copy = _temp.Combine("copy");
-        CopyDirectory(StatePath, copy);
+        DirectoryCopy.Copy(StatePath, copy);
         Dictionary<string, byte[]> before = StateFiles.Snapshot(StatePath);
 
         StateDirectoryView read = StateDirectoryReader.Read(StatePath);
@@ -63,15 +64,5 @@ public sealed class CorruptSnapshotReadTests : IDisposable
     {
         byte[] bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, damage == "nul-filled" ? new byte[bytes.Length] : bytes[..(bytes.Length / 2)]);
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        foreach (string file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
-        {
-            string target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
     }
 }

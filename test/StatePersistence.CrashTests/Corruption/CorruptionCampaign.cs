@@ -3,6 +3,7 @@ using StatePersistence.CrashTests.Support;
 using StatePersistence.Errors;
 using StatePersistence.FileSystem;
 using StatePersistence.Recovery;
+using StatePersistence.Testing.Fixtures;
 
 namespace StatePersistence.CrashTests.Corruption;
 
@@ -32,7 +33,7 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
 
         await KilledDirectory.CreateAsync(killed, acks, _keyFile);
         string referenceCopy = directory.File("reference");
-        CopyDirectory(killed, referenceCopy);
+        DirectoryCopy.Copy(killed, referenceCopy);
         Observed reference = await OpenAndReadAsync(referenceCopy) ?? throw new InvalidOperationException("The undamaged directory did not open.");
         var random = new Random(ReliabilityLedger.Seed ^ 0x0C0FFEE);
         foreach (CorruptionKind kind in Enum.GetValues<CorruptionKind>())
@@ -40,7 +41,7 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
             for (int trial = 0; trial < trialsPerKind; trial++)
             {
                 string root = directory.File($"trial-{kind}-{trial}");
-                CopyDirectory(killed, root);
+                DirectoryCopy.Copy(killed, root);
                 Corruption corruption = Corruption.Apply(root, kind, random);
                 string outcome = await TrialAsync(root, corruption, reference);
                 ledger.RecordCorruptionTrial(kind.ToString(), outcome);
@@ -221,16 +222,6 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
         o.Encryption.KeyFile = _keyFile;
     });
 
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (string file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            string target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-    }
 
     private static string Short(string? value) => value is null ? "(absent)" : value.Length <= 80 ? value : value[..80] + "…";
 }

@@ -1,5 +1,7 @@
 using StatePersistence.CrashTests.Corruption;
 using StatePersistence.CrashTests.Support;
+using StatePersistence.FileStore;
+using StatePersistence.FileStore.Journal;
 using StatePersistence.FileSystem;
 
 namespace StatePersistence.CrashTests.Kill;
@@ -54,7 +56,9 @@ public sealed class DeletedSegmentAfterKillTests
 
     private static string HeadSegment(string state)
     {
-        using var head = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(state, "journal-head.json")));
-        return head.RootElement.GetProperty("segment").GetString()!;
+        var layout = new StateLayout(state);
+        JournalHead head = JournalHead.Read(PhysicalFileSystem.Instance, layout)
+            ?? throw new InvalidOperationException($"'{layout.JournalHeadFile}' was not written");
+        return Path.GetFileName(layout.JournalSegment(head.Segment));
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Model;
+using StatePersistence.Testing.Fixtures;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.FileStore;
@@ -44,7 +45,7 @@ public sealed class InterruptedArchiveTests : IDisposable
     private async Task<string> InterruptAfterTheArchiveIsDurableAsync(CancellationToken ct)
     {
         string before = Path.Combine(_copies.Path, "before");
-        CopyDirectory(_fixture.StatePath, before);
+        DirectoryCopy.Copy(_fixture.StatePath, before);
         string archive;
         await using (StatePersistenceService service = await _fixture.OpenAsync())
         {
@@ -54,7 +55,7 @@ public sealed class InterruptedArchiveTests : IDisposable
         string kept = Path.Combine(_copies.Path, Path.GetFileName(archive));
         File.Copy(archive, kept);
         Directory.Delete(_fixture.StatePath, recursive: true);
-        CopyDirectory(before, _fixture.StatePath);
+        DirectoryCopy.Copy(before, _fixture.StatePath);
         Directory.CreateDirectory(_fixture.File("archive"));
         File.Copy(kept, archive);
         return archive;
@@ -108,19 +109,5 @@ public sealed class InterruptedArchiveTests : IDisposable
         TaskRestoreResult restored = await TaskArchives.RestoreAsync(service, result.Archive!, ct);
         Assert.Equal(["old2"], restored.Tasks);
         Assert.Equal("edited since", (await service.LoadTaskAsync("old2", ct))!.Description);
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (string file in Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-
-        foreach (string directory in Directory.GetDirectories(from))
-        {
-            CopyDirectory(directory, Path.Combine(to, Path.GetFileName(directory)));
-        }
     }
 }

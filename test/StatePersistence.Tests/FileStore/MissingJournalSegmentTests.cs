@@ -6,6 +6,7 @@ using StatePersistence.FileStore.Operations;
 using StatePersistence.FileSystem;
 using StatePersistence.Model;
 using StatePersistence.Testing.FaultInjection;
+using StatePersistence.Testing.Fixtures;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.FileStore;
@@ -320,7 +321,8 @@ public sealed class MissingJournalSegmentTests : IDisposable
         Task<DateTimeOffset> checkpoint = Task.Run(async () => await first.SaveSnapshotAsync(ct), ct);
         Assert.True(gated.Entered.Wait(TimeSpan.FromSeconds(30), ct));
         string killed = _fixture.StatePath + ".killed";
-        CopyDirectory(_fixture.StatePath, killed);
+        // The running process's lock is left out: a killed process's lock goes with it.
+        DirectoryCopy.Copy(_fixture.StatePath, killed, skip: f => Path.GetFileName(f).StartsWith(".lock", StringComparison.Ordinal));
         gated.Release();
         await checkpoint;
         await first.DisposeAsync();
@@ -328,27 +330,13 @@ public sealed class MissingJournalSegmentTests : IDisposable
         Directory.Move(killed, _fixture.StatePath);
 
         string started = Assert.Single(StartedSegments().Except(before));
-        Assert.Contains(Path.GetFileName(before[^1]), File.ReadAllText(_fixture.File(JournalHead.FileName)), StringComparison.Ordinal);
+        var layout = new StateLayout(_fixture.StatePath);
+        Assert.Equal(before[^1], layout.JournalSegment(JournalHead.Read(PhysicalFileSystem.Instance, layout)!.Segment));
         File.Delete(started);
 
         await using StatePersistenceService second = await _fixture.OpenAsync(Small);
         Assert.Equal(spareReady ? ["t0", "t1"] : ["t0"], (await second.LoadTasksAsync(ct)).Select(t => t.Id).Order(StringComparer.Ordinal));
         Assert.Empty(second.LastRecovery!.Lost);
         Assert.Equal(StateHealthStatus.Healthy, second.CheckHealth(0).Status);
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        // The running process's lock is left out: a killed process's lock goes with it.
-        foreach (string file in Directory.GetFiles(from).Where(f => !Path.GetFileName(f).StartsWith(".lock", StringComparison.Ordinal)))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-
-        foreach (string directory in Directory.GetDirectories(from))
-        {
-            CopyDirectory(directory, Path.Combine(to, Path.GetFileName(directory)));
-        }
     }
 }
