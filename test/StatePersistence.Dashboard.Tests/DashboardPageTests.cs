@@ -98,6 +98,23 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task TaskList_ALiveRefresh_KeepsASearchBeingTyped()
+    {
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await session.LoginAsync();
+        await page.ClickAsync("nav a[data-nav=tasks]");
+        await page.FillAsync("#search", "typed, not yet submitted");
+
+        // A task created meanwhile redraws the list (its row appears): the field keeps what was typed.
+        string id = "live_" + Guid.NewGuid().ToString("N")[..8];
+        await CreateTaskAsync(id, "Arrives while the operator types", "pending");
+        await Expect(page.Locator($"tr[data-task={id}]")).ToBeVisibleAsync();
+        await Expect(page.Locator("#search")).ToHaveValueAsync("typed, not yet submitted");
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
     public async Task TaskDetails_CancelIsConfirmed_ChangesTheStatus_AndIsAudited()
     {
         string id = "cancel_" + Guid.NewGuid().ToString("N")[..8];

@@ -302,12 +302,20 @@ async function render(focus) {
   else if (parts[0] === "backups") run = (seq) => backups(seq);
   else run = (seq) => overview(seq);
   const view = hash;
+  // A live refresh redraws the view on screen: what the operator was typing in its fields (a search not yet
+  // submitted) must survive it, or the next Enter submits the field as the URL had it.
+  const drafts = current && current.view === view
+    ? [...main.querySelectorAll("input[id], select[id], textarea[id]")].map((field) => [field.id, field.value]) : [];
   if (!current || current.view !== view) current = { view, refresh: run, onEvent: null };
   const seq = ++renderSeq;
   try {
     const active = document.activeElement && document.activeElement.id;
     const hooks = await run(seq);
     if (seq !== renderSeq) return;
+    for (const [id, value] of drafts) {
+      const field = document.getElementById(id);
+      if (field) field.value = value;
+    }
     if (hooks) current.onEvent = hooks.onEvent;
     if (focus) main.focus();
     else if (active && document.getElementById(active)) document.getElementById(active).focus();
