@@ -49,7 +49,8 @@ public sealed class KeyFileLockWaitTests : IDisposable
         await rotate.WaitForExitAsync(Http.Ct);
         Assert.True(saidItWaits, "nothing said within 30 s while the lock was held: " + Text(errors));
         Assert.True(rotate.ExitCode == 0, $"exit code {rotate.ExitCode}: {Text(errors)}");
-        Assert.Contains($"waiting for the lock '{lockFile}', held by process {Environment.ProcessId}", Text(errors), StringComparison.Ordinal);
+        // Whole, not cut short as Assert.Contains prints it: what it lacked is what to look at.
+        Assert.True(Text(errors).Contains($"waiting for the lock '{lockFile}', held by process {Environment.ProcessId}", StringComparison.Ordinal), Text(errors));
         Assert.Contains("is now active", await output, StringComparison.Ordinal);
     }
 

@@ -39,7 +39,7 @@ internal static class KeysCommand
         var command = new Command("create", "Create a key file holding one new active key.") { file };
         command.SetHandler((context, parsed, _) =>
         {
-            KeyFileLockWait.Announce(context, parsed.GetValue(file)!);
+            KeyFileLockWait.Announce(context.Error, parsed.GetValue(file)!);
             EncryptionKey key = EncryptionKeyOperations.Create(parsed.GetValue(file)!, context.StatePath);
             string path = Path.GetFullPath(parsed.GetValue(file)!);
             Report(context, new KeyChangeReport(path, key.Id, "created"), $"Created the key file '{path}' with the active key {key.Id}.");
@@ -61,7 +61,7 @@ internal static class KeysCommand
         command.SetHandler((context, parsed, _) =>
         {
             string file = ResolveKeyFile(parsed);
-            KeyFileLockWait.Announce(context, file);
+            KeyFileLockWait.Announce(context.Error, file);
             EncryptionKeyRing ring = EncryptionKeyFile.Read(file);
             string? previous = ring.HasActiveKey ? ring.Active.Id : null;
             EncryptionKey key = EncryptionKeyOperations.Rotate(file);
@@ -87,7 +87,7 @@ internal static class KeysCommand
         {
             string file = ResolveKeyFile(parsed);
             string id = parsed.GetValue(key)!;
-            KeyFileLockWait.Announce(context, file);
+            KeyFileLockWait.Announce(context.Error, file);
             if (parsed.GetValue(remove))
             {
                 EncryptionKeyOperations.Remove(file, id, context.StatePath, parsed.GetValue(loseMovedAside));
@@ -116,7 +116,7 @@ internal static class KeysCommand
         command.SetHandler((context, parsed, _) =>
         {
             string file = ResolveKeyFile(parsed);
-            KeyFileLockWait.Announce(context, file);
+            KeyFileLockWait.Announce(context.Error, file);
             string previous = EncryptionKeyOperations.Disable(file);
             Report(context, new KeyChangeReport(file, previous, "retired"),
                 $"Encryption is off: the key {previous} is retired and no key is active. New payloads are stored in the clear; 'statectl keys list' shows what is still sealed.");
