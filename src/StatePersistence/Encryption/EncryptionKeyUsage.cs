@@ -1,3 +1,4 @@
+using StatePersistence.FileStore;
 using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.Encryption;
@@ -100,8 +101,10 @@ public sealed class EncryptionKeyUsage
         var movedAside = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var damaged = new List<string>();
         long clearFiles = 0;
-        foreach (StoredPayloadFile file in StoredPayloadFiles.Under(root))
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (StoredPayloadFile file in InReadOrder(StoredPayloadFiles.Under(root)))
         {
+            listed.Add(file.Path);
             if (ScanFile(file, damaged, fileWent) is not { } scanned)
             {
                 continue;
@@ -126,8 +129,56 @@ public sealed class EncryptionKeyUsage
             }
         }
 
+        if (MovedToANewName(root, listed))
+        {
+            fileWent();
+        }
+
         return new EncryptionKeyUsage(payloads.ToDictionary(p => p.Key, p => new KeyUsageCount(p.Value, files[p.Key]), StringComparer.Ordinal), clearFiles,
             movedAside.ToDictionary(m => m.Key, m => (IReadOnlyList<string>)m.Value, StringComparer.Ordinal), damaged);
+    }
+
+    /// <summary>
+    /// The files in the order a pass reads them: by path, but a session log's parts by number (the live log, then
+    /// <c>.1</c>, <c>.2</c>, …, <c>.10</c>) rather than as text (<c>.10</c> before <c>.2</c>). A rotation moves each
+    /// part's payloads one number up, so read by number they move ahead of the read (counted twice at worst); read as
+    /// text, part 9's payloads moved into part 10, already read, and were counted nowhere.
+    /// </summary>
+    private static IEnumerable<StoredPayloadFile> InReadOrder(IEnumerable<StoredPayloadFile> files) =>
+        files.Select(file => (File: file, Key: ReadKey(file.Path)))
+            .OrderBy(f => f.Key.Log, StringComparer.Ordinal)
+            .ThenBy(f => f.Key.Part)
+            .Select(f => f.File);
+
+    private static (string Log, int Part) ReadKey(string path) =>
+        StateLayout.TryParseSessionLogName(Path.GetFileName(path), out string id, out int part)
+            ? (Path.Combine(Path.GetDirectoryName(path)!, "session_" + id + ".log"), part)
+            : (path, 0);
+
+    /// <summary>
+    /// Whether a rotation during the pass moved a file to a name the pass's listing did not hold while a new file took
+    /// its old name: <c>state.json</c> renamed to a new <c>state.backup.&lt;time&gt;.json</c> and the new snapshot
+    /// renamed into place, or a session log shifted into a new part. Nothing went missing, so the read of the old name
+    /// found the new file, and the payloads moved (under the key that sealed them) were counted nowhere: CI saw
+    /// <c>keys list</c> say 0 under the old key while such a backup held it. The newest backup and the highest part
+    /// stay until a later rotation, so a rotation during the pass always leaves a name the listing lacks.
+    /// </summary>
+    private static bool MovedToANewName(string root, HashSet<string> listed)
+    {
+        string logs = Path.Combine(root, "logs");
+        IEnumerable<string> parts = Directory.Exists(logs) ? Directory.EnumerateFiles(logs) : [];
+        foreach (string path in Directory.EnumerateFiles(root).Concat(parts))
+        {
+            string name = Path.GetFileName(path);
+            bool renamedInto = StateFiles.Classify(root, path).Kind == StateFileKind.Backup
+                || (StateLayout.TryParseSessionLogName(name, out _, out int part) && part > 0);
+            if (renamedInto && !listed.Contains(path))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

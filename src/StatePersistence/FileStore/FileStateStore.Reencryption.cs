@@ -67,24 +67,28 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
 
         int rewritten = 0;
         int left = 0;
+        // Session by session, each under its log's gate (see SessionLogs.ResealStaleAsync); rotated parts too: a part
+        // left under a retired key could no longer be read.
+        long listedAfter = _logs.Rotations;
+        var logs = new SortedDictionary<string, List<int>>(StringComparer.Ordinal);
         foreach (string name in _fileSystem.ListFiles(_layout.LogsDirectory))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            // Rotated parts too: a part left under a retired key could no longer be read.
-            if (!StateLayout.TryParseSessionLogName(name, out string sessionId, out int part)
-                || !IsStale(Path.Combine(_layout.LogsDirectory, name), active, container: true))
+            if (StateLayout.TryParseSessionLogName(name, out string sessionId, out int part))
             {
-                continue;
+                List<int> parts = logs.TryGetValue(sessionId, out List<int>? known) ? known : logs[sessionId] = [];
+                if (part > 0)
+                {
+                    parts.Add(part);
+                }
             }
+        }
 
-            if (rewritten < maxFiles && await _logs.ResealAsync(sessionId, part, cancellationToken).ConfigureAwait(false))
-            {
-                rewritten++;
-            }
-            else
-            {
-                left++;
-            }
+        foreach ((string sessionId, List<int> parts) in logs)
+        {
+            (int logsRewritten, int logsLeft) = await _logs.ResealStaleAsync(sessionId, parts, listedAfter,
+                path => IsStale(path, active, container: true), maxFiles - rewritten, cancellationToken).ConfigureAwait(false);
+            rewritten += logsRewritten;
+            left += logsLeft;
         }
 
         foreach (string reportId in await ListReportsAsync(cancellationToken).ConfigureAwait(false))

@@ -32,6 +32,18 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// <summary>The file header version new frames of each log go in, once this process prepared the log.</summary>
     private readonly ConcurrentDictionary<string, ushort> _versions = new(StringComparer.Ordinal);
 
+    /// <summary>Counts every rotation of any log (see <see cref="Rotations"/>).</summary>
+    private long _rotations;
+
+    /// <summary>Per log, the value <see cref="_rotations"/> took at its last rotation.</summary>
+    private readonly ConcurrentDictionary<string, long> _lastRotation = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How many rotations (a log shifted into its parts) there have been: read before a listing of the folder, it tells
+    /// <see cref="ResealStaleAsync"/> whether a log's parts may have moved since the listing.
+    /// </summary>
+    public long Rotations => Interlocked.Read(ref _rotations);
+
     public async ValueTask AppendAsync(string sessionId, ReadOnlyMemory<byte> text, Durability durability, CancellationToken cancellationToken)
     {
         SemaphoreSlim gate = Gate(sessionId);
@@ -92,46 +104,89 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     }
 
     /// <summary>
-    /// Rewrites a whole log with every frame sealed again under the active key (the background re-encryption): each
-    /// frame opened and sealed anew, the new log written atomically (temp file, fsync, rename, directory fsync), under
-    /// the log's gate so no append interleaves, a frame at a time (see <see cref="Reseal"/>). A log with damage or a
-    /// failed append pending is left for start-up's repair. <paramref name="part"/> 0 is the live log, from 1 a rotated part. Returns whether it was rewritten.
+    /// The background re-encryption of one session's log files (the live log, then its rotated parts): each one
+    /// <paramref name="isStale"/> names (a payload under another key) is rewritten with every frame sealed again under
+    /// the active key, up to <paramref name="budget"/> files; the rest are counted as left. All under the log's gate,
+    /// which a rotation takes too: looked at file by file with rotations in between, a part not yet looked at could be
+    /// shifted into a number already done or one the listing lacked, and stay under the old key once the run reported
+    /// nothing left. A log with damage or a failed append pending is left for start-up's repair (counted as left).
     /// </summary>
-    public async ValueTask<bool> ResealAsync(string sessionId, int part, CancellationToken cancellationToken)
+    /// <param name="sessionId">The session whose log files to look at.</param>
+    /// <param name="listedParts">Its rotated parts in the caller's listing of the folder, which was taken after
+    /// <see cref="Rotations"/> read <paramref name="listedAfter"/>: used as they are unless a rotation of this log came
+    /// since (the folder is then listed again, under the gate), so a step lists the folder once, not once a session.</param>
+    /// <param name="listedAfter">See <paramref name="listedParts"/>.</param>
+    /// <param name="isStale">Whether a file holds a payload under another key.</param>
+    /// <param name="budget">How many files may be rewritten.</param>
+    /// <param name="cancellationToken">Stops between files.</param>
+    public async ValueTask<(int Rewritten, int Left)> ResealStaleAsync(string sessionId, IEnumerable<int> listedParts, long listedAfter,
+        Func<string, bool> isStale, int budget, CancellationToken cancellationToken)
     {
         SemaphoreSlim gate = Gate(sessionId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            string path = layout.SessionLogPart(sessionId, part);
-            if ((part == 0 && _failedAppendStarts.ContainsKey(sessionId)) || !fileSystem.FileExists(path))
+            int rewritten = 0;
+            int left = 0;
+            IEnumerable<int> parts = _lastRotation.GetValueOrDefault(sessionId) > listedAfter ? RotatedParts(sessionId) : listedParts;
+            foreach (int part in parts.Order().Prepend(0))
             {
-                return false;
-            }
-
-            ushort version;
-            using (IFileHandle source = fileSystem.Open(path, FileOpenMode.Read))
-            {
-                if (Reseal(sessionId, path, source) is not { } written)
+                cancellationToken.ThrowIfCancellationRequested();
+                string path = layout.SessionLogPart(sessionId, part);
+                if (!fileSystem.FileExists(path) || !isStale(path))
                 {
-                    return false;
+                    continue;
                 }
 
-                version = written;
+                if (rewritten < budget && Reseal(sessionId, part))
+                {
+                    rewritten++;
+                }
+                else
+                {
+                    left++;
+                }
             }
 
-            if (part == 0)
-            {
-                _versions[sessionId] = version;
-                _namesMadeDurable[sessionId] = true;
-            }
-
-            return true;
+            return (rewritten, left);
         }
         finally
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Rewrites one log file (<paramref name="part"/> 0 is the live log, from 1 a rotated part) a frame at a time (see
+    /// <see cref="Reseal(string, string, IFileHandle)"/>); the caller holds the log's gate, so no append interleaves.
+    /// Returns whether it was rewritten.
+    /// </summary>
+    private bool Reseal(string sessionId, int part)
+    {
+        string path = layout.SessionLogPart(sessionId, part);
+        if (part == 0 && _failedAppendStarts.ContainsKey(sessionId))
+        {
+            return false;
+        }
+
+        ushort version;
+        using (IFileHandle source = fileSystem.Open(path, FileOpenMode.Read))
+        {
+            if (Reseal(sessionId, path, source) is not { } written)
+            {
+                return false;
+            }
+
+            version = written;
+        }
+
+        if (part == 0)
+        {
+            _versions[sessionId] = version;
+            _namesMadeDurable[sessionId] = true;
+        }
+
+        return true;
     }
 
     /// <summary>

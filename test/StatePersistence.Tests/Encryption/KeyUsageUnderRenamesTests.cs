@@ -26,19 +26,7 @@ public sealed class KeyUsageUnderRenamesTests : IDisposable
     [Fact]
     public async Task A_file_renamed_during_the_count_is_still_counted()
     {
-        CancellationToken ct = TestContext.Current.CancellationToken;
-        string keyFile = _keys.Combine("keys.json");
-        string key = EncryptionKeyFile.Create(keyFile).Active.Id;
-        await using (StatePersistenceService service = FileStatePersistence.Create(_fixture.Options(o =>
-        {
-            o.Encryption.KeyFile = keyFile;
-            o.ScrubInterval = TimeSpan.Zero;
-        }), timeProvider: _fixture.Time))
-        {
-            await service.StartAsync(ct);
-            await service.SaveTaskAsync(StateFixture.Task("t1"), ct);
-            await service.SaveSnapshotAsync(ct);
-        }
+        string key = await SealedStateAsync();
 
         // Only the snapshot and the task file hold payloads: the journal was folded in and deleted at the close.
         long whole = EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Payloads;
@@ -73,5 +61,79 @@ public sealed class KeyUsageUnderRenamesTests : IDisposable
         }
 
         Assert.Equal([], counts.Where(c => c != whole).Distinct());
+    }
+
+    /// <summary>
+    /// The backup rotation itself: <c>state.json</c> renamed to a new <c>state.backup.&lt;time&gt;.json</c>, then a new
+    /// snapshot renamed into its place. Nothing goes missing, so a scan that listed the old name and read it after the
+    /// rotation found the new snapshot, and the sealed one under its new name was counted nowhere: what CI caught (the
+    /// re-encryption's checkpoint put a snapshot in the clear in place while the old one, under the old key, became a
+    /// backup). Here every other new snapshot is in the clear, and the sealed files only ever grow in number: every
+    /// count must lie between the sealed files there were when it began and those there were when it ended.
+    /// </summary>
+    [Fact]
+    public async Task A_snapshot_rotated_into_a_new_backup_during_the_count_is_still_counted()
+    {
+        string key = await SealedStateAsync();
+        string snapshot = _fixture.File("state.json");
+        byte[] sealedSnapshot = File.ReadAllBytes(snapshot);
+        long whole = EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Payloads;
+        File.Move(snapshot, _keys.Combine("aside.json"));
+        long perSnapshot = whole - EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Payloads;
+        File.Move(_keys.Combine("aside.json"), snapshot);
+        Assert.True(perSnapshot >= 1, $"{perSnapshot} payloads in state.json");
+
+        long sealedSnapshots = 1;
+        var first = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        Task rotator = Task.Run(async () =>
+        {
+            for (int i = 0; i < 150; i++)
+            {
+                File.Move(snapshot, _fixture.File($"state.backup.{StateLayout.Timestamp(first.AddSeconds(i))}.json"));
+                bool sealedOne = i % 2 == 1;
+                File.WriteAllBytes(snapshot + ".tmp", sealedOne ? sealedSnapshot : """{"version":"1.0.0","tasks":[]}"""u8.ToArray());
+                File.Move(snapshot + ".tmp", snapshot, overwrite: true);
+                if (sealedOne)
+                {
+                    Interlocked.Increment(ref sealedSnapshots);
+                }
+
+                await Task.Delay(10, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+
+        var wrong = new List<string>();
+        while (!rotator.IsCompleted)
+        {
+            long before = Interlocked.Read(ref sealedSnapshots);
+            long counted = EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Payloads;
+            long after = Interlocked.Read(ref sealedSnapshots);
+            long least = whole - perSnapshot + before * perSnapshot;
+            long most = whole - perSnapshot + after * perSnapshot;
+            if (counted < least || counted > most)
+            {
+                wrong.Add($"{counted} (between {least} and {most})");
+            }
+        }
+
+        await rotator;
+        Assert.Equal([], wrong);
+    }
+
+    /// <summary>A state directory with one task, its snapshot taken, every payload sealed with the key it returns.</summary>
+    private async Task<string> SealedStateAsync()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string keyFile = _keys.Combine("keys.json");
+        string key = EncryptionKeyFile.Create(keyFile).Active.Id;
+        await using StatePersistenceService service = FileStatePersistence.Create(_fixture.Options(o =>
+        {
+            o.Encryption.KeyFile = keyFile;
+            o.ScrubInterval = TimeSpan.Zero;
+        }), timeProvider: _fixture.Time);
+        await service.StartAsync(ct);
+        await service.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await service.SaveSnapshotAsync(ct);
+        return key;
     }
 }

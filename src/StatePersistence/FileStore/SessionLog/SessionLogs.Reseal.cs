@@ -5,7 +5,7 @@ using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
 
-/// <summary>The background re-encryption's rewrite of a log, a frame at a time (see <see cref="SessionLogs.ResealAsync"/>).</summary>
+/// <summary>The background re-encryption's rewrite of a log, a frame at a time (see <see cref="SessionLogs.ResealStaleAsync"/>).</summary>
 internal sealed partial class SessionLogs
 {
     /// <summary>

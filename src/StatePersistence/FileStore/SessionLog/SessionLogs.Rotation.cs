@@ -68,6 +68,7 @@ internal sealed partial class SessionLogs
 
         fileSystem.Rename(path, layout.SessionLogPart(sessionId, 1));
         SyncRotation(durability);
+        _lastRotation[sessionId] = Interlocked.Increment(ref _rotations);
 
         // The next append creates the live log again: its name must be made durable then, and it gets a file header.
         _namesMadeDurable.TryRemove(sessionId, out _);
