@@ -83,12 +83,18 @@ public sealed class KeyUsageUnderRenamesTests : IDisposable
         File.Move(_keys.Combine("aside.json"), snapshot);
         Assert.True(perSnapshot >= 1, $"{perSnapshot} payloads in state.json");
 
+        // In lockstep, so every count meets one rotation at most (taken again once, it then ends): each round the
+        // rotator waits for a count to start, lets a random sliver of it run, and rotates once.
         long sealedSnapshots = 1;
         var first = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        Task rotator = Task.Run(async () =>
+        using var counting = new SemaphoreSlim(0);
+        using var rotated = new SemaphoreSlim(0);
+        using var stop = new CancellationTokenSource();
+        Task rotator = Task.Run(() =>
         {
-            for (int i = 0; i < 150; i++)
+            for (int i = 0; counting.Wait(Timeout.Infinite, stop.Token); i++)
             {
+                Thread.SpinWait(Random.Shared.Next(0, 200_000));
                 File.Move(snapshot, _fixture.File($"state.backup.{StateLayout.Timestamp(first.AddSeconds(i))}.json"));
                 bool sealedOne = i % 2 == 1;
                 File.WriteAllBytes(snapshot + ".tmp", sealedOne ? sealedSnapshot : """{"version":"1.0.0","tasks":[]}"""u8.ToArray());
@@ -98,27 +104,38 @@ public sealed class KeyUsageUnderRenamesTests : IDisposable
                     Interlocked.Increment(ref sealedSnapshots);
                 }
 
-                await Task.Delay(10, CancellationToken.None);
+                rotated.Release();
             }
         }, CancellationToken.None);
 
         var wrong = new List<string>();
-        while (!rotator.IsCompleted)
+        try
         {
-            long before = Interlocked.Read(ref sealedSnapshots);
-            long counted = EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Payloads;
-            long after = Interlocked.Read(ref sealedSnapshots);
-            long least = whole - perSnapshot + before * perSnapshot;
-            long most = whole - perSnapshot + after * perSnapshot;
-            if (counted < least || counted > most)
+            for (int round = 0; round < Rounds; round++)
             {
-                wrong.Add($"{counted} (between {least} and {most})");
+                long before = Interlocked.Read(ref sealedSnapshots);
+                counting.Release();
+                long counted = EncryptionKeyUsage.Measure(_fixture.StatePath).For(key).Payloads;
+                Assert.True(await rotated.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken), "the rotator stopped");
+                long after = Interlocked.Read(ref sealedSnapshots);
+                long least = whole - perSnapshot + (before * perSnapshot);
+                long most = whole - perSnapshot + (after * perSnapshot);
+                if (counted < least || counted > most)
+                {
+                    wrong.Add($"{counted} (between {least} and {most})");
+                }
             }
         }
+        finally
+        {
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rotator);
+        }
 
-        await rotator;
         Assert.Equal([], wrong);
     }
+
+    private const int Rounds = 100;
 
     /// <summary>A state directory with one task, its snapshot taken, every payload sealed with the key it returns.</summary>
     private async Task<string> SealedStateAsync()
