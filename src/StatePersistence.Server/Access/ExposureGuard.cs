@@ -38,6 +38,13 @@ internal sealed partial class ExposureGuard(IConfiguration configuration, IOptio
             }
         }
 
+        // Loopback-only passes the check above, yet listing proxies says requests come from other machines through
+        // them. Not refused: a proxy that authenticates every request itself is a sound setup; said, so it is a choice.
+        if (!options.Value.HasApiKey && options.Value.TrustedProxies.Length > 0)
+        {
+            LogProxiesWithoutKey(logger, string.Join(", ", options.Value.TrustedProxies));
+        }
+
         return Task.CompletedTask;
     }
 
@@ -65,4 +72,7 @@ internal sealed partial class ExposureGuard(IConfiguration configuration, IOptio
 
     [LoggerMessage(1, LogLevel.Warning, "{Url} is plain HTTP and reachable from other machines: the API key and the state cross the network unencrypted. Put a TLS-terminating proxy in front, or configure an https endpoint.")]
     private static partial void LogPlainHttp(ILogger logger, string url);
+
+    [LoggerMessage(2, LogLevel.Warning, "StatePersistence:Server:TrustedProxies names reverse proxies ({Proxies}) but no API key is configured: whoever can reach a proxy reaches every route through it, reading and changing the state. Set STATE_API_KEY (or StatePersistence:Server:ApiKey), unless every proxy authenticates each request itself.")]
+    private static partial void LogProxiesWithoutKey(ILogger logger, string proxies);
 }

@@ -73,6 +73,28 @@ public sealed class TrustedProxyTests
         Assert.Contains("Login attempts from 198.51.100.7 are refused", server.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task TrustedProxiesWithoutAnApiKey_StartsOnLoopback_WarningThatWhoeverReachesAProxyReachesEveryRoute()
+    {
+        using var state = new TempDirectory();
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(),
+            ["--state-path", state.Combine("state"), "--StatePersistence:Server:TrustedProxies:0", Proxy, "--StatePersistence:Server:TrustedProxies:1", "10.0.0.0/24"]);
+
+        // Read once the process has exited: the warning comes once the server has started, which /health may precede.
+        Assert.Equal(0, await server.TerminateAsync());
+        Assert.Contains($"TrustedProxies names reverse proxies ({Proxy}, 10.0.0.0/24) but no API key is configured", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TrustedProxiesWithAnApiKey_StartWithoutTheWarning()
+    {
+        using var state = new TempDirectory();
+        await using ServerProcess server = await StartAsync(state, ServerProcess.FreePort(), ["--StatePersistence:Server:TrustedProxies:0", Proxy]);
+
+        Assert.Equal(0, await server.TerminateAsync());
+        Assert.DoesNotContain("no API key is configured", server.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("proxy.example")]
     [InlineData("10.0.0.1/8")]
