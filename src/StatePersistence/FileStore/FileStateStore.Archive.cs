@@ -1,11 +1,31 @@
 using StatePersistence.FileSystem;
 using StatePersistence.Ids;
+using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
 
 /// <summary>The store's side of the task archive (<c>Operations/TaskArchives</c>): its file system, and removing the files a task took along.</summary>
-public sealed partial class FileStateStore
+public sealed partial class FileStateStore : ILateSealingStore
 {
+    private long _lateSealed;
+
+    long ILateSealingStore.LateSealed => Interlocked.Read(ref _lateSealed);
+
+    /// <summary>The key an archive's entries are about to be sealed with (null: in the clear); see <see cref="ArchiveLanded"/>.</summary>
+    internal string? SealingKeyId => _envelope.ActiveKeyId;
+
+    /// <summary>
+    /// An archive whose entries were sealed under <paramref name="sealedUnder"/> (taken from <see cref="SealingKeyId"/>
+    /// before the sealing) is in place: when the active key changed meanwhile, the re-encryption must look again.
+    /// </summary>
+    internal void ArchiveLanded(string? sealedUnder)
+    {
+        if (!string.Equals(sealedUnder, _envelope.ActiveKeyId, StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _lateSealed);
+        }
+    }
+
     /// <summary>The file system the store writes through; the archive file is written through it too, so it is as crash-safe.</summary>
     internal IFileSystem FileSystem => _fileSystem;
 

@@ -38,6 +38,9 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
     private bool _running;
     private long _rewritten;
 
+    /// <summary>The store's <see cref="ILateSealingStore.LateSealed"/> at the last step.</summary>
+    private long _lateSeen;
+
     /// <summary>The keys kept in memory that were already reported (logged and counted once each).</summary>
     private readonly HashSet<string> _keptReported = new(StringComparer.Ordinal);
 
@@ -101,6 +104,13 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
 
         _started = true;
         _seen = active;
+        if ((store as ILateSealingStore)?.LateSealed is { } late && late != _lateSeen)
+        {
+            // A long write (a task archive) landed sealed under a key no longer active: look again.
+            _lateSeen = late;
+            _done = false;
+        }
+
         // Without a key ring there is nothing to do; with one but no active key (encryption being turned off) the
         // target is the clear: every sealed payload is rewritten in the clear.
         if ((active is null && keys is null) || (_done && active == _doneFor))

@@ -59,6 +59,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
         }
 
         DateTimeOffset now = store.Time.GetUtcNow();
+        string? sealedUnder = store.SealingKeyId;
         bool seal = store.SealsPayloads;
         if (seal)
         {
@@ -68,6 +69,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
 
         var manifest = new TaskArchiveManifest(TaskArchiveManifest.FormatName, TaskArchiveManifest.CurrentVersion, now, completedBefore, withLogs, tasks, [], seal);
         (string path, long bytes) = WriteDurably(manifest, entries, now);
+        store.ArchiveLanded(sealedUnder);
         Verify(path, entries);
 
         // Only now, with the archive durable and read back, does anything leave the state (with the tasks an earlier,
