@@ -161,7 +161,8 @@ public sealed class EncryptionKeyUsage
     /// renamed into place, or a session log shifted into a new part. Nothing went missing, so the read of the old name
     /// found the new file, and the payloads moved (under the key that sealed them) were counted nowhere: CI saw
     /// <c>keys list</c> say 0 under the old key while such a backup held it. The newest backup and the highest part
-    /// stay until a later rotation, so a rotation during the pass always leaves a name the listing lacks.
+    /// stay until a later rotation, so a rotation during the pass always leaves a name the listing lacks; one at the
+    /// policy's limit of parts adds no name, but only moves parts upward, which <see cref="InReadOrder"/> covers.
     /// </summary>
     private static bool MovedToANewName(string root, HashSet<string> listed)
     {
