@@ -1,5 +1,4 @@
 using StatePersistence.Encryption;
-using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.FileSystem;
 using StatePersistence.Model;
@@ -28,16 +27,13 @@ public sealed class ArchiveLandingAfterARotationTests : IDisposable
         string keyFile = Path.Combine(Path.GetDirectoryName(_fixture.StatePath)!, "keys.json");
         string oldKey = EncryptionKeyFile.Create(keyFile).Active.Id;
         var disk = new GatedFileSystem(PhysicalFileSystem.Instance);
-        StatePersistenceOptions options = _fixture.Options(o =>
+        await using StatePersistenceService service = await _fixture.OpenWithCodecAsync(disk, o =>
         {
             o.Encryption.KeyFile = keyFile;
             o.ScrubInterval = TimeSpan.Zero;
             o.AutosaveInterval = TimeSpan.Zero;
             o.ReencryptionInterval = TimeSpan.Zero;
         });
-        Serialization.IPayloadCodec codec = options.ResolvePayloadCodec()!;
-        await using var service = new StatePersistenceService(options, new FileStateStore(options, disk, codec, _fixture.Time), timeProvider: _fixture.Time);
-        await service.StartAsync(ct);
         DateTimeOffset now = _fixture.Time.GetUtcNow();
         await service.SaveTaskAsync(new AgentTask { Id = "old", Description = "archived", Status = TaskStatuses.Failed, UpdatedAt = now.AddDays(-10) }, ct);
 
@@ -47,7 +43,7 @@ public sealed class ArchiveLandingAfterARotationTests : IDisposable
         Assert.True(disk.Entered.Wait(TimeSpan.FromSeconds(30), ct), "the archive's write did not start");
 
         EncryptionKeyOperations.Rotate(keyFile);
-        ((KeyFileProvider)((AesGcmCodec)codec).Keys).Reload();
+        StateFixture.ReloadKeyFile(service);
         await service.ReencryptToEndAsync(ct);
         disk.Release();
         string archive = (await archiving).Archive!;

@@ -29,75 +29,31 @@ public sealed class ReencryptionBesideLogRotationTests : IDisposable
         CancellationToken ct = TestContext.Current.CancellationToken;
         string keyFile = Path.Combine(Path.GetDirectoryName(_fixture.StatePath)!, "keys.json");
         string oldKey = EncryptionKeyFile.Create(keyFile).Active.Id;
-        var disk = new AfterListing(PhysicalFileSystem.Instance);
-        StatePersistenceOptions options = _fixture.Options(o =>
+        var disk = new GatedFileSystem(PhysicalFileSystem.Instance);
+        await using StatePersistenceService service = await _fixture.OpenWithCodecAsync(disk, o =>
         {
             o.Encryption.KeyFile = keyFile;
             o.ScrubInterval = TimeSpan.Zero;
             o.AutosaveInterval = TimeSpan.Zero;
             o.ReencryptionInterval = TimeSpan.Zero;
         });
-        Serialization.IPayloadCodec codec = options.ResolvePayloadCodec()!;
-        await using var service = new StatePersistenceService(options, new FileStateStore(options, disk, codec, _fixture.Time), timeProvider: _fixture.Time);
-        await service.StartAsync(ct);
         await service.SaveSessionAsync(new SessionInfo { Id = "s1", Type = "chat", Status = "active" }, ct);
         await service.AppendSessionLogAsync("s1", "written under the old key\n", ct);
 
         string newKey = EncryptionKeyOperations.Rotate(keyFile).Id;
-        ((KeyFileProvider)((AesGcmCodec)codec).Keys).Reload();
+        StateFixture.ReloadKeyFile(service);
         var store = (IReencryptingStore)service.Store;
         string logs = _fixture.File("logs");
-        disk.Arm(logs, () => ((IRetentionStore)store).CapSessionLogAsync("s1", maxBytes: 1, rotatedParts: 3, Durability.Full, ct).AsTask().GetAwaiter().GetResult());
+        disk.ArmAfterNextListing(logs, () => ((IRetentionStore)store).CapSessionLogAsync("s1", maxBytes: 1, rotatedParts: 3, Durability.Full, ct).AsTask().GetAwaiter().GetResult());
 
         await store.ReencryptStepAsync(service.Durable, 32, ct);
 
-        Assert.True(disk.Ran, "the rotation was not made after the step's listing");
+        Assert.True(disk.ListingActionRan, "the rotation was not made after the step's listing");
         string part = Path.Combine(logs, "session_s1.log.1");
         Assert.True(File.Exists(part), "the rotation made no part");
         string sealedWith = System.Text.Encoding.ASCII.GetString(await File.ReadAllBytesAsync(part, ct));
         Assert.DoesNotContain(oldKey, sealedWith, StringComparison.Ordinal);
         Assert.Contains(newKey, sealedWith, StringComparison.Ordinal);
         Assert.Equal("written under the old key\n", await service.ReadSessionLogAsync("s1", ct));
-    }
-
-    /// <summary>Runs an action once, right after the next listing of a folder returns, on the lister's thread.</summary>
-    private sealed class AfterListing(IFileSystem inner) : IFileSystem
-    {
-        private (string Directory, Action Action)? _armed;
-
-        public bool Ran { get; private set; }
-
-        public void Arm(string directory, Action action) => _armed = (directory, action);
-
-        public IReadOnlyList<string> ListFiles(string directory)
-        {
-            IReadOnlyList<string> listed = inner.ListFiles(directory);
-            if (_armed is { } armed && armed.Directory == directory)
-            {
-                _armed = null;
-                armed.Action();
-                Ran = true;
-            }
-
-            return listed;
-        }
-
-        public void CreateDirectory(string path) => inner.CreateDirectory(path);
-
-        public bool DirectoryExists(string path) => inner.DirectoryExists(path);
-
-        public bool FileExists(string path) => inner.FileExists(path);
-
-        public IFileHandle Open(string path, FileOpenMode mode) => inner.Open(path, mode);
-
-        public void Rename(string sourcePath, string destinationPath) => inner.Rename(sourcePath, destinationPath);
-
-        public void Delete(string path) => inner.Delete(path);
-
-        public void SyncDirectory(string path) => inner.SyncDirectory(path);
-
-        public long GetAvailableFreeSpace(string path) => inner.GetAvailableFreeSpace(path);
-
-        public IDisposable AcquireLock(string path) => inner.AcquireLock(path);
     }
 }

@@ -30,8 +30,6 @@ public sealed class ReencryptionLogStreamingTests : IDisposable
 
     private string KeyFile { get; }
 
-    private Serialization.IPayloadCodec? _codec;
-
     private string Log => _fixture.File("logs", "session_s1.log");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -50,7 +48,7 @@ public sealed class ReencryptionLogStreamingTests : IDisposable
             Assert.True(new FileInfo(Log).Length > 4 * ReadLimit, "the log must be larger than the read limit");
             string newKey = EncryptionKeyOperations.Rotate(KeyFile).Id;
             // Read the key file now, rather than at the next check (once a second of the system's time).
-            ((KeyFileProvider)((AesGcmCodec)_codec!).Keys).Reload();
+            StateFixture.ReloadKeyFile(service);
 
             Assert.True(await service.ReencryptToEndAsync(Ct) >= 1);
 
@@ -73,7 +71,7 @@ public sealed class ReencryptionLogStreamingTests : IDisposable
         string text = await WriteLogAsync(service);
         byte[] before = await File.ReadAllBytesAsync(Log, Ct);
         EncryptionKeyOperations.Rotate(KeyFile);
-        ((KeyFileProvider)((AesGcmCodec)_codec!).Keys).Reload();
+        StateFixture.ReloadKeyFile(service);
         // The temp file's writes go through a 64 KiB buffer: the 20th is well inside a 9 MB log.
         disk.InjectFault(FaultOperations.Write, InjectedError.IOError, nthCall: 20,
             pathFilter: p => p.StartsWith(Log, StringComparison.Ordinal) && StateLayout.IsTempFile(Path.GetFileName(p)));
@@ -91,19 +89,12 @@ public sealed class ReencryptionLogStreamingTests : IDisposable
         Assert.Equal(text, await service.ReadSessionLogAsync("s1", Ct));
     }
 
-    private async Task<StatePersistenceService> OpenAsync(IFileSystem fileSystem)
+    private Task<StatePersistenceService> OpenAsync(IFileSystem fileSystem) => _fixture.OpenWithCodecAsync(fileSystem, o =>
     {
-        StatePersistenceOptions options = _fixture.Options(o =>
-        {
-            o.Encryption.KeyFile = KeyFile;
-            o.ScrubInterval = TimeSpan.Zero;
-            o.AutosaveInterval = TimeSpan.Zero;
-        });
-        _codec = options.ResolvePayloadCodec();
-        var service = new StatePersistenceService(options, new FileStateStore(options, fileSystem, _codec, _fixture.Time), timeProvider: _fixture.Time);
-        await service.StartAsync(Ct);
-        return service;
-    }
+        o.Encryption.KeyFile = KeyFile;
+        o.ScrubInterval = TimeSpan.Zero;
+        o.AutosaveInterval = TimeSpan.Zero;
+    });
 
     /// <summary>Session s1 with a log of 60 appends of 1 byte to 300 KB (NULs, non-ASCII, line ends); returns its text.</summary>
     private static async Task<string> WriteLogAsync(StatePersistenceService service)

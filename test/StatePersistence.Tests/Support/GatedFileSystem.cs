@@ -6,6 +6,8 @@ namespace StatePersistence.Tests.Support;
 /// Passes every call through, except that once armed, the next file created (new, or created or truncated) whose path
 /// passes the filter blocks its first write until <see cref="Release"/>: a deterministic way to hold one side of a race
 /// (a spare segment being zero-filled) while the other side runs, or to stop a process between two of its writes.
+/// It can also run an action once, right after the next listing of a folder returns, on the lister's thread: the other
+/// side of a race made at the moment a listing went stale.
 /// </summary>
 internal sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
 {
@@ -16,6 +18,13 @@ internal sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
     private ManualResetEventSlim Gate { get; } = new();
 
     public void ArmNextCreate(Func<string, bool> filter) => _armed = filter;
+
+    private (string Directory, Action Action)? _afterListing;
+
+    /// <summary>Whether the action of <see cref="ArmAfterNextListing"/> has run.</summary>
+    public bool ListingActionRan { get; private set; }
+
+    public void ArmAfterNextListing(string directory, Action action) => _afterListing = (directory, action);
 
     public void Release() => Gate.Set();
 
@@ -43,7 +52,18 @@ internal sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
 
     public void SyncDirectory(string path) => inner.SyncDirectory(path);
 
-    public IReadOnlyList<string> ListFiles(string directory) => inner.ListFiles(directory);
+    public IReadOnlyList<string> ListFiles(string directory)
+    {
+        IReadOnlyList<string> listed = inner.ListFiles(directory);
+        if (_afterListing is { } armed && armed.Directory == directory)
+        {
+            _afterListing = null;
+            armed.Action();
+            ListingActionRan = true;
+        }
+
+        return listed;
+    }
 
     public long GetAvailableFreeSpace(string path) => inner.GetAvailableFreeSpace(path);
 

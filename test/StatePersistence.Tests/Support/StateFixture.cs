@@ -53,6 +53,23 @@ public sealed class StateFixture : IDisposable
         return service;
     }
 
+    /// <summary>
+    /// Opens a service over <paramref name="fileSystem"/> with the codec its options resolve (a key file's, say), which
+    /// the store's constructor over a file system otherwise leaves out (it then stores in the clear).
+    /// </summary>
+    internal async Task<StatePersistenceService> OpenWithCodecAsync(IFileSystem fileSystem, Action<StatePersistenceOptions> configure)
+    {
+        StatePersistenceOptions options = Options(configure);
+        var store = new StatePersistence.FileStore.FileStateStore(options, fileSystem, options.ResolvePayloadCodec(), Time);
+        var service = new StatePersistenceService(options, store, timeProvider: Time);
+        await service.StartAsync(TestContext.Current.CancellationToken);
+        return service;
+    }
+
+    /// <summary>Makes the service's store read its key file now, rather than at its next check (once a second of the system's time).</summary>
+    internal static void ReloadKeyFile(StatePersistenceService service) =>
+        ((StatePersistence.Storage.IKeyFileUser)service.Store).KeyFile!.Reload();
+
     /// <summary>The stores a store-independent feature is tested on (the service's own logic over each of them).</summary>
     public static TheoryData<string> Stores => ["file", "memory"];
 
