@@ -12,11 +12,11 @@ public sealed partial class PostgresStateStore
     /// <inheritdoc />
     public async ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
         CancellationToken cancellationToken = default) =>
-        await Guarded("append to the log of session " + StateId.Quote(sessionId), async () =>
+        await Guarded("append to the log of session " + StateId.Quote(sessionId), () => LandingAsync(async () =>
         {
             await AppendSessionLogUnguardedAsync(sessionId, utf8Text, durability, cancellationToken).ConfigureAwait(false);
             return true;
-        }).ConfigureAwait(false);
+        })).ConfigureAwait(false);
 
     /// <inheritdoc />
     public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
@@ -29,7 +29,7 @@ public sealed partial class PostgresStateStore
     /// <inheritdoc />
     public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
         CancellationToken cancellationToken = default) =>
-        Guarded("save report " + StateId.Quote(reportId), () => SaveReportUnguardedAsync(reportId, json, durability, cancellationToken));
+        Guarded("save report " + StateId.Quote(reportId), () => LandingAsync(() => SaveReportUnguardedAsync(reportId, json, durability, cancellationToken)));
 
     /// <inheritdoc />
     public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default) =>

@@ -6,10 +6,16 @@ using StatePersistence.Storage;
 namespace StatePersistence.Postgres;
 
 /// <summary>The background re-encryption of the store's rows, and how much each key still protects.</summary>
-public sealed partial class PostgresStateStore : IReencryptingStore
+public sealed partial class PostgresStateStore : IReencryptingStore, ILateSealingStore
 {
+    /// <summary>Writes that ended with a key active other than the one active when their payloads were sealed.</summary>
+    private long _lateSealed;
+
     /// <summary>Rows not under the active key at the last re-encryption step (health: <c>reencryption_files_remaining</c>).</summary>
     private long _reencryptionRemaining;
+
+    /// <inheritdoc />
+    long ILateSealingStore.LateSealed => Interlocked.Read(ref _lateSealed);
 
     /// <inheritdoc />
     public string? ActiveKeyId => _payloads.ActiveKeyId;
@@ -56,5 +62,29 @@ public sealed partial class PostgresStateStore : IReencryptingStore
         RequireOpen();
         return await Guarded("measure the key usage", async () =>
             await PostgresKeyUsage.MeasureAsync(_dataSource, _schema, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/>, which seals its payloads and then sends them (a commit, a log append, a report):
+    /// when the active key changed meanwhile, its rows may have landed under the old key after a re-encryption run
+    /// had already found nothing left (a commit stalled on its locks while the key rotated), so the run is told to look
+    /// again (<see cref="ILateSealingStore"/>). The key is read before the write seals anything, so a rotation during
+    /// it is always seen; a write that failed may still have committed (the connection lost at the commit), so it
+    /// counts too. A count too many costs one step that finds nothing.
+    /// </summary>
+    private async ValueTask<T> LandingAsync<T>(Func<ValueTask<T>> write)
+    {
+        string? sealingKey = _payloads.ActiveKeyId;
+        try
+        {
+            return await write().ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!string.Equals(_payloads.ActiveKeyId, sealingKey, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _lateSealed);
+            }
+        }
     }
 }

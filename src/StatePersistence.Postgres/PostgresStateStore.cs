@@ -278,7 +278,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private ValueTask<IReadOnlyList<CommitOutcome>> CommitAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
         CancellationToken cancellationToken) =>
         Guarded<IReadOnlyList<CommitOutcome>>("commit changes",
-            async () => await _writer.AppendAsync(groups, durability, cancellationToken).ConfigureAwait(false));
+            () => LandingAsync<IReadOnlyList<CommitOutcome>>(async () => await _writer.AppendAsync(groups, durability, cancellationToken).ConfigureAwait(false)));
 
     /// <summary>
     /// Commits each group in a transaction of its own. A group whose data is refused gets a failed outcome; any other
