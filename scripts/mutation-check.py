@@ -3,7 +3,10 @@
 
 Applies, one at a time, the mutations listed in scripts/mutations.tsv to durability-critical code, rebuilds the
 crash suite (test/StatePersistence.CrashTests) and runs it, stopping at its first failing test; a mutant the crash
-suite does not kill is then run against the library's tests (test/StatePersistence.Tests). Writes the table
+suite does not kill is then run against the library's tests (test/StatePersistence.Tests), and a mutant of the
+PostgreSQL store (src/StatePersistence.Postgres) that survives those against its own tests
+(test/StatePersistence.Postgres.Tests, on STATEPERSISTENCE_POSTGRES or the throwaway cluster of
+scripts/services/postgres.sh, which they start when it is not up). Writes the table
 of which test killed which mutant to artifacts/mutation-table.md. A mutant that survives is a hole in the proof.
 Not part of the README's test command: it rebuilds and runs the suite once per mutant.
 
@@ -20,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.chdir(ROOT)
 SUITE = "test/StatePersistence.CrashTests/bin/Release/net10.0/StatePersistence.CrashTests"
 UNIT = "test/StatePersistence.Tests/bin/Release/net10.0/StatePersistence.Tests"
+POSTGRES = "test/StatePersistence.Postgres.Tests/bin/Release/net10.0/StatePersistence.Postgres.Tests"
 
 
 def load():
@@ -90,7 +94,12 @@ def main():
                     run(["dotnet", "build", "test/StatePersistence.Tests", "-c", "Release", "-nologo", "-v", "quiet"], "artifacts/mutant-build.log")
                     run([UNIT, "-stopOnFail", "-noColor", "-noLogo"], log + ".unit")
                     found = re.search(r"^\s*([\w.]+).*? \[FAIL\]", open(log + ".unit", encoding="utf-8", errors="replace").read(), re.M)
-                killed = found.group(1).replace("StatePersistence.CrashTests.", "").replace("StatePersistence.Tests.", "unit: ") if found else ""
+                if not found and any(path.startswith("src/StatePersistence.Postgres/") for path, *_ in mutant["edits"]):
+                    run(["dotnet", "build", "test/StatePersistence.Postgres.Tests", "-c", "Release", "-nologo", "-v", "quiet"], "artifacts/mutant-build.log")
+                    run([POSTGRES, "-stopOnFail", "-noColor", "-noLogo"], log + ".postgres")
+                    found = re.search(r"^\s*([\w.]+).*? \[FAIL\]", open(log + ".postgres", encoding="utf-8", errors="replace").read(), re.M)
+                killed = found.group(1).replace("StatePersistence.CrashTests.", "").replace("StatePersistence.Postgres.Tests.", "postgres: ") \
+                    .replace("StatePersistence.Tests.", "unit: ") if found else ""
             elapsed = round(time.time() - started)
             if not killed:
                 killed, survivors = "SURVIVED", survivors + 1
