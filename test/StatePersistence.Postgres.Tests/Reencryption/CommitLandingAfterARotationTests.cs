@@ -83,6 +83,8 @@ public sealed class CommitLandingAfterARotationTests
                 {
                     await Task.Delay(50, Ct);
                 }
+
+                Assert.True((long)(await waiting.ExecuteScalarAsync(Ct))! > 0, "the report's save never waited on the other transaction's insert");
             }
 
             string newKey = EncryptionKeyOperations.Rotate(schema.KeyFile).Id;
