@@ -79,12 +79,7 @@ public sealed class CommitLandingAfterARotationTests
             await using (NpgsqlCommand waiting = PostgresServer.DataSource.CreateCommand(
                 $"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO {schema.Name}.reports%'"))
             {
-                for (int i = 0; i < 600 && (long)(await waiting.ExecuteScalarAsync(Ct))! == 0; i++)
-                {
-                    await Task.Delay(50, Ct);
-                }
-
-                Assert.True((long)(await waiting.ExecuteScalarAsync(Ct))! > 0, "the report's save never waited on the other transaction's insert");
+                await WaitForAWaiterAsync(waiting, "the report's save never waited on the other transaction's insert");
             }
 
             string newKey = EncryptionKeyOperations.Rotate(schema.KeyFile).Id;
@@ -110,11 +105,17 @@ public sealed class CommitLandingAfterARotationTests
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted " +
             "AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)");
         waiting.Parameters.AddWithValue("statepersistence.feed:" + schema);
+        await WaitForAWaiterAsync(waiting, "the commit never waited on the held lock");
+    }
+
+    /// <summary>Until <paramref name="waiting"/> counts a waiting backend (polled, bounded at 30 s); fails with <paramref name="failure"/> otherwise.</summary>
+    private static async Task WaitForAWaiterAsync(NpgsqlCommand waiting, string failure)
+    {
         for (int i = 0; i < 600 && (long)(await waiting.ExecuteScalarAsync(Ct))! == 0; i++)
         {
             await Task.Delay(50, Ct);
         }
 
-        Assert.True((long)(await waiting.ExecuteScalarAsync(Ct))! > 0, "the commit never waited on the held lock");
+        Assert.True((long)(await waiting.ExecuteScalarAsync(Ct))! > 0, failure);
     }
 }

@@ -106,7 +106,8 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
         _seen = active;
         if ((store as ILateSealingStore)?.LateSealed is { } late && late != _lateSeen)
         {
-            // A long write (a task archive) landed sealed under a key no longer active: look again.
+            // A write sealed before the key changed landed after (a task archive, a PostgreSQL commit that waited on
+            // its locks): look again.
             _lateSeen = late;
             _done = false;
         }
