@@ -24,16 +24,10 @@ public sealed class ArchiveLandingAfterARotationTests : IDisposable
     public async Task AnArchiveSealedBeforeARotation_LandingAfterTheReencryptionFinished_IsSealedAgain()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        string keyFile = Path.Combine(Path.GetDirectoryName(_fixture.StatePath)!, "keys.json");
+        string keyFile = _fixture.KeyFilePath;
         string oldKey = EncryptionKeyFile.Create(keyFile).Active.Id;
         var disk = new GatedFileSystem(PhysicalFileSystem.Instance);
-        await using StatePersistenceService service = await _fixture.OpenWithCodecAsync(disk, o =>
-        {
-            o.Encryption.KeyFile = keyFile;
-            o.ScrubInterval = TimeSpan.Zero;
-            o.AutosaveInterval = TimeSpan.Zero;
-            o.ReencryptionInterval = TimeSpan.Zero;
-        });
+        await using StatePersistenceService service = await _fixture.OpenEncryptedAsync(disk);
         DateTimeOffset now = _fixture.Time.GetUtcNow();
         await service.SaveTaskAsync(new AgentTask { Id = "old", Description = "archived", Status = TaskStatuses.Failed, UpdatedAt = now.AddDays(-10) }, ct);
 

@@ -27,16 +27,10 @@ public sealed class ReencryptionBesideLogRotationTests : IDisposable
     public async Task ALogRotatedRightAfterTheStepListedTheFolder_IsStillSealedAgainByThatStep()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        string keyFile = Path.Combine(Path.GetDirectoryName(_fixture.StatePath)!, "keys.json");
+        string keyFile = _fixture.KeyFilePath;
         string oldKey = EncryptionKeyFile.Create(keyFile).Active.Id;
         var disk = new GatedFileSystem(PhysicalFileSystem.Instance);
-        await using StatePersistenceService service = await _fixture.OpenWithCodecAsync(disk, o =>
-        {
-            o.Encryption.KeyFile = keyFile;
-            o.ScrubInterval = TimeSpan.Zero;
-            o.AutosaveInterval = TimeSpan.Zero;
-            o.ReencryptionInterval = TimeSpan.Zero;
-        });
+        await using StatePersistenceService service = await _fixture.OpenEncryptedAsync(disk);
         await service.SaveSessionAsync(new SessionInfo { Id = "s1", Type = "chat", Status = "active" }, ct);
         await service.AppendSessionLogAsync("s1", "written under the old key\n", ct);
 

@@ -66,6 +66,21 @@ public sealed class StateFixture : IDisposable
         return service;
     }
 
+    /// <summary>A key file beside the state directory (outside it, as a deployment keeps it): <see cref="OpenEncryptedAsync"/> uses it.</summary>
+    internal string KeyFilePath => Path.Combine(Path.GetDirectoryName(StatePath)!, "keys.json");
+
+    /// <summary>
+    /// Opens a service over <paramref name="fileSystem"/> sealing with <see cref="KeyFilePath"/> (the caller creates it),
+    /// with the scrub, the autosave and the background re-encryption off: the test drives the re-encryption itself.
+    /// </summary>
+    internal Task<StatePersistenceService> OpenEncryptedAsync(IFileSystem fileSystem) => OpenWithCodecAsync(fileSystem, o =>
+    {
+        o.Encryption.KeyFile = KeyFilePath;
+        o.ScrubInterval = TimeSpan.Zero;
+        o.AutosaveInterval = TimeSpan.Zero;
+        o.ReencryptionInterval = TimeSpan.Zero;
+    });
+
     /// <summary>Makes the service's store read its key file now, rather than at its next check (once a second of the system's time).</summary>
     internal static void ReloadKeyFile(StatePersistenceService service) =>
         ((StatePersistence.Storage.IKeyFileUser)service.Store).KeyFile!.Reload();
