@@ -17,8 +17,11 @@ public sealed class AuditRefusedActionTests
     {
         await using var server = new StateServerFactory();
         using HttpClient client = server.Client();
-        await (await client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""")).ExpectAsync(System.Net.HttpStatusCode.Created);
+        // The stream is opened first and the creation's event read off it: opened after the 201, it could still
+        // carry that event (published once the commit's answer was on its way), which CI saw in place of the audit.
         await using var events = await SseReader.OpenAsync(client);
+        await (await client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""")).ExpectAsync(System.Net.HttpStatusCode.Created);
+        Assert.Equal("task:created", (await events.ReadAsync(1)).Single().Type);
 
         using var request = new HttpRequestMessage(HttpMethod.Patch, url) { Content = Json(body) };
         request.Headers.Add("X-StatePersistence-Action", "cancel-task");
