@@ -48,6 +48,32 @@ internal static class DirectoryLock
     }
 
     /// <summary>
+    /// Throws <see cref="StateDirectoryLockedException"/> (with <paramref name="cause"/> kept as the failure it explains)
+    /// when another process holds the directory's lock; returns when none does. Creates nothing: a directory without a
+    /// lock file is held by nobody, and one with it is only locked for the probe and let go.
+    /// </summary>
+    public static void ThrowIfHeldByAnother(IFileSystem fileSystem, StateLayout layout, Exception cause)
+    {
+        if (!fileSystem.FileExists(layout.LockFile))
+        {
+            return;
+        }
+
+        try
+        {
+            fileSystem.AcquireLock(layout.LockFile).Dispose();
+        }
+        catch (IOException ex) when (IsHeldByAnother(ex))
+        {
+            throw new StateDirectoryLockedException(layout.Root, ReadOwner(fileSystem, layout), cause);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Not known to be held: the caller reports its own failure.
+        }
+    }
+
+    /// <summary>
     /// When the process an owner text (<c>.lock.owner</c>, as <see cref="Acquire(IFileSystem, StateLayout, DateTimeOffset)"/> writes it) names took the lock: the
     /// time after its last <c>since</c>, or null for a text this build did not write.
     /// </summary>

@@ -130,6 +130,13 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            // The read-only look above reads files that a process holding the directory may be replacing meanwhile (a
+            // file listed, then renamed away by a checkpoint): then that process is what to report, not the read.
+            if (_lock is null)
+            {
+                DirectoryLock.ThrowIfHeldByAnother(_fileSystem, _layout, ex);
+            }
+
             throw OpenFailed(ex);
         }
 
