@@ -1,3 +1,5 @@
+using System.Formats.Tar;
+using System.IO.Compression;
 using System.Text;
 using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
@@ -12,7 +14,8 @@ namespace StatePersistence.Tests.FileStore;
 /// <summary>
 /// <c>statectl export</c> copies each session log into the archive as it reads it, a frame or a block at a time: a log
 /// of gigabytes needs no buffer of its size (before, every log was read whole, all of them at once, before the first
-/// was written). The copy is byte for byte up to the last whole append, and reads back through import.
+/// was written). The copy is byte for byte up to the last whole append, and reads back through import, which checks and
+/// writes each log as it reads it from the archive, in the memory of its largest append.
 /// </summary>
 public sealed class ExportLogStreamingTests : IDisposable
 {
@@ -62,6 +65,111 @@ public sealed class ExportLogStreamingTests : IDisposable
 
         Assert.True(disk.LargestRead > 0, "the log was read through the bounded file system");
         Assert.Equal(text, await ReadRestoredLogAsync());
+    }
+
+    [Fact]
+    public async Task Import_ChecksAndWritesALog_AsItReadsIt_NeverHoldingItWhole()
+    {
+        string text = await WriteLogAsync();
+        long logBytes = new FileInfo(_fixture.File("logs", "session_s1.log")).Length;
+        StateArchive.Export(_fixture.StatePath, Archive);
+
+        // Import runs on this thread: what it allocates is counted here. Before, the log alone was allocated five
+        // times over (its buffer growing, then copied out, for the check and again for the write).
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        StateArchive.Import(Archive, Restored);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(allocated < logBytes / 2, $"import allocated {allocated} bytes for a log of {logBytes}");
+        Assert.Equal(text, await ReadRestoredLogAsync());
+    }
+
+    [Theory]
+    [InlineData("a flipped bit in an append", 0)]
+    [InlineData("an append whose length runs past the log", 1)]
+    [InlineData("a last append cut short", 2)]
+    public async Task Import_OfALogEntryDamagedAtAnAppend_IsRefusedNamingItsOffset_AndWritesNothing(string damage, int kind)
+    {
+        await WriteLogAsync();
+        StateArchive.Export(_fixture.StatePath, Archive);
+        string damaged = _fixture.File("..", "damaged.tar.gz");
+        long at = 0;
+        await RewriteLogEntryAsync(Archive, damaged, log =>
+        {
+            // The appends' offsets: the file header, then each frame's header, text and trailer.
+            var offsets = new List<long>();
+            for (long offset = SessionLogFormat.FileHeaderSize; offset < log.Length; offset += SessionLogFormat.FrameAt(log, offset))
+            {
+                offsets.Add(offset);
+            }
+
+            at = kind == 2 ? offsets[^1] : offsets[offsets.Count / 2];
+            switch (kind)
+            {
+                case 0:
+                    log[at + SessionLogFormat.FrameHeaderSize + 3] ^= 0x10;
+                    return log;
+                case 1:
+                    System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(log.AsSpan((int)at + 4), log.Length);
+                    return log;
+                default:
+                    return log[..^3];
+            }
+        });
+
+        var refused = Assert.Throws<InvalidDataException>(() => StateArchive.Import(damaged, Restored));
+
+        Assert.Contains($"its entry 'logs/session_s1.log' is damaged: the append at byte {at} fails its checks", refused.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Restored), damage);
+    }
+
+    [Fact]
+    public async Task Import_OfAnArchiveCutInsideALog_IsRefusedAsNotReadable_AndWritesNothing()
+    {
+        await WriteLogAsync();
+        StateArchive.Export(_fixture.StatePath, Archive);
+        string cut = _fixture.File("..", "cut.tar.gz");
+        // The log is the archive's largest entry by far: cut at half of the uncompressed archive, the tar breaks off
+        // inside it.
+        using (var whole = new MemoryStream())
+        {
+            await using (var gzip = new GZipStream(File.OpenRead(Archive), CompressionMode.Decompress))
+            {
+                await gzip.CopyToAsync(whole, Ct);
+            }
+
+            await using FileStream file = File.Create(cut);
+            await using var compress = new GZipStream(file, CompressionLevel.Fastest);
+            await compress.WriteAsync(whole.ToArray().AsMemory(0, (int)(whole.Length / 2)), Ct);
+        }
+
+        var refused = Assert.Throws<InvalidDataException>(() => StateArchive.Import(cut, Restored));
+
+        Assert.Contains($"The archive '{Path.GetFullPath(cut)}' is not a readable .tar.gz", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("'logs/session_s1.log'", refused.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Restored));
+    }
+
+    /// <summary>Copies <paramref name="archive"/> to <paramref name="target"/> with s1's log entry changed by <paramref name="change"/>.</summary>
+    private static async Task RewriteLogEntryAsync(string archive, string target, Func<byte[], byte[]> change)
+    {
+        await using FileStream source = File.OpenRead(archive);
+        await using var gunzip = new GZipStream(source, CompressionMode.Decompress);
+        await using var reader = new TarReader(gunzip);
+        await using FileStream file = File.Create(target);
+        await using var gzip = new GZipStream(file, CompressionLevel.Fastest);
+        await using var writer = new TarWriter(gzip);
+        while (await reader.GetNextEntryAsync(copyData: true, Ct) is { } entry)
+        {
+            if (entry.Name == "logs/session_s1.log")
+            {
+                using var content = new MemoryStream();
+                await entry.DataStream!.CopyToAsync(content, Ct);
+                entry.DataStream = new MemoryStream(change(content.ToArray()));
+            }
+
+            await writer.WriteEntryAsync(entry, Ct);
+        }
     }
 
     /// <summary>Session s1 with a log of 60 appends of 1 byte to 300 KB (NULs, non-ASCII, line ends); returns its text.</summary>

@@ -12,8 +12,8 @@ namespace StatePersistence.FileStore.Operations;
 /// <summary>
 /// Whether an export's entry holds what it should, checked before an import writes anything: <c>state.json</c>
 /// parses whole with its checksum, each task and session file opens (its envelope's checksum) and holds exactly the
-/// item the archive's <c>state.json</c> holds, each report opens and is what verify wants of one (<see cref="ReportContent"/>), and each framed session log is
-/// whole frames that pass their checksums (an export copies complete frames only). A damaged archive is refused
+/// item the archive's <c>state.json</c> holds, and each report opens and is what verify wants of one (<see cref="ReportContent"/>);
+/// session logs are checked as they are read (<see cref="ArchiveLogCheck"/>). A damaged archive is refused
 /// rather than restored into a directory whose first start would move files aside. Files the store does not name
 /// (a stray file an export copied from <c>reports/</c> or <c>logs/</c>) are restored as they are, unchecked.
 /// </summary>
@@ -33,8 +33,8 @@ internal static class ArchiveEntryCheck
     }
 
     /// <summary>
-    /// Why the entry <paramref name="name"/> (<c>tasks/...</c>, <c>sessions/...</c>, <c>reports/...</c>,
-    /// <c>logs/...</c>) is damaged, or null. <paramref name="state"/> is the archive's state when it came before the
+    /// Why the entry <paramref name="name"/> (<c>tasks/...</c>, <c>sessions/...</c>, <c>reports/...</c>) is damaged,
+    /// or null. <paramref name="state"/> is the archive's state when it came before the
     /// entry (an export writes it first).
     /// </summary>
     public static string? Problem(string name, byte[] content, PayloadEnvelope envelope, StateView? state, string label)
@@ -52,7 +52,6 @@ internal static class ArchiveEntryCheck
                 "reports" when file.StartsWith("report_", StringComparison.Ordinal) && StateLayout.ItemId(file) is { } stem
                     && StateId.IsValid(stem["report_".Length..]) =>
                     ReportProblem(envelope.Open(PayloadKind.Report, stem["report_".Length..], content, label), stem["report_".Length..]),
-                "logs" when StateLayout.TryParseSessionLogName(file, out _, out _) => LogProblem(content),
                 _ => null,
             };
         }
@@ -84,27 +83,5 @@ internal static class ArchiveEntryCheck
         {
             return $"the report does not parse ({ex.Message})";
         }
-    }
-
-    private static string? LogProblem(byte[] content)
-    {
-        if (!SessionLogFormat.IsFramed(content))
-        {
-            // A plain-text log from before framing: nothing to check.
-            return null;
-        }
-
-        for (long offset = SessionLogFormat.FileHeaderSize; offset < content.Length;)
-        {
-            int size = SessionLogFormat.FrameAt(content, offset);
-            if (size < 0)
-            {
-                return $"the append at byte {offset} fails its checks (an export holds whole appends only)";
-            }
-
-            offset += size;
-        }
-
-        return null;
     }
 }

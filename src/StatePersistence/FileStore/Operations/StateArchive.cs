@@ -156,9 +156,8 @@ public static class StateArchive
                     continue;
                 }
 
-                using var content = new MemoryStream();
-                entry.DataStream?.CopyTo(content);
-                AtomicFile.Write(fileSystem, layout, Path.Combine(layout.Root, entry.Name), content.ToArray(), Durability.Full, syncDirectory: false);
+                // Copied as it is read (a session log may be gigabytes), and only renamed into place whole.
+                AtomicFile.Write(fileSystem, layout, Path.Combine(layout.Root, entry.Name), file => CopyWhole(entry, file), Durability.Full, syncDirectory: false);
             }
 
             foreach (string directory in layout.Directories)
@@ -290,6 +289,14 @@ public static class StateArchive
     /// </summary>
     private static StateView? RefuseIfDamaged(string archive, TarEntry entry, PayloadEnvelope envelope, StateView? state)
     {
+        if (IsSessionLog(entry.Name))
+        {
+            // Read a frame at a time: a log is not held whole.
+            return ArchiveLogCheck.Problem(entry.DataStream ?? Stream.Null, entry.Length, entry.Name) is { } logProblem
+                ? throw new InvalidDataException($"The archive '{archive}' is refused: its entry '{entry.Name}' is damaged: {logProblem}. Nothing was changed.")
+                : state;
+        }
+
         using var content = new MemoryStream();
         entry.DataStream?.CopyTo(content);
         if (content.Length != entry.Length)
@@ -318,6 +325,32 @@ public static class StateArchive
 
         return problem is null ? state
             : throw new InvalidDataException($"The archive '{archive}' is refused: its entry '{entry.Name}' is damaged: {problem}. Nothing was changed.");
+    }
+
+    private static bool IsSessionLog(string name) =>
+        name.StartsWith("logs/", StringComparison.Ordinal) && StateLayout.TryParseSessionLogName(name["logs/".Length..], out _, out _);
+
+    /// <summary>
+    /// Copies <paramref name="entry"/>'s bytes to <paramref name="file"/>; throws <see cref="EndOfStreamException"/>
+    /// when it breaks off before its length (the archive changed since it was checked), so that no short file is
+    /// renamed into place.
+    /// </summary>
+    private static void CopyWhole(TarEntry entry, Stream file)
+    {
+        long copied = 0;
+        if (entry.DataStream is { } data)
+        {
+            byte[] buffer = new byte[1 << 16];
+            for (int read; (read = data.Read(buffer)) > 0; copied += read)
+            {
+                file.Write(buffer, 0, read);
+            }
+        }
+
+        if (copied != entry.Length)
+        {
+            throw new EndOfStreamException($"The archive's entry '{entry.Name}' breaks off after {copied} of its {entry.Length} bytes: the archive changed since it was checked. Nothing of that file was written; import the archive again once it is whole.");
+        }
     }
 
     /// <summary>Why an entry cannot be restored, or null: only plain files named as a state directory names them.</summary>
