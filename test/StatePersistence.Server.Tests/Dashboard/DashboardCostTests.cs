@@ -71,18 +71,58 @@ public sealed class DashboardCostTests
         Assert.Equal(0, watched.LoadsOfEveryTask);
     }
 
+    [Fact]
+    public async Task TaskList_WithoutASearch_ReadsTheListingOnlyAsFarAsThePageAsked()
+    {
+        await using var server = new StateServerFactory();
+        WatchedPersistence? watched = null;
+        await using var factory = server.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
+            services.AddSingleton<IStatePersistence>(sp => (watched = WatchedPersistence.Over(sp.GetRequiredService<StatePersistenceService>())).Self)));
+        using HttpClient client = factory.CreateClient();
+        for (int i = 0; i < 9; i++)
+        {
+            server.Time.Advance(TimeSpan.FromMinutes(1));
+            await client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"task {{i}}","status":"{{(i % 3 == 0 ? "completed" : "pending")}}"}""");
+        }
+
+        Assert.NotNull(watched);
+        int before = watched.TasksListed;
+        JsonElement first = await (await client.GetUrlAsync("/api/dashboard/tasks?size=2")).ExpectAsync(HttpStatusCode.OK);
+        int forFirst = watched.TasksListed - before;
+        JsonElement second = await (await client.GetUrlAsync("/api/dashboard/tasks?size=2&page=2")).ExpectAsync(HttpStatusCode.OK);
+        int forSecond = watched.TasksListed - before - forFirst;
+        JsonElement completed = await (await client.GetUrlAsync("/api/dashboard/tasks?status=completed&size=2&page=2")).ExpectAsync(HttpStatusCode.OK);
+        JsonElement beyond = await (await client.GetUrlAsync("/api/dashboard/tasks?size=5&page=3")).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(9, first.GetProperty("total").GetInt32());
+        Assert.Equal(["task_8", "task_7"], first.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
+        Assert.Equal(["task_6", "task_5"], second.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
+        Assert.Equal("task 8", first.GetProperty("tasks")[0].Str("description"));
+        Assert.Equal(2, forFirst);
+        Assert.Equal(4, forSecond);
+        Assert.Equal(3, completed.GetProperty("total").GetInt32());
+        Assert.Equal(["task_0"], completed.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
+        Assert.Equal(9, beyond.GetProperty("total").GetInt32());
+        Assert.Empty(beyond.GetProperty("tasks").EnumerateArray());
+        Assert.Equal(0, watched.LoadsOfEveryTask);
+    }
+
     /// <summary>The server's <see cref="IStatePersistence"/>, counting the calls whose cost grows with the state.</summary>
     public class WatchedPersistence : DispatchProxy
     {
         private IStatePersistence _inner = null!;
         private int _loads;
         private int _healthChecks;
+        private int _listed;
 
         public IStatePersistence Self { get; private set; } = null!;
 
         public int LoadsOfEveryTask => Volatile.Read(ref _loads);
 
         public int HealthChecks => Volatile.Read(ref _healthChecks);
+
+        /// <summary>How many tasks the listing (<see cref="IStatePersistence.QueryTasksAsync"/>) has returned.</summary>
+        public int TasksListed => Volatile.Read(ref _listed);
 
         public static WatchedPersistence Over(IStatePersistence inner)
         {
@@ -107,13 +147,21 @@ public sealed class DashboardCostTests
 
             try
             {
-                return targetMethod.Invoke(_inner, args);
+                object? result = targetMethod.Invoke(_inner, args);
+                return result is ValueTask<Querying.TaskPage> listing ? new ValueTask<Querying.TaskPage>(CountListedAsync(listing)) : result;
             }
             catch (TargetInvocationException ex) when (ex.InnerException is not null)
             {
                 ExceptionDispatchInfo.Throw(ex.InnerException);
                 throw;
             }
+        }
+
+        private async Task<Querying.TaskPage> CountListedAsync(ValueTask<Querying.TaskPage> listing)
+        {
+            Querying.TaskPage page = await listing;
+            Interlocked.Add(ref _listed, page.Tasks.Count);
+            return page;
         }
     }
 }
