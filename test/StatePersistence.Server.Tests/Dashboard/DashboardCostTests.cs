@@ -2,8 +2,10 @@ using System.Net;
 using System.Reflection;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using StatePersistence.Server.Tests.Support;
 using static StatePersistence.Server.Tests.Support.Http;
 
@@ -19,11 +21,8 @@ public sealed class DashboardCostTests
     [Fact]
     public async Task Overview_CountsWithoutLoadingEveryTask_AndSharesTheCachedHealthReport()
     {
-        await using var server = new StateServerFactory();
-        WatchedPersistence? watched = null;
-        await using var factory = server.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
-            services.AddSingleton<IStatePersistence>(sp => (watched = WatchedPersistence.Over(sp.GetRequiredService<StatePersistenceService>())).Self)));
-        using HttpClient client = factory.CreateClient();
+        await using var server = new WatchedServer();
+        HttpClient client = server.Client;
         await client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
         await client.PostJsonAsync("/api/tasks", """{"id":"task_2","description":"d","status":"completed"}""");
         await client.PostJsonAsync("/api/tasks", """{"id":"task_3","description":"d","status":"completed"}""");
@@ -41,19 +40,15 @@ public sealed class DashboardCostTests
             Assert.True(overview.GetProperty("disk_bytes").GetProperty("snapshot").GetInt64() >= 0);
         }
 
-        Assert.NotNull(watched);
-        Assert.Equal(0, watched.LoadsOfEveryTask);
-        Assert.Equal(1, watched.HealthChecks); // the first overview's, through the cache the second one reused
+        Assert.Equal(0, server.Watched.LoadsOfEveryTask);
+        Assert.Equal(1, server.Watched.HealthChecks); // the first overview's, through the cache the second one reused
     }
 
     [Fact]
     public async Task TaskList_SearchesSortsAndPagesWithoutLoadingEveryTaskAtOnce()
     {
-        await using var server = new StateServerFactory();
-        WatchedPersistence? watched = null;
-        await using var factory = server.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
-            services.AddSingleton<IStatePersistence>(sp => (watched = WatchedPersistence.Over(sp.GetRequiredService<StatePersistenceService>())).Self)));
-        using HttpClient client = factory.CreateClient();
+        await using var server = new WatchedServer();
+        HttpClient client = server.Client;
         for (int i = 0; i < 7; i++)
         {
             server.Time.Advance(TimeSpan.FromMinutes(1));
@@ -67,30 +62,25 @@ public sealed class DashboardCostTests
         Assert.Equal(["task_6", "task_4", "task_2"], deploy.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
         Assert.Equal(["task_0"], second.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
         Assert.Equal("Deploy 6", deploy.GetProperty("tasks")[0].Str("description"));
-        Assert.NotNull(watched);
-        Assert.Equal(0, watched.LoadsOfEveryTask);
+        Assert.Equal(0, server.Watched.LoadsOfEveryTask);
     }
 
     [Fact]
     public async Task TaskList_WithoutASearch_ReadsTheListingOnlyAsFarAsThePageAsked()
     {
-        await using var server = new StateServerFactory();
-        WatchedPersistence? watched = null;
-        await using var factory = server.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
-            services.AddSingleton<IStatePersistence>(sp => (watched = WatchedPersistence.Over(sp.GetRequiredService<StatePersistenceService>())).Self)));
-        using HttpClient client = factory.CreateClient();
+        await using var server = new WatchedServer();
+        HttpClient client = server.Client;
         for (int i = 0; i < 9; i++)
         {
             server.Time.Advance(TimeSpan.FromMinutes(1));
             await client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"task {{i}}","status":"{{(i % 3 == 0 ? "completed" : "pending")}}"}""");
         }
 
-        Assert.NotNull(watched);
-        int before = watched.TasksListed;
+        int before = server.Watched.TasksListed;
         JsonElement first = await (await client.GetUrlAsync("/api/dashboard/tasks?size=2")).ExpectAsync(HttpStatusCode.OK);
-        int forFirst = watched.TasksListed - before;
+        int forFirst = server.Watched.TasksListed - before;
         JsonElement second = await (await client.GetUrlAsync("/api/dashboard/tasks?size=2&page=2")).ExpectAsync(HttpStatusCode.OK);
-        int forSecond = watched.TasksListed - before - forFirst;
+        int forSecond = server.Watched.TasksListed - before - forFirst;
         JsonElement completed = await (await client.GetUrlAsync("/api/dashboard/tasks?status=completed&size=2&page=2")).ExpectAsync(HttpStatusCode.OK);
         JsonElement beyond = await (await client.GetUrlAsync("/api/dashboard/tasks?size=5&page=3")).ExpectAsync(HttpStatusCode.OK);
 
@@ -104,7 +94,36 @@ public sealed class DashboardCostTests
         Assert.Equal(["task_0"], completed.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
         Assert.Equal(9, beyond.GetProperty("total").GetInt32());
         Assert.Empty(beyond.GetProperty("tasks").EnumerateArray());
-        Assert.Equal(0, watched.LoadsOfEveryTask);
+        Assert.Equal(0, server.Watched.LoadsOfEveryTask);
+    }
+
+    /// <summary>A test server whose <see cref="IStatePersistence"/> is a <see cref="WatchedPersistence"/>, and a client of it.</summary>
+    private sealed class WatchedServer : IAsyncDisposable
+    {
+        private readonly StateServerFactory _server = new();
+        private readonly WebApplicationFactory<Program> _factory;
+        private WatchedPersistence? _watched;
+
+        public WatchedServer()
+        {
+            _factory = _server.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
+                services.AddSingleton<IStatePersistence>(sp => (_watched = WatchedPersistence.Over(sp.GetRequiredService<StatePersistenceService>())).Self)));
+            Client = _factory.CreateClient();
+        }
+
+        public HttpClient Client { get; }
+
+        public FakeTimeProvider Time => _server.Time;
+
+        /// <summary>The server's persistence, once a request has made the server resolve it.</summary>
+        public WatchedPersistence Watched => _watched ?? throw new InvalidOperationException("no request has reached the server yet");
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await _factory.DisposeAsync();
+            await _server.DisposeAsync();
+        }
     }
 
     /// <summary>The server's <see cref="IStatePersistence"/>, counting the calls whose cost grows with the state.</summary>
