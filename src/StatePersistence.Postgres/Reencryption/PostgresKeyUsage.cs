@@ -23,8 +23,61 @@ public sealed class PostgresKeyUsage
     /// <summary>The rows in the clear (a <c>jsonb</c> body, an identity envelope or plain JSON).</summary>
     public PostgresKeyUsageCount Clear { get; }
 
+    /// <summary>
+    /// The database and schema measured, as a URL without credentials (<c>postgresql://host:port/database#schema</c>),
+    /// when measured by <see cref="MeasureAsync(string, string, CancellationToken)"/>; null from a store's own measurement.
+    /// </summary>
+    public string? Location { get; private init; }
+
     /// <summary>The rows sealed with <paramref name="keyId"/> (all zeros for a key no row names).</summary>
     public PostgresKeyUsageCount For(string keyId) => ByKey.GetValueOrDefault(keyId) ?? PostgresKeyUsageCount.None;
+
+    /// <summary>The schema version whose rows carry the key-id function this measurement uses.</summary>
+    private const int KeyIdVersion = 4;
+
+    /// <summary>
+    /// Measures the store in <paramref name="schema"/> of the database <paramref name="connectionString"/> names,
+    /// without opening a store (no state is loaded, nothing is created or upgraded): what <c>statectl keys list
+    /// --store postgres</c> shows, and what <c>keys retire --remove</c> checks. It reads every row's key id, so it is an
+    /// operator's query, not a probe. Throws <see cref="ArgumentException"/> for a connection string that does not parse
+    /// (without quoting it: it may hold a password) or a schema name the store would refuse, and
+    /// <see cref="Errors.StateStorageException"/> naming the database and schema when it cannot be reached or holds no
+    /// store of a version that records key ids.
+    /// </summary>
+    public static async Task<PostgresKeyUsage> MeasureAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
+        CancellationToken cancellationToken = default)
+    {
+        Schema.PostgresSchema.ValidateName(schema);
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException)
+        {
+            // The parser's message may quote the value.
+            throw new ArgumentException("The PostgreSQL connection string cannot be parsed; write it as Npgsql key=value pairs, such as Host=db;Database=state;Username=agent.",
+                nameof(connectionString));
+        }
+
+        string location = PostgresStateStore.LocationOf(builder, schema);
+        await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        try
+        {
+            await using (NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await Schema.PostgresSchema.RequireVersionAsync(connection, schema, location, KeyIdVersion, cancellationToken).ConfigureAwait(false);
+            }
+
+            PostgresKeyUsage usage = await MeasureAsync(dataSource, schema, cancellationToken).ConfigureAwait(false);
+            return new PostgresKeyUsage(usage.ByKey, usage.Clear) { Location = location };
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new Errors.StateStorageException($"The store '{location}' could not measure the key usage: {Failures.DatabaseFailure.Describe(ex, builder.CommandTimeout)}",
+                location, ex, isTransient: ex.IsTransient || ex is not PostgresException);
+        }
+    }
 
     /// <summary>Counts every row of every table of <paramref name="schema"/> by the key id its payload names (one scan of each table).</summary>
     internal static async Task<PostgresKeyUsage> MeasureAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken)

@@ -206,6 +206,32 @@ internal static partial class PostgresSchema
         return found;
     }
 
+    /// <summary>
+    /// For a read-only look (an operator's tool, not a store): throws <see cref="StateStorageException"/> naming the
+    /// schema when it has no version table (it does not exist, or no store ever created it), or is older than
+    /// <paramref name="needed"/> (an instance of this build upgrades it when it starts), and
+    /// <see cref="StateFormatException"/> when a newer build wrote it. Creates and changes nothing.
+    /// </summary>
+    public static async Task RequireVersionAsync(NpgsqlConnection connection, string schema, string location, int needed, CancellationToken cancellationToken)
+    {
+        ValidateName(schema);
+        int? found = await ReadVersionAsync(connection, null, schema, cancellationToken).ConfigureAwait(false);
+        if (found is null)
+        {
+            throw new StateStorageException(
+                $"The PostgreSQL schema '{schema}' at {location} holds no StatePersistence store (no {schema}.schema_version table): check the schema name (StatePersistence:Schema, default '{PostgresStateStore.DefaultSchema}') and the database. Nothing was changed.",
+                location, inner: null, isTransient: false);
+        }
+
+        RefuseNewer(schema, found.Value);
+        if (found < needed)
+        {
+            throw new StateStorageException(
+                $"The PostgreSQL schema '{schema}' at {location} is at version {found}; this needs version {needed} or later: start one instance of this build on it (it upgrades the schema), then run this again. Nothing was changed.",
+                location, inner: null, isTransient: false);
+        }
+    }
+
     /// <summary>The version recorded in <paramref name="schema"/>, or null when it has no version table (or does not exist).</summary>
     private static async Task<int?> ReadVersionAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema,
         CancellationToken cancellationToken)

@@ -126,6 +126,26 @@ public static partial class EncryptionKeyOperations
         Log.KeyRemoved(log, keyId);
     }
 
+    /// <summary>
+    /// Removes <paramref name="keyId"/> from <paramref name="keyFile"/> for a store whose payloads lie elsewhere than a
+    /// state directory (a database): <paramref name="stillNeeded"/>, called under the key file's lock once the removal
+    /// itself is known to be allowed (the key exists and is not the active one), measures that store and returns why
+    /// the key is still needed (rows still sealed with it), or null. When it returns a reason, the key file is left as
+    /// it was and <see cref="StatePersistenceException"/> carries that reason.
+    /// </summary>
+    public static void Remove(string keyFile, string keyId, Func<string?> stillNeeded, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(stillNeeded);
+        EncryptionKeyFile.Update(keyFile, stateDirectory: null, ring =>
+        {
+            EncryptionKeyRing without = Checked(keyFile, () => ring.Without(keyId));
+            return stillNeeded() is { } reason
+                ? throw new StatePersistenceException($"{reason} The key '{keyId}' was not removed from '{Path.GetFullPath(keyFile)}'.", Path.GetFullPath(keyFile))
+                : without;
+        });
+        Log.KeyRemoved(logger ?? NullLogger.Instance, keyId);
+    }
+
     private static EncryptionKeyRing Checked(string keyFile, Func<EncryptionKeyRing> change)
     {
         try

@@ -54,6 +54,8 @@ public sealed record StatectlRun(int ExitCode, string Output, string Error)
         info.Environment.Remove("STATE_ENCRYPTION_KEY");
         info.Environment.Remove("STATEPERSISTENCE_CONNECTION_STRING");
         info.Environment.Remove("StatePersistence__Store");
+        info.Environment.Remove("StatePersistence__ConnectionString");
+        info.Environment.Remove("StatePersistence__Schema");
         foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[name] = value;

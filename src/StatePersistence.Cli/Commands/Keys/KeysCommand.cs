@@ -24,6 +24,9 @@ internal static class KeysCommand
     {
         var keys = new Command("keys", "Encryption keys: create a key file, list keys and what each still protects, rotate, retire, verify that everything decrypts.");
         keys.Options.Add(KeyFile);
+        keys.Options.Add(KeysStore.Store);
+        keys.Options.Add(KeysStore.ConnectionStringOption);
+        keys.Options.Add(KeysStore.SchemaOption);
         keys.Subcommands.Add(CreateCommand());
         keys.Subcommands.Add(ListCommand());
         keys.Subcommands.Add(RotateCommand());
@@ -50,8 +53,15 @@ internal static class KeysCommand
 
     private static Command ListCommand()
     {
-        var command = new Command("list", "List the keys, their states, and how many payloads and files under the state directory each still protects.");
-        command.SetHandler((context, parsed, _) => Task.FromResult(List(context, ResolveKeyFile(parsed))));
+        var command = new Command("list", "List the keys, their states, and how many payloads and files under the state directory (or rows of a PostgreSQL store, --store postgres) each still protects.");
+        command.SetHandler(async (context, parsed, cancellation) =>
+        {
+            string file = ResolveKeyFile(parsed);
+            KeysStore store = KeysStore.From(parsed);
+            return store.IsPostgres
+                ? KeysOnPostgres.List(context, file, await store.MeasureAsync(cancellation).ConfigureAwait(false))
+                : List(context, file);
+        });
         return command;
     }
 
@@ -77,7 +87,7 @@ internal static class KeysCommand
     {
         var key = new Argument<string>("KEY") { Description = "The key id." };
         var revoke = new Option<bool>("--revoke") { Description = "Revoke instead: payloads sealed with the key are refused from then on." };
-        var remove = new Option<bool>("--remove") { Description = "Remove the key from the file; refused while any payload in the state directory is sealed with it, or any file moved aside (*.corrupt.*)." };
+        var remove = new Option<bool>("--remove") { Description = "Remove the key from the file; refused while any payload in the state directory (or row of a PostgreSQL store, --store postgres) is sealed with it, or any file moved aside (*.corrupt.*)." };
         var loseMovedAside = new Option<bool>("--lose-moved-aside")
         {
             Description = "With --remove: remove the key although files moved aside (*.corrupt.*: damaged copies, torn tails kept aside, which may hold acknowledged data) are sealed with it, accepting that they can never be decrypted.",
@@ -88,6 +98,19 @@ internal static class KeysCommand
             string file = ResolveKeyFile(parsed);
             string id = parsed.GetValue(key)!;
             KeyFileLockWait.Announce(context.Error, file);
+            KeysStore store = KeysStore.From(parsed);
+            if (parsed.GetValue(remove) && store.IsPostgres)
+            {
+                if (parsed.GetValue(loseMovedAside))
+                {
+                    throw new CommandFailedException("--lose-moved-aside is for a state directory's files moved aside; a PostgreSQL store moves nothing aside.", ExitCodes.Usage);
+                }
+
+                KeysOnPostgres.Remove(file, id, store);
+                Report(context, new KeyChangeReport(file, id, "removed"), $"The key {id} was removed from '{file}'; no row of the PostgreSQL store is sealed with it.");
+                return Task.FromResult(ExitCodes.Success);
+            }
+
             if (parsed.GetValue(remove))
             {
                 EncryptionKeyOperations.Remove(file, id, context.StatePath, parsed.GetValue(loseMovedAside));
@@ -131,6 +154,11 @@ internal static class KeysCommand
         command.SetHandler(async (context, parsed, cancellation) =>
         {
             string file = ResolveKeyFile(parsed);
+            if (KeysStore.From(parsed).IsPostgres)
+            {
+                throw new CommandFailedException("keys verify opens the payloads of a state directory; for a PostgreSQL store, 'keys list --store postgres' counts the rows under each key, and the instances report rows they cannot open (reencryption_files_remaining, the re-encryption's events).", ExitCodes.Usage);
+            }
+
             IReadOnlyList<string> problems = await EncryptionVerification.VerifyAsync(context.StatePath, new AesGcmCodec(new KeyFileProvider(file, context.StatePath)), cancellation).ConfigureAwait(false);
             if (context.Json)
             {
@@ -196,15 +224,15 @@ internal static class KeysCommand
         return missing || usage.DamagedFiles.Count > 0 ? ExitCodes.Failed : ExitCodes.Success;
     }
 
-    private static KeyListEntry Entry(string id, string state, DateTimeOffset? createdAt, EncryptionKeyUsage usage) =>
+    internal static KeyListEntry Entry(string id, string state, DateTimeOffset? createdAt, EncryptionKeyUsage usage) =>
         new(id, state, createdAt, usage.For(id).Payloads, usage.For(id).Files, usage.MovedAsideFor(id).Count);
 
-    private static string ResolveKeyFile(ParseResult parsed) =>
+    internal static string ResolveKeyFile(ParseResult parsed) =>
         parsed.GetValue(KeyFile) is { Length: > 0 } file ? Path.GetFullPath(file)
         : Environment.GetEnvironmentVariable(EncryptionOptions.KeyFileVariable) is { Length: > 0 } variable ? Path.GetFullPath(variable)
         : throw new CommandFailedException($"No key file: pass --key-file FILE or set {EncryptionOptions.KeyFileVariable}.", ExitCodes.Usage);
 
-    private static void Report(CommandContext context, KeyChangeReport report, string text)
+    internal static void Report(CommandContext context, KeyChangeReport report, string text)
     {
         if (context.Json)
         {
@@ -216,7 +244,7 @@ internal static class KeysCommand
         }
     }
 
-    private static string EncryptionKeyStateName(EncryptionKeyState state) => state.ToString().ToLowerInvariant();
+    internal static string EncryptionKeyStateName(EncryptionKeyState state) => state.ToString().ToLowerInvariant();
 
-    private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    internal static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 }

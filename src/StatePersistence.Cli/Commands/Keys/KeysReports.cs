@@ -14,11 +14,21 @@ internal sealed record KeyListReport(string KeyFile, string StateDirectory, IRea
 /// </summary>
 internal sealed record KeyListEntry(string Id, string State, DateTimeOffset? CreatedAt, long Payloads, long Files, long MovedAside);
 
+/// <summary>What <c>statectl keys list --store postgres --json</c> prints: the store as a URL without credentials, rows per key, rows in the clear.</summary>
+internal sealed record KeyListPostgresReport(string KeyFile, string Database, IReadOnlyList<KeyRowsEntry> Keys, KeyRows Clear);
+
+/// <summary>One key in <see cref="KeyListPostgresReport"/>: the rows of each table sealed with it; <c>missing</c> is a key id the rows name that the file lacks.</summary>
+internal sealed record KeyRowsEntry(string Id, string State, DateTimeOffset? CreatedAt, long Items, long SessionLogRows, long Reports, long Changes, long Total);
+
+/// <summary>Rows of each table of a PostgreSQL store.</summary>
+internal sealed record KeyRows(long Items, long SessionLogRows, long Reports, long Changes, long Total);
+
 /// <summary>What <c>statectl keys verify --json</c> prints.</summary>
 internal sealed record KeyVerifyReport(string StateDirectory, string KeyFile, bool Ok, IReadOnlyList<string> Problems);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(KeyChangeReport))]
 [JsonSerializable(typeof(KeyListReport))]
+[JsonSerializable(typeof(KeyListPostgresReport))]
 [JsonSerializable(typeof(KeyVerifyReport))]
 internal sealed partial class KeysJsonContext : JsonSerializerContext;

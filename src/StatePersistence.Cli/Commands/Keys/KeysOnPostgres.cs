@@ -1,0 +1,66 @@
+using Spectre.Console;
+using StatePersistence.Cli.Infrastructure;
+using StatePersistence.Encryption;
+using StatePersistence.Postgres;
+
+namespace StatePersistence.Cli.Commands.Keys;
+
+/// <summary>
+/// <c>keys list</c> and <c>keys retire --remove</c> for a PostgreSQL store (<see cref="KeysStore"/>): the rows each key
+/// still seals, by table (<see cref="PostgresKeyUsage"/>), where a state directory counts payloads and files. The
+/// rotation procedure removes an old key once its rows reach 0, so the removal measures the store itself, under the key
+/// file's lock, and refuses while any row remains.
+/// </summary>
+internal static class KeysOnPostgres
+{
+    public static int List(CommandContext context, string file, PostgresKeyUsage usage)
+    {
+        EncryptionKeyRing ring = EncryptionKeyFile.Read(file);
+        var rows = ring.Keys.Select(k => Entry(k.Id, KeysCommand.EncryptionKeyStateName(k.State), k.CreatedAt, usage.For(k.Id))).ToList();
+
+        // Rows sealed with a key the file lacks: an instance reading them would stop on it.
+        rows.AddRange(usage.ByKey.Keys.Where(id => ring.Find(id) is null).Order(StringComparer.Ordinal)
+            .Select(id => Entry(id, "missing", null, usage.For(id))));
+        string location = usage.Location ?? "";
+        if (context.Json)
+        {
+            context.WriteJson(new KeyListPostgresReport(file, location, rows, Counts(usage.Clear)), KeysJsonContext.Default.KeyListPostgresReport);
+        }
+        else
+        {
+            // The key id whole on one line: an operator copies it into 'keys retire'. When it was created is in --json.
+            var table = new Table().AddColumn(new TableColumn("key").NoWrap()).AddColumn(new TableColumn("state").NoWrap());
+            foreach (string column in new[] { "items", "logs", "reports", "changes", "total" })
+            {
+                table.AddColumn(new TableColumn(column).RightAligned().NoWrap());
+            }
+
+            foreach (KeyRowsEntry row in rows)
+            {
+                table.AddRow(Markup.Escape(row.Id), row.State == "missing" ? "[red]missing[/]" : row.State, KeysCommand.Number(row.Items), KeysCommand.Number(row.SessionLogRows),
+                    KeysCommand.Number(row.Reports), KeysCommand.Number(row.Changes), KeysCommand.Number(row.Total));
+            }
+
+            table.Caption($"{Markup.Escape(file)}; {Markup.Escape(location)}; {KeysCommand.Number(usage.Clear.Total)} row(s) hold data in the clear");
+            context.Console.Write(table);
+        }
+
+        return rows.Exists(r => r.State == "missing") ? ExitCodes.Failed : ExitCodes.Success;
+    }
+
+    /// <summary>Removes <paramref name="keyId"/> once no row of the store is sealed with it, measured under the key file's lock.</summary>
+    public static void Remove(string file, string keyId, KeysStore store) =>
+        EncryptionKeyOperations.Remove(file, keyId, () =>
+        {
+            // Under the key file's lock, from a synchronous callback: this console command has no context to deadlock.
+            PostgresKeyUsage usage = store.MeasureAsync(CancellationToken.None).GetAwaiter().GetResult();
+            PostgresKeyUsageCount used = usage.For(keyId);
+            return used.Total == 0 ? null
+                : $"The key '{keyId}' still seals {used.Total} row(s) of the PostgreSQL store {usage.Location} ({used.Items} items, {used.SessionLogRows} session log rows, {used.Reports} reports, {used.Changes} changes). Let the instances' background re-encryption rewrite them first (reencryption_files_remaining 0 on an instance that has read the key file).";
+        });
+
+    private static KeyRowsEntry Entry(string id, string state, DateTimeOffset? createdAt, PostgresKeyUsageCount count) =>
+        new(id, state, createdAt, count.Items, count.SessionLogRows, count.Reports, count.Changes, count.Total);
+
+    private static KeyRows Counts(PostgresKeyUsageCount count) => new(count.Items, count.SessionLogRows, count.Reports, count.Changes, count.Total);
+}

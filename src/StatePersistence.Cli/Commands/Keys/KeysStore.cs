@@ -1,0 +1,96 @@
+using System.CommandLine;
+using StatePersistence.Cli.Infrastructure;
+using StatePersistence.Postgres;
+
+namespace StatePersistence.Cli.Commands.Keys;
+
+/// <summary>
+/// Where the payloads a key protects lie, for <c>keys list</c> and <c>keys retire --remove</c>: the state directory
+/// (the default), or a PostgreSQL store, chosen as the server chooses it: <c>--store postgres</c> or
+/// <c>StatePersistence__Store=postgres</c>; the connection string from <c>--connection-string</c>, else
+/// <c>StatePersistence__ConnectionString</c>, else <c>STATEPERSISTENCE_CONNECTION_STRING</c> (best for a password: the
+/// command line shows in <c>ps</c>); the schema from <c>--schema</c>, else <c>StatePersistence__Schema</c>, else the
+/// store's default. The connection string is never shown.
+/// </summary>
+internal sealed record KeysStore(string? ConnectionString, string Schema)
+{
+    public const string StoreVariable = "StatePersistence__Store";
+    public const string ConnectionStringVariable = "STATEPERSISTENCE_CONNECTION_STRING";
+    public const string ConnectionStringSettingVariable = "StatePersistence__ConnectionString";
+    public const string SchemaVariable = "StatePersistence__Schema";
+
+    public static readonly Option<string?> Store = new("--store")
+    {
+        Description = $"Where the payloads lie, for list and retire --remove: 'file' (the state directory, the default) or 'postgres' (default: ${StoreVariable}).",
+        HelpName = "file|postgres",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> ConnectionStringOption = new("--connection-string")
+    {
+        Description = $"With --store postgres: the Npgsql connection string (default: ${ConnectionStringSettingVariable}, then ${ConnectionStringVariable}; prefer a variable for a password).",
+        HelpName = "STRING",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> SchemaOption = new("--schema")
+    {
+        Description = $"With --store postgres: the store's schema (default: ${SchemaVariable}, then '{PostgresStateStore.DefaultSchema}').",
+        HelpName = "NAME",
+        Recursive = true,
+    };
+
+    /// <summary>Whether this is a PostgreSQL store (else the state directory).</summary>
+    public bool IsPostgres => ConnectionString is not null;
+
+    /// <summary>The choice the command line and the environment make; bad usage (exit 2) when it is incomplete or unknown.</summary>
+    public static KeysStore From(ParseResult parsed)
+    {
+        string? named = parsed.GetValue(Store) is { Length: > 0 } given ? given : Environment.GetEnvironmentVariable(StoreVariable);
+        string store = string.IsNullOrWhiteSpace(named) ? "file" : named.Trim().ToLowerInvariant();
+        string schema = parsed.GetValue(SchemaOption) is { Length: > 0 } s ? s
+            : Environment.GetEnvironmentVariable(SchemaVariable) is { Length: > 0 } variable ? variable
+            : PostgresStateStore.DefaultSchema;
+        string? connectionString = parsed.GetValue(ConnectionStringOption) is { Length: > 0 } c ? c
+            : Environment.GetEnvironmentVariable(ConnectionStringSettingVariable) is { Length: > 0 } setting ? setting
+            : Environment.GetEnvironmentVariable(ConnectionStringVariable);
+        switch (store)
+        {
+            case "file" when parsed.GetValue(ConnectionStringOption) is not null || parsed.GetValue(SchemaOption) is not null:
+                throw new CommandFailedException("--connection-string and --schema go with --store postgres.", ExitCodes.Usage);
+            case "file":
+                return new KeysStore(null, schema);
+            case "postgres" when string.IsNullOrWhiteSpace(connectionString):
+                throw new CommandFailedException(
+                    $"--store postgres needs a connection string: pass --connection-string, or (best for a password) set {ConnectionStringVariable}.", ExitCodes.Usage);
+            case "postgres":
+                try
+                {
+                    PostgresStateStore.ValidateSchema(schema);
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new CommandFailedException(ex.Message, ExitCodes.Usage);
+                }
+
+                return new KeysStore(connectionString, schema);
+            default:
+                throw new CommandFailedException($"--store is '{named}', which is not a store: use 'file' (the default) or 'postgres'.", ExitCodes.Usage);
+        }
+    }
+
+    /// <summary>Measures the PostgreSQL store; a connection string that does not parse is bad usage (exit 2), not shown.</summary>
+    public async Task<PostgresKeyUsage> MeasureAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PostgresKeyUsage.MeasureAsync(ConnectionString!, Schema, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ArgumentException ex) when (ex.ParamName == "connectionString")
+        {
+            throw new CommandFailedException(
+                $"The PostgreSQL connection string (--connection-string, {ConnectionStringSettingVariable} or {ConnectionStringVariable}) cannot be parsed; write it as Npgsql key=value pairs, such as Host=db;Database=state;Username=agent.",
+                ExitCodes.Usage);
+        }
+    }
+}
