@@ -8,7 +8,8 @@ using StatePersistence.Server.Problems;
 namespace StatePersistence.Server.Routes;
 
 /// <summary>
-/// <c>GET /api/tasks</c>: one page of tasks, filtered (<c>status</c>, <c>tool</c>, <c>updatedSince</c>), ordered
+/// <c>GET /api/tasks</c>: one page of tasks, filtered (<c>status</c>, <c>tool</c>, <c>updatedSince</c>, and <c>q</c>:
+/// a text the id, description or tool contains, ignoring case, answered from the instance's state), ordered
 /// (<c>sort</c>) and continued by a cursor (<c>next</c>), answered by <see cref="IStatePersistence.QueryTasksAsync"/> (from the
 /// store's indexes on PostgreSQL). The
 /// body stays a JSON array; when more tasks follow, the cursor is in <c>X-Next-Cursor</c> and the next page's URL in
@@ -30,7 +31,7 @@ internal static class TaskListRoute
     };
 
     public static async Task<IResult> List(HttpContext context, IStatePersistence state, string? status = null, string? tool = null,
-        string? updatedSince = null, string? sort = null, string? next = null, string? after = null, string? limit = null)
+        string? updatedSince = null, string? sort = null, string? next = null, string? after = null, string? limit = null, string? q = null)
     {
         // An empty parameter ("?status=") means no filter, as a form or an empty shell variable sends it.
         status = NullIfEmpty(status);
@@ -48,6 +49,7 @@ internal static class TaskListRoute
             Next = NullIfEmpty(next),
             AfterId = NullIfEmpty(after),
             Limit = Paging.Limit(limit),
+            Search = Search(q),
         };
 
         // A bad cursor, or after= with another order, is a StateValidationException: 400 naming the parameter.
@@ -74,6 +76,11 @@ internal static class TaskListRoute
         : Sorts.TryGetValue(text, out TaskSort sort) ? sort
         : throw ApiProblemException.InvalidField("sort",
             $"Unknown sort '{Shown(text)}'; use one of: {string.Join(", ", Sorts.Keys)} (a leading '-' orders descending).");
+
+    private static string? Search(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? null
+        : text.Trim() is { Length: <= TaskQuery.MaxSearchLength } search ? search
+        : throw ApiProblemException.InvalidField("q", $"The query parameter 'q' may be at most {TaskQuery.MaxSearchLength} characters, not {text.Trim().Length}.");
 
     private static string Shown(string text) => text.Length > 40 ? text[..40] + "…" : text;
 

@@ -25,6 +25,17 @@ public sealed record TaskQuery
     /// <summary>Only tasks whose <c>updated_at</c> is at or after this instant (a task without one never matches); all when null.</summary>
     public DateTimeOffset? UpdatedSince { get; init; }
 
+    /// <summary>The longest <see cref="Search"/> accepted.</summary>
+    public const int MaxSearchLength = 200;
+
+    /// <summary>
+    /// Only tasks whose id, <c>description</c> or <c>tool</c> contains this text, compared ordinally and ignoring case
+    /// (<see cref="StringComparison.OrdinalIgnoreCase"/>); all when null or empty. A substring matches no index, so a
+    /// search is answered from this instance's state on every store (never by a store's own listing): each task's id
+    /// and tool are compared as kept beside it, and its description read from its stored JSON, without deserializing it.
+    /// </summary>
+    public string? Search { get; init; }
+
     /// <summary>The order of the listing; ties are broken by id, so the order is total and a cursor is exact.</summary>
     public TaskSort Sort { get; init; } = TaskSort.Id;
 

@@ -46,7 +46,14 @@ public interface IStatePersistence : IAsyncDisposable
     IReadOnlyList<AgentTask> LoadTasksPage(string? status, string? after, int limit);
 
     /// <summary>
-    /// One page of tasks filtered by status, tool and <c>updated_at</c>, in the query's order, after the query's cursor;
+    /// How many tasks match <paramref name="query"/>'s filters (status, tool, <c>updated_at</c>, search; its order,
+    /// cursor and limit aside), counted from this instance's state without deserializing any task: the total a paged
+    /// view shows beside its page. A bad query throws <see cref="Errors.StateValidationException"/> as <see cref="QueryTasks"/> does.
+    /// </summary>
+    int CountTasks(Querying.TaskQuery query);
+
+    /// <summary>
+    /// One page of tasks filtered by status, tool, <c>updated_at</c> and a search, in the query's order, after the query's cursor;
     /// <see cref="Querying.TaskPage.Next"/> continues it. A page never holds more than <see cref="Querying.TaskQuery.MaxLimit"/>
     /// tasks; a bad limit or cursor throws <see cref="Errors.StateValidationException"/> naming the field.
     /// </summary>

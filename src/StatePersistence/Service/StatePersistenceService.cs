@@ -264,6 +264,13 @@ public sealed partial class StatePersistenceService : IStatePersistence
         _reader.Page(ItemKind<AgentTask>.Tasks, after, limit, status);
 
     /// <inheritdoc />
+    public int CountTasks(Querying.TaskQuery query)
+    {
+        ThrowIfDisposed();
+        return TaskQueryRunner.Count(_commits.Durable, query);
+    }
+
+    /// <inheritdoc />
     public Querying.TaskPage QueryTasks(Querying.TaskQuery query)
     {
         ThrowIfDisposed();

@@ -48,6 +48,31 @@ public sealed class TaskListingTests
     }
 
     [Fact]
+    public async Task ASearch_IsAnsweredFromTheInstancesState_WithTheIndexesFilters_AsFromMemory()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await SaveVariedTasksAsync(service, 90, ct);
+
+        // "task 1" is the description of task 1 and of tasks 10-19; "SHELL" is a tool, matched ignoring case.
+        foreach (TaskQuery query in new[]
+        {
+            new TaskQuery { Search = "task 1", Sort = TaskSort.UpdatedAtDescending, Limit = 4 },
+            new TaskQuery { Search = "SHELL", Status = TaskStatuses.Completed, Sort = TaskSort.CreatedAt, Limit = 3 },
+        })
+        {
+            List<string> answered = await PageThroughAsync(q => service.QueryTasksAsync(q, ct).AsTask(), query);
+            List<string> fromMemory = await PageThroughAsync(q => Task.FromResult(service.QueryTasks(q)), query);
+            Assert.NotEmpty(answered);
+            Assert.Equal(fromMemory, answered);
+            Assert.Equal(answered.Count, service.CountTasks(query));
+        }
+
+        Assert.Equal(11, service.CountTasks(new TaskQuery { Search = "task 1" }));
+    }
+
+    [Fact]
     public async Task AscendingUpdatedAt_FromTheIndexes_NeverMissesATaskChangedDuringTheWalk()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

@@ -45,7 +45,7 @@ public sealed class DashboardCostTests
     }
 
     [Fact]
-    public async Task TaskList_SearchesSortsAndPagesWithoutLoadingEveryTaskAtOnce()
+    public async Task TaskList_Search_ReadsOnlyThePagesMatches_SortedAndCounted()
     {
         await using var server = new WatchedServer();
         HttpClient client = server.Client;
@@ -55,13 +55,20 @@ public sealed class DashboardCostTests
             await client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"{{(i % 2 == 0 ? "Deploy" : "Write tests")}} {{i}}","tool":"CLAUDECODE"}""");
         }
 
+        int before = server.Watched.TasksListed;
         JsonElement deploy = await (await client.GetUrlAsync("/api/dashboard/tasks?q=deploy&size=3")).ExpectAsync(HttpStatusCode.OK);
+        int listed = server.Watched.TasksListed - before;
         JsonElement second = await (await client.GetUrlAsync("/api/dashboard/tasks?q=deploy&size=3&page=2")).ExpectAsync(HttpStatusCode.OK);
+        HttpResponseMessage tooLong = await client.GetUrlAsync("/api/dashboard/tasks?q=" + new string('x', 201));
 
         Assert.Equal(4, deploy.GetProperty("total").GetInt32());
         Assert.Equal(["task_6", "task_4", "task_2"], deploy.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
         Assert.Equal(["task_0"], second.GetProperty("tasks").EnumerateArray().Select(t => t.Str("id")));
         Assert.Equal("Deploy 6", deploy.GetProperty("tasks")[0].Str("description"));
+        // The page's matches only: the search ran over the tasks kept in memory, deserializing none but the page's.
+        Assert.Equal(3, listed);
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Contains("'q' may be at most 200 characters", await tooLong.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         Assert.Equal(0, server.Watched.LoadsOfEveryTask);
     }
 

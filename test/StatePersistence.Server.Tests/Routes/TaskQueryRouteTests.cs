@@ -27,6 +27,32 @@ public sealed class TaskQueryRouteTests
         Assert.Equal(["task_b", "task_c", "task_d"], since.EnumerateArray().Select(t => t.Str("id")));
     }
 
+    [Fact]
+    public async Task List_SearchesIdDescriptionAndTool_IgnoringCase_AndTheNextLinkKeepsTheSearch()
+    {
+        await using var server = new StateServerFactory();
+        using HttpClient client = server.Client();
+        await CreateAsync(client, server, "task_a", "CODEX", "completed");
+        await CreateAsync(client, server, "task_b", "CLAUDECODE", "completed");
+        await CreateAsync(client, server, "task_c", "CLAUDECODE", "pending");
+
+        HttpResponseMessage first = await client.GetUrlAsync("/api/tasks?q=claude&limit=1");
+        JsonElement page = await first.ExpectAsync(HttpStatusCode.OK);
+        string link = first.Headers.GetValues("Link").Single();
+        JsonElement rest = await (await client.GetUrlAsync(link[1..link.IndexOf('>', StringComparison.Ordinal)])).ExpectAsync(HttpStatusCode.OK);
+        JsonElement byId = await (await client.GetUrlAsync("/api/tasks?q=%20TASK_A%20")).ExpectAsync(HttpStatusCode.OK);
+        JsonElement none = await (await client.GetUrlAsync("/api/tasks?q=nothing-has-this")).ExpectAsync(HttpStatusCode.OK);
+        HttpResponseMessage tooLong = await client.GetUrlAsync("/api/tasks?q=" + new string('x', 201));
+
+        Assert.Equal(["task_b"], page.EnumerateArray().Select(t => t.Str("id")));
+        Assert.Contains("q=claude", link, StringComparison.Ordinal);
+        Assert.Equal(["task_c"], rest.EnumerateArray().Select(t => t.Str("id")));
+        Assert.Equal(["task_a"], byId.EnumerateArray().Select(t => t.Str("id")));
+        Assert.Empty(none.EnumerateArray());
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Contains("'q' may be at most 200 characters", await tooLong.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("id")]
     [InlineData("-id")]

@@ -189,9 +189,49 @@ public sealed class TaskQueryTests : IDisposable
         Assert.Equal(new Dictionary<string, int> { [TaskStatuses.Completed] = 2, [TaskStatuses.Failed] = 1 }, counts);
     }
 
-    private static async Task SaveAsync(StatePersistenceService service, string id, string status, string tool, double minutes, double created = 0)
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task Search_MatchesIdDescriptionOrTool_IgnoringCase_WithTheOtherFilters_PagedAndCounted(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+        await SaveAsync(service, "deploy_1", TaskStatuses.Pending, "CODEX", minutes: 1);
+        await SaveAsync(service, "task_2", TaskStatuses.Completed, "CLAUDECODE", minutes: 2, description: "Deploy the ÉTÉ release");
+        await SaveAsync(service, "task_3", TaskStatuses.Completed, "deployer", minutes: 3);
+        await SaveAsync(service, "task_4", TaskStatuses.Completed, "CLAUDECODE", minutes: 4, description: "write tests");
+        // "deploy" only inside a log entry and an unknown field, which a search does not look at.
+        await SaveAsync(service, "task_5", TaskStatuses.Completed, "CLAUDECODE", minutes: 5, description: "other");
+        await service.UpdateTaskAsync("task_5", t =>
+        {
+            t.Logs.Add(new TaskLogEntry { Message = "deploy" });
+            t.ExtensionData = new() { ["note"] = System.Text.Json.JsonSerializer.SerializeToElement("deploy") };
+        }, Ct);
+
+        List<string> walked = [];
+        string? next = null;
+        do
+        {
+            TaskPage page = service.QueryTasks(new TaskQuery { Search = "DEPLOY", Sort = TaskSort.UpdatedAtDescending, Limit = 2, Next = next });
+            walked.AddRange(page.Tasks.Select(t => t.Id));
+            next = page.Next;
+        }
+        while (next is not null);
+
+        Assert.Equal(["task_3", "task_2", "deploy_1"], walked);
+        Assert.Equal(["task_2", "task_3"], service.QueryTasks(new TaskQuery { Search = "deploy", Status = TaskStatuses.Completed }).Tasks.Select(t => t.Id));
+        Assert.Equal(["task_2"], (await service.QueryTasksAsync(new TaskQuery { Search = "été", Tool = "CLAUDECODE" }, Ct)).Tasks.Select(t => t.Id));
+        Assert.Equal(3, service.CountTasks(new TaskQuery { Search = "Deploy" }));
+        Assert.Equal(2, service.CountTasks(new TaskQuery { Search = "deploy", Status = TaskStatuses.Completed }));
+        Assert.Equal(5, service.CountTasks(new TaskQuery { Search = "" }));
+        Assert.Equal(4, service.CountTasks(new TaskQuery { Status = TaskStatuses.Completed }));
+        var refused = Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { Search = new string('x', TaskQuery.MaxSearchLength + 1) }));
+        Assert.Equal("search", refused.Field);
+    }
+
+    private static async Task SaveAsync(StatePersistenceService service, string id, string status, string tool, double minutes, double created = 0,
+        string? description = null)
     {
         AgentTask task = StateFixture.Task(id, status);
+        task.Description = description ?? task.Description;
         task.Tool = tool;
         task.CreatedAt = T0.AddMinutes(created);
         task.UpdatedAt = T0.AddMinutes(minutes);

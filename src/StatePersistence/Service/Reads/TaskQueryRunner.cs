@@ -37,6 +37,12 @@ internal static class TaskQueryRunner
     public static async ValueTask<TaskPage> RunAsync(ITaskListingStore store, Func<StateView> view, TaskQuery query, CancellationToken cancellationToken)
     {
         TaskListing listing = Prepare(query);
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            // A substring matches no index: every store's search is this instance's (TaskQuery.Search).
+            return Run(view(), query);
+        }
+
         IReadOnlyList<StoredItem>? found = await store.ListTasksAsync(listing, cancellationToken).ConfigureAwait(false);
         return found is null ? Run(view(), query) : Page(query, [.. found.Take(listing.Count)]);
     }
@@ -53,6 +59,11 @@ internal static class TaskQueryRunner
         if (query.MaxBytes < 1)
         {
             throw new StateValidationException("maxBytes", $"it must be at least 1, not {query.MaxBytes}");
+        }
+
+        if (query.Search is { Length: > TaskQuery.MaxSearchLength })
+        {
+            throw new StateValidationException("search", $"a search may be at most {TaskQuery.MaxSearchLength} characters, not {query.Search.Length}");
         }
 
         if (!Enum.IsDefined(query.Sort))
@@ -110,10 +121,18 @@ internal static class TaskQueryRunner
         return items.Count;
     }
 
+    /// <summary>How many tasks of <paramref name="view"/> match the query's filters (its order, cursor and limit aside).</summary>
+    public static int Count(StateView view, TaskQuery query)
+    {
+        Prepare(query);
+        return view.Tasks.Values.Count(i => Matches(i, query));
+    }
+
     private static bool Matches(StoredItem item, TaskQuery query) =>
         (query.Status is null || string.Equals(item.Status, query.Status, StringComparison.Ordinal))
         && (query.Tool is null || string.Equals(item.Tool, query.Tool, StringComparison.Ordinal))
-        && (query.UpdatedSince is not { } since || (item.UpdatedAt is { } updated && updated >= since));
+        && (query.UpdatedSince is not { } since || (item.UpdatedAt is { } updated && updated >= since))
+        && (string.IsNullOrEmpty(query.Search) || TaskSearch.Matches(item, query.Search));
 
     /// <summary>The first <paramref name="count"/> items in the order, by a bounded heap whose root is the worst kept.</summary>
     private static List<StoredItem> Best(IEnumerable<StoredItem> items, TaskSort sort, int count)
