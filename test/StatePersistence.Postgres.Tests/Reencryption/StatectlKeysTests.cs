@@ -101,19 +101,26 @@ public sealed class StatectlKeysTests
     }
 
     [Fact]
-    public async Task ASchemaWithoutAStore_IsNamed_AndPostgresWithoutAConnectionString_IsBadUsage()
+    public async Task ASchemaWithoutAStore_IsNamed_PostgresWithoutAConnectionString_IsBadUsage_ButARetirementNeedsNone()
     {
         await using TestSchema empty = await PostgresServer.NewSchemaAsync();
         DirectoryInfo directory = Directory.CreateTempSubdirectory("sp-statectl-keys-");
         string keys = Path.Combine(directory.FullName, "keys.json");
         EncryptionKeyFile.Create(keys);
 
-        StatectlRun none, noString, verify;
+        string first = EncryptionKeyFile.Read(keys).Active.Id;
+        EncryptionKeyOperations.Rotate(keys);
+
+        StatectlRun none, noString, verify, retire;
         try
         {
             none = await StatectlRun.RunAsync(["keys", "list", "--store", "postgres", "--schema", empty.Name, "--key-file", keys], environment: Environment);
             noString = await StatectlRun.RunAsync(["keys", "list", "--store", "postgres", "--key-file", keys]);
             verify = await StatectlRun.RunAsync(["keys", "verify", "--store", "postgres", "--key-file", keys], environment: Environment);
+
+            // A retirement without --remove looks at no store: the deployment's variables alone do not stop it.
+            retire = await StatectlRun.RunAsync(["keys", "retire", first, "--revoke", "--key-file", keys],
+                environment: new Dictionary<string, string> { ["StatePersistence__Store"] = "postgres" });
         }
         finally
         {
@@ -127,6 +134,7 @@ public sealed class StatectlKeysTests
         Assert.Contains("--store postgres needs a connection string", noString.Error, StringComparison.Ordinal);
         Assert.True(verify.ExitCode == 2, verify.ToString());
         Assert.Contains("keys verify opens the payloads of a state directory", verify.Error, StringComparison.Ordinal);
+        Assert.True(retire.ExitCode == 0, retire.ToString());
     }
 
     private static Task<StatectlRun> KeysAsync(EncryptedSchema schema, params string[] arguments) =>

@@ -98,8 +98,8 @@ internal static class KeysCommand
             string file = ResolveKeyFile(parsed);
             string id = parsed.GetValue(key)!;
             KeyFileLockWait.Announce(context.Error, file);
-            KeysStore store = KeysStore.From(parsed);
-            if (parsed.GetValue(remove) && store.IsPostgres)
+            // Only a removal looks at where the payloads lie.
+            if (parsed.GetValue(remove) && KeysStore.From(parsed) is { IsPostgres: true } store)
             {
                 if (parsed.GetValue(loseMovedAside))
                 {
