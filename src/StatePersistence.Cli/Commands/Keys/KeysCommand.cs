@@ -24,7 +24,7 @@ internal static class KeysCommand
     {
         var keys = new Command("keys", "Encryption keys: create a key file, list keys and what each still protects, rotate, retire, verify that everything decrypts.");
         keys.Options.Add(KeyFile);
-        keys.Options.Add(KeysStore.Store);
+        keys.Options.Add(KeysStore.StoreOption);
         keys.Options.Add(KeysStore.ConnectionStringOption);
         keys.Options.Add(KeysStore.SchemaOption);
         keys.Subcommands.Add(CreateCommand());

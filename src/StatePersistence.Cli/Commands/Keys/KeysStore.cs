@@ -19,7 +19,7 @@ internal sealed record KeysStore(string? ConnectionString, string Schema)
     public const string ConnectionStringSettingVariable = "StatePersistence__ConnectionString";
     public const string SchemaVariable = "StatePersistence__Schema";
 
-    public static readonly Option<string?> Store = new("--store")
+    public static readonly Option<string?> StoreOption = new("--store")
     {
         Description = $"Where the payloads lie, for list and retire --remove: 'file' (the state directory, the default) or 'postgres' (default: ${StoreVariable}).",
         HelpName = "file|postgres",
@@ -46,7 +46,7 @@ internal sealed record KeysStore(string? ConnectionString, string Schema)
     /// <summary>The choice the command line and the environment make; bad usage (exit 2) when it is incomplete or unknown.</summary>
     public static KeysStore From(ParseResult parsed)
     {
-        string? named = parsed.GetValue(Store) is { Length: > 0 } given ? given : Environment.GetEnvironmentVariable(StoreVariable);
+        string? named = parsed.GetValue(StoreOption) is { Length: > 0 } given ? given : Environment.GetEnvironmentVariable(StoreVariable);
         string store = string.IsNullOrWhiteSpace(named) ? "file" : named.Trim().ToLowerInvariant();
         string schema = parsed.GetValue(SchemaOption) is { Length: > 0 } s ? s
             : Environment.GetEnvironmentVariable(SchemaVariable) is { Length: > 0 } variable ? variable
