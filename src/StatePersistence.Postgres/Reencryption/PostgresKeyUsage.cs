@@ -11,10 +11,11 @@ namespace StatePersistence.Postgres;
 /// </summary>
 public sealed class PostgresKeyUsage
 {
-    private PostgresKeyUsage(IReadOnlyDictionary<string, PostgresKeyUsageCount> byKey, PostgresKeyUsageCount clear)
+    private PostgresKeyUsage(IReadOnlyDictionary<string, PostgresKeyUsageCount> byKey, PostgresKeyUsageCount clear, string? location)
     {
         ByKey = byKey;
         Clear = clear;
+        Location = location;
     }
 
     /// <summary>Per key id, the rows sealed with it.</summary>
@@ -27,7 +28,7 @@ public sealed class PostgresKeyUsage
     /// The database and schema measured, as a URL without credentials (<c>postgresql://host:port/database#schema</c>),
     /// when measured by <see cref="MeasureAsync(string, string, CancellationToken)"/>; null from a store's own measurement.
     /// </summary>
-    public string? Location { get; private init; }
+    public string? Location { get; }
 
     /// <summary>The rows sealed with <paramref name="keyId"/> (all zeros for a key no row names).</summary>
     public PostgresKeyUsageCount For(string keyId) => ByKey.GetValueOrDefault(keyId) ?? PostgresKeyUsageCount.None;
@@ -69,8 +70,7 @@ public sealed class PostgresKeyUsage
                 await Schema.PostgresSchema.RequireVersionAsync(connection, schema, location, KeyIdVersion, cancellationToken).ConfigureAwait(false);
             }
 
-            PostgresKeyUsage usage = await MeasureAsync(dataSource, schema, cancellationToken).ConfigureAwait(false);
-            return new PostgresKeyUsage(usage.ByKey, usage.Clear) { Location = location };
+            return await MeasureAsync(dataSource, schema, cancellationToken, location).ConfigureAwait(false);
         }
         catch (NpgsqlException ex)
         {
@@ -80,7 +80,8 @@ public sealed class PostgresKeyUsage
     }
 
     /// <summary>Counts every row of every table of <paramref name="schema"/> by the key id its payload names (one scan of each table).</summary>
-    internal static async Task<PostgresKeyUsage> MeasureAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken)
+    internal static async Task<PostgresKeyUsage> MeasureAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken,
+        string? location = null)
     {
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand($"""
@@ -107,7 +108,7 @@ public sealed class PostgresKeyUsage
             }
         }
 
-        return new PostgresKeyUsage(byKey, clear);
+        return new PostgresKeyUsage(byKey, clear, location);
     }
 }
 

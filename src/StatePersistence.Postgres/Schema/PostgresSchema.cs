@@ -210,11 +210,11 @@ internal static partial class PostgresSchema
     /// For a read-only look (an operator's tool, not a store): throws <see cref="StateStorageException"/> naming the
     /// schema when it has no version table (it does not exist, or no store ever created it), or is older than
     /// <paramref name="needed"/> (an instance of this build upgrades it when it starts), and
-    /// <see cref="StateFormatException"/> when a newer build wrote it. Creates and changes nothing.
+    /// <see cref="StateFormatException"/> when a newer build wrote it. Creates and changes nothing. The caller has
+    /// checked the name (<see cref="ValidateName"/>).
     /// </summary>
     public static async Task RequireVersionAsync(NpgsqlConnection connection, string schema, string location, int needed, CancellationToken cancellationToken)
     {
-        ValidateName(schema);
         int? found = await ReadVersionAsync(connection, null, schema, cancellationToken).ConfigureAwait(false);
         if (found is null)
         {

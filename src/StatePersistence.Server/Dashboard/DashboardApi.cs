@@ -52,13 +52,12 @@ internal static class DashboardApi
         FieldRules.TaskStatus("status", string.IsNullOrEmpty(status) ? null : status);
         int pageNumber = Number("page", page, 1, int.MaxValue, 1);
         int pageSize = Number("size", size, 1, MaxPageSize, 50);
-        string? search = string.IsNullOrWhiteSpace(q) ? null : q.Trim();
-        if (search is { Length: > Querying.TaskQuery.MaxSearchLength })
+        var filter = new Querying.TaskQuery
         {
-            throw ApiProblemException.InvalidField("q", $"The query parameter 'q' may be at most {Querying.TaskQuery.MaxSearchLength} characters, not {search.Length}.");
-        }
-
-        var filter = new Querying.TaskQuery { Status = string.IsNullOrEmpty(status) ? null : status, Search = search, Sort = Querying.TaskSort.UpdatedAtDescending };
+            Status = string.IsNullOrEmpty(status) ? null : status,
+            Search = Routes.TaskListRoute.Search(q),
+            Sort = Querying.TaskSort.UpdatedAtDescending,
+        };
         return ApiResults.Ok(await PageAsync(state, filter, pageNumber, pageSize, cancellationToken), DashboardJsonContext.Default.TaskPage);
     }
 

@@ -77,7 +77,8 @@ internal static class TaskListRoute
         : throw ApiProblemException.InvalidField("sort",
             $"Unknown sort '{Shown(text)}'; use one of: {string.Join(", ", Sorts.Keys)} (a leading '-' orders descending).");
 
-    private static string? Search(string? text) =>
+    /// <summary>The <c>q</c> parameter trimmed, null when empty; a 400 naming it when longer than <see cref="TaskQuery.MaxSearchLength"/> (the dashboard's list takes it too).</summary>
+    public static string? Search(string? text) =>
         string.IsNullOrWhiteSpace(text) ? null
         : text.Trim() is { Length: <= TaskQuery.MaxSearchLength } search ? search
         : throw ApiProblemException.InvalidField("q", $"The query parameter 'q' may be at most {TaskQuery.MaxSearchLength} characters, not {text.Trim().Length}.");

@@ -57,14 +57,12 @@ public sealed class StatectlKeysTests
         Assert.Equal(keyFile, await File.ReadAllBytesAsync(schema.KeyFile, Ct));
         Assert.DoesNotContain(PostgresServer.ConnectionString, list.ToString() + refused, StringComparison.Ordinal);
 
-        // The background re-encryption rewrites every row under the new key; then nothing needs the old one.
-        (StatePersistenceService reencrypting, PostgresStateStore reencrypted) = await schema.OpenAsync(encrypted: true, loop: true);
+        // The re-encryption rewrites every row under the new key; then nothing needs the old one.
+        (StatePersistenceService reencrypting, PostgresStateStore reencrypted) = await schema.OpenAsync(encrypted: true);
         await using (reencrypting)
         {
-            while ((await reencrypted.MeasureKeyUsageAsync(Ct)).For(oldKey).Total > 0)
-            {
-                await Task.Delay(50, Ct);
-            }
+            await reencrypting.ReencryptToEndAsync(Ct);
+            Assert.Equal(0, (await reencrypted.MeasureKeyUsageAsync(Ct)).For(oldKey).Total);
         }
 
         StatectlRun removed = await KeysAsync(schema, "retire", oldKey, "--remove");

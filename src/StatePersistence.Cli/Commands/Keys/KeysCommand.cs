@@ -224,15 +224,15 @@ internal static class KeysCommand
         return missing || usage.DamagedFiles.Count > 0 ? ExitCodes.Failed : ExitCodes.Success;
     }
 
-    internal static KeyListEntry Entry(string id, string state, DateTimeOffset? createdAt, EncryptionKeyUsage usage) =>
+    private static KeyListEntry Entry(string id, string state, DateTimeOffset? createdAt, EncryptionKeyUsage usage) =>
         new(id, state, createdAt, usage.For(id).Payloads, usage.For(id).Files, usage.MovedAsideFor(id).Count);
 
-    internal static string ResolveKeyFile(ParseResult parsed) =>
+    private static string ResolveKeyFile(ParseResult parsed) =>
         parsed.GetValue(KeyFile) is { Length: > 0 } file ? Path.GetFullPath(file)
         : Environment.GetEnvironmentVariable(EncryptionOptions.KeyFileVariable) is { Length: > 0 } variable ? Path.GetFullPath(variable)
         : throw new CommandFailedException($"No key file: pass --key-file FILE or set {EncryptionOptions.KeyFileVariable}.", ExitCodes.Usage);
 
-    internal static void Report(CommandContext context, KeyChangeReport report, string text)
+    private static void Report(CommandContext context, KeyChangeReport report, string text)
     {
         if (context.Json)
         {
