@@ -40,13 +40,8 @@ public sealed class DirectoryLockTests : IDisposable
         await using StatePersistenceService holder = await _fixture.OpenAsync();
         await holder.SaveTaskAsync(new StatePersistence.Model.AgentTask { Id = "t1", Description = "d" }, ct);
         await holder.SaveSnapshotAsync(ct);
-        var disk = new FaultInjectingFileSystem(StatePersistence.FileSystem.PhysicalFileSystem.Instance);
-        string snapshot = Path.Combine(_fixture.StatePath, "state.json");
-        disk.InjectFault(FaultOperations.Open | FaultOperations.Read, InjectedError.IOError, persistent: true, pathFilter: p => p == snapshot);
 
-        StatePersistenceService second = _fixture.Create(fileSystem: disk);
-        StateDirectoryLockedException refused = await Assert.ThrowsAsync<StateDirectoryLockedException>(() => second.StartAsync(ct));
-        await second.DisposeAsync();
+        (StateDirectoryLockedException refused, FaultInjectingFileSystem disk) = await StartWithStateJsonUnreadableAsync<StateDirectoryLockedException>(ct);
 
         Assert.True(disk.FaultsInjected > 0, "the start never read state.json before the lock");
         Assert.Contains("is in use by process " + Environment.ProcessId, refused.Message, StringComparison.Ordinal);
@@ -63,15 +58,21 @@ public sealed class DirectoryLockTests : IDisposable
             await first.SaveTaskAsync(new StatePersistence.Model.AgentTask { Id = "t1", Description = "d" }, ct);
         }
 
+        (StateStorageException failed, _) = await StartWithStateJsonUnreadableAsync<StateStorageException>(ct);
+
+        Assert.StartsWith($"Opening the state directory '{_fixture.StatePath}' failed", failed.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Starts another service over the directory with every open and read of <c>state.json</c> failing (EIO); returns what the start threw.</summary>
+    private async Task<(T Thrown, FaultInjectingFileSystem Disk)> StartWithStateJsonUnreadableAsync<T>(CancellationToken ct) where T : Exception
+    {
         var disk = new FaultInjectingFileSystem(StatePersistence.FileSystem.PhysicalFileSystem.Instance);
         string snapshot = Path.Combine(_fixture.StatePath, "state.json");
         disk.InjectFault(FaultOperations.Open | FaultOperations.Read, InjectedError.IOError, persistent: true, pathFilter: p => p == snapshot);
-
         StatePersistenceService second = _fixture.Create(fileSystem: disk);
-        StateStorageException failed = await Assert.ThrowsAsync<StateStorageException>(() => second.StartAsync(ct));
+        T thrown = await Assert.ThrowsAsync<T>(() => second.StartAsync(ct));
         await second.DisposeAsync();
-
-        Assert.StartsWith($"Opening the state directory '{_fixture.StatePath}' failed", failed.Message, StringComparison.Ordinal);
+        return (thrown, disk);
     }
 
     [Fact]
