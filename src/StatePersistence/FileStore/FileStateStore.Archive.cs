@@ -47,6 +47,9 @@ public sealed partial class FileStateStore : ILateSealingStore
     /// </summary>
     internal Lock ArchiveWrites { get; } = new();
 
+    /// <summary>How many session logs' gates exist now: none while no operation on a log is in progress (see <c>KeyedGates</c>).</summary>
+    internal int SessionLogGatesInUse => _logs.GatesInUse;
+
     /// <summary>The clock the store names its files by.</summary>
     internal TimeProvider Time => _time;
 

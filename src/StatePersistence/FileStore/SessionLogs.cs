@@ -26,7 +26,7 @@ namespace StatePersistence.FileStore;
 internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, TimeProvider time, Action<QuarantinedFile> quarantined)
 {
     public const string FailedMarkerSuffix = ".failed";
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+    private readonly KeyedGates _gates = new();
     private readonly ConcurrentDictionary<string, bool> _namesMadeDurable = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _failedAppendStarts = new(StringComparer.Ordinal);
     /// <summary>The file header version new frames of each log go in, once this process prepared the log.</summary>
@@ -46,7 +46,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
 
     public async ValueTask AppendAsync(string sessionId, ReadOnlyMemory<byte> text, Durability durability, CancellationToken cancellationToken)
     {
-        SemaphoreSlim gate = Gate(sessionId);
+        KeyedGates.Lease gate = _gates.Take(sessionId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -122,7 +122,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     public async ValueTask<(int Rewritten, int Left)> ResealStaleAsync(string sessionId, IEnumerable<int> listedParts, long listedAfter,
         Func<string, bool> isStale, int budget, CancellationToken cancellationToken)
     {
-        SemaphoreSlim gate = Gate(sessionId);
+        KeyedGates.Lease gate = _gates.Take(sessionId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -222,7 +222,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// </summary>
     private List<(string Path, byte[] Bytes)> ReadFiles(string sessionId)
     {
-        SemaphoreSlim gate = Gate(sessionId);
+        KeyedGates.Lease gate = _gates.Take(sessionId);
         gate.Wait();
         try
         {
@@ -395,7 +395,8 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         && (SessionLogFormat.FileHeader(SessionLogFormat.PlainVersion).AsSpan().StartsWith(bytes)
             || SessionLogFormat.FileHeader(SessionLogFormat.EnvelopedVersion).AsSpan().StartsWith(bytes));
 
-    private SemaphoreSlim Gate(string sessionId) => _locks.GetOrAdd(sessionId, static _ => new SemaphoreSlim(1, 1));
+    /// <summary>How many logs' gates exist now (held or waited for): none while no operation on a log is in progress.</summary>
+    public int GatesInUse => _gates.Count;
 
     /// <summary>Records where a failed append started; returns text for the error message if that failed too.</summary>
     private string MarkFailed(string path, long start, Durability durability)

@@ -1,3 +1,5 @@
+using StatePersistence.FileStore.SessionLog;
+
 namespace StatePersistence.FileStore;
 
 /// <summary>Removing a whole log (the task archive moves it into an archive file first).</summary>
@@ -10,7 +12,7 @@ internal sealed partial class SessionLogs
     /// </summary>
     public async ValueTask RemoveAsync(string sessionId, CancellationToken cancellationToken)
     {
-        SemaphoreSlim gate = Gate(sessionId);
+        KeyedGates.Lease gate = _gates.Take(sessionId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -27,6 +29,7 @@ internal sealed partial class SessionLogs
             _versions.TryRemove(sessionId, out _);
             _namesMadeDurable.TryRemove(sessionId, out _);
             _failedAppendStarts.TryRemove(sessionId, out _);
+            _lastRotation.TryRemove(sessionId, out _);
         }
         finally
         {

@@ -14,7 +14,7 @@ internal sealed partial class SessionLogs
     /// </summary>
     private byte[] Repair(string sessionId, string path)
     {
-        SemaphoreSlim gate = Gate(sessionId);
+        KeyedGates.Lease gate = _gates.Take(sessionId);
         gate.Wait();
         try
         {

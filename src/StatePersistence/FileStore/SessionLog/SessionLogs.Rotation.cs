@@ -16,7 +16,7 @@ internal sealed partial class SessionLogs
     /// </summary>
     public async ValueTask<SessionLogTrim?> CapAsync(string sessionId, long maxBytes, int rotatedParts, Durability durability, CancellationToken cancellationToken)
     {
-        SemaphoreSlim gate = Gate(sessionId);
+        KeyedGates.Lease gate = _gates.Take(sessionId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -61,7 +61,7 @@ internal sealed partial class SessionLogs
     /// </summary>
     private List<FramedLogReader.LogFile> OpenFiles(string sessionId)
     {
-        SemaphoreSlim gate = Gate(sessionId);
+        KeyedGates.Lease gate = _gates.Take(sessionId);
         gate.Wait();
         var files = new List<FramedLogReader.LogFile>();
         try
