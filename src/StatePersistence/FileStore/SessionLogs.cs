@@ -27,6 +27,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
 {
     public const string FailedMarkerSuffix = ".failed";
     private readonly KeyedGates _gates = new();
+    private readonly LogScanMarks _scans = new();
     private readonly ConcurrentDictionary<string, bool> _namesMadeDurable = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _failedAppendStarts = new(StringComparer.Ordinal);
     /// <summary>The file header version new frames of each log go in, once this process prepared the log.</summary>
@@ -80,6 +81,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
+                _scans.Forget(sessionId);
                 _failedAppendStarts[sessionId] = start;
                 throw new IOException(ex.Message + MarkFailed(path, start, durability), ex);
             }
@@ -168,6 +170,8 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         {
             return false;
         }
+
+        _scans.Forget(sessionId);
 
         ushort version;
         using (IFileHandle source = fileSystem.Open(path, FileOpenMode.Read))

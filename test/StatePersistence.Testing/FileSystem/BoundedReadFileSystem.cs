@@ -15,6 +15,13 @@ internal sealed class BoundedReadFileSystem(IFileSystem inner, Func<string, bool
     /// <summary>The largest single read asked of a bounded file so far.</summary>
     public int LargestRead { get; private set; }
 
+    /// <summary>How many bytes the reads of bounded files have returned so far (<see cref="ResetBytesRead"/> starts again).</summary>
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
+
+    private long _bytesRead;
+
+    public void ResetBytesRead() => Interlocked.Exchange(ref _bytesRead, 0);
+
     public void CreateDirectory(string path) => inner.CreateDirectory(path);
 
     public bool DirectoryExists(string path) => inner.DirectoryExists(path);
@@ -57,7 +64,9 @@ internal sealed class BoundedReadFileSystem(IFileSystem inner, Func<string, bool
                 throw new InvalidOperationException($"A read of {buffer.Length} bytes at once from '{handle.Path}' (the limit is {owner.MaxRead}): the file is being read whole.");
             }
 
-            return handle.Read(offset, buffer);
+            int read = handle.Read(offset, buffer);
+            Interlocked.Add(ref owner._bytesRead, read);
+            return read;
         }
 
         public void Write(long offset, ReadOnlySpan<byte> data) => handle.Write(offset, data);

@@ -38,11 +38,13 @@ internal sealed class FramedLogReader : ISessionLogReader
     public long Length { get; private set; }
 
     /// <summary>
-    /// Verifies every frame of <paramref name="files"/> and counts their text. Null when a file is not a clean framed
-    /// log (damage, a version 1 log, a torn file header, an envelope that does not open): the caller reads it the way
-    /// a whole read does, which repairs or refuses it. The handles are the reader's once it is returned.
+    /// Verifies every frame of <paramref name="files"/> and counts their text, or, when <paramref name="resume"/> fits
+    /// them (<see cref="LogScanMark.Fits"/>) and the last frame it verified is still there, only the frames after it.
+    /// Null when a file is not a clean framed log (damage, a version 1 log, a torn file header, an envelope that does
+    /// not open): the caller reads it the way a whole read does, which repairs or refuses it. The handles are the
+    /// reader's once it is returned, and so is <see cref="Mark"/>, where the scan ended.
     /// </summary>
-    public static FramedLogReader? TryScan(string sessionId, IReadOnlyList<LogFile> files, PayloadEnvelope envelope)
+    public static FramedLogReader? TryScan(string sessionId, IReadOnlyList<LogFile> files, PayloadEnvelope envelope, LogScanMark? resume = null)
     {
         var reader = new FramedLogReader(sessionId, files, envelope);
         var frame = new FrameBuffer();
@@ -50,7 +52,21 @@ internal sealed class FramedLogReader : ISessionLogReader
         {
             long text = 0;
             long nextCheckpoint = 0;
-            for (int index = 0; index < files.Count; index++)
+            int first = 0;
+            long resumeAt = SessionLogFormat.FileHeaderSize;
+            (int File, long Offset, int Length, uint Checksum)? last = null;
+            if (resume is not null && resume.Fits(files) && StillThere(files, resume.LastFrame))
+            {
+                text = resume.Text;
+                nextCheckpoint = resume.NextCheckpoint;
+                reader._checkpointText.AddRange(resume.CheckpointText);
+                reader._checkpointAt.AddRange(resume.CheckpointAt);
+                last = resume.LastFrame;
+                first = files.Count - 1;
+                resumeAt = Math.Max(resume.Ends[first], SessionLogFormat.FileHeaderSize);
+            }
+
+            for (int index = first; index < files.Count; index++)
             {
                 LogFile file = files[index];
                 if (file.End == 0)
@@ -63,7 +79,7 @@ internal sealed class FramedLogReader : ISessionLogReader
                     return null;
                 }
 
-                for (long offset = SessionLogFormat.FileHeaderSize; offset < file.End;)
+                for (long offset = index == first ? resumeAt : SessionLogFormat.FileHeaderSize; offset < file.End;)
                 {
                     if (text >= nextCheckpoint)
                     {
@@ -77,18 +93,42 @@ internal sealed class FramedLogReader : ISessionLogReader
                         return null;
                     }
 
+                    last = (index, offset, size - SessionLogFormat.Overhead, frame.Checksum);
                     text += frame.Text.Length;
                     offset += size;
                 }
             }
 
             reader.Length = text;
+            reader.Mark = new LogScanMark([.. files.Select(f => f.Path)], [.. files.Select(f => f.Identity)], [.. files.Select(f => f.Version)], [.. files.Select(f => f.End)],
+                text, nextCheckpoint, [.. reader._checkpointText], [.. reader._checkpointAt], last);
             return reader;
         }
         finally
         {
             frame.Dispose();
         }
+    }
+
+    /// <summary>Where this reader's scan ended: the next open of the log resumes from it (see <see cref="LogScanMark"/>).</summary>
+    public LogScanMark? Mark { get; private set; }
+
+    /// <summary>
+    /// Whether the frame header a mark recorded last is still at its place: a guard against a file rewritten without
+    /// its mark forgotten (then a full scan, never a text counted from another file's frames).
+    /// </summary>
+    private static bool StillThere(IReadOnlyList<LogFile> files, (int File, long Offset, int Length, uint Checksum)? last)
+    {
+        if (last is not { } frame)
+        {
+            return true;
+        }
+
+        Span<byte> header = stackalloc byte[SessionLogFormat.FrameHeaderSize];
+        return ReadExactly(files[frame.File].Handle, frame.Offset, header)
+            && BinaryPrimitives.ReadUInt32LittleEndian(header) == SessionLogFormat.FrameMagic
+            && BinaryPrimitives.ReadInt32LittleEndian(header[4..]) == frame.Length
+            && BinaryPrimitives.ReadUInt32LittleEndian(header[8..]) == frame.Checksum;
     }
 
     public async ValueTask CopyToAsync(Stream destination, long offset, long count, CancellationToken cancellationToken = default)
@@ -148,9 +188,18 @@ internal sealed class FramedLogReader : ISessionLogReader
         }
     }
 
-    private StateStorageException Changed(LogFile file, long offset, string what) =>
-        new($"The log of session '{_sessionId}' changed in '{file.Path}' at byte {offset} while it was being read: {what}. "
+    /// <summary>
+    /// Called when a frame verified at the scan no longer verifies, or the text ends early: the log changed behind the
+    /// store, and its mark must go so the next open scans it whole (and finds the damage).
+    /// </summary>
+    public Action? WhenChanged { get; set; }
+
+    private StateStorageException Changed(LogFile file, long offset, string what)
+    {
+        WhenChanged?.Invoke();
+        return new($"The log of session '{_sessionId}' changed in '{file.Path}' at byte {offset} while it was being read: {what}. "
             + "The text sent before it is incomplete; the next read finds the damage, keeps the file aside and repairs it.", file.Path, null);
+    }
 
     /// <summary>
     /// Reads the frame at <paramref name="offset"/> into <paramref name="frame"/> and verifies it (checksum, envelope);
@@ -182,6 +231,7 @@ internal sealed class FramedLogReader : ISessionLogReader
             return null;
         }
 
+        frame.Checksum = BinaryPrimitives.ReadUInt32LittleEndian(stored.Span[8..]);
         Memory<byte> text = stored.Slice(SessionLogFormat.FrameHeaderSize, length);
         if (!file.Enveloped)
         {
@@ -222,8 +272,11 @@ internal sealed class FramedLogReader : ISessionLogReader
         return true;
     }
 
-    /// <summary>One log file as opened: its handle, the end of what is read of it, and its header's version.</summary>
-    internal sealed record LogFile(string Path, IFileHandle Handle, long End, ushort Version)
+    /// <summary>
+    /// One log file as opened: its handle, the end of what is read of it, its header's version, and which file it is
+    /// (device and inode, where the file system tells: a file renamed over it is another one).
+    /// </summary>
+    internal sealed record LogFile(string Path, IFileHandle Handle, long End, ushort Version, FileIdentity? Identity = null)
     {
         public bool HasHeader => Version != 0;
 
@@ -237,6 +290,9 @@ internal sealed class FramedLogReader : ISessionLogReader
         private byte[] _opened = [];
 
         public Memory<byte> Text { get; set; }
+
+        /// <summary>The frame's CRC-32 as stored in its header.</summary>
+        public uint Checksum { get; set; }
 
         public Memory<byte> Stored(int size)
         {

@@ -16,6 +16,8 @@ internal sealed partial class SessionLogs
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            _scans.Forget(sessionId);
+
             // Its rotated parts go with it (the archive took the whole text, parts included).
             foreach (int part in RotatedParts(sessionId))
             {

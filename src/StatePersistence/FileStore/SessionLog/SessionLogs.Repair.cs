@@ -25,6 +25,7 @@ internal sealed partial class SessionLogs
                 return text;
             }
 
+            _scans.Forget(sessionId);
             string ranges = string.Join(", ", damage.Select(d => $"bytes {d.Offset}..{d.Offset + d.Length - 1}"));
             var copy = CopyAside(path, bytes, $"session log damaged: {ranges} fail their checksums (or their envelopes do not open) and were dropped");
             var repaired = new List<byte>(SessionLogFormat.FileHeader(IsEnveloped(bytes) ? SessionLogFormat.EnvelopedVersion : SessionLogFormat.PlainVersion));

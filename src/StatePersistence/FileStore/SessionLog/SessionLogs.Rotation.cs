@@ -26,6 +26,7 @@ internal sealed partial class SessionLogs
                 return null;
             }
 
+            _scans.Forget(sessionId);
             return rotatedParts > 0 ? Rotate(sessionId, path, rotatedParts, durability) : DropOldest(sessionId, path, maxBytes, durability);
         }
         finally

@@ -20,6 +20,7 @@ internal sealed partial class SessionLogs
     /// </summary>
     public void RepairTails(RecoveryReport report)
     {
+        _scans.ForgetAll();
         IReadOnlyList<string> names = fileSystem.ListFiles(layout.LogsDirectory);
         bool removed = false;
         foreach (string name in names)
@@ -280,6 +281,7 @@ internal sealed partial class SessionLogs
             texts = [.. frames.Select(f => SessionLogFormat.Text(bytes, f.Offset, f.Size).ToArray())];
         }
 
+        _scans.Forget(sessionId);
         var rewritten = new List<byte>(SessionLogFormat.FileHeader(target));
         foreach (byte[] text in texts)
         {

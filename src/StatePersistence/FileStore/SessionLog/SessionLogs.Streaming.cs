@@ -33,46 +33,57 @@ internal sealed partial class SessionLogs
     /// <summary>Opens and scans the log's files; false when one of them is not a clean framed log.</summary>
     private bool TryOpen(string sessionId, out ISessionLogReader? reader)
     {
-        List<FramedLogReader.LogFile> files = OpenFiles(sessionId);
+        (List<FramedLogReader.LogFile> files, long openedAt) = OpenFiles(sessionId);
         reader = null;
         if (files.Count == 0)
         {
             return true;
         }
 
+        FramedLogReader? scanned = null;
         try
         {
-            reader = FramedLogReader.TryScan(sessionId, files, envelope);
+            scanned = FramedLogReader.TryScan(sessionId, files, envelope, _scans.Find(sessionId));
         }
         finally
         {
-            if (reader is null)
+            if (scanned is null)
             {
                 files.ForEach(f => f.Handle.Dispose());
             }
         }
 
-        return reader is not null;
+        if (scanned is null)
+        {
+            return false;
+        }
+
+        _scans.Remember(sessionId, scanned.Mark!, openedAt);
+        scanned.WhenChanged = () => _scans.Forget(sessionId);
+        reader = scanned;
+        return true;
     }
 
     /// <summary>
     /// The log's files opened under its gate (as <see cref="ReadFiles"/> reads them), each with the end of what it
-    /// held then: an append or a failed append's leftovers past that end are not read.
+    /// held then: an append or a failed append's leftovers past that end are not read. With them, how many changes
+    /// <see cref="LogScanMarks"/> had counted then.
     /// </summary>
-    private List<FramedLogReader.LogFile> OpenFiles(string sessionId)
+    private (List<FramedLogReader.LogFile> Files, long OpenedAt) OpenFiles(string sessionId)
     {
         KeyedGates.Lease gate = _gates.Take(sessionId);
         gate.Wait();
         var files = new List<FramedLogReader.LogFile>();
         try
         {
+            long openedAt = _scans.Changes;
             foreach (int part in RotatedParts(sessionId).OrderDescending())
             {
                 OpenFile(files, layout.SessionLogPart(sessionId, part), long.MaxValue);
             }
 
             OpenFile(files, layout.SessionLogFile(sessionId), _failedAppendStarts.TryGetValue(sessionId, out long failedStart) ? failedStart : long.MaxValue);
-            return files;
+            return (files, openedAt);
         }
         catch
         {
@@ -99,7 +110,7 @@ internal sealed partial class SessionLogs
             Span<byte> header = stackalloc byte[SessionLogFormat.FileHeaderSize];
             int read = end < header.Length ? 0 : handle.Read(0, header);
             ushort version = read == header.Length ? SessionLogFormat.HeaderVersion(header) : (ushort)0;
-            files.Add(new FramedLogReader.LogFile(path, handle, end, version));
+            files.Add(new FramedLogReader.LogFile(path, handle, end, version, fileSystem.IdentityOf(path)));
         }
         catch
         {
