@@ -19,13 +19,20 @@ public sealed class SessionLogGateTests : IDisposable
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task ReadsOfLogsThatDoNotExist_LeaveNoGateBehind()
+    private async Task<(FileStateStore Store, StatePersistenceService Service)> OpenAsync()
     {
         StatePersistenceOptions options = _fixture.Options();
         var store = new FileStateStore(options, PhysicalFileSystem.Instance, timeProvider: _fixture.Time);
-        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
+        var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
         await service.StartAsync(Ct);
+        return (store, service);
+    }
+
+    [Fact]
+    public async Task ReadsOfLogsThatDoNotExist_LeaveNoGateBehind()
+    {
+        (FileStateStore store, StatePersistenceService opened) = await OpenAsync();
+        await using StatePersistenceService service = opened;
 
         for (int i = 0; i < 1_000; i++)
         {
@@ -39,10 +46,8 @@ public sealed class SessionLogGateTests : IDisposable
     [Fact]
     public async Task AppendsAndReadsOfManyLogs_LeaveNoGateBehind_AndEveryLogKeepsItsText()
     {
-        StatePersistenceOptions options = _fixture.Options();
-        var store = new FileStateStore(options, PhysicalFileSystem.Instance, timeProvider: _fixture.Time);
-        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
-        await service.StartAsync(Ct);
+        (FileStateStore store, StatePersistenceService opened) = await OpenAsync();
+        await using StatePersistenceService service = opened;
 
         // Several writers per log at once: the gate must still order them while they overlap.
         await Task.WhenAll(Enumerable.Range(0, 8).Select(writer => Task.Run(async () =>
