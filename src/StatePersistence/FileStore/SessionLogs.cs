@@ -33,6 +33,15 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// <summary>The file header version new frames of each log go in, once this process prepared the log.</summary>
     private readonly ConcurrentDictionary<string, ushort> _versions = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The sessions whose logs may have rotated parts: those start-up found, and every log rotated since (a removal
+    /// takes its session out). Null until start-up's listing of <c>logs/</c> (<see cref="RepairTails"/>): every read
+    /// then lists the folder. Without it, every open of a log listed the whole folder to find its parts, though most
+    /// logs never rotate: thousands of names a read, for a client tailing one log.
+    /// </summary>
+    private HashSet<string>? _withParts;
+    private readonly Lock _partsGate = new();
+
     /// <summary>Counts every rotation of any log (see <see cref="Rotations"/>).</summary>
     private long _rotations;
 
@@ -264,6 +273,11 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// <summary>The numbers of the session's rotated parts on disk (a crash in a rotation may leave a gap).</summary>
     public List<int> RotatedParts(string sessionId)
     {
+        if (!MayHaveParts(sessionId))
+        {
+            return [];
+        }
+
         var parts = new List<int>();
         foreach (string name in fileSystem.ListFiles(layout.LogsDirectory))
         {
@@ -274,6 +288,30 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         }
 
         return parts;
+    }
+
+    private bool MayHaveParts(string sessionId)
+    {
+        lock (_partsGate)
+        {
+            return _withParts is null || _withParts.Contains(sessionId);
+        }
+    }
+
+    /// <summary>Records that <paramref name="sessionId"/>'s log may have parts (<paramref name="may"/>) or has none left.</summary>
+    private void NoteParts(string sessionId, bool may)
+    {
+        lock (_partsGate)
+        {
+            if (may)
+            {
+                _withParts?.Add(sessionId);
+            }
+            else
+            {
+                _withParts?.Remove(sessionId);
+            }
+        }
     }
 
     /// <summary>One file's text (the live log or a part).</summary>

@@ -40,7 +40,16 @@ internal sealed class BoundedReadFileSystem(IFileSystem inner, Func<string, bool
 
     public void SyncDirectory(string path) => inner.SyncDirectory(path);
 
-    public IReadOnlyList<string> ListFiles(string directory) => inner.ListFiles(directory);
+    /// <summary>How many times a directory was listed so far.</summary>
+    public int ListingsOf(string directory) => _listings.GetValueOrDefault(Path.GetFullPath(directory));
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _listings = new(StringComparer.Ordinal);
+
+    public IReadOnlyList<string> ListFiles(string directory)
+    {
+        _listings.AddOrUpdate(Path.GetFullPath(directory), 1, (_, n) => n + 1);
+        return inner.ListFiles(directory);
+    }
 
     public long GetAvailableFreeSpace(string path) => inner.GetAvailableFreeSpace(path);
 

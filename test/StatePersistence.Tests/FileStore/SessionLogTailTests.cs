@@ -113,6 +113,38 @@ public sealed class SessionLogTailTests : IDisposable
         Assert.Equal(Expected(0, 14), await ReadAllAsync(service));
     }
 
+    [Fact]
+    public async Task OpeningALogThatNeverRotated_DoesNotListTheLogsFolder_AndARotatedOneFindsItsPartsAfterARestart()
+    {
+        Action<StatePersistenceOptions> rotating = o =>
+        {
+            o.Retention.Interval = TimeSpan.Zero;
+            o.Retention.SessionLogMaxBytes = 10 * AppendBytes;
+            o.Retention.SessionLogRotatedParts = 3;
+        };
+        string logs = _fixture.File("logs");
+        await using (StatePersistenceService service = await _fixture.OpenAsync(rotating, Disk))
+        {
+            await AppendAsync(service, 0, 12);
+            int before = Disk.ListingsOf(logs);
+            Assert.Equal(Expected(0, 12), await ReadAllAsync(service));
+            Assert.Equal(Expected(0, 12), await service.ReadSessionLogAsync("s1", Ct));
+            Assert.Null(await service.OpenSessionLogAsync("s2", Ct));
+            Assert.Equal(before, Disk.ListingsOf(logs));
+
+            await service.RunRetentionOnceAsync(Ct);
+            await AppendAsync(service, 12, 2);
+            Assert.Equal(Expected(0, 14), await ReadAllAsync(service));
+        }
+
+        await using (StatePersistenceService reopened = await _fixture.OpenAsync(rotating, Disk))
+        {
+            Assert.True(File.Exists(Log + ".1"), "the log was rotated");
+            Assert.Equal(Expected(0, 14), await ReadAllAsync(reopened));
+            Assert.Equal(Expected(0, 14), await reopened.ReadSessionLogAsync("s1", Ct));
+        }
+    }
+
     private static async Task AppendAsync(StatePersistenceService service, int from, int count)
     {
         for (int i = from; i < from + count; i++)

@@ -28,6 +28,7 @@ internal sealed partial class SessionLogs
             fileSystem.Delete(path);
             fileSystem.Delete(path + FailedMarkerSuffix);
             fileSystem.SyncDirectory(layout.LogsDirectory);
+            NoteParts(sessionId, may: false);
             _versions.TryRemove(sessionId, out _);
             _namesMadeDurable.TryRemove(sessionId, out _);
             _failedAppendStarts.TryRemove(sessionId, out _);

@@ -44,6 +44,8 @@ internal sealed partial class SessionLogs
     /// </summary>
     private SessionLogTrim Rotate(string sessionId, string path, int rotatedParts, Durability durability)
     {
+        // Before the first rename: a rotation that fails half-way has made parts too.
+        NoteParts(sessionId, may: true);
         List<int> parts = RotatedParts(sessionId);
         long freed = 0;
         foreach (int part in parts.Where(p => p > rotatedParts))

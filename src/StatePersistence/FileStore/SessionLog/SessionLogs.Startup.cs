@@ -22,6 +22,20 @@ internal sealed partial class SessionLogs
     {
         _scans.ForgetAll();
         IReadOnlyList<string> names = fileSystem.ListFiles(layout.LogsDirectory);
+        var withParts = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string name in names)
+        {
+            if (StateLayout.TryParseSessionLogName(name, out string id, out int part) && part > 0)
+            {
+                withParts.Add(id);
+            }
+        }
+
+        lock (_partsGate)
+        {
+            _withParts = withParts;
+        }
+
         bool removed = false;
         foreach (string name in names)
         {
