@@ -12,18 +12,69 @@ public sealed partial class PostgresStateStore
     /// <summary>How much text lies between two checkpoints: a ranged read reads (and verifies) at most this much before its range.</summary>
     private const long LogCheckpointEvery = 1 << 20;
 
+    /// <summary>How many logs' <see cref="LogScanMark"/> this instance keeps (the logs read last); one more evicts another.</summary>
+    internal const int LogMarksKept = 256;
+
+    private readonly Dictionary<string, LogScanMark> _logMarks = new(StringComparer.Ordinal);
+
     /// <inheritdoc />
     /// <remarks>
     /// Opening reads every row of the log once (each opened, so verified) to count the text; the log as opened is
-    /// its rows up to the last segment then. A copy reads the rows from the checkpoint before its range again.
+    /// its rows up to the last segment then. The next open of the same log on this instance reads only the rows
+    /// after the last one counted, once a count of the rows up to it shows none came in below it (a row commits
+    /// under a segment taken earlier, after later ones: the out-of-order commit) and none went. A copy reads the
+    /// rows from the checkpoint before its range again.
     /// </remarks>
     public ValueTask<ISessionLogReader?> OpenSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
         Guarded("read the log of session " + StateId.Quote(sessionId), async () =>
         {
             StateId.Validate(sessionId, "session");
             var reader = new SessionLogReader(this, sessionId);
-            return await reader.ScanAsync(cancellationToken).ConfigureAwait(false) ? reader : (ISessionLogReader?)null;
+            LogScanMark? mark;
+            lock (_logMarks)
+            {
+                mark = _logMarks.GetValueOrDefault(sessionId);
+            }
+
+            if (mark is not null && await LogRowsUpToAsync(sessionId, mark.LastSegment, cancellationToken).ConfigureAwait(false) != mark.Rows)
+            {
+                mark = null;
+            }
+
+            if (!await reader.ScanAsync(mark, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            lock (_logMarks)
+            {
+                if (_logMarks.Count >= LogMarksKept && !_logMarks.ContainsKey(sessionId))
+                {
+                    _logMarks.Remove(_logMarks.Keys.First());
+                }
+
+                _logMarks[sessionId] = reader.Mark;
+            }
+
+            return (ISessionLogReader?)reader;
         });
+
+    /// <summary>How many rows the log has up to <paramref name="segment"/>: from the primary key, without their payloads.</summary>
+    private async Task<long> LogRowsUpToAsync(string sessionId, long segment, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"SELECT count(*) FROM {_schema}.session_logs WHERE session_id = $1 AND segment <= $2", connection);
+        command.Parameters.Add(Text(sessionId));
+        command.Parameters.Add(new NpgsqlParameter { Value = segment, NpgsqlDbType = NpgsqlDbType.Bigint });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>
+    /// Where a scan of a log ended: its last segment, the rows up to it, the text counted and the checkpoints. Rows are
+    /// only ever added to a log (a re-encryption rewrites a row's payload, not its text), so the rows up to the last
+    /// segment, counted again, tell whether the text up to it is still the text counted.
+    /// </summary>
+    private sealed record LogScanMark(long LastSegment, long Rows, long Text, long NextCheckpoint, (long Segment, long Text)[] Checkpoints);
 
     /// <summary>The rows of a session's log from segment <paramref name="from"/> to <paramref name="to"/>, in order, each opened.</summary>
     private async IAsyncEnumerable<(long Segment, byte[] Text)> LogRowsAsync(string sessionId, long from, long to,
@@ -50,12 +101,22 @@ public sealed partial class PostgresStateStore
 
         public long Length { get; private set; }
 
-        /// <summary>Counts the text and keeps the checkpoints; false when the log has no rows.</summary>
-        public async ValueTask<bool> ScanAsync(CancellationToken cancellationToken)
+        /// <summary>Where this reader's scan ended (see <see cref="LogScanMark"/>).</summary>
+        public LogScanMark Mark { get; private set; } = null!;
+
+        /// <summary>
+        /// Counts the text and keeps the checkpoints, from where <paramref name="from"/> ended when it is given (its
+        /// rows checked by the caller), else from the first row; false when the log has no rows.
+        /// </summary>
+        public async ValueTask<bool> ScanAsync(LogScanMark? from, CancellationToken cancellationToken)
         {
-            long text = 0;
-            long next = 0;
-            await foreach ((long segment, byte[] append) in store.LogRowsAsync(sessionId, long.MinValue, long.MaxValue, cancellationToken).ConfigureAwait(false))
+            long text = from?.Text ?? 0;
+            long next = from?.NextCheckpoint ?? 0;
+            long rows = from?.Rows ?? 0;
+            _lastSegment = from?.LastSegment ?? 0;
+            _checkpoints.AddRange(from?.Checkpoints ?? []);
+            long after = from is null ? long.MinValue : from.LastSegment + 1;
+            await foreach ((long segment, byte[] append) in store.LogRowsAsync(sessionId, after, long.MaxValue, cancellationToken).ConfigureAwait(false))
             {
                 if (text >= next)
                 {
@@ -64,10 +125,12 @@ public sealed partial class PostgresStateStore
                 }
 
                 text += append.Length;
+                rows++;
                 _lastSegment = segment;
             }
 
             Length = text;
+            Mark = new LogScanMark(_lastSegment, rows, text, next, [.. _checkpoints]);
             return _checkpoints.Count > 0;
         }
 

@@ -1,0 +1,99 @@
+using Npgsql;
+using StatePersistence.Encryption;
+using StatePersistence.Errors;
+using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Postgres.Tests;
+
+/// <summary>
+/// The next open of a session log on the same instance reads only the rows after the last one it counted (a client
+/// tailing a log asks after every append; each open read every row of the log, payloads and all, before), once a count
+/// of the rows up to that one shows nothing came in below it: a row whose transaction took its segment earlier and
+/// committed later (the out-of-order commit) makes the open read the whole log again.
+/// </summary>
+public sealed class SessionLogTailTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static readonly AesGcmCodec Codec = new(new EncryptionKeyRing([
+        EncryptionKey.Generate("tail-key", EncryptionKeyState.Active, DateTimeOffset.UnixEpoch)]));
+
+    [Fact]
+    public async Task TheNextOpen_ReadsOnlyTheRowsAfterTheLastCounted_AndACopyStillOpensEveryRowItReads()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name, Codec);
+        await store.OpenAsync(Ct);
+        await AppendAsync(store, "one\n", "two\n");
+        await using (ISessionLogReader first = (await store.OpenSessionLogAsync("s1", Ct))!)
+        {
+            Assert.Equal(8, first.Length);
+        }
+
+        // The first row no longer opens: an open that read it would be refused (SessionLogReadDamageTests).
+        await DamageFirstRowAsync(schema);
+        await AppendAsync(store, "three\n");
+
+        await using ISessionLogReader next = (await store.OpenSessionLogAsync("s1", Ct))!;
+        Assert.Equal(14, next.Length);
+        // A copy reads from the checkpoint before its range (the first row, in a log this small), and opens each row.
+        StateStorageException thrown = await Assert.ThrowsAsync<StateStorageException>(() => CopyAsync(next, 8, 6));
+        Assert.Contains("logs/s1/", thrown.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARowCommittedLateBelowTheLastCounted_MakesTheNextOpenReadTheWholeLog()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name, Codec);
+        await store.OpenAsync(Ct);
+        await AppendAsync(store, "one\n", "two\n");
+
+        // A transaction takes its segment, then stalls while a later append commits and the log is opened.
+        await using NpgsqlConnection stalled = await PostgresServer.DataSource.OpenConnectionAsync(Ct);
+        await using NpgsqlTransaction transaction = await stalled.BeginTransactionAsync(Ct);
+        await using (var insert = new NpgsqlCommand(
+            $"INSERT INTO {schema.Name}.session_logs (session_id, payload) SELECT session_id, payload FROM {schema.Name}.session_logs WHERE session_id = 's1' ORDER BY segment LIMIT 1",
+            stalled, transaction))
+        {
+            Assert.Equal(1, await insert.ExecuteNonQueryAsync(Ct));
+        }
+
+        await AppendAsync(store, "three\n");
+        await using (ISessionLogReader before = (await store.OpenSessionLogAsync("s1", Ct))!)
+        {
+            Assert.Equal("one\ntwo\nthree\n", await CopyAsync(before, 0, before.Length));
+        }
+
+        await transaction.CommitAsync(Ct);
+
+        await using ISessionLogReader after = (await store.OpenSessionLogAsync("s1", Ct))!;
+        Assert.Equal("one\ntwo\none\nthree\n", await CopyAsync(after, 0, after.Length));
+        Assert.Equal("one\ntwo\none\nthree\n", System.Text.Encoding.UTF8.GetString((await store.ReadSessionLogAsync("s1", Ct))!));
+    }
+
+    private static async Task AppendAsync(PostgresStateStore store, params string[] texts)
+    {
+        foreach (string text in texts)
+        {
+            await store.AppendSessionLogAsync("s1", System.Text.Encoding.UTF8.GetBytes(text), Durability.Full, Ct);
+        }
+    }
+
+    private static async Task<string> CopyAsync(ISessionLogReader reader, long offset, long count)
+    {
+        using var sent = new MemoryStream();
+        await reader.CopyToAsync(sent, offset, count, Ct);
+        return System.Text.Encoding.UTF8.GetString(sent.ToArray());
+    }
+
+    private static async Task DamageFirstRowAsync(TestSchema schema)
+    {
+        await using NpgsqlCommand damage = PostgresServer.DataSource.CreateCommand($"""
+            UPDATE {schema.Name}.session_logs SET payload = set_byte(payload, length(payload) - 1, get_byte(payload, length(payload) - 1) # 1)
+            WHERE segment = (SELECT min(segment) FROM {schema.Name}.session_logs)
+            """);
+        Assert.Equal(1, await damage.ExecuteNonQueryAsync(Ct));
+    }
+}
