@@ -71,7 +71,7 @@ public sealed partial class PostgresStateStore
     {
         StateId.Validate(sessionId, "session");
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand($"SELECT coalesce(sum(octet_length(payload)), 0)::bigint FROM {_schema}.session_logs WHERE session_id = $1", connection);
+        await using var command = new NpgsqlCommand($"SELECT {_schema}.session_log_bytes($1)", connection);
         command.Parameters.Add(Text(sessionId));
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }

@@ -60,6 +60,35 @@ public sealed class LeastPrivilegeTests
         Assert.Equal(2L, await ScalarAsync($"SELECT max(version) FROM {schema.Name}.schema_version", Ct));
     }
 
+    [Fact]
+    public async Task ARoleGrantedTheTablesBeforeTheSessionLogSizesExisted_StillAppendsAndSizesLogs_AfterTheUpgrade()
+    {
+        // Version 4, as a DBA left it with the grants of the time; then the DBA's upgrade adds session_log_sizes.
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
+        await ExecuteAsync($"""
+            DROP TRIGGER session_log_bytes ON {schema.Name}.session_logs;
+            DROP FUNCTION {schema.Name}.count_session_log_bytes();
+            DROP FUNCTION {schema.Name}.session_log_bytes(text);
+            DROP TABLE {schema.Name}.session_log_sizes;
+            DELETE FROM {schema.Name}.schema_version WHERE version > 4;
+            """, Ct);
+        await using Role role = await Role.CreateAsync(schema.Name, $"""
+            GRANT USAGE ON SCHEMA {schema.Name} TO ROLE_NAME;
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema.Name} TO ROLE_NAME;
+            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema.Name} TO ROLE_NAME;
+            """);
+        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
+
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
+        await service.AppendSessionLogAsync("s1", "first\n", Ct);
+        await service.AppendSessionLogAsync("s1", "second\n", Ct);
+
+        long stored = await ScalarAsync($"SELECT sum(octet_length(payload)) FROM {schema.Name}.session_logs WHERE session_id = 's1'", Ct);
+        Assert.Equal(stored, await service.SessionLogSizeAsync("s1", Ct));
+        Assert.Equal("first\nsecond\n", await service.ReadSessionLogAsync("s1", Ct));
+    }
+
     /// <summary>A login role of one test (no CREATE on the database, as a new role has), dropped with what it owns.</summary>
     private sealed class Role : IAsyncDisposable
     {

@@ -6,7 +6,7 @@ namespace StatePersistence.Postgres.Tests.Upgrade;
 
 /// <summary>
 /// A test schema put back to version 2, as a build from before the bounded change log left it (no <c>numbered_at</c>,
-/// no <c>feed_horizon</c>, no key id function and indexes), with one task written as such a build wrote it; and the
+/// no <c>feed_horizon</c>, no key id function and indexes, no session log sizes), with one task written as such a build wrote it; and the
 /// writes and waits the upgrade tests need around it.
 /// </summary>
 internal static class OlderSchema
@@ -16,6 +16,10 @@ internal static class OlderSchema
         TestSchema schema = await PostgresServer.NewSchemaAsync();
         await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, ct);
         await ExecuteAsync($"""
+            DROP TRIGGER session_log_bytes ON {schema.Name}.session_logs;
+            DROP FUNCTION {schema.Name}.count_session_log_bytes();
+            DROP FUNCTION {schema.Name}.session_log_bytes(text);
+            DROP TABLE {schema.Name}.session_log_sizes;
             DROP FUNCTION {schema.Name}.payload_key_id(bytea) CASCADE;
             DROP TABLE {schema.Name}.feed_horizon;
             ALTER TABLE {schema.Name}.changes DROP COLUMN numbered_at;
