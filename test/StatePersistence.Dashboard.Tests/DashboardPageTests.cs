@@ -200,12 +200,12 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await AppendLogAsync(id, "start\n");
         await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
         IPage page = session.Page;
-        var asked = new System.Collections.Concurrent.ConcurrentQueue<(string? Range, int Status)>();
+        var asked = new System.Collections.Concurrent.ConcurrentQueue<(string Method, string? Range, int Status)>();
         page.Response += (_, response) =>
         {
             if (response.Url.EndsWith($"/api/sessions/{id}/log", StringComparison.Ordinal))
             {
-                asked.Enqueue((response.Request.Headers.TryGetValue("range", out string? range) ? range : null, response.Status));
+                asked.Enqueue((response.Request.Method, response.Request.Headers.TryGetValue("range", out string? range) ? range : null, response.Status));
             }
         };
         await session.LoginAsync();
@@ -224,10 +224,51 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         }
 
         await Expect(page.Locator("#session-log")).ToHaveTextAsync(expected);
-        (string? Range, int Status)[] requests = [.. asked];
-        Assert.Null(requests[0].Range);
-        Assert.All(requests.Skip(1), r => Assert.Matches("^bytes=[1-9][0-9]*-$", r.Range ?? ""));
-        Assert.All(requests.Skip(1), r => Assert.Equal(206, r.Status)); // never past the end: no 416 (a console error) while the log grows
+        (string Method, string? Range, int Status)[] requests = [.. asked];
+        // Its length first, then the log whole (shorter than the part the page loads by itself), then only new bytes.
+        Assert.Equal(("HEAD", null, 200), requests[0]);
+        Assert.Equal(("GET", null, 200), requests[1]);
+        Assert.All(requests.Skip(2), r => Assert.Matches("^bytes=[1-9][0-9]*-$", r.Range ?? ""));
+        Assert.All(requests.Skip(2), r => Assert.Equal(206, r.Status)); // never past the end: no 416 (a console error) while the log grows
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
+    public async Task SessionDetails_OfALongLog_ShowItsEnd_WithoutACutCharacter_AndTheWholeLogOnRequest()
+    {
+        string id = "s_" + Guid.NewGuid().ToString("N")[..8];
+        await fixture.Api.PostAsync("/api/sessions",
+            new StringContent($$"""{"id":"{{id}}","type":"interactive","status":"active"}""", Encoding.UTF8, "application/json"), Ct);
+        // 300,011 bytes, more than the 256 KiB the page loads by itself; its end falls one byte into a 3-byte character.
+        string body = new('✓', 25_000);
+        string whole = "BEGIN\n" + string.Concat(Enumerable.Repeat(body, 4)) + "\nend\n";
+        await AppendLogAsync(id, "BEGIN\n");
+        for (int i = 0; i < 4; i++)
+        {
+            await AppendLogAsync(id, body);
+        }
+
+        await AppendLogAsync(id, "\nend\n");
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await session.LoginAsync();
+
+        await page.GotoAsync("/dashboard#/sessions/" + id);
+        await Expect(page.Locator("#log-earlier")).ToContainTextAsync("are not shown");
+        string shown = await page.Locator("#session-log").TextContentAsync() ?? "";
+        int tail = 256 * 1024;
+        Assert.Equal(Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(whole)[^(tail - 2)..]), shown); // two continuation bytes left out
+        Assert.DoesNotContain('\uFFFD', shown);
+        Assert.DoesNotContain("BEGIN", shown, StringComparison.Ordinal);
+
+        // Still live from the end shown.
+        await Expect(page.Locator("#live")).ToHaveTextAsync("live");
+        await AppendLogAsync(id, "more\n");
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync(shown + "more\n");
+
+        await page.Locator("#log-whole").ClickAsync();
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync(whole + "more\n");
+        await Expect(page.Locator("#log-earlier")).ToBeHiddenAsync();
         Assert.Empty(session.Errors);
     }
 

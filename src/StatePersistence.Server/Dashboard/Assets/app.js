@@ -221,23 +221,54 @@ async function task(seq, id) {
       (t.logs || []).map((l) => h("tr", {}, h("td", {}, when(l.timestamp)), h("td", {}, l.level), h("td", {}, l.type), h("td", {}, l.message)))));
 }
 
+// The most of a session's log the page loads by itself: its end. A log of gigabytes was downloaded whole into the page.
+const LOG_TAIL = 256 * 1024;
+
 async function session(seq, id) {
   const s = await getJson("/api/sessions/" + encodeURIComponent(id));
+  const url = "/api/sessions/" + encodeURIComponent(id) + "/log";
   const log = h("pre", { id: "session-log", "aria-live": "polite", tabindex: "0" });
   const follow = h("input", { type: "checkbox", id: "follow", checked: true });
-  let offset = 0, last = -1;
+  const earlier = h("p", { id: "log-earlier", class: "muted", hidden: true });
+  let offset = 0, last = -1, whole = false;
   let decoder = new TextDecoder();
-  async function tail() {
-    // From the last byte shown rather than past it: the range always holds a byte while the log only grows (no 416),
-    // and that byte must be the one shown, else the log was cut (retention) or replaced: it is then shown whole.
-    const headers = offset ? { Range: "bytes=" + (offset - 1) + "-", Accept: "text/plain" } : { Accept: "text/plain" };
-    const res = await api("/api/sessions/" + encodeURIComponent(id) + "/log", { headers, allow: [416] });
+  function restart() {
+    offset = 0; last = -1; log.textContent = ""; decoder = new TextDecoder(); earlier.hidden = true;
+  }
+  // The log's end first: its length (HEAD), then the last LOG_TAIL bytes of a longer log, the text before them offered
+  // on request. A HEAD rather than a suffix range, which an empty log answers with 416 (a console error).
+  async function start() {
+    const length = Number((await api(url, { method: "HEAD", headers: { Accept: "text/plain" } })).headers.get("Content-Length") || 0);
+    const from = whole || length <= LOG_TAIL ? 0 : length - LOG_TAIL;
+    const res = await api(url, { headers: from ? { Range: "bytes=" + from + "-", Accept: "text/plain" } : { Accept: "text/plain" }, allow: [416] });
+    if (res.status === 416) return; // cut shorter between the two requests: the next event starts again
     let data = new Uint8Array(await res.arrayBuffer());
-    if (offset && res.status === 206 && data[0] === last) {
+    const first = res.status === 206 ? Number(/^bytes (\d+)-/.exec(res.headers.get("Content-Range") || "")?.[1] ?? 0) : 0;
+    offset = first + data.length;
+    if (data.length) last = data[data.length - 1];
+    if (first > 0) {
+      // Started inside a character: its continuation bytes (10xxxxxx) are not shown.
+      let skip = 0;
+      while (skip < data.length && skip < 3 && (data[skip] & 0xc0) === 0x80) skip++;
+      data = data.subarray(skip);
+      earlier.replaceChildren("The first " + bytes(first + skip) + " of the log are not shown. ",
+        h("button", { type: "button", id: "log-whole", onclick: () => { whole = true; restart(); tailSoon(); } }, "Show the whole log"));
+      earlier.hidden = false;
+    }
+    log.append(decoder.decode(data, { stream: true }));
+    if (follow.checked) log.scrollTop = log.scrollHeight;
+  }
+  async function tail() {
+    if (!offset) return start();
+    // From the last byte shown rather than past it: the range always holds a byte while the log only grows (no 416),
+    // and that byte must be the one shown, else the log was cut (retention) or replaced: it is then shown again.
+    const res = await api(url, { headers: { Range: "bytes=" + (offset - 1) + "-", Accept: "text/plain" }, allow: [416] });
+    let data = new Uint8Array(await res.arrayBuffer());
+    if (res.status === 206 && data[0] === last) {
       data = data.subarray(1);
-    } else if (offset) {
-      offset = 0; last = -1; log.textContent = ""; decoder = new TextDecoder();
-      if (res.status !== 200) return tail();
+    } else {
+      restart();
+      return start();
     }
     offset += data.length;
     if (data.length) last = data[data.length - 1];
@@ -262,6 +293,7 @@ async function session(seq, id) {
       field("Revision", h("span", { id: "session-revision" }, String(s.revision)))),
     h("h2", {}, "Log"),
     h("label", {}, follow, " follow the end of the log"),
+    earlier,
     log)) return null;
   await tailSoon();
   return {
