@@ -1,5 +1,6 @@
 using StatePersistence.Postgres.Schema;
 using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Postgres.Tests.Upgrade;
 using StatePersistence.Storage;
 using static StatePersistence.Postgres.Tests.Upgrade.OlderSchema;
 
@@ -47,10 +48,7 @@ public sealed class SessionLogSizeTests
         }
 
         await ExecuteAsync($"""
-            DROP TRIGGER session_log_bytes ON {schema.Name}.session_logs;
-            DROP FUNCTION {schema.Name}.count_session_log_bytes();
-            DROP FUNCTION {schema.Name}.session_log_bytes(text);
-            DROP TABLE {schema.Name}.session_log_sizes;
+            {OlderSchema.DropVersion5(schema.Name)}
             DELETE FROM {schema.Name}.schema_version WHERE version > 4;
             INSERT INTO {schema.Name}.session_logs (session_id, payload) VALUES ('s1', 'written at version 4'::bytea);
             """, Ct);

@@ -2,6 +2,7 @@ using Npgsql;
 using StatePersistence.Encryption;
 using StatePersistence.Postgres.Schema;
 using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Postgres.Tests.Upgrade;
 using static StatePersistence.Postgres.Tests.Reencryption.EncryptedSchema;
 
 namespace StatePersistence.Postgres.Tests.Reencryption;
@@ -28,10 +29,7 @@ public sealed class SchemaUpgradeTests
 
         // Back to version 3, as an earlier build left it, with a legacy log row (no envelope, shorter than a header).
         await ExecuteAsync($"""
-            DROP TRIGGER session_log_bytes ON {schema.Name}.session_logs;
-            DROP FUNCTION {schema.Name}.count_session_log_bytes();
-            DROP FUNCTION {schema.Name}.session_log_bytes(text);
-            DROP TABLE {schema.Name}.session_log_sizes;
+            {OlderSchema.DropVersion5(schema.Name)}
             DROP FUNCTION {schema.Name}.payload_key_id(bytea) CASCADE;
             DELETE FROM {schema.Name}.schema_version WHERE version >= 4;
             INSERT INTO {schema.Name}.session_logs (session_id, payload) VALUES ('legacy', 'ok' || chr(10)::bytea);

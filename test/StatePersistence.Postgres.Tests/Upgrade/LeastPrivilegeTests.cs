@@ -67,10 +67,7 @@ public sealed class LeastPrivilegeTests
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
         await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
         await ExecuteAsync($"""
-            DROP TRIGGER session_log_bytes ON {schema.Name}.session_logs;
-            DROP FUNCTION {schema.Name}.count_session_log_bytes();
-            DROP FUNCTION {schema.Name}.session_log_bytes(text);
-            DROP TABLE {schema.Name}.session_log_sizes;
+            {OlderSchema.DropVersion5(schema.Name)}
             DELETE FROM {schema.Name}.schema_version WHERE version > 4;
             """, Ct);
         await using Role role = await Role.CreateAsync(schema.Name, $"""

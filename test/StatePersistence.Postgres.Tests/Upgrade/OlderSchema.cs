@@ -16,10 +16,7 @@ internal static class OlderSchema
         TestSchema schema = await PostgresServer.NewSchemaAsync();
         await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, ct);
         await ExecuteAsync($"""
-            DROP TRIGGER session_log_bytes ON {schema.Name}.session_logs;
-            DROP FUNCTION {schema.Name}.count_session_log_bytes();
-            DROP FUNCTION {schema.Name}.session_log_bytes(text);
-            DROP TABLE {schema.Name}.session_log_sizes;
+            {OlderSchema.DropVersion5(schema.Name)}
             DROP FUNCTION {schema.Name}.payload_key_id(bytea) CASCADE;
             DROP TABLE {schema.Name}.feed_horizon;
             ALTER TABLE {schema.Name}.changes DROP COLUMN numbered_at;
@@ -32,6 +29,14 @@ internal static class OlderSchema
         await transaction.CommitAsync(ct);
         return schema;
     }
+
+    /// <summary>The SQL that takes <paramref name="schema"/>'s version 5 away (the session log sizes and their trigger).</summary>
+    public static string DropVersion5(string schema) => $"""
+        DROP TRIGGER session_log_bytes ON {schema}.session_logs;
+        DROP FUNCTION {schema}.count_session_log_bytes();
+        DROP FUNCTION {schema}.session_log_bytes(text);
+        DROP TABLE {schema}.session_log_sizes;
+        """;
 
     /// <summary>The item row of a put, as an earlier build's writer wrote it (its first statement of the two).</summary>
     public static async Task WriteItemAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string schema, string id, CancellationToken ct)
