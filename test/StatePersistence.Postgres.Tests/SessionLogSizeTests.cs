@@ -24,8 +24,8 @@ public sealed class SessionLogSizeTests
         await store.OpenAsync(Ct);
         Assert.Equal(0, await store.SessionLogSizeAsync("s1", Ct));
 
-        await AppendAsync(store, "s1", "one\n", "two\n", "three\n");
-        await AppendAsync(store, "s2", "other\n");
+        await SessionLogRows.AppendAsync(store, "s1", "one\n", "two\n", "three\n");
+        await SessionLogRows.AppendAsync(store, "s2", "other\n");
         await AssertSizesAsync(store, schema);
 
         // A rewrite of a payload (as the re-encryption makes), a row written by hand (an earlier build), a removal.
@@ -43,8 +43,8 @@ public sealed class SessionLogSizeTests
         await using (var before = new PostgresStateStore(PostgresServer.DataSource, schema.Name))
         {
             await before.OpenAsync(Ct);
-            await AppendAsync(before, "s1", "one\n", "two\n");
-            await AppendAsync(before, "s2", "other\n");
+            await SessionLogRows.AppendAsync(before, "s1", "one\n", "two\n");
+            await SessionLogRows.AppendAsync(before, "s2", "other\n");
         }
 
         await ExecuteAsync($"""
@@ -66,7 +66,7 @@ public sealed class SessionLogSizeTests
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
         await using var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name);
         await store.OpenAsync(Ct);
-        await AppendAsync(store, "s1", "one\n");
+        await SessionLogRows.AppendAsync(store, "s1", "one\n");
 
         // Its counter is the one of its segment; the next append's segment counts on the next one.
         await using Npgsql.NpgsqlConnection stalled = await PostgresServer.DataSource.OpenConnectionAsync(Ct);
@@ -77,17 +77,9 @@ public sealed class SessionLogSizeTests
         }
 
         // Held up, it would fail after the Command Timeout (30 s), waiting for the row lock of the stalled one.
-        await AppendAsync(store, "s1", "two\n");
+        await SessionLogRows.AppendAsync(store, "s1", "two\n");
         await transaction.CommitAsync(Ct);
         await AssertSizesAsync(store, schema);
-    }
-
-    private static async Task AppendAsync(PostgresStateStore store, string sessionId, params string[] texts)
-    {
-        foreach (string text in texts)
-        {
-            await store.AppendSessionLogAsync(sessionId, System.Text.Encoding.UTF8.GetBytes(text), Durability.Full, Ct);
-        }
     }
 
     private static async Task AssertSizesAsync(PostgresStateStore store, TestSchema schema)

@@ -25,15 +25,15 @@ public sealed class SessionLogTailTests
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
         await using var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name, Codec);
         await store.OpenAsync(Ct);
-        await AppendAsync(store, "one\n", "two\n");
+        await SessionLogRows.AppendAsync(store, "s1", "one\n", "two\n");
         await using (ISessionLogReader first = (await store.OpenSessionLogAsync("s1", Ct))!)
         {
             Assert.Equal(8, first.Length);
         }
 
         // The first row no longer opens: an open that read it would be refused (SessionLogReadDamageTests).
-        await DamageFirstRowAsync(schema);
-        await AppendAsync(store, "three\n");
+        await SessionLogRows.DamageAsync(schema, 1);
+        await SessionLogRows.AppendAsync(store, "s1", "three\n");
 
         await using ISessionLogReader next = (await store.OpenSessionLogAsync("s1", Ct))!;
         Assert.Equal(14, next.Length);
@@ -48,7 +48,7 @@ public sealed class SessionLogTailTests
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
         await using var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name, Codec);
         await store.OpenAsync(Ct);
-        await AppendAsync(store, "one\n", "two\n");
+        await SessionLogRows.AppendAsync(store, "s1", "one\n", "two\n");
 
         // A transaction takes its segment, then stalls while a later append commits and the log is opened.
         await using NpgsqlConnection stalled = await PostgresServer.DataSource.OpenConnectionAsync(Ct);
@@ -60,7 +60,7 @@ public sealed class SessionLogTailTests
             Assert.Equal(1, await insert.ExecuteNonQueryAsync(Ct));
         }
 
-        await AppendAsync(store, "three\n");
+        await SessionLogRows.AppendAsync(store, "s1", "three\n");
         await using (ISessionLogReader before = (await store.OpenSessionLogAsync("s1", Ct))!)
         {
             Assert.Equal("one\ntwo\nthree\n", await CopyAsync(before, 0, before.Length));
@@ -73,27 +73,10 @@ public sealed class SessionLogTailTests
         Assert.Equal("one\ntwo\none\nthree\n", System.Text.Encoding.UTF8.GetString((await store.ReadSessionLogAsync("s1", Ct))!));
     }
 
-    private static async Task AppendAsync(PostgresStateStore store, params string[] texts)
-    {
-        foreach (string text in texts)
-        {
-            await store.AppendSessionLogAsync("s1", System.Text.Encoding.UTF8.GetBytes(text), Durability.Full, Ct);
-        }
-    }
-
     private static async Task<string> CopyAsync(ISessionLogReader reader, long offset, long count)
     {
         using var sent = new MemoryStream();
         await reader.CopyToAsync(sent, offset, count, Ct);
         return System.Text.Encoding.UTF8.GetString(sent.ToArray());
-    }
-
-    private static async Task DamageFirstRowAsync(TestSchema schema)
-    {
-        await using NpgsqlCommand damage = PostgresServer.DataSource.CreateCommand($"""
-            UPDATE {schema.Name}.session_logs SET payload = set_byte(payload, length(payload) - 1, get_byte(payload, length(payload) - 1) # 1)
-            WHERE segment = (SELECT min(segment) FROM {schema.Name}.session_logs)
-            """);
-        Assert.Equal(1, await damage.ExecuteNonQueryAsync(Ct));
     }
 }

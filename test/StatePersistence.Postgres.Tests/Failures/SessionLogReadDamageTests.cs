@@ -23,8 +23,8 @@ public sealed class SessionLogReadDamageTests
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
         await using var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name, Codec);
         await store.OpenAsync(Ct);
-        await AppendAsync(store, "one\n", "two\n", "three\n");
-        await DamageAsync(schema, 2);
+        await SessionLogRows.AppendAsync(store, "s1", "one\n", "two\n", "three\n");
+        await SessionLogRows.DamageAsync(schema, 2);
 
         StateStorageException whole = await Assert.ThrowsAsync<StateStorageException>(() => store.ReadSessionLogAsync("s1", Ct).AsTask());
         StateStorageException opened = await Assert.ThrowsAsync<StateStorageException>(() => store.OpenSessionLogAsync("s1", Ct).AsTask());
@@ -39,9 +39,9 @@ public sealed class SessionLogReadDamageTests
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
         await using var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name, Codec);
         await store.OpenAsync(Ct);
-        await AppendAsync(store, "one\n", "two\n", "three\n");
+        await SessionLogRows.AppendAsync(store, "s1", "one\n", "two\n", "three\n");
         await using ISessionLogReader reader = (await store.OpenSessionLogAsync("s1", Ct))!;
-        await DamageAsync(schema, 2);
+        await SessionLogRows.DamageAsync(schema, 2);
 
         using var sent = new MemoryStream();
         StateStorageException thrown = await Assert.ThrowsAsync<StateStorageException>(() => reader.CopyToAsync(sent, 0, reader.Length, Ct).AsTask());
@@ -49,23 +49,5 @@ public sealed class SessionLogReadDamageTests
         Assert.Equal(14, reader.Length);
         Assert.Equal("one\n"u8.ToArray(), sent.ToArray());
         Assert.Contains("logs/s1/", thrown.Message, StringComparison.Ordinal);
-    }
-
-    private static async Task AppendAsync(PostgresStateStore store, params string[] texts)
-    {
-        foreach (string text in texts)
-        {
-            await store.AppendSessionLogAsync("s1", System.Text.Encoding.UTF8.GetBytes(text), Durability.Full, Ct);
-        }
-    }
-
-    /// <summary>Flips a bit in the last byte of the <paramref name="nth"/> append's payload (its checksum no longer holds).</summary>
-    private static async Task DamageAsync(TestSchema schema, int nth)
-    {
-        await using NpgsqlCommand damage = PostgresServer.DataSource.CreateCommand($"""
-            UPDATE {schema.Name}.session_logs SET payload = set_byte(payload, length(payload) - 1, get_byte(payload, length(payload) - 1) # 1)
-            WHERE segment = (SELECT segment FROM {schema.Name}.session_logs ORDER BY segment OFFSET {nth - 1} LIMIT 1)
-            """);
-        Assert.Equal(1, await damage.ExecuteNonQueryAsync(Ct));
     }
 }
