@@ -63,7 +63,7 @@ internal sealed class FramedLogReader : ISessionLogReader
                 reader._checkpointAt.AddRange(resume.CheckpointAt);
                 last = resume.LastFrame;
                 first = files.Count - 1;
-                resumeAt = Math.Max(resume.Ends[first], SessionLogFormat.FileHeaderSize);
+                resumeAt = Math.Max(resume.LiveEnd, SessionLogFormat.FileHeaderSize);
             }
 
             for (int index = first; index < files.Count; index++)
@@ -100,7 +100,7 @@ internal sealed class FramedLogReader : ISessionLogReader
             }
 
             reader.Length = text;
-            reader.Mark = new LogScanMark([.. files.Select(f => f.Path)], [.. files.Select(f => f.Identity)], [.. files.Select(f => f.Version)], [.. files.Select(f => f.End)],
+            reader.Mark = new LogScanMark([.. files.Select(f => new LogScanMark.ScannedFile(f.Path, f.Identity, f.Version, f.End))],
                 text, nextCheckpoint, [.. reader._checkpointText], [.. reader._checkpointAt], last);
             return reader;
         }

@@ -4,7 +4,8 @@ namespace StatePersistence.FileStore.SessionLog;
 /// The <see cref="LogScanMark"/> of recently read logs, at most <see cref="Capacity"/> of them. A mark is forgotten
 /// whenever the store changes a log other than by appending to it (a rotation, a trim, a repair, a re-encryption, a
 /// removal, a failed append), and a scan that began before any such change is not remembered: its files may be the
-/// ones the change replaced.
+/// ones the change replaced. <see cref="LogScanMark.Fits"/> also compares each file's device and inode, but that alone
+/// is not enough: a rewrite frees the old file's inode number, and a later rewrite's temp file may be given it.
 /// </summary>
 internal sealed class LogScanMarks
 {
@@ -23,17 +24,6 @@ internal sealed class LogScanMarks
             lock (_gate)
             {
                 return _changes;
-            }
-        }
-    }
-
-    public int Count
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _marks.Count;
             }
         }
     }
