@@ -255,6 +255,9 @@ async function session(seq, id) {
         h("button", { type: "button", id: "log-whole", onclick: () => { whole = true; restart(); tailSoon(); } }, "Show the whole log"));
       earlier.hidden = false;
     }
+    show(data);
+  }
+  function show(data) {
     log.append(decoder.decode(data, { stream: true }));
     if (follow.checked) log.scrollTop = log.scrollHeight;
   }
@@ -272,8 +275,7 @@ async function session(seq, id) {
     }
     offset += data.length;
     if (data.length) last = data[data.length - 1];
-    log.append(decoder.decode(data, { stream: true }));
-    if (follow.checked) log.scrollTop = log.scrollHeight;
+    show(data);
   }
   // One request at a time: two answers for the same offset (a burst of appends, one event each) would show their
   // bytes twice. An event during a request asks once more when it is answered, from the new end.
