@@ -173,9 +173,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     [Fact]
     public async Task SessionDetails_TailTheLogLive()
     {
-        string id = "s_" + Guid.NewGuid().ToString("N")[..8];
-        await fixture.Api.PostAsync("/api/sessions",
-            new StringContent($$"""{"id":"{{id}}","type":"interactive","status":"active"}""", Encoding.UTF8, "application/json"), Ct);
+        string id = await CreateSessionAsync();
         await AppendLogAsync(id, "npm test\n");
         await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
         IPage page = session.Page;
@@ -194,9 +192,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     [Fact]
     public async Task SessionDetails_TailAsksOnlyForTheNewBytes_AndShowsABurstOfAppendsOnceEach()
     {
-        string id = "s_" + Guid.NewGuid().ToString("N")[..8];
-        await fixture.Api.PostAsync("/api/sessions",
-            new StringContent($$"""{"id":"{{id}}","type":"interactive","status":"active"}""", Encoding.UTF8, "application/json"), Ct);
+        string id = await CreateSessionAsync();
         await AppendLogAsync(id, "start\n");
         await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
         IPage page = session.Page;
@@ -236,9 +232,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     [Fact]
     public async Task SessionDetails_OfALongLog_ShowItsEnd_WithoutACutCharacter_AndTheWholeLogOnRequest()
     {
-        string id = "s_" + Guid.NewGuid().ToString("N")[..8];
-        await fixture.Api.PostAsync("/api/sessions",
-            new StringContent($$"""{"id":"{{id}}","type":"interactive","status":"active"}""", Encoding.UTF8, "application/json"), Ct);
+        string id = await CreateSessionAsync();
         // 300,011 bytes, more than the 256 KiB the page loads by itself; its end falls one byte into a 3-byte character.
         string body = new('✓', 25_000);
         string whole = "BEGIN\n" + string.Concat(Enumerable.Repeat(body, 4)) + "\nend\n";
@@ -347,6 +341,16 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.Locator("h1")).ToHaveTextAsync("Tasks");
         Assert.Empty(session.Errors);
+    }
+
+    /// <summary>A new interactive, active session; its id.</summary>
+    private async Task<string> CreateSessionAsync()
+    {
+        string id = "s_" + Guid.NewGuid().ToString("N")[..8];
+        HttpResponseMessage response = await fixture.Api.PostAsync("/api/sessions",
+            new StringContent($$"""{"id":"{{id}}","type":"interactive","status":"active"}""", Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return id;
     }
 
     private async Task CreateTaskAsync(string id, string description, string status)
