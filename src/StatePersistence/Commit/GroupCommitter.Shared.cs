@@ -6,14 +6,31 @@ namespace StatePersistence.Commit;
 /// Changes other writers committed, and waiting until this instance has applied one. The feed delivers an item's
 /// changes in revision order, but it also delivers this instance's own commits, before or after the committer has
 /// applied them; so a change is applied only when it is newer than what the view holds of its item. A deletion
-/// leaves its revision behind (a tombstone), so an older put that arrives after it cannot bring the item back.
+/// leaves its revision behind (a tombstone), so an older put that arrives after it cannot bring the item back;
+/// <see cref="SharedTombstones"/> says when one may go.
 /// </summary>
 internal sealed partial class GroupCommitter
 {
     private readonly bool _shared;
-    private readonly Dictionary<(bool Task, string Id), long> _deletedAt = [];
+    private readonly SharedTombstones _tombstones;
+    // Own appends taken from the queue, and those whose outcome is applied (or failed): a tombstone delivered by the
+    // feed while one was in flight stays until it is applied.
+    private long _appendsStarted;
+    private long _appendsApplied;
     private TaskCompletionSource _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ObjectDisposedException? _waitsEnded;
+
+    /// <summary>The tombstones held now (for tests and diagnostics).</summary>
+    public int TombstoneCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _tombstones.Count;
+            }
+        }
+    }
 
     /// <summary>
     /// Applies a group from the store's feed to the durable view (over a shared store the latest view is the durable
@@ -25,8 +42,9 @@ internal sealed partial class GroupCommitter
         ArgumentNullException.ThrowIfNull(group);
         lock (_gate)
         {
-            List<StateChange> newer = NewerThan(_durable, group.Changes, group.Revision);
+            List<StateChange> newer = NewerThan(_durable, group.Changes, group.Revision, fromFeed: true);
             Volatile.Write(ref _durable, ApplyNewer(_durable, newer, group.Revision));
+            _tombstones.Prune(_appendsApplied);
             SignalApplied();
             return newer;
         }
@@ -57,7 +75,7 @@ internal sealed partial class GroupCommitter
                     changed.Add(new StateChange(ChangeKind.SetStateExtras, "", fresh.Extras));
                 }
 
-                _deletedAt.Clear();
+                _tombstones.Clear(fresh.Revision);
                 Volatile.Write(ref _durable, fresh);
                 if (!_shared)
                 {
@@ -90,12 +108,20 @@ internal sealed partial class GroupCommitter
     /// Waits until the durable view holds the task (<paramref name="task"/>) or session <paramref name="id"/> at
     /// <paramref name="revision"/> or later, or has applied its deletion at or after it. With a store of one writer
     /// every acknowledged change is applied already, so this waits only for a revision not yet committed.
+    /// <para>
+    /// Over a shared store, an item the view lacks with no tombstone left (<see cref="SharedTombstones"/>) may have been
+    /// deleted at or after the revision, when that is no later than what the tombstones forgot: then the store is asked
+    /// once (and again only after more were forgotten). When it holds no such item the wait is over, and the view,
+    /// which lacks it too, answers as the store does now.
+    /// </para>
     /// </summary>
     public async ValueTask WaitForItemAsync(bool task, string id, long revision, CancellationToken cancellationToken)
     {
+        long askedThrough = 0;
         while (true)
         {
             Task applied;
+            bool askStore;
             lock (_gate)
             {
                 if (_waitsEnded is not null)
@@ -104,23 +130,49 @@ internal sealed partial class GroupCommitter
                 }
 
                 StateView durable = _durable;
-                bool reached = _shared
-                    ? RevisionOf(durable, (task, id)) >= revision || (_deletedAt.TryGetValue((task, id), out long deleted) && deleted >= revision)
-                    : durable.Revision >= revision;
-                if (reached)
+                if (!_shared)
                 {
-                    return;
+                    if (durable.Revision >= revision)
+                    {
+                        return;
+                    }
+
+                    askStore = false;
+                }
+                else
+                {
+                    long? held = RevisionOf(durable, (task, id));
+                    bool buried = _tombstones.TryGet((task, id), out long deleted);
+                    if (held >= revision || (buried && deleted >= revision))
+                    {
+                        return;
+                    }
+
+                    long forgotten = _tombstones.PrunedThrough;
+                    askStore = held is null && !buried && revision <= forgotten && forgotten > askedThrough;
+                    if (askStore)
+                    {
+                        askedThrough = forgotten;
+                    }
                 }
 
                 applied = _applied.Task;
+            }
+
+            if (askStore && await ((ISharedStateStore)_store).ReadItemRevisionAsync(task, id, cancellationToken).ConfigureAwait(false) is null)
+            {
+                return;
             }
 
             await applied.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>The changes of a group at <paramref name="revision"/> that are newer than what <paramref name="view"/> holds; keeps the tombstones.</summary>
-    private List<StateChange> NewerThan(StateView view, IReadOnlyList<StateChange> changes, long revision)
+    /// <summary>
+    /// The changes of a group at <paramref name="revision"/> that are newer than what <paramref name="view"/> holds;
+    /// keeps the tombstones, and notes which deletions the feed has delivered (<paramref name="fromFeed"/>).
+    /// </summary>
+    private List<StateChange> NewerThan(StateView view, IReadOnlyList<StateChange> changes, long revision, bool fromFeed)
     {
         var newer = new List<StateChange>(changes.Count);
         foreach (StateChange change in changes)
@@ -131,20 +183,25 @@ internal sealed partial class GroupCommitter
                 continue;
             }
 
-            long? current = RevisionOf(view, key) ?? (_deletedAt.TryGetValue(key, out long deleted) ? deleted : null);
-            if (current >= revision)
+            bool deletion = change.Kind is ChangeKind.DeleteTask or ChangeKind.DeleteSession;
+            long? current = RevisionOf(view, key) ?? (_tombstones.TryGet(key, out long deleted) ? deleted : null);
+            if (current is null || current < revision)
             {
-                continue;
+                newer.Add(change);
+                if (deletion)
+                {
+                    _tombstones.Bury(key, revision);
+                }
+                else
+                {
+                    _tombstones.Remove(key);
+                }
             }
 
-            newer.Add(change);
-            if (change.Kind is ChangeKind.DeleteTask or ChangeKind.DeleteSession)
+            if (fromFeed && deletion)
             {
-                _deletedAt[key] = revision;
-            }
-            else
-            {
-                _deletedAt.Remove(key);
+                // Delivered: whether applied just now or by this instance's own append before the feed brought it.
+                _tombstones.Fed(key, revision, _appendsStarted);
             }
         }
 

@@ -45,9 +45,10 @@ internal sealed partial class GroupCommitter
     private StateView _durable;
 
     public GroupCommitter(IStateStore store, StateView recovered, Func<StateChange, StoredItem> toItem,
-        Func<ItemConflict, StateView, Exception> conflict, StateInstruments? instruments = null)
+        Func<ItemConflict, StateView, Exception> conflict, StateInstruments? instruments = null, int tombstonesKept = SharedTombstones.DefaultKept)
     {
         _store = store;
+        _tombstones = new SharedTombstones(tombstonesKept);
         _shared = store is ISharedStateStore;
         _toItem = toItem;
         _conflict = conflict;
@@ -182,6 +183,7 @@ internal sealed partial class GroupCommitter
             {
                 group = _queue;
                 _queue = [];
+                _appendsStarted++;
             }
 
             Volatile.Write(ref _lastGroupSize, group.Count);
@@ -209,7 +211,7 @@ internal sealed partial class GroupCommitter
                         {
                             mispredicted |= outcome.Revision != group[i].Sequence;
                             group[i].Sequence = outcome.Revision;
-                            durable = _shared ? ApplyNewer(durable, NewerThan(durable, outcome.Changes, outcome.Revision), outcome.Revision)
+                            durable = _shared ? ApplyNewer(durable, NewerThan(durable, outcome.Changes, outcome.Revision, fromFeed: false), outcome.Revision)
                                 : durable.Apply(outcome.Changes, outcome.Revision, _toItem);
                         }
                         else
@@ -222,6 +224,9 @@ internal sealed partial class GroupCommitter
                     Volatile.Write(ref _durable, durable);
                     SignalApplied();
                 }
+
+                _appendsApplied = _appendsStarted;
+                _tombstones.Prune(_appendsApplied);
 
                 // Over a shared store commits are built on the durable view (Enqueue), so nothing queued depends on
                 // a refused or renumbered commit; only a failed append fails what is queued behind it.

@@ -240,6 +240,12 @@ public sealed class StatePersistenceOptions
     /// </summary>
     public RetentionOptions Retention { get; } = new();
 
+    /// <summary>
+    /// Over a shared store, how many deletions the feed has delivered are remembered beyond those still needed
+    /// (<see cref="Commit.SharedTombstones"/>). Not an option users set: tests lower it to see tombstones pruned.
+    /// </summary>
+    internal int TombstonesKept { get; set; } = Commit.SharedTombstones.DefaultKept;
+
     /// <summary>Makes these options read-only; the service does it when it starts.</summary>
     internal void Freeze()
     {

@@ -374,6 +374,9 @@ public sealed partial class StatePersistenceService : IStatePersistence
     /// <summary>The feed position the event stream has reached (it follows the store's feed, behind the saves).</summary>
     internal long EventsFeedPosition => _eventLog.FeedPosition;
 
+    /// <summary>Over a shared store, the deletions this instance still remembers (<see cref="Commit.SharedTombstones"/>).</summary>
+    internal int SharedTombstoneCount => _commits.Committer.TombstoneCount;
+
     /// <inheritdoc />
     public StateMetrics GetMetrics()
     {

@@ -107,8 +107,8 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         }
     }
 
-    public void Start(StateView recovered) =>
-        _committer = new GroupCommitter(store, recovered, ItemCodec.ToItem, Conflict, instruments);
+    public void Start(StateView recovered, int tombstonesKept) =>
+        _committer = new GroupCommitter(store, recovered, ItemCodec.ToItem, Conflict, instruments, tombstonesKept);
 
     /// <summary>
     /// Enqueues a commit built from the latest state and waits until it is durable. Returns the revision it was
