@@ -1,4 +1,5 @@
 using StatePersistence.Errors;
+using StatePersistence.FileStore.Health;
 using StatePersistence.FileStore.Journal;
 using StatePersistence.FileSystem;
 using StatePersistence.Storage;
@@ -40,12 +41,21 @@ public sealed partial class FileStateStore
             try
             {
                 free = _fileSystem.GetAvailableFreeSpace(_layout.Root);
-                bytes = InspectFiles(details);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 problem ??= $"The state directory '{_layout.Root}' could not be inspected: {ex.Message}";
             }
+
+            DiskUsage usage = _diskUsage.Current();
+            problem ??= usage.Problem;
+            bytes = usage.Bytes;
+            foreach ((string name, long value) in usage.Figures)
+            {
+                details[name] = value;
+            }
+
+            AddCounters(details);
         }
         else
         {
@@ -78,6 +88,33 @@ public sealed partial class FileStateStore
             Problem = problem,
             Unreadable = _unreadable.Reasons(),
         };
+    }
+
+    /// <summary>The measures of the disk use (for tests).</summary>
+    internal DiskUsageSurvey DiskUsage => _diskUsage;
+
+    /// <summary>The figures kept in memory, current at every check.</summary>
+    private void AddCounters(Dictionary<string, long> details)
+    {
+        details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
+        details["checkpoint_descriptor_shortages"] = Interlocked.Read(ref _descriptorShortages);
+        details["unreadable_files"] = _unreadable.Count;
+    }
+
+    /// <summary>Measures the disk use by kind (<see cref="InspectFiles"/>), for <see cref="DiskUsageSurvey"/>.</summary>
+    private DiskUsage MeasureDiskUsage()
+    {
+        DateTimeOffset started = _time.GetUtcNow();
+        var figures = new Dictionary<string, long>(StringComparer.Ordinal);
+        try
+        {
+            long bytes = InspectFiles(figures);
+            return new DiskUsage(figures, bytes, null, started);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new DiskUsage(figures, 0, $"The state directory '{_layout.Root}' could not be inspected: {ex.Message}", started);
+        }
     }
 
     /// <summary>
@@ -113,9 +150,6 @@ public sealed partial class FileStateStore
         string archive = Path.Combine(_layout.Root, ArchiveDirectoryName);
         details["files_archive"] = _fileSystem.ListFiles(archive).Count;
         details["bytes_archive"] = DirectoryBytes(archive);
-        details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
-        details["checkpoint_descriptor_shortages"] = Interlocked.Read(ref _descriptorShortages);
-        details["unreadable_files"] = _unreadable.Count;
         return snapshot + backupBytes + journalBytes + details["bytes_logs"] + details["bytes_reports"] + details["bytes_archive"];
     }
 

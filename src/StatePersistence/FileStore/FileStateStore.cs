@@ -35,6 +35,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     private readonly StatePersistenceOptions _options;
     private readonly StateLayout _layout;
     private readonly Quarantine _quarantine;
+    private readonly Health.DiskUsageSurvey _diskUsage;
     private readonly Backups _backups;
     private readonly SessionLogs _logs;
     private readonly StateDirectoryGuard _guard;
@@ -77,6 +78,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _layout = new StateLayout(options.ResolveStatePath());
         _quarantine = new Quarantine(_fileSystem, _time);
+        _diskUsage = new Health.DiskUsageSurvey(MeasureDiskUsage, options.DiskUsageInterval, _time, _layout.Root);
         _backups = new Backups(_fileSystem, _layout);
         _logs = new SessionLogs(_fileSystem, _layout, _envelope, _time, file => DamageFound?.Invoke(this, file));
         _guard = new StateDirectoryGuard(_fileSystem, _layout);

@@ -18,6 +18,7 @@ public sealed class StatePersistenceOptions
     private string? _statePath;
     private Durability _durability = Durability.Full;
     private TimeSpan _autosaveInterval = TimeSpan.FromSeconds(30);
+    private TimeSpan _diskUsageInterval = TimeSpan.FromSeconds(30);
     private int _maxBackups = 10;
     private long _maxBackupBytes = 1L << 30;
     private long _checkpointAfterBytes = DefaultCheckpointAfterBytes;
@@ -130,6 +131,19 @@ public sealed class StatePersistenceOptions
     {
         get => _scrubInterval;
         set => _scrubInterval = Unfrozen(value);
+    }
+
+    /// <summary>
+    /// How old the file store's disk use by kind (the <c>files_*</c> and <c>bytes_*</c> health figures and
+    /// the disk usage gauge) may be before a health check measures it again, in the background: a measure
+    /// asks the size of every file in the state directory (0.5-0.8 s with 100,000 tasks). The rest of a health check
+    /// (the directory, a write probe, the free space) is current at every check. Default 30 seconds;
+    /// <see cref="TimeSpan.Zero"/> measures at every check.
+    /// </summary>
+    public TimeSpan DiskUsageInterval
+    {
+        get => _diskUsageInterval;
+        set => _diskUsageInterval = Unfrozen(value);
     }
 
     /// <summary>
@@ -282,6 +296,7 @@ public sealed class StatePersistenceOptions
         foreach ((string name, TimeSpan value, string zeroMeans) in (ReadOnlySpan<(string, TimeSpan, string)>)[
             (nameof(AutosaveInterval), AutosaveInterval, "turns autosave off"),
             (nameof(ScrubInterval), ScrubInterval, "turns the scrub off"),
+            (nameof(DiskUsageInterval), DiskUsageInterval, "measures the disk use at every health check"),
             (nameof(ReencryptionInterval), ReencryptionInterval, "turns background re-encryption off")])
         {
             if (Service.Checkpoints.TimerInterval.Problem(name, value, zeroMeans) is { } problem)

@@ -172,7 +172,7 @@ public sealed class InstrumentTests : IDisposable
         using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meters = services.GetRequiredService<IMeterFactory>();
         using var usage = new MetricCollector<long>(meters, StateMeter.Name, "statepersistence.disk.usage");
-        StatePersistenceOptions options = _fixture.Options();
+        StatePersistenceOptions options = _fixture.Options(o => o.DiskUsageInterval = TimeSpan.Zero); // the figures of every check, not the last interval's
         var store = new StatePersistence.FileStore.FileStateStore(options, timeProvider: _fixture.Time);
         await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time, meterFactory: meters);
         await service.StartAsync(ct);

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using StatePersistence.FileStore;
+using StatePersistence.FileSystem;
+using StatePersistence.Storage;
+using StatePersistence.Testing.FaultInjection;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.FileStore;
+
+/// <summary>
+/// The file store's disk use by kind is measured at most once per <see cref="StatePersistenceOptions.DiskUsageInterval"/>,
+/// in the background: a measure asks the size of every file of the state directory (0.5-0.8 s with 100,000 tasks), and
+/// every health check used to take one.
+/// </summary>
+public sealed class DiskUsageIntervalTests : IDisposable
+{
+    private static readonly JsonElement Report = JsonDocument.Parse("""{"ok":true}""").RootElement.Clone();
+
+    private readonly StateFixture _fixture = new();
+
+    public void Dispose() => _fixture.Dispose();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task WithinTheInterval_ChecksReuseTheLastMeasure_ThenTheNextIsTakenInTheBackground()
+    {
+        StatePersistenceOptions options = _fixture.Options(o => o.DiskUsageInterval = TimeSpan.FromSeconds(30));
+        await using var store = new FileStateStore(options, PhysicalFileSystem.Instance, timeProvider: _fixture.Time);
+        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
+        await service.StartAsync(Ct);
+        await service.SaveReportAsync("r1", Report, Ct);
+
+        Assert.Equal(1, store.CheckHealth().Details["files_reports"]);
+        await service.SaveReportAsync("r2", Report, Ct);
+        _fixture.Time.Advance(TimeSpan.FromSeconds(29));
+        Assert.Equal(1, store.CheckHealth().Details["files_reports"]);
+        Assert.Equal(1, store.DiskUsage.Measures);
+
+        // Due: this check still answers at once with the last measure, and starts the next.
+        _fixture.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, store.CheckHealth().Details["files_reports"]);
+        await store.DiskUsage.Refreshing.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        StoreHealth health = store.CheckHealth();
+
+        Assert.Equal(2, health.Details["files_reports"]);
+        Assert.Equal(2, store.DiskUsage.Measures);
+        Assert.Equal(Directory.EnumerateFiles(_fixture.File("reports")).Sum(f => new FileInfo(f).Length), health.Details["bytes_reports"]);
+    }
+
+    [Fact]
+    public async Task TheCountersKeptInMemory_AndTheFreeSpace_AreCurrentAtEveryCheck()
+    {
+        StatePersistenceOptions options = _fixture.Options(o => o.DiskUsageInterval = TimeSpan.FromHours(1));
+        var files = new FaultInjectingFileSystem(PhysicalFileSystem.Instance);
+        await using var store = new FileStateStore(options, files, timeProvider: _fixture.Time);
+        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
+        await service.StartAsync(Ct);
+        Assert.NotNull(store.CheckHealth().FreeBytes);
+
+        files.InjectFault(FaultOperations.FreeSpace, InjectedError.IOError, persistent: true);
+        StoreHealth health = store.CheckHealth();
+
+        Assert.Null(health.FreeBytes);
+        Assert.Contains("could not be inspected", health.Problem, StringComparison.Ordinal);
+        Assert.Equal(1, store.DiskUsage.Measures);
+    }
+
+    [Fact]
+    public async Task ABackgroundMeasureThatFails_IsReportedByTheNextChecks_UntilOneSucceeds()
+    {
+        StatePersistenceOptions options = _fixture.Options(o => o.DiskUsageInterval = TimeSpan.FromSeconds(30));
+        var files = new FaultInjectingFileSystem(PhysicalFileSystem.Instance);
+        await using var store = new FileStateStore(options, files, timeProvider: _fixture.Time);
+        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
+        await service.StartAsync(Ct);
+        Assert.Null(store.CheckHealth().Problem);
+
+        FaultRule denied = files.InjectFault(FaultOperations.List, InjectedError.AccessDenied, persistent: true,
+            pathFilter: path => path.EndsWith("reports", StringComparison.Ordinal));
+        _fixture.Time.Advance(TimeSpan.FromSeconds(30));
+        store.CheckHealth();
+        await store.DiskUsage.Refreshing.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        string? problem = store.CheckHealth().Problem;
+        Assert.Contains("could not be inspected", problem, StringComparison.Ordinal);
+        Assert.Contains(_fixture.StatePath, problem, StringComparison.Ordinal);
+
+        files.RemoveFault(denied);
+        _fixture.Time.Advance(TimeSpan.FromSeconds(30));
+        store.CheckHealth();
+        await store.DiskUsage.Refreshing.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Null(store.CheckHealth().Problem);
+    }
+
+    [Fact]
+    public async Task AnIntervalOfZero_MeasuresAtEveryCheck()
+    {
+        StatePersistenceOptions options = _fixture.Options(o => o.DiskUsageInterval = TimeSpan.Zero);
+        await using var store = new FileStateStore(options, PhysicalFileSystem.Instance, timeProvider: _fixture.Time);
+        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
+        await service.StartAsync(Ct);
+
+        for (int i = 1; i <= 3; i++)
+        {
+            await service.SaveReportAsync("r" + i, Report, Ct);
+            Assert.Equal(i, store.CheckHealth().Details["files_reports"]);
+        }
+
+        Assert.Equal(3, store.DiskUsage.Measures);
+    }
+}
