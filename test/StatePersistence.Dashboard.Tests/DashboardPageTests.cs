@@ -343,6 +343,51 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         Assert.Empty(session.Errors);
     }
 
+    [Fact]
+    public async Task SessionDetails_EventsAboutOtherItems_DoNotReloadTheLog_AnUpdateOfTheSessionDoes()
+    {
+        string id = await CreateSessionAsync();
+        await AppendLogAsync(id, "start\n");
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        // The page's timers are the test's: a reload a live event schedules (250 ms later) runs when the test says.
+        await page.Clock.InstallAsync();
+        var heads = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        page.Request += (_, request) =>
+        {
+            if (request.Method == "HEAD" && request.Url.EndsWith($"/api/sessions/{id}/log", StringComparison.Ordinal))
+            {
+                heads.Enqueue(request.Url);
+            }
+        };
+        await session.LoginAsync();
+        await page.GotoAsync("/dashboard#/sessions/" + id);
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("start\n");
+        await Expect(page.Locator("#live")).ToHaveTextAsync("live");
+
+        // A task and another session change, then this log: once the page shows the append, it has had the events
+        // before it (one stream, in order), and any reload they scheduled is due once the clock runs on.
+        await CreateTaskAsync("t_" + Guid.NewGuid().ToString("N")[..8], "unrelated", "pending");
+        await CreateSessionAsync();
+        await AppendLogAsync(id, "more\n");
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("start\nmore\n");
+        await page.Clock.RunForAsync(1000);
+        await AppendLogAsync(id, "end\n");
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("start\nmore\nend\n");
+        Assert.Single(heads);
+
+        // This session's own update changes what the page shows: it is drawn again, with the new revision.
+        HttpResponseMessage patched = await fixture.Api.PatchAsync($"/api/sessions/{id}",
+            new StringContent("""{"status":"completed"}""", Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        string revision = (await patched.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(Ct)).GetProperty("revision").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await page.Clock.RunForAsync(1000);
+        await Expect(page.Locator("#session-revision")).ToHaveTextAsync(revision);
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("start\nmore\nend\n");
+        Assert.Equal(2, heads.Count);
+        Assert.Empty(session.Errors);
+    }
+
     /// <summary>A new interactive, active session; its id.</summary>
     private async Task<string> CreateSessionAsync()
     {

@@ -299,7 +299,15 @@ async function session(seq, id) {
     log)) return null;
   await tailSoon();
   return {
-    onEvent: (type, data) => (type === "session:log" && data.id === s.id ? tailSoon() : null),
+    // Handled here (true: no reload of the page): this session's appends, and every event about something else. A
+    // reload asks for the log's end again, and a checkpoint's state:saved during a burst of appends reloaded it.
+    onEvent: (type, data) => {
+      if (type === "session:log") {
+        if (data.id === s.id) tailSoon();
+        return true;
+      }
+      return !(type === "reset" || (type.startsWith("session:") && data.id === s.id));
+    },
   };
 }
 
@@ -375,7 +383,7 @@ function connect() {
     source.addEventListener(type, (e) => {
       const data = JSON.parse(e.data);
       if (type === "state:save-error") notice("A save failed (" + data.operation + "): see the server's log.", true);
-      if (current.onEvent) { current.onEvent(type, data); if (type === "session:log") return; }
+      if (current.onEvent && current.onEvent(type, data)) return;
       // Many events in a burst cause one reload of the view, not one each.
       scheduleRefresh(250);
     });
