@@ -68,9 +68,10 @@ public static class StateDirectoryReader
 
                 reason = read.Changed!;
             }
-            catch (Exception ex) when (ex is FileNotFoundException && attempt < maxAttempts)
+            catch (FileNotFoundException ex)
             {
-                // A checkpoint deleted a journal segment or a backup between its listing and its reading.
+                // A checkpoint deleted a journal segment or a backup between its listing and its reading. On the last
+                // attempt too: the caller is told the files kept changing (transient, try again), not that one is missing.
                 reason = ex.Message;
             }
         }
