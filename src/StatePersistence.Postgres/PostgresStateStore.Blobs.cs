@@ -39,6 +39,29 @@ public sealed partial class PostgresStateStore
     public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default) =>
         Guarded("list the reports", () => ListReportsUnguardedAsync(cancellationToken));
 
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        // PostgreSQL's text cannot hold NUL. No id has one (ids are ASCII letters, digits, '_' and '-'), so the ids
+        // after a string that has one are exactly the ids after what comes before it.
+        if (after?.IndexOf('\0', StringComparison.Ordinal) is int nul and >= 0)
+        {
+            after = after[..nul];
+        }
+
+        return Guarded("list the reports", () => ListReportsPageUnguardedAsync(after, limit, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> CountReportsAsync(CancellationToken cancellationToken = default) =>
+        Guarded("count the reports", async () =>
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand($"SELECT {_schema}.report_count()", connection);
+            return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        });
+
     private async ValueTask AppendSessionLogUnguardedAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
         CancellationToken cancellationToken = default)
     {
@@ -102,6 +125,29 @@ public sealed partial class PostgresStateStore
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand($"SELECT id FROM {_schema}.reports ORDER BY id COLLATE \"C\"", connection);
         var ids = new List<string>();
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>One page in "C" order, from the index in that order (schema version 6).</summary>
+    private async ValueTask<IReadOnlyList<string>> ListReportsPageUnguardedAsync(string? after, int limit, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(after is null
+            ? $"SELECT id FROM {_schema}.reports ORDER BY id COLLATE \"C\" LIMIT $1"
+            : $"SELECT id FROM {_schema}.reports WHERE id COLLATE \"C\" > $2 ORDER BY id COLLATE \"C\" LIMIT $1", connection);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        if (after is not null)
+        {
+            command.Parameters.Add(Text(after));
+        }
+
+        var ids = new List<string>(Math.Min(limit, 1024));
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {

@@ -62,6 +62,59 @@ public abstract class BlobConformanceTests<THarness> : StoreConformanceBase<THar
         }
     }
 
+    /// <summary>
+    /// Reports are listed a page at a time in ordinal id order, after any string (an id or not), and counted: a report
+    /// saved again under its id counts once. The same after a restart.
+    /// </summary>
+    [Fact]
+    public async Task Reports_ArePagedInIdOrder_AndCounted_AcrossRestart()
+    {
+        string[] ids = ["r10", "r01", "R5", "r03", "r-2", "r_9", "r02"];
+        string[] sorted = [.. ids.Order(StringComparer.Ordinal)];
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            IStateBlobStore blobs = RequireBlobs(store);
+            Assert.Equal(0, await blobs.CountReportsAsync(Ct));
+            Assert.Empty(await blobs.ListReportsAsync(null, 10, Ct));
+            foreach (string id in ids)
+            {
+                await blobs.SaveReportAsync(id, """{"n":1}"""u8.ToArray(), Durability.Full, Ct);
+            }
+
+            await blobs.SaveReportAsync("r03", """{"n":2}"""u8.ToArray(), Durability.Full, Ct);
+            await AssertPagesAsync(blobs);
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            await AssertPagesAsync(RequireBlobs(reopened));
+        }
+
+        async Task AssertPagesAsync(IStateBlobStore blobs)
+        {
+            Assert.Equal(ids.Length, await blobs.CountReportsAsync(Ct));
+            Assert.Equal(sorted, await blobs.ListReportsAsync(null, 100, Ct));
+            var walked = new List<string>();
+            string? after = null;
+            while (await blobs.ListReportsAsync(after, 3, Ct) is { Count: > 0 } page)
+            {
+                Assert.True(page.Count <= 3);
+                walked.AddRange(page);
+                after = page[^1];
+            }
+
+            Assert.Equal(sorted, walked);
+            Assert.Equal(["r02", "r03"], await blobs.ListReportsAsync("r015", 2, Ct));
+            Assert.Equal(sorted.Take(2), await blobs.ListReportsAsync("A", 2, Ct));
+            Assert.Empty(await blobs.ListReportsAsync("r_9", 5, Ct));
+            Assert.Empty(await blobs.ListReportsAsync("zzz", 5, Ct));
+            Assert.Equal(["r10", "r_9"], await blobs.ListReportsAsync("r03\0x", 5, Ct));
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await blobs.ListReportsAsync(null, 0, Ct));
+        }
+    }
+
     private static IStateBlobStore RequireBlobs(IStateStore store)
     {
         if (store is not IStateBlobStore blobs)

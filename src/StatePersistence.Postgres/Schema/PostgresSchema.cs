@@ -163,6 +163,44 @@ internal static partial class PostgresSchema
                 SELECT coalesce(sum(bytes), 0)::bigint FROM {0}.session_log_sizes WHERE session_id = of_session
             $$;
             """),
+        new("the reports in listing order, and their number kept by a trigger, for the paged listing and the quota", """
+            -- GET /api/reports read every id to serve one page, sorted in "C" order (which the primary key's collation
+            -- need not give), and the MaxReports check before every report save read them all again. An index in that
+            -- order answers a page, and counters kept by a trigger answer the check, also for an instance of an
+            -- earlier version writing beside this one. Sixteen counters (by a hash of the id), as for the session log
+            -- sizes: one would make every new report wait for the one before it to commit.
+            CREATE INDEX reports_by_id ON {0}.reports (id COLLATE "C");
+            CREATE TABLE {0}.report_counts (
+                stripe  smallint PRIMARY KEY,
+                reports bigint   NOT NULL
+            );
+            INSERT INTO {0}.report_counts (stripe, reports)
+                SELECT s, (SELECT count(*) FROM {0}.reports WHERE hashtext(id) & 15 = s) FROM generate_series(0, 15) AS s;
+            CREATE FUNCTION {0}.count_reports() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+                SET search_path = pg_catalog, pg_temp AS $$
+            BEGIN
+                IF TG_OP = 'TRUNCATE' THEN
+                    UPDATE {0}.report_counts SET reports = 0;
+                    RETURN NULL;
+                END IF;
+                IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                    UPDATE {0}.report_counts SET reports = reports - 1 WHERE stripe = hashtext(OLD.id) & 15;
+                END IF;
+                IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                    UPDATE {0}.report_counts SET reports = reports + 1 WHERE stripe = hashtext(NEW.id) & 15;
+                END IF;
+                RETURN NULL;
+            END
+            $$;
+            CREATE TRIGGER reports_count AFTER INSERT OR UPDATE OF id OR DELETE ON {0}.reports
+                FOR EACH ROW EXECUTE FUNCTION {0}.count_reports();
+            CREATE TRIGGER reports_count_truncate AFTER TRUNCATE ON {0}.reports
+                FOR EACH STATEMENT EXECUTE FUNCTION {0}.count_reports();
+            CREATE FUNCTION {0}.report_count() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
+                SET search_path = pg_catalog, pg_temp AS $$
+                SELECT coalesce(sum(reports), 0)::bigint FROM {0}.report_counts
+            $$;
+            """),
     ];
 
     /// <summary>

@@ -63,13 +63,12 @@ internal sealed partial class QuotaGuard(IOptions<QuotaOptions> options, IStateP
 
     public async Task CheckNewReportAsync(string id, CancellationToken cancellationToken)
     {
-        if (_limits.MaxReports > 0)
+        // The count is the store's (kept, not listed); a report saved again under its id adds none, so only at the
+        // limit does it matter whether the id is taken.
+        if (_limits.MaxReports > 0 && await state.CountReportsAsync(cancellationToken) is var count && count >= _limits.MaxReports
+            && await state.LoadReportAsync(id, cancellationToken) is null)
         {
-            IReadOnlyList<string> reports = await state.ListReportsAsync(cancellationToken);
-            if (!reports.Contains(id, StringComparer.Ordinal))
-            {
-                CheckCount("MaxReports", _limits.MaxReports, reports.Count, "reports");
-            }
+            CheckCount("MaxReports", _limits.MaxReports, count, "reports");
         }
     }
 

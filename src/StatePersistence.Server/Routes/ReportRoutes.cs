@@ -52,13 +52,7 @@ internal static class ReportRoutes
         string? after = null, string? limit = null)
     {
         int size = Paging.Limit(limit);
-        IEnumerable<string> ids = await state.ListReportsAsync(cancellationToken);
-        if (!string.IsNullOrEmpty(after))
-        {
-            ids = ids.SkipWhile(i => string.CompareOrdinal(i, after) <= 0);
-        }
-
-        IReadOnlyList<string> page = ids.Take(size).ToList();
+        IReadOnlyList<string> page = await state.ListReportsAsync(string.IsNullOrEmpty(after) ? null : after, size, cancellationToken);
         Paging.Next(context, page, size, i => i);
         return ApiResults.Ok(page, ServerJsonContext.Default.IReadOnlyListString);
     }

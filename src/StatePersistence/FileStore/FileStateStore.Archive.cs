@@ -71,8 +71,17 @@ public sealed partial class FileStateStore : ILateSealingStore
         {
             using (_reportWrites.EnterScope())
             {
-                _fileSystem.Delete(path);
-                _fileSystem.SyncDirectory(_layout.ReportsDirectory);
+                try
+                {
+                    _fileSystem.Delete(path);
+                    _reportIndex.Removed(reportId);
+                    _fileSystem.SyncDirectory(_layout.ReportsDirectory);
+                }
+                catch
+                {
+                    _reportIndex.Forget();
+                    throw;
+                }
             }
 
             return path;

@@ -65,6 +65,7 @@ public sealed partial class FileStateStore : IRetentionStore
             {
                 // Evidence, not garbage: moved aside like a corrupt report found by a read, never deleted.
                 QuarantinedFile moved = Io(() => _quarantine.MoveAside(path, ex.Message), path, "Quarantining the corrupt report");
+                _reportIndex.Removed(reportId);
                 RaiseQuarantined(moved);
                 throw new StateStorageException($"The report '{path}' is corrupt ({ex.Message}); it was moved to '{moved.QuarantinePath}' instead of expiring.",
                     path, ex, isTransient: false);
@@ -77,10 +78,19 @@ public sealed partial class FileStateStore : IRetentionStore
 
             Io(() =>
             {
-                _fileSystem.Delete(path);
-                if (durability == Durability.Full)
+                try
                 {
-                    _fileSystem.SyncDirectory(_layout.ReportsDirectory);
+                    _fileSystem.Delete(path);
+                    _reportIndex.Removed(reportId);
+                    if (durability == Durability.Full)
+                    {
+                        _fileSystem.SyncDirectory(_layout.ReportsDirectory);
+                    }
+                }
+                catch
+                {
+                    _reportIndex.Forget();
+                    throw;
                 }
 
                 return path;

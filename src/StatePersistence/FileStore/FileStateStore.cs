@@ -36,6 +36,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     private readonly StateLayout _layout;
     private readonly Quarantine _quarantine;
     private readonly Health.DiskUsageSurvey _diskUsage;
+    private readonly Reports.ReportIndex _reportIndex = new();
     private readonly Backups _backups;
     private readonly SessionLogs _logs;
     private readonly StateDirectoryGuard _guard;
@@ -352,7 +353,17 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         {
             using (_reportWrites.EnterScope())
             {
-                AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(PayloadKind.Report, reportId, json.Span), durability);
+                try
+                {
+                    AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(PayloadKind.Report, reportId, json.Span), durability);
+                    _reportIndex.Added(reportId);
+                }
+                catch
+                {
+                    // Renamed into place or not: the next use of the index lists the folder.
+                    _reportIndex.Forget();
+                    throw;
+                }
             }
 
             return path;
@@ -386,14 +397,60 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         }
         catch (InvalidDataException ex)
         {
-            QuarantinedFile moved = Io(() => _quarantine.MoveAside(path, ex.Message), path, "Quarantining the corrupt report");
+            QuarantinedFile moved = Io(() => QuarantineReport(reportId, path, ex.Message), path, "Quarantining the corrupt report");
             RaiseQuarantined(moved);
             throw new StateStorageException($"The report '{path}' is corrupt ({ex.Message}); it was moved to '{moved.QuarantinePath}'.", path, ex, isTransient: false);
         }
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(ReportIndex().Page(after, limit)!);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> CountReportsAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(ReportIndex().Count!.Value);
+    }
+
+    /// <summary>The report index, built from a listing of the folder when it is not (see <see cref="Reports.ReportIndex"/>).</summary>
+    private Reports.ReportIndex ReportIndex()
+    {
+        if (!_reportIndex.Built)
+        {
+            using (_reportWrites.EnterScope())
+            {
+                if (!_reportIndex.Built)
+                {
+                    _reportIndex.Replace(ListReportIds());
+                }
+            }
+        }
+
+        return _reportIndex;
+    }
+
+    /// <summary>Moves a corrupt report aside (evidence, never deleted), and out of the index.</summary>
+    private QuarantinedFile QuarantineReport(string reportId, string path, string reason)
+    {
+        using (_reportWrites.EnterScope())
+        {
+            QuarantinedFile moved = _quarantine.MoveAside(path, reason);
+            _reportIndex.Removed(reportId);
+            return moved;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyList<string>>(ListReportIds());
+
+    private List<string> ListReportIds()
     {
         var ids = new List<string>();
         foreach (string name in Io(() => _fileSystem.ListFiles(_layout.ReportsDirectory), _layout.ReportsDirectory, "Listing reports"))
@@ -405,7 +462,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         }
 
         ids.Sort(StringComparer.Ordinal);
-        return ValueTask.FromResult<IReadOnlyList<string>>(ids);
+        return ids;
     }
 
     /// <inheritdoc />

@@ -213,6 +213,18 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
         ValueTask.FromResult<IReadOnlyList<string>>([.. _storage.Reports.Keys.Order(StringComparer.Ordinal)]);
 
     /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        IEnumerable<string> ids = _storage.Reports.Keys.Where(id => after is null || string.CompareOrdinal(id, after) > 0);
+        return ValueTask.FromResult<IReadOnlyList<string>>([.. ids.Order(StringComparer.Ordinal).Take(limit)]);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> CountReportsAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<long>(_storage.Reports.Count);
+
+    /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
         lock (_storage.Gate)

@@ -262,6 +262,16 @@ public interface IStatePersistence : IAsyncDisposable
     ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// One page of the report ids: those after <paramref name="after"/> in ordinal order (from the first when null), at
+    /// most <paramref name="limit"/> (at least 1). The file and PostgreSQL stores answer from an index, so a page costs
+    /// the same however many reports there are.
+    /// </summary>
+    ValueTask<IReadOnlyList<string>> ListReportsAsync(string? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>How many reports are stored (kept by the store, not counted from a listing).</summary>
+    ValueTask<long> CountReportsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The state's events as they happen: task and session changes from the store's change feed (whoever made them),
     /// and the service's own (<c>state:saved</c>, <c>state:loaded</c>, <c>state:save-error</c>, <c>autosave:triggered</c>,
     /// <c>report:saved</c>, <c>session:log</c>). With <paramref name="after"/> null it starts now; with the

@@ -363,6 +363,14 @@ public sealed partial class StatePersistenceService : IStatePersistence
         _blobs.ListReportsAsync(cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(string? after, int limit, CancellationToken cancellationToken = default) =>
+        _blobs.ListReportsAsync(after, limit, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<long> CountReportsAsync(CancellationToken cancellationToken = default) =>
+        _blobs.CountReportsAsync(cancellationToken);
+
+    /// <inheritdoc />
     public IAsyncEnumerable<StateEvent> ReadEventsAsync(StateEventPosition? after = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();

@@ -42,4 +42,25 @@ public interface IStateBlobStore
 
     /// <summary>The ids of all stored reports, sorted (ordinal).</summary>
     ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One page of <see cref="ListReportsAsync(CancellationToken)"/>: the ids after <paramref name="after"/> in ordinal
+    /// order (from the first when null), at most <paramref name="limit"/> of them. A listing read a page at a time must
+    /// not cost the whole set per page. The default takes the page from the whole listing, so a store written before
+    /// this method keeps working; the file and PostgreSQL stores answer from an index (an object store would list
+    /// with a start-after key and a page size).
+    /// </summary>
+    async ValueTask<IReadOnlyList<string>> ListReportsAsync(string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        IEnumerable<string> ids = await ListReportsAsync(cancellationToken).ConfigureAwait(false);
+        return [.. (after is null ? ids : ids.SkipWhile(id => string.CompareOrdinal(id, after) <= 0)).Take(limit)];
+    }
+
+    /// <summary>
+    /// How many reports the store holds, for a quota on their number. The default counts the whole listing; the
+    /// stores of this library keep the count.
+    /// </summary>
+    async ValueTask<long> CountReportsAsync(CancellationToken cancellationToken = default) =>
+        (await ListReportsAsync(cancellationToken).ConfigureAwait(false)).Count;
 }

@@ -86,6 +86,31 @@ public sealed class LeastPrivilegeTests
         Assert.Equal("first\nsecond\n", await service.ReadSessionLogAsync("s1", Ct));
     }
 
+    [Fact]
+    public async Task ARoleGrantedTheTablesBeforeTheReportCountersExisted_StillSavesListsAndCountsReports_AfterTheUpgrade()
+    {
+        // Version 5, as a DBA left it with the grants of the time; then the DBA's upgrade adds report_counts.
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
+        await ExecuteAsync($"""
+            {OlderSchema.DropVersion6(schema.Name)}
+            DELETE FROM {schema.Name}.schema_version WHERE version > 5;
+            """, Ct);
+        await using Role role = await Role.CreateAsync(schema.Name, $"""
+            GRANT USAGE ON SCHEMA {schema.Name} TO ROLE_NAME;
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema.Name} TO ROLE_NAME;
+            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema.Name} TO ROLE_NAME;
+            """);
+        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
+
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
+        await service.SaveReportAsync("r2", System.Text.Json.JsonDocument.Parse("{}").RootElement, Ct);
+        await service.SaveReportAsync("r1", System.Text.Json.JsonDocument.Parse("{}").RootElement, Ct);
+
+        Assert.Equal(2, await service.CountReportsAsync(Ct));
+        Assert.Equal(["r2"], await service.ListReportsAsync("r1", 10, Ct));
+    }
+
     /// <summary>A login role of one test (no CREATE on the database, as a new role has), dropped with what it owns.</summary>
     private sealed class Role : IAsyncDisposable
     {

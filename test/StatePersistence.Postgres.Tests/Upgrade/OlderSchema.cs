@@ -6,7 +6,7 @@ namespace StatePersistence.Postgres.Tests.Upgrade;
 
 /// <summary>
 /// A test schema put back to version 2, as a build from before the bounded change log left it (no <c>numbered_at</c>,
-/// no <c>feed_horizon</c>, no key id function and indexes, no session log sizes), with one task written as such a build wrote it; and the
+/// no <c>feed_horizon</c>, no key id function and indexes, no session log sizes, no report counters), with one task written as such a build wrote it; and the
 /// writes and waits the upgrade tests need around it.
 /// </summary>
 internal static class OlderSchema
@@ -30,8 +30,18 @@ internal static class OlderSchema
         return schema;
     }
 
-    /// <summary>The SQL that takes <paramref name="schema"/>'s version 5 away (the session log sizes and their trigger).</summary>
-    public static string DropVersion5(string schema) => $"""
+    /// <summary>The SQL that takes <paramref name="schema"/>'s version 6 away (the report index and counters).</summary>
+    public static string DropVersion6(string schema) => $"""
+        DROP TRIGGER reports_count ON {schema}.reports;
+        DROP TRIGGER reports_count_truncate ON {schema}.reports;
+        DROP FUNCTION {schema}.count_reports();
+        DROP FUNCTION {schema}.report_count();
+        DROP TABLE {schema}.report_counts;
+        DROP INDEX {schema}.reports_by_id;
+        """;
+
+    /// <summary>The SQL that takes <paramref name="schema"/>'s version 5 away (the session log sizes and their trigger); version 6 first.</summary>
+    public static string DropVersion5(string schema) => DropVersion6(schema) + $"""
         DROP TRIGGER session_log_bytes ON {schema}.session_logs;
         DROP FUNCTION {schema}.count_session_log_bytes();
         DROP FUNCTION {schema}.session_log_bytes(text);

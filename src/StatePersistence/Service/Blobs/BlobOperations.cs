@@ -104,4 +104,17 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         commits.ThrowIfDisposed();
         return blobs.ListReportsAsync(cancellationToken);
     }
+
+    public ValueTask<IReadOnlyList<string>> ListReportsAsync(string? after, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        commits.ThrowIfDisposed();
+        return blobs.ListReportsAsync(after, limit, cancellationToken);
+    }
+
+    public ValueTask<long> CountReportsAsync(CancellationToken cancellationToken)
+    {
+        commits.ThrowIfDisposed();
+        return blobs.CountReportsAsync(cancellationToken);
+    }
 }
