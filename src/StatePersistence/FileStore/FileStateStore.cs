@@ -408,31 +408,41 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(ReportIndex().Page(after, limit)!);
+        IReadOnlyList<string>? page;
+        while ((page = _reportIndex.Page(after, limit)) is null)
+        {
+            BuildReportIndex();
+        }
+
+        return ValueTask.FromResult(page);
     }
 
     /// <inheritdoc />
     public ValueTask<long> CountReportsAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(ReportIndex().Count!.Value);
-    }
-
-    /// <summary>The report index, built from a listing of the folder when it is not (see <see cref="Reports.ReportIndex"/>).</summary>
-    private Reports.ReportIndex ReportIndex()
-    {
-        if (!_reportIndex.Built)
+        long? count;
+        while ((count = _reportIndex.Count) is null)
         {
-            using (_reportWrites.EnterScope())
-            {
-                if (!_reportIndex.Built)
-                {
-                    _reportIndex.Replace(ListReportIds());
-                }
-            }
+            BuildReportIndex();
         }
 
-        return _reportIndex;
+        return ValueTask.FromResult(count.Value);
+    }
+
+    /// <summary>
+    /// Builds the report index from a listing of the folder, while no report write runs (see
+    /// <see cref="Reports.ReportIndex"/>). Its callers read it again after: a write failing meanwhile drops it.
+    /// </summary>
+    private void BuildReportIndex()
+    {
+        using (_reportWrites.EnterScope())
+        {
+            if (!_reportIndex.Built)
+            {
+                _reportIndex.Replace(ListReportIds());
+            }
+        }
     }
 
     /// <summary>Moves a corrupt report aside (evidence, never deleted), and out of the index.</summary>
