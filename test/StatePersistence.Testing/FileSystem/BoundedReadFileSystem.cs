@@ -7,7 +7,7 @@ namespace StatePersistence.Testing;
 /// passes the filter fails: a way to prove that an operation streams a large file (reads it a frame or a block at a
 /// time) rather than reading it whole into one buffer, without asserting on memory figures.
 /// </summary>
-internal sealed class BoundedReadFileSystem(IFileSystem inner, Func<string, bool> bounded, int maxRead) : IFileSystem
+internal sealed class BoundedReadFileSystem(IFileSystem inner, Func<string, bool> bounded, int maxRead) : PassThroughFileSystem(inner)
 {
     /// <summary>The most bytes one read of a bounded file may ask for.</summary>
     public int MaxRead => maxRead;
@@ -22,40 +22,22 @@ internal sealed class BoundedReadFileSystem(IFileSystem inner, Func<string, bool
 
     public void ResetBytesRead() => Interlocked.Exchange(ref _bytesRead, 0);
 
-    public void CreateDirectory(string path) => inner.CreateDirectory(path);
-
-    public bool DirectoryExists(string path) => inner.DirectoryExists(path);
-
-    public bool FileExists(string path) => inner.FileExists(path);
-
-    public IFileHandle Open(string path, FileOpenMode mode)
+    public override IFileHandle Open(string path, FileOpenMode mode)
     {
-        IFileHandle handle = inner.Open(path, mode);
+        IFileHandle handle = Inner.Open(path, mode);
         return bounded(path) ? new BoundedHandle(handle, this) : handle;
     }
-
-    public void Rename(string sourcePath, string destinationPath) => inner.Rename(sourcePath, destinationPath);
-
-    public void Delete(string path) => inner.Delete(path);
-
-    public void SyncDirectory(string path) => inner.SyncDirectory(path);
 
     /// <summary>How many times a directory was listed so far.</summary>
     public int ListingsOf(string directory) => _listings.GetValueOrDefault(Path.GetFullPath(directory));
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _listings = new(StringComparer.Ordinal);
 
-    public IReadOnlyList<string> ListFiles(string directory)
+    public override IReadOnlyList<string> ListFiles(string directory)
     {
         _listings.AddOrUpdate(Path.GetFullPath(directory), 1, (_, n) => n + 1);
-        return inner.ListFiles(directory);
+        return Inner.ListFiles(directory);
     }
-
-    public long GetAvailableFreeSpace(string path) => inner.GetAvailableFreeSpace(path);
-
-    public IDisposable AcquireLock(string path) => inner.AcquireLock(path);
-
-    public FileIdentity? IdentityOf(string path) => inner.IdentityOf(path);
 
     private sealed class BoundedHandle(IFileHandle handle, BoundedReadFileSystem owner) : IFileHandle, IWrappingFileHandle
     {

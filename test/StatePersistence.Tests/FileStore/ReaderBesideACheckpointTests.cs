@@ -1,6 +1,7 @@
 using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.FileSystem;
+using StatePersistence.Testing;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.FileStore;
@@ -55,13 +56,16 @@ public sealed class ReaderBesideACheckpointTests : IDisposable
     }
 
     /// <summary>The first <c>times</c> listings of the journal also name a segment that is gone when it is read.</summary>
-    private sealed class SegmentRetiredFileSystem(IFileSystem inner, string journalDirectory, int times) : IFileSystem
+    private sealed class SegmentRetiredFileSystem(IFileSystem inner, string journalDirectory, int times) : PassThroughFileSystem(inner)
     {
+        // Below any segment the store has written: the oldest, the one a checkpoint retires first.
+        private const string JournalRetiredName = "0000000000.wal";
+
         public int Retired { get; private set; }
 
-        public IReadOnlyList<string> ListFiles(string directory)
+        public override IReadOnlyList<string> ListFiles(string directory)
         {
-            IReadOnlyList<string> names = inner.ListFiles(directory);
+            IReadOnlyList<string> names = Inner.ListFiles(directory);
             if (Retired == times || Path.GetFullPath(directory) != Path.GetFullPath(journalDirectory))
             {
                 return names;
@@ -70,28 +74,5 @@ public sealed class ReaderBesideACheckpointTests : IDisposable
             Retired++;
             return [JournalRetiredName, .. names];
         }
-
-        // Below any segment the store has written: the oldest, the one a checkpoint retires first.
-        private const string JournalRetiredName = "0000000000.wal";
-
-        public void CreateDirectory(string path) => inner.CreateDirectory(path);
-
-        public bool DirectoryExists(string path) => inner.DirectoryExists(path);
-
-        public bool FileExists(string path) => inner.FileExists(path);
-
-        public IFileHandle Open(string path, FileOpenMode mode) => inner.Open(path, mode);
-
-        public void Rename(string sourcePath, string destinationPath) => inner.Rename(sourcePath, destinationPath);
-
-        public void Delete(string path) => inner.Delete(path);
-
-        public void SyncDirectory(string path) => inner.SyncDirectory(path);
-
-        public long GetAvailableFreeSpace(string path) => inner.GetAvailableFreeSpace(path);
-
-        public IDisposable AcquireLock(string path) => inner.AcquireLock(path);
-
-        public FileIdentity? IdentityOf(string path) => inner.IdentityOf(path);
     }
 }

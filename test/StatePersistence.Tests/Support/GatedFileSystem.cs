@@ -1,4 +1,5 @@
 using StatePersistence.FileSystem;
+using StatePersistence.Testing;
 
 namespace StatePersistence.Tests.Support;
 
@@ -9,7 +10,7 @@ namespace StatePersistence.Tests.Support;
 /// It can also run an action once, right after the next listing of a folder returns, on the lister's thread: the other
 /// side of a race made at the moment a listing went stale.
 /// </summary>
-internal sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
+internal sealed class GatedFileSystem(IFileSystem inner) : PassThroughFileSystem(inner)
 {
     private Func<string, bool>? _armed;
 
@@ -28,15 +29,9 @@ internal sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
 
     public void Release() => Gate.Set();
 
-    public void CreateDirectory(string path) => inner.CreateDirectory(path);
-
-    public bool DirectoryExists(string path) => inner.DirectoryExists(path);
-
-    public bool FileExists(string path) => inner.FileExists(path);
-
-    public IFileHandle Open(string path, FileOpenMode mode)
+    public override IFileHandle Open(string path, FileOpenMode mode)
     {
-        IFileHandle handle = inner.Open(path, mode);
+        IFileHandle handle = Inner.Open(path, mode);
         if (mode is FileOpenMode.CreateNew or FileOpenMode.CreateOrTruncate && _armed is { } filter && filter(path))
         {
             _armed = null;
@@ -46,15 +41,9 @@ internal sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
         return handle;
     }
 
-    public void Rename(string sourcePath, string destinationPath) => inner.Rename(sourcePath, destinationPath);
-
-    public void Delete(string path) => inner.Delete(path);
-
-    public void SyncDirectory(string path) => inner.SyncDirectory(path);
-
-    public IReadOnlyList<string> ListFiles(string directory)
+    public override IReadOnlyList<string> ListFiles(string directory)
     {
-        IReadOnlyList<string> listed = inner.ListFiles(directory);
+        IReadOnlyList<string> listed = Inner.ListFiles(directory);
         if (_afterListing is { } armed && armed.Directory == directory)
         {
             _afterListing = null;
@@ -64,10 +53,6 @@ internal sealed class GatedFileSystem(IFileSystem inner) : IFileSystem
 
         return listed;
     }
-
-    public long GetAvailableFreeSpace(string path) => inner.GetAvailableFreeSpace(path);
-
-    public IDisposable AcquireLock(string path) => inner.AcquireLock(path);
 
     private sealed class GatedHandle(IFileHandle handle, GatedFileSystem owner) : IFileHandle
     {
