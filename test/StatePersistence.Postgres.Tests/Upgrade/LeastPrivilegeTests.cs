@@ -65,17 +65,7 @@ public sealed class LeastPrivilegeTests
     {
         // Version 4, as a DBA left it with the grants of the time; then the DBA's upgrade adds session_log_sizes.
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
-        await ExecuteAsync($"""
-            {OlderSchema.DropVersion5(schema.Name)}
-            DELETE FROM {schema.Name}.schema_version WHERE version > 4;
-            """, Ct);
-        await using Role role = await Role.CreateAsync(schema.Name, $"""
-            GRANT USAGE ON SCHEMA {schema.Name} TO ROLE_NAME;
-            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema.Name} TO ROLE_NAME;
-            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema.Name} TO ROLE_NAME;
-            """);
-        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
+        await using Role role = await GrantedBeforeTheUpgradeAsync(schema.Name, OlderSchema.DropVersion5(schema.Name), version: 4);
 
         await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
         await service.AppendSessionLogAsync("s1", "first\n", Ct);
@@ -91,17 +81,7 @@ public sealed class LeastPrivilegeTests
     {
         // Version 5, as a DBA left it with the grants of the time; then the DBA's upgrade adds report_counts.
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
-        await ExecuteAsync($"""
-            {OlderSchema.DropVersion6(schema.Name)}
-            DELETE FROM {schema.Name}.schema_version WHERE version > 5;
-            """, Ct);
-        await using Role role = await Role.CreateAsync(schema.Name, $"""
-            GRANT USAGE ON SCHEMA {schema.Name} TO ROLE_NAME;
-            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema.Name} TO ROLE_NAME;
-            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema.Name} TO ROLE_NAME;
-            """);
-        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
+        await using Role role = await GrantedBeforeTheUpgradeAsync(schema.Name, OlderSchema.DropVersion6(schema.Name), version: 5);
 
         await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
         await service.SaveReportAsync("r2", System.Text.Json.JsonDocument.Parse("{}").RootElement, Ct);
@@ -109,6 +89,27 @@ public sealed class LeastPrivilegeTests
 
         Assert.Equal(2, await service.CountReportsAsync(Ct));
         Assert.Equal(["r2"], await service.ListReportsAsync("r1", 10, Ct));
+    }
+
+    /// <summary>
+    /// <paramref name="schema"/> put back to <paramref name="version"/> (<paramref name="dropNewer"/> takes the later
+    /// objects away), a role granted its tables and sequences as they were then, and the schema upgraded after that by
+    /// its owner: the role holds no grant on anything the upgrade added.
+    /// </summary>
+    private static async Task<Role> GrantedBeforeTheUpgradeAsync(string schema, string dropNewer, int version)
+    {
+        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema, Ct);
+        await ExecuteAsync($"""
+            {dropNewer}
+            DELETE FROM {schema}.schema_version WHERE version > {version};
+            """, Ct);
+        Role role = await Role.CreateAsync(schema, $"""
+            GRANT USAGE ON SCHEMA {schema} TO ROLE_NAME;
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO ROLE_NAME;
+            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO ROLE_NAME;
+            """);
+        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema, Ct);
+        return role;
     }
 
     /// <summary>A login role of one test (no CREATE on the database, as a new role has), dropped with what it owns.</summary>

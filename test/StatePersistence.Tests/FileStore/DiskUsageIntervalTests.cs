@@ -25,10 +25,8 @@ public sealed class DiskUsageIntervalTests : IDisposable
     [Fact]
     public async Task WithinTheInterval_ChecksReuseTheLastMeasure_ThenTheNextIsTakenInTheBackground()
     {
-        StatePersistenceOptions options = _fixture.Options(o => o.DiskUsageInterval = TimeSpan.FromSeconds(30));
-        await using var store = new FileStateStore(options, PhysicalFileSystem.Instance, timeProvider: _fixture.Time);
-        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
-        await service.StartAsync(Ct);
+        await using Opened opened = await OpenAsync(TimeSpan.FromSeconds(30), PhysicalFileSystem.Instance);
+        (FileStateStore store, StatePersistenceService service) = opened;
         await service.SaveReportAsync("r1", Report, Ct);
 
         Assert.Equal(1, store.CheckHealth().Details["files_reports"]);
@@ -51,11 +49,9 @@ public sealed class DiskUsageIntervalTests : IDisposable
     [Fact]
     public async Task TheCountersKeptInMemory_AndTheFreeSpace_AreCurrentAtEveryCheck()
     {
-        StatePersistenceOptions options = _fixture.Options(o => o.DiskUsageInterval = TimeSpan.FromHours(1));
         var files = new FaultInjectingFileSystem(PhysicalFileSystem.Instance);
-        await using var store = new FileStateStore(options, files, timeProvider: _fixture.Time);
-        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
-        await service.StartAsync(Ct);
+        await using Opened opened = await OpenAsync(TimeSpan.FromHours(1), files);
+        (FileStateStore store, StatePersistenceService service) = opened;
         Assert.NotNull(store.CheckHealth().FreeBytes);
 
         files.InjectFault(FaultOperations.FreeSpace, InjectedError.IOError, persistent: true);
@@ -69,11 +65,9 @@ public sealed class DiskUsageIntervalTests : IDisposable
     [Fact]
     public async Task ABackgroundMeasureThatFails_IsReportedByTheNextChecks_UntilOneSucceeds()
     {
-        StatePersistenceOptions options = _fixture.Options(o => o.DiskUsageInterval = TimeSpan.FromSeconds(30));
         var files = new FaultInjectingFileSystem(PhysicalFileSystem.Instance);
-        await using var store = new FileStateStore(options, files, timeProvider: _fixture.Time);
-        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
-        await service.StartAsync(Ct);
+        await using Opened opened = await OpenAsync(TimeSpan.FromSeconds(30), files);
+        (FileStateStore store, StatePersistenceService service) = opened;
         Assert.Null(store.CheckHealth().Problem);
 
         FaultRule denied = files.InjectFault(FaultOperations.List, InjectedError.AccessDenied, persistent: true,
@@ -96,10 +90,8 @@ public sealed class DiskUsageIntervalTests : IDisposable
     [Fact]
     public async Task AnIntervalOfZero_MeasuresAtEveryCheck()
     {
-        StatePersistenceOptions options = _fixture.Options(o => o.DiskUsageInterval = TimeSpan.Zero);
-        await using var store = new FileStateStore(options, PhysicalFileSystem.Instance, timeProvider: _fixture.Time);
-        await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
-        await service.StartAsync(Ct);
+        await using Opened opened = await OpenAsync(TimeSpan.Zero, PhysicalFileSystem.Instance);
+        (FileStateStore store, StatePersistenceService service) = opened;
 
         for (int i = 1; i <= 3; i++)
         {
@@ -108,5 +100,24 @@ public sealed class DiskUsageIntervalTests : IDisposable
         }
 
         Assert.Equal(3, store.DiskUsage.Measures);
+    }
+
+    private async Task<Opened> OpenAsync(TimeSpan diskUsageInterval, IFileSystem files)
+    {
+        StatePersistenceOptions options = _fixture.Options(o => o.DiskUsageInterval = diskUsageInterval);
+        var store = new FileStateStore(options, files, timeProvider: _fixture.Time);
+        var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
+        await service.StartAsync(Ct);
+        return new Opened(store, service);
+    }
+
+    /// <summary>A store and the service over it, disposed together.</summary>
+    private sealed record Opened(FileStateStore Store, StatePersistenceService Service) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Service.DisposeAsync();
+            await Store.DisposeAsync();
+        }
     }
 }
