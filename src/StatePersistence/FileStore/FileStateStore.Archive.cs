@@ -71,20 +71,13 @@ public sealed partial class FileStateStore : ILateSealingStore
         {
             using (_reportWrites.EnterScope())
             {
-                try
+                return _reportIndex.Write(reportId, stored: false, () =>
                 {
                     _fileSystem.Delete(path);
-                    _reportIndex.Removed(reportId);
                     _fileSystem.SyncDirectory(_layout.ReportsDirectory);
-                }
-                catch
-                {
-                    _reportIndex.Forget();
-                    throw;
-                }
+                    return path;
+                });
             }
-
-            return path;
         }, path, "Removing the report");
     }
 }

@@ -64,8 +64,7 @@ public sealed partial class FileStateStore : IRetentionStore
             catch (InvalidDataException ex)
             {
                 // Evidence, not garbage: moved aside like a corrupt report found by a read, never deleted.
-                QuarantinedFile moved = Io(() => _quarantine.MoveAside(path, ex.Message), path, "Quarantining the corrupt report");
-                _reportIndex.Removed(reportId);
+                QuarantinedFile moved = Io(() => QuarantineReport(reportId, path, ex.Message), path, "Quarantining the corrupt report");
                 RaiseQuarantined(moved);
                 throw new StateStorageException($"The report '{path}' is corrupt ({ex.Message}); it was moved to '{moved.QuarantinePath}' instead of expiring.",
                     path, ex, isTransient: false);
@@ -76,25 +75,16 @@ public sealed partial class FileStateStore : IRetentionStore
                 return ValueTask.FromResult<long?>(null);
             }
 
-            Io(() =>
+            Io(() => _reportIndex.Write(reportId, stored: false, () =>
             {
-                try
+                _fileSystem.Delete(path);
+                if (durability == Durability.Full)
                 {
-                    _fileSystem.Delete(path);
-                    _reportIndex.Removed(reportId);
-                    if (durability == Durability.Full)
-                    {
-                        _fileSystem.SyncDirectory(_layout.ReportsDirectory);
-                    }
-                }
-                catch
-                {
-                    _reportIndex.Forget();
-                    throw;
+                    _fileSystem.SyncDirectory(_layout.ReportsDirectory);
                 }
 
                 return path;
-            }, path, "Deleting the expired report");
+            }), path, "Deleting the expired report");
             return ValueTask.FromResult<long?>(stored.Length);
         }
     }

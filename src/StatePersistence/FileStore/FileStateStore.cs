@@ -353,20 +353,12 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         {
             using (_reportWrites.EnterScope())
             {
-                try
+                return _reportIndex.Write(reportId, stored: true, () =>
                 {
                     AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(PayloadKind.Report, reportId, json.Span), durability);
-                    _reportIndex.Added(reportId);
-                }
-                catch
-                {
-                    // Renamed into place or not: the next use of the index lists the folder.
-                    _reportIndex.Forget();
-                    throw;
-                }
+                    return path;
+                });
             }
-
-            return path;
         }, path, "Saving the report");
         _guard.ThrowIfMoved();
         return ValueTask.FromResult(path);
@@ -450,9 +442,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     {
         using (_reportWrites.EnterScope())
         {
-            QuarantinedFile moved = _quarantine.MoveAside(path, reason);
-            _reportIndex.Removed(reportId);
-            return moved;
+            return _reportIndex.Write(reportId, stored: false, () => _quarantine.MoveAside(path, reason));
         }
     }
 

@@ -9,7 +9,7 @@ namespace StatePersistence.FileStore.Reports;
 /// write that failed midway leaves the folder's state unknown, so the index is dropped and built again.
 /// <para>
 /// The caller builds it (<see cref="Replace"/>) while no report write runs (the store's report lock), so a write
-/// cannot fall between the listing and the index; the changes of each write are applied under the same lock.
+/// cannot fall between the listing and the index; each write runs through <see cref="Write"/> under the same lock.
 /// </para>
 /// </summary>
 internal sealed class ReportIndex
@@ -39,29 +39,41 @@ internal sealed class ReportIndex
         }
     }
 
-    public void Added(string id)
+    /// <summary>
+    /// Runs <paramref name="write"/>, a write of report <paramref name="id"/> that leaves it <paramref name="stored"/>
+    /// or not, and applies it to the index. A write that throws may have changed the folder or not (a rename done, its
+    /// directory's fsync failed): the index is dropped, and the next use lists the folder.
+    /// </summary>
+    public T Write<T>(string id, bool stored, Func<T> write)
     {
-        lock (_gate)
+        T result;
+        try
         {
-            _ids?.Add(id);
+            result = write();
         }
-    }
+        catch
+        {
+            lock (_gate)
+            {
+                _ids = null;
+            }
 
-    public void Removed(string id)
-    {
-        lock (_gate)
-        {
-            _ids?.Remove(id);
+            throw;
         }
-    }
 
-    /// <summary>Drops the index: the next use lists the folder.</summary>
-    public void Forget()
-    {
         lock (_gate)
         {
-            _ids = null;
+            if (stored)
+            {
+                _ids?.Add(id);
+            }
+            else
+            {
+                _ids?.Remove(id);
+            }
         }
+
+        return result;
     }
 
     /// <summary>The ids after <paramref name="after"/> (from the first when null), at most <paramref name="limit"/>; null when not built.</summary>
