@@ -38,24 +38,17 @@ public sealed partial class FileStateStore
                 problem = $"The state directory '{_layout.Root}' is not writable: {reported.Message}";
             }
 
+            DiskUsage folders = _diskUsage.Current();
+            problem ??= folders.Problem;
             try
             {
                 free = _fileSystem.GetAvailableFreeSpace(_layout.Root);
+                bytes = InspectFiles(details, folders);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 problem ??= $"The state directory '{_layout.Root}' could not be inspected: {ex.Message}";
             }
-
-            DiskUsage usage = _diskUsage.Current();
-            problem ??= usage.Problem;
-            bytes = usage.Bytes;
-            foreach ((string name, long value) in usage.Figures)
-            {
-                details[name] = value;
-            }
-
-            AddCounters(details);
         }
         else
         {
@@ -93,64 +86,69 @@ public sealed partial class FileStateStore
     /// <summary>The measures of the disk use (for tests).</summary>
     internal DiskUsageSurvey DiskUsage => _diskUsage;
 
-    /// <summary>The figures kept in memory, current at every check.</summary>
-    private void AddCounters(Dictionary<string, long> details)
+    /// <summary>
+    /// Measures the folders of many files (task and session files, session logs, reports, task archives), for
+    /// <see cref="DiskUsageSurvey"/>, which reports a failure: their <c>files_&lt;kind&gt;</c> and <c>bytes_&lt;kind&gt;</c>,
+    /// and the bytes of the logs, reports and archives.
+    /// </summary>
+    private (IReadOnlyDictionary<string, long> Figures, long Bytes) MeasureFolders()
     {
-        details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
-        details["checkpoint_descriptor_shortages"] = Interlocked.Read(ref _descriptorShortages);
-        details["unreadable_files"] = _unreadable.Count;
-    }
-
-    /// <summary>Measures the disk use by kind (<see cref="InspectFiles"/>), for <see cref="DiskUsageSurvey"/>.</summary>
-    private DiskUsage MeasureDiskUsage()
-    {
-        DateTimeOffset started = _time.GetUtcNow();
-        var figures = new Dictionary<string, long>(StringComparer.Ordinal);
-        try
+        string archive = Path.Combine(_layout.Root, ArchiveDirectoryName);
+        var figures = new Dictionary<string, long>(StringComparer.Ordinal)
         {
-            long bytes = InspectFiles(figures);
-            return new DiskUsage(figures, bytes, null, started);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return new DiskUsage(figures, 0, $"The state directory '{_layout.Root}' could not be inspected: {ex.Message}", started);
-        }
+            ["files_tasks"] = CountItems(_layout.TasksDirectory),
+            ["files_sessions"] = CountItems(_layout.SessionsDirectory),
+            ["files_logs"] = _fileSystem.ListFiles(_layout.LogsDirectory).Count,
+            ["files_reports"] = _fileSystem.ListFiles(_layout.ReportsDirectory).Count,
+            ["files_archive"] = _fileSystem.ListFiles(archive).Count,
+            ["bytes_tasks"] = DirectoryBytes(_layout.TasksDirectory),
+            ["bytes_sessions"] = DirectoryBytes(_layout.SessionsDirectory),
+            ["bytes_logs"] = DirectoryBytes(_layout.LogsDirectory),
+            ["bytes_reports"] = DirectoryBytes(_layout.ReportsDirectory),
+            ["bytes_archive"] = DirectoryBytes(archive),
+        };
+        return (figures, figures["bytes_logs"] + figures["bytes_reports"] + figures["bytes_archive"]);
     }
 
     /// <summary>
     /// Fills the store's figures, named by what they count: <c>files_&lt;kind&gt;</c> (item files, session logs and
     /// their rotated parts, reports, backups, journal segments, task archives) and <c>bytes_&lt;kind&gt;</c> (everything
-    /// in the kind's place on disk, the snapshot, temp and quarantined files included), kinds in the dashboard's order.
-    /// Returns the bytes of the snapshot, its backups, the journal, the session logs (rotated parts included), the
-    /// reports and <c>archive/</c>: what <see cref="StoreHealth.BytesOnDisk"/> reports (the items in memory stand for
-    /// their files). Logs and reports, then the archive, were once left out, so a directory filled by them looked small
-    /// to the disk-usage gauge.
+    /// in the kind's place on disk, the snapshot, temp and quarantined files included), kinds in the dashboard's order,
+    /// then the counters kept in memory. The snapshot, the backups and the journal (a few files) are read now; the
+    /// folders of many files come from the last measure of <paramref name="folders"/> (see <see cref="DiskUsageSurvey"/>),
+    /// so a checkpoint's new backup is counted at once. Returns the bytes of the snapshot, its backups, the journal, the
+    /// session logs (rotated parts included), the reports and <c>archive/</c>: what <see cref="StoreHealth.BytesOnDisk"/>
+    /// reports (the items in memory stand for their files). Logs and reports, then the archive, were once left out, so a
+    /// directory filled by them looked small to the disk-usage gauge.
     /// </summary>
-    private long InspectFiles(Dictionary<string, long> details)
+    private long InspectFiles(Dictionary<string, long> details, DiskUsage folders)
     {
         List<string> backups = _backups.ListNewestFirst();
         long snapshot = _fileSystem.FileExists(_layout.StateFile) ? LengthOrZero(_layout.StateFile) : 0;
         long backupBytes = backups.Sum(name => LengthOrZero(Path.Combine(_layout.Root, name)));
         IReadOnlyList<string> segments = [.. _fileSystem.ListFiles(_layout.JournalDirectory).Where(n => JournalReader.TryParseSegmentNumber(n, out _))];
         long journalBytes = segments.Sum(name => LengthOrZero(Path.Combine(_layout.JournalDirectory, name)));
+        long Folder(string name) => folders.Figures.GetValueOrDefault(name);
 
-        details["files_tasks"] = CountItems(_layout.TasksDirectory);
-        details["files_sessions"] = CountItems(_layout.SessionsDirectory);
-        details["files_logs"] = _fileSystem.ListFiles(_layout.LogsDirectory).Count;
-        details["files_reports"] = _fileSystem.ListFiles(_layout.ReportsDirectory).Count;
+        details["files_tasks"] = Folder("files_tasks");
+        details["files_sessions"] = Folder("files_sessions");
+        details["files_logs"] = Folder("files_logs");
+        details["files_reports"] = Folder("files_reports");
         details["files_backups"] = backups.Count;
         details["files_journal"] = segments.Count;
         details["bytes_snapshot"] = snapshot;
         details["bytes_backups"] = backupBytes;
-        details["bytes_tasks"] = DirectoryBytes(_layout.TasksDirectory);
-        details["bytes_sessions"] = DirectoryBytes(_layout.SessionsDirectory);
-        details["bytes_logs"] = DirectoryBytes(_layout.LogsDirectory);
-        details["bytes_reports"] = DirectoryBytes(_layout.ReportsDirectory);
+        details["bytes_tasks"] = Folder("bytes_tasks");
+        details["bytes_sessions"] = Folder("bytes_sessions");
+        details["bytes_logs"] = Folder("bytes_logs");
+        details["bytes_reports"] = Folder("bytes_reports");
         details["bytes_journal"] = DirectoryBytes(_layout.JournalDirectory);
-        string archive = Path.Combine(_layout.Root, ArchiveDirectoryName);
-        details["files_archive"] = _fileSystem.ListFiles(archive).Count;
-        details["bytes_archive"] = DirectoryBytes(archive);
-        return snapshot + backupBytes + journalBytes + details["bytes_logs"] + details["bytes_reports"] + details["bytes_archive"];
+        details["files_archive"] = Folder("files_archive");
+        details["bytes_archive"] = Folder("bytes_archive");
+        details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
+        details["checkpoint_descriptor_shortages"] = Interlocked.Read(ref _descriptorShortages);
+        details["unreadable_files"] = _unreadable.Count;
+        return snapshot + backupBytes + journalBytes + folders.Bytes;
     }
 
     /// <summary><c>archive/</c>, where <c>statectl archive</c> keeps the tasks it moved out of the state.</summary>

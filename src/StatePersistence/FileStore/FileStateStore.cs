@@ -79,7 +79,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _layout = new StateLayout(options.ResolveStatePath());
         _quarantine = new Quarantine(_fileSystem, _time);
-        _diskUsage = new Health.DiskUsageSurvey(MeasureDiskUsage, options.DiskUsageInterval, _time, _layout.Root);
+        _diskUsage = new Health.DiskUsageSurvey(MeasureFolders, options.DiskUsageInterval, _time, _layout.Root);
         _backups = new Backups(_fileSystem, _layout);
         _logs = new SessionLogs(_fileSystem, _layout, _envelope, _time, file => DamageFound?.Invoke(this, file));
         _guard = new StateDirectoryGuard(_fileSystem, _layout);

@@ -134,11 +134,12 @@ public sealed class StatePersistenceOptions
     }
 
     /// <summary>
-    /// How old the file store's disk use by kind (the <c>files_*</c> and <c>bytes_*</c> health figures and
-    /// the disk usage gauge) may be before a health check measures it again, in the background: a measure
-    /// asks the size of every file in the state directory (0.5-0.8 s with 100,000 tasks). The rest of a health check
-    /// (the directory, a write probe, the free space) is current at every check. Default 30 seconds;
-    /// <see cref="TimeSpan.Zero"/> measures at every check.
+    /// How old the file store's figures for its folders of many files (the <c>files_*</c> and <c>bytes_*</c> health
+    /// figures of tasks, sessions, logs, reports and task archives, and their part of the disk usage gauge) may be before
+    /// a health check measures them again, in the background: a measure asks the size of every file there (0.5-0.8 s
+    /// with 100,000 tasks). The rest of a health check (the directory, a write probe, the free space, the snapshot, the
+    /// backups and the journal) is current at every check. Default 30 seconds; <see cref="TimeSpan.Zero"/> measures at
+    /// every check.
     /// </summary>
     public TimeSpan DiskUsageInterval
     {

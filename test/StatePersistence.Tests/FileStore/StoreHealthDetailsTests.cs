@@ -19,7 +19,7 @@ public sealed class StoreHealthDetailsTests : IDisposable
     [Fact]
     public async Task StoreDetails_CountFilesAndBytesByKind_AsTheDirectoryHoldsThem()
     {
-        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await using StatePersistenceService service = await _fixture.OpenAsync(MeasureAtEveryCheck);
         await service.SaveTaskAsync(StateFixture.Task("t1"), Ct);
         await service.SaveTaskAsync(StateFixture.Task("t2"), Ct);
         await service.SaveSessionAsync(new SessionInfo { Id = "s1", Type = "interactive", Status = "active" }, Ct);
@@ -57,7 +57,7 @@ public sealed class StoreHealthDetailsTests : IDisposable
     [Fact]
     public async Task BytesOnDisk_CountsLogsWithTheirRotatedParts_ReportsAndTheArchive()
     {
-        StatePersistenceOptions options = _fixture.Options(o => { o.Retention.SessionLogMaxBytes = 40; o.Retention.Interval = TimeSpan.Zero; });
+        StatePersistenceOptions options = _fixture.Options(o => { o.Retention.SessionLogMaxBytes = 40; o.Retention.Interval = TimeSpan.Zero; MeasureAtEveryCheck(o); });
         await using var store = new StatePersistence.FileStore.FileStateStore(options, StatePersistence.FileSystem.PhysicalFileSystem.Instance, timeProvider: _fixture.Time);
         await using var service = new StatePersistenceService(options, store, timeProvider: _fixture.Time);
         await service.StartAsync(Ct);
@@ -95,6 +95,11 @@ public sealed class StoreHealthDetailsTests : IDisposable
         Assert.Equal(1, health.BackupCount);
         Assert.Equal(health.BackupCount, health.StoreDetails["files_backups"]);
     }
+
+    // The tests of the folders' figures check what they count, so each check measures: a measure the service took
+    // before the writes (the fake clock never moves) would otherwise be reused for DiskUsageInterval
+    // (DiskUsageIntervalTests). The backups and the journal are read at every check (the backup count test).
+    private static void MeasureAtEveryCheck(StatePersistenceOptions options) => options.DiskUsageInterval = TimeSpan.Zero;
 
     private FileInfo[] Backups() =>
         new DirectoryInfo(_fixture.StatePath).GetFiles("state.backup.*.json");

@@ -1,6 +1,6 @@
 namespace StatePersistence.FileStore.Health;
 
-/// <summary>One measure of the state directory's disk use by kind (the <c>files_*</c> and <c>bytes_*</c> health figures).</summary>
+/// <summary>One measure of the disk use of the state directory's folders of many files (their <c>files_*</c> and <c>bytes_*</c> health figures).</summary>
 /// <param name="Figures">The figures by name.</param>
 /// <param name="Bytes">What <see cref="Storage.StoreHealth.BytesOnDisk"/> reports.</param>
 /// <param name="Problem">Why the directory could not be inspected, or null.</param>
@@ -8,14 +8,15 @@ namespace StatePersistence.FileStore.Health;
 internal sealed record DiskUsage(IReadOnlyDictionary<string, long> Figures, long Bytes, string? Problem, DateTimeOffset MeasuredAt);
 
 /// <summary>
-/// Measures the disk use at most once per <c>interval</c>, in the background. A measure lists every file of the state
-/// directory and asks each one's size: 0.5-0.8 s with 100,000 task files, and <c>/health</c> asked for it every time its
+/// Measures the folders of many files (task and session files, session logs, reports, task archives) at most once per
+/// <c>interval</c>, in the background. A measure lists every file there and asks each one's size: 0.5-0.8 s with 100,000 task files, and <c>/health</c> asked for it every time its
 /// 2 s cache ran out, so a probe every few seconds kept a core a third busy, and a probe with a 1 s timeout could fail
 /// on a healthy server. Now a health check takes the last measure and, when that is older than the interval, starts the
 /// next one in the background (one at a time); only the first check waits for one. An interval of zero measures on
 /// every check, as before.
 /// </summary>
-internal sealed class DiskUsageSurvey(Func<DiskUsage> measure, TimeSpan interval, TimeProvider time, string location)
+internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Figures, long Bytes)> measure, TimeSpan interval,
+    TimeProvider time, string location)
 {
     private readonly object _gate = new();
     private DiskUsage? _last;
@@ -42,7 +43,7 @@ internal sealed class DiskUsageSurvey(Func<DiskUsage> measure, TimeSpan interval
             }
         }
 
-        return last ?? Keep(measure());
+        return last ?? Keep(Measure());
     }
 
     /// <summary>The background measure in flight, or a completed task (for tests).</summary>
@@ -61,12 +62,7 @@ internal sealed class DiskUsageSurvey(Func<DiskUsage> measure, TimeSpan interval
     {
         try
         {
-            Keep(measure());
-        }
-        catch (Exception ex)
-        {
-            // Not lost in an unobserved task: the next health checks report it, until a measure succeeds.
-            Keep(new DiskUsage(new Dictionary<string, long>(), 0, $"The state directory '{location}' could not be inspected: {ex.Message}", time.GetUtcNow()));
+            Keep(Measure());
         }
         finally
         {
@@ -74,6 +70,24 @@ internal sealed class DiskUsageSurvey(Func<DiskUsage> measure, TimeSpan interval
             {
                 _refreshing = null;
             }
+        }
+    }
+
+    /// <summary>
+    /// One measure; a failure is its problem, which the health checks report until a measure succeeds (in the
+    /// background it would otherwise be lost in an unobserved task).
+    /// </summary>
+    private DiskUsage Measure()
+    {
+        DateTimeOffset started = time.GetUtcNow();
+        try
+        {
+            (IReadOnlyDictionary<string, long> figures, long bytes) = measure();
+            return new DiskUsage(figures, bytes, null, started);
+        }
+        catch (Exception ex)
+        {
+            return new DiskUsage(new Dictionary<string, long>(), 0, $"The state directory '{location}' could not be inspected: {ex.Message}", started);
         }
     }
 
