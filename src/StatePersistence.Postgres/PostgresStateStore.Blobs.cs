@@ -37,7 +37,7 @@ public sealed partial class PostgresStateStore
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default) =>
-        Guarded("list the reports", () => ListReportsUnguardedAsync(cancellationToken));
+        Guarded("list the reports", () => ListReportsPageUnguardedAsync(null, null, cancellationToken));
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<string>> ListReportsAsync(string? after, int limit, CancellationToken cancellationToken = default)
@@ -120,34 +120,20 @@ public sealed partial class PostgresStateStore
             : null;
     }
 
-    private async ValueTask<IReadOnlyList<string>> ListReportsUnguardedAsync(CancellationToken cancellationToken = default)
-    {
-        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand($"SELECT id FROM {_schema}.reports ORDER BY id COLLATE \"C\"", connection);
-        var ids = new List<string>();
-        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            ids.Add(reader.GetString(0));
-        }
-
-        return ids;
-    }
-
-    /// <summary>One page in "C" order, from the index in that order (schema version 6).</summary>
-    private async ValueTask<IReadOnlyList<string>> ListReportsPageUnguardedAsync(string? after, int limit, CancellationToken cancellationToken)
+    /// <summary>One page in "C" order, from the index in that order (schema version 6); every id when <paramref name="limit"/> is null (LIMIT NULL).</summary>
+    private async ValueTask<IReadOnlyList<string>> ListReportsPageUnguardedAsync(string? after, int? limit, CancellationToken cancellationToken)
     {
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(after is null
             ? $"SELECT id FROM {_schema}.reports ORDER BY id COLLATE \"C\" LIMIT $1"
             : $"SELECT id FROM {_schema}.reports WHERE id COLLATE \"C\" > $2 ORDER BY id COLLATE \"C\" LIMIT $1", connection);
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)limit ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
         if (after is not null)
         {
             command.Parameters.Add(Text(after));
         }
 
-        var ids = new List<string>(Math.Min(limit, 1024));
+        var ids = new List<string>(Math.Min(limit ?? 1024, 1024));
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
