@@ -388,6 +388,65 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         Assert.Empty(session.Errors);
     }
 
+    [Fact]
+    public async Task SessionDetails_EventsBeforeItIsDrawn_DoNotReloadIt()
+    {
+        string id = await CreateSessionAsync();
+        await AppendLogAsync(id, "start\n");
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await page.Clock.InstallAsync();
+        // The types of the events the page's stream delivered, each noted after the page's own handler ran, so the
+        // test knows when the page has had one (an autosave's state:saved arrives the same way, at any moment).
+        await page.AddInitScriptAsync("""
+            window.__events = [];
+            window.EventSource = class extends window.EventSource {
+              addEventListener(type, listener, options) {
+                super.addEventListener(type, listener, options);
+                super.addEventListener(type, () => window.__events.push(type));
+              }
+            };
+            """);
+        var heads = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        page.Request += (_, request) =>
+        {
+            if (request.Method == "HEAD" && request.Url.EndsWith($"/api/sessions/{id}/log", StringComparison.Ordinal))
+            {
+                heads.Enqueue(request.Url);
+            }
+        };
+        await session.LoginAsync();
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Overview");
+        await Expect(page.Locator("#live")).ToHaveTextAsync("live");
+
+        // An event on the overview schedules its reload (250 ms later, on the page's clock, which stands still)...
+        await CreateTaskAsync("t_" + Guid.NewGuid().ToString("N")[..8], "before", "pending");
+        await page.WaitForFunctionAsync("() => window.__events.filter(t => t === 'task:created').length === 1");
+
+        // ...then the session opens, and another event arrives while its first request is held.
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await page.RouteAsync($"**/api/sessions/{id}", async route =>
+        {
+            asked.TrySetResult();
+            await release.Task;
+            await route.ContinueAsync();
+        });
+        await page.GotoAsync("/dashboard#/sessions/" + id);
+        await asked.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await CreateTaskAsync("t_" + Guid.NewGuid().ToString("N")[..8], "during", "pending");
+        await page.WaitForFunctionAsync("() => window.__events.filter(t => t === 'task:created').length === 2");
+        release.SetResult();
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("start\n");
+
+        // Neither reload is due: the session page read after both events, and it handles those about other items.
+        await page.Clock.RunForAsync(1000);
+        await AppendLogAsync(id, "end\n");
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("start\nend\n");
+        Assert.Single(heads);
+        Assert.Empty(session.Errors);
+    }
+
     /// <summary>A new interactive, active session; its id.</summary>
     private async Task<string> CreateSessionAsync()
     {

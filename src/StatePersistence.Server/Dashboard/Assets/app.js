@@ -225,7 +225,6 @@ async function task(seq, id) {
 const LOG_TAIL = 256 * 1024;
 
 async function session(seq, id) {
-  const s = await getJson("/api/sessions/" + encodeURIComponent(id));
   const url = "/api/sessions/" + encodeURIComponent(id) + "/log";
   const log = h("pre", { id: "session-log", "aria-live": "polite", tabindex: "0" });
   const follow = h("input", { type: "checkbox", id: "follow", checked: true });
@@ -287,6 +286,17 @@ async function session(seq, id) {
     })();
     return tailing;
   }
+  // Listening before the first request: an event during this render (a checkpoint's state:saved, another item's
+  // change) would otherwise find no handler and reload the page, asking for the log's end again.
+  // Handled here (true: no reload): this session's appends, and every event about something else.
+  listen(seq, (type, data) => {
+    if (type === "session:log") {
+      if (data.id === id) tailSoon();
+      return true;
+    }
+    return !(type === "reset" || (type.startsWith("session:") && data.id === id));
+  });
+  const s = await getJson("/api/sessions/" + encodeURIComponent(id));
   const field = (k, v) => [h("dt", {}, k), h("dd", {}, v ?? "–")];
   if (!setPage(seq, "Session " + s.id, "overview",
     h("dl", { class: "fields" }, field("Type", s.type), field("Status", s.status),
@@ -298,17 +308,6 @@ async function session(seq, id) {
     earlier,
     log)) return null;
   await tailSoon();
-  return {
-    // Handled here (true: no reload of the page): this session's appends, and every event about something else. A
-    // reload asks for the log's end again, and a checkpoint's state:saved during a burst of appends reloaded it.
-    onEvent: (type, data) => {
-      if (type === "session:log") {
-        if (data.id === s.id) tailSoon();
-        return true;
-      }
-      return !(type === "reset" || (type.startsWith("session:") && data.id === s.id));
-    },
-  };
 }
 
 async function backups(seq) {
@@ -349,21 +348,30 @@ async function render(focus) {
   const drafts = current && current.view === view
     ? [...main.querySelectorAll("input[id], select[id], textarea[id]")].map((field) => [field.id, field.value]) : [];
   if (!current || current.view !== view) current = { view, refresh: run, onEvent: null };
+  // This render reads after every event so far: a reload one of them scheduled (on the view before, or on this one)
+  // is not needed. The page before's handler is done too; a view that handles events sets its own (listen).
+  clearTimeout(refreshTimer);
+  current.onEvent = null;
   const seq = ++renderSeq;
   try {
     const active = document.activeElement && document.activeElement.id;
-    const hooks = await run(seq);
+    await run(seq);
     if (seq !== renderSeq) return;
     for (const [id, value] of drafts) {
       const field = document.getElementById(id);
       if (field) field.value = value;
     }
-    if (hooks) current.onEvent = hooks.onEvent;
     if (focus) main.focus();
     else if (active && document.getElementById(active)) document.getElementById(active).focus();
   } catch (e) {
     if (seq === renderSeq) setPage(seq, "Error", "", h("p", { class: "error", role: "alert" }, e.message));
   }
+}
+
+// A view that handles live events itself: onEvent(type, data) returns true for an event it handled, false for one
+// that needs the page reloaded. Only the newest render's view sets it.
+function listen(seq, onEvent) {
+  if (seq === renderSeq) current.onEvent = onEvent;
 }
 
 function scheduleRefresh(delay) {
