@@ -162,17 +162,24 @@ public sealed partial class PostgresStateStore
     {
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        if (durability == Durability.Relaxed)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
-        }
-
+        await using NpgsqlBatch batch = WriteBatch(connection, transaction, durability);
         var command = new NpgsqlBatchCommand(sql);
         command.Parameters.AddRange(parameters);
         batch.BatchCommands.Add(command);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A batch in <paramref name="transaction"/> whose commit, under <see cref="Durability.Relaxed"/>, does not wait for the WAL flush.</summary>
+    private static NpgsqlBatch WriteBatch(NpgsqlConnection connection, NpgsqlTransaction transaction, Durability durability)
+    {
+        var batch = new NpgsqlBatch(connection, transaction);
+        if (durability == Durability.Relaxed)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+        }
+
+        return batch;
     }
 
     private static NpgsqlParameter Text(string value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Text };

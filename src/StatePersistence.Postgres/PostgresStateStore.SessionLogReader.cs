@@ -71,8 +71,8 @@ public sealed partial class PostgresStateStore
 
     /// <summary>
     /// Where a scan of a log ended: its last segment, the rows up to it, the text counted and the checkpoints. Rows are
-    /// only ever added to a log (a re-encryption rewrites a row's payload, not its text), so the rows up to the last
-    /// segment, counted again, tell whether the text up to it is still the text counted.
+    /// added to a log, or its oldest deleted by the retention cap (a re-encryption rewrites a row's payload, not its
+    /// text), so the rows up to the last segment, counted again, tell whether the text up to it is still the text counted.
     /// </summary>
     private sealed record LogScanMark(long LastSegment, long Rows, long Text, long NextCheckpoint, (long Segment, long Text)[] Checkpoints);
 

@@ -201,6 +201,67 @@ internal static partial class PostgresSchema
                 SELECT coalesce(sum(reports), 0)::bigint FROM {0}.report_counts
             $$;
             """),
+        new("session log parts and the retention pass's cap", """
+            -- The retention policy's session log cap (RetentionOptions.SessionLogMaxBytes): a rotation marks the last
+            -- segment of the live log, so the appends up to it become part 1 and the parts before move down one; the
+            -- part beyond the number kept is deleted with its rows. A part is a range of segments, never a copy: a
+            -- rotation writes one row whatever the log's size, and reads go on reading every row in order.
+            CREATE TABLE {0}.session_log_parts (
+                session_id   text   NOT NULL,
+                last_segment bigint NOT NULL,
+                PRIMARY KEY (session_id, last_segment)
+            );
+            -- The logs that may be past a cap: their whole size (every part) is over it. Run as the owner, as
+            -- session_log_bytes is, for a role granted the tables before version 5.
+            CREATE FUNCTION {0}.session_logs_larger_than(min_bytes bigint) RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER
+                SET search_path = pg_catalog, pg_temp AS $$
+                SELECT session_id FROM {0}.session_log_sizes GROUP BY session_id HAVING sum(bytes) > min_bytes
+                ORDER BY session_id COLLATE "C"
+            $$;
+            -- One log's cap, in one transaction: nothing when its live part is within max_bytes; else a rotation
+            -- (kept_parts > 0), or with no part kept a cut to the newest whole appends within half the cap. Passes of
+            -- several instances take the log's advisory lock in turn, so the second finds the log within the cap.
+            CREATE FUNCTION {0}.cap_session_log(of_session text, max_bytes bigint, kept_parts integer)
+                RETURNS TABLE (log_bytes bigint, bytes_freed bigint, rotated boolean) LANGUAGE plpgsql SECURITY DEFINER
+                SET search_path = pg_catalog, pg_temp AS $$
+            DECLARE
+                live_after bigint;
+                live       bigint;
+                newest     bigint;
+                cut        bigint;
+                freed      bigint := 0;
+            BEGIN
+                PERFORM pg_advisory_xact_lock(hashtext('{0}.session_log_parts'), hashtext(of_session));
+                -- Marks below the log's first row are of rows deleted since (by hand, or the log begun again).
+                DELETE FROM {0}.session_log_parts AS p WHERE p.session_id = of_session AND p.last_segment <
+                    coalesce((SELECT min(l.segment) FROM {0}.session_logs AS l WHERE l.session_id = of_session), 9223372036854775807);
+                SELECT coalesce(max(p.last_segment), 0) INTO live_after FROM {0}.session_log_parts AS p WHERE p.session_id = of_session;
+                SELECT coalesce(sum(octet_length(l.payload)), 0), max(l.segment) INTO live, newest
+                    FROM {0}.session_logs AS l WHERE l.session_id = of_session AND l.segment > live_after;
+                IF live <= max_bytes THEN
+                    RETURN;
+                END IF;
+                IF kept_parts > 0 THEN
+                    INSERT INTO {0}.session_log_parts (session_id, last_segment) VALUES (of_session, newest);
+                    SELECT p.last_segment INTO cut FROM {0}.session_log_parts AS p WHERE p.session_id = of_session
+                        ORDER BY p.last_segment DESC OFFSET kept_parts LIMIT 1;
+                ELSE
+                    SELECT max(sized.segment) INTO cut FROM (
+                        SELECT l.segment, sum(octet_length(l.payload)) OVER (ORDER BY l.segment DESC) AS suffix
+                        FROM {0}.session_logs AS l WHERE l.session_id = of_session) AS sized
+                    WHERE sized.suffix > max_bytes / 2;
+                END IF;
+                IF cut IS NOT NULL THEN
+                    WITH gone AS (
+                        DELETE FROM {0}.session_logs AS l WHERE l.session_id = of_session AND l.segment <= cut
+                        RETURNING octet_length(l.payload) AS bytes)
+                    SELECT coalesce(sum(gone.bytes), 0) INTO freed FROM gone;
+                    DELETE FROM {0}.session_log_parts AS p WHERE p.session_id = of_session AND (kept_parts = 0 OR p.last_segment <= cut);
+                END IF;
+                RETURN QUERY SELECT live, freed, kept_parts > 0;
+            END
+            $$;
+            """),
     ];
 
     /// <summary>

@@ -29,8 +29,11 @@ internal static partial class Log
     [LoggerMessage(72, LogLevel.Warning, "Closing {Location}: recording in {Path} that the newest journal segment holds nothing failed ({Reason}); nothing is lost, but if that segment goes missing the next start reports the records after the last snapshot as possibly lost")]
     public static partial void JournalHeadNotClosed(ILogger logger, string location, string path, string reason);
 
-    [LoggerMessage(71, LogLevel.Warning, "Retention is configured ({Policy}) but the store {Location} keeps its session logs, reports and tasks where the retention pass does not reach (the PostgreSQL store's tables): nothing is rotated, expired or archived")]
+    [LoggerMessage(71, LogLevel.Warning, "Retention is configured ({Policy}) but the store {Location} keeps its session logs, reports and tasks where the retention pass does not reach: nothing is rotated, expired or archived")]
     public static partial void RetentionNotApplied(ILogger logger, string policy, string location);
+
+    [LoggerMessage(73, LogLevel.Warning, "Retention's TaskArchiveAfter={TaskArchiveAfter} is configured but the store {Location} keeps no task archive (an archive is a file beside the file store's state): finished tasks stay live; session logs and reports are trimmed as configured")]
+    public static partial void TaskArchiveNotApplied(ILogger logger, TimeSpan taskArchiveAfter, string location);
 
     [LoggerMessage(80, LogLevel.Information, "The changes committed since the last checkpoint attempt hold {Bytes} bytes ({Unfolded} since the last successful one; the threshold is {Threshold}: CheckpointAfterBytes, or the last snapshot's size when larger): checkpointing now, before the autosave timer")]
     public static partial void CheckpointByJournalSize(ILogger logger, long bytes, long unfolded, long threshold);

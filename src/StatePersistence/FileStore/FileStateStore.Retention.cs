@@ -12,7 +12,11 @@ namespace StatePersistence.FileStore;
 /// <summary>The retention policy's file operations: session log caps and report expiry.</summary>
 public sealed partial class FileStateStore : IRetentionStore
 {
-    IReadOnlyList<string> IRetentionStore.ListSessionLogs()
+    /// <inheritdoc />
+    ValueTask<IReadOnlyList<string>> IRetentionStore.ListSessionLogsAsync(long largerThan, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<string>>(ListSessionLogs()); // every live log: its size is the cap's first read anyway
+
+    private List<string> ListSessionLogs()
     {
         var ids = new List<string>();
         foreach (string name in Io(() => _fileSystem.ListFiles(_layout.LogsDirectory), _layout.LogsDirectory, "Listing session logs"))
@@ -27,6 +31,7 @@ public sealed partial class FileStateStore : IRetentionStore
         return ids;
     }
 
+    /// <inheritdoc />
     async ValueTask<SessionLogTrim?> IRetentionStore.CapSessionLogAsync(string sessionId, long maxBytes, int rotatedParts, Durability durability,
         CancellationToken cancellationToken)
     {
@@ -43,6 +48,7 @@ public sealed partial class FileStateStore : IRetentionStore
         }
     }
 
+    /// <inheritdoc />
     ValueTask<long?> IRetentionStore.ExpireReportAsync(string reportId, Func<byte[], bool> isExpired, Durability durability, CancellationToken cancellationToken)
     {
         StateId.Validate(reportId, "report");

@@ -29,10 +29,17 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
 
         if (store is null)
         {
-            // A store that keeps logs and reports where the pass does not reach (PostgreSQL's tables): said once at
-            // start, so a policy the operator configured does not silently do nothing.
+            // A store that keeps logs and reports where the pass does not reach: said once at start, so a policy the
+            // operator configured does not silently do nothing.
             events.RetentionNotApplied(Describe(options.Retention));
             return;
+        }
+
+        if (options.Retention.TaskArchiveAfter > TimeSpan.Zero && archiveTasks is null)
+        {
+            // The task archive is a file beside the file store's state; a store without one (PostgreSQL) keeps its
+            // finished tasks. The rest of the policy applies.
+            events.TaskArchiveNotApplied(options.Retention.TaskArchiveAfter);
         }
 
         _loop = Service.Checkpoints.BackgroundLoop.Start(options.Retention.Interval, time, "retention", events, RunOnceAsync, stopping);
@@ -74,7 +81,7 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
 
         if (policy.SessionLogMaxBytes > 0)
         {
-            foreach (string sessionId in store.ListSessionLogs())
+            foreach (string sessionId in await store.ListSessionLogsAsync(policy.SessionLogMaxBytes, cancellationToken).ConfigureAwait(false))
             {
                 try
                 {

@@ -63,6 +63,8 @@ public sealed class PostgresStoreCodecConformanceTests : CodecConformanceTests<P
 
 public sealed class PostgresStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<PostgresStoreHarness>;
 
+public sealed class PostgresStoreRetentionConformanceTests : RetentionConformanceTests<PostgresStoreHarness>;
+
 /// <summary>The PostgreSQL store with encryption on (AES-256-GCM over a key ring of the test's own), for the session log reads.</summary>
 public sealed class EncryptedPostgresStoreHarness : StoreHarness
 {
@@ -82,3 +84,5 @@ public sealed class EncryptedPostgresStoreHarness : StoreHarness
 }
 
 public sealed class EncryptedPostgresStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<EncryptedPostgresStoreHarness>;
+
+public sealed class EncryptedPostgresStoreRetentionConformanceTests : RetentionConformanceTests<EncryptedPostgresStoreHarness>;

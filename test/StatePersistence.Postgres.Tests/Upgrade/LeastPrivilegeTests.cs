@@ -91,6 +91,28 @@ public sealed class LeastPrivilegeTests
         Assert.Equal(["r2"], await service.ListReportsAsync("r1", 10, Ct));
     }
 
+    [Fact]
+    public async Task ARoleGrantedTheTablesBeforeTheSessionLogPartsExisted_StillRunsTheRetentionPass_AfterTheUpgrade()
+    {
+        // Version 6, as a DBA left it with the grants of the time; then the DBA's upgrade adds session_log_parts.
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using Role role = await GrantedBeforeTheUpgradeAsync(schema.Name, OlderSchema.DropVersion7(schema.Name), version: 6);
+        var options = new StatePersistenceOptions();
+        options.Retention.Interval = TimeSpan.Zero;
+        options.Retention.SessionLogMaxBytes = 10;
+        options.Retention.ReportMaxAge = TimeSpan.FromDays(1);
+
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, options, cancellationToken: Ct);
+        await service.AppendSessionLogAsync("s1", "past the cap\n", Ct);
+        await service.SaveReportAsync("old", System.Text.Json.JsonDocument.Parse("""{"created_at":"2020-01-01T00:00:00Z"}""").RootElement, Ct);
+        await service.RunRetentionOnceAsync(Ct);
+        await service.AppendSessionLogAsync("s1", "next\n", Ct);
+        await service.RunRetentionOnceAsync(Ct);
+
+        Assert.Equal("next\n", await service.ReadSessionLogAsync("s1", Ct)); // part 1, the first append, dropped by the second rotation
+        Assert.Empty(await service.ListReportsAsync(Ct));
+    }
+
     /// <summary>
     /// <paramref name="schema"/> put back to <paramref name="version"/> (<paramref name="dropNewer"/> takes the later
     /// objects away), a role granted its tables and sequences as they were then, and the schema upgraded after that by

@@ -30,8 +30,15 @@ internal static class OlderSchema
         return schema;
     }
 
-    /// <summary>The SQL that takes <paramref name="schema"/>'s version 6 away (the report index and counters).</summary>
-    public static string DropVersion6(string schema) => $"""
+    /// <summary>The SQL that takes <paramref name="schema"/>'s version 7 away (the session log parts and the retention functions).</summary>
+    public static string DropVersion7(string schema) => $"""
+        DROP FUNCTION {schema}.cap_session_log(text, bigint, integer);
+        DROP FUNCTION {schema}.session_logs_larger_than(bigint);
+        DROP TABLE {schema}.session_log_parts;
+        """;
+
+    /// <summary>The SQL that takes <paramref name="schema"/>'s version 6 away (the report index and counters); version 7 first.</summary>
+    public static string DropVersion6(string schema) => DropVersion7(schema) + $"""
         DROP TRIGGER reports_count ON {schema}.reports;
         DROP TRIGGER reports_count_truncate ON {schema}.reports;
         DROP FUNCTION {schema}.count_reports();

@@ -35,3 +35,5 @@ public sealed class EncryptedFileStoreCheckpointConformanceTests : CheckpointCon
 public sealed class EncryptedFileStoreCodecConformanceTests : CodecConformanceTests<EncryptedFileStoreHarness>;
 
 public sealed class EncryptedFileStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<EncryptedFileStoreHarness>;
+
+public sealed class EncryptedFileStoreRetentionConformanceTests : RetentionConformanceTests<EncryptedFileStoreHarness>;

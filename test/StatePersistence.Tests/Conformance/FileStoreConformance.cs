@@ -38,3 +38,5 @@ public sealed class FileStoreCheckpointConformanceTests : CheckpointConformanceT
 public sealed class FileStoreCodecConformanceTests : CodecConformanceTests<FileStoreHarness>;
 
 public sealed class FileStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<FileStoreHarness>;
+
+public sealed class FileStoreRetentionConformanceTests : RetentionConformanceTests<FileStoreHarness>;

@@ -27,3 +27,5 @@ public sealed class InMemoryStoreCheckpointConformanceTests : CheckpointConforma
 public sealed class InMemoryStoreCodecConformanceTests : CodecConformanceTests<InMemoryStoreHarness>;
 
 public sealed class InMemoryStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<InMemoryStoreHarness>;
+
+public sealed class InMemoryStoreRetentionConformanceTests : RetentionConformanceTests<InMemoryStoreHarness>;

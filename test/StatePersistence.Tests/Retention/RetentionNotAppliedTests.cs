@@ -5,9 +5,9 @@ using StatePersistence.Tests.Support;
 namespace StatePersistence.Tests.Retention;
 
 /// <summary>
-/// A retention policy on a store the pass does not reach (the PostgreSQL store keeps logs, reports and tasks in its
-/// tables; the in-memory store here) does nothing: that is said once at start, as a warning naming the policy, instead
-/// of an operator waiting for reports to expire that never will.
+/// A retention policy on a store the pass does not reach (one that does not implement IRetentionStore: the in-memory
+/// store here) does nothing: that is said once at start, as a warning naming the policy, instead of an operator
+/// waiting for reports to expire that never will.
 /// </summary>
 public sealed class RetentionNotAppliedTests
 {

@@ -1,0 +1,115 @@
+using Npgsql;
+using NpgsqlTypes;
+using StatePersistence.Ids;
+using StatePersistence.Retention;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Postgres;
+
+/// <summary>
+/// The retention policy in the tables: a session log capped by <c>cap_session_log</c> (schema version 7: parts are
+/// ranges of segments, a rotation one row), a report expired by a delete conditional on the row read. Every instance
+/// of a shared database runs the pass; each operation decides in its own transaction, so none is done twice.
+/// </summary>
+public sealed partial class PostgresStateStore : IRetentionStore
+{
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListSessionLogsAsync(long largerThan, CancellationToken cancellationToken = default) =>
+        Guarded("list the session logs", async () =>
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand($"SELECT {_schema}.session_logs_larger_than($1)", connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = Math.Max(largerThan, 0), NpgsqlDbType = NpgsqlDbType.Bigint });
+            var ids = new List<string>();
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return (IReadOnlyList<string>)ids;
+        });
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Sizes are the rows' stored payloads (sealed, under encryption). A part is the range of segments up to a mark in
+    /// <c>session_log_parts</c>, so reads, which serve every row in order, serve the parts before the live log.
+    /// </remarks>
+    public ValueTask<SessionLogTrim?> CapSessionLogAsync(string sessionId, long maxBytes, int rotatedParts, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(rotatedParts);
+        return Guarded("cap the log of session " + StateId.Quote(sessionId), async () =>
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlBatch batch = WriteBatch(connection, transaction, durability);
+            var cap = new NpgsqlBatchCommand($"SELECT log_bytes, bytes_freed, rotated FROM {_schema}.cap_session_log($1, $2, $3)");
+            cap.Parameters.Add(Text(sessionId));
+            cap.Parameters.Add(new NpgsqlParameter { Value = maxBytes, NpgsqlDbType = NpgsqlDbType.Bigint });
+            cap.Parameters.Add(new NpgsqlParameter { Value = rotatedParts, NpgsqlDbType = NpgsqlDbType.Integer });
+            batch.BatchCommands.Add(cap);
+            SessionLogTrim? trim = null;
+            await using (NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    trim = new SessionLogTrim(sessionId, reader.GetInt64(0), reader.GetInt64(1), reader.GetBoolean(2));
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return trim;
+        });
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The row is read with its <c>xmin</c> and deleted only while it still has it: a report saved again (or rewritten
+    /// by a re-encryption) after the read is kept and judged by the next pass. A row that does not open is an error
+    /// naming it, and stays.
+    /// </remarks>
+    public ValueTask<long?> ExpireReportAsync(string reportId, Func<byte[], bool> isExpired, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(reportId, "report");
+        ArgumentNullException.ThrowIfNull(isExpired);
+        return Guarded("expire report " + StateId.Quote(reportId), async () =>
+        {
+            byte[] stored;
+            uint version;
+            await using (NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
+            await using (var read = new NpgsqlCommand($"SELECT payload, xmin FROM {_schema}.reports WHERE id = $1", connection))
+            {
+                read.Parameters.Add(Text(reportId));
+                await using NpgsqlDataReader reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return (long?)null;
+                }
+
+                stored = reader.GetFieldValue<byte[]>(0);
+                version = reader.GetFieldValue<uint>(1);
+            }
+
+            if (!isExpired(Open(PayloadKind.Report, reportId, stored, ReportLocation(reportId))))
+            {
+                return null;
+            }
+
+            await using NpgsqlConnection writer = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlTransaction transaction = await writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlBatch batch = WriteBatch(writer, transaction, durability);
+            var delete = new NpgsqlBatchCommand($"DELETE FROM {_schema}.reports WHERE id = $1 AND xmin = $2");
+            delete.Parameters.Add(Text(reportId));
+            delete.Parameters.Add(new NpgsqlParameter { Value = version, NpgsqlDbType = NpgsqlDbType.Xid });
+            batch.BatchCommands.Add(delete);
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return delete.RecordsAffected == 1 ? stored.Length : (long?)null;
+        });
+    }
+}

@@ -1,0 +1,184 @@
+using System.Text;
+using StatePersistence.Retention;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Conformance;
+
+/// <summary>
+/// For a store that declares <see cref="IRetentionStore"/>: the retention policy's session log cap (rotation into
+/// parts, or a cut to the newest whole appends) and report expiry, judged by what reads give back afterwards and
+/// after a restart. Sizes are the store's own (framing or sealing included), so the caps here are chosen to hold in
+/// any store's units.
+/// </summary>
+/// <typeparam name="THarness">The store's harness.</typeparam>
+public abstract class RetentionConformanceTests<THarness> : StoreConformanceBase<THarness>
+    where THarness : StoreHarness, new()
+{
+    /// <summary>
+    /// Each cap past a 1-byte limit rotates the live log into part 1; with two parts kept, the third rotation drops the
+    /// oldest, and only it. Reads serve the parts in order before the live log, also after a restart.
+    /// </summary>
+    [Fact]
+    public async Task CapSessionLog_RotatesIntoParts_DropsOnlyThePartBeyondTheKept_ReadsServeThePartsInOrder()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            (IStateBlobStore blobs, IRetentionStore retention) = Require(store);
+            await AppendAsync(blobs, "s1", "A\n");
+            SessionLogTrim first = Assert.IsType<SessionLogTrim>(await retention.CapSessionLogAsync("s1", 1, 2, Durability.Full, Ct));
+            Assert.Equal(new SessionLogTrim("s1", first.LogBytes, 0, true), first);
+            Assert.True(first.LogBytes >= 2, $"the live log's size {first.LogBytes} is less than the text appended");
+            Assert.Equal("A\n", await ReadAsync(blobs, "s1"));
+
+            await AppendAsync(blobs, "s1", "B\n");
+            Assert.Equal(0, (await retention.CapSessionLogAsync("s1", 1, 2, Durability.Full, Ct))!.BytesFreed);
+            Assert.Equal("A\nB\n", await ReadAsync(blobs, "s1"));
+
+            // The third rotation: three parts, two kept, so part A goes with its bytes.
+            await AppendAsync(blobs, "s1", "C\n");
+            SessionLogTrim third = Assert.IsType<SessionLogTrim>(await retention.CapSessionLogAsync("s1", 1, 2, Durability.Full, Ct));
+            Assert.True(third.Rotated);
+            Assert.True(third.BytesFreed >= 2, $"the dropped part freed {third.BytesFreed} bytes");
+            Assert.Equal("B\nC\n", await ReadAsync(blobs, "s1"));
+
+            // Nothing appended since: the live log is empty, within any cap.
+            Assert.Null(await retention.CapSessionLogAsync("s1", 1, 2, Durability.Full, Ct));
+            await AppendAsync(blobs, "s1", "D\n");
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            (IStateBlobStore blobs, IRetentionStore retention) = Require(reopened);
+            Assert.Equal("B\nC\nD\n", await ReadAsync(blobs, "s1"));
+
+            // The parts are kept across the restart: the next rotation drops B, the oldest.
+            Assert.True((await retention.CapSessionLogAsync("s1", 1, 2, Durability.Full, Ct))!.Rotated);
+            Assert.Equal("C\nD\n", await ReadAsync(blobs, "s1"));
+        }
+    }
+
+    /// <summary>A log within the cap is left as it is: no trim, the same text.</summary>
+    [Fact]
+    public async Task CapSessionLog_WithinTheCap_LeavesTheLogAlone()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            (IStateBlobStore blobs, IRetentionStore retention) = Require(store);
+            await AppendAsync(blobs, "s1", "short\n");
+            Assert.Null(await retention.CapSessionLogAsync("s1", 1 << 20, 1, Durability.Full, Ct));
+            Assert.Null(await retention.CapSessionLogAsync("s1", 1 << 20, 0, Durability.Full, Ct));
+            Assert.Null(await retention.CapSessionLogAsync("nolog", 1, 1, Durability.Full, Ct));
+            Assert.Equal("short\n", await ReadAsync(blobs, "s1"));
+        }
+    }
+
+    /// <summary>
+    /// With no part kept, the log is cut to its newest whole appends within half the cap (ten appends of 100 bytes, a
+    /// cap of 600: one to three of them fit in 300 bytes, whatever the store's framing); appends go on after it.
+    /// </summary>
+    [Fact]
+    public async Task CapSessionLog_WithNoPartKept_KeepsTheNewestWholeAppendsWithinHalfTheCap()
+    {
+        string[] appends = [.. Enumerable.Range(0, 10).Select(i => $"{i}{new string('x', 98)}\n")];
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            (IStateBlobStore blobs, IRetentionStore retention) = Require(store);
+            foreach (string append in appends)
+            {
+                await AppendAsync(blobs, "s1", append);
+            }
+
+            SessionLogTrim trim = Assert.IsType<SessionLogTrim>(await retention.CapSessionLogAsync("s1", 600, 0, Durability.Full, Ct));
+            Assert.False(trim.Rotated);
+            Assert.True(trim.LogBytes >= 1000, $"the log's size {trim.LogBytes} is less than its text");
+            string kept = await ReadAsync(blobs, "s1");
+            int count = kept.Length / 100;
+            Assert.InRange(count, 1, 3);
+            Assert.Equal(string.Concat(appends[^count..]), kept);
+            Assert.True(trim.BytesFreed >= (10 - count) * 100, $"{trim.BytesFreed} bytes freed for {10 - count} appends of 100 bytes");
+            Assert.Null(await retention.CapSessionLogAsync("s1", 600, 0, Durability.Full, Ct));
+            await AppendAsync(blobs, "s1", "after\n");
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            (IStateBlobStore blobs, _) = Require(reopened);
+            string text = await ReadAsync(blobs, "s1");
+            Assert.EndsWith(appends[^1] + "after\n", text, StringComparison.Ordinal);
+            Assert.DoesNotContain(appends[0], text, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>The listing names every log larger than asked (it may name more, never fewer).</summary>
+    [Fact]
+    public async Task ListSessionLogs_NamesEveryLogLargerThanAsked()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            (IStateBlobStore blobs, IRetentionStore retention) = Require(store);
+            await AppendAsync(blobs, "small", "x");
+            for (int i = 0; i < 10; i++)
+            {
+                await AppendAsync(blobs, "large", new string('y', 99) + "\n");
+            }
+
+            Assert.Contains("large", await retention.ListSessionLogsAsync(500, Ct));
+            IReadOnlyList<string> all = await retention.ListSessionLogsAsync(0, Ct);
+            Assert.Contains("large", all);
+            Assert.Contains("small", all);
+            Assert.DoesNotContain("nolog", all);
+        }
+    }
+
+    /// <summary>A report is deleted only when the predicate says so of its JSON; the others stay, across a restart.</summary>
+    [Fact]
+    public async Task ExpireReport_DeletesOnlyWhatThePredicateJudgesExpired()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            (IStateBlobStore blobs, IRetentionStore retention) = Require(store);
+            await blobs.SaveReportAsync("old", """{"created_at":"2020-01-01T00:00:00Z"}"""u8.ToArray(), Durability.Full, Ct);
+            await blobs.SaveReportAsync("new", """{"created_at":"2030-01-01T00:00:00Z"}"""u8.ToArray(), Durability.Full, Ct);
+            Func<byte[], bool> isOld = json => Encoding.UTF8.GetString(json).Contains("2020", StringComparison.Ordinal);
+
+            Assert.Null(await retention.ExpireReportAsync("new", isOld, Durability.Full, Ct));
+            long? freed = await retention.ExpireReportAsync("old", isOld, Durability.Full, Ct);
+            Assert.True(freed >= 37, $"expiring a 37-byte report freed {freed} bytes");
+            Assert.Null(await retention.ExpireReportAsync("old", isOld, Durability.Full, Ct));
+            Assert.Null(await retention.ExpireReportAsync("missing", _ => true, Durability.Full, Ct));
+            Assert.Null(await blobs.LoadReportAsync("old", Ct));
+            Assert.Equal(1, await blobs.CountReportsAsync(Ct));
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            (IStateBlobStore blobs, _) = Require(reopened);
+            Assert.Equal(["new"], await blobs.ListReportsAsync(Ct));
+        }
+    }
+
+    private static async Task AppendAsync(IStateBlobStore blobs, string sessionId, string text) =>
+        await blobs.AppendSessionLogAsync(sessionId, Encoding.UTF8.GetBytes(text), Durability.Full, Ct);
+
+    private static async Task<string> ReadAsync(IStateBlobStore blobs, string sessionId) =>
+        Encoding.UTF8.GetString(await blobs.ReadSessionLogAsync(sessionId, Ct) ?? []);
+
+    private static (IStateBlobStore Blobs, IRetentionStore Retention) Require(IStateStore store)
+    {
+        if (store is not (IStateBlobStore blobs and IRetentionStore retention))
+        {
+            Assert.Skip($"{store.GetType().Name} does not declare IRetentionStore: the retention pass does not reach its logs and reports.");
+            throw new InvalidOperationException("unreachable: Assert.Skip throws");
+        }
+
+        return (blobs, retention);
+    }
+}

@@ -1,0 +1,155 @@
+using System.Diagnostics.Metrics;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using StatePersistence.Diagnostics;
+using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Retention;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+using static StatePersistence.Postgres.Tests.Upgrade.OlderSchema;
+
+namespace StatePersistence.Postgres.Tests.Retention;
+
+/// <summary>
+/// The retention policy on PostgreSQL (schema version 7): the pass caps session logs and expires reports in the
+/// tables, on every instance at once without doing anything twice; a task archive, which needs the file store's
+/// directory, is said not to apply.
+/// </summary>
+public sealed class RetentionPassTests : IDisposable
+{
+    private readonly ServiceProvider _meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private IMeterFactory Meters => _meters.GetRequiredService<IMeterFactory>();
+
+    public void Dispose() => _meters.Dispose();
+
+    [Fact]
+    public async Task ThePass_RotatesLogsAndExpiresReports_InTheTables_CountingWhatItFreed()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        using var rotated = new MetricCollector<long>(Meters, StateMeter.Name, "statepersistence.retention.session_logs.rotated");
+        using var expired = new MetricCollector<long>(Meters, StateMeter.Name, "statepersistence.retention.reports.expired");
+        await using StatePersistenceService service = await OpenAsync(schema.Name, r =>
+        {
+            r.ReportMaxAge = TimeSpan.FromDays(7);
+            r.SessionLogMaxBytes = 100;
+            r.SessionLogRotatedParts = 1;
+        });
+        await service.SaveReportAsync("old", Json("""{"created_at":"2020-01-01T00:00:00Z"}"""), Ct);
+        await service.SaveReportAsync("recent", Json($$"""{"created_at":"{{DateTimeOffset.UtcNow:O}}"}"""), Ct);
+        await service.SaveReportAsync("undated", Json("{}"), Ct);
+        for (int i = 0; i < 3; i++)
+        {
+            await service.AppendSessionLogAsync("big", new string('a', 49) + "\n", Ct); // 150 bytes of text: past the cap
+        }
+
+        await service.AppendSessionLogAsync("small", "within the cap\n", Ct);
+
+        await service.RunRetentionOnceAsync(Ct);
+
+        Assert.Equal(["recent", "undated"], await service.ListReportsAsync(Ct));
+        Assert.Equal(1, Assert.Single(expired.GetMeasurementSnapshot()).Value);
+        Assert.Equal("rotated", Assert.Single(rotated.GetMeasurementSnapshot()).Tags["mode"]);
+        Assert.Equal(1, await ScalarAsync($"SELECT count(*) FROM {schema.Name}.session_log_parts WHERE session_id = 'big'", Ct));
+
+        // Part 1 is served before the live log; the next rotation drops it (one part kept).
+        await service.AppendSessionLogAsync("big", new string('b', 99) + "\n", Ct);
+        await service.AppendSessionLogAsync("big", new string('c', 9) + "\n", Ct);
+        Assert.Equal(new string('a', 49) + "\n" + new string('a', 49) + "\n" + new string('a', 49) + "\n" + new string('b', 99) + "\n" + new string('c', 9) + "\n",
+            await service.ReadSessionLogAsync("big", Ct));
+        long before = await service.SessionLogSizeAsync("big", Ct);
+        await service.RunRetentionOnceAsync(Ct);
+        Assert.Equal(new string('b', 99) + "\n" + new string('c', 9) + "\n", await service.ReadSessionLogAsync("big", Ct));
+        // The size counts the rows left (their stored payloads), so the part dropped is off it.
+        long after = await service.SessionLogSizeAsync("big", Ct);
+        Assert.Equal(await ScalarAsync($"SELECT sum(octet_length(payload)) FROM {schema.Name}.session_logs WHERE session_id = 'big'", Ct), after);
+        Assert.True(after < before - 150, $"the size went from {before} to {after} bytes, though three appends of 50 bytes went");
+        Assert.Equal("within the cap\n", await service.ReadSessionLogAsync("small", Ct));
+    }
+
+    [Fact]
+    public async Task TwoInstancesRunningThePassAtOnce_CapEachLogOnce()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        using var rotated = new MetricCollector<long>(Meters, StateMeter.Name, "statepersistence.retention.session_logs.rotated");
+        using var failures = new MetricCollector<long>(Meters, StateMeter.Name, "statepersistence.save.failures");
+        Action<RetentionOptions> policy = r => { r.SessionLogMaxBytes = 50; r.SessionLogRotatedParts = 3; };
+        await using StatePersistenceService a = await OpenAsync(schema.Name, policy);
+        await using StatePersistenceService b = await OpenAsync(schema.Name, policy);
+        string[] sessions = [.. Enumerable.Range(0, 40).Select(i => $"s{i:D2}")];
+        foreach (string session in sessions)
+        {
+            await a.AppendSessionLogAsync(session, new string('x', 99) + "\n", Ct);
+        }
+
+        await Task.WhenAll(a.RunRetentionOnceAsync(Ct), b.RunRetentionOnceAsync(Ct), a.RunRetentionOnceAsync(Ct), b.RunRetentionOnceAsync(Ct));
+
+        Assert.Empty(failures.GetMeasurementSnapshot());
+        Assert.Equal(sessions.Length, rotated.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(sessions.Length, await ScalarAsync($"SELECT count(*) FROM {schema.Name}.session_log_parts", Ct));
+        foreach (string session in sessions)
+        {
+            Assert.Equal(new string('x', 99) + "\n", await b.ReadSessionLogAsync(session, Ct));
+        }
+    }
+
+    [Fact]
+    public async Task AReportSavedAgainBetweenTheReadAndTheDelete_IsKept_AsSaved()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name, IdentityCodec.Instance);
+        var other = new PostgresStateStore(PostgresServer.DataSource, schema.Name, IdentityCodec.Instance);
+        await using (store)
+        await using (other)
+        {
+            await store.OpenAsync(Ct);
+            await other.OpenAsync(Ct);
+            await store.SaveReportAsync("r", """{"created_at":"2020-01-01T00:00:00Z"}"""u8.ToArray(), Durability.Full, Ct);
+
+            // Judged expired from the copy read; another instance saves it again before the delete.
+            long? freed = await store.ExpireReportAsync("r", json =>
+            {
+                other.SaveReportAsync("r", """{"created_at":"2030-01-01T00:00:00Z"}"""u8.ToArray(), Durability.Full, Ct).AsTask().GetAwaiter().GetResult();
+                return true;
+            }, Durability.Full, Ct);
+
+            Assert.Null(freed);
+            Assert.Equal("""{"created_at":"2030-01-01T00:00:00Z"}""", Encoding.UTF8.GetString((await store.LoadReportAsync("r", Ct))!));
+            Assert.Equal(1, await store.CountReportsAsync(Ct));
+        }
+    }
+
+    [Fact]
+    public async Task ATaskArchiveInThePolicy_IsAWarningAtStart_TheRestApplies()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        var logs = new FakeLogCollector();
+        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder.AddProvider(new FakeLoggerProvider(logs)));
+        var options = new StatePersistenceOptions();
+        options.Retention.TaskArchiveAfter = TimeSpan.FromDays(30);
+        options.Retention.ReportMaxAge = TimeSpan.FromDays(7);
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, options,
+            loggerFactory: loggers, cancellationToken: Ct);
+
+        FakeLogRecord warning = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 73);
+        Assert.Contains("TaskArchiveAfter=30.00:00:00 is configured but the store", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("session logs and reports are trimmed as configured", warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Id.Id == 71);
+    }
+
+    private async Task<StatePersistenceService> OpenAsync(string schema, Action<RetentionOptions> policy)
+    {
+        var options = new StatePersistenceOptions();
+        options.Retention.Interval = TimeSpan.Zero; // no background pass: each test runs it when it says
+        policy(options.Retention);
+        return await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema, options, meterFactory: Meters, cancellationToken: Ct);
+    }
+
+    private static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
+}
