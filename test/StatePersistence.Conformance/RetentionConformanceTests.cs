@@ -16,7 +16,8 @@ public abstract class RetentionConformanceTests<THarness> : StoreConformanceBase
 {
     /// <summary>
     /// Each cap past a 1-byte limit rotates the live log into part 1; with two parts kept, the third rotation drops the
-    /// oldest, and only it. Reads serve the parts in order before the live log, also after a restart.
+    /// oldest, and only it. Reads serve the parts in order before the live log, also after a restart; the size counts
+    /// the live log only.
     /// </summary>
     [Fact]
     public async Task CapSessionLog_RotatesIntoParts_DropsOnlyThePartBeyondTheKept_ReadsServeThePartsInOrder()
@@ -30,8 +31,11 @@ public abstract class RetentionConformanceTests<THarness> : StoreConformanceBase
             Assert.Equal(new SessionLogTrim("s1", first.LogBytes, 0, true), first);
             Assert.True(first.LogBytes >= 2, $"the live log's size {first.LogBytes} is less than the text appended");
             Assert.Equal("A\n", await ReadAsync(blobs, "s1"));
+            // The size a quota measures is the live log's: a rotation makes room under it again.
+            Assert.Equal(0, await blobs.SessionLogSizeAsync("s1", Ct));
 
             await AppendAsync(blobs, "s1", "B\n");
+            Assert.Equal(first.LogBytes, await blobs.SessionLogSizeAsync("s1", Ct));
             Assert.Equal(0, (await retention.CapSessionLogAsync("s1", 1, 2, Durability.Full, Ct))!.BytesFreed);
             Assert.Equal("A\nB\n", await ReadAsync(blobs, "s1"));
 

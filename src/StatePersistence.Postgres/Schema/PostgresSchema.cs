@@ -205,12 +205,23 @@ internal static partial class PostgresSchema
             -- The retention policy's session log cap (RetentionOptions.SessionLogMaxBytes): a rotation marks the last
             -- segment of the live log, so the appends up to it become part 1 and the parts before move down one; the
             -- part beyond the number kept is deleted with its rows. A part is a range of segments, never a copy: a
-            -- rotation writes one row whatever the log's size, and reads go on reading every row in order.
+            -- rotation writes one row whatever the log's size, and reads go on reading every row in order. bytes is
+            -- what the part held when it was rotated out, so the live log's size stays one lookup away.
             CREATE TABLE {0}.session_log_parts (
                 session_id   text   NOT NULL,
                 last_segment bigint NOT NULL,
+                bytes        bigint NOT NULL,
                 PRIMARY KEY (session_id, last_segment)
             );
+            -- The size a quota measures is the live log's, as on files, so a rotation makes room under it again:
+            -- every row's bytes less the parts'. Off by an append only while one that took its segment before a
+            -- rotation commits after it, or a re-encryption resized a part's rows, until that part is dropped.
+            CREATE OR REPLACE FUNCTION {0}.session_log_bytes(of_session text) RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
+                SET search_path = pg_catalog, pg_temp AS $$
+                SELECT greatest(0,
+                    coalesce((SELECT sum(s.bytes) FROM {0}.session_log_sizes AS s WHERE s.session_id = of_session), 0)
+                    - coalesce((SELECT sum(p.bytes) FROM {0}.session_log_parts AS p WHERE p.session_id = of_session), 0))::bigint
+            $$;
             -- The logs that may be past a cap: their whole size (every part) is over it. Run as the owner, as
             -- session_log_bytes is, for a role granted the tables before version 5.
             CREATE FUNCTION {0}.session_logs_larger_than(min_bytes bigint) RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER
@@ -242,7 +253,7 @@ internal static partial class PostgresSchema
                     RETURN;
                 END IF;
                 IF kept_parts > 0 THEN
-                    INSERT INTO {0}.session_log_parts (session_id, last_segment) VALUES (of_session, newest);
+                    INSERT INTO {0}.session_log_parts (session_id, last_segment, bytes) VALUES (of_session, newest, live);
                     SELECT p.last_segment INTO cut FROM {0}.session_log_parts AS p WHERE p.session_id = of_session
                         ORDER BY p.last_segment DESC OFFSET kept_parts LIMIT 1;
                 ELSE

@@ -28,8 +28,9 @@ public interface IStateBlobStore
             : null;
 
     /// <summary>
-    /// The bytes the store holds for a session's log (its own framing included), 0 when it has none: what a quota
-    /// on log size measures, without reading the log.
+    /// The bytes the store holds for a session's live log (its own framing included), 0 when it has none: what a quota
+    /// on log size measures, without reading the log. Parts the retention policy rotated out are not counted, so a
+    /// rotation makes room under the quota again.
     /// </summary>
     ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default);
 

@@ -34,6 +34,10 @@ internal static class OlderSchema
     public static string DropVersion7(string schema) => $"""
         DROP FUNCTION {schema}.cap_session_log(text, bigint, integer);
         DROP FUNCTION {schema}.session_logs_larger_than(bigint);
+        CREATE OR REPLACE FUNCTION {schema}.session_log_bytes(of_session text) RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
+            SET search_path = pg_catalog, pg_temp AS $$
+            SELECT coalesce(sum(bytes), 0)::bigint FROM {schema}.session_log_sizes WHERE session_id = of_session
+        $$;
         DROP TABLE {schema}.session_log_parts;
         """;
 
