@@ -16,6 +16,9 @@ namespace StatePersistence.Retention;
 internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvider time, IRetentionStore? store, EventDispatcher events,
     Func<DateTimeOffset, bool, CancellationToken, Task<FileStore.Operations.TaskArchiveResult>>? archiveTasks)
 {
+    /// <summary>How many report ids the pass lists at a time.</summary>
+    internal const int ReportPage = 1000;
+
     private Task? _loop;
 
     public Task Stopped => _loop ?? Task.CompletedTask;
@@ -102,20 +105,31 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
         if (policy.ReportMaxAge > TimeSpan.Zero && store is IStateBlobStore blobs)
         {
             DateTimeOffset cutoff = time.GetUtcNow() - policy.ReportMaxAge;
-            foreach (string reportId in await blobs.ListReportsAsync(cancellationToken).ConfigureAwait(false))
+            // A page of ids at a time, after the last one judged: the pass holds a page, not every id (a store of
+            // objects lists them the same way), and a report deleted meanwhile does not move the next page.
+            IReadOnlyList<string> page;
+            string? after = null;
+            do
             {
-                try
+                page = await blobs.ListReportsAsync(after, ReportPage, cancellationToken).ConfigureAwait(false);
+                foreach (string reportId in page)
                 {
-                    if (await store.ExpireReportAsync(reportId, json => CreatedAt(json) < cutoff, options.Durability, cancellationToken).ConfigureAwait(false) is { } freed)
+                    try
                     {
-                        events.ReportExpired(reportId, freed);
+                        if (await store.ExpireReportAsync(reportId, json => CreatedAt(json) < cutoff, options.Durability, cancellationToken).ConfigureAwait(false) is { } freed)
+                        {
+                            events.ReportExpired(reportId, freed);
+                        }
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        events.BackgroundFailed("retention-report", ex);
                     }
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    events.BackgroundFailed("retention-report", ex);
-                }
+
+                after = page.Count > 0 ? page[^1] : after;
             }
+            while (page.Count == ReportPage);
         }
     }
 

@@ -72,6 +72,23 @@ public sealed class ReportExpiryTests : IDisposable
         Assert.Single(corruptions.GetMeasurementSnapshot());
     }
 
+    [Fact]
+    public async Task ThePass_ReadsTheReportsAPageAtATime_DeletingAsItGoes_AndJudgesEveryOne()
+    {
+        // More than two pages, every other report expired: a page's deletions must not move the next page.
+        int count = 2 * StatePersistence.Retention.RetentionLoop.ReportPage + 10;
+        await using StatePersistenceService service = await _harness.OpenAsync(r => r.ReportMaxAge = TimeSpan.FromDays(1),
+            o => o.Durability = StatePersistence.Storage.Durability.Relaxed); // thousands of saves, none of them the point
+        for (int i = 0; i < count; i++)
+        {
+            await service.SaveReportAsync($"r{i:D5}", Json(i % 2 == 0 ? """{"created_at":"2023-01-01T00:00:00Z"}""" : "{}"), Ct);
+        }
+
+        await service.RunRetentionOnceAsync(Ct);
+
+        Assert.Equal(Enumerable.Range(0, count).Where(i => i % 2 == 1).Select(i => $"r{i:D5}"), await service.ListReportsAsync(Ct));
+    }
+
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
 
     private static async Task<StateEvent> FirstAsync(IAsyncEnumerable<StateEvent> events, string type)
