@@ -10,10 +10,28 @@ namespace StatePersistence.Postgres;
 /// <summary>
 /// The retention policy in the tables: a session log capped by <c>cap_session_log</c> (schema version 7: parts are
 /// ranges of segments, a rotation one row), a report expired by a delete conditional on the row read. Every instance
-/// of a shared database runs the pass; each operation decides in its own transaction, so none is done twice.
+/// of a shared database runs the pass's timer; the first to claim a pass in an interval runs it, and each operation
+/// decides in its own transaction, so none is done twice even when two passes meet.
 /// </summary>
 public sealed partial class PostgresStateStore : IRetentionStore
 {
+    /// <inheritdoc />
+    /// <remarks>
+    /// Claimed when the last claim of any instance is at least 90% of <paramref name="interval"/> old, by the
+    /// database's clock: instances whose timers fire a little early then take turns rather than skip a whole interval.
+    /// </remarks>
+    public ValueTask<bool> ClaimPassAsync(TimeSpan interval, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(interval, TimeSpan.Zero);
+        return Guarded("claim the retention pass", async () =>
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand($"SELECT {_schema}.claim_retention_pass($1)", connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = interval * 0.9, NpgsqlDbType = NpgsqlDbType.Interval });
+            return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        });
+    }
+
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<string>> ListSessionLogsAsync(long largerThan, CancellationToken cancellationToken = default) =>
         Guarded("list the session logs", async () =>

@@ -229,6 +229,22 @@ internal static partial class PostgresSchema
                 SELECT session_id FROM {0}.session_log_sizes GROUP BY session_id HAVING sum(bytes) > min_bytes
                 ORDER BY session_id COLLATE "C"
             $$;
+            -- Every instance runs the retention pass; the first to claim it in an interval does it, the others skip.
+            -- The claim is one row, taken atomically by its upsert: a second claim waits for the first and then finds
+            -- it too recent. An instance that dies in its pass leaves the next interval's claim to any instance.
+            CREATE TABLE {0}.retention_passes (
+                id         smallint    PRIMARY KEY CHECK (id = 1),
+                started_at timestamptz NOT NULL
+            );
+            CREATE FUNCTION {0}.claim_retention_pass(every interval) RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER
+                SET search_path = pg_catalog, pg_temp AS $$
+            BEGIN
+                INSERT INTO {0}.retention_passes AS r (id, started_at) VALUES (1, clock_timestamp())
+                    ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at
+                    WHERE r.started_at <= excluded.started_at - every;
+                RETURN FOUND;
+            END
+            $$;
             -- One log's cap, in one transaction: nothing when its live part is within max_bytes; else a rotation
             -- (kept_parts > 0), or with no part kept a cut to the newest whole appends within half the cap. Passes of
             -- several instances take the log's advisory lock in turn, so the second finds the log within the cap.

@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(71, LogLevel.Warning, "Retention is configured ({Policy}) but the store {Location} keeps its session logs, reports and tasks where the retention pass does not reach: nothing is rotated, expired or archived")]
     public static partial void RetentionNotApplied(ILogger logger, string policy, string location);
 
+    [LoggerMessage(74, LogLevel.Debug, "Retention in {Location}: this pass was left to another instance of the shared store, which began one less than {Interval} ago")]
+    public static partial void RetentionPassSkipped(ILogger logger, string location, TimeSpan interval);
+
     [LoggerMessage(73, LogLevel.Warning, "Retention's TaskArchiveAfter={TaskArchiveAfter} is configured but the store {Location} keeps no task archive (an archive is a file beside the file store's state): finished tasks stay live; session logs and reports are trimmed as configured")]
     public static partial void TaskArchiveNotApplied(ILogger logger, TimeSpan taskArchiveAfter, string location);
 

@@ -12,6 +12,14 @@ namespace StatePersistence.Retention;
 public interface IRetentionStore
 {
     /// <summary>
+    /// Claims the pass due now for this instance: true to run it. A store several instances share lets one pass run
+    /// per <paramref name="interval"/> across all of them (PostgreSQL: one row, claimed atomically), so the work, and
+    /// each problem it finds, is not repeated on every instance; the default, for a store of one writer, always runs it.
+    /// An interval of zero always claims.
+    /// </summary>
+    ValueTask<bool> ClaimPassAsync(TimeSpan interval, CancellationToken cancellationToken = default) => ValueTask.FromResult(true);
+
+    /// <summary>
     /// The ids of the sessions with a log that may hold more than <paramref name="largerThan"/> bytes, stored as the
     /// store keeps them (framing or sealing included); a store may list more (every session with a log), never fewer.
     /// </summary>

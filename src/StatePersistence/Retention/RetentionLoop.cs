@@ -65,6 +65,12 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
         }
 
         RetentionOptions policy = options.Retention;
+        if (!await store.ClaimPassAsync(policy.Interval, cancellationToken).ConfigureAwait(false))
+        {
+            events.RetentionPassSkipped(policy.Interval);
+            return;
+        }
+
         if (policy.TaskArchiveAfter > TimeSpan.Zero && archiveTasks is not null)
         {
             try

@@ -100,6 +100,61 @@ public sealed class RetentionPassTests : IDisposable
     }
 
     [Fact]
+    public async Task OnePassPerInterval_IsClaimedAcrossInstances()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        var first = new PostgresStateStore(PostgresServer.DataSource, schema.Name, IdentityCodec.Instance);
+        var second = new PostgresStateStore(PostgresServer.DataSource, schema.Name, IdentityCodec.Instance);
+        await using (first)
+        await using (second)
+        {
+            await first.OpenAsync(Ct);
+            await second.OpenAsync(Ct);
+            TimeSpan hour = TimeSpan.FromHours(1);
+
+            bool[] claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => (i % 2 == 0 ? first : second).ClaimPassAsync(hour, Ct).AsTask()));
+
+            Assert.Single(claims, claimed => claimed);
+            Assert.False(await first.ClaimPassAsync(hour, Ct));
+            Assert.True(await second.ClaimPassAsync(TimeSpan.Zero, Ct)); // no interval: every pass runs
+
+            // An hour on (the claim set back), the next claim is taken, once.
+            await ExecuteAsync($"UPDATE {schema.Name}.retention_passes SET started_at = started_at - interval '61 minutes'", Ct);
+            Assert.True(await second.ClaimPassAsync(hour, Ct));
+            Assert.False(await first.ClaimPassAsync(hour, Ct));
+        }
+    }
+
+    [Fact]
+    public async Task APassAnotherInstanceClaimed_IsSkipped_SayingSo_AndRunsOnceTheIntervalIsOver()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        TimeSpan hour = TimeSpan.FromHours(1);
+        await using (var other = new PostgresStateStore(PostgresServer.DataSource, schema.Name, IdentityCodec.Instance))
+        {
+            await other.OpenAsync(Ct);
+            Assert.True(await other.ClaimPassAsync(hour, Ct));
+        }
+
+        var logs = new FakeLogCollector();
+        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder.SetMinimumLevel(LogLevel.Debug).AddProvider(new FakeLoggerProvider(logs)));
+        var options = new StatePersistenceOptions();
+        options.Retention.Interval = hour; // the timer's own pass at start is skipped too
+        options.Retention.ReportMaxAge = TimeSpan.FromDays(1);
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, options,
+            loggerFactory: loggers, cancellationToken: Ct);
+        await service.SaveReportAsync("old", Json("""{"created_at":"2020-01-01T00:00:00Z"}"""), Ct);
+
+        await service.RunRetentionOnceAsync(Ct);
+        Assert.Equal(["old"], await service.ListReportsAsync(Ct));
+        Assert.Contains(logs.GetSnapshot(), r => r.Id.Id == 74 && r.Message.Contains("left to another instance", StringComparison.Ordinal));
+
+        await ExecuteAsync($"UPDATE {schema.Name}.retention_passes SET started_at = started_at - interval '61 minutes'", Ct);
+        await service.RunRetentionOnceAsync(Ct);
+        Assert.Empty(await service.ListReportsAsync(Ct));
+    }
+
+    [Fact]
     public async Task AReportSavedAgainBetweenTheReadAndTheDelete_IsKept_AsSaved()
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();

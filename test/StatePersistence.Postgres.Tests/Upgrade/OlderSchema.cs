@@ -32,6 +32,8 @@ internal static class OlderSchema
 
     /// <summary>The SQL that takes <paramref name="schema"/>'s version 7 away (the session log parts and the retention functions).</summary>
     public static string DropVersion7(string schema) => $"""
+        DROP FUNCTION {schema}.claim_retention_pass(interval);
+        DROP TABLE {schema}.retention_passes;
         DROP FUNCTION {schema}.cap_session_log(text, bigint, integer);
         DROP FUNCTION {schema}.session_logs_larger_than(bigint);
         CREATE OR REPLACE FUNCTION {schema}.session_log_bytes(of_session text) RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER

@@ -108,6 +108,9 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     /// <summary>A retention policy is configured but the store keeps its logs and reports where the pass does not reach.</summary>
     public void RetentionNotApplied(string policy) => Log.RetentionNotApplied(logger, policy, location);
 
+    /// <summary>Another instance of a shared store ran the retention pass less than an interval ago: logged at Debug.</summary>
+    public void RetentionPassSkipped(TimeSpan interval) => Log.RetentionPassSkipped(logger, location, interval);
+
     /// <summary>The retention policy archives tasks, which this store cannot: logged once at start.</summary>
     public void TaskArchiveNotApplied(TimeSpan taskArchiveAfter) => Log.TaskArchiveNotApplied(logger, taskArchiveAfter, location);
 
