@@ -3,10 +3,11 @@ namespace StatePersistence.FileStore.Reports;
 /// <summary>
 /// The ids of the reports in <c>reports/</c>, in ordinal order, kept in memory: a page of the listing and the count
 /// the <c>MaxReports</c> quota checks each listed the whole folder before, 35-80 ms a report save and 40-100 ms a
-/// page at 50,000 reports. Built from a listing of the folder on first use, kept by the store's own writes after that
-/// (a save, an expiry, an archive's removal, a corrupt report moved aside), and replaced by every whole listing the
-/// store takes (the retention pass, re-encryption), so that a file put into the folder by hand is seen by then. A
-/// write that failed midway leaves the folder's state unknown, so the index is dropped and built again.
+/// page at 50,000 reports. Built from a listing of the folder on first use and kept by the store's own writes after
+/// that (a save, an expiry, an archive's removal, a corrupt report moved aside), so a file put into the folder by hand
+/// while the store runs is paged, counted and judged by the retention pass after the next start (a whole listing,
+/// which re-encryption and the task archive take, reads the folder itself). A write that failed midway leaves the
+/// folder's state unknown, so the index is dropped and built again.
 /// <para>
 /// The caller builds it (<see cref="Replace"/>) while no report write runs (the store's report lock), so a write
 /// cannot fall between the listing and the index; each write runs through <see cref="Write"/> under the same lock.
