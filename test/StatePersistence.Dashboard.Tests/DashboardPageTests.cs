@@ -352,14 +352,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         IPage page = session.Page;
         // The page's timers are the test's: a reload a live event schedules (250 ms later) runs when the test says.
         await page.Clock.InstallAsync();
-        var heads = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        page.Request += (_, request) =>
-        {
-            if (request.Method == "HEAD" && request.Url.EndsWith($"/api/sessions/{id}/log", StringComparison.Ordinal))
-            {
-                heads.Enqueue(request.Url);
-            }
-        };
+        System.Collections.Concurrent.ConcurrentQueue<string> heads = LogHeads(page, id);
         await session.LoginAsync();
         await page.GotoAsync("/dashboard#/sessions/" + id);
         await Expect(page.Locator("#session-log")).ToHaveTextAsync("start\n");
@@ -407,14 +400,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
               }
             };
             """);
-        var heads = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        page.Request += (_, request) =>
-        {
-            if (request.Method == "HEAD" && request.Url.EndsWith($"/api/sessions/{id}/log", StringComparison.Ordinal))
-            {
-                heads.Enqueue(request.Url);
-            }
-        };
+        System.Collections.Concurrent.ConcurrentQueue<string> heads = LogHeads(page, id);
         await session.LoginAsync();
         await Expect(page.Locator("h1")).ToHaveTextAsync("Overview");
         await Expect(page.Locator("#live")).ToHaveTextAsync("live");
@@ -445,6 +431,20 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await Expect(page.Locator("#session-log")).ToHaveTextAsync("start\nend\n");
         Assert.Single(heads);
         Assert.Empty(session.Errors);
+    }
+
+    /// <summary>The HEAD requests the page makes for the log of session <paramref name="id"/>: each is a (re)load of the log's end.</summary>
+    private static System.Collections.Concurrent.ConcurrentQueue<string> LogHeads(IPage page, string id)
+    {
+        var heads = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        page.Request += (_, request) =>
+        {
+            if (request.Method == "HEAD" && request.Url.EndsWith($"/api/sessions/{id}/log", StringComparison.Ordinal))
+            {
+                heads.Enqueue(request.Url);
+            }
+        };
+        return heads;
     }
 
     /// <summary>A new interactive, active session; its id.</summary>

@@ -103,13 +103,9 @@ public sealed class RetentionPassTests : IDisposable
     public async Task OnePassPerInterval_IsClaimedAcrossInstances()
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        var first = new PostgresStateStore(PostgresServer.DataSource, schema.Name, IdentityCodec.Instance);
-        var second = new PostgresStateStore(PostgresServer.DataSource, schema.Name, IdentityCodec.Instance);
-        await using (first)
-        await using (second)
+        await using (PostgresStateStore first = await OpenStoreAsync(schema.Name))
+        await using (PostgresStateStore second = await OpenStoreAsync(schema.Name))
         {
-            await first.OpenAsync(Ct);
-            await second.OpenAsync(Ct);
             TimeSpan hour = TimeSpan.FromHours(1);
 
             bool[] claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => (i % 2 == 0 ? first : second).ClaimPassAsync(hour, Ct).AsTask()));
@@ -130,9 +126,8 @@ public sealed class RetentionPassTests : IDisposable
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
         TimeSpan hour = TimeSpan.FromHours(1);
-        await using (var other = new PostgresStateStore(PostgresServer.DataSource, schema.Name, IdentityCodec.Instance))
+        await using (PostgresStateStore other = await OpenStoreAsync(schema.Name))
         {
-            await other.OpenAsync(Ct);
             Assert.True(await other.ClaimPassAsync(hour, Ct));
         }
 
@@ -158,13 +153,9 @@ public sealed class RetentionPassTests : IDisposable
     public async Task AReportSavedAgainBetweenTheReadAndTheDelete_IsKept_AsSaved()
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name, IdentityCodec.Instance);
-        var other = new PostgresStateStore(PostgresServer.DataSource, schema.Name, IdentityCodec.Instance);
-        await using (store)
-        await using (other)
+        await using (PostgresStateStore store = await OpenStoreAsync(schema.Name))
+        await using (PostgresStateStore other = await OpenStoreAsync(schema.Name))
         {
-            await store.OpenAsync(Ct);
-            await other.OpenAsync(Ct);
             await store.SaveReportAsync("r", """{"created_at":"2020-01-01T00:00:00Z"}"""u8.ToArray(), Durability.Full, Ct);
 
             // Judged expired from the copy read; another instance saves it again before the delete.
@@ -204,6 +195,14 @@ public sealed class RetentionPassTests : IDisposable
         options.Retention.Interval = TimeSpan.Zero; // no background pass: each test runs it when it says
         policy(options.Retention);
         return await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema, options, meterFactory: Meters, cancellationToken: Ct);
+    }
+
+    /// <summary>A store over <paramref name="schema"/>, opened: one instance, below the service.</summary>
+    private static async Task<PostgresStateStore> OpenStoreAsync(string schema)
+    {
+        var store = new PostgresStateStore(PostgresServer.DataSource, schema, IdentityCodec.Instance);
+        await store.OpenAsync(Ct);
+        return store;
     }
 
     private static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
