@@ -213,9 +213,34 @@ internal static partial class PostgresSchema
                 bytes        bigint NOT NULL,
                 PRIMARY KEY (session_id, last_segment)
             );
+            -- A row of a part written after the part was marked keeps the part's bytes true: a re-encryption that
+            -- reseals it (enabling encryption grows every row by its envelope), or an append that took its segment
+            -- before the rotation and inserts after the mark committed. A new append finds no part above it, so it
+            -- costs one probe of the part index. Deletes are left to cap_session_log, which drops a part's mark
+            -- with its rows (a per-row update of the mark would rewrite it once per row).
+            CREATE OR REPLACE FUNCTION {0}.count_session_log_bytes() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+                SET search_path = pg_catalog, pg_temp AS $$
+            BEGIN
+                IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                    UPDATE {0}.session_log_sizes SET bytes = bytes - octet_length(OLD.payload)
+                        WHERE session_id = OLD.session_id AND stripe = OLD.segment % 16;
+                END IF;
+                IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                    INSERT INTO {0}.session_log_sizes AS s (session_id, stripe, bytes)
+                        VALUES (NEW.session_id, NEW.segment % 16, octet_length(NEW.payload))
+                        ON CONFLICT (session_id, stripe) DO UPDATE SET bytes = s.bytes + excluded.bytes;
+                    UPDATE {0}.session_log_parts AS p
+                        SET bytes = p.bytes + octet_length(NEW.payload) - CASE WHEN TG_OP = 'UPDATE' THEN octet_length(OLD.payload) ELSE 0 END
+                        WHERE p.session_id = NEW.session_id AND p.last_segment = (
+                            SELECT min(q.last_segment) FROM {0}.session_log_parts AS q
+                            WHERE q.session_id = NEW.session_id AND q.last_segment >= NEW.segment);
+                END IF;
+                RETURN NULL;
+            END
+            $$;
             -- The size a quota measures is the live log's, as on files, so a rotation makes room under it again:
-            -- every row's bytes less the parts'. Off by an append only while one that took its segment before a
-            -- rotation commits after it, or a re-encryption resized a part's rows, until that part is dropped.
+            -- every row's bytes less the parts'. Over by an append only while one that took its segment before a
+            -- rotation inserted before the mark committed, until that part is dropped.
             CREATE OR REPLACE FUNCTION {0}.session_log_bytes(of_session text) RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
                 SET search_path = pg_catalog, pg_temp AS $$
                 SELECT greatest(0,

@@ -74,6 +74,33 @@ public sealed class RetentionPassTests : IDisposable
     }
 
     [Fact]
+    public async Task RowsOfAPart_ResealedOrInsertedLate_LeaveTheLiveSizeTrue()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService service = await OpenAsync(schema.Name, r => { r.SessionLogMaxBytes = 10; r.SessionLogRotatedParts = 2; });
+        await service.AppendSessionLogAsync("s1", "first\n", Ct);
+        await service.AppendSessionLogAsync("s1", "second\n", Ct);
+        await service.RunRetentionOnceAsync(Ct);
+        Assert.Equal(0, await service.SessionLogSizeAsync("s1", Ct));
+
+        // A re-encryption that reseals the part's rows grows them (enabling encryption adds an envelope to each): the
+        // live log, still empty, must not look larger, or the quota would refuse appends the cap never rotates away.
+        await ExecuteAsync($"UPDATE {schema.Name}.session_logs SET payload = payload || '\\x0000000000'::bytea WHERE session_id = 's1'", Ct);
+        Assert.Equal(0, await service.SessionLogSizeAsync("s1", Ct));
+
+        // An append that took its segment before the rotation and inserts after it belongs to the part, too.
+        await ExecuteAsync($"""
+            INSERT INTO {schema.Name}.session_logs (session_id, segment, payload)
+            SELECT session_id, segment - 1, payload FROM {schema.Name}.session_logs WHERE session_id = 's1' ORDER BY segment LIMIT 1
+            """, Ct);
+        Assert.Equal(0, await service.SessionLogSizeAsync("s1", Ct));
+
+        await service.AppendSessionLogAsync("s1", "live\n", Ct);
+        Assert.Equal(await ScalarAsync($"SELECT octet_length(payload) FROM {schema.Name}.session_logs WHERE session_id = 's1' ORDER BY segment DESC LIMIT 1", Ct),
+            await service.SessionLogSizeAsync("s1", Ct));
+    }
+
+    [Fact]
     public async Task TwoInstancesRunningThePassAtOnce_CapEachLogOnce()
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();

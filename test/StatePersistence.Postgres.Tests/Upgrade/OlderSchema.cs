@@ -40,6 +40,21 @@ internal static class OlderSchema
             SET search_path = pg_catalog, pg_temp AS $$
             SELECT coalesce(sum(bytes), 0)::bigint FROM {schema}.session_log_sizes WHERE session_id = of_session
         $$;
+        CREATE OR REPLACE FUNCTION {schema}.count_session_log_bytes() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+            SET search_path = pg_catalog, pg_temp AS $$
+        BEGIN
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                UPDATE {schema}.session_log_sizes SET bytes = bytes - octet_length(OLD.payload)
+                    WHERE session_id = OLD.session_id AND stripe = OLD.segment % 16;
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                INSERT INTO {schema}.session_log_sizes AS s (session_id, stripe, bytes)
+                    VALUES (NEW.session_id, NEW.segment % 16, octet_length(NEW.payload))
+                    ON CONFLICT (session_id, stripe) DO UPDATE SET bytes = s.bytes + excluded.bytes;
+            END IF;
+            RETURN NULL;
+        END
+        $$;
         DROP TABLE {schema}.session_log_parts;
         """;
 
