@@ -157,8 +157,8 @@ public sealed partial class PostgresStateStore
         }
     }
 
-    /// <summary>One statement; under <see cref="Durability.Relaxed"/> its commit does not wait for the WAL flush.</summary>
-    private async Task ExecuteAsync(string sql, Durability durability, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
+    /// <summary>One statement, committed; the rows it touched. Under <see cref="Durability.Relaxed"/> its commit does not wait for the WAL flush.</summary>
+    private async Task<int> ExecuteAsync(string sql, Durability durability, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
     {
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -168,6 +168,7 @@ public sealed partial class PostgresStateStore
         batch.BatchCommands.Add(command);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return command.RecordsAffected;
     }
 
     /// <summary>A batch in <paramref name="transaction"/> whose commit, under <see cref="Durability.Relaxed"/>, does not wait for the WAL flush.</summary>

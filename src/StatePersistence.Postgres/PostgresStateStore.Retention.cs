@@ -118,16 +118,9 @@ public sealed partial class PostgresStateStore : IRetentionStore
                 return null;
             }
 
-            await using NpgsqlConnection writer = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using NpgsqlTransaction transaction = await writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using NpgsqlBatch batch = WriteBatch(writer, transaction, durability);
-            var delete = new NpgsqlBatchCommand($"DELETE FROM {_schema}.reports WHERE id = $1 AND xmin = $2");
-            delete.Parameters.Add(Text(reportId));
-            delete.Parameters.Add(new NpgsqlParameter { Value = version, NpgsqlDbType = NpgsqlDbType.Xid });
-            batch.BatchCommands.Add(delete);
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return delete.RecordsAffected == 1 ? stored.Length : (long?)null;
+            int deleted = await ExecuteAsync($"DELETE FROM {_schema}.reports WHERE id = $1 AND xmin = $2", durability, cancellationToken,
+                Text(reportId), new NpgsqlParameter { Value = version, NpgsqlDbType = NpgsqlDbType.Xid }).ConfigureAwait(false);
+            return deleted == 1 ? stored.Length : (long?)null;
         });
     }
 }
