@@ -18,28 +18,41 @@ public static class StateDirectoryReader
     /// <summary>How many times a read is started again when a checkpoint changes the files under it.</summary>
     public const int DefaultMaxAttempts = 20;
 
+    /// <summary>The longest wait between two attempts; the waits double up to it from a millisecond.</summary>
+    private static readonly TimeSpan LongestPause = TimeSpan.FromMilliseconds(250);
+
     /// <summary>
     /// Reads <paramref name="stateDirectory"/>. With <paramref name="checkItemFiles"/> the task and session files are
     /// read too and compared with the state (each disagreement is a problem). Throws
     /// <see cref="DirectoryNotFoundException"/> for a missing directory, <see cref="StateFormatException"/> for a file
     /// of a newer format version, and <see cref="StateStorageException"/> when no consistent read was had in
-    /// <paramref name="maxAttempts"/> attempts (a server checkpointing faster than the directory can be read). A
+    /// <paramref name="maxAttempts"/> attempts (a server checkpointing faster than the directory can be read; the attempts
+    /// wait between them, from 1 ms doubling up to 250 ms, so the default ones span about 3 s). A
     /// directory holding an unfinished import (<c>import-in-progress.json</c>) throws
     /// <see cref="StateImportIncompleteException"/> naming the archive, as opening it does: its files are part of an
     /// archive, and a read of them would pass for the state.
     /// </summary>
     public static StateDirectoryView Read(string stateDirectory, IPayloadCodec? codec = null, bool checkItemFiles = true,
         int maxAttempts = DefaultMaxAttempts) =>
-        ReadDirectory(PhysicalFileSystem.Instance, stateDirectory, codec, checkItemFiles, maxAttempts, refuseUnfinishedImport: true);
+        ReadDirectory(PhysicalFileSystem.Instance, stateDirectory, codec, checkItemFiles, maxAttempts, refuseUnfinishedImport: true, Thread.Sleep);
 
     /// <summary>
     /// <see cref="Read(string, IPayloadCodec?, bool, int)"/>, reading an unfinished import as it is: for
     /// <see cref="StateDirectoryVerifier"/>, which reports the import itself and checks what is there.
     /// </summary>
     internal static StateDirectoryView ReadEvenIfImportUnfinished(string stateDirectory, IPayloadCodec? codec, bool checkItemFiles, IFileSystem fileSystem) =>
-        ReadDirectory(fileSystem, stateDirectory, codec, checkItemFiles, DefaultMaxAttempts, refuseUnfinishedImport: false);
+        ReadDirectory(fileSystem, stateDirectory, codec, checkItemFiles, DefaultMaxAttempts, refuseUnfinishedImport: false, Thread.Sleep);
 
-    private static StateDirectoryView ReadDirectory(IFileSystem fileSystem, string stateDirectory, IPayloadCodec? codec, bool checkItemFiles, int maxAttempts, bool refuseUnfinishedImport)
+    /// <summary>
+    /// The read itself. <paramref name="pause"/> waits between two attempts: a checkpoint's steps take microseconds,
+    /// but its thread can be descheduled between two of them (between renaming <c>state.json</c> to a backup and its
+    /// successor into place, say) for longer than twenty back-to-back attempts take, and each would then see the same
+    /// half-done checkpoint and the last one report it as damage. The waits double from 1 ms up to
+    /// <see cref="LongestPause"/>, about 3 s over the default attempts, so a read beside a busy server waits out a
+    /// stalled step, and a read of a directory that is really damaged reports it after those seconds.
+    /// </summary>
+    internal static StateDirectoryView ReadDirectory(IFileSystem fileSystem, string stateDirectory, IPayloadCodec? codec, bool checkItemFiles, int maxAttempts,
+        bool refuseUnfinishedImport, Action<TimeSpan> pause)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
@@ -58,6 +71,11 @@ public static class StateDirectoryReader
         string reason = "";
         for (int attempt = 1; attempt <= maxAttempts; attempt++)
         {
+            if (attempt > 1)
+            {
+                pause(PauseBefore(attempt));
+            }
+
             try
             {
                 var read = new ReadAttempt(fileSystem, layout, envelope, checkItemFiles, lastAttempt: attempt == maxAttempts);
@@ -80,4 +98,8 @@ public static class StateDirectoryReader
             $"No consistent read of the state directory '{layout.Root}' was had in {maxAttempts} attempts: the files kept changing under the read ({reason}). Nothing was changed; try again, or stop the server.",
             layout.Root, inner: null, isTransient: true);
     }
+
+    /// <summary>The wait before attempt <paramref name="attempt"/> (2 or more): 1 ms, 2 ms, 4 ms, … up to <see cref="LongestPause"/>.</summary>
+    internal static TimeSpan PauseBefore(int attempt) =>
+        TimeSpan.FromMilliseconds(Math.Min(Math.Pow(2, Math.Min(attempt - 2, 30)), LongestPause.TotalMilliseconds));
 }
