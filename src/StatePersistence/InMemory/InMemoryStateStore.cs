@@ -1,6 +1,7 @@
 using StatePersistence.Commit;
 using StatePersistence.Ids;
 using StatePersistence.Recovery;
+using StatePersistence.Retention;
 using StatePersistence.Serialization;
 using StatePersistence.Serialization.Envelope;
 using StatePersistence.Storage;
@@ -12,9 +13,10 @@ namespace StatePersistence.InMemory;
 /// payload codec) into an <see cref="InMemoryStorage"/>, and opening decodes and replays it, so a restart over the
 /// same storage exercises what a durable store does. Fast enough to be the store of an application's own tests.
 /// It keeps its whole log (it declares no <see cref="ICheckpointStore"/>); session logs are stored one object per
-/// append, the way an object store without append would keep them.
+/// append, the way an object store without append would keep them, and the retention policy's parts are marks
+/// between them (<see cref="IRetentionStore"/>).
 /// </summary>
-public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
+public sealed partial class InMemoryStateStore : IStateStore, IStateBlobStore
 {
     private readonly InMemoryStorage _storage;
     private readonly PayloadEnvelope _envelope;
@@ -133,10 +135,10 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
         CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
-        List<byte[]> segments = _storage.SessionLogs.GetOrAdd(sessionId, _ => []);
-        lock (segments)
+        InMemorySessionLog log = _storage.SessionLogs.GetOrAdd(sessionId, _ => new InMemorySessionLog());
+        lock (log)
         {
-            segments.Add(_envelope.Seal(PayloadKind.SessionLogAppend, sessionId, utf8Text.Span));
+            log.Appends.Add(_envelope.Seal(PayloadKind.SessionLogAppend, sessionId, utf8Text.Span));
         }
 
         return ValueTask.CompletedTask;
@@ -146,14 +148,14 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
     public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
-        if (!_storage.SessionLogs.TryGetValue(sessionId, out List<byte[]>? segments))
+        if (!_storage.SessionLogs.TryGetValue(sessionId, out InMemorySessionLog? log))
         {
             return ValueTask.FromResult<byte[]?>(null);
         }
 
-        lock (segments)
+        lock (log)
         {
-            return ValueTask.FromResult<byte[]?>([.. segments.SelectMany(s => _envelope.Open(PayloadKind.SessionLogAppend, sessionId, s, $"{Location}/logs/{sessionId}"))]);
+            return ValueTask.FromResult<byte[]?>([.. log.Appends.SelectMany(s => _envelope.Open(PayloadKind.SessionLogAppend, sessionId, s, $"{Location}/logs/{sessionId}"))]);
         }
     }
 
@@ -161,15 +163,15 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
     public ValueTask<ISessionLogReader?> OpenSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
-        if (!_storage.SessionLogs.TryGetValue(sessionId, out List<byte[]>? segments))
+        if (!_storage.SessionLogs.TryGetValue(sessionId, out InMemorySessionLog? log))
         {
             return ValueTask.FromResult<ISessionLogReader?>(null);
         }
 
         byte[][] appends;
-        lock (segments)
+        lock (log)
         {
-            appends = [.. segments];
+            appends = [.. log.Appends];
         }
 
         return ValueTask.FromResult<ISessionLogReader?>(new InMemorySessionLogReader(sessionId, appends, _envelope, $"{Location}/logs/{sessionId}"));
@@ -179,14 +181,15 @@ public sealed class InMemoryStateStore : IStateStore, IStateBlobStore
     public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
-        if (!_storage.SessionLogs.TryGetValue(sessionId, out List<byte[]>? segments))
+        if (!_storage.SessionLogs.TryGetValue(sessionId, out InMemorySessionLog? log))
         {
             return ValueTask.FromResult(0L);
         }
 
-        lock (segments)
+        // The live log only, as on the other stores: a rotation makes room under a quota again.
+        lock (log)
         {
-            return ValueTask.FromResult(segments.Sum(s => (long)s.Length));
+            return ValueTask.FromResult(log.LiveBytes);
         }
     }
 

@@ -13,7 +13,7 @@ public sealed class InMemoryStorage
 
     internal List<byte[]> Log { get; } = [];
 
-    internal ConcurrentDictionary<string, List<byte[]>> SessionLogs { get; } = new(StringComparer.Ordinal);
+    internal ConcurrentDictionary<string, InMemorySessionLog> SessionLogs { get; } = new(StringComparer.Ordinal);
 
     internal ConcurrentDictionary<string, byte[]> Reports { get; } = new(StringComparer.Ordinal);
 
@@ -24,7 +24,7 @@ public sealed class InMemoryStorage
     {
         lock (Gate)
         {
-            return [.. Log, .. SessionLogs.Values.SelectMany(s => { lock (s) { return s.ToList(); } }), .. Reports.Values];
+            return [.. Log, .. SessionLogs.Values.SelectMany(s => { lock (s) { return s.Appends.ToList(); } }), .. Reports.Values];
         }
     }
 

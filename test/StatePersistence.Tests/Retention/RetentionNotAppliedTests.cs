@@ -1,12 +1,13 @@
 using Microsoft.Extensions.Logging;
 using StatePersistence.InMemory;
+using StatePersistence.Storage;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.Retention;
 
 /// <summary>
-/// A retention policy on a store the pass does not reach (one that does not implement IRetentionStore: the in-memory
-/// store here) does nothing: that is said once at start, as a warning naming the policy, instead of an operator
+/// A retention policy on a store the pass does not reach (one that does not implement IRetentionStore: a third-party
+/// blob store here, the in-memory store's logs and reports behind the contract of before retention) does nothing: that is said once at start, as a warning naming the policy, instead of an operator
 /// waiting for reports to expire that never will.
 /// </summary>
 public sealed class RetentionNotAppliedTests
@@ -34,8 +35,30 @@ public sealed class RetentionNotAppliedTests
         var logs = new CapturedLogs();
         using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs));
         var store = new InMemoryStateStore();
-        await using var service = new StatePersistenceService(options, store, loggerFactory);
+        await using var service = new StatePersistenceService(options, store, loggerFactory, blobs: new BlobsWithoutRetention(store));
         await service.StartAsync(ct);
         return logs;
+    }
+
+    /// <summary>Session logs and reports kept, and no <see cref="Retention.IRetentionStore"/>: a blob store written before it.</summary>
+    private sealed class BlobsWithoutRetention(IStateBlobStore inner) : IStateBlobStore
+    {
+        public ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability, CancellationToken cancellationToken = default) =>
+            inner.AppendSessionLogAsync(sessionId, utf8Text, durability, cancellationToken);
+
+        public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
+            inner.ReadSessionLogAsync(sessionId, cancellationToken);
+
+        public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default) =>
+            inner.SessionLogSizeAsync(sessionId, cancellationToken);
+
+        public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability, CancellationToken cancellationToken = default) =>
+            inner.SaveReportAsync(reportId, json, durability, cancellationToken);
+
+        public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default) =>
+            inner.LoadReportAsync(reportId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default) =>
+            inner.ListReportsAsync(cancellationToken);
     }
 }
