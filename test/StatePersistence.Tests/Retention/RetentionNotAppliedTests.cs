@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using StatePersistence.InMemory;
-using StatePersistence.Storage;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.Retention;
@@ -35,30 +34,8 @@ public sealed class RetentionNotAppliedTests
         var logs = new CapturedLogs();
         using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs));
         var store = new InMemoryStateStore();
-        await using var service = new StatePersistenceService(options, store, loggerFactory, blobs: new BlobsWithoutRetention(store));
+        await using var service = new StatePersistenceService(options, store, loggerFactory, blobs: new FirstContractBlobStore(store));
         await service.StartAsync(ct);
         return logs;
-    }
-
-    /// <summary>Session logs and reports kept, and no <see cref="Retention.IRetentionStore"/>: a blob store written before it.</summary>
-    private sealed class BlobsWithoutRetention(IStateBlobStore inner) : IStateBlobStore
-    {
-        public ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability, CancellationToken cancellationToken = default) =>
-            inner.AppendSessionLogAsync(sessionId, utf8Text, durability, cancellationToken);
-
-        public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
-            inner.ReadSessionLogAsync(sessionId, cancellationToken);
-
-        public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default) =>
-            inner.SessionLogSizeAsync(sessionId, cancellationToken);
-
-        public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability, CancellationToken cancellationToken = default) =>
-            inner.SaveReportAsync(reportId, json, durability, cancellationToken);
-
-        public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default) =>
-            inner.LoadReportAsync(reportId, cancellationToken);
-
-        public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default) =>
-            inner.ListReportsAsync(cancellationToken);
     }
 }
