@@ -10,23 +10,22 @@ namespace StatePersistence.FileStore.Operations;
 /// </summary>
 internal static class SessionLogExport
 {
-    /// <summary>How often a session's files are opened again when a rotation moved them meanwhile, before the export gives up.</summary>
-    private const int Attempts = 5;
-
     /// <summary>
     /// Hands <paramref name="add"/> every file of <c>logs/</c> an export holds (not temp, quarantined or marker files),
     /// a session's files together, each as a stream of what is copied. A session's live log and rotated parts are opened
     /// as one: when a rotation of a running server renamed any of them meanwhile (a name now holds another file), they
     /// are opened again, so the copy never holds a part twice or misses one. The handles keep the files as opened, so
-    /// what is copied is what was judged. Returns how many files were added.
+    /// what is copied is what was judged. A rotation renames each part in turn, with a directory fsync after each, so
+    /// the attempts wait between them (<see cref="ReadRetry"/>, through <paramref name="pause"/>; <see cref="Thread.Sleep(TimeSpan)"/>
+    /// when null) for it to finish. Returns how many files were added.
     /// </summary>
-    public static int CopyAll(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, Action<string, Stream> add)
+    public static int CopyAll(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, Action<string, Stream> add, Action<TimeSpan>? pause = null)
     {
         int count = 0;
         foreach (IGrouping<string, string> group in fileSystem.ListFiles(layout.LogsDirectory).Where(Exported).Order(StringComparer.Ordinal)
             .GroupBy(SessionOf, StringComparer.Ordinal))
         {
-            List<(string Name, IFileHandle Handle, long End)> opened = OpenTogether(fileSystem, layout, envelope, group.Key, [.. group]);
+            List<(string Name, IFileHandle Handle, long End)> opened = OpenTogether(fileSystem, layout, envelope, group.Key, [.. group], pause ?? Thread.Sleep);
             try
             {
                 foreach ((string name, IFileHandle handle, long end) in opened)
@@ -46,10 +45,15 @@ internal static class SessionLogExport
     }
 
     private static List<(string Name, IFileHandle Handle, long End)> OpenTogether(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope,
-        string group, List<string> names)
+        string group, List<string> names, Action<TimeSpan> pause)
     {
-        for (int attempt = 0; attempt < Attempts; attempt++)
+        for (int attempt = 1; attempt <= ReadRetry.MaxAttempts; attempt++)
         {
+            if (attempt > 1)
+            {
+                pause(ReadRetry.PauseBefore(attempt));
+            }
+
             List<(string Name, ulong? Device, ulong? Inode)> before = Identities(fileSystem, layout, names);
             var opened = new List<(string Name, IFileHandle Handle, long End)>();
             try
@@ -86,7 +90,7 @@ internal static class SessionLogExport
             opened.ForEach(f => f.Handle.Dispose());
         }
 
-        throw new IOException($"The session log files of '{group}' in '{layout.LogsDirectory}' kept being rotated while they were copied; export again.");
+        throw new IOException($"The session log files of '{group}' in '{layout.LogsDirectory}' kept being rotated while they were copied ({ReadRetry.MaxAttempts} attempts over about 3 s); export again.");
     }
 
     private static List<(string Name, ulong? Device, ulong? Inode)> Identities(IFileSystem fileSystem, StateLayout layout, List<string> names) =>

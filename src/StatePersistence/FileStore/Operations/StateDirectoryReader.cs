@@ -16,10 +16,7 @@ namespace StatePersistence.FileStore.Operations;
 public static class StateDirectoryReader
 {
     /// <summary>How many times a read is started again when a checkpoint changes the files under it.</summary>
-    public const int DefaultMaxAttempts = 20;
-
-    /// <summary>The longest wait between two attempts; the waits double up to it from a millisecond.</summary>
-    private static readonly TimeSpan LongestPause = TimeSpan.FromMilliseconds(250);
+    public const int DefaultMaxAttempts = ReadRetry.MaxAttempts;
 
     /// <summary>
     /// Reads <paramref name="stateDirectory"/>. With <paramref name="checkItemFiles"/> the task and session files are
@@ -44,12 +41,9 @@ public static class StateDirectoryReader
         ReadDirectory(fileSystem, stateDirectory, codec, checkItemFiles, DefaultMaxAttempts, refuseUnfinishedImport: false, Thread.Sleep);
 
     /// <summary>
-    /// The read itself. <paramref name="pause"/> waits between two attempts: a checkpoint's steps take microseconds,
-    /// but its thread can be descheduled between two of them (between renaming <c>state.json</c> to a backup and its
-    /// successor into place, say) for longer than twenty back-to-back attempts take, and each would then see the same
-    /// half-done checkpoint and the last one report it as damage. The waits double from 1 ms up to
-    /// <see cref="LongestPause"/>, about 3 s over the default attempts, so a read beside a busy server waits out a
-    /// stalled step, and a read of a directory that is really damaged reports it after those seconds.
+    /// The read itself. <paramref name="pause"/> waits between two attempts (<see cref="ReadRetry"/>): a checkpoint's
+    /// thread descheduled between renaming <c>state.json</c> to a backup and its successor into place would otherwise
+    /// be seen half-done by every attempt, and the last one would report <c>state.json</c> as missing.
     /// </summary>
     internal static StateDirectoryView ReadDirectory(IFileSystem fileSystem, string stateDirectory, IPayloadCodec? codec, bool checkItemFiles, int maxAttempts,
         bool refuseUnfinishedImport, Action<TimeSpan> pause)
@@ -73,7 +67,7 @@ public static class StateDirectoryReader
         {
             if (attempt > 1)
             {
-                pause(PauseBefore(attempt));
+                pause(ReadRetry.PauseBefore(attempt));
             }
 
             try
@@ -98,8 +92,4 @@ public static class StateDirectoryReader
             $"No consistent read of the state directory '{layout.Root}' was had in {maxAttempts} attempts: the files kept changing under the read ({reason}). Nothing was changed; try again, or stop the server.",
             layout.Root, inner: null, isTransient: true);
     }
-
-    /// <summary>The wait before attempt <paramref name="attempt"/> (2 or more): 1 ms, 2 ms, 4 ms, … up to <see cref="LongestPause"/>.</summary>
-    internal static TimeSpan PauseBefore(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(Math.Pow(2, Math.Min(attempt - 2, 30)), LongestPause.TotalMilliseconds));
 }
