@@ -14,6 +14,9 @@ internal static partial class Log
     [LoggerMessage(2, LogLevel.Warning, "Recovery warning for {Location}: {Warning}")]
     public static partial void RecoveryWarning(ILogger logger, string location, string warning);
 
+    [LoggerMessage(12, LogLevel.Warning, "Checkpoints in {Location} rename state.json to its backup instead of linking it ({Reason}): until its successor is renamed into place there is no state.json; readers beside the server wait that out, and a crash there makes start-up rebuild the state from the task and session files and the journal")]
+    public static partial void BackupLinkUnsupported(ILogger logger, string location, string reason);
+
     [LoggerMessage(11, LogLevel.Information, "First start in {Location}: {Message}")]
     public static partial void FreshStart(ILogger logger, string location, string message);
 

@@ -32,6 +32,9 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     private readonly KeyFileProvider? _keyFile;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+
+    /// <summary>Set once a link of <c>state.json</c> to its backup was refused: checkpoints rename it from then on.</summary>
+    private bool _backupLinksUnsupported;
     private readonly StatePersistenceOptions _options;
     private readonly StateLayout _layout;
     private readonly Quarantine _quarantine;
@@ -497,11 +500,20 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
                 }
             }
         }, durability);
+        string? linkedBackup = null;
         try
         {
             if (_fileSystem.FileExists(_layout.StateFile))
             {
-                _fileSystem.Rename(_layout.StateFile, _backups.NextPath(savedAt));
+                string backup = _backups.NextPath(savedAt);
+                if (KeepAsBackupByLink(backup))
+                {
+                    linkedBackup = backup;
+                }
+                else
+                {
+                    _fileSystem.Rename(_layout.StateFile, backup);
+                }
             }
 
             _fileSystem.Rename(temp, _layout.StateFile);
@@ -509,7 +521,9 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         catch (Exception ex)
         {
             // A snapshot never renamed into place is never read (start-up removes it): left here it only holds space.
-            if (FailedWriteCleanup.RemoveTemp(_fileSystem, temp, ex) is { } alsoNotRemoved)
+            // A backup linked for it is a second name of the state.json that stays: repeated failures would otherwise
+            // fill the backups with copies of one state and prune the older ones away.
+            if (FailedWriteCleanup.RemoveTemps(_fileSystem, linkedBackup is null ? [temp] : [temp, linkedBackup], ex) is { } alsoNotRemoved)
             {
                 throw alsoNotRemoved;
             }
@@ -523,6 +537,34 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         }
 
         return bytes;
+    }
+
+    /// <summary>
+    /// Makes the current <c>state.json</c> the backup <paramref name="backup"/> by giving it that second name (a hard
+    /// link), so the rename of its successor then replaces <c>state.json</c> atomically: there is always a
+    /// <c>state.json</c>, for a reader beside the server and after a crash at any point of the checkpoint. Renaming it to
+    /// the backup first, as before, left a moment with none: readers had to wait it out, and a crash there left start-up
+    /// to rebuild the state from the task and session files. False on a file system that has no hard links or refuses
+    /// this one (said once, event 12), where the caller renames as before.
+    /// </summary>
+    private bool KeepAsBackupByLink(string backup)
+    {
+        if (_backupLinksUnsupported)
+        {
+            return false;
+        }
+
+        try
+        {
+            _fileSystem.Link(_layout.StateFile, backup);
+            return true;
+        }
+        catch (NotSupportedException ex)
+        {
+            _backupLinksUnsupported = true;
+            Log.BackupLinkUnsupported(_logger, _layout.Root, ex.Message);
+            return false;
+        }
     }
 
     /// <summary>

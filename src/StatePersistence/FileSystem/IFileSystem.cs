@@ -27,6 +27,14 @@ internal interface IFileSystem
     /// <summary>Renames a file, replacing the destination atomically when it exists.</summary>
     void Rename(string sourcePath, string destinationPath);
 
+    /// <summary>
+    /// Gives the file at <paramref name="existingPath"/> a second name, <paramref name="newPath"/>, which must not exist
+    /// (a hard link: both names are the same file). Durable once <see cref="SyncDirectory"/> of the new name's directory
+    /// returns. A file system that cannot (no hard links, or it refuses this one) throws
+    /// <see cref="NotSupportedException"/>, and the caller renames instead.
+    /// </summary>
+    void Link(string existingPath, string newPath);
+
     /// <summary>Deletes a file. No-op when it does not exist.</summary>
     void Delete(string path);
 

@@ -88,6 +88,17 @@ internal sealed class PhysicalFileSystem : IFileSystem
     public void Rename(string sourcePath, string destinationPath) => File.Move(sourcePath, destinationPath, overwrite: true);
 
     /// <inheritdoc />
+    public void Link(string existingPath, string newPath)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new NotSupportedException($"Cannot link '{existingPath}' to '{newPath}': hard links are not used on Windows.");
+        }
+
+        PosixNative.Link(existingPath, newPath);
+    }
+
+    /// <inheritdoc />
     public void Delete(string path) => File.Delete(path);
 
     /// <inheritdoc />

@@ -14,6 +14,9 @@ internal static partial class PosixNative
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);
 
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LinkPath(string existingPath, string newPath);
+
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
 
@@ -111,6 +114,34 @@ internal static partial class PosixNative
         {
             throw LastError($"fdatasync of '{path}' failed");
         }
+    }
+
+    private const int NotPermitted = 1;
+    private const int TooManyLinks = 31;
+    private const int NotSupported = 95;
+
+    /// <summary>
+    /// link(2): a second name for the file at <paramref name="existingPath"/>. A file system without hard links (FAT,
+    /// some network shares: EPERM, EOPNOTSUPP), or one that refuses this link (EPERM under
+    /// <c>fs.protected_hardlinks</c> for a file the process does not own, EMLINK) throws
+    /// <see cref="NotSupportedException"/>, so the caller can do without; a missing file
+    /// <see cref="FileNotFoundException"/>; any other failure (ENOSPC, EIO, EEXIST) an <see cref="IOException"/>.
+    /// </summary>
+    public static void Link(string existingPath, string newPath)
+    {
+        if (LinkPath(existingPath, newPath) == 0)
+        {
+            return;
+        }
+
+        int errno = Marshal.GetLastPInvokeError();
+        string what = $"Cannot link '{existingPath}' to '{newPath}': {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).";
+        throw errno switch
+        {
+            NotPermitted or TooManyLinks or NotSupported => new NotSupportedException(what),
+            NoSuchFile => new FileNotFoundException(what, existingPath),
+            _ => new IOException(what, errno),
+        };
     }
 
     public static void SyncDirectory(string path)

@@ -27,6 +27,7 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
         })
         {
             Configure = o => o.MaxBackups = 2,
+            CheckImage = StateJsonNeverMissing,
             Setup = async run =>
             {
                 await run.SaveTask(NewTask("a"));
@@ -66,6 +67,7 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
         })
         {
             Configure = o => o.AutosaveInterval = TimeSpan.FromSeconds(30),
+            CheckImage = StateJsonNeverMissing,
             Setup = run => run.SaveTask(NewTask("a")),
         }, ledger).ExploreAsync();
 
@@ -150,4 +152,23 @@ public sealed class SnapshotWorkloadTests(ReliabilityLedger ledger)
                 await run.Snapshot();
             },
         }, ledger).ExploreAsync();
+
+    /// <summary>
+    /// A checkpoint gives the <c>state.json</c> it replaces a backup's name before its successor is renamed over it, so
+    /// a crash image holding a backup holds a <c>state.json</c> beside it, at every crash point. Red when the
+    /// checkpoint renames <c>state.json</c> to the backup first (mutant 54): a crash between its two renames leaves none.
+    /// </summary>
+    private static string? StateJsonNeverMissing(Testing.CrashSimulation.DurableImage image, Testing.CrashSimulation.CrashSimulatingFileSystem recovered)
+    {
+        foreach (string backup in image.Files.Keys.Where(p => Path.GetFileName(p).StartsWith("state.backup.", StringComparison.Ordinal)))
+        {
+            string state = Path.Combine(Path.GetDirectoryName(backup)!, "state.json");
+            if (!image.FileExists(state))
+            {
+                return $"the backup '{backup}' is durable but '{state}' is not: a checkpoint left no state.json";
+            }
+        }
+
+        return null;
+    }
 }

@@ -24,7 +24,7 @@ internal sealed class FaultMatrix(bool simulated, FaultWritePath path, Reliabili
     private static readonly FaultOperations[] Kinds =
     [
         FaultOperations.Open, FaultOperations.Read, FaultOperations.Write, FaultOperations.SetLength, FaultOperations.Sync,
-        FaultOperations.Rename, FaultOperations.Delete, FaultOperations.SyncDirectory, FaultOperations.List,
+        FaultOperations.Rename, FaultOperations.Link, FaultOperations.Delete, FaultOperations.SyncDirectory, FaultOperations.List,
         FaultOperations.FreeSpace, FaultOperations.CreateDirectory, FaultOperations.Lock, FaultOperations.SyncFileSystem,
     ];
 

@@ -73,6 +73,8 @@ internal sealed class ProcessFileSystem(IFileSystem disk) : IFileSystem
 
     public void Rename(string sourcePath, string destinationPath) => Enter(SimulatedOperationKind.Rename, sourcePath, () => disk.Rename(sourcePath, destinationPath));
 
+    public void Link(string existingPath, string newPath) => Enter(SimulatedOperationKind.Link, existingPath, () => disk.Link(existingPath, newPath));
+
     public void Delete(string path) => Enter(SimulatedOperationKind.Delete, path, () => disk.Delete(path));
 
     public void SyncDirectory(string path) => Enter(SimulatedOperationKind.SyncDirectory, path, () => disk.SyncDirectory(path));

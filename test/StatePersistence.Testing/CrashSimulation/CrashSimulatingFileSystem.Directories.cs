@@ -86,6 +86,36 @@ internal sealed partial class CrashSimulatingFileSystem
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The new name points at the same inode (names sharing one keep sharing it after a crash), and it is a pending
+    /// entry of its directory like a create: lost or kept on its own until that directory is synced. It implies
+    /// nothing about the file's data.
+    /// </remarks>
+    public void Link(string existingPath, string newPath)
+    {
+        string source = SimulatedPath.Normalize(existingPath);
+        string destination = SimulatedPath.Normalize(newPath);
+        lock (_gate)
+        {
+            int number = Begin(SimulatedOperationKind.Link, source, destination);
+            RequireParent(source);
+            if (!_volatile.Files.TryGetValue(source, out int inode))
+            {
+                throw new FileNotFoundException($"Could not find file '{source}'.", source);
+            }
+
+            RequireParent(destination);
+            if (_volatile.Files.ContainsKey(destination) || _volatile.Directories.Contains(destination))
+            {
+                throw new IOException($"Cannot link '{source}' to '{destination}': it exists.", Errno.Exists);
+            }
+
+            _volatile.Files[destination] = inode;
+            AddEntryOp(number, destination, EntryChangeKind.LinkFile, inode, false, $"#{number} link {source} -> {destination}");
+        }
+    }
+
+    /// <inheritdoc />
     public void Delete(string path)
     {
         string target = SimulatedPath.Normalize(path);

@@ -21,6 +21,9 @@ internal enum SimulatedOperationKind
     /// <summary><see cref="FileSystem.IFileSystem.Rename"/>.</summary>
     Rename,
 
+    /// <summary><see cref="FileSystem.IFileSystem.Link"/> (a hard link: a second name for a file).</summary>
+    Link,
+
     /// <summary><see cref="FileSystem.IFileSystem.Delete"/>.</summary>
     Delete,
 
@@ -40,8 +43,8 @@ internal enum SimulatedOperationKind
 /// <summary>One numbered entry of the operation log.</summary>
 /// <param name="Number">1-based position in the log; <see cref="CrashSimulatingFileSystem.CrashAtOperation"/> takes it.</param>
 /// <param name="Kind">What the operation is.</param>
-/// <param name="Path">The file or directory (the source of a rename).</param>
-/// <param name="DestinationPath">The destination of a rename; otherwise null.</param>
+/// <param name="Path">The file or directory (the source of a rename or link).</param>
+/// <param name="DestinationPath">The destination of a rename, the new name of a link; otherwise null.</param>
 /// <param name="Offset">The offset of a write, the new length of a SetLength; otherwise 0.</param>
 /// <param name="Length">The byte count of a write; otherwise 0.</param>
 internal sealed record SimulatedOperation(int Number, SimulatedOperationKind Kind, string Path, string? DestinationPath = null, long Offset = 0, int Length = 0)
@@ -50,6 +53,7 @@ internal sealed record SimulatedOperation(int Number, SimulatedOperationKind Kin
     public override string ToString() => Kind switch
     {
         SimulatedOperationKind.Rename => $"#{Number} Rename {Path} -> {DestinationPath}",
+        SimulatedOperationKind.Link => $"#{Number} Link {Path} -> {DestinationPath}",
         SimulatedOperationKind.Write => $"#{Number} Write {Path} [{Offset}, +{Length})",
         SimulatedOperationKind.SetLength => $"#{Number} SetLength {Path} {Offset}",
         _ => $"#{Number} {Kind} {Path}",

@@ -192,6 +192,14 @@ internal sealed class FaultInjectingFileSystem : IFileSystem
     }
 
     /// <inheritdoc />
+    public void Link(string existingPath, string newPath)
+    {
+        ThrowIfFaulted(FaultOperations.Link, existingPath);
+        Inner.Link(existingPath, newPath);
+        Ledger.Linked(existingPath, newPath);
+    }
+
+    /// <inheritdoc />
     public void Delete(string path)
     {
         ThrowIfFaulted(FaultOperations.Delete, path);

@@ -49,9 +49,12 @@ internal enum FaultOperations
     /// </summary>
     SyncFileSystem = 1 << 12,
 
-    /// <summary>Every call that writes: writes, length changes, syncs, renames, deletes, directory syncs and creates.</summary>
-    AnyMutation = Open | Write | SetLength | Sync | Rename | Delete | SyncDirectory | CreateDirectory | SyncFileSystem,
+    /// <summary><c>IFileSystem.Link</c> (a hard link).</summary>
+    Link = 1 << 13,
+
+    /// <summary>Every call that writes: writes, length changes, syncs, renames, links, deletes, directory syncs and creates.</summary>
+    AnyMutation = Open | Write | SetLength | Sync | Rename | Link | Delete | SyncDirectory | CreateDirectory | SyncFileSystem,
 
     /// <summary>Every call that can fail.</summary>
-    All = (1 << 13) - 1,
+    All = (1 << 14) - 1,
 }

@@ -55,6 +55,18 @@ internal sealed class NotDurableLedger
         }
     }
 
+    /// <summary>A second name shares the first's regions, as both name one file.</summary>
+    public void Linked(string source, string destination)
+    {
+        lock (_gate)
+        {
+            if (_regions.TryGetValue(source, out List<ChangedRegion>? list))
+            {
+                _regions[destination] = list;
+            }
+        }
+    }
+
     public void Deleted(string path)
     {
         lock (_gate)

@@ -21,6 +21,8 @@ internal abstract class PassThroughFileSystem(IFileSystem inner) : IFileSystem
 
     public virtual void Rename(string sourcePath, string destinationPath) => inner.Rename(sourcePath, destinationPath);
 
+    public virtual void Link(string existingPath, string newPath) => inner.Link(existingPath, newPath);
+
     public virtual void Delete(string path) => inner.Delete(path);
 
     public virtual void SyncDirectory(string path) => inner.SyncDirectory(path);

@@ -59,7 +59,8 @@ public sealed class ReaderBesideACheckpointTests : IDisposable
     }
 
     /// <summary>
-    /// A checkpoint renames <c>state.json</c> to a backup and then its successor into place. A clean-clone CI run saw
+    /// A checkpoint on a file system without hard links (and every checkpoint before the link, see
+    /// <c>BackupLinkTests</c>) renames <c>state.json</c> to a backup and then its successor into place. A clean-clone CI run saw
     /// the server's thread descheduled between the two for longer than twenty back-to-back attempts took, and the
     /// last attempt reported state.json "missing although backups exist (deleted by hand?)". The attempts now wait
     /// between them (1 ms doubling up to 250 ms), so a stall of half a second (in the reader's own time here) is

@@ -35,8 +35,10 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
         var backups = new Backups(fileSystem, layout);
         if (stateHash is null && backups.ListNewestFirst().Count > 0)
         {
-            // A checkpoint renames state.json to a backup and then its successor into place: between the two there
-            // is none. Left missing after every attempt, it was removed by hand.
+            // A checkpoint links state.json to its backup's name and renames its successor over it, so there is
+            // always one; but on a file system without hard links (and in builds before the link) it renames
+            // state.json to the backup first, leaving none until the successor is in place. Left missing after every
+            // attempt, it was removed by hand.
             if (GiveUp("state.json is missing while backups exist (a checkpoint was replacing it)"))
             {
                 return null;

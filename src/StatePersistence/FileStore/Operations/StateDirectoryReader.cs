@@ -42,8 +42,9 @@ public static class StateDirectoryReader
 
     /// <summary>
     /// The read itself. <paramref name="pause"/> waits between two attempts (<see cref="ReadRetry"/>): a checkpoint's
-    /// thread descheduled between renaming <c>state.json</c> to a backup and its successor into place would otherwise
-    /// be seen half-done by every attempt, and the last one would report <c>state.json</c> as missing.
+    /// thread descheduled in the middle of its steps (between renaming <c>state.json</c> to a backup and its successor
+    /// into place, where the file system has no hard links) would otherwise be seen half-done by every attempt, and the
+    /// last one would report it as damage.
     /// </summary>
     internal static StateDirectoryView ReadDirectory(IFileSystem fileSystem, string stateDirectory, IPayloadCodec? codec, bool checkItemFiles, int maxAttempts,
         bool refuseUnfinishedImport, Action<TimeSpan> pause)
