@@ -10,7 +10,8 @@ namespace StatePersistence.FileStore;
 internal static class FailedWriteCleanup
 {
     /// <summary>
-    /// Deletes <paramref name="temps"/> (a missing one is fine: the failure may have come before its create) after
+    /// Deletes <paramref name="temps"/> (a missing one is fine: the failure may have come before its create; a checkpoint
+    /// also names the backup it linked for the snapshot that failed) after
     /// <paramref name="failure"/>. Returns null when they are gone, for the caller to rethrow the failure as it is;
     /// when a removal failed too, the exception to throw instead, so that neither is hidden: the failure's message
     /// followed by what could not be removed, the failure as its inner exception, of a type its callers already
@@ -36,7 +37,7 @@ internal static class FailedWriteCleanup
             return null;
         }
 
-        string message = $"{failure.Message.TrimEnd('.', ' ')}; the temp file(s) it left could not be removed either: {string.Join(", ", notRemoved)}.";
+        string message = $"{failure.Message.TrimEnd('.', ' ')}; the file(s) it left could not be removed either: {string.Join(", ", notRemoved)}.";
         return failure switch
         {
             UnauthorizedAccessException => new UnauthorizedAccessException(message, failure),

@@ -32,9 +32,6 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     private readonly KeyFileProvider? _keyFile;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-
-    /// <summary>Set once a link of <c>state.json</c> to its backup was refused: checkpoints rename it from then on.</summary>
-    private bool _backupLinksUnsupported;
     private readonly StatePersistenceOptions _options;
     private readonly StateLayout _layout;
     private readonly Quarantine _quarantine;
@@ -54,6 +51,9 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     private long _descriptorShortages;
     private CommitSequencer? _sequencer;
     private ChangeFeed? _feed;
+
+    /// <summary>Set once a link of <c>state.json</c> to its backup was refused: checkpoints rename it from then on.</summary>
+    private bool _backupLinksUnsupported;
 
     /// <summary>
     /// Creates a store for the directory <see cref="StatePersistenceOptions.ResolveStatePath"/> names, writing through
