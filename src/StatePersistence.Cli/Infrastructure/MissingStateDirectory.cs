@@ -1,7 +1,8 @@
 namespace StatePersistence.Cli.Infrastructure;
 
 /// <summary>
-/// The refusal of a state directory that does not exist. statectl reads and writes the file store only; on a machine
+/// The refusal of a state directory that does not exist. statectl reads and writes the file store (a few commands read a
+/// PostgreSQL store with <c>--store postgres</c>); on a machine
 /// whose environment sets the server up for PostgreSQL (<c>STATEPERSISTENCE_CONNECTION_STRING</c>, or
 /// <c>StatePersistence__Store=postgres</c>) the missing directory is that, and the refusal says so instead of leaving an
 /// operator to look for a directory that was never meant to exist. The variable's value (it may hold a password) is
@@ -14,7 +15,7 @@ internal static class MissingStateDirectory
     /// <summary>A sentence for a PostgreSQL deployment (led by a space), or empty when the environment names none.</summary>
     public static string PostgresHint() => ConfiguresPostgres()
         ? " This environment sets up the server for PostgreSQL (STATEPERSISTENCE_CONNECTION_STRING or StatePersistence__Store=postgres): "
-          + "statectl reads and writes state directories (the file store) only, but for 'keys list' and 'keys retire --remove', which take --store postgres; for PostgreSQL use the server's /health and /metrics, psql and pg_dump."
+          + "statectl reads and writes state directories (the file store) only, but for 'tasks list', 'tasks show', 'keys list' and 'keys retire --remove', which take --store postgres; for PostgreSQL use the server's /health and /metrics, psql and pg_dump."
         : "";
 
     private static bool ConfiguresPostgres() =>

@@ -49,18 +49,7 @@ public sealed class PostgresKeyUsage
         CancellationToken cancellationToken = default)
     {
         Schema.PostgresSchema.ValidateName(schema);
-        NpgsqlConnectionStringBuilder builder;
-        try
-        {
-            builder = new NpgsqlConnectionStringBuilder(connectionString);
-        }
-        catch (ArgumentException)
-        {
-            // The parser's message may quote the value.
-            throw new ArgumentException("The PostgreSQL connection string cannot be parsed; write it as Npgsql key=value pairs, such as Host=db;Database=state;Username=agent.",
-                nameof(connectionString));
-        }
-
+        NpgsqlConnectionStringBuilder builder = Reading.OperatorConnection.Parse(connectionString);
         string location = PostgresStateStore.LocationOf(builder, schema);
         await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         try

@@ -24,9 +24,9 @@ internal static class KeysCommand
     {
         var keys = new Command("keys", "Encryption keys: create a key file, list keys and what each still protects, rotate, retire, verify that everything decrypts.");
         keys.Options.Add(KeyFile);
-        keys.Options.Add(KeysStore.StoreOption);
-        keys.Options.Add(KeysStore.ConnectionStringOption);
-        keys.Options.Add(KeysStore.SchemaOption);
+        keys.Options.Add(StoreChoice.StoreOption);
+        keys.Options.Add(StoreChoice.ConnectionStringOption);
+        keys.Options.Add(StoreChoice.SchemaOption);
         keys.Subcommands.Add(CreateCommand());
         keys.Subcommands.Add(ListCommand());
         keys.Subcommands.Add(RotateCommand());
@@ -57,9 +57,9 @@ internal static class KeysCommand
         command.SetHandler(async (context, parsed, cancellation) =>
         {
             string file = ResolveKeyFile(parsed);
-            KeysStore store = KeysStore.From(parsed);
+            StoreChoice store = StoreChoice.From(parsed);
             return store.IsPostgres
-                ? KeysOnPostgres.List(context, file, await store.MeasureAsync(cancellation).ConfigureAwait(false))
+                ? KeysOnPostgres.List(context, file, await KeysOnPostgres.MeasureAsync(store, cancellation).ConfigureAwait(false))
                 : List(context, file);
         });
         return command;
@@ -99,7 +99,7 @@ internal static class KeysCommand
             string id = parsed.GetValue(key)!;
             KeyFileLockWait.Announce(context.Error, file);
             // Only a removal looks at where the payloads lie.
-            if (parsed.GetValue(remove) && KeysStore.From(parsed) is { IsPostgres: true } store)
+            if (parsed.GetValue(remove) && StoreChoice.From(parsed) is { IsPostgres: true } store)
             {
                 if (parsed.GetValue(loseMovedAside))
                 {
@@ -154,7 +154,7 @@ internal static class KeysCommand
         command.SetHandler(async (context, parsed, cancellation) =>
         {
             string file = ResolveKeyFile(parsed);
-            if (KeysStore.From(parsed).IsPostgres)
+            if (StoreChoice.From(parsed).IsPostgres)
             {
                 throw new CommandFailedException("keys verify opens the payloads of a state directory; for a PostgreSQL store, 'keys list --store postgres' counts the rows under each key, and the instances report rows they cannot open (reencryption_files_remaining, the re-encryption's events).", ExitCodes.Usage);
             }

@@ -6,7 +6,7 @@ using StatePersistence.Postgres;
 namespace StatePersistence.Cli.Commands.Keys;
 
 /// <summary>
-/// <c>keys list</c> and <c>keys retire --remove</c> for a PostgreSQL store (<see cref="KeysStore"/>): the rows each key
+/// <c>keys list</c> and <c>keys retire --remove</c> for a PostgreSQL store (<see cref="StoreChoice"/>): the rows each key
 /// still seals, by table (<see cref="PostgresKeyUsage"/>), where a state directory counts payloads and files. The
 /// rotation procedure removes an old key once its rows reach 0, so the removal measures the store itself, under the key
 /// file's lock, and refuses while any row remains.
@@ -49,15 +49,19 @@ internal static class KeysOnPostgres
     }
 
     /// <summary>Removes <paramref name="keyId"/> once no row of the store is sealed with it, measured under the key file's lock.</summary>
-    public static void Remove(string file, string keyId, KeysStore store) =>
+    public static void Remove(string file, string keyId, StoreChoice store) =>
         EncryptionKeyOperations.Remove(file, keyId, () =>
         {
             // Under the key file's lock, from a synchronous callback: this console command has no context to deadlock.
-            PostgresKeyUsage usage = store.MeasureAsync(CancellationToken.None).GetAwaiter().GetResult();
+            PostgresKeyUsage usage = MeasureAsync(store, CancellationToken.None).GetAwaiter().GetResult();
             PostgresKeyUsageCount used = usage.For(keyId);
             return used.Total == 0 ? null
                 : $"The key '{keyId}' still seals {used.Total} row(s) of the PostgreSQL store {usage.Location} ({used.Items} items, {used.SessionLogRows} session log rows, {used.Reports} reports, {used.Changes} changes). Let the instances' background re-encryption rewrite them first (reencryption_files_remaining 0 on an instance that has read the key file).";
         });
+
+    /// <summary>Measures the PostgreSQL store <paramref name="store"/> names (<see cref="PostgresKeyUsage"/>).</summary>
+    public static Task<PostgresKeyUsage> MeasureAsync(StoreChoice store, CancellationToken cancellationToken) =>
+        store.ReadAsync((connectionString, schema) => PostgresKeyUsage.MeasureAsync(connectionString, schema, cancellationToken));
 
     private static KeyRowsEntry Entry(string id, string state, DateTimeOffset? createdAt, PostgresKeyUsageCount count) =>
         new(id, state, createdAt, count.Items, count.SessionLogRows, count.Reports, count.Changes, count.Total);

@@ -2,21 +2,26 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using StatePersistence.Cli.Infrastructure;
+using StatePersistence.Commit;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Model;
+using StatePersistence.Postgres;
 
 namespace StatePersistence.Cli.Commands.Tasks;
 
-/// <summary><c>statectl tasks list [--status S]</c>: the tasks, read-only (safe beside a running server).</summary>
+/// <summary><c>statectl tasks list [--status S]</c>: the tasks of the state directory or of a PostgreSQL store (<c>--store postgres</c>), read-only (safe beside running servers).</summary>
 internal static class TasksListCommand
 {
     private static readonly Option<string?> Status = CreateStatusOption();
 
     public static Command Create()
     {
-        var command = new Command("list", "List the tasks (id, status, tool, revision, last update), optionally only those with one status.");
+        var command = new Command("list", "List the tasks (id, status, tool, revision, last update), optionally only those with one status; of the state directory, or of a PostgreSQL store (--store postgres).");
         command.Options.Add(Status);
-        command.SetHandler((context, parsed, _) => Task.FromResult(Run(context, parsed.GetValue(Status))));
+        TasksOnPostgres.AddOptions(command);
+        command.SetHandler(async (context, parsed, cancellation) => StoreChoice.From(parsed) is { IsPostgres: true } store
+            ? await RunOnPostgresAsync(context, store, parsed.GetValue(Status), cancellation).ConfigureAwait(false)
+            : Run(context, parsed.GetValue(Status)));
         return command;
     }
 
@@ -30,13 +35,36 @@ internal static class TasksListCommand
     private static int Run(CommandContext context, string? status)
     {
         StateDirectoryView read = DirectoryReading.Read(context);
-        List<TaskSummary> tasks = [.. read.View.Tasks.Values.Where(t => status is null || t.Status == status).Select(TaskSummary.From)];
+        List<TaskSummary> tasks = Summaries(read.View.Tasks.Values, status);
         if (context.Json)
         {
             context.WriteJson(new TaskListReport(read.StateDirectory, read.View.Revision, tasks.Count, tasks, read.Problems), TasksJsonContext.Default.TaskListReport);
             return ExitCodes.Success;
         }
 
+        WriteTable(context, tasks, $"{tasks.Count} task(s) in {read.StateDirectory} at revision {read.View.Revision}");
+        return ExitCodes.Success;
+    }
+
+    private static async Task<int> RunOnPostgresAsync(CommandContext context, StoreChoice store, string? status, CancellationToken cancellationToken)
+    {
+        PostgresTaskRead read = await TasksOnPostgres.ReadAsync(context, store, id: null, cancellationToken).ConfigureAwait(false);
+        List<TaskSummary> tasks = Summaries(read.Tasks, status);
+        if (context.Json)
+        {
+            context.WriteJson(new PostgresTaskListReport(read.Location, read.Revision, tasks.Count, tasks, read.Problems), TasksJsonContext.Default.PostgresTaskListReport);
+            return ExitCodes.Success;
+        }
+
+        WriteTable(context, tasks, $"{tasks.Count} task(s) in the PostgreSQL store {read.Location} at revision {read.Revision}");
+        return ExitCodes.Success;
+    }
+
+    private static List<TaskSummary> Summaries(IEnumerable<StoredItem> tasks, string? status) =>
+        [.. tasks.Where(t => status is null || t.Status == status).Select(TaskSummary.From)];
+
+    private static void WriteTable(CommandContext context, List<TaskSummary> tasks, string caption)
+    {
         var table = new Table().AddColumn("id").AddColumn("status").AddColumn("tool").AddColumn(new TableColumn("revision").RightAligned())
             .AddColumn("updated").AddColumn("description");
         foreach (TaskSummary task in tasks)
@@ -46,9 +74,8 @@ internal static class TasksListCommand
                 Markup.Escape(Shorten(task.Description)));
         }
 
-        table.Caption(Markup.Escape($"{tasks.Count} task(s) in {read.StateDirectory} at revision {read.View.Revision}"));
+        table.Caption(Markup.Escape(caption));
         context.Console.Write(table);
-        return ExitCodes.Success;
     }
 
     private static string Shorten(string? text) => text is null ? "-" : text.Length <= 60 ? text : text[..57] + "...";

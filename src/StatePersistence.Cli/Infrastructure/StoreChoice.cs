@@ -1,18 +1,18 @@
 using System.CommandLine;
-using StatePersistence.Cli.Infrastructure;
 using StatePersistence.Postgres;
 
-namespace StatePersistence.Cli.Commands.Keys;
+namespace StatePersistence.Cli.Infrastructure;
 
 /// <summary>
-/// Where the payloads a key protects lie, for <c>keys list</c> and <c>keys retire --remove</c>: the state directory
-/// (the default), or a PostgreSQL store, chosen as the server chooses it: <c>--store postgres</c> or
+/// The store a command reads, for those that read a PostgreSQL store too (<c>keys list</c>, <c>keys retire --remove</c>,
+/// <c>tasks list</c>, <c>tasks show</c>): the state directory (the default), or a PostgreSQL store, chosen as the
+/// server chooses it: <c>--store postgres</c> or
 /// <c>StatePersistence__Store=postgres</c>; the connection string from <c>--connection-string</c>, else
 /// <c>StatePersistence__ConnectionString</c>, else <c>STATEPERSISTENCE_CONNECTION_STRING</c> (best for a password: the
 /// command line shows in <c>ps</c>); the schema from <c>--schema</c>, else <c>StatePersistence__Schema</c>, else the
 /// store's default. The connection string is never shown.
 /// </summary>
-internal sealed record KeysStore(string? ConnectionString, string Schema)
+internal sealed record StoreChoice(string? ConnectionString, string Schema)
 {
     public const string StoreVariable = "StatePersistence__Store";
     public const string ConnectionStringVariable = "STATEPERSISTENCE_CONNECTION_STRING";
@@ -21,7 +21,7 @@ internal sealed record KeysStore(string? ConnectionString, string Schema)
 
     public static readonly Option<string?> StoreOption = new("--store")
     {
-        Description = $"Where the payloads lie, for list and retire --remove: 'file' (the state directory, the default) or 'postgres' (default: ${StoreVariable}).",
+        Description = $"The store to read: 'file' (the state directory, the default) or 'postgres' (default: ${StoreVariable}).",
         HelpName = "file|postgres",
         Recursive = true,
     };
@@ -44,7 +44,7 @@ internal sealed record KeysStore(string? ConnectionString, string Schema)
     public bool IsPostgres => ConnectionString is not null;
 
     /// <summary>The choice the command line and the environment make; bad usage (exit 2) when it is incomplete or unknown.</summary>
-    public static KeysStore From(ParseResult parsed)
+    public static StoreChoice From(ParseResult parsed)
     {
         string? named = parsed.GetValue(StoreOption) is { Length: > 0 } given ? given : Environment.GetEnvironmentVariable(StoreVariable);
         string store = string.IsNullOrWhiteSpace(named) ? "file" : named.Trim().ToLowerInvariant();
@@ -59,7 +59,7 @@ internal sealed record KeysStore(string? ConnectionString, string Schema)
             case "file" when parsed.GetValue(ConnectionStringOption) is not null || parsed.GetValue(SchemaOption) is not null:
                 throw new CommandFailedException("--connection-string and --schema go with --store postgres.", ExitCodes.Usage);
             case "file":
-                return new KeysStore(null, schema);
+                return new StoreChoice(null, schema);
             case "postgres" when string.IsNullOrWhiteSpace(connectionString):
                 throw new CommandFailedException(
                     $"--store postgres needs a connection string: pass --connection-string, or (best for a password) set {ConnectionStringVariable}.", ExitCodes.Usage);
@@ -73,18 +73,21 @@ internal sealed record KeysStore(string? ConnectionString, string Schema)
                     throw new CommandFailedException(ex.Message, ExitCodes.Usage);
                 }
 
-                return new KeysStore(connectionString, schema);
+                return new StoreChoice(connectionString, schema);
             default:
                 throw new CommandFailedException($"--store is '{named}', which is not a store: use 'file' (the default) or 'postgres'.", ExitCodes.Usage);
         }
     }
 
-    /// <summary>Measures the PostgreSQL store; a connection string that does not parse is bad usage (exit 2), not shown.</summary>
-    public async Task<PostgresKeyUsage> MeasureAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="read"/> on the PostgreSQL store (given the connection string and the schema); a connection
+    /// string that does not parse is bad usage (exit 2), and is not shown.
+    /// </summary>
+    public async Task<T> ReadAsync<T>(Func<string, string, Task<T>> read)
     {
         try
         {
-            return await PostgresKeyUsage.MeasureAsync(ConnectionString!, Schema, cancellationToken).ConfigureAwait(false);
+            return await read(ConnectionString!, Schema).ConfigureAwait(false);
         }
         catch (ArgumentException ex) when (ex.ParamName == "connectionString")
         {

@@ -1,0 +1,122 @@
+using Npgsql;
+using StatePersistence.Commit;
+using StatePersistence.Errors;
+using StatePersistence.Postgres.Changes;
+using StatePersistence.Postgres.Reading;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Postgres;
+
+/// <summary>
+/// The tasks of a PostgreSQL store as one snapshot of the database holds them, read without opening a store: nothing
+/// is created, upgraded, numbered or loaded beside the tasks, and the read runs in a read-only transaction, so it is
+/// safe beside running instances. What <c>statectl tasks list --store postgres</c> and <c>tasks show</c> print.
+/// </summary>
+public static class PostgresTaskReader
+{
+    /// <summary>The first schema version: the <c>items</c> table and the revision sequence this read uses.</summary>
+    private const int ItemsVersion = 1;
+
+    /// <summary>
+    /// Reads every task of the store in <paramref name="schema"/> of the database <paramref name="connectionString"/>
+    /// names, or only <paramref name="id"/>'s when it is given (none when there is no such task). Sealed rows are
+    /// opened with <paramref name="codec"/> (the key ring the instances run with); a row that is sealed under a codec or
+    /// key the reader lacks throws <see cref="StateFormatException"/> naming it (a configuration to fix, not damage), a
+    /// row that does not read back (damaged) is left out and named in <see cref="PostgresTaskRead.Problems"/>. Throws
+    /// <see cref="ArgumentException"/> for a connection string that does not parse (without quoting it: it may hold a
+    /// password) or a schema name the store would refuse, and <see cref="StateStorageException"/> naming the database
+    /// and schema when it cannot be reached, holds no store, or holds one of a newer version than this build reads.
+    /// </summary>
+    public static async Task<PostgresTaskRead> ReadAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
+        IPayloadCodec? codec = null, string? id = null, CancellationToken cancellationToken = default)
+    {
+        Schema.PostgresSchema.ValidateName(schema);
+        NpgsqlConnectionStringBuilder builder = OperatorConnection.Parse(connectionString);
+        string location = PostgresStateStore.LocationOf(builder, schema);
+        await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        try
+        {
+            await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await Schema.PostgresSchema.RequireVersionAsync(connection, schema, location, ItemsVersion, cancellationToken).ConfigureAwait(false);
+            // One snapshot for the revision and every row, and read only: an operator's read can never write.
+            await using NpgsqlTransaction snapshot = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken)
+                .ConfigureAwait(false);
+            await using (var readOnly = new NpgsqlCommand("SET TRANSACTION READ ONLY", connection, snapshot))
+            {
+                await readOnly.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            PostgresTaskRead read = await ReadRowsAsync(connection, snapshot, schema, location, new ChangeRows(new StorePayloads(codec), location), id, cancellationToken)
+                .ConfigureAwait(false);
+            await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return read;
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new StateStorageException($"The store '{location}' could not be read: {Failures.DatabaseFailure.Describe(ex, builder.CommandTimeout)}",
+                location, ex, isTransient: ex.IsTransient || ex is not PostgresException);
+        }
+    }
+
+    private static async Task<PostgresTaskRead> ReadRowsAsync(NpgsqlConnection connection, NpgsqlTransaction snapshot, string schema, string location,
+        ChangeRows rows, string? id, CancellationToken cancellationToken)
+    {
+        // The revision as an instance's load takes it: the sequence (a deletion's revision is in no row) or a row's, if higher.
+        long revision;
+        await using (var sequence = new NpgsqlCommand($"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {schema}.revisions", connection, snapshot))
+        {
+            revision = (long)(await sequence.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+
+        var tasks = new List<StoredItem>();
+        var problems = new List<PostgresRowProblem>();
+        await using var items = new NpgsqlCommand(
+            $"SELECT id, revision, body::text, sealed FROM {schema}.items WHERE kind = 'task'{(id is null ? "" : " AND id = $1")}", connection, snapshot);
+        if (id is not null)
+        {
+            items.Parameters.AddWithValue(id);
+        }
+
+        await using NpgsqlDataReader reader = await items.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            string taskId = reader.GetString(0);
+            long itemRevision = reader.GetInt64(1);
+            revision = Math.Max(revision, itemRevision);
+            var row = new ItemRow(ChangeRows.Task, taskId, reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3));
+            try
+            {
+                tasks.Add(rows.ToChange(row, itemRevision).Item!);
+            }
+            catch (StateStorageException ex)
+            {
+                // A damaged row: named, and the other tasks still listed. A missing key or codec (StateFormatException)
+                // is not caught: it is the reader's configuration, and every sealed row would say the same.
+                problems.Add(new PostgresRowProblem($"{location}/task/{taskId}", taskId, itemRevision, ex.Message));
+            }
+        }
+
+        tasks.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+        return new PostgresTaskRead(location, revision, tasks, problems);
+    }
+}
+
+/// <summary>What <see cref="PostgresTaskReader.ReadAsync"/> read.</summary>
+/// <param name="Location">The database and schema, as a URL without credentials (<c>postgresql://host:port/database#schema</c>).</param>
+/// <param name="Revision">The store's revision when it was read, as an instance's start reads it: the highest the store had handed out (a group still committing may have taken one its rows do not show yet), or a row's if higher.</param>
+/// <param name="Tasks">The tasks, ordered by id (ordinal), each stamped with its revision.</param>
+/// <param name="Problems">The task rows that could not be read back, left out of <paramref name="Tasks"/>.</param>
+public sealed record PostgresTaskRead(string Location, long Revision, IReadOnlyList<StoredItem> Tasks, IReadOnlyList<PostgresRowProblem> Problems);
+
+/// <summary>A row a read could not read back.</summary>
+/// <param name="Row">The row, as <c>postgresql://host:port/database#schema/task/ID</c>.</param>
+/// <param name="Id">The item's id.</param>
+/// <param name="Revision">The row's revision.</param>
+/// <param name="Problem">What is wrong with it.</param>
+public sealed record PostgresRowProblem(string Row, string Id, long Revision, string Problem)
+{
+    /// <inheritdoc />
+    public override string ToString() => Problem;
+}
