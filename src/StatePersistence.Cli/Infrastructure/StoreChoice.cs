@@ -1,11 +1,13 @@
 using System.CommandLine;
+using StatePersistence.Encryption;
+using StatePersistence.Errors;
 using StatePersistence.Postgres;
 
 namespace StatePersistence.Cli.Infrastructure;
 
 /// <summary>
 /// The store a command reads, for those that read a PostgreSQL store too (<c>keys list</c>, <c>keys retire --remove</c>,
-/// <c>tasks list</c>, <c>tasks show</c>): the state directory (the default), or a PostgreSQL store, chosen as the
+/// <c>tasks list</c>, <c>tasks show</c>, <c>verify</c>): the state directory (the default), or a PostgreSQL store, chosen as the
 /// server chooses it: <c>--store postgres</c> or
 /// <c>StatePersistence__Store=postgres</c>; the connection string from <c>--connection-string</c>, else
 /// <c>StatePersistence__ConnectionString</c>, else <c>STATEPERSISTENCE_CONNECTION_STRING</c> (best for a password: the
@@ -39,6 +41,14 @@ internal sealed record StoreChoice(string? ConnectionString, string Schema)
         HelpName = "NAME",
         Recursive = true,
     };
+
+    /// <summary>Adds <c>--store</c>, <c>--connection-string</c> and <c>--schema</c> to <paramref name="command"/>.</summary>
+    public static void AddOptionsTo(Command command)
+    {
+        command.Options.Add(StoreOption);
+        command.Options.Add(ConnectionStringOption);
+        command.Options.Add(SchemaOption);
+    }
 
     /// <summary>Whether this is a PostgreSQL store (else the state directory).</summary>
     public bool IsPostgres => ConnectionString is not null;
@@ -81,13 +91,20 @@ internal sealed record StoreChoice(string? ConnectionString, string Schema)
 
     /// <summary>
     /// Runs <paramref name="read"/> on the PostgreSQL store (given the connection string and the schema); a connection
-    /// string that does not parse is bad usage (exit 2), and is not shown.
+    /// string that does not parse is bad usage (exit 2), and is not shown; sealed rows met without a key are refused
+    /// saying how to give one.
     /// </summary>
     public async Task<T> ReadAsync<T>(Func<string, string, Task<T>> read)
     {
         try
         {
             return await read(ConnectionString!, Schema).ConfigureAwait(false);
+        }
+        catch (StateFormatException ex) when (ex.ReaderLacksCodec)
+        {
+            throw new CommandFailedException(
+                $"The PostgreSQL store holds sealed rows ('{ex.Path}' is sealed with the codec '{ex.WrittenWithCodec}') and no key was given: "
+                + $"pass --key-file FILE or set {EncryptionOptions.KeyFileVariable} (the key file the instances run with). Nothing was changed.");
         }
         catch (ArgumentException ex) when (ex.ParamName == "connectionString")
         {

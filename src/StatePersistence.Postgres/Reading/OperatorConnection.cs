@@ -1,10 +1,12 @@
 using Npgsql;
+using StatePersistence.Errors;
 
 namespace StatePersistence.Postgres.Reading;
 
 /// <summary>
-/// The connection of an operator's read of a store (<see cref="PostgresTaskReader"/>, <see cref="PostgresKeyUsage"/>):
-/// the connection string parsed without ever quoting it, since it may hold a password.
+/// An operator's read of a store without opening one (<see cref="PostgresTaskReader"/>, <see cref="PostgresStoreVerifier"/>,
+/// <see cref="PostgresKeyUsage"/>): the connection string parsed without ever quoting it (it may hold a password), the
+/// schema's version checked (nothing created or upgraded), and the read in one read-only snapshot.
 /// </summary>
 internal static class OperatorConnection
 {
@@ -21,5 +23,47 @@ internal static class OperatorConnection
             throw new ArgumentException("The PostgreSQL connection string cannot be parsed; write it as Npgsql key=value pairs, such as Host=db;Database=state;Username=agent.",
                 nameof(connectionString));
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> (given the connection, its transaction and the store's location) in one
+    /// <c>REPEATABLE READ READ ONLY</c> transaction, once the schema is found at <paramref name="neededVersion"/> or later
+    /// (and not newer than this build reads). A database failure is <see cref="StateStorageException"/> naming the
+    /// store and <paramref name="what"/> was being done.
+    /// </summary>
+    public static async Task<T> ReadAsync<T>(string connectionString, string schema, int neededVersion, string what,
+        Func<NpgsqlConnection, NpgsqlTransaction, string, Task<T>> read, CancellationToken cancellationToken)
+    {
+        Schema.PostgresSchema.ValidateName(schema);
+        NpgsqlConnectionStringBuilder builder = Parse(connectionString);
+        string location = PostgresStateStore.LocationOf(builder, schema);
+        await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        try
+        {
+            await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await Schema.PostgresSchema.RequireVersionAsync(connection, schema, location, neededVersion, cancellationToken).ConfigureAwait(false);
+            await using NpgsqlTransaction snapshot = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken)
+                .ConfigureAwait(false);
+            await using (var readOnly = new NpgsqlCommand("SET TRANSACTION READ ONLY", connection, snapshot))
+            {
+                await readOnly.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            T result = await read(connection, snapshot, location).ConfigureAwait(false);
+            await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new StateStorageException($"The store '{location}' could not {what}: {Failures.DatabaseFailure.Describe(ex, builder.CommandTimeout)}",
+                location, ex, isTransient: ex.IsTransient || ex is not PostgresException);
+        }
+    }
+
+    /// <summary>The store's revision as an instance's start reads it: the highest the revision sequence handed out.</summary>
+    public static async Task<long> SequenceRevisionAsync(NpgsqlConnection connection, NpgsqlTransaction snapshot, string schema, CancellationToken cancellationToken)
+    {
+        await using var sequence = new NpgsqlCommand($"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {schema}.revisions", connection, snapshot);
+        return (long)(await sequence.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 }

@@ -28,46 +28,16 @@ public static class PostgresTaskReader
     /// password) or a schema name the store would refuse, and <see cref="StateStorageException"/> naming the database
     /// and schema when it cannot be reached, holds no store, or holds one of a newer version than this build reads.
     /// </summary>
-    public static async Task<PostgresTaskRead> ReadAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
-        IPayloadCodec? codec = null, string? id = null, CancellationToken cancellationToken = default)
-    {
-        Schema.PostgresSchema.ValidateName(schema);
-        NpgsqlConnectionStringBuilder builder = OperatorConnection.Parse(connectionString);
-        string location = PostgresStateStore.LocationOf(builder, schema);
-        await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
-        try
-        {
-            await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await Schema.PostgresSchema.RequireVersionAsync(connection, schema, location, ItemsVersion, cancellationToken).ConfigureAwait(false);
-            // One snapshot for the revision and every row, and read only: an operator's read can never write.
-            await using NpgsqlTransaction snapshot = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken)
-                .ConfigureAwait(false);
-            await using (var readOnly = new NpgsqlCommand("SET TRANSACTION READ ONLY", connection, snapshot))
-            {
-                await readOnly.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            PostgresTaskRead read = await ReadRowsAsync(connection, snapshot, schema, location, new ChangeRows(new StorePayloads(codec), location), id, cancellationToken)
-                .ConfigureAwait(false);
-            await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return read;
-        }
-        catch (NpgsqlException ex)
-        {
-            throw new StateStorageException($"The store '{location}' could not be read: {Failures.DatabaseFailure.Describe(ex, builder.CommandTimeout)}",
-                location, ex, isTransient: ex.IsTransient || ex is not PostgresException);
-        }
-    }
+    public static Task<PostgresTaskRead> ReadAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
+        IPayloadCodec? codec = null, string? id = null, CancellationToken cancellationToken = default) =>
+        OperatorConnection.ReadAsync(connectionString, schema, ItemsVersion, "be read", (connection, snapshot, location) =>
+            ReadRowsAsync(connection, snapshot, schema, location, new ChangeRows(new StorePayloads(codec), location), id, cancellationToken), cancellationToken);
 
     private static async Task<PostgresTaskRead> ReadRowsAsync(NpgsqlConnection connection, NpgsqlTransaction snapshot, string schema, string location,
         ChangeRows rows, string? id, CancellationToken cancellationToken)
     {
         // The revision as an instance's load takes it: the sequence (a deletion's revision is in no row) or a row's, if higher.
-        long revision;
-        await using (var sequence = new NpgsqlCommand($"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {schema}.revisions", connection, snapshot))
-        {
-            revision = (long)(await sequence.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }
+        long revision = await OperatorConnection.SequenceRevisionAsync(connection, snapshot, schema, cancellationToken).ConfigureAwait(false);
 
         var tasks = new List<StoredItem>();
         var problems = new List<PostgresRowProblem>();
@@ -111,9 +81,9 @@ public static class PostgresTaskReader
 public sealed record PostgresTaskRead(string Location, long Revision, IReadOnlyList<StoredItem> Tasks, IReadOnlyList<PostgresRowProblem> Problems);
 
 /// <summary>A row a read could not read back.</summary>
-/// <param name="Row">The row, as <c>postgresql://host:port/database#schema/task/ID</c>.</param>
-/// <param name="Id">The item's id.</param>
-/// <param name="Revision">The row's revision.</param>
+/// <param name="Row">The row, as <c>postgresql://host:port/database#schema/task/ID</c> (<c>.../changes/REVISION/ORDINAL</c>, <c>.../logs/SESSION/SEGMENT</c>, <c>.../reports/ID</c>, <c>.../changes</c> for the feed).</param>
+/// <param name="Id">The item's, session's or report's id (empty for the feed).</param>
+/// <param name="Revision">The row's revision (a session log append's segment number; a report's 0; the feed position a feed problem is at).</param>
 /// <param name="Problem">What is wrong with it.</param>
 public sealed record PostgresRowProblem(string Row, string Id, long Revision, string Problem)
 {

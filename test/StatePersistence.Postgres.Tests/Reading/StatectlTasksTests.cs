@@ -79,7 +79,7 @@ public sealed class StatectlTasksTests
     [Fact]
     public async Task SealedRows_AreOpenedWithTheKeyFile_AndWithoutIt_TheRefusalSaysToPassOne()
     {
-        await using EncryptedSchema schema = await PopulatedAndSealedAsync();
+        await using EncryptedSchema schema = await EncryptedSchema.PopulatedAndSealedAsync();
 
         StatectlRun list = await TasksAsync(schema, "list", "--key-file", schema.KeyFile, "--json");
         StatectlRun show = await TasksAsync(schema, "show", "t7", "--key-file", schema.KeyFile);
@@ -99,7 +99,7 @@ public sealed class StatectlTasksTests
     [Fact]
     public async Task ADamagedRow_IsNamed_TheOthersAreListed_AndTheReadChangesNothing()
     {
-        await using EncryptedSchema schema = await PopulatedAndSealedAsync();
+        await using EncryptedSchema schema = await EncryptedSchema.PopulatedAndSealedAsync();
 
         // One byte of t5's ciphertext flipped at rest: its envelope checksum fails.
         Assert.Equal(1, await schema.ScalarAsync("WITH u AS (UPDATE {0}.items SET sealed = set_byte(sealed, octet_length(sealed) - 1, get_byte(sealed, octet_length(sealed) - 1) # 1) WHERE kind = 'task' AND id = 't5' RETURNING 1) SELECT count(*) FROM u"));
@@ -145,20 +145,6 @@ public sealed class StatectlTasksTests
         Assert.True(unparsable.ExitCode == 2, unparsable.ToString());
         Assert.Contains("The PostgreSQL connection string (--connection-string", unparsable.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", unparsable.ToString(), StringComparison.Ordinal);
-    }
-
-    /// <summary>A schema populated by an instance sealing with a new key file (<see cref="EncryptedSchema.PopulateAsync"/>).</summary>
-    private static async Task<EncryptedSchema> PopulatedAndSealedAsync()
-    {
-        EncryptedSchema schema = await EncryptedSchema.CreateAsync();
-        EncryptionKeyFile.Create(schema.KeyFile);
-        (StatePersistenceService writer, _) = await schema.OpenAsync(encrypted: true);
-        await using (writer)
-        {
-            await EncryptedSchema.PopulateAsync(writer);
-        }
-
-        return schema;
     }
 
     private static Task<StatectlRun> TasksAsync(EncryptedSchema schema, params string[] arguments) =>

@@ -55,6 +55,20 @@ internal sealed class EncryptedSchema : IAsyncDisposable
         return (service, store);
     }
 
+    /// <summary>A new schema populated (<see cref="PopulateAsync"/>) by an instance sealing with a new key file.</summary>
+    public static async Task<EncryptedSchema> PopulatedAndSealedAsync()
+    {
+        EncryptedSchema schema = await CreateAsync();
+        Encryption.EncryptionKeyFile.Create(schema.KeyFile);
+        (StatePersistenceService writer, _) = await schema.OpenAsync(encrypted: true);
+        await using (writer)
+        {
+            await PopulateAsync(writer);
+        }
+
+        return schema;
+    }
+
     /// <summary>Tasks, the application's own properties, session logs and reports, each naming the texts above.</summary>
     public static async Task PopulateAsync(StatePersistenceService service)
     {

@@ -24,9 +24,7 @@ internal static class KeysCommand
     {
         var keys = new Command("keys", "Encryption keys: create a key file, list keys and what each still protects, rotate, retire, verify that everything decrypts.");
         keys.Options.Add(KeyFile);
-        keys.Options.Add(StoreChoice.StoreOption);
-        keys.Options.Add(StoreChoice.ConnectionStringOption);
-        keys.Options.Add(StoreChoice.SchemaOption);
+        StoreChoice.AddOptionsTo(keys);
         keys.Subcommands.Add(CreateCommand());
         keys.Subcommands.Add(ListCommand());
         keys.Subcommands.Add(RotateCommand());

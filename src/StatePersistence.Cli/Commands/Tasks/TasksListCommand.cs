@@ -18,7 +18,7 @@ internal static class TasksListCommand
     {
         var command = new Command("list", "List the tasks (id, status, tool, revision, last update), optionally only those with one status; of the state directory, or of a PostgreSQL store (--store postgres).");
         command.Options.Add(Status);
-        TasksOnPostgres.AddOptions(command);
+        StoreChoice.AddOptionsTo(command);
         command.SetHandler(async (context, parsed, cancellation) => StoreChoice.From(parsed) is { IsPostgres: true } store
             ? await RunOnPostgresAsync(context, store, parsed.GetValue(Status), cancellation).ConfigureAwait(false)
             : Run(context, parsed.GetValue(Status)));

@@ -1,7 +1,4 @@
-using System.CommandLine;
 using StatePersistence.Cli.Infrastructure;
-using StatePersistence.Encryption;
-using StatePersistence.Errors;
 using StatePersistence.Postgres;
 
 namespace StatePersistence.Cli.Commands.Tasks;
@@ -13,30 +10,11 @@ namespace StatePersistence.Cli.Commands.Tasks;
 /// </summary>
 internal static class TasksOnPostgres
 {
-    /// <summary>Adds <c>--store</c>, <c>--connection-string</c> and <c>--schema</c> to <paramref name="command"/>.</summary>
-    public static void AddOptions(Command command)
-    {
-        command.Options.Add(StoreChoice.StoreOption);
-        command.Options.Add(StoreChoice.ConnectionStringOption);
-        command.Options.Add(StoreChoice.SchemaOption);
-    }
-
     /// <summary>Reads the store's tasks (only <paramref name="id"/>'s when given), warning about each row it could not read.</summary>
     public static async Task<PostgresTaskRead> ReadAsync(CommandContext context, StoreChoice store, string? id, CancellationToken cancellationToken)
     {
-        PostgresTaskRead read;
-        try
-        {
-            read = await store.ReadAsync((connectionString, schema) =>
-                PostgresTaskReader.ReadAsync(connectionString, schema, context.PayloadCodec(), id, cancellationToken)).ConfigureAwait(false);
-        }
-        catch (StateFormatException ex) when (ex.ReaderLacksCodec)
-        {
-            throw new CommandFailedException(
-                $"The PostgreSQL store holds sealed rows ('{ex.Path}' is sealed with the codec '{ex.WrittenWithCodec}') and no key was given: "
-                + $"pass --key-file FILE or set {EncryptionOptions.KeyFileVariable} (the key file the instances run with). Nothing was changed.");
-        }
-
+        PostgresTaskRead read = await store.ReadAsync((connectionString, schema) =>
+            PostgresTaskReader.ReadAsync(connectionString, schema, context.PayloadCodec(), id, cancellationToken)).ConfigureAwait(false);
         foreach (PostgresRowProblem problem in read.Problems)
         {
             context.Error.WriteLine("statectl: warning: " + problem);

@@ -17,7 +17,7 @@ internal static class TasksShowCommand
     {
         var command = new Command("show", "Print one task's JSON, as the state holds it (exit 1 when there is no such task); of the state directory, or of a PostgreSQL store (--store postgres).");
         command.Arguments.Add(Id);
-        TasksOnPostgres.AddOptions(command);
+        StoreChoice.AddOptionsTo(command);
         command.SetHandler(async (context, parsed, cancellation) =>
         {
             string id = parsed.GetValue(Id)!;

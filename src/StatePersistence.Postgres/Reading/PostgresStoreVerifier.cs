@@ -1,0 +1,204 @@
+using System.Text.Json;
+using Npgsql;
+using StatePersistence.Errors;
+using StatePersistence.Postgres.Changes;
+using StatePersistence.Postgres.Reading;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Postgres;
+
+/// <summary>
+/// Reads everything a PostgreSQL store holds and lists each problem, without opening a store (nothing created,
+/// upgraded, numbered or repaired; one read-only snapshot, so it runs beside instances): every item, change, session
+/// log append and report must open with the codec and read back as what it is; the change feed's positions must be
+/// dense after the pruned horizon, one group each (a gap is a change every reader would skip: a restore to an earlier
+/// point, or rows deleted by hand); and each item's row must be what its newest change in the log left (its revision,
+/// or no row after a deletion). What <c>statectl verify --store postgres</c> prints.
+/// </summary>
+public static class PostgresStoreVerifier
+{
+    /// <summary>The schema version that brought the feed's pruned horizon (<c>feed_horizon</c>), which the feed check reads.</summary>
+    private const int FeedHorizonVersion = 3;
+
+    /// <summary>
+    /// Verifies the store in <paramref name="schema"/> of the database <paramref name="connectionString"/> names, opening
+    /// sealed payloads with <paramref name="codec"/>. A payload sealed with a codec while the reader has none throws
+    /// <see cref="StateFormatException"/> (<see cref="StateFormatException.ReaderLacksCodec"/>: give the key); any
+    /// other payload that does not open (damaged, a key the ring lacks, another key's material) is a problem of its
+    /// row. Throws as <see cref="PostgresTaskReader.ReadAsync"/> for the connection string, the schema and the database.
+    /// </summary>
+    public static Task<PostgresStoreVerification> VerifyAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
+        IPayloadCodec? codec = null, CancellationToken cancellationToken = default) =>
+        OperatorConnection.ReadAsync(connectionString, schema, FeedHorizonVersion, "be verified", (connection, snapshot, location) =>
+            new Check(connection, snapshot, schema, location, new StorePayloads(codec), cancellationToken).RunAsync(), cancellationToken);
+
+    private sealed class Check(NpgsqlConnection connection, NpgsqlTransaction snapshot, string schema, string location, StorePayloads payloads,
+        CancellationToken cancellationToken)
+    {
+        private readonly List<PostgresRowProblem> _problems = [];
+        private readonly ChangeRows _rows = new(payloads, location);
+
+        public async Task<PostgresStoreVerification> RunAsync()
+        {
+            long revision = await OperatorConnection.SequenceRevisionAsync(connection, snapshot, schema, cancellationToken).ConfigureAwait(false);
+            long items = await ItemsAsync().ConfigureAwait(false);
+            long changes = await ChangesAsync().ConfigureAwait(false);
+            long logRows = await PayloadsAsync($"SELECT session_id, segment, payload FROM {schema}.session_logs", PayloadKind.SessionLogAppend, "logs").ConfigureAwait(false);
+            long reports = await PayloadsAsync($"SELECT id, 0::bigint, payload FROM {schema}.reports", PayloadKind.Report, "reports").ConfigureAwait(false);
+            await FeedPositionsAsync().ConfigureAwait(false);
+            await ItemsAgainstTheLogAsync().ConfigureAwait(false);
+            return new PostgresStoreVerification(location, revision, new PostgresRowsChecked(items, changes, logRows, reports), _problems);
+        }
+
+        /// <summary>Every item row opens and reads back as its kind.</summary>
+        private async Task<long> ItemsAsync()
+        {
+            long count = 0;
+            await using var command = new NpgsqlCommand($"SELECT kind, id, revision, body::text, sealed FROM {schema}.items", connection, snapshot);
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                count++;
+                (string kind, string id, long revision) = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2));
+                ReadBack(new ItemRow(kind, id, NullableBytes(reader, 3), NullableBytes(reader, 4)), revision, $"{location}/{kind}/{id}");
+            }
+
+            return count;
+        }
+
+        /// <summary>Every change that holds a value opens and reads back (a deletion holds none).</summary>
+        private async Task<long> ChangesAsync()
+        {
+            long count = 0;
+            await using var command = new NpgsqlCommand(
+                $"SELECT kind, id, revision, ordinal, body::text, sealed FROM {schema}.changes WHERE body IS NOT NULL OR sealed IS NOT NULL", connection, snapshot);
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                count++;
+                (string kind, string id, long revision, int ordinal) = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3));
+                ReadBack(new ItemRow(kind, id, NullableBytes(reader, 4), NullableBytes(reader, 5)), revision, $"{location}/changes/{revision}/{ordinal} ({kind} '{id}')");
+            }
+
+            return count;
+        }
+
+        private void ReadBack(ItemRow row, long revision, string where)
+        {
+            try
+            {
+                _rows.ToChange(row, revision);
+            }
+            catch (StateStorageException ex)
+            {
+                _problems.Add(new PostgresRowProblem(where, row.Id, revision, ex.Message));
+            }
+            catch (StateFormatException ex) when (!ex.ReaderLacksCodec)
+            {
+                // A key the ring lacks or revoked, another key's material, a kind this build does not know: this row's
+                // problem, named; every row still checked.
+                _problems.Add(new PostgresRowProblem(where, row.Id, revision, ex.Message));
+            }
+        }
+
+        /// <summary>Every session log append or report opens; a report reads back as JSON.</summary>
+        private async Task<long> PayloadsAsync(string sql, PayloadKind kind, string folder)
+        {
+            long count = 0;
+            await using var command = new NpgsqlCommand(sql, connection, snapshot);
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                count++;
+                (string id, long segment) = (reader.GetString(0), reader.GetInt64(1));
+                string where = kind == PayloadKind.Report ? $"{location}/{folder}/{id}" : $"{location}/{folder}/{id}/{segment}";
+                try
+                {
+                    byte[] plain = payloads.Open(kind, id, reader.GetFieldValue<byte[]>(2), where);
+                    if (kind == PayloadKind.Report)
+                    {
+                        using JsonDocument report = JsonDocument.Parse(plain);
+                    }
+                }
+                catch (Exception ex) when (ex is InvalidDataException or JsonException || (ex is StateFormatException format && !format.ReaderLacksCodec))
+                {
+                    string problem = ex is JsonException ? $"the report is not JSON ({ex.Message})" : ex.Message;
+                    _problems.Add(new PostgresRowProblem(where, id, segment, problem));
+                }
+            }
+
+            return count;
+        }
+
+        /// <summary>The feed's positions after the pruned horizon are dense, one group (revision) each.</summary>
+        private async Task FeedPositionsAsync()
+        {
+            await using var command = new NpgsqlCommand($"""
+                SELECT position, count(DISTINCT revision), min(revision), max(revision) FROM {schema}.changes
+                WHERE position > (SELECT position FROM {schema}.feed_horizon) GROUP BY position ORDER BY position
+                """, connection, snapshot);
+            await using var horizonCommand = new NpgsqlCommand($"SELECT position FROM {schema}.feed_horizon", connection, snapshot);
+            long expected = (long)(await horizonCommand.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! + 1;
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                long position = reader.GetInt64(0);
+                if (position != expected)
+                {
+                    _problems.Add(new PostgresRowProblem($"{location}/changes", "", position,
+                        $"the change feed has no position{(position - expected == 1 ? $" {expected}" : $"s {expected} to {position - 1}")} although {position} follows (positions after the pruned horizon are dense): a reader at {expected - 1} would skip the changes that had them; a restore to an earlier point, or rows deleted by hand"));
+                }
+
+                if (reader.GetInt64(1) > 1)
+                {
+                    _problems.Add(new PostgresRowProblem($"{location}/changes", "", position,
+                        $"the change feed's position {position} is held by {reader.GetInt64(1)} groups (revisions {reader.GetInt64(2)} to {reader.GetInt64(3)}), where each group has one of its own"));
+                }
+
+                expected = position + 1;
+            }
+        }
+
+        /// <summary>Each item's row is what its newest change in the log left: that revision, or no row after a deletion.</summary>
+        private async Task ItemsAgainstTheLogAsync()
+        {
+            await using var command = new NpgsqlCommand($"""
+                WITH newest AS (SELECT DISTINCT ON (kind, id) kind, id, revision, body IS NULL AND sealed IS NULL AS deleted
+                                FROM {schema}.changes ORDER BY kind, id, revision DESC, ordinal DESC)
+                SELECT n.kind, n.id, n.revision, n.deleted, i.revision FROM newest n LEFT JOIN {schema}.items i ON i.kind = n.kind AND i.id = n.id
+                WHERE (n.deleted AND i.id IS NOT NULL) OR (NOT n.deleted AND i.revision IS DISTINCT FROM n.revision)
+                ORDER BY n.kind, n.id
+                """, connection, snapshot);
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                (string kind, string id, long revision, bool deleted) = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetBoolean(3));
+                string held = reader.IsDBNull(4) ? "no row" : $"its row at revision {reader.GetInt64(4)}";
+                _problems.Add(new PostgresRowProblem($"{location}/{kind}/{id}", id, revision, deleted
+                    ? $"the {kind} '{id}' was deleted at revision {revision} (its newest change in the log), but items still holds {held}"
+                    : $"the {kind} '{id}' was written at revision {revision} (its newest change in the log), but items holds {held}"));
+            }
+        }
+
+        private static byte[]? NullableBytes(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<byte[]>(ordinal);
+    }
+}
+
+/// <summary>What <see cref="PostgresStoreVerifier.VerifyAsync"/> found.</summary>
+/// <param name="Location">The database and schema, as a URL without credentials.</param>
+/// <param name="Revision">The store's revision when it was read, as an instance's start reads it.</param>
+/// <param name="RowsChecked">How many rows of each table were read back.</param>
+/// <param name="Problems">Each problem, naming its row; none when the store is sound.</param>
+public sealed record PostgresStoreVerification(string Location, long Revision, PostgresRowsChecked RowsChecked, IReadOnlyList<PostgresRowProblem> Problems)
+{
+    /// <summary>Whether no problem was found.</summary>
+    public bool Ok => Problems.Count == 0;
+}
+
+/// <summary>The rows a verification read back, by table.</summary>
+/// <param name="Items">Tasks, sessions and the application's own properties (<c>items</c>).</param>
+/// <param name="Changes">Changes holding a value (<c>changes</c>; a deletion holds none).</param>
+/// <param name="SessionLogRows">Session log appends (<c>session_logs</c>).</param>
+/// <param name="Reports">Reports (<c>reports</c>).</param>
+public sealed record PostgresRowsChecked(long Items, long Changes, long SessionLogRows, long Reports);

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using StatePersistence.Cli.Tests.Support;
+using StatePersistence.Encryption;
+using StatePersistence.Postgres.Tests.Reencryption;
+using StatePersistence.Postgres.Tests.Support;
+
+namespace StatePersistence.Postgres.Tests.Reading;
+
+/// <summary>
+/// <c>statectl verify --store postgres</c>, the real tool against the real database: a sound store is OK with every
+/// row read back; damage of each kind it looks for (a sealed report and a log append altered at rest, a change missing
+/// from the feed, an item row that is not what its newest change left) is named row by row, exit 1, and the read
+/// changes nothing. Before, a PostgreSQL deployment had no way to check its rows but to start an instance, which reads
+/// the items only and stops at the first it cannot open.
+/// </summary>
+public sealed class StatectlVerifyTests
+{
+    /// <summary>The connection string as an operator would give it: in the variable, not on the command line.</summary>
+    private static Dictionary<string, string> Environment => new() { ["STATEPERSISTENCE_CONNECTION_STRING"] = PostgresServer.ConnectionString };
+
+    [Fact]
+    public async Task ASoundStore_IsOk_WithEveryRowReadBack()
+    {
+        await using EncryptedSchema schema = await EncryptedSchema.PopulatedAndSealedAsync();
+        long changes = await schema.ScalarAsync("SELECT count(*) FROM {0}.changes WHERE body IS NOT NULL OR sealed IS NOT NULL");
+
+        StatectlRun json = await VerifyAsync(schema, "--key-file", schema.KeyFile, "--json");
+        StatectlRun text = await VerifyAsync(schema, "--key-file", schema.KeyFile);
+        StatectlRun keyless = await VerifyAsync(schema);
+
+        Assert.True(json.ExitCode == 0, json.ToString());
+        JsonElement report = json.Json();
+        Assert.True(report.GetProperty("ok").GetBoolean());
+        Assert.EndsWith($"#{schema.Name}", report.GetProperty("database").GetString(), StringComparison.Ordinal);
+        JsonElement rows = report.GetProperty("rowsChecked");
+        Assert.Equal(EncryptedSchema.Items + 2, rows.GetProperty("items").GetInt64()); // the tasks, the session, the application's properties
+        Assert.Equal(changes, rows.GetProperty("changes").GetInt64());
+        Assert.Equal(EncryptedSchema.Items, rows.GetProperty("sessionLogRows").GetInt64());
+        Assert.Equal(EncryptedSchema.Items, rows.GetProperty("reports").GetInt64());
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Contains("OK: no problems in the PostgreSQL store postgresql://", Words(text.Output), StringComparison.Ordinal);
+        Assert.True(keyless.ExitCode == 1, keyless.ToString());
+        Assert.Contains("The PostgreSQL store holds sealed rows", keyless.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(PostgresServer.ConnectionString, json.ToString() + text + keyless, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EachKindOfDamage_IsNamedRowByRow_AndTheReadChangesNothing()
+    {
+        await using EncryptedSchema schema = await EncryptedSchema.PopulatedAndSealedAsync();
+        // A sealed report and a log append with their last byte flipped at rest: their envelope checksums fail.
+        const string FlippedPayload = "payload = set_byte(payload, octet_length(payload) - 1, get_byte(payload, octet_length(payload) - 1) # 1)";
+        Assert.Equal(1, await schema.ScalarAsync($"WITH u AS (UPDATE {{0}}.reports SET {FlippedPayload} WHERE id = 'r3' RETURNING 1) SELECT count(*) FROM u"));
+        long segment = await schema.ScalarAsync($"WITH u AS (UPDATE {{0}}.session_logs SET {FlippedPayload} WHERE session_id = 's2' RETURNING segment) SELECT min(segment) FROM u");
+        // A change gone from the middle of the feed, and an item row that is not what its newest change left.
+        long gap = await schema.ScalarAsync("WITH d AS (DELETE FROM {0}.changes WHERE kind = 'task' AND id = 't4' RETURNING position) SELECT min(position) FROM d");
+        long written = await schema.ScalarAsync("SELECT max(revision) FROM {0}.changes WHERE kind = 'task' AND id = 't6'");
+        Assert.Equal(1, await schema.ScalarAsync("WITH u AS (UPDATE {0}.items SET revision = revision + 100 WHERE kind = 'task' AND id = 't6' RETURNING 1) SELECT count(*) FROM u"));
+        long last = await schema.ScalarAsync("SELECT max(position) FROM {0}.changes");
+        Assert.True(gap > 0 && gap < last, $"the deleted change had position {gap}, the feed ends at {last}");
+        string before = await DumpAsync(schema);
+
+        StatectlRun json = await VerifyAsync(schema, "--key-file", schema.KeyFile, "--json");
+        StatectlRun text = await VerifyAsync(schema, "--key-file", schema.KeyFile);
+
+        Assert.True(json.ExitCode == 1, json.ToString());
+        JsonElement report = json.Json();
+        Assert.False(report.GetProperty("ok").GetBoolean());
+        var problems = report.GetProperty("problems").EnumerateArray()
+            .Select(p => (Row: p.GetProperty("row").GetString()![(p.GetProperty("row").GetString()!.IndexOf('#', StringComparison.Ordinal) + schema.Name.Length + 1)..], Problem: p.GetProperty("problem").GetString()!))
+            .OrderBy(p => p.Row, StringComparer.Ordinal).ToList();
+        Assert.Equal(["/changes", $"/logs/s2/{segment}", "/reports/r3", "/task/t6"], problems.Select(p => p.Row));
+        Assert.Contains($"the change feed has no position {gap} although {gap + 1} follows", problems[0].Problem, StringComparison.Ordinal);
+        Assert.Contains("checksum fails", problems[1].Problem, StringComparison.Ordinal);
+        Assert.Contains("checksum fails", problems[2].Problem, StringComparison.Ordinal);
+        Assert.Equal($"the task 't6' was written at revision {written} (its newest change in the log), but items holds its row at revision {written + 100}", problems[3].Problem);
+        Assert.True(text.ExitCode == 1, text.ToString());
+        Assert.Contains("4 problem(s) in the PostgreSQL store", Words(text.Output), StringComparison.Ordinal);
+        Assert.Equal(before, await DumpAsync(schema));
+    }
+
+    /// <summary>The console output with its wrapping undone (the console is 80 columns wide).</summary>
+    private static string Words(string output) => System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " ");
+
+    private static Task<StatectlRun> VerifyAsync(EncryptedSchema schema, params string[] arguments) =>
+        StatectlRun.RunAsync(["verify", .. arguments, "--store", "postgres", "--schema", schema.Name], environment: Environment);
+
+    /// <summary>Every row the verification reads, as text: what it must leave exactly as it was.</summary>
+    private static async Task<string> DumpAsync(EncryptedSchema schema) =>
+        string.Join('\n', (await schema.RawRowsAsync()).Select(r => $"{r}:{r.Body}:{(r.Bytes is null ? "" : Convert.ToHexString(r.Bytes))}").Order(StringComparer.Ordinal))
+        + $"\nrevisions {await schema.ScalarAsync("SELECT last_value FROM {0}.revisions")}, horizon {await schema.ScalarAsync("SELECT position FROM {0}.feed_horizon")}";
+}
