@@ -12,8 +12,8 @@ namespace StatePersistence.Postgres;
 /// Reads everything a PostgreSQL store holds and lists each problem, without opening a store (nothing created,
 /// upgraded, numbered or repaired; one read-only snapshot, so it runs beside instances): every item, change, session
 /// log append and report must open with the codec and read back as what it is; the change feed's positions must be
-/// dense after the pruned horizon, one group each (a gap is a change every reader would skip: a restore to an earlier
-/// point, or rows deleted by hand); and each item's row must be what its newest change in the log left (its revision,
+/// dense after the pruned horizon, one group each (a gap is a change every reader would skip: tables restored from
+/// different points, or rows deleted by hand); and each item's row must be what its newest change in the log left (its revision,
 /// or no row after a deletion). What <c>statectl verify --store postgres</c> prints.
 /// </summary>
 public static class PostgresStoreVerifier
@@ -147,7 +147,7 @@ public static class PostgresStoreVerifier
                 if (position != expected)
                 {
                     _problems.Add(new PostgresRowProblem($"{location}/changes", "", position,
-                        $"the change feed has no position{(position - expected == 1 ? $" {expected}" : $"s {expected} to {position - 1}")} although {position} follows (positions after the pruned horizon are dense): a reader at {expected - 1} would skip the changes that had them; a restore to an earlier point, or rows deleted by hand"));
+                        $"the change feed has no position{(position - expected == 1 ? $" {expected}" : $"s {expected} to {position - 1}")} although {position} follows (positions after the pruned horizon are dense): a reader at {expected - 1} would skip the changes that had them; tables restored from different points, or rows deleted by hand"));
                 }
 
                 if (reader.GetInt64(1) > 1)
