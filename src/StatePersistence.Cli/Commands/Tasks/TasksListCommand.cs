@@ -35,7 +35,7 @@ internal static class TasksListCommand
     private static int Run(CommandContext context, string? status)
     {
         StateDirectoryView read = DirectoryReading.Read(context);
-        List<TaskSummary> tasks = Summaries(read.View.Tasks.Values, status);
+        List<TaskSummary> tasks = [.. read.View.Tasks.Values.Where(t => status is null || t.Status == status).Select(TaskSummary.From)];
         if (context.Json)
         {
             context.WriteJson(new TaskListReport(read.StateDirectory, read.View.Revision, tasks.Count, tasks, read.Problems), TasksJsonContext.Default.TaskListReport);
@@ -48,8 +48,14 @@ internal static class TasksListCommand
 
     private static async Task<int> RunOnPostgresAsync(CommandContext context, StoreChoice store, string? status, CancellationToken cancellationToken)
     {
-        PostgresTaskRead read = await TasksOnPostgres.ReadAsync(context, store, id: null, cancellationToken).ConfigureAwait(false);
-        List<TaskSummary> tasks = Summaries(read.Tasks, status);
+        var tasks = new List<TaskSummary>();
+        PostgresTaskScan read = await TasksOnPostgres.ScanAsync(context, store, id: null, task =>
+        {
+            if (status is null || task.Status == status)
+            {
+                tasks.Add(TaskSummary.From(task));
+            }
+        }, cancellationToken).ConfigureAwait(false);
         if (context.Json)
         {
             context.WriteJson(new PostgresTaskListReport(read.Location, read.Revision, tasks.Count, tasks, read.Problems), TasksJsonContext.Default.PostgresTaskListReport);
@@ -59,9 +65,6 @@ internal static class TasksListCommand
         WriteTable(context, tasks, $"{tasks.Count} task(s) in the PostgreSQL store {read.Location} at revision {read.Revision}");
         return ExitCodes.Success;
     }
-
-    private static List<TaskSummary> Summaries(IEnumerable<StoredItem> tasks, string? status) =>
-        [.. tasks.Where(t => status is null || t.Status == status).Select(TaskSummary.From)];
 
     private static void WriteTable(CommandContext context, List<TaskSummary> tasks, string caption)
     {

@@ -45,8 +45,9 @@ internal static class TasksShowCommand
 
     private static async Task<StoredItem> FromPostgresAsync(CommandContext context, StoreChoice store, string id, CancellationToken cancellationToken)
     {
-        PostgresTaskRead read = await TasksOnPostgres.ReadAsync(context, store, id, cancellationToken).ConfigureAwait(false);
-        if (read.Tasks.SingleOrDefault() is { } task)
+        StoredItem? task = null;
+        PostgresTaskScan read = await TasksOnPostgres.ScanAsync(context, store, id, found => task = found, cancellationToken).ConfigureAwait(false);
+        if (task is not null)
         {
             return task;
         }
