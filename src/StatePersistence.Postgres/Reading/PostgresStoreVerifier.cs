@@ -13,13 +13,17 @@ namespace StatePersistence.Postgres;
 /// upgraded, numbered or repaired; one read-only snapshot, so it runs beside instances): every item, change, session
 /// log append and report must open with the codec and read back as what it is; the change feed's positions must be
 /// dense after the pruned horizon, one group each (a gap is a change every reader would skip: tables restored from
-/// different points, or rows deleted by hand); and each item's row must be what its newest change in the log left (its revision,
-/// or no row after a deletion). What <c>statectl verify --store postgres</c> prints.
+/// different points, or rows deleted by hand); each item's row must be what its newest change in the log left (its
+/// revision, or no row after a deletion); and the counters kept beside the rows (each session log's size, the number of
+/// reports) must agree with them. What <c>statectl verify --store postgres</c> prints.
 /// </summary>
 public static class PostgresStoreVerifier
 {
-    /// <summary>The schema version that brought the feed's pruned horizon (<c>feed_horizon</c>), which the feed check reads.</summary>
-    private const int FeedHorizonVersion = 3;
+    /// <summary>
+    /// The schema version whose tables every check reads: the feed's pruned horizon (version 3), the session logs' size
+    /// counters (5) and the report counters (6). An instance of this build upgrades an older schema when it starts.
+    /// </summary>
+    private const int CheckedVersion = 6;
 
     /// <summary>
     /// Verifies the store in <paramref name="schema"/> of the database <paramref name="connectionString"/> names, opening
@@ -30,7 +34,7 @@ public static class PostgresStoreVerifier
     /// </summary>
     public static Task<PostgresStoreVerification> VerifyAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
         IPayloadCodec? codec = null, CancellationToken cancellationToken = default) =>
-        OperatorConnection.ReadAsync(connectionString, schema, FeedHorizonVersion, "be verified", (connection, snapshot, location) =>
+        OperatorConnection.ReadAsync(connectionString, schema, CheckedVersion, "be verified", (connection, snapshot, location) =>
             new Check(connection, snapshot, schema, location, new StorePayloads(codec), cancellationToken).RunAsync(), cancellationToken);
 
     private sealed class Check(NpgsqlConnection connection, NpgsqlTransaction snapshot, string schema, string location, StorePayloads payloads,
@@ -48,6 +52,7 @@ public static class PostgresStoreVerifier
             long reports = await PayloadsAsync($"SELECT id, 0::bigint, payload FROM {schema}.reports", PayloadKind.Report, "reports").ConfigureAwait(false);
             await FeedPositionsAsync().ConfigureAwait(false);
             await ItemsAgainstTheLogAsync().ConfigureAwait(false);
+            await CountersAsync().ConfigureAwait(false);
             return new PostgresStoreVerification(location, revision, new PostgresRowsChecked(items, changes, logRows, reports), _problems);
         }
 
@@ -178,6 +183,41 @@ public static class PostgresStoreVerifier
                 _problems.Add(new PostgresRowProblem($"{location}/{kind}/{id}", id, revision, deleted
                     ? $"the {kind} '{id}' was deleted at revision {revision} (its newest change in the log), but items still holds {held}"
                     : $"the {kind} '{id}' was written at revision {revision} (its newest change in the log), but items holds {held}"));
+            }
+        }
+
+        /// <summary>
+        /// The counters triggers keep beside the rows (each session log's bytes, the number of reports) agree with the
+        /// rows: the quota checks and the retention cap read the counters, not the rows. Rows changed with the
+        /// triggers off (a replica's apply, <c>session_replication_role = replica</c>) would leave them wrong.
+        /// </summary>
+        private async Task CountersAsync()
+        {
+            await using (var sizes = new NpgsqlCommand($"""
+                SELECT coalesce(s.session_id, l.session_id), coalesce(s.bytes, 0), coalesce(l.bytes, 0)
+                FROM (SELECT session_id, sum(bytes)::bigint AS bytes FROM {schema}.session_log_sizes GROUP BY 1) s
+                     FULL JOIN (SELECT session_id, sum(octet_length(payload))::bigint AS bytes FROM {schema}.session_logs GROUP BY 1) l
+                     ON l.session_id = s.session_id
+                WHERE coalesce(s.bytes, 0) <> coalesce(l.bytes, 0) ORDER BY 1
+                """, connection, snapshot))
+            await using (NpgsqlDataReader reader = await sizes.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    string session = reader.GetString(0);
+                    _problems.Add(new PostgresRowProblem($"{location}/logs/{session}", session, 0,
+                        $"the size kept for the session log '{session}' is {reader.GetInt64(1)} bytes, its rows hold {reader.GetInt64(2)}: its quota and the retention cap measure it wrong (rows changed with the store's triggers off?)"));
+                }
+            }
+
+            await using var reports = new NpgsqlCommand(
+                $"SELECT (SELECT coalesce(sum(reports), 0)::bigint FROM {schema}.report_counts), (SELECT count(*) FROM {schema}.reports)", connection, snapshot);
+            await using NpgsqlDataReader counted = await reports.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await counted.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (counted.GetInt64(0) != counted.GetInt64(1))
+            {
+                _problems.Add(new PostgresRowProblem($"{location}/reports", "", 0,
+                    $"the number of reports kept is {counted.GetInt64(0)}, the table holds {counted.GetInt64(1)}: the MaxReports quota counts wrong (rows changed with the store's triggers off?)"));
             }
         }
 

@@ -9,8 +9,8 @@ namespace StatePersistence.Postgres.Tests.Reading;
 /// <summary>
 /// <c>statectl verify --store postgres</c>, the real tool against the real database: a sound store is OK with every
 /// row read back; damage of each kind it looks for (a sealed report and a log append altered at rest, a change missing
-/// from the feed, an item row that is not what its newest change left) is named row by row, exit 1, and the read
-/// changes nothing. Before, a PostgreSQL deployment had no way to check its rows but to start an instance, which reads
+/// from the feed, an item row that is not what its newest change left, counters that disagree with their rows) is
+/// named row by row, exit 1, and the read changes nothing. Before, a PostgreSQL deployment had no way to check its rows but to start an instance, which reads
 /// the items only and stops at the first it cannot open.
 /// </summary>
 public sealed class StatectlVerifyTests
@@ -56,6 +56,10 @@ public sealed class StatectlVerifyTests
         long gap = await schema.ScalarAsync("WITH d AS (DELETE FROM {0}.changes WHERE kind = 'task' AND id = 't4' RETURNING position) SELECT min(position) FROM d");
         long written = await schema.ScalarAsync("SELECT max(revision) FROM {0}.changes WHERE kind = 'task' AND id = 't6'");
         Assert.Equal(1, await schema.ScalarAsync("WITH u AS (UPDATE {0}.items SET revision = revision + 100 WHERE kind = 'task' AND id = 't6' RETURNING 1) SELECT count(*) FROM u"));
+        // Counters that no longer agree with their rows, as rows changed with the triggers off would leave them.
+        Assert.Equal(1, await schema.ScalarAsync("WITH u AS (UPDATE {0}.session_log_sizes SET bytes = bytes + 5 WHERE session_id = 's5' RETURNING 1) SELECT count(*) FROM u"));
+        Assert.Equal(1, await schema.ScalarAsync("WITH u AS (UPDATE {0}.report_counts SET reports = reports + 1 WHERE stripe = 0 RETURNING 1) SELECT count(*) FROM u"));
+        long s5 = await schema.ScalarAsync("SELECT sum(octet_length(payload)) FROM {0}.session_logs WHERE session_id = 's5'");
         long last = await schema.ScalarAsync("SELECT max(position) FROM {0}.changes");
         Assert.True(gap > 0 && gap < last, $"the deleted change had position {gap}, the feed ends at {last}");
         string before = await DumpAsync(schema);
@@ -69,13 +73,15 @@ public sealed class StatectlVerifyTests
         var problems = report.GetProperty("problems").EnumerateArray()
             .Select(p => (Row: p.GetProperty("row").GetString()![(p.GetProperty("row").GetString()!.IndexOf('#', StringComparison.Ordinal) + schema.Name.Length + 1)..], Problem: p.GetProperty("problem").GetString()!))
             .OrderBy(p => p.Row, StringComparer.Ordinal).ToList();
-        Assert.Equal(["/changes", $"/logs/s2/{segment}", "/reports/r3", "/task/t6"], problems.Select(p => p.Row));
+        Assert.Equal(["/changes", $"/logs/s2/{segment}", "/logs/s5", "/reports", "/reports/r3", "/task/t6"], problems.Select(p => p.Row));
         Assert.Contains($"the change feed has no position {gap} although {gap + 1} follows", problems[0].Problem, StringComparison.Ordinal);
         Assert.Contains("checksum fails", problems[1].Problem, StringComparison.Ordinal);
-        Assert.Contains("checksum fails", problems[2].Problem, StringComparison.Ordinal);
-        Assert.Equal($"the task 't6' was written at revision {written} (its newest change in the log), but items holds its row at revision {written + 100}", problems[3].Problem);
+        Assert.StartsWith($"the size kept for the session log 's5' is {s5 + 5} bytes, its rows hold {s5}", problems[2].Problem, StringComparison.Ordinal);
+        Assert.StartsWith($"the number of reports kept is {EncryptedSchema.Items + 1}, the table holds {EncryptedSchema.Items}", problems[3].Problem, StringComparison.Ordinal);
+        Assert.Contains("checksum fails", problems[4].Problem, StringComparison.Ordinal);
+        Assert.Equal($"the task 't6' was written at revision {written} (its newest change in the log), but items holds its row at revision {written + 100}", problems[5].Problem);
         Assert.True(text.ExitCode == 1, text.ToString());
-        Assert.Contains("4 problem(s) in the PostgreSQL store", Words(text.Output), StringComparison.Ordinal);
+        Assert.Contains("6 problem(s) in the PostgreSQL store", Words(text.Output), StringComparison.Ordinal);
         Assert.Equal(before, await DumpAsync(schema));
     }
 
