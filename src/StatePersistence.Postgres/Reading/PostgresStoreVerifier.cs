@@ -139,12 +139,12 @@ public static class PostgresStoreVerifier
         /// <summary>The feed's positions after the pruned horizon are dense, one group (revision) each.</summary>
         private async Task FeedPositionsAsync()
         {
-            await using var command = new NpgsqlCommand($"""
-                SELECT position, count(DISTINCT revision), min(revision), max(revision) FROM {schema}.changes
-                WHERE position > (SELECT position FROM {schema}.feed_horizon) GROUP BY position ORDER BY position
-                """, connection, snapshot);
-            await using var horizonCommand = new NpgsqlCommand($"SELECT position FROM {schema}.feed_horizon", connection, snapshot);
-            long expected = (long)(await horizonCommand.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! + 1;
+            await using var horizon = new NpgsqlCommand($"SELECT position FROM {schema}.feed_horizon", connection, snapshot);
+            long expected = (long)(await horizon.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! + 1;
+            await using var command = new NpgsqlCommand(
+                $"SELECT position, count(DISTINCT revision), min(revision), max(revision) FROM {schema}.changes WHERE position >= $1 GROUP BY position ORDER BY position",
+                connection, snapshot);
+            command.Parameters.AddWithValue(expected);
             await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {

@@ -45,40 +45,27 @@ public sealed class PostgresKeyUsage
     /// <see cref="Errors.StateStorageException"/> naming the database and schema when it cannot be reached or holds no
     /// store of a version that records key ids.
     /// </summary>
-    public static async Task<PostgresKeyUsage> MeasureAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
-        CancellationToken cancellationToken = default)
-    {
-        Schema.PostgresSchema.ValidateName(schema);
-        NpgsqlConnectionStringBuilder builder = Reading.OperatorConnection.Parse(connectionString);
-        string location = PostgresStateStore.LocationOf(builder, schema);
-        await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
-        try
-        {
-            await using (NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
-            {
-                await Schema.PostgresSchema.RequireVersionAsync(connection, schema, location, KeyIdVersion, cancellationToken).ConfigureAwait(false);
-            }
-
-            return await MeasureAsync(dataSource, schema, cancellationToken, location).ConfigureAwait(false);
-        }
-        catch (NpgsqlException ex)
-        {
-            throw new Errors.StateStorageException($"The store '{location}' could not measure the key usage: {Failures.DatabaseFailure.Describe(ex, builder.CommandTimeout)}",
-                location, ex, isTransient: ex.IsTransient || ex is not PostgresException);
-        }
-    }
+    public static Task<PostgresKeyUsage> MeasureAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
+        CancellationToken cancellationToken = default) =>
+        Reading.OperatorConnection.ReadAsync(connectionString, schema, KeyIdVersion, "measure the key usage",
+            (connection, snapshot, location) => MeasureAsync(connection, snapshot, schema, location, cancellationToken), cancellationToken);
 
     /// <summary>Counts every row of every table of <paramref name="schema"/> by the key id its payload names (one scan of each table).</summary>
-    internal static async Task<PostgresKeyUsage> MeasureAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken,
-        string? location = null)
+    internal static async Task<PostgresKeyUsage> MeasureAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken)
     {
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await MeasureAsync(connection, null, schema, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<PostgresKeyUsage> MeasureAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema, string? location,
+        CancellationToken cancellationToken)
+    {
         await using var command = new NpgsqlCommand($"""
             SELECT 'items', {schema}.payload_key_id(sealed), count(*) FROM {schema}.items GROUP BY 2
             UNION ALL SELECT 'session_logs', {schema}.payload_key_id(payload), count(*) FROM {schema}.session_logs GROUP BY 2
             UNION ALL SELECT 'reports', {schema}.payload_key_id(payload), count(*) FROM {schema}.reports GROUP BY 2
             UNION ALL SELECT 'changes', {schema}.payload_key_id(sealed), count(*) FROM {schema}.changes WHERE body IS NOT NULL OR sealed IS NOT NULL GROUP BY 2
-            """, connection);
+            """, connection, transaction);
         var byKey = new Dictionary<string, PostgresKeyUsageCount>(StringComparer.Ordinal);
         PostgresKeyUsageCount clear = PostgresKeyUsageCount.None;
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

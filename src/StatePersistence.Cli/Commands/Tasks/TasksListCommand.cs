@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using StatePersistence.Cli.Infrastructure;
-using StatePersistence.Commit;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Model;
 using StatePersistence.Postgres;
