@@ -3,18 +3,23 @@ using StatePersistence.Cli.Tests.Support;
 using StatePersistence.Encryption;
 using StatePersistence.Postgres.Tests.Reencryption;
 using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Retention;
+using StatePersistence.Storage;
 
 namespace StatePersistence.Postgres.Tests.Reading;
 
 /// <summary>
 /// <c>statectl verify --store postgres</c>, the real tool against the real database: a sound store is OK with every
 /// row read back; damage of each kind it looks for (a sealed report and a log append altered at rest, a change missing
-/// from the feed, an item row that is not what its newest change left, counters that disagree with their rows) is
-/// named row by row, exit 1, and the read changes nothing. Before, a PostgreSQL deployment had no way to check its rows but to start an instance, which reads
+/// from the feed, an item row that is not what its newest change left, listing columns that disagree with the JSON or
+/// fill a sealed row's, counters and rotated log parts that disagree with their rows) is named row by row, exit 1, and
+/// the read changes nothing. Before, a PostgreSQL deployment had no way to check its rows but to start an instance, which reads
 /// the items only and stops at the first it cannot open.
 /// </summary>
 public sealed class StatectlVerifyTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     /// <summary>The connection string as an operator would give it: in the variable, not on the command line.</summary>
     private static Dictionary<string, string> Environment => new() { ["STATEPERSISTENCE_CONNECTION_STRING"] = PostgresServer.ConnectionString };
 
@@ -59,6 +64,8 @@ public sealed class StatectlVerifyTests
         // Counters that no longer agree with their rows, as rows changed with the triggers off would leave them.
         Assert.Equal(1, await schema.ScalarAsync("WITH u AS (UPDATE {0}.session_log_sizes SET bytes = bytes + 5 WHERE session_id = 's5' RETURNING 1) SELECT count(*) FROM u"));
         Assert.Equal(1, await schema.ScalarAsync("WITH u AS (UPDATE {0}.report_counts SET reports = reports + 1 WHERE stripe = 0 RETURNING 1) SELECT count(*) FROM u"));
+        // A sealed task's status written beside it in clear.
+        Assert.Equal(1, await schema.ScalarAsync("WITH u AS (UPDATE {0}.items SET status = 'completed', listed = true WHERE kind = 'task' AND id = 't8' RETURNING 1) SELECT count(*) FROM u"));
         long s5 = await schema.ScalarAsync("SELECT sum(octet_length(payload)) FROM {0}.session_logs WHERE session_id = 's5'");
         long last = await schema.ScalarAsync("SELECT max(position) FROM {0}.changes");
         Assert.True(gap > 0 && gap < last, $"the deleted change had position {gap}, the feed ends at {last}");
@@ -73,15 +80,62 @@ public sealed class StatectlVerifyTests
         var problems = report.GetProperty("problems").EnumerateArray()
             .Select(p => (Row: p.GetProperty("row").GetString()![(p.GetProperty("row").GetString()!.IndexOf('#', StringComparison.Ordinal) + schema.Name.Length + 1)..], Problem: p.GetProperty("problem").GetString()!))
             .OrderBy(p => p.Row, StringComparer.Ordinal).ToList();
-        Assert.Equal(["/changes", $"/logs/s2/{segment}", "/logs/s5", "/reports", "/reports/r3", "/task/t6"], problems.Select(p => p.Row));
+        Assert.Equal(["/changes", $"/logs/s2/{segment}", "/logs/s5", "/reports", "/reports/r3", "/task/t6", "/task/t8"], problems.Select(p => p.Row));
         Assert.Contains($"the change feed has no position {gap} although {gap + 1} follows", problems[0].Problem, StringComparison.Ordinal);
         Assert.Contains("checksum fails", problems[1].Problem, StringComparison.Ordinal);
         Assert.StartsWith($"the size kept for the session log 's5' is {s5 + 5} bytes, its rows hold {s5}", problems[2].Problem, StringComparison.Ordinal);
         Assert.StartsWith($"the number of reports kept is {EncryptedSchema.Items + 1}, the table holds {EncryptedSchema.Items}", problems[3].Problem, StringComparison.Ordinal);
         Assert.Contains("checksum fails", problems[4].Problem, StringComparison.Ordinal);
         Assert.Equal($"the task 't6' was written at revision {written} (its newest change in the log), but items holds its row at revision {written + 100}", problems[5].Problem);
+        Assert.StartsWith("the task 't8' is sealed, but its listing columns hold status 'completed', tool null, created_key null, updated_key null, listed true", problems[6].Problem, StringComparison.Ordinal);
         Assert.True(text.ExitCode == 1, text.ToString());
-        Assert.Contains("6 problem(s) in the PostgreSQL store", Words(text.Output), StringComparison.Ordinal);
+        Assert.Contains("7 problem(s) in the PostgreSQL store", Words(text.Output), StringComparison.Ordinal);
+        Assert.Equal(before, await DumpAsync(schema));
+    }
+
+    [Fact]
+    public async Task ListingColumnsAndRotatedLogParts_AreCheckedAgainstTheirRows()
+    {
+        await using EncryptedSchema schema = await EncryptedSchema.CreateAsync();
+        (StatePersistenceService service, PostgresStateStore store) = await schema.OpenAsync(encrypted: false);
+        await using (service)
+        {
+            await EncryptedSchema.PopulateAsync(service);
+            await service.AppendSessionLogAsync("s1", "second line\n", Ct);
+            SessionLogTrim rotation = Assert.IsType<SessionLogTrim>(await store.CapSessionLogAsync("s1", 1, 2, Durability.Full, Ct));
+            Assert.True(rotation.Rotated);
+            await service.AppendSessionLogAsync("s1", "after the rotation\n", Ct);
+        }
+
+        // A task written before the listing columns existed (none filled, not listed) waits for the next start to list
+        // it, and meanwhile every listing is answered from memory: not a problem.
+        Assert.Equal(1, await schema.ScalarAsync("WITH u AS (UPDATE {0}.items SET status = NULL, tool = NULL, created_key = NULL, updated_key = NULL, listed = false WHERE kind = 'task' AND id = 't0' RETURNING 1) SELECT count(*) FROM u"));
+        StatectlRun sound = await VerifyAsync(schema, "--json");
+        Assert.True(sound.ExitCode == 0, sound.ToString());
+
+        // A listed task whose status and update time no longer say what its JSON says, a session with a listing
+        // column, and the first append of the rotated part deleted by hand (the size counter follows the delete, the
+        // part's size does not).
+        Assert.Equal(1, await schema.ScalarAsync("WITH u AS (UPDATE {0}.items SET status = 'failed' WHERE kind = 'task' AND id = 't2' RETURNING 1) SELECT count(*) FROM u"));
+        long updated = await schema.ScalarAsync("WITH u AS (UPDATE {0}.items SET updated_key = updated_key + 1 WHERE kind = 'task' AND id = 't3' RETURNING updated_key - 1 AS was) SELECT min(was) FROM u");
+        Assert.Equal(1, await schema.ScalarAsync("WITH u AS (UPDATE {0}.items SET tool = 'CLAUDECODE' WHERE kind = 'session' RETURNING 1) SELECT count(*) FROM u"));
+        long part = await schema.ScalarAsync("SELECT bytes FROM {0}.session_log_parts WHERE session_id = 's1'");
+        long mark = await schema.ScalarAsync("SELECT last_segment FROM {0}.session_log_parts WHERE session_id = 's1'");
+        long deleted = await schema.ScalarAsync("WITH d AS (DELETE FROM {0}.session_logs WHERE session_id = 's1' AND segment = (SELECT min(segment) FROM {0}.session_logs WHERE session_id = 's1') RETURNING octet_length(payload)) SELECT min(octet_length) FROM d");
+        string before = await DumpAsync(schema);
+
+        StatectlRun json = await VerifyAsync(schema, "--json");
+
+        Assert.True(json.ExitCode == 1, json.ToString());
+        var problems = json.Json().GetProperty("problems").EnumerateArray()
+            .Select(p => (Row: p.GetProperty("row").GetString()![(p.GetProperty("row").GetString()!.IndexOf('#', StringComparison.Ordinal) + schema.Name.Length + 1)..], Problem: p.GetProperty("problem").GetString()!, Revision: p.GetProperty("revision").GetInt64()))
+            .OrderBy(p => p.Row, StringComparer.Ordinal).ToList();
+        Assert.Equal(["/logs/s1", "/session/s-main", "/task/t2", "/task/t3"], problems.Select(p => p.Row));
+        Assert.Equal(mark, problems[0].Revision);
+        Assert.StartsWith($"the rotated part of the session log 's1' ending at segment {mark} was {part} bytes when rotated out, its rows now hold {part - deleted}: the live log is measured {deleted} bytes smaller", problems[0].Problem, StringComparison.Ordinal);
+        Assert.StartsWith("the row is a session's, but its listing columns hold status null, tool 'CLAUDECODE'", problems[1].Problem, StringComparison.Ordinal);
+        Assert.StartsWith("the listing columns of the task 't2' disagree with its JSON: status is 'failed' where its status gives 'pending'. GET /api/tasks", problems[2].Problem, StringComparison.Ordinal);
+        Assert.StartsWith($"the listing columns of the task 't3' disagree with its JSON: updated_key is {updated + 1} where its updated_at gives {updated}.", problems[3].Problem, StringComparison.Ordinal);
         Assert.Equal(before, await DumpAsync(schema));
     }
 
