@@ -76,6 +76,10 @@ public sealed class EncryptionKeyUsage
                     $"Files under '{Path.GetFullPath(stateDirectory)}' kept going between listing and reading in {MaxPasses} passes (a running server rotating its files): the count could miss payloads moved to new names, so none is given. Try again.",
                     Path.GetFullPath(stateDirectory));
             }
+
+            // As every read beside a running server does (ReadRetry): a server descheduled in the middle of a rotation
+            // would show the same half-done step to passes made back to back.
+            Thread.Sleep(FileStore.Operations.ReadRetry.PauseBefore(pass + 1));
         }
     }
 
