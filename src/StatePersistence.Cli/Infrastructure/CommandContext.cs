@@ -55,6 +55,8 @@ internal sealed class CommandContext
         AutosaveInterval = TimeSpan.Zero,
         ScrubInterval = TimeSpan.Zero,
         ReencryptionInterval = TimeSpan.Zero,
+        // No health check runs in a command: no measure of the folders at open either.
+        DiskUsageInterval = TimeSpan.Zero,
         Encryption = { KeyFile = KeyFile },
     };
 

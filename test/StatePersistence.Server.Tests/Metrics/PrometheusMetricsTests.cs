@@ -9,7 +9,8 @@ public sealed class PrometheusMetricsTests
     [Fact]
     public async Task Metrics_AfterSaves_ExposesTheMeterInPrometheusText()
     {
-        await using var server = new StateServerFactory();
+        // The folders measured at this scrape, not at the start (DiskUsageIntervalTests): the file count below is the saves'.
+        await using var server = new StateServerFactory(("StatePersistence:DiskUsageInterval", "00:00:00"));
         using HttpClient client = server.Client();
         await client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
         await client.PostJsonAsync("/api/tasks", """{"id":"task_2","description":"d"}""");

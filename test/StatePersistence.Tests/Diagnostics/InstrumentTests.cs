@@ -29,7 +29,8 @@ public sealed class InstrumentTests : IDisposable
         listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
         listener.Start();
 
-        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        // The folders measured when observed, not at the start (DiskUsageIntervalTests): the file count below is the save's.
+        await using (StatePersistenceService service = await _fixture.OpenAsync(o => o.DiskUsageInterval = TimeSpan.Zero))
         {
             await service.SaveTaskAsync(StateFixture.Task("t1"), ct);
             await service.SaveSnapshotAsync(ct);

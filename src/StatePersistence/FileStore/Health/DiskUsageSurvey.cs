@@ -12,8 +12,9 @@ internal sealed record DiskUsage(IReadOnlyDictionary<string, long> Figures, long
 /// <c>interval</c>, in the background. A measure lists every file there and asks each one's size: 0.5-0.8 s with 100,000 task files, and <c>/health</c> asked for it every time its
 /// 2 s cache ran out, so a probe every few seconds kept a core a third busy, and a probe with a 1 s timeout could fail
 /// on a healthy server. Now a health check takes the last measure and, when that is older than the interval, starts the
-/// next one in the background (one at a time); only the first check waits for one. An interval of zero measures on
-/// every check, as before.
+/// next one in the background (one at a time). The first is started when the store opens (<see cref="Start"/>), so
+/// the first check waits for it only when it comes within that measure's time of the start, and never measures twice.
+/// An interval of zero measures on every check, as before.
 /// </summary>
 internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Figures, long Bytes)> measure, TimeSpan interval,
     TimeProvider time, string location)
@@ -25,10 +26,24 @@ internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Fi
     /// <summary>The measures started so far (for tests).</summary>
     public int Measures { get; private set; }
 
+    /// <summary>Starts the first measure in the background (once the store is open), unless one was taken or the interval is zero.</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            if (interval > TimeSpan.Zero && _last is null && _refreshing is null)
+            {
+                Measures++;
+                _refreshing = Task.Run(Refresh);
+            }
+        }
+    }
+
     /// <summary>The last measure, starting the next in the background when it is <c>interval</c> old.</summary>
     public DiskUsage Current()
     {
         DiskUsage? last;
+        Task? first = null;
         lock (_gate)
         {
             last = interval > TimeSpan.Zero ? _last : null;
@@ -37,9 +52,23 @@ internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Fi
                 Measures++;
                 _refreshing = Task.Run(Refresh);
             }
+            else if (last is null && interval > TimeSpan.Zero && _refreshing is not null)
+            {
+                // The first measure, started by the open, is still running: taking another would only double the work.
+                first = _refreshing;
+            }
             else if (last is null)
             {
                 Measures++;
+            }
+        }
+
+        if (first is not null)
+        {
+            first.GetAwaiter().GetResult(); // Refresh never throws: a failed measure is kept as its problem.
+            lock (_gate)
+            {
+                return _last!;
             }
         }
 
