@@ -65,6 +65,8 @@ public sealed class PostgresStoreSessionLogReaderConformanceTests : SessionLogRe
 
 public sealed class PostgresStoreRetentionConformanceTests : RetentionConformanceTests<PostgresStoreHarness>;
 
+public sealed class PostgresStoreImportConformanceTests : ImportConformanceTests<PostgresStoreHarness>;
+
 /// <summary>The PostgreSQL store with encryption on (AES-256-GCM over a key ring of the test's own), for the session log reads.</summary>
 public sealed class EncryptedPostgresStoreHarness : StoreHarness
 {
@@ -86,3 +88,5 @@ public sealed class EncryptedPostgresStoreHarness : StoreHarness
 public sealed class EncryptedPostgresStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<EncryptedPostgresStoreHarness>;
 
 public sealed class EncryptedPostgresStoreRetentionConformanceTests : RetentionConformanceTests<EncryptedPostgresStoreHarness>;
+
+public sealed class EncryptedPostgresStoreImportConformanceTests : ImportConformanceTests<EncryptedPostgresStoreHarness>;

@@ -37,3 +37,5 @@ public sealed class EncryptedFileStoreCodecConformanceTests : CodecConformanceTe
 public sealed class EncryptedFileStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<EncryptedFileStoreHarness>;
 
 public sealed class EncryptedFileStoreRetentionConformanceTests : RetentionConformanceTests<EncryptedFileStoreHarness>;
+
+public sealed class EncryptedFileStoreImportConformanceTests : ImportConformanceTests<EncryptedFileStoreHarness>;

@@ -40,3 +40,5 @@ public sealed class FileStoreCodecConformanceTests : CodecConformanceTests<FileS
 public sealed class FileStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<FileStoreHarness>;
 
 public sealed class FileStoreRetentionConformanceTests : RetentionConformanceTests<FileStoreHarness>;
+
+public sealed class FileStoreImportConformanceTests : ImportConformanceTests<FileStoreHarness>;

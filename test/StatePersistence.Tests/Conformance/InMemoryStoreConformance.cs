@@ -29,3 +29,5 @@ public sealed class InMemoryStoreCodecConformanceTests : CodecConformanceTests<I
 public sealed class InMemoryStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<InMemoryStoreHarness>;
 
 public sealed class InMemoryStoreRetentionConformanceTests : RetentionConformanceTests<InMemoryStoreHarness>;
+
+public sealed class InMemoryStoreImportConformanceTests : ImportConformanceTests<InMemoryStoreHarness>;

@@ -6,12 +6,14 @@ using StatePersistence.Cli.Infrastructure;
 using StatePersistence.Encryption;
 using StatePersistence.Errors;
 using StatePersistence.FileStore.Operations;
+using StatePersistence.Postgres;
 
 namespace StatePersistence.Cli.Commands.Archive;
 
 /// <summary>
 /// <c>statectl export FILE.tar.gz</c> (a consistent copy of the whole state, taken beside a running server) and
-/// <c>statectl import FILE.tar.gz</c> (its restore into an empty directory), both through <see cref="StateArchive"/>.
+/// <c>statectl import FILE.tar.gz</c> (its restore into an empty directory, or with <c>--store postgres</c> into an
+/// empty PostgreSQL store: <see cref="StateArchive.ImportIntoAsync"/>), both through <see cref="StateArchive"/>.
 /// </summary>
 internal static class ExportImportCommands
 {
@@ -33,29 +35,78 @@ internal static class ExportImportCommands
     public static Command CreateImport()
     {
         var file = new Argument<string>("FILE.tar.gz") { Description = "An archive written by 'statectl export'." };
-        var command = new Command("import", "Restore FILE.tar.gz (from 'statectl export') into the state directory, which must be empty or missing.");
+        var command = new Command("import", "Restore FILE.tar.gz (from 'statectl export') into the state directory, which must be empty or missing; or, with --store postgres, into an empty PostgreSQL store.");
         command.Arguments.Add(file);
         KeyFileOption.AddTo(command);
-        command.SetHandler((context, parsed, _) =>
+        StoreChoice.AddOptionsTo(command);
+        command.SetHandler(async (context, parsed, cancellation) =>
         {
             try
             {
-                return Task.FromResult(Report(context, "imported", StateArchive.Import(parsed.GetValue(file)!, context.StatePath, context.PayloadCodec())));
+                return StoreChoice.From(parsed) is { IsPostgres: true } store
+                    ? await ImportIntoPostgresAsync(context, store, parsed.GetValue(file)!, cancellation).ConfigureAwait(false)
+                    : Report(context, "imported", StateArchive.Import(parsed.GetValue(file)!, context.StatePath, context.PayloadCodec()));
             }
             catch (InvalidDataException ex)
             {
                 throw new CommandFailedException(ex.Message, ExitCodes.Failed, ex);
             }
-            catch (StateFormatException ex) when (ex.ReaderLacksCodec && ex.Path?.StartsWith(Path.GetFullPath(parsed.GetValue(file)!), StringComparison.Ordinal) == true)
+            catch (StateFormatException ex) when (IsTheArchiveWithoutAKey(ex, parsed.GetValue(file)!))
             {
                 // The check of the archive, before anything is written, found its state.json sealed and no key given.
                 // (A read-back of the written directory lacking the key names a file in it, and CommandActions says so.)
-                throw new CommandFailedException($"The archive '{Path.GetFullPath(parsed.GetValue(file)!)}' is encrypted (its state.json is sealed with the codec "
-                    + $"'{ex.WrittenWithCodec}') and no key was given: pass --key-file FILE or set {EncryptionOptions.KeyFileVariable}. Nothing was written.",
-                    ExitCodes.Failed, ex);
+                throw ArchiveNeedsAKey(ex, parsed.GetValue(file)!);
             }
         });
         return command;
+    }
+
+    private static async Task<int> ImportIntoPostgresAsync(CommandContext context, StoreChoice choice, string archive, CancellationToken cancellationToken)
+    {
+        StoreImportResult result = await choice.ReadAsync(async (connectionString, schema) =>
+        {
+            ValidateConnectionString(connectionString);
+            await using var store = new PostgresStateStore(connectionString, schema, context.PayloadCodec());
+            try
+            {
+                return await StateArchive.ImportIntoAsync(archive, store, context.PayloadCodec(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (StateFormatException ex) when (IsTheArchiveWithoutAKey(ex, archive))
+            {
+                // Said of the archive here, before the store choice's own reading of a key missing for sealed rows.
+                throw ArchiveNeedsAKey(ex, archive);
+            }
+        }).ConfigureAwait(false);
+        if (context.Json)
+        {
+            context.WriteJson(result, ArchiveJsonContext.Default.StoreImportResult);
+            return ExitCodes.Success;
+        }
+
+        context.Console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"imported revision {result.ArchiveRevision} of {result.Archive}: {result.Tasks} task(s), {result.Sessions} session(s), {result.Logs} session log(s), {result.Reports} report(s) into the PostgreSQL store {result.Store}, now at revision {result.Revision}; {(result.Written == 0 ? "nothing written: the store already held all of it" : $"{result.Written} item(s), log(s) and report(s) written")}{(result.Written > 0 && result.AlreadyThere > 0 ? $", {result.AlreadyThere} already there from an earlier run cut short" : "")}")));
+        return ExitCodes.Success;
+    }
+
+    private static bool IsTheArchiveWithoutAKey(StateFormatException ex, string archive) =>
+        ex.ReaderLacksCodec && ex.Path?.StartsWith(Path.GetFullPath(archive), StringComparison.Ordinal) == true;
+
+    private static CommandFailedException ArchiveNeedsAKey(StateFormatException ex, string archive) =>
+        new($"The archive '{Path.GetFullPath(archive)}' is encrypted (its state.json is sealed with the codec "
+            + $"'{ex.WrittenWithCodec}') and no key was given: pass --key-file FILE or set {EncryptionOptions.KeyFileVariable}. Nothing was written.",
+            ExitCodes.Failed, ex);
+
+    /// <summary>A connection string that does not parse is named as such (bad usage), never quoted: it may hold a password.</summary>
+    private static void ValidateConnectionString(string connectionString)
+    {
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException)
+        {
+            throw new ArgumentException("The PostgreSQL connection string cannot be parsed.", nameof(connectionString));
+        }
     }
 
     private static int Report(CommandContext context, string what, StateArchiveResult result)
@@ -81,4 +132,5 @@ internal static class ExportImportCommands
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(StateArchiveResult))]
+[JsonSerializable(typeof(StoreImportResult))]
 internal sealed partial class ArchiveJsonContext : JsonSerializerContext;

@@ -130,6 +130,26 @@ public static class StateArchive
     }
 
     /// <summary>
+    /// Puts the archive at <paramref name="archivePath"/> into <paramref name="store"/>, a store of the contract that
+    /// keeps session logs and reports (<see cref="IStateBlobStore"/>) and is not open yet: this opens it, and the caller
+    /// disposes it. The archive gets every check <see cref="Import"/> makes, in a directory of its own under the
+    /// system's temp directory (room for the state is needed there; the directory is removed afterwards). The store
+    /// must hold nothing the archive does not hold as it holds it; anything else is refused
+    /// (<see cref="StatePersistenceException"/> naming the first ten) before anything is written. Reports and session
+    /// logs (rotated parts included, each as one log) are written first, then the tasks, sessions and the application's
+    /// properties in commits of 1,000 items, each created only where absent, with the store's own revisions. A run cut
+    /// short is finished by running it again: what it wrote is found equal and not written twice.
+    /// <paramref name="codec"/> opens a sealed archive; the store seals with its own.
+    /// </summary>
+    public static Task<StoreImportResult> ImportIntoAsync(string archivePath, IStateStore store, IPayloadCodec? codec = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(archivePath);
+        ArgumentNullException.ThrowIfNull(store);
+        return new StoreImport.ArchiveIntoStore(store, codec).RunAsync(archivePath, cancellationToken);
+    }
+
+    /// <summary>
     /// Writes a checked archive's files into the directory under its writer lock. A crash anywhere must not leave a
     /// directory that opens as a state holding only part of the archive (the logs and reports come after
     /// <c>state.json</c>), so <c>import-in-progress.json</c> is made durable before the first file and removed only

@@ -1,0 +1,135 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using StatePersistence.Commit;
+using StatePersistence.Errors;
+using StatePersistence.FileStore;
+using StatePersistence.FileStore.Operations;
+using StatePersistence.Model;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Conformance;
+
+/// <summary>
+/// A file store's export put into the store through the contract (<see cref="StateArchive.ImportIntoAsync"/>): every
+/// task, session, the application's properties, a session log of several appends and every report, as the file store
+/// held them, also after a restart; the same import again writes nothing; a store holding anything else is refused,
+/// naming it, and left as it was. The archive is written in the clear, so an encrypted store seals what it imports.
+/// </summary>
+/// <typeparam name="THarness">The store's harness.</typeparam>
+public abstract class ImportConformanceTests<THarness> : StoreConformanceBase<THarness>, IAsyncLifetime
+    where THarness : StoreHarness, new()
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "sp-import-conformance-" + Guid.NewGuid().ToString("N"));
+
+    private string Archive => Path.Combine(_directory, "export.tar.gz");
+
+    /// <summary>A log past one append of the import, in lines of two-byte characters.</summary>
+    private static string Log => string.Concat(Enumerable.Range(0, 24_000).Select(i => $"{i:D6} étape très longue du journal\n"));
+
+    /// <summary>Fills a file store and exports it.</summary>
+    public async ValueTask InitializeAsync()
+    {
+        string state = Path.Combine(_directory, "state");
+        await using (StatePersistenceService service = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = state }))
+        {
+            await service.SaveStateAsync(new PersistedState
+            {
+                Sessions = [new SessionInfo { Id = "s1", Type = "interactive", Status = "active" }],
+                ExtensionData = new() { ["ui"] = JsonSerializer.SerializeToElement(new { theme = "dark" }) },
+            }, Ct);
+            for (int i = 0; i < 3; i++)
+            {
+                await service.SaveTaskAsync(new AgentTask
+                {
+                    Id = $"t{i}", Description = $"task {i}", Status = "pending",
+                    ExtensionData = new() { ["x_kept"] = JsonSerializer.SerializeToElement(new { i }) },
+                }, Ct);
+            }
+
+            await service.AppendSessionLogAsync("s1", Log, Ct);
+            await service.SaveReportAsync("r1", JsonSerializer.SerializeToElement(new { summary = "the first" }), Ct);
+        }
+
+        StateArchive.Export(state, Archive);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Directory.Delete(_directory, recursive: true);
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Everything the archive holds reads back from the store after a restart; the second import finds it all there.</summary>
+    [Fact]
+    public async Task AnExport_IsImportedThroughTheContract_AsTheFileStoreHeldIt_AndAgainWritesNothing()
+    {
+        IStateStore store = CreateStore(Harness.DefaultCodec);
+        StoreImportResult first;
+        await using (store)
+        {
+            first = await StateArchive.ImportIntoAsync(Archive, store, cancellationToken: Ct);
+        }
+
+        Assert.Equal((3, 1, 1, 1, 3 + 1 + 1 + 1 + 1, 0), (first.Tasks, first.Sessions, first.Logs, first.Reports, first.Written, first.AlreadyThere));
+        (IStateStore reopened, StateView view) = await OpenAsync();
+        await using (reopened)
+        {
+            Assert.Equal(["t0", "t1", "t2"], view.Tasks.Keys);
+            foreach ((string id, StoredItem task) in view.Tasks)
+            {
+                JsonNode json = JsonNode.Parse(task.Json)!;
+                Assert.Equal($"task {id[1..]}", (string?)json["description"]);
+                Assert.Equal(int.Parse(id[1..], System.Globalization.CultureInfo.InvariantCulture), (int?)json["x_kept"]!["i"]);
+            }
+
+            Assert.Equal("active", (string?)JsonNode.Parse(view.Sessions["s1"].Json)!["status"]);
+            Assert.Equal("dark", (string?)JsonNode.Parse(view.Extras!)!["ui"]!["theme"]);
+            var blobs = (IStateBlobStore)reopened;
+            Assert.Equal(Log, Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s1", Ct))!));
+            Assert.Equal("the first", (string?)JsonNode.Parse((await blobs.LoadReportAsync("r1", Ct))!)!["summary"]);
+        }
+
+        IStateStore again = CreateStore(Harness.DefaultCodec);
+        await using (again)
+        {
+            StoreImportResult second = await StateArchive.ImportIntoAsync(Archive, again, cancellationToken: Ct);
+            Assert.Equal((0, 3 + 1 + 1 + 1 + 1, first.Revision), (second.Written, second.AlreadyThere, second.Revision));
+        }
+    }
+
+    /// <summary>A store holding a task the archive holds otherwise, and one it lacks: refused naming both, nothing written.</summary>
+    [Fact]
+    public async Task AStoreHoldingAnythingElse_IsRefusedNamingIt_AndLeftAsItWas()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            await CommitAsync(store, PutTask("t1", "another store's t1"), PutTask("other"));
+        }
+
+        StateView before = await ReopenAsync();
+        IStateStore target = CreateStore(Harness.DefaultCodec);
+        StatePersistenceException refused;
+        await using (target)
+        {
+            refused = await Assert.ThrowsAsync<StatePersistenceException>(() => StateArchive.ImportIntoAsync(Archive, target, cancellationToken: Ct));
+        }
+
+        Assert.Contains("the task 't1', which differs from the archive's", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("the task 'other', which the archive does not hold", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Nothing was written.", refused.Message, StringComparison.Ordinal);
+        (IStateStore reopened, StateView after) = await OpenAsync();
+        await using (reopened)
+        {
+            Assert.Equal(before.Revision, after.Revision);
+            Assert.Equal(before.Tasks.Keys, after.Tasks.Keys);
+            Assert.Empty(after.Sessions);
+            Assert.Null(after.Extras);
+            Assert.Null(await ((IStateBlobStore)reopened).ReadSessionLogAsync("s1", Ct));
+            Assert.Null(await ((IStateBlobStore)reopened).LoadReportAsync("r1", Ct));
+        }
+    }
+}
