@@ -37,7 +37,9 @@ internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
         string work = Path.Combine(Path.GetTempPath(), "statepersistence-import-" + Guid.NewGuid().ToString("N"));
         try
         {
-            StateArchiveResult restored = StateArchive.Import(archive, work, codec);
+            // Not fsynced, and without the item files state.json holds: the copy is read once and removed; what must
+            // survive a crash is what the store writes.
+            StateArchiveResult restored = StateArchive.ImportWith(archive, work, codec, Durability.Relaxed, withItemFiles: false);
             var options = new StatePersistenceOptions
             {
                 StatePath = work,
