@@ -50,7 +50,8 @@ public sealed class DashboardApiTests
     [Fact]
     public async Task Overview_CountsByStatus_AndListsTheBackupsAfterSnapshots()
     {
-        await using var server = new StateServerFactory();
+        // The folders measured at this request, not at the start (DiskUsageIntervalTests): the task files below are the saves'.
+        await using var server = new StateServerFactory(("StatePersistence:DiskUsageInterval", "00:00:00"));
         using HttpClient client = server.Client();
         await client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
         await client.PostJsonAsync("/api/tasks", """{"id":"task_2","description":"d","status":"completed"}""");
