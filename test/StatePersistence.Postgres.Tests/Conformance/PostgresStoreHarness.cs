@@ -65,7 +65,7 @@ public sealed class PostgresStoreSessionLogReaderConformanceTests : SessionLogRe
 
 public sealed class PostgresStoreRetentionConformanceTests : RetentionConformanceTests<PostgresStoreHarness>;
 
-public sealed class PostgresStoreImportConformanceTests : ImportConformanceTests<PostgresStoreHarness>;
+public sealed class PostgresStoreTransferConformanceTests : TransferConformanceTests<PostgresStoreHarness>;
 
 /// <summary>The PostgreSQL store with encryption on (AES-256-GCM over a key ring of the test's own), for the session log reads.</summary>
 public sealed class EncryptedPostgresStoreHarness : StoreHarness
@@ -89,4 +89,4 @@ public sealed class EncryptedPostgresStoreSessionLogReaderConformanceTests : Ses
 
 public sealed class EncryptedPostgresStoreRetentionConformanceTests : RetentionConformanceTests<EncryptedPostgresStoreHarness>;
 
-public sealed class EncryptedPostgresStoreImportConformanceTests : ImportConformanceTests<EncryptedPostgresStoreHarness>;
+public sealed class EncryptedPostgresStoreTransferConformanceTests : TransferConformanceTests<EncryptedPostgresStoreHarness>;

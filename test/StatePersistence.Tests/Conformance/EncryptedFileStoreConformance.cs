@@ -38,4 +38,4 @@ public sealed class EncryptedFileStoreSessionLogReaderConformanceTests : Session
 
 public sealed class EncryptedFileStoreRetentionConformanceTests : RetentionConformanceTests<EncryptedFileStoreHarness>;
 
-public sealed class EncryptedFileStoreImportConformanceTests : ImportConformanceTests<EncryptedFileStoreHarness>;
+public sealed class EncryptedFileStoreTransferConformanceTests : TransferConformanceTests<EncryptedFileStoreHarness>;

@@ -41,4 +41,4 @@ public sealed class FileStoreSessionLogReaderConformanceTests : SessionLogReader
 
 public sealed class FileStoreRetentionConformanceTests : RetentionConformanceTests<FileStoreHarness>;
 
-public sealed class FileStoreImportConformanceTests : ImportConformanceTests<FileStoreHarness>;
+public sealed class FileStoreTransferConformanceTests : TransferConformanceTests<FileStoreHarness>;

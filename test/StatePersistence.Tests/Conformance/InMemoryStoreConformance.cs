@@ -30,4 +30,4 @@ public sealed class InMemoryStoreSessionLogReaderConformanceTests : SessionLogRe
 
 public sealed class InMemoryStoreRetentionConformanceTests : RetentionConformanceTests<InMemoryStoreHarness>;
 
-public sealed class InMemoryStoreImportConformanceTests : ImportConformanceTests<InMemoryStoreHarness>;
+public sealed class InMemoryStoreTransferConformanceTests : TransferConformanceTests<InMemoryStoreHarness>;

@@ -11,7 +11,8 @@ using StatePersistence.Postgres;
 namespace StatePersistence.Cli.Commands.Archive;
 
 /// <summary>
-/// <c>statectl export FILE.tar.gz</c> (a consistent copy of the whole state, taken beside a running server) and
+/// <c>statectl export FILE.tar.gz</c> (a consistent copy of the whole state, taken beside a running server; with
+/// <c>--store postgres</c> a PostgreSQL store's: <see cref="StateArchive.ExportFromAsync"/>) and
 /// <c>statectl import FILE.tar.gz</c> (its restore into an empty directory, or with <c>--store postgres</c> into an
 /// empty PostgreSQL store: <see cref="StateArchive.ImportIntoAsync"/>), both through <see cref="StateArchive"/>.
 /// </summary>
@@ -20,14 +21,19 @@ internal static class ExportImportCommands
     public static Command CreateExport()
     {
         var file = new Argument<string>("FILE.tar.gz") { Description = "The archive to write (replaced atomically if it exists)." };
-        var command = new Command("export", "Write a consistent copy of the whole state (state, tasks, sessions, session logs, reports) to FILE.tar.gz; safe beside a running server.");
+        var command = new Command("export", "Write a consistent copy of the whole state (state, tasks, sessions, session logs, reports) to FILE.tar.gz; safe beside a running server. With --store postgres, a PostgreSQL store's.");
         command.Arguments.Add(file);
         KeyFileOption.AddTo(command);
-        command.SetHandler((context, parsed, _) =>
+        StoreChoice.AddOptionsTo(command);
+        command.SetHandler(async (context, parsed, cancellation) =>
         {
-            StateDirectorySigns.Require(context.StatePath);
+            if (StoreChoice.From(parsed) is { IsPostgres: true } store)
+            {
+                return await ExportFromPostgresAsync(context, store, parsed.GetValue(file)!, cancellation).ConfigureAwait(false);
+            }
 
-            return Task.FromResult(Report(context, "exported", StateArchive.Export(context.StatePath, parsed.GetValue(file)!, context.PayloadCodec())));
+            StateDirectorySigns.Require(context.StatePath);
+            return Report(context, "exported", StateArchive.Export(context.StatePath, parsed.GetValue(file)!, context.PayloadCodec()));
         });
         return command;
     }
@@ -59,6 +65,27 @@ internal static class ExportImportCommands
             }
         });
         return command;
+    }
+
+    private static async Task<int> ExportFromPostgresAsync(CommandContext context, StoreChoice choice, string archive, CancellationToken cancellationToken)
+    {
+        StoreExportResult result = await choice.ReadAsync(async (connectionString, schema) =>
+        {
+            ValidateConnectionString(connectionString);
+            // An open creates a missing schema and upgrades an older one: an export must do neither.
+            await PostgresStoreCheck.RequireCurrentAsync(connectionString, schema, cancellationToken).ConfigureAwait(false);
+            await using var store = new PostgresStateStore(connectionString, schema, context.PayloadCodec());
+            return await StateArchive.ExportFromAsync(store, archive, context.PayloadCodec(), cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        if (context.Json)
+        {
+            context.WriteJson(result, ArchiveJsonContext.Default.StoreExportResult);
+            return ExitCodes.Success;
+        }
+
+        context.Console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"exported the PostgreSQL store {result.Store} at revision {result.StoreRevision}: {result.Tasks} task(s), {result.Sessions} session(s), {result.Logs} session log(s), {result.Reports} report(s); {result.Archive} ({result.Bytes:N0} bytes, revision {result.Revision} in the archive)")));
+        return ExitCodes.Success;
     }
 
     private static async Task<int> ImportIntoPostgresAsync(CommandContext context, StoreChoice choice, string archive, CancellationToken cancellationToken)
@@ -133,4 +160,5 @@ internal static class ExportImportCommands
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(StateArchiveResult))]
 [JsonSerializable(typeof(StoreImportResult))]
+[JsonSerializable(typeof(StoreExportResult))]
 internal sealed partial class ArchiveJsonContext : JsonSerializerContext;

@@ -157,7 +157,25 @@ public static class StateArchive
     {
         ArgumentException.ThrowIfNullOrEmpty(archivePath);
         ArgumentNullException.ThrowIfNull(store);
-        return new StoreImport.ArchiveIntoStore(store, codec).RunAsync(archivePath, cancellationToken);
+        return new StoreTransfer.ArchiveIntoStore(store, codec).RunAsync(archivePath, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="store"/>, a store of the contract that keeps session logs and reports
+    /// (<see cref="IStateBlobStore"/>) and is not open yet (this opens it; the caller disposes it), to
+    /// <paramref name="archivePath"/> as an export of a directory: what <see cref="Import(string, string, IPayloadCodec?)"/>
+    /// restores into a directory and <see cref="ImportIntoAsync"/> into a store. The items are the store's at the
+    /// revision its open read (<see cref="StoreExportResult.StoreRevision"/>), numbered anew in the archive; each
+    /// session log (all of it, as one log) and report as it is when read. It passes through a file store of its own
+    /// under the system's temp directory (room for the state is needed there; removed afterwards). With a
+    /// <paramref name="codec"/>, the one the store reads with, the archive's files are sealed with it.
+    /// </summary>
+    public static Task<StoreExportResult> ExportFromAsync(IStateStore store, string archivePath, IPayloadCodec? codec = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentException.ThrowIfNullOrEmpty(archivePath);
+        return new StoreTransfer.StoreIntoArchive(store, codec).RunAsync(archivePath, cancellationToken);
     }
 
     /// <summary>

@@ -1,7 +1,7 @@
 using System.Text;
-using StatePersistence.FileStore.Operations.StoreImport;
+using StatePersistence.FileStore.Operations.StoreTransfer;
 
-namespace StatePersistence.Tests.FileStore.StoreImport;
+namespace StatePersistence.Tests.FileStore.StoreTransfer;
 
 /// <summary>
 /// Where an import cuts a session log into appends: after its last line end, or, in a chunk with none, before a

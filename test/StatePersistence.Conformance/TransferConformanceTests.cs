@@ -15,9 +15,10 @@ namespace StatePersistence.Conformance;
 /// task, session, the application's properties, a session log of several appends and every report, as the file store
 /// held them, also after a restart; the same import again writes nothing; a store holding anything else is refused,
 /// naming it, and left as it was. The archive is written in the clear, so an encrypted store seals what it imports.
+/// And back: the store exported through the contract (<see cref="StateArchive.ExportFromAsync"/>) restores into a directory.
 /// </summary>
 /// <typeparam name="THarness">The store's harness.</typeparam>
-public abstract class ImportConformanceTests<THarness> : StoreConformanceBase<THarness>, IAsyncLifetime
+public abstract class TransferConformanceTests<THarness> : StoreConformanceBase<THarness>, IAsyncLifetime
     where THarness : StoreHarness, new()
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "sp-import-conformance-" + Guid.NewGuid().ToString("N"));
@@ -98,6 +99,41 @@ public abstract class ImportConformanceTests<THarness> : StoreConformanceBase<TH
             StoreImportResult second = await StateArchive.ImportIntoAsync(Archive, again, cancellationToken: Ct);
             Assert.Equal((0, 3 + 1 + 1 + 1 + 1, first.Revision), (second.Written, second.AlreadyThere, second.Revision));
         }
+    }
+
+    /// <summary>
+    /// The store written as an export through the contract (<see cref="StateArchive.ExportFromAsync"/>) restores into a
+    /// directory holding what the store held: the round trip from a directory to the store and back.
+    /// </summary>
+    [Fact]
+    public async Task TheStore_ExportedThroughTheContract_RestoresIntoADirectoryAsItHeldIt()
+    {
+        IStateStore store = CreateStore(Harness.DefaultCodec);
+        await using (store)
+        {
+            await StateArchive.ImportIntoAsync(Archive, store, cancellationToken: Ct);
+        }
+
+        string back = Path.Combine(_directory, "back.tar.gz");
+        IStateStore exporting = CreateStore(Harness.DefaultCodec);
+        StoreExportResult exported;
+        await using (exporting)
+        {
+            exported = await StateArchive.ExportFromAsync(exporting, back, Harness.DefaultCodec, Ct);
+        }
+
+        Assert.Equal((3, 1, 1, 1), (exported.Tasks, exported.Sessions, exported.Logs, exported.Reports));
+        string restored = Path.Combine(_directory, "restored");
+        StateArchive.Import(back, restored, Harness.DefaultCodec);
+        var options = new StatePersistenceOptions { StatePath = restored, AutosaveInterval = TimeSpan.Zero, ScrubInterval = TimeSpan.Zero, ReencryptionInterval = TimeSpan.Zero };
+        await using var directory = new FileStateStore(options, Harness.DefaultCodec);
+        StateView view = (await directory.OpenAsync(Ct)).View;
+        Assert.Equal(["t0", "t1", "t2"], view.Tasks.Keys);
+        Assert.Equal(1, (int?)JsonNode.Parse(view.Tasks["t1"].Json)!["x_kept"]!["i"]);
+        Assert.Equal("active", (string?)JsonNode.Parse(view.Sessions["s1"].Json)!["status"]);
+        Assert.Equal("dark", (string?)JsonNode.Parse(view.Extras!)!["ui"]!["theme"]);
+        Assert.Equal(Log, Encoding.UTF8.GetString((await directory.ReadSessionLogAsync("s1", Ct))!));
+        Assert.Equal("the first", (string?)JsonNode.Parse((await directory.LoadReportAsync("r1", Ct))!)!["summary"]);
     }
 
     /// <summary>A store holding a task the archive holds otherwise, and one it lacks: refused naming both, nothing written.</summary>

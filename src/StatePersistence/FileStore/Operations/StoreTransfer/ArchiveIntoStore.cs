@@ -6,7 +6,7 @@ using StatePersistence.Retention;
 using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
-namespace StatePersistence.FileStore.Operations.StoreImport;
+namespace StatePersistence.FileStore.Operations.StoreTransfer;
 
 /// <summary>
 /// Puts an export archive into any store of the contract (<see cref="IStateStore"/> with <see cref="IStateBlobStore"/>):

@@ -8,7 +8,7 @@ using StatePersistence.Postgres.Tests.Reencryption;
 using StatePersistence.Postgres.Tests.Support;
 using StatePersistence.Storage;
 
-namespace StatePersistence.Postgres.Tests.Import;
+namespace StatePersistence.Postgres.Tests.Transfer;
 
 /// <summary>
 /// <c>statectl import FILE --store postgres</c>, the real tool against the real database: a file store's export put
@@ -104,7 +104,7 @@ public sealed class StatectlImportTests : IDisposable
         await using (cut)
         {
             byte[] log = Encoding.UTF8.GetBytes(LongLog);
-            int first = FileStore.Operations.StoreImport.ArchiveIntoStore.WholeLinesOrCharacters(log.AsSpan(0, FileStore.Operations.StoreImport.ArchiveIntoStore.LogChunkBytes));
+            int first = FileStore.Operations.StoreTransfer.ArchiveIntoStore.WholeLinesOrCharacters(log.AsSpan(0, FileStore.Operations.StoreTransfer.ArchiveIntoStore.LogChunkBytes));
             await store.AppendSessionLogAsync("s1", log.AsMemory(0, first), Durability.Full, Ct);
             await cut.SaveReportAsync("r1", Report("r1"), Ct);
         }

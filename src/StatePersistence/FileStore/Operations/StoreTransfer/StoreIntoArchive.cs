@@ -1,0 +1,137 @@
+using StatePersistence.Commit;
+using StatePersistence.Retention;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore.Operations.StoreTransfer;
+
+/// <summary>
+/// Writes any store of the contract as an export archive, the one <see cref="StateArchive.Export(string, string, IPayloadCodec?, TimeProvider?)"/>
+/// writes of a directory: its items, session logs and reports are copied into a file store of their own under the
+/// system's temp directory (not fsynced: it is read once and removed), which the directory's exporter then writes, so
+/// the archive is what every import checks and restores. The items are the store's at the revision its open read;
+/// each log and report is as it is when read, so one a running instance changes meanwhile may be newer than the items,
+/// as in an export of a directory beside a running server.
+/// </summary>
+internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
+{
+    private readonly IStateBlobStore _blobs = store as IStateBlobStore
+        ?? throw new ArgumentException($"The store '{store.Location}' keeps no session logs or reports, which an archive holds.", nameof(store));
+
+    public async Task<StoreExportResult> RunAsync(string archivePath, CancellationToken cancellationToken)
+    {
+        string archive = Path.GetFullPath(archivePath);
+        if (!Directory.Exists(Path.GetDirectoryName(archive)))
+        {
+            throw new DirectoryNotFoundException($"The directory of the archive '{archive}' does not exist.");
+        }
+
+        string work = Path.Combine(Path.GetTempPath(), "statepersistence-export-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            StateView from = (await store.OpenAsync(cancellationToken).ConfigureAwait(false)).View;
+            var options = new StatePersistenceOptions
+            {
+                StatePath = work,
+                AutosaveInterval = TimeSpan.Zero,
+                ScrubInterval = TimeSpan.Zero,
+                ReencryptionInterval = TimeSpan.Zero,
+                DiskUsageInterval = TimeSpan.Zero,
+            };
+            int logs;
+            int reports;
+            await using (var copy = new FileStateStore(options, codec))
+            {
+                await copy.OpenAsync(cancellationToken).ConfigureAwait(false);
+                await CopyItemsAsync(from, copy, cancellationToken).ConfigureAwait(false);
+                logs = await CopyLogsAsync(from, copy, cancellationToken).ConfigureAwait(false);
+                reports = await CopyReportsAsync(copy, cancellationToken).ConfigureAwait(false);
+            }
+
+            StateArchiveResult written = StateArchive.Export(work, archive, codec);
+            return new StoreExportResult(written.Archive, store.Location, from.Revision, written.Revision, written.Tasks, written.Sessions, logs, reports, written.Bytes);
+        }
+        finally
+        {
+            if (Directory.Exists(work))
+            {
+                Directory.Delete(work, recursive: true);
+            }
+        }
+    }
+
+    private static async Task CopyItemsAsync(StateView from, FileStateStore copy, CancellationToken cancellationToken)
+    {
+        IEnumerable<StateChange> items = from.Tasks.Values.Select(t => new StateChange(ChangeKind.PutTask, t.Id, t.Json))
+            .Concat(from.Sessions.Values.Select(s => new StateChange(ChangeKind.PutSession, s.Id, s.Json)))
+            .Concat(from.Extras is { } extras ? [new StateChange(ChangeKind.SetStateExtras, "", extras)] : []);
+        foreach (StateChange[] group in items.Chunk(ArchiveIntoStore.ItemsPerCommit))
+        {
+            CommitOutcome outcome = (await copy.AppendAsync([group], Durability.Relaxed, cancellationToken).ConfigureAwait(false))[0];
+            if (outcome.Failure is { } failure)
+            {
+                throw failure;
+            }
+        }
+    }
+
+    /// <summary>The logs the store lists (its retention listing), and those of its sessions, each copied in appends of whole lines.</summary>
+    private async Task<int> CopyLogsAsync(StateView from, FileStateStore copy, CancellationToken cancellationToken)
+    {
+        var ids = new SortedSet<string>(from.Sessions.Keys, StringComparer.Ordinal);
+        if (store is IRetentionStore listing)
+        {
+            ids.UnionWith(await listing.ListSessionLogsAsync(0, cancellationToken).ConfigureAwait(false));
+        }
+
+        int count = 0;
+        var buffer = new MemoryStream(ArchiveIntoStore.LogChunkBytes);
+        foreach (string id in ids)
+        {
+            await using ISessionLogReader? reader = await _blobs.OpenSessionLogAsync(id, cancellationToken).ConfigureAwait(false);
+            if (reader is not { Length: > 0 })
+            {
+                continue;
+            }
+
+            long offset = 0;
+            while (offset < reader.Length)
+            {
+                buffer.SetLength(0);
+                await reader.CopyToAsync(buffer, offset, Math.Min(ArchiveIntoStore.LogChunkBytes, reader.Length - offset), cancellationToken).ConfigureAwait(false);
+                ReadOnlyMemory<byte> chunk = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+                int cut = offset + chunk.Length == reader.Length ? chunk.Length : ArchiveIntoStore.WholeLinesOrCharacters(chunk.Span);
+                await copy.AppendSessionLogAsync(id, chunk[..cut], Durability.Relaxed, cancellationToken).ConfigureAwait(false);
+                offset += cut;
+            }
+
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>Every report, a page of ids at a time; one deleted between its listing and its read is left out.</summary>
+    private async Task<int> CopyReportsAsync(FileStateStore copy, CancellationToken cancellationToken)
+    {
+        int count = 0;
+        string? after = null;
+        IReadOnlyList<string> page;
+        do
+        {
+            page = await _blobs.ListReportsAsync(after, Retention.RetentionLoop.ReportPage, cancellationToken).ConfigureAwait(false);
+            foreach (string id in page)
+            {
+                if (await _blobs.LoadReportAsync(id, cancellationToken).ConfigureAwait(false) is { } json)
+                {
+                    await copy.SaveReportAsync(id, json, Durability.Relaxed, cancellationToken).ConfigureAwait(false);
+                    count++;
+                }
+            }
+
+            after = page.Count > 0 ? page[^1] : after;
+        }
+        while (page.Count == Retention.RetentionLoop.ReportPage);
+        return count;
+    }
+}
