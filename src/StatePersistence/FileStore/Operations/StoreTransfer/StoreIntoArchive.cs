@@ -29,7 +29,8 @@ internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
         string work = Path.Combine(Path.GetTempPath(), "statepersistence-export-" + Guid.NewGuid().ToString("N"));
         try
         {
-            StateView from = (await store.OpenAsync(cancellationToken).ConfigureAwait(false)).View;
+            StateView? from = (await store.OpenAsync(cancellationToken).ConfigureAwait(false)).View;
+            long storeRevision = from.Revision;
             var options = new StatePersistenceOptions
             {
                 StatePath = work,
@@ -44,12 +45,16 @@ internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
             {
                 await copy.OpenAsync(cancellationToken).ConfigureAwait(false);
                 await CopyItemsAsync(from, copy, cancellationToken).ConfigureAwait(false);
-                logs = await CopyLogsAsync(from, copy, cancellationToken).ConfigureAwait(false);
+                List<string> sessions = [.. from.Sessions.Keys];
+
+                // The copy holds the items now; the store's view is one more copy of them in memory, no longer needed.
+                from = null;
+                logs = await CopyLogsAsync(sessions, copy, cancellationToken).ConfigureAwait(false);
                 reports = await CopyReportsAsync(copy, cancellationToken).ConfigureAwait(false);
             }
 
             StateArchiveResult written = StateArchive.Export(work, archive, codec);
-            return new StoreExportResult(written.Archive, store.Location, from.Revision, written.Revision, written.Tasks, written.Sessions, logs, reports, written.Bytes);
+            return new StoreExportResult(written.Archive, store.Location, storeRevision, written.Revision, written.Tasks, written.Sessions, logs, reports, written.Bytes);
         }
         finally
         {
@@ -76,9 +81,9 @@ internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
     }
 
     /// <summary>The logs the store lists (its retention listing), and those of its sessions, each copied in appends of whole lines.</summary>
-    private async Task<int> CopyLogsAsync(StateView from, FileStateStore copy, CancellationToken cancellationToken)
+    private async Task<int> CopyLogsAsync(IEnumerable<string> sessions, FileStateStore copy, CancellationToken cancellationToken)
     {
-        var ids = new SortedSet<string>(from.Sessions.Keys, StringComparer.Ordinal);
+        var ids = new SortedSet<string>(sessions, StringComparer.Ordinal);
         if (store is IRetentionStore listing)
         {
             ids.UnionWith(await listing.ListSessionLogsAsync(0, cancellationToken).ConfigureAwait(false));
