@@ -23,6 +23,31 @@ public sealed partial class PostgresStateStore
         Guarded("read the log of session " + StateId.Quote(sessionId), () => ReadSessionLogUnguardedAsync(sessionId, cancellationToken));
 
     /// <inheritdoc />
+    /// <remarks>From the size counters the trigger keeps (one row per session and stripe): the sessions whose rows hold any bytes.</remarks>
+    public ValueTask<IReadOnlyList<string>> ListSessionLogsAsync(string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return Guarded("list the session logs", async () =>
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand($"""
+                SELECT session_id FROM {_schema}.session_log_sizes WHERE $1::text IS NULL OR session_id COLLATE "C" > $1
+                GROUP BY session_id HAVING sum(bytes) > 0 ORDER BY session_id COLLATE "C" LIMIT $2
+                """, connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)after?.Split('\0')[0] ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
+            var ids = new List<string>();
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return (IReadOnlyList<string>)ids;
+        });
+    }
+
+    /// <inheritdoc />
     public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default) =>
         Guarded("size the log of session " + StateId.Quote(sessionId), () => SessionLogSizeUnguardedAsync(sessionId, cancellationToken));
 

@@ -109,9 +109,23 @@ public abstract class TransferConformanceTests<THarness> : StoreConformanceBase<
     public async Task TheStore_ExportedThroughTheContract_RestoresIntoADirectoryAsItHeldIt()
     {
         IStateStore store = CreateStore(Harness.DefaultCodec);
+        bool rotated = false;
         await using (store)
         {
             await StateArchive.ImportIntoAsync(Archive, store, cancellationToken: Ct);
+            if (store is Retention.IRetentionStore retention)
+            {
+                // A log whose every append was rotated into a part, with nothing live after it: still a log to export.
+                await ((IStateBlobStore)store).AppendSessionLogAsync("s9", "rotated only\n"u8.ToArray(), Durability.Full, Ct);
+                rotated = (await retention.CapSessionLogAsync("s9", 1, 2, Durability.Full, Ct))?.Rotated == true;
+                Assert.True(rotated, "a cap of 1 byte keeping two parts rotates the log");
+            }
+
+            // The listing an export walks, a page at a time: every log, the one with only a rotated part too.
+            var blobs = (IStateBlobStore)store;
+            Assert.Equal(["s1"], await blobs.ListSessionLogsAsync(null, 1, Ct));
+            Assert.Equal(rotated ? ["s9"] : [], await blobs.ListSessionLogsAsync("s1", 1, Ct));
+            Assert.Empty(await blobs.ListSessionLogsAsync("s9", 1, Ct));
         }
 
         string back = Path.Combine(_directory, "back.tar.gz");
@@ -122,7 +136,7 @@ public abstract class TransferConformanceTests<THarness> : StoreConformanceBase<
             exported = await StateArchive.ExportFromAsync(exporting, back, Harness.DefaultCodec, Ct);
         }
 
-        Assert.Equal((3, 1, 1, 1), (exported.Tasks, exported.Sessions, exported.Logs, exported.Reports));
+        Assert.Equal((3, 1, rotated ? 2 : 1, 1), (exported.Tasks, exported.Sessions, exported.Logs, exported.Reports));
         string restored = Path.Combine(_directory, "restored");
         StateArchive.Import(back, restored, Harness.DefaultCodec);
         var options = new StatePersistenceOptions { StatePath = restored, AutosaveInterval = TimeSpan.Zero, ScrubInterval = TimeSpan.Zero, ReencryptionInterval = TimeSpan.Zero };
@@ -134,6 +148,10 @@ public abstract class TransferConformanceTests<THarness> : StoreConformanceBase<
         Assert.Equal("dark", (string?)JsonNode.Parse(view.Extras!)!["ui"]!["theme"]);
         Assert.Equal(Log, Encoding.UTF8.GetString((await directory.ReadSessionLogAsync("s1", Ct))!));
         Assert.Equal("the first", (string?)JsonNode.Parse((await directory.LoadReportAsync("r1", Ct))!)!["summary"]);
+        if (rotated)
+        {
+            Assert.Equal("rotated only\n", Encoding.UTF8.GetString((await directory.ReadSessionLogAsync("s9", Ct))!));
+        }
     }
 
     /// <summary>A store holding a task the archive holds otherwise, and one it lacks: refused naming both, nothing written.</summary>

@@ -28,6 +28,26 @@ public interface IStateBlobStore
             : null;
 
     /// <summary>
+    /// One page of the sessions that have a log (any text stored, rotated parts included): their ids after
+    /// <paramref name="after"/> in ordinal order (from the first when null), at most <paramref name="limit"/> of them.
+    /// What a copy of the whole store (an export) walks; an object store lists it by prefix with a start-after key.
+    /// The default, for a store written before this method, takes it from the retention listing when the store has one
+    /// (<see cref="Retention.IRetentionStore.ListSessionLogsAsync"/>, which may leave out a log with only rotated parts)
+    /// and otherwise throws <see cref="NotSupportedException"/>: a copy must not silently leave logs out.
+    /// </summary>
+    async ValueTask<IReadOnlyList<string>> ListSessionLogsAsync(string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        if (this is not Retention.IRetentionStore retention)
+        {
+            throw new NotSupportedException($"The store {GetType().Name} does not list its session logs (IStateBlobStore.ListSessionLogsAsync).");
+        }
+
+        IEnumerable<string> ids = (await retention.ListSessionLogsAsync(0, cancellationToken).ConfigureAwait(false)).Order(StringComparer.Ordinal);
+        return [.. (after is null ? ids : ids.SkipWhile(id => string.CompareOrdinal(id, after) <= 0)).Take(limit)];
+    }
+
+    /// <summary>
     /// The bytes the store holds for a session's live log (its own framing included), 0 when it has none: what a quota
     /// on log size measures, without reading the log. Parts the retention policy rotated out are not counted, so a
     /// rotation makes room under the quota again.

@@ -29,8 +29,7 @@ public sealed class InstrumentTests : IDisposable
         listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
         listener.Start();
 
-        // The folders measured when observed, not at the start (DiskUsageIntervalTests): the file count below is the save's.
-        await using (StatePersistenceService service = await _fixture.OpenAsync(o => o.DiskUsageInterval = TimeSpan.Zero))
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
         {
             await service.SaveTaskAsync(StateFixture.Task("t1"), ct);
             await service.SaveSnapshotAsync(ct);

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using StatePersistence.Commit;
 using StatePersistence.Errors;
 using StatePersistence.Ids;
-using StatePersistence.Retention;
 using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
@@ -50,7 +49,7 @@ internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
             };
             await using var source = new FileStateStore(options, codec);
             StateView from = (await source.OpenAsync(cancellationToken).ConfigureAwait(false)).View;
-            IReadOnlyList<string> logIds = LogIds(source.Layout);
+            List<string> logIds = await AllSessionLogsAsync(source, cancellationToken).ConfigureAwait(false);
             IReadOnlyList<string> reportIds = await source.ListReportsAsync(cancellationToken).ConfigureAwait(false);
 
             StateView into = (await store.OpenAsync(cancellationToken).ConfigureAwait(false)).View;
@@ -92,12 +91,19 @@ internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
         }
     }
 
-    /// <summary>Every session log the restored directory holds, rotated parts included (a log may have only parts).</summary>
-    private static List<string> LogIds(StateLayout layout) =>
-        [.. (Directory.Exists(layout.LogsDirectory) ? Directory.EnumerateFiles(layout.LogsDirectory) : [])
-            .Select(Path.GetFileName)
-            .Select(name => StateLayout.TryParseSessionLogName(name!, out string id, out _) && StateId.IsValid(id) ? id : null)
-            .OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    /// <summary>Every session log <paramref name="blobs"/> holds, a page at a time (<see cref="IStateBlobStore.ListSessionLogsAsync(string?, int, CancellationToken)"/>).</summary>
+    internal static async Task<List<string>> AllSessionLogsAsync(IStateBlobStore blobs, CancellationToken cancellationToken)
+    {
+        var ids = new List<string>();
+        IReadOnlyList<string> page;
+        do
+        {
+            page = await blobs.ListSessionLogsAsync(ids.Count > 0 ? ids[^1] : null, Retention.RetentionLoop.ReportPage, cancellationToken).ConfigureAwait(false);
+            ids.AddRange(page);
+        }
+        while (page.Count == Retention.RetentionLoop.ReportPage);
+        return ids;
+    }
 
     private List<StateChange> PlanItems(StateView from, StateView into, List<string> refusals)
     {
@@ -210,12 +216,9 @@ internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
             }
         }
 
-        if (store is IRetentionStore listing)
+        foreach (string id in (await AllSessionLogsAsync(_blobs, cancellationToken).ConfigureAwait(false)).Where(id => !archived.Contains(id)))
         {
-            foreach (string id in (await listing.ListSessionLogsAsync(0, cancellationToken).ConfigureAwait(false)).Where(id => !archived.Contains(id)))
-            {
-                refusals.Add($"the session log {StateId.Quote(id)}, which the archive does not hold");
-            }
+            refusals.Add($"the session log {StateId.Quote(id)}, which the archive does not hold");
         }
 
         return plan;

@@ -1,5 +1,4 @@
 using StatePersistence.Commit;
-using StatePersistence.Retention;
 using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
@@ -45,11 +44,10 @@ internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
             {
                 await copy.OpenAsync(cancellationToken).ConfigureAwait(false);
                 await CopyItemsAsync(from, copy, cancellationToken).ConfigureAwait(false);
-                List<string> sessions = [.. from.Sessions.Keys];
 
                 // The copy holds the items now; the store's view is one more copy of them in memory, no longer needed.
                 from = null;
-                logs = await CopyLogsAsync(sessions, copy, cancellationToken).ConfigureAwait(false);
+                logs = await CopyLogsAsync(copy, cancellationToken).ConfigureAwait(false);
                 reports = await CopyReportsAsync(copy, cancellationToken).ConfigureAwait(false);
             }
 
@@ -80,18 +78,12 @@ internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
         }
     }
 
-    /// <summary>The logs the store lists (its retention listing), and those of its sessions, each copied in appends of whole lines.</summary>
-    private async Task<int> CopyLogsAsync(IEnumerable<string> sessions, FileStateStore copy, CancellationToken cancellationToken)
+    /// <summary>Every log the store lists, each copied in appends of whole lines.</summary>
+    private async Task<int> CopyLogsAsync(FileStateStore copy, CancellationToken cancellationToken)
     {
-        var ids = new SortedSet<string>(sessions, StringComparer.Ordinal);
-        if (store is IRetentionStore listing)
-        {
-            ids.UnionWith(await listing.ListSessionLogsAsync(0, cancellationToken).ConfigureAwait(false));
-        }
-
         int count = 0;
         var buffer = new MemoryStream(ArchiveIntoStore.LogChunkBytes);
-        foreach (string id in ids)
+        foreach (string id in await ArchiveIntoStore.AllSessionLogsAsync(_blobs, cancellationToken).ConfigureAwait(false))
         {
             await using ISessionLogReader? reader = await _blobs.OpenSessionLogAsync(id, cancellationToken).ConfigureAwait(false);
             if (reader is not { Length: > 0 })
