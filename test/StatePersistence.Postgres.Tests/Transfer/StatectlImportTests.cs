@@ -104,7 +104,7 @@ public sealed class StatectlImportTests : IDisposable
         await using (cut)
         {
             byte[] log = Encoding.UTF8.GetBytes(LongLog);
-            int first = FileStore.Operations.StoreTransfer.ArchiveIntoStore.WholeLinesOrCharacters(log.AsSpan(0, FileStore.Operations.StoreTransfer.ArchiveIntoStore.LogChunkBytes));
+            int first = FileStore.Operations.StoreTransfer.TransferCopy.WholeLinesOrCharacters(log.AsSpan(0, FileStore.Operations.StoreTransfer.TransferCopy.LogChunkBytes));
             await store.AppendSessionLogAsync("s1", log.AsMemory(0, first), Durability.Full, Ct);
             await cut.SaveReportAsync("r1", Report("r1"), Ct);
         }

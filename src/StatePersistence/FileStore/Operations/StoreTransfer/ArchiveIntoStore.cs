@@ -18,12 +18,6 @@ namespace StatePersistence.FileStore.Operations.StoreTransfer;
 /// </summary>
 internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
 {
-    /// <summary>Items per commit: each commit is one transaction of the target, so none grows with the state.</summary>
-    internal const int ItemsPerCommit = 1000;
-
-    /// <summary>The most a log append carries, cut at a line end where there is one.</summary>
-    internal const int LogChunkBytes = 1 << 20;
-
     private readonly IStateBlobStore _blobs = store as IStateBlobStore
         ?? throw new ArgumentException($"The store '{store.Location}' keeps no session logs or reports, which an archive holds.", nameof(store));
 
@@ -33,23 +27,15 @@ internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
     public async Task<StoreImportResult> RunAsync(string archivePath, CancellationToken cancellationToken)
     {
         string archive = Path.GetFullPath(archivePath);
-        string work = Path.Combine(Path.GetTempPath(), "statepersistence-import-" + Guid.NewGuid().ToString("N"));
+        string work = TransferCopy.NewWorkDirectory("import");
         try
         {
             // Not fsynced, and without the item files state.json holds: the copy is read once and removed; what must
             // survive a crash is what the store writes.
             StateArchiveResult restored = StateArchive.ImportWith(archive, work, codec, Durability.Relaxed, withItemFiles: false);
-            var options = new StatePersistenceOptions
-            {
-                StatePath = work,
-                AutosaveInterval = TimeSpan.Zero,
-                ScrubInterval = TimeSpan.Zero,
-                ReencryptionInterval = TimeSpan.Zero,
-                DiskUsageInterval = TimeSpan.Zero,
-            };
-            await using var source = new FileStateStore(options, codec);
+            await using var source = new FileStateStore(TransferCopy.Options(work), codec);
             StateView from = (await source.OpenAsync(cancellationToken).ConfigureAwait(false)).View;
-            List<string> logIds = await AllSessionLogsAsync(source, cancellationToken).ConfigureAwait(false);
+            List<string> logIds = await TransferCopy.AllSessionLogsAsync(source, cancellationToken).ConfigureAwait(false);
             IReadOnlyList<string> reportIds = await source.ListReportsAsync(cancellationToken).ConfigureAwait(false);
 
             StateView into = (await store.OpenAsync(cancellationToken).ConfigureAwait(false)).View;
@@ -84,25 +70,8 @@ internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
         finally
         {
             // The restored copy is a means, not a copy to keep: the archive stays, and holds all of it.
-            if (Directory.Exists(work))
-            {
-                Directory.Delete(work, recursive: true);
-            }
+            TransferCopy.Remove(work);
         }
-    }
-
-    /// <summary>Every session log <paramref name="blobs"/> holds, a page at a time (<see cref="IStateBlobStore.ListSessionLogsAsync(string?, int, CancellationToken)"/>).</summary>
-    internal static async Task<List<string>> AllSessionLogsAsync(IStateBlobStore blobs, CancellationToken cancellationToken)
-    {
-        var ids = new List<string>();
-        IReadOnlyList<string> page;
-        do
-        {
-            page = await blobs.ListSessionLogsAsync(ids.Count > 0 ? ids[^1] : null, Retention.RetentionLoop.ReportPage, cancellationToken).ConfigureAwait(false);
-            ids.AddRange(page);
-        }
-        while (page.Count == Retention.RetentionLoop.ReportPage);
-        return ids;
     }
 
     private List<StateChange> PlanItems(StateView from, StateView into, List<string> refusals)
@@ -216,7 +185,7 @@ internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
             }
         }
 
-        foreach (string id in (await AllSessionLogsAsync(_blobs, cancellationToken).ConfigureAwait(false)).Where(id => !archived.Contains(id)))
+        foreach (string id in (await TransferCopy.AllSessionLogsAsync(_blobs, cancellationToken).ConfigureAwait(false)).Where(id => !archived.Contains(id)))
         {
             refusals.Add($"the session log {StateId.Quote(id)}, which the archive does not hold");
         }
@@ -231,48 +200,16 @@ internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
         return head.GetBuffer().AsSpan(0, (int)head.Length).SequenceEqual(prefix);
     }
 
-    /// <summary>Appends the log from <paramref name="offset"/> in chunks of whole lines (or whole characters), so no append holds a log's whole size.</summary>
     private async Task CopyLogAsync(FileStateStore source, string id, long offset, CancellationToken cancellationToken)
     {
         await using ISessionLogReader reader = await source.OpenSessionLogAsync(id, cancellationToken).ConfigureAwait(false)
             ?? throw new StateStorageException($"The session log {StateId.Quote(id)} of the restored archive could not be read back.", source.Location, null, isTransient: false);
-        var buffer = new MemoryStream(LogChunkBytes);
-        while (offset < reader.Length)
-        {
-            buffer.SetLength(0);
-            await reader.CopyToAsync(buffer, offset, Math.Min(LogChunkBytes, reader.Length - offset), cancellationToken).ConfigureAwait(false);
-            ReadOnlyMemory<byte> chunk = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-            bool last = offset + chunk.Length == reader.Length;
-            int cut = last ? chunk.Length : WholeLinesOrCharacters(chunk.Span);
-            await _blobs.AppendSessionLogAsync(id, chunk[..cut], Durability.Full, cancellationToken).ConfigureAwait(false);
-            offset += cut;
-        }
-    }
-
-    /// <summary>The length of <paramref name="chunk"/> up to its last line end, or without a character cut at its end.</summary>
-    internal static int WholeLinesOrCharacters(ReadOnlySpan<byte> chunk)
-    {
-        int newline = chunk.LastIndexOf((byte)'\n');
-        if (newline >= 0)
-        {
-            return newline + 1;
-        }
-
-        // Back over continuation bytes (10xxxxxx) to the lead byte of the last character, which may be incomplete.
-        int end = chunk.Length;
-        int lead = end - 1;
-        while (lead > 0 && (chunk[lead] & 0xC0) == 0x80)
-        {
-            lead--;
-        }
-
-        int needed = chunk[lead] switch { < 0x80 => 1, >= 0xF0 => 4, >= 0xE0 => 3, >= 0xC0 => 2, _ => 1 };
-        return lead + needed <= end ? end : lead;
+        await TransferCopy.CopyLogAsync(reader, offset, _blobs, id, Durability.Full, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<long> CommitAsync(List<StateChange> items, long revision, CancellationToken cancellationToken)
     {
-        foreach (StateChange[] group in items.Chunk(ItemsPerCommit))
+        foreach (StateChange[] group in items.Chunk(TransferCopy.ItemsPerCommit))
         {
             IReadOnlyList<CommitOutcome> outcomes = await store.AppendAsync([group], Durability.Full, cancellationToken).ConfigureAwait(false);
             CommitOutcome outcome = outcomes[0];

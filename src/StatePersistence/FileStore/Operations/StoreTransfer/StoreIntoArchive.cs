@@ -25,22 +25,14 @@ internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
             throw new DirectoryNotFoundException($"The directory of the archive '{archive}' does not exist.");
         }
 
-        string work = Path.Combine(Path.GetTempPath(), "statepersistence-export-" + Guid.NewGuid().ToString("N"));
+        string work = TransferCopy.NewWorkDirectory("export");
         try
         {
             StateView? from = (await store.OpenAsync(cancellationToken).ConfigureAwait(false)).View;
             long storeRevision = from.Revision;
-            var options = new StatePersistenceOptions
-            {
-                StatePath = work,
-                AutosaveInterval = TimeSpan.Zero,
-                ScrubInterval = TimeSpan.Zero,
-                ReencryptionInterval = TimeSpan.Zero,
-                DiskUsageInterval = TimeSpan.Zero,
-            };
             int logs;
             int reports;
-            await using (var copy = new FileStateStore(options, codec))
+            await using (var copy = new FileStateStore(TransferCopy.Options(work), codec))
             {
                 await copy.OpenAsync(cancellationToken).ConfigureAwait(false);
                 await CopyItemsAsync(from, copy, cancellationToken).ConfigureAwait(false);
@@ -56,10 +48,7 @@ internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
         }
         finally
         {
-            if (Directory.Exists(work))
-            {
-                Directory.Delete(work, recursive: true);
-            }
+            TransferCopy.Remove(work);
         }
     }
 
@@ -68,7 +57,7 @@ internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
         IEnumerable<StateChange> items = from.Tasks.Values.Select(t => new StateChange(ChangeKind.PutTask, t.Id, t.Json))
             .Concat(from.Sessions.Values.Select(s => new StateChange(ChangeKind.PutSession, s.Id, s.Json)))
             .Concat(from.Extras is { } extras ? [new StateChange(ChangeKind.SetStateExtras, "", extras)] : []);
-        foreach (StateChange[] group in items.Chunk(ArchiveIntoStore.ItemsPerCommit))
+        foreach (StateChange[] group in items.Chunk(TransferCopy.ItemsPerCommit))
         {
             CommitOutcome outcome = (await copy.AppendAsync([group], Durability.Relaxed, cancellationToken).ConfigureAwait(false))[0];
             if (outcome.Failure is { } failure)
@@ -82,27 +71,14 @@ internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
     private async Task<int> CopyLogsAsync(FileStateStore copy, CancellationToken cancellationToken)
     {
         int count = 0;
-        var buffer = new MemoryStream(ArchiveIntoStore.LogChunkBytes);
-        foreach (string id in await ArchiveIntoStore.AllSessionLogsAsync(_blobs, cancellationToken).ConfigureAwait(false))
+        foreach (string id in await TransferCopy.AllSessionLogsAsync(_blobs, cancellationToken).ConfigureAwait(false))
         {
             await using ISessionLogReader? reader = await _blobs.OpenSessionLogAsync(id, cancellationToken).ConfigureAwait(false);
-            if (reader is not { Length: > 0 })
+            if (reader is { Length: > 0 })
             {
-                continue;
+                await TransferCopy.CopyLogAsync(reader, 0, copy, id, Durability.Relaxed, cancellationToken).ConfigureAwait(false);
+                count++;
             }
-
-            long offset = 0;
-            while (offset < reader.Length)
-            {
-                buffer.SetLength(0);
-                await reader.CopyToAsync(buffer, offset, Math.Min(ArchiveIntoStore.LogChunkBytes, reader.Length - offset), cancellationToken).ConfigureAwait(false);
-                ReadOnlyMemory<byte> chunk = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-                int cut = offset + chunk.Length == reader.Length ? chunk.Length : ArchiveIntoStore.WholeLinesOrCharacters(chunk.Span);
-                await copy.AppendSessionLogAsync(id, chunk[..cut], Durability.Relaxed, cancellationToken).ConfigureAwait(false);
-                offset += cut;
-            }
-
-            count++;
         }
 
         return count;
