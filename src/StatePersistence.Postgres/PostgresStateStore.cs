@@ -487,9 +487,11 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private static NpgsqlConnectionStringBuilder WithAutoPrepare(string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        // Parsed first where a failure never quotes the string (it may hold a password); the generic parse below then
+        // accepts what Npgsql's did.
+        NpgsqlConnectionStringBuilder builder = Reading.OperatorConnection.Parse(connectionString);
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         bool prepareSet = given.Keys.Cast<string>().Any(k => k.Replace(" ", "", StringComparison.Ordinal).Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase));
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
         if (!prepareSet)
         {
             builder.MaxAutoPrepare = AutoPreparedStatements;

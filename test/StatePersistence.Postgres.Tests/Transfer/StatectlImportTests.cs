@@ -84,6 +84,7 @@ public sealed class StatectlImportTests : IDisposable
         string before = await RowsAsync(schema);
 
         StatectlRun refused = await ImportAsync(schema.Name);
+        StatectlRun unparsable = await StatectlRun.RunAsync(["import", Archive, "--store", "postgres", "--connection-string", "Host=db;Bogus Key=1;Password=hunter2"]);
 
         Assert.True(refused.ExitCode == 1, refused.ToString());
         string error = Words(refused.Error);
@@ -91,6 +92,10 @@ public sealed class StatectlImportTests : IDisposable
         Assert.Contains("the report 'elsewhere', which the archive does not hold", error, StringComparison.Ordinal);
         Assert.Contains("Nothing was written.", error, StringComparison.Ordinal);
         Assert.Equal(before, await RowsAsync(schema));
+        // Refused by the store's own parse, never quoting the string (it may hold a password).
+        Assert.True(unparsable.ExitCode == 2, unparsable.ToString());
+        Assert.Contains("The PostgreSQL connection string (--connection-string", unparsable.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", unparsable.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

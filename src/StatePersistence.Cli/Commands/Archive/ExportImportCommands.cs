@@ -71,7 +71,6 @@ internal static class ExportImportCommands
     {
         StoreExportResult result = await choice.ReadAsync(async (connectionString, schema) =>
         {
-            ValidateConnectionString(connectionString);
             // An open creates a missing schema and upgrades an older one: an export must do neither.
             await PostgresStoreCheck.RequireCurrentAsync(connectionString, schema, cancellationToken).ConfigureAwait(false);
             await using var store = new PostgresStateStore(connectionString, schema, context.PayloadCodec());
@@ -92,7 +91,6 @@ internal static class ExportImportCommands
     {
         StoreImportResult result = await choice.ReadAsync(async (connectionString, schema) =>
         {
-            ValidateConnectionString(connectionString);
             await using var store = new PostgresStateStore(connectionString, schema, context.PayloadCodec());
             try
             {
@@ -122,19 +120,6 @@ internal static class ExportImportCommands
         new($"The archive '{Path.GetFullPath(archive)}' is encrypted (its state.json is sealed with the codec "
             + $"'{ex.WrittenWithCodec}') and no key was given: pass --key-file FILE or set {EncryptionOptions.KeyFileVariable}. Nothing was written.",
             ExitCodes.Failed, ex);
-
-    /// <summary>A connection string that does not parse is named as such (bad usage), never quoted: it may hold a password.</summary>
-    private static void ValidateConnectionString(string connectionString)
-    {
-        try
-        {
-            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        }
-        catch (ArgumentException)
-        {
-            throw new ArgumentException("The PostgreSQL connection string cannot be parsed.", nameof(connectionString));
-        }
-    }
 
     private static int Report(CommandContext context, string what, StateArchiveResult result)
     {
