@@ -112,32 +112,38 @@ public static class StateArchive
     /// readable .tar.gz (truncated, not gzip, not tar), before anything is written. <paramref name="codec"/> is the one the export was
     /// written with (its files are restored as they are, so an encrypted export needs its key to be read back).
     /// </summary>
-    public static StateArchiveResult Import(string archivePath, string stateDirectory, IPayloadCodec? codec = null) =>
-        ImportWith(archivePath, stateDirectory, codec, Durability.Full);
-
-    /// <summary>
-    /// <see cref="Import(string, string, IPayloadCodec?)"/>, writing with <paramref name="durability"/>, and without
-    /// the task and session files unless <paramref name="withItemFiles"/>: both only for a copy that is read once and
-    /// thrown away (<see cref="ImportIntoAsync"/>'s). Its fsyncs would buy nothing, and its item files only repeat
-    /// <c>state.json</c> (checked against it all the same), which an open reads: at 100,000 tasks they cost a minute
-    /// of fsyncs, and writing and deleting 100,000 files.
-    /// </summary>
-    internal static StateArchiveResult ImportWith(string archivePath, string stateDirectory, IPayloadCodec? codec, Durability durability,
-        bool withItemFiles = true)
+    public static StateArchiveResult Import(string archivePath, string stateDirectory, IPayloadCodec? codec = null)
     {
-        string archive = Path.GetFullPath(archivePath);
+        string archive = RequireArchive(archivePath);
         var layout = new StateLayout(Path.GetFullPath(stateDirectory));
-        if (!File.Exists(archive))
-        {
-            throw new FileNotFoundException($"The archive '{archive}' does not exist.", archive);
-        }
 
         // Every entry is checked before anything is written, so a refused archive leaves nothing behind.
         (int tasks, int sessions, int logs, int reports) = Check(archive, PayloadEnvelope.For(codec));
-        ImportFiles(PhysicalFileSystem.Instance, archive, layout, TimeProvider.System, durability, withItemFiles);
+        ImportFiles(PhysicalFileSystem.Instance, archive, layout, TimeProvider.System);
         StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
         return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length,
             restored.Problems);
+    }
+
+    /// <summary>
+    /// Restores the archive, with every check <see cref="Import(string, string, IPayloadCodec?)"/> makes, into a copy
+    /// that is opened once and thrown away (<see cref="ImportIntoAsync"/>'s): not fsynced, without the task and session
+    /// files (they only repeat <c>state.json</c>, which an open reads, and are checked against it all the same), and
+    /// not read back (the open reads it). At 100,000 tasks the fsyncs cost most of a minute, and the item files
+    /// 100,000 files written and deleted.
+    /// </summary>
+    internal static void RestoreCopy(string archivePath, string directory, IPayloadCodec? codec)
+    {
+        string archive = RequireArchive(archivePath);
+        Check(archive, PayloadEnvelope.For(codec));
+        ImportFiles(PhysicalFileSystem.Instance, archive, new StateLayout(Path.GetFullPath(directory)), TimeProvider.System, Durability.Relaxed,
+            withItemFiles: false);
+    }
+
+    private static string RequireArchive(string archivePath)
+    {
+        string archive = Path.GetFullPath(archivePath);
+        return File.Exists(archive) ? archive : throw new FileNotFoundException($"The archive '{archive}' does not exist.", archive);
     }
 
     /// <summary>

@@ -30,9 +30,8 @@ internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
         string work = TransferCopy.NewWorkDirectory("import");
         try
         {
-            // Not fsynced, and without the item files state.json holds: the copy is read once and removed; what must
-            // survive a crash is what the store writes.
-            StateArchiveResult restored = StateArchive.ImportWith(archive, work, codec, Durability.Relaxed, withItemFiles: false);
+            // What must survive a crash is what the store writes; the copy is read once and removed.
+            StateArchive.RestoreCopy(archive, work, codec);
             await using var source = new FileStateStore(TransferCopy.Options(work), codec);
             StateView from = (await source.OpenAsync(cancellationToken).ConfigureAwait(false)).View;
             List<string> logIds = await TransferCopy.AllSessionLogsAsync(source, cancellationToken).ConfigureAwait(false);
@@ -64,7 +63,7 @@ internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
             }
 
             long revision = await CommitAsync(items, into.Revision, cancellationToken).ConfigureAwait(false);
-            return new StoreImportResult(archive, store.Location, restored.Revision, revision, from.Tasks.Count, from.Sessions.Count, logIds.Count, reportIds.Count,
+            return new StoreImportResult(archive, store.Location, from.Revision, revision, from.Tasks.Count, from.Sessions.Count, logIds.Count, reportIds.Count,
                 _written, _alreadyThere);
         }
         finally
