@@ -14,21 +14,20 @@ public sealed partial class FileStateStore : IRetentionStore
 {
     /// <inheritdoc />
     ValueTask<IReadOnlyList<string>> IRetentionStore.ListSessionLogsAsync(long largerThan, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IReadOnlyList<string>>(ListSessionLogs()); // every live log: its size is the cap's first read anyway
+        // Every live log: its size is the cap's first read anyway.
+        ValueTask.FromResult<IReadOnlyList<string>>([.. SessionLogFiles().Where(f => f.Part == 0).Select(f => f.Id).Order(StringComparer.Ordinal)]);
 
-    private List<string> ListSessionLogs()
+    /// <summary>The session log files of <c>logs/</c> by session and part (0 the live log): not temp, quarantined or foreign files.</summary>
+    private IEnumerable<(string Id, int Part)> SessionLogFiles()
     {
-        var ids = new List<string>();
-        foreach (string name in Io(() => _fileSystem.ListFiles(_layout.LogsDirectory), _layout.LogsDirectory, "Listing session logs"))
+        foreach (string name in Io(() => _fileSystem.DirectoryExists(_layout.LogsDirectory) ? _fileSystem.ListFiles(_layout.LogsDirectory) : [],
+            _layout.LogsDirectory, "Listing session logs"))
         {
-            if (StateLayout.TryParseSessionLogName(name, out string id, out int part) && part == 0 && StateId.IsValid(id))
+            if (StateLayout.TryParseSessionLogName(name, out string id, out int part) && StateId.IsValid(id))
             {
-                ids.Add(id);
+                yield return (id, part);
             }
         }
-
-        ids.Sort(StringComparer.Ordinal);
-        return ids;
     }
 
     /// <inheritdoc />

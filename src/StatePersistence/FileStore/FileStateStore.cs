@@ -308,11 +308,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     public ValueTask<IReadOnlyList<string>> ListSessionLogsAsync(string? after, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        IEnumerable<string> ids = Io(() => _fileSystem.DirectoryExists(_layout.LogsDirectory) ? _fileSystem.ListFiles(_layout.LogsDirectory) : [],
-                _layout.LogsDirectory, "Listing session logs")
-            .Select(name => StateLayout.TryParseSessionLogName(name, out string id, out _) && StateId.IsValid(id) ? id : null)
-            .OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
-        return ValueTask.FromResult<IReadOnlyList<string>>([.. (after is null ? ids : ids.SkipWhile(id => string.CompareOrdinal(id, after) <= 0)).Take(limit)]);
+        return ValueTask.FromResult(OrdinalPage.After(SessionLogFiles().Select(f => f.Id).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal), after, limit));
     }
 
     /// <inheritdoc />

@@ -180,10 +180,9 @@ public sealed partial class InMemoryStateStore : IStateStore, IStateBlobStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<string>> ListSessionLogsAsync(string? after, int limit, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         IEnumerable<string> ids = _storage.SessionLogs.Where(l => { lock (l.Value) { return l.Value.Appends.Count > 0; } })
             .Select(l => l.Key).Order(StringComparer.Ordinal);
-        return ValueTask.FromResult<IReadOnlyList<string>>([.. (after is null ? ids : ids.SkipWhile(id => string.CompareOrdinal(id, after) <= 0)).Take(limit)]);
+        return ValueTask.FromResult(OrdinalPage.After(ids, after, limit));
     }
 
     /// <inheritdoc />

@@ -43,8 +43,7 @@ public interface IStateBlobStore
             throw new NotSupportedException($"The store {GetType().Name} does not list its session logs (IStateBlobStore.ListSessionLogsAsync).");
         }
 
-        IEnumerable<string> ids = (await retention.ListSessionLogsAsync(0, cancellationToken).ConfigureAwait(false)).Order(StringComparer.Ordinal);
-        return [.. (after is null ? ids : ids.SkipWhile(id => string.CompareOrdinal(id, after) <= 0)).Take(limit)];
+        return OrdinalPage.After((await retention.ListSessionLogsAsync(0, cancellationToken).ConfigureAwait(false)).Order(StringComparer.Ordinal), after, limit);
     }
 
     /// <summary>
@@ -74,8 +73,7 @@ public interface IStateBlobStore
     async ValueTask<IReadOnlyList<string>> ListReportsAsync(string? after, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        IEnumerable<string> ids = await ListReportsAsync(cancellationToken).ConfigureAwait(false);
-        return [.. (after is null ? ids : ids.SkipWhile(id => string.CompareOrdinal(id, after) <= 0)).Take(limit)];
+        return OrdinalPage.After(await ListReportsAsync(cancellationToken).ConfigureAwait(false), after, limit);
     }
 
     /// <summary>
