@@ -16,6 +16,15 @@ internal static partial class PostgresSchema
     /// <summary>The version this build writes and reads.</summary>
     public static int CurrentVersion => Steps.Length;
 
+    /// <summary>What each version's step does, the first for version 1: the descriptions <c>schema_version</c> records.</summary>
+    public static IReadOnlyList<string> StepDescriptions => [.. Steps.Select(s => s.Description)];
+
+    /// <summary>
+    /// The key of the transaction-scoped advisory lock a creation or an upgrade of <paramref name="schema"/> holds
+    /// (<c>pg_advisory_xact_lock(hashtextextended(key, 0))</c>): while it is held, one is running.
+    /// </summary>
+    public static string UpgradeLockKey(string schema) => "statepersistence.schema:" + schema;
+
     /// <summary>
     /// How long one attempt of an upgrade waits for the store's tables (<see cref="LockTablesAsync"/>): below
     /// PostgreSQL's deadlock_timeout (1 s by default), so a wait that would deadlock ends here first, from this side.
@@ -347,7 +356,7 @@ internal static partial class PostgresSchema
         {
             // Another instance may be upgrading: wait for it however long its upgrade takes.
             lockCommand.CommandTimeout = 0;
-            lockCommand.Parameters.AddWithValue("statepersistence.schema:" + schema);
+            lockCommand.Parameters.AddWithValue(UpgradeLockKey(schema));
             await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -387,8 +396,8 @@ internal static partial class PostgresSchema
             throw new StateStorageException(
                 $"The PostgreSQL schema '{schema}' needs creating or upgrading to version {CurrentVersion}, and this role may not: " +
                 $"{ex.SqlState}: {ex.MessageText}. Start one instance with the role that owns the schema's tables (for a new schema, one " +
-                "with CREATE on the database, or the schema's owner); once it is at this version, a role that may only read and write " +
-                "its tables opens it.", schema, ex, isTransient: false);
+                "with CREATE on the database, or the schema's owner), or run 'statectl migrate apply --store postgres' with that role; once it " +
+                "is at this version, a role that may only read and write its tables opens it.", schema, ex, isTransient: false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -422,7 +431,7 @@ internal static partial class PostgresSchema
     }
 
     /// <summary>The version recorded in <paramref name="schema"/>, or null when it has no version table (or does not exist).</summary>
-    private static async Task<int?> ReadVersionAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema,
+    internal static async Task<int?> ReadVersionAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema,
         CancellationToken cancellationToken)
     {
         // Read from the catalog with the statement's snapshot, not through to_regclass: its lookup takes no lock, so it

@@ -21,7 +21,7 @@ public sealed class LeastPrivilegeTests
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
         await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
-        await using Role role = await Role.CreateAsync(schema.Name, $"""
+        await using TestRole role = await TestRole.CreateAsync(schema.Name, $"""
             GRANT USAGE ON SCHEMA {schema.Name} TO ROLE_NAME;
             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema.Name} TO ROLE_NAME;
             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema.Name} TO ROLE_NAME;
@@ -36,7 +36,7 @@ public sealed class LeastPrivilegeTests
     public async Task ARoleThatOwnsTheSchemaButMayNotCreateSchemas_CreatesTheTablesInIt()
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await using Role role = await Role.CreateAsync(schema.Name, $"CREATE SCHEMA {schema.Name} AUTHORIZATION ROLE_NAME;");
+        await using TestRole role = await TestRole.CreateAsync(schema.Name, $"CREATE SCHEMA {schema.Name} AUTHORIZATION ROLE_NAME;");
 
         await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
         Assert.Equal(PostgresSchema.CurrentVersion, await ScalarAsync($"SELECT max(version) FROM {schema.Name}.schema_version", Ct));
@@ -46,7 +46,7 @@ public sealed class LeastPrivilegeTests
     public async Task ARoleThatMayNotUpgradeAnOlderSchema_IsRefusedSayingWhatItNeeds_AndTheSchemaIsLeftAsItWas()
     {
         await using TestSchema schema = await CreateVersion2Async(Ct);
-        await using Role role = await Role.CreateAsync(schema.Name, $"""
+        await using TestRole role = await TestRole.CreateAsync(schema.Name, $"""
             GRANT USAGE ON SCHEMA {schema.Name} TO ROLE_NAME;
             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema.Name} TO ROLE_NAME;
             """);
@@ -65,7 +65,7 @@ public sealed class LeastPrivilegeTests
     {
         // Version 4, as a DBA left it with the grants of the time; then the DBA's upgrade adds session_log_sizes.
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await using Role role = await GrantedBeforeTheUpgradeAsync(schema.Name, OlderSchema.DropVersion5(schema.Name), version: 4);
+        await using TestRole role = await GrantedBeforeTheUpgradeAsync(schema.Name, OlderSchema.DropVersion5(schema.Name), version: 4);
 
         await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
         await service.AppendSessionLogAsync("s1", "first\n", Ct);
@@ -81,7 +81,7 @@ public sealed class LeastPrivilegeTests
     {
         // Version 5, as a DBA left it with the grants of the time; then the DBA's upgrade adds report_counts.
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await using Role role = await GrantedBeforeTheUpgradeAsync(schema.Name, OlderSchema.DropVersion6(schema.Name), version: 5);
+        await using TestRole role = await GrantedBeforeTheUpgradeAsync(schema.Name, OlderSchema.DropVersion6(schema.Name), version: 5);
 
         await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
         await service.SaveReportAsync("r2", System.Text.Json.JsonDocument.Parse("{}").RootElement, Ct);
@@ -96,7 +96,7 @@ public sealed class LeastPrivilegeTests
     {
         // Version 6, as a DBA left it with the grants of the time; then the DBA's upgrade adds session_log_parts.
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await using Role role = await GrantedBeforeTheUpgradeAsync(schema.Name, OlderSchema.DropVersion7(schema.Name), version: 6);
+        await using TestRole role = await GrantedBeforeTheUpgradeAsync(schema.Name, OlderSchema.DropVersion7(schema.Name), version: 6);
         var options = new StatePersistenceOptions();
         options.Retention.Interval = TimeSpan.Zero;
         options.Retention.SessionLogMaxBytes = 10;
@@ -118,45 +118,19 @@ public sealed class LeastPrivilegeTests
     /// objects away), a role granted its tables and sequences as they were then, and the schema upgraded after that by
     /// its owner: the role holds no grant on anything the upgrade added.
     /// </summary>
-    private static async Task<Role> GrantedBeforeTheUpgradeAsync(string schema, string dropNewer, int version)
+    private static async Task<TestRole> GrantedBeforeTheUpgradeAsync(string schema, string dropNewer, int version)
     {
         await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema, Ct);
         await ExecuteAsync($"""
             {dropNewer}
             DELETE FROM {schema}.schema_version WHERE version > {version};
             """, Ct);
-        Role role = await Role.CreateAsync(schema, $"""
+        TestRole role = await TestRole.CreateAsync(schema, $"""
             GRANT USAGE ON SCHEMA {schema} TO ROLE_NAME;
             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO ROLE_NAME;
             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO ROLE_NAME;
             """);
         await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema, Ct);
         return role;
-    }
-
-    /// <summary>A login role of one test (no CREATE on the database, as a new role has), dropped with what it owns.</summary>
-    private sealed class Role : IAsyncDisposable
-    {
-        private Role(string name) => Name = name;
-
-        public string Name { get; }
-
-        public string ConnectionString => new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Username = Name }.ConnectionString;
-
-        /// <summary>Creates the role, then runs <paramref name="grants"/> with <c>ROLE_NAME</c> standing for its name.</summary>
-        public static async Task<Role> CreateAsync(string schema, string grants)
-        {
-            var role = new Role("sp_role_" + schema);
-            await ExecuteAsync($"CREATE ROLE {role.Name} LOGIN", Ct);
-            await ExecuteAsync(grants.Replace("ROLE_NAME", role.Name, StringComparison.Ordinal), Ct);
-            return role;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            NpgsqlConnection.ClearAllPools();
-            await ExecuteAsync($"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '{Name}'", CancellationToken.None);
-            await ExecuteAsync($"DROP OWNED BY {Name} CASCADE; DROP ROLE {Name}", CancellationToken.None);
-        }
     }
 }

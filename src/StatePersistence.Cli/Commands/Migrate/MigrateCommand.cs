@@ -9,22 +9,42 @@ namespace StatePersistence.Cli.Commands.Migrate;
 /// <summary>
 /// <c>statectl migrate status|apply|rollback</c>: the state directory's format version and migrations, for operators
 /// who run with <c>AutoMigrate</c> off and migrate in a maintenance window. <c>status</c> is read-only; <c>apply</c> and
-/// <c>rollback</c> take the directory lock, so they refuse a directory a running server holds (stop it first).
+/// <c>rollback</c> take the directory lock, so they refuse a directory a running server holds (stop it first). With
+/// <c>--store postgres</c>, <c>status</c> and <c>apply</c> look at and upgrade a PostgreSQL store's schema
+/// (<see cref="MigrateOnPostgres"/>); <c>rollback</c> is bad usage there.
 /// </summary>
 internal static class MigrateCommand
 {
     public static Command Create()
     {
-        var migrate = new Command("migrate", "Show, run or roll back the migration of the state directory's format.");
+        var migrate = new Command("migrate", "Show, run or roll back the migration of the state directory's format (or a PostgreSQL store's schema, --store postgres).");
         KeyFileOption.AddTo(migrate);
+        StoreChoice.AddOptionsTo(migrate);
 
-        var status = new Command("status", "The directory's format version, the migrations it needs, and the last run (read-only).");
-        status.SetHandler((context, _, _) => Task.FromResult(Print(context, StateMigrations.GetStatus(Options(context), context.PayloadCodec()))));
+        var status = new Command("status", "The directory's format version, the migrations it needs, and the last run (read-only); or a PostgreSQL schema's version, its history and the steps pending.");
+        status.SetHandler(async (context, parsed, cancellation) => StoreChoice.From(parsed) is { IsPostgres: true } store
+            ? await MigrateOnPostgres.StatusAsync(context, store, cancellation).ConfigureAwait(false)
+            : Print(context, StateMigrations.GetStatus(Options(context), context.PayloadCodec())));
         migrate.Subcommands.Add(status);
 
-        var apply = new Command("apply", "Migrate now: pre-migration backup, transformation, validation, version update, log.");
-        apply.SetHandler(async (context, _, cancellation) =>
+        var create = new Option<bool>("--create")
         {
+            Description = "With --store postgres: create the store's schema when it holds none (else refused, so a mistyped name does not become a new store).",
+        };
+        var apply = new Command("apply", "Migrate now: pre-migration backup, transformation, validation, version update, log; or upgrade a PostgreSQL schema as an instance's start would.");
+        apply.Options.Add(create);
+        apply.SetHandler(async (context, parsed, cancellation) =>
+        {
+            if (StoreChoice.From(parsed) is { IsPostgres: true } store)
+            {
+                return await MigrateOnPostgres.ApplyAsync(context, store, parsed.GetValue(create), cancellation).ConfigureAwait(false);
+            }
+
+            if (parsed.GetValue(create))
+            {
+                throw new CommandFailedException("--create goes with --store postgres: a state directory is created by the server's first start.", ExitCodes.Usage);
+            }
+
             // Applying opens the directory, which creates the store's files: an empty one is a wrong path, not a directory to migrate.
             StateDirectorySigns.Require(context.StatePath);
             StatePersistenceOptions options = Options(context);
@@ -39,8 +59,13 @@ internal static class MigrateCommand
         migrate.Subcommands.Add(apply);
 
         var rollback = new Command("rollback", "Restore the directory to what it was before the last migration, byte for byte (what was saved since is discarded).");
-        rollback.SetHandler(async (context, _, cancellation) =>
+        rollback.SetHandler(async (context, parsed, cancellation) =>
         {
+            if (StoreChoice.From(parsed).IsPostgres)
+            {
+                throw new CommandFailedException(MigrateOnPostgres.RollbackRefusal, ExitCodes.Usage);
+            }
+
             StatePersistenceOptions options = Options(context);
             MigrationStatus status;
             using (Interruption.Defer("the rollback"))

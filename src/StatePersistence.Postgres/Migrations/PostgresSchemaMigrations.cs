@@ -1,0 +1,106 @@
+using Npgsql;
+using StatePersistence.Errors;
+using StatePersistence.Postgres.Schema;
+
+namespace StatePersistence.Postgres;
+
+/// <summary>
+/// An operator's view of a PostgreSQL store's schema version, and its upgrade run on purpose rather than by the first
+/// instance of a new build to start (<c>statectl migrate status|apply --store postgres</c>). An upgrade is the one an
+/// instance runs: one transaction under the schema's advisory lock, safe beside running instances (their writes wait
+/// for it), refused for a role that may not run it, and never applied to a schema a newer build wrote. It has no
+/// rollback: a step that fails rolls back whole and leaves the schema as it was; one that committed is undone only by
+/// restoring the database.
+/// </summary>
+public static class PostgresSchemaMigrations
+{
+    /// <summary>
+    /// The schema's version, its history, the steps this build would apply and whether an upgrade runs now. Read-only:
+    /// a schema with no store is reported as such (<see cref="PostgresSchemaStatus.HoldsStore"/> false), not created.
+    /// A connection string that does not parse is <see cref="ArgumentException"/> naming no value (it may hold a
+    /// password); a database failure is <see cref="StateStorageException"/> naming the store.
+    /// </summary>
+    public static Task<PostgresSchemaStatus> GetStatusAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
+        CancellationToken cancellationToken = default) =>
+        WithDataSourceAsync(connectionString, schema, "read its schema's version", (dataSource, location) =>
+            ReadStatusAsync(dataSource, schema, location, cancellationToken));
+
+    /// <summary>
+    /// Brings the schema to this build's version now, as an instance's start would, and returns its status after, with
+    /// <see cref="PostgresSchemaStatus.Outcome"/> saying what was done. A schema that holds no store is refused (a
+    /// mistyped name must not become a new store) unless <paramref name="create"/> is set; one a newer build wrote is
+    /// refused with <see cref="StateFormatException"/> and left untouched; a role that may not create or alter the
+    /// tables is refused with <see cref="StateStorageException"/>, the schema left as it was. Waits for an upgrade
+    /// another session is running, then finds the schema current.
+    /// </summary>
+    public static Task<PostgresSchemaStatus> ApplyAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema, bool create = false,
+        CancellationToken cancellationToken = default) =>
+        WithDataSourceAsync(connectionString, schema, "upgrade its schema", async (dataSource, location) =>
+        {
+            PostgresSchemaStatus before = await ReadStatusAsync(dataSource, schema, location, cancellationToken).ConfigureAwait(false);
+            if (!before.HoldsStore && !create)
+            {
+                throw new StateStorageException(
+                    $"The PostgreSQL schema '{schema}' at {location} holds no StatePersistence store (no {schema}.schema_version table): check the schema name (StatePersistence:Schema, default '{PostgresStateStore.DefaultSchema}') and the database; to create a store there, pass create: true (statectl migrate apply --create). Nothing was changed.",
+                    location, inner: null, isTransient: false);
+            }
+
+            int found = await PostgresSchema.EnsureAsync(dataSource, schema, cancellationToken).ConfigureAwait(false);
+            PostgresSchemaStatus after = await ReadStatusAsync(dataSource, schema, location, cancellationToken).ConfigureAwait(false);
+            int now = PostgresSchema.CurrentVersion;
+            string outcome = found == 0 ? $"created the store's schema at version {now}"
+                : found < now ? $"upgraded the schema from version {found} to {now}"
+                : $"the schema is at version {found} already: nothing to do";
+            return after with { Outcome = outcome };
+        });
+
+    private static async Task<PostgresSchemaStatus> ReadStatusAsync(NpgsqlDataSource dataSource, string schema, string location,
+        CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        int? version = await PostgresSchema.ReadVersionAsync(connection, null, schema, cancellationToken).ConfigureAwait(false);
+        var applied = new List<PostgresSchemaVersion>();
+        if (version is not null)
+        {
+            await using var history = new NpgsqlCommand($"SELECT version, description, applied_at FROM {schema}.schema_version ORDER BY version", connection);
+            await using NpgsqlDataReader reader = await history.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                applied.Add(new PostgresSchemaVersion(reader.GetInt32(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
+            }
+        }
+
+        IReadOnlyList<string> steps = PostgresSchema.StepDescriptions;
+        List<PostgresSchemaVersion> pending = [.. Enumerable.Range((version ?? 0) + 1, Math.Max(0, steps.Count - (version ?? 0)))
+            .Select(v => new PostgresSchemaVersion(v, steps[v - 1], null))];
+
+        // An advisory lock on one bigint shows in pg_locks as its high and low halves (classid, objid) with objsubid 1.
+        await using var holder = new NpgsqlCommand("""
+            SELECT pid FROM pg_catalog.pg_locks
+            WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+              AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)
+            LIMIT 1
+            """, connection);
+        holder.Parameters.AddWithValue(PostgresSchema.UpgradeLockKey(schema));
+        int? upgrading = await holder.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int pid ? pid : null;
+        return new PostgresSchemaStatus(location, schema, version, PostgresSchema.CurrentVersion, applied, pending, upgrading);
+    }
+
+    private static async Task<PostgresSchemaStatus> WithDataSourceAsync(string connectionString, string schema, string what,
+        Func<NpgsqlDataSource, string, Task<PostgresSchemaStatus>> run)
+    {
+        PostgresSchema.ValidateName(schema);
+        NpgsqlConnectionStringBuilder builder = Reading.OperatorConnection.Parse(connectionString);
+        string location = PostgresStateStore.LocationOf(builder, schema);
+        await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        try
+        {
+            return await run(dataSource, location).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new StateStorageException($"The store '{location}' could not {what}: {Failures.DatabaseFailure.Describe(ex, builder.CommandTimeout)}",
+                location, ex, isTransient: ex.IsTransient || ex is not PostgresException);
+        }
+    }
+}
