@@ -3,7 +3,7 @@ using StatePersistence.Cli.Infrastructure;
 
 namespace StatePersistence.Cli.Commands.Tasks;
 
-/// <summary><c>statectl tasks ...</c>: the tasks of the state directory (<c>list</c>, <c>show</c>: read-only; <c>edit</c>: through the writer lock).</summary>
+/// <summary><c>statectl tasks ...</c>: the tasks of the state directory or, with <c>--store postgres</c>, of a PostgreSQL store (<c>list</c>, <c>show</c>: read-only; <c>edit</c>: a conditional write, through the writer lock on a directory).</summary>
 internal static class TasksCommand
 {
     public static Command Create()

@@ -3,6 +3,7 @@ using StatePersistence.Cli.Infrastructure;
 using StatePersistence.Errors;
 using StatePersistence.Model;
 using StatePersistence.Operations;
+using StatePersistence.Postgres;
 
 namespace StatePersistence.Cli.Commands.Tasks;
 
@@ -10,27 +11,50 @@ namespace StatePersistence.Cli.Commands.Tasks;
 /// <c>statectl tasks edit ID</c>: the task's JSON in <c>$EDITOR</c> (a temp file outside the state directory), checked
 /// by <see cref="TaskEdits.Check"/> and saved through the library as a conditional write on the revision read. The
 /// writer lock is held only to read and to save, not while the editor is open; a change made meanwhile is a conflict.
-/// An edit that is refused is kept in its temp file, named in the message, so the operator's work is not lost.
+/// An edit that is refused is kept in its temp file, named in the message, so the operator's work is not lost. With
+/// <c>--store postgres</c> the task is read from and saved to a PostgreSQL store beside its running instances (no lock
+/// to take: the conditional write is the store's, checked in the statement, and the instances get the edit through the
+/// change feed); the schema must be at this build's version, never created or upgraded by an edit.
 /// </summary>
 internal static class TasksEditCommand
 {
     public static Command Create()
     {
         var id = new Argument<string>("ID") { Description = "The task's id." };
-        var command = new Command("edit", "Edit a task's JSON in $EDITOR (else $VISUAL); saved through the library only if the task did not change meanwhile.");
+        var command = new Command("edit", "Edit a task's JSON in $EDITOR (else $VISUAL); saved through the library only if the task did not change meanwhile (of the state directory, or of a PostgreSQL store, --store postgres).");
         command.Arguments.Add(id);
-        command.SetHandler((context, parsed, cancellation) => RunAsync(context, parsed.GetValue(id)!, cancellation));
+        StoreChoice.AddOptionsTo(command);
+        command.SetHandler((context, parsed, cancellation) =>
+        {
+            StoreChoice store = StoreChoice.From(parsed);
+            Func<Task<StatePersistenceService>> open = store.IsPostgres
+                ? () => OpenPostgresAsync(context, store, cancellation)
+                : () => WriterSession.OpenAsync(context, cancellation);
+            return RunAsync(context, parsed.GetValue(id)!, open, cancellation);
+        });
         return command;
     }
 
-    private static async Task<int> RunAsync(CommandContext context, string id, CancellationToken cancellation)
+    /// <summary>
+    /// The PostgreSQL store as an instance of the server would open it, once its schema is found at this build's
+    /// version (an open creates a missing schema and upgrades an older one, which an edit must not do).
+    /// </summary>
+    private static Task<StatePersistenceService> OpenPostgresAsync(CommandContext context, StoreChoice store, CancellationToken cancellation) =>
+        store.ReadAsync(async (connectionString, schema) =>
+        {
+            await PostgresStoreCheck.RequireCurrentAsync(connectionString, schema, cancellation).ConfigureAwait(false);
+            return await PostgresStatePersistence.OpenAsync(connectionString, schema, context.StoreOptions(), cancellationToken: cancellation)
+                .ConfigureAwait(false);
+        });
+
+    private static async Task<int> RunAsync(CommandContext context, string id, Func<Task<StatePersistenceService>> open, CancellationToken cancellation)
     {
         string editor = EditorProcess.Resolve();
         AgentTask original;
-        await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
+        await using (StatePersistenceService service = await open().ConfigureAwait(false))
         {
             original = await service.LoadTaskAsync(id, cancellation).ConfigureAwait(false)
-                ?? throw new CommandFailedException($"There is no task '{id}' in '{context.StatePath}'.");
+                ?? throw new CommandFailedException($"There is no task '{id}' in '{service.Location}'.");
         }
 
         byte[] before = TaskEdits.ToEditableJson(original);
@@ -67,7 +91,7 @@ internal static class TasksEditCommand
         AgentTask? saved;
         try
         {
-            await using StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false);
+            await using StatePersistenceService service = await open().ConfigureAwait(false);
             saved = await TaskEdits.SaveAsync(service, edit, original.Revision, cancellation).ConfigureAwait(false);
         }
         catch (StateConflictException ex)
