@@ -49,6 +49,10 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
             // One round trip, but each UPDATE in a transaction of its own (a Sync after each): the step then never
             // holds one row's lock while it waits for another's, so it can never deadlock with a writer (which locks
             // several items at once), the change feed's numbering or the pruner, and never makes their transactions fail.
+            // Nor with a retention cap of the same log: a log row's UPDATE locks the row, then (its AFTER trigger, at
+            // the statement's end) a size stripe and the part mark above it; the cap locks the rows it deletes before
+            // any stripe (its own triggers fire only once the DELETE has every row) and the marks it deletes after
+            // them, and those marks are at or below rows it deleted, so neither can hold what the other waits for.
             await using var batch = new NpgsqlBatch(connection) { EnableErrorBarriers = true };
             foreach (StoredRow row in found)
             {
