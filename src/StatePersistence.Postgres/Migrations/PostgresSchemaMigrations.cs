@@ -74,15 +74,7 @@ public static class PostgresSchemaMigrations
         List<PostgresSchemaVersion> pending = [.. Enumerable.Range((version ?? 0) + 1, Math.Max(0, steps.Count - (version ?? 0)))
             .Select(v => new PostgresSchemaVersion(v, steps[v - 1], null))];
 
-        // An advisory lock on one bigint shows in pg_locks as its high and low halves (classid, objid) with objsubid 1.
-        await using var holder = new NpgsqlCommand("""
-            SELECT pid FROM pg_catalog.pg_locks
-            WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
-              AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)
-            LIMIT 1
-            """, connection);
-        holder.Parameters.AddWithValue(PostgresSchema.UpgradeLockKey(schema));
-        int? upgrading = await holder.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int pid ? pid : null;
+        int? upgrading = await PostgresSchema.UpgradeHolderAsync(connection, schema, cancellationToken).ConfigureAwait(false);
         return new PostgresSchemaStatus(location, schema, version, PostgresSchema.CurrentVersion, applied, pending, upgrading);
     }
 

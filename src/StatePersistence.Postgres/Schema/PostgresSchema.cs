@@ -430,6 +430,20 @@ internal static partial class PostgresSchema
         }
     }
 
+    /// <summary>The backend holding <paramref name="schema"/>'s upgrade lock (<see cref="UpgradeLockKey"/>): one creating or upgrading it now; null when none is.</summary>
+    internal static async Task<int?> UpgradeHolderAsync(NpgsqlConnection connection, string schema, CancellationToken cancellationToken)
+    {
+        // An advisory lock on one bigint shows in pg_locks as its high and low halves (classid, objid) with objsubid 1.
+        await using var holder = new NpgsqlCommand("""
+            SELECT pid FROM pg_catalog.pg_locks
+            WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+              AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)
+            LIMIT 1
+            """, connection);
+        holder.Parameters.AddWithValue(UpgradeLockKey(schema));
+        return await holder.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int pid ? pid : null;
+    }
+
     /// <summary>The version recorded in <paramref name="schema"/>, or null when it has no version table (or does not exist).</summary>
     internal static async Task<int?> ReadVersionAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema,
         CancellationToken cancellationToken)

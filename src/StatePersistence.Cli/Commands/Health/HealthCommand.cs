@@ -11,7 +11,8 @@ namespace StatePersistence.Cli.Commands.Health;
 
 /// <summary>
 /// <c>statectl health</c>: the directory's health as the server's check judges it (exists, writable, free space, lock
-/// holder, disk use per kind, last recovery report), read-only. Exit 1 when Unhealthy.
+/// holder, disk use per kind, last recovery report), read-only. Exit 1 when Unhealthy. With <c>--store postgres</c>, a
+/// PostgreSQL store's (<see cref="HealthOnPostgres"/>).
 /// </summary>
 internal static class HealthCommand
 {
@@ -39,10 +40,24 @@ internal static class HealthCommand
 
     public static Command Create()
     {
-        var command = new Command("health", "The state directory's health: exists, writable, free space, lock holder, disk use per kind, last recovery report. Exit 1 when Unhealthy.");
+        var command = new Command("health", "The state directory's health: exists, writable, free space, lock holder, disk use per kind, last recovery report; or a PostgreSQL store's (--store postgres). Exit 1 when Unhealthy.");
         command.Options.Add(LowDiskSpace);
         KeyFileOption.AddTo(command);
-        command.SetHandler((context, parsed, _) => Task.FromResult(Run(context, parsed.GetValue(LowDiskSpace))));
+        StoreChoice.AddOptionsTo(command);
+        command.SetHandler(async (context, parsed, cancellation) =>
+        {
+            if (StoreChoice.From(parsed) is { IsPostgres: true } store)
+            {
+                if (parsed.GetResult(LowDiskSpace) is { Implicit: false })
+                {
+                    throw new CommandFailedException("--low-disk-space-bytes is for a state directory's volume; a PostgreSQL store's space is the database server's.", ExitCodes.Usage);
+                }
+
+                return await HealthOnPostgres.RunAsync(context, store, cancellation).ConfigureAwait(false);
+            }
+
+            return Run(context, parsed.GetValue(LowDiskSpace));
+        });
         return command;
     }
 
