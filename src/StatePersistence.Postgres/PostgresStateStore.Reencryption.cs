@@ -26,7 +26,7 @@ public sealed partial class PostgresStateStore : IReencryptingStore, ILateSealin
     /// <inheritdoc />
     /// <remarks>
     /// Rewrites up to <paramref name="maxFiles"/> rows (items, the extras row, session log rows, reports, then the
-    /// change log's rows) whose payload is not under the active key, found by the <c>*_key_id</c> indexes; with a key
+    /// change log's rows, then the task archives, each resealed whole) whose payload is not under the active key, found by the <c>*_key_id</c> indexes; with a key
     /// ring and no key active, every sealed row is written in the clear (an item back into <c>body jsonb</c>, listed
     /// again). Each row is updated only while it is still exactly what was read (revision and bytes), with no new
     /// revision and no change-feed entry, so a concurrent write from any instance is never lost or reordered, and a
@@ -47,8 +47,11 @@ public sealed partial class PostgresStateStore : IReencryptingStore, ILateSealin
 
         (int rewritten, int remaining) = await Guarded("re-encrypt rows", async () =>
             await _reencryption.StepAsync(active, maxFiles, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
-        Interlocked.Exchange(ref _reencryptionRemaining, remaining);
-        return new ReencryptionStep(active, rewritten, 0, remaining);
+        // The task archives with what the rows left of the budget: few and large, each rewritten whole.
+        ArchiveResealing archives = await Guarded("re-encrypt task archives", async () =>
+            await _archiveReencryption.StepAsync(active, maxFiles - rewritten, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        Interlocked.Exchange(ref _reencryptionRemaining, remaining + archives.Remaining);
+        return new ReencryptionStep(active, rewritten + archives.Rewritten, 0, remaining + archives.Remaining) { Damaged = archives.Damaged };
     }
 
     /// <summary>

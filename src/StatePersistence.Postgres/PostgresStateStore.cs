@@ -54,6 +54,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private readonly TimeSpan _pollInterval;
     private readonly ChangePruner _pruner;
     private readonly RowReencryption _reencryption;
+    private readonly ArchiveReencryption _archiveReencryption;
     private readonly int _commandTimeoutSeconds;
     private bool _open;
 
@@ -101,6 +102,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         _feed = new ChangeFeed(dataSource, schema, _rows, _pruner, own);
         _listing = new TaskListingQuery(dataSource, schema, _rows);
         _reencryption = new RowReencryption(dataSource, schema, _rows, _payloads);
+        _archiveReencryption = new ArchiveReencryption(dataSource, schema, _payloads, Location);
     }
 
     /// <inheritdoc />

@@ -10,7 +10,7 @@ namespace StatePersistence.Postgres;
 public static class PostgresDiskUsage
 {
     /// <summary>The kinds, in the order they are reported.</summary>
-    private static readonly string[] Kinds = ["tasks", "sessions", "state", "changes", "logs", "reports"];
+    private static readonly string[] Kinds = ["tasks", "sessions", "state", "changes", "logs", "reports", "archives"];
 
     /// <summary>
     /// Measures the store in <paramref name="schema"/> of the database <paramref name="connectionString"/> names. Reads
@@ -24,6 +24,13 @@ public static class PostgresDiskUsage
         {
             long revision = await Reading.OperatorConnection.SequenceRevisionAsync(connection, snapshot, schema, cancellationToken).ConfigureAwait(false);
             var kinds = Kinds.ToDictionary(k => k, k => new PostgresKindUsage(k, 0, 0), StringComparer.Ordinal);
+            bool archives;
+            await using (var exists = new NpgsqlCommand($"SELECT to_regclass('{schema}.task_archives') IS NOT NULL", connection, snapshot))
+            {
+                // Version 8 and later keep task archives.
+                archives = (bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            }
+
             // pg_column_size of a column is the value as stored (compressed, or the size of its out-of-line copy)
             // without reading it back; a whole-row reference would rebuild each row with its values inline.
             await using (var rows = new NpgsqlCommand($"""
@@ -33,6 +40,7 @@ public static class PostgresDiskUsage
                 UNION ALL SELECT 'changes', count(*), coalesce(sum(coalesce(pg_column_size(body), 0) + coalesce(pg_column_size(sealed), 0)), 0)::bigint FROM {schema}.changes
                 UNION ALL SELECT 'logs', count(*), coalesce(sum(pg_column_size(payload)), 0)::bigint FROM {schema}.session_logs
                 UNION ALL SELECT 'reports', count(*), coalesce(sum(pg_column_size(payload)), 0)::bigint FROM {schema}.reports
+                {(archives ? $"UNION ALL SELECT 'archives', count(*), coalesce(sum(pg_column_size(content)), 0)::bigint FROM {schema}.task_archives" : "")}
                 """, connection, snapshot))
             await using (NpgsqlDataReader reader = await rows.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -68,7 +76,7 @@ public static class PostgresDiskUsage
 /// <param name="Revision">The store's revision when it was read, as an instance's start reads it.</param>
 /// <param name="Kinds">
 /// Rows and stored bytes of each kind: <c>tasks</c>, <c>sessions</c>, <c>state</c> (the application's own properties),
-/// <c>changes</c> (the change log, pruned behind every instance), <c>logs</c> (session log appends), <c>reports</c>.
+/// <c>changes</c> (the change log, pruned behind every instance), <c>logs</c> (session log appends), <c>reports</c>, <c>archives</c> (task archives, version 8).
 /// </param>
 /// <param name="Relations">Every table and sequence of the schema with its size on disk (data, out-of-line values and indexes).</param>
 /// <param name="TotalBytes">The relations' sizes added up: what the schema takes on disk.</param>

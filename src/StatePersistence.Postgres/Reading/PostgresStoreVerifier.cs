@@ -52,10 +52,11 @@ public static class PostgresStoreVerifier
             long changes = await ChangesAsync().ConfigureAwait(false);
             long logRows = await PayloadsAsync($"SELECT session_id, segment, payload FROM {schema}.session_logs", PayloadKind.SessionLogAppend, "logs").ConfigureAwait(false);
             long reports = await PayloadsAsync($"SELECT id, 0::bigint, payload FROM {schema}.reports", PayloadKind.Report, "reports").ConfigureAwait(false);
+            long archives = await TaskArchivesAsync().ConfigureAwait(false);
             await FeedPositionsAsync().ConfigureAwait(false);
             await ItemsAgainstTheLogAsync().ConfigureAwait(false);
             await CountersAsync().ConfigureAwait(false);
-            return new PostgresStoreVerification(location, revision, new PostgresRowsChecked(items, changes, logRows, reports), _problems);
+            return new PostgresStoreVerification(location, revision, new PostgresRowsChecked(items, changes, logRows, reports, archives), _problems);
         }
 
         /// <summary>Every item row opens and reads back as its kind, and its listing columns agree with it.</summary>
@@ -145,6 +146,46 @@ public static class PostgresStoreVerifier
                 {
                     string problem = ex is JsonException ? $"the report is not JSON ({ex.Message})" : ex.Message;
                     _problems.Add(new PostgresRowProblem(where, id, segment, problem));
+                }
+            }
+
+            return count;
+        }
+
+        /// <summary>
+        /// Every task archive (version 8) reads back whole, each sealed entry opens, and its manifest lists the tasks
+        /// its row names (what an interrupted run is found by) and no other.
+        /// </summary>
+        private async Task<long> TaskArchivesAsync()
+        {
+            await using (var exists = new NpgsqlCommand($"SELECT to_regclass('{schema}.task_archives') IS NOT NULL", connection, snapshot))
+            {
+                if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+                {
+                    return 0;
+                }
+            }
+
+            long count = 0;
+            await using var command = new NpgsqlCommand($"SELECT name, content, cardinality(task_ids) FROM {schema}.task_archives ORDER BY name COLLATE \"C\"", connection, snapshot);
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                count++;
+                string name = reader.GetString(0);
+                string where = $"{location}/task_archives/{name}";
+                try
+                {
+                    int tasks = FileStore.Operations.TaskArchives.Check(reader.GetFieldValue<byte[]>(1), where, payloads);
+                    if (tasks != reader.GetInt32(2))
+                    {
+                        _problems.Add(new PostgresRowProblem(where, name, 0,
+                            $"its manifest holds {tasks} task(s) and its row names {reader.GetInt32(2)}: a run cut short after it would not find it by its tasks"));
+                    }
+                }
+                catch (Exception ex) when (ex is InvalidDataException || (ex is StateFormatException format && !format.ReaderLacksCodec))
+                {
+                    _problems.Add(new PostgresRowProblem(where, name, 0, ex.Message));
                 }
             }
 
@@ -282,4 +323,5 @@ public sealed record PostgresStoreVerification(string Location, long Revision, P
 /// <param name="Changes">Changes holding a value (<c>changes</c>; a deletion holds none).</param>
 /// <param name="SessionLogRows">Session log appends (<c>session_logs</c>).</param>
 /// <param name="Reports">Reports (<c>reports</c>).</param>
-public sealed record PostgresRowsChecked(long Items, long Changes, long SessionLogRows, long Reports);
+/// <param name="TaskArchives">Task archives (<c>task_archives</c>, version 8), each read back whole.</param>
+public sealed record PostgresRowsChecked(long Items, long Changes, long SessionLogRows, long Reports, long TaskArchives = 0);

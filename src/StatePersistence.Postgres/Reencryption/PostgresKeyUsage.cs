@@ -60,11 +60,19 @@ public sealed class PostgresKeyUsage
     private static async Task<PostgresKeyUsage> MeasureAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema, string? location,
         CancellationToken cancellationToken)
     {
+        bool archives;
+        await using (var exists = new NpgsqlCommand($"SELECT to_regclass('{schema}.task_archives') IS NOT NULL", connection, transaction))
+        {
+            // Version 8 and later: a schema from before it has no task archives to count.
+            archives = (bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+
         await using var command = new NpgsqlCommand($"""
             SELECT 'items', {schema}.payload_key_id(sealed), count(*) FROM {schema}.items GROUP BY 2
             UNION ALL SELECT 'session_logs', {schema}.payload_key_id(payload), count(*) FROM {schema}.session_logs GROUP BY 2
             UNION ALL SELECT 'reports', {schema}.payload_key_id(payload), count(*) FROM {schema}.reports GROUP BY 2
             UNION ALL SELECT 'changes', {schema}.payload_key_id(sealed), count(*) FROM {schema}.changes WHERE body IS NOT NULL OR sealed IS NOT NULL GROUP BY 2
+            {(archives ? $"UNION ALL SELECT 'task_archives', convert_to(key_id, 'UTF8'), count(*) FROM {schema}.task_archives GROUP BY 2" : "")}
             """, connection, transaction);
         var byKey = new Dictionary<string, PostgresKeyUsageCount>(StringComparer.Ordinal);
         PostgresKeyUsageCount clear = PostgresKeyUsageCount.None;
@@ -93,19 +101,21 @@ public sealed class PostgresKeyUsage
 /// <param name="SessionLogRows">Session log appends (<c>session_logs</c>, one row each).</param>
 /// <param name="Reports">Reports (<c>reports</c>).</param>
 /// <param name="Changes">Changes still in the change log (<c>changes</c>; deletions hold no payload and are not counted).</param>
-public sealed record PostgresKeyUsageCount(long Items, long SessionLogRows, long Reports, long Changes)
+/// <param name="TaskArchives">Task archives (<c>task_archives</c>, each counted once, whatever it holds).</param>
+public sealed record PostgresKeyUsageCount(long Items, long SessionLogRows, long Reports, long Changes, long TaskArchives = 0)
 {
     /// <summary>No rows.</summary>
     public static PostgresKeyUsageCount None { get; } = new(0, 0, 0, 0);
 
     /// <summary>The rows of every table.</summary>
-    public long Total => Items + SessionLogRows + Reports + Changes;
+    public long Total => Items + SessionLogRows + Reports + Changes + TaskArchives;
 
     internal PostgresKeyUsageCount Add(string table, long rows) => table switch
     {
         "items" => this with { Items = Items + rows },
         "session_logs" => this with { SessionLogRows = SessionLogRows + rows },
         "reports" => this with { Reports = Reports + rows },
+        "task_archives" => this with { TaskArchives = TaskArchives + rows },
         _ => this with { Changes = Changes + rows },
     };
 }

@@ -323,6 +323,39 @@ internal static partial class PostgresSchema
             END
             $$;
             """),
+        new("task archives", """
+            -- The task archive (RetentionOptions.TaskArchiveAfter, statectl archive): each archive the .tar.gz the file
+            -- store writes, byte for byte, under a new name each time, rewritten only by the re-encryption. task_ids
+            -- are the tasks its manifest holds, so a run cut short after its archive committed is found and finished;
+            -- key_id is the key its entries are sealed with (null: in the clear), for the key usage and the
+            -- re-encryption. Compressed already: kept out of line as it is, not compressed again.
+            CREATE TABLE {0}.task_archives (
+                name       text        PRIMARY KEY,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                task_ids   text[]      NOT NULL,
+                key_id     text        NULL,
+                content    bytea       NOT NULL
+            );
+            ALTER TABLE {0}.task_archives ALTER COLUMN content SET STORAGE EXTERNAL;
+            CREATE INDEX task_archives_task_ids ON {0}.task_archives USING gin (task_ids);
+            -- The roles the instances run as were granted the tables of the versions before (a DBA upgrades, the
+            -- application's role only uses them): each role granted on items gets the same on task_archives, so an
+            -- upgrade does not leave the retention pass refused by a table its role cannot touch.
+            DO $grants$
+            DECLARE
+                granted record;
+            BEGIN
+                FOR granted IN
+                    SELECT a.grantee::regrole::text AS grantee, a.privilege_type
+                    FROM pg_catalog.pg_class AS c, aclexplode(c.relacl) AS a
+                    WHERE c.oid = '{0}.items'::regclass AND a.grantee <> c.relowner AND a.grantee <> 0
+                      AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+                LOOP
+                    EXECUTE format('GRANT %s ON {0}.task_archives TO %s', granted.privilege_type, granted.grantee);
+                END LOOP;
+            END
+            $grants$;
+            """),
     ];
 
     /// <summary>

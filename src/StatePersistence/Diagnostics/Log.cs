@@ -38,7 +38,7 @@ internal static partial class Log
     [LoggerMessage(74, LogLevel.Debug, "Retention in {Location}: this pass was left to another instance of the shared store, which began one less than {Interval} ago")]
     public static partial void RetentionPassSkipped(ILogger logger, string location, TimeSpan interval);
 
-    [LoggerMessage(73, LogLevel.Warning, "Retention's TaskArchiveAfter={TaskArchiveAfter} is configured but the store {Location} keeps no task archive (an archive is a file beside the file store's state): finished tasks stay live; session logs and reports are trimmed as configured")]
+    [LoggerMessage(73, LogLevel.Warning, "Retention's TaskArchiveAfter={TaskArchiveAfter} is configured but the store {Location} keeps no task archives (it is not an ITaskArchiveStore, as the file store and PostgreSQL are): finished tasks stay live; session logs and reports are trimmed as configured")]
     public static partial void TaskArchiveNotApplied(ILogger logger, TimeSpan taskArchiveAfter, string location);
 
     [LoggerMessage(80, LogLevel.Information, "The changes committed since the last checkpoint attempt hold {Bytes} bytes ({Unfolded} since the last successful one; the threshold is {Threshold}: CheckpointAfterBytes, or the last snapshot's size when larger): checkpointing now, before the autosave timer")]

@@ -1,13 +1,22 @@
+using StatePersistence.FileStore.Operations;
+using StatePersistence.FileStore.Operations.TaskArchive;
 using StatePersistence.FileSystem;
 using StatePersistence.Ids;
+using StatePersistence.Retention;
 using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
 
-/// <summary>The store's side of the task archive (<c>Operations/TaskArchives</c>): its file system, and removing the files a task took along.</summary>
-public sealed partial class FileStateStore : ILateSealingStore
+/// <summary>
+/// The store's side of the task archive (<c>Operations/TaskArchives</c>): archives are files in <c>archive/</c>, each
+/// written as <see cref="AtomicFile"/> writes (temp file, fsync, rename, directory fsync) and never replaced; and
+/// removing the files a task took along.
+/// </summary>
+public sealed partial class FileStateStore : ILateSealingStore, ITaskArchiveStore
 {
     private long _lateSealed;
+
+    private StorePayloads? _archivePayloads;
 
     long ILateSealingStore.LateSealed => Interlocked.Read(ref _lateSealed);
 
@@ -52,6 +61,106 @@ public sealed partial class FileStateStore : ILateSealingStore
 
     /// <summary>The clock the store names its files by.</summary>
     internal TimeProvider Time => _time;
+
+    /// <inheritdoc />
+    StorePayloads ITaskArchiveStore.ArchivePayloads => _archivePayloads ??= new StorePayloads(_envelope);
+
+    /// <inheritdoc />
+    /// <remarks>The archive's path in <c>archive/</c>.</remarks>
+    public string DescribeTaskArchive(string name) => Path.Combine(TaskArchives.DirectoryOf(Location), name);
+
+    /// <inheritdoc />
+    ValueTask<IReadOnlyList<string>> ITaskArchiveStore.ListTaskArchivesAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<string>>(ArchiveNames());
+
+    /// <inheritdoc />
+    /// <remarks>Reads each archive's manifest only (the first entry: the start of the file is decompressed).</remarks>
+    ValueTask<IReadOnlyList<string>> ITaskArchiveStore.FindTaskArchivesAsync(IReadOnlyCollection<string> taskIds, CancellationToken cancellationToken)
+    {
+        var wanted = taskIds.ToHashSet(StringComparer.Ordinal);
+        IReadOnlyList<string> found = wanted.Count == 0 ? [] : [.. ArchiveNames().Where(name =>
+            TaskArchiveFile.TryReadManifest(_fileSystem, DescribeTaskArchive(name)) is { } manifest && manifest.Tasks.Any(t => wanted.Contains(t.Id)))];
+        return ValueTask.FromResult(found);
+    }
+
+    /// <inheritdoc />
+    ValueTask<byte[]?> ITaskArchiveStore.ReadTaskArchiveAsync(string name, CancellationToken cancellationToken)
+    {
+        string path = DescribeTaskArchive(ValidArchiveName(name));
+        return ValueTask.FromResult(_fileSystem.FileExists(path) ? _fileSystem.ReadAllBytes(path) : null);
+    }
+
+    /// <inheritdoc />
+    ValueTask<bool> ITaskArchiveStore.TryWriteTaskArchiveAsync(string name, ReadOnlyMemory<byte> archive, IReadOnlyList<string> taskIds, string? sealedUnder,
+        CancellationToken cancellationToken)
+    {
+        string path = DescribeTaskArchive(ValidArchiveName(name));
+        using (ArchiveWrites.EnterScope())
+        {
+            string directory = TaskArchives.DirectoryOf(Location);
+            if (!_fileSystem.DirectoryExists(directory))
+            {
+                _fileSystem.CreateDirectory(directory);
+                _fileSystem.SyncDirectory(Location);
+            }
+
+            // A temp file here was never renamed into place (a run that crashed or failed while writing): never an archive.
+            foreach (string leftover in _fileSystem.ListFiles(directory).Where(StateLayout.IsTempFile))
+            {
+                _fileSystem.Delete(Path.Combine(directory, leftover));
+            }
+
+            if (_fileSystem.FileExists(path))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            string temp = _layout.NextTempPath(path);
+            try
+            {
+                AtomicFile.WriteTemp(_fileSystem, temp, stream => stream.Write(archive.Span), Durability.Full);
+                _fileSystem.Rename(temp, path);
+                _fileSystem.SyncDirectory(directory);
+            }
+            catch (Exception ex)
+            {
+                if (FailedWriteCleanup.RemoveTemp(_fileSystem, temp, ex) is { } alsoNotRemoved)
+                {
+                    throw alsoNotRemoved;
+                }
+
+                throw;
+            }
+        }
+
+        ArchiveLanded(sealedUnder);
+        return ValueTask.FromResult(true);
+    }
+
+    /// <inheritdoc />
+    ValueTask ITaskArchiveStore.RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken) => RemoveSessionLogAsync(sessionId, cancellationToken);
+
+    /// <inheritdoc />
+    ValueTask ITaskArchiveStore.RemoveReportAsync(string reportId, CancellationToken cancellationToken)
+    {
+        RemoveReport(reportId);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The archive files in <c>archive/</c> (not temp files), in ordinal order.</summary>
+    private List<string> ArchiveNames()
+    {
+        string directory = TaskArchives.DirectoryOf(Location);
+        return !_fileSystem.DirectoryExists(directory) ? []
+            : [.. _fileSystem.ListFiles(directory).Where(n => n.EndsWith(TaskArchives.FileExtension, StringComparison.Ordinal) && !StateLayout.IsTempFile(n))
+                .Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>An archive's name is a file name in <c>archive/</c>, never a path out of it.</summary>
+    private static string ValidArchiveName(string name) =>
+        name.Length > 0 && Path.GetFileName(name) == name && name.EndsWith(TaskArchives.FileExtension, StringComparison.Ordinal)
+            ? name
+            : throw new ArgumentException($"'{name}' is not the name of a task archive (a file name ending in {TaskArchives.FileExtension}).", nameof(name));
 
     /// <summary>Removes a session's log (durably: the directory is fsynced), under the log's own lock so no append interleaves.</summary>
     internal async ValueTask RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken)

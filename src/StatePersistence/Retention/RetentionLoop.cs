@@ -40,7 +40,7 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
 
         if (options.Retention.TaskArchiveAfter > TimeSpan.Zero && archiveTasks is null)
         {
-            // The task archive is a file beside the file store's state; a store without one (PostgreSQL, in memory) keeps its
+            // A store that keeps no task archives (not an ITaskArchiveStore: the file store and PostgreSQL are) keeps its
             // finished tasks. The rest of the policy applies.
             events.TaskArchiveNotApplied(options.Retention.TaskArchiveAfter);
         }

@@ -64,6 +64,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
         blobs ??= store as IStateBlobStore ?? throw new ArgumentException(
             $"The store '{store.Location}' keeps no session logs or reports (it does not implement {nameof(IStateBlobStore)}): pass one as '{nameof(blobs)}'.", nameof(blobs));
         TimeProvider time = timeProvider ?? TimeProvider.System;
+        Time = time;
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("StatePersistence");
         _store = store;
         _instruments = new StateInstruments(meterFactory, () => _health!.Observe(_commits!.Started ? _commits.Durable : Commit.StateView.Empty));
@@ -81,7 +82,8 @@ public sealed partial class StatePersistenceService : IStatePersistence
         _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events, _instruments);
         _reencryption = new ReencryptionLoop(store as IReencryptingStore, _options, time, _commits, _checkpoints, _events, _instruments);
         _retention = new Retention.RetentionLoop(_options, time, blobs as Retention.IRetentionStore, _events,
-            store is FileStore.FileStateStore ? (cut, withLogs, ct) => FileStore.Operations.TaskArchives.ArchiveAsync(this, cut, withLogs, ct) : null);
+            store is Retention.ITaskArchiveStore && store is IStateBlobStore
+                ? (cut, withLogs, ct) => FileStore.Operations.TaskArchives.ArchiveAsync(this, cut, withLogs, ct) : null);
         // Built once, from options validated above: a custom pattern that does not compile stopped the constructor.
         var redactor = Redaction.SecretRedactor.Create(_options.Redaction, _instruments.Redactions);
         _items = new ItemOperations(_commits, new ConflictResolution(_options), new TaskLogRedaction(redactor), time);
@@ -100,6 +102,9 @@ public sealed partial class StatePersistenceService : IStatePersistence
 
     /// <summary>The store the service runs over, for the operator jobs that belong to one kind of store.</summary>
     internal IStateStore Store => _store;
+
+    /// <summary>The clock the service was given: what names a task archive and judges its tasks' age.</summary>
+    internal TimeProvider Time { get; }
 
     /// <summary>The newest durable state (the operator jobs in <c>FileStore/Operations/</c> decide from it).</summary>
     internal Commit.StateView Durable => _commits.Durable;

@@ -20,6 +20,12 @@ public sealed class StorePayloads
         _envelope = PayloadEnvelope.For(codec);
     }
 
+    /// <summary>Over an envelope a store of this assembly already holds (the file store's), so both seal alike.</summary>
+    internal StorePayloads(PayloadEnvelope envelope)
+    {
+        _envelope = envelope;
+    }
+
     /// <summary>
     /// Whether payloads are kept as they are (the identity codec): a store may then keep an item's JSON in a form its
     /// backend can query (a <c>jsonb</c> column) instead of sealed bytes.

@@ -46,9 +46,10 @@ public sealed class StatectlDuTests
         Assert.Equal(revision, report.GetProperty("revision").GetInt64());
         Dictionary<string, (long Rows, long Bytes)> kinds = report.GetProperty("kinds").EnumerateArray()
             .ToDictionary(k => k.GetProperty("kind").GetString()!, k => (k.GetProperty("rows").GetInt64(), k.GetProperty("bytes").GetInt64()));
-        Assert.Equal(["tasks", "sessions", "state", "changes", "logs", "reports"], kinds.Keys);
-        Assert.Equal([EncryptedSchema.Items, 1, 1, changes, EncryptedSchema.Items, EncryptedSchema.Items + 1], kinds.Values.Select(k => k.Rows));
-        Assert.All(kinds.Values, k => Assert.True(k.Bytes > 0, $"{k.Rows} rows measured as {k.Bytes} bytes"));
+        Assert.Equal(["tasks", "sessions", "state", "changes", "logs", "reports", "archives"], kinds.Keys);
+        Assert.Equal([EncryptedSchema.Items, 1, 1, changes, EncryptedSchema.Items, EncryptedSchema.Items + 1, 0], kinds.Values.Select(k => k.Rows));
+        Assert.All(kinds.Values.SkipLast(1), k => Assert.True(k.Bytes > 0, $"{k.Rows} rows measured as {k.Bytes} bytes"));
+        Assert.Equal(0, kinds["archives"].Bytes);
         // The small reports as written, each with its length's header of a few bytes; the big one as compressed.
         long reportsStored = kinds["reports"].Bytes;
         Assert.True(reportsStored > smallReports && reportsStored < smallReports + EncryptedSchema.Items * 4 + bigWritten / 10,

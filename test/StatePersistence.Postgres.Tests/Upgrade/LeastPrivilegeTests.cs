@@ -113,6 +113,24 @@ public sealed class LeastPrivilegeTests
         Assert.Empty(await service.ListReportsAsync(Ct));
     }
 
+    [Fact]
+    public async Task ARoleGrantedTheTablesBeforeTheTaskArchivesExisted_ArchivesAndRestoresTasks_AfterTheUpgrade()
+    {
+        // Version 7, as a DBA left it with the grants of the time; then the DBA's upgrade adds task_archives, granting it
+        // to the roles granted items (else the retention pass of every instance failed with 42501 until a DBA noticed).
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using TestRole role = await GrantedBeforeTheUpgradeAsync(schema.Name, OlderSchema.DropVersion8(schema.Name), version: 7);
+
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
+        await service.SaveTaskAsync(new AgentTask { Id = "done", Description = "d", Status = "completed", CompletedAt = DateTimeOffset.UtcNow.AddDays(-40) }, Ct);
+        FileStore.Operations.TaskArchiveResult archived = await FileStore.Operations.TaskArchives.ArchiveAsync(service, DateTimeOffset.UtcNow.AddDays(-30), cancellationToken: Ct);
+        Assert.Equal(["done"], archived.Tasks);
+        Assert.Null(await service.LoadTaskAsync("done", Ct));
+
+        await FileStore.Operations.TaskArchives.RestoreAsync(service, Path.GetFileName(archived.Archive!), Ct);
+        Assert.Equal("d", (await service.LoadTaskAsync("done", Ct))!.Description);
+    }
+
     /// <summary>
     /// <paramref name="schema"/> put back to <paramref name="version"/> (<paramref name="dropNewer"/> takes the later
     /// objects away), a role granted its tables and sequences as they were then, and the schema upgraded after that by

@@ -30,8 +30,13 @@ internal static class OlderSchema
         return schema;
     }
 
-    /// <summary>The SQL that takes <paramref name="schema"/>'s version 7 away (the session log parts and the retention functions).</summary>
-    public static string DropVersion7(string schema) => $"""
+    /// <summary>The SQL that takes <paramref name="schema"/>'s version 8 away (the task archives).</summary>
+    public static string DropVersion8(string schema) => $"""
+        DROP TABLE {schema}.task_archives;
+        """;
+
+    /// <summary>The SQL that takes <paramref name="schema"/>'s version 7 away (the session log parts and the retention functions); version 8 first.</summary>
+    public static string DropVersion7(string schema) => DropVersion8(schema) + $"""
         DROP FUNCTION {schema}.claim_retention_pass(interval);
         DROP TABLE {schema}.retention_passes;
         DROP FUNCTION {schema}.cap_session_log(text, bigint, integer);

@@ -107,13 +107,13 @@ public sealed class TaskArchiveTests : IDisposable
     }
 
     [Fact]
-    public async Task Archive_OverAStoreThatIsNotTheFileStore_IsRefusedNamingIt()
+    public async Task Archive_OverAStoreThatKeepsNoArchives_IsRefusedNamingIt()
     {
         await using StatePersistenceService service = await _fixture.OpenAsync("memory");
 
         ArgumentException refused = await Assert.ThrowsAsync<ArgumentException>(() => TaskArchives.ArchiveAsync(service, Now, cancellationToken: TestContext.Current.CancellationToken));
 
-        Assert.Contains("file store", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("'memory' keeps no task archives", refused.Message, StringComparison.Ordinal);
     }
 
     public void Dispose() => _fixture.Dispose();

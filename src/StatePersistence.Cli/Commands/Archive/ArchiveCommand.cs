@@ -6,8 +6,10 @@ using StatePersistence.FileStore.Operations;
 namespace StatePersistence.Cli.Commands.Archive;
 
 /// <summary>
-/// <c>statectl archive --completed-before DATE [--with-logs]</c> and <c>statectl archive restore FILE</c>: both take the
-/// writer lock by opening the directory, and do their work through <see cref="TaskArchives"/>.
+/// <c>statectl archive --completed-before DATE [--with-logs]</c>, <c>statectl archive restore ARCHIVE</c> and
+/// <c>statectl archive list</c>: on a state directory they take its writer lock by opening it; with
+/// <c>--store postgres</c> they open the PostgreSQL store beside its running instances (<see cref="StoreSession"/>).
+/// The work is <see cref="TaskArchives"/>'s, the same on both.
 /// </summary>
 internal static class ArchiveCommand
 {
@@ -23,17 +25,23 @@ internal static class ArchiveCommand
             HelpName = "DATE",
         };
         var withLogs = new Option<bool>("--with-logs") { Description = "Also move the tasks' session logs and reports into the archive." };
-        var command = new Command("archive", "Move old completed and failed tasks out of the live state into archive/tasks.<timestamp>.tar.gz (written durably before anything is deleted), or restore such an archive.");
+        var command = new Command("archive", "Move old completed and failed tasks out of the live state into an archive, tasks.<timestamp>.tar.gz (archive/ in the state directory, or the task_archives table with --store postgres; written durably before anything is deleted), or restore or list archives.");
         command.Options.Add(before);
         command.Options.Add(withLogs);
         KeyFileOption.AddTo(command);
-        command.SetHandler((context, parsed, cancellation) => ArchiveAsync(context, parsed.GetValue(before), parsed.GetValue(withLogs), cancellation));
+        StoreChoice.AddOptionsTo(command);
+        command.SetHandler((context, parsed, cancellation) =>
+            ArchiveAsync(context, StoreChoice.From(parsed), parsed.GetValue(before), parsed.GetValue(withLogs), cancellation));
 
-        var file = new Argument<string>("FILE") { Description = "An archive written by 'statectl archive' (archive/tasks.<timestamp>.tar.gz)." };
-        var restore = new Command("restore", "Bring an archive's tasks (and logs and reports) back; refused, changing nothing, when one of them exists again. The archive file stays.");
+        var file = new Argument<string>("ARCHIVE") { Description = "An archive the store keeps, by its name (as 'archive list' shows it), or an archive file's path." };
+        var restore = new Command("restore", "Bring an archive's tasks (and logs and reports) back; refused, changing nothing, when one of them exists again. The archive stays.");
         restore.Arguments.Add(file);
-        restore.SetHandler((context, parsed, cancellation) => RestoreAsync(context, parsed.GetValue(file)!, cancellation));
+        restore.SetHandler((context, parsed, cancellation) => RestoreAsync(context, StoreChoice.From(parsed), parsed.GetValue(file)!, cancellation));
         command.Subcommands.Add(restore);
+
+        var list = new Command("list", "The archives the store keeps, oldest first.");
+        list.SetHandler((context, parsed, cancellation) => ListAsync(context, StoreChoice.From(parsed), cancellation));
+        command.Subcommands.Add(list);
         return command;
     }
 
@@ -51,14 +59,16 @@ internal static class ArchiveCommand
             : throw new CommandFailedException($"--completed-before '{text}' is not an ISO-8601 date (2024-05-01) or date-time (2024-05-01T12:00:00Z).", ExitCodes.Usage);
     }
 
-    private static async Task<int> ArchiveAsync(CommandContext context, string? date, bool withLogs, CancellationToken cancellation)
+    private static async Task<int> ArchiveAsync(CommandContext context, StoreChoice store, string? date, bool withLogs, CancellationToken cancellation)
     {
         DateTimeOffset before = ParseDate(date);
         TaskArchiveResult result;
+        string location;
         // Not stopped between its steps by Ctrl-C: an archive written but its tasks still live, or logs half removed.
         using (Interruption.Defer("the archive"))
-        await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
+        await using (StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false))
         {
+            location = service.Location;
             result = await TaskArchives.ArchiveAsync(service, before, withLogs, cancellation).ConfigureAwait(false);
         }
 
@@ -70,7 +80,7 @@ internal static class ArchiveCommand
         }
 
         context.Output.WriteLine(result.NothingToArchive
-            ? $"Nothing to archive: no completed or failed task in {context.StatePath} is older than {before:O}."
+            ? $"Nothing to archive: no completed or failed task in {location} is older than {before:O}."
             : result.Archive is null
                 ? $"Removed {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) from the live state; no new archive was needed."
                 : $"Archived {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) into {result.Archive} ({result.Bytes:N0} bytes).");
@@ -87,11 +97,11 @@ internal static class ArchiveCommand
         return ExitCodes.Success;
     }
 
-    private static async Task<int> RestoreAsync(CommandContext context, string file, CancellationToken cancellation)
+    private static async Task<int> RestoreAsync(CommandContext context, StoreChoice store, string file, CancellationToken cancellation)
     {
         TaskRestoreResult result;
         using (Interruption.Defer("the restore of the archive"))
-        await using (StatePersistenceService service = await WriterSession.OpenAsync(context, cancellation).ConfigureAwait(false))
+        await using (StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false))
         {
             result = await TaskArchives.RestoreAsync(service, file, cancellation).ConfigureAwait(false);
         }
@@ -103,7 +113,34 @@ internal static class ArchiveCommand
             return ExitCodes.Success;
         }
 
-        context.Output.WriteLine($"Restored {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) from {result.Archive} at revision {result.Revision}; the archive file is kept.");
+        context.Output.WriteLine($"Restored {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) from {result.Archive} at revision {result.Revision}; the archive is kept.");
+        return ExitCodes.Success;
+    }
+
+    private static async Task<int> ListAsync(CommandContext context, StoreChoice store, CancellationToken cancellation)
+    {
+        IReadOnlyList<string> names;
+        string location;
+        List<ArchiveListEntry> entries;
+        await using (StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false))
+        {
+            location = service.Location;
+            names = await TaskArchives.ListAsync(service, cancellation).ConfigureAwait(false);
+            entries = [.. names.Select(name => new ArchiveListEntry(name, TaskArchives.Describe(service, name)))];
+        }
+
+        if (context.Json)
+        {
+            context.WriteJson(new ArchiveListReport(location, entries), ArchiveCommandJsonContext.Default.ArchiveListReport);
+            return ExitCodes.Success;
+        }
+
+        context.Output.WriteLine(entries.Count == 0 ? $"No task archive in {location}." : $"{entries.Count} task archive(s) in {location}:");
+        foreach (ArchiveListEntry entry in entries)
+        {
+            context.Output.WriteLine("  " + entry.Name);
+        }
+
         return ExitCodes.Success;
     }
 }

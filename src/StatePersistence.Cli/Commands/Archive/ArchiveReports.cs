@@ -12,7 +12,14 @@ internal sealed record ArchiveReport(string? Archive, bool NothingToArchive, Dat
 /// <summary>What <c>statectl archive restore --json</c> prints.</summary>
 internal sealed record ArchiveRestoreReport(string Archive, int Tasks, IReadOnlyList<string> TaskIds, int Logs, int Reports, long Revision);
 
+/// <summary>What <c>statectl archive list --json</c> prints: each archive's name (what <c>archive restore</c> takes) and where it is.</summary>
+internal sealed record ArchiveListReport(string Store, IReadOnlyList<ArchiveListEntry> Archives);
+
+/// <summary>One archive of <see cref="ArchiveListReport"/>.</summary>
+internal sealed record ArchiveListEntry(string Name, string Location);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(ArchiveReport))]
 [JsonSerializable(typeof(ArchiveRestoreReport))]
+[JsonSerializable(typeof(ArchiveListReport))]
 internal sealed partial class ArchiveCommandJsonContext : JsonSerializerContext;

@@ -29,16 +29,19 @@ internal static class KeysOnPostgres
         else
         {
             // The key id whole on one line: an operator copies it into 'keys retire'. When it was created is in --json.
+            // The archives' column only when there are archives: the key id must fit whole on an 80-column terminal.
+            bool archives = usage.Clear.TaskArchives > 0 || rows.Exists(r => r.TaskArchives > 0);
             var table = new Table().AddColumn(new TableColumn("key").NoWrap()).AddColumn(new TableColumn("state").NoWrap());
-            foreach (string column in new[] { "items", "logs", "reports", "changes", "total" })
+            foreach (string column in archives ? new[] { "items", "logs", "reports", "changes", "archives", "total" } : ["items", "logs", "reports", "changes", "total"])
             {
                 table.AddColumn(new TableColumn(column).RightAligned().NoWrap());
             }
 
             foreach (KeyRowsEntry row in rows)
             {
-                table.AddRow(Markup.Escape(row.Id), row.State == "missing" ? "[red]missing[/]" : row.State, KeysCommand.Number(row.Items), KeysCommand.Number(row.SessionLogRows),
-                    KeysCommand.Number(row.Reports), KeysCommand.Number(row.Changes), KeysCommand.Number(row.Total));
+                string[] counts = [KeysCommand.Number(row.Items), KeysCommand.Number(row.SessionLogRows), KeysCommand.Number(row.Reports), KeysCommand.Number(row.Changes),
+                    .. archives ? [KeysCommand.Number(row.TaskArchives)] : Array.Empty<string>(), KeysCommand.Number(row.Total)];
+                table.AddRow([Markup.Escape(row.Id), row.State == "missing" ? "[red]missing[/]" : row.State, .. counts]);
             }
 
             table.Caption($"{Markup.Escape(file)}; {Markup.Escape(location)}; {KeysCommand.Number(usage.Clear.Total)} row(s) hold data in the clear");
@@ -56,7 +59,7 @@ internal static class KeysOnPostgres
             PostgresKeyUsage usage = MeasureAsync(store, CancellationToken.None).GetAwaiter().GetResult();
             PostgresKeyUsageCount used = usage.For(keyId);
             return used.Total == 0 ? null
-                : $"The key '{keyId}' still seals {used.Total} row(s) of the PostgreSQL store {usage.Location} ({used.Items} items, {used.SessionLogRows} session log rows, {used.Reports} reports, {used.Changes} changes). Let the instances' background re-encryption rewrite them first (reencryption_files_remaining 0 on an instance that has read the key file).";
+                : $"The key '{keyId}' still seals {used.Total} row(s) of the PostgreSQL store {usage.Location} ({used.Items} items, {used.SessionLogRows} session log rows, {used.Reports} reports, {used.Changes} changes, {used.TaskArchives} task archives). Let the instances' background re-encryption rewrite them first (reencryption_files_remaining 0 on an instance that has read the key file).";
         });
 
     /// <summary>Measures the PostgreSQL store <paramref name="store"/> names (<see cref="PostgresKeyUsage"/>).</summary>
@@ -64,7 +67,7 @@ internal static class KeysOnPostgres
         store.ReadAsync((connectionString, schema) => PostgresKeyUsage.MeasureAsync(connectionString, schema, cancellationToken));
 
     private static KeyRowsEntry Entry(string id, string state, DateTimeOffset? createdAt, PostgresKeyUsageCount count) =>
-        new(id, state, createdAt, count.Items, count.SessionLogRows, count.Reports, count.Changes, count.Total);
+        new(id, state, createdAt, count.Items, count.SessionLogRows, count.Reports, count.Changes, count.TaskArchives, count.Total);
 
-    private static KeyRows Counts(PostgresKeyUsageCount count) => new(count.Items, count.SessionLogRows, count.Reports, count.Changes, count.Total);
+    private static KeyRows Counts(PostgresKeyUsageCount count) => new(count.Items, count.SessionLogRows, count.Reports, count.Changes, count.TaskArchives, count.Total);
 }

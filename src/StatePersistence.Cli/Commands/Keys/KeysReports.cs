@@ -18,10 +18,10 @@ internal sealed record KeyListEntry(string Id, string State, DateTimeOffset? Cre
 internal sealed record KeyListPostgresReport(string KeyFile, string Database, IReadOnlyList<KeyRowsEntry> Keys, KeyRows Clear);
 
 /// <summary>One key in <see cref="KeyListPostgresReport"/>: the rows of each table sealed with it; <c>missing</c> is a key id the rows name that the file lacks.</summary>
-internal sealed record KeyRowsEntry(string Id, string State, DateTimeOffset? CreatedAt, long Items, long SessionLogRows, long Reports, long Changes, long Total);
+internal sealed record KeyRowsEntry(string Id, string State, DateTimeOffset? CreatedAt, long Items, long SessionLogRows, long Reports, long Changes, long TaskArchives, long Total);
 
 /// <summary>Rows of each table of a PostgreSQL store.</summary>
-internal sealed record KeyRows(long Items, long SessionLogRows, long Reports, long Changes, long Total);
+internal sealed record KeyRows(long Items, long SessionLogRows, long Reports, long Changes, long TaskArchives, long Total);
 
 /// <summary>What <c>statectl keys verify --json</c> prints.</summary>
 internal sealed record KeyVerifyReport(string StateDirectory, string KeyFile, bool Ok, IReadOnlyList<string> Problems);

@@ -3,7 +3,6 @@ using StatePersistence.Cli.Infrastructure;
 using StatePersistence.Errors;
 using StatePersistence.Model;
 using StatePersistence.Operations;
-using StatePersistence.Postgres;
 
 namespace StatePersistence.Cli.Commands.Tasks;
 
@@ -27,25 +26,10 @@ internal static class TasksEditCommand
         command.SetHandler((context, parsed, cancellation) =>
         {
             StoreChoice store = StoreChoice.From(parsed);
-            Func<Task<StatePersistenceService>> open = store.IsPostgres
-                ? () => OpenPostgresAsync(context, store, cancellation)
-                : () => WriterSession.OpenAsync(context, cancellation);
-            return RunAsync(context, parsed.GetValue(id)!, open, cancellation);
+            return RunAsync(context, parsed.GetValue(id)!, () => StoreSession.OpenAsync(context, store, cancellation), cancellation);
         });
         return command;
     }
-
-    /// <summary>
-    /// The PostgreSQL store as an instance of the server would open it, once its schema is found at this build's
-    /// version (an open creates a missing schema and upgrades an older one, which an edit must not do).
-    /// </summary>
-    private static Task<StatePersistenceService> OpenPostgresAsync(CommandContext context, StoreChoice store, CancellationToken cancellation) =>
-        store.ReadAsync(async (connectionString, schema) =>
-        {
-            await PostgresStoreCheck.RequireCurrentAsync(connectionString, schema, cancellation).ConfigureAwait(false);
-            return await PostgresStatePersistence.OpenAsync(connectionString, schema, context.StoreOptions(), cancellationToken: cancellation)
-                .ConfigureAwait(false);
-        });
 
     private static async Task<int> RunAsync(CommandContext context, string id, Func<Task<StatePersistenceService>> open, CancellationToken cancellation)
     {

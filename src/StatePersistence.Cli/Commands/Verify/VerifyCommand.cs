@@ -40,7 +40,7 @@ internal static class VerifyCommand
 
         PostgresRowsChecked rows = result.RowsChecked;
         string checkedRows = string.Create(CultureInfo.InvariantCulture,
-            $"{rows.Items} items, {rows.Changes} changes, {rows.SessionLogRows} session log rows, {rows.Reports} reports; revision {result.Revision}");
+            $"{rows.Items} items, {rows.Changes} changes, {rows.SessionLogRows} session log rows, {rows.Reports} reports, {rows.TaskArchives} task archives; revision {result.Revision}");
         if (result.Ok)
         {
             context.Console.MarkupLine(Markup.Escape($"OK: no problems in the PostgreSQL store {result.Location} ({checkedRows})."));

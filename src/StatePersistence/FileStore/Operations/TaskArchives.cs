@@ -1,15 +1,19 @@
 using StatePersistence.FileStore.Operations.TaskArchive;
+using StatePersistence.FileSystem;
+using StatePersistence.Retention;
+using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore.Operations;
 
 /// <summary>
 /// The task archive: moves completed and failed tasks older than a given instant (their <c>completed_at</c>, else their
-/// <c>updated_at</c>) out of the live state into <c>archive/tasks.&lt;timestamp&gt;.tar.gz</c> in the state directory,
-/// and brings an archive back. Both run on a started service over a file store: the operator's (<c>statectl</c>, which
-/// holds the directory's writer lock by opening it) or a running server's own, so a retention policy can call them in
-/// the background. The archive is durable and verified before any task is deleted; a crash at any point leaves every
-/// task live or in a durable archive. Under encryption every entry of the archive but its manifest is sealed with the
-/// store's key ring (the manifest holds ids, statuses, revisions and times, never content).
+/// <c>updated_at</c>) out of the live state into an archive, <c>tasks.&lt;timestamp&gt;.tar.gz</c>, kept by the store
+/// (<see cref="ITaskArchiveStore"/>: the file store in <c>archive/</c> in the state directory, PostgreSQL in its
+/// <c>task_archives</c> table), and brings an archive back. Both run on a started service over such a store: the
+/// operator's (<c>statectl</c>, which holds a directory's writer lock by opening it) or a running server's own, so a
+/// retention policy can call them in the background. The archive is durable and verified before any task is deleted;
+/// a crash at any point leaves every task live or in a durable archive. Under encryption every entry of the archive but
+/// its manifest is sealed with the store's key ring (the manifest holds ids, statuses, revisions and times, never content).
 /// </summary>
 public static class TaskArchives
 {
@@ -31,29 +35,89 @@ public static class TaskArchives
     /// </summary>
     public static Task<TaskArchiveResult> ArchiveAsync(StatePersistenceService service, DateTimeOffset completedBefore, bool withLogs = false,
         CancellationToken cancellationToken = default) =>
-        new TaskArchiver(service, FileStoreOf(service)).RunAsync(completedBefore, withLogs, cancellationToken);
+        new TaskArchiver(service, ArchiveStoreOf(service), BlobStoreOf(service)).RunAsync(completedBefore, withLogs, cancellationToken);
 
     /// <summary>
-    /// Restores the archive at <paramref name="archivePath"/>: its logs and reports through the store's save paths, then
-    /// its tasks as one journaled commit (each task's JSON as archived, with the revision of that commit). A task id
-    /// that exists again, or a log or report that exists with other content, is refused naming them, before anything is
-    /// written; so is a damaged or truncated archive, naming the file and the entry. The archive file stays where it
-    /// is; restoring it a second time is refused, since its tasks exist.
+    /// Restores the archive <paramref name="archivePath"/>: one the store keeps, by its name (<c>tasks.&lt;timestamp&gt;.tar.gz</c>,
+    /// as <see cref="ListAsync"/> gives it), else the file at that path (an archive copied out of a store, or from
+    /// another one with the same key file). Its logs and reports go through the store's save paths, then its tasks as one
+    /// commit (each task's JSON as archived, with the revision of that commit). A task id that exists again, or a log or
+    /// report that exists with other content, is refused naming them, before anything is written; so is a damaged or
+    /// truncated archive, naming it and the entry. The archive stays where it is; restoring it a second time is
+    /// refused, since its tasks exist.
     /// </summary>
     public static Task<TaskRestoreResult> RestoreAsync(StatePersistenceService service, string archivePath, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(archivePath);
-        return new TaskRestorer(service, FileStoreOf(service)).RunAsync(archivePath, cancellationToken);
+        ITaskArchiveStore archives = ArchiveStoreOf(service);
+        Func<string, byte[]?> readFile = service.Store is FileStateStore files
+            ? path => files.FileSystem.FileExists(path) ? files.FileSystem.ReadAllBytes(path) : null
+            : path => File.Exists(path) ? File.ReadAllBytes(path) : null;
+        return new TaskRestorer(service, archives, BlobStoreOf(service), readFile).RunAsync(archivePath, cancellationToken);
     }
 
-    private static FileStateStore FileStoreOf(StatePersistenceService service)
+    /// <summary>Where the archive named <paramref name="name"/> of the service's store is (the file store: its path).</summary>
+    public static string Describe(StatePersistenceService service, string name) => ArchiveStoreOf(service).DescribeTaskArchive(name);
+
+    /// <summary>The names of the archives the service's store keeps, oldest first (their names begin with the time they were written).</summary>
+    public static async Task<IReadOnlyList<string>> ListAsync(StatePersistenceService service, CancellationToken cancellationToken = default) =>
+        await ArchiveStoreOf(service).ListTaskArchivesAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Checks an archive's bytes whole (a manifest first, then exactly the entries it lists, each of its length and
+    /// SHA-256) and, given <paramref name="payloads"/>, that every sealed entry opens; returns how many tasks it holds.
+    /// Throws <see cref="InvalidDataException"/> naming <paramref name="where"/> and the entry at fault, and as
+    /// <see cref="StorePayloads.Open"/> throws for an entry under a key the ring lacks. For a store's verification of
+    /// the archives it keeps.
+    /// </summary>
+    public static int Check(byte[] archive, string where, StorePayloads? payloads = null)
+    {
+        ArgumentNullException.ThrowIfNull(archive);
+        (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = TaskArchiveFile.Read(archive, where);
+        if (payloads is not null && manifest.Sealed)
+        {
+            foreach ((string name, byte[] content) in entries)
+            {
+                payloads.Open(TaskArchiveManifest.KindOf(name), name, content, where + "!" + name);
+            }
+        }
+
+        return manifest.Tasks.Count;
+    }
+
+    /// <summary>
+    /// The archive's bytes again with every entry sealed for <paramref name="payloads"/>' active key, or in the clear when
+    /// none is active: a store's re-encryption of the archives it keeps (the file store rewrites its files itself).
+    /// Checked whole first, and every entry opened before anything is sealed: damage is <see cref="InvalidDataException"/>
+    /// naming <paramref name="where"/>, a key the ring lacks as <see cref="StorePayloads.Open"/> throws.
+    /// </summary>
+    public static byte[] Reseal(byte[] archive, StorePayloads payloads, string where)
+    {
+        ArgumentNullException.ThrowIfNull(archive);
+        ArgumentNullException.ThrowIfNull(payloads);
+        (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = TaskArchiveFile.Read(archive, where);
+        bool seal = payloads.ActiveKeyId is not null;
+        var plain = manifest.Entries.Select(e => (e.Name, Content: manifest.Sealed
+            ? payloads.Open(TaskArchiveManifest.KindOf(e.Name), e.Name, entries[e.Name], where + "!" + e.Name)
+            : entries[e.Name])).ToList();
+        List<(string Name, byte[] Content)> written = [.. plain.Select(e => (e.Name, seal ? payloads.Seal(TaskArchiveManifest.KindOf(e.Name), e.Name, e.Content) : e.Content))];
+        using var buffer = new MemoryStream();
+        TaskArchiveFile.Write(buffer, manifest with { Sealed = seal }, written);
+        return buffer.ToArray();
+    }
+
+    private static ITaskArchiveStore ArchiveStoreOf(StatePersistenceService service)
     {
         ArgumentNullException.ThrowIfNull(service);
-        if (service.Store is not FileStateStore store)
+        if (service.Store is not ITaskArchiveStore store)
         {
-            throw new ArgumentException($"The task archive belongs to the file store; '{service.Location}' is not one.", nameof(service));
+            throw new ArgumentException($"The store '{service.Location}' keeps no task archives (it does not implement ITaskArchiveStore).", nameof(service));
         }
 
         return store;
     }
+
+    private static IStateBlobStore BlobStoreOf(StatePersistenceService service) =>
+        service.Store as IStateBlobStore
+            ?? throw new ArgumentException($"The store '{service.Location}' keeps no session logs or reports (IStateBlobStore), which a task archive reads.", nameof(service));
 }

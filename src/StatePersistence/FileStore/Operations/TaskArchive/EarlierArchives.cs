@@ -1,4 +1,5 @@
-using StatePersistence.FileSystem;
+using StatePersistence.Retention;
+using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore.Operations.TaskArchive;
 
@@ -6,7 +7,7 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 internal sealed record ArchivedEarlier(string Archive, ArchivedTask Task, Func<string, byte[]> Entry);
 
 /// <summary>
-/// Finds the tasks about to be archived that an earlier archive in <c>archive/</c> already holds at the same revision
+/// Finds the tasks about to be archived that an earlier archive of the store already holds at the same revision
 /// and byte for byte: what a run leaves when it stops (a crash, a kill, a failed commit) after its archive was durable
 /// and verified but before the tasks were deleted. Archiving them again wrote a second archive holding the same tasks
 /// (restoring one then refused the other, its tasks existing), after every such crash of a retention pass; instead the
@@ -15,32 +16,30 @@ internal sealed record ArchivedEarlier(string Archive, ArchivedTask Task, Func<s
 /// </summary>
 internal static class EarlierArchives
 {
-    public static Dictionary<string, ArchivedEarlier> Find(FileStateStore store, IFileSystem fileSystem,
-        IReadOnlyList<(ArchivedTask Task, byte[] Json)> selected, bool withLogs)
+    public static async Task<Dictionary<string, ArchivedEarlier>> FindAsync(ITaskArchiveStore archives,
+        IReadOnlyList<(ArchivedTask Task, byte[] Json)> selected, bool withLogs, CancellationToken cancellationToken)
     {
         var found = new Dictionary<string, ArchivedEarlier>(StringComparer.Ordinal);
-        string directory = TaskArchives.DirectoryOf(store.Location);
-        if (selected.Count == 0 || !fileSystem.DirectoryExists(directory))
+        if (selected.Count == 0)
         {
             return found;
         }
 
         var live = selected.ToDictionary(s => s.Task.Id, StringComparer.Ordinal);
-        foreach (string name in fileSystem.ListFiles(directory).Where(n => n.EndsWith(TaskArchives.FileExtension, StringComparison.Ordinal) && !StateLayout.IsTempFile(n)).Order(StringComparer.Ordinal))
+        StorePayloads payloads = archives.ArchivePayloads;
+        foreach (string name in await archives.FindTaskArchivesAsync(live.Keys, cancellationToken).ConfigureAwait(false))
         {
-            string path = Path.Combine(directory, name);
-            TaskArchiveManifest? manifest = TaskArchiveFile.TryReadManifest(fileSystem, path);
-            List<ArchivedTask> candidates = manifest is null || (withLogs && !manifest.WithLogs) ? []
-                : [.. manifest.Tasks.Where(t => !found.ContainsKey(t.Id) && live.TryGetValue(t.Id, out var l) && l.Task.Revision == t.Revision && l.Task.Status == t.Status)];
-            if (candidates.Count == 0)
-            {
-                continue;
-            }
-
+            string path = archives.DescribeTaskArchive(name);
+            TaskArchiveManifest manifest;
             Dictionary<string, byte[]> entries;
             try
             {
-                entries = TaskArchiveFile.Read(fileSystem.ReadAllBytes(path), path).Entries;
+                if (await archives.ReadTaskArchiveAsync(name, cancellationToken).ConfigureAwait(false) is not { } bytes)
+                {
+                    continue;
+                }
+
+                (manifest, entries) = TaskArchiveFile.Read(bytes, path);
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException)
             {
@@ -48,8 +47,10 @@ internal static class EarlierArchives
                 continue;
             }
 
-            byte[] Open(string entry) => manifest!.Sealed
-                ? store.OpenArchiveEntry(TaskArchiveManifest.KindOf(entry), entry, entries[entry], path)
+            List<ArchivedTask> candidates = withLogs && !manifest.WithLogs ? []
+                : [.. manifest.Tasks.Where(t => !found.ContainsKey(t.Id) && live.TryGetValue(t.Id, out var l) && l.Task.Revision == t.Revision && l.Task.Status == t.Status)];
+            byte[] Open(string entry) => manifest.Sealed
+                ? payloads.Open(TaskArchiveManifest.KindOf(entry), entry, entries[entry], path)
                 : entries[entry];
 
             foreach (ArchivedTask task in candidates)

@@ -33,12 +33,16 @@ internal static class TaskArchiveFile
     /// <paramref name="entries"/> byte for byte (with what made it unreadable), or null when it does: the check before
     /// an archive is trusted (tasks deleted, an older archive replaced).
     /// </summary>
-    public static (string Problem, Exception? Cause)? ReadBackMismatch(IFileSystem fileSystem, string path, IReadOnlyList<(string Name, byte[] Content)> entries)
+    public static (string Problem, Exception? Cause)? ReadBackMismatch(IFileSystem fileSystem, string path, IReadOnlyList<(string Name, byte[] Content)> entries) =>
+        ReadBackMismatch(fileSystem.ReadAllBytes(path), path, entries);
+
+    /// <summary>The same check of an archive's bytes as read back from wherever the store keeps it (<paramref name="where"/>, for messages).</summary>
+    public static (string Problem, Exception? Cause)? ReadBackMismatch(byte[] archive, string where, IReadOnlyList<(string Name, byte[] Content)> entries)
     {
         Dictionary<string, byte[]> read;
         try
         {
-            read = Read(fileSystem.ReadAllBytes(path), path).Entries;
+            read = Read(archive, where).Entries;
         }
         catch (InvalidDataException ex)
         {

@@ -1,27 +1,28 @@
 using System.Text.Json;
 using StatePersistence.Commit;
-using StatePersistence.FileSystem;
 using StatePersistence.Model;
+using StatePersistence.Retention;
 using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore.Operations.TaskArchive;
 
 /// <summary>
-/// Moves old completed and failed tasks into an archive file, in the order that makes it crash-safe: the archive is
-/// written (temp file, fsync, rename, directory fsync), read back and checked, and only then are the tasks deleted (one
-/// journaled commit) and the logs and reports they took along removed. A crash anywhere leaves every task live, or in
-/// a durable, verified archive, or both; never in neither.
+/// Moves old completed and failed tasks into an archive, in the order that makes it crash-safe on every store that
+/// keeps archives (<see cref="ITaskArchiveStore"/>): the archive is written durably (the file store: temp file, fsync,
+/// rename, directory fsync; PostgreSQL: a committed row), read back and checked, and only then are the tasks deleted
+/// (one commit) and the logs and reports they took along removed. A crash anywhere leaves every task live, or in a
+/// durable, verified archive, or both; never in neither.
 /// </summary>
-internal sealed class TaskArchiver(StatePersistenceService service, FileStateStore store)
+internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchiveStore archives, IStateBlobStore store)
 {
-    private readonly IFileSystem _fileSystem = store.FileSystem;
+    private readonly StorePayloads _payloads = archives.ArchivePayloads;
 
     public async Task<TaskArchiveResult> RunAsync(DateTimeOffset completedBefore, bool withLogs, CancellationToken cancellationToken)
     {
         StateView view = service.Durable;
         List<(ArchivedTask Task, byte[] Json)> selected = Select(view, completedBefore);
-        Dictionary<string, ArchivedEarlier> earlier = EarlierArchives.Find(store, _fileSystem, selected, withLogs);
+        Dictionary<string, ArchivedEarlier> earlier = await EarlierArchives.FindAsync(archives, selected, withLogs, cancellationToken).ConfigureAwait(false);
         selected.RemoveAll(s => earlier.ContainsKey(s.Task.Id));
         if (selected.Count == 0)
         {
@@ -58,19 +59,18 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
             tasks.Add(task with { SessionLogs = logs, Reports = taken });
         }
 
-        DateTimeOffset now = store.Time.GetUtcNow();
-        string? sealedUnder = store.SealingKeyId;
-        bool seal = store.SealsPayloads;
+        DateTimeOffset now = service.Time.GetUtcNow();
+        string? sealedUnder = _payloads.ActiveKeyId;
+        bool seal = !_payloads.IsIdentity;
         if (seal)
         {
             // Under encryption the archive holds nothing in the clear but the manifest (ids, statuses, times).
-            entries = [.. entries.Select(e => (e.Name, store.SealArchiveEntry(TaskArchiveManifest.KindOf(e.Name), e.Name, e.Content)))];
+            entries = [.. entries.Select(e => (e.Name, _payloads.Seal(TaskArchiveManifest.KindOf(e.Name), e.Name, e.Content)))];
         }
 
         var manifest = new TaskArchiveManifest(TaskArchiveManifest.FormatName, TaskArchiveManifest.CurrentVersion, now, completedBefore, withLogs, tasks, [], seal);
-        (string path, long bytes) = WriteDurably(manifest, entries, now);
-        store.ArchiveLanded(sealedUnder);
-        Verify(path, entries);
+        (string name, string path, long bytes) = await WriteAsync(manifest, entries, sealedUnder, now, cancellationToken).ConfigureAwait(false);
+        await VerifyAsync(name, path, entries, cancellationToken).ConfigureAwait(false);
 
         // Only now, with the archive durable and read back, does anything leave the state (with the tasks an earlier,
         // interrupted run already archived, in the same commit).
@@ -81,13 +81,13 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
         {
             foreach (string sessionId in task.SessionLogs)
             {
-                await store.RemoveSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
+                await archives.RemoveSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
                 logsRemoved++;
             }
 
             foreach (string reportId in task.Reports)
             {
-                store.RemoveReport(reportId);
+                await archives.RemoveReportAsync(reportId, cancellationToken).ConfigureAwait(false);
                 reportsRemoved++;
             }
         }
@@ -127,7 +127,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
                 byte[]? live = await store.ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
                 if (EarlierArchives.Holds(archived, TaskArchiveManifest.LogEntry(sessionId), live))
                 {
-                    await store.RemoveSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
+                    await archives.RemoveSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
                     logs++;
                 }
             }
@@ -137,7 +137,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
                 byte[]? live = await store.LoadReportAsync(reportId, cancellationToken).ConfigureAwait(false);
                 if (EarlierArchives.Holds(archived, TaskArchiveManifest.ReportEntry(reportId), live))
                 {
-                    store.RemoveReport(reportId);
+                    await archives.RemoveReportAsync(reportId, cancellationToken).ConfigureAwait(false);
                     reports++;
                 }
             }
@@ -214,57 +214,36 @@ internal sealed class TaskArchiver(StatePersistenceService service, FileStateSto
         return reports;
     }
 
-    /// <summary>Writes <c>archive/tasks.&lt;timestamp&gt;.tar.gz</c> as <see cref="AtomicFile"/> does; an existing archive is never replaced.</summary>
-    private (string Path, long Bytes) WriteDurably(TaskArchiveManifest manifest, List<(string Name, byte[] Content)> entries, DateTimeOffset now)
+    /// <summary>
+    /// Keeps the archive as <c>tasks.&lt;timestamp&gt;.tar.gz</c> (<c>.1</c>, <c>.2</c>, ... before the extension when the
+    /// name is taken: an existing archive is never replaced); returns its name, where it is and its size.
+    /// </summary>
+    private async Task<(string Name, string Where, long Bytes)> WriteAsync(TaskArchiveManifest manifest, List<(string Name, byte[] Content)> entries, string? sealedUnder,
+        DateTimeOffset now, CancellationToken cancellationToken)
     {
-        using Lock.Scope scope = store.ArchiveWrites.EnterScope();
-        var layout = new StateLayout(store.Location);
-        string directory = TaskArchives.DirectoryOf(store.Location);
-        if (!_fileSystem.DirectoryExists(directory))
+        using var buffer = new MemoryStream();
+        TaskArchiveFile.Write(buffer, manifest, entries);
+        ReadOnlyMemory<byte> archive = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        string stem = "tasks." + StateLayout.Timestamp(now);
+        string[] taskIds = [.. manifest.Tasks.Select(t => t.Id)];
+        for (int n = 0; ; n++)
         {
-            _fileSystem.CreateDirectory(directory);
-            _fileSystem.SyncDirectory(store.Location);
-        }
-
-        // A temp file here was never renamed into place (a run that crashed or failed while writing): never an archive.
-        foreach (string leftover in _fileSystem.ListFiles(directory).Where(StateLayout.IsTempFile))
-        {
-            _fileSystem.Delete(Path.Combine(directory, leftover));
-        }
-
-        string stem = Path.Combine(directory, "tasks." + StateLayout.Timestamp(now));
-        string path = stem + TaskArchives.FileExtension;
-        for (int n = 1; _fileSystem.FileExists(path); n++)
-        {
-            path = stem + "." + n.ToString(System.Globalization.CultureInfo.InvariantCulture) + TaskArchives.FileExtension;
-        }
-
-        string temp = layout.NextTempPath(path);
-        try
-        {
-            long bytes = AtomicFile.WriteTemp(_fileSystem, temp, stream => TaskArchiveFile.Write(stream, manifest, entries), Durability.Full);
-            _fileSystem.Rename(temp, path);
-            _fileSystem.SyncDirectory(directory);
-            return (path, bytes);
-        }
-        catch (Exception ex)
-        {
-            if (FailedWriteCleanup.RemoveTemp(_fileSystem, temp, ex) is { } alsoNotRemoved)
+            string name = stem + (n == 0 ? "" : "." + n.ToString(System.Globalization.CultureInfo.InvariantCulture)) + TaskArchives.FileExtension;
+            if (await archives.TryWriteTaskArchiveAsync(name, archive, taskIds, sealedUnder, cancellationToken).ConfigureAwait(false))
             {
-                throw alsoNotRemoved;
+                return (name, archives.DescribeTaskArchive(name), archive.Length);
             }
-
-            throw;
         }
     }
 
-    /// <summary>Reads the archive back from the disk and checks it holds every entry, byte for byte, before anything is deleted.</summary>
-    private void Verify(string path, List<(string Name, byte[] Content)> entries)
+    /// <summary>Reads the archive back from the store and checks it holds every entry, byte for byte, before anything is deleted.</summary>
+    private async Task VerifyAsync(string name, string where, List<(string Name, byte[] Content)> entries, CancellationToken cancellationToken)
     {
-        if (TaskArchiveFile.ReadBackMismatch(_fileSystem, path, entries) is { } mismatch)
+        byte[]? stored = await archives.ReadTaskArchiveAsync(name, cancellationToken).ConfigureAwait(false);
+        if ((stored is null ? ("it is gone", null) : TaskArchiveFile.ReadBackMismatch(stored, where, entries)) is { } mismatch)
         {
-            throw new Errors.StateStorageException($"The archive '{path}' did not read back as written ({mismatch.Problem}); no task was deleted.",
-                path, mismatch.Cause, isTransient: false);
+            throw new Errors.StateStorageException($"The archive '{where}' did not read back as written ({mismatch.Problem}); no task was deleted.",
+                where, mismatch.Cause, isTransient: false);
         }
     }
 

@@ -1,7 +1,7 @@
 using StatePersistence.Commit;
 using StatePersistence.Errors;
-using StatePersistence.FileSystem;
 using StatePersistence.Ids;
+using StatePersistence.Retention;
 using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
@@ -11,19 +11,15 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 /// Brings an archive's tasks, logs and reports back through the store's own save paths. Everything is checked before
 /// anything is written (the archive whole, every id free); the logs and reports go first and the tasks last, as one
 /// journaled commit, so after a crash a second restore finishes the job: a log or report already back with the
-/// archived content counts as restored, not as a conflict. The archive file is only read, never changed.
+/// archived content counts as restored, not as a conflict. The archive is only read, never changed: one the store keeps
+/// (by its name), or a file (by its path, <paramref name="readFile"/> reading it).
 /// </summary>
-internal sealed class TaskRestorer(StatePersistenceService service, FileStateStore store)
+internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchiveStore archives, IStateBlobStore store, Func<string, byte[]?> readFile)
 {
-    public async Task<TaskRestoreResult> RunAsync(string archivePath, CancellationToken cancellationToken)
+    public async Task<TaskRestoreResult> RunAsync(string archive, CancellationToken cancellationToken)
     {
-        string path = Path.GetFullPath(archivePath);
-        if (!store.FileSystem.FileExists(path))
-        {
-            throw new StatePersistenceException($"The archive '{path}' does not exist.", path);
-        }
-
-        (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = Read(path);
+        (string path, byte[] bytes) = await FindAsync(archive, cancellationToken).ConfigureAwait(false);
+        (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = Read(path, bytes);
         var tasks = new List<StateChange>();
         foreach (ArchivedTask task in manifest.Tasks)
         {
@@ -90,17 +86,35 @@ internal sealed class TaskRestorer(StatePersistenceService service, FileStateSto
         return new TaskRestoreResult(path, [.. tasks.Select(t => t.Id)], logs.Count, reports.Count, revision);
     }
 
-    private (TaskArchiveManifest, Dictionary<string, byte[]>) Read(string path)
+    /// <summary>
+    /// The archive named <paramref name="archive"/>: one the store keeps by that name (a bare file name), else the file
+    /// at that path; where it is, and its bytes.
+    /// </summary>
+    private async Task<(string Where, byte[] Bytes)> FindAsync(string archive, CancellationToken cancellationToken)
+    {
+        if (Path.GetFileName(archive) == archive && archive.EndsWith(TaskArchives.FileExtension, StringComparison.Ordinal)
+            && await archives.ReadTaskArchiveAsync(archive, cancellationToken).ConfigureAwait(false) is { } kept)
+        {
+            return (archives.DescribeTaskArchive(archive), kept);
+        }
+
+        string path = Path.GetFullPath(archive);
+        return readFile(path) is { } bytes ? (path, bytes)
+            : throw new StatePersistenceException($"The archive '{archive}' does not exist (neither an archive the store '{service.Location}' keeps, nor a file at '{path}').", path);
+    }
+
+    private (TaskArchiveManifest, Dictionary<string, byte[]>) Read(string path, byte[] bytes)
     {
         try
         {
-            (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = TaskArchiveFile.Read(store.FileSystem.ReadAllBytes(path), path);
+            (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = TaskArchiveFile.Read(bytes, path);
             if (manifest.Sealed)
             {
                 // Opened before anything is checked or written: a missing key or a failed tag refuses the whole restore.
+                StorePayloads payloads = archives.ArchivePayloads;
                 foreach (string name in entries.Keys.ToList())
                 {
-                    entries[name] = store.OpenArchiveEntry(TaskArchiveManifest.KindOf(name), name, entries[name], path + "!" + name);
+                    entries[name] = payloads.Open(TaskArchiveManifest.KindOf(name), name, entries[name], path + "!" + name);
                 }
             }
 

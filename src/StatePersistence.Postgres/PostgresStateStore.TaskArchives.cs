@@ -1,0 +1,141 @@
+using Npgsql;
+using NpgsqlTypes;
+using StatePersistence.FileStore.Operations;
+using StatePersistence.Ids;
+using StatePersistence.Retention;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Postgres;
+
+/// <summary>
+/// The task archive in the database (schema version 8): each archive a row of <c>task_archives</c>, the <c>.tar.gz</c>
+/// the file store would write, committed before the archiver reads it back and deletes a task, and shared by every
+/// instance (one retention pass archives for all of them; <c>statectl archive restore NAME --store postgres</c>
+/// restores from any machine). What an archive took along leaves the tables as a cap or an expiry does.
+/// </summary>
+public sealed partial class PostgresStateStore : ITaskArchiveStore
+{
+    /// <inheritdoc />
+    public StorePayloads ArchivePayloads => _payloads;
+
+    /// <inheritdoc />
+    /// <remarks>The store's location, the table and the name: <c>postgresql://host:port/db#schema/task_archives/NAME</c>.</remarks>
+    public string DescribeTaskArchive(string name) => $"{Location}/task_archives/{name}";
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListTaskArchivesAsync(CancellationToken cancellationToken = default) =>
+        Guarded("list the task archives", () => NamesAsync($"SELECT name FROM {_schema}.task_archives ORDER BY name COLLATE \"C\"", null, cancellationToken));
+
+    /// <inheritdoc />
+    /// <remarks>Answered by the GIN index of <c>task_ids</c>: exactly the archives holding any of them.</remarks>
+    public ValueTask<IReadOnlyList<string>> FindTaskArchivesAsync(IReadOnlyCollection<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        return Guarded("find the task archives holding tasks", () => NamesAsync(
+            $"SELECT name FROM {_schema}.task_archives WHERE task_ids && $1 ORDER BY name COLLATE \"C\"",
+            new NpgsqlParameter { Value = taskIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> ReadTaskArchiveAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ValidateArchiveName(name);
+        return Guarded("read the task archive " + StateId.Quote(name), async () =>
+        {
+            await using NpgsqlCommand read = _dataSource.CreateCommand($"SELECT content FROM {_schema}.task_archives WHERE name = $1");
+            read.Parameters.Add(Text(name));
+            return await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as byte[];
+        });
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One <c>INSERT ... ON CONFLICT DO NOTHING</c>, committed with the WAL flushed (and, on a cluster with
+    /// synchronous replication, on the standby) before it returns.</remarks>
+    public ValueTask<bool> TryWriteTaskArchiveAsync(string name, ReadOnlyMemory<byte> archive, IReadOnlyList<string> taskIds, string? sealedUnder,
+        CancellationToken cancellationToken = default)
+    {
+        ValidateArchiveName(name);
+        ArgumentNullException.ThrowIfNull(taskIds);
+        return Guarded("write the task archive " + StateId.Quote(name), async () =>
+        {
+            int written = await ExecuteAsync(
+                $"INSERT INTO {_schema}.task_archives (name, task_ids, key_id, content) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                Durability.Full, cancellationToken, Text(name),
+                new NpgsqlParameter { Value = taskIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                new NpgsqlParameter { Value = (object?)sealedUnder ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+                new NpgsqlParameter { Value = archive, NpgsqlDbType = NpgsqlDbType.Bytea }).ConfigureAwait(false);
+            if (!string.Equals(sealedUnder, _payloads.ActiveKeyId, StringComparison.Ordinal))
+            {
+                // Sealed under a key that is no longer active: a re-encryption run that found nothing left must look again.
+                Interlocked.Increment(ref _lateSealed);
+            }
+
+            return written == 1;
+        });
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Its rows and part marks in one transaction, under the log's advisory lock, as a cap takes it.</remarks>
+    public ValueTask RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        return new ValueTask(Guarded("remove the log of session " + StateId.Quote(sessionId), async () =>
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlBatch batch = WriteBatch(connection, transaction, Durability.Full);
+            foreach (string sql in new[]
+            {
+                $"SELECT pg_advisory_xact_lock(hashtext('{_schema}.session_log_parts'), hashtext($1))",
+                $"DELETE FROM {_schema}.session_logs WHERE session_id = $1",
+                $"DELETE FROM {_schema}.session_log_parts WHERE session_id = $1",
+            })
+            {
+                var command = new NpgsqlBatchCommand(sql);
+                command.Parameters.Add(Text(sessionId));
+                batch.BatchCommands.Add(command);
+            }
+
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }).AsTask());
+    }
+
+    /// <inheritdoc />
+    public ValueTask RemoveReportAsync(string reportId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(reportId, "report");
+        return new ValueTask(Guarded("remove report " + StateId.Quote(reportId), async () =>
+            await ExecuteAsync($"DELETE FROM {_schema}.reports WHERE id = $1", Durability.Full, cancellationToken, Text(reportId)).ConfigureAwait(false)).AsTask());
+    }
+
+    private async ValueTask<IReadOnlyList<string>> NamesAsync(string sql, NpgsqlParameter? parameter, CancellationToken cancellationToken)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand(sql);
+        if (parameter is not null)
+        {
+            command.Parameters.Add(parameter);
+        }
+
+        var names = new List<string>();
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    /// <summary>An archive's name as the archiver gives it: a file name ending in <c>.tar.gz</c> (it becomes one when copied out).</summary>
+    private static void ValidateArchiveName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length is 0 or > 255 || Path.GetFileName(name) != name || !name.EndsWith(TaskArchives.FileExtension, StringComparison.Ordinal)
+            || name.Any(char.IsControl))
+        {
+            throw new ArgumentException($"'{name}' is not the name of a task archive (a file name ending in {TaskArchives.FileExtension}).", nameof(name));
+        }
+    }
+}

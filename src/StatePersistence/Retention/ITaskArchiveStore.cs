@@ -1,0 +1,51 @@
+using StatePersistence.Storage;
+
+namespace StatePersistence.Retention;
+
+/// <summary>
+/// A store that keeps task archives: what the retention policy's <see cref="RetentionOptions.TaskArchiveAfter"/> and
+/// <c>statectl archive</c> move finished tasks (and, with them, their session logs and reports) into, through
+/// <see cref="FileStore.Operations.TaskArchives"/>. An archive is an object: a name and its bytes (a <c>.tar.gz</c> whose
+/// first entry is a manifest), written once and never changed but by the re-encryption, so a store of objects keeps
+/// it as it is. The store keeps it durably and says which tasks it holds; everything else (what to archive, in
+/// which order, the read-back check before a task is deleted, finishing an interrupted run, the restore) is the
+/// core's, the same on every store. The file store keeps them in <c>archive/</c>, PostgreSQL in a table.
+/// </summary>
+public interface ITaskArchiveStore
+{
+    /// <summary>
+    /// The envelope an archive's entries are sealed with under encryption: the store's own codec and key ring, each
+    /// entry bound to its name, so an archive is as confidential as the rows or files it came from.
+    /// </summary>
+    StorePayloads ArchivePayloads { get; }
+
+    /// <summary>Where the archive named <paramref name="name"/> is, for messages and results (the file store: its path).</summary>
+    string DescribeTaskArchive(string name);
+
+    /// <summary>The names of the archives kept, in ordinal order.</summary>
+    ValueTask<IReadOnlyList<string>> ListTaskArchivesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The names of the archives holding any of <paramref name="taskIds"/> (as they were written with them), in ordinal
+    /// order; a store may list more, never fewer. How an interrupted run is found and finished rather than repeated.
+    /// </summary>
+    ValueTask<IReadOnlyList<string>> FindTaskArchivesAsync(IReadOnlyCollection<string> taskIds, CancellationToken cancellationToken = default);
+
+    /// <summary>The archive's bytes as written; null when none has that name.</summary>
+    ValueTask<byte[]?> ReadTaskArchiveAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Keeps <paramref name="archive"/> under <paramref name="name"/>, durably before it returns, unless an archive of
+    /// that name exists: then false, and nothing is written or replaced. <paramref name="taskIds"/> are the tasks it
+    /// holds (for <see cref="FindTaskArchivesAsync"/>), <paramref name="sealedUnder"/> the key its entries were sealed
+    /// with (null: in the clear), for the key usage and the re-encryption.
+    /// </summary>
+    ValueTask<bool> TryWriteTaskArchiveAsync(string name, ReadOnlyMemory<byte> archive, IReadOnlyList<string> taskIds, string? sealedUnder,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a session's log, every part of it, durably: it went into an archive with its task.</summary>
+    ValueTask RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a report durably: it went into an archive with its task.</summary>
+    ValueTask RemoveReportAsync(string reportId, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,212 @@
+using System.Text.Json;
+using Npgsql;
+using StatePersistence.Cli.Tests.Support;
+using StatePersistence.Encryption;
+using StatePersistence.FileStore.Operations;
+using StatePersistence.Model;
+using StatePersistence.Postgres.Tests.Reencryption;
+using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Postgres.Tests.Upgrade;
+
+namespace StatePersistence.Postgres.Tests.Retention;
+
+/// <summary>
+/// The task archive on PostgreSQL (schema version 8): the retention pass's <c>TaskArchiveAfter</c> and
+/// <c>statectl archive --store postgres</c> move finished tasks, with their logs and reports, into a row of
+/// <c>task_archives</c> shared by every instance, and <c>archive restore</c> brings them back. Before, the policy was
+/// a warning at start on PostgreSQL (event 73) and finished tasks stayed live for ever.
+/// </summary>
+public sealed class TaskArchiveOnPostgresTests
+{
+    private static readonly DateTimeOffset LongAgo = DateTimeOffset.UtcNow.AddDays(-40);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task TheRetentionPass_ArchivesFinishedTasksWithTheirLogsAndReports_EveryInstanceDropsThem_AndARestoreBringsThemBack()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        var options = new StatePersistenceOptions();
+        options.Retention.Interval = TimeSpan.Zero; // the test runs the pass
+        options.Retention.TaskArchiveAfter = TimeSpan.FromDays(30);
+        options.Retention.TaskArchiveWithLogs = true;
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, options, cancellationToken: Ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: Ct);
+        await a.SaveTaskAsync(new AgentTask { Id = "done", Description = "finished long ago", Status = TaskStatuses.Completed, CompletedAt = LongAgo }, Ct);
+        await a.SaveTaskAsync(new AgentTask { Id = "broke", Description = "failed long ago", Status = TaskStatuses.Failed, UpdatedAt = LongAgo }, Ct);
+        await a.SaveTaskAsync(new AgentTask { Id = "recent", Description = "finished today", Status = TaskStatuses.Completed, CompletedAt = DateTimeOffset.UtcNow }, Ct);
+        await a.SaveTaskAsync(new AgentTask { Id = "waiting", Description = "never finished", Status = TaskStatuses.Pending, UpdatedAt = LongAgo }, Ct);
+        Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = "s-done", Type = "interactive", Status = "ended", TaskId = "done" }, Ct));
+        await a.AppendSessionLogAsync("s-done", "what the finished task did\n", Ct);
+        await a.SaveReportAsync("r-done", JsonSerializer.SerializeToElement(new { task_id = "done", outcome = "ok" }), Ct);
+        await a.SaveReportAsync("r-other", JsonSerializer.SerializeToElement(new { task_id = "recent" }), Ct);
+
+        await a.RunRetentionOnceAsync(Ct);
+
+        Assert.Null(await a.LoadTaskAsync("done", Ct));
+        Assert.Null(await a.LoadTaskAsync("broke", Ct));
+        Assert.NotNull(await a.LoadTaskAsync("recent", Ct));
+        Assert.NotNull(await a.LoadTaskAsync("waiting", Ct));
+        // The other instance drops them through the change feed, as any other instance's deletion.
+        await WaitUntilAsync(async () => await b.LoadTaskAsync("done", Ct) is null && await b.LoadTaskAsync("broke", Ct) is null);
+        Assert.Null(await a.ReadSessionLogAsync("s-done", Ct));
+        Assert.Null(await a.LoadReportAsync("r-done", Ct));
+        Assert.NotNull(await a.LoadReportAsync("r-other", Ct));
+        string name = Assert.Single(await TaskArchives.ListAsync(b, Ct));
+        Assert.Matches(@"^tasks\.\d{8}T\d{6}(\.\d+)?Z?.*\.tar\.gz$", name);
+        Assert.Equal("broke,done", await ScalarTextAsync($"SELECT array_to_string(ARRAY(SELECT unnest(task_ids) ORDER BY 1), ',') FROM {schema.Name}.task_archives"));
+
+        StatectlRun listed = await StatectlAsync(schema.Name, "archive", "list", "--json");
+        StatectlRun restored = await StatectlAsync(schema.Name, "archive", "restore", name, "--json");
+        StatectlRun again = await StatectlAsync(schema.Name, "archive", "restore", name);
+
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        Assert.Equal(name, Assert.Single(listed.Json().GetProperty("archives").EnumerateArray()).GetProperty("name").GetString());
+        Assert.True(restored.ExitCode == 0, restored.ToString());
+        Assert.Equal(2, restored.Json().GetProperty("tasks").GetInt32());
+        Assert.Equal(1, restored.Json().GetProperty("logs").GetInt32());
+        Assert.Equal(1, restored.Json().GetProperty("reports").GetInt32());
+        long revision = restored.Json().GetProperty("revision").GetInt64();
+        AgentTask back = (await a.WaitForTaskAsync("done", revision, Ct))!;
+        Assert.Equal("finished long ago", back.Description);
+        Assert.Equal(LongAgo, back.CompletedAt);
+        Assert.Equal("failed long ago", (await b.WaitForTaskAsync("broke", revision, Ct))!.Description);
+        Assert.Equal("what the finished task did\n", await a.ReadSessionLogAsync("s-done", Ct));
+        Assert.Equal("ok", (await a.LoadReportAsync("r-done", Ct))!.Value.GetProperty("outcome").GetString());
+        Assert.True(again.ExitCode == 1, again.ToString());
+        Assert.Contains("task 'done' exists", again.Error, StringComparison.Ordinal);
+        Assert.Single(await TaskArchives.ListAsync(a, Ct));
+    }
+
+    [Fact]
+    public async Task ARunWhoseTasksCouldNotBeDeleted_LeavesThemLive_AndTheNextRunFinishesIt_WithoutASecondArchive()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using (StatePersistenceService writer = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: Ct))
+        {
+            await writer.SaveTaskAsync(new AgentTask { Id = "done", Description = "finished long ago", Status = TaskStatuses.Completed, CompletedAt = LongAgo }, Ct);
+        }
+
+        // A role that may write every table but not delete from items: the archive commits, the deletion of its task fails.
+        await using TestRole role = await TestRole.CreateAsync(schema.Name, $"""
+            GRANT USAGE ON SCHEMA {schema.Name} TO ROLE_NAME;
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema.Name} TO ROLE_NAME;
+            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema.Name} TO ROLE_NAME;
+            REVOKE DELETE ON {schema.Name}.items FROM ROLE_NAME;
+            """);
+
+        StatectlRun failed = await StatectlAsync(schema.Name, ["archive", "--completed-before", "2100-01-01"], role.ConnectionString);
+        Assert.True(failed.ExitCode == 1, failed.ToString());
+        string archive = Assert.Single(await ArchiveNamesAsync(schema.Name));
+
+        StatectlRun finished = await StatectlAsync(schema.Name, "archive", "--completed-before", "2100-01-01", "--json");
+
+        Assert.True(finished.ExitCode == 0, finished.ToString());
+        JsonElement report = finished.Json();
+        Assert.Equal(JsonValueKind.Null, report.GetProperty("archive").ValueKind);
+        Assert.Equal(["done"], report.GetProperty("taskIds").EnumerateArray().Select(t => t.GetString()));
+        Assert.EndsWith($"#{schema.Name}/task_archives/{archive}", Assert.Single(report.GetProperty("earlierArchives").EnumerateArray()).GetString(), StringComparison.Ordinal);
+        Assert.Equal([archive], await ArchiveNamesAsync(schema.Name));
+        await using (StatePersistenceService reader = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: Ct))
+        {
+            Assert.Null(await reader.LoadTaskAsync("done", Ct));
+        }
+
+        // verify reads every archive back whole, and du counts them.
+        StatectlRun sound = await StatectlAsync(schema.Name, "verify", "--json");
+        StatectlRun du = await StatectlAsync(schema.Name, "du", "--json");
+        await using (NpgsqlCommand cut = PostgresServer.DataSource.CreateCommand($"UPDATE {schema.Name}.task_archives SET content = substring(content from 1 for length(content) - 16)"))
+        {
+            Assert.Equal(1, await cut.ExecuteNonQueryAsync(Ct));
+        }
+
+        StatectlRun damaged = await StatectlAsync(schema.Name, "verify", "--json");
+
+        Assert.True(sound.ExitCode == 0, sound.ToString());
+        Assert.Equal(1, sound.Json().GetProperty("rowsChecked").GetProperty("taskArchives").GetInt64());
+        Assert.Equal(1, du.Json().GetProperty("kinds").EnumerateArray().Single(k => k.GetProperty("kind").GetString() == "archives").GetProperty("rows").GetInt64());
+        Assert.True(damaged.ExitCode == 1, damaged.ToString());
+        JsonElement problem = Assert.Single(damaged.Json().GetProperty("problems").EnumerateArray());
+        Assert.EndsWith($"#{schema.Name}/task_archives/{archive}", problem.GetProperty("row").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnEncryptedArchive_IsCountedUnderItsKey_KeepsTheOldKeyUntilResealed_AndRestoresUnderTheNewOne()
+    {
+        await using EncryptedSchema schema = await EncryptedSchema.CreateAsync();
+        string oldKey = EncryptionKeyFile.Create(schema.KeyFile).Active.Id;
+        (StatePersistenceService writer, _) = await schema.OpenAsync(encrypted: true);
+        await using (writer)
+        {
+            await writer.SaveTaskAsync(new AgentTask { Id = "done", Description = "secret work", Status = TaskStatuses.Completed, CompletedAt = LongAgo }, Ct);
+            TaskArchiveResult archived = await TaskArchives.ArchiveAsync(writer, DateTimeOffset.UtcNow.AddDays(-30), cancellationToken: Ct);
+            Assert.Equal(["done"], archived.Tasks);
+        }
+
+        Assert.Equal(oldKey, await ScalarTextAsync($"SELECT key_id FROM {schema.Name}.task_archives"));
+        string newKey = EncryptionKeyOperations.Rotate(schema.KeyFile).Id;
+
+        StatectlRun list = await StatectlAsync(schema.Name, "keys", "list", "--json", "--key-file", schema.KeyFile);
+        StatectlRun refused = await StatectlAsync(schema.Name, "keys", "retire", oldKey, "--remove", "--key-file", schema.KeyFile);
+
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Equal(1, list.Json().GetProperty("keys").EnumerateArray().Single(k => k.GetProperty("id").GetString() == oldKey).GetProperty("taskArchives").GetInt64());
+        Assert.True(refused.ExitCode == 1, refused.ToString());
+        Assert.Contains("1 task archives", refused.Error, StringComparison.Ordinal);
+
+        (StatePersistenceService reencrypting, PostgresStateStore store) = await schema.OpenAsync(encrypted: true);
+        await using (reencrypting)
+        {
+            await reencrypting.ReencryptToEndAsync(Ct);
+            Assert.Equal(0, (await store.MeasureKeyUsageAsync(Ct)).For(oldKey).Total);
+        }
+
+        Assert.Equal(newKey, await ScalarTextAsync($"SELECT key_id FROM {schema.Name}.task_archives"));
+        StatectlRun removed = await StatectlAsync(schema.Name, "keys", "retire", oldKey, "--remove", "--key-file", schema.KeyFile);
+        Assert.True(removed.ExitCode == 0, removed.ToString());
+
+        string name = (await ArchiveNamesAsync(schema.Name)).Single();
+        StatectlRun restored = await StatectlAsync(schema.Name, "archive", "restore", name, "--key-file", schema.KeyFile);
+        Assert.True(restored.ExitCode == 0, restored.ToString());
+        (StatePersistenceService after, _) = await schema.OpenAsync(encrypted: true);
+        await using (after)
+        {
+            Assert.Equal("secret work", (await after.LoadTaskAsync("done", Ct))!.Description);
+        }
+    }
+
+    private static Task<StatectlRun> StatectlAsync(string schema, params string[] arguments) => StatectlAsync(schema, arguments, null);
+
+    private static Task<StatectlRun> StatectlAsync(string schema, string[] arguments, string? connectionString) =>
+        StatectlRun.RunAsync([.. arguments, "--store", "postgres", "--schema", schema],
+            environment: new Dictionary<string, string> { ["STATEPERSISTENCE_CONNECTION_STRING"] = connectionString ?? PostgresServer.ConnectionString });
+
+    private static async Task<List<string>> ArchiveNamesAsync(string schema)
+    {
+        await using NpgsqlCommand command = PostgresServer.DataSource.CreateCommand($"SELECT name FROM {schema}.task_archives ORDER BY name");
+        var names = new List<string>();
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    private static async Task<string?> ScalarTextAsync(string sql)
+    {
+        await using NpgsqlCommand command = PostgresServer.DataSource.CreateCommand(sql);
+        return await command.ExecuteScalarAsync(Ct) as string;
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (!await condition())
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+}
