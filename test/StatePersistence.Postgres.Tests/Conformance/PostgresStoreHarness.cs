@@ -67,6 +67,8 @@ public sealed class PostgresStoreRetentionConformanceTests : RetentionConformanc
 
 public sealed class PostgresStoreTransferConformanceTests : TransferConformanceTests<PostgresStoreHarness>;
 
+public sealed class PostgresStoreTaskArchiveConformanceTests : TaskArchiveConformanceTests<PostgresStoreHarness>;
+
 /// <summary>The PostgreSQL store with encryption on (AES-256-GCM over a key ring of the test's own), for the session log reads.</summary>
 public sealed class EncryptedPostgresStoreHarness : StoreHarness
 {
@@ -90,3 +92,5 @@ public sealed class EncryptedPostgresStoreSessionLogReaderConformanceTests : Ses
 public sealed class EncryptedPostgresStoreRetentionConformanceTests : RetentionConformanceTests<EncryptedPostgresStoreHarness>;
 
 public sealed class EncryptedPostgresStoreTransferConformanceTests : TransferConformanceTests<EncryptedPostgresStoreHarness>;
+
+public sealed class EncryptedPostgresStoreTaskArchiveConformanceTests : TaskArchiveConformanceTests<EncryptedPostgresStoreHarness>;

@@ -39,3 +39,5 @@ public sealed class EncryptedFileStoreSessionLogReaderConformanceTests : Session
 public sealed class EncryptedFileStoreRetentionConformanceTests : RetentionConformanceTests<EncryptedFileStoreHarness>;
 
 public sealed class EncryptedFileStoreTransferConformanceTests : TransferConformanceTests<EncryptedFileStoreHarness>;
+
+public sealed class EncryptedFileStoreTaskArchiveConformanceTests : TaskArchiveConformanceTests<EncryptedFileStoreHarness>;

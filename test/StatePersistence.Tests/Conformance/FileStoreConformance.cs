@@ -42,3 +42,5 @@ public sealed class FileStoreSessionLogReaderConformanceTests : SessionLogReader
 public sealed class FileStoreRetentionConformanceTests : RetentionConformanceTests<FileStoreHarness>;
 
 public sealed class FileStoreTransferConformanceTests : TransferConformanceTests<FileStoreHarness>;
+
+public sealed class FileStoreTaskArchiveConformanceTests : TaskArchiveConformanceTests<FileStoreHarness>;

@@ -31,3 +31,5 @@ public sealed class InMemoryStoreSessionLogReaderConformanceTests : SessionLogRe
 public sealed class InMemoryStoreRetentionConformanceTests : RetentionConformanceTests<InMemoryStoreHarness>;
 
 public sealed class InMemoryStoreTransferConformanceTests : TransferConformanceTests<InMemoryStoreHarness>;
+
+public sealed class InMemoryStoreTaskArchiveConformanceTests : TaskArchiveConformanceTests<InMemoryStoreHarness>;

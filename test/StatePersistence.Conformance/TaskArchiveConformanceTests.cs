@@ -1,0 +1,117 @@
+using System.Text;
+using StatePersistence.FileStore.Operations.TaskArchive;
+using StatePersistence.Retention;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Conformance;
+
+/// <summary>
+/// The task archive capability (<see cref="ITaskArchiveStore"/>): an archive written under a name is kept durably and
+/// read back byte for byte (after a restart too), never replaced by a second write of that name, listed in ordinal
+/// order, found by any task it holds; what an archive took along is removed (a session log with every part, a report);
+/// a name that is not an archive's file name is refused. A store that keeps no archives is an explicit skip.
+/// </summary>
+/// <typeparam name="THarness">The store's harness.</typeparam>
+public abstract class TaskArchiveConformanceTests<THarness> : StoreConformanceBase<THarness>
+    where THarness : StoreHarness, new()
+{
+    /// <summary>Written once under a name, read back byte for byte after a restart, listed in order, found by its tasks.</summary>
+    [Fact]
+    public async Task AnArchive_IsKeptAsWritten_NeverReplaced_AndFoundByItsTasks_AfterARestartToo()
+    {
+        byte[] first = Archive("t1", "t2");
+        byte[] other = Archive("t3");
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            ITaskArchiveStore archives = RequireArchives(store);
+            Assert.True(await archives.TryWriteTaskArchiveAsync("tasks.20260101T000000Z.tar.gz", first, ["t1", "t2"], null, Ct));
+            Assert.False(await archives.TryWriteTaskArchiveAsync("tasks.20260101T000000Z.tar.gz", other, ["t3"], null, Ct));
+            Assert.True(await archives.TryWriteTaskArchiveAsync("tasks.20250101T000000Z.tar.gz", other, ["t3"], null, Ct));
+            Assert.Equal(first, await archives.ReadTaskArchiveAsync("tasks.20260101T000000Z.tar.gz", Ct));
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            ITaskArchiveStore archives = RequireArchives(reopened);
+            Assert.Equal(["tasks.20250101T000000Z.tar.gz", "tasks.20260101T000000Z.tar.gz"], await archives.ListTaskArchivesAsync(Ct));
+            Assert.Equal(first, await archives.ReadTaskArchiveAsync("tasks.20260101T000000Z.tar.gz", Ct));
+            Assert.Equal(other, await archives.ReadTaskArchiveAsync("tasks.20250101T000000Z.tar.gz", Ct));
+            Assert.Null(await archives.ReadTaskArchiveAsync("tasks.20240101T000000Z.tar.gz", Ct));
+            Assert.Contains("tasks.20260101T000000Z.tar.gz", await archives.FindTaskArchivesAsync(["t2", "nowhere"], Ct));
+            Assert.DoesNotContain("tasks.20260101T000000Z.tar.gz", await archives.FindTaskArchivesAsync(["t3"], Ct));
+            Assert.Contains("tasks.20250101T000000Z.tar.gz", await archives.FindTaskArchivesAsync(["t3"], Ct));
+            Assert.Contains("tasks.20260101T000000Z.tar.gz", archives.DescribeTaskArchive("tasks.20260101T000000Z.tar.gz"), StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>A session log (every append) and a report an archive took along are removed; the others stay.</summary>
+    [Fact]
+    public async Task WhatAnArchiveTookAlong_IsRemoved_TheRestKept()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            ITaskArchiveStore archives = RequireArchives(store);
+            var blobs = (IStateBlobStore)store;
+            await blobs.AppendSessionLogAsync("s1", "first\n"u8.ToArray(), Durability.Full, Ct);
+            await blobs.AppendSessionLogAsync("s1", "second\n"u8.ToArray(), Durability.Full, Ct);
+            await blobs.AppendSessionLogAsync("s2", "kept\n"u8.ToArray(), Durability.Full, Ct);
+            await blobs.SaveReportAsync("r1", """{"task_id":"t1"}"""u8.ToArray(), Durability.Full, Ct);
+            await blobs.SaveReportAsync("r2", """{"task_id":"t2"}"""u8.ToArray(), Durability.Full, Ct);
+
+            await archives.RemoveSessionLogAsync("s1", Ct);
+            await archives.RemoveReportAsync("r1", Ct);
+
+            Assert.True(await blobs.ReadSessionLogAsync("s1", Ct) is null or { Length: 0 });
+            Assert.Equal("kept\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s2", Ct))!));
+            Assert.Null(await blobs.LoadReportAsync("r1", Ct));
+            Assert.NotNull(await blobs.LoadReportAsync("r2", Ct));
+            // A log begun again after its removal starts empty.
+            await blobs.AppendSessionLogAsync("s1", "again\n"u8.ToArray(), Durability.Full, Ct);
+            Assert.Equal("again\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s1", Ct))!));
+        }
+    }
+
+    /// <summary>A name that is a path, or not an archive's, is refused for a write and a read, and nothing is written.</summary>
+    /// <param name="name">The name refused.</param>
+    [Theory]
+    [InlineData("../tasks.20260101T000000Z.tar.gz")]
+    [InlineData("sub/tasks.20260101T000000Z.tar.gz")]
+    [InlineData("tasks.20260101T000000Z.json")]
+    [InlineData("")]
+    public async Task ANameThatIsNotAnArchivesFileName_IsRefused(string name)
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            ITaskArchiveStore archives = RequireArchives(store);
+            await Assert.ThrowsAsync<ArgumentException>(async () => await archives.TryWriteTaskArchiveAsync(name, Archive("t1"), ["t1"], null, Ct));
+            await Assert.ThrowsAsync<ArgumentException>(async () => await archives.ReadTaskArchiveAsync(name, Ct));
+            Assert.Empty(await archives.ListTaskArchivesAsync(Ct));
+        }
+    }
+
+    /// <summary>A real archive (a manifest listing <paramref name="taskIds"/>, one entry each), as the archiver writes it.</summary>
+    private static byte[] Archive(params string[] taskIds)
+    {
+        var now = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var manifest = new TaskArchiveManifest(TaskArchiveManifest.FormatName, TaskArchiveManifest.CurrentVersion, now, now, false,
+            [.. taskIds.Select(id => new ArchivedTask(id, "completed", 1, "completed_at", now, [], []))], []);
+        using var buffer = new MemoryStream();
+        TaskArchiveFile.Write(buffer, manifest, [.. taskIds.Select(id => (TaskArchiveManifest.TaskEntry(id), Encoding.UTF8.GetBytes($$"""{"id":"{{id}}"}""")))]);
+        return buffer.ToArray();
+    }
+
+    private static ITaskArchiveStore RequireArchives(IStateStore store)
+    {
+        if (store is not ITaskArchiveStore archives || store is not IStateBlobStore)
+        {
+            Assert.Skip($"{store.GetType().Name} keeps no task archives (it does not implement ITaskArchiveStore): TaskArchiveAfter is a warning at start there.");
+            throw new InvalidOperationException("unreachable: Assert.Skip throws");
+        }
+
+        return archives;
+    }
+}
