@@ -66,4 +66,11 @@ internal static class OperatorConnection
         await using var sequence = new NpgsqlCommand($"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {schema}.revisions", connection, snapshot);
         return (long)(await sequence.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
+
+    /// <summary>Whether the schema has the task archives' table (version 8 and later): an older one has no archives to read or count.</summary>
+    public static async Task<bool> HasTaskArchivesAsync(NpgsqlConnection connection, NpgsqlTransaction? snapshot, string schema, CancellationToken cancellationToken)
+    {
+        await using var exists = new NpgsqlCommand($"SELECT to_regclass('{schema}.task_archives') IS NOT NULL", connection, snapshot);
+        return (bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
 }

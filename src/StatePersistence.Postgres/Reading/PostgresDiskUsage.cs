@@ -24,13 +24,8 @@ public static class PostgresDiskUsage
         {
             long revision = await Reading.OperatorConnection.SequenceRevisionAsync(connection, snapshot, schema, cancellationToken).ConfigureAwait(false);
             var kinds = Kinds.ToDictionary(k => k, k => new PostgresKindUsage(k, 0, 0), StringComparer.Ordinal);
-            bool archives;
-            await using (var exists = new NpgsqlCommand($"SELECT to_regclass('{schema}.task_archives') IS NOT NULL", connection, snapshot))
-            {
-                // Version 8 and later keep task archives.
-                archives = (bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-            }
-
+            // Version 8 and later keep task archives.
+            bool archives = await Reading.OperatorConnection.HasTaskArchivesAsync(connection, snapshot, schema, cancellationToken).ConfigureAwait(false);
             // pg_column_size of a column is the value as stored (compressed, or the size of its out-of-line copy)
             // without reading it back; a whole-row reference would rebuild each row with its values inline.
             await using (var rows = new NpgsqlCommand($"""

@@ -158,12 +158,9 @@ public static class PostgresStoreVerifier
         /// </summary>
         private async Task<long> TaskArchivesAsync()
         {
-            await using (var exists = new NpgsqlCommand($"SELECT to_regclass('{schema}.task_archives') IS NOT NULL", connection, snapshot))
+            if (!await OperatorConnection.HasTaskArchivesAsync(connection, snapshot, schema, cancellationToken).ConfigureAwait(false))
             {
-                if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
-                {
-                    return 0;
-                }
+                return 0;
             }
 
             long count = 0;

@@ -60,12 +60,8 @@ public sealed class PostgresKeyUsage
     private static async Task<PostgresKeyUsage> MeasureAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema, string? location,
         CancellationToken cancellationToken)
     {
-        bool archives;
-        await using (var exists = new NpgsqlCommand($"SELECT to_regclass('{schema}.task_archives') IS NOT NULL", connection, transaction))
-        {
-            // Version 8 and later: a schema from before it has no task archives to count.
-            archives = (bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }
+        // Version 8 and later: a schema from before it has no task archives to count.
+        bool archives = await Reading.OperatorConnection.HasTaskArchivesAsync(connection, transaction, schema, cancellationToken).ConfigureAwait(false);
 
         await using var command = new NpgsqlCommand($"""
             SELECT 'items', {schema}.payload_key_id(sealed), count(*) FROM {schema}.items GROUP BY 2
