@@ -51,6 +51,45 @@ public sealed class TaskArchiveTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(2, long.MaxValue)] // by the number of tasks
+    [InlineData(int.MaxValue, 40)] // by the bytes of their content (the task JSON and the log)
+    public async Task ALargeRun_WritesSeveralArchives_EachReadBackAndItsTasksDeletedBeforeTheNext_AndEachRestores(int maxTasks, long maxBytes)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        for (int i = 0; i < 5; i++)
+        {
+            await service.SaveTaskAsync(new AgentTask { Id = $"t{i}", Description = $"task number {i} done", Status = TaskStatuses.Completed, CompletedAt = Now.AddDays(-10) }, ct);
+        }
+
+        Assert.True(await service.CreateSessionAsync(new SessionInfo { Id = "s0", Type = "interactive", Status = "ended", TaskId = "t0" }, ct));
+        await service.AppendSessionLogAsync("s0", "what task 0 did\n", ct);
+        var store = (FileStateStore)service.Store;
+
+        TaskArchiveResult result = await new StatePersistence.FileStore.Operations.TaskArchive.TaskArchiver(service, store, store, maxTasks, maxBytes)
+            .RunAsync(Now.AddDays(-1), withLogs: true, ct);
+
+        Assert.Equal(["t0", "t1", "t2", "t3", "t4"], result.Tasks.Order(StringComparer.Ordinal));
+        Assert.True(result.Archives.Count >= 3, $"{result.Archives.Count} archive(s)");
+        Assert.Equal(result.Archives[0], result.Archive);
+        Assert.Equal(result.Archives.Sum(a => new FileInfo(a).Length), result.Bytes);
+        Assert.Equal(1, result.Logs);
+        Assert.Equal(0, service.TaskCount);
+        Assert.Equal(result.Archives.Order(StringComparer.Ordinal), Directory.GetFiles(_fixture.File("archive")).Order(StringComparer.Ordinal));
+
+        var restored = new List<string>();
+        foreach (string archive in result.Archives)
+        {
+            TaskRestoreResult back = await TaskArchives.RestoreAsync(service, Path.GetFileName(archive), ct);
+            Assert.InRange(back.Tasks.Count, 1, Math.Min(maxTasks, 5));
+            restored.AddRange(back.Tasks);
+        }
+
+        Assert.Equal(["t0", "t1", "t2", "t3", "t4"], restored.Order(StringComparer.Ordinal));
+        Assert.Equal("what task 0 did\n", await service.ReadSessionLogAsync("s0", ct));
+    }
+
     [Fact]
     public async Task Archive_OfAnEncryptedDirectory_SealsEveryEntry_RestoresWithTheKey_AndIsRefusedWithoutIt()
     {

@@ -74,7 +74,7 @@ internal static class ArchiveCommand
 
         if (context.Json)
         {
-            context.WriteJson(new ArchiveReport(result.Archive, result.NothingToArchive, before, withLogs, result.Tasks.Count, result.Tasks,
+            context.WriteJson(new ArchiveReport(result.Archive, result.Archives, result.NothingToArchive, before, withLogs, result.Tasks.Count, result.Tasks,
                 result.StillLive, result.Logs, result.Reports, result.Bytes, result.EarlierArchives), ArchiveCommandJsonContext.Default.ArchiveReport);
             return ExitCodes.Success;
         }
@@ -83,7 +83,9 @@ internal static class ArchiveCommand
             ? $"Nothing to archive: no completed or failed task in {location} is older than {before:O}."
             : result.Archive is null
                 ? $"Removed {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) from the live state; no new archive was needed."
-                : $"Archived {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) into {result.Archive} ({result.Bytes:N0} bytes).");
+                : $"Archived {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) into "
+                  + (result.Archives.Count > 1 ? $"{result.Archives.Count} archives, {string.Join(", ", result.Archives)}" : result.Archive)
+                  + $" ({result.Bytes:N0} bytes).");
         if (result.EarlierArchives.Count > 0)
         {
             context.Output.WriteLine($"Finished an archive run that was cut short after its archive was written: its tasks, unchanged since, were already in {string.Join(", ", result.EarlierArchives)}, and were deleted rather than archived again.");

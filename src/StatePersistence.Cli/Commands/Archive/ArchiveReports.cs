@@ -4,9 +4,10 @@ namespace StatePersistence.Cli.Commands.Archive;
 
 /// <summary>
 /// What <c>statectl archive --json</c> prints; <c>archive</c> is null when no new archive was written (nothing to
-/// archive, or every task was already in an earlier archive whose run was cut short: <c>earlierArchives</c>).
+/// archive, or every task was already in an earlier archive whose run was cut short: <c>earlierArchives</c>), else the
+/// first of <c>archives</c> (one per 10,000 tasks or 64 MiB of content).
 /// </summary>
-internal sealed record ArchiveReport(string? Archive, bool NothingToArchive, DateTimeOffset CompletedBefore, bool WithLogs, int Tasks,
+internal sealed record ArchiveReport(string? Archive, IReadOnlyList<string> Archives, bool NothingToArchive, DateTimeOffset CompletedBefore, bool WithLogs, int Tasks,
     IReadOnlyList<string> TaskIds, IReadOnlyList<string> StillLive, int Logs, int Reports, long Bytes, IReadOnlyList<string> EarlierArchives);
 
 /// <summary>What <c>statectl archive restore --json</c> prints.</summary>

@@ -1,7 +1,10 @@
 namespace StatePersistence.FileStore.Operations;
 
 /// <summary>What <see cref="TaskArchives.ArchiveAsync"/> did.</summary>
-/// <param name="Archive">The archive written, as an absolute path; null when no new one was needed.</param>
+/// <param name="Archive">
+/// The archive written (the file store: its absolute path; PostgreSQL: its location), the first of them when the run
+/// wrote several (<see cref="Archives"/>); null when no new one was needed.
+/// </param>
 /// <param name="Tasks">
 /// The ids of the tasks archived and deleted from the live state, those an earlier archive already held included (see
 /// <see cref="EarlierArchives"/>).
@@ -12,9 +15,16 @@ namespace StatePersistence.FileStore.Operations;
 /// </param>
 /// <param name="Logs">Session logs moved into the archive.</param>
 /// <param name="Reports">Reports moved into the archive.</param>
-/// <param name="Bytes">The archive's size.</param>
+/// <param name="Bytes">The size of the archives written.</param>
 public sealed record TaskArchiveResult(string? Archive, IReadOnlyList<string> Tasks, IReadOnlyList<string> StillLive, int Logs, int Reports, long Bytes)
 {
+    /// <summary>
+    /// Every archive written, in order: a run writes one per <c>10,000</c> tasks or <c>64 MiB</c> of content (task JSON,
+    /// logs, reports), each read back and its tasks deleted before the next is built, so a large backlog never makes
+    /// one huge archive or holds itself in memory at once.
+    /// </summary>
+    public IReadOnlyList<string> Archives { get; init; } = [];
+
     /// <summary>Whether no task qualified, so nothing was archived or deleted.</summary>
     public bool NothingToArchive => Archive is null && Tasks.Count == 0;
 

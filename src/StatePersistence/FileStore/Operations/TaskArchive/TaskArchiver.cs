@@ -14,8 +14,18 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 /// (one commit) and the logs and reports they took along removed. A crash anywhere leaves every task live, or in a
 /// durable, verified archive, or both; never in neither.
 /// </summary>
-internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchiveStore archives, IStateBlobStore store)
+internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchiveStore archives, IStateBlobStore store,
+    int maxTasksPerArchive = TaskArchiver.MaxTasksPerArchive, long maxBytesPerArchive = TaskArchiver.MaxBytesPerArchive)
 {
+    /// <summary>The most tasks one archive holds: a run of more writes several, each deleted by a commit of its own.</summary>
+    public const int MaxTasksPerArchive = 10_000;
+
+    /// <summary>
+    /// The entries' bytes (task JSON, logs, reports) past which an archive is written and the next begun: what a run
+    /// holds in memory at once, and far below PostgreSQL's 1 GB a value (a single log larger than this goes alone).
+    /// </summary>
+    public const long MaxBytesPerArchive = 64L * 1024 * 1024;
+
     private readonly StorePayloads _payloads = archives.ArchivePayloads;
 
     public async Task<TaskArchiveResult> RunAsync(DateTimeOffset completedBefore, bool withLogs, CancellationToken cancellationToken)
@@ -29,13 +39,13 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
             return earlier.Count == 0 ? new TaskArchiveResult(null, [], [], 0, 0, 0) : await FinishEarlierAsync(earlier, cancellationToken).ConfigureAwait(false);
         }
 
-        var entries = new List<(string Name, byte[] Content)>();
-        var tasks = new List<ArchivedTask>();
         IReadOnlyList<(string Id, byte[] Json)> reports = withLogs ? await ReportsAsync(cancellationToken).ConfigureAwait(false) : [];
         ILookup<string?, string> sessions = withLogs ? SessionsByTask(view) : Array.Empty<string>().ToLookup(_ => (string?)null);
+        var run = new RunTotals();
+        var batch = new Batch();
         foreach ((ArchivedTask task, byte[] json) in selected)
         {
-            entries.Add((TaskArchiveManifest.TaskEntry(task.Id), json));
+            batch.Add(TaskArchiveManifest.TaskEntry(task.Id), json);
             var logs = new List<string>();
             var taken = new List<string>();
             if (withLogs)
@@ -44,60 +54,121 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
                 {
                     if (await store.ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false) is { Length: > 0 } text)
                     {
-                        entries.Add((TaskArchiveManifest.LogEntry(sessionId), text));
+                        batch.Add(TaskArchiveManifest.LogEntry(sessionId), text);
                         logs.Add(sessionId);
                     }
                 }
 
                 foreach ((string reportId, byte[] report) in reports.Where(r => BelongsTo(r.Id, r.Json, task.Id)))
                 {
-                    entries.Add((TaskArchiveManifest.ReportEntry(reportId), report));
+                    batch.Add(TaskArchiveManifest.ReportEntry(reportId), report);
                     taken.Add(reportId);
                 }
             }
 
-            tasks.Add(task with { SessionLogs = logs, Reports = taken });
+            batch.Tasks.Add(task with { SessionLogs = logs, Reports = taken });
+            if (batch.Tasks.Count >= maxTasksPerArchive || batch.Bytes >= maxBytesPerArchive)
+            {
+                await ArchiveBatchAsync(batch, completedBefore, withLogs, run, earlier, cancellationToken).ConfigureAwait(false);
+                batch = new Batch();
+            }
         }
 
+        if (batch.Tasks.Count > 0)
+        {
+            await ArchiveBatchAsync(batch, completedBefore, withLogs, run, earlier, cancellationToken).ConfigureAwait(false);
+        }
+
+        var ids = selected.Select(s => s.Task.Id).Concat(earlier.Keys).ToList();
+        return new TaskArchiveResult(run.Archives.Count > 0 ? run.Archives[0] : null, run.Deleted,
+            [.. ids.Where(id => !run.Deleted.Contains(id))], run.Logs, run.Reports, run.Bytes)
+        {
+            Archives = run.Archives,
+            EarlierArchives = [.. earlier.Values.Where(e => run.Deleted.Contains(e.Task.Id)).Select(e => e.Archive).Distinct().Order(StringComparer.Ordinal)],
+        };
+    }
+
+    /// <summary>
+    /// Writes one archive of <paramref name="batch"/>, reads it back, and only then deletes its tasks (one commit; the
+    /// first batch's commit also deletes the tasks an earlier, interrupted run already archived) and removes what they
+    /// took along. A run of many tasks is several such archives, each finished before the next is built, so neither an
+    /// archive nor the memory a run holds grows with the backlog (a PostgreSQL value is at most 1 GB).
+    /// </summary>
+    private async Task ArchiveBatchAsync(Batch batch, DateTimeOffset completedBefore, bool withLogs, RunTotals run,
+        Dictionary<string, ArchivedEarlier> earlier, CancellationToken cancellationToken)
+    {
         DateTimeOffset now = service.Time.GetUtcNow();
         string? sealedUnder = _payloads.ActiveKeyId;
         bool seal = !_payloads.IsIdentity;
+        List<(string Name, byte[] Content)> entries = batch.Entries;
         if (seal)
         {
             // Under encryption the archive holds nothing in the clear but the manifest (ids, statuses, times).
             entries = [.. entries.Select(e => (e.Name, _payloads.Seal(TaskArchiveManifest.KindOf(e.Name), e.Name, e.Content)))];
         }
 
-        var manifest = new TaskArchiveManifest(TaskArchiveManifest.FormatName, TaskArchiveManifest.CurrentVersion, now, completedBefore, withLogs, tasks, [], seal);
+        var manifest = new TaskArchiveManifest(TaskArchiveManifest.FormatName, TaskArchiveManifest.CurrentVersion, now, completedBefore, withLogs, batch.Tasks, [], seal);
         (string name, string path, long bytes) = await WriteAsync(manifest, entries, sealedUnder, now, cancellationToken).ConfigureAwait(false);
         await VerifyAsync(name, path, entries, cancellationToken).ConfigureAwait(false);
+        run.Archives.Add(path);
+        run.Bytes += bytes;
 
         // Only now, with the archive durable and read back, does anything leave the state (with the tasks an earlier,
-        // interrupted run already archived, in the same commit).
-        IReadOnlyList<string> deleted = await DeleteAsync([.. tasks, .. earlier.Values.Select(e => e.Task)], cancellationToken).ConfigureAwait(false);
-        int logsRemoved = 0;
-        int reportsRemoved = 0;
-        foreach (ArchivedTask task in tasks.Where(t => deleted.Contains(t.Id)))
+        // interrupted run already archived, in the first batch's commit).
+        List<ArchivedTask> finishing = run.Archives.Count == 1 ? [.. earlier.Values.Select(e => e.Task)] : [];
+        IReadOnlyList<string> deleted = await DeleteAsync([.. batch.Tasks, .. finishing], cancellationToken).ConfigureAwait(false);
+        run.Deleted.AddRange(deleted);
+        foreach (ArchivedTask task in batch.Tasks.Where(t => deleted.Contains(t.Id)))
         {
             foreach (string sessionId in task.SessionLogs)
             {
                 await archives.RemoveSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
-                logsRemoved++;
+                run.Logs++;
             }
 
             foreach (string reportId in task.Reports)
             {
                 await archives.RemoveReportAsync(reportId, cancellationToken).ConfigureAwait(false);
-                reportsRemoved++;
+                run.Reports++;
             }
         }
 
-        (int earlierLogs, int earlierReports) = await RemoveWhatEarlierArchivesTookAsync(earlier, deleted, cancellationToken).ConfigureAwait(false);
-        return new TaskArchiveResult(path, deleted, [.. tasks.Select(t => t.Id).Concat(earlier.Keys).Where(id => !deleted.Contains(id))],
-            logsRemoved + earlierLogs, reportsRemoved + earlierReports, bytes)
+        if (finishing.Count > 0)
         {
-            EarlierArchives = [.. earlier.Values.Where(e => deleted.Contains(e.Task.Id)).Select(e => e.Archive).Distinct().Order(StringComparer.Ordinal)],
-        };
+            (int earlierLogs, int earlierReports) = await RemoveWhatEarlierArchivesTookAsync(earlier, deleted, cancellationToken).ConfigureAwait(false);
+            run.Logs += earlierLogs;
+            run.Reports += earlierReports;
+        }
+    }
+
+    /// <summary>The entries and tasks of one archive being built, and the bytes of its entries so far.</summary>
+    private sealed class Batch
+    {
+        public List<(string Name, byte[] Content)> Entries { get; } = [];
+
+        public List<ArchivedTask> Tasks { get; } = [];
+
+        public long Bytes { get; private set; }
+
+        public void Add(string name, byte[] content)
+        {
+            Entries.Add((name, content));
+            Bytes += content.Length;
+        }
+    }
+
+    /// <summary>What a run did over all its archives.</summary>
+    private sealed class RunTotals
+    {
+        public List<string> Archives { get; } = [];
+
+        public List<string> Deleted { get; } = [];
+
+        public int Logs { get; set; }
+
+        public int Reports { get; set; }
+
+        public long Bytes { get; set; }
     }
 
     /// <summary>Only tasks an earlier archive holds: no new file; they are deleted, and what they took along removed.</summary>
