@@ -57,6 +57,12 @@ public sealed class TaskArchiveOnPostgresTests
         Assert.Equal("broke,done", await ScalarTextAsync($"SELECT array_to_string(ARRAY(SELECT unnest(task_ids) ORDER BY 1), ',') FROM {schema.Name}.task_archives"));
 
         StatectlRun listed = await StatectlAsync(schema.Name, "archive", "list", "--json");
+        StatectlRun holding = await StatectlAsync(schema.Name, "archive", "list", "--task", "broke", "--json");
+        StatectlRun notHolding = await StatectlAsync(schema.Name, "archive", "list", "--task", "recent", "--json");
+        StatectlRun badId = await StatectlAsync(schema.Name, "archive", "list", "--task", "no such/id");
+        Assert.Equal(name, Assert.Single(holding.Json().GetProperty("archives").EnumerateArray()).GetProperty("name").GetString());
+        Assert.Empty(notHolding.Json().GetProperty("archives").EnumerateArray());
+        Assert.True(badId.ExitCode == 2, badId.ToString());
         StatectlRun restored = await StatectlAsync(schema.Name, "archive", "restore", name, "--json");
         StatectlRun again = await StatectlAsync(schema.Name, "archive", "restore", name);
 

@@ -78,6 +78,11 @@ public sealed class TaskArchiveTests : IDisposable
         Assert.Equal(0, service.TaskCount);
         Assert.Equal(result.Archives.Order(StringComparer.Ordinal), Directory.GetFiles(_fixture.File("archive")).Order(StringComparer.Ordinal));
 
+        string holdingT3 = Assert.Single(await TaskArchives.FindAsync(service, ["t3"], ct));
+        Assert.Contains(holdingT3, result.Archives.Select(Path.GetFileName));
+        Assert.Equal(result.Archives.Count, (await TaskArchives.FindAsync(service, ["t0", "t1", "t2", "t3", "t4"], ct)).Count);
+        Assert.Empty(await TaskArchives.FindAsync(service, ["never-archived"], ct));
+
         var restored = new List<string>();
         foreach (string archive in result.Archives)
         {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using StatePersistence.Cli.Infrastructure;
 using StatePersistence.FileStore.Operations;
+using StatePersistence.Ids;
 
 namespace StatePersistence.Cli.Commands.Archive;
 
@@ -39,8 +40,14 @@ internal static class ArchiveCommand
         restore.SetHandler((context, parsed, cancellation) => RestoreAsync(context, StoreChoice.From(parsed), parsed.GetValue(file)!, cancellation));
         command.Subcommands.Add(restore);
 
-        var list = new Command("list", "The archives the store keeps, oldest first.");
-        list.SetHandler((context, parsed, cancellation) => ListAsync(context, StoreChoice.From(parsed), cancellation));
+        var task = new Option<string[]>("--task")
+        {
+            Description = "Only the archives holding this task (repeat for several): which archive to restore to bring it back.",
+            HelpName = "ID",
+        };
+        var list = new Command("list", "The archives the store keeps, oldest first (with --task ID, those holding that task).");
+        list.Options.Add(task);
+        list.SetHandler((context, parsed, cancellation) => ListAsync(context, StoreChoice.From(parsed), parsed.GetValue(task) ?? [], cancellation));
         command.Subcommands.Add(list);
         return command;
     }
@@ -119,15 +126,22 @@ internal static class ArchiveCommand
         return ExitCodes.Success;
     }
 
-    private static async Task<int> ListAsync(CommandContext context, StoreChoice store, CancellationToken cancellation)
+    private static async Task<int> ListAsync(CommandContext context, StoreChoice store, string[] taskIds, CancellationToken cancellation)
     {
+        if (taskIds.FirstOrDefault(id => StateId.Problem(id) is not null) is { } bad)
+        {
+            throw new CommandFailedException($"--task '{bad}' is not a task id: {StateId.Problem(bad)}", ExitCodes.Usage);
+        }
+
         IReadOnlyList<string> names;
         string location;
         List<ArchiveListEntry> entries;
         await using (StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false))
         {
             location = service.Location;
-            names = await TaskArchives.ListAsync(service, cancellation).ConfigureAwait(false);
+            names = taskIds.Length == 0
+                ? await TaskArchives.ListAsync(service, cancellation).ConfigureAwait(false)
+                : await TaskArchives.FindAsync(service, taskIds, cancellation).ConfigureAwait(false);
             entries = [.. names.Select(name => new ArchiveListEntry(name, TaskArchives.Describe(service, name)))];
         }
 
@@ -137,7 +151,8 @@ internal static class ArchiveCommand
             return ExitCodes.Success;
         }
 
-        context.Output.WriteLine(entries.Count == 0 ? $"No task archive in {location}." : $"{entries.Count} task archive(s) in {location}:");
+        string holding = taskIds.Length == 0 ? "" : $" holding {string.Join(", ", taskIds.Select(id => $"'{id}'"))}";
+        context.Output.WriteLine(entries.Count == 0 ? $"No task archive{holding} in {location}." : $"{entries.Count} task archive(s){holding} in {location}:");
         foreach (ArchiveListEntry entry in entries)
         {
             context.Output.WriteLine("  " + entry.Name);

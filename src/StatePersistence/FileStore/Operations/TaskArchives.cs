@@ -56,6 +56,30 @@ public static class TaskArchives
         return new TaskRestorer(service, archives, BlobStoreOf(service), readFile).RunAsync(archivePath, cancellationToken);
     }
 
+    /// <summary>
+    /// The names of the archives the service's store keeps that hold any of <paramref name="taskIds"/>, oldest first:
+    /// which archive to restore for a task (each read from its manifest, so exactly those that hold one of them).
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> FindAsync(StatePersistenceService service, IReadOnlyCollection<string> taskIds,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        ITaskArchiveStore archives = ArchiveStoreOf(service);
+        var wanted = taskIds.ToHashSet(StringComparer.Ordinal);
+        var holding = new List<string>();
+        // The store may name more than hold them (the contract allows it); each candidate's manifest decides.
+        foreach (string name in await archives.FindTaskArchivesAsync(wanted, cancellationToken).ConfigureAwait(false))
+        {
+            if (await archives.ReadTaskArchiveAsync(name, cancellationToken).ConfigureAwait(false) is { } bytes
+                && TaskArchiveFile.Read(bytes, archives.DescribeTaskArchive(name)).Manifest.Tasks.Any(t => wanted.Contains(t.Id)))
+            {
+                holding.Add(name);
+            }
+        }
+
+        return holding;
+    }
+
     /// <summary>Where the archive named <paramref name="name"/> of the service's store is (the file store: its path).</summary>
     public static string Describe(StatePersistenceService service, string name) => ArchiveStoreOf(service).DescribeTaskArchive(name);
 
