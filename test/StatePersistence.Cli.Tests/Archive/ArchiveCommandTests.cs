@@ -186,6 +186,29 @@ public sealed partial class ArchiveCommandTests : IDisposable
         Assert.Equal(0, await server.TerminateAsync());
     }
 
+    [Fact]
+    public async Task List_BesideARunningServer_NamesTheArchives_AndWithTask_OnlyThoseHoldingIt()
+    {
+        await WriteFinishedTasksAsync();
+        StatectlRun archive = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--state-path", StatePath, "--json");
+        Assert.True(archive.ExitCode == 0, archive.ToString());
+        string file = archive.Json().GetProperty("archive").GetString()!;
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);
+
+        StatectlRun all = await StatectlRun.RunAsync("archive", "list", "--state-path", StatePath, "--json");
+        StatectlRun holding = await StatectlRun.RunAsync("archive", "list", "--task", "task_2", "--state-path", StatePath, "--json");
+        StatectlRun none = await StatectlRun.RunAsync("archive", "list", "--task", "task_3", "--state-path", StatePath);
+
+        Assert.True(all.ExitCode == 0, all.ToString());
+        JsonElement listed = Assert.Single(all.Json().GetProperty("archives").EnumerateArray());
+        Assert.Equal(Path.GetFileName(file), listed.GetProperty("name").GetString());
+        Assert.Equal(file, listed.GetProperty("location").GetString());
+        Assert.Equal(Path.GetFileName(file), Assert.Single(holding.Json().GetProperty("archives").EnumerateArray()).GetProperty("name").GetString());
+        Assert.True(none.ExitCode == 0, none.ToString());
+        Assert.Contains("No task archive holding 'task_3'", none.Output, StringComparison.Ordinal);
+        Assert.Equal(0, await server.TerminateAsync());
+    }
+
     public void Dispose() => _temp.Dispose();
 
     /// <summary>

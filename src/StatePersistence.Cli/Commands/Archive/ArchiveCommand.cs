@@ -133,13 +133,21 @@ internal static class ArchiveCommand
             throw new CommandFailedException($"--task '{bad}' is not a task id: {StateId.Problem(bad)}", ExitCodes.Usage);
         }
 
-        IReadOnlyList<string> names;
         string location;
         List<ArchiveListEntry> entries;
-        await using (StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false))
+        if (!store.IsPostgres)
         {
+            // The files are read where they lie, without the directory's lock: a list beside a running server.
+            StateDirectorySigns.Require(context.StatePath);
+            location = Path.GetFullPath(context.StatePath);
+            entries = [.. TaskArchives.ListFiles(location, taskIds.Length == 0 ? null : taskIds)
+                .Select(name => new ArchiveListEntry(name, Path.Combine(TaskArchives.DirectoryOf(location), name)))];
+        }
+        else
+        {
+            await using StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false);
             location = service.Location;
-            names = taskIds.Length == 0
+            IReadOnlyList<string> names = taskIds.Length == 0
                 ? await TaskArchives.ListAsync(service, cancellation).ConfigureAwait(false)
                 : await TaskArchives.FindAsync(service, taskIds, cancellation).ConfigureAwait(false);
             entries = [.. names.Select(name => new ArchiveListEntry(name, TaskArchives.Describe(service, name)))];

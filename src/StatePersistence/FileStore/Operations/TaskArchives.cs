@@ -80,6 +80,28 @@ public static class TaskArchives
         return holding;
     }
 
+    /// <summary>
+    /// The archive files in <paramref name="stateDirectory"/>'s <c>archive/</c>, oldest first, read without opening the
+    /// directory (no lock: beside a running server); with <paramref name="taskIds"/>, only those whose manifest lists
+    /// one of them. A missing <c>archive/</c> is none.
+    /// </summary>
+    public static IReadOnlyList<string> ListFiles(string stateDirectory, IReadOnlyCollection<string>? taskIds = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
+        string directory = DirectoryOf(stateDirectory);
+        if (!Directory.Exists(directory))
+        {
+            return [];
+        }
+
+        HashSet<string>? wanted = taskIds?.ToHashSet(StringComparer.Ordinal);
+        return [.. Directory.EnumerateFiles(directory).Select(Path.GetFileName).OfType<string>()
+            .Where(n => n.EndsWith(FileExtension, StringComparison.Ordinal) && !StateLayout.IsTempFile(n))
+            .Where(n => wanted is null || TaskArchiveFile.TryReadManifest(PhysicalFileSystem.Instance, Path.Combine(directory, n)) is { } manifest
+                && manifest.Tasks.Any(t => wanted.Contains(t.Id)))
+            .Order(StringComparer.Ordinal)];
+    }
+
     /// <summary>Where the archive named <paramref name="name"/> of the service's store is (the file store: its path).</summary>
     public static string Describe(StatePersistenceService service, string name) => ArchiveStoreOf(service).DescribeTaskArchive(name);
 
