@@ -28,6 +28,29 @@ public sealed class RetentionNotAppliedTests
         Assert.DoesNotContain(logs.Entries, e => e.Id == 71);
     }
 
+    /// <summary>
+    /// A store the pass reaches but that keeps no task archives (not an <c>ITaskArchiveStore</c>: the in-memory store)
+    /// says so once at start when <c>TaskArchiveAfter</c> is set (event 73), and the rest of the policy applies: its
+    /// finished tasks stay live. The file store and PostgreSQL keep archives and say nothing.
+    /// </summary>
+    [Fact]
+    public async Task ATaskArchiveOnAStoreThatKeepsNoArchives_IsAWarningAtStart_TheRestApplies()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var logs = new CapturedLogs();
+        using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        var options = new StatePersistenceOptions { Retention = { TaskArchiveAfter = TimeSpan.FromDays(30), ReportMaxAge = TimeSpan.FromDays(7) } };
+        await using (var service = new StatePersistenceService(options, new InMemoryStateStore(), loggerFactory))
+        {
+            await service.StartAsync(ct);
+        }
+
+        CapturedLogs.Entry warning = Assert.Single(logs.Entries, e => e.Id == 73);
+        Assert.Contains("TaskArchiveAfter=30.00:00:00 is configured but the store", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("keeps no task archives", warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.Entries, e => e.Id == 71);
+    }
+
     private static async Task<CapturedLogs> StartAsync(StatePersistenceOptions options)
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
