@@ -22,7 +22,7 @@ public static class PostgresSchemaMigrations
     /// </summary>
     public static Task<PostgresSchemaStatus> GetStatusAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
         CancellationToken cancellationToken = default) =>
-        WithDataSourceAsync(connectionString, schema, "read its schema's version", (dataSource, location) =>
+        Reading.OperatorConnection.RunAsync(connectionString, schema, "read its schema's version", (dataSource, location) =>
             ReadStatusAsync(dataSource, schema, location, cancellationToken));
 
     /// <summary>
@@ -35,7 +35,7 @@ public static class PostgresSchemaMigrations
     /// </summary>
     public static Task<PostgresSchemaStatus> ApplyAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema, bool create = false,
         CancellationToken cancellationToken = default) =>
-        WithDataSourceAsync(connectionString, schema, "upgrade its schema", async (dataSource, location) =>
+        Reading.OperatorConnection.RunAsync(connectionString, schema, "upgrade its schema", async (dataSource, location) =>
         {
             PostgresSchemaStatus before = await ReadStatusAsync(dataSource, schema, location, cancellationToken).ConfigureAwait(false);
             if (!before.HoldsStore && !create)
@@ -76,23 +76,5 @@ public static class PostgresSchemaMigrations
 
         int? upgrading = await PostgresSchema.UpgradeHolderAsync(connection, schema, cancellationToken).ConfigureAwait(false);
         return new PostgresSchemaStatus(location, schema, version, PostgresSchema.CurrentVersion, applied, pending, upgrading);
-    }
-
-    private static async Task<PostgresSchemaStatus> WithDataSourceAsync(string connectionString, string schema, string what,
-        Func<NpgsqlDataSource, string, Task<PostgresSchemaStatus>> run)
-    {
-        PostgresSchema.ValidateName(schema);
-        NpgsqlConnectionStringBuilder builder = Reading.OperatorConnection.Parse(connectionString);
-        string location = PostgresStateStore.LocationOf(builder, schema);
-        await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
-        try
-        {
-            return await run(dataSource, location).ConfigureAwait(false);
-        }
-        catch (NpgsqlException ex)
-        {
-            throw new StateStorageException($"The store '{location}' could not {what}: {Failures.DatabaseFailure.Describe(ex, builder.CommandTimeout)}",
-                location, ex, isTransient: ex.IsTransient || ex is not PostgresException);
-        }
     }
 }

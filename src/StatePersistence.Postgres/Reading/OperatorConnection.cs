@@ -26,19 +26,35 @@ internal static class OperatorConnection
     }
 
     /// <summary>
-    /// Runs <paramref name="read"/> (given the connection, its transaction and the store's location) in one
-    /// <c>REPEATABLE READ READ ONLY</c> transaction, once the schema is found at <paramref name="neededVersion"/> or later
-    /// (and not newer than this build reads). A database failure is <see cref="StateStorageException"/> naming the
-    /// store and <paramref name="what"/> was being done.
+    /// Runs <paramref name="run"/> (given a data source over the parsed connection string and the store's location)
+    /// once <paramref name="schema"/> is found a valid name. A database failure is <see cref="StateStorageException"/>
+    /// naming the store and <paramref name="what"/> was being done, never the connection string.
     /// </summary>
-    public static async Task<T> ReadAsync<T>(string connectionString, string schema, int neededVersion, string what,
-        Func<NpgsqlConnection, NpgsqlTransaction, string, Task<T>> read, CancellationToken cancellationToken)
+    public static async Task<T> RunAsync<T>(string connectionString, string schema, string what, Func<NpgsqlDataSource, string, Task<T>> run)
     {
         Schema.PostgresSchema.ValidateName(schema);
         NpgsqlConnectionStringBuilder builder = Parse(connectionString);
         string location = PostgresStateStore.LocationOf(builder, schema);
         await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         try
+        {
+            return await run(dataSource, location).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new StateStorageException($"The store '{location}' could not {what}: {Failures.DatabaseFailure.Describe(ex, builder.CommandTimeout)}",
+                location, ex, isTransient: ex.IsTransient || ex is not PostgresException);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> (given the connection, its transaction and the store's location) in one
+    /// <c>REPEATABLE READ READ ONLY</c> transaction, once the schema is found at <paramref name="neededVersion"/> or later
+    /// (and not newer than this build reads). Fails as <see cref="RunAsync"/>.
+    /// </summary>
+    public static Task<T> ReadAsync<T>(string connectionString, string schema, int neededVersion, string what,
+        Func<NpgsqlConnection, NpgsqlTransaction, string, Task<T>> read, CancellationToken cancellationToken) =>
+        RunAsync(connectionString, schema, what, async (dataSource, location) =>
         {
             await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await Schema.PostgresSchema.RequireVersionAsync(connection, schema, location, neededVersion, cancellationToken).ConfigureAwait(false);
@@ -52,13 +68,7 @@ internal static class OperatorConnection
             T result = await read(connection, snapshot, location).ConfigureAwait(false);
             await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
             return result;
-        }
-        catch (NpgsqlException ex)
-        {
-            throw new StateStorageException($"The store '{location}' could not {what}: {Failures.DatabaseFailure.Describe(ex, builder.CommandTimeout)}",
-                location, ex, isTransient: ex.IsTransient || ex is not PostgresException);
-        }
-    }
+        });
 
     /// <summary>The store's revision as an instance's start reads it: the highest the revision sequence handed out.</summary>
     public static async Task<long> SequenceRevisionAsync(NpgsqlConnection connection, NpgsqlTransaction snapshot, string schema, CancellationToken cancellationToken)
