@@ -21,26 +21,42 @@ internal sealed class ArchiveReencryption(NpgsqlDataSource dataSource, string sc
     public async Task<ArchiveResealing> StepAsync(string? target, int maxArchives, CancellationToken cancellationToken)
     {
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var stale = new List<(string Name, byte[] Content, uint Version)>();
+        // The names first, then one archive at a time: a step holds one archive in memory, not its whole budget of them.
+        var stale = new List<string>();
         if (maxArchives > 0)
         {
-            await using var read = new NpgsqlCommand(
-                $"SELECT name, content, xmin FROM {schema}.task_archives WHERE key_id IS DISTINCT FROM $1 AND NOT (name = ANY($2)) ORDER BY name COLLATE \"C\" LIMIT $3",
+            await using var list = new NpgsqlCommand(
+                $"SELECT name FROM {schema}.task_archives WHERE key_id IS DISTINCT FROM $1 AND NOT (name = ANY($2)) ORDER BY name COLLATE \"C\" LIMIT $3",
                 connection);
-            read.Parameters.Add(Target(target));
-            read.Parameters.Add(new NpgsqlParameter { Value = _damaged.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            read.Parameters.Add(new NpgsqlParameter { Value = maxArchives, NpgsqlDbType = NpgsqlDbType.Integer });
-            await using NpgsqlDataReader reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            list.Parameters.Add(Target(target));
+            list.Parameters.Add(new NpgsqlParameter { Value = _damaged.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            list.Parameters.Add(new NpgsqlParameter { Value = maxArchives, NpgsqlDbType = NpgsqlDbType.Integer });
+            await using NpgsqlDataReader reader = await list.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                stale.Add((reader.GetString(0), reader.GetFieldValue<byte[]>(1), reader.GetFieldValue<uint>(2)));
+                stale.Add(reader.GetString(0));
             }
         }
 
         int rewritten = 0;
         var damaged = new List<(string Where, string Problem)>();
-        foreach ((string name, byte[] content, uint version) in stale)
+        foreach (string name in stale)
         {
+            byte[] content;
+            uint version;
+            await using (var read = new NpgsqlCommand($"SELECT content, xmin FROM {schema}.task_archives WHERE name = $1 AND key_id IS DISTINCT FROM $2", connection))
+            {
+                read.Parameters.Add(new NpgsqlParameter { Value = name, NpgsqlDbType = NpgsqlDbType.Text });
+                read.Parameters.Add(Target(target));
+                await using NpgsqlDataReader reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    continue; // resealed by another instance meanwhile
+                }
+
+                (content, version) = (reader.GetFieldValue<byte[]>(0), reader.GetFieldValue<uint>(1));
+            }
+
             string where = $"{location}/task_archives/{name}";
             byte[] resealed;
             try
