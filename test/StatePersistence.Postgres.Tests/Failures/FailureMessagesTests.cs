@@ -45,7 +45,7 @@ public sealed class FailureMessagesTests
     [Fact]
     public async Task AMultiHostStringWhoseHostsAllFail_NamesEachHostsFailure_AndItsLocationEachHostsPort()
     {
-        string[] hosts = [$"127.0.0.1:{FreePort()}", $"127.0.0.1:{FreePort()}"];
+        string[] hosts = [$"127.0.0.1:{LocalPorts.Unused()}", $"127.0.0.1:{LocalPorts.Unused()}"];
         var builder = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Host = string.Join(',', hosts), Password = "s3cret-not-shown" };
         await using var store = new PostgresStateStore(builder.ConnectionString, "multihost");
         Assert.Equal($"postgresql://{hosts[0]},{hosts[1]}/{builder.Database}#multihost", store.Location);
@@ -55,13 +55,5 @@ public sealed class FailureMessagesTests
         Assert.All(hosts, host => Assert.Contains($"Failed to connect to {host} (", refused.Message, StringComparison.Ordinal));
         Assert.DoesNotContain("inner exception", refused.Message, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("s3cret-not-shown", refused.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>A port of 127.0.0.1 nothing listens on (taken from the system, then released).</summary>
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

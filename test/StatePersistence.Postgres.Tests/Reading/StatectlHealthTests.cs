@@ -63,7 +63,7 @@ public sealed class StatectlHealthTests
     public async Task NoStore_AndAnUnreachableDatabase_AreUnhealthy_NamingWhich_AndNothingIsCreated()
     {
         await using TestSchema empty = await PostgresServer.NewSchemaAsync();
-        var closed = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Port = FreePort(), Password = "not-shown-3f9a", Timeout = 3 };
+        var closed = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Port = LocalPorts.Unused(), Password = "not-shown-3f9a", Timeout = 3 };
 
         StatectlRun none = await HealthAsync(empty.Name, "--json");
         StatectlRun unreachable = await HealthAsync(empty.Name, "--json", closed.ConnectionString);
@@ -109,11 +109,4 @@ public sealed class StatectlHealthTests
     private static Task<StatectlRun> HealthAsync(string schema, string? flag = null, string? connectionString = null) =>
         StatectlRun.RunAsync(["health", .. flag is null ? Array.Empty<string>() : [flag], "--store", "postgres", "--schema", schema],
             environment: Environment(connectionString));
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
