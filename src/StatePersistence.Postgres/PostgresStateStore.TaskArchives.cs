@@ -128,12 +128,11 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
         return names;
     }
 
-    /// <summary>An archive's name as the archiver gives it: a file name ending in <c>.tar.gz</c> (it becomes one when copied out).</summary>
+    /// <summary>An archive's name as the archiver gives it (<see cref="TaskArchives.IsArchiveName"/>): it becomes a file name when copied out.</summary>
     private static void ValidateArchiveName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (name.Length is 0 or > 255 || Path.GetFileName(name) != name || !name.EndsWith(TaskArchives.FileExtension, StringComparison.Ordinal)
-            || name.Any(char.IsControl))
+        if (!TaskArchives.IsArchiveName(name))
         {
             throw new ArgumentException($"'{name}' is not the name of a task archive (a file name ending in {TaskArchives.FileExtension}).", nameof(name));
         }

@@ -71,17 +71,12 @@ public sealed partial class FileStateStore : ILateSealingStore, ITaskArchiveStor
 
     /// <inheritdoc />
     ValueTask<IReadOnlyList<string>> ITaskArchiveStore.ListTaskArchivesAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IReadOnlyList<string>>(ArchiveNames());
+        ValueTask.FromResult<IReadOnlyList<string>>(ArchiveDirectory.Names(_fileSystem, TaskArchives.DirectoryOf(Location)));
 
     /// <inheritdoc />
     /// <remarks>Reads each archive's manifest only (the first entry: the start of the file is decompressed).</remarks>
-    ValueTask<IReadOnlyList<string>> ITaskArchiveStore.FindTaskArchivesAsync(IReadOnlyCollection<string> taskIds, CancellationToken cancellationToken)
-    {
-        var wanted = taskIds.ToHashSet(StringComparer.Ordinal);
-        IReadOnlyList<string> found = wanted.Count == 0 ? [] : [.. ArchiveNames().Where(name =>
-            TaskArchiveFile.TryReadManifest(_fileSystem, DescribeTaskArchive(name)) is { } manifest && manifest.Tasks.Any(t => wanted.Contains(t.Id)))];
-        return ValueTask.FromResult(found);
-    }
+    ValueTask<IReadOnlyList<string>> ITaskArchiveStore.FindTaskArchivesAsync(IReadOnlyCollection<string> taskIds, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<string>>(ArchiveDirectory.Holding(_fileSystem, TaskArchives.DirectoryOf(Location), taskIds));
 
     /// <inheritdoc />
     ValueTask<byte[]?> ITaskArchiveStore.ReadTaskArchiveAsync(string name, CancellationToken cancellationToken)
@@ -147,18 +142,9 @@ public sealed partial class FileStateStore : ILateSealingStore, ITaskArchiveStor
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The archive files in <c>archive/</c> (not temp files), in ordinal order.</summary>
-    private List<string> ArchiveNames()
-    {
-        string directory = TaskArchives.DirectoryOf(Location);
-        return !_fileSystem.DirectoryExists(directory) ? []
-            : [.. _fileSystem.ListFiles(directory).Where(n => n.EndsWith(TaskArchives.FileExtension, StringComparison.Ordinal) && !StateLayout.IsTempFile(n))
-                .Order(StringComparer.Ordinal)];
-    }
-
     /// <summary>An archive's name is a file name in <c>archive/</c>, never a path out of it.</summary>
     private static string ValidArchiveName(string name) =>
-        name.Length > 0 && Path.GetFileName(name) == name && name.EndsWith(TaskArchives.FileExtension, StringComparison.Ordinal)
+        TaskArchives.IsArchiveName(name)
             ? name
             : throw new ArgumentException($"'{name}' is not the name of a task archive (a file name ending in {TaskArchives.FileExtension}).", nameof(name));
 

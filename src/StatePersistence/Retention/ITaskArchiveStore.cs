@@ -27,7 +27,8 @@ public interface ITaskArchiveStore
 
     /// <summary>
     /// The names of the archives holding any of <paramref name="taskIds"/> (as they were written with them), in ordinal
-    /// order; a store may list more, never fewer. How an interrupted run is found and finished rather than repeated.
+    /// order, exactly those: how an interrupted run is found and finished rather than repeated, and which archive an
+    /// operator restores for a task.
     /// </summary>
     ValueTask<IReadOnlyList<string>> FindTaskArchivesAsync(IReadOnlyCollection<string> taskIds, CancellationToken cancellationToken = default);
 
@@ -35,7 +36,8 @@ public interface ITaskArchiveStore
     ValueTask<byte[]?> ReadTaskArchiveAsync(string name, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Keeps <paramref name="archive"/> under <paramref name="name"/>, durably before it returns, unless an archive of
+    /// Keeps <paramref name="archive"/> under <paramref name="name"/> (one <see cref="FileStore.Operations.TaskArchives.IsArchiveName"/>
+    /// accepts; any other is <see cref="ArgumentException"/>), durably before it returns, unless an archive of
     /// that name exists: then false, and nothing is written or replaced. <paramref name="taskIds"/> are the tasks it
     /// holds (for <see cref="FindTaskArchivesAsync"/>), <paramref name="sealedUnder"/> the key its entries were sealed
     /// with (null: in the clear), for the key usage and the re-encryption.

@@ -58,26 +58,13 @@ public static class TaskArchives
 
     /// <summary>
     /// The names of the archives the service's store keeps that hold any of <paramref name="taskIds"/>, oldest first:
-    /// which archive to restore for a task (each read from its manifest, so exactly those that hold one of them).
+    /// which archive to restore for a task.
     /// </summary>
     public static async Task<IReadOnlyList<string>> FindAsync(StatePersistenceService service, IReadOnlyCollection<string> taskIds,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(taskIds);
-        ITaskArchiveStore archives = ArchiveStoreOf(service);
-        var wanted = taskIds.ToHashSet(StringComparer.Ordinal);
-        var holding = new List<string>();
-        // The store may name more than hold them (the contract allows it); each candidate's manifest decides.
-        foreach (string name in await archives.FindTaskArchivesAsync(wanted, cancellationToken).ConfigureAwait(false))
-        {
-            if (await archives.ReadTaskArchiveAsync(name, cancellationToken).ConfigureAwait(false) is { } bytes
-                && TaskArchiveFile.Read(bytes, archives.DescribeTaskArchive(name)).Manifest.Tasks.Any(t => wanted.Contains(t.Id)))
-            {
-                holding.Add(name);
-            }
-        }
-
-        return holding;
+        return await ArchiveStoreOf(service).FindTaskArchivesAsync(taskIds, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -89,18 +76,17 @@ public static class TaskArchives
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         string directory = DirectoryOf(stateDirectory);
-        if (!Directory.Exists(directory))
-        {
-            return [];
-        }
-
-        HashSet<string>? wanted = taskIds?.ToHashSet(StringComparer.Ordinal);
-        return [.. Directory.EnumerateFiles(directory).Select(Path.GetFileName).OfType<string>()
-            .Where(n => n.EndsWith(FileExtension, StringComparison.Ordinal) && !StateLayout.IsTempFile(n))
-            .Where(n => wanted is null || TaskArchiveFile.TryReadManifest(PhysicalFileSystem.Instance, Path.Combine(directory, n)) is { } manifest
-                && manifest.Tasks.Any(t => wanted.Contains(t.Id)))
-            .Order(StringComparer.Ordinal)];
+        return taskIds is null ? ArchiveDirectory.Names(PhysicalFileSystem.Instance, directory)
+            : ArchiveDirectory.Holding(PhysicalFileSystem.Instance, directory, taskIds);
     }
+
+    /// <summary>
+    /// Whether <paramref name="name"/> can name an archive a store keeps: a file name (no directory, no control
+    /// character, at most 255 characters) ending in <see cref="FileExtension"/>, as the archiver names them; never a path.
+    /// </summary>
+    public static bool IsArchiveName(string? name) =>
+        name is { Length: > 0 and <= 255 } && Path.GetFileName(name) == name && name.EndsWith(FileExtension, StringComparison.Ordinal)
+        && !name.Any(char.IsControl);
 
     /// <summary>Where the archive named <paramref name="name"/> of the service's store is (the file store: its path).</summary>
     public static string Describe(StatePersistenceService service, string name) => ArchiveStoreOf(service).DescribeTaskArchive(name);

@@ -92,7 +92,7 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
     /// </summary>
     private async Task<(string Where, byte[] Bytes)> FindAsync(string archive, CancellationToken cancellationToken)
     {
-        if (Path.GetFileName(archive) == archive && archive.EndsWith(TaskArchives.FileExtension, StringComparison.Ordinal)
+        if (TaskArchives.IsArchiveName(archive)
             && await archives.ReadTaskArchiveAsync(archive, cancellationToken).ConfigureAwait(false) is { } kept)
         {
             return (archives.DescribeTaskArchive(archive), kept);
