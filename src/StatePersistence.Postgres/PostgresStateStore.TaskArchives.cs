@@ -110,6 +110,38 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
             await ExecuteAsync($"DELETE FROM {_schema}.reports WHERE id = $1", Durability.Full, cancellationToken, Text(reportId)).ConfigureAwait(false)).AsTask());
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// A session advisory lock (<see cref="ArchiveRunLockKey"/>) taken on a connection of its own, held for the run and
+    /// released by <c>pg_advisory_unlock</c> at the end; the wait has no command timeout (a run of 10,000 tasks takes
+    /// seconds) but ends with the token. A connection lost during the run loses the lock with its session, so a run on
+    /// another instance may then start beside this one: what the lock prevents (two archives of one task) then becomes
+    /// possible again, never a task lost, since each run deletes only what it read back whole.
+    /// </remarks>
+    public async ValueTask<IAsyncDisposable> AcquireTaskArchiveLockAsync(CancellationToken cancellationToken = default)
+    {
+        RequireOpen();
+        return await Guarded("wait for the task archive lock", async () =>
+        {
+            NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await using var take = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", connection) { CommandTimeout = 0 };
+                take.Parameters.AddWithValue(ArchiveRunLockKey(_schema));
+                await take.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                return (IAsyncDisposable)new ArchiveRunLock(connection, ArchiveRunLockKey(_schema));
+            }
+            catch
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>The key of the advisory lock archive runs and restores of <paramref name="schema"/> take in turn (<c>hashtextextended(key, 0)</c>).</summary>
+    internal static string ArchiveRunLockKey(string schema) => "statepersistence.task_archives:" + schema;
+
     private async ValueTask<IReadOnlyList<string>> NamesAsync(string sql, NpgsqlParameter? parameter, CancellationToken cancellationToken)
     {
         await using NpgsqlCommand command = _dataSource.CreateCommand(sql);
@@ -135,6 +167,40 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
         if (!TaskArchives.IsArchiveName(name))
         {
             throw new ArgumentException($"'{name}' is not the name of a task archive (a file name ending in {TaskArchives.FileExtension}).", nameof(name));
+        }
+    }
+}
+
+/// <summary>
+/// An archive run's hold of the schema's archive lock: unlocked and its connection closed on the first dispose. Should
+/// the unlock fail, the connection's pool is cleared so the connection is closed rather than pooled: its session ends,
+/// and the lock with it.
+/// </summary>
+file sealed class ArchiveRunLock(NpgsqlConnection connection, string key) : IAsyncDisposable
+{
+    private int _released;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", connection);
+            release.Parameters.AddWithValue(key);
+            await release.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (NpgsqlException)
+        {
+            // The run's outcome stands (it is not this unlock's to change): the lock goes with the session, closed here.
+            NpgsqlConnection.ClearPool(connection);
+        }
+        finally
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

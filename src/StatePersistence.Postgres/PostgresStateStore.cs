@@ -187,6 +187,23 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         }).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Numbers what committed without a position (relaxed durability, an older instance) first, as a reader does, then
+    /// reads the highest position, or the pruned horizon when every change up to it was pruned.
+    /// </remarks>
+    public async ValueTask<long> ReadFeedHeadAsync(CancellationToken cancellationToken = default)
+    {
+        RequireOpen();
+        return await Guarded("read the change feed's head", async () =>
+        {
+            await _feed.AssignPositionsAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlCommand read = _dataSource.CreateCommand(
+                $"SELECT greatest((SELECT coalesce(max(position), 0) FROM {_schema}.changes), (SELECT position FROM {_schema}.feed_horizon))");
+            return (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Numbers what committed without a position, then reads the current items and the feed's position in one
     /// snapshot; also returns the tasks whose listing columns are not filled yet. The position is the highest given,

@@ -93,6 +93,41 @@ public abstract class TaskArchiveConformanceTests<THarness> : StoreConformanceBa
         }
     }
 
+    /// <summary>
+    /// The archive lock is had by one run at a time: a second waits until the first is disposed (a wait cancelled
+    /// throws and takes nothing), and the lock is free again after both.
+    /// </summary>
+    [Fact]
+    public async Task TheArchiveLock_IsHadByOneRunAtATime()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            ITaskArchiveStore archives = RequireArchives(store);
+            IAsyncDisposable first = await archives.AcquireTaskArchiveLockAsync(Ct);
+            Task<IAsyncDisposable> second = archives.AcquireTaskArchiveLockAsync(Ct).AsTask();
+            using (var cancelled = CancellationTokenSource.CreateLinkedTokenSource(Ct))
+            {
+                Task<IAsyncDisposable> abandoned = archives.AcquireTaskArchiveLockAsync(cancelled.Token).AsTask();
+                // Not a measure of speed: a lock that let a second holder in would have done so long before this.
+                await Task.Delay(TimeSpan.FromMilliseconds(300), Ct);
+                Assert.False(second.IsCompleted, "a second run had the archive lock while the first held it");
+                Assert.False(abandoned.IsCompleted, "a third run had the archive lock while the first held it");
+                await cancelled.CancelAsync();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+            }
+
+            await first.DisposeAsync();
+            await first.DisposeAsync(); // a second dispose releases nothing more
+            IAsyncDisposable next = await second.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            Task<IAsyncDisposable> third = archives.AcquireTaskArchiveLockAsync(Ct).AsTask();
+            await Task.Delay(TimeSpan.FromMilliseconds(100), Ct);
+            Assert.False(third.IsCompleted, "a run had the archive lock while the one after the first held it");
+            await next.DisposeAsync();
+            await (await third.WaitAsync(TimeSpan.FromSeconds(30), Ct)).DisposeAsync();
+        }
+    }
+
     /// <summary>A real archive (a manifest listing <paramref name="taskIds"/>, one entry each), as the archiver writes it.</summary>
     private static byte[] Archive(params string[] taskIds)
     {

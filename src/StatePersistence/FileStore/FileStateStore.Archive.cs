@@ -18,6 +18,9 @@ public sealed partial class FileStateStore : ILateSealingStore, ITaskArchiveStor
 
     private StorePayloads? _archivePayloads;
 
+    // One archive run or restore at a time in this process (the retention pass's, a library caller's).
+    private readonly SemaphoreSlim _archiveRuns = new(1, 1);
+
     long ILateSealingStore.LateSealed => Interlocked.Read(ref _lateSealed);
 
     /// <summary>The key an archive's entries are about to be sealed with (null: in the clear); see <see cref="ArchiveLanded"/>.</summary>
@@ -133,6 +136,14 @@ public sealed partial class FileStateStore : ILateSealingStore, ITaskArchiveStor
     }
 
     /// <inheritdoc />
+    /// <remarks>Within the process: the directory's writer lock already keeps every other process out.</remarks>
+    async ValueTask<IAsyncDisposable> ITaskArchiveStore.AcquireTaskArchiveLockAsync(CancellationToken cancellationToken)
+    {
+        await _archiveRuns.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new ArchiveRunTurn(_archiveRuns);
+    }
+
+    /// <inheritdoc />
     ValueTask ITaskArchiveStore.RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken) => RemoveSessionLogAsync(sessionId, cancellationToken);
 
     /// <inheritdoc />
@@ -174,5 +185,21 @@ public sealed partial class FileStateStore : ILateSealingStore, ITaskArchiveStor
                 });
             }
         }, path, "Removing the report");
+    }
+}
+
+/// <summary>An archive run's turn in a file store: released once, on the first dispose.</summary>
+file sealed class ArchiveRunTurn(SemaphoreSlim runs) : IAsyncDisposable
+{
+    private int _released;
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            runs.Release();
+        }
+
+        return ValueTask.CompletedTask;
     }
 }

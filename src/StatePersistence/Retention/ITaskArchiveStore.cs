@@ -50,4 +50,12 @@ public interface ITaskArchiveStore
 
     /// <summary>Deletes a report durably: it went into an archive with its task.</summary>
     ValueTask RemoveReportAsync(string reportId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Waits until no other archive run or restore of this store is in progress, in this process or another writer
+    /// sharing the store, and keeps it so until the result is disposed: runs take turns, so two never archive the same
+    /// tasks. The file store: within the process (its directory's writer lock keeps other processes out); PostgreSQL:
+    /// an advisory lock of the schema, held by a connection of its own for the run.
+    /// </summary>
+    ValueTask<IAsyncDisposable> AcquireTaskArchiveLockAsync(CancellationToken cancellationToken = default);
 }

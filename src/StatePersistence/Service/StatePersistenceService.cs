@@ -110,6 +110,22 @@ public sealed partial class StatePersistenceService : IStatePersistence
     internal Commit.StateView Durable => _commits.Durable;
 
     /// <summary>
+    /// Over a store other writers share, waits until <see cref="Durable"/> holds every change any of them committed
+    /// before this call (the store's feed head, applied by the follower); over a store of one writer every committed
+    /// change is in it already. For an operator job that decides from the whole state (which tasks an archive run
+    /// takes, whether a restored task exists again), where the feed's usual lag would make it decide on a state
+    /// another instance has already changed.
+    /// </summary>
+    internal async ValueTask CatchUpWithFeedAsync(CancellationToken cancellationToken)
+    {
+        if (_store is ISharedStateStore shared)
+        {
+            long head = await shared.ReadFeedHeadAsync(cancellationToken).ConfigureAwait(false);
+            await _follower.WaitForPositionAsync(head, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Commits the changes <paramref name="build"/> makes from the latest state as one journaled group (all durable,
     /// or none after a crash); <paramref name="build"/> returning null commits nothing (0 is returned).
     /// </summary>

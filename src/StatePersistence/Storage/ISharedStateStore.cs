@@ -29,4 +29,12 @@ public interface ISharedStateStore : IStateStore
     /// not have reached that state yet; it then waits until the feed has applied that revision and decides again.
     /// </summary>
     ValueTask<long?> ReadItemRevisionAsync(bool task, string id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The feed position through which every group committed before this call is numbered and readable: an instance
+    /// whose follower has applied <see cref="IStateStore.SubscribeAsync"/> up to it holds every change any writer
+    /// committed before the call. What a decision that must not trail another writer (an archive run: which tasks are
+    /// still live) waits for, rather than the feed's next notification.
+    /// </summary>
+    ValueTask<long> ReadFeedHeadAsync(CancellationToken cancellationToken = default);
 }

@@ -95,6 +95,31 @@ public sealed class TaskArchiveTests : IDisposable
         Assert.Equal("what task 0 did\n", await service.ReadSessionLogAsync("s0", ct));
     }
 
+    /// <summary>
+    /// Two runs at once in one process (the retention pass and a library caller) take turns: each task goes into one
+    /// archive, and the second run finds nothing left. Before, both took the same tasks and the second failed deleting them.
+    /// </summary>
+    [Fact]
+    public async Task TwoRunsAtOnce_TakeTurns_EachTaskInOneArchive()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        for (int i = 0; i < 20; i++)
+        {
+            await service.SaveTaskAsync(new AgentTask { Id = $"t{i:D2}", Description = "done", Status = TaskStatuses.Completed, CompletedAt = Now.AddDays(-10) }, ct);
+        }
+
+        TaskArchiveResult[] results = await Task.WhenAll(
+            Task.Run(() => TaskArchives.ArchiveAsync(service, Now.AddDays(-1), cancellationToken: ct), ct),
+            Task.Run(() => TaskArchives.ArchiveAsync(service, Now.AddDays(-1), cancellationToken: ct), ct));
+
+        Assert.Equal(20, results.Sum(r => r.Tasks.Count));
+        Assert.Single(results, r => r.NothingToArchive);
+        string archive = Assert.Single(Directory.GetFiles(_fixture.File("archive")));
+        Assert.Equal(results.Single(r => !r.NothingToArchive).Archive, archive);
+        Assert.Equal(0, service.TaskCount);
+    }
+
     [Fact]
     public async Task Archive_OfAnEncryptedDirectory_SealsEveryEntry_RestoresWithTheKey_AndIsRefusedWithoutIt()
     {

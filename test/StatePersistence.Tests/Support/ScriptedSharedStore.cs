@@ -48,6 +48,9 @@ internal sealed class ScriptedSharedStore : ISharedStateStore
         return ValueTask.FromResult(StoredRevision);
     }
 
+    public ValueTask<long> ReadFeedHeadAsync(CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("The committer under test never catches up with the feed.");
+
     public ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("The committer under test never opens its store.");
 

@@ -23,6 +23,9 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
 
     private long _position;
 
+    // Completed (and replaced) each time the position moves: what WaitForPositionAsync waits on.
+    private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Completes when the follower has stopped (immediately for a store of one writer).</summary>
     public Task Stopped { get; private set; } = Task.CompletedTask;
 
@@ -36,6 +39,37 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
             _position = position;
             Stopped = Task.Run(() => FollowAsync(stopping), CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// Waits until the follower has applied the feed up to <paramref name="position"/> (or reloaded past it), so the
+    /// durable state holds every change up to there. Over a failing feed it waits for the retries; a follower that
+    /// stopped (the service disposed) ends the wait with <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public async ValueTask WaitForPositionAsync(long position, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            // Taken before the position is read, so a move between the two is not missed.
+            Task advanced = Volatile.Read(ref _advanced).Task;
+            if (Position >= position)
+            {
+                return;
+            }
+
+            if (Stopped.IsCompleted)
+            {
+                throw new ObjectDisposedException(nameof(StatePersistenceService), $"The service stopped following the change feed at position {Position}, before {position}.");
+            }
+
+            await Task.WhenAny(advanced, Stopped).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void Advance(long position)
+    {
+        Volatile.Write(ref _position, position);
+        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     private async Task FollowAsync(CancellationToken stopping)
@@ -82,7 +116,7 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
         try
         {
             (RecoveredState reloaded, List<StateChange> changed) = await commits.Committer.ResyncAsync(shared.ReloadAsync, stopping).ConfigureAwait(false);
-            Volatile.Write(ref _position, reloaded.Position);
+            Advance(reloaded.Position);
             if (changed.Count > 0)
             {
                 events.RemoteApplied(reloaded.Position, reloaded.View.Revision, [.. changed.Select(c => Describe(c, c.Item?.Revision ?? reloaded.View.Revision))]);
@@ -109,7 +143,7 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
     private void Apply(CommittedGroup group)
     {
         IReadOnlyList<StateChange> applied = commits.Committer.ApplyCommitted(group);
-        Volatile.Write(ref _position, group.Position);
+        Advance(group.Position);
         // This instance's own group may come back before its committer applied it, and is then applied here first:
         // it is still not another instance's change.
         if (applied.Count > 0 && !group.Own)

@@ -16,7 +16,18 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 /// </summary>
 internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchiveStore archives, IStateBlobStore store, Func<string, byte[]?> readFile)
 {
+    /// <summary>
+    /// Runs in the store's archive lock, as an archive run does, on a state caught up with every change committed
+    /// before it: whether a task exists again is the store's answer, not a trailing copy's.
+    /// </summary>
     public async Task<TaskRestoreResult> RunAsync(string archive, CancellationToken cancellationToken)
+    {
+        await using IAsyncDisposable turn = await archives.AcquireTaskArchiveLockAsync(cancellationToken).ConfigureAwait(false);
+        await service.CatchUpWithFeedAsync(cancellationToken).ConfigureAwait(false);
+        return await RunInTurnAsync(archive, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<TaskRestoreResult> RunInTurnAsync(string archive, CancellationToken cancellationToken)
     {
         (string path, byte[] bytes) = await FindAsync(archive, cancellationToken).ConfigureAwait(false);
         (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = Read(path, bytes);
