@@ -46,6 +46,30 @@ public sealed class WritesAheadOfTheFeedTests
         }
     }
 
+    /// <summary>
+    /// <c>SaveStateAsync</c> replaces the whole state: on B right after A created a task, that task is replaced too (the
+    /// replacement lists none, so it is deleted). Before, B diffed against its own state, which lacked the task, and the
+    /// task survived a replacement of the whole state.
+    /// </summary>
+    [Fact]
+    public async Task SaveStateOnB_RightAfterACreatedATask_ReplacesThatTaskToo()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+
+        for (int i = 0; i < Rounds; i++)
+        {
+            string n = i.ToString(CultureInfo.InvariantCulture);
+            Assert.True(await a.CreateTaskAsync(Task("created_" + n), ct));
+            await b.SaveStateAsync(new PersistedState { Tasks = [Task("kept_" + n)] }, ct);
+
+            Assert.Equal(0, await RowsAsync(schema.Name, "created_" + n));
+            Assert.Equal(1, await RowsAsync(schema.Name, "kept_" + n));
+        }
+    }
+
     [Fact]
     public async Task AConditionalWriteOnB_NamingTheRevisionAJustWrote_IsNotRefused()
     {
@@ -123,6 +147,14 @@ public sealed class WritesAheadOfTheFeedTests
         AgentTask final = (await a.WaitForTaskAsync("shared", revisions.Max(), ct))!;
         Assert.Equal(Total, final.Logs.Count);
         Assert.Equal(Total, final.Logs.Select(l => l.Message).Distinct().Count());
+    }
+
+    /// <summary>The store's rows for the item <paramref name="id"/>, read from the table, not from any instance.</summary>
+    private static async Task<long> RowsAsync(string schema, string id)
+    {
+        await using Npgsql.NpgsqlCommand count = PostgresServer.DataSource.CreateCommand($"SELECT count(*) FROM {schema}.items WHERE id = $1");
+        count.Parameters.AddWithValue(id);
+        return (long)(await count.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
     }
 
     private static AgentTask Task(string id) => new() { Id = id, Description = "from a", Status = "pending" };
