@@ -23,8 +23,24 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
     public string DescribeTaskArchive(string name) => $"{Location}/task_archives/{name}";
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<string>> ListTaskArchivesAsync(CancellationToken cancellationToken = default) =>
-        Guarded("list the task archives", () => NamesAsync($"SELECT name FROM {_schema}.task_archives ORDER BY name COLLATE \"C\"", null, cancellationToken));
+    /// <remarks>
+    /// From the row's columns: <c>octet_length(content)</c> is read from the out-of-line value's pointer, not the
+    /// value, so the listing reads no archive.
+    /// </remarks>
+    public ValueTask<IReadOnlyList<TaskArchiveInfo>> ListTaskArchivesAsync(CancellationToken cancellationToken = default) =>
+        Guarded("list the task archives", async () =>
+        {
+            await using NpgsqlCommand command = _dataSource.CreateCommand(
+                $"SELECT name, octet_length(content), cardinality(task_ids), created_at FROM {_schema}.task_archives ORDER BY name COLLATE \"C\"");
+            var archives = new List<TaskArchiveInfo>();
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                archives.Add(new TaskArchiveInfo(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3)));
+            }
+
+            return (IReadOnlyList<TaskArchiveInfo>)archives;
+        });
 
     /// <inheritdoc />
     /// <remarks>Answered by the GIN index of <c>task_ids</c>: exactly the archives holding any of them.</remarks>

@@ -8,7 +8,7 @@ namespace StatePersistence.Conformance;
 /// <summary>
 /// The task archive capability (<see cref="ITaskArchiveStore"/>): an archive written under a name is kept durably and
 /// read back byte for byte (after a restart too), never replaced by a second write of that name, listed in ordinal
-/// order, found by any task it holds; what an archive took along is removed (a session log with every part, a report);
+/// order with its size and task count, found by any task it holds; what an archive took along is removed (a session log with every part, a report);
 /// a name that is not an archive's file name is refused. A store that keeps no archives is an explicit skip.
 /// </summary>
 /// <typeparam name="THarness">The store's harness.</typeparam>
@@ -35,7 +35,11 @@ public abstract class TaskArchiveConformanceTests<THarness> : StoreConformanceBa
         await using (reopened)
         {
             ITaskArchiveStore archives = RequireArchives(reopened);
-            Assert.Equal(["tasks.20250101T000000Z.tar.gz", "tasks.20260101T000000Z.tar.gz"], await archives.ListTaskArchivesAsync(Ct));
+            IReadOnlyList<TaskArchiveInfo> listed = await archives.ListTaskArchivesAsync(Ct);
+            Assert.Equal(["tasks.20250101T000000Z.tar.gz", "tasks.20260101T000000Z.tar.gz"], listed.Select(a => a.Name));
+            Assert.Equal([other.Length, first.Length], listed.Select(a => a.Bytes));
+            Assert.Equal([1, 2], listed.Select(a => a.Tasks));
+            Assert.All(listed, a => Assert.NotNull(a.CreatedAt));
             Assert.Equal(first, await archives.ReadTaskArchiveAsync("tasks.20260101T000000Z.tar.gz", Ct));
             Assert.Equal(other, await archives.ReadTaskArchiveAsync("tasks.20250101T000000Z.tar.gz", Ct));
             Assert.Null(await archives.ReadTaskArchiveAsync("tasks.20240101T000000Z.tar.gz", Ct));

@@ -73,8 +73,11 @@ public sealed partial class FileStateStore : ILateSealingStore, ITaskArchiveStor
     public string DescribeTaskArchive(string name) => Path.Combine(TaskArchives.DirectoryOf(Location), name);
 
     /// <inheritdoc />
-    ValueTask<IReadOnlyList<string>> ITaskArchiveStore.ListTaskArchivesAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IReadOnlyList<string>>(ArchiveDirectory.Names(_fileSystem, TaskArchives.DirectoryOf(Location)));
+    /// <remarks>Each archive's length and manifest (the first entry: the start of the file is decompressed).</remarks>
+    ValueTask<IReadOnlyList<TaskArchiveInfo>> ITaskArchiveStore.ListTaskArchivesAsync(CancellationToken cancellationToken)
+    {
+        return ValueTask.FromResult<IReadOnlyList<TaskArchiveInfo>>(ArchiveDirectory.Describe(_fileSystem, TaskArchives.DirectoryOf(Location)));
+    }
 
     /// <inheritdoc />
     /// <remarks>Reads each archive's manifest only (the first entry: the start of the file is decompressed).</remarks>

@@ -22,8 +22,11 @@ public interface ITaskArchiveStore
     /// <summary>Where the archive named <paramref name="name"/> is, for messages and results (the file store: its path).</summary>
     string DescribeTaskArchive(string name);
 
-    /// <summary>The names of the archives kept, in ordinal order.</summary>
-    ValueTask<IReadOnlyList<string>> ListTaskArchivesAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The archives kept, in ordinal order of their names, each with its size, task count and time of writing, read
+    /// without reading any archive whole (a store of objects: from its listing and each object's metadata).
+    /// </summary>
+    ValueTask<IReadOnlyList<TaskArchiveInfo>> ListTaskArchivesAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The names of the archives holding any of <paramref name="taskIds"/> (as they were written with them), in ordinal

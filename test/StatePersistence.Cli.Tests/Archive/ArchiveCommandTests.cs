@@ -203,9 +203,24 @@ public sealed partial class ArchiveCommandTests : IDisposable
         JsonElement listed = Assert.Single(all.Json().GetProperty("archives").EnumerateArray());
         Assert.Equal(Path.GetFileName(file), listed.GetProperty("name").GetString());
         Assert.Equal(file, listed.GetProperty("location").GetString());
+        Assert.Equal(2, listed.GetProperty("tasks").GetInt32());
+        Assert.Equal(new FileInfo(file).Length, listed.GetProperty("bytes").GetInt64());
+        Assert.Equal(File.GetLastWriteTimeUtc(file), listed.GetProperty("createdAt").GetDateTimeOffset().UtcDateTime, TimeSpan.FromMinutes(5));
         Assert.Equal(Path.GetFileName(file), Assert.Single(holding.Json().GetProperty("archives").EnumerateArray()).GetProperty("name").GetString());
         Assert.True(none.ExitCode == 0, none.ToString());
         Assert.Contains("No task archive holding 'task_3'", none.Output, StringComparison.Ordinal);
+
+        // A damaged archive is listed with its size, and said to be unreadable rather than hidden or fatal.
+        string damaged = Path.Combine(Path.GetDirectoryName(file)!, "tasks.20200101T000000Z.tar.gz");
+        await File.WriteAllBytesAsync(damaged, new byte[100], Http.Ct);
+        StatectlRun withDamaged = await StatectlRun.RunAsync("archive", "list", "--state-path", StatePath);
+        StatectlRun withDamagedJson = await StatectlRun.RunAsync("archive", "list", "--state-path", StatePath, "--json");
+        Assert.True(withDamaged.ExitCode == 0, withDamaged.ToString());
+        Assert.Contains("tasks.20200101T000000Z.tar.gz  100 bytes, its manifest does not read", withDamaged.Output, StringComparison.Ordinal);
+        Assert.Contains($"{Path.GetFileName(file)}  2 task(s), {new FileInfo(file).Length} bytes, written ", withDamaged.Output, StringComparison.Ordinal);
+        JsonElement unreadable = withDamagedJson.Json().GetProperty("archives")[0];
+        Assert.Equal(JsonValueKind.Null, unreadable.GetProperty("tasks").ValueKind);
+        Assert.Equal(100, unreadable.GetProperty("bytes").GetInt64());
         Assert.Equal(0, await server.TerminateAsync());
     }
 

@@ -52,7 +52,10 @@ public sealed class TaskArchiveOnPostgresTests
         Assert.Null(await a.ReadSessionLogAsync("s-done", Ct));
         Assert.Null(await a.LoadReportAsync("r-done", Ct));
         Assert.NotNull(await a.LoadReportAsync("r-other", Ct));
-        string name = Assert.Single(await TaskArchives.ListAsync(b, Ct));
+        StatePersistence.Retention.TaskArchiveInfo kept = Assert.Single(await TaskArchives.ListAsync(b, Ct));
+        string name = kept.Name;
+        Assert.Equal(2, kept.Tasks);
+        Assert.Equal(long.Parse(await ScalarTextAsync($"SELECT length(content)::text FROM {schema.Name}.task_archives") ?? "", System.Globalization.CultureInfo.InvariantCulture), kept.Bytes);
         Assert.Matches(@"^tasks\.\d{8}T\d{6}(\.\d+)?Z?.*\.tar\.gz$", name);
         Assert.Equal("broke,done", await ScalarTextAsync($"SELECT array_to_string(ARRAY(SELECT unnest(task_ids) ORDER BY 1), ',') FROM {schema.Name}.task_archives"));
 
@@ -67,7 +70,11 @@ public sealed class TaskArchiveOnPostgresTests
         StatectlRun again = await StatectlAsync(schema.Name, "archive", "restore", name);
 
         Assert.True(listed.ExitCode == 0, listed.ToString());
-        Assert.Equal(name, Assert.Single(listed.Json().GetProperty("archives").EnumerateArray()).GetProperty("name").GetString());
+        JsonElement listedArchive = Assert.Single(listed.Json().GetProperty("archives").EnumerateArray());
+        Assert.Equal(name, listedArchive.GetProperty("name").GetString());
+        Assert.Equal(2, listedArchive.GetProperty("tasks").GetInt32());
+        Assert.Equal(kept.Bytes, listedArchive.GetProperty("bytes").GetInt64());
+        Assert.Contains("2 task(s)", (await StatectlAsync(schema.Name, "archive", "list")).Output, StringComparison.Ordinal);
         Assert.True(restored.ExitCode == 0, restored.ToString());
         Assert.Equal(2, restored.Json().GetProperty("tasks").GetInt32());
         Assert.Equal(1, restored.Json().GetProperty("logs").GetInt32());

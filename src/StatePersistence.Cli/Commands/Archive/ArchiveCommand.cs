@@ -3,6 +3,7 @@ using System.Globalization;
 using StatePersistence.Cli.Infrastructure;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Ids;
+using StatePersistence.Retention;
 
 namespace StatePersistence.Cli.Commands.Archive;
 
@@ -141,16 +142,20 @@ internal static class ArchiveCommand
             StateDirectorySigns.Require(context.StatePath);
             location = Path.GetFullPath(context.StatePath);
             entries = [.. TaskArchives.ListFiles(location, taskIds.Length == 0 ? null : taskIds)
-                .Select(name => new ArchiveListEntry(name, Path.Combine(TaskArchives.DirectoryOf(location), name)))];
+                .Select(a => Entry(a, Path.Combine(TaskArchives.DirectoryOf(location), a.Name)))];
         }
         else
         {
             await using StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false);
             location = service.Location;
-            IReadOnlyList<string> names = taskIds.Length == 0
-                ? await TaskArchives.ListAsync(service, cancellation).ConfigureAwait(false)
-                : await TaskArchives.FindAsync(service, taskIds, cancellation).ConfigureAwait(false);
-            entries = [.. names.Select(name => new ArchiveListEntry(name, TaskArchives.Describe(service, name)))];
+            IReadOnlyList<TaskArchiveInfo> archives = await TaskArchives.ListAsync(service, cancellation).ConfigureAwait(false);
+            if (taskIds.Length > 0)
+            {
+                HashSet<string> found = [.. await TaskArchives.FindAsync(service, taskIds, cancellation).ConfigureAwait(false)];
+                archives = [.. archives.Where(a => found.Contains(a.Name))];
+            }
+
+            entries = [.. archives.Select(a => Entry(a, TaskArchives.Describe(service, a.Name)))];
         }
 
         if (context.Json)
@@ -163,9 +168,15 @@ internal static class ArchiveCommand
         context.Output.WriteLine(entries.Count == 0 ? $"No task archive{holding} in {location}." : $"{entries.Count} task archive(s){holding} in {location}:");
         foreach (ArchiveListEntry entry in entries)
         {
-            context.Output.WriteLine("  " + entry.Name);
+            string what = entry.Tasks is { } tasks
+                ? string.Create(CultureInfo.InvariantCulture, $"{tasks} task(s), {entry.Bytes} bytes, written {entry.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}")
+                : string.Create(CultureInfo.InvariantCulture, $"{entry.Bytes} bytes, its manifest does not read (statectl verify says why)");
+            context.Output.WriteLine($"  {entry.Name}  {what}");
         }
 
         return ExitCodes.Success;
     }
+
+    private static ArchiveListEntry Entry(TaskArchiveInfo archive, string location) =>
+        new(archive.Name, location, archive.Bytes, archive.Tasks, archive.CreatedAt?.ToUniversalTime());
 }

@@ -68,16 +68,16 @@ public static class TaskArchives
     }
 
     /// <summary>
-    /// The archive files in <paramref name="stateDirectory"/>'s <c>archive/</c>, oldest first, read without opening the
-    /// directory (no lock: beside a running server); with <paramref name="taskIds"/>, only those whose manifest lists
-    /// one of them. A missing <c>archive/</c> is none.
+    /// The archive files in <paramref name="stateDirectory"/>'s <c>archive/</c>, oldest first, each with its size, task
+    /// count and time of writing (from its manifest), read without opening the directory (no lock: beside a running
+    /// server); with <paramref name="taskIds"/>, only those whose manifest lists one of them. A missing <c>archive/</c>
+    /// is none.
     /// </summary>
-    public static IReadOnlyList<string> ListFiles(string stateDirectory, IReadOnlyCollection<string>? taskIds = null)
+    public static IReadOnlyList<TaskArchiveInfo> ListFiles(string stateDirectory, IReadOnlyCollection<string>? taskIds = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         string directory = DirectoryOf(stateDirectory);
-        return taskIds is null ? ArchiveDirectory.Names(PhysicalFileSystem.Instance, directory)
-            : ArchiveDirectory.Holding(PhysicalFileSystem.Instance, directory, taskIds);
+        return ArchiveDirectory.Describe(PhysicalFileSystem.Instance, directory, taskIds);
     }
 
     /// <summary>
@@ -91,8 +91,11 @@ public static class TaskArchives
     /// <summary>Where the archive named <paramref name="name"/> of the service's store is (the file store: its path).</summary>
     public static string Describe(StatePersistenceService service, string name) => ArchiveStoreOf(service).DescribeTaskArchive(name);
 
-    /// <summary>The names of the archives the service's store keeps, oldest first (their names begin with the time they were written).</summary>
-    public static async Task<IReadOnlyList<string>> ListAsync(StatePersistenceService service, CancellationToken cancellationToken = default) =>
+    /// <summary>
+    /// The archives the service's store keeps, oldest first (their names begin with the time they were written), each
+    /// with its size, task count and time of writing.
+    /// </summary>
+    public static async Task<IReadOnlyList<TaskArchiveInfo>> ListAsync(StatePersistenceService service, CancellationToken cancellationToken = default) =>
         await ArchiveStoreOf(service).ListTaskArchivesAsync(cancellationToken).ConfigureAwait(false);
 
     /// <summary>

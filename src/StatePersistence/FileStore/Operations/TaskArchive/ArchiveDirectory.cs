@@ -15,13 +15,47 @@ internal static class ArchiveDirectory
                 .Order(StringComparer.Ordinal)];
 
     /// <summary>
-    /// The archives of <paramref name="directory"/> whose manifest lists one of <paramref name="taskIds"/>, in ordinal
-    /// order: each manifest read alone (the first entry, so only the start of the file is decompressed).
+    /// The archives of <paramref name="directory"/> (<see cref="Names"/>), each with its length and, from its manifest
+    /// (the first entry: only the start of the file is decompressed), its task count and time of writing; with
+    /// <paramref name="holding"/>, only those whose manifest lists one of these tasks. An archive gone since the
+    /// listing (an operator moved it) is left out.
     /// </summary>
-    public static List<string> Holding(IFileSystem fileSystem, string directory, IReadOnlyCollection<string> taskIds)
+    public static List<Retention.TaskArchiveInfo> Describe(IFileSystem fileSystem, string directory, IReadOnlyCollection<string>? holding = null)
     {
-        var wanted = taskIds.ToHashSet(StringComparer.Ordinal);
-        return wanted.Count == 0 ? [] : [.. Names(fileSystem, directory).Where(name =>
-            TaskArchiveFile.TryReadManifest(fileSystem, Path.Combine(directory, name)) is { } manifest && manifest.Tasks.Any(t => wanted.Contains(t.Id)))];
+        HashSet<string>? wanted = holding?.ToHashSet(StringComparer.Ordinal);
+        var infos = new List<Retention.TaskArchiveInfo>();
+        if (wanted is { Count: 0 })
+        {
+            return infos;
+        }
+
+        foreach (string name in Names(fileSystem, directory))
+        {
+            string path = Path.Combine(directory, name);
+            long bytes;
+            try
+            {
+                bytes = fileSystem.LengthOf(path);
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            {
+                continue;
+            }
+
+            TaskArchiveManifest? manifest = TaskArchiveFile.TryReadManifest(fileSystem, path);
+            if (wanted is null || (manifest is not null && manifest.Tasks.Any(t => wanted.Contains(t.Id))))
+            {
+                infos.Add(new Retention.TaskArchiveInfo(name, bytes, manifest?.Tasks.Count, manifest?.CreatedAt));
+            }
+        }
+
+        return infos;
     }
+
+    /// <summary>
+    /// The names of the archives of <paramref name="directory"/> whose manifest lists one of <paramref name="taskIds"/>,
+    /// in ordinal order.
+    /// </summary>
+    public static List<string> Holding(IFileSystem fileSystem, string directory, IReadOnlyCollection<string> taskIds) =>
+        [.. Describe(fileSystem, directory, taskIds).Select(a => a.Name)];
 }

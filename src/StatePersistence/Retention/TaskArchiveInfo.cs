@@ -1,0 +1,11 @@
+namespace StatePersistence.Retention;
+
+/// <summary>
+/// An archive a store keeps, as its listing shows it without reading it whole: what an operator choosing one to
+/// restore, or sizing the archives, needs.
+/// </summary>
+/// <param name="Name">The archive's name (<c>tasks.&lt;timestamp&gt;.tar.gz</c>): what a restore takes.</param>
+/// <param name="Bytes">Its size as kept (the <c>.tar.gz</c>'s bytes).</param>
+/// <param name="Tasks">How many tasks it holds; null when its manifest does not read (a damaged file: <c>statectl verify</c> says why).</param>
+/// <param name="CreatedAt">When it was written; null when its manifest does not read.</param>
+public sealed record TaskArchiveInfo(string Name, long Bytes, int? Tasks, DateTimeOffset? CreatedAt);
