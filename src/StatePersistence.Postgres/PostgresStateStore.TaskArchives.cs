@@ -20,26 +20,15 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
 
     /// <inheritdoc />
     /// <remarks>The store's location, the table and the name: <c>postgresql://host:port/db#schema/task_archives/NAME</c>.</remarks>
-    public string DescribeTaskArchive(string name) => $"{Location}/task_archives/{name}";
+    public string DescribeTaskArchive(string name) => PostgresTaskArchiveReader.Describe(Location, name);
 
     /// <inheritdoc />
-    /// <remarks>
-    /// From the row's columns: <c>octet_length(content)</c> is read from the out-of-line value's pointer, not the
-    /// value, so the listing reads no archive.
-    /// </remarks>
+    /// <remarks>From the rows' columns (<see cref="Reading.TaskArchiveListing"/>): no archive is read.</remarks>
     public ValueTask<IReadOnlyList<TaskArchiveInfo>> ListTaskArchivesAsync(CancellationToken cancellationToken = default) =>
         Guarded("list the task archives", async () =>
         {
-            await using NpgsqlCommand command = _dataSource.CreateCommand(
-                $"SELECT name, octet_length(content), cardinality(task_ids), created_at FROM {_schema}.task_archives ORDER BY name COLLATE \"C\"");
-            var archives = new List<TaskArchiveInfo>();
-            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                archives.Add(new TaskArchiveInfo(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3)));
-            }
-
-            return (IReadOnlyList<TaskArchiveInfo>)archives;
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            return (IReadOnlyList<TaskArchiveInfo>)await Reading.TaskArchiveListing.ReadAsync(connection, null, _schema, null, cancellationToken).ConfigureAwait(false);
         });
 
     /// <inheritdoc />
@@ -47,9 +36,12 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
     public ValueTask<IReadOnlyList<string>> FindTaskArchivesAsync(IReadOnlyCollection<string> taskIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(taskIds);
-        return Guarded("find the task archives holding tasks", () => NamesAsync(
-            $"SELECT name FROM {_schema}.task_archives WHERE task_ids && $1 ORDER BY name COLLATE \"C\"",
-            new NpgsqlParameter { Value = taskIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }, cancellationToken));
+        return Guarded("find the task archives holding tasks", async () =>
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            List<TaskArchiveInfo> holding = await Reading.TaskArchiveListing.ReadAsync(connection, null, _schema, taskIds, cancellationToken).ConfigureAwait(false);
+            return (IReadOnlyList<string>)[.. holding.Select(a => a.Name)];
+        });
     }
 
     /// <inheritdoc />
@@ -157,24 +149,6 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
 
     /// <summary>The key of the advisory lock archive runs and restores of <paramref name="schema"/> take in turn (<c>hashtextextended(key, 0)</c>).</summary>
     internal static string ArchiveRunLockKey(string schema) => "statepersistence.task_archives:" + schema;
-
-    private async ValueTask<IReadOnlyList<string>> NamesAsync(string sql, NpgsqlParameter? parameter, CancellationToken cancellationToken)
-    {
-        await using NpgsqlCommand command = _dataSource.CreateCommand(sql);
-        if (parameter is not null)
-        {
-            command.Parameters.Add(parameter);
-        }
-
-        var names = new List<string>();
-        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            names.Add(reader.GetString(0));
-        }
-
-        return names;
-    }
 
     /// <summary>An archive's name as the archiver gives it (<see cref="TaskArchives.IsArchiveName"/>): it becomes a file name when copied out.</summary>
     private static void ValidateArchiveName(string name)

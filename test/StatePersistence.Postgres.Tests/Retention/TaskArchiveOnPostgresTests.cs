@@ -91,6 +91,34 @@ public sealed class TaskArchiveOnPostgresTests
         Assert.Single(await TaskArchives.ListAsync(a, Ct));
     }
 
+    /// <summary>
+    /// <c>archive list --store postgres</c> reads the rows without opening a store: a schema with no store, or one from
+    /// before the task archives (version 7), is exit 1 naming it, and neither is created nor upgraded.
+    /// </summary>
+    [Fact]
+    public async Task ArchiveList_OpensNoStore_ASchemaWithoutOneOrTooOld_IsNamed_AndLeftAsItIs()
+    {
+        await using TestSchema empty = await PostgresServer.NewSchemaAsync();
+        await using TestSchema older = await PostgresServer.NewSchemaAsync();
+        await Schema.PostgresSchema.EnsureAsync(PostgresServer.DataSource, older.Name, Ct);
+        await using (NpgsqlCommand drop = PostgresServer.DataSource.CreateCommand(
+            OlderSchema.DropVersion8(older.Name) + $"DELETE FROM {older.Name}.schema_version WHERE version = 8;"))
+        {
+            await drop.ExecuteNonQueryAsync(Ct);
+        }
+
+        StatectlRun none = await StatectlAsync(empty.Name, "archive", "list");
+        StatectlRun tooOld = await StatectlAsync(older.Name, "archive", "list", "--json");
+
+        Assert.True(none.ExitCode == 1, none.ToString());
+        Assert.Contains($"The PostgreSQL schema '{empty.Name}' at postgresql://", none.Error, StringComparison.Ordinal);
+        Assert.Contains("holds no StatePersistence store", none.Error, StringComparison.Ordinal);
+        Assert.Null(await ScalarTextAsync($"SELECT nspname::text FROM pg_namespace WHERE nspname = '{empty.Name}'"));
+        Assert.True(tooOld.ExitCode == 1, tooOld.ToString());
+        Assert.Contains("is at version 7; this needs version 8 or later", tooOld.Error, StringComparison.Ordinal);
+        Assert.Null(await ScalarTextAsync($"SELECT to_regclass('{older.Name}.task_archives')::text"));
+    }
+
     [Fact]
     public async Task ARunWhoseTasksCouldNotBeDeleted_LeavesThemLive_AndTheNextRunFinishesIt_WithoutASecondArchive()
     {

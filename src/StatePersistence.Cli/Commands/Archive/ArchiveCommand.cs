@@ -3,6 +3,7 @@ using System.Globalization;
 using StatePersistence.Cli.Infrastructure;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Ids;
+using StatePersistence.Postgres;
 using StatePersistence.Retention;
 
 namespace StatePersistence.Cli.Commands.Archive;
@@ -146,16 +147,10 @@ internal static class ArchiveCommand
         }
         else
         {
-            await using StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false);
-            location = service.Location;
-            IReadOnlyList<TaskArchiveInfo> archives = await TaskArchives.ListAsync(service, cancellation).ConfigureAwait(false);
-            if (taskIds.Length > 0)
-            {
-                HashSet<string> found = [.. await TaskArchives.FindAsync(service, taskIds, cancellation).ConfigureAwait(false)];
-                archives = [.. archives.Where(a => found.Contains(a.Name))];
-            }
-
-            entries = [.. archives.Select(a => Entry(a, TaskArchives.Describe(service, a.Name)))];
+            // Read without opening the store: an instance's open would load every live task to list a few rows.
+            (location, IReadOnlyList<TaskArchiveInfo> archives) = await store.ReadAsync((connectionString, schema) =>
+                PostgresTaskArchiveReader.ListAsync(connectionString, schema, taskIds.Length == 0 ? null : taskIds, cancellation)).ConfigureAwait(false);
+            entries = [.. archives.Select(a => Entry(a, PostgresTaskArchiveReader.Describe(location, a.Name)))];
         }
 
         if (context.Json)
