@@ -23,8 +23,9 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
 
     private long _position;
 
-    // Completed (and replaced) each time the position moves: what WaitForPositionAsync waits on.
-    private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // What WaitForPositionAsync waits on: installed by a waiter, completed and cleared by the next move of the position,
+    // so the follower allocates nothing per group while no one waits.
+    private TaskCompletionSource? _advanced;
 
     /// <summary>Completes when the follower has stopped (immediately for a store of one writer).</summary>
     public Task Stopped { get; private set; } = Task.CompletedTask;
@@ -50,8 +51,14 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
     {
         while (true)
         {
-            // Taken before the position is read, so a move between the two is not missed.
-            Task advanced = Volatile.Read(ref _advanced).Task;
+            // Installed before the position is read, so a move between the two completes it rather than being missed.
+            TaskCompletionSource? advanced = Volatile.Read(ref _advanced);
+            if (advanced is null)
+            {
+                var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                advanced = Interlocked.CompareExchange(ref _advanced, mine, null) ?? mine;
+            }
+
             if (Position >= position)
             {
                 return;
@@ -62,14 +69,14 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
                 throw new ObjectDisposedException(nameof(StatePersistenceService), $"The service stopped following the change feed at position {Position}, before {position}.");
             }
 
-            await Task.WhenAny(advanced, Stopped).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.WhenAny(advanced.Task, Stopped).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
     private void Advance(long position)
     {
         Volatile.Write(ref _position, position);
-        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        Interlocked.Exchange(ref _advanced, null)?.TrySetResult();
     }
 
     private async Task FollowAsync(CancellationToken stopping)
