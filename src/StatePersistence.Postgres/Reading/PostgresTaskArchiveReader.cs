@@ -35,4 +35,32 @@ public static class PostgresTaskArchiveReader
             }, cancellationToken).ConfigureAwait(false);
         return (location, archives);
     }
+
+    /// <summary>
+    /// Who holds the store's task archive lock now (an archive run or restore in progress: an instance's retention
+    /// pass, an operator's <c>statectl</c>), as <c>pg_stat_activity</c> shows the backend: null when no one does. A
+    /// look, not a reservation: the holder may be done a moment later. What <c>statectl archive --store postgres</c>
+    /// says before it waits its turn. Fails as <see cref="ListAsync"/> does, but needs only a valid schema name.
+    /// </summary>
+    public static Task<string?> DescribeArchiveLockHolderAsync(string connectionString, string schema = PostgresStateStore.DefaultSchema,
+        CancellationToken cancellationToken = default) =>
+        OperatorConnection.RunAsync(connectionString, schema, "be asked who holds its task archive lock", async (dataSource, _) =>
+        {
+            await using Npgsql.NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            if (await Schema.PostgresSchema.AdvisoryLockHolderAsync(connection, PostgresStateStore.ArchiveRunLockKey(schema), cancellationToken).ConfigureAwait(false)
+                is not { } pid)
+            {
+                return null;
+            }
+
+            await using var activity = new Npgsql.NpgsqlCommand(
+                "SELECT coalesce(application_name, ''), coalesce(host(client_addr), 'local'), backend_start FROM pg_catalog.pg_stat_activity WHERE pid = $1",
+                connection);
+            activity.Parameters.AddWithValue(pid);
+            await using Npgsql.NpgsqlDataReader reader = await activity.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"PostgreSQL backend {pid}, application '{reader.GetString(0)}' from {reader.GetString(1)}, connected since {reader.GetFieldValue<DateTimeOffset>(2).ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ}")
+                : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"PostgreSQL backend {pid}");
+        });
 }

@@ -464,7 +464,11 @@ internal static partial class PostgresSchema
     }
 
     /// <summary>The backend holding <paramref name="schema"/>'s upgrade lock (<see cref="UpgradeLockKey"/>): one creating or upgrading it now; null when none is.</summary>
-    internal static async Task<int?> UpgradeHolderAsync(NpgsqlConnection connection, string schema, CancellationToken cancellationToken)
+    internal static Task<int?> UpgradeHolderAsync(NpgsqlConnection connection, string schema, CancellationToken cancellationToken) =>
+        AdvisoryLockHolderAsync(connection, UpgradeLockKey(schema), cancellationToken);
+
+    /// <summary>The backend holding the advisory lock on <c>hashtextextended(<paramref name="key"/>, 0)</c> in this database; null when none does.</summary>
+    internal static async Task<int?> AdvisoryLockHolderAsync(NpgsqlConnection connection, string key, CancellationToken cancellationToken)
     {
         // An advisory lock on one bigint shows in pg_locks as its high and low halves (classid, objid) with objsubid 1.
         await using var holder = new NpgsqlCommand("""
@@ -473,7 +477,7 @@ internal static partial class PostgresSchema
               AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)
             LIMIT 1
             """, connection);
-        holder.Parameters.AddWithValue(UpgradeLockKey(schema));
+        holder.Parameters.AddWithValue(key);
         return await holder.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int pid ? pid : null;
     }
 

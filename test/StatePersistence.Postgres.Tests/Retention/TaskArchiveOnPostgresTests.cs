@@ -119,6 +119,54 @@ public sealed class TaskArchiveOnPostgresTests
         Assert.Null(await ScalarTextAsync($"SELECT to_regclass('{older.Name}.task_archives')::text"));
     }
 
+    /// <summary>
+    /// <c>statectl archive --store postgres</c> while another run holds the schema's archive lock says so on standard
+    /// error, naming the backend, waits (its own wait shows in <c>pg_locks</c>), and archives once the lock is released.
+    /// </summary>
+    [Fact]
+    public async Task Statectl_WhileAnotherRunHoldsTheArchiveLock_SaysWho_WaitsItsTurn_ThenArchives()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using (StatePersistenceService writer = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: Ct))
+        {
+            await writer.SaveTaskAsync(new AgentTask { Id = "done", Description = "finished long ago", Status = TaskStatuses.Completed, CompletedAt = LongAgo }, Ct);
+        }
+
+        string key = PostgresStateStore.ArchiveRunLockKey(schema.Name);
+        await using NpgsqlConnection holder = await PostgresServer.DataSource.OpenConnectionAsync(Ct);
+        int holderPid = holder.ProcessID;
+        await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", holder))
+        {
+            take.Parameters.AddWithValue(key);
+            await take.ExecuteNonQueryAsync(Ct);
+        }
+
+        Task<StatectlRun> archiving = StatectlAsync(schema.Name, "archive", "--completed-before", "2100-01-01", "--json");
+        await WaitUntilAsync(async () =>
+        {
+            await using NpgsqlCommand waiting = PostgresServer.DataSource.CreateCommand("""
+                SELECT count(*) FROM pg_catalog.pg_locks
+                WHERE locktype = 'advisory' AND objsubid = 1 AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)
+                """);
+            waiting.Parameters.AddWithValue(key);
+            return (long)(await waiting.ExecuteScalarAsync(Ct))! > 0;
+        });
+        Assert.False(archiving.IsCompleted, "statectl archived while another run held the lock");
+        Assert.Equal(["done"], await TaskIdsAsync(schema.Name));
+        await using (var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", holder))
+        {
+            release.Parameters.AddWithValue(key);
+            await release.ExecuteNonQueryAsync(Ct);
+        }
+
+        StatectlRun archived = await archiving;
+
+        Assert.True(archived.ExitCode == 0, archived.ToString());
+        Assert.Contains($"another task archive run or restore is in progress on this store (PostgreSQL backend {holderPid}, application '", archived.Error, StringComparison.Ordinal);
+        Assert.Equal(["done"], archived.Json().GetProperty("taskIds").EnumerateArray().Select(t => t.GetString()));
+        Assert.Empty(await TaskIdsAsync(schema.Name));
+    }
+
     [Fact]
     public async Task ARunWhoseTasksCouldNotBeDeleted_LeavesThemLive_AndTheNextRunFinishesIt_WithoutASecondArchive()
     {
@@ -233,6 +281,19 @@ public sealed class TaskArchiveOnPostgresTests
         }
 
         return names;
+    }
+
+    private static async Task<List<string>> TaskIdsAsync(string schema)
+    {
+        await using NpgsqlCommand command = PostgresServer.DataSource.CreateCommand($"SELECT id FROM {schema}.items WHERE kind = 'task' ORDER BY id");
+        var ids = new List<string>();
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
     }
 
     private static async Task<string?> ScalarTextAsync(string sql)

@@ -73,6 +73,7 @@ internal static class ArchiveCommand
         DateTimeOffset before = ParseDate(date);
         TaskArchiveResult result;
         string location;
+        await SayWhoHoldsTheArchiveLockAsync(context, store, cancellation).ConfigureAwait(false);
         // Not stopped between its steps by Ctrl-C: an archive written but its tasks still live, or logs half removed.
         using (Interruption.Defer("the archive"))
         await using (StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false))
@@ -111,6 +112,7 @@ internal static class ArchiveCommand
     private static async Task<int> RestoreAsync(CommandContext context, StoreChoice store, string file, CancellationToken cancellation)
     {
         TaskRestoreResult result;
+        await SayWhoHoldsTheArchiveLockAsync(context, store, cancellation).ConfigureAwait(false);
         using (Interruption.Defer("the restore of the archive"))
         await using (StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false))
         {
@@ -170,6 +172,22 @@ internal static class ArchiveCommand
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// On PostgreSQL, where an instance's retention pass or another operator may be archiving: says on standard error
+    /// who holds the archive lock, so a command that waits its turn does not look hung. A look only: the run takes the
+    /// lock itself (<see cref="TaskArchives"/>), however this one answered.
+    /// </summary>
+    private static async Task SayWhoHoldsTheArchiveLockAsync(CommandContext context, StoreChoice store, CancellationToken cancellation)
+    {
+        if (store.IsPostgres && await store.ReadAsync((connectionString, schema) =>
+                PostgresTaskArchiveReader.DescribeArchiveLockHolderAsync(connectionString, schema, cancellation)).ConfigureAwait(false) is { } holder)
+        {
+            context.Error.WriteLine($"statectl: another task archive run or restore is in progress on this store ({holder}); this one waits for it to end, "
+                + "then decides on the state it left.");
+            context.Error.Flush();
+        }
     }
 
     private static ArchiveListEntry Entry(TaskArchiveInfo archive, string location) =>
