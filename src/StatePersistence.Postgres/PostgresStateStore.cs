@@ -190,18 +190,13 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     /// <inheritdoc />
     /// <remarks>
     /// Numbers what committed without a position (relaxed durability, an older instance) first, as a reader does, then
-    /// reads the highest position, or the pruned horizon when every change up to it was pruned.
+    /// reads the head as a load does (<see cref="ChangeFeed.ReadHeadAsync"/>).
     /// </remarks>
     public async ValueTask<long> ReadFeedHeadAsync(CancellationToken cancellationToken = default)
     {
         RequireOpen();
-        return await Guarded("read the change feed's head", async () =>
-        {
-            await _feed.AssignPositionsAsync(cancellationToken).ConfigureAwait(false);
-            await using NpgsqlCommand read = _dataSource.CreateCommand(
-                $"SELECT greatest((SELECT coalesce(max(position), 0) FROM {_schema}.changes), (SELECT position FROM {_schema}.feed_horizon))");
-            return (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }).ConfigureAwait(false);
+        return await Guarded("read the change feed's head", async () => await _feed.ReadHeadAsync(cancellationToken).ConfigureAwait(false))
+            .ConfigureAwait(false);
     }
 
     /// <summary>
@@ -217,7 +212,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
             .ConfigureAwait(false);
         long position, sequence;
         await using (var numbers = new NpgsqlCommand($"""
-            SELECT greatest((SELECT coalesce(max(position), 0) FROM {_schema}.changes), (SELECT position FROM {_schema}.feed_horizon)),
+            SELECT {ChangeFeed.HeadExpression(_schema)},
                    (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {_schema}.revisions)
             """, connection, snapshot))
         await using (NpgsqlDataReader reader = await numbers.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))

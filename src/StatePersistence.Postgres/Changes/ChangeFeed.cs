@@ -185,6 +185,24 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
     }
 
     /// <summary>
+    /// The SQL expression of the feed's head: the highest position given, or the pruned horizon when every change up to
+    /// it was pruned. What a load starts following from and what <see cref="ReadHeadAsync"/> returns.
+    /// </summary>
+    public static string HeadExpression(string schema) =>
+        $"greatest((SELECT coalesce(max(position), 0) FROM {schema}.changes), (SELECT position FROM {schema}.feed_horizon))";
+
+    /// <summary>
+    /// The position through which every group committed before the call is numbered and readable: what committed
+    /// without a position is numbered first (<see cref="AssignPositionsAsync"/>), then the head is read.
+    /// </summary>
+    public async Task<long> ReadHeadAsync(CancellationToken cancellationToken)
+    {
+        await AssignPositionsAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlCommand read = dataSource.CreateCommand("SELECT " + HeadExpression(schema));
+        return (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>
     /// Adds the numbering to <paramref name="batch"/>, in its transaction: the lock (held until that transaction ends),
     /// then, as a statement of its own and so with a snapshot taken after the lock was had, the positions for every
     /// group without one that this transaction sees, in revision order, after the highest position. Returns the

@@ -29,14 +29,12 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
     private readonly StorePayloads _payloads = archives.ArchivePayloads;
 
     /// <summary>
-    /// Runs in the store's archive lock (<see cref="ITaskArchiveStore.AcquireTaskArchiveLockAsync"/>), deciding on a state
-    /// that holds every change committed before the lock was had: runs of several instances take turns, and a run right
-    /// after another instance's sees that run's deletions rather than taking its tasks for an interrupted run's.
+    /// Runs in its turn (<see cref="ArchiveTurn"/>): a run right after another instance's sees that run's deletions
+    /// rather than taking its tasks for an interrupted run's.
     /// </summary>
     public async Task<TaskArchiveResult> RunAsync(DateTimeOffset completedBefore, bool withLogs, CancellationToken cancellationToken)
     {
-        await using IAsyncDisposable turn = await archives.AcquireTaskArchiveLockAsync(cancellationToken).ConfigureAwait(false);
-        await service.CatchUpWithFeedAsync(cancellationToken).ConfigureAwait(false);
+        await using IAsyncDisposable turn = await ArchiveTurn.TakeAsync(service, archives, cancellationToken).ConfigureAwait(false);
         return await RunInTurnAsync(completedBefore, withLogs, cancellationToken).ConfigureAwait(false);
     }
 

@@ -17,13 +17,12 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchiveStore archives, IStateBlobStore store, Func<string, byte[]?> readFile)
 {
     /// <summary>
-    /// Runs in the store's archive lock, as an archive run does, on a state caught up with every change committed
-    /// before it: whether a task exists again is the store's answer, not a trailing copy's.
+    /// Runs in its turn (<see cref="ArchiveTurn"/>), as an archive run does: whether a task exists again is the store's
+    /// answer, not a trailing copy's.
     /// </summary>
     public async Task<TaskRestoreResult> RunAsync(string archive, CancellationToken cancellationToken)
     {
-        await using IAsyncDisposable turn = await archives.AcquireTaskArchiveLockAsync(cancellationToken).ConfigureAwait(false);
-        await service.CatchUpWithFeedAsync(cancellationToken).ConfigureAwait(false);
+        await using IAsyncDisposable turn = await ArchiveTurn.TakeAsync(service, archives, cancellationToken).ConfigureAwait(false);
         return await RunInTurnAsync(archive, cancellationToken).ConfigureAwait(false);
     }
 
