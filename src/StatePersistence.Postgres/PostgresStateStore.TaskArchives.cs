@@ -147,6 +147,18 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
         }).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
+    /// <remarks>The backend holding the schema's archive lock (<see cref="ArchiveRunLockKey"/>), as <c>pg_stat_activity</c> shows it.</remarks>
+    public async ValueTask<string?> DescribeTaskArchiveLockHolderAsync(CancellationToken cancellationToken = default)
+    {
+        RequireOpen();
+        return await Guarded("ask who holds the task archive lock", async () =>
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            return await Reading.ArchiveLockHolder.DescribeAsync(connection, _schema, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+    }
+
     /// <summary>The key of the advisory lock archive runs and restores of <paramref name="schema"/> take in turn (<c>hashtextextended(key, 0)</c>).</summary>
     internal static string ArchiveRunLockKey(string schema) => "statepersistence.task_archives:" + schema;
 

@@ -47,20 +47,6 @@ public static class PostgresTaskArchiveReader
         OperatorConnection.RunAsync(connectionString, schema, "be asked who holds its task archive lock", async (dataSource, _) =>
         {
             await using Npgsql.NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            if (await Schema.PostgresSchema.AdvisoryLockHolderAsync(connection, PostgresStateStore.ArchiveRunLockKey(schema), cancellationToken).ConfigureAwait(false)
-                is not { } pid)
-            {
-                return null;
-            }
-
-            await using var activity = new Npgsql.NpgsqlCommand(
-                "SELECT coalesce(application_name, ''), coalesce(host(client_addr), 'local'), backend_start FROM pg_catalog.pg_stat_activity WHERE pid = $1",
-                connection);
-            activity.Parameters.AddWithValue(pid);
-            await using Npgsql.NpgsqlDataReader reader = await activity.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"PostgreSQL backend {pid}, application '{reader.GetString(0)}' from {reader.GetString(1)}, connected since {reader.GetFieldValue<DateTimeOffset>(2).ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ}")
-                : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"PostgreSQL backend {pid}");
+            return await ArchiveLockHolder.DescribeAsync(connection, schema, cancellationToken).ConfigureAwait(false);
         });
 }

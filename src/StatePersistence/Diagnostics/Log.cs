@@ -38,6 +38,12 @@ internal static partial class Log
     [LoggerMessage(74, LogLevel.Debug, "Retention in {Location}: this pass was left to another instance of the shared store, which began one less than {Interval} ago")]
     public static partial void RetentionPassSkipped(ILogger logger, string location, TimeSpan interval);
 
+    [LoggerMessage(75, LogLevel.Information, "Task archive run or restore in {Location}: the archive lock is held by {Holder}; this one waits for it to end, then decides on the state it left")]
+    public static partial void ArchiveTurnAwaited(ILogger logger, string location, string holder);
+
+    [LoggerMessage(76, LogLevel.Information, "Task archive run or restore in {Location}: had the archive lock after waiting {WaitedSeconds:F1} s")]
+    public static partial void ArchiveTurnTaken(ILogger logger, string location, double waitedSeconds);
+
     [LoggerMessage(73, LogLevel.Warning, "Retention's TaskArchiveAfter={TaskArchiveAfter} is configured but the store {Location} keeps no task archives (it is not an ITaskArchiveStore, as the file store and PostgreSQL are): finished tasks stay live; session logs and reports are trimmed as configured")]
     public static partial void TaskArchiveNotApplied(ILogger logger, TimeSpan taskArchiveAfter, string location);
 

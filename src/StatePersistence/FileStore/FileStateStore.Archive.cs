@@ -147,6 +147,11 @@ public sealed partial class FileStateStore : ILateSealingStore, ITaskArchiveStor
     }
 
     /// <inheritdoc />
+    /// <remarks>Only a run or restore of this process can hold it (the writer lock keeps every other process out).</remarks>
+    ValueTask<string?> ITaskArchiveStore.DescribeTaskArchiveLockHolderAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_archiveRuns.CurrentCount == 0 ? "another task archive run or restore in this process" : null);
+
+    /// <inheritdoc />
     ValueTask ITaskArchiveStore.RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken) => RemoveSessionLogAsync(sessionId, cancellationToken);
 
     /// <inheritdoc />

@@ -61,4 +61,12 @@ public interface ITaskArchiveStore
     /// an advisory lock of the schema, held by a connection of its own for the run.
     /// </summary>
     ValueTask<IAsyncDisposable> AcquireTaskArchiveLockAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Who holds the archive lock (<see cref="AcquireTaskArchiveLockAsync"/>) now, as an operator would look for it (a
+    /// run in this process; a PostgreSQL backend with its application and address), or null when no one does. A look,
+    /// not a reservation: what a run about to wait its turn logs, so that a pass stuck behind another does not look
+    /// hung. The default knows of no holder: a store that cannot tell says nothing rather than something wrong.
+    /// </summary>
+    ValueTask<string?> DescribeTaskArchiveLockHolderAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<string?>(null);
 }

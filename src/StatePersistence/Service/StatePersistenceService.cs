@@ -103,6 +103,9 @@ public sealed partial class StatePersistenceService : IStatePersistence
     /// <summary>The store the service runs over, for the operator jobs that belong to one kind of store.</summary>
     internal IStateStore Store => _store;
 
+    /// <summary>What the operator jobs in <c>FileStore/Operations/</c> log and raise through.</summary>
+    internal EventDispatcher Events => _events;
+
     /// <summary>The clock the service was given: what names a task archive and judges its tasks' age.</summary>
     internal TimeProvider Time { get; }
 

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Npgsql;
 using StatePersistence.Cli.Tests.Support;
 using StatePersistence.Encryption;
@@ -117,6 +119,52 @@ public sealed class TaskArchiveOnPostgresTests
         Assert.True(tooOld.ExitCode == 1, tooOld.ToString());
         Assert.Contains("is at version 7; this needs version 8 or later", tooOld.Error, StringComparison.Ordinal);
         Assert.Null(await ScalarTextAsync($"SELECT to_regclass('{older.Name}.task_archives')::text"));
+    }
+
+    /// <summary>
+    /// An instance's retention pass that finds the schema's archive lock held (an operator's run, another instance's
+    /// pass) logs who holds it before it waits, in the background where a silent wait looks like a hang, archives once
+    /// the lock is released, and logs how long it waited. Before, the pass said nothing until it had the lock.
+    /// </summary>
+    [Fact]
+    public async Task TheRetentionPass_WhileAnotherRunHoldsTheArchiveLock_LogsWhoHoldsIt_ThenArchivesInItsTurn()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using (StatePersistenceService writer = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: Ct))
+        {
+            await writer.SaveTaskAsync(new AgentTask { Id = "done", Description = "finished long ago", Status = TaskStatuses.Completed, CompletedAt = LongAgo }, Ct);
+        }
+
+        string key = PostgresStateStore.ArchiveRunLockKey(schema.Name);
+        await using NpgsqlConnection holder = await PostgresServer.DataSource.OpenConnectionAsync(Ct);
+        await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", holder))
+        {
+            take.Parameters.AddWithValue(key);
+            await take.ExecuteNonQueryAsync(Ct);
+        }
+
+        var logs = new FakeLogCollector();
+        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder.AddProvider(new FakeLoggerProvider(logs)));
+        var options = new StatePersistenceOptions();
+        options.Retention.Interval = TimeSpan.FromHours(1); // one pass, right after the start
+        options.Retention.TaskArchiveAfter = TimeSpan.FromDays(30);
+        await using StatePersistenceService instance = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, options,
+            loggerFactory: loggers, cancellationToken: Ct);
+
+        await WaitUntilAsync(() => Task.FromResult(logs.GetSnapshot().Any(r => r.Id.Id == 75)));
+        string waiting = logs.GetSnapshot().Single(r => r.Id.Id == 75).Message;
+        Assert.Contains($"the archive lock is held by PostgreSQL backend {holder.ProcessID}, application '", waiting, StringComparison.Ordinal);
+        Assert.Equal(["done"], await TaskIdsAsync(schema.Name));
+
+        await using (var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", holder))
+        {
+            release.Parameters.AddWithValue(key);
+            await release.ExecuteNonQueryAsync(Ct);
+        }
+
+        await WaitUntilAsync(async () => (await TaskIdsAsync(schema.Name)).Count == 0);
+        await WaitUntilAsync(() => Task.FromResult(logs.GetSnapshot().Any(r => r.Id.Id == 76)));
+        Assert.Contains("had the archive lock after waiting", logs.GetSnapshot().Single(r => r.Id.Id == 76).Message, StringComparison.Ordinal);
     }
 
     /// <summary>

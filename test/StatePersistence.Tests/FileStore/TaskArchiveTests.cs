@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using StatePersistence.Encryption;
 using StatePersistence.Errors;
 using StatePersistence.FileStore;
@@ -118,6 +119,53 @@ public sealed class TaskArchiveTests : IDisposable
         string archive = Assert.Single(Directory.GetFiles(_fixture.File("archive")));
         Assert.Equal(results.Single(r => !r.NothingToArchive).Archive, archive);
         Assert.Equal(0, service.TaskCount);
+    }
+
+    /// <summary>
+    /// A run that finds the archive lock held says so before it waits (the retention pass runs in the background, where
+    /// a silent wait looks like a hang), and how long it waited once its turn comes; a run that finds it free says nothing.
+    /// </summary>
+    [Fact]
+    public async Task ARunFindingTheLockHeld_LogsWhoHoldsItBeforeWaiting_AndTheWaitOnceItsTurnComes()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var logs = new CapturedLogs();
+        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        StatePersistenceOptions options = _fixture.Options();
+        var store = new FileStateStore(options, timeProvider: _fixture.Time);
+        await using var service = new StatePersistenceService(options, store, loggers, _fixture.Time);
+        await service.StartAsync(ct);
+        await service.SaveTaskAsync(new AgentTask { Id = "old", Status = TaskStatuses.Completed, CompletedAt = Now.AddDays(-10) }, ct);
+        var archives = (StatePersistence.Retention.ITaskArchiveStore)store;
+        Assert.Null(await archives.DescribeTaskArchiveLockHolderAsync(ct));
+
+        Task<TaskArchiveResult> run;
+        await using (await archives.AcquireTaskArchiveLockAsync(ct))
+        {
+            Assert.Equal("another task archive run or restore in this process", await archives.DescribeTaskArchiveLockHolderAsync(ct));
+            run = Task.Run(() => TaskArchives.ArchiveAsync(service, Now.AddDays(-1), cancellationToken: ct), ct);
+            CapturedLogs.Entry? waiting = null;
+            for (int attempt = 0; waiting is null && attempt < 3000; attempt++)
+            {
+                await Task.Delay(10, ct);
+                waiting = logs.Entries.FirstOrDefault(e => e.Id == 75);
+            }
+
+            Assert.NotNull(waiting);
+            Assert.Contains("the archive lock is held by another task archive run or restore in this process; this one waits", waiting.Message);
+            Assert.False(run.IsCompleted);
+            Assert.Equal(1, service.TaskCount);
+        }
+
+        Assert.Equal(["old"], (await run).Tasks);
+        Assert.Contains(logs.Entries, e => e.Id == 76 && e.Message.Contains("had the archive lock after waiting", StringComparison.Ordinal));
+        Assert.Null(await archives.DescribeTaskArchiveLockHolderAsync(ct));
+
+        // A run that finds the lock free logs neither.
+        await service.SaveTaskAsync(new AgentTask { Id = "older", Status = TaskStatuses.Completed, CompletedAt = Now.AddDays(-10) }, ct);
+        Assert.Equal(["older"], (await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), cancellationToken: ct)).Tasks);
+        Assert.Single(logs.Entries, e => e.Id == 75);
+        Assert.Single(logs.Entries, e => e.Id == 76);
     }
 
     [Fact]

@@ -143,6 +143,12 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         log.Notify(StateEventTypes.RetentionTasksArchived, id: archive);
     }
 
+    /// <summary>An archive run or restore found the store's archive lock held and waits its turn: logged with the holder.</summary>
+    public void ArchiveTurnAwaited(string holder) => Log.ArchiveTurnAwaited(logger, location, holder);
+
+    /// <summary>An archive run or restore that waited got its turn.</summary>
+    public void ArchiveTurnTaken(TimeSpan waited) => Log.ArchiveTurnTaken(logger, location, waited.TotalSeconds);
+
     /// <summary>The audit of a key change seen by the running service: key ids only, never key material.</summary>
     public void KeyActivated(string keyId)
     {
