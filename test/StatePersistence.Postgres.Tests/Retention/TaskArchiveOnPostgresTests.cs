@@ -130,18 +130,8 @@ public sealed class TaskArchiveOnPostgresTests
     public async Task TheRetentionPass_WhileAnotherRunHoldsTheArchiveLock_LogsWhoHoldsIt_ThenArchivesInItsTurn()
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await using (StatePersistenceService writer = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: Ct))
-        {
-            await writer.SaveTaskAsync(new AgentTask { Id = "done", Description = "finished long ago", Status = TaskStatuses.Completed, CompletedAt = LongAgo }, Ct);
-        }
-
+        await using NpgsqlConnection holder = await OneDoneTaskAndTheArchiveLockHeldAsync(schema.Name);
         string key = PostgresStateStore.ArchiveRunLockKey(schema.Name);
-        await using NpgsqlConnection holder = await PostgresServer.DataSource.OpenConnectionAsync(Ct);
-        await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", holder))
-        {
-            take.Parameters.AddWithValue(key);
-            await take.ExecuteNonQueryAsync(Ct);
-        }
 
         var logs = new FakeLogCollector();
         using ILoggerFactory loggers = LoggerFactory.Create(builder => builder.AddProvider(new FakeLoggerProvider(logs)));
@@ -156,11 +146,7 @@ public sealed class TaskArchiveOnPostgresTests
         Assert.Contains($"the archive lock is held by PostgreSQL backend {holder.ProcessID}, application '", waiting, StringComparison.Ordinal);
         Assert.Equal(["done"], await TaskIdsAsync(schema.Name));
 
-        await using (var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", holder))
-        {
-            release.Parameters.AddWithValue(key);
-            await release.ExecuteNonQueryAsync(Ct);
-        }
+        await AdvisoryAsync("pg_advisory_unlock", holder, key);
 
         await WaitUntilAsync(async () => (await TaskIdsAsync(schema.Name)).Count == 0);
         await WaitUntilAsync(() => Task.FromResult(logs.GetSnapshot().Any(r => r.Id.Id == 76)));
@@ -175,19 +161,9 @@ public sealed class TaskArchiveOnPostgresTests
     public async Task Statectl_WhileAnotherRunHoldsTheArchiveLock_SaysWho_WaitsItsTurn_ThenArchives()
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await using (StatePersistenceService writer = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: Ct))
-        {
-            await writer.SaveTaskAsync(new AgentTask { Id = "done", Description = "finished long ago", Status = TaskStatuses.Completed, CompletedAt = LongAgo }, Ct);
-        }
-
+        await using NpgsqlConnection holder = await OneDoneTaskAndTheArchiveLockHeldAsync(schema.Name);
         string key = PostgresStateStore.ArchiveRunLockKey(schema.Name);
-        await using NpgsqlConnection holder = await PostgresServer.DataSource.OpenConnectionAsync(Ct);
         int holderPid = holder.ProcessID;
-        await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", holder))
-        {
-            take.Parameters.AddWithValue(key);
-            await take.ExecuteNonQueryAsync(Ct);
-        }
 
         Task<StatectlRun> archiving = StatectlAsync(schema.Name, "archive", "--completed-before", "2100-01-01", "--json");
         await WaitUntilAsync(async () =>
@@ -201,11 +177,7 @@ public sealed class TaskArchiveOnPostgresTests
         });
         Assert.False(archiving.IsCompleted, "statectl archived while another run held the lock");
         Assert.Equal(["done"], await TaskIdsAsync(schema.Name));
-        await using (var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", holder))
-        {
-            release.Parameters.AddWithValue(key);
-            await release.ExecuteNonQueryAsync(Ct);
-        }
+        await AdvisoryAsync("pg_advisory_unlock", holder, key);
 
         StatectlRun archived = await archiving;
 
@@ -329,6 +301,26 @@ public sealed class TaskArchiveOnPostgresTests
         }
 
         return names;
+    }
+
+    /// <summary>A task finished long ago in <paramref name="schema"/>, and a connection holding its archive lock (another run's, as far as the store can tell).</summary>
+    private static async Task<NpgsqlConnection> OneDoneTaskAndTheArchiveLockHeldAsync(string schema)
+    {
+        await using (StatePersistenceService writer = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema, cancellationToken: Ct))
+        {
+            await writer.SaveTaskAsync(new AgentTask { Id = "done", Description = "finished long ago", Status = TaskStatuses.Completed, CompletedAt = LongAgo }, Ct);
+        }
+
+        NpgsqlConnection holder = await PostgresServer.DataSource.OpenConnectionAsync(Ct);
+        await AdvisoryAsync("pg_advisory_lock", holder, PostgresStateStore.ArchiveRunLockKey(schema));
+        return holder;
+    }
+
+    private static async Task AdvisoryAsync(string function, NpgsqlConnection connection, string key)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {function}(hashtextextended($1, 0))", connection);
+        command.Parameters.AddWithValue(key);
+        await command.ExecuteNonQueryAsync(Ct);
     }
 
     private static async Task<List<string>> TaskIdsAsync(string schema)
