@@ -186,6 +186,13 @@ public sealed partial class PostgresStateStore
     private async Task<int> ExecuteAsync(string sql, Durability durability, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
     {
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteOnAsync(connection, sql, durability, cancellationToken, parameters).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <paramref name="sql"/> in a transaction of its own on <paramref name="connection"/>; the rows it affected.</summary>
+    private static async Task<int> ExecuteOnAsync(NpgsqlConnection connection, string sql, Durability durability, CancellationToken cancellationToken,
+        params NpgsqlParameter[] parameters)
+    {
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlBatch batch = WriteBatch(connection, transaction, durability);
         var command = new NpgsqlBatchCommand(sql);

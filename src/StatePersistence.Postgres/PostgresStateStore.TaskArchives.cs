@@ -15,6 +15,9 @@ namespace StatePersistence.Postgres;
 /// </summary>
 public sealed partial class PostgresStateStore : ITaskArchiveStore
 {
+    // The archive lock a run of this store holds now, if any: its archive is written on the lock's connection.
+    private ArchiveRunLock? _archiveRunLock;
+
     /// <inheritdoc />
     public StorePayloads ArchivePayloads => _payloads;
 
@@ -57,8 +60,14 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
     }
 
     /// <inheritdoc />
-    /// <remarks>One <c>INSERT ... ON CONFLICT DO NOTHING</c>, committed with the WAL flushed (and, on a cluster with
-    /// synchronous replication, on the standby) before it returns.</remarks>
+    /// <remarks>
+    /// One <c>INSERT ... ON CONFLICT DO NOTHING</c>, committed with the WAL flushed (and, on a cluster with synchronous
+    /// replication, on the standby) before it returns. While a run of this store holds the archive lock
+    /// (<see cref="AcquireTaskArchiveLockAsync"/>), on the lock's own connection: the archive commits only while its
+    /// session, and so the lock, lives. A run whose lock went with its connection fails here, before it deletes
+    /// anything, instead of writing an archive beside the one the run that took the lock over writes of the same tasks
+    /// (which finds this run's archive, when it committed, and finishes it).
+    /// </remarks>
     public ValueTask<bool> TryWriteTaskArchiveAsync(string name, ReadOnlyMemory<byte> archive, IReadOnlyList<string> taskIds, string? sealedUnder,
         CancellationToken cancellationToken = default)
     {
@@ -66,12 +75,17 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
         ArgumentNullException.ThrowIfNull(taskIds);
         return Guarded("write the task archive " + StateId.Quote(name), async () =>
         {
-            int written = await ExecuteAsync(
-                $"INSERT INTO {_schema}.task_archives (name, task_ids, key_id, content) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
-                Durability.Full, cancellationToken, Text(name),
+            string insert = $"INSERT INTO {_schema}.task_archives (name, task_ids, key_id, content) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING";
+            NpgsqlParameter[] values =
+            [
+                Text(name),
                 new NpgsqlParameter { Value = taskIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
                 new NpgsqlParameter { Value = (object?)sealedUnder ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
-                new NpgsqlParameter { Value = archive, NpgsqlDbType = NpgsqlDbType.Bytea }).ConfigureAwait(false);
+                new NpgsqlParameter { Value = archive, NpgsqlDbType = NpgsqlDbType.Bytea },
+            ];
+            int written = Volatile.Read(ref _archiveRunLock) is { } turn
+                ? await turn.RunAsync(connection => ExecuteOnAsync(connection, insert, Durability.Full, cancellationToken, values), cancellationToken).ConfigureAwait(false)
+                : await ExecuteAsync(insert, Durability.Full, cancellationToken, values).ConfigureAwait(false);
             if (!string.Equals(sealedUnder, _payloads.ActiveKeyId, StringComparison.Ordinal))
             {
                 // Sealed under a key that is no longer active: a re-encryption run that found nothing left must look again.
@@ -137,7 +151,10 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
                 await using var take = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", connection) { CommandTimeout = 0 };
                 take.Parameters.AddWithValue(ArchiveRunLockKey(_schema));
                 await take.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                return (IAsyncDisposable)new ArchiveRunLock(connection, ArchiveRunLockKey(_schema));
+                var turn = new ArchiveRunLock(this, connection, ArchiveRunLockKey(_schema));
+                // One at a time per store: another run of this store waits in pg_advisory_lock until this one is released.
+                Volatile.Write(ref _archiveRunLock, turn);
+                return (IAsyncDisposable)turn;
             }
             catch
             {
@@ -171,38 +188,73 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
             throw new ArgumentException($"'{name}' is not the name of a task archive (a file name ending in {TaskArchives.FileExtension}).", nameof(name));
         }
     }
-}
 
-/// <summary>
-/// An archive run's hold of the schema's archive lock: unlocked and its connection closed on the first dispose. Should
-/// the unlock fail, the connection's pool is cleared so the connection is closed rather than pooled: its session ends,
-/// and the lock with it.
-/// </summary>
-file sealed class ArchiveRunLock(NpgsqlConnection connection, string key) : IAsyncDisposable
-{
-    private int _released;
-
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// An archive run's hold of the schema's archive lock, and the connection holding it, on which the run's archive is
+    /// written (<see cref="RunAsync"/>, one statement at a time). Unlocked and its connection closed on the first
+    /// dispose. Should the unlock fail, the connection's pool is cleared so the connection is closed rather than
+    /// pooled: its session ends, and the lock with it.
+    /// </summary>
+    private sealed class ArchiveRunLock(PostgresStateStore store, NpgsqlConnection connection, string key) : IAsyncDisposable
     {
-        if (Interlocked.Exchange(ref _released, 1) != 0)
+        private readonly SemaphoreSlim _using = new(1, 1);
+        private int _released;
+
+        /// <summary>Runs <paramref name="run"/> on the lock's connection, once any statement before it there is done.</summary>
+        public async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> run, CancellationToken cancellationToken)
         {
-            return;
+            await _using.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                ObjectDisposedException.ThrowIf(Volatile.Read(ref _released) != 0, this);
+                if (!Holding)
+                {
+                    // Npgsql would say only that the connection is not open.
+                    throw new NpgsqlException("the connection holding the task archive lock was lost, and the lock with its session");
+                }
+
+                return await run(connection).ConfigureAwait(false);
+            }
+            finally
+            {
+                _using.Release();
+            }
         }
 
-        try
+        /// <summary>Whether the connection, and so its session and the lock, still lives as far as Npgsql knows.</summary>
+        private bool Holding => connection.FullState == System.Data.ConnectionState.Open;
+
+        public async ValueTask DisposeAsync()
         {
-            await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", connection);
-            release.Parameters.AddWithValue(key);
-            await release.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (NpgsqlException)
-        {
-            // The run's outcome stands (it is not this unlock's to change): the lock goes with the session, closed here.
-            NpgsqlConnection.ClearPool(connection);
-        }
-        finally
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
+            if (Interlocked.Exchange(ref _released, 1) != 0)
+            {
+                return;
+            }
+
+            Interlocked.CompareExchange(ref store._archiveRunLock, null, this);
+            await _using.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                if (!Holding)
+                {
+                    // The session is gone (a terminated backend, a network cut), and its locks with it.
+                    return;
+                }
+
+                await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", connection);
+                release.Parameters.AddWithValue(key);
+                await release.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (NpgsqlException)
+            {
+                // The run's outcome stands (it is not this unlock's to change): the lock goes with the session, closed here.
+                NpgsqlConnection.ClearPool(connection);
+            }
+            finally
+            {
+                _using.Release();
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 }

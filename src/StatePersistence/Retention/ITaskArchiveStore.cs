@@ -58,7 +58,10 @@ public interface ITaskArchiveStore
     /// Waits until no other archive run or restore of this store is in progress, in this process or another writer
     /// sharing the store, and keeps it so until the result is disposed: runs take turns, so two never archive the same
     /// tasks. The file store: within the process (its directory's writer lock keeps other processes out); PostgreSQL:
-    /// an advisory lock of the schema, held by a connection of its own for the run.
+    /// an advisory lock of the schema, held by a connection of its own for the run. A store whose lock can be lost while
+    /// held (PostgreSQL's goes with its session) writes the run's archive (<see cref="TryWriteTaskArchiveAsync"/>) so that
+    /// it commits only while the lock is held, or fails: a run that lost its turn must not add an archive of the same
+    /// tasks beside the next run's.
     /// </summary>
     ValueTask<IAsyncDisposable> AcquireTaskArchiveLockAsync(CancellationToken cancellationToken = default);
 

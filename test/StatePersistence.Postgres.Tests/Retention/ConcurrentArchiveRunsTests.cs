@@ -3,7 +3,10 @@ using Npgsql;
 using StatePersistence.Errors;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Model;
+using StatePersistence.Postgres.Schema;
 using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Retention;
+using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
 namespace StatePersistence.Postgres.Tests.Retention;
@@ -107,6 +110,48 @@ public sealed class ConcurrentArchiveRunsTests
             Assert.Equal("the id taken again", (await b.LoadTaskAsync(ids[0], Ct))!.Description);
             Assert.Null(await b.LoadTaskAsync(ids[1], Ct));
         }
+    }
+
+    /// <summary>
+    /// A run whose archive lock went with its connection (a backend terminated, a network cut, an idle timeout) writes no
+    /// archive: the archive is written on the lock's own connection, so it commits only while the lock is held, and the
+    /// run fails naming it before it deletes a task. Before, it was written on a pooled connection and committed all the
+    /// same, beside the archive of the same tasks that the run which took the lock over was writing.
+    /// </summary>
+    [Fact]
+    public async Task AnArchiveWrittenAfterTheRunLostItsLock_FailsNamingIt_AndNothingIsWritten()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name, IdentityCodec.Instance);
+        await store.OpenAsync(Ct);
+        ITaskArchiveStore archives = store;
+        const string name = "tasks.20260101T000000Z.tar.gz";
+        string key = PostgresStateStore.ArchiveRunLockKey(schema.Name);
+
+        IAsyncDisposable lost = await archives.AcquireTaskArchiveLockAsync(Ct);
+        int pid;
+        await using (NpgsqlConnection look = await PostgresServer.DataSource.OpenConnectionAsync(Ct))
+        {
+            pid = (await PostgresSchema.AdvisoryLockHolderAsync(look, key, Ct))!.Value;
+            await using var terminate = new NpgsqlCommand("SELECT pg_terminate_backend($1, 10000)", look);
+            terminate.Parameters.AddWithValue(pid);
+            Assert.True((bool)(await terminate.ExecuteScalarAsync(Ct))!);
+            Assert.Null(await PostgresSchema.AdvisoryLockHolderAsync(look, key, Ct));
+        }
+
+        StateStorageException failed = await Assert.ThrowsAsync<StateStorageException>(async () =>
+            await archives.TryWriteTaskArchiveAsync(name, new byte[] { 1, 2, 3 }, ["t1"], null, Ct));
+        Assert.Contains($"write the task archive '{name}'", failed.Message, StringComparison.Ordinal);
+        Assert.Empty(await archives.ListTaskArchivesAsync(Ct));
+        await lost.DisposeAsync();
+
+        // The next run, on a connection of its own, holds the lock and writes.
+        await using (await archives.AcquireTaskArchiveLockAsync(Ct))
+        {
+            Assert.True(await archives.TryWriteTaskArchiveAsync(name, new byte[] { 1, 2, 3 }, ["t1"], null, Ct));
+        }
+
+        Assert.Equal([name], (await archives.ListTaskArchivesAsync(Ct)).Select(a => a.Name));
     }
 
     /// <summary>Finished tasks of the round, created on A and waited for on B (so both runs would select them).</summary>
