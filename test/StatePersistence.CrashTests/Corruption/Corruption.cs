@@ -36,6 +36,16 @@ internal sealed record Corruption(CorruptionKind Kind, string RelativePath, stri
     /// </summary>
     public bool LeftWholeShorterLog { get; init; }
 
+    /// <summary>
+    /// A journal segment zeroed from where one of its records began to its end (the block held its last records): what
+    /// is left reads as a whole, shorter journal followed by the preallocated zeros, as a segment cut at a record
+    /// boundary does, and nothing else records how many records it had.
+    /// </summary>
+    public bool LeftJournalCutAtARecord { get; init; }
+
+    /// <summary>The magic every journal record begins with (docs/reliability.md), in the clear under any codec.</summary>
+    private static ReadOnlySpan<byte> JournalRecordMagic => "SPJ1"u8;
+
     public override string ToString() => $"{Kind} of {RelativePath} ({Detail})";
 
     /// <summary>Damages one file of <paramref name="root"/>, chosen with <paramref name="random"/>.</summary>
@@ -77,9 +87,13 @@ internal sealed record Corruption(CorruptionKind Kind, string RelativePath, stri
                 };
             case CorruptionKind.ZeroBlock when bytes.Length > 0:
                 int block = random.Next((used + 511) / 512) * 512;
+                bool blockStartsARecord = chosenKind == "journal" && bytes.AsSpan(block).StartsWith(JournalRecordMagic);
                 Array.Clear(bytes, block, Math.Min(512, bytes.Length - block));
                 File.WriteAllBytes(path, bytes);
-                return new(kind, target, $"bytes {block}..{Math.Min(block + 512, bytes.Length)} of {bytes.Length} zeroed");
+                return new(kind, target, $"bytes {block}..{Math.Min(block + 512, bytes.Length)} of {bytes.Length} zeroed")
+                {
+                    LeftJournalCutAtARecord = blockStartsARecord && !bytes.AsSpan(block).ContainsAnyExcept((byte)0),
+                };
             case CorruptionKind.Delete:
                 File.Delete(path);
                 return new(kind, target, "deleted");

@@ -145,14 +145,16 @@ internal sealed class CorruptionCampaign(ReliabilityLedger ledger, Violations vi
     }
 
     /// <summary>
-    /// A journal segment deleted, emptied, truncated, zeroed whole (its few records all in the block) or overwritten by
+    /// A journal segment deleted, emptied, truncated, zeroed whole (its few records all in the block) or from the start
+    /// of a record to its end (<see cref="Corruption.LeftJournalCutAtARecord"/>: seed 1878946143 zeroed the one record
+    /// in bytes 1536..2048 of the newest segment, the same as a cut at that boundary), or overwritten by
     /// another segment: what was cut away left no bytes to read, and nothing else records how long the journal was
     /// (the newest segment left all zeros looks exactly like the spare prepared ahead).
     /// </summary>
     private static bool JournalTailLost(Corruption corruption, bool leftAllZeros) =>
         Corruption.KindOf(corruption.RelativePath) == "journal"
         && (corruption.Kind is CorruptionKind.Delete or CorruptionKind.Empty or CorruptionKind.Truncate
-            || (corruption.Kind == CorruptionKind.ZeroBlock && leftAllZeros)
+            || (corruption.Kind == CorruptionKind.ZeroBlock && (leftAllZeros || corruption.LeftJournalCutAtARecord))
             || (corruption.Kind == CorruptionKind.Duplicate && corruption.Detail.StartsWith("overwritten", StringComparison.Ordinal)));
 
     /// <summary>A whole session log exchanged with or copied over another session's.</summary>
