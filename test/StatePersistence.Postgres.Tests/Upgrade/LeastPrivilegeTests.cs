@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Npgsql;
 using StatePersistence.Errors;
 using StatePersistence.Model;
@@ -20,12 +22,7 @@ public sealed class LeastPrivilegeTests
     public async Task ARoleThatMayOnlyReadAndWriteTheTables_OpensACurrentSchema_AndWrites()
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, Ct);
-        await using TestRole role = await TestRole.CreateAsync(schema.Name, $"""
-            GRANT USAGE ON SCHEMA {schema.Name} TO ROLE_NAME;
-            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema.Name} TO ROLE_NAME;
-            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema.Name} TO ROLE_NAME;
-            """);
+        await using TestRole role = await TableUserOfACurrentSchemaAsync(schema.Name);
 
         await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
         await service.SaveTaskAsync(new AgentTask { Id = "t", Description = "d", Status = "pending" }, Ct);
@@ -129,6 +126,62 @@ public sealed class LeastPrivilegeTests
 
         await FileStore.Operations.TaskArchives.RestoreAsync(service, Path.GetFileName(archived.Archive!), Ct);
         Assert.Equal("d", (await service.LoadTaskAsync("done", Ct))!.Description);
+    }
+
+    /// <summary>
+    /// A role that may only use the tables cannot see another role's session details in <c>pg_stat_activity</c> (its
+    /// address and start are null): a run that finds the archive lock held by such a session still names the holder it
+    /// can see, waits its turn and archives. Before, reading the null start threw <c>InvalidCastException</c>, which
+    /// failed every archive run of the instance while an operator's run under another role held the lock.
+    /// </summary>
+    [Fact]
+    public async Task ARoleThatCannotSeeTheLockHoldersSession_NamesTheHolderItCanSee_AndArchivesInItsTurn()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using TestRole role = await TableUserOfACurrentSchemaAsync(schema.Name);
+        var logs = new FakeLogCollector();
+        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder.AddProvider(new FakeLoggerProvider(logs)));
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, loggerFactory: loggers,
+            cancellationToken: Ct);
+        await service.SaveTaskAsync(new AgentTask { Id = "done", Description = "d", Status = "completed", CompletedAt = DateTimeOffset.UtcNow.AddDays(-40) }, Ct);
+
+        // The lock held by the test's own role (another role than the instance's), as an operator's statectl would.
+        string key = PostgresStateStore.ArchiveRunLockKey(schema.Name);
+        await using NpgsqlConnection holder = await PostgresServer.DataSource.OpenConnectionAsync(Ct);
+        await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", holder))
+        {
+            take.Parameters.AddWithValue(key);
+            await take.ExecuteNonQueryAsync(Ct);
+        }
+
+        Task<FileStore.Operations.TaskArchiveResult> run = Task.Run(() =>
+            FileStore.Operations.TaskArchives.ArchiveAsync(service, DateTimeOffset.UtcNow.AddDays(-30), cancellationToken: Ct), Ct);
+        for (int attempt = 0; attempt < 1500 && !run.IsCompleted && !logs.GetSnapshot().Any(r => r.Id.Id == 75); attempt++)
+        {
+            await Task.Delay(20, Ct);
+        }
+
+        Assert.False(run.IsCompleted, run.Exception?.ToString() ?? "the run did not wait for the lock");
+        string waiting = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 75).Message;
+        Assert.Contains($"held by PostgreSQL backend {holder.ProcessID} of role '", waiting, StringComparison.Ordinal);
+        await using (var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", holder))
+        {
+            release.Parameters.AddWithValue(key);
+            await release.ExecuteNonQueryAsync(Ct);
+        }
+
+        Assert.Equal(["done"], (await run).Tasks);
+    }
+
+    /// <summary><paramref name="schema"/> created at this build's version by its owner, and a role that may only read and write its tables.</summary>
+    private static async Task<TestRole> TableUserOfACurrentSchemaAsync(string schema)
+    {
+        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema, Ct);
+        return await TestRole.CreateAsync(schema, $"""
+            GRANT USAGE ON SCHEMA {schema} TO ROLE_NAME;
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO ROLE_NAME;
+            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO ROLE_NAME;
+            """);
     }
 
     /// <summary>
