@@ -125,11 +125,19 @@ public static class PostgresHealth
         return health with { Status = status };
     }
 
+    /// <summary>
+    /// A client's session in <c>pg_stat_activity</c>, whoever's it is. A role without <c>pg_read_all_stats</c> sees
+    /// another role's sessions with <c>backend_type</c> (and the address, start, state) null, but with their role and
+    /// database; background processes have neither. Counting only <c>client backend</c> left those out, so a check
+    /// under the application's role counted its own connections and missed the rest of the cluster's.
+    /// </summary>
+    private const string ClientBackend = "(backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL AND datid IS NOT NULL))";
+
     /// <summary>Client connections to the whole cluster, its <c>max_connections</c>, and whether it is a standby.</summary>
     private static async Task<(int Connections, int MaxConnections, bool Standby)> ClusterAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
-            SELECT (SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend')::int,
+        await using var command = new NpgsqlCommand($"""
+            SELECT (SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE {ClientBackend})::int,
                    current_setting('max_connections')::int, pg_catalog.pg_is_in_recovery()
             """, connection);
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -139,9 +147,10 @@ public static class PostgresHealth
 
     private static async Task<IReadOnlyList<PostgresClient>> ClientsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
-            SELECT coalesce(application_name, ''), host(client_addr), count(*)::int FROM pg_catalog.pg_stat_activity
-            WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()
+        await using var command = new NpgsqlCommand($"""
+            SELECT coalesce(application_name, ''), CASE WHEN backend_type IS NULL THEN '{PostgresClient.HiddenAddress}' ELSE host(client_addr) END,
+                   count(*)::int FROM pg_catalog.pg_stat_activity
+            WHERE datname = current_database() AND {ClientBackend} AND pid <> pg_catalog.pg_backend_pid()
             GROUP BY 1, 2 ORDER BY 1, 2
             """, connection);
         var clients = new List<PostgresClient>();

@@ -60,6 +60,11 @@ public sealed record PostgresStoreHealth(string Location, StateHealthStatus Stat
 
 /// <summary>Connections of one client to the store's database, as <c>pg_stat_activity</c> shows them.</summary>
 /// <param name="ApplicationName">Its <c>application_name</c> (Npgsql's <c>Application Name</c>; empty when it set none).</param>
-/// <param name="ClientAddress">Its address; null for a Unix socket, or when this role may not see it.</param>
+/// <param name="ClientAddress">Its address; null for a Unix socket; <see cref="HiddenAddress"/> for another role's
+/// sessions when this role may not see their details (it lacks <c>pg_read_all_stats</c>).</param>
 /// <param name="Connections">How many connections it holds.</param>
-public sealed record PostgresClient(string ApplicationName, string? ClientAddress, int Connections);
+public sealed record PostgresClient(string ApplicationName, string? ClientAddress, int Connections)
+{
+    /// <summary>The <see cref="ClientAddress"/> of sessions whose address this role may not see.</summary>
+    public const string HiddenAddress = "hidden from this role";
+}

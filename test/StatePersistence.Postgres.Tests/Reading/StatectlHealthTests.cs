@@ -106,6 +106,31 @@ public sealed class StatectlHealthTests
         Assert.Equal(2L, await OlderSchema.ScalarAsync($"SELECT max(version) FROM {older.Name}.schema_version", Ct));
     }
 
+    /// <summary>
+    /// Run under a role that may only use the tables (no <c>pg_read_all_stats</c>), the check counts and lists the
+    /// connections of other roles too, those whose details PostgreSQL hides from it (their <c>backend_type</c> and
+    /// address are null): listed by application, their address shown as hidden. Before, it counted only its own role's
+    /// connections, so the share of <c>max_connections</c> in use, and the warning when near it, missed the rest.
+    /// </summary>
+    [Fact]
+    public async Task UnderARoleThatSeesOnlyItsOwnSessions_OtherRolesConnectionsAreCountedAndListedAsHidden()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using TestRole role = await TestRole.TableUserOfACurrentSchemaAsync(schema.Name);
+        string instance = "sp-health-other-role-" + schema.Name;
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(
+            OlderSchema.ConnectionString(instance), schema.Name, cancellationToken: Ct);
+
+        StatectlRun run = await HealthAsync(schema.Name, "--json", role.ConnectionString);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        JsonElement health = run.Json();
+        JsonElement client = Assert.Single(health.GetProperty("clients").EnumerateArray(), c => c.GetProperty("applicationName").GetString() == instance);
+        Assert.Equal(PostgresClient.HiddenAddress, client.GetProperty("clientAddress").GetString());
+        Assert.True(client.GetProperty("connections").GetInt32() >= 1);
+        Assert.True(health.GetProperty("connections").GetInt32() >= 1 + client.GetProperty("connections").GetInt32(), run.Output);
+    }
+
     private static Task<StatectlRun> HealthAsync(string schema, string? flag = null, string? connectionString = null) =>
         StatectlRun.RunAsync(["health", .. flag is null ? Array.Empty<string>() : [flag], "--store", "postgres", "--schema", schema],
             environment: Environment(connectionString));

@@ -22,7 +22,7 @@ public sealed class LeastPrivilegeTests
     public async Task ARoleThatMayOnlyReadAndWriteTheTables_OpensACurrentSchema_AndWrites()
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await using TestRole role = await TableUserOfACurrentSchemaAsync(schema.Name);
+        await using TestRole role = await TestRole.TableUserOfACurrentSchemaAsync(schema.Name);
 
         await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, cancellationToken: Ct);
         await service.SaveTaskAsync(new AgentTask { Id = "t", Description = "d", Status = "pending" }, Ct);
@@ -138,7 +138,7 @@ public sealed class LeastPrivilegeTests
     public async Task ARoleThatCannotSeeTheLockHoldersSession_NamesTheHolderItCanSee_AndArchivesInItsTurn()
     {
         await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await using TestRole role = await TableUserOfACurrentSchemaAsync(schema.Name);
+        await using TestRole role = await TestRole.TableUserOfACurrentSchemaAsync(schema.Name);
         var logs = new FakeLogCollector();
         using ILoggerFactory loggers = LoggerFactory.Create(builder => builder.AddProvider(new FakeLoggerProvider(logs)));
         await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, loggerFactory: loggers,
@@ -171,17 +171,6 @@ public sealed class LeastPrivilegeTests
         }
 
         Assert.Equal(["done"], (await run).Tasks);
-    }
-
-    /// <summary><paramref name="schema"/> created at this build's version by its owner, and a role that may only read and write its tables.</summary>
-    private static async Task<TestRole> TableUserOfACurrentSchemaAsync(string schema)
-    {
-        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema, Ct);
-        return await TestRole.CreateAsync(schema, $"""
-            GRANT USAGE ON SCHEMA {schema} TO ROLE_NAME;
-            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO ROLE_NAME;
-            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO ROLE_NAME;
-            """);
     }
 
     /// <summary>

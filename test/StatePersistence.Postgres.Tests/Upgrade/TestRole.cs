@@ -1,4 +1,5 @@
 using Npgsql;
+using StatePersistence.Postgres.Schema;
 using StatePersistence.Postgres.Tests.Support;
 using static StatePersistence.Postgres.Tests.Upgrade.OlderSchema;
 
@@ -20,6 +21,17 @@ internal sealed class TestRole : IAsyncDisposable
         await ExecuteAsync($"CREATE ROLE {role.Name} LOGIN", TestContext.Current.CancellationToken);
         await ExecuteAsync(grants.Replace("ROLE_NAME", role.Name, StringComparison.Ordinal), TestContext.Current.CancellationToken);
         return role;
+    }
+
+    /// <summary><paramref name="schema"/> created at this build's version by its owner, and a role that may only read and write its tables.</summary>
+    public static async Task<TestRole> TableUserOfACurrentSchemaAsync(string schema)
+    {
+        await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema, TestContext.Current.CancellationToken);
+        return await CreateAsync(schema, $"""
+            GRANT USAGE ON SCHEMA {schema} TO ROLE_NAME;
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO ROLE_NAME;
+            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO ROLE_NAME;
+            """);
     }
 
     public async ValueTask DisposeAsync()
