@@ -43,6 +43,11 @@ internal static class CommandActions
         }
     }
 
+    /// <summary>What an operator does about a directory another process holds, said where the refusal is.</summary>
+    private const string InUseHint = " This command changes the directory, so it must be its only writer: stop the server "
+        + "(or the other statectl) holding it, then run the command again. The read-only commands (du, health, verify, tasks, "
+        + "export, backups list, archive list, keys list) work beside a running server.";
+
     private const string Stopped = "Interrupted by a signal (Ctrl-C or SIGTERM): the command stopped before it finished.";
 
     private static async Task<int> RunBodyAsync(CommandContext context, ParseResult parsed, CancellationToken cancellation, CancellationToken interrupted,
@@ -64,6 +69,10 @@ internal static class CommandActions
         catch (StateFormatException ex) when (ex.ReaderLacksCodec)
         {
             return Fail(context, MissingKey(context, ex), ExitCodes.Failed);
+        }
+        catch (StateDirectoryLockedException ex)
+        {
+            return Fail(context, ex.Message + InUseHint, ExitCodes.Failed);
         }
         catch (Exception ex) when (ex is StatePersistenceException or IOException or UnauthorizedAccessException)
         {

@@ -173,7 +173,7 @@ public sealed partial class ArchiveCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Archive_WhileTheServerHoldsTheDirectory_IsRefusedNamingTheHolder()
+    public async Task Archive_WhileTheServerHoldsTheDirectory_IsRefusedNamingTheHolder_AndWhatToDo()
     {
         await WriteFinishedTasksAsync();
         await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", StatePath]);
@@ -182,6 +182,8 @@ public sealed partial class ArchiveCommandTests : IDisposable
 
         Assert.True(run.ExitCode == 1, run.ToString());
         Assert.Contains(server.Id.ToString(CultureInfo.InvariantCulture), run.Error, StringComparison.Ordinal);
+        // What to do about it, where the refusal is.
+        Assert.Contains("stop the server (or the other statectl) holding it, then run the command again", run.Error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(StatePath, "archive")) && Directory.EnumerateFiles(Path.Combine(StatePath, "archive")).Any());
         Assert.Equal(0, await server.TerminateAsync());
     }
