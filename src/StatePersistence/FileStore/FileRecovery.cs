@@ -96,7 +96,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
             sweep = false;
         }
 
-        StateView filesView = baseView;
+        StateView filesView = WithoutMovedAsideFiles(baseView);
         StateView view = Replay(journal, segments, baseView, out HashSet<(string Kind, string Id)> replayedIds);
         view = NeverBackwards(view, journal);
         ReportCorruptItems(replayedIds);
@@ -108,6 +108,26 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         report.SessionsLoaded = view.Sessions.Count;
         return new FileRecoveryResult(view, filesView, sweep, journal.HighestSegmentNumber + 1, journal.UnstartedSpare, report,
             _deletedTasks, _deletedSessions, journal.StartInfo(_replayed));
+    }
+
+    /// <summary>
+    /// What the item files on disk hold: the base view less the items whose file this recovery moved aside as corrupt.
+    /// Such an item may be in the state all the same (taken from a backup or the journal), and its file is then missing
+    /// until the next checkpoint writes it, which it does only for items the files view lacks (before, a rebuild that
+    /// restored a task from state.json left it without a file, and a second rebuild dropped it).
+    /// </summary>
+    private StateView WithoutMovedAsideFiles(StateView view)
+    {
+        if (_corruptItems.Count == 0)
+        {
+            return view;
+        }
+
+        return view with
+        {
+            Tasks = view.Tasks.RemoveRange(_corruptItems.Where(c => c.Kind == "task").Select(c => c.Id)),
+            Sessions = view.Sessions.RemoveRange(_corruptItems.Where(c => c.Kind == "session").Select(c => c.Id)),
+        };
     }
 
     private StateView Replay(JournalReader journal, List<JournalSegment> segments, StateView view,

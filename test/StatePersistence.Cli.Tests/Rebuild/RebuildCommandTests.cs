@@ -88,5 +88,31 @@ public sealed class RebuildCommandTests : IDisposable
         Assert.Equal(handMade, await File.ReadAllTextAsync(aside, TestContext.Current.CancellationToken));
     }
 
+    [Fact]
+    public async Task Rebuild_OfACorruptTaskFile_WritesTheTaskBackFromStateJson_SoASecondRebuildKeepsIt()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 3);
+        string file = Path.Combine(Tasks, "task_3.json");
+        byte[] whole = await File.ReadAllBytesAsync(file, TestContext.Current.CancellationToken);
+        await File.WriteAllBytesAsync(file, whole[..(whole.Length / 2)], TestContext.Current.CancellationToken);
+
+        StatectlRun first = await StatectlRun.RunAsync("rebuild", "--state-path", StatePath, "--json");
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Empty(first.Json().GetProperty("droppedTasks").EnumerateArray());
+        Assert.Single(Directory.GetFiles(Tasks, "task_3.corrupt.*"));
+        // Before, the task stayed in state.json with no file: verify listed it as missing, and a second rebuild (from
+        // the item files) dropped it, exit 0.
+        Assert.True(File.Exists(file), "the rebuild wrote no task_3.json for the task it took from state.json");
+        StatectlRun verify = await StatectlRun.RunAsync("verify", "--state-path", StatePath);
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+
+        StatectlRun second = await StatectlRun.RunAsync("rebuild", "--state-path", StatePath, "--json");
+
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Empty(second.Json().GetProperty("droppedTasks").EnumerateArray());
+        Assert.Equal(["task_1", "task_2", "task_3"], StateFiles.ReadSnapshot(Path.Combine(StatePath, "state.json")).TaskIds);
+    }
+
     public void Dispose() => _temp.Dispose();
 }
