@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using StatePersistence.Diagnostics;
 using StatePersistence.Errors;
+using StatePersistence.FileStore.Operations;
 using StatePersistence.Model;
 using StatePersistence.Testing.Fixtures;
 using StatePersistence.Tests.Support;
@@ -155,6 +156,25 @@ public sealed class CorruptStateTests : IDisposable
         Assert.Single(service.LastRecovery!.Quarantined);
         Assert.Empty(service.LastRecovery.Lost);
         Assert.Contains(service.LastRecovery.Warnings, w => w.Contains("task_1", StringComparison.Ordinal) && w.Contains("journal", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ARebuild_TakingACorruptTaskFromStateJson_WritesItsFileBack()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await WriteTwoSnapshotsAsync(ct);
+        string file = _fixture.File("tasks", "task_1.json");
+        await File.WriteAllBytesAsync(file, new byte[64], ct);
+
+        StateRebuildResult result = await StateRebuild.RunAsync(_fixture.Options(), cancellationToken: ct);
+
+        Assert.Empty(result.DroppedTasks);
+        Assert.Single(result.Recovery.RestoredFromBackup);
+        // The files view must not count a file moved aside as written: the rebuilt snapshot writes it only if it does not.
+        Assert.True(File.Exists(file), "the task taken from state.json has no file after the rebuild");
+        StateRebuildResult second = await StateRebuild.RunAsync(_fixture.Options(), cancellationToken: ct);
+        Assert.Empty(second.DroppedTasks);
+        Assert.Equal(2, second.Tasks);
     }
 
     [Fact]
