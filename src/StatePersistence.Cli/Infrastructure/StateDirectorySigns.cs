@@ -10,7 +10,9 @@ namespace StatePersistence.Cli.Infrastructure;
 /// </summary>
 internal static class StateDirectorySigns
 {
-    private static readonly string[] Files = ["state.json", ".lock", "import-in-progress.json"];
+    // Not ".lock": any process taking the lock leaves it, so a path one was run on by mistake would pass (the library's
+    // signs say why).
+    private static readonly string[] Files = ["state.json", "import-in-progress.json"];
 
     private static readonly string[] Folders = ["journal", "tasks", "sessions", "logs", "reports", "archive", "pre-migration"];
 
@@ -25,7 +27,7 @@ internal static class StateDirectorySigns
         if (!Any(statePath))
         {
             throw new CommandFailedException(
-                $"'{statePath}' is not a state directory: it holds no state.json, backup, lock file, or folder of the store (journal/, tasks/, sessions/, logs/, reports/, archive/). "
+                $"'{statePath}' is not a state directory: it holds no state.json, backup, or folder of the store (journal/, tasks/, sessions/, logs/, reports/, archive/). "
                 + "Give the directory the server runs on (--state-path); nothing was changed." + MissingStateDirectory.PostgresHint());
         }
     }

@@ -97,7 +97,7 @@ public sealed class EncryptionKeyUsage
         if (!FileStore.StateDirectorySigns.Any(root))
         {
             throw new Errors.StatePersistenceException(
-                $"'{root}' is not a state directory: it holds no state.json, backup, lock file, or folder of the store (journal/, tasks/, sessions/, logs/, reports/, archive/). Give the directory the server runs on (--state-path); nothing was changed.", root);
+                $"'{root}' is not a state directory: it holds no state.json, backup, or folder of the store (journal/, tasks/, sessions/, logs/, reports/, archive/). Give the directory the server runs on (--state-path); nothing was changed.", root);
         }
 
         var payloads = new Dictionary<string, long>(StringComparer.Ordinal);

@@ -10,14 +10,17 @@ namespace StatePersistence.FileStore;
 internal static class StateDirectorySigns
 {
     /// <summary>
-    /// True when <paramref name="directory"/> holds <c>state.json</c>, a backup, the lock file, an unfinished import's
-    /// marker, or one of the store's folders (<c>journal/</c>, <c>tasks/</c>, <c>sessions/</c>, <c>logs/</c>,
-    /// <c>reports/</c>, <c>archive/</c>, <c>pre-migration/</c>).
+    /// True when <paramref name="directory"/> holds <c>state.json</c>, a backup, an unfinished import's marker, or one of
+    /// the store's folders (<c>journal/</c>, <c>tasks/</c>, <c>sessions/</c>, <c>logs/</c>, <c>reports/</c>,
+    /// <c>archive/</c>, <c>pre-migration/</c>). Not the lock file: any process that takes the lock leaves it, and one
+    /// that did so on a mistyped path (a <c>migrate rollback</c> with nothing to roll back) made the path pass for a state
+    /// directory, which the next <c>migrate apply</c> or <c>tasks edit</c> then filled (a server's first start writes
+    /// <c>state.json</c> and the folders, so a directory it opened shows more than its lock).
     /// </summary>
     public static bool Any(string directory)
     {
         var layout = new StateLayout(directory);
-        return File.Exists(layout.StateFile) || File.Exists(layout.LockFile) || File.Exists(layout.ImportMarkerFile)
+        return File.Exists(layout.StateFile) || File.Exists(layout.ImportMarkerFile)
             || layout.Directories.Any(Directory.Exists)
             || Directory.Exists(Operations.TaskArchives.DirectoryOf(directory))
             || Directory.Exists(Path.Combine(directory, PreMigrationBackup.DirectoryName))

@@ -143,7 +143,8 @@ public sealed class MigrateCommandTests : IDisposable
     [Fact]
     public async Task Rollback_WithoutAMigration_IsExitCode1_AndAMissingDirectoryIsNotCreated()
     {
-        Directory.CreateDirectory(StatePath);
+        // A directory of this build's format, never migrated (an empty folder is no state directory: refused before).
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
         string missing = _temp.Combine("nowhere");
 
         StatectlRun rollback = await StatectlRun.RunAsync("migrate", "rollback", "--state-path", StatePath);

@@ -18,6 +18,7 @@ public sealed class NotAStateDirectoryTests : IDisposable
     [InlineData("archive", "--completed-before", "2024-05-01")]
     [InlineData("archive", "restore", "ARCHIVE")]
     [InlineData("migrate", "apply")]
+    [InlineData("migrate", "rollback")]
     [InlineData("tasks", "edit", "task_1")]
     public async Task AWritingCommand_OnAnEmptyDirectory_IsRefusedNamingIt_UnderJsonToo_AndCreatesNothing(params string[] command)
     {
@@ -43,14 +44,19 @@ public sealed class NotAStateDirectoryTests : IDisposable
     [InlineData("tasks", "show", "task_1")]
     [InlineData("backups", "list")]
     [InlineData("export", "EXPORT")]
+    [InlineData("du")]
+    [InlineData("migrate", "status")]
+    [InlineData("keys", "verify", "--key-file", "KEYS")]
     public async Task AReadingCommand_OnAnEmptyDirectory_IsRefusedNamingIt_NotAnsweredAsAnEmptyState(params string[] command)
     {
         // A mistyped path, or the mount point of a volume that did not mount: "OK: no problems" or "no tasks" there
-        // would tell an operator the state is fine, or gone.
+        // would tell an operator the state is fine, or gone (du: 0 bytes; migrate status: a version; keys verify:
+        // "everything decrypts").
         string empty = _temp.Combine("mnt-not-mounted");
         Directory.CreateDirectory(empty);
         string export = _temp.Combine("copy.tar.gz");
-        string[] args = [.. command.Select(a => a == "EXPORT" ? export : a), "--state-path", empty, "--json"];
+        string keys = _temp.Combine("keys.json");
+        string[] args = [.. command.Select(a => a switch { "EXPORT" => export, "KEYS" => keys, _ => a }), "--state-path", empty, "--json"];
 
         StatectlRun run = await StatectlRun.RunAsync(args);
 
@@ -59,6 +65,44 @@ public sealed class NotAStateDirectoryTests : IDisposable
         Assert.Equal(1, run.Json().GetProperty("exitCode").GetInt32());
         Assert.Empty(Directory.EnumerateFileSystemEntries(empty));
         Assert.False(File.Exists(export));
+    }
+
+    [Fact]
+    public async Task Health_OfAnEmptyDirectory_IsUnhealthy_SayingItIsNoStateDirectory()
+    {
+        string empty = _temp.Combine("mnt-not-mounted");
+        Directory.CreateDirectory(empty);
+
+        StatectlRun run = await StatectlRun.RunAsync("health", "--state-path", empty, "--json");
+
+        // Before: Healthy at revision 0, exit 0, where a server would start with an empty state.
+        Assert.True(run.ExitCode == 1, run.ToString());
+        JsonElement health = run.Json();
+        Assert.Equal("Unhealthy", health.GetProperty("status").GetString());
+        Assert.Contains(health.GetProperty("reasons").EnumerateArray(), r => r.GetString()!.Contains("is not a state directory", StringComparison.Ordinal));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(empty));
+    }
+
+    [Fact]
+    public async Task ALockFileLeftOnAMistypedPath_DoesNotMakeItAStateDirectory()
+    {
+        // What a 'migrate rollback' on the path left before it checked: the lock and its owner, beside the operator's file.
+        string mistyped = _temp.Combine("home");
+        Directory.CreateDirectory(mistyped);
+        await File.WriteAllTextAsync(Path.Combine(mistyped, "readme.txt"), "the operator's", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(mistyped, ".lock"), "", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(mistyped, ".lock.owner"), "pid 1", TestContext.Current.CancellationToken);
+        string[] before = [.. Directory.EnumerateFileSystemEntries(mistyped).Order(StringComparer.Ordinal)];
+
+        StatectlRun apply = await StatectlRun.RunAsync("migrate", "apply", "--state-path", mistyped);
+        StatectlRun edit = await StatectlRun.RunAsync(["tasks", "edit", "task_1", "--state-path", mistyped], environment: new Dictionary<string, string> { ["EDITOR"] = "true" });
+
+        // Before: the migration of a "Node 1.0.0" directory ran, wrote state.json, journal/ and pre-migration/ there
+        // and made the operator's files 0600.
+        Assert.True(apply.ExitCode == 1, apply.ToString());
+        Assert.Contains("is not a state directory", apply.Error, StringComparison.Ordinal);
+        Assert.True(edit.ExitCode == 1, edit.ToString());
+        Assert.Equal(before, Directory.EnumerateFileSystemEntries(mistyped).Order(StringComparer.Ordinal));
     }
 
     public void Dispose() => _temp.Dispose();

@@ -56,11 +56,8 @@ internal static class DuCommand
 
     private static int Run(CommandContext context)
     {
-        if (!Directory.Exists(context.StatePath))
-        {
-            throw MissingStateDirectory.Error(context.StatePath);
-        }
-
+        // Counting an empty folder (a volume that did not mount) as a state of 0 bytes would pass for the state's use.
+        StateDirectorySigns.Require(context.StatePath);
         StateDiskUsage usage = StateDiskUsage.Measure(context.StatePath);
         if (context.Json)
         {

@@ -157,6 +157,8 @@ internal static class KeysCommand
                 throw new CommandFailedException("keys verify opens the payloads of a state directory; for a PostgreSQL store, 'keys list --store postgres' counts the rows under each key, and the instances report rows they cannot open (reencryption_files_remaining, the re-encryption's events).", ExitCodes.Usage);
             }
 
+            // "Everything decrypts" of a folder holding nothing would vouch for a key over a state it never saw.
+            StateDirectorySigns.Require(context.StatePath);
             IReadOnlyList<string> problems = await EncryptionVerification.VerifyAsync(context.StatePath, new AesGcmCodec(new KeyFileProvider(file, context.StatePath)), cancellation).ConfigureAwait(false);
             if (context.Json)
             {

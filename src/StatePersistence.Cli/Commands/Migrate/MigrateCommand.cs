@@ -24,7 +24,7 @@ internal static class MigrateCommand
         var status = new Command("status", "The directory's format version, the migrations it needs, and the last run (read-only); or a PostgreSQL schema's version, its history and the steps pending.");
         status.SetHandler(async (context, parsed, cancellation) => StoreChoice.From(parsed) is { IsPostgres: true } store
             ? await MigrateOnPostgres.StatusAsync(context, store, cancellation).ConfigureAwait(false)
-            : Print(context, StateMigrations.GetStatus(Options(context), context.PayloadCodec())));
+            : Print(context, StateMigrations.GetStatus(SignedOptions(context), context.PayloadCodec())));
         migrate.Subcommands.Add(status);
 
         var create = new Option<bool>("--create")
@@ -46,8 +46,7 @@ internal static class MigrateCommand
             }
 
             // Applying opens the directory, which creates the store's files: an empty one is a wrong path, not a directory to migrate.
-            StateDirectorySigns.Require(context.StatePath);
-            StatePersistenceOptions options = Options(context);
+            StatePersistenceOptions options = SignedOptions(context);
             MigrationStatus status;
             using (Interruption.Defer("the migration"))
             {
@@ -66,7 +65,7 @@ internal static class MigrateCommand
                 throw new CommandFailedException(MigrateOnPostgres.RollbackRefusal, ExitCodes.Usage);
             }
 
-            StatePersistenceOptions options = Options(context);
+            StatePersistenceOptions options = SignedOptions(context);
             MigrationStatus status;
             using (Interruption.Defer("the rollback"))
             {
@@ -88,6 +87,17 @@ internal static class MigrateCommand
         }
 
         return context.StoreOptions();
+    }
+
+    /// <summary>
+    /// <see cref="Options"/> of a directory that shows a sign of being a state directory: on any other (a mistyped path, a
+    /// mount point whose volume did not mount) <c>status</c> named a version, "1.0.0 (from the original Node
+    /// implementation's layout)" beside a stray file, and <c>rollback</c> left a lock file.
+    /// </summary>
+    private static StatePersistenceOptions SignedOptions(CommandContext context)
+    {
+        StateDirectorySigns.Require(context.StatePath);
+        return Options(context);
     }
 
     /// <summary>The last run's status while a rollback has not finished (<see cref="MigrationStatus.LastRunStatus"/>).</summary>

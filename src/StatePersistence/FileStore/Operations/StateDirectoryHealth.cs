@@ -109,6 +109,14 @@ public sealed record StateDirectoryHealth
             status = (StateHealthStatus)Math.Max((int)status, (int)to);
         }
 
+        if (!StateDirectorySigns.Any(layout.Root))
+        {
+            // The empty mount point of a volume that did not mount, a mistyped path: a server started on it starts empty,
+            // serving none of the state. Before, Healthy at revision 0.
+            Degrade($"'{layout.Root}' is not a state directory: it holds no state.json, backup, or folder of the store; a server started on it would start with an empty state.",
+                StateHealthStatus.Unhealthy);
+        }
+
         bool permitted = OperatingSystem.IsWindows() ? !new DirectoryInfo(layout.Root).Attributes.HasFlag(FileAttributes.ReadOnly) : PosixNative.CanCreateFilesIn(layout.Root);
         if (!permitted)
         {
@@ -143,7 +151,8 @@ public sealed record StateDirectoryHealth
         string? notRead = null;
         try
         {
-            view = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
+            view = StateDirectoryReader.ReadDirectory(fileSystem, layout.Root, codec, checkItemFiles: false, StateDirectoryReader.DefaultMaxAttempts,
+                refuseUnfinishedImport: true, Thread.Sleep);
             if (view.Problems.Count > 0)
             {
                 Degrade($"Reading the state found {view.Problems.Count} problem(s); 'statectl verify' lists them.");
@@ -161,9 +170,33 @@ public sealed record StateDirectoryHealth
         {
             Degrade(ex.Message, StateHealthStatus.Unhealthy);
         }
+        catch (StateStorageException ex) when (!ex.IsTransient)
+        {
+            // A file of the state the file system refuses to read (permissions, an I/O error): a server started as this
+            // user fails to open the directory on it too. Before, Degraded and exit 0 for a server that cannot start.
+            Degrade($"The state cannot be read, so a server started as this user cannot open the directory either: {ex.Message}", StateHealthStatus.Unhealthy);
+        }
         catch (StateStorageException ex)
         {
-            Degrade(ex.Message);
+            Degrade(ex.Message); // the read overtaken by checkpoints again and again: a running server's, not a fault
+        }
+        catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
+        {
+            // The journal's segments are read by the journal's own reader, which lets the refusal through: without this
+            // the inspection threw, and statectl printed that one line instead of the health it had found.
+            Degrade($"The state cannot be read, so a server started as this user cannot open the directory either: a file cannot be read ({ex.Message.TrimEnd('.')}); check its permissions and the disk (dmesg)",
+                StateHealthStatus.Unhealthy);
+        }
+
+        StateDiskUsage? usage = null;
+        try
+        {
+            usage = StateDiskUsage.Measure(layout.Root);
+        }
+        catch (Exception ex) when (UnreadableFile.IsRefusal(ex))
+        {
+            // A folder this user may not list (another user's, mode 0700): the rest of the inspection still stands.
+            Degrade($"The disk use of '{layout.Root}' could not be measured: {ex.Message.TrimEnd('.')}; 'statectl du' fails the same way.");
         }
 
         return new StateDirectoryHealth
@@ -177,7 +210,7 @@ public sealed record StateDirectoryHealth
             LowDiskSpaceBytes = lowDiskSpaceBytes,
             LockHolderProcessId = DirectoryLockHolder.ProcessId(layout.LockFile),
             LastLockOwner = lastOwner,
-            Usage = StateDiskUsage.Measure(layout.Root),
+            Usage = usage,
             Revision = view?.View.Revision,
             Tasks = view?.View.Tasks.Count,
             Sessions = view?.View.Sessions.Count,
