@@ -35,14 +35,24 @@ internal static class WriterSession
             context.Error.WriteLine($"statectl: warning: opening the directory, start-up recovery moved '{file.OriginalPath}' aside as '{file.QuarantinePath}': {file.Reason}");
         }
 
+        WarnAboutLosses(context, report, "opening the directory, start-up recovery");
+    }
+
+    /// <summary>
+    /// What a recovery could not recover and the bytes it dropped as damage, one <c>statectl: warning:</c> line each on
+    /// standard error, the line saying which step found it (<paramref name="by"/>): acknowledged writes may be among them,
+    /// and a command's own success line says nothing of them.
+    /// </summary>
+    public static void WarnAboutLosses(CommandContext context, RecoveryReport report, string by)
+    {
         foreach (string lost in report.Lost)
         {
-            context.Error.WriteLine($"statectl: warning: opening the directory, start-up recovery could not recover: {lost}");
+            context.Error.WriteLine($"statectl: warning: {by} could not recover: {lost}");
         }
 
         foreach (DroppedByteRange range in report.DroppedJournalBytes.Concat(report.DroppedSessionLogBytes).Where(r => r.Damage))
         {
-            context.Error.WriteLine($"statectl: warning: opening the directory, start-up recovery dropped bytes {range.Offset}..{range.Offset + range.Length} of '{range.Path}' as damaged: {range.Reason}"
+            context.Error.WriteLine($"statectl: warning: {by} dropped bytes {range.Offset}..{range.Offset + range.Length} of '{range.Path}' as damaged: {range.Reason}"
                 + (range.KeptAs is { } kept ? $" (kept as '{kept}')" : ""));
         }
     }

@@ -114,5 +114,31 @@ public sealed class RebuildCommandTests : IDisposable
         Assert.Equal(["task_1", "task_2", "task_3"], StateFiles.ReadSnapshot(Path.Combine(StatePath, "state.json")).TaskIds);
     }
 
+    [Fact]
+    public async Task Rebuild_OverADamagedJournalRecord_WarnsOfWhatItCouldNotRecover_AndListsItInItsJson()
+    {
+        await KilledServerState.WriteAsync(StatePath, 2, "t7", "t8", "t9");
+        string segment = Directory.GetFiles(Path.Combine(StatePath, "journal"), "*.wal").Order(StringComparer.Ordinal).Last();
+        byte[] bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
+        int t8 = bytes.AsSpan().IndexOf("\"t8\""u8);
+        Assert.True(t8 > 0, "no record of t8 in the newest segment");
+        for (int i = t8; i < t8 + 4; i++)
+        {
+            bytes[i] ^= 0x5A; // the acknowledged create of t8 fails its record's checksum
+        }
+
+        await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
+
+        StatectlRun run = await StatectlRun.RunAsync("rebuild", "--state-path", StatePath, "--json");
+
+        // Before: "Rebuilt state.json: ..." and exit 0, the lost record named only in recovery-report.json.
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("statectl: warning: the rebuild's recovery", run.Error, StringComparison.Ordinal);
+        Assert.Contains(segment, run.Error, StringComparison.Ordinal);
+        JsonElement report = run.Json();
+        Assert.True(report.GetProperty("lost").GetArrayLength() + report.GetProperty("droppedBytes").GetArrayLength() > 0, run.Output);
+        Assert.DoesNotContain("t8", StateFiles.ReadSnapshot(Path.Combine(StatePath, "state.json")).TaskIds);
+    }
+
     public void Dispose() => _temp.Dispose();
 }

@@ -29,7 +29,14 @@ internal static class RebuildCommand
 
         var report = new RebuildReport(result.Tasks, result.Sessions, result.AddedTasks, result.DroppedTasks, result.AddedSessions,
             result.DroppedSessions, result.PreviousStateBackup, [.. result.Recovery.Quarantined.Select(q => new QuarantineReport(q.OriginalPath, q.QuarantinePath, q.Reason))],
+            result.Recovery.Lost,
+            [.. result.Recovery.DroppedJournalBytes.Concat(result.Recovery.DroppedSessionLogBytes).Where(r => r.Damage)
+                .Select(r => new DroppedBytesReport(r.Path, r.Offset, r.Length, r.Reason, r.KeptAs))],
             result.Recovery.Warnings);
+
+        // Acknowledged writes may be among what the recovery could not recover (a damaged journal record): the success
+        // line below says nothing of them, and before, only recovery-report.json did.
+        WriterSession.WarnAboutLosses(context, result.Recovery, "the rebuild's recovery");
         if (context.Json)
         {
             context.WriteJson(report, RebuildJsonContext.Default.RebuildReport);
