@@ -6,6 +6,13 @@ namespace StatePersistence.Retention;
 /// </summary>
 /// <param name="Name">The archive's name (<c>tasks.&lt;timestamp&gt;.tar.gz</c>): what a restore takes.</param>
 /// <param name="Bytes">Its size as kept (the <c>.tar.gz</c>'s bytes).</param>
-/// <param name="Tasks">How many tasks it holds; null when its manifest does not read (a damaged file: <c>statectl verify</c> says why).</param>
+/// <param name="Tasks">How many tasks it holds; null when its manifest does not read (a damaged file: <see cref="Problem"/> says why).</param>
 /// <param name="CreatedAt">When it was written; null when its manifest does not read.</param>
-public sealed record TaskArchiveInfo(string Name, long Bytes, int? Tasks, DateTimeOffset? CreatedAt);
+public sealed record TaskArchiveInfo(string Name, long Bytes, int? Tasks, DateTimeOffset? CreatedAt)
+{
+    /// <summary>
+    /// Why its manifest does not read (not gzip, cut short, no manifest first), or null when it reads. The listing
+    /// reads only the manifest: a restore reads the archive whole and names any damaged entry.
+    /// </summary>
+    public string? Problem { get; init; }
+}

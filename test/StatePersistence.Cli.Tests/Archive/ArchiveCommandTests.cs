@@ -223,6 +223,10 @@ public sealed partial class ArchiveCommandTests : IDisposable
         JsonElement unreadable = withDamagedJson.Json().GetProperty("archives")[0];
         Assert.Equal(JsonValueKind.Null, unreadable.GetProperty("tasks").ValueKind);
         Assert.Equal(100, unreadable.GetProperty("bytes").GetInt64());
+        // Why, in the listing itself: it pointed at 'statectl verify', which does not read archive/.
+        string why = unreadable.GetProperty("problem").GetString()!;
+        Assert.False(string.IsNullOrWhiteSpace(why));
+        Assert.Contains($"its manifest does not read: {why}", withDamaged.Output, StringComparison.Ordinal);
         Assert.Equal(0, await server.TerminateAsync());
     }
 

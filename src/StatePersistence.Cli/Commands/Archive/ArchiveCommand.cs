@@ -167,7 +167,7 @@ internal static class ArchiveCommand
         {
             string what = entry.Tasks is { } tasks
                 ? string.Create(CultureInfo.InvariantCulture, $"{tasks} task(s), {entry.Bytes} bytes, written {entry.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}")
-                : string.Create(CultureInfo.InvariantCulture, $"{entry.Bytes} bytes, its manifest does not read (statectl verify says why)");
+                : string.Create(CultureInfo.InvariantCulture, $"{entry.Bytes} bytes, its manifest does not read: {entry.Problem ?? "unknown"}");
             context.Output.WriteLine($"  {entry.Name}  {what}");
         }
 
@@ -191,5 +191,5 @@ internal static class ArchiveCommand
     }
 
     private static ArchiveListEntry Entry(TaskArchiveInfo archive, string location) =>
-        new(archive.Name, location, archive.Bytes, archive.Tasks, archive.CreatedAt?.ToUniversalTime());
+        new(archive.Name, location, archive.Bytes, archive.Tasks, archive.CreatedAt?.ToUniversalTime(), archive.Problem);
 }

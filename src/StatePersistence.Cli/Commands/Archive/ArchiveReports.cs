@@ -16,8 +16,8 @@ internal sealed record ArchiveRestoreReport(string Archive, int Tasks, IReadOnly
 /// <summary>What <c>statectl archive list --json</c> prints: each archive's name (what <c>archive restore</c> takes) and where it is.</summary>
 internal sealed record ArchiveListReport(string Store, IReadOnlyList<ArchiveListEntry> Archives);
 
-/// <summary>One archive of <see cref="ArchiveListReport"/>: <c>tasks</c> and <c>createdAt</c> null when its manifest does not read.</summary>
-internal sealed record ArchiveListEntry(string Name, string Location, long Bytes, int? Tasks, DateTimeOffset? CreatedAt);
+/// <summary>One archive of <see cref="ArchiveListReport"/>: <c>tasks</c> and <c>createdAt</c> null when its manifest does not read, <c>problem</c> saying why.</summary>
+internal sealed record ArchiveListEntry(string Name, string Location, long Bytes, int? Tasks, DateTimeOffset? CreatedAt, string? Problem);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(ArchiveReport))]

@@ -42,10 +42,10 @@ internal static class ArchiveDirectory
                 continue;
             }
 
-            TaskArchiveManifest? manifest = TaskArchiveFile.TryReadManifest(fileSystem, path);
+            TaskArchiveManifest? manifest = TaskArchiveFile.TryReadManifest(fileSystem, path, out string? problem);
             if (wanted is null || (manifest is not null && manifest.Tasks.Any(t => wanted.Contains(t.Id))))
             {
-                infos.Add(new Retention.TaskArchiveInfo(name, bytes, manifest?.Tasks.Count, manifest?.CreatedAt));
+                infos.Add(new Retention.TaskArchiveInfo(name, bytes, manifest?.Tasks.Count, manifest?.CreatedAt) { Problem = problem });
             }
         }
 

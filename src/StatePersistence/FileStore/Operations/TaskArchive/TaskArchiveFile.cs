@@ -112,17 +112,23 @@ internal static class TaskArchiveFile
 
     /// <summary>
     /// The manifest alone (the first entry, so only the start of the file is decompressed), or null when the file does
-    /// not begin with a readable one: enough to tell which tasks an archive holds before reading it whole.
+    /// not begin with a readable one, <paramref name="problem"/> then saying why: enough to tell which tasks an archive
+    /// holds before reading it whole.
     /// </summary>
-    public static TaskArchiveManifest? TryReadManifest(IFileSystem fileSystem, string path)
+    public static TaskArchiveManifest? TryReadManifest(IFileSystem fileSystem, string path, out string? problem)
     {
+        problem = null;
         try
         {
             using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
             using var gzip = new GZipStream(new FileHandleStream(handle), CompressionMode.Decompress);
             using var tar = new TarReader(gzip);
-            if (tar.GetNextEntry() is not { Name: TaskArchiveManifest.EntryName, DataStream: { } data })
+            TarEntry? first = tar.GetNextEntry();
+            if (first is not { Name: TaskArchiveManifest.EntryName, DataStream: { } data })
             {
+                problem = first is null
+                    ? "it holds no entry, where the manifest comes first"
+                    : $"its first entry is '{first.Name}', not the manifest '{TaskArchiveManifest.EntryName}'";
                 return null;
             }
 
@@ -132,6 +138,7 @@ internal static class TaskArchiveFile
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or IOException)
         {
+            problem = ex.Message;
             return null;
         }
     }
