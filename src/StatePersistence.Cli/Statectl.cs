@@ -41,6 +41,9 @@ internal static class Statectl
         return root;
     }
 
+    /// <summary>The line after every bad-usage message (exit 2).</summary>
+    public const string UsageHint = "Run 'statectl --help' for usage.";
+
     public static async Task<int> RunAsync(string[] args)
     {
         ParseResult parsed = CreateRootCommand().Parse(args);
@@ -52,7 +55,7 @@ internal static class Statectl
                 await Console.Error.WriteLineAsync("statectl: " + error.Message).ConfigureAwait(false);
             }
 
-            await Console.Error.WriteLineAsync("Run 'statectl --help' for usage.").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync(UsageHint).ConfigureAwait(false);
             if (AskedForJson(parsed))
             {
                 // A script that passed --json reads standard output, also when the command line itself is wrong.

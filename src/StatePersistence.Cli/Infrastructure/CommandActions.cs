@@ -45,8 +45,8 @@ internal static class CommandActions
 
     /// <summary>What an operator does about a directory another process holds, said where the refusal is.</summary>
     private const string InUseHint = " This command changes the directory, so it must be its only writer: stop the server "
-        + "(or the other statectl) holding it, then run the command again. The read-only commands (du, health, verify, tasks, "
-        + "export, backups list, archive list, keys list) work beside a running server.";
+        + "(or the other statectl) holding it, then run the command again. The read-only commands (du, health, verify, tasks list, "
+        + "tasks show, export, backups list, archive list, migrate status, keys list) work beside a running server.";
 
     private const string Stopped = "Interrupted by a signal (Ctrl-C or SIGTERM): the command stopped before it finished.";
 
@@ -91,6 +91,12 @@ internal static class CommandActions
     private static int Fail(CommandContext context, string message, int exitCode)
     {
         context.Error.WriteLine("statectl: " + message);
+        if (exitCode == ExitCodes.Usage)
+        {
+            // As for a command line that does not parse (Statectl.RunAsync): a value the parser took but the command refused.
+            context.Error.WriteLine(Statectl.UsageHint);
+        }
+
         if (context.Json)
         {
             context.WriteJson(new CommandError(message, exitCode), CliJsonContext.Default.CommandError);

@@ -97,7 +97,9 @@ internal static class ItemFileRule
         }
         catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
         {
-            failure = new ItemFileJudgement(ItemFileVerdict.DoesNotParse, $"the {KindName(kind)} file does not parse ({ex.Message})");
+            // The envelope's own message says what failed ("the file does not parse (...)", a checksum): not wrapped in
+            // a second "does not parse".
+            failure = new ItemFileJudgement(ItemFileVerdict.DoesNotParse, $"the {KindName(kind)} file is damaged: {ex.Message}");
             return null;
         }
     }

@@ -57,7 +57,7 @@ public sealed class ExportOfACorruptSnapshotTests : IDisposable
         StatectlRun exported = await StatectlRun.RunAsync("export", ArchivePath, "--state-path", StatePath);
 
         Assert.True(exported.ExitCode == 0, exported.ToString());
-        Assert.Contains("warning: " + state, exported.Output, StringComparison.Ordinal);
+        Assert.Contains("statectl: warning: " + state, exported.Error, StringComparison.Ordinal);
     }
 
     /// <summary>What the store resumes at when it opens the directory: opened on a copy, so the original stays as it is for the commands.</summary>

@@ -73,7 +73,7 @@ public sealed class VerifyCommandTests : IDisposable
         List<(string Path, string? Id, string Problem)> problems = [.. report.GetProperty("problems").EnumerateArray()
             .Select(p => (Path.GetRelativePath(StatePath, p.GetProperty("path").GetString()!), p.GetProperty("id").GetString(), p.GetProperty("problem").GetString()!))];
         string all = string.Join("\n", problems);
-        Assert.Contains(problems, p => p.Path == Path.Combine("tasks", "task_2.json") && p.Id == "task_2" && p.Problem.Contains("does not parse", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Path == Path.Combine("tasks", "task_2.json") && p.Id == "task_2" && p.Problem.Contains("the task file is damaged", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Path == Path.Combine("tasks", "task_9.json") && p.Id == "task_9" && p.Problem.Contains("'task_1'", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Path == Path.Combine("tasks", "task_new.json") && p.Problem.Contains("holds no task 'task_new'", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Path == Path.Combine("tasks", "task_3.json") && p.Problem.Contains("differs from the state", StringComparison.Ordinal));
@@ -235,7 +235,7 @@ public sealed class VerifyCommandTests : IDisposable
         string all = string.Join("\n", problems);
         Assert.True(problems.Count(p => p.Path == InState("logs", "session_s1.log") && p.Id == "s1" && p.Problem.Contains("key", StringComparison.Ordinal)) == 1, all);
         Assert.True(problems.Count(p => p.Path == InState("reports", "report_r1.json") && p.Id == "r1" && p.Problem.Contains("is a directory", StringComparison.Ordinal)) == 1, all);
-        Assert.True(problems.Count(p => p.Path == InState("tasks", "task_2.json") && p.Id == "task_2" && p.Problem.Contains("does not parse", StringComparison.Ordinal)) == 1, all);
+        Assert.True(problems.Count(p => p.Path == InState("tasks", "task_2.json") && p.Id == "task_2" && p.Problem.Contains("the task file is damaged", StringComparison.Ordinal)) == 1, all);
         Assert.True(problems.Count == 3, all);
         Assert.True(table.ExitCode == 1, table.ToString());
         Assert.Contains("3 problem(s)", table.Output, StringComparison.Ordinal);

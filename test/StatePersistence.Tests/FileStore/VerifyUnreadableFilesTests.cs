@@ -43,7 +43,7 @@ public sealed class VerifyUnreadableFilesTests : IDisposable
         Assert.True(result.Problems.Count(p => p.Path == log && p.Id == "s1" && p.Problem.Contains("cannot be read", StringComparison.Ordinal)
             && p.Problem.Contains("Input/output error", StringComparison.Ordinal)) == 1, all);
         Assert.True(result.Problems.Count(p => p.Path == backup && p.Problem.Contains("cannot be read", StringComparison.Ordinal)) == 1, all);
-        Assert.True(result.Problems.Count(p => p.Path == _fixture.File("tasks", "task_3.json") && p.Problem.Contains("does not parse", StringComparison.Ordinal)) == 1, all);
+        Assert.True(result.Problems.Count(p => p.Path == _fixture.File("tasks", "task_3.json") && p.Problem.Contains("the task file is damaged", StringComparison.Ordinal)) == 1, all);
         Assert.True(result.Problems.Count == 4, all);
         Assert.Equal(2, result.FilesChecked["logs"]);
         Assert.Equal(1, result.FilesChecked["reports"]);
@@ -66,7 +66,7 @@ public sealed class VerifyUnreadableFilesTests : IDisposable
         string all = string.Join("\n", result.Problems);
         Assert.True(result.Problems.Count(p => p.Path == state && p.Problem.Contains("cannot be read", StringComparison.Ordinal)) == 1, all);
         Assert.True(result.Problems.Count(p => p.Path == report && p.Problem.Contains("cannot be read", StringComparison.Ordinal)) == 1, all);
-        Assert.True(result.Problems.Count(p => p.Path == _fixture.File("tasks", "task_2.json") && p.Problem.Contains("does not parse", StringComparison.Ordinal)) == 1, all);
+        Assert.True(result.Problems.Count(p => p.Path == _fixture.File("tasks", "task_2.json") && p.Problem.Contains("the task file is damaged", StringComparison.Ordinal)) == 1, all);
         Assert.True(result.Problems.Count == 3, all);
     }
 

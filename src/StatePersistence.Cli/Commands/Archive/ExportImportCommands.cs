@@ -123,6 +123,13 @@ internal static class ExportImportCommands
 
     private static int Report(CommandContext context, string what, StateArchiveResult result)
     {
+        // Still a success (the copy holds what the server would serve), but the operator must know it was rebuilt: on
+        // standard error as every other warning of statectl, so it reaches the operator whatever stdout is piped into.
+        foreach (StateDirectoryProblem problem in result.Problems)
+        {
+            context.Error.WriteLine("statectl: warning: " + problem);
+        }
+
         if (context.Json)
         {
             context.WriteJson(result, ArchiveJsonContext.Default.StateArchiveResult);
@@ -131,12 +138,6 @@ internal static class ExportImportCommands
 
         context.Console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"{what} revision {result.Revision}: {result.Tasks} task(s), {result.Sessions} session(s), {result.Logs} session log(s), {result.Reports} report(s); {result.Archive} ({result.Bytes:N0} bytes), state directory {result.StateDirectory}")));
-
-        // Still a success (the copy holds what the server would serve), but the operator must know it was rebuilt.
-        foreach (StateDirectoryProblem problem in result.Problems)
-        {
-            context.Console.MarkupLine("[yellow]warning: " + Markup.Escape(problem.ToString()) + "[/]");
-        }
 
         return ExitCodes.Success;
     }

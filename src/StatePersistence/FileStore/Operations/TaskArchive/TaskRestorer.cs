@@ -141,7 +141,7 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
         if (conflicts.Count > 0)
         {
             throw new StatePersistenceException(
-                $"The archive '{path}' cannot be restored: {string.Join("; ", conflicts)} again. Nothing was restored.", path);
+                $"The archive '{path}' cannot be restored: these exist again in the store ({string.Join("; ", conflicts)}). Nothing was restored.", path);
         }
     }
 
