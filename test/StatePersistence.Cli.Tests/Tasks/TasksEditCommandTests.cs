@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using StatePersistence.Cli.Tests.Support;
@@ -198,6 +199,52 @@ public sealed class TasksEditCommandTests : IDisposable
     }
 
     /// <summary>An <c>$EDITOR</c> value that runs <paramref name="body"/> with the file to edit as <c>$1</c>.</summary>
+    [Fact]
+    public async Task Edit_InterruptedWhileTheEditorIsOpen_SavesNothing_AndNamesTheFileKeepingTheEdit()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        byte[] before = await File.ReadAllBytesAsync(TaskFile, Http.Ct);
+        string temp = _temp.Combine("tmp");
+        Directory.CreateDirectory(temp);
+        // An editor the operator has typed into and not left yet.
+        // Killed by its pid once statectl has ended.
+        string editorPid = _temp.Combine("editor.pid");
+        string editor = Script("typing.sh", $$"""sed -i 's/"task number 1"/"half typed"/' "$1"; echo $$ > '{{editorPid}}'; exec sleep 60""");
+
+        using Process edit = StatectlProcess.Start(["tasks", "edit", "task_1", "--state-path", StatePath],
+            new Dictionary<string, string> { ["EDITOR"] = editor, ["TMPDIR"] = temp });
+        Task<string> errors = edit.StandardError.ReadToEndAsync(Http.Ct);
+        string? file = null;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(Http.Ct))
+        {
+            timeout.CancelAfter(TimeSpan.FromSeconds(60));
+            while ((file = Directory.EnumerateFiles(temp, "statectl-edit-task_1-*.json").FirstOrDefault()) is null
+                || !(await File.ReadAllTextAsync(file, timeout.Token)).Contains("half typed", StringComparison.Ordinal))
+            {
+                Assert.False(edit.HasExited, "statectl ended before its editor was typed into");
+                await Task.Delay(10, timeout.Token);
+            }
+        }
+
+        using (Process signal = Process.Start("kill", ["-INT", edit.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await signal.WaitForExitAsync(Http.Ct);
+        }
+
+        await edit.WaitForExitAsync(Http.Ct);
+        // The shells between statectl and the editor still hold its standard error until the editor ends.
+        using (Process stop = Process.Start("kill", [(await File.ReadAllTextAsync(editorPid, Http.Ct)).Trim()]))
+        {
+            await stop.WaitForExitAsync(Http.Ct);
+        }
+
+        // Before: exit 130 and "Interrupted by a signal", the edit left in a temp file nothing named.
+        Assert.Equal(130, edit.ExitCode);
+        Assert.Contains($"nothing was saved; the edit is kept in '{file}'", await errors, StringComparison.Ordinal);
+        Assert.Contains("half typed", await File.ReadAllTextAsync(file, Http.Ct), StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllBytesAsync(TaskFile, Http.Ct));
+    }
+
     private string Script(string name, string body)
     {
         string path = _temp.Combine(name);

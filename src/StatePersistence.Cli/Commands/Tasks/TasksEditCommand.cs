@@ -55,7 +55,16 @@ internal static class TasksEditCommand
             await file.WriteAsync(before, cancellation).ConfigureAwait(false);
         }
 
-        await EditorProcess.RunAsync(editor, path, cancellation).ConfigureAwait(false);
+        try
+        {
+            await EditorProcess.RunAsync(editor, path, cancellation).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // Ctrl-C with the editor open: nothing is saved, and what the operator typed is not thrown away unnamed.
+            context.Error.WriteLine($"statectl: nothing was saved; the edit is kept in '{path}'.");
+            throw;
+        }
         TaskEdit edit;
         try
         {

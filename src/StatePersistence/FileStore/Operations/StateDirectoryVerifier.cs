@@ -112,7 +112,7 @@ public static class StateDirectoryVerifier
             }
             catch (Exception ex) when (ex is InvalidDataException or System.Security.Cryptography.CryptographicException)
             {
-                problems.Add(new StateDirectoryProblem(path, null, $"the backup is corrupt ({ex.Message}); recovery would skip it"));
+                problems.Add(new StateDirectoryProblem(path, null, $"the backup is corrupt ({ex.Message}); recovery cannot fall back to it, and moves it aside if it ever reaches it"));
             }
         }
 
