@@ -191,6 +191,29 @@ public sealed class BrowserOriginTests
     }
 
     [Fact]
+    public async Task ConfiguredOrigin_MayReadTheHeadersTheApiSends()
+    {
+        // A browser hides every answer header but the CORS-safelisted few from the page unless the server exposes it:
+        // without this an allowed app could not read an ETag for If-Match, the next page's cursor or a Retry-After.
+        const string origin = "https://dashboard.example";
+        await using var server = new StateServerFactory(("StatePersistence:Server:CorsOrigins:0", origin));
+        using HttpClient client = server.Client();
+        using var get = new HttpRequestMessage(HttpMethod.Get, "/api/tasks");
+        get.Headers.TryAddWithoutValidation("Origin", origin);
+
+        HttpResponseMessage answer = await client.SendAsync(get, Ct);
+
+        await answer.ExpectAsync(HttpStatusCode.OK);
+        string[] exposed = answer.Headers.GetValues("Access-Control-Expose-Headers")
+            .SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries)).ToArray();
+        foreach (string header in new[] { "ETag", "Location", "Link", "X-Next-Cursor", "Content-Range", "Accept-Ranges",
+            "Retry-After", "Allow", "WWW-Authenticate" })
+        {
+            Assert.Contains(header, exposed, StringComparer.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
     public async Task WithoutConfiguredOrigins_NoCorsHeadersAreSent()
     {
         await using var server = new StateServerFactory();
