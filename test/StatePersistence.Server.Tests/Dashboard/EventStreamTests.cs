@@ -144,6 +144,52 @@ public sealed class EventStreamTests
     }
 
     [Fact]
+    public async Task Events_AnIdOfAnotherStream_PastTheStateLoaded_StartWithAReset_WhileTheEarlierProcesssOwnIdResumes()
+    {
+        using var directory = new TempDirectory();
+        (string Key, string? Value) statePath = ("StatePersistence:StatePath", directory.Combine("state"));
+        string earlierId;
+        await using (var earlier = new StateServerFactory(statePath))
+        {
+            using HttpClient client = earlier.Client();
+            await using SseReader events = await SseReader.OpenAsync(client);
+            await CreateTasksAsync(earlier, 1, 40);
+            earlierId = (await events.ReadAsync(40))[^1].Id!;
+        }
+
+        // The next process loads revision 40; everything after it is its own (this epoch) on a store of one writer.
+        await using var server = new StateServerFactory(statePath);
+        using HttpClient restarted = server.Client();
+        await CreateTasksAsync(server, 41, 65);
+
+        // The earlier process's last id, at the state loaded, goes on: this process's events, none missed or repeated.
+        await using (SseReader resumed = await SseReader.OpenAsync(restarted, earlierId))
+        {
+            List<SseReader.Event> seen = await resumed.ReadAsync(26);
+            Assert.Equal("state:loaded", seen[0].Type);
+            Assert.Equal(Enumerable.Range(41, 25).Select(i => $"task_{i}"), seen.Skip(1).Select(e => Data(e).GetProperty("id").GetString()));
+        }
+
+        // An id of another epoch at 60 (forged, another server's, or a timeline lost to a restore or relaxed durability)
+        // is none of this process's, and no earlier process of this store can have reached 60 on it: resuming after 60
+        // would skip 41-60 without a word.
+        string forged = "deadbeef.60.0";
+        Assert.False(earlierId.StartsWith("deadbeef.", StringComparison.Ordinal));
+        await using SseReader refused = await SseReader.OpenAsync(restarted, forged);
+        SseReader.Event reset = Assert.Single(await refused.ReadAsync(1));
+        Assert.Equal("reset", reset.Type);
+        Assert.Equal(65, Data(reset).GetProperty("revision").GetInt64());
+    }
+
+    private static async Task CreateTasksAsync(StateServerFactory server, int first, int last)
+    {
+        for (int i = first; i <= last; i++)
+        {
+            await server.Persistence.SaveTaskAsync(new Model.AgentTask { Id = $"task_{i}", Description = "d" }, Ct);
+        }
+    }
+
+    [Fact]
     public async Task Events_WhileNothingHappens_SendAHeartbeat()
     {
         await using var server = new StateServerFactory(("StatePersistence:Server:EventsHeartbeat", "00:00:00.200"));

@@ -240,7 +240,7 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
 
         // Another process's position (a restart, another instance): its changes up to its feed position are known, its own
         // events are not, so everything this stream holds that it cannot have seen follows, if nothing was dropped.
-        if (_complete && from.FeedPosition >= _startPosition && from.FeedPosition <= _feedPosition)
+        if (_complete && from.FeedPosition >= _startPosition && from.FeedPosition <= LastPositionOfAnotherStream())
         {
             List<StateEvent> held = [.. Held().Where(e => !IsChange(e.Type) || e.Position.FeedPosition > from.FeedPosition)];
             return (held, _last);
@@ -248,6 +248,17 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
 
         return ([Reset()], Horizon());
     }
+
+    /// <summary>
+    /// The furthest feed position a position of another stream can name and still be continued here. On a shared store
+    /// (a durable revision apart from the positions) other instances write the feed too, so one of theirs may name any
+    /// position this stream has reached. On a store of one writer every position after the state this process loaded
+    /// was written by this process, under this stream's epoch: an earlier process's id can be continued only from the
+    /// state loaded, and one of another epoch past it is forged, another store's, or from a timeline that was lost (a
+    /// restore, saves a crash took under relaxed durability) whose changes at those positions are not these. Continuing
+    /// it would skip this process's changes up to that position without a word.
+    /// </summary>
+    private long LastPositionOfAnotherStream() => durableRevision is null ? _startPosition : _feedPosition;
 
     /// <summary>The <c>reset</c> a reader gets instead of a gap: reload, then continue after it.</summary>
     private StateEvent Reset()
