@@ -156,6 +156,7 @@ internal static class StateServer
         }
 
         app.UseMiddleware<ApiKeyMiddleware>();
+        app.UseMiddleware<RepeatedQueryParameters>();
         app.UseMiddleware<DiskFloorMiddleware>();
         app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<ConflictAnswerMiddleware>();
