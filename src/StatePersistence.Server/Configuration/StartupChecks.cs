@@ -43,7 +43,8 @@ internal static class StartupChecks
             problems.AddRange(persistence.Validate().Select(p => $"{StatePersistenceHostingDefaults.ConfigurationSection}:{p}"));
         }
 
-        Bind<StatePersistenceHealthCheckOptions>(configuration, StatePersistenceHostingDefaults.ConfigurationSection + ":HealthCheck", problems);
+        StatePersistenceHealthCheckOptions? health = Bind<StatePersistenceHealthCheckOptions>(configuration,
+            StatePersistenceHostingDefaults.HealthCheckSection, problems);
         if (Bind<StateServerOptions>(configuration, StateServerOptions.Section, problems) is { } server)
         {
             if (!server.HasApiKey)
@@ -54,6 +55,10 @@ internal static class StartupChecks
             if (Bind<Quotas.QuotaOptions>(configuration, Quotas.QuotaOptions.Section, problems) is { } quotas)
             {
                 problems.AddRange(quotas.Validate());
+                if (health is not null && DiskFloorNotBelowHealthWarning(quotas, health) is { } floor)
+                {
+                    problems.Add(floor);
+                }
             }
 
             ValidateOptionsResult result = new StateServerOptionsValidator().Validate(null, server);
@@ -67,6 +72,20 @@ internal static class StartupChecks
 
         return problems;
     }
+
+    /// <summary>
+    /// The refusal for a free-disk floor (<see cref="Quotas.QuotaOptions.MinFreeDiskBytes"/>, 507 for every write) that
+    /// is not below the health check's low-disk threshold: every write would be refused while <c>/health</c> still said
+    /// Healthy, and a monitor watching it would never warn before. Both come from configuration alone (the server gives
+    /// the health check no other), so checking them here holds whatever the operator sets. A floor of 0 is off.
+    /// </summary>
+    private static string? DiskFloorNotBelowHealthWarning(Quotas.QuotaOptions quotas, StatePersistenceHealthCheckOptions health) =>
+        quotas.MinFreeDiskBytes > 0 && quotas.MinFreeDiskBytes >= health.LowDiskSpaceBytes
+            ? $"{Quotas.QuotaOptions.Section}:MinFreeDiskBytes ({quotas.MinFreeDiskBytes}) is not below " +
+              $"{StatePersistenceHostingDefaults.HealthCheckSection}:LowDiskSpaceBytes ({health.LowDiskSpaceBytes}), so every write would " +
+              "be refused for low disk (507) while /health still reported Healthy. Set LowDiskSpaceBytes above the floor, so that " +
+              "/health reports Degraded first, or lower MinFreeDiskBytes (0 turns the floor off)."
+            : null;
 
     /// <summary>The refusal for an address other machines can reach without a key.</summary>
     public static string ExposedWithoutKey(IEnumerable<string> exposed) =>

@@ -36,8 +36,8 @@ internal sealed class QuotaOptions
 
     /// <summary>
     /// Below this much free space on the state volume every write is refused (507) before the disk fills, so the
-    /// journal, snapshots and recovery keep room to work. Default 64 MiB (the health check's Degraded threshold,
-    /// 100 MiB, warns before it).
+    /// journal, snapshots and recovery keep room to work. Default 64 MiB. It must be below the health check's Degraded
+    /// threshold (LowDiskSpaceBytes, 100 MiB by default), so that /health warns before it: the start checks that.
     /// </summary>
     public long MinFreeDiskBytes { get; set; } = 64L << 20;
 

@@ -82,7 +82,8 @@ public sealed class DashboardLoginTests
     public async Task Login_BelowTheFreeDiskFloor_StillWorks_WhileApiWritesAre507()
     {
         await using var server = new StateServerFactory(("STATE_API_KEY", Key),
-            ("StatePersistence:Server:Quotas:MinFreeDiskBytes", long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            ("StatePersistence:Server:Quotas:MinFreeDiskBytes", (long.MaxValue / 2).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("StatePersistence:HealthCheck:LowDiskSpaceBytes", long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         using HttpClient client = server.Client();
 
         HttpResponseMessage login = await LoginAsync(client, Key);

@@ -92,6 +92,54 @@ public sealed class StartupChecksTests : IDisposable
         Assert.False(new StatePersistenceOptions().Retention.IsEnabled);
     }
 
+    [Theory]
+    [InlineData("209715200", null, "209715200", "104857600")]
+    [InlineData("104857600", null, "104857600", "104857600")]
+    [InlineData(null, "0", "67108864", "0")]
+    [InlineData("1048576", "1048576", "1048576", "1048576")]
+    public void AFreeDiskFloorNotBelowTheHealthWarning_IsRefused_NamingBothSettingsAndValues(string? floor, string? warning,
+        string floorShown, string warningShown)
+    {
+        var settings = new List<(string, string)>();
+        if (floor is not null)
+        {
+            settings.Add(("StatePersistence:Server:Quotas:MinFreeDiskBytes", floor));
+        }
+
+        if (warning is not null)
+        {
+            settings.Add(("StatePersistence:HealthCheck:LowDiskSpaceBytes", warning));
+        }
+
+        string problem = Assert.Single(StartupChecks.Settings(Settings([.. settings])));
+
+        Assert.Contains($"StatePersistence:Server:Quotas:MinFreeDiskBytes ({floorShown})", problem, StringComparison.Ordinal);
+        Assert.Contains($"StatePersistence:HealthCheck:LowDiskSpaceBytes ({warningShown})", problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0", null)]
+    [InlineData("0", "0")]
+    [InlineData("104857599", null)]
+    [InlineData("209715200", "209715201")]
+    public void AFreeDiskFloorBelowTheHealthWarning_OrOff_IsAccepted(string floor, string? warning) =>
+        Assert.Empty(StartupChecks.Settings(Settings(
+            [("StatePersistence:Server:Quotas:MinFreeDiskBytes", floor), .. warning is null ? [] : new[] { ("StatePersistence:HealthCheck:LowDiskSpaceBytes", warning) }])));
+
+    [Fact]
+    public async Task AFreeDiskFloorNotBelowTheHealthWarning_ExitsWith2AndOneLine()
+    {
+        await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(), ["--state-path", _directory.Combine("state")],
+            new Dictionary<string, string> { ["StatePersistence__Server__Quotas__MinFreeDiskBytes"] = "209715200" });
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        string output = server.Output.Trim();
+        Assert.Single(output.Split('\n'));
+        Assert.StartsWith("statepersistence-server: Refusing to start: StatePersistence:Server:Quotas:MinFreeDiskBytes (209715200)", output, StringComparison.Ordinal);
+        Assert.Contains("StatePersistence:HealthCheck:LowDiskSpaceBytes (104857600)", output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_directory.Combine("state")));
+    }
+
     [Fact]
     public void AKeyOf32Characters_IsAccepted() =>
         Assert.Empty(StartupChecks.Settings(Settings(("STATE_API_KEY", new string('k', 32)), ("urls", "http://0.0.0.0:5080"))));

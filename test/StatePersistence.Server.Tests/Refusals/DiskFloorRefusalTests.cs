@@ -12,7 +12,8 @@ public sealed class DiskFloorRefusalTests
     [Fact]
     public async Task FiftyWritesBelowTheFloor_LogOneWarningNamingTheFloor_AndAreAllCounted()
     {
-        await using var server = new StateServerFactory(("StatePersistence:Server:Quotas:MinFreeDiskBytes", long.MaxValue.ToString(CultureInfo.InvariantCulture)));
+        await using var server = new StateServerFactory(("StatePersistence:Server:Quotas:MinFreeDiskBytes", (long.MaxValue / 2).ToString(CultureInfo.InvariantCulture)),
+            ("StatePersistence:HealthCheck:LowDiskSpaceBytes", long.MaxValue.ToString(CultureInfo.InvariantCulture)));
         using HttpClient client = server.Client();
 
         for (int i = 0; i < 50; i++)

@@ -129,7 +129,8 @@ public sealed class QuotaTests
     [Fact]
     public async Task BelowTheFreeDiskFloor_WritesAre507_ReadsAndDeletesStillWork()
     {
-        await using var server = new StateServerFactory((Q + "MinFreeDiskBytes", long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        await using var server = new StateServerFactory((Q + "MinFreeDiskBytes", (long.MaxValue / 2).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("StatePersistence:HealthCheck:LowDiskSpaceBytes", long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ("StatePersistence:Server:HealthDetailsWithoutKey", "true"));
         using HttpClient client = server.Client();
 
@@ -143,6 +144,7 @@ public sealed class QuotaTests
         Assert.Equal(HttpStatusCode.OK, list.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, delete.StatusCode);
         Assert.True(health.GetProperty("quotas").GetProperty("writes_refused").GetBoolean());
+        Assert.Equal("Degraded", health.Str("status")); // the floor must sit below the health warning, or the start is refused
         Assert.Empty(await server.Persistence.LoadTasksAsync(Ct));
     }
 
