@@ -8,6 +8,8 @@ namespace StatePersistence.Server.Problems;
 /// </summary>
 internal static class ApiProblems
 {
+    private const string MaxRequestBodyBytes = Configuration.StateServerOptions.Section + ":MaxRequestBodyBytes";
+
     public static IResult Problem(int status, string title, string detail, string? field = null, string? id = null, string? kind = null,
         string? correlationId = null, IReadOnlyDictionary<string, object?>? more = null)
     {
@@ -62,9 +64,11 @@ internal static class ApiProblems
     public static IResult Conflict(string kind, string id) =>
         Problem(StatusCodes.Status409Conflict, "Already exists", $"A {kind} with id '{id}' already exists.", id: id, kind: kind);
 
+    /// <summary>The 413 for a body over MaxRequestBodyBytes; like the quota 413s it names the setting and its value.</summary>
     public static IResult TooLarge(long limit) =>
         Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large",
-            $"The request body is larger than {limit} bytes (StatePersistence:Server:MaxRequestBodyBytes).");
+            $"The request body is larger than {limit} bytes ({MaxRequestBodyBytes}).",
+            more: new Dictionary<string, object?> { ["limit"] = MaxRequestBodyBytes, ["limit_value"] = limit });
 
     public static IResult UnsupportedMediaType(string? sent, string expected) =>
         Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",

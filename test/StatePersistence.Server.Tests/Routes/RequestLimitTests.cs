@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using StatePersistence.Server.Tests.Support;
 using static StatePersistence.Server.Tests.Support.Http;
 
@@ -23,8 +24,9 @@ public sealed class RequestLimitTests : IAsyncDisposable
     {
         string body = $$"""{"id":"task_1","description":"{{new string('x', 2000)}}"}""";
 
-        await (await _client.PostJsonAsync("/api/tasks", body)).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        JsonElement problem = await (await _client.PostJsonAsync("/api/tasks", body)).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
 
+        AssertNamesTheLimit(problem);
         Assert.Empty(await _server.Persistence.LoadTasksAsync(TestContext.Current.CancellationToken));
     }
 
@@ -48,7 +50,7 @@ public sealed class RequestLimitTests : IAsyncDisposable
 
         HttpResponseMessage response = await _client.SendAsync(request, Ct);
 
-        await response.ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        AssertNamesTheLimit(await response.ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge));
         Assert.False(File.Exists(_server.File("logs", "session_s1.log")));
     }
 
@@ -58,10 +60,17 @@ public sealed class RequestLimitTests : IAsyncDisposable
         string big = new('x', 2000);
         await (await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
 
-        await (await _client.PutJsonAsync("/api/tasks/task_1", $$"""{"description":"{{big}}"}""")).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
-        await (await _client.PatchJsonAsync("/api/tasks/task_1", $$"""{"description":"{{big}}"}""")).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
-        await (await _client.PostJsonAsync("/api/reports", $$"""{"type":"t","data":"{{big}}"}""")).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        AssertNamesTheLimit(await (await _client.PutJsonAsync("/api/tasks/task_1", $$"""{"description":"{{big}}"}""")).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge));
+        AssertNamesTheLimit(await (await _client.PatchJsonAsync("/api/tasks/task_1", $$"""{"description":"{{big}}"}""")).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge));
+        AssertNamesTheLimit(await (await _client.PostJsonAsync("/api/reports", $$"""{"type":"t","data":"{{big}}"}""")).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge));
 
         Assert.Equal("d", (await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Description);
+    }
+
+    /// <summary>As the quota 413s and the 503s do: the setting to raise and its value, for a client to act on.</summary>
+    private static void AssertNamesTheLimit(JsonElement problem)
+    {
+        Assert.Equal("StatePersistence:Server:MaxRequestBodyBytes", problem.Str("limit"));
+        Assert.Equal(1024, problem.GetProperty("limit_value").GetInt64());
     }
 }
