@@ -9,7 +9,8 @@ using StatePersistence.Server.Problems;
 namespace StatePersistence.Server.Access;
 
 /// <summary>
-/// When an API key is configured, answers 401 to every request except <c>/health</c> that lacks
+/// When an API key is configured, answers 401 to every request outside the open routes (<c>/health</c>,
+/// <c>/login</c>, the dashboard's assets; see <see cref="IsOpen"/>) that lacks
 /// <c>Authorization: Bearer &lt;key&gt;</c> or the dashboard's login cookie (<see cref="DashboardCookie"/>). Neither
 /// the key nor the presented token is ever logged.
 /// </summary>
@@ -66,7 +67,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServe
         }
 
         context.Response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
-        return ApiProblems.Unauthorized().ExecuteAsync(context);
+        return ApiProblems.Unauthorized(_metricsOpen).ExecuteAsync(context);
     }
 
     /// <summary>

@@ -90,8 +90,8 @@ internal static class StartupChecks
     /// <summary>The refusal for an address other machines can reach without a key.</summary>
     public static string ExposedWithoutKey(IEnumerable<string> exposed) =>
         $"{string.Join(", ", exposed)} is reachable from other machines and no API key is configured. " +
-        $"Set {StateServerOptions.ApiKeyVariable} (or {StateServerOptions.Section}:ApiKey) so that every route except /health " +
-        $"requires 'Authorization: Bearer <key>', or listen on loopback only (--urls {StateServerOptions.DefaultUrl}).";
+        $"Set {StateServerOptions.ApiKeyVariable} (or {StateServerOptions.Section}:ApiKey) so that every route except /health, /login " +
+        $"and the dashboard's files requires 'Authorization: Bearer <key>', or listen on loopback only (--urls {StateServerOptions.DefaultUrl}).";
 
     /// <summary>Throws one exception listing every problem, when there is any.</summary>
     public static void ThrowIfAny(IReadOnlyList<string> problems)

@@ -19,7 +19,8 @@ internal sealed class StateServerOptions
     public const int MinApiKeyLength = 32;
 
     /// <summary>
-    /// When set, every route except <c>/health</c> requires <c>Authorization: Bearer &lt;key&gt;</c>. From
+    /// When set, every route except <c>/health</c>, <c>/login</c> and the dashboard's assets requires
+    /// <c>Authorization: Bearer &lt;key&gt;</c> (or the dashboard's login cookie). From
     /// <c>StatePersistence:Server:ApiKey</c>, else the <c>STATE_API_KEY</c> environment variable. Never logged.
     /// </summary>
     public string? ApiKey { get; set; }

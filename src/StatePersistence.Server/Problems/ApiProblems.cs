@@ -75,7 +75,10 @@ internal static class ApiProblems
             $"This route reads a body of Content-Type {expected}" + (expected == "text/plain" ? " (UTF-8)" : "") +
             $"; the request sent {(string.IsNullOrEmpty(sent) ? "none" : "'" + sent + "'")}.");
 
-    public static IResult Unauthorized() =>
+    /// <summary>The 401, naming the routes that are open without the key (<c>/metrics</c> only when configured so).</summary>
+    public static IResult Unauthorized(bool metricsOpen) =>
         Problem(StatusCodes.Status401Unauthorized, "Unauthorized",
-            "This server requires 'Authorization: Bearer <key>' with its API key on every route except /health.");
+            "This server requires 'Authorization: Bearer <key>' with its API key (or the dashboard's login cookie) on every route " +
+            "except /health, /login and the dashboard's files under /dashboard/assets/" +
+            (metricsOpen ? ", and /metrics (StatePersistence:Server:MetricsWithoutKey)." : "."));
 }

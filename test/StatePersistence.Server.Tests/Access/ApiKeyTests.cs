@@ -58,6 +58,25 @@ public sealed class ApiKeyTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WithKey_The401NamesTheRoutesOpenWithoutIt_AndTheyAre(bool metricsWithoutKey)
+    {
+        await using var server = new StateServerFactory(("STATE_API_KEY", Key),
+            ("StatePersistence:Server:MetricsWithoutKey", metricsWithoutKey ? "true" : "false"));
+        using HttpClient anonymous = server.Client();
+
+        string detail = (await (await anonymous.GetUrlAsync("/api/tasks")).ExpectProblemAsync(HttpStatusCode.Unauthorized)).Str("detail");
+
+        Assert.Contains("every route except /health, /login and the dashboard's files under /dashboard/assets/", detail, StringComparison.Ordinal);
+        Assert.Equal(metricsWithoutKey, detail.Contains("/metrics", StringComparison.Ordinal));
+        foreach (string open in new[] { "/health", "/login", "/dashboard/assets/app.js" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await anonymous.GetUrlAsync(open)).StatusCode);
+        }
+    }
+
     [Fact]
     public async Task KeyFromSetting_IsUsed_AndSchemeIsCaseInsensitive()
     {
