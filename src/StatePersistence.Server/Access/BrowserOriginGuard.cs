@@ -27,10 +27,31 @@ internal sealed class BrowserOriginGuard(RequestDelegate next, IOptions<StateSer
             return next(context);
         }
 
-        string shown = string.IsNullOrEmpty(origin) ? "(none)" : origin;
         return ApiProblems.Problem(StatusCodes.Status403Forbidden, "Cross-site request refused",
-            $"This request came from a page of another site (Origin {shown}); the server answers cross-site requests only from " +
-            $"origins listed in {StateServerOptions.Section}:CorsOrigins.").ExecuteAsync(context);
+            $"This request came from a page of another site ({Evidence(origin, foreignOrigin, crossSiteFetch)}); the server answers " +
+            $"cross-site requests only from origins listed in {StateServerOptions.Section}:CorsOrigins.").ExecuteAsync(context);
+    }
+
+    /// <summary>The headers that gave the request away, as sent, so that whoever reads the refusal knows which to look at.</summary>
+    private static string Evidence(string? origin, bool foreignOrigin, bool crossSiteFetch)
+    {
+        var headers = new List<string>(2);
+        if (foreignOrigin)
+        {
+            headers.Add($"{HeaderNames.Origin}: {origin}");
+        }
+
+        if (crossSiteFetch)
+        {
+            headers.Add($"{FetchSiteHeader}: cross-site");
+        }
+
+        if (!foreignOrigin && !string.IsNullOrEmpty(origin))
+        {
+            headers.Add($"{HeaderNames.Origin}: {origin}");
+        }
+
+        return string.Join(", ", headers);
     }
 
     private static bool IsSameOrigin(HttpRequest request, string origin) =>

@@ -125,6 +125,8 @@ public sealed class BrowserOriginTests
         var problem = await (await client.SendAsync(request, Ct)).ExpectProblemAsync(HttpStatusCode.Forbidden);
 
         Assert.Contains("CorsOrigins", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.Contains($"{header}: {value}", problem.Str("detail"), StringComparison.Ordinal); // the header that gave it away
+        Assert.DoesNotContain("(none)", problem.Str("detail"), StringComparison.Ordinal);
         Assert.Empty(await server.Persistence.LoadTasksAsync(Ct));
     }
 
