@@ -47,9 +47,25 @@ internal readonly record struct TaskCursor(TaskSort Sort, long Key, string Id)
 
         if ((TaskSort)made != sort)
         {
-            throw new StateValidationException("next", $"the cursor was made for the order {(TaskSort)made}, not {sort}; ask with the order of the page it came from");
+            throw new StateValidationException("next",
+                $"the cursor was made for sort={SortName((TaskSort)made)}, not sort={SortName(sort)}; ask with the sort of the page it came from");
         }
 
         return new TaskCursor(sort, value, id);
     }
+
+    /// <summary>
+    /// An order as the state server's <c>sort=</c> parameter spells it, which is where a client chose it: the enum's
+    /// names (<c>IdDescending</c>) are no value a client of the API can send.
+    /// </summary>
+    private static string SortName(TaskSort sort) => sort switch
+    {
+        TaskSort.Id => "id",
+        TaskSort.IdDescending => "-id",
+        TaskSort.CreatedAt => "createdAt",
+        TaskSort.CreatedAtDescending => "-createdAt",
+        TaskSort.UpdatedAt => "updatedAt",
+        TaskSort.UpdatedAtDescending => "-updatedAt",
+        _ => sort.ToString(),
+    };
 }

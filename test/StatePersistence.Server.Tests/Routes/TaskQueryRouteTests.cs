@@ -138,8 +138,12 @@ public sealed class TaskQueryRouteTests
         Assert.Contains(hint, problem.Str("detail"), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task List_ACursorOfAnotherOrder_Is400()
+    [Theory]
+    [InlineData("createdAt", "updatedAt")]
+    [InlineData("-id", "id")]
+    [InlineData("id", "-createdAt")]
+    [InlineData("-updatedAt", "createdAt")]
+    public async Task List_ACursorOfAnotherOrder_Is400_NamingBothSortsAsTheApiSpellsThem(string made, string asked)
     {
         await using var server = new StateServerFactory();
         using HttpClient client = server.Client();
@@ -148,11 +152,12 @@ public sealed class TaskQueryRouteTests
             await CreateAsync(client, server, id, "CLAUDECODE", "pending");
         }
 
-        string cursor = (await client.GetUrlAsync("/api/tasks?sort=createdAt&limit=1")).Headers.GetValues("X-Next-Cursor").Single();
+        string cursor = (await client.GetUrlAsync($"/api/tasks?sort={made}&limit=1")).Headers.GetValues("X-Next-Cursor").Single();
 
-        JsonElement problem = await (await client.GetUrlAsync("/api/tasks?sort=updatedAt&next=" + Uri.EscapeDataString(cursor)))
+        JsonElement problem = await (await client.GetUrlAsync($"/api/tasks?sort={asked}&next=" + Uri.EscapeDataString(cursor)))
             .ExpectProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal("next", problem.Str("field"));
+        Assert.Contains($"the cursor was made for sort={made}, not sort={asked}", problem.Str("detail"), StringComparison.Ordinal);
     }
 
     /// <summary>Creates a task one fake minute after the previous one, so created_at and updated_at differ between tasks.</summary>

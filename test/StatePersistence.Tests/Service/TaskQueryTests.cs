@@ -115,7 +115,7 @@ public sealed class TaskQueryTests : IDisposable
         Assert.Equal("next", Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { Next = "%%" })).Field);
         StateValidationException otherOrder = Assert.Throws<StateValidationException>(() => service.QueryTasks(new TaskQuery { Sort = TaskSort.UpdatedAt, Next = next }));
         Assert.Equal("next", otherOrder.Field);
-        Assert.Contains("CreatedAt", otherOrder.Message, StringComparison.Ordinal);
+        Assert.Contains("made for sort=createdAt, not sort=updatedAt", otherOrder.Message, StringComparison.Ordinal);
     }
 
     [Theory]
