@@ -157,7 +157,9 @@ internal sealed partial class QuotaGuard(IOptions<QuotaOptions> options, IStateP
     private long? FreeDiskBytesForWrite()
     {
         DateTimeOffset now = time.GetUtcNow();
-        if (Volatile.Read(ref _lastReading) is { } last && now - last.At < FreeSpaceReuse && last.Bytes >= 2 * _limits.MinFreeDiskBytes)
+        // A reading at least twice the floor is reused for a while; the reading is halved rather than the floor doubled,
+        // which overflowed for a floor above long.MaxValue / 2 (every reading was then reused).
+        if (Volatile.Read(ref _lastReading) is { } last && now - last.At < FreeSpaceReuse && last.Bytes / 2 >= _limits.MinFreeDiskBytes)
         {
             return last.Bytes;
         }
