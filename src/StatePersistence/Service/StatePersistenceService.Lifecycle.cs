@@ -145,6 +145,7 @@ public sealed partial class StatePersistenceService
             }
 
             await _store.DisposeAsync().ConfigureAwait(false);
+            StoreClaims.Release(_store, this);
             _instruments.Dispose();
         }
     }

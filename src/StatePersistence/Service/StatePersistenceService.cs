@@ -54,44 +54,53 @@ public sealed partial class StatePersistenceService : IStatePersistence
         ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null, IStateBlobStore? blobs = null)
     {
         ArgumentNullException.ThrowIfNull(store);
-        _options = options ?? new StatePersistenceOptions();
-        IReadOnlyList<string> problems = _options.Validate();
-        if (problems.Count > 0)
+        StoreClaims.Claim(store, this);
+        try
         {
-            throw new ArgumentException("Invalid StatePersistence options: " + string.Join(" ", problems), nameof(options));
-        }
+            _options = options ?? new StatePersistenceOptions();
+            IReadOnlyList<string> problems = _options.Validate();
+            if (problems.Count > 0)
+            {
+                throw new ArgumentException("Invalid StatePersistence options: " + string.Join(" ", problems), nameof(options));
+            }
 
-        blobs ??= store as IStateBlobStore ?? throw new ArgumentException(
-            $"The store '{store.Location}' keeps no session logs or reports (it does not implement {nameof(IStateBlobStore)}): pass one as '{nameof(blobs)}'.", nameof(blobs));
-        TimeProvider time = timeProvider ?? TimeProvider.System;
-        Time = time;
-        ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("StatePersistence");
-        _store = store;
-        _instruments = new StateInstruments(meterFactory, () => _health!.Observe(_commits!.Started ? _commits.Durable : Commit.StateView.Empty));
-        _health = new HealthTracker(store, time);
-        // The feed position the service's reads already show: on a store of one writer the durable revision (positions
-        // are revisions there); on a shared store the position its follower has applied (its own commits get theirs
-        // only after they commit). The event log holds the service's own events until the feed reaches it.
-        _eventLog = new StateEventLog(_options.EventHistory, () => !_commits!.Started ? 0
-            : store is ISharedStateStore ? _follower!.Position : _commits.Durable.Revision,
-            store is ISharedStateStore ? () => _commits!.Started ? _commits.Durable.Revision : 0 : null);
-        _events = new EventDispatcher(this, store.Location, logger, _instruments, _health, _eventLog, time);
-        _commits = new CommitPipeline(store, _options.Durability, logger, _instruments, _events);
-        _changeEvents = new ChangeFeedPump(store, _eventLog, _events, time);
-        _checkpoints = new CheckpointScheduler(store, _options, time, logger, _commits, _events, _health);
-        _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events, _instruments);
-        _reencryption = new ReencryptionLoop(store as IReencryptingStore, _options, time, _commits, _checkpoints, _events, _instruments);
-        _retention = new Retention.RetentionLoop(_options, time, blobs as Retention.IRetentionStore, _events,
-            store is Retention.ITaskArchiveStore && store is IStateBlobStore
-                ? (cut, withLogs, ct) => FileStore.Operations.TaskArchives.ArchiveAsync(this, cut, withLogs, ct) : null);
-        // Built once, from options validated above: a custom pattern that does not compile stopped the constructor.
-        var redactor = Redaction.SecretRedactor.Create(_options.Redaction, _instruments.Redactions);
-        _items = new ItemOperations(_commits, new ConflictResolution(_options), new TaskLogRedaction(redactor), time);
-        _taskLogs = new TaskLogs(_commits, time, redactor);
-        _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events, redactor);
-        _reader = new StateReader(_commits);
-        _follower = new ChangeFollower(store, _commits, _changeEvents, _events, time);
-        store.DamageFound += (_, file) => _events.QuarantinedWhileRunning(file);
+            blobs ??= store as IStateBlobStore ?? throw new ArgumentException(
+                $"The store '{store.Location}' keeps no session logs or reports (it does not implement {nameof(IStateBlobStore)}): pass one as '{nameof(blobs)}'.", nameof(blobs));
+            TimeProvider time = timeProvider ?? TimeProvider.System;
+            Time = time;
+            ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("StatePersistence");
+            _store = store;
+            _instruments = new StateInstruments(meterFactory, () => _health!.Observe(_commits!.Started ? _commits.Durable : Commit.StateView.Empty));
+            _health = new HealthTracker(store, time);
+            // The feed position the service's reads already show: on a store of one writer the durable revision (positions
+            // are revisions there); on a shared store the position its follower has applied (its own commits get theirs
+            // only after they commit). The event log holds the service's own events until the feed reaches it.
+            _eventLog = new StateEventLog(_options.EventHistory, () => !_commits!.Started ? 0
+                : store is ISharedStateStore ? _follower!.Position : _commits.Durable.Revision,
+                store is ISharedStateStore ? () => _commits!.Started ? _commits.Durable.Revision : 0 : null);
+            _events = new EventDispatcher(this, store.Location, logger, _instruments, _health, _eventLog, time);
+            _commits = new CommitPipeline(store, _options.Durability, logger, _instruments, _events);
+            _changeEvents = new ChangeFeedPump(store, _eventLog, _events, time);
+            _checkpoints = new CheckpointScheduler(store, _options, time, logger, _commits, _events, _health);
+            _scrub = new ScrubLoop(_options, time, _commits, _checkpoints, _events, _instruments);
+            _reencryption = new ReencryptionLoop(store as IReencryptingStore, _options, time, _commits, _checkpoints, _events, _instruments);
+            _retention = new Retention.RetentionLoop(_options, time, blobs as Retention.IRetentionStore, _events,
+                store is Retention.ITaskArchiveStore && store is IStateBlobStore
+                    ? (cut, withLogs, ct) => FileStore.Operations.TaskArchives.ArchiveAsync(this, cut, withLogs, ct) : null);
+            // Built once, from options validated above: a custom pattern that does not compile stopped the constructor.
+            var redactor = Redaction.SecretRedactor.Create(_options.Redaction, _instruments.Redactions);
+            _items = new ItemOperations(_commits, new ConflictResolution(_options), new TaskLogRedaction(redactor), time);
+            _taskLogs = new TaskLogs(_commits, time, redactor);
+            _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events, redactor);
+            _reader = new StateReader(_commits);
+            _follower = new ChangeFollower(store, _commits, _changeEvents, _events, time);
+            store.DamageFound += (_, file) => _events.QuarantinedWhileRunning(file);
+        }
+        catch
+        {
+            StoreClaims.Release(store, this);
+            throw;
+        }
     }
 
     /// <inheritdoc />

@@ -1,4 +1,8 @@
+using StatePersistence.Errors;
+using StatePersistence.FileStore;
 using StatePersistence.FileSystem;
+using StatePersistence.InMemory;
+using StatePersistence.Storage;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.Service;
@@ -11,6 +15,47 @@ public sealed class ServiceLifetimeTests : IDisposable
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public void Dispose() => _fixture.Dispose();
+
+    [Theory]
+    [InlineData("file")]
+    [InlineData("memory")]
+    public async Task AStoreAlreadyAServices_IsRefusedToASecondService_WhichCannotCloseItUnderTheFirst(string kind)
+    {
+        StatePersistenceOptions options = _fixture.Options();
+        var storage = new InMemoryStorage();
+        IStateStore store = kind == "file" ? new FileStateStore(options) : new InMemoryStateStore(storage);
+        await using var first = new StatePersistenceService(options, store);
+        await first.StartAsync(Ct);
+
+        ArgumentException refused = Assert.Throws<ArgumentException>(() => { _ = new StatePersistenceService(options, store); });
+
+        // Before: the second service was built, its start failed ("already open") and its disposal closed the store
+        // under the first, whose next write threw "not open" while another process could open the directory.
+        Assert.Contains(store.Location, refused.Message, StringComparison.Ordinal);
+        Assert.Contains("already belongs to another StatePersistenceService", refused.Message, StringComparison.Ordinal);
+        await first.SaveTaskAsync(StateFixture.Task("t1"), Ct);
+        if (kind == "file")
+        {
+            await Assert.ThrowsAsync<StateDirectoryLockedException>(() => FileStatePersistence.OpenAsync(options, cancellationToken: Ct));
+        }
+        else
+        {
+            await using var beside = new StatePersistenceService(options, new InMemoryStateStore(storage));
+            await Assert.ThrowsAsync<StateDirectoryLockedException>(() => beside.StartAsync(Ct));
+        }
+    }
+
+    [Fact]
+    public async Task AStoreWhoseServiceWasDisposed_MayBeClaimedAgain_ByTheRulesOfTheStoreItself()
+    {
+        StatePersistenceOptions options = _fixture.Options();
+        var store = new InMemoryStateStore(new InMemoryStorage());
+        var first = new StatePersistenceService(options, store);
+        await first.DisposeAsync();
+
+        // The claim ends with the service: what the store allows after its disposal is the store's to say.
+        await using var second = new StatePersistenceService(options, store);
+    }
 
     [Fact]
     public async Task StartAfterDispose_IsRefusedAsDisposed_AndOpensNothing()
