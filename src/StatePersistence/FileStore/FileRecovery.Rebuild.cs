@@ -8,6 +8,26 @@ namespace StatePersistence.FileStore;
 
 internal sealed partial class FileRecovery
 {
+    /// <summary>Whether the rebuild found neither a snapshot nor an item file: the journal is then all there is.</summary>
+    private bool _noSnapshotNorItemFiles;
+
+    /// <summary>
+    /// The warning for a rebuild that found no snapshot and no item file, once the journal is replayed: an empty state, or
+    /// one the journal alone held. Before, "starting with an empty state" was said before the replay, and stood in the
+    /// report (and the log) beside the tasks the journal then brought back.
+    /// </summary>
+    private void WarnOfNothingButTheJournal(StateView view)
+    {
+        if (!_noSnapshotNorItemFiles)
+        {
+            return;
+        }
+
+        report.Warnings.Add(view.Tasks.IsEmpty && view.Sessions.IsEmpty && report.JournalRecordsReplayed == 0
+            ? $"No saved state was found in '{layout.Root}'; starting with an empty state."
+            : $"No snapshot and no task or session file was found in '{layout.Root}'; the state was recovered from the journal alone ({report.JournalRecordsReplayed} record(s): {view.Tasks.Count} task(s), {view.Sessions.Count} session(s)).");
+    }
+
     /// <summary>Corrupt items an older backup holds but the newest valid one does not: deleted, so not restored.</summary>
     private readonly HashSet<(string Kind, string Id)> _deletedBeforeNewestBackup = [];
 
@@ -57,7 +77,9 @@ internal sealed partial class FileRecovery
 
         if (report.SnapshotSource == "none" && tasks.IsEmpty && sessions.IsEmpty)
         {
-            report.Warnings.Add($"No saved state was found in '{layout.Root}'; starting with an empty state.");
+            // Said once the journal is replayed (NothingButTheJournal): it may hold everything a process saved before
+            // its first snapshot (killed in its first 30 s).
+            _noSnapshotNorItemFiles = true;
         }
         else if (report.SnapshotSource == "none")
         {

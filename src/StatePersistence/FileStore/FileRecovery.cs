@@ -103,6 +103,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         MakeWhatWasReadDurable(segments);
         KeepTornTailsAside(segments);
         journal.ReportTo(report);
+        WarnOfNothingButTheJournal(view);
         report.Revision = view.Revision;
         report.TasksLoaded = view.Tasks.Count;
         report.SessionsLoaded = view.Sessions.Count;

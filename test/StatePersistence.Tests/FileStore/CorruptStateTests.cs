@@ -285,6 +285,23 @@ public sealed class CorruptStateTests : IDisposable
     }
 
     [Fact]
+    public async Task AProcessKilledBeforeItsFirstSnapshot_IsSaidToBeRecoveredFromTheJournal_NotToStartEmpty()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService first = await _fixture.OpenAsync();
+        await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+        await StateFixture.CrashAsync(first);
+        Assert.False(File.Exists(_fixture.File("state.json")));
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Equal(["t1"], (await service.LoadTasksAsync(ct)).Select(t => t.Id));
+        // Before: "No saved state was found ...; starting with an empty state." beside the task the journal brought back.
+        Assert.DoesNotContain(service.LastRecovery!.Warnings, w => w.Contains("starting with an empty state", StringComparison.Ordinal));
+        Assert.Contains(service.LastRecovery.Warnings, w => w.Contains("recovered from the journal alone (1 record(s): 1 task(s), 0 session(s))", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task MissingDirectory_IsCreatedAndStartsEmptyWithWarning()
     {
         await using StatePersistenceService service = await _fixture.OpenAsync();
