@@ -11,7 +11,7 @@ public sealed class StateConflictException : StatePersistenceException
 {
     /// <summary>Creates the exception.</summary>
     public StateConflictException(string kind, string id, ExpectedRevision expected, long? currentRevision, object? current)
-        : base($"The {kind} '{id}' was expected at {expected} but is {(currentRevision is { } r ? $"at revision {r}" : "absent")}; nothing was written.")
+        : base($"The {kind} '{id}' was expected {(expected.IsAbsent ? "to be absent" : $"at {expected}")} but is {(currentRevision is { } r ? $"at revision {r}" : "absent")}; nothing was written.")
     {
         Kind = kind;
         Id = id;
