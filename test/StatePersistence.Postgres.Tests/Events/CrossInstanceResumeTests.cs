@@ -33,6 +33,36 @@ public sealed class CrossInstanceResumeTests
         Assert.Equal([(StateEventTypes.TaskCreated, "t2"), (StateEventTypes.TaskCreated, "t3")], resumed.Select(e => (e.Type, e.Id)));
     }
 
+    [Fact]
+    public async Task AnIdOfAnotherInstance_GetsNoneOfThisInstancesOwnEventsFromBeforeIt()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(TimeSpan.FromMinutes(1));
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await a.SaveTaskAsync(new AgentTask { Id = "t1", Description = "d", Status = "pending" }, ct);
+        await a.SaveTaskAsync(new AgentTask { Id = "t2", Description = "d", Status = "pending" }, ct);
+        StateEventPosition seenOnA = (await ChangesAsync(a.ReadEventsAsync(new StateEventPosition("none", 0, 0), bounded.Token), 1))[0].Position;
+        await ChangesAsync(b.ReadEventsAsync(new StateEventPosition("none", 0, 0), bounded.Token), 2);
+
+        var resumed = new List<StateEvent>();
+        await foreach (StateEvent item in b.ReadEventsAsync(seenOnA, bounded.Token))
+        {
+            resumed.Add(item);
+            if (item.Type == StateEventTypes.TaskCreated)
+            {
+                break;
+            }
+        }
+
+        // Before: b's own state:loaded (position 0) came first, its id below the one the reader sent; a failover after an
+        // outage likewise replayed the instance's old save errors.
+        Assert.DoesNotContain(resumed, e => e.Position.FeedPosition < seenOnA.FeedPosition);
+        Assert.Equal((StateEventTypes.TaskCreated, "t2"), (resumed[^1].Type, resumed[^1].Id));
+    }
+
     /// <summary>The first <paramref name="count"/> task changes; a <c>reset</c> before them fails the test.</summary>
     private static async Task<List<StateEvent>> ChangesAsync(IAsyncEnumerable<StateEvent> events, int count)
     {

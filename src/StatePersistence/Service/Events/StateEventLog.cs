@@ -238,11 +238,15 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
             return (missed, missed.Count > 0 ? missed[^1].Position : from);
         }
 
-        // Another process's position (a restart, another instance): its changes up to its feed position are known, its own
-        // events are not, so everything this stream holds that it cannot have seen follows, if nothing was dropped.
+        // Another process's position (a restart, another instance): its changes up to its feed position are known, and
+        // this stream's own events from before the feed reached it are not the reader's concern (a failover to another
+        // instance got that instance's old state:loaded and save errors first, their ids below the one it sent); its own
+        // events from that position on (this process's state:loaded, at the position it loaded) and every later change follow.
         if (_complete && from.FeedPosition >= _startPosition && from.FeedPosition <= LastPositionOfAnotherStream())
         {
-            List<StateEvent> held = [.. Held().Where(e => !IsChange(e.Type) || e.Position.FeedPosition > from.FeedPosition)];
+            List<StateEvent> held = [.. Held().Where(e => IsChange(e.Type)
+                ? e.Position.FeedPosition > from.FeedPosition
+                : e.Position.FeedPosition >= from.FeedPosition)];
             return (held, _last);
         }
 
