@@ -10,12 +10,23 @@ namespace StatePersistence.Postgres.Reading;
 /// </summary>
 internal static class OperatorConnection
 {
-    /// <summary>Parses <paramref name="connectionString"/>; a string that does not parse is <see cref="ArgumentException"/> naming no value.</summary>
+    /// <summary>
+    /// Parses <paramref name="connectionString"/>; a string that does not parse is <see cref="ArgumentException"/> naming
+    /// no value. One that names no <c>Application Name</c> gets the program's (<c>StatePersistence.Server</c>,
+    /// <c>statectl</c>), so <c>pg_stat_activity</c> tells the instances and an operator's run apart: the health check
+    /// lists its clients by it, and who holds a lock is named by it (every connection showed an empty name before).
+    /// </summary>
     public static NpgsqlConnectionStringBuilder Parse(string connectionString)
     {
         try
         {
-            return new NpgsqlConnectionStringBuilder(connectionString);
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            if (string.IsNullOrEmpty(builder.ApplicationName))
+            {
+                builder.ApplicationName = AppDomain.CurrentDomain.FriendlyName;
+            }
+
+            return builder;
         }
         catch (ArgumentException)
         {
