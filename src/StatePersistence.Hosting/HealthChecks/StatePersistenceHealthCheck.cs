@@ -23,9 +23,9 @@ internal sealed class StatePersistenceHealthCheck(IStatePersistence persistence,
         }
         catch (InvalidOperationException ex)
         {
-            // Not started yet (recovery failed or still running), or (an ObjectDisposedException) another
-            // implementation already shut down: nothing can be saved now. The library's service, once its disposal
-            // has begun, answers Unhealthy itself with the reason, and its health data.
+            // Another implementation of IStatePersistence, not started or (an ObjectDisposedException) shut down: nothing
+            // can be saved now. The library's service answers Unhealthy itself, with the reason and its health data,
+            // before its start and once its disposal has begun.
             return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus,
                 "State persistence is not running: " + ex.Message, ex));
         }

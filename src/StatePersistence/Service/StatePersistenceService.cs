@@ -429,8 +429,12 @@ public sealed partial class StatePersistenceService : IStatePersistence
     }
 
     /// <inheritdoc />
-    public StateHealth CheckHealth(long lowDiskSpaceBytes = 100L * 1024 * 1024) => _commits.Disposed
-        ? _health.ShutDown(_commits.Started ? _commits.Durable : Commit.StateView.Empty, _commits.DisposedMessage)
+    public StateHealth CheckHealth(long lowDiskSpaceBytes = 100L * 1024 * 1024) =>
+        _commits.Disposed ? _health.ShutDown(_commits.Started ? _commits.Durable : Commit.StateView.Empty, _commits.DisposedMessage)
+        // Not started (or its start failed): it holds no state and saves nothing, which is Unhealthy, not an exception
+        // (the hosting health check asks before the host has started it).
+        : !_commits.Started ? _health.ShutDown(Commit.StateView.Empty,
+            $"The persistence service for '{Location}' is not running: it is not started (StartAsync has not run, or failed), so it holds no state and saves nothing.")
         : _health.Check(_commits.Durable, lowDiskSpaceBytes);
 
     /// <inheritdoc />

@@ -46,6 +46,19 @@ public sealed class ServiceLifetimeTests : IDisposable
     }
 
     [Fact]
+    public async Task CheckHealth_BeforeTheStart_IsUnhealthy_SayingSo_NotAnException()
+    {
+        await using StatePersistenceService service = _fixture.Create();
+
+        StateHealth health = service.CheckHealth();
+
+        // Before: InvalidOperationException from the state it does not hold yet.
+        Assert.Equal(StateHealthStatus.Unhealthy, health.Status);
+        Assert.Contains(health.Reasons, r => r.Contains("is not started", StringComparison.Ordinal) && r.Contains(_fixture.StatePath, StringComparison.Ordinal));
+        Assert.False(Directory.Exists(_fixture.StatePath), "the check probed (created) the directory of a service not started");
+    }
+
+    [Fact]
     public async Task AStoreWhoseServiceWasDisposed_MayBeClaimedAgain_ByTheRulesOfTheStoreItself()
     {
         StatePersistenceOptions options = _fixture.Options();
