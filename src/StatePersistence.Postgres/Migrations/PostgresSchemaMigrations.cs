@@ -41,7 +41,7 @@ public static class PostgresSchemaMigrations
             if (!before.HoldsStore && !create)
             {
                 throw new StateStorageException(
-                    $"The PostgreSQL schema '{schema}' at {location} holds no StatePersistence store (no {schema}.schema_version table): check the schema name (StatePersistence:Schema, default '{PostgresStateStore.DefaultSchema}') and the database; to create a store there, pass create: true (statectl migrate apply --create). Nothing was changed.",
+                    $"The PostgreSQL schema '{schema}' at {location} holds no StatePersistence store (no {schema}.schema_version table): check the schema name (StatePersistence:Schema, default '{PostgresStateStore.DefaultSchema}') and the database; to create a store there, run 'statectl migrate apply --store postgres --create' (library: PostgresSchemaMigrations.ApplyAsync with create: true). Nothing was changed.",
                     location, inner: null, isTransient: false);
             }
 

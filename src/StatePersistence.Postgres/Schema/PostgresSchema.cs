@@ -533,7 +533,7 @@ internal static partial class PostgresSchema
         {
             throw new StateFormatException(
                 $"The PostgreSQL schema '{schema}' is at version {found}; this build knows versions up to {CurrentVersion}. " +
-                "It was written by a newer StatePersistence and is left untouched; upgrade this instance.", schema);
+                "It was written by a newer StatePersistence and is left untouched; run this program from a build of that version or later.", schema);
         }
     }
 
