@@ -7,7 +7,7 @@ internal static class DirectoryReading
 {
     public static StateDirectoryView Read(CommandContext context, bool checkItemFiles = false)
     {
-        StateDirectorySigns.Require(context.StatePath);
+        StateDirectoryRequirement.Require(context.StatePath);
 
         StateDirectoryView view = StateDirectoryReader.Read(context.StatePath, context.PayloadCodec(), checkItemFiles: checkItemFiles);
         foreach (StateDirectoryProblem problem in view.Problems)

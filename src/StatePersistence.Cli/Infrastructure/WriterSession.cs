@@ -63,7 +63,7 @@ internal static class WriterSession
     /// </summary>
     public static StatePersistenceOptions Options(CommandContext context)
     {
-        StateDirectorySigns.Require(context.StatePath);
+        StateDirectoryRequirement.Require(context.StatePath);
         return context.StoreOptions();
     }
 }

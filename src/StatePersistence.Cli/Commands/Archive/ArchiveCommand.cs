@@ -142,7 +142,7 @@ internal static class ArchiveCommand
         if (!store.IsPostgres)
         {
             // The files are read where they lie, without the directory's lock: a list beside a running server.
-            StateDirectorySigns.Require(context.StatePath);
+            StateDirectoryRequirement.Require(context.StatePath);
             location = Path.GetFullPath(context.StatePath);
             entries = [.. TaskArchives.ListFiles(location, taskIds.Length == 0 ? null : taskIds)
                 .Select(a => Entry(a, Path.Combine(TaskArchives.DirectoryOf(location), a.Name)))];

@@ -32,7 +32,7 @@ internal static class ExportImportCommands
                 return await ExportFromPostgresAsync(context, store, parsed.GetValue(file)!, cancellation).ConfigureAwait(false);
             }
 
-            StateDirectorySigns.Require(context.StatePath);
+            StateDirectoryRequirement.Require(context.StatePath);
             return Report(context, "exported", StateArchive.Export(context.StatePath, parsed.GetValue(file)!, context.PayloadCodec()));
         });
         return command;

@@ -27,7 +27,7 @@ internal static class BackupsCommand
 
     private static int List(CommandContext context)
     {
-        StateDirectorySigns.Require(context.StatePath);
+        StateDirectoryRequirement.Require(context.StatePath);
 
         IReadOnlyList<StateBackupInfo> backups = StateBackups.List(context.StatePath, context.PayloadCodec());
         if (context.Json)

@@ -57,7 +57,7 @@ internal static class DuCommand
     private static int Run(CommandContext context)
     {
         // Counting an empty folder (a volume that did not mount) as a state of 0 bytes would pass for the state's use.
-        StateDirectorySigns.Require(context.StatePath);
+        StateDirectoryRequirement.Require(context.StatePath);
         StateDiskUsage usage = StateDiskUsage.Measure(context.StatePath);
         if (context.Json)
         {

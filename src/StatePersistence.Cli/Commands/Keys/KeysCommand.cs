@@ -158,7 +158,7 @@ internal static class KeysCommand
             }
 
             // "Everything decrypts" of a folder holding nothing would vouch for a key over a state it never saw.
-            StateDirectorySigns.Require(context.StatePath);
+            StateDirectoryRequirement.Require(context.StatePath);
             IReadOnlyList<string> problems = await EncryptionVerification.VerifyAsync(context.StatePath, new AesGcmCodec(new KeyFileProvider(file, context.StatePath)), cancellation).ConfigureAwait(false);
             if (context.Json)
             {

@@ -96,7 +96,7 @@ internal static class MigrateCommand
     /// </summary>
     private static StatePersistenceOptions SignedOptions(CommandContext context)
     {
-        StateDirectorySigns.Require(context.StatePath);
+        StateDirectoryRequirement.Require(context.StatePath);
         return Options(context);
     }
 

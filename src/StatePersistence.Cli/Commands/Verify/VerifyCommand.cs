@@ -61,7 +61,7 @@ internal static class VerifyCommand
 
     private static int Run(CommandContext context)
     {
-        StateDirectorySigns.Require(context.StatePath);
+        StateDirectoryRequirement.Require(context.StatePath);
 
         StateDirectoryVerification result = StateDirectoryVerifier.Verify(context.StatePath, context.PayloadCodec());
         int exit = result.Ok ? ExitCodes.Success : ExitCodes.Failed;
