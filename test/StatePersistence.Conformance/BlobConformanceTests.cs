@@ -1,4 +1,5 @@
 using System.Text;
+using StatePersistence.Errors;
 using StatePersistence.Storage;
 
 namespace StatePersistence.Conformance;
@@ -35,6 +36,43 @@ public abstract class BlobConformanceTests<THarness> : StoreConformanceBase<THar
             IStateBlobStore blobs = RequireBlobs(reopened);
             Assert.Equal("first line\nsecond line, ünïcode\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s1", Ct))!));
             Assert.Equal("other!", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s2", Ct))!));
+        }
+    }
+
+    /// <summary>
+    /// A deleted log reads as none and is not listed, across a restart; other logs stay; deleting a log that is not
+    /// there is no error; the next append starts a new log holding only its own text; a bad id is refused by name.
+    /// </summary>
+    [Fact]
+    public async Task SessionLog_Deleted_ReadsAsNone_AndTheNextAppendStartsANewLog_AcrossRestart()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            IStateBlobStore blobs = RequireBlobs(store);
+            await blobs.AppendSessionLogAsync("s1", "old run\n"u8.ToArray(), Durability.Full, Ct);
+            await blobs.AppendSessionLogAsync("s2", "other"u8.ToArray(), Durability.Full, Ct);
+
+            await blobs.DeleteSessionLogAsync("s1", Ct);
+            await blobs.DeleteSessionLogAsync("s1", Ct);
+            await blobs.DeleteSessionLogAsync("never-logged", Ct);
+
+            Assert.Null(await blobs.ReadSessionLogAsync("s1", Ct));
+            Assert.Null(await blobs.OpenSessionLogAsync("s1", Ct));
+            Assert.Equal(0, await blobs.SessionLogSizeAsync("s1", Ct));
+            Assert.Equal(["s2"], await blobs.ListSessionLogsAsync(null, 10, Ct));
+            var invalid = await Assert.ThrowsAsync<InvalidStateIdException>(() => blobs.DeleteSessionLogAsync("a/b", Ct).AsTask());
+            Assert.Contains("a/b", invalid.Message, StringComparison.Ordinal);
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            IStateBlobStore blobs = RequireBlobs(reopened);
+            Assert.Null(await blobs.ReadSessionLogAsync("s1", Ct));
+            Assert.Equal("other", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s2", Ct))!));
+            await blobs.AppendSessionLogAsync("s1", "new run\n"u8.ToArray(), Durability.Full, Ct);
+            Assert.Equal("new run\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s1", Ct))!));
         }
     }
 

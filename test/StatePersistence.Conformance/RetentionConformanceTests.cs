@@ -63,6 +63,42 @@ public abstract class RetentionConformanceTests<THarness> : StoreConformanceBase
         }
     }
 
+    /// <summary>
+    /// Deleting a log takes its rotated parts with it: nothing of it reads back, across a restart, and the next append
+    /// starts a log of its own text only (a part left behind would be served before it).
+    /// </summary>
+    [Fact]
+    public async Task DeleteSessionLog_TakesItsRotatedPartsWithIt()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            (IStateBlobStore blobs, IRetentionStore retention) = Require(store);
+            await AppendAsync(blobs, "s1", "A\n");
+            Assert.True((await retention.CapSessionLogAsync("s1", 1, 2, Durability.Full, Ct))!.Rotated);
+            await AppendAsync(blobs, "s1", "B\n");
+            Assert.True((await retention.CapSessionLogAsync("s1", 1, 2, Durability.Full, Ct))!.Rotated);
+            await AppendAsync(blobs, "s1", "C\n");
+            Assert.Equal("A\nB\nC\n", await ReadAsync(blobs, "s1"));
+
+            await blobs.DeleteSessionLogAsync("s1", Ct);
+
+            Assert.Null(await blobs.ReadSessionLogAsync("s1", Ct));
+            Assert.Null(await blobs.OpenSessionLogAsync("s1", Ct));
+            Assert.DoesNotContain("s1", await retention.ListSessionLogsAsync(0, Ct));
+            Assert.DoesNotContain("s1", await blobs.ListSessionLogsAsync(null, 10, Ct));
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            (IStateBlobStore blobs, _) = Require(reopened);
+            Assert.Null(await blobs.ReadSessionLogAsync("s1", Ct));
+            await AppendAsync(blobs, "s1", "D\n");
+            Assert.Equal("D\n", await ReadAsync(blobs, "s1"));
+        }
+    }
+
     /// <summary>A log within the cap is left as it is: no trim, the same text.</summary>
     [Fact]
     public async Task CapSessionLog_WithinTheCap_LeavesTheLogAlone()

@@ -21,8 +21,10 @@ internal static class SessionRoutes
         sessions.MapPost("", CreateAsync);
         sessions.MapGet("/{id}", GetAsync);
         sessions.MapPatch("/{id}", PatchAsync);
+        sessions.MapDelete("/{id}", DeleteAsync);
         sessions.MapPost("/{id}/log", AppendLogAsync);
         sessions.MapGet("/{id}/log", ReadLogAsync);
+        sessions.MapDelete("/{id}/log", DeleteLogAsync);
     }
 
     private static IResult ListAsync(HttpContext context, IStatePersistence state, string? after = null, string? limit = null)
@@ -110,6 +112,49 @@ internal static class SessionRoutes
             : ApiProblems.NotFound(Kind, id);
     }
 
+    /// <summary>
+    /// Deletes the session, then its log (the library's <see cref="IStatePersistence.DeleteSessionAsync(string, ExpectedRevision, CancellationToken)"/>):
+    /// 204 once both are gone for good. A 404 still deletes a log a failed or interrupted delete left behind, so
+    /// repeating the request finishes it.
+    /// </summary>
+    private static async Task<IResult> DeleteAsync(string id, HttpRequest request, IStatePersistence state, CancellationToken cancellationToken)
+    {
+        StateId.Validate(id, Kind);
+        Precondition precondition = Preconditions.Read(request, createOnlyAllowed: false);
+        if (precondition.NeverMatches)
+        {
+            return Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, await state.LoadSessionAsync(id, cancellationToken));
+        }
+
+        return await state.DeleteSessionAsync(id, precondition.Expected, cancellationToken) ? Results.NoContent()
+            : precondition.MustExist ? Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, null)
+            : ApiProblems.NotFound(Kind, id);
+    }
+
+    /// <summary>
+    /// Deletes the session's log, every part of it, and keeps the session: 204 once it is gone for good (also when
+    /// nothing was logged); 404 when there is neither a session nor a log.
+    /// </summary>
+    private static async Task<IResult> DeleteLogAsync(string id, HttpRequest request, IStatePersistence state, CancellationToken cancellationToken)
+    {
+        StateId.Validate(id, Kind);
+        Preconditions.RefuseAny(request, "a session log carries no revision, so there is nothing to compare.");
+        if ((await state.LoadSessionAsync(id, cancellationToken) ?? await state.LoadLatestSessionAsync(id, cancellationToken)) is null)
+        {
+            // No session: a log without one (a library user's, or one an interrupted delete left) is deleted like any.
+            ISessionLogReader? log = await state.OpenSessionLogAsync(id, cancellationToken);
+            if (log is null)
+            {
+                return ApiProblems.NotFound(Kind, id);
+            }
+
+            await log.DisposeAsync();
+        }
+
+        await state.DeleteSessionLogAsync(id, cancellationToken);
+        return Results.NoContent();
+    }
+
     /// <summary>Appends the body, as sent, to the session's log; answers 204 once the text is durable.</summary>
     private static async Task<IResult> AppendLogAsync(string id, HttpRequest request, RequestReader reader,
         IStatePersistence state, QuotaGuard quotas, CancellationToken cancellationToken)
@@ -136,10 +181,11 @@ internal static class SessionRoutes
 
     /// <summary>
     /// The log's text as appended, each append's checksum verified (with <c>Range</c> for a part of it, <c>206</c>;
-    /// see <see cref="ByteRangeResult"/>); empty for a session that has logged nothing, ranges answered alike. A log
-    /// outlives its session. The file holds framed appends, so the text is read through the library rather than sent
+    /// see <see cref="ByteRangeResult"/>); empty for a session that has logged nothing, ranges answered alike. The file
+    /// holds framed appends, so the text is read through the library rather than sent
     /// from the file: opened (its length counted, every append verified), then sent an append at a time, so a read
-    /// holds a few appends in memory whatever the log's size.
+    /// holds a few appends in memory whatever the log's size. A log a library user appended without a session reads
+    /// like any other.
     /// </summary>
     private static async Task<IResult> ReadLogAsync(string id, IStatePersistence state, ILoggerFactory loggers, CancellationToken cancellationToken)
     {

@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(76, LogLevel.Information, "Task archive run or restore in {Location}: had the archive lock after waiting {WaitedSeconds:F1} s")]
     public static partial void ArchiveTurnTaken(ILogger logger, string location, double waitedSeconds);
 
+    [LoggerMessage(77, LogLevel.Warning, "A session was deleted but its log was kept: the store {Location} cannot delete session logs ({Reason}). A new session with the same id would continue the old log; this is said once")]
+    public static partial void SessionLogsKept(ILogger logger, string location, string reason);
+
     [LoggerMessage(73, LogLevel.Warning, "Retention's TaskArchiveAfter={TaskArchiveAfter} is configured but the store {Location} keeps no task archives (it is not an ITaskArchiveStore, as the file store and PostgreSQL are): finished tasks stay live; session logs and reports are trimmed as configured")]
     public static partial void TaskArchiveNotApplied(ILogger logger, TimeSpan taskArchiveAfter, string location);
 

@@ -123,7 +123,7 @@ public sealed partial class InMemoryStateStore : IStateStore, IStateBlobStore
                 Details = new Dictionary<string, long>
                 {
                     ["log_records"] = _storage.Log.Count,
-                    ["session_logs"] = _storage.SessionLogs.Count,
+                    ["session_logs"] = _storage.SessionLogs.Count(l => { lock (l.Value) { return l.Value.Appends.Count > 0; } }),
                     ["reports"] = _storage.Reports.Count,
                 },
             };
@@ -145,6 +145,26 @@ public sealed partial class InMemoryStateStore : IStateStore, IStateBlobStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Empties the log under its lock rather than removing its entry: an append that took the entry just before keeps
+    /// its text in the one log a read finds, never in an orphan no read reaches. An empty log reads as none.
+    /// </remarks>
+    public ValueTask DeleteSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        if (_storage.SessionLogs.TryGetValue(sessionId, out InMemorySessionLog? log))
+        {
+            lock (log)
+            {
+                log.Appends.Clear();
+                log.PartEnds.Clear();
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
     public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
@@ -155,6 +175,11 @@ public sealed partial class InMemoryStateStore : IStateStore, IStateBlobStore
 
         lock (log)
         {
+            if (log.Appends.Count == 0)
+            {
+                return ValueTask.FromResult<byte[]?>(null);
+            }
+
             return ValueTask.FromResult<byte[]?>([.. log.Appends.SelectMany(s => _envelope.Open(PayloadKind.SessionLogAppend, sessionId, s, $"{Location}/logs/{sessionId}"))]);
         }
     }
@@ -172,6 +197,11 @@ public sealed partial class InMemoryStateStore : IStateStore, IStateBlobStore
         lock (log)
         {
             appends = [.. log.Appends];
+        }
+
+        if (appends.Length == 0)
+        {
+            return ValueTask.FromResult<ISessionLogReader?>(null);
         }
 
         return ValueTask.FromResult<ISessionLogReader?>(new InMemorySessionLogReader(sessionId, appends, _envelope, $"{Location}/logs/{sessionId}"));

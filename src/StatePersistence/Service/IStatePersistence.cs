@@ -230,11 +230,25 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>Loads all sessions, ordered by id.</summary>
     ValueTask<IReadOnlyList<SessionInfo>> LoadSessionsAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a session; returns false when there was none. Its log is kept.</summary>
+    /// <summary>
+    /// Deletes a session and then its log (<see cref="DeleteSessionLogAsync"/>); returns false when there was no session
+    /// (its log, if one was left, is deleted all the same: a call that failed or crashed between the two is finished by
+    /// calling it again). A store that cannot delete logs keeps it, and a Warning says so once.
+    /// </summary>
     ValueTask<bool> DeleteSessionAsync(string id, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a session only if it is at <paramref name="expected"/>; otherwise throws <see cref="Errors.StateConflictException"/>.</summary>
+    /// <summary>
+    /// Deletes a session only if it is at <paramref name="expected"/>, then its log; otherwise throws
+    /// <see cref="Errors.StateConflictException"/> and deletes nothing.
+    /// </summary>
     ValueTask<bool> DeleteSessionAsync(string id, ExpectedRevision expected, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes a session's whole log (rotated parts included), durably when it returns, and leaves the session; a
+    /// session with no log is not an error. The next append starts a new log. A store that cannot delete logs throws
+    /// <see cref="NotSupportedException"/>.
+    /// </summary>
+    ValueTask DeleteSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Appends text to <c>logs/session_&lt;id&gt;.log</c>; durable when it returns.</summary>
     ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken = default);

@@ -367,8 +367,28 @@ public sealed partial class StatePersistenceService : IStatePersistence
         DeleteSessionAsync(id, ExpectedRevision.Any, cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask<bool> DeleteSessionAsync(string id, ExpectedRevision expected, CancellationToken cancellationToken = default) =>
-        _items.DeleteAsync(ItemKind<SessionInfo>.Sessions, id, expected, cancellationToken);
+    public async ValueTask<bool> DeleteSessionAsync(string id, ExpectedRevision expected, CancellationToken cancellationToken = default)
+    {
+        bool deleted = await _items.DeleteAsync(ItemKind<SessionInfo>.Sessions, id, expected, cancellationToken).ConfigureAwait(false);
+
+        // The record first: a conditional delete that conflicts must leave the log. Once the record is gone the log
+        // goes too, whatever the token says now (a session deleted with its log kept is what this method exists to
+        // prevent); should the removal fail, the exception says so and a second call finishes it.
+        try
+        {
+            await _blobs.DeleteSessionLogAsync(id, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (NotSupportedException ex)
+        {
+            _events.SessionLogsKept(ex.Message);
+        }
+
+        return deleted;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        _blobs.DeleteSessionLogAsync(sessionId, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken = default) =>

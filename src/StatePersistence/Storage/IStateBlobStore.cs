@@ -53,6 +53,18 @@ public interface IStateBlobStore
     /// </summary>
     ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Deletes a session's whole log (the parts the retention policy rotated out included), durably when it returns; a
+    /// session with no log is not an error. No append made before it returns is left behind: a later append starts a
+    /// new log. An object store deletes the log's objects by prefix. The default serves a store that removes logs for
+    /// its task archive (<see cref="Retention.ITaskArchiveStore.RemoveSessionLogAsync"/>) and otherwise throws
+    /// <see cref="NotSupportedException"/>, so a store written before this method keeps its logs and says so.
+    /// </summary>
+    ValueTask DeleteSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        this is Retention.ITaskArchiveStore archives
+            ? archives.RemoveSessionLogAsync(sessionId, cancellationToken)
+            : throw new NotSupportedException($"The store {GetType().Name} cannot delete a session log (IStateBlobStore.DeleteSessionLogAsync).");
+
     /// <summary>Stores a report's JSON, replacing an older one with the same id; returns where it is stored, for messages.</summary>
     ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
         CancellationToken cancellationToken = default);

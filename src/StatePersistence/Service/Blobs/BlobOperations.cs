@@ -42,6 +42,26 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         events.Saved("log", location, commits.Durable.Revision, Stopwatch.GetElapsedTime(started), sessionId);
     }
 
+    /// <summary>
+    /// Deletes a session's whole log through the store. A store that cannot (<see cref="NotSupportedException"/>) is
+    /// the caller's to handle: that is no failure of a write, so it is not reported as one.
+    /// </summary>
+    public async ValueTask DeleteSessionLogAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        StateId.Validate(sessionId, "session");
+        commits.ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            await blobs.DeleteSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not NotSupportedException)
+        {
+            events.SaveFailed("delete-log", location, ex);
+            throw;
+        }
+    }
+
     public async ValueTask<string?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken)
     {
         StateId.Validate(sessionId, "session");

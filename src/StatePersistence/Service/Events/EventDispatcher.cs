@@ -18,6 +18,7 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     StateEventLog log, TimeProvider time)
 {
     private readonly RepeatedFailures _repeated = new(time);
+    private int _sessionLogsKeptReported;
 
     public event EventHandler<StateSavedEventArgs>? StateSaved;
 
@@ -91,7 +92,7 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     /// </summary>
     internal static string FailedKind(string operation) => operation switch
     {
-        "append-log" => "log",
+        "append-log" or "delete-log" => "log",
         _ when operation.StartsWith("save-", StringComparison.Ordinal) => operation["save-".Length..],
         _ => operation,
     };
@@ -110,6 +111,15 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
 
     /// <summary>Another instance of a shared store ran the retention pass less than an interval ago: logged at Debug.</summary>
     public void RetentionPassSkipped(TimeSpan interval) => Log.RetentionPassSkipped(logger, location, interval);
+
+    /// <summary>A session was deleted on a store that cannot delete session logs: its log was kept. Logged once per service.</summary>
+    public void SessionLogsKept(string reason)
+    {
+        if (Interlocked.Exchange(ref _sessionLogsKeptReported, 1) == 0)
+        {
+            Log.SessionLogsKept(logger, location, reason);
+        }
+    }
 
     /// <summary>The retention policy archives tasks, which this store cannot: logged once at start.</summary>
     public void TaskArchiveNotApplied(TimeSpan taskArchiveAfter) => Log.TaskArchiveNotApplied(logger, taskArchiveAfter, location);

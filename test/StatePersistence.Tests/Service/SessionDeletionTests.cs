@@ -1,0 +1,161 @@
+using Microsoft.Extensions.Logging;
+using StatePersistence.Errors;
+using StatePersistence.InMemory;
+using StatePersistence.Model;
+using StatePersistence.Storage;
+using StatePersistence.Tests.Support;
+
+namespace StatePersistence.Tests.Service;
+
+/// <summary>
+/// Deleting a session deletes its log; <see cref="StatePersistenceService.DeleteSessionLogAsync"/> deletes a log alone.
+/// Before, the log outlived its session (<c>logs/session_&lt;id&gt;.log</c> stayed), and a new session with the same id
+/// continued the old one's agent output. Real files.
+/// </summary>
+public sealed class SessionDeletionTests : IDisposable
+{
+    private readonly StateFixture _fixture = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _fixture.Dispose();
+
+    [Fact]
+    public async Task DeleteSession_DeletesItsLogFile_SoANewSessionWithTheIdStartsAnEmptyLog()
+    {
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            await service.SaveSessionAsync(new SessionInfo { Id = "s1", Status = "active" }, Ct);
+            await service.AppendSessionLogAsync("s1", "old agent output\n", Ct);
+            await service.AppendSessionLogAsync("s2", "another session's\n", Ct);
+
+            Assert.True(await service.DeleteSessionAsync("s1", Ct));
+
+            Assert.False(File.Exists(_fixture.File("logs", "session_s1.log")));
+            Assert.Null(await service.ReadSessionLogAsync("s1", Ct));
+            await service.SaveSessionAsync(new SessionInfo { Id = "s1", Status = "active" }, Ct);
+            await service.AppendSessionLogAsync("s1", "new\n", Ct);
+        }
+
+        await using StatePersistenceService reopened = await _fixture.OpenAsync();
+        Assert.Equal("new\n", await reopened.ReadSessionLogAsync("s1", Ct));
+        Assert.Equal("another session's\n", await reopened.ReadSessionLogAsync("s2", Ct));
+    }
+
+    [Fact]
+    public async Task DeleteSession_WhoseRevisionMoved_ThrowsAndKeepsTheSessionAndItsLog()
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.SaveSessionAsync(new SessionInfo { Id = "s1", Status = "active" }, Ct);
+        await service.AppendSessionLogAsync("s1", "kept\n", Ct);
+        long seen = (await service.LoadSessionAsync("s1", Ct))!.Revision;
+        await service.UpdateSessionAsync("s1", s => s.Status = "paused", Ct);
+
+        await Assert.ThrowsAsync<StateConflictException>(() => service.DeleteSessionAsync("s1", ExpectedRevision.Exactly(seen), Ct).AsTask());
+
+        Assert.NotNull(await service.LoadSessionAsync("s1", Ct));
+        Assert.Equal("kept\n", await service.ReadSessionLogAsync("s1", Ct));
+    }
+
+    [Fact]
+    public async Task DeleteSession_OfAnIdWithOnlyALog_ReturnsFalse_AndDeletesTheLog()
+    {
+        // What a delete that failed or crashed between the session and its log leaves: calling it again finishes it.
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.AppendSessionLogAsync("s1", "left behind\n", Ct);
+
+        Assert.False(await service.DeleteSessionAsync("s1", Ct));
+
+        Assert.Null(await service.ReadSessionLogAsync("s1", Ct));
+        Assert.False(File.Exists(_fixture.File("logs", "session_s1.log")));
+    }
+
+    [Fact]
+    public async Task DeleteSessionLog_KeepsTheSession_AndNamesABadId()
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.SaveSessionAsync(new SessionInfo { Id = "s1", Status = "active" }, Ct);
+        await service.AppendSessionLogAsync("s1", "text\n", Ct);
+        long revision = (await service.LoadSessionAsync("s1", Ct))!.Revision;
+
+        await service.DeleteSessionLogAsync("s1", Ct);
+
+        Assert.Null(await service.ReadSessionLogAsync("s1", Ct));
+        Assert.Equal(revision, (await service.LoadSessionAsync("s1", Ct))!.Revision);
+        var invalid = await Assert.ThrowsAsync<InvalidStateIdException>(() => service.DeleteSessionLogAsync("../s1", Ct).AsTask());
+        Assert.Contains("../s1", invalid.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AFailedLogDeletion_IsRaisedAsASaveError_AndThrown_AndASecondDeleteFinishesIt()
+    {
+        await using var inner = new InMemoryStateStore();
+        var blobs = new FailingLogDeletion(inner);
+        await using var service = new StatePersistenceService(new StatePersistenceOptions(), inner, blobs: blobs);
+        await service.StartAsync(Ct);
+        var errors = new List<string>();
+        service.StateSaveError += (_, e) => errors.Add(e.Operation);
+        await service.SaveSessionAsync(new SessionInfo { Id = "s1", Status = "active" }, Ct);
+        await service.AppendSessionLogAsync("s1", "text\n", Ct);
+
+        blobs.Fail = true;
+        var failure = await Assert.ThrowsAsync<IOException>(() => service.DeleteSessionAsync("s1", Ct).AsTask());
+
+        Assert.Equal("disk says no", failure.Message);
+        Assert.Equal(["delete-log"], errors);
+        Assert.Null(await service.LoadSessionAsync("s1", Ct));
+        Assert.Equal("text\n", await service.ReadSessionLogAsync("s1", Ct));
+        blobs.Fail = false;
+        Assert.False(await service.DeleteSessionAsync("s1", Ct));
+        Assert.Null(await service.ReadSessionLogAsync("s1", Ct));
+    }
+
+    [Fact]
+    public async Task OnAStoreThatCannotDeleteLogs_DeleteSessionKeepsTheLog_AndAWarningSaysSoOnce()
+    {
+        var logs = new CapturedLogs();
+        using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        await using var store = new InMemoryStateStore();
+        await using var service = new StatePersistenceService(new StatePersistenceOptions(), store, loggerFactory, blobs: new FirstContractBlobStore(store));
+        await service.StartAsync(Ct);
+        foreach (string id in new[] { "s1", "s2" })
+        {
+            await service.SaveSessionAsync(new SessionInfo { Id = id, Status = "active" }, Ct);
+            await service.AppendSessionLogAsync(id, "kept\n", Ct);
+            Assert.True(await service.DeleteSessionAsync(id, Ct));
+        }
+
+        Assert.Equal("kept\n", await service.ReadSessionLogAsync("s1", Ct));
+        CapturedLogs.Entry warning = Assert.Single(logs.Entries, e => e.Id == 77);
+        Assert.Contains("cannot delete a session log", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("A new session with the same id would continue the old log", warning.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<NotSupportedException>(() => service.DeleteSessionLogAsync("s1", Ct).AsTask());
+    }
+
+    /// <summary>The in-memory store's blobs, whose log deletion fails with an I/O error while <see cref="Fail"/> is set.</summary>
+    private sealed class FailingLogDeletion(InMemoryStateStore inner) : IStateBlobStore
+    {
+        public bool Fail { get; set; }
+
+        public ValueTask DeleteSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
+            Fail ? throw new IOException("disk says no") : inner.DeleteSessionLogAsync(sessionId, cancellationToken);
+
+        public ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability, CancellationToken cancellationToken = default) =>
+            inner.AppendSessionLogAsync(sessionId, utf8Text, durability, cancellationToken);
+
+        public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
+            inner.ReadSessionLogAsync(sessionId, cancellationToken);
+
+        public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default) =>
+            inner.SessionLogSizeAsync(sessionId, cancellationToken);
+
+        public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability, CancellationToken cancellationToken = default) =>
+            inner.SaveReportAsync(reportId, json, durability, cancellationToken);
+
+        public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default) =>
+            inner.LoadReportAsync(reportId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default) =>
+            inner.ListReportsAsync(cancellationToken);
+    }
+}
