@@ -60,7 +60,7 @@ internal static class Statectl
             {
                 // A script that passed --json reads standard output, also when the command line itself is wrong.
                 string message = string.Join(" ", parsed.Errors.Select(e => e.Message));
-                await Console.Out.WriteLineAsync(JsonSerializer.Serialize(new CommandError(message, ExitCodes.Usage), CliJsonContext.Default.CommandError)).ConfigureAwait(false);
+                await Console.Out.WriteLineAsync(CliJson.Serialize(new CommandError(message, ExitCodes.Usage), CliJsonContext.Default.CommandError)).ConfigureAwait(false);
             }
 
             return ExitCodes.Usage;

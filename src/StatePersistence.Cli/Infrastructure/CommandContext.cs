@@ -70,7 +70,7 @@ internal sealed class CommandContext
     /// <summary>Writes <paramref name="value"/> as indented JSON on standard output (source-generated metadata).</summary>
     public void WriteJson<T>(T value, JsonTypeInfo<T> typeInfo)
     {
-        Output.WriteLine(JsonSerializer.Serialize(value, typeInfo));
+        Output.WriteLine(CliJson.Serialize(value, typeInfo));
         Output.Flush();
     }
 }

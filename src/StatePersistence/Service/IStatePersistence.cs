@@ -42,6 +42,8 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>
     /// Up to <paramref name="limit"/> tasks whose id sorts after <paramref name="after"/> (ordinal; from the first
     /// when null), with status <paramref name="status"/> when given, ordered by id. Only the page is deserialized.
+    /// A <paramref name="limit"/> below 1 throws <see cref="ArgumentOutOfRangeException"/>; none is too large (the
+    /// caller bounds it, as the server does at 1000).
     /// </summary>
     IReadOnlyList<AgentTask> LoadTasksPage(string? status, string? after, int limit);
 
@@ -68,7 +70,10 @@ public interface IStatePersistence : IAsyncDisposable
     /// </summary>
     ValueTask<Querying.TaskPage> QueryTasksAsync(Querying.TaskQuery query, CancellationToken cancellationToken = default);
 
-    /// <summary>Up to <paramref name="limit"/> sessions whose id sorts after <paramref name="after"/>, ordered by id.</summary>
+    /// <summary>
+    /// Up to <paramref name="limit"/> sessions whose id sorts after <paramref name="after"/>, ordered by id; a
+    /// <paramref name="limit"/> below 1 throws <see cref="ArgumentOutOfRangeException"/>.
+    /// </summary>
     IReadOnlyList<SessionInfo> LoadSessionsPage(string? after, int limit);
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using StatePersistence.Cli.Tests.Support;
+using StatePersistence.FileStore;
 using StatePersistence.Server.Tests.Support;
 
 namespace StatePersistence.Cli.Tests.Tasks;
@@ -89,6 +90,34 @@ public sealed class TasksCommandTests : IDisposable
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("'task_9'", missing.Error, StringComparison.Ordinal);
         Assert.Contains("'task_9'", missing.Json().GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// statectl's JSON escapes only what JSON requires: an apostrophe, a plus, HTML's characters and text beyond ASCII
+    /// read as stored. With System.Text.Json's default encoder "it's" came out as <c>it\u0027s</c>, so a script's
+    /// grep for what the server or the file shows found nothing.
+    /// </summary>
+    [Fact]
+    public async Task Json_EscapesOnlyWhatJsonRequires()
+    {
+        const string description = "it's <b> & 1+1, ünïcødé ✓ \"quoted\"";
+        await using (StatePersistenceService writer = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = StatePath }, cancellationToken: Http.Ct))
+        {
+            await writer.SaveTaskAsync(new StatePersistence.Model.AgentTask { Id = "task_1", Description = description, Status = "pending" }, Http.Ct);
+        }
+
+        StatectlRun shown = await StatectlRun.RunAsync("tasks", "show", "task_1", "--state-path", StatePath);
+        StatectlRun listed = await StatectlRun.RunAsync("tasks", "list", "--state-path", StatePath, "--json");
+
+        foreach (StatectlRun run in new[] { shown, listed })
+        {
+            Assert.True(run.ExitCode == 0, run.ToString());
+            Assert.Contains("it's <b> & 1+1, ünïcødé ✓ \\\"quoted\\\"", run.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("\\u00", run.Output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(description, shown.Json().GetProperty("description").GetString());
+        Assert.Equal(description, listed.Json().GetProperty("tasks")[0].GetProperty("description").GetString());
     }
 
     [Theory]

@@ -33,6 +33,27 @@ public sealed class TaskQueryTests : IDisposable
         Assert.Equal(["task_c", "task_d"], service.QueryTasks(new TaskQuery { UpdatedSince = T0.AddMinutes(2.5) }).Tasks.Select(t => t.Id));
     }
 
+    /// <summary>
+    /// The id-ordered pages ask at least 1, as <c>QueryTasks</c> does: a page of 0 came back empty, so a caller's loop
+    /// ("until a page is short") stopped at once as if nothing were stored.
+    /// </summary>
+    [Fact]
+    public async Task LoadTasksPage_AndLoadSessionsPage_RefuseALimitBelowOne_ByName()
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await SaveAsync(service, "task_a", TaskStatuses.Pending, "CLAUDECODE", minutes: 1);
+        await service.SaveSessionAsync(new SessionInfo { Id = "s1" }, Ct);
+
+        foreach (int limit in new[] { 0, -1 })
+        {
+            Assert.Equal("limit", Assert.Throws<ArgumentOutOfRangeException>(() => service.LoadTasksPage(null, null, limit)).ParamName);
+            Assert.Equal("limit", Assert.Throws<ArgumentOutOfRangeException>(() => service.LoadSessionsPage(null, limit)).ParamName);
+        }
+
+        Assert.Equal(["task_a"], service.LoadTasksPage(null, null, 1).Select(t => t.Id));
+        Assert.Equal(["s1"], service.LoadSessionsPage(null, 1).Select(s => s.Id));
+    }
+
     [Theory]
     [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
     public async Task Query_EveryOrder_PagesThroughEveryTaskExactlyOnce_InOrder(string store)

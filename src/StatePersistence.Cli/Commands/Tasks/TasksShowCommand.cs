@@ -62,13 +62,7 @@ internal static class TasksShowCommand
     {
         // The stored JSON, indented; the same with or without --json, since it is JSON either way.
         using JsonDocument document = JsonDocument.Parse(task.Json);
-        using var output = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true }))
-        {
-            document.WriteTo(writer);
-        }
-
-        context.Output.WriteLine(System.Text.Encoding.UTF8.GetString(output.ToArray()));
+        context.Output.WriteLine(CliJson.Write(document.RootElement, indented: true));
         context.Output.Flush();
     }
 }

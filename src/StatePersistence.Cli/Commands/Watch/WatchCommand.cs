@@ -91,7 +91,7 @@ internal static class WatchCommand
 
         if (context.Json)
         {
-            context.Output.WriteLine(JsonSerializer.Serialize(new WatchedEvent(received.Event, received.Id, data, data is null ? received.Data : null),
+            context.Output.WriteLine(CliJson.Serialize(new WatchedEvent(received.Event, received.Id, data, data is null ? received.Data : null),
                 WatchJsonContext.Default.WatchedEvent));
             context.Output.Flush();
             return;

@@ -83,7 +83,9 @@ internal sealed class StateReader(CommitPipeline commits)
     public List<T> Page<T>(ItemKind<T> kind, string? after, int limit, string? status)
         where T : class
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        // At least 1, as every other page of the library (QueryTasks, ListReportsAsync) asks: a page of 0 would end a
+        // caller's paging loop at once as if nothing were stored.
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         IEnumerable<StoredItem> items = kind.Map(View).Values;
         items = after is null ? items : items.SkipWhile(i => string.CompareOrdinal(i.Id, after) <= 0);
         if (status is not null)
