@@ -11,7 +11,7 @@ namespace StatePersistence.Server.Contracts;
 /// still load; a request is refused instead, so that <c>"10:00"</c> or <c>"1/2/2024"</c> is not stored as a guess.
 /// Written as the core writes them (<see cref="StateFormat.TimestampFormat"/>), so a response reads like the stored files.
 /// </summary>
-internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
+internal sealed partial class IsoTimestampConverter : JsonConverter<DateTimeOffset>
 {
     private static readonly string[] Formats =
     [
@@ -30,7 +30,9 @@ internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
         string? text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
         if (!TryParse(text, out DateTimeOffset value))
         {
-            throw new JsonException($"Expected an ISO-8601 timestamp such as \"2024-01-01T10:00:00Z\", found {Shown(ref reader, text)}.");
+            throw new JsonException(HasTheShape(text)
+                ? $"{Shown(ref reader, text)} is written as an ISO-8601 timestamp but names no time that can be stored: a day or hour that does not exist, or a time outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z once its offset is applied."
+                : $"Expected an ISO-8601 timestamp such as \"2024-01-01T10:00:00Z\", found {Shown(ref reader, text)}.");
         }
 
         return value;
@@ -40,6 +42,16 @@ internal sealed class IsoTimestampConverter : JsonConverter<DateTimeOffset>
     public static bool TryParse(string? text, out DateTimeOffset value) =>
         DateTimeOffset.TryParseExact(text, Formats, CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+
+    /// <summary>
+    /// Whether <paramref name="text"/> is written the way <see cref="Formats"/> read (digits and separators in their
+    /// places), so a refusal can say the time itself is wrong (February 30th, 25:00, year 10000 or a time past
+    /// 9999-12-31 in UTC) rather than that it is no ISO-8601 timestamp.
+    /// </summary>
+    private static bool HasTheShape(string? text) => text is not null && IsoShape().IsMatch(text);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4,}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,7})?)?(Z|[+-]\d\d:\d\d)?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex IsoShape();
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
         IsoTimestamps.Write(writer, value);

@@ -44,6 +44,25 @@ public sealed class ValidationTests : IAsyncLifetime
         Assert.Empty(await _server.Persistence.LoadTasksAsync(Ct));
     }
 
+    /// <summary>
+    /// A timestamp written as ISO-8601 but naming no time that can be stored is refused saying so, not "expected an
+    /// ISO-8601 timestamp" (which it is): a day that does not exist, or a time past year 9999 once its offset applies.
+    /// </summary>
+    [Theory]
+    [InlineData("9999-12-31T23:00:00-05:00")]
+    [InlineData("2024-02-30T10:00:00Z")]
+    [InlineData("10000-01-01T00:00:00Z")]
+    public async Task Put_AnIsoTimestampNamingNoStorableTime_IsRefusedSayingSo(string timestamp)
+    {
+        JsonElement problem = await (await _client.PutJsonAsync("/api/tasks/task_1", $$"""{"description":"d","created_at":"{{timestamp}}"}"""))
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal("created_at", problem.Str("field"));
+        Assert.Contains($"\"{timestamp}\" is written as an ISO-8601 timestamp but names no time that can be stored", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.Contains("9999-12-31T23:59:59Z", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.Empty(await _server.Persistence.LoadTasksAsync(Ct));
+    }
+
     [Fact]
     public async Task Put_StoresApplicationFieldsAsGiven_AndANullIdMeansTheRoutes()
     {
