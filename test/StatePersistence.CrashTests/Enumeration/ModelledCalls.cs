@@ -54,7 +54,8 @@ internal abstract class ModelledCalls
     public Task SaveSession(SessionInfo session) =>
         Step(Model.Set(SessionKey(session.Id), Json(session), $"save session {session.Id}"), s => s.SaveSessionAsync(session).AsTask());
 
-    public Task DeleteSession(string id) => Step(Model.Set(SessionKey(id), null, $"delete session {id}"), s => s.DeleteSessionAsync(id).AsTask());
+    /// <summary>Deletes a session, and with it its log.</summary>
+    public Task DeleteSession(string id) => Step(Model.DeleteSession(SessionKey(id), id, $"delete session {id}"), s => s.DeleteSessionAsync(id).AsTask());
 
     public Task AppendLog(string sessionId, string text) =>
         Step(Model.Append(sessionId, text), s => s.AppendSessionLogAsync(sessionId, text).AsTask());

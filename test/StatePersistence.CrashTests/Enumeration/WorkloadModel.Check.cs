@@ -15,7 +15,7 @@ internal sealed partial class WorkloadModel
                 CheckKey(key, content.Values.GetValueOrDefault(key), problems);
             }
 
-            foreach ((string sessionId, List<(ModelOp Op, string Text)> appends) in _logs)
+            foreach ((string sessionId, List<(ModelOp Op, string? Text)> appends) in _logs)
             {
                 CheckLog(sessionId, appends, content.Logs.GetValueOrDefault(sessionId) ?? "", problems);
             }
@@ -99,13 +99,24 @@ internal sealed partial class WorkloadModel
         }
     }
 
-    private static void CheckLog(string sessionId, List<(ModelOp Op, string Text)> appends, string actual, List<string> problems)
+    /// <summary>
+    /// A log must be what its appends left since the last acknowledged deletion. A deletion in flight may not have
+    /// happened, or may have happened in part: the text before it is then cut from the front at an append boundary
+    /// (the store removes the oldest rotated part first, with a directory fsync after each, so what a crash leaves is
+    /// the newest text, never a gap).
+    /// </summary>
+    private static void CheckLog(string sessionId, List<(ModelOp Op, string? Text)> appends, string actual, List<string> problems)
     {
-        if (!LogMatches(appends, 0, actual, 0))
+        int start = appends.FindLastIndex(a => a.Text is null && a.Op.Acknowledged) + 1;
+        int lastDeletion = appends.FindLastIndex(a => a.Text is null);
+        bool matches = Enumerable.Range(start, Math.Max(lastDeletion, start - 1) - start + 1)
+            .Prepend(start)
+            .Any(from => LogMatches(appends, from, actual, 0));
+        if (!matches)
         {
-            string acknowledged = string.Concat(appends.Where(a => a.Op.Acknowledged).Select(a => a.Text));
+            string acknowledged = string.Concat(appends.Skip(start).Where(a => a.Op.Acknowledged).Select(a => a.Text));
             problems.Add($"log of {sessionId} is {Short(actual)}; every acknowledged append ({Short(acknowledged)}) must be in it, in order, "
-                + "with at most a prefix of the append in flight after them");
+                + "with at most a prefix of the append in flight after them (a deletion in flight may have cut its oldest appends)");
         }
     }
 
@@ -113,14 +124,21 @@ internal sealed partial class WorkloadModel
     /// Whether the log text from <paramref name="position"/> is appends[index..]: each acknowledged append exactly, each
     /// unacknowledged one whole or not at all, and the last one possibly cut short (a crash mid-append).
     /// </summary>
-    private static bool LogMatches(List<(ModelOp Op, string Text)> appends, int index, string actual, int position)
+    private static bool LogMatches(List<(ModelOp Op, string? Text)> appends, int index, string actual, int position)
     {
         if (index == appends.Count)
         {
             return position == actual.Length;
         }
 
-        (ModelOp op, string text) = appends[index];
+        (ModelOp op, string? deletion) = appends[index];
+        if (deletion is null)
+        {
+            // A deletion not acknowledged (CheckLog starts after the last one that was): here, as not having happened.
+            return LogMatches(appends, index + 1, actual, position);
+        }
+
+        string text = deletion;
         bool whole = string.CompareOrdinal(actual, position, text, 0, text.Length) == 0 && position + text.Length <= actual.Length;
         if (op.Acknowledged)
         {

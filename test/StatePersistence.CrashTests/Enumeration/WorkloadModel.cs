@@ -22,14 +22,15 @@ internal sealed class ModelOp(int sequence, string description)
 /// Items (tasks, sessions, reports, the application's own state fields) are keys with a history of values (null =
 /// absent); the store may recover, per key, the last acknowledged value or any value written after it (a call in
 /// flight at the crash may or may not have reached the disk), never anything older or never written.
-/// Session logs are lists of appends: acknowledged ones must all be there, in order.
+/// Session logs are lists of appends: acknowledged ones must all be there, in order. A session's deletion deletes its
+/// log: an entry without text in the list, before which nothing may be left once it is acknowledged.
 /// </summary>
 internal sealed partial class WorkloadModel
 {
     private readonly Lock _gate = new();
     private readonly List<ModelOp> _ops = [];
     private readonly Dictionary<string, List<(ModelOp Op, string? Value)>> _history = new(StringComparer.Ordinal);
-    private readonly SortedDictionary<string, List<(ModelOp Op, string Text)>> _logs = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, List<(ModelOp Op, string? Text)>> _logs = new(StringComparer.Ordinal);
     private readonly List<(ModelOp Op, string[] Keys)> _groups = [];
 
     /// <summary>The sessions that have a log, to read back after recovery.</summary>
@@ -82,13 +83,21 @@ internal sealed partial class WorkloadModel
         {
             var op = new ModelOp(_ops.Count, $"append to log of {sessionId}");
             _ops.Add(op);
-            if (!_logs.TryGetValue(sessionId, out List<(ModelOp Op, string Text)>? appends))
-            {
-                appends = [];
-                _logs[sessionId] = appends;
-            }
+            Log(sessionId).Add((op, text));
+            return op;
+        }
+    }
 
-            appends.Add((op, text));
+    /// <summary>
+    /// Records a session's deletion: its key removed, then its log deleted (every append before it, whatever the
+    /// session held; text appended later starts a new log).
+    /// </summary>
+    public ModelOp DeleteSession(string sessionKey, string sessionId, string description)
+    {
+        lock (_gate)
+        {
+            ModelOp op = Set(sessionKey, null, description);
+            Log(sessionId).Add((op, null));
             return op;
         }
     }
@@ -171,6 +180,17 @@ internal sealed partial class WorkloadModel
     private string? LatestLocked(string key) =>
         _history.TryGetValue(key, out List<(ModelOp Op, string? Value)>? history)
             && history.FindLastIndex(h => !h.Op.Abandoned) is int last && last >= 0 ? history[last].Value : null;
+
+    private List<(ModelOp Op, string? Text)> Log(string sessionId)
+    {
+        if (!_logs.TryGetValue(sessionId, out List<(ModelOp Op, string? Text)>? appends))
+        {
+            appends = [];
+            _logs[sessionId] = appends;
+        }
+
+        return appends;
+    }
 
     private List<(ModelOp Op, string? Value)> History(string key)
     {

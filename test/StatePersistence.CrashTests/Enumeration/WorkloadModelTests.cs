@@ -116,6 +116,37 @@ public class WorkloadModelTests
     }
 
     [Fact]
+    public void Log_AfterAnAcknowledgedSessionDeletion_HoldsOnlyWhatWasAppendedSince()
+    {
+        var model = new WorkloadModel();
+        model.Acknowledge(model.Append("s", "old\n"));
+        model.Acknowledge(model.DeleteSession("session/s", "s", "delete session s"));
+        model.Acknowledge(model.Append("s", "new\n"));
+
+        Assert.Empty(model.Check(WithLog("s", "new\n")));
+        Assert.NotEmpty(model.Check(WithLog("s", "old\nnew\n")));
+        Assert.NotEmpty(model.Check(WithLog("s", "old\n")));
+    }
+
+    [Fact]
+    public void Log_OfASessionDeletionInFlight_IsWholeOrCutFromTheFront_NeverGapped()
+    {
+        var model = new WorkloadModel();
+        model.Acknowledge(model.Append("s", "one\n"));
+        model.Acknowledge(model.Append("s", "two\n"));
+        model.Acknowledge(model.Append("s", "three\n"));
+        model.DeleteSession("session/s", "s", "delete session s");
+
+        Assert.Empty(model.Check(WithLog("s", "one\ntwo\nthree\n")));
+        Assert.Empty(model.Check(WithLog("s", "two\nthree\n")));
+        Assert.Empty(model.Check(WithLog("s", "three\n")));
+        Assert.Empty(model.Check(WithLog("s", null)));
+        Assert.NotEmpty(model.Check(WithLog("s", "one\nthree\n")));
+        Assert.NotEmpty(model.Check(WithLog("s", "one\ntwo\n")));
+        Assert.NotEmpty(model.Check(WithLog("s", "wo\nthree\n")));
+    }
+
+    [Fact]
     public void Observed_Value_BecomesAcknowledged()
     {
         WorkloadModel model = Acknowledged(("task/a", "v1"));

@@ -48,6 +48,36 @@ public sealed class RetentionCrashTests(ReliabilityLedger ledger)
             service => AppendAsync(service, 0, 6),
             before: Lines(0, 6), after: Lines(4, 6));
 
+    /// <summary>
+    /// A log with two rotated parts deleted (<c>DeleteSessionLogAsync</c>, what deleting its session does), crashed
+    /// before every operation: the log reads whole, or cut from the front at a part (the oldest part goes first, each
+    /// removal durable before the next), or empty; never with a gap; and empty once the call returned.
+    /// </summary>
+    [Fact]
+    public async Task DeletingALogWithParts_CrashedAnywhere_LeavesItWholeCutFromTheFrontOrGone()
+    {
+        string[] allowed = [Lines(0, 11), Lines(4, 11), Lines(8, 11), ""];
+        await ExploreStatesAsync("session log deletion: two parts and the live log",
+            r => { r.SessionLogMaxBytes = 100; r.SessionLogRotatedParts = 2; },
+            async service =>
+            {
+                // Part 2 (lines 0-3), part 1 (4-7), the live log (8-11).
+                await AppendAsync(service, 0, 3);
+                await service.RunRetentionOnceAsync(Ct);
+                await AppendAsync(service, 4, 7);
+                await service.RunRetentionOnceAsync(Ct);
+                await AppendAsync(service, 8, 11);
+            },
+            service => service.DeleteSessionLogAsync("s1", Ct).AsTask(),
+            async (booted, finished) =>
+            {
+                string text = await booted.ReadSessionLogAsync("s1", Ct) ?? "";
+                return !allowed.Contains(text) ? $"the log reads\n{text}\ninstead of the whole log, a front part of it cut, or nothing"
+                    : finished && text.Length > 0 ? $"the deletion returned, but the log reads\n{text}"
+                    : null;
+            });
+    }
+
     [Fact]
     public async Task ReportExpiry_CrashedAnywhere_TheOldReportIsWholeOrGone_TheOthersUntouched()
     {

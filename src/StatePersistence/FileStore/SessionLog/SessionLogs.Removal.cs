@@ -8,7 +8,9 @@ internal sealed partial class SessionLogs
     /// <summary>
     /// Deletes <c>logs/session_&lt;id&gt;.log</c>, its rotated parts and its failed-append marker, then fsyncs the directory, under the
     /// log's gate so no append interleaves. What this process remembers about the log goes too: a later append starts
-    /// a new log with its own file header, and makes that name durable again.
+    /// a new log with its own file header, and makes that name durable again. The parts go oldest first, each deletion
+    /// made durable before the next, so what a crash midway leaves is the log's newest text, never text with a gap in
+    /// it (a read skips a missing part number); deleting again finishes it.
     /// </summary>
     public async ValueTask RemoveAsync(string sessionId, CancellationToken cancellationToken)
     {
@@ -18,10 +20,11 @@ internal sealed partial class SessionLogs
         {
             _scans.Forget(sessionId);
 
-            // Its rotated parts go with it (the archive took the whole text, parts included).
-            foreach (int part in RotatedParts(sessionId))
+            // Its rotated parts go with it (the archive took the whole text, parts included); the highest number is the oldest.
+            foreach (int part in RotatedParts(sessionId).OrderDescending())
             {
                 fileSystem.Delete(layout.SessionLogPart(sessionId, part));
+                fileSystem.SyncDirectory(layout.LogsDirectory);
             }
 
             string path = layout.SessionLogFile(sessionId);
