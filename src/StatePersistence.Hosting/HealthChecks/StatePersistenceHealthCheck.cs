@@ -47,15 +47,27 @@ internal sealed class StatePersistenceHealthCheck(IStatePersistence persistence,
         {
             ["status"] = health.Status.ToString(),
             ["state_path"] = health.StatePath,
-            ["state_dir_exists"] = health.StateDirExists,
-            ["writable"] = health.Writable,
-            ["low_disk_space_bytes"] = lowDiskSpaceBytes,
-            ["backup_count"] = health.BackupCount,
-            ["corruption_detected"] = health.CorruptionDetected,
-            ["revision"] = health.Revision,
-            ["task_count"] = health.TaskCount,
-            ["session_count"] = health.SessionCount,
         };
+
+        // The seed's directory fields only where there is a directory: on PostgreSQL "state_dir_exists": true and
+        // "backup_count": 0 read as a missing backup an operator would go looking for.
+        if (health.IsStateDirectory)
+        {
+            data["state_dir_exists"] = health.StateDirExists;
+        }
+
+        data["writable"] = health.Writable;
+        data["low_disk_space_bytes"] = lowDiskSpaceBytes;
+        if (health.IsStateDirectory)
+        {
+            data["backup_count"] = health.BackupCount;
+        }
+
+        data["corruption_detected"] = health.CorruptionDetected;
+        data["revision"] = health.Revision;
+        data["task_count"] = health.TaskCount;
+        data["session_count"] = health.SessionCount;
+
         if (health.DiskSpace is { } free)
         {
             data["disk_space"] = free;

@@ -25,6 +25,14 @@ public sealed record StateHealth
     /// <summary>The state directory (or other location).</summary>
     public required string StatePath { get; init; }
 
+    /// <summary>
+    /// Whether the store keeps a state directory (the file store), so that <see cref="StateDirExists"/> and
+    /// <see cref="BackupCount"/> describe one; the health check reports those two only then. On another store
+    /// <see cref="StateDirExists"/> says whether its location answered (PostgreSQL: the database) and
+    /// <see cref="BackupCount"/> is 0.
+    /// </summary>
+    public bool IsStateDirectory { get; init; }
+
     /// <summary>Whether the state directory exists.</summary>
     public bool StateDirExists { get; init; }
 

@@ -53,6 +53,29 @@ public sealed class HealthCheckTests : IDisposable
         Assert.DoesNotContain(memoryEntry.Data.Keys, k => k.StartsWith("files_", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The seed's directory fields (<c>state_dir_exists</c>, <c>backup_count</c>) are reported where there is a state
+    /// directory, and left out on another store: on PostgreSQL they read "true" and "0", which an operator took for a
+    /// directory and a missing backup. A directory store keeps them after its shutdown too (false: not probed).
+    /// </summary>
+    [Fact]
+    public async Task TheDirectoryFields_AreReportedOnlyForAStateDirectory()
+    {
+        using IHost memory = await StartAsync(b => b.AddStatePersistence(), store: b => b.UseInMemory());
+        HealthReportEntry memoryEntry = await CheckAsync(memory);
+        await memory.StopAsync(Ct);
+        using IHost files = await StartAsync(b => b.AddStatePersistence());
+        await CheckAsync(files);
+        await files.StopAsync(Ct);
+        HealthReportEntry stopped = await CheckAsync(files);
+
+        Assert.False(memoryEntry.Data.ContainsKey("state_dir_exists"));
+        Assert.False(memoryEntry.Data.ContainsKey("backup_count"));
+        Assert.Equal(true, memoryEntry.Data["writable"]);
+        Assert.Equal(false, stopped.Data["state_dir_exists"]);
+        Assert.Equal(0, stopped.Data["backup_count"]);
+    }
+
     [Fact]
     public async Task StoreDetails_NamedLikeACoreField_DoNotReplaceIt()
     {

@@ -17,6 +17,9 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
     /// <summary>How long a failed save keeps the health Unhealthy when no save was tried since (see <see cref="Report"/>).</summary>
     internal static readonly TimeSpan FailedSaveUnhealthyFor = TimeSpan.FromMinutes(1);
 
+    /// <summary>Whether the store keeps a state directory, for <see cref="StateHealth.IsStateDirectory"/>.</summary>
+    private readonly bool _isStateDirectory = store is FileStore.FileStateStore;
+
     // The store's details with a meaning to the core (StoreHealth.Details): file counts by kind feed the files gauge.
     private const string FilesPrefix = "files_";
     private const string BackupsDetail = "files_backups";
@@ -136,6 +139,7 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
             Status = status,
             Reasons = reasons,
             StatePath = store.Location,
+            IsStateDirectory = _isStateDirectory,
             StateDirExists = store.Exists,
             Writable = store.Writable,
             DiskSpace = store.FreeBytes,
