@@ -63,6 +63,22 @@ public sealed class ValidationTests : IAsyncLifetime
         Assert.Empty(await _server.Persistence.LoadTasksAsync(Ct));
     }
 
+    /// <summary>
+    /// A log entry without a timestamp in a whole task is stored as given, not dated to the PUT: a GET, edit, PUT of a
+    /// task the Node server wrote gives its entries back unchanged.
+    /// </summary>
+    [Fact]
+    public async Task Put_ALogEntryWithoutATimestamp_IsStoredAsGiven()
+    {
+        JsonElement task = await (await _client.PutJsonAsync("/api/tasks/task_1",
+            """{"description":"d","logs":[{"level":"info","type":"system","message":"from the Node server"}]}""")).ExpectAsync(HttpStatusCode.Created);
+
+        JsonElement entry = task.GetProperty("logs")[0];
+        Assert.False(entry.TryGetProperty("timestamp", out _));
+        Assert.Equal("from the Node server", entry.Str("message"));
+        Assert.Null((await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Logs![0].Timestamp);
+    }
+
     [Fact]
     public async Task Put_StoresApplicationFieldsAsGiven_AndANullIdMeansTheRoutes()
     {
