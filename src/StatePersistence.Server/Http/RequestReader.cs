@@ -77,6 +77,14 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
                     "which one counts, so it is refused rather than stored.", duplicateIn);
             }
 
+            // 0 is System.Text.Json's default, 64.
+            int limit = typeInfo.Options.MaxDepth > 0 ? typeInfo.Options.MaxDepth : 64;
+            if (NestingDepth.Beyond(body, limit) is int depth)
+            {
+                throw ApiProblemException.BadRequest("Malformed JSON",
+                    $"The request body nests objects and arrays {depth} levels deep; this server reads at most {limit}.", FieldOf(ex.Path));
+            }
+
             string? field = FieldOf(ex.Path);
             string where = field is null ? "" : $" at '{field}'";
             string reason = ex.InnerException is FormatException or OverflowException || ex.Message.Contains("ISO-8601", StringComparison.Ordinal)

@@ -79,6 +79,19 @@ public sealed class ValidationTests : IAsyncLifetime
         Assert.Null((await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Logs![0].Timestamp);
     }
 
+    /// <summary>A body nested past the 64 levels the server reads is refused saying how deep it went, not as JSON "not valid" at a byte.</summary>
+    [Fact]
+    public async Task Put_ABodyNestedPast64Levels_IsRefusedNamingTheDepth()
+    {
+        string deep = new string('[', 70) + new string(']', 70);
+
+        JsonElement problem = await (await _client.PutJsonAsync("/api/tasks/task_1", $$"""{"description":"d","my_field":{{deep}}}"""))
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal("The request body nests objects and arrays 71 levels deep; this server reads at most 64.", problem.Str("detail"));
+        Assert.Empty(await _server.Persistence.LoadTasksAsync(Ct));
+    }
+
     [Fact]
     public async Task Put_StoresApplicationFieldsAsGiven_AndANullIdMeansTheRoutes()
     {
