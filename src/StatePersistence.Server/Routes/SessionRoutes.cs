@@ -176,6 +176,18 @@ internal static class SessionRoutes
 
         await quotas.CheckSessionLogAppendAsync(id, System.Text.Encoding.UTF8.GetByteCount(text), cancellationToken);
         await state.AppendSessionLogAsync(id, text, cancellationToken);
+
+        // A DELETE of the session between the check above and the append deleted its log before the append wrote a
+        // new one, which a later session with the same id would then continue. The delete removes the record before
+        // the log, so either it is seen gone here (and the log is removed now) or its own removal comes after this
+        // append. On a store several instances share, this instance may see another's delete a moment late.
+        // Asked as the check above asks: a session another instance just created is not yet in this one's state.
+        if ((await state.LoadSessionAsync(id, CancellationToken.None) ?? await state.LoadLatestSessionAsync(id, CancellationToken.None)) is null)
+        {
+            await state.DeleteSessionLogAsync(id, CancellationToken.None);
+            return ApiProblems.NotFound(Kind, id);
+        }
+
         return Results.NoContent();
     }
 

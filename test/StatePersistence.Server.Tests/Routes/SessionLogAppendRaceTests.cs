@@ -1,0 +1,93 @@
+using System.Net;
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using StatePersistence.Server.Tests.Support;
+using static StatePersistence.Server.Tests.Support.Http;
+
+namespace StatePersistence.Server.Tests.Routes;
+
+/// <summary>
+/// A <c>DELETE /api/sessions/{id}</c> landing between a log append's check that the session exists and its write,
+/// forced here: the append's write first deletes the session, as a concurrent DELETE would. The append used to write a
+/// new log for the deleted session, which a later session with the same id then continued.
+/// </summary>
+public sealed class SessionLogAppendRaceTests : IAsyncDisposable
+{
+    private readonly StateServerFactory _server = new();
+    private readonly WebApplicationFactory<Program> _racing;
+    private DeleteBeforeAppend? _proxy;
+
+    public SessionLogAppendRaceTests() =>
+        _racing = _server.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
+            services.AddSingleton<IStatePersistence>(sp => (_proxy = DeleteBeforeAppend.Over(sp.GetRequiredService<StatePersistenceService>())).Self)));
+
+    public async ValueTask DisposeAsync()
+    {
+        await _racing.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AnAppendRacingTheSessionsDelete_Is404_AndLeavesNoLogBehind()
+    {
+        using HttpClient client = _racing.CreateClient();
+        await (await client.PostJsonAsync("/api/sessions", "{\"id\":\"s1\",\"type\":\"interactive\",\"status\":\"active\"}")).ExpectAsync(HttpStatusCode.Created);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync("/api/sessions/s1/log", Text("before\n"), Ct)).StatusCode);
+        _proxy!.Armed = true;
+
+        await (await client.PostAsync("/api/sessions/s1/log", Text("racing the delete\n"), Ct)).ExpectProblemAsync(HttpStatusCode.NotFound);
+
+        StatePersistenceService persistence = _racing.Services.GetRequiredService<StatePersistenceService>();
+        Assert.Null(await persistence.LoadSessionAsync("s1", Ct));
+        Assert.Null(await persistence.ReadSessionLogAsync("s1", Ct));
+    }
+
+    /// <summary>An <see cref="IStatePersistence"/> whose session log append, once armed, first deletes the session.</summary>
+    public class DeleteBeforeAppend : DispatchProxy
+    {
+        private IStatePersistence _inner = null!;
+
+        /// <summary>The proxy, as the server resolves it.</summary>
+        public IStatePersistence Self { get; private set; } = null!;
+
+        /// <summary>Whether the next appends delete their session first.</summary>
+        public bool Armed { get; set; }
+
+        public static DeleteBeforeAppend Over(IStatePersistence inner)
+        {
+            IStatePersistence proxy = Create<IStatePersistence, DeleteBeforeAppend>();
+            var racing = (DeleteBeforeAppend)(object)proxy;
+            racing._inner = inner;
+            racing.Self = proxy;
+            return racing;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            ArgumentNullException.ThrowIfNull(targetMethod);
+            if (Armed && targetMethod.Name == nameof(IStatePersistence.AppendSessionLogAsync))
+            {
+                return new ValueTask(DeleteThenAppendAsync((string)args![0]!, (string)args[1]!));
+            }
+
+            try
+            {
+                return targetMethod.Invoke(_inner, args);
+            }
+            catch (TargetInvocationException ex) when (ex.InnerException is { } inner)
+            {
+                ExceptionDispatchInfo.Throw(inner);
+                throw;
+            }
+        }
+
+        private async Task DeleteThenAppendAsync(string sessionId, string text)
+        {
+            Assert.True(await _inner.DeleteSessionAsync(sessionId));
+            await _inner.AppendSessionLogAsync(sessionId, text);
+        }
+    }
+}
