@@ -18,15 +18,8 @@ public sealed class RetentionCrashTests(ReliabilityLedger ledger)
     public Task Rotation_DroppingTheOldestPart_CrashedAnywhere_LosesNoKeptAppend() =>
         ExploreAsync("retention: rotation into two parts, the oldest dropped, then an append",
             r => { r.SessionLogMaxBytes = 100; r.SessionLogRotatedParts = 2; },
-            async service =>
-            {
-                // Parts 1 (lines 4-7) and 2 (lines 0-3), the live log (8-11) past the cap.
-                await AppendAsync(service, 0, 3);
-                await service.RunRetentionOnceAsync(Ct);
-                await AppendAsync(service, 4, 7);
-                await service.RunRetentionOnceAsync(Ct);
-                await AppendAsync(service, 8, 11);
-            },
+            // Parts 1 (lines 4-7) and 2 (lines 0-3), the live log (8-11) past the cap.
+            SeedTwoPartsAsync,
             before: Lines(0, 11), after: Lines(4, 11));
 
     [Fact]
@@ -59,15 +52,7 @@ public sealed class RetentionCrashTests(ReliabilityLedger ledger)
         string[] allowed = [Lines(0, 11), Lines(4, 11), Lines(8, 11), ""];
         await ExploreStatesAsync("session log deletion: two parts and the live log",
             r => { r.SessionLogMaxBytes = 100; r.SessionLogRotatedParts = 2; },
-            async service =>
-            {
-                // Part 2 (lines 0-3), part 1 (4-7), the live log (8-11).
-                await AppendAsync(service, 0, 3);
-                await service.RunRetentionOnceAsync(Ct);
-                await AppendAsync(service, 4, 7);
-                await service.RunRetentionOnceAsync(Ct);
-                await AppendAsync(service, 8, 11);
-            },
+            SeedTwoPartsAsync,
             service => service.DeleteSessionLogAsync("s1", Ct).AsTask(),
             async (booted, finished) =>
             {
@@ -192,6 +177,16 @@ public sealed class RetentionCrashTests(ReliabilityLedger ledger)
         {
             await service.AppendSessionLogAsync("s1", $"line-{i:D2}\n", Ct);
         }
+    }
+
+    /// <summary>Under a cap of 100 bytes and two parts: part 2 (lines 0-3), part 1 (4-7), the live log (8-11).</summary>
+    private static async Task SeedTwoPartsAsync(StatePersistenceService service)
+    {
+        await AppendAsync(service, 0, 3);
+        await service.RunRetentionOnceAsync(Ct);
+        await AppendAsync(service, 4, 7);
+        await service.RunRetentionOnceAsync(Ct);
+        await AppendAsync(service, 8, 11);
     }
 
     private static string Lines(int from, int to) => string.Concat(Enumerable.Range(from, to - from + 1).Select(i => $"line-{i:D2}\n"));

@@ -133,29 +133,11 @@ public sealed class SessionDeletionTests : IDisposable
     }
 
     /// <summary>The in-memory store's blobs, whose log deletion fails with an I/O error while <see cref="Fail"/> is set.</summary>
-    private sealed class FailingLogDeletion(InMemoryStateStore inner) : IStateBlobStore
+    private sealed class FailingLogDeletion(InMemoryStateStore inner) : FirstContractBlobStore(inner), IStateBlobStore
     {
         public bool Fail { get; set; }
 
         public ValueTask DeleteSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
             Fail ? throw new IOException("disk says no") : inner.DeleteSessionLogAsync(sessionId, cancellationToken);
-
-        public ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability, CancellationToken cancellationToken = default) =>
-            inner.AppendSessionLogAsync(sessionId, utf8Text, durability, cancellationToken);
-
-        public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
-            inner.ReadSessionLogAsync(sessionId, cancellationToken);
-
-        public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default) =>
-            inner.SessionLogSizeAsync(sessionId, cancellationToken);
-
-        public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability, CancellationToken cancellationToken = default) =>
-            inner.SaveReportAsync(reportId, json, durability, cancellationToken);
-
-        public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default) =>
-            inner.LoadReportAsync(reportId, cancellationToken);
-
-        public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default) =>
-            inner.ListReportsAsync(cancellationToken);
     }
 }

@@ -8,7 +8,7 @@ namespace StatePersistence.Tests.Support;
 /// it declares none of the later capabilities (no <see cref="Retention.IRetentionStore"/>), as a third-party store
 /// that was not updated would.
 /// </summary>
-internal sealed class FirstContractBlobStore(IStateBlobStore inner) : IStateBlobStore
+internal class FirstContractBlobStore(IStateBlobStore inner) : IStateBlobStore
 {
     public ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability, CancellationToken cancellationToken = default) =>
         inner.AppendSessionLogAsync(sessionId, utf8Text, durability, cancellationToken);
