@@ -190,6 +190,27 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task SessionDetails_ShowTheLogEmpty_OnceItIsDeleted()
+    {
+        string id = await CreateSessionAsync();
+        await AppendLogAsync(id, "secret agent output\n");
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await session.LoginAsync();
+        await page.GotoAsync("/dashboard#/sessions/" + id);
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("secret agent output\n");
+        await Expect(page.Locator("#live")).ToHaveTextAsync("live");
+
+        HttpResponseMessage deleted = await fixture.Api.DeleteAsync($"/api/sessions/{id}/log", Ct);
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("");
+        await AppendLogAsync(id, "after\n");
+        await Expect(page.Locator("#session-log")).ToHaveTextAsync("after\n");
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
     public async Task SessionDetails_TailAsksOnlyForTheNewBytes_AndShowsABurstOfAppendsOnceEach()
     {
         string id = await CreateSessionAsync();

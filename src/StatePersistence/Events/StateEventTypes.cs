@@ -24,6 +24,9 @@ public static class StateEventTypes
     /// <summary>Text was appended to a session's log (by this process).</summary>
     public const string SessionLog = "session:log";
 
+    /// <summary>A session's whole log was deleted on its own (by this process); a session deleted with its log is <see cref="SessionDeleted"/>.</summary>
+    public const string SessionLogDeleted = "session:log-deleted";
+
     /// <summary>A report was saved (by this process).</summary>
     public const string ReportSaved = "report:saved";
 

@@ -250,8 +250,8 @@ public interface IStatePersistence : IAsyncDisposable
 
     /// <summary>
     /// Deletes a session's whole log (rotated parts included), durably when it returns, and leaves the session; a
-    /// session with no log is not an error. The next append starts a new log. A store that cannot delete logs throws
-    /// <see cref="NotSupportedException"/>.
+    /// session with no log is not an error. The next append starts a new log. Raises <c>session:log-deleted</c>, so a
+    /// reader tailing the log starts again. A store that cannot delete logs throws <see cref="NotSupportedException"/>.
     /// </summary>
     ValueTask DeleteSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
 
@@ -293,7 +293,7 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>
     /// The state's events as they happen: task and session changes from the store's change feed (whoever made them),
     /// and the service's own (<c>state:saved</c>, <c>state:loaded</c>, <c>state:save-error</c>, <c>autosave:triggered</c>,
-    /// <c>report:saved</c>, <c>session:log</c>). With <paramref name="after"/> null it starts now; with the
+    /// <c>report:saved</c>, <c>session:log</c>, <c>session:log-deleted</c>). With <paramref name="after"/> null it starts now; with the
     /// <see cref="Events.StateEvent.Position"/> of an event it resumes right after it with nothing missed, or, when that
     /// is no longer possible (older than the <see cref="StatePersistenceOptions.EventHistory"/> held, or another
     /// process's stream that cannot be continued), starts with a <see cref="Events.StateEventTypes.Reset"/> event: reload

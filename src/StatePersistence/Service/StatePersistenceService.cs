@@ -376,7 +376,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
         // prevent); should the removal fail, the exception says so and a second call finishes it.
         try
         {
-            await _blobs.DeleteSessionLogAsync(id, CancellationToken.None).ConfigureAwait(false);
+            await _blobs.DeleteSessionLogAsync(id, announce: false, CancellationToken.None).ConfigureAwait(false);
         }
         catch (NotSupportedException ex)
         {
@@ -388,7 +388,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
 
     /// <inheritdoc />
     public ValueTask DeleteSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
-        _blobs.DeleteSessionLogAsync(sessionId, cancellationToken);
+        _blobs.DeleteSessionLogAsync(sessionId, announce: true, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken = default) =>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using StatePersistence.Errors;
+using StatePersistence.Events;
 using StatePersistence.InMemory;
 using StatePersistence.Model;
 using StatePersistence.Storage;
@@ -78,8 +79,13 @@ public sealed class SessionDeletionTests : IDisposable
         await service.AppendSessionLogAsync("s1", "text\n", Ct);
         long revision = (await service.LoadSessionAsync("s1", Ct))!.Revision;
 
+        // Called here, not on another thread: the stream's start ("now") is taken before the deletion.
+        Task<StateEvent> announced = FirstAsync(service.ReadEventsAsync(null, Ct));
+
         await service.DeleteSessionLogAsync("s1", Ct);
 
+        StateEvent deleted = await announced;
+        Assert.Equal((StateEventTypes.SessionLogDeleted, "s1"), (deleted.Type, deleted.Id));
         Assert.Null(await service.ReadSessionLogAsync("s1", Ct));
         Assert.Equal(revision, (await service.LoadSessionAsync("s1", Ct))!.Revision);
         var invalid = await Assert.ThrowsAsync<InvalidStateIdException>(() => service.DeleteSessionLogAsync("../s1", Ct).AsTask());
@@ -130,6 +136,18 @@ public sealed class SessionDeletionTests : IDisposable
         Assert.Contains("cannot delete a session log", warning.Message, StringComparison.Ordinal);
         Assert.Contains("A new session with the same id would continue the old log", warning.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<NotSupportedException>(() => service.DeleteSessionLogAsync("s1", Ct).AsTask());
+    }
+
+    private static async Task<StateEvent> FirstAsync(IAsyncEnumerable<StateEvent> events)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        await foreach (StateEvent item in events.WithCancellation(timeout.Token))
+        {
+            return item;
+        }
+
+        throw new InvalidOperationException("the event stream ended without an event");
     }
 
     /// <summary>The in-memory store's blobs, whose log deletion fails with an I/O error while <see cref="Fail"/> is set.</summary>

@@ -288,7 +288,8 @@ async function session(seq, id) {
   }
   // Listening before the first request: an event during this render (a checkpoint's state:saved, another item's
   // change) would otherwise find no handler and reload the page, asking for the log's end again.
-  // Handled here (true: no reload): this session's appends, and every event about something else.
+  // Handled here (true: no reload): this session's appends, and every event about something else. Its log deleted
+  // (session:log-deleted) reloads the view, which then shows the log as it is now: empty.
   listen(seq, (type, data) => {
     if (type === "session:log") {
       if (data.id === id) tailSoon();
@@ -386,7 +387,7 @@ function connect() {
   source.onerror = () => { live.textContent = "reconnecting…"; live.className = "live off"; };
   // The browser resumes after the last event id by itself (Last-Event-ID); "reset" means events were missed: reload.
   const types = ["task:created", "task:updated", "task:deleted", "session:created", "session:updated", "session:deleted",
-    "session:log", "report:saved", "state:saved", "state:loaded", "state:save-error", "autosave:triggered", "audit", "reset"];
+    "session:log", "session:log-deleted", "report:saved", "state:saved", "state:loaded", "state:save-error", "autosave:triggered", "audit", "reset"];
   for (const type of types) {
     source.addEventListener(type, (e) => {
       const data = JSON.parse(e.data);

@@ -43,10 +43,12 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
     }
 
     /// <summary>
-    /// Deletes a session's whole log through the store. A store that cannot (<see cref="NotSupportedException"/>) is
-    /// the caller's to handle: that is no failure of a write, so it is not reported as one.
+    /// Deletes a session's whole log through the store, raising <c>session:log-deleted</c> when <paramref name="announce"/>
+    /// (a log deleted on its own; a session's deletion is announced by its <c>session:deleted</c>). A store that cannot
+    /// (<see cref="NotSupportedException"/>) is the caller's to handle: that is no failure of a write, so it is not
+    /// reported as one.
     /// </summary>
-    public async ValueTask DeleteSessionLogAsync(string sessionId, CancellationToken cancellationToken)
+    public async ValueTask DeleteSessionLogAsync(string sessionId, bool announce, CancellationToken cancellationToken)
     {
         StateId.Validate(sessionId, "session");
         commits.ThrowIfDisposed();
@@ -59,6 +61,11 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         {
             events.SaveFailed("delete-log", location, ex);
             throw;
+        }
+
+        if (announce)
+        {
+            events.SessionLogDeleted(sessionId);
         }
     }
 

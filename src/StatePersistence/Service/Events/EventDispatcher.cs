@@ -112,6 +112,9 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     /// <summary>Another instance of a shared store ran the retention pass less than an interval ago: logged at Debug.</summary>
     public void RetentionPassSkipped(TimeSpan interval) => Log.RetentionPassSkipped(logger, location, interval);
 
+    /// <summary>A session's log was deleted: raised as <c>session:log-deleted</c>, so a reader tailing it starts again.</summary>
+    public void SessionLogDeleted(string sessionId) => log.Notify(StateEventTypes.SessionLogDeleted, sessionId);
+
     /// <summary>A session was deleted on a store that cannot delete session logs: its log was kept. Logged once per service.</summary>
     public void SessionLogsKept(string reason)
     {
