@@ -41,6 +41,27 @@ internal static class Statectl
         return root;
     }
 
+    /// <summary>
+    /// The bad-usage messages, one a line. For a mistyped command (<c>statectl bogus</c>, <c>statectl tasks lst</c>)
+    /// System.CommandLine says "Required command was not provided" before naming the word, which reads as if no
+    /// command had been given: such a line is replaced by one naming the word and the commands there are (and a group
+    /// given no command at all, <c>statectl tasks</c>, by the commands it has).
+    /// </summary>
+    private static IEnumerable<string> Reported(ParseResult parsed)
+    {
+        Command command = parsed.CommandResult.Command;
+        if (command.Subcommands.Count > 0 && command.Action is null)
+        {
+            string path = command is RootCommand ? "statectl" : "statectl " + command.Name;
+            string commands = string.Join(", ", command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name));
+            return parsed.UnmatchedTokens.Count > 0
+                ? [$"'{parsed.UnmatchedTokens[0]}' is not a command of '{path}'; its commands: {commands}."]
+                : [$"'{path}' needs a command: {commands}."];
+        }
+
+        return parsed.Errors.Select(e => e.Message);
+    }
+
     /// <summary>The line after every bad-usage message (exit 2).</summary>
     public const string UsageHint = "Run 'statectl --help' for usage.";
 
@@ -50,16 +71,16 @@ internal static class Statectl
         if (parsed.Errors.Count > 0)
         {
             // Bad usage is exit code 2 (System.CommandLine's own handler would answer 1, which scripts read as "problems found").
-            foreach (System.CommandLine.Parsing.ParseError error in parsed.Errors)
+            foreach (string message in Reported(parsed))
             {
-                await Console.Error.WriteLineAsync("statectl: " + error.Message).ConfigureAwait(false);
+                await Console.Error.WriteLineAsync("statectl: " + message).ConfigureAwait(false);
             }
 
             await Console.Error.WriteLineAsync(UsageHint).ConfigureAwait(false);
             if (AskedForJson(parsed))
             {
                 // A script that passed --json reads standard output, also when the command line itself is wrong.
-                string message = string.Join(" ", parsed.Errors.Select(e => e.Message));
+                string message = string.Join(" ", Reported(parsed));
                 await Console.Out.WriteLineAsync(CliJson.Serialize(new CommandError(message, ExitCodes.Usage), CliJsonContext.Default.CommandError)).ConfigureAwait(false);
             }
 

@@ -22,6 +22,27 @@ public sealed class UsageErrorTests
         Assert.Contains(named, run.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A mistyped command is one line naming the word and the commands there are; System.CommandLine's "Required
+    /// command was not provided" before it read as if no command had been given. A group given no command lists its commands.
+    /// </summary>
+    [Theory]
+    [InlineData("'bogus' is not a command of 'statectl'; its commands: du, health, tasks,", "bogus")]
+    [InlineData("'lst' is not a command of 'statectl tasks'; its commands: list, show, edit.", "tasks", "lst")]
+    [InlineData("'statectl tasks' needs a command: list, show, edit.", "tasks")]
+    [InlineData("'statectl' needs a command: du, health, tasks,")]
+    public async Task AMistypedOrMissingCommand_IsOneLineNamingTheCommandsThereAre(string line, params string[] args)
+    {
+        StatectlRun run = await StatectlRun.RunAsync(args);
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("statectl: " + line, lines[0], StringComparison.Ordinal);
+        Assert.Equal("Run 'statectl --help' for usage.", lines[1]);
+        Assert.DoesNotContain("Required command", run.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ACommandLineThatDoesNotParse_WithoutJson_PrintsNothingOnStandardOutput()
     {
