@@ -36,6 +36,28 @@ public sealed class SessionLogSizeTests
         Assert.Equal(0, await store.SessionLogSizeAsync("s2", Ct));
     }
 
+    /// <summary>
+    /// A deleted log leaves no size counters behind: its sixteen rows stayed at zero for every log ever deleted (an
+    /// audit found 731 rows for 106 deleted sessions). A log appended to again counts from zero.
+    /// </summary>
+    [Fact]
+    public async Task ADeletedLog_LeavesNoSizeCountersBehind()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name);
+        await store.OpenAsync(Ct);
+        await SessionLogRows.AppendAsync(store, "s1", "one\n", "two\n", "three\n");
+        await SessionLogRows.AppendAsync(store, "s2", "other\n");
+
+        await ((IStateBlobStore)store).DeleteSessionLogAsync("s1", Ct);
+
+        Assert.Equal(0L, (long)await ScalarAsync($"SELECT count(*) FROM {schema.Name}.session_log_sizes WHERE session_id = 's1'", Ct));
+        Assert.Equal(0, await store.SessionLogSizeAsync("s1", Ct));
+        await AssertSizesAsync(store, schema);
+        await SessionLogRows.AppendAsync(store, "s1", "again\n");
+        await AssertSizesAsync(store, schema);
+    }
+
     [Fact]
     public async Task TheUpgradeToVersion5_CountsTheRowsAlreadyThere()
     {

@@ -49,17 +49,18 @@ internal sealed class StatePersistenceHealthCheck(IStatePersistence persistence,
             ["state_path"] = health.StatePath,
         };
 
-        // The seed's directory fields only where there is a directory: on PostgreSQL "state_dir_exists": true and
-        // "backup_count": 0 read as a missing backup an operator would go looking for.
+        // The directory's fields only where there is a directory: on PostgreSQL "state_dir_exists": true and
+        // "backup_count": 0 read as a missing backup an operator would go looking for, and no free space is measured
+        // against the threshold.
         if (health.IsStateDirectory)
         {
             data["state_dir_exists"] = health.StateDirExists;
         }
 
         data["writable"] = health.Writable;
-        data["low_disk_space_bytes"] = lowDiskSpaceBytes;
         if (health.IsStateDirectory)
         {
+            data["low_disk_space_bytes"] = lowDiskSpaceBytes;
             data["backup_count"] = health.BackupCount;
         }
 

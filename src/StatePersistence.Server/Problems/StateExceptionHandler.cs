@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 using StatePersistence.Errors;
+using StatePersistence.Ids;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Refusals;
 
@@ -31,6 +32,7 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
             // Only a conditional request (If-Match, If-None-Match: *) makes the library check a revision.
             StateConflictException conflict => Http.Preconditions.Failed(httpContext.Response, conflict),
             StateDirectoryMovedException moved => DirectoryMoved(moved, correlationId),
+            SessionLogNotDeletedException partly => SessionLogNotDeleted(partly, correlationId),
             StatePersistenceException failed => StorageFailed(failed, correlationId),
             ObjectDisposedException => ShuttingDown(correlationId),
             _ => Unexpected(exception, correlationId),
@@ -48,6 +50,18 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
         return ApiProblems.Problem(status, "Storage failed",
             "The state could not be read or saved durably; nothing of this request was stored. " +
             $"The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
+    }
+
+    /// <summary>
+    /// A session deleted whose log then failed to go: unlike any other storage failure, part of the request is stored,
+    /// so the answer must not say "nothing was stored"; repeating it finishes it, hence 503.
+    /// </summary>
+    private IResult SessionLogNotDeleted(SessionLogNotDeletedException error, string correlationId)
+    {
+        LogStorageFailed(RefusedRequests.StorageFailed, StatusCodes.Status503ServiceUnavailable, error, correlationId);
+        return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Session log not deleted",
+            $"The session {StateId.Quote(error.SessionId)} was deleted, but its log could not be deleted. Repeat the request: it answers 404 "
+            + $"and deletes the log. The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
     }
 
     /// <summary>What happened, without the host's paths: the operator has to act, a client can only wait.</summary>

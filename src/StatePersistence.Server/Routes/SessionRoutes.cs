@@ -126,6 +126,13 @@ internal static class SessionRoutes
             return Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, await state.LoadSessionAsync(id, cancellationToken));
         }
 
+        // "If-Match: *" on no session is a 412 that deletes nothing: the library's unconditional delete would remove a
+        // log left under the id, which only a plain DELETE (404) may do.
+        if (precondition.MustExist && (await state.LoadSessionAsync(id, cancellationToken) ?? await state.LoadLatestSessionAsync(id, cancellationToken)) is null)
+        {
+            return Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, null);
+        }
+
         return await state.DeleteSessionAsync(id, precondition.Expected, cancellationToken) ? Results.NoContent()
             : precondition.MustExist ? Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, null)
             : ApiProblems.NotFound(Kind, id);

@@ -373,7 +373,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
 
         // The record first: a conditional delete that conflicts must leave the log. Once the record is gone the log
         // goes too, whatever the token says now (a session deleted with its log kept is what this method exists to
-        // prevent); should the removal fail, the exception says so and a second call finishes it.
+        // prevent); should the removal fail, the exception says the session is deleted and a second call finishes it.
         try
         {
             await _blobs.DeleteSessionLogAsync(id, announce: false, CancellationToken.None).ConfigureAwait(false);
@@ -381,6 +381,10 @@ public sealed partial class StatePersistenceService : IStatePersistence
         catch (NotSupportedException ex)
         {
             _events.SessionLogsKept(ex.Message);
+        }
+        catch (Exception ex) when (deleted && ex is not OperationCanceledException)
+        {
+            throw new Errors.SessionLogNotDeletedException(id, ex);
         }
 
         return deleted;

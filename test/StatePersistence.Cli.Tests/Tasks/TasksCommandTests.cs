@@ -93,9 +93,9 @@ public sealed class TasksCommandTests : IDisposable
     }
 
     /// <summary>
-    /// statectl's JSON escapes only what JSON requires: an apostrophe, a plus, HTML's characters and text beyond ASCII
-    /// read as stored. With System.Text.Json's default encoder "it's" came out as <c>it\u0027s</c>, so a script's
-    /// grep for what the server or the file shows found nothing.
+    /// statectl's JSON is written for people and scripts, not HTML: an apostrophe, a plus, HTML's characters and text
+    /// beyond ASCII appear as themselves. With System.Text.Json's default encoder "it's" came out as <c>it\u0027s</c>,
+    /// and <c>grep "it's"</c> on the output found nothing.
     /// </summary>
     [Fact]
     public async Task Json_EscapesOnlyWhatJsonRequires()

@@ -54,7 +54,7 @@ public sealed class HealthCheckTests : IDisposable
     }
 
     /// <summary>
-    /// The seed's directory fields (<c>state_dir_exists</c>, <c>backup_count</c>) are reported where there is a state
+    /// The directory's fields (<c>state_dir_exists</c>, <c>backup_count</c>, <c>low_disk_space_bytes</c>) are reported where there is a state
     /// directory, and left out on another store: on PostgreSQL they read "true" and "0", which an operator took for a
     /// directory and a missing backup. A directory store keeps them after its shutdown too (false: not probed).
     /// </summary>
@@ -71,6 +71,7 @@ public sealed class HealthCheckTests : IDisposable
 
         Assert.False(memoryEntry.Data.ContainsKey("state_dir_exists"));
         Assert.False(memoryEntry.Data.ContainsKey("backup_count"));
+        Assert.False(memoryEntry.Data.ContainsKey("low_disk_space_bytes"));
         Assert.Equal(true, memoryEntry.Data["writable"]);
         Assert.Equal(false, stopped.Data["state_dir_exists"]);
         Assert.Equal(0, stopped.Data["backup_count"]);

@@ -81,6 +81,45 @@ public sealed class SessionDeleteRoutesTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task DeleteSession_WithIfMatchStar_OnAnIdWithOnlyALogLeft_Is412_AndDeletesNothing()
+    {
+        await _server.Persistence.AppendSessionLogAsync("ghost", "left behind\n", Ct);
+
+        await (await _client.SendAsync(WithIfMatch("/api/sessions/ghost", "*"), Ct)).ExpectProblemAsync(HttpStatusCode.PreconditionFailed);
+
+        Assert.Equal("left behind\n", await _server.Persistence.ReadSessionLogAsync("ghost", Ct));
+    }
+
+    /// <summary>
+    /// The session deleted but its log not (here a directory stands where the log file was): a 503 that says the
+    /// session is deleted and to repeat the request, not "nothing of this request was stored" (a 500 then); repeating
+    /// it deletes the log, and /health is Healthy again at once.
+    /// </summary>
+    [Fact]
+    public async Task DeleteSession_WhoseLogCannotBeDeleted_Is503SayingTheSessionIsDeleted_AndRepeatingItFinishes()
+    {
+        await CreateWithLogAsync("f2", "text\n");
+        string log = _server.File("logs", "session_f2.log");
+        File.Delete(log);
+        Directory.CreateDirectory(Path.Combine(log, "in-the-way"));
+
+        JsonElement problem = await (await _client.DeleteUrlAsync("/api/sessions/f2")).ExpectProblemAsync(HttpStatusCode.ServiceUnavailable);
+
+        Assert.StartsWith("The session 'f2' was deleted, but its log could not be deleted. Repeat the request: it answers 404 and deletes the log.",
+            problem.Str("detail"), StringComparison.Ordinal);
+        await (await _client.GetUrlAsync("/api/sessions/f2")).ExpectProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await _client.GetUrlAsync("/health")).StatusCode);
+
+        Directory.Delete(log, recursive: true);
+        await (await _client.DeleteUrlAsync("/api/sessions/f2")).ExpectProblemAsync(HttpStatusCode.NotFound);
+
+        // Past the health cache's 2 s, well within the minute a failed save alone keeps the health Unhealthy.
+        _server.Time.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetUrlAsync("/health")).StatusCode);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_server.File("logs"), "session_f2*"));
+    }
+
+    [Fact]
     public async Task DeleteLog_EmptiesTheLog_KeepsTheSession_AndTheNextAppendStartsANewLog()
     {
         string etag = (await CreateWithLogAsync("s1", "first run\n")).Headers.ETag!.ToString();

@@ -93,7 +93,7 @@ public sealed class SessionDeletionTests : IDisposable
     }
 
     [Fact]
-    public async Task AFailedLogDeletion_IsRaisedAsASaveError_AndThrown_AndASecondDeleteFinishesIt()
+    public async Task AFailedLogDeletion_IsRaisedAsASaveError_AndThrownSayingTheSessionIsDeleted_AndASecondDeleteFinishesIt()
     {
         await using var inner = new InMemoryStateStore();
         var blobs = new FailingLogDeletion(inner);
@@ -105,15 +105,21 @@ public sealed class SessionDeletionTests : IDisposable
         await service.AppendSessionLogAsync("s1", "text\n", Ct);
 
         blobs.Fail = true;
-        var failure = await Assert.ThrowsAsync<IOException>(() => service.DeleteSessionAsync("s1", Ct).AsTask());
+        var failure = await Assert.ThrowsAsync<SessionLogNotDeletedException>(() => service.DeleteSessionAsync("s1", Ct).AsTask());
 
-        Assert.Equal("disk says no", failure.Message);
+        // The session IS deleted: the exception says so (unlike any other storage failure), and that a second call finishes it.
+        Assert.Equal("The session 's1' was deleted, but deleting its log failed: disk says no Deleting the session again (it then reports none) deletes the log.", failure.Message);
+        Assert.IsType<IOException>(failure.InnerException);
+        Assert.True(failure.IsTransient);
         Assert.Equal(["delete-log"], errors);
+        Assert.Equal(StateHealthStatus.Unhealthy, service.CheckHealth().Status);
         Assert.Null(await service.LoadSessionAsync("s1", Ct));
         Assert.Equal("text\n", await service.ReadSessionLogAsync("s1", Ct));
         blobs.Fail = false;
         Assert.False(await service.DeleteSessionAsync("s1", Ct));
         Assert.Null(await service.ReadSessionLogAsync("s1", Ct));
+        // The deletion that finished it is a write that succeeded: the health recovers with it, not a minute later.
+        Assert.Equal(StateHealthStatus.Healthy, service.CheckHealth().Status);
     }
 
     [Fact]

@@ -63,10 +63,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
             throw;
         }
 
-        if (announce)
-        {
-            events.SessionLogDeleted(sessionId);
-        }
+        events.SessionLogDeleted(sessionId, announce);
     }
 
     public async ValueTask<string?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken)

@@ -112,8 +112,19 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     /// <summary>Another instance of a shared store ran the retention pass less than an interval ago: logged at Debug.</summary>
     public void RetentionPassSkipped(TimeSpan interval) => Log.RetentionPassSkipped(logger, location, interval);
 
-    /// <summary>A session's log was deleted: raised as <c>session:log-deleted</c>, so a reader tailing it starts again.</summary>
-    public void SessionLogDeleted(string sessionId) => log.Notify(StateEventTypes.SessionLogDeleted, sessionId);
+    /// <summary>
+    /// A session's log was deleted: a durable write that succeeded, so a health made Unhealthy by the deletion that
+    /// failed before it recovers; raised as <c>session:log-deleted</c> when <paramref name="announce"/>, so a reader
+    /// tailing it starts again.
+    /// </summary>
+    public void SessionLogDeleted(string sessionId, bool announce)
+    {
+        health.RecordSave();
+        if (announce)
+        {
+            log.Notify(StateEventTypes.SessionLogDeleted, sessionId);
+        }
+    }
 
     /// <summary>A session was deleted on a store that cannot delete session logs: its log was kept. Logged once per service.</summary>
     public void SessionLogsKept(string reason)
