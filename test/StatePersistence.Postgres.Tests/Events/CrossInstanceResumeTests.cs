@@ -14,21 +14,9 @@ public sealed class CrossInstanceResumeTests
     [Fact]
     public async Task AnIdOfAnotherInstance_PastTheStateLoaded_ContinuesOnThisOne()
     {
-        CancellationToken ct = TestContext.Current.CancellationToken;
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bounded.CancelAfter(TimeSpan.FromMinutes(1));
-        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
-        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
-        foreach (string id in new[] { "t1", "t2", "t3" })
-        {
-            await a.SaveTaskAsync(new AgentTask { Id = id, Description = "d", Status = "pending" }, ct);
-        }
+        await using TwoInstances two = await TwoInstances.OpenAsync("t1", "t2", "t3");
 
-        StateEventPosition seenOnA = (await ChangesAsync(a.ReadEventsAsync(new StateEventPosition("none", 0, 0), bounded.Token), 1))[0].Position;
-        await ChangesAsync(b.ReadEventsAsync(new StateEventPosition("none", 0, 0), bounded.Token), 3); // b's feed has all three
-
-        List<StateEvent> resumed = await ChangesAsync(b.ReadEventsAsync(seenOnA, bounded.Token), 2);
+        List<StateEvent> resumed = await ChangesAsync(two.B.ReadEventsAsync(two.SeenOnA, two.Bounded), 2);
 
         Assert.Equal([(StateEventTypes.TaskCreated, "t2"), (StateEventTypes.TaskCreated, "t3")], resumed.Select(e => (e.Type, e.Id)));
     }
@@ -36,19 +24,10 @@ public sealed class CrossInstanceResumeTests
     [Fact]
     public async Task AnIdOfAnotherInstance_GetsNoneOfThisInstancesOwnEventsFromBeforeIt()
     {
-        CancellationToken ct = TestContext.Current.CancellationToken;
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bounded.CancelAfter(TimeSpan.FromMinutes(1));
-        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
-        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
-        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
-        await a.SaveTaskAsync(new AgentTask { Id = "t1", Description = "d", Status = "pending" }, ct);
-        await a.SaveTaskAsync(new AgentTask { Id = "t2", Description = "d", Status = "pending" }, ct);
-        StateEventPosition seenOnA = (await ChangesAsync(a.ReadEventsAsync(new StateEventPosition("none", 0, 0), bounded.Token), 1))[0].Position;
-        await ChangesAsync(b.ReadEventsAsync(new StateEventPosition("none", 0, 0), bounded.Token), 2);
+        await using TwoInstances two = await TwoInstances.OpenAsync("t1", "t2");
 
         var resumed = new List<StateEvent>();
-        await foreach (StateEvent item in b.ReadEventsAsync(seenOnA, bounded.Token))
+        await foreach (StateEvent item in two.B.ReadEventsAsync(two.SeenOnA, two.Bounded))
         {
             resumed.Add(item);
             if (item.Type == StateEventTypes.TaskCreated)
@@ -59,7 +38,7 @@ public sealed class CrossInstanceResumeTests
 
         // Before: b's own state:loaded (position 0) came first, its id below the one the reader sent; a failover after an
         // outage likewise replayed the instance's old save errors.
-        Assert.DoesNotContain(resumed, e => e.Position.FeedPosition < seenOnA.FeedPosition);
+        Assert.DoesNotContain(resumed, e => e.Position.FeedPosition < two.SeenOnA.FeedPosition);
         Assert.Equal((StateEventTypes.TaskCreated, "t2"), (resumed[^1].Type, resumed[^1].Id));
     }
 
@@ -81,5 +60,57 @@ public sealed class CrossInstanceResumeTests
         }
 
         return changes;
+    }
+
+    /// <summary>
+    /// Two instances on a new schema; <c>a</c> created the tasks, <see cref="SeenOnA"/> is the position of the first
+    /// one's event on a's stream, and b's feed has all of them. Reads are bounded to a minute.
+    /// </summary>
+    private sealed class TwoInstances : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _bounded = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        private TestSchema? _schema;
+        private StatePersistenceService? _a;
+
+        public StatePersistenceService B { get; private set; } = null!;
+
+        public StateEventPosition SeenOnA { get; private set; }
+
+        public CancellationToken Bounded => _bounded.Token;
+
+        public static async Task<TwoInstances> OpenAsync(params string[] taskIds)
+        {
+            CancellationToken ct = TestContext.Current.CancellationToken;
+            var two = new TwoInstances();
+            two._bounded.CancelAfter(TimeSpan.FromMinutes(1));
+            two._schema = await PostgresServer.NewSchemaAsync();
+            two._a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, two._schema.Name, cancellationToken: ct);
+            two.B = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, two._schema.Name, cancellationToken: ct);
+            foreach (string id in taskIds)
+            {
+                await two._a.SaveTaskAsync(new AgentTask { Id = id, Description = "d", Status = "pending" }, ct);
+            }
+
+            var start = new StateEventPosition("none", 0, 0);
+            two.SeenOnA = (await ChangesAsync(two._a.ReadEventsAsync(start, two.Bounded), 1))[0].Position;
+            await ChangesAsync(two.B.ReadEventsAsync(start, two.Bounded), taskIds.Length);
+            return two;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await B.DisposeAsync();
+            if (_a is not null)
+            {
+                await _a.DisposeAsync();
+            }
+
+            if (_schema is not null)
+            {
+                await _schema.DisposeAsync();
+            }
+
+            _bounded.Dispose();
+        }
     }
 }
