@@ -128,7 +128,7 @@ internal static class SessionRoutes
 
         // "If-Match: *" on no session is a 412 that deletes nothing: the library's unconditional delete would remove a
         // log left under the id, which only a plain DELETE (404) may do.
-        if (precondition.MustExist && (await state.LoadSessionAsync(id, cancellationToken) ?? await state.LoadLatestSessionAsync(id, cancellationToken)) is null)
+        if (precondition.MustExist && !await ExistsAsync(state, id, cancellationToken))
         {
             return Preconditions.Failed(request.HttpContext.Response, Kind, id, precondition, null, null);
         }
@@ -146,7 +146,7 @@ internal static class SessionRoutes
     {
         StateId.Validate(id, Kind);
         Preconditions.RefuseAny(request, "a session log carries no revision, so there is nothing to compare.");
-        if ((await state.LoadSessionAsync(id, cancellationToken) ?? await state.LoadLatestSessionAsync(id, cancellationToken)) is null)
+        if (!await ExistsAsync(state, id, cancellationToken))
         {
             // No session: a log without one (a library user's, or one an interrupted delete left) is deleted like any.
             ISessionLogReader? log = await state.OpenSessionLogAsync(id, cancellationToken);
@@ -169,8 +169,7 @@ internal static class SessionRoutes
         Preconditions.RefuseAny(request,
             "a session log append does not change the session's revision, so there is nothing to compare.");
 
-        // Over a shared store another instance may have just created it: "not found" is the store's answer.
-        if ((await state.LoadSessionAsync(id, cancellationToken) ?? await state.LoadLatestSessionAsync(id, cancellationToken)) is null)
+        if (!await ExistsAsync(state, id, cancellationToken))
         {
             return ApiProblems.NotFound(Kind, id);
         }
@@ -188,8 +187,7 @@ internal static class SessionRoutes
         // new one, which a later session with the same id would then continue. The delete removes the record before
         // the log, so either it is seen gone here (and the log is removed now) or its own removal comes after this
         // append. On a store several instances share, this instance may see another's delete a moment late.
-        // Asked as the check above asks: a session another instance just created is not yet in this one's state.
-        if ((await state.LoadSessionAsync(id, CancellationToken.None) ?? await state.LoadLatestSessionAsync(id, CancellationToken.None)) is null)
+        if (!await ExistsAsync(state, id, CancellationToken.None))
         {
             await state.DeleteSessionLogAsync(id, CancellationToken.None);
             return ApiProblems.NotFound(Kind, id);
@@ -217,6 +215,13 @@ internal static class SessionRoutes
 
         return new ByteRangeResult(text, "text/plain; charset=utf-8", loggers.CreateLogger(typeof(ByteRangeResult).FullName!));
     }
+
+    /// <summary>
+    /// Whether the session exists: this instance's state first, then, over a shared store, the store's (another
+    /// instance may have just created it, and "not found" must be the store's answer, not a copy trailing it).
+    /// </summary>
+    private static async Task<bool> ExistsAsync(IStatePersistence state, string id, CancellationToken cancellationToken) =>
+        (await state.LoadSessionAsync(id, cancellationToken) ?? await state.LoadLatestSessionAsync(id, cancellationToken)) is not null;
 
     /// <summary>A session's task id must be one a task could have, though the task need not exist (yet).</summary>
     private static IResult? InvalidTaskId(string? taskId) =>
