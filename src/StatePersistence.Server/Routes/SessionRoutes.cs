@@ -186,8 +186,9 @@ internal static class SessionRoutes
         // A DELETE of the session between the check above and the append deleted its log before the append wrote a
         // new one, which a later session with the same id would then continue. The delete removes the record before
         // the log, so either it is seen gone here (and the log is removed now) or its own removal comes after this
-        // append. On a store several instances share, this instance may see another's delete a moment late.
-        if (!await ExistsAsync(state, id, CancellationToken.None))
+        // append. Asked of the store, not of this instance's state: on a store several instances share, another
+        // instance's delete reaches that state a moment late, and the text would stay.
+        if (await state.LoadLatestSessionAsync(id, CancellationToken.None) is null)
         {
             await state.DeleteSessionLogAsync(id, CancellationToken.None);
             return ApiProblems.NotFound(Kind, id);

@@ -117,6 +117,34 @@ public sealed class WritesAheadOfTheFeedTests
         Assert.Null(await b.LoadLatestSessionAsync("never_created", ct));
     }
 
+    /// <summary>
+    /// "As the store holds it now" holds for a deletion too: B used to return its own copy of a task or session A had
+    /// just deleted, so the server's check after a log append kept text for a session deleted on another instance.
+    /// </summary>
+    [Fact]
+    public async Task LoadLatest_MissesWhatAnotherInstanceJustDeleted()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+
+        for (int i = 0; i < Rounds; i++)
+        {
+            string n = i.ToString(CultureInfo.InvariantCulture);
+            Assert.True(await a.CreateTaskAsync(Task("task_" + n), ct));
+            Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = "session_" + n, Type = "interactive", Status = "active" }, ct));
+            Assert.NotNull(await b.LoadLatestTaskAsync("task_" + n, ct));
+            Assert.NotNull(await b.LoadLatestSessionAsync("session_" + n, ct));
+
+            // Each right after its delete on A: B's feed has not delivered that delete yet.
+            Assert.True(await a.DeleteTaskAsync("task_" + n, ct));
+            Assert.Null(await b.LoadLatestTaskAsync("task_" + n, ct));
+            Assert.True(await a.DeleteSessionAsync("session_" + n, ct));
+            Assert.Null(await b.LoadLatestSessionAsync("session_" + n, ct));
+        }
+    }
+
     [Fact]
     public async Task ConcurrentUnconditionalLogAppendsOnBothInstances_AreAllStored()
     {

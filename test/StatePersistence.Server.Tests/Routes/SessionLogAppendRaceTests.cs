@@ -56,6 +56,9 @@ public sealed class SessionLogAppendRaceTests : IAsyncDisposable
         /// <summary>Whether the next appends delete their session first.</summary>
         public bool Armed { get; set; }
 
+        /// <summary>Who deletes the session: this instance (the default) or another one on the same store.</summary>
+        public IStatePersistence? DeletesOn { get; set; }
+
         public static DeleteBeforeAppend Over(IStatePersistence inner)
         {
             IStatePersistence proxy = Create<IStatePersistence, DeleteBeforeAppend>();
@@ -86,7 +89,7 @@ public sealed class SessionLogAppendRaceTests : IAsyncDisposable
 
         private async Task DeleteThenAppendAsync(string sessionId, string text)
         {
-            Assert.True(await _inner.DeleteSessionAsync(sessionId));
+            Assert.True(await (DeletesOn ?? _inner).DeleteSessionAsync(sessionId));
             await _inner.AppendSessionLogAsync(sessionId, text);
         }
     }

@@ -62,27 +62,32 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     /// <summary>
     /// Over a shared store, when the store holds the task (<paramref name="task"/>) or session <paramref name="id"/> at
     /// a revision this instance has not applied yet (another instance's change still on its way through the feed),
-    /// waits until the feed has applied it and returns true: the caller decides again on the newer item. False when
-    /// this instance already holds the store's revision, the store holds none, or the store has one writer. One read
-    /// of the store, so callers ask only before answering "not found" or "not at the expected revision" from their
-    /// own state (<see cref="CatchUpIfUnmetHereAsync"/>), never on the common path.
+    /// waits until the feed has applied it (<see cref="StoreCatchUp.Waited"/>): the caller decides again on the newer
+    /// item. <see cref="StoreCatchUp.Absent"/> when the store holds none; <see cref="StoreCatchUp.Current"/> when this
+    /// instance already holds the store's revision or the store has one writer. One read of the store, so callers ask
+    /// only before answering "not found" or "not at the expected revision" from their own state
+    /// (<see cref="CatchUpIfUnmetHereAsync"/>), never on the common path.
     /// </summary>
-    public async ValueTask<bool> CatchUpWithStoreAsync(bool task, string id, CancellationToken cancellationToken)
+    public async ValueTask<StoreCatchUp> CatchUpWithStoreAsync(bool task, string id, CancellationToken cancellationToken)
     {
-        if (store is not ISharedStateStore shared
-            || await shared.ReadItemRevisionAsync(task, id, cancellationToken).ConfigureAwait(false) is not { } stored)
+        if (store is not ISharedStateStore shared)
         {
-            return false;
+            return StoreCatchUp.Current;
+        }
+
+        if (await shared.ReadItemRevisionAsync(task, id, cancellationToken).ConfigureAwait(false) is not { } stored)
+        {
+            return StoreCatchUp.Absent;
         }
 
         StateView latest = Committer.Latest;
         if ((task ? latest.Tasks : latest.Sessions).GetValueOrDefault(id)?.Revision >= stored)
         {
-            return false;
+            return StoreCatchUp.Current;
         }
 
         await Committer.WaitForItemAsync(task, id, stored, cancellationToken).ConfigureAwait(false);
-        return true;
+        return StoreCatchUp.Waited;
     }
 
     /// <summary>
