@@ -53,9 +53,11 @@ public sealed class PrometheusMetricsTests
         await using var server = new StateServerFactory();
         using HttpClient client = server.Client();
 
-        // The first scrub runs in the background right after start-up; polled, bounded, never timed.
+        // The first scrub runs in the background right after start-up; polled, bounded, never timed. The bound is 30 s
+        // of real time, not a count of 100 ms polls: ten seconds was short for a start-up task on a loaded 2-core machine.
         string text = "";
-        for (int i = 0; i < 100 && !text.Contains("statepersistence_scrub_duration_seconds_count{} 1\n", StringComparison.Ordinal); i++)
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!text.Contains("statepersistence_scrub_duration_seconds_count{} 1\n", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100, Ct);
             text = await (await client.GetUrlAsync("/metrics")).TextAsync();
