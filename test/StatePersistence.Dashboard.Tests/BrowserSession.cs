@@ -57,6 +57,10 @@ public sealed class BrowserSession : IAsyncDisposable
             ColorScheme = scheme,
         });
         context.SetDefaultTimeout(15_000);
+
+        // Expect's own bound is not the context's: it stays at Playwright's 5 s unless set, short for a page load or a
+        // live update in a headless Chromium on a loaded 2-core machine. The same 15 s as every other wait here.
+        Assertions.SetDefaultExpectTimeout(15_000);
         return new BrowserSession(context, await context.NewPageAsync());
     }
 
