@@ -114,12 +114,61 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>A free loopback port (the OS picks one, which is released for the server to take).</summary>
+    // Where this process's ports start: below the kernel's ephemeral range (32768-60999 on Linux), in a stretch of
+    // 1,000 chosen by process id, so test processes running side by side seldom try the same ports.
+    private static readonly int FirstPort = 20_000 + Environment.ProcessId % 12 * 1_000;
+    private static readonly string PortClaims = Path.Combine(Path.GetTempPath(), "statepersistence-test-ports");
+    private static readonly List<FileStream> Claimed = [];
+    private static int _portsTried;
+
+    /// <summary>
+    /// A loopback port free now, for a server to take, and this process's alone. Not one the OS picks (port 0): those
+    /// come from the ephemeral range, from which any outgoing connection (an HttpClient's, Npgsql's) may be given the
+    /// port between this check and the server's bind. Below that range no connection is given a port; a claim file
+    /// held open without sharing (a lock the OS drops when this process ends) keeps other test processes off it, and
+    /// this process never hands it out again, so a client still polling an earlier server never reaches a later one.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        Directory.CreateDirectory(PortClaims);
+        for (int attempt = 0; attempt < 1_000; attempt++)
+        {
+            int port = FirstPort + Interlocked.Increment(ref _portsTried) % 1_000;
+            FileStream claim;
+            try
+            {
+                claim = new FileStream(Path.Combine(PortClaims, port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                continue; // Another test process holds it.
+            }
+
+            lock (Claimed)
+            {
+                if (Claimed.Any(c => c.Name == claim.Name))
+                {
+                    claim.Dispose();
+                    continue; // Handed out before, by this process.
+                }
+
+                Claimed.Add(claim);
+            }
+
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // In use by something else on the machine: the next one (the claim stays, so it is not tried again).
+            }
+        }
+
+        throw new InvalidOperationException($"No free loopback port from {FirstPort} to {FirstPort + 999}.");
     }
 
     /// <summary>SIGKILL: no shutdown code runs, as in a crash.</summary>
