@@ -145,6 +145,46 @@ public sealed class WritesAheadOfTheFeedTests
         }
     }
 
+    /// <summary>
+    /// A change on B of an item A has just deleted, before B's feed has brought the deletion: B's copy must not bring the
+    /// item back (a patch built on it and stored would undo A's delete).
+    /// </summary>
+    [Fact]
+    public async Task UpdatesAndLogAppendsOnB_RightAfterADeletedTheItem_DoNotBringItBack()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+
+        for (int i = 0; i < Rounds; i++)
+        {
+            string n = i.ToString(CultureInfo.InvariantCulture);
+            foreach (string id in new[] { "patched_" + n, "logged_" + n })
+            {
+                Assert.True(await a.CreateTaskAsync(Task(id), ct));
+                Assert.NotNull(await b.LoadLatestTaskAsync(id, ct));
+            }
+
+            Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = "session_" + n, Type = "interactive", Status = "active" }, ct));
+            Assert.NotNull(await b.LoadLatestSessionAsync("session_" + n, ct));
+
+            Assert.True(await a.DeleteTaskAsync("patched_" + n, ct));
+            AgentTask? patched = await b.UpdateTaskAsync("patched_" + n, t => t.Status = "in_progress", ct);
+            Assert.True(await a.DeleteTaskAsync("logged_" + n, ct));
+            AgentTask? logged = await b.AppendTaskLogAsync("logged_" + n, new TaskLogEntry { Level = "info", Type = "output", Message = "m" }, ct);
+            Assert.True(await a.DeleteSessionAsync("session_" + n, ct));
+            SessionInfo? session = await b.UpdateSessionAsync("session_" + n, s => s.Status = "closed", ct);
+
+            Assert.Null(patched);
+            Assert.Null(logged);
+            Assert.Null(session);
+            Assert.Null(await a.LoadLatestTaskAsync("patched_" + n, ct));
+            Assert.Null(await a.LoadLatestTaskAsync("logged_" + n, ct));
+            Assert.Null(await a.LoadLatestSessionAsync("session_" + n, ct));
+        }
+    }
+
     [Fact]
     public async Task ConcurrentUnconditionalLogAppendsOnBothInstances_AreAllStored()
     {
