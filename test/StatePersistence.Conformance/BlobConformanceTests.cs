@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using StatePersistence.Errors;
 using StatePersistence.Storage;
 
@@ -97,6 +98,29 @@ public abstract class BlobConformanceTests<THarness> : StoreConformanceBase<THar
             Assert.Equal(["r1", "r2"], await blobs.ListReportsAsync(Ct));
             Assert.Equal("""{"n":3}""", Encoding.UTF8.GetString((await blobs.LoadReportAsync("r2", Ct))!));
             Assert.Equal("""{"n":2}""", Encoding.UTF8.GetString((await blobs.LoadReportAsync("r1", Ct))!));
+        }
+    }
+
+    /// <summary>
+    /// A report's JSON with whitespace around it (a file's final newline) loads back as that JSON. The file store's and
+    /// PostgreSQL's plain envelope checksummed the whitespace, which its read never sees, and such a report then read
+    /// as damaged.
+    /// </summary>
+    [Fact]
+    public async Task Reports_WithWhitespaceAroundTheirJson_LoadBack()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            IStateBlobStore blobs = RequireBlobs(store);
+            await blobs.SaveReportAsync("r1", "\n {\"n\": [1, 2]}\r\n"u8.ToArray(), Durability.Full, Ct);
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            using JsonDocument loaded = JsonDocument.Parse((await RequireBlobs(reopened).LoadReportAsync("r1", Ct))!);
+            Assert.Equal("""{"n": [1, 2]}""", loaded.RootElement.GetRawText());
         }
     }
 

@@ -172,18 +172,33 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
 
         foreach ((string id, LogDigest expected) in context.ExpectedLogs)
         {
-            if (readSessionLog(id) is not { } text || text != expected)
+            try
             {
-                problems.Add($"the session log of '{id}' does not read back as the per-call files joined");
+                if (readSessionLog(id) is not { } text || text != expected)
+                {
+                    problems.Add($"the session log of '{id}' does not read back as the per-call files joined");
+                }
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException)
+            {
+                problems.Add($"the session log of '{id}' cannot be read back ({ex.Message})");
             }
         }
 
         foreach ((string id, byte[] expected) in context.ExpectedReports)
         {
             string path = layout.ReportFile(id);
-            if (!fileSystem.FileExists(path) || !envelope.Open(PayloadKind.Report, id, fileSystem.ReadAllBytes(path), path).AsSpan().SequenceEqual(expected))
+            try
             {
-                problems.Add($"the report '{id}' does not read back as imported");
+                if (!fileSystem.FileExists(path) || !envelope.Open(PayloadKind.Report, id, fileSystem.ReadAllBytes(path), path).AsSpan().SequenceEqual(expected))
+                {
+                    problems.Add($"the report '{id}' does not read back as imported");
+                }
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException)
+            {
+                // A problem of the result like any other: rolled back and named, never an unhandled exception.
+                problems.Add($"the report '{id}' cannot be read back ({ex.Message})");
             }
         }
 

@@ -19,9 +19,15 @@ internal static class ReportJsonEnvelope
     private const string ChecksumKey = "$checksum";
     private const string ReportKey = "$report";
 
-    /// <summary>The file content for <paramref name="reportJson"/> (compact UTF-8 JSON) of report <paramref name="id"/>.</summary>
+    /// <summary>
+    /// The file content for <paramref name="reportJson"/> (UTF-8 JSON) of report <paramref name="id"/>. Whitespace
+    /// and a byte order mark around the value are left out: the read takes <c>$report</c>'s raw value, which holds
+    /// none, so a checksum over them never matched and the report read as damaged (a Node report file ending in a
+    /// newline failed its migration so).
+    /// </summary>
     public static byte[] Wrap(string id, ReadOnlySpan<byte> reportJson)
     {
+        reportJson = TrimAround(reportJson);
         var output = new ArrayBufferWriter<byte>(reportJson.Length + 96);
         using (var writer = new Utf8JsonWriter(output))
         {
@@ -71,6 +77,17 @@ internal static class ReportJsonEnvelope
         ReadOnlySpan<byte> json = JsonMarshal.GetRawUtf8Value(report);
         EnvelopeChecksum.Verify(json, checksum.GetString());
         return json.ToArray();
+    }
+
+    /// <summary>The JSON value without the byte order mark and JSON whitespace (space, tab, CR, LF) around it.</summary>
+    public static ReadOnlySpan<byte> TrimAround(ReadOnlySpan<byte> json)
+    {
+        if (json.StartsWith("\uFEFF"u8))
+        {
+            json = json[3..];
+        }
+
+        return json.Trim(" \t\r\n"u8);
     }
 
     /// <summary>

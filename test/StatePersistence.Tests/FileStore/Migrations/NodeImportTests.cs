@@ -86,6 +86,26 @@ public sealed class NodeImportTests : IDisposable
         Assert.Equal(NodeStateDirectory.Report1Older, File.ReadAllText(_fixture.File("pre-migration", "reports", "report_rep_1_1704106800000.json")));
     }
 
+    /// <summary>
+    /// A report file as a Node program writes one (indented, ending in a newline): the import used to checksum the
+    /// newline, which the read never sees, so the migration failed with an unhandled exception (the server aborted,
+    /// exit 134) and left the directory half-migrated. A byte order mark before the JSON moved the file aside as not
+    /// JSON.
+    /// </summary>
+    [Theory]
+    [InlineData("", "\n")]
+    [InlineData("\uFEFF", "\r\n")]
+    public async Task ANodeReportWithWhitespaceAroundItsJson_IsImported(string before, string after)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        const string Indented = "{\n  \"type\": \"summary\",\n  \"data\": {\n    \"ok\": true\n  }\n}";
+        File.WriteAllText(_fixture.File("reports", "report_rep_3_1704110400000.json"), before + Indented + after);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Equal(Indented, (await service.LoadReportAsync("rep_3", ct))!.Value.GetRawText());
+    }
+
     [Fact]
     public async Task NodeBackups_AreRecognisedAsBackups_InTheirOrder()
     {

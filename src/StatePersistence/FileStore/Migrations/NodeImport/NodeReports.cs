@@ -57,7 +57,8 @@ internal static class NodeReports
         foreach ((_, string name) in files)
         {
             string path = Path.Combine(layout.ReportsDirectory, name);
-            byte[] json = context.FileSystem.ReadAllBytes(path);
+            // The value alone: a Node program's file may end in a newline, or start with a byte order mark.
+            byte[] json = ReportJsonEnvelope.TrimAround(context.FileSystem.ReadAllBytes(path)).ToArray();
             if (!IsJson(json, out string? problem))
             {
                 context.MoveAside(path, problem!);
