@@ -8,7 +8,7 @@ log=artifacts/test-output.log
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "dotnet (SDK 10) is required: https://dotnet.microsoft.com/download" >&2
-  echo "0 passed, 1 failed"
+  echo "0 passed, 1 failed, 0 skipped"
   exit 1
 fi
 
@@ -26,7 +26,7 @@ fi
 if ! dotnet build StatePersistence.sln -c Release -nologo -v quiet > artifacts/build-output.log 2>&1; then
   grep -E ": error " artifacts/build-output.log | sort -u | head -50 >&2
   echo "Build failed; see artifacts/build-output.log" >&2
-  echo "0 passed, 1 failed"
+  echo "0 passed, 1 failed, 0 skipped"
   exit 1
 fi
 
@@ -41,7 +41,7 @@ if [ -z "${STATEPERSISTENCE_POSTGRES:-}" ]; then
   if ! STATEPERSISTENCE_POSTGRES=$(bash scripts/services/postgres.sh start 2> artifacts/postgres-start.log); then
     cat artifacts/postgres-start.log >&2
     echo "PostgreSQL could not be started; see artifacts/postgres-start.log" >&2
-    echo "0 passed, 1 failed"
+    echo "0 passed, 1 failed, 0 skipped"
     exit 1
   fi
   export STATEPERSISTENCE_POSTGRES
@@ -57,7 +57,7 @@ failed=$(printf '%s\n' "$summary" | awk '$1=="failed:"{print $2; exit}')
 skipped=$(printf '%s\n' "$summary" | awk '$1=="skipped:"{print $2; exit}')
 if [ -z "$passed" ] || [ -z "$failed" ]; then
   echo "Could not read the test summary (dotnet test exited $status); see $log" >&2
-  echo "0 passed, 1 failed"
+  echo "0 passed, 1 failed, 0 skipped"
   exit 1
 fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
