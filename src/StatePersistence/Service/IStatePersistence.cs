@@ -185,8 +185,8 @@ public interface IStatePersistence : IAsyncDisposable
     /// Loads a task as the store holds it now: over a store several instances share, first asks the store for the
     /// task's revision (one read of the database) and waits until this instance has applied it, so a task another
     /// instance has just created or changed is found, and one it has just deleted is not (null); with one writer the
-    /// same as <see cref="LoadTaskAsync"/>. For a
-    /// decision a write depends on ("does it exist?"); plain reads use <see cref="LoadTaskAsync"/>.
+    /// same as <see cref="LoadTaskAsync"/>. For a decision a write depends on ("does it exist?"); plain reads use
+    /// <see cref="LoadTaskAsync"/>.
     /// </summary>
     ValueTask<AgentTask?> LoadLatestTaskAsync(string id, CancellationToken cancellationToken = default);
 
