@@ -94,6 +94,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
             _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events, redactor);
             _reader = new StateReader(_commits);
             _follower = new ChangeFollower(store, _commits, _changeEvents, _events, time);
+            _commits.CatchUpWithFeed = CatchUpWithFeedAsync;
             store.DamageFound += (_, file) => _events.QuarantinedWhileRunning(file);
         }
         catch
@@ -260,7 +261,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
     {
         Ids.StateId.Validate(id, "task");
         ThrowIfDisposed();
-        await CatchUpWithStoreAsync(task: true, id, cancellationToken).ConfigureAwait(false);
+        await _commits.CatchUpWithStoreAsync(task: true, id, cancellationToken).ConfigureAwait(false);
         return _reader.Load(ItemKind<AgentTask>.Tasks, id);
     }
 
@@ -269,22 +270,8 @@ public sealed partial class StatePersistenceService : IStatePersistence
     {
         Ids.StateId.Validate(id, "session");
         ThrowIfDisposed();
-        await CatchUpWithStoreAsync(task: false, id, cancellationToken).ConfigureAwait(false);
+        await _commits.CatchUpWithStoreAsync(task: false, id, cancellationToken).ConfigureAwait(false);
         return _reader.Load(ItemKind<SessionInfo>.Sessions, id);
-    }
-
-    /// <summary>
-    /// Brings this instance's copy of the item up to the store's: a revision the store holds that the feed has not
-    /// applied here yet is waited for; so is a deletion, when the store holds none of an item this instance still
-    /// holds (another instance deleted it a moment ago), by following the feed to its head.
-    /// </summary>
-    private async ValueTask CatchUpWithStoreAsync(bool task, string id, CancellationToken cancellationToken)
-    {
-        if (await _commits.CatchUpWithStoreAsync(task, id, cancellationToken).ConfigureAwait(false) == StoreCatchUp.Absent
-            && (task ? _commits.Durable.Tasks : _commits.Durable.Sessions).ContainsKey(id))
-        {
-            await CatchUpWithFeedAsync(cancellationToken).ConfigureAwait(false);
-        }
     }
 
     /// <inheritdoc />

@@ -185,6 +185,34 @@ public sealed class WritesAheadOfTheFeedTests
         }
     }
 
+    /// <summary>
+    /// A create-only write on B of an id A has just deleted, before B's feed has brought the deletion: the store holds
+    /// no such item, so the create succeeds (B used to refuse it from its stale copy: a 412 for <c>If-None-Match: *</c>).
+    /// </summary>
+    [Fact]
+    public async Task CreatesOnB_RightAfterADeletedTheItem_Succeed()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+
+        for (int i = 0; i < Rounds; i++)
+        {
+            string n = i.ToString(CultureInfo.InvariantCulture);
+            Assert.True(await a.CreateTaskAsync(Task("task_" + n), ct));
+            Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = "session_" + n, Type = "interactive", Status = "active" }, ct));
+            Assert.NotNull(await b.LoadLatestTaskAsync("task_" + n, ct));
+            Assert.NotNull(await b.LoadLatestSessionAsync("session_" + n, ct));
+
+            Assert.True(await a.DeleteTaskAsync("task_" + n, ct));
+            Assert.True(await b.CreateTaskAsync(Task("task_" + n), ct), $"B refused to create task 'task_{n}', which A had just deleted");
+            Assert.True(await a.DeleteSessionAsync("session_" + n, ct));
+            Assert.True(await b.CreateSessionAsync(new SessionInfo { Id = "session_" + n, Type = "interactive", Status = "active" }, ct),
+                $"B refused to create session 'session_{n}', which A had just deleted");
+        }
+    }
+
     [Fact]
     public async Task ConcurrentUnconditionalLogAppendsOnBothInstances_AreAllStored()
     {

@@ -60,34 +60,49 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     public bool Shared => store is ISharedStateStore;
 
     /// <summary>
+    /// Over a shared store, waits until this instance has applied the store's feed up to its head (the follower's
+    /// work, which the service owns): what <see cref="CatchUpWithStoreAsync"/> waits for when the store holds none of
+    /// an item this instance still holds. Set by the service at start.
+    /// </summary>
+    public Func<CancellationToken, ValueTask>? CatchUpWithFeed { get; set; }
+
+    /// <summary>
     /// Over a shared store, when the store holds the task (<paramref name="task"/>) or session <paramref name="id"/> at
     /// a revision this instance has not applied yet (another instance's change still on its way through the feed),
-    /// waits until the feed has applied it (<see cref="StoreCatchUp.Waited"/>): the caller decides again on the newer
-    /// item. <see cref="StoreCatchUp.Absent"/> when the store holds none; <see cref="StoreCatchUp.Current"/> when this
-    /// instance already holds the store's revision or the store has one writer. One read of the store, so callers ask
-    /// only before answering "not found" or "not at the expected revision" from their own state
-    /// (<see cref="CatchUpIfUnmetHereAsync"/>), never on the common path.
+    /// waits until the feed has applied it and returns true: the caller decides again on the newer item. The same when
+    /// the store holds none but this instance still does (another instance deleted it a moment ago): waits until the
+    /// feed has brought the deletion. False when this instance already holds what the store does, or the store has one
+    /// writer. One read of the store, so callers ask only before answering "not found" or "not at the expected
+    /// revision" from their own state (<see cref="CatchUpIfUnmetHereAsync"/>), never on the common path.
     /// </summary>
-    public async ValueTask<StoreCatchUp> CatchUpWithStoreAsync(bool task, string id, CancellationToken cancellationToken)
+    public async ValueTask<bool> CatchUpWithStoreAsync(bool task, string id, CancellationToken cancellationToken)
     {
         if (store is not ISharedStateStore shared)
         {
-            return StoreCatchUp.Current;
+            return false;
         }
 
-        if (await shared.ReadItemRevisionAsync(task, id, cancellationToken).ConfigureAwait(false) is not { } stored)
-        {
-            return StoreCatchUp.Absent;
-        }
-
+        long? stored = await shared.ReadItemRevisionAsync(task, id, cancellationToken).ConfigureAwait(false);
         StateView latest = Committer.Latest;
-        if ((task ? latest.Tasks : latest.Sessions).GetValueOrDefault(id)?.Revision >= stored)
+        StoredItem? held = (task ? latest.Tasks : latest.Sessions).GetValueOrDefault(id);
+        if (stored is null)
         {
-            return StoreCatchUp.Current;
+            if (held is null || CatchUpWithFeed is not { } catchUpWithFeed)
+            {
+                return false;
+            }
+
+            await catchUpWithFeed(cancellationToken).ConfigureAwait(false);
+            return true;
         }
 
-        await Committer.WaitForItemAsync(task, id, stored, cancellationToken).ConfigureAwait(false);
-        return StoreCatchUp.Waited;
+        if (held?.Revision >= stored)
+        {
+            return false;
+        }
+
+        await Committer.WaitForItemAsync(task, id, stored.Value, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>

@@ -78,23 +78,39 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
     private async ValueTask<bool> CreateAsync<T>(ItemKind<T> kind, StateChange change, CancellationToken cancellationToken)
         where T : class
     {
-        try
+        while (true)
         {
-            return await commits.CommitAsync(kind.Name, change.Id, (view, c) => kind.Map(view).ContainsKey(c.Id) ? null : [c], change, cancellationToken)
-                .ConfigureAwait(false) > 0;
-        }
-        catch (StateConflictException conflict) when (commits.Shared)
-        {
-            // Another instance created it first (or this instance did, in a commit whose answer was lost with its
-            // connection), before this one had applied that: taken, as when this view knew it. The instance applies
-            // it before answering, so a caller that goes on to update it (a PUT replacing after a refused create)
-            // finds it here rather than racing the feed and concluding it was deleted.
-            if (conflict.CurrentRevision is { } current)
+            try
             {
-                await commits.Committer.WaitForItemAsync(IsTask(kind), change.Id, current, cancellationToken).ConfigureAwait(false);
+                if (await commits.CommitAsync(kind.Name, change.Id, (view, c) => kind.Map(view).ContainsKey(c.Id) ? null : [c], change, cancellationToken)
+                    .ConfigureAwait(false) > 0)
+                {
+                    return true;
+                }
+            }
+            catch (StateConflictException conflict) when (commits.Shared)
+            {
+                // Another instance created it first (or this instance did, in a commit whose answer was lost with its
+                // connection), before this one had applied that: taken, as when this view knew it. The instance applies
+                // it before answering, so a caller that goes on to update it (a PUT replacing after a refused create)
+                // finds it here rather than racing the feed and concluding it was deleted.
+                if (conflict.CurrentRevision is { } current)
+                {
+                    await commits.Committer.WaitForItemAsync(IsTask(kind), change.Id, current, cancellationToken).ConfigureAwait(false);
+                }
+
+                return false;
             }
 
-            return false;
+            // This view held the id. Over a shared store that copy may trail another instance's delete of it: then the
+            // deletion is applied (here, or by the feed meanwhile) and the create tried again; otherwise it is taken.
+            // (Over a shared store the latest view is the durable one, so the check below reads what the builder read.)
+            if (!commits.Shared
+                || (!await commits.CatchUpWithStoreAsync(IsTask(kind), change.Id, cancellationToken).ConfigureAwait(false)
+                    && kind.Map(commits.Durable).ContainsKey(change.Id)))
+            {
+                return false;
+            }
         }
     }
 

@@ -77,7 +77,7 @@ internal sealed class TaskLogs(CommitPipeline commits, TimeProvider time, Secret
             {
                 // The check refused this instance's copy. When that trailed the store's, the check runs again on the
                 // newer task; otherwise the refusal stands.
-                if (await commits.CatchUpWithStoreAsync(task: true, taskId, cancellationToken).ConfigureAwait(false) != StoreCatchUp.Waited)
+                if (!await commits.CatchUpWithStoreAsync(task: true, taskId, cancellationToken).ConfigureAwait(false))
                 {
                     throw;
                 }
