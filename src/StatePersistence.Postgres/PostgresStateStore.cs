@@ -474,6 +474,13 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     public static void ValidateSchema(string schema) => PostgresSchema.ValidateName(schema);
 
     /// <summary>
+    /// Throws <see cref="ArgumentException"/> when <paramref name="connectionString"/> is not one a store can connect
+    /// with: it does not parse, names no host, a minimum pool above the maximum, or a port outside 1-65535. The message
+    /// says what is wrong and never quotes the string (it may hold a password). Opens no connection.
+    /// </summary>
+    public static void ValidateConnectionString(string connectionString) => Reading.OperatorConnection.Parse(connectionString);
+
+    /// <summary>
     /// The data source of a store given a connection string. Unless the string says otherwise, Npgsql prepares the
     /// statements a connection runs often (<c>Max Auto Prepare</c>, <see cref="AutoPreparedStatements"/>): the store
     /// runs a few dozen texts over and over (each names the store's schema, so it never varies), and planning them

@@ -108,8 +108,11 @@ internal sealed record StoreChoice(string? ConnectionString, string Schema)
         }
         catch (ArgumentException ex) when (ex.ParamName == "connectionString")
         {
+            // "The PostgreSQL connection string cannot be parsed; ...", or names the port out of range (never the string,
+            // which may hold a password): where it was given is added.
             throw new CommandFailedException(
-                $"The PostgreSQL connection string (--connection-string, {ConnectionStringSettingVariable} or {ConnectionStringVariable}) cannot be parsed; write it as Npgsql key=value pairs, such as Host=db;Database=state;Username=agent.",
+                ex.Message.Replace($" (Parameter '{ex.ParamName}')", "", StringComparison.Ordinal).Replace("The PostgreSQL connection string",
+                    $"The PostgreSQL connection string (--connection-string, {ConnectionStringSettingVariable} or {ConnectionStringVariable})", StringComparison.Ordinal),
                 ExitCodes.Usage);
         }
     }

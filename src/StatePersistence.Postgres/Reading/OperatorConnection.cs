@@ -18,15 +18,13 @@ internal static class OperatorConnection
     /// </summary>
     public static NpgsqlConnectionStringBuilder Parse(string connectionString)
     {
+        NpgsqlConnectionStringBuilder builder;
         try
         {
-            var builder = new NpgsqlConnectionStringBuilder(connectionString);
-            if (string.IsNullOrEmpty(builder.ApplicationName))
-            {
-                builder.ApplicationName = AppDomain.CurrentDomain.FriendlyName;
-            }
-
-            return builder;
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+            // What Npgsql checks only when a data source is built (no host, a minimum pool above the maximum): a string
+            // the parse accepts but no connection can come from is refused here, as the server refuses it.
+            using var check = NpgsqlDataSource.Create(builder.ConnectionString);
         }
         catch (ArgumentException)
         {
@@ -34,6 +32,48 @@ internal static class OperatorConnection
             throw new ArgumentException("The PostgreSQL connection string cannot be parsed; write it as Npgsql key=value pairs, such as Host=db;Database=state;Username=agent.",
                 nameof(connectionString));
         }
+
+        // Npgsql takes any port number and fails only when it connects, with an exception from deep in the socket code.
+        if (PortOutOfRange(builder) is { } port)
+        {
+            throw new ArgumentException($"The PostgreSQL connection string names port {port}, which is not a TCP port (1-65535).", nameof(connectionString));
+        }
+
+        if (string.IsNullOrEmpty(builder.ApplicationName))
+        {
+            builder.ApplicationName = AppDomain.CurrentDomain.FriendlyName;
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// The first port the string names outside 1-65535, in <c>Port</c> or a host's own (<c>Host=h1:5432,[::1]:5433</c>);
+    /// null when there is none. A Unix socket directory (a host starting with '/') names no TCP port of its own.
+    /// </summary>
+    private static string? PortOutOfRange(NpgsqlConnectionStringBuilder builder)
+    {
+        if (builder.Port is < 1 or > 65535)
+        {
+            return builder.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        foreach (string host in (builder.Host ?? "").Split(',', StringSplitOptions.TrimEntries))
+        {
+            int colon = host.StartsWith('[') ? host.IndexOf("]:", StringComparison.Ordinal) + 1 : host.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0 || host.StartsWith('/') || host.IndexOf(':', colon + 1) >= 0)
+            {
+                continue;
+            }
+
+            string port = host[(colon + 1)..];
+            if (!int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number) || number is < 1 or > 65535)
+            {
+                return port;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 using Npgsql;
 using StatePersistence.Errors;
@@ -585,7 +586,33 @@ internal static partial class PostgresSchema
                 $"The PostgreSQL schema name '{schema}' is not allowed: use 1-63 characters of a-z, 0-9 and '_', starting with a letter or '_'.",
                 nameof(schema));
         }
+
+        // Unquoted, a reserved word is a syntax error in the first statement; PostgreSQL keeps pg_ names for itself
+        // (creating one fails) and information_schema is its own, which a store must never fill.
+        if (ReservedWords.Contains(schema) || schema.StartsWith("pg_", StringComparison.Ordinal) || schema == "information_schema")
+        {
+            throw new ArgumentException(
+                $"The PostgreSQL schema name '{schema}' is not allowed: {(ReservedWords.Contains(schema) ? "it is a reserved word of SQL" : "PostgreSQL keeps it for its own")}; choose another name.",
+                nameof(schema));
+        }
     }
+
+    /// <summary>
+    /// PostgreSQL's reserved key words, those no unquoted identifier may be (<c>pg_get_keywords()</c>, categories R and
+    /// T, of version 15, with <c>system_user</c>, reserved since 16).
+    /// </summary>
+    private static readonly FrozenSet<string> ReservedWords = FrozenSet.ToFrozenSet(
+    [
+        "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization", "binary", "both", "case", "cast",
+        "check", "collate", "collation", "column", "concurrently", "constraint", "create", "cross", "current_catalog", "current_date",
+        "current_role", "current_schema", "current_time", "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct",
+        "do", "else", "end", "except", "false", "fetch", "for", "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike", "in",
+        "initially", "inner", "intersect", "into", "is", "isnull", "join", "lateral", "leading", "left", "like", "limit", "localtime",
+        "localtimestamp", "natural", "not", "notnull", "null", "offset", "on", "only", "or", "order", "outer", "overlaps", "placing",
+        "primary", "references", "returning", "right", "select", "session_user", "similar", "some", "symmetric", "system_user", "table",
+        "tablesample", "then", "to", "trailing", "true", "union", "unique", "user", "using", "variadic", "verbose", "when", "where", "window",
+        "with",
+    ], StringComparer.Ordinal);
 
     /// <summary>Runs <paramref name="sql"/> without a time limit: the creation and the upgrade run once (see <see cref="EnsureAsync"/>).</summary>
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)

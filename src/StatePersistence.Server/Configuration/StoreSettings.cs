@@ -77,18 +77,20 @@ internal sealed record StoreSettings(string Store, string? ConnectionString, str
         try
         {
             // Only parses: no connection is opened here.
-            using var source = Npgsql.NpgsqlDataSource.Create(settings.ConnectionString!);
+            PostgresStateStore.ValidateConnectionString(settings.ConnectionString!);
             PostgresStateStore.ValidateSchema(settings.Schema);
         }
         catch (ArgumentException ex) when (ex.ParamName == "schema")
         {
             problems.Add($"{SchemaKey}: {ex.Message}");
         }
-        catch (ArgumentException)
+        catch (ArgumentException ex)
         {
-            // The parser's message may quote the value, and the value may hold a password: name the setting only.
-            problems.Add($"The PostgreSQL connection string ({ConnectionStringKey} or {ConnectionStringVariable}) cannot be parsed; " +
-                "write it as Npgsql key=value pairs, such as Host=db;Database=state;Username=agent.");
+            // The message never quotes the value, which may hold a password: it names the setting and what is wrong.
+            // "The PostgreSQL connection string cannot be parsed; ...", or names the port out of range: where it was given
+            // is added.
+            problems.Add(ex.Message.Replace($" (Parameter '{ex.ParamName}')", "", StringComparison.Ordinal).Replace("The PostgreSQL connection string",
+                $"The PostgreSQL connection string ({ConnectionStringKey} or {ConnectionStringVariable})", StringComparison.Ordinal));
         }
 
         return settings;

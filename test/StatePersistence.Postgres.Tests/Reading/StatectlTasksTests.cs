@@ -147,6 +147,31 @@ public sealed class StatectlTasksTests
         Assert.DoesNotContain("hunter2", unparsable.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Strings Npgsql's parse takes but no connection comes from, and schema names PostgreSQL cannot take: each
+    /// command failed with an unhandled exception and its stack trace (a port out of range, no host, a minimum pool
+    /// above the maximum), or a syntax error from the first statement (a reserved word); <c>migrate apply --create</c>
+    /// filled <c>information_schema</c>. Now bad usage naming the problem, the string never shown.
+    /// </summary>
+    [Theory]
+    [InlineData("health", "Host=127.0.0.1;Port=99999;Username=postgres;Password=hunter2", null, "names port 99999, which is not a TCP port (1-65535)")]
+    [InlineData("verify", "Port=5432;Username=postgres;Password=hunter2", null, "cannot be parsed")]
+    [InlineData("du", "Host=127.0.0.1;Username=postgres;Password=hunter2;Minimum Pool Size=5;Maximum Pool Size=2", null, "cannot be parsed")]
+    [InlineData("migrate apply --create", null, "information_schema", "is not allowed: PostgreSQL keeps it for its own")]
+    [InlineData("tasks list", null, "select", "is not allowed: it is a reserved word of SQL")]
+    public async Task AConnectionStringOrSchemaNameNoStoreCanUse_IsBadUsageNamingIt(string command, string? connectionString, string? schema, string expected)
+    {
+        StatectlRun run = await StatectlRun.RunAsync([.. command.Split(' '), "--store", "postgres",
+            "--connection-string", connectionString ?? PostgresServer.ConnectionString, .. schema is null ? Array.Empty<string>() : ["--schema", schema]]);
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains(expected, run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", run.ToString(), StringComparison.Ordinal);
+        await using NpgsqlCommand tables = PostgresServer.DataSource.CreateCommand("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'information_schema' AND table_name = 'items'");
+        Assert.Equal(0L, (long)(await tables.ExecuteScalarAsync(Ct))!);
+    }
+
     private static Task<StatectlRun> TasksAsync(EncryptedSchema schema, params string[] arguments) =>
         StatectlRun.RunAsync(["tasks", .. arguments, "--store", "postgres", "--schema", schema.Name], environment: Environment);
 

@@ -28,6 +28,45 @@ public sealed class StoreChoiceTests
         Assert.DoesNotContain("hunter2", server.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Strings Npgsql parses but no connection comes from. The first aborted the server with an unhandled exception from
+    /// the socket code (exit 134, a stack trace) when it connected.
+    /// </summary>
+    [Theory]
+    [InlineData("Host=127.0.0.1;Port=99999;Username=agent;Password=hunter2-secret", "names port 99999, which is not a TCP port (1-65535)")]
+    [InlineData("Host=127.0.0.1:70000,127.0.0.1;Username=agent;Password=hunter2-secret", "names port 70000, which is not a TCP port (1-65535)")]
+    [InlineData("Port=5432;Username=agent;Password=hunter2-secret", "cannot be parsed")]
+    [InlineData("Host=127.0.0.1;Username=agent;Password=hunter2-secret;Minimum Pool Size=5;Maximum Pool Size=2", "cannot be parsed")]
+    public async Task AConnectionStringNoConnectionComesFrom_ExitsWith2SayingWhy(string connectionString, string expected)
+    {
+        await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(), ["--store", "postgres"],
+            new Dictionary<string, string> { ["STATEPERSISTENCE_CONNECTION_STRING"] = connectionString });
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Contains("The PostgreSQL connection string (StatePersistence:ConnectionString or STATEPERSISTENCE_CONNECTION_STRING) " + expected,
+            server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", server.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Names the schema check let through: a reserved word failed the first statement with a syntax error, and
+    /// <c>information_schema</c> got the store's tables in PostgreSQL's own schema.
+    /// </summary>
+    [Theory]
+    [InlineData("select", "it is a reserved word of SQL")]
+    [InlineData("user", "it is a reserved word of SQL")]
+    [InlineData("information_schema", "PostgreSQL keeps it for its own")]
+    [InlineData("pg_state", "PostgreSQL keeps it for its own")]
+    public async Task ASchemaNamePostgresCannotTake_ExitsWith2NamingIt(string schema, string expected)
+    {
+        await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(), ["--store", "postgres", "--StatePersistence:Schema", schema],
+            new Dictionary<string, string> { ["STATEPERSISTENCE_CONNECTION_STRING"] = "Host=db.invalid;Database=state;Username=agent" });
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Contains($"StatePersistence:Schema: The PostgreSQL schema name '{schema}' is not allowed: {expected}", server.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("Host=127.0.0.1;Port={port};Database=state;Username=agent;Password=hunter2-secret;Timeout=5")]
     [InlineData("Host=no-such-host.invalid;Database=state;Username=agent;Password=hunter2-secret;Timeout=5")]
