@@ -3,10 +3,21 @@ using StatePersistence.Errors;
 using StatePersistence.Server;
 using StatePersistence.Server.Configuration;
 
+// Taken before the run: once the host has stopped, its services (the lifetime among them) are disposed.
+CancellationToken stopping = CancellationToken.None;
 try
 {
     WebApplication app = StateServer.Build(args);
+    stopping = app.Lifetime.ApplicationStopping;
     await app.RunAsync();
+    return 0;
+}
+catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+{
+    // Stopped (SIGTERM, Ctrl+C) while the start still waited, for the database or an upgrade another instance runs:
+    // the stop asked for, not a crash to dump (it aborted the process with a stack trace, exit 134). Nothing was
+    // acknowledged, so there is nothing to lose.
+    await Console.Error.WriteLineAsync("statepersistence-server: stopped before the start finished (a stop was asked for while it waited).");
     return 0;
 }
 catch (Exception ex) when (ex is ServerStartupException or StatePersistenceException or OptionsValidationException)
