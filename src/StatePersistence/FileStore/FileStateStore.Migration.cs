@@ -31,6 +31,10 @@ public sealed partial class FileStateStore
             $"  taken from {g.Key.Source} (possibly stale): {g.Count()} {g.Key.Kind}(s) {string.Join(", ", g.Select(r => r.Id))}"));
         log.AddRange(report.Lost.Select(l => "  lost: " + l));
         await BeginCheckpointAsync(view.Revision, cancellationToken).ConfigureAwait(false);
+        // Every item file written anew, in this library's format: recovery read the older files as they are (a Node
+        // task file indented and without an envelope, no session file where a session lived only in state.json), and
+        // left as they were, the next start moved the indented ones aside as hand edits.
+        _filesView = StateView.Empty;
         DateTimeOffset savedAt = _time.GetUtcNow();
         await WriteCheckpointAsync(view, savedAt, Durability.Full, cancellationToken).ConfigureAwait(false);
         log.Add($"version: state.json written as {Model.StateFormat.CurrentVersion} at revision {view.Revision} (the one it replaces is now the newest backup)");

@@ -59,7 +59,10 @@ internal static class ItemJsonEnvelope
 
         if (envelope is not { } found)
         {
-            return content;
+            // Legacy (an earlier build's file, or the Node implementation's, which may end in a newline): the object
+            // alone, as the state holds it and a file of this library is written from it.
+            ReadOnlySpan<byte> value = JsonValueBytes.TrimAround(content);
+            return value.Length == content.Length ? content : value.ToArray();
         }
 
         Fields fields;

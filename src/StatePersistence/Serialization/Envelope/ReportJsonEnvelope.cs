@@ -27,7 +27,7 @@ internal static class ReportJsonEnvelope
     /// </summary>
     public static byte[] Wrap(string id, ReadOnlySpan<byte> reportJson)
     {
-        reportJson = TrimAround(reportJson);
+        reportJson = JsonValueBytes.TrimAround(reportJson);
         var output = new ArrayBufferWriter<byte>(reportJson.Length + 96);
         using (var writer = new Utf8JsonWriter(output))
         {
@@ -77,17 +77,6 @@ internal static class ReportJsonEnvelope
         ReadOnlySpan<byte> json = JsonMarshal.GetRawUtf8Value(report);
         EnvelopeChecksum.Verify(json, checksum.GetString());
         return json.ToArray();
-    }
-
-    /// <summary>The JSON value without the byte order mark and JSON whitespace (space, tab, CR, LF) around it.</summary>
-    public static ReadOnlySpan<byte> TrimAround(ReadOnlySpan<byte> json)
-    {
-        if (json.StartsWith("\uFEFF"u8))
-        {
-            json = json[3..];
-        }
-
-        return json.Trim(" \t\r\n"u8);
     }
 
     /// <summary>

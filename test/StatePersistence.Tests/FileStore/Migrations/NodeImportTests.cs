@@ -106,6 +106,33 @@ public sealed class NodeImportTests : IDisposable
         Assert.Equal(Indented, (await service.LoadReportAsync("rep_3", ct))!.Value.GetRawText());
     }
 
+    /// <summary>
+    /// The migration leaves every task and session file in this library's format: the Node files were read as they are
+    /// and left so (an indented task file, no session files where the Node server kept sessions only in state.json),
+    /// and the next start moved the indented ones aside as hand edits and reported the directory Degraded.
+    /// </summary>
+    [Fact]
+    public async Task AfterTheMigration_EveryItemFileIsInThisLibrarysFormat_SoTheNextStartMovesNothingAside()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        File.WriteAllText(_fixture.File("tasks", "task_2.json"), JsonSerializer.Serialize(
+            JsonDocument.Parse("""{"id": "task_2", "description": "Write the docs", "status": "pending", "tool": "CLAUDECODE", "created_at": "2024-01-01T10:10:00Z", "updated_at": "2024-01-01T10:10:00Z", "priority": "high"}""").RootElement,
+            new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.Delete(_fixture.File("sessions", "sess_a_b.json"));
+        await using (StatePersistenceService migrating = await _fixture.OpenAsync())
+        {
+            Assert.Equal("high", (await migrating.LoadTaskAsync("task_2", ct))!.ExtensionData!["priority"].GetString());
+        }
+
+        await using StatePersistenceService reopened = await _fixture.OpenAsync();
+
+        Assert.Empty(Directory.EnumerateFiles(_fixture.StatePath, "*.corrupt.*", SearchOption.AllDirectories));
+        StateHealth health = reopened.CheckHealth(lowDiskSpaceBytes: 0);
+        Assert.True(health.Status == StateHealthStatus.Healthy, string.Join("; ", health.Reasons));
+        Assert.True(File.Exists(_fixture.File("sessions", "sess_a_b.json")));
+        Assert.Equal("high", (await reopened.LoadTaskAsync("task_2", ct))!.ExtensionData!["priority"].GetString());
+    }
+
     [Fact]
     public async Task NodeBackups_AreRecognisedAsBackups_InTheirOrder()
     {

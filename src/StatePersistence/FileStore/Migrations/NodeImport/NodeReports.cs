@@ -58,7 +58,7 @@ internal static class NodeReports
         {
             string path = Path.Combine(layout.ReportsDirectory, name);
             // The value alone: a Node program's file may end in a newline, or start with a byte order mark.
-            byte[] json = ReportJsonEnvelope.TrimAround(context.FileSystem.ReadAllBytes(path)).ToArray();
+            byte[] json = JsonValueBytes.TrimAround(context.FileSystem.ReadAllBytes(path)).ToArray();
             if (!IsJson(json, out string? problem))
             {
                 context.MoveAside(path, problem!);

@@ -1,0 +1,19 @@
+namespace StatePersistence.Serialization.Envelope;
+
+/// <summary>The bytes of one JSON value as a file holds it, which may have more around it than the value.</summary>
+internal static class JsonValueBytes
+{
+    /// <summary>
+    /// The value without the byte order mark and the JSON whitespace (space, tab, CR, LF) around it: what a reader of the
+    /// value sees, so what a checksum of it must cover (a file another program wrote may end in a newline).
+    /// </summary>
+    public static ReadOnlySpan<byte> TrimAround(ReadOnlySpan<byte> json)
+    {
+        if (json.StartsWith("\uFEFF"u8))
+        {
+            json = json[3..];
+        }
+
+        return json.Trim(" \t\r\n"u8);
+    }
+}
