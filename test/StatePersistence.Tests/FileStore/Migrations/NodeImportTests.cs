@@ -133,6 +133,28 @@ public sealed class NodeImportTests : IDisposable
         Assert.Equal("high", (await reopened.LoadTaskAsync("task_2", ct))!.ExtensionData!["priority"].GetString());
     }
 
+    /// <summary>
+    /// A Node report file that is JSON but no report of this library (an array, a string, another id inside) is moved
+    /// aside, as a file that is not JSON is: imported, it was served, then <c>statectl verify</c> listed it and an export
+    /// of the migrated directory could not be imported.
+    /// </summary>
+    [Theory]
+    [InlineData("[1, 2]", "not an object")]
+    [InlineData("\"done\"", "not an object")]
+    [InlineData("{\"id\": \"rep_other\", \"type\": \"summary\"}", "the report inside has id 'rep_other', not 'rep_9'")]
+    public async Task ANodeReportThatIsNoReport_IsMovedAside_NotImported(string json, string reason)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        File.WriteAllText(_fixture.File("reports", "report_rep_9_1704110400000.json"), json);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Null(await service.LoadReportAsync("rep_9", ct));
+        string aside = Assert.Single(Directory.EnumerateFiles(_fixture.File("reports"), "report_rep_9_1704110400000.corrupt.*"));
+        Assert.Equal(json, File.ReadAllText(aside));
+        Assert.Contains(reason, File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log")), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task NodeBackups_AreRecognisedAsBackups_InTheirOrder()
     {

@@ -10,7 +10,8 @@ namespace StatePersistence.FileStore.Migrations.NodeImport;
 /// Imports the Node implementation's reports (<c>reports/report_&lt;id&gt;_&lt;epoch-ms&gt;.json</c>, one file per
 /// <c>saveReport</c> call) as <c>reports/report_&lt;id&gt;.json</c> under their real id, in this library's report
 /// format. When one id has several files the newest valid one wins and the others are deleted (the pre-migration
-/// backup holds them); a file that is not JSON is moved aside as any corrupt file, never imported or deleted.
+/// backup holds them); a file that is not a report (not JSON, not an object, another id inside) is moved aside as any
+/// corrupt file, never imported or deleted.
 /// </summary>
 internal static class NodeReports
 {
@@ -59,9 +60,9 @@ internal static class NodeReports
             string path = Path.Combine(layout.ReportsDirectory, name);
             // The value alone: a Node program's file may end in a newline, or start with a byte order mark.
             byte[] json = JsonValueBytes.TrimAround(context.FileSystem.ReadAllBytes(path)).ToArray();
-            if (!IsJson(json, out string? problem))
+            if (Problem(json, id) is { } problem)
             {
-                context.MoveAside(path, problem!);
+                context.MoveAside(path, problem);
                 continue;
             }
 
@@ -87,18 +88,20 @@ internal static class NodeReports
                 : $"  report {id}: no valid file, nothing imported (see the files moved aside above)");
     }
 
-    private static bool IsJson(byte[] bytes, out string? problem)
+    /// <summary>
+    /// Why the file cannot be the report: not JSON, or not what a report of this library is (an object, with no other
+    /// id inside), which <c>statectl verify</c> and <c>import</c> would refuse after the migration (they were imported
+    /// before 2026-12-06, and an export of the migrated directory was then refused).
+    /// </summary>
+    private static string? Problem(byte[] json, string id)
     {
         try
         {
-            using JsonDocument document = JsonDocument.Parse(bytes);
-            problem = null;
-            return true;
+            return Operations.ReportContent.Problem(json, id);
         }
         catch (JsonException ex)
         {
-            problem = $"not valid JSON ({ex.Message})";
-            return false;
+            return $"not valid JSON ({ex.Message})";
         }
     }
 }
