@@ -132,10 +132,7 @@ public sealed class WritesAheadOfTheFeedTests
         for (int i = 0; i < Rounds; i++)
         {
             string n = i.ToString(CultureInfo.InvariantCulture);
-            Assert.True(await a.CreateTaskAsync(Task("task_" + n), ct));
-            Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = "session_" + n, Type = "interactive", Status = "active" }, ct));
-            Assert.NotNull(await b.LoadLatestTaskAsync("task_" + n, ct));
-            Assert.NotNull(await b.LoadLatestSessionAsync("session_" + n, ct));
+            await CreateOnASeenOnBAsync(a, b, ["task_" + n], ["session_" + n], ct);
 
             // Each right after its delete on A: B's feed has not delivered that delete yet.
             Assert.True(await a.DeleteTaskAsync("task_" + n, ct));
@@ -160,14 +157,7 @@ public sealed class WritesAheadOfTheFeedTests
         for (int i = 0; i < Rounds; i++)
         {
             string n = i.ToString(CultureInfo.InvariantCulture);
-            foreach (string id in new[] { "patched_" + n, "logged_" + n })
-            {
-                Assert.True(await a.CreateTaskAsync(Task(id), ct));
-                Assert.NotNull(await b.LoadLatestTaskAsync(id, ct));
-            }
-
-            Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = "session_" + n, Type = "interactive", Status = "active" }, ct));
-            Assert.NotNull(await b.LoadLatestSessionAsync("session_" + n, ct));
+            await CreateOnASeenOnBAsync(a, b, ["patched_" + n, "logged_" + n], ["session_" + n], ct);
 
             Assert.True(await a.DeleteTaskAsync("patched_" + n, ct));
             AgentTask? patched = await b.UpdateTaskAsync("patched_" + n, t => t.Status = "in_progress", ct);
@@ -187,7 +177,7 @@ public sealed class WritesAheadOfTheFeedTests
 
     /// <summary>
     /// A create-only write on B of an id A has just deleted, before B's feed has brought the deletion: the store holds
-    /// no such item, so the create succeeds (B used to refuse it from its stale copy: a 412 for <c>If-None-Match: *</c>).
+    /// no such item, so the create succeeds (B used to refuse it from its stale copy: <c>POST /api/sessions</c> answered 409).
     /// </summary>
     [Fact]
     public async Task CreatesOnB_RightAfterADeletedTheItem_Succeed()
@@ -200,10 +190,7 @@ public sealed class WritesAheadOfTheFeedTests
         for (int i = 0; i < Rounds; i++)
         {
             string n = i.ToString(CultureInfo.InvariantCulture);
-            Assert.True(await a.CreateTaskAsync(Task("task_" + n), ct));
-            Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = "session_" + n, Type = "interactive", Status = "active" }, ct));
-            Assert.NotNull(await b.LoadLatestTaskAsync("task_" + n, ct));
-            Assert.NotNull(await b.LoadLatestSessionAsync("session_" + n, ct));
+            await CreateOnASeenOnBAsync(a, b, ["task_" + n], ["session_" + n], ct);
 
             Assert.True(await a.DeleteTaskAsync("task_" + n, ct));
             Assert.True(await b.CreateTaskAsync(Task("task_" + n), ct), $"B refused to create task 'task_{n}', which A had just deleted");
@@ -254,4 +241,23 @@ public sealed class WritesAheadOfTheFeedTests
     }
 
     private static AgentTask Task(string id) => new() { Id = id, Description = "from a", Status = "pending" };
+
+    /// <summary>
+    /// Creates the tasks and sessions on A and has B hold each (B's copy is then what must not outlive A's delete of it).
+    /// </summary>
+    private static async Task CreateOnASeenOnBAsync(StatePersistenceService a, StatePersistenceService b, string[] tasks, string[] sessions,
+        CancellationToken ct)
+    {
+        foreach (string id in tasks)
+        {
+            Assert.True(await a.CreateTaskAsync(Task(id), ct));
+            Assert.NotNull(await b.LoadLatestTaskAsync(id, ct));
+        }
+
+        foreach (string id in sessions)
+        {
+            Assert.True(await a.CreateSessionAsync(new SessionInfo { Id = id, Type = "interactive", Status = "active" }, ct));
+            Assert.NotNull(await b.LoadLatestSessionAsync(id, ct));
+        }
+    }
 }
