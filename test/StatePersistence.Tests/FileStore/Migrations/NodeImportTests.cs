@@ -155,6 +155,51 @@ public sealed class NodeImportTests : IDisposable
         Assert.Contains(reason, File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log")), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A Node directory whose files start with a UTF-8 byte order mark: each was moved aside as not JSON, and the
+    /// migration was applied with every task lost.
+    /// </summary>
+    [Fact]
+    public async Task NodeFilesWithAByteOrderMark_AreReadAsTheirJson()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        foreach (string file in new[] { _fixture.File("state.json"), _fixture.File("tasks", "task_1.json"), _fixture.File("sessions", "sess_a.json") })
+        {
+            File.WriteAllBytes(file, [0xEF, 0xBB, 0xBF, .. File.ReadAllBytes(file)]);
+        }
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Equal("completed", (await service.LoadTaskAsync("task_1", ct))!.Status);
+        Assert.NotNull(await service.LoadSessionAsync("sess_a", ct));
+        Assert.Equal("dark", JsonDocument.Parse(await File.ReadAllBytesAsync(_fixture.File("state.json"), ct)).RootElement.GetProperty("ui_theme").GetString());
+        Assert.Empty(Directory.EnumerateFiles(_fixture.StatePath, "*.corrupt.*", SearchOption.AllDirectories));
+        Assert.Contains("state.json: its byte order mark dropped", File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log")), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A Node <c>state.json</c> and backup without <c>version</c> (the seed's <c>PersistedState</c> names none): both
+    /// were moved aside as no state file at all, and what only they held (a session, the application's fields) was lost
+    /// without a word.
+    /// </summary>
+    [Fact]
+    public async Task ANodeSnapshotWithoutAVersion_IsReadAsVersion1()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        File.WriteAllText(_fixture.File("state.json"), """
+            {"tasks": [{"id": "task_9", "description": "only in the snapshot", "status": "pending"}],
+             "sessions": [{"id": "sess_only_here", "type": "claude", "status": "active", "created_at": "2024-01-01T10:00:00Z"}],
+             "ui_theme": "dark"}
+            """);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.Equal("only in the snapshot", (await service.LoadTaskAsync("task_9", ct))!.Description);
+        Assert.NotNull(await service.LoadSessionAsync("sess_only_here", ct));
+        Assert.Equal("dark", JsonDocument.Parse(await File.ReadAllBytesAsync(_fixture.File("state.json"), ct)).RootElement.GetProperty("ui_theme").GetString());
+        Assert.Contains("state.json: marked version 1.0.0 (it named none)", File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log")), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task NodeBackups_AreRecognisedAsBackups_InTheirOrder()
     {

@@ -21,7 +21,7 @@ internal sealed class NodeImportMigration : StateMigration
 
     /// <inheritdoc />
     public override string Description =>
-        "import of the original Node implementation's directory: per-call session logs joined, reports under their real id, stored metrics kept as node_metrics, backups renamed, temp files removed, permissions 0700/0600";
+        "import of the original Node implementation's directory: per-call session logs joined, reports under their real id, stored metrics kept as node_metrics, backups renamed, temp files removed, byte order marks dropped and snapshots without a version marked 1.0.0, permissions 0700/0600";
 
     /// <inheritdoc />
     public override void Apply(MigrationContext context)
@@ -29,6 +29,7 @@ internal sealed class NodeImportMigration : StateMigration
         // The Node server kept sessions (and any task it had no file for) only in its snapshots.
         context.ReadsOriginalFormat = true;
         RemoveStrayTempFiles(context);
+        NodeJsonFiles.Normalize(context);
         NodeMetrics.Keep(context);
         RenameBackups(context);
         NodeSessionLogs.Join(context);
