@@ -172,37 +172,36 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
 
         foreach ((string id, LogDigest expected) in context.ExpectedLogs)
         {
-            try
-            {
-                if (readSessionLog(id) is not { } text || text != expected)
-                {
-                    problems.Add($"the session log of '{id}' does not read back as the per-call files joined");
-                }
-            }
-            catch (Exception ex) when (ex is IOException or InvalidDataException)
-            {
-                problems.Add($"the session log of '{id}' cannot be read back ({ex.Message})");
-            }
+            CheckReadBack(problems, $"the session log of '{id}'", "as the per-call files joined", () => readSessionLog(id) is { } text && text == expected);
         }
 
         foreach ((string id, byte[] expected) in context.ExpectedReports)
         {
             string path = layout.ReportFile(id);
-            try
-            {
-                if (!fileSystem.FileExists(path) || !envelope.Open(PayloadKind.Report, id, fileSystem.ReadAllBytes(path), path).AsSpan().SequenceEqual(expected))
-                {
-                    problems.Add($"the report '{id}' does not read back as imported");
-                }
-            }
-            catch (Exception ex) when (ex is IOException or InvalidDataException)
-            {
-                // A problem of the result like any other: rolled back and named, never an unhandled exception.
-                problems.Add($"the report '{id}' cannot be read back ({ex.Message})");
-            }
+            CheckReadBack(problems, $"the report '{id}'", "as imported", () =>
+                fileSystem.FileExists(path) && envelope.Open(PayloadKind.Report, id, fileSystem.ReadAllBytes(path), path).AsSpan().SequenceEqual(expected));
         }
 
         return problems;
+    }
+
+    /// <summary>
+    /// Adds a problem when <paramref name="readsBack"/> is false, or when the read fails: a result that cannot be read
+    /// back is a problem like any other (rolled back and named), never an unhandled exception.
+    /// </summary>
+    private static void CheckReadBack(List<string> problems, string what, string how, Func<bool> readsBack)
+    {
+        try
+        {
+            if (!readsBack())
+            {
+                problems.Add($"{what} does not read back {how}");
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException)
+        {
+            problems.Add($"{what} cannot be read back ({ex.Message})");
+        }
     }
 
     private void WriteLog(MigrationManifest manifest, List<string> lines) => AppendLog(manifest, string.Join('\n', lines));

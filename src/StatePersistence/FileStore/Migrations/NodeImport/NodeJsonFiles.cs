@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using StatePersistence.FileSystem;
+using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore.Migrations.NodeImport;
 
@@ -13,8 +14,6 @@ namespace StatePersistence.FileStore.Migrations.NodeImport;
 /// </summary>
 internal static class NodeJsonFiles
 {
-    private static readonly byte[] ByteOrderMark = [0xEF, 0xBB, 0xBF];
-
     public static void Normalize(MigrationContext context)
     {
         StateLayout layout = context.Layout;
@@ -41,8 +40,8 @@ internal static class NodeJsonFiles
     private static void NormalizeOne(MigrationContext context, string path, bool snapshot)
     {
         byte[] bytes = context.FileSystem.ReadAllBytes(path);
-        bool mark = bytes.AsSpan().StartsWith(ByteOrderMark);
-        ReadOnlySpan<byte> json = mark ? bytes.AsSpan(ByteOrderMark.Length) : bytes;
+        bool mark = bytes.AsSpan().StartsWith(JsonValueBytes.ByteOrderMark);
+        ReadOnlySpan<byte> json = mark ? bytes.AsSpan(JsonValueBytes.ByteOrderMark.Length) : bytes;
         int open = snapshot && LacksVersion(json) ? json.IndexOf((byte)'{') : -1;
         if (!mark && open < 0)
         {
