@@ -24,6 +24,7 @@ internal sealed partial class FileRecovery
         report.SnapshotSavedAt = snapshot.LastSaved;
         report.Warnings.Add($"{source} is in the original format ({snapshot.Version}); task files were merged over it and it will be rewritten as {Model.StateFormat.CurrentVersion} at the next snapshot.");
         StateView merged = MergeItemFilesOver(snapshot.View);
+        KeepRefusedItemsAside(snapshot, source, merged);
 
         // A corrupt file's item is not lost when the snapshot holds it: it is taken from there (already, by the
         // merge), and reported so, possibly stale since the file, written on every change, may have been newer.
@@ -55,7 +56,9 @@ internal sealed partial class FileRecovery
         ReportTakenFromBackup("session", backup.View.Sessions, merged.Sessions, name);
         ImmutableSortedDictionary<string, StoredItem> tasks = RestoreCorrupt("task", merged.Tasks, backup.View.Tasks, backups, newestIndex);
         ImmutableSortedDictionary<string, StoredItem> sessions = RestoreCorrupt("session", merged.Sessions, backup.View.Sessions, backups, newestIndex);
-        return merged with { Tasks = tasks, Sessions = sessions, Extras = WithNodeMetrics(backup.View.Extras, Path.Combine(layout.Root, name)) };
+        merged = merged with { Tasks = tasks, Sessions = sessions, Extras = WithNodeMetrics(backup.View.Extras, Path.Combine(layout.Root, name)) };
+        KeepRefusedItemsAside(backup, name, merged);
+        return merged;
     }
 
     private StateView MergeItemFilesOver(StateView snapshot) => snapshot with

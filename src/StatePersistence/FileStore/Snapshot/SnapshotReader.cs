@@ -4,19 +4,37 @@ using System.Text;
 using System.Text.Json;
 using StatePersistence.Commit;
 using StatePersistence.Errors;
+using StatePersistence.FileStore.Migrations;
 using StatePersistence.Model;
 using StatePersistence.Serialization;
 
 namespace StatePersistence.FileStore.Snapshot;
 
-/// <summary>A parsed snapshot; <c>Deleted</c> lists the ids whose files the checkpoint that wrote it deleted (2.1 files).</summary>
-internal sealed record SnapshotContent(StateView View, string Version, DateTimeOffset? LastSaved, List<string> Warnings, Tombstones Deleted);
+/// <summary>
+/// A parsed snapshot; <c>Deleted</c> lists the ids whose files the checkpoint that wrote it deleted (2.1 files);
+/// <c>Refused</c> the items of an original-format (1.x) snapshot this library's model refuses, left out of <c>View</c>.
+/// </summary>
+internal sealed record SnapshotContent(StateView View, string Version, DateTimeOffset? LastSaved, List<string> Warnings, Tombstones Deleted)
+{
+    public IReadOnlyList<RefusedSnapshotItem> Refused { get; init; } = [];
+}
+
+/// <summary>
+/// An item of an original-format snapshot that does not fit this library's model (a time as epoch milliseconds, a
+/// number where text belongs, an id with a space): <c>List</c> is <c>tasks</c> or <c>sessions</c>, <c>Index</c> its
+/// place there, <c>Id</c> its <c>id</c> when it has a string one, <c>Json</c> its bytes as the file holds them.
+/// </summary>
+internal sealed record RefusedSnapshotItem(string List, int Index, string? Id, string Reason, ReadOnlyMemory<byte> Json);
 
 /// <summary>
 /// Parses <c>state.json</c> (or a backup) strictly: anything that is not the expected shape (truncated, NUL-filled,
 /// invalid JSON, a wrong type, an item that does not parse or has an invalid id) throws
 /// <see cref="InvalidDataException"/> so the caller can quarantine the file and fall back. A file from a newer major
-/// version throws <see cref="StateFormatException"/> and is left untouched. Reads the original Node format (1.0.0).
+/// version throws <see cref="StateFormatException"/> and is left untouched. Reads the original Node format (1.0.0),
+/// but for one thing: there an item the model refuses is left out and listed (<see cref="SnapshotContent.Refused"/>),
+/// not the whole file. Such a file has no checksum and was written by another program, so a refused item is that
+/// program's data, not damage, and the file's other items, sessions and application fields (often held nowhere else)
+/// are as good as before; this library's own files are checksummed, and one bad item there means the file is damaged.
 /// </summary>
 internal static class SnapshotReader
 {
@@ -69,6 +87,7 @@ internal static class SnapshotReader
         long valueEnd = reader.BytesConsumed;
         var deletedTasks = new List<string>();
         var deletedSessions = new List<string>();
+        var refused = new List<RefusedSnapshotItem>();
         long revision = 0;
         DateTimeOffset? lastSaved = null;
         using var extrasBuffer = new MemoryStream();
@@ -110,10 +129,10 @@ internal static class SnapshotReader
                     lastSaved = reader.TokenType == JsonTokenType.Null ? null : ParseTime(Expect(ref reader, JsonTokenType.String, name).GetString()!);
                     break;
                 case "tasks":
-                    ReadItems(ref reader, bytes, name, tasks, ItemCodec.TaskItem, warnings, keepItems);
+                    ReadItems(ref reader, bytes, name, tasks, ItemCodec.TaskItem, warnings, refused, keepItems);
                     break;
                 case "sessions":
-                    ReadItems(ref reader, bytes, name, sessions, ItemCodec.SessionItem, warnings, keepItems);
+                    ReadItems(ref reader, bytes, name, sessions, ItemCodec.SessionItem, warnings, refused, keepItems);
                     break;
                 case "metrics":
                     // Derived from the tasks on every read; the stored copy is informational.
@@ -149,14 +168,22 @@ internal static class SnapshotReader
             throw new InvalidDataException($"a version {version} state file must end with its checksum, and this one has none");
         }
 
+        // The version may follow the items (another program wrote the file), so only now is it known whether an item
+        // the model refuses is left out or makes the whole file unreadable.
+        if (refused.Count > 0 && FormatVersion.Major(version) != 1)
+        {
+            throw new InvalidDataException($"{refused[0].List}[{refused[0].Index}] is not valid: {refused[0].Reason}");
+        }
+
         extras.WriteEndObject();
         extras.Flush();
         var view = new StateView(revision, tasks.ToImmutable(), sessions.ToImmutable(), hasExtras ? extrasBuffer.ToArray() : null);
-        return new SnapshotContent(view, version, lastSaved, warnings, new Tombstones(deletedTasks, deletedSessions));
+        return new SnapshotContent(view, version, lastSaved, warnings, new Tombstones(deletedTasks, deletedSessions)) { Refused = refused };
     }
 
-    private static void ReadItems(ref Utf8JsonReader reader, byte[] bytes, string name,
-        ImmutableSortedDictionary<string, StoredItem>.Builder items, Func<byte[], StoredItem> toItem, List<string> warnings, bool keepItems)
+    /// <summary>Reads the array <paramref name="name"/>; an item that does not parse or validate goes to <paramref name="refused"/>.</summary>
+    private static void ReadItems(ref Utf8JsonReader reader, byte[] bytes, string name, ImmutableSortedDictionary<string, StoredItem>.Builder items,
+        Func<byte[], StoredItem> toItem, List<string> warnings, List<RefusedSnapshotItem> refused, bool keepItems)
     {
         Expect(ref reader, JsonTokenType.StartArray, name);
         var slices = new List<(int Start, int Length)>();
@@ -193,7 +220,9 @@ internal static class SnapshotReader
         {
             if (errors[i] is { } error)
             {
-                throw new InvalidDataException($"{name}[{i}] is not valid: {error}");
+                ReadOnlyMemory<byte> json = bytes.AsMemory(slices[i].Start, slices[i].Length);
+                refused.Add(new RefusedSnapshotItem(name, i, IdOf(json), error, json));
+                continue;
             }
 
             if (items.ContainsKey(parsed[i].Id))
@@ -208,6 +237,13 @@ internal static class SnapshotReader
         {
             items.Clear();
         }
+    }
+
+    /// <summary>The <c>id</c> of an item that was refused, when it has a string one.</summary>
+    private static string? IdOf(ReadOnlyMemory<byte> item)
+    {
+        using JsonDocument document = JsonDocument.Parse(item, new JsonDocumentOptions { MaxDepth = JsonLimits.SnapshotMaxDepth });
+        return document.RootElement.TryGetProperty("id", out JsonElement id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
     }
 
     /// <summary>Skips the current value and returns its length in bytes from its first token.</summary>
