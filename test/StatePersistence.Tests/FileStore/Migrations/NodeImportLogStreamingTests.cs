@@ -61,6 +61,26 @@ public sealed class NodeImportLogStreamingTests : IDisposable
         Assert.Equal(before + NodeStateDirectory.SessionALog, await service.ReadSessionLogAsync("sess_a", Ct));
     }
 
+    /// <summary>
+    /// One <c>saveSessionLog</c> call of several megabytes (a build's whole output): read whole, a per-call file of
+    /// 300 MB took 1.29 GB to join, and the migration ended in an OutOfMemoryException under a 768 MB heap limit.
+    /// </summary>
+    [Fact]
+    public async Task APerCallLogOfSeveralMegabytes_IsJoinedAPieceAtATime_AndReadsBackByteForByte()
+    {
+        string call = string.Concat(Enumerable.Range(0, 100_000).Select(i => $"[{i:D6}] build output é\n"));
+        await File.WriteAllTextAsync(_fixture.File("logs", "session_sess_a_1704103290000.log"), call, Ct);
+        var disk = new BoundedReadFileSystem(PhysicalFileSystem.Instance, p => p.EndsWith("/logs/session_sess_a_1704103290000.log", StringComparison.Ordinal), ReadLimit);
+        Assert.True(new FileInfo(_fixture.File("logs", "session_sess_a_1704103290000.log")).Length > 2 * ReadLimit, "the call must span several pieces");
+
+        MigrationStatus status = await StateMigrations.ApplyAsync(_fixture.Options(), disk, MigrationChain.Default, null, _fixture.Time, Ct);
+
+        Assert.True(disk.LargestRead > 0, "the call was read through the bounded file system");
+        Assert.StartsWith("migrated", status.Outcome, StringComparison.Ordinal);
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        Assert.Equal(NodeStateDirectory.SessionALog + call, await service.ReadSessionLogAsync("sess_a", Ct));
+    }
+
     /// <summary>A framed log (version 2) of 60 appends of up to 300 KB, as an earlier build left it; returns its text.</summary>
     private string WriteFramedLog()
     {

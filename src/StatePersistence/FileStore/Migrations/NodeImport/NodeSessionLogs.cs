@@ -10,7 +10,7 @@ namespace StatePersistence.FileStore.Migrations.NodeImport;
 /// <summary>
 /// Joins the Node implementation's per-call session logs (<c>logs/session_&lt;id&gt;_&lt;epoch-ms&gt;.log</c>, one file per
 /// <c>saveSessionLog</c> call) into the session's own log, <c>logs/session_&lt;id&gt;.log</c>: one framed append per
-/// file, in time order (the file name's time, then the name), so each call's text comes back byte for byte and the
+/// file (a file of more than <see cref="PlainPiece"/> in appends of that size), in time order (the file name's time, then the name), so each call's text comes back byte for byte and the
 /// session's log reads as the concatenation the Node server meant. Each session gets only its own files. The
 /// per-call files are then deleted: the pre-migration backup holds them. The joined log is written as it is read, a
 /// frame at a time.
@@ -49,7 +49,7 @@ internal static class NodeSessionLogs
         }
     }
 
-    /// <summary>How much of a plain (version 1) log goes in one frame when it is framed: a log of gigabytes is copied a piece at a time.</summary>
+    /// <summary>How much of a plain (version 1) log or a per-call file goes in one frame when it is framed: a log of gigabytes is copied a piece at a time.</summary>
     internal const int PlainPiece = 1 << 20;
 
     /// <summary>
@@ -88,9 +88,20 @@ internal static class NodeSessionLogs
 
             foreach ((_, string name) in files)
             {
-                byte[] call = context.FileSystem.ReadAllBytes(Path.Combine(layout.LogsDirectory, name));
-                AppendFrame(context, id, call, log, text, version, ref first);
-                bytesJoined += call.Length;
+                // One append per call, but a call of more than a piece in pieces: a per-call file of 300 MB read whole
+                // took 1.29 GB to join (the file, its frame, its sealed copy), and a smaller heap ended the migration.
+                using IFileHandle call = context.FileSystem.Open(Path.Combine(layout.LogsDirectory, name), FileOpenMode.Read);
+                long length = call.Length;
+                if (length == 0)
+                {
+                    AppendFrame(context, id, [], log, text, version, ref first);
+                }
+                else
+                {
+                    CopyPlain(context, id, call, length, log, text, version, ref first);
+                }
+
+                bytesJoined += length;
             }
         });
         foreach ((_, string name) in files)
@@ -124,7 +135,7 @@ internal static class NodeSessionLogs
         }
     }
 
-    /// <summary>Frames a plain log's text a piece (<see cref="PlainPiece"/>) at a time.</summary>
+    /// <summary>Frames a plain log's (or a per-call file's) text a piece (<see cref="PlainPiece"/>) at a time.</summary>
     private static void CopyPlain(MigrationContext context, string id, IFileHandle source, long length, Stream log, LogDigest.Builder text, ushort version,
         ref bool first)
     {
