@@ -74,12 +74,15 @@ internal sealed class MigrationContext(IFileSystem fileSystem, StateLayout layou
         _changedDirectories.Add(Path.GetDirectoryName(path)!);
     }
 
-    /// <summary>Moves a corrupt file aside (never deletes it) and logs why.</summary>
-    public void MoveAside(string path, string reason)
+    /// <summary>
+    /// Moves a corrupt file, or one that cannot be imported (<paramref name="whatItIs"/> says which), aside: never
+    /// deleted, and logged with why.
+    /// </summary>
+    public void MoveAside(string path, string reason, string whatItIs = "is corrupt")
     {
         QuarantinedFile moved = quarantine.MoveAside(path, reason);
         Quarantined.Add(moved);
-        Log.Add($"  {Relative(path)} is corrupt ({reason}): moved aside to {Relative(moved.QuarantinePath)}");
+        Log.Add($"  {Relative(path)} {whatItIs} ({reason}): moved aside to {Relative(moved.QuarantinePath)}");
     }
 
     /// <summary>Makes every rename, create and delete of the step durable.</summary>

@@ -8,7 +8,8 @@ namespace StatePersistence.FileStore.Migrations.NodeImport;
 /// and the checkpoint the runner writes afterwards makes <c>state.json</c> 2.1.0. This step converts what recovery
 /// would otherwise misread or not read at all: the per-call session logs (joined, in time order, into each session's
 /// own log), the stored metrics (kept as <c>node_metrics</c>), the per-call reports (the newest valid file of each id becomes the report under its real id), the
-/// backups named by epoch milliseconds (renamed so they sort as backups), stray temp files, and the 0755/0644
+/// backups named by epoch milliseconds (renamed so they sort as backups), stray temp files, task and session files
+/// whose name is no valid id (moved aside: <see cref="NodeItemFileNames"/>), and the 0755/0644
 /// permissions (tightened to 0700/0600).
 /// </summary>
 internal sealed class NodeImportMigration : StateMigration
@@ -21,7 +22,7 @@ internal sealed class NodeImportMigration : StateMigration
 
     /// <inheritdoc />
     public override string Description =>
-        "import of the original Node implementation's directory: per-call session logs joined, reports under their real id, stored metrics kept as node_metrics, backups renamed, temp files removed, byte order marks dropped and snapshots without a version marked 1.0.0, permissions 0700/0600";
+        "import of the original Node implementation's directory: per-call session logs joined, reports under their real id, stored metrics kept as node_metrics, backups renamed, temp files removed, task and session files named for no valid id moved aside, byte order marks dropped and snapshots without a version marked 1.0.0, permissions 0700/0600";
 
     /// <inheritdoc />
     public override void Apply(MigrationContext context)
@@ -29,6 +30,7 @@ internal sealed class NodeImportMigration : StateMigration
         // The Node server kept sessions (and any task it had no file for) only in its snapshots.
         context.ReadsOriginalFormat = true;
         RemoveStrayTempFiles(context);
+        NodeItemFileNames.SetAsideUnimportable(context);
         NodeJsonFiles.Normalize(context);
         NodeMetrics.Keep(context);
         RenameBackups(context);
