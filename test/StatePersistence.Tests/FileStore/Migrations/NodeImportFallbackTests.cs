@@ -44,6 +44,24 @@ public sealed class NodeImportFallbackTests : IDisposable
 
     public void Dispose() => _fixture.Dispose();
 
+    /// <summary>
+    /// The newest backup's stored metrics, when the application has a <c>node_metrics</c> of its own there: they were
+    /// dropped without a word.
+    /// </summary>
+    [Fact]
+    public async Task TheBackupsStoredMetrics_BesideTheApplicationsOwnNodeMetrics_AreKeptUnderAFreeName()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        File.WriteAllText(_fixture.File(NewestBackupName), NewestBackup.Replace("\"ui_theme\": \"light\"", "\"ui_theme\": \"light\", \"node_metrics\": {\"runs\": 7}", StringComparison.Ordinal));
+        File.Delete(_fixture.File("state.json"));
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        IDictionary<string, JsonElement> fields = (await service.LoadStateAsync(ct)).ExtensionData!;
+        Assert.Equal(7, fields["node_metrics"].GetProperty("runs").GetInt32());
+        Assert.Equal(2, fields["node_metrics_2"].GetProperty("total_tasks").GetInt32());
+    }
+
     [Theory]
     [InlineData("truncated")]
     [InlineData("deleted")]

@@ -59,6 +59,45 @@ public sealed class NodeImportTests : IDisposable
         Assert.Equal(3, (await reopened.LoadStateAsync(ct)).ExtensionData!["node_metrics"].GetProperty("total_tasks").GetInt32());
     }
 
+    /// <summary>
+    /// A Node <c>state.json</c> whose application has a <c>node_metrics</c> field of its own: the stored metrics were
+    /// dropped, and the log said state.json held no readable 'metrics' (blaming a corrupt state.json).
+    /// </summary>
+    [Fact]
+    public async Task NodeMetrics_BesideTheApplicationsOwnNodeMetrics_AreKeptUnderAFreeName_TheOwnUnchanged()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string state = System.Text.Encoding.UTF8.GetString(NodeStateDirectory.Files["state.json"]);
+        File.WriteAllText(_fixture.File("state.json"), state.Replace("\"ui_theme\": \"dark\"", "\"ui_theme\": \"dark\", \"node_metrics\": {\"runs\": 7}", StringComparison.Ordinal));
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        IDictionary<string, JsonElement> fields = (await service.LoadStateAsync(ct)).ExtensionData!;
+        Assert.Equal(["runs"], fields["node_metrics"].EnumerateObject().Select(p => p.Name));
+        Assert.Equal(7, fields["node_metrics"].GetProperty("runs").GetInt32());
+        Assert.Equal(3, fields["node_metrics_2"].GetProperty("total_tasks").GetInt32());
+        Assert.Equal(5400000, fields["node_metrics_2"].GetProperty("average_completion_time").GetInt64());
+        string log = File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log"));
+        Assert.Contains("kept in state.json as 'node_metrics_2' ('metrics' is derived from the tasks from now on; the application's own 'node_metrics' is kept unchanged)", log, StringComparison.Ordinal);
+    }
+
+    /// <summary>A <c>node_metrics</c> that holds the stored metrics byte for byte already keeps them: not added twice.</summary>
+    [Fact]
+    public async Task NodeMetrics_AlreadyKeptAsNodeMetrics_AreNotAddedTwice()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        const string Metrics = """{"total_tasks": 3, "completed_tasks": 1, "failed_tasks": 0, "average_completion_time": 5400000}""";
+        string state = System.Text.Encoding.UTF8.GetString(NodeStateDirectory.Files["state.json"]);
+        File.WriteAllText(_fixture.File("state.json"), state.Replace("\"ui_theme\": \"dark\"", "\"ui_theme\": \"dark\", \"node_metrics\": " + Metrics, StringComparison.Ordinal));
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        IDictionary<string, JsonElement> fields = (await service.LoadStateAsync(ct)).ExtensionData!;
+        Assert.Equal(3, fields["node_metrics"].GetProperty("total_tasks").GetInt32());
+        Assert.False(fields.ContainsKey("node_metrics_2"));
+        Assert.Contains("are in state.json as 'node_metrics' already, byte for byte; not added twice", File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log")), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task NodeSessionLogs_AreJoinedInTimeOrder_EachSessionOnlyItsOwn()
     {
