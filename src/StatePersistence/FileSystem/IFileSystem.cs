@@ -104,6 +104,12 @@ internal interface IFileSystem
     /// <summary>The names (not paths) of the files directly in a directory; empty when it does not exist.</summary>
     IReadOnlyList<string> ListFiles(string directory);
 
+    /// <summary>
+    /// The path the symbolic link at <paramref name="path"/> names (whether or not anything is there), or null when
+    /// <paramref name="path"/> is no link. The default (a disk without links, as the simulated ones) is null.
+    /// </summary>
+    string? LinkTargetOf(string path) => null;
+
     /// <summary>Bytes available to this process on the volume holding <paramref name="path"/>.</summary>
     long GetAvailableFreeSpace(string path);
 

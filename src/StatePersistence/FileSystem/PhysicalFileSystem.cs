@@ -153,6 +153,9 @@ internal sealed class PhysicalFileSystem : IFileSystem
         return [.. files];
     }
 
+    /// <inheritdoc />
+    public string? LinkTargetOf(string path) => new FileInfo(path).LinkTarget;
+
     /// <summary>What <see cref="Directory.EnumerateFiles(string)"/> lists: every file, hidden ones (the lock file) included.</summary>
     private static readonly EnumerationOptions ListOptions = new() { AttributesToSkip = 0, IgnoreInaccessible = false, RecurseSubdirectories = false };
 

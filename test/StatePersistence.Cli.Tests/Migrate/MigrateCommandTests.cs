@@ -157,6 +157,26 @@ public sealed class MigrateCommandTests : IDisposable
         Assert.False(Directory.Exists(missing));
     }
 
+    /// <summary>
+    /// A broken symbolic link in the Node directory: the apply failed half-way ("Could not find file") and left
+    /// <c>pre-migration/</c>, <c>journal/</c> and the lock behind.
+    /// </summary>
+    [Fact]
+    public async Task Apply_OnADirectoryHoldingASymbolicLink_IsExitCode1_NamingIt_AndLeavesNothingBehind()
+    {
+        NodeStateDirectory.WriteTo(StatePath);
+        string nowhere = _temp.Combine("nowhere.json");
+        File.CreateSymbolicLink(Path.Combine(StatePath, "tasks", "task_7.json"), nowhere);
+
+        StatectlRun apply = await StatectlRun.RunAsync("migrate", "apply", "--state-path", StatePath);
+
+        Assert.True(apply.ExitCode == 1, apply.ToString());
+        Assert.Contains($"'tasks/task_7.json' -> '{nowhere}' (broken)", apply.Error, StringComparison.Ordinal);
+        Assert.Equal(NodeStateDirectory.Files, NodeStateDirectory.ReadAll(StatePath, relative => relative != "tasks/task_7.json"));
+        Assert.Equal(["logs", "reports", "sessions", "tasks"], Directory.GetDirectories(StatePath).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(nowhere, new FileInfo(Path.Combine(StatePath, "tasks", "task_7.json")).LinkTarget);
+    }
+
     [Fact]
     public async Task BadUsage_IsExitCode2()
     {

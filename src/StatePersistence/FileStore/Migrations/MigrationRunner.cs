@@ -40,9 +40,11 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
 
     /// <summary>
     /// Reads what the directory needs, changing nothing. A directory of a newer major version than this build reads
-    /// is refused here, before the lock file or anything else is written.
+    /// is refused here, before the lock file or anything else is written; so is one a migration would start on that
+    /// holds a symbolic link (<see cref="PreMigrationBackup.RefuseLinks"/>), unless <paramref name="refuseLinks"/> is
+    /// false (a status, or a rollback, which take no backup).
     /// </summary>
-    public MigrationPlan Plan()
+    public MigrationPlan Plan(bool refuseLinks = true)
     {
         DetectedVersion detected = DirectoryVersion.Detect(fileSystem, layout, envelope);
         if (FormatVersion.Major(detected.Version) > StateFormat.HighestReadableMajor)
@@ -55,7 +57,14 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
 
         MigrationManifest? lastRun = _backup.ReadManifest();
         string from = lastRun?.Status is MigrationManifest.Migrating or MigrationManifest.RollingBack ? lastRun.From : detected.Version;
-        return new MigrationPlan(detected, chain.From(from, layout.StateFile), lastRun);
+        var plan = new MigrationPlan(detected, chain.From(from, layout.StateFile), lastRun);
+        if (refuseLinks && plan.Steps.Count > 0 && !plan.Interrupted)
+        {
+            // Here, read-only, before the lock file or a directory is created: a refused directory is left as it was.
+            _backup.RefuseLinks();
+        }
+
+        return plan;
     }
 
     /// <summary>
@@ -69,6 +78,10 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
             RollBack(plan.LastRun!, plan.LastRun!.Status == MigrationManifest.RollingBack
                 ? "a rollback was interrupted; it is finished now"
                 : "the run was interrupted (a crash or a failure) before it was validated; it runs again now");
+            if (plan.Steps.Count > 0)
+            {
+                _backup.RefuseLinks();
+            }
         }
 
         if (plan.Steps.Count == 0)

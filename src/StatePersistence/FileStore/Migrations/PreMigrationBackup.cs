@@ -55,6 +55,54 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
         }
     }
 
+    /// <summary>
+    /// Refuses, before anything is written, a directory holding a symbolic link among the files a backup would copy.
+    /// The backup copies and the rollback restores files, not links: a link that works came back from a rollback as a
+    /// regular file, the permission fix changed the mode of the file it names outside the directory (a change no
+    /// rollback put back), and a broken one failed the run half-way, leaving the backup behind. Links to directories
+    /// are followed like the directories they name, and are not listed here.
+    /// </summary>
+    public void RefuseLinks()
+    {
+        var links = new List<string>();
+        foreach (string relative in ListFiles())
+        {
+            string path = Path.Combine(layout.Root, relative);
+            if (fileSystem.LinkTargetOf(path) is { } target)
+            {
+                links.Add($"'{relative}' -> '{target}'{(LeadsNowhere(path) ? " (broken)" : "")}");
+            }
+        }
+
+        if (links.Count > 0)
+        {
+            throw new StateStorageException($"The state directory '{layout.Root}' holds {links.Count} symbolic link(s): {string.Join(", ", links)}. "
+                + "A migration backs up and restores files, not links, so it does not run on them: replace each link with the file it names "
+                + "(cp --remove-destination TARGET LINK) or move it out of the directory, then migrate again. Nothing was changed.",
+                layout.Root, null, isTransient: false);
+        }
+    }
+
+    /// <summary>
+    /// Whether the link at <paramref name="path"/>, followed to its end, names nothing (or loops). Asked of its last
+    /// target: .NET's <c>File.Exists</c> is true for a broken link itself.
+    /// </summary>
+    private bool LeadsNowhere(string path)
+    {
+        string current = path;
+        for (int hop = 0; hop < 40; hop++)
+        {
+            if (fileSystem.LinkTargetOf(current) is not { } next)
+            {
+                return !fileSystem.FileExists(current) && !fileSystem.DirectoryExists(current);
+            }
+
+            current = Path.GetFullPath(next, Path.GetDirectoryName(current)!);
+        }
+
+        return true; // as the kernel gives up on a loop (ELOOP after 40 links)
+    }
+
     /// <summary>Copies every file, durably, then writes the manifest (status <see cref="MigrationManifest.Migrating"/>).</summary>
     public MigrationManifest Take(string from, string to, DateTimeOffset now)
     {

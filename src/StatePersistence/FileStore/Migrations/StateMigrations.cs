@@ -46,7 +46,7 @@ public static class StateMigrations
     {
         ArgumentNullException.ThrowIfNull(options);
         var layout = new StateLayout(options.ResolveStatePath());
-        MigrationPlan plan = Runner(options, fileSystem, chain, codec, null, layout).Plan();
+        MigrationPlan plan = Runner(options, fileSystem, chain, codec, null, layout).Plan(refuseLinks: false);
         MigrationManifest? last = plan.LastRun;
         // An unfinished run whose directory a process holds is being run now (a server migrating at start-up, or
         // another statectl), not interrupted: telling the operator to apply or roll back would be wrong advice.
@@ -100,7 +100,7 @@ public static class StateMigrations
                 ?? throw new StatePersistenceException($"There is no migration to roll back in '{layout.Root}': it holds no pre-migration backup ({runner.Backup.ManifestPath}).", layout.Root);
             // A directory a newer build wrote since the migration is refused as every other use of it is (Plan throws,
             // nothing changed): putting the pre-migration copy back would discard all of it.
-            runner.Plan();
+            runner.Plan(refuseLinks: false);
             if (manifest.Status == MigrationManifest.RolledBack)
             {
                 throw new StatePersistenceException($"The migration {manifest.From} -> {manifest.To} of '{layout.Root}' was already rolled back; nothing was changed.", layout.Root);
