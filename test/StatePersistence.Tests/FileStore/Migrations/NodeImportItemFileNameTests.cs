@@ -14,6 +14,7 @@ public sealed class NodeImportItemFileNameTests : IDisposable
 {
     private const string DottedTask = """{"id": "t.5", "description": "a task under a dotted id", "status": "pending"}""";
     private const string DottedSession = """{"id": "s.1", "type": "claude", "status": "active", "created_at": "2024-01-01T10:00:00Z"}""";
+    private const string SpacedTask = """{"id": "my task", "description": "a task under an id with a space", "status": "pending"}""";
     private const string Notes = "notes an operator left here\n";
 
     private readonly StateFixture _fixture = new();
@@ -24,6 +25,7 @@ public sealed class NodeImportItemFileNameTests : IDisposable
         NodeStateDirectory.WriteTo(_fixture.StatePath);
         File.WriteAllText(_fixture.File("tasks", "t.5.json"), DottedTask);
         File.WriteAllText(_fixture.File("sessions", "s.1.json"), DottedSession);
+        File.WriteAllText(_fixture.File("tasks", "my task.json"), SpacedTask);
         File.WriteAllText(_fixture.File("tasks", "notes.txt"), Notes);
     }
 
@@ -42,6 +44,9 @@ public sealed class NodeImportItemFileNameTests : IDisposable
         string log = File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log"));
         Assert.Contains("tasks/t.5.json cannot be imported under its name (the task id 't.5' its name gives is not valid here: the id contains '.'", log, StringComparison.Ordinal);
         Assert.Contains("sessions/s.1.json cannot be imported under its name (the session id 's.1'", log, StringComparison.Ordinal);
+        // Recovery moved this one aside already, as a corrupt file of a lost task; it is now named for what it is.
+        Assert.Contains("tasks/my task.json cannot be imported under its name (the task id 'my task' its name gives is not valid here: the id contains ' '", log, StringComparison.Ordinal);
+        Assert.Equal(SpacedTask, File.ReadAllText(Assert.Single(Directory.GetFiles(_fixture.File("tasks"), "my task.corrupt.*.json"))));
         Assert.Contains(service.LastRecovery!.Quarantined, q => q.OriginalPath.EndsWith("tasks/t.5.json", StringComparison.Ordinal));
         StateHealth health = service.CheckHealth(lowDiskSpaceBytes: 0);
         Assert.Equal(StateHealthStatus.Degraded, health.Status);
