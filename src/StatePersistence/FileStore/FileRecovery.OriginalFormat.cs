@@ -83,7 +83,7 @@ internal sealed partial class FileRecovery
         }
     }
 
-    /// <summary>The backup's own fields, with its stored metrics as <c>node_metrics</c> (unless it has them already).</summary>
+    /// <summary>The backup's own fields, with its stored metrics kept as <see cref="NodeMetrics.AddTo"/> keeps them (<c>node_metrics</c>, or the first free name beside the application's own).</summary>
     private byte[]? WithNodeMetrics(byte[]? extras, string path)
     {
         byte[] plain = envelope.OpenFile(fileSystem, PayloadKind.Snapshot, SnapshotId, path);

@@ -62,6 +62,22 @@ public sealed class NodeImportFallbackTests : IDisposable
         Assert.Equal(2, fields["node_metrics_2"].GetProperty("total_tasks").GetInt32());
     }
 
+    /// <summary>A newest backup with no stored metrics: nothing to keep (a change to the metrics' lookup once made it an empty value, and the open failed).</summary>
+    [Fact]
+    public async Task ABackupWithoutStoredMetrics_IsUsed_AndNoMetricsAreAdded()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        File.WriteAllText(_fixture.File(NewestBackupName), NewestBackup.Replace(
+            "\"metrics\": {\"total_tasks\": 2, \"completed_tasks\": 0, \"failed_tasks\": 0, \"average_completion_time\": 0},", "", StringComparison.Ordinal));
+        File.Delete(_fixture.File("state.json"));
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+
+        Assert.NotNull(await service.LoadSessionAsync("sess_2", ct));
+        IDictionary<string, JsonElement> fields = (await service.LoadStateAsync(ct)).ExtensionData!;
+        Assert.Equal(["ui_theme"], fields.Keys);
+    }
+
     [Theory]
     [InlineData("truncated")]
     [InlineData("deleted")]

@@ -89,7 +89,7 @@ internal static class NodeMetrics
 
     /// <summary>The raw value of the root's <c>metrics</c>, or null when the file is not a JSON object or has none.</summary>
     public static ReadOnlyMemory<byte>? Find(byte[] bytes) =>
-        TopLevel(bytes) is { } fields && fields.TryGetValue("metrics", out ReadOnlyMemory<byte> metrics) ? metrics : null;
+        TopLevel(bytes) is { } fields && fields.TryGetValue("metrics", out ReadOnlyMemory<byte> metrics) ? metrics : (ReadOnlyMemory<byte>?)null;
 
     /// <summary>
     /// <c>node_metrics</c>, or when the state has a field of that name holding something else (the application's own),
