@@ -56,6 +56,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private readonly RowReencryption _reencryption;
     private readonly ArchiveReencryption _archiveReencryption;
     private readonly int _commandTimeoutSeconds;
+    private readonly StoreFailures _failures;
     private bool _open;
 
     /// <summary>
@@ -93,6 +94,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
         Location = LocationOf(builder, schema);
         _commandTimeoutSeconds = builder.CommandTimeout;
+        _failures = new StoreFailures(Location, _commandTimeoutSeconds);
         _connectionsMax = builder.MaxPoolSize + (writerDataSource is null ? 0 : new NpgsqlConnectionStringBuilder(writerDataSource.ConnectionString).MaxPoolSize);
         _payloads = new StorePayloads(codec);
         _rows = new ChangeRows(_payloads, Location);
@@ -344,7 +346,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     public async ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default)
     {
         RequireOpen();
-        return await Guarded("read the change feed", () => new ValueTask<IReadOnlyList<CommittedGroup>>(_feed.ReadAllAsync(afterPosition, cancellationToken)))
+        return await Guarded($"read the change feed after position {afterPosition}", () => new ValueTask<IReadOnlyList<CommittedGroup>>(_feed.ReadAllAsync(afterPosition, cancellationToken)))
             .ConfigureAwait(false);
     }
 
@@ -373,15 +375,16 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         }
         catch (NpgsqlException ex)
         {
-            throw new Errors.StateStorageException($"The store '{Location}' could not {operation}: {DatabaseFailure.Describe(ex, _commandTimeoutSeconds)}",
-                Location, ex, isTransient: ex.IsTransient || ex is not PostgresException);
+            throw _failures.Wrap(operation, ex);
         }
     }
 
     /// <inheritdoc />
     /// <remarks>
     /// Woken by PostgreSQL's NOTIFY from every committing instance, and polling the table at the store's poll interval
-    /// besides, so a lost notification (a reconnecting listener) delays a change, never loses it.
+    /// besides, so a lost notification (a reconnecting listener) delays a change, never loses it. A database failure
+    /// ends the enumeration with a <see cref="Errors.StateStorageException"/> naming the store and what the reader was
+    /// doing (<c>read the change feed after position 7</c>), the Npgsql exception inside.
     /// </remarks>
     public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, CancellationToken cancellationToken = default)
     {

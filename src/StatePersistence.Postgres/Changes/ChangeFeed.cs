@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Npgsql;
 using StatePersistence.Commit;
+using StatePersistence.Postgres.Failures;
 using StatePersistence.Storage;
 
 namespace StatePersistence.Postgres.Changes;
@@ -38,6 +39,10 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
     // What a reader without an OwnCommits waits on besides its listener.
     private static readonly Task Never = new TaskCompletionSource().Task;
 
+    // A failure while following the feed names the store and what the reader was doing (the position it was reading
+    // after), not only Npgsql's message: the core logs, counts and raises it as the follower's failure.
+    private readonly StoreFailures _failures = new(rows.Location, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).CommandTimeout);
+
     private long _tableReads;
 
     /// <summary>How many times this feed read the table (<see cref="ReadAsync"/>): what an own commit does not cost.</summary>
@@ -63,18 +68,20 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
     public async IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, TimeSpan pollInterval,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using NpgsqlConnection listener = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        string listening = $"listen for the change feed's notifications (channel {Channel(schema)}) to follow it after position {afterPosition}";
+        await using NpgsqlConnection listener = await _failures.GuardAsync(listening, dataSource.OpenConnectionAsync(cancellationToken).AsTask())
+            .ConfigureAwait(false);
         bool othersNotified = false;
         listener.Notification += (_, e) => othersNotified |= own is null || e.Payload != own.InstanceId;
         await using (var listen = new NpgsqlCommand($"LISTEN {Channel(schema)}", listener))
         {
-            await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await _failures.GuardAsync(listening, listen.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
         }
 
         // One wait on the listener may outlive several wake-ups by this instance's writer, so it is kept across them
         // and cancelled (then awaited: the connection is not disposed under it) when the subscription ends.
         using var stopListening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task<bool>? listening = null;
+        Task<bool>? waiting = null;
         try
         {
             long position = afterPosition;
@@ -89,7 +96,8 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
                     IReadOnlyList<CommittedGroup> page;
                     do
                     {
-                        page = await ReadAsync(position, PageSize, cancellationToken).ConfigureAwait(false);
+                        page = await _failures.GuardAsync($"read the change feed after position {position}", ReadAsync(position, PageSize, cancellationToken))
+                            .ConfigureAwait(false);
                         foreach (CommittedGroup group in page)
                         {
                             position = group.Position;
@@ -101,7 +109,8 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
 
                     if (pruner is not null)
                     {
-                        await pruner.PruneIfDueAsync(cancellationToken).ConfigureAwait(false);
+                        await _failures.GuardAsync($"prune the change log (changes numbered more than {pruner.Retention} ago)",
+                            pruner.PruneIfDueAsync(cancellationToken)).ConfigureAwait(false);
                     }
                 }
 
@@ -121,23 +130,24 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
 
                 // Returns at the first notification (also one that came while reading), after the interval, or when
                 // this instance's writer registers a commit.
-                listening ??= listener.WaitAsync(pollInterval, stopListening.Token);
-                if (await Task.WhenAny(listening, registered).ConfigureAwait(false) == listening)
+                waiting ??= _failures.GuardAsync($"wait for the change feed's notifications after position {position}",
+                    listener.WaitAsync(pollInterval, stopListening.Token));
+                if (await Task.WhenAny(waiting, registered).ConfigureAwait(false) == waiting)
                 {
-                    bool notified = await listening.ConfigureAwait(false);
-                    listening = null;
+                    bool notified = await waiting.ConfigureAwait(false);
+                    waiting = null;
                     read = !notified || othersNotified;
                 }
             }
         }
         finally
         {
-            if (listening is not null)
+            if (waiting is not null)
             {
                 await stopListening.CancelAsync().ConfigureAwait(false);
                 try
                 {
-                    await listening.ConfigureAwait(false);
+                    await waiting.ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

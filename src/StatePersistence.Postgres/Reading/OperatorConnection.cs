@@ -93,8 +93,7 @@ internal static class OperatorConnection
         }
         catch (NpgsqlException ex)
         {
-            throw new StateStorageException($"The store '{location}' could not {what}: {Failures.DatabaseFailure.Describe(ex, builder.CommandTimeout)}",
-                location, ex, isTransient: ex.IsTransient || ex is not PostgresException);
+            throw new Failures.StoreFailures(location, builder.CommandTimeout).Wrap(what, ex);
         }
     }
 

@@ -42,7 +42,11 @@ public sealed class FeedReconnectTests
         long after = (await a.LoadTaskAsync("after", ct))!.Revision;
 
         StateSaveErrorEventArgs reported = await feedFailed.Task.WaitAsync(bounded.Token);
-        Assert.IsAssignableFrom<NpgsqlException>(reported.Error);
+        // Named as B's store and what its reader was doing (listening, reading or waiting, wherever the kill found it).
+        Errors.StateStorageException failure = Assert.IsType<Errors.StateStorageException>(reported.Error);
+        Assert.StartsWith($"The store '{b.Location}' could not ", failure.Message, StringComparison.Ordinal);
+        Assert.Contains(" the change feed", failure.Message, StringComparison.Ordinal);
+        Assert.IsAssignableFrom<NpgsqlException>(failure.InnerException);
         Assert.Equal("2", (await b.WaitForTaskAsync("after", after, bounded.Token))!.Description);
         Assert.Equal("1", (await b.LoadTaskAsync("before", ct))!.Description);
     }

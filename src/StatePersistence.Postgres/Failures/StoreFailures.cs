@@ -1,0 +1,45 @@
+using Npgsql;
+using StatePersistence.Errors;
+
+namespace StatePersistence.Postgres.Failures;
+
+/// <summary>
+/// The database failures of one store as the library's <see cref="StateStorageException"/>: the message names the
+/// store's location (hosts, database, schema; never the connection string) and what the store could not do, with
+/// <see cref="DatabaseFailure.Describe"/>'s one line of the cause, and the Npgsql exception inside. Transient unless
+/// PostgreSQL refused the statement itself. What the core logs, counts and raises for a failed background job is this
+/// exception, so an operator reading one line knows which store failed and where it was.
+/// </summary>
+internal sealed class StoreFailures(string location, int commandTimeoutSeconds)
+{
+    /// <summary><paramref name="failure"/> of <paramref name="operation"/> ("read the change feed after position 7").</summary>
+    public StateStorageException Wrap(string operation, NpgsqlException failure) =>
+        new($"The store '{location}' could not {operation}: {DatabaseFailure.Describe(failure, commandTimeoutSeconds)}", location, failure,
+            isTransient: failure.IsTransient || failure is not PostgresException);
+
+    /// <summary>Awaits <paramref name="step"/>; a database failure becomes <see cref="Wrap"/>'s exception.</summary>
+    public async Task<T> GuardAsync<T>(string operation, Task<T> step)
+    {
+        try
+        {
+            return await step.ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex)
+        {
+            throw Wrap(operation, ex);
+        }
+    }
+
+    /// <summary>Awaits <paramref name="step"/>; a database failure becomes <see cref="Wrap"/>'s exception.</summary>
+    public async Task GuardAsync(string operation, Task step)
+    {
+        try
+        {
+            await step.ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex)
+        {
+            throw Wrap(operation, ex);
+        }
+    }
+}
