@@ -92,7 +92,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         _pollInterval = pollInterval ?? TimeSpan.FromSeconds(1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_pollInterval, TimeSpan.Zero, nameof(pollInterval));
         var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
-        Location = LocationOf(builder, schema);
+        Location = StoreLocation.Of(builder, schema);
         _commandTimeoutSeconds = builder.CommandTimeout;
         _failures = new StoreFailures(Location, _commandTimeoutSeconds);
         _connectionsMax = builder.MaxPoolSize + (writerDataSource is null ? 0 : new NpgsqlConnectionStringBuilder(writerDataSource.ConnectionString).MaxPoolSize);
@@ -522,17 +522,6 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         }
 
         return builder;
-    }
-
-    /// <summary>
-    /// The hosts, database and schema of <paramref name="builder"/> as a URL, never its credentials. A host that names
-    /// its own port (<c>Host=h1:5432,h2:5433</c>, as multi-host strings do) keeps it; <c>Port</c> is added to the others.
-    /// </summary>
-    internal static string LocationOf(NpgsqlConnectionStringBuilder builder, string schema)
-    {
-        IEnumerable<string> hosts = (builder.Host ?? "").Split(',', StringSplitOptions.TrimEntries)
-            .Select(host => host.Contains(':', StringComparison.Ordinal) ? host : $"{host}:{builder.Port}");
-        return $"postgresql://{string.Join(',', hosts)}/{builder.Database}#{schema}";
     }
 
     private void RequireOpen()

@@ -85,7 +85,7 @@ internal static class OperatorConnection
     {
         Schema.PostgresSchema.ValidateName(schema);
         NpgsqlConnectionStringBuilder builder = Parse(connectionString);
-        string location = PostgresStateStore.LocationOf(builder, schema);
+        string location = StoreLocation.Of(builder, schema);
         await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         try
         {

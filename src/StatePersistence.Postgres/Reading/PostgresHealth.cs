@@ -24,7 +24,7 @@ public static class PostgresHealth
     {
         PostgresSchema.ValidateName(schema);
         NpgsqlConnectionStringBuilder builder = Reading.OperatorConnection.Parse(connectionString);
-        string location = PostgresStateStore.LocationOf(builder, schema);
+        string location = StoreLocation.Of(builder, schema);
         var unreachable = new PostgresStoreHealth(location, StateHealthStatus.Unhealthy, []) { BuildVersion = PostgresSchema.CurrentVersion };
         await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         NpgsqlConnection connection;
