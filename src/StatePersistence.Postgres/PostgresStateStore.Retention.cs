@@ -87,8 +87,10 @@ public sealed partial class PostgresStateStore : IRetentionStore
     /// <inheritdoc />
     /// <remarks>
     /// The row is read with its <c>xmin</c> and deleted only while it still has it: a report saved again (or rewritten
-    /// by a re-encryption) after the read is kept and judged by the next pass. A row that does not open is an error
-    /// naming it, and stays.
+    /// by a re-encryption) after the read is kept and judged by the next pass. A row that does not open is evidence and
+    /// stays as it is; when it is damaged (its payload fails the envelope's check) its version is marked in
+    /// <c>damaged_reports</c> and it is an error naming it once: a later pass, on any instance, finding that version
+    /// marked keeps it without an error. Another failure to open it (a key missing) is an error at every pass.
     /// </remarks>
     public ValueTask<long?> ExpireReportAsync(string reportId, Func<byte[], bool> isExpired, Durability durability,
         CancellationToken cancellationToken = default)
@@ -113,7 +115,24 @@ public sealed partial class PostgresStateStore : IRetentionStore
                 version = reader.GetFieldValue<uint>(1);
             }
 
-            if (!isExpired(Open(PayloadKind.Report, reportId, stored, ReportLocation(reportId))))
+            byte[] json;
+            try
+            {
+                json = Open(PayloadKind.Report, reportId, stored, ReportLocation(reportId));
+            }
+            catch (Errors.StateStorageException damaged) when (damaged.InnerException is InvalidDataException damage)
+            {
+                if (!await MarkDamagedReportAsync(reportId, version, damage.Message, cancellationToken).ConfigureAwait(false))
+                {
+                    // Reported by the pass that marked this version of the row, this instance's or another's.
+                    return null;
+                }
+
+                throw new Errors.StateStorageException($"{damaged.Message}; it is kept as it was (marked in {_schema}.damaged_reports, so the " +
+                    "retention pass does not report it again) instead of expiring.", damaged.Path, damage, isTransient: false);
+            }
+
+            if (!isExpired(json))
             {
                 return null;
             }
@@ -122,5 +141,16 @@ public sealed partial class PostgresStateStore : IRetentionStore
                 Text(reportId), new NpgsqlParameter { Value = version, NpgsqlDbType = NpgsqlDbType.Xid }).ConfigureAwait(false);
             return deleted == 1 ? stored.Length : (long?)null;
         });
+    }
+
+    /// <summary>Marks <paramref name="version"/> of the report's row damaged; true when this call marked it (see <c>mark_damaged_report</c>).</summary>
+    private async Task<bool> MarkDamagedReportAsync(string reportId, uint version, string reason, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var mark = new NpgsqlCommand($"SELECT {_schema}.mark_damaged_report($1, $2, $3)", connection);
+        mark.Parameters.Add(Text(reportId));
+        mark.Parameters.Add(new NpgsqlParameter { Value = version, NpgsqlDbType = NpgsqlDbType.Xid });
+        mark.Parameters.Add(Text(reason));
+        return (bool)(await mark.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 }

@@ -357,6 +357,7 @@ internal static partial class PostgresSchema
             END
             $grants$;
             """),
+        new("damaged report marks", DamagedReportsStep),
     ];
 
     /// <summary>

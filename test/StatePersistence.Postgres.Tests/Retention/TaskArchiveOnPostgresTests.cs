@@ -104,7 +104,7 @@ public sealed class TaskArchiveOnPostgresTests
         await using TestSchema older = await PostgresServer.NewSchemaAsync();
         await Schema.PostgresSchema.EnsureAsync(PostgresServer.DataSource, older.Name, Ct);
         await using (NpgsqlCommand drop = PostgresServer.DataSource.CreateCommand(
-            OlderSchema.DropVersion8(older.Name) + $"DELETE FROM {older.Name}.schema_version WHERE version = 8;"))
+            OlderSchema.DropVersion8(older.Name) + $"DELETE FROM {older.Name}.schema_version WHERE version >= 8;"))
         {
             await drop.ExecuteNonQueryAsync(Ct);
         }

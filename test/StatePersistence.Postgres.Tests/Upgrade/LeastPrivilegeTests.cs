@@ -128,6 +128,29 @@ public sealed class LeastPrivilegeTests
         Assert.Equal("d", (await service.LoadTaskAsync("done", Ct))!.Description);
     }
 
+    [Fact]
+    public async Task ARoleGrantedTheTablesBeforeTheDamagedReportMarksExisted_HasADamagedReportReportedOnce_AfterTheUpgrade()
+    {
+        // Version 8, as a DBA left it with the grants of the time; the upgrade adds damaged_reports, which the role may
+        // not touch: the pass marks through mark_damaged_report, which runs as the schema's owner.
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using TestRole role = await GrantedBeforeTheUpgradeAsync(schema.Name, OlderSchema.DropVersion9(schema.Name), version: 8);
+        var options = new StatePersistenceOptions();
+        options.Retention.Interval = TimeSpan.Zero;
+        options.Retention.ReportMaxAge = TimeSpan.FromDays(1);
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(role.ConnectionString, schema.Name, options, cancellationToken: Ct);
+        await service.SaveReportAsync("old", System.Text.Json.JsonDocument.Parse("""{"created_at":"2020-01-01T00:00:00Z"}""").RootElement, Ct);
+        await ExecuteAsync($"UPDATE {schema.Name}.reports SET payload = substring(payload FROM 1 FOR octet_length(payload) - 1) WHERE id = 'old'", Ct);
+        var reported = new List<Diagnostics.StateSaveErrorEventArgs>();
+        service.StateSaveError += (_, e) => reported.Add(e);
+
+        await service.RunRetentionOnceAsync(Ct);
+        await service.RunRetentionOnceAsync(Ct);
+
+        Assert.Contains("marked in", Assert.IsType<StateStorageException>(Assert.Single(reported).Error).Message, StringComparison.Ordinal);
+        Assert.Equal(["old"], await service.ListReportsAsync(Ct));
+    }
+
     /// <summary>
     /// A role that may only use the tables cannot see another role's session details in <c>pg_stat_activity</c> (its
     /// address and start are null): a run that finds the archive lock held by such a session still names the holder it

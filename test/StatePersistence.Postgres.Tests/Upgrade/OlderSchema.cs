@@ -30,8 +30,14 @@ internal static class OlderSchema
         return schema;
     }
 
-    /// <summary>The SQL that takes <paramref name="schema"/>'s version 8 away (the task archives).</summary>
-    public static string DropVersion8(string schema) => $"""
+    /// <summary>The SQL that takes <paramref name="schema"/>'s version 9 away (the damaged report marks).</summary>
+    public static string DropVersion9(string schema) => $"""
+        DROP FUNCTION {schema}.mark_damaged_report(text, xid, text);
+        DROP TABLE {schema}.damaged_reports;
+        """;
+
+    /// <summary>The SQL that takes <paramref name="schema"/>'s version 8 away (the task archives); version 9 first.</summary>
+    public static string DropVersion8(string schema) => DropVersion9(schema) + $"""
         DROP TABLE {schema}.task_archives;
         """;
 
