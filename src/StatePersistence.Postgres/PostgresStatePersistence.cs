@@ -42,4 +42,31 @@ public static class PostgresStatePersistence
             throw;
         }
     }
+
+    /// <summary>
+    /// The service <c>statectl archive --store postgres</c> runs a task archive on: over a store whose loads keep of the
+    /// tasks only those a run with the cut <paramref name="completedBefore"/> may choose
+    /// (<see cref="PostgresStateStore.ArchiveCandidatesBefore"/>), started. Not for anything else: the other tasks are
+    /// absent from its state.
+    /// </summary>
+    internal static async Task<StatePersistenceService> OpenForTaskArchiveAsync(string connectionString, string schema, DateTimeOffset completedBefore,
+        StatePersistenceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new StatePersistenceOptions();
+        var store = new PostgresStateStore(connectionString, schema, options.ResolvePayloadCodec(hasStateDirectory: false))
+        {
+            ArchiveCandidatesBefore = completedBefore,
+        };
+        var service = new StatePersistenceService(options, store);
+        try
+        {
+            await service.StartAsync(cancellationToken).ConfigureAwait(false);
+            return service;
+        }
+        catch
+        {
+            await service.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
 }

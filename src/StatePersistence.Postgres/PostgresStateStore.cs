@@ -115,6 +115,14 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     public TimeSpan FeedPollInterval => _pollInterval;
 
     /// <summary>
+    /// When set, a load (the open, a reload) keeps of the tasks only those a task archive run with this cut may choose
+    /// (completed or failed, finished or updated before it, read by the indexed listing columns) and every session:
+    /// what <c>statectl archive</c> opens, so that its memory grows with the tasks it may archive and not with every
+    /// live task. The other tasks are absent from the state of a service over it: it serves that run and nothing else.
+    /// </summary>
+    internal DateTimeOffset? ArchiveCandidatesBefore { get; init; }
+
+    /// <summary>
     /// How long a committed change stays in the change log after the feed numbered it. The instances following the
     /// feed prune older changes in the background, one at a time; a reader further behind reloads (see
     /// <see cref="ReloadAsync"/>).
@@ -228,7 +236,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         byte[]? extras = null;
         long revision = sequence;
         var unlisted = new List<StoredItem>();
-        await using (var items = new NpgsqlCommand($"SELECT kind, id, revision, body::text, sealed, listed FROM {_schema}.items", connection, snapshot))
+        await using (NpgsqlCommand items = ItemsToLoad(connection, snapshot))
         await using (NpgsqlDataReader reader = await items.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -259,6 +267,30 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
 
         await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
         return (new StateView(revision, tasks.ToImmutable(), sessions.ToImmutable(), extras), position, unlisted);
+    }
+
+    /// <summary>
+    /// The read of the items a load keeps: every row, or with <see cref="ArchiveCandidatesBefore"/> the sessions, the
+    /// application's properties and the tasks an archive run may choose (see there).
+    /// </summary>
+    private NpgsqlCommand ItemsToLoad(NpgsqlConnection connection, NpgsqlTransaction snapshot)
+    {
+        string read = $"SELECT kind, id, revision, body::text, sealed, listed FROM {_schema}.items";
+        if (ArchiveCandidatesBefore is not { } before)
+        {
+            return new NpgsqlCommand(read, connection, snapshot);
+        }
+
+        // A superset of the archiver's choice, which it then makes on what was loaded: completed or failed (the indexed
+        // status), with a completed_at (whatever its value: the archiver reads it) or updated before the cut
+        // (updated_key: the UTC ticks of updated_at, the least long when there is none); and every task whose columns
+        // are not filled (a row sealed by a codec, or written before version 2), whose status cannot be read here.
+        var command = new NpgsqlCommand(read + """
+             WHERE kind <> 'task' OR NOT listed
+                OR (status IN ('completed', 'failed') AND (body ? 'completed_at' OR updated_key < $1))
+            """, connection, snapshot);
+        command.Parameters.Add(new NpgsqlParameter { Value = before.UtcTicks, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+        return command;
     }
 
     /// <inheritdoc />

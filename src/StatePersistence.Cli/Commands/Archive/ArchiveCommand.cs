@@ -76,7 +76,7 @@ internal static class ArchiveCommand
         await SayWhoHoldsTheArchiveLockAsync(context, store, cancellation).ConfigureAwait(false);
         // Not stopped between its steps by Ctrl-C: an archive written but its tasks still live, or logs half removed.
         using (Interruption.Defer("the archive"))
-        await using (StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false))
+        await using (StatePersistenceService service = await OpenForArchiveAsync(context, store, before, cancellation).ConfigureAwait(false))
         {
             location = service.Location;
             result = await TaskArchives.ArchiveAsync(service, before, withLogs, cancellation).ConfigureAwait(false);
@@ -108,6 +108,23 @@ internal static class ArchiveCommand
 
         return ExitCodes.Success;
     }
+
+    /// <summary>
+    /// The store an archive run works on. On PostgreSQL, with the tasks the run may choose only (read by the indexed
+    /// status and update time, the choice itself then made as on the directory): an instance's open loads every live
+    /// task, and the run's memory grew with them (60,000 pending tasks, nothing to archive: 150 MB against 70 MB for an
+    /// empty store). A state directory is opened whole, through its writer lock (<see cref="StoreSession"/>).
+    /// </summary>
+    private static Task<StatePersistenceService> OpenForArchiveAsync(CommandContext context, StoreChoice store, DateTimeOffset before,
+        CancellationToken cancellation) =>
+        store.IsPostgres
+            ? store.ReadAsync(async (connectionString, schema) =>
+            {
+                await PostgresStoreCheck.RequireCurrentAsync(connectionString, schema, cancellation).ConfigureAwait(false);
+                return await PostgresStatePersistence.OpenForTaskArchiveAsync(connectionString, schema, before, context.StoreOptions(), cancellation)
+                    .ConfigureAwait(false);
+            })
+            : StoreSession.OpenAsync(context, store, cancellation);
 
     private static async Task<int> RestoreAsync(CommandContext context, StoreChoice store, string file, CancellationToken cancellation)
     {
