@@ -282,14 +282,26 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         }
 
         // A superset of the archiver's choice, which it then makes on what was loaded: completed or failed (the indexed
-        // status), with a completed_at (whatever its value: the archiver reads it) or updated before the cut
-        // (updated_key: the UTC ticks of updated_at, the least long when there is none); and every task whose columns
-        // are not filled (a row sealed by a codec, or written before version 2), whose status cannot be read here.
+        // status) and, by the time the archiver reads, not provably after the cut. A completed_at written in UTC (as
+        // this library writes one: '2026-12-06T13:24:25.1234567+00:00', or 'Z') is after it when its second is after
+        // the cut's, compared as text (no parse that could fail on a row written by hand); one at another offset, or in
+        // another form, is loaded. Without a completed_at (absent or null), updated_key decides: the UTC ticks of
+        // updated_at, the least long when there is none. Every task whose columns are not filled (a row sealed by a
+        // codec, or written before version 2) is loaded, as its status cannot be read here.
         var command = new NpgsqlCommand(read + """
              WHERE kind <> 'task' OR NOT listed
-                OR (status IN ('completed', 'failed') AND (body ? 'completed_at' OR updated_key < $1))
+                OR (status IN ('completed', 'failed') AND CASE
+                    WHEN jsonb_typeof(body -> 'completed_at') IS DISTINCT FROM 'null' AND body ? 'completed_at'
+                        THEN NOT (body ->> 'completed_at' ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$'
+                                  AND left(body ->> 'completed_at', 19) COLLATE "C" > $2 COLLATE "C")
+                    ELSE updated_key < $1 END)
             """, connection, snapshot);
         command.Parameters.Add(new NpgsqlParameter { Value = before.UtcTicks, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter
+        {
+            Value = before.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),
+            NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text,
+        });
         return command;
     }
 
