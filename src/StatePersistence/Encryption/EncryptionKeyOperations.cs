@@ -108,11 +108,12 @@ public static partial class EncryptionKeyOperations
                     $"The key '{keyId}' still seals {used.Payloads} payloads in {used.Files} files under '{Path.GetFullPath(stateDirectory)}'; it was not removed. Let re-encryption (a checkpoint) rewrite them first.", Path.GetFullPath(keyFile));
             }
 
-            lost = usage.MovedAsideFor(keyId);
+            // A damaged archive none of whose entries decompresses may need any key: as a file moved aside would.
+            lost = [.. usage.MovedAsideFor(keyId), .. usage.DamagedArchivesOfUnknownKeys];
             if (lost.Count > 0 && !loseMovedAsideFiles)
             {
                 throw new StatePersistenceException(
-                    $"The key '{keyId}' seals {lost.Count} file(s) moved aside under '{Path.GetFullPath(stateDirectory)}' ({string.Join(", ", lost.Select(p => $"'{p}'"))}); they may hold acknowledged data, and without the key they can never be decrypted. The key was not removed. Look at them first (recovery-report.json names them); to remove the key anyway, accepting their loss, pass --lose-moved-aside to statectl keys retire --remove.", Path.GetFullPath(keyFile));
+                    $"The key '{keyId}' seals {lost.Count} file(s) moved aside, or damaged task archives whose keys cannot be read, under '{Path.GetFullPath(stateDirectory)}' ({string.Join(", ", lost.Select(p => $"'{p}'"))}); they may hold acknowledged data, and without the key they can never be decrypted. The key was not removed. Look at them first (recovery-report.json names them); to remove the key anyway, accepting their loss, pass --lose-moved-aside to statectl keys retire --remove.", Path.GetFullPath(keyFile));
             }
 
             return without;

@@ -1,4 +1,5 @@
 using StatePersistence.FileStore;
+using StatePersistence.FileStore.Operations.TaskArchive;
 using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.Encryption;
@@ -38,9 +39,16 @@ public sealed class EncryptionKeyUsage
 
     /// <summary>
     /// Sealed task, session and report files whose envelope checksum fails: their header (the key id included) cannot
-    /// be trusted, so they are counted under no key; damage for recovery or a read to move aside.
+    /// be trusted, so they are counted under no key; damage for recovery or a read to move aside. Also task archives
+    /// that do not read whole, whose entries before the damage are counted under their keys.
     /// </summary>
     public IReadOnlyList<string> DamagedFiles { get; }
+
+    /// <summary>
+    /// Damaged task archives of which nothing decompresses: whatever keys sealed them cannot be read, so any key may
+    /// be the one their entries need (see <see cref="EncryptionKeyOperations.Remove(string, string, string, bool, Microsoft.Extensions.Logging.ILogger?)"/>).
+    /// </summary>
+    internal IReadOnlyList<string> DamagedArchivesOfUnknownKeys { get; private init; } = [];
 
     /// <summary>The payloads sealed with <paramref name="keyId"/>.</summary>
     public KeyUsageCount For(string keyId) => ByKey.GetValueOrDefault(keyId) ?? new KeyUsageCount(0, 0);
@@ -104,12 +112,13 @@ public sealed class EncryptionKeyUsage
         var files = new Dictionary<string, long>(StringComparer.Ordinal);
         var movedAside = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var damaged = new List<string>();
+        var unknownKeys = new List<string>();
         long clearFiles = 0;
         var listed = new HashSet<string>(StringComparer.Ordinal);
         foreach (StoredPayloadFile file in InReadOrder(StoredPayloadFiles.Under(root)))
         {
             listed.Add(file.Path);
-            if (ScanFile(file, damaged, fileWent) is not { } scanned)
+            if (ScanFile(file, damaged, unknownKeys, fileWent) is not { } scanned)
             {
                 continue;
             }
@@ -139,7 +148,7 @@ public sealed class EncryptionKeyUsage
         }
 
         return new EncryptionKeyUsage(payloads.ToDictionary(p => p.Key, p => new KeyUsageCount(p.Value, files[p.Key]), StringComparer.Ordinal), clearFiles,
-            movedAside.ToDictionary(m => m.Key, m => (IReadOnlyList<string>)m.Value, StringComparer.Ordinal), damaged);
+            movedAside.ToDictionary(m => m.Key, m => (IReadOnlyList<string>)m.Value, StringComparer.Ordinal), damaged) { DamagedArchivesOfUnknownKeys = unknownKeys };
     }
 
     /// <summary>
@@ -191,13 +200,13 @@ public sealed class EncryptionKeyUsage
     /// process a checkpoint deletes journal segments, the backups rotate, the re-encryption renames files over others),
     /// which <paramref name="fileWent"/> is told: the file may live on under another name (see <see cref="Measure"/>).
     /// </summary>
-    private static (Dictionary<string, long> Keys, bool Clear)? ScanFile(StoredPayloadFile file, List<string> damaged, Action fileWent)
+    private static (Dictionary<string, long> Keys, bool Clear)? ScanFile(StoredPayloadFile file, List<string> damaged, List<string> unknownKeys, Action fileWent)
     {
         try
         {
             if (file.TaskArchive)
             {
-                return ScanTaskArchive(file.Path);
+                return ScanTaskArchive(file.Path, damaged, unknownKeys);
             }
 
             byte[] bytes = File.ReadAllBytes(file.Path);
@@ -278,23 +287,44 @@ public sealed class EncryptionKeyUsage
     /// <summary>
     /// The sealed entries of a task archive by key (the background re-encryption seals an archive again under the
     /// active key, but until it has, a key its entries use must not be removed); one with none is in the clear.
-    /// An archive that does not decompress is counted in the clear: it is damage for <c>statectl archive restore</c>
-    /// to name, not a key's.
+    /// An archive that does not read whole (<see cref="TaskArchiveFile.Read"/>: gzip, tar, manifest) is damaged, listed
+    /// in <paramref name="damaged"/>; the entries that decompress before the damage are counted under their keys all
+    /// the same, as they still decrypt with them, and one where none does is listed in <paramref name="unknownKeys"/>.
+    /// Before, such an archive counted as in the clear, under no key, and <c>keys retire --remove</c> removed the key
+    /// that sealed its intact entries.
     /// </summary>
-    private static (Dictionary<string, long> Keys, bool Clear) ScanTaskArchive(string file)
+    private static (Dictionary<string, long> Keys, bool Clear) ScanTaskArchive(string file, List<string> damaged, List<string> unknownKeys)
     {
+        byte[] archive = File.ReadAllBytes(file);
+        bool whole = true;
         try
         {
-            using var gzip = new System.IO.Compression.GZipStream(File.OpenRead(file), System.IO.Compression.CompressionMode.Decompress);
-            using var tar = new MemoryStream();
-            gzip.CopyTo(tar);
-            (Dictionary<string, long> keys, bool clear) = Scan(tar.GetBuffer().AsSpan(0, (int)tar.Length));
-            return (keys, clear || keys.Count == 0);
+            TaskArchiveFile.Read(archive, file);
         }
         catch (InvalidDataException)
         {
-            return ([], true);
+            whole = false;
+            damaged.Add(file);
         }
+
+        using var tar = new MemoryStream();
+        try
+        {
+            using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(archive), System.IO.Compression.CompressionMode.Decompress);
+            gzip.CopyTo(tar);
+        }
+        catch (Exception ex) when (!whole && ex is InvalidDataException or EndOfStreamException)
+        {
+            // The damage found above: what decompressed before it is scanned.
+        }
+
+        (Dictionary<string, long> keys, bool clear) = Scan(tar.GetBuffer().AsSpan(0, (int)tar.Length));
+        if (!whole && keys.Count == 0)
+        {
+            unknownKeys.Add(file);
+        }
+
+        return (keys, whole && (clear || keys.Count == 0));
     }
 
     /// <summary>The key ids of the encrypted payloads in one file, and whether it holds anything in the clear.</summary>

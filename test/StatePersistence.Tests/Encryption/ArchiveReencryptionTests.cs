@@ -139,6 +139,49 @@ public sealed class ArchiveReencryptionTests : IDisposable
         Assert.Equal(2, Directory.GetFiles(Path.GetDirectoryName(archive)!).Length);
     }
 
+    /// <summary>
+    /// A damaged archive sealed under the old key, which the re-encryption leaves as it is. It counted as in the clear,
+    /// under no key, and the old key was removed: cut short, the entries before the cut still decrypt with it (they
+    /// count under it, so it cannot be removed); with a flipped byte nothing decompresses, so its key cannot be read
+    /// and removing any key needs the operator's --lose-moved-aside, as a file moved aside does.
+    /// </summary>
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("flipped")]
+    public async Task ADamagedArchive_KeepsTheKeyItMayNeed_AndIsListedDamaged(string damage)
+    {
+        string oldKey = EncryptionKeyFile.Create(KeyFile).Active.Id;
+        await using StatePersistenceService service = await OpenAsync(encrypted: true);
+        string archive = await ArchiveOneTaskAsync(service);
+        byte[] bytes = File.ReadAllBytes(archive);
+        string damaged = Path.Combine(Path.GetDirectoryName(archive)!, "tasks.damaged.tar.gz");
+        if (damage == "flipped")
+        {
+            bytes[^40] ^= 0x20;
+        }
+
+        File.WriteAllBytes(damaged, damage == "flipped" ? bytes : bytes[..(bytes.Length * 3 / 4)]);
+        string newKey = EncryptionKeyOperations.Rotate(KeyFile).Id;
+        await _fixture.TickUntilAsync(() => DamageReports(damaged) == 1 && KeysOfEntries(archive).All(k => k == newKey), "everything but the damaged archive re-encrypted");
+
+        EncryptionKeyUsage usage = EncryptionKeyUsage.Measure(_fixture.StatePath);
+        Assert.Contains(damaged, usage.DamagedFiles);
+        Assert.Equal(0, usage.ClearFiles);
+        var refused = Assert.Throws<StatePersistence.Errors.StatePersistenceException>(() => EncryptionKeyOperations.Remove(KeyFile, oldKey, _fixture.StatePath));
+        if (damage == "truncated")
+        {
+            Assert.True(usage.For(oldKey).Payloads > 0, "the entries before the cut count under the old key");
+            Assert.Contains($"The key '{oldKey}' still seals", refused.Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains($"'{damaged}'", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("--lose-moved-aside", refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Contains(EncryptionKeyFile.Read(KeyFile).Keys, k => k.Id == oldKey);
+    }
+
     private async Task<StatePersistenceService> OpenAsync(bool encrypted)
     {
         var loggers = LoggerFactory.Create(b => b.AddProvider(_logs).SetMinimumLevel(LogLevel.Information));
