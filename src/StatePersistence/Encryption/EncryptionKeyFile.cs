@@ -189,7 +189,7 @@ public static partial class EncryptionKeyFile
                 throw Invalid(path, $"it lacks \"format\":\"{Format}\"");
             }
 
-            if (!root.TryGetProperty("version", out JsonElement version) || !version.TryGetInt32(out int v) || v != Version)
+            if (!root.TryGetProperty("version", out JsonElement version) || version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out int v) || v != Version)
             {
                 throw Invalid(path, $"its version is not {Version} (a newer build may have written it)");
             }
@@ -263,5 +263,5 @@ public static partial class EncryptionKeyFile
     };
 
     private static StatePersistenceException Invalid(string path, string problem) =>
-        new($"The key file '{path}' is not a valid key file: {problem}. Nothing was changed.", path);
+        new($"The key file '{path}' is not a valid key file: {problem.TrimEnd('.')}. Nothing was changed.", path);
 }

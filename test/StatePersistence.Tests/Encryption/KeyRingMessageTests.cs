@@ -31,6 +31,27 @@ public sealed class KeyRingMessageTests : IDisposable
         Assert.Contains("twice", twice.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("(Parameter", active.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("(Parameter", twice.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("..", active.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("..", twice.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A version that is no number: the read threw InvalidOperationException, and the server aborted with a stack trace (exit 134).</summary>
+    [Theory]
+    [InlineData("\"1\"")]
+    [InlineData("1.5")]
+    [InlineData("null")]
+    [InlineData("[1]")]
+    public void AKeyFileWhoseVersionIsNoWholeNumber_IsRefused_NamingTheVersion(string version)
+    {
+        string file = _directory.Combine("keys.json");
+        EncryptionKeyFile.Create(file);
+        string text = File.ReadAllText(file);
+        File.WriteAllText(file, System.Text.RegularExpressions.Regex.Replace(text, "\"version\":\\s*1", $"\"version\": {version}"));
+        Assert.NotEqual(text, File.ReadAllText(file));
+
+        var error = Assert.Throws<StatePersistenceException>(() => EncryptionKeyFile.Read(file));
+
+        Assert.Equal($"The key file '{file}' is not a valid key file: its version is not 1 (a newer build may have written it). Nothing was changed.", error.Message);
     }
 
     [Fact]
