@@ -11,12 +11,12 @@ namespace StatePersistence.Cli.Infrastructure;
 /// </summary>
 internal static class KeyFileOption
 {
-    public static Option<string?> Option { get; } = new("--key-file")
+    public static Option<string?> Option { get; } = new Option<string?>("--key-file")
     {
         Description = $"The encryption key file of an encrypted state directory (default: ${EncryptionOptions.KeyFileVariable}).",
         HelpName = "FILE",
         Recursive = true,
-    };
+    }.NotEmpty("the key file's path");
 
     /// <summary>Adds the option to <paramref name="command"/> (and, being recursive, to its subcommands).</summary>
     public static Command AddTo(Command command)

@@ -11,6 +11,18 @@ public sealed class UsageErrorTests
     [InlineData("ID", "tasks", "show", "--json")]
     [InlineData("bogus", "bogus", "--json")]
     [InlineData("--low-disk-space-bytes", "health", "--json", "--low-disk-space-bytes", "-5")]
+    // These ended in an unhandled exception with a stack trace (exit 134 for the first two; exit 1 and no JSON for the empty paths).
+    [InlineData("--low-disk-space-bytes 'abc' is not a whole number of bytes", "health", "--json", "--low-disk-space-bytes", "abc")]
+    [InlineData("--low-disk-space-bytes '99999999999999999999' is not a whole number", "health", "--json", "--low-disk-space-bytes", "99999999999999999999")]
+    [InlineData("FILE.tar.gz is empty", "import", "--json", "")]
+    [InlineData("FILE.tar.gz is empty", "export", "--json", "")]
+    [InlineData("ARCHIVE is empty", "archive", "restore", "--json", "")]
+    [InlineData("FILE is empty", "keys", "create", "--json", "")]
+    [InlineData("KEY is empty", "keys", "retire", "--json", "", "--key-file", "keys.json")]
+    [InlineData("NAME is empty", "backups", "restore", "--json", "")]
+    // An empty --key-file meant "no key given" (the environment's, else none), silently.
+    [InlineData("--key-file is empty", "verify", "--json", "--key-file", "")]
+    [InlineData("--key-file is empty", "keys", "list", "--json", "--key-file", "")]
     public async Task ACommandLineThatDoesNotParse_UnderJson_PrintsTheErrorAsJson_WithExitCode2(string named, params string[] args)
     {
         StatectlRun run = await StatectlRun.RunAsync(args);

@@ -36,7 +36,7 @@ internal static class ArchiveCommand
         command.SetHandler((context, parsed, cancellation) =>
             ArchiveAsync(context, StoreChoice.From(parsed), parsed.GetValue(before), parsed.GetValue(withLogs), cancellation));
 
-        var file = new Argument<string>("ARCHIVE") { Description = "An archive the store keeps, by its name (as 'archive list' shows it), or an archive file's path." };
+        var file = new Argument<string>("ARCHIVE") { Description = "An archive the store keeps, by its name (as 'archive list' shows it), or an archive file's path." }.NotEmpty("an archive's name or path");
         var restore = new Command("restore", "Bring an archive's tasks (and logs and reports) back; refused, changing nothing, when one of them exists again. The archive stays.");
         restore.Arguments.Add(file);
         restore.SetHandler((context, parsed, cancellation) => RestoreAsync(context, StoreChoice.From(parsed), parsed.GetValue(file)!, cancellation));

@@ -20,7 +20,7 @@ internal static class ExportImportCommands
 {
     public static Command CreateExport()
     {
-        var file = new Argument<string>("FILE.tar.gz") { Description = "The archive to write (replaced atomically if it exists)." };
+        var file = new Argument<string>("FILE.tar.gz") { Description = "The archive to write (replaced atomically if it exists)." }.NotEmpty("the path of the archive to write");
         var command = new Command("export", "Write a consistent copy of the whole state (state, tasks, sessions, session logs, reports) to FILE.tar.gz; safe beside a running server. With --store postgres, a PostgreSQL store's.");
         command.Arguments.Add(file);
         KeyFileOption.AddTo(command);
@@ -40,7 +40,7 @@ internal static class ExportImportCommands
 
     public static Command CreateImport()
     {
-        var file = new Argument<string>("FILE.tar.gz") { Description = "An archive written by 'statectl export'." };
+        var file = new Argument<string>("FILE.tar.gz") { Description = "An archive written by 'statectl export'." }.NotEmpty("the path of an archive 'statectl export' wrote");
         var command = new Command("import", "Restore FILE.tar.gz (from 'statectl export') into the state directory, which must be empty or missing; or, with --store postgres, into an empty PostgreSQL store.");
         command.Arguments.Add(file);
         KeyFileOption.AddTo(command);

@@ -16,7 +16,7 @@ internal static class BackupsCommand
         var command = KeyFileOption.AddTo(new Command("backups", "List the state.json backups, or restore one (a real rollback, keeping the current state as a backup)."));
         var list = new Command("list", "The backups, newest first: name, time, size, task and session counts, whether each parses.");
         list.SetHandler((context, _, _) => Task.FromResult(List(context)));
-        var name = new Argument<string>("NAME") { Description = "The backup's file name, as 'backups list' shows it (state.backup.<timestamp>.json)." };
+        var name = new Argument<string>("NAME") { Description = "The backup's file name, as 'backups list' shows it (state.backup.<timestamp>.json)." }.NotEmpty("a backup's file name, as 'backups list' shows it");
         var restore = new Command("restore", "Restore the state as of a backup: later changes are rolled back; the state before is kept as the newest backup.");
         restore.Arguments.Add(name);
         restore.SetHandler((context, parsed, cancellation) => RestoreAsync(context, parsed.GetValue(name)!, cancellation));

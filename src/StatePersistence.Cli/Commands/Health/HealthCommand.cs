@@ -27,14 +27,28 @@ internal static class HealthCommand
             DefaultValueFactory = _ => StateDirectoryHealth.DefaultLowDiskSpaceBytes,
         };
 
-        // A negative threshold would judge every volume's space as enough: bad usage, named, not a silent Healthy.
-        option.Validators.Add(result =>
+        // Parsed here, not by the option's default converter: a value that is no number (abc, 99999999999999999999)
+        // made the validator's read of it throw, and the process ended with a stack trace (exit 134). A negative
+        // threshold would judge every volume's space as enough: bad usage too, named, not a silent Healthy.
+        option.CustomParser = result =>
         {
-            if (result.GetValueOrDefault<long>() < 0)
+            if (result.Tokens.Count == 0)
             {
-                result.AddError($"--low-disk-space-bytes {result.GetValueOrDefault<long>()} is negative: give a number of bytes, 0 or more.");
+                return StateDirectoryHealth.DefaultLowDiskSpaceBytes;
             }
-        });
+
+            string text = result.Tokens[^1].Value;
+            if (!long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long bytes))
+            {
+                result.AddError($"--low-disk-space-bytes '{text}' is not a whole number of bytes (0 to {long.MaxValue}).");
+            }
+            else if (bytes < 0)
+            {
+                result.AddError($"--low-disk-space-bytes {bytes} is negative: give a number of bytes, 0 or more.");
+            }
+
+            return bytes;
+        };
         return option;
     }
 

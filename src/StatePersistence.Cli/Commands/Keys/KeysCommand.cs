@@ -13,12 +13,12 @@ namespace StatePersistence.Cli.Commands.Keys;
 /// </summary>
 internal static class KeysCommand
 {
-    private static readonly Option<string?> KeyFile = new("--key-file")
+    private static readonly Option<string?> KeyFile = new Option<string?>("--key-file")
     {
         Description = $"The key file (default: ${EncryptionOptions.KeyFileVariable}).",
         HelpName = "FILE",
         Recursive = true,
-    };
+    }.NotEmpty("the key file's path");
 
     public static Command Create()
     {
@@ -36,7 +36,7 @@ internal static class KeysCommand
 
     private static Command CreateCommand()
     {
-        var file = new Argument<string>("FILE") { Description = "The key file to create (mode 0600; never inside the state directory)." };
+        var file = new Argument<string>("FILE") { Description = "The key file to create (mode 0600; never inside the state directory)." }.NotEmpty("the path of the key file to create");
         var command = new Command("create", "Create a key file holding one new active key.") { file };
         command.SetHandler((context, parsed, _) =>
         {
@@ -83,7 +83,7 @@ internal static class KeysCommand
 
     private static Command RetireCommand()
     {
-        var key = new Argument<string>("KEY") { Description = "The key id." };
+        var key = new Argument<string>("KEY") { Description = "The key id." }.NotEmpty("a key id, as 'keys list' shows it");
         var revoke = new Option<bool>("--revoke") { Description = "Revoke instead: payloads sealed with the key are refused from then on." };
         var remove = new Option<bool>("--remove") { Description = "Remove the key from the file; refused while any payload in the state directory (or row of a PostgreSQL store, --store postgres) is sealed with it, or any file moved aside (*.corrupt.*)." };
         var loseMovedAside = new Option<bool>("--lose-moved-aside")
