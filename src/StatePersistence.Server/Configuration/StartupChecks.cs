@@ -13,6 +13,9 @@ internal static class StartupChecks
 {
     private static readonly string[] KeySettings = [StateServerOptions.ApiKeyVariable, StateServerOptions.Section + ":ApiKey"];
 
+    /// <summary>The key file's setting, which <c>--encryption-key-file</c> sets.</summary>
+    private const string KeyFileSetting = StatePersistenceHostingDefaults.ConfigurationSection + ":Encryption:KeyFile";
+
     /// <summary>
     /// Refuses the API key on the command line (<c>--STATE_API_KEY</c>, <c>--StatePersistence:Server:ApiKey</c>, with
     /// or without <c>=</c>, any prefix or case): every local user can read a process's arguments in <c>ps</c>.
@@ -38,6 +41,13 @@ internal static class StartupChecks
     public static List<string> Settings(IConfiguration configuration)
     {
         var problems = new List<string>(UnknownSettings.Find(configuration));
+        if (configuration.GetSection(KeyFileSetting).Value is { } keyFile && string.IsNullOrWhiteSpace(keyFile))
+        {
+            // Read as "not set", it quietly meant the environment's key file, else no encryption at all.
+            problems.Add($"{KeyFileSetting} (--encryption-key-file) is empty: give the key file's path (statectl keys create FILE makes one), "
+                + $"or leave the setting out for ${Encryption.EncryptionOptions.KeyFileVariable}, else no encryption.");
+        }
+
         if (Bind<StatePersistenceOptions>(configuration, StatePersistenceHostingDefaults.ConfigurationSection, problems) is { } persistence)
         {
             problems.AddRange(persistence.Validate().Select(p => $"{StatePersistenceHostingDefaults.ConfigurationSection}:{p}"));

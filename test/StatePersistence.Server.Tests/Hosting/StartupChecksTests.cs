@@ -49,6 +49,17 @@ public sealed class StartupChecksTests : IDisposable
         Assert.DoesNotContain("too-short-key", refusal.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>An empty key file setting (<c>--encryption-key-file ""</c>) quietly meant no encryption: refused, named.</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void AnEmptyKeyFileSetting_IsRefused_NamingIt(string value)
+    {
+        string problem = Assert.Single(StartupChecks.Settings(Settings(("StatePersistence:Encryption:KeyFile", value))));
+
+        Assert.StartsWith("StatePersistence:Encryption:KeyFile (--encryption-key-file) is empty", problem, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void NegativeRetentionSettings_AreRefused_NamingEachSetting()
     {
