@@ -10,7 +10,9 @@ namespace StatePersistence.Cli.Infrastructure;
 /// </summary>
 internal static class MissingStateDirectory
 {
-    public static CommandFailedException Error(string statePath) => new($"The state directory '{statePath}' does not exist." + PostgresHint());
+    public static CommandFailedException Error(string statePath) => File.Exists(statePath)
+        ? new($"The state directory '{statePath}' is a file, not a directory: give the directory the server keeps its state in (--state-path).")
+        : new($"The state directory '{statePath}' does not exist." + PostgresHint());
 
     /// <summary>A sentence for a PostgreSQL deployment (led by a space), or empty when the environment names none.</summary>
     public static string PostgresHint() => ConfiguresPostgres()

@@ -99,7 +99,7 @@ public sealed class EncryptionKeyUsage
         string root = Path.GetFullPath(stateDirectory);
         if (!Directory.Exists(root))
         {
-            throw new Errors.StatePersistenceException($"The state directory '{root}' does not exist.", root);
+            throw new Errors.StatePersistenceException(StateDirectoryAbsence.Describe(root), root);
         }
 
         if (!FileStore.StateDirectorySigns.Any(root))

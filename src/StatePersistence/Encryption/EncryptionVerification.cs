@@ -29,7 +29,7 @@ public static class EncryptionVerification
         string root = Path.GetFullPath(stateDirectory);
         if (!Directory.Exists(root))
         {
-            throw new StatePersistenceException($"The state directory '{root}' does not exist.", root);
+            throw new StatePersistenceException(StateDirectoryAbsence.Describe(root), root);
         }
 
         var refusals = new List<StateFormatException>();

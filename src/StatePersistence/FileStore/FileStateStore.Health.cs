@@ -52,7 +52,7 @@ public sealed partial class FileStateStore
         }
         else
         {
-            problem = $"The state directory '{_layout.Root}' does not exist.";
+            problem = StateDirectoryAbsence.Describe(_layout.Root);
         }
 
         try

@@ -27,7 +27,7 @@ public sealed record StateDiskUsage(string StateDirectory, IReadOnlyList<StateDi
         string root = Path.GetFullPath(stateDirectory);
         if (!Directory.Exists(root))
         {
-            throw new DirectoryNotFoundException($"The state directory '{root}' does not exist.");
+            throw new DirectoryNotFoundException(StateDirectoryAbsence.Describe(root));
         }
 
         var files = KindNames.ToDictionary(name => name, _ => 0L, StringComparer.Ordinal);

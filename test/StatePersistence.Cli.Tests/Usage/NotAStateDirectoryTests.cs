@@ -105,5 +105,26 @@ public sealed class NotAStateDirectoryTests : IDisposable
         Assert.Equal(before, Directory.EnumerateFileSystemEntries(mistyped).Order(StringComparer.Ordinal));
     }
 
+    /// <summary>A file's path given as the state directory: it read "does not exist", and the operator looked for a directory.</summary>
+    [Theory]
+    [InlineData("verify")]
+    [InlineData("du")]
+    [InlineData("rebuild")]
+    [InlineData("backups", "list")]
+    [InlineData("keys", "list", "--key-file", "KEYS")]
+    public async Task AFileGivenAsTheStateDirectory_IsNamedAsAFile(params string[] command)
+    {
+        string file = _temp.Combine("state.json");
+        await File.WriteAllTextAsync(file, "{}", TestContext.Current.CancellationToken);
+        string keys = _temp.Combine("keys.json");
+        StatePersistence.Encryption.EncryptionKeyFile.Create(keys);
+
+        StatectlRun run = await StatectlRun.RunAsync([.. command.Select(a => a == "KEYS" ? keys : a), "--state-path", file]);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains($"The state directory '{file}' is a file, not a directory", run.Error, StringComparison.Ordinal);
+        Assert.Equal("{}", await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken));
+    }
+
     public void Dispose() => _temp.Dispose();
 }

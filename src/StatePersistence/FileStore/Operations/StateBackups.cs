@@ -25,7 +25,7 @@ public static class StateBackups
         string root = Path.GetFullPath(stateDirectory);
         if (!Directory.Exists(root))
         {
-            throw new DirectoryNotFoundException($"The state directory '{root}' does not exist.");
+            throw new DirectoryNotFoundException(StateDirectoryAbsence.Describe(root));
         }
 
         IFileSystem fileSystem = PhysicalFileSystem.Instance;
@@ -69,7 +69,7 @@ public static class StateBackups
         var layout = new StateLayout(Path.GetFullPath(stateDirectory));
         if (!Directory.Exists(layout.Root))
         {
-            throw new DirectoryNotFoundException($"The state directory '{layout.Root}' does not exist.");
+            throw new DirectoryNotFoundException(StateDirectoryAbsence.Describe(layout.Root));
         }
 
         PayloadEnvelope envelope = PayloadEnvelope.For(codec);

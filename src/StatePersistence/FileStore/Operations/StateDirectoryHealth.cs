@@ -97,7 +97,7 @@ public sealed record StateDirectoryHealth
             return new StateDirectoryHealth
             {
                 StateDirectory = layout.Root, Status = StateHealthStatus.Unhealthy, Exists = false, Writable = false,
-                LowDiskSpaceBytes = lowDiskSpaceBytes, Reasons = [$"The state directory '{layout.Root}' does not exist."],
+                LowDiskSpaceBytes = lowDiskSpaceBytes, Reasons = [StateDirectoryAbsence.Describe(layout.Root)],
             };
         }
 

@@ -54,7 +54,7 @@ public static class StateDirectoryReader
         var layout = new StateLayout(Path.GetFullPath(stateDirectory));
         if (!Directory.Exists(layout.Root))
         {
-            throw new DirectoryNotFoundException($"The state directory '{layout.Root}' does not exist.");
+            throw new DirectoryNotFoundException(StateDirectoryAbsence.Describe(layout.Root));
         }
 
         if (refuseUnfinishedImport && fileSystem.FileExists(layout.ImportMarkerFile))

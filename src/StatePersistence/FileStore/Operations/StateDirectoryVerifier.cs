@@ -35,7 +35,7 @@ public static class StateDirectoryVerifier
         var layout = new StateLayout(Path.GetFullPath(stateDirectory));
         if (!Directory.Exists(layout.Root))
         {
-            throw new DirectoryNotFoundException($"The state directory '{layout.Root}' does not exist.");
+            throw new DirectoryNotFoundException(StateDirectoryAbsence.Describe(layout.Root));
         }
 
         PayloadEnvelope envelope = PayloadEnvelope.For(codec);
