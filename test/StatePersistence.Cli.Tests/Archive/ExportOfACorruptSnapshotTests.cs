@@ -60,6 +60,21 @@ public sealed class ExportOfACorruptSnapshotTests : IDisposable
         Assert.Contains("statectl: warning: " + state, exported.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>A directory where a report file belongs: the export left the report out without a word.</summary>
+    [Fact]
+    public async Task Export_WarnsOfADirectoryWhereAReportBelongs_NamingIt()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        string report = Path.Combine(StatePath, "reports", "report_t10.json");
+        Directory.CreateDirectory(report);
+
+        StatectlRun exported = await StatectlRun.RunAsync("export", ArchivePath, "--state-path", StatePath);
+
+        Assert.True(exported.ExitCode == 0, exported.ToString());
+        Assert.Contains($"statectl: warning: {report}: '{report}' is a directory, not a file", exported.Error, StringComparison.Ordinal);
+        Assert.Contains("it is not in the export", exported.Error, StringComparison.Ordinal);
+    }
+
     /// <summary>What the store resumes at when it opens the directory: opened on a copy, so the original stays as it is for the commands.</summary>
     private async Task<long> RecoveredRevisionOfACopyAsync()
     {

@@ -77,7 +77,7 @@ public static class StateArchive
             fileSystem.Rename(temp, target);
             fileSystem.SyncDirectory(directory);
             return new StateArchiveResult(target, read.StateDirectory, read.View.Revision, read.View.Tasks.Count, read.View.Sessions.Count, logs, reports, bytes,
-                read.Problems);
+                [.. read.Problems, .. DirectoriesWhereFilesBelong(layout.ReportsDirectory)]);
         }
         catch (Exception ex)
         {
@@ -465,6 +465,16 @@ public static class StateArchive
 
         return buffer.ToArray();
     }
+
+    /// <summary>
+    /// A directory where a report file belongs (<c>reports/report_x.json/</c>) holds no report the export can copy: a
+    /// problem named in the result (statectl prints it as a warning), not a report left out without a word.
+    /// </summary>
+    private static IEnumerable<StateDirectoryProblem> DirectoriesWhereFilesBelong(string directory) =>
+        Directory.Exists(directory)
+            ? Directory.EnumerateDirectories(directory).Order(StringComparer.Ordinal)
+                .Select(path => new StateDirectoryProblem(path, null, UnreadableFile.Problem(path, new IOException()) + "; it is not in the export"))
+            : [];
 
     private static int AddFiles(TarWriter tar, string directory, string prefix, Func<string, byte[], byte[]> content)
     {
