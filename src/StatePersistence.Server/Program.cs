@@ -24,7 +24,7 @@ catch (Exception ex) when (ex is ServerStartupException or StatePersistenceExcep
 {
     // A refusal the operator must act on (an exposed address without a key, a locked state directory): say why in
     // one line instead of a stack trace.
-    await Console.Error.WriteLineAsync("statepersistence-server: " + ex.Message);
+    await Console.Error.WriteLineAsync("statepersistence-server: " + ex.Message + StartupHints.For(ex));
     return 2;
 }
 catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)

@@ -80,6 +80,24 @@ public sealed class ExportImportCommandTests : IDisposable
         }
     }
 
+    /// <summary>A directory given as the archive read "does not exist", and the operator looked for a missing file.</summary>
+    [Fact]
+    public async Task Import_OrArchiveRestore_OfADirectory_SaysItIsADirectory()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        string directory = _temp.Combine("not-an-archive");
+        Directory.CreateDirectory(directory);
+
+        StatectlRun import = await StatectlRun.RunAsync("import", directory, "--state-path", Restored);
+        StatectlRun restore = await StatectlRun.RunAsync("archive", "restore", directory, "--state-path", StatePath);
+
+        Assert.True(import.ExitCode == 1, import.ToString());
+        Assert.Contains($"The archive '{directory}' is a directory", import.Error, StringComparison.Ordinal);
+        Assert.True(restore.ExitCode == 1, restore.ToString());
+        Assert.Contains($"The archive '{directory}' is a directory", restore.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Restored));
+    }
+
     [Fact]
     public async Task Import_IntoANonEmptyDirectory_IsRefusedNamingIt_AndChangesNothing()
     {

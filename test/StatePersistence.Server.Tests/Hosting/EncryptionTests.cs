@@ -84,6 +84,28 @@ public sealed class EncryptionTests : IDisposable
         Assert.All(before, e => Assert.True(e.Value.AsSpan().SequenceEqual(after[e.Key]), $"'{e.Key}' changed"));
     }
 
+    /// <summary>Started without any key: the refusal said to "configure the codec", which a server operator does with an option it did not name.</summary>
+    [Fact]
+    public async Task AnEncryptedDirectory_StartedWithoutAKey_ExitsWith2_NamingTheOptionThatGivesIt()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string keyFile = _directory.Combine("keys.json");
+        EncryptionKeyFile.Create(keyFile);
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", State, "--encryption-key-file", keyFile]))
+        {
+            using HttpResponseMessage created = await server.Client.PostAsync("/api/tasks",
+                new StringContent("""{"id":"t1","description":"d"}""", Encoding.UTF8, "application/json"), ct);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        await using ServerProcess refused = ServerProcess.Launch(ServerProcess.FreePort(), ["--state-path", State]);
+
+        Assert.Equal(2, await refused.WaitForExitAsync());
+        Assert.Contains("start it with --encryption-key-file FILE (or STATE_ENCRYPTION_KEY_FILE)", refused.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", refused.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task KeyOfTheRightIdButOtherMaterial_ExitsWith2_SayingTheMaterialDiffers_AndChangesNothing()
     {

@@ -143,7 +143,9 @@ public static class StateArchive
     private static string RequireArchive(string archivePath)
     {
         string archive = Path.GetFullPath(archivePath);
-        return File.Exists(archive) ? archive : throw new FileNotFoundException($"The archive '{archive}' does not exist.", archive);
+        return File.Exists(archive) ? archive
+            : Directory.Exists(archive) ? throw new FileNotFoundException($"The archive '{archive}' is a directory: give the path of the .tar.gz file 'statectl export' wrote.", archive)
+            : throw new FileNotFoundException($"The archive '{archive}' does not exist.", archive);
     }
 
     /// <summary>

@@ -110,6 +110,7 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
 
         string path = Path.GetFullPath(archive);
         return readFile(path) is { } bytes ? (path, bytes)
+            : Directory.Exists(path) ? throw new StatePersistenceException($"The archive '{archive}' is a directory: give an archive the store keeps, by its name (as 'archive list' shows it), or an archive file's path.", path)
             : throw new StatePersistenceException($"The archive '{archive}' does not exist (neither an archive the store '{service.Location}' keeps, nor a file at '{path}').", path);
     }
 
