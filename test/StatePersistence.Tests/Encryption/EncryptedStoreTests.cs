@@ -256,6 +256,8 @@ public sealed class EncryptedStoreTests : IDisposable
 
         Assert.Contains($"'{old}'", error.Message, StringComparison.Ordinal);
         Assert.Contains("revoked", error.Message, StringComparison.Ordinal);
+        // The key is in the ring: what brings it back is un-revoking it, not adding it (as the message said before).
+        Assert.Contains($"statectl keys retire {old}", error.Message, StringComparison.Ordinal);
         AssertUnchanged(before, Bytes());
     }
 

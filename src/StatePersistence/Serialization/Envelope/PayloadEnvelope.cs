@@ -349,7 +349,9 @@ internal sealed class PayloadEnvelope
     /// </summary>
     internal static StateFormatException KeyUnavailable(string path, string? keyId, PayloadKeyUnavailableException ex) => new(
         $"'{path}' was sealed with the key '{keyId}', which {(ex.Revoked ? "is revoked in the key ring" : "the key ring does not hold")}. " +
-        $"Add the key '{keyId}' to the key ring (or restore it) and start again; this is not corruption, and nothing was changed.", path, keyId, keyMaterialDiffers: false);
+        (ex.Revoked
+            ? $"Mark the key '{keyId}' retired again instead of revoked (statectl keys retire {keyId}) and start again; this is not corruption, and nothing was changed."
+            : $"Add the key '{keyId}' to the key ring (or restore it) and start again; this is not corruption, and nothing was changed."), path, keyId, keyMaterialDiffers: false);
 
     /// <summary>
     /// An intact payload (its checksum holds) that does not authenticate under the key its header names. A bit flipped
