@@ -48,6 +48,26 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
     }
 
     /// <inheritdoc />
+    /// <remarks>From <c>items</c> by its key: a <c>statectl archive</c> run loads only the tasks it may choose.</remarks>
+    public ValueTask<IReadOnlyCollection<string>?> FindLiveTasksAsync(IReadOnlyCollection<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        return Guarded("find which tasks are live", async () =>
+        {
+            await using NpgsqlCommand find = _dataSource.CreateCommand($"SELECT id FROM {_schema}.items WHERE kind = 'task' AND id = ANY($1)");
+            find.Parameters.Add(new NpgsqlParameter { Value = taskIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            var live = new HashSet<string>(StringComparer.Ordinal);
+            await using NpgsqlDataReader reader = await find.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                live.Add(reader.GetString(0));
+            }
+
+            return (IReadOnlyCollection<string>?)live;
+        });
+    }
+
+    /// <inheritdoc />
     public ValueTask<byte[]?> ReadTaskArchiveAsync(string name, CancellationToken cancellationToken = default)
     {
         ValidateArchiveName(name);

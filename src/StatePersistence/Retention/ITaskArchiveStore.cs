@@ -35,6 +35,15 @@ public interface ITaskArchiveStore
     /// </summary>
     ValueTask<IReadOnlyList<string>> FindTaskArchivesAsync(IReadOnlyCollection<string> taskIds, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Which of <paramref name="taskIds"/> are live tasks now, read from the store itself; null (the default) when the
+    /// state an archive run loaded holds every task and answers it. A store whose archive run loads only the tasks it
+    /// may choose (PostgreSQL's <c>statectl archive</c>) answers here: an archive run must not take a task it did not
+    /// load for one that is gone, and remove the logs and reports an earlier archive took along with it.
+    /// </summary>
+    ValueTask<IReadOnlyCollection<string>?> FindLiveTasksAsync(IReadOnlyCollection<string> taskIds, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyCollection<string>?>(null);
+
     /// <summary>The archive's bytes as written; null when none has that name.</summary>
     ValueTask<byte[]?> ReadTaskArchiveAsync(string name, CancellationToken cancellationToken = default);
 

@@ -14,7 +14,7 @@ namespace StatePersistence.CrashTests.Archive;
 /// The task archive crashed before every file-system operation it makes (and once after the last, the service's
 /// closing snapshot included), every crash state sampled under both crash models. Archive: each task it moves is
 /// still live, or in an archive that reads back whole, or both; never in neither; the tasks it must not move stay;
-/// and a second run finishes the job. Restore: the archive is intact byte for byte, its tasks are all back or none
+/// and a second run finishes the job, the log and report a crash after the delete commit left live included. Restore: the archive is intact byte for byte, its tasks are all back or none
 /// (and then a second restore brings them all back).
 /// </summary>
 public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
@@ -110,6 +110,17 @@ public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
             if (Archived.FirstOrDefault(service.Durable.Tasks.ContainsKey) is { } left)
             {
                 return $"a second archive run left task {left} live";
+            }
+
+            // A crash after the delete commit, before the log and the report were removed, is finished too.
+            if (await service.ReadSessionLogAsync("s1", ct) is { Length: > 0 })
+            {
+                return "a second archive run left the log of s1, which went into an archive with t_done, live";
+            }
+
+            if (await service.LoadReportAsync("t_done", ct) is not null)
+            {
+                return "a second archive run left report t_done, which went into an archive with its task, live";
             }
         }
 

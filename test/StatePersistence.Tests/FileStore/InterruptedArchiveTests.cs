@@ -61,6 +61,98 @@ public sealed class InterruptedArchiveTests : IDisposable
         return archive;
     }
 
+    /// <summary>
+    /// Runs an archive, then puts back the session logs and reports it removed after its delete commit, as they were
+    /// before it: the stop of a run killed between that commit and the removals (the tasks gone, what they took along live).
+    /// </summary>
+    private async Task<string> InterruptAfterTheDeleteCommitAsync(CancellationToken ct)
+    {
+        string before = Path.Combine(_copies.Path, "before-delete");
+        DirectoryCopy.Copy(_fixture.StatePath, before);
+        string archive;
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            TaskArchiveResult run = await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), withLogs: true, ct);
+            Assert.Equal((1, 1), (run.Logs, run.Reports));
+            archive = run.Archive!;
+        }
+
+        foreach (string folder in new[] { "logs", "reports" })
+        {
+            DirectoryCopy.Copy(Path.Combine(before, folder), _fixture.File(folder));
+        }
+
+        return archive;
+    }
+
+    [Fact]
+    public async Task The_next_run_removes_the_logs_and_reports_a_run_killed_after_its_delete_commit_left_live()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await SeedAsync(ct);
+        string archive = await InterruptAfterTheDeleteCommitAsync(ct);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        Assert.Empty(await service.LoadTasksAsync(ct));
+        Assert.Equal("what old1 printed\n", await service.ReadSessionLogAsync("s1", ct));
+        Assert.NotNull(await service.LoadReportAsync("r1", ct));
+        TaskArchiveResult result = await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), withLogs: true, ct);
+
+        Assert.False(result.NothingToArchive);
+        Assert.Null(result.Archive);
+        Assert.Empty(result.Tasks);
+        Assert.Equal((1, 1), (result.Logs, result.Reports));
+        Assert.Equal([archive], result.EarlierArchives);
+        Assert.Empty(result.LeftLive);
+        Assert.Null(await service.ReadSessionLogAsync("s1", ct));
+        Assert.Null(await service.LoadReportAsync("r1", ct));
+        Assert.Equal([archive], Archives());
+
+        // Finished: the run after it has nothing left to do.
+        Assert.True((await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), withLogs: true, ct)).NothingToArchive);
+    }
+
+    [Fact]
+    public async Task A_left_log_written_to_since_and_a_report_whose_id_was_used_again_stay_live_and_are_named()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await SeedAsync(ct);
+        await InterruptAfterTheDeleteCommitAsync(ct);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.AppendSessionLogAsync("s1", "printed after the archive\n", ct);
+        using JsonDocument other = JsonDocument.Parse("""{"task_id":"old1","result":"another report under the same id"}""");
+        await service.SaveReportAsync("r1", other.RootElement, ct);
+        TaskArchiveResult result = await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), withLogs: true, ct);
+
+        Assert.True(result.NothingToArchive);
+        Assert.Equal(["report r1", "the log of session s1"], result.LeftLive);
+        Assert.Equal("what old1 printed\nprinted after the archive\n", await service.ReadSessionLogAsync("s1", ct));
+        Assert.Contains("another report", (await service.LoadReportAsync("r1", ct))!.Value.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_logs_and_reports_of_restored_tasks_are_not_taken_for_what_a_cut_short_run_left()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await SeedAsync(ct);
+        string archive;
+        await using (StatePersistenceService archiving = await _fixture.OpenAsync())
+        {
+            archive = (await TaskArchives.ArchiveAsync(archiving, Now.AddDays(-1), withLogs: true, ct)).Archive!;
+            await TaskArchives.RestoreAsync(archiving, archive, ct);
+        }
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        // Reused ids: a new task old2 would keep them too; here the restored tasks are live again, as old as before.
+        TaskArchiveResult result = await TaskArchives.ArchiveAsync(service, Now.AddDays(-20), withLogs: true, ct);
+
+        Assert.True(result.NothingToArchive);
+        Assert.Empty(result.LeftLive);
+        Assert.Equal("what old1 printed\n", await service.ReadSessionLogAsync("s1", ct));
+        Assert.NotNull(await service.LoadReportAsync("r1", ct));
+    }
+
     [Fact]
     public async Task The_next_run_finishes_an_interrupted_archive_instead_of_writing_its_tasks_again()
     {

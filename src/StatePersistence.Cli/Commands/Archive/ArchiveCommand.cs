@@ -85,7 +85,7 @@ internal static class ArchiveCommand
         if (context.Json)
         {
             context.WriteJson(new ArchiveReport(result.Archive, result.Archives, result.NothingToArchive, before, withLogs, result.Tasks.Count, result.Tasks,
-                result.StillLive, result.Logs, result.Reports, result.Bytes, result.EarlierArchives), ArchiveCommandJsonContext.Default.ArchiveReport);
+                result.StillLive, result.Logs, result.Reports, result.Bytes, result.EarlierArchives, result.LeftLive), ArchiveCommandJsonContext.Default.ArchiveReport);
             return ExitCodes.Success;
         }
 
@@ -98,7 +98,12 @@ internal static class ArchiveCommand
                   + $" ({result.Bytes:N0} bytes).");
         if (result.EarlierArchives.Count > 0)
         {
-            context.Output.WriteLine($"Finished an archive run that was cut short after its archive was written: its tasks, unchanged since, were already in {string.Join(", ", result.EarlierArchives)}, and were deleted rather than archived again.");
+            context.Output.WriteLine($"Finished an archive run that was cut short after its archive was written: what it had not yet deleted or removed (tasks, logs, reports), unchanged since, was already in {string.Join(", ", result.EarlierArchives)}, and was removed from the live state rather than archived again.");
+        }
+
+        if (result.LeftLive.Count > 0)
+        {
+            context.Output.WriteLine($"Kept live, as the live copy is not what the archive that took it holds (written to since, or its id used again): {string.Join(", ", result.LeftLive)}.");
         }
 
         if (result.StillLive.Count > 0)

@@ -8,7 +8,8 @@ namespace StatePersistence.Cli.Commands.Archive;
 /// first of <c>archives</c> (one per 10,000 tasks or 64 MiB of content).
 /// </summary>
 internal sealed record ArchiveReport(string? Archive, IReadOnlyList<string> Archives, bool NothingToArchive, DateTimeOffset CompletedBefore, bool WithLogs, int Tasks,
-    IReadOnlyList<string> TaskIds, IReadOnlyList<string> StillLive, int Logs, int Reports, long Bytes, IReadOnlyList<string> EarlierArchives);
+    IReadOnlyList<string> TaskIds, IReadOnlyList<string> StillLive, int Logs, int Reports, long Bytes, IReadOnlyList<string> EarlierArchives,
+    IReadOnlyList<string> LeftLive);
 
 /// <summary>What <c>statectl archive restore --json</c> prints.</summary>
 internal sealed record ArchiveRestoreReport(string Archive, int Tasks, IReadOnlyList<string> TaskIds, int Logs, int Reports, long Revision);

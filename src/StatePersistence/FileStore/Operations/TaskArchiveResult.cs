@@ -13,8 +13,8 @@ namespace StatePersistence.FileStore.Operations;
 /// Tasks archived but not deleted: a running server changed them after they were archived, so they stay live and the
 /// archive holds an older copy.
 /// </param>
-/// <param name="Logs">Session logs moved into the archive.</param>
-/// <param name="Reports">Reports moved into the archive.</param>
+/// <param name="Logs">Session logs moved into the archive, and those an earlier, cut-short run left live and this run removed.</param>
+/// <param name="Reports">Reports moved into the archive, and those an earlier, cut-short run left live and this run removed.</param>
 /// <param name="Bytes">The size of the archives written.</param>
 public sealed record TaskArchiveResult(string? Archive, IReadOnlyList<string> Tasks, IReadOnlyList<string> StillLive, int Logs, int Reports, long Bytes)
 {
@@ -25,13 +25,25 @@ public sealed record TaskArchiveResult(string? Archive, IReadOnlyList<string> Ta
     /// </summary>
     public IReadOnlyList<string> Archives { get; init; } = [];
 
-    /// <summary>Whether no task qualified, so nothing was archived or deleted.</summary>
-    public bool NothingToArchive => Archive is null && Tasks.Count == 0;
+    /// <summary>
+    /// Whether no task qualified and nothing an earlier run left was finished, so nothing was archived, deleted or
+    /// removed.
+    /// </summary>
+    public bool NothingToArchive => Archive is null && Tasks.Count == 0 && Logs == 0 && Reports == 0;
 
     /// <summary>
     /// Earlier archives whose run was cut short after the archive was durable but before its tasks left the live
     /// state (a crash, a kill, a failed commit): this run found those tasks in them, unchanged, byte for byte, and
     /// deleted them (with the logs and reports they took along, where still unchanged) instead of archiving them again.
+    /// Also those whose run was cut short after its delete commit, before it had removed every log and report it took
+    /// along: this run removed those still live and, byte for byte, as the archive holds them.
     /// </summary>
     public IReadOnlyList<string> EarlierArchives { get; init; } = [];
+
+    /// <summary>
+    /// Session logs and reports (<c>the log of session ID</c>, <c>report ID</c>) an earlier archive took along with a
+    /// task now gone, left live by a run cut short after its delete commit, which this run did not remove because the
+    /// live copy is not what the archive holds (written to since, or its id used again): kept live, named here.
+    /// </summary>
+    public IReadOnlyList<string> LeftLive { get; init; } = [];
 }

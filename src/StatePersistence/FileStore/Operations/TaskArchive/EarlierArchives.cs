@@ -49,21 +49,23 @@ internal static class EarlierArchives
 
             List<ArchivedTask> candidates = withLogs && !manifest.WithLogs ? []
                 : [.. manifest.Tasks.Where(t => !found.ContainsKey(t.Id) && live.TryGetValue(t.Id, out var l) && l.Task.Revision == t.Revision && l.Task.Status == t.Status)];
-            byte[] Open(string entry) => manifest.Sealed
-                ? payloads.Open(TaskArchiveManifest.KindOf(entry), entry, entries[entry], path)
-                : entries[entry];
+            Func<string, byte[]> open = Opener(payloads, manifest, entries, path);
 
             foreach (ArchivedTask task in candidates)
             {
-                if (Holds(new ArchivedEarlier(path, task, Open), TaskArchiveManifest.TaskEntry(task.Id), live[task.Id].Json))
+                if (Holds(new ArchivedEarlier(path, task, open), TaskArchiveManifest.TaskEntry(task.Id), live[task.Id].Json))
                 {
-                    found[task.Id] = new ArchivedEarlier(path, task, Open);
+                    found[task.Id] = new ArchivedEarlier(path, task, open);
                 }
             }
         }
 
         return found;
     }
+
+    /// <summary>An entry of a read archive as it was before it was sealed (when the archive is sealed); throws when it lacks the entry.</summary>
+    public static Func<string, byte[]> Opener(StorePayloads payloads, TaskArchiveManifest manifest, Dictionary<string, byte[]> entries, string path) =>
+        entry => manifest.Sealed ? payloads.Open(TaskArchiveManifest.KindOf(entry), entry, entries[entry], path) : entries[entry];
 
     /// <summary>Whether <paramref name="live"/> is what <paramref name="earlier"/> holds under <paramref name="entry"/>.</summary>
     public static bool Holds(ArchivedEarlier earlier, string entry, byte[]? live)

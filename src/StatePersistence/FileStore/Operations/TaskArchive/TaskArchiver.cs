@@ -1,4 +1,3 @@
-using System.Text.Json;
 using StatePersistence.Commit;
 using StatePersistence.Model;
 using StatePersistence.Retention;
@@ -41,6 +40,26 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
     private async Task<TaskArchiveResult> RunInTurnAsync(DateTimeOffset completedBefore, bool withLogs, CancellationToken cancellationToken)
     {
         StateView view = service.Durable;
+        // Every report is read once: a run with logs takes some along, and any run finishes what a run cut short after
+        // its delete commit left of the logs and reports its archive took (a run without logs included: it is that
+        // earlier run's work, and only copies its archive holds byte for byte are removed).
+        IReadOnlyList<(string Id, byte[] Json)> reports = await ReportsAsync(cancellationToken).ConfigureAwait(false);
+        LeftoversFinished leftovers = await ArchiveLeftovers.FinishAsync(view, archives, store, reports, cancellationToken).ConfigureAwait(false);
+        // A report the leftovers removed is gone: it must not be taken along again.
+        TaskArchiveResult result = await ArchiveSelectedAsync(view, completedBefore, withLogs,
+            [.. reports.Where(r => !leftovers.RemovedReports.Contains(r.Id))], cancellationToken).ConfigureAwait(false);
+        return result with
+        {
+            Logs = result.Logs + leftovers.Logs,
+            Reports = result.Reports + leftovers.RemovedReports.Count,
+            EarlierArchives = [.. result.EarlierArchives.Union(leftovers.Archives, StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            LeftLive = leftovers.LeftLive,
+        };
+    }
+
+    private async Task<TaskArchiveResult> ArchiveSelectedAsync(StateView view, DateTimeOffset completedBefore, bool withLogs,
+        IReadOnlyList<(string Id, byte[] Json)> liveReports, CancellationToken cancellationToken)
+    {
         List<(ArchivedTask Task, byte[] Json)> selected = Select(view, completedBefore);
         Dictionary<string, ArchivedEarlier> earlier = await EarlierArchives.FindAsync(archives, selected, withLogs, cancellationToken).ConfigureAwait(false);
         selected.RemoveAll(s => earlier.ContainsKey(s.Task.Id));
@@ -49,7 +68,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
             return earlier.Count == 0 ? new TaskArchiveResult(null, [], [], 0, 0, 0) : await FinishEarlierAsync(earlier, cancellationToken).ConfigureAwait(false);
         }
 
-        IReadOnlyList<(string Id, byte[] Json)> reports = withLogs ? await ReportsAsync(cancellationToken).ConfigureAwait(false) : [];
+        IReadOnlyList<(string Id, byte[] Json)> reports = withLogs ? liveReports : [];
         ILookup<string?, string> sessions = withLogs ? SessionsByTask(view) : Array.Empty<string>().ToLookup(_ => (string?)null);
         var run = new RunTotals();
         var batch = new Batch();
@@ -253,33 +272,8 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
     private static ILookup<string?, string> SessionsByTask(StateView view) =>
         view.Sessions.Values.ToLookup(s => ItemCodec.DeserializeSession(s.Json).TaskId, s => s.Id);
 
-    /// <summary>
-    /// A report is the task's when its id is the task's, or it is a JSON object whose <c>task_id</c> is the task's id, or
-    /// whose <c>data</c> object's <c>task_id</c> is (the server stores a report as <c>{id, type, created_at, data}</c>).
-    /// </summary>
-    private static bool BelongsTo(string reportId, byte[] json, string taskId)
-    {
-        if (reportId == taskId)
-        {
-            return true;
-        }
-
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse(json);
-            JsonElement root = document.RootElement;
-            return NamesTask(root, taskId) || (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("data", out JsonElement data) && NamesTask(data, taskId));
-        }
-        catch (JsonException)
-        {
-            // Not JSON the archive can read an owner from: it stays where it is.
-            return false;
-        }
-    }
-
-    private static bool NamesTask(JsonElement element, string taskId) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("task_id", out JsonElement owner)
-        && owner.ValueKind == JsonValueKind.String && owner.GetString() == taskId;
+    /// <summary>A report is the task's when the task is one of its owners (<see cref="ReportOwners"/>).</summary>
+    private static bool BelongsTo(string reportId, byte[] json, string taskId) => ReportOwners.Of(reportId, json).Contains(taskId);
 
     private async Task<IReadOnlyList<(string, byte[])>> ReportsAsync(CancellationToken cancellationToken)
     {

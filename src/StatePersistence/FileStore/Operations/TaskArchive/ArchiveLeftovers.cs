@@ -1,0 +1,156 @@
+using StatePersistence.Commit;
+using StatePersistence.Retention;
+using StatePersistence.Storage;
+
+namespace StatePersistence.FileStore.Operations.TaskArchive;
+
+/// <summary>What <see cref="ArchiveLeftovers.FinishAsync"/> removed, from which archives, and what it had to leave.</summary>
+internal sealed record LeftoversFinished(int Logs, IReadOnlySet<string> RemovedReports, IReadOnlyList<string> Archives, IReadOnlyList<string> LeftLive)
+{
+    public static LeftoversFinished None { get; } = new(0, new HashSet<string>(), [], []);
+}
+
+/// <summary>
+/// Finishes an archive run cut short after its delete commit (a kill, a crash, a failed removal): its tasks are gone,
+/// but some of the session logs and reports its archive took along are still live, and nothing else ever removed them
+/// (<see cref="EarlierArchives"/> looks only at tasks still live). Each is removed as the cut-short run would have,
+/// only when its task is not live and the live copy is, byte for byte, what an archive that reads back whole holds
+/// under it: a log written to since, or an id used again, stays live and is named in
+/// <see cref="LeftoversFinished.LeftLive"/>. Cheap when there is nothing to finish: the candidates come from the live
+/// state (logs of sessions whose task is gone, reports whose owners include a task that is gone), and only when there
+/// are some is any archive looked up.
+/// </summary>
+internal static class ArchiveLeftovers
+{
+    public static async Task<LeftoversFinished> FinishAsync(StateView view, ITaskArchiveStore archives, IStateBlobStore store,
+        IReadOnlyList<(string Id, byte[] Json)> reports, CancellationToken cancellationToken)
+    {
+        HashSet<string> logs = await SessionsWithLogsAsync(store, cancellationToken).ConfigureAwait(false);
+        var owners = new HashSet<string>(StringComparer.Ordinal);
+        foreach (StoredItem session in view.Sessions.Values.Where(s => logs.Contains(s.Id)))
+        {
+            if (Serialization.ItemCodec.DeserializeSession(session.Json).TaskId is { } taskId)
+            {
+                owners.Add(taskId);
+            }
+        }
+
+        foreach ((string reportId, byte[] json) in reports)
+        {
+            owners.UnionWith(ReportOwners.Of(reportId, json));
+        }
+
+        owners.RemoveWhere(view.Tasks.ContainsKey);
+        if (owners.Count > 0 && await archives.FindLiveTasksAsync(owners, cancellationToken).ConfigureAwait(false) is { } liveElsewhere)
+        {
+            // A state loaded in part (PostgreSQL's statectl archive run loads only the tasks it may choose) is not the
+            // answer to whether a task is gone: the store is.
+            owners.ExceptWith(liveElsewhere);
+        }
+
+        if (owners.Count == 0)
+        {
+            return LeftoversFinished.None;
+        }
+
+        var pass = new Pass(archives, store, owners, logs, reports.Select(r => r.Id).ToHashSet(StringComparer.Ordinal));
+        foreach (string name in await archives.FindTaskArchivesAsync(owners, cancellationToken).ConfigureAwait(false))
+        {
+            await pass.FinishAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+
+        return pass.Result();
+    }
+
+    private static async Task<HashSet<string>> SessionsWithLogsAsync(IStateBlobStore store, CancellationToken cancellationToken)
+    {
+        var sessions = new HashSet<string>(StringComparer.Ordinal);
+        for (IReadOnlyList<string> page = []; ;)
+        {
+            page = await store.ListSessionLogsAsync(page.Count > 0 ? page[^1] : null, RetentionLoop.ReportPage, cancellationToken).ConfigureAwait(false);
+            sessions.UnionWith(page);
+            if (page.Count < RetentionLoop.ReportPage)
+            {
+                return sessions;
+            }
+        }
+    }
+
+    /// <summary>One finishing pass over the archives holding the gone tasks, in ordinal order.</summary>
+    private sealed class Pass(ITaskArchiveStore archives, IStateBlobStore store, HashSet<string> goneTasks, HashSet<string> liveLogs, HashSet<string> liveReports)
+    {
+        private readonly List<string> _finished = [];
+        private readonly SortedSet<string> _differing = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _removedReports = new(StringComparer.Ordinal);
+        private int _logs;
+
+        public async Task FinishAsync(string name, CancellationToken cancellationToken)
+        {
+            string path = archives.DescribeTaskArchive(name);
+            TaskArchiveManifest manifest;
+            Dictionary<string, byte[]> entries;
+            try
+            {
+                if (await archives.ReadTaskArchiveAsync(name, cancellationToken).ConfigureAwait(false) is not { } bytes)
+                {
+                    return;
+                }
+
+                (manifest, entries) = TaskArchiveFile.Read(bytes, path);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException)
+            {
+                // Damaged or unreadable: no evidence that what it took along is kept in it; the live copies stay.
+                return;
+            }
+
+            int removedBefore = _logs + _removedReports.Count;
+            Func<string, byte[]> open = EarlierArchives.Opener(archives.ArchivePayloads, manifest, entries, path);
+            foreach (ArchivedTask task in manifest.Tasks.Where(t => goneTasks.Contains(t.Id)))
+            {
+                var archived = new ArchivedEarlier(path, task, open);
+                foreach (string sessionId in task.SessionLogs.Where(liveLogs.Contains))
+                {
+                    byte[]? live = await store.ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
+                    if (Decide(archived, TaskArchiveManifest.LogEntry(sessionId), live, $"the log of session {sessionId}"))
+                    {
+                        await archives.RemoveSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
+                        liveLogs.Remove(sessionId);
+                        _logs++;
+                    }
+                }
+
+                foreach (string reportId in task.Reports.Where(liveReports.Contains))
+                {
+                    byte[]? live = await store.LoadReportAsync(reportId, cancellationToken).ConfigureAwait(false);
+                    if (Decide(archived, TaskArchiveManifest.ReportEntry(reportId), live, $"report {reportId}"))
+                    {
+                        await archives.RemoveReportAsync(reportId, cancellationToken).ConfigureAwait(false);
+                        liveReports.Remove(reportId);
+                        _removedReports.Add(reportId);
+                    }
+                }
+            }
+
+            if (_logs + _removedReports.Count > removedBefore)
+            {
+                _finished.Add(path);
+            }
+        }
+
+        /// <summary>Whether the live copy is the archived one; one that is not is named, unless a later archive holds it.</summary>
+        private bool Decide(ArchivedEarlier archived, string entry, byte[]? live, string what)
+        {
+            if (EarlierArchives.Holds(archived, entry, live))
+            {
+                _differing.Remove(what);
+                return true;
+            }
+
+            _differing.Add(what);
+            return false;
+        }
+
+        public LeftoversFinished Result() => new(_logs, _removedReports, _finished, [.. _differing]);
+    }
+}
