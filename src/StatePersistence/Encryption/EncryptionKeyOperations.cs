@@ -20,7 +20,15 @@ public static partial class EncryptionKeyOperations
     }
 
     /// <summary>Adds a new active key to the key file; the previously active key becomes retired (it still decrypts). Returns the new key.</summary>
-    public static EncryptionKey Rotate(string keyFile, ILogger? logger = null, TimeProvider? timeProvider = null)
+    public static EncryptionKey Rotate(string keyFile, ILogger? logger = null, TimeProvider? timeProvider = null) =>
+        RotateReportingRetired(keyFile, logger, timeProvider).Key;
+
+    /// <summary>
+    /// <see cref="Rotate"/>, returning with the new key the id of the key it retired, read under the key file's lock:
+    /// what to tell an operator who removes that key later (<c>keys retire OLD --remove</c>). A key read before the
+    /// lock may have been retired meanwhile by a rotation run at the same time.
+    /// </summary>
+    public static EncryptionKeyRotation RotateReportingRetired(string keyFile, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         DateTimeOffset now = (timeProvider ?? TimeProvider.System).GetUtcNow();
         EncryptionKey key = EncryptionKey.Generate(EncryptionKey.NewId(now), EncryptionKeyState.Active, now);
@@ -41,7 +49,7 @@ public static partial class EncryptionKeyOperations
             Log.KeyActivatedFromClear(log, key.Id);
         }
 
-        return key;
+        return new EncryptionKeyRotation(key, previous);
     }
 
     /// <summary>

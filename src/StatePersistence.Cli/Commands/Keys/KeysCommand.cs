@@ -70,9 +70,11 @@ internal static class KeysCommand
         {
             string file = ResolveKeyFile(parsed);
             KeyFileLockWait.Announce(context.Error, file);
-            EncryptionKeyRing ring = EncryptionKeyFile.Read(file);
-            string? previous = ring.HasActiveKey ? ring.Active.Id : null;
-            EncryptionKey key = EncryptionKeyOperations.Rotate(file);
+            // The key retired is the one active when the rotation had the key file's lock: one read before it may have
+            // been retired already by a rotation run at the same time (each then printed the same, wrong, id).
+            EncryptionKeyRotation rotation = EncryptionKeyOperations.RotateReportingRetired(file);
+            EncryptionKey key = rotation.Key;
+            string? previous = rotation.RetiredKeyId;
             Report(context, new KeyChangeReport(file, key.Id, "activated", previous), previous is null
                 ? $"The key {key.Id} is now active; no key was active before (encryption was off)."
                 : $"The key {key.Id} is now active; {previous} is retired and still decrypts.");
