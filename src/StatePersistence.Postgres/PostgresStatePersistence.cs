@@ -31,16 +31,7 @@ public static class PostgresStatePersistence
     {
         StatePersistenceService service = Create(connectionString, schema, options, loggerFactory, timeProvider, meterFactory,
             changeRetention: changeRetention);
-        try
-        {
-            await service.StartAsync(cancellationToken).ConfigureAwait(false);
-            return service;
-        }
-        catch
-        {
-            await service.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return await StartedAsync(service, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -58,6 +49,12 @@ public static class PostgresStatePersistence
             ArchiveCandidatesBefore = completedBefore,
         };
         var service = new StatePersistenceService(options, store);
+        return await StartedAsync(service, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary><paramref name="service"/> started; disposed when its start fails, so nothing it opened is left behind.</summary>
+    private static async Task<StatePersistenceService> StartedAsync(StatePersistenceService service, CancellationToken cancellationToken)
+    {
         try
         {
             await service.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -50,7 +50,7 @@ public sealed class ConcurrentRotateTests : IDisposable
                 runs.Add((rotate, errors, rotate.StandardOutput.ReadToEndAsync(Http.Ct)));
             }
 
-            Assert.True(await PollAsync(() => runs.All(r => Text(r.Errors).Contains("waiting for the lock", StringComparison.Ordinal) || r.Process.HasExited)),
+            Assert.True(await ProcessWaits.PollAsync(() => runs.All(r => ProcessWaits.Text(r.Errors).Contains("waiting for the lock", StringComparison.Ordinal) || r.Process.HasExited)),
                 "not every rotation said it waits for the lock within 30 s");
         }
         finally
@@ -64,7 +64,7 @@ public sealed class ConcurrentRotateTests : IDisposable
             using (process)
             {
                 await process.WaitForExitAsync(Http.Ct);
-                Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}: {Text(errors)}");
+                Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}: {ProcessWaits.Text(errors)}");
                 using JsonDocument report = JsonDocument.Parse(await output);
                 string previous = report.RootElement.GetProperty("previousKeyId").GetString()!;
                 Assert.True(chain.TryAdd(previous, report.RootElement.GetProperty("keyId").GetString()!),
@@ -87,27 +87,5 @@ public sealed class ConcurrentRotateTests : IDisposable
         Assert.Equal(walked.Order(StringComparer.Ordinal), states.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("active", states[walked[^1]]);
         Assert.All(walked.SkipLast(1), id => Assert.Equal("retired", states[id]));
-    }
-
-    /// <summary>Polls <paramref name="condition"/> for up to 30 s; whether it held.</summary>
-    private static async Task<bool> PollAsync(Func<bool> condition)
-    {
-        for (DateTime end = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < end; await Task.Delay(20, Http.Ct))
-        {
-            if (condition())
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static string Text(StringBuilder errors)
-    {
-        lock (errors)
-        {
-            return errors.ToString();
-        }
     }
 }

@@ -39,7 +39,7 @@ public sealed class KeyFileLockWaitTests : IDisposable
         bool saidItWaits;
         try
         {
-            saidItWaits = await PollAsync(() => Text(errors).Contains("waiting for the lock", StringComparison.Ordinal) || rotate.HasExited);
+            saidItWaits = await ProcessWaits.PollAsync(() => ProcessWaits.Text(errors).Contains("waiting for the lock", StringComparison.Ordinal) || rotate.HasExited);
         }
         finally
         {
@@ -47,33 +47,11 @@ public sealed class KeyFileLockWaitTests : IDisposable
         }
 
         await rotate.WaitForExitAsync(Http.Ct);
-        Assert.True(saidItWaits, "nothing said within 30 s while the lock was held: " + Text(errors));
-        Assert.True(rotate.ExitCode == 0, $"exit code {rotate.ExitCode}: {Text(errors)}");
+        Assert.True(saidItWaits, "nothing said within 30 s while the lock was held: " + ProcessWaits.Text(errors));
+        Assert.True(rotate.ExitCode == 0, $"exit code {rotate.ExitCode}: {ProcessWaits.Text(errors)}");
         // Whole, not cut short as Assert.Contains prints it: what it lacked is what to look at.
-        Assert.True(Text(errors).Contains($"waiting for the lock '{lockFile}', held by process {Environment.ProcessId}", StringComparison.Ordinal), Text(errors));
+        Assert.True(ProcessWaits.Text(errors).Contains($"waiting for the lock '{lockFile}', held by process {Environment.ProcessId}", StringComparison.Ordinal), ProcessWaits.Text(errors));
         Assert.Contains("is now active", await output, StringComparison.Ordinal);
-    }
-
-    /// <summary>Polls <paramref name="condition"/> for up to 30 s; whether it held.</summary>
-    private static async Task<bool> PollAsync(Func<bool> condition)
-    {
-        for (DateTime end = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < end; await Task.Delay(20, Http.Ct))
-        {
-            if (condition())
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static string Text(StringBuilder errors)
-    {
-        lock (errors)
-        {
-            return errors.ToString();
-        }
     }
 
     public void Dispose() => _temp.Dispose();
