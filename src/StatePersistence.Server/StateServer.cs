@@ -156,7 +156,7 @@ internal static class StateServer
         }
 
         app.UseMiddleware<ApiKeyMiddleware>();
-        app.UseMiddleware<RepeatedQueryParameters>();
+        app.UseMiddleware<QueryParameterCheck>();
         app.UseMiddleware<DiskFloorMiddleware>();
         app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<ConflictAnswerMiddleware>();
@@ -165,7 +165,7 @@ internal static class StateServer
         app.MapPrometheusMetrics();
         // The JSON and text API answers HEAD wherever it answers GET; the event stream does not (a HEAD of an endless
         // stream would never end).
-        RouteGroupBuilder api = app.MapGroup("").AnswerHeadLikeGet();
+        RouteGroupBuilder api = app.MapGroup("").AnswerHeadLikeGet().TakeNoQueryByDefault();
         api.MapTaskRoutes();
         api.MapSessionRoutes();
         api.MapReportRoutes();

@@ -24,7 +24,7 @@ internal static class DashboardApi
     {
         RouteGroupBuilder api = routes.MapGroup("/api/dashboard");
         api.MapGet("/overview", OverviewAsync);
-        api.MapGet("/tasks", TasksAsync);
+        api.MapGet("/tasks", TasksAsync).TakesQuery("status", "q", "page", "size");
         api.MapGet("/recovery", (IStatePersistence state) => state.LastRecovery is { } report
             ? ApiResults.Ok(report, ServerJsonContext.Default.RecoveryReport)
             : ApiProblems.Problem(StatusCodes.Status404NotFound, "Not found", "No recovery has run yet."));

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using StatePersistence.Events;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Events;
+using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
 using StatePersistence.Server.Refusals;
 
@@ -22,7 +23,7 @@ internal static class EventRoutes
     /// <summary>A position no stream holds, so an unreadable id gets a <c>reset</c>.</summary>
     private static readonly StateEventPosition Unreadable = new("unreadable", long.MaxValue, 0);
 
-    public static void MapEventRoutes(this IEndpointRouteBuilder routes) => routes.MapGet("/api/events", StreamWithinLimitAsync);
+    public static void MapEventRoutes(this IEndpointRouteBuilder routes) => routes.MapGet("/api/events", StreamWithinLimitAsync).TakesQuery("lastEventId");
 
     /// <summary>
     /// A stream only while fewer than <see cref="StateServerOptions.EventStreamClientLimit"/> are open; otherwise 503

@@ -17,7 +17,7 @@ internal static class ReportRoutes
     {
         RouteGroupBuilder reports = routes.MapGroup("/api/reports");
         reports.MapPost("", CreateAsync);
-        reports.MapGet("", ListAsync);
+        reports.MapGet("", ListAsync).TakesQuery("after", "limit");
         reports.MapGet("/{id}", GetAsync);
     }
 

@@ -17,7 +17,7 @@ internal static class SessionRoutes
     public static void MapSessionRoutes(this IEndpointRouteBuilder routes)
     {
         RouteGroupBuilder sessions = routes.MapGroup("/api/sessions").AnswerConflictsWith412();
-        sessions.MapGet("", ListAsync);
+        sessions.MapGet("", ListAsync).TakesQuery("after", "limit");
         sessions.MapPost("", CreateAsync);
         sessions.MapGet("/{id}", GetAsync);
         sessions.MapPatch("/{id}", PatchAsync);

@@ -30,6 +30,9 @@ internal static class TaskListRoute
         ["-updatedAt"] = TaskSort.UpdatedAtDescending,
     };
 
+    /// <summary>The query parameters <see cref="List"/> takes; any other is refused (<see cref="QueryParameterCheck"/>).</summary>
+    public static readonly string[] Parameters = ["status", "tool", "updatedSince", "q", "sort", "limit", "next", "after"];
+
     public static async Task<IResult> List(HttpContext context, IStatePersistence state, string? status = null, string? tool = null,
         string? updatedSince = null, string? sort = null, string? next = null, string? after = null, string? limit = null, string? q = null)
     {

@@ -22,7 +22,7 @@ internal static class TaskRoutes
     {
         RouteGroupBuilder tasks = routes.MapGroup("/api/tasks").AnswerConflictsWith412();
         tasks.MapPost("", CreateAsync);
-        tasks.MapGet("", TaskListRoute.List);
+        tasks.MapGet("", TaskListRoute.List).TakesQuery(TaskListRoute.Parameters);
         tasks.MapGet("/{id}", GetAsync);
         tasks.MapPut("/{id}", TaskReplaceRoute.PutAsync);
         tasks.MapPatch("/{id}", PatchAsync);
