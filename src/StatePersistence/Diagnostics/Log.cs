@@ -128,6 +128,9 @@ internal static partial class Log
     [LoggerMessage(58, LogLevel.Error, "{Path} cannot be read and was left as it is (not moved, rewritten or deleted): {Reason}")]
     public static partial void Unreadable(ILogger logger, string path, string reason);
 
+    [LoggerMessage(82, LogLevel.Error, "Scrub of {Location}: {Count} item file(s) could not be read and were left as they are (not moved aside, rewritten or deleted): the file system refused the read, which says nothing about their content, and health stays Degraded until a pass reads them. Check their owner and permissions, and the disk (dmesg). The first: {Path} ({OsError})")]
+    public static partial void ScrubCouldNotRead(ILogger logger, string location, int count, string path, string osError);
+
     [LoggerMessage(59, LogLevel.Error, "Scrub of {Location}: {Count} item file(s) cannot be read for lack of the right key or codec and were left as they are (not moved, rewritten or deleted); health stays Degraded until they open. The first: {Reason}")]
     public static partial void ScrubFoundUnreadable(ILogger logger, string location, int count, string reason);
 }

@@ -4,10 +4,11 @@ using StatePersistence.Diagnostics;
 using StatePersistence.Errors;
 using StatePersistence.Recovery;
 using StatePersistence.Serialization;
+using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
 
-public sealed partial class FileStateStore
+public sealed partial class FileStateStore : IRefusedReadsStore
 {
     /// <inheritdoc />
     /// <remarks>
@@ -16,24 +17,27 @@ public sealed partial class FileStateStore
     /// crash interrupted may already have written.
     /// A file that differs from all of them, or does not parse, is moved aside; it and any missing file are rewritten at the next checkpoint. A file
     /// this store cannot open for lack of the right key or codec is left exactly as it is (neither moved nor rewritten),
-    /// logged at Error and listed for health until a later pass opens it.
+    /// logged at Error and listed for health until a later pass opens it. So is a file the file system refuses to let it
+    /// read (permissions, an I/O error), which the service reports as a file that could not be read, never as corruption.
     /// The caller runs this while no checkpoint runs.
     /// </remarks>
     public ValueTask<IReadOnlyList<QuarantinedFile>> ScrubAsync(StateView current, CancellationToken cancellationToken = default)
     {
         var found = new List<QuarantinedFile>();
         var refused = new List<(string Path, StateFormatException Refusal)>();
+        var refusedReads = new List<RefusedRead>();
         int missing = 0;
-        ImmutableSortedDictionary<string, StoredItem> tasks = Scrub(_layout.TasksDirectory, PayloadKind.Task, _filesView.Tasks, current.Tasks, current.Revision, found, refused, ref missing, cancellationToken);
-        ImmutableSortedDictionary<string, StoredItem> sessions = Scrub(_layout.SessionsDirectory, PayloadKind.Session, _filesView.Sessions, current.Sessions, current.Revision, found, refused, ref missing, cancellationToken);
+        ImmutableSortedDictionary<string, StoredItem> tasks = Scrub(_layout.TasksDirectory, PayloadKind.Task, _filesView.Tasks, current.Tasks, current.Revision, found, refused, refusedReads, ref missing, cancellationToken);
+        ImmutableSortedDictionary<string, StoredItem> sessions = Scrub(_layout.SessionsDirectory, PayloadKind.Session, _filesView.Sessions, current.Sessions, current.Revision, found, refused, refusedReads, ref missing, cancellationToken);
         _filesView = _filesView with { Tasks = tasks, Sessions = sessions };
+        _lastScrubRefusedReads = refusedReads;
         if (found.Count > 0 || missing > 0)
         {
             Log.ScrubFound(_logger, _layout.Root, found.Count, missing);
         }
 
         // This pass saw every item file: one it no longer refused (opened, or gone) is off the list.
-        var stillRefused = refused.Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
+        var stillRefused = refused.Select(r => r.Path).Concat(refusedReads.Select(r => r.Path)).ToHashSet(StringComparer.Ordinal);
         _unreadable.RemoveWhere(path => IsItemFile(path) && !stillRefused.Contains(path));
         if (refused.Count > 0)
         {
@@ -44,9 +48,15 @@ public sealed partial class FileStateStore
         return ValueTask.FromResult<IReadOnlyList<QuarantinedFile>>(found);
     }
 
+    private IReadOnlyList<RefusedRead> _lastScrubRefusedReads = [];
+
+    /// <inheritdoc />
+    IReadOnlyList<RefusedRead> IRefusedReadsStore.LastScrubRefusedReads => _lastScrubRefusedReads;
+
     /// <summary>Returns <paramref name="written"/> without the items whose files must be written again.</summary>
     private ImmutableSortedDictionary<string, StoredItem> Scrub(string directory, PayloadKind kind, ImmutableSortedDictionary<string, StoredItem> written,
-        ImmutableSortedDictionary<string, StoredItem> current, long stateRevision, List<QuarantinedFile> found, List<(string Path, StateFormatException Refusal)> refused, ref int missing, CancellationToken cancellationToken)
+        ImmutableSortedDictionary<string, StoredItem> current, long stateRevision, List<QuarantinedFile> found, List<(string Path, StateFormatException Refusal)> refused,
+        List<RefusedRead> refusedReads, ref int missing, CancellationToken cancellationToken)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var rewrite = new List<string>();
@@ -85,6 +95,18 @@ public sealed partial class FileStateStore
             }
 
             seen.Add(id);
+            if (judgement is { Verdict: ItemFileVerdict.Unreadable, Error: { } error })
+            {
+                // The file system refused the read (EACCES after a chmod or a restore under another owner, EIO, EMFILE):
+                // that says nothing about the content, so it is no corruption, and a file we may not read may be one we
+                // may not rename either. Left exactly where and as it is (not moved aside, and not rewritten over: its
+                // content was never seen, and the state holds the item anyway), listed for health until a pass reads it.
+                refusedReads.Add(new RefusedRead(path, error));
+                _unreadable.Add(path, $"'{path}' could not be read ({Operations.UnreadableFile.OsError(error)}): the file system refused the read, "
+                    + "which says nothing about its content, so it was left as it is (not moved aside, rewritten or deleted); check its owner and permissions, and the disk (dmesg)");
+                continue;
+            }
+
             if (judgement.Problem is { } problem)
             {
                 rewrite.Add(id);

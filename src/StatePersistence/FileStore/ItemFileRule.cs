@@ -87,7 +87,7 @@ internal static class ItemFileRule
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            failure = new ItemFileJudgement(ItemFileVerdict.Unreadable, $"the {KindName(kind)} file cannot be read ({ex.Message})");
+            failure = new ItemFileJudgement(ItemFileVerdict.Unreadable, $"the {KindName(kind)} file cannot be read ({ex.Message})", ex);
             return null;
         }
 
@@ -140,8 +140,11 @@ internal static class ItemFileRule
 internal readonly record struct ItemFileExpectation(long CheckpointRevision, StoredItem? Checkpointed, long StateRevision, StoredItem? Current,
     bool DeletionRecorded);
 
-/// <summary>The verdict on one item file, and the problem (null when there is none).</summary>
-internal readonly record struct ItemFileJudgement(ItemFileVerdict Verdict, string? Problem);
+/// <summary>
+/// The verdict on one item file, and the problem (null when there is none); for <see cref="ItemFileVerdict.Unreadable"/>,
+/// the file system's error.
+/// </summary>
+internal readonly record struct ItemFileJudgement(ItemFileVerdict Verdict, string? Problem, Exception? Error = null);
 
 /// <summary>What <see cref="ItemFileRule"/> found in an item file.</summary>
 internal enum ItemFileVerdict
@@ -155,7 +158,10 @@ internal enum ItemFileVerdict
     /// <summary>Gone between the listing and the read (a running server's checkpoint deleted it).</summary>
     Vanished,
 
-    /// <summary>The file system refused the read.</summary>
+    /// <summary>
+    /// The file system refused the read (permissions, an I/O error, no descriptor left): nothing is known of the content,
+    /// so this is no damage (the scrub leaves such a file as it is and reports it).
+    /// </summary>
     Unreadable,
 
     /// <summary>The envelope does not check out, or its content is no task or session.</summary>

@@ -10,6 +10,14 @@ internal static class UnreadableFile
     public static bool IsRefusal(Exception exception) =>
         exception is UnauthorizedAccessException or IOException && exception is not (FileNotFoundException or DirectoryNotFoundException);
 
+    /// <summary>
+    /// The operating system's own words for a refusal: for a permission error .NET's message is "Access to the path ... is
+    /// denied." and the OS error (<c>Permission denied</c>, <c>Operation not permitted</c>) is its inner exception's;
+    /// any other error's message is the OS error already (<c>Input/output error : '...'</c>).
+    /// </summary>
+    public static string OsError(Exception exception) =>
+        exception is UnauthorizedAccessException { InnerException: IOException { Message.Length: > 0 } os } ? os.Message : exception.Message;
+
     /// <summary>The problem, as <c>statectl verify</c> lists it.</summary>
     public static string Problem(string path, Exception exception) =>
         Directory.Exists(path)

@@ -3,6 +3,7 @@ using StatePersistence.Diagnostics;
 using StatePersistence.Recovery;
 using StatePersistence.Service.Commits;
 using StatePersistence.Service.Events;
+using StatePersistence.Storage;
 
 namespace StatePersistence.Service.Checkpoints;
 
@@ -32,7 +33,8 @@ internal sealed class ScrubLoop(StatePersistenceOptions options, TimeProvider ti
 
     /// <summary>
     /// One scrub between checkpoints. Damaged files were already moved aside and reported (each raises
-    /// CorruptionDetected); a checkpoint then rewrites them at once rather than at the next change.
+    /// CorruptionDetected); a checkpoint then rewrites them at once rather than at the next change. Files the file
+    /// system refused to let it read were left as they are, and are reported here as such, never as corruption.
     /// </summary>
     private async Task OnceAsync(CancellationToken cancellationToken)
     {
@@ -49,6 +51,11 @@ internal sealed class ScrubLoop(StatePersistenceOptions options, TimeProvider ti
         finally
         {
             checkpoints.Lock.Release();
+        }
+
+        if (checkpoints.Store is IRefusedReadsStore { LastScrubRefusedReads: { Count: > 0 } refused })
+        {
+            events.ScrubCouldNotRead(refused);
         }
 
         if (found.Count > 0)

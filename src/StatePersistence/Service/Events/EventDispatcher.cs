@@ -106,6 +106,28 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         Raise(StateSaveError, new StateSaveErrorEventArgs(operation, location, error), nameof(StateSaveError));
     }
 
+    /// <summary>
+    /// The scrub could not read some item files because the file system refused (permissions, an I/O error) and left
+    /// them as they are: no corruption, and no save failed, so health stays as the store's listing of them makes it
+    /// (Degraded). Each pass that meets any is logged once (naming the count, the first file and the OS error), counted
+    /// in <c>statepersistence.save.failures</c> under <c>scrub-read</c> and raised as <c>state:save-error</c>
+    /// (operation <c>scrub-read</c>, the first file, a <see cref="Errors.StateStorageException"/> around the refusal).
+    /// </summary>
+    public void ScrubCouldNotRead(IReadOnlyList<Storage.RefusedRead> refused)
+    {
+        const string Operation = "scrub-read";
+        (string path, Exception cause) = (refused[0].Path, refused[0].Error);
+        string osError = FileStore.Operations.UnreadableFile.OsError(cause);
+        Log.ScrubCouldNotRead(logger, location, refused.Count, path, osError);
+        string others = refused.Count > 1 ? $", and {refused.Count - 1} other item file(s) likewise" : "";
+        var error = new Errors.StateStorageException(
+            $"'{path}' could not be read ({osError}); the scrub left it as it is (not moved aside, rewritten or deleted){others}.", path, cause,
+            isTransient: cause is IOException);
+        instruments.SaveFailures.Add(1, StateInstruments.Kind(Operation));
+        log.Notify(StateEventTypes.StateSaveError, operation: Operation);
+        Raise(StateSaveError, new StateSaveErrorEventArgs(Operation, path, error), nameof(StateSaveError));
+    }
+
     /// <summary>A retention policy is configured but the store keeps its logs and reports where the pass does not reach.</summary>
     public void RetentionNotApplied(string policy) => Log.RetentionNotApplied(logger, policy, location);
 
