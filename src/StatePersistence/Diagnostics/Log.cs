@@ -59,6 +59,15 @@ internal static partial class Log
     [LoggerMessage(81, LogLevel.Debug, "Saving failed ({Operation}) at {Path} again: {Reason} (repeat {Repeats}; an Error line counts the repeats every 10 s)")]
     public static partial void SaveFailedRepeat(ILogger logger, string operation, string? path, string reason, int repeats);
 
+    [LoggerMessage(83, LogLevel.Error, "Reading the change feed failed ({Operation}) at {Location}")]
+    public static partial void FeedReadFailed(ILogger logger, Exception error, string operation, string? location);
+
+    [LoggerMessage(84, LogLevel.Error, "Reading the change feed failed ({Operation}) at {Location} again: {Reason} ({Repeats} repeat(s) since it was logged with its stack trace at {LoggedAt:O})")]
+    public static partial void FeedReadFailedAgain(ILogger logger, string operation, string? location, string reason, int repeats, DateTimeOffset loggedAt);
+
+    [LoggerMessage(85, LogLevel.Debug, "Reading the change feed failed ({Operation}) at {Location} again: {Reason} (repeat {Repeats}; an Error line counts the repeats every 10 s)")]
+    public static partial void FeedReadFailedRepeat(ILogger logger, string operation, string? location, string reason, int repeats);
+
     [LoggerMessage(6, LogLevel.Debug, "Snapshot written to {Location}: revision {Revision}, {Bytes} bytes ({Details}), in {ElapsedMs:F1} ms")]
     public static partial void SnapshotWritten(ILogger logger, string location, long revision, long bytes, string details, double elapsedMs);
 

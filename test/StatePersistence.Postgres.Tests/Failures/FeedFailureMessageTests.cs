@@ -69,8 +69,9 @@ public sealed class FeedFailureMessageTests : IDisposable
         Assert.Equal("42P01", Assert.IsType<PostgresException>(error.InnerException).SqlState);
         Assert.False(error.IsTransient); // PostgreSQL refused the statement: retried, but nothing to wait out
 
-        FakeLogRecord logged = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 5 && r.Exception == error);
-        Assert.Equal($"Saving failed (follow-changes) at {location}", logged.Message);
+        // A failed read of the feed, not a failed save (it was event 5, "Saving failed (follow-changes)").
+        FakeLogRecord logged = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 83 && r.Exception == error);
+        Assert.Equal($"Reading the change feed failed (follow-changes) at {location}", logged.Message);
         Assert.Contains(failures.GetMeasurementSnapshot(), m => Equals(m.Tags["kind"], "follow-changes"));
         Assert.DoesNotContain(Password, error.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(logs.GetSnapshot(), r => r.Message.Contains(Password, StringComparison.Ordinal)

@@ -57,13 +57,13 @@ internal sealed class ChangeFeedPump(IStateStore store, StateEventLog log, Event
         }
         catch (ChangeFeedGapException gap)
         {
-            events.BackgroundFailed("change-feed", gap);
+            events.FeedReadFailed("change-feed", gap);
             log.Break();
         }
         catch (Exception ex)
         {
             // The shutdown goes on: a reader that resumes from this stream in the next process gets a reset instead.
-            events.BackgroundFailed("change-feed", ex);
+            events.FeedReadFailed("change-feed", ex);
         }
     }
 
@@ -101,13 +101,13 @@ internal sealed class ChangeFeedPump(IStateStore store, StateEventLog log, Event
             catch (ChangeFeedGapException gap)
             {
                 // The changes in between are gone from the feed: readers reload instead of missing them.
-                events.BackgroundFailed("change-feed", gap);
+                events.FeedReadFailed("change-feed", gap);
                 log.Break();
                 after = Math.Max(after, gap.OldestHeld);
             }
             catch (Exception ex)
             {
-                events.BackgroundFailed("change-feed", ex);
+                events.FeedReadFailed("change-feed", ex);
                 try
                 {
                     await Task.Delay(RetryDelay, time, stopping).ConfigureAwait(false);

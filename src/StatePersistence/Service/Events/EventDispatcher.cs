@@ -65,19 +65,38 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         Raise(StateSaveError, new StateSaveErrorEventArgs(operation, path, error), nameof(StateSaveError));
     }
 
-    /// <summary>Logs a failure with its stack trace, or as one line when it repeats one logged so a moment ago (<see cref="RepeatedFailures"/>).</summary>
-    private void LogFailure(string operation, string? path, Exception error)
+    /// <summary>
+    /// Logs a failure with its stack trace, or as one line when it repeats one logged so a moment ago
+    /// (<see cref="RepeatedFailures"/>): as a failed save, or, for a read of the change feed (<paramref name="feedRead"/>),
+    /// as that, which is no save.
+    /// </summary>
+    private void LogFailure(string operation, string? path, Exception error, bool feedRead = false)
     {
         if (_repeated.Repeat(operation, error) is { } repeat)
         {
             if (repeat.Summarize)
             {
-                Log.SaveFailedAgain(logger, operation, path, error.Message, repeat.Repeats, repeat.LoggedAt);
+                if (feedRead)
+                {
+                    Log.FeedReadFailedAgain(logger, operation, path, error.Message, repeat.Repeats, repeat.LoggedAt);
+                }
+                else
+                {
+                    Log.SaveFailedAgain(logger, operation, path, error.Message, repeat.Repeats, repeat.LoggedAt);
+                }
+            }
+            else if (feedRead)
+            {
+                Log.FeedReadFailedRepeat(logger, operation, path, error.Message, repeat.Repeats);
             }
             else
             {
                 Log.SaveFailedRepeat(logger, operation, path, error.Message, repeat.Repeats);
             }
+        }
+        else if (feedRead)
+        {
+            Log.FeedReadFailed(logger, error, operation, path);
         }
         else
         {
@@ -98,9 +117,19 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
     };
 
     /// <summary>A background job (the scrub) failed: reported like a save error, but no save failed, so health stays.</summary>
-    public void BackgroundFailed(string operation, Exception error)
+    public void BackgroundFailed(string operation, Exception error) => ReportBackground(operation, error, feedRead: false);
+
+    /// <summary>
+    /// Reading the store's change feed failed (<c>follow-changes</c>: the follower reading what other instances of a
+    /// shared store committed; <c>change-feed</c>: the feed read for the event stream). Counted and raised as any
+    /// background failure, but logged as a failed read of the feed: it was "Saving failed (follow-changes)", and no save
+    /// had failed.
+    /// </summary>
+    public void FeedReadFailed(string operation, Exception error) => ReportBackground(operation, error, feedRead: true);
+
+    private void ReportBackground(string operation, Exception error, bool feedRead)
     {
-        LogFailure(operation, location, error);
+        LogFailure(operation, location, error, feedRead);
         instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
         log.Notify(StateEventTypes.StateSaveError, operation: operation);
         Raise(StateSaveError, new StateSaveErrorEventArgs(operation, location, error), nameof(StateSaveError));

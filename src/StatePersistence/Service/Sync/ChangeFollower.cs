@@ -98,13 +98,14 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
             {
                 // Further behind than the store keeps its change log: reported, then the whole state is reloaded and
                 // the feed followed after the reload's position (a failure of the reload is retried as any other).
-                events.BackgroundFailed("follow-changes", gap);
+                events.FeedReadFailed("follow-changes", gap);
                 await ResyncAsync(stopping).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
-                // Logged, counted and raised as a save error; the feed is read again from the last applied position.
-                events.BackgroundFailed("follow-changes", ex);
+                // Logged as a failed read of the feed (no save failed), counted and raised as a save error; the feed is read
+                // again from the last applied position.
+                events.FeedReadFailed("follow-changes", ex);
                 try
                 {
                     await Task.Delay(RetryDelay, time, stopping).ConfigureAwait(false);
@@ -136,7 +137,7 @@ internal sealed class ChangeFollower(IStateStore store, CommitPipeline commits, 
         }
         catch (Exception ex)
         {
-            events.BackgroundFailed("follow-changes", ex);
+            events.FeedReadFailed("follow-changes", ex);
             try
             {
                 await Task.Delay(RetryDelay, time, stopping).ConfigureAwait(false);
