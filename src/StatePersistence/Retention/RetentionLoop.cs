@@ -11,13 +11,18 @@ namespace StatePersistence.Retention;
 /// <see cref="RetentionOptions.SessionLogMaxBytes"/> and deletes every report older than
 /// <see cref="RetentionOptions.ReportMaxAge"/>. Each step, log and report on its own: one that fails is logged, counted
 /// and raised as <c>state:save-error</c> (operation <c>retention-archive</c>, <c>retention-session-log</c> or
-/// <c>retention-report</c>) and the pass goes on with the next; the loop keeps running.
+/// <c>retention-report</c>) and the pass goes on with the next; the loop keeps running. An earlier archive that does not
+/// read back whole, whose leftovers the archive step kept live, is reported the same way (a Warning, once per archive).
 /// </summary>
 internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvider time, IRetentionStore? store, EventDispatcher events,
     Func<DateTimeOffset, bool, CancellationToken, Task<FileStore.Operations.TaskArchiveResult>>? archiveTasks)
 {
     /// <summary>How many report ids the pass lists at a time.</summary>
     internal const int ReportPage = 1000;
+
+    // The damaged archives whose leftovers the pass kept live that were reported: each once per process, not at every
+    // pass while it and its leftovers are there (as a damaged report on PostgreSQL).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _damagedReported = new(StringComparer.Ordinal);
 
     private Task? _loop;
 
@@ -80,6 +85,14 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
                 if (!archived.NothingToArchive)
                 {
                     events.TasksArchived(archived);
+                }
+
+                foreach (FileStore.Operations.DamagedTaskArchive damaged in archived.DamagedArchives)
+                {
+                    if (_damagedReported.TryAdd(damaged.Archive, true))
+                    {
+                        events.ArchiveLeftoversKept("retention-archive", damaged);
+                    }
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

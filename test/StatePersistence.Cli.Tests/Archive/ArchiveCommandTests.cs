@@ -140,6 +140,43 @@ public sealed partial class ArchiveCommandTests : IDisposable
         Assert.DoesNotContain("task_1", list.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Archive_AfterARunKilledPastItsDeleteCommit_WhoseArchiveIsDamaged_KeepsTheLeftoversLive_AndSaysSo()
+    {
+        await WriteFinishedTasksAsync();
+        string before = _temp.Combine("before");
+        foreach (string folder in new[] { "logs", "reports" })
+        {
+            CopyDirectory(Path.Combine(StatePath, folder), Path.Combine(before, folder));
+        }
+
+        StatectlRun first = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--with-logs", "--state-path", StatePath, "--json");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        string file = first.Json().GetProperty("archive").GetString()!;
+        // The run killed between its delete commit and the removals: the tasks gone, what they took along still live.
+        foreach (string folder in new[] { "logs", "reports" })
+        {
+            CopyDirectory(Path.Combine(before, folder), Path.Combine(StatePath, folder));
+        }
+
+        DamageEntry(file, "tasks/task_2.json");
+
+        StatectlRun json = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--with-logs", "--state-path", StatePath, "--json");
+        StatectlRun text = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--with-logs", "--state-path", StatePath);
+
+        Assert.True(json.ExitCode == 0, json.ToString());
+        JsonElement damaged = Assert.Single(json.Json().GetProperty("damagedArchives").EnumerateArray());
+        Assert.Equal(file, damaged.GetProperty("archive").GetString());
+        Assert.Contains("is damaged: its entry 'tasks/task_2.json'", damaged.GetProperty("problem").GetString(), StringComparison.Ordinal);
+        Assert.Equal(["report r_of_2", "report task_1", "the log of session s1"], damaged.GetProperty("keptLive").EnumerateArray().Select(k => k.GetString()));
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Contains($"The archive {file} is damaged (it does not read back whole), so what it took along that an interrupted run left live was kept live, not removed: report r_of_2, report task_1, the log of session s1.",
+            text.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(StatePath, "logs", "session_s1.log")));
+        Assert.True(File.Exists(Path.Combine(StatePath, "reports", "report_task_1.json")));
+        Assert.True(File.Exists(Path.Combine(StatePath, "reports", "report_r_of_2.json")));
+    }
+
     [Theory]
     [InlineData("yesterday")]
     [InlineData("2024-13-01")]
@@ -283,6 +320,34 @@ public sealed partial class ArchiveCommandTests : IDisposable
         }
 
         return entries;
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string path in Directory.GetFiles(from))
+        {
+            File.Copy(path, Path.Combine(to, Path.GetFileName(path)), overwrite: true);
+        }
+    }
+
+    /// <summary>Rewrites the archive with one byte of <paramref name="entry"/> flipped: its manifest still reads, the whole does not.</summary>
+    private static void DamageEntry(string archive, string entry)
+    {
+        List<(string Name, byte[] Content)> entries = [.. ReadArchive(archive).Select(e => (e.Key, System.Text.Encoding.UTF8.GetBytes(e.Value)))];
+        Assert.Contains(entries, e => e.Name == entry);
+        using var output = File.Create(archive);
+        using var gzip = new GZipStream(output, CompressionLevel.Optimal);
+        using var tar = new TarWriter(gzip, TarEntryFormat.Pax);
+        foreach ((string name, byte[] content) in entries)
+        {
+            if (name == entry)
+            {
+                content[content.Length / 2] ^= 0x01;
+            }
+
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content) });
+        }
     }
 
     [GeneratedRegex("""^\{"revision":\d+,""")]

@@ -1,5 +1,14 @@
+using System.Diagnostics.Metrics;
+using System.Formats.Tar;
+using System.IO.Compression;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using StatePersistence.Diagnostics;
+using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
+using StatePersistence.FileSystem;
 using StatePersistence.Model;
 using StatePersistence.Testing.Fixtures;
 using StatePersistence.Tests.Support;
@@ -129,6 +138,104 @@ public sealed class InterruptedArchiveTests : IDisposable
         Assert.Equal(["report r1", "the log of session s1"], result.LeftLive);
         Assert.Equal("what old1 printed\nprinted after the archive\n", await service.ReadSessionLogAsync("s1", ct));
         Assert.Contains("another report", (await service.LoadReportAsync("r1", ct))!.Value.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_damaged_archive_of_a_run_killed_after_its_delete_commit_keeps_what_it_took_live_and_says_so()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await SeedAsync(ct);
+        string archive = await InterruptAfterTheDeleteCommitAsync(ct);
+        DamageEntry(archive, "tasks/old2.json");
+        byte[] damaged = await File.ReadAllBytesAsync(archive, ct);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        TaskArchiveResult result = await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), withLogs: true, ct);
+
+        // Nothing removed on its word...
+        Assert.True(result.NothingToArchive);
+        Assert.Empty(result.EarlierArchives);
+        Assert.Equal("what old1 printed\n", await service.ReadSessionLogAsync("s1", ct));
+        Assert.NotNull(await service.LoadReportAsync("r1", ct));
+        Assert.Equal(damaged, await File.ReadAllBytesAsync(archive, ct));
+        // ...but said: the archive, that it is damaged, and what was kept live for it.
+        DamagedTaskArchive found = Assert.Single(result.DamagedArchives);
+        Assert.Equal(archive, found.Archive);
+        Assert.Contains($"The archive '{archive}' is damaged: its entry 'tasks/old2.json'", found.Problem, StringComparison.Ordinal);
+        Assert.Equal(["report r1", "the log of session s1"], found.KeptLive);
+    }
+
+    [Fact]
+    public async Task The_retention_pass_reports_a_damaged_archive_whose_leftovers_it_keeps_live_once_as_a_warning_counted_and_raised()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await SeedAsync(ct);
+        string archive = await InterruptAfterTheDeleteCommitAsync(ct);
+        DamageEntry(archive, "tasks/old2.json");
+
+        var logs = new CapturedLogs();
+        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        await using ServiceProvider meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        IMeterFactory factory = meters.GetRequiredService<IMeterFactory>();
+        using var failures = new MetricCollector<long>(factory, StateMeter.Name, "statepersistence.save.failures");
+        StatePersistenceOptions options = _fixture.Options(o =>
+        {
+            o.Retention.TaskArchiveAfter = TimeSpan.FromDays(1);
+            o.Retention.TaskArchiveWithLogs = true;
+            o.Retention.Interval = TimeSpan.Zero; // the test runs the passes
+        });
+        var errors = new List<StateSaveErrorEventArgs>();
+        await using var service = new StatePersistenceService(options, new FileStateStore(options, PhysicalFileSystem.Instance, timeProvider: _fixture.Time),
+            loggers, _fixture.Time, factory);
+        service.StateSaveError += (_, e) => errors.Add(e);
+        await service.StartAsync(ct);
+
+        await service.RunRetentionOnceAsync(ct);
+        await service.RunRetentionOnceAsync(ct); // the damage is still there: reported once, not at every pass
+
+        StateSaveErrorEventArgs error = Assert.Single(errors);
+        Assert.Equal("retention-archive", error.Operation);
+        Assert.Equal(archive, error.Path);
+        Assert.Contains($"The task archive '{archive}' is damaged", error.Error.Message, StringComparison.Ordinal);
+        Assert.Contains("was kept live, not removed: report r1, the log of session s1.", error.Error.Message, StringComparison.Ordinal);
+        CapturedLogs.Entry warning = Assert.Single(logs.Entries, e => e.Message.Contains(archive, StringComparison.Ordinal));
+        Assert.Contains("is damaged (it does not read back whole)", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("kept live, not removed (report r1, the log of session s1)", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("its entry 'tasks/old2.json'", warning.Message, StringComparison.Ordinal);
+        Assert.Equal(["retention-archive"], failures.GetMeasurementSnapshot().Select(m => (string)m.Tags["kind"]!));
+        Assert.Equal("what old1 printed\n", await service.ReadSessionLogAsync("s1", ct));
+        Assert.NotNull(await service.LoadReportAsync("r1", ct));
+    }
+
+    /// <summary>Rewrites the archive with one byte of <paramref name="entry"/> flipped: its manifest still reads, the whole does not.</summary>
+    private static void DamageEntry(string archive, string entry)
+    {
+        var entries = new List<(string Name, byte[] Content)>();
+        using (var gzip = new GZipStream(File.OpenRead(archive), CompressionMode.Decompress))
+        using (var tar = new TarReader(gzip))
+        {
+            while (tar.GetNextEntry() is { } read)
+            {
+                using var content = new MemoryStream();
+                read.DataStream?.CopyTo(content);
+                entries.Add((read.Name, content.ToArray()));
+            }
+        }
+
+        Assert.Contains(entries, e => e.Name == entry);
+        using var output = File.Create(archive);
+        using var compressed = new GZipStream(output, CompressionLevel.Optimal);
+        using var writer = new TarWriter(compressed, TarEntryFormat.Pax);
+        foreach ((string name, byte[] content) in entries)
+        {
+            byte[] written = [.. content];
+            if (name == entry)
+            {
+                written[written.Length / 2] ^= 0x01;
+            }
+
+            writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(written) });
+        }
     }
 
     [Fact]

@@ -85,7 +85,8 @@ internal static class ArchiveCommand
         if (context.Json)
         {
             context.WriteJson(new ArchiveReport(result.Archive, result.Archives, result.NothingToArchive, before, withLogs, result.Tasks.Count, result.Tasks,
-                result.StillLive, result.Logs, result.Reports, result.Bytes, result.EarlierArchives, result.LeftLive), ArchiveCommandJsonContext.Default.ArchiveReport);
+                result.StillLive, result.Logs, result.Reports, result.Bytes, result.EarlierArchives, result.LeftLive, result.DamagedArchives),
+                ArchiveCommandJsonContext.Default.ArchiveReport);
             return ExitCodes.Success;
         }
 
@@ -109,6 +110,13 @@ internal static class ArchiveCommand
         if (result.StillLive.Count > 0)
         {
             context.Output.WriteLine($"Changed while being archived, so kept live (the archive holds an older copy): {string.Join(", ", result.StillLive)}.");
+        }
+
+        foreach (DamagedTaskArchive damaged in result.DamagedArchives)
+        {
+            // Nothing is removed on the word of a damaged archive; but the operator must hear of the damage and of what it keeps live.
+            string kept = damaged.KeptLive.Count > 0 ? ": " + string.Join(", ", damaged.KeptLive) : " (its manifest does not read either, so it cannot say what)";
+            context.Output.WriteLine($"The archive {damaged.Archive} is damaged (it does not read back whole), so what it took along that an interrupted run left live was kept live, not removed{kept}. {damaged.Problem}");
         }
 
         return ExitCodes.Success;

@@ -1,15 +1,18 @@
 using System.Text.Json.Serialization;
+using StatePersistence.FileStore.Operations;
 
 namespace StatePersistence.Cli.Commands.Archive;
 
 /// <summary>
 /// What <c>statectl archive --json</c> prints; <c>archive</c> is null when no new archive was written (nothing to
 /// archive, or every task was already in an earlier archive whose run was cut short: <c>earlierArchives</c>), else the
-/// first of <c>archives</c> (one per 10,000 tasks or 64 MiB of content).
+/// first of <c>archives</c> (one per 10,000 tasks or 64 MiB of content). <c>damagedArchives</c>: earlier archives that
+/// do not read back whole (<c>archive</c>, <c>problem</c>), whose leftovers an interrupted run left live were kept live
+/// (<c>keptLive</c>).
 /// </summary>
 internal sealed record ArchiveReport(string? Archive, IReadOnlyList<string> Archives, bool NothingToArchive, DateTimeOffset CompletedBefore, bool WithLogs, int Tasks,
     IReadOnlyList<string> TaskIds, IReadOnlyList<string> StillLive, int Logs, int Reports, long Bytes, IReadOnlyList<string> EarlierArchives,
-    IReadOnlyList<string> LeftLive);
+    IReadOnlyList<string> LeftLive, IReadOnlyList<DamagedTaskArchive> DamagedArchives);
 
 /// <summary>What <c>statectl archive restore --json</c> prints.</summary>
 internal sealed record ArchiveRestoreReport(string Archive, int Tasks, IReadOnlyList<string> TaskIds, int Logs, int Reports, long Revision);

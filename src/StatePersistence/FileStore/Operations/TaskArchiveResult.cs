@@ -46,4 +46,12 @@ public sealed record TaskArchiveResult(string? Archive, IReadOnlyList<string> Ta
     /// live copy is not what the archive holds (written to since, or its id used again): kept live, named here.
     /// </summary>
     public IReadOnlyList<string> LeftLive { get; init; } = [];
+
+    /// <summary>
+    /// Earlier archives that do not read back whole, whose run was cut short after its delete commit: the session logs
+    /// and reports they took along that are still live were kept live, as such an archive is no evidence they are kept
+    /// in it, and the archives were left as they are. Each names the archive, why it does not read back, and what was
+    /// kept live for it.
+    /// </summary>
+    public IReadOnlyList<DamagedTaskArchive> DamagedArchives { get; init; } = [];
 }

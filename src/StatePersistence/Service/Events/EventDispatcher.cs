@@ -218,6 +218,24 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         log.Notify(StateEventTypes.RetentionTasksArchived, id: archive);
     }
 
+    /// <summary>
+    /// An archive run (the retention pass's, <paramref name="operation"/> <c>retention-archive</c>) found an earlier archive
+    /// that does not read back whole, and kept live what it took along: logged as a Warning naming the archive, why and
+    /// what was kept, counted in <c>statepersistence.save.failures</c> under the operation and raised as
+    /// <c>state:save-error</c>, so that the damage and the leftovers it keeps are not left without a word.
+    /// </summary>
+    public void ArchiveLeftoversKept(string operation, FileStore.Operations.DamagedTaskArchive damaged)
+    {
+        string kept = damaged.KeptLive.Count > 0 ? string.Join(", ", damaged.KeptLive) : "what its manifest, which does not read either, would name";
+        Log.ArchiveLeftoversKept(logger, location, damaged.Archive, kept, damaged.Problem);
+        var error = new Errors.StateStorageException(
+            $"The task archive '{damaged.Archive}' is damaged (it does not read back whole), so what it took along that an interrupted run left live was kept live, not removed: {kept}. {damaged.Problem}",
+            damaged.Archive, inner: null, isTransient: false);
+        instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
+        log.Notify(StateEventTypes.StateSaveError, operation: operation);
+        Raise(StateSaveError, new StateSaveErrorEventArgs(operation, damaged.Archive, error), nameof(StateSaveError));
+    }
+
     /// <summary>An archive run or restore found the store's archive lock held and waits its turn: logged with the holder.</summary>
     public void ArchiveTurnAwaited(string holder) => Log.ArchiveTurnAwaited(logger, location, holder);
 

@@ -4,10 +4,14 @@ using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore.Operations.TaskArchive;
 
-/// <summary>What <see cref="ArchiveLeftovers.FinishAsync"/> removed, from which archives, and what it had to leave.</summary>
-internal sealed record LeftoversFinished(int Logs, IReadOnlySet<string> RemovedReports, IReadOnlyList<string> Archives, IReadOnlyList<string> LeftLive)
+/// <summary>
+/// What <see cref="ArchiveLeftovers.FinishAsync"/> removed, from which archives, what it had to leave, and the archives
+/// that do not read back whole, whose leftovers it kept live.
+/// </summary>
+internal sealed record LeftoversFinished(int Logs, IReadOnlySet<string> RemovedReports, IReadOnlyList<string> Archives, IReadOnlyList<string> LeftLive,
+    IReadOnlyList<DamagedTaskArchive> Damaged)
 {
-    public static LeftoversFinished None { get; } = new(0, new HashSet<string>(), [], []);
+    public static LeftoversFinished None { get; } = new(0, new HashSet<string>(), [], [], []);
 }
 
 /// <summary>
@@ -16,7 +20,9 @@ internal sealed record LeftoversFinished(int Logs, IReadOnlySet<string> RemovedR
 /// (<see cref="EarlierArchives"/> looks only at tasks still live). Each is removed as the cut-short run would have,
 /// only when its task is not live and the live copy is, byte for byte, what an archive that reads back whole holds
 /// under it: a log written to since, or an id used again, stays live and is named in
-/// <see cref="LeftoversFinished.LeftLive"/>. Cheap when there is nothing to finish: the candidates come from the live
+/// <see cref="LeftoversFinished.LeftLive"/>. An archive that does not read back whole is no evidence either: what it took
+/// along stays live, and the archive is named with what it keeps live (<see cref="LeftoversFinished.Damaged"/>), where it
+/// used to be passed over without a word. Cheap when there is nothing to finish: the candidates come from the live
 /// state (logs of sessions whose task is gone, reports whose owners include a task that is gone), and only when there
 /// are some is any archive looked up.
 /// </summary>
@@ -81,6 +87,7 @@ internal static class ArchiveLeftovers
     {
         private readonly List<string> _finished = [];
         private readonly SortedSet<string> _differing = new(StringComparer.Ordinal);
+        private readonly List<(string Path, string Problem, TaskArchiveManifest? Manifest)> _damaged = [];
         private readonly HashSet<string> _removedReports = new(StringComparer.Ordinal);
         private int _logs;
 
@@ -89,9 +96,11 @@ internal static class ArchiveLeftovers
             string path = archives.DescribeTaskArchive(name);
             TaskArchiveManifest manifest;
             Dictionary<string, byte[]> entries;
+            byte[]? bytes = null;
             try
             {
-                if (await archives.ReadTaskArchiveAsync(name, cancellationToken).ConfigureAwait(false) is not { } bytes)
+                bytes = await archives.ReadTaskArchiveAsync(name, cancellationToken).ConfigureAwait(false);
+                if (bytes is null)
                 {
                     return;
                 }
@@ -100,7 +109,9 @@ internal static class ArchiveLeftovers
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException)
             {
-                // Damaged or unreadable: no evidence that what it took along is kept in it; the live copies stay.
+                // Damaged or unreadable: no evidence that what it took along is kept in it; the live copies stay, and the
+                // archive is named with them (its manifest alone, when that reads, says which they are).
+                _damaged.Add((path, ex.Message, bytes is null ? null : TaskArchiveFile.TryReadManifest(bytes, path, out _)));
                 return;
             }
 
@@ -151,6 +162,28 @@ internal static class ArchiveLeftovers
             return false;
         }
 
-        public LeftoversFinished Result() => new(_logs, _removedReports, _finished, [.. _differing]);
+        public LeftoversFinished Result() => new(_logs, _removedReports, _finished, [.. _differing], [.. _damaged.Select(Damaged).OfType<DamagedTaskArchive>()]);
+
+        /// <summary>
+        /// A damaged archive with what it took along with a gone task that is still live once every archive was looked
+        /// at (a later archive may have held and removed some); null when nothing is left live for it. Without a manifest
+        /// that reads, what it took is unknown, and it is named all the same.
+        /// </summary>
+        private DamagedTaskArchive? Damaged((string Path, string Problem, TaskArchiveManifest? Manifest) damaged)
+        {
+            if (damaged.Manifest is not { } manifest)
+            {
+                return new DamagedTaskArchive(damaged.Path, damaged.Problem, []);
+            }
+
+            var kept = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (ArchivedTask task in manifest.Tasks.Where(t => goneTasks.Contains(t.Id)))
+            {
+                kept.UnionWith(task.SessionLogs.Where(liveLogs.Contains).Select(id => $"the log of session {id}"));
+                kept.UnionWith(task.Reports.Where(liveReports.Contains).Select(id => $"report {id}"));
+            }
+
+            return kept.Count == 0 ? null : new DamagedTaskArchive(damaged.Path, damaged.Problem, [.. kept]);
+        }
     }
 }

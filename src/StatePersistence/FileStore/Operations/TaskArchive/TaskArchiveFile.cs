@@ -117,11 +117,28 @@ internal static class TaskArchiveFile
     /// </summary>
     public static TaskArchiveManifest? TryReadManifest(IFileSystem fileSystem, string path, out string? problem)
     {
-        problem = null;
         try
         {
             using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
-            using var gzip = new GZipStream(new FileHandleStream(handle), CompressionMode.Decompress);
+            return TryReadManifest(new FileHandleStream(handle), path, out problem);
+        }
+        catch (IOException ex)
+        {
+            problem = ex.Message;
+            return null;
+        }
+    }
+
+    /// <summary>The manifest alone of an archive's bytes (one that does not read back whole, say), as <see cref="TryReadManifest(IFileSystem, string, out string?)"/>.</summary>
+    public static TaskArchiveManifest? TryReadManifest(byte[] archive, string path, out string? problem) =>
+        TryReadManifest(new MemoryStream(archive, writable: false), path, out problem);
+
+    private static TaskArchiveManifest? TryReadManifest(Stream compressed, string path, out string? problem)
+    {
+        problem = null;
+        try
+        {
+            using var gzip = new GZipStream(compressed, CompressionMode.Decompress);
             using var tar = new TarReader(gzip);
             TarEntry? first = tar.GetNextEntry();
             if (first is not { Name: TaskArchiveManifest.EntryName, DataStream: { } data })
