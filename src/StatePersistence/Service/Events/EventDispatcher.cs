@@ -14,7 +14,7 @@ namespace StatePersistence.Service.Events;
 /// <see cref="IStatePersistence.ReadEventsAsync"/> see of them goes to <see cref="StateEventLog"/> (item changes come
 /// from the store's feed instead).
 /// </summary>
-internal sealed class EventDispatcher(object sender, string location, ILogger logger, StateInstruments instruments, HealthTracker health,
+internal sealed partial class EventDispatcher(object sender, string location, ILogger logger, StateInstruments instruments, HealthTracker health,
     StateEventLog log, TimeProvider time)
 {
     private readonly RepeatedFailures _repeated = new(time);
@@ -54,107 +54,6 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
 
         instruments.SaveDuration.Record(duration.TotalSeconds, StateInstruments.Kind(what));
         Raise(StateSaved, new StateSavedEventArgs(what, path, revision, duration), nameof(StateSaved));
-    }
-
-    public void SaveFailed(string operation, string? path, Exception error)
-    {
-        health.RecordFailure(error);
-        LogFailure(operation, path, error);
-        instruments.SaveFailures.Add(1, StateInstruments.Kind(FailedKind(operation)));
-        log.Notify(StateEventTypes.StateSaveError, operation: operation);
-        Raise(StateSaveError, new StateSaveErrorEventArgs(operation, path, error), nameof(StateSaveError));
-    }
-
-    /// <summary>
-    /// Logs a failure with its stack trace, or as one line when it repeats one logged so a moment ago
-    /// (<see cref="RepeatedFailures"/>): as a failed save, or, for a read of the change feed (<paramref name="feedRead"/>),
-    /// as that, which is no save.
-    /// </summary>
-    private void LogFailure(string operation, string? path, Exception error, bool feedRead = false)
-    {
-        if (_repeated.Repeat(operation, error) is { } repeat)
-        {
-            if (repeat.Summarize)
-            {
-                if (feedRead)
-                {
-                    Log.FeedReadFailedAgain(logger, operation, path, error.Message, repeat.Repeats, repeat.LoggedAt);
-                }
-                else
-                {
-                    Log.SaveFailedAgain(logger, operation, path, error.Message, repeat.Repeats, repeat.LoggedAt);
-                }
-            }
-            else if (feedRead)
-            {
-                Log.FeedReadFailedRepeat(logger, operation, path, error.Message, repeat.Repeats);
-            }
-            else
-            {
-                Log.SaveFailedRepeat(logger, operation, path, error.Message, repeat.Repeats);
-            }
-        }
-        else if (feedRead)
-        {
-            Log.FeedReadFailed(logger, error, operation, path);
-        }
-        else
-        {
-            Log.SaveFailed(logger, error, operation, path);
-        }
-    }
-
-    /// <summary>
-    /// The <c>kind</c> a failed save is counted under: the one its duration is recorded under when it succeeds
-    /// (<c>task</c>, <c>session</c>, <c>log</c>, <c>report</c>, <c>snapshot</c>), so that failures divide by saves
-    /// kind by kind. The event and the log line keep the operation's own name (<c>save-task</c>, <c>append-log</c>).
-    /// </summary>
-    internal static string FailedKind(string operation) => operation switch
-    {
-        "append-log" or "delete-log" => "log",
-        _ when operation.StartsWith("save-", StringComparison.Ordinal) => operation["save-".Length..],
-        _ => operation,
-    };
-
-    /// <summary>A background job (the scrub) failed: reported like a save error, but no save failed, so health stays.</summary>
-    public void BackgroundFailed(string operation, Exception error) => ReportBackground(operation, error, feedRead: false);
-
-    /// <summary>
-    /// Reading the store's change feed failed (<c>follow-changes</c>: the follower reading what other instances of a
-    /// shared store committed; <c>change-feed</c>: the feed read for the event stream). Counted and raised as any
-    /// background failure, but logged as a failed read of the feed: it was "Saving failed (follow-changes)", and no save
-    /// had failed.
-    /// </summary>
-    public void FeedReadFailed(string operation, Exception error) => ReportBackground(operation, error, feedRead: true);
-
-    private void ReportBackground(string operation, Exception error, bool feedRead)
-    {
-        LogFailure(operation, location, error, feedRead);
-        instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
-        log.Notify(StateEventTypes.StateSaveError, operation: operation);
-        Raise(StateSaveError, new StateSaveErrorEventArgs(operation, location, error), nameof(StateSaveError));
-    }
-
-    /// <summary>
-    /// The scrub could not read some item files because the file system refused (permissions, an I/O error) and left
-    /// them as they are: no corruption, and no save failed, so health stays as the store's listing of them makes it
-    /// (Degraded). Each pass that meets any is logged once (naming the count, the first file and the OS error), counted
-    /// in <c>statepersistence.save.failures</c> under <c>scrub-read</c> and raised as <c>state:save-error</c>
-    /// (operation <c>scrub-read</c>, the first file, a <see cref="Errors.StateStorageException"/> around the refusal).
-    /// </summary>
-    public void ScrubCouldNotRead(IReadOnlyList<Storage.RefusedRead> refused)
-    {
-        const string Operation = "scrub-read";
-        (string path, Exception cause) = (refused[0].Path, refused[0].Error);
-        string osError = FileStore.Operations.UnreadableFile.OsError(cause);
-        Log.ScrubCouldNotRead(logger, location, refused.Count, path, osError);
-        string others = refused.Count > 1 ? $", and {refused.Count - 1} other item file(s) likewise" : "";
-        var error = new Errors.StateStorageException(
-            $"'{path}' could not be read ({osError}); the scrub left it as it is (not moved aside, rewritten or deleted){others}.", path, cause,
-            isTransient: cause is IOException);
-        instruments.SaveFailures.Add(1, StateInstruments.Kind(Operation));
-        log.Notify(StateEventTypes.StateSaveError, operation: Operation);
-        Raise(StateSaveError, new StateSaveErrorEventArgs(Operation, path, error), nameof(StateSaveError));
     }
 
     /// <summary>A retention policy is configured but the store keeps its logs and reports where the pass does not reach.</summary>
@@ -216,24 +115,6 @@ internal sealed class EventDispatcher(object sender, string location, ILogger lo
         Log.RetentionTasksArchived(logger, location, result.Tasks.Count, result.Logs, result.Reports, archive);
         instruments.RetentionTasksArchived.Add(result.Tasks.Count);
         log.Notify(StateEventTypes.RetentionTasksArchived, id: archive);
-    }
-
-    /// <summary>
-    /// An archive run (the retention pass's, <paramref name="operation"/> <c>retention-archive</c>) found an earlier archive
-    /// that does not read back whole, and kept live what it took along: logged as a Warning naming the archive, why and
-    /// what was kept, counted in <c>statepersistence.save.failures</c> under the operation and raised as
-    /// <c>state:save-error</c>, so that the damage and the leftovers it keeps are not left without a word.
-    /// </summary>
-    public void ArchiveLeftoversKept(string operation, FileStore.Operations.DamagedTaskArchive damaged)
-    {
-        string kept = damaged.KeptLive.Count > 0 ? string.Join(", ", damaged.KeptLive) : "what its manifest, which does not read either, would name";
-        Log.ArchiveLeftoversKept(logger, location, damaged.Archive, kept, damaged.Problem);
-        var error = new Errors.StateStorageException(
-            $"The task archive '{damaged.Archive}' is damaged (it does not read back whole), so what it took along that an interrupted run left live was kept live, not removed: {kept}. {damaged.Problem}",
-            damaged.Archive, inner: null, isTransient: false);
-        instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
-        log.Notify(StateEventTypes.StateSaveError, operation: operation);
-        Raise(StateSaveError, new StateSaveErrorEventArgs(operation, damaged.Archive, error), nameof(StateSaveError));
     }
 
     /// <summary>An archive run or restore found the store's archive lock held and waits its turn: logged with the holder.</summary>
