@@ -60,8 +60,10 @@ public sealed record StoreHealth
 
     /// <summary>
     /// Stored payloads the running store found it cannot open for lack of the right key (one the key ring lacks, has
-    /// revoked, or holds other key material for) or codec, one reason each, naming the file and the key. They are left
-    /// exactly as they are (never quarantined, rewritten or deleted for it); health is Degraded while any is listed.
+    /// revoked, or holds other key material for) or codec, one reason each, naming the file and the key; and files its
+    /// scrub could not read because the file system refused (permissions, an I/O error), naming the file and the OS
+    /// error. They are left exactly as they are (never quarantined, rewritten or deleted for it); health is Degraded
+    /// while any is listed.
     /// </summary>
     public IReadOnlyList<string> Unreadable { get; init; } = [];
 }
