@@ -296,35 +296,45 @@ public sealed class EncryptionKeyUsage
     private static (Dictionary<string, long> Keys, bool Clear) ScanTaskArchive(string file, List<string> damaged, List<string> unknownKeys)
     {
         byte[] archive = File.ReadAllBytes(file);
-        bool whole = true;
+        var keys = new Dictionary<string, long>(StringComparer.Ordinal);
+        bool clear = false;
         try
         {
-            TaskArchiveFile.Read(archive, file);
+            // A whole archive is scanned in the entries its read already decompressed: a second decompression cost
+            // keys list (and keys retire --remove, under the key file's lock) a second pass over the archive and a
+            // second copy of its content in memory. Envelopes only, as the scan of the whole tar counted them: an
+            // entry in plain JSON (the identity codec's form) is not a payload under any key.
+            foreach (byte[] entry in TaskArchiveFile.Read(archive, file).Entries.Values)
+            {
+                ScanEnvelopes(entry, keys, ref clear);
+            }
+
+            return (keys, clear || keys.Count == 0);
         }
         catch (InvalidDataException)
         {
-            whole = false;
             damaged.Add(file);
         }
 
+        // Damaged: what decompresses before the damage is scanned, tar headers and all.
         using var tar = new MemoryStream();
         try
         {
             using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(archive), System.IO.Compression.CompressionMode.Decompress);
             gzip.CopyTo(tar);
         }
-        catch (Exception ex) when (!whole && ex is InvalidDataException or EndOfStreamException)
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
         {
-            // The damage found above: what decompressed before it is scanned.
+            // The damage found above.
         }
 
-        (Dictionary<string, long> keys, bool clear) = Scan(tar.GetBuffer().AsSpan(0, (int)tar.Length));
-        if (!whole && keys.Count == 0)
+        ScanEnvelopes(tar.GetBuffer().AsSpan(0, (int)tar.Length), keys, ref clear);
+        if (keys.Count == 0)
         {
             unknownKeys.Add(file);
         }
 
-        return (keys, whole && (clear || keys.Count == 0));
+        return (keys, false);
     }
 
     /// <summary>The key ids of the encrypted payloads in one file, and whether it holds anything in the clear.</summary>
@@ -332,6 +342,20 @@ public sealed class EncryptionKeyUsage
     {
         var keys = new Dictionary<string, long>(StringComparer.Ordinal);
         bool clear = false;
+        bool any = ScanEnvelopes(bytes, keys, ref clear);
+
+        // A file without a binary envelope is plain JSON (the identity codec's forms, or written before envelopes);
+        // a session log of the plain frame format holds its text in the clear.
+        return (keys, clear || (!any && bytes.TrimStart(" \t\r\n"u8) is [(byte)'{', ..])
+            || FileStore.SessionLog.SessionLogFormat.HeaderVersion(bytes) == FileStore.SessionLog.SessionLogFormat.PlainVersion);
+    }
+
+    /// <summary>
+    /// Adds the key ids of the binary envelopes in <paramref name="bytes"/> to <paramref name="keys"/>, sets
+    /// <paramref name="clear"/> when one is in the clear (the identity codec), and returns whether there was any.
+    /// </summary>
+    private static bool ScanEnvelopes(ReadOnlySpan<byte> bytes, Dictionary<string, long> keys, ref bool clear)
+    {
         bool any = false;
         int at = 0;
         while (at < bytes.Length)
@@ -367,10 +391,7 @@ public sealed class EncryptionKeyUsage
             }
         }
 
-        // A file without a binary envelope is plain JSON (the identity codec's forms, or written before envelopes);
-        // a session log of the plain frame format holds its text in the clear.
-        return (keys, clear || (!any && bytes.TrimStart(" \t\r\n"u8) is [(byte)'{', ..])
-            || FileStore.SessionLog.SessionLogFormat.HeaderVersion(bytes) == FileStore.SessionLog.SessionLogFormat.PlainVersion);
+        return any;
     }
 }
 
