@@ -52,7 +52,7 @@ internal static partial class CommonOptions
             {
                 // Not echoed: a connection string may hold a password, and the message goes to terminals and logs.
                 result.AddError("--state-path is given a PostgreSQL connection string, not a directory (it is not shown here: it may hold a password). "
-                    + "statectl reads and writes state directories (the file store); 'tasks list', 'tasks show', 'verify', 'du', 'health', 'keys list', 'keys retire --remove', 'migrate status' and 'archive list' read a PostgreSQL store, 'tasks edit' mends a task in it, 'migrate apply' upgrades its schema, 'archive' and 'archive restore' move tasks into and out of its archive, 'import' fills an empty one and 'export' copies one, with --store postgres and --connection-string (or STATEPERSISTENCE_CONNECTION_STRING); otherwise use the server's /health and /metrics, psql and pg_dump.");
+                    + "statectl reads and writes state directories (the file store); 'tasks list', 'tasks show', 'verify', 'du', 'health', 'keys list', 'keys retire --remove', 'keys retire --revoke', 'migrate status' and 'archive list' read a PostgreSQL store, 'tasks edit' mends a task in it, 'migrate apply' upgrades its schema, 'archive' and 'archive restore' move tasks into and out of its archive, 'import' fills an empty one and 'export' copies one, with --store postgres and --connection-string (or STATEPERSISTENCE_CONNECTION_STRING); otherwise use the server's /health and /metrics, psql and pg_dump.");
             }
         });
         return option;

@@ -17,7 +17,7 @@ internal static class MissingStateDirectory
     /// <summary>A sentence for a PostgreSQL deployment (led by a space), or empty when the environment names none.</summary>
     public static string PostgresHint() => ConfiguresPostgres()
         ? " This environment sets up the server for PostgreSQL (STATEPERSISTENCE_CONNECTION_STRING or StatePersistence__Store=postgres): "
-          + "statectl reads and writes state directories (the file store) only, but for 'tasks list', 'tasks show', 'verify', 'du', 'tasks edit', 'health', 'keys list', 'keys retire --remove', 'migrate status', 'migrate apply', 'import', 'export', 'archive', 'archive list' and 'archive restore', which take --store postgres; for PostgreSQL use the server's /health and /metrics, psql and pg_dump."
+          + "statectl reads and writes state directories (the file store) only, but for 'tasks list', 'tasks show', 'verify', 'du', 'tasks edit', 'health', 'keys list', 'keys retire --remove', 'keys retire --revoke', 'migrate status', 'migrate apply', 'import', 'export', 'archive', 'archive list' and 'archive restore', which take --store postgres; for PostgreSQL use the server's /health and /metrics, psql and pg_dump."
         : "";
 
     private static bool ConfiguresPostgres() =>

@@ -6,7 +6,7 @@ using StatePersistence.Postgres;
 namespace StatePersistence.Cli.Infrastructure;
 
 /// <summary>
-/// The store a command reads, for those that read a PostgreSQL store too (<c>keys list</c>, <c>keys retire --remove</c>,
+/// The store a command reads, for those that read a PostgreSQL store too (<c>keys list</c>, <c>keys retire --remove</c> and <c>--revoke</c>,
 /// <c>tasks list</c>, <c>tasks show</c>, <c>tasks edit</c>, <c>health</c>, <c>verify</c>, <c>du</c>, <c>import</c>, <c>export</c>, <c>migrate status|apply</c>): the state directory (the default), or a PostgreSQL store, chosen as the
 /// server chooses it: <c>--store postgres</c> or
 /// <c>StatePersistence__Store=postgres</c>; the connection string from <c>--connection-string</c>, else

@@ -116,8 +116,8 @@ public sealed class StatectlKeysTests
             noString = await StatectlRun.RunAsync(["keys", "list", "--store", "postgres", "--key-file", keys]);
             verify = await StatectlRun.RunAsync(["keys", "verify", "--store", "postgres", "--key-file", keys], environment: Environment);
 
-            // A retirement without --remove looks at no store: the deployment's variables alone do not stop it.
-            retire = await StatectlRun.RunAsync(["keys", "retire", first, "--revoke", "--key-file", keys],
+            // A retirement without --remove or --revoke looks at no store: the deployment's variables alone do not stop it.
+            retire = await StatectlRun.RunAsync(["keys", "retire", first, "--key-file", keys],
                 environment: new Dictionary<string, string> { ["StatePersistence__Store"] = "postgres" });
         }
         finally
@@ -133,6 +133,44 @@ public sealed class StatectlKeysTests
         Assert.True(verify.ExitCode == 2, verify.ToString());
         Assert.Contains("keys verify opens the payloads of a state directory", verify.Error, StringComparison.Ordinal);
         Assert.True(retire.ExitCode == 0, retire.ToString());
+    }
+
+    [Fact]
+    public async Task Revoke_IsRefusedWhileRowsAreSealedWithTheKey_AndAllowedOnceTheReencryptionRewroteThem()
+    {
+        await using EncryptedSchema schema = await CreateAsync();
+        string oldKey = EncryptionKeyFile.Create(schema.KeyFile).Active.Id;
+        (StatePersistenceService writer, _) = await schema.OpenAsync(encrypted: true);
+        await using (writer)
+        {
+            await writer.SaveTaskAsync(new AgentTask { Id = "t1", Description = "sealed" }, Ct);
+        }
+
+        // The rotation retires the key every row is still sealed with; revoked, an instance could no longer load them.
+        EncryptionKeyOperations.Rotate(schema.KeyFile);
+        byte[] keyFile = await File.ReadAllBytesAsync(schema.KeyFile, Ct);
+
+        StatectlRun refused = await KeysAsync(schema, "retire", oldKey, "--revoke");
+
+        Assert.True(refused.ExitCode == 1, refused.ToString());
+        string error = refused.Error.ReplaceLineEndings("");
+        Assert.Contains($"The key '{oldKey}' still seals", error, StringComparison.Ordinal);
+        Assert.Contains("row(s) of the PostgreSQL store postgresql://", error, StringComparison.Ordinal);
+        Assert.Contains("--accept-unreadable", error, StringComparison.Ordinal);
+        Assert.Contains($"The key '{oldKey}' was not revoked", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(PostgresServer.ConnectionString, refused.ToString(), StringComparison.Ordinal);
+        Assert.Equal(keyFile, await File.ReadAllBytesAsync(schema.KeyFile, Ct));
+
+        (StatePersistenceService reencrypting, _) = await schema.OpenAsync(encrypted: true);
+        await using (reencrypting)
+        {
+            await reencrypting.ReencryptToEndAsync(Ct);
+        }
+
+        StatectlRun revoked = await KeysAsync(schema, "retire", oldKey, "--revoke");
+
+        Assert.True(revoked.ExitCode == 0, revoked.ToString());
+        Assert.Equal(EncryptionKeyState.Revoked, EncryptionKeyFile.Read(schema.KeyFile).Find(oldKey)!.State);
     }
 
     private static Task<StatectlRun> KeysAsync(EncryptedSchema schema, params string[] arguments) =>

@@ -58,6 +58,32 @@ public sealed class KeyOperationsTests : IDisposable
     }
 
     [Fact]
+    public void Revoke_AsksTheStoreOnlyWhenTheRevocationIsAllowed_AndARefusalLeavesTheFileAsItWas()
+    {
+        string file = _directory.Combine("keys.json");
+        EncryptionKey first = EncryptionKeyOperations.Create(file);
+        EncryptionKey second = EncryptionKeyOperations.Rotate(file);
+        byte[] before = File.ReadAllBytes(file);
+        int asked = 0;
+
+        var active = Assert.Throws<StatePersistenceException>(() => EncryptionKeyOperations.Revoke(file, second.Id, () => { asked++; return null; }));
+        var needed = Assert.Throws<StatePersistenceException>(() => EncryptionKeyOperations.Revoke(file, first.Id, () => { asked++; return "It still seals 3 payloads."; }));
+
+        Assert.Contains("active", active.Message, StringComparison.Ordinal);
+        Assert.StartsWith("It still seals 3 payloads. ", needed.Message, StringComparison.Ordinal);
+        Assert.Contains($"The key '{first.Id}' was not revoked", needed.Message, StringComparison.Ordinal);
+        Assert.Equal(1, asked);
+        Assert.Equal(before, File.ReadAllBytes(file));
+
+        EncryptionKeyOperations.Revoke(file, first.Id, () => { asked++; return null; });
+        Assert.Equal(EncryptionKeyState.Revoked, EncryptionKeyFile.Read(file).Find(first.Id)!.State);
+
+        // Revoked already: nothing changes, so there is nothing to ask (payloads under it stay refused either way).
+        EncryptionKeyOperations.Revoke(file, first.Id, () => { asked++; return "It still seals 3 payloads."; });
+        Assert.Equal(2, asked);
+    }
+
+    [Fact]
     public void Disable_RetiresTheActiveKey_LeavingNoneActive_IsAudited_AndARotationTurnsEncryptionBackOn()
     {
         string file = _directory.Combine("keys.json");

@@ -86,19 +86,34 @@ internal static class KeysCommand
     private static Command RetireCommand()
     {
         var key = new Argument<string>("KEY") { Description = "The key id." }.NotEmpty("a key id, as 'keys list' shows it");
-        var revoke = new Option<bool>("--revoke") { Description = "Revoke instead: payloads sealed with the key are refused from then on." };
+        var revoke = new Option<bool>("--revoke")
+        {
+            Description = "Revoke instead: payloads sealed with the key are refused from then on; refused while any payload in the state directory (or row of a PostgreSQL store, --store postgres) is sealed with it.",
+        };
         var remove = new Option<bool>("--remove") { Description = "Remove the key from the file; refused while any payload in the state directory (or row of a PostgreSQL store, --store postgres) is sealed with it, or any file moved aside (*.corrupt.*)." };
         var loseMovedAside = new Option<bool>("--lose-moved-aside")
         {
             Description = "With --remove: remove the key although files moved aside (*.corrupt.*: damaged copies, torn tails kept aside, which may hold acknowledged data) are sealed with it, accepting that they can never be decrypted.",
         };
-        var command = new Command("retire", "Retire a key (it no longer seals, still decrypts), revoke it, or remove it once nothing uses it.") { key, revoke, remove, loseMovedAside };
+        var acceptUnreadable = new Option<bool>("--accept-unreadable")
+        {
+            Description = "With --revoke: revoke the key without looking at what it still seals, accepting that those payloads can no longer be read (a server whose state is sealed with it cannot start) until 'keys retire KEY' makes it retired again.",
+        };
+        var command = new Command("retire", "Retire a key (it no longer seals, still decrypts); once nothing uses it, revoke it (nothing opens with it) or remove it.")
+        {
+            key, revoke, remove, loseMovedAside, acceptUnreadable,
+        };
         command.SetHandler((context, parsed, _) =>
         {
             string file = ResolveKeyFile(parsed);
             string id = parsed.GetValue(key)!;
+            if (parsed.GetValue(acceptUnreadable) && (!parsed.GetValue(revoke) || parsed.GetValue(remove)))
+            {
+                throw new CommandFailedException("--accept-unreadable goes with --revoke only.", ExitCodes.Usage);
+            }
+
             KeyFileLockWait.Announce(context.Error, file);
-            // Only a removal looks at where the payloads lie.
+            // A removal and a revocation look at where the payloads lie.
             if (parsed.GetValue(remove) && StoreChoice.From(parsed) is { IsPostgres: true } store)
             {
                 if (parsed.GetValue(loseMovedAside))
@@ -123,13 +138,67 @@ internal static class KeysCommand
                 throw new CommandFailedException("--lose-moved-aside goes with --remove only.", ExitCodes.Usage);
             }
 
-            EncryptionKeyState state = parsed.GetValue(revoke) ? EncryptionKeyState.Revoked : EncryptionKeyState.Retired;
-            EncryptionKeyOperations.SetState(file, id, state);
-            string name = state.ToString().ToLowerInvariant();
-            Report(context, new KeyChangeReport(file, id, name), $"The key {id} is now {name}.");
+            if (parsed.GetValue(revoke))
+            {
+                Revoke(context, parsed, file, id, parsed.GetValue(acceptUnreadable));
+                return Task.FromResult(ExitCodes.Success);
+            }
+
+            EncryptionKeyOperations.SetState(file, id, EncryptionKeyState.Retired);
+            Report(context, new KeyChangeReport(file, id, "retired"), $"The key {id} is now retired.");
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
+    }
+
+    /// <summary>
+    /// <c>keys retire KEY --revoke</c>: refused while the store still holds payloads sealed with the key (the key a
+    /// rotation or <c>keys disable</c> retired seals the whole state until the re-encryption has rewritten it, and a
+    /// server cannot read its own state under a revoked key), unless the operator accepts that (a compromised key).
+    /// </summary>
+    private static void Revoke(CommandContext context, ParseResult parsed, string file, string id, bool acceptUnreadable)
+    {
+        if (acceptUnreadable)
+        {
+            EncryptionKeyOperations.SetState(file, id, EncryptionKeyState.Revoked);
+            context.Error.WriteLine($"statectl: warning: the key {id} was revoked without looking at what it still seals (--accept-unreadable): payloads sealed with it are refused from now on, by a running server within a second and at every start; 'statectl keys retire {id}' makes it retired again.");
+        }
+        else if (StoreChoice.From(parsed) is { IsPostgres: true } store)
+        {
+            KeysOnPostgres.Revoke(file, id, store);
+        }
+        else
+        {
+            EncryptionKeyOperations.Revoke(file, id, () => StillSealedUnder(context.StatePath, id));
+        }
+
+        Report(context, new KeyChangeReport(file, id, "revoked"), $"The key {id} is now revoked.");
+    }
+
+    /// <summary>Why <paramref name="id"/> cannot be revoked without the state directory's payloads under it becoming unreadable, or null.</summary>
+    private static string? StillSealedUnder(string stateDirectory, string id)
+    {
+        // A mistyped path must not pass for a directory where nothing is sealed with the key.
+        if (!Directory.Exists(stateDirectory) || !FileStore.StateDirectorySigns.Any(stateDirectory))
+        {
+            return $"'{stateDirectory}' {(Directory.Exists(stateDirectory) ? "shows no sign of being a state directory" : "does not exist")}, so keys retire --revoke cannot tell what the key still seals there. "
+                + "Give the directory the server runs on (--state-path), or --store postgres for a PostgreSQL store; to revoke without looking, pass --accept-unreadable.";
+        }
+
+        KeyUsageCount used;
+        try
+        {
+            used = EncryptionKeyUsage.Measure(stateDirectory).For(id);
+        }
+        catch (StatePersistence.Errors.StatePersistenceException ex)
+        {
+            // A directory that kept changing under the count ("try again"), or one gone since the check above.
+            return $"keys retire --revoke could not tell what the key still seals: {ex.Message}";
+        }
+
+        return used.Payloads == 0 ? null
+            : $"The key '{id}' still seals {used.Payloads} payload(s) in {used.Files} file(s) under '{stateDirectory}': revoked, they could no longer be read (a server whose state.json or journal is sealed with it cannot start). "
+                + "Wait for the re-encryption to rewrite them ('statectl keys list' showing 0 payloads under it); to revoke it now all the same (a compromised key), pass --accept-unreadable.";
     }
 
     private static Command DisableCommand()

@@ -6,10 +6,10 @@ using StatePersistence.Postgres;
 namespace StatePersistence.Cli.Commands.Keys;
 
 /// <summary>
-/// <c>keys list</c> and <c>keys retire --remove</c> for a PostgreSQL store (<see cref="StoreChoice"/>): the rows each key
+/// <c>keys list</c>, <c>keys retire --remove</c> and <c>keys retire --revoke</c> for a PostgreSQL store (<see cref="StoreChoice"/>): the rows each key
 /// still seals, by table (<see cref="PostgresKeyUsage"/>), where a state directory counts payloads and files. The
 /// rotation procedure removes an old key once its rows reach 0, so the removal measures the store itself, under the key
-/// file's lock, and refuses while any row remains.
+/// file's lock, and refuses while any row remains; so does a revocation, as rows under a revoked key no longer open.
 /// </summary>
 internal static class KeysOnPostgres
 {
@@ -60,6 +60,18 @@ internal static class KeysOnPostgres
             PostgresKeyUsageCount used = usage.For(keyId);
             return used.Total == 0 ? null
                 : $"The key '{keyId}' still seals {used.Total} row(s) of the PostgreSQL store {usage.Location} ({used.Items} items, {used.SessionLogRows} session log rows, {used.Reports} reports, {used.Changes} changes, {used.TaskArchives} task archives). Let the instances' background re-encryption rewrite them first (reencryption_files_remaining 0 on an instance that has read the key file).";
+        });
+
+    /// <summary>Revokes <paramref name="keyId"/> once no row of the store is sealed with it, measured under the key file's lock.</summary>
+    public static void Revoke(string file, string keyId, StoreChoice store) =>
+        EncryptionKeyOperations.Revoke(file, keyId, () =>
+        {
+            // Under the key file's lock, from a synchronous callback: this console command has no context to deadlock.
+            PostgresKeyUsage usage = MeasureAsync(store, CancellationToken.None).GetAwaiter().GetResult();
+            PostgresKeyUsageCount used = usage.For(keyId);
+            return used.Total == 0 ? null
+                : $"The key '{keyId}' still seals {used.Total} row(s) of the PostgreSQL store {usage.Location} ({used.Items} items, {used.SessionLogRows} session log rows, {used.Reports} reports, {used.Changes} changes, {used.TaskArchives} task archives): "
+                    + "revoked, they could no longer be read, and an instance loading them cannot start. Wait until the instances' background re-encryption has rewritten them (reencryption_files_remaining 0, or 'statectl keys list --store postgres' showing 0 under it); to revoke it now all the same (a compromised key), pass --accept-unreadable.";
         });
 
     /// <summary>Measures the PostgreSQL store <paramref name="store"/> names (<see cref="PostgresKeyUsage"/>).</summary>
