@@ -74,6 +74,27 @@ public sealed class KeysVerifyTests : IDisposable
         Assert.All(problems, p => Assert.Contains($"'{first}', which is revoked", p, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task OnPostgres_WithoutAConnectionString_IsBadUsage_NamingWhatSuppliesIt()
+    {
+        Assert.Equal(0, (await StatectlRun.RunAsync("keys", "create", KeyFile)).ExitCode);
+
+        StatectlRun plain = await StatectlRun.RunAsync("keys", "verify", "--store", "postgres", "--key-file", KeyFile);
+        StatectlRun json = await StatectlRun.RunAsync("keys", "verify", "--store", "postgres", "--key-file", KeyFile, "--json");
+        StatectlRun byVariable = await StatectlRun.RunAsync(["keys", "verify", "--key-file", KeyFile], environment: new Dictionary<string, string> { ["StatePersistence__Store"] = "postgres" });
+
+        // As every --store postgres command says it (StoreChoice), not a stack trace nor "not a state directory".
+        const string Named = "--store postgres needs a connection string: pass --connection-string, or (best for a password) set STATEPERSISTENCE_CONNECTION_STRING.";
+        Assert.True(plain.ExitCode == 2, plain.ToString());
+        Assert.Equal($"statectl: {Named}\nRun 'statectl --help' for usage.", plain.Error.ReplaceLineEndings("\n").Trim());
+        Assert.Empty(plain.Output);
+        Assert.True(json.ExitCode == 2, json.ToString());
+        Assert.Equal(Named, json.Json().GetProperty("error").GetString());
+        Assert.Equal(2, json.Json().GetProperty("exitCode").GetInt32());
+        Assert.True(byVariable.ExitCode == 2, byVariable.ToString());
+        Assert.Contains(Named, byVariable.Error, StringComparison.Ordinal);
+    }
+
     private static List<string> Problems(StatectlRun run) =>
         [.. run.Json().GetProperty("problems").EnumerateArray().Select(p => p.GetString()!)];
 
