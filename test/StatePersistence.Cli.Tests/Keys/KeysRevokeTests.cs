@@ -85,6 +85,7 @@ public sealed class KeysRevokeTests : IDisposable
 
         StatectlRun mistyped = await StatectlRun.RunAsync("keys", "retire", unused, "--revoke", "--state-path", missing, "--key-file", KeyFile);
         StatectlRun loneAccept = await KeysAsync("retire", unused, "--accept-unreadable");
+        StatectlRun both = await KeysAsync("retire", unused, "--revoke", "--remove");
 
         Assert.True(mistyped.ExitCode == 1, mistyped.ToString());
         Assert.Contains($"'{missing}' does not exist, so keys retire --revoke cannot tell what the key still seals", mistyped.Error.ReplaceLineEndings(""), StringComparison.Ordinal);
@@ -92,6 +93,8 @@ public sealed class KeysRevokeTests : IDisposable
         Assert.False(Directory.Exists(missing));
         Assert.True(loneAccept.ExitCode == 2, loneAccept.ToString());
         Assert.Contains("--accept-unreadable goes with --revoke only", loneAccept.Error, StringComparison.Ordinal);
+        Assert.True(both.ExitCode == 2, both.ToString());
+        Assert.Contains("--revoke and --remove are two ends for the key", both.Error, StringComparison.Ordinal);
         Assert.Equal(keyFile, File.ReadAllBytes(KeyFile));
 
         StatectlRun revoked = await KeysAsync("retire", unused, "--revoke");

@@ -107,7 +107,13 @@ internal static class KeysCommand
         {
             string file = ResolveKeyFile(parsed);
             string id = parsed.GetValue(key)!;
-            if (parsed.GetValue(acceptUnreadable) && (!parsed.GetValue(revoke) || parsed.GetValue(remove)))
+            // Each says what becomes of the key; given both, one was silently not done.
+            if (parsed.GetValue(revoke) && parsed.GetValue(remove))
+            {
+                throw new CommandFailedException("--revoke and --remove are two ends for the key: --revoke keeps it in the file, refusing what it sealed; --remove takes it out once nothing uses it. Give one.", ExitCodes.Usage);
+            }
+
+            if (parsed.GetValue(acceptUnreadable) && !parsed.GetValue(revoke))
             {
                 throw new CommandFailedException("--accept-unreadable goes with --revoke only.", ExitCodes.Usage);
             }
