@@ -109,7 +109,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
 
                     if (pruner is not null)
                     {
-                        await _failures.GuardAsync($"prune the change log (changes numbered more than {pruner.Retention} ago)",
+                        await _failures.GuardAsync($"prune the change feed's log (changes numbered more than {pruner.Retention} ago)",
                             pruner.PruneIfDueAsync(cancellationToken)).ConfigureAwait(false);
                     }
                 }
