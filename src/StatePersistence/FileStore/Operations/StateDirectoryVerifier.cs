@@ -91,9 +91,17 @@ public static class StateDirectoryVerifier
     private static int CheckBackups(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
     {
         List<string> backups = new Backups(fileSystem, layout).ListNewestFirst();
+        // With state.json unusable the read of the state falls back to the backups, newest first, as recovery does,
+        // and lists a damaged one with what recovery does about it: that one is not listed a second time.
+        var listed = new HashSet<string>(problems.Select(p => p.Path), StringComparer.Ordinal);
         foreach (string name in backups)
         {
             string path = Path.Combine(layout.Root, name);
+            if (listed.Contains(path))
+            {
+                continue;
+            }
+
             try
             {
                 SnapshotReader.Check(envelope.OpenFile(fileSystem, PayloadKind.Snapshot, FileRecovery.SnapshotId, path), path);
