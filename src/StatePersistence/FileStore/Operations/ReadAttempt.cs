@@ -44,7 +44,7 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
                 return null;
             }
 
-            Problem(layout.StateFile, null, "state.json is missing although backups exist (deleted by hand?); the view was rebuilt from the task and session files and the journal, as start-up recovery would");
+            Problem(layout.StateFile, null, MissingStateFile.Problem(fileSystem, layout, backups.ListNewestFirst()));
         }
 
         var journal = new JournalReader(fileSystem, layout, envelope);
