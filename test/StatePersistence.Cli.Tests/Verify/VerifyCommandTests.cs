@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using StatePersistence.Cli.Tests.Support;
+using StatePersistence.FileStore;
 using StatePersistence.Server.Tests.Support;
 using StatePersistence.Testing.Fixtures;
 
@@ -254,6 +255,57 @@ public sealed class VerifyCommandTests : IDisposable
             StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
             Assert.True(run.ExitCode == 0, run.ToString());
         }
+    }
+
+    /// <summary>
+    /// An import cut short after state.json and a few of its task files (the rest deleted here: what a kill leaves, without
+    /// its timing): each missing file was a row of its own, 3,000 lines of table for an archive of 300 tasks cut short
+    /// early, and the one line that says what to do was lost among them. The table now counts them; --json lists each.
+    /// </summary>
+    [Fact]
+    public async Task AnUnfinishedImport_IsSummarised_ItsUnwrittenFilesCounted_AndListedOnlyInJson()
+    {
+        string source = _temp.Combine("source");
+        await using (StatePersistenceService writer = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = source }, cancellationToken: Http.Ct))
+        {
+            for (int i = 1; i <= 300; i++)
+            {
+                await writer.SaveTaskAsync(new Model.AgentTask { Id = $"task_{i}", Description = "imported", Status = "pending" }, Http.Ct);
+            }
+        }
+
+        string archive = _temp.Combine("export.tar.gz");
+        Assert.Equal(0, (await StatectlRun.RunAsync("export", archive, "--state-path", source)).ExitCode);
+        Assert.Equal(0, (await StatectlRun.RunAsync("import", archive, "--state-path", StatePath)).ExitCode);
+        await File.WriteAllTextAsync(InState("import-in-progress.json"), JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["archive"] = archive, ["archive_bytes"] = new FileInfo(archive).Length, ["archive_sha256"] = "0", ["started_at"] = DateTimeOffset.UtcNow,
+        }), Http.Ct);
+        for (int i = 11; i <= 300; i++)
+        {
+            File.Delete(InState("tasks", $"task_{i}.json"));
+        }
+
+        var before = DirectoryContents.Read(StatePath);
+
+        StatectlRun table = await StatectlRun.RunAsync("verify", "--state-path", StatePath);
+        StatectlRun run = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+
+        // The table's text as one line: a cell or the caption wraps wherever the console's width puts it.
+        string flat = System.Text.RegularExpressions.Regex.Replace(table.Output, "[\\s│┌┐└┘├┤┬┴┼─]+", " ");
+        Assert.True(table.ExitCode == 1, table.ToString());
+        Assert.Contains("did not finish", flat, StringComparison.Ordinal);
+        Assert.Contains("(290 task and session file(s) its state.json names are not written yet", flat, StringComparison.Ordinal);
+        Assert.Contains("291 problem(s)", flat, StringComparison.Ordinal);
+        Assert.Contains("of which 290 are files the unfinished import has not written yet, not listed here (--json lists each)", flat, StringComparison.Ordinal);
+        Assert.DoesNotContain("task_150", table.Output, StringComparison.Ordinal);
+        Assert.True(table.Output.Split('\n').Length < 40, table.Output);
+        Assert.True(run.ExitCode == 1, run.ToString());
+        JsonElement[] problems = [.. run.Json().GetProperty("problems").EnumerateArray()];
+        Assert.Equal(291, problems.Length);
+        Assert.Equal(290, problems.Count(p => p.GetProperty("problem").GetString()!.StartsWith("not written yet by the unfinished import", StringComparison.Ordinal)));
+        Assert.Contains(problems, p => p.GetProperty("path").GetString() == InState("tasks", "task_150.json") && p.GetProperty("id").GetString() == "task_150");
+        DirectoryContents.AssertUnchanged(before, StatePath);
     }
 
     private static void FlipByte(string path, int offset)

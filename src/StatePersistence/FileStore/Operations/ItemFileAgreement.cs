@@ -12,11 +12,16 @@ namespace StatePersistence.FileStore.Operations;
 /// and the view for the state. Every problem is reported: a file that does not parse, one whose id differs from its
 /// name, one the state does not hold (added by hand), one that differs (edited by hand), one newer than the view
 /// (reported by the last read attempt only: before it, a checkpoint that ran after the read is read again), and an
-/// item of the snapshot without a file.
+/// item of the snapshot without a file. In a directory an import has not finished filling
+/// (<paramref name="importUnfinished"/>), an item of its <c>state.json</c> without a file is one the import has not
+/// written yet, and said so.
 /// </summary>
 internal sealed class ItemFileAgreement(IFileSystem fileSystem, PayloadEnvelope envelope, StateView snapshot, StateView view,
-    List<StateDirectoryProblem> problems)
+    List<StateDirectoryProblem> problems, bool importUnfinished = false)
 {
+    /// <summary>The problems of the items of the snapshot without a file (also in the list of every problem).</summary>
+    public List<StateDirectoryProblem> MissingFiles { get; } = [];
+
     /// <summary>Reads one item file on its own: the item, or null with the problem (null too when it vanished meanwhile).</summary>
     public static StoredItem? ReadItem(IFileSystem fileSystem, PayloadEnvelope envelope, PayloadKind kind, string path, string id, out string? problem)
     {
@@ -93,8 +98,11 @@ internal sealed class ItemFileAgreement(IFileSystem fileSystem, PayloadEnvelope 
                 if (!present.Contains(id) && inView.TryGetValue(id, out StoredItem? current) && current.Revision <= snapshot.Revision
                     && !fileSystem.DirectoryExists(Path.Combine(directory, id + ".json")))
                 {
-                    problems.Add(new StateDirectoryProblem(Path.Combine(directory, id + ".json"), id,
-                        $"the file is missing although state.json holds {kindName} '{id}' (revision {item.Revision}); only the next change of it writes it again, and until then a rebuild from the item files would miss it"));
+                    var missing = new StateDirectoryProblem(Path.Combine(directory, id + ".json"), id, importUnfinished
+                        ? $"not written yet by the unfinished import, whose state.json holds {kindName} '{id}' (revision {item.Revision}): running the same import again writes it"
+                        : $"the file is missing although state.json holds {kindName} '{id}' (revision {item.Revision}); only the next change of it writes it again, and until then a rebuild from the item files would miss it");
+                    problems.Add(missing);
+                    MissingFiles.Add(missing);
                 }
             }
         }

@@ -104,9 +104,12 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
             ReportJournalDamage(journal, segments);
         }
 
+        List<StateDirectoryProblem> missingFiles = [];
         if (checkItemFiles && primary?.Version.StartsWith('1') != true)
         {
-            var agreement = new ItemFileAgreement(fileSystem, envelope, baseView, view, _problems);
+            // Only the verifier reads a directory an import has not finished filling (every other read refuses it).
+            var agreement = new ItemFileAgreement(fileSystem, envelope, baseView, view, _problems, importUnfinished: fileSystem.FileExists(layout.ImportMarkerFile));
+            missingFiles = agreement.MissingFiles;
             bool newer = agreement.Check(PayloadKind.Task, layout.TasksDirectory, _deletedTasks, checkMissing: source == "state.json")
                 | agreement.Check(PayloadKind.Session, layout.SessionsDirectory, _deletedSessions, checkMissing: source == "state.json");
             if (newer && GiveUp("a checkpoint wrote item files newer than the journal read"))
@@ -119,7 +122,7 @@ internal sealed class ReadAttempt(IFileSystem fileSystem, StateLayout layout, Pa
         // record after the last checkpoint it would say revision 0 (an export would carry it) where the store says
         // the revision its items, the backup and the journal's header remember.
         view = RevisionFloor.Apply(view, snapshotRevision, journal.FirstSequence);
-        return new StateDirectoryView(layout.Root, view, source, baseView.Revision, replayed, attempt, [.. _problems]);
+        return new StateDirectoryView(layout.Root, view, source, baseView.Revision, replayed, attempt, [.. _problems]) { MissingItemFiles = missingFiles };
     }
 
     /// <summary>Gives up this attempt (true) unless it is the last one, which reports what it sees instead.</summary>

@@ -11,4 +11,11 @@ public sealed record StateDirectoryVerification(string StateDirectory, long? Rev
 {
     /// <summary>Whether nothing is wrong.</summary>
     public bool Ok => Problems.Count == 0;
+
+    /// <summary>
+    /// The problems of <see cref="Problems"/> that are only files an unfinished import has not written yet (the task and
+    /// session files its <c>state.json</c> names): running the same import again writes them. Thousands for a large
+    /// archive, so <c>statectl verify</c> counts them rather than list each; empty unless <c>import-in-progress.json</c> is there.
+    /// </summary>
+    public IReadOnlyList<StateDirectoryProblem> NotYetImported { get; init; } = [];
 }

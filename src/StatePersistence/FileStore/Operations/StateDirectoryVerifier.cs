@@ -42,12 +42,14 @@ public static class StateDirectoryVerifier
         var problems = new List<StateDirectoryProblem>();
         var checkedFiles = new Dictionary<string, int>(StringComparer.Ordinal);
         long? revision = null;
-        if (fileSystem.FileExists(layout.ImportMarkerFile))
+        IReadOnlyList<StateDirectoryProblem> notYetImported = [];
+        string? importing = fileSystem.FileExists(layout.ImportMarkerFile)
+            ? ImportMarker.Read(fileSystem, layout) is { } marker ? $"'{marker.Archive}'" : "an archive"
+            : null;
+        if (importing is not null)
         {
             // The library refuses to open such a directory; verify says why, and goes on to check what is there.
-            ImportMarker? importing = ImportMarker.Read(fileSystem, layout);
-            problems.Add(new StateDirectoryProblem(layout.ImportMarkerFile, null,
-                $"an import of {(importing is null ? "an archive" : $"'{importing.Archive}'")} did not finish: the directory holds only part of it and the store refuses to open it; run the same import again (it resumes), or empty the directory"));
+            problems.Add(UnfinishedImport(layout, importing, notWritten: 0));
         }
 
         try
@@ -55,6 +57,13 @@ public static class StateDirectoryVerifier
             StateDirectoryView view = StateDirectoryReader.ReadEvenIfImportUnfinished(layout.Root, codec, checkItemFiles: true, fileSystem);
             revision = view.View.Revision;
             problems.AddRange(view.Problems);
+            if (importing is not null && view.MissingItemFiles.Count > 0)
+            {
+                // Each file the import has not written yet stays a problem of its own (--json lists them all); the
+                // import's problem counts them, for the table, which does not.
+                notYetImported = view.MissingItemFiles;
+                problems[0] = UnfinishedImport(layout, importing, notYetImported.Count);
+            }
         }
         catch (Exception ex) when (ex is StateFormatException { ReaderLacksCodec: false, KeyId: null } or StateStorageException || UnreadableFile.IsRefusal(ex))
         {
@@ -85,8 +94,13 @@ public static class StateDirectoryVerifier
             .Where(p => Path.GetFileName(p) is var name && name.Contains(StateLayout.CorruptMarker, StringComparison.Ordinal) && !StateLayout.IsTempFile(name))
             .Order(StringComparer.Ordinal)];
         // A file the read stopped at is checked again on its own (every backup is): listed once.
-        return new StateDirectoryVerification(layout.Root, revision, checkedFiles, [.. problems.Distinct()], quarantined);
+        return new StateDirectoryVerification(layout.Root, revision, checkedFiles, [.. problems.Distinct()], quarantined) { NotYetImported = notYetImported };
     }
+
+    private static StateDirectoryProblem UnfinishedImport(StateLayout layout, string archive, int notWritten) =>
+        new(layout.ImportMarkerFile, null, $"an import of {archive} did not finish: the directory holds only part of it"
+            + (notWritten == 0 ? "" : $" ({notWritten} task and session file(s) its state.json names are not written yet, and the session logs and reports after them may be missing too)")
+            + " and the store refuses to open it; run the same import again (it resumes), or empty the directory");
 
     private static int CheckBackups(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
     {

@@ -15,4 +15,8 @@ namespace StatePersistence.FileStore.Operations;
 /// <param name="Attempts">Reads it took: a checkpoint that replaced files during a read makes the reader start again.</param>
 /// <param name="Problems">What was wrong in the files read, in file order; empty for a healthy directory.</param>
 public sealed record StateDirectoryView(string StateDirectory, StateView View, string Source, long SnapshotRevision,
-    int JournalRecordsReplayed, int Attempts, IReadOnlyList<StateDirectoryProblem> Problems);
+    int JournalRecordsReplayed, int Attempts, IReadOnlyList<StateDirectoryProblem> Problems)
+{
+    /// <summary>The problems of <see cref="Problems"/> that are items of <c>state.json</c> without their task or session file.</summary>
+    internal IReadOnlyList<StateDirectoryProblem> MissingItemFiles { get; init; } = [];
+}
