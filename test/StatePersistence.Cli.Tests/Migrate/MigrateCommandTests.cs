@@ -177,6 +177,40 @@ public sealed class MigrateCommandTests : IDisposable
         Assert.Equal(nowhere, new FileInfo(Path.Combine(StatePath, "tasks", "task_7.json")).LinkTarget);
     }
 
+    /// <summary>
+    /// <c>migrate apply</c> refuses a directory holding a symbolic link to a file (or a broken one) before it changes
+    /// anything; <c>migrate status</c> said nothing of it, so a maintenance window planned from the status ended in
+    /// that refusal. It now names each link as a blocker, in the words apply refuses with.
+    /// </summary>
+    [Fact]
+    public async Task Status_OfADirectoryHoldingASymbolicLink_NamesItAsABlocker_AsApplyWould()
+    {
+        NodeStateDirectory.WriteTo(StatePath);
+        string nowhere = _temp.Combine("nowhere.json");
+        string link = Path.Combine(StatePath, "tasks", "task_7.json");
+        File.CreateSymbolicLink(link, nowhere);
+
+        StatectlRun status = await StatectlRun.RunAsync("migrate", "status", "--state-path", StatePath, "--json");
+        StatectlRun table = await StatectlRun.RunAsync("migrate", "status", "--state-path", StatePath);
+        StatectlRun apply = await StatectlRun.RunAsync("migrate", "apply", "--state-path", StatePath);
+
+        string named = $"'tasks/task_7.json' -> '{nowhere}' (broken)";
+        Assert.True(status.ExitCode == 0, status.ToString());
+        string blocker = Assert.Single(status.Json().GetProperty("blockers").EnumerateArray()).GetString()!;
+        Assert.Contains(named, blocker, StringComparison.Ordinal);
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("blocked", table.Output, StringComparison.Ordinal);
+        Assert.Contains("tasks/task_7.json", table.Output, StringComparison.Ordinal);
+        Assert.True(apply.ExitCode == 1, apply.ToString());
+        Assert.Contains(named, apply.Error, StringComparison.Ordinal);
+        Assert.Equal(NodeStateDirectory.Files, NodeStateDirectory.ReadAll(StatePath, relative => relative != "tasks/task_7.json"));
+
+        File.Delete(link);
+        StatectlRun unblocked = await StatectlRun.RunAsync("migrate", "status", "--state-path", StatePath, "--json");
+
+        Assert.Empty(unblocked.Json().GetProperty("blockers").EnumerateArray());
+    }
+
     [Fact]
     public async Task BadUsage_IsExitCode2()
     {

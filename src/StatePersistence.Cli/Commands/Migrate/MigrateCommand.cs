@@ -121,6 +121,12 @@ internal static class MigrateCommand
         grid.AddRow("directory version", Markup.Escape($"{status.DirectoryVersion} (from {status.VersionSource})"));
         grid.AddRow("this build", Markup.Escape(status.CurrentVersion));
         grid.AddRow("pending", status.PendingSteps.Count == 0 ? "none" : Markup.Escape(string.Join("\n", status.PendingSteps)));
+        if (status.Blockers.Count > 0)
+        {
+            // What 'migrate apply' would refuse the directory for: before the maintenance window, not in it.
+            grid.AddRow("[red]blocked[/]", Markup.Escape(string.Join("\n", status.Blockers)));
+        }
+
         if (status.LockHolderProcessId is { } holder)
         {
             grid.AddRow("lock held by", Markup.Escape($"process {holder.ToString(CultureInfo.InvariantCulture)}"

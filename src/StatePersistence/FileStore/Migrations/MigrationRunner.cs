@@ -58,7 +58,7 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
         MigrationManifest? lastRun = _backup.ReadManifest();
         string from = lastRun?.Status is MigrationManifest.Migrating or MigrationManifest.RollingBack ? lastRun.From : detected.Version;
         var plan = new MigrationPlan(detected, chain.From(from, layout.StateFile), lastRun);
-        if (refuseLinks && plan.Steps.Count > 0 && !plan.Interrupted)
+        if (refuseLinks && WouldRefuseLinks(plan))
         {
             // Here, read-only, before the lock file or a directory is created: a refused directory is left as it was.
             _backup.RefuseLinks();
@@ -66,6 +66,9 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
 
         return plan;
     }
+
+    /// <summary>Whether <see cref="Plan"/> refuses the directory when it holds a symbolic link: a run about to start.</summary>
+    public static bool WouldRefuseLinks(MigrationPlan plan) => plan.Steps.Count > 0 && !plan.Interrupted;
 
     /// <summary>
     /// Rolls back an interrupted run, then, when the directory needs it, takes the backup and runs the steps. Returns

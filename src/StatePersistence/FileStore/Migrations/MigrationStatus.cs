@@ -46,6 +46,13 @@ public sealed class MigrationStatus
     /// <summary>The last run's log file (<c>state.migration-v1.0.0-to-v2.1.0.log</c>), in the state directory; null until it is written.</summary>
     public string? LogFile { get; init; }
 
+    /// <summary>
+    /// What <c>migrate apply</c> (or an open with automatic migration) would refuse the directory for before it changes
+    /// anything, each in the words of that refusal: a symbolic link to a file, or a broken one, among the files the
+    /// pre-migration backup copies, named with its target. Empty when nothing blocks the pending steps, or none are pending.
+    /// </summary>
+    public IReadOnlyList<string> Blockers { get; init; } = [];
+
     /// <summary>Whether a pre-migration backup is there to roll back to (the last run is applied or interrupted).</summary>
     public required bool CanRollBack { get; init; }
 

@@ -64,6 +64,18 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
     /// </summary>
     public void RefuseLinks()
     {
+        if (LinksBlocker() is { } blocker)
+        {
+            throw new StateStorageException(blocker + " Nothing was changed.", layout.Root, null, isTransient: false);
+        }
+    }
+
+    /// <summary>
+    /// Why a migration would not start here, naming each symbolic link <see cref="RefuseLinks"/> refuses and its target,
+    /// or null when there is none: what <c>statectl migrate status</c> shows as a blocker, in the words of the refusal.
+    /// </summary>
+    public string? LinksBlocker()
+    {
         var links = new List<string>();
         foreach (string relative in ListFiles())
         {
@@ -74,13 +86,10 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
             }
         }
 
-        if (links.Count > 0)
-        {
-            throw new StateStorageException($"The state directory '{layout.Root}' holds {links.Count} symbolic link(s): {string.Join(", ", links)}. "
+        return links.Count == 0 ? null
+            : $"The state directory '{layout.Root}' holds {links.Count} symbolic link(s): {string.Join(", ", links)}. "
                 + "A migration backs up and restores files, not links, so it does not run on them: replace each link with the file it names "
-                + "(cp --remove-destination TARGET LINK) or move it out of the directory, then migrate again. Nothing was changed.",
-                layout.Root, null, isTransient: false);
-        }
+                + "(cp --remove-destination TARGET LINK) or move it out of the directory, then migrate again.";
     }
 
     /// <summary>

@@ -46,7 +46,8 @@ public static class StateMigrations
     {
         ArgumentNullException.ThrowIfNull(options);
         var layout = new StateLayout(options.ResolveStatePath());
-        MigrationPlan plan = Runner(options, fileSystem, chain, codec, null, layout).Plan(refuseLinks: false);
+        MigrationRunner runner = Runner(options, fileSystem, chain, codec, null, layout);
+        MigrationPlan plan = runner.Plan(refuseLinks: false);
         MigrationManifest? last = plan.LastRun;
         // An unfinished run whose directory a process holds is being run now (a server migrating at start-up, or
         // another statectl), not interrupted: telling the operator to apply or roll back would be wrong advice.
@@ -67,6 +68,8 @@ public static class StateMigrations
             LogFile = log is not null && fileSystem.FileExists(Path.Combine(layout.Root, log)) ? log : null,
             CanRollBack = last?.Status is MigrationManifest.Applied or MigrationManifest.Migrating or MigrationManifest.RollingBack,
             Outcome = outcome,
+            // What apply would refuse the directory for, before changing anything: said before the window, not in it.
+            Blockers = MigrationRunner.WouldRefuseLinks(plan) && runner.Backup.LinksBlocker() is { } links ? [links] : [],
             UnfinishedImport = fileSystem.FileExists(layout.ImportMarkerFile)
                 ? StateImportIncompleteException.Describe(layout.Root, layout.ImportMarkerFile, Operations.ImportMarker.Read(fileSystem, layout)?.Archive)
                 : null,
