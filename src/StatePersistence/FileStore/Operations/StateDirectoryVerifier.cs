@@ -52,6 +52,11 @@ public static class StateDirectoryVerifier
             problems.Add(UnfinishedImport(layout, importing, notWritten: 0));
         }
 
+        if (UnfinishedMigration.Find(fileSystem, layout) is { } migration)
+        {
+            problems.Add(migration);
+        }
+
         try
         {
             StateDirectoryView view = StateDirectoryReader.ReadEvenIfImportUnfinished(layout.Root, codec, checkItemFiles: true, fileSystem);

@@ -1,0 +1,45 @@
+using StatePersistence.Errors;
+using StatePersistence.FileStore.Migrations;
+using StatePersistence.FileSystem;
+
+namespace StatePersistence.FileStore.Operations;
+
+/// <summary>
+/// A migration or its rollback that started and did not finish (<c>pre-migration/manifest.json</c> says
+/// <c>migrating</c> or <c>rolling-back</c>): the directory may be half-migrated, and the next open, or
+/// <c>statectl migrate apply</c> or <c>rollback</c>, acts on it before anything else. <c>statectl verify</c> of such a
+/// directory (a <c>migrate apply</c> killed halfway) said "OK: no problems".
+/// </summary>
+internal static class UnfinishedMigration
+{
+    /// <summary>The problem to list, or null when no run is unfinished.</summary>
+    public static StateDirectoryProblem? Find(IFileSystem fileSystem, StateLayout layout)
+    {
+        var backup = new PreMigrationBackup(fileSystem, layout);
+        MigrationManifest? manifest;
+        try
+        {
+            manifest = backup.ReadManifest();
+        }
+        catch (StateStorageException ex)
+        {
+            // The open refuses the directory for it, naming it: so does verify.
+            return new StateDirectoryProblem(backup.ManifestPath, null, ex.Message);
+        }
+
+        if (manifest?.Status is not (MigrationManifest.Migrating or MigrationManifest.RollingBack))
+        {
+            return null;
+        }
+
+        bool rollingBack = manifest.Status == MigrationManifest.RollingBack;
+        string what = rollingBack ? $"the rollback of the migration {manifest.From} -> {manifest.To}" : $"the migration {manifest.From} -> {manifest.To} (started {manifest.StartedAt:O})";
+        string advice = DirectoryLockHolder.ProcessId(layout.LockFile) is { } holder
+            ? $"process {holder} holds the directory and is running it now: wait for it to finish"
+            : rollingBack
+                ? "run 'statectl migrate rollback' again to finish it ('statectl migrate apply', or the next start, would finish it and migrate again)"
+                : "'statectl migrate apply', or the next start, rolls it back and runs it again; 'statectl migrate rollback' leaves the directory as it was before it";
+        return new StateDirectoryProblem(backup.ManifestPath, null,
+            $"{what} did not finish: the directory may be half-migrated, and the rest of this list is of the directory as that run left it; {advice} ('statectl migrate status' says more)");
+    }
+}
