@@ -70,6 +70,29 @@ public sealed class VerifyUnreadableFilesTests : IDisposable
         Assert.True(result.Problems.Count == 3, all);
     }
 
+    /// <summary>
+    /// An item file the file system refuses to read says nothing about its content: the scrub leaves it as it is, and a
+    /// start that rebuilds from the item files stops on it. Verify said "start-up recovery would move it aside".
+    /// </summary>
+    [Fact]
+    public async Task AnUnreadableItemFile_IsListed_WithWhatTheStoreDoesAboutIt_NotAsMovedAside()
+    {
+        await WriteAsync();
+        string task = _fixture.File("tasks", "task_2.json");
+        var disk = new FaultInjectingFileSystem(PhysicalFileSystem.Instance);
+        disk.InjectFault(FaultOperations.Open, InjectedError.AccessDenied, persistent: true, pathFilter: p => p == task);
+
+        StateDirectoryVerification result = StateDirectoryVerifier.Verify(_fixture.StatePath, null, disk);
+
+        string all = string.Join("\n", result.Problems);
+        StateDirectoryProblem problem = Assert.Single(result.Problems, p => p.Path == task);
+        Assert.Contains("cannot be read", problem.Problem, StringComparison.Ordinal);
+        Assert.Contains("says nothing about its content", problem.Problem, StringComparison.Ordinal);
+        Assert.Contains("Check its owner and permissions", problem.Problem, StringComparison.Ordinal);
+        Assert.DoesNotContain("move it aside", problem.Problem, StringComparison.Ordinal);
+        Assert.True(result.Problems.Count == 1, all);
+    }
+
     [Fact]
     public async Task ADirectoryWhereAFileBelongs_IsListed_NamingIt()
     {

@@ -115,6 +115,8 @@ internal sealed class ItemFileAgreement(IFileSystem fileSystem, PayloadEnvelope 
     {
         ItemFileVerdict.NotInTheState => problem + ": the store does not load it, and its next checkpoint moves it aside",
         ItemFileVerdict.Differs => problem + ": the store does not load it, and its next checkpoint overwrites it",
+        // A refused read (permissions, an I/O error) says nothing about the content: nothing moves it aside.
+        ItemFileVerdict.Unreadable => problem + ": the file system refused the read, which says nothing about its content; a running store's scrub leaves it as it is and health reports it until it reads, and a start that rebuilds from the item files stops on it. Check its owner and permissions, and the disk (dmesg)",
         ItemFileVerdict.NewerThanTheState => problem + " (a server kept checkpointing while verify read, or an edit by hand): start-up recovery would move it aside",
         _ => problem + "; start-up recovery would move it aside",
     };
