@@ -19,7 +19,7 @@ public sealed class VerifyBackupTests : IDisposable
     [Fact]
     public async Task ADamagedNewestBackup_BesideACorruptStateJson_IsListedOnce()
     {
-        string backup = await WriteWithBackupAsync();
+        string backup = await _fixture.WriteWithBackupAsync();
         CancellationToken ct = TestContext.Current.CancellationToken;
         byte[] bytes = await File.ReadAllBytesAsync(backup, ct);
         await File.WriteAllBytesAsync(backup, bytes[..(bytes.Length / 2)], ct);
@@ -37,7 +37,7 @@ public sealed class VerifyBackupTests : IDisposable
     [Fact]
     public async Task AnUnreadableNewestBackup_BesideACorruptStateJson_IsListedOnce()
     {
-        string backup = await WriteWithBackupAsync();
+        string backup = await _fixture.WriteWithBackupAsync();
         await File.WriteAllTextAsync(_fixture.File("state.json"), "{ not json", TestContext.Current.CancellationToken);
         var disk = new FaultInjectingFileSystem(PhysicalFileSystem.Instance);
         disk.InjectFault(FaultOperations.Open, InjectedError.AccessDenied, persistent: true, pathFilter: p => p == backup);
@@ -47,20 +47,5 @@ public sealed class VerifyBackupTests : IDisposable
         string all = string.Join("\n", result.Problems);
         Assert.True(result.Problems.Count(p => p.Path == backup) == 1, all);
         Assert.Contains("cannot be read", Assert.Single(result.Problems, p => p.Path == backup).Problem, StringComparison.Ordinal);
-    }
-
-    /// <summary>Two tasks and two checkpoints, so the first <c>state.json</c> is a backup; returns the backup's path.</summary>
-    private async Task<string> WriteWithBackupAsync()
-    {
-        CancellationToken ct = TestContext.Current.CancellationToken;
-        await using (StatePersistenceService service = await _fixture.OpenAsync())
-        {
-            await service.SaveTaskAsync(StateFixture.Task("task_1"), ct);
-            await service.SaveTaskAsync(StateFixture.Task("task_2"), ct);
-            await service.SaveSnapshotAsync(ct);
-            await service.SaveTaskAsync(StateFixture.Task("task_1", description: "changed"), ct);
-        }
-
-        return Assert.Single(Directory.GetFiles(_fixture.StatePath, "state.backup.*.json"));
     }
 }

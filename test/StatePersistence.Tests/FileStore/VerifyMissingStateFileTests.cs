@@ -19,7 +19,7 @@ public sealed class VerifyMissingStateFileTests : IDisposable
     public async Task BesideAServerWhoseStartMovedACorruptStateJsonAside_VerifySaysSo_NotDeletedByHand()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        string backup = await WriteWithBackupAsync();
+        string backup = await _fixture.WriteWithBackupAsync();
         await File.WriteAllTextAsync(_fixture.File("state.json"), "{ not json", ct);
         _fixture.Time.Advance(TimeSpan.FromMinutes(1));
 
@@ -43,7 +43,7 @@ public sealed class VerifyMissingStateFileTests : IDisposable
     public async Task AStateJsonMissingAfterACheckpointWroteItSinceThatRecovery_IsStillAskedAbout()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        await WriteWithBackupAsync();
+        await _fixture.WriteWithBackupAsync();
         await File.WriteAllTextAsync(_fixture.File("state.json"), "{ not json", ct);
         _fixture.Time.Advance(TimeSpan.FromMinutes(1));
         await using (StatePersistenceService recovered = await _fixture.OpenAsync())
@@ -62,20 +62,5 @@ public sealed class VerifyMissingStateFileTests : IDisposable
         StateDirectoryProblem problem = Assert.Single(StateDirectoryVerifier.Verify(_fixture.StatePath).Problems);
 
         Assert.Contains("deleted by hand?", problem.Problem, StringComparison.Ordinal);
-    }
-
-    /// <summary>Two tasks and two checkpoints, so the first <c>state.json</c> is a backup; returns the backup's path.</summary>
-    private async Task<string> WriteWithBackupAsync()
-    {
-        CancellationToken ct = TestContext.Current.CancellationToken;
-        await using (StatePersistenceService service = await _fixture.OpenAsync())
-        {
-            await service.SaveTaskAsync(StateFixture.Task("task_1"), ct);
-            await service.SaveTaskAsync(StateFixture.Task("task_2"), ct);
-            await service.SaveSnapshotAsync(ct);
-            await service.SaveTaskAsync(StateFixture.Task("task_1", description: "changed"), ct);
-        }
-
-        return Assert.Single(Directory.GetFiles(_fixture.StatePath, "state.backup.*.json"));
     }
 }

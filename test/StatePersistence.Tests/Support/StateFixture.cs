@@ -116,6 +116,21 @@ public sealed class StateFixture : IDisposable
         await service.AbandonAsync();
     }
 
+    /// <summary>Two tasks and two checkpoints, so the first <c>state.json</c> is a backup; returns the backup's path.</summary>
+    public async Task<string> WriteWithBackupAsync()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using (StatePersistenceService service = await OpenAsync())
+        {
+            await service.SaveTaskAsync(Task("task_1"), ct);
+            await service.SaveTaskAsync(Task("task_2"), ct);
+            await service.SaveSnapshotAsync(ct);
+            await service.SaveTaskAsync(Task("task_1", description: "changed"), ct);
+        }
+
+        return Assert.Single(Directory.GetFiles(StatePath, "state.backup.*.json"));
+    }
+
     public static AgentTask Task(string id, string status = TaskStatuses.Pending, string description = "Implement authentication") => new()
     {
         Id = id,
