@@ -53,26 +53,28 @@ internal static class KeysOnPostgres
 
     /// <summary>Removes <paramref name="keyId"/> once no row of the store is sealed with it, measured under the key file's lock.</summary>
     public static void Remove(string file, string keyId, StoreChoice store) =>
-        EncryptionKeyOperations.Remove(file, keyId, () =>
-        {
-            // Under the key file's lock, from a synchronous callback: this console command has no context to deadlock.
-            PostgresKeyUsage usage = MeasureAsync(store, CancellationToken.None).GetAwaiter().GetResult();
-            PostgresKeyUsageCount used = usage.For(keyId);
-            return used.Total == 0 ? null
-                : $"The key '{keyId}' still seals {used.Total} row(s) of the PostgreSQL store {usage.Location} ({used.Items} items, {used.SessionLogRows} session log rows, {used.Reports} reports, {used.Changes} changes, {used.TaskArchives} task archives). Let the instances' background re-encryption rewrite them first (reencryption_files_remaining 0 on an instance that has read the key file).";
-        });
+        EncryptionKeyOperations.Remove(file, keyId, () => StillSealed(store, keyId) is { } rows
+            ? $"{rows}. Let the instances' background re-encryption rewrite them first (reencryption_files_remaining 0 on an instance that has read the key file)."
+            : null);
 
     /// <summary>Revokes <paramref name="keyId"/> once no row of the store is sealed with it, measured under the key file's lock.</summary>
     public static void Revoke(string file, string keyId, StoreChoice store) =>
-        EncryptionKeyOperations.Revoke(file, keyId, () =>
-        {
-            // Under the key file's lock, from a synchronous callback: this console command has no context to deadlock.
-            PostgresKeyUsage usage = MeasureAsync(store, CancellationToken.None).GetAwaiter().GetResult();
-            PostgresKeyUsageCount used = usage.For(keyId);
-            return used.Total == 0 ? null
-                : $"The key '{keyId}' still seals {used.Total} row(s) of the PostgreSQL store {usage.Location} ({used.Items} items, {used.SessionLogRows} session log rows, {used.Reports} reports, {used.Changes} changes, {used.TaskArchives} task archives): "
-                    + "revoked, they could no longer be read, and an instance loading them cannot start. Wait until the instances' background re-encryption has rewritten them (reencryption_files_remaining 0, or 'statectl keys list --store postgres' showing 0 under it); to revoke it now all the same (a compromised key), pass --accept-unreadable.";
-        });
+        EncryptionKeyOperations.Revoke(file, keyId, () => StillSealed(store, keyId) is { } rows
+            ? $"{rows}: revoked, they could no longer be read, and an instance loading them cannot start. Wait until the instances' background re-encryption has rewritten them (reencryption_files_remaining 0, or 'statectl keys list --store postgres' showing 0 under it); to revoke it now all the same (a compromised key), pass --accept-unreadable."
+            : null);
+
+    /// <summary>
+    /// What the store still holds sealed with <paramref name="keyId"/>, by table ("The key 'k' still seals 3 row(s) of
+    /// the PostgreSQL store ... (...)"); null when no row is. Called under the key file's lock, from a synchronous
+    /// callback: this console command has no context to deadlock.
+    /// </summary>
+    private static string? StillSealed(StoreChoice store, string keyId)
+    {
+        PostgresKeyUsage usage = MeasureAsync(store, CancellationToken.None).GetAwaiter().GetResult();
+        PostgresKeyUsageCount used = usage.For(keyId);
+        return used.Total == 0 ? null
+            : $"The key '{keyId}' still seals {used.Total} row(s) of the PostgreSQL store {usage.Location} ({used.Items} items, {used.SessionLogRows} session log rows, {used.Reports} reports, {used.Changes} changes, {used.TaskArchives} task archives)";
+    }
 
     /// <summary>Measures the PostgreSQL store <paramref name="store"/> names (<see cref="PostgresKeyUsage"/>).</summary>
     public static Task<PostgresKeyUsage> MeasureAsync(StoreChoice store, CancellationToken cancellationToken) =>

@@ -14,48 +14,44 @@ internal sealed partial class EventDispatcher
     public void SaveFailed(string operation, string? path, Exception error)
     {
         health.RecordFailure(error);
-        LogFailure(operation, path, error);
-        instruments.SaveFailures.Add(1, StateInstruments.Kind(FailedKind(operation)));
+        LogFailure(operation, path, error, FailureLines.Save);
+        Report(operation, FailedKind(operation), path, error);
+    }
+
+    /// <summary>Counts a failure in <c>statepersistence.save.failures</c> under <paramref name="kind"/> and raises it as <c>state:save-error</c>.</summary>
+    private void Report(string operation, string kind, string? path, Exception error)
+    {
+        instruments.SaveFailures.Add(1, StateInstruments.Kind(kind));
         log.Notify(StateEventTypes.StateSaveError, operation: operation);
         Raise(StateSaveError, new StateSaveErrorEventArgs(operation, path, error), nameof(StateSaveError));
     }
 
-    /// <summary>
-    /// Logs a failure with its stack trace, or as one line when it repeats one logged so a moment ago
-    /// (<see cref="RepeatedFailures"/>): as a failed save, or, for a read of the change feed (<paramref name="feedRead"/>),
-    /// as that, which is no save.
-    /// </summary>
-    private void LogFailure(string operation, string? path, Exception error, bool feedRead = false)
+    /// <summary>The three lines a failure is logged with: first with its stack trace, then its summary and each repeat.</summary>
+    private sealed record FailureLines(
+        Action<ILogger, Exception, string, string?> First,
+        Action<ILogger, string, string?, string, int, DateTimeOffset> Again,
+        Action<ILogger, string, string?, string, int> Repeat)
     {
-        if (_repeated.Repeat(operation, error) is { } repeat)
+        public static readonly FailureLines Save = new(Log.SaveFailed, Log.SaveFailedAgain, Log.SaveFailedRepeat);
+
+        /// <summary>A failed read of the change feed, which is no save.</summary>
+        public static readonly FailureLines FeedRead = new(Log.FeedReadFailed, Log.FeedReadFailedAgain, Log.FeedReadFailedRepeat);
+    }
+
+    /// <summary>Logs a failure with its stack trace, or as one line when it repeats one logged so a moment ago (<see cref="RepeatedFailures"/>).</summary>
+    private void LogFailure(string operation, string? path, Exception error, FailureLines lines)
+    {
+        if (_repeated.Repeat(operation, error) is not { } repeat)
         {
-            if (repeat.Summarize)
-            {
-                if (feedRead)
-                {
-                    Log.FeedReadFailedAgain(logger, operation, path, error.Message, repeat.Repeats, repeat.LoggedAt);
-                }
-                else
-                {
-                    Log.SaveFailedAgain(logger, operation, path, error.Message, repeat.Repeats, repeat.LoggedAt);
-                }
-            }
-            else if (feedRead)
-            {
-                Log.FeedReadFailedRepeat(logger, operation, path, error.Message, repeat.Repeats);
-            }
-            else
-            {
-                Log.SaveFailedRepeat(logger, operation, path, error.Message, repeat.Repeats);
-            }
+            lines.First(logger, error, operation, path);
         }
-        else if (feedRead)
+        else if (repeat.Summarize)
         {
-            Log.FeedReadFailed(logger, error, operation, path);
+            lines.Again(logger, operation, path, error.Message, repeat.Repeats, repeat.LoggedAt);
         }
         else
         {
-            Log.SaveFailed(logger, error, operation, path);
+            lines.Repeat(logger, operation, path, error.Message, repeat.Repeats);
         }
     }
 
@@ -72,7 +68,7 @@ internal sealed partial class EventDispatcher
     };
 
     /// <summary>A background job (the scrub) failed: reported like a save error, but no save failed, so health stays.</summary>
-    public void BackgroundFailed(string operation, Exception error) => ReportBackground(operation, error, feedRead: false);
+    public void BackgroundFailed(string operation, Exception error) => ReportBackground(operation, error, FailureLines.Save);
 
     /// <summary>
     /// Reading the store's change feed failed (<c>follow-changes</c>: the follower reading what other instances of a
@@ -80,14 +76,12 @@ internal sealed partial class EventDispatcher
     /// background failure, but logged as a failed read of the feed: it was "Saving failed (follow-changes)", and no save
     /// had failed.
     /// </summary>
-    public void FeedReadFailed(string operation, Exception error) => ReportBackground(operation, error, feedRead: true);
+    public void FeedReadFailed(string operation, Exception error) => ReportBackground(operation, error, FailureLines.FeedRead);
 
-    private void ReportBackground(string operation, Exception error, bool feedRead)
+    private void ReportBackground(string operation, Exception error, FailureLines lines)
     {
-        LogFailure(operation, location, error, feedRead);
-        instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
-        log.Notify(StateEventTypes.StateSaveError, operation: operation);
-        Raise(StateSaveError, new StateSaveErrorEventArgs(operation, location, error), nameof(StateSaveError));
+        LogFailure(operation, location, error, lines);
+        Report(operation, operation, location, error);
     }
 
     /// <summary>
@@ -107,9 +101,7 @@ internal sealed partial class EventDispatcher
         var error = new Errors.StateStorageException(
             $"'{path}' could not be read ({osError}); the scrub left it as it is (not moved aside, rewritten or deleted){others}.", path, cause,
             isTransient: cause is IOException);
-        instruments.SaveFailures.Add(1, StateInstruments.Kind(Operation));
-        log.Notify(StateEventTypes.StateSaveError, operation: Operation);
-        Raise(StateSaveError, new StateSaveErrorEventArgs(Operation, path, error), nameof(StateSaveError));
+        Report(Operation, Operation, path, error);
     }
 
     /// <summary>
@@ -125,8 +117,6 @@ internal sealed partial class EventDispatcher
         var error = new Errors.StateStorageException(
             $"The task archive '{damaged.Archive}' is damaged (it does not read back whole), so what it took along that an interrupted run left live was kept live, not removed: {kept}. {damaged.Problem}",
             damaged.Archive, inner: null, isTransient: false);
-        instruments.SaveFailures.Add(1, StateInstruments.Kind(operation));
-        log.Notify(StateEventTypes.StateSaveError, operation: operation);
-        Raise(StateSaveError, new StateSaveErrorEventArgs(operation, damaged.Archive, error), nameof(StateSaveError));
+        Report(operation, operation, damaged.Archive, error);
     }
 }
