@@ -19,6 +19,34 @@ public sealed partial class PostgresStateStore
         })).ConfigureAwait(false);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// One transaction: the log's advisory lock (which a removal and a rotation take too), then an insert of the first
+    /// row only where the session has none. Under the lock a second create waits for the first to commit, and its
+    /// insert, a statement of its own, then sees the first one's row: of two instances restoring one archive, one writes.
+    /// </remarks>
+    public async ValueTask<bool> TryCreateSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
+        CancellationToken cancellationToken = default) =>
+        await Guarded("create the log of session " + StateId.Quote(sessionId), () => LandingAsync(async () =>
+        {
+            StateId.Validate(sessionId, "session");
+            byte[] sealedBytes = _payloads.Seal(PayloadKind.SessionLogAppend, sessionId, utf8Text.Span);
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlBatch batch = WriteBatch(connection, transaction, durability);
+            var lockLog = new NpgsqlBatchCommand($"SELECT pg_advisory_xact_lock(hashtext('{_schema}.session_log_parts'), hashtext($1))");
+            lockLog.Parameters.Add(Text(sessionId));
+            var insert = new NpgsqlBatchCommand(
+                $"INSERT INTO {_schema}.session_logs (session_id, payload) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM {_schema}.session_logs WHERE session_id = $1)");
+            insert.Parameters.Add(Text(sessionId));
+            insert.Parameters.Add(Bytes(sealedBytes));
+            batch.BatchCommands.Add(lockLog);
+            batch.BatchCommands.Add(insert);
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return insert.RecordsAffected == 1;
+        })).ConfigureAwait(false);
+
+    /// <inheritdoc />
     public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
         Guarded("read the log of session " + StateId.Quote(sessionId), () => ReadSessionLogUnguardedAsync(sessionId, cancellationToken));
 

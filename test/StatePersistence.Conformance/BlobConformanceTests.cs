@@ -41,6 +41,73 @@ public abstract class BlobConformanceTests<THarness> : StoreConformanceBase<THar
     }
 
     /// <summary>
+    /// A create writes a log only where there is none: on an absent log it writes and says so; on one that has text,
+    /// or that holds only an empty append, it writes nothing and says so; after a deletion it writes again; across a
+    /// restart the created log reads back; a bad id is refused by name.
+    /// </summary>
+    [Fact]
+    public async Task SessionLog_CreatedOnlyWhereThereIsNone_AcrossRestart()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            IStateBlobStore blobs = RequireBlobs(store);
+            Assert.True(await blobs.TryCreateSessionLogAsync("s1", "restored text\n"u8.ToArray(), Durability.Full, Ct));
+            Assert.False(await blobs.TryCreateSessionLogAsync("s1", "again\n"u8.ToArray(), Durability.Full, Ct));
+
+            await blobs.AppendSessionLogAsync("s2", "live text\n"u8.ToArray(), Durability.Full, Ct);
+            Assert.False(await blobs.TryCreateSessionLogAsync("s2", "restored\n"u8.ToArray(), Durability.Full, Ct));
+            await blobs.AppendSessionLogAsync("s3", ReadOnlyMemory<byte>.Empty, Durability.Full, Ct);
+            Assert.False(await blobs.TryCreateSessionLogAsync("s3", "restored\n"u8.ToArray(), Durability.Full, Ct));
+
+            await blobs.DeleteSessionLogAsync("s2", Ct);
+            Assert.True(await blobs.TryCreateSessionLogAsync("s2", "after the deletion\n"u8.ToArray(), Durability.Full, Ct));
+            var invalid = await Assert.ThrowsAsync<InvalidStateIdException>(() => blobs.TryCreateSessionLogAsync("a/b", "x"u8.ToArray(), Durability.Full, Ct).AsTask());
+            Assert.Contains("'a/b'", invalid.Message, StringComparison.Ordinal);
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            IStateBlobStore blobs = RequireBlobs(reopened);
+            Assert.Equal("restored text\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s1", Ct))!));
+            Assert.Equal("after the deletion\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s2", Ct))!));
+            Assert.Empty((await blobs.ReadSessionLogAsync("s3", Ct))!);
+            Assert.False(await blobs.TryCreateSessionLogAsync("s1", "after the restart\n"u8.ToArray(), Durability.Full, Ct));
+        }
+    }
+
+    /// <summary>
+    /// Of many creates of one log at once, exactly one writes, and the log holds its text alone: what keeps two restores
+    /// of one archive from leaving a log's text twice. Rounds, since one could pass by luck.
+    /// </summary>
+    [Fact]
+    public async Task SessionLog_CreatesAtOnce_ExactlyOneWrites()
+    {
+        const int Creators = 8;
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            IStateBlobStore blobs = RequireBlobs(store);
+            for (int round = 0; round < 10; round++)
+            {
+                string id = $"s{round}";
+                var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Task<bool>[] creates = [.. Enumerable.Range(0, Creators).Select(creator => Task.Run(async () =>
+                {
+                    await start.Task;
+                    return await blobs.TryCreateSessionLogAsync(id, Encoding.UTF8.GetBytes($"creator {creator}\n"), Durability.Full, Ct);
+                }, Ct))];
+                start.SetResult();
+                bool[] wrote = await Task.WhenAll(creates);
+
+                int winner = Assert.Single(Enumerable.Range(0, Creators), c => wrote[c]);
+                Assert.Equal($"creator {winner}\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync(id, Ct))!));
+            }
+        }
+    }
+
+    /// <summary>
     /// A deleted log reads as none and is not listed, across a restart; other logs stay; deleting a log that is not
     /// there is no error; the next append starts a new log holding only its own text; a bad id is refused by name.
     /// </summary>

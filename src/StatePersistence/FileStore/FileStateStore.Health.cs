@@ -207,4 +207,16 @@ public sealed partial class FileStateStore
             throw new StateStorageException($"{what} '{path}' failed: {ex.Message}", path, ex, ex is IOException);
         }
     }
+
+    private static async ValueTask<T> WrapIo<T>(ValueTask<T> operation, string path, string what)
+    {
+        try
+        {
+            return await operation.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateStorageException($"{what} '{path}' failed: {ex.Message}", path, ex, ex is IOException);
+        }
+    }
 }

@@ -304,6 +304,18 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     }
 
     /// <inheritdoc />
+    /// <remarks>Looked at and written under the log's gate, which every append, rotation and removal of the log takes.</remarks>
+    public async ValueTask<bool> TryCreateSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        _guard.ThrowIfMoved();
+        bool created = await WrapIo(_logs.TryCreateAsync(sessionId, utf8Text, durability, cancellationToken), _layout.SessionLogFile(sessionId), "Creating the session log").ConfigureAwait(false);
+        _guard.ThrowIfMoved();
+        return created;
+    }
+
+    /// <inheritdoc />
     /// <remarks>From a listing of <c>logs/</c>: every live log and rotated part (a log may have only parts), not temp or quarantined files.</remarks>
     public ValueTask<IReadOnlyList<string>> ListSessionLogsAsync(string? after, int limit, CancellationToken cancellationToken = default)
     {

@@ -60,57 +60,87 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            string path = layout.SessionLogFile(sessionId);
-            if (!_versions.TryGetValue(sessionId, out ushort version))
-            {
-                version = Prepare(sessionId, path, durability);
-                _versions[sessionId] = version;
-            }
-
-            using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
-            long start = _failedAppendStarts.TryGetValue(sessionId, out long failedStart) ? failedStart : FramedEnd(handle);
-            try
-            {
-                if (handle.Length > start)
-                {
-                    handle.SetLength(start);
-                }
-
-                handle.Write(start, SessionLogFormat.Frame(version == SessionLogFormat.EnvelopedVersion ? Seal(sessionId, text.Span) : text.Span,
-                    start == 0 ? version : null));
-                if (durability == Durability.Full)
-                {
-                    handle.Sync();
-                    if (!_namesMadeDurable.ContainsKey(sessionId))
-                    {
-                        fileSystem.SyncDirectory(layout.LogsDirectory);
-                        _namesMadeDurable[sessionId] = true;
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                _scans.Forget(sessionId);
-                _failedAppendStarts[sessionId] = start;
-                throw new IOException(ex.Message + MarkFailed(path, start, durability), ex);
-            }
-
-            if (_failedAppendStarts.ContainsKey(sessionId))
-            {
-                // The failed text is cut off and this append is durable; the marker goes before it is acknowledged.
-                string marker = path + FailedMarkerSuffix;
-                if (fileSystem.FileExists(marker))
-                {
-                    fileSystem.Delete(marker);
-                    fileSystem.SyncDirectory(layout.LogsDirectory);
-                }
-
-                _failedAppendStarts.TryRemove(sessionId, out _);
-            }
+            AppendUnderGate(sessionId, text, durability);
         }
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="text"/> as the log's first text when the session has no log, else writes nothing and
+    /// returns false: looked at and written under the log's gate, which every append, rotation and removal takes. A log
+    /// is there when any of its files is (what <see cref="Read"/> reads as null is none).
+    /// </summary>
+    public async ValueTask<bool> TryCreateAsync(string sessionId, ReadOnlyMemory<byte> text, Durability durability, CancellationToken cancellationToken)
+    {
+        KeyedGates.Lease gate = _gates.Take(sessionId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (fileSystem.FileExists(layout.SessionLogFile(sessionId)) || RotatedParts(sessionId).Count > 0)
+            {
+                return false;
+            }
+
+            AppendUnderGate(sessionId, text, durability);
+            return true;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private void AppendUnderGate(string sessionId, ReadOnlyMemory<byte> text, Durability durability)
+    {
+        string path = layout.SessionLogFile(sessionId);
+        if (!_versions.TryGetValue(sessionId, out ushort version))
+        {
+            version = Prepare(sessionId, path, durability);
+            _versions[sessionId] = version;
+        }
+
+        using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
+        long start = _failedAppendStarts.TryGetValue(sessionId, out long failedStart) ? failedStart : FramedEnd(handle);
+        try
+        {
+            if (handle.Length > start)
+            {
+                handle.SetLength(start);
+            }
+
+            handle.Write(start, SessionLogFormat.Frame(version == SessionLogFormat.EnvelopedVersion ? Seal(sessionId, text.Span) : text.Span,
+                start == 0 ? version : null));
+            if (durability == Durability.Full)
+            {
+                handle.Sync();
+                if (!_namesMadeDurable.ContainsKey(sessionId))
+                {
+                    fileSystem.SyncDirectory(layout.LogsDirectory);
+                    _namesMadeDurable[sessionId] = true;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _scans.Forget(sessionId);
+            _failedAppendStarts[sessionId] = start;
+            throw new IOException(ex.Message + MarkFailed(path, start, durability), ex);
+        }
+
+        if (_failedAppendStarts.ContainsKey(sessionId))
+        {
+            // The failed text is cut off and this append is durable; the marker goes before it is acknowledged.
+            string marker = path + FailedMarkerSuffix;
+            if (fileSystem.FileExists(marker))
+            {
+                fileSystem.Delete(marker);
+                fileSystem.SyncDirectory(layout.LogsDirectory);
+            }
+
+            _failedAppendStarts.TryRemove(sessionId, out _);
         }
     }
 

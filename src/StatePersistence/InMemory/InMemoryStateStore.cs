@@ -145,6 +145,26 @@ public sealed partial class InMemoryStateStore : IStateStore, IStateBlobStore
     }
 
     /// <inheritdoc />
+    /// <remarks>Checked and written under the log's lock, which every append and deletion takes.</remarks>
+    public ValueTask<bool> TryCreateSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        InMemorySessionLog log = _storage.SessionLogs.GetOrAdd(sessionId, _ => new InMemorySessionLog());
+        lock (log)
+        {
+            if (log.Appends.Count > 0)
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            log.Appends.Add(_envelope.Seal(PayloadKind.SessionLogAppend, sessionId, utf8Text.Span));
+        }
+
+        return ValueTask.FromResult(true);
+    }
+
+    /// <inheritdoc />
     /// <remarks>
     /// Empties the log under its lock rather than removing its entry: an append that took the entry just before keeps
     /// its text in the one log a read finds, never in an orphan no read reaches. An empty log reads as none.

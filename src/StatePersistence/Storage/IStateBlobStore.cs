@@ -12,6 +12,29 @@ public interface IStateBlobStore
     ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
         CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Writes <paramref name="utf8Text"/> as a session's log only when the session has no log (nothing appended since it
+    /// was created or last deleted, rotated parts included: what <see cref="ReadSessionLogAsync"/> reads as null);
+    /// returns false, writing nothing, when it has one. Of several creates of one log at the
+    /// same time, from any number of processes, exactly one writes. What a restore of a task archive writes a log with:
+    /// two restores of one archive (a PostgreSQL run that lost its archive lock, and the run that took the lock over)
+    /// must not both append it, leaving the text twice. An ordinary append racing a create may land before or after it.
+    /// An object store creates the log's first segment with a conditional put (<c>If-None-Match: *</c>). The default,
+    /// for a store written before this method, reads the log and appends when there is none: not atomic against a
+    /// concurrent writer; every store of this library overrides it.
+    /// </summary>
+    async ValueTask<bool> TryCreateSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        if (await ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return false;
+        }
+
+        await AppendSessionLogAsync(sessionId, utf8Text, durability, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     /// <summary>Reads a session's whole log, or null when it has none.</summary>
     ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
 

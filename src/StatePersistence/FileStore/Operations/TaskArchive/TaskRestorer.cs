@@ -49,7 +49,7 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
         foreach ((string id, byte[] text) in logs)
         {
             byte[]? current = await store.ReadSessionLogAsync(id, cancellationToken).ConfigureAwait(false);
-            if (current is not { Length: > 0 })
+            if (current is null)
             {
                 logsToWrite.Add((id, text));
             }
@@ -77,7 +77,7 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
 
         foreach ((string id, byte[] text) in logsToWrite)
         {
-            await store.AppendSessionLogAsync(id, text, Durability.Full, cancellationToken).ConfigureAwait(false);
+            await CreateLogAsync(path, id, text, cancellationToken).ConfigureAwait(false);
         }
 
         foreach ((string id, byte[] json) in reportsToWrite)
@@ -94,6 +94,25 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
         }, tasks, cancellationToken).ConfigureAwait(false);
         ThrowIfConflicts(path, conflicts);
         return new TaskRestoreResult(path, [.. tasks.Select(t => t.Id)], logs.Count, reports.Count, revision);
+    }
+
+    /// <summary>
+    /// Writes a log the check found absent, only if it still is: a log written since by a second restore of this archive
+    /// (on PostgreSQL, a run that lost its archive lock beside the run that took it over) is this archive's text and
+    /// counts as restored, where appending it again left the text twice; one written since with other text refuses the
+    /// restore. Logs and reports written before it stay: they hold the archive's content, which a later restore counts as
+    /// restored.
+    /// </summary>
+    private async Task CreateLogAsync(string path, string id, byte[] text, CancellationToken cancellationToken)
+    {
+        if (await store.TryCreateSessionLogAsync(id, text, Durability.Full, cancellationToken).ConfigureAwait(false)
+            || (await store.ReadSessionLogAsync(id, cancellationToken).ConfigureAwait(false))?.AsSpan().SequenceEqual(text) == true)
+        {
+            return;
+        }
+
+        throw new StatePersistenceException(
+            $"The archive '{path}' cannot be restored: the log of session '{id}' was written with other text while the restore ran. No task was restored; the logs and reports written before it hold the archive's content.", path);
     }
 
     /// <summary>
