@@ -85,6 +85,18 @@ public sealed partial class PostgresStateStore
         Guarded("save report " + StateId.Quote(reportId), () => LandingAsync(() => SaveReportUnguardedAsync(reportId, json, durability, cancellationToken)));
 
     /// <inheritdoc />
+    /// <remarks>One <c>INSERT ... ON CONFLICT (id) DO NOTHING</c>: the row's key decides, in any number of instances.</remarks>
+    public ValueTask<bool> TryCreateReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
+        CancellationToken cancellationToken = default) =>
+        Guarded("create report " + StateId.Quote(reportId), () => LandingAsync(async () =>
+        {
+            StateId.Validate(reportId, "report");
+            byte[] sealedBytes = _payloads.Seal(PayloadKind.Report, reportId, json.Span);
+            return await ExecuteAsync($"INSERT INTO {_schema}.reports (id, payload) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                durability, cancellationToken, Text(reportId), Bytes(sealedBytes)).ConfigureAwait(false) == 1;
+        }));
+
+    /// <inheritdoc />
     public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default) =>
         Guarded("load report " + StateId.Quote(reportId), () => LoadReportUnguardedAsync(reportId, cancellationToken));
 

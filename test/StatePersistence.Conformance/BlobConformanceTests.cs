@@ -108,6 +108,52 @@ public abstract class BlobConformanceTests<THarness> : StoreConformanceBase<THar
     }
 
     /// <summary>
+    /// A report create writes only where there is no report with the id, leaving an existing one as it was, and is
+    /// counted and listed as a save is; of many creates at once exactly one writes; across a restart it reads back.
+    /// </summary>
+    [Fact]
+    public async Task Reports_CreatedOnlyWhereThereIsNone_ExactlyOneOfManyAtOnce_AcrossRestart()
+    {
+        const int Creators = 8;
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            IStateBlobStore blobs = RequireBlobs(store);
+            await blobs.SaveReportAsync("saved", """{"v":"saved"}"""u8.ToArray(), Durability.Full, Ct);
+            Assert.False(await blobs.TryCreateReportAsync("saved", """{"v":"restored"}"""u8.ToArray(), Durability.Full, Ct));
+            Assert.True(await blobs.TryCreateReportAsync("created", """{"v":"created"}"""u8.ToArray(), Durability.Full, Ct));
+            Assert.Equal(["created", "saved"], await blobs.ListReportsAsync(Ct));
+            Assert.Equal(2, await blobs.CountReportsAsync(Ct));
+            await Assert.ThrowsAsync<InvalidStateIdException>(() => blobs.TryCreateReportAsync("a/b", "{}"u8.ToArray(), Durability.Full, Ct).AsTask());
+
+            for (int round = 0; round < 10; round++)
+            {
+                string id = $"r{round}";
+                var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Task<bool>[] creates = [.. Enumerable.Range(0, Creators).Select(creator => Task.Run(async () =>
+                {
+                    await start.Task;
+                    return await blobs.TryCreateReportAsync(id, Encoding.UTF8.GetBytes($"{{\"creator\":{creator}}}"), Durability.Full, Ct);
+                }, Ct))];
+                start.SetResult();
+                bool[] wrote = await Task.WhenAll(creates);
+
+                int winner = Assert.Single(Enumerable.Range(0, Creators), c => wrote[c]);
+                Assert.Equal($"{{\"creator\":{winner}}}", Encoding.UTF8.GetString((await blobs.LoadReportAsync(id, Ct))!));
+            }
+        }
+
+        (IStateStore reopened, _) = await OpenAsync();
+        await using (reopened)
+        {
+            IStateBlobStore blobs = RequireBlobs(reopened);
+            Assert.Equal("""{"v":"saved"}""", Encoding.UTF8.GetString((await blobs.LoadReportAsync("saved", Ct))!));
+            Assert.Equal("""{"v":"created"}""", Encoding.UTF8.GetString((await blobs.LoadReportAsync("created", Ct))!));
+            Assert.Equal(12, await blobs.CountReportsAsync(Ct));
+        }
+    }
+
+    /// <summary>
     /// A deleted log reads as none and is not listed, across a restart; other logs stay; deleting a log that is not
     /// there is no error; the next append starts a new log holding only its own text; a bad id is refused by name.
     /// </summary>

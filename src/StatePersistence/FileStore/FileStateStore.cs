@@ -391,6 +391,36 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     }
 
     /// <inheritdoc />
+    /// <remarks>Looked at and written under the lock every report write of this process takes (one process writes a directory).</remarks>
+    public ValueTask<bool> TryCreateReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(reportId, "report");
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ThrowIfMoved();
+        string path = _layout.ReportFile(reportId);
+        bool created = Io(() =>
+        {
+            using (_reportWrites.EnterScope())
+            {
+                if (_fileSystem.FileExists(path))
+                {
+                    return false;
+                }
+
+                _reportIndex.Write(reportId, stored: true, () =>
+                {
+                    AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(PayloadKind.Report, reportId, json.Span), durability);
+                    return path;
+                });
+                return true;
+            }
+        }, path, "Creating the report");
+        _guard.ThrowIfMoved();
+        return ValueTask.FromResult(created);
+    }
+
+    /// <inheritdoc />
     public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(reportId, "report");

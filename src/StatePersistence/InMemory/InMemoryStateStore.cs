@@ -261,6 +261,14 @@ public sealed partial class InMemoryStateStore : IStateStore, IStateBlobStore
     }
 
     /// <inheritdoc />
+    public ValueTask<bool> TryCreateReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(reportId, "report");
+        return ValueTask.FromResult(_storage.Reports.TryAdd(reportId, _envelope.Seal(PayloadKind.Report, reportId, json.Span)));
+    }
+
+    /// <inheritdoc />
     public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(reportId, "report");

@@ -92,6 +92,26 @@ public interface IStateBlobStore
     ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
         CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Stores a report's JSON only when there is no report with that id; returns false, writing nothing, when there is
+    /// one. Of several creates of one report at the same time exactly one writes. What a restore of a task archive
+    /// writes a report with: a report saved under the id between the restore's check and its write is kept, not
+    /// replaced. An object store writes it with a conditional put (<c>If-None-Match: *</c>). The default, for a store
+    /// written before this method, loads and then saves: not atomic against a concurrent writer; every store of this
+    /// library overrides it.
+    /// </summary>
+    async ValueTask<bool> TryCreateReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
+        CancellationToken cancellationToken = default)
+    {
+        if (await LoadReportAsync(reportId, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return false;
+        }
+
+        await SaveReportAsync(reportId, json, durability, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     /// <summary>Loads a report's JSON, or null when there is none.</summary>
     ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default);
 

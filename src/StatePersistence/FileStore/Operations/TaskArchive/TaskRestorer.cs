@@ -82,7 +82,7 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
 
         foreach ((string id, byte[] json) in reportsToWrite)
         {
-            await store.SaveReportAsync(id, json, Durability.Full, cancellationToken).ConfigureAwait(false);
+            await CreateReportAsync(path, id, json, cancellationToken).ConfigureAwait(false);
         }
 
         // One commit for every task, decided on the latest state: a task created meanwhile refuses them all.
@@ -113,6 +113,23 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
 
         throw new StatePersistenceException(
             $"The archive '{path}' cannot be restored: the log of session '{id}' was written with other text while the restore ran. No task was restored; the logs and reports written before it hold the archive's content.", path);
+    }
+
+    /// <summary>
+    /// Writes a report the check found absent, only if it still is: one saved since under the id (by a client, or by a
+    /// second restore of this archive) is not replaced; with the archive's content it counts as restored, with other
+    /// content it refuses the restore, as <see cref="CreateLogAsync"/> does for a log.
+    /// </summary>
+    private async Task CreateReportAsync(string path, string id, byte[] json, CancellationToken cancellationToken)
+    {
+        if (await store.TryCreateReportAsync(id, json, Durability.Full, cancellationToken).ConfigureAwait(false)
+            || (await store.LoadReportAsync(id, cancellationToken).ConfigureAwait(false))?.AsSpan().SequenceEqual(json) == true)
+        {
+            return;
+        }
+
+        throw new StatePersistenceException(
+            $"The archive '{path}' cannot be restored: report '{id}' was saved with other content while the restore ran; it was kept. No task was restored; the logs and reports written before it hold the archive's content.", path);
     }
 
     /// <summary>
