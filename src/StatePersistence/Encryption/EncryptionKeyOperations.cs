@@ -87,28 +87,6 @@ public static partial class EncryptionKeyOperations
     }
 
     /// <summary>
-    /// Revokes <paramref name="keyId"/> (payloads sealed with it are refused from then on) unless
-    /// <paramref name="stillNeeded"/>, called under the key file's lock once the revocation itself is allowed (the key
-    /// exists, is not the active key and is not revoked already), returns why not: what the store still holds sealed
-    /// with the key, which would no longer open (a store whose state is sealed with a revoked key cannot start). When
-    /// it returns a reason, the key file is left as it was and <see cref="StatePersistenceException"/> carries that
-    /// reason. <see cref="SetState"/> revokes without asking.
-    /// </summary>
-    public static void Revoke(string keyFile, string keyId, Func<string?> stillNeeded, ILogger? logger = null)
-    {
-        ArgumentNullException.ThrowIfNull(stillNeeded);
-        EncryptionKeyFile.Update(keyFile, stateDirectory: null, ring =>
-        {
-            // The change is checked first: an unknown or active key needs no look at the store.
-            EncryptionKeyRing revoked = Checked(keyFile, () => ring.WithState(keyId, EncryptionKeyState.Revoked));
-            return ring.Find(keyId)!.State != EncryptionKeyState.Revoked && stillNeeded() is { } reason
-                ? throw new StatePersistenceException($"{reason} The key '{keyId}' was not revoked; '{Path.GetFullPath(keyFile)}' was not changed.", Path.GetFullPath(keyFile))
-                : revoked;
-        });
-        Log.KeyStateChanged(logger ?? NullLogger.Instance, keyId, EncryptionKeyFile.StateName(EncryptionKeyState.Revoked));
-    }
-
-    /// <summary>
     /// Removes <paramref name="keyId"/> from the key file, refused while any payload under
     /// <paramref name="stateDirectory"/> is still sealed with it (a removed key is a missing key: those payloads would
     /// stop the next start), and while any file moved aside there (<c>*.corrupt.*</c>) is. The key file stays locked

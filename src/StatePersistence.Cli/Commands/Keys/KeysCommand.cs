@@ -175,36 +175,10 @@ internal static class KeysCommand
         }
         else
         {
-            EncryptionKeyOperations.Revoke(file, id, () => StillSealedUnder(context.StatePath, id));
+            EncryptionKeyOperations.Revoke(file, id, context.StatePath);
         }
 
         Report(context, new KeyChangeReport(file, id, "revoked"), $"The key {id} is now revoked.");
-    }
-
-    /// <summary>Why <paramref name="id"/> cannot be revoked without the state directory's payloads under it becoming unreadable, or null.</summary>
-    private static string? StillSealedUnder(string stateDirectory, string id)
-    {
-        // A mistyped path must not pass for a directory where nothing is sealed with the key.
-        if (!Directory.Exists(stateDirectory) || !FileStore.StateDirectorySigns.Any(stateDirectory))
-        {
-            return $"'{stateDirectory}' {(Directory.Exists(stateDirectory) ? "shows no sign of being a state directory" : "does not exist")}, so keys retire --revoke cannot tell what the key still seals there. "
-                + "Give the directory the server runs on (--state-path), or --store postgres for a PostgreSQL store; to revoke without looking, pass --accept-unreadable.";
-        }
-
-        KeyUsageCount used;
-        try
-        {
-            used = EncryptionKeyUsage.Measure(stateDirectory).For(id);
-        }
-        catch (StatePersistence.Errors.StatePersistenceException ex)
-        {
-            // A directory that kept changing under the count ("try again"), or one gone since the check above.
-            return $"keys retire --revoke could not tell what the key still seals: {ex.Message}";
-        }
-
-        return used.Payloads == 0 ? null
-            : $"The key '{id}' still seals {used.Payloads} payload(s) in {used.Files} file(s) under '{stateDirectory}': revoked, they could no longer be read (a server whose state.json or journal is sealed with it cannot start). "
-                + "Wait for the re-encryption to rewrite them ('statectl keys list' showing 0 payloads under it); to revoke it now all the same (a compromised key), pass --accept-unreadable.";
     }
 
     private static Command DisableCommand()
