@@ -15,7 +15,7 @@ public static partial class EncryptionKeyOperations
     /// Also refused, naming it, when <paramref name="stateDirectory"/> does not exist or shows no sign of being a state
     /// directory (<see cref="FileStore.StateDirectorySigns"/>: a mistyped path must not pass for a directory where
     /// nothing is sealed), when it kept changing under the count, and when the key file lies inside it. Each refusal
-    /// is a <see cref="StatePersistenceException"/> and leaves the key file as it was. <see cref="SetState"/>
+    /// is a <see cref="StatePersistenceException"/> and leaves the key file as it was. <see cref="SetState(string, string, EncryptionKeyState, string?, ILogger?)"/>
     /// revokes without looking (a compromised key).
     /// </summary>
     public static void Revoke(string keyFile, string keyId, string stateDirectory, ILogger? logger = null)

@@ -21,19 +21,34 @@ public static partial class EncryptionKeyOperations
 
     /// <summary>Adds a new active key to the key file; the previously active key becomes retired (it still decrypts). Returns the new key.</summary>
     public static EncryptionKey Rotate(string keyFile, ILogger? logger = null, TimeProvider? timeProvider = null) =>
-        RotateReportingRetired(keyFile, logger, timeProvider).Key;
+        RotateReportingRetired(keyFile, stateDirectory: null, logger, timeProvider).Key;
 
     /// <summary>
-    /// <see cref="Rotate"/>, returning with the new key the id of the key it retired, read under the key file's lock:
+    /// <see cref="Rotate(string, ILogger?, TimeProvider?)"/>, refused (<see cref="StatePersistenceException"/>, the file
+    /// unchanged) when the key file lies inside <paramref name="stateDirectory"/> (when given), as
+    /// <see cref="Create"/> refuses to make one there.
+    /// </summary>
+    public static EncryptionKey Rotate(string keyFile, string? stateDirectory, ILogger? logger = null, TimeProvider? timeProvider = null) =>
+        RotateReportingRetired(keyFile, stateDirectory, logger, timeProvider).Key;
+
+    /// <summary>
+    /// <see cref="Rotate(string, ILogger?, TimeProvider?)"/>, returning with the new key the id of the key it retired, read under the key file's lock:
     /// what to tell an operator who removes that key later (<c>keys retire OLD --remove</c>). A key read before the
     /// lock may have been retired meanwhile by a rotation run at the same time.
     /// </summary>
-    public static EncryptionKeyRotation RotateReportingRetired(string keyFile, ILogger? logger = null, TimeProvider? timeProvider = null)
+    public static EncryptionKeyRotation RotateReportingRetired(string keyFile, ILogger? logger = null, TimeProvider? timeProvider = null) =>
+        RotateReportingRetired(keyFile, stateDirectory: null, logger, timeProvider);
+
+    /// <summary>
+    /// <see cref="RotateReportingRetired(string, ILogger?, TimeProvider?)"/>, refused (<see cref="StatePersistenceException"/>,
+    /// the file unchanged) when the key file lies inside <paramref name="stateDirectory"/> (when given).
+    /// </summary>
+    public static EncryptionKeyRotation RotateReportingRetired(string keyFile, string? stateDirectory, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         DateTimeOffset now = (timeProvider ?? TimeProvider.System).GetUtcNow();
         EncryptionKey key = EncryptionKey.Generate(EncryptionKey.NewId(now), EncryptionKeyState.Active, now);
         string? previous = null;
-        EncryptionKeyFile.Update(keyFile, null, ring =>
+        EncryptionKeyFile.Update(keyFile, stateDirectory, ring =>
         {
             previous = ring.HasActiveKey ? ring.Active.Id : null;
             return ring.WithActive(key);
@@ -58,10 +73,16 @@ public static partial class EncryptionKeyOperations
     /// every sealed payload in the clear. Returns the key that was active. Throws <see cref="StatePersistenceException"/>
     /// when no key is active.
     /// </summary>
-    public static string Disable(string keyFile, ILogger? logger = null)
+    public static string Disable(string keyFile, ILogger? logger = null) => Disable(keyFile, stateDirectory: null, logger);
+
+    /// <summary>
+    /// <see cref="Disable(string, ILogger?)"/>, refused (<see cref="StatePersistenceException"/>, the file unchanged)
+    /// when the key file lies inside <paramref name="stateDirectory"/> (when given).
+    /// </summary>
+    public static string Disable(string keyFile, string? stateDirectory, ILogger? logger = null)
     {
         string previous = "";
-        EncryptionKeyFile.Update(keyFile, null, ring =>
+        EncryptionKeyFile.Update(keyFile, stateDirectory, ring =>
         {
             if (!ring.HasActiveKey)
             {
@@ -80,9 +101,17 @@ public static partial class EncryptionKeyOperations
     /// <see cref="EncryptionKeyState.Revoked"/>; the active key is refused). Throws <see cref="StatePersistenceException"/>
     /// naming the key when the file does not hold it.
     /// </summary>
-    public static void SetState(string keyFile, string keyId, EncryptionKeyState state, ILogger? logger = null)
+    public static void SetState(string keyFile, string keyId, EncryptionKeyState state, ILogger? logger = null) =>
+        SetState(keyFile, keyId, state, stateDirectory: null, logger);
+
+    /// <summary>
+    /// <see cref="SetState(string, string, EncryptionKeyState, ILogger?)"/>, refused (<see cref="StatePersistenceException"/>,
+    /// the file unchanged) when the key file lies inside <paramref name="stateDirectory"/> (when given). It does not
+    /// look at what the key still seals: <see cref="Revoke(string, string, string, ILogger?)"/> does.
+    /// </summary>
+    public static void SetState(string keyFile, string keyId, EncryptionKeyState state, string? stateDirectory, ILogger? logger = null)
     {
-        EncryptionKeyFile.Update(keyFile, null, ring => Checked(keyFile, () => ring.WithState(keyId, state)));
+        EncryptionKeyFile.Update(keyFile, stateDirectory, ring => Checked(keyFile, () => ring.WithState(keyId, state)));
         Log.KeyStateChanged(logger ?? NullLogger.Instance, keyId, EncryptionKeyFile.StateName(state));
     }
 

@@ -1,7 +1,7 @@
 namespace StatePersistence.Encryption;
 
 /// <summary>
-/// What <see cref="EncryptionKeyOperations.RotateReportingRetired"/> did: the new active key, and the id of the key it
+/// What <see cref="EncryptionKeyOperations.RotateReportingRetired(string, string?, Microsoft.Extensions.Logging.ILogger?, TimeProvider?)"/> did: the new active key, and the id of the key it
 /// retired, read under the key file's lock (null when no key was active: encryption was off). Rotations run at once
 /// each retire a different key, the one the rotation before them made; a key read before the lock was had may already
 /// have been retired by another.

@@ -57,6 +57,46 @@ public sealed class KeyOperationsTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(file));
     }
 
+    /// <summary>
+    /// Given the state directory, rotate, disable, retire and revoke refuse a key file inside it, as create does: a copy
+    /// or backup of the directory would carry its own key. Before, only create, list, verify and remove checked.
+    /// </summary>
+    [Fact]
+    public void EveryChange_GivenTheStateDirectory_RefusesAKeyFileInsideIt_NamingBoth_AndChangesNothing()
+    {
+        string state = _directory.Combine("state");
+        Directory.CreateDirectory(state);
+        string inside = Path.Combine(state, "keys.json");
+        EncryptionKey first = EncryptionKeyOperations.Create(inside);
+        EncryptionKeyOperations.Rotate(inside);
+        byte[] before = File.ReadAllBytes(inside);
+        Action[] changes =
+        [
+            () => EncryptionKeyOperations.Rotate(inside, state),
+            () => EncryptionKeyOperations.RotateReportingRetired(inside, state),
+            () => EncryptionKeyOperations.Disable(inside, state),
+            () => EncryptionKeyOperations.SetState(inside, first.Id, EncryptionKeyState.Retired, state),
+            () => EncryptionKeyOperations.SetState(inside, first.Id, EncryptionKeyState.Revoked, state),
+        ];
+
+        foreach (Action change in changes)
+        {
+            var refused = Assert.Throws<StatePersistenceException>(change);
+            Assert.Contains($"The key file '{inside}' is inside the state directory '{state}'", refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, File.ReadAllBytes(inside));
+
+        // Outside it, each goes through.
+        string outside = _directory.Combine("keys.json");
+        File.Move(inside, outside);
+        EncryptionKeyOperations.Rotate(outside, state);
+        EncryptionKeyOperations.RotateReportingRetired(outside, state);
+        EncryptionKeyOperations.SetState(outside, first.Id, EncryptionKeyState.Revoked, state);
+        EncryptionKeyOperations.Disable(outside, state);
+        Assert.False(EncryptionKeyFile.Read(outside).HasActiveKey);
+    }
+
     [Fact]
     public void Revoke_AsksTheStoreOnlyWhenTheRevocationIsAllowed_AndARefusalLeavesTheFileAsItWas()
     {

@@ -72,7 +72,7 @@ internal static class KeysCommand
             KeyFileLockWait.Announce(context.Error, file);
             // The key retired is the one active when the rotation had the key file's lock: one read before it may have
             // been retired already by a rotation run at the same time (each then printed the same, wrong, id).
-            EncryptionKeyRotation rotation = EncryptionKeyOperations.RotateReportingRetired(file);
+            EncryptionKeyRotation rotation = EncryptionKeyOperations.RotateReportingRetired(file, context.StatePath);
             EncryptionKey key = rotation.Key;
             string? previous = rotation.RetiredKeyId;
             Report(context, new KeyChangeReport(file, key.Id, "activated", previous), previous is null
@@ -150,7 +150,7 @@ internal static class KeysCommand
                 return Task.FromResult(ExitCodes.Success);
             }
 
-            EncryptionKeyOperations.SetState(file, id, EncryptionKeyState.Retired);
+            EncryptionKeyOperations.SetState(file, id, EncryptionKeyState.Retired, context.StatePath);
             Report(context, new KeyChangeReport(file, id, "retired"), $"The key {id} is now retired.");
             return Task.FromResult(ExitCodes.Success);
         });
@@ -166,7 +166,7 @@ internal static class KeysCommand
     {
         if (acceptUnreadable)
         {
-            EncryptionKeyOperations.SetState(file, id, EncryptionKeyState.Revoked);
+            EncryptionKeyOperations.SetState(file, id, EncryptionKeyState.Revoked, context.StatePath);
             context.Error.WriteLine($"statectl: warning: the key {id} was revoked without looking at what it still seals (--accept-unreadable): payloads sealed with it are refused from now on, by a running server within a second and at every start; 'statectl keys retire {id}' makes it retired again.");
         }
         else if (StoreChoice.From(parsed) is { IsPostgres: true } store)
@@ -189,7 +189,7 @@ internal static class KeysCommand
         {
             string file = ResolveKeyFile(parsed);
             KeyFileLockWait.Announce(context.Error, file);
-            string previous = EncryptionKeyOperations.Disable(file);
+            string previous = EncryptionKeyOperations.Disable(file, context.StatePath);
             Report(context, new KeyChangeReport(file, previous, "retired"),
                 $"Encryption is off: the key {previous} is retired and no key is active. New payloads are stored in the clear; 'statectl keys list' shows what is still sealed.");
             return Task.FromResult(ExitCodes.Success);
