@@ -81,7 +81,7 @@ public sealed class EncryptionKeyRing
     /// </summary>
     public EncryptionKeyRing WithState(string id, EncryptionKeyState state)
     {
-        EncryptionKey key = Find(id) ?? throw new ArgumentException($"The key ring does not hold the key '{id}'.", nameof(id));
+        EncryptionKey key = Find(id) ?? throw NotHeld(id);
         if (state == EncryptionKeyState.Active)
         {
             return WithActive(key);
@@ -95,10 +95,17 @@ public sealed class EncryptionKeyRing
         return new EncryptionKeyRing(Keys.Select(k => k.Id == id ? k.WithState(state) : k));
     }
 
+    /// <summary>
+    /// The refusal of a key id the ring lacks, naming the ids it holds (never material): an operator who mistyped one,
+    /// or changed its case, sees the right one beside it instead of running <c>keys list</c> to find it.
+    /// </summary>
+    private ArgumentException NotHeld(string id) =>
+        new($"The key ring does not hold the key '{id}'; it holds {string.Join(", ", Keys)}.", nameof(id));
+
     /// <summary>This ring without the key <paramref name="id"/>; the active key and the last key cannot be removed.</summary>
     public EncryptionKeyRing Without(string id)
     {
-        EncryptionKey key = Find(id) ?? throw new ArgumentException($"The key ring does not hold the key '{id}'.", nameof(id));
+        EncryptionKey key = Find(id) ?? throw NotHeld(id);
         if (key.State == EncryptionKeyState.Active)
         {
             throw new ArgumentException($"The key '{id}' is the active key and cannot be removed.", nameof(id));

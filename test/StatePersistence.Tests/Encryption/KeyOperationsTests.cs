@@ -53,7 +53,7 @@ public sealed class KeyOperationsTests : IDisposable
 
         Assert.Contains($"'{key.Id}'", retire.Message, StringComparison.Ordinal);
         Assert.Contains("active", remove.Message, StringComparison.Ordinal);
-        Assert.Contains("'nope'", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains($"does not hold the key 'nope'; it holds {key.Id} (active).", unknown.Message, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(file));
     }
 
