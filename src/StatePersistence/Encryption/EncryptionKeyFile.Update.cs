@@ -17,6 +17,9 @@ public static partial class EncryptionKeyFile
     {
         string full = CheckLocation(path, stateDirectory);
         RequireDirectory(full);
+
+        // Before the lock: taking it makes '<key file>.lock', and a mistyped path would leave one beside the key files.
+        RequireExists(full);
         using IDisposable locked = KeyFileLock.Acquire(full);
         byte[] read = ReadContent(full);
         try

@@ -71,10 +71,7 @@ public static partial class EncryptionKeyFile
     /// <summary>The bytes of the key file at <paramref name="full"/>, checked as <see cref="Read"/> says (it exists, 0600).</summary>
     private static byte[] ReadContent(string full)
     {
-        if (!File.Exists(full))
-        {
-            throw new StatePersistenceException($"The key file '{full}' does not exist; create one with 'statectl keys create {full}'.", full);
-        }
+        RequireExists(full);
 
         if (!OperatingSystem.IsWindows())
         {
@@ -97,6 +94,15 @@ public static partial class EncryptionKeyFile
         }
 
         return content;
+    }
+
+    /// <summary>Throws <see cref="StatePersistenceException"/> naming <paramref name="full"/> when no file is there.</summary>
+    private static void RequireExists(string full)
+    {
+        if (!File.Exists(full))
+        {
+            throw new StatePersistenceException($"The key file '{full}' does not exist; create one with 'statectl keys create {full}'.", full);
+        }
     }
 
     /// <summary>Replaces the key file at <paramref name="path"/> with <paramref name="ring"/>, atomically and durably, mode 0600.</summary>

@@ -5,7 +5,8 @@ namespace StatePersistence.Cli.Tests.Keys;
 
 /// <summary>
 /// What an operator typing fast gets from <c>keys</c> changes: a key id the file lacks is refused naming the ids it
-/// holds (before, only the id typed, leaving a 'keys list' to find the right one).
+/// holds (before, only the id typed, leaving a 'keys list' to find the right one), and a mistyped key file path is
+/// refused without leaving a <c>&lt;path&gt;.lock</c> behind (before, each such run made one beside the key files).
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class KeysBadInputTests : IDisposable
@@ -39,5 +40,23 @@ public sealed class KeysBadInputTests : IDisposable
         Assert.Contains($"does not hold the key '{typed}'; it holds {first} (retired), {second} (active).", error, StringComparison.Ordinal);
         Assert.Contains($"The key file '{KeyFile}' was not changed.", error, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(KeyFile));
+    }
+
+    [Theory]
+    [InlineData("rotate")]
+    [InlineData("disable")]
+    [InlineData("retire key-20261206-00000000")]
+    [InlineData("retire key-20261206-00000000 --revoke")]
+    [InlineData("retire key-20261206-00000000 --remove")]
+    public async Task AChange_OfAKeyFileThatDoesNotExist_IsRefused_NamingIt_AndLeavesNoLockFileBehind(string change)
+    {
+        Directory.CreateDirectory(Path.Combine(StatePath, "tasks"));
+        string mistyped = _temp.Combine("kyes.json");
+
+        StatectlRun refused = await StatectlRun.RunAsync(["keys", .. change.Split(' '), "--key-file", mistyped, "--state-path", StatePath]);
+
+        Assert.True(refused.ExitCode == 1, refused.ToString());
+        Assert.Contains($"The key file '{mistyped}' does not exist", refused.Error.ReplaceLineEndings(""), StringComparison.Ordinal);
+        Assert.Equal(["state"], Directory.GetFileSystemEntries(_temp.Path).Select(Path.GetFileName));
     }
 }
