@@ -22,5 +22,6 @@ internal static class CorsExposedHeaders
         HeaderNames.RetryAfter,
         HeaderNames.Allow,
         HeaderNames.WWWAuthenticate,
+        "Accept-Patch",
     ];
 }

@@ -87,6 +87,7 @@ internal static class SessionRoutes
     {
         StateId.Validate(id, Kind);
         Precondition precondition = Preconditions.Read(request, createOnlyAllowed: false);
+        PatchMediaType.RefuseJsonPatch(request);
         SessionPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.SessionPatchRequest);
         FieldRules.Token("type", patch.Type);
         FieldRules.Token("status", patch.Status);

@@ -111,6 +111,7 @@ internal static class TaskRoutes
     {
         StateId.Validate(id, Kind);
         Precondition precondition = Preconditions.Read(request, createOnlyAllowed: false);
+        PatchMediaType.RefuseJsonPatch(request);
         TaskPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskPatchRequest);
         FieldRules.TaskStatus("status", patch.Status);
         FieldRules.Optional("description", patch.Description);

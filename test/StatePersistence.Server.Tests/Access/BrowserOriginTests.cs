@@ -209,7 +209,7 @@ public sealed class BrowserOriginTests
         string[] exposed = answer.Headers.GetValues("Access-Control-Expose-Headers")
             .SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries)).ToArray();
         foreach (string header in new[] { "ETag", "Location", "Link", "X-Next-Cursor", "Content-Range", "Accept-Ranges",
-            "Retry-After", "Allow", "WWW-Authenticate" })
+            "Retry-After", "Allow", "WWW-Authenticate", "Accept-Patch" })
         {
             Assert.Contains(header, exposed, StringComparer.OrdinalIgnoreCase);
         }
