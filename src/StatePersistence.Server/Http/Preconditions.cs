@@ -115,6 +115,11 @@ internal static class Preconditions
         return Failed(response, kind, id, revision, current, $"The {kind} '{id}' {why}; nothing was written.");
     }
 
+    /// <summary>412 for a read whose <c>If-Match</c> names no tag of the item as it is (<see cref="ConditionalGet"/>).</summary>
+    public static IResult NotCurrent(HttpResponse response, string kind, string id, long revision, object item) =>
+        Failed(response, kind, id, revision, Element(item),
+            $"The {kind} '{id}' is at revision {revision} (ETag {ETag(revision)}), which If-Match does not name.");
+
     private static IResult Failed(HttpResponse response, string kind, string id, long? revision, JsonElement? current, string detail)
     {
         if (revision is { } r)

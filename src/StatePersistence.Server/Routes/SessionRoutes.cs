@@ -72,7 +72,7 @@ internal static class SessionRoutes
     {
         SessionInfo? session = await state.LoadSessionAsync(id, cancellationToken);
         return session is null ? ApiProblems.NotFound(Kind, id)
-            : ConditionalGet.NotModified(context, session.Revision) ?? Ok(context.Response, session);
+            : ConditionalGet.Answer(context, Kind, id, session.Revision, session) ?? Ok(context.Response, session);
     }
 
     /// <summary>200 with the session and its <c>ETag</c>.</summary>

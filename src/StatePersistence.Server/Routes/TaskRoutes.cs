@@ -93,7 +93,7 @@ internal static class TaskRoutes
     {
         AgentTask? task = await state.LoadTaskAsync(id, cancellationToken);
         return task is null ? ApiProblems.NotFound(Kind, id)
-            : ConditionalGet.NotModified(context, task.Revision) ?? Ok(context.Response, task);
+            : ConditionalGet.Answer(context, Kind, id, task.Revision, task) ?? Ok(context.Response, task);
     }
 
     /// <summary>
