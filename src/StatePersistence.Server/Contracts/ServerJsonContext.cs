@@ -30,6 +30,7 @@ namespace StatePersistence.Server.Contracts;
 [JsonSerializable(typeof(StateMetrics))]
 [JsonSerializable(typeof(StatePersistence.Recovery.RecoveryReport))]
 [JsonSerializable(typeof(System.Text.Json.JsonElement))]
+[JsonSerializable(typeof(System.Text.Json.Nodes.JsonNode))]
 [JsonSerializable(typeof(IReadOnlyList<AgentTask>))]
 [JsonSerializable(typeof(IReadOnlyList<SessionInfo>))]
 [JsonSerializable(typeof(IReadOnlyList<string>))]

@@ -17,14 +17,21 @@ internal sealed class CreateSessionRequest : JsonRequest
     public override IReadOnlyList<string> AcceptedFields => ["id", "type", "status", "task_id"];
 }
 
-/// <summary><c>PATCH /api/sessions/{id}</c>: absent (or null) fields are left as they are.</summary>
+/// <summary>
+/// <c>PATCH /api/sessions/{id}</c>: absent fields are left as they are, and so are null ones in <c>application/json</c>;
+/// a merge patch reads null as "remove" (<see cref="JsonRequest.NullFields"/>).
+/// </summary>
 internal sealed class SessionPatchRequest : JsonRequest
 {
-    public string? Type { get; set; }
+    private string? _type;
+    private string? _status;
+    private string? _taskId;
 
-    public string? Status { get; set; }
+    public string? Type { get => _type; set => _type = Noted("type", value); }
 
-    public string? TaskId { get; set; }
+    public string? Status { get => _status; set => _status = Noted("status", value); }
+
+    public string? TaskId { get => _taskId; set => _taskId = Noted("task_id", value); }
 
     [JsonIgnore]
     public override IReadOnlyList<string> AcceptedFields => ["type", "status", "task_id"];

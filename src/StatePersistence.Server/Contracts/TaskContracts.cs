@@ -18,14 +18,21 @@ internal sealed class CreateTaskRequest : JsonRequest
     public override IReadOnlyList<string> AcceptedFields => ["id", "description", "tool", "status"];
 }
 
-/// <summary><c>PATCH /api/tasks/{id}</c>: absent (or null) fields are left as they are.</summary>
+/// <summary>
+/// <c>PATCH /api/tasks/{id}</c>: absent fields are left as they are, and so are null ones in <c>application/json</c>;
+/// a merge patch reads null as "remove" (<see cref="NullFields"/>).
+/// </summary>
 internal sealed class TaskPatchRequest : JsonRequest
 {
-    public string? Status { get; set; }
+    private string? _status;
+    private string? _description;
+    private JsonElement? _result;
 
-    public string? Description { get; set; }
+    public string? Status { get => _status; set => _status = Noted("status", value); }
 
-    public JsonElement? Result { get; set; }
+    public string? Description { get => _description; set => _description = Noted("description", value); }
+
+    public JsonElement? Result { get => _result; set => _result = Noted("result", value); }
 
     [JsonIgnore]
     public override IReadOnlyList<string> AcceptedFields => ["status", "description", "result"];

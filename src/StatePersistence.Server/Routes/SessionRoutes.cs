@@ -89,6 +89,12 @@ internal static class SessionRoutes
         Precondition precondition = Preconditions.Read(request, createOnlyAllowed: false);
         PatchMediaType.RefuseJsonPatch(request);
         SessionPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.SessionPatchRequest);
+        bool merge = MergePatch.IsMergePatch(request);
+        if (merge)
+        {
+            MergePatch.RefuseRemoving(patch, Kind, "type", "status");
+        }
+
         FieldRules.Token("type", patch.Type);
         FieldRules.Token("status", patch.Status);
         if (InvalidTaskId(patch.TaskId) is { } problem)
@@ -105,7 +111,7 @@ internal static class SessionRoutes
         {
             session.Type = patch.Type ?? session.Type;
             session.Status = patch.Status ?? session.Status;
-            session.TaskId = patch.TaskId ?? session.TaskId;
+            session.TaskId = merge && patch.NullFields.Contains("task_id") ? null : patch.TaskId ?? session.TaskId;
             quotas.CheckSession(session);
         }, precondition.Expected, cancellationToken);
         return updated is not null ? Ok(request.HttpContext.Response, updated)

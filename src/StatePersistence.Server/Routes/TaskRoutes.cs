@@ -113,6 +113,12 @@ internal static class TaskRoutes
         Precondition precondition = Preconditions.Read(request, createOnlyAllowed: false);
         PatchMediaType.RefuseJsonPatch(request);
         TaskPatchRequest patch = await reader.ReadJsonAsync(request, ServerJsonContext.Default.TaskPatchRequest);
+        bool merge = MergePatch.IsMergePatch(request);
+        if (merge)
+        {
+            MergePatch.RefuseRemoving(patch, Kind, "status", "description");
+        }
+
         FieldRules.TaskStatus("status", patch.Status);
         FieldRules.Optional("description", patch.Description);
         if (await UnmetAsync(id, request.HttpContext.Response, precondition, state, cancellationToken) is { } unmet)
@@ -129,7 +135,10 @@ internal static class TaskRoutes
             }
 
             task.Description = patch.Description ?? task.Description;
-            task.Result = patch.Result ?? task.Result;
+            task.Result = !merge ? patch.Result ?? task.Result
+                : patch.NullFields.Contains("result") ? null
+                : patch.Result is { } result ? MergePatch.Apply(task.Result, result)
+                : task.Result;
             task.UpdatedAt = now;
             quotas.CheckTask(task);
         }, precondition.Expected, cancellationToken);
