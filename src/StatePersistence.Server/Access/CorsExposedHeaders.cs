@@ -23,5 +23,6 @@ internal static class CorsExposedHeaders
         HeaderNames.Allow,
         HeaderNames.WWWAuthenticate,
         "Accept-Patch",
+        HeaderNames.AcceptEncoding,
     ];
 }

@@ -27,20 +27,7 @@ internal static class PatchMediaType
                 $"as {Accepted} (see Accept-Patch).";
             IResult problem = ApiProblems.Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported patch format", detail,
                 field: HeaderNames.ContentType);
-            throw new ApiProblemException(new WithHeader(problem, "Accept-Patch", Accepted), detail);
-        }
-    }
-
-    /// <summary>
-    /// Sets a header as the problem is written: the exception handler clears the response's headers before it writes
-    /// the problem an <see cref="ApiProblemException"/> carries.
-    /// </summary>
-    private sealed class WithHeader(IResult inner, string name, string value) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers[name] = value;
-            return inner.ExecuteAsync(httpContext);
+            throw new ApiProblemException(new ProblemWithHeader(problem, "Accept-Patch", Accepted), detail);
         }
     }
 }

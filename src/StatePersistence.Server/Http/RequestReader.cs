@@ -211,11 +211,12 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
 
     /// <summary>
     /// 415 unless the body is declared as <paramref name="expected"/> (JSON routes also take <c>+json</c> types), in
-    /// UTF-8 when a charset is given. A browser can send a cross-site form or <c>text/plain</c> without asking first,
+    /// UTF-8 when a charset is given, and with no content coding (<see cref="ContentEncodingCheck"/>). A browser can send a cross-site form or <c>text/plain</c> without asking first,
     /// but not <c>application/json</c>.
     /// </summary>
     private static void RequireMediaType(HttpRequest request, string expected)
     {
+        ContentEncodingCheck.RequireIdentity(request);
         bool ok = MediaTypeHeaderValue.TryParse(request.ContentType, out MediaTypeHeaderValue? type)
             && (type.MediaType.Equals(expected, StringComparison.OrdinalIgnoreCase)
                 || (expected == "application/json" && type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)))
