@@ -85,6 +85,11 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
                     $"The request body nests objects and arrays {depth} levels deep; this server reads at most {limit}.", FieldOf(ex.Path));
             }
 
+            if (BodyShape.NotAnObject(body) is { } notAnObject)
+            {
+                throw ApiProblemException.BadRequest("Malformed JSON", notAnObject);
+            }
+
             string? field = FieldOf(ex.Path);
             string where = field is null ? "" : $" at '{field}'";
             string reason = ex.InnerException is FormatException or OverflowException || ex.Message.Contains("ISO-8601", StringComparison.Ordinal)
