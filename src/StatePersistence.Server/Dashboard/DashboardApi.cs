@@ -103,7 +103,7 @@ internal static class DashboardApi
             return fallback;
         }
 
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value < min || value > max)
+        if (!WholeNumber.TryParse(text, out int value) || value < min || value > max)
         {
             throw ApiProblemException.InvalidField(field, $"The query parameter '{field}' must be a whole number from {min} to {max}.");
         }

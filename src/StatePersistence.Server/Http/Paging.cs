@@ -19,7 +19,7 @@ internal static class Paging
             return MaxLimit;
         }
 
-        if (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value is < 1 or > MaxLimit)
+        if (!WholeNumber.TryParse(limit, out int value) || value is < 1 or > MaxLimit)
         {
             throw ApiProblemException.InvalidField("limit", $"The query parameter 'limit' must be a whole number from 1 to {MaxLimit}.");
         }
