@@ -216,8 +216,8 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
 
     /// <summary>
     /// 415 unless the body is declared as <paramref name="expected"/> (JSON routes also take <c>+json</c> types), in
-    /// UTF-8 when a charset is given, and with no content coding (<see cref="ContentEncodingCheck"/>). A browser can send a cross-site form or <c>text/plain</c> without asking first,
-    /// but not <c>application/json</c>.
+    /// UTF-8 when a charset is given, and with no content coding (<see cref="ContentEncodingCheck"/>). A browser can
+    /// send a cross-site form or <c>text/plain</c> without asking first, but not <c>application/json</c>.
     /// </summary>
     private static void RequireMediaType(HttpRequest request, string expected)
     {
