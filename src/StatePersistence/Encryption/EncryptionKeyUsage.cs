@@ -45,6 +45,14 @@ public sealed class EncryptionKeyUsage
     public IReadOnlyList<string> DamagedFiles { get; }
 
     /// <summary>
+    /// Symbolic links among the files the store reads whose target does not exist: they hold nothing any key opens,
+    /// and nothing can read them. Listed apart, not taken for a file that went during the count (a rotation beside a
+    /// running server, which makes the count start again): a link that stays dangling was listed again by every pass,
+    /// and <c>keys list</c> and <c>keys retire --remove</c> answered "try again" for ever.
+    /// </summary>
+    public IReadOnlyList<string> BrokenLinks { get; private init; } = [];
+
+    /// <summary>
     /// Damaged task archives of which nothing decompresses: whatever keys sealed them cannot be read, so any key may
     /// be the one their entries need (see <see cref="EncryptionKeyOperations.Remove(string, string, string, bool, Microsoft.Extensions.Logging.ILogger?)"/>).
     /// </summary>
@@ -112,13 +120,14 @@ public sealed class EncryptionKeyUsage
         var files = new Dictionary<string, long>(StringComparer.Ordinal);
         var movedAside = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var damaged = new List<string>();
+        var brokenLinks = new List<string>();
         var unknownKeys = new List<string>();
         long clearFiles = 0;
         var listed = new HashSet<string>(StringComparer.Ordinal);
         foreach (StoredPayloadFile file in InReadOrder(StoredPayloadFiles.Under(root)))
         {
             listed.Add(file.Path);
-            if (ScanFile(file, damaged, unknownKeys, fileWent) is not { } scanned)
+            if (ScanFile(file, damaged, unknownKeys, brokenLinks, fileWent) is not { } scanned)
             {
                 continue;
             }
@@ -148,7 +157,7 @@ public sealed class EncryptionKeyUsage
         }
 
         return new EncryptionKeyUsage(payloads.ToDictionary(p => p.Key, p => new KeyUsageCount(p.Value, files[p.Key]), StringComparer.Ordinal), clearFiles,
-            movedAside.ToDictionary(m => m.Key, m => (IReadOnlyList<string>)m.Value, StringComparer.Ordinal), damaged) { DamagedArchivesOfUnknownKeys = unknownKeys };
+            movedAside.ToDictionary(m => m.Key, m => (IReadOnlyList<string>)m.Value, StringComparer.Ordinal), damaged) { DamagedArchivesOfUnknownKeys = unknownKeys, BrokenLinks = brokenLinks };
     }
 
     /// <summary>
@@ -199,8 +208,10 @@ public sealed class EncryptionKeyUsage
     /// The payloads of one file by key, or null when the file went between the listing and the read (beside a running
     /// process a checkpoint deletes journal segments, the backups rotate, the re-encryption renames files over others),
     /// which <paramref name="fileWent"/> is told: the file may live on under another name (see <see cref="Measure"/>).
+    /// A symbolic link whose target does not exist did not go: it is added to <paramref name="brokenLinks"/>.
     /// </summary>
-    private static (Dictionary<string, long> Keys, bool Clear)? ScanFile(StoredPayloadFile file, List<string> damaged, List<string> unknownKeys, Action fileWent)
+    private static (Dictionary<string, long> Keys, bool Clear)? ScanFile(StoredPayloadFile file, List<string> damaged, List<string> unknownKeys,
+        List<string> brokenLinks, Action fileWent)
     {
         try
         {
@@ -222,7 +233,15 @@ public sealed class EncryptionKeyUsage
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            fileWent();
+            if (new FileInfo(file.Path).LinkTarget is not null)
+            {
+                brokenLinks.Add(file.Path);
+            }
+            else
+            {
+                fileWent();
+            }
+
             return null;
         }
     }

@@ -127,6 +127,35 @@ public sealed class KeysUsageTests : IDisposable
         Assert.Contains(task, (await KeysAsync("list")).Output.ReplaceLineEndings(""), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A symbolic link among the store's files whose target is gone holds nothing under any key: listed as a broken
+    /// link (exit 1) with the rest counted, and no obstacle to removing a key. It was taken for a file a rotation had
+    /// moved during the count, every pass listed it again, and list and --remove said "try again" for ever.
+    /// </summary>
+    [Fact]
+    public async Task ABrokenLinkAmongTheFiles_IsListedAsSuch_AndTheCountIsGiven()
+    {
+        StatectlRun created = await StatectlRun.RunAsync("keys", "create", KeyFile, "--json");
+        string key = created.Json().GetProperty("keyId").GetString()!;
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 3, keyFile: KeyFile);
+        long payloads = KeyRow(await KeysAsync("list", "--json"), key).GetProperty("payloads").GetInt64();
+        string link = Path.Combine(StatePath, "tasks", "task_9.json");
+        File.CreateSymbolicLink(link, _temp.Combine("moved-away.json"));
+
+        StatectlRun listed = await KeysAsync("list", "--json");
+        Assert.True(listed.ExitCode == 1, listed.ToString());
+        Assert.Equal(payloads, KeyRow(listed, key).GetProperty("payloads").GetInt64());
+        Assert.Equal([link], listed.Json().GetProperty("brokenLinks").EnumerateArray().Select(f => f.GetString()));
+        string text = (await KeysAsync("list")).Output.ReplaceLineEndings("");
+        Assert.Contains("broken link", text, StringComparison.Ordinal);
+        Assert.Contains(_temp.Combine("moved-away.json"), text, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await KeysAsync("rotate")).ExitCode);
+        StatectlRun refused = await KeysAsync("retire", key, "--remove");
+        Assert.True(refused.ExitCode == 1, refused.ToString());
+        Assert.Contains($"still seals {payloads} payloads", refused.Error, StringComparison.Ordinal);
+    }
+
     private static JsonElement KeyRow(StatectlRun listed, string keyId) =>
         listed.Json().GetProperty("keys").EnumerateArray().Single(k => k.GetProperty("id").GetString() == keyId);
 

@@ -251,7 +251,7 @@ internal static class KeysCommand
         bool missing = rows.Exists(r => r.State == "missing");
         if (context.Json)
         {
-            context.WriteJson(new KeyListReport(file, context.StatePath, rows, usage.ClearFiles, usage.DamagedFiles), KeysJsonContext.Default.KeyListReport);
+            context.WriteJson(new KeyListReport(file, context.StatePath, rows, usage.ClearFiles, usage.DamagedFiles, usage.BrokenLinks), KeysJsonContext.Default.KeyListReport);
         }
         else
         {
@@ -270,9 +270,14 @@ internal static class KeysCommand
             {
                 context.Console.MarkupLine($"[red]damaged[/] '{Markup.Escape(damaged)}': its envelope checksum fails, so the key it names cannot be trusted ('statectl verify' lists it)");
             }
+
+            foreach (string link in usage.BrokenLinks)
+            {
+                context.Console.MarkupLine($"[red]broken link[/] '{Markup.Escape(link)}' -> '{Markup.Escape(new FileInfo(link).LinkTarget ?? "")}': its target does not exist, so it holds nothing any key opens and the store cannot read it");
+            }
         }
 
-        return missing || usage.DamagedFiles.Count > 0 ? ExitCodes.Failed : ExitCodes.Success;
+        return missing || usage.DamagedFiles.Count > 0 || usage.BrokenLinks.Count > 0 ? ExitCodes.Failed : ExitCodes.Success;
     }
 
     private static KeyListEntry Entry(string id, string state, DateTimeOffset? createdAt, EncryptionKeyUsage usage) =>

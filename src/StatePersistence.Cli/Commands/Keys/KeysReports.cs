@@ -6,7 +6,8 @@ namespace StatePersistence.Cli.Commands.Keys;
 internal sealed record KeyChangeReport(string KeyFile, string KeyId, string Change, string? PreviousKeyId = null);
 
 /// <summary>What <c>statectl keys list --json</c> prints.</summary>
-internal sealed record KeyListReport(string KeyFile, string StateDirectory, IReadOnlyList<KeyListEntry> Keys, long ClearFiles, IReadOnlyList<string> DamagedFiles);
+internal sealed record KeyListReport(string KeyFile, string StateDirectory, IReadOnlyList<KeyListEntry> Keys, long ClearFiles, IReadOnlyList<string> DamagedFiles,
+    IReadOnlyList<string> BrokenLinks);
 
 /// <summary>
 /// One key in <see cref="KeyListReport"/>; <c>missing</c> is a key id the data names that the file lacks.
