@@ -44,8 +44,8 @@ internal static partial class Log
     [LoggerMessage(76, LogLevel.Information, "Task archive run or restore in {Location}: had the archive lock after waiting {WaitedSeconds:F1} s")]
     public static partial void ArchiveTurnTaken(ILogger logger, string location, double waitedSeconds);
 
-    [LoggerMessage(86, LogLevel.Warning, "Task archive run in {Location}: the archive {Archive} is damaged (it does not read back whole), so what it took along that an interrupted run left live was kept live, not removed ({KeptLive}), and the archive was left as it is: {Problem}")]
-    public static partial void ArchiveLeftoversKept(ILogger logger, string location, string archive, string keptLive, string problem);
+    [LoggerMessage(86, LogLevel.Warning, "Task archive run in {Location}: the archive {Archive} is damaged (it does not read back whole), so {Outcome}, and the archive was left as it is: {Problem}")]
+    public static partial void ArchiveLeftoversKept(ILogger logger, string location, string archive, string outcome, string problem);
 
     [LoggerMessage(77, LogLevel.Warning, "A session was deleted but its log was kept: the store {Location} cannot delete session logs ({Reason}). A new session with the same id would continue the old log; this is said once")]
     public static partial void SessionLogsKept(ILogger logger, string location, string reason);

@@ -21,7 +21,7 @@ namespace StatePersistence.Tests.FileStore;
 /// pass's) finishes it instead of writing a second archive of the same tasks. The state such a stop leaves is made
 /// here exactly: the directory as it was before the run, plus the archive the run wrote.
 /// </summary>
-public sealed class InterruptedArchiveTests : IDisposable
+public sealed partial class InterruptedArchiveTests : IDisposable
 {
     private readonly StateFixture _fixture = new();
     private readonly TempDirectory _copies = new();
@@ -197,7 +197,7 @@ public sealed class InterruptedArchiveTests : IDisposable
         Assert.Equal("retention-archive", error.Operation);
         Assert.Equal(archive, error.Path);
         Assert.Contains($"The task archive '{archive}' is damaged", error.Error.Message, StringComparison.Ordinal);
-        Assert.Contains("was kept live, not removed: report r1, the log of session s1.", error.Error.Message, StringComparison.Ordinal);
+        Assert.Contains("was kept live, not removed (report r1, the log of session s1). ", error.Error.Message, StringComparison.Ordinal);
         CapturedLogs.Entry warning = Assert.Single(logs.Entries, e => e.Message.Contains(archive, StringComparison.Ordinal));
         Assert.Contains("is damaged (it does not read back whole)", warning.Message, StringComparison.Ordinal);
         Assert.Contains("kept live, not removed (report r1, the log of session s1)", warning.Message, StringComparison.Ordinal);

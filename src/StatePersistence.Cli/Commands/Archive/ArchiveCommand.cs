@@ -114,12 +114,30 @@ internal static class ArchiveCommand
 
         foreach (DamagedTaskArchive damaged in result.DamagedArchives)
         {
-            // Nothing is removed on the word of a damaged archive; but the operator must hear of the damage and of what it keeps live.
-            string kept = damaged.KeptLive.Count > 0 ? ": " + string.Join(", ", damaged.KeptLive) : " (its manifest does not read either, so it cannot say what)";
-            context.Output.WriteLine($"The archive {damaged.Archive} is damaged (it does not read back whole), so what it took along that an interrupted run left live was kept live, not removed{kept}. {damaged.Problem}");
+            // Nothing is removed, nor a task taken as archived, on the word of a damaged archive; but the operator must
+            // hear of the damage and of what was done instead.
+            context.Output.WriteLine($"The archive {damaged.Archive} is damaged (it does not read back whole), so {DamagedOutcome(damaged)}. {damaged.Problem}");
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>What the run did instead of taking a damaged archive's word: leftovers kept live, live tasks archived anew.</summary>
+    private static string DamagedOutcome(DamagedTaskArchive damaged)
+    {
+        var parts = new List<string>();
+        if (damaged.KeptLive.Count > 0)
+        {
+            parts.Add("what it took along that an interrupted run left live was kept live, not removed: " + string.Join(", ", damaged.KeptLive));
+        }
+
+        if (damaged.ArchivedAnew.Count > 0)
+        {
+            parts.Add("the live tasks it holds were archived anew, not taken as already archived in it: " + string.Join(", ", damaged.ArchivedAnew));
+        }
+
+        return parts.Count > 0 ? string.Join("; and ", parts)
+            : "nothing was taken as kept in it (its manifest does not read either, so it cannot say what it holds): what it took along stays live, and any live task it holds is archived anew";
     }
 
     /// <summary>

@@ -106,16 +106,16 @@ internal sealed partial class EventDispatcher
 
     /// <summary>
     /// An archive run (the retention pass's, <paramref name="operation"/> <c>retention-archive</c>) found an earlier archive
-    /// that does not read back whole, and kept live what it took along: logged as a Warning naming the archive, why and
-    /// what was kept, counted in <c>statepersistence.save.failures</c> under the operation and raised as
-    /// <c>state:save-error</c>, so that the damage and the leftovers it keeps are not left without a word.
+    /// that does not read back whole, kept live what it took along and archived anew the live tasks it holds: logged as a
+    /// Warning naming the archive, why and what was done instead, counted in <c>statepersistence.save.failures</c> under
+    /// the operation and raised as <c>state:save-error</c>, so that the damage is not left without a word.
     /// </summary>
     public void ArchiveLeftoversKept(string operation, FileStore.Operations.DamagedTaskArchive damaged)
     {
-        string kept = damaged.KeptLive.Count > 0 ? string.Join(", ", damaged.KeptLive) : "what its manifest, which does not read either, would name";
-        Log.ArchiveLeftoversKept(logger, location, damaged.Archive, kept, damaged.Problem);
+        string outcome = FileStore.Operations.TaskArchive.DamagedArchives.Outcome(damaged);
+        Log.ArchiveLeftoversKept(logger, location, damaged.Archive, outcome, damaged.Problem);
         var error = new Errors.StateStorageException(
-            $"The task archive '{damaged.Archive}' is damaged (it does not read back whole), so what it took along that an interrupted run left live was kept live, not removed: {kept}. {damaged.Problem}",
+            $"The task archive '{damaged.Archive}' is damaged (it does not read back whole), so {outcome}. {damaged.Problem}",
             damaged.Archive, inner: null, isTransient: false);
         Report(operation, operation, damaged.Archive, error);
     }

@@ -7,22 +7,31 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 internal sealed record ArchivedEarlier(string Archive, ArchivedTask Task, Func<string, byte[]> Entry);
 
 /// <summary>
+/// The live tasks earlier archives hold (<see cref="Held"/>), and the earlier archives that would have been looked at
+/// for some but do not read back whole (<see cref="Damaged"/>, each with the tasks archived anew for it).
+/// </summary>
+internal sealed record EarlierFound(Dictionary<string, ArchivedEarlier> Held, IReadOnlyList<DamagedTaskArchive> Damaged);
+
+/// <summary>
 /// Finds the tasks about to be archived that an earlier archive of the store already holds at the same revision
 /// and byte for byte: what a run leaves when it stops (a crash, a kill, a failed commit) after its archive was durable
 /// and verified but before the tasks were deleted. Archiving them again wrote a second archive holding the same tasks
 /// (restoring one then refused the other, its tasks existing), after every such crash of a retention pass; instead the
 /// run that finds them finishes the earlier one. An archive is trusted for this only once it reads back whole (every
 /// entry's length and SHA-256, as the archiver checks its own), and only when it took the logs along if this run does.
+/// One that does not read back whole is no evidence: its tasks are archived anew, and it is named with them
+/// (<see cref="EarlierFound.Damaged"/>), where it used to be passed over without a word.
 /// </summary>
 internal static class EarlierArchives
 {
-    public static async Task<Dictionary<string, ArchivedEarlier>> FindAsync(ITaskArchiveStore archives,
+    public static async Task<EarlierFound> FindAsync(ITaskArchiveStore archives,
         IReadOnlyList<(ArchivedTask Task, byte[] Json)> selected, bool withLogs, CancellationToken cancellationToken)
     {
         var found = new Dictionary<string, ArchivedEarlier>(StringComparer.Ordinal);
+        var damaged = new List<(string Path, string Problem, TaskArchiveManifest? Manifest)>();
         if (selected.Count == 0)
         {
-            return found;
+            return new EarlierFound(found, []);
         }
 
         var live = selected.ToDictionary(s => s.Task.Id, StringComparer.Ordinal);
@@ -32,23 +41,27 @@ internal static class EarlierArchives
             string path = archives.DescribeTaskArchive(name);
             TaskArchiveManifest manifest;
             Dictionary<string, byte[]> entries;
+            byte[]? bytes = null;
             try
             {
-                if (await archives.ReadTaskArchiveAsync(name, cancellationToken).ConfigureAwait(false) is not { } bytes)
+                bytes = await archives.ReadTaskArchiveAsync(name, cancellationToken).ConfigureAwait(false);
+                if (bytes is null)
                 {
-                    continue;
+                    continue; // gone since it was found (an operator moved it): nothing to say of it
                 }
 
                 (manifest, entries) = TaskArchiveFile.Read(bytes, path);
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException)
             {
-                // Damaged or unreadable: no evidence that its tasks are kept; they are archived anew.
+                // Damaged or unreadable: no evidence that its tasks are kept; they are archived anew, and it is named with
+                // them once every archive was looked at (another may hold them whole).
+                damaged.Add((path, ex.Message, bytes is null ? null : TaskArchiveFile.TryReadManifest(bytes, path, out _)));
                 continue;
             }
 
             List<ArchivedTask> candidates = withLogs && !manifest.WithLogs ? []
-                : [.. manifest.Tasks.Where(t => !found.ContainsKey(t.Id) && live.TryGetValue(t.Id, out var l) && l.Task.Revision == t.Revision && l.Task.Status == t.Status)];
+                : [.. manifest.Tasks.Where(t => !found.ContainsKey(t.Id) && SameAsLive(t, live))];
             Func<string, byte[]> open = Opener(payloads, manifest, entries, path);
 
             foreach (ArchivedTask task in candidates)
@@ -60,7 +73,29 @@ internal static class EarlierArchives
             }
         }
 
-        return found;
+        return new EarlierFound(found, [.. damaged.Select(d => Damaged(d.Path, d.Problem, d.Manifest, live, found, withLogs)).OfType<DamagedTaskArchive>()]);
+    }
+
+    /// <summary>Whether the archived <paramref name="task"/> is at the live one's revision and status (its bytes are compared later).</summary>
+    private static bool SameAsLive(ArchivedTask task, Dictionary<string, (ArchivedTask Task, byte[] Json)> live) =>
+        live.TryGetValue(task.Id, out var l) && l.Task.Revision == task.Revision && l.Task.Status == task.Status;
+
+    /// <summary>
+    /// A damaged archive with the live tasks it holds (by its manifest) that no archive read whole holds, so archived
+    /// anew for it; null when there are none. Without a manifest that reads, which they are is unknown, and it is named
+    /// all the same.
+    /// </summary>
+    private static DamagedTaskArchive? Damaged(string path, string problem, TaskArchiveManifest? manifest,
+        Dictionary<string, (ArchivedTask Task, byte[] Json)> live, Dictionary<string, ArchivedEarlier> found, bool withLogs)
+    {
+        if (manifest is null)
+        {
+            return new DamagedTaskArchive(path, problem, []);
+        }
+
+        List<string> anew = withLogs && !manifest.WithLogs ? []
+            : [.. manifest.Tasks.Where(t => !found.ContainsKey(t.Id) && SameAsLive(t, live)).Select(t => t.Id).Order(StringComparer.Ordinal)];
+        return anew.Count == 0 ? null : new DamagedTaskArchive(path, problem, []) { ArchivedAnew = anew };
     }
 
     /// <summary>An entry of a read archive as it was before it was sealed (when the archive is sealed); throws when it lacks the entry.</summary>

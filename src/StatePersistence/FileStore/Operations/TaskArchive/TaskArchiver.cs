@@ -54,7 +54,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
             Reports = result.Reports + leftovers.RemovedReports.Count,
             EarlierArchives = [.. result.EarlierArchives.Union(leftovers.Archives, StringComparer.Ordinal).Order(StringComparer.Ordinal)],
             LeftLive = leftovers.LeftLive,
-            DamagedArchives = leftovers.Damaged,
+            DamagedArchives = DamagedArchives.Merge(leftovers.Damaged, result.DamagedArchives),
         };
     }
 
@@ -62,7 +62,8 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
         IReadOnlyList<(string Id, byte[] Json)> liveReports, CancellationToken cancellationToken)
     {
         List<(ArchivedTask Task, byte[] Json)> selected = Select(view, completedBefore);
-        Dictionary<string, ArchivedEarlier> earlier = await EarlierArchives.FindAsync(archives, selected, withLogs, cancellationToken).ConfigureAwait(false);
+        EarlierFound found = await EarlierArchives.FindAsync(archives, selected, withLogs, cancellationToken).ConfigureAwait(false);
+        Dictionary<string, ArchivedEarlier> earlier = found.Held;
         selected.RemoveAll(s => earlier.ContainsKey(s.Task.Id));
         if (selected.Count == 0)
         {
@@ -115,6 +116,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
         {
             Archives = run.Archives,
             EarlierArchives = [.. earlier.Values.Where(e => run.Deleted.Contains(e.Task.Id)).Select(e => e.Archive).Distinct().Order(StringComparer.Ordinal)],
+            DamagedArchives = found.Damaged,
         };
     }
 
