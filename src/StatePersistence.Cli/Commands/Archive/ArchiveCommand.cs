@@ -85,7 +85,7 @@ internal static class ArchiveCommand
         if (context.Json)
         {
             context.WriteJson(new ArchiveReport(result.Archive, result.Archives, result.NothingToArchive, before, withLogs, result.Tasks.Count, result.Tasks,
-                result.StillLive, result.Logs, result.Reports, result.Bytes, result.EarlierArchives, result.LeftLive, result.DamagedArchives),
+                result.StillLive, result.Logs, result.Reports, result.Bytes, result.EarlierArchives, result.LeftLive, result.LeftLiveUnopened, result.DamagedArchives),
                 ArchiveCommandJsonContext.Default.ArchiveReport);
             return ExitCodes.Success;
         }
@@ -105,6 +105,11 @@ internal static class ArchiveCommand
         if (result.LeftLive.Count > 0)
         {
             context.Output.WriteLine($"Kept live, as the live copy is not what the archive that took it holds (written to since, or its id used again): {string.Join(", ", result.LeftLive)}.");
+        }
+
+        if (result.LeftLiveUnopened.Count > 0)
+        {
+            context.Output.WriteLine($"Kept live, as the copy the archive that took it holds could not be opened here to compare (a key the key file lacks): {string.Join(", ", result.LeftLiveUnopened)}.");
         }
 
         if (result.StillLive.Count > 0)

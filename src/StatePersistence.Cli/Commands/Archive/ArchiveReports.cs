@@ -8,11 +8,13 @@ namespace StatePersistence.Cli.Commands.Archive;
 /// archive, or every task was already in an earlier archive whose run was cut short: <c>earlierArchives</c>), else the
 /// first of <c>archives</c> (one per 10,000 tasks or 64 MiB of content). <c>damagedArchives</c>: earlier archives that
 /// do not read back whole (<c>archive</c>, <c>problem</c>), whose leftovers an interrupted run left live were kept live
-/// (<c>keptLive</c>).
+/// (<c>keptLive</c>) and whose live tasks were archived anew (<c>archivedAnew</c>). <c>leftLive</c>: leftovers whose live
+/// copy differs from the archive's; <c>leftLiveUnopened</c>: those whose archived copy did not open (a key the key file
+/// lacks), each with why.
 /// </summary>
 internal sealed record ArchiveReport(string? Archive, IReadOnlyList<string> Archives, bool NothingToArchive, DateTimeOffset CompletedBefore, bool WithLogs, int Tasks,
     IReadOnlyList<string> TaskIds, IReadOnlyList<string> StillLive, int Logs, int Reports, long Bytes, IReadOnlyList<string> EarlierArchives,
-    IReadOnlyList<string> LeftLive, IReadOnlyList<DamagedTaskArchive> DamagedArchives);
+    IReadOnlyList<string> LeftLive, IReadOnlyList<string> LeftLiveUnopened, IReadOnlyList<DamagedTaskArchive> DamagedArchives);
 
 /// <summary>What <c>statectl archive restore --json</c> prints.</summary>
 internal sealed record ArchiveRestoreReport(string Archive, int Tasks, IReadOnlyList<string> TaskIds, int Logs, int Reports, long Revision);

@@ -48,6 +48,13 @@ public sealed record TaskArchiveResult(string? Archive, IReadOnlyList<string> Ta
     public IReadOnlyList<string> LeftLive { get; init; } = [];
 
     /// <summary>
+    /// Session logs and reports as <see cref="LeftLive"/>, kept live because the archive's copy could not be opened
+    /// here to compare (sealed under a key the key ring lacks, or sealed and the store opened without a key file), each
+    /// followed by why in parentheses: not said to differ, which was said of them before.
+    /// </summary>
+    public IReadOnlyList<string> LeftLiveUnopened { get; init; } = [];
+
+    /// <summary>
     /// Earlier archives that do not read back whole, whose run was cut short after its delete commit: the session logs
     /// and reports they took along that are still live were kept live, as such an archive is no evidence they are kept
     /// in it, and the archives were left as they are. Each names the archive, why it does not read back, and what was

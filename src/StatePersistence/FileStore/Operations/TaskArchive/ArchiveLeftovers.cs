@@ -12,6 +12,9 @@ internal sealed record LeftoversFinished(int Logs, IReadOnlySet<string> RemovedR
     IReadOnlyList<DamagedTaskArchive> Damaged)
 {
     public static LeftoversFinished None { get; } = new(0, new HashSet<string>(), [], [], []);
+
+    /// <summary>Left live as the archive's copy does not open here (a key the ring lacks): each with why, not said to differ.</summary>
+    public IReadOnlyList<string> LeftUnopened { get; init; } = [];
 }
 
 /// <summary>
@@ -20,7 +23,8 @@ internal sealed record LeftoversFinished(int Logs, IReadOnlySet<string> RemovedR
 /// (<see cref="EarlierArchives"/> looks only at tasks still live). Each is removed as the cut-short run would have,
 /// only when its task is not live and the live copy is, byte for byte, what an archive that reads back whole holds
 /// under it: a log written to since, or an id used again, stays live and is named in
-/// <see cref="LeftoversFinished.LeftLive"/>. An archive that does not read back whole is no evidence either: what it took
+/// <see cref="LeftoversFinished.LeftLive"/>; one whose archived copy does not open here (a key the ring lacks) stays
+/// live too, named with why in <see cref="LeftoversFinished.LeftUnopened"/>, not said to differ. An archive that does not read back whole is no evidence either: what it took
 /// along stays live, and the archive is named with what it keeps live (<see cref="LeftoversFinished.Damaged"/>), where it
 /// used to be passed over without a word. Cheap when there is nothing to finish: the candidates come from the live
 /// state (logs of sessions whose task is gone, reports whose owners include a task that is gone), and only when there
@@ -87,6 +91,7 @@ internal static class ArchiveLeftovers
     {
         private readonly List<string> _finished = [];
         private readonly SortedSet<string> _differing = new(StringComparer.Ordinal);
+        private readonly SortedDictionary<string, string> _unopened = new(StringComparer.Ordinal);
         private readonly List<(string Path, string Problem, TaskArchiveManifest? Manifest)> _damaged = [];
         private readonly HashSet<string> _removedReports = new(StringComparer.Ordinal);
         private int _logs;
@@ -149,20 +154,34 @@ internal static class ArchiveLeftovers
             }
         }
 
-        /// <summary>Whether the live copy is the archived one; one that is not is named, unless a later archive holds it.</summary>
+        /// <summary>
+        /// Whether the live copy is the archived one; one that is not is named, unless a later archive holds it: as
+        /// differing, or, when the archived copy does not open here (and no archive found it differing), with why.
+        /// </summary>
         private bool Decide(ArchivedEarlier archived, string entry, byte[]? live, string what)
         {
-            if (EarlierArchives.Holds(archived, entry, live))
+            if (EarlierArchives.Holds(archived, entry, live, out string? unopened))
             {
                 _differing.Remove(what);
+                _unopened.Remove(what);
                 return true;
             }
 
+            if (unopened is not null && !_differing.Contains(what))
+            {
+                _unopened[what] = unopened;
+                return false;
+            }
+
+            _unopened.Remove(what);
             _differing.Add(what);
             return false;
         }
 
-        public LeftoversFinished Result() => new(_logs, _removedReports, _finished, [.. _differing], [.. _damaged.Select(Damaged).OfType<DamagedTaskArchive>()]);
+        public LeftoversFinished Result() => new(_logs, _removedReports, _finished, [.. _differing], [.. _damaged.Select(Damaged).OfType<DamagedTaskArchive>()])
+        {
+            LeftUnopened = [.. _unopened.Select(u => $"{u.Key} ({u.Value})")],
+        };
 
         /// <summary>
         /// A damaged archive with what it took along with a gone task that is still live once every archive was looked

@@ -103,16 +103,34 @@ internal static class EarlierArchives
         entry => manifest.Sealed ? payloads.Open(TaskArchiveManifest.KindOf(entry), entry, entries[entry], path) : entries[entry];
 
     /// <summary>Whether <paramref name="live"/> is what <paramref name="earlier"/> holds under <paramref name="entry"/>.</summary>
-    public static bool Holds(ArchivedEarlier earlier, string entry, byte[]? live)
+    public static bool Holds(ArchivedEarlier earlier, string entry, byte[]? live) => Holds(earlier, entry, live, out _);
+
+    /// <summary>
+    /// Whether <paramref name="live"/> is what <paramref name="earlier"/> holds under <paramref name="entry"/>; when it
+    /// cannot be told because the archived copy does not open here, <paramref name="unopened"/> says why (else null), so
+    /// that a copy kept live for it is not said to differ.
+    /// </summary>
+    public static bool Holds(ArchivedEarlier earlier, string entry, byte[]? live, out string? unopened)
     {
+        unopened = null;
+        if (live is null)
+        {
+            return false;
+        }
+
         try
         {
-            return live is not null && earlier.Entry(entry).AsSpan().SequenceEqual(live);
+            return earlier.Entry(entry).AsSpan().SequenceEqual(live);
         }
-        catch (Exception ex) when (ex is KeyNotFoundException or InvalidDataException or Errors.StatePersistenceException
-            or System.Security.Cryptography.CryptographicException)
+        catch (KeyNotFoundException)
         {
-            // Not in it, or not openable here (a key the ring lacks): no evidence, so the live copy stays.
+            unopened = $"the archive '{earlier.Archive}' has no entry '{entry}'";
+            return false;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or Errors.StatePersistenceException or System.Security.Cryptography.CryptographicException)
+        {
+            // Not openable here (a key the ring lacks, no key file for a sealed archive): no evidence, so the live copy stays.
+            unopened = ex.Message;
             return false;
         }
     }

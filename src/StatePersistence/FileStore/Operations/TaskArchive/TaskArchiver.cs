@@ -54,6 +54,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
             Reports = result.Reports + leftovers.RemovedReports.Count,
             EarlierArchives = [.. result.EarlierArchives.Union(leftovers.Archives, StringComparer.Ordinal).Order(StringComparer.Ordinal)],
             LeftLive = leftovers.LeftLive,
+            LeftLiveUnopened = leftovers.LeftUnopened,
             DamagedArchives = DamagedArchives.Merge(leftovers.Damaged, result.DamagedArchives),
         };
     }
