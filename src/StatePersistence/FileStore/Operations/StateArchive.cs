@@ -53,6 +53,7 @@ public static class StateArchive
         string temp = archiveLayout.NextTempPath(target);
         int logs = 0;
         int reports = 0;
+        var damagedReports = new List<StateDirectoryProblem>();
         try
         {
             long bytes = AtomicFile.WriteTemp(fileSystem, temp, stream =>
@@ -72,12 +73,13 @@ public static class StateArchive
 
                 logs = SessionLogExport.CopyAll(fileSystem, layout, envelope, (name, content) => Add(tar, "logs/" + name, content));
 
-                reports = AddFiles(tar, layout.ReportsDirectory, "reports/", (_, content) => content);
+                reports = AddFiles(tar, layout.ReportsDirectory, "reports/",
+                    (name, content) => ReportExport.Checked(name, content, Path.Combine(layout.ReportsDirectory, name), envelope, damagedReports));
             }, Durability.Full);
             fileSystem.Rename(temp, target);
             fileSystem.SyncDirectory(directory);
             return new StateArchiveResult(target, read.StateDirectory, read.View.Revision, read.View.Tasks.Count, read.View.Sessions.Count, logs, reports, bytes,
-                [.. read.Problems, .. DirectoriesWhereFilesBelong(layout.ReportsDirectory)]);
+                [.. read.Problems, .. DirectoriesWhereFilesBelong(layout.ReportsDirectory), .. damagedReports]);
         }
         catch (Exception ex)
         {
@@ -478,7 +480,8 @@ public static class StateArchive
                 .Select(path => new StateDirectoryProblem(path, null, UnreadableFile.Problem(path, new IOException()) + "; it is not in the export"))
             : [];
 
-    private static int AddFiles(TarWriter tar, string directory, string prefix, Func<string, byte[], byte[]> content)
+    /// <summary>Adds the files of <paramref name="directory"/>, each as <paramref name="content"/> makes it; one it makes null is left out.</summary>
+    private static int AddFiles(TarWriter tar, string directory, string prefix, Func<string, byte[], byte[]?> content)
     {
         int count = 0;
         foreach (string name in PhysicalFileSystem.Instance.ListFiles(directory).Order(StringComparer.Ordinal))
@@ -498,7 +501,12 @@ public static class StateArchive
                 continue;
             }
 
-            Add(tar, prefix + name, content(name, bytes));
+            if (content(name, bytes) is not { } entry)
+            {
+                continue;
+            }
+
+            Add(tar, prefix + name, entry);
             count++;
         }
 
