@@ -177,6 +177,39 @@ public sealed partial class ArchiveCommandTests : IDisposable
         Assert.True(File.Exists(Path.Combine(StatePath, "reports", "report_r_of_2.json")));
     }
 
+    [Fact]
+    public async Task Archive_AfterARunKilledBeforeItsDeleteCommit_WhoseArchiveIsDamaged_ArchivesTheTasksAnew_AndSaysSo()
+    {
+        await WriteFinishedTasksAsync();
+        string before = _temp.Combine("before");
+        CopyTree(StatePath, before);
+        StatectlRun first = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--state-path", StatePath, "--json");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        string file = first.Json().GetProperty("archive").GetString()!;
+        // The run killed after its archive was durable, before its delete commit: the directory as before, with that archive.
+        byte[] archived = File.ReadAllBytes(file);
+        Directory.Delete(StatePath, recursive: true);
+        CopyTree(before, StatePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllBytes(file, archived);
+        DamageEntry(file, "tasks/task_2.json");
+        string second = _temp.Combine("second");
+        CopyTree(StatePath, second);
+
+        StatectlRun json = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--state-path", StatePath, "--json");
+        StatectlRun text = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--state-path", second);
+
+        Assert.True(json.ExitCode == 0, json.ToString());
+        Assert.Equal(["task_1", "task_2"], json.Json().GetProperty("taskIds").EnumerateArray().Select(t => t.GetString()));
+        JsonElement damaged = Assert.Single(json.Json().GetProperty("damagedArchives").EnumerateArray());
+        Assert.Equal(file, damaged.GetProperty("archive").GetString());
+        Assert.Equal(["task_1", "task_2"], damaged.GetProperty("archivedAnew").EnumerateArray().Select(k => k.GetString()));
+        Assert.True(text.ExitCode == 0, text.ToString());
+        string secondFile = Path.Combine(second, "archive", Path.GetFileName(file));
+        Assert.Contains($"The archive {secondFile} is damaged (it does not read back whole), so the live tasks it holds were archived anew, not taken as already archived in it: task_1, task_2. ",
+            text.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("yesterday")]
     [InlineData("2024-13-01")]
@@ -320,6 +353,16 @@ public sealed partial class ArchiveCommandTests : IDisposable
         }
 
         return entries;
+    }
+
+    /// <summary>A copy of <paramref name="from"/> with its folders, as the directory was at that moment.</summary>
+    private static void CopyTree(string from, string to)
+    {
+        CopyDirectory(from, to);
+        foreach (string folder in Directory.GetDirectories(from))
+        {
+            CopyTree(folder, Path.Combine(to, Path.GetFileName(folder)));
+        }
     }
 
     private static void CopyDirectory(string from, string to)
