@@ -24,6 +24,14 @@ internal static class StateDirectories
         var missing = new List<string>();
         for (string? directory = layout.Root; directory is not null && !fileSystem.DirectoryExists(directory); directory = Path.GetDirectoryName(directory))
         {
+            if (fileSystem.FileExists(directory))
+            {
+                // Said here: the mkdir below would fail with the OS's "could not find a part of the path", naming neither.
+                throw new Errors.StatePersistenceException(
+                    $"The state path '{layout.Root}' cannot be created: '{directory}' on the way to it is a file, not a directory. Nothing was changed.",
+                    directory, isTransient: false);
+            }
+
             missing.Add(directory);
         }
 

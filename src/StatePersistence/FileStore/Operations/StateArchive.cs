@@ -49,6 +49,12 @@ public static class StateArchive
             throw new DirectoryNotFoundException($"The directory of the archive '{target}' does not exist.");
         }
 
+        if (Directory.Exists(target))
+        {
+            // Said before the copy is made: its rename over a directory failed with the OS's bare "Is a directory".
+            throw new IOException($"The archive '{target}' is a directory: give the path of the .tar.gz file to write. Nothing was written.");
+        }
+
         var archiveLayout = new StateLayout(directory);
         string temp = archiveLayout.NextTempPath(target);
         int logs = 0;
