@@ -379,11 +379,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         {
             using (_reportWrites.EnterScope())
             {
-                return _reportIndex.Write(reportId, stored: true, () =>
-                {
-                    AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(PayloadKind.Report, reportId, json.Span), durability);
-                    return path;
-                });
+                return WriteReport(reportId, path, json, durability);
             }
         }, path, "Saving the report");
         _guard.ThrowIfMoved();
@@ -408,17 +404,21 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
                     return false;
                 }
 
-                _reportIndex.Write(reportId, stored: true, () =>
-                {
-                    AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(PayloadKind.Report, reportId, json.Span), durability);
-                    return path;
-                });
+                WriteReport(reportId, path, json, durability);
                 return true;
             }
         }, path, "Creating the report");
         _guard.ThrowIfMoved();
         return ValueTask.FromResult(created);
     }
+
+    /// <summary>Writes a report's file atomically and keeps the report index with it; under <see cref="_reportWrites"/>.</summary>
+    private string WriteReport(string reportId, string path, ReadOnlyMemory<byte> json, Durability durability) =>
+        _reportIndex.Write(reportId, stored: true, () =>
+        {
+            AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(PayloadKind.Report, reportId, json.Span), durability);
+            return path;
+        });
 
     /// <inheritdoc />
     public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default)

@@ -122,18 +122,5 @@ public sealed class KeyRevocationTests : IDisposable
     }
 
     /// <summary>A state directory with one task, its snapshot taken, every payload sealed with the key it returns.</summary>
-    private async Task<string> SealedStateAsync()
-    {
-        CancellationToken ct = TestContext.Current.CancellationToken;
-        string key = EncryptionKeyFile.Create(KeyFile).Active.Id;
-        await using StatePersistenceService service = FileStatePersistence.Create(_fixture.Options(o =>
-        {
-            o.Encryption.KeyFile = KeyFile;
-            o.ScrubInterval = TimeSpan.Zero;
-        }), timeProvider: _fixture.Time);
-        await service.StartAsync(ct);
-        await service.SaveTaskAsync(StateFixture.Task("t1"), ct);
-        await service.SaveSnapshotAsync(ct);
-        return key;
-    }
+    private Task<string> SealedStateAsync() => _fixture.WriteSealedStateAsync(KeyFile);
 }

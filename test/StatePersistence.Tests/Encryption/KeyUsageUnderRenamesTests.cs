@@ -138,19 +138,5 @@ public sealed class KeyUsageUnderRenamesTests : IDisposable
     private const int Rounds = 100;
 
     /// <summary>A state directory with one task, its snapshot taken, every payload sealed with the key it returns.</summary>
-    private async Task<string> SealedStateAsync()
-    {
-        CancellationToken ct = TestContext.Current.CancellationToken;
-        string keyFile = _keys.Combine("keys.json");
-        string key = EncryptionKeyFile.Create(keyFile).Active.Id;
-        await using StatePersistenceService service = FileStatePersistence.Create(_fixture.Options(o =>
-        {
-            o.Encryption.KeyFile = keyFile;
-            o.ScrubInterval = TimeSpan.Zero;
-        }), timeProvider: _fixture.Time);
-        await service.StartAsync(ct);
-        await service.SaveTaskAsync(StateFixture.Task("t1"), ct);
-        await service.SaveSnapshotAsync(ct);
-        return key;
-    }
+    private Task<string> SealedStateAsync() => _fixture.WriteSealedStateAsync(_keys.Combine("keys.json"));
 }

@@ -90,6 +90,25 @@ public sealed class StateFixture : IDisposable
         o.ReencryptionInterval = TimeSpan.Zero;
     });
 
+    /// <summary>
+    /// Creates <paramref name="keyFile"/> and writes a state sealed with its key: one task, its snapshot taken (the scrub
+    /// off). Returns the key's id.
+    /// </summary>
+    internal async Task<string> WriteSealedStateAsync(string keyFile)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string key = StatePersistence.Encryption.EncryptionKeyFile.Create(keyFile).Active.Id;
+        await using StatePersistenceService service = StatePersistence.FileStore.FileStatePersistence.Create(Options(o =>
+        {
+            o.Encryption.KeyFile = keyFile;
+            o.ScrubInterval = TimeSpan.Zero;
+        }), timeProvider: Time);
+        await service.StartAsync(ct);
+        await service.SaveTaskAsync(Task("t1"), ct);
+        await service.SaveSnapshotAsync(ct);
+        return key;
+    }
+
     /// <summary>Makes the service's store read its key file now, rather than at its next check (once a second of the system's time).</summary>
     internal static void ReloadKeyFile(StatePersistenceService service) =>
         ((StatePersistence.Storage.IKeyFileUser)service.Store).KeyFile!.Reload();
