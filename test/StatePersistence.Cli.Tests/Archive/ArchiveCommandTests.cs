@@ -140,6 +140,26 @@ public sealed partial class ArchiveCommandTests : IDisposable
         Assert.DoesNotContain("task_1", list.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>The wrong file given (not gzip, or empty) is said to be so, not blamed on its manifest entry.</summary>
+    [Theory]
+    [InlineData("notes: not an archive\n")]
+    [InlineData("")]
+    public async Task Restore_OfAFileThatIsNoArchive_IsRefusedSayingSo_AndNothingIsRestored(string content)
+    {
+        await WriteFinishedTasksAsync();
+        Assert.Equal(0, (await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--state-path", StatePath)).ExitCode);
+        string wrong = _temp.Combine("notes.tar.gz");
+        File.WriteAllText(wrong, content);
+
+        StatectlRun restore = await StatectlRun.RunAsync("archive", "restore", wrong, "--state-path", StatePath);
+
+        Assert.True(restore.ExitCode == 1, restore.ToString());
+        Assert.Contains($"The archive '{wrong}' cannot be read as a task archive: {(content.Length == 0 ? "it is empty" : "it is not gzip-compressed")}", restore.Error, StringComparison.Ordinal);
+        Assert.Contains("Nothing was restored", restore.Error, StringComparison.Ordinal);
+        StatectlRun list = await StatectlRun.RunAsync("tasks", "list", "--state-path", StatePath, "--json");
+        Assert.DoesNotContain("task_1", list.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Archive_AfterARunKilledPastItsDeleteCommit_WhoseArchiveIsDamaged_KeepsTheLeftoversLive_AndSaysSo()
     {

@@ -160,9 +160,20 @@ internal static class TaskArchiveFile
         }
     }
 
-    /// <summary>Every entry as the tar holds it; a gzip or tar that does not read to its end names the last entry reached.</summary>
+    /// <summary>
+    /// Every entry as the tar holds it; a gzip or tar that does not read to its end names the last entry reached. A
+    /// file that is empty or not gzip at all is said to be so: blaming its manifest entry sent an operator who gave the
+    /// wrong file looking for damage inside it.
+    /// </summary>
     private static List<(string, TarEntryType, byte[])> Unpack(byte[] archive, string path)
     {
+        if (archive is not [0x1f, 0x8b, ..])
+        {
+            string what = archive.Length == 0 ? "it is empty" : "it is not gzip-compressed";
+            throw new InvalidDataException(
+                $"The archive '{path}' cannot be read as a task archive: {what} (a task archive is a .tar.gz whose first entry is {TaskArchiveManifest.EntryName}, as 'statectl archive' writes it; this is another file, or one damaged from its first byte).");
+        }
+
         var raw = new List<(string, TarEntryType, byte[])>();
         string at = TaskArchiveManifest.EntryName;
         try
