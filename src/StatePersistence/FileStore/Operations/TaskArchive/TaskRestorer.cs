@@ -49,7 +49,7 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
         foreach ((string id, byte[] text) in logs)
         {
             byte[]? current = await store.ReadSessionLogAsync(id, cancellationToken).ConfigureAwait(false);
-            if (current is null)
+            if (current is not { Length: > 0 })
             {
                 logsToWrite.Add((id, text));
             }
@@ -100,13 +100,26 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
     /// Writes a log the check found absent, only if it still is: a log written since by a second restore of this archive
     /// (on PostgreSQL, a run that lost its archive lock beside the run that took it over) is this archive's text and
     /// counts as restored, where appending it again left the text twice; one written since with other text refuses the
-    /// restore. Logs and reports written before it stay: they hold the archive's content, which a later restore counts as
-    /// restored.
+    /// restore. A log that is there but holds no text is appended to, as before: what a restore that crashed in the middle
+    /// of writing the log leaves on a directory (the file created, its append torn off by the next start), which the
+    /// restore run again must finish. Logs and reports written before it stay: they hold the archive's content, which a
+    /// later restore counts as restored.
     /// </summary>
     private async Task CreateLogAsync(string path, string id, byte[] text, CancellationToken cancellationToken)
     {
-        if (await store.TryCreateSessionLogAsync(id, text, Durability.Full, cancellationToken).ConfigureAwait(false)
-            || (await store.ReadSessionLogAsync(id, cancellationToken).ConfigureAwait(false))?.AsSpan().SequenceEqual(text) == true)
+        if (await store.TryCreateSessionLogAsync(id, text, Durability.Full, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        byte[]? current = await store.ReadSessionLogAsync(id, cancellationToken).ConfigureAwait(false);
+        if (current is not { Length: > 0 })
+        {
+            await store.AppendSessionLogAsync(id, text, Durability.Full, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (current.AsSpan().SequenceEqual(text))
         {
             return;
         }
