@@ -21,6 +21,9 @@ internal static class StatusProblems
         string title = ReasonPhrases.GetReasonPhrase(code);
         string detail = code switch
         {
+            // OPTIONS * (RFC 9110 section 9.3.7) has no path: its detail read "The route  does not accept OPTIONS".
+            StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed when !request.Path.HasValue =>
+                $"The request target * (a question about the server as a whole) is not answered to {request.Method} here; send requests to the routes the README's route table lists.",
             StatusCodes.Status404NotFound => $"There is no route {request.Method} {request.Path}; the README's route table lists them.",
             StatusCodes.Status405MethodNotAllowed =>
                 $"The route {request.Path} does not accept {request.Method}; it accepts {Allowed(context.Response)}.",

@@ -30,6 +30,20 @@ public sealed class MalformedFramingTests : IDisposable
         Assert.Equal("[]", await (await server.Client.GetUrlAsync("/api/tasks")).TextAsync());
     }
 
+    /// <summary><c>OPTIONS *</c> has no path: its problem said "The route  does not accept OPTIONS".</summary>
+    [Fact]
+    public async Task OptionsAsterisk_IsAnsweredWithADetailNamingTheTarget()
+    {
+        int port = ServerProcess.FreePort();
+        await using ServerProcess server = await ServerProcess.StartAsync(port, ["--state-path", _directory.Combine("state")]);
+
+        string answer = await SendRawAsync(port, $"OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+
+        Assert.Matches("^HTTP/1.1 40[45]", answer);
+        Assert.Contains("The request target * (a question about the server as a whole) is not answered to OPTIONS here", answer, StringComparison.Ordinal);
+        Assert.DoesNotContain("The route  ", answer, StringComparison.Ordinal);
+    }
+
     private static async Task<string> SendRawAsync(int port, string request)
     {
         using var client = new TcpClient();
