@@ -9,7 +9,8 @@ namespace StatePersistence.Server.Http;
 /// <see cref="QueryParameters"/>), or one given more than once. None of them takes a list, and ASP.NET Core hands a
 /// route a repeated parameter joined with commas: <c>?tool=A&amp;tool=A</c> filtered by the tool <c>A,A</c> (an empty
 /// 200), <c>?limit=1&amp;limit=2</c> was refused for a <c>1,2</c> the client never sent. Names are compared ignoring
-/// case, as the routes bind them. A request that matched no route (404, 405) is left to that answer.
+/// case, as the routes bind them. A request that matched no route (404, 405) is left to that answer. A parameter that
+/// is not UTF-8 once percent-decoded is refused too (<see cref="QueryEncoding"/>).
 /// </summary>
 internal sealed class QueryParameterCheck(RequestDelegate next)
 {
@@ -19,6 +20,15 @@ internal sealed class QueryParameterCheck(RequestDelegate next)
     {
         if (context.Request.Path.StartsWithSegments("/api") && context.Request.Query.Count > 0)
         {
+            if (QueryEncoding.FirstNotUtf8(context.Request.QueryString) is { } sent)
+            {
+                string name = sent.Split('=')[0];
+                string shownSent = sent.Length > ShownNameLength ? sent[..ShownNameLength] + "…" : sent;
+                return ApiProblems.InvalidField(name.Length > ShownNameLength ? name[..ShownNameLength] + "…" : name,
+                    $"The query parameter '{shownSent}' is not UTF-8 once percent-decoded: send text percent-encoded as UTF-8 (ü as %C3%BC).")
+                    .ExecuteAsync(context);
+            }
+
             QueryParameters? takes = context.GetEndpoint()?.Metadata.GetMetadata<QueryParameters>();
             foreach ((string name, StringValues values) in context.Request.Query)
             {
