@@ -1,5 +1,4 @@
 using Microsoft.Net.Http.Headers;
-using StatePersistence.Server.Problems;
 
 namespace StatePersistence.Server.Http;
 
@@ -43,10 +42,8 @@ internal static class ConditionalGet
 
         if (!EntityTagHeaderValue.TryParseStrictList(ifMatch, out IList<EntityTagHeaderValue>? tags) || tags.Count == 0)
         {
-            string shown = ifMatch.ToString();
-            string detail = $"'{(shown.Length > 40 ? shown[..40] + "…" : shown)}' is not an If-Match value: send * or the ETags a response gave, quotes included (for example \"7\").";
-            throw new ApiProblemException(
-                ApiProblems.Problem(StatusCodes.Status400BadRequest, "Invalid precondition", detail, field: HeaderNames.IfMatch), detail);
+            throw Preconditions.Refused(HeaderNames.IfMatch,
+                $"'{Preconditions.Shown(ifMatch.ToString())}' is not an If-Match value: send * or the ETags a response gave, quotes included (for example \"7\").");
         }
 
         var current = new EntityTagHeaderValue(Preconditions.ETag(revision));

@@ -155,10 +155,12 @@ internal static class Preconditions
         return value.Length == 0 ? throw Refused(header, $"{header} is empty; send an ETag such as \"7\", or *.") : value;
     }
 
-    private static ApiProblemException Refused(string header, string detail) =>
+    /// <summary>The 400 for a malformed or unevaluated precondition header, naming it.</summary>
+    public static ApiProblemException Refused(string header, string detail) =>
         new(ApiProblems.Problem(StatusCodes.Status400BadRequest, "Invalid precondition", detail, field: header), detail);
 
-    private static string Shown(string text) => text.Length > 40 ? text[..40] + "…" : text;
+    /// <summary>A header value as a message shows it: cut at 40 characters.</summary>
+    public static string Shown(string text) => text.Length > 40 ? text[..40] + "…" : text;
 }
 
 /// <summary>What a request's conditional headers ask of the item it writes.</summary>

@@ -22,17 +22,15 @@ internal sealed class QueryParameterCheck(RequestDelegate next)
         {
             if (QueryEncoding.FirstNotUtf8(context.Request.QueryString) is { } sent)
             {
-                string name = sent.Split('=')[0];
-                string shownSent = sent.Length > ShownNameLength ? sent[..ShownNameLength] + "…" : sent;
-                return ApiProblems.InvalidField(name.Length > ShownNameLength ? name[..ShownNameLength] + "…" : name,
-                    $"The query parameter '{shownSent}' is not UTF-8 once percent-decoded: send text percent-encoded as UTF-8 (ü as %C3%BC).")
+                return ApiProblems.InvalidField(Shown(sent.Split('=')[0]),
+                    $"The query parameter '{Shown(sent)}' is not UTF-8 once percent-decoded: send text percent-encoded as UTF-8 (ü as %C3%BC).")
                     .ExecuteAsync(context);
             }
 
             QueryParameters? takes = context.GetEndpoint()?.Metadata.GetMetadata<QueryParameters>();
             foreach ((string name, StringValues values) in context.Request.Query)
             {
-                string shown = name.Length > ShownNameLength ? name[..ShownNameLength] + "…" : name;
+                string shown = Shown(name);
                 if (takes is not null && !takes.Names.Contains(name))
                 {
                     // The route's pattern (a group's "" route ends in '/'), not the path the client sent.
@@ -53,4 +51,6 @@ internal sealed class QueryParameterCheck(RequestDelegate next)
 
         return next(context);
     }
+
+    private static string Shown(string text) => text.Length > ShownNameLength ? text[..ShownNameLength] + "…" : text;
 }

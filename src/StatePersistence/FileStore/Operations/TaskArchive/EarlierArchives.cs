@@ -60,8 +60,7 @@ internal static class EarlierArchives
                 continue;
             }
 
-            List<ArchivedTask> candidates = withLogs && !manifest.WithLogs ? []
-                : [.. manifest.Tasks.Where(t => !found.ContainsKey(t.Id) && SameAsLive(t, live))];
+            List<ArchivedTask> candidates = Candidates(manifest, live, found, withLogs);
             Func<string, byte[]> open = Opener(payloads, manifest, entries, path);
 
             foreach (ArchivedTask task in candidates)
@@ -76,9 +75,15 @@ internal static class EarlierArchives
         return new EarlierFound(found, [.. damaged.Select(d => Damaged(d.Path, d.Problem, d.Manifest, live, found, withLogs)).OfType<DamagedTaskArchive>()]);
     }
 
-    /// <summary>Whether the archived <paramref name="task"/> is at the live one's revision and status (its bytes are compared later).</summary>
-    private static bool SameAsLive(ArchivedTask task, Dictionary<string, (ArchivedTask Task, byte[] Json)> live) =>
-        live.TryGetValue(task.Id, out var l) && l.Task.Revision == task.Revision && l.Task.Status == task.Status;
+    /// <summary>
+    /// The tasks of <paramref name="manifest"/> that could stand for live ones not yet found held: at the live task's
+    /// revision and status (their bytes are compared later), and none when this run takes logs along and the archive
+    /// did not.
+    /// </summary>
+    private static List<ArchivedTask> Candidates(TaskArchiveManifest manifest, Dictionary<string, (ArchivedTask Task, byte[] Json)> live,
+        Dictionary<string, ArchivedEarlier> found, bool withLogs) =>
+        withLogs && !manifest.WithLogs ? []
+            : [.. manifest.Tasks.Where(t => !found.ContainsKey(t.Id) && live.TryGetValue(t.Id, out var l) && l.Task.Revision == t.Revision && l.Task.Status == t.Status)];
 
     /// <summary>
     /// A damaged archive with the live tasks it holds (by its manifest) that no archive read whole holds, so archived
@@ -93,8 +98,7 @@ internal static class EarlierArchives
             return new DamagedTaskArchive(path, problem, []);
         }
 
-        List<string> anew = withLogs && !manifest.WithLogs ? []
-            : [.. manifest.Tasks.Where(t => !found.ContainsKey(t.Id) && SameAsLive(t, live)).Select(t => t.Id).Order(StringComparer.Ordinal)];
+        List<string> anew = [.. Candidates(manifest, live, found, withLogs).Select(t => t.Id).Order(StringComparer.Ordinal)];
         return anew.Count == 0 ? null : new DamagedTaskArchive(path, problem, []) { ArchivedAnew = anew };
     }
 
