@@ -184,12 +184,13 @@ public sealed partial class ArchiveCommandTests : IDisposable
         StatectlRun json = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--with-logs", "--state-path", StatePath, "--json");
         StatectlRun text = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--with-logs", "--state-path", StatePath);
 
-        Assert.True(json.ExitCode == 0, json.ToString());
+        Assert.True(json.ExitCode == 1, json.ToString()); // found damage: exit 1 (before 2026-12-06 exit 0)
+        Assert.Contains("found 1 earlier archive(s) damaged", json.Error, StringComparison.Ordinal);
         JsonElement damaged = Assert.Single(json.Json().GetProperty("damagedArchives").EnumerateArray());
         Assert.Equal(file, damaged.GetProperty("archive").GetString());
         Assert.Contains("is damaged: its entry 'tasks/task_2.json'", damaged.GetProperty("problem").GetString(), StringComparison.Ordinal);
         Assert.Equal(["report r_of_2", "report task_1", "the log of session s1"], damaged.GetProperty("keptLive").EnumerateArray().Select(k => k.GetString()));
-        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.True(text.ExitCode == 1, text.ToString());
         Assert.Contains($"The archive {file} is damaged (it does not read back whole), so what it took along that an interrupted run left live was kept live, not removed: report r_of_2, report task_1, the log of session s1.",
             text.Output, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(StatePath, "logs", "session_s1.log")));
@@ -219,12 +220,12 @@ public sealed partial class ArchiveCommandTests : IDisposable
         StatectlRun json = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--state-path", StatePath, "--json");
         StatectlRun text = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--state-path", second);
 
-        Assert.True(json.ExitCode == 0, json.ToString());
+        Assert.True(json.ExitCode == 1, json.ToString()); // found damage: exit 1 (before 2026-12-06 exit 0)
         Assert.Equal(["task_1", "task_2"], json.Json().GetProperty("taskIds").EnumerateArray().Select(t => t.GetString()));
         JsonElement damaged = Assert.Single(json.Json().GetProperty("damagedArchives").EnumerateArray());
         Assert.Equal(file, damaged.GetProperty("archive").GetString());
         Assert.Equal(["task_1", "task_2"], damaged.GetProperty("archivedAnew").EnumerateArray().Select(k => k.GetString()));
-        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.True(text.ExitCode == 1, text.ToString());
         string secondFile = Path.Combine(second, "archive", Path.GetFileName(file));
         Assert.Contains($"The archive {secondFile} is damaged (it does not read back whole), so the live tasks it holds were archived anew, not taken as already archived in it: task_1, task_2. ",
             text.Output, StringComparison.Ordinal);

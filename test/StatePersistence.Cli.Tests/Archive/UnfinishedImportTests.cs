@@ -63,7 +63,9 @@ public sealed class UnfinishedImportTests : IDisposable
 
         Assert.False(File.Exists(exported));
         StatectlRun status = await StatectlRun.RunAsync("migrate", "status", "--state-path", Restored, "--json");
-        Assert.True(status.ExitCode == 0, status.ToString());
+        // Exit 1, as every command that opens it (before 2026-12-06 exit 0), saying what to run.
+        Assert.True(status.ExitCode == 1, status.ToString());
+        Assert.Contains($"'statectl import {ArchivePath} --state-path {Restored}' again", status.Error, StringComparison.Ordinal);
         Assert.Contains(ArchivePath, status.Json().GetProperty("unfinishedImport").GetString(), StringComparison.Ordinal);
         Assert.Contains("unfinished import", (await StatectlRun.RunAsync("migrate", "status", "--state-path", Restored)).Output, StringComparison.Ordinal);
         DirectoryContents.AssertUnchanged(before, Restored);

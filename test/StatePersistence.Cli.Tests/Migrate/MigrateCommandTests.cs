@@ -195,10 +195,12 @@ public sealed class MigrateCommandTests : IDisposable
         StatectlRun apply = await StatectlRun.RunAsync("migrate", "apply", "--state-path", StatePath);
 
         string named = $"'tasks/task_7.json' -> '{nowhere}' (broken)";
-        Assert.True(status.ExitCode == 0, status.ToString());
+        // Exit 1, so a script that checks the status before the window stops there (before 2026-12-06 exit 0).
+        Assert.True(status.ExitCode == 1, status.ToString());
         string blocker = Assert.Single(status.Json().GetProperty("blockers").EnumerateArray()).GetString()!;
         Assert.Contains(named, blocker, StringComparison.Ordinal);
-        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("'migrate apply' would refuse", status.Error, StringComparison.Ordinal);
+        Assert.True(table.ExitCode == 1, table.ToString());
         Assert.Contains("blocked", table.Output, StringComparison.Ordinal);
         Assert.Contains("tasks/task_7.json", table.Output, StringComparison.Ordinal);
         Assert.True(apply.ExitCode == 1, apply.ToString());
@@ -208,6 +210,7 @@ public sealed class MigrateCommandTests : IDisposable
         File.Delete(link);
         StatectlRun unblocked = await StatectlRun.RunAsync("migrate", "status", "--state-path", StatePath, "--json");
 
+        Assert.True(unblocked.ExitCode == 0, unblocked.ToString());
         Assert.Empty(unblocked.Json().GetProperty("blockers").EnumerateArray());
     }
 

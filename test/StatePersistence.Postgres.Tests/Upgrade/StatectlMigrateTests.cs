@@ -134,7 +134,9 @@ public sealed class StatectlMigrateTests
         StatectlRun status = await MigrateAsync(newer.Name, "status", "--json");
         StatectlRun apply = await MigrateAsync(newer.Name, "apply");
 
-        Assert.True(status.ExitCode == 0, status.ToString());
+        // Exit 1, as apply's refusal (before 2026-12-06 exit 0: a script checking the status went on to an apply refused).
+        Assert.True(status.ExitCode == 1, status.ToString());
+        Assert.Contains($"is at version {future}, written by a newer build than this one ({PostgresSchema.CurrentVersion})", status.Error, StringComparison.Ordinal);
         Assert.True(status.Json().GetProperty("newerThanBuild").GetBoolean());
         Assert.Empty(status.Json().GetProperty("pending").EnumerateArray());
         Assert.True(apply.ExitCode == 1, apply.ToString());

@@ -87,7 +87,7 @@ internal static class ArchiveCommand
             context.WriteJson(new ArchiveReport(result.Archive, result.Archives, result.NothingToArchive, before, withLogs, result.Tasks.Count, result.Tasks,
                 result.StillLive, result.Logs, result.Reports, result.Bytes, result.EarlierArchives, result.LeftLive, result.LeftLiveUnopened, result.DamagedArchives),
                 ArchiveCommandJsonContext.Default.ArchiveReport);
-            return ExitCodes.Success;
+            return Damaged(context, result);
         }
 
         context.Output.WriteLine(result.NothingToArchive
@@ -124,7 +124,23 @@ internal static class ArchiveCommand
             context.Output.WriteLine($"The archive {damaged.Archive} is damaged (it does not read back whole), so {DamagedOutcome(damaged)}. {damaged.Problem}");
         }
 
-        return ExitCodes.Success;
+        return Damaged(context, result);
+    }
+
+    /// <summary>
+    /// Exit 1 when the run found an earlier archive damaged: the run did its work, but an archive the operator keeps
+    /// tasks in no longer reads back whole, and a script must hear of it (before 2026-12-06 exit 0).
+    /// </summary>
+    private static int Damaged(CommandContext context, TaskArchiveResult result)
+    {
+        if (result.DamagedArchives.Count == 0)
+        {
+            return ExitCodes.Success;
+        }
+
+        context.Error.WriteLine($"statectl: the run finished, but found {result.DamagedArchives.Count} earlier archive(s) damaged: {string.Join(", ", result.DamagedArchives.Select(d => d.Archive))}; "
+            + "nothing was removed or taken as archived on their word (see above), and 'statectl archive restore' refuses them, naming the damaged entry.");
+        return ExitCodes.Failed;
     }
 
     /// <summary>What the run did instead of taking a damaged archive's word: leftovers kept live, live tasks archived anew.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using StatePersistence.Cli.Infrastructure;
+using StatePersistence.Errors;
 using StatePersistence.FileStore.Operations;
 
 namespace StatePersistence.Cli.Commands.Backups;
@@ -53,7 +54,18 @@ internal static class BackupsCommand
     {
         // Opening the directory runs start-up recovery, which may write (a checkpoint after a kill -9, item files):
         // so the name and the backup are checked first, and a refused restore leaves every file as it was.
-        StateBackupContent backup = StateBackups.Read(context.StatePath, name, context.PayloadCodec());
+        StateBackupContent backup;
+        try
+        {
+            backup = StateBackups.Read(context.StatePath, name, context.PayloadCodec());
+        }
+        catch (StateValidationException ex) when (ex.Field == "backup")
+        {
+            // A name no backup can have is a value the command refuses: bad usage, exit 2, as a date that does not parse
+            // (before 2026-12-06 exit 1, as for a backup that is missing or damaged).
+            throw new CommandFailedException(ex.Message, ExitCodes.Usage, ex);
+        }
+
         StateBackupRestore restored;
         // Not stopped between its steps by Ctrl-C: a committed restore must print the backup that holds the state before it.
         using (Interruption.Defer("the restore"))

@@ -24,7 +24,7 @@ internal static class MigrateCommand
         var status = new Command("status", "The directory's format version, the migrations it needs, and the last run (read-only); or a PostgreSQL schema's version, its history and the steps pending.");
         status.SetHandler(async (context, parsed, cancellation) => StoreChoice.From(parsed) is { IsPostgres: true } store
             ? await MigrateOnPostgres.StatusAsync(context, store, cancellation).ConfigureAwait(false)
-            : Print(context, StateMigrations.GetStatus(SignedOptions(context), context.PayloadCodec())));
+            : PrintStatus(context, StateMigrations.GetStatus(SignedOptions(context), context.PayloadCodec())));
         migrate.Subcommands.Add(status);
 
         var create = new Option<bool>("--create")
@@ -102,6 +102,30 @@ internal static class MigrateCommand
 
     /// <summary>The last run's status while a rollback has not finished (<see cref="MigrationStatus.LastRunStatus"/>).</summary>
     private const string RollingBack = "rolling-back";
+
+    /// <summary>
+    /// <c>status</c>: the status, then exit 1 when the directory cannot be migrated or opened as it is (a blocker
+    /// <c>apply</c> would refuse it for, an import that did not finish), so a script that checks the status before a
+    /// maintenance window stops there. Before 2026-12-06 it exited 0 and the window ended in <c>apply</c>'s refusal.
+    /// </summary>
+    private static int PrintStatus(CommandContext context, MigrationStatus status)
+    {
+        Print(context, status);
+        if (status.UnfinishedImport is { } import)
+        {
+            // The words every command that opens the directory refuses it with, naming the import to run again.
+            context.Error.WriteLine("statectl: " + import);
+            return ExitCodes.Failed;
+        }
+
+        if (status.Blockers.Count > 0)
+        {
+            context.Error.WriteLine($"statectl: 'migrate apply' would refuse {status.StatePath}, changing nothing, for what 'blocked' names; remove or replace it first.");
+            return ExitCodes.Failed;
+        }
+
+        return ExitCodes.Success;
+    }
 
     private static int Print(CommandContext context, MigrationStatus status)
     {

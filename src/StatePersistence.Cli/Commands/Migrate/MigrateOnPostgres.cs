@@ -31,6 +31,13 @@ internal static class MigrateOnPostgres
             return ExitCodes.Failed;
         }
 
+        if (status.IsNewerThanBuild)
+        {
+            // As a directory a newer build wrote: no instance of this build opens it, and 'apply' is refused.
+            context.Error.WriteLine($"statectl: the PostgreSQL schema '{status.Schema}' at {status.Location} is at version {Number(status.SchemaVersion ?? 0)}, written by a newer build than this one ({Number(status.BuildVersion)}): this build's instances and 'migrate apply' refuse it; upgrade statectl and the instances.");
+            return ExitCodes.Failed;
+        }
+
         return ExitCodes.Success;
     }
 
