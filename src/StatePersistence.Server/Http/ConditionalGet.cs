@@ -40,25 +40,26 @@ internal static class ConditionalGet
             return true;
         }
 
-        if (!EntityTagHeaderValue.TryParseStrictList(ifMatch, out IList<EntityTagHeaderValue>? tags) || tags.Count == 0)
+        if (!EntityTags.TryParse(ifMatch, out IReadOnlyList<string>? tags))
         {
             throw Preconditions.Refused(HeaderNames.IfMatch,
                 $"'{Preconditions.Shown(ifMatch.ToString())}' is not an If-Match value: send * or the ETags a response gave, quotes included (for example \"7\").");
         }
 
-        var current = new EntityTagHeaderValue(Preconditions.ETag(revision));
-        return tags.Any(tag => tag.Equals(EntityTagHeaderValue.Any) || tag.Compare(current, useStrongComparison: true));
+        // Strong comparison: neither tag weak, the same characters; a weak tag starts with W/, so never equals the current one.
+        string current = Preconditions.ETag(revision);
+        return tags.Any(tag => tag is EntityTags.Any || tag == current);
     }
 
     private static bool NoneMatches(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, long revision)
     {
-        if (ifNoneMatch.Count == 0 || !EntityTagHeaderValue.TryParseList(ifNoneMatch, out IList<EntityTagHeaderValue>? tags))
+        if (ifNoneMatch.Count == 0 || !EntityTags.TryParse(ifNoneMatch, out IReadOnlyList<string>? tags))
         {
             return false;
         }
 
         // Weak comparison: W/"7" names the same representation as "7" for a cache's purposes.
-        var current = new EntityTagHeaderValue(Preconditions.ETag(revision));
-        return tags.Any(tag => tag.Equals(EntityTagHeaderValue.Any) || tag.Compare(current, useStrongComparison: false));
+        string current = Preconditions.ETag(revision);
+        return tags.Any(tag => tag is EntityTags.Any || tag == current || tag == "W/" + current);
     }
 }

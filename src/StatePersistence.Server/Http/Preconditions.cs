@@ -44,7 +44,7 @@ internal static class Preconditions
 
         if (ifNoneMatch is not null)
         {
-            return createOnlyAllowed && ifNoneMatch == "*"
+            return createOnlyAllowed && ifNoneMatch == EntityTags.Any
                 ? new Precondition(ExpectedRevision.Absent, Sent: HeaderNames.IfNoneMatch)
                 : throw Refused(HeaderNames.IfNoneMatch, createOnlyAllowed
                     ? $"Only 'If-None-Match: *' (create only) is evaluated on this route, not '{Shown(ifNoneMatch)}'."
@@ -56,19 +56,20 @@ internal static class Preconditions
             return default;
         }
 
-        if (ifMatch == "*")
+        if (ifMatch == EntityTags.Any)
         {
             return new Precondition(ExpectedRevision.Any, Sent: HeaderNames.IfMatch, MustExist: true);
         }
 
-        // RFC 9110: If-Match compares strongly, so a weak tag, or a tag this server never makes, matches no revision.
-        bool weak = ifMatch.StartsWith("W/", StringComparison.Ordinal);
-        string tag = weak ? ifMatch[2..] : ifMatch;
-        if (tag.Length < 2 || tag[0] != '"' || tag[^1] != '"' || tag.AsSpan(1, tag.Length - 2).ContainsAny('"', ','))
+        if (!EntityTags.IsTag(ifMatch))
         {
             throw Refused(HeaderNames.IfMatch,
                 $"'{Shown(ifMatch)}' is not an entity tag: send the ETag a response gave, quotes included (for example \"7\"), or *.");
         }
+
+        // RFC 9110: If-Match compares strongly, so a weak tag, or a tag this server never makes ("a,b"), matches no revision.
+        bool weak = ifMatch.StartsWith("W/", StringComparison.Ordinal);
+        string tag = weak ? ifMatch[2..] : ifMatch;
 
         // Strong comparison is of the tags, not of the numbers in them: only the canonical form the server makes ("119",
         // not "000119") names a revision.
@@ -147,12 +148,20 @@ internal static class Preconditions
         }
 
         string value = values.ToString().Trim();
-        if (values.Count > 1 || (value.Contains(',', StringComparison.Ordinal) && value != "*"))
+        if (value.Length == 0)
         {
-            throw Refused(header, $"{header} names one entity tag here (the revision the write expects), not a list: '{Shown(value)}'.");
+            throw Refused(header, $"{header} is empty; send an ETag such as \"7\", or *.");
         }
 
-        return value.Length == 0 ? throw Refused(header, $"{header} is empty; send an ETag such as \"7\", or *.") : value;
+        // A list is split on the commas outside quotes only: "a,b" is one tag (RFC 9110 section 8.8.3). A value that is
+        // no list of tags is returned as sent, for the caller's refusal.
+        if (!EntityTags.TryParse(values, out IReadOnlyList<string>? tags))
+        {
+            return value;
+        }
+
+        return tags.Count == 1 ? tags[0]
+            : throw Refused(header, $"{header} names one entity tag here (the revision the write expects), not a list: '{Shown(value)}'.");
     }
 
     /// <summary>The 400 for a malformed or unevaluated precondition header, naming it.</summary>
