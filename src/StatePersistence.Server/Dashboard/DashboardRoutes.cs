@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Reflection;
 using System.Security.Cryptography;
 using Microsoft.Net.Http.Headers;
+using StatePersistence.Server.Http;
 
 namespace StatePersistence.Server.Dashboard;
 
@@ -51,7 +52,8 @@ internal static class DashboardRoutes
         // Revalidated on every load (cheap: a 304), so a new server version never runs with an old script.
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers.ETag = asset.ETag;
-        if (context.Request.Headers.IfNoneMatch == asset.ETag)
+        // Read as a list of tags, weakly: a browser or proxy that sends several, or W/, still gets its 304.
+        if (EntityTags.NoneMatchNames(context.Request.Headers.IfNoneMatch, asset.ETag))
         {
             return Results.StatusCode(StatusCodes.Status304NotModified);
         }

@@ -51,15 +51,6 @@ internal static class ConditionalGet
         return tags.Any(tag => tag is EntityTags.Any || tag == current);
     }
 
-    private static bool NoneMatches(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, long revision)
-    {
-        if (ifNoneMatch.Count == 0 || !EntityTags.TryParse(ifNoneMatch, out IReadOnlyList<string>? tags))
-        {
-            return false;
-        }
-
-        // Weak comparison: W/"7" names the same representation as "7" for a cache's purposes.
-        string current = Preconditions.ETag(revision);
-        return tags.Any(tag => tag is EntityTags.Any || tag == current || tag == "W/" + current);
-    }
+    private static bool NoneMatches(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, long revision) =>
+        EntityTags.NoneMatchNames(ifNoneMatch, Preconditions.ETag(revision));
 }

@@ -43,6 +43,14 @@ internal static class EntityTags
         return true;
     }
 
+    /// <summary>
+    /// Whether an <c>If-None-Match</c> of <paramref name="values"/> names <paramref name="current"/> (a strong tag, as this
+    /// server makes them), by weak comparison as RFC 9110 section 13.1.2 has it: <c>W/"7"</c> names what <c>"7"</c> does
+    /// for a cache. A value that is no list of tags names nothing.
+    /// </summary>
+    public static bool NoneMatchNames(StringValues values, string current) =>
+        values.Count > 0 && TryParse(values, out IReadOnlyList<string>? tags) && tags.Any(tag => tag is Any || tag == current || tag == "W/" + current);
+
     /// <summary>True when <paramref name="value"/> is exactly one entity-tag, with nothing around it.</summary>
     public static bool IsTag(string value)
     {
