@@ -12,9 +12,6 @@ namespace StatePersistence.FileStore.Operations;
 /// </summary>
 internal static class SessionLogChecks
 {
-    /// <summary>How long a session log whose last append looks damaged is left before it is read again (see <see cref="CheckOne"/>).</summary>
-    private static readonly TimeSpan SettleTime = TimeSpan.FromMilliseconds(100);
-
     /// <summary>Checks every log; returns how many there are. Each one that cannot be read is listed, and the rest checked.</summary>
     public static int CheckAll(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, List<StateDirectoryProblem> problems)
     {
@@ -63,27 +60,16 @@ internal static class SessionLogChecks
     /// </summary>
     private static void CheckOne(SessionLogs logs, string id, string path, List<StateDirectoryProblem> problems)
     {
-        if (logs.ScanFile(id, path) is not { } scan)
+        // A suspect last append may be one in flight: judged again on a later read (DamagedLastAppendJudgement).
+        if (logs.ScanFile(id, path) is not { } first
+            || DamagedLastAppendJudgement.Settle(first, () => logs.ScanFile(id, path), Thread.Sleep, out (long Offset, long Length)? stillDamaged) is not { } scan)
         {
             return;
         }
 
-        if (scan.DamagedLastAppend is { } suspect)
+        if (stillDamaged is { } damaged)
         {
-            // An append in flight shows as a prefix of its frame, which looks whole only if its text holds a frame
-            // trailer at just that length; such a write ends within the moment. Judged again on a later read, damage
-            // at rest is still there (as the last append, or between valid ones once another append followed it).
-            Thread.Sleep(SettleTime);
-            if (logs.ScanFile(id, path) is not { } again)
-            {
-                return;
-            }
-
-            scan = again;
-            if (scan.DamagedLastAppend == suspect)
-            {
-                problems.Add(new StateDirectoryProblem(path, id, $"the last append (bytes {suspect.Offset}..{suspect.Offset + suspect.Length - 1}) is whole but fails its checksum: damage, not a torn append; the next start copies the log aside and cuts that append off"));
-            }
+            problems.Add(new StateDirectoryProblem(path, id, DamagedLastAppendJudgement.Problem(damaged) + "; the next start copies the log aside and cuts that append off"));
         }
 
         foreach ((long offset, long length) in scan.Damage)
