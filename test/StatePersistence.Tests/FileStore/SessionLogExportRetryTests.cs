@@ -27,7 +27,7 @@ public sealed class SessionLogExportRetryTests : IDisposable
         var pauses = new List<TimeSpan>();
         var copied = new List<string>();
 
-        int count = SessionLogExport.CopyAll(files, layout, PayloadEnvelope.For(null), (name, _) => copied.Add(name), pauses.Add);
+        int count = SessionLogExport.CopyAll(files, layout, PayloadEnvelope.For(null), (name, _) => copied.Add(name), [], pauses.Add);
 
         Assert.Equal(1, count);
         Assert.Equal(["session_s1.log"], copied);
@@ -41,7 +41,7 @@ public sealed class SessionLogExportRetryTests : IDisposable
         var files = new RotatingFileSystem(PhysicalFileSystem.Instance, layout.LogsDirectory, attemptsSeeingIt: int.MaxValue);
         var pauses = new List<TimeSpan>();
 
-        IOException refused = Assert.Throws<IOException>(() => SessionLogExport.CopyAll(files, layout, PayloadEnvelope.For(null), (_, _) => { }, pauses.Add));
+        IOException refused = Assert.Throws<IOException>(() => SessionLogExport.CopyAll(files, layout, PayloadEnvelope.For(null), (_, _) => { }, [], pauses.Add));
 
         Assert.Equal(19, pauses.Count);
         Assert.Contains("'session_s1'", refused.Message, StringComparison.Ordinal);

@@ -59,6 +59,7 @@ public static class StateArchive
         string temp = archiveLayout.NextTempPath(target);
         int logs = 0;
         int reports = 0;
+        var damagedLogs = new List<StateDirectoryProblem>();
         var damagedReports = new List<StateDirectoryProblem>();
         try
         {
@@ -77,7 +78,7 @@ public static class StateArchive
                     Add(tar, "sessions/" + session.Id + ".json", envelope.Seal(PayloadKind.Session, session.Id, session.Json));
                 }
 
-                logs = SessionLogExport.CopyAll(fileSystem, layout, envelope, (name, content) => Add(tar, "logs/" + name, content));
+                logs = SessionLogExport.CopyAll(fileSystem, layout, envelope, (name, content) => Add(tar, "logs/" + name, content), damagedLogs);
 
                 reports = AddFiles(tar, layout.ReportsDirectory, "reports/",
                     (name, content) => ReportExport.Checked(name, content, Path.Combine(layout.ReportsDirectory, name), envelope, damagedReports));
@@ -85,7 +86,7 @@ public static class StateArchive
             fileSystem.Rename(temp, target);
             fileSystem.SyncDirectory(directory);
             return new StateArchiveResult(target, read.StateDirectory, read.View.Revision, read.View.Tasks.Count, read.View.Sessions.Count, logs, reports, bytes,
-                [.. read.Problems, .. DirectoriesWhereFilesBelong(layout.ReportsDirectory), .. damagedReports]);
+                [.. read.Problems, .. damagedLogs, .. DirectoriesWhereFilesBelong(layout.ReportsDirectory), .. damagedReports]);
         }
         catch (Exception ex)
         {
