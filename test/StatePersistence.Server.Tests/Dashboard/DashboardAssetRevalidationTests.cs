@@ -22,8 +22,8 @@ public sealed class DashboardAssetRevalidationTests
         using HttpClient client = server.Client();
         string etag = await ETagAsync(client);
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/dashboard/assets/app.js");
-        request.Headers.TryAddWithoutValidation("If-None-Match", string.Format(System.Globalization.CultureInfo.InvariantCulture, sent, etag));
+        using HttpRequestMessage request = Conditional("GET", "/dashboard/assets/app.js", "If-None-Match",
+            string.Format(System.Globalization.CultureInfo.InvariantCulture, sent, etag), json: null);
         using HttpResponseMessage response = await client.SendAsync(request, Ct);
 
         Assert.Equal(HttpStatusCode.NotModified, response.StatusCode);
@@ -40,8 +40,7 @@ public sealed class DashboardAssetRevalidationTests
         using HttpClient client = server.Client();
         byte[] whole = await client.GetByteArrayAsync(new Uri("/dashboard/assets/app.js", UriKind.Relative), Ct);
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/dashboard/assets/app.js");
-        request.Headers.TryAddWithoutValidation("If-None-Match", sent);
+        using HttpRequestMessage request = Conditional("GET", "/dashboard/assets/app.js", "If-None-Match", sent, json: null);
         using HttpResponseMessage response = await client.SendAsync(request, Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

@@ -197,16 +197,4 @@ public sealed class CommaInEntityTagTests : IAsyncLifetime
         using JsonDocument document = JsonDocument.Parse(text.Length == 0 ? "{}" : text);
         return (context.Response.StatusCode, document.RootElement.Clone());
     }
-
-    private static HttpRequestMessage Conditional(string method, string url, string header, string value, string? json)
-    {
-        var request = new HttpRequestMessage(new HttpMethod(method), url);
-        if (json is not null)
-        {
-            request.Content = Json(json);
-        }
-
-        request.Headers.TryAddWithoutValidation(header, value);
-        return request;
-    }
 }

@@ -235,16 +235,4 @@ public sealed class ConditionalRequestTests
 
     private static async Task<long> RevisionAsync(HttpClient client, string url) =>
         (await (await client.GetUrlAsync(url)).JsonAsync()).GetProperty("revision").GetInt64();
-
-    private static HttpRequestMessage Conditional(string method, string url, string header, string value, string? json)
-    {
-        var request = new HttpRequestMessage(new HttpMethod(method), url);
-        if (json is not null)
-        {
-            request.Content = Json(json);
-        }
-
-        request.Headers.TryAddWithoutValidation(header, value);
-        return request;
-    }
 }

@@ -12,6 +12,19 @@ public static class Http
 
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
+    /// <summary>A request with <paramref name="header"/> sent as written (not checked or rewritten by HttpClient) and a JSON body when given.</summary>
+    public static HttpRequestMessage Conditional(string method, string url, string header, string value, string? json)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(method), url);
+        if (json is not null)
+        {
+            request.Content = Json(json);
+        }
+
+        request.Headers.TryAddWithoutValidation(header, value);
+        return request;
+    }
+
     public static StringContent Text(string text) => new(text, Encoding.UTF8, "text/plain");
 
     public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string url, string json) =>
