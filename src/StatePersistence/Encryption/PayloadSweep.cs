@@ -21,9 +21,13 @@ namespace StatePersistence.Encryption;
 /// read directly rather than through start-up recovery: recovery reads the task, session and backup files only when
 /// it needs them (not while <c>state.json</c> is valid), stops at the first payload under a missing key, and repairs
 /// what it finds, so its messages would describe repairs. A file that goes meanwhile (a running server's checkpoint
-/// or rotation) is skipped: whatever replaces it is written under the active key.
+/// or rotation) is skipped: whatever replaces it is written under the active key. A session log whose last append
+/// looks damaged is read again after the settle time (<see cref="DamagedLastAppendJudgement"/>, through
+/// <paramref name="pause"/>; <see cref="Thread.Sleep(TimeSpan)"/> when null), as <c>statectl verify</c> reads it: beside
+/// a running server it may be an append in flight.
 /// </summary>
-internal sealed class PayloadSweep(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, CancellationToken cancellationToken)
+internal sealed class PayloadSweep(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, CancellationToken cancellationToken,
+    Action<TimeSpan>? pause = null)
 {
     private readonly List<string> _problems = [];
 
@@ -109,8 +113,10 @@ internal sealed class PayloadSweep(IFileSystem fileSystem, StateLayout layout, P
 
             Open(path, () =>
             {
-                // A frame at a time: a log of gigabytes is checked in the memory of its largest append.
-                if (logs.ScanFile(id, path) is not { } scan)
+                // A frame at a time: a log of gigabytes is checked in the memory of its largest append. A suspect last
+                // append may be one in flight beside a running server: judged again on a later read.
+                if (logs.ScanFile(id, path) is not { } first
+                    || DamagedLastAppendJudgement.Settle(first, () => logs.ScanFile(id, path), pause ?? Thread.Sleep, out (long Offset, long Length)? stillDamaged) is not { } scan)
                 {
                     return; // gone meanwhile, or plain text from before framing: no payload to open
                 }
@@ -121,8 +127,8 @@ internal sealed class PayloadSweep(IFileSystem fileSystem, StateLayout layout, P
                 }
 
                 // After the last frame: a torn append (a crash, or one in flight beside a server) is no payload, but a
-                // whole frame failing its checksum is damage, as start-up recovery judges it.
-                if (scan.DamagedLastAppend is { } last)
+                // whole frame still failing its checksum on the read again is damage, as start-up recovery judges it.
+                if (stillDamaged is { } last)
                 {
                     Problem(path, $"bytes {last.Offset}..{last.Offset + last.Length - 1} are damaged (the last append fails its checksum)");
                 }
