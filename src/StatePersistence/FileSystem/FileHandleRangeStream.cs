@@ -1,13 +1,30 @@
 namespace StatePersistence.FileSystem;
 
 /// <summary>
-/// The first <c>length</c> bytes of an open file as a read-only, seekable <see cref="Stream"/>, read through the handle
+/// Ranges of an open file, one after the other, as a read-only, seekable <see cref="Stream"/>, read through the handle
 /// as the stream is read: what a tar entry copies a large file from without holding it in memory (a seekable stream
-/// tells the tar writer its size up front). The handle stays the caller's.
+/// tells the tar writer its size up front), its first bytes (a file), or a session log's valid appends, its damaged
+/// ones left out. The handle stays the caller's.
 /// </summary>
-internal sealed class FileHandleRangeStream(IFileHandle handle, long length) : Stream
+internal sealed class FileHandleRangeStream : Stream
 {
+    private readonly IFileHandle _handle;
+    private readonly (long Offset, long Length)[] _ranges;
+    private readonly long _length;
     private long _position;
+
+    /// <summary>The first <paramref name="length"/> bytes of the file.</summary>
+    public FileHandleRangeStream(IFileHandle handle, long length)
+        : this(handle, [(0, length)])
+    {
+    }
+
+    public FileHandleRangeStream(IFileHandle handle, IEnumerable<(long Offset, long Length)> ranges)
+    {
+        _handle = handle;
+        _ranges = [.. ranges];
+        _length = _ranges.Sum(r => r.Length);
+    }
 
     public override bool CanRead => true;
 
@@ -15,7 +32,7 @@ internal sealed class FileHandleRangeStream(IFileHandle handle, long length) : S
 
     public override bool CanWrite => false;
 
-    public override long Length => length;
+    public override long Length => _length;
 
     public override long Position
     {
@@ -27,28 +44,41 @@ internal sealed class FileHandleRangeStream(IFileHandle handle, long length) : S
 
     public override int Read(Span<byte> buffer)
     {
-        int wanted = (int)Math.Min(buffer.Length, Math.Max(0, length - _position));
-        if (wanted == 0)
+        // The range the position falls in, and where in the file that is.
+        long skipped = 0;
+        foreach ((long offset, long length) in _ranges)
         {
-            return 0;
+            if (_position < skipped + length)
+            {
+                long at = offset + (_position - skipped);
+                int wanted = (int)Math.Min(buffer.Length, skipped + length - _position);
+                if (wanted == 0)
+                {
+                    return 0;
+                }
+
+                int read = _handle.Read(at, buffer[..wanted]);
+                if (read == 0)
+                {
+                    // The file was cut shorter than it was when judged: a copy would be silently short.
+                    throw new IOException($"The file ended at byte {at}, before the bytes {offset}..{offset + length - 1} it held when it was opened.");
+                }
+
+                _position += read;
+                return read;
+            }
+
+            skipped += length;
         }
 
-        int read = handle.Read(_position, buffer[..wanted]);
-        if (read == 0)
-        {
-            // The file was cut shorter than the length judged when it was opened: a copy would be silently short.
-            throw new IOException($"The file ended at byte {_position}, before the {length} bytes it held when it was opened.");
-        }
-
-        _position += read;
-        return read;
+        return 0;
     }
 
     public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
     {
         SeekOrigin.Begin => offset,
         SeekOrigin.Current => _position + offset,
-        _ => length + offset,
+        _ => _length + offset,
     };
 
     public override void Flush()

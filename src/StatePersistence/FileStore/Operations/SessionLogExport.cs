@@ -44,7 +44,7 @@ internal static class SessionLogExport
                     }
 
                     // A healthy log is one range from its start, copied as it is; a damaged one its valid appends only.
-                    using Stream content = copied is [(0, long end)] ? new FileHandleRangeStream(handle, end) : new FileHandleRangesStream(handle, copied);
+                    using var content = new FileHandleRangeStream(handle, copied);
                     add(name, content);
                     count++;
                 }
