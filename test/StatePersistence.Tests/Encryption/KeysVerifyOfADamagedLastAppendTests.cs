@@ -1,8 +1,6 @@
-using System.Buffers.Binary;
 using StatePersistence.Encryption;
 using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
-using StatePersistence.FileStore.SessionLog;
 using StatePersistence.FileSystem;
 using StatePersistence.Model;
 using StatePersistence.Serialization.Envelope;
@@ -31,17 +29,7 @@ public sealed class KeysVerifyOfADamagedLastAppendTests : IDisposable
     public async Task AnAppendInFlight_ThatLookedWholeAndCompletedWhileTheSweepWaited_IsNoProblem()
     {
         await WriteLogAsync("one\n");
-        // Text holding a frame trailer after its first 16 bytes: the frame's first 12 + 16 + 8 bytes look whole.
-        byte[] text = new byte[40];
-        text.AsSpan().Fill((byte)'x');
-        BinaryPrimitives.WriteInt32LittleEndian(text.AsSpan(16), 16);
-        BinaryPrimitives.WriteUInt32LittleEndian(text.AsSpan(20), SessionLogFormat.TrailerMagic);
-        byte[] frame = SessionLogFormat.Frame(text, null);
-        int looksWhole = SessionLogFormat.Overhead + 16;
-        await using (FileStream stream = new(Log, FileMode.Append))
-        {
-            stream.Write(frame.AsSpan(0, looksWhole));
-        }
+        byte[] rest = DamagedLogAppends.AppendInFlightLookingWhole(Log);
 
         var pauses = new List<TimeSpan>();
         IReadOnlyList<string> problems = Sweep(pause =>
@@ -49,7 +37,7 @@ public sealed class KeysVerifyOfADamagedLastAppendTests : IDisposable
             // The server finishes the append while the sweep waits.
             pauses.Add(pause);
             using FileStream stream = new(Log, FileMode.Append);
-            stream.Write(frame.AsSpan(looksWhole));
+            stream.Write(rest);
         });
 
         Assert.Equal([DamagedLastAppendJudgement.SettleTime], pauses);
@@ -60,10 +48,7 @@ public sealed class KeysVerifyOfADamagedLastAppendTests : IDisposable
     public async Task ALastAppendStillFailingItsChecksum_IsListed_AfterTheSettleTime()
     {
         await WriteLogAsync("one\n", "two\n");
-        byte[] bytes = await File.ReadAllBytesAsync(Log, Ct);
-        long last = bytes.Length - (SessionLogFormat.Overhead + "two\n".Length);
-        bytes[last + SessionLogFormat.FrameHeaderSize + 1] ^= 0x40;
-        await File.WriteAllBytesAsync(Log, bytes, Ct);
+        (byte[] bytes, long last) = DamagedLogAppends.DamageLastAppend(Log, "two\n");
         var pauses = new List<TimeSpan>();
 
         IReadOnlyList<string> problems = Sweep(pauses.Add);

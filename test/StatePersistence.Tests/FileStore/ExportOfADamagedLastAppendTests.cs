@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.FileStore.SessionLog;
@@ -34,10 +33,7 @@ public sealed class ExportOfADamagedLastAppendTests : IDisposable
     public async Task ALastAppendStillFailingItsChecksum_IsLeftOut_AndNamed_WithTheSessionTheBytesAndWhatTheNextStartDoes()
     {
         await WriteLogAsync("one\n", "two\n");
-        byte[] bytes = await File.ReadAllBytesAsync(Log, Ct);
-        long last = bytes.Length - (SessionLogFormat.Overhead + "two\n".Length);
-        bytes[last + SessionLogFormat.FrameHeaderSize + 1] ^= 0x40; // inside the text of the last append
-        await File.WriteAllBytesAsync(Log, bytes, Ct);
+        (byte[] bytes, long last) = DamagedLogAppends.DamageLastAppend(Log, "two\n");
 
         StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive);
         StateArchive.Import(Archive, Restored);
@@ -69,21 +65,11 @@ public sealed class ExportOfADamagedLastAppendTests : IDisposable
     public async Task AnAppendInFlight_ThatLookedWholeAndCompletedWhileTheExportWaited_IsCopied_WithNoProblem()
     {
         await WriteLogAsync("one\n");
-        // Text holding a frame trailer after its first 16 bytes: the frame's first 12 + 16 + 8 bytes look whole.
-        byte[] text = new byte[40];
-        text.AsSpan().Fill((byte)'x');
-        BinaryPrimitives.WriteInt32LittleEndian(text.AsSpan(16), 16);
-        BinaryPrimitives.WriteUInt32LittleEndian(text.AsSpan(20), SessionLogFormat.TrailerMagic);
-        byte[] frame = SessionLogFormat.Frame(text, null);
-        int looksWhole = SessionLogFormat.Overhead + 16;
-        await using (FileStream stream = new(Log, FileMode.Append))
-        {
-            stream.Write(frame.AsSpan(0, looksWhole));
-        }
+        byte[] rest = DamagedLogAppends.AppendInFlightLookingWhole(Log);
 
         var layout = new StateLayout(_fixture.StatePath);
         Assert.NotNull(new SessionLogs(PhysicalFileSystem.Instance, layout, PayloadEnvelope.For(null), TimeProvider.System, _ => { }).ScanFile("s1", Log)?.DamagedLastAppend);
-        byte[] whole = [.. await File.ReadAllBytesAsync(Log, Ct), .. frame.AsSpan(looksWhole)];
+        byte[] whole = [.. await File.ReadAllBytesAsync(Log, Ct), .. rest];
         var pauses = new List<TimeSpan>();
         var leftOut = new List<StateDirectoryProblem>();
         byte[]? copied = null;
@@ -98,7 +84,7 @@ public sealed class ExportOfADamagedLastAppendTests : IDisposable
             // The server finishes the append while the export waits.
             pauses.Add(pause);
             using FileStream stream = new(Log, FileMode.Append);
-            stream.Write(frame.AsSpan(looksWhole));
+            stream.Write(rest);
         });
 
         Assert.Equal([DamagedLastAppendJudgement.SettleTime], pauses);
