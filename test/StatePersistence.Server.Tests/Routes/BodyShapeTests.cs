@@ -10,23 +10,8 @@ namespace StatePersistence.Server.Tests.Routes;
 /// A JSON body that is not an object, or that starts with a byte-order mark, is a 400 that says so. It got "not valid
 /// JSON for this route (line 1, byte 2)", which names a position, not the problem: <c>[]</c> is valid JSON.
 /// </summary>
-public sealed class BodyShapeTests : IAsyncLifetime
+public sealed class BodyShapeTests : ServerRouteTests
 {
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        _client = _server.Client();
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Theory]
     [InlineData("[]", "a JSON array")]
     [InlineData("""[{"id":"t1","description":"x"}]""", "a JSON array")]
@@ -35,10 +20,10 @@ public sealed class BodyShapeTests : IAsyncLifetime
     [InlineData("true", "a JSON boolean")]
     public async Task ABodyThatIsNotAnObject_IsNamed(string body, string what)
     {
-        JsonElement problem = await (await _client.PostJsonAsync("/api/tasks", body)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        JsonElement problem = await (await Client.PostJsonAsync("/api/tasks", body)).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal($"The request body is {what}; this route expects a JSON object.", problem.Str("detail"));
-        Assert.Equal(0, _server.Persistence.Revision);
+        Assert.Equal(0, Server.Persistence.Revision);
     }
 
     [Fact]
@@ -47,9 +32,9 @@ public sealed class BodyShapeTests : IAsyncLifetime
         var content = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. """{"id":"t1","description":"x"}"""u8]);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
 
-        JsonElement problem = await (await _client.PutAsync("/api/tasks/t1", content, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        JsonElement problem = await (await Client.PutAsync("/api/tasks/t1", content, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Contains("byte-order mark", problem.Str("detail"), StringComparison.Ordinal);
-        Assert.Null(await _server.Persistence.LoadTaskAsync("t1", Ct));
+        Assert.Null(await Server.Persistence.LoadTaskAsync("t1", Ct));
     }
 }

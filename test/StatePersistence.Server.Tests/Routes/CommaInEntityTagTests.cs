@@ -13,23 +13,8 @@ namespace StatePersistence.Server.Tests.Routes;
 /// refused <c>If-Match: "a,b"</c> with 400 as a list of tags; now it is a tag this server never makes, so a 412 with the
 /// current item and its <c>ETag</c>, as a stale tag is. Values that are not entity tags stay a 400 naming the header.
 /// </summary>
-public sealed class CommaInEntityTagTests : IAsyncLifetime
+public sealed class CommaInEntityTagTests : ServerRouteTests
 {
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        _client = _server.Client();
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Theory]
     [InlineData("PUT", "\"a,b\"")]
     [InlineData("PATCH", "\"a,b\"")]
@@ -41,7 +26,7 @@ public sealed class CommaInEntityTagTests : IAsyncLifetime
     public async Task ATaskWrite_WithACommaInsideTheTag_Is412_WithTheCurrentTask_AndChangesNothing(string method, string ifMatch)
     {
         string id = "t" + Guid.NewGuid().ToString("N")[..8];
-        string current = (await _client.PostJsonAsync("/api/tasks", $$"""{"id":"{{id}}","description":"first"}""")).Headers.ETag!.ToString();
+        string current = (await Client.PostJsonAsync("/api/tasks", $$"""{"id":"{{id}}","description":"first"}""")).Headers.ETag!.ToString();
         (string verb, string url, string? json) = method switch
         {
             "POST-LOG" => ("POST", $"/api/tasks/{id}/logs", """{"level":"info","type":"t","message":"m"}"""),
@@ -49,12 +34,12 @@ public sealed class CommaInEntityTagTests : IAsyncLifetime
             _ => (method, $"/api/tasks/{id}", """{"description":"second"}"""),
         };
 
-        HttpResponseMessage refused = await _client.SendAsync(Conditional(verb, url, "If-Match", ifMatch, json), Ct);
+        HttpResponseMessage refused = await Client.SendAsync(Conditional(verb, url, "If-Match", ifMatch, json), Ct);
 
         JsonElement problem = await refused.ExpectProblemAsync(HttpStatusCode.PreconditionFailed);
         Assert.Equal(current, refused.Headers.ETag?.ToString());
         Assert.Equal("first", problem.GetProperty("current").Str("description"));
-        JsonElement stored = await (await _client.GetUrlAsync($"/api/tasks/{id}")).ExpectAsync(HttpStatusCode.OK);
+        JsonElement stored = await (await Client.GetUrlAsync($"/api/tasks/{id}")).ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("first", stored.Str("description"));
         Assert.Equal(0, stored.GetProperty("logs").GetArrayLength());
     }
@@ -65,24 +50,24 @@ public sealed class CommaInEntityTagTests : IAsyncLifetime
     public async Task ASessionWrite_WithACommaInsideTheTag_Is412_WithTheCurrentSession(string method)
     {
         string id = "s" + Guid.NewGuid().ToString("N")[..8];
-        string current = (await _client.PostJsonAsync("/api/sessions", $$"""{"id":"{{id}}","type":"i","status":"first"}""")).Headers.ETag!.ToString();
+        string current = (await Client.PostJsonAsync("/api/sessions", $$"""{"id":"{{id}}","type":"i","status":"first"}""")).Headers.ETag!.ToString();
 
-        HttpResponseMessage refused = await _client.SendAsync(Conditional(method, $"/api/sessions/{id}", "If-Match", "\"a,b\"",
+        HttpResponseMessage refused = await Client.SendAsync(Conditional(method, $"/api/sessions/{id}", "If-Match", "\"a,b\"",
             method == "DELETE" ? null : """{"status":"second"}"""), Ct);
 
         JsonElement problem = await refused.ExpectProblemAsync(HttpStatusCode.PreconditionFailed);
         Assert.Equal(current, refused.Headers.ETag?.ToString());
         Assert.Equal("first", problem.GetProperty("current").Str("status"));
-        Assert.Equal("first", (await (await _client.GetUrlAsync($"/api/sessions/{id}")).ExpectAsync(HttpStatusCode.OK)).Str("status"));
+        Assert.Equal("first", (await (await Client.GetUrlAsync($"/api/sessions/{id}")).ExpectAsync(HttpStatusCode.OK)).Str("status"));
     }
 
     [Fact]
     public async Task AWrite_WithTheCurrentTagAndEmptyListElements_IsOneTag_AndWrites()
     {
         // RFC 9110 section 5.6.1: a recipient accepts empty list elements; what is left is one tag, not a list.
-        string current = (await _client.PostJsonAsync("/api/tasks", """{"id":"empty_elements","description":"first"}""")).Headers.ETag!.ToString();
+        string current = (await Client.PostJsonAsync("/api/tasks", """{"id":"empty_elements","description":"first"}""")).Headers.ETag!.ToString();
 
-        HttpResponseMessage patched = await _client.SendAsync(Conditional("PATCH", "/api/tasks/empty_elements", "If-Match",
+        HttpResponseMessage patched = await Client.SendAsync(Conditional("PATCH", "/api/tasks/empty_elements", "If-Match",
             $" , {current} ,", """{"description":"second"}"""), Ct);
 
         Assert.Equal("second", (await patched.ExpectAsync(HttpStatusCode.OK)).Str("description"));
@@ -97,9 +82,9 @@ public sealed class CommaInEntityTagTests : IAsyncLifetime
     {
         (string url, string current) = await CreateAsync(path);
 
-        HttpResponseMessage refused = await _client.SendAsync(Conditional(method, url, "If-Match", "\"a,b\"", null), Ct);
-        HttpResponseMessage listed = await _client.SendAsync(Conditional(method, url, "If-Match", $"\"1\", \"a,b\", {current}", null), Ct);
-        HttpResponseMessage notListed = await _client.SendAsync(Conditional(method, url, "If-Match", $"\"a,{current.Trim('"')}\"", null), Ct);
+        HttpResponseMessage refused = await Client.SendAsync(Conditional(method, url, "If-Match", "\"a,b\"", null), Ct);
+        HttpResponseMessage listed = await Client.SendAsync(Conditional(method, url, "If-Match", $"\"1\", \"a,b\", {current}", null), Ct);
+        HttpResponseMessage notListed = await Client.SendAsync(Conditional(method, url, "If-Match", $"\"a,{current.Trim('"')}\"", null), Ct);
 
         Assert.Equal(HttpStatusCode.PreconditionFailed, refused.StatusCode);
         Assert.Equal(current, refused.Headers.ETag?.ToString());
@@ -114,8 +99,8 @@ public sealed class CommaInEntityTagTests : IAsyncLifetime
     {
         (string url, string current) = await CreateAsync(path);
 
-        HttpResponseMessage full = await _client.SendAsync(Conditional("GET", url, "If-None-Match", "\"a,b\"", null), Ct);
-        HttpResponseMessage notModified = await _client.SendAsync(Conditional("GET", url, "If-None-Match", $"\"a,b\", W/{current}", null), Ct);
+        HttpResponseMessage full = await Client.SendAsync(Conditional("GET", url, "If-None-Match", "\"a,b\"", null), Ct);
+        HttpResponseMessage notModified = await Client.SendAsync(Conditional("GET", url, "If-None-Match", $"\"a,b\", W/{current}", null), Ct);
 
         await full.ExpectAsync(HttpStatusCode.OK);
         Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
@@ -136,7 +121,7 @@ public sealed class CommaInEntityTagTests : IAsyncLifetime
     public async Task AValueThatIsNoEntityTag_IsStill400_NamingTheHeader_OnAWriteAndOnARead(string value)
     {
         string id = "m" + Guid.NewGuid().ToString("N")[..8];
-        string before = (await _client.PostJsonAsync("/api/tasks", $$"""{"id":"{{id}}","description":"first"}""")).Headers.ETag!.ToString();
+        string before = (await Client.PostJsonAsync("/api/tasks", $$"""{"id":"{{id}}","description":"first"}""")).Headers.ETag!.ToString();
 
         // Sent as is: HttpClient would rewrite a value it parses (w/"1" as W/"1").
         (int writeStatus, JsonElement write) = await SendAsIsAsync("PATCH", $"/api/tasks/{id}", "If-Match", value, """{"description":"second"}""");
@@ -144,16 +129,16 @@ public sealed class CommaInEntityTagTests : IAsyncLifetime
 
         Assert.Equal((400, "If-Match"), (writeStatus, write.Str("field")));
         Assert.Equal((400, "If-Match"), (readStatus, read.Str("field")));
-        Assert.Equal(before, (await _client.GetUrlAsync($"/api/tasks/{id}")).Headers.ETag?.ToString());
+        Assert.Equal(before, (await Client.GetUrlAsync($"/api/tasks/{id}")).Headers.ETag?.ToString());
     }
 
     [Fact]
     public async Task OnAWrite_AListOfTags_IsStill400_AndIfNoneMatchWithACommaInsideIsRefusedAsNotStar()
     {
-        string current = (await _client.PostJsonAsync("/api/tasks", """{"id":"lists","description":"first"}""")).Headers.ETag!.ToString();
+        string current = (await Client.PostJsonAsync("/api/tasks", """{"id":"lists","description":"first"}""")).Headers.ETag!.ToString();
 
-        HttpResponseMessage list = await _client.SendAsync(Conditional("PATCH", "/api/tasks/lists", "If-Match", $"\"a,b\", {current}", """{"description":"second"}"""), Ct);
-        HttpResponseMessage notStar = await _client.SendAsync(Conditional("PUT", "/api/tasks/lists", "If-None-Match", "\"a,b\"", """{"description":"second"}"""), Ct);
+        HttpResponseMessage list = await Client.SendAsync(Conditional("PATCH", "/api/tasks/lists", "If-Match", $"\"a,b\", {current}", """{"description":"second"}"""), Ct);
+        HttpResponseMessage notStar = await Client.SendAsync(Conditional("PUT", "/api/tasks/lists", "If-None-Match", "\"a,b\"", """{"description":"second"}"""), Ct);
 
         JsonElement listProblem = await list.ExpectProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal("If-Match", listProblem.Str("field"));
@@ -161,7 +146,7 @@ public sealed class CommaInEntityTagTests : IAsyncLifetime
         JsonElement notStarProblem = await notStar.ExpectProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal("If-None-Match", notStarProblem.Str("field"));
         Assert.Contains("Only 'If-None-Match: *'", notStarProblem.Str("detail"), StringComparison.Ordinal);
-        Assert.Equal("first", (await (await _client.GetUrlAsync("/api/tasks/lists")).ExpectAsync(HttpStatusCode.OK)).Str("description"));
+        Assert.Equal("first", (await (await Client.GetUrlAsync("/api/tasks/lists")).ExpectAsync(HttpStatusCode.OK)).Str("description"));
     }
 
     private async Task<(string Url, string ETag)> CreateAsync(string path)
@@ -169,15 +154,15 @@ public sealed class CommaInEntityTagTests : IAsyncLifetime
         string id = "r" + Guid.NewGuid().ToString("N")[..8];
         string url = string.Format(System.Globalization.CultureInfo.InvariantCulture, path, id);
         HttpResponseMessage created = path.StartsWith("/api/tasks", StringComparison.Ordinal)
-            ? await _client.PostJsonAsync("/api/tasks", $$"""{"id":"{{id}}","description":"first"}""")
-            : await _client.PostJsonAsync("/api/sessions", $$"""{"id":"{{id}}","type":"i","status":"first"}""");
+            ? await Client.PostJsonAsync("/api/tasks", $$"""{"id":"{{id}}","description":"first"}""")
+            : await Client.PostJsonAsync("/api/sessions", $$"""{"id":"{{id}}","type":"i","status":"first"}""");
         return (url, created.Headers.ETag!.ToString());
     }
 
     /// <summary>Sends <paramref name="value"/> byte for byte, past HttpClient's header parsing; the status and the body.</summary>
     private async Task<(int Status, JsonElement Body)> SendAsIsAsync(string method, string path, string header, string value, string? json)
     {
-        HttpContext context = await _server.Server.SendAsync(c =>
+        HttpContext context = await Server.Server.SendAsync(c =>
         {
             c.Request.Method = method;
             c.Request.Scheme = "http";

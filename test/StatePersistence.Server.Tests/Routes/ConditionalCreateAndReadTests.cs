@@ -10,23 +10,8 @@ namespace StatePersistence.Server.Tests.Routes;
 /// ignoring it (a report was replaced under <c>If-None-Match: *</c>), <c>If-Match</c> compares tags, not the numbers
 /// in them, and a <c>GET</c> of an item with an ETag answers <c>If-None-Match</c> with 304.
 /// </summary>
-public sealed class ConditionalCreateAndReadTests : IAsyncLifetime
+public sealed class ConditionalCreateAndReadTests : ServerRouteTests
 {
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        _client = _server.Client();
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Theory]
     [InlineData("/api/reports", """{"id":"r1","type":"second","data":2}""", "If-None-Match", "*")]
     [InlineData("/api/reports", """{"id":"r1","type":"second","data":2}""", "If-Match", "\"1\"")]
@@ -39,27 +24,27 @@ public sealed class ConditionalCreateAndReadTests : IAsyncLifetime
     [InlineData("/api/state/save", null, "If-Match", "*")]
     public async Task AWriteRouteThatEvaluatesNoCondition_RefusesOne_NamingTheHeader_AndStoresNothing(string url, string? json, string header, string value)
     {
-        await (await _client.PostJsonAsync("/api/reports", """{"id":"r1","type":"first","data":1}""")).ExpectAsync(HttpStatusCode.Created);
-        await (await _client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"first"}""")).ExpectAsync(HttpStatusCode.Created);
-        await (await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"first"}""")).ExpectAsync(HttpStatusCode.Created);
-        await _client.PostAsync("/api/state/save", null, Ct);
-        long revision = _server.Persistence.Revision;
+        await (await Client.PostJsonAsync("/api/reports", """{"id":"r1","type":"first","data":1}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"first"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"first"}""")).ExpectAsync(HttpStatusCode.Created);
+        await Client.PostAsync("/api/state/save", null, Ct);
+        long revision = Server.Persistence.Revision;
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = json is null ? Text("line\n") : Json(json) };
         request.Headers.TryAddWithoutValidation(header, value);
 
-        HttpResponseMessage refused = await _client.SendAsync(request, Ct);
+        HttpResponseMessage refused = await Client.SendAsync(request, Ct);
 
         JsonElement problem = await refused.ExpectProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal(header, problem.Str("field"));
         Assert.Contains(header, problem.Str("detail"), StringComparison.Ordinal);
-        Assert.Equal(revision, _server.Persistence.Revision);
-        Assert.Equal("first", (await _server.Persistence.LoadReportAsync("r1", Ct))!.Value.GetProperty("type").GetString());
-        Assert.Equal(["r1"], await _server.Persistence.ListReportsAsync(Ct));
-        Assert.Equal("first", (await _server.Persistence.LoadTaskAsync("t1", Ct))!.Description);
-        Assert.Null(await _server.Persistence.LoadTaskAsync("t9", Ct));
-        Assert.Null(await _server.Persistence.LoadSessionAsync("s9", Ct));
-        Assert.Equal("first", (await _server.Persistence.LoadSessionAsync("s1", Ct))!.Status);
-        Assert.Equal("", await (await _client.GetUrlAsync("/api/sessions/s1/log")).TextAsync());
+        Assert.Equal(revision, Server.Persistence.Revision);
+        Assert.Equal("first", (await Server.Persistence.LoadReportAsync("r1", Ct))!.Value.GetProperty("type").GetString());
+        Assert.Equal(["r1"], await Server.Persistence.ListReportsAsync(Ct));
+        Assert.Equal("first", (await Server.Persistence.LoadTaskAsync("t1", Ct))!.Description);
+        Assert.Null(await Server.Persistence.LoadTaskAsync("t9", Ct));
+        Assert.Null(await Server.Persistence.LoadSessionAsync("s9", Ct));
+        Assert.Equal("first", (await Server.Persistence.LoadSessionAsync("s1", Ct))!.Status);
+        Assert.Equal("", await (await Client.GetUrlAsync("/api/sessions/s1/log")).TextAsync());
     }
 
     [Theory]
@@ -68,16 +53,16 @@ public sealed class ConditionalCreateAndReadTests : IAsyncLifetime
     [InlineData("+")]
     public async Task IfMatch_WithTheRevisionSpelledAnotherWay_Is412_AndChangesNothing(string prefix)
     {
-        string tag = (await _client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"first"}""")).Headers.ETag!.ToString();
+        string tag = (await Client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"first"}""")).Headers.ETag!.ToString();
         string respelled = "\"" + prefix + tag.Trim('"') + "\"";
         using var request = new HttpRequestMessage(HttpMethod.Patch, "/api/tasks/t1") { Content = Json("""{"description":"second"}""") };
         request.Headers.TryAddWithoutValidation("If-Match", respelled);
 
-        HttpResponseMessage refused = await _client.SendAsync(request, Ct);
+        HttpResponseMessage refused = await Client.SendAsync(request, Ct);
 
         await refused.ExpectProblemAsync(HttpStatusCode.PreconditionFailed);
         Assert.Equal(tag, refused.Headers.ETag?.ToString());
-        Assert.Equal("first", (await _server.Persistence.LoadTaskAsync("t1", Ct))!.Description);
+        Assert.Equal("first", (await Server.Persistence.LoadTaskAsync("t1", Ct))!.Description);
     }
 
     [Theory]
@@ -85,9 +70,9 @@ public sealed class ConditionalCreateAndReadTests : IAsyncLifetime
     [InlineData("/api/sessions/s1")]
     public async Task GetWithIfNoneMatch_Is304WhenATagMatches_Else200(string url)
     {
-        await (await _client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
-        await (await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
-        string tag = (await _client.GetUrlAsync(url)).Headers.ETag!.ToString();
+        await (await Client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
+        string tag = (await Client.GetUrlAsync(url)).Headers.ETag!.ToString();
 
         foreach (string matching in new[] { tag, "W/" + tag, "\"x\", " + tag, "*" })
         {
@@ -110,6 +95,6 @@ public sealed class ConditionalCreateAndReadTests : IAsyncLifetime
     {
         var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
-        return _client.SendAsync(request, Ct);
+        return Client.SendAsync(request, Ct);
     }
 }

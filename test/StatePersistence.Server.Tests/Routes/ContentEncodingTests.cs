@@ -13,21 +13,11 @@ namespace StatePersistence.Server.Tests.Routes;
 /// header, with <c>Accept-Encoding: identity</c> (RFC 9110 sections 8.4 and 15.5.16). The header was not read: a
 /// gzip JSON body got "not valid UTF-8", and a log line announced as <c>br</c> was appended as sent.
 /// </summary>
-public sealed class ContentEncodingTests : IAsyncLifetime
+public sealed class ContentEncodingTests : ServerRouteTests
 {
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
-
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        _client = _server.Client();
-        await (await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
+        await (await Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
     }
 
     [Theory]
@@ -39,10 +29,10 @@ public sealed class ContentEncodingTests : IAsyncLifetime
         var content = new StringContent("plain text that is valid UTF-8\n", Encoding.UTF8, "text/plain");
         content.Headers.TryAddWithoutValidation("Content-Encoding", coding);
 
-        HttpResponseMessage refused = await _client.PostAsync("/api/sessions/s1/log", content, Ct);
+        HttpResponseMessage refused = await Client.PostAsync("/api/sessions/s1/log", content, Ct);
 
         await ExpectRefusedAsync(refused);
-        Assert.Equal("", await (await _client.GetUrlAsync("/api/sessions/s1/log")).TextAsync());
+        Assert.Equal("", await (await Client.GetUrlAsync("/api/sessions/s1/log")).TextAsync());
     }
 
     [Fact]
@@ -58,8 +48,8 @@ public sealed class ContentEncodingTests : IAsyncLifetime
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         content.Headers.ContentEncoding.Add("gzip");
 
-        await ExpectRefusedAsync(await _client.PostAsync("/api/tasks", content, Ct));
-        Assert.Null(await _server.Persistence.LoadTaskAsync("t1", Ct));
+        await ExpectRefusedAsync(await Client.PostAsync("/api/tasks", content, Ct));
+        Assert.Null(await Server.Persistence.LoadTaskAsync("t1", Ct));
     }
 
     [Fact]
@@ -68,8 +58,8 @@ public sealed class ContentEncodingTests : IAsyncLifetime
         var content = new StringContent("line\n", Encoding.UTF8, "text/plain");
         content.Headers.ContentEncoding.Add("identity");
 
-        await (await _client.PostAsync("/api/sessions/s1/log", content, Ct)).ExpectAsync(HttpStatusCode.NoContent);
-        Assert.Equal("line\n", await (await _client.GetUrlAsync("/api/sessions/s1/log")).TextAsync());
+        await (await Client.PostAsync("/api/sessions/s1/log", content, Ct)).ExpectAsync(HttpStatusCode.NoContent);
+        Assert.Equal("line\n", await (await Client.GetUrlAsync("/api/sessions/s1/log")).TextAsync());
     }
 
     private static async Task ExpectRefusedAsync(HttpResponseMessage refused)

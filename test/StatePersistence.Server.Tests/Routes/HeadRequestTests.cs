@@ -5,24 +5,14 @@ using static StatePersistence.Server.Tests.Support.Http;
 namespace StatePersistence.Server.Tests.Routes;
 
 /// <summary>RFC 9110 section 9.3.2: the API answers <c>HEAD</c> wherever it answers <c>GET</c>, with the same status and headers.</summary>
-public sealed class HeadRequestTests : IAsyncLifetime
+public sealed class HeadRequestTests : ServerRouteTests
 {
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
-
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        _client = _server.Client();
-        await (await _client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
-        await (await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
-        await (await _client.PostJsonAsync("/api/reports", """{"id":"r1","type":"t","data":1}""")).ExpectAsync(HttpStatusCode.Created);
-        Assert.Equal(HttpStatusCode.NoContent, (await _client.PostAsync("/api/sessions/s1/log", Text("line\n"), Ct)).StatusCode);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
+        await (await Client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PostJsonAsync("/api/reports", """{"id":"r1","type":"t","data":1}""")).ExpectAsync(HttpStatusCode.Created);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.PostAsync("/api/sessions/s1/log", Text("line\n"), Ct)).StatusCode);
     }
 
     [Theory]
@@ -38,9 +28,9 @@ public sealed class HeadRequestTests : IAsyncLifetime
     [InlineData("/api/metrics")]
     public async Task Head_AnswersAsGetDoes(string url)
     {
-        HttpResponseMessage get = await _client.GetUrlAsync(url);
+        HttpResponseMessage get = await Client.GetUrlAsync(url);
 
-        HttpResponseMessage head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, url), Ct);
+        HttpResponseMessage head = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, url), Ct);
 
         Assert.Equal(get.StatusCode, head.StatusCode);
         Assert.Equal(get.Headers.ETag, head.Headers.ETag);
@@ -50,7 +40,7 @@ public sealed class HeadRequestTests : IAsyncLifetime
     [Fact]
     public async Task Head_OfAWriteOnlyRoute_IsStill405()
     {
-        HttpResponseMessage head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/state/save"), Ct);
+        HttpResponseMessage head = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/state/save"), Ct);
 
         await head.ExpectAsync(HttpStatusCode.MethodNotAllowed);
     }

@@ -10,27 +10,18 @@ namespace StatePersistence.Server.Tests.Routes;
 /// evaluate it, whatever the method). It was ignored: a client reading only while its copy was current got another
 /// version with a 200. Now a tag that is not the current one, compared strongly, is 412 with the current ETag.
 /// </summary>
-public sealed class IfMatchOnReadTests : IAsyncLifetime
+public sealed class IfMatchOnReadTests : ServerRouteTests
 {
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
     private readonly Dictionary<string, string> _tags = [];
 
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        _client = _server.Client();
-        HttpResponseMessage task = await _client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"first"}""");
-        HttpResponseMessage session = await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"first"}""");
+        HttpResponseMessage task = await Client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"first"}""");
+        HttpResponseMessage session = await Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"first"}""");
         _tags["/api/tasks/t1"] = task.Headers.ETag!.ToString();
         _tags["/api/sessions/s1"] = session.Headers.ETag!.ToString();
-        await (await _client.PatchJsonAsync("/api/tasks/t1", """{"description":"second"}""")).ExpectAsync(HttpStatusCode.OK);
-        await (await _client.PatchJsonAsync("/api/sessions/s1", """{"status":"second"}""")).ExpectAsync(HttpStatusCode.OK);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
+        await (await Client.PatchJsonAsync("/api/tasks/t1", """{"description":"second"}""")).ExpectAsync(HttpStatusCode.OK);
+        await (await Client.PatchJsonAsync("/api/sessions/s1", """{"status":"second"}""")).ExpectAsync(HttpStatusCode.OK);
     }
 
     [Theory]
@@ -40,11 +31,11 @@ public sealed class IfMatchOnReadTests : IAsyncLifetime
     [InlineData("/api/sessions/s1", "HEAD")]
     public async Task AnOldTag_Is412_WithTheCurrentETag(string url, string method)
     {
-        string current = (await _client.GetUrlAsync(url)).Headers.ETag!.ToString();
+        string current = (await Client.GetUrlAsync(url)).Headers.ETag!.ToString();
         using var request = new HttpRequestMessage(new HttpMethod(method), url);
         request.Headers.TryAddWithoutValidation("If-Match", _tags[url]);
 
-        HttpResponseMessage refused = await _client.SendAsync(request, Ct);
+        HttpResponseMessage refused = await Client.SendAsync(request, Ct);
 
         Assert.Equal(HttpStatusCode.PreconditionFailed, refused.StatusCode);
         Assert.Equal(current, refused.Headers.ETag?.ToString());
@@ -60,7 +51,7 @@ public sealed class IfMatchOnReadTests : IAsyncLifetime
     [InlineData("/api/sessions/s1")]
     public async Task AWeakFormOfTheCurrentTag_Is412_AsOnWrites(string url)
     {
-        string current = (await _client.GetUrlAsync(url)).Headers.ETag!.ToString();
+        string current = (await Client.GetUrlAsync(url)).Headers.ETag!.ToString();
 
         HttpResponseMessage refused = await GetWithAsync(url, "W/" + current);
 
@@ -72,7 +63,7 @@ public sealed class IfMatchOnReadTests : IAsyncLifetime
     [InlineData("/api/sessions/s1")]
     public async Task TheCurrentTag_AListHoldingIt_OrStar_IsA200(string url)
     {
-        string current = (await _client.GetUrlAsync(url)).Headers.ETag!.ToString();
+        string current = (await Client.GetUrlAsync(url)).Headers.ETag!.ToString();
 
         foreach (string value in new[] { current, _tags[url] + ", " + current, "*" })
         {
@@ -102,6 +93,6 @@ public sealed class IfMatchOnReadTests : IAsyncLifetime
     {
         var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
-        return _client.SendAsync(request, Ct);
+        return Client.SendAsync(request, Ct);
     }
 }

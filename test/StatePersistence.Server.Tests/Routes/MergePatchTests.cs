@@ -12,25 +12,15 @@ namespace StatePersistence.Server.Tests.Routes;
 /// answered 200 and removed nothing, an object replaced <c>result</c> whole, and a session's <c>task_id</c> could not
 /// be cleared by any request. A plain <c>application/json</c> body keeps its documented meaning.
 /// </summary>
-public sealed class MergePatchTests : IAsyncLifetime
+public sealed class MergePatchTests : ServerRouteTests
 {
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
-
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        _client = _server.Client();
-        await (await _client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"first"}""")).ExpectAsync(HttpStatusCode.Created);
-        await (await _client.PatchJsonAsync("/api/tasks/t1", """{"result":{"files":["a"],"tests":{"passed":3,"failed":1}}}"""))
+        await (await Client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"first"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PatchJsonAsync("/api/tasks/t1", """{"result":{"files":["a"],"tests":{"passed":3,"failed":1}}}"""))
             .ExpectAsync(HttpStatusCode.OK);
-        await (await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active","task_id":"t1"}"""))
+        await (await Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active","task_id":"t1"}"""))
             .ExpectAsync(HttpStatusCode.Created);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
     }
 
     [Fact]
@@ -39,7 +29,7 @@ public sealed class MergePatchTests : IAsyncLifetime
         JsonElement task = await (await MergeAsync("/api/tasks/t1", """{"result":null}""")).ExpectAsync(HttpStatusCode.OK);
 
         Assert.False(task.Has("result"));
-        Assert.Null((await _server.Persistence.LoadTaskAsync("t1", Ct))!.Result);
+        Assert.Null((await Server.Persistence.LoadTaskAsync("t1", Ct))!.Result);
     }
 
     [Fact]
@@ -48,7 +38,7 @@ public sealed class MergePatchTests : IAsyncLifetime
         await (await MergeAsync("/api/tasks/t1", """{"result":{"tests":{"failed":null,"skipped":2},"done":true}}"""))
             .ExpectAsync(HttpStatusCode.OK);
 
-        JsonElement result = (await _server.Persistence.LoadTaskAsync("t1", Ct))!.Result!.Value;
+        JsonElement result = (await Server.Persistence.LoadTaskAsync("t1", Ct))!.Result!.Value;
         Assert.Equal("""{"files":["a"],"tests":{"passed":3,"skipped":2},"done":true}""", result.GetRawText());
     }
 
@@ -58,7 +48,7 @@ public sealed class MergePatchTests : IAsyncLifetime
         JsonElement session = await (await MergeAsync("/api/sessions/s1", """{"task_id":null}""")).ExpectAsync(HttpStatusCode.OK);
 
         Assert.False(session.Has("task_id"));
-        Assert.Null((await _server.Persistence.LoadSessionAsync("s1", Ct))!.TaskId);
+        Assert.Null((await Server.Persistence.LoadSessionAsync("s1", Ct))!.TaskId);
     }
 
     [Theory]
@@ -68,24 +58,24 @@ public sealed class MergePatchTests : IAsyncLifetime
     [InlineData("/api/sessions/s1", "status")]
     public async Task Null_OnAFieldTheItemCannotBeWithout_Is400_NamingIt_AndChangesNothing(string url, string field)
     {
-        long revision = _server.Persistence.Revision;
+        long revision = Server.Persistence.Revision;
 
         JsonElement problem = await (await MergeAsync(url, $$"""{"{{field}}":null}""")).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal(field, problem.Str("field"));
-        Assert.Equal(revision, _server.Persistence.Revision);
+        Assert.Equal(revision, Server.Persistence.Revision);
     }
 
     [Fact]
     public async Task AsApplicationJson_NullStillLeavesTheFieldAndAnObjectReplacesTheResult()
     {
-        await (await _client.PatchJsonAsync("/api/sessions/s1", """{"task_id":null}""")).ExpectAsync(HttpStatusCode.OK);
-        await (await _client.PatchJsonAsync("/api/tasks/t1", """{"description":null,"result":{"done":true}}""")).ExpectAsync(HttpStatusCode.OK);
+        await (await Client.PatchJsonAsync("/api/sessions/s1", """{"task_id":null}""")).ExpectAsync(HttpStatusCode.OK);
+        await (await Client.PatchJsonAsync("/api/tasks/t1", """{"description":null,"result":{"done":true}}""")).ExpectAsync(HttpStatusCode.OK);
 
-        Assert.Equal("t1", (await _server.Persistence.LoadSessionAsync("s1", Ct))!.TaskId);
-        Assert.Equal("""{"done":true}""", (await _server.Persistence.LoadTaskAsync("t1", Ct))!.Result!.Value.GetRawText());
+        Assert.Equal("t1", (await Server.Persistence.LoadSessionAsync("s1", Ct))!.TaskId);
+        Assert.Equal("""{"done":true}""", (await Server.Persistence.LoadTaskAsync("t1", Ct))!.Result!.Value.GetRawText());
     }
 
     private Task<HttpResponseMessage> MergeAsync(string url, string body) =>
-        _client.PatchAsync(url, new StringContent(body, Encoding.UTF8, "application/merge-patch+json"), Ct);
+        Client.PatchAsync(url, new StringContent(body, Encoding.UTF8, "application/merge-patch+json"), Ct);
 }

@@ -11,22 +11,12 @@ namespace StatePersistence.Server.Tests.Routes;
 /// JSON routes' <c>+json</c> check: an object sent under it was applied as this server's own patch, an array of
 /// operations got "not valid JSON". Both are a 415 naming the format, with <c>Accept-Patch</c>, and change nothing.
 /// </summary>
-public sealed class PatchMediaTypeTests : IAsyncLifetime
+public sealed class PatchMediaTypeTests : ServerRouteTests
 {
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
-
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        _client = _server.Client();
-        await (await _client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"first"}""")).ExpectAsync(HttpStatusCode.Created);
-        await (await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"first"}""")).ExpectAsync(HttpStatusCode.Created);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
+        await (await Client.PostJsonAsync("/api/tasks", """{"id":"t1","description":"first"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"first"}""")).ExpectAsync(HttpStatusCode.Created);
     }
 
     [Theory]
@@ -36,18 +26,18 @@ public sealed class PatchMediaTypeTests : IAsyncLifetime
     [InlineData("/api/sessions/s1", """[{"op":"replace","path":"/status","value":"second"}]""")]
     public async Task JsonPatch_Is415_WithAcceptPatch_AndChangesNothing(string url, string body)
     {
-        long revision = _server.Persistence.Revision;
+        long revision = Server.Persistence.Revision;
         var content = new StringContent(body, Encoding.UTF8, "application/json-patch+json");
 
-        HttpResponseMessage refused = await _client.PatchAsync(url, content, Ct);
+        HttpResponseMessage refused = await Client.PatchAsync(url, content, Ct);
 
         JsonElement problem = await refused.ExpectProblemAsync(HttpStatusCode.UnsupportedMediaType);
         Assert.Equal("Content-Type", problem.Str("field"));
         Assert.Contains("JSON Patch", problem.Str("detail"), StringComparison.Ordinal);
         Assert.Equal("application/json, application/merge-patch+json", refused.Headers.GetValues("Accept-Patch").Single());
-        Assert.Equal(revision, _server.Persistence.Revision);
-        Assert.Equal("first", (await _server.Persistence.LoadTaskAsync("t1", Ct))!.Description);
-        Assert.Equal("first", (await _server.Persistence.LoadSessionAsync("s1", Ct))!.Status);
+        Assert.Equal(revision, Server.Persistence.Revision);
+        Assert.Equal("first", (await Server.Persistence.LoadTaskAsync("t1", Ct))!.Description);
+        Assert.Equal("first", (await Server.Persistence.LoadSessionAsync("s1", Ct))!.Status);
     }
 
     [Theory]
@@ -57,9 +47,9 @@ public sealed class PatchMediaTypeTests : IAsyncLifetime
     {
         var content = new StringContent("""{"description":"second"}""", Encoding.UTF8, mediaType);
 
-        HttpResponseMessage patched = await _client.PatchAsync("/api/tasks/t1", content, Ct);
+        HttpResponseMessage patched = await Client.PatchAsync("/api/tasks/t1", content, Ct);
 
         await patched.ExpectAsync(HttpStatusCode.OK);
-        Assert.Equal("second", (await _server.Persistence.LoadTaskAsync("t1", Ct))!.Description);
+        Assert.Equal("second", (await Server.Persistence.LoadTaskAsync("t1", Ct))!.Description);
     }
 }

@@ -9,23 +9,8 @@ namespace StatePersistence.Server.Tests.Routes;
 /// A query parameter that is not UTF-8 once percent-decoded is a 400 naming it. ASP.NET Core decoded <c>?q=%FF</c> to
 /// U+FFFD without a word, and the search ran for a character the client never sent.
 /// </summary>
-public sealed class QueryEncodingTests : IAsyncLifetime
+public sealed class QueryEncodingTests : ServerRouteTests
 {
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        _client = _server.Client();
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Theory]
     [InlineData("/api/tasks?q=%FF", "q")]
     [InlineData("/api/tasks?status=pending&q=ab%C3", "q")]
@@ -33,7 +18,7 @@ public sealed class QueryEncodingTests : IAsyncLifetime
     [InlineData("/api/dashboard/tasks?q=%C0%AF", "q")]
     public async Task AValueThatIsNotUtf8_Is400_NamingTheParameter(string url, string field)
     {
-        JsonElement problem = await (await _client.GetUrlAsync(url)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        JsonElement problem = await (await Client.GetUrlAsync(url)).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal(field, problem.Str("field"));
         Assert.Contains("is not UTF-8 once percent-decoded", problem.Str("detail"), StringComparison.Ordinal);
@@ -45,6 +30,6 @@ public sealed class QueryEncodingTests : IAsyncLifetime
     [InlineData("/api/tasks?q=%F0%9F%98%80")]
     public async Task PercentEncodedUtf8_IsRead(string url)
     {
-        await (await _client.GetUrlAsync(url)).ExpectAsync(HttpStatusCode.OK);
+        await (await Client.GetUrlAsync(url)).ExpectAsync(HttpStatusCode.OK);
     }
 }

@@ -9,24 +9,15 @@ namespace StatePersistence.Server.Tests.Routes;
 /// <c>Range</c> on <c>GET /api/sessions/{id}/log</c> as RFC 9110 section 14 has it: one <c>bytes</c> range is 206, a
 /// range the RFC says to ignore gets the whole log (200), and one past the end is a 416 problem naming the length.
 /// </summary>
-public sealed class SessionLogRangeTests : IAsyncLifetime
+public sealed class SessionLogRangeTests : ServerRouteTests
 {
     private const string Log = "npm test passed\n";
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
 
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        _client = _server.Client();
-        await (await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
-        await (await _client.PostJsonAsync("/api/sessions", """{"id":"empty","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
-        Assert.Equal(HttpStatusCode.NoContent, (await _client.PostAsync("/api/sessions/s1/log", Text(Log), Ct)).StatusCode);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
+        await (await Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PostJsonAsync("/api/sessions", """{"id":"empty","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.PostAsync("/api/sessions/s1/log", Text(Log), Ct)).StatusCode);
     }
 
     [Theory]
@@ -84,10 +75,10 @@ public sealed class SessionLogRangeTests : IAsyncLifetime
     [InlineData("bytes=9-16", "o\nthree ", "bytes 9-16/21")]
     public async Task ARangeAcrossAppends_IsTheTextsBytesThere(string range, string part, string contentRange)
     {
-        await (await _client.PostJsonAsync("/api/sessions", """{"id":"multi","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PostJsonAsync("/api/sessions", """{"id":"multi","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
         foreach (string append in new[] { "one ", "ü two\n", "three", " ✓\n" })
         {
-            Assert.Equal(HttpStatusCode.NoContent, (await _client.PostAsync("/api/sessions/multi/log", Text(append), Ct)).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await Client.PostAsync("/api/sessions/multi/log", Text(append), Ct)).StatusCode);
         }
 
         HttpResponseMessage answer = await GetAsync("/api/sessions/multi/log", ("Range", range));
@@ -101,7 +92,7 @@ public sealed class SessionLogRangeTests : IAsyncLifetime
     [Fact]
     public async Task ALogWithNothingLogged_IsEmpty_AndSaysItTakesRanges()
     {
-        HttpResponseMessage answer = await _client.GetUrlAsync("/api/sessions/empty/log");
+        HttpResponseMessage answer = await Client.GetUrlAsync("/api/sessions/empty/log");
 
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         Assert.Equal("", await answer.TextAsync());
@@ -117,6 +108,6 @@ public sealed class SessionLogRangeTests : IAsyncLifetime
             request.Headers.TryAddWithoutValidation(name, value);
         }
 
-        return _client.SendAsync(request, Ct);
+        return Client.SendAsync(request, Ct);
     }
 }

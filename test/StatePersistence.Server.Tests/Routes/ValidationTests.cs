@@ -7,23 +7,8 @@ using static StatePersistence.Server.Tests.Support.Http;
 namespace StatePersistence.Server.Tests.Routes;
 
 /// <summary>One rule per field, the same on every route: each refusal is a 400 naming the field, and stores nothing.</summary>
-public sealed class ValidationTests : IAsyncLifetime
+public sealed class ValidationTests : ServerRouteTests
 {
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        _client = _server.Client();
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Theory]
     [InlineData("""{"descripton":"d"}""", "description")]
     [InlineData("""{"description":"  "}""", "description")]
@@ -37,11 +22,11 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("""{"description":"d","logs":[{"level":"info","type":"t","message":"m","timestamp":"yesterday"}]}""", "logs[0].timestamp")]
     public async Task Put_ValidatesTheFieldsItKnows_AsPostDoes(string body, string field)
     {
-        JsonElement problem = await (await _client.PutJsonAsync("/api/tasks/task_1", body)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        JsonElement problem = await (await Client.PutJsonAsync("/api/tasks/task_1", body)).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal(field, problem.Str("field"));
         Assert.False(string.IsNullOrEmpty(problem.Str("detail")));
-        Assert.Empty(await _server.Persistence.LoadTasksAsync(Ct));
+        Assert.Empty(await Server.Persistence.LoadTasksAsync(Ct));
     }
 
     /// <summary>
@@ -54,13 +39,13 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("10000-01-01T00:00:00Z")]
     public async Task Put_AnIsoTimestampNamingNoStorableTime_IsRefusedSayingSo(string timestamp)
     {
-        JsonElement problem = await (await _client.PutJsonAsync("/api/tasks/task_1", $$"""{"description":"d","created_at":"{{timestamp}}"}"""))
+        JsonElement problem = await (await Client.PutJsonAsync("/api/tasks/task_1", $$"""{"description":"d","created_at":"{{timestamp}}"}"""))
             .ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal("created_at", problem.Str("field"));
         Assert.Contains($"\"{timestamp}\" is written as an ISO-8601 timestamp but names no time that can be stored", problem.Str("detail"), StringComparison.Ordinal);
         Assert.Contains("9999-12-31T23:59:59Z", problem.Str("detail"), StringComparison.Ordinal);
-        Assert.Empty(await _server.Persistence.LoadTasksAsync(Ct));
+        Assert.Empty(await Server.Persistence.LoadTasksAsync(Ct));
     }
 
     /// <summary>
@@ -70,13 +55,13 @@ public sealed class ValidationTests : IAsyncLifetime
     [Fact]
     public async Task Put_ALogEntryWithoutATimestamp_IsStoredAsGiven()
     {
-        JsonElement task = await (await _client.PutJsonAsync("/api/tasks/task_1",
+        JsonElement task = await (await Client.PutJsonAsync("/api/tasks/task_1",
             """{"description":"d","logs":[{"level":"info","type":"system","message":"from the Node server"}]}""")).ExpectAsync(HttpStatusCode.Created);
 
         JsonElement entry = task.GetProperty("logs")[0];
         Assert.False(entry.TryGetProperty("timestamp", out _));
         Assert.Equal("from the Node server", entry.Str("message"));
-        Assert.Null((await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Logs![0].Timestamp);
+        Assert.Null((await Server.Persistence.LoadTaskAsync("task_1", Ct))!.Logs![0].Timestamp);
     }
 
     /// <summary>A body nested past the 64 levels the server reads is refused saying how deep it went, not as JSON "not valid" at a byte.</summary>
@@ -85,17 +70,17 @@ public sealed class ValidationTests : IAsyncLifetime
     {
         string deep = new string('[', 70) + new string(']', 70);
 
-        JsonElement problem = await (await _client.PutJsonAsync("/api/tasks/task_1", $$"""{"description":"d","my_field":{{deep}}}"""))
+        JsonElement problem = await (await Client.PutJsonAsync("/api/tasks/task_1", $$"""{"description":"d","my_field":{{deep}}}"""))
             .ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal("The request body nests objects and arrays 71 levels deep; this server reads at most 64.", problem.Str("detail"));
-        Assert.Empty(await _server.Persistence.LoadTasksAsync(Ct));
+        Assert.Empty(await Server.Persistence.LoadTasksAsync(Ct));
     }
 
     [Fact]
     public async Task Put_StoresApplicationFieldsAsGiven_AndANullIdMeansTheRoutes()
     {
-        JsonElement task = await (await _client.PutJsonAsync("/api/tasks/task_1",
+        JsonElement task = await (await Client.PutJsonAsync("/api/tasks/task_1",
             """{"id":null,"description":"d","created_at":"2024-01-01T09:00:00+01:00","my_field":{"x":[1,2]}}""")).ExpectAsync(HttpStatusCode.Created);
 
         Assert.Equal("task_1", task.Str("id"));
@@ -110,14 +95,14 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("{\"x\":[1]}")]
     public async Task Put_IgnoresARevisionInTheBody_WhateverItsValue(string revision)
     {
-        JsonElement created = await (await _client.PutJsonAsync("/api/tasks/task_1",
+        JsonElement created = await (await Client.PutJsonAsync("/api/tasks/task_1",
             $$"""{"revision":{{revision}},"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
-        JsonElement replaced = await (await _client.PutJsonAsync("/api/tasks/task_1",
+        JsonElement replaced = await (await Client.PutJsonAsync("/api/tasks/task_1",
             $$"""{"description":"e","revision":{{revision}}}""")).ExpectAsync(HttpStatusCode.OK);
 
-        Assert.Equal((await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Revision, replaced.GetProperty("revision").GetInt64());
+        Assert.Equal((await Server.Persistence.LoadTaskAsync("task_1", Ct))!.Revision, replaced.GetProperty("revision").GetInt64());
         Assert.True(replaced.GetProperty("revision").GetInt64() > created.GetProperty("revision").GetInt64());
-        Assert.Equal(1, CountOf(await (await _client.GetUrlAsync("/api/tasks/task_1")).TextAsync(), "\"revision\""));
+        Assert.Equal(1, CountOf(await (await Client.GetUrlAsync("/api/tasks/task_1")).TextAsync(), "\"revision\""));
     }
 
     [Theory]
@@ -125,14 +110,14 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("POST", "/api/tasks", """{"description":"x","id":""}""")]
     public async Task AnEmptyId_Is400NamingIt_OnEveryRoute(string method, string url, string body)
     {
-        await (await _client.PutJsonAsync("/api/tasks/task_1", """{"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PutJsonAsync("/api/tasks/task_1", """{"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
 
-        HttpResponseMessage refused = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url) { Content = Json(body) }, Ct);
+        HttpResponseMessage refused = await Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url) { Content = Json(body) }, Ct);
 
         JsonElement problem = await refused.ExpectProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal("id", problem.Str("field"));
         Assert.Contains("empty", problem.Str("detail"), StringComparison.Ordinal);
-        Assert.Equal("d", Assert.Single(await _server.Persistence.LoadTasksAsync(Ct)).Description);
+        Assert.Equal("d", Assert.Single(await Server.Persistence.LoadTasksAsync(Ct)).Description);
     }
 
     [Theory]
@@ -142,12 +127,12 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("POST", "/api/sessions/s1/log", "text/plain; CHARSET=\"Utf-8\"", "line\n")]
     public async Task AQuotedUtf8Charset_IsUtf8(string method, string url, string contentType, string body)
     {
-        await (await _client.PutJsonAsync("/api/tasks/task_1", """{"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
-        await (await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PutJsonAsync("/api/tasks/task_1", """{"description":"d"}""")).ExpectAsync(HttpStatusCode.Created);
+        await (await Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"i","status":"active"}""")).ExpectAsync(HttpStatusCode.Created);
         var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
         content.Headers.TryAddWithoutValidation("Content-Type", contentType);
 
-        HttpResponseMessage answer = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url) { Content = content }, Ct);
+        HttpResponseMessage answer = await Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url) { Content = content }, Ct);
 
         Assert.True(answer.IsSuccessStatusCode, $"{(int)answer.StatusCode}: {await answer.TextAsync()}");
     }
@@ -158,7 +143,7 @@ public sealed class ValidationTests : IAsyncLifetime
         var content = new ByteArrayContent("""{"description":"d"}"""u8.ToArray());
         content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=\"latin1\"");
 
-        HttpResponseMessage answer = await _client.PutAsync("/api/tasks/task_1", content, Ct);
+        HttpResponseMessage answer = await Client.PutAsync("/api/tasks/task_1", content, Ct);
 
         await answer.ExpectProblemAsync(HttpStatusCode.UnsupportedMediaType);
     }
@@ -173,14 +158,14 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("PATCH", "/api/tasks/task_0", """{"result":{"a":"\udfff"}}""")]
     public async Task LoneSurrogates_InFreeFormJson_Are400(string method, string url, string body)
     {
-        await _client.PostJsonAsync("/api/tasks", """{"id":"task_0","description":"d"}""");
+        await Client.PostJsonAsync("/api/tasks", """{"id":"task_0","description":"d"}""");
         var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = Json(body) };
 
-        await (await _client.SendAsync(request, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        await (await Client.SendAsync(request, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
-        Assert.Single(await _server.Persistence.LoadTasksAsync(Ct));
-        Assert.Null((await _server.Persistence.LoadTaskAsync("task_0", Ct))!.Result);
-        Assert.Empty(await _server.Persistence.ListReportsAsync(Ct));
+        Assert.Single(await Server.Persistence.LoadTasksAsync(Ct));
+        Assert.Null((await Server.Persistence.LoadTaskAsync("task_0", Ct))!.Result);
+        Assert.Empty(await Server.Persistence.ListReportsAsync(Ct));
     }
 
     [Theory]
@@ -191,15 +176,15 @@ public sealed class ValidationTests : IAsyncLifetime
     public async Task TheNulCharacter_AnywhereInABody_Is400NamingWhereItIs_OnEveryStore(string method, string url, string body, string field)
     {
         // PostgreSQL's jsonb cannot hold it: refused alike on every store, so what the file store accepts PostgreSQL does too.
-        await _client.PostJsonAsync("/api/tasks", """{"id":"task_0","description":"d"}""");
+        await Client.PostJsonAsync("/api/tasks", """{"id":"task_0","description":"d"}""");
         var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = Json(body) };
 
-        JsonElement problem = await (await _client.SendAsync(request, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        JsonElement problem = await (await Client.SendAsync(request, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Contains("NUL", problem.Str("detail"), StringComparison.Ordinal);
         Assert.Equal(field, problem.Str("field"));
-        Assert.Equal("d", Assert.Single(await _server.Persistence.LoadTasksAsync(Ct)).Description);
-        Assert.Empty(await _server.Persistence.ListReportsAsync(Ct));
+        Assert.Equal("d", Assert.Single(await Server.Persistence.LoadTasksAsync(Ct)).Description);
+        Assert.Empty(await Server.Persistence.ListReportsAsync(Ct));
     }
 
     [Fact]
@@ -209,20 +194,20 @@ public sealed class ValidationTests : IAsyncLifetime
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new("application/json");
 
-        await (await _client.PostAsync("/api/reports", content, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        await (await Client.PostAsync("/api/reports", content, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
-        Assert.Empty(await _server.Persistence.ListReportsAsync(Ct));
+        Assert.Empty(await Server.Persistence.ListReportsAsync(Ct));
     }
 
     [Fact]
     public async Task Patch_ABlankDescription_Is400()
     {
-        await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+        await Client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
 
-        JsonElement problem = await (await _client.PatchJsonAsync("/api/tasks/task_1", """{"description":" "}""")).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        JsonElement problem = await (await Client.PatchJsonAsync("/api/tasks/task_1", """{"description":" "}""")).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal("description", problem.Str("field"));
-        Assert.Equal("d", (await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Description);
+        Assert.Equal("d", (await Server.Persistence.LoadTaskAsync("task_1", Ct))!.Description);
     }
 
     [Theory]
@@ -231,21 +216,21 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("""{"type":"a b","status":"active"}""", "type")]
     public async Task Sessions_StatusAndTypeAreTokens(string body, string field)
     {
-        JsonElement problem = await (await _client.PostJsonAsync("/api/sessions", body)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        JsonElement problem = await (await Client.PostJsonAsync("/api/sessions", body)).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal(field, problem.Str("field"));
-        Assert.Empty(await _server.Persistence.LoadSessionsAsync(Ct));
+        Assert.Empty(await Server.Persistence.LoadSessionsAsync(Ct));
     }
 
     [Fact]
     public async Task SessionPatch_AStatusOutsideTheRule_Is400()
     {
-        await _client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"interactive","status":"active"}""");
+        await Client.PostJsonAsync("/api/sessions", """{"id":"s1","type":"interactive","status":"active"}""");
         string longStatus = new('a', 65);
 
-        await (await _client.PatchJsonAsync("/api/sessions/s1", $$"""{"status":"{{longStatus}}"}""")).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        await (await Client.PatchJsonAsync("/api/sessions/s1", $$"""{"status":"{{longStatus}}"}""")).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
-        Assert.Equal("active", (await _server.Persistence.LoadSessionAsync("s1", Ct))!.Status);
+        Assert.Equal("active", (await Server.Persistence.LoadSessionAsync("s1", Ct))!.Status);
     }
 
     [Theory]
@@ -257,7 +242,7 @@ public sealed class ValidationTests : IAsyncLifetime
     {
         var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = Json("{}") };
 
-        JsonElement problem = await (await _client.SendAsync(request, Ct)).ExpectProblemAsync(status);
+        JsonElement problem = await (await Client.SendAsync(request, Ct)).ExpectProblemAsync(status);
 
         Assert.Contains(url, problem.Str("detail"), StringComparison.Ordinal);
     }
@@ -265,13 +250,13 @@ public sealed class ValidationTests : IAsyncLifetime
     [Fact]
     public async Task TaskLog_ABlankMessage_Is400()
     {
-        await _client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
+        await Client.PostJsonAsync("/api/tasks", """{"id":"task_1","description":"d"}""");
 
-        JsonElement problem = await (await _client.PostJsonAsync("/api/tasks/task_1/logs", """{"level":"info","type":"t","message":" "}"""))
+        JsonElement problem = await (await Client.PostJsonAsync("/api/tasks/task_1/logs", """{"level":"info","type":"t","message":" "}"""))
             .ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal("message", problem.Str("field"));
-        Assert.Empty((await _server.Persistence.LoadTaskAsync("task_1", Ct))!.Logs);
+        Assert.Empty((await Server.Persistence.LoadTaskAsync("task_1", Ct))!.Logs);
     }
 
     [Fact]
@@ -280,6 +265,6 @@ public sealed class ValidationTests : IAsyncLifetime
         var content = new ByteArrayContent(Encoding.Latin1.GetBytes("""{"description":"café"}"""));
         content.Headers.ContentType = new("application/json");
 
-        await (await _client.PostAsync("/api/tasks", content, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        await (await Client.PostAsync("/api/tasks", content, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest);
     }
 }

@@ -9,23 +9,8 @@ namespace StatePersistence.Server.Tests.Routes;
 /// A number in the query is digits only. .NET's integer parsing ignores trailing NUL characters, so <c>?limit=1%00</c>
 /// answered a page of 1 where <c>?status=pending%00</c> is refused: a value the client did not send was taken.
 /// </summary>
-public sealed class WholeNumberQueryTests : IAsyncLifetime
+public sealed class WholeNumberQueryTests : ServerRouteTests
 {
-    private readonly StateServerFactory _server = new();
-    private HttpClient _client = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        _client = _server.Client();
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Theory]
     [InlineData("/api/tasks?limit=1%00", "limit")]
     [InlineData("/api/tasks?limit=1%00%00", "limit")]
@@ -35,7 +20,7 @@ public sealed class WholeNumberQueryTests : IAsyncLifetime
     [InlineData("/api/dashboard/tasks?size=5%00", "size")]
     public async Task ANumberWithATrailingNul_Is400_NamingTheParameter(string url, string field)
     {
-        JsonElement problem = await (await _client.GetUrlAsync(url)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        JsonElement problem = await (await Client.GetUrlAsync(url)).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal(field, problem.Str("field"));
     }
@@ -46,6 +31,6 @@ public sealed class WholeNumberQueryTests : IAsyncLifetime
     [InlineData("/api/dashboard/tasks?page=1&size=5")]
     public async Task DigitsAreRead(string url)
     {
-        await (await _client.GetUrlAsync(url)).ExpectAsync(HttpStatusCode.OK);
+        await (await Client.GetUrlAsync(url)).ExpectAsync(HttpStatusCode.OK);
     }
 }
