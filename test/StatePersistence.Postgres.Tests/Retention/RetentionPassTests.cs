@@ -169,7 +169,7 @@ public sealed class RetentionPassTests : IDisposable
 
         // The timer's pass at start runs on the thread pool: wait for it to be skipped, or on a slow machine it could
         // come after the claim is set back below, take that claim itself and leave the explicit pass nothing to run.
-        await WaitUntilAsync(() => Skipped(logs) == 1);
+        await Eventually.UntilAsync(() => Skipped(logs) == 1);
         await service.RunRetentionOnceAsync(Ct);
         Assert.Equal(["old"], await service.ListReportsAsync(Ct));
         Assert.Equal(2, Skipped(logs));
@@ -181,16 +181,6 @@ public sealed class RetentionPassTests : IDisposable
 
     private static int Skipped(FakeLogCollector logs) =>
         logs.GetSnapshot().Count(r => r.Id.Id == 74 && r.Message.Contains("left to another instance", StringComparison.Ordinal));
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
-    }
 
     [Fact]
     public async Task AReportSavedAgainBetweenTheReadAndTheDelete_IsKept_AsSaved()

@@ -50,7 +50,7 @@ public sealed class TaskArchiveOnPostgresTests
         Assert.NotNull(await a.LoadTaskAsync("recent", Ct));
         Assert.NotNull(await a.LoadTaskAsync("waiting", Ct));
         // The other instance drops them through the change feed, as any other instance's deletion.
-        await WaitUntilAsync(async () => await b.LoadTaskAsync("done", Ct) is null && await b.LoadTaskAsync("broke", Ct) is null);
+        await Eventually.UntilAsync(async () => await b.LoadTaskAsync("done", Ct) is null && await b.LoadTaskAsync("broke", Ct) is null);
         Assert.Null(await a.ReadSessionLogAsync("s-done", Ct));
         Assert.Null(await a.LoadReportAsync("r-done", Ct));
         Assert.NotNull(await a.LoadReportAsync("r-other", Ct));
@@ -141,15 +141,15 @@ public sealed class TaskArchiveOnPostgresTests
         await using StatePersistenceService instance = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, options,
             loggerFactory: loggers, cancellationToken: Ct);
 
-        await WaitUntilAsync(() => Task.FromResult(logs.GetSnapshot().Any(r => r.Id.Id == 75)));
+        await Eventually.UntilAsync(() => logs.GetSnapshot().Any(r => r.Id.Id == 75));
         string waiting = logs.GetSnapshot().Single(r => r.Id.Id == 75).Message;
         Assert.Contains($"the archive lock is held by PostgreSQL backend {holder.ProcessID}, application '", waiting, StringComparison.Ordinal);
         Assert.Equal(["done"], await TaskIdsAsync(schema.Name));
 
         await AdvisoryAsync("pg_advisory_unlock", holder, key);
 
-        await WaitUntilAsync(async () => (await TaskIdsAsync(schema.Name)).Count == 0);
-        await WaitUntilAsync(() => Task.FromResult(logs.GetSnapshot().Any(r => r.Id.Id == 76)));
+        await Eventually.UntilAsync(async () => (await TaskIdsAsync(schema.Name)).Count == 0);
+        await Eventually.UntilAsync(() => logs.GetSnapshot().Any(r => r.Id.Id == 76));
         Assert.Contains("had the archive lock after waiting", logs.GetSnapshot().Single(r => r.Id.Id == 76).Message, StringComparison.Ordinal);
     }
 
@@ -166,7 +166,7 @@ public sealed class TaskArchiveOnPostgresTests
         int holderPid = holder.ProcessID;
 
         Task<StatectlRun> archiving = StatectlAsync(schema.Name, "archive", "--completed-before", "2100-01-01", "--json");
-        await WaitUntilAsync(async () =>
+        await Eventually.UntilAsync(async () =>
         {
             await using NpgsqlCommand waiting = PostgresServer.DataSource.CreateCommand("""
                 SELECT count(*) FROM pg_catalog.pg_locks
@@ -340,15 +340,5 @@ public sealed class TaskArchiveOnPostgresTests
     {
         await using NpgsqlCommand command = PostgresServer.DataSource.CreateCommand(sql);
         return await command.ExecuteScalarAsync(Ct) as string;
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        while (!await condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
     }
 }
