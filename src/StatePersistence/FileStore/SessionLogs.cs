@@ -235,7 +235,8 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// <summary>
     /// The log's text: its rotated parts' text, oldest first, then the live log's; of each file every valid frame's
     /// text in order. Bytes after the last valid frame (an append in flight, or a torn tail the next start removes) are
-    /// not text. Damage between valid frames is repaired (see <see cref="Repair"/>). Null when the session has no log.
+    /// not text. Damage between valid frames, and a rotated part's broken end, is repaired (see <see cref="Repair"/>). Null
+    /// when the session has no log.
     /// </summary>
     public byte[]? Read(string sessionId)
     {
@@ -354,8 +355,8 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
 
         // Framed, or framed with its file header damaged (valid frames follow): the damage is found and repaired below.
 
-        (byte[] text, List<(long Offset, long Length)> damage, _) = Parse(sessionId, path, bytes);
-        return damage.Count == 0 ? text : Repair(sessionId, path);
+        (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
+        return damage.Count == 0 && BrokenPartEnd(sessionId, path, bytes.Length, damage, frames) is null ? text : Repair(sessionId, path);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using StatePersistence.Errors;
 using StatePersistence.FileSystem;
 using StatePersistence.Ids;
+using StatePersistence.Recovery;
 using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore.Operations;
@@ -25,8 +26,8 @@ internal static class SessionLogChecks
                 continue;
             }
 
-            // A rotated part (session_<id>.log.<n>) is checked like the live log: a read serves it with it.
-            if (!StateLayout.TryParseSessionLogName(name, out string id, out _) || !StateId.IsValid(id))
+            // A rotated part (session_<id>.log.<n>) is checked too: a read serves it with the live log.
+            if (!StateLayout.TryParseSessionLogName(name, out string id, out int part) || !StateId.IsValid(id))
             {
                 problems.Add(new StateDirectoryProblem(path, null, "not a session log (expected 'session_<id>.log', or a rotated part 'session_<id>.log.<n>'); the store ignores it"));
                 continue;
@@ -35,7 +36,14 @@ internal static class SessionLogChecks
             count++;
             try
             {
-                CheckOne(logs, id, path, problems);
+                if (part > 0)
+                {
+                    CheckPart(logs, id, path, problems);
+                }
+                else
+                {
+                    CheckOne(logs, id, path, problems);
+                }
             }
             catch (StateFormatException ex)
             {
@@ -72,6 +80,31 @@ internal static class SessionLogChecks
             problems.Add(new StateDirectoryProblem(path, id, DamagedLastAppendJudgement.Problem(damaged) + "; the next start copies the log aside and cuts that append off"));
         }
 
+        AddDamage(scan, id, path, problems);
+    }
+
+    /// <summary>
+    /// A rotated part: its damage between valid appends as <see cref="CheckOne"/> lists the live log's, and whatever
+    /// follows its last valid append, whole or not. Nothing appends to a part, so that is damage (a part cut short, or
+    /// its last append damaged), listed at once with no second read: the next start keeps it aside and cuts it off, and a
+    /// read before then copies the part aside and drops it.
+    /// </summary>
+    private static void CheckPart(SessionLogs logs, string id, string path, List<StateDirectoryProblem> problems)
+    {
+        if (logs.ScanFile(id, path) is not { } scan)
+        {
+            return;
+        }
+
+        AddDamage(scan, id, path, problems);
+        if (scan.Tail < scan.Length)
+        {
+            problems.Add(new StateDirectoryProblem(path, id, $"{ByteRangeText.Of(scan.Tail, scan.Length - scan.Tail)} after the last valid append of the rotated part are not a whole append ({SessionLogs.BrokenPartEndCause}); the next start keeps them aside and cuts them off, and a read before then copies the part aside and drops them"));
+        }
+    }
+
+    private static void AddDamage(LogScan scan, string id, string path, List<StateDirectoryProblem> problems)
+    {
         foreach ((long offset, long length) in scan.Damage)
         {
             problems.Add(new StateDirectoryProblem(path, id, $"bytes {offset}..{offset + length - 1} of the log are damaged (they fail their checksum); reading the log repairs it by moving the damage aside"));

@@ -173,9 +173,9 @@ internal static class SessionLogExport
             {
                 damagedLast = whole;
             }
-            else if (length > scan.Tail)
+            else if (scan.Length > scan.Tail)
             {
-                brokenTail = (scan.Tail, length - scan.Tail);
+                brokenTail = (scan.Tail, scan.Length - scan.Tail);
             }
         }
         else if (scan.DamagedLastAppend is not null)
@@ -254,11 +254,12 @@ internal static class SessionLogExport
 
         if (brokenTail is { } tail)
         {
-            what.Add(ByteRangeText.Of(tail.Offset, tail.Length) + " after the last valid append are not a whole append (nothing appends to a rotated part: damage, a part cut short)");
+            what.Add(ByteRangeText.Of(tail.Offset, tail.Length) + $" after the last valid append are not a whole append ({SessionLogs.BrokenPartEndCause})");
         }
 
         string server = isPart
-            ? "a server's read of the log serves the part's valid appends" + (damage.Count > 0 ? ", copying the part aside and dropping the damage between them" : "")
+            ? "a server's read of the log serves the part's valid appends, copying the part aside and dropping the damage"
+                + (damagedLast is null && brokenTail is null ? "" : " (a server's start keeps the part's broken end aside and cuts it off first)")
             : damagedLast is null
                 ? "a server's read of the log copies it aside and drops the damage"
                 : "a server's start copies the log aside and cuts the last append off, and its read drops the rest of the damage";

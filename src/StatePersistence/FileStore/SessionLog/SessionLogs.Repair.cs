@@ -1,5 +1,6 @@
 using StatePersistence.FileStore.SessionLog;
 using StatePersistence.FileSystem;
+using StatePersistence.Recovery;
 using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
@@ -7,10 +8,31 @@ namespace StatePersistence.FileStore;
 /// <summary>Damage found while reading a session log.</summary>
 internal sealed partial class SessionLogs
 {
+    /// <summary>Why bytes after a rotated part's last valid append are damage, as messages say it.</summary>
+    internal const string BrokenPartEndCause = "nothing appends to a rotated part: damage at rest, or a part cut short";
+
+    /// <summary>
+    /// The bytes after a rotated part's last valid append (and the damage between its appends), when any follow; null for
+    /// the live log. Nothing appends to a part, so they are neither an append in flight nor a crash's torn append (start-up
+    /// cuts those from the live log): they are damage, which a read repairs like damage between appends.
+    /// </summary>
+    private (long Offset, long Length)? BrokenPartEnd(string sessionId, string path, long length, List<(long Offset, long Length)> damage,
+        List<(long Offset, int Size)> frames)
+    {
+        if (path == layout.SessionLogFile(sessionId))
+        {
+            return null;
+        }
+
+        long end = CheckedEnd(damage, frames);
+        return end < length ? (end, length - end) : null;
+    }
+
     /// <summary>
     /// A log with damage between valid frames (flipped or overwritten bytes): it is copied aside as it is (the evidence),
     /// then replaced atomically by its valid frames, and the copy is reported (log line, metric, event). The valid
-    /// appends are served; the damaged one is not. The same for a rotated part.
+    /// appends are served; the damaged one is not. The same for a rotated part, whose broken end is damage too
+    /// (<see cref="BrokenPartEnd"/>).
     /// </summary>
     private byte[] Repair(string sessionId, string path)
     {
@@ -20,14 +42,25 @@ internal sealed partial class SessionLogs
         {
             byte[] bytes = fileSystem.ReadAllBytes(path);
             (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
-            if (damage.Count == 0)
+            (long Offset, long Length)? brokenEnd = BrokenPartEnd(sessionId, path, bytes.Length, damage, frames);
+            if (damage.Count == 0 && brokenEnd is null)
             {
                 return text;
             }
 
             _scans.Forget(sessionId);
-            string ranges = string.Join(", ", damage.Select(d => $"bytes {d.Offset}..{d.Offset + d.Length - 1}"));
-            var copy = CopyAside(path, bytes, $"session log damaged: {ranges} fail their checksums (or their envelopes do not open) and were dropped");
+            var what = new List<string>();
+            if (damage.Count > 0)
+            {
+                what.Add(string.Join(", ", damage.Select(d => ByteRangeText.Of(d.Offset, d.Length))) + " fail their checksums (or their envelopes do not open)");
+            }
+
+            if (brokenEnd is { } end)
+            {
+                what.Add(ByteRangeText.Of(end.Offset, end.Length) + " after the last valid append of this rotated part are not a whole append (" + BrokenPartEndCause + ")");
+            }
+
+            var copy = CopyAside(path, bytes, $"session log damaged: {string.Join("; ", what)}; they were dropped");
             var repaired = new List<byte>(SessionLogFormat.FileHeader(IsEnveloped(bytes) ? SessionLogFormat.EnvelopedVersion : SessionLogFormat.PlainVersion));
             foreach ((long offset, int size) in frames)
             {

@@ -67,7 +67,7 @@ internal sealed partial class SessionLogs
         damage.AddRange(walk.Damage);
         damage.Sort((a, b) => a.Offset.CompareTo(b.Offset));
         long tail = Math.Max(framesEnd, damage.Count == 0 ? 0 : damage.Max(d => d.Offset + d.Length));
-        return new LogScan(damage, frames, framesEnd, tail, DamagedLastAppend(handle, length, tail));
+        return new LogScan(damage, frames, framesEnd, tail, DamagedLastAppend(handle, length, tail), length);
     }
 
     /// <summary>
@@ -147,6 +147,6 @@ internal sealed partial class SessionLogs
 /// <summary>
 /// What <see cref="SessionLogs.Scan"/> found: the damaged ranges, how many valid frames there are, where the last valid
 /// frame ends (the header's end when there is none), where the last valid frame or damage ends (what follows is a torn
-/// append, or the whole last append failing its checksum: <see cref="DamagedLastAppend"/>).
+/// append, or the whole last append failing its checksum: <see cref="DamagedLastAppend"/>), and how many bytes were scanned.
 /// </summary>
-internal sealed record LogScan(List<(long Offset, long Length)> Damage, int Frames, long FramesEnd, long Tail, (long Offset, long Length)? DamagedLastAppend);
+internal sealed record LogScan(List<(long Offset, long Length)> Damage, int Frames, long FramesEnd, long Tail, (long Offset, long Length)? DamagedLastAppend, long Length);

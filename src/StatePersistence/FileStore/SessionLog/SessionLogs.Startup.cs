@@ -16,7 +16,7 @@ internal sealed partial class SessionLogs
     /// Cuts off what failed appends left (their markers say where), then the torn tail of an append a crash interrupted
     /// (bytes after the last valid frame), keeping and reporting each (see <see cref="CutTail"/>); a last frame whose
     /// checksum fails although its length and trailer hold is damage, and the log is copied aside first. Version 1
-    /// logs get their trailing NULs trimmed.
+    /// logs get their trailing NULs trimmed. A rotated part's broken end is cut too (<see cref="RepairPartEnd"/>).
     /// </summary>
     public void RepairTails(RecoveryReport report)
     {
@@ -63,7 +63,40 @@ internal sealed partial class SessionLogs
             {
                 RepairTail(Path.Combine(layout.LogsDirectory, name), report);
             }
+            else if (StateLayout.TryParseSessionLogName(name, out _, out int part) && part > 0)
+            {
+                RepairPartEnd(Path.Combine(layout.LogsDirectory, name), report);
+            }
         }
+    }
+
+    /// <summary>
+    /// A rotated part's end: nothing appends to a part, so bytes after its last valid frame are damage
+    /// (<see cref="BrokenPartEndCause"/>), never a torn append. They are kept aside and cut as the live log's torn
+    /// tail is (<see cref="CutTail"/>), so the part is a clean framed log again: streamed, and sealed again by a
+    /// re-encryption, which leaves a log with a broken end alone. Damage between its frames is a read's to repair.
+    /// </summary>
+    private void RepairPartEnd(string path, RecoveryReport report)
+    {
+        using IFileHandle handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
+        long length = handle.Length;
+        byte[] start = new byte[(int)Math.Min(length, SessionLogFormat.FileHeaderSize)];
+        handle.Read(0, start);
+        if (!SessionLogFormat.IsFramed(start))
+        {
+            // Plain text from before framing, or a file header that is not one: a read judges it whole.
+            return;
+        }
+
+        long end = LastFrameEnd(handle, length);
+        if (end == length)
+        {
+            return;
+        }
+
+        DroppedByteRange range = CutTail(path, handle, end, damage: true,
+            $"bytes after the last valid append of a rotated part ({BrokenPartEndCause})", keptAs: null, report);
+        report.Warnings.Add($"Rotated session log part '{path}' ended in {range.Length} bytes that are not a whole append ({BrokenPartEndCause}); {KeptIn(range)}.");
     }
 
     private void CutFailedAppend(string log, string marker, RecoveryReport report)
@@ -207,10 +240,13 @@ internal sealed partial class SessionLogs
     /// </summary>
     internal static (long Offset, long Length)? DamagedLastAppend(byte[] bytes, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames)
     {
-        long end = frames.Select(f => f.Offset + f.Size).Concat(damage.Select(d => d.Offset + d.Length))
-            .DefaultIfEmpty((long)SessionLogFormat.FileHeaderSize).Max();
+        long end = CheckedEnd(damage, frames);
         return end < bytes.Length && IsWholeFrameFailingItsChecksum(bytes.AsSpan((int)end)) ? (end, bytes.Length - end) : null;
     }
+
+    /// <summary>Where the last valid frame or damage <see cref="Parse"/> found ends (the file header's end when it found none): what follows is not an append.</summary>
+    private static long CheckedEnd(List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) =>
+        frames.Select(f => f.Offset + f.Size).Concat(damage.Select(d => d.Offset + d.Length)).DefaultIfEmpty((long)SessionLogFormat.FileHeaderSize).Max();
 
     /// <summary>Whether <paramref name="rest"/>, the bytes after a log's last valid frame, are one whole frame whose checksum fails.</summary>
     private static bool IsWholeFrameFailingItsChecksum(ReadOnlySpan<byte> rest)
