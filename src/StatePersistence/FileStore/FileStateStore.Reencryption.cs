@@ -35,8 +35,9 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
     /// crash at any point leaves each file whole under its old key or its new one, and the next start's first step
     /// finds what is left. Item files are not written here: their ids are dropped from what the last checkpoint
     /// wrote, so the checkpoint the loop forces next writes them (with <c>state.json</c>, and the journal segments
-    /// it covers go). Files that do not open (damage) are left for the read paths and recovery to move aside; a
-    /// damaged task archive is left as it is and named in <see cref="ReencryptionStep.Damaged"/> (once).
+    /// it covers go). A session log with damage a read repairs is repaired the same way first (copied aside, reported),
+    /// then sealed again. Other files that do not open (damage) are left for the read paths and recovery to move aside;
+    /// a damaged task archive is left as it is and named in <see cref="ReencryptionStep.Damaged"/> (once).
     /// </remarks>
     async ValueTask<ReencryptionStep> IReencryptingStore.ReencryptStepAsync(StateView current, int maxFiles, CancellationToken cancellationToken)
     {

@@ -150,7 +150,8 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// the active key, up to <paramref name="budget"/> files; the rest are counted as left. All under the log's gate,
     /// which a rotation takes too: looked at file by file with rotations in between, a part not yet looked at could be
     /// shifted into a number already done or one the listing lacked, and stay under the old key once the run reported
-    /// nothing left. A log with damage or a failed append pending is left for start-up's repair (counted as left).
+    /// nothing left. Damage a read repairs is repaired first (see <see cref="Reseal(string, int)"/>); a live log with a failed
+    /// append pending, or a broken end, is left for start-up's repair (counted as left).
     /// </summary>
     /// <param name="sessionId">The session whose log files to look at.</param>
     /// <param name="listedParts">Its rotated parts in the caller's listing of the folder, which was taken after
@@ -199,8 +200,9 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
 
     /// <summary>
     /// Rewrites one log file (<paramref name="part"/> 0 is the live log, from 1 a rotated part) a frame at a time (see
-    /// <see cref="Reseal(string, string, IFileHandle)"/>); the caller holds the log's gate, so no append interleaves.
-    /// Returns whether it was rewritten.
+    /// <see cref="Reseal(string, string, IFileHandle, out bool)"/>); the caller holds the log's gate, so no append
+    /// interleaves. Damage a read repairs (between appends, a rotated part's broken end) is repaired first, as a read
+    /// would. Returns whether it was rewritten.
     /// </summary>
     private bool Reseal(string sessionId, int part)
     {
@@ -212,15 +214,18 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
 
         _scans.Forget(sessionId);
 
-        ushort version;
-        using (IFileHandle source = fileSystem.Open(path, FileOpenMode.Read))
+        ushort? written = Reseal(sessionId, path, out bool damaged);
+        if (written is null && damaged)
         {
-            if (Reseal(sessionId, path, source) is not { } written)
-            {
-                return false;
-            }
+            // Damage a read would repair: repaired the same way (copied aside, reported), then sealed again. Left as it
+            // was, the log stayed under the old key on every step, and the re-encryption never finished.
+            RepairHeld(sessionId, path);
+            written = Reseal(sessionId, path, out _);
+        }
 
-            version = written;
+        if (written is not { } version)
+        {
+            return false;
         }
 
         if (part == 0)

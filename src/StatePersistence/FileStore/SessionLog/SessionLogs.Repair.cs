@@ -40,45 +40,54 @@ internal sealed partial class SessionLogs
         gate.Wait();
         try
         {
-            byte[] bytes = fileSystem.ReadAllBytes(path);
-            (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
-            (long Offset, long Length)? brokenEnd = BrokenPartEnd(sessionId, path, bytes.Length, damage, frames);
-            if (damage.Count == 0 && brokenEnd is null)
-            {
-                return text;
-            }
-
-            _scans.Forget(sessionId);
-            var what = new List<string>();
-            if (damage.Count > 0)
-            {
-                what.Add(string.Join(", ", damage.Select(d => ByteRangeText.Of(d.Offset, d.Length))) + " fail their checksums (or their envelopes do not open)");
-            }
-
-            if (brokenEnd is { } end)
-            {
-                what.Add(ByteRangeText.Of(end.Offset, end.Length) + " after the last valid append of this rotated part are not a whole append (" + BrokenPartEndCause + ")");
-            }
-
-            var copy = CopyAside(path, bytes, $"session log damaged: {string.Join("; ", what)}; they were dropped");
-            var repaired = new List<byte>(SessionLogFormat.FileHeader(IsEnveloped(bytes) ? SessionLogFormat.EnvelopedVersion : SessionLogFormat.PlainVersion));
-            foreach ((long offset, int size) in frames)
-            {
-                repaired.AddRange(bytes.AsSpan((int)offset, size));
-            }
-
-            AtomicFile.Write(fileSystem, layout, path, repaired.ToArray(), Durability.Full);
-            if (path == layout.SessionLogFile(sessionId) && _failedAppendStarts.ContainsKey(sessionId))
-            {
-                _failedAppendStarts[sessionId] = repaired.Count;
-            }
-
-            quarantined(copy);
-            return text;
+            return RepairHeld(sessionId, path).Text;
         }
         finally
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// <see cref="Repair"/> for a caller that holds the log's gate: the file's text, and whether it held damage that was
+    /// copied aside and dropped.
+    /// </summary>
+    private (byte[] Text, bool Repaired) RepairHeld(string sessionId, string path)
+    {
+        byte[] bytes = fileSystem.ReadAllBytes(path);
+        (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
+        (long Offset, long Length)? brokenEnd = BrokenPartEnd(sessionId, path, bytes.Length, damage, frames);
+        if (damage.Count == 0 && brokenEnd is null)
+        {
+            return (text, false);
+        }
+
+        _scans.Forget(sessionId);
+        var what = new List<string>();
+        if (damage.Count > 0)
+        {
+            what.Add(string.Join(", ", damage.Select(d => ByteRangeText.Of(d.Offset, d.Length))) + " fail their checksums (or their envelopes do not open)");
+        }
+
+        if (brokenEnd is { } end)
+        {
+            what.Add(ByteRangeText.Of(end.Offset, end.Length) + " after the last valid append of this rotated part are not a whole append (" + BrokenPartEndCause + ")");
+        }
+
+        var copy = CopyAside(path, bytes, $"session log damaged: {string.Join("; ", what)}; they were dropped");
+        var repaired = new List<byte>(SessionLogFormat.FileHeader(IsEnveloped(bytes) ? SessionLogFormat.EnvelopedVersion : SessionLogFormat.PlainVersion));
+        foreach ((long offset, int size) in frames)
+        {
+            repaired.AddRange(bytes.AsSpan((int)offset, size));
+        }
+
+        AtomicFile.Write(fileSystem, layout, path, repaired.ToArray(), Durability.Full);
+        if (path == layout.SessionLogFile(sessionId) && _failedAppendStarts.ContainsKey(sessionId))
+        {
+            _failedAppendStarts[sessionId] = repaired.Count;
+        }
+
+        quarantined(copy);
+        return (text, true);
     }
 }

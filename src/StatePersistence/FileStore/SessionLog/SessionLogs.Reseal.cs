@@ -8,16 +8,25 @@ namespace StatePersistence.FileStore;
 /// <summary>The background re-encryption's rewrite of a log, a frame at a time (see <see cref="SessionLogs.ResealStaleAsync"/>).</summary>
 internal sealed partial class SessionLogs
 {
+    /// <summary>The log at <paramref name="path"/> opened and sealed again (<see cref="Reseal(string, string, IFileHandle, out bool)"/>).</summary>
+    private ushort? Reseal(string sessionId, string path, out bool damaged)
+    {
+        using IFileHandle source = fileSystem.Open(path, FileOpenMode.Read);
+        return Reseal(sessionId, path, source, out damaged);
+    }
+
     /// <summary>
     /// Rewrites the log open as <paramref name="source"/> with every frame sealed again under the active key (or in the
     /// clear when encryption is off): read, opened, sealed and written one frame at a time into a temp file, which is
     /// fsynced and renamed over the log, and the directory fsynced. The log is first checked whole (every frame valid
-    /// to its end: a log with damage or a torn tail is start-up's to repair), so a log that fails mid-way is never
+    /// to its end: damage is the caller's to repair, and the live log's torn tail start-up's), so a log that fails mid-way is never
     /// half-rewritten: any failure leaves the original as it was and removes the temp file. Returns the file header's
-    /// version written, or null when the log was left as it is.
+    /// version written, or null when the log was left as it is; <paramref name="damaged"/> then says whether it was for
+    /// damage a read repairs (<see cref="RepairHeld"/>): damage between appends, or a rotated part's broken end.
     /// </summary>
-    private ushort? Reseal(string sessionId, string path, IFileHandle source)
+    private ushort? Reseal(string sessionId, string path, IFileHandle source, out bool damaged)
     {
+        damaged = false;
         long length = source.Length;
         Span<byte> header = stackalloc byte[SessionLogFormat.FileHeaderSize];
         if (length < header.Length || source.Read(0, header) != header.Length || !SessionLogFormat.IsFramed(header))
@@ -28,6 +37,7 @@ internal sealed partial class SessionLogs
         LogScan scan = Scan(sessionId, path, source, length);
         if (scan.Damage.Count > 0 || scan.Frames == 0 || scan.FramesEnd != length)
         {
+            damaged = scan.Damage.Count > 0 || (path != layout.SessionLogFile(sessionId) && scan.Tail != length);
             return null;
         }
 
