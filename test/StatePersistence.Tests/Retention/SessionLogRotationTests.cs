@@ -85,6 +85,42 @@ public sealed class SessionLogRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task NoPartsKept_ALogWithDamageBetweenAppends_IsRepairedAsAReadRepairsIt_ThenCut()
+    {
+        // Before, the pass left a damaged log alone until a read repaired it: a log nobody read grew past its cap.
+        await using StatePersistenceService service = await _harness.OpenAsync(r => { r.SessionLogMaxBytes = 200; r.SessionLogRotatedParts = 0; });
+        await AppendLinesAsync(service, "s1", 0, 7); // 8 + 8 * 28 = 232 bytes
+        string log = _harness.Fixture.File("logs", "session_s1.log");
+        byte[] damaged = await File.ReadAllBytesAsync(log, Ct);
+        damaged[8 + 28 + 12] ^= 0x01; // the text of line-01
+        await File.WriteAllBytesAsync(log, damaged, Ct);
+
+        await service.RunRetentionOnceAsync(Ct);
+
+        string copy = Assert.Single(Directory.GetFiles(_harness.Fixture.File("logs"), "session_s1.log.corrupt.*"));
+        Assert.Equal(damaged, await File.ReadAllBytesAsync(copy, Ct));
+        Assert.True(service.CheckHealth().CorruptionDetected);
+        Assert.Equal(92, new FileInfo(log).Length); // the header and the three newest frames, within half the cap
+        Assert.Equal(Lines(5, 7), await service.ReadSessionLogAsync("s1", Ct));
+    }
+
+    [Fact]
+    public async Task NoPartsKept_ALogWithinTheCapOnceItsDamageIsDropped_IsOnlyRepaired()
+    {
+        await using StatePersistenceService service = await _harness.OpenAsync(r => { r.SessionLogMaxBytes = 200; r.SessionLogRotatedParts = 0; });
+        await AppendLinesAsync(service, "s1", 0, 6); // 8 + 7 * 28 = 204 bytes; 176 without one append
+        string log = _harness.Fixture.File("logs", "session_s1.log");
+        byte[] damaged = await File.ReadAllBytesAsync(log, Ct);
+        damaged[8 + 28 + 12] ^= 0x01;
+        await File.WriteAllBytesAsync(log, damaged, Ct);
+
+        await service.RunRetentionOnceAsync(Ct);
+
+        Assert.Single(Directory.GetFiles(_harness.Fixture.File("logs"), "session_s1.log.corrupt.*"));
+        Assert.Equal("line-00\n" + Lines(2, 6), await service.ReadSessionLogAsync("s1", Ct));
+    }
+
+    [Fact]
     public async Task RotatedParts_AreReadAfterARestart_Verified_CountedByDu_ExportedAndImported()
     {
         await using (StatePersistenceService service = await _harness.OpenAsync(r => { r.SessionLogMaxBytes = 100; r.SessionLogRotatedParts = 3; }))

@@ -90,8 +90,8 @@ internal sealed partial class SessionLogs
     /// <summary>
     /// No parts kept: the log is replaced atomically (temp file, fsync, rename, directory fsync) by its newest whole
     /// appends that fit in half the cap, their frames copied as stored (sealed frames stay sealed), so the rewrite
-    /// happens at most once per half a cap of appends. A log with damage is left alone: a read repairs it first, and
-    /// the next pass caps it.
+    /// happens at most once per half a cap of appends. A log with damage between appends is repaired first, as a read
+    /// repairs it (<see cref="RepairHeld"/>).
     /// </summary>
     private SessionLogTrim? DropOldest(string sessionId, string path, long maxBytes, Durability durability)
     {
@@ -104,7 +104,16 @@ internal sealed partial class SessionLogs
         (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
         if (damage.Count > 0)
         {
-            return null;
+            // Repaired as a read repairs it (copied aside, reported), then cut: left as it was, a log nobody read grew
+            // past its cap on every pass.
+            RepairHeld(sessionId, path);
+            bytes = fileSystem.ReadAllBytes(path);
+            if (bytes.Length <= maxBytes)
+            {
+                return null;
+            }
+
+            (_, _, frames) = Parse(sessionId, path, bytes);
         }
 
         long budget = maxBytes / 2;
