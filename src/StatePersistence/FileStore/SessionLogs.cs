@@ -360,8 +360,8 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
 
         // Framed, or framed with its file header damaged (valid frames follow): the damage is found and repaired below.
 
-        (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
-        return damage.Count == 0 && BrokenPartEnd(sessionId, path, bytes.Length, damage, frames) is null ? text : Repair(sessionId, path);
+        (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames, string? headerProblem) = Parse(sessionId, path, bytes);
+        return damage.Count == 0 && headerProblem is null && BrokenPartEnd(sessionId, path, bytes.Length, damage, frames) is null ? text : Repair(sessionId, path);
     }
 
     /// <summary>
@@ -371,10 +371,13 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// either a frame of another session's log or other key material under its key id. It is damage only when another
     /// frame of this log opened under the same key id, which proves the key material; when none did, the whole log is
     /// refused with the <see cref="StateFormatException"/> (nothing changed), as the wrong key is refused anywhere.</para>
+    /// <para>A damaged file header (<see cref="FileHeaderCheck"/>) is named in <c>HeaderProblem</c>: one that is not a
+    /// header over valid frames, or one saying plain text over frames holding envelopes that open, which are opened.</para>
     /// </summary>
-    public (byte[] Text, List<(long Offset, long Length)> Damage, List<(long Offset, int Size)> Frames) Parse(string sessionId, string path, byte[] bytes)
+    public (byte[] Text, List<(long Offset, long Length)> Damage, List<(long Offset, int Size)> Frames, string? HeaderProblem) Parse(string sessionId, string path, byte[] bytes)
     {
         bool enveloped = IsEnveloped(bytes);
+        bool envelopesInPlain = false;
         var text = new ArrayBufferWriter<byte>(Math.Max(1, bytes.Length));
         var damage = new List<(long Offset, long Length)>();
         var frames = new List<(long, int)>();
@@ -389,9 +392,19 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
                 ReadOnlySpan<byte> stored = SessionLogFormat.Text(bytes, offset, size);
                 try
                 {
-                    text.Write(enveloped ? envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, stored, path) : stored);
+                    bool sealedHere = enveloped;
+                    if (!enveloped && FileHeaderCheck.HoldsEnvelope(envelope, sessionId, stored, path, out ReadOnlySpan<byte> opened))
+                    {
+                        text.Write(opened);
+                        envelopesInPlain = sealedHere = true;
+                    }
+                    else
+                    {
+                        text.Write(enveloped ? envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, stored, path) : stored);
+                    }
+
                     frames.Add((offset, size));
-                    if (enveloped && KeyIdOf(stored) is { } keyId)
+                    if (sealedHere && KeyIdOf(stored) is { } keyId)
                     {
                         provenKeys.Add(keyId);
                     }
@@ -430,7 +443,10 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         }
 
         damage.Sort((a, b) => a.Offset.CompareTo(b.Offset));
-        return (text.WrittenSpan.ToArray(), damage, frames);
+        string? headerProblem = FileHeaderCheck.IsDamaged(SessionLogFormat.HeaderVersion(bytes), frames.Count, envelopesInPlain)
+            ? FileHeaderCheck.Problem(envelopesInPlain)
+            : null;
+        return (text.WrittenSpan.ToArray(), damage, frames, headerProblem);
     }
 
     /// <summary>The key id a frame's envelope names (its header, known intact: the frame's checksum held).</summary>

@@ -35,7 +35,7 @@ public sealed class LogScanAgreementTests : IDisposable
         var layout = new StateLayout(_directory.Path);
         var logs = new SessionLogs(PhysicalFileSystem.Instance, layout, PayloadEnvelope.For(null), TimeProvider.System, _ => { });
 
-        (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = logs.Parse("s1", path, bytes);
+        (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames, string? headerProblem) = logs.Parse("s1", path, bytes);
         var scanned = new List<byte>();
         LogScan scan;
         using (IFileHandle handle = PhysicalFileSystem.Instance.Open(path, FileOpenMode.Read))
@@ -48,6 +48,7 @@ public sealed class LogScanAgreementTests : IDisposable
         Assert.Equal(frames.Count == 0 ? SessionLogFormat.FileHeaderSize : frames[^1].Offset + frames[^1].Size, scan.FramesEnd);
         Assert.Equal(SessionLogs.DamagedLastAppend(bytes, damage, frames), scan.DamagedLastAppend);
         Assert.Equal(text, scanned.ToArray());
+        Assert.Equal(headerProblem, scan.HeaderProblem);
     }
 
     private static byte[] Log(string name)

@@ -61,8 +61,8 @@ internal static class SessionLogChecks
 
     /// <summary>
     /// Lists what start-up or a read of the log acts on: damage between valid appends (a read copies the log aside and
-    /// drops it), and a last append that is whole but fails its checksum (start-up copies the log aside and cuts it;
-    /// a read skips it). A last append that is not whole is a torn tail, not listed: beside a running server it is an
+    /// drops it), a damaged file header (<see cref="SessionLog.FileHeaderCheck"/>: a read writes it again), and a last
+    /// append that is whole but fails its checksum (start-up copies the log aside and cuts it; a read skips it). A last append that is not whole is a torn tail, not listed: beside a running server it is an
     /// append in flight, and otherwise it cannot be told from the unacknowledged tail of a power cut (start-up keeps
     /// it aside and names it in recovery-report.json). Plain text from before framing has nothing to check.
     /// </summary>
@@ -105,6 +105,11 @@ internal static class SessionLogChecks
 
     private static void AddDamage(LogScan scan, string id, string path, List<StateDirectoryProblem> problems)
     {
+        if (scan.HeaderProblem is { } header)
+        {
+            problems.Add(new StateDirectoryProblem(path, id, header + "; reading the log repairs it, keeping a copy aside"));
+        }
+
         foreach ((long offset, long length) in scan.Damage)
         {
             problems.Add(new StateDirectoryProblem(path, id, $"bytes {offset}..{offset + length - 1} of the log are damaged (they fail their checksum); reading the log repairs it by moving the damage aside"));

@@ -188,7 +188,15 @@ internal static class SessionLogExport
             }, pause, out damagedLast)!; // a scan through the handle is never null
         }
 
-        return (ValidRanges(scan, length), LeftOutProblem(path, id, part > 0, scan.Damage, damagedLast, brokenTail));
+        StateDirectoryProblem? leftOut = LeftOutProblem(path, id, part > 0, scan.Damage, damagedLast, brokenTail);
+        if (scan.HeaderProblem is { } headerProblem)
+        {
+            // Copied as it is: the import takes it, and a server's read of the log (there or here) writes the header again.
+            leftOut = new StateDirectoryProblem(path, id, headerProblem + "; copied as it is, and a server's read of the log repairs it"
+                + (leftOut is null ? "" : "; " + leftOut.Problem));
+        }
+
+        return (ValidRanges(scan, length), leftOut);
     }
 
     /// <summary>

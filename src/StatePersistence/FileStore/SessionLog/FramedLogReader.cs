@@ -235,6 +235,12 @@ internal sealed class FramedLogReader : ISessionLogReader
         Memory<byte> text = stored.Slice(SessionLogFormat.FrameHeaderSize, length);
         if (!file.Enveloped)
         {
+            // An envelope that opens under a header saying plain text: the header is damaged, which the whole read repairs.
+            if (FileHeaderCheck.HoldsEnvelope(_envelope, _sessionId, text.Span, file.Path, out _))
+            {
+                return null;
+            }
+
             frame.Text = text;
             return size;
         }

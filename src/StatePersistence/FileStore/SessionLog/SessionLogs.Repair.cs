@@ -32,7 +32,7 @@ internal sealed partial class SessionLogs
     /// A log with damage between valid frames (flipped or overwritten bytes): it is copied aside as it is (the evidence),
     /// then replaced atomically by its valid frames, and the copy is reported (log line, metric, event). The valid
     /// appends are served; the damaged one is not. The same for a rotated part, whose broken end is damage too
-    /// (<see cref="BrokenPartEnd"/>).
+    /// (<see cref="BrokenPartEnd"/>), and for a damaged file header (<see cref="FileHeaderCheck"/>).
     /// </summary>
     private byte[] Repair(string sessionId, string path)
     {
@@ -55,15 +55,20 @@ internal sealed partial class SessionLogs
     private (byte[] Text, bool Repaired) RepairHeld(string sessionId, string path)
     {
         byte[] bytes = fileSystem.ReadAllBytes(path);
-        (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
+        (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames, string? headerProblem) = Parse(sessionId, path, bytes);
         (long Offset, long Length)? brokenEnd = BrokenPartEnd(sessionId, path, bytes.Length, damage, frames);
-        if (damage.Count == 0 && brokenEnd is null)
+        if (damage.Count == 0 && brokenEnd is null && headerProblem is null)
         {
             return (text, false);
         }
 
         _scans.Forget(sessionId);
         var what = new List<string>();
+        if (headerProblem is not null)
+        {
+            what.Add(headerProblem + "; it was written again");
+        }
+
         if (damage.Count > 0)
         {
             what.Add(string.Join(", ", damage.Select(d => ByteRangeText.Of(d.Offset, d.Length))) + " fail their checksums (or their envelopes do not open)");
@@ -74,8 +79,11 @@ internal sealed partial class SessionLogs
             what.Add(ByteRangeText.Of(end.Offset, end.Length) + " after the last valid append of this rotated part are not a whole append (" + BrokenPartEndCause + ")");
         }
 
-        var copy = CopyAside(path, bytes, $"session log damaged: {string.Join("; ", what)}; they were dropped");
-        var repaired = new List<byte>(SessionLogFormat.FileHeader(IsEnveloped(bytes) ? SessionLogFormat.EnvelopedVersion : SessionLogFormat.PlainVersion));
+        string dropped = damage.Count > 0 || brokenEnd is not null ? "; the damaged bytes were dropped" : "";
+        var copy = CopyAside(path, bytes, $"session log damaged: {string.Join("; ", what)}{dropped}");
+        // A damaged header that still says plain text (version 2) is over envelopes that open: it is written as version 3.
+        bool enveloped = IsEnveloped(bytes) || (headerProblem is not null && SessionLogFormat.HeaderVersion(bytes) == SessionLogFormat.PlainVersion);
+        var repaired = new List<byte>(SessionLogFormat.FileHeader(enveloped ? SessionLogFormat.EnvelopedVersion : SessionLogFormat.PlainVersion));
         foreach ((long offset, int size) in frames)
         {
             repaired.AddRange(bytes.AsSpan((int)offset, size));

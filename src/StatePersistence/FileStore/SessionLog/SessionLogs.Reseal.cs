@@ -22,7 +22,8 @@ internal sealed partial class SessionLogs
     /// to its end: damage is the caller's to repair, and the live log's torn tail start-up's), so a log that fails mid-way is never
     /// half-rewritten: any failure leaves the original as it was and removes the temp file. Returns the file header's
     /// version written, or null when the log was left as it is; <paramref name="damaged"/> then says whether it was for
-    /// damage a read repairs (<see cref="RepairHeld"/>): damage between appends, or a rotated part's broken end.
+    /// damage a read repairs (<see cref="RepairHeld"/>): damage between appends, a damaged file header, or a rotated
+    /// part's broken end.
     /// </summary>
     private ushort? Reseal(string sessionId, string path, IFileHandle source, out bool damaged)
     {
@@ -31,13 +32,15 @@ internal sealed partial class SessionLogs
         Span<byte> header = stackalloc byte[SessionLogFormat.FileHeaderSize];
         if (length < header.Length || source.Read(0, header) != header.Length || !SessionLogFormat.IsFramed(header))
         {
+            // Plain text from before framing is left as it is; valid frames under a header that is not one are damage.
+            damaged = length >= header.Length && Scan(sessionId, path, source, length).HeaderProblem is not null;
             return null;
         }
 
         LogScan scan = Scan(sessionId, path, source, length);
-        if (scan.Damage.Count > 0 || scan.Frames == 0 || scan.FramesEnd != length)
+        if (scan.Damage.Count > 0 || scan.HeaderProblem is not null || scan.Frames == 0 || scan.FramesEnd != length)
         {
-            damaged = scan.Damage.Count > 0 || (path != layout.SessionLogFile(sessionId) && scan.Tail != length);
+            damaged = scan.Damage.Count > 0 || scan.HeaderProblem is not null || (path != layout.SessionLogFile(sessionId) && scan.Tail != length);
             return null;
         }
 

@@ -101,8 +101,8 @@ internal sealed partial class SessionLogs
             return null;
         }
 
-        (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
-        if (damage.Count > 0)
+        (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames, string? headerProblem) = Parse(sessionId, path, bytes);
+        if (damage.Count > 0 || headerProblem is not null)
         {
             // Repaired as a read repairs it (copied aside, reported), then cut: left as it was, a log nobody read grew
             // past its cap on every pass.
@@ -113,7 +113,7 @@ internal sealed partial class SessionLogs
                 return null;
             }
 
-            (_, _, frames) = Parse(sessionId, path, bytes);
+            (_, _, frames, _) = Parse(sessionId, path, bytes);
         }
 
         long budget = maxBytes / 2;

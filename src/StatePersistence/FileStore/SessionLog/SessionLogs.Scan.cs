@@ -13,7 +13,7 @@ internal sealed partial class SessionLogs
     /// <summary>
     /// <see cref="Parse"/>'s verdict on the first <paramref name="length"/> bytes of a framed log read through
     /// <paramref name="handle"/> a frame at a time, in the memory of its largest frame rather than of the log: the same
-    /// damage (frames failing their checksum, envelopes that do not open, bytes between frames), the same refusal of a
+    /// damage (frames failing their checksum, envelopes that do not open, bytes between frames, a damaged file header), the same refusal of a
     /// log under a key the ring lacks or holds other material for (<see cref="StateFormatException"/>).
     /// <paramref name="onText"/> gets each valid frame's text, opened, in order (it may be called before a later frame
     /// turns out to refuse the whole log).
@@ -27,6 +27,7 @@ internal sealed partial class SessionLogs
         var provenKeys = new HashSet<string>(StringComparer.Ordinal);
         var notAuthenticated = new List<(long Offset, int Size, StateFormatException Refusal)>();
         int frames = 0;
+        bool envelopesInPlain = false;
         long framesEnd = SessionLogFormat.FileHeaderSize;
         using var walk = new FrameWalk(handle, length);
         while (walk.MoveNext())
@@ -35,11 +36,22 @@ internal sealed partial class SessionLogs
             enveloped ??= EnvelopeFormat.HasMagic(walk.Text);
             try
             {
-                ReadOnlySpan<byte> text = enveloped.Value ? envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, walk.Text, path) : walk.Text;
+                bool sealedHere = enveloped.Value;
+                ReadOnlySpan<byte> text;
+                if (!enveloped.Value && FileHeaderCheck.HoldsEnvelope(envelope, sessionId, walk.Text, path, out ReadOnlySpan<byte> opened))
+                {
+                    text = opened;
+                    envelopesInPlain = sealedHere = true;
+                }
+                else
+                {
+                    text = enveloped.Value ? envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, walk.Text, path) : walk.Text;
+                }
+
                 onText?.Invoke(text);
                 frames++;
                 framesEnd = walk.Offset + walk.Size;
-                if (enveloped.Value && KeyIdOf(walk.Text) is { } keyId)
+                if (sealedHere && KeyIdOf(walk.Text) is { } keyId)
                 {
                     provenKeys.Add(keyId);
                 }
@@ -67,7 +79,8 @@ internal sealed partial class SessionLogs
         damage.AddRange(walk.Damage);
         damage.Sort((a, b) => a.Offset.CompareTo(b.Offset));
         long tail = Math.Max(framesEnd, damage.Count == 0 ? 0 : damage.Max(d => d.Offset + d.Length));
-        return new LogScan(damage, frames, framesEnd, tail, DamagedLastAppend(handle, length, tail), length);
+        string? headerProblem = FileHeaderCheck.IsDamaged(version, frames, envelopesInPlain) ? FileHeaderCheck.Problem(envelopesInPlain) : null;
+        return new LogScan(damage, frames, framesEnd, tail, DamagedLastAppend(handle, length, tail), length) { HeaderProblem = headerProblem };
     }
 
     /// <summary>
@@ -149,4 +162,8 @@ internal sealed partial class SessionLogs
 /// frame ends (the header's end when there is none), where the last valid frame or damage ends (what follows is a torn
 /// append, or the whole last append failing its checksum: <see cref="DamagedLastAppend"/>), and how many bytes were scanned.
 /// </summary>
-internal sealed record LogScan(List<(long Offset, long Length)> Damage, int Frames, long FramesEnd, long Tail, (long Offset, long Length)? DamagedLastAppend, long Length);
+internal sealed record LogScan(List<(long Offset, long Length)> Damage, int Frames, long FramesEnd, long Tail, (long Offset, long Length)? DamagedLastAppend, long Length)
+{
+    /// <summary>What is wrong with the log's file header (<see cref="FileHeaderCheck"/>), or null.</summary>
+    public string? HeaderProblem { get; init; }
+}

@@ -321,7 +321,15 @@ internal sealed partial class SessionLogs
         }
         else
         {
-            (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames) = Parse(sessionId, path, bytes);
+            (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames, string? headerProblem) = Parse(sessionId, path, bytes);
+            if (headerProblem is not null)
+            {
+                // Its frames are sealed already (FileHeaderCheck): sealed again as text, their ciphertext would have
+                // become the log's text. The header is repaired as a read repairs it, and the frames stay as they are.
+                RepairHeld(sessionId, path);
+                return SessionLogFormat.EnvelopedVersion;
+            }
+
             if (damage.Count > 0)
             {
                 // The damaged appends are not carried over: their bytes are kept aside, as a read would have.
