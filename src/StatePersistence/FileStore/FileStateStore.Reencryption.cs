@@ -36,8 +36,8 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
     /// finds what is left. Item files are not written here: their ids are dropped from what the last checkpoint
     /// wrote, so the checkpoint the loop forces next writes them (with <c>state.json</c>, and the journal segments
     /// it covers go). A session log with damage a read repairs is repaired the same way first (copied aside, reported),
-    /// then sealed again. Other files that do not open (damage) are left for the read paths and recovery to move aside;
-    /// a damaged task archive is left as it is and named in <see cref="ReencryptionStep.Damaged"/> (once).
+    /// then sealed again; a report or backup that does not open (damage) is moved aside and reported, as a read of a
+    /// report does. A damaged task archive is left as it is and named in <see cref="ReencryptionStep.Damaged"/> (once).
     /// </remarks>
     async ValueTask<ReencryptionStep> IReencryptingStore.ReencryptStepAsync(StateView current, int maxFiles, CancellationToken cancellationToken)
     {
@@ -100,13 +100,20 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
                 continue;
             }
 
-            if (rewritten < maxFiles && Reseal(path, PayloadKind.Report, reportId, _reportWrites))
-            {
-                rewritten++;
-            }
-            else
+            if (rewritten >= maxFiles)
             {
                 left++;
+                continue;
+            }
+
+            switch (Reseal(path, PayloadKind.Report, reportId, _reportWrites))
+            {
+                case Resealed.Rewritten:
+                    rewritten++;
+                    break;
+                case Resealed.Gone:
+                    left++;
+                    break;
             }
         }
 
@@ -120,13 +127,20 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
 
             // Backups are sealed again rather than rotated out: they are the recovery points a damaged state.json
             // falls back to. The caller holds the checkpoint lock, so no rotation renames or deletes one meanwhile.
-            if (rewritten < maxFiles && Reseal(path, PayloadKind.Snapshot, FileRecovery.SnapshotId, _backupWrites))
-            {
-                rewritten++;
-            }
-            else
+            if (rewritten >= maxFiles)
             {
                 left++;
+                continue;
+            }
+
+            switch (Reseal(path, PayloadKind.Snapshot, FileRecovery.SnapshotId, _backupWrites))
+            {
+                case Resealed.Rewritten:
+                    rewritten++;
+                    break;
+                case Resealed.Gone:
+                    left++;
+                    break;
             }
         }
 
@@ -190,8 +204,25 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
     /// <summary>The first bytes of a file, into <paramref name="head"/>: a start-up over 100k item files allocates nothing per file but its path.</summary>
     private ReadOnlySpan<byte> ReadHead(string path, Span<byte> head) => head[.._fileSystem.ReadHead(path, head)];
 
-    /// <summary>Opens a standalone payload and writes it back sealed under the active key; false when it does not open.</summary>
-    private bool Reseal(string path, PayloadKind kind, string id, Lock gate)
+    /// <summary>What became of a standalone payload the re-encryption took up.</summary>
+    private enum Resealed
+    {
+        /// <summary>Written back sealed under the active key.</summary>
+        Rewritten,
+
+        /// <summary>Gone since the listing (a checkpoint rotated a backup out): the next step's listing decides.</summary>
+        Gone,
+
+        /// <summary>Damaged (it does not open): moved aside and reported, as a read moves a damaged report aside.</summary>
+        MovedAside,
+    }
+
+    /// <summary>
+    /// Opens a standalone payload (a report, a backup) and writes it back sealed under the active key. One that does
+    /// not open is damage: moved aside and reported (a report as its read does, its index kept). Left where it was, it
+    /// stayed under the old key on every step, and the run never finished, naming nothing.
+    /// </summary>
+    private Resealed Reseal(string path, PayloadKind kind, string id, Lock gate)
     {
         using Lock.Scope scope = gate.EnterScope();
         byte[] plain;
@@ -199,12 +230,23 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
         {
             plain = _envelope.Open(kind, id, _fileSystem.ReadAllBytes(path), path);
         }
-        catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException)
+        catch (FileNotFoundException)
         {
-            return false;
+            return Resealed.Gone;
+        }
+        catch (InvalidDataException ex)
+        {
+            string reason = $"{(kind == PayloadKind.Report ? "report" : "backup")} damaged, found by the re-encryption: {ex.Message}";
+            if (kind == PayloadKind.Report)
+            {
+                RaiseQuarantined(QuarantineReport(id, path, reason));
+                return Resealed.MovedAside;
+            }
+
+            return KeepAside(path, reason) is null ? Resealed.Gone : Resealed.MovedAside;
         }
 
         AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(kind, id, plain), Durability.Full);
-        return true;
+        return Resealed.Rewritten;
     }
 }

@@ -12,9 +12,10 @@ namespace StatePersistence.Tests.Encryption;
 /// rotated part's broken end). The re-encryption left such a log as it was, "for start-up's repair", but start-up
 /// repairs neither: the log stayed under the old key on every step, the run never finished (its health figure stayed
 /// above 0, and the old key could not be removed), and nothing named the log. It is now repaired the way a read repairs
-/// it (copied aside as it was, reported, its valid appends kept), then sealed again under the new key.
+/// it (copied aside as it was, reported, its valid appends kept), then sealed again under the new key. A report or
+/// backup that does not open had the same hole; it is now moved aside and reported, as a read of a report does.
 /// </summary>
-public sealed class ReencryptionOfADamagedLogTests : IDisposable
+public sealed class ReencryptionOfDamagedFilesTests : IDisposable
 {
     private readonly StateFixture _fixture = new();
 
@@ -69,6 +70,47 @@ public sealed class ReencryptionOfADamagedLogTests : IDisposable
         Assert.Equal(CopiesAside(), usage.MovedAsideFor(oldKey)); // the evidence, kept as it was
         Assert.Equal(damaged, await File.ReadAllBytesAsync(Assert.Single(CopiesAside()), Ct));
         Assert.Equal(brokenEnd ? "a\nb\nd\n" : "a\nc\nd\n", await service.ReadSessionLogAsync("s1", Ct));
+    }
+
+    [Fact]
+    public async Task ADamagedReportAndBackup_UnderTheOldKey_AreMovedAsideAndReported_AndTheRunFinishes()
+    {
+        // The same hole for a report or backup that does not open: left under the old key on every step, naming nothing.
+        string oldKey = EncryptionKeyFile.Create(KeyFile).Active.Id;
+        var found = new List<string>();
+        await using StatePersistenceService service = await OpenAsync();
+        service.Store.DamageFound += (_, file) => found.Add(file.OriginalPath);
+        await service.SaveReportAsync("r1", System.Text.Json.JsonSerializer.SerializeToElement(new { summary = "kept" }), Ct);
+        await service.SaveReportAsync("r2", System.Text.Json.JsonSerializer.SerializeToElement(new { summary = "damaged" }), Ct);
+        await service.SaveSnapshotAsync(Ct);
+        _fixture.Time.Advance(TimeSpan.FromSeconds(1));
+        await service.SaveSnapshotAsync(Ct);
+        string report = _fixture.File("reports", "report_r2.json");
+        string backup = Assert.Single(Directory.GetFiles(_fixture.StatePath, "state.backup.*.json"));
+        byte[] damagedReport = await FlipAsync(report);
+        byte[] damagedBackup = await FlipAsync(backup);
+        _fixture.Time.Advance(TimeSpan.FromSeconds(1)); // the checkpoint the run forces makes a backup of its own name
+
+        await RotateAndReencryptAsync(service);
+
+        EncryptionKeyUsage usage = EncryptionKeyUsage.Measure(_fixture.StatePath);
+        Assert.Equal(0, usage.For(oldKey).Files);
+        Assert.Equal(new[] { backup, report }.Order(StringComparer.Ordinal), found.Order(StringComparer.Ordinal));
+        Assert.False(File.Exists(report));
+        Assert.False(File.Exists(backup));
+        Assert.Equal(damagedReport, await File.ReadAllBytesAsync(Assert.Single(Directory.GetFiles(_fixture.File("reports"), "*" + StateLayout.CorruptMarker + "*")), Ct));
+        Assert.Equal(damagedBackup, await File.ReadAllBytesAsync(Assert.Single(Directory.GetFiles(_fixture.StatePath, "state.backup.*" + StateLayout.CorruptMarker + "*")), Ct));
+        Assert.Equal(["r1"], await service.ListReportsAsync(Ct));
+        Assert.Equal("kept", (await service.LoadReportAsync("r1", Ct))!.Value.GetProperty("summary").GetString());
+    }
+
+    /// <summary>Flips a byte in the middle of a sealed file (its envelope's checksum fails); returns the file as it now is.</summary>
+    private static async Task<byte[]> FlipAsync(string path)
+    {
+        byte[] bytes = await File.ReadAllBytesAsync(path, Ct);
+        bytes[bytes.Length / 2] ^= 0x40;
+        await File.WriteAllBytesAsync(path, bytes, Ct);
+        return bytes;
     }
 
     /// <summary>
