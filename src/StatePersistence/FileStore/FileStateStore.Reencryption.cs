@@ -100,21 +100,7 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
                 continue;
             }
 
-            if (rewritten >= maxFiles)
-            {
-                left++;
-                continue;
-            }
-
-            switch (Reseal(path, PayloadKind.Report, reportId, _reportWrites))
-            {
-                case Resealed.Rewritten:
-                    rewritten++;
-                    break;
-                case Resealed.Gone:
-                    left++;
-                    break;
-            }
+            Count(rewritten < maxFiles ? Reseal(path, PayloadKind.Report, reportId, _reportWrites) : Resealed.Left, ref rewritten, ref left);
         }
 
         foreach (string name in _backups.ListNewestFirst())
@@ -127,21 +113,7 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
 
             // Backups are sealed again rather than rotated out: they are the recovery points a damaged state.json
             // falls back to. The caller holds the checkpoint lock, so no rotation renames or deletes one meanwhile.
-            if (rewritten >= maxFiles)
-            {
-                left++;
-                continue;
-            }
-
-            switch (Reseal(path, PayloadKind.Snapshot, FileRecovery.SnapshotId, _backupWrites))
-            {
-                case Resealed.Rewritten:
-                    rewritten++;
-                    break;
-                case Resealed.Gone:
-                    left++;
-                    break;
-            }
+            Count(rewritten < maxFiles ? Reseal(path, PayloadKind.Snapshot, FileRecovery.SnapshotId, _backupWrites) : Resealed.Left, ref rewritten, ref left);
         }
 
         // Task archives last: each is one file, read whole, its entries sealed again one by one.
@@ -204,17 +176,30 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
     /// <summary>The first bytes of a file, into <paramref name="head"/>: a start-up over 100k item files allocates nothing per file but its path.</summary>
     private ReadOnlySpan<byte> ReadHead(string path, Span<byte> head) => head[.._fileSystem.ReadHead(path, head)];
 
-    /// <summary>What became of a standalone payload the re-encryption took up.</summary>
+    /// <summary>What became of a standalone payload the re-encryption took up (or, past the step's budget, did not).</summary>
     private enum Resealed
     {
         /// <summary>Written back sealed under the active key.</summary>
         Rewritten,
 
-        /// <summary>Gone since the listing (a checkpoint rotated a backup out): the next step's listing decides.</summary>
-        Gone,
+        /// <summary>Left for a later step: past the budget, or gone since the listing (the next listing decides).</summary>
+        Left,
 
         /// <summary>Damaged (it does not open): moved aside and reported, as a read moves a damaged report aside.</summary>
         MovedAside,
+    }
+
+    /// <summary>Counts a file <see cref="Reseal(string, PayloadKind, string, Lock)"/> took up: one moved aside is neither rewritten nor left.</summary>
+    private static void Count(Resealed resealed, ref int rewritten, ref int left)
+    {
+        if (resealed == Resealed.Rewritten)
+        {
+            rewritten++;
+        }
+        else if (resealed == Resealed.Left)
+        {
+            left++;
+        }
     }
 
     /// <summary>
@@ -232,7 +217,7 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
         }
         catch (FileNotFoundException)
         {
-            return Resealed.Gone;
+            return Resealed.Left;
         }
         catch (InvalidDataException ex)
         {
@@ -243,7 +228,7 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
                 return Resealed.MovedAside;
             }
 
-            return KeepAside(path, reason) is null ? Resealed.Gone : Resealed.MovedAside;
+            return KeepAside(path, reason) is null ? Resealed.Left : Resealed.MovedAside;
         }
 
         AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(kind, id, plain), Durability.Full);
