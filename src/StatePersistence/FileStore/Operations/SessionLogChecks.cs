@@ -62,9 +62,10 @@ internal static class SessionLogChecks
     /// <summary>
     /// Lists what start-up or a read of the log acts on: damage between valid appends (a read copies the log aside and
     /// drops it), a damaged file header (<see cref="SessionLog.FileHeaderCheck"/>: a read writes it again), and a last
-    /// append that is whole but fails its checksum (start-up copies the log aside and cuts it; a read skips it). A last append that is not whole is a torn tail, not listed: beside a running server it is an
-    /// append in flight, and otherwise it cannot be told from the unacknowledged tail of a power cut (start-up keeps
-    /// it aside and names it in recovery-report.json). Plain text from before framing has nothing to check.
+    /// append that is whole but fails its checksum (start-up copies the log aside and cuts it; a read skips it). A last
+    /// append that is not whole is a torn tail, not listed: beside a running server it is an append in flight, and
+    /// otherwise it cannot be told from the unacknowledged tail of a power cut (start-up keeps it aside and names it in
+    /// recovery-report.json). Plain text from before framing has nothing to check.
     /// </summary>
     private static void CheckOne(SessionLogs logs, string id, string path, List<StateDirectoryProblem> problems)
     {

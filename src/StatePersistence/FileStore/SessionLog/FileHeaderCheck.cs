@@ -7,14 +7,14 @@ namespace StatePersistence.FileStore.SessionLog;
 /// <summary>
 /// Damage to a session log's 8-byte file header, which no checksum covers. A header that is not one at all, over valid
 /// frames, is found by the frames (read as they are: <see cref="SessionLogs.Parse"/>). One that is still a header but
-/// says the wrong thing is the subtle case. A session log's file header says whether its frames hold envelopes (version 3) or plain text (version 2), and 3 is 2
-/// with one bit more: one bit flipped at rest made a sealed log read as plain text. Its frames' checksums held, so the
-/// ciphertext was served as the log's text without a word, and the next rewrite (the first append's sealing of a
-/// version 2 log, a re-encryption) sealed that ciphertext again, hiding the text behind two layers for good. So in a
-/// log whose header says plain text, a frame holding an envelope that opens (bound to this session's log, under a key
-/// of the ring) proves the header damaged: it is opened as in a version 3 log, and the header is repaired. Plain text
-/// that merely starts like an envelope does not open (its codec, key id or tag), and stays text; so does text in the
-/// form of an envelope in the clear, which has no tag to prove anything.
+/// says the wrong thing is the subtle case. The header says whether the frames hold envelopes (version 3) or plain
+/// text (version 2), and 3 is 2 with one bit more: one bit flipped at rest made a sealed log read as plain text. Its
+/// frames' checksums held, so the ciphertext was served as the log's text without a word, and the next rewrite (the
+/// first append's sealing of a version 2 log, a re-encryption) sealed that ciphertext again, hiding the text behind two
+/// layers for good. So in a log whose header says plain text, a frame holding an envelope that opens (bound to this
+/// session's log, under a key of the ring) proves the header damaged: it is opened as in a version 3 log, and the
+/// header is repaired. Plain text that merely starts like an envelope does not open (its codec, key id or tag), and
+/// stays text; so does text in the form of an envelope in the clear, which has no tag to prove anything.
 /// </summary>
 internal static class FileHeaderCheck
 {

@@ -13,8 +13,8 @@ internal sealed partial class SessionLogs
     /// <summary>
     /// <see cref="Parse"/>'s verdict on the first <paramref name="length"/> bytes of a framed log read through
     /// <paramref name="handle"/> a frame at a time, in the memory of its largest frame rather than of the log: the same
-    /// damage (frames failing their checksum, envelopes that do not open, bytes between frames, a damaged file header), the same refusal of a
-    /// log under a key the ring lacks or holds other material for (<see cref="StateFormatException"/>).
+    /// damage (frames failing their checksum, envelopes that do not open, bytes between frames, a damaged file header),
+    /// the same refusal of a log under a key the ring lacks or holds other material for (<see cref="StateFormatException"/>).
     /// <paramref name="onText"/> gets each valid frame's text, opened, in order (it may be called before a later frame
     /// turns out to refuse the whole log).
     /// </summary>
