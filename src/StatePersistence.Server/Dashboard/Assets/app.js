@@ -9,6 +9,8 @@ let current = { view: null, refresh: null, onEvent: null };
 let refreshTimer = null;
 // Each render has a number; a slower, older one that finishes later must not replace the newer page.
 let renderSeq = 0;
+// The render that redraws the view already on screen (a live refresh), or 0.
+let refreshSeq = 0;
 
 // ---- helpers ----
 function h(tag, attrs, ...children) {
@@ -94,11 +96,22 @@ async function act(label, question, run) {
 
 function setPage(seq, title, nav, ...content) {
   if (seq !== renderSeq) return false;
+  // A live refresh redraws the view on screen: what the operator typed in its fields (a search not yet submitted)
+  // and where the focus was must survive it, or the next Enter submits the field as the URL had it. They are read
+  // now, as the page is replaced, not when the refresh began: typing goes on while its request is out.
+  const refresh = seq === refreshSeq;
+  const drafts = refresh ? [...main.querySelectorAll("input[id], select[id], textarea[id]")].map((field) => [field.id, field.value]) : [];
+  const active = refresh && document.activeElement && main.contains(document.activeElement) ? document.activeElement.id : null;
   document.title = title + " · StatePersistence";
   for (const a of document.querySelectorAll("nav a")) {
     if (a.dataset.nav === nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
   main.replaceChildren(h("h1", {}, title), ...content);
+  for (const [id, value] of drafts) {
+    const field = document.getElementById(id);
+    if (field) field.value = value;
+  }
+  if (active && document.getElementById(active)) document.getElementById(active).focus();
   return true;
 }
 
@@ -344,26 +357,19 @@ async function render(focus) {
   else if (parts[0] === "backups") run = (seq) => backups(seq);
   else run = (seq) => overview(seq);
   const view = hash;
-  // A live refresh redraws the view on screen: what the operator was typing in its fields (a search not yet
-  // submitted) must survive it, or the next Enter submits the field as the URL had it.
-  const drafts = current && current.view === view
-    ? [...main.querySelectorAll("input[id], select[id], textarea[id]")].map((field) => [field.id, field.value]) : [];
-  if (!current || current.view !== view) current = { view, refresh: run, onEvent: null };
+  const refresh = current && current.view === view;
+  if (!refresh) current = { view, refresh: run, onEvent: null };
   // This render reads after every event so far: a reload one of them scheduled (on the view before, or on this one)
   // is not needed. The page before's handler is done too; a view that handles events sets its own (listen).
   clearTimeout(refreshTimer);
   current.onEvent = null;
   const seq = ++renderSeq;
+  // A redraw of the view on screen keeps what was typed into it (setPage).
+  refreshSeq = refresh ? seq : 0;
   try {
-    const active = document.activeElement && document.activeElement.id;
     await run(seq);
     if (seq !== renderSeq) return;
-    for (const [id, value] of drafts) {
-      const field = document.getElementById(id);
-      if (field) field.value = value;
-    }
     if (focus) main.focus();
-    else if (active && document.getElementById(active)) document.getElementById(active).focus();
   } catch (e) {
     if (seq === renderSeq) setPage(seq, "Error", "", h("p", { class: "error", role: "alert" }, e.message));
   }
