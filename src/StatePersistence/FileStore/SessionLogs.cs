@@ -150,8 +150,8 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// the active key, up to <paramref name="budget"/> files; the rest are counted as left. All under the log's gate,
     /// which a rotation takes too: looked at file by file with rotations in between, a part not yet looked at could be
     /// shifted into a number already done or one the listing lacked, and stay under the old key once the run reported
-    /// nothing left. Damage a read repairs is repaired first (see <see cref="Reseal(string, int)"/>); a live log with a failed
-    /// append pending, or a broken end, is left for start-up's repair (counted as left).
+    /// nothing left. Damage a read repairs is repaired first (see <see cref="Reseal(string, int)"/>); a live log with a
+    /// failed append pending is left for start-up's repair (counted as left).
     /// </summary>
     /// <param name="sessionId">The session whose log files to look at.</param>
     /// <param name="listedParts">Its rotated parts in the caller's listing of the folder, which was taken after
@@ -201,7 +201,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// <summary>
     /// Rewrites one log file (<paramref name="part"/> 0 is the live log, from 1 a rotated part) a frame at a time (see
     /// <see cref="Reseal(string, string, IFileHandle, out bool)"/>); the caller holds the log's gate, so no append
-    /// interleaves. Damage a read repairs (between appends, a rotated part's broken end) is repaired first, as a read
+    /// interleaves. Damage a read repairs (between appends, a damaged header, a broken end) is repaired first, as a read
     /// would. Returns whether it was rewritten.
     /// </summary>
     private bool Reseal(string sessionId, int part)
@@ -239,9 +239,9 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
 
     /// <summary>
     /// The log's text: its rotated parts' text, oldest first, then the live log's; of each file every valid frame's
-    /// text in order. Bytes after the last valid frame (an append in flight, or a torn tail the next start removes) are
-    /// not text. Damage between valid frames, and a rotated part's broken end, is repaired (see <see cref="Repair"/>). Null
-    /// when the session has no log.
+    /// text in order. What a failed append left is not text. Damage between valid frames, and bytes after the last one
+    /// (read under the log's gate they are damage: <see cref="BrokenEnd"/>), are repaired (see <see cref="Repair"/>).
+    /// Null when the session has no log.
     /// </summary>
     public byte[]? Read(string sessionId)
     {
@@ -361,7 +361,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         // Framed, or framed with its file header damaged (valid frames follow): the damage is found and repaired below.
 
         (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames, string? headerProblem) = Parse(sessionId, path, bytes);
-        return damage.Count == 0 && headerProblem is null && BrokenPartEnd(sessionId, path, bytes.Length, damage, frames) is null ? text : Repair(sessionId, path);
+        return damage.Count == 0 && headerProblem is null && BrokenEnd(sessionId, path, bytes.Length, damage, frames) is null ? text : Repair(sessionId, path);
     }
 
     /// <summary>

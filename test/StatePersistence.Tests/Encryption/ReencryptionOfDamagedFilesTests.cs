@@ -47,6 +47,21 @@ public sealed class ReencryptionOfDamagedFilesTests : IDisposable
         Assert.Equal("a\nc\n", await service.ReadSessionLogAsync("s1", Ct));
     }
 
+    [Fact]
+    public async Task TheLiveLogCutShortWhileRunning_IsRepaired_ThenSealedUnderTheNewKey_AndTheRunFinishes()
+    {
+        string oldKey = EncryptionKeyFile.Create(KeyFile).Active.Id;
+        await using StatePersistenceService service = await OpenAsync();
+        await AppendAsync(service, "a\n", "b\n", "c\n");
+        byte[] damaged = await CutShortAsync(Log);
+
+        await RotateAndReencryptAsync(service);
+
+        Assert.Equal(0, EncryptionKeyUsage.Measure(_fixture.StatePath).For(oldKey).Files);
+        Assert.Equal(damaged, await File.ReadAllBytesAsync(Assert.Single(CopiesAside()), Ct));
+        Assert.Equal("a\nb\n", await service.ReadSessionLogAsync("s1", Ct));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

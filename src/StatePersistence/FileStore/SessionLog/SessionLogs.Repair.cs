@@ -11,15 +11,21 @@ internal sealed partial class SessionLogs
     /// <summary>Why bytes after a rotated part's last valid append are damage, as messages say it.</summary>
     internal const string BrokenPartEndCause = "nothing appends to a rotated part: damage at rest, or a part cut short";
 
+    /// <summary>Why bytes after the live log's last valid append, read by the running store, are damage.</summary>
+    private const string BrokenLiveEndCause =
+        "read under the log's lock with no append failed, they are no append in flight and no torn tail (start-up cut those): damage at rest";
+
     /// <summary>
-    /// The bytes after a rotated part's last valid append (and the damage between its appends), when any follow; null for
-    /// the live log. Nothing appends to a part, so they are neither an append in flight nor a crash's torn append (start-up
-    /// cuts those from the live log): they are damage, which a read repairs like damage between appends.
+    /// The bytes after a log file's last valid append (and the damage between its appends), when any follow, as this
+    /// store reads the file under the log's gate. They are never an append in flight (an append holds the gate until it
+    /// is written) nor a crash's torn append (start-up cut those before the first read): they are damage, which a read
+    /// repairs like damage between appends. Nothing appends to a rotated part at all. Null for the live log while a
+    /// failed append is pending: what it left is start-up's to cut (and no read serves it).
     /// </summary>
-    private (long Offset, long Length)? BrokenPartEnd(string sessionId, string path, long length, List<(long Offset, long Length)> damage,
+    private (long Offset, long Length)? BrokenEnd(string sessionId, string path, long length, List<(long Offset, long Length)> damage,
         List<(long Offset, int Size)> frames)
     {
-        if (path == layout.SessionLogFile(sessionId))
+        if (path == layout.SessionLogFile(sessionId) && _failedAppendStarts.ContainsKey(sessionId))
         {
             return null;
         }
@@ -31,8 +37,8 @@ internal sealed partial class SessionLogs
     /// <summary>
     /// A log with damage between valid frames (flipped or overwritten bytes): it is copied aside as it is (the evidence),
     /// then replaced atomically by its valid frames, and the copy is reported (log line, metric, event). The valid
-    /// appends are served; the damaged one is not. The same for a rotated part, whose broken end is damage too
-    /// (<see cref="BrokenPartEnd"/>), and for a damaged file header (<see cref="FileHeaderCheck"/>).
+    /// appends are served; the damaged one is not. The same for a broken end (<see cref="BrokenEnd"/>: bytes after the
+    /// last valid append), and for a damaged file header (<see cref="FileHeaderCheck"/>).
     /// </summary>
     private byte[] Repair(string sessionId, string path)
     {
@@ -56,7 +62,7 @@ internal sealed partial class SessionLogs
     {
         byte[] bytes = fileSystem.ReadAllBytes(path);
         (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames, string? headerProblem) = Parse(sessionId, path, bytes);
-        (long Offset, long Length)? brokenEnd = BrokenPartEnd(sessionId, path, bytes.Length, damage, frames);
+        (long Offset, long Length)? brokenEnd = BrokenEnd(sessionId, path, bytes.Length, damage, frames);
         if (damage.Count == 0 && brokenEnd is null && headerProblem is null)
         {
             return (text, false);
@@ -76,7 +82,9 @@ internal sealed partial class SessionLogs
 
         if (brokenEnd is { } end)
         {
-            what.Add(ByteRangeText.Of(end.Offset, end.Length) + " after the last valid append of this rotated part are not a whole append (" + BrokenPartEndCause + ")");
+            bool part = path != layout.SessionLogFile(sessionId);
+            what.Add(ByteRangeText.Of(end.Offset, end.Length) + $" after the last valid append{(part ? " of this rotated part" : "")} are not a whole append ("
+                + (part ? BrokenPartEndCause : BrokenLiveEndCause) + ")");
         }
 
         string dropped = damage.Count > 0 || brokenEnd is not null ? "; the damaged bytes were dropped" : "";

@@ -19,11 +19,10 @@ internal sealed partial class SessionLogs
     /// Rewrites the log open as <paramref name="source"/> with every frame sealed again under the active key (or in the
     /// clear when encryption is off): read, opened, sealed and written one frame at a time into a temp file, which is
     /// fsynced and renamed over the log, and the directory fsynced. The log is first checked whole (every frame valid
-    /// to its end: damage is the caller's to repair, and the live log's torn tail start-up's), so a log that fails
+    /// to its end: damage is the caller's to repair), so a log that fails
     /// mid-way is never half-rewritten: any failure leaves the original as it was and removes the temp file. Returns the file header's
     /// version written, or null when the log was left as it is; <paramref name="damaged"/> then says whether it was for
-    /// damage a read repairs (<see cref="RepairHeld"/>): damage between appends, a damaged file header, or a rotated
-    /// part's broken end.
+    /// damage a read repairs (<see cref="RepairHeld"/>): damage between appends, a damaged file header, or a broken end.
     /// </summary>
     private ushort? Reseal(string sessionId, string path, IFileHandle source, out bool damaged)
     {
@@ -40,7 +39,8 @@ internal sealed partial class SessionLogs
         LogScan scan = Scan(sessionId, path, source, length);
         if (scan.Damage.Count > 0 || scan.HeaderProblem is not null || scan.Frames == 0 || scan.FramesEnd != length)
         {
-            damaged = scan.Damage.Count > 0 || scan.HeaderProblem is not null || (path != layout.SessionLogFile(sessionId) && scan.Tail != length);
+            // The caller left a live log with a failed append pending alone: any broken end here is damage (BrokenEnd).
+            damaged = scan.Damage.Count > 0 || scan.HeaderProblem is not null || scan.Tail != length;
             return null;
         }
 

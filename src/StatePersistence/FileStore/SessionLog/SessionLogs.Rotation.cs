@@ -90,8 +90,8 @@ internal sealed partial class SessionLogs
     /// <summary>
     /// No parts kept: the log is replaced atomically (temp file, fsync, rename, directory fsync) by its newest whole
     /// appends that fit in half the cap, their frames copied as stored (sealed frames stay sealed), so the rewrite
-    /// happens at most once per half a cap of appends. A log with damage between appends is repaired first, as a read
-    /// repairs it (<see cref="RepairHeld"/>).
+    /// happens at most once per half a cap of appends. A log with damage (between appends, or a broken end) is repaired
+    /// first, as a read repairs it (<see cref="RepairHeld"/>): copying its valid frames alone dropped a broken end unseen.
     /// </summary>
     private SessionLogTrim? DropOldest(string sessionId, string path, long maxBytes, Durability durability)
     {
@@ -102,7 +102,7 @@ internal sealed partial class SessionLogs
         }
 
         (_, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames, string? headerProblem) = Parse(sessionId, path, bytes);
-        if (damage.Count > 0 || headerProblem is not null)
+        if (damage.Count > 0 || headerProblem is not null || BrokenEnd(sessionId, path, bytes.Length, damage, frames) is not null)
         {
             // Repaired as a read repairs it (copied aside, reported), then cut: left as it was, a log nobody read grew
             // past its cap on every pass.
