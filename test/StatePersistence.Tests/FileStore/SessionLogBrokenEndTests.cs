@@ -10,14 +10,19 @@ using StatePersistence.Tests.Support;
 namespace StatePersistence.Tests.FileStore;
 
 /// <summary>
-/// A rotated part (<c>session_&lt;id&gt;.log.N</c>) whose end is not a whole append: cut short, or its last append
-/// failing its checksum. Nothing appends to a part, so this is damage, never an append in flight or a crash's torn
-/// append. Before, start-up only looked at live logs' ends, <c>statectl verify</c> took the part's end for a torn tail
-/// and listed nothing, and a read served the valid appends with no word, falling back for good to reading the whole log
-/// into memory. Now start-up keeps the broken end aside and cuts it off (recovery-report.json names it, as damage), a
-/// read while running copies the part aside and repairs it (reported like damage between appends), and verify lists it.
+/// A session log file whose end is not a whole append: cut short, or its last append failing its checksum.
+/// <para>A rotated part (<c>session_&lt;id&gt;.log.N</c>): nothing appends to it, so this is damage, never an append in
+/// flight or a crash's torn append. Before, start-up only looked at live logs' ends, <c>statectl verify</c> took the
+/// part's end for a torn tail and listed nothing, and a read served the valid appends with no word, falling back for
+/// good to reading the whole log into memory. Now start-up keeps the broken end aside and cuts it off
+/// (recovery-report.json names it, as damage), a read while running copies the part aside and repairs it (reported like
+/// damage between appends), and verify lists it.</para>
+/// <para>The live log, damaged while the server runs: the store reads a log under the log's lock, which every append
+/// holds until it is written, and start-up cut any torn tail before the first read, so bytes after the last valid
+/// append are then damage too. Before, a read skipped them without a word, and the next append went after them, turning
+/// them into damage between appends. Now the read copies the log aside, cuts them off and reports it.</para>
 /// </summary>
-public sealed class RotatedPartBrokenEndTests : IDisposable
+public sealed class SessionLogBrokenEndTests : IDisposable
 {
     private readonly StateFixture _fixture = new();
 
@@ -97,6 +102,44 @@ public sealed class RotatedPartBrokenEndTests : IDisposable
         Assert.Equal("s1", problem.Id);
         Assert.StartsWith($"bytes {lastAppend}..{part.Length - 1} after the last valid append of the rotated part are not a whole append", problem.Problem, StringComparison.Ordinal);
         Assert.Equal(part, await File.ReadAllBytesAsync(Part, Ct));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TheLiveLog_ReadWhileRunning_IsCopiedAside_ItsBrokenEndCutAndReported_AndAppendsGoOn(bool cutShort)
+    {
+        var found = new List<QuarantinedFile>();
+        await using StatePersistenceService service = await OpenAsync(store => store.DamageFound += (_, file) => found.Add(file));
+        await service.SaveSessionAsync(new SessionInfo { Id = "s1", Type = "chat", Status = "active" }, Ct);
+        foreach (string append in (string[])["a\n", "b\n", "c\n"])
+        {
+            await service.AppendSessionLogAsync("s1", append, Ct);
+        }
+
+        byte[] whole = await File.ReadAllBytesAsync(Log, Ct);
+        long lastAppend = whole.Length - (SessionLogFormat.Overhead + 2);
+        byte[] broken = cutShort ? whole[..^3] : [.. whole];
+        if (!cutShort)
+        {
+            broken[lastAppend + SessionLogFormat.FrameHeaderSize] ^= 0x40;
+        }
+
+        await File.WriteAllBytesAsync(Log, broken, Ct);
+
+        Assert.Equal("a\nb\n", await service.ReadSessionLogAsync("s1", Ct));
+
+        QuarantinedFile copy = Assert.Single(found);
+        Assert.Equal(broken, await File.ReadAllBytesAsync(copy.QuarantinePath, Ct));
+        Assert.Contains($"bytes {lastAppend}..{broken.Length - 1} after the last valid append are not a whole append", copy.Reason, StringComparison.Ordinal);
+        Assert.Equal(whole[..(int)lastAppend], await File.ReadAllBytesAsync(Log, Ct));
+        Assert.True(service.CheckHealth().CorruptionDetected);
+
+        // The next append follows the last valid one: nothing damaged is left between appends.
+        await service.AppendSessionLogAsync("s1", "d\n", Ct);
+        Assert.Equal("a\nb\nd\n", await service.ReadSessionLogAsync("s1", Ct));
+        Assert.Single(found);
+        Assert.True(StateDirectoryVerifier.Verify(_fixture.StatePath).Ok);
     }
 
     [Fact]
