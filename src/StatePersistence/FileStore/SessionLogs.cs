@@ -392,19 +392,9 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
                 ReadOnlySpan<byte> stored = SessionLogFormat.Text(bytes, offset, size);
                 try
                 {
-                    bool sealedHere = enveloped;
-                    if (!enveloped && FileHeaderCheck.HoldsEnvelope(envelope, sessionId, stored, path, out ReadOnlySpan<byte> opened))
-                    {
-                        text.Write(opened);
-                        envelopesInPlain = sealedHere = true;
-                    }
-                    else
-                    {
-                        text.Write(enveloped ? envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, stored, path) : stored);
-                    }
-
+                    text.Write(OpenFrame(sessionId, stored, enveloped, path, ref envelopesInPlain, out string? keyId));
                     frames.Add((offset, size));
-                    if (sealedHere && KeyIdOf(stored) is { } keyId)
+                    if (keyId is not null)
                     {
                         provenKeys.Add(keyId);
                     }
@@ -447,6 +437,33 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
             ? FileHeaderCheck.Problem(envelopesInPlain)
             : null;
         return (text.WrittenSpan.ToArray(), damage, frames, headerProblem);
+    }
+
+    /// <summary>
+    /// A valid frame's text opened, as <see cref="Parse"/> and <see cref="Scan"/> both read it: in a log whose frames hold
+    /// envelopes (<paramref name="enveloped"/>) through its envelope; under a header saying plain text, an envelope that
+    /// opens all the same (the header is damaged: <see cref="FileHeaderCheck"/>, noted in
+    /// <paramref name="envelopesInPlain"/>), else the text as stored. <paramref name="keyId"/> is the key id of a frame
+    /// read as an envelope, which opening it proved.
+    /// </summary>
+    private ReadOnlySpan<byte> OpenFrame(string sessionId, ReadOnlySpan<byte> stored, bool enveloped, string path, ref bool envelopesInPlain, out string? keyId)
+    {
+        keyId = null;
+        if (!enveloped)
+        {
+            if (!FileHeaderCheck.HoldsEnvelope(envelope, sessionId, stored, path, out ReadOnlySpan<byte> opened))
+            {
+                return stored;
+            }
+
+            envelopesInPlain = true;
+            keyId = KeyIdOf(stored);
+            return opened;
+        }
+
+        ReadOnlySpan<byte> text = envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, stored, path);
+        keyId = KeyIdOf(stored);
+        return text;
     }
 
     /// <summary>The key id a frame's envelope names (its header, known intact: the frame's checksum held).</summary>

@@ -98,9 +98,9 @@ internal static class SessionLogChecks
         }
 
         AddDamage(scan, id, path, problems);
-        if (scan.Tail < scan.Length)
+        if (scan.AfterTail is { } end)
         {
-            problems.Add(new StateDirectoryProblem(path, id, $"{ByteRangeText.Of(scan.Tail, scan.Length - scan.Tail)} after the last valid append of the rotated part are not a whole append ({SessionLogs.BrokenPartEndCause}); the next start keeps them aside and cuts them off, and a read before then copies the part aside and drops them"));
+            problems.Add(new StateDirectoryProblem(path, id, $"{ByteRangeText.Of(end.Offset, end.Length)} after the last valid append of the rotated part are not a whole append ({SessionLogs.BrokenPartEndCause}); the next start keeps them aside and cuts them off, and a read before then copies the part aside and drops them"));
         }
     }
 

@@ -169,14 +169,8 @@ internal static class SessionLogExport
         if (part > 0)
         {
             // A rotated part: never appended to, so bytes after its last valid append or damage are damage too.
-            if (scan.DamagedLastAppend is { } whole)
-            {
-                damagedLast = whole;
-            }
-            else if (scan.Length > scan.Tail)
-            {
-                brokenTail = (scan.Tail, scan.Length - scan.Tail);
-            }
+            damagedLast = scan.DamagedLastAppend;
+            brokenTail = damagedLast is null ? scan.AfterTail : null;
         }
         else if (scan.DamagedLastAppend is not null)
         {

@@ -40,7 +40,7 @@ internal sealed partial class SessionLogs
         if (scan.Damage.Count > 0 || scan.HeaderProblem is not null || scan.Frames == 0 || scan.FramesEnd != length)
         {
             // The caller left a live log with a failed append pending alone: any broken end here is damage (BrokenEnd).
-            damaged = scan.Damage.Count > 0 || scan.HeaderProblem is not null || scan.Tail != length;
+            damaged = scan.Damage.Count > 0 || scan.HeaderProblem is not null || scan.AfterTail is not null;
             return null;
         }
 

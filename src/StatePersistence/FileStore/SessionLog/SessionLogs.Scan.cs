@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using StatePersistence.Errors;
 using StatePersistence.FileStore.SessionLog;
 using StatePersistence.FileSystem;
-using StatePersistence.Serialization;
 using StatePersistence.Serialization.Envelope;
 
 namespace StatePersistence.FileStore;
@@ -36,22 +35,11 @@ internal sealed partial class SessionLogs
             enveloped ??= EnvelopeFormat.HasMagic(walk.Text);
             try
             {
-                bool sealedHere = enveloped.Value;
-                ReadOnlySpan<byte> text;
-                if (!enveloped.Value && FileHeaderCheck.HoldsEnvelope(envelope, sessionId, walk.Text, path, out ReadOnlySpan<byte> opened))
-                {
-                    text = opened;
-                    envelopesInPlain = sealedHere = true;
-                }
-                else
-                {
-                    text = enveloped.Value ? envelope.OpenRecord(PayloadKind.SessionLogAppend, sessionId, walk.Text, path) : walk.Text;
-                }
-
+                ReadOnlySpan<byte> text = OpenFrame(sessionId, walk.Text, enveloped.Value, path, ref envelopesInPlain, out string? keyId);
                 onText?.Invoke(text);
                 frames++;
                 framesEnd = walk.Offset + walk.Size;
-                if (sealedHere && KeyIdOf(walk.Text) is { } keyId)
+                if (keyId is not null)
                 {
                     provenKeys.Add(keyId);
                 }
@@ -166,4 +154,7 @@ internal sealed record LogScan(List<(long Offset, long Length)> Damage, int Fram
 {
     /// <summary>What is wrong with the log's file header (<see cref="FileHeaderCheck"/>), or null.</summary>
     public string? HeaderProblem { get; init; }
+
+    /// <summary>The bytes after the last valid frame or damage, when any: in a rotated part always damage.</summary>
+    public (long Offset, long Length)? AfterTail => Tail < Length ? (Tail, Length - Tail) : null;
 }
