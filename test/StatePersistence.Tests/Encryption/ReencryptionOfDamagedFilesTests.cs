@@ -148,13 +148,7 @@ public sealed class ReencryptionOfDamagedFilesTests : IDisposable
     private static async Task<byte[]> DamageAsync(string path, int frame)
     {
         byte[] bytes = await File.ReadAllBytesAsync(path, Ct);
-        long offset = SessionLogFormat.FileHeaderSize;
-        for (int i = 0; i < frame; i++)
-        {
-            offset += SessionLogFormat.FrameAt(bytes, offset);
-        }
-
-        bytes[offset + SessionLogFormat.FrameHeaderSize + 4] ^= 0x40;
+        bytes[DamagedLogAppends.Frames(bytes)[frame].Offset + SessionLogFormat.FrameHeaderSize + 4] ^= 0x40;
         await File.WriteAllBytesAsync(path, bytes, Ct);
         return bytes;
     }

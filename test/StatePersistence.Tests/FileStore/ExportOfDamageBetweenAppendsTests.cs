@@ -38,7 +38,7 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
     {
         await WriteLogAsync(null, "one\n", "two\n", "three\n");
         byte[] bytes = await File.ReadAllBytesAsync(Log, Ct);
-        List<(long Offset, int Size)> frames = Frames(bytes);
+        List<(long Offset, int Size)> frames = DamagedLogAppends.Frames(bytes);
         bytes[frames[1].Offset + SessionLogFormat.FrameHeaderSize + 1] ^= 0x40; // inside the text of "two\n"
         await File.WriteAllBytesAsync(Log, bytes, Ct);
 
@@ -60,7 +60,7 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
     {
         await WriteLogAsync(null, "one\n", "two\n", "three\n", "four\n");
         byte[] bytes = await File.ReadAllBytesAsync(Log, Ct);
-        List<(long Offset, int Size)> frames = Frames(bytes);
+        List<(long Offset, int Size)> frames = DamagedLogAppends.Frames(bytes);
         bytes[frames[1].Offset + SessionLogFormat.FrameHeaderSize + 1] ^= 0x40;
         bytes[frames[3].Offset + SessionLogFormat.FrameHeaderSize + 1] ^= 0x40;
         await File.WriteAllBytesAsync(Log, bytes, Ct);
@@ -80,7 +80,7 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
     {
         await WriteLogWithAPartAsync(null);
         byte[] part = await File.ReadAllBytesAsync(Part, Ct);
-        List<(long Offset, int Size)> frames = Frames(part);
+        List<(long Offset, int Size)> frames = DamagedLogAppends.Frames(part);
         part[frames[1].Offset + SessionLogFormat.FrameHeaderSize + 1] ^= 0x40;
         await File.WriteAllBytesAsync(Part, part, Ct);
         byte[] live = await File.ReadAllBytesAsync(Log, Ct);
@@ -105,7 +105,7 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
         // Nothing appends to a part: bytes after its last valid append are damage at rest, not an append in flight.
         await WriteLogWithAPartAsync(null);
         byte[] part = await File.ReadAllBytesAsync(Part, Ct);
-        List<(long Offset, int Size)> frames = Frames(part);
+        List<(long Offset, int Size)> frames = DamagedLogAppends.Frames(part);
         byte[] damaged = cutShort ? part[..^3] : [.. part];
         if (!cutShort)
         {
@@ -149,7 +149,7 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
         await WriteLogAsync(codec, "one\n", "two\n", "three\n");
         byte[] bytes = await File.ReadAllBytesAsync(Log, Ct);
         Assert.Equal(SessionLogFormat.EnvelopedVersion, SessionLogFormat.HeaderVersion(bytes));
-        List<(long Offset, int Size)> frames = Frames(bytes);
+        List<(long Offset, int Size)> frames = DamagedLogAppends.Frames(bytes);
         (long at, int size) = frames[1];
         if (reframed)
         {
@@ -185,7 +185,7 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
         await WriteLogAsync(null, appends);
         byte[] bytes = await File.ReadAllBytesAsync(Log, Ct);
         Assert.True(bytes.Length > 4 * readLimit, "the log must be larger than the read limit");
-        List<(long Offset, int Size)> frames = Frames(bytes);
+        List<(long Offset, int Size)> frames = DamagedLogAppends.Frames(bytes);
         bytes[frames[30].Offset + SessionLogFormat.FrameHeaderSize + 1] ^= 0x40;
         await File.WriteAllBytesAsync(Log, bytes, Ct);
         string logs = _fixture.File("logs");
@@ -229,21 +229,6 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
     }
 
     private string RestoredFile(string name) => Path.Combine(Restored, "logs", name);
-
-    /// <summary>Every frame of a healthy framed log: offset and size.</summary>
-    private static List<(long Offset, int Size)> Frames(byte[] log)
-    {
-        var frames = new List<(long, int)>();
-        for (long offset = SessionLogFormat.FileHeaderSize; offset < log.Length;)
-        {
-            int size = SessionLogFormat.FrameAt(log, offset);
-            Assert.True(size > 0, $"no frame at {offset}");
-            frames.Add((offset, size));
-            offset += size;
-        }
-
-        return frames;
-    }
 
     private static byte[] Concat(byte[] bytes, params (long Offset, int Size)[] ranges) =>
         [.. ranges.SelectMany(r => bytes.AsSpan((int)r.Offset, r.Size).ToArray())];

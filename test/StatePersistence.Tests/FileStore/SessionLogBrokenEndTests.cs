@@ -163,7 +163,7 @@ public sealed class SessionLogBrokenEndTests : IDisposable
     private async Task<(byte[] Part, long LastAppend)> BreakPartEndAsync(bool cutShort)
     {
         byte[] part = await File.ReadAllBytesAsync(Part, Ct);
-        long lastAppend = LastFrameOffset(part);
+        long lastAppend = DamagedLogAppends.Frames(part)[^1].Offset;
         byte[] broken = cutShort ? part[..^3] : [.. part];
         if (!cutShort)
         {
@@ -172,20 +172,6 @@ public sealed class SessionLogBrokenEndTests : IDisposable
 
         await File.WriteAllBytesAsync(Part, broken, Ct);
         return (broken, lastAppend);
-    }
-
-    private static long LastFrameOffset(byte[] log)
-    {
-        long last = -1;
-        for (long offset = SessionLogFormat.FileHeaderSize; offset < log.Length;)
-        {
-            int size = SessionLogFormat.FrameAt(log, offset);
-            Assert.True(size > 0, $"no frame at {offset}");
-            last = offset;
-            offset += size;
-        }
-
-        return last;
     }
 
     /// <summary>Session s1 with a rotated part holding "a", "b", "c" and a live log holding "d".</summary>

@@ -10,6 +10,21 @@ namespace StatePersistence.Tests.Support;
 /// </summary>
 internal static class DamagedLogAppends
 {
+    /// <summary>Every frame of a healthy framed log: offset and size.</summary>
+    public static List<(long Offset, int Size)> Frames(byte[] log)
+    {
+        var frames = new List<(long, int)>();
+        for (long offset = SessionLogFormat.FileHeaderSize; offset < log.Length;)
+        {
+            int size = SessionLogFormat.FrameAt(log, offset);
+            Xunit.Assert.True(size > 0, $"no frame at {offset}");
+            frames.Add((offset, size));
+            offset += size;
+        }
+
+        return frames;
+    }
+
     /// <summary>Flips a bit inside the text of <paramref name="log"/>'s last append, <paramref name="lastText"/>; returns the log's bytes and where that append starts.</summary>
     public static (byte[] Bytes, long Last) DamageLastAppend(string log, string lastText)
     {
