@@ -23,6 +23,13 @@ internal sealed class TaskListingQuery(NpgsqlDataSource dataSource, string schem
             return null;
         }
 
+        // PostgreSQL's text cannot hold NUL (a parameter holding one is refused, SQLSTATE 22021), so no listed status
+        // or tool has one: such a filter matches no row. Before, it was a storage failure, a 500 for a client's ?tool=.
+        if (HasNul(listing.Status) || HasNul(listing.Tool))
+        {
+            return [];
+        }
+
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT EXISTS (SELECT 1 FROM {schema}.items WHERE kind = 'task' AND NOT listed)"));
@@ -73,8 +80,17 @@ internal sealed class TaskListingQuery(NpgsqlDataSource dataSource, string schem
 
         if (listing.After is { } after)
         {
-            string comparison = descending ? "<" : ">";
-            string id = Parameter(command, after.Id, NpgsqlDbType.Text);
+            // An id to start after may hold NUL (a forged cursor, ?after=): no id does (ids are ASCII letters, digits,
+            // '_' and '-'), and none lies between "a" and "a\0b" in byte order, so the ids after "a\0b" are those
+            // after "a", and the ids before it those up to "a" itself.
+            int nul = after.Id.IndexOf('\0', StringComparison.Ordinal);
+            string comparison = (descending, nul >= 0) switch
+            {
+                (true, true) => "<=",
+                (true, false) => "<",
+                _ => ">",
+            };
+            string id = Parameter(command, nul >= 0 ? after.Id[..nul] : after.Id, NpgsqlDbType.Text);
             sql.Append(key is null
                 ? $" AND id COLLATE \"C\" {comparison} {id}"
                 : $" AND ({key}, id COLLATE \"C\") {comparison} ({Parameter(command, after.Key, NpgsqlDbType.Bigint)}, {id})");
@@ -86,6 +102,8 @@ internal sealed class TaskListingQuery(NpgsqlDataSource dataSource, string schem
         command.CommandText = sql.ToString();
         return command;
     }
+
+    private static bool HasNul(string? text) => text?.Contains('\0', StringComparison.Ordinal) == true;
 
     private static string Parameter(NpgsqlBatchCommand command, object value, NpgsqlDbType type)
     {

@@ -40,7 +40,7 @@ public sealed class TaskListingTests
                     Assert.NotNull(await store.ListTasksAsync(new TaskListing(query.Status, query.Tool, query.UpdatedSince, sort, null, limit + 1), ct));
                     List<string> fromIndexes = await PageThroughAsync(q => service.QueryTasksAsync(q, ct).AsTask(), query);
                     List<string> fromMemory = await PageThroughAsync(q => Task.FromResult(service.QueryTasks(q)), query);
-                    Assert.True(fromMemory.SequenceEqual(fromIndexes),
+            Assert.True(fromMemory.SequenceEqual(fromIndexes),
                         $"{sort} {filter} limit {limit}:\n memory  {string.Join(",", fromMemory)}\n indexes {string.Join(",", fromIndexes)}");
                 }
             }
@@ -124,6 +124,52 @@ public sealed class TaskListingTests
         Assert.Equal(await PageThroughAsync(q => Task.FromResult(reader.QueryTasks(q)), page), await PageThroughAsync(q => reader.QueryTasksAsync(q, ct).AsTask(), page));
     }
 
+    [Fact]
+    public async Task FiltersAndPositionsHoldingNul_AnswerFromTheIndexes_AsFromMemory_NotAStorageFailure()
+    {
+        // PostgreSQL's text refuses NUL (SQLSTATE 22021): ?tool=x%00, ?after=a%00 or a forged cursor were a 500
+        // counted as a storage failure. No stored status, tool or id holds NUL, so each is an answer like any other.
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await SaveVariedTasksAsync(service, 40, ct);
+
+        var queries = new List<TaskQuery>
+        {
+            new() { Tool = "shell\0" },
+            new() { Status = TaskStatuses.Completed + "\0" },
+            new() { AfterId = "\0" },
+            new() { AfterId = "a2\0" },
+            new() { AfterId = "task_9\0zz" },
+        };
+        foreach (TaskSort sort in Enum.GetValues<TaskSort>())
+        {
+            // A real cursor from the middle of the listing, its id given a NUL and more after it.
+            TaskPage first = service.QueryTasks(new TaskQuery { Sort = sort, Limit = 7 });
+            queries.Add(new TaskQuery { Sort = sort, Limit = 5, Next = WithNulInId(first.Next!) });
+        }
+
+        foreach (TaskQuery query in queries)
+        {
+            // after= is an id order's first page (its next pages follow the cursor instead).
+            List<string> fromMemory = query.AfterId is null ? await PageThroughAsync(q => Task.FromResult(service.QueryTasks(q)), query)
+                : [.. service.QueryTasks(query).Tasks.Select(t => t.Id)];
+            List<string> fromIndexes = query.AfterId is null ? await PageThroughAsync(q => service.QueryTasksAsync(q, ct).AsTask(), query)
+                : [.. (await service.QueryTasksAsync(query, ct)).Tasks.Select(t => t.Id)];
+            Assert.True(fromMemory.SequenceEqual(fromIndexes),
+                $"{query}:\n memory  {string.Join(",", fromMemory)}\n indexes {string.Join(",", fromIndexes)}");
+        }
+
+        Assert.Empty((await service.QueryTasksAsync(new TaskQuery { Tool = "shell\0" }, ct)).Tasks);
+        Assert.Equal(40, (await service.QueryTasksAsync(new TaskQuery { AfterId = "\0" }, ct)).Tasks.Count);
+        Assert.Contains("task_9", (await service.QueryTasksAsync(new TaskQuery { AfterId = "task_8\0" }, ct)).Tasks.Select(t => t.Id));
+    }
+
+    /// <summary>A cursor (base64url of "sort:key:id") whose id has "\0zz" appended.</summary>
+    private static string WithNulInId(string cursor) =>
+        System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(
+            System.Text.Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(cursor)) + "\0zz"));
+
     private static IEnumerable<TaskQuery> Filters()
     {
         yield return new TaskQuery();
@@ -160,7 +206,7 @@ public sealed class TaskListingTests
     private static async Task<List<string>> PageThroughAsync(Func<TaskQuery, Task<TaskPage>> run, TaskQuery query)
     {
         var ids = new List<string>();
-        string? next = null;
+        string? next = query.Next;
         do
         {
             TaskPage page = await run(query with { Next = next });
