@@ -257,10 +257,29 @@ public sealed class ChangeFeedTests
     }
 
     [Fact]
-    public async Task SubscriberOnAnotherInstance_ReceivesEveryGroup_InOrder_ThenNewOnes()
+    public void TheChannel_FitsAnIdentifier_KeepsShortNamesAsTheyWere_AndKeepsLongOnesApart()
+    {
+        string a = new string('a', 63);
+        string b = new string('a', 62) + "b";
+        Assert.Equal("statepersistence_state", ChangeFeed.Channel("state"));
+        Assert.Equal("statepersistence_" + new string('s', 46), ChangeFeed.Channel(new string('s', 46)));
+        Assert.All(new[] { a, b, new string('s', 47) }, schema => Assert.Equal(63, ChangeFeed.Channel(schema).Length));
+        Assert.NotEqual(ChangeFeed.Channel(a), ChangeFeed.Channel(b));
+        Assert.Matches("^[a-z_][a-z0-9_]*$", ChangeFeed.Channel(b));
+    }
+
+    /// <summary>
+    /// Also with the longest schema name PostgreSQL takes (63 characters): the channel was "statepersistence_" and the
+    /// name, past 63 bytes, which pg_notify refused inside every commit (nothing could be saved).
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData(46)]
+    [InlineData(63)]
+    public async Task SubscriberOnAnotherInstance_ReceivesEveryGroup_InOrder_ThenNewOnes(int? schemaNameLength)
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        await using Store store = await Store.CreateAsync(ct);
+        await using Store store = await Store.CreateAsync(ct, schemaNameLength);
         long before = await store.PutAsync("old", ExpectedRevision.Absent);
 
         // Instance B (its own pool) subscribes; instance A writes. A long poll interval, so what arrives promptly

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
 using Npgsql;
 using StatePersistence.Commit;
 using StatePersistence.Postgres.Failures;
@@ -48,8 +50,26 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
     /// <summary>How many times this feed read the table (<see cref="ReadAsync"/>): what an own commit does not cost.</summary>
     public long TableReads => Interlocked.Read(ref _tableReads);
 
-    /// <summary>The LISTEN/NOTIFY channel a commit in <paramref name="schema"/> notifies.</summary>
-    public static string Channel(string schema) => "statepersistence_" + schema;
+    /// <summary>
+    /// The LISTEN/NOTIFY channel a commit in <paramref name="schema"/> notifies: <c>statepersistence_</c> and the
+    /// schema, within PostgreSQL's 63 bytes of an identifier. A schema of up to 46 characters keeps that name (so
+    /// instances of earlier versions on the same schema still wake each other); a longer one (a schema may have 63)
+    /// is cut, and a hash of the whole name keeps two such schemas apart. Before, <c>pg_notify</c> refused the long name
+    /// (22023, "channel name too long") inside every commit, so nothing could be saved, while <c>LISTEN</c> silently
+    /// cut it to another channel.
+    /// </summary>
+    public static string Channel(string schema)
+    {
+        const string Prefix = "statepersistence_";
+        const int MaxBytes = 63;
+        if (Prefix.Length + schema.Length <= MaxBytes)
+        {
+            return Prefix + schema;
+        }
+
+        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schema)), 0, 4);
+        return Prefix + schema[..(MaxBytes - Prefix.Length - 1 - hash.Length)] + "_" + hash;
+    }
 
     /// <summary>
     /// Every group after <paramref name="afterPosition"/>, then every new one as it commits, on any instance, until

@@ -21,9 +21,15 @@ public static class PostgresServer
     /// <summary>A new data source of its own (its own pool): a second server instance.</summary>
     public static NpgsqlDataSource NewDataSource() => NpgsqlDataSource.Create(Url.Value);
 
-    public static async Task<TestSchema> NewSchemaAsync()
+    /// <summary>A schema that does not exist yet, dropped when disposed: <c>t_</c> and 16 random hex digits, or <paramref name="length"/> characters.</summary>
+    public static async Task<TestSchema> NewSchemaAsync(int? length = null)
     {
         string name = "t_" + Guid.NewGuid().ToString("N")[..16];
+        if (length is { } characters)
+        {
+            name = name.PadRight(characters, 'x')[..characters];
+        }
+
         await using NpgsqlCommand drop = DataSource.CreateCommand($"DROP SCHEMA IF EXISTS {name} CASCADE");
         await drop.ExecuteNonQueryAsync();
         return new TestSchema(name);

@@ -31,9 +31,9 @@ public sealed class Store : IAsyncDisposable
 
     public string Schema => _schema.Name;
 
-    public static async Task<Store> CreateAsync(CancellationToken ct)
+    public static async Task<Store> CreateAsync(CancellationToken ct, int? schemaNameLength = null)
     {
-        TestSchema schema = await PostgresServer.NewSchemaAsync();
+        TestSchema schema = await PostgresServer.NewSchemaAsync(schemaNameLength);
         await PostgresSchema.EnsureAsync(PostgresServer.DataSource, schema.Name, ct);
         return new Store(schema);
     }
