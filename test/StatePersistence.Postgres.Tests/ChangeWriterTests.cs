@@ -195,4 +195,65 @@ public sealed class ChangeWriterTests
         IReadOnlyList<CommittedGroup> feed = await store.Feed.ReadAllAsync(0, ct);
         Assert.Equal(accepted.Order(), feed.Select(g => g.Revision));
     }
+    /// <summary>
+    /// The codec changes while the store runs (a key file reloaded, a key made active). A writer that read "clear" when
+    /// it chose to write blind and "sealed" when it wrote took its revision before it locked the item, outside any
+    /// transaction: another writer of the item could commit a later revision first, and this one's earlier revision
+    /// then landed over it, the item's revisions going backwards. The key provider here turns "sealed" after its first
+    /// answer and holds its third (the write of the rows, after such a revision was taken) until another writer committed.
+    /// </summary>
+    [Fact]
+    public async Task AKeyMadeActiveDuringABlindWrite_NeverTakesARevisionBeforeTheItemIsLocked()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using Store store = await Store.CreateAsync(ct);
+        var keys = new KeyMadeActiveAfterTheFirstLook();
+        var writer = new Changes.GroupWriter(PostgresServer.DataSource, store.Schema,
+            new Changes.ChangeRows(new StorePayloads(new Encryption.AesGcmCodec(keys)), store.Schema), own: null);
+
+        Task<CommitOutcome> blind = Task.Run(async () => await writer.AppendAsync([Store.Put("a", ExpectedRevision.Any, "blind")], Durability.Full, ct), ct);
+        long other;
+        if (await Task.WhenAny(keys.Held, blind) == keys.Held)
+        {
+            other = await store.PutAsync("a", ExpectedRevision.Any, "other");
+            keys.Release();
+        }
+        else
+        {
+            other = await store.PutAsync("a", ExpectedRevision.Any, "other");
+        }
+
+        CommitOutcome outcome = await blind;
+        Assert.True(outcome.Committed);
+        long last = Math.Max(outcome.Revision, other);
+        await using NpgsqlCommand revision = PostgresServer.DataSource.CreateCommand($"SELECT revision FROM {store.Schema}.items WHERE kind = 'task' AND id = 'a'");
+        Assert.Equal(last, (long)(await revision.ExecuteScalarAsync(ct))!);
+    }
+
+    /// <summary>A key ring with no active key at the first call and an active key after; the third call waits for <see cref="Release"/>.</summary>
+    private sealed class KeyMadeActiveAfterTheFirstLook : Encryption.IEncryptionKeyProvider
+    {
+        private static readonly byte[] Material = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        private readonly Encryption.EncryptionKeyRing _clear = new([new Encryption.EncryptionKey("k1", Material, Encryption.EncryptionKeyState.Retired, DateTimeOffset.UnixEpoch)]);
+        private readonly Encryption.EncryptionKeyRing _sealing = new([new Encryption.EncryptionKey("k1", Material, Encryption.EncryptionKeyState.Active, DateTimeOffset.UnixEpoch)]);
+        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ManualResetEventSlim _released = new();
+        private int _calls;
+
+        public Task Held => _held.Task;
+
+        public void Release() => _released.Set();
+
+        public Encryption.EncryptionKeyRing GetKeyRing()
+        {
+            int call = Interlocked.Increment(ref _calls);
+            if (call == 3)
+            {
+                _held.TrySetResult();
+                _released.Wait(TimeSpan.FromSeconds(30));
+            }
+
+            return call == 1 ? _clear : _sealing;
+        }
+    }
 }

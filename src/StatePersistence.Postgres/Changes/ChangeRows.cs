@@ -43,8 +43,15 @@ internal sealed class ChangeRows(StorePayloads payloads, string location)
         _ => throw new ArgumentException($"Unknown change kind {(byte)kind}.", nameof(kind)),
     };
 
-    /// <summary>The row of a change already stamped with its revision.</summary>
-    public ItemRow ToRow(StateChange stamped)
+    /// <summary>The row of a change already stamped with its revision, in clear or sealed as the codec is now.</summary>
+    public ItemRow ToRow(StateChange stamped) => ToRow(stamped, payloads.IsIdentity);
+
+    /// <summary>
+    /// The row of a change already stamped with its revision: its JSON in clear when <paramref name="clear"/>, else
+    /// sealed (in the identity envelope if no key is active by then). A writer that decided the form once, before it
+    /// took the revisions, passes that decision: the codec may change between (a key file reloaded).
+    /// </summary>
+    public ItemRow ToRow(StateChange stamped, bool clear)
     {
         byte[]? json = stamped.Kind switch
         {
@@ -58,7 +65,7 @@ internal sealed class ChangeRows(StorePayloads payloads, string location)
             return new ItemRow(kind, stamped.Id, null, null);
         }
 
-        return payloads.IsIdentity
+        return clear
             ? new ItemRow(kind, stamped.Id, json, null)
             : new ItemRow(kind, stamped.Id, null, payloads.Seal(PayloadKindOf(kind), PayloadId(kind, stamped.Id), json));
     }

@@ -119,7 +119,11 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         // When every change expects any revision (a plain save) there is nothing to check, so nothing to read: the
         // locks ride with the writes, one round trip in all, and every group is accepted. A sealing codec needs the
         // revisions before the writes (see WriteAcceptedAsync), so it reads as any other call does.
-        bool blind = rows.IsIdentity && groups.All(g => g.All(c => c.Kind == ChangeKind.SetStateExtras || c.Expected.IsAny));
+        // Whether rows go in clear is read once: the codec changes while the store runs (a key file reloaded), and a
+        // call that read "clear" here and "sealed" below took its revisions before it locked the items, outside any
+        // transaction, so two writers of one item could commit revisions out of order.
+        bool clear = rows.IsIdentity;
+        bool blind = clear && groups.All(g => g.All(c => c.Kind == ChangeKind.SetStateExtras || c.Expected.IsAny));
         Dictionary<(string Kind, string Id), long> stored = blind ? []
             : await LockAndReadAsync(connection, transaction, groups, durability, cancellationToken).ConfigureAwait(false);
 
@@ -171,7 +175,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         }
 
         (long[] revisions, Dictionary<long, long> positions) = accepted.Count == 0 ? ([], [])
-            : await WriteAcceptedAsync(connection, transaction, groups, accepted, durability, lockFirst: blind, cancellationToken).ConfigureAwait(false);
+            : await WriteAcceptedAsync(connection, transaction, groups, accepted, durability, clear, lockFirst: blind, cancellationToken).ConfigureAwait(false);
         var written = new Dictionary<(string Kind, string Id), StoredItem?>();
         for (int n = 0; n < accepted.Count; n++)
         {
@@ -219,9 +223,9 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     /// </summary>
     private async Task<(long[] Revisions, Dictionary<long, long> Positions)> WriteAcceptedAsync(NpgsqlConnection connection,
         NpgsqlTransaction? transaction, IReadOnlyList<IReadOnlyList<StateChange>> groups, List<int> accepted, Durability durability,
-        bool lockFirst, CancellationToken cancellationToken)
+        bool clear, bool lockFirst, CancellationToken cancellationToken)
     {
-        long[]? given = rows.IsIdentity ? null : await NextRevisionsAsync(connection, transaction, accepted.Count, cancellationToken).ConfigureAwait(false);
+        long[]? given = clear ? null : await NextRevisionsAsync(connection, transaction, accepted.Count, cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection, transaction);
         if (lockFirst)
         {
@@ -251,7 +255,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
                 // for the listing columns), not from a stamped copy of its JSON.
                 StateChange source = given is not null ? ItemRevision.Stamp(group[i], given[n])
                     : group[i].Item is not null || group[i].Json is null ? group[i] : ItemRevision.Stamp(group[i], 0);
-                groupRows.Add(new GroupRow(n, i, rows.ToRow(source), source.Item));
+                groupRows.Add(new GroupRow(n, i, rows.ToRow(source, clear), source.Item));
             }
         }
 
