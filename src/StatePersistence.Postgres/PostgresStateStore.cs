@@ -50,6 +50,9 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     // instances against the server's max_connections.
     private readonly int _connectionsMax;
     private readonly ChangeFeed _feed;
+
+    /// <summary>How many times this store's change feed read the table (<see cref="ChangeFeed.TableReads"/>), for tests.</summary>
+    internal long FeedTableReads => _feed.TableReads;
     private readonly TaskListingQuery _listing;
     private readonly TimeSpan _pollInterval;
     private readonly ChangePruner _pruner;

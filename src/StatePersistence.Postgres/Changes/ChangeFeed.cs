@@ -342,6 +342,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         long end = reader.GetInt64(1);
         if (end < afterPosition)
         {
+            own?.Forget();
             throw new ChangeFeedGapException(afterPosition, end, rows.Location);
         }
 

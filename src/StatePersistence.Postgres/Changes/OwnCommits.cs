@@ -109,6 +109,22 @@ internal sealed class OwnCommits
     }
 
     /// <summary>
+    /// The database went back in time (a restore of an earlier backup, a failover that lost the last commits): the
+    /// positions registered name groups of a timeline that is gone, and new groups take those positions again. Every
+    /// entry is dropped and the highest position with them, which otherwise stayed above the reloaded reader's place
+    /// and kept it reading the table in a loop, with no wait, until new commits passed it (on an idle store, never).
+    /// </summary>
+    public void Forget()
+    {
+        lock (_gate)
+        {
+            _byRevision.Clear();
+            _revisionByPosition.Clear();
+            _highestPosition = 0;
+        }
+    }
+
+    /// <summary>
     /// A commit of this instance is starting; <see cref="EndCommit"/> with what this returns once it has ended (and its
     /// groups are registered, when it committed). Until then a reader may see its groups in the table before they are
     /// registered (<see cref="CommitsInFlightAsync"/>).

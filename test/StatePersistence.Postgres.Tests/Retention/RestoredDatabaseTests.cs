@@ -63,6 +63,39 @@ public sealed class RestoredDatabaseTests
         Assert.NotNull(await b.LoadTaskAsync("t1", Ct));
     }
 
+    /// <summary>
+    /// The instance that wrote the changes a restore removed remembered their positions as its own commits, above the
+    /// reloaded feed's place: its reader read the table in a loop with no wait until new commits passed them (on an idle
+    /// store, for ever).
+    /// </summary>
+    [Fact]
+    public async Task AnInstanceWhoseCommitsARestoreRemoved_FollowsTheFeedAtItsPace_NotInALoop()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        var storeA = new PostgresStateStore(PostgresServer.ConnectionString, schema.Name, pollInterval: TimeSpan.FromSeconds(1));
+        await using var a = new StatePersistenceService(new StatePersistenceOptions(), storeA);
+        await a.StartAsync(Ct);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bounded.CancelAfter(TimeSpan.FromSeconds(60));
+        foreach (string id in new[] { "t1", "t2", "t3", "t4", "t5" })
+        {
+            await a.SaveTaskAsync(NewTask(id), Ct);
+        }
+
+        await RestoreToAfterAsync(schema.Name, "t1");
+        await a.SaveTaskAsync(NewTask("after"), bounded.Token);
+        while (await a.LoadTaskAsync("t3", Ct) is not null)
+        {
+            await Task.Delay(20, bounded.Token);
+        }
+
+        // Idle now: at a poll interval of a second the reader reads the table about twice in two seconds.
+        long before = storeA.FeedTableReads;
+        await Task.Delay(TimeSpan.FromSeconds(2), bounded.Token);
+        long reads = storeA.FeedTableReads - before;
+        Assert.True(reads <= 10, $"the feed read the table {reads} times in 2 idle seconds");
+    }
+
     private static AgentTask NewTask(string id) => new() { Id = id, Description = "d", Status = "pending" };
 
     /// <summary>
