@@ -28,7 +28,13 @@ internal sealed class ChangePruner(NpgsqlDataSource dataSource, string schema, T
     /// <summary>How often <see cref="PruneIfDueAsync"/> prunes: a quarter of the window, between a second and five minutes.</summary>
     public TimeSpan Interval => TimeSpan.FromTicks(Math.Clamp(Retention.Ticks / 4, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute * 5));
 
-    /// <summary>Prunes when <see cref="Interval"/> has passed since the last time (the first call always prunes).</summary>
+    /// <summary>
+    /// Prunes one batch when <see cref="Interval"/> has passed since the last time (the first call always prunes), and
+    /// is due again at once while batches come back full. The feed's reader calls this between its reads, so a
+    /// backlog (the first prune after an upgrade, a log that grew while pruning failed) goes a batch at a time with
+    /// deliveries between: pruning it whole in one call held back every change, this instance's own too, and every
+    /// request waiting for the feed, until the last batch was deleted.
+    /// </summary>
     public async Task PruneIfDueAsync(CancellationToken cancellationToken)
     {
         long now = Stopwatch.GetTimestamp();
@@ -39,7 +45,10 @@ internal sealed class ChangePruner(NpgsqlDataSource dataSource, string schema, T
 
         // Due again only after a whole interval, also after a failure: the failure goes to the caller, who reports it.
         Volatile.Write(ref _dueAt, now + (long)(Interval.TotalSeconds * Stopwatch.Frequency));
-        await PruneAsync(Retention, cancellationToken).ConfigureAwait(false);
+        if (await PruneBatchAsync(Retention, cancellationToken).ConfigureAwait(false) >= BatchRows)
+        {
+            Volatile.Write(ref _dueAt, now);
+        }
     }
 
     /// <summary>

@@ -195,6 +195,35 @@ public sealed class ChangeLogPruningTests
         Assert.Equal(2L, (await again.OpenAsync(ct)).Position);
     }
 
+    [Fact]
+    public async Task TheReadersPruning_DeletesABacklogABatchAtATime_DueAgainWhileBatchesAreFull()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using var store = new PostgresStateStore(PostgresServer.DataSource, schema.Name);
+        await store.OpenAsync(ct);
+        int groups = (2 * ChangePruner.BatchRows) + 500;
+        await store.AppendAsync([.. Enumerable.Range(0, groups).Select(i => (IReadOnlyList<Commit.StateChange>)[Store.Put("t" + i, ExpectedRevision.Absent)])],
+            Durability.Full, ct);
+        await using (NpgsqlCommand age = PostgresServer.DataSource.CreateCommand(
+            $"UPDATE {schema.Name}.changes SET numbered_at = clock_timestamp() - interval '2 hours'"))
+        {
+            await age.ExecuteNonQueryAsync(ct);
+        }
+
+        var pruner = new ChangePruner(PostgresServer.DataSource, schema.Name, TimeSpan.FromHours(1));
+        string count = $"SELECT count(*) FROM {schema.Name}.changes";
+        long[] left = new long[4];
+        for (int pass = 0; pass < left.Length; pass++)
+        {
+            await pruner.PruneIfDueAsync(ct);
+            left[pass] = await ScalarAsync(count, ct);
+        }
+
+        // Two full batches, then the rest but the newest group; then not due until the interval has passed.
+        Assert.Equal([groups - ChangePruner.BatchRows, groups - (2L * ChangePruner.BatchRows), 1, 1], left);
+    }
+
     private static async Task<long> ScalarAsync(string sql, CancellationToken ct)
     {
         await using NpgsqlCommand command = PostgresServer.DataSource.CreateCommand(sql);
