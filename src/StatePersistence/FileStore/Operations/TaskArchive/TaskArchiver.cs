@@ -326,28 +326,42 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
         }
     }
 
+    /// <summary>The most tasks one commit of <see cref="DeleteAsync"/> deletes.</summary>
+    public const int MaxDeletesPerCommit = 1_000;
+
     /// <summary>
-    /// Deletes the archived tasks as one journaled commit, each only if it is still at the revision archived: one
-    /// changed meanwhile (a running server) stays live, its archived copy is then only a copy. Returns the deleted ids.
+    /// Deletes the archived tasks in journaled commits of at most <see cref="MaxDeletesPerCommit"/>, each task only if it
+    /// is still at the revision archived: one changed meanwhile (a running server) stays live, its archived copy is then
+    /// only a copy. Returns the deleted ids. The archive is durable and verified before the first commit, so a crash
+    /// between two leaves tasks live and archived, which the next run finds in the archive and deletes (<see cref="EarlierArchives"/>). One
+    /// commit of every task took a lock per task on PostgreSQL, whose lock table is small (with the defaults, a
+    /// transaction of 14,000 advisory locks fails with "out of shared memory"; an archive holds up to 10,000 tasks, plus
+    /// those an interrupted run left): such a failure repeated on every pass and made other sessions' locks fail too.
     /// </summary>
     private async Task<IReadOnlyList<string>> DeleteAsync(List<ArchivedTask> tasks, CancellationToken cancellationToken)
     {
         var deleted = new List<string>();
-        await service.CommitGroupAsync("archive", (view, archived) =>
+        foreach (ArchivedTask[] chunk in tasks.Chunk(MaxDeletesPerCommit))
         {
-            deleted.Clear();
-            var changes = new List<StateChange>();
-            foreach (ArchivedTask task in archived)
+            var inChunk = new List<string>();
+            await service.CommitGroupAsync("archive", (view, archived) =>
             {
-                if (view.Tasks.TryGetValue(task.Id, out StoredItem? current) && current.Revision == task.Revision)
+                inChunk.Clear();
+                var changes = new List<StateChange>();
+                foreach (ArchivedTask task in archived)
                 {
-                    changes.Add(new StateChange(ChangeKind.DeleteTask, task.Id, null) { Expected = ExpectedRevision.Exactly(task.Revision) });
-                    deleted.Add(task.Id);
+                    if (view.Tasks.TryGetValue(task.Id, out StoredItem? current) && current.Revision == task.Revision)
+                    {
+                        changes.Add(new StateChange(ChangeKind.DeleteTask, task.Id, null) { Expected = ExpectedRevision.Exactly(task.Revision) });
+                        inChunk.Add(task.Id);
+                    }
                 }
-            }
 
-            return changes.Count == 0 ? null : changes;
-        }, tasks, cancellationToken).ConfigureAwait(false);
+                return changes.Count == 0 ? null : changes;
+            }, chunk, cancellationToken).ConfigureAwait(false);
+            deleted.AddRange(inChunk);
+        }
+
         return deleted;
     }
 }
