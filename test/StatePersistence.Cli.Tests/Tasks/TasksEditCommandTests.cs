@@ -189,6 +189,26 @@ public sealed class TasksEditCommandTests : IDisposable
         }
     }
 
+    /// <summary>Before 2026-12-07 the id was checked last: $EDITOR was needed, the lock taken and recovery run, then exit 1.</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("a b")]
+    [InlineData("../escape")]
+    public async Task Edit_OfAnInvalidId_IsBadUsageNamingIt_BeforeTheEditorOrTheDirectory(string id)
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        SortedDictionary<string, byte[]> before = DirectoryContents.Read(StatePath);
+        string opened = _temp.Combine("opened");
+
+        StatectlRun run = await StatectlRun.RunAsync(["tasks", "edit", id, "--state-path", StatePath],
+            environment: new Dictionary<string, string> { ["EDITOR"] = Script("look.sh", $"touch '{opened}'") });
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains($"'{id}' is not a task id:", run.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(opened), "the editor ran");
+        DirectoryContents.AssertUnchanged(before, StatePath);
+    }
+
     /// <summary>The temp file a refused edit is kept in, as the message names it.</summary>
     private static string KeptEdit(string error)
     {

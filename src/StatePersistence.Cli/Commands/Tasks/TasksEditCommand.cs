@@ -1,6 +1,7 @@
 using System.CommandLine;
 using StatePersistence.Cli.Infrastructure;
 using StatePersistence.Errors;
+using StatePersistence.Ids;
 using StatePersistence.Model;
 using StatePersistence.Operations;
 
@@ -25,8 +26,15 @@ internal static class TasksEditCommand
         StoreChoice.AddOptionsTo(command);
         command.SetHandler((context, parsed, cancellation) =>
         {
+            string taskId = parsed.GetValue(id)!;
+            // First, as 'tasks show' does: an id no task can have needs no editor, no lock and no start-up recovery.
+            if (StateId.Problem(taskId) is { } problem)
+            {
+                throw new CommandFailedException($"'{taskId}' is not a task id: {problem}", ExitCodes.Usage);
+            }
+
             StoreChoice store = StoreChoice.From(parsed);
-            return RunAsync(context, parsed.GetValue(id)!, () => StoreSession.OpenAsync(context, store, cancellation), cancellation);
+            return RunAsync(context, taskId, () => StoreSession.OpenAsync(context, store, cancellation), cancellation);
         });
         return command;
     }
