@@ -209,6 +209,30 @@ public sealed class TasksEditCommandTests : IDisposable
         DirectoryContents.AssertUnchanged(before, StatePath);
     }
 
+    /// <summary>
+    /// The directory moved away while the editor was open: the save's open fails, and the message names the temp file
+    /// holding the edit (before 2026-12-07 only a refusal by the library did; this one named the directory alone).
+    /// </summary>
+    [Fact]
+    public async Task Edit_WhenTheDirectoryMovedAwayWhileTheEditorWasOpen_NamesTheFileKeepingTheEdit()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        string moved = _temp.Combine("moved");
+        string editor = Script("edit-and-move.sh", $$"""sed -i 's/"task number 1"/"edited by hand"/' "$1"; mv '{{StatePath}}' '{{moved}}'""");
+
+        StatectlRun run = await StatectlRun.RunAsync(["tasks", "edit", "task_1", "--state-path", StatePath, "--json"],
+            environment: new Dictionary<string, string> { ["EDITOR"] = editor });
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("Task 'task_1' was not saved:", run.Error, StringComparison.Ordinal);
+        Assert.Contains(StatePath, run.Error, StringComparison.Ordinal);
+        string kept = KeptEdit(run.Error);
+        Assert.Contains("edited by hand", File.ReadAllText(kept), StringComparison.Ordinal);
+        Assert.Contains(kept, run.Json().GetProperty("error").GetString(), StringComparison.Ordinal);
+        File.Delete(kept);
+        Assert.False(Directory.Exists(StatePath), "the save created the directory anew");
+    }
+
     /// <summary>The temp file a refused edit is kept in, as the message names it.</summary>
     private static string KeptEdit(string error)
     {

@@ -100,8 +100,19 @@ internal static class TasksEditCommand
             string now = ex.CurrentRevision is { } revision ? $"it is at revision {revision} now" : "it was deleted";
             throw new CommandFailedException($"Task '{id}' changed since it was read (revision {original.Revision}; {now}): nothing was saved. The edit is kept in '{path}'.");
         }
-        catch (StatePersistenceException ex)
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
+            context.Error.WriteLine($"statectl: nothing was saved; the edit is kept in '{path}'.");
+            throw;
+        }
+        catch (CommandFailedException ex)
+        {
+            // The directory gone or no longer a state directory (moved while the editor was open): its exit code kept.
+            throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.", ex.ExitCode, ex);
+        }
+        catch (Exception ex) when (ex is StatePersistenceException or IOException or UnauthorizedAccessException)
+        {
+            // Every failure of the save names the file holding the edit: CommandActions would print the bare message.
             throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.", innerException: ex);
         }
 
