@@ -74,6 +74,10 @@ internal static class CommandActions
         {
             return Fail(context, ex.Message + InUseHint, ExitCodes.Failed);
         }
+        catch (StateMigrationRequiredException ex)
+        {
+            return Fail(context, MigrationRequired(ex.Path ?? context.StatePath, ex), ExitCodes.Failed);
+        }
         catch (Exception ex) when (ex is StatePersistenceException or IOException or UnauthorizedAccessException)
         {
             return Fail(context, ex.Message, ExitCodes.Failed);
@@ -87,6 +91,24 @@ internal static class CommandActions
     private static string MissingKey(CommandContext context, StateFormatException ex) =>
         $"The state directory '{context.StatePath}' is encrypted ('{ex.Path}' is sealed with the codec '{ex.WrittenWithCodec}') and no key was given: "
         + $"pass --key-file FILE or set {EncryptionOptions.KeyFileVariable} (the key file the server runs with). Nothing was changed.";
+
+    /// <summary>
+    /// An older directory (or an unfinished migration or rollback) opened by a command that changes it: statectl never
+    /// migrates on the way (<see cref="CommandContext.StoreOptions"/>). The library's words speak of AutoMigrate and of
+    /// starting again, a server's terms; these name the command that does it and say to run this one again after.
+    /// </summary>
+    private static string MigrationRequired(string directory, StateMigrationRequiredException ex) =>
+        (ex.RollbackInterrupted
+            ? $"A rollback of the last migration of the state directory '{directory}' was interrupted before it finished; this command does not finish it, so nothing was changed. "
+                + $"Run 'statectl migrate rollback --state-path {directory}' to finish it (the directory is then of format {ex.DirectoryVersion} again; this build of statectl uses {ex.CurrentVersion})"
+            : ex.Interrupted
+                ? $"A migration of the state directory '{directory}' from {ex.DirectoryVersion} to {ex.CurrentVersion} was interrupted before it finished; this command does not finish it, so nothing was changed. "
+                    + $"Run 'statectl migrate apply --state-path {directory}' (it rolls the run back and migrates again; 'statectl migrate rollback' instead leaves the directory as it was before)"
+                : $"The state directory '{directory}' has format version {ex.DirectoryVersion}; this build of statectl uses {ex.CurrentVersion}. "
+                    + "Only 'statectl migrate apply' migrates a directory (this command does not), so nothing was changed. "
+                    + $"Run 'statectl migrate apply --state-path {directory}' (it takes a pre-migration backup first; 'statectl migrate status' shows what it will do; "
+                    + "after a 'migrate rollback', not while the older build is still to run on it)")
+        + ", then run this command again.";
 
     private static int Fail(CommandContext context, string message, int exitCode)
     {

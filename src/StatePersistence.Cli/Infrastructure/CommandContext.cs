@@ -47,7 +47,10 @@ internal sealed class CommandContext
     /// <summary>
     /// The options the library reads or opens the directory with: the server's defaults without autosave, scrub or
     /// re-encryption (a command's few seconds need none), and the key file of <c>--key-file</c>; without it the key
-    /// source is resolved from the environment exactly as the server resolves it.
+    /// source is resolved from the environment exactly as the server resolves it. Never <c>AutoMigrate</c>: a command
+    /// that opens an older directory to change it (a task edit, an archive) must not migrate it on the way, after a
+    /// rollback least of all; it is refused (<c>StateMigrationRequiredException</c>, nothing changed) and only
+    /// <c>migrate apply</c> migrates.
     /// </summary>
     public StatePersistenceOptions StoreOptions() => new()
     {
@@ -57,6 +60,7 @@ internal sealed class CommandContext
         ReencryptionInterval = TimeSpan.Zero,
         // No health check runs in a command: no measure of the folders at open either.
         DiskUsageInterval = TimeSpan.Zero,
+        AutoMigrate = false,
         Encryption = { KeyFile = KeyFile },
     };
 

@@ -15,7 +15,7 @@ public static partial class EncryptionKeyFile
     /// </summary>
     internal static EncryptionKeyRing Update(string path, string? stateDirectory, Func<EncryptionKeyRing, EncryptionKeyRing> change)
     {
-        string full = CheckLocation(path, stateDirectory);
+        string full = CheckLocation(FollowLink(CheckLocation(path, stateDirectory)), stateDirectory);
         RequireDirectory(full);
 
         // Before the lock: taking it makes '<key file>.lock', and a mistyped path would leave one beside the key files.
@@ -33,6 +33,43 @@ public static partial class EncryptionKeyFile
         {
             Array.Clear(read);
         }
+    }
+
+    /// <summary>
+    /// The file a change of the key file <paramref name="full"/> goes into: when it is a symbolic link
+    /// (<c>/etc/sp/keys.json</c> to <c>/secure/keys.json</c>, as configuration is often linked), the link's final target,
+    /// as <c>sed -i --follow-symlinks</c> and editors treat one. The atomic write then renames over the target and the
+    /// link stays a link (a rename over the link's path replaced it with a regular file before 2026-12-07), and the lock
+    /// is the target's, so runs given the link and runs given the target follow one another. A link whose target does
+    /// not exist is refused naming both: writing would create a key file where the operator may not expect one.
+    /// </summary>
+    private static string FollowLink(string full)
+    {
+        if (new FileInfo(full).LinkTarget is null)
+        {
+            return full;
+        }
+
+        FileSystemInfo? target;
+        try
+        {
+            target = File.ResolveLinkTarget(full, returnFinalTarget: true);
+        }
+        catch (IOException ex)
+        {
+            // Links that loop, or one too many in the chain.
+            throw new StatePersistenceException($"The key file '{full}' is a symbolic link that cannot be followed ({ex.Message}); nothing was changed.", full, innerException: ex);
+        }
+
+        if (target is null)
+        {
+            return full;
+        }
+
+        return target.Exists
+            ? target.FullName
+            : throw new StatePersistenceException(
+                $"The key file '{full}' is a symbolic link to '{target.FullName}', which does not exist; nothing was changed. Point the link at the key file, or give the key file's own path.", full);
     }
 
     private static void RequireUnchanged(string full, byte[] read)

@@ -158,7 +158,7 @@ public static partial class EncryptionKeyOperations
         ILogger log = logger ?? NullLogger.Instance;
         if (lost.Count > 0)
         {
-            Log.KeyRemovedLosingMovedAside(log, keyId, lost.Count);
+            Log.KeyRemovedLosingMovedAside(log, keyId, lost.Count, string.Join(", ", lost.Select(p => $"'{p}'")));
         }
 
         Log.KeyRemoved(log, keyId);
@@ -213,8 +213,8 @@ public static partial class EncryptionKeyOperations
         [LoggerMessage(EventId = 7003, EventName = "EncryptionKeyStateChanged", Level = LogLevel.Information, Message = "Encryption key {KeyId} is now {State}")]
         public static partial void KeyStateChanged(ILogger logger, string keyId, string state);
 
-        [LoggerMessage(EventId = 7007, EventName = "EncryptionKeyRemovedLosingMovedAside", Level = LogLevel.Warning, Message = "Encryption key {KeyId} removed although {Files} file(s) moved aside are sealed with it: the operator accepted that they can no longer be decrypted")]
-        public static partial void KeyRemovedLosingMovedAside(ILogger logger, string keyId, int files);
+        [LoggerMessage(EventId = 7007, EventName = "EncryptionKeyRemovedLosingMovedAside", Level = LogLevel.Warning, Message = "Encryption key {KeyId} removed although {Files} file(s) moved aside are sealed with it ({Paths}): the operator accepted that they can no longer be decrypted")]
+        public static partial void KeyRemovedLosingMovedAside(ILogger logger, string keyId, int files, string paths);
 
         [LoggerMessage(EventId = 7004, EventName = "EncryptionKeyRemoved", Level = LogLevel.Information, Message = "Encryption key {KeyId} removed from the key ring")]
         public static partial void KeyRemoved(ILogger logger, string keyId);

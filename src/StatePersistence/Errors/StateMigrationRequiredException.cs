@@ -31,6 +31,8 @@ public sealed class StateMigrationRequiredException : StatePersistenceException
     {
         DirectoryVersion = directoryVersion;
         CurrentVersion = currentVersion;
+        Interrupted = interrupted;
+        RollbackInterrupted = rollbackInterrupted;
     }
 
     /// <summary>The directory's format version.</summary>
@@ -38,4 +40,10 @@ public sealed class StateMigrationRequiredException : StatePersistenceException
 
     /// <summary>The format version this build writes.</summary>
     public string CurrentVersion { get; }
+
+    /// <summary>Whether a migration (or, with <see cref="RollbackInterrupted"/>, its rollback) was interrupted before it finished.</summary>
+    public bool Interrupted { get; }
+
+    /// <summary>Whether what did not finish was a rollback of the last migration (<c>statectl migrate rollback</c> finishes it).</summary>
+    public bool RollbackInterrupted { get; }
 }

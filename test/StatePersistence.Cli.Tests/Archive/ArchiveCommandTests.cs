@@ -160,6 +160,43 @@ public sealed partial class ArchiveCommandTests : IDisposable
         Assert.DoesNotContain("task_1", list.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A sealed archive (taken from an encrypted deployment) restored into a plain directory without --key-file: what
+    /// lacks a key is the archive, not the directory, which before 2026-12-07 the message blamed ("The state directory
+    /// '…' is encrypted").
+    /// </summary>
+    [Fact]
+    public async Task Restore_OfASealedArchiveWithoutAKey_NamesTheArchive_NotTheDirectory_AndNothingIsRestored()
+    {
+        string keyFile = _temp.Combine("keys.json");
+        string sealedState = _temp.Combine("sealed-state");
+        Assert.Equal(0, (await StatectlRun.RunAsync("keys", "create", keyFile)).ExitCode);
+        await using (ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", sealedState, "--encryption-key-file", keyFile]))
+        {
+            await PostAsync(server, "/api/tasks", """{"id":"sealed_1","description":"done under a key","tool":"shell"}""");
+            using HttpResponseMessage patched = await server.Client.PatchJsonAsync("/api/tasks/sealed_1", """{"status":"completed"}""");
+            Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        StatectlRun archive = await StatectlRun.RunAsync("archive", "--completed-before", Tomorrow, "--state-path", sealedState, "--key-file", keyFile, "--json");
+        Assert.True(archive.ExitCode == 0, archive.ToString());
+        string file = _temp.Combine("taken-along.tar.gz");
+        File.Copy(archive.Json().GetProperty("archive").GetString()!, file);
+        await WriteFinishedTasksAsync();
+
+        StatectlRun restore = await StatectlRun.RunAsync("archive", "restore", file, "--state-path", StatePath, "--json");
+
+        Assert.True(restore.ExitCode == 1, restore.ToString());
+        string error = restore.Json().GetProperty("error").GetString()!;
+        Assert.StartsWith($"The archive '{file}' is sealed", error, StringComparison.Ordinal);
+        Assert.Contains("--key-file", error, StringComparison.Ordinal);
+        Assert.Contains("Nothing was restored", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("The state directory", error, StringComparison.Ordinal);
+        StatectlRun list = await StatectlRun.RunAsync("tasks", "list", "--state-path", StatePath, "--json");
+        Assert.DoesNotContain("sealed_1", list.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Archive_AfterARunKilledPastItsDeleteCommit_WhoseArchiveIsDamaged_KeepsTheLeftoversLive_AndSaysSo()
     {

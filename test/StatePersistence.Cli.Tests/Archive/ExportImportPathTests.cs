@@ -32,6 +32,26 @@ public sealed class ExportImportPathTests : IDisposable
         Assert.DoesNotContain(Directory.EnumerateFiles(_temp.Path), f => f.Contains(".tmp", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Refused before the store is even reached: the port below has no server, so a check made after the copy (as
+    /// before 2026-12-07, once the whole store was in TMPDIR) would fail on the connection instead.
+    /// </summary>
+    [Fact]
+    public async Task ExportFromPostgres_ToADirectory_IsRefusedBeforeTheStoreIsRead()
+    {
+        string directory = _temp.Combine("backups");
+        Directory.CreateDirectory(directory);
+        int port = ServerProcess.FreePort();
+
+        StatectlRun export = await StatectlRun.RunAsync("export", directory, "--store", "postgres",
+            "--connection-string", $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Timeout=3", "--json");
+
+        Assert.True(export.ExitCode == 1, export.ToString());
+        Assert.Contains($"The archive '{directory}' is a directory: give the path of the .tar.gz file to write. Nothing was written.",
+            export.Json().GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(directory));
+    }
+
     [Fact]
     public async Task Import_IntoAPathUnderAFile_IsRefusedNamingTheFile()
     {

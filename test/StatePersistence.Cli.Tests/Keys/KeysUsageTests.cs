@@ -56,9 +56,14 @@ public sealed class KeysUsageTests : IDisposable
         Assert.Contains("--lose-moved-aside", refused.Error, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(KeyFile));
 
-        StatectlRun removed = await KeysAsync("retire", oldKey, "--remove", "--lose-moved-aside");
+        StatectlRun removed = await KeysAsync("retire", oldKey, "--remove", "--lose-moved-aside", "--json");
         Assert.True(removed.ExitCode == 0, removed.ToString());
         Assert.DoesNotContain(oldKey, File.ReadAllText(KeyFile), StringComparison.Ordinal);
+        Assert.Equal("removed", removed.Json().GetProperty("change").GetString());
+        // The files given up are named where the operator sees them (before 2026-12-07 the warning went to no logger).
+        Assert.Contains($"statectl: warning: Encryption key {oldKey} removed although 2 file(s) moved aside are sealed with it", removed.Error, StringComparison.Ordinal);
+        Assert.Contains(corrupt, removed.Error, StringComparison.Ordinal);
+        Assert.Contains(tail, removed.Error, StringComparison.Ordinal);
     }
 
     [Fact]

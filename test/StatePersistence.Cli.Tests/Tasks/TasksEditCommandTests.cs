@@ -189,6 +189,50 @@ public sealed class TasksEditCommandTests : IDisposable
         }
     }
 
+    /// <summary>Before 2026-12-07 the id was checked last: $EDITOR was needed, the lock taken and recovery run, then exit 1.</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("a b")]
+    [InlineData("../escape")]
+    public async Task Edit_OfAnInvalidId_IsBadUsageNamingIt_BeforeTheEditorOrTheDirectory(string id)
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        SortedDictionary<string, byte[]> before = DirectoryContents.Read(StatePath);
+        string opened = _temp.Combine("opened");
+
+        StatectlRun run = await StatectlRun.RunAsync(["tasks", "edit", id, "--state-path", StatePath],
+            environment: new Dictionary<string, string> { ["EDITOR"] = Script("look.sh", $"touch '{opened}'") });
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains($"'{id}' is not a task id:", run.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(opened), "the editor ran");
+        DirectoryContents.AssertUnchanged(before, StatePath);
+    }
+
+    /// <summary>
+    /// The directory moved away while the editor was open: the save's open fails, and the message names the temp file
+    /// holding the edit (before 2026-12-07 only a refusal by the library did; this one named the directory alone).
+    /// </summary>
+    [Fact]
+    public async Task Edit_WhenTheDirectoryMovedAwayWhileTheEditorWasOpen_NamesTheFileKeepingTheEdit()
+    {
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 1);
+        string moved = _temp.Combine("moved");
+        string editor = Script("edit-and-move.sh", $$"""sed -i 's/"task number 1"/"edited by hand"/' "$1"; mv '{{StatePath}}' '{{moved}}'""");
+
+        StatectlRun run = await StatectlRun.RunAsync(["tasks", "edit", "task_1", "--state-path", StatePath, "--json"],
+            environment: new Dictionary<string, string> { ["EDITOR"] = editor });
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("Task 'task_1' was not saved:", run.Error, StringComparison.Ordinal);
+        Assert.Contains(StatePath, run.Error, StringComparison.Ordinal);
+        string kept = KeptEdit(run.Error);
+        Assert.Contains("edited by hand", File.ReadAllText(kept), StringComparison.Ordinal);
+        Assert.Contains(kept, run.Json().GetProperty("error").GetString(), StringComparison.Ordinal);
+        File.Delete(kept);
+        Assert.False(Directory.Exists(StatePath), "the save created the directory anew");
+    }
+
     /// <summary>The temp file a refused edit is kept in, as the message names it.</summary>
     private static string KeptEdit(string error)
     {

@@ -96,6 +96,48 @@ public sealed class WatchCommandTests : IDisposable
         Assert.Contains($"http://127.0.0.1:{port}/api/events", run.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A server killed mid-stream (kill -9, a dropped connection) ends the chunked response without its last chunk: the
+    /// read fails with an IOException, not an HttpRequestException, and before 2026-12-07 the message ("The response
+    /// ended prematurely.") did not name the address.
+    /// </summary>
+    [Fact]
+    public async Task AServerThatDropsTheStreamMidResponse_IsExit1_NamingTheAddress()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        Task<StatectlRun> watching = StatectlRun.RunAsync("watch", "--url", $"http://127.0.0.1:{port}", "--json");
+
+        using (System.Net.Sockets.TcpClient connection = await listener.AcceptTcpClientAsync(Http.Ct))
+        {
+            System.Net.Sockets.NetworkStream stream = connection.GetStream();
+            // The request's headers, read up to their blank line.
+            var request = new System.Text.StringBuilder();
+            byte[] buffer = new byte[1024];
+            while (!request.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                int read = await stream.ReadAsync(buffer, Http.Ct);
+                Assert.True(read > 0, "watch closed the connection before its request ended");
+                request.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+            }
+
+            string evt = "event: task:created\ndata: {\"id\":\"t1\"}\n\n";
+            string response = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + $"{evt.Length:x}\r\n{evt}\r\n";
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(response), Http.Ct);
+            await stream.FlushAsync(Http.Ct);
+            // Gone without the last chunk, as a killed server's socket is.
+            connection.Client.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+        }
+
+        StatectlRun run = await watching;
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("task:created", run.Output, StringComparison.Ordinal);
+        Assert.Contains($"http://127.0.0.1:{port}/api/events", run.Error, StringComparison.Ordinal);
+    }
+
     private static JsonElement NextFor(System.Collections.Concurrent.BlockingCollection<string> lines, string id)
     {
         foreach (string line in lines.GetConsumingEnumerable(Http.Ct))

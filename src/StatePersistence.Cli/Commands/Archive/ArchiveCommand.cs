@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using StatePersistence.Cli.Infrastructure;
+using StatePersistence.Encryption;
+using StatePersistence.Errors;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Ids;
 using StatePersistence.Postgres;
@@ -178,6 +180,22 @@ internal static class ArchiveCommand
             })
             : StoreSession.OpenAsync(context, store, cancellation);
 
+    /// <summary>
+    /// The archive whose entry could not be opened without a key: the restore opens every entry as
+    /// <c>&lt;archive&gt;!&lt;entry&gt;</c> before anything is written. Null when what lacked a key is not an archive's entry.
+    /// </summary>
+    private static string? SealedArchive(StateFormatException ex) =>
+        ex.Path is { } path && path.LastIndexOf('!') is > 0 and int bang ? path[..bang] : null;
+
+    /// <summary>
+    /// A sealed archive (taken from an encrypted deployment) restored without a key: the archive is what needs one, not
+    /// the store, which may well be in the clear (before 2026-12-07 the message said "The state directory ... is encrypted").
+    /// </summary>
+    private static CommandFailedException ArchiveNeedsAKey(string archive, StateFormatException ex) =>
+        new($"The archive '{archive}' is sealed (its entry '{ex.Path![(archive.Length + 1)..]}' with the codec '{ex.WrittenWithCodec}') and no key was given to open it: "
+            + $"pass --key-file FILE or set {EncryptionOptions.KeyFileVariable}, naming the key file of the deployment that wrote the archive. Nothing was restored.",
+            ExitCodes.Failed, ex);
+
     private static async Task<int> RestoreAsync(CommandContext context, StoreChoice store, string file, CancellationToken cancellation)
     {
         TaskRestoreResult result;
@@ -185,7 +203,14 @@ internal static class ArchiveCommand
         using (Interruption.Defer("the restore of the archive"))
         await using (StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false))
         {
-            result = await TaskArchives.RestoreAsync(service, file, cancellation).ConfigureAwait(false);
+            try
+            {
+                result = await TaskArchives.RestoreAsync(service, file, cancellation).ConfigureAwait(false);
+            }
+            catch (StateFormatException ex) when (ex.ReaderLacksCodec && SealedArchive(ex) is { } archive)
+            {
+                throw ArchiveNeedsAKey(archive, ex);
+            }
         }
 
         if (context.Json)

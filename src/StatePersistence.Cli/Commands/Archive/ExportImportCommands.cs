@@ -69,6 +69,12 @@ internal static class ExportImportCommands
 
     private static async Task<int> ExportFromPostgresAsync(CommandContext context, StoreChoice choice, string archive, CancellationToken cancellationToken)
     {
+        if (Directory.Exists(Path.GetFullPath(archive)))
+        {
+            // Said before the database is reached, as the library's export says it before the store is copied: the same words.
+            throw new CommandFailedException($"The archive '{Path.GetFullPath(archive)}' is a directory: give the path of the .tar.gz file to write. Nothing was written.");
+        }
+
         StoreExportResult result = await choice.ReadAsync(async (connectionString, schema) =>
         {
             // An open creates a missing schema and upgrades an older one: an export must do neither.

@@ -14,7 +14,7 @@ internal static class KeyFileLockWait
 
     public static void Announce(TextWriter error, string keyFile)
     {
-        string full = Path.GetFullPath(keyFile);
+        string full = LinkTargetOf(Path.GetFullPath(keyFile));
         string lockFile = full + ".lock";
         if (!IsHeld(lockFile))
         {
@@ -25,6 +25,22 @@ internal static class KeyFileLockWait
         error.WriteLine($"statectl: waiting for the lock '{lockFile}'{holder}: another change of the key file '{full}' is running; "
             + "this one runs once it has finished (it gives up after 60 s, changing nothing).");
         error.Flush();
+    }
+
+    /// <summary>
+    /// A key file given as a symbolic link is changed in its final target, under the target's lock (the library's
+    /// <c>EncryptionKeyFile</c>): that lock is the one waited for. A link that cannot be followed is named by the change itself.
+    /// </summary>
+    private static string LinkTargetOf(string full)
+    {
+        try
+        {
+            return new FileInfo(full).LinkTarget is not null && File.ResolveLinkTarget(full, returnFinalTarget: true) is { } target ? target.FullName : full;
+        }
+        catch (IOException)
+        {
+            return full;
+        }
     }
 
     /// <summary>Whether another process holds the lock: taking it as the library does (flock, non-blocking) fails; released at once.</summary>

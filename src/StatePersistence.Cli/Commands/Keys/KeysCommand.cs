@@ -134,7 +134,8 @@ internal static class KeysCommand
 
             if (parsed.GetValue(remove))
             {
-                EncryptionKeyOperations.Remove(file, id, context.StatePath, parsed.GetValue(loseMovedAside));
+                // With --lose-moved-aside the library logs a Warning naming the files given up: said on standard error.
+                EncryptionKeyOperations.Remove(file, id, context.StatePath, parsed.GetValue(loseMovedAside), new WarningLines(context.Error));
                 Report(context, new KeyChangeReport(file, id, "removed"), $"The key {id} was removed from '{file}'.");
                 return Task.FromResult(ExitCodes.Success);
             }

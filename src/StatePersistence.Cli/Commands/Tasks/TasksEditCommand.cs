@@ -1,6 +1,7 @@
 using System.CommandLine;
 using StatePersistence.Cli.Infrastructure;
 using StatePersistence.Errors;
+using StatePersistence.Ids;
 using StatePersistence.Model;
 using StatePersistence.Operations;
 
@@ -25,8 +26,15 @@ internal static class TasksEditCommand
         StoreChoice.AddOptionsTo(command);
         command.SetHandler((context, parsed, cancellation) =>
         {
+            string taskId = parsed.GetValue(id)!;
+            // First, as 'tasks show' does: an id no task can have needs no editor, no lock and no start-up recovery.
+            if (StateId.Problem(taskId) is { } problem)
+            {
+                throw new CommandFailedException($"'{taskId}' is not a task id: {problem}", ExitCodes.Usage);
+            }
+
             StoreChoice store = StoreChoice.From(parsed);
-            return RunAsync(context, parsed.GetValue(id)!, () => StoreSession.OpenAsync(context, store, cancellation), cancellation);
+            return RunAsync(context, taskId, () => StoreSession.OpenAsync(context, store, cancellation), cancellation);
         });
         return command;
     }
@@ -92,8 +100,19 @@ internal static class TasksEditCommand
             string now = ex.CurrentRevision is { } revision ? $"it is at revision {revision} now" : "it was deleted";
             throw new CommandFailedException($"Task '{id}' changed since it was read (revision {original.Revision}; {now}): nothing was saved. The edit is kept in '{path}'.");
         }
-        catch (StatePersistenceException ex)
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
+            context.Error.WriteLine($"statectl: nothing was saved; the edit is kept in '{path}'.");
+            throw;
+        }
+        catch (CommandFailedException ex)
+        {
+            // The directory gone or no longer a state directory (moved while the editor was open): its exit code kept.
+            throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.", ex.ExitCode, ex);
+        }
+        catch (Exception ex) when (ex is StatePersistenceException or IOException or UnauthorizedAccessException)
+        {
+            // Every failure of the save names the file holding the edit: CommandActions would print the bare message.
             throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.", innerException: ex);
         }
 

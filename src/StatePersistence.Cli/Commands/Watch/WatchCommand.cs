@@ -72,6 +72,12 @@ internal static class WatchCommand
         {
             throw new CommandFailedException($"The server at '{events}' cannot be reached: {ex.Message}", ExitCodes.Failed, ex);
         }
+        catch (IOException ex)
+        {
+            // A server killed or a connection dropped mid-stream: the chunked response ends without its last chunk
+            // (HttpIOException, "The response ended prematurely."), which names no address of its own.
+            throw new CommandFailedException($"The server at '{events}' broke off the event stream (stopped, killed or the connection lost): {ex.Message}", ExitCodes.Failed, ex);
+        }
 
         throw new CommandFailedException($"The server at '{events}' closed the event stream (stopped or restarted).");
     }

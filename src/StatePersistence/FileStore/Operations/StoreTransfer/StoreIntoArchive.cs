@@ -25,6 +25,12 @@ internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
             throw new DirectoryNotFoundException($"The directory of the archive '{archive}' does not exist.");
         }
 
+        if (Directory.Exists(archive))
+        {
+            // Before the store is read and copied into TMPDIR: the directory's exporter would refuse it only after that.
+            throw new IOException($"The archive '{archive}' is a directory: give the path of the .tar.gz file to write. Nothing was written.");
+        }
+
         string work = TransferCopy.NewWorkDirectory("export");
         try
         {
