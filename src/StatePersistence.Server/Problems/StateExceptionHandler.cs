@@ -33,6 +33,7 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
             StateConflictException conflict => Http.Preconditions.Failed(httpContext.Response, conflict),
             StateDirectoryMovedException moved => DirectoryMoved(moved, correlationId),
             SessionLogNotDeletedException partly => SessionLogNotDeleted(partly, correlationId),
+            SessionLogCheckFailedException appended => SessionLogCheckFailed(appended, correlationId),
             StatePersistenceException failed => StorageFailed(failed, correlationId),
             ObjectDisposedException => ShuttingDown(correlationId),
             _ => Unexpected(exception, correlationId),
@@ -62,6 +63,19 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
         return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Session log not deleted",
             $"The session {StateId.Quote(error.SessionId)} was deleted, but its log could not be deleted. Repeat the request: it answers 404 "
             + $"and deletes the log. The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
+    }
+
+    /// <summary>
+    /// A session log append stored, its check after it failed: the answer says the text was appended, so that a client
+    /// does not append it again; 500, as a repeat would not finish anything but append a second copy.
+    /// </summary>
+    private IResult SessionLogCheckFailed(SessionLogCheckFailedException error, string correlationId)
+    {
+        LogStorageFailed(RefusedRequests.StorageFailed, StatusCodes.Status500InternalServerError, error.Cause, correlationId);
+        return ApiProblems.Problem(StatusCodes.Status500InternalServerError, "Session log appended, not checked",
+            $"The text was appended to the log of session {StateId.Quote(error.SessionId)} and is durable; do not send it again. The check after it, "
+            + "whether a DELETE of the session landed meanwhile (whose log would then be removed), failed in storage. "
+            + $"The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
     }
 
     /// <summary>What happened, without the host's paths: the operator has to act, a client can only wait.</summary>
