@@ -98,6 +98,33 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task TaskList_APageTheServerCutsForItsBytes_IsShownWhole()
+    {
+        // Ten tasks of about 900 KB: 9 MB for one page, past the 8 MiB an answer holds, so the server sends the page in
+        // two answers and the page asks for the second itself.
+        string tag = Guid.NewGuid().ToString("N")[..8];
+        string padding = new('p', 900_000);
+        for (int i = 0; i < 10; i++)
+        {
+            await CreateTaskAsync($"big_{tag}_{i}", $"{tag} {padding}", "pending");
+        }
+
+        await using BrowserSession session = await BrowserSession.OpenAsync(fixture);
+        IPage page = session.Page;
+        await session.LoginAsync();
+        await page.ClickAsync("nav a[data-nav=tasks]");
+        await page.FillAsync("#search", tag);
+        IResponse cut = await page.RunAndWaitForResponseAsync(() => page.PressAsync("#search", "Enter"),
+            r => r.Url.Contains("/api/dashboard/tasks?", StringComparison.Ordinal) && !r.Url.Contains("offset=", StringComparison.Ordinal));
+
+        await Expect(page.Locator("tbody tr[data-task]")).ToHaveCountAsync(10);
+        Assert.Contains("\"next_offset\":", await cut.TextAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain("\"next_offset\":null", await cut.TextAsync(), StringComparison.Ordinal);
+        await Expect(page.Locator("#page-info")).ToHaveTextAsync("Page 1 of 1");
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
     public async Task TaskList_ALiveRefresh_KeepsASearchBeingTyped()
     {
         await using BrowserSession session = await BrowserSession.OpenAsync(fixture);

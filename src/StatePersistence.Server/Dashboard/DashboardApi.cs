@@ -24,7 +24,7 @@ internal static class DashboardApi
     {
         RouteGroupBuilder api = routes.MapGroup("/api/dashboard");
         api.MapGet("/overview", OverviewAsync);
-        api.MapGet("/tasks", TasksAsync).TakesQuery("status", "q", "page", "size");
+        api.MapGet("/tasks", TasksAsync).TakesQuery("status", "q", "page", "size", "offset");
         api.MapGet("/recovery", (IStatePersistence state) => state.LastRecovery is { } report
             ? ApiResults.Ok(report, ServerJsonContext.Default.RecoveryReport)
             : ApiProblems.Problem(StatusCodes.Status404NotFound, "Not found", "No recovery has run yet."));
@@ -47,51 +47,70 @@ internal static class DashboardApi
     }
 
     private static async Task<IResult> TasksAsync(IStatePersistence state, string? status, string? q, string? page, string? size,
-        CancellationToken cancellationToken)
+        string? offset, CancellationToken cancellationToken)
     {
         FieldRules.TaskStatus("status", string.IsNullOrEmpty(status) ? null : status);
         int pageNumber = Number("page", page, 1, int.MaxValue, 1);
         int pageSize = Number("size", size, 1, MaxPageSize, 50);
+        // Where a page cut short by its bytes goes on (its next_offset); otherwise the page's first position.
+        long start = string.IsNullOrEmpty(offset) ? (long)(pageNumber - 1) * pageSize : Number("offset", offset, 0, int.MaxValue, 0);
         var filter = new Querying.TaskQuery
         {
             Status = string.IsNullOrEmpty(status) ? null : status,
             Search = Routes.TaskListRoute.Search(q),
             Sort = Querying.TaskSort.UpdatedAtDescending,
         };
-        return ApiResults.Ok(await PageAsync(state, filter, pageNumber, pageSize, cancellationToken), DashboardJsonContext.Default.TaskPage);
+        return ApiResults.Ok(await PageAsync(state, filter, pageNumber, pageSize, start, cancellationToken), DashboardJsonContext.Default.TaskPage);
     }
 
     /// <summary>
     /// One page of the list, most recently updated first (the listing's order), read only as far as the page asked for;
     /// the total counted from the fields kept beside each task (a search reads each task's description from its stored
     /// JSON, deserializing none). The dashboard asks again after every burst of events, so a page costs its own tasks,
-    /// not every task: reading every task for every page took 0.9-1.6 s a request at 100k tasks, 5 s at 161k.
+    /// not every task: reading every task for every page took 0.9-1.6 s a request at 100k tasks, 5 s at 161k. A page
+    /// that starts at or past the total is answered at once: walking the listing to find it empty cost every task, and
+    /// in a time order every chunk of the walk scanned every task again. The page's tasks come from one chunk of the
+    /// listing, cut like a page of <c>GET /api/tasks</c> at <see cref="Querying.TaskQuery.DefaultMaxBytes"/> of stored
+    /// JSON: 200 tasks near the task quota made an answer of 200 MB. A page so cut says where the rest starts.
     /// </summary>
-    private static async Task<TaskPage> PageAsync(IStatePersistence state, Querying.TaskQuery filter, int pageNumber, int pageSize,
+    private static async Task<TaskPage> PageAsync(IStatePersistence state, Querying.TaskQuery filter, int pageNumber, int pageSize, long start,
         CancellationToken cancellationToken)
     {
         int total = state.CountTasks(filter);
-        long skip = (long)(pageNumber - 1) * pageSize;
         var rows = new List<TaskRow>(pageSize);
+        if (start >= total)
+        {
+            return new TaskPage(total, pageNumber, pageSize, rows, null);
+        }
+
         string? next = null;
         long passed = 0;
-        do
+        while (true)
         {
-            Querying.TaskPage chunk = await state.QueryTasksAsync(
-                filter with { Limit = (int)Math.Min(skip - passed + pageSize, Querying.TaskQuery.MaxLimit), Next = next }, cancellationToken);
+            // A chunk holds the whole page or none of it, so the page's tasks come from one chunk, bounded as it is.
+            long toSkip = start - passed;
+            int limit = (int)(toSkip + pageSize <= Querying.TaskQuery.MaxLimit ? toSkip + pageSize : Math.Min(toSkip, Querying.TaskQuery.MaxLimit));
+            Querying.TaskPage chunk = await state.QueryTasksAsync(filter with { Limit = limit, Next = next }, cancellationToken);
             foreach (AgentTask task in chunk.Tasks)
             {
-                if (passed++ >= skip)
+                if (passed++ >= start)
                 {
                     rows.Add(Row(task));
                 }
             }
 
             next = chunk.Next;
-        }
-        while (next is not null && rows.Count < pageSize);
+            if (next is null || rows.Count == pageSize)
+            {
+                return new TaskPage(total, pageNumber, pageSize, rows, null);
+            }
 
-        return new TaskPage(total, pageNumber, pageSize, rows);
+            if (rows.Count > 0)
+            {
+                // Cut by its bytes (a chunk that holds the page ends with it otherwise): the rest is another chunk's worth.
+                return new TaskPage(total, pageNumber, pageSize, rows, start + rows.Count);
+            }
+        }
     }
 
     private static TaskRow Row(AgentTask task) => new(task.Id, task.Description, task.Status, task.Tool, task.UpdatedAt ?? task.CreatedAt);

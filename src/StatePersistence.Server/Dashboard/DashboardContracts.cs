@@ -24,8 +24,12 @@ internal sealed record BackupFile(string Name, long Bytes, DateTimeOffset SavedA
 /// <summary>One row of the dashboard's task list (the task without its logs and result).</summary>
 internal sealed record TaskRow(string Id, string? Description, string? Status, string? Tool, DateTimeOffset? UpdatedAt);
 
-/// <summary>One page of the dashboard's task list, with the number of tasks the filters match.</summary>
-internal sealed record TaskPage(int Total, int Page, int Size, IReadOnlyList<TaskRow> Tasks);
+/// <summary>
+/// One page of the dashboard's task list, with the number of tasks the filters match; <paramref name="NextOffset"/>,
+/// when the page was cut short by its bytes, is the position (from 0) of its first task not sent: ask for
+/// <c>offset=</c> it to go on.
+/// </summary>
+internal sealed record TaskPage(int Total, int Page, int Size, IReadOnlyList<TaskRow> Tasks, long? NextOffset);
 
 /// <summary>Source-generated JSON for the dashboard's answers, in the server's conventions.</summary>
 [JsonSourceGenerationOptions(

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Net.Http.Headers;
 using StatePersistence.Server.Access;
+using StatePersistence.Server.Http;
 using StatePersistence.Server.Problems;
 
 namespace StatePersistence.Server.Dashboard;
@@ -28,7 +29,7 @@ internal static class LoginRoutes
         });
     }
 
-    private static async Task<IResult> LoginAsync(HttpContext context, DashboardCookie cookie, LoginThrottle throttle)
+    private static async Task<IResult> LoginAsync(HttpContext context, DashboardCookie cookie, LoginThrottle throttle, RequestReader reader)
     {
         if (!cookie.Required)
         {
@@ -53,10 +54,24 @@ internal static class LoginRoutes
             return ApiProblems.UnsupportedMediaType(context.Request.ContentType, "application/x-www-form-urlencoded");
         }
 
-        IFormCollection form = await context.Request.ReadFormAsync(context.RequestAborted);
+        IFormCollection form;
+        try
+        {
+            form = await reader.ReadFormAsync(context.Request);
+        }
+        catch (ApiProblemException refused) when (refused.Problem is IStatusCodeHttpResult { StatusCode: StatusCodes.Status400BadRequest or StatusCodes.Status413PayloadTooLarge })
+        {
+            // A form the reader refuses carries no key either: as a guess it must cost what a wrong key costs, or an
+            // address would send those without limit. (A 503 for the body budget is the server's state, not counted.)
+            throttle.Failed(context);
+            throw;
+        }
+
         string? key = form["key"];
         if (string.IsNullOrWhiteSpace(key))
         {
+            // Counted like a wrong key: it is not the key, and a 400 that cost nothing could be repeated without limit.
+            throttle.Failed(context);
             return Form(context, "Enter the API key (the form field key is empty).", StatusCodes.Status400BadRequest);
         }
 

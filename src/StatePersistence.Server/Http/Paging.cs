@@ -36,7 +36,9 @@ internal static class Paging
         }
 
         HttpRequest request = context.Request;
-        var query = request.Query.Where(q => q.Key is not ("after" or "limit"))
+        // Ignoring case, as the routes read them: a kept "Limit=" beside the new "limit=" made the link a 400.
+        var query = request.Query.Where(q => !q.Key.Equals("after", StringComparison.OrdinalIgnoreCase)
+                && !q.Key.Equals("limit", StringComparison.OrdinalIgnoreCase))
             .Select(q => Uri.EscapeDataString(q.Key) + "=" + Uri.EscapeDataString(q.Value.ToString()))
             .Append("limit=" + limit.ToString(CultureInfo.InvariantCulture))
             .Append("after=" + Uri.EscapeDataString(id(page[^1])));

@@ -33,6 +33,7 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
             StateConflictException conflict => Http.Preconditions.Failed(httpContext.Response, conflict),
             StateDirectoryMovedException moved => DirectoryMoved(moved, correlationId),
             SessionLogNotDeletedException partly => SessionLogNotDeleted(partly, correlationId),
+            SessionLogCheckFailedException appended => SessionLogCheckFailed(appended, correlationId),
             StatePersistenceException failed => StorageFailed(failed, correlationId),
             ObjectDisposedException => ShuttingDown(correlationId),
             _ => Unexpected(exception, correlationId),
@@ -64,6 +65,19 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
             + $"and deletes the log. The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
     }
 
+    /// <summary>
+    /// A session log append stored, its check after it failed: the answer says the text was appended, so that a client
+    /// does not append it again; 500, as a repeat would not finish anything but append a second copy.
+    /// </summary>
+    private IResult SessionLogCheckFailed(SessionLogCheckFailedException error, string correlationId)
+    {
+        LogStorageFailed(RefusedRequests.StorageFailed, StatusCodes.Status500InternalServerError, error.Cause, correlationId);
+        return ApiProblems.Problem(StatusCodes.Status500InternalServerError, "Session log appended, not checked",
+            $"The text was appended to the log of session {StateId.Quote(error.SessionId)} and is durable; do not send it again. The check after it, "
+            + "whether a DELETE of the session landed meanwhile (whose log would then be removed), failed in storage. "
+            + $"The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
+    }
+
     /// <summary>What happened, without the host's paths: the operator has to act, a client can only wait.</summary>
     private IResult DirectoryMoved(StateDirectoryMovedException error, string correlationId)
     {
@@ -91,9 +105,19 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
         }
     }
 
+    /// <summary>
+    /// A defect of the server's: counted with the refusals (reason <c>unexpected</c>), where no metric showed it, and
+    /// logged as they are, the first of a spell an Error with its stack trace, so that a request a client can repeat
+    /// does not write a stack trace per request.
+    /// </summary>
     private IResult Unexpected(Exception error, string correlationId)
     {
-        LogUnexpected(logger, error, correlationId);
+        if (refused.LogWhole(RefusedRequests.Unexpected, StatusCodes.Status500InternalServerError,
+            $"{error.GetType().Name}: {error.Message}; correlation id {correlationId}"))
+        {
+            LogUnexpected(logger, error, correlationId);
+        }
+
         return ApiProblems.Problem(StatusCodes.Status500InternalServerError, "Internal error",
             $"The request failed inside the server. The server's log has the cause under correlation id {correlationId}.",
             correlationId: correlationId);

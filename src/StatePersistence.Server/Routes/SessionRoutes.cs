@@ -1,3 +1,4 @@
+using StatePersistence.Errors;
 using StatePersistence.Ids;
 using StatePersistence.Model;
 using StatePersistence.Server.Contracts;
@@ -194,11 +195,20 @@ internal static class SessionRoutes
         // new one, which a later session with the same id would then continue. The delete removes the record before
         // the log, so either it is seen gone here (and the log is removed now) or its own removal comes after this
         // append. Asked of the store, not of this instance's state: on a store several instances share, another
-        // instance's delete reaches that state a moment late, and the text would stay.
-        if (await state.LoadLatestSessionAsync(id, CancellationToken.None) is null)
+        // instance's delete reaches that state a moment late, and the text would stay. The wait for the store ends with
+        // the request (a client gone needs no answer); the removal, once decided, is not left half done.
+        try
         {
-            await state.DeleteSessionLogAsync(id, CancellationToken.None);
-            return ApiProblems.NotFound(Kind, id);
+            if (await state.LoadLatestSessionAsync(id, request.HttpContext.RequestAborted) is null)
+            {
+                await state.DeleteSessionLogAsync(id, CancellationToken.None);
+                return ApiProblems.NotFound(Kind, id);
+            }
+        }
+        catch (StatePersistenceException failed)
+        {
+            // The text is durable by now: "nothing of this request was stored" would make a client append it twice.
+            throw new SessionLogCheckFailedException(id, failed);
         }
 
         return Results.NoContent();

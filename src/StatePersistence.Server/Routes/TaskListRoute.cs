@@ -91,7 +91,9 @@ internal static class TaskListRoute
     /// <summary>This request's URL with the cursor in place of <c>next</c> and <c>after</c>, so a client can just follow it.</summary>
     private static string NextLink(HttpRequest request, string cursor)
     {
-        IEnumerable<string> query = request.Query.Where(q => q.Key is not ("next" or "after"))
+        // Ignoring case, as the route reads them: a kept "After=" beside the new "next=" made the link a 400.
+        IEnumerable<string> query = request.Query.Where(q => !q.Key.Equals("next", StringComparison.OrdinalIgnoreCase)
+                && !q.Key.Equals("after", StringComparison.OrdinalIgnoreCase))
             .Select(q => Uri.EscapeDataString(q.Key) + "=" + Uri.EscapeDataString(q.Value.ToString()))
             .Append("next=" + Uri.EscapeDataString(cursor));
         return string.Create(CultureInfo.InvariantCulture, $"<{request.PathBase}{request.Path}?{string.Join('&', query)}>; rel=\"next\"");

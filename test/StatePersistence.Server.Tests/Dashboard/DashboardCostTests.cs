@@ -104,6 +104,58 @@ public sealed class DashboardCostTests
         Assert.Equal(0, server.Watched.LoadsOfEveryTask);
     }
 
+    [Theory]
+    [InlineData("/api/dashboard/tasks?size=200&page=2147483647")]
+    [InlineData("/api/dashboard/tasks?size=3&page=4&q=task")]
+    [InlineData("/api/dashboard/tasks?offset=9")]
+    public async Task TaskList_APageAtOrPastTheTotal_IsAnsweredEmpty_ReadingNoTask(string url)
+    {
+        await using var server = new WatchedServer();
+        HttpClient client = server.Client;
+        for (int i = 0; i < 9; i++)
+        {
+            server.Time.Advance(TimeSpan.FromMinutes(1));
+            await client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"task {{i}}"}""");
+        }
+
+        int before = server.Watched.TasksListed;
+        JsonElement page = await (await client.GetUrlAsync(url)).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(9, page.GetProperty("total").GetInt32());
+        Assert.Empty(page.GetProperty("tasks").EnumerateArray());
+        // Walking the listing to find the page empty read every task, and in this order scanned them all per chunk.
+        Assert.Equal(0, server.Watched.TasksListed - before);
+    }
+
+    [Fact]
+    public async Task TaskList_APageOfLargeTasks_IsCutAtTheListingsBytes_AndSaysWhereTheRestStarts()
+    {
+        await using var server = new WatchedServer();
+        HttpClient client = server.Client;
+        // Ten tasks of about 900 KB, under the 1 MiB task quota: 9 MB for a page of ten, past the 8 MiB of a listing.
+        string description = new('d', 900_000);
+        for (int i = 0; i < 10; i++)
+        {
+            server.Time.Advance(TimeSpan.FromMinutes(1));
+            await (await client.PostJsonAsync("/api/tasks", $$"""{"id":"task_{{i}}","description":"{{description}}"}""")).ExpectAsync(HttpStatusCode.Created);
+        }
+
+        HttpResponseMessage cut = await client.GetUrlAsync("/api/dashboard/tasks?size=10");
+        byte[] cutBytes = await cut.Content.ReadAsByteArrayAsync(Ct);
+        JsonElement first = await cut.ExpectAsync(HttpStatusCode.OK);
+        int sent = first.GetProperty("tasks").GetArrayLength();
+        JsonElement rest = await (await client.GetUrlAsync($"/api/dashboard/tasks?size={10 - sent}&offset={first.GetProperty("next_offset").GetInt64()}"))
+            .ExpectAsync(HttpStatusCode.OK);
+
+        Assert.InRange(sent, 1, 9);
+        Assert.InRange(cutBytes.Length, 0, Querying.TaskQuery.DefaultMaxBytes);
+        Assert.Equal(sent, first.GetProperty("next_offset").GetInt64());
+        Assert.Equal(10, first.GetProperty("total").GetInt32());
+        Assert.Equal(JsonValueKind.Null, rest.GetProperty("next_offset").ValueKind);
+        Assert.Equal(Enumerable.Range(0, 10).Reverse().Select(i => $"task_{i}"),
+            first.GetProperty("tasks").EnumerateArray().Concat(rest.GetProperty("tasks").EnumerateArray()).Select(t => t.Str("id")));
+    }
+
     /// <summary>A test server whose <see cref="IStatePersistence"/> is a <see cref="WatchedPersistence"/>, and a client of it.</summary>
     private sealed class WatchedServer : IAsyncDisposable
     {
