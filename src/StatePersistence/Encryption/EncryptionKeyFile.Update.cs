@@ -43,7 +43,13 @@ public static partial class EncryptionKeyFile
     /// is the target's, so runs given the link and runs given the target follow one another. A link whose target does
     /// not exist is refused naming both: writing would create a key file where the operator may not expect one.
     /// </summary>
-    private static string FollowLink(string full)
+    private static string FollowLink(string full) => FollowLink(full, targetMayBeMissing: false);
+
+    /// <summary>
+    /// As <see cref="FollowLink(string)"/>; with <paramref name="targetMayBeMissing"/> (a create) a link whose target
+    /// does not exist yet gives that target, which the create then writes, as <c>cp</c> does through a link.
+    /// </summary>
+    private static string FollowLink(string full, bool targetMayBeMissing)
     {
         if (new FileInfo(full).LinkTarget is null)
         {
@@ -66,7 +72,7 @@ public static partial class EncryptionKeyFile
             return full;
         }
 
-        return target.Exists
+        return target.Exists || targetMayBeMissing
             ? target.FullName
             : throw new StatePersistenceException(
                 $"The key file '{full}' is a symbolic link to '{target.FullName}', which does not exist; nothing was changed. Point the link at the key file, or give the key file's own path.", full);

@@ -29,11 +29,12 @@ public static partial class EncryptionKeyFile
     /// <summary>
     /// Creates a key file at <paramref name="path"/> holding one new active key and returns its ring. Refuses (with
     /// <see cref="StatePersistenceException"/>) when the file exists or when it would lie inside
-    /// <paramref name="stateDirectory"/>.
+    /// <paramref name="stateDirectory"/>. A <paramref name="path"/> that is a symbolic link whose target does not exist
+    /// yet creates that target and stays a link (before 2026-12-07 the link was replaced by a regular file).
     /// </summary>
     public static EncryptionKeyRing Create(string path, string? stateDirectory = null, TimeProvider? timeProvider = null)
     {
-        string full = CheckLocation(path, stateDirectory);
+        string full = CheckLocation(FollowLink(CheckLocation(path, stateDirectory), targetMayBeMissing: true), stateDirectory);
         RequireDirectory(full);
 
         // Under the file's lock: two creates at once would each write a key, and the second would replace the first.

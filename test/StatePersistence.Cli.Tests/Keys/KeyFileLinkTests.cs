@@ -71,4 +71,20 @@ public sealed class KeyFileLinkTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(_temp.Combine("secure")));
         Assert.Equal([Link], Directory.EnumerateFileSystemEntries(_temp.Combine("etc")));
     }
+    [Fact]
+    public async Task Create_ThroughADanglingLink_CreatesTheTarget_AndKeepsTheLink()
+    {
+        File.CreateSymbolicLink(Link, Target);
+
+        StatectlRun created = await StatectlRun.RunAsync("keys", "create", Link, "--json");
+
+        Assert.True(created.ExitCode == 0, created.ToString());
+        Assert.Equal(Target, new FileInfo(Link).LinkTarget);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Target));
+        Assert.Equal(created.Json().GetProperty("keyId").GetString(), StatePersistence.Encryption.EncryptionKeyFile.Read(Target).Active.Id);
+
+        StatectlRun again = await StatectlRun.RunAsync("keys", "create", Link);
+        Assert.True(again.ExitCode == 1, again.ToString());
+        Assert.Contains($"The key file '{Target}' exists already", again.Error, StringComparison.Ordinal);
+    }
 }
