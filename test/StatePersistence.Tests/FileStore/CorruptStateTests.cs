@@ -214,6 +214,40 @@ public sealed class CorruptStateTests : IDisposable
         Assert.Contains(second.LastRecovery!.Quarantined, q => q.Reason.Contains("3.1.0", StringComparison.Ordinal) && q.Reason.Contains("checksum", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// One bit flipped in the version the other way: "2.1.0" reads "2.0.0" (a format without a checksum: the file was
+    /// read without checking it, its checksum and tombstones taken for application fields) or "0.1.0" (no migration
+    /// starts there: every start was refused). The file ends in this library's checksum, which then fails: damage.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 0x01, "2.0.0")]
+    [InlineData(1, 0x02, "0.1.0")]
+    public async Task AVersionABitFlipMadeOlder_InStateJson_IsDamage_MovedAside_AndTheStateRecovered(int offset, int bit, string reads)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using (StatePersistenceService first = await _fixture.OpenAsync())
+        {
+            await first.SaveTaskAsync(StateFixture.Task("t1"), ct);
+            await first.SaveTaskAsync(StateFixture.Task("t2"), ct);
+        }
+
+        byte[] damaged = await File.ReadAllBytesAsync(_fixture.File("state.json"), ct);
+        int at = damaged.AsSpan().IndexOf(Encoding.UTF8.GetBytes("\"2.1.0\""));
+        Assert.True(at >= 0, "the state file holds no version 2.1.0");
+        damaged[at + offset] ^= (byte)bit;
+        Assert.Contains($"\"{reads}\"", Encoding.UTF8.GetString(damaged), StringComparison.Ordinal);
+        await File.WriteAllBytesAsync(_fixture.File("state.json"), damaged, ct);
+
+        await using StatePersistenceService second = await _fixture.OpenAsync();
+
+        Assert.Equal(["t1", "t2"], (await second.LoadTasksAsync(ct)).Select(t => t.Id));
+        string aside = Assert.Single(Directory.GetFiles(_fixture.StatePath, "state.corrupt.*"));
+        Assert.Equal(damaged, await File.ReadAllBytesAsync(aside, ct));
+        Assert.Contains(second.LastRecovery!.Quarantined, q => q.Reason.Contains(reads, StringComparison.Ordinal) && q.Reason.Contains("checksum", StringComparison.Ordinal));
+        Assert.Null(second.LastRecovery.Migration);
+        Assert.False(Directory.Exists(_fixture.File("pre-migration")), "a 2.1 directory was migrated from the version a damaged byte made it read");
+    }
+
     [Fact]
     public async Task AVersionABitFlipMadeNewer_WithNoJournalSegment_IsNotTakenForTheNodeLayout()
     {

@@ -26,7 +26,8 @@ internal static class DirectoryVersion
     {
         if (fileSystem.FileExists(layout.StateFile) && ReadVersion(fileSystem, layout.StateFile, envelope) is { } version && FormatVersion.Major(version) >= 0)
         {
-            if (FormatVersion.Major(version) <= StateFormat.HighestReadableMajor || IsIntact(fileSystem, layout.StateFile, envelope))
+            if (FormatVersion.Major(version) > StateFormat.HighestReadableMajor ? IsIntact(fileSystem, layout.StateFile, envelope)
+                : !IsOlderThanChecksummed(version) || !ReadsOlderThanWritten(fileSystem, layout.StateFile, envelope, version))
             {
                 return new DetectedVersion(version, "state.json");
             }
@@ -80,6 +81,32 @@ internal static class DirectoryVersion
         try
         {
             return SnapshotReader.ChecksumProblem(envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, fileSystem.ReadAllBytes(path), path)) is null;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or JsonException or CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether <paramref name="version"/> is of a format without a checksum (before 2.1).</summary>
+    private static bool IsOlderThanChecksummed(string version)
+    {
+        string[] parts = version.Split('.');
+        return FormatVersion.Major(version) < 2
+            || (FormatVersion.Major(version) == 2 && (parts.Length < 2 || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int minor) || minor < 1));
+    }
+
+    /// <summary>
+    /// Whether a state file whose version reads older than 2.1 was written by this library at 2.1 or later, its version
+    /// damaged since: it ends in this library's checksum, which fails (<see cref="SnapshotReader.OlderVersionProblem"/>).
+    /// Such a directory is not migrated from the version it reads (from "0.1.0" no migration starts, and every start
+    /// was refused); recovery moves the file aside and rebuilds.
+    /// </summary>
+    private static bool ReadsOlderThanWritten(IFileSystem fileSystem, string path, PayloadEnvelope envelope, string version)
+    {
+        try
+        {
+            return SnapshotReader.OlderVersionProblem(version, envelope.Open(PayloadKind.Snapshot, FileRecovery.SnapshotId, fileSystem.ReadAllBytes(path), path)) is not null;
         }
         catch (Exception ex) when (ex is InvalidDataException or JsonException or CryptographicException)
         {

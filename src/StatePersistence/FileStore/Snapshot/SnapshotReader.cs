@@ -296,8 +296,26 @@ internal static class SnapshotReader
             throw RefuseNewer(version, bytes, path);
         }
 
-        return major > 2 || (major == 2 && minor >= 1);
+        bool checksummed = major > 2 || (major == 2 && minor >= 1);
+        if (!checksummed && OlderVersionProblem(version, bytes) is { } problem)
+        {
+            throw new InvalidDataException(problem);
+        }
+
+        return checksummed;
     }
+
+    /// <summary>
+    /// Why a snapshot whose <paramref name="version"/> reads older than 2.1 (formats without a checksum) is damage, or
+    /// null: it ends in this library's checksum (<c>"checksum": "crc32:…"</c>, written from 2.1 on, always with the
+    /// version it was written under) and that checksum fails. One flipped bit turns "2.1.0" into "2.0.0" or "0.1.0":
+    /// before 2026-12-07 the first was read without its checksum (its <c>checksum</c> and tombstones taken for
+    /// application fields) and the second refused every start ("no migration starts there") instead of being moved aside.
+    /// </summary>
+    internal static string? OlderVersionProblem(string version, ReadOnlySpan<byte> json) =>
+        ChecksumCheck(json, out string? checksum) is { } problem && checksum?.StartsWith("crc32:", StringComparison.Ordinal) == true
+            ? $"its version reads '{version}', older than the checksum it ends in, and {problem}: the version is not to be trusted (a damaged byte makes a version read older)"
+            : null;
 
     /// <summary>
     /// The version comes first and the checksum last, so a version that reads newer is believed only when the file's
@@ -317,8 +335,12 @@ internal static class SnapshotReader
     /// the format every version keeps, so it can be checked in a file of any version; a file without one cannot be.
     /// JSON that does not parse throws <see cref="JsonException"/>.
     /// </summary>
-    internal static string? ChecksumProblem(ReadOnlySpan<byte> json)
+    internal static string? ChecksumProblem(ReadOnlySpan<byte> json) => ChecksumCheck(json, out _);
+
+    /// <summary>As <see cref="ChecksumProblem"/>, also giving the checksum the file ends in (null when none).</summary>
+    private static string? ChecksumCheck(ReadOnlySpan<byte> json, out string? checksum)
     {
+        checksum = null;
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = JsonLimits.SnapshotMaxDepth });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
@@ -327,7 +349,6 @@ internal static class SnapshotReader
 
         long valueEnd = reader.BytesConsumed;
         long coveredEnd = -1;
-        string? checksum = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             bool isChecksum = reader.ValueTextEquals(SnapshotChecksum.PropertyName);
