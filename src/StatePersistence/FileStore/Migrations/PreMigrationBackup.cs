@@ -167,6 +167,41 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
         AtomicFile.Write(fileSystem, layout, ManifestPath, JsonSerializer.SerializeToUtf8Bytes(manifest, MigrationJsonContext.Default.MigrationManifest), Durability.Full);
 
     /// <summary>
+    /// Refuses a rollback before it changes anything when a copy it would restore from is missing or is not what the
+    /// manifest lists (length, SHA-256), naming each: found only as the rollback reached it, one damaged copy stopped
+    /// the rollback midway, with the manifest at <c>rolling-back</c>, and every open then failed on the same copy. A
+    /// file still in place as the manifest lists it is not restored, so its copy is not needed and not judged.
+    /// </summary>
+    public void RefuseDamagedCopies(MigrationManifest manifest)
+    {
+        var damaged = new List<string>();
+        foreach (BackedUpFile file in manifest.Files)
+        {
+            if (Fingerprint(Path.Combine(layout.Root, file.Path)) == (file.Length, file.Sha256))
+            {
+                continue;
+            }
+
+            string copy = CopyPath(file.Path);
+            if (Fingerprint(copy) is not { } found)
+            {
+                damaged.Add($"'{copy}' is missing");
+            }
+            else if (found != (file.Length, file.Sha256))
+            {
+                damaged.Add($"'{copy}' is {found.Length} bytes with SHA-256 {found.Sha256}, the manifest lists {file.Length} bytes with SHA-256 {file.Sha256}");
+            }
+        }
+
+        if (damaged.Count > 0)
+        {
+            throw new StateStorageException($"The rollback of the migration {manifest.From} -> {manifest.To} of '{layout.Root}' was refused before it changed anything "
+                + $"(the manifest still says '{manifest.Status}'): the pre-migration backup it restores from is damaged: {string.Join("; ", damaged)}. "
+                + "Put back a good copy of each (from another backup of the directory), then roll back again.", layout.Root, null, isTransient: false);
+        }
+    }
+
+    /// <summary>
     /// Puts every file back as the manifest lists it (bytes and mode) and removes every file it does not list. A file
     /// changed since, and every file it does not list, is first copied into <see cref="MigrationManifest.DiscardedTo"/>
     /// (see <see cref="DiscardedFiles"/>); when that is null (the rollback of a run that never finished, whose only
@@ -297,6 +332,28 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
                 output.Write(block, 0, read);
             }
         }, Durability.Full, syncDirectory: false);
+        return (length, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    /// <summary>The length and SHA-256 of a file, read a block at a time; null when there is no file.</summary>
+    private (long Length, string Sha256)? Fingerprint(string path)
+    {
+        if (!fileSystem.FileExists(path))
+        {
+            return null;
+        }
+
+        using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var input = new FileHandleRangeStream(handle, handle.Length);
+        byte[] block = new byte[1 << 16];
+        long length = 0;
+        for (int read; (read = input.Read(block)) > 0;)
+        {
+            hash.AppendData(block, 0, read);
+            length += read;
+        }
+
         return (length, Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
