@@ -49,7 +49,7 @@ public sealed class ReaderBesideACheckpointTests : IDisposable
         var pauses = new List<TimeSpan>();
         Errors.StateStorageException refused = Assert.Throws<Errors.StateStorageException>(
             () => StateDirectoryReader.ReadDirectory(files, _fixture.StatePath, null, checkItemFiles: true, StateDirectoryReader.DefaultMaxAttempts,
-                refuseUnfinishedImport: false, pauses.Add));
+                refuseUnfinished: false, pauses.Add));
 
         Assert.Equal(StateDirectoryReader.DefaultMaxAttempts, files.Retired);
         Assert.Equal(StateDirectoryReader.DefaultMaxAttempts - 1, pauses.Count);
@@ -74,7 +74,7 @@ public sealed class ReaderBesideACheckpointTests : IDisposable
         var files = new StallBetweenRenamesFileSystem(PhysicalFileSystem.Instance, new StateLayout(_fixture.StatePath).StateFile, clock, TimeSpan.FromMilliseconds(500));
 
         StateDirectoryView read = StateDirectoryReader.ReadDirectory(files, _fixture.StatePath, null, checkItemFiles: true, StateDirectoryReader.DefaultMaxAttempts,
-            refuseUnfinishedImport: false, clock.Pause);
+            refuseUnfinished: false, clock.Pause);
 
         Assert.True(files.Hidden > 1, $"state.json was seen missing {files.Hidden} time(s); the stall must span several attempts");
         Assert.Empty(read.Problems);
@@ -90,7 +90,7 @@ public sealed class ReaderBesideACheckpointTests : IDisposable
         var files = new StallBetweenRenamesFileSystem(PhysicalFileSystem.Instance, new StateLayout(_fixture.StatePath).StateFile, clock, TimeSpan.MaxValue);
 
         StateDirectoryView read = StateDirectoryReader.ReadDirectory(files, _fixture.StatePath, null, checkItemFiles: true, StateDirectoryReader.DefaultMaxAttempts,
-            refuseUnfinishedImport: false, clock.Pause);
+            refuseUnfinished: false, clock.Pause);
 
         Assert.Equal(StateDirectoryReader.DefaultMaxAttempts, read.Attempts);
         Assert.Equal(TimeSpan.FromMilliseconds(1 + 2 + 4 + 8 + 16 + 32 + 64 + 128 + (11 * 250)), clock.Now);

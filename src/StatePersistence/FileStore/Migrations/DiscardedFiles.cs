@@ -1,5 +1,4 @@
 using StatePersistence.FileSystem;
-using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore.Migrations;
 
@@ -26,12 +25,14 @@ internal sealed class DiscardedFiles(IFileSystem fileSystem, StateLayout layout,
         CreateDirectories(Path.GetDirectoryName(target)!);
 
         // A rollback cut short and finished later can meet a file it had already copied (the copy was durable, the
-        // original not yet removed): both are kept, the later one under a numbered name, unless it is the same.
-        byte[] bytes = fileSystem.ReadAllBytes(source);
+        // original not yet removed): both are kept, the later one under a numbered name, unless it is the same (same
+        // length and SHA-256). Hashed and copied a block at a time, never read whole (see StreamedCopy).
+        (long Length, string Sha256)? original = null;
         string free = target;
         for (int n = 1; fileSystem.FileExists(free); n++)
         {
-            if (fileSystem.ReadAllBytes(free).AsSpan().SequenceEqual(bytes))
+            original ??= StreamedCopy.Fingerprint(fileSystem, source);
+            if (StreamedCopy.Fingerprint(fileSystem, free) == original)
             {
                 return;
             }
@@ -39,7 +40,7 @@ internal sealed class DiscardedFiles(IFileSystem fileSystem, StateLayout layout,
             free = $"{target}.{n}";
         }
 
-        AtomicFile.Write(fileSystem, layout, free, bytes, Durability.Full, syncDirectory: true);
+        StreamedCopy.Copy(fileSystem, layout, source, free, syncDirectory: true);
         if (fileSystem.UnixModeOf(source) is { } mode)
         {
             fileSystem.SetUnixMode(free, mode);

@@ -138,6 +138,8 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
     /// <summary>Restores the pre-migration state of the run <paramref name="manifest"/> describes and records it.</summary>
     public (int Restored, int Removed) RollBack(MigrationManifest manifest, string why)
     {
+        // Every copy it will need is checked first: a damaged one refuses the rollback with nothing changed.
+        _backup.RefuseDamagedCopies(manifest);
         if (manifest.Status != MigrationManifest.Migrating)
         {
             // From here the files may be half restored: no later open may take them for a directory to back up. What

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using StatePersistence.Errors;
 using StatePersistence.FileSystem;
@@ -140,7 +139,7 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
                 fileSystem.CreateDirectory(copyDirectory);
             }
 
-            (long length, string sha256) = Copy(Path.Combine(layout.Root, relative), copy);
+            (long length, string sha256) = StreamedCopy.Copy(fileSystem, layout, Path.Combine(layout.Root, relative), copy, syncDirectory: false);
             manifest.Files.Add(new BackedUpFile(relative, length, sha256, Octal(fileSystem.UnixModeOf(Path.Combine(layout.Root, relative)))));
         }
 
@@ -167,6 +166,41 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
         AtomicFile.Write(fileSystem, layout, ManifestPath, JsonSerializer.SerializeToUtf8Bytes(manifest, MigrationJsonContext.Default.MigrationManifest), Durability.Full);
 
     /// <summary>
+    /// Refuses a rollback before it changes anything when a copy it would restore from is missing or is not what the
+    /// manifest lists (length, SHA-256), naming each: found only as the rollback reached it, one damaged copy stopped
+    /// the rollback midway, with the manifest at <c>rolling-back</c>, and every open then failed on the same copy. A
+    /// file still in place as the manifest lists it is not restored, so its copy is not needed and not judged.
+    /// </summary>
+    public void RefuseDamagedCopies(MigrationManifest manifest)
+    {
+        var damaged = new List<string>();
+        foreach (BackedUpFile file in manifest.Files)
+        {
+            if (StreamedCopy.Fingerprint(fileSystem, Path.Combine(layout.Root, file.Path)) == (file.Length, file.Sha256))
+            {
+                continue;
+            }
+
+            string copy = CopyPath(file.Path);
+            if (StreamedCopy.Fingerprint(fileSystem, copy) is not { } found)
+            {
+                damaged.Add($"'{copy}' is missing");
+            }
+            else if (found != (file.Length, file.Sha256))
+            {
+                damaged.Add($"'{copy}' is {found.Length} bytes with SHA-256 {found.Sha256}, the manifest lists {file.Length} bytes with SHA-256 {file.Sha256}");
+            }
+        }
+
+        if (damaged.Count > 0)
+        {
+            throw new StateStorageException($"The rollback of the migration {manifest.From} -> {manifest.To} of '{layout.Root}' was refused before it changed anything "
+                + $"(the manifest still says '{manifest.Status}'): the pre-migration backup it restores from is damaged: {string.Join("; ", damaged)}. "
+                + "Put back a good copy of each (from another backup of the directory), then roll back again.", layout.Root, null, isTransient: false);
+        }
+    }
+
+    /// <summary>
     /// Puts every file back as the manifest lists it (bytes and mode) and removes every file it does not list. A file
     /// changed since, and every file it does not list, is first copied into <see cref="MigrationManifest.DiscardedTo"/>
     /// (see <see cref="DiscardedFiles"/>); when that is null (the rollback of a run that never finished, whose only
@@ -182,17 +216,10 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
         {
             listed.Add(file.Path);
             string path = Path.Combine(layout.Root, file.Path);
+            // Hashed and copied a block at a time, never read whole (see StreamedCopy).
             bool exists = fileSystem.FileExists(path);
-            if (!exists || Sha256(fileSystem.ReadAllBytes(path)) != file.Sha256)
+            if (!exists || StreamedCopy.Fingerprint(fileSystem, path) != (file.Length, file.Sha256))
             {
-                string copy = CopyPath(file.Path);
-                byte[] bytes = fileSystem.ReadAllBytes(copy);
-                if (Sha256(bytes) != file.Sha256)
-                {
-                    throw new StateStorageException($"The pre-migration copy '{copy}' does not match its manifest (SHA-256); the rollback stopped. "
-                        + "The other copies are intact; restore this file by hand.", copy, null, isTransient: false);
-                }
-
                 if (exists && discarded is not null)
                 {
                     // The application's version of the file since the migration: kept before it is replaced.
@@ -200,7 +227,17 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
                     removed++;
                 }
 
-                AtomicFile.Write(fileSystem, layout, path, bytes, Durability.Full, syncDirectory: false);
+                // RefuseDamagedCopies checked the copy before the rollback began; checked again as it is copied, since
+                // a copy that changed since must not replace the file.
+                string copy = CopyPath(file.Path);
+                StreamedCopy.Copy(fileSystem, layout, copy, path, syncDirectory: false, copied =>
+                {
+                    if (copied != (file.Length, file.Sha256))
+                    {
+                        throw new StateStorageException($"The pre-migration copy '{copy}' does not match its manifest (SHA-256); the rollback stopped. "
+                            + "The other copies are intact; restore this file by hand.", copy, null, isTransient: false);
+                    }
+                });
                 restored++;
             }
 
@@ -276,31 +313,6 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
         relative == "state.json" ? Path.Combine(layout.Root, StateCopyName) : Path.Combine(Folder, relative);
 
     private string Relative(string path) => Path.GetRelativePath(layout.Root, path).Replace('\\', '/');
-
-    /// <summary>
-    /// Copies <paramref name="source"/> to <paramref name="copy"/> atomically (temp file, fsync, rename; the directory is
-    /// fsynced with the others), a block at a time, hashing what it copies: a session log of gigabytes is backed up in
-    /// the memory of a block. Returns the length and SHA-256 of what was copied.
-    /// </summary>
-    private (long Length, string Sha256) Copy(string source, string copy)
-    {
-        using IFileHandle handle = fileSystem.Open(source, FileOpenMode.Read);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long length = handle.Length;
-        AtomicFile.Write(fileSystem, layout, copy, output =>
-        {
-            using var input = new FileHandleRangeStream(handle, length);
-            byte[] block = new byte[1 << 16];
-            for (int read; (read = input.Read(block)) > 0;)
-            {
-                hash.AppendData(block, 0, read);
-                output.Write(block, 0, read);
-            }
-        }, Durability.Full, syncDirectory: false);
-        return (length, Convert.ToHexStringLower(hash.GetHashAndReset()));
-    }
-
-    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
     private static string? Octal(UnixFileMode? mode) => mode is { } m ? Convert.ToString((int)m, 8) : null;
 

@@ -152,7 +152,7 @@ public sealed record StateDirectoryHealth
         try
         {
             view = StateDirectoryReader.ReadDirectory(fileSystem, layout.Root, codec, checkItemFiles: false, StateDirectoryReader.DefaultMaxAttempts,
-                refuseUnfinishedImport: true, Thread.Sleep);
+                refuseUnfinished: true, Thread.Sleep);
             if (view.Problems.Count > 0)
             {
                 Degrade($"Reading the state found {view.Problems.Count} problem(s); 'statectl verify' lists them.");
@@ -160,6 +160,11 @@ public sealed record StateDirectoryHealth
         }
         catch (StateImportIncompleteException ex)
         {
+            Degrade(ex.Message, StateHealthStatus.Unhealthy);
+        }
+        catch (StateMigrationIncompleteException ex)
+        {
+            // Half-migrated files: nothing a server or a reader may serve until the run is finished or rolled back.
             Degrade(ex.Message, StateHealthStatus.Unhealthy);
         }
         catch (StateFormatException ex) when (ex.ReaderLacksCodec)

@@ -27,18 +27,19 @@ public static class StateDirectoryReader
     /// wait between them, from 1 ms doubling up to 250 ms, so the default ones span about 3 s). A
     /// directory holding an unfinished import (<c>import-in-progress.json</c>) throws
     /// <see cref="StateImportIncompleteException"/> naming the archive, as opening it does: its files are part of an
-    /// archive, and a read of them would pass for the state.
+    /// archive, and a read of them would pass for the state. So, for the same reason, does one whose migration or its
+    /// rollback did not finish (<see cref="StateMigrationIncompleteException"/>, naming what finishes it).
     /// </summary>
     public static StateDirectoryView Read(string stateDirectory, IPayloadCodec? codec = null, bool checkItemFiles = true,
         int maxAttempts = DefaultMaxAttempts) =>
-        ReadDirectory(PhysicalFileSystem.Instance, stateDirectory, codec, checkItemFiles, maxAttempts, refuseUnfinishedImport: true, Thread.Sleep);
+        ReadDirectory(PhysicalFileSystem.Instance, stateDirectory, codec, checkItemFiles, maxAttempts, refuseUnfinished: true, Thread.Sleep);
 
     /// <summary>
-    /// <see cref="Read(string, IPayloadCodec?, bool, int)"/>, reading an unfinished import as it is: for
-    /// <see cref="StateDirectoryVerifier"/>, which reports the import itself and checks what is there.
+    /// <see cref="Read(string, IPayloadCodec?, bool, int)"/>, reading an unfinished import or migration as it is: for
+    /// <see cref="StateDirectoryVerifier"/>, which reports the import or migration itself and checks what is there.
     /// </summary>
     internal static StateDirectoryView ReadEvenIfImportUnfinished(string stateDirectory, IPayloadCodec? codec, bool checkItemFiles, IFileSystem fileSystem) =>
-        ReadDirectory(fileSystem, stateDirectory, codec, checkItemFiles, DefaultMaxAttempts, refuseUnfinishedImport: false, Thread.Sleep);
+        ReadDirectory(fileSystem, stateDirectory, codec, checkItemFiles, DefaultMaxAttempts, refuseUnfinished: false, Thread.Sleep);
 
     /// <summary>
     /// The read itself. <paramref name="pause"/> waits between two attempts (<see cref="ReadRetry"/>): a checkpoint's
@@ -47,7 +48,7 @@ public static class StateDirectoryReader
     /// last one would report it as damage.
     /// </summary>
     internal static StateDirectoryView ReadDirectory(IFileSystem fileSystem, string stateDirectory, IPayloadCodec? codec, bool checkItemFiles, int maxAttempts,
-        bool refuseUnfinishedImport, Action<TimeSpan> pause)
+        bool refuseUnfinished, Action<TimeSpan> pause)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
@@ -57,9 +58,14 @@ public static class StateDirectoryReader
             throw new DirectoryNotFoundException(StateDirectoryAbsence.Describe(layout.Root));
         }
 
-        if (refuseUnfinishedImport && fileSystem.FileExists(layout.ImportMarkerFile))
+        if (refuseUnfinished && fileSystem.FileExists(layout.ImportMarkerFile))
         {
             throw new StateImportIncompleteException(layout.Root, layout.ImportMarkerFile, ImportMarker.Read(fileSystem, layout)?.Archive);
+        }
+
+        if (refuseUnfinished && UnfinishedMigration.Refusal(fileSystem, layout) is { } unfinished)
+        {
+            throw unfinished;
         }
 
         PayloadEnvelope envelope = PayloadEnvelope.For(codec);
