@@ -63,6 +63,20 @@ public sealed class OptionsTests
         Assert.False(Directory.Exists(directory.Combine("state")));
     }
 
+    [Theory]
+    [InlineData(1L << 61)]
+    [InlineData(long.MaxValue)]
+    [InlineData((1L << 40) + 1)]
+    public void Validate_ACheckpointThresholdOver1TiB_IsRefusedNamingTheValue(long bytes)
+    {
+        // Before 2026-12-07 accepted: from 2^61 on, four thresholds (the write stall) overflowed a long and the first
+        // save was refused with 503.
+        string problem = Assert.Single(new StatePersistenceOptions { CheckpointAfterBytes = bytes }.Validate());
+
+        Assert.StartsWith($"CheckpointAfterBytes must be at most 1099511627776 (1 TiB) (was {bytes})", problem, StringComparison.Ordinal);
+        Assert.Empty(new StatePersistenceOptions { CheckpointAfterBytes = 1L << 40 }.Validate());
+    }
+
     [Fact]
     public void Validate_AnEmptyStatePath_IsRefused_NotTakenForTheDefault()
     {
