@@ -25,7 +25,14 @@ internal sealed class StateServerOptions
     /// </summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>The largest request body accepted; larger ones get 413. Default 4 MiB.</summary>
+    /// <summary>
+    /// The largest <see cref="MaxRequestBodyBytes"/> accepted: 1 GiB. A body is read whole into one array and parsed into
+    /// strings (a .NET string holds at most about 1 G characters), and the default body budget is 8 such bodies, which
+    /// from 2^60 on overflowed a long and refused every body.
+    /// </summary>
+    public const long MaxRequestBodyBytesCeiling = 1L << 30;
+
+    /// <summary>The largest request body accepted; larger ones get 413. Default 4 MiB, at most 1 GiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = DefaultMaxRequestBodyBytes;
 
     /// <summary>

@@ -16,7 +16,12 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
                 $"use at least {StateServerOptions.MinApiKeyLength}, for example: export {StateServerOptions.ApiKeyVariable}=\"$(openssl rand -hex 32)\".");
         }
 
-        Positive(problems, "MaxRequestBodyBytes", options.MaxRequestBodyBytes);
+        if (options.MaxRequestBodyBytes is <= 0 or > StateServerOptions.MaxRequestBodyBytesCeiling)
+        {
+            problems.Add($"{S}:MaxRequestBodyBytes must be from 1 to {StateServerOptions.MaxRequestBodyBytesCeiling} (1 GiB) (was {options.MaxRequestBodyBytes}); " +
+                "a body is held whole in memory.");
+        }
+
         Positive(problems, "MaxConcurrentConnections", options.MaxConcurrentConnections);
         if (options.MaxEventStreamClients < 0 || (options.MaxEventStreamClients > 0 && options.MaxEventStreamClients >= options.MaxConcurrentConnections))
         {

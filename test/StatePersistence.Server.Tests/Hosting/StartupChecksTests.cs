@@ -151,6 +151,30 @@ public sealed class StartupChecksTests : IDisposable
         Assert.False(Directory.Exists(_directory.Combine("state")));
     }
 
+    [Theory]
+    [InlineData("9223372036854775807")]
+    [InlineData("1152921504606846976")]
+    [InlineData("1073741825")]
+    public void ARequestBodyLimitOver1GiB_IsRefusedNamingTheValue(string bytes)
+    {
+        // Before 2026-12-07 accepted: the body budget (8 such bodies) overflowed a long from 2^60 on, and every request
+        // with a body got 503.
+        string problem = Assert.Single(StartupChecks.Settings(Settings(("StatePersistence:Server:MaxRequestBodyBytes", bytes))));
+
+        Assert.StartsWith($"StatePersistence:Server:MaxRequestBodyBytes must be from 1 to 1073741824 (1 GiB) (was {bytes})", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ARequestBodyLimitOf1GiB_IsAccepted_WithABodyBudgetOf8GiB()
+    {
+        IConfiguration configuration = Settings(("StatePersistence:Server:MaxRequestBodyBytes", "1073741824"));
+        var options = new StateServerOptions();
+        configuration.GetSection(StateServerOptions.Section).Bind(options);
+
+        Assert.Empty(StartupChecks.Settings(configuration));
+        Assert.Equal(8L << 30, options.BufferedBodyLimit);
+    }
+
     [Fact]
     public void AKeyOf32Characters_IsAccepted() =>
         Assert.Empty(StartupChecks.Settings(Settings(("STATE_API_KEY", new string('k', 32)), ("urls", "http://0.0.0.0:5080"))));
