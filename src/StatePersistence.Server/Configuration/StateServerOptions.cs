@@ -59,8 +59,17 @@ internal sealed class StateServerOptions
     /// <summary>The slowest request body accepted, in bytes per second after a 5 s grace period. Default 240.</summary>
     public double MinRequestBodyBytesPerSecond { get; set; } = 240;
 
-    /// <summary>How often <c>GET /api/events</c> sends a heartbeat comment while no event happens. Default 15 s.</summary>
+    /// <summary>
+    /// How often <c>GET /api/events</c> sends a heartbeat comment while no event happens. Default 15 s; from 1 ms to
+    /// <see cref="MaxEventsHeartbeat"/>.
+    /// </summary>
     public TimeSpan EventsHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The longest <see cref="EventsHeartbeat"/> accepted: 4,294,967,294 ms (49.7 days), the longest <c>Task.Delay</c>
+    /// waits (the library's interval options have the same bound).
+    /// </summary>
+    public static readonly TimeSpan MaxEventsHeartbeat = TimeSpan.FromMilliseconds(uint.MaxValue - 1L);
 
     /// <summary>
     /// How long one write to a <c>GET /api/events</c> client may wait for the client to read before the connection is
