@@ -78,6 +78,17 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public void Validate_AnEventHistoryOverAMillion_IsRefusedNamingTheValue_InsteadOfRunningOutOfMemoryAtStart()
+    {
+        // Before 2026-12-07 accepted: int.MaxValue made the start allocate a ring of 2^31 events and crash with
+        // OutOfMemoryException and a stack trace.
+        string problem = Assert.Single(new StatePersistenceOptions { EventHistory = int.MaxValue }.Validate());
+
+        Assert.StartsWith("EventHistory must be at most 1048576 (was 2147483647)", problem, StringComparison.Ordinal);
+        Assert.Empty(new StatePersistenceOptions { EventHistory = 1 << 20 }.Validate());
+    }
+
+    [Fact]
     public void Validate_AnEmptyStatePath_IsRefused_NotTakenForTheDefault()
     {
         // "An explicit value wins": an empty one silently used ./coding-agent-state in the working directory.

@@ -36,10 +36,13 @@ public sealed class StatePersistenceOptions
     private bool _frozen;
     private readonly RedactionOptions _redaction = new();
 
+    /// <summary>The largest <see cref="EventHistory"/> accepted: the ring of events is allocated whole at start.</summary>
+    public const int MaxEventHistory = 1 << 20;
+
     /// <summary>
     /// How many events <see cref="IStatePersistence.ReadEventsAsync"/> keeps in memory for readers that resume from a
     /// position (changes, saves, errors). A reader resuming from further back gets a <c>reset</c> event instead of a
-    /// gap. Default 4,096; at least 1.
+    /// gap. Default 4,096; at least 1, at most <see cref="MaxEventHistory"/> (1,048,576).
     /// </summary>
     public int EventHistory
     {
@@ -322,6 +325,12 @@ public sealed class StatePersistenceOptions
         if (EventHistory < 1)
         {
             problems.Add($"EventHistory must be at least 1 (was {EventHistory}); it is how many events a reader can resume over.");
+        }
+
+        if (EventHistory > MaxEventHistory)
+        {
+            // The ring is allocated whole when the service starts: int.MaxValue crashed the start with OutOfMemoryException.
+            problems.Add($"EventHistory must be at most {MaxEventHistory} (was {EventHistory}); it is how many events a reader can resume over, held in memory.");
         }
 
         if (MaxBackupBytes < 0)
