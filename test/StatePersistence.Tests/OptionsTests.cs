@@ -88,6 +88,28 @@ public sealed class OptionsTests
         Assert.Empty(new StatePersistenceOptions { EventHistory = 1 << 20 }.Validate());
     }
 
+    [Theory]
+    [InlineData("Retention:ReportMaxAge")]
+    [InlineData("Retention:TaskArchiveAfter")]
+    public void Validate_ARetentionAgeOver100Years_IsRefusedNamingTheOption(string option)
+    {
+        // Before 2026-12-07 accepted: an age over about 2,000 years put "now - age" before year 1, and every retention
+        // pass failed with ArgumentOutOfRangeException.
+        foreach (TimeSpan age in (TimeSpan[])[TimeSpan.MaxValue, TimeSpan.FromDays(36_501)])
+        {
+            var options = new StatePersistenceOptions();
+            SetAge(options, option, age);
+
+            string problem = Assert.Single(options.Validate());
+
+            Assert.StartsWith($"{option} must be at most 36500.00:00:00 (100 years) (was {age})", problem, StringComparison.Ordinal);
+        }
+
+        var longest = new StatePersistenceOptions();
+        SetAge(longest, option, TimeSpan.FromDays(36_500));
+        Assert.Empty(longest.Validate());
+    }
+
     [Fact]
     public void Validate_AnEmptyStatePath_IsRefused_NotTakenForTheDefault()
     {
@@ -129,6 +151,18 @@ public sealed class OptionsTests
             Assert.True(options.IsFrozen);
             Assert.Equal(StatePersistence.Storage.Durability.Full, service.Options.Durability);
             Assert.Equal(3, service.Options.MaxBackups);
+        }
+    }
+
+    private static void SetAge(StatePersistenceOptions options, string option, TimeSpan age)
+    {
+        if (option == "Retention:ReportMaxAge")
+        {
+            options.Retention.ReportMaxAge = age;
+        }
+        else
+        {
+            options.Retention.TaskArchiveAfter = age;
         }
     }
 }
