@@ -33,6 +33,12 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     public static readonly TimeSpan DefaultChangeRetention = TimeSpan.FromHours(1);
 
     /// <summary>
+    /// The longest change retention accepted: 100 years. The pruner asks PostgreSQL for <c>clock_timestamp()</c> minus
+    /// it, which must stay a timestamp.
+    /// </summary>
+    public static readonly TimeSpan MaxChangeRetention = TimeSpan.FromDays(36_500);
+
+    /// <summary>
     /// How many statements each connection of a store built from a connection string prepares at most, unless the
     /// string sets <c>Max Auto Prepare</c> itself.
     /// </summary>
@@ -65,7 +71,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     /// <summary>
     /// A store over <paramref name="connectionString"/> (any Npgsql connection string, multi-host ones included) in
     /// <paramref name="schema"/>. The connection string is never logged or shown: <see cref="Location"/> names only
-    /// the hosts, the database and the schema. <paramref name="changeRetention"/> (positive; default
+    /// the hosts, the database and the schema. <paramref name="changeRetention"/> (positive, at most <see cref="MaxChangeRetention"/>; default
     /// <see cref="DefaultChangeRetention"/>) is how long a committed change stays in the change log.
     /// </summary>
     public PostgresStateStore(string connectionString, string schema = DefaultSchema, IPayloadCodec? codec = null, TimeSpan? pollInterval = null,

@@ -63,6 +63,53 @@ public sealed class OptionsTests
         Assert.False(Directory.Exists(directory.Combine("state")));
     }
 
+    [Theory]
+    [InlineData(1L << 61)]
+    [InlineData(long.MaxValue)]
+    [InlineData((1L << 40) + 1)]
+    public void Validate_ACheckpointThresholdOver1TiB_IsRefusedNamingTheValue(long bytes)
+    {
+        // Before 2026-12-07 accepted: from 2^61 on, four thresholds (the write stall) overflowed a long and the first
+        // save was refused with 503.
+        string problem = Assert.Single(new StatePersistenceOptions { CheckpointAfterBytes = bytes }.Validate());
+
+        Assert.StartsWith($"CheckpointAfterBytes must be at most 1099511627776 (1 TiB) (was {bytes})", problem, StringComparison.Ordinal);
+        Assert.Empty(new StatePersistenceOptions { CheckpointAfterBytes = 1L << 40 }.Validate());
+    }
+
+    [Fact]
+    public void Validate_AnEventHistoryOverAMillion_IsRefusedNamingTheValue_InsteadOfRunningOutOfMemoryAtStart()
+    {
+        // Before 2026-12-07 accepted: int.MaxValue made the start allocate a ring of 2^31 events and crash with
+        // OutOfMemoryException and a stack trace.
+        string problem = Assert.Single(new StatePersistenceOptions { EventHistory = int.MaxValue }.Validate());
+
+        Assert.StartsWith("EventHistory must be at most 1048576 (was 2147483647)", problem, StringComparison.Ordinal);
+        Assert.Empty(new StatePersistenceOptions { EventHistory = 1 << 20 }.Validate());
+    }
+
+    [Theory]
+    [InlineData("Retention:ReportMaxAge")]
+    [InlineData("Retention:TaskArchiveAfter")]
+    public void Validate_ARetentionAgeOver100Years_IsRefusedNamingTheOption(string option)
+    {
+        // Before 2026-12-07 accepted: an age over about 2,000 years put "now - age" before year 1, and every retention
+        // pass failed with ArgumentOutOfRangeException.
+        foreach (TimeSpan age in (TimeSpan[])[TimeSpan.MaxValue, TimeSpan.FromDays(36_501)])
+        {
+            var options = new StatePersistenceOptions();
+            SetAge(options, option, age);
+
+            string problem = Assert.Single(options.Validate());
+
+            Assert.StartsWith($"{option} must be at most 36500.00:00:00 (100 years) (was {age})", problem, StringComparison.Ordinal);
+        }
+
+        var longest = new StatePersistenceOptions();
+        SetAge(longest, option, TimeSpan.FromDays(36_500));
+        Assert.Empty(longest.Validate());
+    }
+
     [Fact]
     public void Validate_AnEmptyStatePath_IsRefused_NotTakenForTheDefault()
     {
@@ -104,6 +151,18 @@ public sealed class OptionsTests
             Assert.True(options.IsFrozen);
             Assert.Equal(StatePersistence.Storage.Durability.Full, service.Options.Durability);
             Assert.Equal(3, service.Options.MaxBackups);
+        }
+    }
+
+    private static void SetAge(StatePersistenceOptions options, string option, TimeSpan age)
+    {
+        if (option == "Retention:ReportMaxAge")
+        {
+            options.Retention.ReportMaxAge = age;
+        }
+        else
+        {
+            options.Retention.TaskArchiveAfter = age;
         }
     }
 }

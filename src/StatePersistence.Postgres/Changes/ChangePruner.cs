@@ -22,8 +22,9 @@ internal sealed class ChangePruner(NpgsqlDataSource dataSource, string schema, T
     private long _dueAt;
 
     /// <summary>How long a change stays in the log after its position was given.</summary>
-    public TimeSpan Retention { get; } = retention > TimeSpan.Zero ? retention
-        : throw new ArgumentOutOfRangeException(nameof(retention), retention, "The change log's retention must be positive.");
+    public TimeSpan Retention { get; } = retention > TimeSpan.Zero && retention <= PostgresStateStore.MaxChangeRetention ? retention
+        : throw new ArgumentOutOfRangeException(nameof(retention), retention,
+            $"The change log's retention must be positive and at most {PostgresStateStore.MaxChangeRetention:c} (100 years).");
 
     /// <summary>How often <see cref="PruneIfDueAsync"/> prunes: a quarter of the window, between a second and five minutes.</summary>
     public TimeSpan Interval => TimeSpan.FromTicks(Math.Clamp(Retention.Ticks / 4, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute * 5));

@@ -11,7 +11,7 @@ public static class PostgresStatePersistenceBuilderExtensions
     /// Several instances may use one database and schema. <paramref name="connectionString"/> is any Npgsql connection
     /// string (multi-host ones included); it is never logged. An <see cref="IPayloadCodec"/> registered in the
     /// container is used for what the store encodes, else encryption when <c>StatePersistence:Encryption</c> names a key source.
-    /// <paramref name="changeRetention"/> (positive; default <see cref="PostgresStateStore.DefaultChangeRetention"/>) is
+    /// <paramref name="changeRetention"/> (positive, at most <see cref="PostgresStateStore.MaxChangeRetention"/>; default <see cref="PostgresStateStore.DefaultChangeRetention"/>) is
     /// how long a committed change stays in the change log.
     /// </summary>
     public static StatePersistenceBuilder UsePostgres(this StatePersistenceBuilder builder, string connectionString,
@@ -25,6 +25,7 @@ public static class PostgresStatePersistenceBuilderExtensions
         if (changeRetention is { } retention)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(retention, TimeSpan.Zero, nameof(changeRetention));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(retention, PostgresStateStore.MaxChangeRetention, nameof(changeRetention));
         }
 
         return builder.UseStore(sp => new PostgresStateStore(connectionString, schema, sp.GetService<IPayloadCodec>()

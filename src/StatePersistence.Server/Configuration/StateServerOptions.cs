@@ -25,7 +25,14 @@ internal sealed class StateServerOptions
     /// </summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>The largest request body accepted; larger ones get 413. Default 4 MiB.</summary>
+    /// <summary>
+    /// The largest <see cref="MaxRequestBodyBytes"/> accepted: 1 GiB. A body is read whole into one array and parsed into
+    /// strings (a .NET string holds at most about 1 G characters), and the default body budget is 8 such bodies, which
+    /// from 2^60 on overflowed a long and refused every body.
+    /// </summary>
+    public const long MaxRequestBodyBytesCeiling = 1L << 30;
+
+    /// <summary>The largest request body accepted; larger ones get 413. Default 4 MiB, at most 1 GiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = DefaultMaxRequestBodyBytes;
 
     /// <summary>
@@ -52,8 +59,17 @@ internal sealed class StateServerOptions
     /// <summary>The slowest request body accepted, in bytes per second after a 5 s grace period. Default 240.</summary>
     public double MinRequestBodyBytesPerSecond { get; set; } = 240;
 
-    /// <summary>How often <c>GET /api/events</c> sends a heartbeat comment while no event happens. Default 15 s.</summary>
+    /// <summary>
+    /// How often <c>GET /api/events</c> sends a heartbeat comment while no event happens. Default 15 s; from 1 ms to
+    /// <see cref="MaxEventsHeartbeat"/>.
+    /// </summary>
     public TimeSpan EventsHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The longest <see cref="EventsHeartbeat"/> accepted: 4,294,967,294 ms (49.7 days), the longest <c>Task.Delay</c>
+    /// waits (the library's interval options have the same bound).
+    /// </summary>
+    public static readonly TimeSpan MaxEventsHeartbeat = TimeSpan.FromMilliseconds(uint.MaxValue - 1L);
 
     /// <summary>
     /// How long one write to a <c>GET /api/events</c> client may wait for the client to read before the connection is

@@ -16,7 +16,12 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
                 $"use at least {StateServerOptions.MinApiKeyLength}, for example: export {StateServerOptions.ApiKeyVariable}=\"$(openssl rand -hex 32)\".");
         }
 
-        Positive(problems, "MaxRequestBodyBytes", options.MaxRequestBodyBytes);
+        if (options.MaxRequestBodyBytes is <= 0 or > StateServerOptions.MaxRequestBodyBytesCeiling)
+        {
+            problems.Add($"{S}:MaxRequestBodyBytes must be from 1 to {StateServerOptions.MaxRequestBodyBytesCeiling} (1 GiB) (was {options.MaxRequestBodyBytes}); " +
+                "a body is held whole in memory.");
+        }
+
         Positive(problems, "MaxConcurrentConnections", options.MaxConcurrentConnections);
         if (options.MaxEventStreamClients < 0 || (options.MaxEventStreamClients > 0 && options.MaxEventStreamClients >= options.MaxConcurrentConnections))
         {
@@ -55,9 +60,12 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
             problems.Add($"{S}:LoginFailureWindow must be greater than 00:00:00 and at most 1.00:00:00 (was {options.LoginFailureWindow}).");
         }
 
-        if (options.EventsHeartbeat <= TimeSpan.Zero)
+        // Task.Delay waits whole milliseconds: under 1 ms it waited 0 (a loop writing heartbeats), over 49.7 days it threw
+        // at every stream.
+        if (options.EventsHeartbeat < TimeSpan.FromMilliseconds(1) || options.EventsHeartbeat > StateServerOptions.MaxEventsHeartbeat)
         {
-            problems.Add($"{S}:EventsHeartbeat must be greater than 00:00:00 (was {options.EventsHeartbeat}).");
+            problems.Add($"{S}:EventsHeartbeat must be from 1 ms to 49.7 days, {StateServerOptions.MaxEventsHeartbeat:c}, the longest a .NET timer waits " +
+                $"(was {options.EventsHeartbeat}).");
         }
 
         if (options.EventsWriteTimeout <= TimeSpan.Zero || options.EventsWriteTimeout > TimeSpan.FromDays(1))

@@ -64,6 +64,13 @@ internal sealed record StoreSettings(string Store, string? ConnectionString, str
 
         if (TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out TimeSpan retention) && retention > TimeSpan.Zero)
         {
+            if (retention > PostgresStateStore.MaxChangeRetention)
+            {
+                // PostgreSQL cannot compute clock_timestamp() minus such a span: every prune, and so every read of the feed, failed.
+                problems.Add($"{ChangeRetentionKey} must be at most {PostgresStateStore.MaxChangeRetention:c} (100 years) (was '{text}').");
+                return null;
+            }
+
             return retention;
         }
 

@@ -128,23 +128,31 @@ public sealed partial class FileStateStore
         long backupBytes = backups.Sum(name => LengthOrZero(Path.Combine(_layout.Root, name)));
         IReadOnlyList<string> segments = [.. _fileSystem.ListFiles(_layout.JournalDirectory).Where(n => JournalReader.TryParseSegmentNumber(n, out _))];
         long journalBytes = segments.Sum(name => LengthOrZero(Path.Combine(_layout.JournalDirectory, name)));
-        long Folder(string name) => folders.Figures.GetValueOrDefault(name);
 
-        details["files_tasks"] = Folder("files_tasks");
-        details["files_sessions"] = Folder("files_sessions");
-        details["files_logs"] = Folder("files_logs");
-        details["files_reports"] = Folder("files_reports");
+        // Left out while no measure has succeeded (its problem says so): a 0 read as an empty folder.
+        void Folder(string name)
+        {
+            if (folders.Figures.TryGetValue(name, out long value))
+            {
+                details[name] = value;
+            }
+        }
+
+        Folder("files_tasks");
+        Folder("files_sessions");
+        Folder("files_logs");
+        Folder("files_reports");
         details["files_backups"] = backups.Count;
         details["files_journal"] = segments.Count;
         details["bytes_snapshot"] = snapshot;
         details["bytes_backups"] = backupBytes;
-        details["bytes_tasks"] = Folder("bytes_tasks");
-        details["bytes_sessions"] = Folder("bytes_sessions");
-        details["bytes_logs"] = Folder("bytes_logs");
-        details["bytes_reports"] = Folder("bytes_reports");
+        Folder("bytes_tasks");
+        Folder("bytes_sessions");
+        Folder("bytes_logs");
+        Folder("bytes_reports");
         details["bytes_journal"] = DirectoryBytes(_layout.JournalDirectory);
-        details["files_archive"] = Folder("files_archive");
-        details["bytes_archive"] = Folder("bytes_archive");
+        Folder("files_archive");
+        Folder("bytes_archive");
         details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
         details["checkpoint_descriptor_shortages"] = Interlocked.Read(ref _descriptorShortages);
         details["unreadable_files"] = _unreadable.Count;

@@ -10,6 +10,12 @@ public sealed class RetentionOptions
     /// <summary>The most rotated parts a log may keep: each is one rename per rotation, and one file read per log read.</summary>
     public const int MaxRotatedParts = 100;
 
+    /// <summary>
+    /// The longest <see cref="ReportMaxAge"/> and <see cref="TaskArchiveAfter"/> accepted: 100 years. The pass compares
+    /// with now minus the age, which must stay a date; 0, not a long age, is what keeps for ever.
+    /// </summary>
+    public static readonly TimeSpan MaxAge = TimeSpan.FromDays(36_500);
+
     private long _sessionLogMaxBytes;
     private int _sessionLogRotatedParts = 1;
     private TimeSpan _reportMaxAge;
@@ -112,6 +118,16 @@ public sealed class RetentionOptions
         if (TaskArchiveAfter < TimeSpan.Zero)
         {
             problems.Add($"Retention:TaskArchiveAfter must not be negative (was {TaskArchiveAfter}); 0 keeps finished tasks live forever.");
+        }
+
+        foreach ((string name, TimeSpan age) in (ReadOnlySpan<(string, TimeSpan)>)[
+            ("Retention:ReportMaxAge", ReportMaxAge), ("Retention:TaskArchiveAfter", TaskArchiveAfter)])
+        {
+            if (age > MaxAge)
+            {
+                // Now minus an age over about 2,000 years is before year 1: every pass failed with ArgumentOutOfRangeException.
+                problems.Add($"{name} must be at most {MaxAge:c} (100 years) (was {age}); 0 keeps for ever.");
+            }
         }
 
         if (Service.Checkpoints.TimerInterval.Problem("Retention:Interval", Interval, "turns the pass off") is { } problem)

@@ -36,10 +36,13 @@ public sealed class StatePersistenceOptions
     private bool _frozen;
     private readonly RedactionOptions _redaction = new();
 
+    /// <summary>The largest <see cref="EventHistory"/> accepted: the ring of events is allocated whole at start.</summary>
+    public const int MaxEventHistory = 1 << 20;
+
     /// <summary>
     /// How many events <see cref="IStatePersistence.ReadEventsAsync"/> keeps in memory for readers that resume from a
     /// position (changes, saves, errors). A reader resuming from further back gets a <c>reset</c> event instead of a
-    /// gap. Default 4,096; at least 1.
+    /// gap. Default 4,096; at least 1, at most <see cref="MaxEventHistory"/> (1,048,576).
     /// </summary>
     public int EventHistory
     {
@@ -81,12 +84,20 @@ public sealed class StatePersistenceOptions
     public const long DefaultCheckpointAfterBytes = 256L << 20;
 
     /// <summary>
+    /// The largest <see cref="CheckpointAfterBytes"/> accepted: 1 TiB. The write stall counts four thresholds in longs,
+    /// and a journal of more would take the next start longer to replay than any start should; from 2^61 on the count
+    /// overflowed and every save was refused.
+    /// </summary>
+    public const long MaxCheckpointAfterBytes = 1L << 40;
+
+    /// <summary>
     /// A checkpoint is also written, without waiting for <see cref="AutosaveInterval"/>, once the changes committed
     /// since the last one hold this many bytes of JSON, or as many as the last snapshot held when that is more (so a
     /// large state is not rewritten for every few changes). It bounds the journal, and with it the disk it takes and the
     /// time and memory the next start needs to replay it, however fast writes come or however rarely autosave runs.
-    /// Raises <c>autosave:triggered</c> like the timer. Default 256 MiB; 0 turns it off (the journal then grows until
-    /// the next timed or requested checkpoint). Only for stores with checkpoints (the file store).
+    /// Raises <c>autosave:triggered</c> like the timer. Default 256 MiB, at most <see cref="MaxCheckpointAfterBytes"/>;
+    /// 0 turns it off (the journal then grows until the next timed or requested checkpoint). Only for stores with
+    /// checkpoints (the file store).
     /// </summary>
     public long CheckpointAfterBytes
     {
@@ -316,6 +327,12 @@ public sealed class StatePersistenceOptions
             problems.Add($"EventHistory must be at least 1 (was {EventHistory}); it is how many events a reader can resume over.");
         }
 
+        if (EventHistory > MaxEventHistory)
+        {
+            // The ring is allocated whole when the service starts: int.MaxValue crashed the start with OutOfMemoryException.
+            problems.Add($"EventHistory must be at most {MaxEventHistory} (was {EventHistory}); it is how many events a reader can resume over, held in memory.");
+        }
+
         if (MaxBackupBytes < 0)
         {
             problems.Add($"MaxBackupBytes must not be negative (was {MaxBackupBytes}).");
@@ -324,6 +341,13 @@ public sealed class StatePersistenceOptions
         if (CheckpointAfterBytes < 0)
         {
             problems.Add($"CheckpointAfterBytes must not be negative (was {CheckpointAfterBytes}); 0 turns checkpoints by journal size off.");
+        }
+
+        if (CheckpointAfterBytes > MaxCheckpointAfterBytes)
+        {
+            // Four times the threshold is where saves stall: past 2^61 that product overflowed to a negative number and
+            // every save was refused with 503 as if checkpoints had fallen behind.
+            problems.Add($"CheckpointAfterBytes must be at most {MaxCheckpointAfterBytes} (1 TiB) (was {CheckpointAfterBytes}); 0 turns checkpoints by journal size off.");
         }
 
         if (JournalPreallocationBytes < 0)

@@ -151,6 +151,51 @@ public sealed class StartupChecksTests : IDisposable
         Assert.False(Directory.Exists(_directory.Combine("state")));
     }
 
+    [Theory]
+    [InlineData("9223372036854775807")]
+    [InlineData("1152921504606846976")]
+    [InlineData("1073741825")]
+    public void ARequestBodyLimitOver1GiB_IsRefusedNamingTheValue(string bytes)
+    {
+        // Before 2026-12-07 accepted: the body budget (8 such bodies) overflowed a long from 2^60 on, and every request
+        // with a body got 503.
+        string problem = Assert.Single(StartupChecks.Settings(Settings(("StatePersistence:Server:MaxRequestBodyBytes", bytes))));
+
+        Assert.StartsWith($"StatePersistence:Server:MaxRequestBodyBytes must be from 1 to 1073741824 (1 GiB) (was {bytes})", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ARequestBodyLimitOf1GiB_IsAccepted_WithABodyBudgetOf8GiB()
+    {
+        IConfiguration configuration = Settings(("StatePersistence:Server:MaxRequestBodyBytes", "1073741824"));
+        var options = new StateServerOptions();
+        configuration.GetSection(StateServerOptions.Section).Bind(options);
+
+        Assert.Empty(StartupChecks.Settings(configuration));
+        Assert.Equal(8L << 30, options.BufferedBodyLimit);
+    }
+
+    [Theory]
+    [InlineData("00:00:00.0000001")]
+    [InlineData("00:00:00.0009999")]
+    [InlineData("50.00:00:00")]
+    [InlineData("10675199.02:48:05.4775807")]
+    public void AnEventsHeartbeatATimerCannotWait_IsRefusedNamingTheValue(string heartbeat)
+    {
+        // Before 2026-12-07 accepted: over 49.7 days every /api/events stream failed right after ": connected" (Task.Delay
+        // refuses it), and under 1 ms the heartbeat waited 0 ms, a loop writing heartbeats as fast as it could.
+        string problem = Assert.Single(StartupChecks.Settings(Settings(("StatePersistence:Server:EventsHeartbeat", heartbeat))));
+
+        Assert.StartsWith($"StatePersistence:Server:EventsHeartbeat must be from 1 ms to 49.7 days, 49.17:02:47.2940000, the longest a .NET timer waits (was {TimeSpan.Parse(heartbeat, System.Globalization.CultureInfo.InvariantCulture)})",
+            problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("00:00:00.001")]
+    [InlineData("49.17:02:47.294")]
+    public void AnEventsHeartbeatFrom1MsTo49Days_IsAccepted(string heartbeat) =>
+        Assert.Empty(StartupChecks.Settings(Settings(("StatePersistence:Server:EventsHeartbeat", heartbeat))));
+
     [Fact]
     public void AKeyOf32Characters_IsAccepted() =>
         Assert.Empty(StartupChecks.Settings(Settings(("STATE_API_KEY", new string('k', 32)), ("urls", "http://0.0.0.0:5080"))));

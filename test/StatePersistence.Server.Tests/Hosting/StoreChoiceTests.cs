@@ -98,4 +98,19 @@ public sealed class StoreChoiceTests
             server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task AChangeRetentionOver100Years_ExitsWith2NamingTheSetting()
+    {
+        // Before 2026-12-07 accepted: PostgreSQL cannot compute clock_timestamp() minus some 30,000 years, so every prune
+        // of the change log failed, and with it the change feed's reads.
+        await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(),
+            ["--store", "postgres", "--StatePersistence:Postgres:ChangeRetention", "10675199.02:48:05.4775807"],
+            new Dictionary<string, string> { ["STATEPERSISTENCE_CONNECTION_STRING"] = "Host=db.invalid;Database=state;Username=agent" });
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Contains("StatePersistence:Postgres:ChangeRetention must be at most 36500.00:00:00 (100 years) (was '10675199.02:48:05.4775807')",
+            server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
+    }
 }

@@ -91,6 +91,35 @@ public sealed class DiskUsageIntervalTests : IDisposable
     }
 
     [Fact]
+    public async Task AFolderRefusingItsListing_MakesHealthDegradedNamingIt_AndKeepsTheLastMeasuredFigures()
+    {
+        var files = new FaultInjectingFileSystem(PhysicalFileSystem.Instance);
+        await using Opened opened = await OpenAsync(TimeSpan.FromSeconds(30), files);
+        (FileStateStore store, StatePersistenceService service) = opened;
+        await service.SaveReportAsync("r1", Report, Ct);
+        await MeasureAgainAsync(store, service);
+        DateTimeOffset measuredAt = _fixture.Time.GetUtcNow();
+        StateHealth measured = service.CheckHealth();
+        Assert.Equal(StateHealthStatus.Healthy, measured.Status);
+        Assert.Equal(1, measured.StoreDetails["files_reports"]);
+
+        files.InjectFault(FaultOperations.List, InjectedError.AccessDenied, persistent: true,
+            pathFilter: path => path.EndsWith("reports", StringComparison.Ordinal));
+        await MeasureAgainAsync(store, service);
+        StateHealth health = service.CheckHealth();
+
+        // Before 2026-12-07: Healthy, no reason, and every folder's figures 0.
+        Assert.Equal(StateHealthStatus.Degraded, health.Status);
+        string reason = Assert.Single(health.Reasons);
+        Assert.Contains($"Access to the path '{_fixture.File("reports")}' is denied", reason, StringComparison.Ordinal);
+        Assert.Contains($"are those measured at {measuredAt:O}", reason, StringComparison.Ordinal);
+        Assert.True(health.Writable);
+        Assert.Equal(1, health.StoreDetails["files_reports"]);
+        Assert.Equal(measured.StoreDetails["bytes_reports"], health.StoreDetails["bytes_reports"]);
+        Assert.Equal(measured.StoreDetails["bytes_tasks"], health.StoreDetails["bytes_tasks"]);
+    }
+
+    [Fact]
     public async Task AnIntervalOfZero_MeasuresAtEveryCheck()
     {
         await using Opened opened = await OpenAsync(TimeSpan.Zero, PhysicalFileSystem.Instance);
@@ -103,6 +132,15 @@ public sealed class DiskUsageIntervalTests : IDisposable
         }
 
         Assert.Equal(3, store.DiskUsage.Measures);
+    }
+
+    /// <summary>Lets the last measure age past the interval, and waits for the one the next check starts.</summary>
+    private async Task MeasureAgainAsync(FileStateStore store, StatePersistenceService service)
+    {
+        await store.DiskUsage.Refreshing.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        _fixture.Time.Advance(TimeSpan.FromSeconds(30));
+        service.CheckHealth();
+        await store.DiskUsage.Refreshing.WaitAsync(TimeSpan.FromSeconds(30), Ct);
     }
 
     private async Task<Opened> OpenAsync(TimeSpan diskUsageInterval, IFileSystem files)

@@ -5,7 +5,13 @@ namespace StatePersistence.FileStore.Health;
 /// <param name="Bytes">What <see cref="Storage.StoreHealth.BytesOnDisk"/> reports.</param>
 /// <param name="Problem">Why the directory could not be inspected, or null.</param>
 /// <param name="MeasuredAt">When the measure began.</param>
-internal sealed record DiskUsage(IReadOnlyDictionary<string, long> Figures, long Bytes, string? Problem, DateTimeOffset MeasuredAt);
+/// <param name="FiguresMeasuredAt">
+/// When <paramref name="Figures"/> were measured: <paramref name="MeasuredAt"/> when it succeeded; after a failure, the
+/// last measure that succeeded, whose figures are kept (a monitor then sees the last known use, not a drop to 0); null
+/// when none has yet, and there are no figures.
+/// </param>
+internal sealed record DiskUsage(IReadOnlyDictionary<string, long> Figures, long Bytes, string? Problem, DateTimeOffset MeasuredAt,
+    DateTimeOffset? FiguresMeasuredAt);
 
 /// <summary>
 /// Measures the folders of many files (task and session files, session logs, reports, task archives) at most once per
@@ -104,7 +110,8 @@ internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Fi
 
     /// <summary>
     /// One measure; a failure is its problem, which the health checks report until a measure succeeds (in the
-    /// background it would otherwise be lost in an unobserved task).
+    /// background it would otherwise be lost in an unobserved task). The figures of the last measure that succeeded are
+    /// kept, and the problem says when they were measured: before 2026-12-07 they dropped to 0, as if measured.
     /// </summary>
     private DiskUsage Measure()
     {
@@ -112,11 +119,24 @@ internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Fi
         try
         {
             (IReadOnlyDictionary<string, long> figures, long bytes) = measure();
-            return new DiskUsage(figures, bytes, null, started);
+            return new DiskUsage(figures, bytes, null, started, started);
         }
         catch (Exception ex)
         {
-            return new DiskUsage(new Dictionary<string, long>(), 0, $"The state directory '{location}' could not be inspected: {ex.Message}", started);
+            DiskUsage? previous;
+            lock (_gate)
+            {
+                previous = _last;
+            }
+
+            string problem = $"The state directory '{location}' could not be inspected: {ex.Message.TrimEnd().TrimEnd('.')}. ";
+            return previous?.FiguresMeasuredAt is { } measuredAt
+                ? new DiskUsage(previous.Figures, previous.Bytes,
+                    problem + $"Its files_* and bytes_* figures of tasks, sessions, logs, reports and the archive are those measured at {measuredAt:O}.",
+                    started, measuredAt)
+                : new DiskUsage(new Dictionary<string, long>(), 0,
+                    problem + "Its files_* and bytes_* figures of tasks, sessions, logs, reports and the archive are left out until a measure succeeds.",
+                    started, null);
         }
     }
 

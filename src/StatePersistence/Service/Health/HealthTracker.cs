@@ -84,6 +84,13 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
             status = StateHealthStatus.Unhealthy;
             reasons.Add(Sentence(store.Problem ?? "The state location is not writable."));
         }
+        else if (store.Problem is { } problem)
+        {
+            // Writes still work, but something the check measures could not be (a folder refusing a listing, the free
+            // space, the directory guard's check): before 2026-12-07 the status stayed Healthy with no reason.
+            status = Max(status, StateHealthStatus.Degraded);
+            reasons.Add(Sentence(problem));
+        }
 
         if (_lastSaveFailed && _lastError is { } error)
         {
