@@ -1,6 +1,5 @@
 using System.Net;
 using System.Reflection;
-using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -186,14 +185,11 @@ public sealed class DashboardCostTests
     }
 
     /// <summary>The server's <see cref="IStatePersistence"/>, counting the calls whose cost grows with the state.</summary>
-    public class WatchedPersistence : DispatchProxy
+    public class WatchedPersistence : PersistenceProxy<WatchedPersistence>
     {
-        private IStatePersistence _inner = null!;
         private int _loads;
         private int _healthChecks;
         private int _listed;
-
-        public IStatePersistence Self { get; private set; } = null!;
 
         public int LoadsOfEveryTask => Volatile.Read(ref _loads);
 
@@ -202,37 +198,24 @@ public sealed class DashboardCostTests
         /// <summary>How many tasks the listing (<see cref="IStatePersistence.QueryTasksAsync"/>) has returned.</summary>
         public int TasksListed => Volatile.Read(ref _listed);
 
-        public static WatchedPersistence Over(IStatePersistence inner)
+        protected override bool TryIntercept(MethodInfo method, object?[] args, out object? result)
         {
-            IStatePersistence proxy = Create<IStatePersistence, WatchedPersistence>();
-            var watched = (WatchedPersistence)(object)proxy;
-            watched._inner = inner;
-            watched.Self = proxy;
-            return watched;
-        }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
-        {
-            ArgumentNullException.ThrowIfNull(targetMethod);
-            if (targetMethod.Name is nameof(IStatePersistence.LoadTasksAsync) or nameof(IStatePersistence.LoadStateAsync))
+            if (method.Name is nameof(IStatePersistence.LoadTasksAsync) or nameof(IStatePersistence.LoadStateAsync))
             {
                 Interlocked.Increment(ref _loads);
             }
-            else if (targetMethod.Name == nameof(IStatePersistence.CheckHealth))
+            else if (method.Name == nameof(IStatePersistence.CheckHealth))
             {
                 Interlocked.Increment(ref _healthChecks);
             }
 
-            try
+            result = Forward(method, args);
+            if (result is ValueTask<Querying.TaskPage> listing)
             {
-                object? result = targetMethod.Invoke(_inner, args);
-                return result is ValueTask<Querying.TaskPage> listing ? new ValueTask<Querying.TaskPage>(CountListedAsync(listing)) : result;
+                result = new ValueTask<Querying.TaskPage>(CountListedAsync(listing));
             }
-            catch (TargetInvocationException ex) when (ex.InnerException is not null)
-            {
-                ExceptionDispatchInfo.Throw(ex.InnerException);
-                throw;
-            }
+
+            return true;
         }
 
         private async Task<Querying.TaskPage> CountListedAsync(ValueTask<Querying.TaskPage> listing)

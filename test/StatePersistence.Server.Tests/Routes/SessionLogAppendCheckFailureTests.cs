@@ -1,6 +1,5 @@
 using System.Net;
 using System.Reflection;
-using System.Runtime.ExceptionServices;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -51,44 +50,24 @@ public sealed class SessionLogAppendCheckFailureTests : IAsyncDisposable
     }
 
     /// <summary>An <see cref="IStatePersistence"/> whose look at the store's latest session fails, once armed.</summary>
-    public class FailingCheck : DispatchProxy
+    public class FailingCheck : PersistenceProxy<FailingCheck>
     {
-        private IStatePersistence _inner = null!;
-
-        public IStatePersistence Self { get; private set; } = null!;
-
         public bool Armed { get; set; }
 
         /// <summary>Whether the token the failed check was given could end its wait.</summary>
         public bool CheckCouldBeCancelled { get; private set; }
 
-        public static FailingCheck Over(IStatePersistence inner)
+        protected override bool TryIntercept(MethodInfo method, object?[] args, out object? result)
         {
-            IStatePersistence proxy = Create<IStatePersistence, FailingCheck>();
-            var failing = (FailingCheck)(object)proxy;
-            failing._inner = inner;
-            failing.Self = proxy;
-            return failing;
-        }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
-        {
-            ArgumentNullException.ThrowIfNull(targetMethod);
-            if (Armed && targetMethod.Name == nameof(IStatePersistence.LoadLatestSessionAsync))
+            result = null;
+            if (!Armed || method.Name != nameof(IStatePersistence.LoadLatestSessionAsync))
             {
-                CheckCouldBeCancelled = args![1] is CancellationToken { CanBeCanceled: true };
-                return ValueTask.FromException<SessionInfo?>(new StateStorageException("The database did not answer.", null, null));
+                return false;
             }
 
-            try
-            {
-                return targetMethod.Invoke(_inner, args);
-            }
-            catch (TargetInvocationException ex) when (ex.InnerException is not null)
-            {
-                ExceptionDispatchInfo.Throw(ex.InnerException);
-                throw;
-            }
+            CheckCouldBeCancelled = args[1] is CancellationToken { CanBeCanceled: true };
+            result = ValueTask.FromException<SessionInfo?>(new StateStorageException("The database did not answer.", null, null));
+            return true;
         }
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Reflection;
-using System.Runtime.ExceptionServices;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,51 +45,26 @@ public sealed class SessionLogAppendRaceTests : IAsyncDisposable
     }
 
     /// <summary>An <see cref="IStatePersistence"/> whose session log append, once armed, first deletes the session.</summary>
-    public class DeleteBeforeAppend : DispatchProxy
+    public class DeleteBeforeAppend : PersistenceProxy<DeleteBeforeAppend>
     {
-        private IStatePersistence _inner = null!;
-
-        /// <summary>The proxy, as the server resolves it.</summary>
-        public IStatePersistence Self { get; private set; } = null!;
-
         /// <summary>Whether the next appends delete their session first.</summary>
         public bool Armed { get; set; }
 
         /// <summary>Who deletes the session: this instance (the default) or another one on the same store.</summary>
         public IStatePersistence? DeletesOn { get; set; }
 
-        public static DeleteBeforeAppend Over(IStatePersistence inner)
+        protected override bool TryIntercept(MethodInfo method, object?[] args, out object? result)
         {
-            IStatePersistence proxy = Create<IStatePersistence, DeleteBeforeAppend>();
-            var racing = (DeleteBeforeAppend)(object)proxy;
-            racing._inner = inner;
-            racing.Self = proxy;
-            return racing;
-        }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
-        {
-            ArgumentNullException.ThrowIfNull(targetMethod);
-            if (Armed && targetMethod.Name == nameof(IStatePersistence.AppendSessionLogAsync))
-            {
-                return new ValueTask(DeleteThenAppendAsync((string)args![0]!, (string)args[1]!));
-            }
-
-            try
-            {
-                return targetMethod.Invoke(_inner, args);
-            }
-            catch (TargetInvocationException ex) when (ex.InnerException is { } inner)
-            {
-                ExceptionDispatchInfo.Throw(inner);
-                throw;
-            }
+            result = Armed && method.Name == nameof(IStatePersistence.AppendSessionLogAsync)
+                ? new ValueTask(DeleteThenAppendAsync((string)args[0]!, (string)args[1]!))
+                : null;
+            return result is not null;
         }
 
         private async Task DeleteThenAppendAsync(string sessionId, string text)
         {
-            Assert.True(await (DeletesOn ?? _inner).DeleteSessionAsync(sessionId));
-            await _inner.AppendSessionLogAsync(sessionId, text);
+            Assert.True(await (DeletesOn ?? Inner).DeleteSessionAsync(sessionId));
+            await Inner.AppendSessionLogAsync(sessionId, text);
         }
     }
 }
