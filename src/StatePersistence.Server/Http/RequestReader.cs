@@ -130,12 +130,14 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
     }
 
     /// <summary>
-    /// An urlencoded form (the login's), under the limits every body has: 413 past the size limit, its room reserved in
+    /// An urlencoded form (the login's), under the limits every body has: 415 with a content coding, 413 past the size limit, its room reserved in
     /// the <see cref="BodyBudget"/>. A form the framework's reader refuses (more than 1,024 fields, a field name over
     /// 2,048 characters, a value over 4 MiB: <c>FormOptions</c>' limits) is a 400 saying which; it was a 500.
     /// </summary>
     public async Task<IFormCollection> ReadFormAsync(HttpRequest request)
     {
+        // As every body: one sent compressed (gzip) was read as if it were not, so its key was never found.
+        ContentEncodingCheck.RequireIdentity(request);
         if (request.ContentLength > _limit)
         {
             throw ApiProblemException.TooLarge(_limit);

@@ -54,6 +54,25 @@ public sealed class LoginFormTests
     }
 
     [Fact]
+    public async Task ACompressedForm_Is415AskingForIdentity_AndSetsNoCookie()
+    {
+        // Read as sent before 2026-12-07, as no other body is: a gzipped form was taken byte for byte. Not a guess at
+        // the key, so not counted toward the login limit (as a form of another media type is not).
+        await using var server = new StateServerFactory(("STATE_API_KEY", Key), ("StatePersistence:Server:LoginFailureLimit", "1"));
+        using HttpClient client = server.Client();
+        StringContent gzipped = Form("key=" + Key);
+        gzipped.Headers.ContentEncoding.Add("gzip");
+
+        HttpResponseMessage response = await client.PostAsync("/login", gzipped, Ct);
+
+        var problem = await response.ExpectProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("Content-Encoding 'gzip'", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.Equal("identity", response.Headers.GetValues("Accept-Encoding").Single());
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+        Assert.Equal(HttpStatusCode.SeeOther, (await client.PostAsync("/login", Form("key=" + Key), Ct)).StatusCode);
+    }
+
+    [Fact]
     public async Task AFormBeingRead_TakesItsRoomInTheBodyBudget_UntilItsRequestEnds()
     {
         await using var server = new StateServerFactory(("STATE_API_KEY", Key),
