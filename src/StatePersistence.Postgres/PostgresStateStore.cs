@@ -56,9 +56,6 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     // instances against the server's max_connections.
     private readonly int _connectionsMax;
     private readonly ChangeFeed _feed;
-
-    /// <summary>How many times this store's change feed read the table (<see cref="ChangeFeed.TableReads"/>), for tests.</summary>
-    internal long FeedTableReads => _feed.TableReads;
     private readonly TaskListingQuery _listing;
     private readonly TimeSpan _pollInterval;
     private readonly ChangePruner _pruner;
@@ -122,6 +119,9 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
 
     /// <inheritdoc />
     public TimeSpan FeedPollInterval => _pollInterval;
+
+    /// <summary>How many times this store's change feed read the table (<see cref="ChangeFeed.TableReads"/>), for tests.</summary>
+    internal long FeedTableReads => _feed.TableReads;
 
     /// <summary>
     /// How long a committed change stays in the change log after the feed numbered it. The instances following the

@@ -27,7 +27,7 @@ internal static class DirectoryVersion
         if (fileSystem.FileExists(layout.StateFile) && ReadVersion(fileSystem, layout.StateFile, envelope) is { } version && FormatVersion.Major(version) >= 0)
         {
             if (FormatVersion.Major(version) > StateFormat.HighestReadableMajor ? IsIntact(fileSystem, layout.StateFile, envelope)
-                : !IsOlderThanChecksummed(version) || !ReadsOlderThanWritten(fileSystem, layout.StateFile, envelope, version))
+                : FormatVersion.CarriesChecksum(version) || !ReadsOlderThanWritten(fileSystem, layout.StateFile, envelope, version))
             {
                 return new DetectedVersion(version, "state.json");
             }
@@ -86,14 +86,6 @@ internal static class DirectoryVersion
         {
             return false;
         }
-    }
-
-    /// <summary>Whether <paramref name="version"/> is of a format without a checksum (before 2.1).</summary>
-    private static bool IsOlderThanChecksummed(string version)
-    {
-        string[] parts = version.Split('.');
-        return FormatVersion.Major(version) < 2
-            || (FormatVersion.Major(version) == 2 && (parts.Length < 2 || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int minor) || minor < 1));
     }
 
     /// <summary>

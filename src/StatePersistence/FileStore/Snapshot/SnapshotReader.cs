@@ -285,8 +285,7 @@ internal static class SnapshotReader
             throw new InvalidDataException($"the version '{version}' is not a version number");
         }
 
-        int minor = 0;
-        if (parts.Length > 1 && !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out minor))
+        if (parts.Length > 1 && !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out _))
         {
             throw new InvalidDataException($"the version '{version}' is not a version number");
         }
@@ -296,7 +295,7 @@ internal static class SnapshotReader
             throw RefuseNewer(version, bytes, path);
         }
 
-        bool checksummed = major > 2 || (major == 2 && minor >= 1);
+        bool checksummed = FormatVersion.CarriesChecksum(version);
         if (!checksummed && OlderVersionProblem(version, bytes) is { } problem)
         {
             throw new InvalidDataException(problem);
