@@ -109,6 +109,66 @@ public sealed class StateFilesTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The README's layout itself against <see cref="Readme"/>: every file it draws is a line of the table, and every
+    /// line of the table but the in-flight, foreign and migration-folder files is drawn, so the two cannot drift apart.
+    /// Before 2026-12-07 the table held a session log's failed-append marker and the README did not draw it.
+    /// </summary>
+    [Fact]
+    public void TheReadmesLayout_DrawsEveryLineOfTheTable_AndNothingElse()
+    {
+        List<string> drawn = DrawnFiles();
+        Assert.True(drawn.Count > 15, $"only {drawn.Count} file(s) read from the README's \"On-disk layout\"");
+
+        static bool Matches(string pattern, string path) => Regex.IsMatch(path, "^(" + pattern + ")$");
+        Assert.Empty(drawn.Where(path => !Readme.Any(line => Matches(line.Pattern, path))).Select(path => $"drawn, not in the table: {path}"));
+        Assert.Empty(Readme
+            .Where(line => line.Kind is not (StateFileKind.Temp or StateFileKind.Other)
+                && !line.Pattern.StartsWith("saved/", StringComparison.Ordinal) && !line.Pattern.StartsWith("pre-migration/", StringComparison.Ordinal))
+            .Where(line => !drawn.Any(path => Matches(line.Pattern, path)))
+            .Select(line => $"in the table, not drawn: {line.Pattern}"));
+    }
+
+    /// <summary>The files the README's "On-disk layout" block draws (folders left out), their placeholders filled in.</summary>
+    private static List<string> DrawnFiles()
+    {
+        string[] lines = File.ReadAllLines(ReadmePath());
+        int heading = Array.IndexOf(lines, "## On-disk layout");
+        Assert.True(heading > 0, "README.md has no '## On-disk layout' section");
+        var drawn = new List<string>();
+        foreach (string line in lines.Skip(heading + 1).SkipWhile(l => !l.StartsWith("```", StringComparison.Ordinal)).Skip(1).TakeWhile(l => !l.StartsWith("```", StringComparison.Ordinal)))
+        {
+            Match entry = Regex.Match(line, @"^[├└]── (.+?)\s+#");
+            if (!entry.Success || entry.Groups[1].Value.EndsWith('/'))
+            {
+                continue;
+            }
+
+            foreach (string name in entry.Groups[1].Value.Split(", "))
+            {
+                drawn.Add(name
+                    .Replace("<timestamp>", Ts).Replace("<id>", "task_1").Replace("<N>", "1").Replace("<M>", "2")
+                    .Replace("journal/<n>", "journal/0000000001").Replace("<n>", "1").Replace("*", "state"));
+            }
+        }
+
+        return drawn;
+    }
+
+    private static string ReadmePath()
+    {
+        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            string candidate = Path.Combine(directory.FullName, "README.md");
+            if (File.Exists(candidate) && Directory.Exists(Path.Combine(directory.FullName, "src", "StatePersistence")))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException("README.md not found above " + AppContext.BaseDirectory);
+    }
+
     /// <summary>What a run of the real store leaves: the lock is taken while the files are listed by the test.</summary>
     private async Task FillWithTheStoreAsync()
     {
