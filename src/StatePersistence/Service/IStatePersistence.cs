@@ -95,7 +95,8 @@ public interface IStatePersistence : IAsyncDisposable
 
     /// <summary>
     /// Replaces the whole state with <paramref name="state"/> (tasks and sessions it does not list are deleted) as
-    /// one atomic change, then writes a snapshot. Returns the snapshot's <c>last_saved</c>. When the change was
+    /// one atomic change, then writes a snapshot. The tasks' log messages are redacted as <see cref="SaveTaskAsync(AgentTask, CancellationToken)"/>
+    /// redacts them (when <c>Redaction</c> is on; <paramref name="state"/> itself is not changed). Returns the snapshot's <c>last_saved</c>. When the change was
     /// committed but the snapshot failed, throws <see cref="Errors.StateSnapshotFailedException"/>: the change is
     /// stored (a plain <see cref="Errors.StateStorageException"/> means it is not).
     /// </summary>

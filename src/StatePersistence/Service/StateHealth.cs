@@ -6,7 +6,7 @@ public enum StateHealthStatus
     /// <summary>Saving works.</summary>
     Healthy,
 
-    /// <summary>Saving works but needs attention: low disk space, corruption found at start-up, a recent failed save.</summary>
+    /// <summary>Saving works but needs attention: low disk space, corruption found at start-up, a failed save with none tried since, checkpoints failing.</summary>
     Degraded,
 
     /// <summary>Saving does not work: the directory is missing or not writable, the last save failed, or the service is shut down.</summary>

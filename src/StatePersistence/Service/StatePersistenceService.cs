@@ -41,6 +41,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
     private readonly ReencryptionLoop _reencryption;
     private readonly Retention.RetentionLoop _retention;
     private readonly ItemOperations _items;
+    private readonly TaskLogRedaction _taskLogRedaction;
     private readonly TaskLogs _taskLogs;
     private readonly BlobOperations _blobs;
     private readonly StateReader _reader;
@@ -89,7 +90,8 @@ public sealed partial class StatePersistenceService : IStatePersistence
                     ? (cut, withLogs, ct) => FileStore.Operations.TaskArchives.ArchiveAsync(this, cut, withLogs, ct) : null);
             // Built once, from options validated above: a custom pattern that does not compile stopped the constructor.
             var redactor = Redaction.SecretRedactor.Create(_options.Redaction, _instruments.Redactions);
-            _items = new ItemOperations(_commits, new ConflictResolution(_options), new TaskLogRedaction(redactor), time);
+            _taskLogRedaction = new TaskLogRedaction(redactor);
+            _items = new ItemOperations(_commits, new ConflictResolution(_options), _taskLogRedaction, time);
             _taskLogs = new TaskLogs(_commits, time, redactor);
             _blobs = new BlobOperations(blobs, store.Location, _options.Durability, _commits, _events, redactor);
             _reader = new StateReader(_commits);
@@ -174,7 +176,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
     {
         ArgumentNullException.ThrowIfNull(state);
         ThrowIfDisposed();
-        StateReplacement replacement = StateReplacement.From(state);
+        StateReplacement replacement = StateReplacement.From(state, _taskLogRedaction);
         // The replacement is a diff against this instance's state: over a shared store that state must hold what the
         // other instances committed before the call, or an item one of them just created would survive it.
         await CatchUpWithFeedAsync(cancellationToken).ConfigureAwait(false);

@@ -102,6 +102,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
         {
             activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             _growth.Failed(ex);
+            health.RecordCheckpointFailure(ex);
             events.SaveFailed("snapshot", store.Location, ex);
             throw;
         }

@@ -27,6 +27,7 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
     private const int MaxUnreadableNamed = 5;
     private (string Message, DateTimeOffset Time)? _lastError;
     private bool _lastSaveFailed;
+    private CheckpointFailure? _checkpointFailing;
     private int _quarantinedWhileRunning;
     private StoreHealth? _lastStoreHealth;
     private DateTimeOffset _storeHealthTime;
@@ -48,6 +49,18 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
     {
         LastSnapshot = savedAt;
         _lastStoreHealth = null;
+        Volatile.Write(ref _checkpointFailing, null);
+    }
+
+    /// <summary>
+    /// A checkpoint failed (it is also a failed save: <see cref="RecordFailure"/>). Kept apart from the last save's outcome
+    /// until a checkpoint succeeds (<see cref="RecordSnapshot"/>), since any item save that succeeds clears that.
+    /// </summary>
+    public void RecordCheckpointFailure(Exception error)
+    {
+        DateTimeOffset now = time.GetUtcNow();
+        CheckpointFailure? earlier = Volatile.Read(ref _checkpointFailing);
+        Volatile.Write(ref _checkpointFailing, new CheckpointFailure(earlier?.Since ?? now, error.Message, earlier is null ? 1 : earlier.Attempts + 1));
     }
 
     public void RecordSave() => _lastSaveFailed = false;
@@ -102,6 +115,15 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
             bool recent = time.GetUtcNow() - error.Time < FailedSaveUnhealthyFor;
             status = recent ? StateHealthStatus.Unhealthy : Max(status, StateHealthStatus.Degraded);
             reasons.Add(Sentence("The last save failed" + (recent ? "" : $" at {error.Time:O}, and none was tried since") + ": " + error.Message));
+        }
+
+        if (Volatile.Read(ref _checkpointFailing) is { } checkpoint)
+        {
+            // Item saves still succeed (they go to the journal), so this is no reason for the 503 above; but each save
+            // that succeeds clears the failed save, and a checkpoint failing at every autosave then went unreported
+            // (Healthy, no reason) while the journal grew until the write stall refused every save: before 2026-12-07.
+            status = Max(status, StateHealthStatus.Degraded);
+            reasons.Add(Sentence($"Checkpoints have failed since {checkpoint.Since:O} ({checkpoint.Attempts} attempt(s)), so the journal grows until one succeeds; the last failed: {checkpoint.Message}"));
         }
 
         if (store.FreeBytes is { } free && free < lowDiskSpaceBytes)
@@ -211,6 +233,9 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
         string more = count > Named ? $" and {count - Named} more range(s) (recovery-report.json lists them all)" : "";
         return $"Journal {named}{more} were damaged and skipped: {ranges.Key}.";
     }
+
+    /// <summary>Checkpoints failing since <paramref name="Since"/>, the last with <paramref name="Message"/>.</summary>
+    private sealed record CheckpointFailure(DateTimeOffset Since, string Message, int Attempts);
 
     private static StateHealthStatus Max(StateHealthStatus a, StateHealthStatus b) => a > b ? a : b;
 

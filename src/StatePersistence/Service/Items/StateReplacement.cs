@@ -8,19 +8,23 @@ using StatePersistence.Serialization;
 
 namespace StatePersistence.Service.Items;
 
-/// <summary>A whole state, serialized and validated outside the commit lock, diffed against the latest inside it.</summary>
+/// <summary>
+/// A whole state, serialized and validated outside the commit lock, diffed against the latest inside it. Its tasks' log
+/// messages are redacted as those of a task saved on its own (<see cref="TaskLogRedaction"/>): before 2026-12-07 a
+/// whole-state save stored them as given, and replaced a task's redacted copy with the secret in clear.
+/// </summary>
 internal sealed class StateReplacement
 {
     private readonly Dictionary<string, StateChange> _tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, StateChange> _sessions = new(StringComparer.Ordinal);
     private byte[]? _extras;
 
-    public static StateReplacement From(PersistedState state)
+    public static StateReplacement From(PersistedState state, TaskLogRedaction redaction)
     {
         var replacement = new StateReplacement();
         for (int i = 0; i < state.Tasks.Count; i++)
         {
-            AgentTask task = state.Tasks[i] ?? throw new StateValidationException($"tasks[{i}]", "the task is null");
+            AgentTask task = redaction.Redacted(state.Tasks[i] ?? throw new StateValidationException($"tasks[{i}]", "the task is null"));
             StateChange change = ItemKind<AgentTask>.TaskChange(task);
             if (!replacement._tasks.TryAdd(task.Id, change))
             {
