@@ -117,45 +117,6 @@ public sealed partial class PostgresStateStore : ITaskArchiveStore
     }
 
     /// <inheritdoc />
-    /// <remarks>Its rows, part marks and size counters in one transaction, under the log's advisory lock, as a cap takes it.</remarks>
-    public ValueTask RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
-    {
-        StateId.Validate(sessionId, "session");
-        return new ValueTask(Guarded("remove the log of session " + StateId.Quote(sessionId), async () =>
-        {
-            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using NpgsqlBatch batch = WriteBatch(connection, transaction, Durability.Full);
-            foreach (string sql in new[]
-            {
-                $"SELECT pg_advisory_xact_lock(hashtext('{_schema}.session_log_parts'), hashtext($1))",
-                $"DELETE FROM {_schema}.session_logs WHERE session_id = $1",
-                $"DELETE FROM {_schema}.session_log_parts WHERE session_id = $1",
-                // The size counters the trigger left at zero: kept, 16 rows stayed behind for every log ever deleted.
-                // One a concurrent append has just raised is kept (the condition is checked again on its new version).
-                $"DELETE FROM {_schema}.session_log_sizes WHERE session_id = $1 AND bytes = 0",
-            })
-            {
-                var command = new NpgsqlBatchCommand(sql);
-                command.Parameters.Add(Text(sessionId));
-                batch.BatchCommands.Add(command);
-            }
-
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return true;
-        }).AsTask());
-    }
-
-    /// <inheritdoc />
-    public ValueTask RemoveReportAsync(string reportId, CancellationToken cancellationToken = default)
-    {
-        StateId.Validate(reportId, "report");
-        return new ValueTask(Guarded("remove report " + StateId.Quote(reportId), async () =>
-            await ExecuteAsync($"DELETE FROM {_schema}.reports WHERE id = $1", Durability.Full, cancellationToken, Text(reportId)).ConfigureAwait(false)).AsTask());
-    }
-
-    /// <inheritdoc />
     /// <remarks>
     /// A session advisory lock (<see cref="ArchiveRunLockKey"/>) taken on a connection of its own, held for the run and
     /// released by <c>pg_advisory_unlock</c> at the end; the wait has no command timeout (a run of 10,000 tasks takes

@@ -8,7 +8,7 @@ namespace StatePersistence.Conformance;
 /// <summary>
 /// The task archive capability (<see cref="ITaskArchiveStore"/>): an archive written under a name is kept durably and
 /// read back byte for byte (after a restart too), never replaced by a second write of that name, listed in ordinal
-/// order with its size and task count, found by any task it holds; what an archive took along is removed (a session log with every part, a report);
+/// order with its size and task count, found by any task it holds; what an archive took along is removed (a session log with every part, a report) only while it is what the archive took;
 /// a name that is not an archive's file name is refused. A store that keeps no archives is an explicit skip.
 /// </summary>
 /// <typeparam name="THarness">The store's harness.</typeparam>
@@ -50,7 +50,10 @@ public abstract class TaskArchiveConformanceTests<THarness> : StoreConformanceBa
         }
     }
 
-    /// <summary>A session log (every append) and a report an archive took along are removed; the others stay.</summary>
+    /// <summary>
+    /// A session log (every append) and a report an archive took along are removed while they are what it took; the
+    /// others stay. One that is gone already is not live afterwards either; the log's unconditional removal removes any.
+    /// </summary>
     [Fact]
     public async Task WhatAnArchiveTookAlong_IsRemoved_TheRestKept()
     {
@@ -62,19 +65,93 @@ public abstract class TaskArchiveConformanceTests<THarness> : StoreConformanceBa
             await blobs.AppendSessionLogAsync("s1", "first\n"u8.ToArray(), Durability.Full, Ct);
             await blobs.AppendSessionLogAsync("s1", "second\n"u8.ToArray(), Durability.Full, Ct);
             await blobs.AppendSessionLogAsync("s2", "kept\n"u8.ToArray(), Durability.Full, Ct);
+            await blobs.AppendSessionLogAsync("s3", "removed whatever it holds\n"u8.ToArray(), Durability.Full, Ct);
             await blobs.SaveReportAsync("r1", """{"task_id":"t1"}"""u8.ToArray(), Durability.Full, Ct);
             await blobs.SaveReportAsync("r2", """{"task_id":"t2"}"""u8.ToArray(), Durability.Full, Ct);
+            byte[] log = (await blobs.ReadSessionLogAsync("s1", Ct))!;
+            byte[] report = (await blobs.LoadReportAsync("r1", Ct))!;
 
-            await archives.RemoveSessionLogAsync("s1", Ct);
-            await archives.RemoveReportAsync("r1", Ct);
+            Assert.True(await archives.RemoveSessionLogIfUnchangedAsync("s1", log, Ct));
+            Assert.True(await archives.RemoveReportIfUnchangedAsync("r1", report, Ct));
+            await archives.RemoveSessionLogAsync("s3", Ct);
 
             Assert.True(await blobs.ReadSessionLogAsync("s1", Ct) is null or { Length: 0 });
+            Assert.True(await blobs.ReadSessionLogAsync("s3", Ct) is null or { Length: 0 });
             Assert.Equal("kept\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s2", Ct))!));
             Assert.Null(await blobs.LoadReportAsync("r1", Ct));
             Assert.NotNull(await blobs.LoadReportAsync("r2", Ct));
+            Assert.True(await archives.RemoveSessionLogIfUnchangedAsync("s1", log, Ct));
+            Assert.True(await archives.RemoveReportIfUnchangedAsync("r1", report, Ct));
             // A log begun again after its removal starts empty.
             await blobs.AppendSessionLogAsync("s1", "again\n"u8.ToArray(), Durability.Full, Ct);
             Assert.Equal("again\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s1", Ct))!));
+        }
+    }
+
+    /// <summary>
+    /// A log appended to, or a report saved again, after an archive read it is not what the archive holds: it is kept,
+    /// whole, and the removal says so; what it holds now is what a removal then compares.
+    /// </summary>
+    [Fact]
+    public async Task ALogOrReportWrittenAfterTheArchiveReadIt_IsKeptWhole()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            ITaskArchiveStore archives = RequireArchives(store);
+            var blobs = (IStateBlobStore)store;
+            await blobs.AppendSessionLogAsync("s1", "archived\n"u8.ToArray(), Durability.Full, Ct);
+            await blobs.SaveReportAsync("r1", """{"task_id":"t1","v":1}"""u8.ToArray(), Durability.Full, Ct);
+            byte[] log = (await blobs.ReadSessionLogAsync("s1", Ct))!;
+            byte[] report = (await blobs.LoadReportAsync("r1", Ct))!;
+            await blobs.AppendSessionLogAsync("s1", "written since\n"u8.ToArray(), Durability.Full, Ct);
+            await blobs.SaveReportAsync("r1", """{"task_id":"t1","v":2}"""u8.ToArray(), Durability.Full, Ct);
+
+            Assert.False(await archives.RemoveSessionLogIfUnchangedAsync("s1", log, Ct));
+            Assert.False(await archives.RemoveReportIfUnchangedAsync("r1", report, Ct));
+
+            Assert.Equal("archived\nwritten since\n", Encoding.UTF8.GetString((await blobs.ReadSessionLogAsync("s1", Ct))!));
+            Assert.Equal("""{"task_id":"t1","v":2}""", Encoding.UTF8.GetString((await blobs.LoadReportAsync("r1", Ct))!));
+            Assert.True(await archives.RemoveSessionLogIfUnchangedAsync("s1", "archived\nwritten since\n"u8.ToArray(), Ct));
+            Assert.True(await archives.RemoveReportIfUnchangedAsync("r1", """{"task_id":"t1","v":2}"""u8.ToArray(), Ct));
+            Assert.True(await blobs.ReadSessionLogAsync("s1", Ct) is null or { Length: 0 });
+            Assert.Null(await blobs.LoadReportAsync("r1", Ct));
+        }
+    }
+
+    /// <summary>
+    /// Appends racing a conditional removal of their log are never lost: afterwards every acknowledged append is in the
+    /// copy the removal compared (when it removed) or in the live log, in order, exactly once. The race is not timed;
+    /// whichever way each round falls, this must hold.
+    /// </summary>
+    [Fact]
+    public async Task AppendsRacingTheRemovalOfTheirLog_AreNeverLost()
+    {
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            ITaskArchiveStore archives = RequireArchives(store);
+            var blobs = (IStateBlobStore)store;
+            for (int round = 0; round < 20; round++)
+            {
+                string sessionId = $"race{round}";
+                await blobs.AppendSessionLogAsync(sessionId, "archived\n"u8.ToArray(), Durability.Full, Ct);
+                byte[] archived = (await blobs.ReadSessionLogAsync(sessionId, Ct))!;
+                string[] late = [.. Enumerable.Range(1, 5).Select(i => $"late {i}\n")];
+                Task appends = Task.Run(async () =>
+                {
+                    foreach (string line in late)
+                    {
+                        await blobs.AppendSessionLogAsync(sessionId, Encoding.UTF8.GetBytes(line), Durability.Full, Ct);
+                    }
+                }, Ct);
+
+                bool removed = await archives.RemoveSessionLogIfUnchangedAsync(sessionId, archived, Ct);
+                await appends;
+
+                string live = Encoding.UTF8.GetString(await blobs.ReadSessionLogAsync(sessionId, Ct) ?? []);
+                Assert.Equal("archived\n" + string.Concat(late), (removed ? "archived\n" : "") + live);
+            }
         }
     }
 

@@ -3,6 +3,7 @@ using StatePersistence.FileStore.Operations.TaskArchive;
 using StatePersistence.FileSystem;
 using StatePersistence.Ids;
 using StatePersistence.Retention;
+using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore;
@@ -155,10 +156,55 @@ public sealed partial class FileStateStore : ILateSealingStore, ITaskArchiveStor
     ValueTask ITaskArchiveStore.RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken) => RemoveSessionLogAsync(sessionId, cancellationToken);
 
     /// <inheritdoc />
-    ValueTask ITaskArchiveStore.RemoveReportAsync(string reportId, CancellationToken cancellationToken)
+    /// <remarks>Read, compared and deleted under one hold of the log's gate, which every append, rotation and removal takes.</remarks>
+    async ValueTask<bool> ITaskArchiveStore.RemoveSessionLogIfUnchangedAsync(string sessionId, ReadOnlyMemory<byte> archived, CancellationToken cancellationToken)
     {
-        RemoveReport(reportId);
-        return ValueTask.CompletedTask;
+        StateId.Validate(sessionId, "session");
+        _guard.ThrowIfMoved();
+        return await WrapIo(_logs.RemoveIfTextAsync(sessionId, archived, cancellationToken), _layout.SessionLogFile(sessionId), "Removing the archived session log")
+            .ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Read, opened, compared and deleted under the lock every report write of this process takes (one process writes a
+    /// directory). A file that no longer opens (damaged since it was read) is not what was archived: it stays, for the
+    /// next read to find and move aside.
+    /// </remarks>
+    ValueTask<bool> ITaskArchiveStore.RemoveReportIfUnchangedAsync(string reportId, ReadOnlyMemory<byte> archived, CancellationToken cancellationToken)
+    {
+        StateId.Validate(reportId, "report");
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ThrowIfMoved();
+        string path = _layout.ReportFile(reportId);
+        return ValueTask.FromResult(Io(() =>
+        {
+            using (_reportWrites.EnterScope())
+            {
+                if (!_fileSystem.FileExists(path))
+                {
+                    return true;
+                }
+
+                byte[] live;
+                try
+                {
+                    live = _envelope.Open(PayloadKind.Report, reportId, _fileSystem.ReadAllBytes(path), path);
+                }
+                catch (InvalidDataException)
+                {
+                    return false;
+                }
+
+                if (!live.AsSpan().SequenceEqual(archived.Span))
+                {
+                    return false;
+                }
+
+                DeleteReportHeld(reportId, path);
+                return true;
+            }
+        }, path, "Removing the archived report"));
     }
 
     /// <summary>An archive's name is a file name in <c>archive/</c>, never a path out of it.</summary>
@@ -185,15 +231,19 @@ public sealed partial class FileStateStore : ILateSealingStore, ITaskArchiveStor
         {
             using (_reportWrites.EnterScope())
             {
-                return _reportIndex.Write(reportId, stored: false, () =>
-                {
-                    _fileSystem.Delete(path);
-                    _fileSystem.SyncDirectory(_layout.ReportsDirectory);
-                    return path;
-                });
+                return DeleteReportHeld(reportId, path);
             }
         }, path, "Removing the report");
     }
+
+    /// <summary>Deletes a report's file durably and takes it out of the index; under <see cref="_reportWrites"/>.</summary>
+    private string DeleteReportHeld(string reportId, string path) =>
+        _reportIndex.Write(reportId, stored: false, () =>
+        {
+            _fileSystem.Delete(path);
+            _fileSystem.SyncDirectory(_layout.ReportsDirectory);
+            return path;
+        });
 }
 
 /// <summary>An archive run's turn in a file store: released once, on the first dispose.</summary>

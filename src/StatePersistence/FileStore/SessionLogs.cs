@@ -245,7 +245,26 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// </summary>
     public byte[]? Read(string sessionId)
     {
-        List<(string Path, byte[] Bytes)> files = ReadFiles(sessionId);
+        List<(string Path, byte[] Bytes)> files;
+        KeyedGates.Lease gate = _gates.Take(sessionId);
+        gate.Wait();
+        try
+        {
+            files = ReadFilesHeld(sessionId);
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        return TextOfFiles(sessionId, files, gateHeld: false);
+    }
+
+    /// <summary><see cref="Read"/> for a caller that holds the log's gate (a damaged file is repaired under that hold).</summary>
+    private byte[]? ReadHeld(string sessionId) => TextOfFiles(sessionId, ReadFilesHeld(sessionId), gateHeld: true);
+
+    private byte[]? TextOfFiles(string sessionId, List<(string Path, byte[] Bytes)> files, bool gateHeld)
+    {
         if (files.Count == 0)
         {
             return null;
@@ -253,57 +272,49 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
 
         if (files.Count == 1)
         {
-            return TextOf(sessionId, files[0].Path, files[0].Bytes);
+            return TextOf(sessionId, files[0].Path, files[0].Bytes, gateHeld);
         }
 
         var text = new ArrayBufferWriter<byte>();
         foreach ((string path, byte[] bytes) in files)
         {
-            text.Write(TextOf(sessionId, path, bytes));
+            text.Write(TextOf(sessionId, path, bytes, gateHeld));
         }
 
         return text.WrittenSpan.ToArray();
     }
 
     /// <summary>
-    /// The bytes of the log's files, rotated parts from the oldest, then the live log (when there is one), read under
-    /// the log's gate so no rotation moves a part between two reads (the text would then come twice or not at all).
+    /// The bytes of the log's files, rotated parts from the oldest, then the live log (when there is one), read by a
+    /// caller holding the log's gate so no rotation moves a part between two reads (the text would then come twice or
+    /// not at all).
     /// </summary>
-    private List<(string Path, byte[] Bytes)> ReadFiles(string sessionId)
+    private List<(string Path, byte[] Bytes)> ReadFilesHeld(string sessionId)
     {
-        KeyedGates.Lease gate = _gates.Take(sessionId);
-        gate.Wait();
-        try
+        var files = new List<(string, byte[])>();
+        foreach (int part in RotatedParts(sessionId).OrderDescending())
         {
-            var files = new List<(string, byte[])>();
-            foreach (int part in RotatedParts(sessionId).OrderDescending())
+            string partPath = layout.SessionLogPart(sessionId, part);
+            if (fileSystem.FileExists(partPath))
             {
-                string partPath = layout.SessionLogPart(sessionId, part);
-                if (fileSystem.FileExists(partPath))
-                {
-                    files.Add((partPath, fileSystem.ReadAllBytes(partPath)));
-                }
+                files.Add((partPath, fileSystem.ReadAllBytes(partPath)));
+            }
+        }
+
+        string path = layout.SessionLogFile(sessionId);
+        if (fileSystem.FileExists(path))
+        {
+            byte[] bytes = fileSystem.ReadAllBytes(path);
+            if (_failedAppendStarts.TryGetValue(sessionId, out long failedStart) && failedStart < bytes.Length)
+            {
+                // What a failed append left may be readable but is not durable: never served.
+                bytes = bytes[..(int)failedStart];
             }
 
-            string path = layout.SessionLogFile(sessionId);
-            if (fileSystem.FileExists(path))
-            {
-                byte[] bytes = fileSystem.ReadAllBytes(path);
-                if (_failedAppendStarts.TryGetValue(sessionId, out long failedStart) && failedStart < bytes.Length)
-                {
-                    // What a failed append left may be readable but is not durable: never served.
-                    bytes = bytes[..(int)failedStart];
-                }
-
-                files.Add((path, bytes));
-            }
-
-            return files;
+            files.Add((path, bytes));
         }
-        finally
-        {
-            gate.Release();
-        }
+
+        return files;
     }
 
     /// <summary>The numbers of the session's rotated parts on disk (a crash in a rotation may leave a gap).</summary>
@@ -351,7 +362,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     }
 
     /// <summary>One file's text (the live log or a part).</summary>
-    private byte[] TextOf(string sessionId, string path, byte[] bytes)
+    private byte[] TextOf(string sessionId, string path, byte[] bytes, bool gateHeld)
     {
         if (!SessionLogFormat.IsFramed(bytes) && SessionLogFormat.NextFrame(bytes, 0) < 0)
         {
@@ -361,7 +372,8 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         // Framed, or framed with its file header damaged (valid frames follow): the damage is found and repaired below.
 
         (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames, string? headerProblem) = Parse(sessionId, path, bytes);
-        return damage.Count == 0 && headerProblem is null && BrokenEnd(sessionId, path, bytes.Length, damage, frames) is null ? text : Repair(sessionId, path);
+        return damage.Count == 0 && headerProblem is null && BrokenEnd(sessionId, path, bytes.Length, damage, frames) is null ? text
+            : gateHeld ? RepairHeld(sessionId, path).Text : Repair(sessionId, path);
     }
 
     /// <summary>

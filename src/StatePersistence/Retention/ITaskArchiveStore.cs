@@ -57,11 +57,33 @@ public interface ITaskArchiveStore
     ValueTask<bool> TryWriteTaskArchiveAsync(string name, ReadOnlyMemory<byte> archive, IReadOnlyList<string> taskIds, string? sealedUnder,
         CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a session's log, every part of it, durably: it went into an archive with its task.</summary>
+    /// <summary>
+    /// Deletes a session's log, every part of it, durably, whatever it holds: what
+    /// <see cref="IStateBlobStore.DeleteSessionLogAsync"/> does by default. An archive run never uses it for a log it
+    /// took along (<see cref="RemoveSessionLogIfUnchangedAsync"/>).
+    /// </summary>
     ValueTask RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a report durably: it went into an archive with its task.</summary>
-    ValueTask RemoveReportAsync(string reportId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Deletes a session's log, every part of it, durably, only when its text is still exactly <paramref name="archived"/>
+    /// (what an archive took of it, as <see cref="IStateBlobStore.ReadSessionLogAsync"/> read it), decided under the
+    /// exclusion the log's appends take, so that no append is acknowledged between the comparison and the deletion and
+    /// then lost: one acknowledged before it leaves the log live; one after it starts a new log. True when the log is not
+    /// live afterwards (removed, or there was none); false, removing nothing, when it holds anything else (appended to
+    /// since the archive read it, or begun anew): the archived copy is then only a copy. A store of objects compares the
+    /// log's objects and deletes each only while its ETag is the one compared (<c>If-Match</c>), keeping the log when one
+    /// changed or another was added.
+    /// </summary>
+    ValueTask<bool> RemoveSessionLogIfUnchangedAsync(string sessionId, ReadOnlyMemory<byte> archived, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes a report durably only when its JSON is still exactly <paramref name="archived"/> (what an archive took of
+    /// it, as <see cref="IStateBlobStore.LoadReportAsync"/> loaded it), decided under the exclusion its saves take, so
+    /// that no save is acknowledged between the comparison and the deletion and then lost. True when the report is not
+    /// live afterwards (removed, or there was none); false, removing nothing, when it holds anything else (saved again
+    /// since). A store of objects deletes it with the ETag of the copy it compared (<c>If-Match</c>).
+    /// </summary>
+    ValueTask<bool> RemoveReportIfUnchangedAsync(string reportId, ReadOnlyMemory<byte> archived, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Waits until no other archive run or restore of this store is in progress, in this process or another writer

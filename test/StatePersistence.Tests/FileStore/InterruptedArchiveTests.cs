@@ -288,6 +288,26 @@ public sealed partial class InterruptedArchiveTests : IDisposable
     }
 
     [Fact]
+    public async Task Finishing_an_interrupted_archive_keeps_a_log_written_to_since_live_and_names_it()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await SeedAsync(ct);
+        string archive = await InterruptAfterTheArchiveIsDurableAsync(ct);
+
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.AppendSessionLogAsync("s1", "printed after the archive\n", ct);
+        TaskArchiveResult result = await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), withLogs: true, ct);
+
+        Assert.Equal([archive], result.EarlierArchives);
+        Assert.Equal(["old1", "old2"], result.Tasks.Order(StringComparer.Ordinal));
+        // The unchanged report goes; the log, not what the archive holds, stays whole and is named (it was kept unnamed).
+        Assert.Equal((0, 1), (result.Logs, result.Reports));
+        Assert.Equal(["the log of session s1"], result.LeftLive);
+        Assert.Equal("what old1 printed\nprinted after the archive\n", await service.ReadSessionLogAsync("s1", ct));
+        Assert.Null(await service.LoadReportAsync("r1", ct));
+    }
+
+    [Fact]
     public async Task A_task_changed_since_the_interrupted_archive_is_archived_anew_and_the_unchanged_one_is_not()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

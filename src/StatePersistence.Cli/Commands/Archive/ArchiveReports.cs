@@ -8,8 +8,8 @@ namespace StatePersistence.Cli.Commands.Archive;
 /// archive, or every task was already in an earlier archive whose run was cut short: <c>earlierArchives</c>), else the
 /// first of <c>archives</c> (one per 10,000 tasks or 64 MiB of content). <c>damagedArchives</c>: earlier archives that
 /// do not read back whole (<c>archive</c>, <c>problem</c>), whose leftovers an interrupted run left live were kept live
-/// (<c>keptLive</c>) and whose live tasks were archived anew (<c>archivedAnew</c>). <c>leftLive</c>: leftovers whose live
-/// copy differs from the archive's; <c>leftLiveUnopened</c>: those whose archived copy did not open (a key the key file
+/// (<c>keptLive</c>) and whose live tasks were archived anew (<c>archivedAnew</c>). <c>leftLive</c>: logs and reports whose live
+/// copy differs from the archive's (written to during this run, or leftovers of an earlier one); <c>leftLiveUnopened</c>: those whose archived copy did not open (a key the key file
 /// lacks), each with why.
 /// </summary>
 internal sealed record ArchiveReport(string? Archive, IReadOnlyList<string> Archives, bool NothingToArchive, DateTimeOffset CompletedBefore, bool WithLogs, int Tasks,

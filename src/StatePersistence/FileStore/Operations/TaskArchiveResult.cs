@@ -41,9 +41,11 @@ public sealed record TaskArchiveResult(string? Archive, IReadOnlyList<string> Ta
     public IReadOnlyList<string> EarlierArchives { get; init; } = [];
 
     /// <summary>
-    /// Session logs and reports (<c>the log of session ID</c>, <c>report ID</c>) an earlier archive took along with a
-    /// task now gone, left live by a run cut short after its delete commit, which this run did not remove because the
-    /// live copy is not what the archive holds (written to since, or its id used again): kept live, named here.
+    /// Session logs and reports (<c>the log of session ID</c>, <c>report ID</c>) an archive took along with a task now
+    /// gone that this run did not remove because the live copy is not what the archive holds: kept live, named here.
+    /// Those this run's archive took and that were appended to or saved again while it ran (the archive holds the copy
+    /// the run read); and those an earlier archive took, left live by a run cut short, written to since or whose id was
+    /// used again.
     /// </summary>
     public IReadOnlyList<string> LeftLive { get; init; } = [];
 

@@ -18,28 +18,64 @@ internal sealed partial class SessionLogs
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _scans.Forget(sessionId);
-
-            // Its rotated parts go with it (the archive took the whole text, parts included); the highest number is the oldest.
-            foreach (int part in RotatedParts(sessionId).OrderDescending())
-            {
-                fileSystem.Delete(layout.SessionLogPart(sessionId, part));
-                fileSystem.SyncDirectory(layout.LogsDirectory);
-            }
-
-            string path = layout.SessionLogFile(sessionId);
-            fileSystem.Delete(path);
-            fileSystem.Delete(path + FailedMarkerSuffix);
-            fileSystem.SyncDirectory(layout.LogsDirectory);
-            NoteParts(sessionId, may: false);
-            _versions.TryRemove(sessionId, out _);
-            _namesMadeDurable.TryRemove(sessionId, out _);
-            _failedAppendStarts.TryRemove(sessionId, out _);
-            _lastRotation.TryRemove(sessionId, out _);
+            RemoveHeld(sessionId);
         }
         finally
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// <see cref="RemoveAsync"/> only when the log's text (what <see cref="Read"/> returns) is <paramref name="text"/>,
+    /// read and compared under the same hold of the log's gate as the deletion, which every append takes: an append
+    /// acknowledged before the comparison makes it differ, and one after it starts a new log. True when the log is gone
+    /// (removed, or there was none); false, changing nothing, when its text is any other.
+    /// </summary>
+    public async ValueTask<bool> RemoveIfTextAsync(string sessionId, ReadOnlyMemory<byte> text, CancellationToken cancellationToken)
+    {
+        KeyedGates.Lease gate = _gates.Take(sessionId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (ReadHeld(sessionId) is not { } live)
+            {
+                return true;
+            }
+
+            if (!live.AsSpan().SequenceEqual(text.Span))
+            {
+                return false;
+            }
+
+            RemoveHeld(sessionId);
+            return true;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private void RemoveHeld(string sessionId)
+    {
+        _scans.Forget(sessionId);
+
+        // Its rotated parts go with it (the archive took the whole text, parts included); the highest number is the oldest.
+        foreach (int part in RotatedParts(sessionId).OrderDescending())
+        {
+            fileSystem.Delete(layout.SessionLogPart(sessionId, part));
+            fileSystem.SyncDirectory(layout.LogsDirectory);
+        }
+
+        string path = layout.SessionLogFile(sessionId);
+        fileSystem.Delete(path);
+        fileSystem.Delete(path + FailedMarkerSuffix);
+        fileSystem.SyncDirectory(layout.LogsDirectory);
+        NoteParts(sessionId, may: false);
+        _versions.TryRemove(sessionId, out _);
+        _namesMadeDurable.TryRemove(sessionId, out _);
+        _failedAppendStarts.TryRemove(sessionId, out _);
+        _lastRotation.TryRemove(sessionId, out _);
     }
 }

@@ -65,7 +65,7 @@ internal sealed partial class SessionLogs
     }
 
     /// <summary>
-    /// The log's files opened under its gate (as <see cref="ReadFiles"/> reads them), each with the end of what it
+    /// The log's files opened under its gate (as <see cref="ReadFilesHeld"/> reads them), each with the end of what it
     /// held then: an append or a failed append's leftovers past that end are not read. With them, how many changes
     /// <see cref="LogScanMarks"/> had counted then.
     /// </summary>

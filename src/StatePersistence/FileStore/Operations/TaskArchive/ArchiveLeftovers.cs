@@ -128,9 +128,9 @@ internal static class ArchiveLeftovers
                 foreach (string sessionId in task.SessionLogs.Where(liveLogs.Contains))
                 {
                     byte[]? live = await store.ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
-                    if (Decide(archived, TaskArchiveManifest.LogEntry(sessionId), live, $"the log of session {sessionId}"))
+                    if (Decide(archived, TaskArchiveManifest.LogEntry(sessionId), live, LeftLiveName.Log(sessionId))
+                        && Removed(await archives.RemoveSessionLogIfUnchangedAsync(sessionId, live, cancellationToken).ConfigureAwait(false), LeftLiveName.Log(sessionId)))
                     {
-                        await archives.RemoveSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
                         liveLogs.Remove(sessionId);
                         _logs++;
                     }
@@ -139,9 +139,9 @@ internal static class ArchiveLeftovers
                 foreach (string reportId in task.Reports.Where(liveReports.Contains))
                 {
                     byte[]? live = await store.LoadReportAsync(reportId, cancellationToken).ConfigureAwait(false);
-                    if (Decide(archived, TaskArchiveManifest.ReportEntry(reportId), live, $"report {reportId}"))
+                    if (Decide(archived, TaskArchiveManifest.ReportEntry(reportId), live, LeftLiveName.Report(reportId))
+                        && Removed(await archives.RemoveReportIfUnchangedAsync(reportId, live, cancellationToken).ConfigureAwait(false), LeftLiveName.Report(reportId)))
                     {
-                        await archives.RemoveReportAsync(reportId, cancellationToken).ConfigureAwait(false);
                         liveReports.Remove(reportId);
                         _removedReports.Add(reportId);
                     }
@@ -152,6 +152,20 @@ internal static class ArchiveLeftovers
             {
                 _finished.Add(path);
             }
+        }
+
+        /// <summary>
+        /// Whether the store removed a copy found to be the archived one: it does only while the copy still is, so one
+        /// written to between the comparison and the removal stays live, and is named as differing.
+        /// </summary>
+        private bool Removed(bool removed, string what)
+        {
+            if (!removed)
+            {
+                _differing.Add(what);
+            }
+
+            return removed;
         }
 
         /// <summary>
@@ -198,8 +212,8 @@ internal static class ArchiveLeftovers
             var kept = new SortedSet<string>(StringComparer.Ordinal);
             foreach (ArchivedTask task in manifest.Tasks.Where(t => goneTasks.Contains(t.Id)))
             {
-                kept.UnionWith(task.SessionLogs.Where(liveLogs.Contains).Select(id => $"the log of session {id}"));
-                kept.UnionWith(task.Reports.Where(liveReports.Contains).Select(id => $"report {id}"));
+                kept.UnionWith(task.SessionLogs.Where(liveLogs.Contains).Select(LeftLiveName.Log));
+                kept.UnionWith(task.Reports.Where(liveReports.Contains).Select(LeftLiveName.Report));
             }
 
             return kept.Count == 0 ? null : new DamagedTaskArchive(damaged.Path, damaged.Problem, [.. kept]);

@@ -10,8 +10,9 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 /// Moves old completed and failed tasks into an archive, in the order that makes it crash-safe on every store that
 /// keeps archives (<see cref="ITaskArchiveStore"/>): the archive is written durably (the file store: temp file, fsync,
 /// rename, directory fsync; PostgreSQL: a committed row), read back and checked, and only then are the tasks deleted
-/// (one commit) and the logs and reports they took along removed. A crash anywhere leaves every task live, or in a
-/// durable, verified archive, or both; never in neither.
+/// (one commit) and the logs and reports they took along removed, each by the store only while it is still what the
+/// archive holds (one written to while the run ran stays live, and is named). A crash anywhere leaves every task live,
+/// or in a durable, verified archive, or both; never in neither.
 /// </summary>
 internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchiveStore archives, IStateBlobStore store,
     int maxTasksPerArchive = TaskArchiver.MaxTasksPerArchive, long maxBytesPerArchive = TaskArchiver.MaxBytesPerArchive)
@@ -53,8 +54,8 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
             Logs = result.Logs + leftovers.Logs,
             Reports = result.Reports + leftovers.RemovedReports.Count,
             EarlierArchives = [.. result.EarlierArchives.Union(leftovers.Archives, StringComparer.Ordinal).Order(StringComparer.Ordinal)],
-            LeftLive = leftovers.LeftLive,
-            LeftLiveUnopened = leftovers.LeftUnopened,
+            LeftLive = [.. result.LeftLive.Union(leftovers.LeftLive, StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            LeftLiveUnopened = [.. result.LeftLiveUnopened.Concat(leftovers.LeftUnopened).Order(StringComparer.Ordinal)],
             DamagedArchives = DamagedArchives.Merge(leftovers.Damaged, result.DamagedArchives),
         };
     }
@@ -118,6 +119,8 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
             Archives = run.Archives,
             EarlierArchives = [.. earlier.Values.Where(e => run.Deleted.Contains(e.Task.Id)).Select(e => e.Archive).Distinct().Order(StringComparer.Ordinal)],
             DamagedArchives = found.Damaged,
+            LeftLive = [.. run.Kept.LeftLive],
+            LeftLiveUnopened = [.. run.Kept.Unopened],
         };
     }
 
@@ -151,24 +154,39 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
         List<ArchivedTask> finishing = run.Archives.Count == 1 ? [.. earlier.Values.Select(e => e.Task)] : [];
         IReadOnlyList<string> deleted = await DeleteAsync([.. batch.Tasks, .. finishing], cancellationToken).ConfigureAwait(false);
         run.Deleted.AddRange(deleted);
+        // Each log and report is removed only while it is still what the archive holds of it: one appended to or saved
+        // again since the batch read it (a running server) stays live, the archived copy being only a copy, and is named.
+        Dictionary<string, byte[]> taken = batch.Taken;
         foreach (ArchivedTask task in batch.Tasks.Where(t => deleted.Contains(t.Id)))
         {
             foreach (string sessionId in task.SessionLogs)
             {
-                await archives.RemoveSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
-                run.Logs++;
+                if (await archives.RemoveSessionLogIfUnchangedAsync(sessionId, taken[TaskArchiveManifest.LogEntry(sessionId)], cancellationToken).ConfigureAwait(false))
+                {
+                    run.Logs++;
+                }
+                else
+                {
+                    run.Kept.LeftLive.Add(LeftLiveName.Log(sessionId));
+                }
             }
 
             foreach (string reportId in task.Reports)
             {
-                await archives.RemoveReportAsync(reportId, cancellationToken).ConfigureAwait(false);
-                run.Reports++;
+                if (await archives.RemoveReportIfUnchangedAsync(reportId, taken[TaskArchiveManifest.ReportEntry(reportId)], cancellationToken).ConfigureAwait(false))
+                {
+                    run.Reports++;
+                }
+                else
+                {
+                    run.Kept.LeftLive.Add(LeftLiveName.Report(reportId));
+                }
             }
         }
 
         if (finishing.Count > 0)
         {
-            (int earlierLogs, int earlierReports) = await RemoveWhatEarlierArchivesTookAsync(earlier, deleted, cancellationToken).ConfigureAwait(false);
+            (int earlierLogs, int earlierReports) = await EarlierTakenAlong.RemoveAsync(archives, store, earlier, deleted, run.Kept, cancellationToken).ConfigureAwait(false);
             run.Logs += earlierLogs;
             run.Reports += earlierReports;
         }
@@ -183,9 +201,13 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
 
         public long Bytes { get; private set; }
 
+        /// <summary>Each entry's content as read (before any sealing), by its name: what a removal compares the live copy with.</summary>
+        public Dictionary<string, byte[]> Taken { get; } = new(StringComparer.Ordinal);
+
         public void Add(string name, byte[] content)
         {
             Entries.Add((name, content));
+            Taken[name] = content;
             Bytes += content.Length;
         }
     }
@@ -202,52 +224,22 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
         public int Reports { get; set; }
 
         public long Bytes { get; set; }
+
+        public KeptLive Kept { get; } = new();
     }
 
     /// <summary>Only tasks an earlier archive holds: no new file; they are deleted, and what they took along removed.</summary>
     private async Task<TaskArchiveResult> FinishEarlierAsync(Dictionary<string, ArchivedEarlier> earlier, CancellationToken cancellationToken)
     {
         IReadOnlyList<string> deleted = await DeleteAsync([.. earlier.Values.Select(e => e.Task)], cancellationToken).ConfigureAwait(false);
-        (int logs, int reports) = await RemoveWhatEarlierArchivesTookAsync(earlier, deleted, cancellationToken).ConfigureAwait(false);
+        var kept = new KeptLive();
+        (int logs, int reports) = await EarlierTakenAlong.RemoveAsync(archives, store, earlier, deleted, kept, cancellationToken).ConfigureAwait(false);
         return new TaskArchiveResult(null, deleted, [.. earlier.Keys.Where(id => !deleted.Contains(id))], logs, reports, 0)
         {
             EarlierArchives = [.. earlier.Values.Where(e => deleted.Contains(e.Task.Id)).Select(e => e.Archive).Distinct().Order(StringComparer.Ordinal)],
+            LeftLive = [.. kept.LeftLive],
+            LeftLiveUnopened = [.. kept.Unopened],
         };
-    }
-
-    /// <summary>
-    /// The session logs and reports an earlier archive took along with a task now deleted, each removed only when it is
-    /// still exactly what that archive holds (a log appended to since stays live: its archived copy is only a copy).
-    /// </summary>
-    private async Task<(int Logs, int Reports)> RemoveWhatEarlierArchivesTookAsync(Dictionary<string, ArchivedEarlier> earlier,
-        IReadOnlyList<string> deleted, CancellationToken cancellationToken)
-    {
-        int logs = 0;
-        int reports = 0;
-        foreach (ArchivedEarlier archived in earlier.Values.Where(e => deleted.Contains(e.Task.Id)))
-        {
-            foreach (string sessionId in archived.Task.SessionLogs)
-            {
-                byte[]? live = await store.ReadSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
-                if (EarlierArchives.Holds(archived, TaskArchiveManifest.LogEntry(sessionId), live))
-                {
-                    await archives.RemoveSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
-                    logs++;
-                }
-            }
-
-            foreach (string reportId in archived.Task.Reports)
-            {
-                byte[]? live = await store.LoadReportAsync(reportId, cancellationToken).ConfigureAwait(false);
-                if (EarlierArchives.Holds(archived, TaskArchiveManifest.ReportEntry(reportId), live))
-                {
-                    await archives.RemoveReportAsync(reportId, cancellationToken).ConfigureAwait(false);
-                    reports++;
-                }
-            }
-        }
-
-        return (logs, reports);
     }
 
     /// <summary>Completed and failed tasks whose <c>completed_at</c> (else <c>updated_at</c>) is before the cut; ones with neither stay.</summary>

@@ -1,0 +1,151 @@
+using Npgsql;
+using NpgsqlTypes;
+using StatePersistence.Ids;
+using StatePersistence.Serialization;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Postgres;
+
+/// <summary>
+/// Removing what a task archive took along (<see cref="Retention.ITaskArchiveStore"/>): a session log or a report, each
+/// only while it is still what the archive holds, decided in the transaction that deletes it.
+/// </summary>
+public sealed partial class PostgresStateStore
+{
+    /// <inheritdoc />
+    /// <remarks>Its rows, part marks and size counters in one transaction, under the log's advisory lock, as a cap takes it.</remarks>
+    public ValueTask RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        return new ValueTask(Guarded("remove the log of session " + StateId.Quote(sessionId), async () =>
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlBatch batch = WriteBatch(connection, transaction, Durability.Full);
+            foreach (string sql in new[]
+            {
+                $"SELECT pg_advisory_xact_lock(hashtext('{_schema}.session_log_parts'), hashtext($1))",
+                $"DELETE FROM {_schema}.session_logs WHERE session_id = $1",
+                $"DELETE FROM {_schema}.session_log_parts WHERE session_id = $1",
+                // The size counters the trigger left at zero: kept, 16 rows stayed behind for every log ever deleted.
+                // One a concurrent append has just raised is kept (the condition is checked again on its new version).
+                $"DELETE FROM {_schema}.session_log_sizes WHERE session_id = $1 AND bytes = 0",
+            })
+            {
+                var command = new NpgsqlBatchCommand(sql);
+                command.Parameters.Add(Text(sessionId));
+                batch.BatchCommands.Add(command);
+            }
+
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }).AsTask());
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One transaction under the log's advisory lock (which a cap, a rotation, a create and a removal take): its rows are
+    /// read and opened, and when their text is <paramref name="archived"/> exactly those rows are deleted; an append
+    /// (which takes no lock: one insert) that committed since the read is then seen, and the transaction rolled back,
+    /// keeping the log whole. An append committing after that check was acknowledged after the removal: a new log.
+    /// </remarks>
+    public ValueTask<bool> RemoveSessionLogIfUnchangedAsync(string sessionId, ReadOnlyMemory<byte> archived, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        return Guarded("remove the archived log of session " + StateId.Quote(sessionId), async () =>
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteInAsync(connection, transaction, $"SELECT pg_advisory_xact_lock(hashtext('{_schema}.session_log_parts'), hashtext($1))", cancellationToken,
+                Text(sessionId)).ConfigureAwait(false);
+            var segments = new List<long>();
+            using var text = new MemoryStream();
+            await using (var read = new NpgsqlCommand($"SELECT segment, payload FROM {_schema}.session_logs WHERE session_id = $1 ORDER BY segment", connection, transaction))
+            {
+                read.Parameters.Add(Text(sessionId));
+                await using NpgsqlDataReader rows = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    long segment = rows.GetInt64(0);
+                    segments.Add(segment);
+                    text.Write(Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}"));
+                }
+            }
+
+            if (segments.Count > 0 && !text.GetBuffer().AsSpan(0, (int)text.Length).SequenceEqual(archived.Span))
+            {
+                return false;
+            }
+
+            await ExecuteInAsync(connection, transaction, $"DELETE FROM {_schema}.session_logs WHERE session_id = $1 AND segment = ANY($2)", cancellationToken,
+                Text(sessionId), new NpgsqlParameter { Value = segments.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint }).ConfigureAwait(false);
+            await using (var others = new NpgsqlCommand($"SELECT EXISTS (SELECT 1 FROM {_schema}.session_logs WHERE session_id = $1)", connection, transaction))
+            {
+                others.Parameters.Add(Text(sessionId));
+                if ((bool)(await others.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+                {
+                    return false;
+                }
+            }
+
+            await ExecuteInAsync(connection, transaction, $"DELETE FROM {_schema}.session_log_parts WHERE session_id = $1", cancellationToken, Text(sessionId)).ConfigureAwait(false);
+            await ExecuteInAsync(connection, transaction, $"DELETE FROM {_schema}.session_log_sizes WHERE session_id = $1 AND bytes = 0", cancellationToken,
+                Text(sessionId)).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One transaction: the row is read <c>FOR UPDATE</c> (the lock a save's <c>ON CONFLICT DO UPDATE</c> waits for),
+    /// opened, compared and deleted. A row that no longer opens (damaged since it was read) is not what was archived: it
+    /// stays as it is.
+    /// </remarks>
+    public ValueTask<bool> RemoveReportIfUnchangedAsync(string reportId, ReadOnlyMemory<byte> archived, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(reportId, "report");
+        return Guarded("remove the archived report " + StateId.Quote(reportId), async () =>
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            byte[] stored;
+            await using (var read = new NpgsqlCommand($"SELECT payload FROM {_schema}.reports WHERE id = $1 FOR UPDATE", connection, transaction))
+            {
+                read.Parameters.Add(Text(reportId));
+                if (await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not byte[] row)
+                {
+                    return true;
+                }
+
+                stored = row;
+            }
+
+            try
+            {
+                if (!Open(PayloadKind.Report, reportId, stored, ReportLocation(reportId)).AsSpan().SequenceEqual(archived.Span))
+                {
+                    return false;
+                }
+            }
+            catch (Errors.StateStorageException damaged) when (damaged.InnerException is InvalidDataException)
+            {
+                return false;
+            }
+
+            await ExecuteInAsync(connection, transaction, $"DELETE FROM {_schema}.reports WHERE id = $1", cancellationToken, Text(reportId)).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+    }
+
+    /// <summary>One statement in <paramref name="transaction"/>; the rows it touched.</summary>
+    private static async Task<int> ExecuteInAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken,
+        params NpgsqlParameter[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        command.Parameters.AddRange(parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
