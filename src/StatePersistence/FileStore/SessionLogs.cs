@@ -16,8 +16,9 @@ namespace StatePersistence.FileStore;
 /// <c>logs/session_&lt;id&gt;.log</c>: appended text, one checksummed frame per append (<see cref="SessionLogFormat"/>),
 /// so what was acknowledged comes back byte for byte (trailing NULs included) and damage is detected. An append under
 /// <see cref="Durability.Full"/> is fsynced before it returns, and so is the directory, the first time this process
-/// appends to a log: a log that merely exists may have been created by an append that failed, or by a process killed
-/// before it fsynced the directory, and its name would then not survive a power cut.
+/// appends to a log (and the first time after a rotation, cut, repair or deletion renamed or deleted its file): a log
+/// that merely exists may have been created by an append that failed, or by a process killed before it fsynced the
+/// directory, and its name would then not survive a power cut.
 /// <para>After a failed append the next one starts where the failed one did, cutting off what it left: when fsync
 /// fails Linux may keep the pages readable but never write them (fsyncgate). A marker file
 /// (<c>session_&lt;id&gt;.log.failed</c>, holding that offset) tells the next start to cut it off too, so the failed text
@@ -213,6 +214,11 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         }
 
         _scans.Forget(sessionId);
+        if (part == 0)
+        {
+            // The live log is replaced by a rename: its name is known durable again once the directory fsync succeeded.
+            ForgetNameDurable(sessionId);
+        }
 
         ushort? written = Reseal(sessionId, path, out bool damaged);
         if (written is null && damaged)
@@ -344,6 +350,15 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
             return _withParts is null || _withParts.Contains(sessionId);
         }
     }
+
+    /// <summary>
+    /// Before the live log's name is renamed, replaced or deleted: the next append must make its name durable again
+    /// (a directory fsync). Forgotten before the change, and remembered again only after a directory fsync that
+    /// followed it succeeded: when the rename or deletion went through and the fsync after it failed, a remembered name
+    /// let the next append create a fresh log, fsync its data and acknowledge it at <see cref="Durability.Full"/>
+    /// without the directory fsync, and a power cut then took the acknowledged text with the name.
+    /// </summary>
+    private void ForgetNameDurable(string sessionId) => _namesMadeDurable.TryRemove(sessionId, out _);
 
     /// <summary>Records that <paramref name="sessionId"/>'s log may have parts (<paramref name="may"/>) or has none left.</summary>
     private void NoteParts(string sessionId, bool may)

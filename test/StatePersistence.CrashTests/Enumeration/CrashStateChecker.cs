@@ -59,11 +59,12 @@ internal sealed class CrashStateChecker(Workload workload, Violations violations
         try
         {
             recovered = await RecoveredContent.ReadAsync(first, model.LogSessions, skipCorruptReports: workload.IntegrityOnly);
-            problems.AddRange(workload.IntegrityOnly ? model.CheckIntegrity(recovered) : model.Check(recovered));
+            List<string> missing = [.. workload.IntegrityOnly ? model.CheckIntegrity(recovered) : model.Check(recovered)];
+            problems.AddRange(missing);
             CheckQuarantined(first.LastRecovery!, image, firstDisk, problems);
             CheckCutLogBytesKept(first.LastRecovery!, image, firstDisk, problems);
             CheckRestored(first.LastRecovery!, image, recovered, problems);
-            CheckLost(first.LastRecovery!, recovered, problems);
+            CheckLost(first.LastRecovery!, recovered, everyAcknowledgedCallThere: !workload.IntegrityOnly && missing.Count == 0, problems);
             if (workload.CheckImage?.Invoke(image, firstDisk) is { } imageProblem)
             {
                 problems.Add(imageProblem);
@@ -199,9 +200,21 @@ internal sealed class CrashStateChecker(Workload workload, Violations violations
         }
     }
 
-    /// <summary>Nothing is listed as lost that recovery brought back: a loss names a task or session no valid copy held.</summary>
-    private static void CheckLost(RecoveryReport report, RecoveredContent recovered, List<string> problems)
+    /// <summary>
+    /// Nothing is listed as lost that recovery brought back: a loss names a task or session no valid copy held. And
+    /// nothing at all is listed as lost when every acknowledged call is in the recovered state: a report of lost
+    /// journal records then is a false alarm (the start is unhealthy, and refused under AbsoluteConsistency), such as a
+    /// zeroed segment that journal-head.json names because its header was not fsynced (mutants 59 and 60). Workloads
+    /// that damage files on purpose (<see cref="Workload.IntegrityOnly"/>) lose acknowledged data by design, and are
+    /// not held to it.
+    /// </summary>
+    private static void CheckLost(RecoveryReport report, RecoveredContent recovered, bool everyAcknowledgedCallThere, List<string> problems)
     {
+        if (everyAcknowledgedCallThere && report.Lost.Count > 0)
+        {
+            problems.Add($"the recovery report lists losses though every acknowledged call is there: {string.Join("; ", report.Lost)}");
+        }
+
         foreach (string lost in report.Lost)
         {
             foreach (System.Text.RegularExpressions.Match named in System.Text.RegularExpressions.Regex.Matches(lost, "\\b(task|session) '([^']+)'"))

@@ -61,6 +61,11 @@ internal sealed partial class SessionLogs
     {
         _scans.Forget(sessionId);
 
+        // Forgotten before the first deletion (see ForgetNameDurable): when a directory fsync below fails, the next
+        // append still starts a new log with its own file header and makes its name durable.
+        ForgetNameDurable(sessionId);
+        _versions.TryRemove(sessionId, out _);
+
         // Its rotated parts go with it (the archive took the whole text, parts included); the highest number is the oldest.
         foreach (int part in RotatedParts(sessionId).OrderDescending())
         {
@@ -73,8 +78,6 @@ internal sealed partial class SessionLogs
         fileSystem.Delete(path + FailedMarkerSuffix);
         fileSystem.SyncDirectory(layout.LogsDirectory);
         NoteParts(sessionId, may: false);
-        _versions.TryRemove(sessionId, out _);
-        _namesMadeDurable.TryRemove(sessionId, out _);
         _failedAppendStarts.TryRemove(sessionId, out _);
         _lastRotation.TryRemove(sessionId, out _);
     }

@@ -97,6 +97,12 @@ internal sealed partial class SessionLogs
             repaired.AddRange(bytes.AsSpan((int)offset, size));
         }
 
+        if (path == layout.SessionLogFile(sessionId))
+        {
+            // Replaced by a rename: its name is known durable again only once the directory fsync after it succeeded.
+            ForgetNameDurable(sessionId);
+        }
+
         AtomicFile.Write(fileSystem, layout, path, repaired.ToArray(), Durability.Full);
         if (path == layout.SessionLogFile(sessionId) && _failedAppendStarts.ContainsKey(sessionId))
         {

@@ -44,39 +44,46 @@ internal sealed partial class SessionLogs
     /// </summary>
     private SessionLogTrim Rotate(string sessionId, string path, int rotatedParts, Durability durability)
     {
-        // Before the first rename: a rotation that fails half-way has made parts too.
+        // Before the first rename: a rotation that fails half-way has made parts too, and may have moved the live log
+        // away. The next append creates it again: it gets a file header, and its name is made durable then (forgotten
+        // before, not after: see ForgetNameDurable).
         NoteParts(sessionId, may: true);
-        List<int> parts = RotatedParts(sessionId);
-        long freed = 0;
-        foreach (int part in parts.Where(p => p > rotatedParts))
-        {
-            string partPath = layout.SessionLogPart(sessionId, part);
-            freed += fileSystem.LengthOf(partPath);
-            fileSystem.Delete(partPath);
-        }
-
-        // Part N is replaced by the part below it (by the live log when N is 1); after a crash left a gap there, it stays.
-        if (parts.Contains(rotatedParts) && (rotatedParts == 1 || parts.Contains(rotatedParts - 1)))
-        {
-            freed += fileSystem.LengthOf(layout.SessionLogPart(sessionId, rotatedParts));
-        }
-
-        // Every acknowledged append is already fsynced (under Full each append is before it returns): renames only.
-        long rotated = fileSystem.LengthOf(path);
-        foreach (int part in parts.Where(p => p < rotatedParts).OrderDescending())
-        {
-            fileSystem.Rename(layout.SessionLogPart(sessionId, part), layout.SessionLogPart(sessionId, part + 1));
-            SyncRotation(durability);
-        }
-
-        fileSystem.Rename(path, layout.SessionLogPart(sessionId, 1));
-        SyncRotation(durability);
-        _lastRotation[sessionId] = Interlocked.Increment(ref _rotations);
-
-        // The next append creates the live log again: its name must be made durable then, and it gets a file header.
-        _namesMadeDurable.TryRemove(sessionId, out _);
+        ForgetNameDurable(sessionId);
         _versions.TryRemove(sessionId, out _);
-        return new SessionLogTrim(sessionId, rotated, freed, Rotated: true);
+        try
+        {
+            List<int> parts = RotatedParts(sessionId);
+            long freed = 0;
+            foreach (int part in parts.Where(p => p > rotatedParts))
+            {
+                string partPath = layout.SessionLogPart(sessionId, part);
+                freed += fileSystem.LengthOf(partPath);
+                fileSystem.Delete(partPath);
+            }
+
+            // Part N is replaced by the part below it (by the live log when N is 1); after a crash left a gap there, it stays.
+            if (parts.Contains(rotatedParts) && (rotatedParts == 1 || parts.Contains(rotatedParts - 1)))
+            {
+                freed += fileSystem.LengthOf(layout.SessionLogPart(sessionId, rotatedParts));
+            }
+
+            // Every acknowledged append is already fsynced (under Full each append is before it returns): renames only.
+            long rotated = fileSystem.LengthOf(path);
+            foreach (int part in parts.Where(p => p < rotatedParts).OrderDescending())
+            {
+                fileSystem.Rename(layout.SessionLogPart(sessionId, part), layout.SessionLogPart(sessionId, part + 1));
+                SyncRotation(durability);
+            }
+
+            fileSystem.Rename(path, layout.SessionLogPart(sessionId, 1));
+            SyncRotation(durability);
+            return new SessionLogTrim(sessionId, rotated, freed, Rotated: true);
+        }
+        finally
+        {
+            // After the renames, those of a rotation that failed half-way too: parts may have moved since a listing.
+            _lastRotation[sessionId] = Interlocked.Increment(ref _rotations);
+        }
     }
 
     private void SyncRotation(Durability durability)
@@ -134,6 +141,8 @@ internal sealed partial class SessionLogs
             at += frames[i].Size;
         }
 
+        // The log is replaced by a rename: its name is known durable again once the directory fsync after it succeeded.
+        ForgetNameDurable(sessionId);
         AtomicFile.Write(fileSystem, layout, path, trimmed, durability);
         if (durability == Durability.Full)
         {
