@@ -22,7 +22,7 @@ public sealed partial class FileStateStore
         long stateBytes = recovered.Tasks.Values.Sum(i => (long)i.Json.Length) + recovered.Sessions.Values.Sum(i => (long)i.Json.Length);
         var budget = new ZeroFillBudget(_fileSystem, _layout.JournalDirectory, stateBytes, start.Replayed.Sum(r => (long)r.Raw.Length));
         var journal = new JournalWriter(_fileSystem, _layout, _envelope, start.NextSegmentNumber, _options.JournalPreallocationBytes, budget,
-            start.NextEpoch, start.SegmentNumbers);
+            start.NextEpoch, start.SegmentNumbers, _options.JournalSegmentBound);
         try
         {
             foreach (string path in start.TempFiles)
