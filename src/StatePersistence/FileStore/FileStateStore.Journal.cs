@@ -34,7 +34,7 @@ public sealed partial class FileStateStore
             {
                 IReadOnlyList<JournalRecord> anew = start.ToRewrite;
                 journal.Rewrite(anew, start.RewriteFrom!.Value, _options.Durability, overSpare: start.UnstartedSpare);
-                report.Warnings.Add($"{anew.Count} replayed journal record(s), from record {start.RewriteFrom} on, were written anew to a new segment, because the journal held damage or the tail of a failed append (its pages may be readable but not durable); the {start.Replayed.Count - anew.Count} replayed before them lie in segments whose appends all succeeded and were left where they are.");
+                report.Warnings.Add($"{anew.Count} replayed journal record(s), from record {start.RewriteFrom} on, were written anew to new segments (one per 1 GiB), because the journal held damage or the tail of a failed append (its pages may be readable but not durable); the {start.Replayed.Count - anew.Count} replayed before them lie in segments whose appends all succeeded and were left where they are.");
             }
 
             foreach (JournalSegment damaged in start.Damaged)

@@ -103,4 +103,33 @@ public sealed class JournalSegmentBoundTests : IDisposable
         Assert.False(refused.IsTransient);
         Assert.Equal(before, FilesAndLengths());
     }
+
+    [Fact]
+    public async Task RecordsWrittenAnewAtStartUp_AreSplitAtTheBound_AndTheNextStartReadsThemAll()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService service = await OpenAsync();
+        for (int i = 0; i < 60; i++)
+        {
+            await service.SaveTaskAsync(Task(i), ct);
+        }
+
+        await StateFixture.CrashAsync(service);
+
+        // The marker a failed append leaves beside the first segment: the next start writes everything from it on anew.
+        string[] written = Segments();
+        await File.WriteAllBytesAsync(written[0] + ".failed", [], ct);
+
+        StatePersistenceService rewriting = await OpenAsync();
+        string[] rewritten = Segments().Except(written).ToArray();
+        Assert.All(Segments(), s => Assert.True(new FileInfo(s).Length <= Bound, $"'{s}' is {new FileInfo(s).Length} bytes, past the bound of {Bound}"));
+        // Besides the spare every start prepares.
+        Assert.True(rewritten.Length >= 3, $"expected the records written anew to fill several segments, found {rewritten.Length}");
+        await rewriting.SaveTaskAsync(Task(60), ct);
+        await StateFixture.CrashAsync(rewriting);
+
+        await using StatePersistenceService restarted = await OpenAsync();
+        Assert.Equal(Enumerable.Range(0, 61).Select(i => $"t{i:D3}"), (await restarted.LoadTasksAsync(ct)).Select(t => t.Id).Order(StringComparer.Ordinal));
+        Assert.Empty(restarted.LastRecovery!.Lost);
+    }
 }
