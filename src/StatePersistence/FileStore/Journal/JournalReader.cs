@@ -147,7 +147,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         if (length > Array.MaxLength)
         {
             throw new StateStorageException(
-                $"The journal segment '{path}' is {length} bytes, more than this build can read at start-up ({Array.MaxLength} bytes at once): it was written by a build from before 2026-12-07, whose segments grew until a checkpoint (this build starts a new segment every {JournalWriter.DefaultSegmentBound} bytes). Nothing was changed. Its records are the saves after the last checkpoint; they cannot be replayed while the segment is this large. Keep a copy of the state directory (no build reads a segment this large yet); to start without those records, move the segment out of the journal directory and start with JournalRecoveryMode.SkipCorruptedRecords: they are then reported lost.",
+                $"The journal segment '{path}' is {length} bytes, more than this build can read at start-up ({Array.MaxLength} bytes at once): it was written by a build from before 2026-12-07, whose segments grew until a checkpoint (this build starts a new segment every {JournalWriter.DefaultSegmentBound} bytes). Nothing was changed. Its records are the saves after the last checkpoint; they cannot be replayed while the segment is this large. Keep a copy of the state directory (no build reads a segment this large yet). To start without those records, which are then lost, move the segment out of the journal directory and start with JournalRecoveryMode.SkipCorruptedRecords (the default).",
                 path, inner: null, isTransient: false);
         }
 
