@@ -22,7 +22,7 @@ public sealed partial class FileStateStore
         long stateBytes = recovered.Tasks.Values.Sum(i => (long)i.Json.Length) + recovered.Sessions.Values.Sum(i => (long)i.Json.Length);
         var budget = new ZeroFillBudget(_fileSystem, _layout.JournalDirectory, stateBytes, start.Replayed.Sum(r => (long)r.Raw.Length));
         var journal = new JournalWriter(_fileSystem, _layout, _envelope, start.NextSegmentNumber, _options.JournalPreallocationBytes, budget,
-            start.NextEpoch, start.SegmentNumbers);
+            start.NextEpoch, start.SegmentNumbers, _options.JournalSegmentBound);
         try
         {
             foreach (string path in start.TempFiles)
@@ -34,7 +34,7 @@ public sealed partial class FileStateStore
             {
                 IReadOnlyList<JournalRecord> anew = start.ToRewrite;
                 journal.Rewrite(anew, start.RewriteFrom!.Value, _options.Durability, overSpare: start.UnstartedSpare);
-                report.Warnings.Add($"{anew.Count} replayed journal record(s), from record {start.RewriteFrom} on, were written anew to a new segment, because the journal held damage or the tail of a failed append (its pages may be readable but not durable); the {start.Replayed.Count - anew.Count} replayed before them lie in segments whose appends all succeeded and were left where they are.");
+                report.Warnings.Add($"{anew.Count} replayed journal record(s), from record {start.RewriteFrom} on, were written anew to new segments (one per 1 GiB), because the journal held damage or the tail of a failed append (its pages may be readable but not durable); the {start.Replayed.Count - anew.Count} replayed before them lie in segments whose appends all succeeded and were left where they are.");
             }
 
             foreach (JournalSegment damaged in start.Damaged)

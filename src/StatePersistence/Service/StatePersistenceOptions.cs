@@ -272,6 +272,12 @@ public sealed class StatePersistenceOptions
     /// </summary>
     internal int TombstonesKept { get; set; } = Commit.SharedTombstones.DefaultKept;
 
+    /// <summary>
+    /// The most bytes a journal segment holds before appends start a new one (<see cref="FileStore.Journal.JournalWriter"/>).
+    /// Not an option users set: tests lower it to see segments roll over.
+    /// </summary>
+    internal long JournalSegmentBound { get; set; } = FileStore.Journal.JournalWriter.DefaultSegmentBound;
+
     /// <summary>Makes these options read-only; the service does it when it starts.</summary>
     internal void Freeze()
     {

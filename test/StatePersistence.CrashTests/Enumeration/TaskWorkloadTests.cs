@@ -1,4 +1,5 @@
 using StatePersistence.CrashTests.Support;
+using StatePersistence.FileStore.Journal;
 using StatePersistence.Model;
 using StatePersistence.Testing.CrashSimulation;
 using static StatePersistence.CrashTests.Enumeration.Items;
@@ -66,5 +67,25 @@ public sealed class TaskWorkloadTests(ReliabilityLedger ledger)
             StatePath = CrashSimulatingFileSystem.DefaultRoot + "/agent",
             CrashDuringStart = true,
             AfterRestart = run => run.SaveTask(NewTask("c")),
+        }, ledger).ExploreAsync();
+
+    [Fact]
+    public Task TaskSavesPastTheSegmentBound_CrashedAnywhere_KeepEveryAcknowledgedSave() =>
+        new CrashPointExplorer(new Workload("tasks: journal segments rolling over at their bound", async run =>
+        {
+            await run.SaveTask(NewTask("a"));
+            await run.SaveTask(NewTask("b"));
+            await run.Snapshot();
+            await run.UpdateTask("a", Progress(TaskStatuses.InProgress, "started"));
+            await run.SaveTask(NewTask("c"));
+            await run.DeleteTask("b");
+        })
+        {
+            // A record or two per segment: nearly every save starts a new one, taking the spare or creating a segment.
+            Configure = o =>
+            {
+                o.JournalSegmentBound = JournalFormat.SegmentHeaderSize + 512;
+                o.JournalPreallocationBytes = 128;
+            },
         }, ledger).ExploreAsync();
 }

@@ -90,7 +90,7 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         {
             HighestSegmentNumber = Math.Max(HighestSegmentNumber, number);
             string path = layout.JournalSegment(number);
-            var segment = JournalSegment.Read(path, number, fileSystem.ReadAllBytes(path));
+            var segment = JournalSegment.Read(path, number, ReadSegment(path));
             switch (segment.Header.Kind)
             {
                 case SegmentHeaderKind.UnknownVersion:
@@ -134,6 +134,24 @@ internal sealed class JournalReader(IFileSystem fileSystem, StateLayout layout, 
         long? firstRecord = _chosen.Count > 0 ? _chosen[0].Record.Sequence : null;
         FirstSequence = firstHeader is { } h && firstRecord is { } r ? Math.Min(h, r) : firstHeader ?? firstRecord;
         return _segments;
+    }
+
+    /// <summary>
+    /// A segment's bytes, read whole. One over <see cref="Array.MaxLength"/> cannot be: only a build from before
+    /// 2026-12-07 wrote one (segments now start anew at <see cref="JournalWriter.DefaultSegmentBound"/>), and what it
+    /// holds cannot be replayed without it, so start-up stops, telling the operator what they can do.
+    /// </summary>
+    private byte[] ReadSegment(string path)
+    {
+        long length = fileSystem.LengthOf(path);
+        if (length > Array.MaxLength)
+        {
+            throw new StateStorageException(
+                $"The journal segment '{path}' is {length} bytes, more than this build can read at start-up ({Array.MaxLength} bytes at once): it was written by a build from before 2026-12-07, whose segments grew until a checkpoint (this build starts a new segment every {JournalWriter.DefaultSegmentBound} bytes). Nothing was changed. Its records are the saves after the last checkpoint; they cannot be replayed while the segment is this large. Keep a copy of the state directory (no build reads a segment this large yet). To start without those records, which are then lost, move the segment out of the journal directory and start with JournalRecoveryMode.SkipCorruptedRecords (the default).",
+                path, inner: null, isTransient: false);
+        }
+
+        return fileSystem.ReadAllBytes(path);
     }
 
     /// <summary>

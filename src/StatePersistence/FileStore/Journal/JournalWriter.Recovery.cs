@@ -88,8 +88,9 @@ internal sealed partial class JournalWriter
     }
 
     /// <summary>
-    /// Writes records recovery replayed into a new segment that supersedes, from <paramref name="firstSequence"/> on,
-    /// the ones they came from: a temp file with the header and the records as stored, fsynced, renamed into place,
+    /// Writes records recovery replayed into a new segment (several when they pass the bound) that supersedes, from
+    /// <paramref name="firstSequence"/> on, the ones they came from: a temp file with the header and the records as
+    /// stored, fsynced, renamed into place,
     /// directory fsynced. Its pages are new, so its fsync really writes them, unlike one of a segment whose earlier
     /// fsync failed. A crash before the rename leaves only a temp file, and the records where they were. When the
     /// previous run left an unused spare (<paramref name="overSpare"/>), the new segment replaces it under its number,
@@ -103,22 +104,82 @@ internal sealed partial class JournalWriter
     /// With no records at all it still supersedes what a damaged segment moved aside did.</para>
     public void Rewrite(IReadOnlyList<JournalRecord> records, long firstSequence, Durability durability, long? overSpare = null)
     {
-        long number;
-        lock (_numbers)
+        List<RewritePiece> pieces = SplitAtTheBound(records, firstSequence);
+        for (int i = 0; i < pieces.Count; i++)
         {
-            number = overSpare ?? nextSegmentNumber++;
+            pieces[i].Epoch = nextEpoch++;
         }
 
-        string path = layout.JournalSegment(number);
+        // Written and renamed last piece first, each rename made durable before the next: a piece supersedes earlier
+        // segments only from its own first sequence on, so until the first piece is in place every record it holds is
+        // still read where it was, and no crash in between loses one. The last piece, renamed first, takes the spare's
+        // number, so that no blank segment is ever left below a started one.
+        for (int i = pieces.Count - 1; i >= 0; i--)
+        {
+            lock (_numbers)
+            {
+                pieces[i].Number = i == pieces.Count - 1 && overSpare is { } spare ? spare : nextSegmentNumber++;
+            }
+
+            WritePiece(pieces[i], durability);
+        }
+
+        RewritePiece newest = pieces[^1];
+        string path = layout.JournalSegment(newest.Number);
+        try
+        {
+            // Before the damaged segments it supersedes are moved aside: the head then names the segment that holds their records.
+            new JournalHead(newest.Number, newest.Epoch, newest.FirstSequence, ClosedEmpty: false).Write(fileSystem, layout, durability);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateStorageException($"Recording the journal segment '{path}', written anew, in '{layout.JournalHeadFile}' failed: {ex.Message}. Nothing was moved aside; the next start reads the journal again.", layout.JournalHeadFile, ex);
+        }
+
+        lock (_numbers)
+        {
+            foreach (RewritePiece piece in pieces)
+            {
+                _retired.Add(piece.Number);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Splits what is written anew into segments within the bound, as appends would have (a record larger than the bound
+    /// alone in one): written as one, the records of several full segments made one that start-up could not read. The
+    /// first piece starts at <paramref name="firstSequence"/>, each later one at its first record.
+    /// </summary>
+    private List<RewritePiece> SplitAtTheBound(IReadOnlyList<JournalRecord> records, long firstSequence)
+    {
+        var pieces = new List<RewritePiece> { new(firstSequence) };
+        long size = JournalFormat.SegmentHeaderSize;
+        foreach (JournalRecord record in records)
+        {
+            if (pieces[^1].Records.Count > 0 && size + record.Raw.Length > segmentBound)
+            {
+                pieces.Add(new RewritePiece(record.Sequence));
+                size = JournalFormat.SegmentHeaderSize;
+            }
+
+            pieces[^1].Records.Add(record);
+            size += record.Raw.Length;
+        }
+
+        return pieces;
+    }
+
+    private void WritePiece(RewritePiece piece, Durability durability)
+    {
+        string path = layout.JournalSegment(piece.Number);
         string temp = layout.NextTempPath(path);
-        long epoch = nextEpoch++;
         try
         {
             using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
             {
                 long offset = JournalFormat.SegmentHeaderSize;
-                handle.Write(0, JournalFormat.SegmentHeader(firstSequence, epoch));
-                foreach (JournalRecord record in records)
+                handle.Write(0, JournalFormat.SegmentHeader(piece.FirstSequence, piece.Epoch));
+                foreach (JournalRecord record in piece.Records)
                 {
                     handle.Write(offset, record.Raw.Span);
                     offset += record.Raw.Length;
@@ -143,20 +204,17 @@ internal sealed partial class JournalWriter
             Exception failure = FailedWriteCleanup.RemoveTemp(fileSystem, temp, ex) ?? ex;
             throw new StateStorageException($"Writing the replayed journal records anew to '{path}' failed: {failure.Message}", path, failure);
         }
+    }
 
-        try
-        {
-            // Before the damaged segments it supersedes are moved aside: the head then names the segment that holds their records.
-            new JournalHead(number, epoch, firstSequence, ClosedEmpty: false).Write(fileSystem, layout, durability);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new StateStorageException($"Recording the journal segment '{path}', written anew, in '{layout.JournalHeadFile}' failed: {ex.Message}. Nothing was moved aside; the next start reads the journal again.", layout.JournalHeadFile, ex);
-        }
+    /// <summary>One segment of what start-up writes anew.</summary>
+    private sealed class RewritePiece(long firstSequence)
+    {
+        public long FirstSequence { get; } = firstSequence;
 
-        lock (_numbers)
-        {
-            _retired.Add(number);
-        }
+        public List<JournalRecord> Records { get; } = [];
+
+        public long Epoch { get; set; }
+
+        public long Number { get; set; }
     }
 }

@@ -26,10 +26,11 @@ internal sealed partial class JournalWriter
             }
 
             number = nextSegmentNumber++;
+            _preparingSpare = true;
         }
 
         string path = layout.JournalSegment(number);
-        long size = JournalFormat.SegmentHeaderSize + preallocationBytes;
+        long size = JournalFormat.SegmentHeaderSize + ZerosAhead;
         IFileHandle? handle = null;
         try
         {
@@ -57,6 +58,13 @@ internal sealed partial class JournalWriter
             handle?.Dispose();
             throw new StateStorageException($"Preparing the journal segment '{path}' failed: {ex.Message}{Release(number, created: handle is not null, durability)}", path, ex);
         }
+        finally
+        {
+            lock (_numbers)
+            {
+                _preparingSpare = false;
+            }
+        }
     }
 
     /// <summary>
@@ -73,7 +81,7 @@ internal sealed partial class JournalWriter
         try
         {
             handle = fileSystem.Open(path, FileOpenMode.OpenOrCreate);
-            long size = JournalFormat.SegmentHeaderSize + preallocationBytes;
+            long size = JournalFormat.SegmentHeaderSize + ZerosAhead;
             long allocated = zeroFillBudget.Allows(size - handle.Length) ? ZeroFill(handle, handle.Length, size) : handle.Length;
             if (durability == Durability.Full)
             {

@@ -23,10 +23,19 @@ namespace StatePersistence.FileStore.Journal;
 /// Segments are filled with zeros ahead of the records (<see cref="StatePersistenceOptions.JournalPreallocationBytes"/>),
 /// so the fsync after a group usually flushes data only, not the file's size too. Readers stop at the first record
 /// that fails its checks, which the zeros always do. Near a full disk no zeros are written ahead (<see cref="ZeroFillBudget"/>).
+/// <para>A segment holds at most <paramref name="segmentBound"/> bytes, zeros included (<see cref="DefaultSegmentBound"/>; see
+/// <see cref="PastBound"/> for the one exception):
+/// a group that would pass it starts a new segment first, as a failed append does, without the marker. Start-up reads a
+/// segment whole, and one past 2 GiB cannot be read at once; checkpoints alone do not bound a segment (they can be off,
+/// or far apart). A single group larger than the bound goes in alone, into a segment of its own.</para>
 /// </remarks>
 internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, long nextSegmentNumber,
-    int preallocationBytes, ZeroFillBudget zeroFillBudget, long nextEpoch = 1, IEnumerable<long>? existingSegments = null) : IDisposable
+    int preallocationBytes, ZeroFillBudget zeroFillBudget, long nextEpoch = 1, IEnumerable<long>? existingSegments = null,
+    long segmentBound = JournalWriter.DefaultSegmentBound) : IDisposable
 {
+    /// <summary>The most bytes a segment holds unless one group alone is larger: half of what start-up can read at once.</summary>
+    public const long DefaultSegmentBound = 1L << 30;
+
     private static readonly byte[] Zeros = new byte[1 << 16];
     private readonly Lock _numbers = new();
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 16);
@@ -39,6 +48,7 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
     private long _nextSequence;
     private bool _currentHasRecords;
     private SpareSegment? _spare;
+    private bool _preparingSpare;
 
     /// <summary>What this writer last wrote to <c>journal-head.json</c>, or null when it started no segment yet.</summary>
     private JournalHead? _head;
@@ -55,11 +65,6 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
     /// <summary>Appends a group of commits with consecutive sequence numbers from <paramref name="firstSequence"/>.</summary>
     public void Append(IReadOnlyList<IReadOnlyList<StateChange>> batch, long firstSequence, Durability durability)
     {
-        if (_current is null || _nextSequence != firstSequence)
-        {
-            OpenSegment(firstSequence, durability);
-        }
-
         _buffer.ResetWrittenCount();
         for (int i = 0; i < batch.Count; i++)
         {
@@ -78,6 +83,12 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
             }
 
             JournalFormat.WriteRecord(_buffer, firstSequence + i, _payload.WrittenSpan);
+        }
+
+        // Encoded before the segment is chosen: whether the group still fits in the current one depends on its size.
+        if (_current is null || _nextSequence != firstSequence || PastBound(_buffer.WrittenCount))
+        {
+            OpenSegment(firstSequence, durability);
         }
 
         IFileHandle handle = _current!;
@@ -188,7 +199,7 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         long allocated;
         try
         {
-            int ahead = zeroFillBudget.Allows(preallocationBytes) ? preallocationBytes : 0;
+            long ahead = zeroFillBudget.Allows(ZerosAhead) ? ZerosAhead : 0;
             handle = fileSystem.Open(path, FileOpenMode.CreateNew);
             handle.Write(0, JournalFormat.SegmentHeader(firstSequence, epoch));
             allocated = ZeroFill(handle, JournalFormat.SegmentHeaderSize, JournalFormat.SegmentHeaderSize + ahead);
@@ -277,6 +288,28 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         _currentHasRecords = false;
     }
 
+    /// <summary>
+    /// Whether <paramref name="bytes"/> more would take the current segment, which holds records, past the bound. Not
+    /// while a spare is being prepared: it took its number already, and a segment started under a higher one would leave
+    /// it, blank, below a started segment, which the next start rightly takes for one zeroed at rest. The segment then
+    /// passes the bound by what is appended during one zero-fill, and the group after it takes the spare.
+    /// </summary>
+    private bool PastBound(long bytes)
+    {
+        if (!_currentHasRecords || _offset + bytes <= segmentBound)
+        {
+            return false;
+        }
+
+        lock (_numbers)
+        {
+            return !_preparingSpare;
+        }
+    }
+
+    /// <summary>The zeros a new segment gets after its header: the preallocation step, within the bound.</summary>
+    private long ZerosAhead => Math.Clamp(segmentBound - JournalFormat.SegmentHeaderSize, 0, preallocationBytes);
+
     private static long ZeroFill(IFileHandle handle, long from, long to)
     {
         for (long position = from; position < to; position += Zeros.Length)
@@ -298,7 +331,8 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
             return;
         }
 
-        long target = needed + preallocationBytes;
+        // Never zeros past the bound: they would make the file larger than start-up reads at once all the same.
+        long target = Math.Max(needed, Math.Min(needed + preallocationBytes, segmentBound));
         _allocated = zeroFillBudget.Allows(target - _allocated) ? ZeroFill(handle, _allocated, target) : needed;
     }
 
