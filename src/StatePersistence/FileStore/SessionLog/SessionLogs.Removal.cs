@@ -75,6 +75,15 @@ internal sealed partial class SessionLogs
 
         string path = layout.SessionLogFile(sessionId);
         fileSystem.Delete(path);
+        if (_failedAppendStarts.ContainsKey(sessionId))
+        {
+            // The failed append's offset belonged to the file just deleted. Should the marker's deletion below fail, the
+            // next append starts the new log at 0 and removes the marker before it is acknowledged (as after any failed
+            // append), where before 2026-12-07 it wrote its frame at the old offset, behind zeros and with no file
+            // header, into the new file (FailedLogDirectorySyncTests).
+            _failedAppendStarts[sessionId] = 0;
+        }
+
         fileSystem.Delete(path + FailedMarkerSuffix);
         fileSystem.SyncDirectory(layout.LogsDirectory);
         NoteParts(sessionId, may: false);
