@@ -22,6 +22,12 @@ afterwards: the working tree is never touched, so editing and building there dur
 mutants' builds nor is undone by the run's `git checkout` of each mutant (run in place, a run on 2026-12-06 threw
 away every uncommitted edit of src/ made while it ran, and reported a mutant surviving that its test kills).
 Uncommitted changes are not tested: commit them first. The table and the logs are copied to artifacts/.
+
+A mutant that does not compile proves nothing: it is listed as "invalid: does not compile" and fails the run (exit code
+1) as a survivor does. Every build's exit code is checked, the library tests' and the PostgreSQL tests' included: before
+2026-12-07 those two were ignored, so a failed build ran the binaries left by the build before, possibly carrying the
+previous mutant's edit. After a failed build the bin/ and obj/ directories of src/ and test/ are removed, so nothing a
+failed build left is reused by the next mutant's.
 """
 import os, re, shutil, subprocess, sys, tempfile, time
 
@@ -65,6 +71,18 @@ def run(cmd, log):
         return subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT).returncode
 
 
+def build(project):
+    """Builds project (its log in artifacts/mutant-build.log); on failure, removes every bin/ and obj/ of src/ and test/."""
+    if run(["dotnet", "build", project, "-c", "Release", "-nologo", "-v", "quiet"], "artifacts/mutant-build.log") == 0:
+        return True
+    shutil.copy("artifacts/mutant-build.log", "artifacts/mutant-build-failed.log")
+    for top in ("src", "test"):
+        for project_dir in os.listdir(top):
+            for output in ("bin", "obj"):
+                shutil.rmtree(os.path.join(top, project_dir, output), ignore_errors=True)
+    return False
+
+
 def main():
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
     if subprocess.run(["git", "status", "--porcelain", "--", "src", "test", "scripts/mutations.tsv"], capture_output=True, text=True).stdout.strip():
@@ -86,7 +104,7 @@ def main():
 def check():
     os.makedirs("artifacts", exist_ok=True)
     wanted = {int(a) for a in sys.argv[1:]}
-    rows, survivors = [], 0
+    rows, survivors, invalid = [], 0, 0
     try:
         for number, mutant in sorted(load().items()):
             if wanted and number not in wanted:
@@ -100,10 +118,10 @@ def check():
                 subprocess.run(["git", "checkout", "-q", "--", "src"])
                 continue
             print(f"mutant {number}: {mutant['what']} ({where})", flush=True)
-            if run(["dotnet", "build", "test/StatePersistence.CrashTests", "-c", "Release", "-nologo", "-v", "quiet"], "artifacts/mutant-build.log") != 0:
-                killed = "does not compile"
+            if not build("test/StatePersistence.CrashTests"):
+                killed = "invalid: does not compile"
             else:
-                log = f"artifacts/mutant-{number}.log"
+                log, unbuilt = f"artifacts/mutant-{number}.log", ""
                 # The kill -9 loop is left out: a killed process leaves the page cache intact, so it cannot see a
                 # missing fsync, and it is the slowest part of the suite; the threshold test needs it, so it goes too.
                 run([SUITE, "-stopOnFail", "-noColor", "-noLogo",
@@ -113,18 +131,24 @@ def check():
                 if not found:
                     # Not seen by the crash suite: the library's own tests (real files, damaged on purpose) are the
                     # rest of the proof; a mutant they kill is no hole, and the table says which test did.
-                    run(["dotnet", "build", "test/StatePersistence.Tests", "-c", "Release", "-nologo", "-v", "quiet"], "artifacts/mutant-build.log")
-                    run([UNIT, "-stopOnFail", "-noColor", "-noLogo"], log + ".unit")
-                    found = re.search(r"^\s*([\w.]+).*? \[FAIL\]", open(log + ".unit", encoding="utf-8", errors="replace").read(), re.M)
-                if not found and any(path.startswith("src/StatePersistence.Postgres/") for path, *_ in mutant["edits"]):
-                    run(["dotnet", "build", "test/StatePersistence.Postgres.Tests", "-c", "Release", "-nologo", "-v", "quiet"], "artifacts/mutant-build.log")
-                    run([POSTGRES, "-stopOnFail", "-noColor", "-noLogo"], log + ".postgres")
-                    found = re.search(r"^\s*([\w.]+).*? \[FAIL\]", open(log + ".postgres", encoding="utf-8", errors="replace").read(), re.M)
-                killed = found.group(1).replace("StatePersistence.CrashTests.", "").replace("StatePersistence.Postgres.Tests.", "postgres: ") \
-                    .replace("StatePersistence.Tests.", "unit: ") if found else ""
+                    if not build("test/StatePersistence.Tests"):
+                        unbuilt = "test/StatePersistence.Tests"
+                    else:
+                        run([UNIT, "-stopOnFail", "-noColor", "-noLogo"], log + ".unit")
+                        found = re.search(r"^\s*([\w.]+).*? \[FAIL\]", open(log + ".unit", encoding="utf-8", errors="replace").read(), re.M)
+                if not found and not unbuilt and any(path.startswith("src/StatePersistence.Postgres/") for path, *_ in mutant["edits"]):
+                    if not build("test/StatePersistence.Postgres.Tests"):
+                        unbuilt = "test/StatePersistence.Postgres.Tests"
+                    else:
+                        run([POSTGRES, "-stopOnFail", "-noColor", "-noLogo"], log + ".postgres")
+                        found = re.search(r"^\s*([\w.]+).*? \[FAIL\]", open(log + ".postgres", encoding="utf-8", errors="replace").read(), re.M)
+                killed = f"invalid: does not compile ({unbuilt})" if unbuilt else found.group(1).replace("StatePersistence.CrashTests.", "") \
+                    .replace("StatePersistence.Postgres.Tests.", "postgres: ").replace("StatePersistence.Tests.", "unit: ") if found else ""
             elapsed = round(time.time() - started)
             if not killed:
                 killed, survivors = "SURVIVED", survivors + 1
+            elif killed.startswith("invalid:"):
+                invalid += 1
             print(f"  -> {killed} ({elapsed} s)", flush=True)
             rows.append((number, mutant["what"], where, killed, elapsed))
             subprocess.run(["git", "checkout", "-q", "--", "src"])
@@ -135,7 +159,9 @@ def check():
     open("artifacts/mutation-table.md", "w", encoding="utf-8").write(table)
     print(table)
     print(f"{survivors} mutant(s) survived")
-    sys.exit(1 if survivors else 0)
+    if invalid:
+        print(f"{invalid} mutant(s) invalid: they do not compile (see artifacts/mutant-build-failed.log)")
+    sys.exit(1 if survivors or invalid else 0)
 
 
 if __name__ == "__main__":

@@ -125,13 +125,21 @@ public sealed class ChangeFeedTests
         await store.Writer.NumberAsync(slow, stalled, ct);
 
         Task<long> b = store.PutAsync("b", ExpectedRevision.Absent);
+        // B waiting on this schema's numbering lock, not any advisory lock in the cluster: other tests and processes
+        // share it, and a waiter of theirs would end the wait before B got there. An advisory lock's 64-bit key is
+        // split into classid (its high half) and objid (its low half).
         await using (NpgsqlCommand waiting = PostgresServer.DataSource.CreateCommand(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted " +
+            "AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)"))
         {
-            while ((long)(await waiting.ExecuteScalarAsync(ct))! == 0)
+            waiting.Parameters.AddWithValue("statepersistence.feed:" + store.Schema);
+            bool bWaits = false;
+            for (int i = 0; i < 3000 && !(bWaits = (long)(await waiting.ExecuteScalarAsync(ct))! > 0); i++)
             {
                 await Task.Delay(10, ct);
             }
+
+            Assert.True(bWaits, "B never waited on the schema's numbering lock held by A");
         }
 
         Assert.False(b.IsCompleted);

@@ -14,8 +14,11 @@ namespace StatePersistence.CrashTests.Archive;
 /// The task archive crashed before every file-system operation it makes (and once after the last, the service's
 /// closing snapshot included), every crash state sampled under both crash models. Archive: each task it moves is
 /// still live, or in an archive that reads back whole, or both; never in neither; the tasks it must not move stay;
-/// and a second run finishes the job, the log and report a crash after the delete commit left live included. Restore: the archive is intact byte for byte, its tasks are all back or none
-/// (and then a second restore brings them all back).
+/// and a second run finishes the job, the log and report a crash after the delete commit left live included; once the
+/// archive run returned, every task it moves is in an archive and gone, with its log and report. Restore: the archive is
+/// intact byte for byte, its tasks are all back or none (and then a second restore brings them all back); once the
+/// restore returned, all are back. "Returned" is the operation itself, not the close after it: a crash in the closing
+/// snapshot comes after the operation was acknowledged.
 /// </summary>
 public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
 {
@@ -42,8 +45,9 @@ public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
         {
             (CrashSimulatingFileSystem disk, StatePersistenceService service) = await OpenSeededAsync(ct);
             // After a crash the dead process's lock goes with it.
-            await sweep.RunAsync(disk, point, () => ArchiveAndCloseAsync(service, ct), () => Services.AbandonAsync(service));
-            await sweep.CheckStatesAsync(disk, point, image => CheckArchiveAsync(image, expected, ct));
+            bool archived = false;
+            await sweep.RunAsync(disk, point, () => ArchiveAndCloseAsync(service, ct, () => archived = true), () => Services.AbandonAsync(service));
+            await sweep.CheckStatesAsync(disk, point, image => CheckArchiveAsync(image, expected, archived, ct));
         }
 
         sweep.ThrowIfAny();
@@ -65,15 +69,19 @@ public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
         {
             (CrashSimulatingFileSystem disk, StatePersistenceService service) = await OpenArchivedAsync(ct);
             Assert.Equal(bytes, disk.ReadAllBytes(path));
-            await sweep.RunAsync(disk, point, () => RestoreAndCloseAsync(service, path, ct), () => Services.AbandonAsync(service));
-            await sweep.CheckStatesAsync(disk, point, image => CheckRestoreAsync(image, path, bytes, ct));
+            bool restored = false;
+            await sweep.RunAsync(disk, point, () => RestoreAndCloseAsync(service, path, ct, () => restored = true), () => Services.AbandonAsync(service));
+            await sweep.CheckStatesAsync(disk, point, image => CheckRestoreAsync(image, path, bytes, restored, ct));
         }
 
         sweep.ThrowIfAny();
     }
 
-    /// <summary>Every task to archive is live as it was or in an archive that reads back whole; the others are live; a second run finishes.</summary>
-    private static async Task<string?> CheckArchiveAsync(DurableImage image, Dictionary<string, byte[]> expected, CancellationToken ct)
+    /// <summary>
+    /// Every task to archive is live as it was or in an archive that reads back whole (only the latter, with its log and
+    /// report gone, once the run returned: <paramref name="acknowledged"/>); the others are live; a second run finishes.
+    /// </summary>
+    private static async Task<string?> CheckArchiveAsync(DurableImage image, Dictionary<string, byte[]> expected, bool acknowledged, CancellationToken ct)
     {
         CrashSimulatingFileSystem booted = CrashSimulatingFileSystem.FromImage(image);
         Dictionary<string, byte[]> archived = ArchivedEntries(booted);
@@ -93,6 +101,21 @@ public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
                 {
                     return inArchive ? $"task {id} was archived though it must stay" : $"task {id} is neither live nor in an archive";
                 }
+
+                if (acknowledged && Archived.Contains(id) && (live || !inArchive))
+                {
+                    return live ? $"the archive run returned, yet task {id} is live" : $"the archive run returned, yet task {id} is in no archive";
+                }
+            }
+
+            if (acknowledged && await service.ReadSessionLogAsync("s1", ct) is { Length: > 0 })
+            {
+                return "the archive run returned, yet the log of s1 is live";
+            }
+
+            if (acknowledged && await service.LoadReportAsync("t_done", ct) is not null)
+            {
+                return "the archive run returned, yet report t_done is live";
             }
 
             if (await service.ReadSessionLogAsync("s1", ct) != LogText
@@ -130,8 +153,11 @@ public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
             : null;
     }
 
-    /// <summary>The archive is byte for byte what it was; the tasks are all back (with their log and report) or none, and then a second restore brings them.</summary>
-    private static async Task<string?> CheckRestoreAsync(DurableImage image, string path, byte[] bytes, CancellationToken ct)
+    /// <summary>
+    /// The archive is byte for byte what it was; the tasks are all back (with their log and report) or none, and then a
+    /// second restore brings them all; all are back once the restore returned (<paramref name="acknowledged"/>).
+    /// </summary>
+    private static async Task<string?> CheckRestoreAsync(DurableImage image, string path, byte[] bytes, bool acknowledged, CancellationToken ct)
     {
         CrashSimulatingFileSystem booted = CrashSimulatingFileSystem.FromImage(image);
         if (!booted.FileExists(path) || !booted.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
@@ -146,9 +172,19 @@ public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
             return $"{back} of the archive's 2 tasks are back";
         }
 
+        if (acknowledged && back == 0)
+        {
+            return "the restore returned, yet none of the archive's tasks are back";
+        }
+
         if (back == 0)
         {
             await TaskArchives.RestoreAsync(service, path, ct);
+            int second = Archived.Count(service.Durable.Tasks.ContainsKey);
+            if (second != Archived.Length)
+            {
+                return $"a second restore brought back {second} of the archive's {Archived.Length} tasks";
+            }
         }
 
         if (await service.ReadSessionLogAsync("s1", ct) != LogText)
@@ -159,16 +195,20 @@ public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
         return await service.LoadReportAsync("t_done", ct) is null ? "the tasks are back without report t_done" : null;
     }
 
-    private static async Task<TaskArchiveResult> ArchiveAndCloseAsync(StatePersistenceService service, CancellationToken ct)
+    /// <summary>Archives, then <paramref name="returned"/> (the run was acknowledged), then closes.</summary>
+    private static async Task<TaskArchiveResult> ArchiveAndCloseAsync(StatePersistenceService service, CancellationToken ct, Action? returned = null)
     {
         TaskArchiveResult result = await TaskArchives.ArchiveAsync(service, Cut, withLogs: true, ct);
+        returned?.Invoke();
         await service.DisposeAsync();
         return result;
     }
 
-    private static async Task RestoreAndCloseAsync(StatePersistenceService service, string path, CancellationToken ct)
+    /// <summary>Restores, then <paramref name="returned"/> (the restore was acknowledged), then closes.</summary>
+    private static async Task RestoreAndCloseAsync(StatePersistenceService service, string path, CancellationToken ct, Action? returned = null)
     {
         await TaskArchives.RestoreAsync(service, path, ct);
+        returned?.Invoke();
         await service.DisposeAsync();
     }
 

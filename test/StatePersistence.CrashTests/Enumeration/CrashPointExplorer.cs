@@ -1,5 +1,3 @@
-using System.IO.Hashing;
-using System.Text;
 using StatePersistence.CrashTests.Support;
 using StatePersistence.Testing.CrashSimulation;
 
@@ -197,8 +195,7 @@ internal sealed class CrashPointExplorer(Workload workload, ReliabilityLedger le
         run == dry || (run.Kind == SimulatedOperationKind.Write && workload.WriteLengthVaries?.Invoke(run.Path) == true && run with { Length = 0 } == dry with { Length = 0 });
 
     /// <summary>A seed per workload, point and model, stable across processes (unlike <see cref="HashCode"/>).</summary>
-    private int SeedOf(int? point, CrashModel model) =>
-        (int)XxHash32.HashToUInt32(Encoding.UTF8.GetBytes($"{ReliabilityLedger.Seed}|{workload.Name}|{point ?? 0}|{model}"));
+    private int SeedOf(int? point, CrashModel model) => CrashSeeds.Of(ReliabilityLedger.Seed, workload.Name, point ?? 0, model);
 }
 
 /// <summary>What one run left: the model of its calls, the operations it did, and the crash states to check.</summary>

@@ -83,7 +83,7 @@ internal sealed class CrashPointSweep(ReliabilityLedger ledger, string workload,
         foreach (CrashModel model in Models)
         {
             int checkedStates = 0;
-            var random = new Random(HashCode.Combine(ReliabilityLedger.Seed, point, (int)model, workload.Length));
+            var random = new Random(CrashSeeds.Of(ReliabilityLedger.Seed, workload, point, model));
             foreach (DurableImage image in disk.PossibleCrashStates(model, statesPerPoint, random))
             {
                 checkedStates++;
