@@ -1,0 +1,60 @@
+using StatePersistence.Commit;
+using StatePersistence.Encryption;
+using StatePersistence.Errors;
+using StatePersistence.Storage;
+using static StatePersistence.Postgres.Tests.Reencryption.EncryptedSchema;
+
+namespace StatePersistence.Postgres.Tests.Reencryption;
+
+/// <summary>
+/// A row under a key revoked with <c>--accept-unreadable</c> beside rows under an older retired key: its refusal (a
+/// <see cref="StateFormatException"/>) stopped every step, so the rows read after it were never rewritten. It is now
+/// left as it is and named once, like a damaged row, and the other rows are rewritten.
+/// </summary>
+public sealed class RevokedKeyRowTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task ARowUnderARevokedKey_IsLeftAndNamedOnce_AndTheRowsUnderARetiredKeyAreStillRewritten()
+    {
+        await using EncryptedSchema schema = await CreateAsync();
+        EncryptionKeyFile.Create(schema.KeyFile);
+        (StatePersistenceService service, PostgresStateStore store) = await schema.OpenAsync(encrypted: true);
+        await using (service)
+        {
+            await PopulateAsync(service);
+            string revoked = EncryptionKeyOperations.Rotate(schema.KeyFile).Id;
+            await WaitForActiveKeyAsync(store, revoked);
+            await service.SaveReportAsync("under-revoked", System.Text.Json.JsonSerializer.SerializeToElement(new { summary = "lost" }), Ct);
+            string newKey = EncryptionKeyOperations.Rotate(schema.KeyFile).Id;
+            EncryptionKeyOperations.SetState(schema.KeyFile, revoked, EncryptionKeyState.Revoked); // --accept-unreadable
+            await WaitForActiveKeyAsync(store, newKey);
+            for (int i = 0; i < 300 && store.KeyStates?.GetValueOrDefault(revoked) != EncryptionKeyState.Revoked; i++)
+            {
+                await Task.Delay(50, Ct);
+            }
+
+            var errors = new List<StateStorageException>();
+            ReencryptionStep? step = null;
+            for (int i = 0; i < 100 && step is not { Rewritten: 0 }; i++)
+            {
+                try
+                {
+                    step = await store.ReencryptStepAsync(StateView.Empty, 32, Ct);
+                }
+                catch (StateStorageException ex)
+                {
+                    errors.Add(ex);
+                }
+            }
+
+            StateStorageException error = Assert.Single(errors);
+            Assert.Contains("/reports/under-revoked'", error.Message, StringComparison.Ordinal);
+            Assert.IsType<StateFormatException>(error.InnerException);
+            Assert.Equal(1, step!.Remaining);
+            Assert.Equal(["reports/under-revoked"], (await schema.RawRowsAsync()).Where(r => r.KeyId != newKey).Select(r => $"{r.Table}/{r.Name}"));
+            await AssertEverythingIsBackAsync(service);
+        }
+    }
+}
