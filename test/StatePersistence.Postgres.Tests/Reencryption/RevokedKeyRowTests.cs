@@ -1,6 +1,8 @@
 using StatePersistence.Commit;
 using StatePersistence.Encryption;
 using StatePersistence.Errors;
+using StatePersistence.FileStore.Operations;
+using StatePersistence.Model;
 using StatePersistence.Storage;
 using static StatePersistence.Postgres.Tests.Reencryption.EncryptedSchema;
 
@@ -54,6 +56,50 @@ public sealed class RevokedKeyRowTests
             Assert.IsType<StateFormatException>(error.InnerException);
             Assert.Equal(1, step!.Remaining);
             Assert.Equal(["reports/under-revoked"], (await schema.RawRowsAsync()).Where(r => r.KeyId != newKey).Select(r => $"{r.Table}/{r.Name}"));
+            await AssertEverythingIsBackAsync(service);
+        }
+    }
+
+    [Fact]
+    public async Task ATaskArchiveUnderARevokedKey_IsLeftAndNamedOnce_AndTheRowsUnderARetiredKeyAreStillRewritten()
+    {
+        await using EncryptedSchema schema = await CreateAsync();
+        string revoked = EncryptionKeyFile.Create(schema.KeyFile).Active.Id;
+        (StatePersistenceService service, PostgresStateStore store) = await schema.OpenAsync(encrypted: true);
+        await using (service)
+        {
+            await service.SaveTaskAsync(new AgentTask { Id = "done", Description = "archived", Status = TaskStatuses.Completed, CompletedAt = DateTimeOffset.UtcNow.AddDays(-60) }, Ct);
+            Assert.Equal(["done"], (await TaskArchives.ArchiveAsync(service, DateTimeOffset.UtcNow.AddDays(-30), cancellationToken: Ct)).Tasks);
+            string retired = EncryptionKeyOperations.Rotate(schema.KeyFile).Id;
+            await WaitForActiveKeyAsync(store, retired);
+            await PopulateAsync(service);
+            string newKey = EncryptionKeyOperations.Rotate(schema.KeyFile).Id;
+            EncryptionKeyOperations.SetState(schema.KeyFile, revoked, EncryptionKeyState.Revoked); // --accept-unreadable
+            await WaitForActiveKeyAsync(store, newKey);
+            for (int i = 0; i < 300 && store.KeyStates?.GetValueOrDefault(revoked) != EncryptionKeyState.Revoked; i++)
+            {
+                await Task.Delay(50, Ct);
+            }
+
+            var errors = new List<StateStorageException>();
+            ReencryptionStep? step = null;
+            for (int i = 0; i < 100 && step is not { Rewritten: 0 }; i++)
+            {
+                try
+                {
+                    step = await store.ReencryptStepAsync(StateView.Empty, 32, Ct);
+                }
+                catch (StateStorageException ex)
+                {
+                    errors.Add(ex);
+                }
+            }
+
+            StateStorageException archiveError = Assert.Single(errors, e => e.Message.Contains("/task_archives/", StringComparison.Ordinal));
+            Assert.IsType<StateFormatException>(archiveError.InnerException);
+            Assert.All(errors, e => Assert.IsType<StateFormatException>(e.InnerException));
+            Assert.Equal(1, await schema.ScalarAsync($"SELECT count(*) FROM {schema.Name}.task_archives WHERE key_id = '{revoked}'"));
+            Assert.DoesNotContain(await schema.RawRowsAsync(), r => r.KeyId == retired);
             await AssertEverythingIsBackAsync(service);
         }
     }
