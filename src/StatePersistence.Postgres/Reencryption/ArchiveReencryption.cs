@@ -11,15 +11,31 @@ namespace StatePersistence.Postgres.Reencryption;
 /// written back by one <c>UPDATE</c> that applies only while the row is still the one read (its <c>xmin</c>), so a stop
 /// at any point leaves it whole under its old key or the new one. A damaged archive is left as it is, reported once
 /// (<see cref="ReencryptionStep.Damaged"/>, as the file store reports a damaged archive file), and counted as remaining.
+/// So is one whose entries cannot be opened for lack of the right key or codec (a key revoked since), named once by a
+/// <see cref="Errors.StateStorageException"/> after the other archives are rewritten, and skipped while the key ring
+/// stays as it was; before 2026-12-07 it stopped the step, and the archives after it were never rewritten.
 /// </summary>
 internal sealed class ArchiveReencryption(NpgsqlDataSource dataSource, string schema, StorePayloads payloads, string location)
 {
     /// <summary>Archives that did not read back whole (damage), reported once and skipped by later steps.</summary>
     private readonly HashSet<string> _damaged = new(StringComparer.Ordinal);
 
+    /// <summary>Archives refused for lack of the right key or codec, skipped while the key ring stays <see cref="_ringSeen"/>.</summary>
+    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
+
+    private string _ringSeen = "";
+
     /// <summary>Rewrites up to <paramref name="maxArchives"/> archives under <paramref name="target"/> (the clear when null).</summary>
     public async Task<ArchiveResealing> StepAsync(string? target, int maxArchives, CancellationToken cancellationToken)
     {
+        string ring = string.Join(",", (payloads.KeyStates() ?? new Dictionary<string, Encryption.EncryptionKeyState>()).OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}:{k.Value}"));
+        if (ring != _ringSeen)
+        {
+            // A key put back into the key file may open them now.
+            _ringSeen = ring;
+            _refused.Clear();
+        }
+
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         // The names first, then one archive at a time: a step holds one archive in memory, not its whole budget of them.
         var stale = new List<string>();
@@ -29,7 +45,7 @@ internal sealed class ArchiveReencryption(NpgsqlDataSource dataSource, string sc
                 $"SELECT name FROM {schema}.task_archives WHERE key_id IS DISTINCT FROM $1 AND NOT (name = ANY($2)) ORDER BY name COLLATE \"C\" LIMIT $3",
                 connection);
             list.Parameters.Add(Target(target));
-            list.Parameters.Add(new NpgsqlParameter { Value = _damaged.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            list.Parameters.Add(new NpgsqlParameter { Value = _damaged.Concat(_refused).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             list.Parameters.Add(new NpgsqlParameter { Value = maxArchives, NpgsqlDbType = NpgsqlDbType.Integer });
             await using NpgsqlDataReader reader = await list.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -40,6 +56,8 @@ internal sealed class ArchiveReencryption(NpgsqlDataSource dataSource, string sc
 
         int rewritten = 0;
         var damaged = new List<(string Where, string Problem)>();
+        var damagedNames = new List<string>();
+        var refused = new List<(string Where, Errors.StateFormatException Refusal)>();
         foreach (string name in stale)
         {
             byte[] content;
@@ -66,7 +84,14 @@ internal sealed class ArchiveReencryption(NpgsqlDataSource dataSource, string sc
             catch (InvalidDataException ex)
             {
                 _damaged.Add(name);
+                damagedNames.Add(name);
                 damaged.Add((where, ex.Message));
+                continue;
+            }
+            catch (Errors.StateFormatException ex)
+            {
+                _refused.Add(name);
+                refused.Add((where, ex));
                 continue;
             }
 
@@ -82,6 +107,16 @@ internal sealed class ArchiveReencryption(NpgsqlDataSource dataSource, string sc
         await using var count = new NpgsqlCommand($"SELECT count(*) FROM {schema}.task_archives WHERE key_id IS DISTINCT FROM $1", connection);
         count.Parameters.Add(Target(target));
         int remaining = (int)Math.Min(int.MaxValue, (long)(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
+        if (refused.Count > 0)
+        {
+            // The damaged ones of this step are reported by the next, which the exception does not keep from running.
+            _damaged.ExceptWith(damagedNames);
+            throw new Errors.StateStorageException(
+                $"The re-encryption left {refused.Count} task archive(s) as they are, because they cannot be opened for lack of the right key or codec: {string.Join(", ", refused.Select(r => $"'{r.Where}'"))} " +
+                $"(the first: {refused[0].Refusal.Message}). They stay under their key, counted as remaining; the other archives were rewritten.",
+                refused[0].Where, refused[0].Refusal, isTransient: false);
+        }
+
         return new ArchiveResealing(rewritten, remaining, damaged);
     }
 

@@ -22,16 +22,29 @@ namespace StatePersistence.Postgres.Reencryption;
 /// </summary>
 internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema, ChangeRows rows, StorePayloads payloads)
 {
-    /// <summary>Rows that did not open (damage), reported once and skipped by later steps; they stay counted as remaining.</summary>
+    /// <summary>
+    /// Rows that did not open, reported once and skipped by later steps; they stay counted as remaining. Damage for
+    /// good; a row refused for lack of the right key or codec only while the key ring stays as it was (see
+    /// <see cref="_ringSeen"/>): a key put back into the key file lets it open.
+    /// </summary>
     private readonly HashSet<string> _unopenable = new(StringComparer.Ordinal);
+
+    /// <summary>The rows of <see cref="_unopenable"/> refused for lack of the right key or codec rather than for damage.</summary>
+    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
+
+    /// <summary>The key ring's ids and states when <see cref="_refused"/> was last judged.</summary>
+    private string _ringSeen = "";
 
     /// <summary>
     /// Rewrites up to <paramref name="maxRows"/> rows under <paramref name="activeKeyId"/> (the clear when null); returns
-    /// the rows rewritten and those still not under it. A row that does not open is left as it is and reported, after
-    /// the others are written, by a <see cref="StateStorageException"/> naming it.
+    /// the rows rewritten and those still not under it. A row that does not open (damage, or a key the ring lacks or
+    /// has revoked) is left as it is and reported, after the others are written, by a <see cref="StateStorageException"/>
+    /// naming it; before 2026-12-07 a row under a revoked key stopped the step, and the rows after it were never
+    /// rewritten, at every step.
     /// </summary>
     public async Task<(int Rewritten, int Remaining)> StepAsync(string? activeKeyId, int maxRows, CancellationToken cancellationToken)
     {
+        ForgetRefusalsIfTheRingChanged();
         var stale = new StaleRows(schema, activeKeyId);
         var damaged = new List<string>();
         Exception? firstDamage = null;
@@ -62,6 +75,11 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
                 }
                 else if (_unopenable.Add(row.Where))
                 {
+                    if (damage is StateFormatException)
+                    {
+                        _refused.Add(row.Where);
+                    }
+
                     damaged.Add($"{rows.Location}/{row.Where}");
                     firstDamage ??= damage;
                 }
@@ -83,8 +101,8 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
         if (damaged.Count > 0)
         {
             throw new StateStorageException(
-                $"The re-encryption left {damaged.Count} row(s) as they are, because they cannot be read (damaged): {string.Join(", ", damaged.Select(w => $"'{w}'"))} " +
-                $"(the first: {firstDamage?.Message}). They stay under their key, counted as remaining; a read of them fails naming the row.",
+                $"The re-encryption left {damaged.Count} row(s) as they are, because they cannot be read (damaged, or under a key the key ring lacks or has revoked): {string.Join(", ", damaged.Select(w => $"'{w}'"))} " +
+                $"(the first: {firstDamage?.Message}). They stay under their key, counted as remaining; a read of them fails naming the row. The other rows were rewritten.",
                 damaged[0], firstDamage, isTransient: false);
         }
 
@@ -133,13 +151,27 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
                 _ => RewriteBlob(row, PayloadKind.Report, "id = $3"),
             };
         }
-        catch (Exception ex) when (ex is InvalidDataException or JsonException or StateStorageException { IsTransient: false })
+        catch (Exception ex) when (ex is InvalidDataException or JsonException or StateStorageException { IsTransient: false } or StateFormatException)
         {
-            // Damage (a checksum or tag that fails under a key the ring holds). A key the ring lacks is not damage: a
-            // StateFormatException naming it stops the step, as it stops a start.
+            // Damage (a checksum or tag that fails under a key the ring holds), or a key the ring lacks or has revoked
+            // (a revocation with --accept-unreadable): either way this row cannot be rewritten, and the others still can.
             damage = ex;
             return null;
         }
+    }
+
+    /// <summary>Rows refused for lack of a key are looked at again once the key ring changed (a key put back may open them).</summary>
+    private void ForgetRefusalsIfTheRingChanged()
+    {
+        string ring = string.Join(",", (payloads.KeyStates() ?? new Dictionary<string, Encryption.EncryptionKeyState>()).OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}:{k.Value}"));
+        if (ring == _ringSeen)
+        {
+            return;
+        }
+
+        _ringSeen = ring;
+        _unopenable.ExceptWith(_refused);
+        _refused.Clear();
     }
 
     private NpgsqlBatchCommand RewriteItem(StoredRow row)

@@ -140,6 +140,9 @@ internal static partial class Log
     [LoggerMessage(58, LogLevel.Error, "{Path} cannot be read and was left as it is (not moved, rewritten or deleted): {Reason}")]
     public static partial void Unreadable(ILogger logger, string path, string reason);
 
+    [LoggerMessage(87, LogLevel.Error, "Re-encryption of {Location}: {Path} cannot be opened and was left as it is, under its key (not moved, rewritten or deleted); the other files go on, this one stays counted as remaining and health stays Degraded until it opens or is moved away: {Reason}")]
+    public static partial void ReencryptionLeftUnreadable(ILogger logger, string location, string path, string reason);
+
     [LoggerMessage(82, LogLevel.Error, "Scrub of {Location}: {Count} item file(s) could not be read and were left as they are (not moved aside, rewritten or deleted): the file system refused the read, which says nothing about their content, and health stays Degraded until a pass reads them. Check their owner and permissions, and the disk (dmesg). The first: {Path} ({OsError})")]
     public static partial void ScrubCouldNotRead(ILogger logger, string location, int count, string path, string osError);
 

@@ -10,7 +10,9 @@ namespace StatePersistence.Encryption;
 /// in 64 KiB chunks through one pooled buffer and stopping at the first such payload: what the background
 /// re-encryption asks of every container at each step. The same answer as
 /// <see cref="EncryptionKeyUsage.NeedsResealing"/> over the whole file, without reading a journal segment (4 MiB,
-/// zero-filled ahead) or a long log into a new array, and without a string per payload.
+/// zero-filled ahead) or a long log into a new array, and without a string per payload. A framed session log is walked
+/// frame by frame (<see cref="FrameWalk"/>) and an envelope looked for only where a payload starts, so text a client
+/// appended that holds an envelope's bytes is not taken for one (see <see cref="LogNeedsResealing"/>).
 /// </summary>
 internal static class ContainerKeyScan
 {
@@ -35,6 +37,13 @@ internal static class ContainerKeyScan
         try
         {
             using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
+            Span<byte> fileHeader = stackalloc byte[SessionLogFormat.FileHeaderSize];
+            ushort logVersion = handle.Read(0, fileHeader) == fileHeader.Length ? SessionLogFormat.HeaderVersion(fileHeader) : (ushort)0;
+            if (logVersion != 0)
+            {
+                return LogNeedsResealing(handle, logVersion, activeKeyId, buffer);
+            }
+
             long offset = 0;
             int kept = 0;
             bool first = true;
@@ -97,6 +106,107 @@ internal static class ContainerKeyScan
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Whether a framed session log holds a payload under another key: each valid frame's text is judged by the
+    /// envelope it starts with (in a log of the plain format, only a keyed envelope counts: the store takes one for a
+    /// sign that the header was damaged, <see cref="FileStore.SessionLog.FileHeaderCheck"/>), and only bytes outside
+    /// valid frames (damage, a torn or in-flight tail) are searched for envelopes anywhere, as they are not to be
+    /// trusted either way. Before 2026-12-07 the whole file was searched, so a client's text holding the bytes of an
+    /// envelope header in the middle of an append counted as a payload under a made-up key.
+    /// </summary>
+    private static bool LogNeedsResealing(IFileHandle handle, ushort version, string? activeKeyId, byte[] buffer)
+    {
+        // A plain-format log holds its text in the clear.
+        if (activeKeyId is not null && version == SessionLogFormat.PlainVersion)
+        {
+            return true;
+        }
+
+        long length = handle.Length;
+        using var walk = new FrameWalk(handle, length);
+        long covered = SessionLogFormat.FileHeaderSize;
+        int damageSeen = 0;
+        while (walk.MoveNext())
+        {
+            for (; damageSeen < walk.Damage.Count; damageSeen++)
+            {
+                (long at, long size) = walk.Damage[damageSeen];
+                if (Searched(handle, at, at + size, activeKeyId, buffer) == Found.Stale)
+                {
+                    return true;
+                }
+            }
+
+            ReadOnlySpan<byte> text = walk.Text;
+            // In a plain-format log (no key active, or it returned above) only a keyed envelope is Stale.
+            if (EnvelopeFormat.HasMagic(text) && Classify(text, activeKeyId) == Found.Stale)
+            {
+                return true;
+            }
+
+            covered = walk.Offset + walk.Size;
+        }
+
+        for (; damageSeen < walk.Damage.Count; damageSeen++)
+        {
+            (long at, long size) = walk.Damage[damageSeen];
+            covered = Math.Max(covered, at + size);
+            if (Searched(handle, at, at + size, activeKeyId, buffer) == Found.Stale)
+            {
+                return true;
+            }
+        }
+
+        return Searched(handle, covered, length, activeKeyId, buffer) == Found.Stale;
+    }
+
+    /// <summary>
+    /// Searches the bytes from <paramref name="from"/> to <paramref name="to"/> for envelopes, a chunk at a time:
+    /// <see cref="Found.Stale"/> at the first under another key, else <see cref="Found.Current"/> when any was found.
+    /// </summary>
+    private static Found Searched(IFileHandle handle, long from, long to, string? activeKeyId, byte[] buffer)
+    {
+        Found result = Found.NotAnEnvelope;
+        long offset = from;
+        int kept = 0;
+        while (true)
+        {
+            int length = kept;
+            while (length < buffer.Length && offset < to && handle.Read(offset, buffer.AsSpan(length, (int)Math.Min(buffer.Length - length, to - offset))) is > 0 and int read)
+            {
+                length += read;
+                offset += read;
+            }
+
+            bool end = length < buffer.Length;
+            ReadOnlySpan<byte> bytes = buffer.AsSpan(0, length);
+            int limit = end ? length : length - HeaderReach;
+            int at = 0;
+            while (at < limit && bytes[at..].IndexOf(Magic) is >= 0 and int found && at + found < limit)
+            {
+                at += found + 1;
+                Found envelope = Classify(bytes[(at - 1)..], activeKeyId);
+                if (envelope == Found.Stale)
+                {
+                    return Found.Stale;
+                }
+
+                if (envelope == Found.Current)
+                {
+                    result = Found.Current;
+                }
+            }
+
+            if (end)
+            {
+                return result;
+            }
+
+            Buffer.BlockCopy(buffer, limit, buffer, 0, length - limit);
+            kept = length - limit;
         }
     }
 

@@ -106,7 +106,13 @@ public static partial class EncryptionKeyFile
         }
     }
 
-    /// <summary>Replaces the key file at <paramref name="path"/> with <paramref name="ring"/>, atomically and durably, mode 0600.</summary>
+    /// <summary>
+    /// Replaces the key file at <paramref name="path"/> with <paramref name="ring"/>, atomically and durably, mode 0600.
+    /// The new file keeps the old one's owner and group where the process may give them (root): the rename puts a new
+    /// file in place, which would otherwise belong to whoever ran the change, and a key file that <c>statectl keys</c>
+    /// run as root made root's could no longer be read by the server running as its own user (before 2026-12-07 every
+    /// sealing write of that server then failed). Where it may not (not root), the file is the caller's, as before.
+    /// </summary>
     public static void Write(string path, EncryptionKeyRing ring)
     {
         ArgumentNullException.ThrowIfNull(ring);
@@ -115,11 +121,26 @@ public static partial class EncryptionKeyFile
         byte[] content = Serialize(ring);
         try
         {
-            AtomicFile.Write(PhysicalFileSystem.Instance, new StateLayout(directory), full, content, Durability.Full);
+            FileOwner? owner = OperatingSystem.IsLinux() ? PosixNative.OwnerOf(full) : null;
+            AtomicFile.Write(PhysicalFileSystem.Instance, new StateLayout(directory), full, content, Durability.Full,
+                prepareTemp: owner is { } kept ? temp => KeepOwner(temp, kept) : null);
         }
         finally
         {
             Array.Clear(content);
+        }
+    }
+
+    /// <summary>
+    /// Gives <paramref name="file"/> (a new key file, or its lock) to <paramref name="owner"/> when it is someone else's
+    /// and the process may (root); else leaves it the caller's, mode 0600 as made.
+    /// </summary>
+    internal static void KeepOwner(string file, FileOwner owner)
+    {
+        if (OperatingSystem.IsLinux() && PosixNative.OwnerOf(file) is { } now && now != owner)
+        {
+            // False when not allowed: the file stays the caller's, which can only be when it may write the directory.
+            _ = PosixNative.TryGiveTo(file, owner);
         }
     }
 

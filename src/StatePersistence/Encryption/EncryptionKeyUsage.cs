@@ -361,7 +361,8 @@ public sealed class EncryptionKeyUsage
     {
         var keys = new Dictionary<string, long>(StringComparer.Ordinal);
         bool clear = false;
-        bool any = ScanEnvelopes(bytes, keys, ref clear);
+        ushort logVersion = FileStore.SessionLog.SessionLogFormat.HeaderVersion(bytes);
+        bool any = logVersion != 0 ? ScanLogFrames(bytes, logVersion, keys, ref clear) : ScanEnvelopes(bytes, keys, ref clear);
 
         // A file without a binary envelope is plain JSON (the identity codec's forms, or written before envelopes);
         // a session log of the plain frame format holds its text in the clear.
@@ -370,10 +371,47 @@ public sealed class EncryptionKeyUsage
     }
 
     /// <summary>
+    /// <see cref="ScanEnvelopes"/> for a framed session log, walked frame by frame: each valid frame's text counts by the
+    /// envelope it starts with (in a log of the plain format, only a keyed one, which the store takes for a sign of a
+    /// damaged header), and only bytes outside valid frames (damage, a torn tail) are searched anywhere. Before
+    /// 2026-12-07 the whole file was searched, and a client's text holding an envelope header's bytes in the middle of
+    /// an append counted as a payload under a made-up key (<c>keys list</c> then named it missing).
+    /// </summary>
+    private static bool ScanLogFrames(ReadOnlySpan<byte> bytes, ushort version, Dictionary<string, long> keys, ref bool clear)
+    {
+        bool any = false;
+        int offset = FileStore.SessionLog.SessionLogFormat.FileHeaderSize;
+        while (offset < bytes.Length)
+        {
+            int size = FileStore.SessionLog.SessionLogFormat.FrameAt(bytes, offset);
+            if (size > 0)
+            {
+                ReadOnlySpan<byte> text = FileStore.SessionLog.SessionLogFormat.Text(bytes, offset, size);
+                bool keyed = EnvelopeFormat.HasMagic(text) && EnvelopeFormat.ReadHeader(text, out _, out string codec, out string? keyId) > 0
+                    && keyId is not null && codec != "identity";
+                if (version == FileStore.SessionLog.SessionLogFormat.EnvelopedVersion || keyed)
+                {
+                    any |= Counted(text, keys, ref clear, out _);
+                }
+
+                offset += size;
+                continue;
+            }
+
+            long next = FileStore.SessionLog.SessionLogFormat.NextFrame(bytes, offset + 1);
+            int end = next < 0 ? bytes.Length : (int)next;
+            any |= ScanEnvelopes(bytes[offset..end], keys, ref clear, wholeFile: false);
+            offset = end;
+        }
+
+        return any;
+    }
+
+    /// <summary>
     /// Adds the key ids of the binary envelopes in <paramref name="bytes"/> to <paramref name="keys"/>, sets
     /// <paramref name="clear"/> when one is in the clear (the identity codec), and returns whether there was any.
     /// </summary>
-    private static bool ScanEnvelopes(ReadOnlySpan<byte> bytes, Dictionary<string, long> keys, ref bool clear)
+    private static bool ScanEnvelopes(ReadOnlySpan<byte> bytes, Dictionary<string, long> keys, ref bool clear, bool wholeFile = true)
     {
         bool any = false;
         int at = 0;
@@ -387,23 +425,13 @@ public sealed class EncryptionKeyUsage
 
             int start = at + found;
             at = start + 1;
-            if (EnvelopeFormat.ReadHeader(bytes[start..], out byte version, out string codec, out string? keyId) <= 0
-                || bytes[start + 5] != 0 || !EnvelopeFormat.IsValidName(codec, required: true))
+            if (!Counted(bytes[start..], keys, ref clear, out byte version))
             {
                 continue;
             }
 
             any = true;
-            if (codec == "identity" || keyId is null)
-            {
-                clear = true;
-            }
-            else
-            {
-                keys[keyId] = keys.GetValueOrDefault(keyId) + 1;
-            }
-
-            if (start == 0 && version == EnvelopeFormat.SegmentedVersion)
+            if (wholeFile && start == 0 && version == EnvelopeFormat.SegmentedVersion)
             {
                 // A segmented envelope is a whole file under one key: its segments hold no headers of their own.
                 break;
@@ -411,6 +439,30 @@ public sealed class EncryptionKeyUsage
         }
 
         return any;
+    }
+
+    /// <summary>
+    /// Counts the envelope <paramref name="bytes"/> starts with under its key (or as clear); false when its header
+    /// does not hold together (the magic's bytes by chance).
+    /// </summary>
+    private static bool Counted(ReadOnlySpan<byte> bytes, Dictionary<string, long> keys, ref bool clear, out byte version)
+    {
+        if (EnvelopeFormat.ReadHeader(bytes, out version, out string codec, out string? keyId) <= 0
+            || bytes[5] != 0 || !EnvelopeFormat.IsValidName(codec, required: true))
+        {
+            return false;
+        }
+
+        if (codec == "identity" || keyId is null)
+        {
+            clear = true;
+        }
+        else
+        {
+            keys[keyId] = keys.GetValueOrDefault(keyId) + 1;
+        }
+
+        return true;
     }
 }
 

@@ -31,7 +31,12 @@ public sealed class EnvironmentKeyProvider : IEncryptionKeyProvider
     /// <inheritdoc />
     public EncryptionKeyRing GetKeyRing() => _ring;
 
-    /// <summary>The ring a value of the variable describes.</summary>
+    /// <summary>
+    /// The ring a value of the variable describes. Its errors name the variable and the entry by its position, never
+    /// the entry's key part or anything that may be key material: an entry written the other way round
+    /// (<c>&lt;base64 key&gt;:&lt;id&gt;</c>) would otherwise pass the key as an id and quote it (before 2026-12-07 its
+    /// message quoted the key); an id is quoted only when it cannot be one (see <see cref="MayBeKeyMaterial"/>).
+    /// </summary>
     internal static EncryptionKeyRing Parse(string value, string variable)
     {
         var keys = new List<EncryptionKey>();
@@ -45,6 +50,13 @@ public sealed class EnvironmentKeyProvider : IEncryptionKeyProvider
                 throw new StatePersistenceException($"The environment variable {variable}: entry {i + 1} is not of the form <key id>:<base64 key>.");
             }
 
+            if (IsKeyMaterial(id))
+            {
+                throw new StatePersistenceException(
+                    $"The environment variable {variable}: entry {i + 1} looks swapped: its id part is a base64 key of {EncryptionKey.MaterialSize} bytes. Write <key id>:<base64 key>.");
+            }
+
+            string entry = MayBeKeyMaterial(id) ? $"entry {i + 1}" : $"entry {i + 1} (key '{id}')";
             byte[] material;
             try
             {
@@ -52,14 +64,14 @@ public sealed class EnvironmentKeyProvider : IEncryptionKeyProvider
             }
             catch (FormatException)
             {
-                throw new StatePersistenceException($"The environment variable {variable}: the key '{id}' is not valid base64.");
+                throw new StatePersistenceException($"The environment variable {variable}: the key part of {entry} is not valid base64.");
             }
 
             try
             {
                 if (material.Length != EncryptionKey.MaterialSize)
                 {
-                    throw new StatePersistenceException($"The environment variable {variable}: the key '{id}' has {material.Length} bytes; AES-256 needs {EncryptionKey.MaterialSize}.");
+                    throw new StatePersistenceException($"The environment variable {variable}: the key part of {entry} has {material.Length} bytes; AES-256 needs {EncryptionKey.MaterialSize}.");
                 }
 
                 keys.Add(new EncryptionKey(id, material, i == 0 ? EncryptionKeyState.Active : EncryptionKeyState.Retired, DateTimeOffset.UnixEpoch));
@@ -79,9 +91,31 @@ public sealed class EnvironmentKeyProvider : IEncryptionKeyProvider
         {
             return new EncryptionKeyRing(keys);
         }
-        catch (ArgumentException ex)
+        catch (ArgumentException ex) when (!keys.Any(static k => MayBeKeyMaterial(k.Id)))
         {
             throw new StatePersistenceException($"The environment variable {variable}: {ArgumentProblem.Text(ex)}");
         }
+        catch (ArgumentException)
+        {
+            // The ring's own message quotes ids, and one of them may be part of a key.
+            throw new StatePersistenceException($"The environment variable {variable}: its entries do not make a key ring (a key id given twice?). Write <key id>:<base64 key>, the active key first, then ;<key id>:<base64 key> per retired key.");
+        }
     }
+
+    /// <summary>Whether <paramref name="id"/> reads as base64 of a whole key: the entry's two parts swapped.</summary>
+    private static bool IsKeyMaterial(string id)
+    {
+        Span<byte> decoded = stackalloc byte[EncryptionKey.MaterialSize + 3];
+        bool key = Convert.TryFromBase64String(id, decoded, out int length) && length == EncryptionKey.MaterialSize;
+        decoded.Clear();
+        return key;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="id"/> may be part of a key (16 characters or more, all of the base64 alphabet), so it
+    /// is never quoted. Ids as <c>statectl keys create</c> makes them (<c>key-20261201-3f9a1c2b</c>) hold a hyphen,
+    /// and short ones (<c>key1</c>) are too short to give a key away.
+    /// </summary>
+    private static bool MayBeKeyMaterial(string id) =>
+        id.Length >= 16 && id.All(static c => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=');
 }

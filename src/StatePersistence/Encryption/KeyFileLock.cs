@@ -33,7 +33,18 @@ internal static class KeyFileLock
         {
             try
             {
-                return PhysicalFileSystem.Instance.AcquireLock(path);
+                IDisposable held = PhysicalFileSystem.Instance.AcquireLock(path);
+                try
+                {
+                    KeepKeyFileOwner(keyFile, path);
+                }
+                catch
+                {
+                    held.Dispose();
+                    throw;
+                }
+
+                return held;
             }
             catch (IOException ex) when (IsHeldByAnother(ex))
             {
@@ -54,5 +65,17 @@ internal static class KeyFileLock
     }
 
     /// <summary>EWOULDBLOCK (11 on Linux, 35 on macOS) or a sharing violation on Windows: another holder, not a disk failure.</summary>
+    /// <summary>
+    /// The lock made by a run as root belongs to the key file's owner, as the key file does (see
+    /// <see cref="EncryptionKeyFile.Write"/>): a root-owned lock, mode 0600, refused every later run as that user.
+    /// </summary>
+    private static void KeepKeyFileOwner(string keyFile, string lockFile)
+    {
+        if (OperatingSystem.IsLinux() && PosixNative.OwnerOf(keyFile) is { } owner)
+        {
+            EncryptionKeyFile.KeepOwner(lockFile, owner);
+        }
+    }
+
     private static bool IsHeldByAnother(IOException ex) => ex.HResult is 11 or 35 or unchecked((int)0x80070020);
 }

@@ -1,3 +1,5 @@
+using StatePersistence.FileSystem;
+
 namespace StatePersistence.Encryption;
 
 /// <summary>
@@ -22,7 +24,7 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
     private readonly Lock _gate = new();
     private EncryptionKeyRing _ring;
     private IReadOnlyList<string> _kept = [];
-    private (DateTime WrittenAt, long Length) _version;
+    private KeyFileVersion _version;
     private long _checkedAt;
 
     /// <summary>
@@ -64,7 +66,7 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
     {
         lock (_gate)
         {
-            (DateTime, long) version = VersionOfFile();
+            KeyFileVersion version = VersionOfFile();
             EncryptionKeyRing fromFile = EncryptionKeyFile.Read(Path, _stateDirectory);
             Volatile.Write(ref _ring, WithKeysStillNeeded(fromFile));
             _version = version;
@@ -157,9 +159,47 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
         return usage.For(keyId).Payloads > 0;
     }
 
-    private (DateTime, long) VersionOfFile()
+    /// <summary>
+    /// What tells a change of the key file: its final target when <see cref="Path"/> is a symbolic link (every
+    /// <c>statectl keys</c> change writes the target, see <see cref="EncryptionKeyFile"/>; the link's own time and
+    /// length never change, and before 2026-12-07 a key file behind a link was never read again), that file's identity
+    /// (each atomic write renames a new file into place, so a change that keeps the length within one timestamp tick,
+    /// "retired" to "revoked", is still told), its modification time and its length.
+    /// </summary>
+    private KeyFileVersion VersionOfFile()
     {
-        var info = new FileInfo(Path);
-        return info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, -1);
+        FileInfo target;
+        try
+        {
+            target = File.ResolveLinkTarget(Path, returnFinalTarget: true) as FileInfo ?? new FileInfo(Path);
+        }
+        catch (IOException)
+        {
+            // A link that loops: the read that follows names the problem.
+            return KeyFileVersion.Missing;
+        }
+
+        if (!target.Exists)
+        {
+            return KeyFileVersion.Missing;
+        }
+
+        FileIdentity? identity = null;
+        try
+        {
+            identity = OperatingSystem.IsLinux() ? PosixNative.IdentityOf(target.FullName) : null;
+        }
+        catch (IOException)
+        {
+            // Not to be looked at (a directory made unsearchable): told by time and length alone; a read names the problem.
+        }
+
+        return new KeyFileVersion(target.FullName, identity?.Device, identity?.Inode, target.LastWriteTimeUtc, target.Length);
+    }
+
+    /// <summary>The key file as <see cref="VersionOfFile"/> sees it; the link count is left out, as a second name changes nothing read.</summary>
+    private readonly record struct KeyFileVersion(string? Target, ulong? Device, ulong? Inode, DateTime WrittenAt, long Length)
+    {
+        public static KeyFileVersion Missing { get; } = new(null, null, null, DateTime.MinValue, -1);
     }
 }

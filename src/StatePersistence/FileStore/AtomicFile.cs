@@ -15,9 +15,11 @@ internal static class AtomicFile
     /// <summary>
     /// Writes <paramref name="content"/> to <paramref name="path"/> atomically. When any step fails the temp file is
     /// removed and the failure propagates (see <see cref="FailedWriteCleanup"/>); the target is then the old file, or
-    /// the new one when only the directory fsync failed.
+    /// the new one when only the directory fsync failed. <paramref name="prepareTemp"/>, when given, is called with the
+    /// temp file's path once it is written and before it is fsynced (to give it an owner: the fsync then covers that too).
     /// </summary>
-    public static void Write(IFileSystem fileSystem, StateLayout layout, string path, ReadOnlySpan<byte> content, Durability durability, bool syncDirectory = true)
+    public static void Write(IFileSystem fileSystem, StateLayout layout, string path, ReadOnlySpan<byte> content, Durability durability, bool syncDirectory = true,
+        Action<string>? prepareTemp = null)
     {
         string temp = layout.NextTempPath(path);
         try
@@ -25,6 +27,7 @@ internal static class AtomicFile
             using (IFileHandle handle = fileSystem.Open(temp, FileOpenMode.CreateOrTruncate))
             {
                 handle.Write(0, content);
+                prepareTemp?.Invoke(temp);
                 if (durability == Durability.Full)
                 {
                     handle.Sync();
@@ -50,7 +53,7 @@ internal static class AtomicFile
     }
 
     /// <summary>
-    /// <see cref="Write(IFileSystem, StateLayout, string, ReadOnlySpan{byte}, Durability, bool)"/> with the content
+    /// <see cref="Write(IFileSystem, StateLayout, string, ReadOnlySpan{byte}, Durability, bool, Action{string})"/> with the content
     /// written through a stream as it is made (a rewrite of a large file a piece at a time): temp file, fsync, rename,
     /// directory fsync. When any step before the rename fails the temp file is removed and the target is untouched.
     /// </summary>

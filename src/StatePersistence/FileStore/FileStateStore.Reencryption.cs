@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using StatePersistence.Commit;
+using StatePersistence.Diagnostics;
 using StatePersistence.Encryption;
+using StatePersistence.Errors;
 using StatePersistence.FileStore.Journal;
 using StatePersistence.FileStore.Operations.TaskArchive;
 using StatePersistence.FileSystem;
@@ -38,6 +40,11 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
     /// it covers go). A session log with damage a read repairs is repaired the same way first (copied aside, reported),
     /// then sealed again; a report or backup that does not open (damage) is moved aside and reported, as a read of a
     /// report does. A damaged task archive is left as it is and named in <see cref="ReencryptionStep.Damaged"/> (once).
+    /// A log, report, backup or archive that cannot be opened for lack of the right key or codec (a key revoked with
+    /// <c>--accept-unreadable</c>) is left exactly as it is, logged at Error once and listed for health (as a read or the
+    /// scrub lists such a file, see <see cref="LeftUnreadable"/>), and stays counted as remaining; the step goes on with
+    /// the other files and the checkpoint it asks for. Before 2026-12-07 its refusal ended the step, so the forced
+    /// checkpoint never ran and <c>state.json</c> and the item files stayed under the revoked key, on every step.
     /// </remarks>
     async ValueTask<ReencryptionStep> IReencryptingStore.ReencryptStepAsync(StateView current, int maxFiles, CancellationToken cancellationToken)
     {
@@ -87,7 +94,7 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
         foreach ((string sessionId, List<int> parts) in logs)
         {
             (int logsRewritten, int logsLeft) = await _logs.ResealStaleAsync(sessionId, parts, listedAfter,
-                path => IsStale(path, active, container: true), maxFiles - rewritten, cancellationToken).ConfigureAwait(false);
+                path => IsStale(path, active, container: true), maxFiles - rewritten, LeftUnreadable, cancellationToken).ConfigureAwait(false);
             rewritten += logsRewritten;
             left += logsLeft;
         }
@@ -121,6 +128,7 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
         ArchiveResealing archives = _archiveResealer.Step(active, maxFiles - rewritten, cancellationToken);
         rewritten += archives.Rewritten;
         left += archives.Left;
+        OffTheUnreadableList(active);
 
         Interlocked.Exchange(ref _reencryptionRemaining, forCheckpoint + left);
         return new ReencryptionStep(active, rewritten, forCheckpoint, forCheckpoint + left) { Damaged = archives.Damaged };
@@ -187,6 +195,9 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
 
         /// <summary>Damaged (it does not open): moved aside and reported, as a read moves a damaged report aside.</summary>
         MovedAside,
+
+        /// <summary>Not opened for lack of the right key or codec: left as it is, listed (<see cref="LeftUnreadable"/>), and counted as left.</summary>
+        Unreadable,
     }
 
     /// <summary>Counts a file <see cref="Reseal(string, PayloadKind, string, Lock)"/> took up: one moved aside is neither rewritten nor left.</summary>
@@ -196,7 +207,7 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
         {
             rewritten++;
         }
-        else if (resealed == Resealed.Left)
+        else if (resealed is Resealed.Left or Resealed.Unreadable)
         {
             left++;
         }
@@ -230,8 +241,59 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
 
             return KeepAside(path, reason) is null ? Resealed.Left : Resealed.MovedAside;
         }
+        catch (StateFormatException ex)
+        {
+            // A key the ring lacks or has revoked, or another codec: no damage, and nothing to move aside.
+            LeftUnreadable(ex, path);
+            return Resealed.Unreadable;
+        }
 
         AtomicFile.Write(_fileSystem, _layout, path, _envelope.Seal(kind, id, plain), Durability.Full);
         return Resealed.Rewritten;
+    }
+
+    /// <summary>
+    /// Files the re-encryption left because they could not be opened, which it listed in <see cref="_unreadable"/>;
+    /// touched only by a step, under the checkpoint lock.
+    /// </summary>
+    private readonly HashSet<string> _leftUnreadable = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A file the re-encryption could not open for lack of the right key or codec: left exactly as it is (it may be
+    /// intact, and the key may come back), listed for health until it opens or goes (health Degraded naming it and the
+    /// key, <c>unreadable_files</c>), and logged at Error once, naming the file and why.
+    /// </summary>
+    internal void LeftUnreadable(StateFormatException refusal, string path)
+    {
+        _leftUnreadable.Add(path);
+        if (_unreadable.Add(refusal, path))
+        {
+            Log.ReencryptionLeftUnreadable(_logger, _layout.Root, path, refusal.Message);
+        }
+    }
+
+    /// <summary>
+    /// Takes off the health list each file the re-encryption left unopened that is no longer under another key (sealed
+    /// again now, its key back) or is gone (a backup rotated out). Task archives are the resealer's to judge.
+    /// </summary>
+    private void OffTheUnreadableList(string? active)
+    {
+        foreach (string path in _leftUnreadable.ToArray())
+        {
+            bool archive = path.EndsWith(Operations.TaskArchives.FileExtension, StringComparison.Ordinal);
+            if (!archive && !IsStale(path, active, container: Path.GetDirectoryName(path) == _layout.LogsDirectory))
+            {
+                OpenedOrGone(path);
+            }
+        }
+    }
+
+    /// <summary>A file the re-encryption had left unopened is sealed as it should be now, or gone: off the health list.</summary>
+    internal void OpenedOrGone(string path)
+    {
+        if (_leftUnreadable.Remove(path))
+        {
+            _unreadable.Remove(path);
+        }
     }
 }

@@ -152,7 +152,9 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// which a rotation takes too: looked at file by file with rotations in between, a part not yet looked at could be
     /// shifted into a number already done or one the listing lacked, and stay under the old key once the run reported
     /// nothing left. Damage a read repairs is repaired first (see <see cref="Reseal(string, int)"/>); a live log with a
-    /// failed append pending is left for start-up's repair (counted as left).
+    /// failed append pending is left for start-up's repair (counted as left). A file that cannot be opened for lack of
+    /// the right key or codec (a key revoked since) is left exactly as it is, counted as left and handed to
+    /// <paramref name="refused"/>, and the other files go on: before 2026-12-07 its refusal ended the step.
     /// </summary>
     /// <param name="sessionId">The session whose log files to look at.</param>
     /// <param name="listedParts">Its rotated parts in the caller's listing of the folder, which was taken after
@@ -161,9 +163,10 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// <param name="listedAfter">See <paramref name="listedParts"/>.</param>
     /// <param name="isStale">Whether a file holds a payload under another key.</param>
     /// <param name="budget">How many files may be rewritten.</param>
+    /// <param name="refused">Told of each file left for lack of the right key or codec, with the refusal.</param>
     /// <param name="cancellationToken">Stops between files.</param>
     public async ValueTask<(int Rewritten, int Left)> ResealStaleAsync(string sessionId, IEnumerable<int> listedParts, long listedAfter,
-        Func<string, bool> isStale, int budget, CancellationToken cancellationToken)
+        Func<string, bool> isStale, int budget, Action<StateFormatException, string> refused, CancellationToken cancellationToken)
     {
         KeyedGates.Lease gate = _gates.Take(sessionId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -181,7 +184,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
                     continue;
                 }
 
-                if (rewritten < budget && Reseal(sessionId, part))
+                if (rewritten < budget && TryReseal(sessionId, part, refused))
                 {
                     rewritten++;
                 }
@@ -196,6 +199,23 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Reseal(string, int)"/>, with a refusal for lack of the right key or codec handed to
+    /// <paramref name="refused"/> (the file stays as it was: the rewrite goes through a temp file) instead of thrown.
+    /// </summary>
+    private bool TryReseal(string sessionId, int part, Action<StateFormatException, string> refused)
+    {
+        try
+        {
+            return Reseal(sessionId, part);
+        }
+        catch (StateFormatException ex)
+        {
+            refused(ex, layout.SessionLogPart(sessionId, part));
+            return false;
         }
     }
 

@@ -32,6 +32,9 @@ internal static partial class PosixNative
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int directoryFd, string path, int flags, uint mask, ref StatxBuffer buffer);
 
+    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Chown(string path, uint owner, uint group);
+
     [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
     private static partial int Fstatfs(int fd, ref StatfsBuffer buffer);
 
@@ -208,6 +211,46 @@ internal static partial class PosixNative
         throw LastError($"statx of '{path}' failed");
     }
 
+    private const uint StatxOwner = 0x8 | 0x10;
+
+    /// <summary>The user and group owning the file at <paramref name="path"/> (following links), or null when nothing is there.</summary>
+    public static FileOwner? OwnerOf(string path)
+    {
+        var buffer = default(StatxBuffer);
+        if (Statx(AtFdCwd, path, 0, StatxOwner, ref buffer) == 0)
+        {
+            return new FileOwner(buffer.User, buffer.Group);
+        }
+
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno is NoSuchFile or NotADirectory)
+        {
+            return null;
+        }
+
+        throw LastError($"statx of '{path}' failed");
+    }
+
+    /// <summary>
+    /// chown(2): gives the file at <paramref name="path"/> to <paramref name="owner"/>. False when the process may not
+    /// (EPERM: not root, or root squashed by a network file system), which leaves the file as it was; any other
+    /// failure throws <see cref="IOException"/>.
+    /// </summary>
+    public static bool TryGiveTo(string path, FileOwner owner)
+    {
+        if (Chown(path, owner.User, owner.Group) == 0)
+        {
+            return true;
+        }
+
+        if (Marshal.GetLastPInvokeError() == NotPermitted)
+        {
+            return false;
+        }
+
+        throw LastError($"chown of '{path}' to {owner.User}:{owner.Group} failed");
+    }
+
     /// <summary>The identity of the open file <paramref name="handle"/>, its link count included.</summary>
     public static FileIdentity IdentityOf(SafeFileHandle handle, string path)
     {
@@ -251,6 +294,12 @@ internal static partial class PosixNative
     {
         [FieldOffset(16)]
         public uint Links;
+
+        [FieldOffset(20)]
+        public uint User;
+
+        [FieldOffset(24)]
+        public uint Group;
 
         [FieldOffset(32)]
         public ulong Inode;

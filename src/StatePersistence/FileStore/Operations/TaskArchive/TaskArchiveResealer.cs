@@ -10,7 +10,10 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 /// checked whole (the manifest's lengths and SHA-256s), every entry opened and sealed again for the target, and the new
 /// archive written beside it, fsynced, read back, renamed over the old one and the directory fsynced: a crash at any
 /// point leaves the archive whole under its old key or its new one. A damaged archive is left exactly as it is and
-/// reported once; it counts as remaining, so the run does not report itself finished over it.
+/// reported once; it counts as remaining, so the run does not report itself finished over it. So is one whose entries
+/// cannot be opened for lack of the right key or codec (a key revoked since), listed for health by the store
+/// (<see cref="FileStateStore.LeftUnreadable"/>) and tried again at each step, as the key may come back; before
+/// 2026-12-07 its refusal ended the whole step.
 /// </summary>
 internal sealed class TaskArchiveResealer(FileStateStore store, IFileSystem fileSystem, StateLayout layout)
 {
@@ -19,6 +22,9 @@ internal sealed class TaskArchiveResealer(FileStateStore store, IFileSystem file
 
     /// <summary>Archives found damaged (already reported), by name: their length then; a changed file is checked again.</summary>
     private readonly Dictionary<string, long> _damaged = new(StringComparer.Ordinal);
+
+    /// <summary>Archives whose entries could not be opened for lack of the right key or codec, by path, listed for health by the store.</summary>
+    private readonly HashSet<string> _unreadable = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Brings up to <paramref name="budget"/> archives under <paramref name="target"/> (the active key; null: the
@@ -64,11 +70,13 @@ internal sealed class TaskArchiveResealer(FileStateStore store, IFileSystem file
                 if (!Needs(path, target, out TaskArchiveManifest manifest, out Dictionary<string, byte[]> entries))
                 {
                     _current[name] = (length, target);
+                    Opened(path);
                 }
                 else if (result.Rewritten < budget)
                 {
                     _current[name] = (Reseal(path, directory, manifest, entries, target), target);
                     result.Rewritten++;
+                    Opened(path);
                 }
                 else
                 {
@@ -81,9 +89,31 @@ internal sealed class TaskArchiveResealer(FileStateStore store, IFileSystem file
                 result.Left++;
                 result.Damaged.Add((path, ex.Message));
             }
+            catch (Errors.StateFormatException ex)
+            {
+                // No damage: left as it is and tried again at the next step, when the key may be back.
+                _unreadable.Add(path);
+                store.LeftUnreadable(ex, path);
+                result.Left++;
+            }
+        }
+
+        // An archive moved away by the operator is off the health list.
+        foreach (string path in _unreadable.Where(path => !fileSystem.FileExists(path)).ToArray())
+        {
+            Opened(path);
         }
 
         return result;
+    }
+
+    /// <summary>An archive left unopened before opened now (or went): off the store's health list.</summary>
+    private void Opened(string path)
+    {
+        if (_unreadable.Remove(path))
+        {
+            store.OpenedOrGone(path);
+        }
     }
 
     /// <summary>Reads and checks the archive whole; whether any entry is not stored as <paramref name="target"/> wants it.</summary>
