@@ -96,6 +96,7 @@ internal sealed partial class GroupCommitter
             }
 
             _queue.Add(pending);
+            _enqueued++;
             if (!_leaderActive)
             {
                 _leaderActive = true;
@@ -240,6 +241,7 @@ internal sealed partial class GroupCommitter
                         ?? new Errors.StateStorageException($"The store '{_store.Location}' committed at other revisions than expected: another writer?", _store.Location, null);
                 }
 
+                Settled(group.Count + failedBehind.Count);
                 if (_queue.Count > 0)
                 {
                     nextLeader = _queue[0];

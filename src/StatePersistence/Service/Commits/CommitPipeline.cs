@@ -147,7 +147,22 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
 
         long started = Stopwatch.GetTimestamp();
         using Activity? activity = StateActivities.Source.StartActivity(StateActivities.Save)?.SetTag("statepersistence.kind", kind);
-        PendingCommit? pending = Committer.Enqueue(build, state, durability);
+        PendingCommit? pending;
+        while (true)
+        {
+            try
+            {
+                pending = Committer.Enqueue(build, state, durability);
+                break;
+            }
+            catch (UnsettledRefusal)
+            {
+                // The builder would have refused on a version a pending commit made: once that has its outcome
+                // (durable, or failed and gone), it decides again. Nothing of this call is enqueued yet.
+                await Committer.SettleAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         if (pending is null)
         {
             return 0;
@@ -190,7 +205,6 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         return bytes;
     }
 
-    /// <summary>The typed conflict for an expectation the store found unmet, with the item as it is now.</summary>
     /// <summary>
     /// A read-modify-write of one item as a compare-and-swap: <paramref name="change"/> runs outside the committer's
     /// lock on the newest version of the item (null when there is none; returning null means nothing to do), and its
@@ -198,6 +212,11 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     /// <see cref="StoredItem"/>, so the instance is its version); otherwise it runs again on the newer version. The
     /// lock orders every save of the store, so parsing and serializing inside it serialized all concurrent updates on
     /// one core. Returns the committed revision, or 0 when <paramref name="change"/> returned null.
+    /// <para>
+    /// A refusal (<paramref name="change"/> throwing <see cref="StateConflictException"/>, or returning null: nothing
+    /// to change, the item not found) stands only on the durable version of the item (<see cref="IsDurable"/>);
+    /// made on a version a pending commit made, it waits until that commit has its outcome and runs again.
+    /// </para>
     /// </summary>
     public async ValueTask<long> CommitIfUnchangedAsync(string kind, Func<StateView, ImmutableSortedDictionary<string, StoredItem>> map,
         string id, Func<StoredItem?, StateChange?> change, CancellationToken cancellationToken)
@@ -209,8 +228,25 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
             // Here, not only in CommitAsync: an item that is missing commits nothing, and the caller would get null.
             cancellationToken.ThrowIfCancellationRequested();
             StoredItem? current = map(Committer.Latest).GetValueOrDefault(id);
-            if (change(current) is not { } made)
+            StateChange? made;
+            try
             {
+                made = change(current);
+            }
+            catch (StateConflictException) when (!IsDurable(map, id, current))
+            {
+                await Committer.SettleAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (made is null)
+            {
+                if (!IsDurable(map, id, current))
+                {
+                    await Committer.SettleAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 return 0;
             }
 
@@ -223,6 +259,19 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="decidedOn"/>, the item <paramref name="id"/> as a decision read it from the latest state
+    /// (null when absent there), is its durable version now, so that a refusal may rest on it. Over a store with one
+    /// writer the latest state holds the commits not yet durable: a version one of them made may never exist (its
+    /// append can fail), and a refusal on it waits until the commits pending have their outcome
+    /// (<see cref="GroupCommitter.SettleAsync"/>), then decides again. While nothing is pending the latest state holds
+    /// the durable version of every item, so a difference means a commit was pending (or settled meanwhile): deciding
+    /// again never spins. Over a shared store decisions are made on the durable state already: true.
+    /// </summary>
+    public bool IsDurable(Func<StateView, ImmutableSortedDictionary<string, StoredItem>> map, string id, StoredItem? decidedOn) =>
+        Shared || map(Committer.Durable).GetValueOrDefault(id)?.Revision == decidedOn?.Revision;
+
+    /// <summary>The typed conflict for an expectation the store found unmet, with the item as it is now.</summary>
     public static StateConflictException Conflict(ItemConflict conflict, StateView current)
     {
         bool task = conflict.Kind is ChangeKind.PutTask or ChangeKind.DeleteTask or ChangeKind.AppendTaskLog;

@@ -10,9 +10,11 @@ namespace StatePersistence.Service.Items;
 /// <summary>
 /// Saves, creates, updates and deletes of one task or session, each decided on the latest state inside the commit
 /// (so concurrent callers never lose each other's updates) and carrying the revision it expects the item at, so the
-/// store can refuse it when another writer got there first. The caller's object is never changed (its revision is
-/// ignored, not overwritten); an object the service returns carries the revision it was stored at. A task's log
-/// messages are redacted before it is serialized (<see cref="TaskLogRedaction"/>).
+/// store can refuse it when another writer got there first. A refusal (a conflict, an id taken, an item not found)
+/// stands only on the durable version of the item, never on one a commit still pending made (<see cref="UnsettledRefusal"/>).
+/// The caller's object is never changed (its revision is ignored, not overwritten); an object the service returns
+/// carries the revision it was stored at. A task's log messages are redacted before it is serialized
+/// (<see cref="TaskLogRedaction"/>).
 /// </summary>
 internal sealed partial class ItemOperations(CommitPipeline commits, ConflictResolution conflicts, TaskLogRedaction redaction, TimeProvider time)
 {
@@ -82,7 +84,7 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
         {
             try
             {
-                if (await commits.CommitAsync(kind.Name, change.Id, (view, c) => kind.Map(view).ContainsKey(c.Id) ? null : [c], change, cancellationToken)
+                if (await commits.CommitAsync(kind.Name, change.Id, (view, c) => IdTaken(kind, view, c.Id) ? null : [c], change, cancellationToken)
                     .ConfigureAwait(false) > 0)
                 {
                     return true;
@@ -215,9 +217,13 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
                 return await commits.CommitAsync(kind.Name, id, (view, _) =>
                 {
                     ThrowUnlessMet(kind, view, id, expected);
-                    return kind.Map(view).TryGetValue(id, out StoredItem? current)
-                        ? [new StateChange(kind.Delete, id, null) { Expected = ExpectedRevision.Exactly(current.Revision) }]
-                        : null;
+                    if (kind.Map(view).TryGetValue(id, out StoredItem? current))
+                    {
+                        return [new StateChange(kind.Delete, id, null) { Expected = ExpectedRevision.Exactly(current.Revision) }];
+                    }
+
+                    RefuseOnlyOnDurable(kind, id, null);
+                    return null;
                 }, 0, cancellationToken).ConfigureAwait(false) > 0;
             }
             catch (StateConflictException) when (conflicts.Resolves(expected) && conflicts.Policy == ConflictPolicy.LastWriterWins)
@@ -249,10 +255,55 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
         }
     }
 
-    /// <summary>Refuses a conditional write whose expectation the latest state does not meet, with the item as it is.</summary>
-    private static void ThrowUnlessMet<T>(ItemKind<T> kind, StateView view, string id, ExpectedRevision expected)
-        where T : class =>
-        ThrowUnlessMet(kind, kind.Map(view).GetValueOrDefault(id), id, expected);
+    /// <summary>
+    /// In a builder, refuses a conditional write whose expectation the latest state does not meet, with the item as it
+    /// is, when that is its durable version (<see cref="RefuseOnlyOnDurable"/>).
+    /// </summary>
+    private void ThrowUnlessMet<T>(ItemKind<T> kind, StateView view, string id, ExpectedRevision expected)
+        where T : class
+    {
+        StoredItem? current = kind.Map(view).GetValueOrDefault(id);
+        if (!expected.IsAny && !expected.IsMetBy(current?.Revision))
+        {
+            RefuseOnlyOnDurable(kind, id, current);
+            ThrowUnlessMet(kind, current, id, expected);
+        }
+    }
+
+    /// <summary>
+    /// In a create's builder, whether the id is taken in the latest state. Only a durable item takes it: one a commit
+    /// still pending created may never exist, and the create then waits for that commit's outcome
+    /// (<see cref="UnsettledRefusal"/>). A pending change to an item that is durable leaves it taken, whatever its
+    /// outcome: no wait.
+    /// </summary>
+    private bool IdTaken<T>(ItemKind<T> kind, StateView view, string id)
+        where T : class
+    {
+        if (!kind.Map(view).ContainsKey(id))
+        {
+            return false;
+        }
+
+        if (!kind.Map(commits.Durable).ContainsKey(id))
+        {
+            throw new UnsettledRefusal();
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// In a builder about to refuse a write on <paramref name="decidedOn"/> (the item as the latest state holds it,
+    /// null when absent): throws <see cref="UnsettledRefusal"/> unless that is the item's durable version.
+    /// </summary>
+    private void RefuseOnlyOnDurable<T>(ItemKind<T> kind, string id, StoredItem? decidedOn)
+        where T : class
+    {
+        if (!commits.IsDurable(kind.Map, id, decidedOn))
+        {
+            throw new UnsettledRefusal();
+        }
+    }
 
     /// <summary>Refuses a conditional write whose expectation <paramref name="current"/> does not meet.</summary>
     private static void ThrowUnlessMet<T>(ItemKind<T> kind, StoredItem? current, string id, ExpectedRevision expected)
