@@ -68,12 +68,15 @@ internal sealed partial class GroupCommitter
 
     /// <summary>
     /// Builds a commit from the latest state and enqueues it, atomically with respect to other commits. The builder
-    /// returns null to commit nothing (for example when a create finds the id taken); it must not block.
+    /// returns null to commit nothing (for example when a create finds the id taken); it must not block. Once the
+    /// committer is closed (<see cref="Close"/>) nothing is built: the closing's refusal is thrown.
     /// </summary>
     public PendingCommit? Enqueue<TState>(Func<StateView, TState, IReadOnlyList<StateChange>?> build, TState state, Durability durability)
     {
         lock (_gate)
         {
+            ThrowIfClosed();
+
             // Over a shared store the revision a commit will get is unknown until it commits (other writers take
             // revisions too), so a commit is built on what is durable, never on another pending commit: a pending
             // item's predicted revision could equal a real one of another writer's version.

@@ -83,6 +83,9 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Information, "Final snapshot written on shutdown at revision {Revision}")]
     public static partial void ShutdownSaved(ILogger logger, long revision);
 
+    [LoggerMessage(88, LogLevel.Information, "Shutting down {Location}: waiting for {Saves} save(s) accepted before the shutdown to be written, before the final snapshot")]
+    public static partial void ShutdownWaitsForSaves(ILogger logger, string location, long saves);
+
     [LoggerMessage(10, LogLevel.Debug, "Saved {Kind} {Id} at revision {Revision}")]
     public static partial void ItemSaved(ILogger logger, string kind, string id, long revision);
 

@@ -80,9 +80,10 @@ public sealed partial class StatePersistenceService
     }
 
     /// <summary>
-    /// Stops the autosave, writes the final snapshot (when enabled), ends every <see cref="ReadEventsAsync"/> stream
-    /// after its last event and releases the store. Every caller, including concurrent ones, returns only once that is
-    /// done. A start under way is finished first; the service cannot be started again.
+    /// Stops the autosave, waits for the saves already accepted, writes the final snapshot (when enabled), ends every
+    /// <see cref="ReadEventsAsync"/> stream after its last event and releases the store. Every caller, including
+    /// concurrent ones, returns only once that is done. A start under way is finished first; the service cannot be
+    /// started again.
     /// </summary>
     public ValueTask DisposeAsync()
     {
@@ -117,9 +118,20 @@ public sealed partial class StatePersistenceService
         await _changeEvents.Stopped.ConfigureAwait(false);
         await _follower.Stopped.ConfigureAwait(false);
 
-        // Nothing applies other instances' changes any more (the follower has stopped): waits for one end here.
         if (_commits.Started)
         {
+            // Saves accepted before the disposal began are written (or fail on their own merits) before the final
+            // snapshot and before the store is released: the snapshot then holds them, and no append runs into a
+            // store being closed. A save arriving from here on gets ObjectDisposedException, as every call does.
+            long inFlight = _commits.Committer.Close(() => new ObjectDisposedException(nameof(StatePersistenceService), _commits.DisposedMessage));
+            if (inFlight > 0)
+            {
+                // Said, because the store answers these first: a store that no longer answers holds the shutdown here.
+                _events.ShutdownWaitsForSaves(inFlight);
+                await _commits.Committer.DrainAsync().ConfigureAwait(false);
+            }
+
+            // Nothing applies other instances' changes any more (the follower has stopped): waits for one end here.
             _commits.Committer.EndWaits(new ObjectDisposedException(nameof(StatePersistenceService), _commits.DisposedMessage));
         }
 

@@ -15,6 +15,7 @@ internal sealed class HeldAppendStore : IStateStore
 {
     private readonly object _lock = new();
     private TaskCompletionSource<Exception?>? _held;
+    private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _waiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public HeldAppendStore(InMemoryStorage? storage = null) => Inner = new InMemoryStateStore(storage);
@@ -34,6 +35,9 @@ internal sealed class HeldAppendStore : IStateStore
             }
         }
     }
+
+    /// <summary>Completes once the store is disposed (closed by its service).</summary>
+    public Task Disposed => _disposed.Task;
 
     public event EventHandler<QuarantinedFile>? DamageFound
     {
@@ -95,5 +99,9 @@ internal sealed class HeldAppendStore : IStateStore
 
     public StoreHealth CheckHealth() => Inner.CheckHealth();
 
-    public ValueTask DisposeAsync() => Inner.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Inner.DisposeAsync();
+        _disposed.TrySetResult();
+    }
 }

@@ -200,6 +200,9 @@ internal sealed partial class EventDispatcher(object sender, string location, IL
         Raise(AutosaveTriggered, new AutosaveTriggeredEventArgs(revision), nameof(AutosaveTriggered));
     }
 
+    /// <summary>The shutdown waits for <paramref name="saves"/> accepted before it to be written, before its final snapshot.</summary>
+    public void ShutdownWaitsForSaves(long saves) => Log.ShutdownWaitsForSaves(logger, location, saves);
+
     public void ShutdownSnapshot(long revision, Exception? error) =>
         Raise(ShutdownSaved, new ShutdownSaveEventArgs(revision, error), nameof(ShutdownSaved));
 
