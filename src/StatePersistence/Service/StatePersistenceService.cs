@@ -179,7 +179,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
         StateReplacement replacement = StateReplacement.From(state, _taskLogRedaction);
         // The replacement is a diff against this instance's state: over a shared store that state must hold what the
         // other instances committed before the call, or an item one of them just created would survive it.
-        await CatchUpWithFeedAsync(cancellationToken).ConfigureAwait(false);
+        await _commits.CatchUpWithFeedBeforeWriteAsync("state", cancellationToken).ConfigureAwait(false);
         long committed = await _commits.CommitAsync("state", "", static (view, r) => r.Diff(view), replacement, cancellationToken).ConfigureAwait(false);
         try
         {

@@ -106,13 +106,14 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     }
 
     /// <summary>
-    /// Before a write of the task (<paramref name="task"/>) or session <paramref name="id"/> expecting
-    /// <paramref name="expected"/> is decided on this instance's latest state: over a shared store, when that state
-    /// lacks the item or does not meet the expectation (the write would be answered "not found" or refused), catches
-    /// up with the store first (<see cref="CatchUpWithStoreAsync"/>), so that answer is the store's, never a copy
-    /// trailing another instance's change. Nothing on the common path: no read of the store when the state meets it.
+    /// Before a write (of <paramref name="kind"/>) of the task (<paramref name="task"/>) or session
+    /// <paramref name="id"/> expecting <paramref name="expected"/> is decided on this instance's latest state: over a
+    /// shared store, when that state lacks the item or does not meet the expectation (the write would be answered "not
+    /// found" or refused), catches up with the store first (<see cref="CatchUpBeforeWriteAsync"/>), so that answer is
+    /// the store's, never a copy trailing another instance's change. Nothing on the common path: no read of the store
+    /// when the state meets it.
     /// </summary>
-    public async ValueTask CatchUpIfUnmetHereAsync(bool task, string id, ExpectedRevision expected, CancellationToken cancellationToken)
+    public async ValueTask CatchUpIfUnmetHereAsync(string kind, bool task, string id, ExpectedRevision expected, CancellationToken cancellationToken)
     {
         if (!Shared)
         {
@@ -123,9 +124,82 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         StoredItem? current = (task ? latest.Tasks : latest.Sessions).GetValueOrDefault(id);
         if (current is null || !expected.IsMetBy(current.Revision))
         {
-            await CatchUpWithStoreAsync(task, id, cancellationToken).ConfigureAwait(false);
+            await CatchUpBeforeWriteAsync(kind, task, id, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// <see cref="CatchUpWithStoreAsync"/> for a write of <paramref name="kind"/>: the store's read is the write's
+    /// first step, so its failure (the database down) is the write's, reported as a failed commit is
+    /// (<see cref="ReportFailedCatchUp"/>).
+    /// </summary>
+    public async ValueTask<bool> CatchUpBeforeWriteAsync(string kind, bool task, string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CatchUpWithStoreAsync(task, id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFailure(ex))
+        {
+            ReportFailedCatchUp(kind, ex);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="GroupCommitter.WaitForItemAsync"/> for a write of <paramref name="kind"/> that the store refused and
+    /// that decides again once this instance holds the newer item; a failed read of the store there fails the write,
+    /// reported as a failed commit is (<see cref="ReportFailedCatchUp"/>).
+    /// </summary>
+    public async ValueTask WaitForItemBeforeWriteAsync(string kind, bool task, string id, long revision, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Committer.WaitForItemAsync(task, id, revision, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFailure(ex))
+        {
+            ReportFailedCatchUp(kind, ex);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Over a shared store, <see cref="CatchUpWithFeed"/> for a write of <paramref name="kind"/> decided on the whole
+    /// state (a state replacement); a failed read of the store fails the write, reported as a failed commit is
+    /// (<see cref="ReportFailedCatchUp"/>).
+    /// </summary>
+    public async ValueTask CatchUpWithFeedBeforeWriteAsync(string kind, CancellationToken cancellationToken)
+    {
+        if (!Shared || CatchUpWithFeed is not { } catchUpWithFeed)
+        {
+            return;
+        }
+
+        try
+        {
+            await catchUpWithFeed(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFailure(ex))
+        {
+            ReportFailedCatchUp(kind, ex);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reports the failed catch-up of a write of <paramref name="kind"/> as <see cref="CommitAsync"/> reports a failed
+    /// commit (logged, counted in <c>statepersistence.save.failures</c>, raised as <c>StateSaveError</c>, the health
+    /// marked failed), once: the caller rethrows it, and the write it fails never reaches a commit that would report
+    /// it again.
+    /// </summary>
+    private void ReportFailedCatchUp(string kind, Exception error) => events.SaveFailed("save-" + kind, store.Location, error);
+
+    /// <summary>
+    /// Whether a catch-up's exception is a failure to report: a cancellation is the caller's, and the end of every wait
+    /// at shutdown (<see cref="GroupCommitter.EndWaits"/>) no failed save.
+    /// </summary>
+    private static bool IsFailure(Exception error) => error is not OperationCanceledException and not ObjectDisposedException;
 
     public void Start(StateView recovered, int tombstonesKept) =>
         _committer = new GroupCommitter(store, recovered, ItemCodec.ToItem, Conflict, instruments, tombstonesKept);

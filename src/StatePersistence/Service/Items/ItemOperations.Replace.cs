@@ -83,7 +83,7 @@ internal sealed partial class ItemOperations
                     throw;
                 }
 
-                await commits.Committer.WaitForItemAsync(task: true, id, reached, cancellationToken).ConfigureAwait(false);
+                await commits.WaitForItemBeforeWriteAsync(kind.Name, task: true, id, reached, cancellationToken).ConfigureAwait(false);
             }
         }
     }

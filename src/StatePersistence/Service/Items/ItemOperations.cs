@@ -98,7 +98,7 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
                 // finds it here rather than racing the feed and concluding it was deleted.
                 if (conflict.CurrentRevision is { } current)
                 {
-                    await commits.Committer.WaitForItemAsync(IsTask(kind), change.Id, current, cancellationToken).ConfigureAwait(false);
+                    await commits.WaitForItemBeforeWriteAsync(kind.Name, IsTask(kind), change.Id, current, cancellationToken).ConfigureAwait(false);
                 }
 
                 return false;
@@ -108,7 +108,7 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
             // deletion is applied (here, or by the feed meanwhile) and the create tried again; otherwise it is taken.
             // (Over a shared store the latest view is the durable one, so the check below reads what the builder read.)
             if (!commits.Shared
-                || (!await commits.CatchUpWithStoreAsync(IsTask(kind), change.Id, cancellationToken).ConfigureAwait(false)
+                || (!await commits.CatchUpBeforeWriteAsync(kind.Name, IsTask(kind), change.Id, cancellationToken).ConfigureAwait(false)
                     && kind.Map(commits.Durable).ContainsKey(change.Id)))
             {
                 return false;
@@ -167,7 +167,7 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
                     return null;
                 }
 
-                await commits.Committer.WaitForItemAsync(IsTask(kind), id, newer, cancellationToken).ConfigureAwait(false);
+                await commits.WaitForItemBeforeWriteAsync(kind.Name, IsTask(kind), id, newer, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -182,7 +182,7 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
         async ValueTask<long> UpdateOnceAsync()
         {
             // Missing here or at another revision: another instance's change may not have reached this one yet.
-            await commits.CatchUpIfUnmetHereAsync(IsTask(kind), id, expected, cancellationToken).ConfigureAwait(false);
+            await commits.CatchUpIfUnmetHereAsync(kind.Name, IsTask(kind), id, expected, cancellationToken).ConfigureAwait(false);
             return await commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
             {
                 ThrowUnlessMet(kind, current, id, expected);
@@ -210,7 +210,7 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
         while (true)
         {
             // As for an update: answer "not found" or a refused If-Match only once caught up with the store.
-            await commits.CatchUpIfUnmetHereAsync(IsTask(kind), id, expected, cancellationToken).ConfigureAwait(false);
+            await commits.CatchUpIfUnmetHereAsync(kind.Name, IsTask(kind), id, expected, cancellationToken).ConfigureAwait(false);
 
             try
             {
@@ -239,7 +239,7 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
                     return false;
                 }
 
-                await commits.Committer.WaitForItemAsync(IsTask(kind), id, newer, cancellationToken).ConfigureAwait(false);
+                await commits.WaitForItemBeforeWriteAsync(kind.Name, IsTask(kind), id, newer, cancellationToken).ConfigureAwait(false);
             }
         }
     }

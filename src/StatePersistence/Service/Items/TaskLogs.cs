@@ -36,7 +36,7 @@ internal sealed class TaskLogs(CommitPipeline commits, TimeProvider time, Secret
         while (true)
         {
             // Not here: another instance may have just created it; "not found" is the store's answer, not this instance's.
-            await commits.CatchUpIfUnmetHereAsync(task: true, taskId, ExpectedRevision.Any, cancellationToken).ConfigureAwait(false);
+            await commits.CatchUpIfUnmetHereAsync(kind, task: true, taskId, ExpectedRevision.Any, cancellationToken).ConfigureAwait(false);
 
             bool checkPassed = false;
             try
@@ -71,13 +71,13 @@ internal sealed class TaskLogs(CommitPipeline commits, TimeProvider time, Secret
                     return null;
                 }
 
-                await commits.Committer.WaitForItemAsync(task: true, taskId, newer, cancellationToken).ConfigureAwait(false);
+                await commits.WaitForItemBeforeWriteAsync(kind, task: true, taskId, newer, cancellationToken).ConfigureAwait(false);
             }
             catch (StateConflictException) when (commits.Shared)
             {
                 // The check refused this instance's copy. When that trailed the store's, the check runs again on the
                 // newer task; otherwise the refusal stands.
-                if (!await commits.CatchUpWithStoreAsync(task: true, taskId, cancellationToken).ConfigureAwait(false))
+                if (!await commits.CatchUpBeforeWriteAsync(kind, task: true, taskId, cancellationToken).ConfigureAwait(false))
                 {
                     throw;
                 }
