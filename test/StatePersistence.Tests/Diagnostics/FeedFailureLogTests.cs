@@ -86,36 +86,25 @@ public sealed class FeedFailureLogTests
     }
 
     /// <summary>A store other instances share whose change feed cannot be read (a database that refuses the query).</summary>
-    private sealed class FeedFailingSharedStore(InMemoryStateStore inner) : ISharedStateStore
+    private sealed class FeedFailingSharedStore(InMemoryStateStore inner) : DelegatingStateStore<InMemoryStateStore>(inner), ISharedStateStore
     {
         public StateStorageException Failure { get; } = new("The store 'shared store' could not read the change feed after position 0: connection refused",
             "shared store", new IOException("connection refused"));
 
-        public string Location => "shared store";
+        public override string Location => "shared store";
 
         public TimeSpan FeedPollInterval => TimeSpan.FromSeconds(1);
 
-        public event EventHandler<QuarantinedFile>? DamageFound
-        {
-            add => inner.DamageFound += value;
-            remove => inner.DamageFound -= value;
-        }
-
-        public ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default) => inner.OpenAsync(cancellationToken);
-
-        public ValueTask<RecoveredState> ReloadAsync(CancellationToken cancellationToken = default) => inner.OpenAsync(cancellationToken);
-
-        public ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
-            CancellationToken cancellationToken = default) => inner.AppendAsync(groups, durability, cancellationToken);
+        public ValueTask<RecoveredState> ReloadAsync(CancellationToken cancellationToken = default) => Inner.OpenAsync(cancellationToken);
 
         public ValueTask<long?> ReadItemRevisionAsync(bool task, string id, CancellationToken cancellationToken = default) => ValueTask.FromResult<long?>(null);
 
         public ValueTask<long> ReadFeedHeadAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(0L);
 
-        public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default) =>
+        public override ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default) =>
             throw Failure;
 
-        public async IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        public override async IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
             await Task.Yield();
             throw Failure;
@@ -123,9 +112,5 @@ public sealed class FeedFailureLogTests
             yield break;
 #pragma warning restore CS0162
         }
-
-        public StoreHealth CheckHealth() => inner.CheckHealth();
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

@@ -58,30 +58,12 @@ public sealed class RepeatedFailureLogTests
     private static AgentTask NewTask(string id) => new() { Id = id, Description = "d", Status = "pending" };
 
     /// <summary>Every append fails with the same message.</summary>
-    private sealed class EveryAppendFails(InMemoryStateStore inner) : IStateStore
+    private sealed class EveryAppendFails(InMemoryStateStore inner) : DelegatingStateStore<InMemoryStateStore>(inner)
     {
-        public string Location => "memory";
+        public override string Location => "memory";
 
-        public event EventHandler<QuarantinedFile>? DamageFound
-        {
-            add => inner.DamageFound += value;
-            remove => inner.DamageFound -= value;
-        }
-
-        public ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default) => inner.OpenAsync(cancellationToken);
-
-        public ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
+        public override ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
             CancellationToken cancellationToken = default) =>
             throw new StateStorageException("The store 'memory' is down", Location, new IOException("connection refused"));
-
-        public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default) =>
-            inner.ReadChangesAsync(afterPosition, cancellationToken);
-
-        public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, CancellationToken cancellationToken = default) =>
-            inner.SubscribeAsync(afterPosition, cancellationToken);
-
-        public StoreHealth CheckHealth() => inner.CheckHealth();
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

@@ -8,6 +8,7 @@ using StatePersistence.InMemory;
 using StatePersistence.Model;
 using StatePersistence.Recovery;
 using StatePersistence.Storage;
+using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.Service;
 
@@ -63,40 +64,19 @@ public sealed class FailedCatchUpReportTests
     }
 
     /// <summary>A store other instances share whose reads of an item's revision and of the feed's head fail (a database that refuses the query).</summary>
-    private sealed class UnreadableSharedStore(InMemoryStateStore inner) : ISharedStateStore
+    private sealed class UnreadableSharedStore(InMemoryStateStore inner) : DelegatingStateStore<InMemoryStateStore>(inner), ISharedStateStore
     {
         public StateStorageException Failure { get; } = new("The store 'shared store' could not be read: connection refused",
             "shared store", new IOException("connection refused"));
 
-        public string Location => "shared store";
+        public override string Location => "shared store";
 
         public TimeSpan FeedPollInterval => TimeSpan.FromSeconds(1);
 
-        public event EventHandler<QuarantinedFile>? DamageFound
-        {
-            add => inner.DamageFound += value;
-            remove => inner.DamageFound -= value;
-        }
-
-        public ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default) => inner.OpenAsync(cancellationToken);
-
         public ValueTask<RecoveredState> ReloadAsync(CancellationToken cancellationToken = default) => throw Failure;
-
-        public ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
-            CancellationToken cancellationToken = default) => inner.AppendAsync(groups, durability, cancellationToken);
 
         public ValueTask<long?> ReadItemRevisionAsync(bool task, string id, CancellationToken cancellationToken = default) => throw Failure;
 
         public ValueTask<long> ReadFeedHeadAsync(CancellationToken cancellationToken = default) => throw Failure;
-
-        public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default) =>
-            inner.ReadChangesAsync(afterPosition, cancellationToken);
-
-        public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, CancellationToken cancellationToken = default) =>
-            inner.SubscribeAsync(afterPosition, cancellationToken);
-
-        public StoreHealth CheckHealth() => inner.CheckHealth();
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

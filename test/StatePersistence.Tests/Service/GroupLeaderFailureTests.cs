@@ -4,6 +4,7 @@ using StatePersistence.InMemory;
 using StatePersistence.Model;
 using StatePersistence.Recovery;
 using StatePersistence.Storage;
+using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.Service;
 
@@ -36,7 +37,7 @@ public sealed class GroupLeaderFailureTests
     }
 
     /// <summary>Holds the first append until released; every later append fails.</summary>
-    private sealed class FirstAppendHeldThenFailing(InMemoryStateStore inner) : IStateStore
+    private sealed class FirstAppendHeldThenFailing(InMemoryStateStore inner) : DelegatingStateStore<InMemoryStateStore>(inner)
     {
         private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -44,19 +45,9 @@ public sealed class GroupLeaderFailureTests
 
         public Task FirstAppendEntered => _entered.Task;
 
-        public string Location => inner.Location;
-
-        public event EventHandler<QuarantinedFile>? DamageFound
-        {
-            add => inner.DamageFound += value;
-            remove => inner.DamageFound -= value;
-        }
-
         public void ReleaseFirstAppend() => _release.TrySetResult();
 
-        public ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default) => inner.OpenAsync(cancellationToken);
-
-        public async ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
+        public override async ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
             CancellationToken cancellationToken = default)
         {
             if (Interlocked.Increment(ref _appends) > 1)
@@ -66,17 +57,7 @@ public sealed class GroupLeaderFailureTests
 
             _entered.TrySetResult();
             await _release.Task.WaitAsync(cancellationToken);
-            return await inner.AppendAsync(groups, durability, cancellationToken);
+            return await Inner.AppendAsync(groups, durability, cancellationToken);
         }
-
-        public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default) =>
-            inner.ReadChangesAsync(afterPosition, cancellationToken);
-
-        public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, CancellationToken cancellationToken = default) =>
-            inner.SubscribeAsync(afterPosition, cancellationToken);
-
-        public StoreHealth CheckHealth() => inner.CheckHealth();
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

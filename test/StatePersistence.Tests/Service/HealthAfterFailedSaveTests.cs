@@ -6,6 +6,7 @@ using StatePersistence.Model;
 using StatePersistence.Recovery;
 using StatePersistence.Service.Health;
 using StatePersistence.Storage;
+using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.Service;
 
@@ -49,32 +50,12 @@ public sealed class HealthAfterFailedSaveTests
     private static AgentTask NewTask(string id) => new() { Id = id, Description = "d", Status = "pending" };
 
     /// <summary>Fails every append while <see cref="Down"/>; its own probe (the in-memory store's) always passes.</summary>
-    private sealed class AppendsFailWhileDown(InMemoryStateStore inner) : IStateStore
+    private sealed class AppendsFailWhileDown(InMemoryStateStore inner) : DelegatingStateStore<InMemoryStateStore>(inner)
     {
         public volatile bool Down;
 
-        public string Location => inner.Location;
-
-        public event EventHandler<QuarantinedFile>? DamageFound
-        {
-            add => inner.DamageFound += value;
-            remove => inner.DamageFound -= value;
-        }
-
-        public ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default) => inner.OpenAsync(cancellationToken);
-
-        public ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
+        public override ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
             CancellationToken cancellationToken = default) =>
-            Down ? throw new StateStorageException("database down", Location, null) : inner.AppendAsync(groups, durability, cancellationToken);
-
-        public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default) =>
-            inner.ReadChangesAsync(afterPosition, cancellationToken);
-
-        public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, CancellationToken cancellationToken = default) =>
-            inner.SubscribeAsync(afterPosition, cancellationToken);
-
-        public StoreHealth CheckHealth() => inner.CheckHealth();
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
+            Down ? throw new StateStorageException("database down", Location, null) : Inner.AppendAsync(groups, durability, cancellationToken);
     }
 }

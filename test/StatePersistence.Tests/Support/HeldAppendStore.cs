@@ -11,18 +11,12 @@ namespace StatePersistence.Tests.Support;
 /// with the error it is given. The point of the tests using it: an append in flight for as long as the test needs, and
 /// one that fails after later saves were decided while it was in flight.
 /// </summary>
-internal sealed class HeldAppendStore : IStateStore
+internal sealed class HeldAppendStore(InMemoryStorage? storage = null) : DelegatingStateStore<InMemoryStateStore>(new InMemoryStateStore(storage))
 {
     private readonly object _lock = new();
     private TaskCompletionSource<Exception?>? _held;
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _waiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public HeldAppendStore(InMemoryStorage? storage = null) => Inner = new InMemoryStateStore(storage);
-
-    public InMemoryStateStore Inner { get; }
-
-    public string Location => Inner.Location;
 
     /// <summary>Completes once an append waits at the hold set by the last <see cref="Hold"/>.</summary>
     public Task AppendWaiting
@@ -38,12 +32,6 @@ internal sealed class HeldAppendStore : IStateStore
 
     /// <summary>Completes once the store is disposed (closed by its service).</summary>
     public Task Disposed => _disposed.Task;
-
-    public event EventHandler<QuarantinedFile>? DamageFound
-    {
-        add => Inner.DamageFound += value;
-        remove => Inner.DamageFound -= value;
-    }
 
     /// <summary>From now on appends wait (<see cref="AppendWaiting"/> says when the first does).</summary>
     public void Hold()
@@ -68,9 +56,7 @@ internal sealed class HeldAppendStore : IStateStore
         held?.SetResult(failure);
     }
 
-    public ValueTask<RecoveredState> OpenAsync(CancellationToken cancellationToken = default) => Inner.OpenAsync(cancellationToken);
-
-    public async ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
+    public override async ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
         CancellationToken cancellationToken = default)
     {
         TaskCompletionSource<Exception?>? held;
@@ -91,15 +77,7 @@ internal sealed class HeldAppendStore : IStateStore
         return await Inner.AppendAsync(groups, durability, cancellationToken);
     }
 
-    public ValueTask<IReadOnlyList<CommittedGroup>> ReadChangesAsync(long afterPosition, CancellationToken cancellationToken = default) =>
-        Inner.ReadChangesAsync(afterPosition, cancellationToken);
-
-    public IAsyncEnumerable<CommittedGroup> SubscribeAsync(long afterPosition, CancellationToken cancellationToken = default) =>
-        Inner.SubscribeAsync(afterPosition, cancellationToken);
-
-    public StoreHealth CheckHealth() => Inner.CheckHealth();
-
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         await Inner.DisposeAsync();
         _disposed.TrySetResult();
