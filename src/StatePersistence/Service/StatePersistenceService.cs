@@ -180,7 +180,23 @@ public sealed partial class StatePersistenceService : IStatePersistence
         // The replacement is a diff against this instance's state: over a shared store that state must hold what the
         // other instances committed before the call, or an item one of them just created would survive it.
         await _commits.CatchUpWithFeedBeforeWriteAsync("state", cancellationToken).ConfigureAwait(false);
-        long committed = await _commits.CommitAsync("state", "", static (view, r) => r.Diff(view), replacement, cancellationToken).ConfigureAwait(false);
+        long committed;
+        do
+        {
+            committed = await _commits.CommitAsync("state", "", static (view, r) => r.Diff(view), replacement, cancellationToken).ConfigureAwait(false);
+            if (committed != 0)
+            {
+                break;
+            }
+
+            // Nothing to change against the latest state, which may hold saves still being written: once they have
+            // their outcome the durable state must match too, or one of them failed and the replacement is made again.
+            // Before 2026-12-07 the call returned, the failed save's version was not stored, and neither was the
+            // state the caller asked for (RefusalOnPendingSaveTests).
+            await _commits.Committer.SettleAsync(cancellationToken).ConfigureAwait(false);
+        }
+        while (replacement.Diff(_commits.Committer.Durable).Count > 0);
+
         try
         {
             return await _checkpoints.CheckpointAsync(force: true, cancellationToken).ConfigureAwait(false);

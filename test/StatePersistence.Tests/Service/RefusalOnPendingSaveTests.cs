@@ -137,6 +137,22 @@ public sealed class RefusalOnPendingSaveTests : IAsyncLifetime
     }
 
     /// <summary>Starts <paramref name="save"/> with the store's appends held, and returns once its append is in flight.</summary>
+    [Fact]
+    public async Task AWholeStateSave_WithNothingToChangeButASaveStillPending_IsStoredWhenThatSaveFails()
+    {
+        Task pending = await PendingAsync(() => _service.SaveTaskAsync(NewTask("t2", "pending"), Ct).AsTask());
+
+        // The state asked for is what the pending save would make: against the latest state there is nothing to change.
+        var state = new PersistedState { Tasks = [NewTask("t1", "durable"), NewTask("t2", "pending")] };
+        Task whole = _service.SaveStateAsync(state, Ct).AsTask();
+        _store.Release(new StateStorageException("append failed (test)", _store.Location, null));
+
+        await Assert.ThrowsAsync<StateStorageException>(() => pending);
+        await whole;
+        Assert.Equal("pending", (await _service.LoadTaskAsync("t2", Ct))?.Description);
+        Assert.Equal(["t1", "t2"], (await _service.LoadTasksAsync(Ct)).Select(t => t.Id).Order(StringComparer.Ordinal));
+    }
+
     private async Task<Task> PendingAsync(Func<Task> save)
     {
         _store.Hold();
