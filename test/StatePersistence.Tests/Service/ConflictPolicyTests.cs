@@ -73,6 +73,51 @@ public sealed class ConflictPolicyTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Stores))]
+    public async Task Merge_OfAReplace_MergedAgainOnANewConflict_IsCheckedAgain_AndNotStoredWhenRefused(string store)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        StatePersistenceService? service = null;
+        int merges = 0;
+        var options = new StatePersistenceOptions
+        {
+            ConflictPolicy = ConflictPolicy.Merge,
+            MergeTask = (current, attempted) =>
+            {
+                if (++merges == 1)
+                {
+                    // Someone else writes meanwhile: the merged task meets a newer version and is merged again.
+                    service!.UpdateTaskAsync("t1", t => t.Description = "late", ct).AsTask().GetAwaiter().GetResult();
+                }
+
+                attempted.Description = current.Description + " & " + attempted.Description;
+                return attempted;
+            },
+        };
+        await using (service = await StartAsync(store, options))
+        {
+            long first = await CreateAsync(service, "t1", "base");
+            await service.UpdateTaskAsync("t1", t => t.Description = "theirs", ct);
+            var checkedDescriptions = new List<string>();
+
+            // The caller's check (the server's quotas) refuses the second merge, "late & theirs & mine".
+            var refusal = await Assert.ThrowsAsync<StateValidationException>(() => service.ReplaceTaskAsync(
+                new AgentTask { Id = "t1", Description = "mine", Status = "pending" }, ExpectedRevision.Exactly(first), (task, _) =>
+                {
+                    checkedDescriptions.Add(task.Description!);
+                    if (task.Description!.StartsWith("late", StringComparison.Ordinal))
+                    {
+                        throw new StateValidationException("description", "too long for the test's quota");
+                    }
+                }, ct).AsTask());
+
+            Assert.Contains("quota", refusal.Message, StringComparison.Ordinal);
+            Assert.Equal(["theirs & mine", "late & theirs & mine"], checkedDescriptions);
+            Assert.Equal("late", (await service.LoadTaskAsync("t1", ct))!.Description);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
     public async Task Merge_WithoutACallbackForTheKind_RefusesItsConflicts(string store)
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

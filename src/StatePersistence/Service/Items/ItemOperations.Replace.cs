@@ -69,7 +69,10 @@ internal sealed partial class ItemOperations
                 }
 
                 check?.Invoke(merged.Merged, false);
-                (long mergedRevision, AgentTask stored) = await SaveResolvingAsync(kind, merged.Merged, merged.Expected, cancellationToken).ConfigureAwait(false);
+                // A merge made again on a later conflict is checked again: before 2026-12-07 only the first was, so a
+                // quota the caller's check enforces could be passed by the second (ConflictPolicyTests).
+                (long mergedRevision, AgentTask stored) = await SaveResolvingAsync(kind, merged.Merged, merged.Expected, cancellationToken,
+                    check is null ? null : remerged => check(remerged, false)).ConfigureAwait(false);
                 StoredItem item = ItemRevision.Stamp(kind.Change(stored).Item!, mergedRevision, ChangeKind.PutTask);
                 return new ItemReplacement(id, mergedRevision, false, item.Json);
             }

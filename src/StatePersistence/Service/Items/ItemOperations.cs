@@ -24,10 +24,11 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
 
     /// <summary>
     /// A put expecting <paramref name="expected"/>; a conflict is refused or resolved as the conflict policy says (a
-    /// merged item that meets a newer version is merged again). Returns the revision and the item stored.
+    /// merged item that meets a newer version is merged again, and <paramref name="checkMerged"/>, the caller's check,
+    /// judges each merge again before it is stored). Returns the revision and the item stored.
     /// </summary>
     private async ValueTask<(long Revision, T Item)> SaveResolvingAsync<T>(ItemKind<T> kind, T item, ExpectedRevision expected,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Action<T>? checkMerged = null)
         where T : class
     {
         item = redaction.Redacted(item);
@@ -64,6 +65,7 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
 
                 (item, expected) = merged;
                 item = redaction.Redacted(item);
+                checkMerged?.Invoke(item);
                 change = kind.Change(item) with { Expected = expected };
             }
         }
