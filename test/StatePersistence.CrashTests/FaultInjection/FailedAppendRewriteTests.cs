@@ -58,24 +58,7 @@ public sealed class FailedAppendRewriteTests
     public async Task RecordsWrittenAnewAsSeveralSegments_SurviveThePowerCutAfterTheStart()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        var disk = new CrashSimulatingFileSystem();
-        var faults = new FaultInjectingFileSystem(disk);
-        StatePersistenceOptions options = Services.Options(CrashSimulatingFileSystem.DefaultRoot, o =>
-        {
-            o.JournalPreallocationBytes = 128;
-            o.JournalSegmentBound = JournalFormat.SegmentHeaderSize + 512;
-        });
-        StatePersistenceService first = Services.Create(options, faults, Services.NewClock());
-        await first.StartAsync(ct);
-        await first.SaveTaskAsync(Items.NewTask("a"), ct);
-        faults.InjectFault(FaultOperations.Sync, InjectedError.IOError, pathFilter: p => p.EndsWith(".wal", StringComparison.Ordinal));
-        await Assert.ThrowsAsync<StateStorageException>(async () => await first.SaveTaskAsync(Items.NewTask("b"), ct));
-        foreach (string id in (string[])["b", "c", "d", "e", "f"])
-        {
-            await first.SaveTaskAsync(Items.NewTask(id), ct);
-        }
-
-        await Services.AbandonAsync(first);
+        (CrashSimulatingFileSystem disk, StatePersistenceOptions options) = await SeveralSegmentsOfSavesAfterAFailedAppendAsync(ct);
 
         StatePersistenceService second = Services.Create(options, disk, Services.NewClock());
         await second.StartAsync(ct);
@@ -108,25 +91,8 @@ public sealed class FailedAppendRewriteTests
     public async Task AStartWritingRecordsAnew_CutShortAnywhere_LosesNothingAcknowledged_AndReportsNoLoss()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        var disk = new CrashSimulatingFileSystem();
-        var faults = new FaultInjectingFileSystem(disk);
-        StatePersistenceOptions options = Services.Options(CrashSimulatingFileSystem.DefaultRoot, o =>
-        {
-            o.JournalPreallocationBytes = 128;
-            o.JournalSegmentBound = JournalFormat.SegmentHeaderSize + 512;
-        });
-        StatePersistenceService first = Services.Create(options, faults, Services.NewClock());
-        await first.StartAsync(ct);
-        await first.SaveTaskAsync(Items.NewTask("a"), ct);
-        faults.InjectFault(FaultOperations.Sync, InjectedError.IOError, pathFilter: p => p.EndsWith(".wal", StringComparison.Ordinal));
-        await Assert.ThrowsAsync<StateStorageException>(async () => await first.SaveTaskAsync(Items.NewTask("b"), ct));
-        string[] acknowledged = ["a", "c", "d", "e", "f"];
-        foreach (string id in acknowledged[1..])
-        {
-            await first.SaveTaskAsync(Items.NewTask(id), ct);
-        }
-
-        await Services.AbandonAsync(first);
+        (CrashSimulatingFileSystem disk, StatePersistenceOptions options) = await SeveralSegmentsOfSavesAfterAFailedAppendAsync(ct);
+        string[] acknowledged = ["a", "b", "c", "d", "e", "f"];
 
         var states = new List<DurableImage>();
         var random = new Random(11);
@@ -153,5 +119,32 @@ public sealed class FailedAppendRewriteTests
 
         Assert.True(states.Count > 1);
         Assert.True(problems.Count == 0, $"{problems.Count} of {states.Count} states a power cut leaves during the start:\n{string.Join("\n", problems.Take(5))}");
+    }
+
+    /// <summary>
+    /// With the segment bound lowered: "a" saved, a save of "b" whose fsync fails (its segment abandoned with a marker),
+    /// then "b" to "f" saved (acknowledged) across several segments, and the process abandoned.
+    /// </summary>
+    private static async Task<(CrashSimulatingFileSystem Disk, StatePersistenceOptions Options)> SeveralSegmentsOfSavesAfterAFailedAppendAsync(CancellationToken ct)
+    {
+        var disk = new CrashSimulatingFileSystem();
+        var faults = new FaultInjectingFileSystem(disk);
+        StatePersistenceOptions options = Services.Options(CrashSimulatingFileSystem.DefaultRoot, o =>
+        {
+            o.JournalPreallocationBytes = 128;
+            o.JournalSegmentBound = JournalFormat.SegmentHeaderSize + 512;
+        });
+        StatePersistenceService first = Services.Create(options, faults, Services.NewClock());
+        await first.StartAsync(ct);
+        await first.SaveTaskAsync(Items.NewTask("a"), ct);
+        faults.InjectFault(FaultOperations.Sync, InjectedError.IOError, pathFilter: p => p.EndsWith(".wal", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<StateStorageException>(async () => await first.SaveTaskAsync(Items.NewTask("b"), ct));
+        foreach (string id in (string[])["b", "c", "d", "e", "f"])
+        {
+            await first.SaveTaskAsync(Items.NewTask(id), ct);
+        }
+
+        await Services.AbandonAsync(first);
+        return (disk, options);
     }
 }

@@ -32,24 +32,8 @@ public sealed class RevokedKeyRowTests
             string newKey = EncryptionKeyOperations.Rotate(schema.KeyFile).Id;
             EncryptionKeyOperations.SetState(schema.KeyFile, revoked, EncryptionKeyState.Revoked); // --accept-unreadable
             await WaitForActiveKeyAsync(store, newKey);
-            for (int i = 0; i < 300 && store.KeyStates?.GetValueOrDefault(revoked) != EncryptionKeyState.Revoked; i++)
-            {
-                await Task.Delay(50, Ct);
-            }
-
-            var errors = new List<StateStorageException>();
-            ReencryptionStep? step = null;
-            for (int i = 0; i < 100 && step is not { Rewritten: 0 }; i++)
-            {
-                try
-                {
-                    step = await store.ReencryptStepAsync(StateView.Empty, 32, Ct);
-                }
-                catch (StateStorageException ex)
-                {
-                    errors.Add(ex);
-                }
-            }
+            await WaitForRevokedAsync(store, revoked);
+            (List<StateStorageException> errors, ReencryptionStep? step) = await StepUntilNothingIsRewrittenAsync(store);
 
             StateStorageException error = Assert.Single(errors);
             Assert.Contains("/reports/under-revoked'", error.Message, StringComparison.Ordinal);
@@ -76,24 +60,8 @@ public sealed class RevokedKeyRowTests
             string newKey = EncryptionKeyOperations.Rotate(schema.KeyFile).Id;
             EncryptionKeyOperations.SetState(schema.KeyFile, revoked, EncryptionKeyState.Revoked); // --accept-unreadable
             await WaitForActiveKeyAsync(store, newKey);
-            for (int i = 0; i < 300 && store.KeyStates?.GetValueOrDefault(revoked) != EncryptionKeyState.Revoked; i++)
-            {
-                await Task.Delay(50, Ct);
-            }
-
-            var errors = new List<StateStorageException>();
-            ReencryptionStep? step = null;
-            for (int i = 0; i < 100 && step is not { Rewritten: 0 }; i++)
-            {
-                try
-                {
-                    step = await store.ReencryptStepAsync(StateView.Empty, 32, Ct);
-                }
-                catch (StateStorageException ex)
-                {
-                    errors.Add(ex);
-                }
-            }
+            await WaitForRevokedAsync(store, revoked);
+            (List<StateStorageException> errors, ReencryptionStep? step) = await StepUntilNothingIsRewrittenAsync(store);
 
             StateStorageException archiveError = Assert.Single(errors, e => e.Message.Contains("/task_archives/", StringComparison.Ordinal));
             Assert.IsType<StateFormatException>(archiveError.InnerException);
@@ -102,5 +70,36 @@ public sealed class RevokedKeyRowTests
             Assert.DoesNotContain(await schema.RawRowsAsync(), r => r.KeyId == retired);
             await AssertEverythingIsBackAsync(service);
         }
+    }
+
+    /// <summary>Until the store's ring holds <paramref name="keyId"/> as revoked (it reloads the key file on its own).</summary>
+    private static async Task WaitForRevokedAsync(PostgresStateStore store, string keyId)
+    {
+        for (int i = 0; i < 300 && store.KeyStates?.GetValueOrDefault(keyId) != EncryptionKeyState.Revoked; i++)
+        {
+            await Task.Delay(50, Ct);
+        }
+
+        Assert.Equal(EncryptionKeyState.Revoked, store.KeyStates?.GetValueOrDefault(keyId));
+    }
+
+    /// <summary>Re-encryption steps until one rewrites nothing (at most 100), with the errors the steps threw.</summary>
+    private static async Task<(List<StateStorageException> Errors, ReencryptionStep? Step)> StepUntilNothingIsRewrittenAsync(PostgresStateStore store)
+    {
+        var errors = new List<StateStorageException>();
+        ReencryptionStep? step = null;
+        for (int i = 0; i < 100 && step is not { Rewritten: 0 }; i++)
+        {
+            try
+            {
+                step = await store.ReencryptStepAsync(StateView.Empty, 32, Ct);
+            }
+            catch (StateStorageException ex)
+            {
+                errors.Add(ex);
+            }
+        }
+
+        return (errors, step);
     }
 }
