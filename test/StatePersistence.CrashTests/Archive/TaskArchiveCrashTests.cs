@@ -243,7 +243,7 @@ public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
 
     /// <summary>
     /// A directory with two tasks to archive (one completed, one failed, both before the cut; the completed one with a
-    /// session's log and a report), one pending and one completed after the cut; reopened, ready to archive.
+    /// session's log and a report), one pending and one completed after the cut; reopened, with one more pending task saved, ready to archive.
     /// </summary>
     private static async Task<(CrashSimulatingFileSystem, StatePersistenceService)> OpenSeededAsync(CancellationToken ct)
     {
@@ -261,7 +261,12 @@ public sealed class TaskArchiveCrashTests(ReliabilityLedger ledger)
             await seeding.SaveReportAsync("t_done", report.RootElement, ct);
         }
 
-        return (disk, await OpenAsync(disk, ct));
+        // A server that has saved since it started, as one archiving on a schedule has: its journal segment is started,
+        // so the archive's delete commit appends to it and renames no journal-head.json, whose fsync of the state
+        // directory would make a new archive/ directory durable by chance (mutant 73 lived through that).
+        StatePersistenceService reopened = await OpenAsync(disk, ct);
+        await reopened.SaveTaskAsync(new AgentTask { Id = "t_started", Status = TaskStatuses.Pending, UpdatedAt = Cut.AddDays(-3) }, ct);
+        return (disk, reopened);
     }
 
     /// <summary><see cref="OpenSeededAsync"/>, archived (uncrashed) and reopened, ready to restore.</summary>
