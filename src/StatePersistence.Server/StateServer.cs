@@ -90,7 +90,7 @@ internal static class StateServer
         services.AddTrustedProxies();
         services.AddCors();
         services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<StateServerOptions>>(static (cors, server) =>
-            cors.AddDefaultPolicy(policy => policy.WithOrigins(server.Value.CorsOrigins).AllowAnyHeader().AllowAnyMethod()
+            cors.AddDefaultPolicy(policy => policy.WithOrigins(AllowedOrigins.Of(server.Value)).AllowAnyHeader().AllowAnyMethod()
                 .WithExposedHeaders(CorsExposedHeaders.All)));
 
         // Registered before the persistence service so that an exposed address is refused before recovery starts.

@@ -14,7 +14,7 @@ namespace StatePersistence.Server.Access;
 internal sealed class BrowserOriginGuard(RequestDelegate next, IOptions<StateServerOptions> options)
 {
     private const string FetchSiteHeader = "Sec-Fetch-Site";
-    private readonly HashSet<string> _allowed = new(options.Value.CorsOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _allowed = new(AllowedOrigins.Of(options.Value), StringComparer.OrdinalIgnoreCase);
 
     public Task InvokeAsync(HttpContext context)
     {

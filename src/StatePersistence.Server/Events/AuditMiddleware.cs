@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using StatePersistence.Server.Access;
+using StatePersistence.Server.Configuration;
 
 namespace StatePersistence.Server.Events;
 
@@ -7,10 +9,16 @@ namespace StatePersistence.Server.Events;
 /// authenticated by the dashboard cookie is logged and published as <c>audit</c>. Done here rather than in each route,
 /// so the routes stay as they are. The item changes themselves are not published here: they come from the store's
 /// change feed through <see cref="IStatePersistence.ReadEventsAsync"/>, so changes made outside this server's routes
-/// are events too.
+/// are events too. With an API key configured only a request that carried it (or the dashboard's cookie) is audited: an
+/// operator is whoever holds the key, and the routes open without it (<c>/health</c>, <c>/login</c>, the dashboard's
+/// files) would otherwise let anyone who reaches the server write an operator action into the log and every open
+/// dashboard's stream, one Information line per request.
 /// </summary>
-internal sealed partial class AuditMiddleware(RequestDelegate next, EventHub hub, ILogger<AuditMiddleware> logger)
+internal sealed partial class AuditMiddleware(RequestDelegate next, EventHub hub, ILogger<AuditMiddleware> logger,
+    IOptions<StateServerOptions> options)
 {
+    private readonly bool _keyRequired = options.Value.HasApiKey;
+
     /// <summary>The header the dashboard names its action in (<c>cancel-task</c>, <c>snapshot</c>, <c>export</c>, …).</summary>
     public const string ActionHeader = "X-StatePersistence-Action";
 
@@ -45,8 +53,14 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, EventHub hub
         hub.Publish("audit", new AuditEventData(action, request.Method, request.Path, status), EventJsonContext.Default.AuditEventData);
     }
 
-    private static string? Action(HttpContext context)
+    private string? Action(HttpContext context)
     {
+        if (_keyRequired && !ApiKeyMiddleware.PresentedKey(context))
+        {
+            // Let in by an open route without the key or the cookie: not an operator's action.
+            return null;
+        }
+
         string? named = context.Request.Headers[ActionHeader];
         if (!string.IsNullOrEmpty(named))
         {

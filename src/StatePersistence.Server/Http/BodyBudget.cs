@@ -14,35 +14,75 @@ namespace StatePersistence.Server.Http;
 internal sealed partial class BodyBudget(IOptions<StateServerOptions> options, ILogger<BodyBudget> logger, RefusedRequests refused)
 {
     private const string Setting = StateServerOptions.Section + ":MaxBufferedBodyBytes";
-    private readonly long _budget = options.Value.BufferedBodyLimit;
+
+    /// <summary>
+    /// The most bytes a login form is read to: it holds one field, the key. The form is read before any key is checked,
+    /// so it is kept far below <see cref="StateServerOptions.MaxRequestBodyBytes"/>, which bounds the API's bodies.
+    /// </summary>
+    public const long MaxFormBytes = 16 * 1024;
+
+    /// <summary>How many login forms of the largest size (<see cref="FormLimit"/>) are read at once.</summary>
+    public const int FormsAtOnce = 64;
+
     private readonly long _maxBody = options.Value.MaxRequestBodyBytes;
-    private long _reserved;
+    private readonly Pool _bodies = new(options.Value.BufferedBodyLimit);
+
+    // The login form is read before any key is checked: anyone who reaches the server may send it. Its bodies take room
+    // in a pool of their own, so that clients without the key cannot take the room of the API's bodies: eight logins
+    // declaring 4 MiB and sending 300 bytes a second (Kestrel's minimum rate allows that for hours) refused every API
+    // write with 503 for as long as they went on.
+    private readonly Pool _forms = new(FormsAtOnce * FormLimit(options.Value.MaxRequestBodyBytes));
+
+    /// <summary>The size limit of a login form: <see cref="MaxFormBytes"/>, or the body limit when that is lower.</summary>
+    public static long FormLimit(long maxRequestBodyBytes) => Math.Min(maxRequestBodyBytes, MaxFormBytes);
+
+    /// <summary>The bytes the bodies being read hold now, the API's and the login forms' (for tests to wait on).</summary>
+    internal long BytesHeld => Volatile.Read(ref _bodies.Reserved) + Volatile.Read(ref _forms.Reserved);
 
     /// <summary>Reserves room for this request's body until the request ends, or throws the 503 that refuses it.</summary>
-    public void Reserve(HttpRequest request)
+    public void Reserve(HttpRequest request) => Reserve(request, _maxBody, _bodies, forms: false);
+
+    /// <summary>
+    /// Reserves room for a login form of at most <paramref name="maxBytes"/> (its declared length, or that when it is
+    /// chunked) in the forms' own pool until the request ends, or throws the 503 that refuses it.
+    /// </summary>
+    public void ReserveForm(HttpRequest request, long maxBytes) => Reserve(request, maxBytes, _forms, forms: true);
+
+    private void Reserve(HttpRequest request, long maxBody, Pool pool, bool forms)
     {
-        long bytes = Math.Min(request.ContentLength ?? _maxBody, _maxBody);
+        long bytes = Math.Min(request.ContentLength ?? maxBody, maxBody);
         if (bytes <= 0)
         {
             return;
         }
 
-        if (Interlocked.Add(ref _reserved, bytes) > _budget)
+        if (Interlocked.Add(ref pool.Reserved, bytes) > pool.Size)
         {
-            Interlocked.Add(ref _reserved, -bytes);
+            Interlocked.Add(ref pool.Reserved, -bytes);
             string remote = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-            if (refused.LogWhole(RefusedRequests.BodyBudget, StatusCodes.Status503ServiceUnavailable, $"a body of {bytes} bytes from {remote} found no room in {Setting} ({_budget})"))
+            string room = forms ? $"the {pool.Size} bytes kept for login forms ({FormsAtOnce} of the largest)" : $"{Setting} ({pool.Size})";
+            if (refused.LogWhole(RefusedRequests.BodyBudget, StatusCodes.Status503ServiceUnavailable, $"a body of {bytes} bytes from {remote} found no room in {room}"))
             {
-                LogRefused(logger, remote, bytes, _budget);
+                LogRefused(logger, remote, bytes, room);
             }
 
-            throw new ApiProblemException(new RetryAfter(ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Server busy",
-                $"The request bodies being read already take the {_budget} bytes the server holds at once ({Setting}); " +
-                "nothing of this request was read or stored. Retry in a moment.",
-                more: new Dictionary<string, object?> { ["limit"] = Setting, ["limit_value"] = _budget })), "Body budget exhausted.");
+            string detail = forms
+                ? $"The login forms being read already take the {pool.Size} bytes the server keeps for them; nothing of this request was read. Retry in a moment."
+                : $"The request bodies being read already take the {pool.Size} bytes the server holds at once ({Setting}); " +
+                  "nothing of this request was read or stored. Retry in a moment.";
+            throw new ApiProblemException(new RetryAfter(ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Server busy", detail,
+                more: forms ? new Dictionary<string, object?> { ["limit_value"] = pool.Size }
+                    : new Dictionary<string, object?> { ["limit"] = Setting, ["limit_value"] = pool.Size })), "Body budget exhausted.");
         }
 
-        request.HttpContext.Response.RegisterForDispose(new Reservation(this, bytes));
+        request.HttpContext.Response.RegisterForDispose(new Reservation(pool, bytes));
+    }
+
+    /// <summary>Room for bodies, and how much of it the requests being read hold.</summary>
+    private sealed class Pool(long size)
+    {
+        public readonly long Size = size;
+        public long Reserved;
     }
 
     /// <summary>The header set as the problem is written: the exception handler clears any set before it.</summary>
@@ -55,7 +95,7 @@ internal sealed partial class BodyBudget(IOptions<StateServerOptions> options, I
         }
     }
 
-    private sealed class Reservation(BodyBudget budget, long bytes) : IDisposable
+    private sealed class Reservation(Pool pool, long bytes) : IDisposable
     {
         private int _released;
 
@@ -63,11 +103,11 @@ internal sealed partial class BodyBudget(IOptions<StateServerOptions> options, I
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
-                Interlocked.Add(ref budget._reserved, -bytes);
+                Interlocked.Add(ref pool.Reserved, -bytes);
             }
         }
     }
 
-    [LoggerMessage(7121, LogLevel.Warning, "A request body of {Bytes} bytes from {Remote} was refused (503): the bodies being read already take the {Budget} bytes StatePersistence:Server:MaxBufferedBodyBytes allows")]
-    private static partial void LogRefused(ILogger logger, string remote, long bytes, long budget);
+    [LoggerMessage(7121, LogLevel.Warning, "A request body of {Bytes} bytes from {Remote} was refused (503): the bodies being read already take {Room}")]
+    private static partial void LogRefused(ILogger logger, string remote, long bytes, string room);
 }

@@ -129,24 +129,39 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
         }
     }
 
+    private static ApiProblemException FormTooLarge(long limit)
+    {
+        string detail = $"The login form is larger than {limit} bytes; it holds one field, key.";
+        return new ApiProblemException(ApiProblems.Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", detail,
+            more: new Dictionary<string, object?> { ["limit_value"] = limit }), detail);
+    }
+
     /// <summary>
-    /// An urlencoded form (the login's), under the limits every body has: 415 with a content coding, 413 past the size limit, its room reserved in
-    /// the <see cref="BodyBudget"/>. A form the framework's reader refuses (more than 1,024 fields, a field name over
-    /// 2,048 characters, a value over 4 MiB: <c>FormOptions</c>' limits) is a 400 saying which; it was a 500.
+    /// An urlencoded form (the login's): 415 with a content coding, 413 past <see cref="BodyBudget.FormLimit"/> (by its
+    /// Content-Length or while it is read), its room reserved in the <see cref="BodyBudget"/>'s pool for forms, apart
+    /// from the API's bodies. A form the framework's reader refuses (more than 1,024 fields, a field name over 2,048
+    /// characters: <c>FormOptions</c>' limits) is a 400 saying which; it was a 500.
     /// </summary>
     public async Task<IFormCollection> ReadFormAsync(HttpRequest request)
     {
         // As every body: one sent compressed (gzip) was read as if it were not, so its key was never found.
         ContentEncodingCheck.RequireIdentity(request);
-        if (request.ContentLength > _limit)
+        long limit = BodyBudget.FormLimit(_limit);
+        if (request.ContentLength > limit)
         {
-            throw ApiProblemException.TooLarge(_limit);
+            throw FormTooLarge(limit);
         }
 
-        budget.Reserve(request);
+        budget.ReserveForm(request, limit);
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            // A chunked form is cut at the limit while it is read, as a declared length is refused above.
+            size.MaxRequestBodySize = limit;
+        }
+
         try
         {
-            return await ReadBoundedAsync(request, request.ReadFormAsync(request.HttpContext.RequestAborted)).ConfigureAwait(false);
+            return await ReadBoundedAsync(request, request.ReadFormAsync(request.HttpContext.RequestAborted), limit).ConfigureAwait(false);
         }
         catch (InvalidDataException ex)
         {
@@ -177,7 +192,7 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
     }
 
     /// <summary>Awaits a read of the body, turning what Kestrel throws for a bad body into the problem it is.</summary>
-    private async Task<TResult> ReadBoundedAsync<TResult>(HttpRequest request, Task<TResult> read)
+    private async Task<TResult> ReadBoundedAsync<TResult>(HttpRequest request, Task<TResult> read, long? formLimit = null)
     {
         try
         {
@@ -185,7 +200,7 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw ApiProblemException.TooLarge(_limit);
+            throw formLimit is { } limit ? FormTooLarge(limit) : ApiProblemException.TooLarge(_limit);
         }
         catch (IOException ex) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
         {

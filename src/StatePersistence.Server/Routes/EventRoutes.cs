@@ -102,7 +102,15 @@ internal static class EventRoutes
                 {
                     if (!await nextAudit)
                     {
-                        return; // Fell too far behind on audits, or the server stops: the client reconnects.
+                        // Fell too far behind on audits (the hub ended its queue), or the server stops: the client
+                        // reconnects. The first is a drop like a stalled write's, so it is logged and counted as one.
+                        if (!cancellationToken.IsCancellationRequested)
+                        {
+                            EventStreamLog.ClientFellBehind(logger, EventHub.SubscriberCapacity, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+                            metrics.Dropped();
+                        }
+
+                        return;
                     }
 
                     while (audits.TryRead(out ServerEvent? audit))
@@ -186,6 +194,9 @@ internal static partial class EventStreamLog
 {
     [LoggerMessage(7100, LogLevel.Warning, "An event stream client at {Remote} read nothing for {Timeout} while an event waited to be sent: its connection was closed (StatePersistence:Server:EventsWriteTimeout)")]
     public static partial void ClientStalled(ILogger logger, TimeSpan timeout, string remote);
+
+    [LoggerMessage(7101, LogLevel.Warning, "An event stream client at {Remote} fell more than {Capacity} audit events behind: its stream was ended (an EventSource reconnects and resumes with Last-Event-ID; audits are live only, so it misses those)")]
+    public static partial void ClientFellBehind(ILogger logger, int capacity, string remote);
 
     [LoggerMessage(7120, LogLevel.Warning, "An event stream client was refused (503) at {Remote}: {Limit} streams were open, the most StatePersistence:Server:MaxEventStreamClients allows")]
     public static partial void ClientRefused(ILogger logger, string remote, long limit);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StatePersistence.Server.Tests.Support;
 using static StatePersistence.Server.Tests.Support.Http;
@@ -8,10 +9,11 @@ using static StatePersistence.Server.Tests.Support.Http;
 namespace StatePersistence.Server.Tests.Dashboard;
 
 /// <summary>
-/// The login form's body is read under the limits every body has: a form the framework's reader refuses is a 400
-/// naming what it refused (it was a 500 with an Error and a stack trace each time), the body takes its room in
-/// <c>MaxBufferedBodyBytes</c> like a JSON body, and a body that carries no key counts toward the login limit as a
-/// wrong key does.
+/// The login form's body is read under limits of its own: a form the framework's reader refuses is a 400 naming what
+/// it refused (it was a 500 with an Error and a stack trace each time), a form over 16 KiB is 413, the forms being read
+/// take room of their own (64 forms of the largest size), apart from the API's <c>MaxBufferedBodyBytes</c> that they
+/// could fill before any key was checked, and a body that carries no key counts toward the login limit as a wrong key
+/// does.
 /// </summary>
 public sealed class LoginFormTests
 {
@@ -73,48 +75,76 @@ public sealed class LoginFormTests
     }
 
     [Fact]
-    public async Task AFormBeingRead_TakesItsRoomInTheBodyBudget_UntilItsRequestEnds()
+    public async Task AFormBeingRead_LeavesTheApiBodiesTheirRoom()
     {
+        // The form is read before any key is checked. It took its room from the API's bodies: eight logins declaring
+        // 4 MiB and sending 300 bytes a second (the minimum rate allows that for hours) refused every API write with 503.
         await using var server = new StateServerFactory(("STATE_API_KEY", Key),
-            ("StatePersistence:Server:MaxRequestBodyBytes", "1000"), ("StatePersistence:Server:MaxBufferedBodyBytes", "1500"));
+            ("StatePersistence:Server:MaxRequestBodyBytes", "1000"), ("StatePersistence:Server:MaxBufferedBodyBytes", "1000"));
         using HttpClient client = server.Client(Key);
         using HttpClient browser = server.Client();
-        byte[] held = Encoding.ASCII.GetBytes("key=" + new string('w', 900));
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = new HeldContent(Encoding.ASCII.GetBytes("key=" + new string('w', 900)), release.Task);
+        Task<HttpResponseMessage> login = browser.PostAsync("/login", held, Ct);
+        await HeldAsync(server, 904);
 
-        // The login sends its first 10 bytes and waits: the server holds its room meanwhile. A PUT in flight when the
-        // login's headers arrive may take the room first, and the login is then the one refused: it is sent again.
-        Task<HttpResponseMessage> login = browser.PostAsync("/login", new HeldContent(held, release.Task), Ct);
-        HttpResponseMessage refused;
-        using (var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct))
-        {
-            bounded.CancelAfter(TimeSpan.FromSeconds(30));
-            while (true)
-            {
-                refused = await client.PutJsonAsync("/api/tasks/task_2", Body(900));
-                if (refused.StatusCode == HttpStatusCode.ServiceUnavailable)
-                {
-                    break;
-                }
-
-                Assert.Equal(HttpStatusCode.Created, refused.StatusCode);
-                await client.DeleteUrlAsync("/api/tasks/task_2");
-                if (login.IsCompleted)
-                {
-                    login = browser.PostAsync("/login", new HeldContent(held, release.Task), Ct);
-                }
-
-                await Task.Delay(20, bounded.Token);
-            }
-        }
-
-        var problem = await refused.ExpectProblemAsync(HttpStatusCode.ServiceUnavailable);
-        Assert.Equal("StatePersistence:Server:MaxBufferedBodyBytes", problem.Str("limit"));
-        Assert.Null(await server.Persistence.LoadTaskAsync("task_2", Ct));
+        await (await client.PutJsonAsync("/api/tasks/task_2", Body(900))).ExpectAsync(HttpStatusCode.Created);
 
         release.SetResult();
         Assert.Equal(HttpStatusCode.Unauthorized, (await login).StatusCode);
-        await (await client.PutJsonAsync("/api/tasks/task_2", Body(900))).ExpectAsync(HttpStatusCode.Created);
+    }
+
+    [Fact]
+    public async Task FormsBeingRead_TakeRoomOfTheirOwn_AndTheOneThatFindsNoneIs503()
+    {
+        // 64 forms of the largest size (here MaxRequestBodyBytes, below 16 KiB) are read at once, not one more.
+        await using var server = new StateServerFactory(("STATE_API_KEY", Key), ("StatePersistence:Server:MaxRequestBodyBytes", "1000"));
+        using HttpClient browser = server.Client();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        byte[] form = Encoding.ASCII.GetBytes("key=" + new string('w', 996));
+        var logins = new List<Task<HttpResponseMessage>>();
+        for (int i = 0; i < 64; i++)
+        {
+            var held = new HeldContent(form, release.Task);
+            logins.Add(browser.PostAsync("/login", held, Ct));
+            await HeldAsync(server, 1000L * (i + 1));
+        }
+
+        HttpResponseMessage refused = await browser.PostAsync("/login", Form("key=" + new string('w', 996)), Ct);
+
+        var problem = await refused.ExpectProblemAsync(HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(64_000, problem.GetProperty("limit_value").GetInt64());
+        Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
+        release.SetResult();
+        foreach (Task<HttpResponseMessage> login in logins)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await login).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task AFormLargerThan16KiB_Is413_BeforeItIsRead()
+    {
+        await using var server = new StateServerFactory(("STATE_API_KEY", Key));
+        using HttpClient client = server.Client();
+
+        HttpResponseMessage response = await client.PostAsync("/login", Form("key=" + Key + "&pad=" + new string('p', 16 * 1024)), Ct);
+
+        var problem = await response.ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        Assert.Equal(16 * 1024, problem.GetProperty("limit_value").GetInt64());
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+    }
+
+    /// <summary>Waits until the server holds room for <paramref name="bytes"/> of bodies: the held forms are being read.</summary>
+    private static async Task HeldAsync(StateServerFactory server, long bytes)
+    {
+        Server.Http.BodyBudget budget = server.Services.GetRequiredService<Server.Http.BodyBudget>();
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bounded.CancelAfter(TimeSpan.FromSeconds(30));
+        while (budget.BytesHeld < bytes)
+        {
+            await Task.Delay(10, bounded.Token);
+        }
     }
 
     private static StringContent Form(string body) => new(body, Encoding.ASCII, "application/x-www-form-urlencoded");
