@@ -65,7 +65,8 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private readonly StoreFailures _failures;
     private bool _open;
 
-    // Session log appends whose COMMIT failed but which the database showed stored (health: commit_answers_lost).
+    // Session log appends whose COMMIT failed but which the database showed stored (health: commit_answers_lost, with
+    // the writer's commits of that kind).
     private long _commitAnswersLost;
 
     /// <summary>
@@ -432,7 +433,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
                     ["reports"] = reader.GetInt64(4),
                     ["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining),
                     ["connections_max"] = _connectionsMax,
-                    ["commit_answers_lost"] = Interlocked.Read(ref _commitAnswersLost),
+                    ["commit_answers_lost"] = Interlocked.Read(ref _commitAnswersLost) + _writer.AnswersLost,
                 },
             };
         }

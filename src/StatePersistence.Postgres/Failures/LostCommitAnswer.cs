@@ -5,14 +5,14 @@ using NpgsqlTypes;
 namespace StatePersistence.Postgres.Failures;
 
 /// <summary>
-/// Whether a session log append whose <c>COMMIT</c> failed (the connection lost or the server stopping while it
-/// committed) was stored after all. Such a failure leaves the outcome unknown, and an append is the one write a caller
-/// cannot safely repeat: reported failed, a stored append is sent again and the log holds its text twice. So it is
+/// Whether a write whose <c>COMMIT</c> failed (the connection lost or the server stopping while it committed) was
+/// stored after all. Such a failure leaves the outcome unknown, and an append (to a session log, to a task's log) is a
+/// write its caller cannot safely repeat: reported failed, a stored append is sent again and is there twice. So it is
 /// asked of the database, on a new connection: the transaction's status (<c>txid_status</c>, waited on while the old
-/// backend is still committing or dying), and, when it committed, the row itself, by its segment and its bytes (a
-/// transaction id and a segment that a crash took back before they were flushed may be given again; the bytes tell
-/// such a row from this one). Anything short of both, a failure of the check included, leaves the append failed, as
-/// before: never is an append that may be missing reported stored.
+/// backend is still committing or dying), and, when it committed, its rows themselves (a transaction id that a crash
+/// took back before it was flushed may be given again; the rows tell that one from this one). Anything short of both,
+/// a failure of the check included, leaves the write failed, as before: never is a write that may be missing
+/// reported stored.
 /// </summary>
 internal static class LostCommitAnswer
 {
@@ -27,43 +27,98 @@ internal static class LostCommitAnswer
     public static async Task<bool> SessionLogAppendLandedAsync(NpgsqlDataSource dataSource, string schema, string sessionId, long segment,
         long transactionId, byte[] payload, TimeSpan wait, CancellationToken cancellationToken)
     {
-        long giveUpAt = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
         try
         {
             await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            while (true)
+            if (!await CommittedAsync(connection, transactionId, wait, cancellationToken).ConfigureAwait(false))
             {
-                await using var status = new NpgsqlCommand("SELECT txid_status($1)", connection);
-                status.Parameters.Add(new NpgsqlParameter { Value = transactionId, NpgsqlDbType = NpgsqlDbType.Bigint });
-                switch (await status.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string)
-                {
-                    case "committed":
-                        await using (var row = new NpgsqlCommand(
-                            $"SELECT EXISTS (SELECT 1 FROM {schema}.session_logs WHERE session_id = $1 AND segment = $2 AND payload = $3)", connection))
-                        {
-                            row.Parameters.Add(new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text });
-                            row.Parameters.Add(new NpgsqlParameter { Value = segment, NpgsqlDbType = NpgsqlDbType.Bigint });
-                            row.Parameters.Add(new NpgsqlParameter { Value = payload, NpgsqlDbType = NpgsqlDbType.Bytea });
-                            return (bool)(await row.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-                        }
-
-                    case "in progress" when Stopwatch.GetTimestamp() < giveUpAt:
-                        // The old backend has not ended its transaction yet (still committing, or not yet aware that its
-                        // client is gone): it commits or aborts shortly.
-                        await Task.Delay(StatusPoll, cancellationToken).ConfigureAwait(false);
-                        continue;
-                    default:
-                        // Aborted, still in progress past the wait, or unknown to this server (a failover to a standby
-                        // that never received it): not known to be stored.
-                        return false;
-                }
+                return false;
             }
+
+            await using var row = new NpgsqlCommand(
+                $"SELECT EXISTS (SELECT 1 FROM {schema}.session_logs WHERE session_id = $1 AND segment = $2 AND payload = $3)", connection);
+            row.Parameters.Add(new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text });
+            row.Parameters.Add(new NpgsqlParameter { Value = segment, NpgsqlDbType = NpgsqlDbType.Bigint });
+            row.Parameters.Add(new NpgsqlParameter { Value = payload, NpgsqlDbType = NpgsqlDbType.Bytea });
+            return (bool)(await row.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         }
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
         {
             // The check failed too (the database still down, a transaction id "in the future" on a promoted standby):
-            // the append's own failure is what the caller reports.
+            // the write's own failure is what the caller reports.
             return false;
+        }
+    }
+
+    /// <summary>
+    /// The revisions and feed positions of the <paramref name="groups"/> groups a writer's transaction
+    /// <paramref name="transactionId"/> wrote, when it committed: its change rows, found above
+    /// <paramref name="revisionFloor"/> (the sequence's value before it took any) by their <c>xmin</c>, one revision per
+    /// group, in the groups' order. Null when it did not commit, or its rows are not all found as written (numbered by
+    /// a reader since, under relaxed durability, or rewritten by a re-encryption): then the outcome stays unknown and
+    /// the write's own failure is reported, as before.
+    /// </summary>
+    public static async Task<(long[] Revisions, Dictionary<long, long> Positions)?> GroupsLandedAsync(NpgsqlDataSource dataSource, string schema,
+        long transactionId, long revisionFloor, int groups, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            if (!await CommittedAsync(connection, transactionId, wait, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            await using var written = new NpgsqlCommand(
+                $"SELECT revision, min(position) FROM {schema}.changes WHERE revision > $1 AND xmin = $2 GROUP BY revision ORDER BY revision", connection);
+            written.Parameters.Add(new NpgsqlParameter { Value = revisionFloor, NpgsqlDbType = NpgsqlDbType.Bigint });
+            written.Parameters.Add(new NpgsqlParameter { Value = (uint)(transactionId & uint.MaxValue), NpgsqlDbType = NpgsqlDbType.Xid });
+            var revisions = new List<long>();
+            var positions = new Dictionary<long, long>();
+            await using (NpgsqlDataReader reader = await written.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    revisions.Add(reader.GetInt64(0));
+                    if (!reader.IsDBNull(1))
+                    {
+                        positions[reader.GetInt64(0)] = reader.GetInt64(1);
+                    }
+                }
+            }
+
+            return revisions.Count == groups ? ([.. revisions], positions) : null;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            // As for a log append: the write's own failure is reported.
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether transaction <paramref name="transactionId"/> committed: asked again while it is in progress (the old
+    /// backend still committing, or not yet aware that its client is gone), up to <paramref name="wait"/>. Aborted,
+    /// still in progress past the wait, or unknown to this server (a failover to a standby that never received it):
+    /// false.
+    /// </summary>
+    private static async Task<bool> CommittedAsync(NpgsqlConnection connection, long transactionId, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        long giveUpAt = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            await using var status = new NpgsqlCommand("SELECT txid_status($1)", connection);
+            status.Parameters.Add(new NpgsqlParameter { Value = transactionId, NpgsqlDbType = NpgsqlDbType.Bigint });
+            switch (await status.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string)
+            {
+                case "committed":
+                    return true;
+                case "in progress" when Stopwatch.GetTimestamp() < giveUpAt:
+                    await Task.Delay(StatusPoll, cancellationToken).ConfigureAwait(false);
+                    continue;
+                default:
+                    return false;
+            }
         }
     }
 }

@@ -7,14 +7,17 @@ namespace StatePersistence.Postgres.Tests.Support;
 
 /// <summary>
 /// A TCP proxy in front of the test database that can cut one connection at its next <c>COMMIT</c> (the simple-query
-/// message Npgsql sends for <see cref="NpgsqlTransaction.CommitAsync"/>): either after the database got it and
+/// message Npgsql sends for <see cref="NpgsqlTransaction.CommitAsync"/>, or a batch holding the statement unprepared):
+/// either after the database got it and
 /// answered, dropping the answer (<see cref="Cut.AnswerLost"/>: the commit happened, the client never hears it), or
 /// before it reached the database (<see cref="Cut.CommitLost"/>: the transaction never commits). Everything else is
 /// passed through byte for byte.
 /// </summary>
 public sealed class CommitCuttingProxy : IAsyncDisposable
 {
-    private static readonly byte[] CommitMessage = [(byte)'Q', 0, 0, 0, 11, .. Encoding.ASCII.GetBytes("COMMIT"), 0];
+    // The statement's text as it travels: in a simple query (a transaction's CommitAsync) or a Parse message (a COMMIT
+    // in a batch, while it is not prepared), always ended by a NUL.
+    private static readonly byte[] CommitMessage = [.. Encoding.ASCII.GetBytes("COMMIT"), 0];
 
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly IPEndPoint _target;
@@ -47,6 +50,8 @@ public sealed class CommitCuttingProxy : IAsyncDisposable
     {
         Host = "127.0.0.1",
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port,
+        // A prepared statement travels by name, not by its text, which this proxy looks for.
+        MaxAutoPrepare = 0,
     }.ConnectionString;
 
     /// <summary>Cuts the next connection that sends a COMMIT as <paramref name="cut"/> says; completes once it is cut.</summary>
