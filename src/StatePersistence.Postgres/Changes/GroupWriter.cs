@@ -199,7 +199,8 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             // The connection broke under the write and its COMMIT: the transaction may have committed all the same. A
             // commit reported failed is repeated by its caller (a task log entry then logged twice), so the database
             // is asked (LostCommitAnswer); only groups it shows committed are reported committed.
-            if (await LostCommitAnswer.GroupsLandedAsync(dataSource, schema, mark.Value.TransactionId, mark.Value.RevisionFloor, accepted.Count,
+            string[][] items = [.. accepted.Select(g => groups[g].Select(c => ChangeRows.KindOf(c.Kind) + ":" + c.Id).ToArray())];
+            if (await LostCommitAnswer.GroupsLandedAsync(dataSource, schema, mark.Value.TransactionId, mark.Value.RevisionFloor, items,
                     _lostAnswerWait, cancellationToken).ConfigureAwait(false) is not { } landed)
             {
                 throw;

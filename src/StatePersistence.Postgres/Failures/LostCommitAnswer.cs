@@ -51,15 +51,15 @@ internal static class LostCommitAnswer
     }
 
     /// <summary>
-    /// The revisions and feed positions of the <paramref name="groups"/> groups a writer's transaction
-    /// <paramref name="transactionId"/> wrote, when it committed: its change rows, found above
-    /// <paramref name="revisionFloor"/> (the sequence's value before it took any) by their <c>xmin</c>, one revision per
-    /// group, in the groups' order. Null when it did not commit, or its rows are not all found as written (numbered by
+    /// The revisions and feed positions of the groups a writer's transaction <paramref name="transactionId"/> wrote, when
+    /// it committed: its change rows, found above <paramref name="revisionFloor"/> (the sequence's value before it took
+    /// any) by their <c>xmin</c>, one revision per group, in the groups' order, each holding the items
+    /// <paramref name="groups"/> names for it (<c>kind:id</c>, in the group's order). Null when it did not commit, or its rows are not all found as written (numbered by
     /// a reader since, under relaxed durability, or rewritten by a re-encryption): then the outcome stays unknown and
     /// the write's own failure is reported, as before.
     /// </summary>
     public static async Task<(long[] Revisions, Dictionary<long, long> Positions)?> GroupsLandedAsync(NpgsqlDataSource dataSource, string schema,
-        long transactionId, long revisionFloor, int groups, TimeSpan wait, CancellationToken cancellationToken)
+        long transactionId, long revisionFloor, IReadOnlyList<string[]> groups, TimeSpan wait, CancellationToken cancellationToken)
     {
         try
         {
@@ -69,8 +69,12 @@ internal static class LostCommitAnswer
                 return null;
             }
 
-            await using var written = new NpgsqlCommand(
-                $"SELECT revision, min(position) FROM {schema}.changes WHERE revision > $1 AND xmin = $2 GROUP BY revision ORDER BY revision", connection);
+            // The transaction's own numbering also stamped groups other writers committed without a position: their
+            // rows carry its xmin too, so each group is told by its items, in order, as well.
+            await using var written = new NpgsqlCommand($"""
+                SELECT revision, min(position), array_agg(kind || ':' || id ORDER BY ordinal) FROM {schema}.changes
+                WHERE revision > $1 AND xmin = $2 GROUP BY revision ORDER BY revision
+                """, connection);
             written.Parameters.Add(new NpgsqlParameter { Value = revisionFloor, NpgsqlDbType = NpgsqlDbType.Bigint });
             written.Parameters.Add(new NpgsqlParameter { Value = (uint)(transactionId & uint.MaxValue), NpgsqlDbType = NpgsqlDbType.Xid });
             var revisions = new List<long>();
@@ -79,15 +83,18 @@ internal static class LostCommitAnswer
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    revisions.Add(reader.GetInt64(0));
-                    if (!reader.IsDBNull(1))
+                    if (revisions.Count < groups.Count && reader.GetFieldValue<string[]>(2).AsSpan().SequenceEqual(groups[revisions.Count]))
                     {
-                        positions[reader.GetInt64(0)] = reader.GetInt64(1);
+                        revisions.Add(reader.GetInt64(0));
+                        if (!reader.IsDBNull(1))
+                        {
+                            positions[reader.GetInt64(0)] = reader.GetInt64(1);
+                        }
                     }
                 }
             }
 
-            return revisions.Count == groups ? ([.. revisions], positions) : null;
+            return revisions.Count == groups.Count ? ([.. revisions], positions) : null;
         }
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
         {
