@@ -127,13 +127,53 @@ public sealed partial class PostgresStateStore
             return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         });
 
+    /// <summary>
+    /// One insert, committed. The insert returns the row's segment and the transaction's id, so that a <c>COMMIT</c>
+    /// whose answer is lost (the connection dropped, the server stopping) is settled by asking the database
+    /// (<see cref="Failures.LostCommitAnswer"/>): a stored append is then reported stored, and counted in the health
+    /// details (<c>commit_answers_lost</c>). Reported failed, it was sent again and the log held its text twice.
+    /// </summary>
     private async ValueTask AppendSessionLogUnguardedAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
         CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
         byte[] sealedBytes = _payloads.Seal(PayloadKind.SessionLogAppend, sessionId, utf8Text.Span);
-        await ExecuteAsync($"INSERT INTO {_schema}.session_logs (session_id, payload) VALUES ($1, $2)", durability, cancellationToken,
-            Text(sessionId), Bytes(sealedBytes)).ConfigureAwait(false);
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlBatch batch = WriteBatch(connection, transaction, durability);
+        var insert = new NpgsqlBatchCommand($"INSERT INTO {_schema}.session_logs (session_id, payload) VALUES ($1, $2) RETURNING segment, txid_current()");
+        insert.Parameters.Add(Text(sessionId));
+        insert.Parameters.Add(Bytes(sealedBytes));
+        batch.BatchCommands.Add(insert);
+        (long segment, long transactionId) = (0, 0);
+        await using (NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            do
+            {
+                // The insert's row is the only one with two columns (a setting before it returns none).
+                while (reader.FieldCount == 2 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    (segment, transactionId) = (reader.GetInt64(0), reader.GetInt64(1));
+                }
+            }
+            while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+        }
+
+        try
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException)
+        {
+            TimeSpan wait = TimeSpan.FromSeconds(_commandTimeoutSeconds > 0 ? _commandTimeoutSeconds : 30);
+            if (!await Failures.LostCommitAnswer.SessionLogAppendLandedAsync(_dataSource, _schema, sessionId, segment, transactionId, sealedBytes, wait,
+                cancellationToken).ConfigureAwait(false))
+            {
+                throw;
+            }
+
+            Interlocked.Increment(ref _commitAnswersLost);
+        }
     }
 
     private async ValueTask<byte[]?> ReadSessionLogUnguardedAsync(string sessionId, CancellationToken cancellationToken = default)

@@ -65,6 +65,10 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private readonly StoreFailures _failures;
     private bool _open;
 
+    // Session log appends whose COMMIT failed but which the database showed stored (health: commit_answers_lost, with
+    // the writer's commits of that kind).
+    private long _commitAnswersLost;
+
     /// <summary>
     /// A store over <paramref name="connectionString"/> (any Npgsql connection string, multi-host ones included) in
     /// <paramref name="schema"/>. The connection string is never logged or shown: <see cref="Location"/> names only
@@ -429,6 +433,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
                     ["reports"] = reader.GetInt64(4),
                     ["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining),
                     ["connections_max"] = _connectionsMax,
+                    ["commit_answers_lost"] = Interlocked.Read(ref _commitAnswersLost) + _writer.AnswersLost,
                 },
             };
         }

@@ -1,6 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 using StatePersistence.Commit;
+using StatePersistence.Postgres.Failures;
 using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
@@ -41,6 +42,15 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
 {
     private readonly string _lockKey = "statepersistence.item:" + schema + ":";
     private readonly GroupStatement _statement = new(schema);
+
+    // How long a lost commit answer waits for its transaction to end: the connection's Command Timeout (30 s when none).
+    private readonly TimeSpan _lostAnswerWait = TimeSpan.FromSeconds(
+        new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).CommandTimeout is int seconds and > 0 ? seconds : 30);
+
+    private long _answersLost;
+
+    /// <summary>Commits whose answer was lost with the connection and which the database then showed committed.</summary>
+    public long AnswersLost => Interlocked.Read(ref _answersLost);
 
     /// <summary>Commits <paramref name="group"/>, or nothing of it when an expectation does not hold.</summary>
     public async Task<CommitOutcome> AppendAsync(IReadOnlyList<StateChange> group, Durability durability, CancellationToken cancellationToken) =>
@@ -124,7 +134,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         // transaction, so two writers of one item could commit revisions out of order.
         bool clear = rows.IsIdentity;
         bool blind = clear && groups.All(g => g.All(c => c.Kind == ChangeKind.SetStateExtras || c.Expected.IsAny));
-        Dictionary<(string Kind, string Id), long> stored = blind ? []
+        (Dictionary<(string Kind, string Id), long> stored, TransactionMark? mark) = blind ? ([], null)
             : await LockAndReadAsync(connection, transaction, groups, durability, cancellationToken).ConfigureAwait(false);
 
         // Each group is checked against the items as the groups before it in this call leave them, as the one-writer
@@ -174,8 +184,31 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             }
         }
 
-        (long[] revisions, Dictionary<long, long> positions) = accepted.Count == 0 ? ([], [])
-            : await WriteAcceptedAsync(connection, transaction, groups, accepted, durability, clear, lockFirst: blind, cancellationToken).ConfigureAwait(false);
+        long[] revisions = [];
+        Dictionary<long, long> positions = [];
+        try
+        {
+            if (accepted.Count > 0)
+            {
+                (revisions, positions) = await WriteAcceptedAsync(connection, transaction, groups, accepted, durability, clear, lockFirst: blind, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+        }
+        catch (NpgsqlException) when (mark is not null && connection.State != System.Data.ConnectionState.Open)
+        {
+            // The connection broke under the write and its COMMIT: the transaction may have committed all the same. A
+            // commit reported failed is repeated by its caller (a task log entry then logged twice), so the database
+            // is asked (LostCommitAnswer); only groups it shows committed are reported committed.
+            string[][] items = [.. accepted.Select(g => groups[g].Select(c => ChangeRows.KindOf(c.Kind) + ":" + c.Id).ToArray())];
+            if (await LostCommitAnswer.GroupsLandedAsync(dataSource, schema, mark.Value.TransactionId, mark.Value.RevisionFloor, items,
+                    _lostAnswerWait, cancellationToken).ConfigureAwait(false) is not { } landed)
+            {
+                throw;
+            }
+
+            (revisions, positions) = landed;
+            Interlocked.Increment(ref _answersLost);
+        }
         var written = new Dictionary<(string Kind, string Id), StoredItem?>();
         for (int n = 0; n < accepted.Count; n++)
         {
@@ -357,21 +390,38 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         return (kinds, ids);
     }
 
-    private async Task<Dictionary<(string Kind, string Id), long>> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
-        IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
+    /// <summary>
+    /// Begins the transaction (when this call does), locks the items and reads their revisions. A transaction this call
+    /// began also reads its id and the revision sequence's value (<see cref="TransactionMark"/>), in the same round trip,
+    /// so that a commit whose answer is lost can be looked for.
+    /// </summary>
+    private async Task<(Dictionary<(string Kind, string Id), long> Current, TransactionMark? Mark)> LockAndReadAsync(NpgsqlConnection connection,
+        NpgsqlTransaction? transaction, IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
         (string[] kinds, string[] ids) = AddStart(batch, transaction, groups, durability);
+        if (transaction is null)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                $"SELECT txid_current(), (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {schema}.revisions)"));
+        }
+
         var read = new NpgsqlBatchCommand($"SELECT kind, id, revision FROM {schema}.items WHERE (kind, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))");
         read.Parameters.Add(new NpgsqlParameter { Value = kinds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         read.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         batch.BatchCommands.Add(read);
 
         var current = new Dictionary<(string Kind, string Id), long>();
+        TransactionMark? mark = null;
         await using NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         do
         {
-            // The revisions are the batch's last result; the settings and the locks before it return nothing to read.
+            // The mark has two columns and the revisions three; the settings and the locks return one or none.
+            while (reader.FieldCount == 2 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                mark = new TransactionMark(reader.GetInt64(0), reader.GetInt64(1));
+            }
+
             while (reader.FieldCount == 3 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 current[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
@@ -379,7 +429,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
         }
         while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
 
-        return current;
+        return (current, mark);
     }
 
     /// <summary>
@@ -428,4 +478,10 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     }
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    /// <summary>
+    /// A transaction this writer began: its id, and the revision sequence's value before it took any, below every
+    /// revision it takes (what a lost commit answer is looked for by).
+    /// </summary>
+    private readonly record struct TransactionMark(long TransactionId, long RevisionFloor);
 }

@@ -15,7 +15,16 @@ internal sealed class StoreFailures(string location, int commandTimeoutSeconds)
     /// <summary><paramref name="failure"/> of <paramref name="operation"/> ("read the change feed after position 7").</summary>
     public StateStorageException Wrap(string operation, NpgsqlException failure) =>
         new($"The store '{location}' could not {operation}: {DatabaseFailure.Describe(failure, commandTimeoutSeconds)}", location, failure,
-            isTransient: failure.IsTransient || failure is not PostgresException);
+            isTransient: failure.IsTransient || failure is not PostgresException || IsNotNow(failure));
+
+    /// <summary>
+    /// PostgreSQL's refusals that Npgsql does not call transient but that say "not now", not "never": a statement
+    /// cancelled by the database's <c>statement_timeout</c> (57014; the Command Timeout, Npgsql's side of the same
+    /// wait, is transient already), and a write refused by a database in read-only mode (25006: a standby reached during a
+    /// failover, <c>default_transaction_read_only</c>, a provider's read-only mode on a full disk). Before 2026-12-07 both
+    /// were permanent failures: the server answered 500 (TransientRefusalTests).
+    /// </summary>
+    private static bool IsNotNow(NpgsqlException failure) => failure is PostgresException { SqlState: "57014" or "25006" };
 
     /// <summary>Awaits <paramref name="step"/>; a database failure becomes <see cref="Wrap"/>'s exception.</summary>
     public async Task<T> GuardAsync<T>(string operation, Task<T> step)

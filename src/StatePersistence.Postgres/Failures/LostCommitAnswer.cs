@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace StatePersistence.Postgres.Failures;
+
+/// <summary>
+/// Whether a write whose <c>COMMIT</c> failed (the connection lost or the server stopping while it committed) was
+/// stored after all. Such a failure leaves the outcome unknown, and an append (to a session log, to a task's log) is a
+/// write its caller cannot safely repeat: reported failed, a stored append is sent again and is there twice. So it is
+/// asked of the database, on a new connection: the transaction's status (<c>txid_status</c>, waited on while the old
+/// backend is still committing or dying), and, when it committed, its rows themselves (a transaction id that a crash
+/// took back before it was flushed may be given again; the rows tell that one from this one). Anything short of both,
+/// a failure of the check included, leaves the write failed, as before: never is a write that may be missing
+/// reported stored.
+/// </summary>
+internal static class LostCommitAnswer
+{
+    /// <summary>How often the transaction's status is asked again while it is still in progress.</summary>
+    private static readonly TimeSpan StatusPoll = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// True when transaction <paramref name="transactionId"/> committed and the log of <paramref name="sessionId"/> holds
+    /// <paramref name="payload"/> at <paramref name="segment"/>; waits up to <paramref name="wait"/> for the transaction
+    /// to end.
+    /// </summary>
+    public static async Task<bool> SessionLogAppendLandedAsync(NpgsqlDataSource dataSource, string schema, string sessionId, long segment,
+        long transactionId, byte[] payload, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            if (!await CommittedAsync(connection, transactionId, wait, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            await using var row = new NpgsqlCommand(
+                $"SELECT EXISTS (SELECT 1 FROM {schema}.session_logs WHERE session_id = $1 AND segment = $2 AND payload = $3)", connection);
+            row.Parameters.Add(new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text });
+            row.Parameters.Add(new NpgsqlParameter { Value = segment, NpgsqlDbType = NpgsqlDbType.Bigint });
+            row.Parameters.Add(new NpgsqlParameter { Value = payload, NpgsqlDbType = NpgsqlDbType.Bytea });
+            return (bool)(await row.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            // The check failed too (the database still down, a transaction id "in the future" on a promoted standby):
+            // the write's own failure is what the caller reports.
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The revisions and feed positions of the groups a writer's transaction <paramref name="transactionId"/> wrote, when
+    /// it committed: its change rows, found above <paramref name="revisionFloor"/> (the sequence's value before it took
+    /// any) by their <c>xmin</c>, one revision per group, in the groups' order, each holding the items
+    /// <paramref name="groups"/> names for it (<c>kind:id</c>, in the group's order). Null when it did not commit, or its rows are not all found as written (numbered by
+    /// a reader since, under relaxed durability, or rewritten by a re-encryption): then the outcome stays unknown and
+    /// the write's own failure is reported, as before.
+    /// </summary>
+    public static async Task<(long[] Revisions, Dictionary<long, long> Positions)?> GroupsLandedAsync(NpgsqlDataSource dataSource, string schema,
+        long transactionId, long revisionFloor, IReadOnlyList<string[]> groups, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            if (!await CommittedAsync(connection, transactionId, wait, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            // The transaction's own numbering also stamped groups other writers committed without a position: their
+            // rows carry its xmin too, so each group is told by its items, in order, as well.
+            await using var written = new NpgsqlCommand($"""
+                SELECT revision, min(position), array_agg(kind || ':' || id ORDER BY ordinal) FROM {schema}.changes
+                WHERE revision > $1 AND xmin = $2 GROUP BY revision ORDER BY revision
+                """, connection);
+            written.Parameters.Add(new NpgsqlParameter { Value = revisionFloor, NpgsqlDbType = NpgsqlDbType.Bigint });
+            written.Parameters.Add(new NpgsqlParameter { Value = (uint)(transactionId & uint.MaxValue), NpgsqlDbType = NpgsqlDbType.Xid });
+            var revisions = new List<long>();
+            var positions = new Dictionary<long, long>();
+            await using (NpgsqlDataReader reader = await written.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (revisions.Count < groups.Count && reader.GetFieldValue<string[]>(2).AsSpan().SequenceEqual(groups[revisions.Count]))
+                    {
+                        revisions.Add(reader.GetInt64(0));
+                        if (!reader.IsDBNull(1))
+                        {
+                            positions[reader.GetInt64(0)] = reader.GetInt64(1);
+                        }
+                    }
+                }
+            }
+
+            return revisions.Count == groups.Count ? ([.. revisions], positions) : null;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            // As for a log append: the write's own failure is reported.
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether transaction <paramref name="transactionId"/> committed: asked again while it is in progress (the old
+    /// backend still committing, or not yet aware that its client is gone), up to <paramref name="wait"/>. Aborted,
+    /// still in progress past the wait, or unknown to this server (a failover to a standby that never received it):
+    /// false.
+    /// </summary>
+    private static async Task<bool> CommittedAsync(NpgsqlConnection connection, long transactionId, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        long giveUpAt = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            await using var status = new NpgsqlCommand("SELECT txid_status($1)", connection);
+            status.Parameters.Add(new NpgsqlParameter { Value = transactionId, NpgsqlDbType = NpgsqlDbType.Bigint });
+            switch (await status.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string)
+            {
+                case "committed":
+                    return true;
+                case "in progress" when Stopwatch.GetTimestamp() < giveUpAt:
+                    await Task.Delay(StatusPoll, cancellationToken).ConfigureAwait(false);
+                    continue;
+                default:
+                    return false;
+            }
+        }
+    }
+}
