@@ -512,6 +512,9 @@ public sealed partial class StatePersistenceService : IStatePersistence
     /// <summary>One pass of the retention policy, as the background loop runs it (the crash tests drive it so, the timer off).</summary>
     internal Task RunRetentionOnceAsync(CancellationToken cancellationToken = default) => _retention.RunOnceAsync(cancellationToken);
 
+    /// <summary>The background re-encryption's steps finished so far (<see cref="ReencryptionLoop.StepsCompleted"/>).</summary>
+    internal long ReencryptionStepsCompleted => _reencryption.StepsCompleted;
+
     /// <summary>Runs the background re-encryption's steps until nothing is left under another key (the crash tests drive it so).</summary>
     internal Task<int> ReencryptToEndAsync(CancellationToken cancellationToken = default) => _reencryption.RunToEndAsync(cancellationToken);
 
