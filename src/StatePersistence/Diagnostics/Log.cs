@@ -122,6 +122,12 @@ internal static partial class Log
     [LoggerMessage(47, LogLevel.Information, "Retention in {Location}: the report {ReportId} expired and was deleted; {BytesFreed} bytes freed")]
     public static partial void RetentionReportExpired(ILogger logger, string location, string reportId, long bytesFreed);
 
+    [LoggerMessage(89, LogLevel.Information, "Retention in {Location}: kept live, not removed, as the live copy is not what the archive that took it holds (written to while the archive ran, or since a run cut short left it, or its id used again): {Items}")]
+    public static partial void RetentionKeptLiveChanged(ILogger logger, string location, string items);
+
+    [LoggerMessage(90, LogLevel.Warning, "Retention in {Location}: kept live, not removed, as the copy the archive that took it holds could not be opened here to compare: {Items}")]
+    public static partial void RetentionKeptLiveUnopened(ILogger logger, string location, string items);
+
     [LoggerMessage(51, LogLevel.Information, "Retention in {Location}: {Tasks} finished tasks ({Logs} session logs, {Reports} reports) moved into the archive {Archive}")]
     public static partial void RetentionTasksArchived(ILogger logger, string location, int tasks, int logs, int reports, string archive);
 

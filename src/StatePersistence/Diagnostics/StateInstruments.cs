@@ -68,6 +68,8 @@ internal sealed class StateInstruments : IDisposable
             "Reports the retention policy deleted for their age.");
         RetentionTasksArchived = _meter.CreateCounter<long>("statepersistence.retention.tasks.archived", "{task}",
             "Finished tasks the retention policy moved into an archive under archive/.");
+        RetentionKeptLive = _meter.CreateCounter<long>("statepersistence.retention.kept_live", "{item}",
+            "Session logs and reports an archive took along that the retention pass kept live, each counted once while the process runs, by reason (changed: the live copy is not what the archive holds; unopened: the archive's copy does not open here).");
         RetentionBytesFreed = _meter.CreateCounter<long>("statepersistence.retention.freed", "By",
             "Bytes the retention policy removed from disk, by kind (session_log, report).");
         _meter.CreateObservableGauge("statepersistence.items", () => observe().ItemCounts, "{item}",
@@ -123,6 +125,9 @@ internal sealed class StateInstruments : IDisposable
 
     /// <summary>Bytes freed by the retention policy, tagged <c>kind</c>.</summary>
     public Counter<long> RetentionBytesFreed { get; }
+
+    /// <summary>Session logs and reports an archive took along that the retention pass kept live, by reason.</summary>
+    public Counter<long> RetentionKeptLive { get; }
 
     /// <summary>Files still under another key (or in the clear) at the last re-encryption step, tagged <c>key_id</c> (the active key).</summary>
     public long ReencryptionRemaining

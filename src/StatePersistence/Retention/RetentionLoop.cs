@@ -13,6 +13,8 @@ namespace StatePersistence.Retention;
 /// and raised as <c>state:save-error</c> (operation <c>retention-archive</c>, <c>retention-session-log</c> or
 /// <c>retention-report</c>) and the pass goes on with the next; the loop keeps running. An earlier archive that does not
 /// read back whole, whose leftovers the archive step kept live, is reported the same way (a Warning, once per archive).
+/// A session log or report the archive step kept live as its live copy is not the archive's (written to meanwhile) is
+/// logged with why and counted in <c>statepersistence.retention.kept_live</c>, once per item while the process runs.
 /// </summary>
 internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvider time, IRetentionStore? store, EventDispatcher events,
     Func<DateTimeOffset, bool, CancellationToken, Task<FileStore.Operations.TaskArchiveResult>>? archiveTasks)
@@ -23,6 +25,10 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
     // The damaged archives whose leftovers the pass kept live that were reported: each once per process, not at every
     // pass while it and its leftovers are there (as a damaged report on PostgreSQL).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _damagedReported = new(StringComparer.Ordinal);
+
+    // The logs and reports the archive step kept live that were named: each once per process, as the next pass finds
+    // it again (its task gone, its live copy still not the archive's) and would name it at every pass.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _keptLiveReported = new(StringComparer.Ordinal);
 
     private Task? _loop;
 
@@ -61,6 +67,16 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
         policy.TaskArchiveAfter > TimeSpan.Zero ? $"TaskArchiveAfter={policy.TaskArchiveAfter}" : null,
     }.OfType<string>());
 
+    /// <summary>Logs and counts those of <paramref name="items"/> not named before in this process (before 2026-12-07 none was).</summary>
+    private void ReportKeptLive(IReadOnlyList<string> items, bool unopened)
+    {
+        string[] fresh = items.Where(item => _keptLiveReported.TryAdd(item, true)).ToArray();
+        if (fresh.Length > 0)
+        {
+            events.RetentionKeptLive(fresh, unopened);
+        }
+    }
+
     /// <summary>One pass: the finished tasks to archive, then every session log and report.</summary>
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
@@ -87,6 +103,8 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
                     events.TasksArchived(archived);
                 }
 
+                ReportKeptLive(archived.LeftLive, unopened: false);
+                ReportKeptLive(archived.LeftLiveUnopened, unopened: true);
                 foreach (FileStore.Operations.DamagedTaskArchive damaged in archived.DamagedArchives)
                 {
                     if (_damagedReported.TryAdd(damaged.Archive, true))

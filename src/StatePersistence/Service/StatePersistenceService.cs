@@ -388,6 +388,11 @@ public sealed partial class StatePersistenceService : IStatePersistence
     /// <inheritdoc />
     public async ValueTask<bool> DeleteSessionAsync(string id, ExpectedRevision expected, CancellationToken cancellationToken = default)
     {
+        Ids.StateId.Validate(id, "session");
+
+        // Held over both steps: an append begun meanwhile (to a session created anew under the id once the record is
+        // gone) waits for the log's deletion, instead of being deleted by it.
+        using IDisposable deletion = await _blobs.Deletions.BeginAsync(id, cancellationToken).ConfigureAwait(false);
         bool deleted = await _items.DeleteAsync(ItemKind<SessionInfo>.Sessions, id, expected, cancellationToken).ConfigureAwait(false);
 
         // The record first: a conditional delete that conflicts must leave the log. Once the record is gone the log
@@ -506,6 +511,9 @@ public sealed partial class StatePersistenceService : IStatePersistence
 
     /// <summary>One pass of the retention policy, as the background loop runs it (the crash tests drive it so, the timer off).</summary>
     internal Task RunRetentionOnceAsync(CancellationToken cancellationToken = default) => _retention.RunOnceAsync(cancellationToken);
+
+    /// <summary>The background re-encryption's steps finished so far (<see cref="ReencryptionLoop.StepsCompleted"/>).</summary>
+    internal long ReencryptionStepsCompleted => _reencryption.StepsCompleted;
 
     /// <summary>Runs the background re-encryption's steps until nothing is left under another key (the crash tests drive it so).</summary>
     internal Task<int> ReencryptToEndAsync(CancellationToken cancellationToken = default) => _reencryption.RunToEndAsync(cancellationToken);

@@ -69,6 +69,8 @@ public sealed class PostgresStoreTransferConformanceTests : TransferConformanceT
 
 public sealed class PostgresStoreTaskArchiveConformanceTests : TaskArchiveConformanceTests<PostgresStoreHarness>;
 
+public sealed class PostgresStoreSessionDeletionConformanceTests : SessionDeletionConformanceTests<PostgresStoreHarness>;
+
 /// <summary>The PostgreSQL store with encryption on (AES-256-GCM over a key ring of the test's own), for the session log reads.</summary>
 public sealed class EncryptedPostgresStoreHarness : StoreHarness
 {

@@ -44,3 +44,5 @@ public sealed class FileStoreRetentionConformanceTests : RetentionConformanceTes
 public sealed class FileStoreTransferConformanceTests : TransferConformanceTests<FileStoreHarness>;
 
 public sealed class FileStoreTaskArchiveConformanceTests : TaskArchiveConformanceTests<FileStoreHarness>;
+
+public sealed class FileStoreSessionDeletionConformanceTests : SessionDeletionConformanceTests<FileStoreHarness>;

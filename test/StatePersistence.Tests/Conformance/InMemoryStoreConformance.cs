@@ -33,3 +33,5 @@ public sealed class InMemoryStoreRetentionConformanceTests : RetentionConformanc
 public sealed class InMemoryStoreTransferConformanceTests : TransferConformanceTests<InMemoryStoreHarness>;
 
 public sealed class InMemoryStoreTaskArchiveConformanceTests : TaskArchiveConformanceTests<InMemoryStoreHarness>;
+
+public sealed class InMemoryStoreSessionDeletionConformanceTests : SessionDeletionConformanceTests<InMemoryStoreHarness>;

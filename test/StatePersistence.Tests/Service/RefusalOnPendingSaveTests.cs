@@ -7,9 +7,10 @@ namespace StatePersistence.Tests.Service;
 
 /// <summary>
 /// Over a store with one writer, conditional writes and creates are decided on the latest state, which holds saves
-/// whose append has not finished. A refusal (a conflict, an id taken, an item not found) decided on a version such a
-/// save made would refuse a write because of one that may never happen: the refusal waits until that save has its
-/// outcome and decides again, so it carries only a durable item, and when the save fails the write goes ahead. A write
+/// whose append has not finished. A refusal (a conflict, an id taken, an item not found, the caller's check or update
+/// throwing, as the server's quotas do) decided on a version such a save made would refuse a write because of one that
+/// may never happen: the refusal waits until that save has its outcome and decides again, so it carries only a durable
+/// item, and when the save fails the write goes ahead. A write
 /// the pending version meets is queued behind it at once, as before (and fails with it).
 /// </summary>
 public sealed class RefusalOnPendingSaveTests : IAsyncLifetime
@@ -136,6 +137,78 @@ public sealed class RefusalOnPendingSaveTests : IAsyncLifetime
         Assert.Equal("appended", Assert.Single((await _service.LoadTaskAsync("t1", Ct))!.Logs).Message);
     }
 
+    [Fact]
+    public async Task ALogAppendCheck_RefusingOnlyBecauseOfAPendingAppend_AppendsWhenThatAppendFails()
+    {
+        Task pending = await PendingAsync(() => _service.AppendTaskLogAsync("t1", new TaskLogEntry { Message = "UNCOMMITTED" }, Ct).AsTask());
+
+        // A quota of one log entry, as the server's checks enforce: on the pending version this append makes two.
+        Task<AgentTask?> append = _service.AppendTaskLogAsync("t1", new TaskLogEntry { Message = "appended" }, AtMostOneLogEntry, Ct).AsTask();
+        _store.Release(new StateStorageException("append failed (test)", _store.Location, null));
+
+        await Assert.ThrowsAsync<StateStorageException>(() => pending);
+        Assert.NotNull(await append);
+        Assert.Equal("appended", Assert.Single((await _service.LoadTaskAsync("t1", Ct))!.Logs).Message);
+    }
+
+    [Fact]
+    public async Task ALogAppendCheck_RefusingBecauseOfAnAppendThatBecomesDurable_StillRefuses()
+    {
+        Task pending = await PendingAsync(() => _service.AppendTaskLogAsync("t1", new TaskLogEntry { Message = "first" }, Ct).AsTask());
+
+        Task<AgentTask?> append = _service.AppendTaskLogAsync("t1", new TaskLogEntry { Message = "second" }, AtMostOneLogEntry, Ct).AsTask();
+        _store.Release();
+
+        await pending;
+        await Assert.ThrowsAsync<QuotaRefusal>(() => append);
+        Assert.Equal("first", Assert.Single((await _service.LoadTaskAsync("t1", Ct))!.Logs).Message);
+    }
+
+    [Fact]
+    public async Task AReplaceCheck_RefusingACreateOnlyAPendingDeleteMadeOne_ReplacesWhenThatDeleteFails()
+    {
+        Task pending = await PendingAsync(() => _service.DeleteTaskAsync("t1", Ct).AsTask());
+
+        // A quota on creates (the server's MaxTasks at its limit): on the pending version the replace creates.
+        Task<ItemReplacement> replace = _service.ReplaceTaskAsync(NewTask("t1", "replaced"), ExpectedRevision.Any,
+            (_, created) => { if (created) { throw new QuotaRefusal(); } }, Ct).AsTask();
+        _store.Release(new StateStorageException("append failed (test)", _store.Location, null));
+
+        await Assert.ThrowsAsync<StateStorageException>(() => pending);
+        ItemReplacement replaced = await replace;
+        Assert.False(replaced.Created);
+        Assert.Equal("replaced", (await _service.LoadTaskAsync("t1", Ct))?.Description);
+    }
+
+    [Fact]
+    public async Task AnUpdateThatThrows_OnlyOnAPendingVersion_IsStoredWhenThatSaveFails()
+    {
+        Task pending = await PendingAsync(() => _service.SaveTaskAsync(NewTask("t1", "TOO LONG"), Ct).AsTask());
+
+        // The server's PATCH checks its quotas in the update: here a limit the pending description breaks.
+        Task<AgentTask?> update = _service.UpdateTaskAsync("t1", t =>
+        {
+            if (t.Description != "durable")
+            {
+                throw new QuotaRefusal();
+            }
+
+            t.Status = "running";
+        }, Ct).AsTask();
+        _store.Release(new StateStorageException("append failed (test)", _store.Location, null));
+
+        await Assert.ThrowsAsync<StateStorageException>(() => pending);
+        Assert.Equal("running", (await update)?.Status);
+    }
+
+    private static void AtMostOneLogEntry(AgentTask task)
+    {
+        if (task.Logs.Count > 1)
+        {
+            throw new QuotaRefusal();
+        }
+    }
+
     /// <summary>Starts <paramref name="save"/> with the store's appends held, and returns once its append is in flight.</summary>
     [Fact]
     public async Task AWholeStateSave_WithNothingToChangeButASaveStillPending_IsStoredWhenThatSaveFails()
@@ -163,4 +236,7 @@ public sealed class RefusalOnPendingSaveTests : IAsyncLifetime
     }
 
     private static AgentTask NewTask(string id, string description) => new() { Id = id, Description = description, Status = "pending" };
+
+    /// <summary>What a caller's check throws to refuse a write (the server's quota exceeded).</summary>
+    private sealed class QuotaRefusal : Exception;
 }

@@ -19,6 +19,9 @@ namespace StatePersistence.Service.Blobs;
 internal sealed class BlobOperations(IStateBlobStore blobs, string location, Durability durability, CommitPipeline commits, EventDispatcher events,
     SecretRedactor redactor)
 {
+    /// <summary>The session deletions running: an append to a session being deleted waits for its deletion to end.</summary>
+    public SessionDeletionGate Deletions { get; } = new();
+
     public async ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken)
     {
         StateId.Validate(sessionId, "session");
@@ -27,6 +30,10 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
 
         // Before the store is asked: not every store looks at the token before it writes.
         cancellationToken.ThrowIfCancellationRequested();
+
+        // A deletion of the session that has begun deletes its log last: this append, to a session that may be created
+        // anew meanwhile, comes after that, or the deletion would take it along.
+        await Deletions.WaitForDeletionAsync(sessionId, cancellationToken).ConfigureAwait(false);
         long started = Stopwatch.GetTimestamp();
         try
         {

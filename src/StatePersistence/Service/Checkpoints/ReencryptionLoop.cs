@@ -37,6 +37,7 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
     private IReadOnlyDictionary<string, EncryptionKeyState>? _keys;
     private bool _running;
     private long _rewritten;
+    private long _stepsCompleted;
 
     /// <summary>The store's <see cref="ILateSealingStore.LateSealed"/> at the last step.</summary>
     private long _lateSeen;
@@ -45,6 +46,12 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
     private readonly HashSet<string> _keptReported = new(StringComparer.Ordinal);
 
     public Task Stopped => _loop ?? Task.CompletedTask;
+
+    /// <summary>
+    /// The steps that asked the store to re-encrypt and finished (their checkpoint and reports included), for tests to
+    /// wait on a number of steps rather than on the time they take.
+    /// </summary>
+    public long StepsCompleted => Interlocked.Read(ref _stepsCompleted);
 
     public void Start(CancellationToken stopping)
     {
@@ -169,6 +176,7 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
             _doneFor = active;
         }
 
+        Interlocked.Increment(ref _stepsCompleted);
         return step;
     }
 

@@ -287,8 +287,8 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     /// lock orders every save of the store, so parsing and serializing inside it serialized all concurrent updates on
     /// one core. Returns the committed revision, or 0 when <paramref name="change"/> returned null.
     /// <para>
-    /// A refusal (<paramref name="change"/> throwing <see cref="StateConflictException"/>, or returning null: nothing
-    /// to change, the item not found) stands only on the durable version of the item (<see cref="IsDurable"/>);
+    /// A refusal (<paramref name="change"/> throwing, a conflict or the caller's check or update refusing, or returning
+    /// null: nothing to change, the item not found) stands only on the durable version of the item (<see cref="IsDurable"/>);
     /// made on a version a pending commit made, it waits until that commit has its outcome and runs again.
     /// </para>
     /// </summary>
@@ -307,8 +307,11 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
             {
                 made = change(current);
             }
-            catch (StateConflictException) when (!IsDurable(map, id, current))
+            catch (Exception refusal) when (refusal is not OperationCanceledException && !IsDurable(map, id, current))
             {
+                // Any refusal, not only a conflict: the caller's check or update (the server's quotas) that throws on a
+                // version a pending commit made would refuse the write because of one that may still fail. Before
+                // 2026-12-07 only a conflict waited (RefusalOnPendingSaveTests).
                 await Committer.SettleAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }

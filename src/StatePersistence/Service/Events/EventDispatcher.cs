@@ -117,6 +117,26 @@ internal sealed partial class EventDispatcher(object sender, string location, IL
         log.Notify(StateEventTypes.RetentionTasksArchived, id: archive);
     }
 
+    /// <summary>
+    /// Session logs and reports the retention pass's archive step kept live (<see cref="FileStore.Operations.TaskArchiveResult.LeftLive"/>,
+    /// or <see cref="FileStore.Operations.TaskArchiveResult.LeftLiveUnopened"/> when <paramref name="unopened"/>): logged
+    /// with why and counted, so that an operator finds why a log or report the archive holds is still live.
+    /// </summary>
+    public void RetentionKeptLive(IReadOnlyList<string> items, bool unopened)
+    {
+        string named = string.Join(", ", items);
+        if (unopened)
+        {
+            Log.RetentionKeptLiveUnopened(logger, location, named);
+        }
+        else
+        {
+            Log.RetentionKeptLiveChanged(logger, location, named);
+        }
+
+        instruments.RetentionKeptLive.Add(items.Count, new KeyValuePair<string, object?>("reason", unopened ? "unopened" : "changed"));
+    }
+
     /// <summary>An archive run or restore found the store's archive lock held and waits its turn: logged with the holder.</summary>
     public void ArchiveTurnAwaited(string holder) => Log.ArchiveTurnAwaited(logger, location, holder);
 
