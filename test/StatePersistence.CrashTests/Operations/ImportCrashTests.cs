@@ -40,6 +40,7 @@ public sealed class ImportCrashTests(ReliabilityLedger ledger)
         string expected = await LoadAsync(dry, ct);
         Assert.Contains("log s1: line one", expected, StringComparison.Ordinal);
         Assert.Contains("report r1:", expected, StringComparison.Ordinal);
+        Assert.Contains("app_version", expected, StringComparison.Ordinal);
 
         var outcomes = new HashSet<string>(StringComparer.Ordinal);
         foreach (int point in sweep.Points)
@@ -130,6 +131,13 @@ public sealed class ImportCrashTests(ReliabilityLedger ledger)
             await service.AppendSessionLogAsync("s1", "line two\n", ct);
             await service.SaveReportAsync("r1", JsonDocument.Parse("""{"summary":"one"}""").RootElement, ct);
             await service.SaveReportAsync("r2", JsonDocument.Parse("""{"summary":"two"}""").RootElement, ct);
+
+            // The application's own top-level state lives in state.json alone (the item files hold the tasks and
+            // sessions): without it, a state.json the import renamed but never made durable was rebuilt from the item
+            // files and looked whole (mutant 75 lived through that).
+            PersistedState whole = await service.LoadStateAsync(ct);
+            whole.ExtensionData = new() { ["app_version"] = JsonDocument.Parse("\"2.1\"").RootElement.Clone() };
+            await service.SaveStateAsync(whole, ct);
         }
 
         return StateArchive.Export(state, directory.File("export.tar.gz")).Archive;
@@ -143,6 +151,11 @@ public sealed class ImportCrashTests(ReliabilityLedger ledger)
         var text = new StringBuilder();
         text.Append("tasks: ").AppendJoin(", ", state.View.Tasks.Select(t => t.Key + "=" + ItemCodec.DeserializeTask(t.Value.Json).Description)).Append('\n');
         text.Append("sessions: ").AppendJoin(", ", state.View.Sessions.Keys).Append('\n');
+        if (state.View.Extras is { } extras)
+        {
+            text.Append("state: ").Append(Encoding.UTF8.GetString(extras)).Append('\n');
+        }
+
         foreach (string session in state.View.Sessions.Keys)
         {
             byte[]? log = await store.ReadSessionLogAsync(session, ct);
