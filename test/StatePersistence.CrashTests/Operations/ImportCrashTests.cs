@@ -23,7 +23,9 @@ namespace StatePersistence.CrashTests.Operations;
 public sealed class ImportCrashTests(ReliabilityLedger ledger)
 {
     private const string Root = CrashSimulatingFileSystem.DefaultRoot;
-    private const int StatesPerPoint = 6;
+    // 24, not 6: at the last points a state.json rename lost with the marker's removal kept is one state in four of
+    // the sampled space, which six samples missed about one run in five (mutant 75 then lived by chance).
+    private const int StatesPerPoint = 24;
 
     [Fact]
     public async Task Import_CrashedAnywhere_OpensWholeOrIsRefusedAndResumes_NeverPartial()
