@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using System.Globalization;
 using System.IO.Compression;
 using StatePersistence.Commit;
 using StatePersistence.Errors;
@@ -64,8 +65,7 @@ public static class StateArchive
             throw new IOException($"The archive '{target}' is a directory: give the path of the .tar.gz file to write. Nothing was written.");
         }
 
-        var archiveLayout = new StateLayout(directory);
-        string temp = archiveLayout.NextTempPath(target);
+        string temp = ExportTempPath(target);
         int logs = 0;
         int reports = 0;
         var damagedLogs = new List<StateDirectoryProblem>();
@@ -110,6 +110,19 @@ public static class StateArchive
             throw;
         }
     }
+
+    /// <summary>Exports started by this process, for <see cref="ExportTempPath"/>.</summary>
+    private static long s_exports;
+
+    /// <summary>
+    /// The temp file an export writes beside <paramref name="target"/>, <c>FILE.&lt;process id&gt;-&lt;n&gt;.tmp</c>: one
+    /// no other export uses, of this process or another. No lock guards the directory of an export as one guards a state
+    /// directory, and two exports to one file may run at once (a backup job overlapping the next, or an operator's run);
+    /// with one temp name for all (<c>FILE.1.tmp</c> before 2026-12-07) the second truncated the first one's file and
+    /// renamed it into place, the first went on writing into it, and the archive did not read.
+    /// </summary>
+    private static string ExportTempPath(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"{target}.{Environment.ProcessId}-{Interlocked.Increment(ref s_exports)}{StateLayout.TempSuffix}");
 
     /// <summary>
     /// An archive inside the directory it copies is a file the state does not have: <c>verify</c> reports it, and the
