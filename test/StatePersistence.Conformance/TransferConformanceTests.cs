@@ -52,7 +52,7 @@ public abstract class TransferConformanceTests<THarness> : StoreConformanceBase<
             await service.SaveReportAsync("r1", JsonSerializer.SerializeToElement(new { summary = "the first" }), Ct);
         }
 
-        StateArchive.Export(state, Archive);
+        StateArchive.Export(state, Archive, null, null, TestContext.Current.CancellationToken);
     }
 
     /// <inheritdoc />
@@ -138,7 +138,7 @@ public abstract class TransferConformanceTests<THarness> : StoreConformanceBase<
 
         Assert.Equal((3, 1, rotated ? 2 : 1, 1), (exported.Tasks, exported.Sessions, exported.Logs, exported.Reports));
         string restored = Path.Combine(_directory, "restored");
-        StateArchive.Import(back, restored, Harness.DefaultCodec);
+        StateArchive.Import(back, restored, Harness.DefaultCodec, TestContext.Current.CancellationToken);
         var options = new StatePersistenceOptions { StatePath = restored, AutosaveInterval = TimeSpan.Zero, ScrubInterval = TimeSpan.Zero, ReencryptionInterval = TimeSpan.Zero };
         await using var directory = new FileStateStore(options, Harness.DefaultCodec);
         StateView view = (await directory.OpenAsync(Ct)).View;

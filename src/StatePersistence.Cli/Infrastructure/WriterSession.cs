@@ -52,10 +52,17 @@ internal static class WriterSession
 
         foreach (DroppedByteRange range in report.DroppedJournalBytes.Concat(report.DroppedSessionLogBytes).Where(r => r.Damage))
         {
-            context.Error.WriteLine($"statectl: warning: {by} dropped bytes {range.Offset}..{range.Offset + range.Length} of '{range.Path}' as damaged: {range.Reason}"
+            context.Error.WriteLine($"statectl: warning: {by} dropped {Bytes(range)} of '{range.Path}' as damaged: {range.Reason}"
                 + (range.KeptAs is { } kept ? $" (kept as '{kept}')" : ""));
         }
     }
+
+    /// <summary>
+    /// A range as verify, the recovery report and the reason of a file moved aside write it, both ends included
+    /// (<c>bytes 10..41</c>): before 2026-12-07 this line ended it one byte later, so one damage read as two ranges.
+    /// </summary>
+    private static string Bytes(DroppedByteRange range) =>
+        range.Length > 0 ? $"bytes {range.Offset}..{range.Offset + range.Length - 1}" : $"0 bytes (at offset {range.Offset})";
 
     /// <summary>
     /// The options a command opens an existing directory with (<see cref="CommandContext.StoreOptions"/>); a missing

@@ -140,5 +140,36 @@ public sealed class RebuildCommandTests : IDisposable
         Assert.DoesNotContain("t8", StateFiles.ReadSnapshot(Path.Combine(StatePath, "state.json")).TaskIds);
     }
 
+    /// <summary>
+    /// The warning names the damaged bytes as verify, the recovery report and the reason of the segment moved aside name
+    /// them, both ends included. Before 2026-12-07 its range ended one byte later (offset + length), so the same damage
+    /// read as two ranges a byte apart on consecutive lines.
+    /// </summary>
+    [Fact]
+    public async Task Rebuild_OverADamagedJournalRecord_NamesTheDroppedBytesAsVerifyNamesThem()
+    {
+        await KilledServerState.WriteAsync(StatePath, 2, "t7", "t8", "t9");
+        string segment = Directory.GetFiles(Path.Combine(StatePath, "journal"), "*.wal").Order(StringComparer.Ordinal).Last();
+        byte[] bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
+        int t8 = bytes.AsSpan().IndexOf("\"t8\""u8);
+        Assert.True(t8 > 0, "no record of t8 in the newest segment");
+        bytes[t8] ^= 0x5A;
+        await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
+        StatectlRun verify = await StatectlRun.RunAsync("verify", "--state-path", StatePath, "--json");
+        string damaged = verify.Json().GetProperty("problems").EnumerateArray()
+            .Where(p => p.GetProperty("path").GetString() == segment)
+            .Select(p => p.GetProperty("problem").GetString()!)
+            .Single(p => p.Contains(" are damaged", StringComparison.Ordinal));
+        string range = damaged[..damaged.IndexOf(" are damaged", StringComparison.Ordinal)]; // "bytes 8190..11420"
+
+        StatectlRun run = await StatectlRun.RunAsync("rebuild", "--state-path", StatePath, "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        JsonElement dropped = Assert.Single(run.Json().GetProperty("droppedBytes").EnumerateArray());
+        long offset = dropped.GetProperty("offset").GetInt64();
+        Assert.Equal($"bytes {offset}..{offset + dropped.GetProperty("length").GetInt64() - 1}", range);
+        Assert.Contains($"statectl: warning: the rebuild's recovery dropped {range} of '{segment}' as damaged", run.Error, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _temp.Dispose();
 }

@@ -114,7 +114,7 @@ public sealed class ImportCrashTests(ReliabilityLedger ledger)
     private const string Empty = "tasks: \nsessions: \n";
 
     private static void Import(IFileSystem fileSystem, string archive) =>
-        StateArchive.ImportFiles(fileSystem, archive, new StateLayout(Root), Services.NewClock());
+        StateArchive.ImportFiles(fileSystem, archive, new StateLayout(Root), Services.NewClock(), cancellationToken: TestContext.Current.CancellationToken);
 
     /// <summary>An export of a real directory with tasks, a session with its log, and reports.</summary>
     private static async Task<string> ExportAsync(TempDirectory directory, CancellationToken ct)
@@ -142,7 +142,7 @@ public sealed class ImportCrashTests(ReliabilityLedger ledger)
             await service.SaveStateAsync(whole, ct);
         }
 
-        return StateArchive.Export(state, directory.File("export.tar.gz")).Archive;
+        return StateArchive.Export(state, directory.File("export.tar.gz"), null, null, TestContext.Current.CancellationToken).Archive;
     }
 
     /// <summary>Everything the state serves after an open: items, the session log, the reports.</summary>

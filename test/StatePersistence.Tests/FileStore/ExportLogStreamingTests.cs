@@ -44,8 +44,8 @@ public sealed class ExportLogStreamingTests : IDisposable
             stream.Write(SessionLogFormat.Frame("half-written"u8, null).AsSpan(0, 15));
         }
 
-        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive);
-        StateArchive.Import(Archive, Restored);
+        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken);
+        StateArchive.Import(Archive, Restored, null, TestContext.Current.CancellationToken);
 
         Assert.Equal(1, exported.Logs);
         Assert.Equal(acknowledged, await File.ReadAllBytesAsync(Path.Combine(Restored, "logs", "session_s1.log"), Ct));
@@ -60,8 +60,8 @@ public sealed class ExportLogStreamingTests : IDisposable
         Assert.True(new FileInfo(Path.Combine(logs, "session_s1.log")).Length > 4 * ReadLimit, "the log must be larger than the read limit");
         var disk = new BoundedReadFileSystem(PhysicalFileSystem.Instance, p => p.StartsWith(logs, StringComparison.Ordinal), ReadLimit);
 
-        StateArchive.Export(_fixture.StatePath, Archive, null, null, disk);
-        StateArchive.Import(Archive, Restored);
+        StateArchive.Export(_fixture.StatePath, Archive, null, null, disk, TestContext.Current.CancellationToken);
+        StateArchive.Import(Archive, Restored, null, TestContext.Current.CancellationToken);
 
         Assert.True(disk.LargestRead > 0, "the log was read through the bounded file system");
         Assert.Equal(text, await ReadRestoredLogAsync());
@@ -72,12 +72,12 @@ public sealed class ExportLogStreamingTests : IDisposable
     {
         string text = await WriteLogAsync();
         long logBytes = new FileInfo(_fixture.File("logs", "session_s1.log")).Length;
-        StateArchive.Export(_fixture.StatePath, Archive);
+        StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken);
 
         // Import runs on this thread: what it allocates is counted here. Before, the log alone was allocated five
         // times over (its buffer growing, then copied out, for the check and again for the write).
         long before = GC.GetAllocatedBytesForCurrentThread();
-        StateArchive.Import(Archive, Restored);
+        StateArchive.Import(Archive, Restored, null, TestContext.Current.CancellationToken);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.True(allocated < logBytes / 2, $"import allocated {allocated} bytes for a log of {logBytes}");
@@ -91,7 +91,7 @@ public sealed class ExportLogStreamingTests : IDisposable
     public async Task Import_OfALogEntryDamagedAtAnAppend_IsRefusedNamingItsOffset_AndWritesNothing(string damage, int kind)
     {
         await WriteLogAsync();
-        StateArchive.Export(_fixture.StatePath, Archive);
+        StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken);
         string damaged = _fixture.File("..", "damaged.tar.gz");
         long at = 0;
         await RewriteLogEntryAsync(Archive, damaged, log =>
@@ -117,7 +117,7 @@ public sealed class ExportLogStreamingTests : IDisposable
             }
         });
 
-        var refused = Assert.Throws<InvalidDataException>(() => StateArchive.Import(damaged, Restored));
+        var refused = Assert.Throws<InvalidDataException>(() => StateArchive.Import(damaged, Restored, null, TestContext.Current.CancellationToken));
 
         Assert.Contains($"its entry 'logs/session_s1.log' is damaged: the append at byte {at} fails its checks", refused.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Restored), damage);
@@ -127,7 +127,7 @@ public sealed class ExportLogStreamingTests : IDisposable
     public async Task Import_OfAnArchiveCutInsideALog_IsRefusedAsNotReadable_AndWritesNothing()
     {
         await WriteLogAsync();
-        StateArchive.Export(_fixture.StatePath, Archive);
+        StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken);
         string cut = _fixture.File("..", "cut.tar.gz");
         // The log is the archive's largest entry by far: cut at half of the uncompressed archive, the tar breaks off
         // inside it.
@@ -143,7 +143,7 @@ public sealed class ExportLogStreamingTests : IDisposable
             await compress.WriteAsync(whole.ToArray().AsMemory(0, (int)(whole.Length / 2)), Ct);
         }
 
-        var refused = Assert.Throws<InvalidDataException>(() => StateArchive.Import(cut, Restored));
+        var refused = Assert.Throws<InvalidDataException>(() => StateArchive.Import(cut, Restored, null, TestContext.Current.CancellationToken));
 
         Assert.Contains($"The archive '{Path.GetFullPath(cut)}' is not a readable .tar.gz", refused.Message, StringComparison.Ordinal);
         Assert.Contains("'logs/session_s1.log'", refused.Message, StringComparison.Ordinal);

@@ -35,8 +35,8 @@ public sealed class ExportOfADamagedLastAppendTests : IDisposable
         await WriteLogAsync("one\n", "two\n");
         (byte[] bytes, long last) = DamagedLogAppends.DamageLastAppend(Log, "two\n");
 
-        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive);
-        StateArchive.Import(Archive, Restored);
+        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken);
+        StateArchive.Import(Archive, Restored, null, TestContext.Current.CancellationToken);
 
         StateDirectoryProblem problem = Assert.Single(exported.Problems);
         Assert.Equal(Log, problem.Path);
@@ -54,8 +54,8 @@ public sealed class ExportOfADamagedLastAppendTests : IDisposable
         await WriteLogAsync("one\n", "two\n");
         byte[] bytes = await File.ReadAllBytesAsync(Log, Ct);
 
-        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive);
-        StateArchive.Import(Archive, Restored);
+        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken);
+        StateArchive.Import(Archive, Restored, null, TestContext.Current.CancellationToken);
 
         Assert.Empty(exported.Problems);
         Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(Restored, "logs", "session_s1.log"), Ct));

@@ -42,8 +42,8 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
         bytes[frames[1].Offset + SessionLogFormat.FrameHeaderSize + 1] ^= 0x40; // inside the text of "two\n"
         await File.WriteAllBytesAsync(Log, bytes, Ct);
 
-        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive);
-        StateArchive.Import(Archive, Restored);
+        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken);
+        StateArchive.Import(Archive, Restored, null, TestContext.Current.CancellationToken);
 
         StateDirectoryProblem problem = Assert.Single(exported.Problems);
         Assert.Equal(Log, problem.Path);
@@ -65,8 +65,8 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
         bytes[frames[3].Offset + SessionLogFormat.FrameHeaderSize + 1] ^= 0x40;
         await File.WriteAllBytesAsync(Log, bytes, Ct);
 
-        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive);
-        StateArchive.Import(Archive, Restored);
+        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken);
+        StateArchive.Import(Archive, Restored, null, TestContext.Current.CancellationToken);
 
         StateDirectoryProblem problem = Assert.Single(exported.Problems);
         Assert.Equal(Log, problem.Path);
@@ -85,8 +85,8 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
         await File.WriteAllBytesAsync(Part, part, Ct);
         byte[] live = await File.ReadAllBytesAsync(Log, Ct);
 
-        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive);
-        StateArchive.Import(Archive, Restored);
+        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken);
+        StateArchive.Import(Archive, Restored, null, TestContext.Current.CancellationToken);
 
         StateDirectoryProblem problem = Assert.Single(exported.Problems);
         Assert.Equal(Part, problem.Path);
@@ -114,8 +114,8 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
 
         await File.WriteAllBytesAsync(Part, damaged, Ct);
 
-        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive);
-        StateArchive.Import(Archive, Restored);
+        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken);
+        StateArchive.Import(Archive, Restored, null, TestContext.Current.CancellationToken);
 
         StateDirectoryProblem problem = Assert.Single(exported.Problems);
         Assert.Equal(Part, problem.Path);
@@ -132,8 +132,8 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
         byte[] part = await File.ReadAllBytesAsync(Part, Ct);
         byte[] live = await File.ReadAllBytesAsync(Log, Ct);
 
-        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive);
-        StateArchive.Import(Archive, Restored);
+        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken);
+        StateArchive.Import(Archive, Restored, null, TestContext.Current.CancellationToken);
 
         Assert.Empty(exported.Problems);
         Assert.Equal(part, await File.ReadAllBytesAsync(RestoredFile("session_s1.log.1"), Ct));
@@ -167,8 +167,8 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
 
         await File.WriteAllBytesAsync(Log, bytes, Ct);
 
-        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, codec);
-        StateArchive.Import(Archive, Restored, codec);
+        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, codec, null, TestContext.Current.CancellationToken);
+        StateArchive.Import(Archive, Restored, codec, TestContext.Current.CancellationToken);
 
         StateDirectoryProblem problem = Assert.Single(exported.Problems);
         Assert.Equal(Log, problem.Path);
@@ -191,8 +191,8 @@ public sealed class ExportOfDamageBetweenAppendsTests : IDisposable
         string logs = _fixture.File("logs");
         var disk = new BoundedReadFileSystem(PhysicalFileSystem.Instance, p => p.StartsWith(logs, StringComparison.Ordinal), readLimit);
 
-        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, null, null, disk);
-        StateArchive.Import(Archive, Restored);
+        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, Archive, null, null, disk, TestContext.Current.CancellationToken);
+        StateArchive.Import(Archive, Restored, null, TestContext.Current.CancellationToken);
 
         Assert.True(disk.LargestRead > 0, "the log was read through the bounded file system");
         Assert.Single(exported.Problems);

@@ -97,7 +97,7 @@ public sealed class SessionLogFileHeaderDamageTests : IDisposable
     {
         byte[] flipped = await WriteSealedLogAndFlipItsHeaderAsync();
         StateDirectoryVerification verification = StateDirectoryVerifier.Verify(_fixture.StatePath, Codec());
-        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, _fixture.File("..", "export.tar.gz"), Codec());
+        StateArchiveResult exported = StateArchive.Export(_fixture.StatePath, _fixture.File("..", "export.tar.gz"), Codec(), null, TestContext.Current.CancellationToken);
 
         StateDirectoryProblem problem = Assert.Single(verification.Problems);
         Assert.Equal(Log, problem.Path);

@@ -139,10 +139,10 @@ public sealed class SessionLogRotationTests : IDisposable
         Assert.Equal(3, logs.Files);
         Assert.Equal(Directory.GetFiles(_harness.Fixture.File("logs")).Sum(f => new FileInfo(f).Length), logs.Bytes);
         string archive = _harness.Fixture.File("..", "export.tar.gz");
-        StateArchiveResult exported = StateArchive.Export(_harness.Fixture.StatePath, archive);
+        StateArchiveResult exported = StateArchive.Export(_harness.Fixture.StatePath, archive, null, null, TestContext.Current.CancellationToken);
         Assert.Equal(3, exported.Logs);
         string restored = _harness.Fixture.File("..", "restored");
-        StateArchive.Import(archive, restored);
+        StateArchive.Import(archive, restored, null, TestContext.Current.CancellationToken);
         Assert.Equal(_harness.LogFiles(), Directory.GetFiles(Path.Combine(restored, "logs")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
         await using StatePersistenceService reopened = await _harness.OpenAsync(_ => { });

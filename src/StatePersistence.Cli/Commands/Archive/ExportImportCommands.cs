@@ -33,7 +33,18 @@ internal static class ExportImportCommands
             }
 
             StateDirectoryRequirement.Require(context.StatePath);
-            return Report(context, "exported", StateArchive.Export(context.StatePath, parsed.GetValue(file)!, context.PayloadCodec()));
+            string archive = parsed.GetValue(file)!;
+            try
+            {
+                return Report(context, "exported", StateArchive.Export(context.StatePath, archive, context.PayloadCodec(), null, cancellation));
+            }
+            catch (OperationCanceledException ex) when (cancellation.IsCancellationRequested)
+            {
+                // Said with what was left: before 2026-12-07 the export went on until the process ended mid-write, and
+                // its partial temp file stayed beside FILE without a word.
+                throw new CommandFailedException($"The export to '{Path.GetFullPath(archive)}' stopped before it finished, interrupted by a signal (Ctrl-C or SIGTERM); "
+                    + "nothing was written: its temp file was removed, and an archive already at that path is as it was.", ExitCodes.Interrupted, ex);
+            }
         });
         return command;
     }
@@ -51,7 +62,14 @@ internal static class ExportImportCommands
             {
                 return StoreChoice.From(parsed) is { IsPostgres: true } store
                     ? await ImportIntoPostgresAsync(context, store, parsed.GetValue(file)!, cancellation).ConfigureAwait(false)
-                    : Report(context, "imported", StateArchive.Import(parsed.GetValue(file)!, context.StatePath, context.PayloadCodec()));
+                    : Report(context, "imported", StateArchive.Import(parsed.GetValue(file)!, context.StatePath, context.PayloadCodec(), cancellation));
+            }
+            catch (OperationCanceledException ex) when (cancellation.IsCancellationRequested && !StoreChoice.From(parsed).IsPostgres)
+            {
+                // Stopped between two files (the one being written removed): what to do next is what an operator needs.
+                throw new CommandFailedException($"The import of '{Path.GetFullPath(parsed.GetValue(file)!)}' into '{Path.GetFullPath(context.StatePath)}' stopped before it finished, "
+                    + "interrupted by a signal (Ctrl-C or SIGTERM): the directory holds part of it, and nothing opens it until the same import is run again, which resumes it.",
+                    ExitCodes.Interrupted, ex);
             }
             catch (InvalidDataException ex)
             {

@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using System.Globalization;
 using System.IO.Compression;
 using StatePersistence.Commit;
 using StatePersistence.Errors;
@@ -18,7 +19,7 @@ namespace StatePersistence.FileStore.Operations;
 /// view, every session log up to its last complete frame, and every report. The journal is not needed (the snapshot
 /// holds all of it) and backups are history, not state: neither is copied. The archive is written to a temp file
 /// beside the target, fsynced, renamed into place, and the directory fsynced.
-/// <see cref="Import"/> restores an archive into an empty (or missing) directory only, under the directory's writer
+/// <see cref="Import(string, string, IPayloadCodec?)"/> restores an archive into an empty (or missing) directory only, under the directory's writer
 /// lock, each file written atomically; an entry whose path would leave the directory, or that is not part of a state
 /// directory, refuses the whole archive before anything is written.
 /// </summary>
@@ -33,8 +34,17 @@ public static class StateArchive
     public static StateArchiveResult Export(string stateDirectory, string archivePath, IPayloadCodec? codec = null, TimeProvider? time = null) =>
         Export(stateDirectory, archivePath, codec, time, PhysicalFileSystem.Instance);
 
+    /// <summary>
+    /// <see cref="Export(string, string, IPayloadCodec?, TimeProvider?)"/>, stopped by <paramref name="cancellationToken"/>
+    /// between any two writes of the archive: the temp file is then removed and <see cref="OperationCanceledException"/>
+    /// thrown, nothing written at <paramref name="archivePath"/> (an archive already there is left as it was).
+    /// </summary>
+    public static StateArchiveResult Export(string stateDirectory, string archivePath, IPayloadCodec? codec, TimeProvider? time, CancellationToken cancellationToken) =>
+        Export(stateDirectory, archivePath, codec, time, PhysicalFileSystem.Instance, cancellationToken);
+
     /// <summary><see cref="Export(string, string, IPayloadCodec?, TimeProvider?)"/> reading the logs and writing the archive through <paramref name="fileSystem"/>.</summary>
-    internal static StateArchiveResult Export(string stateDirectory, string archivePath, IPayloadCodec? codec, TimeProvider? time, IFileSystem fileSystem)
+    internal static StateArchiveResult Export(string stateDirectory, string archivePath, IPayloadCodec? codec, TimeProvider? time, IFileSystem fileSystem,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
         ArgumentException.ThrowIfNullOrEmpty(archivePath);
@@ -55,8 +65,7 @@ public static class StateArchive
             throw new IOException($"The archive '{target}' is a directory: give the path of the .tar.gz file to write. Nothing was written.");
         }
 
-        var archiveLayout = new StateLayout(directory);
-        string temp = archiveLayout.NextTempPath(target);
+        string temp = ExportTempPath(target);
         int logs = 0;
         int reports = 0;
         var damagedLogs = new List<StateDirectoryProblem>();
@@ -65,7 +74,9 @@ public static class StateArchive
         {
             long bytes = AtomicFile.WriteTemp(fileSystem, temp, stream =>
             {
-                using var gzip = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
+                // Every write checks for a cancellation (Ctrl-C): compressing gigabytes of logs takes minutes, and an
+                // export left behind mid-write by the ending process would leave its temp file beside the archive.
+                using var gzip = new GZipStream(new CancellableWriteStream(stream, cancellationToken), CompressionLevel.Optimal, leaveOpen: true);
                 using var tar = new TarWriter(gzip, TarEntryFormat.Pax, leaveOpen: true);
                 Add(tar, "state.json", Snapshot(read.View, envelope, (time ?? TimeProvider.System).GetUtcNow()));
                 foreach (StoredItem task in read.View.Tasks.Values)
@@ -83,6 +94,7 @@ public static class StateArchive
                 reports = AddFiles(tar, layout.ReportsDirectory, "reports/",
                     (name, content) => ReportExport.Checked(name, content, Path.Combine(layout.ReportsDirectory, name), envelope, damagedReports));
             }, Durability.Full);
+            cancellationToken.ThrowIfCancellationRequested();
             fileSystem.Rename(temp, target);
             fileSystem.SyncDirectory(directory);
             return new StateArchiveResult(target, read.StateDirectory, read.View.Revision, read.View.Tasks.Count, read.View.Sessions.Count, logs, reports, bytes,
@@ -98,6 +110,19 @@ public static class StateArchive
             throw;
         }
     }
+
+    /// <summary>Exports started by this process, for <see cref="ExportTempPath"/>.</summary>
+    private static long s_exports;
+
+    /// <summary>
+    /// The temp file an export writes beside <paramref name="target"/>, <c>FILE.&lt;process id&gt;-&lt;n&gt;.tmp</c>: one
+    /// no other export uses, of this process or another. No lock guards the directory of an export as one guards a state
+    /// directory, and two exports to one file may run at once (a backup job overlapping the next, or an operator's run);
+    /// with one temp name for all (<c>FILE.1.tmp</c> before 2026-12-07) the second truncated the first one's file and
+    /// renamed it into place, the first went on writing into it, and the archive did not read.
+    /// </summary>
+    private static string ExportTempPath(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"{target}.{Environment.ProcessId}-{Interlocked.Increment(ref s_exports)}{StateLayout.TempSuffix}");
 
     /// <summary>
     /// An archive inside the directory it copies is a file the state does not have: <c>verify</c> reports it, and the
@@ -121,14 +146,22 @@ public static class StateArchive
     /// readable .tar.gz (truncated, not gzip, not tar), before anything is written. <paramref name="codec"/> is the one the export was
     /// written with (its files are restored as they are, so an encrypted export needs its key to be read back).
     /// </summary>
-    public static StateArchiveResult Import(string archivePath, string stateDirectory, IPayloadCodec? codec = null)
+    public static StateArchiveResult Import(string archivePath, string stateDirectory, IPayloadCodec? codec = null) =>
+        Import(archivePath, stateDirectory, codec, CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="Import(string, string, IPayloadCodec?)"/>, stopped by <paramref name="cancellationToken"/> between any
+    /// two writes: <see cref="OperationCanceledException"/>, the file being written removed, and the directory left as an
+    /// unfinished import (its marker in place, so nothing opens it) that running the same import again finishes.
+    /// </summary>
+    public static StateArchiveResult Import(string archivePath, string stateDirectory, IPayloadCodec? codec, CancellationToken cancellationToken)
     {
         string archive = RequireArchive(archivePath);
         var layout = new StateLayout(Path.GetFullPath(stateDirectory));
 
         // Every entry is checked before anything is written, so a refused archive leaves nothing behind.
         (int tasks, int sessions, int logs, int reports) = Check(archive, PayloadEnvelope.For(codec));
-        ImportFiles(PhysicalFileSystem.Instance, archive, layout, TimeProvider.System);
+        ImportFiles(PhysicalFileSystem.Instance, archive, layout, TimeProvider.System, cancellationToken: cancellationToken);
         StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
         return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length,
             restored.Problems);
@@ -141,12 +174,12 @@ public static class StateArchive
     /// not read back (the open reads it). At 100,000 tasks the fsyncs cost most of a minute, and the item files
     /// 100,000 files written and deleted.
     /// </summary>
-    internal static void RestoreCopy(string archivePath, string directory, IPayloadCodec? codec)
+    internal static void RestoreCopy(string archivePath, string directory, IPayloadCodec? codec, CancellationToken cancellationToken)
     {
         string archive = RequireArchive(archivePath);
         Check(archive, PayloadEnvelope.For(codec));
         ImportFiles(PhysicalFileSystem.Instance, archive, new StateLayout(Path.GetFullPath(directory)), TimeProvider.System, Durability.Relaxed,
-            withItemFiles: false);
+            withItemFiles: false, cancellationToken);
     }
 
     private static string RequireArchive(string archivePath)
@@ -160,7 +193,7 @@ public static class StateArchive
     /// <summary>
     /// Puts the archive at <paramref name="archivePath"/> into <paramref name="store"/>, a store of the contract that
     /// keeps session logs and reports (<see cref="IStateBlobStore"/>) and is not open yet: this opens it, and the caller
-    /// disposes it. The archive gets every check <see cref="Import"/> makes, in a directory of its own under the
+    /// disposes it. The archive gets every check <see cref="Import(string, string, IPayloadCodec?)"/> makes, in a directory of its own under the
     /// system's temp directory (room for the state is needed there; the directory is removed afterwards). The store
     /// must hold nothing the archive does not hold as it holds it; anything else is refused
     /// (<see cref="StatePersistenceException"/> naming the first ten) before anything is written. Reports and session
@@ -203,7 +236,7 @@ public static class StateArchive
     /// same import again resumes (it rewrites every file, each atomically, so what the crash left is overwritten).
     /// </summary>
     internal static void ImportFiles(IFileSystem fileSystem, string archive, StateLayout layout, TimeProvider time, Durability durability = Durability.Full,
-        bool withItemFiles = true)
+        bool withItemFiles = true, CancellationToken cancellationToken = default)
     {
         ImportMarker marker = ImportMarker.For(archive, time.GetUtcNow());
         RefuseUnlessEmptyOrResumable(fileSystem, layout, marker);
@@ -218,13 +251,16 @@ public static class StateArchive
             using var tar = new TarReader(gzip);
             while (tar.GetNextEntry() is { } entry)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 if (entry.EntryType is TarEntryType.Directory || (!withItemFiles && IsItemFile(entry.Name)))
                 {
                     continue;
                 }
 
-                // Copied as it is read (a session log may be gigabytes), and only renamed into place whole.
-                AtomicFile.Write(fileSystem, layout, Path.Combine(layout.Root, entry.Name), file => CopyWhole(entry, file), durability, syncDirectory: false);
+                // Copied as it is read (a session log may be gigabytes), and only renamed into place whole. A cancellation
+                // (Ctrl-C) stops it between two writes, its temp file removed: the marker stays, and the same import resumes.
+                AtomicFile.Write(fileSystem, layout, Path.Combine(layout.Root, entry.Name),
+                    file => CopyWhole(entry, new CancellableWriteStream(file, cancellationToken)), durability, syncDirectory: false);
             }
 
             if (durability == Durability.Full)

@@ -1,6 +1,6 @@
 namespace StatePersistence.FileStore.Operations;
 
-/// <summary>What <see cref="StateArchive.Export(string, string, StatePersistence.Serialization.IPayloadCodec?, TimeProvider?)"/> wrote or <see cref="StateArchive.Import"/> restored.</summary>
+/// <summary>What <see cref="StateArchive.Export(string, string, StatePersistence.Serialization.IPayloadCodec?, TimeProvider?)"/> wrote or <see cref="StateArchive.Import(string, string, StatePersistence.Serialization.IPayloadCodec?)"/> restored.</summary>
 /// <param name="Archive">The <c>.tar.gz</c> file, as an absolute path.</param>
 /// <param name="StateDirectory">The state directory read or restored into.</param>
 /// <param name="Revision">The state's revision in the archive.</param>

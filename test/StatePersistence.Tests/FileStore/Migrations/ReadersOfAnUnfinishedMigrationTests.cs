@@ -85,7 +85,7 @@ public sealed class ReadersOfAnUnfinishedMigrationTests : IDisposable
 
         // statectl tasks reads through StateDirectoryReader.Read.
         StateMigrationIncompleteException read = Assert.Throws<StateMigrationIncompleteException>(() => StateDirectoryReader.Read(_fixture.StatePath));
-        StateMigrationIncompleteException export = Assert.Throws<StateMigrationIncompleteException>(() => StateArchive.Export(_fixture.StatePath, Archive));
+        StateMigrationIncompleteException export = Assert.Throws<StateMigrationIncompleteException>(() => StateArchive.Export(_fixture.StatePath, Archive, null, null, TestContext.Current.CancellationToken));
         StateDirectoryHealth health = StateDirectoryHealth.Inspect(_fixture.StatePath);
 
         foreach (string message in (string[])[read.Message, export.Message, Assert.Single(health.Reasons, r => r.Contains("did not finish", StringComparison.Ordinal))])

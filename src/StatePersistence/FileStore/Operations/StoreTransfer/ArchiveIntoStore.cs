@@ -9,7 +9,7 @@ namespace StatePersistence.FileStore.Operations.StoreTransfer;
 
 /// <summary>
 /// Puts an export archive into any store of the contract (<see cref="IStateStore"/> with <see cref="IStateBlobStore"/>):
-/// the archive is restored into a directory of its own with every check <see cref="StateArchive.Import"/> makes, opened
+/// the archive is restored into a directory of its own with every check <see cref="StateArchive.Import(string, string, IPayloadCodec?)"/> makes, opened
 /// as a file store, and copied item by item, log by log and report by report through the target's own write paths, so
 /// the target seals, numbers, indexes and publishes them as it does any write. The target must hold nothing but what
 /// the archive holds: everything is compared first, and anything else (an item, log or report the archive lacks, or
@@ -31,7 +31,7 @@ internal sealed class ArchiveIntoStore(IStateStore store, IPayloadCodec? codec)
         try
         {
             // What must survive a crash is what the store writes; the copy is read once and removed.
-            StateArchive.RestoreCopy(archive, work, codec);
+            StateArchive.RestoreCopy(archive, work, codec, cancellationToken);
             await using var source = new FileStateStore(TransferCopy.Options(work), codec);
             StateView from = (await source.OpenAsync(cancellationToken).ConfigureAwait(false)).View;
             List<string> logIds = await TransferCopy.AllSessionLogsAsync(source, cancellationToken).ConfigureAwait(false);

@@ -49,7 +49,7 @@ internal sealed class StoreIntoArchive(IStateStore store, IPayloadCodec? codec)
                 reports = await CopyReportsAsync(copy, cancellationToken).ConfigureAwait(false);
             }
 
-            StateArchiveResult written = StateArchive.Export(work, archive, codec);
+            StateArchiveResult written = StateArchive.Export(work, archive, codec, null, cancellationToken);
             return new StoreExportResult(written.Archive, store.Location, storeRevision, written.Revision, written.Tasks, written.Sessions, logs, reports, written.Bytes);
         }
         finally
