@@ -41,7 +41,10 @@ internal static class LoginRoutes
         if (throttle.Blocked(context) is { } retryAfter)
         {
             context.Response.Headers.RetryAfter = LoginThrottle.RetryAfterSeconds(retryAfter);
-            return Form(context, $"Too many wrong keys were sent from this address; try again in {LoginThrottle.RetryAfterSeconds(retryAfter)} seconds.",
+            string wait = LoginThrottle.RetryAfterSeconds(retryAfter);
+            return Form(context, throttle.UnderAnotherName(context)
+                    ? $"Too many wrong keys were sent from this address under a name that AllowedHosts does not list; try again in {wait} seconds, or log in at localhost, by the server's IP address or under a listed name."
+                    : $"Too many wrong keys were sent from this address; try again in {wait} seconds.",
                 StatusCodes.Status429TooManyRequests);
         }
 

@@ -2,7 +2,10 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using StatePersistence.Server.Access;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Refusals;
 
@@ -16,6 +19,15 @@ namespace StatePersistence.Server.Dashboard;
 /// counted, which the middleware (it takes a permit before the endpoint runs) cannot do; a right key costs nothing, and
 /// one attacker's address never blocks another's. IPv6 addresses are partitioned by their /64, the block one
 /// subscriber gets, so that an attacker cannot rotate through it.
+/// <para>Wrong keys sent under a <c>Host</c> that is not this server's own (neither a loopback name, nor an IP address,
+/// nor a name <c>AllowedHosts</c> lists: with a key set it is <c>*</c> by default, so any name gets through) are counted
+/// apart, in one more budget per address (<see cref="Key"/>). A page that rebinds its DNS name to the server posts from
+/// the operator's browser, so from the operator's address, with its own name in <c>Host</c> and <c>Origin</c> (which the
+/// origin check takes for same-origin): counted with the address alone, its ten wrong keys locked the operator out of
+/// the login. Now they throttle only that page. Neither a budget per <c>Host</c> (an attacker who sends its guesses
+/// straight could make up a fresh name for every ten) nor refusing unlisted names (an operator who reaches the server by
+/// a name <c>AllowedHosts: *</c> lets through would lose the login) keeps both purposes; with one shared budget for
+/// all other names, a guesser gets at most twice the limit per window.</para>
 /// </summary>
 internal sealed class LoginThrottle : IDisposable
 {
@@ -23,10 +35,13 @@ internal sealed class LoginThrottle : IDisposable
     private readonly RefusedRequests _refused;
     private readonly TimeSpan _window;
     private readonly ILogger<LoginThrottle> _logger;
+    private readonly List<StringSegment> _ownNames;
 
-    public LoginThrottle(IOptions<StateServerOptions> options, RefusedRequests refused, ILogger<LoginThrottle> logger)
+    public LoginThrottle(IOptions<StateServerOptions> options, IOptions<HostFilteringOptions> hosts, RefusedRequests refused,
+        ILogger<LoginThrottle> logger)
     {
         _logger = logger;
+        _ownNames = [.. HostAccess.Loopback.Concat(hosts.Value.AllowedHosts).Where(name => name != "*").Select(name => new StringSegment(name))];
         StateServerOptions server = options.Value;
         _refused = refused;
         _window = server.LoginFailureWindow;
@@ -46,7 +61,7 @@ internal sealed class LoginThrottle : IDisposable
     /// </summary>
     public TimeSpan? Blocked(HttpContext context)
     {
-        string address = Partition(context.Connection.RemoteIpAddress);
+        string address = Key(context);
         // Zero permits asks whether any is left without taking one.
         using RateLimitLease lease = _failures.AttemptAcquire(address, 0);
         if (lease.IsAcquired)
@@ -64,11 +79,33 @@ internal sealed class LoginThrottle : IDisposable
         return retryAfter;
     }
 
-    /// <summary>Counts a wrong key against <paramref name="context"/>'s address.</summary>
+    /// <summary>Counts a wrong key against <paramref name="context"/>'s address (and the kind of name it was sent under).</summary>
     public void Failed(HttpContext context)
     {
-        using RateLimitLease _ = _failures.AttemptAcquire(Partition(context.Connection.RemoteIpAddress), 1);
+        using RateLimitLease _ = _failures.AttemptAcquire(Key(context), 1);
     }
+
+    /// <summary>Whether the login was posted under a name other than this server's own (see the class's remarks).</summary>
+    public bool UnderAnotherName(HttpContext context) => !IsOwnName(context.Request.Host);
+
+    /// <summary>
+    /// The budget a login is counted in: its address's, or, posted under a name that is not this server's own, the one
+    /// the address shares for all such names, which also names it in the 429's log line.
+    /// </summary>
+    private string Key(HttpContext context)
+    {
+        string address = Partition(context.Connection.RemoteIpAddress);
+        return UnderAnotherName(context) ? address + " under a Host not in AllowedHosts" : address;
+    }
+
+    /// <summary>
+    /// A loopback name, an IP address (a rebinding page has a DNS name: its address is what it rebinds), a name
+    /// <c>AllowedHosts</c> lists, or no <c>Host</c> at all (no browser sends that).
+    /// </summary>
+    private bool IsOwnName(HostString host) =>
+        !host.HasValue
+        || IPAddress.TryParse(host.Host.Trim('[', ']'), out _)
+        || HostString.MatchesAny(new StringSegment(host.Host), _ownNames);
 
     /// <summary>The address, or its /64 for IPv6 (an IPv4 address mapped into IPv6 counts as the IPv4 one).</summary>
     public static string Partition(IPAddress? address)

@@ -86,7 +86,7 @@ internal sealed partial class ByteRangeResult(ISessionLogReader? text, string co
     /// is thrown as any failed read is (a problem answer, the headers set here cleared); once the headers and part of
     /// the body are out, a problem can no longer be sent, and ending the response short would leave a client that
     /// reads to the connection's close (or ignores the length) a truncated text it could take for the whole: the
-    /// connection is aborted instead, and the cause logged.
+    /// connection is aborted instead, the cause logged and the abort counted (<see cref="AbortedAnswers"/>).
     /// </summary>
     private async Task WriteAsync(HttpContext context, int status, long offset, long count)
     {
@@ -103,13 +103,16 @@ internal sealed partial class ByteRangeResult(ISessionLogReader? text, string co
         {
             await text.CopyToAsync(response.Body, offset, count, context.RequestAborted);
         }
-        catch (Errors.StatePersistenceException failed) when (response.HasStarted)
+        catch (Exception failed) when (AbortedAnswers.AfterHeaders(context))
         {
-            LogAborted(logger, context.Request.Path, failed.Path, failed.Message, context.TraceIdentifier);
-            context.Abort();
+            // Any failure, not only the store's: one that escaped after the headers reached no handler that counts it.
+            // A store's failure names its file; any other is a defect, whose stack trace is kept.
+            Errors.StatePersistenceException? stored = failed as Errors.StatePersistenceException;
+            LogAborted(logger, stored is null ? failed : null, context.Request.Path, stored?.Path, failed.Message, context.TraceIdentifier);
+            AbortedAnswers.Abort(context);
         }
     }
 
     [LoggerMessage(7110, LogLevel.Error, "The answer to {RequestPath} was aborted after its headers were sent, so the client cannot take a truncated text for the whole: reading {Path} failed: {Reason}; correlation id {CorrelationId}")]
-    private static partial void LogAborted(ILogger logger, string requestPath, string? path, string reason, string correlationId);
+    private static partial void LogAborted(ILogger logger, Exception? exception, string requestPath, string? path, string reason, string correlationId);
 }
