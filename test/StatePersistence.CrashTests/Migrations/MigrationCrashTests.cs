@@ -1,12 +1,10 @@
-using System.Text;
 using StatePersistence.CrashTests.Support;
 using StatePersistence.FileStore;
 using StatePersistence.FileStore.Migrations;
 using StatePersistence.FileSystem;
-using StatePersistence.Serialization;
-using StatePersistence.Storage;
 using StatePersistence.Testing.CrashSimulation;
 using StatePersistence.Testing.Fixtures;
+using static StatePersistence.CrashTests.Migrations.MigratingOpen;
 
 namespace StatePersistence.CrashTests.Migrations;
 
@@ -19,7 +17,6 @@ namespace StatePersistence.CrashTests.Migrations;
 /// </summary>
 public sealed class MigrationCrashTests(ReliabilityLedger ledger)
 {
-    private const string Root = CrashSimulatingFileSystem.DefaultRoot;
     private const int StatesPerPoint = 6;
 
     [Fact]
@@ -82,9 +79,6 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
         return disk;
     }
 
-    private static void Rollback(IFileSystem fileSystem) =>
-        StateMigrations.Rollback(Options, fileSystem, MigrationChain.Default, codec: null, Services.NewClock());
-
     /// <summary>Whether the directory holds exactly the Node files (null) or what differs.</summary>
     private static string? NodeFilesProblem(IFileSystem fileSystem)
     {
@@ -142,41 +136,10 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
         }
     }
 
-    private static StatePersistenceOptions Options => Services.Options(Root);
-
     private static CrashSimulatingFileSystem Seeded()
     {
         var disk = new CrashSimulatingFileSystem();
         NodeStateDirectory.WriteTo(disk, Root);
         return disk;
-    }
-
-    /// <summary>The open that migrates, on its own: the store, opened and closed.</summary>
-    private static async Task OpenAsync(IFileSystem fileSystem, CancellationToken ct)
-    {
-        await using var store = new FileStateStore(Options, fileSystem, timeProvider: Services.NewClock());
-        await store.OpenAsync(ct);
-    }
-
-    /// <summary>Everything the Node directory held, as the store serves it after an open.</summary>
-    private static async Task<string> LoadAsync(IFileSystem fileSystem, CancellationToken ct)
-    {
-        await using var store = new FileStateStore(Options, fileSystem, timeProvider: Services.NewClock());
-        RecoveredState state = await store.OpenAsync(ct);
-        var text = new StringBuilder();
-        text.Append("tasks: ").AppendJoin(", ", state.View.Tasks.Select(t => t.Key + "=" + ItemCodec.DeserializeTask(t.Value.Json).Status)).Append('\n');
-        text.Append("sessions: ").AppendJoin(", ", state.View.Sessions.Keys).Append('\n');
-        foreach (string session in (string[])["sess_a", "sess_a_b"])
-        {
-            byte[]? log = await store.ReadSessionLogAsync(session, ct);
-            text.Append("log ").Append(session).Append(": ").Append(log is null ? "(none)" : Encoding.UTF8.GetString(log)).Append('\n');
-        }
-
-        foreach (string report in await store.ListReportsAsync(ct))
-        {
-            text.Append("report ").Append(report).Append(": ").Append(Encoding.UTF8.GetString((await store.LoadReportAsync(report, ct))!)).Append('\n');
-        }
-
-        return text.ToString();
     }
 }
