@@ -49,7 +49,7 @@ public abstract class SessionDeletionConformanceTests<THarness> : StoreConforman
     }
 
     /// <summary>The store's session logs and reports; a log deletion waits for <see cref="Release"/> once it is asked for.</summary>
-    private sealed class HeldLogDeletion(IStateBlobStore inner) : IStateBlobStore
+    private sealed class HeldLogDeletion(IStateBlobStore inner) : FirstContractBlobStore(inner), IStateBlobStore
     {
         public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -59,25 +59,7 @@ public abstract class SessionDeletionConformanceTests<THarness> : StoreConforman
         {
             Reached.TrySetResult();
             await Release.Task.WaitAsync(cancellationToken);
-            await inner.DeleteSessionLogAsync(sessionId, cancellationToken);
+            await Inner.DeleteSessionLogAsync(sessionId, cancellationToken);
         }
-
-        public ValueTask AppendSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability, CancellationToken cancellationToken = default) =>
-            inner.AppendSessionLogAsync(sessionId, utf8Text, durability, cancellationToken);
-
-        public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
-            inner.ReadSessionLogAsync(sessionId, cancellationToken);
-
-        public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default) =>
-            inner.SessionLogSizeAsync(sessionId, cancellationToken);
-
-        public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability, CancellationToken cancellationToken = default) =>
-            inner.SaveReportAsync(reportId, json, durability, cancellationToken);
-
-        public ValueTask<byte[]?> LoadReportAsync(string reportId, CancellationToken cancellationToken = default) =>
-            inner.LoadReportAsync(reportId, cancellationToken);
-
-        public ValueTask<IReadOnlyList<string>> ListReportsAsync(CancellationToken cancellationToken = default) =>
-            inner.ListReportsAsync(cancellationToken);
     }
 }

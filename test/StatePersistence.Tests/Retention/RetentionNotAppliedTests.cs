@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using StatePersistence.Conformance;
 using StatePersistence.InMemory;
 using StatePersistence.Tests.Support;
 

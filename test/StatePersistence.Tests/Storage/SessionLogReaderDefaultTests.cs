@@ -1,7 +1,7 @@
 using System.Text;
+using StatePersistence.Conformance;
 using StatePersistence.InMemory;
 using StatePersistence.Storage;
-using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.Storage;
 
