@@ -250,6 +250,31 @@ public sealed class ExportImportCommandTests : IDisposable
         Assert.False(Directory.Exists(Restored));
     }
 
+    /// <summary>
+    /// An export cut in its gzip trailer (the last 10 bytes gone: the 8 of the trailer and 2 of the deflate data) is
+    /// refused naming it (<c>GzipTrailerTests</c> covers each cut and a changed trailer byte); before 2026-12-07 it was
+    /// imported, exit 0, where <c>gzip -t</c> says "unexpected end of file".
+    /// </summary>
+    [Fact]
+    public async Task Import_OfAnExportCutInItsGzipTrailer_IsRefusedNamingIt_AndWritesNothing()
+    {
+        await using (StatePersistenceService writer = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = StatePath }, cancellationToken: Http.Ct))
+        {
+            await writer.SaveTaskAsync(new Model.AgentTask { Id = "task_1", Description = "in the archive", Status = "pending" }, Http.Ct);
+        }
+
+        Assert.Equal(0, (await StatectlRun.RunAsync("export", ArchivePath, "--state-path", StatePath)).ExitCode);
+        byte[] whole = await File.ReadAllBytesAsync(ArchivePath, Http.Ct);
+        await File.WriteAllBytesAsync(ArchivePath, whole[..^10], Http.Ct);
+
+        StatectlRun run = await StatectlRun.RunAsync("import", ArchivePath, "--state-path", Restored);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains($"The archive '{ArchivePath}' is refused: it ends before its gzip trailer", run.Error, StringComparison.Ordinal);
+        Assert.Contains("it is truncated. Nothing was changed.", run.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Restored));
+    }
+
     [Theory]
     [InlineData("state.json")]
     [InlineData("tasks/task_2.json")]

@@ -351,7 +351,7 @@ public static class StateArchive
         try
         {
             using FileStream file = File.OpenRead(archive);
-            using var gzip = new GZipStream(file, CompressionMode.Decompress);
+            using var gzip = new CheckedGzipReader(file);
             using var tar = new TarReader(gzip);
             while (tar.GetNextEntry() is { } entry)
             {
@@ -374,6 +374,12 @@ public static class StateArchive
                 lastEntry = entry.Name;
                 string top = entry.Name.Split('/')[0];
                 counts[top] = counts.GetValueOrDefault(top) + (entry.EntryType is TarEntryType.Directory ? 0 : 1);
+            }
+
+            // Every entry read whole says nothing of the end: an archive cut in its gzip trailer read as whole.
+            if (gzip.TrailerProblem() is { } trailerProblem)
+            {
+                throw new InvalidDataException($"{refusal} is refused: {trailerProblem}. Nothing was changed.");
             }
         }
         // What gzip and tar throw names no file (a truncated archive is an EndOfStreamException, an IOException): named

@@ -176,9 +176,10 @@ internal static class TaskArchiveFile
 
         var raw = new List<(string, TarEntryType, byte[])>();
         string at = TaskArchiveManifest.EntryName;
+        string? trailerProblem;
         try
         {
-            using var gzip = new GZipStream(new MemoryStream(archive, writable: false), CompressionMode.Decompress);
+            using var gzip = new CheckedGzipReader(new MemoryStream(archive, writable: false));
             using var tar = new TarReader(gzip);
             while (tar.GetNextEntry() is { } entry)
             {
@@ -187,13 +188,16 @@ internal static class TaskArchiveFile
                 entry.DataStream?.CopyTo(content);
                 raw.Add((entry.Name, entry.EntryType, content.ToArray()));
             }
+
+            // Every entry read whole says nothing of the end: an archive cut in its gzip trailer read as whole.
+            trailerProblem = gzip.TrailerProblem();
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or IOException)
         {
             throw Damaged(path, at, $"cannot be read ({ex.Message}): the archive is truncated or corrupt", ex);
         }
 
-        return raw;
+        return trailerProblem is null ? raw : throw new InvalidDataException($"The archive '{path}' is damaged: {trailerProblem}.");
     }
 
     private static TaskArchiveManifest ReadManifest(byte[] json, string path)
