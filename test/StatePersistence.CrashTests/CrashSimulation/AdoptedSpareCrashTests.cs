@@ -77,7 +77,7 @@ public sealed class AdoptedSpareCrashTests(ReliabilityLedger ledger)
             c => c.Kind == SimulatedOperationKind.SyncDirectory && c.Path == JournalDirectory && SpareJustSynced(disk));
         StatePersistenceService killed = Services.Create(Services.Options(Root), process, Services.NewClock());
         Task start = Task.Run(() => killed.StartAsync(ct), ct);
-        await beforeSync.Reached.WaitAsync(ct);
+        await beforeSync.ReachedByAsync(start, ct);
         process.Kill();
         beforeSync.Release();
         await Assert.ThrowsAnyAsync<Exception>(() => start);

@@ -69,13 +69,13 @@ public sealed class UndurableBackupFolderCrashTests(ReliabilityLedger ledger)
         var loser = new ProcessFileSystem(disk);
         Gate beforeLock = loser.HoldAt("the loser's lock", c => c.Kind == SimulatedOperationKind.AcquireLock);
         Task loserOpen = Task.Run(() => OpenAsync(loser, ct), ct);
-        await beforeLock.Reached.WaitAsync(ct);
+        await beforeLock.ReachedByAsync(loserOpen, ct);
 
         var winner = new ProcessFileSystem(disk);
         Gate afterMkdir = winner.HoldAt("the winner's fsync after the mkdir",
             c => c.Kind == SimulatedOperationKind.SyncDirectory && c.Path == Root && FolderJustMade(disk));
         Task winnerOpen = Task.Run(() => OpenAsync(winner, ct), ct);
-        await afterMkdir.Reached.WaitAsync(ct);
+        await afterMkdir.ReachedByAsync(winnerOpen, ct);
         winner.Kill();
         afterMkdir.Release();
         await Assert.ThrowsAnyAsync<Exception>(() => winnerOpen);

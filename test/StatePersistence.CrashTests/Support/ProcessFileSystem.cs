@@ -182,6 +182,17 @@ internal sealed class Gate(string name, Func<FileCall, bool> match)
 
     public void Release() => _released.Set();
 
+    /// <summary>
+    /// Waits until a call arrives at the gate, or fails the test when <paramref name="running"/> (the operation
+    /// expected to reach it) ends first: a gate whose call never comes (under a mutant that removes that call, say)
+    /// would otherwise leave the test waiting for ever.
+    /// </summary>
+    public async Task ReachedByAsync(Task running, CancellationToken cancellationToken)
+    {
+        await Task.WhenAny(Reached, running).WaitAsync(cancellationToken);
+        Assert.True(Reached.IsCompleted, $"Gate '{name}' was never reached: the operation meant to reach it ended first ({running.Status}).");
+    }
+
     /// <summary>Blocks the caller's thread until released; a deadline instead of a hang if a test forgets.</summary>
     public void Hold()
     {
