@@ -165,9 +165,8 @@ public sealed partial class PostgresStateStore
         }
         catch (NpgsqlException)
         {
-            TimeSpan wait = TimeSpan.FromSeconds(_commandTimeoutSeconds > 0 ? _commandTimeoutSeconds : 30);
-            if (!await Failures.LostCommitAnswer.SessionLogAppendLandedAsync(_dataSource, _schema, sessionId, segment, transactionId, sealedBytes, wait,
-                cancellationToken).ConfigureAwait(false))
+            if (!await Failures.LostCommitAnswer.SessionLogAppendLandedAsync(_dataSource, _schema, sessionId, segment, transactionId, sealedBytes,
+                Failures.LostCommitAnswer.WaitFor(_commandTimeoutSeconds), cancellationToken).ConfigureAwait(false))
             {
                 throw;
             }

@@ -43,9 +43,8 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
     private readonly string _lockKey = "statepersistence.item:" + schema + ":";
     private readonly GroupStatement _statement = new(schema);
 
-    // How long a lost commit answer waits for its transaction to end: the connection's Command Timeout (30 s when none).
-    private readonly TimeSpan _lostAnswerWait = TimeSpan.FromSeconds(
-        new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).CommandTimeout is int seconds and > 0 ? seconds : 30);
+    // How long a lost commit answer waits for its transaction to end (LostCommitAnswer.WaitFor).
+    private readonly TimeSpan _lostAnswerWait = LostCommitAnswer.WaitFor(new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).CommandTimeout);
 
     private long _answersLost;
 

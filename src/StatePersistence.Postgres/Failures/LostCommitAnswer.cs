@@ -20,6 +20,12 @@ internal static class LostCommitAnswer
     private static readonly TimeSpan StatusPoll = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
+    /// How long a lost answer waits for its transaction to end: the connection string's Command Timeout, or 30 s (the
+    /// Npgsql default) when it is 0, which means no timeout at all.
+    /// </summary>
+    public static TimeSpan WaitFor(int commandTimeoutSeconds) => TimeSpan.FromSeconds(commandTimeoutSeconds > 0 ? commandTimeoutSeconds : 30);
+
+    /// <summary>
     /// True when transaction <paramref name="transactionId"/> committed and the log of <paramref name="sessionId"/> holds
     /// <paramref name="payload"/> at <paramref name="segment"/>; waits up to <paramref name="wait"/> for the transaction
     /// to end.
