@@ -291,10 +291,18 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     /// null: nothing to change, the item not found) stands only on the durable version of the item (<see cref="IsDurable"/>);
     /// made on a version a pending commit made, it waits until that commit has its outcome and runs again.
     /// </para>
+    /// <para>
+    /// Over a shared store, a refusal by <paramref name="change"/> stands only on the store's version of the item: this
+    /// instance's copy may trail another instance's change still on its way through the feed. Once per call, the refusal
+    /// catches up with the store (the task, <paramref name="task"/>, or session <paramref name="id"/>); when that brought
+    /// a newer version (or the feed did meanwhile) <paramref name="change"/> runs again on it, and what it decides there
+    /// stands, so a store that keeps changing never keeps the call deciding.
+    /// </para>
     /// </summary>
-    public async ValueTask<long> CommitIfUnchangedAsync(string kind, Func<StateView, ImmutableSortedDictionary<string, StoredItem>> map,
+    public async ValueTask<long> CommitIfUnchangedAsync(string kind, bool task, Func<StateView, ImmutableSortedDictionary<string, StoredItem>> map,
         string id, Func<StoredItem?, StateChange?> change, CancellationToken cancellationToken)
     {
+        bool decidedOnStoresVersion = false;
         while (true)
         {
             ThrowIfDisposed();
@@ -313,6 +321,21 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
                 // version a pending commit made would refuse the write because of one that may still fail. Before
                 // 2026-12-07 only a conflict waited (RefusalOnPendingSaveTests).
                 await Committer.SettleAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            catch (Exception refusal) when (refusal is not OperationCanceledException && Shared && !decidedOnStoresVersion)
+            {
+                // Every read-modify-write (a replace's check, a log append's check, an update's callback: the server's
+                // quotas and rules) refused on a copy that trails another instance's change would refuse because of a
+                // version the store no longer holds. Before 2026-12-07 only a replace's check was decided again
+                // (CheckAheadOfTheFeedTests); an append or update refused on the trailing copy (RefusalAheadOfTheFeedTests).
+                decidedOnStoresVersion = true;
+                await CatchUpBeforeWriteAsync(kind, task, id, cancellationToken).ConfigureAwait(false);
+                if (ReferenceEquals(map(Committer.Latest).GetValueOrDefault(id), current))
+                {
+                    throw;
+                }
+
                 continue;
             }
 

@@ -26,17 +26,15 @@ internal sealed partial class ItemOperations
         while (true)
         {
             StateChange? sent = null;
-
-            // Set while the caller's check runs: what it throws is its refusal, decided on this instance's copy (checkedOn).
-            bool checking = false;
-            StoredItem? checkedOn = null;
             try
             {
-                long revision = await commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
+                // A check that refuses a copy trailing another instance's change (over a shared store, a task created
+                // there a moment ago reads here as a create, which a quota on creates refuses) runs again on the store's
+                // version: the pipeline decides every refusal there (CheckAheadOfTheFeedTests).
+                long revision = await commits.CommitIfUnchangedAsync(kind.Name, task: true, kind.Map, id, current =>
                 {
                     // Set only once the check passed: a conflict the check raises is the caller's, not the store's.
                     sent = null;
-                    checking = false;
                     // Over a shared store this instance's version may trail the store's: the store checks what is sent.
                     if (!commits.Shared)
                     {
@@ -51,10 +49,7 @@ internal sealed partial class ItemOperations
                         : current is null ? ExpectedRevision.Absent : ExpectedRevision.Exactly(current.Revision);
                     AgentTask stored = WithCreatedAt(given, current?.CreatedAt);
                     StateChange change = kind.Change(stored) with { Expected = sending };
-                    checking = true;
-                    checkedOn = current;
                     check?.Invoke(stored, sending.IsAbsent);
-                    checking = false;
                     sent = change;
                     return change;
                 }, cancellationToken).ConfigureAwait(false);
@@ -95,18 +90,6 @@ internal sealed partial class ItemOperations
                 }
 
                 await commits.WaitForItemBeforeWriteAsync(kind.Name, task: true, id, reached, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception) when (checking && commits.Shared)
-            {
-                // The caller's check (the server's quotas) refused this instance's copy. Over a shared store that copy
-                // may trail another instance's change (a task created there a moment ago reads here as a create): when
-                // it did (caught up now, or by the feed meanwhile), the check runs again on the store's version;
-                // otherwise the refusal stands. Before 2026-12-07 it stood at once (CheckAheadOfTheFeedTests).
-                await commits.CatchUpBeforeWriteAsync(kind.Name, task: true, id, cancellationToken).ConfigureAwait(false);
-                if (ReferenceEquals(kind.Map(commits.Durable).GetValueOrDefault(id), checkedOn))
-                {
-                    throw;
-                }
             }
         }
     }

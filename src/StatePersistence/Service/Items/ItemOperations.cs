@@ -185,7 +185,9 @@ internal sealed partial class ItemOperations(CommitPipeline commits, ConflictRes
         {
             // Missing here or at another revision: another instance's change may not have reached this one yet.
             await commits.CatchUpIfUnmetHereAsync(kind.Name, IsTask(kind), id, expected, cancellationToken).ConfigureAwait(false);
-            return await commits.CommitIfUnchangedAsync(kind.Name, kind.Map, id, current =>
+            // An update that refuses a copy trailing another instance's change runs again on the store's version: the
+            // pipeline decides every refusal there (RefusalAheadOfTheFeedTests).
+            return await commits.CommitIfUnchangedAsync(kind.Name, IsTask(kind), kind.Map, id, current =>
             {
                 ThrowUnlessMet(kind, current, id, expected);
                 if (current is null)

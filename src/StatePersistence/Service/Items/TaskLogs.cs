@@ -41,7 +41,9 @@ internal sealed class TaskLogs(CommitPipeline commits, TimeProvider time, Secret
             bool checkPassed = false;
             try
             {
-                revision = await commits.CommitIfUnchangedAsync(kind, ItemKind<AgentTask>.Tasks.Map, taskId, current =>
+                // A check that refuses a copy trailing another instance's change runs again on the store's version:
+                // the pipeline decides every refusal there (RefusalAheadOfTheFeedTests).
+                revision = await commits.CommitIfUnchangedAsync(kind, task: true, ItemKind<AgentTask>.Tasks.Map, taskId, current =>
                 {
                     checkPassed = false;
                     if (current is null)
@@ -72,15 +74,6 @@ internal sealed class TaskLogs(CommitPipeline commits, TimeProvider time, Secret
                 }
 
                 await commits.WaitForItemBeforeWriteAsync(kind, task: true, taskId, newer, cancellationToken).ConfigureAwait(false);
-            }
-            catch (StateConflictException) when (commits.Shared)
-            {
-                // The check refused this instance's copy. When that trailed the store's, the check runs again on the
-                // newer task; otherwise the refusal stands.
-                if (!await commits.CatchUpBeforeWriteAsync(kind, task: true, taskId, cancellationToken).ConfigureAwait(false))
-                {
-                    throw;
-                }
             }
         }
 
