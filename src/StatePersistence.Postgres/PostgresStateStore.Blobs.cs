@@ -23,6 +23,7 @@ public sealed partial class PostgresStateStore
     /// One transaction: the log's advisory lock (which a removal and a rotation take too), then an insert of the first
     /// row only where the session has none. Under the lock a second create waits for the first to commit, and its
     /// insert, a statement of its own, then sees the first one's row: of two instances restoring one archive, one writes.
+    /// A <c>COMMIT</c> whose answer is lost is settled as an append's is (<see cref="CommitSettledAsync"/>).
     /// </remarks>
     public async ValueTask<bool> TryCreateSessionLogAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
         CancellationToken cancellationToken = default) =>
@@ -35,15 +36,25 @@ public sealed partial class PostgresStateStore
             await using NpgsqlBatch batch = WriteBatch(connection, transaction, durability);
             var lockLog = new NpgsqlBatchCommand($"SELECT pg_advisory_xact_lock(hashtext('{_schema}.session_log_parts'), hashtext($1))");
             lockLog.Parameters.Add(Text(sessionId));
-            var insert = new NpgsqlBatchCommand(
-                $"INSERT INTO {_schema}.session_logs (session_id, payload) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM {_schema}.session_logs WHERE session_id = $1)");
+            var insert = new NpgsqlBatchCommand($"""
+                INSERT INTO {_schema}.session_logs (session_id, payload) SELECT $1, $2
+                WHERE NOT EXISTS (SELECT 1 FROM {_schema}.session_logs WHERE session_id = $1) RETURNING segment, txid_current()
+                """);
             insert.Parameters.Add(Text(sessionId));
             insert.Parameters.Add(Bytes(sealedBytes));
             batch.BatchCommands.Add(lockLog);
             batch.BatchCommands.Add(insert);
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return insert.RecordsAffected == 1;
+            if (await InsertedAsync(batch, cancellationToken).ConfigureAwait(false) is not (long segment, long transactionId))
+            {
+                // The session has a log: nothing written, so however its COMMIT ends, the answer is "not created".
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return false;
+            }
+
+            await CommitSettledAsync(connection, transaction, settle => Failures.LostCommitAnswer.SessionLogRowLandedAsync(_dataSource, _schema,
+                sessionId, segment, transactionId, sealedBytes, Failures.LostCommitAnswer.WaitFor(_commandTimeoutSeconds), settle), cancellationToken)
+                .ConfigureAwait(false);
+            return true;
         })).ConfigureAwait(false);
 
     /// <inheritdoc />
@@ -85,15 +96,35 @@ public sealed partial class PostgresStateStore
         Guarded("save report " + StateId.Quote(reportId), () => LandingAsync(() => SaveReportUnguardedAsync(reportId, json, durability, cancellationToken)));
 
     /// <inheritdoc />
-    /// <remarks>One <c>INSERT ... ON CONFLICT (id) DO NOTHING</c>: the row's key decides, in any number of instances.</remarks>
+    /// <remarks>
+    /// One <c>INSERT ... ON CONFLICT (id) DO NOTHING</c>: the row's key decides, in any number of instances. A
+    /// <c>COMMIT</c> whose answer is lost is settled as a log append's is (<see cref="CommitSettledAsync"/>).
+    /// </remarks>
     public ValueTask<bool> TryCreateReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
         CancellationToken cancellationToken = default) =>
         Guarded("create report " + StateId.Quote(reportId), () => LandingAsync(async () =>
         {
             StateId.Validate(reportId, "report");
             byte[] sealedBytes = _payloads.Seal(PayloadKind.Report, reportId, json.Span);
-            return await ExecuteAsync($"INSERT INTO {_schema}.reports (id, payload) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                durability, cancellationToken, Text(reportId), Bytes(sealedBytes)).ConfigureAwait(false) == 1;
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlBatch batch = WriteBatch(connection, transaction, durability);
+            // The id in the first column only to give the row the two columns InsertedAsync reads.
+            var insert = new NpgsqlBatchCommand(
+                $"INSERT INTO {_schema}.reports (id, payload) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING 0::bigint, txid_current()");
+            insert.Parameters.Add(Text(reportId));
+            insert.Parameters.Add(Bytes(sealedBytes));
+            batch.BatchCommands.Add(insert);
+            if (await InsertedAsync(batch, cancellationToken).ConfigureAwait(false) is not (_, long transactionId))
+            {
+                // A report has the id: nothing written, so however its COMMIT ends, the answer is "not created".
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return false;
+            }
+
+            await CommitSettledAsync(connection, transaction, settle => Failures.LostCommitAnswer.ReportLandedAsync(_dataSource, _schema, reportId,
+                transactionId, sealedBytes, Failures.LostCommitAnswer.WaitFor(_commandTimeoutSeconds), settle), cancellationToken).ConfigureAwait(false);
+            return true;
         }));
 
     /// <inheritdoc />
@@ -129,9 +160,10 @@ public sealed partial class PostgresStateStore
 
     /// <summary>
     /// One insert, committed. The insert returns the row's segment and the transaction's id, so that a <c>COMMIT</c>
-    /// whose answer is lost (the connection dropped, the server stopping) is settled by asking the database
-    /// (<see cref="Failures.LostCommitAnswer"/>): a stored append is then reported stored, and counted in the health
-    /// details (<c>commit_answers_lost</c>). Reported failed, it was sent again and the log held its text twice.
+    /// whose answer is lost is settled by asking the database (<see cref="CommitSettledAsync"/>): a stored append is
+    /// then reported stored. Reported failed, it was sent again and the log held its text twice. Two round trips (the
+    /// insert, then the <c>COMMIT</c>), as before the settling: the transaction's id must be known before the
+    /// <c>COMMIT</c> is sent, because sent in one batch with it, it would come back in the very answer that is lost.
     /// </summary>
     private async ValueTask AppendSessionLogUnguardedAsync(string sessionId, ReadOnlyMemory<byte> utf8Text, Durability durability,
         CancellationToken cancellationToken = default)
@@ -145,33 +177,62 @@ public sealed partial class PostgresStateStore
         insert.Parameters.Add(Text(sessionId));
         insert.Parameters.Add(Bytes(sealedBytes));
         batch.BatchCommands.Add(insert);
-        (long segment, long transactionId) = (0, 0);
-        await using (NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            do
-            {
-                // The insert's row is the only one with two columns (a setting before it returns none).
-                while (reader.FieldCount == 2 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    (segment, transactionId) = (reader.GetInt64(0), reader.GetInt64(1));
-                }
-            }
-            while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
-        }
+        (long segment, long transactionId) = await InsertedAsync(batch, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("The session log's insert returned no row.");
+        await CommitSettledAsync(connection, transaction, settle => Failures.LostCommitAnswer.SessionLogRowLandedAsync(_dataSource, _schema, sessionId,
+            segment, transactionId, sealedBytes, Failures.LostCommitAnswer.WaitFor(_commandTimeoutSeconds), settle), cancellationToken).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// Runs <paramref name="batch"/>, whose insert returns (a segment or 0, <c>txid_current()</c>) for its row; null
+    /// when it inserted none.
+    /// </summary>
+    private static async Task<(long Segment, long TransactionId)?> InsertedAsync(NpgsqlBatch batch, CancellationToken cancellationToken)
+    {
+        (long, long)? inserted = null;
+        await using NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        do
+        {
+            // The insert's row is the only one with two columns (a setting or a lock before it returns none or one).
+            while (reader.FieldCount == 2 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                inserted = (reader.GetInt64(0), reader.GetInt64(1));
+            }
+        }
+        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+
+        return inserted;
+    }
+
+    /// <summary>
+    /// Commits <paramref name="transaction"/>, whose write <paramref name="landed"/> looks for. A <c>COMMIT</c> left
+    /// without its answer (the connection lost under it, or broken by Npgsql when the caller's cancellation found the
+    /// database not answering) may have committed, so the database is asked on a new connection
+    /// (<see cref="Failures.LostCommitAnswer"/>; with the caller's token, or none once it is cancelled: the question is
+    /// bounded by the Command Timeout). Stored: the commit returns, as committed, and is counted in the health details
+    /// (<c>commit_answers_lost</c>). Aborted: the commit's own failure. Not known: a failure saying it may have been
+    /// stored (<see cref="Failures.CommitAnswerLostException"/>). A <c>COMMIT</c> the database answered with an error,
+    /// or cancelled, on a connection still open, did not commit: its failure as it is.
+    /// </summary>
+    private async Task CommitSettledAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Func<CancellationToken, Task<Failures.LostCommitAnswer.Outcome>> landed, CancellationToken cancellationToken)
+    {
         try
         {
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (NpgsqlException)
+        catch (Exception lost) when ((lost is NpgsqlException or OperationCanceledException) && connection.State != System.Data.ConnectionState.Open)
         {
-            if (!await Failures.LostCommitAnswer.SessionLogAppendLandedAsync(_dataSource, _schema, sessionId, segment, transactionId, sealedBytes,
-                Failures.LostCommitAnswer.WaitFor(_commandTimeoutSeconds), cancellationToken).ConfigureAwait(false))
+            switch (await landed(cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken).ConfigureAwait(false))
             {
-                throw;
+                case Failures.LostCommitAnswer.Outcome.Stored:
+                    Interlocked.Increment(ref _commitAnswersLost);
+                    return;
+                case Failures.LostCommitAnswer.Outcome.NotStored:
+                    throw;
+                default:
+                    throw new Failures.CommitAnswerLostException(lost);
             }
-
-            Interlocked.Increment(ref _commitAnswersLost);
         }
     }
 

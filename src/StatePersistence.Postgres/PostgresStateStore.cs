@@ -65,8 +65,8 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private readonly StoreFailures _failures;
     private bool _open;
 
-    // Session log appends whose COMMIT failed but which the database showed stored (health: commit_answers_lost, with
-    // the writer's commits of that kind).
+    // Session log appends, and creates of a log or a report, whose COMMIT lost its answer but which the database showed
+    // stored (health: commit_answers_lost, with the writer's commits of that kind).
     private long _commitAnswersLost;
 
     /// <summary>
@@ -278,8 +278,9 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     /// <remarks>
     /// All groups in one transaction (each atomic, checked in order); under <see cref="Durability.Relaxed"/> without
     /// waiting for the WAL flush. A lost connection or an unavailable database is a transient
-    /// <see cref="Errors.StateStorageException"/>: nothing of the call is half-stored (the transaction is atomic), but
-    /// when the connection broke during the commit itself the groups may have committed, as with any database.
+    /// <see cref="Errors.StateStorageException"/>: nothing of the call is half-stored (the transaction is atomic). When
+    /// the connection broke during the commit itself the groups may have committed: the database is asked
+    /// (<see cref="Failures.LostCommitAnswer"/>), and what it cannot settle is a <see cref="Errors.StateOutcomeUnknownException"/>.
     /// </remarks>
     public async ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
         CancellationToken cancellationToken = default)

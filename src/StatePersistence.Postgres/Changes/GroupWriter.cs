@@ -193,21 +193,38 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
                     .ConfigureAwait(false);
             }
         }
-        catch (NpgsqlException) when (mark is not null && connection.State != System.Data.ConnectionState.Open)
+        catch (Exception lost) when ((lost is NpgsqlException or OperationCanceledException) && transaction is null
+            && connection.State != System.Data.ConnectionState.Open)
         {
-            // The connection broke under the write and its COMMIT: the transaction may have committed all the same. A
+            // The connection broke under the write and its COMMIT (lost, or broken by Npgsql when the caller's
+            // cancellation found the database not answering): the transaction may have committed all the same. A
             // commit reported failed is repeated by its caller (a task log entry then logged twice), so the database
-            // is asked (LostCommitAnswer); only groups it shows committed are reported committed.
-            string[][] items = [.. accepted.Select(g => groups[g].Select(c => ChangeRows.KindOf(c.Kind) + ":" + c.Id).ToArray())];
-            if (await LostCommitAnswer.GroupsLandedAsync(dataSource, schema, mark.Value.TransactionId, mark.Value.RevisionFloor, items,
-                    _lostAnswerWait, cancellationToken).ConfigureAwait(false) is not { } landed)
+            // is asked (LostCommitAnswer, with the caller's token or, once it is cancelled, none: the question is
+            // bounded by the Command Timeout); only groups it shows committed are reported committed. A plain save
+            // has no mark to ask by (its transaction's id would have come back in the answer that was lost): its
+            // failure says it may have been stored. So does one whose connection ended with an error of the server's
+            // (57P01, a shutdown: it may come after the commit itself).
+            (LostCommitAnswer.Outcome outcome, long[] landedRevisions, Dictionary<long, long> landedPositions) = (LostCommitAnswer.Outcome.Unknown, [], []);
+            if (mark is { } asked)
             {
-                throw;
+                string[][] items = [.. accepted.Select(g => groups[g].Select(c => ChangeRows.KindOf(c.Kind) + ":" + c.Id).ToArray())];
+                (outcome, landedRevisions, landedPositions) = await LostCommitAnswer.GroupsLandedAsync(dataSource, schema, asked.TransactionId,
+                    asked.RevisionFloor, items, _lostAnswerWait, cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken)
+                    .ConfigureAwait(false);
             }
 
-            (revisions, positions) = landed;
+            switch (outcome)
+            {
+                case LostCommitAnswer.Outcome.NotStored:
+                    throw;
+                case LostCommitAnswer.Outcome.Unknown:
+                    throw new CommitAnswerLostException(lost);
+            }
+
+            (revisions, positions) = (landedRevisions, landedPositions);
             Interlocked.Increment(ref _answersLost);
         }
+
         var written = new Dictionary<(string Kind, string Id), StoredItem?>();
         for (int n = 0; n < accepted.Count; n++)
         {

@@ -10,12 +10,27 @@ namespace StatePersistence.Postgres.Failures;
 /// write its caller cannot safely repeat: reported failed, a stored append is sent again and is there twice. So it is
 /// asked of the database, on a new connection: the transaction's status (<c>txid_status</c>, waited on while the old
 /// backend is still committing or dying), and, when it committed, its rows themselves (a transaction id that a crash
-/// took back before it was flushed may be given again; the rows tell that one from this one). Anything short of both,
-/// a failure of the check included, leaves the write failed, as before: never is a write that may be missing
-/// reported stored.
+/// took back before it was flushed may be given again; the rows tell that one from this one). Both: stored. The
+/// transaction aborted: not stored, and the write's own failure is reported, as before. Anything else (still in
+/// progress past the wait, unknown to the server, committed without the rows, a failure of the check itself): unknown,
+/// which the write reports as such (<see cref="CommitAnswerLostException"/>): never is a write that may be missing
+/// reported stored, nor one that may be stored reported not stored.
 /// </summary>
 internal static class LostCommitAnswer
 {
+    /// <summary>What the database showed of a write whose COMMIT answer was lost.</summary>
+    public enum Outcome
+    {
+        /// <summary>Its transaction committed and its rows are there.</summary>
+        Stored,
+
+        /// <summary>Its transaction aborted: nothing of it is stored.</summary>
+        NotStored,
+
+        /// <summary>Neither could be shown.</summary>
+        Unknown,
+    }
+
     /// <summary>How often the transaction's status is asked again while it is still in progress.</summary>
     private static readonly TimeSpan StatusPoll = TimeSpan.FromMilliseconds(50);
 
@@ -26,33 +41,50 @@ internal static class LostCommitAnswer
     public static TimeSpan WaitFor(int commandTimeoutSeconds) => TimeSpan.FromSeconds(commandTimeoutSeconds > 0 ? commandTimeoutSeconds : 30);
 
     /// <summary>
-    /// True when transaction <paramref name="transactionId"/> committed and the log of <paramref name="sessionId"/> holds
-    /// <paramref name="payload"/> at <paramref name="segment"/>; waits up to <paramref name="wait"/> for the transaction
-    /// to end.
+    /// Whether transaction <paramref name="transactionId"/> committed with the log of <paramref name="sessionId"/> holding
+    /// <paramref name="payload"/> at <paramref name="segment"/> (an append, or the first row of a log's create); waits up
+    /// to <paramref name="wait"/> for the transaction to end.
     /// </summary>
-    public static async Task<bool> SessionLogAppendLandedAsync(NpgsqlDataSource dataSource, string schema, string sessionId, long segment,
-        long transactionId, byte[] payload, TimeSpan wait, CancellationToken cancellationToken)
+    public static Task<Outcome> SessionLogRowLandedAsync(NpgsqlDataSource dataSource, string schema, string sessionId, long segment,
+        long transactionId, byte[] payload, TimeSpan wait, CancellationToken cancellationToken) =>
+        RowLandedAsync(dataSource, transactionId, wait,
+            $"SELECT EXISTS (SELECT 1 FROM {schema}.session_logs WHERE session_id = $1 AND segment = $2 AND payload = $3)",
+            [Text(sessionId), new NpgsqlParameter { Value = segment, NpgsqlDbType = NpgsqlDbType.Bigint }, Bytes(payload)], cancellationToken);
+
+    /// <summary>
+    /// Whether transaction <paramref name="transactionId"/> committed with report <paramref name="reportId"/> holding
+    /// <paramref name="payload"/> (a report's create); waits up to <paramref name="wait"/> for the transaction to end.
+    /// </summary>
+    public static Task<Outcome> ReportLandedAsync(NpgsqlDataSource dataSource, string schema, string reportId, long transactionId, byte[] payload,
+        TimeSpan wait, CancellationToken cancellationToken) =>
+        RowLandedAsync(dataSource, transactionId, wait, $"SELECT EXISTS (SELECT 1 FROM {schema}.reports WHERE id = $1 AND payload = $2)",
+            [Text(reportId), Bytes(payload)], cancellationToken);
+
+    /// <summary>
+    /// The outcome of transaction <paramref name="transactionId"/>, whose row <paramref name="rowThere"/> (a query of one
+    /// boolean) finds when it is stored.
+    /// </summary>
+    private static async Task<Outcome> RowLandedAsync(NpgsqlDataSource dataSource, long transactionId, TimeSpan wait, string rowThere,
+        NpgsqlParameter[] parameters, CancellationToken cancellationToken)
     {
         try
         {
             await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            if (!await CommittedAsync(connection, transactionId, wait, cancellationToken).ConfigureAwait(false))
+            if (await TransactionOutcomeAsync(connection, transactionId, wait, cancellationToken).ConfigureAwait(false) is not Outcome.Stored and var ended)
             {
-                return false;
+                return ended;
             }
 
-            await using var row = new NpgsqlCommand(
-                $"SELECT EXISTS (SELECT 1 FROM {schema}.session_logs WHERE session_id = $1 AND segment = $2 AND payload = $3)", connection);
-            row.Parameters.Add(new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text });
-            row.Parameters.Add(new NpgsqlParameter { Value = segment, NpgsqlDbType = NpgsqlDbType.Bigint });
-            row.Parameters.Add(new NpgsqlParameter { Value = payload, NpgsqlDbType = NpgsqlDbType.Bytea });
-            return (bool)(await row.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            await using var row = new NpgsqlCommand(rowThere, connection);
+            row.Parameters.AddRange(parameters);
+            // Committed without the row: a transaction id a crash took back and gave again (this write was lost), or the
+            // row removed since (it was stored): not known which.
+            return (bool)(await row.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! ? Outcome.Stored : Outcome.Unknown;
         }
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
         {
-            // The check failed too (the database still down, a transaction id "in the future" on a promoted standby):
-            // the write's own failure is what the caller reports.
-            return false;
+            // The check failed too (the database still down, a transaction id "in the future" on a promoted standby).
+            return Outcome.Unknown;
         }
     }
 
@@ -60,19 +92,19 @@ internal static class LostCommitAnswer
     /// The revisions and feed positions of the groups a writer's transaction <paramref name="transactionId"/> wrote, when
     /// it committed: its change rows, found above <paramref name="revisionFloor"/> (the sequence's value before it took
     /// any) by their <c>xmin</c>, one revision per group, in the groups' order, each holding the items
-    /// <paramref name="groups"/> names for it (<c>kind:id</c>, in the group's order). Null when it did not commit, or its rows are not all found as written (numbered by
-    /// a reader since, under relaxed durability, or rewritten by a re-encryption): then the outcome stays unknown and
-    /// the write's own failure is reported, as before.
+    /// <paramref name="groups"/> names for it (<c>kind:id</c>, in the group's order). Unknown when it committed but its
+    /// rows are not all found as written (numbered by a reader since, under relaxed durability, or rewritten by a
+    /// re-encryption); not stored when it aborted.
     /// </summary>
-    public static async Task<(long[] Revisions, Dictionary<long, long> Positions)?> GroupsLandedAsync(NpgsqlDataSource dataSource, string schema,
-        long transactionId, long revisionFloor, IReadOnlyList<string[]> groups, TimeSpan wait, CancellationToken cancellationToken)
+    public static async Task<(Outcome Outcome, long[] Revisions, Dictionary<long, long> Positions)> GroupsLandedAsync(NpgsqlDataSource dataSource,
+        string schema, long transactionId, long revisionFloor, IReadOnlyList<string[]> groups, TimeSpan wait, CancellationToken cancellationToken)
     {
         try
         {
             await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            if (!await CommittedAsync(connection, transactionId, wait, cancellationToken).ConfigureAwait(false))
+            if (await TransactionOutcomeAsync(connection, transactionId, wait, cancellationToken).ConfigureAwait(false) is not Outcome.Stored and var ended)
             {
-                return null;
+                return (ended, [], []);
             }
 
             // The transaction's own numbering also stamped groups other writers committed without a position: their
@@ -100,22 +132,23 @@ internal static class LostCommitAnswer
                 }
             }
 
-            return revisions.Count == groups.Count ? ([.. revisions], positions) : null;
+            return revisions.Count == groups.Count ? (Outcome.Stored, [.. revisions], positions) : (Outcome.Unknown, [], []);
         }
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
         {
-            // As for a log append: the write's own failure is reported.
-            return null;
+            // As for a row: the check failed too.
+            return (Outcome.Unknown, [], []);
         }
     }
 
     /// <summary>
-    /// Whether transaction <paramref name="transactionId"/> committed: asked again while it is in progress (the old
-    /// backend still committing, or not yet aware that its client is gone), up to <paramref name="wait"/>. Aborted,
-    /// still in progress past the wait, or unknown to this server (a failover to a standby that never received it):
-    /// false.
+    /// Whether transaction <paramref name="transactionId"/> committed (<see cref="Outcome.Stored"/>, its rows still to be
+    /// looked for) or aborted: asked again while it is in progress (the old backend still committing, or not yet aware
+    /// that its client is gone), up to <paramref name="wait"/>. Still in progress past the wait, or unknown to this
+    /// server (a failover to a standby that never received it): unknown.
     /// </summary>
-    private static async Task<bool> CommittedAsync(NpgsqlConnection connection, long transactionId, TimeSpan wait, CancellationToken cancellationToken)
+    private static async Task<Outcome> TransactionOutcomeAsync(NpgsqlConnection connection, long transactionId, TimeSpan wait,
+        CancellationToken cancellationToken)
     {
         long giveUpAt = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
         while (true)
@@ -125,13 +158,19 @@ internal static class LostCommitAnswer
             switch (await status.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string)
             {
                 case "committed":
-                    return true;
+                    return Outcome.Stored;
+                case "aborted":
+                    return Outcome.NotStored;
                 case "in progress" when Stopwatch.GetTimestamp() < giveUpAt:
                     await Task.Delay(StatusPoll, cancellationToken).ConfigureAwait(false);
                     continue;
                 default:
-                    return false;
+                    return Outcome.Unknown;
             }
         }
     }
+
+    private static NpgsqlParameter Text(string value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static NpgsqlParameter Bytes(byte[] value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Bytea };
 }

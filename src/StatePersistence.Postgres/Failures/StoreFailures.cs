@@ -12,10 +12,27 @@ namespace StatePersistence.Postgres.Failures;
 /// </summary>
 internal sealed class StoreFailures(string location, int commandTimeoutSeconds)
 {
-    /// <summary><paramref name="failure"/> of <paramref name="operation"/> ("read the change feed after position 7").</summary>
-    public StateStorageException Wrap(string operation, NpgsqlException failure) =>
-        new($"The store '{location}' could not {operation}: {DatabaseFailure.Describe(failure, commandTimeoutSeconds)}", location, failure,
+    /// <summary>
+    /// <paramref name="failure"/> of <paramref name="operation"/> ("read the change feed after position 7"). A COMMIT
+    /// whose answer was lost and could not be settled (<see cref="CommitAnswerLostException"/>) is a
+    /// <see cref="StateOutcomeUnknownException"/> saying so: the server must not answer "nothing was stored" for it.
+    /// </summary>
+    public StateStorageException Wrap(string operation, NpgsqlException failure) => failure is CommitAnswerLostException { InnerException: { } lost }
+        ? new StateOutcomeUnknownException(
+            $"The store '{location}' could not {operation}: {DescribeLost(lost)}. Its COMMIT was sent, its answer never came and the database "
+            + "could not show afterwards whether it committed: it may have been stored. Read it back before repeating a write that adds (an append).",
+            location, lost)
+        : new StateStorageException($"The store '{location}' could not {operation}: {DatabaseFailure.Describe(failure, commandTimeoutSeconds)}", location, failure,
             isTransient: failure.IsTransient || failure is not PostgresException || IsNotNow(failure));
+
+    /// <summary>The failure that left a COMMIT without its answer: the connection's, or the caller's cancellation.</summary>
+    private string DescribeLost(Exception lost) => lost switch
+    {
+        NpgsqlException database => DatabaseFailure.Describe(database, commandTimeoutSeconds),
+        OperationCanceledException => "cancelled by the caller while its COMMIT was in flight, and the database did not answer the cancellation "
+            + "within the connection string's Cancellation Timeout, so the connection was broken",
+        _ => lost.Message,
+    };
 
     /// <summary>
     /// PostgreSQL's refusals that Npgsql does not call transient but that say "not now", not "never": a statement

@@ -10,8 +10,9 @@ namespace StatePersistence.Postgres.Tests.Support;
 /// message Npgsql sends for <see cref="NpgsqlTransaction.CommitAsync"/>, or a batch holding the statement unprepared):
 /// either after the database got it and
 /// answered, dropping the answer (<see cref="Cut.AnswerLost"/>: the commit happened, the client never hears it), or
-/// before it reached the database (<see cref="Cut.CommitLost"/>: the transaction never commits). Everything else is
-/// passed through byte for byte.
+/// before it reached the database (<see cref="Cut.CommitLost"/>: the transaction never commits), or after the database
+/// answered, holding the answer back on a connection left open (<see cref="Cut.AnswerHeld"/>: the client waits, as for a
+/// network that stopped delivering, until it gives up itself). Everything else is passed through byte for byte.
 /// </summary>
 public sealed class CommitCuttingProxy : IAsyncDisposable
 {
@@ -35,6 +36,12 @@ public sealed class CommitCuttingProxy : IAsyncDisposable
 
         /// <summary>The connection is dropped with the COMMIT, which never reaches the database.</summary>
         CommitLost,
+
+        /// <summary>
+        /// The COMMIT reaches the database, which commits and answers; the answer (and anything after it) is never
+        /// delivered, and the connection stays open until the client closes it.
+        /// </summary>
+        AnswerHeld,
     }
 
     public CommitCuttingProxy()
@@ -116,6 +123,7 @@ public sealed class CommitCuttingProxy : IAsyncDisposable
                 }
 
                 link.DropAnswer = true;
+                link.KeepOpen = cut == Cut.AnswerHeld;
             }
 
             await link.Server.SendAsync(buffer.AsMemory(0, read), _stop.Token);
@@ -128,6 +136,13 @@ public sealed class CommitCuttingProxy : IAsyncDisposable
         while (true)
         {
             int read = await link.Server.ReceiveAsync(buffer, _stop.Token);
+            if (read > 0 && link.DropAnswer && link.KeepOpen)
+            {
+                // Answered (committed), and never delivered: the client is left waiting on an open connection.
+                _done.TrySetResult();
+                continue;
+            }
+
             if (read == 0 || link.DropAnswer)
             {
                 // The database answered the COMMIT (it committed): the client never hears it. Marked done first, so
@@ -164,6 +179,8 @@ public sealed class CommitCuttingProxy : IAsyncDisposable
         public Socket Server { get; } = server;
 
         public volatile bool DropAnswer;
+
+        public volatile bool KeepOpen;
 
         public void Close()
         {
