@@ -34,6 +34,7 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
             StateDirectoryMovedException moved => DirectoryMoved(moved, correlationId),
             SessionLogNotDeletedException partly => SessionLogNotDeleted(partly, correlationId),
             SessionLogCheckFailedException appended => SessionLogCheckFailed(appended, correlationId),
+            StateOutcomeUnknownException unknown => OutcomeUnknown(unknown, correlationId),
             StatePersistenceException failed => StorageFailed(failed, correlationId),
             ObjectDisposedException => ShuttingDown(correlationId),
             _ => Unexpected(exception, correlationId),
@@ -51,6 +52,19 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
         return ApiProblems.Problem(status, "Storage failed",
             "The state could not be read or saved durably; nothing of this request was stored. " +
             $"The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
+    }
+
+    /// <summary>
+    /// A write whose commit lost its answer, which the store could not settle: it may be stored, so the answer must not
+    /// say "nothing was stored" (a client that repeated an append on that logged it twice); 503, as it is transient.
+    /// </summary>
+    private IResult OutcomeUnknown(StateOutcomeUnknownException error, string correlationId)
+    {
+        LogStorageFailed(RefusedRequests.StorageFailed, StatusCodes.Status503ServiceUnavailable, error, correlationId);
+        return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Storage failed, outcome unknown",
+            "The connection to the store was lost while this request's change was being committed, and the store could not find out "
+            + "whether it was: it may have been stored. Read it back before repeating a request that adds (a log append); repeating one "
+            + $"that sets a value is harmless. The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
     }
 
     /// <summary>
