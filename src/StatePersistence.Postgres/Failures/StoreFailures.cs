@@ -19,8 +19,8 @@ internal sealed class StoreFailures(string location, int commandTimeoutSeconds)
     /// </summary>
     public StateStorageException Wrap(string operation, NpgsqlException failure) => failure is CommitAnswerLostException { InnerException: { } lost }
         ? new StateOutcomeUnknownException(
-            $"The store '{location}' could not {operation}: {DescribeLost(lost)}. Its COMMIT was sent, its answer never came and the database "
-            + "could not show afterwards whether it committed: it may have been stored. Read it back before repeating a write that adds (an append).",
+            $"The store '{location}' could not {operation}: {DescribeLost(lost)}. Whether it committed could not be learnt (its COMMIT was in "
+            + "flight when the connection ended): it may have been stored. Read it back before repeating a write that adds (an append).",
             location, lost)
         : new StateStorageException($"The store '{location}' could not {operation}: {DatabaseFailure.Describe(failure, commandTimeoutSeconds)}", location, failure,
             isTransient: failure.IsTransient || failure is not PostgresException || IsNotNow(failure));
@@ -29,8 +29,8 @@ internal sealed class StoreFailures(string location, int commandTimeoutSeconds)
     private string DescribeLost(Exception lost) => lost switch
     {
         NpgsqlException database => DatabaseFailure.Describe(database, commandTimeoutSeconds),
-        OperationCanceledException => "cancelled by the caller while its COMMIT was in flight, and the database did not answer the cancellation "
-            + "within the connection string's Cancellation Timeout, so the connection was broken",
+        OperationCanceledException => "cancelled by the caller, and the database did not answer the cancellation within the connection "
+            + "string's Cancellation Timeout, so the connection was broken",
         _ => lost.Message,
     };
 

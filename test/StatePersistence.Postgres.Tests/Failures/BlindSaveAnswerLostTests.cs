@@ -29,7 +29,9 @@ public sealed class BlindSaveAnswerLostTests
             await store.AppendAsync([[Store.Put("t1", ExpectedRevision.Any, "one")]], Durability.Full, Ct));
 
         Assert.True(cut.IsCompleted, "the proxy did not cut the commit");
+        Assert.IsType<StateOutcomeUnknownException>(failed);
         Assert.True(failed.IsTransient);
+        Assert.Contains("could not commit changes", failed.Message, StringComparison.Ordinal);
         Assert.Contains("may have been stored", failed.Message, StringComparison.Ordinal);
         await using var direct = new PostgresStateStore(PostgresServer.DataSource, schema.Name);
         await direct.OpenAsync(Ct);
@@ -50,6 +52,7 @@ public sealed class BlindSaveAnswerLostTests
 
         // Settled: the database shows the transaction aborted, so the failure is an ordinary one.
         Assert.True(cut.IsCompleted, "the proxy did not cut the commit");
+        Assert.IsNotType<StateOutcomeUnknownException>(failed);
         Assert.DoesNotContain("may have been stored", failed.Message, StringComparison.Ordinal);
     }
 }

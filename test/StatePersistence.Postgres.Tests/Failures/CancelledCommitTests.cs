@@ -75,8 +75,9 @@ public sealed class CancelledCommitTests
         await cancel.CancelAsync();
         Exception? failed = await Record.ExceptionAsync(() => commit);
 
-        StateStorageException unknown = Assert.IsAssignableFrom<StateStorageException>(failed);
+        StateOutcomeUnknownException unknown = Assert.IsType<StateOutcomeUnknownException>(failed);
         Assert.Contains("may have been stored", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("cancelled by the caller", unknown.Message, StringComparison.Ordinal);
         Assert.True(unknown.IsTransient);
     }
 
