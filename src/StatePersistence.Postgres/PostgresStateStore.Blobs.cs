@@ -209,8 +209,8 @@ public sealed partial class PostgresStateStore
     /// without its answer (the connection lost under it, or broken by Npgsql when the caller's cancellation found the
     /// database not answering) may have committed, so the database is asked on a new connection
     /// (<see cref="Failures.LostCommitAnswer"/>; with the caller's token, or none once it is cancelled: the question is
-    /// bounded by the Command Timeout). Stored: the commit returns, as committed, and is counted in the health details
-    /// (<c>commit_answers_lost</c>). Aborted: the commit's own failure. Not known: a failure saying it may have been
+    /// bounded by the connection string's Timeout and Command Timeout). Stored: the commit returns, as committed, and
+    /// is counted in the health details (<c>commit_answers_lost</c>). Aborted: the commit's own failure. Not known: a failure saying it may have been
     /// stored (<see cref="Failures.CommitAnswerLostException"/>). A <c>COMMIT</c> the database answered with an error,
     /// or cancelled, on a connection still open, did not commit: its failure as it is.
     /// </summary>

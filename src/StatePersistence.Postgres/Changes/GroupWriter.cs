@@ -200,10 +200,10 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             // cancellation found the database not answering): the transaction may have committed all the same. A
             // commit reported failed is repeated by its caller (a task log entry then logged twice), so the database
             // is asked (LostCommitAnswer, with the caller's token or, once it is cancelled, none: the question is
-            // bounded by the Command Timeout); only groups it shows committed are reported committed. A plain save
-            // has no mark to ask by (its transaction's id would have come back in the answer that was lost): its
-            // failure says it may have been stored. So does one whose connection ended with an error of the server's
-            // (57P01, a shutdown: it may come after the commit itself).
+            // bounded by the Timeout and the Command Timeout); only groups it shows committed are reported committed.
+            // A plain save has no mark to ask by (its transaction's id would have come back in the answer that was
+            // lost): its failure says it may have been stored. So does one whose connection ended with an error of
+            // the server's (57P01, a shutdown: it may come after the commit itself).
             (LostCommitAnswer.Outcome outcome, long[] landedRevisions, Dictionary<long, long> landedPositions) = (LostCommitAnswer.Outcome.Unknown, [], []);
             if (mark is { } asked)
             {
