@@ -113,6 +113,7 @@ internal static class StateServer
         services.AddSingleton<RefusalLog>();
         services.AddSingleton<RefusedRequests>();
         services.AddSingleton<BodyBudget>();
+        services.AddSingleton<BodyDeadline>();
         services.AddSingleton<RequestReader>();
         services.AddSingleton<HealthCache>();
         services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)

@@ -60,6 +60,17 @@ internal sealed class StateServerOptions
     public double MinRequestBodyBytesPerSecond { get; set; } = 240;
 
     /// <summary>
+    /// How long one request body may take to arrive, from the moment the server starts reading it; a body not whole
+    /// by then is refused with 408 and its room in the body budget given back. Default 60 s, at most 1 day. The
+    /// minimum data rate alone let a body declared at 4 MiB and sent at 240 bytes a second hold its room for about
+    /// five hours, and eight of them refused every other write with 503.
+    /// </summary>
+    public TimeSpan RequestBodyTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The longest <see cref="RequestBodyTimeout"/> accepted.</summary>
+    public static readonly TimeSpan MaxRequestBodyTimeout = TimeSpan.FromDays(1);
+
+    /// <summary>
     /// How often <c>GET /api/events</c> sends a heartbeat comment while no event happens. Default 15 s; from 1 ms to
     /// <see cref="MaxEventsHeartbeat"/>.
     /// </summary>

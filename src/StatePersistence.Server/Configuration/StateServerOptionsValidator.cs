@@ -40,6 +40,12 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
             problems.Add($"{S}:RequestHeadersTimeout must be greater than 00:00:00 (was {options.RequestHeadersTimeout}).");
         }
 
+        if (options.RequestBodyTimeout <= TimeSpan.Zero || options.RequestBodyTimeout > StateServerOptions.MaxRequestBodyTimeout)
+        {
+            problems.Add($"{S}:RequestBodyTimeout must be greater than 00:00:00 and at most {StateServerOptions.MaxRequestBodyTimeout:c} " +
+                $"(was {options.RequestBodyTimeout}).");
+        }
+
         if (options.HealthCacheDuration < TimeSpan.Zero)
         {
             problems.Add($"{S}:HealthCacheDuration must not be negative (was {options.HealthCacheDuration}).");

@@ -17,7 +17,7 @@ namespace StatePersistence.Server.Http;
 /// UTF-16 text can hold, a wrong type at a given field, an unknown field (400). Bodies are buffered because they are
 /// small (bounded by the limit) and a task or report is stored whole anyway.
 /// </summary>
-internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBudget budget)
+internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBudget budget, BodyDeadline deadline)
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly long _limit = options.Value.MaxRequestBodyBytes;
@@ -41,7 +41,7 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
         try
         {
             Memory<byte> body = rented.AsMemory(0, (int)declared);
-            await ReadBoundedAsync(request, ReadDeclaredAsync(request, body)).ConfigureAwait(false);
+            await ReadBoundedAsync(request, token => ReadDeclaredAsync(request, body, token)).ConfigureAwait(false);
             return Deserialize(body.Span, typeInfo);
         }
         finally
@@ -159,9 +159,15 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
             size.MaxRequestBodySize = limit;
         }
 
+        // Read whole within the deadline before it is parsed: the framework's form reader aborts the connection when its
+        // token is cancelled, so a form past the deadline got no answer at all, not the 408.
+        byte[] body = request.ContentLength is { } length
+            ? await ReadBoundedAsync(request, token => ReadDeclaredAsync(request, new byte[length], token), limit).ConfigureAwait(false)
+            : await ReadBoundedAsync(request, token => ReadChunkedAsync(request, limit, form: true, token), limit).ConfigureAwait(false);
+        request.Body = new MemoryStream(body, writable: false);
         try
         {
-            return await ReadBoundedAsync(request, request.ReadFormAsync(request.HttpContext.RequestAborted), limit).ConfigureAwait(false);
+            return await request.ReadFormAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
         }
         catch (InvalidDataException ex)
         {
@@ -183,20 +189,21 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
         // growing buffer and no final copy, which were a tenth of what a task PUT allocated.
         if (request.ContentLength is { } length)
         {
-            byte[] body = length == 0 ? [] : new byte[length];
-            await ReadBoundedAsync(request, ReadDeclaredAsync(request, body)).ConfigureAwait(false);
-            return body;
+            return await ReadBoundedAsync(request, token => ReadDeclaredAsync(request, length == 0 ? [] : new byte[length], token)).ConfigureAwait(false);
         }
 
-        return await ReadBoundedAsync(request, ReadChunkedAsync(request)).ConfigureAwait(false);
+        return await ReadBoundedAsync(request, token => ReadChunkedAsync(request, _limit, form: false, token)).ConfigureAwait(false);
     }
 
-    /// <summary>Awaits a read of the body, turning what Kestrel throws for a bad body into the problem it is.</summary>
-    private async Task<TResult> ReadBoundedAsync<TResult>(HttpRequest request, Task<TResult> read, long? formLimit = null)
+    /// <summary>
+    /// Reads the body within its <see cref="BodyDeadline"/> (408 past it), turning what Kestrel throws for a bad body
+    /// into the problem it is.
+    /// </summary>
+    private async Task<TResult> ReadBoundedAsync<TResult>(HttpRequest request, Func<CancellationToken, Task<TResult>> read, long? formLimit = null)
     {
         try
         {
-            return await read.ConfigureAwait(false);
+            return await deadline.ReadAsync(request, read).ConfigureAwait(false);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -213,12 +220,18 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
     /// A body of a declared length. Kestrel ends the body at that length and fails a connection that ends early, so
     /// a short read here means the request was aborted.
     /// </summary>
-    private static async Task<int> ReadDeclaredAsync(HttpRequest request, Memory<byte> body)
+    private static async Task<byte[]> ReadDeclaredAsync(HttpRequest request, byte[] body, CancellationToken cancellationToken)
+    {
+        await ReadDeclaredAsync(request, body.AsMemory(), cancellationToken).ConfigureAwait(false);
+        return body;
+    }
+
+    private static async Task<int> ReadDeclaredAsync(HttpRequest request, Memory<byte> body, CancellationToken cancellationToken)
     {
         int length = body.Length;
         int filled = 0;
         int read;
-        while (filled < length && (read = await request.Body.ReadAsync(body[filled..], request.HttpContext.RequestAborted).ConfigureAwait(false)) > 0)
+        while (filled < length && (read = await request.Body.ReadAsync(body[filled..], cancellationToken).ConfigureAwait(false)) > 0)
         {
             filled += read;
         }
@@ -228,19 +241,19 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
             : throw ApiProblemException.BadRequest("Malformed body", $"The request body ended after {filled} of the {length} bytes its Content-Length declares.");
     }
 
-    /// <summary>A body of unknown length (chunked), refused as soon as it passes the limit.</summary>
-    private async Task<byte[]> ReadChunkedAsync(HttpRequest request)
+    /// <summary>A body of unknown length (chunked), refused as soon as it passes <paramref name="limit"/>.</summary>
+    private static async Task<byte[]> ReadChunkedAsync(HttpRequest request, long limit, bool form, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
         byte[] chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             int read;
-            while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted).ConfigureAwait(false)) > 0)
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                if (buffer.Length + read > _limit)
+                if (buffer.Length + read > limit)
                 {
-                    throw ApiProblemException.TooLarge(_limit);
+                    throw form ? FormTooLarge(limit) : ApiProblemException.TooLarge(limit);
                 }
 
                 buffer.Write(chunk, 0, read);

@@ -1,0 +1,242 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using StatePersistence.Server.Configuration;
+using StatePersistence.Server.Tests.Support;
+using static StatePersistence.Server.Tests.Support.Http;
+
+namespace StatePersistence.Server.Tests.Routes;
+
+/// <summary>
+/// A request body holds its room in the body budget while it is read, so how long it may take is bounded too:
+/// <c>RequestBodyTimeout</c>, then 408. Before it, a client with the key that declared 4 MiB and sent 240 bytes a
+/// second (Kestrel's minimum rate) held its room for about five hours, and eight of them refused every other write with
+/// 503; with the minimum rate turned off (0), for ever. The servers here turn the rate off, so that only the deadline
+/// can end a slow body, and set it to 2 s; the clients send their bodies over their own sockets, a few bytes a second.
+/// </summary>
+public sealed class BodyTimeoutTests
+{
+    private const string Key = "body-timeout-tests-key-0123456789abcdef";
+
+    private static readonly string[] SlowBodySettings =
+    [
+        "--StatePersistence:Server:MinRequestBodyBytesPerSecond", "0", "--StatePersistence:Server:RequestBodyTimeout", "00:00:02",
+    ];
+
+    [Fact]
+    public async Task ASlowBody_Is408AtTheDeadline_NamingIt_AndItsRoomServesTheNextWrite()
+    {
+        using var directory = new TempDirectory();
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", directory.Combine("state"),
+            "--StatePersistence:Server:MaxRequestBodyBytes", "1000", "--StatePersistence:Server:MaxBufferedBodyBytes", "1000", .. SlowBodySettings]);
+        byte[] body = Encoding.ASCII.GetBytes($$"""{"id":"task_slow","description":"{{new string('s', 900)}}"}""");
+
+        // The whole budget: while it is read no other body of 900 bytes fits.
+        await using SlowUpload slow = await SlowUpload.StartAsync(server.Port,
+            $"PUT /api/tasks/task_slow HTTP/1.1\r\nHost: 127.0.0.1:{server.Port}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n", body);
+
+        Answer answer = await slow.Answer;
+        Assert.StartsWith("HTTP/1.1 408", answer.StatusLine, StringComparison.Ordinal);
+        Assert.Contains("Connection: close", answer.Headers, StringComparer.OrdinalIgnoreCase);
+        Assert.Contains("\"limit\":\"StatePersistence:Server:RequestBodyTimeout\"", answer.Body, StringComparison.Ordinal);
+        Assert.Contains("did not arrive within 00:00:02", answer.Body, StringComparison.Ordinal);
+
+        // Another client's write gets the room back (polled: the room is given back as the request ends, a moment
+        // after its answer went out).
+        HttpResponseMessage stored = await UntilAsync(() => server.Client.PutJsonAsync("/api/tasks/task_next",
+            $$"""{"description":"{{new string('n', 900)}}"}"""));
+        await stored.ExpectAsync(HttpStatusCode.Created);
+        await (await server.Client.GetUrlAsync("/api/tasks/task_slow")).ExpectProblemAsync(HttpStatusCode.NotFound);
+
+        string metrics = await (await server.Client.GetUrlAsync("/metrics")).TextAsync();
+        Assert.Contains("statepersistence_requests_refused_total{reason=\"body_timeout\",status=\"408\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains($"The body of PUT /api/tasks/task_slow ({body.Length} bytes) from 127.0.0.1 did not arrive within 00:00:02", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SlowLoginForms_Are408AtTheDeadline_AndTheFormsRoomServesTheNextLogin()
+    {
+        // 64 forms of 16 KiB fill the room kept for login forms, which anyone may post before a key is checked.
+        using var directory = new TempDirectory();
+        await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", directory.Combine("state"),
+            .. SlowBodySettings], new Dictionary<string, string> { ["STATE_API_KEY"] = Key });
+        byte[] form = Encoding.ASCII.GetBytes("key=" + new string('w', 16 * 1024 - 4));
+        var slow = new List<SlowUpload>();
+        try
+        {
+            for (int i = 0; i < 64; i++)
+            {
+                slow.Add(await SlowUpload.StartAsync(server.Port,
+                    $"POST /login HTTP/1.1\r\nHost: 127.0.0.1:{server.Port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {form.Length}\r\n\r\n", form));
+            }
+
+            foreach (SlowUpload upload in slow)
+            {
+                Answer answer = await upload.Answer;
+                Assert.StartsWith("HTTP/1.1 408", answer.StatusLine, StringComparison.Ordinal);
+                Assert.Contains("StatePersistence:Server:RequestBodyTimeout", answer.Body, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            foreach (SlowUpload upload in slow)
+            {
+                await upload.DisposeAsync();
+            }
+        }
+
+        HttpResponseMessage wrongKey = await UntilAsync(() => server.Client.PostAsync("/login",
+            new StringContent("key=not-the-key", Encoding.ASCII, "application/x-www-form-urlencoded"), Ct));
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongKey.StatusCode);
+
+        using var keyed = new HttpClient { BaseAddress = server.Client.BaseAddress };
+        keyed.DefaultRequestHeaders.Authorization = new("Bearer", Key);
+        string metrics = await (await keyed.GetUrlAsync("/metrics")).TextAsync();
+        Assert.Contains("statepersistence_requests_refused_total{reason=\"body_timeout\",status=\"408\"} 64", metrics, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("-00:00:01")]
+    [InlineData("1.00:00:01")]
+    public void ATimeoutNotFromAboveZeroToOneDay_StopsTheStart_NamingTheSetting(string value)
+    {
+        var settings = new Dictionary<string, string?> { ["StatePersistence:Server:RequestBodyTimeout"] = value };
+
+        List<string> problems = StartupChecks.Settings(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+
+        Assert.Contains("StatePersistence:Server:RequestBodyTimeout", Assert.Single(problems), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheDefaultTimeout_IsOneMinute() => Assert.Equal(TimeSpan.FromMinutes(1), new StateServerOptions().RequestBodyTimeout);
+
+    /// <summary>Sends until the answer is not 503 (the room is not given back yet), for at most 30 s.</summary>
+    private static async Task<HttpResponseMessage> UntilAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bounded.CancelAfter(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            HttpResponseMessage response = await send();
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable)
+            {
+                return response;
+            }
+
+            response.Dispose();
+            await Task.Delay(20, bounded.Token);
+        }
+    }
+
+    private sealed record Answer(string StatusLine, List<string> Headers, string Body);
+
+    /// <summary>
+    /// A client on its own connection that sends a request's head at once and its body a byte every 250 ms, until the
+    /// body is sent, the server closes the connection or the client is disposed. It reads the answer from the start:
+    /// one read only after the server gave up waiting for the rest of the body and reset the connection would be lost.
+    /// </summary>
+    private sealed class SlowUpload : IAsyncDisposable
+    {
+        private readonly TcpClient _client;
+        private readonly NetworkStream _stream;
+        private readonly CancellationTokenSource _stop = new();
+        private Task _writing = Task.CompletedTask;
+
+        /// <summary>The answer's status line, headers and body (de-chunked), read within 30 s of the start.</summary>
+        public Task<Answer> Answer { get; private set; } = null!;
+
+        private SlowUpload(TcpClient client)
+        {
+            _client = client;
+            _stream = client.GetStream();
+        }
+
+        public static async Task<SlowUpload> StartAsync(int port, string head, byte[] body)
+        {
+            var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port, Ct);
+            var upload = new SlowUpload(client);
+            await upload._stream.WriteAsync(Encoding.ASCII.GetBytes(head), Ct);
+            upload._writing = upload.DribbleAsync(body);
+            upload.Answer = upload.ReadAnswerAsync();
+            return upload;
+        }
+
+        private async Task<Answer> ReadAnswerAsync()
+        {
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            bounded.CancelAfter(TimeSpan.FromSeconds(30));
+            using var reader = new StreamReader(_stream, Encoding.ASCII, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
+            string status = await reader.ReadLineAsync(bounded.Token) ?? "";
+            var headers = new List<string>();
+            string? line;
+            while (!string.IsNullOrEmpty(line = await reader.ReadLineAsync(bounded.Token)))
+            {
+                headers.Add(line);
+            }
+
+            var body = new StringBuilder();
+            if (headers.Contains("Transfer-Encoding: chunked", StringComparer.OrdinalIgnoreCase))
+            {
+                int size;
+                while ((size = Convert.ToInt32(await reader.ReadLineAsync(bounded.Token), 16)) > 0)
+                {
+                    char[] chunk = new char[size];
+                    await reader.ReadBlockAsync(chunk, bounded.Token);
+                    body.Append(chunk);
+                    await reader.ReadLineAsync(bounded.Token);
+                }
+            }
+            else if (headers.FirstOrDefault(h => h.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase)) is { } length)
+            {
+                char[] whole = new char[int.Parse(length["Content-Length:".Length..], System.Globalization.CultureInfo.InvariantCulture)];
+                await reader.ReadBlockAsync(whole, bounded.Token);
+                body.Append(whole);
+            }
+
+            return new Answer(status, headers, body.ToString());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            try
+            {
+                await _writing;
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped mid-body.
+            }
+
+            _client.Dispose();
+            _stop.Dispose();
+            try
+            {
+                await Answer;
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Disposed before the answer came: the test failed elsewhere, or never waited for it.
+            }
+        }
+
+        private async Task DribbleAsync(byte[] body)
+        {
+            try
+            {
+                for (int i = 0; i < body.Length; i++)
+                {
+                    await _stream.WriteAsync(body.AsMemory(i, 1), _stop.Token);
+                    await Task.Delay(250, _stop.Token);
+                }
+            }
+            catch (IOException)
+            {
+                // The server closed the connection: it read no more of this body.
+            }
+        }
+    }
+}
