@@ -209,6 +209,12 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
         {
             throw formLimit is { } limit ? FormTooLarge(limit) : ApiProblemException.TooLarge(_limit);
         }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status408RequestTimeout)
+        {
+            // Kestrel's minimum data rate ended the body. Its exception is an IOException, so it was a 400 "Malformed
+            // body" naming Kestrel's own option, and neither counted nor logged.
+            throw deadline.TooSlow(request);
+        }
         catch (IOException ex) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
         {
             // Kestrel reports some malformed framing (a chunk size that overflows) as an IOException, not a bad request.
