@@ -20,7 +20,8 @@ public sealed partial class PostgresStateStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// One transaction: the log's advisory lock (which a removal and a rotation take too), then an insert of the first
+    /// One transaction: a wait for a session deletion holding the log (<see cref="HoldSessionLogAppendsAsync"/>), the
+    /// log's advisory lock (which a removal and a rotation take too), then an insert of the first
     /// row only where the session has none. Under the lock a second create waits for the first to commit, and its
     /// insert, a statement of its own, then sees the first one's row: of two instances restoring one archive, one writes.
     /// A <c>COMMIT</c> whose answer is lost is settled as an append's is (<see cref="CommitSettledAsync"/>).
@@ -34,6 +35,9 @@ public sealed partial class PostgresStateStore
             await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using NpgsqlBatch batch = WriteBatch(connection, transaction, durability);
+            var waitForDeletion = new NpgsqlBatchCommand(AppendsWaitSql);
+            waitForDeletion.Parameters.Add(Text(sessionId));
+            batch.BatchCommands.Add(waitForDeletion);
             var lockLog = new NpgsqlBatchCommand($"SELECT pg_advisory_xact_lock(hashtext('{_schema}.session_log_parts'), hashtext($1))");
             lockLog.Parameters.Add(Text(sessionId));
             var insert = new NpgsqlBatchCommand($"""
@@ -173,6 +177,11 @@ public sealed partial class PostgresStateStore
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlBatch batch = WriteBatch(connection, transaction, durability);
+
+        // A deletion of the session running in any instance holds the log: the append lands after its removal, not in it.
+        var waitForDeletion = new NpgsqlBatchCommand(AppendsWaitSql);
+        waitForDeletion.Parameters.Add(Text(sessionId));
+        batch.BatchCommands.Add(waitForDeletion);
         var insert = new NpgsqlBatchCommand($"INSERT INTO {_schema}.session_logs (session_id, payload) VALUES ($1, $2) RETURNING segment, txid_current()");
         insert.Parameters.Add(Text(sessionId));
         insert.Parameters.Add(Bytes(sealedBytes));

@@ -391,8 +391,10 @@ public sealed partial class StatePersistenceService : IStatePersistence
         Ids.StateId.Validate(id, "session");
 
         // Held over both steps: an append begun meanwhile (to a session created anew under the id once the record is
-        // gone) waits for the log's deletion, instead of being deleted by it.
+        // gone) waits for the log's deletion, instead of being deleted by it: this instance's appends at the gate, those
+        // of other instances sharing the store at the store's hold.
         using IDisposable deletion = await _blobs.Deletions.BeginAsync(id, cancellationToken).ConfigureAwait(false);
+        await using IAsyncDisposable held = await _blobs.HoldAppendsAsync(id, cancellationToken).ConfigureAwait(false);
         bool deleted = await _items.DeleteAsync(ItemKind<SessionInfo>.Sessions, id, expected, cancellationToken).ConfigureAwait(false);
 
         // The record first: a conditional delete that conflicts must leave the log. Once the record is gone the log

@@ -88,6 +88,16 @@ public interface IStateBlobStore
             ? archives.RemoveSessionLogAsync(sessionId, cancellationToken)
             : throw new NotSupportedException($"The store {GetType().Name} cannot delete a session log (IStateBlobStore.DeleteSessionLogAsync).");
 
+    /// <summary>
+    /// Holds back appends to a session's log, in every process sharing the store, until the result is disposed. A
+    /// session's deletion holds it over both its steps (the record, then the log), so that an append to a session
+    /// created anew under the id between them lands after the log's deletion instead of being deleted by it. The default
+    /// holds nothing: the service already holds back its own appends, and a store only one process writes has no others.
+    /// A store several processes share overrides it (PostgreSQL: an advisory lock per session id, which appends take shared).
+    /// </summary>
+    ValueTask<IAsyncDisposable> HoldSessionLogAppendsAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IAsyncDisposable>(NothingHeld.Instance);
+
     /// <summary>Stores a report's JSON, replacing an older one with the same id; returns where it is stored, for messages.</summary>
     ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
         CancellationToken cancellationToken = default);

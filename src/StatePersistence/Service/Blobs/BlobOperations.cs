@@ -22,6 +22,23 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
     /// <summary>The session deletions running: an append to a session being deleted waits for its deletion to end.</summary>
     public SessionDeletionGate Deletions { get; } = new();
 
+    /// <summary>
+    /// Holds back appends to the session's log in every instance sharing the store (<see cref="IStateBlobStore.HoldSessionLogAppendsAsync"/>),
+    /// for a deletion of the log that must not take along an append made meanwhile. A failure is one of the log's deletion.
+    /// </summary>
+    public async ValueTask<IAsyncDisposable> HoldAppendsAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await blobs.HoldSessionLogAppendsAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            events.SaveFailed("delete-log", location, ex);
+            throw;
+        }
+    }
+
     public async ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken)
     {
         StateId.Validate(sessionId, "session");

@@ -7,8 +7,8 @@ namespace StatePersistence.Service.Blobs;
 /// and between them another caller may create a session with the same id and append to its log: the second step would
 /// then delete the new session's log. An append to a log whose session is being deleted waits here until the deletion
 /// is over, so that every append begun after a deletion started lands after its log was deleted, and survives. Two
-/// deletions of one id take turns. Only this process's callers wait: instances sharing a store do not see each
-/// other's deletions here.
+/// deletions of one id take turns. Only this process's callers wait here: instances sharing a store wait for each
+/// other's deletions at the store's hold (<see cref="Storage.IStateBlobStore.HoldSessionLogAppendsAsync"/>).
 /// </summary>
 internal sealed class SessionDeletionGate
 {
