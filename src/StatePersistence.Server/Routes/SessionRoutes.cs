@@ -195,13 +195,16 @@ internal static class SessionRoutes
         // new one, which a later session with the same id would then continue. The delete removes the record before
         // the log, so either it is seen gone here (and the log is removed now) or its own removal comes after this
         // append. Asked of the store, not of this instance's state: on a store several instances share, another
-        // instance's delete reaches that state a moment late, and the text would stay. The wait for the store ends with
-        // the request (a client gone needs no answer); the removal, once decided, is not left half done.
+        // instance's delete reaches that state a moment late, and the text would stay. A session created anew under the
+        // id meanwhile (here or on another instance) may already have appended to the log: the removal looks again
+        // while holding appends back, as a delete does, and keeps the log of a session that is there (this text then
+        // in it: 204). The wait for the store ends with the request (a client gone needs no answer); the removal, once
+        // decided, is not left half done.
         try
         {
-            if (await state.LoadLatestSessionAsync(id, request.HttpContext.RequestAborted) is null)
+            if (await state.LoadLatestSessionAsync(id, request.HttpContext.RequestAborted) is null
+                && await state.DeleteSessionLogIfNoSessionAsync(id, request.HttpContext.RequestAborted))
             {
-                await state.DeleteSessionLogAsync(id, CancellationToken.None);
                 return ApiProblems.NotFound(Kind, id);
             }
         }

@@ -257,6 +257,14 @@ public interface IStatePersistence : IAsyncDisposable
     /// </summary>
     ValueTask DeleteSessionLogAsync(string sessionId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Deletes a session's log as <see cref="DeleteSessionLogAsync"/> does, but only while there is no session with the
+    /// id (asked of the store, so another instance's session counts); returns whether it deleted. For text appended to
+    /// the log of a session deleted meanwhile: appends wait as for a <see cref="DeleteSessionAsync(string, CancellationToken)"/>,
+    /// so a session created anew under the id keeps what is appended to its log.
+    /// </summary>
+    ValueTask<bool> DeleteSessionLogIfNoSessionAsync(string sessionId, CancellationToken cancellationToken = default);
+
     /// <summary>Appends text to <c>logs/session_&lt;id&gt;.log</c>; durable when it returns.</summary>
     ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken = default);
 

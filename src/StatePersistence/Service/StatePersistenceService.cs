@@ -421,6 +421,26 @@ public sealed partial class StatePersistenceService : IStatePersistence
         _blobs.DeleteSessionLogAsync(sessionId, announce: true, cancellationToken);
 
     /// <inheritdoc />
+    public async ValueTask<bool> DeleteSessionLogIfNoSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Ids.StateId.Validate(sessionId, "session");
+        ThrowIfDisposed();
+
+        // Under a deletion's holds: a session created anew under the id is either seen below, and its log kept, or
+        // created after the look, its appends held back until the log is deleted. Looked for in the store, as another
+        // instance may have created it. Once decided, the deletion is not left half done.
+        using IDisposable deletion = await _blobs.Deletions.BeginAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        await using IAsyncDisposable held = await _blobs.HoldAppendsAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        if (await LoadLatestSessionAsync(sessionId, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return false;
+        }
+
+        await _blobs.DeleteSessionLogAsync(sessionId, announce: true, CancellationToken.None).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <inheritdoc />
     public ValueTask AppendSessionLogAsync(string sessionId, string text, CancellationToken cancellationToken = default) =>
         _blobs.AppendSessionLogAsync(sessionId, text, cancellationToken);
 

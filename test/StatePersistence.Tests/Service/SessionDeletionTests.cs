@@ -73,6 +73,22 @@ public sealed class SessionDeletionTests : IDisposable
     }
 
     [Fact]
+    public async Task DeleteSessionLogIfNoSession_KeepsTheLogOfASessionThatIsThere_AndDeletesALogWithoutOne()
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.SaveSessionAsync(new SessionInfo { Id = "s1", Status = "active" }, Ct);
+        await service.AppendSessionLogAsync("s1", "kept\n", Ct);
+        await service.AppendSessionLogAsync("s2", "no session\n", Ct);
+
+        Assert.False(await service.DeleteSessionLogIfNoSessionAsync("s1", Ct));
+        Assert.True(await service.DeleteSessionLogIfNoSessionAsync("s2", Ct));
+
+        Assert.Equal("kept\n", await service.ReadSessionLogAsync("s1", Ct));
+        Assert.Null(await service.ReadSessionLogAsync("s2", Ct));
+        Assert.False(File.Exists(_fixture.File("logs", "session_s2.log")));
+    }
+
+    [Fact]
     public async Task DeleteSessionLog_KeepsTheSession_AndNamesABadId()
     {
         await using StatePersistenceService service = await _fixture.OpenAsync();
