@@ -8,6 +8,14 @@ namespace StatePersistence.Postgres;
 /// </summary>
 public sealed partial class PostgresStateStore
 {
+    /// <summary>
+    /// Holds at once, each keeping a connection of the pool until its deletion is over, while that deletion needs
+    /// another one to remove the log: at most a quarter of the pool, so that many deletions at once leave connections
+    /// for their own removals (and the change feed, and reads) instead of each waiting for one until the pool's wait
+    /// runs out. A deletion beyond them waits here, holding no connection.
+    /// </summary>
+    private readonly SemaphoreSlim _appendHolds;
+
     /// <inheritdoc />
     /// <remarks>
     /// A session-level advisory lock on the session id, on a connection of its own kept until the hold is disposed: a
@@ -21,21 +29,31 @@ public sealed partial class PostgresStateStore
         StateId.Validate(sessionId, "session");
         return Guarded("hold back the appends to the log of session " + StateId.Quote(sessionId), async () =>
         {
-            NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await _appendHolds.WaitAsync(cancellationToken).ConfigureAwait(false);
+            NpgsqlConnection? connection = null;
             try
             {
+                connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({AppendsLockKeySql})", connection);
                 hold.Parameters.Add(Text(sessionId));
                 await hold.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                return (IAsyncDisposable)new AppendsHeld(connection, $"SELECT pg_advisory_unlock({AppendsLockKeySql})", sessionId);
+                return (IAsyncDisposable)new AppendsHeld(connection, $"SELECT pg_advisory_unlock({AppendsLockKeySql})", sessionId, _appendHolds);
             }
             catch
             {
-                await connection.DisposeAsync().ConfigureAwait(false);
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
+
+                _appendHolds.Release();
                 throw;
             }
         });
     }
+
+    /// <summary>How many holds may run at once over a pool of <paramref name="maxPoolSize"/> connections (<see cref="_appendHolds"/>).</summary>
+    private static int AppendHoldsAtOnce(int maxPoolSize) => Math.Max(1, maxPoolSize / 4);
 
     /// <summary>The advisory lock's key for the session id in <c>$1</c>: one per session id and schema.</summary>
     private string AppendsLockKeySql => $"hashtext('{_schema}.session_log_appends'), hashtext($1)";
@@ -43,10 +61,17 @@ public sealed partial class PostgresStateStore
     /// <summary>The statement an append or create of a log runs first in its transaction: it waits while a deletion holds the log.</summary>
     private string AppendsWaitSql => $"SELECT pg_advisory_xact_lock_shared({AppendsLockKeySql})";
 
-    private sealed class AppendsHeld(NpgsqlConnection connection, string unlockSql, string sessionId) : IAsyncDisposable
+    private sealed class AppendsHeld(NpgsqlConnection connection, string unlockSql, string sessionId, SemaphoreSlim holds) : IAsyncDisposable
     {
+        private int _released;
+
         public async ValueTask DisposeAsync()
         {
+            if (Interlocked.Exchange(ref _released, 1) == 1)
+            {
+                return;
+            }
+
             try
             {
                 await using var unlock = new NpgsqlCommand(unlockSql, connection);
@@ -63,6 +88,7 @@ public sealed partial class PostgresStateStore
             finally
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
+                holds.Release();
             }
         }
     }

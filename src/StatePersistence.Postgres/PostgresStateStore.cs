@@ -106,6 +106,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         _commandTimeoutSeconds = builder.CommandTimeout;
         _failures = new StoreFailures(Location, _commandTimeoutSeconds);
         _connectionsMax = builder.MaxPoolSize + (writerDataSource is null ? 0 : new NpgsqlConnectionStringBuilder(writerDataSource.ConnectionString).MaxPoolSize);
+        _appendHolds = new SemaphoreSlim(AppendHoldsAtOnce(builder.MaxPoolSize));
         _payloads = new StorePayloads(codec);
         _rows = new ChangeRows(_payloads, Location);
         var own = new OwnCommits();
