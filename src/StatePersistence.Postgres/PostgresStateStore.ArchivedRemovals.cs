@@ -47,8 +47,9 @@ public sealed partial class PostgresStateStore
     /// <remarks>
     /// One transaction under the log's advisory lock (which a cap, a rotation, a create and a removal take): its rows are
     /// read and opened, and when their text is <paramref name="archived"/> exactly those rows are deleted; an append
-    /// (which takes no lock: one insert) that committed since the read is then seen, and the transaction rolled back,
-    /// keeping the log whole. An append committing after that check was acknowledged after the removal: a new log.
+    /// (which does not take this lock, only a session deletion's, shared: one insert) that committed since the read is
+    /// then seen, and the transaction rolled back, keeping the log whole. An append committing after that check was
+    /// acknowledged after the removal: a new log.
     /// </remarks>
     public ValueTask<bool> RemoveSessionLogIfUnchangedAsync(string sessionId, ReadOnlyMemory<byte> archived, CancellationToken cancellationToken = default)
     {

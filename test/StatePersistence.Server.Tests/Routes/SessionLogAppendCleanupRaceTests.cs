@@ -61,6 +61,9 @@ public sealed class SessionLogAppendCleanupRaceTests : IAsyncDisposable
 
         public bool Recreated { get; private set; }
 
+        /// <summary>Who creates the session anew and appends: this instance (the default) or another one on the same store.</summary>
+        public IStatePersistence? RecreatesOn { get; set; }
+
         protected override bool TryIntercept(MethodInfo method, object?[] args, out object? result)
         {
             result = null;
@@ -87,8 +90,10 @@ public sealed class SessionLogAppendCleanupRaceTests : IAsyncDisposable
         {
             SessionInfo? seen = await Inner.LoadLatestSessionAsync(sessionId);
             Assert.Null(seen);
-            Assert.True(await Inner.CreateSessionAsync(new SessionInfo { Id = sessionId, Type = "interactive", Status = "new" }));
-            await Inner.AppendSessionLogAsync(sessionId, "new session\n");
+            IStatePersistence creator = RecreatesOn ?? Inner;
+            Assert.Null(await creator.LoadLatestSessionAsync(sessionId));
+            Assert.True(await creator.CreateSessionAsync(new SessionInfo { Id = sessionId, Type = "interactive", Status = "new" }));
+            await creator.AppendSessionLogAsync(sessionId, "new session\n");
             Recreated = true;
             return seen;
         }
