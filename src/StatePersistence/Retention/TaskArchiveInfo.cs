@@ -11,8 +11,10 @@ namespace StatePersistence.Retention;
 public sealed record TaskArchiveInfo(string Name, long Bytes, int? Tasks, DateTimeOffset? CreatedAt)
 {
     /// <summary>
-    /// Why its manifest does not read (not gzip, cut short, no manifest first), or null when it reads. The listing
-    /// reads only the manifest: a restore reads the archive whole and names any damaged entry.
+    /// Why its manifest does not read (not gzip, cut short, no manifest first), or null when it reads. A listing
+    /// reads only the manifest, so an archive damaged past it has none: a restore reads the archive whole and names any
+    /// damaged entry, and so does <c>TaskArchives.CheckFiles</c> (<c>statectl archive list --verify</c>), whose
+    /// problem is then why the archive does not read whole.
     /// </summary>
     public string? Problem { get; init; }
 }

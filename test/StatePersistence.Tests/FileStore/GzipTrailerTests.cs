@@ -1,6 +1,7 @@
 using StatePersistence.Errors;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Model;
+using StatePersistence.Retention;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.FileStore;
@@ -9,7 +10,9 @@ namespace StatePersistence.Tests.FileStore;
 /// An export or a task archive cut in its gzip trailer (the last 8 bytes: the CRC-32 and length of what it holds), or
 /// with a trailer byte changed, is refused naming the file and what is wrong, before anything is written. .NET's
 /// GZipStream ends quietly where the bytes end; before 2026-12-07 both readers took such a file as whole (import and
-/// archive restore succeeded) where <c>gzip -t</c> says "unexpected end of file".
+/// archive restore succeeded) where <c>gzip -t</c> says "unexpected end of file". A listing that reads each archive
+/// whole (<see cref="TaskArchives.CheckFiles"/>, <c>statectl archive list --verify</c>) says the same of it; before
+/// 2026-12-07 the listing read only the manifest, which such an archive still holds, and showed it as sound.
 /// </summary>
 public sealed class GzipTrailerTests : IDisposable
 {
@@ -64,6 +67,39 @@ public sealed class GzipTrailerTests : IDisposable
         Assert.True(refused.Message.Contains(Expected(damage), StringComparison.Ordinal), refused.Message);
         Assert.EndsWith("Nothing was restored.", refused.Message, StringComparison.Ordinal);
         Assert.Null(await service.LoadTaskAsync("old", Ct));
+    }
+
+    [Theory]
+    [MemberData(nameof(Damages))]
+    public async Task CheckFiles_OfATaskArchiveDamagedInItsGzipTrailer_SaysSoNamingIt_WhereTheListingOfItsManifestCannot(string damage)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.SaveTaskAsync(new AgentTask { Id = "old", Status = TaskStatuses.Completed, CompletedAt = Now.AddDays(-10) }, Ct);
+        TaskArchiveResult archived = await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), cancellationToken: Ct);
+        File.WriteAllBytes(archived.Archive!, Damaged(File.ReadAllBytes(archived.Archive!), damage));
+
+        TaskArchiveInfo listed = Assert.Single(TaskArchives.ListFiles(_fixture.StatePath));
+        TaskArchiveInfo checkedWhole = Assert.Single(TaskArchives.CheckFiles(_fixture.StatePath, cancellationToken: Ct));
+
+        // The manifest, at the start of the file, reads: only a read of the whole archive finds its end damaged.
+        Assert.Null(listed.Problem);
+        Assert.Equal(1, checkedWhole.Tasks);
+        Assert.NotNull(checkedWhole.Problem);
+        Assert.True(checkedWhole.Problem.Contains($"{Path.GetFileName(archived.Archive)}' is damaged: ", StringComparison.Ordinal), checkedWhole.Problem);
+        Assert.True(checkedWhole.Problem.Contains(Expected(damage), StringComparison.Ordinal), checkedWhole.Problem);
+    }
+
+    [Fact]
+    public async Task CheckFiles_OfASoundTaskArchive_FindsNoProblem()
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync();
+        await service.SaveTaskAsync(new AgentTask { Id = "old", Status = TaskStatuses.Completed, CompletedAt = Now.AddDays(-10) }, Ct);
+        await TaskArchives.ArchiveAsync(service, Now.AddDays(-1), withLogs: true, cancellationToken: Ct);
+
+        TaskArchiveInfo checkedWhole = Assert.Single(TaskArchives.CheckFiles(_fixture.StatePath, cancellationToken: Ct));
+
+        Assert.Null(checkedWhole.Problem);
+        Assert.Equal(1, checkedWhole.Tasks);
     }
 
     private static byte[] Damaged(byte[] archive, string damage)

@@ -49,9 +49,15 @@ internal static class ArchiveCommand
             Description = "Only the archives holding this task (repeat for several): which archive to restore to bring it back.",
             HelpName = "ID",
         };
+        var verify = new Option<bool>("--verify")
+        {
+            Description = "Read each archive whole, as 'archive restore' checks it (every entry against its length and SHA-256 in the manifest, and the gzip trailer), "
+                + "and mark the damaged ones (exit 1 when any is). Without it only each archive's manifest is read.",
+        };
         var list = new Command("list", "The archives the store keeps, oldest first (with --task ID, those holding that task).");
         list.Options.Add(task);
-        list.SetHandler((context, parsed, cancellation) => ListAsync(context, StoreChoice.From(parsed), parsed.GetValue(task) ?? [], cancellation));
+        list.Options.Add(verify);
+        list.SetHandler((context, parsed, cancellation) => ListAsync(context, StoreChoice.From(parsed), parsed.GetValue(task) ?? [], parsed.GetValue(verify), cancellation));
         command.Subcommands.Add(list);
         return command;
     }
@@ -224,11 +230,18 @@ internal static class ArchiveCommand
         return ExitCodes.Success;
     }
 
-    private static async Task<int> ListAsync(CommandContext context, StoreChoice store, string[] taskIds, CancellationToken cancellation)
+    private static async Task<int> ListAsync(CommandContext context, StoreChoice store, string[] taskIds, bool verify, CancellationToken cancellation)
     {
         if (taskIds.FirstOrDefault(id => StateId.Problem(id) is not null) is { } bad)
         {
             throw new CommandFailedException($"--task '{bad}' is not a task id: {StateId.Problem(bad)}", ExitCodes.Usage);
+        }
+
+        if (verify && store.IsPostgres)
+        {
+            // The rows are checked whole by the store's verification, in the snapshot it reads everything else in.
+            throw new CommandFailedException("--verify reads a state directory's archive files; with --store postgres, 'statectl verify --store postgres' reads every task archive whole and names a damaged one.",
+                ExitCodes.Usage);
         }
 
         string location;
@@ -238,7 +251,8 @@ internal static class ArchiveCommand
             // The files are read where they lie, without the directory's lock: a list beside a running server.
             StateDirectoryRequirement.Require(context.StatePath);
             location = Path.GetFullPath(context.StatePath);
-            entries = [.. TaskArchives.ListFiles(location, taskIds.Length == 0 ? null : taskIds)
+            IReadOnlyCollection<string>? holding = taskIds.Length == 0 ? null : taskIds;
+            entries = [.. (verify ? TaskArchives.CheckFiles(location, holding, cancellation) : TaskArchives.ListFiles(location, holding))
                 .Select(a => Entry(a, Path.Combine(TaskArchives.DirectoryOf(location), a.Name)))];
         }
         else
@@ -251,21 +265,57 @@ internal static class ArchiveCommand
 
         if (context.Json)
         {
-            context.WriteJson(new ArchiveListReport(location, entries), ArchiveCommandJsonContext.Default.ArchiveListReport);
+            context.WriteJson(new ArchiveListReport(location, verify, entries), ArchiveCommandJsonContext.Default.ArchiveListReport);
+            return Verdict(context, verify, entries);
+        }
+
+        string holdingText = taskIds.Length == 0 ? "" : $" holding {string.Join(", ", taskIds.Select(id => $"'{id}'"))}";
+        context.Output.WriteLine(entries.Count == 0 ? $"No task archive{holdingText} in {location}." : $"{entries.Count} task archive(s){holdingText} in {location}:");
+        foreach (ArchiveListEntry entry in entries)
+        {
+            context.Output.WriteLine($"  {entry.Name}  {ListLine(entry, verify)}");
+        }
+
+        if (entries.Count > 0)
+        {
+            context.Output.WriteLine(verify ? "Each archive was read whole, as 'archive restore' checks it (sealed entries as bytes, without opening them)."
+                : store.IsPostgres ? "Listed from the rows' columns, no archive read: 'statectl verify --store postgres' reads each archive whole."
+                : "Only each archive's manifest was read: damage past it (an entry, the end of the file) shows with --verify, which reads each archive whole as 'archive restore' does.");
+        }
+
+        return Verdict(context, verify, entries);
+    }
+
+    /// <summary>
+    /// One archive's line: its tasks, size and time, and under --verify whether it reads whole. Before 2026-12-07 only
+    /// the manifest was ever read, and an archive cut in its gzip trailer or with a damaged entry listed as sound.
+    /// </summary>
+    private static string ListLine(ArchiveListEntry entry, bool verify)
+    {
+        if (entry.Tasks is not { } tasks)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{entry.Bytes} bytes, {(verify ? "DAMAGED: " : "")}its manifest does not read: {entry.Problem ?? "unknown"}");
+        }
+
+        string what = string.Create(CultureInfo.InvariantCulture, $"{tasks} task(s), {entry.Bytes} bytes, written {entry.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}");
+        return !verify ? what : entry.Problem is { } problem ? $"{what}, DAMAGED: it does not read whole: {problem}" : $"{what}, reads whole";
+    }
+
+    /// <summary>
+    /// Under --verify, exit 1 when an archive is damaged, naming them on standard error: a script checking the archives
+    /// must hear of it. A plain listing exits 0 as before: it read too little to vouch for an archive either way.
+    /// </summary>
+    private static int Verdict(CommandContext context, bool verify, List<ArchiveListEntry> entries)
+    {
+        List<string> damaged = [.. entries.Where(e => e.Problem is not null).Select(e => e.Name)];
+        if (!verify || damaged.Count == 0)
+        {
             return ExitCodes.Success;
         }
 
-        string holding = taskIds.Length == 0 ? "" : $" holding {string.Join(", ", taskIds.Select(id => $"'{id}'"))}";
-        context.Output.WriteLine(entries.Count == 0 ? $"No task archive{holding} in {location}." : $"{entries.Count} task archive(s){holding} in {location}:");
-        foreach (ArchiveListEntry entry in entries)
-        {
-            string what = entry.Tasks is { } tasks
-                ? string.Create(CultureInfo.InvariantCulture, $"{tasks} task(s), {entry.Bytes} bytes, written {entry.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}")
-                : string.Create(CultureInfo.InvariantCulture, $"{entry.Bytes} bytes, its manifest does not read: {entry.Problem ?? "unknown"}");
-            context.Output.WriteLine($"  {entry.Name}  {what}");
-        }
-
-        return ExitCodes.Success;
+        context.Error.WriteLine($"statectl: {damaged.Count} of {entries.Count} archive(s) do not read whole: {string.Join(", ", damaged)}; "
+            + "'statectl archive restore' refuses them, naming what is wrong (see above). They were left as they are.");
+        return ExitCodes.Failed;
     }
 
     /// <summary>

@@ -19,10 +19,17 @@ internal sealed record ArchiveReport(string? Archive, IReadOnlyList<string> Arch
 /// <summary>What <c>statectl archive restore --json</c> prints.</summary>
 internal sealed record ArchiveRestoreReport(string Archive, int Tasks, IReadOnlyList<string> TaskIds, int Logs, int Reports, long Revision);
 
-/// <summary>What <c>statectl archive list --json</c> prints: each archive's name (what <c>archive restore</c> takes) and where it is.</summary>
-internal sealed record ArchiveListReport(string Store, IReadOnlyList<ArchiveListEntry> Archives);
+/// <summary>
+/// What <c>statectl archive list --json</c> prints: each archive's name (what <c>archive restore</c> takes) and where it
+/// is; <c>verified</c>: each was read whole (<c>--verify</c>), else only its manifest.
+/// </summary>
+internal sealed record ArchiveListReport(string Store, bool Verified, IReadOnlyList<ArchiveListEntry> Archives);
 
-/// <summary>One archive of <see cref="ArchiveListReport"/>: <c>tasks</c> and <c>createdAt</c> null when its manifest does not read, <c>problem</c> saying why.</summary>
+/// <summary>
+/// One archive of <see cref="ArchiveListReport"/>: <c>tasks</c> and <c>createdAt</c> null when its manifest does not
+/// read, <c>problem</c> saying why; under <c>--verify</c>, <c>problem</c> is also why an archive whose manifest reads
+/// does not read whole.
+/// </summary>
 internal sealed record ArchiveListEntry(string Name, string Location, long Bytes, int? Tasks, DateTimeOffset? CreatedAt, string? Problem);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]

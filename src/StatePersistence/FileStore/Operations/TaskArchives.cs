@@ -81,6 +81,22 @@ public static class TaskArchives
     }
 
     /// <summary>
+    /// <see cref="ListFiles"/>, each archive listed then read whole as <see cref="RestoreAsync"/> checks it (a manifest
+    /// first, then exactly the entries it lists, each of its length and SHA-256, then the gzip trailer), a buffer at a
+    /// time, so archives of gigabytes are checked in bounded memory: <see cref="TaskArchiveInfo.Problem"/> says why one
+    /// does not read whole (an archive cut in its gzip trailer, or with a damaged entry, whose manifest still reads), in
+    /// the words the restore would refuse it with. Sealed entries are checked as bytes, not opened (no key is needed).
+    /// What <c>statectl archive list --verify</c> prints; it reads every byte, where <see cref="ListFiles"/> reads only
+    /// the start of each file. <paramref name="cancellationToken"/> stops it between two reads (<see cref="OperationCanceledException"/>).
+    /// </summary>
+    public static IReadOnlyList<TaskArchiveInfo> CheckFiles(string stateDirectory, IReadOnlyCollection<string>? taskIds = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
+        return ArchiveDirectory.Describe(PhysicalFileSystem.Instance, DirectoryOf(stateDirectory), taskIds, readWhole: true, cancellationToken);
+    }
+
+    /// <summary>
     /// Whether <paramref name="name"/> can name an archive a store keeps: a file name (no directory, no control
     /// character, at most 255 characters) ending in <see cref="FileExtension"/>, as the archiver names them; never a path.
     /// </summary>

@@ -18,9 +18,11 @@ internal static class ArchiveDirectory
     /// The archives of <paramref name="directory"/> (<see cref="Names"/>), each with its length and, from its manifest
     /// (the first entry: only the start of the file is decompressed), its task count and time of writing; with
     /// <paramref name="holding"/>, only those whose manifest lists one of these tasks. An archive gone since the
-    /// listing (an operator moved it) is left out.
+    /// listing (an operator moved it) is left out. With <paramref name="readWhole"/> each one listed whose manifest
+    /// reads is then read whole (<see cref="TaskArchiveWholeRead"/>), its problem saying why it does not.
     /// </summary>
-    public static List<Retention.TaskArchiveInfo> Describe(IFileSystem fileSystem, string directory, IReadOnlyCollection<string>? holding = null)
+    public static List<Retention.TaskArchiveInfo> Describe(IFileSystem fileSystem, string directory, IReadOnlyCollection<string>? holding = null,
+        bool readWhole = false, CancellationToken cancellationToken = default)
     {
         HashSet<string>? wanted = holding?.ToHashSet(StringComparer.Ordinal);
         var infos = new List<Retention.TaskArchiveInfo>();
@@ -45,6 +47,11 @@ internal static class ArchiveDirectory
             TaskArchiveManifest? manifest = TaskArchiveFile.TryReadManifest(fileSystem, path, out string? problem);
             if (wanted is null || (manifest is not null && manifest.Tasks.Any(t => wanted.Contains(t.Id))))
             {
+                if (readWhole && manifest is not null)
+                {
+                    problem = TaskArchiveWholeRead.Problem(fileSystem, path, cancellationToken);
+                }
+
                 infos.Add(new Retention.TaskArchiveInfo(name, bytes, manifest?.Tasks.Count, manifest?.CreatedAt) { Problem = problem });
             }
         }

@@ -200,7 +200,8 @@ internal static class TaskArchiveFile
         return trailerProblem is null ? raw : throw new InvalidDataException($"The archive '{path}' is damaged: {trailerProblem}.");
     }
 
-    private static TaskArchiveManifest ReadManifest(byte[] json, string path)
+    /// <summary>The manifest entry's JSON as a task archive's manifest of this build's version, else <see cref="InvalidDataException"/> naming the archive.</summary>
+    public static TaskArchiveManifest ReadManifest(byte[] json, string path)
     {
         TaskArchiveManifest? manifest;
         try
@@ -222,7 +223,8 @@ internal static class TaskArchiveFile
             : throw Damaged(path, TaskArchiveManifest.EntryName, $"has version {manifest.Version}; this build reads version {TaskArchiveManifest.CurrentVersion}");
     }
 
-    private static InvalidDataException Damaged(string path, string entry, string problem, Exception? inner = null) =>
+    /// <summary>The damage of one entry, named with the archive: what a restore and a listing that reads archives whole say.</summary>
+    public static InvalidDataException Damaged(string path, string entry, string problem, Exception? inner = null) =>
         new($"The archive '{path}' is damaged: its entry '{entry}' {problem}.", inner);
 
     private static string Hash(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));

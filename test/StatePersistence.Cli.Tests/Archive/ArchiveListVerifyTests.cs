@@ -1,0 +1,152 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text.Json;
+using StatePersistence.Cli.Tests.Support;
+using StatePersistence.FileStore;
+using StatePersistence.FileStore.Operations;
+using StatePersistence.Model;
+using StatePersistence.Server.Tests.Support;
+
+namespace StatePersistence.Cli.Tests.Archive;
+
+/// <summary>
+/// <c>statectl archive list</c> reads only each archive's manifest, so an archive cut in its gzip trailer, or with a
+/// damaged entry, lists like a sound one; the operator deciding at 3 a.m. what to restore learnt of it only from the
+/// restore's refusal. Now the plain listing says that it read only the manifests, and <c>--verify</c> reads each archive
+/// whole as the restore checks it, marks the damaged ones naming the file and what is wrong, and exits 1. Before
+/// 2026-12-07 there was no <c>--verify</c> (exit 2, unknown option) and the listing did not say how little it had read.
+/// </summary>
+public sealed class ArchiveListVerifyTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    private string StatePath => _temp.Combine("state");
+
+    private string ArchiveDirectory => Path.Combine(Path.GetFullPath(StatePath), "archive");
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task List_WithoutVerify_SaysItReadOnlyTheManifests_AndHowToReadThemWhole()
+    {
+        (string sound, string cut, _) = await WriteArchivesAsync();
+        File.WriteAllBytes(cut, File.ReadAllBytes(cut)[..^4]);
+
+        StatectlRun list = await StatectlRun.RunAsync("archive", "list", "--state-path", StatePath);
+        StatectlRun json = await StatectlRun.RunAsync("archive", "list", "--state-path", StatePath, "--json");
+
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Contains($"{Path.GetFileName(sound)}  1 task(s), {new FileInfo(sound).Length} bytes, written ", list.Output, StringComparison.Ordinal);
+        Assert.Contains("Only each archive's manifest was read: damage past it (an entry, the end of the file) shows with --verify", list.Output, StringComparison.Ordinal);
+        Assert.True(json.ExitCode == 0, json.ToString());
+        Assert.False(json.Json().GetProperty("verified").GetBoolean());
+    }
+
+    [Fact]
+    public async Task ListVerify_MarksAnArchiveCutInItsGzipTrailer_AndOneWithADamagedEntry_NamingWhatIsWrong_Exit1_TheRestoreAgrees()
+    {
+        (string sound, string cut, string changed) = await WriteArchivesAsync();
+        File.WriteAllBytes(cut, File.ReadAllBytes(cut)[..^4]);
+        ChangeTaskEntry(changed, "t_c");
+        Dictionary<string, byte[]> before = StateFiles.Snapshot(StatePath);
+
+        StatectlRun list = await StatectlRun.RunAsync("archive", "list", "--verify", "--state-path", StatePath);
+        StatectlRun json = await StatectlRun.RunAsync("archive", "list", "--verify", "--state-path", StatePath, "--json");
+
+        Assert.True(list.ExitCode == 1, list.ToString());
+        string[] lines = list.Output.Split('\n');
+        Assert.Contains(lines, l => l.Contains($"{Path.GetFileName(sound)}  1 task(s), ", StringComparison.Ordinal) && l.EndsWith(", reads whole", StringComparison.Ordinal));
+        string cutLine = Assert.Single(lines, l => l.Contains(Path.GetFileName(cut), StringComparison.Ordinal));
+        Assert.Contains($"1 task(s), {new FileInfo(cut).Length} bytes, written ", cutLine, StringComparison.Ordinal);
+        Assert.Contains($"DAMAGED: it does not read whole: The archive '{cut}' is damaged: it ends before its gzip trailer", cutLine, StringComparison.Ordinal);
+        string changedLine = Assert.Single(lines, l => l.Contains(Path.GetFileName(changed), StringComparison.Ordinal));
+        Assert.Contains($"DAMAGED: it does not read whole: The archive '{changed}' is damaged: its entry 'tasks/t_c.json' does not match its length or SHA-256 in the manifest",
+            changedLine, StringComparison.Ordinal);
+        Assert.Contains("Each archive was read whole", list.Output, StringComparison.Ordinal);
+        Assert.Contains($"2 of 3 archive(s) do not read whole: {Path.GetFileName(cut)}, {Path.GetFileName(changed)}", list.Error, StringComparison.Ordinal);
+
+        Assert.True(json.ExitCode == 1, json.ToString());
+        JsonElement report = json.Json();
+        Assert.True(report.GetProperty("verified").GetBoolean());
+        JsonElement[] archives = [.. report.GetProperty("archives").EnumerateArray()];
+        Assert.Equal(JsonValueKind.Null, archives[0].GetProperty("problem").ValueKind);
+        Assert.Equal(1, archives[1].GetProperty("tasks").GetInt32());
+        Assert.Contains("it ends before its gzip trailer", archives[1].GetProperty("problem").GetString(), StringComparison.Ordinal);
+        Assert.Contains("'tasks/t_c.json' does not match", archives[2].GetProperty("problem").GetString(), StringComparison.Ordinal);
+
+        // A listing only reads; and what it calls damaged is what the restore refuses.
+        StateFiles.AssertUnchanged(before, StatePath);
+        StatectlRun restore = await StatectlRun.RunAsync("archive", "restore", Path.GetFileName(cut), "--state-path", StatePath);
+        Assert.True(restore.ExitCode == 1, restore.ToString());
+        Assert.Contains("it ends before its gzip trailer", restore.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ListVerify_OfSoundArchives_Exit0_AndWithTask_ReadsOnlyThoseHoldingIt()
+    {
+        (string sound, string cut, _) = await WriteArchivesAsync();
+        File.WriteAllBytes(cut, File.ReadAllBytes(cut)[..^4]);
+
+        StatectlRun holding = await StatectlRun.RunAsync("archive", "list", "--verify", "--task", "t_a", "--state-path", StatePath);
+
+        Assert.True(holding.ExitCode == 0, holding.ToString());
+        Assert.Contains($"{Path.GetFileName(sound)}  1 task(s), {new FileInfo(sound).Length} bytes, written ", holding.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(Path.GetFileName(cut), holding.Output, StringComparison.Ordinal);
+        Assert.Equal("", holding.Error);
+    }
+
+    [Fact]
+    public async Task ListVerify_OnPostgres_IsBadUsage_PointingAtVerify()
+    {
+        StatectlRun run = await StatectlRun.RunAsync("archive", "list", "--verify", "--store", "postgres",
+            "--connection-string", "Host=127.0.0.1;Port=1;Username=nobody;Database=none");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("'statectl verify --store postgres' reads every task archive whole", run.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>Three archives of one completed task each, t_a, t_b and t_c, oldest first, written by the library.</summary>
+    private async Task<(string A, string B, string C)> WriteArchivesAsync()
+    {
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        await using StatePersistenceService service = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = StatePath }, cancellationToken: Http.Ct);
+        var archives = new List<string>();
+        foreach ((string id, int daysAgo) in new[] { ("t_a", 30), ("t_b", 20), ("t_c", 10) })
+        {
+            await service.SaveTaskAsync(new AgentTask { Id = id, Description = "task " + id, Status = TaskStatuses.Completed, CompletedAt = now.AddDays(-daysAgo) }, Http.Ct);
+            TaskArchiveResult result = await TaskArchives.ArchiveAsync(service, now.AddDays(-daysAgo + 1), cancellationToken: Http.Ct);
+            Assert.Equal(new[] { id }, result.Tasks);
+            archives.Add(result.Archive!);
+        }
+
+        Assert.Equal(archives, Directory.EnumerateFiles(ArchiveDirectory).Order(StringComparer.Ordinal));
+        return (archives[0], archives[1], archives[2]);
+    }
+
+    /// <summary>
+    /// Writes the archive again, a sound gzip and tar, with the task's entry changed after its manifest was written:
+    /// damage that only a read of the whole archive finds.
+    /// </summary>
+    private static void ChangeTaskEntry(string archive, string taskId)
+    {
+        var entries = new List<(string Name, byte[] Content)>();
+        using (var gzip = new GZipStream(File.OpenRead(archive), CompressionMode.Decompress))
+        using (var tar = new TarReader(gzip))
+        {
+            while (tar.GetNextEntry() is { } entry)
+            {
+                using var content = new MemoryStream();
+                entry.DataStream?.CopyTo(content);
+                byte[] bytes = content.ToArray();
+                entries.Add((entry.Name, entry.Name == $"tasks/{taskId}.json" ? [.. bytes, .. " "u8] : bytes));
+            }
+        }
+
+        using var output = new GZipStream(File.Create(archive), CompressionLevel.Optimal);
+        using var writer = new TarWriter(output, TarEntryFormat.Pax);
+        foreach ((string name, byte[] content) in entries)
+        {
+            writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content) });
+        }
+    }
+}
