@@ -14,7 +14,9 @@ namespace StatePersistence.Cli.Tests.Archive;
 /// damaged entry, lists like a sound one; the operator deciding at 3 a.m. what to restore learnt of it only from the
 /// restore's refusal. Now the plain listing says that it read only the manifests, and <c>--verify</c> reads each archive
 /// whole as the restore checks it, marks the damaged ones naming the file and what is wrong, and exits 1. Before
-/// 2026-12-07 there was no <c>--verify</c> (exit 2, unknown option) and the listing did not say how little it had read.
+/// 2026-12-07 there was no <c>--verify</c> (exit 2, unknown option) and the listing did not say how little it had read;
+/// and with <c>--task</c> an archive whose manifest does not read was left out, so the listing said that no archive
+/// held a task such an archive might hold.
 /// </summary>
 public sealed class ArchiveListVerifyTests : IDisposable
 {
@@ -93,6 +95,29 @@ public sealed class ArchiveListVerifyTests : IDisposable
         Assert.Contains($"{Path.GetFileName(sound)}  1 task(s), {new FileInfo(sound).Length} bytes, written ", holding.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(Path.GetFileName(cut), holding.Output, StringComparison.Ordinal);
         Assert.Equal("", holding.Error);
+    }
+
+    [Fact]
+    public async Task ListWithTask_NamesAnArchiveWhoseManifestDoesNotRead_AsNotSearched_RatherThanSayingNoArchiveHoldsTheTask()
+    {
+        (string sound, _, string unreadable) = await WriteArchivesAsync();
+        File.WriteAllBytes(unreadable, new byte[100]);
+
+        StatectlRun holdingA = await StatectlRun.RunAsync("archive", "list", "--task", "t_a", "--state-path", StatePath);
+        StatectlRun holdingC = await StatectlRun.RunAsync("archive", "list", "--task", "t_c", "--state-path", StatePath);
+        StatectlRun json = await StatectlRun.RunAsync("archive", "list", "--task", "t_c", "--state-path", StatePath, "--json");
+
+        Assert.True(holdingA.ExitCode == 0, holdingA.ToString());
+        Assert.Contains("1 task archive(s) holding 't_a' in ", holdingA.Output, StringComparison.Ordinal);
+        Assert.Contains($"{Path.GetFileName(sound)}  1 task(s), ", holdingA.Output, StringComparison.Ordinal);
+        // t_c is in the archive whose manifest no longer reads: "no archive holds it" would send the operator away.
+        Assert.True(holdingC.ExitCode == 0, holdingC.ToString());
+        Assert.Contains("No task archive holding 't_c' in ", holdingC.Output, StringComparison.Ordinal);
+        Assert.Contains("1 archive(s) could not be searched, as the manifest does not read: whether they hold 't_c' is not known.", holdingC.Output, StringComparison.Ordinal);
+        Assert.Contains($"{Path.GetFileName(unreadable)}  100 bytes, its manifest does not read: ", holdingC.Output, StringComparison.Ordinal);
+        JsonElement listed = Assert.Single(json.Json().GetProperty("archives").EnumerateArray());
+        Assert.Equal(Path.GetFileName(unreadable), listed.GetProperty("name").GetString());
+        Assert.Equal(JsonValueKind.Null, listed.GetProperty("tasks").ValueKind);
     }
 
     [Fact]

@@ -269,11 +269,25 @@ internal static class ArchiveCommand
             return Verdict(context, verify, entries);
         }
 
-        string holdingText = taskIds.Length == 0 ? "" : $" holding {string.Join(", ", taskIds.Select(id => $"'{id}'"))}";
-        context.Output.WriteLine(entries.Count == 0 ? $"No task archive{holdingText} in {location}." : $"{entries.Count} task archive(s){holdingText} in {location}:");
-        foreach (ArchiveListEntry entry in entries)
+        string ids = string.Join(", ", taskIds.Select(id => $"'{id}'"));
+        string holdingText = taskIds.Length == 0 ? "" : $" holding {ids}";
+        // With --task, an archive whose manifest does not read cannot be searched: said apart, not counted as holding
+        // them (before 2026-12-07 it was left out, and "No task archive holding" was said though it might).
+        List<ArchiveListEntry> found = taskIds.Length == 0 ? entries : [.. entries.Where(e => e.Tasks is not null)];
+        List<ArchiveListEntry> unsearched = [.. entries.Except(found)];
+        context.Output.WriteLine(found.Count == 0 ? $"No task archive{holdingText} in {location}." : $"{found.Count} task archive(s){holdingText} in {location}:");
+        foreach (ArchiveListEntry entry in found)
         {
             context.Output.WriteLine($"  {entry.Name}  {ListLine(entry, verify)}");
+        }
+
+        if (unsearched.Count > 0)
+        {
+            context.Output.WriteLine($"{unsearched.Count} archive(s) could not be searched, as the manifest does not read: whether they hold {ids} is not known.");
+            foreach (ArchiveListEntry entry in unsearched)
+            {
+                context.Output.WriteLine($"  {entry.Name}  {ListLine(entry, verify)}");
+            }
         }
 
         if (entries.Count > 0)

@@ -21,7 +21,8 @@ internal sealed record ArchiveRestoreReport(string Archive, int Tasks, IReadOnly
 
 /// <summary>
 /// What <c>statectl archive list --json</c> prints: each archive's name (what <c>archive restore</c> takes) and where it
-/// is; <c>verified</c>: each was read whole (<c>--verify</c>), else only its manifest.
+/// is; <c>verified</c>: each was read whole (<c>--verify</c>), else only its manifest. With <c>--task</c>, those holding
+/// one of the tasks and those whose manifest does not read (<c>tasks</c> null), which could not be searched.
 /// </summary>
 internal sealed record ArchiveListReport(string Store, bool Verified, IReadOnlyList<ArchiveListEntry> Archives);
 

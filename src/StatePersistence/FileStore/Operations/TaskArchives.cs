@@ -70,8 +70,9 @@ public static class TaskArchives
     /// <summary>
     /// The archive files in <paramref name="stateDirectory"/>'s <c>archive/</c>, oldest first, each with its size, task
     /// count and time of writing (from its manifest), read without opening the directory (no lock: beside a running
-    /// server); with <paramref name="taskIds"/>, only those whose manifest lists one of them. A missing <c>archive/</c>
-    /// is none.
+    /// server); with <paramref name="taskIds"/>, only those whose manifest lists one of them, and those whose manifest
+    /// does not read (<see cref="TaskArchiveInfo.Tasks"/> null, <see cref="TaskArchiveInfo.Problem"/> saying why: whether
+    /// they hold one is not known). A missing <c>archive/</c> is none.
     /// </summary>
     public static IReadOnlyList<TaskArchiveInfo> ListFiles(string stateDirectory, IReadOnlyCollection<string>? taskIds = null)
     {

@@ -17,7 +17,9 @@ internal static class ArchiveDirectory
     /// <summary>
     /// The archives of <paramref name="directory"/> (<see cref="Names"/>), each with its length and, from its manifest
     /// (the first entry: only the start of the file is decompressed), its task count and time of writing; with
-    /// <paramref name="holding"/>, only those whose manifest lists one of these tasks. An archive gone since the
+    /// <paramref name="holding"/>, only those whose manifest lists one of these tasks, and those whose manifest does
+    /// not read (no task count: whether they hold one is not known, and leaving them out told an operator looking for
+    /// a task that no archive held it). An archive gone since the
     /// listing (an operator moved it) is left out. With <paramref name="readWhole"/> each one listed whose manifest
     /// reads is then read whole (<see cref="TaskArchiveWholeRead"/>), its problem saying why it does not.
     /// </summary>
@@ -45,7 +47,7 @@ internal static class ArchiveDirectory
             }
 
             TaskArchiveManifest? manifest = TaskArchiveFile.TryReadManifest(fileSystem, path, out string? problem);
-            if (wanted is null || (manifest is not null && manifest.Tasks.Any(t => wanted.Contains(t.Id))))
+            if (wanted is null || manifest is null || manifest.Tasks.Any(t => wanted.Contains(t.Id)))
             {
                 if (readWhole && manifest is not null)
                 {
@@ -61,8 +63,8 @@ internal static class ArchiveDirectory
 
     /// <summary>
     /// The names of the archives of <paramref name="directory"/> whose manifest lists one of <paramref name="taskIds"/>,
-    /// in ordinal order.
+    /// in ordinal order (not those whose manifest does not read).
     /// </summary>
     public static List<string> Holding(IFileSystem fileSystem, string directory, IReadOnlyCollection<string> taskIds) =>
-        [.. Describe(fileSystem, directory, taskIds).Select(a => a.Name)];
+        [.. Describe(fileSystem, directory, taskIds).Where(a => a.Tasks is not null).Select(a => a.Name)];
 }
