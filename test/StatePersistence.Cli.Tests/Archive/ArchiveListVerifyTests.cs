@@ -1,10 +1,5 @@
-using System.Formats.Tar;
-using System.IO.Compression;
 using System.Text.Json;
 using StatePersistence.Cli.Tests.Support;
-using StatePersistence.FileStore;
-using StatePersistence.FileStore.Operations;
-using StatePersistence.Model;
 using StatePersistence.Server.Tests.Support;
 
 namespace StatePersistence.Cli.Tests.Archive;
@@ -24,15 +19,13 @@ public sealed class ArchiveListVerifyTests : IDisposable
 
     private string StatePath => _temp.Combine("state");
 
-    private string ArchiveDirectory => Path.Combine(Path.GetFullPath(StatePath), "archive");
-
     public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task List_WithoutVerify_SaysItReadOnlyTheManifests_AndHowToReadThemWhole()
     {
-        (string sound, string cut, _) = await WriteArchivesAsync();
-        File.WriteAllBytes(cut, File.ReadAllBytes(cut)[..^4]);
+        (string sound, string cut, _) = await TaskArchiveFixtures.WriteThreeAsync(StatePath);
+        TaskArchiveFixtures.CutTrailer(cut);
 
         StatectlRun list = await StatectlRun.RunAsync("archive", "list", "--state-path", StatePath);
         StatectlRun json = await StatectlRun.RunAsync("archive", "list", "--state-path", StatePath, "--json");
@@ -47,9 +40,9 @@ public sealed class ArchiveListVerifyTests : IDisposable
     [Fact]
     public async Task ListVerify_MarksAnArchiveCutInItsGzipTrailer_AndOneWithADamagedEntry_NamingWhatIsWrong_Exit1_TheRestoreAgrees()
     {
-        (string sound, string cut, string changed) = await WriteArchivesAsync();
-        File.WriteAllBytes(cut, File.ReadAllBytes(cut)[..^4]);
-        ChangeTaskEntry(changed, "t_c");
+        (string sound, string cut, string changed) = await TaskArchiveFixtures.WriteThreeAsync(StatePath);
+        TaskArchiveFixtures.CutTrailer(cut);
+        TaskArchiveFixtures.ChangeTaskEntry(changed, "t_c");
         Dictionary<string, byte[]> before = StateFiles.Snapshot(StatePath);
 
         StatectlRun list = await StatectlRun.RunAsync("archive", "list", "--verify", "--state-path", StatePath);
@@ -86,8 +79,8 @@ public sealed class ArchiveListVerifyTests : IDisposable
     [Fact]
     public async Task ListVerify_OfSoundArchives_Exit0_AndWithTask_ReadsOnlyThoseHoldingIt()
     {
-        (string sound, string cut, _) = await WriteArchivesAsync();
-        File.WriteAllBytes(cut, File.ReadAllBytes(cut)[..^4]);
+        (string sound, string cut, _) = await TaskArchiveFixtures.WriteThreeAsync(StatePath);
+        TaskArchiveFixtures.CutTrailer(cut);
 
         StatectlRun holding = await StatectlRun.RunAsync("archive", "list", "--verify", "--task", "t_a", "--state-path", StatePath);
 
@@ -100,7 +93,7 @@ public sealed class ArchiveListVerifyTests : IDisposable
     [Fact]
     public async Task ListWithTask_NamesAnArchiveWhoseManifestDoesNotRead_AsNotSearched_RatherThanSayingNoArchiveHoldsTheTask()
     {
-        (string sound, _, string unreadable) = await WriteArchivesAsync();
+        (string sound, _, string unreadable) = await TaskArchiveFixtures.WriteThreeAsync(StatePath);
         File.WriteAllBytes(unreadable, new byte[100]);
 
         StatectlRun holdingA = await StatectlRun.RunAsync("archive", "list", "--task", "t_a", "--state-path", StatePath);
@@ -128,50 +121,5 @@ public sealed class ArchiveListVerifyTests : IDisposable
 
         Assert.True(run.ExitCode == 2, run.ToString());
         Assert.Contains("'statectl verify --store postgres' reads every task archive whole", run.Error, StringComparison.Ordinal);
-    }
-
-    /// <summary>Three archives of one completed task each, t_a, t_b and t_c, oldest first, written by the library.</summary>
-    private async Task<(string A, string B, string C)> WriteArchivesAsync()
-    {
-        DateTimeOffset now = DateTimeOffset.UtcNow;
-        await using StatePersistenceService service = await FileStatePersistence.OpenAsync(new StatePersistenceOptions { StatePath = StatePath }, cancellationToken: Http.Ct);
-        var archives = new List<string>();
-        foreach ((string id, int daysAgo) in new[] { ("t_a", 30), ("t_b", 20), ("t_c", 10) })
-        {
-            await service.SaveTaskAsync(new AgentTask { Id = id, Description = "task " + id, Status = TaskStatuses.Completed, CompletedAt = now.AddDays(-daysAgo) }, Http.Ct);
-            TaskArchiveResult result = await TaskArchives.ArchiveAsync(service, now.AddDays(-daysAgo + 1), cancellationToken: Http.Ct);
-            Assert.Equal(new[] { id }, result.Tasks);
-            archives.Add(result.Archive!);
-        }
-
-        Assert.Equal(archives, Directory.EnumerateFiles(ArchiveDirectory).Order(StringComparer.Ordinal));
-        return (archives[0], archives[1], archives[2]);
-    }
-
-    /// <summary>
-    /// Writes the archive again, a sound gzip and tar, with the task's entry changed after its manifest was written:
-    /// damage that only a read of the whole archive finds.
-    /// </summary>
-    private static void ChangeTaskEntry(string archive, string taskId)
-    {
-        var entries = new List<(string Name, byte[] Content)>();
-        using (var gzip = new GZipStream(File.OpenRead(archive), CompressionMode.Decompress))
-        using (var tar = new TarReader(gzip))
-        {
-            while (tar.GetNextEntry() is { } entry)
-            {
-                using var content = new MemoryStream();
-                entry.DataStream?.CopyTo(content);
-                byte[] bytes = content.ToArray();
-                entries.Add((entry.Name, entry.Name == $"tasks/{taskId}.json" ? [.. bytes, .. " "u8] : bytes));
-            }
-        }
-
-        using var output = new GZipStream(File.Create(archive), CompressionLevel.Optimal);
-        using var writer = new TarWriter(output, TarEntryFormat.Pax);
-        foreach ((string name, byte[] content) in entries)
-        {
-            writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content) });
-        }
     }
 }

@@ -12,7 +12,7 @@ namespace StatePersistence.FileStore.Operations;
 /// Reads everything in a state directory and lists what is wrong, changing nothing (safe beside a running server):
 /// the state and the journal as <see cref="StateDirectoryReader"/> reads them (parsing, format version, damage), the
 /// task and session files against the state (parsing, id against file name, agreement), every backup, every session
-/// log's frames, every report (parsing, id) and the last recovery report.
+/// log's frames, every report (parsing, id), every task archive read whole and the last recovery report.
 /// </summary>
 public static class StateDirectoryVerifier
 {
@@ -93,6 +93,7 @@ public static class StateDirectoryVerifier
         checkedFiles["backups"] = CheckBackups(fileSystem, layout, envelope, problems);
         checkedFiles["logs"] = SessionLogChecks.CheckAll(fileSystem, layout, envelope, problems);
         checkedFiles["reports"] = CheckReports(fileSystem, layout, envelope, problems);
+        checkedFiles["archives"] = CheckTaskArchives(fileSystem, layout, problems);
         CheckRecoveryReport(fileSystem, layout, problems);
         // A temp file is never one moved aside, whatever else its name holds (the temp of a copy being kept aside has its ".corrupt.").
         List<string> quarantined = [.. Directory.EnumerateFiles(layout.Root, "*", SearchOption.AllDirectories)
@@ -100,6 +101,27 @@ public static class StateDirectoryVerifier
             .Order(StringComparer.Ordinal)];
         // A file the read stopped at is checked again on its own (every backup is): listed once.
         return new StateDirectoryVerification(layout.Root, revision, checkedFiles, [.. problems.Distinct()], quarantined) { NotYetImported = notYetImported };
+    }
+
+    /// <summary>
+    /// Reads every task archive of <c>archive/</c> whole, as a restore checks it (<see cref="TaskArchive.TaskArchiveWholeRead"/>:
+    /// the manifest, each entry against its length and SHA-256, the gzip trailer; sealed entries as bytes), and lists
+    /// each one that does not read whole. An archived task lives nowhere else: before 2026-12-07 verify did not read
+    /// <c>archive/</c>, and an archive cut short said "OK: no problems" until its restore refused it
+    /// (<c>VerifyOfTaskArchivesTests</c>). Returns how many archives it read.
+    /// </summary>
+    private static int CheckTaskArchives(IFileSystem fileSystem, StateLayout layout, List<StateDirectoryProblem> problems)
+    {
+        string directory = Path.Combine(layout.Root, TaskArchives.DirectoryName);
+        List<Retention.TaskArchiveInfo> archives = TaskArchive.ArchiveDirectory.Describe(fileSystem, directory, readWhole: true);
+        foreach (Retention.TaskArchiveInfo archive in archives.Where(a => a.Problem is not null))
+        {
+            problems.Add(new StateDirectoryProblem(Path.Combine(directory, archive.Name), null, archive.Tasks is null
+                ? $"the task archive's manifest does not read ({archive.Problem}): which tasks it holds is not known, and a restore refuses it"
+                : archive.Problem!));
+        }
+
+        return archives.Count;
     }
 
     private static StateDirectoryProblem UnfinishedImport(StateLayout layout, string archive, int notWritten) =>

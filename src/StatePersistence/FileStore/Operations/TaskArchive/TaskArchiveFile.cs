@@ -122,8 +122,9 @@ internal static class TaskArchiveFile
             using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
             return TryReadManifest(new FileHandleStream(handle), path, out problem);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            // Refused by the file system (permission denied): that archive's problem, not the end of a listing or a verify.
             problem = ex.Message;
             return null;
         }

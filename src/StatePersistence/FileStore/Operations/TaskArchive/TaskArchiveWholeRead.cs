@@ -30,6 +30,11 @@ internal static class TaskArchiveWholeRead
             return EntriesProblem(tar, path, entry => at = entry, cancellationToken)
                 ?? (gzip.TrailerProblem() is { } trailer ? $"The archive '{path}' is damaged: {trailer}." : null);
         }
+        catch (UnauthorizedAccessException ex)
+        {
+            // Refused by the file system since its manifest was read (its permissions changed): not damage.
+            return $"The archive '{path}' cannot be read: {ex.Message}";
+        }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or IOException)
         {
             return TaskArchiveFile.Damaged(path, at, $"cannot be read ({ex.Message}): the archive is truncated or corrupt", ex).Message;
