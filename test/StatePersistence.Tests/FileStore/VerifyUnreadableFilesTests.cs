@@ -3,6 +3,7 @@ using StatePersistence.FileStore.Operations;
 using StatePersistence.FileSystem;
 using StatePersistence.Model;
 using StatePersistence.Testing.FaultInjection;
+using StatePersistence.Testing;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.FileStore;
@@ -93,6 +94,41 @@ public sealed class VerifyUnreadableFilesTests : IDisposable
         Assert.True(result.Problems.Count == 1, all);
     }
 
+    /// <summary>
+    /// A task archive the file system refuses to read is that archive's problem: the read of its manifest threw
+    /// <see cref="UnauthorizedAccessException"/> out of the whole verify (and of <c>statectl archive list</c>) before
+    /// 2026-12-07, once verify read <c>archive/</c>.
+    /// </summary>
+    [Fact]
+    public async Task AnUnreadableTaskArchive_IsListed_AndTheOtherArchiveIsStillRead()
+    {
+        await WriteAsync();
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var archives = new List<string>();
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            foreach (string id in new[] { "done_1", "done_2" })
+            {
+                await service.SaveTaskAsync(new AgentTask { Id = id, Description = id, Status = TaskStatuses.Completed, CompletedAt = DateTimeOffset.UtcNow.AddDays(-2) }, ct);
+                TaskArchiveResult archived = await TaskArchives.ArchiveAsync(service, DateTimeOffset.UtcNow.AddDays(-1), cancellationToken: ct);
+                archives.Add(archived.Archive!);
+            }
+        }
+
+        var disk = new FaultInjectingFileSystem(PhysicalFileSystem.Instance);
+        disk.InjectFault(FaultOperations.Open, InjectedError.AccessDenied, persistent: true, pathFilter: p => p == archives[0]);
+
+        StateDirectoryVerification result = StateDirectoryVerifier.Verify(_fixture.StatePath, null, new StatNeedsNoRead(disk));
+
+        string all = string.Join("\n", result.Problems);
+        StateDirectoryProblem problem = Assert.Single(result.Problems);
+        Assert.Equal(archives[0], problem.Path);
+        Assert.Contains("the task archive's manifest does not read (", problem.Problem, StringComparison.Ordinal);
+        Assert.Contains("denied", problem.Problem, StringComparison.Ordinal);
+        Assert.Equal(2, result.FilesChecked["archives"]);
+        Assert.True(result.Problems.Count == 1, all);
+    }
+
     [Fact]
     public async Task ADirectoryWhereAFileBelongs_IsListed_NamingIt()
     {
@@ -112,6 +148,15 @@ public sealed class VerifyUnreadableFilesTests : IDisposable
         }
 
         Assert.True(result.Problems.Count == 3, all);
+    }
+
+    /// <summary>
+    /// A file's length read as the kernel gives it, by <c>stat(2)</c>, which needs no read permission: the fault-injecting
+    /// file system reads it by opening the file, so a refused open would refuse the length too.
+    /// </summary>
+    private sealed class StatNeedsNoRead(IFileSystem inner) : PassThroughFileSystem(inner), IFileSystem
+    {
+        public long LengthOf(string path) => PhysicalFileSystem.Instance.LengthOf(path);
     }
 
     /// <summary>Three tasks, sessions s1 and s2 with a log each, report r1, and a backup (two checkpoints).</summary>
