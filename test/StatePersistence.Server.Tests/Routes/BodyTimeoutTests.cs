@@ -36,7 +36,7 @@ public sealed class BodyTimeoutTests
         await using SlowUpload slow = await SlowUpload.StartAsync(server.Port,
             $"PUT /api/tasks/task_slow HTTP/1.1\r\nHost: 127.0.0.1:{server.Port}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n", body);
 
-        Answer answer = await slow.Answer;
+        SlowUploadAnswer answer = await slow.Answer;
         Assert.StartsWith("HTTP/1.1 408", answer.StatusLine, StringComparison.Ordinal);
         Assert.Contains("Connection: close", answer.Headers, StringComparer.OrdinalIgnoreCase);
         Assert.Contains("\"limit\":\"StatePersistence:Server:RequestBodyTimeout\"", answer.Body, StringComparison.Ordinal);
@@ -69,7 +69,7 @@ public sealed class BodyTimeoutTests
         await using SlowUpload slow = await SlowUpload.StartAsync(server.Port,
             $"POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1:{server.Port}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n", body);
 
-        Answer answer = await slow.Answer;
+        SlowUploadAnswer answer = await slow.Answer;
         Assert.StartsWith("HTTP/1.1 408", answer.StatusLine, StringComparison.Ordinal);
         Assert.Contains("\"limit\":\"StatePersistence:Server:MinRequestBodyBytesPerSecond\"", answer.Body, StringComparison.Ordinal);
         Assert.Contains("slower than 1000 bytes a second", answer.Body, StringComparison.Ordinal);
@@ -82,7 +82,8 @@ public sealed class BodyTimeoutTests
     [Fact]
     public async Task SlowLoginForms_Are408AtTheDeadline_AndTheFormsRoomServesTheNextLogin()
     {
-        // 64 forms of 16 KiB fill the room kept for login forms, which anyone may post before a key is checked.
+        // 64 forms of 16 KiB fill the room kept for login forms, which anyone may post before a key is checked. They come
+        // from 16 addresses, as one address may have only BodyBudget.FormsPerAddress (4) read at once (LoginFormsPerAddressTests).
         using var directory = new TempDirectory();
         await using ServerProcess server = await ServerProcess.StartAsync(ServerProcess.FreePort(), ["--state-path", directory.Combine("state"),
             .. SlowBodySettings], new Dictionary<string, string> { ["STATE_API_KEY"] = Key });
@@ -93,12 +94,13 @@ public sealed class BodyTimeoutTests
             for (int i = 0; i < 64; i++)
             {
                 slow.Add(await SlowUpload.StartAsync(server.Port,
-                    $"POST /login HTTP/1.1\r\nHost: 127.0.0.1:{server.Port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {form.Length}\r\n\r\n", form));
+                    $"POST /login HTTP/1.1\r\nHost: 127.0.0.1:{server.Port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {form.Length}\r\n\r\n", form,
+                    $"127.0.0.{2 + (i / 4)}"));
             }
 
             foreach (SlowUpload upload in slow)
             {
-                Answer answer = await upload.Answer;
+                SlowUploadAnswer answer = await upload.Answer;
                 Assert.StartsWith("HTTP/1.1 408", answer.StatusLine, StringComparison.Ordinal);
                 Assert.Contains("StatePersistence:Server:RequestBodyTimeout", answer.Body, StringComparison.Ordinal);
             }
@@ -152,116 +154,6 @@ public sealed class BodyTimeoutTests
 
             response.Dispose();
             await Task.Delay(20, bounded.Token);
-        }
-    }
-
-    private sealed record Answer(string StatusLine, List<string> Headers, string Body);
-
-    /// <summary>
-    /// A client on its own connection that sends a request's head at once and its body a byte every 250 ms, until the
-    /// body is sent, the server closes the connection or the client is disposed. It reads the answer from the start:
-    /// one read only after the server gave up waiting for the rest of the body and reset the connection would be lost.
-    /// </summary>
-    private sealed class SlowUpload : IAsyncDisposable
-    {
-        private readonly TcpClient _client;
-        private readonly NetworkStream _stream;
-        private readonly CancellationTokenSource _stop = new();
-        private Task _writing = Task.CompletedTask;
-
-        /// <summary>The answer's status line, headers and body (de-chunked), read within 30 s of the start.</summary>
-        public Task<Answer> Answer { get; private set; } = null!;
-
-        private SlowUpload(TcpClient client)
-        {
-            _client = client;
-            _stream = client.GetStream();
-        }
-
-        public static async Task<SlowUpload> StartAsync(int port, string head, byte[] body)
-        {
-            var client = new TcpClient();
-            await client.ConnectAsync(IPAddress.Loopback, port, Ct);
-            var upload = new SlowUpload(client);
-            await upload._stream.WriteAsync(Encoding.ASCII.GetBytes(head), Ct);
-            upload._writing = upload.DribbleAsync(body);
-            upload.Answer = upload.ReadAnswerAsync();
-            return upload;
-        }
-
-        private async Task<Answer> ReadAnswerAsync()
-        {
-            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-            bounded.CancelAfter(TimeSpan.FromSeconds(30));
-            using var reader = new StreamReader(_stream, Encoding.ASCII, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
-            string status = await reader.ReadLineAsync(bounded.Token) ?? "";
-            var headers = new List<string>();
-            string? line;
-            while (!string.IsNullOrEmpty(line = await reader.ReadLineAsync(bounded.Token)))
-            {
-                headers.Add(line);
-            }
-
-            var body = new StringBuilder();
-            if (headers.Contains("Transfer-Encoding: chunked", StringComparer.OrdinalIgnoreCase))
-            {
-                int size;
-                while ((size = Convert.ToInt32(await reader.ReadLineAsync(bounded.Token), 16)) > 0)
-                {
-                    char[] chunk = new char[size];
-                    await reader.ReadBlockAsync(chunk, bounded.Token);
-                    body.Append(chunk);
-                    await reader.ReadLineAsync(bounded.Token);
-                }
-            }
-            else if (headers.FirstOrDefault(h => h.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase)) is { } length)
-            {
-                char[] whole = new char[int.Parse(length["Content-Length:".Length..], System.Globalization.CultureInfo.InvariantCulture)];
-                await reader.ReadBlockAsync(whole, bounded.Token);
-                body.Append(whole);
-            }
-
-            return new Answer(status, headers, body.ToString());
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            try
-            {
-                await _writing;
-            }
-            catch (OperationCanceledException)
-            {
-                // Stopped mid-body.
-            }
-
-            _client.Dispose();
-            _stop.Dispose();
-            try
-            {
-                await Answer;
-            }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
-            {
-                // Disposed before the answer came: the test failed elsewhere, or never waited for it.
-            }
-        }
-
-        private async Task DribbleAsync(byte[] body)
-        {
-            try
-            {
-                for (int i = 0; i < body.Length; i++)
-                {
-                    await _stream.WriteAsync(body.AsMemory(i, 1), _stop.Token);
-                    await Task.Delay(250, _stop.Token);
-                }
-            }
-            catch (IOException)
-            {
-                // The server closed the connection: it read no more of this body.
-            }
         }
     }
 }
