@@ -9,7 +9,8 @@ namespace StatePersistence.Server.Dashboard;
 /// <summary>
 /// <c>GET /login</c> shows the form; <c>POST /login</c> (a form field <c>key</c>, in the body, never in the URL) sets
 /// the dashboard's cookie when the key is right, and answers 401 with the form again when it is not, and 429 with
-/// <c>Retry-After</c> once the client's address sent too many wrong keys (<see cref="LoginThrottle"/>);
+/// <c>Retry-After</c> once the client's address sent too many wrong keys (<see cref="LoginThrottle"/>) or while it has
+/// <see cref="BodyBudget.FormsPerAddress"/> forms being read (a problem, not counted as a wrong key);
 /// <c>POST /logout</c> removes the cookie.
 /// </summary>
 internal static class LoginRoutes
@@ -65,7 +66,8 @@ internal static class LoginRoutes
         catch (ApiProblemException refused) when (refused.Problem is IStatusCodeHttpResult { StatusCode: StatusCodes.Status400BadRequest or StatusCodes.Status413PayloadTooLarge })
         {
             // A form the reader refuses carries no key either: as a guess it must cost what a wrong key costs, or an
-            // address would send those without limit. (A 503 for the body budget is the server's state, not counted.)
+            // address would send those without limit. (A 503 for the body budget is the server's state, and a 429 for the
+            // forms its address has being read refuses the form unread: neither is counted.)
             throttle.Failed(context);
             throw;
         }

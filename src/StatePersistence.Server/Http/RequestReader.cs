@@ -139,7 +139,8 @@ internal sealed class RequestReader(IOptions<StateServerOptions> options, BodyBu
     /// <summary>
     /// An urlencoded form (the login's): 415 with a content coding, 413 past <see cref="BodyBudget.FormLimit"/> (by its
     /// Content-Length or while it is read), its room reserved in the <see cref="BodyBudget"/>'s pool for forms, apart
-    /// from the API's bodies, 408 when not whole within the <see cref="BodyDeadline"/>. A form the framework's reader
+    /// from the API's bodies (429 when its address already has <see cref="BodyBudget.FormsPerAddress"/> forms being
+    /// read), 408 when not whole within the <see cref="BodyDeadline"/>. A form the framework's reader
     /// refuses (more than 1,024 fields, a field name over 2,048 characters: <c>FormOptions</c>' limits) is a 400 saying
     /// which; it was a 500.
     /// </summary>

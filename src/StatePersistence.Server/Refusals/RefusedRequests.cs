@@ -7,7 +7,7 @@ namespace StatePersistence.Server.Refusals;
 /// <summary>
 /// Every request the server refuses for its own state rather than the request's fault (storage down or failing, the
 /// state directory gone, shutting down, free disk below the floor, the body budget or the event streams full, too many
-/// failed logins, a body that did not arrive within its deadline, an unexpected exception, a 500 from a defect of the
+/// failed logins, too many login forms from one address being read, a body that did not arrive within its deadline, an unexpected exception, a 500 from a defect of the
 /// server's, and an answer aborted because reading what it sends failed after its headers went out): counted
 /// in <c>statepersistence_requests_refused_total</c> (labels <c>reason</c> and <c>status</c>), each one, and logged
 /// through a <see cref="RefusalWindow"/> per reason and status, so that a flood of them is a few lines.
@@ -21,6 +21,7 @@ internal sealed class RefusedRequests : IDisposable
     public const string BodyTimeout = "body_timeout";
     public const string EventStreams = "event_streams";
     public const string LoginRateLimit = "login_rate_limit";
+    public const string LoginFormsPerAddress = "login_forms_per_address";
     public const string DiskFloor = "disk_floor";
     public const string Unexpected = "unexpected";
     public const string AbortedMidAnswer = "aborted_mid_answer";

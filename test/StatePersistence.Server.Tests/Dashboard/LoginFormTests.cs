@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StatePersistence.Server.Tests.Support;
@@ -11,9 +12,9 @@ namespace StatePersistence.Server.Tests.Dashboard;
 /// <summary>
 /// The login form's body is read under limits of its own: a form the framework's reader refuses is a 400 naming what
 /// it refused (it was a 500 with an Error and a stack trace each time), a form over 16 KiB is 413, the forms being read
-/// take room of their own (64 forms of the largest size), apart from the API's <c>MaxBufferedBodyBytes</c> that they
-/// could fill before any key was checked, and a body that carries no key counts toward the login limit as a wrong key
-/// does.
+/// take room of their own (64 forms of the largest size, at most 4 of them from one address: see
+/// <see cref="LoginFormsPerAddressTests"/>), apart from the API's <c>MaxBufferedBodyBytes</c> that they could fill
+/// before any key was checked, and a body that carries no key counts toward the login limit as a wrong key does.
 /// </summary>
 public sealed class LoginFormTests
 {
@@ -97,16 +98,16 @@ public sealed class LoginFormTests
     [Fact]
     public async Task FormsBeingRead_TakeRoomOfTheirOwn_AndTheOneThatFindsNoneIs503()
     {
-        // 64 forms of the largest size (here MaxRequestBodyBytes, below 16 KiB) are read at once, not one more.
+        // 64 forms of the largest size (here MaxRequestBodyBytes, below 16 KiB) are read at once, not one more. They come
+        // from 16 addresses, as one address may have only BodyBudget.FormsPerAddress (4) read at once.
         await using var server = new StateServerFactory(("STATE_API_KEY", Key), ("StatePersistence:Server:MaxRequestBodyBytes", "1000"));
         using HttpClient browser = server.Client();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         byte[] form = Encoding.ASCII.GetBytes("key=" + new string('w', 996));
-        var logins = new List<Task<HttpResponseMessage>>();
+        var logins = new List<Task<HttpContext>>();
         for (int i = 0; i < 64; i++)
         {
-            var held = new HeldContent(form, release.Task);
-            logins.Add(browser.PostAsync("/login", held, Ct));
+            logins.Add(HeldLoginAsync(server, form, release.Task, $"192.0.2.{1 + (i / 4)}"));
             await HeldAsync(server, 1000L * (i + 1));
         }
 
@@ -116,9 +117,9 @@ public sealed class LoginFormTests
         Assert.Equal(64_000, problem.GetProperty("limit_value").GetInt64());
         Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
         release.SetResult();
-        foreach (Task<HttpResponseMessage> login in logins)
+        foreach (Task<HttpContext> login in logins)
         {
-            Assert.Equal(HttpStatusCode.Unauthorized, (await login).StatusCode);
+            Assert.Equal(StatusCodes.Status401Unauthorized, (await login).Response.StatusCode);
         }
     }
 
@@ -147,9 +148,69 @@ public sealed class LoginFormTests
         }
     }
 
+    /// <summary>
+    /// A login posted from <paramref name="address"/> (the in-process server sees no address of an HttpClient's request),
+    /// its body's first 10 bytes read at once and the rest once released.
+    /// </summary>
+    private static Task<HttpContext> HeldLoginAsync(StateServerFactory server, byte[] form, Task release, string address) =>
+        server.Server.SendAsync(context =>
+        {
+            context.Connection.RemoteIpAddress = IPAddress.Parse(address);
+            context.Request.Method = HttpMethods.Post;
+            context.Request.Path = "/login";
+            context.Request.Host = new HostString("localhost");
+            context.Request.ContentType = "application/x-www-form-urlencoded";
+            context.Request.ContentLength = form.Length;
+            context.Request.Body = new HeldStream(form, release);
+        }, Ct);
+
     private static StringContent Form(string body) => new(body, Encoding.ASCII, "application/x-www-form-urlencoded");
 
     private static string Body(int padding) => $$"""{"description":"{{new string('y', padding)}}"}""";
+
+    /// <summary>A body whose first 10 bytes are read at once and the rest once released.</summary>
+    private sealed class HeldStream(byte[] body, Task release) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position >= 10)
+            {
+                await release.WaitAsync(cancellationToken);
+            }
+
+            int count = Math.Min(buffer.Length, (_position < 10 ? 10 : body.Length) - _position);
+            body.AsMemory(_position, count).CopyTo(buffer);
+            _position += count;
+            return count;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 
     /// <summary>A form body of a declared length whose first 10 bytes are sent at once and the rest once released.</summary>
     private sealed class HeldContent : HttpContent
