@@ -321,11 +321,24 @@ public sealed class EncryptionKeyUsage
         {
             // A whole archive is scanned in the entries its read already decompressed: a second decompression cost
             // keys list (and keys retire --remove, under the key file's lock) a second pass over the archive and a
-            // second copy of its content in memory. Envelopes only, as the scan of the whole tar counted them: an
-            // entry in plain JSON (the identity codec's form) is not a payload under any key.
-            foreach (byte[] entry in TaskArchiveFile.Read(archive, file).Entries.Values)
+            // second copy of its content in memory. Counted as the store reads them, by the manifest: a sealed
+            // archive's entries each by the envelope it starts with, an archive in the clear under no key. Its
+            // entries were searched for the envelope's magic before 2026-12-07, so a session log archived in the
+            // clear whose text held an envelope header's bytes (an agent printing a sealed file) counted as a payload
+            // under the key that text named (FakeEnvelopeInArchivedLogTests).
+            (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = TaskArchiveFile.Read(archive, file);
+            if (!manifest.Sealed)
             {
-                ScanEnvelopes(entry, keys, ref clear);
+                return (keys, true);
+            }
+
+            foreach (byte[] entry in entries.Values)
+            {
+                if (!EnvelopeFormat.HasMagic(entry) || !Counted(entry, keys, ref clear, out _))
+                {
+                    // Not an envelope where the store opens one: the store's read of it fails as damage, and no key opens it.
+                    clear = true;
+                }
             }
 
             return (keys, clear || keys.Count == 0);
