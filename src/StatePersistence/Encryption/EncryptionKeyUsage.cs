@@ -229,6 +229,14 @@ public sealed class EncryptionKeyUsage
                 return null;
             }
 
+            if (!file.MovedAside && StateLayout.TryParseSessionLogName(Path.GetFileName(file.Path), out _, out _)
+                && FileStore.SessionLog.SessionLogFormat.IsPlainText(bytes))
+            {
+                // A version 1 log: plain text, whatever bytes it holds (before 2026-12-07 counted nowhere, and an
+                // envelope header in its text counted under the key it named: UnframedLogUnderEncryptionTests).
+                return (new Dictionary<string, long>(StringComparer.Ordinal), true);
+            }
+
             return Scan(bytes);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)

@@ -94,7 +94,8 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
         foreach ((string sessionId, List<int> parts) in logs)
         {
             (int logsRewritten, int logsLeft) = await _logs.ResealStaleAsync(sessionId, parts, listedAfter,
-                path => IsStale(path, active, container: true), maxFiles - rewritten, LeftUnreadable, cancellationToken).ConfigureAwait(false);
+                path => IsStale(path, active, container: true) || (active is not null && _logs.IsPlainTextLog(path)), maxFiles - rewritten, LeftUnreadable,
+                cancellationToken).ConfigureAwait(false);
             rewritten += logsRewritten;
             left += logsLeft;
         }

@@ -240,7 +240,11 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
             ForgetNameDurable(sessionId);
         }
 
-        ushort? written = Reseal(sessionId, path, out bool damaged);
+        // A version 1 log (plain text from a build before framing, not appended to since) is framed and sealed as its
+        // first append under this codec would frame it. Left as it was, its text stayed in the clear for good once
+        // encryption was on, counted nowhere (UnframedLogUnderEncryptionTests).
+        bool damaged = false;
+        ushort? written = IsPlainTextLog(path) ? Prepare(sessionId, path, Durability.Full) : Reseal(sessionId, path, out damaged);
         if (written is null && damaged)
         {
             // Damage a read would repair: repaired the same way (copied aside, reported), then sealed again. Left as it
@@ -548,10 +552,32 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     private static long FramedEnd(IFileHandle handle) => handle.Length < SessionLogFormat.FileHeaderSize ? 0 : handle.Length;
 
     /// <summary>Whether a log too short for its file header is the start of one (a first append a crash cut short).</summary>
-    private static bool IsTornFileHeader(ReadOnlySpan<byte> bytes) =>
-        bytes.Length < SessionLogFormat.FileHeaderSize
-        && (SessionLogFormat.FileHeader(SessionLogFormat.PlainVersion).AsSpan().StartsWith(bytes)
-            || SessionLogFormat.FileHeader(SessionLogFormat.EnvelopedVersion).AsSpan().StartsWith(bytes));
+    private static bool IsTornFileHeader(ReadOnlySpan<byte> bytes) => SessionLogFormat.IsTornFileHeader(bytes);
+
+    /// <summary>
+    /// Whether the log file at <paramref name="path"/> is a version 1 log (<see cref="SessionLogFormat.IsPlainText"/>):
+    /// its header alone is read unless it has none, which only such a log and a damaged one lack.
+    /// </summary>
+    public bool IsPlainTextLog(string path)
+    {
+        try
+        {
+            using (IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read))
+            {
+                Span<byte> header = stackalloc byte[SessionLogFormat.FileHeaderSize];
+                if (handle.Length == 0 || (handle.Read(0, header) == header.Length && SessionLogFormat.IsFramed(header)))
+                {
+                    return false;
+                }
+            }
+
+            return SessionLogFormat.IsPlainText(fileSystem.ReadAllBytes(path));
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>How many logs' gates exist now (held or waited for): none while no operation on a log is in progress.</summary>
     public int GatesInUse => _gates.Count;

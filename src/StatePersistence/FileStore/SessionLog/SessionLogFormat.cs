@@ -36,6 +36,19 @@ internal static class SessionLogFormat
 
     public static bool IsFramed(ReadOnlySpan<byte> start) => HeaderVersion(start) != 0;
 
+    /// <summary>
+    /// Whether a log's bytes are a version 1 log, plain text as a build from before framing wrote it: something, no file
+    /// header nor the start of one, and no valid frame anywhere (a framed log whose header is damaged has some), as the
+    /// first append under this build judges it before it frames the text.
+    /// </summary>
+    public static bool IsPlainText(ReadOnlySpan<byte> bytes) =>
+        bytes.Length > 0 && HeaderVersion(bytes) == 0 && !IsTornFileHeader(bytes) && NextFrame(bytes, 0) < 0;
+
+    /// <summary>Whether a log too short for its file header is the start of one (a first append a crash cut short).</summary>
+    public static bool IsTornFileHeader(ReadOnlySpan<byte> bytes) =>
+        bytes.Length < FileHeaderSize
+        && (FileHeader(PlainVersion).AsSpan().StartsWith(bytes) || FileHeader(EnvelopedVersion).AsSpan().StartsWith(bytes));
+
     /// <summary>The version in a valid file header (2 or 3), or 0 when there is none.</summary>
     public static ushort HeaderVersion(ReadOnlySpan<byte> start)
     {
