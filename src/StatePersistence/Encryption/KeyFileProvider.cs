@@ -61,6 +61,27 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
         return Volatile.Read(ref _ring);
     }
 
+    /// <summary>
+    /// Why the key file cannot be used now, or null: it changed and no longer reads (not JSON, a bad key, a mode looser
+    /// than 0600, gone), checked as every payload checks it (at most once per <see cref="RecheckInterval"/>). Every write
+    /// that seals fails while it is so, whether or not one was tried: what the health check reports (before 2026-12-07 an
+    /// idle server stayed Healthy over such a file, and a minute after a failed save went back to Degraded).
+    /// </summary>
+    internal string? Problem()
+    {
+        try
+        {
+            GetKeyRing();
+            return null;
+        }
+        catch (Exception ex) when (ex is Errors.StatePersistenceException or IOException or UnauthorizedAccessException)
+        {
+            // The reads' refusals end by saying the refused start or command changed nothing: not what a health reason means.
+            const string NothingChanged = " Nothing was changed.";
+            return ex.Message.EndsWith(NothingChanged, StringComparison.Ordinal) ? ex.Message[..^NothingChanged.Length] : ex.Message;
+        }
+    }
+
     /// <summary>Reads the key file again now and returns its ring.</summary>
     public EncryptionKeyRing Reload()
     {

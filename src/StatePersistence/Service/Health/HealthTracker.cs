@@ -145,6 +145,13 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
             reasons.Add($"{found} damaged file(s) found since start-up (by the scrub or on read) were moved aside; item files are rewritten from the state at the next checkpoint.");
         }
 
+        if (KeyFile?.Problem() is { } keyFileProblem)
+        {
+            // Every write that seals fails until the file is put right, whether or not one was tried since.
+            status = StateHealthStatus.Unhealthy;
+            reasons.Add(Sentence($"The key file cannot be used, so every write that seals a payload fails until it is put right: {keyFileProblem}"));
+        }
+
         if (KeyFile is { KeptKeys: { Count: > 0 } kept } keyFile)
         {
             status = Max(status, StateHealthStatus.Degraded);
