@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StatePersistence.Commit;
 using StatePersistence.Diagnostics;
-using StatePersistence.Errors;
 using StatePersistence.Service.Commits;
 using StatePersistence.Service.Events;
 using StatePersistence.Service.Health;
@@ -125,9 +124,12 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
                 Log.ShutdownSaved(logger, revision);
             }
         }
-        catch (StatePersistenceException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Reported through the save-error path already; every acknowledged save is still in the store's log.
+            // Reported through the save-error path already (CheckpointAsync logs, counts and raises every failure);
+            // every acknowledged save is still in the store's log. Any failure, not only the library's own: a codec's
+            // or key provider's exception (a KMS out of reach) or OutOfMemoryException escaped DisposeAsync before
+            // 2026-12-07, so the host's StopAsync threw it and ShutdownSaved was never raised.
             error = ex;
         }
 
