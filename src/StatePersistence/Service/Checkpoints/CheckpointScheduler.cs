@@ -97,8 +97,11 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
             events.Saved("snapshot", result.Location, view.Revision, elapsed);
             return savedAt;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // A cancellation the caller did not ask for is a failure like any other: a codec's or key provider's
+            // HttpClient that timed out throws TaskCanceledException. Before 2026-12-07 it went unreported, and it
+            // ended the autosave loop for good (AutosaveCancelledByItsStoreTests).
             activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             _growth.Failed(ex);
             health.RecordCheckpointFailure(ex);
@@ -124,7 +127,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
                 Log.ShutdownSaved(logger, revision);
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             // Reported through the save-error path already (CheckpointAsync logs, counts and raises every failure);
             // every acknowledged save is still in the store's log. Any failure, not only the library's own: a codec's
@@ -186,7 +189,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
                 {
                     await CheckpointAsync(force: false, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
                     // Already logged, counted and raised as StateSaveError by CheckpointAsync; the log still
                     // holds every saved change, and the next tick (or as many bytes again) tries again.
