@@ -29,8 +29,11 @@ internal static class BackgroundLoop
                 {
                     await step(cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
+                    // A cancellation the service did not ask for is a failed step like any other (a codec's HttpClient
+                    // timing out throws TaskCanceledException): before 2026-12-07 it ended the loop for good, reported
+                    // nowhere, and the disposal threw it (BackgroundLoopCancelledByItsStoreTests).
                     events.BackgroundFailed(operation, ex);
                 }
             }
