@@ -254,8 +254,11 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
             // A refused conditional write is the caller's answer, not a failed save.
             throw;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
+            // No token reaches the append, so a cancellation here is the store's own (a codec's HttpClient timing out
+            // throws TaskCanceledException): a failed save like any other, which before 2026-12-07 was reported
+            // nowhere (SaveCancelledByItsStoreTests).
             activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             events.SaveFailed("save-" + kind, store.Location, ex);
             throw;
