@@ -31,7 +31,7 @@ public sealed class StateLoadedEventArgs(RecoveryReport report, TimeSpan duratio
 /// <summary>A save failed. Previously saved data is intact; the failed change is not stored.</summary>
 public sealed class StateSaveErrorEventArgs(string operation, string? path, Exception error) : EventArgs
 {
-    /// <summary>What failed, for example <c>save-task</c>, <c>snapshot</c> or <c>autosave</c>.</summary>
+    /// <summary>What failed, for example <c>save-task</c>, <c>append-log</c> or <c>snapshot</c> (an autosave is a <c>snapshot</c>).</summary>
     public string Operation { get; } = operation;
 
     /// <summary>The file involved, when known.</summary>
