@@ -23,11 +23,17 @@ internal sealed class StateInstruments : IDisposable
     internal static readonly double[] ScrubBuckets = [0.001, 0.01, 0.1, 1, 10, 30, 60, 300, 1800];
 
     private readonly Meter _meter;
+    private readonly Func<InstrumentSnapshot> _observe;
+
+    // Set once the service is disposed. A meter from the host's IMeterFactory is the factory's: its Dispose does nothing
+    // and its gauges stay registered until the container goes, so they must stop answering themselves.
+    private volatile bool _disposed;
     private long _reencryptionRemaining;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, or a standalone meter.</summary>
     public StateInstruments(IMeterFactory? meterFactory, Func<InstrumentSnapshot> observe)
     {
+        _observe = observe;
         _meter = meterFactory?.Create(StateMeter.Name) ?? new Meter(StateMeter.Name);
         SaveDuration = _meter.CreateHistogram<double>("statepersistence.save.duration", "s",
             "How long durable saves take, by kind (task, session, snapshot, report, log).", advice: Buckets(DurationBuckets));
@@ -50,9 +56,9 @@ internal sealed class StateInstruments : IDisposable
         ScrubDuration = _meter.CreateHistogram<double>("statepersistence.scrub.duration", "s",
             "How long each completed scrub of the item files takes (one per scrub, so its count says the scrubs are running).",
             advice: Buckets(ScrubBuckets));
-        _meter.CreateObservableGauge("statepersistence.disk.usage", () => observe().BytesOnDisk, "By",
+        _meter.CreateObservableGauge("statepersistence.disk.usage", () => Observe(s => [new Measurement<long>(s.BytesOnDisk)]), "By",
             "Bytes used by the state (snapshot, backups, journal and item files).");
-        _meter.CreateObservableGauge("statepersistence.files", () => observe().FileCounts, "{file}",
+        _meter.CreateObservableGauge("statepersistence.files", () => Observe(s => s.FileCounts), "{file}",
             "Files in the state directory, by kind.");
         ReencryptedFiles = _meter.CreateCounter<long>("statepersistence.reencryption.files.rewritten", "{file}",
             "Files the background re-encryption rewrote under the active key, by key id.");
@@ -72,9 +78,9 @@ internal sealed class StateInstruments : IDisposable
             "Session logs and reports an archive took along that the retention pass kept live, each counted once while the process runs, by reason (changed: the live copy is not what the archive holds; unopened: the archive's copy does not open here).");
         RetentionBytesFreed = _meter.CreateCounter<long>("statepersistence.retention.freed", "By",
             "Bytes the retention policy removed from disk, by kind (session_log, report).");
-        _meter.CreateObservableGauge("statepersistence.items", () => observe().ItemCounts, "{item}",
+        _meter.CreateObservableGauge("statepersistence.items", () => Observe(s => s.ItemCounts), "{item}",
             "Tasks and sessions held, by kind.");
-        _meter.CreateObservableGauge("statepersistence.unreadable.files", () => observe().UnreadableFiles, "{file}",
+        _meter.CreateObservableGauge("statepersistence.unreadable.files", () => Observe(s => [new Measurement<long>(s.UnreadableFiles)]), "{file}",
             "Stored files a read or the scrub could not open for lack of the right key (missing, revoked, other key material) or codec, left as they are.");
     }
 
@@ -140,10 +146,23 @@ internal sealed class StateInstruments : IDisposable
     public string? ReencryptionKeyId { get; set; }
 
     /// <inheritdoc />
-    public void Dispose() => _meter.Dispose();
+    /// <summary>
+    /// Stops the gauges answering (before the store is released: each observation may probe it) and disposes the meter.
+    /// Before 2026-12-07 a disposed service's gauges went on answering every collection of a factory's meter, with the
+    /// figures of a service that was gone, each probing the store it had released (<c>GaugesAfterDisposalTests</c>).
+    /// </summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _meter.Dispose();
+    }
+
+    /// <summary>What a gauge reports: <paramref name="pick"/> of a fresh observation, or nothing once disposed.</summary>
+    private IEnumerable<Measurement<long>> Observe(Func<InstrumentSnapshot, IEnumerable<Measurement<long>>> pick) =>
+        _disposed ? [] : pick(_observe());
 
     private IEnumerable<Measurement<long>> ObserveReencryption() =>
-        ReencryptionKeyId is { } keyId ? [new Measurement<long>(ReencryptionRemaining, new KeyValuePair<string, object?>("key_id", keyId))] : [];
+        !_disposed && ReencryptionKeyId is { } keyId ? [new Measurement<long>(ReencryptionRemaining, new KeyValuePair<string, object?>("key_id", keyId))] : [];
 
     /// <summary>Recorded with a <c>kind</c> tag.</summary>
     internal static KeyValuePair<string, object?> Kind(string kind) => new("kind", kind);

@@ -156,9 +156,10 @@ public sealed partial class StatePersistenceService
                 cleanClose.ClosingCleanly();
             }
 
+            // The gauges first: each observation may probe the store, which is another process's once released.
+            _instruments.Dispose();
             await _store.DisposeAsync().ConfigureAwait(false);
             StoreClaims.Release(_store, this);
-            _instruments.Dispose();
         }
     }
 }
