@@ -32,7 +32,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         {
             return await blobs.HoldSessionLogAppendsAsync(sessionId, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (CallerCancellation.IsFailure(ex, cancellationToken))
         {
             events.SaveFailed("delete-log", location, ex);
             throw;
@@ -57,7 +57,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
             string redacted = redactor.Redact(text, "log");
             await blobs.AppendSessionLogAsync(sessionId, Encoding.UTF8.GetBytes(redacted), durability, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (CallerCancellation.IsFailure(ex, cancellationToken))
         {
             events.SaveFailed("append-log", location, ex);
             throw;
@@ -81,7 +81,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         {
             await blobs.DeleteSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when ((ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested) && ex is not NotSupportedException)
+        catch (Exception ex) when (CallerCancellation.IsFailure(ex, cancellationToken) && ex is not NotSupportedException)
         {
             events.SaveFailed("delete-log", location, ex);
             throw;
@@ -129,7 +129,7 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         {
             path = await blobs.SaveReportAsync(reportId, json, durability, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (CallerCancellation.IsFailure(ex, cancellationToken))
         {
             events.SaveFailed("save-report", location, ex);
             throw;

@@ -29,7 +29,7 @@ internal static class BackgroundLoop
                 {
                     await step(cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (CallerCancellation.IsFailure(ex, cancellationToken))
                 {
                     // A cancellation the service did not ask for is a failed step like any other (a codec's HttpClient
                     // timing out throws TaskCanceledException): before 2026-12-07 it ended the loop for good, reported

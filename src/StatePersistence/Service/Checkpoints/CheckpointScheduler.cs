@@ -97,7 +97,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
             events.Saved("snapshot", result.Location, view.Revision, elapsed);
             return savedAt;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (CallerCancellation.IsFailure(ex, cancellationToken))
         {
             // A cancellation the caller did not ask for is a failure like any other: a codec's or key provider's
             // HttpClient that timed out throws TaskCanceledException. Before 2026-12-07 it went unreported, and it
@@ -189,7 +189,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
                 {
                     await CheckpointAsync(force: false, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (CallerCancellation.IsFailure(ex, cancellationToken))
                 {
                     // Already logged, counted and raised as StateSaveError by CheckpointAsync; the log still
                     // holds every saved change, and the next tick (or as many bytes again) tries again.
