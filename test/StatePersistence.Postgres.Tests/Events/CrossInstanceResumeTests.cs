@@ -42,6 +42,56 @@ public sealed class CrossInstanceResumeTests
         Assert.Equal((StateEventTypes.TaskCreated, "t2"), (resumed[^1].Type, resumed[^1].Id));
     }
 
+    [Fact]
+    public async Task AnIdOfAnotherInstance_InsideAGroupOfChanges_ContinuesWithTheRestOfTheGroup()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(TimeSpan.FromMinutes(1));
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService a = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await using StatePersistenceService b = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        await a.SaveTaskAsync(new AgentTask { Id = "t0", Description = "d", Status = "pending" }, ct);
+
+        // One committed group of several changes (the whole state replaced), then one change after it.
+        await a.SaveStateAsync(new PersistedState
+        {
+            Tasks = [.. new[] { "g1", "g2", "g3" }.Select(id => new AgentTask { Id = id, Description = "d", Status = "pending" })],
+        }, ct);
+        await a.SaveTaskAsync(new AgentTask { Id = "t4", Description = "d", Status = "pending" }, ct);
+        List<StateEvent> onA = await ChangesUntilAsync(a.ReadEventsAsync(new StateEventPosition("none", 0, 0), bounded.Token), "t4");
+        long groupPosition = onA.Single(e => e.Id == "g1").Position.FeedPosition;
+        List<StateEvent> group = [.. onA.Where(e => e.Position.FeedPosition == groupPosition)];
+        Assert.Equal(4, group.Count); // t0 deleted, g1 to g3 created
+        await ChangesUntilAsync(b.ReadEventsAsync(new StateEventPosition("none", 0, 0), bounded.Token), "t4");
+
+        // The client read the group's first change on a, then its connection moved to b.
+        List<StateEvent> resumed = await ChangesUntilAsync(b.ReadEventsAsync(group[0].Position, bounded.Token), "t4");
+
+        // Before: b continued after the group's position, so the group's other changes were skipped without a reset.
+        Assert.Equal([.. group.Skip(1).Select(e => (e.Type, e.Id)), (StateEventTypes.TaskCreated, "t4")], resumed.Select(e => (e.Type, e.Id)));
+    }
+
+    /// <summary>The task changes up to the one of <paramref name="lastId"/>; a <c>reset</c> before it fails the test.</summary>
+    private static async Task<List<StateEvent>> ChangesUntilAsync(IAsyncEnumerable<StateEvent> events, string lastId)
+    {
+        var changes = new List<StateEvent>();
+        await foreach (StateEvent item in events)
+        {
+            Assert.NotEqual(StateEventTypes.Reset, item.Type);
+            if (item.Type.StartsWith("task:", StringComparison.Ordinal))
+            {
+                changes.Add(item);
+                if (item.Id == lastId)
+                {
+                    break;
+                }
+            }
+        }
+
+        return changes;
+    }
+
     /// <summary>The first <paramref name="count"/> task changes; a <c>reset</c> before them fails the test.</summary>
     private static async Task<List<StateEvent>> ChangesAsync(IAsyncEnumerable<StateEvent> events, int count)
     {

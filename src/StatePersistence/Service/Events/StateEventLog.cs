@@ -242,10 +242,13 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
         // this stream's own events from before the feed reached it are not the reader's concern (a failover to another
         // instance got that instance's old state:loaded and save errors first, their ids below the one it sent); its own
         // events from that position on (this process's state:loaded, at the position it loaded) and every later change follow.
+        // A group's changes take the indexes from 0 at its position in every stream, ahead of any own event there, so the
+        // changes of the position's group past the id's index are the ones its reader had not got yet: a connection cut
+        // inside a group of several changes (a whole state saved, an archive) would otherwise skip the group's rest.
         if (_complete && from.FeedPosition >= _startPosition && from.FeedPosition <= LastPositionOfAnotherStream())
         {
             List<StateEvent> held = [.. Held().Where(e => IsChange(e.Type)
-                ? e.Position.FeedPosition > from.FeedPosition
+                ? e.Position.FeedPosition > from.FeedPosition || (e.Position.FeedPosition == from.FeedPosition && e.Position.Index > from.Index)
                 : e.Position.FeedPosition >= from.FeedPosition)];
             return (held, _last);
         }
