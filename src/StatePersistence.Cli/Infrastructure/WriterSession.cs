@@ -66,11 +66,13 @@ internal static class WriterSession
 
     /// <summary>
     /// The options a command opens an existing directory with (<see cref="CommandContext.StoreOptions"/>); a missing
-    /// directory, or one with no sign of a state directory, is refused before anything is created in it.
+    /// directory, one with no sign of a state directory, or one whose state another user owns (the files written would
+    /// be this user's, which the server could not read) is refused before anything is created in it.
     /// </summary>
     public static StatePersistenceOptions Options(CommandContext context)
     {
         StateDirectoryRequirement.Require(context.StatePath);
+        StateDirectoryOwner.RequireSameUser(context.StatePath);
         return context.StoreOptions();
     }
 }

@@ -58,6 +58,12 @@ internal static class ExportImportCommands
         StoreChoice.AddOptionsTo(command);
         command.SetHandler(async (context, parsed, cancellation) =>
         {
+            if (!StoreChoice.From(parsed).IsPostgres && Directory.Exists(context.StatePath))
+            {
+                // An empty directory made ready for the server (mkdir, chown): the import's files would be this user's.
+                StateDirectoryOwner.RequireSameUser(context.StatePath);
+            }
+
             try
             {
                 return StoreChoice.From(parsed) is { IsPostgres: true } store

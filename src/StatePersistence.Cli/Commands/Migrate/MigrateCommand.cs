@@ -46,7 +46,7 @@ internal static class MigrateCommand
             }
 
             // Applying opens the directory, which creates the store's files: an empty one is a wrong path, not a directory to migrate.
-            StatePersistenceOptions options = SignedOptions(context);
+            StatePersistenceOptions options = WritableOptions(context);
             MigrationStatus status;
             using (Interruption.Defer("the migration"))
             {
@@ -65,7 +65,7 @@ internal static class MigrateCommand
                 throw new CommandFailedException(MigrateOnPostgres.RollbackRefusal, ExitCodes.Usage);
             }
 
-            StatePersistenceOptions options = SignedOptions(context);
+            StatePersistenceOptions options = WritableOptions(context);
             MigrationStatus status;
             using (Interruption.Defer("the rollback"))
             {
@@ -98,6 +98,17 @@ internal static class MigrateCommand
     {
         StateDirectoryRequirement.Require(context.StatePath);
         return Options(context);
+    }
+
+    /// <summary>
+    /// <see cref="SignedOptions"/> of a directory this user may change without leaving files its server cannot read:
+    /// the migration's and the rollback's files would otherwise be this user's (root, through sudo), mode 0600.
+    /// </summary>
+    private static StatePersistenceOptions WritableOptions(CommandContext context)
+    {
+        StatePersistenceOptions options = SignedOptions(context);
+        StateDirectoryOwner.RequireSameUser(context.StatePath);
+        return options;
     }
 
     /// <summary>The last run's status while a rollback has not finished (<see cref="MigrationStatus.LastRunStatus"/>).</summary>
