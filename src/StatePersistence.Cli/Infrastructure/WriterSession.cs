@@ -1,3 +1,4 @@
+using StatePersistence.Errors;
 using StatePersistence.FileStore;
 using StatePersistence.Recovery;
 
@@ -16,6 +17,30 @@ internal static class WriterSession
         StatePersistenceService service = await FileStatePersistence.OpenAsync(Options(context), cancellationToken: cancellationToken).ConfigureAwait(false);
         WarnAboutRecovery(context, service.LastRecovery);
         return service;
+    }
+
+    /// <summary>
+    /// The snapshot after a command's change, written before the service is disposed, so that its failure is heard: the
+    /// disposal's final snapshot only logs a failure, statectl has no log, and a change whose snapshot failed (a full
+    /// disk, a folder of the directory it may not write) printed its success, exit 0, without a word (before
+    /// 2026-12-07). The change itself is committed and durable in the journal whatever this finds; the line on standard
+    /// error says so, and why the snapshot failed. Returns that reason (the command then exits 1), or null.
+    /// </summary>
+    public static async Task<string?> SnapshotAfterChangeAsync(CommandContext context, StatePersistenceService service, string change)
+    {
+        try
+        {
+            // Not cancelled by a signal: the change is done, and this is what makes the next start quick.
+            await service.SaveSnapshotIfChangedAsync(CancellationToken.None).ConfigureAwait(false);
+            return null;
+        }
+        catch (StatePersistenceException ex)
+        {
+            string reason = (ex.InnerException as StatePersistenceException ?? ex).Message;
+            context.Error.WriteLine($"statectl: {change} took effect and is durable (journaled), but the snapshot after it failed: {reason} "
+                + "Nothing is lost: the next start of the server (or any writing statectl command) writes it; fix the cause first.");
+            return reason;
+        }
     }
 
     /// <summary>

@@ -81,6 +81,7 @@ internal static class ArchiveCommand
         DateTimeOffset before = ParseDate(date);
         TaskArchiveResult result;
         string location;
+        string? snapshotFailure;
         await SayWhoHoldsTheArchiveLockAsync(context, store, cancellation).ConfigureAwait(false);
         // Not stopped between its steps by Ctrl-C: an archive written but its tasks still live, or logs half removed.
         using (Interruption.Defer("the archive"))
@@ -88,14 +89,15 @@ internal static class ArchiveCommand
         {
             location = service.Location;
             result = await TaskArchives.ArchiveAsync(service, before, withLogs, cancellation).ConfigureAwait(false);
+            snapshotFailure = await WriterSession.SnapshotAfterChangeAsync(context, service, "The archive run").ConfigureAwait(false);
         }
 
         if (context.Json)
         {
             context.WriteJson(new ArchiveReport(result.Archive, result.Archives, result.NothingToArchive, before, withLogs, result.Tasks.Count, result.Tasks,
-                result.StillLive, result.Logs, result.Reports, result.Bytes, result.EarlierArchives, result.LeftLive, result.LeftLiveUnopened, result.DamagedArchives),
-                ArchiveCommandJsonContext.Default.ArchiveReport);
-            return Damaged(context, result);
+                result.StillLive, result.Logs, result.Reports, result.Bytes, result.EarlierArchives, result.LeftLive, result.LeftLiveUnopened, result.DamagedArchives,
+                snapshotFailure), ArchiveCommandJsonContext.Default.ArchiveReport);
+            return Verdict(context, result, snapshotFailure);
         }
 
         context.Output.WriteLine(result.NothingToArchive
@@ -132,8 +134,12 @@ internal static class ArchiveCommand
             context.Output.WriteLine($"The archive {damaged.Archive} is damaged (it does not read back whole), so {DamagedOutcome(damaged)}. {damaged.Problem}");
         }
 
-        return Damaged(context, result);
+        return Verdict(context, result, snapshotFailure);
     }
+
+    /// <summary>Exit 1 when an earlier archive was found damaged or the snapshot after the run failed (said on standard error).</summary>
+    private static int Verdict(CommandContext context, TaskArchiveResult result, string? snapshotFailure) =>
+        Damaged(context, result) == ExitCodes.Success && snapshotFailure is null ? ExitCodes.Success : ExitCodes.Failed;
 
     /// <summary>
     /// Exit 1 when the run found an earlier archive damaged: the run did its work, but an archive the operator keeps
@@ -205,6 +211,7 @@ internal static class ArchiveCommand
     private static async Task<int> RestoreAsync(CommandContext context, StoreChoice store, string file, CancellationToken cancellation)
     {
         TaskRestoreResult result;
+        string? snapshotFailure;
         await SayWhoHoldsTheArchiveLockAsync(context, store, cancellation).ConfigureAwait(false);
         using (Interruption.Defer("the restore of the archive"))
         await using (StatePersistenceService service = await StoreSession.OpenAsync(context, store, cancellation).ConfigureAwait(false))
@@ -217,17 +224,20 @@ internal static class ArchiveCommand
             {
                 throw ArchiveNeedsAKey(archive, ex);
             }
+
+            snapshotFailure = await WriterSession.SnapshotAfterChangeAsync(context, service, "The restore of the archive").ConfigureAwait(false);
         }
 
+        int exitCode = snapshotFailure is null ? ExitCodes.Success : ExitCodes.Failed;
         if (context.Json)
         {
-            context.WriteJson(new ArchiveRestoreReport(result.Archive, result.Tasks.Count, result.Tasks, result.Logs, result.Reports, result.Revision),
+            context.WriteJson(new ArchiveRestoreReport(result.Archive, result.Tasks.Count, result.Tasks, result.Logs, result.Reports, result.Revision, snapshotFailure),
                 ArchiveCommandJsonContext.Default.ArchiveRestoreReport);
-            return ExitCodes.Success;
+            return exitCode;
         }
 
         context.Output.WriteLine($"Restored {result.Tasks.Count} task(s), {result.Logs} session log(s) and {result.Reports} report(s) from {result.Archive} at revision {result.Revision}; the archive is kept.");
-        return ExitCodes.Success;
+        return exitCode;
     }
 
     private static async Task<int> ListAsync(CommandContext context, StoreChoice store, string[] taskIds, bool verify, CancellationToken cancellation)

@@ -14,10 +14,10 @@ namespace StatePersistence.Cli.Commands.Archive;
 /// </summary>
 internal sealed record ArchiveReport(string? Archive, IReadOnlyList<string> Archives, bool NothingToArchive, DateTimeOffset CompletedBefore, bool WithLogs, int Tasks,
     IReadOnlyList<string> TaskIds, IReadOnlyList<string> StillLive, int Logs, int Reports, long Bytes, IReadOnlyList<string> EarlierArchives,
-    IReadOnlyList<string> LeftLive, IReadOnlyList<string> LeftLiveUnopened, IReadOnlyList<DamagedTaskArchive> DamagedArchives);
+    IReadOnlyList<string> LeftLive, IReadOnlyList<string> LeftLiveUnopened, IReadOnlyList<DamagedTaskArchive> DamagedArchives, string? SnapshotFailure);
 
 /// <summary>What <c>statectl archive restore --json</c> prints.</summary>
-internal sealed record ArchiveRestoreReport(string Archive, int Tasks, IReadOnlyList<string> TaskIds, int Logs, int Reports, long Revision);
+internal sealed record ArchiveRestoreReport(string Archive, int Tasks, IReadOnlyList<string> TaskIds, int Logs, int Reports, long Revision, string? SnapshotFailure);
 
 /// <summary>
 /// What <c>statectl archive list --json</c> prints: each archive's name (what <c>archive restore</c> takes) and where it

@@ -90,10 +90,12 @@ internal static class TasksEditCommand
         }
 
         AgentTask? saved;
+        string? snapshotFailure;
         try
         {
             await using StatePersistenceService service = await open().ConfigureAwait(false);
             saved = await TaskEdits.SaveAsync(service, edit, original.Revision, cancellation).ConfigureAwait(false);
+            snapshotFailure = await WriterSession.SnapshotAfterChangeAsync(context, service, $"The edit of task '{id}'").ConfigureAwait(false);
         }
         catch (StateConflictException ex)
         {
@@ -118,7 +120,9 @@ internal static class TasksEditCommand
 
         File.Delete(path);
         long savedRevision = saved?.Revision ?? 0;
-        return Report(context, new TaskEditReport(id, "saved", savedRevision), $"Saved task '{id}' (revision {savedRevision}).");
+        Report(context, new TaskEditReport(id, "saved", savedRevision, snapshotFailure), $"Saved task '{id}' (revision {savedRevision}).");
+        // Saved, but a script must hear that the directory could not take the snapshot after it (a full disk).
+        return snapshotFailure is null ? ExitCodes.Success : ExitCodes.Failed;
     }
 
     private static int Report(CommandContext context, TaskEditReport report, string text)
