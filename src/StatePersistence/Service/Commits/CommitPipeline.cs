@@ -139,7 +139,7 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         {
             return await CatchUpWithStoreAsync(task, id, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsFailure(ex))
+        catch (Exception ex) when (IsFailure(ex, cancellationToken))
         {
             ReportFailedCatchUp(kind, ex);
             throw;
@@ -157,7 +157,7 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         {
             await Committer.WaitForItemAsync(task, id, revision, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsFailure(ex))
+        catch (Exception ex) when (IsFailure(ex, cancellationToken))
         {
             ReportFailedCatchUp(kind, ex);
             throw;
@@ -180,7 +180,7 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
         {
             await catchUpWithFeed(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsFailure(ex))
+        catch (Exception ex) when (IsFailure(ex, cancellationToken))
         {
             ReportFailedCatchUp(kind, ex);
             throw;
@@ -196,10 +196,14 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     private void ReportFailedCatchUp(string kind, Exception error) => events.SaveFailed("save-" + kind, store.Location, error);
 
     /// <summary>
-    /// Whether a catch-up's exception is a failure to report: a cancellation is the caller's, and the end of every wait
-    /// at shutdown (<see cref="GroupCommitter.EndWaits"/>) no failed save.
+    /// Whether a catch-up's exception is a failure to report: a cancellation is the caller's only while the caller's
+    /// token is cancelled (<see cref="CallerCancellation.IsFailure"/>), and the end of every wait at shutdown
+    /// (<see cref="GroupCommitter.EndWaits"/>) is no failed save. Before 2026-12-07 every cancellation was taken for the
+    /// caller's: a read of the store that timed out (Npgsql's or a codec's <c>HttpClient</c> throws
+    /// <see cref="TaskCanceledException"/>) failed the write unreported (CatchUpCancelledByItsStoreTests).
     /// </summary>
-    private static bool IsFailure(Exception error) => error is not OperationCanceledException and not ObjectDisposedException;
+    private static bool IsFailure(Exception error, CancellationToken callers) =>
+        CallerCancellation.IsFailure(error, callers) && error is not ObjectDisposedException;
 
     public void Start(StateView recovered, int tombstonesKept) =>
         _committer = new GroupCommitter(store, recovered, ItemCodec.ToItem, Conflict, instruments, tombstonesKept);
