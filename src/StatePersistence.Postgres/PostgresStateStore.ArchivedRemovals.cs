@@ -8,7 +8,10 @@ namespace StatePersistence.Postgres;
 
 /// <summary>
 /// Removing what a task archive took along (<see cref="Retention.ITaskArchiveStore"/>): a session log or a report, each
-/// only while it is still what the archive holds, decided in the transaction that deletes it.
+/// only while it is still what the archive holds, decided in the transaction that deletes it. A removal whose
+/// <c>COMMIT</c> lost its answer is settled by asking the database, as a create is (<see cref="CommitSettledAsync"/>):
+/// removed, it answers removed; not settled, <see cref="Errors.StateOutcomeUnknownException"/>. Before 2026-12-07 it
+/// failed as "could not remove" though the rows were gone (RemovalLostAnswerTests).
 /// </summary>
 public sealed partial class PostgresStateStore
 {
@@ -81,19 +84,28 @@ public sealed partial class PostgresStateStore
 
             await ExecuteInAsync(connection, transaction, $"DELETE FROM {_schema}.session_logs WHERE session_id = $1 AND segment = ANY($2)", cancellationToken,
                 Text(sessionId), new NpgsqlParameter { Value = segments.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint }).ConfigureAwait(false);
-            await using (var others = new NpgsqlCommand($"SELECT EXISTS (SELECT 1 FROM {_schema}.session_logs WHERE session_id = $1)", connection, transaction))
+            long transactionId;
+            // With the transaction's id, by which a COMMIT whose answer is lost is settled (CommitSettledAsync).
+            await using (var others = new NpgsqlCommand($"SELECT EXISTS (SELECT 1 FROM {_schema}.session_logs WHERE session_id = $1), txid_current()",
+                connection, transaction))
             {
                 others.Parameters.Add(Text(sessionId));
-                if ((bool)(await others.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+                await using NpgsqlDataReader row = await others.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await row.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (row.GetBoolean(0))
                 {
                     return false;
                 }
+
+                transactionId = row.GetInt64(1);
             }
 
             await ExecuteInAsync(connection, transaction, $"DELETE FROM {_schema}.session_log_parts WHERE session_id = $1", cancellationToken, Text(sessionId)).ConfigureAwait(false);
             await ExecuteInAsync(connection, transaction, $"DELETE FROM {_schema}.session_log_sizes WHERE session_id = $1 AND bytes = 0", cancellationToken,
                 Text(sessionId)).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            long[] removed = [.. segments];
+            await CommitSettledAsync(connection, transaction, settle => Failures.LostCommitAnswer.SessionLogRemovedAsync(_dataSource, _schema, sessionId, removed,
+                transactionId, Failures.LostCommitAnswer.WaitFor(_commandTimeoutSeconds), settle), cancellationToken).ConfigureAwait(false);
             return true;
         });
     }
@@ -135,8 +147,15 @@ public sealed partial class PostgresStateStore
                 return false;
             }
 
-            await ExecuteInAsync(connection, transaction, $"DELETE FROM {_schema}.reports WHERE id = $1", cancellationToken, Text(reportId)).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            long transactionId;
+            await using (var delete = new NpgsqlCommand($"DELETE FROM {_schema}.reports WHERE id = $1 RETURNING txid_current()", connection, transaction))
+            {
+                delete.Parameters.Add(Text(reportId));
+                transactionId = (long)(await delete.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            }
+
+            await CommitSettledAsync(connection, transaction, settle => Failures.LostCommitAnswer.ReportRemovedAsync(_dataSource, _schema, reportId,
+                transactionId, Failures.LostCommitAnswer.WaitFor(_commandTimeoutSeconds), settle), cancellationToken).ConfigureAwait(false);
             return true;
         });
     }

@@ -61,8 +61,28 @@ internal static class LostCommitAnswer
             [Text(reportId), Bytes(payload)], cancellationToken);
 
     /// <summary>
-    /// The outcome of transaction <paramref name="transactionId"/>, whose row <paramref name="rowThere"/> (a query of one
-    /// boolean) finds when it is stored.
+    /// Whether transaction <paramref name="transactionId"/>, an archived report's removal, committed with report
+    /// <paramref name="reportId"/> gone; waits up to <paramref name="wait"/> for the transaction to end. A report there
+    /// again (saved anew since, or an id a crash took back and gave again): unknown.
+    /// </summary>
+    public static Task<Outcome> ReportRemovedAsync(NpgsqlDataSource dataSource, string schema, string reportId, long transactionId, TimeSpan wait,
+        CancellationToken cancellationToken) =>
+        RowLandedAsync(dataSource, transactionId, wait, $"SELECT NOT EXISTS (SELECT 1 FROM {schema}.reports WHERE id = $1)", [Text(reportId)],
+            cancellationToken);
+
+    /// <summary>
+    /// Whether transaction <paramref name="transactionId"/>, an archived session log's removal, committed with none of
+    /// the log's <paramref name="segments"/> left; waits up to <paramref name="wait"/> for the transaction to end.
+    /// </summary>
+    public static Task<Outcome> SessionLogRemovedAsync(NpgsqlDataSource dataSource, string schema, string sessionId, long[] segments,
+        long transactionId, TimeSpan wait, CancellationToken cancellationToken) =>
+        RowLandedAsync(dataSource, transactionId, wait,
+            $"SELECT NOT EXISTS (SELECT 1 FROM {schema}.session_logs WHERE session_id = $1 AND segment = ANY($2))",
+            [Text(sessionId), new NpgsqlParameter { Value = segments, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint }], cancellationToken);
+
+    /// <summary>
+    /// The outcome of transaction <paramref name="transactionId"/>, whose write <paramref name="rowThere"/> (a query of
+    /// one boolean) finds when it is stored: its row there, or, for a removal, the rows it removed gone.
     /// </summary>
     private static async Task<Outcome> RowLandedAsync(NpgsqlDataSource dataSource, long transactionId, TimeSpan wait, string rowThere,
         NpgsqlParameter[] parameters, CancellationToken cancellationToken)
