@@ -11,7 +11,10 @@ namespace StatePersistence.Retention;
 /// <see cref="RetentionOptions.SessionLogMaxBytes"/> and deletes every report older than
 /// <see cref="RetentionOptions.ReportMaxAge"/>. Each step, log and report on its own: one that fails is logged, counted
 /// and raised as <c>state:save-error</c> (operation <c>retention-archive</c>, <c>retention-session-log</c> or
-/// <c>retention-report</c>) and the pass goes on with the next; the loop keeps running. An earlier archive that does not
+/// <c>retention-report</c>) and the pass goes on with the next; the loop keeps running. A cancellation the service did not
+/// ask for (a codec's <c>HttpClient</c> timing out) is such a failure (<see cref="Service.CallerCancellation"/>); before
+/// 2026-12-07 it left the pass, and the logs and reports after the one it failed were never judged while it kept
+/// failing (RetentionCancelledByItsStoreTests). An earlier archive that does not
 /// read back whole, whose leftovers the archive step kept live, is reported the same way (a Warning, once per archive).
 /// A session log or report the archive step kept live as its live copy is not the archive's (written to meanwhile) is
 /// logged with why and counted in <c>statepersistence.retention.kept_live</c>, once per item while the process runs.
@@ -113,7 +116,7 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
                     }
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (Service.CallerCancellation.IsFailure(ex, cancellationToken))
             {
                 events.BackgroundFailed("retention-archive", ex);
             }
@@ -132,7 +135,7 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
                         events.SessionLogCapped(trim);
                     }
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (Service.CallerCancellation.IsFailure(ex, cancellationToken))
                 {
                     events.BackgroundFailed("retention-session-log", ex);
                 }
@@ -158,7 +161,7 @@ internal sealed class RetentionLoop(StatePersistenceOptions options, TimeProvide
                             events.ReportExpired(reportId, freed);
                         }
                     }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    catch (Exception ex) when (Service.CallerCancellation.IsFailure(ex, cancellationToken))
                     {
                         events.BackgroundFailed("retention-report", ex);
                     }
