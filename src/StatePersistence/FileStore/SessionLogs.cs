@@ -405,7 +405,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     {
         if (!SessionLogFormat.IsFramed(bytes) && SessionLogFormat.NextFrame(bytes, 0) < 0)
         {
-            return IsTornFileHeader(bytes) ? [] : bytes;
+            return SessionLogFormat.IsTornFileHeader(bytes) ? [] : bytes;
         }
 
         // Framed, or framed with its file header damaged (valid frames follow): the damage is found and repaired below.
@@ -550,9 +550,6 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
 
     /// <summary>Where the next frame goes: after the last valid frame (the end, once start-up repaired the tail).</summary>
     private static long FramedEnd(IFileHandle handle) => handle.Length < SessionLogFormat.FileHeaderSize ? 0 : handle.Length;
-
-    /// <summary>Whether a log too short for its file header is the start of one (a first append a crash cut short).</summary>
-    private static bool IsTornFileHeader(ReadOnlySpan<byte> bytes) => SessionLogFormat.IsTornFileHeader(bytes);
 
     /// <summary>
     /// Whether the log file at <paramref name="path"/> is a version 1 log (<see cref="SessionLogFormat.IsPlainText"/>):

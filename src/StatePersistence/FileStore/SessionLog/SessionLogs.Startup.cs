@@ -129,7 +129,7 @@ internal sealed partial class SessionLogs
             end = LastFrameEnd(handle, length);
             damaged = end < length && IsWholeFrameFailingItsChecksum(handle, end, length);
         }
-        else if (IsTornFileHeader(start))
+        else if (SessionLogFormat.IsTornFileHeader(start))
         {
             end = 0;
         }
@@ -296,7 +296,7 @@ internal sealed partial class SessionLogs
         {
             byte[] start = new byte[(int)Math.Min(handle.Length, SessionLogFormat.FileHeaderSize)];
             handle.Read(0, start);
-            if (start.Length == 0 || IsTornFileHeader(start))
+            if (start.Length == 0 || SessionLogFormat.IsTornFileHeader(start))
             {
                 return target;
             }
