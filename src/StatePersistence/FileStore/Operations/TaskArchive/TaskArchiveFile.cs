@@ -61,53 +61,25 @@ internal static class TaskArchiveFile
     }
 
     /// <summary>
-    /// Reads and checks a whole archive: a manifest first, then exactly the entries it lists, each of its length and
-    /// hash. Throws <see cref="InvalidDataException"/> naming <paramref name="path"/> and the entry at fault.
+    /// Reads and checks a whole archive by the rules of <see cref="TaskArchiveWholeRead"/> (a manifest first, then
+    /// exactly the entries it lists, each of its length and hash, then the gzip trailer), keeping every entry. Throws
+    /// <see cref="InvalidDataException"/> naming <paramref name="path"/> and the entry at fault. A file that is empty or
+    /// not gzip at all is said to be so: blaming its manifest entry sent an operator who gave the wrong file looking for
+    /// damage inside it.
     /// </summary>
     public static (TaskArchiveManifest Manifest, Dictionary<string, byte[]> Entries) Read(byte[] archive, string path)
     {
-        List<(string Name, TarEntryType Type, byte[] Content)> raw = Unpack(archive, path);
+        if (archive is not [0x1f, 0x8b, ..])
+        {
+            string what = archive.Length == 0 ? "it is empty" : "it is not gzip-compressed";
+            throw new InvalidDataException(
+                $"The archive '{path}' cannot be read as a task archive: {what} (a task archive is a .tar.gz whose first entry is {TaskArchiveManifest.EntryName}, as 'statectl archive' writes it; this is another file, or one damaged from its first byte).");
+        }
+
         var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        TaskArchiveManifest? manifest = null;
-        foreach ((string name, TarEntryType type, byte[] content) in raw)
-        {
-            if (type is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
-            {
-                throw Damaged(path, name, $"is a {type}, not a plain file");
-            }
-
-            if (manifest is null)
-            {
-                manifest = name == TaskArchiveManifest.EntryName
-                    ? ReadManifest(content, path)
-                    : throw Damaged(path, name, "comes first, where manifest.json must be");
-            }
-            else if (!entries.TryAdd(name, content))
-            {
-                throw Damaged(path, name, "appears twice");
-            }
-        }
-
-        if (manifest is null)
-        {
-            throw Damaged(path, TaskArchiveManifest.EntryName, "is missing");
-        }
-
-        foreach (ArchiveEntry expected in manifest.Entries)
-        {
-            if (!entries.TryGetValue(expected.Name, out byte[]? content))
-            {
-                throw Damaged(path, expected.Name, "is listed in the manifest but missing: the archive is truncated");
-            }
-
-            if (content.Length != expected.Length || Hash(content) != expected.Sha256)
-            {
-                throw Damaged(path, expected.Name, $"does not match its length or SHA-256 in the manifest ({content.Length} bytes)");
-            }
-        }
-
-        string? extra = entries.Keys.FirstOrDefault(name => manifest.Entries.All(e => e.Name != name));
-        return extra is null ? (manifest, entries) : throw Damaged(path, extra, "is not listed in the manifest");
+        using var compressed = new MemoryStream(archive, writable: false);
+        TaskArchiveManifest manifest = TaskArchiveWholeRead.Read(compressed, path, entries, CancellationToken.None);
+        return (manifest, entries);
     }
 
     /// <summary>
@@ -159,46 +131,6 @@ internal static class TaskArchiveFile
             problem = ex.Message;
             return null;
         }
-    }
-
-    /// <summary>
-    /// Every entry as the tar holds it; a gzip or tar that does not read to its end names the last entry reached. A
-    /// file that is empty or not gzip at all is said to be so: blaming its manifest entry sent an operator who gave the
-    /// wrong file looking for damage inside it.
-    /// </summary>
-    private static List<(string, TarEntryType, byte[])> Unpack(byte[] archive, string path)
-    {
-        if (archive is not [0x1f, 0x8b, ..])
-        {
-            string what = archive.Length == 0 ? "it is empty" : "it is not gzip-compressed";
-            throw new InvalidDataException(
-                $"The archive '{path}' cannot be read as a task archive: {what} (a task archive is a .tar.gz whose first entry is {TaskArchiveManifest.EntryName}, as 'statectl archive' writes it; this is another file, or one damaged from its first byte).");
-        }
-
-        var raw = new List<(string, TarEntryType, byte[])>();
-        string at = TaskArchiveManifest.EntryName;
-        string? trailerProblem;
-        try
-        {
-            using var gzip = new CheckedGzipReader(new MemoryStream(archive, writable: false));
-            using var tar = new TarReader(gzip);
-            while (tar.GetNextEntry() is { } entry)
-            {
-                at = entry.Name;
-                using var content = new MemoryStream();
-                entry.DataStream?.CopyTo(content);
-                raw.Add((entry.Name, entry.EntryType, content.ToArray()));
-            }
-
-            // Every entry read whole says nothing of the end: an archive cut in its gzip trailer read as whole.
-            trailerProblem = gzip.TrailerProblem();
-        }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or IOException)
-        {
-            throw Damaged(path, at, $"cannot be read ({ex.Message}): the archive is truncated or corrupt", ex);
-        }
-
-        return trailerProblem is null ? raw : throw new InvalidDataException($"The archive '{path}' is damaged: {trailerProblem}.");
     }
 
     /// <summary>The manifest entry's JSON as a task archive's manifest of this build's version, else <see cref="InvalidDataException"/> naming the archive.</summary>

@@ -5,12 +5,13 @@ using StatePersistence.FileSystem;
 namespace StatePersistence.FileStore.Operations.TaskArchive;
 
 /// <summary>
-/// Reads a task archive file whole, as a restore checks it (<see cref="TaskArchiveFile.Read"/>: a manifest first, then
-/// exactly the entries it lists, each of its length and SHA-256, then the gzip trailer), but as a stream: one buffer
-/// and one running hash at a time, never an entry or the file whole, so a listing that checks every archive of a
-/// directory (<c>statectl archive list --verify</c>) needs no memory of their size. Reading only the manifest, as the
-/// plain listing does, says nothing of the rest: an archive cut in its gzip trailer, or with a damaged entry, listed as
-/// sound until a restore refused it.
+/// The one reader of a task archive whole, and its rules: a manifest first, then exactly the entries it lists, each of
+/// its length and SHA-256, then the gzip trailer. A restore reads through it keeping each entry
+/// (<see cref="TaskArchiveFile.Read"/>); a listing that checks every archive of a directory
+/// (<c>statectl archive list --verify</c>, <c>statectl verify</c>) reads through it keeping nothing, one buffer and one
+/// running hash at a time, so it needs no memory of the archives' size. Reading only the manifest, as the plain listing
+/// does, says nothing of the rest: an archive cut in its gzip trailer, or with a damaged entry, listed as sound until a
+/// restore refused it. The rules were written out twice before 2026-12-07, once for each read, and free to drift.
 /// </summary>
 internal static class TaskArchiveWholeRead
 {
@@ -20,29 +21,63 @@ internal static class TaskArchiveWholeRead
     /// </summary>
     public static string? Problem(IFileSystem fileSystem, string path, CancellationToken cancellationToken = default)
     {
-        string at = TaskArchiveManifest.EntryName;
         try
         {
             using IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read);
             using var file = new FileHandleRangeStream(handle, handle.Length);
-            using var gzip = new CheckedGzipReader(file);
-            using var tar = new TarReader(gzip);
-            return EntriesProblem(tar, path, entry => at = entry, cancellationToken)
-                ?? (gzip.TrailerProblem() is { } trailer ? $"The archive '{path}' is damaged: {trailer}." : null);
+            Read(file, path, keep: null, cancellationToken);
+            return null;
         }
         catch (UnauthorizedAccessException ex)
         {
             // Refused by the file system since its manifest was read (its permissions changed): not damage.
             return $"The archive '{path}' cannot be read: {ex.Message}";
         }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or IOException)
+        catch (InvalidDataException ex)
         {
-            return TaskArchiveFile.Damaged(path, at, $"cannot be read ({ex.Message}): the archive is truncated or corrupt", ex).Message;
+            return ex.Message;
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or FormatException or IOException)
+        {
+            // The file would not open (gone since it was listed): nothing of it was reached.
+            return TaskArchiveFile.Damaged(path, TaskArchiveManifest.EntryName, $"cannot be read ({ex.Message}): the archive is truncated or corrupt", ex).Message;
         }
     }
 
-    /// <summary>The first entry that breaks the rules of <see cref="TaskArchiveFile.Read"/>, or null when none does.</summary>
-    private static string? EntriesProblem(TarReader tar, string path, Action<string> reached, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the gzip-compressed archive in <paramref name="compressed"/> (seekable, left open) whole and returns its
+    /// manifest, putting each entry's content into <paramref name="keep"/> when one is given. Throws
+    /// <see cref="InvalidDataException"/> naming <paramref name="path"/> and the entry at fault, or the trailer: the
+    /// first fault in the order of the file.
+    /// </summary>
+    public static TaskArchiveManifest Read(Stream compressed, string path, Dictionary<string, byte[]>? keep, CancellationToken cancellationToken)
+    {
+        string at = TaskArchiveManifest.EntryName;
+        (TaskArchiveManifest? Manifest, InvalidDataException? Problem) read;
+        try
+        {
+            using var gzip = new CheckedGzipReader(compressed);
+            using var tar = new TarReader(gzip);
+            read = Entries(tar, path, keep, entry => at = entry, cancellationToken);
+            if (read.Problem is null && gzip.TrailerProblem() is { } trailer)
+            {
+                read.Problem = new InvalidDataException($"The archive '{path}' is damaged: {trailer}.");
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or IOException)
+        {
+            throw TaskArchiveFile.Damaged(path, at, $"cannot be read ({ex.Message}): the archive is truncated or corrupt", ex);
+        }
+
+        return read.Problem is null ? read.Manifest! : throw read.Problem;
+    }
+
+    /// <summary>
+    /// The manifest, or the first entry that breaks the rules (as the problem, not thrown: what the tar and gzip readers
+    /// throw is the caller's to name).
+    /// </summary>
+    private static (TaskArchiveManifest?, InvalidDataException?) Entries(TarReader tar, string path, Dictionary<string, byte[]>? keep,
+        Action<string> reached, CancellationToken cancellationToken)
     {
         TaskArchiveManifest? manifest = null;
         var listed = new Dictionary<string, ArchiveEntry>(StringComparer.Ordinal);
@@ -52,14 +87,14 @@ internal static class TaskArchiveWholeRead
             reached(entry.Name);
             if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
             {
-                return TaskArchiveFile.Damaged(path, entry.Name, $"is a {entry.EntryType}, not a plain file").Message;
+                return (null, TaskArchiveFile.Damaged(path, entry.Name, $"is a {entry.EntryType}, not a plain file"));
             }
 
             if (manifest is null)
             {
                 if (entry.Name != TaskArchiveManifest.EntryName)
                 {
-                    return TaskArchiveFile.Damaged(path, entry.Name, "comes first, where manifest.json must be").Message;
+                    return (null, TaskArchiveFile.Damaged(path, entry.Name, "comes first, where manifest.json must be"));
                 }
 
                 using var json = new MemoryStream();
@@ -71,7 +106,7 @@ internal static class TaskArchiveWholeRead
                 catch (InvalidDataException ex)
                 {
                     // Its JSON read whole but is no manifest of this build (does not parse, another format or version).
-                    return ex.Message;
+                    return (null, ex);
                 }
 
                 foreach (ArchiveEntry expected in manifest.Entries)
@@ -81,41 +116,51 @@ internal static class TaskArchiveWholeRead
             }
             else if (!seen.Add(entry.Name))
             {
-                return TaskArchiveFile.Damaged(path, entry.Name, "appears twice").Message;
+                return (null, TaskArchiveFile.Damaged(path, entry.Name, "appears twice"));
             }
             else if (!listed.TryGetValue(entry.Name, out ArchiveEntry? expected))
             {
-                return TaskArchiveFile.Damaged(path, entry.Name, "is not listed in the manifest").Message;
+                return (null, TaskArchiveFile.Damaged(path, entry.Name, "is not listed in the manifest"));
             }
-            else if (Measure(entry.DataStream, cancellationToken) is var (length, sha256) && (length != expected.Length || sha256 != expected.Sha256))
+            else if (Measure(entry.DataStream, keepContent: keep is not null, cancellationToken) is var (length, sha256, content)
+                && (length != expected.Length || sha256 != expected.Sha256))
             {
-                return TaskArchiveFile.Damaged(path, entry.Name, $"does not match its length or SHA-256 in the manifest ({length} bytes)").Message;
+                return (null, TaskArchiveFile.Damaged(path, entry.Name, $"does not match its length or SHA-256 in the manifest ({length} bytes)"));
+            }
+            else if (keep is not null)
+            {
+                keep[entry.Name] = content!;
             }
         }
 
         if (manifest is null)
         {
-            return TaskArchiveFile.Damaged(path, TaskArchiveManifest.EntryName, "is missing").Message;
+            return (null, TaskArchiveFile.Damaged(path, TaskArchiveManifest.EntryName, "is missing"));
         }
 
         return manifest.Entries.FirstOrDefault(e => !seen.Contains(e.Name)) is { } missing
-            ? TaskArchiveFile.Damaged(path, missing.Name, "is listed in the manifest but missing: the archive is truncated").Message
-            : null;
+            ? (null, TaskArchiveFile.Damaged(path, missing.Name, "is listed in the manifest but missing: the archive is truncated"))
+            : (manifest, null);
     }
 
-    /// <summary>An entry's length and SHA-256 (lower-case hex), read a buffer at a time.</summary>
-    private static (long Length, string Sha256) Measure(Stream? data, CancellationToken cancellationToken)
+    /// <summary>
+    /// An entry's length and SHA-256 (lower-case hex), read a buffer at a time, and with <paramref name="keepContent"/>
+    /// its content.
+    /// </summary>
+    private static (long Length, string Sha256, byte[]? Content) Measure(Stream? data, bool keepContent, CancellationToken cancellationToken)
     {
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using MemoryStream? copy = keepContent ? new MemoryStream() : null;
         byte[] buffer = new byte[1 << 16];
         long length = 0;
         while (data is not null && data.Read(buffer) is > 0 and int read)
         {
             cancellationToken.ThrowIfCancellationRequested();
             sha256.AppendData(buffer, 0, read);
+            copy?.Write(buffer, 0, read);
             length += read;
         }
 
-        return (length, Convert.ToHexStringLower(sha256.GetHashAndReset()));
+        return (length, Convert.ToHexStringLower(sha256.GetHashAndReset()), copy?.ToArray());
     }
 }
