@@ -151,9 +151,16 @@ internal static class TaskArchiveFile
             throw Damaged(path, TaskArchiveManifest.EntryName, $"is not a task archive's manifest (format '{TaskArchiveManifest.FormatName}')");
         }
 
-        return manifest.Version == TaskArchiveManifest.CurrentVersion
-            ? manifest
-            : throw Damaged(path, TaskArchiveManifest.EntryName, $"has version {manifest.Version}; this build reads version {TaskArchiveManifest.CurrentVersion}");
+        if (manifest.Version != TaskArchiveManifest.CurrentVersion)
+        {
+            throw Damaged(path, TaskArchiveManifest.EntryName, $"has version {manifest.Version}; this build reads version {TaskArchiveManifest.CurrentVersion}");
+        }
+
+        // No writer lists an entry twice; judged by one listing, a read would pass what a read by the other refuses.
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        return manifest.Entries.FirstOrDefault(e => !listed.Add(e.Name)) is { } twice
+            ? throw Damaged(path, TaskArchiveManifest.EntryName, $"lists the entry '{twice.Name}' twice")
+            : manifest;
     }
 
     /// <summary>The damage of one entry, named with the archive: what a restore and a listing that reads archives whole say.</summary>
