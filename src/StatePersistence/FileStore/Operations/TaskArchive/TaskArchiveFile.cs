@@ -156,6 +156,15 @@ internal static class TaskArchiveFile
             throw Damaged(path, TaskArchiveManifest.EntryName, $"has version {manifest.Version}; this build reads version {TaskArchiveManifest.CurrentVersion}");
         }
 
+        // Null where a task, an entry or one of their ids or lists belongs: no writer writes one, and every reader of a
+        // manifest goes through them.
+        if (manifest.Tasks.Any(t => t is not { Id: not null, SessionLogs: not null, Reports: not null } || t.SessionLogs.Any(id => id is null) || t.Reports.Any(id => id is null))
+            || manifest.Entries.Any(e => e is not { Name: not null }))
+        {
+            throw Damaged(path, TaskArchiveManifest.EntryName,
+                "is not a task archive's manifest (it holds null for a task or an entry, or for a task's id, a session log or report id or their lists, or an entry's name)");
+        }
+
         // No writer lists an entry twice; judged by one listing, a read would pass what a read by the other refuses.
         var listed = new HashSet<string>(StringComparer.Ordinal);
         return manifest.Entries.FirstOrDefault(e => !listed.Add(e.Name)) is { } twice
