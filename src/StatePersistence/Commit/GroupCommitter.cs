@@ -349,8 +349,12 @@ internal sealed partial class GroupCommitter
 
     private void Complete(List<PendingCommit> group, List<PendingCommit> failedBehind, Exception? failure, bool appended)
     {
+        // Taken here, as the store's answer is handed out (groups one at a time, under the append lock), not when each
+        // caller gets to report it: a caller of this group may report after the next group's failure was reported.
+        long finished = OutcomeOrder.Next();
         foreach (PendingCommit pending in group)
         {
+            pending.Finished = finished;
             if (pending.Error is { } refused)
             {
                 pending.Failure = refused;
@@ -370,6 +374,7 @@ internal sealed partial class GroupCommitter
 
         foreach (PendingCommit pending in failedBehind)
         {
+            pending.Finished = finished;
             pending.Failure = new Errors.StateStorageException(
                 "The save was not stored because a save queued before it failed: " + failure!.Message,
                 _store.Location, failure);
@@ -399,6 +404,12 @@ internal sealed class PendingCommit(IReadOnlyList<StateChange> changes, Durabili
 
     /// <summary>Why the store refused it (a conflict), when it did.</summary>
     public Exception? Error { get; set; }
+
+    /// <summary>
+    /// When its outcome was decided (<see cref="OutcomeOrder"/>), set before its caller is told: the order its success or
+    /// failure is recorded for the health check by. Null until then.
+    /// </summary>
+    public long? Finished { get; set; }
 
     /// <summary>Why it was not stored (refused, failed, or queued behind a failure), once decided; null when stored.</summary>
     public Exception? Failure { get; set; }

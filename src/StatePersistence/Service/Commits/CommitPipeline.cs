@@ -264,12 +264,12 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
             // throws TaskCanceledException): a failed save like any other, which before 2026-12-07 was reported
             // nowhere (SaveCancelledByItsStoreTests).
             activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
-            events.SaveFailed("save-" + kind, store.Location, ex);
+            events.SaveFailed("save-" + kind, store.Location, ex, pending.Finished);
             throw;
         }
 
         Log.ItemSaved(logger, kind, id, revision);
-        events.Saved(kind, store.Location, revision, Stopwatch.GetElapsedTime(started));
+        events.Saved(kind, store.Location, revision, Stopwatch.GetElapsedTime(started), finished: pending.Finished);
         Committed?.Invoke(JsonBytes(pending.Changes));
         return revision;
     }

@@ -11,9 +11,13 @@ namespace StatePersistence.Service.Events;
 /// </summary>
 internal sealed partial class EventDispatcher
 {
-    public void SaveFailed(string operation, string? path, Exception error)
+    /// <summary>
+    /// A failed save, <paramref name="finished"/> when the store answered (<see cref="Commit.OutcomeOrder"/>), when that
+    /// was before this report; null for now.
+    /// </summary>
+    public void SaveFailed(string operation, string? path, Exception error, long? finished = null)
     {
-        health.RecordFailure(error);
+        health.RecordFailure(error, finished ?? Commit.OutcomeOrder.Next());
         LogFailure(operation, path, error, FailureLines.Save);
         Report(operation, FailedKind(operation), path, error);
     }

@@ -36,10 +36,13 @@ internal sealed partial class EventDispatcher(object sender, string location, IL
 
     public event EventHandler<RemoteChangesAppliedEventArgs>? RemoteChangesApplied;
 
-    /// <summary>A durable save; <paramref name="id"/> names the report or session of a report or log save.</summary>
-    public void Saved(string what, string path, long revision, TimeSpan duration, string? id = null)
+    /// <summary>
+    /// A durable save; <paramref name="id"/> names the report or session of a report or log save. <paramref name="finished"/>
+    /// is when the store answered (<see cref="Commit.OutcomeOrder"/>), when that was before this report; null for now.
+    /// </summary>
+    public void Saved(string what, string path, long revision, TimeSpan duration, string? id = null, long? finished = null)
     {
-        health.RecordSave();
+        health.RecordSave(finished ?? Commit.OutcomeOrder.Next());
         string? type = what switch
         {
             "snapshot" => StateEventTypes.StateSaved,
@@ -69,7 +72,7 @@ internal sealed partial class EventDispatcher(object sender, string location, IL
     /// </summary>
     public void SessionLogDeleted(string sessionId, bool announce)
     {
-        health.RecordSave();
+        health.RecordSave(Commit.OutcomeOrder.Next());
         if (announce)
         {
             log.Notify(StateEventTypes.SessionLogDeleted, sessionId);

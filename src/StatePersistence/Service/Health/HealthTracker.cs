@@ -25,8 +25,9 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
     private const string BackupsDetail = "files_backups";
     // A revoked key makes every file under it unreadable: health names a few, the count says how many.
     private const int MaxUnreadableNamed = 5;
-    private (string Message, DateTimeOffset Time)? _lastError;
-    private bool _lastSaveFailed;
+    private readonly Lock _outcomes = new();
+    private (string Message, DateTimeOffset Time, long Finished)? _lastError;
+    private long _lastSaveFinished;
     private CheckpointFailure? _checkpointFailing;
     private int _quarantinedWhileRunning;
     private StoreHealth? _lastStoreHealth;
@@ -63,12 +64,39 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
         Volatile.Write(ref _checkpointFailing, new CheckpointFailure(earlier?.Since ?? now, error.Message, earlier is null ? 1 : earlier.Attempts + 1));
     }
 
-    public void RecordSave() => _lastSaveFailed = false;
-
-    public void RecordFailure(Exception error)
+    /// <summary>
+    /// A save that succeeded, the store having answered at <paramref name="finished"/> (<see cref="Commit.OutcomeOrder"/>).
+    /// It clears only a failure the store answered before it: a success reported after a later save's failure (its
+    /// caller's report queued behind that failure's) once cleared it, and health said Healthy while the latest save had
+    /// failed (before 2026-12-07: HealthOrderOfSaveOutcomesTests).
+    /// </summary>
+    public void RecordSave(long finished)
     {
-        _lastError = (error.Message, time.GetUtcNow());
-        _lastSaveFailed = true;
+        lock (_outcomes)
+        {
+            _lastSaveFinished = Math.Max(_lastSaveFinished, finished);
+        }
+    }
+
+    /// <summary>A save that failed, the store having answered at <paramref name="finished"/>; the newest by that order is the one reported.</summary>
+    public void RecordFailure(Exception error, long finished)
+    {
+        lock (_outcomes)
+        {
+            if (_lastError is not { } last || finished >= last.Finished)
+            {
+                _lastError = (error.Message, time.GetUtcNow(), finished);
+            }
+        }
+    }
+
+    /// <summary>The newest failure, and whether it is newer than every success (a group answered both ways counts as failed).</summary>
+    private ((string Message, DateTimeOffset Time, long Finished)? Error, bool LastSaveFailed) Outcomes()
+    {
+        lock (_outcomes)
+        {
+            return (_lastError, _lastError is { } error && error.Finished >= _lastSaveFinished);
+        }
     }
 
     public void RecordQuarantinedWhileRunning() => Interlocked.Increment(ref _quarantinedWhileRunning);
@@ -105,7 +133,8 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
             reasons.Add(Sentence(problem));
         }
 
-        if (_lastSaveFailed && _lastError is { } error)
+        ((string Message, DateTimeOffset Time, long Finished)? lastError, bool lastSaveFailed) = Outcomes();
+        if (lastSaveFailed && lastError is { } error)
         {
             // Unhealthy while the failure is recent, or while the store's own probe fails too. Later, with the probe
             // passing, Degraded: nothing says saving works again until a save succeeds, but an instance that a load
@@ -183,8 +212,8 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
             LastSaveTime = lastSaved,
             LastSaveAge = lastSaved is { } saved ? now - saved : null,
             BackupCount = store.Details.TryGetValue(BackupsDetail, out long backups) ? (int)backups : 0,
-            LastError = _lastError?.Message,
-            LastErrorTime = _lastError?.Time,
+            LastError = lastError?.Message,
+            LastErrorTime = lastError?.Time,
             CorruptionDetected = (LastRecovery?.CorruptionDetected ?? false) || Volatile.Read(ref _quarantinedWhileRunning) > 0,
             Revision = view.Revision,
             TaskCount = view.Tasks.Count,
