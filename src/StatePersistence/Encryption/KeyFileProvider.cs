@@ -13,6 +13,11 @@ namespace StatePersistence.Encryption;
 /// the material is then nowhere else. Such a key is kept in memory, retired, so what it sealed still opens and the
 /// background re-encryption rewrites it under the active key; <see cref="KeptKeys"/> names it for the log, the
 /// metrics and the health check.
+/// <para>
+/// A changed file that does not read is read once: its failure stands for every caller (each gets it at once, none
+/// reads the file again) while the file stays as it was when it failed, and the file is read again as soon as it
+/// changes, put right or broken otherwise (<see cref="FailedFile"/>).
+/// </para>
 /// </summary>
 public sealed class KeyFileProvider : IEncryptionKeyProvider
 {
@@ -21,23 +26,32 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
 
     private readonly string? _stateDirectory;
     private readonly TimeProvider _time;
+    private readonly Func<string, string?, EncryptionKeyRing> _read;
     private readonly Lock _gate = new();
     private EncryptionKeyRing _ring;
     private IReadOnlyList<string> _kept = [];
     private KeyFileVersion _version;
     private long _checkedAt;
+    private FailedFile? _failed;
 
     /// <summary>
     /// Reads the key file at <paramref name="path"/>; refuses it (with <see cref="Errors.StatePersistenceException"/>)
     /// inside <paramref name="stateDirectory"/> or when looser than 0600.
     /// </summary>
     public KeyFileProvider(string path, string? stateDirectory = null, TimeProvider? timeProvider = null)
+        : this(path, stateDirectory, timeProvider, EncryptionKeyFile.Read)
+    {
+    }
+
+    /// <summary>The provider with <paramref name="read"/> for its reads of the file (a test counts or holds them).</summary>
+    internal KeyFileProvider(string path, string? stateDirectory, TimeProvider? timeProvider, Func<string, string?, EncryptionKeyRing> read)
     {
         _stateDirectory = stateDirectory;
         _time = timeProvider ?? TimeProvider.System;
+        _read = read;
         Path = EncryptionKeyFile.CheckLocation(path, stateDirectory);
         _version = VersionOfFile();
-        _ring = EncryptionKeyFile.Read(Path, stateDirectory);
+        _ring = read(Path, stateDirectory);
         _checkedAt = _time.GetTimestamp();
     }
 
@@ -53,9 +67,21 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
     /// <inheritdoc />
     public EncryptionKeyRing GetKeyRing()
     {
-        if (_time.GetElapsedTime(Volatile.Read(ref _checkedAt)) >= RecheckInterval)
+        if (Volatile.Read(ref _failed) is { } failed)
+        {
+            RetryIfChanged(failed);
+        }
+        else if (_time.GetElapsedTime(Volatile.Read(ref _checkedAt)) >= RecheckInterval)
         {
             ReloadIfChanged();
+        }
+
+        if (Volatile.Read(ref _failed) is { } standing)
+        {
+            // Every caller fails alike while the file does not read. Before 2026-12-07 each one read and parsed it again,
+            // and every caller meanwhile found that read in progress and went on with the ring in memory: under load some
+            // writes sealed with the ring the operator had replaced (BrokenKeyFileReadOnceTests).
+            throw standing.Refusal();
         }
 
         return Volatile.Read(ref _ring);
@@ -63,7 +89,8 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
 
     /// <summary>
     /// Why the key file cannot be used now, or null: it changed and no longer reads (not JSON, a bad key, a mode looser
-    /// than 0600, gone), checked as every payload checks it (at most once per <see cref="RecheckInterval"/>). Every write
+    /// than 0600, gone), checked as every payload checks it (at most once per <see cref="RecheckInterval"/> while it reads,
+    /// at every call while it does not: a look at its metadata, the file read again only once that changed). Every write
     /// that seals fails while it is so, whether or not one was tried: what the health check reports (before 2026-12-07 an
     /// idle server stayed Healthy over such a file, and a minute after a failed save went back to Degraded).
     /// </summary>
@@ -87,12 +114,54 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
     {
         lock (_gate)
         {
+            // Looked at before the read: a change during the read makes the next call read again.
             KeyFileVersion version = VersionOfFile();
-            EncryptionKeyRing fromFile = EncryptionKeyFile.Read(Path, _stateDirectory);
+            FileLook look = LookOf(version);
+            EncryptionKeyRing fromFile;
+            try
+            {
+                fromFile = _read(Path, _stateDirectory);
+            }
+            catch (Exception ex) when (ex is Errors.StatePersistenceException or IOException or UnauthorizedAccessException)
+            {
+                Volatile.Write(ref _failed, new FailedFile(look, ex));
+                throw;
+            }
+
             Volatile.Write(ref _ring, WithKeysStillNeeded(fromFile));
             _version = version;
+            Volatile.Write(ref _failed, null);
             Volatile.Write(ref _checkedAt, _time.GetTimestamp());
             return _ring;
+        }
+    }
+
+    /// <summary>
+    /// While the file has not read since it changed: reads it again when it no longer looks as it did at that failure,
+    /// checked at every call (no read, a look at its metadata), so a file put right is used by the next operation.
+    /// </summary>
+    private void RetryIfChanged(FailedFile failed)
+    {
+        if (LookOf(VersionOfFile()) == failed.Look || !_gate.TryEnter())
+        {
+            // Unchanged, or another caller is reading it now: the failure stands until a read succeeds.
+            return;
+        }
+
+        try
+        {
+            if (ReferenceEquals(Volatile.Read(ref _failed), failed))
+            {
+                Reload();
+            }
+        }
+        catch (Exception ex) when (ex is Errors.StatePersistenceException or IOException or UnauthorizedAccessException)
+        {
+            // Recorded by Reload as the failure that now stands, and thrown to this caller by GetKeyRing.
+        }
+        finally
+        {
+            _gate.Exit();
         }
     }
 
@@ -216,6 +285,47 @@ public sealed class KeyFileProvider : IEncryptionKeyProvider
         }
 
         return new KeyFileVersion(target.FullName, identity?.Device, identity?.Inode, target.LastWriteTimeUtc, target.Length);
+    }
+
+    /// <summary>
+    /// <paramref name="version"/> with what a read refuses beside the content (the mode looser than 0600, an owner the
+    /// process may not read as), which a <c>chmod</c> or <c>chown</c> putting it right changes without touching the
+    /// content: a failure stands on all of it.
+    /// </summary>
+    private static FileLook LookOf(KeyFileVersion version)
+    {
+        if (OperatingSystem.IsWindows() || version.Target is not { } target)
+        {
+            return new FileLook(version, null, null);
+        }
+
+        try
+        {
+            return new FileLook(version, File.GetUnixFileMode(target), OperatingSystem.IsLinux() ? PosixNative.OwnerOf(target) : null);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Gone or not to be looked at since: told apart from the look at the failure by the missing mode.
+            return new FileLook(version, null, null);
+        }
+    }
+
+    /// <summary>What a failure of the key file stands on: <see cref="KeyFileVersion"/>, its mode and owner.</summary>
+    private readonly record struct FileLook(KeyFileVersion Version, UnixFileMode? Mode, FileOwner? Owner);
+
+    /// <summary>A read of the file that failed (<paramref name="Error"/>), with the file as it looked before that read.</summary>
+    private sealed record FailedFile(FileLook Look, Exception Error)
+    {
+        /// <summary>
+        /// The failure for one more caller: a new exception each time (one instance thrown on many threads at once would
+        /// have its stack trace rewritten under each), with the message, path and transience of the read's own.
+        /// </summary>
+        public Exception Refusal() => Error switch
+        {
+            Errors.StatePersistenceException own => new Errors.StatePersistenceException(own.Message, own.Path, own.IsTransient, own),
+            IOException io => new IOException(io.Message, io),
+            _ => new UnauthorizedAccessException(Error.Message, Error),
+        };
     }
 
     /// <summary>The key file as <see cref="VersionOfFile"/> sees it; the link count is left out, as a second name changes nothing read.</summary>
