@@ -1,8 +1,11 @@
 using Microsoft.Extensions.Logging;
 using StatePersistence.Commit;
 using StatePersistence.Errors;
+using StatePersistence.FileStore;
+using StatePersistence.FileSystem;
 using StatePersistence.InMemory;
 using StatePersistence.Model;
+using StatePersistence.Serialization;
 using StatePersistence.Storage;
 using StatePersistence.Tests.Support;
 
@@ -18,6 +21,9 @@ public sealed class HealthOrderOfSaveOutcomesTests
 {
     /// <summary>The log line a task save writes after it is durable, before it is reported (<c>Saved task … at revision …</c>).</summary>
     private const int ItemSavedEvent = 10;
+
+    /// <summary>The log line a checkpoint writes once written, before it is reported (<c>Snapshot written to …</c>).</summary>
+    private const int SnapshotWrittenEvent = 6;
 
     [Fact]
     public async Task ASuccessReportedAfterALaterSavesFailure_DoesNotClearIt()
@@ -48,6 +54,40 @@ public sealed class HealthOrderOfSaveOutcomesTests
         Assert.Equal(StateHealthStatus.Healthy, service.CheckHealth().Status);
     }
 
+    [Fact]
+    public async Task ACheckpointReportedAfterALaterSavesFailure_DoesNotClearIt()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using var fixture = new StateFixture();
+        var codec = new JournalFailsWhile();
+        using var held = new HoldsTheFirstItemSavedLine(SnapshotWrittenEvent);
+        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder.AddProvider(held).SetMinimumLevel(LogLevel.Debug));
+        StatePersistenceOptions options = fixture.Options(o =>
+        {
+            o.PayloadCodec = codec;
+            o.AutosaveInterval = TimeSpan.Zero;
+            o.ScrubInterval = TimeSpan.Zero;
+        });
+        await using var service = new StatePersistenceService(options, new FileStateStore(options, PhysicalFileSystem.Instance, codec, fixture.Time),
+            loggers, fixture.Time);
+        await service.StartAsync(ct);
+        await service.SaveTaskAsync(NewTask("a"), ct);
+
+        // The checkpoint is written; its report is held at the log line before it.
+        Task checkpoint = Task.Run(() => service.SaveSnapshotAsync(ct).AsTask(), ct);
+        await held.Holding.WaitAsync(ct);
+
+        codec.Fail = true;
+        await Assert.ThrowsAnyAsync<StatePersistenceException>(() => service.SaveTaskAsync(NewTask("b"), ct).AsTask());
+        codec.Fail = false;
+        held.Release();
+        await checkpoint;
+
+        StateHealth health = service.CheckHealth(lowDiskSpaceBytes: 0);
+        Assert.Equal(StateHealthStatus.Unhealthy, health.Status);
+        Assert.Contains(health.Reasons, r => r.StartsWith("The last save failed", StringComparison.Ordinal) && r.Contains("journal codec down", StringComparison.Ordinal));
+    }
+
     private static AgentTask NewTask(string id) => new() { Id = id, Description = "d", Status = "pending" };
 
     /// <summary>Fails every append that holds the task <c>id</c>, as a database refusing that write would.</summary>
@@ -60,8 +100,27 @@ public sealed class HealthOrderOfSaveOutcomesTests
                 : Inner.AppendAsync(groups, durability, cancellationToken);
     }
 
-    /// <summary>Blocks the thread writing the first <c>Saved task …</c> line until <see cref="Release"/>.</summary>
-    private sealed class HoldsTheFirstItemSavedLine : ILoggerProvider, ILogger
+    /// <summary>Stores payloads as they are; while <see cref="Fail"/> is set, sealing a journal record throws.</summary>
+    private sealed class JournalFailsWhile : IPayloadCodec
+    {
+        private volatile bool _fail;
+
+        public bool Fail
+        {
+            get => _fail;
+            set => _fail = value;
+        }
+
+        public string Name => "journal-fails-while";
+
+        public byte[] Encode(ReadOnlySpan<byte> plain, PayloadContext context) =>
+            _fail && context.Kind == PayloadKind.JournalRecord ? throw new StateStorageException("journal codec down", null, null) : plain.ToArray();
+
+        public byte[] Decode(ReadOnlySpan<byte> stored, PayloadContext context) => stored.ToArray();
+    }
+
+    /// <summary>Blocks the thread writing the first line of the event given (<c>Saved task …</c> by default) until <see cref="Release"/>.</summary>
+    private sealed class HoldsTheFirstItemSavedLine(int heldEvent = ItemSavedEvent) : ILoggerProvider, ILogger
     {
         private readonly TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly ManualResetEventSlim _released = new();
@@ -79,7 +138,7 @@ public sealed class HealthOrderOfSaveOutcomesTests
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (eventId.Id == ItemSavedEvent && Interlocked.Exchange(ref _held, 1) == 0)
+            if (eventId.Id == heldEvent && Interlocked.Exchange(ref _held, 1) == 0)
             {
                 _holding.TrySetResult();
                 _released.Wait(TestContext.Current.CancellationToken);

@@ -88,13 +88,17 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
 
             DateTimeOffset savedAt = time.GetUtcNow();
             CheckpointResult result = await _checkpoints.WriteCheckpointAsync(view, savedAt, options.Durability, cancellationToken).ConfigureAwait(false);
+
+            // When the store answered, for the health check's order of outcomes: taken before the log line below, which
+            // a slow logger can hold until a later save has failed (HealthOrderOfSaveOutcomesTests).
+            long finished = OutcomeOrder.Next();
             Volatile.Write(ref _snapshotRevision, view.Revision);
             _growth.Succeeded(mark, result.Bytes);
             health.RecordSnapshot(savedAt);
             TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
             Log.SnapshotWritten(logger, result.Location, view.Revision, result.Bytes,
                 string.Join(", ", result.Details.Select(d => $"{d.Key} {d.Value}")), elapsed.TotalMilliseconds);
-            events.Saved("snapshot", result.Location, view.Revision, elapsed);
+            events.Saved("snapshot", result.Location, view.Revision, elapsed, finished: finished);
             return savedAt;
         }
         catch (Exception ex) when (CallerCancellation.IsFailure(ex, cancellationToken))
