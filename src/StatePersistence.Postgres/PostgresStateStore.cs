@@ -158,18 +158,18 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         var report = new RecoveryReport { StartedAt = DateTimeOffset.UtcNow, SnapshotSource = "postgresql" };
         // Guarded like every other operation: a database that cannot be reached or refuses the login at start is a
         // StateStorageException naming the store (the server's one-line refusal), not Npgsql's exception.
-        (StateView view, long position) = await Guarded("open (reach the database, create or upgrade the schema, read the state)", async () =>
+        (StateView view, long position, int? itemChanges) = await Guarded("open (reach the database, create or upgrade the schema, read the state)", async () =>
         {
             await PostgresSchema.EnsureAsync(_dataSource, _schema, cancellationToken).ConfigureAwait(false);
-            (StateView loaded, long at, List<StoredItem> unlisted) = await LoadAsync(cancellationToken).ConfigureAwait(false);
+            (StateView loaded, long at, int? changesAt, List<StoredItem> unlisted) = await LoadAsync(cancellationToken).ConfigureAwait(false);
             await TaskListingBackfill.RunAsync(_dataSource, _schema, unlisted, cancellationToken).ConfigureAwait(false);
-            return (loaded, at);
+            return (loaded, at, changesAt);
         }).ConfigureAwait(false);
         _open = true;
         report.Revision = view.Revision;
         report.TasksLoaded = view.Tasks.Count;
         report.SessionsLoaded = view.Sessions.Count;
-        return new RecoveredState(view, report) { Position = position };
+        return new RecoveredState(view, report) { Position = position, ItemChangesAtPosition = itemChanges };
     }
 
     /// <inheritdoc />
@@ -181,7 +181,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     {
         RequireOpen();
         var report = new RecoveryReport { StartedAt = DateTimeOffset.UtcNow, SnapshotSource = "postgresql" };
-        (StateView view, long position, _) = await Guarded("reload the state", async () => await LoadAsync(cancellationToken).ConfigureAwait(false))
+        (StateView view, long position, _, _) = await Guarded("reload the state", async () => await LoadAsync(cancellationToken).ConfigureAwait(false))
             .ConfigureAwait(false);
         report.Revision = view.Revision;
         report.TasksLoaded = view.Tasks.Count;
@@ -218,23 +218,31 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     /// <summary>
     /// Numbers what committed without a position, then reads the current items and the feed's position in one
     /// snapshot; also returns the tasks whose listing columns are not filled yet. The position is the highest given,
-    /// or the pruned horizon when every change up to it was pruned.
+    /// or the pruned horizon when every change up to it was pruned. The group at that position is counted in the same
+    /// snapshot (<see cref="RecoveredState.ItemChangesAtPosition"/>; null when it was pruned): the event stream tells
+    /// an event id taken inside it from one at its end.
     /// </summary>
-    private async Task<(StateView View, long Position, List<StoredItem> Unlisted)> LoadAsync(CancellationToken cancellationToken)
+    private async Task<(StateView View, long Position, int? ItemChangesAtPosition, List<StoredItem> Unlisted)> LoadAsync(CancellationToken cancellationToken)
     {
         await _feed.AssignPositionsAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction snapshot = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken)
             .ConfigureAwait(false);
         long position, sequence;
+        int? itemChangesAtPosition;
         await using (var numbers = new NpgsqlCommand($"""
-            SELECT {ChangeFeed.HeadExpression(_schema)},
-                   (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {_schema}.revisions)
+            SELECT head.position,
+                   (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {_schema}.revisions),
+                   (SELECT count(*) FILTER (WHERE kind <> $1) FROM {_schema}.changes WHERE position = head.position),
+                   EXISTS (SELECT 1 FROM {_schema}.changes WHERE position = head.position)
+            FROM (SELECT {ChangeFeed.HeadExpression(_schema)} AS position) head
             """, connection, snapshot))
-        await using (NpgsqlDataReader reader = await numbers.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
+            numbers.Parameters.Add(new NpgsqlParameter { Value = ChangeRows.Extras });
+            await using NpgsqlDataReader reader = await numbers.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             (position, sequence) = (reader.GetInt64(0), reader.GetInt64(1));
+            itemChangesAtPosition = reader.GetBoolean(3) ? (int)reader.GetInt64(2) : null;
         }
 
         ImmutableSortedDictionary<string, StoredItem>.Builder tasks = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
@@ -272,7 +280,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         }
 
         await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return (new StateView(revision, tasks.ToImmutable(), sessions.ToImmutable(), extras), position, unlisted);
+        return (new StateView(revision, tasks.ToImmutable(), sessions.ToImmutable(), extras), position, itemChangesAtPosition, unlisted);
     }
 
     /// <inheritdoc />

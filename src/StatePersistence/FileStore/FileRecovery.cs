@@ -15,10 +15,13 @@ namespace StatePersistence.FileStore;
 /// <summary>
 /// What recovery produced, for the store's own bookkeeping. <c>DeletedTasks</c>/<c>DeletedSessions</c> are the ids
 /// whose deletion is recorded (replayed from the journal, or the snapshot's tombstones): the only evidence on which
-/// the first checkpoint's sweep deletes an item file the state does not hold.
+/// the first checkpoint's sweep deletes an item file the state does not hold. <c>ItemChangesAtRevision</c> is how many
+/// task and session changes the group at the view's revision holds, when the journal replayed it (see
+/// <see cref="Storage.RecoveredState.ItemChangesAtPosition"/>); null when a snapshot covers it.
 /// </summary>
 internal sealed record FileRecoveryResult(StateView View, StateView FilesView, bool SweepItemFiles, long NextSegmentNumber,
-    long? UnstartedSpare, RecoveryReport Report, IReadOnlySet<string> DeletedTasks, IReadOnlySet<string> DeletedSessions, JournalStartInfo Journal);
+    long? UnstartedSpare, RecoveryReport Report, IReadOnlySet<string> DeletedTasks, IReadOnlySet<string> DeletedSessions, JournalStartInfo Journal,
+    int? ItemChangesAtRevision);
 
 /// <summary>
 /// Start-up recovery of a state directory.
@@ -43,6 +46,9 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
     private readonly HashSet<string> _deletedTasks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _deletedSessions = new(StringComparer.Ordinal);
     private readonly List<JournalRecord> _replayed = [];
+
+    // The last group the replay applied: its sequence and how many task and session changes it holds.
+    private (long Sequence, int ItemChanges)? _lastApplied;
 
     /// <summary>The default of <see cref="ReplayWindowBytes"/>: large enough that parsing still fans out over every core.</summary>
     public const int DefaultReplayWindowBytes = 32 << 20;
@@ -108,7 +114,7 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
         report.TasksLoaded = view.Tasks.Count;
         report.SessionsLoaded = view.Sessions.Count;
         return new FileRecoveryResult(view, filesView, sweep, journal.HighestSegmentNumber + 1, journal.UnstartedSpare, report,
-            _deletedTasks, _deletedSessions, journal.StartInfo(_replayed));
+            _deletedTasks, _deletedSessions, journal.StartInfo(_replayed), ItemChangesAt(view.Revision));
     }
 
     /// <summary>
@@ -189,10 +195,12 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
             {
                 report.Lost.Add($"Journal record {sequence} holds an item that does not parse ({error}); it was skipped.");
                 view = view with { Revision = sequence };
+                _lastApplied = null;
             }
             else
             {
                 view = JournalReplay.Apply(view, parsed[i], sequence, report.Lost);
+                _lastApplied = (sequence, parsed[i].Count(c => c.Kind != ChangeKind.SetStateExtras));
                 foreach (StateChange change in parsed[i])
                 {
                     // A replayed deletion is the evidence the sweep needs to delete the item's file.
@@ -218,6 +226,13 @@ internal sealed partial class FileRecovery(IFileSystem fileSystem, StateLayout l
 
         return view;
     }
+
+    /// <summary>
+    /// How many task and session changes the group at <paramref name="revision"/> holds, when the replay applied it: null
+    /// when the snapshot covers that revision, when the record did not parse, and when the revision was raised past the
+    /// journal (<see cref="RevisionFloor"/>), since no group of the journal is at it then.
+    /// </summary>
+    private int? ItemChangesAt(long revision) => _lastApplied is { } last && last.Sequence == revision ? last.ItemChanges : null;
 
     /// <summary>The revision never goes backwards (see <see cref="RevisionFloor"/>, which the read-only reader shares).</summary>
     private StateView NeverBackwards(StateView view, JournalReader journal) =>

@@ -181,7 +181,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             // The first health check (a readiness probe, often with a timeout of a second) finds the measure of the
             // folders taken rather than waiting for one: 0.5-0.8 s with 100,000 task files.
             _diskUsage.Start();
-            return new RecoveredState(result.View, report) { CheckpointWrittenAt = checkpointWrittenAt };
+            return new RecoveredState(result.View, report) { CheckpointWrittenAt = checkpointWrittenAt, ItemChangesAtPosition = result.ItemChangesAtRevision };
         }
         catch (Exception ex)
         {

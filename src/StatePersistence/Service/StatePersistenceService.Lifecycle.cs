@@ -58,7 +58,7 @@ public sealed partial class StatePersistenceService
 
         TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
         _commits.Start(recovered.View, _options.TombstonesKept);
-        _eventLog.Start(recovered.Position);
+        _eventLog.Start(recovered.Position, recovered.ItemChangesAtPosition);
         _changeEvents.Start(recovered.View, recovered.Position, _stopping.Token);
         _follower.Start(recovered.Position, _stopping.Token);
         _health.RecordRecovery(recovered.Report);

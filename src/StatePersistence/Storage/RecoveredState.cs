@@ -15,6 +15,15 @@ public sealed record RecoveredState(StateView View, RecoveryReport Report)
     public long Position { get; init; } = View.Revision;
 
     /// <summary>
+    /// How many task and session changes (every change but <see cref="ChangeKind.SetStateExtras"/>) the group committed
+    /// at <see cref="Position"/> holds, when the store still has that group (null: it does not, or no group is there).
+    /// Each of them was an event of the stream that showed the group, indexed from 0 at its position, so the event
+    /// stream of this process can tell an event id taken inside that group (its reader did not get the group's rest,
+    /// which the state loaded holds but no event here shows) from one at or past its last change.
+    /// </summary>
+    public int? ItemChangesAtPosition { get; init; }
+
+    /// <summary>
     /// The saved time of a checkpoint the open itself wrote (the file store's version update after a migration), or
     /// null: what the stored snapshot's <c>last_saved</c> is from then on, where <see cref="RecoveryReport.SnapshotSavedAt"/>
     /// is the time of the snapshot recovery read.

@@ -72,6 +72,55 @@ public sealed class CrossInstanceResumeTests
         Assert.Equal([.. group.Skip(1).Select(e => (e.Type, e.Id)), (StateEventTypes.TaskCreated, "t4")], resumed.Select(e => (e.Type, e.Id)));
     }
 
+    [Fact]
+    public async Task AnIdOfAnInstanceBeforeItsRestart_InsideTheGroupItRestartsAt_StartsWithAReset_WhileTheGroupsLastChangeContinues()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(TimeSpan.FromMinutes(1));
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        List<StateEvent> group;
+        await using (StatePersistenceService before = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct))
+        {
+            await before.SaveTaskAsync(new AgentTask { Id = "t0", Description = "d", Status = "pending" }, ct);
+            await before.SaveStateAsync(new PersistedState
+            {
+                Tasks = [.. new[] { "g1", "g2", "g3" }.Select(id => new AgentTask { Id = id, Description = "d", Status = "pending" })],
+            }, ct);
+            List<StateEvent> seen = await ChangesAsync(before.ReadEventsAsync(new StateEventPosition("none", 0, 0), bounded.Token), 5);
+            group = [.. seen.Where(e => e.Position.FeedPosition == seen[^1].Position.FeedPosition)];
+            Assert.Equal(4, group.Count); // t0 deleted, g1 to g3 created
+        }
+
+        // The only instance restarted (or the client moved to one that loaded the state at the group's position): the
+        // group is in the state it loaded, and none of its changes is an event of its stream.
+        await using StatePersistenceService restarted = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        Task<List<StateEvent>> fromInside = UntilT4OrResetAsync(restarted.ReadEventsAsync(group[0].Position, bounded.Token));
+        await restarted.SaveTaskAsync(new AgentTask { Id = "t4", Description = "d", Status = "pending" }, ct);
+        List<StateEvent> fromLast = await UntilT4OrResetAsync(restarted.ReadEventsAsync(group[^1].Position, bounded.Token));
+
+        // Before: the id inside the group continued with t4, the group's other three changes skipped without a reset.
+        Assert.Equal(StateEventTypes.Reset, (await fromInside)[0].Type);
+        Assert.DoesNotContain(fromLast, e => e.Type == StateEventTypes.Reset);
+        Assert.Equal((StateEventTypes.TaskCreated, "t4"), (fromLast[^1].Type, fromLast[^1].Id));
+    }
+
+    /// <summary>The events up to a <c>reset</c> or the change of t4, that one included.</summary>
+    private static async Task<List<StateEvent>> UntilT4OrResetAsync(IAsyncEnumerable<StateEvent> events)
+    {
+        var taken = new List<StateEvent>();
+        await foreach (StateEvent item in events)
+        {
+            taken.Add(item);
+            if (item.Type == StateEventTypes.Reset || item.Id == "t4")
+            {
+                break;
+            }
+        }
+
+        return taken;
+    }
+
     /// <summary>The task changes up to the one of <paramref name="lastId"/>; a <c>reset</c> before it fails the test.</summary>
     private static async Task<List<StateEvent>> ChangesUntilAsync(IAsyncEnumerable<StateEvent> events, string lastId)
     {

@@ -22,6 +22,7 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
     private int _head;
     private int _count;
     private long _startPosition;
+    private int? _itemChangesAtStart;
     private bool _complete = true;
     private StateEventPosition _floor;
     private StateEventPosition _last;
@@ -46,12 +47,17 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
         }
     }
 
-    /// <summary>Begins this process's stream after the recovered state's feed position.</summary>
-    public void Start(long position)
+    /// <summary>
+    /// Begins this process's stream after the recovered state's feed position. <paramref name="itemChangesAtPosition"/>
+    /// is how many changes the group at that position holds, when the store knows (see
+    /// <see cref="Storage.RecoveredState.ItemChangesAtPosition"/>).
+    /// </summary>
+    public void Start(long position, int? itemChangesAtPosition = null)
     {
         lock (_gate)
         {
             _startPosition = position;
+            _itemChangesAtStart = itemChangesAtPosition;
             _feedPosition = position;
             _floor = _last = new StateEventPosition(_epoch, position, -1);
         }
@@ -245,7 +251,7 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
         // A group's changes take the indexes from 0 at its position in every stream, ahead of any own event there, so the
         // changes of the position's group past the id's index are the ones its reader had not got yet: a connection cut
         // inside a group of several changes (a whole state saved, an archive) would otherwise skip the group's rest.
-        if (_complete && from.FeedPosition >= _startPosition && from.FeedPosition <= LastPositionOfAnotherStream())
+        if (_complete && from.FeedPosition >= _startPosition && from.FeedPosition <= LastPositionOfAnotherStream() && !InsideTheGroupLoaded(from))
         {
             List<StateEvent> held = [.. Held().Where(e => IsChange(e.Type)
                 ? e.Position.FeedPosition > from.FeedPosition || (e.Position.FeedPosition == from.FeedPosition && e.Position.Index > from.Index)
@@ -255,6 +261,17 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
 
         return ([Reset()], Horizon());
     }
+
+    /// <summary>
+    /// Whether a position of another stream is one of the first changes of the group at the position this process loaded,
+    /// not its last: the group's rest is in the state loaded, but no event of this stream shows it (the stream begins
+    /// after it), so continuing after the position would skip it without a word (a connection cut inside an archive,
+    /// then a kill -9; a PostgreSQL instance restarted after a whole state saved). The old stream indexed the group's changes from 0, ahead of its own events at that
+    /// position, so an index at or past the last change is past the group. Unknown when the store no longer has the
+    /// group (a snapshot covers it): such an id continues after the position, the limit the README states.
+    /// </summary>
+    private bool InsideTheGroupLoaded(StateEventPosition from) =>
+        from.FeedPosition == _startPosition && _itemChangesAtStart is { } changes && from.Index < changes - 1;
 
     /// <summary>
     /// The furthest feed position a position of another stream can name and still be continued here. On a shared store
