@@ -41,6 +41,32 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
         sweep.ThrowIfAny();
     }
 
+    /// <summary>
+    /// The same over a Node directory holding a <c>state.pre-migration.backup.json</c> of its own (the seed's name for
+    /// the Node implementation's own migration backups), which the run's copy of state.json must not take for its own:
+    /// before 2026-12-07 the backup copied state.json over it, and no rollback gave it back.
+    /// </summary>
+    [Fact]
+    public async Task NodeImport_OfADirectoryWithItsOwnPreMigrationBackup_CrashedAnywhere_KeepsThatBackup()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var sweep = new CrashPointSweep(ledger, "migration: Node import at open, its own pre-migration backup", StatesPerPoint);
+        CrashSimulatingFileSystem dry = Seeded(WithOwnBackup);
+        int start = dry.OperationCount;
+        await OpenAsync(dry, ct);
+        sweep.Begin(dry, start);
+        string expected = await LoadAsync(dry, ct);
+
+        foreach (int point in sweep.Points)
+        {
+            CrashSimulatingFileSystem disk = Seeded(WithOwnBackup);
+            await sweep.RunAsync(disk, point, () => OpenAsync(disk, ct));
+            await sweep.CheckStatesAsync(disk, point, image => CheckAsync(image, expected, ct, WithOwnBackup));
+        }
+
+        sweep.ThrowIfAny();
+    }
+
     [Fact]
     public async Task Rollback_CrashedAnywhere_IsFinishedBeforeAnythingElse_NeverBackedUpHalfRestored()
     {
@@ -79,10 +105,18 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
         return disk;
     }
 
-    /// <summary>Whether the directory holds exactly the Node files (null) or what differs.</summary>
-    private static string? NodeFilesProblem(IFileSystem fileSystem)
+    /// <summary>The Node fixture with a <c>state.pre-migration.backup.json</c> of its own, as the seed's Node server kept one.</summary>
+    private static readonly IReadOnlyDictionary<string, byte[]> WithOwnBackup = new SortedDictionary<string, byte[]>(
+        NodeStateDirectory.Files.ToDictionary(), StringComparer.Ordinal)
     {
-        foreach ((string relative, byte[] bytes) in NodeStateDirectory.Files)
+        [PreMigrationBackup.StateCopyName] = """{"version": "0.9.0", "task_list": [{"id": "task_0", "status": "pending"}]}"""u8.ToArray(),
+    };
+
+    /// <summary>Whether the directory holds exactly the Node files (null) or what differs.</summary>
+    private static string? NodeFilesProblem(IFileSystem fileSystem, IReadOnlyDictionary<string, byte[]>? nodeFiles = null)
+    {
+        nodeFiles ??= NodeStateDirectory.Files;
+        foreach ((string relative, byte[] bytes) in nodeFiles)
         {
             string path = Root + "/" + relative;
             if (!fileSystem.FileExists(path) || !fileSystem.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
@@ -91,7 +125,7 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
             }
         }
 
-        List<string> extra = [.. new PreMigrationBackup(fileSystem, new StateLayout(Root)).ListFiles().Where(f => !NodeStateDirectory.Files.ContainsKey(f))];
+        List<string> extra = [.. new PreMigrationBackup(fileSystem, new StateLayout(Root)).ListFiles().Where(f => !nodeFiles.ContainsKey(f))];
         return extra.Count == 0 ? null : $"after the rollback these files remain: {string.Join(", ", extra)}";
     }
 
@@ -116,7 +150,8 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
     }
 
     /// <summary>Boots a crash state: it must load what the uncrashed migration loaded, and roll back to the Node files exactly.</summary>
-    private static async Task<string?> CheckAsync(DurableImage image, string expected, CancellationToken ct)
+    private static async Task<string?> CheckAsync(DurableImage image, string expected, CancellationToken ct,
+        IReadOnlyDictionary<string, byte[]>? nodeFiles = null)
     {
         CrashSimulatingFileSystem booted = CrashSimulatingFileSystem.FromImage(image);
         try
@@ -128,7 +163,7 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
             }
 
             Rollback(booted);
-            return NodeFilesProblem(booted);
+            return NodeFilesProblem(booted, nodeFiles);
         }
         catch (Exception ex)
         {
@@ -136,10 +171,10 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
         }
     }
 
-    private static CrashSimulatingFileSystem Seeded()
+    private static CrashSimulatingFileSystem Seeded(IReadOnlyDictionary<string, byte[]>? nodeFiles = null)
     {
         var disk = new CrashSimulatingFileSystem();
-        NodeStateDirectory.WriteTo(disk, Root);
+        NodeStateDirectory.WriteTo(disk, Root, nodeFiles ?? NodeStateDirectory.Files);
         return disk;
     }
 }

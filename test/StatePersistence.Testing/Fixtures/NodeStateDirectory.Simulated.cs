@@ -6,9 +6,12 @@ namespace StatePersistence.Testing.Fixtures;
 public static partial class NodeStateDirectory
 {
     /// <summary>Writes the directory durably on a simulated disk.</summary>
-    internal static void WriteTo(IFileSystem fileSystem, string root)
+    internal static void WriteTo(IFileSystem fileSystem, string root) => WriteTo(fileSystem, root, Files);
+
+    /// <summary>Writes <paramref name="files"/> (the fixture's, or a variant of them) durably on a simulated disk.</summary>
+    internal static void WriteTo(IFileSystem fileSystem, string root, IReadOnlyDictionary<string, byte[]> files)
     {
-        foreach ((string relative, byte[] bytes) in Files)
+        foreach ((string relative, byte[] bytes) in files)
         {
             string path = root + "/" + relative;
             string directory = path[..path.LastIndexOf('/')];

@@ -96,7 +96,7 @@ internal sealed class MigrationRunner(IFileSystem fileSystem, StateLayout layout
         MigrationManifest manifest = _backup.Take(plan.Steps[0].From, StateFormat.CurrentVersion, now);
         var context = new MigrationContext(fileSystem, layout, envelope, new Quarantine(fileSystem, time));
         context.Log.Add($"{Stamp(now)} migration of '{layout.Root}' from {manifest.From} to {manifest.To} (version read from {plan.Detected.Source})");
-        context.Log.Add($"backup: {manifest.Files.Count} file(s) copied, durably, before any change: state.json to {PreMigrationBackup.StateCopyName}, "
+        context.Log.Add($"backup: {manifest.Files.Count} file(s) copied, durably, before any change: state.json to {context.Relative(_backup.CopyPath("state.json", manifest))}, "
             + $"the others under {PreMigrationBackup.DirectoryName}/ (manifest: {PreMigrationBackup.DirectoryName}/manifest.json)");
         foreach (StateMigration step in plan.Steps)
         {

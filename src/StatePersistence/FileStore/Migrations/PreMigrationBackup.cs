@@ -115,9 +115,19 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
     public MigrationManifest Take(string from, string to, DateTimeOffset now)
     {
         // An earlier run's backup is replaced. Its manifest goes first: no crash may leave a manifest beside copies
-        // that are being overwritten.
+        // that are being overwritten. Before it, that run's copy of state.json at the seed's name, when the file there
+        // is still that copy: once no manifest is left, a file there that is not a copy of state.json is taken for
+        // the directory's own (see ListFiles) and backed up like any other.
         if (fileSystem.FileExists(ManifestPath))
         {
+            if (ReadManifest() is { } earlier && !StateCopyIsInFolder(earlier)
+                && earlier.Files.Find(file => file.Path == "state.json") is { } state
+                && StreamedCopy.Fingerprint(fileSystem, Path.Combine(layout.Root, StateCopyName)) == (state.Length, state.Sha256))
+            {
+                fileSystem.Delete(Path.Combine(layout.Root, StateCopyName));
+                fileSystem.SyncDirectory(layout.Root);
+            }
+
             fileSystem.Delete(ManifestPath);
             fileSystem.SyncDirectory(Folder);
         }
@@ -130,9 +140,11 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
 
         var manifest = new MigrationManifest { From = from, To = to, Status = MigrationManifest.Migrating, StartedAt = now };
         var copyDirectories = new HashSet<string>(StringComparer.Ordinal) { Folder };
-        foreach (string relative in ListFiles())
+        List<string> files = ListFiles(manifest: null);
+        bool stateCopyInFolder = files.Contains(StateCopyName, StringComparer.Ordinal);
+        foreach (string relative in files)
         {
-            string copy = CopyPath(relative);
+            string copy = CopyPath(relative, stateCopyInFolder);
             string copyDirectory = Path.GetDirectoryName(copy)!;
             if (copyDirectories.Add(copyDirectory) && !fileSystem.DirectoryExists(copyDirectory))
             {
@@ -181,7 +193,7 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
                 continue;
             }
 
-            string copy = CopyPath(file.Path);
+            string copy = CopyPath(file.Path, manifest);
             if (StreamedCopy.Fingerprint(fileSystem, copy) is not { } found)
             {
                 damaged.Add($"'{copy}' is missing");
@@ -229,7 +241,7 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
 
                 // RefuseDamagedCopies checked the copy before the rollback began; checked again as it is copied, since
                 // a copy that changed since must not replace the file.
-                string copy = CopyPath(file.Path);
+                string copy = CopyPath(file.Path, manifest);
                 StreamedCopy.Copy(fileSystem, layout, copy, path, syncDirectory: false, copied =>
                 {
                     if (copied != (file.Length, file.Sha256))
@@ -247,7 +259,7 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
             }
         }
 
-        foreach (string relative in ListFiles())
+        foreach (string relative in ListFiles(manifest))
         {
             if (!listed.Contains(relative))
             {
@@ -281,14 +293,25 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
     /// The files a migration may change, relative to the state directory: those in it (but the lock, the backup and
     /// the migration logs) and those in its subdirectories.
     /// </summary>
-    public List<string> ListFiles()
+    public List<string> ListFiles() => ListFiles(ReadManifest());
+
+    /// <summary>
+    /// <see cref="ListFiles()"/> as the run <paramref name="manifest"/> records (null: no run, or a run about to
+    /// take its backup) tells the directory's own <c>state.pre-migration.backup.json</c> from this library's copy.
+    /// </summary>
+    private List<string> ListFiles(MigrationManifest? manifest)
     {
+        // With no manifest, a copy of state.json at the seed's name is a run's that stopped before its manifest (or
+        // one whose copy equals state.json, which its overwriting does not change): only another file is the directory's.
+        bool ownStateCopyName = manifest is null ? !IsCopyOfStateJson() : StateCopyIsInFolder(manifest);
         var files = new List<string>();
         foreach (string name in fileSystem.ListFiles(layout.Root))
         {
             // The backup's and the logs' own files, temp files a crash left included: a backup of them would be
-            // overwritten by the very writes that take it.
-            if (name is ".lock" or ".lock.owner" || name.StartsWith(StateCopyName, StringComparison.Ordinal) || name.StartsWith(LogPrefix, StringComparison.Ordinal))
+            // overwritten by the very writes that take it. A file at the seed's name that no run wrote is the
+            // directory's own (the Node implementation kept its pre-migration backups there): it is listed.
+            bool stateCopy = name.StartsWith(StateCopyName, StringComparison.Ordinal) && !(ownStateCopyName && name == StateCopyName);
+            if (name is ".lock" or ".lock.owner" || stateCopy || name.StartsWith(LogPrefix, StringComparison.Ordinal))
             {
                 continue;
             }
@@ -308,9 +331,24 @@ internal sealed class PreMigrationBackup(IFileSystem fileSystem, StateLayout lay
         return files;
     }
 
-    /// <summary>Where the copy of a file is kept.</summary>
-    public string CopyPath(string relative) =>
-        relative == "state.json" ? Path.Combine(layout.Root, StateCopyName) : Path.Combine(Folder, relative);
+    /// <summary>
+    /// Whether the run's copy of <c>state.json</c> is <c>pre-migration/state.json</c> rather than the seed's
+    /// <c>state.pre-migration.backup.json</c>: when the directory held a file of that name of its own, which the run
+    /// backs up and a rollback restores like any other (before 2026-12-07 the copy of state.json overwrote it).
+    /// </summary>
+    public static bool StateCopyIsInFolder(MigrationManifest manifest) =>
+        manifest.Files.Exists(file => string.Equals(file.Path, StateCopyName, StringComparison.Ordinal));
+
+    /// <summary>Whether the file at the seed's name holds the bytes of <c>state.json</c> (false when either is missing).</summary>
+    private bool IsCopyOfStateJson() =>
+        StreamedCopy.Fingerprint(fileSystem, Path.Combine(layout.Root, StateCopyName)) is { } copy
+        && StreamedCopy.Fingerprint(fileSystem, layout.StateFile) == copy;
+
+    /// <summary>Where the copy of a file of the run <paramref name="manifest"/> records is kept.</summary>
+    public string CopyPath(string relative, MigrationManifest manifest) => CopyPath(relative, StateCopyIsInFolder(manifest));
+
+    private string CopyPath(string relative, bool stateCopyInFolder) =>
+        relative == "state.json" && !stateCopyInFolder ? Path.Combine(layout.Root, StateCopyName) : Path.Combine(Folder, relative);
 
     private string Relative(string path) => Path.GetRelativePath(layout.Root, path).Replace('\\', '/');
 
