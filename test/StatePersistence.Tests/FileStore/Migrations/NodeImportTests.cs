@@ -217,6 +217,29 @@ public sealed class NodeImportTests : IDisposable
     }
 
     /// <summary>
+    /// A Node file with a byte order mark whose JSON behind it is damaged (a write the Node server did not finish) is
+    /// moved aside as the Node server wrote it: before 2026-12-07 the migration rewrote it without the mark first, and
+    /// the copy moved aside, the evidence, was that rewrite.
+    /// </summary>
+    [Fact]
+    public async Task NodeFilesWithAByteOrderMark_DamagedBehindIt_AreMovedAsideAsTheyWere()
+    {
+        byte[] state = [0xEF, 0xBB, 0xBF, .. """{"version": "1.0.0", "tasks": [{"id": "task_1", "sta"""u8];
+        byte[] task = [0xEF, 0xBB, 0xBF, .. """{"id": "task_9", "descr"""u8];
+        File.WriteAllBytes(_fixture.File("state.json"), state);
+        File.WriteAllBytes(_fixture.File("tasks", "task_9.json"), task);
+
+        await using (StatePersistenceService service = await _fixture.OpenAsync())
+        {
+            Assert.Equal(2, service.LastRecovery!.Quarantined.Count);
+        }
+
+        Assert.Equal(state, File.ReadAllBytes(Assert.Single(Directory.GetFiles(_fixture.StatePath, "state.corrupt.*.json"))));
+        Assert.Equal(task, File.ReadAllBytes(Assert.Single(Directory.GetFiles(_fixture.File("tasks"), "task_9.corrupt.*.json"))));
+        Assert.Contains("tasks/task_9.json: starts with a byte order mark but is no JSON after it", File.ReadAllText(_fixture.File("state.migration-v1.0.0-to-v2.1.0.log")), StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// A Node <c>state.json</c> and backup without <c>version</c> (the seed's <c>PersistedState</c> names none): both
     /// were moved aside as no state file at all, and what only they held (a session, the application's fields) was lost
     /// without a word.

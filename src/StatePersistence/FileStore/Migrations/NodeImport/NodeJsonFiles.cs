@@ -42,6 +42,14 @@ internal static class NodeJsonFiles
         byte[] bytes = context.FileSystem.ReadAllBytes(path);
         bool mark = bytes.AsSpan().StartsWith(JsonValueBytes.ByteOrderMark);
         ReadOnlySpan<byte> json = mark ? bytes.AsSpan(JsonValueBytes.ByteOrderMark.Length) : bytes;
+        if (mark && !IsJson(json))
+        {
+            // Damaged behind its mark: left as it is, so recovery moves aside the file the Node server wrote, byte for
+            // byte (before 2026-12-07 the copy moved aside was this rewrite, without the mark).
+            context.Log.Add($"  {context.Relative(path)}: starts with a byte order mark but is no JSON after it; left as it is for recovery to move aside");
+            return;
+        }
+
         int open = snapshot && LacksVersion(json) ? json.IndexOf((byte)'{') : -1;
         if (!mark && open < 0)
         {
@@ -70,6 +78,21 @@ internal static class NodeJsonFiles
             _ => "marked version 1.0.0 (it named none)",
         };
         context.Log.Add($"  {context.Relative(path)}: {what}");
+    }
+
+    /// <summary>Whether <paramref name="json"/> is one JSON value (with nothing after it but whitespace).</summary>
+    private static bool IsJson(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            using JsonDocument document = JsonDocument.ParseValue(ref reader);
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Whether <paramref name="json"/> is a JSON object with no <c>version</c> member; JSON that does not parse is left to recovery to report.</summary>
