@@ -113,8 +113,11 @@ public sealed class ImportCrashTests(ReliabilityLedger ledger)
 
     private const string Empty = "tasks: \nsessions: \n";
 
-    private static void Import(IFileSystem fileSystem, string archive) =>
-        StateArchive.ImportFiles(fileSystem, archive, new StateLayout(Root), Services.NewClock(), cancellationToken: TestContext.Current.CancellationToken);
+    private static void Import(IFileSystem fileSystem, string archive)
+    {
+        using FileStream file = File.OpenRead(archive);
+        StateArchive.ImportFiles(fileSystem, archive, file, new StateLayout(Root), Services.NewClock(), cancellationToken: TestContext.Current.CancellationToken);
+    }
 
     /// <summary>An export of a real directory with tasks, a session with its log, and reports.</summary>
     private static async Task<string> ExportAsync(TempDirectory directory, CancellationToken ct)

@@ -14,9 +14,10 @@ namespace StatePersistence.FileStore.Operations;
 /// </summary>
 internal sealed record ImportMarker(string Archive, long ArchiveBytes, string ArchiveSha256, DateTimeOffset StartedAt)
 {
-    public static ImportMarker For(string archive, DateTimeOffset now)
+    /// <summary>The marker of an import of <paramref name="file"/> (read from its start), found at <paramref name="archive"/>.</summary>
+    public static ImportMarker For(string archive, Stream file, DateTimeOffset now)
     {
-        using FileStream file = File.OpenRead(archive);
+        file.Position = 0;
         string sha256 = Convert.ToHexStringLower(SHA256.HashData(file));
         return new ImportMarker(archive, file.Length, sha256, now);
     }

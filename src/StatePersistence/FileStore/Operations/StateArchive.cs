@@ -159,11 +159,14 @@ public static class StateArchive
         string archive = RequireArchive(archivePath);
         var layout = new StateLayout(Path.GetFullPath(stateDirectory));
 
-        // Every entry is checked before anything is written, so a refused archive leaves nothing behind.
-        (int tasks, int sessions, int logs, int reports) = Check(archive, PayloadEnvelope.For(codec));
-        ImportFiles(PhysicalFileSystem.Instance, archive, layout, TimeProvider.System, cancellationToken: cancellationToken);
+        // Every entry is checked before anything is written, so a refused archive leaves nothing behind. One handle
+        // for every pass: reopened by path, the file written was whatever lay there by then (an export to the same
+        // path renamed over it meanwhile), unchecked.
+        using FileStream file = OpenArchive(archive);
+        (int tasks, int sessions, int logs, int reports) = Check(archive, file, PayloadEnvelope.For(codec));
+        ImportFiles(PhysicalFileSystem.Instance, archive, file, layout, TimeProvider.System, cancellationToken: cancellationToken);
         StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
-        return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, new FileInfo(archive).Length,
+        return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, file.Length,
             restored.Problems);
     }
 
@@ -177,8 +180,9 @@ public static class StateArchive
     internal static void RestoreCopy(string archivePath, string directory, IPayloadCodec? codec, CancellationToken cancellationToken)
     {
         string archive = RequireArchive(archivePath);
-        Check(archive, PayloadEnvelope.For(codec));
-        ImportFiles(PhysicalFileSystem.Instance, archive, new StateLayout(Path.GetFullPath(directory)), TimeProvider.System, Durability.Relaxed,
+        using FileStream file = OpenArchive(archive);
+        Check(archive, file, PayloadEnvelope.For(codec));
+        ImportFiles(PhysicalFileSystem.Instance, archive, file, new StateLayout(Path.GetFullPath(directory)), TimeProvider.System, Durability.Relaxed,
             withItemFiles: false, cancellationToken);
     }
 
@@ -189,6 +193,9 @@ public static class StateArchive
             : Directory.Exists(archive) ? throw new FileNotFoundException($"The archive '{archive}' is a directory: give the path of the .tar.gz file 'statectl export' wrote.", archive)
             : throw new FileNotFoundException($"The archive '{archive}' does not exist.", archive);
     }
+
+    /// <summary>The archive, opened once for the check, the marker's hash and the copy alike (each seeks to its start).</summary>
+    private static FileStream OpenArchive(string archive) => File.OpenRead(archive);
 
     /// <summary>
     /// Puts the archive at <paramref name="archivePath"/> into <paramref name="store"/>, a store of the contract that
@@ -234,11 +241,13 @@ public static class StateArchive
     /// <c>state.json</c>), so <c>import-in-progress.json</c> is made durable before the first file and removed only
     /// after the last file and every directory are: while it is there the open refuses the directory, and running the
     /// same import again resumes (it rewrites every file, each atomically, so what the crash left is overwritten).
+    /// <paramref name="archiveFile"/> is the handle the check read (<paramref name="archive"/> only names it): the
+    /// bytes hashed and written are the ones checked, whatever is renamed over the path meanwhile.
     /// </summary>
-    internal static void ImportFiles(IFileSystem fileSystem, string archive, StateLayout layout, TimeProvider time, Durability durability = Durability.Full,
-        bool withItemFiles = true, CancellationToken cancellationToken = default)
+    internal static void ImportFiles(IFileSystem fileSystem, string archive, Stream archiveFile, StateLayout layout, TimeProvider time,
+        Durability durability = Durability.Full, bool withItemFiles = true, CancellationToken cancellationToken = default)
     {
-        ImportMarker marker = ImportMarker.For(archive, time.GetUtcNow());
+        ImportMarker marker = ImportMarker.For(archive, archiveFile, time.GetUtcNow());
         RefuseUnlessEmptyOrResumable(fileSystem, layout, marker);
         StateDirectories.Ensure(fileSystem, layout, new RecoveryReport());
         using (DirectoryLock.Acquire(fileSystem, layout, time))
@@ -246,12 +255,13 @@ public static class StateArchive
             // Checked again under the lock: a server may have opened the directory since the first look.
             RefuseUnlessEmptyOrResumable(fileSystem, layout, marker);
             marker.Write(fileSystem, layout);
-            using FileStream file = File.OpenRead(archive);
-            using var gzip = new GZipStream(file, CompressionMode.Decompress);
+            archiveFile.Position = 0;
+            using var gzip = new GZipStream(archiveFile, CompressionMode.Decompress, leaveOpen: true);
             using var tar = new TarReader(gzip);
             while (tar.GetNextEntry() is { } entry)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                RefuseIfChangedSinceChecked(archive, entry, layout);
                 if (entry.EntryType is TarEntryType.Directory || (!withItemFiles && IsItemFile(entry.Name)))
                 {
                     continue;
@@ -274,6 +284,20 @@ public static class StateArchive
             }
 
             ImportMarker.Remove(fileSystem, layout);
+        }
+    }
+
+    /// <summary>
+    /// An entry the check would have refused, met while writing: the file changed in place since it was checked (the
+    /// handle keeps a rename from mattering, not a write into the same file). Refused before it is written by the same
+    /// rule the check applies; the marker stays, so the directory is refused until an import of a whole archive.
+    /// </summary>
+    private static void RefuseIfChangedSinceChecked(string archive, TarEntry entry, StateLayout layout)
+    {
+        if (EntryProblem(entry) is { } problem)
+        {
+            throw new InvalidDataException($"The archive '{archive}' changed while it was imported: its entry '{entry.Name}' {problem}, and was not written. "
+                + $"The state directory '{layout.Root}' holds an unfinished import ('{layout.ImportMarkerFile}'): empty it and import the archive again once it is whole.");
         }
     }
 
@@ -341,7 +365,7 @@ public static class StateArchive
     }
 
     /// <summary>Checks every entry's name and type; returns the counts per kind.</summary>
-    private static (int Tasks, int Sessions, int Logs, int Reports) Check(string archive, PayloadEnvelope envelope)
+    private static (int Tasks, int Sessions, int Logs, int Reports) Check(string archive, Stream file, PayloadEnvelope envelope)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -350,7 +374,7 @@ public static class StateArchive
         string? lastEntry = null;
         try
         {
-            using FileStream file = File.OpenRead(archive);
+            file.Position = 0;
             using var gzip = new CheckedGzipReader(file);
             using var tar = new TarReader(gzip);
             while (tar.GetNextEntry() is { } entry)
