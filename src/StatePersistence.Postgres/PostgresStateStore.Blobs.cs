@@ -221,14 +221,22 @@ public sealed partial class PostgresStateStore
     /// bounded by the connection string's Timeout and Command Timeout). Stored: the commit returns, as committed, and
     /// is counted in the health details (<c>commit_answers_lost</c>). Aborted: the commit's own failure. Not known: a failure saying it may have been
     /// stored (<see cref="Failures.CommitAnswerLostException"/>). A <c>COMMIT</c> the database answered with an error,
-    /// or cancelled, on a connection still open, did not commit: its failure as it is.
+    /// or cancelled, on a connection still open, did not commit: its failure as it is. A <c>COMMIT</c> whose wait for the
+    /// synchronous standby was cancelled committed on the primary alone: a failure saying so
+    /// (<see cref="Failures.StandbyConfirmation"/>).
     /// </summary>
     private async Task CommitSettledAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         Func<CancellationToken, Task<Failures.LostCommitAnswer.Outcome>> landed, CancellationToken cancellationToken)
     {
+        using var standby = Failures.StandbyConfirmation.Watch(connection);
         try
         {
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException cancelled) when (standby.Unconfirmed)
+        {
+            // The caller's cancellation ended the wait for the synchronous standby, after the commit.
+            standby.ThrowIfUnconfirmed(cancelled);
         }
         catch (Exception lost) when ((lost is NpgsqlException or OperationCanceledException) && connection.State != System.Data.ConnectionState.Open)
         {
@@ -243,6 +251,9 @@ public sealed partial class PostgresStateStore
                     throw new Failures.CommitAnswerLostException(lost);
             }
         }
+
+        // Committed on the primary, but its wait for the synchronous standby was cancelled: not acknowledged as stored.
+        standby.ThrowIfUnconfirmed();
     }
 
     private async ValueTask<byte[]?> ReadSessionLogUnguardedAsync(string sessionId, CancellationToken cancellationToken = default)
@@ -338,7 +349,10 @@ public sealed partial class PostgresStateStore
         return await ExecuteOnAsync(connection, sql, durability, cancellationToken, parameters).ConfigureAwait(false);
     }
 
-    /// <summary>Runs <paramref name="sql"/> in a transaction of its own on <paramref name="connection"/>; the rows it affected.</summary>
+    /// <summary>
+    /// Runs <paramref name="sql"/> in a transaction of its own on <paramref name="connection"/>; the rows it affected. A
+    /// commit the synchronous standby did not confirm fails (<see cref="Failures.StandbyConfirmation"/>).
+    /// </summary>
     private static async Task<int> ExecuteOnAsync(NpgsqlConnection connection, string sql, Durability durability, CancellationToken cancellationToken,
         params NpgsqlParameter[] parameters)
     {
@@ -348,7 +362,21 @@ public sealed partial class PostgresStateStore
         command.Parameters.AddRange(parameters);
         batch.BatchCommands.Add(command);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        using (var standby = Failures.StandbyConfirmation.Watch(connection))
+        {
+            try
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException cancelled) when (standby.Unconfirmed)
+            {
+                standby.ThrowIfUnconfirmed(cancelled);
+            }
+
+            // Committed on the primary, but its wait for the synchronous standby was cancelled: not acknowledged as stored.
+            standby.ThrowIfUnconfirmed();
+        }
+
         return command.RecordsAffected;
     }
 

@@ -328,8 +328,12 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
 
         var revisions = new long[accepted.Count];
         var positions = new Dictionary<long, long>();
-        await using (NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        // A COMMIT whose wait for a synchronous standby was cancelled returns success with a warning: not acknowledged
+        // as stored (the groups are then not registered, and the feed brings them, as for a lost answer).
+        using StandbyConfirmation? standby = transaction is null ? StandbyConfirmation.Watch(connection) : null;
+        try
         {
+            await using NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             do
             {
                 // The write returns (group, revision, position) per group; the numbering of earlier commits returns
@@ -351,7 +355,13 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             }
             while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
         }
+        catch (OperationCanceledException cancelled) when (standby is { Unconfirmed: true })
+        {
+            // The caller's cancellation ended the wait for the standby, after the commit: committed, not cancelled.
+            standby.ThrowIfUnconfirmed(cancelled);
+        }
 
+        standby?.ThrowIfUnconfirmed();
         return (revisions, positions);
     }
 

@@ -15,15 +15,34 @@ internal sealed class StoreFailures(string location, int commandTimeoutSeconds)
     /// <summary>
     /// <paramref name="failure"/> of <paramref name="operation"/> ("read the change feed after position 7"). A COMMIT
     /// whose answer was lost and could not be settled (<see cref="CommitAnswerLostException"/>) is a
-    /// <see cref="StateOutcomeUnknownException"/> saying so: the server must not answer "nothing was stored" for it.
+    /// <see cref="StateOutcomeUnknownException"/> saying so: the server must not answer "nothing was stored" for it. So is
+    /// a COMMIT the synchronous standby did not confirm (<see cref="CommitNotConfirmedException"/>): stored on the primary
+    /// only, it must not be answered stored either.
     /// </summary>
-    public StateStorageException Wrap(string operation, NpgsqlException failure) => failure is CommitAnswerLostException { InnerException: { } lost }
-        ? new StateOutcomeUnknownException(
+    public StateStorageException Wrap(string operation, NpgsqlException failure) => failure switch
+    {
+        CommitAnswerLostException { InnerException: { } lost } => new StateOutcomeUnknownException(
             $"The store '{location}' could not {operation}: {DescribeLost(lost)}. Whether it committed could not be learnt (its COMMIT was in "
             + "flight when the connection ended): it may have been stored. Read it back before repeating a write that adds (an append).",
-            location, lost)
-        : new StateStorageException($"The store '{location}' could not {operation}: {DatabaseFailure.Describe(failure, commandTimeoutSeconds)}", location, failure,
-            isTransient: failure.IsTransient || failure is not PostgresException || IsNotNow(failure));
+            location, lost),
+        CommitNotConfirmedException unconfirmed => new StateOutcomeUnknownException(
+            $"The store '{location}' could not {operation} durably: the transaction committed on the primary, but the synchronous standby did "
+            + $"not confirm it ({DescribeUnconfirmed(unconfirmed)}), so a failover to the standby may lose it: it may or may not be stored. "
+            + "Check the standby (pg_stat_replication) and read it back before repeating a write that adds (an append).",
+            location, unconfirmed),
+        _ => new StateStorageException($"The store '{location}' could not {operation}: {DatabaseFailure.Describe(failure, commandTimeoutSeconds)}", location, failure,
+            isTransient: failure.IsTransient || failure is not PostgresException || IsNotNow(failure)),
+    };
+
+    /// <summary>
+    /// Why PostgreSQL stopped waiting for the standby: its warning, and who cancelled the wait (the caller, or Npgsql's
+    /// Command Timeout, which sends the same cancel request).
+    /// </summary>
+    private string DescribeUnconfirmed(CommitNotConfirmedException unconfirmed) =>
+        $"PostgreSQL stopped waiting for it: {unconfirmed.Message}, "
+        + (unconfirmed.InnerException is OperationCanceledException
+            ? "the wait cancelled by the caller"
+            : $"the wait cancelled by the Command Timeout of {commandTimeoutSeconds} s or by the caller");
 
     /// <summary>The failure that left a COMMIT without its answer: the connection's, or the caller's cancellation.</summary>
     private string DescribeLost(Exception lost) => lost switch

@@ -1,0 +1,19 @@
+using Npgsql;
+
+namespace StatePersistence.Postgres.Failures;
+
+/// <summary>
+/// A write whose transaction committed on the primary but whose synchronous standby did not confirm it
+/// (<see cref="StandbyConfirmation"/>): stored, but not as durably as a full-durability write promises. An
+/// <see cref="NpgsqlException"/> so that the store's guard turns it into <see cref="Errors.StateOutcomeUnknownException"/>
+/// (<see cref="StoreFailures.Wrap"/>): a failover may lose it, so it may or may not be there afterwards.
+/// </summary>
+internal sealed class CommitNotConfirmedException(PostgresNotice warning, Exception? failure)
+    : NpgsqlException($"{warning.SqlState}: {warning.MessageText}", failure)
+{
+    /// <summary>PostgreSQL's warning (its message in the server's <c>lc_messages</c>).</summary>
+    public PostgresNotice Warning { get; } = warning;
+
+    /// <summary>True: the standby may be back (or the wait shorter than a load spike) at the next try.</summary>
+    public override bool IsTransient => true;
+}

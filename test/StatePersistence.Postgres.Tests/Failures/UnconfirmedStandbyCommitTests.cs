@@ -1,0 +1,179 @@
+using Npgsql;
+using StatePersistence.Errors;
+using StatePersistence.Postgres.Tests.Support;
+using StatePersistence.Storage;
+
+namespace StatePersistence.Postgres.Tests.Failures;
+
+/// <summary>
+/// A full-durability write whose COMMIT waits for a synchronous standby that never confirms it
+/// (<c>synchronous_standby_names = 'nobody'</c>), until the wait is cancelled: by Npgsql's Command Timeout, or by the
+/// caller's token. PostgreSQL does not fail such a COMMIT: it returns success with a WARNING (SQLSTATE 01000, "the
+/// transaction has already committed locally, but might not have been replicated to the standby"). The write is on the
+/// primary alone, so a failover may lose it: the store answers <see cref="StateOutcomeUnknownException"/> naming the
+/// standby. Before 2026-12-07 the write was acknowledged stored. The cluster is this class's own: the setting is
+/// server-wide, and on the shared cluster it would stall every other test's commits.
+/// </summary>
+public sealed class UnconfirmedStandbyCommitTests(UnconfirmedStandbyCommitTests.Cluster cluster) : IClassFixture<UnconfirmedStandbyCommitTests.Cluster>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("task", false)]
+    [InlineData("log", false)]
+    [InlineData("report", false)]
+    [InlineData("task", true)]
+    [InlineData("log", true)]
+    [InlineData("report", true)]
+    public async Task AWriteTheStandbyNeverConfirmed_FailsSayingSo_NotStored(string write, bool callerCancels)
+    {
+        // The Command Timeout ends the wait after 1 s; when the caller cancels, it is left at 30 s, never reached.
+        string connection = new NpgsqlConnectionStringBuilder(cluster.Server.ConnectionString) { CommandTimeout = callerCancels ? 30 : 1 }.ConnectionString;
+        string schema = "t_" + Guid.NewGuid().ToString("N")[..16];
+        await using var store = new PostgresStateStore(connection, schema);
+        await store.OpenAsync(Ct);
+
+        Exception? failed;
+        await cluster.RequireStandbyAsync();
+        try
+        {
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            Task writing = WriteAsync(store, write, cancel.Token);
+            if (callerCancels)
+            {
+                await cluster.WaitForACommitWaitingAsync(writing);
+                await cancel.CancelAsync();
+            }
+
+            failed = await Record.ExceptionAsync(() => writing);
+        }
+        finally
+        {
+            await cluster.DropStandbyAsync();
+        }
+
+        StateOutcomeUnknownException unknown = Assert.IsType<StateOutcomeUnknownException>(failed);
+        Assert.Contains("the synchronous standby did not confirm it", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("may lose it", unknown.Message, StringComparison.Ordinal);
+        Assert.True(unknown.IsTransient);
+        // Committed on the primary all the same.
+        Assert.True(await StoredAsync(store, write));
+    }
+
+    private static Task WriteAsync(PostgresStateStore store, string write, CancellationToken cancellationToken) => write switch
+    {
+        "task" => store.AppendAsync([[Store.Put("t1", ExpectedRevision.Any, "one")]], Durability.Full, cancellationToken).AsTask(),
+        "log" => store.AppendSessionLogAsync("s1", "one\n"u8.ToArray(), Durability.Full, cancellationToken).AsTask(),
+        _ => store.SaveReportAsync("r1", """{"a":1}"""u8.ToArray(), Durability.Full, cancellationToken).AsTask(),
+    };
+
+    private static async Task<bool> StoredAsync(PostgresStateStore store, string write) => write switch
+    {
+        "task" => await store.ReadItemRevisionAsync(task: true, "t1", Ct) is not null,
+        "log" => await store.ReadSessionLogAsync("s1", Ct) is not null,
+        _ => await store.LoadReportAsync("r1", Ct) is not null,
+    };
+
+    /// <summary>The private cluster, and the switch of its synchronous standby (one that never connects).</summary>
+    public sealed class Cluster : IAsyncLifetime
+    {
+        private NpgsqlDataSource? _admin;
+
+        public PrivateCluster Server { get; private set; } = null!;
+
+        private NpgsqlDataSource Admin => _admin!;
+
+        public async ValueTask InitializeAsync()
+        {
+            Server = await PrivateCluster.StartAsync();
+            _admin = NpgsqlDataSource.Create(Server.ConnectionString);
+            // A probe's commit must write WAL to wait for the standby (an xid alone does not).
+            await using NpgsqlCommand table = _admin.CreateCommand("CREATE TABLE probe (at int)");
+            await table.ExecuteNonQueryAsync(Ct);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_admin is not null)
+            {
+                await _admin.DisposeAsync();
+            }
+
+            await Server.DisposeAsync();
+        }
+
+        /// <summary>
+        /// Every commit from here on waits for a standby named 'nobody'. The reload is asynchronous (the checkpointer
+        /// publishes it), so a probe commit is run until one waits for the standby; it is then cancelled.
+        /// </summary>
+        public async Task RequireStandbyAsync()
+        {
+            await SetAsync("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+            while (true)
+            {
+                await using NpgsqlConnection probe = await Admin.OpenConnectionAsync(Ct);
+                await using var commit = new NpgsqlCommand("INSERT INTO probe VALUES (1)", probe);
+                Task<object?> committing = commit.ExecuteScalarAsync(Ct);
+                if (await WaitingAsync(probe.ProcessID, committing))
+                {
+                    await using NpgsqlCommand cancel = Admin.CreateCommand($"SELECT pg_cancel_backend({probe.ProcessID})");
+                    await cancel.ExecuteScalarAsync(Ct);
+                    await committing;
+                    return;
+                }
+            }
+        }
+
+        /// <summary>Commits no longer wait for a standby (and those waiting are released).</summary>
+        public async Task DropStandbyAsync()
+        {
+            await SetAsync("ALTER SYSTEM RESET synchronous_standby_names");
+            // Returns once the reset is in force: a commit waiting for the standby is released by it.
+            await using NpgsqlCommand probe = Admin.CreateCommand("INSERT INTO probe VALUES (1)");
+            await probe.ExecuteScalarAsync(CancellationToken.None);
+        }
+
+        /// <summary>Returns once a session other than the admin's waits for the standby (or <paramref name="write"/> ended).</summary>
+        public async Task WaitForACommitWaitingAsync(Task write)
+        {
+            while (!write.IsCompleted)
+            {
+                await using NpgsqlCommand waiting = Admin.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+                if ((long)(await waiting.ExecuteScalarAsync(Ct))! > 0)
+                {
+                    return;
+                }
+
+                await Task.Delay(10, Ct);
+            }
+        }
+
+        /// <summary>Whether session <paramref name="pid"/> comes to wait for the standby before <paramref name="committing"/> ends.</summary>
+        private async Task<bool> WaitingAsync(int pid, Task committing)
+        {
+            while (!committing.IsCompleted)
+            {
+                await using NpgsqlCommand waiting = Admin.CreateCommand($"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid} AND wait_event = 'SyncRep'");
+                if ((long)(await waiting.ExecuteScalarAsync(Ct))! > 0)
+                {
+                    return true;
+                }
+
+                await Task.Delay(10, Ct);
+            }
+
+            await committing;
+            return false;
+        }
+
+        private async Task SetAsync(string setting)
+        {
+            // Two commands: ALTER SYSTEM refuses to run inside a transaction block, which one batch would be.
+            foreach (string sql in new[] { setting, "SELECT pg_reload_conf()" })
+            {
+                await using NpgsqlCommand command = Admin.CreateCommand(sql);
+                await command.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+        }
+    }
+}
