@@ -55,15 +55,16 @@ internal sealed partial class StateExceptionHandler(ILogger<StateExceptionHandle
     }
 
     /// <summary>
-    /// A write whose commit lost its answer, which the store could not settle: it may be stored, so the answer must not
-    /// say "nothing was stored" (a client that repeated an append on that logged it twice); 503, as it is transient.
+    /// A write whose commit lost its answer, which the store could not settle, or whose commit the synchronous standby did
+    /// not confirm: it may be stored, so the answer must not say "nothing was stored" (a client that repeated an append on
+    /// that logged it twice), nor blame a lost connection the standby case never had; 503, as it is transient.
     /// </summary>
     private IResult OutcomeUnknown(StateOutcomeUnknownException error, string correlationId)
     {
         LogStorageFailed(RefusedRequests.StorageFailed, StatusCodes.Status503ServiceUnavailable, error, correlationId);
         return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Storage failed, outcome unknown",
-            "The connection to the store was lost while this request's change was being committed, and the store could not find out "
-            + "whether it was: it may have been stored. Read it back before repeating a request that adds (a log append); repeating one "
+            "The store could not confirm whether this request's change was stored durably (the connection to it was lost while the change "
+            + "was being committed, or a synchronous standby did not confirm the commit): it may have been stored. Read it back before repeating a request that adds (a log append); repeating one "
             + $"that sets a value is harmless. The server's log has the cause under correlation id {correlationId}.", correlationId: correlationId);
     }
 

@@ -37,6 +37,10 @@ public sealed class OutcomeUnknownProblemTests
         Assert.Equal(StatusCodes.Status503ServiceUnavailable, context.Response.StatusCode);
         Assert.Contains("may have been stored", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("nothing of this request was stored", detail, StringComparison.OrdinalIgnoreCase);
+
+        // Both causes are named: before 2026-12-07 the detail blamed a lost connection, also for a commit the synchronous
+        // standby did not confirm (UnconfirmedStandbyCommitTests), where no connection was lost.
+        Assert.Contains("synchronous standby did not confirm", detail, StringComparison.Ordinal);
         Assert.Equal("corr-7", problem.RootElement.GetProperty("correlation_id").GetString());
     }
 }
