@@ -228,32 +228,27 @@ public sealed partial class PostgresStateStore
     private async Task CommitSettledAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         Func<CancellationToken, Task<Failures.LostCommitAnswer.Outcome>> landed, CancellationToken cancellationToken)
     {
-        using var standby = Failures.StandbyConfirmation.Watch(connection);
-        try
-        {
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException cancelled) when (standby.Unconfirmed)
-        {
-            // The caller's cancellation ended the wait for the synchronous standby, after the commit.
-            standby.ThrowIfUnconfirmed(cancelled);
-        }
-        catch (Exception lost) when ((lost is NpgsqlException or OperationCanceledException) && connection.State != System.Data.ConnectionState.Open)
-        {
-            switch (await landed(cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken).ConfigureAwait(false))
-            {
-                case Failures.LostCommitAnswer.Outcome.Stored:
-                    Interlocked.Increment(ref _commitAnswersLost);
-                    return;
-                case Failures.LostCommitAnswer.Outcome.NotStored:
-                    throw;
-                default:
-                    throw new Failures.CommitAnswerLostException(lost);
-            }
-        }
-
         // Committed on the primary, but its wait for the synchronous standby was cancelled: not acknowledged as stored.
-        standby.ThrowIfUnconfirmed();
+        await Failures.StandbyConfirmation.CommitAsync(connection, async () =>
+        {
+            try
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception lost) when ((lost is NpgsqlException or OperationCanceledException) && connection.State != System.Data.ConnectionState.Open)
+            {
+                switch (await landed(cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken).ConfigureAwait(false))
+                {
+                    case Failures.LostCommitAnswer.Outcome.Stored:
+                        Interlocked.Increment(ref _commitAnswersLost);
+                        return;
+                    case Failures.LostCommitAnswer.Outcome.NotStored:
+                        throw;
+                    default:
+                        throw new Failures.CommitAnswerLostException(lost);
+                }
+            }
+        }).ConfigureAwait(false);
     }
 
     private async ValueTask<byte[]?> ReadSessionLogUnguardedAsync(string sessionId, CancellationToken cancellationToken = default)
@@ -362,20 +357,7 @@ public sealed partial class PostgresStateStore
         command.Parameters.AddRange(parameters);
         batch.BatchCommands.Add(command);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        using (var standby = Failures.StandbyConfirmation.Watch(connection))
-        {
-            try
-            {
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException cancelled) when (standby.Unconfirmed)
-            {
-                standby.ThrowIfUnconfirmed(cancelled);
-            }
-
-            // Committed on the primary, but its wait for the synchronous standby was cancelled: not acknowledged as stored.
-            standby.ThrowIfUnconfirmed();
-        }
+        await Failures.StandbyConfirmation.CommitAsync(connection, () => transaction.CommitAsync(cancellationToken)).ConfigureAwait(false);
 
         return command.RecordsAffected;
     }

@@ -328,10 +328,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
 
         var revisions = new long[accepted.Count];
         var positions = new Dictionary<long, long>();
-        // A COMMIT whose wait for a synchronous standby was cancelled returns success with a warning: not acknowledged
-        // as stored (the groups are then not registered, and the feed brings them, as for a lost answer).
-        using StandbyConfirmation? standby = transaction is null ? StandbyConfirmation.Watch(connection) : null;
-        try
+        async Task ReadAsync()
         {
             await using NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             do
@@ -355,13 +352,11 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             }
             while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
         }
-        catch (OperationCanceledException cancelled) when (standby is { Unconfirmed: true })
-        {
-            // The caller's cancellation ended the wait for the standby, after the commit: committed, not cancelled.
-            standby.ThrowIfUnconfirmed(cancelled);
-        }
 
-        standby?.ThrowIfUnconfirmed();
+        // A COMMIT whose wait for a synchronous standby was cancelled returns success with a warning: not acknowledged
+        // as stored (the groups are then not registered, and the feed brings them, as for a lost answer). In a caller's
+        // transaction the caller commits.
+        await (transaction is null ? StandbyConfirmation.CommitAsync(connection, ReadAsync) : ReadAsync()).ConfigureAwait(false);
         return (revisions, positions);
     }
 

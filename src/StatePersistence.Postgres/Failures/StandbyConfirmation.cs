@@ -27,17 +27,35 @@ internal sealed class StandbyConfirmation : IDisposable
         _connection.Notice += OnNotice;
     }
 
-    /// <summary>Watches <paramref name="connection"/> until disposed; start it just before the <c>COMMIT</c> is sent.</summary>
-    public static StandbyConfirmation Watch(NpgsqlConnection connection) => new(connection);
+    /// <summary>
+    /// Runs <paramref name="commit"/> (what sends the <c>COMMIT</c>) under a watch of <paramref name="connection"/>, and
+    /// throws <see cref="CommitNotConfirmedException"/> when the standby did not confirm it, also when the caller's
+    /// cancellation is what ended the wait (committed then, not cancelled). The one way every commit site watches.
+    /// </summary>
+    public static async Task CommitAsync(NpgsqlConnection connection, Func<Task> commit)
+    {
+        using var standby = new StandbyConfirmation(connection);
+        try
+        {
+            await commit().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException cancelled) when (standby.Unconfirmed)
+        {
+            standby.ThrowIfUnconfirmed(cancelled);
+            throw;
+        }
+
+        standby.ThrowIfUnconfirmed();
+    }
 
     /// <summary>Whether the commit's wait for the synchronous standby was cancelled (the commit is on the primary alone).</summary>
-    public bool Unconfirmed => Volatile.Read(ref _unconfirmed) is not null;
+    private bool Unconfirmed => Volatile.Read(ref _unconfirmed) is not null;
 
     /// <summary>
     /// Throws <see cref="CommitNotConfirmedException"/> when the standby did not confirm the commit; <paramref name="failure"/>
     /// is what ended the <c>COMMIT</c> after the warning (a cancellation), if anything.
     /// </summary>
-    public void ThrowIfUnconfirmed(Exception? failure = null)
+    private void ThrowIfUnconfirmed(Exception? failure = null)
     {
         if (Volatile.Read(ref _unconfirmed) is { } warning)
         {

@@ -266,8 +266,8 @@ internal sealed class StateEventLog(int capacity, Func<long> durablePosition, Fu
     /// Whether a position of another stream is one of the first changes of the group at the position this process loaded,
     /// not its last: the group's rest is in the state loaded, but no event of this stream shows it (the stream begins
     /// after it), so continuing after the position would skip it without a word (a connection cut inside an archive,
-    /// then a kill -9; a PostgreSQL instance restarted after a whole state saved). The old stream indexed the group's changes from 0, ahead of its own events at that
-    /// position, so an index at or past the last change is past the group. Unknown when the store no longer has the
+    /// then a kill -9; a PostgreSQL instance restarted after a whole state saved). The old stream indexed the group's
+    /// changes from 0, ahead of its own events at that position, so an index at or past the last change is past the group. Unknown when the store no longer has the
     /// group (a snapshot covers it): such an id continues after the position, the limit the README states.
     /// </summary>
     private bool InsideTheGroupLoaded(StateEventPosition from) =>
