@@ -222,33 +222,32 @@ public sealed partial class PostgresStateStore
     /// is counted in the health details (<c>commit_answers_lost</c>). Aborted: the commit's own failure. Not known: a failure saying it may have been
     /// stored (<see cref="Failures.CommitAnswerLostException"/>). A <c>COMMIT</c> the database answered with an error,
     /// or cancelled, on a connection still open, did not commit: its failure as it is. A <c>COMMIT</c> whose wait for the
-    /// synchronous standby was cancelled committed on the primary alone: a failure saying so
-    /// (<see cref="Failures.StandbyConfirmation"/>).
+    /// synchronous standby was cancelled, or whose backend was terminated while it waited, committed on the primary
+    /// alone: a failure saying so (<see cref="Failures.StandbyConfirmation"/>), never settled as a lost answer.
     /// </summary>
     private async Task CommitSettledAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         Func<CancellationToken, Task<Failures.LostCommitAnswer.Outcome>> landed, CancellationToken cancellationToken)
     {
-        // Committed on the primary, but its wait for the synchronous standby was cancelled: not acknowledged as stored.
-        await Failures.StandbyConfirmation.CommitAsync(connection, async () =>
+        try
         {
-            try
+            // Committed on the primary, but its wait for the synchronous standby was cancelled or ended: not acknowledged
+            // as stored, and not a lost answer to settle (CommitNotConfirmedException).
+            await Failures.StandbyConfirmation.CommitAsync(connection, () => transaction.CommitAsync(cancellationToken)).ConfigureAwait(false);
+        }
+        catch (Exception lost) when ((lost is NpgsqlException and not Failures.CommitNotConfirmedException or OperationCanceledException)
+            && connection.State != System.Data.ConnectionState.Open)
+        {
+            switch (await landed(cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken).ConfigureAwait(false))
             {
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                case Failures.LostCommitAnswer.Outcome.Stored:
+                    Interlocked.Increment(ref _commitAnswersLost);
+                    return;
+                case Failures.LostCommitAnswer.Outcome.NotStored:
+                    throw;
+                default:
+                    throw new Failures.CommitAnswerLostException(lost);
             }
-            catch (Exception lost) when ((lost is NpgsqlException or OperationCanceledException) && connection.State != System.Data.ConnectionState.Open)
-            {
-                switch (await landed(cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken).ConfigureAwait(false))
-                {
-                    case Failures.LostCommitAnswer.Outcome.Stored:
-                        Interlocked.Increment(ref _commitAnswersLost);
-                        return;
-                    case Failures.LostCommitAnswer.Outcome.NotStored:
-                        throw;
-                    default:
-                        throw new Failures.CommitAnswerLostException(lost);
-                }
-            }
-        }).ConfigureAwait(false);
+        }
     }
 
     private async ValueTask<byte[]?> ReadSessionLogUnguardedAsync(string sessionId, CancellationToken cancellationToken = default)

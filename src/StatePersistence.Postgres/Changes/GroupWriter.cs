@@ -193,7 +193,7 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
                     .ConfigureAwait(false);
             }
         }
-        catch (Exception lost) when ((lost is NpgsqlException or OperationCanceledException) && transaction is null
+        catch (Exception lost) when ((lost is NpgsqlException and not CommitNotConfirmedException or OperationCanceledException) && transaction is null
             && connection.State != System.Data.ConnectionState.Open)
         {
             // The connection broke under the write and its COMMIT (lost, or broken by Npgsql when the caller's
@@ -203,7 +203,9 @@ internal sealed class GroupWriter(NpgsqlDataSource dataSource, string schema, Ch
             // bounded by the Timeout and the Command Timeout); only groups it shows committed are reported committed.
             // A plain save has no mark to ask by (its transaction's id would have come back in the answer that was
             // lost): its failure says it may have been stored. So does one whose connection ended with an error of
-            // the server's (57P01, a shutdown: it may come after the commit itself).
+            // the server's (57P01, a shutdown: it may come after the commit itself). A COMMIT whose connection ended
+            // after the standby's warning (its backend terminated while it waited) is not one: it committed on the
+            // primary alone, and a settling would acknowledge it stored (CommitNotConfirmedException).
             (LostCommitAnswer.Outcome outcome, long[] landedRevisions, Dictionary<long, long> landedPositions) = (LostCommitAnswer.Outcome.Unknown, [], []);
             if (mark is { } asked)
             {

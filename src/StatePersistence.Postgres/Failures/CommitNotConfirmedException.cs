@@ -14,6 +14,9 @@ internal sealed class CommitNotConfirmedException(PostgresNotice warning, Except
     /// <summary>PostgreSQL's warning (its message in the server's <c>lc_messages</c>).</summary>
     public PostgresNotice Warning { get; } = warning;
 
+    /// <summary>Whether the backend was terminated while it waited (SQLSTATE 57P01), rather than its wait cancelled.</summary>
+    public bool Terminated => Warning.SqlState == "57P01";
+
     /// <summary>True: the standby may be back (or the wait shorter than a load spike) at the next try.</summary>
     public override bool IsTransient => true;
 }

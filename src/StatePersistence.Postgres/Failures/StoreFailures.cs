@@ -36,11 +36,13 @@ internal sealed class StoreFailures(string location, int commandTimeoutSeconds)
 
     /// <summary>
     /// Why PostgreSQL stopped waiting for the standby: its warning, and who cancelled the wait (the caller, or Npgsql's
-    /// Command Timeout, which sends the same cancel request).
+    /// Command Timeout, which sends the same cancel request) or that the session was terminated.
     /// </summary>
     private string DescribeUnconfirmed(CommitNotConfirmedException unconfirmed) =>
         $"PostgreSQL stopped waiting for it: {unconfirmed.Message}, "
-        + (unconfirmed.InnerException is OperationCanceledException
+        + (unconfirmed.Terminated
+            ? "its session terminated while it waited (pg_terminate_backend, or the server shut down in fast mode)"
+            : unconfirmed.InnerException is OperationCanceledException
             ? "the wait cancelled by the caller"
             : $"the wait cancelled by the Command Timeout of {commandTimeoutSeconds} s or by the caller");
 

@@ -1,3 +1,4 @@
+using System.Text;
 using Npgsql;
 using StatePersistence.Errors;
 using StatePersistence.Postgres.Tests.Support;
@@ -60,16 +61,124 @@ public sealed class UnconfirmedStandbyCommitTests(UnconfirmedStandbyCommitTests.
         Assert.True(await StoredAsync(store, write));
     }
 
+    /// <summary>
+    /// The backend terminated (pg_terminate_backend, a fast shutdown) while its COMMIT waits for the standby: PostgreSQL
+    /// sends a WARNING with SQLSTATE 57P01 ("canceling the wait for synchronous replication and terminating connection")
+    /// and closes the connection without another word. The commit is on the primary alone. Before 2026-12-07 the broken
+    /// connection was settled as a lost answer: the rows were found and the write acknowledged stored (a task save
+    /// without a mark to ask by failed as a lost answer instead, blaming the connection).
+    /// </summary>
+    [Theory]
+    [InlineData("task")]
+    [InlineData("conditional task")]
+    [InlineData("log")]
+    [InlineData("report")]
+    public async Task AWriteWhoseBackendIsTerminatedWaitingForTheStandby_FailsSayingSo_NotStored(string write)
+    {
+        await using PostgresStateStore store = await OpenStoreAsync();
+        Exception? failed = await TerminatedWaitingAsync(cancellationToken => WriteAsync(store, write, cancellationToken));
+
+        StateOutcomeUnknownException unknown = Assert.IsType<StateOutcomeUnknownException>(failed);
+        Assert.Contains("the synchronous standby did not confirm it", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("terminated", unknown.Message, StringComparison.Ordinal);
+        Assert.True(await StoredAsync(store, write));
+        // Not a lost answer settled as stored.
+        Assert.Equal(0L, store.CheckHealth().Details["commit_answers_lost"]);
+    }
+
+    /// <summary>
+    /// A removal or a cap of a session log, and the removal of a row a task archive took along, whose commit the standby
+    /// never confirmed (the Command Timeout ends the wait, or the backend is terminated): on the primary alone, a
+    /// failover brings the rows back, so it is not acknowledged done. Before 2026-12-07 a log's removal and cap were
+    /// acknowledged (their commits were not watched), and an archived row's removal whose backend was terminated was
+    /// settled as a lost answer and acknowledged.
+    /// </summary>
+    [Theory]
+    [InlineData("remove archived log", false)]
+    [InlineData("remove archived report", false)]
+    [InlineData("remove archived log", true)]
+    [InlineData("remove archived report", true)]
+    public async Task ARemovalTheStandbyNeverConfirmed_FailsSayingSo(string removal, bool terminated)
+    {
+        await using PostgresStateStore store = await OpenStoreAsync(commandTimeout: terminated ? 30 : 1);
+        byte[] line = Encoding.UTF8.GetBytes(new string('x', 99) + "\n");
+        for (int i = 0; i < 3; i++)
+        {
+            await store.AppendSessionLogAsync("s1", line, Durability.Full, Ct);
+        }
+
+        await store.SaveReportAsync("r1", """{"a":1}"""u8.ToArray(), Durability.Full, Ct);
+        byte[] log = (await store.ReadSessionLogAsync("s1", Ct))!;
+        byte[] report = (await store.LoadReportAsync("r1", Ct))!;
+
+        Task RemoveAsync(CancellationToken cancellationToken) => removal switch
+        {
+            "remove log" => store.RemoveSessionLogAsync("s1", cancellationToken).AsTask(),
+            "cap log" => store.CapSessionLogAsync("s1", 150, 0, Durability.Full, cancellationToken).AsTask(),
+            "remove archived log" => store.RemoveSessionLogIfUnchangedAsync("s1", log, cancellationToken).AsTask(),
+            _ => store.RemoveReportIfUnchangedAsync("r1", report, cancellationToken).AsTask(),
+        };
+
+        Exception? failed;
+        if (terminated)
+        {
+            failed = await TerminatedWaitingAsync(RemoveAsync);
+        }
+        else
+        {
+            await cluster.RequireStandbyAsync();
+            try
+            {
+                failed = await Record.ExceptionAsync(() => RemoveAsync(Ct));
+            }
+            finally
+            {
+                await cluster.DropStandbyAsync();
+            }
+        }
+
+        StateOutcomeUnknownException unknown = Assert.IsType<StateOutcomeUnknownException>(failed);
+        Assert.Contains("the synchronous standby did not confirm it", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, store.CheckHealth().Details["commit_answers_lost"]);
+    }
+
+    private async Task<PostgresStateStore> OpenStoreAsync(int commandTimeout = 30)
+    {
+        string connection = new NpgsqlConnectionStringBuilder(cluster.Server.ConnectionString) { CommandTimeout = commandTimeout }.ConnectionString;
+        var store = new PostgresStateStore(connection, "t_" + Guid.NewGuid().ToString("N")[..16]);
+        await store.OpenAsync(Ct);
+        return store;
+    }
+
+    /// <summary>Runs <paramref name="write"/> under the standby, terminates its backend once its commit waits for it; its failure.</summary>
+    private async Task<Exception?> TerminatedWaitingAsync(Func<CancellationToken, Task> write)
+    {
+        await cluster.RequireStandbyAsync();
+        try
+        {
+            Task writing = write(Ct);
+            await cluster.WaitForACommitWaitingAsync(writing);
+            await cluster.TerminateWaitingAsync();
+            return await Record.ExceptionAsync(() => writing);
+        }
+        finally
+        {
+            await cluster.DropStandbyAsync();
+        }
+    }
+
     private static Task WriteAsync(PostgresStateStore store, string write, CancellationToken cancellationToken) => write switch
     {
         "task" => store.AppendAsync([[Store.Put("t1", ExpectedRevision.Any, "one")]], Durability.Full, cancellationToken).AsTask(),
+        // Expecting a revision: its transaction's mark is what a lost answer is settled by.
+        "conditional task" => store.AppendAsync([[Store.Put("t1", ExpectedRevision.Absent, "one")]], Durability.Full, cancellationToken).AsTask(),
         "log" => store.AppendSessionLogAsync("s1", "one\n"u8.ToArray(), Durability.Full, cancellationToken).AsTask(),
         _ => store.SaveReportAsync("r1", """{"a":1}"""u8.ToArray(), Durability.Full, cancellationToken).AsTask(),
     };
 
     private static async Task<bool> StoredAsync(PostgresStateStore store, string write) => write switch
     {
-        "task" => await store.ReadItemRevisionAsync(task: true, "t1", Ct) is not null,
+        "task" or "conditional task" => await store.ReadItemRevisionAsync(task: true, "t1", Ct) is not null,
         "log" => await store.ReadSessionLogAsync("s1", Ct) is not null,
         _ => await store.LoadReportAsync("r1", Ct) is not null,
     };
@@ -146,6 +255,13 @@ public sealed class UnconfirmedStandbyCommitTests(UnconfirmedStandbyCommitTests.
 
                 await Task.Delay(10, Ct);
             }
+        }
+
+        /// <summary>Terminates the sessions waiting for the standby, as an administrator or a fast shutdown does.</summary>
+        public async Task TerminateWaitingAsync()
+        {
+            await using NpgsqlCommand terminate = Admin.CreateCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+            await terminate.ExecuteNonQueryAsync(Ct);
         }
 
         /// <summary>Whether session <paramref name="pid"/> comes to wait for the standby before <paramref name="committing"/> ends.</summary>
