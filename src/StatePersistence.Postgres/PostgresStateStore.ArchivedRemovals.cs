@@ -16,7 +16,10 @@ namespace StatePersistence.Postgres;
 public sealed partial class PostgresStateStore
 {
     /// <inheritdoc />
-    /// <remarks>Its rows, part marks and size counters in one transaction, under the log's advisory lock, as a cap takes it.</remarks>
+    /// <remarks>
+    /// Its rows, part marks and size counters in one transaction, under the log's advisory lock, as a cap takes it. A
+    /// commit the synchronous standby did not confirm fails (<see cref="Failures.StandbyConfirmation"/>).
+    /// </remarks>
     public ValueTask RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");
@@ -41,7 +44,8 @@ public sealed partial class PostgresStateStore
             }
 
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            // A removal on the primary alone comes back after a failover: not acknowledged (Failures.StandbyConfirmation).
+            await Failures.StandbyConfirmation.CommitAsync(connection, () => transaction.CommitAsync(cancellationToken)).ConfigureAwait(false);
             return true;
         }).AsTask());
     }

@@ -52,7 +52,8 @@ public sealed partial class PostgresStateStore : IRetentionStore
     /// <inheritdoc />
     /// <remarks>
     /// Sizes are the rows' stored payloads (sealed, under encryption). A part is the range of segments up to a mark in
-    /// <c>session_log_parts</c>, so reads, which serve every row in order, serve the parts before the live log.
+    /// <c>session_log_parts</c>, so reads, which serve every row in order, serve the parts before the live log. A commit
+    /// the synchronous standby did not confirm fails (<see cref="Failures.StandbyConfirmation"/>).
     /// </remarks>
     public ValueTask<SessionLogTrim?> CapSessionLogAsync(string sessionId, long maxBytes, int rotatedParts, Durability durability,
         CancellationToken cancellationToken = default)
@@ -79,7 +80,8 @@ public sealed partial class PostgresStateStore : IRetentionStore
                 }
             }
 
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            // A cap on the primary alone is undone by a failover: not acknowledged (Failures.StandbyConfirmation).
+            await Failures.StandbyConfirmation.CommitAsync(connection, () => transaction.CommitAsync(cancellationToken)).ConfigureAwait(false);
             return trim;
         });
     }

@@ -94,8 +94,12 @@ public sealed class UnconfirmedStandbyCommitTests(UnconfirmedStandbyCommitTests.
     /// settled as a lost answer and acknowledged.
     /// </summary>
     [Theory]
+    [InlineData("remove log", false)]
+    [InlineData("cap log", false)]
     [InlineData("remove archived log", false)]
     [InlineData("remove archived report", false)]
+    [InlineData("remove log", true)]
+    [InlineData("cap log", true)]
     [InlineData("remove archived log", true)]
     [InlineData("remove archived report", true)]
     public async Task ARemovalTheStandbyNeverConfirmed_FailsSayingSo(string removal, bool terminated)
