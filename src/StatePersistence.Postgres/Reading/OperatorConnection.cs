@@ -26,9 +26,10 @@ internal static class OperatorConnection
             // the parse accepts but no connection can come from is refused here, as the server refuses it.
             using var check = NpgsqlDataSource.Create(builder.ConnectionString);
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException)
         {
-            // The parser's message may quote the value.
+            // The parser's message may quote the value. An unknown keyword with an empty value ("Pasword=" from an unset
+            // variable) is Npgsql's KeyNotFoundException rather than its ArgumentException: the same bad string.
             throw new ArgumentException("The PostgreSQL connection string cannot be parsed; write it as Npgsql key=value pairs, such as Host=db;Database=state;Username=agent.",
                 nameof(connectionString));
         }
