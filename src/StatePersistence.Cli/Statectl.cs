@@ -50,7 +50,10 @@ internal static class Statectl
     private static IEnumerable<string> Reported(ParseResult parsed)
     {
         Command command = parsed.CommandResult.Command;
-        if (command.Subcommands.Count > 0 && command.Action is null)
+        // A command with commands of its own and an action (archive: archive --completed-before, archive list) reads a
+        // word it does not match as a mistyped command too: "Unrecognized command or argument" named neither.
+        bool mistypedCommand = parsed.UnmatchedTokens.Count > 0 && !parsed.UnmatchedTokens[0].StartsWith('-');
+        if (command.Subcommands.Count > 0 && (command.Action is null || mistypedCommand))
         {
             string path = command is RootCommand ? "statectl" : "statectl " + command.Name;
             string commands = string.Join(", ", command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name));

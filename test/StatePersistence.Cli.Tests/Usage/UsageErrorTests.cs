@@ -43,6 +43,11 @@ public sealed class UsageErrorTests
     [InlineData("'lst' is not a command of 'statectl tasks'; its commands: list, show, edit.", "tasks", "lst")]
     [InlineData("'statectl tasks' needs a command: list, show, edit.", "tasks")]
     [InlineData("'statectl' needs a command: du, health, tasks,")]
+    // archive is a command with commands of its own: before 2026-12-07 "Unrecognized command or argument 'lst'" (one line
+    // per word), and with no word a line naming 'restore' only.
+    [InlineData("'lst' is not a command of 'statectl archive'; its commands: restore, list.", "archive", "lst")]
+    [InlineData("'restor' is not a command of 'statectl archive'; its commands: restore, list.", "archive", "restor", "x.tar.gz")]
+    [InlineData("archive needs --completed-before DATE, or one of its commands: restore, list.", "archive")]
     public async Task AMistypedOrMissingCommand_IsOneLineNamingTheCommandsThereAre(string line, params string[] args)
     {
         StatectlRun run = await StatectlRun.RunAsync(args);

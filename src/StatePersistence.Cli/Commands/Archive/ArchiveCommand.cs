@@ -67,7 +67,7 @@ internal static class ArchiveCommand
     {
         if (text is null)
         {
-            throw new CommandFailedException("archive needs --completed-before DATE (or the subcommand 'restore FILE').", ExitCodes.Usage);
+            throw new CommandFailedException("archive needs --completed-before DATE, or one of its commands: restore, list.", ExitCodes.Usage);
         }
 
         return DateTimeOffset.TryParseExact(text, DateFormats, CultureInfo.InvariantCulture,
