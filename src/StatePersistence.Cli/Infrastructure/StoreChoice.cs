@@ -21,26 +21,28 @@ internal sealed record StoreChoice(string? ConnectionString, string Schema)
     public const string ConnectionStringSettingVariable = "StatePersistence__ConnectionString";
     public const string SchemaVariable = "StatePersistence__Schema";
 
-    public static readonly Option<string?> StoreOption = new("--store")
+    // An empty value is bad usage, not the default: --schema "$SCHEMA" with the variable unset read (or archived, edited,
+    // imported into, upgraded) the default schema, and an empty --connection-string fell back to the environment's.
+    public static readonly Option<string?> StoreOption = new Option<string?>("--store")
     {
         Description = $"The store to read: 'file' (the state directory, the default) or 'postgres' (default: ${StoreVariable}).",
         HelpName = "file|postgres",
         Recursive = true,
-    };
+    }.NotEmpty("'file' or 'postgres'");
 
-    public static readonly Option<string?> ConnectionStringOption = new("--connection-string")
+    public static readonly Option<string?> ConnectionStringOption = new Option<string?>("--connection-string")
     {
         Description = $"With --store postgres: the Npgsql connection string (default: ${ConnectionStringSettingVariable}, then ${ConnectionStringVariable}; prefer a variable for a password).",
         HelpName = "STRING",
         Recursive = true,
-    };
+    }.NotEmpty("the Npgsql connection string");
 
-    public static readonly Option<string?> SchemaOption = new("--schema")
+    public static readonly Option<string?> SchemaOption = new Option<string?>("--schema")
     {
         Description = $"With --store postgres: the store's schema (default: ${SchemaVariable}, then '{PostgresStateStore.DefaultSchema}').",
         HelpName = "NAME",
         Recursive = true,
-    };
+    }.NotEmpty("the store's schema");
 
     /// <summary>Adds <c>--store</c>, <c>--connection-string</c> and <c>--schema</c> to <paramref name="command"/>.</summary>
     public static void AddOptionsTo(Command command)

@@ -23,6 +23,12 @@ public sealed class UsageErrorTests
     // An empty --key-file meant "no key given" (the environment's, else none), silently.
     [InlineData("--key-file is empty", "verify", "--json", "--key-file", "")]
     [InlineData("--key-file is empty", "keys", "list", "--json", "--key-file", "")]
+    // An empty --schema meant the default schema (--schema "$SCHEMA" with the variable unset archived, edited or upgraded
+    // 'statepersistence'), an empty --connection-string the environment's, an empty --store the file store: before 2026-12-07.
+    [InlineData("--schema is empty", "archive", "--json", "--completed-before", "2024-05-01", "--store", "postgres", "--schema", "")]
+    [InlineData("--schema is empty", "du", "--json", "--store", "postgres", "--connection-string", "Host=db.invalid", "--schema", "")]
+    [InlineData("--connection-string is empty", "tasks", "list", "--json", "--store", "postgres", "--connection-string", "")]
+    [InlineData("--store is empty", "verify", "--json", "--store", "")]
     public async Task ACommandLineThatDoesNotParse_UnderJson_PrintsTheErrorAsJson_WithExitCode2(string named, params string[] args)
     {
         StatectlRun run = await StatectlRun.RunAsync(args);
