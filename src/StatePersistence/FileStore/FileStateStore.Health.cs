@@ -89,23 +89,24 @@ public sealed partial class FileStateStore
     /// <summary>
     /// Measures the folders of many files (task and session files, session logs, reports, task archives), for
     /// <see cref="DiskUsageSurvey"/>, which reports a failure: their <c>files_&lt;kind&gt;</c> and <c>bytes_&lt;kind&gt;</c>,
-    /// and the bytes of the logs, reports and archives.
+    /// and the bytes of the logs, reports and archives. <paramref name="stopping"/> (the store closing) is checked after
+    /// every file system call.
     /// </summary>
-    private (IReadOnlyDictionary<string, long> Figures, long Bytes) MeasureFolders()
+    private (IReadOnlyDictionary<string, long> Figures, long Bytes) MeasureFolders(CancellationToken stopping)
     {
         string archive = Path.Combine(_layout.Root, ArchiveDirectoryName);
         var figures = new Dictionary<string, long>(StringComparer.Ordinal)
         {
-            ["files_tasks"] = CountItems(_layout.TasksDirectory),
-            ["files_sessions"] = CountItems(_layout.SessionsDirectory),
-            ["files_logs"] = _fileSystem.ListFiles(_layout.LogsDirectory).Count,
-            ["files_reports"] = _fileSystem.ListFiles(_layout.ReportsDirectory).Count,
-            ["files_archive"] = _fileSystem.ListFiles(archive).Count,
-            ["bytes_tasks"] = DirectoryBytes(_layout.TasksDirectory),
-            ["bytes_sessions"] = DirectoryBytes(_layout.SessionsDirectory),
-            ["bytes_logs"] = DirectoryBytes(_layout.LogsDirectory),
-            ["bytes_reports"] = DirectoryBytes(_layout.ReportsDirectory),
-            ["bytes_archive"] = DirectoryBytes(archive),
+            ["files_tasks"] = CountItems(_layout.TasksDirectory, stopping),
+            ["files_sessions"] = CountItems(_layout.SessionsDirectory, stopping),
+            ["files_logs"] = Listed(_layout.LogsDirectory, stopping).Count,
+            ["files_reports"] = Listed(_layout.ReportsDirectory, stopping).Count,
+            ["files_archive"] = Listed(archive, stopping).Count,
+            ["bytes_tasks"] = DirectoryBytes(_layout.TasksDirectory, stopping),
+            ["bytes_sessions"] = DirectoryBytes(_layout.SessionsDirectory, stopping),
+            ["bytes_logs"] = DirectoryBytes(_layout.LogsDirectory, stopping),
+            ["bytes_reports"] = DirectoryBytes(_layout.ReportsDirectory, stopping),
+            ["bytes_archive"] = DirectoryBytes(archive, stopping),
         };
         return (figures, figures["bytes_logs"] + figures["bytes_reports"] + figures["bytes_archive"]);
     }
@@ -150,7 +151,7 @@ public sealed partial class FileStateStore
         Folder("bytes_sessions");
         Folder("bytes_logs");
         Folder("bytes_reports");
-        details["bytes_journal"] = DirectoryBytes(_layout.JournalDirectory);
+        details["bytes_journal"] = DirectoryBytes(_layout.JournalDirectory, CancellationToken.None);
         Folder("files_archive");
         Folder("bytes_archive");
         details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
@@ -162,10 +163,17 @@ public sealed partial class FileStateStore
     /// <summary><c>archive/</c>, where <c>statectl archive</c> keeps the tasks it moved out of the state.</summary>
     private const string ArchiveDirectoryName = "archive";
 
-    private long CountItems(string directory)
+    private IReadOnlyList<string> Listed(string directory, CancellationToken stopping)
+    {
+        IReadOnlyList<string> names = _fileSystem.ListFiles(directory);
+        stopping.ThrowIfCancellationRequested();
+        return names;
+    }
+
+    private long CountItems(string directory, CancellationToken stopping)
     {
         long count = 0;
-        foreach (string name in _fileSystem.ListFiles(directory))
+        foreach (string name in Listed(directory, stopping))
         {
             if (StateLayout.ItemId(name) is not null)
             {
@@ -176,8 +184,13 @@ public sealed partial class FileStateStore
         return count;
     }
 
-    private long DirectoryBytes(string directory) =>
-        _fileSystem.ListFiles(directory).Sum(name => LengthOrZero(Path.Combine(directory, name)));
+    private long DirectoryBytes(string directory, CancellationToken stopping) =>
+        Listed(directory, stopping).Sum(name =>
+        {
+            long length = LengthOrZero(Path.Combine(directory, name));
+            stopping.ThrowIfCancellationRequested();
+            return length;
+        });
 
     // A checkpoint or a backup rotation may remove a file between the listing and its length: it no longer uses space.
     private long LengthOrZero(string path)

@@ -522,13 +522,14 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        // First, while the lock is still held: the measure of the folders must not outlive the store (DiskUsageSurvey).
+        await _diskUsage.StopAsync().ConfigureAwait(false);
         _journal?.Dispose();
         _journal = null;
         _lock?.Dispose();
         _lock = null;
-        return ValueTask.CompletedTask;
     }
 
     private JournalWriter Journal => _journal ?? throw new InvalidOperationException($"The store for '{Location}' is not open.");

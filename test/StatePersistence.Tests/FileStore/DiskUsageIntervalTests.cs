@@ -2,6 +2,7 @@ using System.Text.Json;
 using StatePersistence.FileStore;
 using StatePersistence.FileSystem;
 using StatePersistence.Storage;
+using StatePersistence.Testing;
 using StatePersistence.Testing.FaultInjection;
 using StatePersistence.Tests.Support;
 
@@ -134,6 +135,36 @@ public sealed class DiskUsageIntervalTests : IDisposable
         Assert.Equal(3, store.DiskUsage.Measures);
     }
 
+    [Fact]
+    public async Task TheStoresClose_StopsAMeasureInFlight_AndReturnsOnceItHasEnded()
+    {
+        var files = new SlowListingFileSystem(PhysicalFileSystem.Instance, _fixture.File("tasks"));
+        Opened opened = await OpenAsync(TimeSpan.FromSeconds(30), files);
+        (FileStateStore store, StatePersistenceService service) = opened;
+        for (int i = 0; i < 20; i++)
+        {
+            await service.SaveTaskAsync(StateFixture.Task($"task-{i}"), Ct);
+        }
+
+        await service.SaveSnapshotAsync(Ct);
+        await store.DiskUsage.Refreshing.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        // The next measure lists tasks/ and stops there, as a listing of a large folder takes its time, until the close.
+        files.SlowUntil(store.DiskUsage.Stopping);
+        _fixture.Time.Advance(TimeSpan.FromSeconds(30));
+        store.CheckHealth();
+        Assert.True(files.Listing.Wait(TimeSpan.FromSeconds(30), Ct));
+
+        await opened.DisposeAsync();
+        bool ended = store.DiskUsage.Refreshing.IsCompleted;
+        await store.DiskUsage.Refreshing.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        // Before 2026-12-07 the close returned at once, and the measure went on over the directory: the sizes of the
+        // 20 task files, then every other folder.
+        Assert.True(ended, "the close returned while the measure was still running");
+        Assert.Equal(0, files.CallsAfterTheSlowListing);
+    }
+
     /// <summary>Lets the last measure age past the interval, and waits for the one the next check starts.</summary>
     private async Task MeasureAgainAsync(FileStateStore store, StatePersistenceService service)
     {
@@ -159,6 +190,59 @@ public sealed class DiskUsageIntervalTests : IDisposable
         {
             await Service.DisposeAsync();
             await Store.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Holds the next listing of one folder until a token is cancelled (the store closing), as a folder of 100,000 files
+    /// takes its time to list, and counts the file system calls the lister's thread (the measure's) makes after it.
+    /// </summary>
+    private sealed class SlowListingFileSystem(IFileSystem inner, string folder) : PassThroughFileSystem(inner)
+    {
+        private CancellationToken? _until;
+        private int _callsAfter = -1;
+        private int _lister = -1;
+
+        public ManualResetEventSlim Listing { get; } = new();
+
+        public int CallsAfterTheSlowListing => Math.Max(0, Volatile.Read(ref _callsAfter));
+
+        public void SlowUntil(CancellationToken until) => _until = until;
+
+        public override IReadOnlyList<string> ListFiles(string directory)
+        {
+            Counted();
+            IReadOnlyList<string> names = Inner.ListFiles(directory);
+            if (directory == folder && _until is { } until)
+            {
+                _until = null;
+                Listing.Set();
+                until.WaitHandle.WaitOne(TimeSpan.FromSeconds(30));
+                Volatile.Write(ref _lister, Environment.CurrentManagedThreadId);
+                Interlocked.Exchange(ref _callsAfter, 0);
+            }
+
+            return names;
+        }
+
+        public override IFileHandle Open(string path, FileOpenMode mode)
+        {
+            Counted();
+            return Inner.Open(path, mode);
+        }
+
+        public override bool FileExists(string path)
+        {
+            Counted();
+            return Inner.FileExists(path);
+        }
+
+        private void Counted()
+        {
+            if (Volatile.Read(ref _callsAfter) >= 0 && Volatile.Read(ref _lister) == Environment.CurrentManagedThreadId)
+            {
+                Interlocked.Increment(ref _callsAfter);
+            }
         }
     }
 }

@@ -20,12 +20,15 @@ internal sealed record DiskUsage(IReadOnlyDictionary<string, long> Figures, long
 /// on a healthy server. Now a health check takes the last measure and, when that is older than the interval, starts the
 /// next one in the background (one at a time). The first is started when the store opens (<see cref="Start"/>), so
 /// the first check waits for it only when it comes within that measure's time of the start, and never measures twice.
-/// An interval of zero measures on every check, as before.
+/// An interval of zero measures on every check, as before. The store's close stops a measure in flight
+/// (<see cref="StopAsync"/>): one outliving the store listed and asked the size of every file of a directory it no
+/// longer held the lock of, for up to a second after the close, and took a core from whatever ran next.
 /// </summary>
-internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Figures, long Bytes)> measure, TimeSpan interval,
+internal sealed class DiskUsageSurvey(Func<CancellationToken, (IReadOnlyDictionary<string, long> Figures, long Bytes)> measure, TimeSpan interval,
     TimeProvider time, string location)
 {
     private readonly object _gate = new();
+    private readonly CancellationTokenSource _stopping = new();
     private DiskUsage? _last;
     private Task? _refreshing;
 
@@ -37,7 +40,7 @@ internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Fi
     {
         lock (_gate)
         {
-            if (interval > TimeSpan.Zero && _last is null && _refreshing is null)
+            if (interval > TimeSpan.Zero && _last is null && _refreshing is null && !_stopping.IsCancellationRequested)
             {
                 Measures++;
                 _refreshing = Task.Run(Refresh);
@@ -53,7 +56,7 @@ internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Fi
         lock (_gate)
         {
             last = interval > TimeSpan.Zero ? _last : null;
-            if (last is not null && _refreshing is null && time.GetUtcNow() - last.MeasuredAt >= interval)
+            if (last is not null && _refreshing is null && time.GetUtcNow() - last.MeasuredAt >= interval && !_stopping.IsCancellationRequested)
             {
                 Measures++;
                 _refreshing = Task.Run(Refresh);
@@ -93,6 +96,28 @@ internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Fi
         }
     }
 
+    /// <summary>Cancelled when the store closes: what a test's file system waits on to stand for a slow listing.</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>
+    /// Stops the measure in flight, if any, between two of its file system calls, and returns once it has ended: after
+    /// the store's close nothing lists or measures its directory. No measure starts after it.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        Task? refreshing;
+        lock (_gate)
+        {
+            _stopping.Cancel();
+            refreshing = _refreshing;
+        }
+
+        if (refreshing is not null)
+        {
+            await refreshing.ConfigureAwait(false); // Refresh never throws: a failed measure is kept as its problem.
+        }
+    }
+
     private void Refresh()
     {
         try
@@ -118,10 +143,10 @@ internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Fi
         DateTimeOffset started = time.GetUtcNow();
         try
         {
-            (IReadOnlyDictionary<string, long> figures, long bytes) = measure();
+            (IReadOnlyDictionary<string, long> figures, long bytes) = measure(_stopping.Token);
             return new DiskUsage(figures, bytes, null, started, started);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
             DiskUsage? previous;
             lock (_gate)
@@ -137,6 +162,15 @@ internal sealed class DiskUsageSurvey(Func<(IReadOnlyDictionary<string, long> Fi
                 : new DiskUsage(new Dictionary<string, long>(), 0,
                     problem + "Its files_* and bytes_* figures of tasks, sessions, logs, reports and the archive are left out until a measure succeeds.",
                     started, null);
+        }
+        catch (OperationCanceledException)
+        {
+            // The store closed mid-measure: nothing is wrong with the directory, and no check will read this.
+            lock (_gate)
+            {
+                return _last ?? new DiskUsage(new Dictionary<string, long>(), 0,
+                    $"The store of '{location}' closed before its folders were measured.", started, null);
+            }
         }
     }
 
