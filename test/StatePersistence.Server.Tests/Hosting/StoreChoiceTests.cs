@@ -37,6 +37,7 @@ public sealed class StoreChoiceTests
     [InlineData("Host=127.0.0.1:70000,127.0.0.1;Username=agent;Password=hunter2-secret", "names port 70000, which is not a TCP port (1-65535)")]
     [InlineData("Port=5432;Username=agent;Password=hunter2-secret", "cannot be parsed")]
     [InlineData("Host=127.0.0.1;Username=agent;Password=hunter2-secret;Minimum Pool Size=5;Maximum Pool Size=2", "cannot be parsed")]
+    [InlineData("Host=127.0.0.1;Username=agent;Pasword=;Password=hunter2-secret", "cannot be parsed")]
     public async Task AConnectionStringNoConnectionComesFrom_ExitsWith2SayingWhy(string connectionString, string expected)
     {
         await using ServerProcess server = ServerProcess.Launch(ServerProcess.FreePort(), ["--store", "postgres"],
