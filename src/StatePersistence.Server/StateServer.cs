@@ -51,7 +51,7 @@ internal static class StateServer
             builder.WebHost.UseUrls(StateServerOptions.DefaultUrl);
         }
 
-        List<string> problems = StartupChecks.Settings(builder.Configuration);
+        List<string> problems = [.. UnknownSwitches.Find(args, SwitchMappings), .. StartupChecks.Settings(builder.Configuration)];
         StoreSettings store = StoreSettings.Read(builder.Configuration, problems);
         StartupChecks.ThrowIfAny(problems);
         AddServices(builder.Services, store);
