@@ -23,11 +23,17 @@ internal static class DashboardRoutes
 
     public static bool IsPage(PathString path) => path == "/" || path.Equals("/dashboard", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// GET and HEAD, as RFC 9110 asks of every resource a server answers GET for: an uptime check's <c>curl -I</c> of the
+    /// dashboard was a 405 without a key (with one, the key check's redirect answered it first).
+    /// </summary>
+    public static readonly string[] GetAndHead = [HttpMethods.Get, HttpMethods.Head];
+
     public static void MapDashboard(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/", (HttpContext context) => Serve(context, "index.html"));
-        routes.MapGet("/dashboard", (HttpContext context) => Serve(context, "index.html"));
-        routes.MapGet(AssetsPath + "/{name}", (HttpContext context, string name) => Serve(context, name));
+        routes.MapMethods("/", GetAndHead, (HttpContext context) => Serve(context, "index.html"));
+        routes.MapMethods("/dashboard", GetAndHead, (HttpContext context) => Serve(context, "index.html"));
+        routes.MapMethods(AssetsPath + "/{name}", GetAndHead, (HttpContext context, string name) => Serve(context, name));
     }
 
     /// <summary>The text of an embedded asset (the login page fills in its message).</summary>

@@ -20,7 +20,7 @@ internal static class LoginRoutes
 
     public static void MapLogin(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet(Path, (HttpContext context, DashboardCookie cookie) =>
+        routes.MapMethods(Path, DashboardRoutes.GetAndHead, (HttpContext context, DashboardCookie cookie) =>
             cookie.Required ? Form(context, null, StatusCodes.Status200OK) : Results.Redirect("/dashboard"));
         routes.MapPost(Path, LoginAsync);
         routes.MapPost("/logout", (HttpContext context) =>
