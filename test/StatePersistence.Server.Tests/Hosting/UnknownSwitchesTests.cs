@@ -4,9 +4,10 @@ using StatePersistence.Server.Tests.Support;
 namespace StatePersistence.Server.Tests.Hosting;
 
 /// <summary>
-/// A command-line option no part of the server reads stops the start (exit 2) naming it. It was ignored: the server
-/// started on another state directory than the one named (<c>--state-dir</c> for <c>--state-path</c>), or without the
-/// encryption asked for (<c>--STATE_ENCRYPTION_KEY_FILE</c>, a variable, not an option), and said nothing.
+/// A command-line argument no part of the server reads stops the start (exit 2) naming it. It was ignored: the server
+/// started on another state directory than the one named (<c>--state-dir</c> for <c>--state-path</c>, a bare path, an
+/// unmapped <c>-s</c>, <c>--state-path</c> left without its value), or without the encryption asked for
+/// (<c>--STATE_ENCRYPTION_KEY_FILE</c>, a variable, not an option), and said nothing.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class UnknownSwitchesTests : IDisposable
@@ -16,25 +17,30 @@ public sealed class UnknownSwitchesTests : IDisposable
     public void Dispose() => _directory.Dispose();
 
     [Theory]
-    [InlineData("--state-dir")]
-    [InlineData("--STATE_ENCRYPTION_KEY_FILE")]
-    [InlineData("--statepath")]
-    public async Task AnOptionNothingReads_StopsTheStart_NamingIt_AndNothingIsCreated(string option)
+    [InlineData("--state-dir NAMED", "--state-dir is not an option of this server")]
+    [InlineData("--STATE_ENCRYPTION_KEY_FILE NAMED", "--STATE_ENCRYPTION_KEY_FILE is not an option of this server")]
+    [InlineData("--statepath=NAMED", "--statepath is not an option of this server")]
+    [InlineData("-s NAMED", "-s is not an option of this server")]
+    [InlineData("NAMED", "/named is not an option of this server")]
+    [InlineData("state", "'state' is not an option of this server (an option starts with --)")]
+    [InlineData("--state-path", "--state-path has no value")]
+    public async Task AnArgumentNothingReads_StopsTheStart_NamingIt_AndNothingIsCreated(string arguments, string refusal)
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         string named = _directory.Combine("named");
         string fallback = _directory.Combine("fallback");
         int port = ServerProcess.FreePort();
-        await using ServerProcess server = ServerProcess.Launch(port, ["--urls", $"http://127.0.0.1:{port}", option, named],
+        string[] given = arguments.Replace("NAMED", named, StringComparison.Ordinal).Split(' ');
+        await using ServerProcess server = ServerProcess.Launch(port, ["--urls", $"http://127.0.0.1:{port}", .. given],
             new Dictionary<string, string> { ["STATE_PATH"] = fallback });
 
-        // Poll until it exits, or until it answers, which means the option was ignored and it started elsewhere.
+        // Poll until it exits, or until it answers, which means the argument was ignored and it started elsewhere.
         while (!server.HasExited)
         {
             try
             {
                 using HttpResponseMessage health = await server.Client.GetAsync("/health", ct);
-                Assert.Fail($"The server started with {option} ignored (state in '{fallback}': {Directory.Exists(fallback)}):\n{server.Output}");
+                Assert.Fail($"The server started with '{arguments}' ignored (state in '{fallback}': {Directory.Exists(fallback)}):\n{server.Output}");
             }
             catch (HttpRequestException)
             {
@@ -45,8 +51,8 @@ public sealed class UnknownSwitchesTests : IDisposable
         }
 
         Assert.Equal(2, await server.WaitForExitAsync());
-        Assert.Contains($"{option} is not an option of this server", server.Output, StringComparison.Ordinal);
-        Assert.Contains("--state-path", server.Output, StringComparison.Ordinal);
+        Assert.Contains(refusal, server.Output, StringComparison.Ordinal);
+        Assert.Contains("so it would be ignored", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
         Assert.False(Directory.Exists(fallback));
         Assert.False(Directory.Exists(named));
