@@ -1,5 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
 using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
 using StatePersistence.Model;
@@ -53,6 +55,42 @@ internal static class TaskArchiveFixtures
         using var output = new GZipStream(File.Create(archive), CompressionLevel.Optimal);
         using var writer = new TarWriter(output, TarEntryFormat.Pax);
         foreach ((string name, byte[] content) in entries)
+        {
+            writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content) });
+        }
+    }
+
+    /// <summary>
+    /// Writes the archive again, a sound gzip and tar, after <paramref name="change"/> edited its manifest (as JSON) and
+    /// its other entries; the manifest's list of entries is then written again from the entries, with their lengths and
+    /// SHA-256: damage the entries and hashes agree on, so only the rules of what a manifest names find it.
+    /// </summary>
+    public static void RewriteConsistently(string archive, Action<JsonObject, List<(string Name, byte[] Content)>> change)
+    {
+        var entries = new List<(string Name, byte[] Content)>();
+        using (var gzip = new GZipStream(File.OpenRead(archive), CompressionMode.Decompress))
+        using (var tar = new TarReader(gzip))
+        {
+            while (tar.GetNextEntry() is { } entry)
+            {
+                using var content = new MemoryStream();
+                entry.DataStream?.CopyTo(content);
+                entries.Add((entry.Name, content.ToArray()));
+            }
+        }
+
+        JsonObject manifest = JsonNode.Parse(entries[0].Content)!.AsObject();
+        List<(string Name, byte[] Content)> rest = entries[1..];
+        change(manifest, rest);
+        manifest["entries"] = new JsonArray([.. rest.Select(e => (JsonNode)new JsonObject
+        {
+            ["name"] = e.Name,
+            ["length"] = e.Content.Length,
+            ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(e.Content)),
+        })]);
+        using var output = new GZipStream(File.Create(archive), CompressionLevel.Optimal);
+        using var writer = new TarWriter(output, TarEntryFormat.Pax);
+        foreach ((string name, byte[] content) in rest.Prepend(("manifest.json", System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString()))))
         {
             writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content) });
         }

@@ -302,7 +302,7 @@ internal static class ArchiveCommand
 
         if (entries.Count > 0)
         {
-            context.Output.WriteLine(verify ? "Each archive was read whole, as 'archive restore' checks it (sealed entries as bytes, without opening them)."
+            context.Output.WriteLine(verify ? "Each archive was read whole, as 'archive restore' checks it (sealed entries as bytes, without opening them: what a sealed task entry holds is judged by the restore, which opens it)."
                 : store.IsPostgres ? "Listed from the rows' columns, no archive read: 'statectl verify --store postgres' reads each archive whole."
                 : "Only each archive's manifest was read: damage past it (an entry, the end of the file) shows with --verify, which reads each archive whole as 'archive restore' does.");
         }

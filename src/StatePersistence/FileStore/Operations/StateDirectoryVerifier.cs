@@ -105,7 +105,8 @@ public static class StateDirectoryVerifier
 
     /// <summary>
     /// Reads every task archive of <c>archive/</c> whole, as a restore checks it (<see cref="TaskArchive.TaskArchiveWholeRead"/>:
-    /// the manifest, each entry against its length and SHA-256, the gzip trailer; sealed entries as bytes), and lists
+    /// the manifest and the ids and entries it names, each entry against its length and SHA-256, each task entry's task
+    /// unless sealed, the gzip trailer; sealed entries as bytes), and lists
     /// each one that does not read whole. An archived task lives nowhere else: before 2026-12-07 verify did not read
     /// <c>archive/</c>, and an archive cut short said "OK: no problems" until its restore refused it
     /// (<c>VerifyOfTaskArchivesTests</c>). Returns how many archives it read.

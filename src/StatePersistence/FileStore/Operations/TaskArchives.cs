@@ -117,7 +117,8 @@ public static class TaskArchives
 
     /// <summary>
     /// Checks an archive's bytes whole (a manifest first, then exactly the entries it lists, each of its length and
-    /// SHA-256) and, given <paramref name="payloads"/>, that every sealed entry opens; returns how many tasks it holds.
+    /// SHA-256, and the content rules of <see cref="TaskArchiveContent"/>) and, given <paramref name="payloads"/>, that
+    /// every sealed entry opens and each sealed task entry holds its task; returns how many tasks it holds.
     /// Throws <see cref="InvalidDataException"/> naming <paramref name="where"/> and the entry at fault, and as
     /// <see cref="StorePayloads.Open"/> throws for an entry under a key the ring lacks. For a store's verification of
     /// the archives it keeps.
@@ -128,10 +129,9 @@ public static class TaskArchives
         (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = TaskArchiveFile.Read(archive, where);
         if (payloads is not null && manifest.Sealed)
         {
-            foreach ((string name, byte[] content) in entries)
-            {
-                payloads.Open(TaskArchiveManifest.KindOf(name), name, content, where + "!" + name);
-            }
+            var opened = entries.ToDictionary(e => e.Key, e => payloads.Open(TaskArchiveManifest.KindOf(e.Key), e.Key, e.Value, where + "!" + e.Key), StringComparer.Ordinal);
+            // What a sealed task entry holds is known once it is opened: judged as the restore judges it.
+            TaskArchiveContent.Tasks(manifest, name => opened[name], where);
         }
 
         return manifest.Tasks.Count;

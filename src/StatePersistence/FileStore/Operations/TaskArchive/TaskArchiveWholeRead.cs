@@ -5,11 +5,13 @@ using StatePersistence.FileSystem;
 namespace StatePersistence.FileStore.Operations.TaskArchive;
 
 /// <summary>
-/// The one reader of a task archive whole, and its rules: a manifest first, then exactly the entries it lists, each of
-/// its length and SHA-256, then the gzip trailer. A restore reads through it keeping each entry
-/// (<see cref="TaskArchiveFile.Read"/>); a listing that checks every archive of a directory
-/// (<c>statectl archive list --verify</c>, <c>statectl verify</c>) reads through it keeping nothing, one buffer and one
-/// running hash at a time, so it needs no memory of the archives' size. Reading only the manifest, as the plain listing
+/// The one reader of a task archive whole, and its rules: a manifest first, naming only valid ids and listing the entry
+/// of every task, log and report it names, then exactly the entries it lists, each of its length and SHA-256 (and in an
+/// archive not sealed, each task entry a task holding its own id: <see cref="TaskArchiveContent"/>), then the gzip
+/// trailer. A restore reads through it keeping each entry (<see cref="TaskArchiveFile.Read"/>); a listing that checks
+/// every archive of a directory (<c>statectl archive list --verify</c>, <c>statectl verify</c>) reads through it keeping
+/// nothing but one task entry at a time, one buffer and one running hash at a time, so it needs no memory of the
+/// archives' size. Reading only the manifest, as the plain listing
 /// does, says nothing of the rest: an archive cut in its gzip trailer, or with a damaged entry, listed as sound until a
 /// restore refused it. The rules were written out twice before 2026-12-07, once for each read, and free to drift.
 /// </summary>
@@ -82,6 +84,7 @@ internal static class TaskArchiveWholeRead
         TaskArchiveManifest? manifest = null;
         var listed = new Dictionary<string, ArchiveEntry>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var tasks = new Dictionary<string, string>(StringComparer.Ordinal);
         while (tar.GetNextEntry() is { } entry)
         {
             reached(entry.Name);
@@ -109,9 +112,23 @@ internal static class TaskArchiveWholeRead
                     return (null, ex);
                 }
 
+                if (TaskArchiveContent.ManifestProblem(manifest, path) is { } named)
+                {
+                    return (null, named);
+                }
+
                 foreach (ArchiveEntry expected in manifest.Entries)
                 {
                     listed[expected.Name] = expected;
+                }
+
+                // A sealed archive's task entries are judged as bytes: what they hold is known only where a key opens them.
+                if (!manifest.Sealed)
+                {
+                    foreach (ArchivedTask task in manifest.Tasks)
+                    {
+                        tasks[TaskArchiveManifest.TaskEntry(task.Id)] = task.Id;
+                    }
                 }
             }
             else if (!seen.Add(entry.Name))
@@ -122,10 +139,14 @@ internal static class TaskArchiveWholeRead
             {
                 return (null, TaskArchiveFile.Damaged(path, entry.Name, "is not listed in the manifest"));
             }
-            else if (Measure(entry.DataStream, keepContent: keep is not null, cancellationToken) is var (length, sha256, content)
+            else if (Measure(entry.DataStream, keepContent: keep is not null || tasks.ContainsKey(entry.Name), cancellationToken) is var (length, sha256, content)
                 && (length != expected.Length || sha256 != expected.Sha256))
             {
                 return (null, TaskArchiveFile.Damaged(path, entry.Name, $"does not match its length or SHA-256 in the manifest ({length} bytes)"));
+            }
+            else if (tasks.TryGetValue(entry.Name, out string? taskId) && TaskProblem(path, taskId, content!) is { } task)
+            {
+                return (null, task);
             }
             else if (keep is not null)
             {
@@ -141,6 +162,20 @@ internal static class TaskArchiveWholeRead
         return manifest.Entries.FirstOrDefault(e => !seen.Contains(e.Name)) is { } missing
             ? (null, TaskArchiveFile.Damaged(path, missing.Name, "is listed in the manifest but missing: the archive is truncated"))
             : (manifest, null);
+    }
+
+    /// <summary>Why the entry of task <paramref name="id"/> is not that task (<see cref="TaskArchiveContent.Task"/>), or null.</summary>
+    private static InvalidDataException? TaskProblem(string path, string id, byte[] json)
+    {
+        try
+        {
+            TaskArchiveContent.Task(path, id, json);
+            return null;
+        }
+        catch (InvalidDataException ex)
+        {
+            return ex;
+        }
     }
 
     /// <summary>

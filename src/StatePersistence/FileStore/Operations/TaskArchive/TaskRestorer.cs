@@ -1,8 +1,6 @@
 using StatePersistence.Commit;
 using StatePersistence.Errors;
-using StatePersistence.Ids;
 using StatePersistence.Retention;
-using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
 namespace StatePersistence.FileStore.Operations.TaskArchive;
@@ -29,19 +27,11 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
     private async Task<TaskRestoreResult> RunInTurnAsync(string archive, CancellationToken cancellationToken)
     {
         (string path, byte[] bytes) = await FindAsync(archive, cancellationToken).ConfigureAwait(false);
-        (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries) = Read(path, bytes);
-        var tasks = new List<StateChange>();
-        foreach (ArchivedTask task in manifest.Tasks)
-        {
-            byte[] json = Entry(path, entries, TaskArchiveManifest.TaskEntry(task.Id));
-            StoredItem item = ParseTask(path, task.Id, json);
-            tasks.Add(new StateChange(ChangeKind.PutTask, task.Id, json, item) { Expected = ExpectedRevision.Absent });
-        }
-
-        List<(string Id, byte[] Text)> logs = [.. manifest.Tasks.SelectMany(t => t.SessionLogs)
-            .Select(id => (Checked(path, id, "session"), Entry(path, entries, TaskArchiveManifest.LogEntry(id))))];
-        List<(string Id, byte[] Json)> reports = [.. manifest.Tasks.SelectMany(t => t.Reports)
-            .Select(id => (Checked(path, id, "report"), Entry(path, entries, TaskArchiveManifest.ReportEntry(id))))];
+        // The whole read refused an archive naming an invalid id or an entry it does not list: every entry named is here.
+        (TaskArchiveManifest manifest, Dictionary<string, byte[]> entries, List<StoredItem> items) = Read(path, bytes);
+        List<StateChange> tasks = [.. items.Select(item => new StateChange(ChangeKind.PutTask, item.Id, item.Json, item) { Expected = ExpectedRevision.Absent })];
+        List<(string Id, byte[] Text)> logs = [.. manifest.Tasks.SelectMany(t => t.SessionLogs).Select(id => (id, entries[TaskArchiveManifest.LogEntry(id)]))];
+        List<(string Id, byte[] Json)> reports = [.. manifest.Tasks.SelectMany(t => t.Reports).Select(id => (id, entries[TaskArchiveManifest.ReportEntry(id)]))];
 
         var conflicts = new List<string>();
         conflicts.AddRange(tasks.Where(t => service.Durable.Tasks.ContainsKey(t.Id)).Select(t => $"task '{t.Id}' exists"));
@@ -163,7 +153,12 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
             : throw new StatePersistenceException($"The archive '{archive}' does not exist (neither an archive the store '{service.Location}' keeps, nor a file at '{path}').", path);
     }
 
-    private (TaskArchiveManifest, Dictionary<string, byte[]>) Read(string path, byte[] bytes)
+    /// <summary>
+    /// The archive read whole by the rules verify applies (<see cref="TaskArchiveWholeRead"/>), its entries opened when it
+    /// is sealed, and its tasks checked again (<see cref="TaskArchiveContent.Tasks"/>): a sealed task entry's content is
+    /// known only now.
+    /// </summary>
+    private (TaskArchiveManifest, Dictionary<string, byte[]>, List<StoredItem>) Read(string path, byte[] bytes)
     {
         try
         {
@@ -178,7 +173,7 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
                 }
             }
 
-            return (manifest, entries);
+            return (manifest, entries, TaskArchiveContent.Tasks(manifest, name => entries[name], path));
         }
         catch (InvalidDataException ex)
         {
@@ -193,30 +188,5 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
             throw new StatePersistenceException(
                 $"The archive '{path}' cannot be restored: these exist again in the store ({string.Join("; ", conflicts)}). Nothing was restored.", path);
         }
-    }
-
-    private static string Checked(string path, string id, string kind) =>
-        StateId.IsValid(id) ? id : throw new StatePersistenceException($"The archive '{path}' is damaged: its manifest names the {kind} id '{id}', which is not a valid id. Nothing was restored.", path);
-
-    private static byte[] Entry(string path, Dictionary<string, byte[]> entries, string name) =>
-        entries.TryGetValue(name, out byte[]? content)
-            ? content
-            : throw new StatePersistenceException($"The archive '{path}' is damaged: its entry '{name}' is missing. Nothing was restored.", path);
-
-    private static StoredItem ParseTask(string path, string id, byte[] json)
-    {
-        Checked(path, id, "task");
-        StoredItem item;
-        try
-        {
-            item = ItemCodec.TaskItem(json);
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            throw new StatePersistenceException($"The archive '{path}' is damaged: its entry '{TaskArchiveManifest.TaskEntry(id)}' is not a task ({ex.Message}). Nothing was restored.", path, innerException: ex);
-        }
-
-        return item.Id == id ? item
-            : throw new StatePersistenceException($"The archive '{path}' is damaged: its entry '{TaskArchiveManifest.TaskEntry(id)}' holds task '{item.Id}'. Nothing was restored.", path);
     }
 }
