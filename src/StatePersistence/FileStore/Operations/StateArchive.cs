@@ -144,7 +144,9 @@ public static class StateArchive
     /// (path traversal, an absolute path, a link, an unknown file) or whose entry is damaged (<see cref="ArchiveEntryCheck"/>),
     /// and naming the archive for one that is not a
     /// readable .tar.gz (truncated, not gzip, not tar), before anything is written. <paramref name="codec"/> is the one the export was
-    /// written with (its files are restored as they are, so an encrypted export needs its key to be read back).
+    /// written with (its files are restored as they are, so an encrypted export needs its key to be read back). An
+    /// archive written into in place while its files are written throws <see cref="InvalidDataException"/> naming it,
+    /// the directory left as an unfinished import, which does not open.
     /// </summary>
     public static StateArchiveResult Import(string archivePath, string stateDirectory, IPayloadCodec? codec = null) =>
         Import(archivePath, stateDirectory, codec, CancellationToken.None);
@@ -242,7 +244,8 @@ public static class StateArchive
     /// after the last file and every directory are: while it is there the open refuses the directory, and running the
     /// same import again resumes (it rewrites every file, each atomically, so what the crash left is overwritten).
     /// <paramref name="archiveFile"/> is the handle the check read (<paramref name="archive"/> only names it): the
-    /// bytes hashed and written are the ones checked, whatever is renamed over the path meanwhile.
+    /// bytes hashed and written are the ones checked, whatever is renamed over the path meanwhile; bytes written into
+    /// that file meanwhile are found by hashing what the writing pass read (<see cref="RefuseIfRewrittenSinceChecked"/>).
     /// </summary>
     internal static void ImportFiles(IFileSystem fileSystem, string archive, Stream archiveFile, StateLayout layout, TimeProvider time,
         Durability durability = Durability.Full, bool withItemFiles = true, CancellationToken cancellationToken = default)
@@ -256,7 +259,8 @@ public static class StateArchive
             RefuseUnlessEmptyOrResumable(fileSystem, layout, marker);
             marker.Write(fileSystem, layout);
             archiveFile.Position = 0;
-            using var gzip = new GZipStream(archiveFile, CompressionMode.Decompress, leaveOpen: true);
+            using var read = new DigestingReadStream(archiveFile);
+            using var gzip = new GZipStream(read, CompressionMode.Decompress, leaveOpen: true);
             using var tar = new TarReader(gzip);
             while (tar.GetNextEntry() is { } entry)
             {
@@ -273,6 +277,7 @@ public static class StateArchive
                     file => CopyWhole(entry, new CancellableWriteStream(file, cancellationToken)), durability, syncDirectory: false);
             }
 
+            RefuseIfRewrittenSinceChecked(archive, marker, read.ReadToEnd(), layout);
             if (durability == Durability.Full)
             {
                 foreach (string directory in layout.Directories)
@@ -298,6 +303,24 @@ public static class StateArchive
         {
             throw new InvalidDataException($"The archive '{archive}' changed while it was imported: its entry '{entry.Name}' {problem}, and was not written. "
                 + $"The state directory '{layout.Root}' holds an unfinished import ('{layout.ImportMarkerFile}'): empty it and import the archive again once it is whole.");
+        }
+    }
+
+    /// <summary>
+    /// The archive's bytes as the writing pass read them, all of them to the file's end, against the marker's (the
+    /// bytes hashed right after the check, whose last read is the file's gzip trailer: a file changed before then fails
+    /// the check). A file written into in place since (<c>cp</c> over it, a backup job writing into the same file) had
+    /// its content written unchecked, which the entry names <see cref="RefuseIfChangedSinceChecked"/> looks at do not
+    /// show. Refused before the marker is removed, so the directory is refused until an import of a whole archive.
+    /// </summary>
+    private static void RefuseIfRewrittenSinceChecked(string archive, ImportMarker marker, (long Bytes, string Sha256) written, StateLayout layout)
+    {
+        if (!marker.SameArchive(marker with { ArchiveBytes = written.Bytes, ArchiveSha256 = written.Sha256 }))
+        {
+            throw new InvalidDataException($"The archive '{archive}' changed while it was imported: it was written into since it was checked "
+                + $"({marker.ArchiveBytes} bytes, SHA-256 {marker.ArchiveSha256} then; {written.Bytes} bytes, SHA-256 {written.Sha256} as its files were written), "
+                + $"so what was written is not what was checked. The state directory '{layout.Root}' holds an unfinished import ('{layout.ImportMarkerFile}') "
+                + "that does not open: empty it and import the archive again once nothing writes into it.");
         }
     }
 
