@@ -118,7 +118,8 @@ public static partial class EncryptionKeyOperations
     /// <summary>
     /// Removes <paramref name="keyId"/> from the key file, refused while any payload under
     /// <paramref name="stateDirectory"/> is still sealed with it (a removed key is a missing key: those payloads would
-    /// stop the next start), and while any file moved aside there (<c>*.corrupt.*</c>) is. The key file stays locked
+    /// stop the next start), and while any file moved aside there (<c>*.corrupt.*</c>) or kept by a migration rollback
+    /// (<c>rolled-back.&lt;timestamp&gt;/</c>) is. The key file stays locked
     /// during the scan of the directory, so no other change (a rotation whose new key starts sealing at once) can come
     /// in between and be lost.
     /// </summary>
@@ -145,12 +146,13 @@ public static partial class EncryptionKeyOperations
                     $"The key '{keyId}' still seals {used.Payloads} payloads in {used.Files} files under '{Path.GetFullPath(stateDirectory)}'; it was not removed. Let re-encryption (a checkpoint) rewrite them first.", Path.GetFullPath(keyFile));
             }
 
-            // A damaged archive none of whose entries decompresses may need any key: as a file moved aside would.
-            lost = [.. usage.MovedAsideFor(keyId), .. usage.DamagedArchivesOfUnknownKeys];
+            // A damaged archive none of whose entries decompresses may need any key: as a file moved aside would. What a
+            // migration rollback kept (rolled-back.<timestamp>/, the saves made since the migration) is data as well.
+            lost = [.. usage.MovedAsideFor(keyId), .. usage.RolledBackFor(keyId), .. usage.DamagedArchivesOfUnknownKeys];
             if (lost.Count > 0 && !loseMovedAsideFiles)
             {
                 throw new StatePersistenceException(
-                    $"The key '{keyId}' seals {lost.Count} file(s) moved aside, or damaged task archives whose keys cannot be read, under '{Path.GetFullPath(stateDirectory)}' ({string.Join(", ", lost.Select(p => $"'{p}'"))}); they may hold acknowledged data, and without the key they can never be decrypted. The key was not removed. Look at them first (recovery-report.json names them); to remove the key anyway, accepting their loss, pass --lose-moved-aside to statectl keys retire --remove.", Path.GetFullPath(keyFile));
+                    $"The key '{keyId}' seals {lost.Count} file(s) moved aside or kept by a migration rollback (rolled-back.<timestamp>/), or damaged task archives whose keys cannot be read, under '{Path.GetFullPath(stateDirectory)}' ({string.Join(", ", lost.Select(p => $"'{p}'"))}); they may hold acknowledged data, and without the key they can never be decrypted. The key was not removed. Look at them first (recovery-report.json names them); to remove the key anyway, accepting their loss, pass --lose-moved-aside to statectl keys retire --remove.", Path.GetFullPath(keyFile));
             }
 
             return without;

@@ -65,6 +65,17 @@ public sealed class EncryptionKeyUsage
     public IReadOnlyList<string> MovedAsideFor(string keyId) => MovedAsideByKey.GetValueOrDefault(keyId) ?? [];
 
     /// <summary>
+    /// Per key id, the files a migration rollback kept in <c>rolled-back.&lt;timestamp&gt;/</c> (what was saved since
+    /// the migration, taken out of the state) that hold a payload sealed with it, by full path. As with files moved
+    /// aside, the store no longer reads them and re-encryption never rewrites them, but an operator may put them back:
+    /// a key removed while they exist makes them unreadable for good. Before 2026-12-07 they were counted nowhere.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> RolledBackByKey { get; private init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>The files kept by a migration rollback that hold payloads sealed with <paramref name="keyId"/>.</summary>
+    public IReadOnlyList<string> RolledBackFor(string keyId) => RolledBackByKey.GetValueOrDefault(keyId) ?? [];
+
+    /// <summary>
     /// Scans the files under <paramref name="stateDirectory"/> the store reads, and those moved aside beside them
     /// (see <see cref="StoredPayloadFiles"/>). Throws <see cref="Errors.StatePersistenceException"/> naming the
     /// directory when it does not exist or shows no sign of being a state directory: a mistyped path must not read as
@@ -119,6 +130,7 @@ public sealed class EncryptionKeyUsage
         var payloads = new Dictionary<string, long>(StringComparer.Ordinal);
         var files = new Dictionary<string, long>(StringComparer.Ordinal);
         var movedAside = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var rolledBack = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var damaged = new List<string>();
         var brokenLinks = new List<string>();
         var unknownKeys = new List<string>();
@@ -135,9 +147,10 @@ public sealed class EncryptionKeyUsage
             (Dictionary<string, long> keys, bool clear) = scanned;
             foreach ((string key, long count) in keys)
             {
-                if (file.MovedAside)
+                if (file.MovedAside || file.RolledBack)
                 {
-                    (movedAside.TryGetValue(key, out List<string>? paths) ? paths : movedAside[key] = []).Add(file.Path);
+                    Dictionary<string, List<string>> kept = file.RolledBack ? rolledBack : movedAside;
+                    (kept.TryGetValue(key, out List<string>? paths) ? paths : kept[key] = []).Add(file.Path);
                     continue;
                 }
 
@@ -145,7 +158,7 @@ public sealed class EncryptionKeyUsage
                 files[key] = files.GetValueOrDefault(key) + 1;
             }
 
-            if (clear && !file.MovedAside)
+            if (clear && !file.MovedAside && !file.RolledBack)
             {
                 clearFiles++;
             }
@@ -157,7 +170,12 @@ public sealed class EncryptionKeyUsage
         }
 
         return new EncryptionKeyUsage(payloads.ToDictionary(p => p.Key, p => new KeyUsageCount(p.Value, files[p.Key]), StringComparer.Ordinal), clearFiles,
-            movedAside.ToDictionary(m => m.Key, m => (IReadOnlyList<string>)m.Value, StringComparer.Ordinal), damaged) { DamagedArchivesOfUnknownKeys = unknownKeys, BrokenLinks = brokenLinks };
+            movedAside.ToDictionary(m => m.Key, m => (IReadOnlyList<string>)m.Value, StringComparer.Ordinal), damaged)
+        {
+            DamagedArchivesOfUnknownKeys = unknownKeys,
+            BrokenLinks = brokenLinks,
+            RolledBackByKey = rolledBack.ToDictionary(m => m.Key, m => (IReadOnlyList<string>)m.Value, StringComparer.Ordinal),
+        };
     }
 
     /// <summary>

@@ -66,6 +66,53 @@ public sealed class KeysUsageTests : IDisposable
         Assert.Contains(tail, removed.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// What a migration rollback took out of the state (the saves made since the migration, kept in
+    /// <c>rolled-back.&lt;timestamp&gt;/</c> at their own paths) is the application's data that nothing re-encrypts:
+    /// counted per key apart, and it refuses the key's removal as files moved aside do. Before 2026-12-07 it was counted
+    /// nowhere: <c>keys list</c> showed the old key unused, and <c>--remove</c> removed it.
+    /// </summary>
+    [Fact]
+    public async Task FilesKeptByAMigrationRollback_AreCountedPerKey_AndRefuseItsRemoval_UnlessTheirLossIsAccepted()
+    {
+        StatectlRun created = await StatectlRun.RunAsync("keys", "create", KeyFile, "--json");
+        string oldKey = created.Json().GetProperty("keyId").GetString()!;
+        await ServerWrittenState.WriteAsync(StatePath, tasks: 2, keyFile: KeyFile);
+        byte[] taskUnderOldKey = File.ReadAllBytes(Path.Combine(StatePath, "tasks", "task_1.json"));
+        byte[] logUnderOldKey = File.ReadAllBytes(Path.Combine(StatePath, "logs", "session_s1.log"));
+        Assert.Equal(0, (await KeysAsync("rotate")).ExitCode);
+        await ReencryptEverythingAsync(oldKey);
+
+        // As 'migrate rollback' keeps them: each file saved since the migration at its own relative path.
+        string rolledBack = Path.Combine(StatePath, "rolled-back.20261203T101010123Z");
+        string task = Path.Combine(rolledBack, "tasks", "task_1.json");
+        string log = Path.Combine(rolledBack, "logs", "session_s1.log");
+        Directory.CreateDirectory(Path.GetDirectoryName(task)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        File.WriteAllBytes(task, taskUnderOldKey);
+        File.WriteAllBytes(log, logUnderOldKey);
+
+        StatectlRun listed = await KeysAsync("list", "--json");
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        JsonElement old = KeyRow(listed, oldKey);
+        Assert.Equal(0, old.GetProperty("payloads").GetInt64());
+        Assert.Equal(0, old.GetProperty("movedAside").GetInt64());
+        Assert.Equal(2, old.GetProperty("rolledBack").GetInt64());
+        Assert.Contains("rolled back", (await KeysAsync("list")).Output, StringComparison.Ordinal);
+
+        byte[] before = File.ReadAllBytes(KeyFile);
+        StatectlRun refused = await KeysAsync("retire", oldKey, "--remove");
+        Assert.True(refused.ExitCode == 1, refused.ToString());
+        Assert.Contains(task, refused.Error, StringComparison.Ordinal);
+        Assert.Contains(log, refused.Error, StringComparison.Ordinal);
+        Assert.Contains("--lose-moved-aside", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(KeyFile));
+
+        StatectlRun removed = await KeysAsync("retire", oldKey, "--remove", "--lose-moved-aside", "--json");
+        Assert.True(removed.ExitCode == 0, removed.ToString());
+        Assert.DoesNotContain(oldKey, File.ReadAllText(KeyFile), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ADirectoryThatIsNotAStateDirectory_IsRefused_ByListAndByRemove_NamingIt()
     {

@@ -90,10 +90,10 @@ internal static class KeysCommand
         {
             Description = "Revoke instead: payloads sealed with the key are refused from then on; refused while any payload in the state directory (or row of a PostgreSQL store, --store postgres) is sealed with it.",
         };
-        var remove = new Option<bool>("--remove") { Description = "Remove the key from the file; refused while any payload in the state directory (or row of a PostgreSQL store, --store postgres) is sealed with it, or any file moved aside (*.corrupt.*)." };
+        var remove = new Option<bool>("--remove") { Description = "Remove the key from the file; refused while any payload in the state directory (or row of a PostgreSQL store, --store postgres) is sealed with it, or any file moved aside (*.corrupt.*) or kept by a migration rollback (rolled-back.<timestamp>/)." };
         var loseMovedAside = new Option<bool>("--lose-moved-aside")
         {
-            Description = "With --remove: remove the key although files moved aside (*.corrupt.*: damaged copies, torn tails kept aside, which may hold acknowledged data) are sealed with it, accepting that they can never be decrypted.",
+            Description = "With --remove: remove the key although files moved aside (*.corrupt.*: damaged copies, torn tails kept aside, which may hold acknowledged data) or kept by a migration rollback (rolled-back.<timestamp>/: saves made since the migration) are sealed with it, accepting that they can never be decrypted.",
         };
         var acceptUnreadable = new Option<bool>("--accept-unreadable")
         {
@@ -247,7 +247,7 @@ internal static class KeysCommand
         var rows = ring.Keys.Select(k => Entry(k.Id, EncryptionKeyStateName(k.State), k.CreatedAt, usage)).ToList();
 
         // Data sealed with a key the file lacks (moved-aside files included): the next start would stop on it.
-        rows.AddRange(usage.ByKey.Keys.Union(usage.MovedAsideByKey.Keys).Where(id => ring.Find(id) is null).Order(StringComparer.Ordinal)
+        rows.AddRange(usage.ByKey.Keys.Union(usage.MovedAsideByKey.Keys).Union(usage.RolledBackByKey.Keys).Where(id => ring.Find(id) is null).Order(StringComparer.Ordinal)
             .Select(id => Entry(id, "missing", null, usage)));
         bool missing = rows.Exists(r => r.State == "missing");
         if (context.Json)
@@ -258,11 +258,12 @@ internal static class KeysCommand
         {
             // The key id whole on one line: an operator copies it into 'keys retire'.
             var table = new Table().AddColumn(new TableColumn("key").NoWrap()).AddColumn("state").AddColumn("created").AddColumn(new TableColumn("payloads").RightAligned())
-                .AddColumn(new TableColumn("files").RightAligned()).AddColumn(new TableColumn("moved aside").RightAligned().NoWrap());
+                .AddColumn(new TableColumn("files").RightAligned()).AddColumn(new TableColumn("moved aside").RightAligned().NoWrap())
+                .AddColumn(new TableColumn("rolled back").RightAligned().NoWrap());
             foreach (KeyListEntry row in rows)
             {
                 table.AddRow(Markup.Escape(row.Id), row.State == "missing" ? "[red]missing[/]" : row.State,
-                    row.CreatedAt?.ToString("u", CultureInfo.InvariantCulture) ?? "", Number(row.Payloads), Number(row.Files), Number(row.MovedAside));
+                    row.CreatedAt?.ToString("u", CultureInfo.InvariantCulture) ?? "", Number(row.Payloads), Number(row.Files), Number(row.MovedAside), Number(row.RolledBack));
             }
 
             table.Caption($"{Markup.Escape(file)}; {Number(usage.ClearFiles)} file(s) hold data in the clear");
@@ -282,7 +283,7 @@ internal static class KeysCommand
     }
 
     private static KeyListEntry Entry(string id, string state, DateTimeOffset? createdAt, EncryptionKeyUsage usage) =>
-        new(id, state, createdAt, usage.For(id).Payloads, usage.For(id).Files, usage.MovedAsideFor(id).Count);
+        new(id, state, createdAt, usage.For(id).Payloads, usage.For(id).Files, usage.MovedAsideFor(id).Count, usage.RolledBackFor(id).Count);
 
     private static string ResolveKeyFile(ParseResult parsed) =>
         parsed.GetValue(KeyFile) is { Length: > 0 } file ? Path.GetFullPath(file)

@@ -13,7 +13,7 @@ internal sealed record KeyListReport(string KeyFile, string StateDirectory, IRea
 /// One key in <see cref="KeyListReport"/>; <c>missing</c> is a key id the data names that the file lacks.
 /// <see cref="MovedAside"/>: files moved aside (<c>*.corrupt.*</c>) sealed with it, not in <see cref="Payloads"/> or <see cref="Files"/>.
 /// </summary>
-internal sealed record KeyListEntry(string Id, string State, DateTimeOffset? CreatedAt, long Payloads, long Files, long MovedAside);
+internal sealed record KeyListEntry(string Id, string State, DateTimeOffset? CreatedAt, long Payloads, long Files, long MovedAside, long RolledBack);
 
 /// <summary>What <c>statectl keys list --store postgres --json</c> prints: the store as a URL without credentials, rows per key, rows in the clear.</summary>
 internal sealed record KeyListPostgresReport(string KeyFile, string Database, IReadOnlyList<KeyRowsEntry> Keys, KeyRows Clear);
