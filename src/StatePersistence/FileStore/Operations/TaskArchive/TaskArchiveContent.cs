@@ -6,12 +6,14 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 
 /// <summary>
 /// The rules of what a task archive holds that need no store: every id its manifest names is a valid id, every task,
-/// session log and report it names has its entry listed, and every task entry is a task holding its own id. The whole
+/// session log and report it names has its entry listed, every task entry is a task holding its own id, and every report
+/// entry a JSON object not holding another report's id (what the stores take as a report). The whole
 /// read (<see cref="TaskArchiveWholeRead"/>) applies them, so <c>statectl verify</c> and <c>archive list --verify</c>
 /// refuse what a restore refuses, in its words; the restore applies the task rule again to a sealed archive's entries
 /// once it has opened them. Before 2026-12-07 only the restore knew them: an archive whose manifest named a task with
 /// no listed entry, an invalid id, or whose task entry held another task, verified sound and was refused by its restore
-/// (<c>VerifyRefusesWhatRestoreRefusesTests</c>).
+/// (<c>VerifyRefusesWhatRestoreRefusesTests</c>). A report entry that is not a report was restored, exit 0, and moved
+/// aside as corrupt by the first read of it, until 2026-12-07 (<c>ArchivedReportContentTests</c>).
 /// </summary>
 internal static class TaskArchiveContent
 {
@@ -67,9 +69,36 @@ internal static class TaskArchiveContent
     }
 
     /// <summary>
-    /// Every task of the manifest, from its entry's content as <paramref name="plain"/> gives it (opened, when the
-    /// archive is sealed), checked by <see cref="Task"/>.
+    /// Null when the entry of report <paramref name="id"/> holds a report: a JSON object, and not one holding another
+    /// report's id (<see cref="ReportContent"/>, the rule verify and import apply to a report file), else the damage.
     /// </summary>
-    public static List<StoredItem> Tasks(TaskArchiveManifest manifest, Func<string, byte[]> plain, string path) =>
-        [.. manifest.Tasks.Select(t => Task(path, t.Id, plain(TaskArchiveManifest.TaskEntry(t.Id))))];
+    public static InvalidDataException? ReportProblem(string path, string id, byte[] json)
+    {
+        string entry = TaskArchiveManifest.ReportEntry(id);
+        try
+        {
+            return ReportContent.Problem(json, id) is { } problem ? TaskArchiveFile.Damaged(path, entry, $"is not a report ({problem})") : null;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            return TaskArchiveFile.Damaged(path, entry, $"is not a report ({ex.Message})", ex);
+        }
+    }
+
+    /// <summary>
+    /// Every task of the manifest, from its entry's content as <paramref name="plain"/> gives it (opened, when the
+    /// archive is sealed), checked by <see cref="Task"/>, once every report's entry passed <see cref="ReportProblem"/>.
+    /// </summary>
+    public static List<StoredItem> Tasks(TaskArchiveManifest manifest, Func<string, byte[]> plain, string path)
+    {
+        foreach (string reportId in manifest.Tasks.SelectMany(t => t.Reports))
+        {
+            if (ReportProblem(path, reportId, plain(TaskArchiveManifest.ReportEntry(reportId))) is { } problem)
+            {
+                throw problem;
+            }
+        }
+
+        return [.. manifest.Tasks.Select(t => Task(path, t.Id, plain(TaskArchiveManifest.TaskEntry(t.Id))))];
+    }
 }

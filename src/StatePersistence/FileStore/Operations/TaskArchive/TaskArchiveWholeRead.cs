@@ -7,7 +7,7 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 /// <summary>
 /// The one reader of a task archive whole, and its rules: a manifest first, naming only valid ids and listing the entry
 /// of every task, log and report it names, then exactly the entries it lists, each of its length and SHA-256 (and in an
-/// archive not sealed, each task entry a task holding its own id: <see cref="TaskArchiveContent"/>), then the gzip
+/// archive not sealed, each task entry a task holding its own id and each report entry a report: <see cref="TaskArchiveContent"/>), then the gzip
 /// trailer. A restore reads through it keeping each entry (<see cref="TaskArchiveFile.Read"/>); a listing that checks
 /// every archive of a directory (<c>statectl archive list --verify</c>, <c>statectl verify</c>) reads through it keeping
 /// nothing but one task entry at a time, one buffer and one running hash at a time, so it needs no memory of the
@@ -84,7 +84,7 @@ internal static class TaskArchiveWholeRead
         TaskArchiveManifest? manifest = null;
         var listed = new Dictionary<string, ArchiveEntry>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var tasks = new Dictionary<string, string>(StringComparer.Ordinal);
+        var judged = new Dictionary<string, (bool Report, string Id)>(StringComparer.Ordinal);
         while (tar.GetNextEntry() is { } entry)
         {
             reached(entry.Name);
@@ -122,12 +122,16 @@ internal static class TaskArchiveWholeRead
                     listed[expected.Name] = expected;
                 }
 
-                // A sealed archive's task entries are judged as bytes: what they hold is known only where a key opens them.
+                // A sealed archive's task and report entries are judged as bytes: what they hold is known only where a key opens them.
                 if (!manifest.Sealed)
                 {
                     foreach (ArchivedTask task in manifest.Tasks)
                     {
-                        tasks[TaskArchiveManifest.TaskEntry(task.Id)] = task.Id;
+                        judged[TaskArchiveManifest.TaskEntry(task.Id)] = (false, task.Id);
+                        foreach (string reportId in task.Reports)
+                        {
+                            judged[TaskArchiveManifest.ReportEntry(reportId)] = (true, reportId);
+                        }
                     }
                 }
             }
@@ -139,14 +143,14 @@ internal static class TaskArchiveWholeRead
             {
                 return (null, TaskArchiveFile.Damaged(path, entry.Name, "is not listed in the manifest"));
             }
-            else if (Measure(entry.DataStream, keepContent: keep is not null || tasks.ContainsKey(entry.Name), cancellationToken) is var (length, sha256, content)
+            else if (Measure(entry.DataStream, keepContent: keep is not null || judged.ContainsKey(entry.Name), cancellationToken) is var (length, sha256, content)
                 && (length != expected.Length || sha256 != expected.Sha256))
             {
                 return (null, TaskArchiveFile.Damaged(path, entry.Name, $"does not match its length or SHA-256 in the manifest ({length} bytes)"));
             }
-            else if (tasks.TryGetValue(entry.Name, out string? taskId) && TaskProblem(path, taskId, content!) is { } task)
+            else if (judged.TryGetValue(entry.Name, out (bool Report, string Id) item) && ContentProblem(path, item, content!) is { } wrong)
             {
-                return (null, task);
+                return (null, wrong);
             }
             else if (keep is not null)
             {
@@ -164,12 +168,20 @@ internal static class TaskArchiveWholeRead
             : (manifest, null);
     }
 
-    /// <summary>Why the entry of task <paramref name="id"/> is not that task (<see cref="TaskArchiveContent.Task"/>), or null.</summary>
-    private static InvalidDataException? TaskProblem(string path, string id, byte[] json)
+    /// <summary>
+    /// Why the entry of a task is not that task (<see cref="TaskArchiveContent.Task"/>), or the entry of a report not a
+    /// report (<see cref="TaskArchiveContent.ReportProblem"/>), or null.
+    /// </summary>
+    private static InvalidDataException? ContentProblem(string path, (bool Report, string Id) item, byte[] json)
     {
+        if (item.Report)
+        {
+            return TaskArchiveContent.ReportProblem(path, item.Id, json);
+        }
+
         try
         {
-            TaskArchiveContent.Task(path, id, json);
+            TaskArchiveContent.Task(path, item.Id, json);
             return null;
         }
         catch (InvalidDataException ex)
