@@ -47,6 +47,14 @@ public sealed partial class StatePersistenceService
         // Before the store is asked: not every store heeds the token before it opens anything.
         cancellationToken.ThrowIfCancellationRequested();
 
+        // Options may be set until now: checked again, before anything is opened, so a value set since the service was
+        // built is refused naming it rather than failing the start halfway (a timer's "period") or being ignored.
+        string[] problems = [.. _options.Validate(), .. _builtWith.Changes(_options)];
+        if (problems.Length > 0)
+        {
+            throw new ArgumentException("Invalid StatePersistence options: " + string.Join(" ", problems), "options");
+        }
+
         // The store was built from these options too: from here on neither may see them change.
         _options.Freeze();
         long started = Stopwatch.GetTimestamp();

@@ -28,6 +28,7 @@ namespace StatePersistence;
 public sealed partial class StatePersistenceService : IStatePersistence
 {
     private readonly StatePersistenceOptions _options;
+    private readonly SettingsTakenWhenBuilt _builtWith;
     private readonly IStateStore _store;
     private readonly StateInstruments _instruments;
     private readonly CancellationTokenSource _stopping = new();
@@ -64,6 +65,8 @@ public sealed partial class StatePersistenceService : IStatePersistence
             {
                 throw new ArgumentException("Invalid StatePersistence options: " + string.Join(" ", problems), nameof(options));
             }
+
+            _builtWith = SettingsTakenWhenBuilt.Of(_options);
 
             blobs ??= store as IStateBlobStore ?? throw new ArgumentException(
                 $"The store '{store.Location}' keeps no session logs or reports (it does not implement {nameof(IStateBlobStore)}): pass one as '{nameof(blobs)}'.", nameof(blobs));
