@@ -193,7 +193,7 @@ public sealed class StatePersistenceOptions
 
     /// <summary>
     /// Encryption at rest (<c>StatePersistence:Encryption</c>): the key file or other key source that turns on the
-    /// AES-256-GCM codec for every stored byte. Off by default. Ignored when <see cref="PayloadCodec"/> is set.
+    /// AES-256-GCM codec for every stored byte. Off by default. A key file or key provider set beside <see cref="PayloadCodec"/> is refused (a store has one codec).
     /// </summary>
     public EncryptionOptions Encryption { get; } = new();
 
@@ -384,6 +384,12 @@ public sealed class StatePersistenceOptions
         if (Encryption.KeyFile is { Length: > 0 } keyFile && PayloadCodec is not null)
         {
             problems.Add($"Encryption.KeyFile is set ('{keyFile}') and so is PayloadCodec ({PayloadCodec.Name}): a store has one codec; set only one.");
+        }
+
+        if (Encryption.KeyProvider is not null && PayloadCodec is not null)
+        {
+            // PayloadCodec wins: the key provider, the application's KMS, was dropped and the store wrote through the codec alone.
+            problems.Add($"Encryption.KeyProvider is set ({Encryption.KeyProvider.GetType().Name}) and so is PayloadCodec ({PayloadCodec.Name}): a store has one codec; set only one (an encrypting codec of your own, or the key provider).");
         }
 
         if (Encryption.ResolveKeyFile() is { } resolvedKeyFile && PathContainment.IsInside(resolvedKeyFile, ResolveStatePath()))
