@@ -1,5 +1,6 @@
 using StatePersistence.Commit;
 using StatePersistence.Encryption;
+using StatePersistence.Errors;
 using StatePersistence.Postgres.Reencryption;
 using StatePersistence.Storage;
 
@@ -45,13 +46,34 @@ public sealed partial class PostgresStateStore : IReencryptingStore, ILateSealin
             return new ReencryptionStep(null, 0, 0, 0);
         }
 
-        (int rewritten, int remaining) = await Guarded("re-encrypt rows", async () =>
-            await _reencryption.StepAsync(active, maxFiles, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
-        // The task archives with what the rows left of the budget: few and large, each rewritten whole.
-        ArchiveResealing archives = await Guarded("re-encrypt task archives", async () =>
-            await _archiveReencryption.StepAsync(active, maxFiles - rewritten, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
-        Interlocked.Exchange(ref _reencryptionRemaining, remaining + archives.Remaining);
-        return new ReencryptionStep(active, rewritten + archives.Rewritten, 0, remaining + archives.Remaining) { Damaged = archives.Damaged };
+        int rewritten, remaining;
+        ArchiveResealing archives;
+        try
+        {
+            (rewritten, remaining) = await Guarded("re-encrypt rows", async () =>
+                await _reencryption.StepAsync(active, maxFiles, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+            // The task archives with what the rows left of the budget: few and large, each rewritten whole.
+            archives = await Guarded("re-encrypt task archives", async () =>
+                await _archiveReencryption.StepAsync(active, maxFiles - rewritten, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+            // Rewrites of an earlier step that the synchronous standby did not confirm, when no commit of this one did.
+            await Guarded("confirm the re-encryption's rewrites on the synchronous standby", async () =>
+            {
+                await _unconfirmedRewrites.ConfirmAsync(_dataSource, cancellationToken).ConfigureAwait(false);
+                return true;
+            }).ConfigureAwait(false);
+        }
+        catch (StateOutcomeUnknownException) when (_unconfirmedRewrites.Count > 0)
+        {
+            // Rows on the standby still under the old key: the health must not say the old key protects nothing.
+            long unconfirmed = _unconfirmedRewrites.Count;
+            long before = Interlocked.Read(ref _reencryptionRemaining);
+            Interlocked.Exchange(ref _reencryptionRemaining, Math.Max(before, unconfirmed));
+            throw;
+        }
+
+        int left = remaining + archives.Remaining + _unconfirmedRewrites.Count;
+        Interlocked.Exchange(ref _reencryptionRemaining, left);
+        return new ReencryptionStep(active, rewritten + archives.Rewritten, 0, left) { Damaged = archives.Damaged };
     }
 
     /// <summary>

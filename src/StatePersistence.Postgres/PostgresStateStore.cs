@@ -61,6 +61,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     private readonly ChangePruner _pruner;
     private readonly RowReencryption _reencryption;
     private readonly ArchiveReencryption _archiveReencryption;
+    private readonly UnconfirmedRewrites _unconfirmedRewrites;
     private readonly int _commandTimeoutSeconds;
     private readonly StoreFailures _failures;
     private bool _open;
@@ -114,8 +115,9 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         _pruner = new ChangePruner(dataSource, schema, changeRetention ?? DefaultChangeRetention);
         _feed = new ChangeFeed(dataSource, schema, _rows, _pruner, own);
         _listing = new TaskListingQuery(dataSource, schema, _rows);
-        _reencryption = new RowReencryption(dataSource, schema, _rows, _payloads);
-        _archiveReencryption = new ArchiveReencryption(dataSource, schema, _payloads, Location);
+        _unconfirmedRewrites = new UnconfirmedRewrites(schema);
+        _reencryption = new RowReencryption(dataSource, schema, _rows, _payloads, _unconfirmedRewrites);
+        _archiveReencryption = new ArchiveReencryption(dataSource, schema, _payloads, Location, _unconfirmedRewrites);
     }
 
     /// <inheritdoc />

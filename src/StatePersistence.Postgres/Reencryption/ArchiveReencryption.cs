@@ -15,7 +15,7 @@ namespace StatePersistence.Postgres.Reencryption;
 /// <see cref="Errors.StateStorageException"/> after the other archives are rewritten, and skipped while the key ring
 /// stays as it was; before 2026-12-07 it stopped the step, and the archives after it were never rewritten.
 /// </summary>
-internal sealed class ArchiveReencryption(NpgsqlDataSource dataSource, string schema, StorePayloads payloads, string location)
+internal sealed class ArchiveReencryption(NpgsqlDataSource dataSource, string schema, StorePayloads payloads, string location, UnconfirmedRewrites unconfirmed)
 {
     /// <summary>Archives that did not read back whole (damage), reported once and skipped by later steps.</summary>
     private readonly HashSet<string> _damaged = new(StringComparer.Ordinal);
@@ -101,7 +101,10 @@ internal sealed class ArchiveReencryption(NpgsqlDataSource dataSource, string sc
             update.Parameters.Add(Target(target));
             update.Parameters.Add(new NpgsqlParameter { Value = name, NpgsqlDbType = NpgsqlDbType.Text });
             update.Parameters.Add(new NpgsqlParameter { Value = version, NpgsqlDbType = NpgsqlDbType.Xid });
-            rewritten += await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // Watched: a rewrite the synchronous standby did not confirm fails the step, not counted (UnconfirmedRewrites).
+            int updated = 0;
+            await unconfirmed.CommitAsync(connection, 1, async () => updated = await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+            rewritten += updated;
         }
 
         await using var count = new NpgsqlCommand($"SELECT count(*) FROM {schema}.task_archives WHERE key_id IS DISTINCT FROM $1", connection);

@@ -20,7 +20,7 @@ namespace StatePersistence.Postgres.Reencryption;
 /// already). The content is unchanged, so no revision is taken and nothing enters the change feed; every instance
 /// keeps serving from its memory.
 /// </summary>
-internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema, ChangeRows rows, StorePayloads payloads)
+internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema, ChangeRows rows, StorePayloads payloads, UnconfirmedRewrites unconfirmed)
 {
     /// <summary>
     /// Rows that did not open, reported once and skipped by later steps; they stay counted as remaining. Damage for
@@ -87,8 +87,9 @@ internal sealed class RowReencryption(NpgsqlDataSource dataSource, string schema
 
             if (batch.BatchCommands.Count > 0)
             {
-                // Each UPDATE applies only to a row still as it was read.
-                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                // Each UPDATE applies only to a row still as it was read. Its commit watched: one the synchronous
+                // standby did not confirm fails the step, its rows not counted as rewritten (UnconfirmedRewrites).
+                await unconfirmed.CommitAsync(connection, batch.BatchCommands.Count, () => batch.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
                 foreach (NpgsqlBatchCommand update in batch.BatchCommands)
                 {
                     rewritten += update.RecordsAffected == 1 ? 1 : 0;

@@ -1,6 +1,11 @@
 using System.Text;
 using Npgsql;
+using StatePersistence.Commit;
+using StatePersistence.Encryption;
 using StatePersistence.Errors;
+using StatePersistence.FileStore.Operations;
+using StatePersistence.Model;
+using StatePersistence.Postgres.Tests.Reencryption;
 using StatePersistence.Postgres.Tests.Support;
 using StatePersistence.Storage;
 
@@ -144,6 +149,105 @@ public sealed class UnconfirmedStandbyCommitTests(UnconfirmedStandbyCommitTests.
         StateOutcomeUnknownException unknown = Assert.IsType<StateOutcomeUnknownException>(failed);
         Assert.Contains("the synchronous standby did not confirm it", unknown.Message, StringComparison.Ordinal);
         Assert.Equal(0L, store.CheckHealth().Details["commit_answers_lost"]);
+    }
+
+    /// <summary>
+    /// A re-encryption step whose rewrite under the new key the standby never confirmed (the Command Timeout ends the
+    /// wait, or the backend is terminated): the row is under the new key on the primary alone, still under the old key
+    /// on the standby, so the old key must not look removable. The step fails saying so, the row stays counted as
+    /// remaining (also by a step that finds nothing left on the primary while the standby still does not confirm), and
+    /// the first step the standby confirms finishes it. Before 2026-12-07 the re-encryption's commits were not watched:
+    /// the rewrite was counted done and <c>reencryption_files_remaining</c> reached 0.
+    /// </summary>
+    [Theory]
+    [InlineData("report", false)]
+    [InlineData("report", true)]
+    [InlineData("task archive", false)]
+    [InlineData("task archive", true)]
+    public async Task AReencryptionRewriteTheStandbyNeverConfirmed_StaysRemaining_UntilAConfirmedStep(string row, bool terminated)
+    {
+        DirectoryInfo keys = Directory.CreateTempSubdirectory("sp-pgcrypt-");
+        try
+        {
+            string keyFile = Path.Combine(keys.FullName, "keys.json");
+            EncryptionKeyFile.Create(keyFile);
+            var options = new StatePersistenceOptions();
+            options.Encryption.KeyFile = keyFile;
+            string connection = new NpgsqlConnectionStringBuilder(cluster.Server.ConnectionString) { CommandTimeout = terminated ? 30 : 1 }.ConnectionString;
+            await using var store = new PostgresStateStore(connection, "t_" + Guid.NewGuid().ToString("N")[..16], options.ResolvePayloadCodec(hasStateDirectory: false));
+            await store.OpenAsync(Ct);
+            await using StatePersistenceService? archiving = row == "report" ? null : await ArchiveATaskAsync(keyFile, store);
+            if (row == "report")
+            {
+                await store.SaveReportAsync("r1", """{"a":1}"""u8.ToArray(), Durability.Full, Ct);
+            }
+
+            string newKey = EncryptionKeyOperations.Rotate(keyFile).Id;
+            await EncryptedSchema.WaitForActiveKeyAsync(store, newKey);
+            if (row != "report")
+            {
+                // The task's rows (its change log) first, a row a step (the rows take the budget before the archive):
+                // the archive alone is left, to be rewritten under the standby.
+                while ((await store.ReencryptStepAsync(StateView.Empty, 1, Ct)).Remaining > 1)
+                {
+                }
+            }
+
+            Task StepAsync(CancellationToken cancellationToken) => store.ReencryptStepAsync(StateView.Empty, 32, cancellationToken).AsTask();
+            Exception? failed;
+            Exception? again = null;
+            if (terminated)
+            {
+                failed = await TerminatedWaitingAsync(StepAsync);
+            }
+            else
+            {
+                await cluster.RequireStandbyAsync();
+                try
+                {
+                    failed = await Record.ExceptionAsync(() => StepAsync(Ct));
+                    // Nothing is left under the old key on the primary now; the standby still has not confirmed.
+                    again = await Record.ExceptionAsync(() => StepAsync(Ct));
+                }
+                finally
+                {
+                    await cluster.DropStandbyAsync();
+                }
+            }
+
+            StateOutcomeUnknownException unknown = Assert.IsType<StateOutcomeUnknownException>(failed);
+            Assert.Contains("the synchronous standby did not confirm it", unknown.Message, StringComparison.Ordinal);
+            Assert.Equal(1L, store.CheckHealth().Details["reencryption_files_remaining"]);
+            if (!terminated)
+            {
+                Assert.IsType<StateOutcomeUnknownException>(again);
+                Assert.Equal(1L, store.CheckHealth().Details["reencryption_files_remaining"]);
+            }
+
+            // The standby confirms again: the next step finishes the re-encryption.
+            ReencryptionStep step = await store.ReencryptStepAsync(StateView.Empty, 32, Ct);
+            Assert.Equal(0, step.Remaining);
+            Assert.Equal(0L, store.CheckHealth().Details["reencryption_files_remaining"]);
+        }
+        finally
+        {
+            keys.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// A completed task moved into a task archive (sealed under the active key) by a service over <paramref name="store"/>,
+    /// its own re-encryption off; the service (which disposes the store).
+    /// </summary>
+    private static async Task<StatePersistenceService> ArchiveATaskAsync(string keyFile, PostgresStateStore store)
+    {
+        var options = new StatePersistenceOptions { ReencryptionInterval = TimeSpan.Zero, ScrubInterval = TimeSpan.Zero };
+        options.Encryption.KeyFile = keyFile;
+        var service = new StatePersistenceService(options, store);
+        await service.StartAsync(Ct);
+        await service.SaveTaskAsync(new AgentTask { Id = "done", Description = "archived", Status = TaskStatuses.Completed, CompletedAt = DateTimeOffset.UtcNow.AddDays(-60) }, Ct);
+        Assert.Equal(["done"], (await TaskArchives.ArchiveAsync(service, DateTimeOffset.UtcNow.AddDays(-30), cancellationToken: Ct)).Tasks);
+        return service;
     }
 
     private async Task<PostgresStateStore> OpenStoreAsync(int commandTimeout = 30)
