@@ -51,8 +51,35 @@ internal sealed class UnconfirmedRewrites(string schema)
         }
 
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var touch = new NpgsqlCommand(
-            $"UPDATE {schema}.schema_version SET version = version WHERE version = (SELECT max(version) FROM {schema}.schema_version)", connection);
+        await using NpgsqlCommand touch = Touch(schema, connection);
         await CommitAsync(connection, 0, () => touch.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Why the primary's synchronous standby may lack rows the re-encryption rewrote (any instance's): a write of no
+    /// content committed now was not confirmed by it; null when it was (the standby then holds every commit before it),
+    /// or when the primary has no synchronous standby. What <c>statectl keys retire --remove|--revoke --store
+    /// postgres</c> checks after the primary's rows show 0 under the key: before 2026-12-07 it measured the primary
+    /// alone (UnconfirmedStandbyCommitTests).
+    /// </summary>
+    public static async Task<string?> StandbyBehindAsync(string connectionString, string schema, CancellationToken cancellationToken)
+    {
+        await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(connectionString);
+        await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlCommand touch = Touch(schema, connection);
+        try
+        {
+            await StandbyConfirmation.CommitAsync(connection, () => touch.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
+            return null;
+        }
+        catch (CommitNotConfirmedException unconfirmed)
+        {
+            return $"The synchronous standby did not confirm a commit made now ({unconfirmed.Message}): it may still hold rows "
+                + "the re-encryption rewrote on the primary, under the old key, and a failover to it would need the key. Check the standby (pg_stat_replication)";
+        }
+    }
+
+    /// <summary>The schema's version row updated to itself: no content changes, but it writes WAL, so its COMMIT waits for the standby.</summary>
+    private static NpgsqlCommand Touch(string schema, NpgsqlConnection connection) => new(
+        $"UPDATE {schema}.schema_version SET version = version WHERE version = (SELECT max(version) FROM {schema}.schema_version)", connection);
 }

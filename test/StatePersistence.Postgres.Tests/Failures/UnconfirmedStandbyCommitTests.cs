@@ -1,5 +1,6 @@
 using System.Text;
 using Npgsql;
+using StatePersistence.Cli.Tests.Support;
 using StatePersistence.Commit;
 using StatePersistence.Encryption;
 using StatePersistence.Errors;
@@ -228,6 +229,59 @@ public sealed class UnconfirmedStandbyCommitTests(UnconfirmedStandbyCommitTests.
             ReencryptionStep step = await store.ReencryptStepAsync(StateView.Empty, 32, Ct);
             Assert.Equal(0, step.Remaining);
             Assert.Equal(0L, store.CheckHealth().Details["reencryption_files_remaining"]);
+        }
+        finally
+        {
+            keys.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// <c>statectl keys retire OLD --remove --store postgres</c> after a re-encryption step the standby never confirmed:
+    /// the primary's rows show 0 under the old key, but the standby may still hold them under it, so the removal is
+    /// refused naming the standby, and allowed once a commit is confirmed again. Before 2026-12-07 it measured the
+    /// primary alone and removed the key.
+    /// </summary>
+    [Fact]
+    public async Task KeyRemoval_AfterARewriteTheStandbyNeverConfirmed_IsRefusedUntilItConfirms()
+    {
+        DirectoryInfo keys = Directory.CreateTempSubdirectory("sp-pgcrypt-");
+        try
+        {
+            string keyFile = Path.Combine(keys.FullName, "keys.json");
+            string oldKey = EncryptionKeyFile.Create(keyFile).Active.Id;
+            var options = new StatePersistenceOptions();
+            options.Encryption.KeyFile = keyFile;
+            string connection = new NpgsqlConnectionStringBuilder(cluster.Server.ConnectionString) { CommandTimeout = 1 }.ConnectionString;
+            string schema = "t_" + Guid.NewGuid().ToString("N")[..16];
+            await using var store = new PostgresStateStore(connection, schema, options.ResolvePayloadCodec(hasStateDirectory: false));
+            await store.OpenAsync(Ct);
+            await store.SaveReportAsync("r1", """{"a":1}"""u8.ToArray(), Durability.Full, Ct);
+            await EncryptedSchema.WaitForActiveKeyAsync(store, EncryptionKeyOperations.Rotate(keyFile).Id);
+            var environment = new Dictionary<string, string> { ["STATEPERSISTENCE_CONNECTION_STRING"] = connection };
+            string[] remove = ["keys", "retire", oldKey, "--remove", "--store", "postgres", "--schema", schema, "--key-file", keyFile];
+
+            StatectlRun refused;
+            bool keptThen;
+            await cluster.RequireStandbyAsync();
+            try
+            {
+                Assert.IsType<StateOutcomeUnknownException>(await Record.ExceptionAsync(() => store.ReencryptStepAsync(StateView.Empty, 32, Ct).AsTask()));
+                refused = await StatectlRun.RunAsync(remove, environment: environment);
+                keptThen = EncryptionKeyFile.Read(keyFile).Find(oldKey) is not null;
+            }
+            finally
+            {
+                await cluster.DropStandbyAsync();
+            }
+
+            StatectlRun removed = await StatectlRun.RunAsync(remove, environment: environment);
+
+            Assert.True(refused.ExitCode != 0, refused.ToString());
+            Assert.Contains("synchronous standby did not confirm", refused.Error, StringComparison.Ordinal);
+            Assert.True(keptThen);
+            Assert.True(removed.ExitCode == 0, removed.ToString());
+            Assert.Null(EncryptionKeyFile.Read(keyFile).Find(oldKey));
         }
         finally
         {

@@ -72,7 +72,10 @@ internal static class KeysOnPostgres
     {
         PostgresKeyUsage usage = MeasureAsync(store, CancellationToken.None).GetAwaiter().GetResult();
         PostgresKeyUsageCount used = usage.For(keyId);
-        return used.Total == 0 ? null
+        return used.Total == 0
+            // The count is the primary's: a synchronous standby may not have the rewrites yet (an unconfirmed commit).
+            ? store.ReadAsync((connectionString, schema) => Postgres.Reencryption.UnconfirmedRewrites.StandbyBehindAsync(connectionString, schema, CancellationToken.None))
+                .GetAwaiter().GetResult() is { } behind ? $"The key '{keyId}' seals no row of the PostgreSQL store {usage.Location} on the primary. {behind}" : null
             : $"The key '{keyId}' still seals {used.Total} row(s) of the PostgreSQL store {usage.Location} ({used.Items} items, {used.SessionLogRows} session log rows, {used.Reports} reports, {used.Changes} changes, {used.TaskArchives} task archives)";
     }
 
