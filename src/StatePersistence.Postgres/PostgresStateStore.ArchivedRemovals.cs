@@ -18,7 +18,8 @@ public sealed partial class PostgresStateStore
     /// <inheritdoc />
     /// <remarks>
     /// Its rows, part marks and size counters in one transaction, under the log's advisory lock, as a cap takes it. A
-    /// commit the synchronous standby did not confirm fails (<see cref="Failures.StandbyConfirmation"/>).
+    /// commit the synchronous standby did not confirm fails (<see cref="Failures.StandbyConfirmation"/>); one whose
+    /// answer was lost is settled by asking the database (the rows it removed gone: removed).
     /// </remarks>
     public ValueTask RemoveSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
     {
@@ -27,25 +28,37 @@ public sealed partial class PostgresStateStore
         {
             await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using NpgsqlBatch batch = WriteBatch(connection, transaction, Durability.Full);
-            foreach (string sql in new[]
+            await ExecuteInAsync(connection, transaction, $"SELECT pg_advisory_xact_lock(hashtext('{_schema}.session_log_parts'), hashtext($1))", cancellationToken,
+                Text(sessionId)).ConfigureAwait(false);
+            // The rows removed and the transaction's id: what a COMMIT whose answer is lost is settled by (CommitSettledAsync).
+            var removed = new List<long>();
+            await using (var delete = new NpgsqlCommand($"DELETE FROM {_schema}.session_logs WHERE session_id = $1 RETURNING segment", connection, transaction))
             {
-                $"SELECT pg_advisory_xact_lock(hashtext('{_schema}.session_log_parts'), hashtext($1))",
-                $"DELETE FROM {_schema}.session_logs WHERE session_id = $1",
-                $"DELETE FROM {_schema}.session_log_parts WHERE session_id = $1",
-                // The size counters the trigger left at zero: kept, 16 rows stayed behind for every log ever deleted.
-                // One a concurrent append has just raised is kept (the condition is checked again on its new version).
-                $"DELETE FROM {_schema}.session_log_sizes WHERE session_id = $1 AND bytes = 0",
-            })
-            {
-                var command = new NpgsqlBatchCommand(sql);
-                command.Parameters.Add(Text(sessionId));
-                batch.BatchCommands.Add(command);
+                delete.Parameters.Add(Text(sessionId));
+                await using NpgsqlDataReader rows = await delete.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    removed.Add(rows.GetInt64(0));
+                }
             }
 
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            // A removal on the primary alone comes back after a failover: not acknowledged (Failures.StandbyConfirmation).
-            await Failures.StandbyConfirmation.CommitAsync(connection, () => transaction.CommitAsync(cancellationToken)).ConfigureAwait(false);
+            await ExecuteInAsync(connection, transaction, $"DELETE FROM {_schema}.session_log_parts WHERE session_id = $1", cancellationToken, Text(sessionId)).ConfigureAwait(false);
+            // The size counters the trigger left at zero: kept, 16 rows stayed behind for every log ever deleted.
+            // One a concurrent append has just raised is kept (the condition is checked again on its new version).
+            await ExecuteInAsync(connection, transaction, $"DELETE FROM {_schema}.session_log_sizes WHERE session_id = $1 AND bytes = 0", cancellationToken,
+                Text(sessionId)).ConfigureAwait(false);
+            long transactionId;
+            await using (var id = new NpgsqlCommand("SELECT txid_current()", connection, transaction))
+            {
+                transactionId = (long)(await id.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            }
+
+            // A removal on the primary alone comes back after a failover: not acknowledged (Failures.StandbyConfirmation,
+            // which CommitSettledAsync runs first); a lost answer is settled by asking whether the rows are gone. Before
+            // 2026-12-07 a lost answer failed the removal ("could not remove") though the rows were gone (RemovalLostAnswerTests).
+            long[] segments = [.. removed];
+            await CommitSettledAsync(connection, transaction, settle => Failures.LostCommitAnswer.SessionLogRemovedAsync(_dataSource, _schema, sessionId, segments,
+                transactionId, Failures.LostCommitAnswer.WaitFor(_commandTimeoutSeconds), settle), cancellationToken).ConfigureAwait(false);
             return true;
         }).AsTask());
     }

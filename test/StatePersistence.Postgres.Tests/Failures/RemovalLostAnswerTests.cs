@@ -158,6 +158,34 @@ public sealed class RemovalLostAnswerTests
         Assert.Equal(1L, store.CheckHealth().Details["commit_answers_lost"]);
     }
 
+    /// <summary>
+    /// A session log's removal (a session deletion's, <c>RemoveSessionLogAsync</c>) whose COMMIT lost its answer: settled
+    /// as removed. Before 2026-12-07 it was never settled: it failed ("could not remove the log") though the rows were gone.
+    /// </summary>
+    [Fact]
+    public async Task ALogRemovalWhoseAnswerWasLost_AnswersRemoved()
+    {
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using var proxy = new CommitCuttingProxy();
+        await using var store = new PostgresStateStore(proxy.ConnectionString, schema.Name);
+        await store.OpenAsync(Ct);
+        await store.AppendSessionLogAsync("s1", "one\n"u8.ToArray(), Durability.Full, Ct);
+        await store.AppendSessionLogAsync("s1", "two\n"u8.ToArray(), Durability.Full, Ct);
+
+        Task cut = proxy.Arm(CommitCuttingProxy.Cut.AnswerLost);
+        Exception? failed = await Record.ExceptionAsync(async () => await store.RemoveSessionLogAsync("s1", Ct));
+
+        Assert.True(cut.IsCompleted, "the proxy did not cut the commit");
+        Assert.Null(failed);
+        await using (var direct = new PostgresStateStore(PostgresServer.DataSource, schema.Name))
+        {
+            await direct.OpenAsync(Ct);
+            Assert.Null(await direct.ReadSessionLogAsync("s1", Ct));
+        }
+
+        Assert.Equal(1L, store.CheckHealth().Details["commit_answers_lost"]);
+    }
+
     /// <summary>Through <paramref name="proxy"/>, giving up on a cancellation the database does not answer after 0.3 s (not 2).</summary>
     private static string QuickToGiveUp(CommitCuttingProxy proxy) =>
         new NpgsqlConnectionStringBuilder(proxy.ConnectionString) { CancellationTimeout = 300 }.ConnectionString;
