@@ -7,8 +7,9 @@ namespace StatePersistence.Hosting.Options;
 /// Reports <see cref="StatePersistenceOptions.Validate"/>'s problems at start-up (<c>ValidateOnStart</c>), each
 /// prefixed with the configuration section so the message points at the setting to fix. A codec registered in the
 /// container is the store's (<c>UseFileSystem</c>, <c>UseInMemory</c>, <c>UsePostgres</c>), so a key source or a
-/// <see cref="StatePersistenceOptions.PayloadCodec"/> set beside it is a problem too: the store would drop it without
-/// a word (encryption at rest asked for, and the data written through the container's codec alone).
+/// <see cref="StatePersistenceOptions.PayloadCodec"/> set beside it is a problem too, and so is a key variable
+/// (<c>STATE_ENCRYPTION_KEY_FILE</c>, <c>STATE_ENCRYPTION_KEY</c>) an operator set: the store would drop it without a
+/// word (encryption at rest asked for, and the data written through the container's codec alone).
 /// </summary>
 internal sealed class StatePersistenceOptionsValidator(IPayloadCodec? registeredCodec = null) : IValidateOptions<StatePersistenceOptions>
 {
@@ -33,6 +34,7 @@ internal sealed class StatePersistenceOptionsValidator(IPayloadCodec? registered
             (options.Encryption.KeyProvider is not null, $"Encryption.KeyProvider is set ({options.Encryption.KeyProvider?.GetType().Name})"),
             (!string.IsNullOrWhiteSpace(options.Encryption.KeyFile), $"Encryption.KeyFile is set ('{options.Encryption.KeyFile}')"),
             (options.PayloadCodec is not null, $"PayloadCodec is set ({options.PayloadCodec?.Name})"),
+            (options.Encryption.ResolveKeyVariable() is not null, $"The environment variable {options.Encryption.ResolveKeyVariable()} is set"),
         }.Where(s => s.IsSet).Select(s => $"{s.Setting} {beside}");
     }
 }

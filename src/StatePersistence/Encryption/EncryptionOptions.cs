@@ -65,6 +65,28 @@ public sealed class EncryptionOptions
             : new EnvironmentKeyProvider();
     }
 
+    /// <summary>
+    /// The environment variable the key source in effect comes from: <c>STATE_ENCRYPTION_KEY_FILE</c>, else
+    /// <c>STATE_ENCRYPTION_KEY</c>, else null; null too when <see cref="KeyProvider"/> or <see cref="KeyFile"/> wins.
+    /// Only the name: the value is never read out.
+    /// </summary>
+    public string? ResolveKeyVariable()
+    {
+        if (KeyProvider is not null || !string.IsNullOrWhiteSpace(KeyFile))
+        {
+            return null;
+        }
+
+        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(KeyFileVariable)))
+        {
+            return KeyFileVariable;
+        }
+
+        return string.IsNullOrEmpty(Environment.GetEnvironmentVariable(EnvironmentKeyProvider.DefaultVariable))
+            ? null
+            : EnvironmentKeyProvider.DefaultVariable;
+    }
+
     /// <summary>The codec encryption calls for, or null when it is off.</summary>
     internal IPayloadCodec? ResolveCodec(string? stateDirectory) =>
         ResolveKeyProvider(stateDirectory) is { } keys ? new AesGcmCodec(keys) : null;

@@ -193,7 +193,8 @@ public sealed class StatePersistenceOptions
 
     /// <summary>
     /// Encryption at rest (<c>StatePersistence:Encryption</c>): the key file or other key source that turns on the
-    /// AES-256-GCM codec for every stored byte. Off by default. A key file or key provider set beside <see cref="PayloadCodec"/> is refused (a store has one codec).
+    /// AES-256-GCM codec for every stored byte. Off by default. A key file or key provider set beside <see cref="PayloadCodec"/> is refused (a store has one codec), and so is a
+    /// key variable (<c>STATE_ENCRYPTION_KEY_FILE</c>, <c>STATE_ENCRYPTION_KEY</c>) beside it.
     /// </summary>
     public EncryptionOptions Encryption { get; } = new();
 
@@ -390,6 +391,14 @@ public sealed class StatePersistenceOptions
         {
             // PayloadCodec wins: the key provider, the application's KMS, was dropped and the store wrote through the codec alone.
             problems.Add($"Encryption.KeyProvider is set ({Encryption.KeyProvider.GetType().Name}) and so is PayloadCodec ({PayloadCodec.Name}): a store has one codec; set only one (an encrypting codec of your own, or the key provider).");
+        }
+
+        if (PayloadCodec is not null && Encryption.ResolveKeyVariable() is { } variable)
+        {
+            // PayloadCodec wins: the operator's variable was dropped and the store wrote through the codec alone, so the
+            // data was not encrypted with the keys the variable gives (statectl, reading them, could not open it).
+            problems.Add($"The environment variable {variable} is set and so is PayloadCodec ({PayloadCodec.Name}): a store has one codec; "
+                + "unset the variable for this application, or leave PayloadCodec out to encrypt with its keys.");
         }
 
         if (Encryption.ResolveKeyFile() is { } resolvedKeyFile && PathContainment.IsInside(resolvedKeyFile, ResolveStatePath()))
