@@ -3,6 +3,13 @@ using StatePersistence.Errors;
 using StatePersistence.Server;
 using StatePersistence.Server.Configuration;
 
+// --help and --version answer before anything starts: no state directory is opened, no port bound.
+if (CommandLineUsage.Answer(args) is { } answer)
+{
+    await Console.Out.WriteAsync(answer);
+    return 0;
+}
+
 // Taken before the run: once the host has stopped, its services (the lifetime among them) are disposed.
 CancellationToken stopping = CancellationToken.None;
 try

@@ -21,18 +21,7 @@ namespace StatePersistence.Server;
 internal static class StateServer
 {
     /// <summary>Command-line switches beyond ASP.NET Core's own (<c>--urls</c>, <c>--Section:Key value</c>).</summary>
-    private static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
-    {
-        // No --api-key switch on purpose: a key on the command line is visible to every local user in ps.
-        ["--state-path"] = "StatePersistence:StatePath",
-        ["--store"] = StoreSettings.StoreKey,
-
-        // A path, not a secret: the key file itself is 0600 and kept outside the state directory.
-        ["--encryption-key-file"] = "StatePersistence:Encryption:KeyFile",
-
-        // Allowed as the issue asks, but a password in it is visible in ps: STATEPERSISTENCE_CONNECTION_STRING is not.
-        ["--connection-string"] = StoreSettings.ConnectionStringKey,
-    };
+    private static readonly Dictionary<string, string> SwitchMappings = CommandLineUsage.SwitchMappings();
 
     public static WebApplication Build(string[] args)
     {

@@ -32,8 +32,7 @@ internal static class UnknownSwitches
     {
         var problems = new List<string>();
         var keys = new List<(string Key, string Written, string Arg, bool ValueMissing)>();
-        string options = $"Its options are {string.Join(", ", switchMappings.Keys)}, --urls, and any setting as --Section:Key value " +
-            "(--StatePersistence:MaxBackups 5); see the README's Configuration table.";
+        string options = CommandLineUsage.OptionList;
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
