@@ -48,7 +48,8 @@ internal static class CommandActions
         + "(or the other statectl) holding it, then run the command again. The read-only commands (du, health, verify, tasks list, "
         + "tasks show, export, backups list, archive list, migrate status, keys list) work beside a running server.";
 
-    private const string Stopped = "Interrupted by a signal (Ctrl-C or SIGTERM): the command stopped before it finished.";
+    /// <summary>What a command stopped by a signal says (a command that keeps something for the operator adds where).</summary>
+    internal const string Stopped = "Interrupted by a signal (Ctrl-C or SIGTERM): the command stopped before it finished.";
 
     private static async Task<int> RunBodyAsync(CommandContext context, ParseResult parsed, CancellationToken cancellation, CancellationToken interrupted,
         Func<CommandContext, ParseResult, CancellationToken, Task<int>> body)
@@ -64,7 +65,7 @@ internal static class CommandActions
         }
         catch (CommandFailedException ex)
         {
-            return Fail(context, ex.Message, ex.ExitCode);
+            return Fail(context, ex.Message, ex.ExitCode, ex.KeptEdit);
         }
         catch (StateFormatException ex) when (ex.ReaderLacksCodec)
         {
@@ -110,7 +111,7 @@ internal static class CommandActions
                     + "after a 'migrate rollback', not while the older build is still to run on it)")
         + ", then run this command again.";
 
-    private static int Fail(CommandContext context, string message, int exitCode)
+    private static int Fail(CommandContext context, string message, int exitCode, string? keptEdit = null)
     {
         context.Error.WriteLine("statectl: " + message);
         if (exitCode == ExitCodes.Usage)
@@ -121,7 +122,7 @@ internal static class CommandActions
 
         if (context.Json)
         {
-            context.WriteJson(new CommandError(message, exitCode), CliJsonContext.Default.CommandError);
+            context.WriteJson(new CommandError(message, exitCode, keptEdit), CliJsonContext.Default.CommandError);
         }
 
         return exitCode;

@@ -8,4 +8,7 @@ internal sealed class CommandFailedException(string message, int exitCode = Exit
     : Exception(message, innerException)
 {
     public int ExitCode { get; } = exitCode;
+
+    /// <summary>The file keeping an edit that was not saved (<c>tasks edit</c>), named in the <c>--json</c> error; else null.</summary>
+    public string? KeptEdit { get; init; }
 }

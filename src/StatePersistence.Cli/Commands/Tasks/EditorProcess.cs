@@ -20,7 +20,7 @@ internal static class EditorProcess
         info.ArgumentList.Add(editor + " \"$1\"");
         info.ArgumentList.Add("statectl-editor");
         info.ArgumentList.Add(path);
-        using Process process = Process.Start(info) ?? throw new CommandFailedException($"The editor '{editor}' could not be started.");
+        using Process process = Process.Start(info) ?? throw new CommandFailedException($"The editor '{editor}' could not be started; nothing was saved (the edit is kept in '{path}').");
         await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         if (process.ExitCode != 0)
         {

@@ -67,11 +67,15 @@ internal static class TasksEditCommand
         {
             await EditorProcess.RunAsync(editor, path, cancellation).ConfigureAwait(false);
         }
+        catch (CommandFailedException ex) when (ex.KeptEdit is null)
+        {
+            // The editor failed (or did not start): its message names the file; --json names it as well.
+            throw new CommandFailedException(ex.Message, ex.ExitCode, ex) { KeptEdit = path };
+        }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            // Ctrl-C with the editor open: nothing is saved, and what the operator typed is not thrown away unnamed.
-            context.Error.WriteLine($"statectl: nothing was saved; the edit is kept in '{path}'.");
-            throw;
+            // Ctrl-C with the editor open.
+            throw Interrupted(context, path);
         }
         TaskEdit edit;
         try
@@ -80,7 +84,7 @@ internal static class TasksEditCommand
         }
         catch (StateValidationException ex)
         {
-            throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.");
+            throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.") { KeptEdit = path };
         }
 
         if (!edit.Changed)
@@ -100,22 +104,21 @@ internal static class TasksEditCommand
         catch (StateConflictException ex)
         {
             string now = ex.CurrentRevision is { } revision ? $"it is at revision {revision} now" : "it was deleted";
-            throw new CommandFailedException($"Task '{id}' changed since it was read (revision {original.Revision}; {now}): nothing was saved. The edit is kept in '{path}'.");
+            throw new CommandFailedException($"Task '{id}' changed since it was read (revision {original.Revision}; {now}): nothing was saved. The edit is kept in '{path}'.") { KeptEdit = path };
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            context.Error.WriteLine($"statectl: nothing was saved; the edit is kept in '{path}'.");
-            throw;
+            throw Interrupted(context, path);
         }
         catch (CommandFailedException ex)
         {
             // The directory gone or no longer a state directory (moved while the editor was open): its exit code kept.
-            throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.", ex.ExitCode, ex);
+            throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.", ex.ExitCode, ex) { KeptEdit = path };
         }
         catch (Exception ex) when (ex is StatePersistenceException or IOException or UnauthorizedAccessException)
         {
             // Every failure of the save names the file holding the edit: CommandActions would print the bare message.
-            throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.", innerException: ex);
+            throw new CommandFailedException($"Task '{id}' was not saved: {ex.Message} The edit is kept in '{path}'.", innerException: ex) { KeptEdit = path };
         }
 
         File.Delete(path);
@@ -123,6 +126,17 @@ internal static class TasksEditCommand
         Report(context, new TaskEditReport(id, "saved", savedRevision, snapshotFailure), $"Saved task '{id}' (revision {savedRevision}).");
         // Saved, but a script must hear that the directory could not take the snapshot after it (a full disk).
         return snapshotFailure is null ? ExitCodes.Success : ExitCodes.Failed;
+    }
+
+    /// <summary>
+    /// Ctrl-C or SIGTERM before the edit was saved: nothing is saved, and what the operator typed is not thrown away
+    /// unnamed. Said on standard error at once, and the refusal carries the file, so <c>--json</c> names it too
+    /// (<c>keptEdit</c>): before 2026-12-07 that document said only that the command was interrupted.
+    /// </summary>
+    private static CommandFailedException Interrupted(CommandContext context, string path)
+    {
+        context.Error.WriteLine($"statectl: nothing was saved; the edit is kept in '{path}'.");
+        return new CommandFailedException(CommandActions.Stopped, ExitCodes.Interrupted) { KeptEdit = path };
     }
 
     private static int Report(CommandContext context, TaskEditReport report, string text)
