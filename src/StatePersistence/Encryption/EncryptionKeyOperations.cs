@@ -128,12 +128,14 @@ public static partial class EncryptionKeyOperations
 
     /// <summary>
     /// <see cref="Remove(string, string, string, ILogger?)"/>; with <paramref name="loseMovedAsideFiles"/> the key is
-    /// removed although files moved aside (damaged copies, torn tails kept aside, which may hold acknowledged data) are
-    /// sealed with it: the operator accepts that they can never be decrypted. Live payloads under the key still refuse it.
+    /// removed although files moved aside (damaged copies, torn tails kept aside, which may hold acknowledged data) or
+    /// kept by a migration rollback are sealed with it: the operator accepts that they can never be decrypted (a
+    /// Warning names each kind with its count, and the files). Live payloads under the key still refuse it.
     /// </summary>
     public static void Remove(string keyFile, string keyId, string stateDirectory, bool loseMovedAsideFiles, ILogger? logger = null)
     {
         IReadOnlyList<string> lost = [];
+        IReadOnlyList<string> movedAside = [], rolledBack = [], damagedArchives = [];
         EncryptionKeyFile.Update(keyFile, stateDirectory, ring =>
         {
             // The change is checked first: a key that cannot be removed anyway needs no scan.
@@ -148,7 +150,10 @@ public static partial class EncryptionKeyOperations
 
             // A damaged archive none of whose entries decompresses may need any key: as a file moved aside would. What a
             // migration rollback kept (rolled-back.<timestamp>/, the saves made since the migration) is data as well.
-            lost = [.. usage.MovedAsideFor(keyId), .. usage.RolledBackFor(keyId), .. usage.DamagedArchivesOfUnknownKeys];
+            movedAside = usage.MovedAsideFor(keyId);
+            rolledBack = usage.RolledBackFor(keyId);
+            damagedArchives = usage.DamagedArchivesOfUnknownKeys;
+            lost = [.. movedAside, .. rolledBack, .. damagedArchives];
             if (lost.Count > 0 && !loseMovedAsideFiles)
             {
                 throw new StatePersistenceException(
@@ -160,7 +165,8 @@ public static partial class EncryptionKeyOperations
         ILogger log = logger ?? NullLogger.Instance;
         if (lost.Count > 0)
         {
-            Log.KeyRemovedLosingMovedAside(log, keyId, lost.Count, string.Join(", ", lost.Select(p => $"'{p}'")));
+            // Each kind counted apart: the operator looks for them in different places.
+            Log.KeyRemovedLosingMovedAside(log, keyId, movedAside.Count, rolledBack.Count, damagedArchives.Count, string.Join(", ", lost.Select(p => $"'{p}'")));
         }
 
         Log.KeyRemoved(log, keyId);
@@ -215,8 +221,8 @@ public static partial class EncryptionKeyOperations
         [LoggerMessage(EventId = 7003, EventName = "EncryptionKeyStateChanged", Level = LogLevel.Information, Message = "Encryption key {KeyId} is now {State}")]
         public static partial void KeyStateChanged(ILogger logger, string keyId, string state);
 
-        [LoggerMessage(EventId = 7007, EventName = "EncryptionKeyRemovedLosingMovedAside", Level = LogLevel.Warning, Message = "Encryption key {KeyId} removed although {Files} file(s) moved aside are sealed with it ({Paths}): the operator accepted that they can no longer be decrypted")]
-        public static partial void KeyRemovedLosingMovedAside(ILogger logger, string keyId, int files, string paths);
+        [LoggerMessage(EventId = 7007, EventName = "EncryptionKeyRemovedLosingMovedAside", Level = LogLevel.Warning, Message = "Encryption key {KeyId} removed although it seals {MovedAside} file(s) moved aside (*.corrupt.*) and {RolledBack} file(s) kept by a migration rollback (rolled-back.<timestamp>/), and {DamagedArchives} damaged task archive(s) whose keys cannot be read may need it ({Paths}): the operator accepted that they can no longer be decrypted")]
+        public static partial void KeyRemovedLosingMovedAside(ILogger logger, string keyId, int movedAside, int rolledBack, int damagedArchives, string paths);
 
         [LoggerMessage(EventId = 7004, EventName = "EncryptionKeyRemoved", Level = LogLevel.Information, Message = "Encryption key {KeyId} removed from the key ring")]
         public static partial void KeyRemoved(ILogger logger, string keyId);

@@ -61,7 +61,7 @@ public sealed class KeysUsageTests : IDisposable
         Assert.DoesNotContain(oldKey, File.ReadAllText(KeyFile), StringComparison.Ordinal);
         Assert.Equal("removed", removed.Json().GetProperty("change").GetString());
         // The files given up are named where the operator sees them (before 2026-12-07 the warning went to no logger).
-        Assert.Contains($"statectl: warning: Encryption key {oldKey} removed although 2 file(s) moved aside are sealed with it", removed.Error, StringComparison.Ordinal);
+        Assert.Contains($"statectl: warning: Encryption key {oldKey} removed although it seals 2 file(s) moved aside (*.corrupt.*) and 0 file(s) kept by a migration rollback", removed.Error, StringComparison.Ordinal);
         Assert.Contains(corrupt, removed.Error, StringComparison.Ordinal);
         Assert.Contains(tail, removed.Error, StringComparison.Ordinal);
     }
