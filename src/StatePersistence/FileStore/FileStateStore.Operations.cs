@@ -1,4 +1,5 @@
 using StatePersistence.Errors;
+using StatePersistence.FileStore.Migrations.NodeImport;
 using StatePersistence.FileStore.Snapshot;
 using StatePersistence.FileSystem;
 using StatePersistence.Model;
@@ -52,6 +53,19 @@ public sealed partial class FileStateStore
     /// </summary>
     internal static (PersistedState State, long Revision) ReadBackup(IFileSystem fileSystem, StateLayout layout, PayloadEnvelope envelope, string name)
     {
+        if (!string.IsNullOrEmpty(name) && Path.GetFileName(name) == name && NodeFileNames.TryParseBackup(name, out long epochMs)
+            && fileSystem.FileExists(Path.Combine(layout.Root, name)))
+        {
+            // A backup, but the Node implementation's: "not a backup's file name" sent the operator looking for a typo.
+            DateTimeOffset time = NodeFileNames.Time(epochMs);
+            string newName = Path.GetFileName(layout.BackupFile(StateLayout.Timestamp(time)));
+            string when = time.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+            throw new StatePersistenceException(
+                $"'{name}' in '{layout.Root}' is a backup of the original Node implementation (named by its time, {when} UTC, in epoch milliseconds), which is not restored as it is: "
+                + $"the directory's migration ('statectl migrate apply', or a start with AutoMigrate) renames it {newName} (the name 'statectl backups list' then shows), which a restore takes. Nothing was changed.",
+                Path.Combine(layout.Root, name));
+        }
+
         string path = BackupPath(layout, name);
         if (!fileSystem.FileExists(path))
         {

@@ -31,24 +31,53 @@ internal static class BackupsCommand
         StateDirectoryRequirement.Require(context.StatePath);
 
         IReadOnlyList<StateBackupInfo> backups = StateBackups.List(context.StatePath, context.PayloadCodec());
+        IReadOnlyList<NodeBackupInfo> nodeBackups = StateBackups.ListNodeBackups(context.StatePath);
         if (context.Json)
         {
-            context.WriteJson(new BackupListReport(context.StatePath, [.. backups.Select(BackupReport.From)]), BackupsJsonContext.Default.BackupListReport);
+            context.WriteJson(new BackupListReport(context.StatePath, [.. backups.Select(BackupReport.From)],
+                [.. nodeBackups.Select(b => new NodeBackupReport(b.Name, b.Time, b.Bytes))]), BackupsJsonContext.Default.BackupListReport);
             return ExitCodes.Success;
         }
 
         // One line per backup rather than a table: the names are long, and an operator copies them into 'restore'.
-        context.Output.WriteLine(backups.Count == 0 ? $"No backups in {context.StatePath}." : $"Backups in {context.StatePath}, newest first:");
-        foreach (StateBackupInfo backup in backups)
+        if (backups.Count > 0 || nodeBackups.Count == 0)
         {
-            string time = backup.Time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
-            context.Output.WriteLine(backup.Parses
-                ? $"{backup.Name}  {time} UTC  {Number(backup.Bytes)} bytes  revision {Number(backup.Revision)}  {Number(backup.Tasks)} tasks  {Number(backup.Sessions)} sessions"
-                : $"{backup.Name}  {time} UTC  {Number(backup.Bytes)} bytes  DOES NOT PARSE: {backup.Problem}");
+            context.Output.WriteLine(backups.Count == 0 ? $"No backups in {context.StatePath}." : $"Backups in {context.StatePath}, newest first:");
         }
 
+        foreach (StateBackupInfo backup in backups)
+        {
+            context.Output.WriteLine(backup.Parses
+                ? $"{backup.Name}  {Time(backup.Time)} UTC  {Number(backup.Bytes)} bytes  revision {Number(backup.Revision)}  {Number(backup.Tasks)} tasks  {Number(backup.Sessions)} sessions"
+                : $"{backup.Name}  {Time(backup.Time)} UTC  {Number(backup.Bytes)} bytes  DOES NOT PARSE: {backup.Problem}");
+        }
+
+        ListNodeBackups(context, nodeBackups);
         return ExitCodes.Success;
     }
+
+    /// <summary>
+    /// The backups of a directory the original Node implementation wrote, not migrated yet: there, not "No backups",
+    /// with what makes them restorable (before 2026-12-07 the listing said "No backups" beside them).
+    /// </summary>
+    private static void ListNodeBackups(CommandContext context, IReadOnlyList<NodeBackupInfo> nodeBackups)
+    {
+        if (nodeBackups.Count == 0)
+        {
+            return;
+        }
+
+        context.Output.WriteLine($"{nodeBackups.Count} backup{(nodeBackups.Count == 1 ? "" : "s")} of the original Node implementation (state.backup.<epoch-ms>.json) in {context.StatePath}, "
+            + "a directory not migrated yet: 'backups restore' does not take them as they are. "
+            + $"'statectl migrate apply --state-path {context.StatePath}' renames them state.backup.<timestamp>.json (after a pre-migration backup of the directory), "
+            + "as this listing then shows them, and 'backups restore' restores one. Newest first:");
+        foreach (NodeBackupInfo backup in nodeBackups)
+        {
+            context.Output.WriteLine($"{backup.Name}  {Time(backup.Time)} UTC  {Number(backup.Bytes)} bytes");
+        }
+    }
+
+    private static string Time(DateTimeOffset time) => time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 
     private static async Task<int> RestoreAsync(CommandContext context, string name, CancellationToken cancellation)
     {

@@ -58,6 +58,43 @@ public static class StateBackups
     }
 
     /// <summary>
+    /// Lists the backups the original Node implementation wrote in <paramref name="stateDirectory"/>
+    /// (<c>state.backup.&lt;epoch-ms&gt;.json</c>), newest first, by the time in their names: <see cref="List"/> leaves
+    /// them out, as no restore takes them until the migration (<c>statectl migrate apply</c>, or a start with
+    /// <see cref="StatePersistenceOptions.AutoMigrate"/>) renames them to this library's names. Read-only; their
+    /// content is not read.
+    /// </summary>
+    public static IReadOnlyList<NodeBackupInfo> ListNodeBackups(string stateDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
+        string root = Path.GetFullPath(stateDirectory);
+        if (!Directory.Exists(root))
+        {
+            throw new DirectoryNotFoundException(StateDirectoryAbsence.Describe(root));
+        }
+
+        var backups = new List<NodeBackupInfo>();
+        foreach (string name in PhysicalFileSystem.Instance.ListFiles(root))
+        {
+            if (!Migrations.NodeImport.NodeFileNames.TryParseBackup(name, out long epochMs))
+            {
+                continue;
+            }
+
+            try
+            {
+                backups.Add(new NodeBackupInfo(name, Migrations.NodeImport.NodeFileNames.Time(epochMs), new FileInfo(Path.Combine(root, name)).Length));
+            }
+            catch (FileNotFoundException)
+            {
+                // Gone between the listing and the look (a migration renaming it): it is no longer one.
+            }
+        }
+
+        return [.. backups.OrderByDescending(backup => backup.Time)];
+    }
+
+    /// <summary>
     /// Reads backup <paramref name="backupName"/> (a file name from <see cref="List"/>) of
     /// <paramref name="stateDirectory"/> without opening the store (no lock, no recovery, nothing written): a name
     /// that is not a backup's, a missing backup or one that does not parse is refused with an error naming it. What a
