@@ -8,10 +8,19 @@ internal static partial class CommonOptions
     /// <summary>The environment variable the server reads its state directory from, read here the same way.</summary>
     public const string StatePathVariable = "STATE_PATH";
 
+    /// <summary>
+    /// The server's setting as an environment variable (<c>StatePersistence:StatePath</c>), which it takes before
+    /// <c>STATE_PATH</c>: read here the same way, so statectl opens the directory the server on this machine uses.
+    /// </summary>
+    public const string StatePathSettingVariable = "StatePersistence__StatePath";
+
     /// <summary>The server's default state directory, relative to where the command runs.</summary>
     public const string DefaultStatePath = "./coding-agent-state";
 
-    /// <summary><c>--state-path DIR</c>: default <c>STATE_PATH</c>, then <c>./coding-agent-state</c>.</summary>
+    /// <summary>
+    /// <c>--state-path DIR</c>: default <c>StatePersistence__StatePath</c>, then <c>STATE_PATH</c>, then
+    /// <c>./coding-agent-state</c>.
+    /// </summary>
     public static Option<string> StatePath { get; } = CreateStatePath();
 
     /// <summary><c>--json</c>: machine-readable output on standard output.</summary>
@@ -25,7 +34,7 @@ internal static partial class CommonOptions
     {
         var option = new Option<string>("--state-path")
         {
-            Description = $"The state directory (default: ${StatePathVariable}, then {DefaultStatePath}).",
+            Description = $"The state directory (default: ${StatePathSettingVariable}, then ${StatePathVariable}, then {DefaultStatePath}).",
             HelpName = "DIR",
             Recursive = true,
             DefaultValueFactory = _ => DefaultStatePathFromEnvironment(),
@@ -42,7 +51,7 @@ internal static partial class CommonOptions
 
             if (path.Length == 0)
             {
-                result.AddError($"--state-path is empty: give the state directory, or leave the option out for ${StatePathVariable}, then {DefaultStatePath}.");
+                result.AddError($"--state-path is empty: give the state directory, or leave the option out for ${StatePathSettingVariable}, then ${StatePathVariable}, then {DefaultStatePath}.");
             }
             else if (path.Contains('\0', StringComparison.Ordinal))
             {
@@ -66,6 +75,8 @@ internal static partial class CommonOptions
     [System.Text.RegularExpressions.GeneratedRegex(@"(^|;)\s*(host|server|port|username|user id|userid|password|database)\s*=[^;]*(;|$)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex ConnectionStringKey();
 
+    // As the server resolves it (StatePersistenceOptions.ResolveStatePath): a blank value is unset, not a directory named " ".
     private static string DefaultStatePathFromEnvironment() =>
-        Environment.GetEnvironmentVariable(StatePathVariable) is { Length: > 0 } path ? path : DefaultStatePath;
+        new[] { StatePathSettingVariable, StatePathVariable }.Select(Environment.GetEnvironmentVariable)
+            .FirstOrDefault(path => !string.IsNullOrWhiteSpace(path)) ?? DefaultStatePath;
 }

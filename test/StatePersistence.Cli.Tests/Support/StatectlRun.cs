@@ -48,6 +48,7 @@ public sealed record StatectlRun(int ExitCode, string Output, string Error)
         }
 
         info.Environment.Remove("STATE_PATH");
+        info.Environment.Remove("StatePersistence__StatePath");
         info.Environment.Remove("EDITOR");
         info.Environment.Remove("VISUAL");
         info.Environment.Remove("STATE_ENCRYPTION_KEY_FILE");
