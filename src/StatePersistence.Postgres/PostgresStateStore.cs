@@ -219,7 +219,8 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
 
     /// <summary>
     /// Numbers what committed without a position, then reads the current items and the feed's position in one
-    /// snapshot; also returns the tasks whose listing columns are not filled yet. The position is the highest given,
+    /// snapshot, and makes sure the synchronous standby holds that position (<see cref="ChangeFeed.ConfirmAsync"/>);
+    /// also returns the tasks whose listing columns are not filled yet. The position is the highest given,
     /// or the pruned horizon when every change up to it was pruned. The group at that position is counted in the same
     /// snapshot (<see cref="RecoveredState.ItemChangesAtPosition"/>; null when it was pruned): the event stream tells
     /// an event id taken inside it from one at its end.
@@ -232,11 +233,13 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
             .ConfigureAwait(false);
         long position, sequence;
         int? itemChangesAtPosition;
+        bool waitsForStandby;
         await using (var numbers = new NpgsqlCommand($"""
             SELECT head.position,
                    (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {_schema}.revisions),
                    (SELECT count(*) FILTER (WHERE kind <> $1) FROM {_schema}.changes WHERE position = head.position),
-                   EXISTS (SELECT 1 FROM {_schema}.changes WHERE position = head.position)
+                   EXISTS (SELECT 1 FROM {_schema}.changes WHERE position = head.position),
+                   {ChangeFeed.WaitsForStandbyExpression}
             FROM (SELECT {ChangeFeed.HeadExpression(_schema)} AS position) head
             """, connection, snapshot))
         {
@@ -245,6 +248,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             (position, sequence) = (reader.GetInt64(0), reader.GetInt64(1));
             itemChangesAtPosition = reader.GetBoolean(3) ? (int)reader.GetInt64(2) : null;
+            waitsForStandby = reader.GetBoolean(4);
         }
 
         ImmutableSortedDictionary<string, StoredItem>.Builder tasks = ImmutableSortedDictionary.CreateBuilder<string, StoredItem>(StringComparer.Ordinal);
@@ -282,6 +286,10 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         }
 
         await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
+        // The instance follows on after the position loaded, and its event stream names it: not before the synchronous
+        // standby holds it (ChangeFeed), or a failover would give it to another change.
+        await _feed.ConfirmAsync(position, position, waitsForStandby, $"a commit made after reading the state at feed position {position}", cancellationToken)
+            .ConfigureAwait(false);
         return (new StateView(revision, tasks.ToImmutable(), sessions.ToImmutable(), extras), position, itemChangesAtPosition, unlisted);
     }
 

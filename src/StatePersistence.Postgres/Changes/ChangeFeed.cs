@@ -26,6 +26,16 @@ namespace StatePersistence.Postgres.Changes;
 /// highest deleted position becomes the horizon. A read after a position below the horizon throws
 /// <see cref="ChangeFeedGapException"/> instead of returning what is left: the reader lost its place and reloads.
 /// </para>
+/// <para>
+/// Under a synchronous standby a position is passed to a reader only once the standby holds it: a numbering whose
+/// commit the standby did not confirm is on the primary alone, and a failover would number those changes again, or
+/// others at those positions, under a reader that had passed them (it would skip them, and an event id would name
+/// another change). Every commit that numbers is watched (<see cref="StandbyConfirmation"/>), and a read that returns
+/// positions beyond those already confirmed commits a write of no content (<see cref="StandbyTouch"/>) before it
+/// returns them: confirmed, it shows the standby holds every commit before it, so every position the read saw; not
+/// confirmed, the read fails (<see cref="FeedNotConfirmedException"/>) and is tried again. Before 2026-12-07 such
+/// positions were handed out at once (UnconfirmedFeedPositionTests).
+/// </para>
 /// </summary>
 /// <para>
 /// This instance's own groups (<see cref="OwnCommits"/>) are built from what its writer committed, never parsed back:
@@ -47,8 +57,20 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
 
     private long _tableReads;
 
+    // The highest position a confirmed commit covers: every position up to it is on the synchronous standby, so a read
+    // returning none beyond it needs no confirmation of its own.
+    private long _confirmedThrough;
+
     /// <summary>How many times this feed read the table (<see cref="ReadAsync"/>): what an own commit does not cost.</summary>
     public long TableReads => Interlocked.Read(ref _tableReads);
+
+    /// <summary>
+    /// The SQL expression of whether a commit of this session waits for a synchronous standby: one is named, the
+    /// session's <c>synchronous_commit</c> waits for it, and the server is a primary. Read with the rows, so that a
+    /// store without a synchronous standby pays no confirmation.
+    /// </summary>
+    public const string WaitsForStandbyExpression =
+        "(current_setting('synchronous_standby_names') <> '' AND current_setting('synchronous_commit') NOT IN ('off', 'local') AND NOT pg_is_in_recovery())";
 
     /// <summary>
     /// The LISTEN/NOTIFY channel a commit in <paramref name="schema"/> notifies: <c>statepersistence_</c> and the
@@ -203,7 +225,12 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         try
         {
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // Watched: a numbering the standby did not confirm is on the primary alone (see the class summary).
+            await StandbyConfirmation.CommitAsync(connection, () => batch.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
+        }
+        catch (CommitNotConfirmedException unconfirmed)
+        {
+            throw new FeedNotConfirmedException("the numbering of changes committed without a position", unconfirmed);
         }
         catch (Exception) when (connection.State == System.Data.ConnectionState.Open)
         {
@@ -298,7 +325,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         read.Parameters.Add(new NpgsqlParameter { Value = mine.Keys.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
         command.BatchCommands.Add(read);
         command.BatchCommands.Add(new NpgsqlBatchCommand(
-            $"SELECT position, greatest(position, (SELECT coalesce(max(position), 0) FROM {schema}.changes)) FROM {schema}.feed_horizon"));
+            $"SELECT position, greatest(position, (SELECT coalesce(max(position), 0) FROM {schema}.changes)), {WaitsForStandbyExpression} FROM {schema}.feed_horizon"));
         var groups = new List<CommittedGroup>();
         List<StateChange>? changes = null;
         long position = 0, revision = 0;
@@ -340,10 +367,18 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         // restore of an earlier backup. New changes would then get positions this reader already passed, and it would
         // never read them; it reloads instead, as from a gap.
         long end = reader.GetInt64(1);
+        bool waitsForStandby = reader.GetBoolean(2);
         if (end < afterPosition)
         {
             own?.Forget();
             throw new ChangeFeedGapException(afterPosition, end, rows.Location);
+        }
+
+        if (groups.Count > 0)
+        {
+            // Every position up to the end was visible before the confirmation's commit: a confirmed one covers them.
+            await ConfirmAsync(groups[^1].Position, end, waitsForStandby, $"a commit made after reading positions {afterPosition + 1} to {groups[^1].Position}",
+                cancellationToken).ConfigureAwait(false);
         }
 
         return own is null ? groups : await MarkOwnAsync(groups, cancellationToken).ConfigureAwait(false);
@@ -355,6 +390,32 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
                 groups.Add(new CommittedGroup(revision, changes) { Position = position });
                 changes = null;
             }
+        }
+    }
+
+    /// <summary>
+    /// Makes sure the synchronous standby holds position <paramref name="position"/> before a reader is given it: when
+    /// a commit <paramref name="waitsForStandby"/> and no confirmed commit covers it yet, commits a write of no content
+    /// under the watch; confirmed, every position up to <paramref name="visible"/> (all visible before that commit) is
+    /// covered; not confirmed, throws <see cref="FeedNotConfirmedException"/> naming <paramref name="what"/>.
+    /// </summary>
+    public async Task ConfirmAsync(long position, long visible, bool waitsForStandby, string what, CancellationToken cancellationToken)
+    {
+        if (!waitsForStandby || position <= Interlocked.Read(ref _confirmedThrough))
+        {
+            return;
+        }
+
+        await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (await StandbyTouch.CommitAsync(connection, schema, cancellationToken).ConfigureAwait(false) is { } unconfirmed)
+        {
+            throw new FeedNotConfirmedException(what, unconfirmed);
+        }
+
+        for (long through = Interlocked.Read(ref _confirmedThrough); through < visible;)
+        {
+            long seen = Interlocked.CompareExchange(ref _confirmedThrough, visible, through);
+            through = seen == through ? visible : seen;
         }
     }
 
