@@ -40,8 +40,8 @@ internal sealed class UnconfirmedRewrites(string schema)
     }
 
     /// <summary>
-    /// When rewrites wait for a confirmation, commits a write of no content (the schema's version row updated to
-    /// itself: it writes WAL, so its COMMIT waits for the standby) under the watch, which confirms them or fails.
+    /// When rewrites wait for a confirmation, commits a write of no content under the watch (<see cref="StandbyTouch"/>),
+    /// which confirms them or fails.
     /// </summary>
     public async Task ConfirmAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
@@ -51,8 +51,12 @@ internal sealed class UnconfirmedRewrites(string schema)
         }
 
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlCommand touch = Touch(schema, connection);
-        await CommitAsync(connection, 0, () => touch.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
+        if (await StandbyTouch.CommitAsync(connection, schema, cancellationToken).ConfigureAwait(false) is { } unconfirmed)
+        {
+            throw unconfirmed;
+        }
+
+        Volatile.Write(ref _count, 0);
     }
 
     /// <summary>
@@ -66,20 +70,9 @@ internal sealed class UnconfirmedRewrites(string schema)
     {
         await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(connectionString);
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlCommand touch = Touch(schema, connection);
-        try
-        {
-            await StandbyConfirmation.CommitAsync(connection, () => touch.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
-            return null;
-        }
-        catch (CommitNotConfirmedException unconfirmed)
-        {
-            return $"The synchronous standby did not confirm a commit made now ({unconfirmed.Message}): it may still hold rows "
+        CommitNotConfirmedException? unconfirmed = await StandbyTouch.CommitAsync(connection, schema, cancellationToken).ConfigureAwait(false);
+        return unconfirmed is null ? null
+            : $"The synchronous standby did not confirm a commit made now ({unconfirmed.Message}): it may still hold rows "
                 + "the re-encryption rewrote on the primary, under the old key, and a failover to it would need the key. Check the standby (pg_stat_replication)";
-        }
     }
-
-    /// <summary>The schema's version row updated to itself: no content changes, but it writes WAL, so its COMMIT waits for the standby.</summary>
-    private static NpgsqlCommand Touch(string schema, NpgsqlConnection connection) => new(
-        $"UPDATE {schema}.schema_version SET version = version WHERE version = (SELECT max(version) FROM {schema}.schema_version)", connection);
 }
