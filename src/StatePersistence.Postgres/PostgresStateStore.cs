@@ -219,7 +219,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
 
     /// <summary>
     /// Numbers what committed without a position, then reads the current items and the feed's position in one
-    /// snapshot, and makes sure the synchronous standby holds that position (<see cref="ChangeFeed.ConfirmAsync"/>);
+    /// snapshot, and makes sure the synchronous standby holds that position (<see cref="ConfirmedPositions.ConfirmAsync"/>);
     /// also returns the tasks whose listing columns are not filled yet. The position is the highest given,
     /// or the pruned horizon when every change up to it was pruned. The group at that position is counted in the same
     /// snapshot (<see cref="RecoveredState.ItemChangesAtPosition"/>; null when it was pruned): the event stream tells
@@ -239,7 +239,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
                    (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {_schema}.revisions),
                    (SELECT count(*) FILTER (WHERE kind <> $1) FROM {_schema}.changes WHERE position = head.position),
                    EXISTS (SELECT 1 FROM {_schema}.changes WHERE position = head.position),
-                   {ChangeFeed.WaitsForStandbyExpression}
+                   {ConfirmedPositions.WaitsForStandbyExpression}
             FROM (SELECT {ChangeFeed.HeadExpression(_schema)} AS position) head
             """, connection, snapshot))
         {
@@ -288,7 +288,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
         // The instance follows on after the position loaded, and its event stream names it: not before the synchronous
         // standby holds it (ChangeFeed), or a failover would give it to another change.
-        await _feed.ConfirmAsync(position, position, waitsForStandby, $"a commit made after reading the state at feed position {position}", cancellationToken)
+        await _feed.Confirmed.ConfirmAsync(position, position, waitsForStandby, $"a commit made after reading the state at feed position {position}", cancellationToken)
             .ConfigureAwait(false);
         return (new StateView(revision, tasks.ToImmutable(), sessions.ToImmutable(), extras), position, itemChangesAtPosition, unlisted);
     }

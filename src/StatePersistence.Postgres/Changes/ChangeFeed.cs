@@ -32,9 +32,8 @@ namespace StatePersistence.Postgres.Changes;
 /// others at those positions, under a reader that had passed them (it would skip them, and an event id would name
 /// another change). Every commit that numbers is watched (<see cref="StandbyConfirmation"/>), and a read that returns
 /// positions beyond those already confirmed commits a write of no content (<see cref="StandbyTouch"/>) before it
-/// returns them: confirmed, it shows the standby holds every commit before it, so every position the read saw; not
-/// confirmed, the read fails (<see cref="FeedNotConfirmedException"/>) and is tried again. Before 2026-12-07 such
-/// positions were handed out at once (UnconfirmedFeedPositionTests).
+/// returns them (<see cref="ConfirmedPositions"/>). Before 2026-12-07 such positions were handed out at once
+/// (UnconfirmedFeedPositionTests).
 /// </para>
 /// </summary>
 /// <para>
@@ -57,20 +56,11 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
 
     private long _tableReads;
 
-    // The highest position a confirmed commit covers: every position up to it is on the synchronous standby, so a read
-    // returning none beyond it needs no confirmation of its own.
-    private long _confirmedThrough;
-
     /// <summary>How many times this feed read the table (<see cref="ReadAsync"/>): what an own commit does not cost.</summary>
     public long TableReads => Interlocked.Read(ref _tableReads);
 
-    /// <summary>
-    /// The SQL expression of whether a commit of this session waits for a synchronous standby: one is named, the
-    /// session's <c>synchronous_commit</c> waits for it, and the server is a primary. Read with the rows, so that a
-    /// store without a synchronous standby pays no confirmation.
-    /// </summary>
-    public const string WaitsForStandbyExpression =
-        "(current_setting('synchronous_standby_names') <> '' AND current_setting('synchronous_commit') NOT IN ('off', 'local') AND NOT pg_is_in_recovery())";
+    /// <summary>The positions the synchronous standby holds: what a read confirms before it returns positions beyond them.</summary>
+    public ConfirmedPositions Confirmed { get; } = new(dataSource, schema);
 
     /// <summary>
     /// The LISTEN/NOTIFY channel a commit in <paramref name="schema"/> notifies: <c>statepersistence_</c> and the
@@ -325,7 +315,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         read.Parameters.Add(new NpgsqlParameter { Value = mine.Keys.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
         command.BatchCommands.Add(read);
         command.BatchCommands.Add(new NpgsqlBatchCommand(
-            $"SELECT position, greatest(position, (SELECT coalesce(max(position), 0) FROM {schema}.changes)), {WaitsForStandbyExpression} FROM {schema}.feed_horizon"));
+            $"SELECT position, greatest(position, (SELECT coalesce(max(position), 0) FROM {schema}.changes)), {ConfirmedPositions.WaitsForStandbyExpression} FROM {schema}.feed_horizon"));
         var groups = new List<CommittedGroup>();
         List<StateChange>? changes = null;
         long position = 0, revision = 0;
@@ -377,7 +367,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         if (groups.Count > 0)
         {
             // Every position up to the end was visible before the confirmation's commit: a confirmed one covers them.
-            await ConfirmAsync(groups[^1].Position, end, waitsForStandby, $"a commit made after reading positions {afterPosition + 1} to {groups[^1].Position}",
+            await Confirmed.ConfirmAsync(groups[^1].Position, end, waitsForStandby, $"a commit made after reading positions {afterPosition + 1} to {groups[^1].Position}",
                 cancellationToken).ConfigureAwait(false);
         }
 
@@ -390,32 +380,6 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
                 groups.Add(new CommittedGroup(revision, changes) { Position = position });
                 changes = null;
             }
-        }
-    }
-
-    /// <summary>
-    /// Makes sure the synchronous standby holds position <paramref name="position"/> before a reader is given it: when
-    /// a commit <paramref name="waitsForStandby"/> and no confirmed commit covers it yet, commits a write of no content
-    /// under the watch; confirmed, every position up to <paramref name="visible"/> (all visible before that commit) is
-    /// covered; not confirmed, throws <see cref="FeedNotConfirmedException"/> naming <paramref name="what"/>.
-    /// </summary>
-    public async Task ConfirmAsync(long position, long visible, bool waitsForStandby, string what, CancellationToken cancellationToken)
-    {
-        if (!waitsForStandby || position <= Interlocked.Read(ref _confirmedThrough))
-        {
-            return;
-        }
-
-        await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        if (await StandbyTouch.CommitAsync(connection, schema, cancellationToken).ConfigureAwait(false) is { } unconfirmed)
-        {
-            throw new FeedNotConfirmedException(what, unconfirmed);
-        }
-
-        for (long through = Interlocked.Read(ref _confirmedThrough); through < visible;)
-        {
-            long seen = Interlocked.CompareExchange(ref _confirmedThrough, visible, through);
-            through = seen == through ? visible : seen;
         }
     }
 
