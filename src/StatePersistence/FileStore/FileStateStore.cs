@@ -443,12 +443,47 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             Unreadable(ex, path);
             throw;
         }
-        catch (InvalidDataException ex)
+        catch (InvalidDataException)
         {
-            QuarantinedFile moved = Io(() => QuarantineReport(reportId, path, ex.Message), path, "Quarantining the corrupt report");
+            return ValueTask.FromResult(LoadCorruptReport(reportId, path));
+        }
+    }
+
+    /// <summary>
+    /// A report whose file failed to open when read without the lock report saves take: read and judged again under
+    /// that lock, and moved aside only if it still fails. A save may have replaced the file since it was read (the
+    /// report it made durable is then served), or another read moved it aside (none is left: null). Moving aside what
+    /// was at the path by then, unchecked, took a save acknowledged a moment earlier out of the store.
+    /// </summary>
+    private byte[]? LoadCorruptReport(string reportId, string path)
+    {
+        (byte[]? Json, QuarantinedFile? Moved, InvalidDataException? Damage) found = Io<(byte[]?, QuarantinedFile?, InvalidDataException?)>(() =>
+        {
+            using (_reportWrites.EnterScope())
+            {
+                if (!_fileSystem.FileExists(path))
+                {
+                    return (null, null, null);
+                }
+
+                try
+                {
+                    return (_envelope.Open(PayloadKind.Report, reportId, _fileSystem.ReadAllBytes(path), path), null, null);
+                }
+                catch (InvalidDataException damage)
+                {
+                    return (null, _reportIndex.Write(reportId, stored: false, () => _quarantine.MoveAside(path, damage.Message)), damage);
+                }
+            }
+        }, path, "Quarantining the corrupt report");
+        if (found is { Moved: { } moved, Damage: { } ex })
+        {
             RaiseQuarantined(moved);
             throw new StateStorageException($"The report '{path}' is corrupt ({ex.Message}); it was moved to '{moved.QuarantinePath}'.", path, ex, isTransient: false);
         }
+
+        _unreadable.Remove(path);
+        return found.Json;
     }
 
     /// <inheritdoc />
