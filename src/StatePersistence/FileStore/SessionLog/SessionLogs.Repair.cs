@@ -61,6 +61,14 @@ internal sealed partial class SessionLogs
     private (byte[] Text, bool Repaired) RepairHeld(string sessionId, string path)
     {
         byte[] bytes = fileSystem.ReadAllBytes(path);
+        if (path == layout.SessionLogFile(sessionId) && _failedAppendStarts.TryGetValue(sessionId, out long failedStart) && failedStart < bytes.Length)
+        {
+            // What a failed append left is no text, as every read leaves it out (ReadFilesHeld): repaired with the
+            // rest, a whole failed frame (its fsync failed, its pages still readable) was served, kept in the log and
+            // placed before the next append.
+            bytes = bytes[..(int)failedStart];
+        }
+
         (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames, string? headerProblem) = Parse(sessionId, path, bytes);
         (long Offset, long Length)? brokenEnd = BrokenEnd(sessionId, path, bytes.Length, damage, frames);
         if (damage.Count == 0 && brokenEnd is null && headerProblem is null)
