@@ -425,7 +425,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     {
         StateId.Validate(reportId, "report");
         string path = _layout.ReportFile(reportId);
-        byte[]? stored = Io(() => _fileSystem.FileExists(path) ? _fileSystem.ReadAllBytes(path) : null, path, "Loading the report");
+        byte[]? stored = Io(() => _fileSystem.FileExists(path) ? ReadIfStillThere(path) : null, path, "Loading the report");
         if (stored is null)
         {
             return ValueTask.FromResult<byte[]?>(null);
@@ -446,6 +446,22 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         catch (InvalidDataException)
         {
             return ValueTask.FromResult(LoadCorruptReport(reportId, path));
+        }
+    }
+
+    /// <summary>
+    /// The file's bytes, or null when it is gone: read without the lock report writes take, a report seen a moment
+    /// earlier may have been deleted since (expired, archived, moved aside by another read), which is no failure.
+    /// </summary>
+    private byte[]? ReadIfStillThere(string path)
+    {
+        try
+        {
+            return _fileSystem.ReadAllBytes(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
         }
     }
 

@@ -2,12 +2,14 @@ using System.Text;
 using System.Text.Json;
 using StatePersistence.Errors;
 using StatePersistence.FileSystem;
+using StatePersistence.Retention;
+using StatePersistence.Storage;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.FileStore;
 
 /// <summary>
-/// A read finds a report corrupt while a save replaces it: what is moved aside is the corrupt file the read found, never
+/// Reads of a report racing the writes that replace, move aside or delete it. A read finds a report corrupt while a save replaces it: what is moved aside is the corrupt file the read found, never
 /// the report the save has just made durable. The read checks again under the lock report saves take, and serves the
 /// saved report. Before 2026-12-07 the read moved aside whatever was at the path by then, so a save acknowledged a moment
 /// earlier was taken out of the store and the read answered "corrupt"; a second read racing the first to move one corrupt
@@ -58,6 +60,24 @@ public sealed class CorruptReportReadRaceTests : IDisposable
         Assert.Contains("is corrupt", second!.Message, StringComparison.Ordinal);
         Assert.Null(first);
         Assert.Single(Directory.GetFiles(_fixture.File("reports"), "report_r1.corrupt.*"));
+    }
+
+    [Fact]
+    public async Task AReportDeletedBetweenTheReadsLookAndItsOpen_LoadsAsNone()
+    {
+        var disk = new ReadHookFileSystem(PhysicalFileSystem.Instance);
+        await using StatePersistenceService service = await _fixture.OpenAsync(fileSystem: disk);
+        await service.SaveReportAsync("r1", Json("""{"week":1}"""), Ct);
+        string path = _fixture.File("reports", "report_r1.json");
+
+        // The retention pass expires the report after the read saw its file and before it opens it.
+        var retention = (IRetentionStore)service.Store;
+        disk.ArmNextRead(p => p == path, () => Assert.NotNull(retention.ExpireReportAsync("r1", _ => true, Durability.Full, Ct).AsTask().GetAwaiter().GetResult()),
+            before: true);
+        JsonElement? read = await service.LoadReportAsync("r1", Ct);
+
+        Assert.True(disk.Ran, "the report was expired while it was read");
+        Assert.Null(read);
     }
 
     /// <summary>A byte of the report's text changed: still JSON, only its checksum tells.</summary>
