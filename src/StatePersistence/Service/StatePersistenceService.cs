@@ -90,7 +90,7 @@ public sealed partial class StatePersistenceService : IStatePersistence
             _reencryption = new ReencryptionLoop(store as IReencryptingStore, _options, time, _commits, _checkpoints, _events, _instruments);
             _retention = new Retention.RetentionLoop(_options, time, blobs as Retention.IRetentionStore, _events,
                 store is Retention.ITaskArchiveStore && store is IStateBlobStore
-                    ? (cut, withLogs, ct) => FileStore.Operations.TaskArchives.ArchiveAsync(this, cut, withLogs, ct) : null);
+                    ? (cut, withLogs, ct) => FileStore.Operations.TaskArchives.ArchiveInBackgroundPassAsync(this, cut, withLogs, ct) : null);
             // Built once, from options validated above: a custom pattern that does not compile stopped the constructor.
             var redactor = Redaction.SecretRedactor.Create(_options.Redaction, _instruments.Redactions);
             _taskLogRedaction = new TaskLogRedaction(redactor);
@@ -145,11 +145,13 @@ public sealed partial class StatePersistenceService : IStatePersistence
 
     /// <summary>
     /// Commits the changes <paramref name="build"/> makes from the latest state as one journaled group (all durable,
-    /// or none after a crash); <paramref name="build"/> returning null commits nothing (0 is returned).
+    /// or none after a crash); <paramref name="build"/> returning null commits nothing (0 is returned). A failure is
+    /// reported as a failed save of <paramref name="kind"/>, and reaches a background pass (<paramref name="inBackgroundPass"/>)
+    /// as a <see cref="StatePersistence.Service.Events.ReportedSaveFailure"/>.
     /// </summary>
     internal ValueTask<long> CommitGroupAsync<TState>(string kind, Func<Commit.StateView, TState, IReadOnlyList<Commit.StateChange>?> build,
-        TState state, CancellationToken cancellationToken) =>
-        _commits.CommitAsync(kind, "", build, state, cancellationToken);
+        TState state, bool inBackgroundPass, CancellationToken cancellationToken) =>
+        _commits.CommitAsync(kind, "", build, state, inBackgroundPass, cancellationToken);
 
     /// <summary>The options in use.</summary>
     public StatePersistenceOptions Options => _options;

@@ -38,6 +38,14 @@ public static class TaskArchives
         new TaskArchiver(service, ArchiveStoreOf(service), BlobStoreOf(service)).RunAsync(completedBefore, withLogs, cancellationToken);
 
     /// <summary>
+    /// <see cref="ArchiveAsync"/> as the retention pass runs it: a failed commit deleting archived tasks, reported as that
+    /// save already, is thrown on as a <see cref="Service.Events.ReportedSaveFailure"/>.
+    /// </summary>
+    internal static Task<TaskArchiveResult> ArchiveInBackgroundPassAsync(StatePersistenceService service, DateTimeOffset completedBefore, bool withLogs,
+        CancellationToken cancellationToken) =>
+        new TaskArchiver(service, ArchiveStoreOf(service), BlobStoreOf(service), inBackgroundPass: true).RunAsync(completedBefore, withLogs, cancellationToken);
+
+    /// <summary>
     /// Restores the archive <paramref name="archivePath"/>: one the store keeps, by its name (<c>tasks.&lt;timestamp&gt;.tar.gz</c>,
     /// as <see cref="ListAsync"/> gives it), else the file at that path (an archive copied out of a store, or from
     /// another one with the same key file). Its logs and reports go through the store's save paths, then its tasks as one

@@ -54,7 +54,14 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
     public Task Stopped => _autosave ?? Task.CompletedTask;
 
     /// <summary>Writes a checkpoint unless nothing changed since the last one (or <paramref name="force"/>).</summary>
-    public async ValueTask<DateTimeOffset> CheckpointAsync(bool force, CancellationToken cancellationToken)
+    public ValueTask<DateTimeOffset> CheckpointAsync(bool force, CancellationToken cancellationToken) =>
+        CheckpointAsync(force, inBackgroundPass: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="CheckpointAsync(bool, CancellationToken)"/>; with <paramref name="inBackgroundPass"/> (a pass forcing
+    /// it) a failure, reported here as every failed checkpoint is, is thrown on as a <see cref="ReportedSaveFailure"/>.
+    /// </summary>
+    public async ValueTask<DateTimeOffset> CheckpointAsync(bool force, bool inBackgroundPass, CancellationToken cancellationToken)
     {
         // As every save does, also on a store without checkpoints, where nothing would be written anyway.
         cancellationToken.ThrowIfCancellationRequested();
@@ -110,6 +117,11 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
             _growth.Failed(ex);
             health.RecordCheckpointFailure(ex);
             events.SaveFailed("snapshot", store.Location, ex);
+            if (inBackgroundPass)
+            {
+                throw new ReportedSaveFailure(ex);
+            }
+
             throw;
         }
         finally

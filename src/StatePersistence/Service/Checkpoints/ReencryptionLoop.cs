@@ -66,7 +66,7 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
     /// <summary>Steps while each uses its whole budget and leaves work: one tick's work, in small steps.</summary>
     private async Task UntilShortStepAsync(IReencryptingStore store, CancellationToken cancellationToken)
     {
-        while (await OnceAsync(store, cancellationToken).ConfigureAwait(false) is { Rewritten: >= FilesPerStep, Remaining: > 0 })
+        while (await OnceAsync(store, inBackgroundPass: true, cancellationToken).ConfigureAwait(false) is { Rewritten: >= FilesPerStep, Remaining: > 0 })
         {
         }
     }
@@ -85,15 +85,18 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
         int steps = 0;
         do
         {
-            await OnceAsync(store, cancellationToken).ConfigureAwait(false);
+            await OnceAsync(store, inBackgroundPass: false, cancellationToken).ConfigureAwait(false);
             steps++;
         }
         while (!_done && (store.ActiveKeyId is not null || store.KeyStates is not null));
         return steps;
     }
 
-    /// <summary>One step (with the checkpoint it asks for); null when there was nothing to do.</summary>
-    private async Task<ReencryptionStep?> OnceAsync(IReencryptingStore store, CancellationToken cancellationToken)
+    /// <summary>
+    /// One step (with the checkpoint it asks for, whose failure reaches the loop, <paramref name="inBackgroundPass"/>,
+    /// as a <see cref="ReportedSaveFailure"/>); null when there was nothing to do.
+    /// </summary>
+    private async Task<ReencryptionStep?> OnceAsync(IReencryptingStore store, bool inBackgroundPass, CancellationToken cancellationToken)
     {
         string? active = store.ActiveKeyId;
         IReadOnlyDictionary<string, EncryptionKeyState>? keys = store.KeyStates;
@@ -159,7 +162,7 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
         Record(step.Rewritten, active ?? ClearTarget);
         if (step.ForCheckpoint > 0)
         {
-            await checkpoints.CheckpointAsync(force: true, cancellationToken).ConfigureAwait(false);
+            await checkpoints.CheckpointAsync(force: true, inBackgroundPass, cancellationToken).ConfigureAwait(false);
             Record(step.ForCheckpoint, active ?? ClearTarget);
             instruments.ReencryptionRemaining = step.Remaining - step.ForCheckpoint;
         }

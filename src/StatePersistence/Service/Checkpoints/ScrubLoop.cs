@@ -61,18 +61,8 @@ internal sealed class ScrubLoop(StatePersistenceOptions options, TimeProvider ti
 
         if (found.Count > 0)
         {
-            try
-            {
-                await checkpoints.CheckpointAsync(force: true, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (CallerCancellation.IsFailure(ex, cancellationToken))
-            {
-                // The checkpoint has logged, counted (kind "snapshot") and raised its failure already; the pass ends here
-                // unfinished (no duration recorded). Thrown on, the loop reported it again as a failed scrub: one failure
-                // counted twice in save.failures (snapshot and scrub), raised and logged twice, before 2026-12-07
-                // (ScrubRepairFailureCountTests).
-                return;
-            }
+            // A failure ends the pass unfinished (no duration recorded), reported once, as the checkpoint's.
+            await checkpoints.CheckpointAsync(force: true, inBackgroundPass: true, cancellationToken).ConfigureAwait(false);
         }
 
         instruments.ScrubDuration.Record(elapsed.TotalSeconds);

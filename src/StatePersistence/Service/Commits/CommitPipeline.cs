@@ -188,7 +188,7 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     }
 
     /// <summary>
-    /// Reports the failed catch-up of a write of <paramref name="kind"/> as <see cref="CommitAsync"/> reports a failed
+    /// Reports the failed catch-up of a write of <paramref name="kind"/> as a commit reports a failed
     /// commit (logged, counted in <c>statepersistence.save.failures</c>, raised as <c>StateSaveError</c>, the health
     /// marked failed), once: the caller rethrows it, and the write it fails never reaches a commit that would report
     /// it again.
@@ -212,15 +212,24 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
     /// Enqueues a commit built from the latest state and waits until it is durable. Returns the revision it was
     /// committed at, or 0 when the builder decided there was nothing to commit.
     /// </summary>
+    public ValueTask<long> CommitAsync<TState>(string kind, string id,
+        Func<StateView, TState, IReadOnlyList<StateChange>?> build, TState state, CancellationToken cancellationToken) =>
+        CommitAsync(kind, id, build, state, inBackgroundPass: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="CommitAsync{TState}(string, string, Func{StateView, TState, IReadOnlyList{StateChange}}, TState, CancellationToken)"/>;
+    /// with <paramref name="inBackgroundPass"/> (a pass committing) a failure reported here is thrown on as a
+    /// <see cref="ReportedSaveFailure"/>.
+    /// </summary>
     public async ValueTask<long> CommitAsync<TState>(string kind, string id,
-        Func<StateView, TState, IReadOnlyList<StateChange>?> build, TState state, CancellationToken cancellationToken)
+        Func<StateView, TState, IReadOnlyList<StateChange>?> build, TState state, bool inBackgroundPass, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         if (Admission?.Invoke() is { } refused)
         {
             events.SaveFailed("save-" + kind, store.Location, refused);
-            throw refused;
+            throw inBackgroundPass ? new ReportedSaveFailure(refused) : refused;
         }
 
         long started = Stopwatch.GetTimestamp();
@@ -265,6 +274,11 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
             // nowhere (SaveCancelledByItsStoreTests).
             activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             events.SaveFailed("save-" + kind, store.Location, ex, pending.Finished);
+            if (inBackgroundPass)
+            {
+                throw new ReportedSaveFailure(ex);
+            }
+
             throw;
         }
 

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using StatePersistence.Diagnostics;
 using StatePersistence.Events;
@@ -13,19 +12,11 @@ namespace StatePersistence.Service.Events;
 internal sealed partial class EventDispatcher
 {
     /// <summary>
-    /// The failures <see cref="SaveFailed"/> reported, by the exception itself (held weakly): a background pass whose
-    /// step ran the save that failed (a re-encryption step's checkpoint, a retention pass's archive commit) gets that
-    /// exception thrown on, and must not report the same failure again under its own name.
-    /// </summary>
-    private readonly ConditionalWeakTable<Exception, object> _savesReported = new();
-
-    /// <summary>
     /// A failed save, <paramref name="finished"/> when the store answered (<see cref="Commit.OutcomeOrder"/>), when that
     /// was before this report; null for now.
     /// </summary>
     public void SaveFailed(string operation, string? path, Exception error, long? finished = null)
     {
-        _savesReported.TryAdd(error, operation);
         health.RecordFailure(error, finished ?? Commit.OutcomeOrder.Next());
         LogFailure(operation, path, error, FailureLines.Save);
         Report(operation, FailedKind(operation), path, error);
@@ -92,20 +83,11 @@ internal sealed partial class EventDispatcher
     public void FeedReadFailed(string operation, Exception error) => ReportBackground(operation, error, FailureLines.FeedRead);
 
     /// <summary>
-    /// Reports a failed background step, unless its failure is a save that failed inside it and was reported as that
-    /// save already (<see cref="SaveFailed"/>: logged, counted under the save's kind, <c>snapshot</c> or <c>archive</c>,
-    /// and raised): one failure is counted once, as the save that failed, whoever ran it. Before 2026-12-07 a
-    /// re-encryption step's failed checkpoint was counted as <c>snapshot</c> and <c>reencryption</c>, and a retention
-    /// pass's failed archive commit as <c>archive</c> and <c>retention-archive</c>, each raised and logged twice
-    /// (<c>FailureCountedOnceTests</c>).
+    /// Reports a failed background step. A save that failed inside it reported itself (<see cref="SaveFailed"/>) and
+    /// reaches the pass as a <see cref="ReportedSaveFailure"/>, which the pass's loop does not report again.
     /// </summary>
     private void ReportBackground(string operation, Exception error, FailureLines lines)
     {
-        if (_savesReported.TryGetValue(error, out _))
-        {
-            return;
-        }
-
         LogFailure(operation, location, error, lines);
         Report(operation, operation, location, error);
     }

@@ -12,10 +12,11 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 /// rename, directory fsync; PostgreSQL: a committed row), read back and checked, and only then are the tasks deleted
 /// (one commit) and the logs and reports they took along removed, each by the store only while it is still what the
 /// archive holds (one written to while the run ran stays live, and is named). A crash anywhere leaves every task live,
-/// or in a durable, verified archive, or both; never in neither.
+/// or in a durable, verified archive, or both; never in neither. Run by the retention pass (<c>inBackgroundPass</c>), a
+/// failed commit deleting archived tasks, reported as that save, reaches the pass as a <see cref="Service.Events.ReportedSaveFailure"/>.
 /// </summary>
 internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchiveStore archives, IStateBlobStore store,
-    int maxTasksPerArchive = TaskArchiver.MaxTasksPerArchive, long maxBytesPerArchive = TaskArchiver.MaxBytesPerArchive)
+    int maxTasksPerArchive = TaskArchiver.MaxTasksPerArchive, long maxBytesPerArchive = TaskArchiver.MaxBytesPerArchive, bool inBackgroundPass = false)
 {
     /// <summary>The most tasks one archive holds: a run of more writes several, each deleted by a commit of its own.</summary>
     public const int MaxTasksPerArchive = 10_000;
@@ -350,7 +351,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
                 }
 
                 return changes.Count == 0 ? null : changes;
-            }, chunk, cancellationToken).ConfigureAwait(false);
+            }, chunk, inBackgroundPass, cancellationToken).ConfigureAwait(false);
             deleted.AddRange(inChunk);
         }
 
