@@ -145,6 +145,12 @@ internal sealed class StateInstruments : IDisposable
     /// <summary>The active key the remaining count is for.</summary>
     public string? ReencryptionKeyId { get; set; }
 
+    /// <summary>
+    /// The store's own figure of files remaining, its health's <c>reencryption_files_remaining</c>, read at each
+    /// observation so the gauge and the health agree; <see cref="ReencryptionRemaining"/> when it has none.
+    /// </summary>
+    public Func<long?>? ReencryptionFigure { get; set; }
+
     /// <inheritdoc />
     /// <summary>
     /// Stops the gauges answering (before the store is released: each observation may probe it) and disposes the meter.
@@ -162,7 +168,9 @@ internal sealed class StateInstruments : IDisposable
         _disposed ? [] : pick(_observe());
 
     private IEnumerable<Measurement<long>> ObserveReencryption() =>
-        !_disposed && ReencryptionKeyId is { } keyId ? [new Measurement<long>(ReencryptionRemaining, new KeyValuePair<string, object?>("key_id", keyId))] : [];
+        !_disposed && ReencryptionKeyId is { } keyId
+            ? [new Measurement<long>(ReencryptionFigure?.Invoke() ?? ReencryptionRemaining, new KeyValuePair<string, object?>("key_id", keyId))]
+            : [];
 
     /// <summary>Recorded with a <c>kind</c> tag.</summary>
     internal static KeyValuePair<string, object?> Kind(string kind) => new("kind", kind);

@@ -27,6 +27,11 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
     /// <summary>Files under another key at the last re-encryption step (health: <c>reencryption_files_remaining</c>).</summary>
     private long _reencryptionRemaining;
 
+    /// <summary>Of <see cref="_reencryptionRemaining"/>, the files the last step left for the next checkpoint to rewrite.</summary>
+    private long _reencryptionForCheckpoint;
+
+    long? IReencryptingStore.FilesRemaining => Interlocked.Read(ref _reencryptionRemaining);
+
     string? IReencryptingStore.ActiveKeyId => _envelope.ActiveKeyId;
 
     IReadOnlyDictionary<string, EncryptionKeyState>? IReencryptingStore.KeyStates => _envelope.KeyStates();
@@ -45,8 +50,35 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
     /// scrub lists such a file, see <see cref="LeftUnreadable"/>), and stays counted as remaining; the step goes on with
     /// the other files and the checkpoint it asks for. Before 2026-12-07 its refusal ended the step, so the forced
     /// checkpoint never ran and <c>state.json</c> and the item files stayed under the revoked key, on every step.
+    /// A step that fails has not counted what is left: the figure is not lowered, and not left at 0
+    /// (<see cref="NotCountedToTheEnd"/>).
     /// </remarks>
     async ValueTask<ReencryptionStep> IReencryptingStore.ReencryptStepAsync(StateView current, int maxFiles, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await StepAsync(current, maxFiles, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            NotCountedToTheEnd();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// After a re-encryption step that failed: it did not count what is left, so the figure of files remaining keeps
+    /// what the last step counted, and is at least 1, the key may have changed since (0 is the operator's sign that an
+    /// old key protects nothing). Before 2026-12-07 the first step after a rotation that failed left the finished run's
+    /// 0 (<c>ReencryptionRemainingAfterAFailedStepTests</c>).
+    /// </summary>
+    private void NotCountedToTheEnd() => Interlocked.Exchange(ref _reencryptionRemaining, Math.Max(Interlocked.Read(ref _reencryptionRemaining), 1));
+
+    /// <summary>A checkpoint wrote the item files, <c>state.json</c> and journal the last step left for it, under the active key.</summary>
+    private void CheckpointResealed() =>
+        Interlocked.Add(ref _reencryptionRemaining, -Interlocked.Exchange(ref _reencryptionForCheckpoint, 0));
+
+    private async ValueTask<ReencryptionStep> StepAsync(StateView current, int maxFiles, CancellationToken cancellationToken)
     {
         _guard.ThrowIfMoved();
         string? active = _envelope.ActiveKeyId;
@@ -132,6 +164,7 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
         OffTheUnreadableList(active);
 
         Interlocked.Exchange(ref _reencryptionRemaining, forCheckpoint + left);
+        Interlocked.Exchange(ref _reencryptionForCheckpoint, forCheckpoint);
         return new ReencryptionStep(active, rewritten, forCheckpoint, forCheckpoint + left) { Damaged = archives.Damaged };
     }
 

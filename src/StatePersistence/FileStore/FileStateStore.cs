@@ -265,6 +265,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
             step = _layout.Root;
             _backups.Prune(_options.MaxBackups, _options.MaxBackupBytes, (p, r) => KeepAside(p, r));
             PrepareSpareSegment();
+            CheckpointResealed();
             return ValueTask.FromResult(new CheckpointResult(_layout.StateFile, bytes, new Dictionary<string, long>
             {
                 ["files_written"] = tasksWritten + sessionsWritten,

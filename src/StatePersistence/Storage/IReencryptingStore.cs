@@ -31,6 +31,14 @@ public interface IReencryptingStore
     /// <param name="maxFiles">The most files (or rows) the step rewrites itself.</param>
     /// <param name="cancellationToken">Stops the step between rewrites.</param>
     ValueTask<ReencryptionStep> ReencryptStepAsync(StateView current, int maxFiles, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The files (or rows) not under the active key as the store last counted them: its health details'
+    /// <c>reencryption_files_remaining</c>, which the <c>statepersistence.reencryption.files.remaining</c> gauge shows
+    /// too, so both agree; null (the default) when the store keeps no such figure, and the gauge shows each step's
+    /// <see cref="ReencryptionStep.Remaining"/>.
+    /// </summary>
+    long? FilesRemaining => null;
 }
 
 /// <summary>What one step found and did.</summary>

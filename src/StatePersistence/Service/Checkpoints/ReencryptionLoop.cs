@@ -55,7 +55,13 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
 
     public void Start(CancellationToken stopping)
     {
-        if (reencrypting is not { } store || options.ReencryptionInterval <= TimeSpan.Zero)
+        if (reencrypting is not { } store)
+        {
+            return;
+        }
+
+        instruments.ReencryptionFigure = () => store.FilesRemaining;
+        if (options.ReencryptionInterval <= TimeSpan.Zero)
         {
             return;
         }
@@ -134,6 +140,9 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
             _done = false;
         }
 
+        // The gauge is for the key this step seals with, also when the step fails: before 2026-12-07 a failed first step
+        // after a rotation left it tagged with the old key (ReencryptionRemainingAfterAFailedStepTests).
+        instruments.ReencryptionKeyId = active ?? ClearTarget;
         ReencryptionStep step;
         await checkpoints.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -150,7 +159,6 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
             events.ReencryptionFoundDamage(path, problem);
         }
 
-        instruments.ReencryptionKeyId = active ?? ClearTarget;
         instruments.ReencryptionRemaining = step.Remaining;
         if (!_running && step.Remaining + step.Rewritten > 0)
         {
