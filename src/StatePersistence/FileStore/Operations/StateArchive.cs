@@ -159,12 +159,17 @@ public static class StateArchive
     public static StateArchiveResult Import(string archivePath, string stateDirectory, IPayloadCodec? codec, CancellationToken cancellationToken)
     {
         string archive = RequireArchive(archivePath);
-        var layout = new StateLayout(Path.GetFullPath(stateDirectory));
 
-        // Every entry is checked before anything is written, so a refused archive leaves nothing behind. One handle
-        // for every pass: reopened by path, the file written was whatever lay there by then (an export to the same
-        // path renamed over it meanwhile), unchecked.
+        // One handle for every pass: reopened by path, the file written was whatever lay there by then (an export to
+        // the same path renamed over it meanwhile), unchecked.
         using FileStream file = OpenArchive(archive);
+        return Import(archive, file, new StateLayout(Path.GetFullPath(stateDirectory)), codec, cancellationToken);
+    }
+
+    /// <summary><see cref="Import(string, string, IPayloadCodec?, CancellationToken)"/> of the archive <paramref name="archive"/> names, read through <paramref name="file"/> (seekable, left open).</summary>
+    internal static StateArchiveResult Import(string archive, Stream file, StateLayout layout, IPayloadCodec? codec, CancellationToken cancellationToken)
+    {
+        // Every entry is checked before anything is written, so a refused archive leaves nothing behind.
         (int tasks, int sessions, int logs, int reports) = Check(archive, file, PayloadEnvelope.For(codec));
         ImportFiles(PhysicalFileSystem.Instance, archive, file, layout, TimeProvider.System, cancellationToken: cancellationToken);
         StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
