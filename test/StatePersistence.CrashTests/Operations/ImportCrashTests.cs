@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using StatePersistence.CrashTests.Support;
@@ -116,7 +117,8 @@ public sealed class ImportCrashTests(ReliabilityLedger ledger)
     private static void Import(IFileSystem fileSystem, string archive)
     {
         using FileStream file = File.OpenRead(archive);
-        StateArchive.ImportFiles(fileSystem, archive, file, new StateLayout(Root), Services.NewClock(), cancellationToken: TestContext.Current.CancellationToken);
+        (long, string) checkedBytes = (file.Length, Convert.ToHexStringLower(SHA256.HashData(file)));
+        StateArchive.ImportFiles(fileSystem, archive, file, checkedBytes, new StateLayout(Root), Services.NewClock(), cancellationToken: TestContext.Current.CancellationToken);
     }
 
     /// <summary>An export of a real directory with tasks, a session with its log, and reports.</summary>

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using StatePersistence.Errors;
 using StatePersistence.FileStore;
 using StatePersistence.FileStore.Operations;
@@ -39,7 +40,7 @@ public sealed class ArchiveChangedWhileImportedTests : IDisposable
         using FileStream file = File.OpenRead(escaping);
 
         InvalidDataException refused = Assert.Throws<InvalidDataException>(() =>
-            StateArchive.ImportFiles(PhysicalFileSystem.Instance, escaping, file, layout, TimeProvider.System, cancellationToken: TestContext.Current.CancellationToken));
+            StateArchive.ImportFiles(PhysicalFileSystem.Instance, escaping, file, Digest(file), layout, TimeProvider.System, cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Contains("'../escaped.txt' has a path that would leave the state directory", refused.Message, StringComparison.Ordinal);
         Assert.Contains(layout.ImportMarkerFile, refused.Message, StringComparison.Ordinal);
@@ -61,13 +62,20 @@ public sealed class ArchiveChangedWhileImportedTests : IDisposable
         using FileStream file = File.OpenRead(archive);
 
         InvalidDataException refused = Assert.Throws<InvalidDataException>(() =>
-            StateArchive.ImportFiles(disk, archive, file, layout, TimeProvider.System, cancellationToken: Ct));
+            StateArchive.ImportFiles(disk, archive, file, Digest(file), layout, TimeProvider.System, cancellationToken: Ct));
 
         Assert.True(disk.Ran, "the archive was rewritten during the import");
         Assert.Contains($"The archive '{archive}' changed while it was imported", refused.Message, StringComparison.Ordinal);
         Assert.Contains(layout.ImportMarkerFile, refused.Message, StringComparison.Ordinal);
         Assert.True(File.Exists(layout.ImportMarkerFile), "the marker stays, so nothing opens the directory as a state");
         Assert.Throws<StateImportIncompleteException>(() => StateDirectoryReader.Read(layout.Root));
+    }
+
+    /// <summary>The size and SHA-256 of the archive as it is now: what its check would have read (these tests write without one).</summary>
+    private static (long, string) Digest(Stream file)
+    {
+        file.Position = 0;
+        return (file.Length, Convert.ToHexStringLower(SHA256.HashData(file)));
     }
 
     private static async Task<string> ExportAsync(StateFixture fixture, string taskId, string archive)

@@ -12,14 +12,18 @@ namespace StatePersistence.FileStore.Operations;
 /// tar reader stops at the tar's end, before the decompressor reaches a trailer that is there, so a changed one passed
 /// too. Only the first member is read (the writers of this library write one; anything after it is not the trailer
 /// the file must end with, and is refused). Nothing is
-/// held but a buffer, so an archive of gigabytes is checked in bounded memory. <paramref name="compressed"/> must be
-/// seekable (a file or the bytes of one) and is left open.
+/// held but a buffer, so an archive of gigabytes is checked in bounded memory. <paramref name="compressed"/> is read
+/// once, forward, from where it stands to its end (the trailer judged is the last bytes that read met, not a second
+/// read of the file), through a <see cref="DigestingReadStream"/> whose <see cref="Digest"/> names the bytes checked;
+/// it is left open.
 /// </summary>
 internal sealed class CheckedGzipReader(Stream compressed) : Stream
 {
-    private const int TrailerLength = 8;
+    private const int TrailerLength = DigestingReadStream.TailLength;
 
+    private readonly DigestingReadStream _compressed = new(compressed);
     private readonly Crc32 _crc = new();
+    private (long Bytes, string Sha256)? _digest;
     private DeflateStream? _deflate;
     private long _decompressed;
 
@@ -40,7 +44,7 @@ internal sealed class CheckedGzipReader(Stream compressed) : Stream
         // The member's header is read here and its deflate data through a DeflateStream, which checks no trailer: a
         // GZipStream checks one that is there but says of a wrong one only "compressed using an unsupported
         // compression method", blaming whatever entry was being read.
-        _deflate ??= new DeflateStream(SkipHeader(compressed), CompressionMode.Decompress, leaveOpen: true);
+        _deflate ??= new DeflateStream(SkipHeader(_compressed), CompressionMode.Decompress, leaveOpen: true);
         int read = _deflate.Read(buffer);
         _crc.Append(buffer[..read]);
         _decompressed += read;
@@ -48,9 +52,15 @@ internal sealed class CheckedGzipReader(Stream compressed) : Stream
     }
 
     /// <summary>
-    /// Reads what the tar reader left unread (the tar's closing blocks), then compares the file's last 8 bytes with the
-    /// CRC-32 and length (mod 2^32) of everything decompressed: null when they match, so the trailer is there and
-    /// nothing follows it (a second member or bytes appended would be what the file ends with), else why not.
+    /// The size and SHA-256 of the compressed bytes read, from where the stream stood to its end: set by
+    /// <see cref="TrailerProblem"/>, whose read reaches the end.
+    /// </summary>
+    public (long Bytes, string Sha256) Digest => _digest ?? throw new InvalidOperationException("The digest is known once TrailerProblem has read the file to its end.");
+
+    /// <summary>
+    /// Reads what the tar reader left unread (the tar's closing blocks) and the file to its end, then compares its last
+    /// 8 bytes with the CRC-32 and length (mod 2^32) of everything decompressed: null when they match, so the trailer
+    /// is there and nothing follows it (a second member or bytes appended would be what the file ends with), else why not.
     /// </summary>
     public string? TrailerProblem()
     {
@@ -59,16 +69,16 @@ internal sealed class CheckedGzipReader(Stream compressed) : Stream
         {
         }
 
+        (long Bytes, string Sha256) digest = _compressed.ReadToEnd();
+        _digest = digest;
         uint crc = _crc.GetCurrentHashAsUInt32();
         uint length = unchecked((uint)_decompressed);
-        if (compressed.Length < TrailerLength)
+        if (digest.Bytes < TrailerLength)
         {
-            return $"it ends before its gzip trailer ({compressed.Length} bytes in all): it is truncated";
+            return $"it ends before its gzip trailer ({digest.Bytes} bytes in all): it is truncated";
         }
 
-        Span<byte> trailer = stackalloc byte[TrailerLength];
-        compressed.Seek(-TrailerLength, SeekOrigin.End);
-        compressed.ReadExactly(trailer);
+        ReadOnlySpan<byte> trailer = _compressed.Tail;
         bool crcMatches = BinaryPrimitives.ReadUInt32LittleEndian(trailer) == crc;
         bool lengthMatches = BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]) == length;
         return (crcMatches, lengthMatches) switch
@@ -99,7 +109,7 @@ internal sealed class CheckedGzipReader(Stream compressed) : Stream
         {
             Span<byte> length = stackalloc byte[2];
             stream.ReadExactly(length);
-            stream.Seek(BinaryPrimitives.ReadUInt16LittleEndian(length), SeekOrigin.Current);
+            Skip(stream, BinaryPrimitives.ReadUInt16LittleEndian(length));
         }
 
         for (int zeroTerminated = 0x08; zeroTerminated <= 0x10; zeroTerminated <<= 1)
@@ -120,11 +130,14 @@ internal sealed class CheckedGzipReader(Stream compressed) : Stream
 
         if ((flags & 0x02) != 0)
         {
-            stream.Seek(2, SeekOrigin.Current);
+            Skip(stream, 2);
         }
 
         return stream;
     }
+
+    /// <summary>Reads past <paramref name="count"/> bytes (read, not sought: every byte of the file passes the digest).</summary>
+    private static void Skip(Stream stream, int count) => stream.ReadExactly(new byte[count]);
 
     public override void Flush()
     {
@@ -141,6 +154,7 @@ internal sealed class CheckedGzipReader(Stream compressed) : Stream
         if (disposing)
         {
             _deflate?.Dispose();
+            _compressed.Dispose();
         }
 
         base.Dispose(disposing);

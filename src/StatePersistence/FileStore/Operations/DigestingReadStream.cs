@@ -3,14 +3,22 @@ using System.Security.Cryptography;
 namespace StatePersistence.FileStore.Operations;
 
 /// <summary>
-/// Passes reads through to <paramref name="inner"/> (left open) while adding every byte to a SHA-256 and a count: the
-/// bytes an import's writing pass read, compared with the ones the check read (<see cref="ImportMarker"/>) with no
-/// pass of its own over the archive. Read only, forward only, as a decompressor reads.
+/// Passes reads through to <paramref name="inner"/> (left open) while adding every byte to a SHA-256 and a count, and
+/// keeping the last <see cref="TailLength"/> of them: what an import's check read of the archive (the digest its
+/// marker names, and the gzip trailer <see cref="CheckedGzipReader"/> judges, both from the one pass), and what its
+/// writing pass read, compared with those. Read only, forward only, as a decompressor reads.
 /// </summary>
 internal sealed class DigestingReadStream(Stream inner) : Stream
 {
+    /// <summary>How many of the last bytes read <see cref="Tail"/> keeps: a gzip trailer's length.</summary>
+    public const int TailLength = 8;
+
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly byte[] _tail = new byte[TailLength];
     private long _bytes;
+
+    /// <summary>The last bytes read (fewer than <see cref="TailLength"/> only when fewer were read in all).</summary>
+    public ReadOnlySpan<byte> Tail => _tail.AsSpan(TailLength - (int)Math.Min(_bytes, TailLength));
 
     public override bool CanRead => true;
 
@@ -29,6 +37,7 @@ internal sealed class DigestingReadStream(Stream inner) : Stream
         int read = inner.Read(buffer);
         _sha256.AppendData(buffer[..read]);
         _bytes += read;
+        KeepTail(buffer[..read]);
         return read;
     }
 
@@ -44,6 +53,19 @@ internal sealed class DigestingReadStream(Stream inner) : Stream
         }
 
         return (_bytes, Convert.ToHexStringLower(_sha256.GetHashAndReset()));
+    }
+
+    private void KeepTail(ReadOnlySpan<byte> read)
+    {
+        if (read.Length >= TailLength)
+        {
+            read[^TailLength..].CopyTo(_tail);
+            return;
+        }
+
+        // The kept bytes move up by what was read (an overlapping copy, which Span's CopyTo makes as memmove does).
+        _tail.AsSpan(read.Length).CopyTo(_tail);
+        read.CopyTo(_tail.AsSpan(TailLength - read.Length));
     }
 
     public override void Flush()

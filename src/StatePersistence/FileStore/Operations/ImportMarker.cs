@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using StatePersistence.FileSystem;
@@ -14,13 +13,14 @@ namespace StatePersistence.FileStore.Operations;
 /// </summary>
 internal sealed record ImportMarker(string Archive, long ArchiveBytes, string ArchiveSha256, DateTimeOffset StartedAt)
 {
-    /// <summary>The marker of an import of <paramref name="file"/> (read from its start), found at <paramref name="archive"/>.</summary>
-    public static ImportMarker For(string archive, Stream file, DateTimeOffset now)
-    {
-        file.Position = 0;
-        string sha256 = Convert.ToHexStringLower(SHA256.HashData(file));
-        return new ImportMarker(archive, file.Length, sha256, now);
-    }
+    /// <summary>
+    /// The marker of an import of the archive found at <paramref name="archive"/>, naming the bytes its check read
+    /// (<paramref name="checkedBytes"/>, digested as it read them): hashed in a pass of its own after the check (before
+    /// 2026-12-07), the marker named whatever the file held by then, and a rewrite in place between the two was written
+    /// unchecked.
+    /// </summary>
+    public static ImportMarker For(string archive, (long Bytes, string Sha256) checkedBytes, DateTimeOffset now) =>
+        new(archive, checkedBytes.Bytes, checkedBytes.Sha256, now);
 
     /// <summary>Whether <paramref name="other"/> restores the same bytes (wherever the archive lies now).</summary>
     public bool SameArchive(ImportMarker other) => ArchiveBytes == other.ArchiveBytes && string.Equals(ArchiveSha256, other.ArchiveSha256, StringComparison.Ordinal);

@@ -145,7 +145,7 @@ public static class StateArchive
     /// and naming the archive for one that is not a
     /// readable .tar.gz (truncated, not gzip, not tar), before anything is written. <paramref name="codec"/> is the one the export was
     /// written with (its files are restored as they are, so an encrypted export needs its key to be read back). An
-    /// archive written into in place while its files are written throws <see cref="InvalidDataException"/> naming it,
+    /// archive written into in place after its check throws <see cref="InvalidDataException"/> naming it,
     /// the directory left as an unfinished import, which does not open.
     /// </summary>
     public static StateArchiveResult Import(string archivePath, string stateDirectory, IPayloadCodec? codec = null) =>
@@ -170,10 +170,10 @@ public static class StateArchive
     internal static StateArchiveResult Import(string archive, Stream file, StateLayout layout, IPayloadCodec? codec, CancellationToken cancellationToken)
     {
         // Every entry is checked before anything is written, so a refused archive leaves nothing behind.
-        (int tasks, int sessions, int logs, int reports) = Check(archive, file, PayloadEnvelope.For(codec));
-        ImportFiles(PhysicalFileSystem.Instance, archive, file, layout, TimeProvider.System, cancellationToken: cancellationToken);
+        (int tasks, int sessions, int logs, int reports, (long Bytes, string Sha256) checkedBytes) = Check(archive, file, PayloadEnvelope.For(codec));
+        ImportFiles(PhysicalFileSystem.Instance, archive, file, checkedBytes, layout, TimeProvider.System, cancellationToken: cancellationToken);
         StateDirectoryView restored = StateDirectoryReader.Read(layout.Root, codec, checkItemFiles: false);
-        return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, file.Length,
+        return new StateArchiveResult(archive, layout.Root, restored.View.Revision, tasks, sessions, logs, reports, checkedBytes.Bytes,
             restored.Problems);
     }
 
@@ -188,8 +188,8 @@ public static class StateArchive
     {
         string archive = RequireArchive(archivePath);
         using FileStream file = OpenArchive(archive);
-        Check(archive, file, PayloadEnvelope.For(codec));
-        ImportFiles(PhysicalFileSystem.Instance, archive, file, new StateLayout(Path.GetFullPath(directory)), TimeProvider.System, Durability.Relaxed,
+        (long Bytes, string Sha256) checkedBytes = Check(archive, file, PayloadEnvelope.For(codec)).Read;
+        ImportFiles(PhysicalFileSystem.Instance, archive, file, checkedBytes, new StateLayout(Path.GetFullPath(directory)), TimeProvider.System, Durability.Relaxed,
             withItemFiles: false, cancellationToken);
     }
 
@@ -201,7 +201,7 @@ public static class StateArchive
             : throw new FileNotFoundException($"The archive '{archive}' does not exist.", archive);
     }
 
-    /// <summary>The archive, opened once for the check, the marker's hash and the copy alike (each seeks to its start).</summary>
+    /// <summary>The archive, opened once for the check (which digests it as it reads, for the marker) and the copy alike (each seeks to its start).</summary>
     private static FileStream OpenArchive(string archive) => File.OpenRead(archive);
 
     /// <summary>
@@ -248,14 +248,15 @@ public static class StateArchive
     /// <c>state.json</c>), so <c>import-in-progress.json</c> is made durable before the first file and removed only
     /// after the last file and every directory are: while it is there the open refuses the directory, and running the
     /// same import again resumes (it rewrites every file, each atomically, so what the crash left is overwritten).
-    /// <paramref name="archiveFile"/> is the handle the check read (<paramref name="archive"/> only names it): the
-    /// bytes hashed and written are the ones checked, whatever is renamed over the path meanwhile; bytes written into
-    /// that file meanwhile are found by hashing what the writing pass read (<see cref="RefuseIfRewrittenSinceChecked"/>).
+    /// <paramref name="archiveFile"/> is the handle the check read (<paramref name="archive"/> only names it), and
+    /// <paramref name="checkedBytes"/> the size and SHA-256 of the bytes that read met, which the marker names: the
+    /// bytes written are the ones checked, whatever is renamed over the path meanwhile; bytes written into that file
+    /// meanwhile are found by hashing what the writing pass read (<see cref="RefuseIfRewrittenSinceChecked"/>).
     /// </summary>
-    internal static void ImportFiles(IFileSystem fileSystem, string archive, Stream archiveFile, StateLayout layout, TimeProvider time,
-        Durability durability = Durability.Full, bool withItemFiles = true, CancellationToken cancellationToken = default)
+    internal static void ImportFiles(IFileSystem fileSystem, string archive, Stream archiveFile, (long Bytes, string Sha256) checkedBytes, StateLayout layout,
+        TimeProvider time, Durability durability = Durability.Full, bool withItemFiles = true, CancellationToken cancellationToken = default)
     {
-        ImportMarker marker = ImportMarker.For(archive, archiveFile, time.GetUtcNow());
+        ImportMarker marker = ImportMarker.For(archive, checkedBytes, time.GetUtcNow());
         RefuseUnlessEmptyOrResumable(fileSystem, layout, marker);
         StateDirectories.Ensure(fileSystem, layout, new RecoveryReport());
         using (DirectoryLock.Acquire(fileSystem, layout, time))
@@ -313,8 +314,8 @@ public static class StateArchive
 
     /// <summary>
     /// The archive's bytes as the writing pass read them, all of them to the file's end, against the marker's (the
-    /// bytes hashed right after the check, whose last read is the file's gzip trailer: a file changed before then fails
-    /// the check). A file written into in place since (<c>cp</c> over it, a backup job writing into the same file) had
+    /// bytes the check read, digested as it read them: a file changed before then fails the check or is what was
+    /// checked). A file written into in place since (<c>cp</c> over it, a backup job writing into the same file) had
     /// its content written unchecked, which the entry names <see cref="RefuseIfChangedSinceChecked"/> looks at do not
     /// show. Refused before the marker is removed, so the directory is refused until an import of a whole archive.
     /// </summary>
@@ -392,14 +393,18 @@ public static class StateArchive
         return Directory.EnumerateDirectories(layout.Root).FirstOrDefault(d => !known.Contains(d));
     }
 
-    /// <summary>Checks every entry's name and type; returns the counts per kind.</summary>
-    private static (int Tasks, int Sessions, int Logs, int Reports) Check(string archive, Stream file, PayloadEnvelope envelope)
+    /// <summary>
+    /// Checks every entry's name and type; returns the counts per kind, and the size and SHA-256 of the bytes read
+    /// (the whole file, digested in this one read: the marker names exactly what was checked).
+    /// </summary>
+    private static (int Tasks, int Sessions, int Logs, int Reports, (long Bytes, string Sha256) Read) Check(string archive, Stream file, PayloadEnvelope envelope)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
         StateView? state = null;
         string refusal = $"The archive '{archive}'";
         string? lastEntry = null;
+        (long Bytes, string Sha256) read;
         try
         {
             file.Position = 0;
@@ -433,6 +438,8 @@ public static class StateArchive
             {
                 throw new InvalidDataException($"{refusal} is refused: {trailerProblem}. Nothing was changed.");
             }
+
+            read = gzip.Digest;
         }
         // What gzip and tar throw names no file (a truncated archive is an EndOfStreamException, an IOException): named
         // here, with the last entry that read whole. The refusals above already name the archive and pass through.
@@ -447,7 +454,7 @@ public static class StateArchive
             throw new InvalidDataException($"The archive '{archive}' holds no state.json: it is not a state export. Nothing was changed.");
         }
 
-        return (counts.GetValueOrDefault("tasks"), counts.GetValueOrDefault("sessions"), counts.GetValueOrDefault("logs"), counts.GetValueOrDefault("reports"));
+        return (counts.GetValueOrDefault("tasks"), counts.GetValueOrDefault("sessions"), counts.GetValueOrDefault("logs"), counts.GetValueOrDefault("reports"), read);
     }
 
     /// <summary>
