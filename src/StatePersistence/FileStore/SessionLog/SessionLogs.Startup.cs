@@ -99,10 +99,28 @@ internal sealed partial class SessionLogs
         report.Warnings.Add($"Rotated session log part '{path}' ended in {range.Length} bytes that are not a whole append ({BrokenPartEndCause}); {KeptIn(range)}.");
     }
 
+    /// <summary>
+    /// Cuts the log at the offset its failed-append marker holds, then deletes the marker. A marker that holds no offset
+    /// (damaged at rest) says nowhere to cut: it is moved aside and reported as any damaged file is, never deleted
+    /// unread, and the log's torn tail is cut all the same (<see cref="RepairTail"/>, after this). Before 2026-12-07 it
+    /// was deleted without a word (DamagedFailedAppendMarkerTests).
+    /// </summary>
     private void CutFailedAppend(string log, string marker, RecoveryReport report)
     {
-        if (long.TryParse(Encoding.ASCII.GetString(fileSystem.ReadAllBytes(marker)), NumberStyles.None, CultureInfo.InvariantCulture, out long start)
-            && fileSystem.FileExists(log))
+        byte[] content = fileSystem.ReadAllBytes(marker);
+        if (!long.TryParse(Encoding.ASCII.GetString(content), NumberStyles.None, CultureInfo.InvariantCulture, out long start))
+        {
+            // Renamed, not copied: nothing is left at the marker's name for the next start to read again. The caller
+            // fsyncs the directory.
+            string aside = UnusedQuarantinePath(marker);
+            fileSystem.Rename(marker, aside);
+            report.Quarantined.Add(new QuarantinedFile(marker, aside,
+                $"a failed append's marker holding no offset ({content.Length} bytes that are not ASCII digits): where the failed append started is unknown, so only the log's torn tail was cut"));
+            report.Warnings.Add($"Session log failed-append marker '{marker}' holds no offset; it was moved to '{aside}', and '{log}' is cut only after its last valid append, if anything follows it: the text of an append that failed but was written whole stays in it.");
+            return;
+        }
+
+        if (fileSystem.FileExists(log))
         {
             using IFileHandle handle = fileSystem.Open(log, FileOpenMode.OpenOrCreate);
             if (handle.Length > start)
