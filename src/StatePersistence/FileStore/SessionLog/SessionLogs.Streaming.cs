@@ -9,14 +9,22 @@ namespace StatePersistence.FileStore;
 internal sealed partial class SessionLogs
 {
     /// <summary>
-    /// The log opened for reading, or null when the session has none. A log that is not a clean framed log (damage
-    /// between frames, a version 1 log, a torn file header) is read whole as <see cref="Read"/> reads it, which keeps
-    /// damage aside and repairs it (or refuses a log the key ring cannot open); the repaired log is then opened again
-    /// to be streamed, and one that still is not clean (a version 1 log) is served from what was read.
+    /// The log opened for reading, or null when the session has none. A file of the log that is not a clean framed log
+    /// (damage between frames, a broken end, a damaged file header) is repaired as <see cref="Read"/> repairs it, which
+    /// keeps the damage aside (or refuses a log the key ring cannot open), that file alone (<see cref="RepairUncleanFiles"/>);
+    /// the log is then opened again to be streamed. One that still is not clean (a version 1 log, a torn file header) is
+    /// read whole and served from what was read. Before 2026-12-07 one damaged byte anywhere read every part and the
+    /// live log whole into memory, twice over, on one open (SessionLogStreamingTests).
     /// </summary>
     public ISessionLogReader? Open(string sessionId)
     {
         if (TryOpen(sessionId, out ISessionLogReader? reader))
+        {
+            return reader;
+        }
+
+        RepairUncleanFiles(sessionId);
+        if (TryOpen(sessionId, out reader))
         {
             return reader;
         }
@@ -28,6 +36,66 @@ internal sealed partial class SessionLogs
         }
 
         return TryOpen(sessionId, out reader) ? reader : new BufferedLogReader(sessionId, text);
+    }
+
+    /// <summary>
+    /// Under the log's gate (no rotation moves a file meanwhile): each of its files a scan does not find clean, and that
+    /// holds frames, is repaired (<see cref="RepairHeld"/>, which reads that file whole). The clean ones are scanned a
+    /// frame at a time and left as they are; a version 1 log or a torn file header is left to the whole read.
+    /// </summary>
+    private void RepairUncleanFiles(string sessionId)
+    {
+        KeyedGates.Lease gate = _gates.Take(sessionId);
+        gate.Wait();
+        try
+        {
+            string live = layout.SessionLogFile(sessionId);
+            foreach (string path in RotatedParts(sessionId).OrderDescending().Select(part => layout.SessionLogPart(sessionId, part)).Append(live))
+            {
+                long limit = path == live && _failedAppendStarts.TryGetValue(sessionId, out long failedStart) ? failedStart : long.MaxValue;
+                if (!IsCleanFramedFile(sessionId, path, limit) && HoldsFrames(path))
+                {
+                    RepairHeld(sessionId, path);
+                }
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Whether the file (up to <paramref name="limit"/>) is a clean framed log, or is not there: scanned a frame at a time.</summary>
+    private bool IsCleanFramedFile(string sessionId, string path, long limit)
+    {
+        var files = new List<FramedLogReader.LogFile>();
+        try
+        {
+            OpenFile(files, path, limit);
+            return files.Count == 0 || FramedLogReader.TryScan(sessionId, files, envelope) is not null;
+        }
+        finally
+        {
+            files.ForEach(f => f.Handle.Dispose());
+        }
+    }
+
+    /// <summary>
+    /// Whether a file holds frames, as <see cref="TextOf"/> judges it: a file header, or valid frames after a damaged
+    /// one (its bytes are read whole only when the header is not one).
+    /// </summary>
+    private bool HoldsFrames(string path)
+    {
+        using (IFileHandle handle = fileSystem.Open(path, FileOpenMode.Read))
+        {
+            Span<byte> header = stackalloc byte[SessionLogFormat.FileHeaderSize];
+            if (handle.Read(0, header) == header.Length && SessionLogFormat.IsFramed(header))
+            {
+                return true;
+            }
+        }
+
+        return SessionLogFormat.NextFrame(fileSystem.ReadAllBytes(path), 0) >= 0;
     }
 
     /// <summary>Opens and scans the log's files; false when one of them is not a clean framed log.</summary>
