@@ -154,20 +154,37 @@ internal static class SessionRoutes
     {
         StateId.Validate(id, Kind);
         Preconditions.RefuseAny(request, "a session log carries no revision, so there is nothing to compare.");
-        if (!await ExistsAsync(state, id, cancellationToken))
+        if (!await ExistsAsync(state, id, cancellationToken) && !await LogExistsAsync(state, id, cancellationToken))
         {
-            // No session: a log without one (a library user's, or one an interrupted delete left) is deleted like any.
-            ISessionLogReader? log = await state.OpenSessionLogAsync(id, cancellationToken);
-            if (log is null)
-            {
-                return ApiProblems.NotFound(Kind, id);
-            }
-
-            await log.DisposeAsync();
+            return ApiProblems.NotFound(Kind, id);
         }
 
         await state.DeleteSessionLogAsync(id, cancellationToken);
         return Results.NoContent();
+    }
+
+    /// <summary>
+    /// Whether there is a log under the id, for a session that is not there (a library user's log, or one an interrupted
+    /// delete left, is deleted like any). Its live log's size answers without reading a byte of its text; only a log whose
+    /// live log holds nothing (its text all in rotated parts, or none) is opened to find out. Before 2026-12-07 the log
+    /// was always opened: every append read and verified (a full read of a big orphan log), and a log under a key the
+    /// key file no longer opens was refused, so it could not be deleted this way (SessionLogDeleteExistenceTests).
+    /// </summary>
+    private static async Task<bool> LogExistsAsync(IStatePersistence state, string id, CancellationToken cancellationToken)
+    {
+        if (await state.SessionLogSizeAsync(id, cancellationToken) > 0)
+        {
+            return true;
+        }
+
+        ISessionLogReader? log = await state.OpenSessionLogAsync(id, cancellationToken);
+        if (log is null)
+        {
+            return false;
+        }
+
+        await log.DisposeAsync();
+        return true;
     }
 
     /// <summary>Appends the body, as sent, to the session's log; answers 204 once the text is durable.</summary>
