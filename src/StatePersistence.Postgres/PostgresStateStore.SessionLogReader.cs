@@ -6,7 +6,7 @@ using StatePersistence.Storage;
 
 namespace StatePersistence.Postgres;
 
-/// <summary>A session log read a row (an append) at a time, to be sent in bounded memory.</summary>
+/// <summary>A session log read a page of rows (appends, up to a MiB of text) at a time, to be sent in bounded memory.</summary>
 public sealed partial class PostgresStateStore
 {
     /// <summary>How much text lies between two checkpoints: a ranged read reads (and verifies) at most this much before its range.</summary>
@@ -94,6 +94,53 @@ public sealed partial class PostgresStateStore
         }
     }
 
+    /// <summary>How many stored bytes a copy reads in one query before it writes them out (the page's last row may pass it): the copy holds this much, and no connection while it writes.</summary>
+    private const long LogPageBytes = 1 << 20;
+
+    /// <summary>The most rows one query of a copy reads.</summary>
+    private const int LogPageRows = 256;
+
+    /// <summary>
+    /// The rows of a session's log from segment <paramref name="from"/> to <paramref name="to"/>, in order, each opened,
+    /// as long as the rows before hold less than <see cref="LogPageBytes"/> as stored: read on a connection given back to the pool before they are
+    /// returned, so a copy waiting for a slow client holds none.
+    /// </summary>
+    private async Task<List<(long Segment, byte[] Text)>> LogPageAsync(string sessionId, long from, long to, CancellationToken cancellationToken)
+    {
+        var page = new List<(long Segment, byte[] Text)>();
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // The page is cut by the database, by the stored sizes (octet_length reads no payload): a reader left with rows
+        // unread would have them all sent to it and dropped when it is disposed, appends of megabytes each.
+        await using var command = new NpgsqlCommand($"""
+            SELECT segment, payload FROM (
+                SELECT segment, payload, sum(octet_length(payload)) OVER (ORDER BY segment) - octet_length(payload) AS before
+                FROM {_schema}.session_logs WHERE session_id = $1 AND segment >= $2 AND segment <= $3 ORDER BY segment LIMIT {LogPageRows}) AS page
+            WHERE before < {LogPageBytes} ORDER BY segment
+            """, connection);
+        command.Parameters.Add(Text(sessionId));
+        command.Parameters.Add(new NpgsqlParameter { Value = from, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = to, NpgsqlDbType = NpgsqlDbType.Bigint });
+        await using NpgsqlDataReader rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            long segment = rows.GetInt64(0);
+            byte[] append;
+            try
+            {
+                append = Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}");
+            }
+            catch (Exception) when (page.Count > 0)
+            {
+                // The text before a row that does not open is sent first, then the next page, starting at it, fails.
+                break;
+            }
+
+            page.Add((segment, append));
+        }
+
+        return page;
+    }
+
     private sealed class SessionLogReader(PostgresStateStore store, string sessionId) : ISessionLogReader
     {
         private readonly List<(long Segment, long Text)> _checkpoints = [];
@@ -168,32 +215,45 @@ public sealed partial class PostgresStateStore
             int checkpoint = _checkpoints.FindLastIndex(c => c.Text <= from);
             long text = _checkpoints[checkpoint].Text;
             int nextCheckpoint = checkpoint;
-            await foreach ((long segment, byte[] append) in store.LogRowsAsync(sessionId, _checkpoints[checkpoint].Segment, _lastSegment, cancellationToken)
-                .ConfigureAwait(false))
+            // A page at a time (LogPageAsync): a query kept open while the destination, a client at its own pace,
+            // takes the text kept a connection of the pool as long, and a few slow clients took every read's.
+            for (long next = _checkpoints[checkpoint].Segment; next <= _lastSegment;)
             {
-                // A row that was not there when the log was opened (committed since, under a lower segment) or one gone
-                // since would shift the text: the checkpoints, counted when it was opened, catch it.
-                if (nextCheckpoint < _checkpoints.Count && _checkpoints[nextCheckpoint].Segment == segment)
+                List<(long Segment, byte[] Text)> page = await store.LogPageAsync(sessionId, next, _lastSegment, cancellationToken).ConfigureAwait(false);
+                if (page.Count == 0)
                 {
-                    if (_checkpoints[nextCheckpoint].Text != text)
+                    break;
+                }
+
+                next = page[^1].Segment + 1;
+                foreach ((long segment, byte[] append) in page)
+                {
+                    // A row that was not there when the log was opened (committed since, under a lower segment) or one gone
+                    // since would shift the text: the checkpoints, counted when it was opened, catch it. A checkpoint's own
+                    // row gone (a cap cuts a log from its oldest row, the checkpoint the copy starts from among them) is a
+                    // checkpoint passed unseen: the text from here is not at the offsets counted, so it is a change too.
+                    while (nextCheckpoint < _checkpoints.Count && _checkpoints[nextCheckpoint].Segment <= segment)
                     {
-                        throw Changed(segment);
+                        if (_checkpoints[nextCheckpoint].Segment != segment || _checkpoints[nextCheckpoint].Text != text)
+                        {
+                            throw Changed(segment);
+                        }
+
+                        nextCheckpoint++;
                     }
 
-                    nextCheckpoint++;
-                }
+                    long first = Math.Max(from, text);
+                    long last = Math.Min(end, text + append.Length);
+                    if (last > first)
+                    {
+                        await destination.WriteAsync(append.AsMemory((int)(first - text), (int)(last - first)), cancellationToken).ConfigureAwait(false);
+                    }
 
-                long first = Math.Max(from, text);
-                long last = Math.Min(end, text + append.Length);
-                if (last > first)
-                {
-                    await destination.WriteAsync(append.AsMemory((int)(first - text), (int)(last - first)), cancellationToken).ConfigureAwait(false);
-                }
-
-                text += append.Length;
-                if (text >= end)
-                {
-                    return;
+                    text += append.Length;
+                    if (text >= end)
+                    {
+                        return;
+                    }
                 }
             }
 

@@ -154,6 +154,41 @@ public abstract class RetentionConformanceTests<THarness> : StoreConformanceBase
         }
     }
 
+    /// <summary>
+    /// A log opened for a streamed read, then capped before a range is copied (the cap above): the copy is the text as
+    /// opened (a file store reads the files it opened) or fails saying the log changed (PostgreSQL, whose rows are gone),
+    /// never the text of the appends left at the offsets of those cut away. Before 2026-12-07 PostgreSQL served them.
+    /// </summary>
+    [Fact]
+    public async Task CapSessionLog_UnderAnOpenedReader_LeavesItsRangesAsOpenedOrFailing()
+    {
+        string[] appends = [.. Enumerable.Range(0, 10).Select(i => $"{i}{new string('x', 98)}\n")];
+        (IStateStore store, _) = await OpenAsync();
+        await using (store)
+        {
+            (IStateBlobStore blobs, IRetentionStore retention) = Require(store);
+            foreach (string append in appends)
+            {
+                await AppendAsync(blobs, "s1", append);
+            }
+
+            await using ISessionLogReader reader = (await blobs.OpenSessionLogAsync("s1", Ct))!;
+            Assert.Equal(1000, reader.Length);
+            Assert.IsType<SessionLogTrim>(await retention.CapSessionLogAsync("s1", 600, 0, Durability.Full, Ct));
+
+            using var sent = new MemoryStream();
+            Exception? copied = await Record.ExceptionAsync(() => reader.CopyToAsync(sent, 0, 100, Ct).AsTask());
+            if (copied is null)
+            {
+                Assert.Equal(appends[0], Encoding.UTF8.GetString(sent.ToArray()));
+            }
+            else
+            {
+                Assert.IsType<Errors.StateStorageException>(copied);
+            }
+        }
+    }
+
     /// <summary>The listing names every log larger than asked (it may name more, never fewer).</summary>
     [Fact]
     public async Task ListSessionLogs_NamesEveryLogLargerThanAsked()

@@ -361,6 +361,7 @@ internal sealed class ChangeFeed(NpgsqlDataSource dataSource, string schema, Cha
         if (end < afterPosition)
         {
             own?.Forget();
+            Confirmed.Forget();
             throw new ChangeFeedGapException(afterPosition, end, rows.Location);
         }
 

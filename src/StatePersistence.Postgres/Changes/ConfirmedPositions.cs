@@ -27,6 +27,15 @@ internal sealed class ConfirmedPositions(NpgsqlDataSource dataSource, string sch
     private long _through;
 
     /// <summary>
+    /// Forgets what confirmed commits covered, for a database gone back in time (a restore of an earlier backup under a
+    /// running instance, which <see cref="ChangeFeed.ReadAsync"/> finds): the positions at or below the old mark are
+    /// given again to changes committed since the restore, which no confirmation of ours covers, so they must be
+    /// confirmed again before a reader passes them. Kept, the mark let a reader hand out such a position numbered on
+    /// the primary alone, which a failover numbers again.
+    /// </summary>
+    public void Forget() => Interlocked.Exchange(ref _through, 0);
+
+    /// <summary>
     /// Makes sure the synchronous standby holds position <paramref name="position"/> before a reader is given it: when
     /// a commit <paramref name="waitsForStandby"/> and no confirmed commit covers it yet, commits a write of no content
     /// under the watch; confirmed, every position up to <paramref name="visible"/> (all visible before that commit) is
