@@ -1,6 +1,7 @@
 using StatePersistence.Commit;
 using StatePersistence.Encryption;
 using StatePersistence.Postgres.Reencryption;
+using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
 namespace StatePersistence.Postgres;
@@ -11,10 +12,30 @@ public sealed partial class PostgresStateStore : IReencryptingStore, ILateSealin
     /// <summary>Writes that ended with a key active other than the one active when their payloads were sealed.</summary>
     private long _lateSealed;
 
-    /// <summary>Rows not under the active key at the last re-encryption step (health: <c>reencryption_files_remaining</c>).</summary>
+    /// <summary>
+    /// Rows not under the active key at the last re-encryption step (health: <c>reencryption_files_remaining</c>);
+    /// <see cref="NotCounted"/> until a step has counted them (see <see cref="ReencryptionFigure"/>).
+    /// </summary>
     private long _reencryptionRemaining;
 
-    long? IReencryptingStore.FilesRemaining => Interlocked.Read(ref _reencryptionRemaining);
+    private const long NotCounted = -1;
+
+    /// <summary>
+    /// The figure at the open: 0 under the identity codec, which seals nothing (and could open nothing sealed), so 0
+    /// needs no count; not counted under any other codec.
+    /// </summary>
+    private static long StartingReencryptionFigure(IPayloadCodec? codec) => codec is null or IdentityCodec ? 0 : NotCounted;
+
+    long? IReencryptingStore.FilesRemaining => ReencryptionFigure;
+
+    /// <summary>
+    /// The rows not under the active key as a step counted them; null until one has (the health leaves the figure out,
+    /// the gauge shows nothing), since 0 is the operator's sign that an old key protects nothing. Read without asking
+    /// the codec: a health check must not depend on the key file reading. Before 2026-12-07 the figure was 0 from the
+    /// open until the first step had counted, and for good with the re-encryption off, with every row under the old
+    /// key after a rotation (<c>RemainingBeforeTheFirstCountTests</c>).
+    /// </summary>
+    private long? ReencryptionFigure => Interlocked.Read(ref _reencryptionRemaining) is >= 0 and var counted ? counted : null;
 
     /// <inheritdoc />
     long ILateSealingStore.LateSealed => Interlocked.Read(ref _lateSealed);
@@ -44,6 +65,7 @@ public sealed partial class PostgresStateStore : IReencryptingStore, ILateSealin
         if (active is null && !_payloads.HasKeyRing)
         {
             // The identity codec: nothing can be sealed, and nothing sealed could be opened.
+            Interlocked.Exchange(ref _reencryptionRemaining, 0);
             return new ReencryptionStep(null, 0, 0, 0);
         }
 

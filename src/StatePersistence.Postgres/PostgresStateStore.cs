@@ -109,6 +109,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
         _connectionsMax = builder.MaxPoolSize + (writerDataSource is null ? 0 : new NpgsqlConnectionStringBuilder(writerDataSource.ConnectionString).MaxPoolSize);
         _appendHolds = new SemaphoreSlim(AppendHoldsAtOnce(builder.MaxPoolSize));
         _payloads = new StorePayloads(codec);
+        _reencryptionRemaining = StartingReencryptionFigure(codec);
         _rows = new ChangeRows(_payloads, Location);
         var own = new OwnCommits();
         _writer = new GroupWriter(writerDataSource ?? dataSource, schema, _rows, own);
@@ -437,6 +438,21 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
             using NpgsqlDataReader reader = command.ExecuteReader();
             reader.Read();
             bool standby = reader.GetBoolean(6);
+            var details = new Dictionary<string, long>
+            {
+                ["tasks"] = reader.GetInt64(0),
+                ["sessions"] = reader.GetInt64(1),
+                ["changes"] = reader.GetInt64(2),
+                ["logs"] = reader.GetInt64(3),
+                ["reports"] = reader.GetInt64(4),
+                ["connections_max"] = _connectionsMax,
+                ["commit_answers_lost"] = Interlocked.Read(ref _commitAnswersLost) + _writer.AnswersLost,
+            };
+            if (ReencryptionFigure is { } remaining)
+            {
+                details["reencryption_files_remaining"] = remaining; // left out until a step has counted
+            }
+
             return new StoreHealth
             {
                 Location = Location,
@@ -444,17 +460,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
                 Writable = _open && !standby,
                 BytesOnDisk = reader.GetInt64(5),
                 Problem = standby ? $"The database of '{Location}' is a read-only standby." : _open ? null : $"The store '{Location}' is not open.",
-                Details = new Dictionary<string, long>
-                {
-                    ["tasks"] = reader.GetInt64(0),
-                    ["sessions"] = reader.GetInt64(1),
-                    ["changes"] = reader.GetInt64(2),
-                    ["logs"] = reader.GetInt64(3),
-                    ["reports"] = reader.GetInt64(4),
-                    ["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining),
-                    ["connections_max"] = _connectionsMax,
-                    ["commit_answers_lost"] = Interlocked.Read(ref _commitAnswersLost) + _writer.AnswersLost,
-                },
+                Details = details,
             };
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)

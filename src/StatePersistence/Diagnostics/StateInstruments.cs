@@ -28,7 +28,11 @@ internal sealed class StateInstruments : IDisposable
     // Set once the service is disposed. A meter from the host's IMeterFactory is the factory's: its Dispose does nothing
     // and its gauges stay registered until the container goes, so they must stop answering themselves.
     private volatile bool _disposed;
-    private long _reencryptionRemaining;
+
+    /// <summary>The loop's own copy of the figure; <see cref="NotCounted"/> until a step has counted.</summary>
+    private long _reencryptionRemaining = NotCounted;
+
+    private const long NotCounted = -1;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, or a standalone meter.</summary>
     public StateInstruments(IMeterFactory? meterFactory, Func<InstrumentSnapshot> observe)
@@ -135,11 +139,14 @@ internal sealed class StateInstruments : IDisposable
     /// <summary>Session logs and reports an archive took along that the retention pass kept live, by reason.</summary>
     public Counter<long> RetentionKeptLive { get; }
 
-    /// <summary>Files still under another key (or in the clear) at the last re-encryption step, tagged <c>key_id</c> (the active key).</summary>
-    public long ReencryptionRemaining
+    /// <summary>
+    /// Files still under another key (or in the clear) at the last re-encryption step, tagged <c>key_id</c> (the active
+    /// key); null until a step has counted them, so the gauge shows nothing rather than a 0 nobody counted.
+    /// </summary>
+    public long? ReencryptionRemaining
     {
-        get => Interlocked.Read(ref _reencryptionRemaining);
-        set => Interlocked.Exchange(ref _reencryptionRemaining, value);
+        get => Interlocked.Read(ref _reencryptionRemaining) is >= 0 and var counted ? counted : null;
+        set => Interlocked.Exchange(ref _reencryptionRemaining, value ?? NotCounted);
     }
 
     /// <summary>The active key the remaining count is for.</summary>
@@ -147,7 +154,8 @@ internal sealed class StateInstruments : IDisposable
 
     /// <summary>
     /// The store's own figure of files remaining, its health's <c>reencryption_files_remaining</c>, read at each
-    /// observation so the gauge and the health agree; <see cref="ReencryptionRemaining"/> when it has none.
+    /// observation so the gauge and the health agree; <see cref="ReencryptionRemaining"/> when it has none (or has not
+    /// counted yet), and no measurement while neither has counted.
     /// </summary>
     public Func<long?>? ReencryptionFigure { get; set; }
 
@@ -167,9 +175,13 @@ internal sealed class StateInstruments : IDisposable
     private IEnumerable<Measurement<long>> Observe(Func<InstrumentSnapshot, IEnumerable<Measurement<long>>> pick) =>
         _disposed ? [] : pick(_observe());
 
+    /// <summary>
+    /// The re-encryption gauge: nothing until a count exists. Before 2026-12-07 it read 0 from the first step's start
+    /// until that step had counted, with every file under the old key (<c>ReencryptionRemainingBeforeTheFirstCountTests</c>).
+    /// </summary>
     private IEnumerable<Measurement<long>> ObserveReencryption() =>
-        !_disposed && ReencryptionKeyId is { } keyId
-            ? [new Measurement<long>(ReencryptionFigure?.Invoke() ?? ReencryptionRemaining, new KeyValuePair<string, object?>("key_id", keyId))]
+        !_disposed && ReencryptionKeyId is { } keyId && (ReencryptionFigure?.Invoke() ?? ReencryptionRemaining) is { } remaining
+            ? [new Measurement<long>(remaining, new KeyValuePair<string, object?>("key_id", keyId))]
             : [];
 
     /// <summary>Recorded with a <c>kind</c> tag.</summary>

@@ -154,7 +154,11 @@ public sealed partial class FileStateStore
         details["bytes_journal"] = DirectoryBytes(_layout.JournalDirectory, CancellationToken.None);
         Folder("files_archive");
         Folder("bytes_archive");
-        details["reencryption_files_remaining"] = Interlocked.Read(ref _reencryptionRemaining);
+        if (ReencryptionFigure is { } remaining)
+        {
+            details["reencryption_files_remaining"] = remaining;
+        }
+
         details["checkpoint_descriptor_shortages"] = Interlocked.Read(ref _descriptorShortages);
         details["unreadable_files"] = _unreadable.Count;
         return snapshot + backupBytes + journalBytes + folders.Bytes;

@@ -24,13 +24,33 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
     /// <summary>The re-encryption of task archives (<c>archive/tasks.*.tar.gz</c>), with what it already checked.</summary>
     private TaskArchiveResealer? _archiveResealer;
 
-    /// <summary>Files under another key at the last re-encryption step (health: <c>reencryption_files_remaining</c>).</summary>
+    /// <summary>
+    /// Files under another key at the last re-encryption step (health: <c>reencryption_files_remaining</c>);
+    /// <see cref="NotCounted"/> until a step has counted them (see <see cref="ReencryptionFigure"/>).
+    /// </summary>
     private long _reencryptionRemaining;
+
+    private const long NotCounted = -1;
+
+    /// <summary>
+    /// The figure at the open: 0 under the identity codec, which seals nothing (and could open nothing sealed), so 0
+    /// needs no count; not counted under any other codec.
+    /// </summary>
+    private static long StartingReencryptionFigure(IPayloadCodec? codec) => codec is null or IdentityCodec ? 0 : NotCounted;
 
     /// <summary>Of <see cref="_reencryptionRemaining"/>, the files the last step left for the next checkpoint to rewrite.</summary>
     private long _reencryptionForCheckpoint;
 
-    long? IReencryptingStore.FilesRemaining => Interlocked.Read(ref _reencryptionRemaining);
+    long? IReencryptingStore.FilesRemaining => ReencryptionFigure;
+
+    /// <summary>
+    /// The files not under the active key as a step counted them; null until one has (the health leaves the figure
+    /// out, the gauge shows nothing), since 0 is the operator's sign that an old key protects nothing. Read without
+    /// asking the codec: a health check must not depend on the key file reading. Before 2026-12-07 the figure was 0
+    /// from the open until the first step had counted, and for good with the re-encryption off, with every file under
+    /// the old key after a rotation (<c>ReencryptionRemainingBeforeTheFirstCountTests</c>).
+    /// </summary>
+    private long? ReencryptionFigure => Interlocked.Read(ref _reencryptionRemaining) is >= 0 and var counted ? counted : null;
 
     string? IReencryptingStore.ActiveKeyId => _envelope.ActiveKeyId;
 
@@ -85,6 +105,7 @@ public sealed partial class FileStateStore : IReencryptingStore, IKeyFileUser
         if (active is null && !_envelope.HasKeyRing)
         {
             // The identity codec: nothing here can be sealed, and nothing could be opened if it were.
+            Interlocked.Exchange(ref _reencryptionRemaining, 0);
             return new ReencryptionStep(null, 0, 0, 0);
         }
 

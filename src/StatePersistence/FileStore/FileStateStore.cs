@@ -77,6 +77,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         ArgumentNullException.ThrowIfNull(fileSystem);
         _fileSystem = fileSystem;
         _envelope = PayloadEnvelope.For(codec);
+        _reencryptionRemaining = StartingReencryptionFigure(codec);
         _keyFile = (codec as AesGcmCodec)?.Keys as KeyFileProvider;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;

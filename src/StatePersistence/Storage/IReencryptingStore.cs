@@ -36,7 +36,8 @@ public interface IReencryptingStore
     /// The files (or rows) not under the active key as the store last counted them: its health details'
     /// <c>reencryption_files_remaining</c>, which the <c>statepersistence.reencryption.files.remaining</c> gauge shows
     /// too, so both agree; null (the default) when the store keeps no such figure, and the gauge shows each step's
-    /// <see cref="ReencryptionStep.Remaining"/>.
+    /// <see cref="ReencryptionStep.Remaining"/>. Null too until a step has counted (the gauge then shows nothing), never
+    /// a 0 nobody counted: 0 is the operator's sign that an old key protects nothing.
     /// </summary>
     long? FilesRemaining => null;
 }
