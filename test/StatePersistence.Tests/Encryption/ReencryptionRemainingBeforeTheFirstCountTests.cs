@@ -7,6 +7,7 @@ using StatePersistence.Encryption;
 using StatePersistence.FileStore;
 using StatePersistence.FileSystem;
 using StatePersistence.Storage;
+using StatePersistence.Testing.FaultInjection;
 using StatePersistence.Tests.Support;
 
 namespace StatePersistence.Tests.Encryption;
@@ -15,7 +16,8 @@ namespace StatePersistence.Tests.Encryption;
 /// The files left under an older key, as the health's <c>reencryption_files_remaining</c> and the
 /// <c>statepersistence.reencryption.files.remaining</c> gauge show them, before a re-encryption step has counted them:
 /// left out, never 0 (an operator removes the old key on 0). Before 2026-12-07 the file store showed 0 from the open
-/// until its first step had counted (for good with the re-encryption off), and the gauge read 0 while the first step ran.
+/// until its first step had counted (for good with the re-encryption off), the gauge read 0 while the first step ran,
+/// and a store keeping no figure of its own kept the gauge at the last count, 0, when the step after a rotation failed.
 /// </summary>
 public sealed class ReencryptionRemainingBeforeTheFirstCountTests : IDisposable
 {
@@ -67,6 +69,46 @@ public sealed class ReencryptionRemainingBeforeTheFirstCountTests : IDisposable
         await _fixture.TickUntilAsync(() => service.ReencryptionStepsCompleted >= 1, "the start-up step");
         remaining.RecordObservableInstruments();
         Assert.Equal(0L, remaining.LastMeasurement!.Value);
+    }
+
+    [Fact]
+    public async Task AStoreKeepingNoFigure_AfterAFailedStepFollowingARotation_ShowsAtLeastOneLeft()
+    {
+        await _fixture.WriteSealedStateAsync(_fixture.KeyFilePath);
+        await using (StatePersistenceService seeding = await _fixture.OpenEncryptedAsync(PhysicalFileSystem.Instance))
+        {
+            await seeding.SaveReportAsync("r1", System.Text.Json.JsonSerializer.SerializeToElement(new { summary = "sealed" }), Ct);
+        }
+
+        var disk = new FaultInjectingFileSystem(PhysicalFileSystem.Instance) { ReportedFreeSpace = 1L << 40 };
+        await using ServiceProvider meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        IMeterFactory factory = meters.GetRequiredService<IMeterFactory>();
+        using var failures = new MetricCollector<long>(factory, StateMeter.Name, "statepersistence.save.failures");
+        using var remaining = new MetricCollector<long>(factory, StateMeter.Name, "statepersistence.reencryption.files.remaining");
+        StatePersistenceOptions options = Options();
+        var inner = new FileStateStore(options, disk, options.ResolvePayloadCodec(), _fixture.Time);
+        var store = new KeepsNoFigure(inner);
+        store.ReleaseFirstStep.SetResult();
+        await using StatePersistenceService service = new(options, store, timeProvider: _fixture.Time, meterFactory: factory, blobs: inner);
+        await service.StartAsync(Ct);
+        await _fixture.TickUntilAsync(() => service.ReencryptionStepsCompleted >= 1, "the start-up step");
+        remaining.RecordObservableInstruments();
+        Assert.Equal(0L, remaining.LastMeasurement!.Value);
+
+        // Rotated; the next step cannot rewrite the report and fails.
+        string reports = _fixture.File("reports") + Path.DirectorySeparatorChar;
+        disk.InjectFault(FaultOperations.Open, InjectedError.IOError, persistent: true,
+            pathFilter: p => p.StartsWith(reports, StringComparison.Ordinal) && p.EndsWith(".tmp", StringComparison.Ordinal));
+        string newKey = EncryptionKeyOperations.Rotate(_fixture.KeyFilePath).Id;
+        ((IKeyFileUser)inner).KeyFile!.Reload();
+        _fixture.Time.Advance(Interval);
+        await failures.WaitForMeasurementsAsync(1, Patience);
+        Assert.Equal("reencryption", Assert.Single(failures.GetMeasurementSnapshot()).Tags["kind"]);
+
+        remaining.RecordObservableInstruments();
+        CollectedMeasurement<long> last = remaining.LastMeasurement!;
+        Assert.True(last.Value > 0, $"the gauge shows {last.Value} files left under another key after a failed step");
+        Assert.Equal(newKey, last.Tags["key_id"]);
     }
 
     private StatePersistenceOptions Options() => _fixture.Options(o =>

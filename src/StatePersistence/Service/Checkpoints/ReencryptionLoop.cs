@@ -149,6 +149,15 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
         {
             step = await store.ReencryptStepAsync(commits.Durable, FilesPerStep, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The gauge's own copy (a store that keeps no figure) follows the stores' rule: a failed step did not count
+            // what is left, so the last count stays, and at least 1. Before 2026-12-07 it kept the last count, 0 after
+            // a finished run, while the rotation's files were all under the old key
+            // (ReencryptionRemainingBeforeTheFirstCountTests).
+            instruments.ReencryptionRemaining = Math.Max(instruments.ReencryptionRemaining ?? 0, 1);
+            throw;
+        }
         finally
         {
             checkpoints.Lock.Release();
