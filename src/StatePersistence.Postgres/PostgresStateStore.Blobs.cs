@@ -182,6 +182,13 @@ public sealed partial class PostgresStateStore
         var waitForDeletion = new NpgsqlBatchCommand(AppendsWaitSql);
         waitForDeletion.Parameters.Add(Text(sessionId));
         batch.BatchCommands.Add(waitForDeletion);
+        // The log's advisory lock (its create, cap and removal take it too) before the segment: appends to one log then
+        // commit in the order of their segments, so readers see the log grow at its end only, as the file store's does
+        // under its lock. Unlocked, a later append could commit first and an earlier one show up in the middle of text
+        // a reader had seen (SessionLogAppendOrderTests). Appends to one log wait for each other; to others, not.
+        var appendsInOrder = new NpgsqlBatchCommand($"SELECT pg_advisory_xact_lock(hashtext('{_schema}.session_log_parts'), hashtext($1))");
+        appendsInOrder.Parameters.Add(Text(sessionId));
+        batch.BatchCommands.Add(appendsInOrder);
         var insert = new NpgsqlBatchCommand($"INSERT INTO {_schema}.session_logs (session_id, payload) VALUES ($1, $2) RETURNING segment, txid_current()");
         insert.Parameters.Add(Text(sessionId));
         insert.Parameters.Add(Bytes(sealedBytes));
