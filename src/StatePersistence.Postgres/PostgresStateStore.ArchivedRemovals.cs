@@ -65,11 +65,11 @@ public sealed partial class PostgresStateStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// One transaction under the log's advisory lock (which a cap, a rotation, a create and a removal take): its rows are
-    /// read and opened, and when their text is <paramref name="archived"/> exactly those rows are deleted; an append
-    /// (which does not take this lock, only a session deletion's, shared: one insert) that committed since the read is
-    /// then seen, and the transaction rolled back, keeping the log whole. An append committing after that check was
-    /// acknowledged after the removal: a new log.
+    /// One transaction under the log's advisory lock (which a cap, a rotation, a create, an append and a removal take):
+    /// its rows are read and opened, and when their text is <paramref name="archived"/> exactly those rows are deleted;
+    /// a row that committed since the read anyway (one inserted by hand, without the lock) is then seen, and the
+    /// transaction rolled back, keeping the log whole. An append waits for the lock: committed after the removal, it
+    /// begins a new log.
     /// </remarks>
     public ValueTask<bool> RemoveSessionLogIfUnchangedAsync(string sessionId, ReadOnlyMemory<byte> archived, CancellationToken cancellationToken = default)
     {
