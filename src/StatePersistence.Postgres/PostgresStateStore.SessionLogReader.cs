@@ -21,8 +21,9 @@ public sealed partial class PostgresStateStore
     /// <remarks>
     /// Opening reads every row of the log once (each opened, so verified) to count the text; the log as opened is
     /// its rows up to the last segment then. The next open of the same log on this instance reads only the rows
-    /// after the last one counted, once a count of the rows up to it shows none came in below it (a row commits
-    /// under a segment taken earlier, after later ones: the out-of-order commit) and none went. A copy reads the
+    /// after the last one counted, once a count of the rows up to it shows none came in below it (a row committed
+    /// under a segment taken earlier, after later ones: an append of an instance of a build before 2026-12-07, which
+    /// took no lock, or a row inserted by hand; appends now commit in segment order) and none went. A copy reads the
     /// rows from the checkpoint before its range again.
     /// </remarks>
     public ValueTask<ISessionLogReader?> OpenSessionLogAsync(string sessionId, CancellationToken cancellationToken = default) =>
