@@ -90,7 +90,7 @@ public sealed partial class PostgresStateStore
                 {
                     long segment = rows.GetInt64(0);
                     segments.Add(segment);
-                    text.Write(Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}"));
+                    text.Write(Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}", segment));
                 }
             }
 

@@ -270,7 +270,7 @@ public sealed partial class PostgresStateStore
         {
             any = true;
             string where = $"{Location}/logs/{sessionId}/{reader.GetInt64(0)}";
-            log.Write(Open(PayloadKind.SessionLogAppend, sessionId, reader.GetFieldValue<byte[]>(1), where));
+            log.Write(Open(PayloadKind.SessionLogAppend, sessionId, reader.GetFieldValue<byte[]>(1), where, reader.GetInt64(0)));
         }
 
         return any ? log.ToArray() : null;
@@ -292,6 +292,7 @@ public sealed partial class PostgresStateStore
         byte[] sealedBytes = _payloads.Seal(PayloadKind.Report, reportId, json.Span);
         await ExecuteAsync($"INSERT INTO {_schema}.reports (id, payload) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload",
             durability, cancellationToken, Text(reportId), Bytes(sealedBytes)).ConfigureAwait(false);
+        Readable(ReportLocation(reportId)); // replaced
         return ReportLocation(reportId);
     }
 
@@ -331,15 +332,34 @@ public sealed partial class PostgresStateStore
 
     private string ReportLocation(string reportId) => $"{Location}/reports/{reportId}";
 
-    private byte[] Open(PayloadKind kind, string id, byte[] stored, string where)
+    /// <summary>
+    /// The plain bytes of the row at <paramref name="where"/> (a report's, or a log's row <paramref name="segment"/>).
+    /// A row that does not open fails the read naming it and is listed in health until it is replaced or deleted; a
+    /// damaged one is also raised (<see cref="DamageFound"/>: logged and counted as corruption), once.
+    /// </summary>
+    private byte[] Open(PayloadKind kind, string id, byte[] stored, string where, long? segment = null)
     {
         try
         {
-            return _payloads.Open(kind, id, stored, where);
+            byte[] opened = _payloads.Open(kind, id, stored, where);
+            Readable(where);
+            return opened;
         }
         catch (InvalidDataException ex)
         {
-            throw new Errors.StateStorageException($"The row '{where}' cannot be read: {ex.Message}", where, ex, isTransient: false);
+            string reason = $"The row '{where}' cannot be read: {ex.Message}";
+            if (ListUnreadable(where, id, segment, $"{reason} (damaged; left as it is)"))
+            {
+                _damageFound?.Invoke(this, new Recovery.QuarantinedFile(where, where, ex.Message));
+            }
+
+            throw new Errors.StateStorageException(reason, where, ex, isTransient: false);
+        }
+        catch (Errors.StateFormatException ex)
+        {
+            // Not damage (intact bytes under a key or codec this instance lacks): listed, not raised, as on the file store.
+            ListUnreadable(where, id, segment, ex.Message);
+            throw;
         }
     }
 

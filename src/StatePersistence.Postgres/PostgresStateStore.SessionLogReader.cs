@@ -91,7 +91,7 @@ public sealed partial class PostgresStateStore
         while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             long segment = rows.GetInt64(0);
-            yield return (segment, Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}"));
+            yield return (segment, Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}", segment));
         }
     }
 
@@ -128,7 +128,7 @@ public sealed partial class PostgresStateStore
             byte[] append;
             try
             {
-                append = Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}");
+                append = Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}", segment);
             }
             catch (Exception) when (page.Count > 0)
             {

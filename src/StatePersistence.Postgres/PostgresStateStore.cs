@@ -140,13 +140,15 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
 
     /// <inheritdoc />
     /// <remarks>
-    /// Never raised: PostgreSQL keeps no redundant copies for this store to scrub. A row that cannot be read (damaged
-    /// sealed bytes, a codec this instance lacks) fails the read that found it, naming the row.
+    /// Raised once for each report or session-log row a read found damaged (sealed bytes that fail their check), with
+    /// the row's location as both paths: a database has no aside, so the row is left as it is, the read that found it
+    /// fails naming it, and health lists it (<see cref="StoreHealth.Unreadable"/>) until it is replaced or deleted. A
+    /// row under a key or codec this instance lacks is listed too, but is not damage and is not raised.
     /// </remarks>
     public event EventHandler<QuarantinedFile>? DamageFound
     {
-        add { }
-        remove { }
+        add => _damageFound += value;
+        remove => _damageFound -= value;
     }
 
     /// <inheritdoc />
@@ -438,6 +440,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
             using NpgsqlDataReader reader = command.ExecuteReader();
             reader.Read();
             bool standby = reader.GetBoolean(6);
+            long bytes = reader.GetInt64(5);
             var details = new Dictionary<string, long>
             {
                 ["tasks"] = reader.GetInt64(0),
@@ -453,14 +456,16 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
                 details["reencryption_files_remaining"] = remaining; // left out until a step has counted
             }
 
+            reader.Close();
             return new StoreHealth
             {
                 Location = Location,
                 Exists = true,
                 Writable = _open && !standby,
-                BytesOnDisk = reader.GetInt64(5),
+                BytesOnDisk = bytes,
                 Problem = standby ? $"The database of '{Location}' is a read-only standby." : _open ? null : $"The store '{Location}' is not open.",
                 Details = details,
+                Unreadable = UnreadableReasons(connection),
             };
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)

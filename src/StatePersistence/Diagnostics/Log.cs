@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Error, "Corrupt file {Path} moved aside to {QuarantinePath}: {Reason}")]
     public static partial void Quarantined(ILogger logger, string path, string quarantinePath, string reason);
 
+    [LoggerMessage(91, LogLevel.Error, "Corrupt {Path} found and left as it is (the store has no aside, e.g. a database row): {Reason}")]
+    public static partial void DamagedInPlace(ILogger logger, string path, string reason);
+
     [LoggerMessage(4, LogLevel.Error, "Recovery of {Location} could not recover everything: {Lost}")]
     public static partial void RecoveryLoss(ILogger logger, string location, string lost);
 

@@ -230,8 +230,20 @@ internal sealed partial class EventDispatcher(object sender, string location, IL
         Raise(ShutdownSaved, new ShutdownSaveEventArgs(revision, error), nameof(ShutdownSaved));
 
     /// <summary>Damage the store found and moved aside while running (by the scrub or on read).</summary>
+    /// <remarks>
+    /// Damage a store could not move aside (a database row: both paths the same) is logged as left in place, counted and
+    /// raised, but not counted in health as moved aside: the store lists it as unreadable until it is replaced or deleted.
+    /// </remarks>
     public void QuarantinedWhileRunning(QuarantinedFile file)
     {
+        if (file.QuarantinePath == file.OriginalPath)
+        {
+            Log.DamagedInPlace(logger, file.OriginalPath, file.Reason);
+            instruments.Corruptions.Add(1);
+            Raise(CorruptionDetected, new CorruptionDetectedEventArgs(file), nameof(CorruptionDetected));
+            return;
+        }
+
         health.RecordQuarantinedWhileRunning();
         Quarantined(file);
     }
