@@ -66,9 +66,25 @@ internal sealed partial class QuotaGuard(IOptions<QuotaOptions> options, IStateP
         // The count is the store's (kept, not listed); a report saved again under its id adds none, so only at the
         // limit does it matter whether the id is taken.
         if (_limits.MaxReports > 0 && await state.CountReportsAsync(cancellationToken) is var count && count >= _limits.MaxReports
-            && await state.LoadReportAsync(id, cancellationToken) is null)
+            && !await ReportExistsAsync(id, cancellationToken))
         {
             CheckCount("MaxReports", _limits.MaxReports, count, "reports");
+        }
+    }
+
+    /// <summary>
+    /// Whether a report has <paramref name="id"/>. One whose stored copy does not open (a damaged PostgreSQL row, a key
+    /// the ring lacks: the store has already raised and listed it) exists: the save replaces it, and adds none.
+    /// </summary>
+    private async Task<bool> ReportExistsAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await state.LoadReportAsync(id, cancellationToken) is not null;
+        }
+        catch (Errors.StatePersistenceException ex) when (ex is Errors.StateFormatException or Errors.StateStorageException { IsTransient: false })
+        {
+            return true;
         }
     }
 
