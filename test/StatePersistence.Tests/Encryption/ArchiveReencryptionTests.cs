@@ -162,7 +162,12 @@ public sealed class ArchiveReencryptionTests : IDisposable
 
         File.WriteAllBytes(damaged, damage == "flipped" ? bytes : bytes[..(bytes.Length * 3 / 4)]);
         string newKey = EncryptionKeyOperations.Rotate(KeyFile).Id;
-        await _fixture.TickUntilAsync(() => DamageReports(damaged) == 1 && KeysOfEntries(archive).All(k => k == newKey), "everything but the damaged archive re-encrypted");
+        // The flipped case's refusal must come from the damaged archive, not from files the re-encryption has yet to
+        // rewrite: the good archive under the new key does not show every other file is (a clean-clone run on
+        // 2026-12-07 was refused for "still seals 3 payloads" there), so it also waits for no live payload under the
+        // old key. The truncated archive's entries before the cut stay under it.
+        await _fixture.TickUntilAsync(() => DamageReports(damaged) == 1 && KeysOfEntries(archive).All(k => k == newKey)
+            && (damage != "flipped" || EncryptionKeyUsage.Measure(_fixture.StatePath).For(oldKey).Payloads == 0), "everything but the damaged archive re-encrypted");
 
         EncryptionKeyUsage usage = EncryptionKeyUsage.Measure(_fixture.StatePath);
         Assert.Contains(damaged, usage.DamagedFiles);
