@@ -490,7 +490,7 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
                 }
                 catch (InvalidDataException damage)
                 {
-                    return (null, _reportIndex.Write(reportId, stored: false, () => _quarantine.MoveAside(path, damage.Message)), damage);
+                    return (null, QuarantineReport(reportId, path, damage.Message), damage);
                 }
             }
         }, path, "Quarantining the corrupt report");
