@@ -1,3 +1,4 @@
+using System.Text;
 using StatePersistence.CrashTests.Support;
 using StatePersistence.FileStore;
 using StatePersistence.FileStore.Migrations;
@@ -67,6 +68,35 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
         sweep.ThrowIfAny();
     }
 
+    /// <summary>
+    /// A directory rolled back, saved again by the Node server (a new <c>state.json</c>), then migrated once more, that
+    /// open crashed anywhere. The new backup first deletes the earlier run's copy of state.json at the seed's name,
+    /// then that run's manifest: a power cut that brought the copy back with no manifest naming it would have the next
+    /// backup take it for the directory's own file (it no longer equals state.json), and the rollback put it into the
+    /// Node directory.
+    /// </summary>
+    [Fact]
+    public async Task NodeImportAgain_AfterARollbackAndANodeSave_CrashedAnywhere_NeverKeepsTheEarlierRunsCopy()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var sweep = new CrashPointSweep(ledger, "migration: Node import again after a rollback and a Node save", StatesPerPoint);
+        CrashSimulatingFileSystem dry = await RolledBackAndSavedByNodeAsync(ct);
+        int start = dry.OperationCount;
+        await OpenAsync(dry, ct);
+        sweep.Begin(dry, start);
+        string expected = await LoadAsync(dry, ct);
+        Assert.Contains("sess_c", expected, StringComparison.Ordinal);
+
+        foreach (int point in sweep.Points)
+        {
+            CrashSimulatingFileSystem disk = await RolledBackAndSavedByNodeAsync(ct);
+            await sweep.RunAsync(disk, point, () => OpenAsync(disk, ct));
+            await sweep.CheckStatesAsync(disk, point, image => CheckAsync(image, expected, ct, SavedByNode));
+        }
+
+        sweep.ThrowIfAny();
+    }
+
     [Fact]
     public async Task Rollback_CrashedAnywhere_IsFinishedBeforeAnythingElse_NeverBackedUpHalfRestored()
     {
@@ -104,6 +134,23 @@ public sealed class MigrationCrashTests(ReliabilityLedger ledger)
         await OpenAsync(disk, ct);
         return disk;
     }
+
+    /// <summary>The Node directory migrated, rolled back, and saved again by the Node server (<see cref="SavedByNode"/>), durably.</summary>
+    private static async Task<CrashSimulatingFileSystem> RolledBackAndSavedByNodeAsync(CancellationToken ct)
+    {
+        CrashSimulatingFileSystem disk = await MigratedAsync(ct);
+        Rollback(disk);
+        NodeStateDirectory.WriteTo(disk, Root, new Dictionary<string, byte[]> { ["state.json"] = SavedByNode["state.json"] });
+        return disk;
+    }
+
+    /// <summary>The Node fixture after the Node server saved its state again, with a session more.</summary>
+    private static readonly IReadOnlyDictionary<string, byte[]> SavedByNode = new SortedDictionary<string, byte[]>(
+        NodeStateDirectory.Files.ToDictionary(), StringComparer.Ordinal)
+    {
+        ["state.json"] = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(NodeStateDirectory.Files["state.json"])
+            .Replace("\"model\": \"opus\"}", "\"model\": \"opus\"},\n    {\"id\": \"sess_c\", \"type\": \"claude\", \"status\": \"active\", \"created_at\": \"2024-01-02T10:00:00Z\"}", StringComparison.Ordinal)),
+    };
 
     /// <summary>The Node fixture with a <c>state.pre-migration.backup.json</c> of its own, as the seed's Node server kept one.</summary>
     private static readonly IReadOnlyDictionary<string, byte[]> WithOwnBackup = new SortedDictionary<string, byte[]>(
