@@ -350,7 +350,7 @@ public sealed partial class PostgresStateStore
             string reason = $"The row '{where}' cannot be read: {ex.Message}";
             if (ListUnreadable(where, id, segment, $"{reason} (damaged; left as it is)"))
             {
-                _damageFound?.Invoke(this, new Recovery.QuarantinedFile(where, where, ex.Message));
+                _damageFound?.Invoke(this, new Recovery.QuarantinedFile(where, where, ex.Message) { LeftInPlace = true });
             }
 
             throw new Errors.StateStorageException(reason, where, ex, isTransient: false);

@@ -141,9 +141,10 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
     /// <inheritdoc />
     /// <remarks>
     /// Raised once for each report or session-log row a read found damaged (sealed bytes that fail their check), with
-    /// the row's location as both paths: a database has no aside, so the row is left as it is, the read that found it
-    /// fails naming it, and health lists it (<see cref="StoreHealth.Unreadable"/>) until it is replaced or deleted. A
-    /// row under a key or codec this instance lacks is listed too, but is not damage and is not raised.
+    /// the row's location as both paths and <see cref="QuarantinedFile.LeftInPlace"/> set: a database has no aside, so
+    /// the row is left as it is, the read that found it fails naming it, and health lists it
+    /// (<see cref="StoreHealth.Unreadable"/>) until it is replaced or deleted. A row under a key or codec this instance
+    /// lacks is listed too, but is not damage and is not raised.
     /// </remarks>
     public event EventHandler<QuarantinedFile>? DamageFound
     {

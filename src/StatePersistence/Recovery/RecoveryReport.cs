@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace StatePersistence.Recovery;
 
 /// <summary>
@@ -83,11 +85,21 @@ public sealed class RecoveryReport
     public bool BytesDropped => DroppedJournalBytes.Count > 0 || DroppedSessionLogBytes.Count > 0;
 }
 
-/// <summary>A corrupt file moved aside by recovery.</summary>
+/// <summary>A corrupt file moved aside by recovery, or damage a store found while running (see <see cref="LeftInPlace"/>).</summary>
 /// <param name="OriginalPath">Where it was.</param>
 /// <param name="QuarantinePath">Where it is now.</param>
 /// <param name="Reason">Why it was judged corrupt.</param>
-public sealed record QuarantinedFile(string OriginalPath, string QuarantinePath, string Reason);
+public sealed record QuarantinedFile(string OriginalPath, string QuarantinePath, string Reason)
+{
+    /// <summary>
+    /// Whether the damage was left where it is rather than moved aside: a store without an aside (a database row) sets
+    /// it, with <see cref="QuarantinePath"/> the same as <see cref="OriginalPath"/>. The service logs such damage as left
+    /// in place and does not count it in health as moved aside (the store lists it as unreadable instead).
+    /// </summary>
+    // Omitted from recovery-report.json while false: start-up recovery only moves files aside.
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool LeftInPlace { get; init; }
+}
 
 /// <summary>An item restored from an older copy because its newest copy was corrupt.</summary>
 /// <param name="Kind"><c>task</c> or <c>session</c>.</param>

@@ -71,6 +71,9 @@ public interface IStateStore : IAsyncDisposable
     /// <summary>Checks the storage's health; store-specific figures go in <see cref="StoreHealth.Details"/>.</summary>
     StoreHealth CheckHealth();
 
-    /// <summary>Raised when the store finds damaged data while running and moves it aside.</summary>
+    /// <summary>
+    /// Raised when the store finds damaged data while running and moves it aside, or, for a store that cannot, leaves it
+    /// where it is (<see cref="QuarantinedFile.LeftInPlace"/>).
+    /// </summary>
     event EventHandler<QuarantinedFile>? DamageFound;
 }

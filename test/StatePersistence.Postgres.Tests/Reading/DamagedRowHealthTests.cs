@@ -49,6 +49,7 @@ public sealed class DamagedRowHealthTests : IDisposable
         Assert.Equal([$"{service.Location}/logs/s/", $"{service.Location}/reports/r"],
             raised.Select(e => e.File.OriginalPath.StartsWith($"{service.Location}/logs/s/", StringComparison.Ordinal) ? $"{service.Location}/logs/s/" : e.File.OriginalPath).Order());
         Assert.All(raised, e => Assert.Equal(e.File.OriginalPath, e.File.QuarantinePath)); // left in place: no aside
+        Assert.All(raised, e => Assert.True(e.File.LeftInPlace));
         Assert.Equal(2, corruptions.GetMeasurementSnapshot().Sum(m => m.Value));
         StateHealth health = service.CheckHealth(lowDiskSpaceBytes: 0);
         Assert.Equal(StateHealthStatus.Degraded, health.Status);

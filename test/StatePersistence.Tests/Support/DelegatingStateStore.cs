@@ -15,7 +15,7 @@ internal abstract class DelegatingStateStore<TInner>(TInner inner) : IStateStore
 
     public virtual string Location => Inner.Location;
 
-    public event EventHandler<QuarantinedFile>? DamageFound
+    public virtual event EventHandler<QuarantinedFile>? DamageFound
     {
         add => Inner.DamageFound += value;
         remove => Inner.DamageFound -= value;

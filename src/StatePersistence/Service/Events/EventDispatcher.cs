@@ -231,12 +231,13 @@ internal sealed partial class EventDispatcher(object sender, string location, IL
 
     /// <summary>Damage the store found and moved aside while running (by the scrub or on read).</summary>
     /// <remarks>
-    /// Damage a store could not move aside (a database row: both paths the same) is logged as left in place, counted and
-    /// raised, but not counted in health as moved aside: the store lists it as unreadable until it is replaced or deleted.
+    /// Damage the store left in place (<see cref="QuarantinedFile.LeftInPlace"/>: a database row) is logged as such,
+    /// counted and raised, but not counted in health as moved aside: the store lists it as unreadable until it is
+    /// replaced or deleted.
     /// </remarks>
     public void QuarantinedWhileRunning(QuarantinedFile file)
     {
-        if (file.QuarantinePath == file.OriginalPath)
+        if (file.LeftInPlace)
         {
             Log.DamagedInPlace(logger, file.OriginalPath, file.Reason);
             instruments.Corruptions.Add(1);
