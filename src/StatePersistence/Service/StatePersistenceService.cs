@@ -146,12 +146,20 @@ public sealed partial class StatePersistenceService : IStatePersistence
     /// <summary>
     /// Commits the changes <paramref name="build"/> makes from the latest state as one journaled group (all durable,
     /// or none after a crash); <paramref name="build"/> returning null commits nothing (0 is returned). A failure is
-    /// reported as a failed save of <paramref name="kind"/>, and reaches a background pass (<paramref name="inBackgroundPass"/>)
-    /// as a <see cref="StatePersistence.Service.Events.ReportedSaveFailure"/>.
+    /// reported as a failed save of <paramref name="kind"/> and thrown as itself.
     /// </summary>
     internal ValueTask<long> CommitGroupAsync<TState>(string kind, Func<Commit.StateView, TState, IReadOnlyList<Commit.StateChange>?> build,
-        TState state, bool inBackgroundPass, CancellationToken cancellationToken) =>
-        _commits.CommitAsync(kind, "", build, state, inBackgroundPass, cancellationToken);
+        TState state, CancellationToken cancellationToken) =>
+        _commits.CommitAsync(kind, "", build, state, cancellationToken);
+
+    /// <summary>
+    /// <see cref="CommitGroupAsync"/> as a background pass commits (and code it shares with one): a failure, reported as
+    /// a failed save of <paramref name="kind"/>, is thrown as a <see cref="StatePersistence.Service.Events.ReportedSaveFailure"/>,
+    /// which the caller outside the pass unwraps (<see cref="StatePersistence.Service.Events.ReportedSaveFailure.Unwrapped{T}(Task{T})"/>).
+    /// </summary>
+    internal ValueTask<long> CommitGroupInPassAsync<TState>(string kind, Func<Commit.StateView, TState, IReadOnlyList<Commit.StateChange>?> build,
+        TState state, CancellationToken cancellationToken) =>
+        _commits.CommitInPassAsync(kind, "", build, state, cancellationToken);
 
     /// <summary>The options in use.</summary>
     public StatePersistenceOptions Options => _options;

@@ -41,7 +41,7 @@ public sealed class TaskArchiveOnPostgresTests
         const int Count = 2_500;
         foreach (int[] chunk in Enumerable.Range(0, Count).Chunk(1_000))
         {
-            await service.CommitGroupAsync("fill", (_, ids) => [.. ids.Select(i => Finished("t" + i))], chunk, inBackgroundPass: false, Ct);
+            await service.CommitGroupAsync("fill", (_, ids) => [.. ids.Select(i => Finished("t" + i))], chunk, Ct);
         }
 
         long before = (await store.ReadChangesAsync(0, Ct))[^1].Position;

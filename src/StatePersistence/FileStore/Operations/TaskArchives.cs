@@ -35,15 +35,15 @@ public static class TaskArchives
     /// </summary>
     public static Task<TaskArchiveResult> ArchiveAsync(StatePersistenceService service, DateTimeOffset completedBefore, bool withLogs = false,
         CancellationToken cancellationToken = default) =>
-        new TaskArchiver(service, ArchiveStoreOf(service), BlobStoreOf(service)).RunAsync(completedBefore, withLogs, cancellationToken);
+        Service.Events.ReportedSaveFailure.Unwrapped(ArchiveInBackgroundPassAsync(service, completedBefore, withLogs, cancellationToken));
 
     /// <summary>
     /// <see cref="ArchiveAsync"/> as the retention pass runs it: a failed commit deleting archived tasks, reported as that
-    /// save already, is thrown on as a <see cref="Service.Events.ReportedSaveFailure"/>.
+    /// save already, is thrown as a <see cref="Service.Events.ReportedSaveFailure"/>.
     /// </summary>
     internal static Task<TaskArchiveResult> ArchiveInBackgroundPassAsync(StatePersistenceService service, DateTimeOffset completedBefore, bool withLogs,
         CancellationToken cancellationToken) =>
-        new TaskArchiver(service, ArchiveStoreOf(service), BlobStoreOf(service), inBackgroundPass: true).RunAsync(completedBefore, withLogs, cancellationToken);
+        new TaskArchiver(service, ArchiveStoreOf(service), BlobStoreOf(service)).RunAsync(completedBefore, withLogs, cancellationToken);
 
     /// <summary>
     /// Restores the archive <paramref name="archivePath"/>: one the store keeps, by its name (<c>tasks.&lt;timestamp&gt;.tar.gz</c>,

@@ -53,15 +53,18 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
 
     public Task Stopped => _autosave ?? Task.CompletedTask;
 
-    /// <summary>Writes a checkpoint unless nothing changed since the last one (or <paramref name="force"/>).</summary>
+    /// <summary>
+    /// Writes a checkpoint unless nothing changed since the last one (or <paramref name="force"/>). A failure is reported
+    /// as a failed snapshot and thrown as itself.
+    /// </summary>
     public ValueTask<DateTimeOffset> CheckpointAsync(bool force, CancellationToken cancellationToken) =>
-        CheckpointAsync(force, inBackgroundPass: false, cancellationToken);
+        ReportedSaveFailure.Unwrapped(CheckpointInPassAsync(force, cancellationToken));
 
     /// <summary>
-    /// <see cref="CheckpointAsync(bool, CancellationToken)"/>; with <paramref name="inBackgroundPass"/> (a pass forcing
-    /// it) a failure, reported here as every failed checkpoint is, is thrown on as a <see cref="ReportedSaveFailure"/>.
+    /// <see cref="CheckpointAsync(bool, CancellationToken)"/> as a background pass forces it: a failure, reported here as
+    /// every failed checkpoint is, is thrown as a <see cref="ReportedSaveFailure"/>, which the pass does not report again.
     /// </summary>
-    public async ValueTask<DateTimeOffset> CheckpointAsync(bool force, bool inBackgroundPass, CancellationToken cancellationToken)
+    public async ValueTask<DateTimeOffset> CheckpointInPassAsync(bool force, CancellationToken cancellationToken)
     {
         // As every save does, also on a store without checkpoints, where nothing would be written anyway.
         cancellationToken.ThrowIfCancellationRequested();
@@ -117,12 +120,7 @@ internal sealed class CheckpointScheduler(IStateStore store, StatePersistenceOpt
             _growth.Failed(ex);
             health.RecordCheckpointFailure(ex);
             events.SaveFailed("snapshot", store.Location, ex);
-            if (inBackgroundPass)
-            {
-                throw new ReportedSaveFailure(ex);
-            }
-
-            throw;
+            throw new ReportedSaveFailure(ex);
         }
         finally
         {

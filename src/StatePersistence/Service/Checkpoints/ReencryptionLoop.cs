@@ -72,16 +72,18 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
     /// <summary>Steps while each uses its whole budget and leaves work: one tick's work, in small steps.</summary>
     private async Task UntilShortStepAsync(IReencryptingStore store, CancellationToken cancellationToken)
     {
-        while (await OnceAsync(store, inBackgroundPass: true, cancellationToken).ConfigureAwait(false) is { Rewritten: >= FilesPerStep, Remaining: > 0 })
+        while (await OnceAsync(store, cancellationToken).ConfigureAwait(false) is { Rewritten: >= FilesPerStep, Remaining: > 0 })
         {
         }
     }
 
     /// <summary>
     /// Runs steps until nothing is left under another key (the crash tests drive it this way, with the timer off);
-    /// returns the steps taken.
+    /// returns the steps taken. A failed checkpoint is thrown as its own exception, as to any caller outside the loop.
     /// </summary>
-    public async Task<int> RunToEndAsync(CancellationToken cancellationToken)
+    public Task<int> RunToEndAsync(CancellationToken cancellationToken) => ReportedSaveFailure.Unwrapped(StepToEndAsync(cancellationToken));
+
+    private async Task<int> StepToEndAsync(CancellationToken cancellationToken)
     {
         if (reencrypting is not { } store)
         {
@@ -91,7 +93,7 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
         int steps = 0;
         do
         {
-            await OnceAsync(store, inBackgroundPass: false, cancellationToken).ConfigureAwait(false);
+            await OnceAsync(store, cancellationToken).ConfigureAwait(false);
             steps++;
         }
         while (!_done && (store.ActiveKeyId is not null || store.KeyStates is not null));
@@ -99,10 +101,10 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
     }
 
     /// <summary>
-    /// One step (with the checkpoint it asks for, whose failure reaches the loop, <paramref name="inBackgroundPass"/>,
-    /// as a <see cref="ReportedSaveFailure"/>); null when there was nothing to do.
+    /// One step (with the checkpoint it asks for, whose failure, reported as a failed snapshot, is thrown as a
+    /// <see cref="ReportedSaveFailure"/>); null when there was nothing to do.
     /// </summary>
-    private async Task<ReencryptionStep?> OnceAsync(IReencryptingStore store, bool inBackgroundPass, CancellationToken cancellationToken)
+    private async Task<ReencryptionStep?> OnceAsync(IReencryptingStore store, CancellationToken cancellationToken)
     {
         string? active = store.ActiveKeyId;
         IReadOnlyDictionary<string, EncryptionKeyState>? keys = store.KeyStates;
@@ -179,7 +181,7 @@ internal sealed class ReencryptionLoop(IReencryptingStore? reencrypting, StatePe
         Record(step.Rewritten, active ?? ClearTarget);
         if (step.ForCheckpoint > 0)
         {
-            await checkpoints.CheckpointAsync(force: true, inBackgroundPass, cancellationToken).ConfigureAwait(false);
+            await checkpoints.CheckpointInPassAsync(force: true, cancellationToken).ConfigureAwait(false);
             Record(step.ForCheckpoint, active ?? ClearTarget);
             instruments.ReencryptionRemaining = step.Remaining - step.ForCheckpoint;
         }

@@ -62,7 +62,7 @@ internal sealed class ScrubLoop(StatePersistenceOptions options, TimeProvider ti
         if (found.Count > 0)
         {
             // A failure ends the pass unfinished (no duration recorded), reported once, as the checkpoint's.
-            await checkpoints.CheckpointAsync(force: true, inBackgroundPass: true, cancellationToken).ConfigureAwait(false);
+            await checkpoints.CheckpointInPassAsync(force: true, cancellationToken).ConfigureAwait(false);
         }
 
         instruments.ScrubDuration.Record(elapsed.TotalSeconds);

@@ -210,26 +210,28 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
 
     /// <summary>
     /// Enqueues a commit built from the latest state and waits until it is durable. Returns the revision it was
-    /// committed at, or 0 when the builder decided there was nothing to commit.
+    /// committed at, or 0 when the builder decided there was nothing to commit. A failure is reported as a failed save
+    /// of <paramref name="kind"/> and thrown as itself.
     /// </summary>
     public ValueTask<long> CommitAsync<TState>(string kind, string id,
         Func<StateView, TState, IReadOnlyList<StateChange>?> build, TState state, CancellationToken cancellationToken) =>
-        CommitAsync(kind, id, build, state, inBackgroundPass: false, cancellationToken);
+        ReportedSaveFailure.Unwrapped(CommitInPassAsync(kind, id, build, state, cancellationToken));
 
     /// <summary>
-    /// <see cref="CommitAsync{TState}(string, string, Func{StateView, TState, IReadOnlyList{StateChange}}, TState, CancellationToken)"/>;
-    /// with <paramref name="inBackgroundPass"/> (a pass committing) a failure reported here is thrown on as a
-    /// <see cref="ReportedSaveFailure"/>.
+    /// <see cref="CommitAsync{TState}(string, string, Func{StateView, TState, IReadOnlyList{StateChange}}, TState, CancellationToken)"/>
+    /// as a background pass commits: a failure reported here is thrown as a <see cref="ReportedSaveFailure"/>, which the
+    /// pass does not report again. Anything else (a refused conditional write, a cancellation by the caller, an invalid
+    /// change the builder refuses) is thrown as itself.
     /// </summary>
-    public async ValueTask<long> CommitAsync<TState>(string kind, string id,
-        Func<StateView, TState, IReadOnlyList<StateChange>?> build, TState state, bool inBackgroundPass, CancellationToken cancellationToken)
+    public async ValueTask<long> CommitInPassAsync<TState>(string kind, string id,
+        Func<StateView, TState, IReadOnlyList<StateChange>?> build, TState state, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         if (Admission?.Invoke() is { } refused)
         {
             events.SaveFailed("save-" + kind, store.Location, refused);
-            throw inBackgroundPass ? new ReportedSaveFailure(refused) : refused;
+            throw new ReportedSaveFailure(refused);
         }
 
         long started = Stopwatch.GetTimestamp();
@@ -274,12 +276,7 @@ internal sealed class CommitPipeline(IStateStore store, Durability durability, I
             // nowhere (SaveCancelledByItsStoreTests).
             activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             events.SaveFailed("save-" + kind, store.Location, ex, pending.Finished);
-            if (inBackgroundPass)
-            {
-                throw new ReportedSaveFailure(ex);
-            }
-
-            throw;
+            throw new ReportedSaveFailure(ex);
         }
 
         Log.ItemSaved(logger, kind, id, revision);

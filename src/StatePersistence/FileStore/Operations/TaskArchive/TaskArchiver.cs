@@ -12,11 +12,12 @@ namespace StatePersistence.FileStore.Operations.TaskArchive;
 /// rename, directory fsync; PostgreSQL: a committed row), read back and checked, and only then are the tasks deleted
 /// (one commit) and the logs and reports they took along removed, each by the store only while it is still what the
 /// archive holds (one written to while the run ran stays live, and is named). A crash anywhere leaves every task live,
-/// or in a durable, verified archive, or both; never in neither. Run by the retention pass (<c>inBackgroundPass</c>), a
-/// failed commit deleting archived tasks, reported as that save, reaches the pass as a <see cref="Service.Events.ReportedSaveFailure"/>.
+/// or in a durable, verified archive, or both; never in neither. A failed commit deleting archived tasks, reported as
+/// that save, is thrown as a <see cref="Service.Events.ReportedSaveFailure"/>, so the retention pass does not report it
+/// again; <see cref="TaskArchives.ArchiveAsync"/> unwraps it for its caller.
 /// </summary>
 internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchiveStore archives, IStateBlobStore store,
-    int maxTasksPerArchive = TaskArchiver.MaxTasksPerArchive, long maxBytesPerArchive = TaskArchiver.MaxBytesPerArchive, bool inBackgroundPass = false)
+    int maxTasksPerArchive = TaskArchiver.MaxTasksPerArchive, long maxBytesPerArchive = TaskArchiver.MaxBytesPerArchive)
 {
     /// <summary>The most tasks one archive holds: a run of more writes several, each deleted by a commit of its own.</summary>
     public const int MaxTasksPerArchive = 10_000;
@@ -337,7 +338,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
         foreach (ArchivedTask[] chunk in tasks.Chunk(MaxDeletesPerCommit))
         {
             var inChunk = new List<string>();
-            await service.CommitGroupAsync("archive", (view, archived) =>
+            await service.CommitGroupInPassAsync("archive", (view, archived) =>
             {
                 inChunk.Clear();
                 var changes = new List<StateChange>();
@@ -351,7 +352,7 @@ internal sealed class TaskArchiver(StatePersistenceService service, ITaskArchive
                 }
 
                 return changes.Count == 0 ? null : changes;
-            }, chunk, inBackgroundPass, cancellationToken).ConfigureAwait(false);
+            }, chunk, cancellationToken).ConfigureAwait(false);
             deleted.AddRange(inChunk);
         }
 

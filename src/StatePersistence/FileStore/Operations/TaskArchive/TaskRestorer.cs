@@ -81,7 +81,7 @@ internal sealed class TaskRestorer(StatePersistenceService service, ITaskArchive
             conflicts.Clear();
             conflicts.AddRange(changes.Where(c => view.Tasks.ContainsKey(c.Id)).Select(c => $"task '{c.Id}' exists"));
             return conflicts.Count == 0 ? changes : null;
-        }, tasks, inBackgroundPass: false, cancellationToken).ConfigureAwait(false);
+        }, tasks, cancellationToken).ConfigureAwait(false);
         ThrowIfConflicts(path, conflicts);
         return new TaskRestoreResult(path, [.. tasks.Select(t => t.Id)], logs.Count, reports.Count, revision);
     }
