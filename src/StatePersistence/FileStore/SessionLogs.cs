@@ -270,8 +270,13 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
     /// <summary>
     /// The log's text: its rotated parts' text, oldest first, then the live log's; of each file every valid frame's
     /// text in order. What a failed append left is not text. Damage between valid frames, and bytes after the last one
-    /// (read under the log's gate they are damage: <see cref="BrokenEnd"/>), are repaired (see <see cref="Repair"/>).
+    /// (read under the log's gate they are damage: <see cref="BrokenEnd"/>), are repaired (see <see cref="RepairHeld"/>).
     /// Null when the session has no log.
+    /// <para>The files are read under the log's gate and their frames opened after it is let go. When one of them needs
+    /// a repair, the log is read again and repaired under one hold of the gate: repaired after the gate was let go, by
+    /// its path, the file repaired could be another than the one read (a rotation in between had moved the live log to
+    /// the damaged part's name), and the read served the live log's text twice and none of the damaged part's
+    /// (SessionLogRepairRaceTests).</para>
     /// </summary>
     public byte[]? Read(string sessionId)
     {
@@ -287,31 +292,57 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
             gate.Release();
         }
 
-        return TextOfFiles(sessionId, files, gateHeld: false);
+        if (TryTextOfFiles(sessionId, files, gateHeld: false, out byte[]? text))
+        {
+            return text;
+        }
+
+        gate = _gates.Take(sessionId);
+        gate.Wait();
+        try
+        {
+            return ReadHeld(sessionId);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <summary><see cref="Read"/> for a caller that holds the log's gate (a damaged file is repaired under that hold).</summary>
-    private byte[]? ReadHeld(string sessionId) => TextOfFiles(sessionId, ReadFilesHeld(sessionId), gateHeld: true);
-
-    private byte[]? TextOfFiles(string sessionId, List<(string Path, byte[] Bytes)> files, bool gateHeld)
+    private byte[]? ReadHeld(string sessionId)
     {
-        if (files.Count == 0)
-        {
-            return null;
-        }
+        TryTextOfFiles(sessionId, ReadFilesHeld(sessionId), gateHeld: true, out byte[]? text);
+        return text;
+    }
 
+    /// <summary>
+    /// The text of the files read in <paramref name="text"/> (null when there are none: no log). False when a file
+    /// needs a repair and the caller does not hold the log's gate (<paramref name="gateHeld"/>): it is repaired under
+    /// a hold that reads the files again. Always true for a caller holding the gate.
+    /// </summary>
+    private bool TryTextOfFiles(string sessionId, List<(string Path, byte[] Bytes)> files, bool gateHeld, out byte[]? text)
+    {
+        text = null;
         if (files.Count == 1)
         {
-            return TextOf(sessionId, files[0].Path, files[0].Bytes, gateHeld);
+            text = TextOf(sessionId, files[0].Path, files[0].Bytes, gateHeld);
+            return text is not null;
         }
 
-        var text = new ArrayBufferWriter<byte>();
+        var all = new ArrayBufferWriter<byte>();
         foreach ((string path, byte[] bytes) in files)
         {
-            text.Write(TextOf(sessionId, path, bytes, gateHeld));
+            if (TextOf(sessionId, path, bytes, gateHeld) is not { } fileText)
+            {
+                return false;
+            }
+
+            all.Write(fileText);
         }
 
-        return text.WrittenSpan.ToArray();
+        text = files.Count == 0 ? null : all.WrittenSpan.ToArray();
+        return true;
     }
 
     /// <summary>
@@ -400,8 +431,11 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         }
     }
 
-    /// <summary>One file's text (the live log or a part).</summary>
-    private byte[] TextOf(string sessionId, string path, byte[] bytes, bool gateHeld)
+    /// <summary>
+    /// One file's text (the live log or a part); null when it needs a repair and the caller does not hold the log's
+    /// gate (<paramref name="gateHeld"/>).
+    /// </summary>
+    private byte[]? TextOf(string sessionId, string path, byte[] bytes, bool gateHeld)
     {
         if (!SessionLogFormat.IsFramed(bytes) && SessionLogFormat.NextFrame(bytes, 0) < 0)
         {
@@ -412,7 +446,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
 
         (byte[] text, List<(long Offset, long Length)> damage, List<(long Offset, int Size)> frames, string? headerProblem) = Parse(sessionId, path, bytes);
         return damage.Count == 0 && headerProblem is null && BrokenEnd(sessionId, path, bytes.Length, damage, frames) is null ? text
-            : gateHeld ? RepairHeld(sessionId, path).Text : Repair(sessionId, path);
+            : gateHeld ? RepairHeld(sessionId, path).Text : null;
     }
 
     /// <summary>

@@ -40,24 +40,10 @@ internal sealed partial class SessionLogs
     /// appends are served; the damaged one is not. The same for a broken end (<see cref="BrokenEnd"/>: bytes after the
     /// last valid append), and for a damaged file header (<see cref="FileHeaderCheck"/>).
     /// </summary>
-    private byte[] Repair(string sessionId, string path)
-    {
-        KeyedGates.Lease gate = _gates.Take(sessionId);
-        gate.Wait();
-        try
-        {
-            return RepairHeld(sessionId, path).Text;
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
-
-    /// <summary>
-    /// <see cref="Repair"/> for a caller that holds the log's gate: the file's text, and whether it held damage that was
-    /// copied aside and dropped.
-    /// </summary>
+    /// <remarks>
+    /// For a caller that holds the log's gate, and has held it since it judged the file: no rotation moved another file
+    /// to the path meanwhile. Returns the file's text, and whether it held damage that was copied aside and dropped.
+    /// </remarks>
     private (byte[] Text, bool Repaired) RepairHeld(string sessionId, string path)
     {
         byte[] bytes = fileSystem.ReadAllBytes(path);
