@@ -149,42 +149,24 @@ internal static class SessionRoutes
     /// <summary>
     /// Deletes the session's log, every part of it, and keeps the session: 204 once it is gone for good (also when
     /// nothing was logged); 404 when there is neither a session nor a log.
+    /// <para>Whether there is a log under the id, for a session that is not there (a library user's log, or one an
+    /// interrupted delete left, is deleted like any), is asked of the store, which answers without reading the log's
+    /// text (the file store looks for its files). Before 2026-12-07 the log was opened: every append read and verified
+    /// (a full read of a big orphan log), and a log under a key the key file no longer opens was refused, so it could
+    /// not be deleted this way; asking its live log's size first still opened a log whose text was all in rotated parts
+    /// (SessionLogDeleteExistenceTests).</para>
     /// </summary>
     private static async Task<IResult> DeleteLogAsync(string id, HttpRequest request, IStatePersistence state, CancellationToken cancellationToken)
     {
         StateId.Validate(id, Kind);
         Preconditions.RefuseAny(request, "a session log carries no revision, so there is nothing to compare.");
-        if (!await ExistsAsync(state, id, cancellationToken) && !await LogExistsAsync(state, id, cancellationToken))
+        if (!await ExistsAsync(state, id, cancellationToken) && !await state.SessionLogExistsAsync(id, cancellationToken))
         {
             return ApiProblems.NotFound(Kind, id);
         }
 
         await state.DeleteSessionLogAsync(id, cancellationToken);
         return Results.NoContent();
-    }
-
-    /// <summary>
-    /// Whether there is a log under the id, for a session that is not there (a library user's log, or one an interrupted
-    /// delete left, is deleted like any). Its live log's size answers without reading a byte of its text; only a log whose
-    /// live log holds nothing (its text all in rotated parts, or none) is opened to find out. Before 2026-12-07 the log
-    /// was always opened: every append read and verified (a full read of a big orphan log), and a log under a key the
-    /// key file no longer opens was refused, so it could not be deleted this way (SessionLogDeleteExistenceTests).
-    /// </summary>
-    private static async Task<bool> LogExistsAsync(IStatePersistence state, string id, CancellationToken cancellationToken)
-    {
-        if (await state.SessionLogSizeAsync(id, cancellationToken) > 0)
-        {
-            return true;
-        }
-
-        ISessionLogReader? log = await state.OpenSessionLogAsync(id, cancellationToken);
-        if (log is null)
-        {
-            return false;
-        }
-
-        await log.DisposeAsync();
-        return true;
     }
 
     /// <summary>Appends the body, as sent, to the session's log; answers 204 once the text is durable.</summary>

@@ -334,6 +334,19 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// From the log's files (the live log, or a rotated part in a listing of <c>logs/</c>), none of them opened: before
+    /// 2026-12-07 a log whose text was all in rotated parts was opened, every part read and verified, and one under a key
+    /// the key file no longer opens was refused (SessionLogDeleteExistenceTests).
+    /// </remarks>
+    public ValueTask<bool> SessionLogExistsAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        string path = _layout.SessionLogFile(sessionId);
+        return ValueTask.FromResult(Io(() => _logs.Exists(sessionId), path, "Looking for the session log"));
+    }
+
+    /// <inheritdoc />
     public ValueTask<byte[]?> ReadSessionLogAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");

@@ -80,7 +80,7 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (fileSystem.FileExists(layout.SessionLogFile(sessionId)) || RotatedParts(sessionId).Count > 0)
+            if (HasFilesHeld(sessionId))
             {
                 return false;
             }
@@ -93,6 +93,27 @@ internal sealed partial class SessionLogs(IFileSystem fileSystem, StateLayout la
             gate.Release();
         }
     }
+
+    /// <summary>
+    /// Whether the session has a log (any of its files: what <see cref="Read"/> reads as null is none), looked at
+    /// under the log's gate and without opening a file.
+    /// </summary>
+    public bool Exists(string sessionId)
+    {
+        KeyedGates.Lease gate = _gates.Take(sessionId);
+        gate.Wait();
+        try
+        {
+            return HasFilesHeld(sessionId);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Whether the live log or a rotated part is there, for a caller holding the log's gate.</summary>
+    private bool HasFilesHeld(string sessionId) => fileSystem.FileExists(layout.SessionLogFile(sessionId)) || RotatedParts(sessionId).Count > 0;
 
     private void AppendUnderGate(string sessionId, ReadOnlyMemory<byte> text, Durability durability)
     {

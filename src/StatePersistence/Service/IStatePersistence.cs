@@ -281,6 +281,12 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>The bytes the store holds for a session's log (its framing included), 0 when none; for quotas.</summary>
     ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Whether the session has a log (rotated parts included; what <see cref="ReadSessionLogAsync"/> reads as null is
+    /// none), without reading its text where the store can (<see cref="Storage.IStateBlobStore.SessionLogExistsAsync"/>).
+    /// </summary>
+    ValueTask<bool> SessionLogExistsAsync(string sessionId, CancellationToken cancellationToken = default);
+
     /// <summary>Saves a report as <c>reports/report_&lt;id&gt;.json</c> (replacing one with the same id); returns its path.</summary>
     ValueTask<string> SaveReportAsync(string reportId, JsonElement report, CancellationToken cancellationToken = default);
 

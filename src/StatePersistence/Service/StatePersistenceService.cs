@@ -470,6 +470,10 @@ public sealed partial class StatePersistenceService : IStatePersistence
         _blobs.SessionLogSizeAsync(sessionId, cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask<bool> SessionLogExistsAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        _blobs.SessionLogExistsAsync(sessionId, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<string> SaveReportAsync(string reportId, JsonElement report, CancellationToken cancellationToken = default) =>
         _blobs.SaveReportAsync(reportId, report, cancellationToken);
 

@@ -77,6 +77,30 @@ public interface IStateBlobStore
     ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Whether a session has a log (what <see cref="ReadSessionLogAsync"/> reads as null is none; a log whose text is
+    /// all in rotated parts is one), learned without reading its text where the store can: what a deletion of the log
+    /// of a session that is not there asks before it answers that there is nothing to delete. The file store looks for
+    /// the log's files. The default, for a store written before this method, asks the live log's size and, when that is
+    /// 0, opens the log (<see cref="OpenSessionLogAsync"/>), which may read it whole.
+    /// </summary>
+    async ValueTask<bool> SessionLogExistsAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        if (await SessionLogSizeAsync(sessionId, cancellationToken).ConfigureAwait(false) > 0)
+        {
+            return true;
+        }
+
+        ISessionLogReader? log = await OpenSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        if (log is null)
+        {
+            return false;
+        }
+
+        await log.DisposeAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
     /// Deletes a session's whole log (the parts the retention policy rotated out included), durably when it returns; a
     /// session with no log is not an error. No append made before it returns is left behind: a later append starts a
     /// new log. An object store deletes the log's objects by prefix. The default serves a store that removes logs for

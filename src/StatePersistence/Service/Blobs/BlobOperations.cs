@@ -112,6 +112,13 @@ internal sealed class BlobOperations(IStateBlobStore blobs, string location, Dur
         return blobs.SessionLogSizeAsync(sessionId, cancellationToken);
     }
 
+    public ValueTask<bool> SessionLogExistsAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        StateId.Validate(sessionId, "session");
+        commits.ThrowIfDisposed();
+        return blobs.SessionLogExistsAsync(sessionId, cancellationToken);
+    }
+
     public async ValueTask<string> SaveReportAsync(string reportId, JsonElement report, CancellationToken cancellationToken)
     {
         StateId.Validate(reportId, "report");
