@@ -43,10 +43,21 @@ internal sealed class TaskListingQuery(NpgsqlDataSource dataSource, string schem
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         var found = new List<StoredItem>(Math.Min(listing.Count, 1024));
+        long bytes = 0;
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             var row = new ItemRow(ChangeRows.Task, reader.GetString(0), reader.GetFieldValue<byte[]>(2), null);
-            found.Add(rows.ToChange(row, reader.GetInt64(1)).Item!);
+            StoredItem item = rows.ToChange(row, reader.GetInt64(1)).Item!;
+            found.Add(item);
+            bytes += item.Json.Length;
+
+            // Past the page's byte budget with two tasks: the core cuts the page before this one, which tells it more
+            // follow. The rows after it are skipped, not read into memory: before, a page of 1,000 tasks of a mebibyte
+            // read a gigabyte of bodies here to answer 8 MiB of them.
+            if (found.Count >= 2 && bytes > listing.MaxBytes)
+            {
+                break;
+            }
         }
 
         return found;

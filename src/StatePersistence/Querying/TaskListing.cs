@@ -15,6 +15,14 @@ namespace StatePersistence.Querying;
 public sealed record TaskListing(string? Status, string? Tool, DateTimeOffset? UpdatedSince, TaskSort Sort, TaskListingStart? After, int Count)
 {
     /// <summary>
+    /// The page's byte budget (<see cref="TaskQuery.MaxBytes"/>): the store may end its answer as soon as it holds two
+    /// tasks or more whose stored JSON adds up to more than this. The core cuts the page before the last of them
+    /// anyway, and that task tells it more follow; so a store that reads the tasks' bodies stops there, and a page of
+    /// large tasks costs the page, not <see cref="Count"/> bodies. No limit by default.
+    /// </summary>
+    public int MaxBytes { get; init; } = int.MaxValue;
+
+    /// <summary>
     /// A task's sort key in <paramref name="sort"/>: for the time orders the UTC ticks of its <c>created_at</c> or
     /// <c>updated_at</c> (<see cref="long.MinValue"/> when it has none, so those sort first), 0 for the id orders.
     /// </summary>

@@ -1,4 +1,5 @@
 using Npgsql;
+using StatePersistence.Commit;
 using StatePersistence.Conformance;
 using StatePersistence.Model;
 using StatePersistence.Postgres.Changes;
@@ -80,6 +81,38 @@ public sealed class TaskListingTests
         await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
 
         await MovingTaskWalk.RunAsync(service, q => service.QueryTasksAsync(q, ct).AsTask(), ct);
+    }
+
+    [Fact]
+    public async Task APageOfLargeTasks_ReadsFromTheIndexesOnlyTheRowsItsByteBudgetHolds_AndTheWalkReadsEveryTaskOnce()
+    {
+        // The page is cut at TaskQuery.MaxBytes (8 MiB by default); before 2026-12-07 the listing still read limit + 1
+        // bodies from the database first: 1,000 tasks of a mebibyte were a gigabyte in memory for an 8 MiB answer.
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+        for (int i = 0; i < 40; i++)
+        {
+            await service.SaveTaskAsync(new AgentTask
+            {
+                Id = $"task_{i:D2}", Description = new string('x', 16 * 1024), Status = TaskStatuses.Pending, CreatedAt = T0, UpdatedAt = T0.AddSeconds(i),
+            }, ct);
+        }
+
+        const int budget = 50 * 1024; // three of them fit, a fourth does not
+        var query = new TaskListingQuery(PostgresServer.DataSource, schema.Name, new ChangeRows(new StorePayloads(), schema.Name));
+        IReadOnlyList<StoredItem>? read = await query.RunAsync(new TaskListing(null, null, null, TaskSort.UpdatedAtDescending, null, 41) { MaxBytes = budget }, ct);
+
+        Assert.NotNull(read);
+        Assert.Equal(["task_39", "task_38", "task_37", "task_36"], read.Select(i => i.Id));
+        foreach (TaskSort sort in new[] { TaskSort.Id, TaskSort.UpdatedAtDescending })
+        {
+            var walk = new TaskQuery { Sort = sort, Limit = 1000, MaxBytes = budget };
+            List<string> fromIndexes = await PageThroughAsync(q => service.QueryTasksAsync(q, ct).AsTask(), walk);
+            Assert.Equal(await PageThroughAsync(q => Task.FromResult(service.QueryTasks(q)), walk), fromIndexes);
+            Assert.Equal(40, fromIndexes.Distinct().Count());
+            Assert.Equal(3, (await service.QueryTasksAsync(walk, ct)).Tasks.Count);
+        }
     }
 
     [Fact]

@@ -83,7 +83,10 @@ internal static class TaskQueryRunner
         }
 
         return new TaskListing(query.Status, query.Tool, query.UpdatedSince, query.Sort,
-            after is { } start ? new TaskListingStart(start.Key, start.Id) : null, query.Limit + 1);
+            after is { } start ? new TaskListingStart(start.Key, start.Id) : null, query.Limit + 1)
+        {
+            MaxBytes = query.MaxBytes,
+        };
     }
 
     private static TaskPage Page(TaskQuery query, List<StoredItem> best)
