@@ -116,6 +116,16 @@ public sealed class TaskListingTests
     }
 
     [Fact]
+    public async Task EveryOrder_FromTheIndexes_TasksCreatedAndDeletedBetweenPages_NeitherLoseNorRepeatTheWalksPlace()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+
+        await ChangingTaskWalk.RunAsync(service, q => service.QueryTasksAsync(q, ct).AsTask(), ct);
+    }
+
+    [Fact]
     public async Task SealedRows_KeepNoListingColumns_AndTheCoreListsFromMemory()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

@@ -121,6 +121,15 @@ public sealed class TaskQueryTests : IDisposable
 
     [Theory]
     [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task Query_EveryOrder_TasksCreatedAndDeletedBetweenPages_NeitherLoseNorRepeatTheWalksPlace(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+
+        await StatePersistence.Conformance.ChangingTaskWalk.RunAsync(service, q => Task.FromResult(service.QueryTasks(q)), Ct);
+    }
+
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
     public async Task Query_BadLimitOrCursor_IsRefusedNamingTheField(string store)
     {
         await using StatePersistenceService service = await _fixture.OpenAsync(store);
