@@ -1,3 +1,4 @@
+using System.Data;
 using System.Text;
 using Npgsql;
 using NpgsqlTypes;
@@ -31,7 +32,20 @@ internal sealed class TaskListingQuery(NpgsqlDataSource dataSource, string schem
         }
 
         await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection);
+
+        // One snapshot for both statements: under READ COMMITTED each took its own, so a row the background
+        // re-encryption sealed between them (its body NULL, no longer listed) passed the check and reached the listing,
+        // whose read of the NULL body failed the request (InvalidCastException, a 500). BEGIN rides with the batch.
+        await using NpgsqlTransaction snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<StoredItem>? found = await ReadAsync(connection, snapshot, listing, cancellationToken).ConfigureAwait(false);
+        await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return found;
+    }
+
+    private async Task<IReadOnlyList<StoredItem>?> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction snapshot, TaskListing listing,
+        CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, snapshot);
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT EXISTS (SELECT 1 FROM {schema}.items WHERE kind = 'task' AND NOT listed)"));
         batch.BatchCommands.Add(Select(listing));
         await using NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
