@@ -82,7 +82,7 @@ public sealed partial class PostgresStateStore
                 Text(sessionId)).ConfigureAwait(false);
             var segments = new List<long>();
             using var text = new MemoryStream();
-            await using (var read = new NpgsqlCommand($"SELECT segment, payload FROM {_schema}.session_logs WHERE session_id = $1 ORDER BY segment", connection, transaction))
+            await using (var read = new NpgsqlCommand($"SELECT segment, payload, xmin FROM {_schema}.session_logs WHERE session_id = $1 ORDER BY segment", connection, transaction))
             {
                 read.Parameters.Add(Text(sessionId));
                 await using NpgsqlDataReader rows = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -90,7 +90,8 @@ public sealed partial class PostgresStateStore
                 {
                     long segment = rows.GetInt64(0);
                     segments.Add(segment);
-                    text.Write(Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}", segment));
+                    text.Write(Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}",
+                        rows.GetFieldValue<uint>(2), segment));
                 }
             }
 
@@ -141,20 +142,23 @@ public sealed partial class PostgresStateStore
             await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             byte[] stored;
-            await using (var read = new NpgsqlCommand($"SELECT payload FROM {_schema}.reports WHERE id = $1 FOR UPDATE", connection, transaction))
+            uint version;
+            await using (var read = new NpgsqlCommand($"SELECT payload, xmin FROM {_schema}.reports WHERE id = $1 FOR UPDATE", connection, transaction))
             {
                 read.Parameters.Add(Text(reportId));
-                if (await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not byte[] row)
+                await using NpgsqlDataReader row = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (!await row.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     return true;
                 }
 
-                stored = row;
+                stored = row.GetFieldValue<byte[]>(0);
+                version = row.GetFieldValue<uint>(1);
             }
 
             try
             {
-                if (!Open(PayloadKind.Report, reportId, stored, ReportLocation(reportId)).AsSpan().SequenceEqual(archived.Span))
+                if (!Open(PayloadKind.Report, reportId, stored, ReportLocation(reportId), version).AsSpan().SequenceEqual(archived.Span))
                 {
                     return false;
                 }

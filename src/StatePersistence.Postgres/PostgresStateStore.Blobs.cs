@@ -261,7 +261,7 @@ public sealed partial class PostgresStateStore
     {
         StateId.Validate(sessionId, "session");
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand($"SELECT segment, payload FROM {_schema}.session_logs WHERE session_id = $1 ORDER BY segment", connection);
+        await using var command = new NpgsqlCommand($"SELECT segment, payload, xmin FROM {_schema}.session_logs WHERE session_id = $1 ORDER BY segment", connection);
         command.Parameters.Add(Text(sessionId));
         using var log = new MemoryStream();
         bool any = false;
@@ -270,7 +270,7 @@ public sealed partial class PostgresStateStore
         {
             any = true;
             string where = $"{Location}/logs/{sessionId}/{reader.GetInt64(0)}";
-            log.Write(Open(PayloadKind.SessionLogAppend, sessionId, reader.GetFieldValue<byte[]>(1), where, reader.GetInt64(0)));
+            log.Write(Open(PayloadKind.SessionLogAppend, sessionId, reader.GetFieldValue<byte[]>(1), where, reader.GetFieldValue<uint>(2), reader.GetInt64(0)));
         }
 
         return any ? log.ToArray() : null;
@@ -300,10 +300,11 @@ public sealed partial class PostgresStateStore
     {
         StateId.Validate(reportId, "report");
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand($"SELECT payload FROM {_schema}.reports WHERE id = $1", connection);
+        await using var command = new NpgsqlCommand($"SELECT payload, xmin FROM {_schema}.reports WHERE id = $1", connection);
         command.Parameters.Add(Text(reportId));
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is byte[] stored
-            ? Open(PayloadKind.Report, reportId, stored, ReportLocation(reportId))
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? Open(PayloadKind.Report, reportId, reader.GetFieldValue<byte[]>(0), ReportLocation(reportId), reader.GetFieldValue<uint>(1))
             : null;
     }
 
@@ -333,11 +334,12 @@ public sealed partial class PostgresStateStore
     private string ReportLocation(string reportId) => $"{Location}/reports/{reportId}";
 
     /// <summary>
-    /// The plain bytes of the row at <paramref name="where"/> (a report's, or a log's row <paramref name="segment"/>).
-    /// A row that does not open fails the read naming it and is listed in health until it is replaced or deleted; a
-    /// damaged one is also raised (<see cref="DamageFound"/>: logged and counted as corruption), once.
+    /// The plain bytes of the row at <paramref name="where"/> (a report's, or a log's row <paramref name="segment"/>),
+    /// read at <paramref name="version"/> (its xmin). A row that does not open fails the read naming it and is listed in
+    /// health until it is replaced or deleted; a damaged one is also raised (<see cref="DamageFound"/>: logged and
+    /// counted as corruption), once for each version of it.
     /// </summary>
-    private byte[] Open(PayloadKind kind, string id, byte[] stored, string where, long? segment = null)
+    private byte[] Open(PayloadKind kind, string id, byte[] stored, string where, uint version, long? segment = null)
     {
         try
         {
@@ -348,7 +350,7 @@ public sealed partial class PostgresStateStore
         catch (InvalidDataException ex)
         {
             string reason = $"The row '{where}' cannot be read: {ex.Message}";
-            if (ListUnreadable(where, id, segment, $"{reason} (damaged; left as it is)"))
+            if (ListUnreadable(where, id, segment, version, $"{reason} (damaged; left as it is)"))
             {
                 _damageFound?.Invoke(this, new Recovery.QuarantinedFile(where, where, ex.Message) { LeftInPlace = true });
             }
@@ -358,7 +360,7 @@ public sealed partial class PostgresStateStore
         catch (Errors.StateFormatException ex)
         {
             // Not damage (intact bytes under a key or codec this instance lacks): listed, not raised, as on the file store.
-            ListUnreadable(where, id, segment, ex.Message);
+            ListUnreadable(where, id, segment, version, ex.Message);
             throw;
         }
     }

@@ -120,7 +120,7 @@ public sealed partial class PostgresStateStore : IRetentionStore
             byte[] json;
             try
             {
-                json = Open(PayloadKind.Report, reportId, stored, ReportLocation(reportId));
+                json = Open(PayloadKind.Report, reportId, stored, ReportLocation(reportId), version);
             }
             catch (Errors.StateStorageException damaged) when (damaged.InnerException is InvalidDataException damage)
             {

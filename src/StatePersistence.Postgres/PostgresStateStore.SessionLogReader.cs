@@ -83,7 +83,7 @@ public sealed partial class PostgresStateStore
     {
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
-            $"SELECT segment, payload FROM {_schema}.session_logs WHERE session_id = $1 AND segment >= $2 AND segment <= $3 ORDER BY segment", connection);
+            $"SELECT segment, payload, xmin FROM {_schema}.session_logs WHERE session_id = $1 AND segment >= $2 AND segment <= $3 ORDER BY segment", connection);
         command.Parameters.Add(Text(sessionId));
         command.Parameters.Add(new NpgsqlParameter { Value = from, NpgsqlDbType = NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = to, NpgsqlDbType = NpgsqlDbType.Bigint });
@@ -91,7 +91,8 @@ public sealed partial class PostgresStateStore
         while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             long segment = rows.GetInt64(0);
-            yield return (segment, Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}", segment));
+            yield return (segment, Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}",
+                rows.GetFieldValue<uint>(2), segment));
         }
     }
 
@@ -113,8 +114,8 @@ public sealed partial class PostgresStateStore
         // The page is cut by the database, by the stored sizes (octet_length reads no payload): a reader left with rows
         // unread would have them all sent to it and dropped when it is disposed, appends of megabytes each.
         await using var command = new NpgsqlCommand($"""
-            SELECT segment, payload FROM (
-                SELECT segment, payload, sum(octet_length(payload)) OVER (ORDER BY segment) - octet_length(payload) AS before
+            SELECT segment, payload, xmin FROM (
+                SELECT segment, payload, xmin, sum(octet_length(payload)) OVER (ORDER BY segment) - octet_length(payload) AS before
                 FROM {_schema}.session_logs WHERE session_id = $1 AND segment >= $2 AND segment <= $3 ORDER BY segment LIMIT {LogPageRows}) AS page
             WHERE before < {LogPageBytes} ORDER BY segment
             """, connection);
@@ -128,7 +129,8 @@ public sealed partial class PostgresStateStore
             byte[] append;
             try
             {
-                append = Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}", segment);
+                append = Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}",
+                    rows.GetFieldValue<uint>(2), segment);
             }
             catch (Exception) when (page.Count > 0)
             {
