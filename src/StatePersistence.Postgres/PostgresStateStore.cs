@@ -467,6 +467,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
                 Problem = standby ? $"The database of '{Location}' is a read-only standby." : _open ? null : $"The store '{Location}' is not open.",
                 Details = details,
                 Unreadable = UnreadableReasons(connection),
+                UnreadableUnit = "row",
             };
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)

@@ -75,4 +75,10 @@ public sealed record StoreHealth
     /// while any is listed.
     /// </summary>
     public IReadOnlyList<string> Unreadable { get; init; } = [];
+
+    /// <summary>
+    /// What the store keeps its payloads in, as health counts <see cref="Unreadable"/> (<c>3 stored file(s) cannot be
+    /// read</c>): <c>file</c> by default, <c>row</c> for the PostgreSQL store.
+    /// </summary>
+    public string UnreadableUnit { get; init; } = "file";
 }

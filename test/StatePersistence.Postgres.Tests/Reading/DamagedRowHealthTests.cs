@@ -12,8 +12,9 @@ namespace StatePersistence.Postgres.Tests.Reading;
 /// <summary>
 /// A report or session-log row that does not open when read: damaged in place (its envelope's check fails) it is
 /// raised as corruption and counted once per row, however often it is read; damaged or under a key the key ring lacks,
-/// health is Degraded naming the row until it is replaced or deleted. Before, the read failed naming the row but
-/// nothing was raised or counted and health stayed Healthy.
+/// health is Degraded naming the row until it is replaced or deleted, counting them as rows. Before, the read failed
+/// naming the row but nothing was raised or counted and health stayed Healthy; before 2026-12-07 health counted them as
+/// "stored file(s)".
 /// </summary>
 public sealed class DamagedRowHealthTests : IDisposable
 {
@@ -56,6 +57,8 @@ public sealed class DamagedRowHealthTests : IDisposable
         Assert.Contains(health.Reasons, r => r.Contains($"'{service.Location}/reports/r'", StringComparison.Ordinal));
         Assert.Contains(health.Reasons, r => r.Contains($"'{service.Location}/logs/s/", StringComparison.Ordinal));
         Assert.DoesNotContain(health.Reasons, r => r.Contains("moved aside;", StringComparison.Ordinal));
+        // Rows, not files: before 2026-12-07 "2 stored file(s) cannot be read".
+        Assert.Contains(health.Reasons, r => r.StartsWith("2 stored row(s) cannot be read", StringComparison.Ordinal));
 
         // Replaced (the report) and deleted (the log's row): health is Healthy again, nothing raised anew.
         await service.SaveReportAsync("r", JsonSerializer.SerializeToElement(new { summary = "anew" }), Ct);

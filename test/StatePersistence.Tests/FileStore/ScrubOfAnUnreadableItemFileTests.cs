@@ -93,6 +93,7 @@ public sealed class ScrubOfAnUnreadableItemFileTests : IDisposable
             Assert.Contains(health.Reasons, r => r.Contains(taskPath, StringComparison.Ordinal)
                 && r.Contains("could not be read", StringComparison.Ordinal) && r.Contains("Permission denied", StringComparison.Ordinal));
             Assert.DoesNotContain(health.Reasons, r => r.Contains("damaged", StringComparison.Ordinal) || r.Contains("key or codec", StringComparison.Ordinal));
+            Assert.Contains(health.Reasons, r => r.StartsWith("1 stored file(s) cannot be read", StringComparison.Ordinal));
             unreadable.RecordObservableInstruments();
             Assert.Equal(1, unreadable.LastMeasurement!.Value);
 

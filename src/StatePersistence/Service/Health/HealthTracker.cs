@@ -190,10 +190,11 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
 
         if (store.Unreadable.Count > 0)
         {
-            // Not corruption (nothing was moved aside), but the operator has to act: supply the key the files name, or
-            // put right the permissions the file system refused a read for. Each reason says which.
+            // Nothing was moved aside, but the operator has to act: supply the key the files name, put right the
+            // permissions the file system refused a read for, or (PostgreSQL rows, counted as rows) replace a damaged
+            // row. Each reason says which.
             status = Max(status, StateHealthStatus.Degraded);
-            reasons.Add($"{store.Unreadable.Count} stored file(s) cannot be read and were left as they are (not moved aside, rewritten or deleted)"
+            reasons.Add($"{store.Unreadable.Count} stored {store.UnreadableUnit}(s) cannot be read and were left as they are (not moved aside, rewritten or deleted)"
                 + (store.Unreadable.Count > MaxUnreadableNamed ? $"; the first {MaxUnreadableNamed}:" : ":"));
             reasons.AddRange(store.Unreadable.Take(MaxUnreadableNamed));
         }
