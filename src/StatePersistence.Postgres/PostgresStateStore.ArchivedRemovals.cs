@@ -88,10 +88,9 @@ public sealed partial class PostgresStateStore
                 await using NpgsqlDataReader rows = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    long segment = rows.GetInt64(0);
+                    (long segment, byte[] append) = OpenLogRow(rows, sessionId);
                     segments.Add(segment);
-                    text.Write(Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}",
-                        rows.GetFieldValue<uint>(2), segment));
+                    text.Write(append);
                 }
             }
 

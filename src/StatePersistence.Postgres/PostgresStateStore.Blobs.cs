@@ -269,8 +269,7 @@ public sealed partial class PostgresStateStore
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             any = true;
-            string where = $"{Location}/logs/{sessionId}/{reader.GetInt64(0)}";
-            log.Write(Open(PayloadKind.SessionLogAppend, sessionId, reader.GetFieldValue<byte[]>(1), where, reader.GetFieldValue<uint>(2), reader.GetInt64(0)));
+            log.Write(OpenLogRow(reader, sessionId).Text);
         }
 
         return any ? log.ToArray() : null;

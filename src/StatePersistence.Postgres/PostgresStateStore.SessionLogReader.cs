@@ -82,18 +82,35 @@ public sealed partial class PostgresStateStore
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(
-            $"SELECT segment, payload, xmin FROM {_schema}.session_logs WHERE session_id = $1 AND segment >= $2 AND segment <= $3 ORDER BY segment", connection);
-        command.Parameters.Add(Text(sessionId));
-        command.Parameters.Add(new NpgsqlParameter { Value = from, NpgsqlDbType = NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter { Value = to, NpgsqlDbType = NpgsqlDbType.Bigint });
+        await using NpgsqlCommand command = LogRowsQuery(connection, $"""
+            SELECT segment, payload, xmin FROM {_schema}.session_logs WHERE session_id = $1 AND segment >= $2 AND segment <= $3 ORDER BY segment
+            """, sessionId, from, to);
         await using NpgsqlDataReader rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            long segment = rows.GetInt64(0);
-            yield return (segment, Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}",
-                rows.GetFieldValue<uint>(2), segment));
+            yield return OpenLogRow(rows, sessionId);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="sql"/>, a read of a log's rows as (segment, payload, xmin), with its parameters: $1 the session,
+    /// $2 and $3 the first and last segment.
+    /// </summary>
+    private static NpgsqlCommand LogRowsQuery(NpgsqlConnection connection, string sql, string sessionId, long from, long to)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.Add(Text(sessionId));
+        command.Parameters.Add(new NpgsqlParameter { Value = from, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = to, NpgsqlDbType = NpgsqlDbType.Bigint });
+        return command;
+    }
+
+    /// <summary>The log row <paramref name="rows"/> is at, (segment, payload, xmin), opened as <see cref="Open"/> opens it.</summary>
+    private (long Segment, byte[] Text) OpenLogRow(NpgsqlDataReader rows, string sessionId)
+    {
+        long segment = rows.GetInt64(0);
+        return (segment, Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}",
+            rows.GetFieldValue<uint>(2), segment));
     }
 
     /// <summary>How many stored bytes a copy reads in one query before it writes them out (the page's last row may pass it): the copy holds this much, and no connection while it writes.</summary>
@@ -113,24 +130,19 @@ public sealed partial class PostgresStateStore
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         // The page is cut by the database, by the stored sizes (octet_length reads no payload): a reader left with rows
         // unread would have them all sent to it and dropped when it is disposed, appends of megabytes each.
-        await using var command = new NpgsqlCommand($"""
+        await using NpgsqlCommand command = LogRowsQuery(connection, $"""
             SELECT segment, payload, xmin FROM (
                 SELECT segment, payload, xmin, sum(octet_length(payload)) OVER (ORDER BY segment) - octet_length(payload) AS before
                 FROM {_schema}.session_logs WHERE session_id = $1 AND segment >= $2 AND segment <= $3 ORDER BY segment LIMIT {LogPageRows}) AS page
             WHERE before < {LogPageBytes} ORDER BY segment
-            """, connection);
-        command.Parameters.Add(Text(sessionId));
-        command.Parameters.Add(new NpgsqlParameter { Value = from, NpgsqlDbType = NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter { Value = to, NpgsqlDbType = NpgsqlDbType.Bigint });
+            """, sessionId, from, to);
         await using NpgsqlDataReader rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            long segment = rows.GetInt64(0);
-            byte[] append;
+            (long Segment, byte[] Text) row;
             try
             {
-                append = Open(PayloadKind.SessionLogAppend, sessionId, rows.GetFieldValue<byte[]>(1), $"{Location}/logs/{sessionId}/{segment}",
-                    rows.GetFieldValue<uint>(2), segment);
+                row = OpenLogRow(rows, sessionId);
             }
             catch (Exception) when (page.Count > 0)
             {
@@ -138,7 +150,7 @@ public sealed partial class PostgresStateStore
                 break;
             }
 
-            page.Add((segment, append));
+            page.Add(row);
         }
 
         return page;
