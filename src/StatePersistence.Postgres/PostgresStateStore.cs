@@ -458,6 +458,8 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
             }
 
             reader.Close();
+            IReadOnlyList<string> unreadable = UnreadableReasons(connection);
+            details["unreadable_files"] = unreadable.Count; // the file store's name: the rows a read could not open
             return new StoreHealth
             {
                 Location = Location,
@@ -466,7 +468,7 @@ public sealed partial class PostgresStateStore : ISharedStateStore, IStateBlobSt
                 BytesOnDisk = bytes,
                 Problem = standby ? $"The database of '{Location}' is a read-only standby." : _open ? null : $"The store '{Location}' is not open.",
                 Details = details,
-                Unreadable = UnreadableReasons(connection),
+                Unreadable = unreadable,
                 UnreadableUnit = "row",
             };
         }

@@ -59,11 +59,15 @@ public sealed class DamagedRowHealthTests : IDisposable
         Assert.DoesNotContain(health.Reasons, r => r.Contains("moved aside;", StringComparison.Ordinal));
         // Rows, not files: before 2026-12-07 "2 stored file(s) cannot be read".
         Assert.Contains(health.Reasons, r => r.StartsWith("2 stored row(s) cannot be read", StringComparison.Ordinal));
+        // In the details too, as the file store's (before 2026-12-07 left out on PostgreSQL).
+        Assert.Equal(2L, health.StoreDetails["unreadable_files"]);
 
         // Replaced (the report) and deleted (the log's row): health is Healthy again, nothing raised anew.
         await service.SaveReportAsync("r", JsonSerializer.SerializeToElement(new { summary = "anew" }), Ct);
         await ExecuteAsync($"DELETE FROM {schema.Name}.session_logs");
-        Assert.Equal(StateHealthStatus.Healthy, service.CheckHealth(lowDiskSpaceBytes: 0).Status);
+        StateHealth after = service.CheckHealth(lowDiskSpaceBytes: 0);
+        Assert.Equal(StateHealthStatus.Healthy, after.Status);
+        Assert.Equal(0L, after.StoreDetails["unreadable_files"]);
         Assert.Equal(2, raised.Count);
     }
 
