@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using StatePersistence.Errors;
 using StatePersistence.FileSystem;
@@ -144,8 +145,29 @@ internal sealed class PayloadEnvelope
         {
             PayloadKind.Task or PayloadKind.Session => ItemJsonEnvelope.Open(context, stored, path),
             PayloadKind.Report => ReportJsonEnvelope.Unwrap(id, stored),
+            PayloadKind.SessionLogAppend => LegacyAppend(stored, context),
             _ => stored,
         };
+    }
+
+    /// <summary>
+    /// A log append stored without the magic, taken as text written before envelopes, unless it is an envelope whose
+    /// magic alone was damaged: with the magic put back its checksum holds (by chance for text once in 2^32). Such a
+    /// row was served as text, header and trailer bytes included, and its damage never raised.
+    /// </summary>
+    private static byte[] LegacyAppend(byte[] stored, PayloadContext context)
+    {
+        if (stored.Length >= EnvelopeFormat.FixedHeaderSize + EnvelopeFormat.ChecksumSize)
+        {
+            byte[] restored = (byte[])stored.Clone();
+            BinaryPrimitives.WriteUInt32LittleEndian(restored, EnvelopeFormat.Magic);
+            if (EnvelopeFormat.ChecksumHolds(restored, context.AssociatedData()))
+            {
+                throw new InvalidDataException("the envelope's first bytes (its magic) were damaged: with them put back its checksum holds");
+            }
+        }
+
+        return stored;
     }
 
     /// <summary>
