@@ -95,6 +95,23 @@ public sealed partial class PostgresStateStore
         Guarded("size the log of session " + StateId.Quote(sessionId), () => SessionLogSizeUnguardedAsync(sessionId, cancellationToken));
 
     /// <inheritdoc />
+    /// <remarks>
+    /// One probe of the primary key (<c>SELECT EXISTS</c> on <c>session_id</c>), no payload read: a log whose rows are
+    /// all in rotated parts (its size 0) is found like any. Before 2026-12-07 this store took the interface's default,
+    /// which opened such a log, every row read and decrypted, and one under a key the key file no longer opens was
+    /// refused, so <c>DELETE /api/sessions/{id}/log</c> answered 500 (SessionLogDeleteExistenceOnPostgresTests).
+    /// </remarks>
+    public ValueTask<bool> SessionLogExistsAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        Guarded("look for the log of session " + StateId.Quote(sessionId), async () =>
+        {
+            StateId.Validate(sessionId, "session");
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand($"SELECT EXISTS (SELECT 1 FROM {_schema}.session_logs WHERE session_id = $1)", connection);
+            command.Parameters.Add(Text(sessionId));
+            return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        });
+
+    /// <inheritdoc />
     public ValueTask<string> SaveReportAsync(string reportId, ReadOnlyMemory<byte> json, Durability durability,
         CancellationToken cancellationToken = default) =>
         Guarded("save report " + StateId.Quote(reportId), () => LandingAsync(() => SaveReportUnguardedAsync(reportId, json, durability, cancellationToken)));

@@ -1,5 +1,6 @@
 using System.Text;
 using StatePersistence.Retention;
+using StatePersistence.Serialization;
 using StatePersistence.Storage;
 
 namespace StatePersistence.Conformance;
@@ -96,6 +97,41 @@ public abstract class RetentionConformanceTests<THarness> : StoreConformanceBase
             Assert.Null(await blobs.ReadSessionLogAsync("s1", Ct));
             await AppendAsync(blobs, "s1", "D\n");
             Assert.Equal("D\n", await ReadAsync(blobs, "s1"));
+        }
+    }
+
+    /// <summary>
+    /// A log whose text is all in rotated parts (the live log rotated away, nothing appended since: its size is 0) is a
+    /// log: <see cref="IStateBlobStore.SessionLogExistsAsync"/> says so without opening one of its appends (no decode),
+    /// as it says of a live log, and no log is none, also once deleted. What the deletion of an orphan log asks: before
+    /// 2026-12-07 PostgreSQL and the in-memory store took the interface's default, which opened such a log, every append
+    /// read and decoded (under a key no longer in the key file, refused).
+    /// </summary>
+    [Fact]
+    public async Task SessionLogExists_ALogAllInRotatedParts_IsFound_WithoutAnAppendDecoded()
+    {
+        var codec = new DecodeRecordingCodec(new XorTestCodec());
+        (IStateStore store, _) = await OpenAsync(codec);
+        await using (store)
+        {
+            (IStateBlobStore blobs, IRetentionStore retention) = Require(store);
+            for (int i = 0; i < 3; i++)
+            {
+                await AppendAsync(blobs, "s1", $"{i}{new string('x', 98)}\n");
+            }
+
+            Assert.True((await retention.CapSessionLogAsync("s1", 1, 1, Durability.Full, Ct))!.Rotated);
+            Assert.Equal(0, await blobs.SessionLogSizeAsync("s1", Ct));
+            await AppendAsync(blobs, "s2", "live\n");
+            codec.Clear();
+
+            Assert.True(await blobs.SessionLogExistsAsync("s1", Ct));
+            Assert.True(await blobs.SessionLogExistsAsync("s2", Ct));
+            Assert.False(await blobs.SessionLogExistsAsync("nolog", Ct));
+            await blobs.DeleteSessionLogAsync("s1", Ct);
+            Assert.False(await blobs.SessionLogExistsAsync("s1", Ct));
+
+            Assert.Empty(codec.Decoded(PayloadKind.SessionLogAppend));
         }
     }
 

@@ -236,6 +236,25 @@ public sealed partial class InMemoryStateStore : IStateStore, IStateBlobStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Whether the log holds any append, none opened: before 2026-12-07 this store took the interface's default, which
+    /// opened a log whose text was all in rotated parts (its size 0), every append verified and decoded.
+    /// </remarks>
+    public ValueTask<bool> SessionLogExistsAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StateId.Validate(sessionId, "session");
+        if (!_storage.SessionLogs.TryGetValue(sessionId, out InMemorySessionLog? log))
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        lock (log)
+        {
+            return ValueTask.FromResult(log.Appends.Count > 0);
+        }
+    }
+
+    /// <inheritdoc />
     public ValueTask<long> SessionLogSizeAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         StateId.Validate(sessionId, "session");

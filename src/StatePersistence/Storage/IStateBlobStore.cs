@@ -80,8 +80,9 @@ public interface IStateBlobStore
     /// Whether a session has a log (what <see cref="ReadSessionLogAsync"/> reads as null is none; a log whose text is
     /// all in rotated parts is one), learned without reading its text where the store can: what a deletion of the log
     /// of a session that is not there asks before it answers that there is nothing to delete. The file store looks for
-    /// the log's files. The default, for a store written before this method, asks the live log's size and, when that is
-    /// 0, opens the log (<see cref="OpenSessionLogAsync"/>), which may read it whole.
+    /// the log's files, PostgreSQL probes the primary key, the in-memory store counts its appends. The default, for a
+    /// store written before this method, asks the live log's size and, when that is 0, opens the log
+    /// (<see cref="OpenSessionLogAsync"/>), which may read it whole.
     /// </summary>
     async ValueTask<bool> SessionLogExistsAsync(string sessionId, CancellationToken cancellationToken = default)
     {
