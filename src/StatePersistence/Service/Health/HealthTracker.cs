@@ -171,7 +171,11 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
         if (Volatile.Read(ref _quarantinedWhileRunning) is > 0 and int found)
         {
             status = Max(status, StateHealthStatus.Degraded);
-            reasons.Add($"{found} damaged file(s) found since start-up (by the scrub or on read) were moved aside; item files are rewritten from the state at the next checkpoint.");
+            // One count for every kind, so the sentence says what becomes of each: a log is not rewritten from the
+            // state (its dropped bytes are only in the copy kept aside), as this said of every file before 2026-12-07.
+            reasons.Add($"{found} damaged file(s) found since start-up (by the scrub, on read or by a background pass) were kept aside: "
+                + "an item file is moved aside and written again from the state at the next checkpoint; a session log is copied aside and "
+                + "rewritten with its valid appends, its damaged bytes dropped; a report or a backup is moved aside and no longer used.");
         }
 
         if (KeyFile?.Problem() is { } keyFileProblem)
