@@ -57,7 +57,14 @@ public sealed record StateHealth
     /// <summary>When it happened.</summary>
     public DateTimeOffset? LastErrorTime { get; init; }
 
-    /// <summary>Whether start-up recovery found corruption or loss.</summary>
+    /// <summary>
+    /// Whether corruption or loss was found, until the service restarts: start-up recovery quarantined a file
+    /// or reported a loss (<see cref="Recovery.RecoveryReport.CorruptionDetected"/>), or since start-up the scrub, a read
+    /// or a background pass moved a damaged file aside (an item file, a report, a backup) or copied a damaged session
+    /// log aside. Damage left in place does not set it: a PostgreSQL row that fails its check (a database has no aside)
+    /// is raised as <see cref="IStatePersistence.CorruptionDetected"/> and counted, and shown in <see cref="Reasons"/>
+    /// among the unreadable files until it is replaced or deleted.
+    /// </summary>
     public bool CorruptionDetected { get; init; }
 
     /// <summary>The current revision.</summary>
