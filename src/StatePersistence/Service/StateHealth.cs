@@ -61,9 +61,9 @@ public sealed record StateHealth
     /// Whether corruption or loss was found, until the service restarts: start-up recovery quarantined a file
     /// or reported a loss (<see cref="Recovery.RecoveryReport.CorruptionDetected"/>), or since start-up the scrub, a read
     /// or a background pass moved a damaged file aside (an item file, a report, a backup) or copied a damaged session
-    /// log aside. Damage left in place does not set it: a PostgreSQL row that fails its check (a database has no aside)
-    /// is raised as <see cref="IStatePersistence.CorruptionDetected"/> and counted, and shown in <see cref="Reasons"/>
-    /// among the unreadable files until it is replaced or deleted.
+    /// log aside, or found damage it left in place: a PostgreSQL row that fails its check (a database has no aside),
+    /// also raised as <see cref="IStatePersistence.CorruptionDetected"/>, counted, and shown in <see cref="Reasons"/>
+    /// among the unreadable rows until it is replaced or deleted (before 2026-12-07 such a row did not set it).
     /// </summary>
     public bool CorruptionDetected { get; init; }
 

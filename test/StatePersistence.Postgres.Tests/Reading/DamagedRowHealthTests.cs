@@ -61,6 +61,7 @@ public sealed class DamagedRowHealthTests : IDisposable
         Assert.Contains(health.Reasons, r => r.StartsWith("2 stored row(s) cannot be read", StringComparison.Ordinal));
         // In the details too, as the file store's (before 2026-12-07 left out on PostgreSQL).
         Assert.Equal(2L, health.StoreDetails["unreadable_files"]);
+        Assert.True(health.CorruptionDetected); // before 2026-12-07 false: only files moved aside set it
 
         // Replaced (the report) and deleted (the log's row): health is Healthy again, nothing raised anew.
         await service.SaveReportAsync("r", JsonSerializer.SerializeToElement(new { summary = "anew" }), Ct);
@@ -68,6 +69,7 @@ public sealed class DamagedRowHealthTests : IDisposable
         StateHealth after = service.CheckHealth(lowDiskSpaceBytes: 0);
         Assert.Equal(StateHealthStatus.Healthy, after.Status);
         Assert.Equal(0L, after.StoreDetails["unreadable_files"]);
+        Assert.True(after.CorruptionDetected); // as for a file moved aside: until the service restarts
         Assert.Equal(2, raised.Count);
     }
 
@@ -94,6 +96,7 @@ public sealed class DamagedRowHealthTests : IDisposable
             Assert.Equal(StateHealthStatus.Degraded, health.Status);
             Assert.Contains(health.Reasons, r => r.Contains($"{reader.Location}/reports/sealed", StringComparison.Ordinal));
             Assert.Empty(corruptions.GetMeasurementSnapshot());
+            Assert.False(health.CorruptionDetected);
         }
         finally
         {

@@ -11,7 +11,8 @@ namespace StatePersistence.Tests.Service;
 /// (<see cref="QuarantinedFile.LeftInPlace"/>), not by comparing its two paths: left in place, it is logged as such
 /// (event 91) and raised, but not counted in health as moved aside; moved aside, it is logged as moved (event 3) and
 /// counted in health. Before 2026-12-07 the service took equal paths to mean "left in place", so a store naming its
-/// aside differently, or moving a file aside to a name equal to its own, was reported as the other kind.
+/// aside differently, or moving a file aside to a name equal to its own, was reported as the other kind. Either sets
+/// <see cref="StateHealth.CorruptionDetected"/> until the service restarts (before 2026-12-07 damage left in place did not).
 /// </summary>
 public sealed class DamageLeftInPlaceTests
 {
@@ -22,7 +23,7 @@ public sealed class DamageLeftInPlaceTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task DamageLeftInPlace_WhosePathsDiffer_IsLoggedAsLeftInPlace_AndNotCountedAsMovedAside()
+    public async Task DamageLeftInPlace_WhosePathsDiffer_IsLoggedAsLeftInPlace_NotCountedAsMovedAside_ButSetsCorruptionDetected()
     {
         var damage = new QuarantinedFile("db/reports/r1", "db/reports/r1 (row 7)", "checksum mismatch") { LeftInPlace = true };
 
@@ -32,7 +33,9 @@ public sealed class DamageLeftInPlaceTests
         Assert.Contains(logs.Entries, e => e.Id == LeftInPlaceEvent && e.Message.Contains("db/reports/r1", StringComparison.Ordinal));
         Assert.DoesNotContain(logs.Entries, e => e.Id == MovedAsideEvent);
         Assert.DoesNotContain(health.Reasons, r => r.Contains(MovedAsideReason, StringComparison.Ordinal));
-        Assert.False(health.CorruptionDetected);
+        // Corruption was found all the same: before 2026-12-07 damage left in place left the flag false, so an alert
+        // keyed on corruption_detected missed a damaged PostgreSQL row.
+        Assert.True(health.CorruptionDetected);
     }
 
     [Fact]

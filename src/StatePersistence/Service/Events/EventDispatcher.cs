@@ -232,8 +232,8 @@ internal sealed partial class EventDispatcher(object sender, string location, IL
     /// <summary>Damage the store found and moved aside while running (by the scrub or on read).</summary>
     /// <remarks>
     /// Damage the store left in place (<see cref="QuarantinedFile.LeftInPlace"/>: a database row) is logged as such,
-    /// counted and raised, but not counted in health as moved aside: the store lists it as unreadable until it is
-    /// replaced or deleted.
+    /// counted, raised and sets health's <see cref="StateHealth.CorruptionDetected"/>, but is not counted in health as
+    /// moved aside: the store lists it as unreadable until it is replaced or deleted.
     /// </remarks>
     public void QuarantinedWhileRunning(QuarantinedFile file)
     {
@@ -241,6 +241,7 @@ internal sealed partial class EventDispatcher(object sender, string location, IL
         {
             Log.DamagedInPlace(logger, file.OriginalPath, file.Reason);
             instruments.Corruptions.Add(1);
+            health.RecordDamagedInPlaceWhileRunning();
             Raise(CorruptionDetected, new CorruptionDetectedEventArgs(file), nameof(CorruptionDetected));
             return;
         }

@@ -30,6 +30,7 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
     private long _lastSaveFinished;
     private CheckpointFailure? _checkpointFailing;
     private int _quarantinedWhileRunning;
+    private int _damagedInPlaceWhileRunning;
     private StoreHealth? _lastStoreHealth;
     private DateTimeOffset _storeHealthTime;
 
@@ -100,6 +101,12 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
     }
 
     public void RecordQuarantinedWhileRunning() => Interlocked.Increment(ref _quarantinedWhileRunning);
+
+    /// <summary>
+    /// Damage the store found while running and left in place (a PostgreSQL row): it sets <see cref="StateHealth.CorruptionDetected"/>
+    /// but is no moved-aside reason; the store lists the row as unreadable while it stays so.
+    /// </summary>
+    public void RecordDamagedInPlaceWhileRunning() => Interlocked.Increment(ref _damagedInPlaceWhileRunning);
 
     public StateHealth Check(StateView view, long lowDiskSpaceBytes) => Report(view, Refresh(), lowDiskSpaceBytes, shutDown: null);
 
@@ -219,7 +226,8 @@ internal sealed class HealthTracker(IStateStore store, TimeProvider time)
             BackupCount = store.Details.TryGetValue(BackupsDetail, out long backups) ? (int)backups : 0,
             LastError = lastError?.Message,
             LastErrorTime = lastError?.Time,
-            CorruptionDetected = (LastRecovery?.CorruptionDetected ?? false) || Volatile.Read(ref _quarantinedWhileRunning) > 0,
+            CorruptionDetected = (LastRecovery?.CorruptionDetected ?? false) || Volatile.Read(ref _quarantinedWhileRunning) > 0
+                || Volatile.Read(ref _damagedInPlaceWhileRunning) > 0,
             Revision = view.Revision,
             TaskCount = view.Tasks.Count,
             SessionCount = view.Sessions.Count,
