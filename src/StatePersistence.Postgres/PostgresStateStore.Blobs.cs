@@ -77,7 +77,7 @@ public sealed partial class PostgresStateStore
                 SELECT session_id FROM {_schema}.session_log_sizes WHERE $1::text IS NULL OR session_id COLLATE "C" > $1
                 GROUP BY session_id HAVING sum(bytes) > 0 ORDER BY session_id COLLATE "C" LIMIT $2
                 """, connection);
-            command.Parameters.Add(new NpgsqlParameter { Value = (object?)after?.Split('\0')[0] ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = after is null ? DBNull.Value : (object)Listing.ListingText.EncodableIdBound(after.Split('\0')[0]), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
             var ids = new List<string>();
             await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -166,6 +166,9 @@ public sealed partial class PostgresStateStore
         {
             after = after[..nul];
         }
+
+        // Nor can Npgsql send a lone surrogate (see ListingText): before 2026-12-07 such an `after` failed the listing.
+        after = after is null ? null : Listing.ListingText.EncodableIdBound(after);
 
         return Guarded("list the reports", () => ListReportsPageUnguardedAsync(after, limit, cancellationToken));
     }

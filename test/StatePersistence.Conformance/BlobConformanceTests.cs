@@ -175,6 +175,8 @@ public abstract class BlobConformanceTests<THarness> : StoreConformanceBase<THar
             Assert.Null(await blobs.OpenSessionLogAsync("s1", Ct));
             Assert.Equal(0, await blobs.SessionLogSizeAsync("s1", Ct));
             Assert.Equal(["s2"], await blobs.ListSessionLogsAsync(null, 10, Ct));
+            Assert.Equal(["s2"], await blobs.ListSessionLogsAsync("s1\uD800", 10, Ct)); // a lone surrogate, as any text
+            Assert.Empty(await blobs.ListSessionLogsAsync("s2\uDC00", 10, Ct));
             var invalid = await Assert.ThrowsAsync<InvalidStateIdException>(() => blobs.DeleteSessionLogAsync("a/b", Ct).AsTask());
             Assert.Contains("a/b", invalid.Message, StringComparison.Ordinal);
         }
@@ -286,6 +288,8 @@ public abstract class BlobConformanceTests<THarness> : StoreConformanceBase<THar
             Assert.Empty(await blobs.ListReportsAsync("r_9", 5, Ct));
             Assert.Empty(await blobs.ListReportsAsync("zzz", 5, Ct));
             Assert.Equal(["r10", "r_9"], await blobs.ListReportsAsync("r03\0x", 5, Ct));
+            Assert.Equal(["r10", "r_9"], await blobs.ListReportsAsync("r03\uD800x", 5, Ct)); // a lone surrogate, as any text
+            Assert.Empty(await blobs.ListReportsAsync("r_9\uDC00", 5, Ct));
             await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await blobs.ListReportsAsync(null, 0, Ct));
         }
     }

@@ -84,6 +84,17 @@ public sealed class TaskListingTests
     }
 
     [Fact]
+    public async Task FiltersHoldingALoneSurrogate_FromTheIndexes_AreAnsweredAsFromMemory()
+    {
+        // Before 2026-12-07 Npgsql's strict UTF-8 encoder refused the parameter: a storage failure, not a page.
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using TestSchema schema = await PostgresServer.NewSchemaAsync();
+        await using StatePersistenceService service = await PostgresStatePersistence.OpenAsync(PostgresServer.ConnectionString, schema.Name, cancellationToken: ct);
+
+        await UnencodableTaskFilters.RunAsync(service, q => service.QueryTasksAsync(q, ct).AsTask(), ct);
+    }
+
+    [Fact]
     public async Task APageOfLargeTasks_ReadsFromTheIndexesOnlyTheRowsItsByteBudgetHolds_AndTheWalkReadsEveryTaskOnce()
     {
         // The page is cut at TaskQuery.MaxBytes (8 MiB by default); before 2026-12-07 the listing still read limit + 1

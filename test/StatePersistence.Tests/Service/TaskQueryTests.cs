@@ -130,6 +130,15 @@ public sealed class TaskQueryTests : IDisposable
 
     [Theory]
     [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
+    public async Task Query_FiltersHoldingALoneSurrogate_AreAnsweredAsAnyText(string store)
+    {
+        await using StatePersistenceService service = await _fixture.OpenAsync(store);
+
+        await StatePersistence.Conformance.UnencodableTaskFilters.RunAsync(service, q => service.QueryTasksAsync(q, Ct).AsTask(), Ct);
+    }
+
+    [Theory]
+    [MemberData(nameof(StateFixture.Stores), MemberType = typeof(StateFixture))]
     public async Task Query_BadLimitOrCursor_IsRefusedNamingTheField(string store)
     {
         await using StatePersistenceService service = await _fixture.OpenAsync(store);
