@@ -27,6 +27,13 @@ internal static class DatabaseFailure
             TimeoutException when failure.Message.Contains("reading", StringComparison.OrdinalIgnoreCase) =>
                 $"no answer within the Command Timeout of {commandTimeoutSeconds} s (a lock held on the store's tables by another session, " +
                 "a long-running statement or an overloaded database; pg_stat_activity and pg_locks show which)",
+            // Npgsql's open timed out after the TCP connection was taken: its message and the inner one both say only
+            // "The operation has timed out", which named neither the step nor the setting (before 2026-12-07 the whole line
+            // was "The operation has timed out (The operation has timed out.)": StatectlUnansweredConnectionTests).
+            TimeoutException when failure.Message.StartsWith("The operation has timed out", StringComparison.Ordinal) =>
+                "no answer while connecting within the connection string's Timeout (15 s unless it sets one): the host and port " +
+                "lead to something that does not answer as PostgreSQL does (another service, a proxy), or to a server too busy or " +
+                "hung to take a connection; check them with pg_isready -h HOST -p PORT",
             AggregateException hosts => $"{FirstSentence(failure.Message)}: " +
                 string.Join("; ", hosts.InnerExceptions.Select(h => h is NpgsqlException n ? Describe(n, commandTimeoutSeconds) : h.Message)),
             Exception inner when !failure.Message.Contains(inner.Message, StringComparison.Ordinal) => $"{failure.Message} ({inner.Message})",
