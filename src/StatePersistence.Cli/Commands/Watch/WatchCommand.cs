@@ -24,15 +24,27 @@ internal static class WatchCommand
         DefaultValueFactory = _ => DefaultUrl,
     };
 
+    // 30 s: the server answers at once, so a wait that long is a port that is not the server's or a server that hung,
+    // and still leaves a slow proxy room. 60 s: four of the server's default 15 s heartbeats (EventsHeartbeat).
+    private static readonly Option<TimeSpan> ResponseTimeout = WatchBound.Create("--response-timeout", 30,
+        "Seconds to wait for the server's answer (the response headers) before giving up, exit 1");
+
+    private static readonly Option<TimeSpan> IdleTimeout = WatchBound.Create("--idle-timeout", 60,
+        "Seconds without anything from the server, not even its heartbeat (every EventsHeartbeat, 15 s by default), after which the connection is taken as lost, exit 1");
+
     public static Command Create()
     {
         var command = new Command("watch", "Print the state's changes as they happen, from a running server's event stream, until Ctrl-C (--json: one JSON object per line).");
         command.Options.Add(Url);
-        command.SetHandler((context, parsed, cancellation) => RunAsync(context, parsed.GetValue(Url)!, cancellation));
+        command.Options.Add(ResponseTimeout);
+        command.Options.Add(IdleTimeout);
+        command.SetHandler((context, parsed, cancellation) => RunAsync(context, parsed.GetValue(Url)!,
+            parsed.GetValue(ResponseTimeout), parsed.GetValue(IdleTimeout), cancellation));
         return command;
     }
 
-    private static async Task<int> RunAsync(CommandContext context, string url, CancellationToken cancellation)
+    private static async Task<int> RunAsync(CommandContext context, string url, TimeSpan responseTimeout, TimeSpan idleTimeout,
+        CancellationToken cancellation)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out Uri? server) || server.Scheme is not ("http" or "https"))
         {
@@ -40,6 +52,7 @@ internal static class WatchCommand
         }
 
         var events = new Uri(server, "/api/events");
+        // The stream lasts as long as the operator watches; the waits on the server are bounded below instead.
         using var client = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         using var request = new HttpRequestMessage(HttpMethod.Get, events);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
@@ -50,14 +63,14 @@ internal static class WatchCommand
 
         try
         {
-            using HttpResponseMessage response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation).ConfigureAwait(false);
+            using HttpResponseMessage response = await SendWithinAsync(client, request, events, responseTimeout, cancellation).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 string hint = response.StatusCode == System.Net.HttpStatusCode.Unauthorized ? $" (set {ApiKeyVariable} to the server's key)" : "";
                 throw new CommandFailedException($"The server at '{events}' answered {(int)response.StatusCode} {response.ReasonPhrase}{hint}.");
             }
 
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellation).ConfigureAwait(false));
+            using var reader = new StreamReader(new IdleBoundedStream(await response.Content.ReadAsStreamAsync(cancellation).ConfigureAwait(false), idleTimeout));
             await foreach (ServerSentEvent received in ServerSentEvent.ReadAsync(reader, cancellation).ConfigureAwait(false))
             {
                 Print(context, received);
@@ -67,6 +80,13 @@ internal static class WatchCommand
         {
             // Ctrl-C: the operator stopped watching.
             return ExitCodes.Success;
+        }
+        catch (TimeoutException ex)
+        {
+            throw new CommandFailedException(
+                $"The server at '{events}' sent nothing for {WatchBound.Describe(idleTimeout)}, not even its heartbeat (every StatePersistence:Server:EventsHeartbeat, 15 s by default): "
+                + "the connection was lost (a network partition, a proxy that dropped it) or the server hung. Check the network and the server, and run watch again; "
+                + "widen --idle-timeout if the server's EventsHeartbeat is longer.", ExitCodes.Failed, ex);
         }
         catch (HttpRequestException ex)
         {
@@ -80,6 +100,25 @@ internal static class WatchCommand
         }
 
         throw new CommandFailedException($"The server at '{events}' closed the event stream (stopped or restarted).");
+    }
+
+    /// <summary>Sends the request and waits for the response headers at most <paramref name="bound"/>.</summary>
+    private static async Task<HttpResponseMessage> SendWithinAsync(HttpClient client, HttpRequestMessage request, Uri events, TimeSpan bound,
+        CancellationToken cancellation)
+    {
+        using var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        headers.CancelAfter(bound);
+        try
+        {
+            return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headers.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellation.IsCancellationRequested)
+        {
+            throw new CommandFailedException(
+                $"The server at '{events}' did not answer within {WatchBound.Describe(bound)} (it took the connection but sent no response headers): "
+                + "check that this address is the StatePersistence server's, that it is running and not hung; behind a slow proxy, widen --response-timeout.",
+                ExitCodes.Failed, ex);
+        }
     }
 
     private static void Print(CommandContext context, ServerSentEvent received)
