@@ -135,6 +135,9 @@ public sealed class StatectlTasksTests
         Assert.True(none.ExitCode == 1, none.ToString());
         Assert.Contains($"The PostgreSQL schema '{empty.Name}' at postgresql://", none.Error, StringComparison.Ordinal);
         Assert.Contains("holds no StatePersistence store", none.Error, StringComparison.Ordinal);
+        // What statectl takes, not the server's setting (before 2026-12-07: StatePersistence:Schema).
+        Assert.Contains("check the schema name (--schema or StatePersistence__Schema, default", none.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("StatePersistence:Schema", none.Error, StringComparison.Ordinal);
         await using (NpgsqlCommand exists = PostgresServer.DataSource.CreateCommand($"SELECT count(*) FROM pg_namespace WHERE nspname = '{empty.Name}'"))
         {
             Assert.Equal(0L, (long)(await exists.ExecuteScalarAsync(Ct))!);
