@@ -77,7 +77,7 @@ public sealed partial class PostgresStateStore
                 SELECT session_id FROM {_schema}.session_log_sizes WHERE $1::text IS NULL OR session_id COLLATE "C" > $1
                 GROUP BY session_id HAVING sum(bytes) > 0 ORDER BY session_id COLLATE "C" LIMIT $2
                 """, connection);
-            command.Parameters.Add(new NpgsqlParameter { Value = after is null ? DBNull.Value : (object)Listing.ListingText.EncodableIdBound(after.Split('\0')[0]), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = after is null ? DBNull.Value : (object)Listing.ListingText.SendableIdBound(after), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
             var ids = new List<string>();
             await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -160,15 +160,9 @@ public sealed partial class PostgresStateStore
     public ValueTask<IReadOnlyList<string>> ListReportsAsync(string? after, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        // PostgreSQL's text cannot hold NUL. No id has one (ids are ASCII letters, digits, '_' and '-'), so the ids
-        // after a string that has one are exactly the ids after what comes before it.
-        if (after?.IndexOf('\0', StringComparison.Ordinal) is int nul and >= 0)
-        {
-            after = after[..nul];
-        }
-
-        // Nor can Npgsql send a lone surrogate (see ListingText): before 2026-12-07 such an `after` failed the listing.
-        after = after is null ? null : Listing.ListingText.EncodableIdBound(after);
+        // PostgreSQL's text cannot hold NUL, nor can Npgsql send a lone surrogate: the bound is sent as the same bound in
+        // text it can (see ListingText; before 2026-12-07 a lone surrogate failed the listing).
+        after = after is null ? null : Listing.ListingText.SendableIdBound(after);
 
         return Guarded("list the reports", () => ListReportsPageUnguardedAsync(after, limit, cancellationToken));
     }

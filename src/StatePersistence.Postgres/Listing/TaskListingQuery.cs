@@ -28,7 +28,7 @@ internal sealed class TaskListingQuery(NpgsqlDataSource dataSource, string schem
         // or tool has one: such a filter matches no row. Before, it was a storage failure, a 500 for a client's ?tool=.
         // Nor a lone surrogate (jsonb refuses one, so no listed body has one; Npgsql refuses to encode one): before
         // 2026-12-07 such a filter from a library caller failed the listing with an EncoderFallbackException.
-        if (HasNul(listing.Status) || HasNul(listing.Tool) || ListingText.HasLoneSurrogate(listing.Status) || ListingText.HasLoneSurrogate(listing.Tool))
+        if (ListingText.IsUnsendable(listing.Status) || ListingText.IsUnsendable(listing.Tool))
         {
             return [];
         }
@@ -117,7 +117,7 @@ internal sealed class TaskListingQuery(NpgsqlDataSource dataSource, string schem
                 (true, false) => "<",
                 _ => ">",
             };
-            string id = Parameter(command, ListingText.EncodableIdBound(nul >= 0 ? after.Id[..nul] : after.Id), NpgsqlDbType.Text);
+            string id = Parameter(command, ListingText.SendableIdBound(after.Id), NpgsqlDbType.Text);
             sql.Append(key is null
                 ? $" AND id COLLATE \"C\" {comparison} {id}"
                 : $" AND ({key}, id COLLATE \"C\") {comparison} ({Parameter(command, after.Key, NpgsqlDbType.Bigint)}, {id})");
@@ -129,8 +129,6 @@ internal sealed class TaskListingQuery(NpgsqlDataSource dataSource, string schem
         command.CommandText = sql.ToString();
         return command;
     }
-
-    private static bool HasNul(string? text) => text?.Contains('\0', StringComparison.Ordinal) == true;
 
     private static string Parameter(NpgsqlBatchCommand command, object value, NpgsqlDbType type)
     {

@@ -28,7 +28,7 @@ internal static class TaskArchiveListing
             // An id holding NUL (text cannot) or a lone surrogate (Npgsql cannot encode it) is in no archive, whose ids are
             // valid ids: left out, it matches none, as a directory's listing answers. Sent, it failed the listing (before
             // 2026-12-07: TaskArchiveListingOfOddIdsTests). With none left, the empty array matches no row.
-            string[] ids = [.. holding.Where(id => !id.Contains('\0', StringComparison.Ordinal) && !Listing.ListingText.HasLoneSurrogate(id))];
+            string[] ids = [.. holding.Where(id => !Listing.ListingText.IsUnsendable(id))];
             command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         }
 
