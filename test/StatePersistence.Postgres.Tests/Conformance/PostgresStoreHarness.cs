@@ -63,6 +63,8 @@ public sealed class PostgresStoreCodecConformanceTests : CodecConformanceTests<P
 
 public sealed class PostgresStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<PostgresStoreHarness>;
 
+public sealed class PostgresStoreSessionLogGrowthConformanceTests : SessionLogGrowthConformanceTests<PostgresStoreHarness>;
+
 public sealed class PostgresStoreRetentionConformanceTests : RetentionConformanceTests<PostgresStoreHarness>;
 
 public sealed class PostgresStoreTransferConformanceTests : TransferConformanceTests<PostgresStoreHarness>;
@@ -90,6 +92,8 @@ public sealed class EncryptedPostgresStoreHarness : StoreHarness
 }
 
 public sealed class EncryptedPostgresStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<EncryptedPostgresStoreHarness>;
+
+public sealed class EncryptedPostgresStoreSessionLogGrowthConformanceTests : SessionLogGrowthConformanceTests<EncryptedPostgresStoreHarness>;
 
 public sealed class EncryptedPostgresStoreRetentionConformanceTests : RetentionConformanceTests<EncryptedPostgresStoreHarness>;
 

@@ -36,6 +36,8 @@ public sealed class EncryptedFileStoreCodecConformanceTests : CodecConformanceTe
 
 public sealed class EncryptedFileStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<EncryptedFileStoreHarness>;
 
+public sealed class EncryptedFileStoreSessionLogGrowthConformanceTests : SessionLogGrowthConformanceTests<EncryptedFileStoreHarness>;
+
 public sealed class EncryptedFileStoreRetentionConformanceTests : RetentionConformanceTests<EncryptedFileStoreHarness>;
 
 public sealed class EncryptedFileStoreTransferConformanceTests : TransferConformanceTests<EncryptedFileStoreHarness>;

@@ -39,6 +39,8 @@ public sealed class FileStoreCodecConformanceTests : CodecConformanceTests<FileS
 
 public sealed class FileStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<FileStoreHarness>;
 
+public sealed class FileStoreSessionLogGrowthConformanceTests : SessionLogGrowthConformanceTests<FileStoreHarness>;
+
 public sealed class FileStoreRetentionConformanceTests : RetentionConformanceTests<FileStoreHarness>;
 
 public sealed class FileStoreTransferConformanceTests : TransferConformanceTests<FileStoreHarness>;

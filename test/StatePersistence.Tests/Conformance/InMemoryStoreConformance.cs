@@ -28,6 +28,8 @@ public sealed class InMemoryStoreCodecConformanceTests : CodecConformanceTests<I
 
 public sealed class InMemoryStoreSessionLogReaderConformanceTests : SessionLogReaderConformanceTests<InMemoryStoreHarness>;
 
+public sealed class InMemoryStoreSessionLogGrowthConformanceTests : SessionLogGrowthConformanceTests<InMemoryStoreHarness>;
+
 public sealed class InMemoryStoreRetentionConformanceTests : RetentionConformanceTests<InMemoryStoreHarness>;
 
 public sealed class InMemoryStoreTransferConformanceTests : TransferConformanceTests<InMemoryStoreHarness>;
