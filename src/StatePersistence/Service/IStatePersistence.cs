@@ -284,8 +284,27 @@ public interface IStatePersistence : IAsyncDisposable
     /// <summary>
     /// Whether the session has a log (rotated parts included; what <see cref="ReadSessionLogAsync"/> reads as null is
     /// none), without reading its text where the store can (<see cref="Storage.IStateBlobStore.SessionLogExistsAsync"/>).
+    /// The default, for an implementation written before this member (a decorator, a fake), answers through members it
+    /// already has, as <see cref="Storage.IStateBlobStore.SessionLogExistsAsync"/>'s default does: a live log's size
+    /// above 0 is a log; at 0 the log is opened (<see cref="OpenSessionLogAsync"/>, which is null when there is none),
+    /// which may read and decode its appends (a log all in rotated parts, or only empty appends).
     /// </summary>
-    ValueTask<bool> SessionLogExistsAsync(string sessionId, CancellationToken cancellationToken = default);
+    async ValueTask<bool> SessionLogExistsAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        if (await SessionLogSizeAsync(sessionId, cancellationToken).ConfigureAwait(false) > 0)
+        {
+            return true;
+        }
+
+        Storage.ISessionLogReader? log = await OpenSessionLogAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        if (log is null)
+        {
+            return false;
+        }
+
+        await log.DisposeAsync().ConfigureAwait(false);
+        return true;
+    }
 
     /// <summary>Saves a report as <c>reports/report_&lt;id&gt;.json</c> (replacing one with the same id); returns its path.</summary>
     ValueTask<string> SaveReportAsync(string reportId, JsonElement report, CancellationToken cancellationToken = default);
