@@ -79,10 +79,13 @@ internal static class EventRoutes
         {
             Task<bool> nextAudit = audits.WaitToReadAsync(cancellationToken).AsTask();
 
-            // A first line at once, so the client's EventSource opens (and tests see the stream) before any event.
-            await writes.WriteAsync(": connected\n\n");
-            await writes.FlushAsync();
+            // A first line at once, so the client's EventSource opens (and tests see the stream) before any event. It
+            // announces the heartbeat interval, as a comment every SSE client ignores: a client cannot otherwise tell an
+            // idle stream of a server with a long EventsHeartbeat from a dead connection (statectl watch bounds its wait
+            // by it). Whole milliseconds, rounded up, so the interval announced is never shorter than the real one.
             TimeSpan interval = options.Value.EventsHeartbeat;
+            await writes.WriteAsync(ConnectedComment(interval));
+            await writes.FlushAsync();
             Task heartbeat = Task.Delay(interval, cancellationToken);
             bool wrote = false;
             while (true)
@@ -176,6 +179,10 @@ internal static class EventRoutes
 
         return StateEventPosition.TryParse(id, out StateEventPosition? position) ? position : Unreadable;
     }
+
+    /// <summary>The stream's first line: <c>: connected heartbeat=&lt;ms&gt;</c>, still starting as it did before.</summary>
+    private static string ConnectedComment(TimeSpan heartbeat) =>
+        $": connected heartbeat={(long)Math.Ceiling(heartbeat.TotalMilliseconds)}\n\n";
 
     private static string Format(StateEvent item)
     {

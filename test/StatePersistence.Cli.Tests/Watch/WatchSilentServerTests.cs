@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using StatePersistence.Cli.Tests.Support;
 using StatePersistence.Server.Tests.Support;
+using static StatePersistence.Cli.Tests.Watch.FakeEventServer;
 
 namespace StatePersistence.Cli.Tests.Watch;
 
@@ -94,38 +94,5 @@ public sealed class WatchSilentServerTests
 
         Assert.True(run.ExitCode == 2, run.ToString());
         Assert.Contains($"{option} '{value}'", run.Error, StringComparison.Ordinal);
-    }
-
-    /// <summary>The connection watch makes; a watch that ended without one fails the test rather than leaving it waiting.</summary>
-    private static async Task<TcpClient> AcceptAsync(TcpListener listener, Task<StatectlRun> watching)
-    {
-        Task<TcpClient> accepting = listener.AcceptTcpClientAsync(Http.Ct).AsTask();
-        if (await Task.WhenAny(accepting, watching) != accepting)
-        {
-            listener.Stop();
-            Assert.Fail("watch ended without connecting: " + await watching);
-        }
-
-        return await accepting;
-    }
-
-    private static string Chunk(string text) => $"{Encoding.UTF8.GetByteCount(text):x}\r\n{text}\r\n";
-
-    private static async Task ReadRequestAsync(NetworkStream stream)
-    {
-        var request = new StringBuilder();
-        byte[] buffer = new byte[1024];
-        while (!request.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
-        {
-            int read = await stream.ReadAsync(buffer, Http.Ct);
-            Assert.True(read > 0, "watch closed the connection before its request ended");
-            request.Append(Encoding.ASCII.GetString(buffer, 0, read));
-        }
-    }
-
-    private static async Task SendAsync(NetworkStream stream, string text)
-    {
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(text), Http.Ct);
-        await stream.FlushAsync(Http.Ct);
     }
 }

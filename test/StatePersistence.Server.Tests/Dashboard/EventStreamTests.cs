@@ -199,6 +199,23 @@ public sealed class EventStreamTests
         Assert.Equal(": heartbeat", await events.NextCommentAsync());
     }
 
+    /// <summary>
+    /// The first comment announces the heartbeat interval, so a client (statectl watch) can bound its wait by it; before
+    /// 2026-12-08 it was <c>: connected</c> alone, and a client could not tell an idle stream of a server with a long
+    /// <c>EventsHeartbeat</c> from a dead connection.
+    /// </summary>
+    [Theory]
+    [InlineData("00:00:20", ": connected heartbeat=20000")]
+    [InlineData("00:00:00.0015", ": connected heartbeat=2")]
+    public async Task Events_FirstComment_AnnouncesTheHeartbeatInterval_InWholeMillisecondsRoundedUp(string heartbeat, string expected)
+    {
+        await using var server = new StateServerFactory(("StatePersistence:Server:EventsHeartbeat", heartbeat));
+        using HttpClient client = server.Client();
+        await using var events = await SseReader.OpenAsync(client);
+
+        Assert.Equal(expected, events.Connected);
+    }
+
     [Fact]
     public async Task Events_AnActionNamedByTheDashboard_IsAudited_InTheStreamAndTheLog()
     {

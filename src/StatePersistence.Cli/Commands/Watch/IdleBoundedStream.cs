@@ -4,9 +4,10 @@ namespace StatePersistence.Cli.Commands.Watch;
 /// A read-only view of the event stream whose every read fails with <see cref="TimeoutException"/> once no byte came for
 /// the bound: a dead connection without a reset (a partition, a suspended peer) otherwise leaves a read waiting for ever,
 /// and the server's heartbeats are what tell an idle stream from a dead one. Each read has its own timer, so the time
-/// spent printing an event never counts against the server.
+/// spent printing an event never counts against the server; each takes the bound as it is then, so the server's
+/// announced heartbeat (<see cref="IdleBound"/>) applies from the read after it.
 /// </summary>
-internal sealed class IdleBoundedStream(Stream inner, TimeSpan bound) : Stream
+internal sealed class IdleBoundedStream(Stream inner, IdleBound bound) : Stream
 {
     public override bool CanRead => true;
 
@@ -24,8 +25,9 @@ internal sealed class IdleBoundedStream(Stream inner, TimeSpan bound) : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        TimeSpan wait = bound.Current;
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        idle.CancelAfter(bound);
+        idle.CancelAfter(wait);
         try
         {
             return await inner.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
@@ -34,7 +36,7 @@ internal sealed class IdleBoundedStream(Stream inner, TimeSpan bound) : Stream
             && idle.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             // The cancelled read may surface as either, depending on where the handler was when the timer fired.
-            throw new TimeoutException($"no data for {WatchBound.Describe(bound)}", ex);
+            throw new TimeoutException($"no data for {WatchBound.Describe(wait)}", ex);
         }
     }
 

@@ -8,9 +8,10 @@ internal sealed record ServerSentEvent(string Event, string? Id, string Data)
     /// <summary>
     /// Reads events from an <c>text/event-stream</c> body as the HTML standard's parser does: fields until a blank line
     /// dispatch the event, lines starting with <c>:</c> are comments (the server's heartbeats), an event without
-    /// <c>event:</c> is a <c>message</c>.
+    /// <c>event:</c> is a <c>message</c>. Each comment line is handed to <paramref name="comment"/> (the server announces
+    /// its heartbeat interval in its first).
     /// </summary>
-    public static async IAsyncEnumerable<ServerSentEvent> ReadAsync(TextReader reader,
+    public static async IAsyncEnumerable<ServerSentEvent> ReadAsync(TextReader reader, Action<string> comment,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? type = null;
@@ -34,6 +35,7 @@ internal sealed record ServerSentEvent(string Event, string? Id, string Data)
 
             if (line[0] == ':')
             {
+                comment(line);
                 continue;
             }
 

@@ -12,11 +12,12 @@ internal static class WatchBound
     /// <summary>The longest bound taken: a day is already far past any proxy's buffering, and keeps the timer in range.</summary>
     private const double MaxSeconds = 86_400;
 
-    public static Option<TimeSpan> Create(string name, double defaultSeconds, string description)
+    /// <param name="defaultText">The default as help says it, when it is more than <paramref name="defaultSeconds"/>.</param>
+    public static Option<TimeSpan> Create(string name, double defaultSeconds, string description, string? defaultText = null)
     {
         var option = new Option<TimeSpan>(name)
         {
-            Description = $"{description} (default {defaultSeconds.ToString(CultureInfo.InvariantCulture)}).",
+            Description = $"{description} (default {defaultText ?? defaultSeconds.ToString(CultureInfo.InvariantCulture)}).",
             HelpName = "SECONDS",
             DefaultValueFactory = _ => TimeSpan.FromSeconds(defaultSeconds),
         };

@@ -25,12 +25,14 @@ internal static class WatchCommand
     };
 
     // 30 s: the server answers at once, so a wait that long is a port that is not the server's or a server that hung,
-    // and still leaves a slow proxy room. 60 s: four of the server's default 15 s heartbeats (EventsHeartbeat).
+    // and still leaves a slow proxy room. 60 s: four of the server's default 15 s heartbeats (EventsHeartbeat), for a
+    // server that does not announce its own (IdleBound).
     private static readonly Option<TimeSpan> ResponseTimeout = WatchBound.Create("--response-timeout", 30,
         "Seconds to wait for the server's answer (the response headers) before giving up, exit 1");
 
     private static readonly Option<TimeSpan> IdleTimeout = WatchBound.Create("--idle-timeout", 60,
-        "Seconds without anything from the server, not even its heartbeat (every EventsHeartbeat, 15 s by default), after which the connection is taken as lost, exit 1");
+        "Seconds without anything from the server, not even its heartbeat (every EventsHeartbeat, 15 s by default), after which the connection is taken as lost, exit 1",
+        $"{IdleBound.HeartbeatsMissed} of the heartbeat intervals the server announces, at least 1; 60 for a server that announces none");
 
     public static Command Create()
     {
@@ -39,11 +41,11 @@ internal static class WatchCommand
         command.Options.Add(ResponseTimeout);
         command.Options.Add(IdleTimeout);
         command.SetHandler((context, parsed, cancellation) => RunAsync(context, parsed.GetValue(Url)!,
-            parsed.GetValue(ResponseTimeout), parsed.GetValue(IdleTimeout), cancellation));
+            parsed.GetValue(ResponseTimeout), new IdleBound(parsed.GetValue(IdleTimeout), parsed.GetResult(IdleTimeout) is { Implicit: false }), cancellation));
         return command;
     }
 
-    private static async Task<int> RunAsync(CommandContext context, string url, TimeSpan responseTimeout, TimeSpan idleTimeout,
+    private static async Task<int> RunAsync(CommandContext context, string url, TimeSpan responseTimeout, IdleBound idleTimeout,
         CancellationToken cancellation)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out Uri? server) || server.Scheme is not ("http" or "https"))
@@ -71,7 +73,7 @@ internal static class WatchCommand
             }
 
             using var reader = new StreamReader(new IdleBoundedStream(await response.Content.ReadAsStreamAsync(cancellation).ConfigureAwait(false), idleTimeout));
-            await foreach (ServerSentEvent received in ServerSentEvent.ReadAsync(reader, cancellation).ConfigureAwait(false))
+            await foreach (ServerSentEvent received in ServerSentEvent.ReadAsync(reader, idleTimeout.OnComment, cancellation).ConfigureAwait(false))
             {
                 Print(context, received);
             }
@@ -81,10 +83,18 @@ internal static class WatchCommand
             // Ctrl-C: the operator stopped watching.
             return ExitCodes.Success;
         }
+        catch (TimeoutException ex) when (idleTimeout.Heartbeat is { } heartbeat)
+        {
+            throw new CommandFailedException(
+                $"The server at '{events}' sent nothing for {WatchBound.Describe(idleTimeout.Current)}, not even one of the heartbeats it announced every {WatchBound.Describe(heartbeat)} "
+                + $"(StatePersistence:Server:EventsHeartbeat; without --idle-timeout watch waits {IdleBound.HeartbeatsMissed} of them): "
+                + "the connection was lost (a network partition, a proxy that dropped it) or the server hung. Check the network and the server, and run watch again.",
+                ExitCodes.Failed, ex);
+        }
         catch (TimeoutException ex)
         {
             throw new CommandFailedException(
-                $"The server at '{events}' sent nothing for {WatchBound.Describe(idleTimeout)}, not even its heartbeat (every StatePersistence:Server:EventsHeartbeat, 15 s by default): "
+                $"The server at '{events}' sent nothing for {WatchBound.Describe(idleTimeout.Current)}, not even its heartbeat (every StatePersistence:Server:EventsHeartbeat, 15 s by default): "
                 + "the connection was lost (a network partition, a proxy that dropped it) or the server hung. Check the network and the server, and run watch again; "
                 + "widen --idle-timeout if the server's EventsHeartbeat is longer.", ExitCodes.Failed, ex);
         }
