@@ -111,16 +111,8 @@ internal static class CommandActions
                     + "after a 'migrate rollback', not while the older build is still to run on it)")
         + ", then run this command again.";
 
-    /// <summary>
-    /// The library's refusals name the server's setting (<c>StatePersistence:Schema</c>); statectl takes the schema as
-    /// <c>--schema</c> or <c>StatePersistence__Schema</c>, so an operator told the server's name had nothing to pass.
-    /// </summary>
-    private static string InStatectlTerms(string message) =>
-        message.Replace("(StatePersistence:Schema, default", "(--schema or StatePersistence__Schema, default", StringComparison.Ordinal);
-
     private static int Fail(CommandContext context, string message, int exitCode, string? keptEdit = null)
     {
-        message = InStatectlTerms(message);
         context.Error.WriteLine("statectl: " + message);
         if (exitCode == ExitCodes.Usage)
         {

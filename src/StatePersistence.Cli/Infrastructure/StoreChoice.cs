@@ -94,7 +94,7 @@ internal sealed record StoreChoice(string? ConnectionString, string Schema)
     /// <summary>
     /// Runs <paramref name="read"/> on the PostgreSQL store (given the connection string and the schema); a connection
     /// string that does not parse is bad usage (exit 2), and is not shown; sealed rows met without a key are refused
-    /// saying how to give one.
+    /// saying how to give one; a schema holding no store is refused in statectl's words (<see cref="NoStore"/>).
     /// </summary>
     public async Task<T> ReadAsync<T>(Func<string, string, Task<T>> read)
     {
@@ -108,6 +108,10 @@ internal sealed record StoreChoice(string? ConnectionString, string Schema)
                 $"The PostgreSQL store holds sealed rows ('{ex.Path}' is sealed with the codec '{ex.WrittenWithCodec}') and no key was given: "
                 + $"pass --key-file FILE or set {EncryptionOptions.KeyFileVariable} (the key file the instances run with). Nothing was changed.");
         }
+        catch (PostgresStoreNotFoundException ex)
+        {
+            throw new CommandFailedException(NoStore(ex), ExitCodes.Failed, ex);
+        }
         catch (ArgumentException ex) when (ex.ParamName == "connectionString")
         {
             // "The PostgreSQL connection string cannot be parsed; ...", or names the port out of range (never the string,
@@ -118,4 +122,14 @@ internal sealed record StoreChoice(string? ConnectionString, string Schema)
                 ExitCodes.Usage);
         }
     }
+
+    /// <summary>
+    /// A schema holding no store, said from the refusal's data: the library's message names the server's setting
+    /// (<see cref="PostgresStoreNotFoundException.SchemaSetting"/>), which statectl does not read, and its words are the
+    /// library's to change.
+    /// </summary>
+    public static string NoStore(PostgresStoreNotFoundException ex) =>
+        $"The PostgreSQL schema '{ex.Schema}' at {ex.Location} holds no StatePersistence store (no {ex.Schema}.schema_version table): "
+        + $"check the schema name ({SchemaOption.Name} or {SchemaVariable}, default '{PostgresStateStore.DefaultSchema}') and the database; "
+        + "to create a store there, run 'statectl migrate apply --store postgres --create'. Nothing was changed.";
 }

@@ -27,8 +27,9 @@ public static class PostgresSchemaMigrations
 
     /// <summary>
     /// Brings the schema to this build's version now, as an instance's start would, and returns its status after, with
-    /// <see cref="PostgresSchemaStatus.Outcome"/> saying what was done. A schema that holds no store is refused (a
-    /// mistyped name must not become a new store) unless <paramref name="create"/> is set; one a newer build wrote is
+    /// <see cref="PostgresSchemaStatus.Outcome"/> saying what was done. A schema that holds no store is refused with
+    /// <see cref="PostgresStoreNotFoundException"/> (a mistyped name must not become a new store) unless
+    /// <paramref name="create"/> is set; one a newer build wrote is
     /// refused with <see cref="StateFormatException"/> and left untouched; a role that may not create or alter the
     /// tables is refused with <see cref="StateStorageException"/>, the schema left as it was. Waits for an upgrade
     /// another session is running, then finds the schema current.
@@ -40,9 +41,9 @@ public static class PostgresSchemaMigrations
             PostgresSchemaStatus before = await ReadStatusAsync(dataSource, schema, location, cancellationToken).ConfigureAwait(false);
             if (!before.HoldsStore && !create)
             {
-                throw new StateStorageException(
-                    $"The PostgreSQL schema '{schema}' at {location} holds no StatePersistence store (no {schema}.schema_version table): check the schema name (StatePersistence:Schema, default '{PostgresStateStore.DefaultSchema}') and the database; to create a store there, run 'statectl migrate apply --store postgres --create' (library: PostgresSchemaMigrations.ApplyAsync with create: true). Nothing was changed.",
-                    location, inner: null, isTransient: false);
+                throw new PostgresStoreNotFoundException(
+                    $"The PostgreSQL schema '{schema}' at {location} holds no StatePersistence store (no {schema}.schema_version table): check the schema name ({PostgresStoreNotFoundException.SchemaSetting}, default '{PostgresStateStore.DefaultSchema}') and the database; to create a store there, run 'statectl migrate apply --store postgres --create' (library: PostgresSchemaMigrations.ApplyAsync with create: true). Nothing was changed.",
+                    schema, location);
             }
 
             int found = await PostgresSchema.EnsureAsync(dataSource, schema, cancellationToken).ConfigureAwait(false);

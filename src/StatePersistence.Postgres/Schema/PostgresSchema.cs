@@ -440,8 +440,9 @@ internal static partial class PostgresSchema
     }
 
     /// <summary>
-    /// For a read-only look (an operator's tool, not a store): throws <see cref="StateStorageException"/> naming the
-    /// schema when it has no version table (it does not exist, or no store ever created it), or is older than
+    /// For a read-only look (an operator's tool, not a store): throws <see cref="PostgresStoreNotFoundException"/> naming
+    /// the schema when it has no version table (it does not exist, or no store ever created it),
+    /// <see cref="StateStorageException"/> when it is older than
     /// <paramref name="needed"/> (an instance of this build upgrades it when it starts), and
     /// <see cref="StateFormatException"/> when a newer build wrote it. Creates and changes nothing. The caller has
     /// checked the name (<see cref="ValidateName"/>).
@@ -451,9 +452,9 @@ internal static partial class PostgresSchema
         int? found = await ReadVersionAsync(connection, null, schema, cancellationToken).ConfigureAwait(false);
         if (found is null)
         {
-            throw new StateStorageException(
-                $"The PostgreSQL schema '{schema}' at {location} holds no StatePersistence store (no {schema}.schema_version table): check the schema name (StatePersistence:Schema, default '{PostgresStateStore.DefaultSchema}') and the database. Nothing was changed.",
-                location, inner: null, isTransient: false);
+            throw new PostgresStoreNotFoundException(
+                $"The PostgreSQL schema '{schema}' at {location} holds no StatePersistence store (no {schema}.schema_version table): check the schema name ({PostgresStoreNotFoundException.SchemaSetting}, default '{PostgresStateStore.DefaultSchema}') and the database. Nothing was changed.",
+                schema, location);
         }
 
         RefuseNewer(schema, found.Value);

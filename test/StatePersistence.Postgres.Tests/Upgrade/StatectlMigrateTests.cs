@@ -70,6 +70,12 @@ public sealed class StatectlMigrateTests
         Assert.True(refused.ExitCode == 1, refused.ToString());
         Assert.Contains($"The PostgreSQL schema '{schema.Name}' at postgresql://", refused.Error, StringComparison.Ordinal);
         Assert.Contains("holds no StatePersistence store", refused.Error, StringComparison.Ordinal);
+        // In statectl's terms, built from the refusal's data (PostgresStoreNotFoundException), not by rewriting the
+        // library's words: before 2026-12-08 the library's note for its callers came along too.
+        Assert.Contains("check the schema name (--schema or StatePersistence__Schema, default 'statepersistence')", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("run 'statectl migrate apply --store postgres --create'", refused.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("StatePersistence:Schema", refused.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("library:", refused.Error, StringComparison.Ordinal);
         Assert.Equal(0L, await ScalarAsync($"SELECT count(*) FROM pg_namespace WHERE nspname = '{schema.Name}'", Ct));
 
         StatectlRun created = await MigrateAsync(schema.Name, "apply", "--create");
