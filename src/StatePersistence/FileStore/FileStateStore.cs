@@ -188,20 +188,32 @@ public sealed partial class FileStateStore : IStateStore, ICheckpointStore, ISta
         {
             _journal?.Dispose();
             _journal = null;
+
+            // Under the lock still: no other process may start on the directory while it is being put back.
+            string? notPutBack = StartupMoves.PutBack(_fileSystem, report);
             _lock.Dispose();
             _lock = null;
             if (ex is IOException or UnauthorizedAccessException)
             {
-                throw OpenFailed(ex);
+                throw OpenFailed(ex, notPutBack);
+            }
+
+            if (notPutBack is not null)
+            {
+                throw new StateStorageException($"{ex.Message.TrimEnd('.')}. {notPutBack}", Location, ex, isTransient: false);
             }
 
             throw;
         }
     }
 
-    /// <summary>An I/O failure during start-up, in the library's exception family; nothing was lost or changed for good.</summary>
-    private StateStorageException OpenFailed(Exception ex) =>
-        new($"Opening the state directory '{Location}' failed: {ex.Message.TrimEnd('.')}. Nothing was lost; fix the cause and start again.", Location, ex, ex is IOException);
+    /// <summary>
+    /// An I/O failure during start-up, in the library's exception family; nothing was lost or changed for good (what
+    /// recovery had moved aside was put back, see <see cref="StartupMoves"/>; <paramref name="notPutBack"/> says what could not be).
+    /// </summary>
+    private StateStorageException OpenFailed(Exception ex, string? notPutBack = null) =>
+        new($"Opening the state directory '{Location}' failed: {ex.Message.TrimEnd('.')}. "
+            + (notPutBack ?? "Nothing was lost; fix the cause and start again."), Location, ex, ex is IOException);
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<CommitOutcome>> AppendAsync(IReadOnlyList<IReadOnlyList<StateChange>> groups, Durability durability,
