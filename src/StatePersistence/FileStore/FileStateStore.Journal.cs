@@ -18,9 +18,10 @@ public sealed partial class FileStateStore
     private JournalWriter StartJournal(JournalStartInfo start, StateView recovered, RecoveryReport report)
     {
         // What the first checkpoint will write: a state.json of about the state's size, and the item files of what
-        // was replayed. No zeros go ahead of the journal's records into that space.
+        // was replayed (a block at least for each record's). No zeros go ahead of the journal's records into that space.
         long stateBytes = recovered.Tasks.Values.Sum(i => (long)i.Json.Length) + recovered.Sessions.Values.Sum(i => (long)i.Json.Length);
-        var budget = new ZeroFillBudget(_fileSystem, _layout.JournalDirectory, stateBytes, start.Replayed.Sum(r => (long)r.Raw.Length));
+        var budget = new ZeroFillBudget(_fileSystem, _layout.JournalDirectory, stateBytes,
+            start.Replayed.Sum(r => (long)r.Raw.Length + ZeroFillBudget.ItemFileBlock));
         var journal = new JournalWriter(_fileSystem, _layout, _envelope, start.NextSegmentNumber, _options.JournalPreallocationBytes, budget,
             start.NextEpoch, start.SegmentNumbers, _options.JournalSegmentBound);
         try

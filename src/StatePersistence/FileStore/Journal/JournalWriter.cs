@@ -108,7 +108,13 @@ internal sealed partial class JournalWriter(IFileSystem fileSystem, StateLayout 
         }
 
         _offset += _buffer.WrittenCount;
-        zeroFillBudget.Journaled(_buffer.WrittenCount);
+        int changes = 0;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            changes += batch[i].Count;
+        }
+
+        zeroFillBudget.Journaled(_buffer.WrittenCount, changes);
         _nextSequence = firstSequence + batch.Count;
         _currentHasRecords = true;
         if (_buffer.Capacity > 1 << 22)
