@@ -11,8 +11,9 @@ namespace StatePersistence.FileStore.Journal;
 /// to write: a new <c>state.json</c> of the state's size now (the last snapshot's size, or the recovered state's at a
 /// start, plus the record bytes journaled since: a state that grows between checkpoints makes a larger one) and the task
 /// and session files of what was journaled since the last checkpoint (estimated as the journal record bytes since
-/// then, plus a block per change: each file takes whole blocks, so 50 small tasks are 200 KB on disk). Otherwise no spare is prepared and segments get their header alone and grow with their records (each fsync
-/// then flushes the file size too).
+/// then, plus a block per change: each file takes whole blocks, so 50 small tasks are 200 KB on disk). Otherwise no
+/// spare is prepared and segments get their header alone and grow with their records (each fsync then flushes the
+/// file size too).
 /// </summary>
 /// <remarks>An estimate: a journaled task log append rewrites its whole task file; an item file written over an older
 /// one frees that one's space, and an update or a deletion grows the state by less than its record. Before
