@@ -35,6 +35,27 @@ internal static class HostAccess
         || (host.HasValue && HostString.MatchesAny(new StringSegment(host.Host), filtering.AllowedHosts.Select(h => new StringSegment(h)).ToList()));
 
     /// <summary>
+    /// The detail of the 400 for a <c>Host</c> the filter refused: the names this server answers as configured. With a key
+    /// and <c>AllowedHosts</c> set the loopback names are not among them, and the detail said "without an API key only
+    /// localhost, 127.0.0.1 and [::1] are" to an operator who had a key and had listed the name.
+    /// </summary>
+    public static string RefusalDetail(HostString host, HostFilteringOptions filtering, bool hasApiKey)
+    {
+        if (hasApiKey)
+        {
+            return $"The Host header '{host}' is not one this server answers: with an API key it answers only the names the AllowedHosts " +
+                $"setting lists ({string.Join(", ", filtering.AllowedHosts)}), the loopback names included only when listed. Add the name " +
+                "to AllowedHosts (';'-separated), or set it to * to answer every name.";
+        }
+
+        string[] listed = [.. filtering.AllowedHosts.Except(Loopback, StringComparer.OrdinalIgnoreCase)];
+        string added = listed.Length == 0 ? "" : " and the names AllowedHosts adds (" + string.Join(", ", listed) + ")";
+        return $"The Host header '{host}' is not one this server answers: without an API key it answers only {string.Join(", ", Loopback)} " +
+            $"(with any port){added}, so that a web page cannot reach the state through DNS rebinding. Add the name to the AllowedHosts setting " +
+            "(';'-separated).";
+    }
+
+    /// <summary>
     /// Takes the host filter out of the default place ASP.NET Core gives it (ahead of everything, where its 400 has
     /// no body), so <c>Configure</c> can put it after the status code pages.
     /// </summary>

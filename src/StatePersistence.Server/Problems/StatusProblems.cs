@@ -27,10 +27,8 @@ internal static class StatusProblems
             StatusCodes.Status404NotFound => $"There is no route {request.Method} {request.Path}; the README's route table lists them.",
             StatusCodes.Status405MethodNotAllowed =>
                 $"The route {request.Path} does not accept {request.Method}; it accepts {Allowed(context.Response)}.",
-            StatusCodes.Status400BadRequest when IsRefusedHost(context) =>
-                $"The Host header '{request.Host}' is not one this server answers: without an API key only localhost, 127.0.0.1 " +
-                "and [::1] (with the port) are, so that a web page cannot reach the state through DNS rebinding. Add names with " +
-                "the AllowedHosts setting.",
+            StatusCodes.Status400BadRequest when IsRefusedHost(context) => HostAccess.RefusalDetail(request.Host, HostFiltering(context),
+                context.RequestServices.GetRequiredService<IOptions<Configuration.StateServerOptions>>().Value.HasApiKey),
             _ => $"The request was answered {code} {title} before it reached a route.",
         };
         return ApiProblems.Problem(code, code == StatusCodes.Status400BadRequest && IsRefusedHost(context) ? "Host not allowed" : title, detail)
@@ -40,7 +38,8 @@ internal static class StatusProblems
     private static string Allowed(HttpResponse response) =>
         response.Headers[HeaderNames.Allow].ToString() is { Length: > 0 } allow ? allow : "other methods";
 
-    private static bool IsRefusedHost(HttpContext context) =>
-        !HostAccess.IsAllowed(context.Request.Host,
-            context.RequestServices.GetRequiredService<IOptionsMonitor<HostFilteringOptions>>().CurrentValue);
+    private static bool IsRefusedHost(HttpContext context) => !HostAccess.IsAllowed(context.Request.Host, HostFiltering(context));
+
+    private static HostFilteringOptions HostFiltering(HttpContext context) =>
+        context.RequestServices.GetRequiredService<IOptionsMonitor<HostFilteringOptions>>().CurrentValue;
 }
