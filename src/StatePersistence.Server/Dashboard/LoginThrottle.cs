@@ -37,6 +37,11 @@ internal sealed class LoginThrottle : IDisposable
     private readonly ILogger<LoginThrottle> _logger;
     private readonly List<StringSegment> _ownNames;
 
+    private const string PendingItem = "StatePersistence.LoginGuessPending";
+
+    // The tries each budget has let in and not yet answered, a budget removed at none.
+    private readonly Dictionary<string, int> _pending = new(StringComparer.Ordinal);
+
     public LoginThrottle(IOptions<StateServerOptions> options, IOptions<HostFilteringOptions> hosts, RefusedRequests refused,
         ILogger<LoginThrottle> logger)
     {
@@ -56,20 +61,34 @@ internal sealed class LoginThrottle : IDisposable
     }
 
     /// <summary>
-    /// Null when <paramref name="context"/>'s address may try a key; otherwise how long until it may again (the
-    /// refusal is counted and logged here).
+    /// Null when <paramref name="context"/>'s address may try a key, which then counts as pending until it proves wrong
+    /// (<see cref="Failed"/>) or its request ends; otherwise how long until it may again (the refusal is counted and
+    /// logged here).
     /// </summary>
     public TimeSpan? Blocked(HttpContext context)
     {
         string address = Key(context);
-        // Zero permits asks whether any is left without taking one.
-        using RateLimitLease lease = _failures.AttemptAcquire(address, 0);
-        if (lease.IsAcquired)
+        lock (_pending)
         {
-            return null;
+            // The wrong keys left, less the tries let in and not yet answered: the limit was checked here and spent only
+            // once a key proved wrong, so every post that came meanwhile had its key compared past the limit.
+            long left = _failures.GetStatistics(address)?.CurrentAvailablePermits ?? 0;
+            int pending = _pending.GetValueOrDefault(address);
+            if (left > pending)
+            {
+                _pending[address] = pending + 1;
+                var guess = new PendingGuess(this, address);
+                context.Items[PendingItem] = guess;
+                context.Response.RegisterForDispose(guess);
+                return null;
+            }
         }
 
-        TimeSpan retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan after) && after > TimeSpan.Zero ? after : _window;
+        // Zero permits asks whether any is left without taking one: none, and the window's end is when; some, all taken
+        // by tries being answered, and a moment is.
+        using RateLimitLease lease = _failures.AttemptAcquire(address, 0);
+        TimeSpan retryAfter = lease.IsAcquired ? TimeSpan.FromSeconds(1)
+            : lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan after) && after > TimeSpan.Zero ? after : _window;
         if (_refused.LogWhole(RefusedRequests.LoginRateLimit, StatusCodes.Status429TooManyRequests,
             $"{address} posted more wrong keys to /login than StatePersistence:Server:LoginFailureLimit allows per LoginFailureWindow"))
         {
@@ -82,7 +101,12 @@ internal sealed class LoginThrottle : IDisposable
     /// <summary>Counts a wrong key against <paramref name="context"/>'s address (and the kind of name it was sent under).</summary>
     public void Failed(HttpContext context)
     {
-        using RateLimitLease _ = _failures.AttemptAcquire(Key(context), 1);
+        lock (_pending)
+        {
+            // Spent and no longer pending in one step, so that no other try sees the key counted twice, or not at all.
+            using RateLimitLease _ = _failures.AttemptAcquire(Key(context), 1);
+            (context.Items[PendingItem] as PendingGuess)?.Dispose();
+        }
     }
 
     /// <summary>Whether the login was posted under a name other than this server's own (see the class's remarks).</summary>
@@ -135,6 +159,36 @@ internal sealed class LoginThrottle : IDisposable
         Math.Max(1, (long)Math.Ceiling(after.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
     public void Dispose() => _failures.Dispose();
+
+    private void Release(string address)
+    {
+        lock (_pending)
+        {
+            int pending = _pending[address] - 1;
+            if (pending == 0)
+            {
+                _pending.Remove(address);
+            }
+            else
+            {
+                _pending[address] = pending;
+            }
+        }
+    }
+
+    /// <summary>A try let in by <see cref="Blocked"/>, pending until its key proves wrong or its request ends.</summary>
+    private sealed class PendingGuess(LoginThrottle throttle, string address) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                throttle.Release(address);
+            }
+        }
+    }
 }
 
 /// <summary>The login throttle's line (server id 7134).</summary>
