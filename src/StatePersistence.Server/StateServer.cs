@@ -146,9 +146,11 @@ internal static class StateServer
         }
 
         app.UseMiddleware<ApiKeyMiddleware>();
+        // Right after the key check (it audits only what the key or the cookie let in) and ahead of every refusal of a
+        // request's own: behind the query check and the disk floor, an action they refused was never audited.
+        app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<QueryParameterCheck>();
         app.UseMiddleware<DiskFloorMiddleware>();
-        app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<ConflictAnswerMiddleware>();
 
         app.MapStateHealth();
