@@ -133,6 +133,16 @@ internal sealed class StateServerOptions
     public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// How long a dashboard login lasts: the server refuses its cookie once this long has passed since the login, so a
+    /// cookie that leaked (browsers send a localhost cookie to every port) does not open the server for as long as the
+    /// key stays the same. Default 12 hours; at most 30 days.
+    /// </summary>
+    public TimeSpan DashboardLoginLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>The longest <see cref="DashboardLoginLifetime"/> accepted.</summary>
+    public static readonly TimeSpan MaxDashboardLoginLifetime = TimeSpan.FromDays(30);
+
+    /// <summary>
     /// The reverse proxies (addresses such as <c>10.0.0.5</c>, networks such as <c>10.0.0.0/8</c>) whose
     /// <c>X-Forwarded-Proto</c> and <c>X-Forwarded-For</c> are honoured. Empty by default: the headers are ignored from
     /// everyone, and the scheme and client address are the connection's.

@@ -66,6 +66,12 @@ internal sealed class StateServerOptionsValidator : IValidateOptions<StateServer
             problems.Add($"{S}:LoginFailureWindow must be greater than 00:00:00 and at most 1.00:00:00 (was {options.LoginFailureWindow}).");
         }
 
+        if (options.DashboardLoginLifetime < TimeSpan.FromMinutes(1) || options.DashboardLoginLifetime > StateServerOptions.MaxDashboardLoginLifetime)
+        {
+            problems.Add($"{S}:DashboardLoginLifetime must be from 00:01:00 to {StateServerOptions.MaxDashboardLoginLifetime:c} " +
+                $"(was {options.DashboardLoginLifetime}).");
+        }
+
         // Task.Delay waits whole milliseconds: under 1 ms it waited 0 (a loop writing heartbeats), over 49.7 days it threw
         // at every stream.
         if (options.EventsHeartbeat < TimeSpan.FromMilliseconds(1) || options.EventsHeartbeat > StateServerOptions.MaxEventsHeartbeat)

@@ -11,7 +11,7 @@ namespace StatePersistence.Server.Dashboard;
 /// the dashboard's cookie when the key is right, and answers 401 with the form again when it is not, and 429 with
 /// <c>Retry-After</c> once the client's address sent too many wrong keys (<see cref="LoginThrottle"/>) or while it has
 /// <see cref="BodyBudget.FormsPerAddress"/> forms being read (a problem, not counted as a wrong key);
-/// <c>POST /logout</c> removes the cookie.
+/// <c>POST /logout</c> removes the cookie and revokes its login (<see cref="DashboardCookie.Revoke"/>).
 /// </summary>
 internal static class LoginRoutes
 {
@@ -23,8 +23,10 @@ internal static class LoginRoutes
         routes.MapMethods(Path, DashboardRoutes.GetAndHead, (HttpContext context, DashboardCookie cookie) =>
             cookie.Required ? Form(context, null, StatusCodes.Status200OK) : Results.Redirect("/dashboard"));
         routes.MapPost(Path, LoginAsync);
-        routes.MapPost("/logout", (HttpContext context) =>
+        routes.MapPost("/logout", (HttpContext context, DashboardCookie cookie) =>
         {
+            // Refused from now on by this instance, not only deleted from the browser: a copy elsewhere stops working too.
+            cookie.Revoke(context);
             DashboardCookie.Delete(context);
             return Results.Redirect(Path, preserveMethod: false);
         });
