@@ -101,6 +101,7 @@ internal static class StateServer
         services.AddExceptionHandler<StateExceptionHandler>();
         services.AddSingleton<RefusalLog>();
         services.AddSingleton<RefusedRequests>();
+        services.AddSingleton<AccessRefusals>();
         services.AddSingleton<BodyBudget>();
         services.AddSingleton<BodyDeadline>();
         services.AddSingleton<RequestReader>();
@@ -149,6 +150,7 @@ internal static class StateServer
         // Right after the key check (it audits only what the key or the cookie let in) and ahead of every refusal of a
         // request's own: behind the query check and the disk floor, an action they refused was never audited.
         app.UseMiddleware<AuditMiddleware>();
+        app.UseMiddleware<CookieWriteCheck>();
         app.UseMiddleware<QueryParameterCheck>();
         app.UseMiddleware<DiskFloorMiddleware>();
         app.UseMiddleware<ConflictAnswerMiddleware>();

@@ -14,7 +14,8 @@ namespace StatePersistence.Server.Access;
 /// <c>Authorization: Bearer &lt;key&gt;</c> or the dashboard's login cookie (<see cref="DashboardCookie"/>). Neither
 /// the key nor the presented token is ever logged.
 /// </summary>
-internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServerOptions> options, DashboardCookie cookie)
+internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServerOptions> options, DashboardCookie cookie,
+    AccessRefusals refusals)
 {
     private const string BearerPrefix = "Bearer ";
 
@@ -43,13 +44,8 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServe
 
         if (cookie.Accepts(context))
         {
-            if (!DashboardCookie.WriteFromOwnPage(context.Request))
-            {
-                return ApiProblems.Problem(StatusCodes.Status403Forbidden, "Cross-site request refused",
-                    "A write authenticated by the dashboard's cookie must come from the dashboard's own page (same-origin Origin or Sec-Fetch-Site).")
-                    .ExecuteAsync(context);
-            }
-
+            // A write not from the dashboard's own page is refused by CookieWriteCheck, behind the audit, so that the
+            // refusal of a write made with the cookie is audited as the write it is.
             context.Items[PresentedKeyItem] = true;
             return next(context);
         }
@@ -66,6 +62,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServe
             return Task.CompletedTask;
         }
 
+        Refused(context);
         context.Response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
         return ApiProblems.Unauthorized(_metricsOpen).ExecuteAsync(context);
     }
@@ -80,6 +77,26 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServe
         || path.Equals(LoginRoutes.Path, StringComparison.OrdinalIgnoreCase)
         || path.StartsWithSegments(DashboardRoutes.AssetsPath, StringComparison.OrdinalIgnoreCase)
         || (_metricsOpen && path.Equals("/metrics", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Counts and logs the 401, naming what the request carried (never the key or token it presented).</summary>
+    private void Refused(HttpContext context)
+    {
+        if (!string.IsNullOrEmpty(context.Request.Headers.Authorization))
+        {
+            refusals.Refused(context, AccessRefusals.WrongKey, StatusCodes.Status401Unauthorized,
+                "its Authorization header is not Bearer with the API key");
+        }
+        else if (context.Request.Cookies.ContainsKey(DashboardCookie.Name))
+        {
+            refusals.Refused(context, AccessRefusals.CookieRefused, StatusCodes.Status401Unauthorized,
+                "its dashboard cookie expired (DashboardLoginLifetime), was logged out, or was not issued under this API key");
+        }
+        else
+        {
+            refusals.Refused(context, AccessRefusals.NoKey, StatusCodes.Status401Unauthorized,
+                "it carries neither Authorization: Bearer nor the dashboard's cookie");
+        }
+    }
 
     private bool IsAuthorized(string? header)
     {

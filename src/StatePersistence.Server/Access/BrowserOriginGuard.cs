@@ -11,7 +11,7 @@ namespace StatePersistence.Server.Access;
 /// <see cref="StateServerOptions.CorsOrigins"/>. Without it any web page could make a visitor's browser write to a
 /// server on loopback with a CORS "simple request", which is sent without a preflight.
 /// </summary>
-internal sealed class BrowserOriginGuard(RequestDelegate next, IOptions<StateServerOptions> options)
+internal sealed class BrowserOriginGuard(RequestDelegate next, IOptions<StateServerOptions> options, AccessRefusals refusals)
 {
     private const string FetchSiteHeader = "Sec-Fetch-Site";
     private readonly HashSet<string> _allowed = new(AllowedOrigins.Of(options.Value), StringComparer.OrdinalIgnoreCase);
@@ -27,8 +27,11 @@ internal sealed class BrowserOriginGuard(RequestDelegate next, IOptions<StateSer
             return next(context);
         }
 
+        string evidence = Evidence(origin, foreignOrigin, crossSiteFetch);
+        refusals.Refused(context, AccessRefusals.CrossSite, StatusCodes.Status403Forbidden,
+            $"a page of another site ({AccessRefusals.Quoted(evidence)}), not listed in {StateServerOptions.Section}:CorsOrigins");
         return ApiProblems.Problem(StatusCodes.Status403Forbidden, "Cross-site request refused",
-            $"This request came from a page of another site ({Evidence(origin, foreignOrigin, crossSiteFetch)}); the server answers " +
+            $"This request came from a page of another site ({evidence}); the server answers " +
             $"cross-site requests only from origins listed in {StateServerOptions.Section}:CorsOrigins.").ExecuteAsync(context);
     }
 

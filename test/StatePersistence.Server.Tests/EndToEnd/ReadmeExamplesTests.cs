@@ -46,8 +46,11 @@ public sealed partial class ReadmeExamplesTests : IDisposable
         (int exitCode, string output) = await RunBashAsync(script);
 
         Assert.True(exitCode == 0, $"bash exited {exitCode}:\n{output}");
-        // The authorized list is "[]" (no newline: curl prints the body as sent), the anonymous request's code 401.
-        Assert.Contains("[]401", output, StringComparison.Ordinal);
+        // The authorized list is "[]" (no newline: curl prints the body as sent), the anonymous request's code 401 on a
+        // line of its own: the server, in the same terminal, logs the refused request (event 7136) between the two.
+        Assert.Contains("[]", output, StringComparison.Ordinal);
+        Assert.Matches("(?m)^401$", output);
+        Assert.Contains("A request was refused (no_key, 401): GET /api/tasks", output, StringComparison.Ordinal);
         Assert.DoesNotContain("Unauthorized", output, StringComparison.Ordinal);
         Assert.Contains("is plain HTTP and reachable from other machines", output, StringComparison.Ordinal);
     }
