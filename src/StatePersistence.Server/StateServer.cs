@@ -102,6 +102,7 @@ internal static class StateServer
         services.AddSingleton<RefusalLog>();
         services.AddSingleton<RefusedRequests>();
         services.AddSingleton<AccessRefusals>();
+        services.AddSingleton<OwnHostNames>();
         services.AddSingleton<BodyBudget>();
         services.AddSingleton<BodyDeadline>();
         services.AddSingleton<RequestReader>();

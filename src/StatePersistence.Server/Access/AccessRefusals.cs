@@ -20,6 +20,7 @@ internal sealed partial class AccessRefusals : IDisposable
     public const string CookieRefused = "cookie_refused";
     public const string CrossSite = "cross_site";
     public const string CookieWriteNotFromPage = "cookie_write_not_from_page";
+    public const string HostNotListed = "host_not_listed";
 
     // A header quoted in a line is cut here: a client chooses it, and a line per spell must stay a line.
     private const int MaxQuoted = 200;

@@ -15,7 +15,7 @@ namespace StatePersistence.Server.Access;
 /// the key nor the presented token is ever logged.
 /// </summary>
 internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServerOptions> options, DashboardCookie cookie,
-    AccessRefusals refusals)
+    AccessRefusals refusals, OwnHostNames ownNames)
 {
     private const string BearerPrefix = "Bearer ";
 
@@ -50,9 +50,23 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServe
             return next(context);
         }
 
-        if (IsOpen(context.Request.Path))
+        if (IsOpen(context.Request.Path, context.Request.Host))
         {
             return next(context);
+        }
+
+        if (_metricsOpen && IsMetrics(context.Request.Path) && !ownNames.Contains(context.Request.Host))
+        {
+            // MetricsWithoutKey trusts the network, not every name: with AllowedHosts * (the default with a key) a page
+            // that rebinds its DNS name to this server could read /metrics through the operator's browser.
+            refusals.Refused(context, AccessRefusals.HostNotListed, StatusCodes.Status401Unauthorized,
+                $"/metrics without the key under the Host '{AccessRefusals.Quoted(context.Request.Host.Value)}', not a loopback name, an IP address or a name AllowedHosts lists");
+            context.Response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
+            return ApiProblems.Problem(StatusCodes.Status401Unauthorized, "Unauthorized",
+                $"{StateServerOptions.Section}:MetricsWithoutKey serves /metrics without the key only under a Host that is a loopback name, " +
+                $"an IP address or a name the AllowedHosts setting lists, so that a web page cannot read it through DNS rebinding; " +
+                $"'{context.Request.Host}' is none of them. Add it to AllowedHosts (';'-separated), or send 'Authorization: Bearer <key>'.")
+                .ExecuteAsync(context);
         }
 
         if (DashboardRoutes.IsPage(context.Request.Path) && (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)))
@@ -70,13 +84,15 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServe
     /// <summary>
     /// The health check is open (its status only), so load balancers and supervisors can probe without the key; so is
     /// <c>/metrics</c> when <see cref="StateServerOptions.MetricsWithoutKey"/> lets a scraper in that cannot send it;
-    /// so are the login form and the dashboard's static assets (code and styles, no state).
+    /// (under a <c>Host</c> that is this server's own, <see cref="OwnHostNames"/>); so are the login form and the dashboard's static assets (code and styles, no state).
     /// </summary>
-    private bool IsOpen(PathString path) =>
+    private bool IsOpen(PathString path, HostString host) =>
         path.Equals("/health", StringComparison.OrdinalIgnoreCase)
         || path.Equals(LoginRoutes.Path, StringComparison.OrdinalIgnoreCase)
         || path.StartsWithSegments(DashboardRoutes.AssetsPath, StringComparison.OrdinalIgnoreCase)
-        || (_metricsOpen && path.Equals("/metrics", StringComparison.OrdinalIgnoreCase));
+        || (_metricsOpen && IsMetrics(path) && ownNames.Contains(host));
+
+    private static bool IsMetrics(PathString path) => path.Equals("/metrics", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Counts and logs the 401, naming what the request carried (never the key or token it presented).</summary>
     private void Refused(HttpContext context)

@@ -2,9 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Primitives;
 using StatePersistence.Server.Access;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Refusals;
@@ -35,18 +33,18 @@ internal sealed class LoginThrottle : IDisposable
     private readonly RefusedRequests _refused;
     private readonly TimeSpan _window;
     private readonly ILogger<LoginThrottle> _logger;
-    private readonly List<StringSegment> _ownNames;
+    private readonly OwnHostNames _ownNames;
 
     private const string PendingItem = "StatePersistence.LoginGuessPending";
 
     // The tries each budget has let in and not yet answered, a budget removed at none.
     private readonly Dictionary<string, int> _pending = new(StringComparer.Ordinal);
 
-    public LoginThrottle(IOptions<StateServerOptions> options, IOptions<HostFilteringOptions> hosts, RefusedRequests refused,
+    public LoginThrottle(IOptions<StateServerOptions> options, OwnHostNames ownNames, RefusedRequests refused,
         ILogger<LoginThrottle> logger)
     {
         _logger = logger;
-        _ownNames = [.. HostAccess.Loopback.Concat(hosts.Value.AllowedHosts).Where(name => name != "*").Select(name => new StringSegment(name))];
+        _ownNames = ownNames;
         StateServerOptions server = options.Value;
         _refused = refused;
         _window = server.LoginFailureWindow;
@@ -110,7 +108,7 @@ internal sealed class LoginThrottle : IDisposable
     }
 
     /// <summary>Whether the login was posted under a name other than this server's own (see the class's remarks).</summary>
-    public bool UnderAnotherName(HttpContext context) => !IsOwnName(context.Request.Host);
+    public bool UnderAnotherName(HttpContext context) => !_ownNames.Contains(context.Request.Host);
 
     /// <summary>
     /// The budget a login is counted in: its address's, or, posted under a name that is not this server's own, the one
@@ -121,15 +119,6 @@ internal sealed class LoginThrottle : IDisposable
         string address = Partition(context.Connection.RemoteIpAddress);
         return UnderAnotherName(context) ? address + " under a Host not in AllowedHosts" : address;
     }
-
-    /// <summary>
-    /// A loopback name, an IP address (a rebinding page has a DNS name: its address is what it rebinds), a name
-    /// <c>AllowedHosts</c> lists, or no <c>Host</c> at all (no browser sends that).
-    /// </summary>
-    private bool IsOwnName(HostString host) =>
-        !host.HasValue
-        || IPAddress.TryParse(host.Host.Trim('[', ']'), out _)
-        || HostString.MatchesAny(new StringSegment(host.Host), _ownNames);
 
     /// <summary>The address, or its /64 for IPv6 (an IPv4 address mapped into IPv6 counts as the IPv4 one).</summary>
     public static string Partition(IPAddress? address)

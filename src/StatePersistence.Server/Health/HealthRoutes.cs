@@ -12,21 +12,26 @@ namespace StatePersistence.Server.Health;
 /// <c>"shutting_down":true</c> from the moment the host begins stopping (<see cref="HealthCache"/>). Open without the API key
 /// so supervisors can probe it, and then it answers only <c>{"status":…}</c>; every check's description and data
 /// (paths, counts, free space, quotas, the last error) only with the key, or when
-/// <see cref="StateServerOptions.HealthDetailsWithoutKey"/> says the network is trusted.
+/// <see cref="StateServerOptions.HealthDetailsWithoutKey"/> says the network is trusted and the <c>Host</c> is this
+/// server's own (<see cref="OwnHostNames"/>).
 /// </summary>
 internal static class HealthRoutes
 {
     public static void MapStateHealth(this IEndpointRouteBuilder routes) =>
         routes.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], HealthAsync);
 
-    private static async Task HealthAsync(HttpContext context, HealthCache cache, IOptions<StateServerOptions> options)
+    private static async Task HealthAsync(HttpContext context, HealthCache cache, IOptions<StateServerOptions> options, OwnHostNames ownNames)
     {
         HealthReport report = await cache.GetAsync(context.RequestAborted);
         context.Response.StatusCode = report.Status == HealthStatus.Unhealthy
             ? StatusCodes.Status503ServiceUnavailable
             : StatusCodes.Status200OK;
         context.Response.Headers.CacheControl = "no-store";
-        bool details = options.Value.HealthDetailsWithoutKey || ApiKeyMiddleware.PresentedKey(context);
+        // HealthDetailsWithoutKey trusts the network, not every name: under a Host that is not this server's own (with a
+        // key AllowedHosts is * by default) a page rebinding its DNS name could read the paths and database through the
+        // operator's browser, so such a request gets the status only, as a probe without the setting does.
+        bool details = ApiKeyMiddleware.PresentedKey(context)
+            || (options.Value.HealthDetailsWithoutKey && ownNames.Contains(context.Request.Host));
         await WriteAsync(context, report, details, cache.ShuttingDown);
     }
 
