@@ -38,6 +38,9 @@ internal sealed class DashboardCookie
     // The ids logged out on this instance, with the time each would have expired anyway (then it is dropped).
     private readonly ConcurrentDictionary<string, DateTimeOffset> _revoked = new(StringComparer.Ordinal);
 
+    // The open streams let in by the cookie (at most MaxEventStreamClients), so that a logout ends its login's.
+    private readonly ConcurrentDictionary<LoginWatch, byte> _watches = new();
+
     public DashboardCookie(IOptions<StateServerOptions> options, TimeProvider time)
     {
         _time = time;
@@ -67,8 +70,32 @@ internal sealed class DashboardCookie
             return false;
         }
 
-        context.Items[AuthenticatedItem] = true;
+        context.Items[AuthenticatedItem] = login;
         return true;
+    }
+
+    /// <summary>
+    /// For a request the cookie let in and that stays open (the event stream), a token cancelled when its login expires
+    /// or is logged out on this instance; null for any other request. A stream opened with the cookie ran on after both,
+    /// so a copy of the cookie used before <b>Log out</b> kept receiving events.
+    /// </summary>
+    public LoginWatch? Watch(HttpContext context)
+    {
+        if (context.Items[AuthenticatedItem] is not Login login)
+        {
+            return null;
+        }
+
+        TimeSpan left = login.Expires - _time.GetUtcNow();
+        var watch = new LoginWatch(this, login.Id, new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time));
+        _watches[watch] = 0;
+        if (_revoked.ContainsKey(login.Id))
+        {
+            // Logged out between the key check and this registration, which Revoke's pass did not see.
+            watch.End();
+        }
+
+        return watch;
     }
 
     /// <summary>Whether <paramref name="key"/>, typed into the login form, is the API key (constant time).</summary>
@@ -103,12 +130,19 @@ internal sealed class DashboardCookie
         }
 
         _revoked[login.Id] = login.Expires;
+        foreach (LoginWatch watch in _watches.Keys)
+        {
+            if (watch.Id == login.Id)
+            {
+                watch.End();
+            }
+        }
     }
 
     public static void Delete(HttpContext context) => context.Response.Cookies.Delete(Name, Options(context));
 
     /// <summary>The login the request's cookie holds, when its MAC is right and it has not expired.</summary>
-    private (string Id, DateTimeOffset Expires)? Valid(HttpContext context)
+    private Login? Valid(HttpContext context)
     {
         if (_macKey is null || !context.Request.Cookies.TryGetValue(Name, out string? presented) || string.IsNullOrEmpty(presented))
         {
@@ -134,8 +168,11 @@ internal sealed class DashboardCookie
         DateTimeOffset issued = DateTimeOffset.FromUnixTimeSeconds(issuedSeconds);
         DateTimeOffset now = _time.GetUtcNow();
         DateTimeOffset expires = issued + _lifetime;
-        return issued - ClockSkew <= now && now < expires ? (parts[2], expires) : null;
+        return issued - ClockSkew <= now && now < expires ? new Login(parts[2], expires) : null;
     }
+
+    /// <summary>A login a cookie holds: its random id and when it expires.</summary>
+    private sealed record Login(string Id, DateTimeOffset Expires);
 
     private byte[] Mac(string signed) => HMACSHA256.HashData(_macKey!, Encoding.UTF8.GetBytes(signed));
 
@@ -158,4 +195,31 @@ internal sealed class DashboardCookie
         Path = "/",
         IsEssential = true,
     };
+
+    /// <summary>An open request's watch on its login (<see cref="Watch"/>); disposed when the request ends.</summary>
+    internal sealed class LoginWatch(DashboardCookie owner, string id, CancellationTokenSource ended) : IDisposable
+    {
+        public string Id => id;
+
+        /// <summary>Cancelled when the login expires or is logged out.</summary>
+        public CancellationToken Ended => ended.Token;
+
+        public void End()
+        {
+            try
+            {
+                ended.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The request ended meanwhile.
+            }
+        }
+
+        public void Dispose()
+        {
+            owner._watches.TryRemove(this, out _);
+            ended.Dispose();
+        }
+    }
 }

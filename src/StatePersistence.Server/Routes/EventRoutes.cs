@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using StatePersistence.Events;
+using StatePersistence.Server.Access;
 using StatePersistence.Server.Configuration;
 using StatePersistence.Server.Events;
 using StatePersistence.Server.Http;
@@ -62,7 +63,11 @@ internal static class EventRoutes
     private static async Task StreamAsync(HttpContext context, IStatePersistence state, EventHub hub, IOptions<StateServerOptions> options,
         IHostApplicationLifetime lifetime, ILogger<EventHub> logger, EventStreamMetrics metrics)
     {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        // A stream the dashboard's cookie let in ends with its login (expired or logged out): the EventSource reconnects
+        // and is refused like any request without a login.
+        using DashboardCookie.LoginWatch? login = context.RequestServices.GetRequiredService<DashboardCookie>().Watch(context);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping,
+            login?.Ended ?? CancellationToken.None);
         CancellationToken cancellationToken = stop.Token;
 
         // First, before the response or a subscription is set up: a service already shut down refuses the stream

@@ -52,6 +52,39 @@ public sealed class DashboardLoginLifetimeTests
     }
 
     [Fact]
+    public async Task AnEventStreamOpenedWithTheCookie_EndsAtLogOut_AndItsReconnectIsRefused()
+    {
+        await using var server = new StateServerFactory(("STATE_API_KEY", Key));
+        using HttpClient client = Client(server);
+        string cookie = await LoginAsync(client);
+        using HttpClient streamClient = Client(server);
+        streamClient.DefaultRequestHeaders.Add("Cookie", cookie);
+        await using SseReader stream = await SseReader.OpenAsync(streamClient);
+
+        using var logout = new HttpRequestMessage(HttpMethod.Post, "/logout");
+        logout.Headers.Add("Cookie", cookie);
+        logout.Headers.Add("Origin", "http://localhost");
+        Assert.Equal(HttpStatusCode.Redirect, (await client.SendAsync(logout, Ct)).StatusCode);
+
+        await stream.ReadToEndAsync(); // ends, rather than running on for whoever holds a copy of the cookie
+        Assert.Equal(HttpStatusCode.Unauthorized, (await streamClient.GetUrlAsync("/api/events")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnEventStreamOpenedWithTheCookie_EndsWhenTheLoginExpires()
+    {
+        await using var server = new StateServerFactory(("STATE_API_KEY", Key), ("StatePersistence:Server:DashboardLoginLifetime", "01:00:00"));
+        using HttpClient client = Client(server);
+        string cookie = await LoginAsync(client);
+        client.DefaultRequestHeaders.Add("Cookie", cookie);
+        await using SseReader stream = await SseReader.OpenAsync(client);
+
+        server.Time.Advance(TimeSpan.FromHours(1));
+
+        await stream.ReadToEndAsync();
+    }
+
+    [Fact]
     public async Task ACookie_WorksOnAnotherInstanceWithTheSameKey_AndNotOnOneWithAnotherKey()
     {
         await using var issuer = new StateServerFactory(("STATE_API_KEY", Key));
