@@ -83,8 +83,9 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<StateServe
 
     /// <summary>
     /// The health check is open (its status only), so load balancers and supervisors can probe without the key; so is
-    /// <c>/metrics</c> when <see cref="StateServerOptions.MetricsWithoutKey"/> lets a scraper in that cannot send it;
-    /// (under a <c>Host</c> that is this server's own, <see cref="OwnHostNames"/>); so are the login form and the dashboard's static assets (code and styles, no state).
+    /// <c>/metrics</c> when <see cref="StateServerOptions.MetricsWithoutKey"/> lets a scraper in that cannot send it
+    /// (under a <c>Host</c> that is this server's own, <see cref="OwnHostNames"/>); so are the login form and the
+    /// dashboard's static assets (code and styles, no state).
     /// </summary>
     private bool IsOpen(PathString path, HostString host) =>
         path.Equals("/health", StringComparison.OrdinalIgnoreCase)
